@@ -1,0 +1,189 @@
+#ifndef SOTTO_CLIENT_LIB_INCLUDE_SOTTO_CLIENT_H_
+#define SOTTO_CLIENT_LIB_INCLUDE_SOTTO_CLIENT_H_
+
+// sotto::Client — the one object an app needs to message end-to-end encrypted.
+//
+// A Client is one device of one account (a person in therapy or a therapist).
+// It keeps everything it knows in a local store that is encrypted at rest
+// under the user's passphrase: its identity and prekeys, Signal sessions, the
+// identities of people it has talked to, and the decrypted history. It talks
+// to a sotto-server, which only ever sees ciphertext.
+//
+// Errors: every fallible call returns absl::Status / absl::StatusOr; nothing
+// throws. The codes follow Abseil's guide:
+//   INVALID_ARGUMENT     the input can never work (empty text, bad handle)
+//   NOT_FOUND            no such user, profile or conversation
+//   ALREADY_EXISTS       a profile or handle that already exists
+//   PERMISSION_DENIED    wrong passphrase
+//   FAILED_PRECONDITION  fix state first (e.g. a contact's identity changed)
+//   UNAVAILABLE          the server could not be reached; retry later
+//   RESOURCE_EXHAUSTED   a server limit (e.g. the recipient's queue is full)
+// Messages name what was wrong.
+//
+// Thread safety: all methods may be called from any thread; calls on one
+// Client are serialized internally. Two Client objects must not open the same
+// profile directory at once (the second Open fails).
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace sotto {
+
+namespace client::storage {
+class LocalStore;
+}  // namespace client::storage
+
+enum class Role { kClient = 1, kTherapist = 2 };
+
+// How hard the passphrase is stretched (Argon2id) when a profile is created.
+enum class KeyDerivation {
+  // libsodium's INTERACTIVE limits (64 MiB, ~60 ms here). The default.
+  kInteractive,
+  // libsodium's minimum limits: for tests only; offers little protection.
+  kFastForTestsOnly,
+};
+
+struct RegisterOptions {
+  // Directory for the encrypted local store; created, must not hold a profile.
+  std::string profile_dir;
+  // The server, as host:port. Plain TCP: loopback development only for now.
+  std::string server_address;
+  // The handle to register: 3..32 of [a-z0-9_-], starting with a letter.
+  std::string handle;
+  Role role = Role::kClient;
+  // Protects the local store. Must not be empty.
+  std::string passphrase;
+  KeyDerivation key_derivation = KeyDerivation::kInteractive;
+};
+
+struct OpenOptions {
+  std::string profile_dir;
+  std::string passphrase;
+  // Overrides the server address recorded at registration (e.g. after a move);
+  // empty keeps it.
+  std::string server_address;
+};
+
+// One message in a conversation, as this device knows it.
+struct Message {
+  // The sender's message id, 32 lowercase hex characters.
+  std::string id;
+  // The other party of the conversation.
+  std::string peer;
+  // True if this device sent it.
+  bool outgoing = false;
+  std::string text;
+  // When the server accepted it (Unix ms).
+  int64_t server_time_ms = 0;
+  // The sender's own clock when they wrote it (Unix ms); informational.
+  int64_t sent_at_ms = 0;
+};
+
+struct Conversation {
+  std::string peer;
+  // Time of the newest message (Unix ms, server time).
+  int64_t last_activity_ms = 0;
+  uint32_t message_count = 0;
+  // Incoming messages not yet returned by ReadConversation.
+  uint32_t unread_count = 0;
+  // The start of the newest message.
+  std::string preview;
+  bool last_outgoing = false;
+};
+
+struct SyncStats {
+  // New messages decrypted and stored.
+  int received = 0;
+  // Redelivered messages that had already been stored (dropped, not shown
+  // twice).
+  int duplicates = 0;
+  // Envelopes that could not be decrypted (dropped and acknowledged).
+  int undecryptable = 0;
+  // Envelopes left on the server because their sender's identity key is not
+  // trusted (they stay queued until the user decides).
+  int held = 0;
+};
+
+class Client {
+ public:
+  // Creates a new profile: generates the device's identity key, a signed
+  // prekey and 100 one-time prekeys, registers the account and the device with
+  // the server and stores everything in a new encrypted store under
+  // `options.profile_dir`. On failure nothing is left behind in that
+  // directory, and ALREADY_EXISTS means the handle (or the profile) is taken.
+  static absl::StatusOr<std::unique_ptr<Client>> Register(
+      const RegisterOptions& options);
+
+  // As above, but with a store the app provides (e.g. its own encrypted
+  // database); `store` must be empty. `options.profile_dir` and the
+  // passphrase are not used.
+  static absl::StatusOr<std::unique_ptr<Client>> Register(
+      const RegisterOptions& options,
+      std::unique_ptr<client::storage::LocalStore> store);
+
+  // Opens an existing profile. PERMISSION_DENIED for a wrong passphrase (and
+  // nothing is changed); NOT_FOUND when the directory holds no profile.
+  // Does not contact the server.
+  static absl::StatusOr<std::unique_ptr<Client>> Open(const OpenOptions& options);
+
+  // Opens a profile kept in an app-provided store.
+  static absl::StatusOr<std::unique_ptr<Client>> Open(
+      std::unique_ptr<client::storage::LocalStore> store,
+      std::string server_address = "");
+
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+  ~Client();
+
+  const std::string& handle() const;
+  uint32_t device_id() const;
+  Role role() const;
+
+  // Encrypts `text` for every device of `to` and hands it to the server;
+  // returns once the server has stored it durably. Starts a Signal session
+  // from the server's key directory the first time, and repairs sessions when
+  // `to` has added or replaced devices. Retries on UNAVAILABLE with the same
+  // message id, so the recipient never gets it twice. INVALID_ARGUMENT if
+  // `text` is empty or longer than 4,096 bytes. The sent message is added to
+  // the local history.
+  absl::StatusOr<Message> SendText(absl::string_view to, absl::string_view text);
+
+  // Fetches everything queued for this device, decrypts it, stores it in the
+  // local history (atomically with the Signal session state) and only then
+  // acknowledges it, so the server deletes it. Also refills the server's stock
+  // of one-time prekeys and rotates the signed prekey when due.
+  absl::StatusOr<SyncStats> Sync();
+
+  // Like Sync, but keeps a stream open: delivers the backlog, then every new
+  // message as it arrives, calling `on_message` (from this thread) after each
+  // is stored. Returns when `on_message` returns false, when `idle_timeout`
+  // passes without a new message after the backlog was drained, or on error.
+  absl::StatusOr<SyncStats> Listen(
+      absl::Duration idle_timeout,
+      const std::function<bool(const Message&)>& on_message);
+
+  // Conversations with the newest activity first.
+  absl::StatusOr<std::vector<Conversation>> ListConversations();
+
+  // Every message exchanged with `peer`, oldest first, and marks them read.
+  // NOT_FOUND if there has been no message with `peer`.
+  absl::StatusOr<std::vector<Message>> ReadConversation(absl::string_view peer);
+
+ private:
+  class Impl;
+  explicit Client(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sotto
+
+#endif  // SOTTO_CLIENT_LIB_INCLUDE_SOTTO_CLIENT_H_

@@ -1,0 +1,203 @@
+#include "client-lib/transport/connection.h"
+
+#include <chrono>
+#include <thread>
+#include <utility>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "google/rpc/status.pb.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+
+namespace sotto::client::transport {
+namespace {
+
+// Unary calls: long enough for a synced write on a slow disk, short enough
+// that a dead server is reported while the user still waits.
+constexpr absl::Duration kCallTimeout = absl::Seconds(15);
+constexpr int kSendAttempts = 4;
+constexpr absl::Duration kFirstBackoff = absl::Milliseconds(200);
+// Above the largest Send the server accepts (16 devices × 64 KiB).
+constexpr int kMaxMessageBytes = 4 * 1024 * 1024;
+
+std::optional<v1::DeviceMismatch> MismatchFrom(const grpc::Status& status) {
+  if (status.error_code() != grpc::StatusCode::FAILED_PRECONDITION ||
+      status.error_details().empty()) {
+    return std::nullopt;
+  }
+  google::rpc::Status details;
+  if (!details.ParseFromString(status.error_details())) return std::nullopt;
+  for (const auto& any : details.details()) {
+    v1::DeviceMismatch mismatch;
+    if (any.Is<v1::DeviceMismatch>() && any.UnpackTo(&mismatch)) return mismatch;
+  }
+  return std::nullopt;
+}
+
+class GrpcSubscription final : public Subscription {
+ public:
+  GrpcSubscription(v1::Messages::Stub* stub, std::unique_ptr<grpc::ClientContext> context)
+      : context_(std::move(context)),
+        reader_(stub->Subscribe(context_.get(), v1::SubscribeRequest())) {}
+
+  std::optional<v1::SubscribeEvent> Read() override {
+    v1::SubscribeEvent event;
+    if (!reader_->Read(&event)) return std::nullopt;
+    return event;
+  }
+  void Cancel() override { context_->TryCancel(); }
+  absl::Status Finish() override { return FromGrpc(reader_->Finish(), "Subscribe"); }
+
+ private:
+  std::unique_ptr<grpc::ClientContext> context_;
+  std::unique_ptr<grpc::ClientReader<v1::SubscribeEvent>> reader_;
+};
+
+}  // namespace
+
+std::string AuthorizationValue(const Credentials& credentials) {
+  return absl::StrCat("Sotto ", credentials.handle, ".", credentials.device_id, ":",
+                      absl::BytesToHexString(credentials.secret));
+}
+
+absl::Status FromGrpc(const grpc::Status& status, absl::string_view rpc) {
+  if (status.ok()) return absl::OkStatus();
+  // Both enums are google.rpc.Code, so the numbers line up.
+  auto code = static_cast<absl::StatusCode>(status.error_code());
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+      status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    return absl::Status(code, absl::StrCat(rpc, ": server unreachable (",
+                                           status.error_message(), ")"));
+  }
+  return absl::Status(code, absl::StrCat(rpc, ": ", status.error_message()));
+}
+
+Connection::Connection(std::string address) : address_(std::move(address)) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  args.SetMaxSendMessageSize(kMaxMessageBytes);
+  channel_ = grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(), args);
+  accounts_ = v1::Accounts::NewStub(channel_);
+  keys_ = v1::Keys::NewStub(channel_);
+  messages_ = v1::Messages::NewStub(channel_);
+}
+
+void Connection::SetCredentials(Credentials credentials) {
+  absl::MutexLock lock(&mu_);
+  authorization_ = AuthorizationValue(credentials);
+}
+
+void Connection::Prepare(grpc::ClientContext* context, bool authenticated,
+                         absl::Duration timeout) {
+  if (timeout != absl::InfiniteDuration()) {
+    context->set_deadline(std::chrono::system_clock::now() +
+                          absl::ToChronoMilliseconds(timeout));
+  }
+  if (authenticated) {
+    absl::MutexLock lock(&mu_);
+    context->AddMetadata("authorization", authorization_);
+  }
+}
+
+absl::StatusOr<v1::RegisterResponse> Connection::Register(
+    const v1::RegisterRequest& request) {
+  grpc::ClientContext context;
+  Prepare(&context, /*authenticated=*/false, kCallTimeout);
+  v1::RegisterResponse response;
+  grpc::Status status = accounts_->Register(&context, request, &response);
+  if (!status.ok()) return FromGrpc(status, "Register");
+  return response;
+}
+
+absl::StatusOr<v1::WhoAmIResponse> Connection::WhoAmI() {
+  grpc::ClientContext context;
+  Prepare(&context, true, kCallTimeout);
+  v1::WhoAmIResponse response;
+  grpc::Status status = accounts_->WhoAmI(&context, v1::WhoAmIRequest(), &response);
+  if (!status.ok()) return FromGrpc(status, "WhoAmI");
+  return response;
+}
+
+absl::StatusOr<v1::UploadKeysResponse> Connection::UploadKeys(
+    const v1::UploadKeysRequest& request) {
+  grpc::ClientContext context;
+  Prepare(&context, true, kCallTimeout);
+  v1::UploadKeysResponse response;
+  grpc::Status status = keys_->Upload(&context, request, &response);
+  if (!status.ok()) return FromGrpc(status, "Keys.Upload");
+  return response;
+}
+
+absl::StatusOr<v1::GetBundleResponse> Connection::GetBundle(const std::string& user) {
+  grpc::ClientContext context;
+  Prepare(&context, true, kCallTimeout);
+  v1::GetBundleRequest request;
+  request.set_user(user);
+  v1::GetBundleResponse response;
+  grpc::Status status = keys_->GetBundle(&context, request, &response);
+  if (!status.ok()) return FromGrpc(status, "GetBundle");
+  return response;
+}
+
+absl::StatusOr<v1::CountPreKeysResponse> Connection::CountPreKeys() {
+  grpc::ClientContext context;
+  Prepare(&context, true, kCallTimeout);
+  v1::CountPreKeysResponse response;
+  grpc::Status status =
+      keys_->CountPreKeys(&context, v1::CountPreKeysRequest(), &response);
+  if (!status.ok()) return FromGrpc(status, "CountPreKeys");
+  return response;
+}
+
+absl::StatusOr<SendOutcome> Connection::Send(const v1::SendRequest& request) {
+  absl::Duration backoff = kFirstBackoff;
+  grpc::Status status;
+  for (int attempt = 1; attempt <= kSendAttempts; ++attempt) {
+    grpc::ClientContext context;
+    Prepare(&context, true, kCallTimeout);
+    v1::SendResponse response;
+    status = messages_->Send(&context, request, &response);
+    if (status.ok()) return SendOutcome{std::move(response), std::nullopt};
+    if (auto mismatch = MismatchFrom(status)) {
+      return SendOutcome{std::nullopt, std::move(*mismatch)};
+    }
+    if (status.error_code() != grpc::StatusCode::UNAVAILABLE) break;
+    if (attempt < kSendAttempts) {
+      std::this_thread::sleep_for(absl::ToChronoMilliseconds(backoff));
+      backoff *= 2;
+    }
+  }
+  return FromGrpc(status, "Send");
+}
+
+absl::StatusOr<v1::FetchResponse> Connection::Fetch(uint64_t after_seq, uint32_t limit) {
+  grpc::ClientContext context;
+  Prepare(&context, true, kCallTimeout);
+  v1::FetchRequest request;
+  request.set_after_seq(after_seq);
+  request.set_limit(limit);
+  v1::FetchResponse response;
+  grpc::Status status = messages_->Fetch(&context, request, &response);
+  if (!status.ok()) return FromGrpc(status, "Fetch");
+  return response;
+}
+
+absl::StatusOr<v1::AckResponse> Connection::Ack(const std::vector<uint64_t>& seqs) {
+  grpc::ClientContext context;
+  Prepare(&context, true, kCallTimeout);
+  v1::AckRequest request;
+  for (uint64_t seq : seqs) request.add_seqs(seq);
+  v1::AckResponse response;
+  grpc::Status status = messages_->Ack(&context, request, &response);
+  if (!status.ok()) return FromGrpc(status, "Ack");
+  return response;
+}
+
+std::unique_ptr<Subscription> Connection::Subscribe() {
+  auto context = std::make_unique<grpc::ClientContext>();
+  Prepare(context.get(), true, absl::InfiniteDuration());
+  return std::make_unique<GrpcSubscription>(messages_.get(), std::move(context));
+}
+
+}  // namespace sotto::client::transport

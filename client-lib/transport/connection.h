@@ -1,0 +1,93 @@
+#ifndef SOTTO_CLIENT_LIB_TRANSPORT_CONNECTION_H_
+#define SOTTO_CLIENT_LIB_TRANSPORT_CONNECTION_H_
+
+// The client's side of the wire: one gRPC channel to a sotto-server, the
+// authentication metadata, deadlines and retries. grpc::Status becomes
+// absl::Status here and nowhere else in the client library.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "sotto/v1/accounts.grpc.pb.h"
+#include "sotto/v1/keys.grpc.pb.h"
+#include "sotto/v1/messages.grpc.pb.h"
+
+namespace sotto::client::transport {
+
+struct Credentials {
+  std::string handle;
+  uint32_t device_id = 0;
+  std::string secret;  // 32 raw bytes
+};
+
+// The outcome of Messages.Send: either the server's response, or the device
+// lists it asked us to fix (FAILED_PRECONDITION with DeviceMismatch details).
+struct SendOutcome {
+  std::optional<v1::SendResponse> response;
+  std::optional<v1::DeviceMismatch> mismatch;
+};
+
+// A server-streaming Subscribe call. Read() blocks until the next event, the
+// deadline, or the end of the stream.
+class Subscription {
+ public:
+  virtual ~Subscription() = default;
+  // nullopt when the stream ended (then Finish() gives the reason).
+  virtual std::optional<v1::SubscribeEvent> Read() = 0;
+  // Cancels the call; a blocked Read() returns nullopt.
+  virtual void Cancel() = 0;
+  virtual absl::Status Finish() = 0;
+};
+
+// "Sotto <handle>.<device>:<hex secret>", the value of the `authorization`
+// metadata key on every authenticated call.
+std::string AuthorizationValue(const Credentials& credentials);
+
+// Maps a gRPC status to the same absl code, prefixing the message with the
+// RPC name so a user sees which call failed.
+absl::Status FromGrpc(const grpc::Status& status, absl::string_view rpc);
+
+class Connection {
+ public:
+  // Does not connect yet; the first call does. Plain TCP (loopback only).
+  explicit Connection(std::string address);
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  const std::string& address() const { return address_; }
+  void SetCredentials(Credentials credentials);
+
+  absl::StatusOr<v1::RegisterResponse> Register(const v1::RegisterRequest& request);
+  absl::StatusOr<v1::WhoAmIResponse> WhoAmI();
+  absl::StatusOr<v1::UploadKeysResponse> UploadKeys(const v1::UploadKeysRequest& request);
+  absl::StatusOr<v1::GetBundleResponse> GetBundle(const std::string& user);
+  absl::StatusOr<v1::CountPreKeysResponse> CountPreKeys();
+  // Retries UNAVAILABLE a few times with back-off: safe, because the server
+  // deduplicates by message id.
+  absl::StatusOr<SendOutcome> Send(const v1::SendRequest& request);
+  absl::StatusOr<v1::FetchResponse> Fetch(uint64_t after_seq, uint32_t limit);
+  absl::StatusOr<v1::AckResponse> Ack(const std::vector<uint64_t>& seqs);
+  std::unique_ptr<Subscription> Subscribe();
+
+ private:
+  void Prepare(grpc::ClientContext* context, bool authenticated,
+               absl::Duration timeout);
+
+  const std::string address_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::Accounts::Stub> accounts_;
+  std::unique_ptr<v1::Keys::Stub> keys_;
+  std::unique_ptr<v1::Messages::Stub> messages_;
+  absl::Mutex mu_;
+  std::string authorization_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace sotto::client::transport
+
+#endif  // SOTTO_CLIENT_LIB_TRANSPORT_CONNECTION_H_
