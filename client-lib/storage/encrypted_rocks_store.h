@@ -1,0 +1,62 @@
+#ifndef SOTTO_CLIENT_LIB_STORAGE_ENCRYPTED_ROCKS_STORE_H_
+#define SOTTO_CLIENT_LIB_STORAGE_ENCRYPTED_ROCKS_STORE_H_
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "client-lib/storage/local_store.h"
+
+namespace sotto::client::storage {
+
+// Cost of Argon2id (libsodium crypto_pwhash, ALG_ARGON2ID13) when turning a
+// passphrase into the key that wraps the store's data key. Chosen at creation
+// and recorded in the store's header, so Open needs no limits.
+struct KdfLimits {
+  unsigned long long ops;
+  size_t mem;
+  // crypto_pwhash_OPSLIMIT_INTERACTIVE (2) / MEMLIMIT_INTERACTIVE (64 MiB):
+  // about 64 ms on our 2-core reference machine.
+  static KdfLimits Interactive();
+  // crypto_pwhash_OPSLIMIT_MIN (1) / MEMLIMIT_MIN (8 KiB). Tests only: it
+  // gives a passphrase almost no protection.
+  static KdfLimits ForTesting();
+};
+
+// A LocalStore in RocksDB under `dir`, every value sealed at rest:
+//  - a random 32-byte data key, wrapped (XChaCha20-Poly1305) under a key
+//    derived from the passphrase with Argon2id and a random 16-byte salt; salt,
+//    limits and wrapped key sit in an unencrypted header record;
+//  - every value sealed with XChaCha20-Poly1305 under a subkey of the data key
+//    (crypto_kdf id 1, context "sottoval"), with a fresh random 24-byte nonce
+//    and the stored key (space byte + caller key) as associated data, so a
+//    value copied under another key fails to open (DATA_LOSS naming the space);
+//  - Blind() is keyed BLAKE2b-128 (crypto_generichash) under another subkey
+//    (id 2, context "sottobln"): stable across reopening, different per store.
+// Keys are stored in clear: callers put only blinded handles into them.
+// Writes are synced to disk before Apply returns. Key material lives in
+// sodium_malloc'd memory and is wiped when the store is destroyed.
+// Thread-safe. One process may have a directory open at a time.
+
+// Creates a new store. ALREADY_EXISTS if a store exists in `dir`;
+// INVALID_ARGUMENT for an empty passphrase.
+absl::StatusOr<std::unique_ptr<LocalStore>> CreateEncryptedStore(
+    const std::string& dir, absl::string_view passphrase,
+    KdfLimits limits = KdfLimits::Interactive());
+
+// Opens an existing store. NOT_FOUND if there is none in `dir`;
+// PERMISSION_DENIED "wrong passphrase" if the passphrase does not unwrap the
+// data key, in which case no file under `dir` is modified (the check runs on a
+// read-only open). DATA_LOSS if the header is damaged; UNAVAILABLE if another
+// process holds the store open.
+absl::StatusOr<std::unique_ptr<LocalStore>> OpenEncryptedStore(
+    const std::string& dir, absl::string_view passphrase);
+
+// Whether `dir` holds a store (created or half-created). Never fails.
+bool EncryptedStoreExists(const std::string& dir);
+
+}  // namespace sotto::client::storage
+
+#endif  // SOTTO_CLIENT_LIB_STORAGE_ENCRYPTED_ROCKS_STORE_H_

@@ -1,0 +1,76 @@
+#ifndef SOTTO_CLIENT_LIB_STORAGE_LOCAL_STORE_H_
+#define SOTTO_CLIENT_LIB_STORAGE_LOCAL_STORE_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace sotto::client::storage {
+
+// Independent key spaces. The numbers are persisted (they are the first byte
+// of every stored key): never renumber, only add.
+enum class Space : uint8_t {
+  kMeta = 1,
+  kIdentity = 2,
+  kPreKey = 3,
+  kSignedPreKey = 4,
+  kSession = 5,
+  kTrust = 6,
+  kHistory = 7,
+  kConversation = 8,
+  kOutbox = 9,
+};
+
+// "kSession" etc., for error messages.
+absl::string_view SpaceName(Space space);
+
+// One change in a batch. `value == std::nullopt` deletes the key (deleting an
+// absent key is not an error).
+struct Write {
+  Space space;
+  std::string key;
+  std::optional<std::string> value;
+};
+
+struct Entry {
+  std::string key;
+  std::string value;
+};
+
+// Where the client library keeps keys, sessions and history. An embedding app
+// may supply its own implementation. Implementations must be thread-safe.
+// Keys are arbitrary bytes (they may contain NUL).
+class LocalStore {
+ public:
+  virtual ~LocalStore() = default;
+
+  // The value stored under (space, key), or nullopt when absent: NOT_FOUND is
+  // not an error here. DATA_LOSS if the stored value is corrupt.
+  virtual absl::StatusOr<std::optional<std::string>> Get(Space space,
+                                                         absl::string_view key) = 0;
+
+  // Applies all writes atomically and durably: after OK every write is on
+  // disk; after an error none is visible. Later writes to the same key win.
+  virtual absl::Status Apply(const std::vector<Write>& writes) = 0;
+
+  // Entries of `space` whose key starts with `prefix`, in bytewise key order.
+  virtual absl::StatusOr<std::vector<Entry>> Scan(Space space,
+                                                  absl::string_view prefix) = 0;
+
+  // A keyed hash (16 raw bytes) of an identifier of a person (a handle),
+  // stable for this store and different between stores, so that stored keys
+  // name nobody. Never fails.
+  virtual std::string Blind(absl::string_view identifier) const = 0;
+};
+
+// Length of Blind()'s result.
+inline constexpr size_t kBlindBytes = 16;
+
+}  // namespace sotto::client::storage
+
+#endif  // SOTTO_CLIENT_LIB_STORAGE_LOCAL_STORE_H_

@@ -1,0 +1,289 @@
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "client-lib/storage/encrypted_rocks_store.h"
+#include "client-lib/storage/local_store.h"
+#include "client-lib/storage/memory_store.h"
+#include "rocksdb/db.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "status_matchers.h"
+
+namespace sotto::client::storage {
+namespace {
+
+using ::sotto::testing::IsOk;
+using ::sotto::testing::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+namespace fs = std::filesystem;
+
+// A fresh directory under the test's temp dir, removed at the end.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (fs::path(::testing::TempDir()) / "sotto_store_XXXXXX").string();
+    path_ = mkdtemp(tmpl.data());
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  std::string path() const { return path_; }
+  std::string sub(absl::string_view name) const { return (fs::path(path_) / std::string(name)).string(); }
+
+ private:
+  std::string path_;
+};
+
+std::string Keys(const std::vector<Entry>& entries) {
+  std::string out;
+  for (const Entry& e : entries) absl::StrAppend(&out, e.key, "=", e.value, ";");
+  return out;
+}
+
+// The value under (space, key) as a string, "<absent>", or "<error ...>",
+// so an assertion fits on one line.
+std::string Got(LocalStore& store, Space space, absl::string_view key) {
+  auto got = store.Get(space, key);
+  if (!got.ok()) return absl::StrCat("<error ", got.status().ToString(), ">");
+  return got->has_value() ? **got : "<absent>";
+}
+
+// The same behaviour is expected of every LocalStore.
+struct StoreFactory {
+  std::string name;
+  std::function<std::unique_ptr<LocalStore>(const TempDir&)> make;
+  friend void PrintTo(const StoreFactory& f, std::ostream* os) { *os << f.name; }
+};
+
+class LocalStoreTest : public ::testing::TestWithParam<StoreFactory> {
+ protected:
+  void SetUp() override { store_ = GetParam().make(dir_); ASSERT_NE(store_, nullptr); }
+  TempDir dir_;
+  std::unique_ptr<LocalStore> store_;
+};
+
+TEST_P(LocalStoreTest, GetOfMissingKeyIsEmptyNotAnError) {
+  EXPECT_EQ(Got(*store_, Space::kSession, "nobody"), "<absent>");
+}
+
+TEST_P(LocalStoreTest, PutThenGetReturnsValue) {
+  ASSERT_OK(store_->Apply({{Space::kMeta, "k", std::string("v\0x", 3)}}));
+  ASSERT_OK_AND_ASSIGN(auto got, store_->Get(Space::kMeta, "k"));
+  EXPECT_EQ(got, std::string("v\0x", 3));
+}
+
+TEST_P(LocalStoreTest, SpacesAreIndependent) {
+  ASSERT_OK(store_->Apply({{Space::kMeta, "k", "meta"}, {Space::kSession, "k", "session"}}));
+  ASSERT_OK_AND_ASSIGN(auto meta, store_->Get(Space::kMeta, "k"));
+  ASSERT_OK_AND_ASSIGN(auto session, store_->Get(Space::kSession, "k"));
+  ASSERT_OK_AND_ASSIGN(auto trust, store_->Get(Space::kTrust, "k"));
+  EXPECT_EQ(meta, "meta");
+  EXPECT_EQ(session, "session");
+  EXPECT_EQ(trust, std::nullopt);
+}
+
+TEST_P(LocalStoreTest, DeleteRemovesAndDeletingAbsentKeyIsFine) {
+  ASSERT_OK(store_->Apply({{Space::kMeta, "k", "v"}}));
+  ASSERT_OK(store_->Apply({{Space::kMeta, "k", std::nullopt}, {Space::kMeta, "absent", std::nullopt}}));
+  ASSERT_OK_AND_ASSIGN(auto got, store_->Get(Space::kMeta, "k"));
+  EXPECT_EQ(got, std::nullopt);
+}
+
+TEST_P(LocalStoreTest, BatchAppliesInOrderSoLaterWriteWins) {
+  ASSERT_OK(store_->Apply({{Space::kMeta, "a", "1"}, {Space::kMeta, "a", "2"},
+                           {Space::kMeta, "b", "x"}, {Space::kMeta, "b", std::nullopt}}));
+  ASSERT_OK_AND_ASSIGN(auto a, store_->Get(Space::kMeta, "a"));
+  ASSERT_OK_AND_ASSIGN(auto b, store_->Get(Space::kMeta, "b"));
+  EXPECT_EQ(a, "2");
+  EXPECT_EQ(b, std::nullopt);
+}
+
+TEST_P(LocalStoreTest, ScanReturnsOnlyPrefixInKeyOrder) {
+  ASSERT_OK(store_->Apply({{Space::kHistory, "b2", "4"},
+                           {Space::kHistory, "a", "0"},
+                           {Space::kHistory, "b1", "3"},
+                           {Space::kHistory, std::string("b\0", 2), "2"},
+                           {Space::kHistory, "c", "5"},
+                           {Space::kOutbox, "b0", "other space"},
+                           {Space::kHistory, "b\xff", "6"}}));
+  ASSERT_OK_AND_ASSIGN(auto entries, store_->Scan(Space::kHistory, "b"));
+  EXPECT_EQ(Keys(entries), std::string("b\0=2;b1=3;b2=4;b\xff=6;", 20));
+  ASSERT_OK_AND_ASSIGN(auto all, store_->Scan(Space::kHistory, ""));
+  EXPECT_EQ(all.size(), 6u);
+  ASSERT_OK_AND_ASSIGN(auto none, store_->Scan(Space::kHistory, "z"));
+  EXPECT_THAT(none, IsEmpty());
+}
+
+TEST_P(LocalStoreTest, BlindIsStableSixteenBytesAndHidesTheHandle) {
+  std::string a = store_->Blind("alice@example");
+  EXPECT_EQ(a.size(), kBlindBytes);
+  EXPECT_EQ(a, store_->Blind("alice@example"));
+  EXPECT_NE(a, store_->Blind("bob@example"));
+  EXPECT_EQ(a.find("alice"), std::string::npos);
+}
+
+TEST_P(LocalStoreTest, BlindDiffersBetweenStores) {
+  TempDir other_dir;
+  auto other = GetParam().make(other_dir);
+  EXPECT_NE(store_->Blind("alice"), other->Blind("alice"));
+}
+
+TEST_P(LocalStoreTest, ConcurrentWritersAllLand) {
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 25; ++i) {
+        ASSERT_OK(store_->Apply({{Space::kOutbox, absl::StrCat(t, "/", i), "v"}}));
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  ASSERT_OK_AND_ASSIGN(auto all, store_->Scan(Space::kOutbox, ""));
+  EXPECT_EQ(all.size(), 100u);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    AllStores, LocalStoreTest,
+    ::testing::Values(
+        StoreFactory{"Memory", [](const TempDir&) { return NewMemoryStore(); }},
+        StoreFactory{"EncryptedRocks",
+                     [](const TempDir& dir) -> std::unique_ptr<LocalStore> {
+                       auto s = CreateEncryptedStore(dir.sub("db"), "correct horse",
+                                                     KdfLimits::ForTesting());
+                       EXPECT_THAT(s, IsOk());
+                       return s.ok() ? std::move(s).value() : nullptr;
+                     }}),
+    [](const ::testing::TestParamInfo<StoreFactory>& info) { return info.param.name; });
+
+// ---- Encrypted store only ----
+
+std::map<std::string, std::string> ReadAllFiles(const std::string& dir) {
+  std::map<std::string, std::string> files;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    if (!e.is_regular_file()) continue;
+    std::ifstream in(e.path(), std::ios::binary);
+    files[e.path().string()] =
+        std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  return files;
+}
+
+class EncryptedStoreTest : public ::testing::Test {
+ protected:
+  std::string db() const { return dir_.sub("db"); }
+  TempDir dir_;
+};
+
+TEST_F(EncryptedStoreTest, ReopenWithRightPassphraseKeepsData) {
+  {
+    ASSERT_OK_AND_ASSIGN(auto store, CreateEncryptedStore(db(), "pass", KdfLimits::ForTesting()));
+    ASSERT_OK(store->Apply({{Space::kSession, "k", "session bytes"}}));
+  }
+  EXPECT_TRUE(EncryptedStoreExists(db()));
+  ASSERT_OK_AND_ASSIGN(auto store, OpenEncryptedStore(db(), "pass"));
+  EXPECT_EQ(Got(*store, Space::kSession, "k"), "session bytes");
+}
+
+TEST_F(EncryptedStoreTest, CreateTwiceFailsAlreadyExists) {
+  { ASSERT_OK_AND_ASSIGN(auto store, CreateEncryptedStore(db(), "pass", KdfLimits::ForTesting())); }
+  EXPECT_THAT(CreateEncryptedStore(db(), "pass", KdfLimits::ForTesting()),
+              StatusIs(absl::StatusCode::kAlreadyExists));
+}
+
+TEST_F(EncryptedStoreTest, OpenWithoutStoreIsNotFound) {
+  EXPECT_FALSE(EncryptedStoreExists(db()));
+  EXPECT_THAT(OpenEncryptedStore(db(), "pass"), StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(EncryptedStoreTest, EmptyPassphraseIsRejected) {
+  EXPECT_THAT(CreateEncryptedStore(db(), "", KdfLimits::ForTesting()),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_F(EncryptedStoreTest, WrongPassphraseFailsAndChangesNothing) {
+  {
+    ASSERT_OK_AND_ASSIGN(auto store, CreateEncryptedStore(db(), "right", KdfLimits::ForTesting()));
+    ASSERT_OK(store->Apply({{Space::kMeta, "k", "v"}}));
+  }
+  const auto before = ReadAllFiles(db());
+  EXPECT_THAT(OpenEncryptedStore(db(), "wrong"),
+              StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("wrong passphrase")));
+  EXPECT_EQ(ReadAllFiles(db()), before);
+  ASSERT_OK_AND_ASSIGN(auto store, OpenEncryptedStore(db(), "right"));
+  EXPECT_EQ(Got(*store, Space::kMeta, "k"), "v");
+}
+
+TEST_F(EncryptedStoreTest, NoPlaintextValueOrHandleInAnyFile) {
+  const std::string secret_value = "I have not slept properly since March";
+  const std::string handle = "client.rosalind";
+  {
+    ASSERT_OK_AND_ASSIGN(auto store, CreateEncryptedStore(db(), "pass", KdfLimits::ForTesting()));
+    std::vector<Write> writes;
+    for (int i = 0; i < 50; ++i) {
+      writes.push_back({Space::kHistory, store->Blind(handle) + std::to_string(i),
+                        secret_value + " " + handle});
+    }
+    ASSERT_OK(store->Apply(writes));
+  }
+  {
+    // Reopening flushes the WAL into a table file too: check both forms.
+    ASSERT_OK_AND_ASSIGN(auto store, OpenEncryptedStore(db(), "pass"));
+  }
+  for (const auto& [name, bytes] : ReadAllFiles(db())) {
+    EXPECT_EQ(bytes.find("not slept"), std::string::npos) << name;
+    EXPECT_EQ(bytes.find("rosalind"), std::string::npos) << name;
+    EXPECT_EQ(bytes.find("pass"), std::string::npos) << name;
+  }
+}
+
+TEST_F(EncryptedStoreTest, ValueCopiedToAnotherKeyFailsAuthentication) {
+  {
+    ASSERT_OK_AND_ASSIGN(auto store, CreateEncryptedStore(db(), "pass", KdfLimits::ForTesting()));
+    ASSERT_OK(store->Apply({{Space::kSession, "victim", "real"}, {Space::kSession, "src", "moved"}}));
+  }
+  {
+    // Move a sealed value under another key with RocksDB directly.
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), db(), &raw).ok());
+    std::unique_ptr<rocksdb::DB> rdb(raw);
+    std::string sealed;
+    ASSERT_TRUE(rdb->Get(rocksdb::ReadOptions(), std::string("\x05src"), &sealed).ok());
+    ASSERT_TRUE(rdb->Put(rocksdb::WriteOptions(), std::string("\x05victim"), sealed).ok());
+    ASSERT_TRUE(rdb->Put(rocksdb::WriteOptions(), std::string("\x06src"), sealed).ok());
+  }
+  ASSERT_OK_AND_ASSIGN(auto store, OpenEncryptedStore(db(), "pass"));
+  EXPECT_THAT(store->Get(Space::kSession, "victim"),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("kSession")));
+  EXPECT_THAT(store->Get(Space::kTrust, "src"),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("kTrust")));
+  EXPECT_THAT(store->Scan(Space::kSession, ""), StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_EQ(Got(*store, Space::kSession, "src"), "moved");
+}
+
+TEST_F(EncryptedStoreTest, BlindIsStableAcrossReopen) {
+  std::string blinded;
+  {
+    ASSERT_OK_AND_ASSIGN(auto store, CreateEncryptedStore(db(), "pass", KdfLimits::ForTesting()));
+    blinded = store->Blind("alice");
+  }
+  ASSERT_OK_AND_ASSIGN(auto store, OpenEncryptedStore(db(), "pass"));
+  EXPECT_EQ(store->Blind("alice"), blinded);
+}
+
+TEST_F(EncryptedStoreTest, SecondOpenWhileOpenIsUnavailable) {
+  ASSERT_OK_AND_ASSIGN(auto store, CreateEncryptedStore(db(), "pass", KdfLimits::ForTesting()));
+  EXPECT_THAT(OpenEncryptedStore(db(), "pass"), StatusIs(absl::StatusCode::kUnavailable));
+}
+
+}  // namespace
+}  // namespace sotto::client::storage
