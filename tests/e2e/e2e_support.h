@@ -1,0 +1,54 @@
+#ifndef SOTTO_TESTS_E2E_E2E_SUPPORT_H_
+#define SOTTO_TESTS_E2E_E2E_SUPPORT_H_
+
+// Helpers for end-to-end tests: register real clients against a real server
+// and, where a test must play the network (reorder, redeliver), talk to the
+// server as one of those devices with the same credentials.
+
+#include <memory>
+#include <string>
+
+#include "client-lib/storage/local_store.h"
+#include "client-lib/storage/memory_store.h"
+#include "client-lib/transport/connection.h"
+#include "gtest/gtest.h"
+#include "sotto/client.h"
+#include "sotto/client/records.pb.h"
+
+namespace sotto::testing {
+
+// A registered client whose store the test can still look into.
+struct Party {
+  std::unique_ptr<Client> client;
+  client::storage::LocalStore* store = nullptr;  // owned by `client`
+};
+
+inline absl::StatusOr<Party> RegisterParty(const std::string& server_address,
+                                           const std::string& handle, Role role) {
+  auto store = client::storage::NewMemoryStore();
+  client::storage::LocalStore* raw = store.get();
+  RegisterOptions options;
+  options.server_address = server_address;
+  options.handle = handle;
+  options.role = role;
+  auto registered = Client::Register(options, std::move(store));
+  if (!registered.ok()) return registered.status();
+  return Party{std::move(*registered), raw};
+}
+
+// A second connection to the server authenticated as `party`'s device, for
+// tests that replay or reorder envelopes the way a network could.
+inline std::unique_ptr<client::transport::Connection> RawConnection(
+    const std::string& server_address, const Party& party) {
+  auto profile_bytes = party.store->Get(client::storage::Space::kMeta, "profile");
+  EXPECT_TRUE(profile_bytes.ok() && profile_bytes->has_value());
+  sotto::client::Profile profile;
+  EXPECT_TRUE(profile.ParseFromString(**profile_bytes));
+  auto connection = std::make_unique<client::transport::Connection>(server_address);
+  connection->SetCredentials({profile.handle(), profile.device_id(), profile.device_secret()});
+  return connection;
+}
+
+}  // namespace sotto::testing
+
+#endif  // SOTTO_TESTS_E2E_E2E_SUPPORT_H_

@@ -1,0 +1,88 @@
+// The promise Sotto rests on: the server never holds a plaintext. Send
+// messages with distinctive words, then read every byte the server wrote and
+// look for them. The same scan must find the ciphertexts, so we know it
+// actually reads the files the envelopes are in.
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "e2e_support.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "testing/server_process.h"
+#include "testing/status_matchers.h"
+
+namespace sotto {
+namespace {
+
+using ::sotto::testing::RawConnection;
+using ::sotto::testing::RegisterParty;
+
+// Every file under `dir`, concatenated with a separator (so that no match
+// spans two files).
+std::string ReadEverything(const std::string& dir) {
+  std::string all;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+    if (!entry.is_regular_file()) continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    all.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    all.append("\n--file--\n");
+  }
+  return all;
+}
+
+std::string RandomWord() {
+  std::string bytes(8, '\0');
+  for (char& c : bytes) c = static_cast<char>(std::rand());
+  return absl::BytesToHexString(bytes);
+}
+
+TEST(PlaintextScanTest, ServerDataHoldsCiphertextButNoPlaintext) {
+  ASSERT_OK_AND_ASSIGN(auto server, sotto::testing::ServerProcess::Start());
+  ASSERT_OK_AND_ASSIGN(auto sam, RegisterParty(server->address(), "sam", Role::kClient));
+  ASSERT_OK_AND_ASSIGN(auto rivera,
+                       RegisterParty(server->address(), "dr-rivera", Role::kTherapist));
+
+  std::srand(static_cast<unsigned>(absl::ToUnixNanos(absl::Now())));
+  std::vector<std::string> secrets;
+  for (int i = 0; i < 20; ++i) {
+    secrets.push_back(absl::StrCat("confidential-", RandomWord(), " I have not slept in days"));
+    ASSERT_OK(sam.client->SendText("dr-rivera", secrets.back()));
+  }
+  // And one from the therapist, which goes out on a continuing session.
+  ASSERT_OK(rivera.client->Sync());
+  secrets.push_back(absl::StrCat("confidential-", RandomWord(), " see you Thursday"));
+  ASSERT_OK(rivera.client->SendText("sam", secrets.back()));
+
+  // What the server queued for sam, as sam's device would fetch it.
+  ASSERT_OK_AND_ASSIGN(auto queued, RawConnection(server->address(), sam)->Fetch(0, 100));
+  ASSERT_EQ(queued.envelopes_size(), 1);
+  const std::string ciphertext = queued.envelopes(0).ciphertext();
+
+  // A clean stop, so RocksDB has written all it will write.
+  ASSERT_OK(server->Stop());
+  const std::string stored = ReadEverything(server->data_dir());
+  ASSERT_FALSE(stored.empty());
+  EXPECT_NE(stored.find(ciphertext), std::string::npos)
+      << "the scan must see the envelope's ciphertext, or it proves nothing";
+  for (const std::string& secret : secrets) {
+    EXPECT_EQ(stored.find(secret), std::string::npos) << "plaintext on the server: " << secret;
+    // Not even the distinctive word alone.
+    std::string word = secret.substr(0, secret.find(' '));
+    EXPECT_EQ(stored.find(word), std::string::npos) << word;
+  }
+  EXPECT_EQ(stored.find("I have not slept"), std::string::npos);
+
+  // And these were real messages: the therapist decrypted the client's.
+  ASSERT_OK_AND_ASSIGN(auto view, rivera.client->ReadConversation("sam"));
+  ASSERT_EQ(view.size(), secrets.size());
+  for (size_t i = 0; i < view.size(); ++i) EXPECT_EQ(view[i].text, secrets[i]);
+}
+
+}  // namespace
+}  // namespace sotto
