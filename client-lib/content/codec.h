@@ -1,0 +1,40 @@
+#ifndef SOTTO_CLIENT_LIB_CONTENT_CODEC_H_
+#define SOTTO_CLIENT_LIB_CONTENT_CODEC_H_
+
+#include <cstddef>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "sotto/v1/content.pb.h"
+
+namespace sotto::client::content {
+
+// Limits on what a Content may hold.
+inline constexpr size_t kMaxTextBodyBytes = 4096;
+// The largest plaintext (padded) DecodeContent accepts: anything bigger is
+// not something a conforming client sends.
+inline constexpr size_t kMaxPaddedPlaintextBytes = 256 * 1024;
+
+// OK if `content` may be sent: it has a body; a Text body is valid UTF-8 of at
+// most kMaxTextBodyBytes bytes. INVALID_ARGUMENT naming the problem otherwise.
+absl::Status ValidateContent(const sotto::v1::content::Content& content);
+
+// The plaintext to encrypt: the serialized Content, padded (padding.h).
+// Does not validate: call ValidateContent first (or use ValidateAndEncode).
+std::string EncodeContent(const sotto::v1::content::Content& content);
+
+// ValidateContent, then EncodeContent.
+absl::StatusOr<std::string> ValidateAndEncode(const sotto::v1::content::Content& content);
+
+// Unpads and parses a decrypted plaintext. INVALID_ARGUMENT for bad padding,
+// an unparsable message, a plaintext over kMaxPaddedPlaintextBytes or a body
+// over its limit. A Content whose body is of a kind this client does not
+// know (body_case() == BODY_NOT_SET) is returned as is, so newer senders do
+// not break older receivers.
+absl::StatusOr<sotto::v1::content::Content> DecodeContent(absl::string_view plaintext);
+
+}  // namespace sotto::client::content
+
+#endif  // SOTTO_CLIENT_LIB_CONTENT_CODEC_H_
