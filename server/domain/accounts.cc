@@ -1,0 +1,174 @@
+#include "server/domain/accounts.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "absl/strings/str_cat.h"
+#include "server/domain/key_validation.h"
+#include "server/domain/limits.h"
+#include "server/domain/records.h"
+#include "server/storage/key_codec.h"
+#include "sotto/status_macros.h"
+
+namespace sotto::server {
+namespace {
+
+constexpr size_t kSaltBytes = 16;
+constexpr char kBadCredentials[] =
+    "authorization credentials rejected: unknown device or wrong secret";
+
+std::string HashSecret(absl::string_view salt, absl::string_view secret) {
+  std::string input(salt);
+  input.append(secret.data(), secret.size());
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(input.data(), input.size(), digest, &len, EVP_sha256(),
+                 nullptr) != 1) {
+    len = 0;  // An empty hash never matches a stored one.
+  }
+  OPENSSL_cleanse(input.data(), input.size());
+  return std::string(reinterpret_cast<char*>(digest), len);
+}
+
+}  // namespace
+
+Accounts::Accounts(Store* store) : store_(store) {}
+
+absl::Status Accounts::ValidateHandle(absl::string_view handle) {
+  if (handle.size() < kMinHandleLength || handle.size() > kMaxHandleLength) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("handle must be ", kMinHandleLength, "..", kMaxHandleLength,
+                     " characters, got ", handle.size()));
+  }
+  if (handle[0] < 'a' || handle[0] > 'z') {
+    return absl::InvalidArgumentError("handle must start with a letter a-z");
+  }
+  for (char c : handle) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+              c == '-';
+    if (!ok) {
+      return absl::InvalidArgumentError(
+          "handle may contain only a-z, 0-9, '_' and '-'");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint32_t> Accounts::Register(const Registration& reg) {
+  SOTTO_RETURN_IF_ERROR(ValidateHandle(reg.handle));
+  if (reg.role != Role::kClient && reg.role != Role::kTherapist) {
+    return absl::InvalidArgumentError(
+        "role must be ROLE_CLIENT or ROLE_THERAPIST");
+  }
+  if (reg.device_secret.size() != kDeviceSecretBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("device_secret must be ", kDeviceSecretBytes,
+                     " bytes, got ", reg.device_secret.size()));
+  }
+  if (reg.registration_id < kMinRegistrationId ||
+      reg.registration_id > kMaxRegistrationId) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("registration_id ", reg.registration_id, " is outside ",
+                     kMinRegistrationId, "..", kMaxRegistrationId));
+  }
+  SOTTO_RETURN_IF_ERROR(
+      ValidatePublicKey(reg.keys.identity_key, "keys.identity_key"));
+  if (!reg.keys.signed_prekey) {
+    return absl::InvalidArgumentError("keys.signed_prekey is required");
+  }
+  SOTTO_RETURN_IF_ERROR(
+      ValidateSignedPreKey(reg.keys.identity_key, *reg.keys.signed_prekey));
+  SOTTO_RETURN_IF_ERROR(ValidateOneTimePreKeys(reg.keys.one_time_prekeys));
+
+  constexpr uint32_t kFirstDevice = 1;
+  records::Device device;
+  device.registration_id = reg.registration_id;
+  device.salt.resize(kSaltBytes);
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(device.salt.data()),
+                 static_cast<int>(kSaltBytes)) != 1) {
+    return absl::UnavailableError("random number generator failed");
+  }
+  device.secret_hash = HashSecret(device.salt, reg.device_secret);
+
+  WriteBatch batch;
+  batch.Put(Table::kAccounts, keys::Account(reg.handle),
+            records::Encode(records::Account{reg.role}));
+  batch.Put(Table::kDevices, keys::Device(reg.handle, kFirstDevice),
+            records::Encode(device));
+  batch.Put(Table::kPreKeys, keys::IdentityKey(reg.handle, kFirstDevice),
+            reg.keys.identity_key);
+  batch.Put(Table::kPreKeys, keys::SignedPreKey(reg.handle, kFirstDevice),
+            records::Encode(*reg.keys.signed_prekey));
+  for (const OneTimePreKey& k : reg.keys.one_time_prekeys) {
+    batch.Put(Table::kPreKeys, keys::OneTimePreKey(reg.handle, kFirstDevice, k.id),
+              k.public_key);
+  }
+
+  StripedLock lock(handle_locks_, {reg.handle});
+  SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> existing,
+                         store_->Get(Table::kAccounts, keys::Account(reg.handle)));
+  if (existing) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("handle ", reg.handle, " is already taken"));
+  }
+  SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kSynced));
+  return kFirstDevice;
+}
+
+absl::StatusOr<AuthenticatedDevice> Accounts::Authenticate(
+    absl::string_view handle, uint32_t device_id, absl::string_view secret) {
+  std::optional<std::string> account_value;
+  std::optional<std::string> device_value;
+  if (ValidateHandle(handle).ok()) {
+    SOTTO_ASSIGN_OR_RETURN(account_value,
+                           store_->Get(Table::kAccounts, keys::Account(handle)));
+    SOTTO_ASSIGN_OR_RETURN(
+        device_value, store_->Get(Table::kDevices, keys::Device(handle, device_id)));
+  }
+  records::Device device;
+  if (account_value && device_value) {
+    SOTTO_ASSIGN_OR_RETURN(device, records::DecodeDevice(*device_value));
+  }
+  // Hash even for an unknown device so that timing does not tell whether
+  // the handle exists.
+  std::string salt = device.salt.empty() ? std::string(kSaltBytes, '\0') : device.salt;
+  std::string presented = HashSecret(salt, secret);
+  bool match = account_value && device_value &&
+               presented.size() == device.secret_hash.size() &&
+               CRYPTO_memcmp(presented.data(), device.secret_hash.data(),
+                             presented.size()) == 0;
+  if (!match) return absl::UnauthenticatedError(kBadCredentials);
+  SOTTO_ASSIGN_OR_RETURN(records::Account account,
+                         records::DecodeAccount(*account_value));
+  return AuthenticatedDevice{std::string(handle), device_id, account.role};
+}
+
+absl::StatusOr<AccountInfo> Accounts::WhoAmI(const AuthenticatedDevice& caller) {
+  SOTTO_ASSIGN_OR_RETURN(std::vector<DeviceInfo> devices, Devices(caller.handle));
+  AccountInfo info{caller.handle, caller.role, {}};
+  for (const DeviceInfo& d : devices) info.device_ids.push_back(d.device_id);
+  return info;
+}
+
+absl::StatusOr<std::vector<DeviceInfo>> Accounts::Devices(absl::string_view handle) {
+  std::optional<std::string> account;
+  if (ValidateHandle(handle).ok()) {
+    SOTTO_ASSIGN_OR_RETURN(account, store_->Get(Table::kAccounts, keys::Account(handle)));
+  }
+  if (!account) return absl::NotFoundError(absl::StrCat("no user ", handle));
+  SOTTO_ASSIGN_OR_RETURN(
+      std::vector<KeyValue> rows,
+      store_->Scan(Table::kDevices, keys::UserPrefix(handle), "",
+                   kMaxDevicesPerUser + 1));
+  std::vector<DeviceInfo> devices;
+  for (const KeyValue& row : rows) {
+    std::optional<uint32_t> id = keys::DeviceIdOf(row.key);
+    if (!id) return records::Corrupt("device key");
+    SOTTO_ASSIGN_OR_RETURN(records::Device d, records::DecodeDevice(row.value));
+    devices.push_back(DeviceInfo{*id, d.registration_id});
+  }
+  return devices;
+}
+
+}  // namespace sotto::server

@@ -1,0 +1,74 @@
+#ifndef SOTTO_SERVER_DOMAIN_ACCOUNTS_H_
+#define SOTTO_SERVER_DOMAIN_ACCOUNTS_H_
+
+#include <cstdint>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "server/domain/striped_mutex.h"
+#include "server/domain/types.h"
+#include "server/storage/store.h"
+
+namespace sotto::server {
+
+struct Registration {
+  std::string handle;
+  Role role = Role::kUnspecified;
+  std::string device_secret;  // kDeviceSecretBytes
+  uint32_t registration_id = 0;
+  DeviceKeys keys;  // identity key and signed prekey required
+};
+
+struct DeviceInfo {
+  uint32_t device_id = 0;
+  uint32_t registration_id = 0;
+};
+
+struct AccountInfo {
+  std::string handle;
+  Role role = Role::kUnspecified;
+  std::vector<uint32_t> device_ids;  // ascending
+};
+
+// Accounts, devices and device authentication. Thread-safe. Does not own
+// `store`, which must outlive it.
+class Accounts {
+ public:
+  explicit Accounts(Store* store);
+  Accounts(const Accounts&) = delete;
+  Accounts& operator=(const Accounts&) = delete;
+
+  // Creates the account and its device 1 with the device's keys in one atomic
+  // synced write; returns the device id (1). Errors: INVALID_ARGUMENT naming
+  // the field (handle, role, device_secret, registration_id, keys),
+  // ALREADY_EXISTS if the handle is taken.
+  absl::StatusOr<uint32_t> Register(const Registration& registration);
+
+  // Checks `secret` against the device's stored salted hash in constant time.
+  // Errors: UNAUTHENTICATED with the same message whether the handle, the
+  // device or the secret is wrong.
+  absl::StatusOr<AuthenticatedDevice> Authenticate(absl::string_view handle,
+                                                   uint32_t device_id,
+                                                   absl::string_view secret);
+
+  // The caller's account.
+  absl::StatusOr<AccountInfo> WhoAmI(const AuthenticatedDevice& caller);
+
+  // The devices of `handle`, ascending. Errors: NOT_FOUND (no such user).
+  absl::StatusOr<std::vector<DeviceInfo>> Devices(absl::string_view handle);
+
+  // OK if `handle` follows the handle rules (limits.h), else INVALID_ARGUMENT.
+  static absl::Status ValidateHandle(absl::string_view handle);
+
+ private:
+  Store* const store_;
+  // Serialises the exists-check and write of Register per handle.
+  StripedMutex handle_locks_;
+};
+
+}  // namespace sotto::server
+
+#endif  // SOTTO_SERVER_DOMAIN_ACCOUNTS_H_

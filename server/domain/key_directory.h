@@ -1,0 +1,59 @@
+#ifndef SOTTO_SERVER_DOMAIN_KEY_DIRECTORY_H_
+#define SOTTO_SERVER_DOMAIN_KEY_DIRECTORY_H_
+
+#include <cstdint>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "server/domain/accounts.h"
+#include "server/domain/striped_mutex.h"
+#include "server/domain/types.h"
+#include "server/storage/store.h"
+
+namespace sotto::server {
+
+struct PreKeyCount {
+  uint32_t one_time_prekeys = 0;
+  uint32_t signed_prekey_id = 0;
+};
+
+// Publishes and hands out the public keys X3DH needs. Thread-safe. Does not
+// own `store` or `accounts`; both must outlive it.
+class KeyDirectory {
+ public:
+  KeyDirectory(Store* store, Accounts* accounts);
+  KeyDirectory(const KeyDirectory&) = delete;
+  KeyDirectory& operator=(const KeyDirectory&) = delete;
+
+  // Stores `keys` for the caller's device: one-time prekeys are added (an id
+  // already stored is replaced), a signed prekey replaces the current one.
+  // `keys.identity_key` must be empty or equal to the registered one. Returns
+  // the number of one-time prekeys now stored. Errors: INVALID_ARGUMENT
+  // (malformed key, bad signature, identity differs, too many in one call),
+  // RESOURCE_EXHAUSTED (more than kMaxStoredPreKeys would be stored).
+  absl::StatusOr<uint32_t> Upload(const AuthenticatedDevice& caller,
+                                  const DeviceKeys& keys);
+
+  // One bundle per device of `handle`, ascending device id. Each bundle takes
+  // (removes) at most one one-time prekey, which no other call receives;
+  // without one left the bundle has the signed prekey only.
+  // Errors: NOT_FOUND (no such user).
+  absl::StatusOr<std::vector<PreKeyBundle>> GetBundle(absl::string_view handle);
+
+  // The caller's remaining one-time prekeys and current signed prekey id.
+  absl::StatusOr<PreKeyCount> CountPreKeys(const AuthenticatedDevice& caller);
+
+ private:
+  absl::StatusOr<size_t> CountOneTimePreKeys(absl::string_view handle,
+                                             uint32_t device_id);
+
+  Store* const store_;
+  Accounts* const accounts_;
+  // Serialises Upload's count-then-write per device.
+  StripedMutex device_locks_;
+};
+
+}  // namespace sotto::server
+
+#endif  // SOTTO_SERVER_DOMAIN_KEY_DIRECTORY_H_

@@ -1,0 +1,58 @@
+#ifndef SOTTO_SERVER_DOMAIN_LIMITS_H_
+#define SOTTO_SERVER_DOMAIN_LIMITS_H_
+
+// Every limit the server enforces, in one place. Clients may rely on these
+// (docs/PROTOCOL.md repeats them); changing one is a wire-visible change.
+
+#include <cstddef>
+#include <cstdint>
+
+namespace sotto::server {
+
+// Largest ciphertext of one envelope. A padded letter fits; attachments go
+// elsewhere.
+inline constexpr size_t kMaxCiphertextBytes = 65536;
+// One-time prekeys accepted in one Register/Upload call.
+inline constexpr size_t kMaxPreKeysPerUpload = 100;
+// One-time prekeys a device may have stored at once.
+inline constexpr size_t kMaxStoredPreKeys = 1000;
+// Undelivered envelopes per device queue; Send fails with RESOURCE_EXHAUSTED
+// beyond it, so one sender cannot fill the disk.
+inline constexpr uint64_t kMaxQueueDepth = 10000;
+// Envelopes per Fetch call: the default when the request says 0, and the cap.
+inline constexpr uint32_t kDefaultFetchBatch = 100;
+inline constexpr uint32_t kMaxFetchBatch = 1000;
+// Fetch also stops once this many ciphertext bytes are collected (at least
+// one envelope is always returned) so a response stays under gRPC's default
+// 4 MiB client receive limit; `more` is then true.
+inline constexpr size_t kMaxFetchBytes = 2 << 20;
+// Sequence numbers per Ack call.
+inline constexpr size_t kMaxAckBatch = 1000;
+// Devices per account, and so envelopes per Send.
+inline constexpr uint32_t kMaxDevicesPerUser = 16;
+// Send's idempotency key.
+inline constexpr size_t kMessageIdBytes = 16;
+// The device secret chosen by the client at registration (256 bits).
+inline constexpr size_t kDeviceSecretBytes = 32;
+// Signal registration ids (libsignal's range).
+inline constexpr uint32_t kMinRegistrationId = 1;
+inline constexpr uint32_t kMaxRegistrationId = 16380;
+// Prekey ids: libsignal's medium-value range.
+inline constexpr uint32_t kMinPreKeyId = 1;
+inline constexpr uint32_t kMaxPreKeyId = 0xFFFFFF;
+// Serialized public keys: a 0x05 type byte + 32-byte X25519 key.
+inline constexpr size_t kPublicKeyBytes = 33;
+inline constexpr uint8_t kDjbKeyType = 0x05;
+// XEdDSA signatures.
+inline constexpr size_t kSignatureBytes = 64;
+// Handles: 3..32 characters of [a-z0-9_-], the first a letter.
+inline constexpr size_t kMinHandleLength = 3;
+inline constexpr size_t kMaxHandleLength = 32;
+// How long a Send's idempotency record is honoured. A retry after this is
+// treated as a new message; expired records are ignored on read (and
+// overwritten by the next Send with the same id).
+inline constexpr int64_t kIdempotencyRetentionMs = 7LL * 24 * 3600 * 1000;
+
+}  // namespace sotto::server
+
+#endif  // SOTTO_SERVER_DOMAIN_LIMITS_H_

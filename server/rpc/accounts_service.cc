@@ -1,0 +1,45 @@
+#include "server/rpc/accounts_service.h"
+
+#include "server/rpc/auth.h"
+#include "server/rpc/convert.h"
+#include "server/rpc/status_mapping.h"
+
+namespace sotto::server::rpc {
+
+grpc::ServerUnaryReactor* AccountsService::Register(
+    grpc::CallbackServerContext* context, const sotto::v1::RegisterRequest* request,
+    sotto::v1::RegisterResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  Registration reg;
+  reg.handle = request->handle();
+  reg.role = static_cast<Role>(request->role());
+  reg.device_secret = request->device_secret();
+  reg.registration_id = request->registration_id();
+  reg.keys = FromWire(request->keys());
+  absl::StatusOr<uint32_t> device = accounts_->Register(reg);
+  if (device.ok()) response->set_device_id(*device);
+  reactor->Finish(ToGrpcStatus(device.status()));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AccountsService::WhoAmI(
+    grpc::CallbackServerContext* context, const sotto::v1::WhoAmIRequest*,
+    sotto::v1::WhoAmIResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<AuthenticatedDevice> caller = AuthenticateCall(*context, *accounts_);
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpcStatus(caller.status()));
+    return reactor;
+  }
+  absl::StatusOr<AccountInfo> info = accounts_->WhoAmI(*caller);
+  if (info.ok()) {
+    response->set_handle(info->handle);
+    response->set_role(static_cast<sotto::v1::Role>(info->role));
+    response->set_device_id(caller->device_id);
+    for (uint32_t d : info->device_ids) response->add_device_ids(d);
+  }
+  reactor->Finish(ToGrpcStatus(info.status()));
+  return reactor;
+}
+
+}  // namespace sotto::server::rpc

@@ -1,0 +1,74 @@
+#include "server/rpc/keys_service.h"
+
+#include "server/rpc/auth.h"
+#include "server/rpc/convert.h"
+#include "server/rpc/status_mapping.h"
+
+namespace sotto::server::rpc {
+
+grpc::ServerUnaryReactor* KeysService::Upload(
+    grpc::CallbackServerContext* context,
+    const sotto::v1::UploadKeysRequest* request,
+    sotto::v1::UploadKeysResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<AuthenticatedDevice> caller = AuthenticateCall(*context, *accounts_);
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpcStatus(caller.status()));
+    return reactor;
+  }
+  absl::StatusOr<uint32_t> count = keys_->Upload(*caller, FromWire(request->keys()));
+  if (count.ok()) response->set_one_time_prekey_count(*count);
+  reactor->Finish(ToGrpcStatus(count.status()));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* KeysService::GetBundle(
+    grpc::CallbackServerContext* context,
+    const sotto::v1::GetBundleRequest* request,
+    sotto::v1::GetBundleResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<AuthenticatedDevice> caller = AuthenticateCall(*context, *accounts_);
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpcStatus(caller.status()));
+    return reactor;
+  }
+  absl::StatusOr<std::vector<PreKeyBundle>> bundles = keys_->GetBundle(request->user());
+  if (bundles.ok()) {
+    response->set_user(request->user());
+    for (const PreKeyBundle& b : *bundles) {
+      sotto::v1::PreKeyBundle* out = response->add_devices();
+      out->set_device_id(b.device_id);
+      out->set_registration_id(b.registration_id);
+      out->set_identity_key(b.identity_key);
+      out->mutable_signed_prekey()->set_id(b.signed_prekey.id);
+      out->mutable_signed_prekey()->set_public_key(b.signed_prekey.public_key);
+      out->mutable_signed_prekey()->set_signature(b.signed_prekey.signature);
+      if (b.one_time_prekey) {
+        out->mutable_one_time_prekey()->set_id(b.one_time_prekey->id);
+        out->mutable_one_time_prekey()->set_public_key(b.one_time_prekey->public_key);
+      }
+    }
+  }
+  reactor->Finish(ToGrpcStatus(bundles.status()));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* KeysService::CountPreKeys(
+    grpc::CallbackServerContext* context, const sotto::v1::CountPreKeysRequest*,
+    sotto::v1::CountPreKeysResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<AuthenticatedDevice> caller = AuthenticateCall(*context, *accounts_);
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpcStatus(caller.status()));
+    return reactor;
+  }
+  absl::StatusOr<PreKeyCount> count = keys_->CountPreKeys(*caller);
+  if (count.ok()) {
+    response->set_one_time_prekey_count(count->one_time_prekeys);
+    response->set_signed_prekey_id(count->signed_prekey_id);
+  }
+  reactor->Finish(ToGrpcStatus(count.status()));
+  return reactor;
+}
+
+}  // namespace sotto::server::rpc

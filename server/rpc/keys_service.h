@@ -1,0 +1,36 @@
+#ifndef SOTTO_SERVER_RPC_KEYS_SERVICE_H_
+#define SOTTO_SERVER_RPC_KEYS_SERVICE_H_
+
+#include "server/domain/accounts.h"
+#include "server/domain/key_directory.h"
+#include "sotto/v1/keys.grpc.pb.h"
+
+namespace sotto::server::rpc {
+
+// sotto.v1.Keys. Does not own its arguments, which must outlive the server.
+class KeysService final : public sotto::v1::Keys::CallbackService {
+ public:
+  KeysService(Accounts* accounts, KeyDirectory* keys)
+      : accounts_(accounts), keys_(keys) {}
+  KeysService(const KeysService&) = delete;
+  KeysService& operator=(const KeysService&) = delete;
+
+  grpc::ServerUnaryReactor* Upload(grpc::CallbackServerContext* context,
+                                   const sotto::v1::UploadKeysRequest* request,
+                                   sotto::v1::UploadKeysResponse* response) override;
+  grpc::ServerUnaryReactor* GetBundle(grpc::CallbackServerContext* context,
+                                      const sotto::v1::GetBundleRequest* request,
+                                      sotto::v1::GetBundleResponse* response) override;
+  grpc::ServerUnaryReactor* CountPreKeys(
+      grpc::CallbackServerContext* context,
+      const sotto::v1::CountPreKeysRequest* request,
+      sotto::v1::CountPreKeysResponse* response) override;
+
+ private:
+  Accounts* const accounts_;
+  KeyDirectory* const keys_;
+};
+
+}  // namespace sotto::server::rpc
+
+#endif  // SOTTO_SERVER_RPC_KEYS_SERVICE_H_

@@ -1,0 +1,204 @@
+#include "server/rpc/messages_service.h"
+
+#include <deque>
+#include <optional>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "server/rpc/auth.h"
+#include "server/rpc/convert.h"
+#include "server/rpc/status_mapping.h"
+
+namespace sotto::server::rpc {
+namespace {
+
+// Envelopes read from the store per page while streaming.
+constexpr uint32_t kSubscribePage = 100;
+
+// A stream that ends at once with `status` (e.g. authentication failed).
+class FailedWriteReactor final
+    : public grpc::ServerWriteReactor<sotto::v1::SubscribeEvent> {
+ public:
+  explicit FailedWriteReactor(const grpc::Status& status) { Finish(status); }
+  void OnDone() override { delete this; }
+};
+
+}  // namespace
+
+// Streams one device's queue: backlog in pages, then `drained`, then new
+// envelopes as the mailbox listener reports them. One write is in flight at a
+// time; the next page is read from the store (after the last seq read) when
+// the buffer runs dry. Finish is never called with mu_ held, because OnDone
+// (and `delete this`) may follow it on another thread.
+class MessagesService::SubscribeReactor final
+    : public grpc::ServerWriteReactor<sotto::v1::SubscribeEvent> {
+ public:
+  SubscribeReactor(Mailbox* mailbox, AuthenticatedDevice caller)
+      : mailbox_(mailbox), caller_(std::move(caller)) {
+    // Register before the first read so nothing sent in between is missed.
+    listener_id_ = mailbox_->AddListener(caller_.handle, caller_.device_id,
+                                         [this] { OnQueueGrew(); });
+    Step();
+  }
+
+  void OnWriteDone(bool ok) override {
+    {
+      absl::MutexLock lock(&mu_);
+      writing_ = false;
+      if (!ok) finish_ = grpc::Status(grpc::StatusCode::CANCELLED, "stream closed");
+    }
+    Step();
+  }
+
+  void OnCancel() override {
+    {
+      absl::MutexLock lock(&mu_);
+      finish_ = grpc::Status(grpc::StatusCode::CANCELLED, "subscription cancelled");
+    }
+    Step();
+  }
+
+  void OnDone() override {
+    // After RemoveListener returns, OnQueueGrew is not running and never
+    // will again, so deleting is safe.
+    mailbox_->RemoveListener(listener_id_);
+    delete this;
+  }
+
+ private:
+  void OnQueueGrew() {
+    {
+      absl::MutexLock lock(&mu_);
+      need_read_ = true;
+    }
+    Step();
+  }
+
+  // Starts the next write, or Finishes, or does nothing if a write is in
+  // flight or there is nothing to send.
+  void Step() {
+    std::optional<grpc::Status> finish;
+    {
+      absl::MutexLock lock(&mu_);
+      if (finished_ || writing_) return;
+      if (!finish_ && pending_.empty() && need_read_) {
+        need_read_ = false;
+        absl::StatusOr<FetchResult> page =
+            mailbox_->Fetch(caller_, last_read_seq_, kSubscribePage);
+        if (!page.ok()) {
+          finish_ = ToGrpcStatus(page.status());
+        } else {
+          for (StoredEnvelope& e : page->envelopes) {
+            last_read_seq_ = e.seq;
+            pending_.push_back(std::move(e));
+          }
+          if (page->more) need_read_ = true;
+        }
+      }
+      if (finish_) {
+        finished_ = true;
+        finish = *finish_;
+      } else if (!pending_.empty()) {
+        event_.Clear();
+        ToWire(pending_.front(), event_.mutable_envelope());
+        pending_.pop_front();
+        writing_ = true;
+        StartWrite(&event_);
+        return;
+      } else if (!drained_sent_ && !need_read_) {
+        drained_sent_ = true;
+        event_.Clear();
+        event_.set_drained(true);
+        writing_ = true;
+        StartWrite(&event_);
+        return;
+      } else {
+        return;  // Idle until OnQueueGrew.
+      }
+    }
+    Finish(*finish);
+  }
+
+  Mailbox* const mailbox_;
+  const AuthenticatedDevice caller_;
+  Mailbox::ListenerId listener_id_ = 0;
+
+  absl::Mutex mu_;
+  sotto::v1::SubscribeEvent event_ ABSL_GUARDED_BY(mu_);  // the write in flight
+  std::deque<StoredEnvelope> pending_ ABSL_GUARDED_BY(mu_);
+  uint64_t last_read_seq_ ABSL_GUARDED_BY(mu_) = 0;
+  bool need_read_ ABSL_GUARDED_BY(mu_) = true;
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool drained_sent_ ABSL_GUARDED_BY(mu_) = false;
+  std::optional<grpc::Status> finish_ ABSL_GUARDED_BY(mu_);
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+grpc::ServerUnaryReactor* MessagesService::Send(
+    grpc::CallbackServerContext* context, const sotto::v1::SendRequest* request,
+    sotto::v1::SendResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<AuthenticatedDevice> caller = AuthenticateCall(*context, *accounts_);
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpcStatus(caller.status()));
+    return reactor;
+  }
+  std::vector<OutgoingEnvelope> envelopes;
+  envelopes.reserve(request->envelopes_size());
+  for (const sotto::v1::OutgoingEnvelope& e : request->envelopes()) {
+    envelopes.push_back(OutgoingEnvelope{e.device_id(), e.registration_id(),
+                                         static_cast<int>(e.type()), e.ciphertext()});
+  }
+  absl::StatusOr<SendResult> result =
+      mailbox_->Send(*caller, request->recipient(), request->message_id(), envelopes);
+  if (result.ok()) {
+    response->set_server_time_ms(result->server_time_ms);
+    response->set_duplicate(result->duplicate);
+  }
+  reactor->Finish(ToGrpcStatus(result.status()));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* MessagesService::Fetch(
+    grpc::CallbackServerContext* context, const sotto::v1::FetchRequest* request,
+    sotto::v1::FetchResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<AuthenticatedDevice> caller = AuthenticateCall(*context, *accounts_);
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpcStatus(caller.status()));
+    return reactor;
+  }
+  absl::StatusOr<FetchResult> result =
+      mailbox_->Fetch(*caller, request->after_seq(), request->limit());
+  if (result.ok()) {
+    for (const StoredEnvelope& e : result->envelopes) ToWire(e, response->add_envelopes());
+    response->set_more(result->more);
+  }
+  reactor->Finish(ToGrpcStatus(result.status()));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* MessagesService::Ack(grpc::CallbackServerContext* context,
+                                               const sotto::v1::AckRequest* request,
+                                               sotto::v1::AckResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<AuthenticatedDevice> caller = AuthenticateCall(*context, *accounts_);
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpcStatus(caller.status()));
+    return reactor;
+  }
+  std::vector<uint64_t> seqs(request->seqs().begin(), request->seqs().end());
+  absl::StatusOr<uint32_t> deleted = mailbox_->Ack(*caller, seqs);
+  if (deleted.ok()) response->set_deleted(*deleted);
+  reactor->Finish(ToGrpcStatus(deleted.status()));
+  return reactor;
+}
+
+grpc::ServerWriteReactor<sotto::v1::SubscribeEvent>* MessagesService::Subscribe(
+    grpc::CallbackServerContext* context, const sotto::v1::SubscribeRequest*) {
+  absl::StatusOr<AuthenticatedDevice> caller = AuthenticateCall(*context, *accounts_);
+  if (!caller.ok()) return new FailedWriteReactor(ToGrpcStatus(caller.status()));
+  return new SubscribeReactor(mailbox_, *std::move(caller));
+}
+
+}  // namespace sotto::server::rpc

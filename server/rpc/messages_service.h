@@ -1,0 +1,41 @@
+#ifndef SOTTO_SERVER_RPC_MESSAGES_SERVICE_H_
+#define SOTTO_SERVER_RPC_MESSAGES_SERVICE_H_
+
+#include "server/domain/accounts.h"
+#include "server/domain/mailbox.h"
+#include "sotto/v1/messages.grpc.pb.h"
+
+namespace sotto::server::rpc {
+
+// sotto.v1.Messages. Does not own its arguments, which must outlive the
+// server (Subscribe streams hold mailbox listeners until they end).
+class MessagesService final : public sotto::v1::Messages::CallbackService {
+ public:
+  MessagesService(Accounts* accounts, Mailbox* mailbox)
+      : accounts_(accounts), mailbox_(mailbox) {}
+  MessagesService(const MessagesService&) = delete;
+  MessagesService& operator=(const MessagesService&) = delete;
+
+  grpc::ServerUnaryReactor* Send(grpc::CallbackServerContext* context,
+                                 const sotto::v1::SendRequest* request,
+                                 sotto::v1::SendResponse* response) override;
+  grpc::ServerUnaryReactor* Fetch(grpc::CallbackServerContext* context,
+                                  const sotto::v1::FetchRequest* request,
+                                  sotto::v1::FetchResponse* response) override;
+  grpc::ServerUnaryReactor* Ack(grpc::CallbackServerContext* context,
+                                const sotto::v1::AckRequest* request,
+                                sotto::v1::AckResponse* response) override;
+  grpc::ServerWriteReactor<sotto::v1::SubscribeEvent>* Subscribe(
+      grpc::CallbackServerContext* context,
+      const sotto::v1::SubscribeRequest* request) override;
+
+ private:
+  class SubscribeReactor;
+
+  Accounts* const accounts_;
+  Mailbox* const mailbox_;
+};
+
+}  // namespace sotto::server::rpc
+
+#endif  // SOTTO_SERVER_RPC_MESSAGES_SERVICE_H_

@@ -1,0 +1,112 @@
+#include "server/storage/key_codec.h"
+
+namespace sotto::server::keys {
+namespace {
+constexpr char kIdentityKind = 0x01;
+constexpr char kSignedPreKeyKind = 0x02;
+constexpr char kOneTimePreKeyKind = 0x03;
+}  // namespace
+
+void AppendBigEndian32(std::string& out, uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    out.push_back(static_cast<char>((v >> shift) & 0xff));
+  }
+}
+
+void AppendBigEndian64(std::string& out, uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) {
+    out.push_back(static_cast<char>((v >> shift) & 0xff));
+  }
+}
+
+std::optional<uint32_t> ReadBigEndian32(absl::string_view in) {
+  if (in.size() != 4) return std::nullopt;
+  uint32_t v = 0;
+  for (char c : in) v = (v << 8) | static_cast<uint8_t>(c);
+  return v;
+}
+
+std::optional<uint64_t> ReadBigEndian64(absl::string_view in) {
+  if (in.size() != 8) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : in) v = (v << 8) | static_cast<uint8_t>(c);
+  return v;
+}
+
+std::string Account(absl::string_view handle) { return std::string(handle); }
+
+std::string UserPrefix(absl::string_view handle) {
+  std::string key(handle);
+  key.push_back('\0');
+  return key;
+}
+
+std::string Device(absl::string_view handle, uint32_t device_id) {
+  std::string key = UserPrefix(handle);
+  AppendBigEndian32(key, device_id);
+  return key;
+}
+
+std::optional<uint32_t> DeviceIdOf(absl::string_view device_key) {
+  size_t nul = device_key.find('\0');
+  if (nul == absl::string_view::npos) return std::nullopt;
+  return ReadBigEndian32(device_key.substr(nul + 1));
+}
+
+std::string IdentityKey(absl::string_view handle, uint32_t device_id) {
+  std::string key = Device(handle, device_id);
+  key.push_back(kIdentityKind);
+  return key;
+}
+
+std::string SignedPreKey(absl::string_view handle, uint32_t device_id) {
+  std::string key = Device(handle, device_id);
+  key.push_back(kSignedPreKeyKind);
+  return key;
+}
+
+std::string OneTimePreKeyPrefix(absl::string_view handle, uint32_t device_id) {
+  std::string key = Device(handle, device_id);
+  key.push_back(kOneTimePreKeyKind);
+  return key;
+}
+
+std::string OneTimePreKey(absl::string_view handle, uint32_t device_id,
+                          uint32_t prekey_id) {
+  std::string key = OneTimePreKeyPrefix(handle, device_id);
+  AppendBigEndian32(key, prekey_id);
+  return key;
+}
+
+std::optional<uint32_t> OneTimePreKeyIdOf(absl::string_view key) {
+  if (key.size() < 4) return std::nullopt;
+  return ReadBigEndian32(key.substr(key.size() - 4));
+}
+
+std::string QueuePrefix(absl::string_view handle, uint32_t device_id) {
+  return Device(handle, device_id);
+}
+
+std::string Queue(absl::string_view handle, uint32_t device_id, uint64_t seq) {
+  std::string key = QueuePrefix(handle, device_id);
+  AppendBigEndian64(key, seq);
+  return key;
+}
+
+std::optional<uint64_t> QueueSeqOf(absl::string_view queue_key) {
+  if (queue_key.size() < 8) return std::nullopt;
+  return ReadBigEndian64(queue_key.substr(queue_key.size() - 8));
+}
+
+std::string QueueMeta(absl::string_view handle, uint32_t device_id) {
+  return Device(handle, device_id);
+}
+
+std::string Idempotency(absl::string_view sender, uint32_t sender_device,
+                        absl::string_view message_id) {
+  std::string key = Device(sender, sender_device);
+  key.append(message_id.data(), message_id.size());
+  return key;
+}
+
+}  // namespace sotto::server::keys

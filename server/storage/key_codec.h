@@ -1,0 +1,62 @@
+#ifndef SOTTO_SERVER_STORAGE_KEY_CODEC_H_
+#define SOTTO_SERVER_STORAGE_KEY_CODEC_H_
+
+// Order-preserving key encodings for every table.
+//
+// Users are addressed by their handle, not by an internal id: handles are
+// immutable, short (<= 32 bytes of [a-z0-9_-]) and never contain 0x00, so
+// `handle 0x00` is an unambiguous prefix. (Renaming accounts would need an
+// internal id; nothing does that today.) Integers are fixed-width big-endian
+// so that byte order equals numeric order: a prefix scan over
+// `handle 0x00 device` walks one device's queue oldest first.
+//
+//   accounts     handle
+//   devices      handle 0x00 device(be32)
+//   prekeys      handle 0x00 device(be32) 0x01                  identity key
+//                handle 0x00 device(be32) 0x02                  signed prekey
+//                handle 0x00 device(be32) 0x03 prekey-id(be32)  one-time prekey
+//   queues       handle 0x00 device(be32) seq(be64)
+//   queue_meta   handle 0x00 device(be32)
+//   idempotency  sender 0x00 sender-device(be32) message-id(16 bytes)
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include "absl/strings/string_view.h"
+
+namespace sotto::server::keys {
+
+void AppendBigEndian32(std::string& out, uint32_t v);
+void AppendBigEndian64(std::string& out, uint64_t v);
+// Decode exactly 4 / 8 bytes; nullopt on a wrong length.
+std::optional<uint32_t> ReadBigEndian32(absl::string_view in);
+std::optional<uint64_t> ReadBigEndian64(absl::string_view in);
+
+std::string Account(absl::string_view handle);
+// Prefix of every per-device key of `handle` (devices, prekeys, queues).
+std::string UserPrefix(absl::string_view handle);
+std::string Device(absl::string_view handle, uint32_t device_id);
+// The device id of a key built by Device(); nullopt if malformed.
+std::optional<uint32_t> DeviceIdOf(absl::string_view device_key);
+
+std::string IdentityKey(absl::string_view handle, uint32_t device_id);
+std::string SignedPreKey(absl::string_view handle, uint32_t device_id);
+std::string OneTimePreKeyPrefix(absl::string_view handle, uint32_t device_id);
+std::string OneTimePreKey(absl::string_view handle, uint32_t device_id,
+                          uint32_t prekey_id);
+// The prekey id of a key built by OneTimePreKey(); nullopt if malformed.
+std::optional<uint32_t> OneTimePreKeyIdOf(absl::string_view key);
+
+// Queue entries: QueuePrefix(h, d) is the prefix of every Queue(h, d, seq).
+std::string QueuePrefix(absl::string_view handle, uint32_t device_id);
+std::string Queue(absl::string_view handle, uint32_t device_id, uint64_t seq);
+// The sequence number of a key built by Queue(); nullopt if malformed.
+std::optional<uint64_t> QueueSeqOf(absl::string_view queue_key);
+std::string QueueMeta(absl::string_view handle, uint32_t device_id);
+
+std::string Idempotency(absl::string_view sender, uint32_t sender_device,
+                        absl::string_view message_id);
+
+}  // namespace sotto::server::keys
+
+#endif  // SOTTO_SERVER_STORAGE_KEY_CODEC_H_

@@ -1,0 +1,28 @@
+#ifndef SOTTO_SERVER_STORAGE_ROCKSDB_STORE_H_
+#define SOTTO_SERVER_STORAGE_ROCKSDB_STORE_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "server/storage/store.h"
+
+namespace sotto::server {
+
+struct RocksDbStoreOptions {
+  // Shared LRU block cache for all column families.
+  size_t block_cache_bytes = 64 << 20;
+};
+
+// Opens (creating if missing, with every column family of Table) the RocksDB
+// database in directory `path`. Errors: FAILED_PRECONDITION when the
+// directory cannot be created or the database is locked by another process,
+// DATA_LOSS on corruption, UNAVAILABLE on other I/O errors; the message names
+// the path. The returned store is thread-safe; destroying it closes the
+// database cleanly (the caller must have stopped using it).
+absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStore(
+    const std::string& path, const RocksDbStoreOptions& options = {});
+
+}  // namespace sotto::server
+
+#endif  // SOTTO_SERVER_STORAGE_ROCKSDB_STORE_H_

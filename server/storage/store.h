@@ -1,0 +1,102 @@
+#ifndef SOTTO_SERVER_STORAGE_STORE_H_
+#define SOTTO_SERVER_STORAGE_STORE_H_
+
+// The server's storage contract. Domain code talks only to this interface so
+// that a distributed backend can later serve the same domain code; the
+// RocksDB implementation lives in rocksdb_store.h.
+//
+// Keys are opaque byte strings built by key_codec.h; values are opaque blobs
+// encoded by the domain layer. Every implementation must be thread-safe.
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace sotto::server {
+
+// One table per concern (a RocksDB column family).
+enum class Table {
+  kAccounts,     // handle -> account record
+  kDevices,      // handle|device -> device record (credentials, registration id)
+  kPreKeys,      // handle|device|kind[|id] -> identity, signed and one-time prekeys
+  kQueues,       // handle|device|seq -> envelope
+  kQueueMeta,    // handle|device -> next seq and depth
+  kIdempotency,  // sender handle|device|message id -> first Send result
+};
+inline constexpr Table kAllTables[] = {Table::kAccounts,  Table::kDevices,
+                                       Table::kPreKeys,   Table::kQueues,
+                                       Table::kQueueMeta, Table::kIdempotency};
+// The column family name of `table` ("accounts", "devices", ...).
+absl::string_view TableName(Table table);
+
+// Whether Write returns before or after the write-ahead log is on disk.
+enum class Durability {
+  // May be lost in a machine crash (not in a process crash).
+  kBuffered,
+  // Synced to disk before Write returns: use for anything acknowledged to a
+  // client as stored.
+  kSynced,
+};
+
+// A set of puts and deletes applied all-or-nothing by Store::Write.
+class WriteBatch {
+ public:
+  struct Op {
+    Table table;
+    std::string key;
+    std::optional<std::string> value;  // nullopt: delete
+  };
+
+  void Put(Table table, std::string key, std::string value) {
+    ops_.push_back(Op{table, std::move(key), std::move(value)});
+  }
+  void Delete(Table table, std::string key) {
+    ops_.push_back(Op{table, std::move(key), std::nullopt});
+  }
+  bool empty() const { return ops_.empty(); }
+  const std::vector<Op>& ops() const { return ops_; }
+
+ private:
+  std::vector<Op> ops_;
+};
+
+struct KeyValue {
+  std::string key;
+  std::string value;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // The value stored under `key`, nullopt if there is none. Errors: storage
+  // failures only (UNAVAILABLE, DATA_LOSS, INTERNAL).
+  virtual absl::StatusOr<std::optional<std::string>> Get(
+      Table table, absl::string_view key) = 0;
+
+  // Applies every operation of `batch` atomically: after a crash either all
+  // or none are visible. With kSynced the log is on disk when OK returns.
+  virtual absl::Status Write(const WriteBatch& batch, Durability durability) = 0;
+
+  // Up to `limit` entries whose key starts with `prefix`, in ascending key
+  // order, starting after `start_after` (empty: from the first key under
+  // the prefix). A consistent snapshot of the table.
+  virtual absl::StatusOr<std::vector<KeyValue>> Scan(
+      Table table, absl::string_view prefix, absl::string_view start_after,
+      size_t limit) = 0;
+
+  // Atomically removes and returns the first entry under `prefix`, nullopt if
+  // there is none. Concurrent callers never receive the same entry: each
+  // entry goes to exactly one caller (one-time prekey hand-out).
+  virtual absl::StatusOr<std::optional<KeyValue>> PopFirst(
+      Table table, absl::string_view prefix, Durability durability) = 0;
+};
+
+}  // namespace sotto::server
+
+#endif  // SOTTO_SERVER_STORAGE_STORE_H_
