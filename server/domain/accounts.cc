@@ -61,49 +61,12 @@ absl::StatusOr<uint32_t> Accounts::Register(const Registration& reg) {
     return absl::InvalidArgumentError(
         "role must be ROLE_CLIENT or ROLE_THERAPIST");
   }
-  if (reg.device_secret.size() != kDeviceSecretBytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("device_secret must be ", kDeviceSecretBytes,
-                     " bytes, got ", reg.device_secret.size()));
-  }
-  if (reg.registration_id < kMinRegistrationId ||
-      reg.registration_id > kMaxRegistrationId) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("registration_id ", reg.registration_id, " is outside ",
-                     kMinRegistrationId, "..", kMaxRegistrationId));
-  }
-  SOTTO_RETURN_IF_ERROR(
-      ValidatePublicKey(reg.keys.identity_key, "keys.identity_key"));
-  if (!reg.keys.signed_prekey) {
-    return absl::InvalidArgumentError("keys.signed_prekey is required");
-  }
-  SOTTO_RETURN_IF_ERROR(
-      ValidateSignedPreKey(reg.keys.identity_key, *reg.keys.signed_prekey));
-  SOTTO_RETURN_IF_ERROR(ValidateOneTimePreKeys(reg.keys.one_time_prekeys));
-
   constexpr uint32_t kFirstDevice = 1;
-  records::Device device;
-  device.registration_id = reg.registration_id;
-  device.salt.resize(kSaltBytes);
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(device.salt.data()),
-                 static_cast<int>(kSaltBytes)) != 1) {
-    return absl::UnavailableError("random number generator failed");
-  }
-  device.secret_hash = HashSecret(device.salt, reg.device_secret);
-
-  WriteBatch batch;
+  SOTTO_ASSIGN_OR_RETURN(
+      WriteBatch batch, NewDeviceBatch(reg.handle, kFirstDevice, reg.device_secret,
+                                       reg.registration_id, reg.keys));
   batch.Put(Table::kAccounts, keys::Account(reg.handle),
             records::Encode(records::Account{reg.role}));
-  batch.Put(Table::kDevices, keys::Device(reg.handle, kFirstDevice),
-            records::Encode(device));
-  batch.Put(Table::kPreKeys, keys::IdentityKey(reg.handle, kFirstDevice),
-            reg.keys.identity_key);
-  batch.Put(Table::kPreKeys, keys::SignedPreKey(reg.handle, kFirstDevice),
-            records::Encode(*reg.keys.signed_prekey));
-  for (const OneTimePreKey& k : reg.keys.one_time_prekeys) {
-    batch.Put(Table::kPreKeys, keys::OneTimePreKey(reg.handle, kFirstDevice, k.id),
-              k.public_key);
-  }
 
   StripedLock lock(handle_locks_, {reg.handle});
   SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> existing,
@@ -114,6 +77,69 @@ absl::StatusOr<uint32_t> Accounts::Register(const Registration& reg) {
   }
   SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kSynced));
   return kFirstDevice;
+}
+
+absl::StatusOr<WriteBatch> Accounts::NewDeviceBatch(
+    absl::string_view handle, uint32_t device_id, absl::string_view secret,
+    uint32_t registration_id, const DeviceKeys& device_keys) {
+  if (secret.size() != kDeviceSecretBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("device_secret must be ", kDeviceSecretBytes,
+                     " bytes, got ", secret.size()));
+  }
+  if (registration_id < kMinRegistrationId || registration_id > kMaxRegistrationId) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("registration_id ", registration_id, " is outside ",
+                     kMinRegistrationId, "..", kMaxRegistrationId));
+  }
+  SOTTO_RETURN_IF_ERROR(
+      ValidatePublicKey(device_keys.identity_key, "keys.identity_key"));
+  if (!device_keys.signed_prekey) {
+    return absl::InvalidArgumentError("keys.signed_prekey is required");
+  }
+  SOTTO_RETURN_IF_ERROR(
+      ValidateSignedPreKey(device_keys.identity_key, *device_keys.signed_prekey));
+  SOTTO_RETURN_IF_ERROR(ValidateOneTimePreKeys(device_keys.one_time_prekeys));
+
+  records::Device device;
+  device.registration_id = registration_id;
+  device.salt.resize(kSaltBytes);
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(device.salt.data()),
+                 static_cast<int>(kSaltBytes)) != 1) {
+    return absl::UnavailableError("random number generator failed");
+  }
+  device.secret_hash = HashSecret(device.salt, secret);
+
+  WriteBatch batch;
+  batch.Put(Table::kDevices, keys::Device(handle, device_id), records::Encode(device));
+  batch.Put(Table::kPreKeys, keys::IdentityKey(handle, device_id),
+            device_keys.identity_key);
+  batch.Put(Table::kPreKeys, keys::SignedPreKey(handle, device_id),
+            records::Encode(*device_keys.signed_prekey));
+  for (const OneTimePreKey& k : device_keys.one_time_prekeys) {
+    batch.Put(Table::kPreKeys, keys::OneTimePreKey(handle, device_id, k.id),
+              k.public_key);
+  }
+  return batch;
+}
+
+absl::StatusOr<uint32_t> Accounts::AddDevice(const AuthenticatedDevice& caller,
+                                             absl::string_view secret,
+                                             uint32_t registration_id,
+                                             const DeviceKeys& device_keys) {
+  StripedLock lock(handle_locks_, {caller.handle});
+  SOTTO_ASSIGN_OR_RETURN(std::vector<DeviceInfo> devices, Devices(caller.handle));
+  if (devices.size() >= kMaxDevicesPerUser) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("user ", caller.handle, " already has ", devices.size(),
+                     " devices (at most ", kMaxDevicesPerUser, ")"));
+  }
+  uint32_t device_id = devices.empty() ? 1 : devices.back().device_id + 1;
+  SOTTO_ASSIGN_OR_RETURN(WriteBatch batch,
+                         NewDeviceBatch(caller.handle, device_id, secret,
+                                        registration_id, device_keys));
+  SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kSynced));
+  return device_id;
 }
 
 absl::StatusOr<AuthenticatedDevice> Accounts::Authenticate(

@@ -47,6 +47,15 @@ class Accounts {
   // ALREADY_EXISTS if the handle is taken.
   absl::StatusOr<uint32_t> Register(const Registration& registration);
 
+  // Adds a device to the caller's account with its keys (no RPC exposes this
+  // yet; device linking will). Returns the new device id (highest + 1).
+  // Errors: INVALID_ARGUMENT as for Register, RESOURCE_EXHAUSTED when the
+  // account already has kMaxDevicesPerUser devices.
+  absl::StatusOr<uint32_t> AddDevice(const AuthenticatedDevice& caller,
+                                     absl::string_view device_secret,
+                                     uint32_t registration_id,
+                                     const DeviceKeys& keys);
+
   // Checks `secret` against the device's stored salted hash in constant time.
   // Errors: UNAUTHENTICATED with the same message whether the handle, the
   // device or the secret is wrong.
@@ -64,6 +73,13 @@ class Accounts {
   static absl::Status ValidateHandle(absl::string_view handle);
 
  private:
+  // Checks secret, registration id and keys; builds the writes of one device.
+  absl::StatusOr<WriteBatch> NewDeviceBatch(absl::string_view handle,
+                                            uint32_t device_id,
+                                            absl::string_view device_secret,
+                                            uint32_t registration_id,
+                                            const DeviceKeys& keys);
+
   Store* const store_;
   // Serialises the exists-check and write of Register per handle.
   StripedMutex handle_locks_;

@@ -1,0 +1,218 @@
+#include "server/domain/mailbox.h"
+
+#include <atomic>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "gmock/gmock.h"
+#include "server/domain/device_mismatch.h"
+#include "tests/server/domain_fixture.h"
+
+namespace sotto::server {
+namespace {
+
+using ::sotto::testing::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+std::string MessageId(int n) {
+  std::string id(kMessageIdBytes, '\0');
+  id[0] = static_cast<char>(n);
+  id[1] = static_cast<char>(n >> 8);
+  return id;
+}
+
+OutgoingEnvelope To(uint32_t device, uint32_t registration_id, std::string text) {
+  return OutgoingEnvelope{device, registration_id, kEnvelopeTypeCiphertext,
+                          std::move(text)};
+}
+
+class MailboxTest : public DomainTest {
+ protected:
+  void SetUp() override {
+    DomainTest::SetUp();
+    alice_ = Register("alice", 11);
+    bob_ = Register("bob", 22);
+  }
+
+  absl::StatusOr<SendResult> SendText(int id, const std::string& text) {
+    return mailbox_->Send(alice_, "bob", MessageId(id), {To(1, 22, text)});
+  }
+
+  // "seq:text" of every envelope in `device`'s queue.
+  std::vector<std::string> Queue(const AuthenticatedDevice& device) {
+    std::vector<std::string> out;
+    auto r = mailbox_->Fetch(device, 0, kMaxFetchBatch);
+    EXPECT_TRUE(r.ok()) << r.status();
+    if (r.ok()) {
+      for (const StoredEnvelope& e : r->envelopes) {
+        out.push_back(absl::StrCat(e.seq, ":", e.ciphertext));
+      }
+    }
+    return out;
+  }
+
+  AuthenticatedDevice alice_;
+  AuthenticatedDevice bob_;
+};
+
+TEST_F(MailboxTest, FetchReturnsEnvelopesInSendOrderStampedBySender) {
+  clock_.Set(1'000);
+  ASSERT_OK(SendText(1, "one").status());
+  clock_.Set(2'000);
+  ASSERT_OK(SendText(2, "two").status());
+  ASSERT_OK_AND_ASSIGN(FetchResult r, mailbox_->Fetch(bob_, 0, 0));
+  ASSERT_EQ(r.envelopes.size(), 2u);
+  EXPECT_FALSE(r.more);
+  const StoredEnvelope& e = r.envelopes[0];
+  EXPECT_EQ(e.seq, 1u);
+  EXPECT_EQ(e.sender, "alice");
+  EXPECT_EQ(e.sender_device, 1u);
+  EXPECT_EQ(e.type, kEnvelopeTypeCiphertext);
+  EXPECT_EQ(e.ciphertext, "one");
+  EXPECT_EQ(e.server_time_ms, 1'000);
+  EXPECT_EQ(e.message_id, MessageId(1));
+  EXPECT_EQ(r.envelopes[1].seq, 2u);
+  EXPECT_EQ(r.envelopes[1].server_time_ms, 2'000);
+}
+
+TEST_F(MailboxTest, FetchPagesWithAfterSeqAndMore) {
+  for (int i = 1; i <= 5; ++i) ASSERT_OK(SendText(i, absl::StrCat("m", i)).status());
+  ASSERT_OK_AND_ASSIGN(FetchResult page, mailbox_->Fetch(bob_, 0, 2));
+  ASSERT_EQ(page.envelopes.size(), 2u);
+  EXPECT_TRUE(page.more);
+  ASSERT_OK_AND_ASSIGN(page, mailbox_->Fetch(bob_, 2, 2));
+  EXPECT_EQ(page.envelopes[0].seq, 3u);
+  EXPECT_TRUE(page.more);
+  ASSERT_OK_AND_ASSIGN(page, mailbox_->Fetch(bob_, 4, 2));
+  ASSERT_EQ(page.envelopes.size(), 1u);
+  EXPECT_FALSE(page.more);
+  EXPECT_THAT(mailbox_->Fetch(bob_, 0, kMaxFetchBatch + 1),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("limit")));
+}
+
+TEST_F(MailboxTest, AckDeletesOnlyAckedEnvelopes) {
+  for (int i = 1; i <= 4; ++i) ASSERT_OK(SendText(i, absl::StrCat("m", i)).status());
+  ASSERT_OK_AND_ASSIGN(uint32_t deleted, mailbox_->Ack(bob_, {2, 4, 99}));
+  EXPECT_EQ(deleted, 2u);
+  EXPECT_THAT(Queue(bob_), ElementsAre("1:m1", "3:m3"));
+  // Acks are idempotent.
+  ASSERT_OK_AND_ASSIGN(deleted, mailbox_->Ack(bob_, {2, 4}));
+  EXPECT_EQ(deleted, 0u);
+}
+
+TEST_F(MailboxTest, AckTouchesOnlyTheCallersQueue) {
+  ASSERT_OK(SendText(1, "for bob").status());
+  ASSERT_OK(mailbox_->Send(bob_, "alice", MessageId(1), {To(1, 11, "for alice")}).status());
+  // Alice acks seq 1: that is her own envelope, never bob's.
+  ASSERT_OK_AND_ASSIGN(uint32_t deleted, mailbox_->Ack(alice_, {1}));
+  EXPECT_EQ(deleted, 1u);
+  EXPECT_THAT(Queue(bob_), ElementsAre("1:for bob"));
+  EXPECT_THAT(Queue(alice_), ElementsAre());
+}
+
+TEST_F(MailboxTest, RetriedSendIsADuplicateAndQueuesNothing) {
+  clock_.Set(5'000);
+  ASSERT_OK_AND_ASSIGN(SendResult first, SendText(1, "hello"));
+  EXPECT_FALSE(first.duplicate);
+  clock_.Set(6'000);
+  ASSERT_OK_AND_ASSIGN(SendResult again, SendText(1, "hello"));
+  EXPECT_TRUE(again.duplicate);
+  EXPECT_EQ(again.server_time_ms, 5'000);
+  EXPECT_THAT(Queue(bob_), ElementsAre("1:hello"));
+  // The same id from another sender is a different message.
+  AuthenticatedDevice carol = Register("carol", 33);
+  ASSERT_OK_AND_ASSIGN(SendResult other,
+                       mailbox_->Send(carol, "bob", MessageId(1), {To(1, 22, "hi")}));
+  EXPECT_FALSE(other.duplicate);
+}
+
+TEST_F(MailboxTest, IdempotencyRecordExpiresAfterRetention) {
+  ASSERT_OK(SendText(1, "hello").status());
+  clock_.Advance(kIdempotencyRetentionMs + 1);
+  ASSERT_OK_AND_ASSIGN(SendResult late, SendText(1, "hello"));
+  EXPECT_FALSE(late.duplicate);
+  EXPECT_EQ(Queue(bob_).size(), 2u);
+}
+
+TEST_F(MailboxTest, FullQueueIsResourceExhaustedNamingTheDevice) {
+  Open(MailboxOptions{/*max_queue_depth=*/3});
+  for (int i = 1; i <= 3; ++i) ASSERT_OK(SendText(i, "x").status());
+  EXPECT_THAT(SendText(4, "x"),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("bob.1")));
+  // Acking makes room again.
+  ASSERT_OK(mailbox_->Ack(bob_, {1}).status());
+  EXPECT_OK(SendText(5, "x").status());
+}
+
+TEST_F(MailboxTest, DeviceMismatchListsMissingExtraAndStaleDevices) {
+  AuthenticatedDevice bob2 = AddDevice(bob_, 222);
+  AddDevice(bob_, 333);  // device 3
+  // Device 1 stale, device 2 right, device 3 missing, device 9 extra.
+  auto result = mailbox_->Send(alice_, "bob", MessageId(1),
+                               {To(1, 999, "a"), To(2, 222, "b"), To(9, 1, "c")});
+  EXPECT_THAT(result, StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("bob")));
+  std::optional<DeviceMismatch> m = GetDeviceMismatch(result.status());
+  ASSERT_TRUE(m.has_value());
+  EXPECT_EQ(m->user, "bob");
+  EXPECT_THAT(m->missing_devices, ElementsAre(3u));
+  EXPECT_THAT(m->extra_devices, ElementsAre(9u));
+  EXPECT_THAT(m->stale_devices, ElementsAre(1u));
+  // Nothing was queued, and a corrected retry with the same id goes through.
+  EXPECT_THAT(Queue(bob2), ElementsAre());
+  ASSERT_OK_AND_ASSIGN(SendResult ok,
+                       mailbox_->Send(alice_, "bob", MessageId(1),
+                                      {To(1, 22, "a"), To(2, 222, "b"), To(3, 333, "c")}));
+  EXPECT_FALSE(ok.duplicate);
+  EXPECT_THAT(Queue(bob2), ElementsAre("1:b"));
+}
+
+TEST_F(MailboxTest, MalformedSendsAreInvalidArgument) {
+  auto send = [&](std::string id, std::vector<OutgoingEnvelope> envs) {
+    return mailbox_->Send(alice_, "bob", id, envs);
+  };
+  EXPECT_THAT(send("short", {To(1, 22, "x")}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("message_id")));
+  EXPECT_THAT(send(MessageId(1), {}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("envelopes")));
+  EXPECT_THAT(send(MessageId(1), {To(1, 22, "")}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("empty")));
+  EXPECT_THAT(send(MessageId(1), {To(1, 22, std::string(kMaxCiphertextBytes + 1, 'x'))}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("65536")));
+  EXPECT_THAT(send(MessageId(1), {OutgoingEnvelope{1, 22, 1, "x"}}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("type")));
+  EXPECT_THAT(send(MessageId(1), {To(1, 22, "x"), To(1, 22, "y")}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("twice")));
+  EXPECT_THAT(mailbox_->Send(alice_, "nobody", MessageId(1), {To(1, 22, "x")}),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("nobody")));
+  EXPECT_OK(send(MessageId(1), {To(1, 22, std::string(kMaxCiphertextBytes, 'x'))}).status());
+}
+
+TEST_F(MailboxTest, SequenceNumbersKeepRisingAcrossAcksAndReopen) {
+  ASSERT_OK(SendText(1, "a").status());
+  ASSERT_OK(SendText(2, "b").status());
+  ASSERT_OK(mailbox_->Ack(bob_, {1, 2}).status());
+  Open();
+  ASSERT_OK(SendText(3, "c").status());
+  EXPECT_THAT(Queue(bob_), ElementsAre("3:c"));
+  // Idempotency records survive the reopen too.
+  ASSERT_OK_AND_ASSIGN(SendResult again, SendText(1, "a"));
+  EXPECT_TRUE(again.duplicate);
+}
+
+TEST_F(MailboxTest, ListenersHearOnlyTheirOwnQueue) {
+  std::atomic<int> bob_heard{0};
+  std::atomic<int> alice_heard{0};
+  Mailbox::ListenerId b = mailbox_->AddListener("bob", 1, [&] { ++bob_heard; });
+  Mailbox::ListenerId a = mailbox_->AddListener("alice", 1, [&] { ++alice_heard; });
+  ASSERT_OK(SendText(1, "x").status());
+  EXPECT_EQ(bob_heard.load(), 1);
+  EXPECT_EQ(alice_heard.load(), 0);
+  mailbox_->RemoveListener(b);
+  ASSERT_OK(SendText(2, "y").status());
+  EXPECT_EQ(bob_heard.load(), 1);
+  mailbox_->RemoveListener(a);
+}
+
+}  // namespace
+}  // namespace sotto::server

@@ -1,0 +1,183 @@
+#ifndef SOTTO_TESTS_TESTING_SERVER_PROCESS_H_
+#define SOTTO_TESTS_TESTING_SERVER_PROCESS_H_
+
+// Runs the real sotto-server binary for tests (header-only, POSIX).
+//
+//   auto server = sotto::testing::ServerProcess::Start();   // fresh data dir
+//   ASSERT_TRUE(server.ok()) << server.status();
+//   auto channel = grpc::CreateChannel((*server)->address(),
+//                                      grpc::InsecureChannelCredentials());
+//   (*server)->Kill();                 // SIGKILL: a crash
+//   ASSERT_OK((*server)->Restart());   // same data dir, new port
+//   ASSERT_OK((*server)->Stop());      // SIGTERM: graceful, expects exit 0
+//
+// The binary path defaults to the SOTTO_SERVER_BINARY compile definition
+// (add `SOTTO_SERVER_BINARY="$<TARGET_FILE:sotto-server>"`). The server
+// listens on 127.0.0.1:0; Start returns once it printed
+// "sotto-server listening on HOST:PORT". The destructor kills a running
+// server and deletes the data directory. Not thread-safe.
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace sotto::testing {
+
+class ServerProcess {
+ public:
+#ifdef SOTTO_SERVER_BINARY
+  static constexpr const char* kDefaultBinary = SOTTO_SERVER_BINARY;
+#else
+  static constexpr const char* kDefaultBinary = "sotto-server";
+#endif
+
+  // Creates a fresh temporary data directory and starts the server on it.
+  static absl::StatusOr<std::unique_ptr<ServerProcess>> Start(
+      std::string binary = kDefaultBinary) {
+    const char* tmp = getenv("TMPDIR");
+    std::string pattern = std::string(tmp != nullptr ? tmp : "/tmp") + "/sotto-server-XXXXXX";
+    if (mkdtemp(pattern.data()) == nullptr) {
+      return absl::InternalError("mkdtemp failed: " + std::string(strerror(errno)));
+    }
+    std::unique_ptr<ServerProcess> server(new ServerProcess(std::move(binary), pattern));
+    absl::Status s = server->Launch();
+    if (!s.ok()) return s;
+    return server;
+  }
+
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  ~ServerProcess() {
+    Kill();
+    std::error_code ec;
+    std::filesystem::remove_all(data_dir_, ec);
+  }
+
+  // "127.0.0.1:PORT" of the running server (the last one, once stopped).
+  const std::string& address() const { return address_; }
+  const std::string& data_dir() const { return data_dir_; }
+  bool running() const { return pid_ > 0; }
+
+  // SIGKILL and reap: the server gets no chance to flush anything. No-op if
+  // not running.
+  void Kill() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    Reap();
+  }
+
+  // SIGTERM and wait up to `timeout` for a graceful exit. OK only if the
+  // server exited with status 0; after the timeout it is killed
+  // (DEADLINE_EXCEEDED).
+  absl::Status Stop(std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    if (pid_ <= 0) return absl::FailedPreconditionError("server is not running");
+    ::kill(pid_, SIGTERM);
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      int status = 0;
+      pid_t r = waitpid(pid_, &status, WNOHANG);
+      if (r == pid_) {
+        Closed();
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return absl::OkStatus();
+        return absl::InternalError("sotto-server exited abnormally, status " +
+                                   std::to_string(status));
+      }
+      usleep(10000);
+    }
+    Kill();
+    return absl::DeadlineExceededError("sotto-server did not stop after SIGTERM");
+  }
+
+  // Starts the server again on the same data directory (killing it first if
+  // it is still running). The port may change: read address() again.
+  absl::Status Restart() {
+    Kill();
+    return Launch();
+  }
+
+ private:
+  ServerProcess(std::string binary, std::string data_dir)
+      : binary_(std::move(binary)), data_dir_(std::move(data_dir)) {}
+
+  absl::Status Launch() {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) return absl::InternalError("pipe failed");
+    pid_t pid = fork();
+    if (pid < 0) return absl::InternalError("fork failed");
+    if (pid == 0) {
+      dup2(fds[1], STDOUT_FILENO);
+      execl(binary_.c_str(), binary_.c_str(), "--data-dir", data_dir_.c_str(),
+            "--listen", "127.0.0.1:0", static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    close(fds[1]);
+    pid_ = pid;
+    stdout_fd_ = fds[0];
+    return AwaitListening();
+  }
+
+  absl::Status AwaitListening() {
+    static constexpr char kPrefix[] = "sotto-server listening on ";
+    std::string out;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (std::chrono::steady_clock::now() < deadline) {
+      pollfd p{stdout_fd_, POLLIN, 0};
+      if (poll(&p, 1, 100) > 0) {
+        char buf[256];
+        ssize_t n = read(stdout_fd_, buf, sizeof(buf));
+        if (n <= 0) break;  // The server exited.
+        out.append(buf, static_cast<size_t>(n));
+        size_t nl = out.find('\n');
+        if (nl != std::string::npos) {
+          std::string line = out.substr(0, nl);
+          if (line.rfind(kPrefix, 0) != 0) {
+            Kill();
+            return absl::InternalError("unexpected sotto-server output: " + line);
+          }
+          address_ = line.substr(sizeof(kPrefix) - 1);
+          return absl::OkStatus();
+        }
+      }
+    }
+    Kill();
+    return absl::UnavailableError("sotto-server did not report listening; output: " + out);
+  }
+
+  void Reap() {
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    Closed();
+  }
+
+  void Closed() {
+    pid_ = -1;
+    if (stdout_fd_ >= 0) close(stdout_fd_);
+    stdout_fd_ = -1;
+  }
+
+  std::string binary_;
+  std::string data_dir_;
+  std::string address_;
+  pid_t pid_ = -1;
+  int stdout_fd_ = -1;
+};
+
+}  // namespace sotto::testing
+
+#endif  // SOTTO_TESTS_TESTING_SERVER_PROCESS_H_
