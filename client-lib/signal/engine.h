@@ -1,0 +1,155 @@
+#ifndef SOTTO_CLIENT_LIB_SIGNAL_ENGINE_H_
+#define SOTTO_CLIENT_LIB_SIGNAL_ENGINE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "client-lib/storage/local_store.h"
+
+namespace sotto::client::signal {
+
+// One device of one user. device_id is 1..2^31-1.
+struct Address {
+  std::string user;
+  uint32_t device_id;
+};
+
+// Public keys are 33 bytes (0x05 + X25519), signatures 64 bytes (XEdDSA over
+// the 33-byte public key), as in Signal.
+struct SignedPreKeyData {
+  uint32_t id;
+  std::string public_key;
+  std::string signature;
+  int64_t created_ms;
+};
+
+struct OneTimePreKeyData {
+  uint32_t id;
+  std::string public_key;
+};
+
+// One device's prekey bundle as fetched from the server.
+struct Bundle {
+  uint32_t device_id;
+  uint32_t registration_id;
+  std::string identity_key;
+  uint32_t signed_prekey_id;
+  std::string signed_prekey_public;
+  std::string signed_prekey_signature;
+  std::optional<OneTimePreKeyData> one_time_prekey;
+};
+
+// Signal's CiphertextMessage types.
+enum class MessageType { kCiphertext = 2, kPreKey = 3 };
+
+// body = the standard Signal v3 serialization.
+struct Ciphertext {
+  MessageType type;
+  std::string body;
+};
+
+// At most this many one-time prekeys per GeneratePreKeys call.
+inline constexpr uint32_t kMaxPreKeysPerCall = 1000;
+// Signed prekeys kept, newest first: the current one and the two before it,
+// for PreKey messages still in flight to them.
+inline constexpr size_t kSignedPreKeysKept = 3;
+
+// The Signal protocol (X3DH + Double Ratchet, message version 3, via
+// libsignal-protocol-c) for one device, with every key, session and trusted
+// identity in a LocalStore. Each operation's state changes are committed in
+// one atomic LocalStore::Apply, or not at all if it fails.
+//
+// Identities are trusted per device (each device has its own identity key,
+// see accounts.proto DeviceKeys): the first key seen for user.device is
+// trusted; a different one later for the same device is refused until the
+// user verifies it (a later UI).
+//
+// Thread-safe; operations are serialized (libsignal takes one lock per
+// context). Errors name the address involved.
+class Engine {
+ public:
+  // `store` must outlive the engine. Loads nothing secret until needed.
+  static absl::StatusOr<std::unique_ptr<Engine>> Open(storage::LocalStore* store);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // First-time set-up: identity key pair + registration id (1..16380), stored.
+  // ALREADY_EXISTS if present.
+  absl::Status CreateIdentity();
+  // FAILED_PRECONDITION if CreateIdentity has not run.
+  absl::StatusOr<uint32_t> RegistrationId();
+  // 33 bytes. FAILED_PRECONDITION if CreateIdentity has not run.
+  absl::StatusOr<std::string> IdentityPublicKey();
+
+  // Generates, stores and returns a new signed prekey (next id, 1..0xFFFFFF,
+  // wrapping), signed by the identity key, created at `now_ms`. Keeps the
+  // newest kSignedPreKeysKept (this one included) for PreKey messages in
+  // flight; older ones are deleted. FAILED_PRECONDITION without an identity.
+  absl::StatusOr<SignedPreKeyData> RotateSignedPreKey(int64_t now_ms);
+  // The newest signed prekey. NOT_FOUND if none was made yet.
+  absl::StatusOr<SignedPreKeyData> CurrentSignedPreKey();
+
+  // Generates and stores `count` (1..kMaxPreKeysPerCall) one-time prekeys with
+  // fresh ids (continuing after the last id used, wrapping within
+  // 1..0xFFFFFF). A prekey is removed once a PreKey message using it decrypts.
+  absl::StatusOr<std::vector<OneTimePreKeyData>> GeneratePreKeys(uint32_t count);
+
+  absl::StatusOr<bool> HasSession(const Address& address);
+  // Devices of `user` we have a session with, ascending.
+  absl::StatusOr<std::vector<uint32_t>> SessionDevices(absl::string_view user);
+  // Forgets the session (not the trusted identity). OK if there was none.
+  absl::Status DeleteSession(const Address& address);
+
+  // X3DH from a fetched bundle, creating or replacing the session with
+  // `address`. Trusts the identity on first use. FAILED_PRECONDITION if the
+  // identity differs from a trusted one; INVALID_ARGUMENT for a malformed or
+  // badly-signed bundle or a bundle.device_id other than address.device_id.
+  absl::Status ProcessBundle(const Address& address, const Bundle& bundle);
+
+  // Encrypts for `address`. Until the peer replies, messages are kPreKey.
+  // NOT_FOUND without a session; FAILED_PRECONDITION if the peer's identity is
+  // no longer trusted.
+  absl::StatusOr<Ciphertext> Encrypt(const Address& address, absl::string_view plaintext);
+
+  // Decrypts. `on_plaintext` (may be empty) is called with the plaintext from
+  // inside libsignal's decryption callback and returns extra writes; those
+  // writes are committed in the SAME atomic LocalStore::Apply as the updated
+  // session state (and the consumed one-time prekey), so a crash can never
+  // keep one without the other. `on_plaintext` must not call the Engine.
+  // Errors: ALREADY_EXISTS for a duplicate (already decrypted) message —
+  // callers drop it silently; FAILED_PRECONDITION for an untrusted identity;
+  // NOT_FOUND when there is no session for a kCiphertext message;
+  // INVALID_ARGUMENT for malformed input; DATA_LOSS for undecryptable input
+  // (tampered, or for a prekey this device no longer has). On any error
+  // nothing is written and the session is as before.
+  absl::StatusOr<std::string> Decrypt(
+      const Address& from, const Ciphertext& message,
+      std::function<std::vector<storage::Write>(absl::string_view plaintext)> on_plaintext = {});
+
+  // Registration id of the peer device of an existing session (for the
+  // envelope). NOT_FOUND without a session.
+  absl::StatusOr<uint32_t> RemoteRegistrationId(const Address& address);
+
+  // Remote identity key currently trusted for `address` (33 bytes), nullopt
+  // if none.
+  absl::StatusOr<std::optional<std::string>> TrustedIdentity(const Address& address);
+  // The same for `user`'s lowest-numbered device with a trusted identity.
+  absl::StatusOr<std::optional<std::string>> TrustedIdentity(absl::string_view user);
+
+ private:
+  class Impl;
+  explicit Engine(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sotto::client::signal
+
+#endif  // SOTTO_CLIENT_LIB_SIGNAL_ENGINE_H_
