@@ -5,7 +5,7 @@
 #include "client-lib/content/padding.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "status_matchers.h"
+#include "testing/status_matchers.h"
 
 namespace sotto::client::content {
 namespace {

@@ -6,7 +6,7 @@
 #include "client-lib/signal/signal_ptr.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "status_matchers.h"
+#include "testing/status_matchers.h"
 
 namespace sotto::client::signal {
 namespace {

@@ -14,7 +14,7 @@
 #include "client-lib/storage/memory_store.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "status_matchers.h"
+#include "testing/status_matchers.h"
 
 namespace sotto::client::signal {
 namespace {

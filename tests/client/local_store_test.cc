@@ -13,7 +13,7 @@
 #include "rocksdb/db.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "status_matchers.h"
+#include "testing/status_matchers.h"
 
 namespace sotto::client::storage {
 namespace {
