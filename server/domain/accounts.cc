@@ -178,10 +178,13 @@ absl::StatusOr<AccountInfo> Accounts::WhoAmI(const AuthenticatedDevice& caller) 
 }
 
 absl::StatusOr<std::vector<DeviceInfo>> Accounts::Devices(absl::string_view handle) {
-  std::optional<std::string> account;
-  if (ValidateHandle(handle).ok()) {
-    SOTTO_ASSIGN_OR_RETURN(account, store_->Get(Table::kAccounts, keys::Account(handle)));
+  absl::Status valid = ValidateHandle(handle);
+  if (!valid.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid handle \"", handle, "\": ", valid.message()));
   }
+  SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> account,
+                         store_->Get(Table::kAccounts, keys::Account(handle)));
   if (!account) return absl::NotFoundError(absl::StrCat("no user ", handle));
   SOTTO_ASSIGN_OR_RETURN(
       std::vector<KeyValue> rows,

@@ -66,7 +66,8 @@ class Accounts {
   // The caller's account.
   absl::StatusOr<AccountInfo> WhoAmI(const AuthenticatedDevice& caller);
 
-  // The devices of `handle`, ascending. Errors: NOT_FOUND (no such user).
+  // The devices of `handle`, ascending. Errors: INVALID_ARGUMENT (not a
+  // valid handle), NOT_FOUND (no such user).
   absl::StatusOr<std::vector<DeviceInfo>> Devices(absl::string_view handle);
 
   // OK if `handle` follows the handle rules (limits.h), else INVALID_ARGUMENT.

@@ -38,7 +38,7 @@ class KeyDirectory {
   // One bundle per device of `handle`, ascending device id. Each bundle takes
   // (removes) at most one one-time prekey, which no other call receives;
   // without one left the bundle has the signed prekey only.
-  // Errors: NOT_FOUND (no such user).
+  // Errors: INVALID_ARGUMENT (malformed handle), NOT_FOUND (no such user).
   absl::StatusOr<std::vector<PreKeyBundle>> GetBundle(absl::string_view handle);
 
   // The caller's remaining one-time prekeys and current signed prekey id.

@@ -54,8 +54,8 @@ class Mailbox {
   // A retry with the same (sender device, message_id) within
   // kIdempotencyRetentionMs returns the first result with duplicate=true and
   // queues nothing. Errors: INVALID_ARGUMENT (message id, envelope count,
-  // type, ciphertext size, device listed twice), NOT_FOUND (no such
-  // recipient), FAILED_PRECONDITION with a DeviceMismatch payload
+  // type, ciphertext size, device listed twice, malformed recipient
+  // handle), NOT_FOUND (no such recipient), FAILED_PRECONDITION with a DeviceMismatch payload
   // (device_mismatch.h), RESOURCE_EXHAUSTED (a queue is full; names it).
   absl::StatusOr<SendResult> Send(const AuthenticatedDevice& sender,
                                   absl::string_view recipient,

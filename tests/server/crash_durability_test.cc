@@ -1,0 +1,105 @@
+// An acknowledged Send survives the server being killed right after it
+// replies: the real sotto-server binary, SIGKILL, restart on the same data.
+
+#include <grpcpp/grpcpp.h>
+
+#include <string>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "sotto/v1/accounts.grpc.pb.h"
+#include "sotto/v1/messages.grpc.pb.h"
+#include "testing/server_process.h"
+#include "testing/signal_test_keys.h"
+
+namespace {
+
+namespace v1 = ::sotto::v1;
+
+struct Device {
+  std::string handle;
+  std::string secret = std::string(32, '\x5a');
+  uint32_t registration_id = 0;
+  std::string Header() const {
+    return absl::StrCat("Sotto ", handle, ".1:", absl::BytesToHexString(secret));
+  }
+};
+
+class CrashDurabilityTest : public ::testing::Test {
+ protected:
+  void Connect() {
+    auto channel = grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials());
+    accounts_ = v1::Accounts::NewStub(channel);
+    messages_ = v1::Messages::NewStub(channel);
+  }
+
+  Device Register(const std::string& handle, uint32_t registration_id) {
+    sotto::testing::SignalTestKeys keys;
+    auto spk = keys.MakeSignedPreKey(1);
+    v1::RegisterRequest req;
+    req.set_handle(handle);
+    req.set_role(v1::ROLE_CLIENT);
+    Device d{handle};
+    d.registration_id = registration_id;
+    req.set_device_secret(d.secret);
+    req.set_registration_id(registration_id);
+    req.mutable_keys()->set_identity_key(keys.identity_key());
+    req.mutable_keys()->mutable_signed_prekey()->set_id(spk.id);
+    req.mutable_keys()->mutable_signed_prekey()->set_public_key(spk.public_key);
+    req.mutable_keys()->mutable_signed_prekey()->set_signature(spk.signature);
+    grpc::ClientContext ctx;
+    v1::RegisterResponse resp;
+    grpc::Status s = accounts_->Register(&ctx, req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return d;
+  }
+
+  std::unique_ptr<sotto::testing::ServerProcess> server_;
+  std::unique_ptr<v1::Accounts::Stub> accounts_;
+  std::unique_ptr<v1::Messages::Stub> messages_;
+};
+
+TEST_F(CrashDurabilityTest, AcknowledgedSendSurvivesSigkill) {
+  auto started = sotto::testing::ServerProcess::Start();
+  ASSERT_TRUE(started.ok()) << started.status();
+  server_ = *std::move(started);
+  Connect();
+  Device ana = Register("ana", 11);
+  Device bob = Register("bob", 22);
+
+  constexpr int kMessages = 20;
+  for (int i = 0; i < kMessages; ++i) {
+    v1::SendRequest req;
+    req.set_recipient("bob");
+    req.set_message_id(std::string(15, 'm') + static_cast<char>(i));
+    auto* e = req.add_envelopes();
+    e->set_device_id(1);
+    e->set_registration_id(bob.registration_id);
+    e->set_type(v1::ENVELOPE_TYPE_PREKEY);
+    e->set_ciphertext(absl::StrCat("ciphertext ", i));
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", ana.Header());
+    v1::SendResponse resp;
+    grpc::Status s = messages_->Send(&ctx, req, &resp);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  // Right after the last reply: no graceful shutdown, no flush.
+  server_->Kill();
+
+  ASSERT_TRUE(server_->Restart().ok());
+  Connect();
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", bob.Header());
+  v1::FetchResponse fetched;
+  grpc::Status s = messages_->Fetch(&ctx, v1::FetchRequest(), &fetched);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(fetched.envelopes_size(), kMessages);
+  for (int i = 0; i < kMessages; ++i) {
+    EXPECT_EQ(fetched.envelopes(i).ciphertext(), absl::StrCat("ciphertext ", i));
+    EXPECT_EQ(fetched.envelopes(i).sender(), "ana");
+  }
+  EXPECT_TRUE(server_->Stop().ok());
+}
+
+}  // namespace

@@ -1,0 +1,729 @@
+// The gRPC surface of the server, against a real in-process server on a
+// loopback ephemeral port with real RocksDB.
+
+#include "server/rpc/server.h"
+
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "google/rpc/status.pb.h"
+#include "gtest/gtest.h"
+#include "server/domain/limits.h"
+#include "sotto/v1/accounts.grpc.pb.h"
+#include "sotto/v1/keys.grpc.pb.h"
+#include "sotto/v1/messages.grpc.pb.h"
+#include "tests/server/temp_dir.h"
+#include "testing/signal_test_keys.h"
+
+namespace sotto::server::rpc {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+namespace v1 = ::sotto::v1;
+
+// "CODE: message" so an assertion fits on one line.
+std::string Describe(const grpc::Status& s) {
+  return absl::StrCat(s.error_code(), ": ", s.error_message());
+}
+
+MATCHER_P2(GrpcIs, code, substr, "") {
+  *result_listener << "status is " << Describe(arg);
+  return arg.error_code() == code && arg.error_message().find(substr) != std::string::npos;
+}
+
+std::string MessageId(int n) {
+  std::string id(kMessageIdBytes, '\0');
+  id[0] = static_cast<char>(n);
+  id[1] = static_cast<char>(n >> 8);
+  return id;
+}
+
+struct User {
+  std::string handle;
+  std::string secret;  // raw 32 bytes
+  uint32_t registration_id = 0;
+  std::unique_ptr<sotto::testing::SignalTestKeys> keys;
+  std::string Header(uint32_t device = 1) const {
+    return absl::StrCat("Sotto ", handle, ".", device, ":", absl::BytesToHexString(secret));
+  }
+};
+
+class RpcTest : public ::testing::Test {
+ protected:
+  void SetUp() override { StartServer(); }
+
+  void StartServer() {
+    ServerOptions options;
+    options.data_dir = dir_.path() + "/db";
+    options.listen_address = "127.0.0.1:0";
+    auto server = SottoServer::Start(options);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    grpc::ChannelArguments args;
+    args.SetMaxReceiveMessageSize(64 << 20);
+    args.SetMaxSendMessageSize(64 << 20);
+    channel_ = grpc::CreateCustomChannel(server_->address(),
+                                         grpc::InsecureChannelCredentials(), args);
+    accounts_ = v1::Accounts::NewStub(channel_);
+    keys_ = v1::Keys::NewStub(channel_);
+    messages_ = v1::Messages::NewStub(channel_);
+  }
+
+  v1::RegisterRequest RegisterRequestFor(User& user, size_t prekeys) {
+    v1::RegisterRequest req;
+    req.set_handle(user.handle);
+    req.set_role(v1::ROLE_CLIENT);
+    req.set_device_secret(user.secret);
+    req.set_registration_id(user.registration_id);
+    v1::DeviceKeys* keys = req.mutable_keys();
+    keys->set_identity_key(user.keys->identity_key());
+    auto spk = user.keys->MakeSignedPreKey(1);
+    keys->mutable_signed_prekey()->set_id(spk.id);
+    keys->mutable_signed_prekey()->set_public_key(spk.public_key);
+    keys->mutable_signed_prekey()->set_signature(spk.signature);
+    for (const auto& k : user.keys->MakeOneTimePreKeys(1, prekeys)) {
+      v1::OneTimePreKey* otk = keys->add_one_time_prekeys();
+      otk->set_id(k.id);
+      otk->set_public_key(k.public_key);
+    }
+    return req;
+  }
+
+  User NewUser(const std::string& handle, uint32_t registration_id) {
+    User u;
+    u.handle = handle;
+    // Hex digits with letters, so upper-casing the header changes it.
+    u.secret = std::string(kDeviceSecretBytes, static_cast<char>(0xa0 | (handle[0] & 0x0f)));
+    u.registration_id = registration_id;
+    u.keys = std::make_unique<sotto::testing::SignalTestKeys>();
+    return u;
+  }
+
+  User Register(const std::string& handle, uint32_t registration_id = 100,
+                size_t prekeys = 2) {
+    User u = NewUser(handle, registration_id);
+    grpc::ClientContext ctx;
+    v1::RegisterResponse resp;
+    grpc::Status s = accounts_->Register(&ctx, RegisterRequestFor(u, prekeys), &resp);
+    EXPECT_TRUE(s.ok()) << Describe(s);
+    EXPECT_EQ(resp.device_id(), 1u);
+    return u;
+  }
+
+  static std::unique_ptr<grpc::ClientContext> Ctx(const std::string& header) {
+    auto ctx = std::make_unique<grpc::ClientContext>();
+    if (!header.empty()) ctx->AddMetadata("authorization", header);
+    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    return ctx;
+  }
+
+  v1::SendRequest TextTo(const User& to, int id, const std::string& text) {
+    v1::SendRequest req;
+    req.set_recipient(to.handle);
+    req.set_message_id(MessageId(id));
+    v1::OutgoingEnvelope* e = req.add_envelopes();
+    e->set_device_id(1);
+    e->set_registration_id(to.registration_id);
+    e->set_type(v1::ENVELOPE_TYPE_CIPHERTEXT);
+    e->set_ciphertext(text);
+    return req;
+  }
+
+  grpc::Status Send(const User& from, const v1::SendRequest& req,
+                    v1::SendResponse* resp = nullptr) {
+    v1::SendResponse ignored;
+    return messages_->Send(Ctx(from.Header()).get(), req, resp ? resp : &ignored);
+  }
+
+  // "seq:ciphertext" of the caller's queue.
+  std::vector<std::string> Queue(const User& user) {
+    v1::FetchRequest req;
+    req.set_limit(kMaxFetchBatch);
+    v1::FetchResponse resp;
+    grpc::Status s = messages_->Fetch(Ctx(user.Header()).get(), req, &resp);
+    EXPECT_TRUE(s.ok()) << Describe(s);
+    std::vector<std::string> out;
+    for (const auto& e : resp.envelopes()) out.push_back(absl::StrCat(e.seq(), ":", e.ciphertext()));
+    return out;
+  }
+
+  // Every authenticated RPC, called with `header` ("" = none) and a valid
+  // request; returns its status. Subscribe's is the stream's final status.
+  std::map<std::string, std::function<grpc::Status(const std::string&)>> AuthenticatedRpcs(
+      const User& peer) {
+    std::map<std::string, std::function<grpc::Status(const std::string&)>> rpcs;
+    rpcs["Accounts.WhoAmI"] = [this](const std::string& h) {
+      v1::WhoAmIResponse r;
+      return accounts_->WhoAmI(Ctx(h).get(), v1::WhoAmIRequest(), &r);
+    };
+    rpcs["Keys.Upload"] = [this](const std::string& h) {
+      v1::UploadKeysResponse r;
+      return keys_->Upload(Ctx(h).get(), v1::UploadKeysRequest(), &r);
+    };
+    rpcs["Keys.GetBundle"] = [this, &peer](const std::string& h) {
+      v1::GetBundleRequest req;
+      req.set_user(peer.handle);
+      v1::GetBundleResponse r;
+      return keys_->GetBundle(Ctx(h).get(), req, &r);
+    };
+    rpcs["Keys.CountPreKeys"] = [this](const std::string& h) {
+      v1::CountPreKeysResponse r;
+      return keys_->CountPreKeys(Ctx(h).get(), v1::CountPreKeysRequest(), &r);
+    };
+    rpcs["Messages.Send"] = [this, &peer](const std::string& h) {
+      v1::SendResponse r;
+      return messages_->Send(Ctx(h).get(), TextTo(peer, 77, "x"), &r);
+    };
+    rpcs["Messages.Fetch"] = [this](const std::string& h) {
+      v1::FetchResponse r;
+      return messages_->Fetch(Ctx(h).get(), v1::FetchRequest(), &r);
+    };
+    rpcs["Messages.Ack"] = [this](const std::string& h) {
+      v1::AckRequest req;
+      req.add_seqs(1);
+      v1::AckResponse r;
+      return messages_->Ack(Ctx(h).get(), req, &r);
+    };
+    rpcs["Messages.Subscribe"] = [this](const std::string& h) {
+      auto ctx = Ctx(h);
+      auto reader = messages_->Subscribe(ctx.get(), v1::SubscribeRequest());
+      v1::SubscribeEvent event;
+      while (reader->Read(&event)) {
+        if (event.drained()) ctx->TryCancel();
+      }
+      return reader->Finish();
+    };
+    return rpcs;
+  }
+
+  sotto::testing::TempDir dir_;
+  std::unique_ptr<SottoServer> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::Accounts::Stub> accounts_;
+  std::unique_ptr<v1::Keys::Stub> keys_;
+  std::unique_ptr<v1::Messages::Stub> messages_;
+};
+
+TEST_F(RpcTest, RegisterThenWhoAmI) {
+  User ana = Register("ana", 123);
+  v1::WhoAmIResponse who;
+  grpc::Status s = accounts_->WhoAmI(Ctx(ana.Header()).get(), v1::WhoAmIRequest(), &who);
+  ASSERT_TRUE(s.ok()) << Describe(s);
+  EXPECT_EQ(who.handle(), "ana");
+  EXPECT_EQ(who.role(), v1::ROLE_CLIENT);
+  EXPECT_EQ(who.device_id(), 1u);
+  EXPECT_THAT(who.device_ids(), ElementsAre(1u));
+}
+
+TEST_F(RpcTest, EveryAuthenticatedRpcRejectsBadCredentialsNamingTheProblem) {
+  User ana = Register("ana");
+  User bob = Register("bob");
+  const std::string good_hex = absl::BytesToHexString(ana.secret);
+  const std::string wrong_hex(64, 'f');
+  struct Case {
+    std::string header;
+    std::string says;
+  };
+  std::vector<Case> cases = {
+      {"", "missing authorization header"},
+      {"Basic abc", "must start with \"Sotto \""},
+      {"Sotto ana.1", "Sotto <handle>.<device>:<secret>"},
+      {"Sotto ana:" + good_hex, "<handle>.<device>"},
+      {"Sotto ana.x:" + good_hex, "invalid device id"},
+      {"Sotto ana.1:abcd", "64 lowercase hex"},
+      {"Sotto ana.1:" + std::string(64, 'Z'), "lowercase hex"},
+      {"Sotto ana.1:" + absl::AsciiStrToUpper(good_hex), "lowercase hex"},
+      {"Sotto ana.1:" + wrong_hex, "credentials rejected"},
+      {"Sotto ana.9:" + good_hex, "credentials rejected"},
+      {"Sotto nobody.1:" + good_hex, "credentials rejected"},
+  };
+  for (auto& [name, rpc] : AuthenticatedRpcs(bob)) {
+    for (const Case& c : cases) {
+      grpc::Status s = rpc(c.header);
+      EXPECT_THAT(s, GrpcIs(grpc::StatusCode::UNAUTHENTICATED, c.says))
+          << name << " with header \"" << c.header << "\"";
+      EXPECT_EQ(s.error_message().find("nobody"), std::string::npos) << name;
+    }
+  }
+  // And with good credentials they all work.
+  for (auto& [name, rpc] : AuthenticatedRpcs(bob)) {
+    EXPECT_THAT(rpc(ana.Header()), GrpcIs(name == "Messages.Subscribe"
+                                              ? grpc::StatusCode::CANCELLED
+                                              : grpc::StatusCode::OK,
+                                          ""))
+        << name;
+  }
+}
+
+TEST_F(RpcTest, EveryRpcRejectsOversizedRequests) {
+  User ana = Register("ana");
+  const std::string big(3 << 20, 'x');
+  auto oversize = [&](google::protobuf::Message& m) {
+    m.GetReflection()->MutableUnknownFields(&m)->AddLengthDelimited(999, big);
+  };
+  std::vector<std::pair<std::string, grpc::Status>> results;
+  {
+    v1::RegisterRequest req = RegisterRequestFor(ana, 0);
+    req.set_handle("zed");
+    oversize(req);
+    v1::RegisterResponse r;
+    results.emplace_back("Register", accounts_->Register(Ctx("").get(), req, &r));
+  }
+  {
+    v1::WhoAmIRequest req;
+    oversize(req);
+    v1::WhoAmIResponse r;
+    results.emplace_back("WhoAmI", accounts_->WhoAmI(Ctx(ana.Header()).get(), req, &r));
+  }
+  {
+    v1::UploadKeysRequest req;
+    oversize(req);
+    v1::UploadKeysResponse r;
+    results.emplace_back("Upload", keys_->Upload(Ctx(ana.Header()).get(), req, &r));
+  }
+  {
+    v1::GetBundleRequest req;
+    req.set_user("ana");
+    oversize(req);
+    v1::GetBundleResponse r;
+    results.emplace_back("GetBundle", keys_->GetBundle(Ctx(ana.Header()).get(), req, &r));
+  }
+  {
+    v1::CountPreKeysRequest req;
+    oversize(req);
+    v1::CountPreKeysResponse r;
+    results.emplace_back("CountPreKeys",
+                         keys_->CountPreKeys(Ctx(ana.Header()).get(), req, &r));
+  }
+  {
+    v1::SendRequest req = TextTo(ana, 1, std::string(kMaxCiphertextBytes, 'c'));
+    for (int i = 0; i < 40; ++i) *req.add_envelopes() = req.envelopes(0);
+    v1::SendResponse r;
+    results.emplace_back("Send", messages_->Send(Ctx(ana.Header()).get(), req, &r));
+  }
+  {
+    v1::FetchRequest req;
+    oversize(req);
+    v1::FetchResponse r;
+    results.emplace_back("Fetch", messages_->Fetch(Ctx(ana.Header()).get(), req, &r));
+  }
+  {
+    v1::AckRequest req;
+    oversize(req);
+    v1::AckResponse r;
+    results.emplace_back("Ack", messages_->Ack(Ctx(ana.Header()).get(), req, &r));
+  }
+  {
+    v1::SubscribeRequest req;
+    oversize(req);
+    auto ctx = Ctx(ana.Header());
+    auto reader = messages_->Subscribe(ctx.get(), req);
+    v1::SubscribeEvent event;
+    while (reader->Read(&event)) {}
+    results.emplace_back("Subscribe", reader->Finish());
+  }
+  for (const auto& [name, s] : results) {
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
+        << name << ": " << Describe(s);
+  }
+  // The server is still healthy and the oversized register created nothing.
+  v1::GetBundleResponse r;
+  v1::GetBundleRequest req;
+  req.set_user("zed");
+  EXPECT_THAT(keys_->GetBundle(Ctx(ana.Header()).get(), req, &r),
+              GrpcIs(grpc::StatusCode::NOT_FOUND, "zed"));
+}
+
+TEST_F(RpcTest, EveryRpcRejectsUnparseableRequests) {
+  User ana = Register("ana");
+  grpc::GenericStub generic(channel_);
+  const std::vector<std::string> methods = {
+      "/sotto.v1.Accounts/Register",   "/sotto.v1.Accounts/WhoAmI",
+      "/sotto.v1.Keys/Upload",         "/sotto.v1.Keys/GetBundle",
+      "/sotto.v1.Keys/CountPreKeys",   "/sotto.v1.Messages/Send",
+      "/sotto.v1.Messages/Fetch",      "/sotto.v1.Messages/Ack",
+      "/sotto.v1.Messages/Subscribe"};
+  // A length-delimited field whose length runs past the end: not protobuf.
+  const std::string garbage("\x0a\xff\xff\xff\x0f", 5);
+  for (const std::string& method : methods) {
+    auto ctx = Ctx(ana.Header());
+    grpc::Slice slice(garbage);
+    grpc::ByteBuffer request(&slice, 1);
+    grpc::ByteBuffer response;
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    grpc::Status status;
+    generic.UnaryCall(ctx.get(), method, grpc::StubOptions(), &request, &response,
+                      [&](grpc::Status s) {
+                        std::lock_guard<std::mutex> lock(mu);
+                        status = s;
+                        done = true;
+                        cv.notify_one();
+                      });
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return done; });
+    EXPECT_FALSE(status.ok()) << method;
+    EXPECT_NE(status.error_code(), grpc::StatusCode::UNKNOWN) << method << Describe(status);
+  }
+  EXPECT_EQ(Queue(ana).size(), 0u);
+}
+
+TEST_F(RpcTest, RegisterRejectsMalformedKeysAndFields) {
+  User ana = NewUser("ana", 100);
+  struct Case {
+    std::string name;
+    std::function<void(v1::RegisterRequest&)> mutate;
+    grpc::StatusCode code;
+    std::string says;
+  };
+  std::vector<Case> cases = {
+      {"bad handle", [](auto& r) { r.set_handle("A!"); }, grpc::StatusCode::INVALID_ARGUMENT,
+       "handle"},
+      {"no role", [](auto& r) { r.set_role(v1::ROLE_UNSPECIFIED); },
+       grpc::StatusCode::INVALID_ARGUMENT, "role"},
+      {"short secret", [](auto& r) { r.set_device_secret("x"); },
+       grpc::StatusCode::INVALID_ARGUMENT, "device_secret"},
+      {"registration id", [](auto& r) { r.set_registration_id(0); },
+       grpc::StatusCode::INVALID_ARGUMENT, "registration_id"},
+      {"identity 34 bytes",
+       [](auto& r) { r.mutable_keys()->mutable_identity_key()->push_back('x'); },
+       grpc::StatusCode::INVALID_ARGUMENT, "keys.identity_key must be 33 bytes"},
+      {"identity type byte",
+       [](auto& r) { (*r.mutable_keys()->mutable_identity_key())[0] = 0x04; },
+       grpc::StatusCode::INVALID_ARGUMENT, "type byte"},
+      {"signed prekey wrong length",
+       [](auto& r) { r.mutable_keys()->mutable_signed_prekey()->set_public_key("abc"); },
+       grpc::StatusCode::INVALID_ARGUMENT, "signed_prekey.public_key"},
+      {"bad signature",
+       [](auto& r) {
+         (*r.mutable_keys()->mutable_signed_prekey()->mutable_signature())[0] ^= 1;
+       },
+       grpc::StatusCode::INVALID_ARGUMENT, "signed prekey signature does not verify"},
+      {"missing signed prekey", [](auto& r) { r.mutable_keys()->clear_signed_prekey(); },
+       grpc::StatusCode::INVALID_ARGUMENT, "signed_prekey is required"},
+  };
+  for (const Case& c : cases) {
+    v1::RegisterRequest req = RegisterRequestFor(ana, 1);
+    c.mutate(req);
+    v1::RegisterResponse r;
+    EXPECT_THAT(accounts_->Register(Ctx("").get(), req, &r), GrpcIs(c.code, c.says)) << c.name;
+  }
+  v1::RegisterRequest too_many = RegisterRequestFor(ana, kMaxPreKeysPerUpload + 1);
+  v1::RegisterResponse r;
+  EXPECT_THAT(accounts_->Register(Ctx("").get(), too_many, &r),
+              GrpcIs(grpc::StatusCode::INVALID_ARGUMENT, "too many one_time_prekeys"));
+  // None of that created the account; a valid request still can.
+  EXPECT_TRUE(accounts_->Register(Ctx("").get(), RegisterRequestFor(ana, 1), &r).ok());
+  EXPECT_THAT(accounts_->Register(Ctx("").get(), RegisterRequestFor(ana, 1), &r),
+              GrpcIs(grpc::StatusCode::ALREADY_EXISTS, "ana"));
+}
+
+TEST_F(RpcTest, UploadRejectsMalformedKeysAndCountsWhatIsStored) {
+  User ana = Register("ana", 100, /*prekeys=*/2);
+  auto upload = [&](const v1::UploadKeysRequest& req) {
+    v1::UploadKeysResponse r;
+    return keys_->Upload(Ctx(ana.Header()).get(), req, &r);
+  };
+  v1::UploadKeysRequest wrong_length;
+  auto* k = wrong_length.mutable_keys()->add_one_time_prekeys();
+  k->set_id(50);
+  k->set_public_key(std::string(32, '\x05'));
+  EXPECT_THAT(upload(wrong_length), GrpcIs(grpc::StatusCode::INVALID_ARGUMENT, "33 bytes"));
+  k->set_public_key("\x07" + ana.keys->MakePublicKey().substr(1));
+  EXPECT_THAT(upload(wrong_length), GrpcIs(grpc::StatusCode::INVALID_ARGUMENT, "type byte"));
+
+  v1::UploadKeysRequest other_identity;
+  sotto::testing::SignalTestKeys stranger;
+  other_identity.mutable_keys()->set_identity_key(stranger.identity_key());
+  EXPECT_THAT(upload(other_identity),
+              GrpcIs(grpc::StatusCode::INVALID_ARGUMENT, "registered identity key"));
+
+  v1::UploadKeysRequest forged;
+  auto spk = stranger.MakeSignedPreKey(5);
+  forged.mutable_keys()->mutable_signed_prekey()->set_id(spk.id);
+  forged.mutable_keys()->mutable_signed_prekey()->set_public_key(spk.public_key);
+  forged.mutable_keys()->mutable_signed_prekey()->set_signature(spk.signature);
+  EXPECT_THAT(upload(forged), GrpcIs(grpc::StatusCode::INVALID_ARGUMENT,
+                                     "signed prekey signature does not verify"));
+
+  v1::UploadKeysRequest too_many;
+  for (const auto& p : ana.keys->MakeOneTimePreKeys(10, kMaxPreKeysPerUpload + 1)) {
+    auto* o = too_many.mutable_keys()->add_one_time_prekeys();
+    o->set_id(p.id);
+    o->set_public_key(p.public_key);
+  }
+  EXPECT_THAT(upload(too_many), GrpcIs(grpc::StatusCode::INVALID_ARGUMENT, "too many"));
+
+  too_many.mutable_keys()->mutable_one_time_prekeys()->RemoveLast();
+  v1::UploadKeysResponse resp;
+  ASSERT_TRUE(keys_->Upload(Ctx(ana.Header()).get(), too_many, &resp).ok());
+  EXPECT_EQ(resp.one_time_prekey_count(), 102u);
+  v1::CountPreKeysResponse count;
+  ASSERT_TRUE(keys_->CountPreKeys(Ctx(ana.Header()).get(), {}, &count).ok());
+  EXPECT_EQ(count.one_time_prekey_count(), 102u);
+  EXPECT_EQ(count.signed_prekey_id(), 1u);
+}
+
+TEST_F(RpcTest, GetBundleHandsOutEachPreKeyOnceThenSignedPreKeyOnly) {
+  User ana = Register("ana");
+  User bob = Register("bob", 321, /*prekeys=*/1);
+  v1::GetBundleRequest req;
+  req.set_user("bob");
+  v1::GetBundleResponse first, second;
+  ASSERT_TRUE(keys_->GetBundle(Ctx(ana.Header()).get(), req, &first).ok());
+  ASSERT_EQ(first.devices_size(), 1);
+  EXPECT_EQ(first.user(), "bob");
+  EXPECT_EQ(first.devices(0).registration_id(), 321u);
+  EXPECT_EQ(first.devices(0).identity_key(), bob.keys->identity_key());
+  EXPECT_TRUE(first.devices(0).has_one_time_prekey());
+  ASSERT_TRUE(keys_->GetBundle(Ctx(ana.Header()).get(), req, &second).ok());
+  EXPECT_FALSE(second.devices(0).has_one_time_prekey());
+  EXPECT_EQ(second.devices(0).signed_prekey().public_key(),
+            first.devices(0).signed_prekey().public_key());
+
+  req.set_user("nobody");
+  EXPECT_THAT(keys_->GetBundle(Ctx(ana.Header()).get(), req, &second),
+              GrpcIs(grpc::StatusCode::NOT_FOUND, "nobody"));
+  req.set_user("");
+  EXPECT_THAT(keys_->GetBundle(Ctx(ana.Header()).get(), req, &second),
+              GrpcIs(grpc::StatusCode::INVALID_ARGUMENT, "handle"));
+}
+
+TEST_F(RpcTest, SendFetchAckRoundTripStampsTheAuthenticatedSender) {
+  User ana = Register("ana");
+  User bob = Register("bob", 222);
+  v1::SendResponse sent;
+  ASSERT_TRUE(Send(ana, TextTo(bob, 1, "hello"), &sent).ok());
+  EXPECT_FALSE(sent.duplicate());
+  EXPECT_GT(sent.server_time_ms(), 0);
+
+  v1::FetchResponse fetched;
+  ASSERT_TRUE(messages_->Fetch(Ctx(bob.Header()).get(), {}, &fetched).ok());
+  ASSERT_EQ(fetched.envelopes_size(), 1);
+  const v1::Envelope& e = fetched.envelopes(0);
+  EXPECT_EQ(e.sender(), "ana");
+  EXPECT_EQ(e.sender_device(), 1u);
+  EXPECT_EQ(e.ciphertext(), "hello");
+  EXPECT_EQ(e.message_id(), MessageId(1));
+  EXPECT_EQ(e.server_time_ms(), sent.server_time_ms());
+  EXPECT_FALSE(fetched.more());
+
+  v1::SendResponse again;
+  ASSERT_TRUE(Send(ana, TextTo(bob, 1, "hello"), &again).ok());
+  EXPECT_TRUE(again.duplicate());
+  EXPECT_EQ(again.server_time_ms(), sent.server_time_ms());
+
+  v1::AckRequest ack;
+  ack.add_seqs(e.seq());
+  v1::AckResponse acked;
+  ASSERT_TRUE(messages_->Ack(Ctx(bob.Header()).get(), ack, &acked).ok());
+  EXPECT_EQ(acked.deleted(), 1u);
+  EXPECT_THAT(Queue(bob), ElementsAre());
+}
+
+TEST_F(RpcTest, NoUserCanReadOrDeleteAnotherUsersQueue) {
+  User ana = Register("ana");
+  User bob = Register("bob", 222);
+  User eve = Register("eve", 333);
+  ASSERT_TRUE(Send(ana, TextTo(bob, 1, "for bob")).ok());
+  // Eve's Fetch shows only her (empty) queue; her Ack of bob's seq deletes
+  // nothing.
+  EXPECT_THAT(Queue(eve), ElementsAre());
+  v1::AckRequest ack;
+  ack.add_seqs(1);
+  v1::AckResponse acked;
+  ASSERT_TRUE(messages_->Ack(Ctx(eve.Header()).get(), ack, &acked).ok());
+  EXPECT_EQ(acked.deleted(), 0u);
+  // Bob's other (unregistered) device id is not a way in either.
+  EXPECT_THAT(messages_->Ack(Ctx(bob.Header(2)).get(), ack, &acked),
+              GrpcIs(grpc::StatusCode::UNAUTHENTICATED, "credentials rejected"));
+  // Uploads change only the caller's own device.
+  v1::UploadKeysRequest upload;
+  for (const auto& p : eve.keys->MakeOneTimePreKeys(50, 3)) {
+    auto* o = upload.mutable_keys()->add_one_time_prekeys();
+    o->set_id(p.id);
+    o->set_public_key(p.public_key);
+  }
+  v1::UploadKeysResponse uploaded;
+  ASSERT_TRUE(keys_->Upload(Ctx(eve.Header()).get(), upload, &uploaded).ok());
+  v1::CountPreKeysResponse count;
+  ASSERT_TRUE(keys_->CountPreKeys(Ctx(bob.Header()).get(), {}, &count).ok());
+  EXPECT_EQ(count.one_time_prekey_count(), 2u);
+  EXPECT_THAT(Queue(bob), ElementsAre("1:for bob"));
+}
+
+TEST_F(RpcTest, MalformedSendsNameTheProblemAndLoseNothing) {
+  User ana = Register("ana");
+  User bob = Register("bob", 222);
+  ASSERT_TRUE(Send(ana, TextTo(bob, 1, "kept")).ok());
+
+  v1::SendRequest empty = TextTo(bob, 2, "");
+  EXPECT_THAT(Send(ana, empty), GrpcIs(grpc::StatusCode::INVALID_ARGUMENT, "ciphertext is empty"));
+  v1::SendRequest oversized = TextTo(bob, 3, std::string(kMaxCiphertextBytes + 1, 'x'));
+  EXPECT_THAT(Send(ana, oversized), GrpcIs(grpc::StatusCode::INVALID_ARGUMENT, "65536"));
+  v1::SendRequest bad_id = TextTo(bob, 4, "x");
+  bad_id.set_message_id("short");
+  EXPECT_THAT(Send(ana, bad_id), GrpcIs(grpc::StatusCode::INVALID_ARGUMENT, "message_id"));
+  v1::SendRequest bad_type = TextTo(bob, 5, "x");
+  bad_type.mutable_envelopes(0)->set_type(v1::ENVELOPE_TYPE_UNSPECIFIED);
+  EXPECT_THAT(Send(ana, bad_type), GrpcIs(grpc::StatusCode::INVALID_ARGUMENT, "type"));
+  v1::SendRequest no_envelopes = TextTo(bob, 6, "x");
+  no_envelopes.clear_envelopes();
+  EXPECT_THAT(Send(ana, no_envelopes), GrpcIs(grpc::StatusCode::INVALID_ARGUMENT, "envelopes"));
+  v1::SendRequest nobody = TextTo(bob, 7, "x");
+  nobody.set_recipient("nobody");
+  EXPECT_THAT(Send(ana, nobody), GrpcIs(grpc::StatusCode::NOT_FOUND, "nobody"));
+
+  v1::FetchRequest big_fetch;
+  big_fetch.set_limit(kMaxFetchBatch + 1);
+  v1::FetchResponse fetched;
+  EXPECT_THAT(messages_->Fetch(Ctx(bob.Header()).get(), big_fetch, &fetched),
+              GrpcIs(grpc::StatusCode::INVALID_ARGUMENT, "limit"));
+  v1::AckRequest big_ack;
+  for (uint64_t i = 1; i <= kMaxAckBatch + 1; ++i) big_ack.add_seqs(i);
+  v1::AckResponse acked;
+  EXPECT_THAT(messages_->Ack(Ctx(bob.Header()).get(), big_ack, &acked),
+              GrpcIs(grpc::StatusCode::INVALID_ARGUMENT, "seqs"));
+
+  EXPECT_THAT(Queue(bob), ElementsAre("1:kept"));
+}
+
+TEST_F(RpcTest, DeviceMismatchDetailsAreInTheStatus) {
+  User ana = Register("ana");
+  User bob = Register("bob", 222);
+  v1::SendRequest req = TextTo(bob, 1, "x");
+  req.mutable_envelopes(0)->set_registration_id(999);  // stale device 1
+  v1::OutgoingEnvelope* extra = req.add_envelopes();
+  *extra = req.envelopes(0);
+  extra->set_device_id(5);  // bob has no device 5
+  grpc::Status s = Send(ana, req);
+  ASSERT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << Describe(s);
+  EXPECT_THAT(s.error_message(), HasSubstr("bob"));
+
+  google::rpc::Status rich;
+  ASSERT_TRUE(rich.ParseFromString(s.error_details()));
+  EXPECT_EQ(rich.code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(rich.message(), s.error_message());
+  ASSERT_EQ(rich.details_size(), 1);
+  EXPECT_EQ(rich.details(0).type_url(), "type.googleapis.com/sotto.v1.DeviceMismatch");
+  v1::DeviceMismatch mismatch;
+  ASSERT_TRUE(rich.details(0).UnpackTo(&mismatch));
+  EXPECT_EQ(mismatch.user(), "bob");
+  EXPECT_THAT(mismatch.missing_devices(), ElementsAre());
+  EXPECT_THAT(mismatch.extra_devices(), ElementsAre(5u));
+  EXPECT_THAT(mismatch.stale_devices(), ElementsAre(1u));
+
+  v1::SendRequest wrong_device = TextTo(bob, 2, "x");
+  wrong_device.mutable_envelopes(0)->set_device_id(2);
+  s = Send(ana, wrong_device);
+  ASSERT_TRUE(rich.ParseFromString(s.error_details()));
+  ASSERT_TRUE(rich.details(0).UnpackTo(&mismatch));
+  EXPECT_THAT(mismatch.missing_devices(), ElementsAre(1u));
+  EXPECT_THAT(mismatch.extra_devices(), ElementsAre(2u));
+  EXPECT_THAT(Queue(bob), ElementsAre());
+}
+
+TEST_F(RpcTest, SubscribeStreamsBacklogThenDrainedThenLiveEnvelopes) {
+  User ana = Register("ana");
+  User bob = Register("bob", 222);
+  ASSERT_TRUE(Send(ana, TextTo(bob, 1, "one")).ok());
+  ASSERT_TRUE(Send(ana, TextTo(bob, 2, "two")).ok());
+
+  auto ctx = Ctx(bob.Header());
+  auto reader = messages_->Subscribe(ctx.get(), v1::SubscribeRequest());
+  v1::SubscribeEvent event;
+  ASSERT_TRUE(reader->Read(&event));
+  EXPECT_EQ(event.envelope().ciphertext(), "one");
+  ASSERT_TRUE(reader->Read(&event));
+  EXPECT_EQ(event.envelope().ciphertext(), "two");
+  EXPECT_EQ(event.envelope().seq(), 2u);
+  ASSERT_TRUE(reader->Read(&event));
+  EXPECT_TRUE(event.drained());
+
+  ASSERT_TRUE(Send(ana, TextTo(bob, 3, "three")).ok());
+  ASSERT_TRUE(reader->Read(&event));
+  EXPECT_EQ(event.envelope().ciphertext(), "three");
+  EXPECT_EQ(event.envelope().sender(), "ana");
+  EXPECT_EQ(event.envelope().seq(), 3u);
+
+  ctx->TryCancel();
+  while (reader->Read(&event)) {}
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  // Streaming deleted nothing: envelopes go only by Ack.
+  EXPECT_EQ(Queue(bob).size(), 3u);
+}
+
+TEST_F(RpcTest, SubscribeStreamsALongBacklogInOrder) {
+  User ana = Register("ana");
+  User bob = Register("bob", 222);
+  constexpr int kCount = 250;  // more than one page
+  for (int i = 1; i <= kCount; ++i) {
+    ASSERT_TRUE(Send(ana, TextTo(bob, i, absl::StrCat("m", i))).ok());
+  }
+  auto ctx = Ctx(bob.Header());
+  auto reader = messages_->Subscribe(ctx.get(), v1::SubscribeRequest());
+  v1::SubscribeEvent event;
+  for (int i = 1; i <= kCount; ++i) {
+    ASSERT_TRUE(reader->Read(&event));
+    ASSERT_EQ(event.envelope().ciphertext(), absl::StrCat("m", i));
+  }
+  ASSERT_TRUE(reader->Read(&event));
+  EXPECT_TRUE(event.drained());
+  ctx->TryCancel();
+  while (reader->Read(&event)) {}
+  (void)reader->Finish();
+}
+
+TEST_F(RpcTest, ServerShutdownEndsOpenSubscriptions) {
+  User bob = Register("bob", 222);
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<grpc::ClientReader<v1::SubscribeEvent>>> readers;
+  for (int i = 0; i < 5; ++i) {
+    contexts.push_back(Ctx(bob.Header()));
+    readers.push_back(messages_->Subscribe(contexts.back().get(), v1::SubscribeRequest()));
+    v1::SubscribeEvent event;
+    ASSERT_TRUE(readers.back()->Read(&event));
+    ASSERT_TRUE(event.drained());
+  }
+  server_->Shutdown(absl::Milliseconds(200));
+  server_.reset();
+  for (auto& reader : readers) {
+    v1::SubscribeEvent event;
+    while (reader->Read(&event)) {}
+    EXPECT_FALSE(reader->Finish().ok());
+  }
+}
+
+TEST_F(RpcTest, DataSurvivesAServerRestart) {
+  User ana = Register("ana");
+  User bob = Register("bob", 222);
+  ASSERT_TRUE(Send(ana, TextTo(bob, 1, "persisted")).ok());
+  server_.reset();
+  StartServer();
+  EXPECT_THAT(Queue(bob), ElementsAre("1:persisted"));
+  v1::SendResponse again;
+  ASSERT_TRUE(Send(ana, TextTo(bob, 1, "persisted"), &again).ok());
+  EXPECT_TRUE(again.duplicate());
+}
+
+}  // namespace
+}  // namespace sotto::server::rpc
+
+namespace grpc {
+// gtest prints statuses as "CODE: message" instead of raw bytes.
+inline void PrintTo(const Status& s, std::ostream* os) {
+  *os << s.error_code() << ": " << s.error_message();
+}
+}  // namespace grpc
