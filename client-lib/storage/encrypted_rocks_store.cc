@@ -269,6 +269,15 @@ bool EncryptedStoreExists(const std::string& dir) {
   return std::filesystem::exists(std::filesystem::path(dir) / "CURRENT", ec);
 }
 
+absl::Status DestroyEncryptedStore(const std::string& dir) {
+  if (!EncryptedStoreExists(dir)) {
+    return absl::NotFoundError(absl::StrCat("no local store in ", dir));
+  }
+  rocksdb::Options options = BaseOptions();
+  options.info_log = std::make_shared<NullLogger>();
+  return FromRocks(rocksdb::DestroyDB(dir, options), absl::StrCat("destroying ", dir));
+}
+
 absl::StatusOr<std::unique_ptr<LocalStore>> CreateEncryptedStore(const std::string& dir,
                                                                  absl::string_view passphrase,
                                                                  KdfLimits limits) {

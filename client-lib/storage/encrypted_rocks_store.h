@@ -57,6 +57,12 @@ absl::StatusOr<std::unique_ptr<LocalStore>> OpenEncryptedStore(
 // Whether `dir` holds a store (created or half-created). Never fails.
 bool EncryptedStoreExists(const std::string& dir);
 
+// Deletes the store in `dir` (its RocksDB files; the directory too if that
+// leaves it empty). Needs no passphrase: it is for abandoning a half-made
+// profile or a forgotten one. NOT_FOUND if there is no store; UNAVAILABLE if
+// it is open. Deleted files are unlinked, not overwritten.
+absl::Status DestroyEncryptedStore(const std::string& dir);
+
 }  // namespace sotto::client::storage
 
 #endif  // SOTTO_CLIENT_LIB_STORAGE_ENCRYPTED_ROCKS_STORE_H_

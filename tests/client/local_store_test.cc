@@ -280,6 +280,25 @@ TEST_F(EncryptedStoreTest, BlindIsStableAcrossReopen) {
   EXPECT_EQ(store->Blind("alice"), blinded);
 }
 
+TEST_F(EncryptedStoreTest, DestroyRemovesTheStoreSoANewOneCanBeCreated) {
+  EXPECT_THAT(DestroyEncryptedStore(db()), StatusIs(absl::StatusCode::kNotFound));
+  {
+    ASSERT_OK_AND_ASSIGN(auto store, CreateEncryptedStore(db(), "pass", KdfLimits::ForTesting()));
+    ASSERT_OK(store->Apply({{Space::kMeta, "k", "v"}}));
+    EXPECT_THAT(DestroyEncryptedStore(db()), StatusIs(absl::StatusCode::kUnavailable));
+  }
+  {
+    // The refused destroy left the store whole.
+    ASSERT_OK_AND_ASSIGN(auto store, OpenEncryptedStore(db(), "pass"));
+    EXPECT_EQ(Got(*store, Space::kMeta, "k"), "v");
+  }
+  ASSERT_OK(DestroyEncryptedStore(db()));
+  EXPECT_FALSE(EncryptedStoreExists(db()));
+  EXPECT_THAT(OpenEncryptedStore(db(), "pass"), StatusIs(absl::StatusCode::kNotFound));
+  ASSERT_OK_AND_ASSIGN(auto store, CreateEncryptedStore(db(), "other", KdfLimits::ForTesting()));
+  EXPECT_EQ(Got(*store, Space::kMeta, "k"), "<absent>");
+}
+
 TEST_F(EncryptedStoreTest, SecondOpenWhileOpenIsUnavailable) {
   ASSERT_OK_AND_ASSIGN(auto store, CreateEncryptedStore(db(), "pass", KdfLimits::ForTesting()));
   EXPECT_THAT(OpenEncryptedStore(db(), "pass"), StatusIs(absl::StatusCode::kUnavailable));
