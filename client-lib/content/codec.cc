@@ -55,6 +55,9 @@ absl::Status ValidateContent(const Content& content) {
   if (content.body_case() == Content::BODY_NOT_SET) {
     return absl::InvalidArgumentError("content has no body");
   }
+  if (content.has_text() && content.text().body().empty()) {
+    return absl::InvalidArgumentError("text body is empty");
+  }
   return ValidateBody(content);
 }
 

@@ -17,8 +17,9 @@ inline constexpr size_t kMaxTextBodyBytes = 4096;
 // not something a conforming client sends.
 inline constexpr size_t kMaxPaddedPlaintextBytes = 256 * 1024;
 
-// OK if `content` may be sent: it has a body; a Text body is valid UTF-8 of at
-// most kMaxTextBodyBytes bytes. INVALID_ARGUMENT naming the problem otherwise.
+// OK if `content` may be sent: it has a body; a Text body is valid UTF-8 of
+// 1..kMaxTextBodyBytes bytes (an empty text is not a message).
+// INVALID_ARGUMENT naming the problem otherwise.
 absl::Status ValidateContent(const sotto::v1::content::Content& content);
 
 // The plaintext to encrypt: the serialized Content, padded (padding.h).
@@ -30,7 +31,7 @@ absl::StatusOr<std::string> ValidateAndEncode(const sotto::v1::content::Content&
 
 // Unpads and parses a decrypted plaintext. INVALID_ARGUMENT for bad padding,
 // an unparsable message, a plaintext over kMaxPaddedPlaintextBytes or a body
-// over its limit. A Content whose body is of a kind this client does not
+// over its limit or not UTF-8 (an empty text is accepted from others). A Content whose body is of a kind this client does not
 // know (body_case() == BODY_NOT_SET) is returned as is, so newer senders do
 // not break older receivers.
 absl::StatusOr<sotto::v1::content::Content> DecodeContent(absl::string_view plaintext);

@@ -23,7 +23,7 @@ Content Text(std::string body, int64_t sent_at_ms = 1700000000000) {
 }
 
 TEST(CodecTest, TextRoundTripsAtManyLengths) {
-  for (size_t n = 0; n <= kMaxTextBodyBytes; n += 97) {
+  for (size_t n = 1; n <= kMaxTextBodyBytes; n += 97) {
     const Content sent = Text(std::string(n, 'x'));
     ASSERT_OK_AND_ASSIGN(std::string plain, ValidateAndEncode(sent));
     EXPECT_EQ(plain.size(), PaddedSize(sent.ByteSizeLong()));
@@ -50,9 +50,14 @@ TEST(CodecTest, OversizedTextIsRejectedOnDecodeToo) {
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
-TEST(CodecTest, ContentWithoutBodyIsNotSendable) {
+TEST(CodecTest, ContentWithoutBodyOrWithEmptyTextIsNotSendable) {
   Content empty;
   EXPECT_THAT(ValidateContent(empty), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ValidateContent(Text("")), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("empty")));
+  EXPECT_THAT(ValidateContent(Text("k")), IsOk());
+  // Lenient towards others: an empty text still decodes.
+  ASSERT_OK_AND_ASSIGN(Content got, DecodeContent(EncodeContent(Text(""))));
+  EXPECT_TRUE(got.has_text());
 }
 
 TEST(CodecTest, InvalidUtf8IsNotSendable) {
