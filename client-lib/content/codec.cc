@@ -17,11 +17,21 @@ bool IsValidUtf8(absl::string_view s) {
     const uint8_t c = static_cast<uint8_t>(s[i]);
     size_t len;
     uint32_t cp;
-    if (c < 0x80) { ++i; continue; }
-    if ((c & 0xe0) == 0xc0) { len = 2; cp = c & 0x1f; }
-    else if ((c & 0xf0) == 0xe0) { len = 3; cp = c & 0x0f; }
-    else if ((c & 0xf8) == 0xf0) { len = 4; cp = c & 0x07; }
-    else return false;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    if ((c & 0xe0) == 0xc0) {
+      len = 2;
+      cp = c & 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+      len = 3;
+      cp = c & 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+      len = 4;
+      cp = c & 0x07;
+    } else
+      return false;
     if (i + len > s.size()) return false;
     for (size_t k = 1; k < len; ++k) {
       const uint8_t cc = static_cast<uint8_t>(s[i + k]);
@@ -41,8 +51,8 @@ absl::Status ValidateBody(const Content& content) {
   if (content.has_text()) {
     const std::string& body = content.text().body();
     if (body.size() > kMaxTextBodyBytes) {
-      return absl::InvalidArgumentError(absl::StrCat("text body is ", body.size(),
-                                                     " bytes; the limit is ", kMaxTextBodyBytes));
+      return absl::InvalidArgumentError(
+          absl::StrCat("text body is ", body.size(), " bytes; the limit is ", kMaxTextBodyBytes));
     }
     if (!IsValidUtf8(body)) return absl::InvalidArgumentError("text body is not valid UTF-8");
   }
@@ -61,9 +71,7 @@ absl::Status ValidateContent(const Content& content) {
   return ValidateBody(content);
 }
 
-std::string EncodeContent(const Content& content) {
-  return Pad(content.SerializeAsString());
-}
+std::string EncodeContent(const Content& content) { return Pad(content.SerializeAsString()); }
 
 absl::StatusOr<std::string> ValidateAndEncode(const Content& content) {
   absl::Status s = ValidateContent(content);
@@ -73,9 +81,8 @@ absl::StatusOr<std::string> ValidateAndEncode(const Content& content) {
 
 absl::StatusOr<Content> DecodeContent(absl::string_view plaintext) {
   if (plaintext.size() > kMaxPaddedPlaintextBytes) {
-    return absl::InvalidArgumentError(absl::StrCat("plaintext is ", plaintext.size(),
-                                                   " bytes; the limit is ",
-                                                   kMaxPaddedPlaintextBytes));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "plaintext is ", plaintext.size(), " bytes; the limit is ", kMaxPaddedPlaintextBytes));
   }
   absl::StatusOr<std::string> unpadded = Unpad(plaintext);
   if (!unpadded.ok()) return unpadded.status();

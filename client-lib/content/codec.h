@@ -31,9 +31,9 @@ absl::StatusOr<std::string> ValidateAndEncode(const sotto::v1::content::Content&
 
 // Unpads and parses a decrypted plaintext. INVALID_ARGUMENT for bad padding,
 // an unparsable message, a plaintext over kMaxPaddedPlaintextBytes or a body
-// over its limit or not UTF-8 (an empty text is accepted from others). A Content whose body is of a kind this client does not
-// know (body_case() == BODY_NOT_SET) is returned as is, so newer senders do
-// not break older receivers.
+// over its limit or not UTF-8 (an empty text is accepted from others). A Content whose body is of a
+// kind this client does not know (body_case() == BODY_NOT_SET) is returned as is, so newer senders
+// do not break older receivers.
 absl::StatusOr<sotto::v1::content::Content> DecodeContent(absl::string_view plaintext);
 
 }  // namespace sotto::client::content

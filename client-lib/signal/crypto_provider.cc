@@ -13,7 +13,9 @@
 namespace sotto::client::signal {
 namespace {
 
-const CryptoProvider* Self(void* user_data) { return static_cast<const CryptoProvider*>(user_data); }
+const CryptoProvider* Self(void* user_data) {
+  return static_cast<const CryptoProvider*>(user_data);
+}
 
 int Random(uint8_t* data, size_t len, void*) {
   if (len > INT_MAX) return SG_ERR_INVAL;
@@ -24,8 +26,8 @@ int HmacInit(void** context, const uint8_t* key, size_t key_len, void* user_data
   EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(Self(user_data)->hmac());
   if (ctx == nullptr) return SG_ERR_NOMEM;
   char digest[] = "SHA256";
-  const OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0), OSSL_PARAM_END};
+  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                               OSSL_PARAM_END};
   // OpenSSL treats a null key as "keep the previous key"; an empty HMAC key
   // must still be a key.
   static const uint8_t kEmpty = 0;
@@ -39,7 +41,7 @@ int HmacInit(void** context, const uint8_t* key, size_t key_len, void* user_data
 
 int HmacUpdate(void* context, const uint8_t* data, size_t len, void*) {
   return EVP_MAC_update(static_cast<EVP_MAC_CTX*>(context), data, len) == 1 ? SG_SUCCESS
-                                                                           : SG_ERR_UNKNOWN;
+                                                                            : SG_ERR_UNKNOWN;
 }
 
 int HmacFinal(void* context, signal_buffer** output, void*) {
@@ -68,7 +70,7 @@ int ShaInit(void** context, void* user_data) {
 
 int ShaUpdate(void* context, const uint8_t* data, size_t len, void*) {
   return EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(context), data, len) == 1 ? SG_SUCCESS
-                                                                            : SG_ERR_UNKNOWN;
+                                                                             : SG_ERR_UNKNOWN;
 }
 
 int ShaFinal(void* context, signal_buffer** output, void* user_data) {
@@ -168,10 +170,17 @@ CryptoProvider::~CryptoProvider() {
 const EVP_CIPHER* CryptoProvider::Cipher(int cipher, size_t key_len) const {
   int i;
   switch (key_len) {
-    case 16: i = 0; break;
-    case 24: i = 1; break;
-    case 32: i = 2; break;
-    default: return nullptr;
+    case 16:
+      i = 0;
+      break;
+    case 24:
+      i = 1;
+      break;
+    case 32:
+      i = 2;
+      break;
+    default:
+      return nullptr;
   }
   if (cipher == SG_CIPHER_AES_CBC_PKCS5) return cbc_[i];
   if (cipher == SG_CIPHER_AES_CTR_NOPADDING) return ctr_[i];

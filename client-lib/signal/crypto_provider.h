@@ -1,10 +1,10 @@
 #ifndef SOTTO_CLIENT_LIB_SIGNAL_CRYPTO_PROVIDER_H_
 #define SOTTO_CLIENT_LIB_SIGNAL_CRYPTO_PROVIDER_H_
 
-#include <memory>
-
 #include <openssl/evp.h>
 #include <signal/signal_protocol.h>
+
+#include <memory>
 
 #include "absl/status/statusor.h"
 

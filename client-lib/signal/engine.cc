@@ -40,8 +40,7 @@ absl::Status ValidateAddress(const Address& a) {
 // The returned struct points into `a`, which must outlive it (and every cipher
 // or builder made with it: libsignal keeps the pointer).
 signal_protocol_address ToSignal(const Address& a) {
-  return signal_protocol_address{a.user.data(), a.user.size(),
-                                 static_cast<int32_t>(a.device_id)};
+  return signal_protocol_address{a.user.data(), a.user.size(), static_cast<int32_t>(a.device_id)};
 }
 
 void Lock(void* user_data) { static_cast<std::recursive_mutex*>(user_data)->lock(); }
@@ -102,8 +101,8 @@ class Engine::Impl {
   absl::StatusOr<SignalPtr<ec_public_key>> DecodePoint(absl::string_view bytes,
                                                        absl::string_view what) {
     ec_public_key* raw = nullptr;
-    int rc = curve_decode_point(&raw, reinterpret_cast<const uint8_t*>(bytes.data()),
-                                bytes.size(), context.get());
+    int rc = curve_decode_point(&raw, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(),
+                                context.get());
     SignalPtr<ec_public_key> key = Adopt(raw);
     if (rc < 0) return Sig(rc, what);
     return key;
@@ -121,10 +120,11 @@ class Engine::Impl {
     SignedPreKeyData data;
     data.id = session_signed_pre_key_get_id(spk);
     SOTTO_ASSIGN_OR_RETURN(
-        data.public_key, SerializePublic(ec_key_pair_get_public(session_signed_pre_key_get_key_pair(spk))));
-    data.signature = std::string(
-        reinterpret_cast<const char*>(session_signed_pre_key_get_signature(spk)),
-        session_signed_pre_key_get_signature_len(spk));
+        data.public_key,
+        SerializePublic(ec_key_pair_get_public(session_signed_pre_key_get_key_pair(spk))));
+    data.signature =
+        std::string(reinterpret_cast<const char*>(session_signed_pre_key_get_signature(spk)),
+                    session_signed_pre_key_get_signature_len(spk));
     data.created_ms = static_cast<int64_t>(session_signed_pre_key_get_timestamp(spk));
     return data;
   }
@@ -216,7 +216,8 @@ absl::Status Engine::CreateIdentity() {
 absl::StatusOr<uint32_t> Engine::RegistrationId() {
   std::lock_guard<std::recursive_mutex> lock(impl_->mu);
   SOTTO_ASSIGN_OR_RETURN(auto raw, impl_->bridge.Get(Space::kMeta, StoreBridge::kRegistrationId));
-  if (!raw.has_value()) return absl::FailedPreconditionError("no identity: call CreateIdentity first");
+  if (!raw.has_value())
+    return absl::FailedPreconditionError("no identity: call CreateIdentity first");
   if (raw->size() != 4) return absl::DataLossError("registration id is damaged");
   return StoreBridge::ReadU32(*raw);
 }
@@ -224,7 +225,8 @@ absl::StatusOr<uint32_t> Engine::RegistrationId() {
 absl::StatusOr<std::string> Engine::IdentityPublicKey() {
   std::lock_guard<std::recursive_mutex> lock(impl_->mu);
   SOTTO_ASSIGN_OR_RETURN(auto raw, impl_->bridge.Get(Space::kIdentity, StoreBridge::kPublicKey));
-  if (!raw.has_value()) return absl::FailedPreconditionError("no identity: call CreateIdentity first");
+  if (!raw.has_value())
+    return absl::FailedPreconditionError("no identity: call CreateIdentity first");
   return *std::move(raw);
 }
 
@@ -282,7 +284,8 @@ absl::StatusOr<std::vector<OneTimePreKeyData>> Engine::GeneratePreKeys(uint32_t 
   std::lock_guard<std::recursive_mutex> lock(impl_->mu);
   Transaction txn(impl_->bridge);
   constexpr absl::string_view kWhat = "generating prekeys";
-  SOTTO_ASSIGN_OR_RETURN(auto raw_next, impl_->bridge.Get(Space::kMeta, StoreBridge::kNextPreKeyId));
+  SOTTO_ASSIGN_OR_RETURN(auto raw_next,
+                         impl_->bridge.Get(Space::kMeta, StoreBridge::kNextPreKeyId));
   uint32_t next = 1;
   if (raw_next.has_value()) {
     if (raw_next->size() != 4) return absl::DataLossError("next prekey id is damaged");
@@ -308,7 +311,8 @@ absl::StatusOr<std::vector<OneTimePreKeyData>> Engine::GeneratePreKeys(uint32_t 
                            impl_->SerializePublic(ec_key_pair_get_public(key_pair.get())));
     out.push_back(OneTimePreKeyData{id, std::move(pub)});
   }
-  impl_->bridge.Put(Space::kMeta, std::string(StoreBridge::kNextPreKeyId), StoreBridge::U32Key(next));
+  impl_->bridge.Put(Space::kMeta, std::string(StoreBridge::kNextPreKeyId),
+                    StoreBridge::U32Key(next));
   SOTTO_RETURN_IF_ERROR(txn.Commit());
   return out;
 }
@@ -316,8 +320,9 @@ absl::StatusOr<std::vector<OneTimePreKeyData>> Engine::GeneratePreKeys(uint32_t 
 absl::StatusOr<bool> Engine::HasSession(const Address& address) {
   SOTTO_RETURN_IF_ERROR(ValidateAddress(address));
   std::lock_guard<std::recursive_mutex> lock(impl_->mu);
-  SOTTO_ASSIGN_OR_RETURN(auto raw, impl_->bridge.Get(Space::kSession, impl_->bridge.SessionKey(
-                                                                          address.user, address.device_id)));
+  SOTTO_ASSIGN_OR_RETURN(
+      auto raw, impl_->bridge.Get(Space::kSession,
+                                  impl_->bridge.SessionKey(address.user, address.device_id)));
   return raw.has_value();
 }
 
@@ -351,8 +356,9 @@ absl::Status Engine::ProcessBundle(const Address& address, const Bundle& bundle)
   }
   std::lock_guard<std::recursive_mutex> lock(impl_->mu);
   Transaction txn(impl_->bridge);
-  SOTTO_ASSIGN_OR_RETURN(SignalPtr<ec_public_key> identity,
-                         impl_->DecodePoint(bundle.identity_key, absl::StrCat(what, " (identity key)")));
+  SOTTO_ASSIGN_OR_RETURN(
+      SignalPtr<ec_public_key> identity,
+      impl_->DecodePoint(bundle.identity_key, absl::StrCat(what, " (identity key)")));
   SOTTO_ASSIGN_OR_RETURN(
       SignalPtr<ec_public_key> signed_prekey,
       impl_->DecodePoint(bundle.signed_prekey_public, absl::StrCat(what, " (signed prekey)")));
@@ -372,7 +378,8 @@ absl::Status Engine::ProcessBundle(const Address& address, const Bundle& bundle)
 
   const signal_protocol_address addr = ToSignal(address);
   session_builder* raw_builder = nullptr;
-  rc = session_builder_create(&raw_builder, impl_->store_context.get(), &addr, impl_->context.get());
+  rc =
+      session_builder_create(&raw_builder, impl_->store_context.get(), &addr, impl_->context.get());
   SignalPtr<session_builder> builder = Adopt(raw_builder);
   if (rc < 0) return impl_->Sig(rc, what);
   rc = session_builder_process_pre_key_bundle(builder.get(), pre_key_bundle.get());
@@ -423,7 +430,8 @@ absl::StatusOr<std::string> Engine::Decrypt(const Address& from, const Ciphertex
   switch (message.type) {
     case MessageType::kPreKey: {
       pre_key_signal_message* raw = nullptr;
-      rc = pre_key_signal_message_deserialize(&raw, body, message.body.size(), impl_->context.get());
+      rc =
+          pre_key_signal_message_deserialize(&raw, body, message.body.size(), impl_->context.get());
       SignalPtr<pre_key_signal_message> parsed = Adopt(raw);
       if (rc < 0) return impl_->Sig(rc, what);
       rc = session_cipher_decrypt_pre_key_signal_message(cipher.get(), parsed.get(), &context,
@@ -468,8 +476,7 @@ absl::StatusOr<uint32_t> Engine::RemoteRegistrationId(const Address& address) {
 absl::StatusOr<std::optional<std::string>> Engine::TrustedIdentity(const Address& address) {
   SOTTO_RETURN_IF_ERROR(ValidateAddress(address));
   std::lock_guard<std::recursive_mutex> lock(impl_->mu);
-  return impl_->bridge.Get(Space::kTrust,
-                           impl_->bridge.TrustKey(address.user, address.device_id));
+  return impl_->bridge.Get(Space::kTrust, impl_->bridge.TrustKey(address.user, address.device_id));
 }
 
 absl::StatusOr<std::optional<std::string>> Engine::TrustedIdentity(absl::string_view user) {

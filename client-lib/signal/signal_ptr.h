@@ -10,8 +10,6 @@
 // reference counted (SIGNAL_UNREF). Mixing them up leaks or corrupts memory,
 // which is why each type is listed here once.
 
-#include <memory>
-
 #include <signal/curve.h>
 #include <signal/key_helper.h>
 #include <signal/protocol.h>
@@ -21,6 +19,8 @@
 #include <signal/session_pre_key.h>
 #include <signal/session_record.h>
 #include <signal/signal_protocol.h>
+
+#include <memory>
 
 namespace sotto::client::signal {
 
@@ -63,9 +63,9 @@ struct SignalDeleter<signal_protocol_key_helper_pre_key_list_node> {
 };
 
 // Reference-counted types.
-#define SOTTO_SIGNAL_REFCOUNTED_(T)          \
-  template <>                                \
-  struct SignalDeleter<T> {                  \
+#define SOTTO_SIGNAL_REFCOUNTED_(T)                  \
+  template <>                                        \
+  struct SignalDeleter<T> {                          \
     void operator()(T* p) const { SIGNAL_UNREF(p); } \
   }
 SOTTO_SIGNAL_REFCOUNTED_(ec_public_key);

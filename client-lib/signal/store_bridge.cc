@@ -53,10 +53,10 @@ int LoadSession(signal_buffer** record, signal_buffer** user_record,
   if (value.size() - 4 < len) return kErrBadRecord;
   *record = signal_buffer_create(reinterpret_cast<const uint8_t*>(value.data()) + 4, len);
   const size_t user_len = value.size() - 4 - len;
-  *user_record = user_len == 0 ? nullptr
-                               : signal_buffer_create(
-                                     reinterpret_cast<const uint8_t*>(value.data()) + 4 + len,
-                                     user_len);
+  *user_record = user_len == 0
+                     ? nullptr
+                     : signal_buffer_create(
+                           reinterpret_cast<const uint8_t*>(value.data()) + 4 + len, user_len);
   OPENSSL_cleanse(value.data(), value.size());
   return 1;
 }
@@ -70,8 +70,9 @@ int GetSubDeviceSessions(signal_int_list** sessions, const char* name, size_t na
   if (list == nullptr) return SG_ERR_NOMEM;
   for (const Entry& e : *entries) {
     if (e.key.size() < 4) continue;
-    signal_int_list_push_back(list, static_cast<int>(StoreBridge::ReadU32(
-                                        absl::string_view(e.key).substr(e.key.size() - 4))));
+    signal_int_list_push_back(
+        list,
+        static_cast<int>(StoreBridge::ReadU32(absl::string_view(e.key).substr(e.key.size() - 4))));
   }
   *sessions = list;
   return static_cast<int>(entries->size());
@@ -142,8 +143,7 @@ int RemoveKey(uint32_t id, void* user_data) {
 
 // ---- identity ----
 
-int GetIdentityKeyPair(signal_buffer** public_data, signal_buffer** private_data,
-                       void* user_data) {
+int GetIdentityKeyPair(signal_buffer** public_data, signal_buffer** private_data, void* user_data) {
   StoreBridge* b = Bridge(user_data);
   std::string pub, priv;
   int found = Lookup(b, Space::kIdentity, StoreBridge::kPublicKey, &pub);
@@ -174,7 +174,8 @@ int SaveIdentity(const signal_protocol_address* address, uint8_t* key_data, size
   if (key_data == nullptr) {
     b->Delete(Space::kTrust, b->TrustKey(Name(address), address->device_id));
   } else {
-    b->Put(Space::kTrust, b->TrustKey(Name(address), address->device_id), std::string(View(key_data, key_len)));
+    b->Put(Space::kTrust, b->TrustKey(Name(address), address->device_id),
+           std::string(View(key_data, key_len)));
   }
   return SG_SUCCESS;
 }
@@ -199,8 +200,7 @@ int StoreSenderKey(const signal_protocol_sender_key_name*, uint8_t*, size_t, uin
                    void*) {
   return SG_ERR_INVAL;
 }
-int LoadSenderKey(signal_buffer**, signal_buffer**, const signal_protocol_sender_key_name*,
-                  void*) {
+int LoadSenderKey(signal_buffer**, signal_buffer**, const signal_protocol_sender_key_name*, void*) {
   return 0;
 }
 
@@ -260,15 +260,14 @@ absl::Status StoreBridge::Install(signal_protocol_store_context* context) {
 
   int rc = signal_protocol_store_context_set_session_store(context, &sessions);
   if (rc >= 0) rc = signal_protocol_store_context_set_pre_key_store(context, &pre_keys);
-  if (rc >= 0) rc = signal_protocol_store_context_set_signed_pre_key_store(context, &signed_pre_keys);
+  if (rc >= 0)
+    rc = signal_protocol_store_context_set_signed_pre_key_store(context, &signed_pre_keys);
   if (rc >= 0) rc = signal_protocol_store_context_set_identity_key_store(context, &identity);
   if (rc >= 0) rc = signal_protocol_store_context_set_sender_key_store(context, &sender_keys);
   return FromSignal(rc, "installing the signal stores");
 }
 
-void StoreBridge::Begin() {
-  Abort();
-}
+void StoreBridge::Begin() { Abort(); }
 
 absl::Status StoreBridge::Commit() {
   absl::Status status = callback_error_;
@@ -306,7 +305,8 @@ absl::StatusOr<std::vector<Entry>> StoreBridge::Scan(Space space, absl::string_v
   std::map<std::string, std::string> merged;
   for (Entry& e : stored) merged[std::move(e.key)] = std::move(e.value);
   for (const auto& [k, v] : overlay_) {
-    if (k.first != space || absl::string_view(k.second).substr(0, prefix.size()) != prefix) continue;
+    if (k.first != space || absl::string_view(k.second).substr(0, prefix.size()) != prefix)
+      continue;
     if (v.has_value()) {
       merged[k.second] = *v;
     } else {

@@ -1,14 +1,14 @@
 #ifndef SOTTO_CLIENT_LIB_SIGNAL_STORE_BRIDGE_H_
 #define SOTTO_CLIENT_LIB_SIGNAL_STORE_BRIDGE_H_
 
+#include <signal/signal_protocol.h>
+
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <signal/signal_protocol.h>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"

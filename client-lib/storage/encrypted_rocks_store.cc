@@ -132,9 +132,8 @@ absl::Status DeriveKek(absl::string_view passphrase, absl::string_view salt, uin
     return absl::InvalidArgumentError(
         absl::StrCat("Argon2id limits out of range: ops ", ops, ", mem ", mem));
   }
-  if (crypto_pwhash(kek.data(), kKeyBytes, passphrase.data(), passphrase.size(),
-                    U(salt.data()), ops, static_cast<size_t>(mem),
-                    crypto_pwhash_ALG_ARGON2ID13) != 0) {
+  if (crypto_pwhash(kek.data(), kKeyBytes, passphrase.data(), passphrase.size(), U(salt.data()),
+                    ops, static_cast<size_t>(mem), crypto_pwhash_ALG_ARGON2ID13) != 0) {
     return absl::ResourceExhaustedError("Argon2id ran out of memory");
   }
   return absl::OkStatus();
@@ -164,8 +163,7 @@ class EncryptedRocksStore final : public LocalStore {
   EncryptedRocksStore(const EncryptedRocksStore&) = delete;
   EncryptedRocksStore& operator=(const EncryptedRocksStore&) = delete;
 
-  absl::StatusOr<std::optional<std::string>> Get(Space space,
-                                                 absl::string_view key) override {
+  absl::StatusOr<std::optional<std::string>> Get(Space space, absl::string_view key) override {
     const std::string full = FullKey(space, key);
     std::string sealed;
     rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), full, &sealed);
@@ -179,8 +177,8 @@ class EncryptedRocksStore final : public LocalStore {
     rocksdb::WriteBatch batch;
     for (const Write& w : writes) {
       const std::string full = FullKey(w.space, w.key);
-      rocksdb::Status s = w.value.has_value() ? batch.Put(full, Seal(full, *w.value))
-                                              : batch.Delete(full);
+      rocksdb::Status s =
+          w.value.has_value() ? batch.Put(full, Seal(full, *w.value)) : batch.Delete(full);
       SOTTO_RETURN_IF_ERROR(FromRocks(s, "building a write batch"));
     }
     rocksdb::WriteOptions options;
@@ -219,9 +217,9 @@ class EncryptedRocksStore final : public LocalStore {
     std::string out(kNonceBytes + value.size() + kTagBytes, '\0');
     randombytes_buf(out.data(), kNonceBytes);
     unsigned long long clen = 0;
-    crypto_aead_xchacha20poly1305_ietf_encrypt(
-        U(out.data()) + kNonceBytes, &clen, U(value.data()), value.size(),
-        U(full_key.data()), full_key.size(), nullptr, U(out.data()), value_key_.data());
+    crypto_aead_xchacha20poly1305_ietf_encrypt(U(out.data()) + kNonceBytes, &clen, U(value.data()),
+                                               value.size(), U(full_key.data()), full_key.size(),
+                                               nullptr, U(out.data()), value_key_.data());
     return out;
   }
 
@@ -234,8 +232,8 @@ class EncryptedRocksStore final : public LocalStore {
     unsigned long long mlen = 0;
     if (crypto_aead_xchacha20poly1305_ietf_decrypt(
             U(out.data()), &mlen, nullptr, U(sealed.data()) + kNonceBytes,
-            sealed.size() - kNonceBytes, U(full_key.data()), full_key.size(),
-            U(sealed.data()), value_key_.data()) != 0) {
+            sealed.size() - kNonceBytes, U(full_key.data()), full_key.size(), U(sealed.data()),
+            value_key_.data()) != 0) {
       return absl::DataLossError(
           absl::StrCat("value in ", SpaceName(space), " failed authentication"));
     }
@@ -306,9 +304,9 @@ absl::StatusOr<std::unique_ptr<LocalStore>> CreateEncryptedStore(const std::stri
   randombytes_buf(nonce.data(), nonce.size());
   std::string wrapped(kKeyBytes + kTagBytes, '\0');
   unsigned long long wlen = 0;
-  crypto_aead_xchacha20poly1305_ietf_encrypt(U(wrapped.data()), &wlen, data_key.data(),
-                                             kKeyBytes, U(ad.data()), ad.size(), nullptr,
-                                             U(nonce.data()), kek.data());
+  crypto_aead_xchacha20poly1305_ietf_encrypt(U(wrapped.data()), &wlen, data_key.data(), kKeyBytes,
+                                             U(ad.data()), ad.size(), nullptr, U(nonce.data()),
+                                             kek.data());
   header += nonce;
   header += wrapped;
 
@@ -334,11 +332,12 @@ absl::StatusOr<std::unique_ptr<LocalStore>> OpenEncryptedStore(const std::string
     rocksdb::Options options = BaseOptions();
     options.info_log = std::make_shared<NullLogger>();
     rocksdb::DB* raw = nullptr;
-    SOTTO_RETURN_IF_ERROR(FromRocks(rocksdb::DB::OpenForReadOnly(options, dir, &raw),
-                                    absl::StrCat("opening ", dir)));
+    SOTTO_RETURN_IF_ERROR(
+        FromRocks(rocksdb::DB::OpenForReadOnly(options, dir, &raw), absl::StrCat("opening ", dir)));
     std::unique_ptr<rocksdb::DB> ro(raw);
     rocksdb::Status s = ro->Get(rocksdb::ReadOptions(), kHeaderKey, &raw_header);
-    if (s.IsNotFound()) return absl::DataLossError(absl::StrCat("local store in ", dir, " has no header"));
+    if (s.IsNotFound())
+      return absl::DataLossError(absl::StrCat("local store in ", dir, " has no header"));
     SOTTO_RETURN_IF_ERROR(FromRocks(s, "reading the header"));
     ro->Close().PermitUncheckedError();
   }

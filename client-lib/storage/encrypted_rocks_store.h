@@ -51,8 +51,8 @@ absl::StatusOr<std::unique_ptr<LocalStore>> CreateEncryptedStore(
 // data key, in which case no file under `dir` is modified (the check runs on a
 // read-only open). DATA_LOSS if the header is damaged; UNAVAILABLE if another
 // process holds the store open.
-absl::StatusOr<std::unique_ptr<LocalStore>> OpenEncryptedStore(
-    const std::string& dir, absl::string_view passphrase);
+absl::StatusOr<std::unique_ptr<LocalStore>> OpenEncryptedStore(const std::string& dir,
+                                                               absl::string_view passphrase);
 
 // Whether `dir` holds a store (created or half-created). Never fails.
 bool EncryptedStoreExists(const std::string& dir);

@@ -51,16 +51,14 @@ class LocalStore {
 
   // The value stored under (space, key), or nullopt when absent: NOT_FOUND is
   // not an error here. DATA_LOSS if the stored value is corrupt.
-  virtual absl::StatusOr<std::optional<std::string>> Get(Space space,
-                                                         absl::string_view key) = 0;
+  virtual absl::StatusOr<std::optional<std::string>> Get(Space space, absl::string_view key) = 0;
 
   // Applies all writes atomically and durably: after OK every write is on
   // disk; after an error none is visible. Later writes to the same key win.
   virtual absl::Status Apply(const std::vector<Write>& writes) = 0;
 
   // Entries of `space` whose key starts with `prefix`, in bytewise key order.
-  virtual absl::StatusOr<std::vector<Entry>> Scan(Space space,
-                                                  absl::string_view prefix) = 0;
+  virtual absl::StatusOr<std::vector<Entry>> Scan(Space space, absl::string_view prefix) = 0;
 
   // A keyed hash (16 raw bytes) of an identifier of a person (a handle),
   // stable for this store and different between stores, so that stored keys

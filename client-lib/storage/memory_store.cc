@@ -29,8 +29,7 @@ class MemoryStore final : public LocalStore {
   MemoryStore(const MemoryStore&) = delete;
   MemoryStore& operator=(const MemoryStore&) = delete;
 
-  absl::StatusOr<std::optional<std::string>> Get(Space space,
-                                                 absl::string_view key) override {
+  absl::StatusOr<std::optional<std::string>> Get(Space space, absl::string_view key) override {
     absl::MutexLock lock(&mu_);
     auto it = data_.find(FullKey(space, key));
     if (it == data_.end()) return std::optional<std::string>();
@@ -49,14 +48,12 @@ class MemoryStore final : public LocalStore {
     return absl::OkStatus();
   }
 
-  absl::StatusOr<std::vector<Entry>> Scan(Space space,
-                                          absl::string_view prefix) override {
+  absl::StatusOr<std::vector<Entry>> Scan(Space space, absl::string_view prefix) override {
     absl::MutexLock lock(&mu_);
     const std::string start = FullKey(space, prefix);
     std::vector<Entry> out;
     for (auto it = data_.lower_bound(start);
-         it != data_.end() && absl::string_view(it->first).substr(0, start.size()) == start;
-         ++it) {
+         it != data_.end() && absl::string_view(it->first).substr(0, start.size()) == start; ++it) {
       out.push_back(Entry{it->first.substr(1), it->second});
     }
     return out;
@@ -65,8 +62,8 @@ class MemoryStore final : public LocalStore {
   std::string Blind(absl::string_view identifier) const override {
     std::string out(kBlindBytes, '\0');
     crypto_generichash(reinterpret_cast<unsigned char*>(out.data()), out.size(),
-                       reinterpret_cast<const unsigned char*>(identifier.data()),
-                       identifier.size(), blind_key_.data(), blind_key_.size());
+                       reinterpret_cast<const unsigned char*>(identifier.data()), identifier.size(),
+                       blind_key_.data(), blind_key_.size());
     return out;
   }
 

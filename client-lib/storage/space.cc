@@ -4,15 +4,24 @@ namespace sotto::client::storage {
 
 absl::string_view SpaceName(Space space) {
   switch (space) {
-    case Space::kMeta: return "kMeta";
-    case Space::kIdentity: return "kIdentity";
-    case Space::kPreKey: return "kPreKey";
-    case Space::kSignedPreKey: return "kSignedPreKey";
-    case Space::kSession: return "kSession";
-    case Space::kTrust: return "kTrust";
-    case Space::kHistory: return "kHistory";
-    case Space::kConversation: return "kConversation";
-    case Space::kOutbox: return "kOutbox";
+    case Space::kMeta:
+      return "kMeta";
+    case Space::kIdentity:
+      return "kIdentity";
+    case Space::kPreKey:
+      return "kPreKey";
+    case Space::kSignedPreKey:
+      return "kSignedPreKey";
+    case Space::kSession:
+      return "kSession";
+    case Space::kTrust:
+      return "kTrust";
+    case Space::kHistory:
+      return "kHistory";
+    case Space::kConversation:
+      return "kConversation";
+    case Space::kOutbox:
+      return "kOutbox";
   }
   return "unknown space";
 }

@@ -53,7 +53,8 @@ TEST(CodecTest, OversizedTextIsRejectedOnDecodeToo) {
 TEST(CodecTest, ContentWithoutBodyOrWithEmptyTextIsNotSendable) {
   Content empty;
   EXPECT_THAT(ValidateContent(empty), StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(ValidateContent(Text("")), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("empty")));
+  EXPECT_THAT(ValidateContent(Text("")),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("empty")));
   EXPECT_THAT(ValidateContent(Text("k")), IsOk());
   // Lenient towards others: an empty text still decodes.
   ASSERT_OK_AND_ASSIGN(Content got, DecodeContent(EncodeContent(Text(""))));

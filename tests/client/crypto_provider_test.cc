@@ -62,8 +62,9 @@ TEST_F(CryptoProviderTest, HmacSha256MatchesRfc4231) {
   EXPECT_EQ(Hmac("Jefe", "what do ya want for nothing?"),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
   // Test case 6: a key longer than the block size.
-  EXPECT_EQ(Hmac(std::string(131, '\xaa'), "Test Using Larger Than Block-Size Key - Hash Key First"),
-            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+  EXPECT_EQ(
+      Hmac(std::string(131, '\xaa'), "Test Using Larger Than Block-Size Key - Hash Key First"),
+      "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
 }
 
 TEST_F(CryptoProviderTest, HmacWithEmptyKeyWorks) {
@@ -85,7 +86,8 @@ TEST_F(CryptoProviderTest, Sha512MatchesFips180AndContextIsReusableAfterFinal) {
 
   // Same context again, as libsignal does: a fresh digest, not a continuation.
   const std::string two_block =
-      "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu";
+      "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmno"
+      "pqrsmnopqrstnopqrstu";
   ASSERT_EQ(p_.sha512_digest_update_func(ctx, U(two_block), two_block.size(), p_.user_data), 0);
   signal_buffer* second = nullptr;
   ASSERT_EQ(p_.sha512_digest_final_func(ctx, &second, p_.user_data), 0);
@@ -108,20 +110,22 @@ TEST_F(CryptoProviderTest, AesCbcMatchesSp800_38aAndAddsPkcs5Padding) {
   const std::string iv = Unhex("000102030405060708090a0b0c0d0e0f");
   const std::string block = Unhex("6bc1bee22e409f96e93d7e117393172a");
   // F.2.1 (AES-128) and F.2.5 (AES-256): first block; a full padding block follows.
-  std::string c128 = Crypt(true, SG_CIPHER_AES_CBC_PKCS5, Unhex("2b7e151628aed2a6abf7158809cf4f3c"), iv, block);
+  std::string c128 =
+      Crypt(true, SG_CIPHER_AES_CBC_PKCS5, Unhex("2b7e151628aed2a6abf7158809cf4f3c"), iv, block);
   EXPECT_EQ(c128.substr(0, 32), "7649abac8119b246cee98e9b12e9197d");
   EXPECT_EQ(c128.size(), 64u);
-  std::string c256 = Crypt(true, SG_CIPHER_AES_CBC_PKCS5,
-                           Unhex("603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4"),
-                           iv, block);
+  std::string c256 =
+      Crypt(true, SG_CIPHER_AES_CBC_PKCS5,
+            Unhex("603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4"), iv, block);
   EXPECT_EQ(c256.substr(0, 32), "f58c4c04d6e5f1ba779eabfb5f7bfbd6");
 }
 
 TEST_F(CryptoProviderTest, AesCtrMatchesSp800_38a) {
   // F.5.1 CTR-AES128.Encrypt, first block.
-  EXPECT_EQ(Crypt(true, SG_CIPHER_AES_CTR_NOPADDING, Unhex("2b7e151628aed2a6abf7158809cf4f3c"),
-                  Unhex("f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff"), Unhex("6bc1bee22e409f96e93d7e117393172a")),
-            "874d6191b620e3261bef6864990db6ce");
+  EXPECT_EQ(
+      Crypt(true, SG_CIPHER_AES_CTR_NOPADDING, Unhex("2b7e151628aed2a6abf7158809cf4f3c"),
+            Unhex("f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff"), Unhex("6bc1bee22e409f96e93d7e117393172a")),
+      "874d6191b620e3261bef6864990db6ce");
 }
 
 TEST_F(CryptoProviderTest, AesRoundTripsForAllKeySizesModesAndLengths) {
@@ -145,7 +149,8 @@ TEST_F(CryptoProviderTest, BadKeyLengthOrCipherOrPaddingIsAnError) {
   const std::string iv(16, '\0');
   EXPECT_EQ(Crypt(true, SG_CIPHER_AES_CBC_PKCS5, std::string(20, 'k'), iv, "x"),
             "error " + std::to_string(SG_ERR_INVAL));
-  EXPECT_EQ(Crypt(true, 99, std::string(16, 'k'), iv, "x"), "error " + std::to_string(SG_ERR_INVAL));
+  EXPECT_EQ(Crypt(true, 99, std::string(16, 'k'), iv, "x"),
+            "error " + std::to_string(SG_ERR_INVAL));
   EXPECT_EQ(Crypt(true, SG_CIPHER_AES_CBC_PKCS5, std::string(16, 'k'), "short", "x"),
             "error " + std::to_string(SG_ERR_INVAL));
   // Garbage does not unpad (with overwhelming probability for this input).
@@ -157,7 +162,8 @@ TEST_F(CryptoProviderTest, RandomFillsTheBuffer) {
   uint8_t a[32] = {0}, b[32] = {0};
   ASSERT_EQ(p_.random_func(a, sizeof(a), p_.user_data), 0);
   ASSERT_EQ(p_.random_func(b, sizeof(b), p_.user_data), 0);
-  EXPECT_NE(std::string(reinterpret_cast<char*>(a), 32), std::string(reinterpret_cast<char*>(b), 32));
+  EXPECT_NE(std::string(reinterpret_cast<char*>(a), 32),
+            std::string(reinterpret_cast<char*>(b), 32));
 }
 
 }  // namespace

@@ -57,7 +57,9 @@ class FlakyStore final : public LocalStore {
   absl::StatusOr<std::vector<storage::Entry>> Scan(Space space, absl::string_view prefix) override {
     return base_->Scan(space, prefix);
   }
-  std::string Blind(absl::string_view identifier) const override { return base_->Blind(identifier); }
+  std::string Blind(absl::string_view identifier) const override {
+    return base_->Blind(identifier);
+  }
   bool fail_next_apply = false;
 
  private:
@@ -272,9 +274,9 @@ TEST_F(EngineTest, TamperedCiphertextFailsAndSessionStillWorks) {
   for (size_t pos : {real.body.size() - 1, real.body.size() - 12, size_t{40}}) {
     Ciphertext forged = real;
     forged.body[pos] ^= 0x01;
-    EXPECT_THAT(bob_->engine->Decrypt(alice_->address, forged),
-                AnyOf(StatusIs(absl::StatusCode::kDataLoss),
-                      StatusIs(absl::StatusCode::kInvalidArgument)))
+    EXPECT_THAT(
+        bob_->engine->Decrypt(alice_->address, forged),
+        AnyOf(StatusIs(absl::StatusCode::kDataLoss), StatusIs(absl::StatusCode::kInvalidArgument)))
         << pos;
   }
   EXPECT_THAT(bob_->engine->Decrypt(alice_->address, Ciphertext{MessageType::kCiphertext, "junk"}),
@@ -287,11 +289,11 @@ TEST_F(EngineTest, OnPlaintextWritesLandWithTheSession) {
   Connect();
   Ciphertext c = Send(*alice_, *bob_, "keep me");
   std::string seen;
-  ASSERT_OK_AND_ASSIGN(std::string plain,
-                       bob_->engine->Decrypt(alice_->address, c, [&](absl::string_view p) {
-                         seen = std::string(p);
-                         return std::vector<storage::Write>{{Space::kHistory, "m1", std::string(p)}};
-                       }));
+  ASSERT_OK_AND_ASSIGN(
+      std::string plain, bob_->engine->Decrypt(alice_->address, c, [&](absl::string_view p) {
+        seen = std::string(p);
+        return std::vector<storage::Write>{{Space::kHistory, "m1", std::string(p)}};
+      }));
   EXPECT_EQ(plain, "keep me");
   EXPECT_EQ(seen, "keep me");
   ASSERT_OK_AND_ASSIGN(auto stored, bob_->store->Get(Space::kHistory, "m1"));
@@ -408,7 +410,8 @@ TEST_F(EngineTest, SessionDevicesAndDeleteSession) {
   Connect();
   ASSERT_OK(alice_->engine->ProcessBundle(bob300->address, bob300->TakeBundle()));
   ASSERT_OK(alice_->engine->ProcessBundle(bob7->address, bob7->TakeBundle()));
-  EXPECT_THAT(alice_->engine->SessionDevices("bob"), IsOkAndHolds(std::vector<uint32_t>{1, 7, 300}));
+  EXPECT_THAT(alice_->engine->SessionDevices("bob"),
+              IsOkAndHolds(std::vector<uint32_t>{1, 7, 300}));
   EXPECT_THAT(alice_->engine->SessionDevices("bobby"), IsOkAndHolds(std::vector<uint32_t>{}));
 
   ASSERT_OK(alice_->engine->DeleteSession(bob_->address));
@@ -417,8 +420,10 @@ TEST_F(EngineTest, SessionDevicesAndDeleteSession) {
   // Deleting the session keeps the trust: a new bundle with the same identity works.
   EXPECT_OK(alice_->engine->ProcessBundle(bob_->address, bob_->TakeBundle()));
   EXPECT_OK(alice_->engine->DeleteSession(Address{"nobody", 3}));
-  EXPECT_THAT(alice_->engine->HasSession(Address{"", 1}), StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(alice_->engine->HasSession(Address{"bob", 0}), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(alice_->engine->HasSession(Address{"", 1}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(alice_->engine->HasSession(Address{"bob", 0}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST_F(EngineTest, RemoteRegistrationIdComesFromTheSession) {
@@ -449,7 +454,8 @@ TEST_F(EngineTest, ConcurrentEncryptsOnOneEngineAllDecrypt) {
   }
   for (auto& th : threads) th.join();
   for (int t = 0; t < 4; ++t) {
-    for (int i = 0; i < 25; ++i) EXPECT_EQ(Receive(*bob_, *alice_, sent[t][i]), absl::StrCat(t, "/", i));
+    for (int i = 0; i < 25; ++i)
+      EXPECT_EQ(Receive(*bob_, *alice_, sent[t][i]), absl::StrCat(t, "/", i));
   }
 }
 
@@ -465,7 +471,9 @@ class TempDir {
     std::error_code ec;
     fs::remove_all(path_, ec);
   }
-  std::string sub(absl::string_view name) const { return (fs::path(path_) / std::string(name)).string(); }
+  std::string sub(absl::string_view name) const {
+    return (fs::path(path_) / std::string(name)).string();
+  }
 
  private:
   std::string path_;
@@ -477,7 +485,8 @@ TEST(EngineOnEncryptedStoreTest, StateSurvivesClosingAndReopeningTheStore) {
   auto alice = NewDevice("alice.handle", 1);
   auto bob = NewDevice(
       "bob.handle", 1,
-      storage::CreateEncryptedStore(db, "bob's passphrase", storage::KdfLimits::ForTesting()).value());
+      storage::CreateEncryptedStore(db, "bob's passphrase", storage::KdfLimits::ForTesting())
+          .value());
   ASSERT_OK(alice->engine->ProcessBundle(bob->address, bob->TakeBundle()));
   ASSERT_EQ(Receive(*bob, *alice, Send(*alice, *bob, "before")), "before");
   Ciphertext in_flight = Send(*alice, *bob, "while closed");

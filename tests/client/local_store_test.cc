@@ -1,3 +1,5 @@
+#include "client-lib/storage/local_store.h"
+
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -8,11 +10,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "client-lib/storage/encrypted_rocks_store.h"
-#include "client-lib/storage/local_store.h"
 #include "client-lib/storage/memory_store.h"
-#include "rocksdb/db.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "rocksdb/db.h"
 #include "testing/status_matchers.h"
 
 namespace sotto::client::storage {
@@ -38,7 +39,9 @@ class TempDir {
     fs::remove_all(path_, ec);
   }
   std::string path() const { return path_; }
-  std::string sub(absl::string_view name) const { return (fs::path(path_) / std::string(name)).string(); }
+  std::string sub(absl::string_view name) const {
+    return (fs::path(path_) / std::string(name)).string();
+  }
 
  private:
   std::string path_;
@@ -67,7 +70,10 @@ struct StoreFactory {
 
 class LocalStoreTest : public ::testing::TestWithParam<StoreFactory> {
  protected:
-  void SetUp() override { store_ = GetParam().make(dir_); ASSERT_NE(store_, nullptr); }
+  void SetUp() override {
+    store_ = GetParam().make(dir_);
+    ASSERT_NE(store_, nullptr);
+  }
   TempDir dir_;
   std::unique_ptr<LocalStore> store_;
 };
@@ -94,14 +100,17 @@ TEST_P(LocalStoreTest, SpacesAreIndependent) {
 
 TEST_P(LocalStoreTest, DeleteRemovesAndDeletingAbsentKeyIsFine) {
   ASSERT_OK(store_->Apply({{Space::kMeta, "k", "v"}}));
-  ASSERT_OK(store_->Apply({{Space::kMeta, "k", std::nullopt}, {Space::kMeta, "absent", std::nullopt}}));
+  ASSERT_OK(
+      store_->Apply({{Space::kMeta, "k", std::nullopt}, {Space::kMeta, "absent", std::nullopt}}));
   ASSERT_OK_AND_ASSIGN(auto got, store_->Get(Space::kMeta, "k"));
   EXPECT_EQ(got, std::nullopt);
 }
 
 TEST_P(LocalStoreTest, BatchAppliesInOrderSoLaterWriteWins) {
-  ASSERT_OK(store_->Apply({{Space::kMeta, "a", "1"}, {Space::kMeta, "a", "2"},
-                           {Space::kMeta, "b", "x"}, {Space::kMeta, "b", std::nullopt}}));
+  ASSERT_OK(store_->Apply({{Space::kMeta, "a", "1"},
+                           {Space::kMeta, "a", "2"},
+                           {Space::kMeta, "b", "x"},
+                           {Space::kMeta, "b", std::nullopt}}));
   ASSERT_OK_AND_ASSIGN(auto a, store_->Get(Space::kMeta, "a"));
   ASSERT_OK_AND_ASSIGN(auto b, store_->Get(Space::kMeta, "b"));
   EXPECT_EQ(a, "2");
@@ -154,15 +163,14 @@ TEST_P(LocalStoreTest, ConcurrentWritersAllLand) {
 
 INSTANTIATE_TEST_SUITE_P(
     AllStores, LocalStoreTest,
-    ::testing::Values(
-        StoreFactory{"Memory", [](const TempDir&) { return NewMemoryStore(); }},
-        StoreFactory{"EncryptedRocks",
-                     [](const TempDir& dir) -> std::unique_ptr<LocalStore> {
-                       auto s = CreateEncryptedStore(dir.sub("db"), "correct horse",
-                                                     KdfLimits::ForTesting());
-                       EXPECT_THAT(s, IsOk());
-                       return s.ok() ? std::move(s).value() : nullptr;
-                     }}),
+    ::testing::Values(StoreFactory{"Memory", [](const TempDir&) { return NewMemoryStore(); }},
+                      StoreFactory{"EncryptedRocks",
+                                   [](const TempDir& dir) -> std::unique_ptr<LocalStore> {
+                                     auto s = CreateEncryptedStore(dir.sub("db"), "correct horse",
+                                                                   KdfLimits::ForTesting());
+                                     EXPECT_THAT(s, IsOk());
+                                     return s.ok() ? std::move(s).value() : nullptr;
+                                   }}),
     [](const ::testing::TestParamInfo<StoreFactory>& info) { return info.param.name; });
 
 // ---- Encrypted store only ----
@@ -230,8 +238,8 @@ TEST_F(EncryptedStoreTest, NoPlaintextValueOrHandleInAnyFile) {
     ASSERT_OK_AND_ASSIGN(auto store, CreateEncryptedStore(db(), "pass", KdfLimits::ForTesting()));
     std::vector<Write> writes;
     for (int i = 0; i < 50; ++i) {
-      writes.push_back({Space::kHistory, store->Blind(handle) + std::to_string(i),
-                        secret_value + " " + handle});
+      writes.push_back(
+          {Space::kHistory, store->Blind(handle) + std::to_string(i), secret_value + " " + handle});
     }
     ASSERT_OK(store->Apply(writes));
   }
@@ -249,7 +257,8 @@ TEST_F(EncryptedStoreTest, NoPlaintextValueOrHandleInAnyFile) {
 TEST_F(EncryptedStoreTest, ValueCopiedToAnotherKeyFailsAuthentication) {
   {
     ASSERT_OK_AND_ASSIGN(auto store, CreateEncryptedStore(db(), "pass", KdfLimits::ForTesting()));
-    ASSERT_OK(store->Apply({{Space::kSession, "victim", "real"}, {Space::kSession, "src", "moved"}}));
+    ASSERT_OK(
+        store->Apply({{Space::kSession, "victim", "real"}, {Space::kSession, "src", "moved"}}));
   }
   {
     // Move a sealed value under another key with RocksDB directly.

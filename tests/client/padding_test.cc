@@ -39,12 +39,12 @@ TEST(PaddingTest, SmallMessagesAllPadToTheMinimum) {
 
 TEST(PaddingTest, BucketSizesMatchTheDocumentedPadmeFormula) {
   // Documented examples, by n = plaintext + marker.
-  EXPECT_EQ(PaddedSize(160), 176u);   // n = 161
-  EXPECT_EQ(PaddedSize(175), 176u);   // n = 176
-  EXPECT_EQ(PaddedSize(176), 192u);   // n = 177
-  EXPECT_EQ(PaddedSize(999), 1024u);  // n = 1000
-  EXPECT_EQ(PaddedSize(4096), 4352u); // n = 4097
-  EXPECT_EQ(PaddedSize(1023), 1024u); // n = 1024: powers of two stay
+  EXPECT_EQ(PaddedSize(160), 176u);    // n = 161
+  EXPECT_EQ(PaddedSize(175), 176u);    // n = 176
+  EXPECT_EQ(PaddedSize(176), 192u);    // n = 177
+  EXPECT_EQ(PaddedSize(999), 1024u);   // n = 1000
+  EXPECT_EQ(PaddedSize(4096), 4352u);  // n = 4097
+  EXPECT_EQ(PaddedSize(1023), 1024u);  // n = 1024: powers of two stay
   EXPECT_EQ(PaddedSize(65535), 65536u);
 }
 
@@ -71,8 +71,12 @@ TEST(PaddingTest, MissingMarkerIsRejected) {
 }
 
 TEST(PaddingTest, UnpadStripsFromTheLastMarker) {
-  ASSERT_OK_AND_ASSIGN(std::string back, Unpad(std::string("a\x80" "b\x80\0\0", 6)));
-  EXPECT_EQ(back, "a\x80" "b");
+  ASSERT_OK_AND_ASSIGN(std::string back, Unpad(std::string("a\x80"
+                                                           "b\x80\0\0",
+                                                           6)));
+  EXPECT_EQ(back,
+            "a\x80"
+            "b");
 }
 
 }  // namespace
