@@ -21,7 +21,7 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-struct Run {
+struct CliRun {
   int exit_code = -1;
   std::string out;
   std::string err;
@@ -55,7 +55,7 @@ class CliTest : public ::testing::Test {
 
   // Runs `sotto --profile <dir>/<who> args...` with the passphrase in the
   // environment and `input` on stdin.
-  Run Sotto(const std::string& who, const std::string& args,
+  CliRun Sotto(const std::string& who, const std::string& args,
             const std::string& passphrase = "correct horse", const std::string& input = "") {
     const std::string in = (dir_ / "stdin").string();
     const std::string out = (dir_ / "stdout").string();
@@ -65,14 +65,14 @@ class CliTest : public ::testing::Test {
         "SOTTO_PASSPHRASE=", Quote(passphrase), " ", SOTTO_CLI_BINARY, " --profile ",
         Quote((dir_ / who).string()), " ", args, " <", in, " >", out, " 2>", err);
     int status = std::system(command.c_str());
-    Run run;
+    CliRun run;
     run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     run.out = Slurp(out);
     run.err = Slurp(err);
     return run;
   }
 
-  Run Init(const std::string& who, const std::string& role) {
+  CliRun Init(const std::string& who, const std::string& role) {
     return Sotto(who, absl::StrCat("init --server ", server_->address(), " --role ", role,
                                    " --name ", who));
   }
@@ -82,34 +82,34 @@ class CliTest : public ::testing::Test {
 };
 
 TEST_F(CliTest, WalkthroughFromTheReadme) {
-  Run therapist = Init("dr-rivera", "therapist");
+  CliRun therapist = Init("dr-rivera", "therapist");
   ASSERT_EQ(therapist.exit_code, 0) << therapist.err;
   EXPECT_THAT(therapist.out, HasSubstr("Registered dr-rivera as a therapist"));
   ASSERT_EQ(Init("sam", "client").exit_code, 0);
 
-  Run sent = Sotto("sam", "send dr-rivera 'I had a hard week.'");
+  CliRun sent = Sotto("sam", "send dr-rivera 'I had a hard week.'");
   ASSERT_EQ(sent.exit_code, 0) << sent.err;
   EXPECT_THAT(sent.out, HasSubstr("Sent to dr-rivera"));
-  Run piped = Sotto("sam", "send dr-rivera", "correct horse", "A longer note\nover two lines.\n");
+  CliRun piped = Sotto("sam", "send dr-rivera", "correct horse", "A longer note\nover two lines.\n");
   ASSERT_EQ(piped.exit_code, 0) << piped.err;
 
-  Run sync = Sotto("dr-rivera", "sync");
+  CliRun sync = Sotto("dr-rivera", "sync");
   ASSERT_EQ(sync.exit_code, 0) << sync.err;
   EXPECT_THAT(sync.out, HasSubstr("2 new messages"));
 
-  Run inbox = Sotto("dr-rivera", "inbox");
+  CliRun inbox = Sotto("dr-rivera", "inbox");
   ASSERT_EQ(inbox.exit_code, 0) << inbox.err;
   EXPECT_THAT(inbox.out, HasSubstr("sam"));
   EXPECT_THAT(inbox.out, HasSubstr("over two lines."));
 
-  Run read = Sotto("dr-rivera", "read sam");
+  CliRun read = Sotto("dr-rivera", "read sam");
   ASSERT_EQ(read.exit_code, 0) << read.err;
   EXPECT_THAT(read.out, HasSubstr("I had a hard week."));
   EXPECT_THAT(read.out, HasSubstr("A longer note\nover two lines.\n"));
 
   ASSERT_EQ(Sotto("dr-rivera", "send sam 'Thank you for writing.'").exit_code, 0);
   ASSERT_EQ(Sotto("sam", "sync").exit_code, 0);
-  Run reply = Sotto("sam", "read dr-rivera");
+  CliRun reply = Sotto("sam", "read dr-rivera");
   EXPECT_THAT(reply.out, HasSubstr("Thank you for writing."));
   EXPECT_THAT(reply.out, HasSubstr("sam (you)"));
 }
@@ -117,43 +117,43 @@ TEST_F(CliTest, WalkthroughFromTheReadme) {
 TEST_F(CliTest, ErrorsAreOneClearLineAndANonZeroExit) {
   ASSERT_EQ(Init("sam", "client").exit_code, 0);
 
-  Run wrong = Sotto("sam", "inbox", "not my passphrase");
+  CliRun wrong = Sotto("sam", "inbox", "not my passphrase");
   EXPECT_NE(wrong.exit_code, 0);
   EXPECT_THAT(wrong.err, HasSubstr("passphrase"));
   EXPECT_EQ(std::count(wrong.err.begin(), wrong.err.end(), '\n'), 1) << wrong.err;
   // Nothing was damaged: the right passphrase still opens it.
   EXPECT_EQ(Sotto("sam", "inbox").exit_code, 0);
 
-  Run nobody = Sotto("sam", "send nobody-here hello");
+  CliRun nobody = Sotto("sam", "send nobody-here hello");
   EXPECT_NE(nobody.exit_code, 0);
   EXPECT_THAT(nobody.err, HasSubstr("nobody-here"));
 
-  Run no_profile = Sotto("someone-else", "inbox");
+  CliRun no_profile = Sotto("someone-else", "inbox");
   EXPECT_NE(no_profile.exit_code, 0);
   EXPECT_THAT(no_profile.err, HasSubstr("sotto init"));
 
-  Run twice = Init("sam", "client");
+  CliRun twice = Init("sam", "client");
   EXPECT_NE(twice.exit_code, 0);
   EXPECT_THAT(twice.err, HasSubstr("already exists"));
 
-  Run taken = Sotto("other", absl::StrCat("init --server ", server_->address(),
+  CliRun taken = Sotto("other", absl::StrCat("init --server ", server_->address(),
                                           " --role client --name sam"));
   EXPECT_NE(taken.exit_code, 0);
   EXPECT_FALSE(std::filesystem::exists(dir_ / "other" / "CURRENT"))
       << "a failed init leaves no half-made profile";
 
-  Run bad_role = Sotto("x", "init --server 127.0.0.1:1 --role admin --name x1");
+  CliRun bad_role = Sotto("x", "init --server 127.0.0.1:1 --role admin --name x1");
   EXPECT_NE(bad_role.exit_code, 0);
   EXPECT_THAT(bad_role.err, HasSubstr("role"));
 
-  Run unreachable = Sotto("late", "init --server 127.0.0.1:1 --role client --name late");
+  CliRun unreachable = Sotto("late", "init --server 127.0.0.1:1 --role client --name late");
   EXPECT_NE(unreachable.exit_code, 0);
   EXPECT_THAT(unreachable.err, HasSubstr("unreachable"));
 }
 
 TEST_F(CliTest, EveryCommandHasHelp) {
   for (const char* command : {"", "init", "send", "sync", "inbox", "read"}) {
-    Run help = Sotto("sam", absl::StrCat(command, " --help"));
+    CliRun help = Sotto("sam", absl::StrCat(command, " --help"));
     EXPECT_EQ(help.exit_code, 0) << command;
     EXPECT_THAT(help.out, HasSubstr("Usage")) << command;
   }

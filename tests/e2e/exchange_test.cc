@@ -49,7 +49,9 @@ class ExchangeTest : public ::testing::Test {
     std::vector<v1::Envelope> out(fetched->envelopes().begin(), fetched->envelopes().end());
     std::vector<uint64_t> seqs;
     for (const auto& e : out) seqs.push_back(e.seq());
-    if (!seqs.empty()) EXPECT_OK(raw->Ack(seqs));
+    if (!seqs.empty()) {
+      EXPECT_OK(raw->Ack(seqs));
+    }
     return out;
   }
 
