@@ -2,10 +2,10 @@
 #define SOTTO_SERVER_DOMAIN_KEY_DIRECTORY_H_
 
 #include <cstdint>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "server/domain/accounts.h"
 #include "server/domain/striped_mutex.h"
 #include "server/domain/types.h"

@@ -5,10 +5,10 @@
 // and key upload. All return INVALID_ARGUMENT naming `field` on failure.
 // Thread-safe.
 
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "server/domain/types.h"
 
 namespace sotto::server {

@@ -9,8 +9,8 @@
 
 #include <cstdint>
 #include <string>
-#include "absl/strings/string_view.h"
 
+#include "absl/strings/string_view.h"
 #include "server/storage/key_codec.h"
 
 namespace sotto::server {

@@ -3,13 +3,11 @@
 
 #include <algorithm>
 #include <array>
-#include <functional>
-
-#include "absl/hash/hash.h"
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
+#include "absl/hash/hash.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 
 namespace sotto::server {

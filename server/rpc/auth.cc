@@ -1,5 +1,8 @@
 #include "server/rpc/auth.h"
 
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -37,9 +40,12 @@ absl::StatusOr<Credentials> ParseAuthorization(absl::string_view value) {
   Credentials creds;
   creds.handle = std::string(who.substr(0, dot));
   absl::string_view device = who.substr(dot + 1);
-  if (device.empty() || device.size() > 10 ||
-      !absl::SimpleAtoi(device, &creds.device_id) || creds.device_id == 0 ||
-      device[0] == '+' || device[0] == '-') {
+  // Digits only: SimpleAtoi alone would also accept signs and whitespace.
+  bool digits = !device.empty() && device.size() <= 10 &&
+                std::all_of(device.begin(), device.end(),
+                            [](char c) { return absl::ascii_isdigit(c); });
+  if (!digits || !absl::SimpleAtoi(device, &creds.device_id) ||
+      creds.device_id == 0) {
     return absl::UnauthenticatedError(
         "authorization header has an invalid device id");
   }

@@ -28,7 +28,9 @@ class FailedWriteReactor final
 // Streams one device's queue: backlog in pages, then `drained`, then new
 // envelopes as the mailbox listener reports them. One write is in flight at a
 // time; the next page is read from the store (after the last seq read) when
-// the buffer runs dry. Finish is never called with mu_ held, because OnDone
+// the buffer runs dry. `drained` follows the first read that finds nothing
+// more, so envelopes arriving while the backlog streams come before it. At
+// most one page is buffered per stream. Finish is never called with mu_ held, because OnDone
 // (and `delete this`) may follow it on another thread.
 class MessagesService::SubscribeReactor final
     : public grpc::ServerWriteReactor<sotto::v1::SubscribeEvent> {
