@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "tests/server/domain_fixture.h"
 
@@ -20,22 +21,24 @@ TEST_F(KeyDirectoryTest, ConcurrentBundleFetchesNeverShareAOneTimePreKey) {
   absl::Mutex mu;
   std::vector<uint32_t> ids;
   int without = 0;
+  // 100 callers released at once, one GetBundle each.
+  absl::Notification go;
   std::vector<std::thread> threads;
-  for (int t = 0; t < 10; ++t) {
+  for (int t = 0; t < 100; ++t) {
     threads.emplace_back([&] {
-      for (int i = 0; i < 10; ++i) {
-        auto bundles = keys_->GetBundle("bob");
-        ASSERT_TRUE(bundles.ok()) << bundles.status();
-        ASSERT_EQ(bundles->size(), 1u);
-        absl::MutexLock lock(&mu);
-        if ((*bundles)[0].one_time_prekey) {
-          ids.push_back((*bundles)[0].one_time_prekey->id);
-        } else {
-          ++without;
-        }
+      go.WaitForNotification();
+      auto bundles = keys_->GetBundle("bob");
+      ASSERT_TRUE(bundles.ok()) << bundles.status();
+      ASSERT_EQ(bundles->size(), 1u);
+      absl::MutexLock lock(&mu);
+      if ((*bundles)[0].one_time_prekey) {
+        ids.push_back((*bundles)[0].one_time_prekey->id);
+      } else {
+        ++without;
       }
     });
   }
+  go.Notify();
   for (std::thread& t : threads) t.join();
   EXPECT_EQ(ids.size(), 100u);
   EXPECT_EQ(without, 0);
