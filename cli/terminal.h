@@ -1,0 +1,35 @@
+#ifndef SOTTO_CLI_TERMINAL_H_
+#define SOTTO_CLI_TERMINAL_H_
+
+// The `sotto` command's dealings with the person at the terminal: the
+// passphrase, and message bodies from stdin or an editor.
+
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace sotto::cli {
+
+// The passphrase from SOTTO_PASSPHRASE, else asked on /dev/tty without echo
+// (twice when `confirm`). Never from argv, where `ps` would show it.
+absl::StatusOr<std::string> Passphrase(bool confirm);
+
+bool StdinIsTerminal();
+
+// All of stdin.
+std::string ReadStdin();
+
+// Opens $EDITOR (else vi) on an empty file and returns what was saved. The
+// file lives in a private 0700 directory (on /dev/shm when there is one, so
+// the plaintext never reaches a disk); it and anything the editor left beside
+// it (swap and backup files) are overwritten and removed before returning,
+// also on failure.
+absl::StatusOr<std::string> ComposeInEditor();
+
+// Drops trailing newlines and spaces (`echo` and editors add them); the body
+// keeps its inner line breaks.
+std::string TrimTrailing(std::string body);
+
+}  // namespace sotto::cli
+
+#endif  // SOTTO_CLI_TERMINAL_H_
