@@ -47,16 +47,52 @@ bool IsValidUtf8(absl::string_view s) {
   return true;
 }
 
-absl::Status ValidateBody(const Content& content) {
-  if (content.has_text()) {
-    const std::string& body = content.text().body();
-    if (body.size() > kMaxTextBodyBytes) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("text body is ", body.size(), " bytes; the limit is ", kMaxTextBodyBytes));
-    }
-    if (!IsValidUtf8(body)) return absl::InvalidArgumentError("text body is not valid UTF-8");
+absl::Status CheckUtf8Field(absl::string_view what, const std::string& value, size_t limit) {
+  if (value.size() > limit) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " is ", value.size(), " bytes; the limit is ", limit));
   }
+  if (!IsValidUtf8(value)) return absl::InvalidArgumentError(absl::StrCat(what, " is not valid UTF-8"));
   return absl::OkStatus();
+}
+
+absl::Status CheckMessageId(absl::string_view what, const std::string& id, bool may_be_empty) {
+  if ((id.empty() && may_be_empty) || id.size() == kMessageIdBytes) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat(what, " is ", id.size(), " bytes; a message id is ", kMessageIdBytes));
+}
+
+// The checks that hold for content in both directions: sizes, encodings and
+// id lengths. (Emptiness and receipt types are checked only when sending.)
+absl::Status ValidateBody(const Content& content) {
+  absl::Status s;
+  switch (content.body_case()) {
+    case Content::kText:
+      return CheckUtf8Field("text body", content.text().body(), kMaxTextBodyBytes);
+    case Content::kLetter: {
+      const auto& letter = content.letter();
+      s = CheckUtf8Field("letter subject", letter.subject(), kMaxLetterSubjectBytes);
+      if (s.ok()) s = CheckUtf8Field("letter body", letter.body(), kMaxLetterBodyBytes);
+      if (s.ok()) s = CheckMessageId("letter in_reply_to", letter.in_reply_to(), true);
+      if (s.ok()) s = CheckMessageId("letter thread_id", letter.thread_id(), true);
+      return s;
+    }
+    case Content::kReceipt: {
+      const auto& ids = content.receipt().message_ids();
+      if (static_cast<size_t>(ids.size()) > kMaxReceiptIds) {
+        return absl::InvalidArgumentError(absl::StrCat("receipt lists ", ids.size(),
+                                                       " messages; the limit is ", kMaxReceiptIds));
+      }
+      for (const std::string& id : ids) {
+        s = CheckMessageId("receipt message id", id, false);
+        if (!s.ok()) return s;
+      }
+      return s;
+    }
+    case Content::BODY_NOT_SET:
+      return s;
+  }
+  return s;
 }
 
 }  // namespace
@@ -67,6 +103,21 @@ absl::Status ValidateContent(const Content& content) {
   }
   if (content.has_text() && content.text().body().empty()) {
     return absl::InvalidArgumentError("text body is empty");
+  }
+  if (content.has_letter() && content.letter().subject().empty()) {
+    return absl::InvalidArgumentError("letter subject is empty");
+  }
+  if (content.has_letter() && content.letter().body().empty()) {
+    return absl::InvalidArgumentError("letter body is empty");
+  }
+  if (content.has_receipt()) {
+    const auto type = content.receipt().type();
+    if (type != v1::content::Receipt::DELIVERED && type != v1::content::Receipt::READ) {
+      return absl::InvalidArgumentError("receipt type must be DELIVERED or READ");
+    }
+    if (content.receipt().message_ids().empty()) {
+      return absl::InvalidArgumentError("receipt lists no messages");
+    }
   }
   return ValidateBody(content);
 }
