@@ -174,7 +174,7 @@ int main(int argc, char** argv) {
     while (!text.empty() && text.back() == '\n') text.pop_back();
     auto sent = (*client)->SendText(to, text);
     if (!sent.ok()) return Fail(sent.status());
-    std::cout << "Sent to " << to << " at " << FormatTime(sent->server_time_ms) << ".\n";
+    std::cout << "Sent to " << to << " at " << FormatTime(sent->message.server_time_ms) << ".\n";
     return 0;
   }
 

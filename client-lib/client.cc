@@ -4,15 +4,21 @@
 
 #include <algorithm>
 #include <atomic>
+#include <limits>
 #include <thread>
 #include <utility>
 
 #include "absl/container/btree_set.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "client-lib/content/codec.h"
+#include "client-lib/history/delivery_state.h"
+#include "client-lib/history/outbox.h"
+#include "client-lib/history/reply.h"
 #include "client-lib/signal/engine.h"
 #include "client-lib/storage/encrypted_rocks_store.h"
 #include "client-lib/storage/local_store.h"
@@ -29,9 +35,14 @@ using client::storage::LocalStore;
 using client::storage::Space;
 using client::storage::Write;
 using client::transport::Connection;
+using v1::content::Content;
+using v1::content::Receipt;
 
 constexpr char kProfileKey[] = "profile";
 constexpr char kNextLocalSeqKey[] = "next_local_seq";
+// Present once every history record has its kMessageIndex entry (profiles
+// made before the index existed are indexed when first opened).
+constexpr char kMessageIndexReadyKey[] = "message_index_ready";
 // Upload this many one-time prekeys at registration and top the server's
 // stock back up to it when it falls below kPreKeyRefillBelow.
 constexpr uint32_t kPreKeyStock = 100;
@@ -44,7 +55,7 @@ constexpr uint32_t kFetchBatch = 100;
 // giving up (a device list that keeps changing is not something to loop on).
 constexpr int kSendRepairAttempts = 3;
 constexpr size_t kPreviewChars = 80;
-constexpr size_t kMessageIdBytes = 16;
+constexpr size_t kMessageIdBytes = client::content::kMessageIdBytes;
 
 int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
 
@@ -89,15 +100,156 @@ std::string Preview(const std::string& text) {
   return text.substr(0, cut) + "…";
 }
 
-Message ToMessage(const client::StoredMessage& stored) {
+// What the conversation list shows of a message.
+std::string PreviewOf(const Content& content) {
+  if (content.has_letter()) return Preview(content.letter().subject());
+  return Preview(content.text().body());
+}
+
+Message ToMessage(const client::StoredMessage& stored, int64_t now_ms) {
   Message m;
   m.id = absl::BytesToHexString(stored.message_id());
   m.peer = stored.peer();
   m.outgoing = stored.outgoing();
   m.server_time_ms = stored.server_time_ms();
   m.sent_at_ms = stored.content().sent_at_ms();
-  if (stored.content().has_text()) m.text = stored.content().text().body();
+  const Content& content = stored.content();
+  if (content.has_letter()) {
+    m.kind = MessageKind::kLetter;
+    m.subject = content.letter().subject();
+    m.text = content.letter().body();
+    m.in_reply_to = absl::BytesToHexString(content.letter().in_reply_to());
+    // A new thread may leave thread_id empty: the letter is its own thread.
+    m.thread_id = content.letter().thread_id().empty()
+                      ? m.id
+                      : absl::BytesToHexString(content.letter().thread_id());
+  } else {
+    m.kind = MessageKind::kText;
+    m.text = content.text().body();
+  }
+  m.state = stored.outgoing()
+                ? client::history::ReportedState(client::history::StoredState(stored.state()),
+                                                 stored.server_time_ms(), now_ms)
+                : DeliveryState::kDelivered;
   return m;
+}
+
+std::optional<ReplyExpectation> ToExpectation(const v1::SendResponse& response) {
+  if (!response.has_expectation()) return std::nullopt;
+  const v1::ReplyExpectation& in = response.expectation();
+  if (in.due_ms() <= 0 && in.emergency_note().empty()) return std::nullopt;
+  ReplyExpectation out;
+  out.due_ms = in.due_ms();
+  out.reply_window_minutes = in.reply_window_minutes();
+  out.away_note = in.away_note();
+  out.away_until_ms = in.away_until_ms();
+  out.emergency_note = in.emergency_note();
+  return out;
+}
+
+v1::ResponsePolicy ToProto(const ResponsePolicy& in) {
+  v1::ResponsePolicy out;
+  out.set_time_zone(in.time_zone);
+  for (int day : in.working_days) out.add_working_days(static_cast<uint32_t>(day));
+  out.set_day_start_minute(static_cast<uint32_t>(in.day_start_minute));
+  out.set_day_end_minute(static_cast<uint32_t>(in.day_end_minute));
+  out.set_reply_window_minutes(static_cast<uint32_t>(in.reply_window_minutes));
+  out.set_away_from_ms(in.away_from_ms);
+  out.set_away_until_ms(in.away_until_ms);
+  out.set_away_note(in.away_note);
+  return out;
+}
+
+ResponsePolicy FromProto(const v1::ResponsePolicy& in) {
+  ResponsePolicy out;
+  out.time_zone = in.time_zone();
+  out.working_days.assign(in.working_days().begin(), in.working_days().end());
+  out.day_start_minute = static_cast<int>(in.day_start_minute());
+  out.day_end_minute = static_cast<int>(in.day_end_minute());
+  out.reply_window_minutes = static_cast<int>(in.reply_window_minutes());
+  out.away_from_ms = in.away_from_ms();
+  out.away_until_ms = in.away_until_ms();
+  out.away_note = in.away_note();
+  return out;
+}
+
+// The server's minimum (care.proto, ResponsePolicy), checked before the call
+// so that a typo is reported without a round trip. The server also checks
+// that the time zone is a real IANA name.
+absl::Status ValidatePolicy(const ResponsePolicy& policy) {
+  if (policy.time_zone.empty()) {
+    return absl::InvalidArgumentError("time_zone is empty: give an IANA name, e.g. Europe/Berlin");
+  }
+  if (policy.working_days.empty()) {
+    return absl::InvalidArgumentError("working_days is empty: give at least one day (1 = Monday)");
+  }
+  for (int day : policy.working_days) {
+    if (day < 1 || day > 7) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("working_days: ", day, " is not a weekday (1 = Monday … 7 = Sunday)"));
+    }
+  }
+  if (policy.day_start_minute < 0 || policy.day_end_minute > 24 * 60 ||
+      policy.day_end_minute <= policy.day_start_minute) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "day_start_minute ", policy.day_start_minute, " and day_end_minute ",
+        policy.day_end_minute, ": the end must be after the start, within 0..1440"));
+  }
+  if (policy.reply_window_minutes < 1 || policy.reply_window_minutes > 43200) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "reply_window_minutes ", policy.reply_window_minutes, " is outside 1..43200"));
+  }
+  const bool no_away = policy.away_from_ms == 0 && policy.away_until_ms == 0;
+  if (!no_away && policy.away_until_ms <= policy.away_from_ms) {
+    return absl::InvalidArgumentError("away_until_ms must be after away_from_ms");
+  }
+  if (policy.away_note.size() > 500) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("away_note is ", policy.away_note.size(), " bytes; the limit is 500"));
+  }
+  return absl::OkStatus();
+}
+
+ConversationState FromProto(v1::ConversationState state) {
+  switch (state) {
+    case v1::CONVERSATION_ANSWERED:
+      return ConversationState::kAnswered;
+    case v1::CONVERSATION_SNOOZED:
+      return ConversationState::kSnoozed;
+    case v1::CONVERSATION_CLOSED:
+      return ConversationState::kClosed;
+    default:
+      return ConversationState::kWaiting;
+  }
+}
+
+QueueEntry FromProto(const v1::QueueEntry& in) {
+  QueueEntry out;
+  out.client = in.client();
+  out.state = FromProto(in.state());
+  out.oldest_waiting_ms = in.oldest_waiting_ms();
+  out.waiting_count = in.waiting_count();
+  out.last_reply_ms = in.last_reply_ms();
+  out.snoozed_until_ms = in.snoozed_until_ms();
+  out.due_ms = in.due_ms();
+  out.overdue = in.overdue();
+  out.claimed_by = in.claimed_by();
+  return out;
+}
+
+// Receipts are advisory: when the server refuses one for good (the link
+// ended, the peer is gone), retrying cannot help, so it is dropped. Anything
+// else (unreachable server, a full queue, a local error) is retried later.
+bool ReceiptRefusedForGood(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kPermissionDenied:
+    case absl::StatusCode::kFailedPrecondition:
+      return true;
+    default:
+      return false;
+  }
 }
 
 template <typename Proto>
@@ -121,17 +273,31 @@ class Client::Impl {
       : store_(std::move(store)),
         engine_(std::move(engine)),
         profile_(std::move(profile)),
-        connection_(std::move(server_address)) {
+        connection_(std::move(server_address)),
+        read_receipts_(!profile_.read_receipts_off()) {
     connection_.SetCredentials(
         {profile_.handle(), profile_.device_id(), profile_.device_secret()});
   }
 
   const client::Profile& profile() const { return profile_; }
 
+  // The codes the server requires for each role; checked before any key is
+  // made, with the CLI's flag named.
+  static absl::Status ValidateRegistrationCodes(const RegisterOptions& options) {
+    if (options.role == Role::kTherapist && options.enrolment_code.empty()) {
+      return absl::InvalidArgumentError("a therapist needs an enrolment code (--enrol)");
+    }
+    if (options.role == Role::kClient && options.invite_code.empty()) {
+      return absl::InvalidArgumentError("a client needs an invite code (--invite)");
+    }
+    return absl::OkStatus();
+  }
+
   // Registration: keys first (locally), then the server, then the profile.
   static absl::StatusOr<std::unique_ptr<Impl>> Register(
       const RegisterOptions& options, std::unique_ptr<LocalStore> store) {
     SOTTO_RETURN_IF_ERROR(ValidateHandle(options.handle));
+    SOTTO_RETURN_IF_ERROR(ValidateRegistrationCodes(options));
     if (options.server_address.empty()) {
       return absl::InvalidArgumentError("a server address (host:port) is required");
     }
@@ -159,6 +325,8 @@ class Client::Impl {
                                                        : v1::ROLE_CLIENT);
     request.set_device_secret(profile.device_secret());
     request.set_registration_id(registration_id);
+    request.set_enrolment_code(options.enrolment_code);
+    request.set_invite_code(options.invite_code);
     v1::DeviceKeys* keys = request.mutable_keys();
     keys->set_identity_key(identity_key);
     FillSignedPreKey(signed_prekey, keys->mutable_signed_prekey());
@@ -171,7 +339,8 @@ class Client::Impl {
     SOTTO_ASSIGN_OR_RETURN(v1::RegisterResponse response, connection.Register(request));
     profile.set_device_id(response.device_id());
     SOTTO_RETURN_IF_ERROR(
-        store->Apply({Write{Space::kMeta, kProfileKey, profile.SerializeAsString()}}));
+        store->Apply({Write{Space::kMeta, kProfileKey, profile.SerializeAsString()},
+                      Write{Space::kMeta, kMessageIndexReadyKey, "1"}}));
     std::string address = options.server_address;
     return std::make_unique<Impl>(std::move(store), std::move(engine),
                                   std::move(profile), std::move(address));
@@ -182,68 +351,197 @@ class Client::Impl {
     SOTTO_ASSIGN_OR_RETURN(auto profile,
                            LoadProto<client::Profile>(*store, Space::kMeta, kProfileKey));
     if (!profile) return absl::NotFoundError("the store holds no Sotto profile");
+    SOTTO_RETURN_IF_ERROR(BuildMessageIndex(*store));
     SOTTO_ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, Engine::Open(store.get()));
     if (server_address.empty()) server_address = profile->server_address();
     return std::make_unique<Impl>(std::move(store), std::move(engine),
                                   std::move(*profile), std::move(server_address));
   }
 
-  absl::StatusOr<Message> SendText(absl::string_view to, absl::string_view text) {
-    SOTTO_RETURN_IF_ERROR(ValidateHandle(to));
-    if (to == profile_.handle()) {
-      return absl::InvalidArgumentError("you cannot send a message to yourself");
-    }
-    v1::content::Content content;
-    content.set_sent_at_ms(NowMs());
+  absl::StatusOr<SendResult> SendText(absl::string_view to, absl::string_view text,
+                                      const SendOptions& options) {
+    Content content;
     content.mutable_text()->set_body(std::string(text));
-    SOTTO_RETURN_IF_ERROR(client::content::ValidateContent(content));
-    const std::string plaintext = client::content::EncodeContent(content);
+    return SendMessage(to, RandomBytes(kMessageIdBytes), std::move(content), options);
+  }
 
-    absl::MutexLock lock(&mu_);
-    v1::SendRequest request;
-    request.set_recipient(std::string(to));
-    request.set_message_id(RandomBytes(kMessageIdBytes));
-    for (int attempt = 0; attempt < kSendRepairAttempts; ++attempt) {
-      SOTTO_ASSIGN_OR_RETURN(std::vector<uint32_t> devices,
-                             engine_->SessionDevices(to));
-      if (devices.empty()) {
-        SOTTO_RETURN_IF_ERROR(StartSessions(to, /*only=*/{}));
-        SOTTO_ASSIGN_OR_RETURN(devices, engine_->SessionDevices(to));
-        if (devices.empty()) {
-          return absl::FailedPreconditionError(
-              absl::StrCat("'", to, "' has no devices to send to"));
-        }
-      }
-      request.clear_envelopes();
-      for (uint32_t device : devices) {
-        Address address{std::string(to), device};
-        SOTTO_ASSIGN_OR_RETURN(auto ciphertext, engine_->Encrypt(address, plaintext));
-        SOTTO_ASSIGN_OR_RETURN(uint32_t registration_id,
-                               engine_->RemoteRegistrationId(address));
-        v1::OutgoingEnvelope* envelope = request.add_envelopes();
-        envelope->set_device_id(device);
-        envelope->set_registration_id(registration_id);
-        envelope->set_type(ciphertext.type == client::signal::MessageType::kPreKey
-                               ? v1::ENVELOPE_TYPE_PREKEY
-                               : v1::ENVELOPE_TYPE_CIPHERTEXT);
-        envelope->set_ciphertext(std::move(ciphertext.body));
-      }
-      SOTTO_ASSIGN_OR_RETURN(auto outcome, connection_.Send(request));
-      if (outcome.response) {
-        client::StoredMessage stored;
-        stored.set_message_id(request.message_id());
-        stored.set_peer(std::string(to));
-        stored.set_outgoing(true);
-        stored.set_server_time_ms(outcome.response->server_time_ms());
-        *stored.mutable_content() = content;
-        SOTTO_ASSIGN_OR_RETURN(std::vector<Write> writes, HistoryWrites(stored));
-        SOTTO_RETURN_IF_ERROR(store_->Apply(writes));
-        return ToMessage(stored);
-      }
-      SOTTO_RETURN_IF_ERROR(RepairSessions(to, *outcome.mismatch));
+  absl::StatusOr<SendResult> SendLetter(absl::string_view to, absl::string_view subject,
+                                        absl::string_view body, const SendOptions& options) {
+    std::string message_id = RandomBytes(kMessageIdBytes);
+    Content content;
+    v1::content::Letter* letter = content.mutable_letter();
+    letter->set_subject(std::string(subject));
+    letter->set_body(std::string(body));
+    // A new thread: the letter is its own thread's first message.
+    letter->set_thread_id(message_id);
+    return SendMessage(to, std::move(message_id), std::move(content), options);
+  }
+
+  absl::StatusOr<SendResult> Reply(absl::string_view id_prefix, absl::string_view body,
+                                   const SendOptions& options) {
+    client::StoredMessage original;
+    {
+      absl::MutexLock lock(&mu_);
+      SOTTO_ASSIGN_OR_RETURN(auto found, FindMessage(id_prefix));
+      original = std::move(found.second);
     }
-    return absl::AbortedError(absl::StrCat(
-        "the devices of '", to, "' kept changing while sending; try again"));
+    Content content;
+    if (original.content().has_letter()) {
+      const v1::content::Letter& in = original.content().letter();
+      v1::content::Letter* letter = content.mutable_letter();
+      letter->set_subject(client::history::ReplySubject(in.subject()));
+      letter->set_body(std::string(body));
+      letter->set_in_reply_to(original.message_id());
+      letter->set_thread_id(in.thread_id().empty() ? original.message_id() : in.thread_id());
+    } else {
+      content.mutable_text()->set_body(std::string(body));
+    }
+    return SendMessage(original.peer(), RandomBytes(kMessageIdBytes), std::move(content),
+                       options);
+  }
+
+  absl::StatusOr<std::vector<SendResult>> SendToCareTeam(absl::string_view text) {
+    if (static_cast<Role>(profile_.role()) != Role::kClient) {
+      return absl::FailedPreconditionError(
+          "only a client has a care team; a therapist writes to one client at a time");
+    }
+    SOTTO_ASSIGN_OR_RETURN(v1::ListLinksResponse links, connection_.ListLinks());
+    std::vector<std::string> team;
+    for (const v1::CareLink& link : links.links()) {
+      if (link.state() == v1::LINK_ACTIVE) team.push_back(link.peer());
+    }
+    if (team.empty()) return absl::FailedPreconditionError("you have no active care team");
+    std::vector<SendResult> results;
+    std::vector<std::string> sent_to;
+    std::vector<std::string> failures;
+    absl::Status first_error;
+    for (const std::string& therapist : team) {
+      absl::StatusOr<SendResult> result = SendText(therapist, text, SendOptions());
+      if (result.ok()) {
+        sent_to.push_back(therapist);
+        results.push_back(std::move(*result));
+      } else {
+        if (first_error.ok()) first_error = result.status();
+        failures.push_back(absl::StrCat(therapist, " (", result.status().message(), ")"));
+      }
+    }
+    if (!first_error.ok()) {
+      // The caller gets one status: say who did get the message, so that a
+      // retry does not send it twice without the user knowing.
+      return absl::Status(
+          first_error.code(),
+          absl::StrCat("not sent to ", absl::StrJoin(failures, ", "),
+                       sent_to.empty() ? "" : absl::StrCat("; sent to ", absl::StrJoin(sent_to, ", "))));
+    }
+    return results;
+  }
+
+  absl::Status CancelScheduled(absl::string_view id_prefix) {
+    absl::MutexLock lock(&mu_);
+    SOTTO_ASSIGN_OR_RETURN(auto found, FindMessage(id_prefix));
+    auto& [history_key, stored] = found;
+    const std::string hex = absl::BytesToHexString(stored.message_id());
+    if (!stored.outgoing()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("message ", hex, " was sent to you; only the sender can cancel it"));
+    }
+    if (client::history::StoredState(stored.state()) != DeliveryState::kScheduled) {
+      return absl::NotFoundError(absl::StrCat("message ", hex, " is not scheduled"));
+    }
+    SOTTO_RETURN_IF_ERROR(connection_.CancelScheduled(stored.message_id()));
+    stored.set_state(static_cast<int32_t>(DeliveryState::kCancelled));
+    return store_->Apply({Write{Space::kHistory, history_key, stored.SerializeAsString()}});
+  }
+
+  absl::StatusOr<Invite> CreateInvite(absl::Duration valid_for) {
+    uint32_t hours = 0;  // the server's default
+    if (valid_for > absl::ZeroDuration()) {
+      hours = static_cast<uint32_t>(
+          std::min<int64_t>(absl::ToInt64Hours(valid_for + absl::Hours(1) - absl::Nanoseconds(1)),
+                            std::numeric_limits<uint32_t>::max()));
+    }
+    SOTTO_ASSIGN_OR_RETURN(v1::CreateInviteResponse response, connection_.CreateInvite(hours));
+    return Invite{response.code(), response.expires_at_ms()};
+  }
+
+  absl::StatusOr<std::string> AcceptInvite(absl::string_view code) {
+    if (code.empty()) return absl::InvalidArgumentError("the invite code is empty");
+    SOTTO_ASSIGN_OR_RETURN(v1::AcceptInviteResponse response,
+                           connection_.AcceptInvite(std::string(code)));
+    return response.therapist();
+  }
+
+  absl::StatusOr<std::vector<CareLink>> ListLinks() {
+    SOTTO_ASSIGN_OR_RETURN(v1::ListLinksResponse response, connection_.ListLinks());
+    std::vector<CareLink> out;
+    for (const v1::CareLink& in : response.links()) {
+      CareLink link;
+      link.peer = in.peer();
+      link.active = in.state() == v1::LINK_ACTIVE;
+      link.since_ms = in.since_ms();
+      link.ended_ms = in.ended_ms();
+      link.ended_by = in.ended_by();
+      out.push_back(std::move(link));
+    }
+    return out;
+  }
+
+  absl::Status EndLink(absl::string_view peer) {
+    SOTTO_RETURN_IF_ERROR(ValidateHandle(peer));
+    return connection_.EndLink(std::string(peer));
+  }
+
+  absl::Status SetPolicy(const ResponsePolicy& policy) {
+    SOTTO_RETURN_IF_ERROR(ValidatePolicy(policy));
+    return connection_.SetPolicy(ToProto(policy));
+  }
+
+  absl::StatusOr<PolicyView> GetPolicy(absl::string_view therapist) {
+    SOTTO_RETURN_IF_ERROR(ValidateHandle(therapist));
+    SOTTO_ASSIGN_OR_RETURN(v1::GetPolicyResponse response,
+                           connection_.GetPolicy(std::string(therapist)));
+    return PolicyView{FromProto(response.policy()), response.emergency_note()};
+  }
+
+  absl::StatusOr<QueueView> ListQueue(bool include_all) {
+    SOTTO_ASSIGN_OR_RETURN(v1::ListQueueResponse response, connection_.ListQueue(include_all));
+    QueueView view;
+    view.now_ms = response.now_ms();
+    for (const v1::QueueEntry& entry : response.entries()) view.entries.push_back(FromProto(entry));
+    return view;
+  }
+
+  absl::Status Snooze(absl::string_view client, absl::Time until) {
+    SOTTO_RETURN_IF_ERROR(ValidateHandle(client));
+    if (until <= absl::Now()) {
+      return absl::InvalidArgumentError("snooze until a time in the future");
+    }
+    return connection_.Snooze(std::string(client), absl::ToUnixMillis(until)).status();
+  }
+
+  absl::Status Close(absl::string_view client) {
+    SOTTO_RETURN_IF_ERROR(ValidateHandle(client));
+    return connection_.Close(std::string(client)).status();
+  }
+
+  absl::Status Claim(absl::string_view client) {
+    SOTTO_RETURN_IF_ERROR(ValidateHandle(client));
+    return connection_.Claim(std::string(client)).status();
+  }
+
+  absl::Status SetReadReceipts(bool enabled) {
+    absl::MutexLock lock(&mu_);
+    client::Profile updated = profile_;
+    updated.set_read_receipts_off(!enabled);
+    SOTTO_RETURN_IF_ERROR(
+        store_->Apply({Write{Space::kMeta, kProfileKey, updated.SerializeAsString()}}));
+    read_receipts_ = enabled;
+    return absl::OkStatus();
+  }
+
+  bool ReadReceipts() {
+    absl::MutexLock lock(&mu_);
+    return read_receipts_;
   }
 
   absl::StatusOr<SyncStats> Sync() {
@@ -262,6 +560,7 @@ class Client::Impl {
       if (!acks.empty()) SOTTO_RETURN_IF_ERROR(connection_.Ack(acks).status());
       if (!batch.more() || batch.envelopes().empty()) break;
     }
+    FlushOutbox();
     SOTTO_RETURN_IF_ERROR(MaintainKeys());
     return stats;
   }
@@ -296,6 +595,7 @@ class Client::Impl {
     };
 
     bool stopped_by_caller = false;
+    bool backlog_done = false;
     absl::Status error;
     while (auto event = subscription->Read()) {
       {
@@ -303,7 +603,15 @@ class Client::Impl {
         last_activity = absl::Now();
         if (event->has_drained()) drained = true;
       }
-      if (!event->has_envelope()) continue;
+      if (!event->has_envelope()) {
+        // Receipts for the whole backlog go out in one batch per sender;
+        // after that, one per new message.
+        if (event->has_drained()) {
+          backlog_done = true;
+          FlushOutbox();
+        }
+        continue;
+      }
       std::optional<Message> message;
       absl::StatusOr<bool> ack = Process(event->envelope(), stats, &message);
       if (!ack.ok()) {
@@ -316,6 +624,7 @@ class Client::Impl {
           break;
         }
       }
+      if (backlog_done && message) FlushOutbox();
       if (message && !on_message(*message)) {
         stopped_by_caller = true;
         break;
@@ -333,6 +642,7 @@ class Client::Impl {
       subscription->Finish().IgnoreError();
     }
     if (!error.ok()) return error;
+    FlushOutbox();
     SOTTO_RETURN_IF_ERROR(MaintainKeys());
     return stats;
   }
@@ -373,21 +683,36 @@ class Client::Impl {
       return absl::NotFoundError(absl::StrCat("no conversation with '", peer, "'"));
     }
     SOTTO_ASSIGN_OR_RETURN(auto entries, store_->Scan(Space::kHistory, blinded));
+    const int64_t now = NowMs();
     std::vector<Message> out;
     out.reserve(entries.size());
+    // Marking read and queueing the read receipts is one write, so a crash
+    // can neither lose a receipt nor send one for a message never shown.
+    std::vector<Write> writes;
+    std::vector<std::string> newly_read;
     for (const auto& entry : entries) {
       client::StoredMessage stored;
       if (!stored.ParseFromString(entry.value)) {
         return absl::DataLossError(
             absl::StrCat("a local message with '", peer, "' is corrupt"));
       }
-      out.push_back(ToMessage(stored));
+      out.push_back(ToMessage(stored, now));
+      if (!stored.outgoing() && !stored.read()) {
+        stored.set_read(true);
+        newly_read.push_back(stored.message_id());
+        writes.push_back(Write{Space::kHistory, entry.key, stored.SerializeAsString()});
+      }
     }
     if (summary->unread_count() != 0) {
       summary->set_unread_count(0);
-      SOTTO_RETURN_IF_ERROR(store_->Apply(
-          {Write{Space::kConversation, blinded, summary->SerializeAsString()}}));
+      writes.push_back(Write{Space::kConversation, blinded, summary->SerializeAsString()});
     }
+    if (read_receipts_ && !newly_read.empty()) {
+      SOTTO_ASSIGN_OR_RETURN(Write pending,
+                             PendingReceiptWrite(std::string(peer), Receipt::READ, newly_read));
+      writes.push_back(std::move(pending));
+    }
+    if (!writes.empty()) SOTTO_RETURN_IF_ERROR(store_->Apply(writes));
     return out;
   }
 
@@ -397,6 +722,196 @@ class Client::Impl {
     out->set_id(in.id);
     out->set_public_key(in.public_key);
     out->set_signature(in.signature);
+  }
+
+  // Profiles made before kMessageIndex existed get their index once, in one
+  // write.
+  static absl::Status BuildMessageIndex(LocalStore& store) {
+    SOTTO_ASSIGN_OR_RETURN(auto ready, store.Get(Space::kMeta, kMessageIndexReadyKey));
+    if (ready) return absl::OkStatus();
+    SOTTO_ASSIGN_OR_RETURN(auto entries, store.Scan(Space::kHistory, ""));
+    std::vector<Write> writes;
+    for (const auto& entry : entries) {
+      client::StoredMessage stored;
+      if (!stored.ParseFromString(entry.value)) {
+        return absl::DataLossError("a local message is corrupt");
+      }
+      if (stored.message_id().empty()) continue;
+      writes.push_back(Write{Space::kMessageIndex, stored.message_id(), entry.key});
+    }
+    writes.push_back(Write{Space::kMeta, kMessageIndexReadyKey, "1"});
+    return store.Apply(writes);
+  }
+
+  // Validates, encrypts, sends and records one message a person wrote.
+  absl::StatusOr<SendResult> SendMessage(absl::string_view to, std::string message_id,
+                                         Content content, const SendOptions& options) {
+    SOTTO_RETURN_IF_ERROR(ValidateHandle(to));
+    if (to == profile_.handle()) {
+      return absl::InvalidArgumentError("you cannot send a message to yourself");
+    }
+    content.set_sent_at_ms(NowMs());
+    SOTTO_RETURN_IF_ERROR(client::content::ValidateContent(content));
+    int64_t deliver_at_ms = 0;
+    if (options.deliver_at != absl::InfinitePast() && options.deliver_at != absl::InfiniteFuture() &&
+        options.deliver_at > absl::Now()) {
+      deliver_at_ms = absl::ToUnixMillis(options.deliver_at);
+    } else if (options.deliver_at == absl::InfiniteFuture()) {
+      return absl::InvalidArgumentError("deliver_at must be a finite time");
+    }
+
+    absl::MutexLock lock(&mu_);
+    SOTTO_ASSIGN_OR_RETURN(
+        v1::SendResponse response,
+        SendContent(to, message_id, client::content::EncodeContent(content),
+                    v1::SEND_KIND_MESSAGE, deliver_at_ms));
+    client::StoredMessage stored;
+    stored.set_message_id(message_id);
+    stored.set_peer(std::string(to));
+    stored.set_outgoing(true);
+    // The server's word decides whether it is held: one that does not know
+    // send-later delivers at once.
+    if (response.deliver_at_ms() > 0) {
+      stored.set_server_time_ms(response.deliver_at_ms());
+      stored.set_state(static_cast<int32_t>(DeliveryState::kScheduled));
+    } else {
+      stored.set_server_time_ms(response.server_time_ms());
+      stored.set_state(static_cast<int32_t>(DeliveryState::kSent));
+    }
+    *stored.mutable_content() = std::move(content);
+    SOTTO_ASSIGN_OR_RETURN(std::vector<Write> writes, HistoryWrites(stored));
+    SOTTO_RETURN_IF_ERROR(store_->Apply(writes));
+    return SendResult{ToMessage(stored, NowMs()), ToExpectation(response)};
+  }
+
+  // Encrypts `plaintext` for every device of `to` and sends it, starting and
+  // repairing sessions as the server asks.
+  absl::StatusOr<v1::SendResponse> SendContent(absl::string_view to,
+                                               const std::string& message_id,
+                                               const std::string& plaintext, v1::SendKind kind,
+                                               int64_t deliver_at_ms)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    v1::SendRequest request;
+    request.set_recipient(std::string(to));
+    request.set_message_id(message_id);
+    request.set_kind(kind);
+    request.set_deliver_at_ms(deliver_at_ms);
+    for (int attempt = 0; attempt < kSendRepairAttempts; ++attempt) {
+      SOTTO_ASSIGN_OR_RETURN(std::vector<uint32_t> devices,
+                             engine_->SessionDevices(to));
+      if (devices.empty()) {
+        SOTTO_RETURN_IF_ERROR(StartSessions(to, /*only=*/{}));
+        SOTTO_ASSIGN_OR_RETURN(devices, engine_->SessionDevices(to));
+        if (devices.empty()) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("'", to, "' has no devices to send to"));
+        }
+      }
+      request.clear_envelopes();
+      for (uint32_t device : devices) {
+        Address address{std::string(to), device};
+        SOTTO_ASSIGN_OR_RETURN(auto ciphertext, engine_->Encrypt(address, plaintext));
+        SOTTO_ASSIGN_OR_RETURN(uint32_t registration_id,
+                               engine_->RemoteRegistrationId(address));
+        v1::OutgoingEnvelope* envelope = request.add_envelopes();
+        envelope->set_device_id(device);
+        envelope->set_registration_id(registration_id);
+        envelope->set_type(ciphertext.type == client::signal::MessageType::kPreKey
+                               ? v1::ENVELOPE_TYPE_PREKEY
+                               : v1::ENVELOPE_TYPE_CIPHERTEXT);
+        envelope->set_ciphertext(std::move(ciphertext.body));
+      }
+      SOTTO_ASSIGN_OR_RETURN(auto outcome, connection_.Send(request));
+      if (outcome.response) return std::move(*outcome.response);
+      SOTTO_RETURN_IF_ERROR(RepairSessions(to, *outcome.mismatch));
+    }
+    return absl::AbortedError(absl::StrCat(
+        "the devices of '", to, "' kept changing while sending; try again"));
+  }
+
+  // The message whose hex id starts with `id_prefix`, with its kHistory key.
+  absl::StatusOr<std::pair<std::string, client::StoredMessage>> FindMessage(
+      absl::string_view id_prefix) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    SOTTO_ASSIGN_OR_RETURN(std::string prefix, client::history::NormalizeIdPrefix(id_prefix));
+    // Scan by the whole bytes the prefix gives, then match the odd nibble.
+    const std::string byte_prefix = absl::HexStringToBytes(prefix.substr(0, prefix.size() & ~1u));
+    SOTTO_ASSIGN_OR_RETURN(auto entries, store_->Scan(Space::kMessageIndex, byte_prefix));
+    std::vector<const client::storage::Entry*> matches;
+    for (const auto& entry : entries) {
+      if (absl::StartsWith(absl::BytesToHexString(entry.key), prefix)) matches.push_back(&entry);
+    }
+    if (matches.empty()) {
+      return absl::NotFoundError(absl::StrCat("no message with an id starting '", prefix, "'"));
+    }
+    if (matches.size() > 1) {
+      return absl::InvalidArgumentError(absl::StrCat("'", prefix, "' matches ", matches.size(),
+                                                     " messages; give more of the id"));
+    }
+    const std::string history_key = matches[0]->value;
+    SOTTO_ASSIGN_OR_RETURN(auto stored, LoadProto<client::StoredMessage>(
+                                            *store_, Space::kHistory, history_key));
+    if (!stored) {
+      return absl::DataLossError(
+          absl::StrCat("message ", prefix, "… is indexed but missing from the history"));
+    }
+    return std::make_pair(history_key, std::move(*stored));
+  }
+
+  // The write that adds `ids` to the pending receipts of `type` for `peer`.
+  absl::StatusOr<Write> PendingReceiptWrite(const std::string& peer, Receipt::Type type,
+                                            const std::vector<std::string>& ids)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    const std::string key = client::history::OutboxKey(store_->Blind(peer), type);
+    SOTTO_ASSIGN_OR_RETURN(auto pending,
+                           LoadProto<client::PendingReceipts>(*store_, Space::kOutbox, key));
+    client::PendingReceipts updated = pending.value_or(client::PendingReceipts());
+    updated.set_peer(peer);
+    updated.set_type(type);
+    client::history::AddPending(ids, updated);
+    return Write{Space::kOutbox, key, updated.SerializeAsString()};
+  }
+
+  // Sends what waits in the outbox. Best effort: a receipt that cannot go now
+  // stays for the next Sync/Listen, one the server refuses for good is
+  // dropped; nothing here fails the caller.
+  void FlushOutbox() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    absl::StatusOr<std::vector<client::storage::Entry>> entries =
+        store_->Scan(Space::kOutbox, "");
+    if (!entries.ok()) return;
+    for (const auto& entry : *entries) {
+      client::PendingReceipts pending;
+      if (!pending.ParseFromString(entry.value) ||
+          (pending.type() == Receipt::READ && !read_receipts_)) {
+        store_->Apply({Write{Space::kOutbox, entry.key, std::nullopt}}).IgnoreError();
+        continue;
+      }
+      const std::vector<Receipt> receipts = client::history::CutReceipts(pending);
+      int sent_ids = 0;
+      absl::Status status;
+      for (const Receipt& receipt : receipts) {
+        Content content;
+        content.set_sent_at_ms(NowMs());
+        *content.mutable_receipt() = receipt;
+        status = SendContent(pending.peer(), RandomBytes(kMessageIdBytes),
+                             client::content::EncodeContent(content), v1::SEND_KIND_RECEIPT,
+                             /*deliver_at_ms=*/0)
+                     .status();
+        if (!status.ok()) break;
+        sent_ids += receipt.message_ids_size();
+      }
+      if (status.ok() || ReceiptRefusedForGood(status)) {
+        store_->Apply({Write{Space::kOutbox, entry.key, std::nullopt}}).IgnoreError();
+      } else if (sent_ids > 0) {
+        pending.mutable_message_ids()->DeleteSubrange(0, sent_ids);
+        store_->Apply({Write{Space::kOutbox, entry.key, pending.SerializeAsString()}})
+            .IgnoreError();
+      }
+      // An unreachable server will not answer the next one either.
+      if (status.code() == absl::StatusCode::kUnavailable ||
+          status.code() == absl::StatusCode::kDeadlineExceeded) {
+        return;
+      }
+    }
   }
 
   // Fetches `to`'s bundles and starts a session with each device in `only`
@@ -439,7 +954,7 @@ class Client::Impl {
     return StartSessions(to, fetch);
   }
 
-  // The writes that add `stored` to the history and update its
+  // The writes that add `stored` to the history, index its id and update its
   // conversation's summary. Assigns the local sequence number.
   absl::StatusOr<std::vector<Write>> HistoryWrites(client::StoredMessage& stored) {
     SOTTO_ASSIGN_OR_RETURN(auto next, store_->Get(Space::kMeta, kNextLocalSeqKey));
@@ -458,14 +973,41 @@ class Client::Impl {
     if (!stored.outgoing()) updated.set_unread_count(updated.unread_count() + 1);
     if (stored.server_time_ms() >= updated.last_activity_ms()) {
       updated.set_last_activity_ms(stored.server_time_ms());
-      updated.set_preview(Preview(stored.content().text().body()));
+      updated.set_preview(PreviewOf(stored.content()));
       updated.set_last_outgoing(stored.outgoing());
     }
-    return std::vector<Write>{
+    const std::string history_key = blinded + BigEndian64(seq);
+    std::vector<Write> writes{
         Write{Space::kMeta, kNextLocalSeqKey, BigEndian64(seq + 1)},
-        Write{Space::kHistory, blinded + BigEndian64(seq), stored.SerializeAsString()},
+        Write{Space::kHistory, history_key, stored.SerializeAsString()},
         Write{Space::kConversation, blinded, updated.SerializeAsString()},
     };
+    // The first message with an id keeps it: a peer who reuses an id (ours
+    // or their own) cannot redirect replies or receipts to their message.
+    SOTTO_ASSIGN_OR_RETURN(auto indexed, store_->Get(Space::kMessageIndex, stored.message_id()));
+    if (!indexed) writes.push_back(Write{Space::kMessageIndex, stored.message_id(), history_key});
+    return writes;
+  }
+
+  // The writes that apply a receipt from `sender` to our messages it names.
+  // Ids that are unknown, not ours, or not sent to `sender` are ignored.
+  absl::StatusOr<std::vector<Write>> ReceiptWrites(const std::string& sender,
+                                                   const Receipt& receipt)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    std::vector<Write> writes;
+    for (const std::string& id : receipt.message_ids()) {
+      SOTTO_ASSIGN_OR_RETURN(auto history_key, store_->Get(Space::kMessageIndex, id));
+      if (!history_key) continue;
+      SOTTO_ASSIGN_OR_RETURN(auto stored, LoadProto<client::StoredMessage>(
+                                              *store_, Space::kHistory, *history_key));
+      if (!stored || !stored->outgoing() || stored->peer() != sender) continue;
+      const DeliveryState before = client::history::StoredState(stored->state());
+      const DeliveryState after = client::history::ApplyReceipt(before, receipt.type());
+      if (after == before) continue;
+      stored->set_state(static_cast<int32_t>(after));
+      writes.push_back(Write{Space::kHistory, *history_key, stored->SerializeAsString()});
+    }
+    return writes;
   }
 
   // Decrypts and stores one envelope. Returns whether to acknowledge it.
@@ -486,11 +1028,25 @@ class Client::Impl {
     }
     client::StoredMessage stored;
     bool content_ok = false;
+    bool is_receipt = false;
     absl::Status history_error;
+    // Runs inside the decryption: its writes commit with the session state,
+    // so a message is stored, its delivery receipt queued and (for a
+    // receipt) our messages' states updated exactly once.
     auto on_plaintext = [&](absl::string_view plaintext) -> std::vector<Write> {
-      absl::StatusOr<v1::content::Content> content =
-          client::content::DecodeContent(plaintext);
+      absl::StatusOr<Content> content = client::content::DecodeContent(plaintext);
       if (!content.ok()) return {};
+      if (content->has_receipt()) {
+        is_receipt = true;
+        absl::StatusOr<std::vector<Write>> writes =
+            ReceiptWrites(envelope.sender(), content->receipt());
+        if (!writes.ok()) {
+          history_error = writes.status();
+          return {};
+        }
+        content_ok = true;
+        return std::move(*writes);
+      }
       stored.set_message_id(envelope.message_id());
       stored.set_peer(envelope.sender());
       stored.set_peer_device(envelope.sender_device());
@@ -498,10 +1054,15 @@ class Client::Impl {
       stored.set_server_time_ms(envelope.server_time_ms());
       *stored.mutable_content() = std::move(*content);
       absl::StatusOr<std::vector<Write>> writes = HistoryWrites(stored);
-      if (!writes.ok()) {
-        history_error = writes.status();
+      absl::StatusOr<Write> receipt =
+          writes.ok() ? PendingReceiptWrite(envelope.sender(), Receipt::DELIVERED,
+                                            {envelope.message_id()})
+                      : absl::StatusOr<Write>(writes.status());
+      if (!receipt.ok()) {
+        history_error = receipt.status();
         return {};
       }
+      if (envelope.message_id().size() == kMessageIdBytes) writes->push_back(std::move(*receipt));
       content_ok = true;
       return std::move(*writes);
     };
@@ -511,9 +1072,9 @@ class Client::Impl {
     if (plaintext.ok()) {
       if (!content_ok) {
         ++stats.undecryptable;
-      } else {
+      } else if (!is_receipt) {
         ++stats.received;
-        if (delivered) *delivered = ToMessage(stored);
+        if (delivered) *delivered = ToMessage(stored, NowMs());
       }
       return true;
     }
@@ -562,6 +1123,7 @@ class Client::Impl {
   std::unique_ptr<Engine> engine_ ABSL_PT_GUARDED_BY(mu_);
   const client::Profile profile_;
   Connection connection_;
+  bool read_receipts_ ABSL_GUARDED_BY(mu_);
 };
 
 Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -577,6 +1139,7 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Register(const RegisterOptions& 
   // Check everything we can before creating files, so that a bad handle
   // leaves nothing behind.
   SOTTO_RETURN_IF_ERROR(ValidateHandle(options.handle));
+  SOTTO_RETURN_IF_ERROR(Impl::ValidateRegistrationCodes(options));
   if (client::storage::EncryptedStoreExists(options.profile_dir)) {
     return absl::AlreadyExistsError(
         absl::StrCat("a profile already exists in ", options.profile_dir));
@@ -627,9 +1190,47 @@ const std::string& Client::handle() const { return impl_->profile().handle(); }
 uint32_t Client::device_id() const { return impl_->profile().device_id(); }
 Role Client::role() const { return static_cast<Role>(impl_->profile().role()); }
 
-absl::StatusOr<Message> Client::SendText(absl::string_view to, absl::string_view text) {
-  return impl_->SendText(to, text);
+absl::StatusOr<SendResult> Client::SendText(absl::string_view to, absl::string_view text,
+                                            const SendOptions& options) {
+  return impl_->SendText(to, text, options);
 }
+absl::StatusOr<SendResult> Client::SendLetter(absl::string_view to, absl::string_view subject,
+                                              absl::string_view body,
+                                              const SendOptions& options) {
+  return impl_->SendLetter(to, subject, body, options);
+}
+absl::StatusOr<SendResult> Client::Reply(absl::string_view id_prefix, absl::string_view body,
+                                         const SendOptions& options) {
+  return impl_->Reply(id_prefix, body, options);
+}
+absl::StatusOr<std::vector<SendResult>> Client::SendToCareTeam(absl::string_view text) {
+  return impl_->SendToCareTeam(text);
+}
+absl::Status Client::CancelScheduled(absl::string_view id_prefix) {
+  return impl_->CancelScheduled(id_prefix);
+}
+absl::StatusOr<Invite> Client::CreateInvite(absl::Duration valid_for) {
+  return impl_->CreateInvite(valid_for);
+}
+absl::StatusOr<std::string> Client::AcceptInvite(absl::string_view code) {
+  return impl_->AcceptInvite(code);
+}
+absl::StatusOr<std::vector<CareLink>> Client::ListLinks() { return impl_->ListLinks(); }
+absl::Status Client::EndLink(absl::string_view peer) { return impl_->EndLink(peer); }
+absl::Status Client::SetPolicy(const ResponsePolicy& policy) { return impl_->SetPolicy(policy); }
+absl::StatusOr<PolicyView> Client::GetPolicy(absl::string_view therapist) {
+  return impl_->GetPolicy(therapist);
+}
+absl::StatusOr<QueueView> Client::ListQueue(bool include_all) {
+  return impl_->ListQueue(include_all);
+}
+absl::Status Client::Snooze(absl::string_view client, absl::Time until) {
+  return impl_->Snooze(client, until);
+}
+absl::Status Client::Close(absl::string_view client) { return impl_->Close(client); }
+absl::Status Client::Claim(absl::string_view client) { return impl_->Claim(client); }
+absl::Status Client::SetReadReceipts(bool enabled) { return impl_->SetReadReceipts(enabled); }
+absl::StatusOr<bool> Client::ReadReceipts() { return impl_->ReadReceipts(); }
 absl::StatusOr<SyncStats> Client::Sync() { return impl_->Sync(); }
 absl::StatusOr<SyncStats> Client::Listen(
     absl::Duration idle_timeout, const std::function<bool(const Message&)>& on_message) {

@@ -24,6 +24,9 @@ enum class Space : uint8_t {
   kHistory = 7,
   kConversation = 8,
   kOutbox = 9,
+  // Message id (16 raw bytes; random, so it names nobody) -> the kHistory
+  // key of that message. Written in the same Apply as the history record.
+  kMessageIndex = 10,
 };
 
 // "kSession" etc., for error messages.

@@ -22,6 +22,8 @@ absl::string_view SpaceName(Space space) {
       return "kConversation";
     case Space::kOutbox:
       return "kOutbox";
+    case Space::kMessageIndex:
+      return "kMessageIndex";
   }
   return "unknown space";
 }

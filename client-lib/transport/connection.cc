@@ -81,6 +81,20 @@ Connection::Connection(std::string address) : address_(std::move(address)) {
   accounts_ = v1::Accounts::NewStub(channel_);
   keys_ = v1::Keys::NewStub(channel_);
   messages_ = v1::Messages::NewStub(channel_);
+  care_ = v1::Care::NewStub(channel_);
+  queue_ = v1::Queue::NewStub(channel_);
+}
+
+template <typename Stub, typename Request, typename Response>
+absl::StatusOr<Response> Connection::Call(
+    Stub* stub, grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Response*),
+    const Request& request, absl::string_view rpc) {
+  grpc::ClientContext context;
+  Prepare(&context, true, kCallTimeout);
+  Response response;
+  grpc::Status status = (stub->*method)(&context, request, &response);
+  if (!status.ok()) return FromGrpc(status, rpc);
+  return response;
 }
 
 void Connection::SetCredentials(Credentials credentials) {
@@ -198,6 +212,72 @@ std::unique_ptr<Subscription> Connection::Subscribe() {
   auto context = std::make_unique<grpc::ClientContext>();
   Prepare(context.get(), true, absl::InfiniteDuration());
   return std::make_unique<GrpcSubscription>(messages_.get(), std::move(context));
+}
+
+absl::Status Connection::CancelScheduled(const std::string& message_id) {
+  v1::CancelScheduledRequest request;
+  request.set_message_id(message_id);
+  return Call(messages_.get(), &v1::Messages::Stub::CancelScheduled, request, "CancelScheduled")
+      .status();
+}
+
+absl::StatusOr<v1::CreateInviteResponse> Connection::CreateInvite(uint32_t valid_hours) {
+  v1::CreateInviteRequest request;
+  request.set_valid_hours(valid_hours);
+  return Call(care_.get(), &v1::Care::Stub::CreateInvite, request, "CreateInvite");
+}
+
+absl::StatusOr<v1::AcceptInviteResponse> Connection::AcceptInvite(const std::string& code) {
+  v1::AcceptInviteRequest request;
+  request.set_code(code);
+  return Call(care_.get(), &v1::Care::Stub::AcceptInvite, request, "AcceptInvite");
+}
+
+absl::StatusOr<v1::ListLinksResponse> Connection::ListLinks() {
+  return Call(care_.get(), &v1::Care::Stub::ListLinks, v1::ListLinksRequest(), "ListLinks");
+}
+
+absl::Status Connection::EndLink(const std::string& peer) {
+  v1::EndLinkRequest request;
+  request.set_peer(peer);
+  return Call(care_.get(), &v1::Care::Stub::EndLink, request, "EndLink").status();
+}
+
+absl::Status Connection::SetPolicy(const v1::ResponsePolicy& policy) {
+  v1::SetPolicyRequest request;
+  *request.mutable_policy() = policy;
+  return Call(care_.get(), &v1::Care::Stub::SetPolicy, request, "SetPolicy").status();
+}
+
+absl::StatusOr<v1::GetPolicyResponse> Connection::GetPolicy(const std::string& therapist) {
+  v1::GetPolicyRequest request;
+  request.set_therapist(therapist);
+  return Call(care_.get(), &v1::Care::Stub::GetPolicy, request, "GetPolicy");
+}
+
+absl::StatusOr<v1::ListQueueResponse> Connection::ListQueue(bool include_all) {
+  v1::ListQueueRequest request;
+  request.set_include_all(include_all);
+  return Call(queue_.get(), &v1::Queue::Stub::List, request, "Queue.List");
+}
+
+absl::StatusOr<v1::QueueEntry> Connection::Snooze(const std::string& client, int64_t until_ms) {
+  v1::SnoozeRequest request;
+  request.set_client(client);
+  request.set_until_ms(until_ms);
+  return Call(queue_.get(), &v1::Queue::Stub::Snooze, request, "Queue.Snooze");
+}
+
+absl::StatusOr<v1::QueueEntry> Connection::Close(const std::string& client) {
+  v1::CloseRequest request;
+  request.set_client(client);
+  return Call(queue_.get(), &v1::Queue::Stub::Close, request, "Queue.Close");
+}
+
+absl::StatusOr<v1::QueueEntry> Connection::Claim(const std::string& client) {
+  v1::ClaimRequest request;
+  request.set_client(client);
+  return Call(queue_.get(), &v1::Queue::Stub::Claim, request, "Queue.Claim");
 }
 
 }  // namespace sotto::client::transport

@@ -15,6 +15,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "sotto/v1/accounts.grpc.pb.h"
+#include "sotto/v1/care.grpc.pb.h"
 #include "sotto/v1/keys.grpc.pb.h"
 #include "sotto/v1/messages.grpc.pb.h"
 
@@ -74,16 +75,41 @@ class Connection {
   absl::StatusOr<v1::FetchResponse> Fetch(uint64_t after_seq, uint32_t limit);
   absl::StatusOr<v1::AckResponse> Ack(const std::vector<uint64_t>& seqs);
   std::unique_ptr<Subscription> Subscribe();
+  absl::Status CancelScheduled(const std::string& message_id);
+
+  // Care links and response policies (care.proto, service Care).
+  absl::StatusOr<v1::CreateInviteResponse> CreateInvite(uint32_t valid_hours);
+  absl::StatusOr<v1::AcceptInviteResponse> AcceptInvite(const std::string& code);
+  absl::StatusOr<v1::ListLinksResponse> ListLinks();
+  absl::Status EndLink(const std::string& peer);
+  absl::Status SetPolicy(const v1::ResponsePolicy& policy);
+  absl::StatusOr<v1::GetPolicyResponse> GetPolicy(const std::string& therapist);
+
+  // The therapist's queue (care.proto, service Queue).
+  absl::StatusOr<v1::ListQueueResponse> ListQueue(bool include_all);
+  absl::StatusOr<v1::QueueEntry> Snooze(const std::string& client, int64_t until_ms);
+  absl::StatusOr<v1::QueueEntry> Close(const std::string& client);
+  absl::StatusOr<v1::QueueEntry> Claim(const std::string& client);
 
  private:
   void Prepare(grpc::ClientContext* context, bool authenticated,
                absl::Duration timeout);
+
+  // One authenticated unary call with the usual deadline; no retries (only
+  // Send is known to be idempotent).
+  template <typename Stub, typename Request, typename Response>
+  absl::StatusOr<Response> Call(Stub* stub,
+                                grpc::Status (Stub::*method)(grpc::ClientContext*,
+                                                             const Request&, Response*),
+                                const Request& request, absl::string_view rpc);
 
   const std::string address_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Accounts::Stub> accounts_;
   std::unique_ptr<v1::Keys::Stub> keys_;
   std::unique_ptr<v1::Messages::Stub> messages_;
+  std::unique_ptr<v1::Care::Stub> care_;
+  std::unique_ptr<v1::Queue::Stub> queue_;
   absl::Mutex mu_;
   std::string authorization_ ABSL_GUARDED_BY(mu_);
 };

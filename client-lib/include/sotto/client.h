@@ -63,6 +63,12 @@ struct RegisterOptions {
   // Protects the local store. Must not be empty.
   std::string passphrase;
   KeyDerivation key_derivation = KeyDerivation::kInteractive;
+  // A therapist needs the one-time enrolment code the operator issued for
+  // `handle` (`sotto-server enrol-therapist`).
+  std::string enrolment_code;
+  // A client needs a one-time invite code from their therapist; registering
+  // links them.
+  std::string invite_code;
 };
 
 struct OpenOptions {
@@ -73,6 +79,22 @@ struct OpenOptions {
   std::string server_address;
 };
 
+enum class MessageKind { kText = 1, kLetter = 2 };
+
+// Where an outgoing message is. Incoming messages are always kDelivered.
+enum class DeliveryState {
+  // Held by the server until `deliver_at_ms` (send later).
+  kScheduled = 1,
+  // On the server, not yet on the recipient's device.
+  kSent = 2,
+  // Stored on a recipient device (a delivery receipt came back).
+  kDelivered = 3,
+  // The recipient opened it (if they share read receipts).
+  kRead = 4,
+  // A scheduled message the sender cancelled.
+  kCancelled = 5,
+};
+
 // One message in a conversation, as this device knows it.
 struct Message {
   // The sender's message id, 32 lowercase hex characters.
@@ -81,11 +103,94 @@ struct Message {
   std::string peer;
   // True if this device sent it.
   bool outgoing = false;
+  MessageKind kind = MessageKind::kText;
+  // The text, or the letter's body.
   std::string text;
-  // When the server accepted it (Unix ms).
+  // Letters only.
+  std::string subject;
+  // Letters only: the id of the message this answers (hex; empty if none),
+  // and of the first letter of its thread (its own id for a new thread).
+  std::string in_reply_to;
+  std::string thread_id;
+  // When the server accepted it (Unix ms); for a scheduled message, when it
+  // is to be released.
   int64_t server_time_ms = 0;
   // The sender's own clock when they wrote it (Unix ms); informational.
   int64_t sent_at_ms = 0;
+  DeliveryState state = DeliveryState::kSent;
+};
+
+// When to expect a reply, from the therapist's published policy.
+struct ReplyExpectation {
+  int64_t due_ms = 0;
+  uint32_t reply_window_minutes = 0;
+  // Non-empty while the therapist is away before the reply is due.
+  std::string away_note;
+  int64_t away_until_ms = 0;
+  // The operator's reminder that Sotto is not for emergencies.
+  std::string emergency_note;
+};
+
+struct SendOptions {
+  // Send later: the server holds the message until then. InfinitePast (the
+  // default) or any past time sends now.
+  absl::Time deliver_at = absl::InfinitePast();
+};
+
+struct SendResult {
+  Message message;
+  // Set for a client's message to a therapist.
+  std::optional<ReplyExpectation> expectation;
+};
+
+struct Invite {
+  std::string code;
+  int64_t expires_at_ms = 0;
+};
+
+struct CareLink {
+  std::string peer;
+  bool active = true;
+  int64_t since_ms = 0;
+  int64_t ended_ms = 0;
+  std::string ended_by;
+};
+
+// A therapist's response policy (see proto/sotto/v1/care.proto).
+struct ResponsePolicy {
+  std::string time_zone = "UTC";           // IANA name
+  std::vector<int> working_days = {1, 2, 3, 4, 5};  // ISO: 1 = Monday
+  int day_start_minute = 9 * 60;
+  int day_end_minute = 17 * 60;
+  int reply_window_minutes = 8 * 60;       // business minutes
+  int64_t away_from_ms = 0;                // [from, until), 0 = none
+  int64_t away_until_ms = 0;
+  std::string away_note;
+};
+
+struct PolicyView {
+  ResponsePolicy policy;
+  std::string emergency_note;
+};
+
+enum class ConversationState { kWaiting = 1, kAnswered = 2, kSnoozed = 3, kClosed = 4 };
+
+// One client's conversation in a therapist's queue.
+struct QueueEntry {
+  std::string client;
+  ConversationState state = ConversationState::kWaiting;
+  int64_t oldest_waiting_ms = 0;
+  uint32_t waiting_count = 0;
+  int64_t last_reply_ms = 0;
+  int64_t snoozed_until_ms = 0;
+  int64_t due_ms = 0;
+  bool overdue = false;
+  std::string claimed_by;
+};
+
+struct QueueView {
+  std::vector<QueueEntry> entries;  // oldest waiting first
+  int64_t now_ms = 0;               // the server's clock
 };
 
 struct Conversation {
@@ -155,12 +260,58 @@ class Client {
   // message id, so the recipient never gets it twice. INVALID_ARGUMENT if
   // `text` is empty or longer than 4,096 bytes. The sent message is added to
   // the local history.
-  absl::StatusOr<Message> SendText(absl::string_view to, absl::string_view text);
+  absl::StatusOr<SendResult> SendText(absl::string_view to, absl::string_view text,
+                                      const SendOptions& options = {});
+
+  // Sends an email-style letter (subject 1..200 bytes, body 1..48 KiB),
+  // starting a new thread. Otherwise as SendText.
+  absl::StatusOr<SendResult> SendLetter(absl::string_view to, absl::string_view subject,
+                                        absl::string_view body,
+                                        const SendOptions& options = {});
+
+  // Answers the message whose id starts with `id_prefix` (at least 6 hex
+  // characters; INVALID_ARGUMENT if it matches several, NOT_FOUND if none):
+  // a letter gets a letter in the same thread ("Re: " + subject), a text gets
+  // a text.
+  absl::StatusOr<SendResult> Reply(absl::string_view id_prefix, absl::string_view body,
+                                   const SendOptions& options = {});
+
+  // A client writes to every therapist of their care team (one message each).
+  absl::StatusOr<std::vector<SendResult>> SendToCareTeam(absl::string_view text);
+
+  // Cancels a scheduled message before the server releases it.
+  // NOT_FOUND if it was already released (or never scheduled).
+  absl::Status CancelScheduled(absl::string_view id_prefix);
+
+  // Care links. A therapist invites a client (new: the code goes to
+  // `sotto init --invite`; existing: to AcceptInvite).
+  absl::StatusOr<Invite> CreateInvite(absl::Duration valid_for = absl::Hours(24 * 7));
+  // Returns the therapist the invite linked to.
+  absl::StatusOr<std::string> AcceptInvite(absl::string_view code);
+  absl::StatusOr<std::vector<CareLink>> ListLinks();
+  absl::Status EndLink(absl::string_view peer);
+
+  // Response policy: a therapist publishes theirs; anyone linked reads it.
+  absl::Status SetPolicy(const ResponsePolicy& policy);
+  absl::StatusOr<PolicyView> GetPolicy(absl::string_view therapist);
+
+  // The therapist's queue.
+  absl::StatusOr<QueueView> ListQueue(bool include_all = false);
+  absl::Status Snooze(absl::string_view client, absl::Time until);
+  absl::Status Close(absl::string_view client);
+  absl::Status Claim(absl::string_view client);
+
+  // Whether this device tells senders when their messages were read
+  // (delivery receipts are always sent). Stored in the profile; on by default.
+  absl::Status SetReadReceipts(bool enabled);
+  absl::StatusOr<bool> ReadReceipts();
 
   // Fetches everything queued for this device, decrypts it, stores it in the
   // local history (atomically with the Signal session state) and only then
-  // acknowledges it, so the server deletes it. Also refills the server's stock
-  // of one-time prekeys and rotates the signed prekey when due.
+  // acknowledges it, so the server deletes it. Sends delivery receipts for
+  // what arrived and any read receipts still pending, applies receipts that
+  // came in to the sent messages' states, refills the server's stock of
+  // one-time prekeys and rotates the signed prekey when due.
   absl::StatusOr<SyncStats> Sync();
 
   // Like Sync, but keeps a stream open: delivers the backlog, then every new
@@ -174,7 +325,8 @@ class Client {
   // Conversations with the newest activity first.
   absl::StatusOr<std::vector<Conversation>> ListConversations();
 
-  // Every message exchanged with `peer`, oldest first, and marks them read.
+  // Every message exchanged with `peer`, oldest first, and marks them read
+  // (read receipts, if enabled, go out with the next Sync). Works offline.
   // NOT_FOUND if there has been no message with `peer`.
   absl::StatusOr<std::vector<Message>> ReadConversation(absl::string_view peer);
 
