@@ -179,11 +179,14 @@ std::string FormatWaited(absl::Duration d) {
 }
 
 std::string FormatBusinessMinutes(int minutes) {
+  if (minutes < 60) {
+    return absl::StrCat(minutes, minutes == 1 ? " business minute" : " business minutes");
+  }
+  const int hours = minutes / 60;
   if (minutes % 60 == 0) {
-    const int hours = minutes / 60;
     return absl::StrCat(hours, hours == 1 ? " business hour" : " business hours");
   }
-  return absl::StrCat(minutes, minutes == 1 ? " business minute" : " business minutes");
+  return absl::StrCat(hours, "h", minutes % 60, "m of business hours");
 }
 
 absl::StatusOr<std::vector<int>> ParseWeekdays(absl::string_view text) {

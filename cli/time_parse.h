@@ -39,7 +39,7 @@ std::string FormatWhen(absl::Time t, absl::TimeZone zone, absl::Time now);
 std::string FormatWaited(absl::Duration d);
 
 // A reply window in business minutes, for a sentence: "8 business hours",
-// "1 business hour", "90 business minutes".
+// "1 business hour", "45 business minutes", "7h30m of business hours".
 std::string FormatBusinessMinutes(int minutes);
 
 // Working days: "mon-fri", "mon,wed,fri", "mon-wed,fri", "sat-mon"; day names

@@ -113,7 +113,8 @@ TEST(FormatWaitedTest, Compact) {
 TEST(FormatBusinessMinutesTest, HoursWhenWhole) {
   EXPECT_EQ(FormatBusinessMinutes(480), "8 business hours");
   EXPECT_EQ(FormatBusinessMinutes(60), "1 business hour");
-  EXPECT_EQ(FormatBusinessMinutes(90), "90 business minutes");
+  EXPECT_EQ(FormatBusinessMinutes(45), "45 business minutes");
+  EXPECT_EQ(FormatBusinessMinutes(450), "7h30m of business hours");
 }
 
 TEST(WeekdaysTest, RangesListsAndNames) {
