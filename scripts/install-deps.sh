@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev
   libssl-dev libsodium-dev libcli11-dev
   openssl
+  tzdata
 )
 
 missing=()

@@ -56,6 +56,19 @@ absl::Status Accounts::ValidateHandle(absl::string_view handle) {
 }
 
 absl::StatusOr<uint32_t> Accounts::Register(const Registration& reg) {
+  return Register(reg, [](WriteBatch&) { return absl::OkStatus(); });
+}
+
+absl::StatusOr<std::optional<Role>> Accounts::RoleOf(absl::string_view handle) {
+  SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> value,
+                         store_->Get(Table::kAccounts, keys::Account(handle)));
+  if (!value) return std::optional<Role>();
+  SOTTO_ASSIGN_OR_RETURN(records::Account account, records::DecodeAccount(*value));
+  return std::optional<Role>(account.role);
+}
+
+absl::StatusOr<uint32_t> Accounts::Register(const Registration& reg,
+                                            const RegisterHook& hook) {
   SOTTO_RETURN_IF_ERROR(ValidateHandle(reg.handle));
   if (reg.role != Role::kClient && reg.role != Role::kTherapist) {
     return absl::InvalidArgumentError(
@@ -75,6 +88,7 @@ absl::StatusOr<uint32_t> Accounts::Register(const Registration& reg) {
     return absl::AlreadyExistsError(
         absl::StrCat("handle ", reg.handle, " is already taken"));
   }
+  SOTTO_RETURN_IF_ERROR(hook(batch));
   SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kSynced));
   return kFirstDevice;
 }

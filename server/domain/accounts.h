@@ -2,6 +2,8 @@
 #define SOTTO_SERVER_DOMAIN_ACCOUNTS_H_
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,6 +48,19 @@ class Accounts {
   // the field (handle, role, device_secret, registration_id, keys),
   // ALREADY_EXISTS if the handle is taken.
   absl::StatusOr<uint32_t> Register(const Registration& registration);
+
+  // Called by Register after the handle is known to be free, while the
+  // handle's lock is held, with the batch about to be written: it may check
+  // further conditions (an enrolment or invite code) and add writes that must
+  // commit atomically with the account. Its error is returned as is and
+  // nothing is written.
+  using RegisterHook = std::function<absl::Status(WriteBatch& batch)>;
+  absl::StatusOr<uint32_t> Register(const Registration& registration,
+                                    const RegisterHook& hook);
+
+  // The role of `handle`, nullopt if there is no such account. Errors:
+  // storage failures only (the handle is not validated).
+  absl::StatusOr<std::optional<Role>> RoleOf(absl::string_view handle);
 
   // Adds a device to the caller's account with its keys (no RPC exposes this
   // yet; device linking will). Returns the new device id (highest + 1).

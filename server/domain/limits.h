@@ -53,6 +53,25 @@ inline constexpr size_t kMaxHandleLength = 32;
 // overwritten by the next Send with the same id).
 inline constexpr int64_t kIdempotencyRetentionMs = 7LL * 24 * 3600 * 1000;
 
+// Enrolment codes (operator -> therapist) and invite codes (therapist ->
+// client): 12 characters of a 32-letter alphabet (60 bits), shown as
+// XXXX-XXXX-XXXX. Valid for kDefaultCodeValidHours unless asked otherwise, at
+// most kMaxCodeValidHours.
+inline constexpr size_t kCodeChars = 12;
+inline constexpr uint32_t kDefaultCodeValidHours = 7 * 24;
+inline constexpr uint32_t kMaxCodeValidHours = 30 * 24;
+// Send later: at most this far ahead of the server's clock.
+inline constexpr int64_t kMaxScheduleAheadMs = 366LL * 24 * 3600 * 1000;
+// Queue.Snooze: at most this far ahead.
+inline constexpr int64_t kMaxSnoozeAheadMs = 90LL * 24 * 3600 * 1000;
+// Care links one account may have (a therapist's clients, a client's care
+// team); CreateInvite/AcceptInvite fail with RESOURCE_EXHAUSTED beyond it.
+inline constexpr size_t kMaxLinksPerUser = 5000;
+// Scheduled messages released per store scan by the releaser.
+inline constexpr size_t kScheduledReleaseBatch = 100;
+// The releaser checks for due messages at least this often.
+inline constexpr int64_t kReleaserMaxSleepMs = 1000;
+
 }  // namespace sotto::server
 
 #endif  // SOTTO_SERVER_DOMAIN_LIMITS_H_

@@ -51,13 +51,70 @@ absl::Status ValidateSend(absl::string_view message_id,
 }  // namespace
 
 Mailbox::Mailbox(Store* store, Accounts* accounts, Clock* clock,
-                 MailboxOptions options)
-    : store_(store), accounts_(accounts), clock_(clock), options_(options) {}
+                 MailboxOptions options, Care* care, ConversationQueue* conversations)
+    : store_(store),
+      accounts_(accounts),
+      clock_(clock),
+      options_(options),
+      care_(care),
+      conversations_(conversations) {}
+
+void Mailbox::SetScheduleListener(std::function<void(int64_t)> on_scheduled) {
+  on_scheduled_ = std::move(on_scheduled);
+}
+
+absl::Status Mailbox::QueueInto(const StoredEnvelope& stamp, absl::string_view recipient,
+                                const std::vector<OutgoingEnvelope>& envelopes,
+                                bool enforce_depth, WriteBatch& batch) {
+  for (const OutgoingEnvelope& e : envelopes) {
+    std::string meta_key = keys::QueueMeta(recipient, e.device_id);
+    SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> meta_value,
+                           store_->Get(Table::kQueueMeta, meta_key));
+    records::QueueMeta meta;
+    if (meta_value) {
+      SOTTO_ASSIGN_OR_RETURN(meta, records::DecodeQueueMeta(*meta_value));
+    }
+    if (enforce_depth && meta.depth >= options_.max_queue_depth) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("queue of device ", recipient, ".", e.device_id,
+                       " is full (", meta.depth, " undelivered envelopes)"));
+    }
+    StoredEnvelope stored = stamp;
+    stored.seq = meta.next_seq;
+    stored.type = e.type;
+    stored.ciphertext = e.ciphertext;
+    batch.Put(Table::kQueues, keys::Queue(recipient, e.device_id, stored.seq),
+              records::Encode(stored));
+    ++meta.next_seq;
+    ++meta.depth;
+    batch.Put(Table::kQueueMeta, std::move(meta_key), records::Encode(meta));
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<SendResult> Mailbox::Send(
     const AuthenticatedDevice& sender, absl::string_view recipient,
-    absl::string_view message_id, const std::vector<OutgoingEnvelope>& envelopes) {
+    absl::string_view message_id, const std::vector<OutgoingEnvelope>& envelopes,
+    SendOptions options) {
   SOTTO_RETURN_IF_ERROR(ValidateSend(message_id, envelopes));
+  if (options.kind != SendKind::kMessage && options.kind != SendKind::kReceipt) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("kind ", static_cast<int>(options.kind),
+                     " is not SEND_KIND_MESSAGE (0) or SEND_KIND_RECEIPT (1)"));
+  }
+  const int64_t now = clock_->NowMillis();
+  const bool scheduled = options.deliver_at_ms > now;
+  if (scheduled) {
+    if (options.kind == SendKind::kReceipt) {
+      return absl::InvalidArgumentError(
+          "deliver_at_ms: a receipt (SEND_KIND_RECEIPT) cannot be scheduled");
+    }
+    if (options.deliver_at_ms - now > kMaxScheduleAheadMs) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "deliver_at_ms is more than ", kMaxScheduleAheadMs / (24 * 3600 * 1000),
+          " days ahead of the server's clock"));
+    }
+  }
 
   const std::string idempotency_key =
       keys::Idempotency(sender.handle, sender.device_id, message_id);
@@ -67,15 +124,23 @@ absl::StatusOr<SendResult> Mailbox::Send(
   }
   StripedLock lock(locks_, lock_keys);
 
-  const int64_t now = clock_->NowMillis();
   SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> previous,
                          store_->Get(Table::kIdempotency, idempotency_key));
   if (previous) {
     SOTTO_ASSIGN_OR_RETURN(records::Idempotency first,
                            records::DecodeIdempotency(*previous));
     if (now - first.server_time_ms < kIdempotencyRetentionMs) {
-      return SendResult{first.server_time_ms, /*duplicate=*/true};
+      SendResult dup;
+      dup.server_time_ms = first.server_time_ms;
+      dup.duplicate = true;
+      dup.deliver_at_ms = first.deliver_at_ms;
+      return dup;
     }
+  }
+
+  Route route;
+  if (care_ != nullptr) {
+    SOTTO_ASSIGN_OR_RETURN(route, care_->CheckCanMessage(sender, recipient));
   }
 
   SOTTO_ASSIGN_OR_RETURN(std::vector<DeviceInfo> devices,
@@ -100,42 +165,182 @@ absl::StatusOr<SendResult> Mailbox::Send(
   std::sort(mismatch.extra_devices.begin(), mismatch.extra_devices.end());
   if (!mismatch.empty()) return DeviceMismatchError(mismatch);
 
+  const bool indexed = conversations_ != nullptr && route.between_care_parties &&
+                       options.kind == SendKind::kMessage;
+  SendResult result;
+  result.server_time_ms = now;
   WriteBatch batch;
-  for (const OutgoingEnvelope& e : envelopes) {
-    std::string meta_key = keys::QueueMeta(recipient, e.device_id);
-    SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> meta_value,
-                           store_->Get(Table::kQueueMeta, meta_key));
-    records::QueueMeta meta;
-    if (meta_value) {
-      SOTTO_ASSIGN_OR_RETURN(meta, records::DecodeQueueMeta(*meta_value));
+  if (scheduled) {
+    records::Scheduled held;
+    held.sender = sender.handle;
+    held.sender_device = sender.device_id;
+    held.recipient = std::string(recipient);
+    held.message_id = std::string(message_id);
+    held.kind = static_cast<uint32_t>(options.kind);
+    held.accepted_ms = now;
+    held.deliver_at_ms = options.deliver_at_ms;
+    held.envelopes = envelopes;
+    std::string key =
+        keys::Scheduled(options.deliver_at_ms, sender.handle, sender.device_id, message_id);
+    batch.Put(Table::kScheduledIndex,
+              keys::ScheduledIndex(sender.handle, sender.device_id, message_id), key);
+    batch.Put(Table::kScheduled, std::move(key), records::Encode(held));
+    result.deliver_at_ms = options.deliver_at_ms;
+    batch.Put(Table::kIdempotency, idempotency_key,
+              records::Encode(records::Idempotency{now, std::string(recipient),
+                                                   options.deliver_at_ms}));
+    SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kSynced));
+    if (indexed && route.from_client) {
+      // The conversation starts waiting when the message is released.
+      SOTTO_ASSIGN_OR_RETURN(
+          result.expectation,
+          conversations_->Expect(route.therapist, options.deliver_at_ms, now));
     }
-    if (meta.depth >= options_.max_queue_depth) {
-      return absl::ResourceExhaustedError(
-          absl::StrCat("queue of device ", recipient, ".", e.device_id,
-                       " is full (", meta.depth, " undelivered envelopes)"));
-    }
-    StoredEnvelope stored;
-    stored.seq = meta.next_seq;
-    stored.sender = sender.handle;
-    stored.sender_device = sender.device_id;
-    stored.type = e.type;
-    stored.ciphertext = e.ciphertext;
-    stored.server_time_ms = now;
-    stored.message_id = std::string(message_id);
-    batch.Put(Table::kQueues, keys::Queue(recipient, e.device_id, stored.seq),
-              records::Encode(stored));
-    ++meta.next_seq;
-    ++meta.depth;
-    batch.Put(Table::kQueueMeta, std::move(meta_key), records::Encode(meta));
+    if (on_scheduled_) on_scheduled_(options.deliver_at_ms);
+    return result;
   }
+
+  StoredEnvelope stamp;
+  stamp.sender = sender.handle;
+  stamp.sender_device = sender.device_id;
+  stamp.server_time_ms = now;
+  stamp.message_id = std::string(message_id);
+  SOTTO_RETURN_IF_ERROR(QueueInto(stamp, recipient, envelopes, /*enforce_depth=*/true, batch));
   batch.Put(Table::kIdempotency, idempotency_key,
-            records::Encode(records::Idempotency{now, std::string(recipient)}));
-  SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kSynced));
+            records::Encode(records::Idempotency{now, std::string(recipient), 0}));
+  int64_t oldest_waiting = 0;
+  {
+    std::unique_ptr<StripedLock> client_lock;
+    if (indexed) {
+      client_lock = conversations_->LockClient(route.client);
+      SOTTO_ASSIGN_OR_RETURN(oldest_waiting, conversations_->AddMessageInto(route, now, batch));
+    }
+    SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kSynced));
+  }
+  if (indexed && route.from_client) {
+    SOTTO_ASSIGN_OR_RETURN(result.expectation,
+                           conversations_->Expect(route.therapist, oldest_waiting, now));
+  }
 
   for (const OutgoingEnvelope& e : envelopes) {
     Notify(keys::QueuePrefix(recipient, e.device_id));
   }
-  return SendResult{now, /*duplicate=*/false};
+  return result;
+}
+
+absl::Status Mailbox::CancelScheduled(const AuthenticatedDevice& caller,
+                                      absl::string_view message_id) {
+  if (message_id.size() != kMessageIdBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "message_id must be ", kMessageIdBytes, " bytes, got ", message_id.size()));
+  }
+  const std::string idempotency_key =
+      keys::Idempotency(caller.handle, caller.device_id, message_id);
+  StripedLock lock(locks_, {idempotency_key});
+  const std::string index_key =
+      keys::ScheduledIndex(caller.handle, caller.device_id, message_id);
+  SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> scheduled_key,
+                         store_->Get(Table::kScheduledIndex, index_key));
+  if (!scheduled_key) {
+    return absl::NotFoundError(
+        "no scheduled message with this message_id (never scheduled, already "
+        "released, or cancelled)");
+  }
+  WriteBatch batch;
+  batch.Delete(Table::kScheduled, *scheduled_key);
+  batch.Delete(Table::kScheduledIndex, index_key);
+  batch.Delete(Table::kIdempotency, idempotency_key);
+  return store_->Write(batch, Durability::kSynced);
+}
+
+absl::StatusOr<std::optional<int64_t>> Mailbox::ReleaseDue() {
+  while (true) {
+    const int64_t now = clock_->NowMillis();
+    SOTTO_ASSIGN_OR_RETURN(std::vector<KeyValue> rows,
+                           store_->Scan(Table::kScheduled, "", "", kScheduledReleaseBatch));
+    for (const KeyValue& row : rows) {
+      std::optional<int64_t> at = keys::ScheduledTimeOf(row.key);
+      if (!at) return records::Corrupt("scheduled key");
+      if (*at > now) return at;
+      SOTTO_RETURN_IF_ERROR(ReleaseOne(row.key, row.value));
+    }
+    if (rows.size() < kScheduledReleaseBatch) return std::optional<int64_t>();
+  }
+}
+
+absl::Status Mailbox::ReleaseOne(const std::string& scheduled_key, absl::string_view value) {
+  SOTTO_ASSIGN_OR_RETURN(records::Scheduled held, records::DecodeScheduled(value));
+  WriteBatch drop;
+  drop.Delete(Table::kScheduled, scheduled_key);
+  drop.Delete(Table::kScheduledIndex,
+              keys::ScheduledIndex(held.sender, held.sender_device, held.message_id));
+
+  // Devices may have changed since the message was accepted: deliver to the
+  // ones that remain.
+  absl::StatusOr<std::vector<DeviceInfo>> devices = accounts_->Devices(held.recipient);
+  if (!devices.ok() && devices.status().code() != absl::StatusCode::kNotFound) {
+    return devices.status();
+  }
+  std::vector<OutgoingEnvelope> envelopes;
+  if (devices.ok()) {
+    for (OutgoingEnvelope& e : held.envelopes) {
+      bool present = std::any_of(devices->begin(), devices->end(), [&](const DeviceInfo& d) {
+        return d.device_id == e.device_id;
+      });
+      if (present) envelopes.push_back(std::move(e));
+    }
+  }
+
+  std::vector<std::string> lock_keys = {
+      keys::Idempotency(held.sender, held.sender_device, held.message_id)};
+  for (const OutgoingEnvelope& e : envelopes) {
+    lock_keys.push_back(keys::QueueMeta(held.recipient, e.device_id));
+  }
+  StripedLock lock(locks_, lock_keys);
+  // Cancelled meanwhile?
+  SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> still,
+                         store_->Get(Table::kScheduled, scheduled_key));
+  if (!still) return absl::OkStatus();
+  if (envelopes.empty()) return store_->Write(drop, Durability::kSynced);
+
+  SOTTO_ASSIGN_OR_RETURN(std::optional<Role> role, accounts_->RoleOf(held.sender));
+  if (!role) return store_->Write(drop, Durability::kSynced);
+  AuthenticatedDevice sender{held.sender, held.sender_device, *role};
+  Route route;
+  if (care_ != nullptr) {
+    absl::StatusOr<Route> allowed = care_->CheckCanMessage(sender, held.recipient);
+    if (!allowed.ok()) {
+      // The link ended (or never was) by release time: not delivered.
+      return store_->Write(drop, Durability::kSynced);
+    }
+    route = *std::move(allowed);
+  }
+
+  const int64_t now = clock_->NowMillis();
+  StoredEnvelope stamp;
+  stamp.sender = held.sender;
+  stamp.sender_device = held.sender_device;
+  stamp.server_time_ms = now;
+  stamp.message_id = held.message_id;
+  WriteBatch batch = drop;
+  // The sender was told the message is accepted: a full queue does not drop
+  // it.
+  SOTTO_RETURN_IF_ERROR(
+      QueueInto(stamp, held.recipient, envelopes, /*enforce_depth=*/false, batch));
+  const bool indexed = conversations_ != nullptr && route.between_care_parties &&
+                       held.kind == static_cast<uint32_t>(SendKind::kMessage);
+  {
+    std::unique_ptr<StripedLock> client_lock;
+    if (indexed) {
+      client_lock = conversations_->LockClient(route.client);
+      SOTTO_RETURN_IF_ERROR(conversations_->AddMessageInto(route, now, batch).status());
+    }
+    SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kSynced));
+  }
+  for (const OutgoingEnvelope& e : envelopes) {
+    Notify(keys::QueuePrefix(held.recipient, e.device_id));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<FetchResult> Mailbox::Fetch(const AuthenticatedDevice& caller,

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,7 +13,9 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "server/domain/accounts.h"
+#include "server/domain/care.h"
 #include "server/domain/clock.h"
+#include "server/domain/conversation_queue.h"
 #include "server/domain/limits.h"
 #include "server/domain/striped_mutex.h"
 #include "server/domain/types.h"
@@ -25,9 +28,23 @@ struct MailboxOptions {
   uint64_t max_queue_depth = kMaxQueueDepth;
 };
 
+// Same numbers as sotto.v1.SendKind.
+enum class SendKind : int { kMessage = 0, kReceipt = 1 };
+
+struct SendOptions {
+  // A receipt is delivered like a message but never touches the queue index
+  // and cannot be scheduled.
+  SendKind kind = SendKind::kMessage;
+  // Send later: hold until this Unix ms time if it is after now.
+  int64_t deliver_at_ms = 0;
+};
+
 struct SendResult {
   int64_t server_time_ms = 0;
   bool duplicate = false;  // a retry of a send already stored
+  int64_t deliver_at_ms = 0;  // a scheduled send's release time, else 0
+  // For a client's message to a therapist (not on duplicates).
+  std::optional<ReplyExpectation> expectation;
 };
 
 struct FetchResult {
@@ -43,8 +60,12 @@ class Mailbox {
  public:
   using ListenerId = uint64_t;
 
-  Mailbox(Store* store, Accounts* accounts, Clock* clock,
-          MailboxOptions options = {});
+  // With `care` and `conversations` (the server always passes both), Send
+  // enforces care links (Care::CheckCanMessage) and keeps the therapist's
+  // queue index; without them any two users may exchange messages (for
+  // storage-level tests only).
+  Mailbox(Store* store, Accounts* accounts, Clock* clock, MailboxOptions options = {},
+          Care* care = nullptr, ConversationQueue* conversations = nullptr);
   Mailbox(const Mailbox&) = delete;
   Mailbox& operator=(const Mailbox&) = delete;
 
@@ -56,11 +77,39 @@ class Mailbox {
   // queues nothing. Errors: INVALID_ARGUMENT (message id, envelope count,
   // type, ciphertext size, device listed twice, malformed recipient
   // handle), NOT_FOUND (no such recipient), FAILED_PRECONDITION with a DeviceMismatch payload
-  // (device_mismatch.h), RESOURCE_EXHAUSTED (a queue is full; names it).
+  // (device_mismatch.h), RESOURCE_EXHAUSTED (a queue is full; names it),
+  // and those of Care::CheckCanMessage. The queue index of a client's or
+  // therapist's MESSAGE is updated in the same write
+  // (ConversationQueue::AddMessageInto).
+  //
+  // With options.deliver_at_ms after now (send later), the same checks run,
+  // then the envelopes are held in the scheduled table (with the idempotency
+  // record, atomically), invisible to the recipient and the queue index,
+  // until ReleaseDue. INVALID_ARGUMENT for a receipt or a time more than
+  // kMaxScheduleAheadMs ahead.
   absl::StatusOr<SendResult> Send(const AuthenticatedDevice& sender,
                                   absl::string_view recipient,
                                   absl::string_view message_id,
-                                  const std::vector<OutgoingEnvelope>& envelopes);
+                                  const std::vector<OutgoingEnvelope>& envelopes,
+                                  SendOptions options = {});
+
+  // Deletes the caller's held send-later message `message_id` (and its
+  // idempotency record, so the id may be reused). Errors: INVALID_ARGUMENT
+  // (message id length), NOT_FOUND (never scheduled, released or cancelled).
+  absl::Status CancelScheduled(const AuthenticatedDevice& caller,
+                               absl::string_view message_id);
+
+  // Releases every held message due at the clock's now, oldest first, each
+  // in one atomic synced write: envelopes into the recipient queues (stamped
+  // with the release time) and the queue index updated, listeners notified.
+  // A message whose care link is no longer active, or whose recipient is
+  // gone, is dropped; devices removed since are skipped. Returns the release
+  // time of the next held message, nullopt if none.
+  absl::StatusOr<std::optional<int64_t>> ReleaseDue();
+
+  // Calls `on_scheduled(deliver_at_ms)` after each newly held message (the
+  // releaser wakes up). Set once, before serving.
+  void SetScheduleListener(std::function<void(int64_t)> on_scheduled);
 
   // Up to `limit` (0: kDefaultFetchBatch) envelopes of the caller's queue with
   // seq > after_seq, oldest first, and at most about kMaxFetchBytes.
@@ -84,11 +133,22 @@ class Mailbox {
 
  private:
   void Notify(const std::string& queue_prefix);
+  // Adds one envelope per entry of `envelopes` to `recipient`'s device
+  // queues, reading each queue's meta. With `enforce_depth`, a full queue is
+  // RESOURCE_EXHAUSTED. The caller holds the queue meta locks.
+  absl::Status QueueInto(const StoredEnvelope& stamp, absl::string_view recipient,
+                         const std::vector<OutgoingEnvelope>& envelopes,
+                         bool enforce_depth, WriteBatch& batch);
+  // Releases one held message (ReleaseDue).
+  absl::Status ReleaseOne(const std::string& scheduled_key, absl::string_view value);
 
   Store* const store_;
   Accounts* const accounts_;
   Clock* const clock_;
   const MailboxOptions options_;
+  Care* const care_;
+  ConversationQueue* const conversations_;
+  std::function<void(int64_t)> on_scheduled_;
   // Serialises read-modify-write of queue meta (per recipient device) and of
   // idempotency records (per sender device).
   StripedMutex locks_;

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -112,21 +113,140 @@ inline absl::StatusOr<StoredEnvelope> DecodeEnvelope(uint64_t seq,
   return e;
 }
 
-// idempotency: the first result of a Send.
+// idempotency: the first result of a Send. Version 2 appends deliver_at_ms
+// (send later); version 1 records read as 0.
 struct Idempotency {
   int64_t server_time_ms = 0;
   std::string recipient;
+  int64_t deliver_at_ms = 0;
 };
 inline std::string Encode(const Idempotency& i) {
-  return RecordWriter().I64(i.server_time_ms).Bytes(i.recipient).Finish();
+  return RecordWriter(2).I64(i.server_time_ms).Bytes(i.recipient).I64(i.deliver_at_ms).Finish();
 }
 inline absl::StatusOr<Idempotency> DecodeIdempotency(absl::string_view v) {
   RecordReader r(v);
   Idempotency i;
   i.server_time_ms = r.I64();
   i.recipient = r.Bytes();
+  if (r.version() >= 2) i.deliver_at_ms = r.I64();
   if (!r.ok()) return Corrupt("idempotency");
   return i;
+}
+
+// enrolments and invites: whose code it is and until when it works. For an
+// enrolment, `handle` is the therapist who may register; for an invite, the
+// therapist who invites.
+struct Code {
+  std::string handle;
+  int64_t expires_at_ms = 0;
+};
+inline std::string Encode(const Code& c) {
+  return RecordWriter().Bytes(c.handle).I64(c.expires_at_ms).Finish();
+}
+inline absl::StatusOr<Code> DecodeCode(absl::string_view v) {
+  RecordReader r(v);
+  Code c;
+  c.handle = r.Bytes();
+  c.expires_at_ms = r.I64();
+  if (!r.ok()) return Corrupt("code");
+  return c;
+}
+
+// links and links_by_client: one care link, stored under both key orders.
+struct Link {
+  uint32_t state = 1;  // 1 active, 2 ended (sotto.v1.LinkState numbers)
+  int64_t since_ms = 0;
+  int64_t ended_ms = 0;
+  std::string ended_by;
+};
+inline std::string Encode(const Link& l) {
+  return RecordWriter().U32(l.state).I64(l.since_ms).I64(l.ended_ms).Bytes(l.ended_by).Finish();
+}
+inline absl::StatusOr<Link> DecodeLink(absl::string_view v) {
+  RecordReader r(v);
+  Link l;
+  l.state = r.U32();
+  l.since_ms = r.I64();
+  l.ended_ms = r.I64();
+  l.ended_by = r.Bytes();
+  if (!r.ok()) return Corrupt("link");
+  return l;
+}
+
+// conversations: the therapist's queue index entry for one client.
+struct Conversation {
+  uint32_t state = 0;  // sotto.v1.ConversationState numbers
+  int64_t oldest_waiting_ms = 0;
+  uint32_t waiting_count = 0;
+  int64_t last_reply_ms = 0;
+  int64_t snoozed_until_ms = 0;
+  std::string claimed_by;
+};
+inline std::string Encode(const Conversation& c) {
+  return RecordWriter()
+      .U32(c.state)
+      .I64(c.oldest_waiting_ms)
+      .U32(c.waiting_count)
+      .I64(c.last_reply_ms)
+      .I64(c.snoozed_until_ms)
+      .Bytes(c.claimed_by)
+      .Finish();
+}
+inline absl::StatusOr<Conversation> DecodeConversation(absl::string_view v) {
+  RecordReader r(v);
+  Conversation c;
+  c.state = r.U32();
+  c.oldest_waiting_ms = r.I64();
+  c.waiting_count = r.U32();
+  c.last_reply_ms = r.I64();
+  c.snoozed_until_ms = r.I64();
+  c.claimed_by = r.Bytes();
+  if (!r.ok()) return Corrupt("conversation");
+  return c;
+}
+
+// scheduled: a held send-later message, everything needed to queue it at
+// release time.
+struct Scheduled {
+  std::string sender;
+  uint32_t sender_device = 0;
+  std::string recipient;
+  std::string message_id;
+  uint32_t kind = 0;
+  int64_t accepted_ms = 0;
+  int64_t deliver_at_ms = 0;
+  std::vector<OutgoingEnvelope> envelopes;  // registration ids not kept
+};
+inline std::string Encode(const Scheduled& s) {
+  RecordWriter w;
+  w.Bytes(s.sender).U32(s.sender_device).Bytes(s.recipient).Bytes(s.message_id);
+  w.U32(s.kind).I64(s.accepted_ms).I64(s.deliver_at_ms);
+  w.U32(static_cast<uint32_t>(s.envelopes.size()));
+  for (const OutgoingEnvelope& e : s.envelopes) {
+    w.U32(e.device_id).U32(static_cast<uint32_t>(e.type)).Bytes(e.ciphertext);
+  }
+  return w.Finish();
+}
+inline absl::StatusOr<Scheduled> DecodeScheduled(absl::string_view v) {
+  RecordReader r(v);
+  Scheduled s;
+  s.sender = r.Bytes();
+  s.sender_device = r.U32();
+  s.recipient = r.Bytes();
+  s.message_id = r.Bytes();
+  s.kind = r.U32();
+  s.accepted_ms = r.I64();
+  s.deliver_at_ms = r.I64();
+  uint32_t n = r.U32();
+  for (uint32_t i = 0; i < n && r.ok(); ++i) {
+    OutgoingEnvelope e;
+    e.device_id = r.U32();
+    e.type = static_cast<int>(r.U32());
+    e.ciphertext = r.Bytes();
+    s.envelopes.push_back(std::move(e));
+  }
+  if (!r.ok()) return Corrupt("scheduled message");
+  return s;
 }
 
 }  // namespace sotto::server::records

@@ -16,9 +16,13 @@ grpc::ServerUnaryReactor* AccountsService::Register(
   reg.device_secret = request->device_secret();
   reg.registration_id = request->registration_id();
   reg.keys = FromWire(request->keys());
-  absl::StatusOr<uint32_t> device = accounts_->Register(reg);
-  if (device.ok()) response->set_device_id(*device);
-  reactor->Finish(ToGrpcStatus(device.status()));
+  absl::StatusOr<RegisterResult> result =
+      care_->Register(reg, request->enrolment_code(), request->invite_code());
+  if (result.ok()) {
+    response->set_device_id(result->device_id);
+    response->set_linked_therapist(result->linked_therapist);
+  }
+  reactor->Finish(ToGrpcStatus(result.status()));
   return reactor;
 }
 

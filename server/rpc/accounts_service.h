@@ -2,14 +2,16 @@
 #define SOTTO_SERVER_RPC_ACCOUNTS_SERVICE_H_
 
 #include "server/domain/accounts.h"
+#include "server/domain/care.h"
 #include "sotto/v1/accounts.grpc.pb.h"
 
 namespace sotto::server::rpc {
 
-// sotto.v1.Accounts. Does not own `accounts`, which must outlive the server.
+// sotto.v1.Accounts. Registration goes through Care (enrolment and invite
+// codes). Does not own its arguments, which must outlive the server.
 class AccountsService final : public sotto::v1::Accounts::CallbackService {
  public:
-  explicit AccountsService(Accounts* accounts) : accounts_(accounts) {}
+  AccountsService(Accounts* accounts, Care* care) : accounts_(accounts), care_(care) {}
   AccountsService(const AccountsService&) = delete;
   AccountsService& operator=(const AccountsService&) = delete;
 
@@ -22,6 +24,7 @@ class AccountsService final : public sotto::v1::Accounts::CallbackService {
 
  private:
   Accounts* const accounts_;
+  Care* const care_;
 };
 
 }  // namespace sotto::server::rpc

@@ -32,6 +32,14 @@ grpc::ServerUnaryReactor* KeysService::GetBundle(
     reactor->Finish(ToGrpcStatus(caller.status()));
     return reactor;
   }
+  // A client gets PERMISSION_DENIED alike for an unknown and an unlinked
+  // handle, so it cannot learn whether another client exists; a therapist
+  // may see NOT_FOUND.
+  absl::Status allowed = care_->CheckCanFetchBundle(*caller, request->user());
+  if (!allowed.ok()) {
+    reactor->Finish(ToGrpcStatus(allowed));
+    return reactor;
+  }
   absl::StatusOr<std::vector<PreKeyBundle>> bundles = keys_->GetBundle(request->user());
   if (bundles.ok()) {
     response->set_user(request->user());

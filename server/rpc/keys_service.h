@@ -2,16 +2,19 @@
 #define SOTTO_SERVER_RPC_KEYS_SERVICE_H_
 
 #include "server/domain/accounts.h"
+#include "server/domain/care.h"
 #include "server/domain/key_directory.h"
 #include "sotto/v1/keys.grpc.pb.h"
 
 namespace sotto::server::rpc {
 
-// sotto.v1.Keys. Does not own its arguments, which must outlive the server.
+// sotto.v1.Keys. GetBundle is only for the caller's own account and care
+// links (Care::CheckCanFetchBundle), so strangers can neither discover
+// accounts nor drain their one-time prekeys. Does not own its arguments, which must outlive the server.
 class KeysService final : public sotto::v1::Keys::CallbackService {
  public:
-  KeysService(Accounts* accounts, KeyDirectory* keys)
-      : accounts_(accounts), keys_(keys) {}
+  KeysService(Accounts* accounts, KeyDirectory* keys, Care* care)
+      : accounts_(accounts), keys_(keys), care_(care) {}
   KeysService(const KeysService&) = delete;
   KeysService& operator=(const KeysService&) = delete;
 
@@ -29,6 +32,7 @@ class KeysService final : public sotto::v1::Keys::CallbackService {
  private:
   Accounts* const accounts_;
   KeyDirectory* const keys_;
+  Care* const care_;
 };
 
 }  // namespace sotto::server::rpc

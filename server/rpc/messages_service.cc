@@ -151,11 +151,24 @@ grpc::ServerUnaryReactor* MessagesService::Send(
     envelopes.push_back(OutgoingEnvelope{e.device_id(), e.registration_id(),
                                          static_cast<int>(e.type()), e.ciphertext()});
   }
-  absl::StatusOr<SendResult> result =
-      mailbox_->Send(*caller, request->recipient(), request->message_id(), envelopes);
+  SendOptions options;
+  options.kind = static_cast<SendKind>(request->kind());
+  options.deliver_at_ms = request->deliver_at_ms();
+  absl::StatusOr<SendResult> result = mailbox_->Send(
+      *caller, request->recipient(), request->message_id(), envelopes, options);
   if (result.ok()) {
     response->set_server_time_ms(result->server_time_ms);
     response->set_duplicate(result->duplicate);
+    response->set_deliver_at_ms(result->deliver_at_ms);
+    if (result->expectation) {
+      const ReplyExpectation& e = *result->expectation;
+      sotto::v1::ReplyExpectation* out = response->mutable_expectation();
+      out->set_due_ms(e.due_ms);
+      out->set_reply_window_minutes(e.reply_window_minutes);
+      out->set_away_note(e.away_note);
+      out->set_away_until_ms(e.away_until_ms);
+      out->set_emergency_note(e.emergency_note);
+    }
   }
   reactor->Finish(ToGrpcStatus(result.status()));
   return reactor;
@@ -193,6 +206,19 @@ grpc::ServerUnaryReactor* MessagesService::Ack(grpc::CallbackServerContext* cont
   absl::StatusOr<uint32_t> deleted = mailbox_->Ack(*caller, seqs);
   if (deleted.ok()) response->set_deleted(*deleted);
   reactor->Finish(ToGrpcStatus(deleted.status()));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* MessagesService::CancelScheduled(
+    grpc::CallbackServerContext* context, const sotto::v1::CancelScheduledRequest* request,
+    sotto::v1::CancelScheduledResponse*) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<AuthenticatedDevice> caller = AuthenticateCall(*context, *accounts_);
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpcStatus(caller.status()));
+    return reactor;
+  }
+  reactor->Finish(ToGrpcStatus(mailbox_->CancelScheduled(*caller, request->message_id())));
   return reactor;
 }
 

@@ -28,6 +28,10 @@ class MessagesService final : public sotto::v1::Messages::CallbackService {
   grpc::ServerWriteReactor<sotto::v1::SubscribeEvent>* Subscribe(
       grpc::CallbackServerContext* context,
       const sotto::v1::SubscribeRequest* request) override;
+  grpc::ServerUnaryReactor* CancelScheduled(
+      grpc::CallbackServerContext* context,
+      const sotto::v1::CancelScheduledRequest* request,
+      sotto::v1::CancelScheduledResponse* response) override;
 
  private:
   class SubscribeReactor;

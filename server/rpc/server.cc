@@ -3,12 +3,21 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <system_error>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "server/domain/accounts.h"
+#include "server/domain/conversation_queue.h"
+#include "server/domain/scheduled_releaser.h"
 #include "server/domain/key_directory.h"
 #include "server/rpc/accounts_service.h"
+#include "server/rpc/care_service.h"
+#include "server/rpc/operator_service.h"
+#include "server/rpc/queue_service.h"
 #include "server/rpc/keys_service.h"
 #include "server/rpc/messages_service.h"
 #include "server/storage/rocksdb_store.h"
@@ -21,11 +30,20 @@ struct SottoServer::Parts {
   std::unique_ptr<Store> store;
   std::unique_ptr<Accounts> accounts;
   std::unique_ptr<KeyDirectory> keys;
+  std::unique_ptr<Enrolment> enrolment;
+  std::unique_ptr<Care> care;
+  std::unique_ptr<ConversationQueue> conversations;
   std::unique_ptr<Mailbox> mailbox;
+  std::unique_ptr<ScheduledReleaser> releaser;
   std::unique_ptr<AccountsService> accounts_service;
   std::unique_ptr<KeysService> keys_service;
   std::unique_ptr<MessagesService> messages_service;
+  std::unique_ptr<CareService> care_service;
+  std::unique_ptr<QueueService> queue_service;
+  std::unique_ptr<OperatorService> operator_service;
   std::unique_ptr<grpc::Server> server;
+  // Serves only sotto.v1.Operator, on the Unix socket; may be null.
+  std::unique_ptr<grpc::Server> operator_server;
   absl::Mutex shutdown_mu;
   bool shut_down ABSL_GUARDED_BY(shutdown_mu) = false;
 };
@@ -41,13 +59,28 @@ absl::StatusOr<std::unique_ptr<SottoServer>> SottoServer::Start(
   Clock* clock = options.clock != nullptr ? options.clock : SystemClock::Get();
   parts->accounts = std::make_unique<Accounts>(parts->store.get());
   parts->keys = std::make_unique<KeyDirectory>(parts->store.get(), parts->accounts.get());
+  parts->enrolment =
+      std::make_unique<Enrolment>(parts->store.get(), parts->accounts.get(), clock);
+  parts->care = std::make_unique<Care>(parts->store.get(), parts->accounts.get(),
+                                       parts->enrolment.get(), clock, options.emergency_note);
+  parts->conversations =
+      std::make_unique<ConversationQueue>(parts->store.get(), parts->care.get(), clock);
   parts->mailbox = std::make_unique<Mailbox>(parts->store.get(), parts->accounts.get(),
-                                             clock, options.mailbox);
-  parts->accounts_service = std::make_unique<AccountsService>(parts->accounts.get());
-  parts->keys_service =
-      std::make_unique<KeysService>(parts->accounts.get(), parts->keys.get());
+                                             clock, options.mailbox, parts->care.get(),
+                                             parts->conversations.get());
+  parts->releaser = std::make_unique<ScheduledReleaser>(parts->mailbox.get(), clock);
+  ScheduledReleaser* releaser = parts->releaser.get();
+  parts->mailbox->SetScheduleListener([releaser](int64_t) { releaser->Wake(); });
+  parts->accounts_service =
+      std::make_unique<AccountsService>(parts->accounts.get(), parts->care.get());
+  parts->keys_service = std::make_unique<KeysService>(parts->accounts.get(), parts->keys.get(),
+                                                      parts->care.get());
   parts->messages_service =
       std::make_unique<MessagesService>(parts->accounts.get(), parts->mailbox.get());
+  parts->care_service = std::make_unique<CareService>(parts->accounts.get(), parts->care.get());
+  parts->queue_service =
+      std::make_unique<QueueService>(parts->accounts.get(), parts->conversations.get());
+  parts->operator_service = std::make_unique<OperatorService>(parts->enrolment.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -59,23 +92,77 @@ absl::StatusOr<std::unique_ptr<SottoServer>> SottoServer::Start(
   builder.RegisterService(parts->accounts_service.get());
   builder.RegisterService(parts->keys_service.get());
   builder.RegisterService(parts->messages_service.get());
+  builder.RegisterService(parts->care_service.get());
+  builder.RegisterService(parts->queue_service.get());
+  // Not the Operator service: it is for the Unix socket only.
   parts->server = builder.BuildAndStart();
   if (parts->server == nullptr || port == 0) {
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", options.listen_address));
   }
+
+  std::string operator_address;
+  if (options.operator_socket) {
+    // Only the owner may enter the data directory, so nobody else can reach
+    // the socket even in the moment before its own mode is set.
+    std::error_code ec;
+    std::filesystem::permissions(options.data_dir, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::replace, ec);
+    if (ec) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "cannot restrict data directory ", options.data_dir, ": ", ec.message()));
+    }
+    std::string path = (std::filesystem::path(options.data_dir) / kOperatorSocketName).string();
+    // A socket left by a server that crashed: we hold the database lock, so
+    // no live server owns it.
+    std::filesystem::remove(path, ec);
+    operator_address = absl::StrCat("unix:", path);
+    grpc::ServerBuilder op_builder;
+    int selected = 0;
+    op_builder.AddListeningPort(operator_address, grpc::InsecureServerCredentials(),
+                                &selected);
+    op_builder.RegisterService(parts->operator_service.get());
+    parts->operator_server = op_builder.BuildAndStart();
+    if (parts->operator_server == nullptr || selected == 0) {
+      parts->server->Shutdown();
+      return absl::UnavailableError(
+          absl::StrCat("cannot listen on the operator socket ", path));
+    }
+    if (chmod(path.c_str(), S_IRUSR | S_IWUSR) != 0) {
+      parts->server->Shutdown();
+      parts->operator_server->Shutdown();
+      return absl::FailedPreconditionError(absl::StrCat("cannot chmod ", path));
+    }
+  }
+  // Releases what fell due while the server was down, then keeps watch.
+  parts->releaser->Start();
+
   auto server = std::unique_ptr<SottoServer>(new SottoServer(std::move(parts)));
   server->port_ = port;
   std::string host = options.listen_address.substr(0, options.listen_address.rfind(':'));
   server->address_ = absl::StrCat(host, ":", port);
+  server->operator_address_ = operator_address;
   return server;
 }
+
+absl::StatusOr<IssuedCode> SottoServer::IssueEnrolmentCode(const std::string& handle,
+                                                           uint32_t valid_hours) {
+  return parts_->enrolment->IssueTherapistCode(handle, valid_hours);
+}
+
+void SottoServer::WakeReleaser() { parts_->releaser->Wake(); }
 
 void SottoServer::Shutdown(absl::Duration deadline) {
   absl::MutexLock lock(&parts_->shutdown_mu);
   if (parts_->shut_down) return;
   parts_->shut_down = true;
+  if (parts_->operator_server) {
+    parts_->operator_server->Shutdown(absl::ToChronoTime(absl::Now() + deadline));
+  }
   parts_->server->Shutdown(absl::ToChronoTime(absl::Now() + deadline));
+  // After the servers: no Send can schedule more. A release in progress
+  // completes (its write is atomic either way).
+  parts_->releaser->Stop();
 }
 
 void SottoServer::Wait() { parts_->server->Wait(); }
@@ -84,6 +171,10 @@ SottoServer::~SottoServer() {
   Shutdown();
   parts_->server->Wait();
   parts_->server.reset();
+  if (parts_->operator_server) {
+    parts_->operator_server->Wait();
+    parts_->operator_server.reset();
+  }
 }
 
 }  // namespace sotto::server::rpc

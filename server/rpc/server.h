@@ -6,7 +6,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "server/domain/care.h"
 #include "server/domain/clock.h"
+#include "server/domain/enrolment.h"
 #include "server/domain/mailbox.h"
 
 namespace sotto::server::rpc {
@@ -23,7 +25,15 @@ struct ServerOptions {
   // Source of server time; nullptr means the system clock. Not owned.
   Clock* clock = nullptr;
   MailboxOptions mailbox;
+  // Shown to clients with every reply expectation and policy.
+  std::string emergency_note = kDefaultEmergencyNote;
+  // Serve sotto.v1.Operator on unix:DATA_DIR/operator.sock (mode 0600; the
+  // data directory is made 0700). The TCP port never serves it.
+  bool operator_socket = true;
 };
+
+// The operator socket's file name inside the data directory.
+inline constexpr char kOperatorSocketName[] = "operator.sock";
 
 // A running Sotto server: storage, domain services and gRPC, owned together.
 // Thread-safe. Usable in-process by tests and by sotto-server's main.
@@ -51,6 +61,16 @@ class SottoServer {
   // Blocks until Shutdown has completed.
   void Wait();
 
+  // "unix:DATA_DIR/operator.sock", or empty without an operator socket.
+  const std::string& operator_address() const { return operator_address_; }
+
+  // In-process operator access for tests: as Operator.EnrolTherapist.
+  absl::StatusOr<IssuedCode> IssueEnrolmentCode(const std::string& handle,
+                                                uint32_t valid_hours = 0);
+  // Makes the send-later releaser look for due messages now (tests with a
+  // FakeClock call it after advancing the clock).
+  void WakeReleaser();
+
  private:
   struct Parts;
   explicit SottoServer(std::unique_ptr<Parts> parts);
@@ -58,6 +78,7 @@ class SottoServer {
   std::unique_ptr<Parts> parts_;
   int port_ = 0;
   std::string address_;
+  std::string operator_address_;
 };
 
 }  // namespace sotto::server::rpc

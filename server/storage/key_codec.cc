@@ -109,4 +109,38 @@ std::string Idempotency(absl::string_view sender, uint32_t sender_device,
   return key;
 }
 
+std::string Pair(absl::string_view first, absl::string_view second) {
+  std::string key = UserPrefix(first);
+  key.append(second.data(), second.size());
+  return key;
+}
+
+std::optional<std::string> SecondOfPair(absl::string_view pair_key) {
+  size_t nul = pair_key.find('\0');
+  if (nul == absl::string_view::npos) return std::nullopt;
+  return std::string(pair_key.substr(nul + 1));
+}
+
+std::string Scheduled(int64_t deliver_at_ms, absl::string_view sender,
+                      uint32_t sender_device, absl::string_view message_id) {
+  std::string key;
+  // Deliver-at times are validated positive, so the unsigned big-endian form
+  // sorts by time.
+  AppendBigEndian64(key, static_cast<uint64_t>(deliver_at_ms));
+  key += Idempotency(sender, sender_device, message_id);
+  return key;
+}
+
+std::optional<int64_t> ScheduledTimeOf(absl::string_view scheduled_key) {
+  if (scheduled_key.size() < 8) return std::nullopt;
+  std::optional<uint64_t> t = ReadBigEndian64(scheduled_key.substr(0, 8));
+  if (!t) return std::nullopt;
+  return static_cast<int64_t>(*t);
+}
+
+std::string ScheduledIndex(absl::string_view sender, uint32_t sender_device,
+                           absl::string_view message_id) {
+  return Idempotency(sender, sender_device, message_id);
+}
+
 }  // namespace sotto::server::keys

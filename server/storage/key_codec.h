@@ -18,6 +18,15 @@
 //   queues       handle 0x00 device(be32) seq(be64)
 //   queue_meta   handle 0x00 device(be32)
 //   idempotency  sender 0x00 sender-device(be32) message-id(16 bytes)
+//   enrolments   SHA-256(code) (32 bytes)
+//   invites      SHA-256(code) (32 bytes)
+//   links        therapist 0x00 client
+//   links_by_client  client 0x00 therapist
+//   conversations    therapist 0x00 client
+//   policies     therapist
+//   scheduled    deliver-at(be64) sender 0x00 sender-device(be32) message-id
+//                (a scan from the start finds the due ones in time order)
+//   scheduled_index  sender 0x00 sender-device(be32) message-id
 
 #include <cstdint>
 #include <optional>
@@ -57,6 +66,18 @@ std::string QueueMeta(absl::string_view handle, uint32_t device_id);
 
 std::string Idempotency(absl::string_view sender, uint32_t sender_device,
                         absl::string_view message_id);
+
+// A pair of handles, `first 0x00 second` (links, conversations).
+std::string Pair(absl::string_view first, absl::string_view second);
+// The second handle of a key built by Pair(); nullopt if malformed.
+std::optional<std::string> SecondOfPair(absl::string_view pair_key);
+
+std::string Scheduled(int64_t deliver_at_ms, absl::string_view sender,
+                      uint32_t sender_device, absl::string_view message_id);
+// The deliver-at time of a key built by Scheduled(); nullopt if malformed.
+std::optional<int64_t> ScheduledTimeOf(absl::string_view scheduled_key);
+std::string ScheduledIndex(absl::string_view sender, uint32_t sender_device,
+                           absl::string_view message_id);
 
 }  // namespace sotto::server::keys
 

@@ -27,6 +27,14 @@ absl::string_view TableName(Table table) {
     case Table::kQueues: return "queues";
     case Table::kQueueMeta: return "queue_meta";
     case Table::kIdempotency: return "idempotency";
+    case Table::kEnrolments: return "enrolments";
+    case Table::kInvites: return "invites";
+    case Table::kLinks: return "links";
+    case Table::kLinksByClient: return "links_by_client";
+    case Table::kConversations: return "conversations";
+    case Table::kPolicies: return "policies";
+    case Table::kScheduled: return "scheduled";
+    case Table::kScheduledIndex: return "scheduled_index";
   }
   return "unknown";
 }

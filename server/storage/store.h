@@ -27,10 +27,23 @@ enum class Table {
   kQueues,       // handle|device|seq -> envelope
   kQueueMeta,    // handle|device -> next seq and depth
   kIdempotency,  // sender handle|device|message id -> first Send result
+  // Appended for issue 3 (the therapy workflow). A RocksDB opened by an older
+  // build gains these column families on open.
+  kEnrolments,      // SHA-256(enrolment code) -> therapist handle, expiry
+  kInvites,         // SHA-256(invite code) -> therapist handle, expiry
+  kLinks,           // therapist|client -> care link
+  kLinksByClient,   // client|therapist -> the same care link (mirror)
+  kConversations,   // therapist|client -> queue index entry
+  kPolicies,        // therapist -> response policy
+  kScheduled,       // deliver_at|sender|device|message id -> held Send
+  kScheduledIndex,  // sender|device|message id -> its kScheduled key
 };
-inline constexpr Table kAllTables[] = {Table::kAccounts,  Table::kDevices,
-                                       Table::kPreKeys,   Table::kQueues,
-                                       Table::kQueueMeta, Table::kIdempotency};
+inline constexpr Table kAllTables[] = {
+    Table::kAccounts,      Table::kDevices,         Table::kPreKeys,
+    Table::kQueues,        Table::kQueueMeta,       Table::kIdempotency,
+    Table::kEnrolments,    Table::kInvites,         Table::kLinks,
+    Table::kLinksByClient, Table::kConversations,   Table::kPolicies,
+    Table::kScheduled,     Table::kScheduledIndex};
 // The column family name of `table` ("accounts", "devices", ...).
 absl::string_view TableName(Table table);
 

@@ -1,0 +1,286 @@
+#include "server/domain/care.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "server/domain/codes.h"
+#include "server/domain/limits.h"
+#include "server/storage/key_codec.h"
+#include "sotto/status_macros.h"
+
+namespace sotto::server {
+namespace {
+
+std::string FormatMs(int64_t ms) {
+  return absl::FormatTime("%Y-%m-%d %H:%M UTC", absl::FromUnixMillis(ms),
+                          absl::UTCTimeZone());
+}
+
+absl::Status NoLink(absl::string_view a, absl::string_view b) {
+  return absl::PermissionDeniedError(absl::StrCat("no care link between ", a, " and ", b));
+}
+
+absl::Status ValidPeer(absl::string_view handle, absl::string_view field) {
+  absl::Status s = Accounts::ValidateHandle(handle);
+  if (s.ok()) return s;
+  return absl::InvalidArgumentError(absl::StrCat(field, ": ", s.message()));
+}
+
+}  // namespace
+
+Care::Care(Store* store, Accounts* accounts, Enrolment* enrolment, Clock* clock,
+           std::string emergency_note)
+    : store_(store),
+      accounts_(accounts),
+      enrolment_(enrolment),
+      clock_(clock),
+      emergency_note_(std::move(emergency_note)) {}
+
+void Care::LinkInto(absl::string_view therapist, absl::string_view client, int64_t now_ms,
+                    WriteBatch& batch) {
+  std::string value = records::Encode(
+      records::Link{static_cast<uint32_t>(LinkState::kActive), now_ms, 0, ""});
+  batch.Put(Table::kLinks, keys::Pair(therapist, client), value);
+  batch.Put(Table::kLinksByClient, keys::Pair(client, therapist), std::move(value));
+}
+
+absl::StatusOr<RegisterResult> Care::Register(const Registration& reg,
+                                              absl::string_view enrolment_code,
+                                              absl::string_view invite_code) {
+  RegisterResult result;
+  if (reg.role == Role::kTherapist) {
+    if (!invite_code.empty()) {
+      return absl::InvalidArgumentError("invite_code is for ROLE_CLIENT only");
+    }
+    if (enrolment_code.empty()) {
+      return absl::PermissionDeniedError(
+          "enrolment_code is required for ROLE_THERAPIST (ask the operator)");
+    }
+    SOTTO_ASSIGN_OR_RETURN(
+        result.device_id,
+        accounts_->Register(reg, [&](WriteBatch& batch) {
+          return enrolment_->ConsumeInto(reg.handle, enrolment_code, clock_->NowMillis(),
+                                         batch);
+        }));
+    return result;
+  }
+  if (reg.role != Role::kClient) {
+    // Accounts::Register names the bad role.
+    SOTTO_ASSIGN_OR_RETURN(result.device_id, accounts_->Register(reg));
+    return result;
+  }
+  if (!enrolment_code.empty()) {
+    return absl::InvalidArgumentError("enrolment_code is for ROLE_THERAPIST only");
+  }
+  if (invite_code.empty()) {
+    return absl::PermissionDeniedError(
+        "invite_code is required for ROLE_CLIENT (ask your therapist)");
+  }
+  std::optional<std::string> normalized = NormalizeCode(invite_code);
+  std::string invite_key = normalized ? HashCode(*normalized) : std::string();
+  // Invite lock before the handle lock inside Accounts::Register; nothing
+  // takes them in the other order.
+  StripedLock lock(locks_, {invite_key});
+  SOTTO_ASSIGN_OR_RETURN(
+      result.device_id, accounts_->Register(reg, [&](WriteBatch& batch) -> absl::Status {
+        if (!normalized) return absl::PermissionDeniedError(kBadInviteCode);
+        SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> value,
+                               store_->Get(Table::kInvites, invite_key));
+        if (!value) return absl::PermissionDeniedError(kBadInviteCode);
+        SOTTO_ASSIGN_OR_RETURN(records::Code invite, records::DecodeCode(*value));
+        const int64_t now = clock_->NowMillis();
+        if (now >= invite.expires_at_ms) return absl::PermissionDeniedError(kBadInviteCode);
+        batch.Delete(Table::kInvites, invite_key);
+        LinkInto(invite.handle, reg.handle, now, batch);
+        result.linked_therapist = invite.handle;
+        return absl::OkStatus();
+      }));
+  return result;
+}
+
+absl::StatusOr<IssuedCode> Care::CreateInvite(const AuthenticatedDevice& caller,
+                                              uint32_t valid_hours) {
+  if (caller.role != Role::kTherapist) {
+    return absl::PermissionDeniedError("only a therapist can create invites");
+  }
+  if (valid_hours > kMaxCodeValidHours) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "valid_hours ", valid_hours, " is above the maximum of ", kMaxCodeValidHours));
+  }
+  if (valid_hours == 0) valid_hours = kDefaultCodeValidHours;
+  SOTTO_ASSIGN_OR_RETURN(std::string code, GenerateCode());
+  IssuedCode issued{code, clock_->NowMillis() + int64_t{valid_hours} * 3600 * 1000};
+  WriteBatch batch;
+  batch.Put(Table::kInvites, HashCode(*NormalizeCode(code)),
+            records::Encode(records::Code{caller.handle, issued.expires_at_ms}));
+  SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kSynced));
+  return issued;
+}
+
+absl::StatusOr<std::string> Care::AcceptInvite(const AuthenticatedDevice& caller,
+                                               absl::string_view code) {
+  if (code.empty()) return absl::InvalidArgumentError("code is required");
+  if (caller.role != Role::kClient) {
+    return absl::PermissionDeniedError("only a client can accept an invite");
+  }
+  std::optional<std::string> normalized = NormalizeCode(code);
+  if (!normalized) return absl::PermissionDeniedError(kBadInviteCode);
+  std::string invite_key = HashCode(*normalized);
+  StripedLock invite_lock(locks_, {invite_key});
+  SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> value,
+                         store_->Get(Table::kInvites, invite_key));
+  if (!value) return absl::PermissionDeniedError(kBadInviteCode);
+  SOTTO_ASSIGN_OR_RETURN(records::Code invite, records::DecodeCode(*value));
+  const int64_t now = clock_->NowMillis();
+  if (now >= invite.expires_at_ms) return absl::PermissionDeniedError(kBadInviteCode);
+  SOTTO_ASSIGN_OR_RETURN(std::optional<records::Link> link,
+                         GetLink(invite.handle, caller.handle));
+  if (link && link->state == static_cast<uint32_t>(LinkState::kActive)) {
+    return absl::AlreadyExistsError(
+        absl::StrCat(caller.handle, " is already linked to ", invite.handle));
+  }
+  WriteBatch batch;
+  batch.Delete(Table::kInvites, invite_key);
+  LinkInto(invite.handle, caller.handle, now, batch);
+  SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kSynced));
+  return invite.handle;
+}
+
+absl::StatusOr<std::vector<CareLink>> Care::LinksOf(Table table, absl::string_view handle) {
+  SOTTO_ASSIGN_OR_RETURN(
+      std::vector<KeyValue> rows,
+      store_->Scan(table, keys::UserPrefix(handle), "", kMaxLinksPerUser));
+  std::vector<CareLink> links;
+  for (const KeyValue& row : rows) {
+    std::optional<std::string> peer = keys::SecondOfPair(row.key);
+    if (!peer) return records::Corrupt("link key");
+    SOTTO_ASSIGN_OR_RETURN(records::Link l, records::DecodeLink(row.value));
+    links.push_back(CareLink{*std::move(peer), static_cast<LinkState>(l.state),
+                             l.since_ms, l.ended_ms, l.ended_by});
+  }
+  return links;
+}
+
+absl::StatusOr<std::vector<CareLink>> Care::ListLinks(const AuthenticatedDevice& caller) {
+  return LinksOf(caller.role == Role::kTherapist ? Table::kLinks : Table::kLinksByClient,
+                 caller.handle);
+}
+
+absl::StatusOr<std::vector<std::string>> Care::CareTeam(absl::string_view client) {
+  SOTTO_ASSIGN_OR_RETURN(std::vector<CareLink> links, LinksOf(Table::kLinksByClient, client));
+  std::vector<std::string> team;
+  for (CareLink& l : links) {
+    if (l.state == LinkState::kActive) team.push_back(std::move(l.peer));
+  }
+  return team;
+}
+
+absl::StatusOr<std::optional<records::Link>> Care::GetLink(absl::string_view therapist,
+                                                           absl::string_view client) {
+  SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> value,
+                         store_->Get(Table::kLinks, keys::Pair(therapist, client)));
+  if (!value) return std::optional<records::Link>();
+  SOTTO_ASSIGN_OR_RETURN(records::Link link, records::DecodeLink(*value));
+  return std::optional<records::Link>(std::move(link));
+}
+
+absl::Status Care::EndLink(const AuthenticatedDevice& caller, absl::string_view peer) {
+  SOTTO_RETURN_IF_ERROR(ValidPeer(peer, "peer"));
+  const bool therapist = caller.role == Role::kTherapist;
+  std::string t(therapist ? caller.handle : std::string(peer));
+  std::string c(therapist ? std::string(peer) : caller.handle);
+  std::string pair = keys::Pair(t, c);
+  StripedLock lock(locks_, {pair});
+  SOTTO_ASSIGN_OR_RETURN(std::optional<records::Link> link, GetLink(t, c));
+  if (!link || link->state != static_cast<uint32_t>(LinkState::kActive)) {
+    return absl::NotFoundError(
+        absl::StrCat("no active care link between ", caller.handle, " and ", peer));
+  }
+  link->state = static_cast<uint32_t>(LinkState::kEnded);
+  link->ended_ms = clock_->NowMillis();
+  link->ended_by = caller.handle;
+  WriteBatch batch;
+  std::string value = records::Encode(*link);
+  batch.Put(Table::kLinks, pair, value);
+  batch.Put(Table::kLinksByClient, keys::Pair(c, t), std::move(value));
+  // The conversation leaves the therapist's queue with the link.
+  batch.Delete(Table::kConversations, pair);
+  return store_->Write(batch, Durability::kSynced);
+}
+
+absl::Status Care::SetPolicy(const AuthenticatedDevice& caller, const ResponsePolicy& policy) {
+  if (caller.role != Role::kTherapist) {
+    return absl::PermissionDeniedError("only a therapist can set a response policy");
+  }
+  SOTTO_RETURN_IF_ERROR(ValidatePolicy(policy));
+  WriteBatch batch;
+  batch.Put(Table::kPolicies, keys::Account(caller.handle), EncodePolicy(policy));
+  return store_->Write(batch, Durability::kSynced);
+}
+
+absl::StatusOr<ResponsePolicy> Care::PolicyOf(absl::string_view therapist) {
+  SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> value,
+                         store_->Get(Table::kPolicies, keys::Account(therapist)));
+  if (!value) return DefaultPolicy();
+  return DecodePolicy(*value);
+}
+
+absl::StatusOr<PolicyView> Care::GetPolicy(const AuthenticatedDevice& caller,
+                                           absl::string_view therapist) {
+  SOTTO_RETURN_IF_ERROR(ValidPeer(therapist, "therapist"));
+  bool allowed = caller.handle == therapist && caller.role == Role::kTherapist;
+  if (!allowed && caller.role == Role::kClient) {
+    SOTTO_ASSIGN_OR_RETURN(std::optional<records::Link> link, GetLink(therapist, caller.handle));
+    allowed = link && link->state == static_cast<uint32_t>(LinkState::kActive);
+  }
+  if (!allowed) return NoLink(caller.handle, therapist);
+  SOTTO_ASSIGN_OR_RETURN(ResponsePolicy policy, PolicyOf(therapist));
+  return PolicyView{std::move(policy), emergency_note_};
+}
+
+absl::StatusOr<Route> Care::CheckCanMessage(const AuthenticatedDevice& sender,
+                                            absl::string_view recipient) {
+  SOTTO_RETURN_IF_ERROR(ValidPeer(recipient, "recipient"));
+  Route route;
+  if (sender.handle == recipient) return route;  // own other devices
+  SOTTO_ASSIGN_OR_RETURN(std::optional<Role> role, accounts_->RoleOf(recipient));
+  if (sender.role == Role::kClient) {
+    // Unknown, client and unlinked recipients all look the same to a client.
+    if (!role || *role != Role::kTherapist) return NoLink(sender.handle, recipient);
+    route.therapist = std::string(recipient);
+    route.client = sender.handle;
+    route.from_client = true;
+  } else {
+    if (!role) return absl::NotFoundError(absl::StrCat("no user ", recipient));
+    if (*role != Role::kClient) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "therapists cannot message each other (", sender.handle, " to ", recipient, ")"));
+    }
+    route.therapist = sender.handle;
+    route.client = std::string(recipient);
+  }
+  SOTTO_ASSIGN_OR_RETURN(std::optional<records::Link> link,
+                         GetLink(route.therapist, route.client));
+  if (!link) return NoLink(sender.handle, recipient);
+  if (link->state != static_cast<uint32_t>(LinkState::kActive)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the care link between ", route.therapist, " and ", route.client, " was ended by ",
+        link->ended_by, " at ", FormatMs(link->ended_ms)));
+  }
+  route.between_care_parties = true;
+  return route;
+}
+
+absl::Status Care::CheckCanFetchBundle(const AuthenticatedDevice& caller,
+                                       absl::string_view handle) {
+  absl::StatusOr<Route> route = CheckCanMessage(caller, handle);
+  if (route.ok()) return absl::OkStatus();
+  if (route.status().code() == absl::StatusCode::kFailedPrecondition) {
+    return NoLink(caller.handle, handle);
+  }
+  return route.status();
+}
+
+}  // namespace sotto::server

@@ -1,0 +1,165 @@
+#ifndef SOTTO_SERVER_DOMAIN_CARE_H_
+#define SOTTO_SERVER_DOMAIN_CARE_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "server/domain/accounts.h"
+#include "server/domain/clock.h"
+#include "server/domain/enrolment.h"
+#include "server/domain/records.h"
+#include "server/domain/response_policy.h"
+#include "server/domain/striped_mutex.h"
+#include "server/domain/types.h"
+#include "server/storage/store.h"
+
+namespace sotto::server {
+
+// The operator's default note that Sotto is not for emergencies.
+inline constexpr char kDefaultEmergencyNote[] =
+    "Sotto is not for emergencies. If you are in crisis or thinking about "
+    "suicide, call or text 988 (Suicide & Crisis Lifeline, US) or your local "
+    "emergency number.";
+
+// The one message for a wrong, used or expired invite code.
+inline constexpr char kBadInviteCode[] = "invite code is not valid";
+
+// Same numbers as sotto.v1.LinkState.
+enum class LinkState : uint32_t { kActive = 1, kEnded = 2 };
+
+struct CareLink {
+  std::string peer;  // the other party
+  LinkState state = LinkState::kActive;
+  int64_t since_ms = 0;
+  int64_t ended_ms = 0;
+  std::string ended_by;
+};
+
+struct RegisterResult {
+  uint32_t device_id = 0;
+  std::string linked_therapist;  // for a client: whose invite linked them
+};
+
+// Who a permitted message goes between.
+struct Route {
+  // False for a message to the sender's own account (their other devices).
+  bool between_care_parties = false;
+  bool from_client = false;
+  std::string therapist;
+  std::string client;
+};
+
+struct PolicyView {
+  ResponsePolicy policy;
+  std::string emergency_note;
+};
+
+// Care links (who may write to whom), invites, therapist registration with an
+// enrolment code and response policies. A care link joins one therapist and
+// one client; a client may have several therapists (a care team), a
+// therapist sees only their own clients. Thread-safe. Does not own its
+// arguments, which must outlive it.
+class Care {
+ public:
+  Care(Store* store, Accounts* accounts, Enrolment* enrolment, Clock* clock,
+       std::string emergency_note = kDefaultEmergencyNote);
+  Care(const Care&) = delete;
+  Care& operator=(const Care&) = delete;
+
+  // Registers an account (Accounts::Register) under the care rules, in one
+  // atomic write: a therapist consumes an enrolment code issued for the
+  // handle; a client consumes an invite code and is linked to its therapist.
+  // Errors: those of Accounts::Register; INVALID_ARGUMENT for a code of the
+  // wrong kind for the role (names the field); PERMISSION_DENIED for a
+  // missing, wrong, used or expired code (one message per kind of code,
+  // whatever the reason).
+  absl::StatusOr<RegisterResult> Register(const Registration& registration,
+                                          absl::string_view enrolment_code,
+                                          absl::string_view invite_code);
+
+  // Therapist only: a one-time invite code valid for `valid_hours` (0:
+  // kDefaultCodeValidHours). Errors: PERMISSION_DENIED (a client caller),
+  // INVALID_ARGUMENT (valid_hours above kMaxCodeValidHours).
+  absl::StatusOr<IssuedCode> CreateInvite(const AuthenticatedDevice& caller,
+                                          uint32_t valid_hours);
+
+  // An existing client redeems an invite: links them to its therapist (again,
+  // if an earlier link ended) and consumes the code, atomically. Returns the
+  // therapist. Errors: INVALID_ARGUMENT (empty code), PERMISSION_DENIED
+  // (therapist caller; wrong, used or expired code), ALREADY_EXISTS (already
+  // actively linked; the code is not consumed).
+  absl::StatusOr<std::string> AcceptInvite(const AuthenticatedDevice& caller,
+                                           absl::string_view code);
+
+  // The caller's links (active and ended), by peer handle.
+  absl::StatusOr<std::vector<CareLink>> ListLinks(const AuthenticatedDevice& caller);
+
+  // Ends the active link between the caller and `peer`, recording who and
+  // when, and drops the conversation's queue entry in the same write.
+  // Errors: INVALID_ARGUMENT (malformed peer), NOT_FOUND (no active link).
+  absl::Status EndLink(const AuthenticatedDevice& caller, absl::string_view peer);
+
+  // Therapist only: replaces the caller's policy. Errors: PERMISSION_DENIED
+  // (client caller), INVALID_ARGUMENT from ValidatePolicy.
+  absl::Status SetPolicy(const AuthenticatedDevice& caller, const ResponsePolicy& policy);
+
+  // `therapist`'s policy (DefaultPolicy if never set) and the emergency note,
+  // for the therapist themself or a client with an active link. Errors:
+  // INVALID_ARGUMENT (malformed handle), PERMISSION_DENIED otherwise (also
+  // for an unknown handle, so a client learns nothing about accounts).
+  absl::StatusOr<PolicyView> GetPolicy(const AuthenticatedDevice& caller,
+                                       absl::string_view therapist);
+
+  // The stored policy of `therapist`, DefaultPolicy if none. No access check.
+  absl::StatusOr<ResponsePolicy> PolicyOf(absl::string_view therapist);
+
+  // Whether `sender` may send to `recipient` now: a client and a therapist
+  // with an ACTIVE link, or the sender's own account. Errors:
+  // INVALID_ARGUMENT (malformed handle); PERMISSION_DENIED "no care link
+  // between A and B" (no link, client to client, or — for a client sender —
+  // an unknown recipient, so a client cannot probe for accounts);
+  // PERMISSION_DENIED between two therapists; NOT_FOUND (a therapist sender
+  // and an unknown recipient); FAILED_PRECONDITION naming who ended the link
+  // and when.
+  absl::StatusOr<Route> CheckCanMessage(const AuthenticatedDevice& sender,
+                                        absl::string_view recipient);
+
+  // Whether `caller` may fetch `handle`'s prekey bundles: their own account
+  // or an active care link. Errors as for CheckCanMessage, except that an
+  // ended link is PERMISSION_DENIED too.
+  absl::Status CheckCanFetchBundle(const AuthenticatedDevice& caller,
+                                   absl::string_view handle);
+
+  // The therapists with an active link to `client`, ascending.
+  absl::StatusOr<std::vector<std::string>> CareTeam(absl::string_view client);
+
+  // The link between the two, nullopt if there never was one.
+  absl::StatusOr<std::optional<records::Link>> GetLink(absl::string_view therapist,
+                                                       absl::string_view client);
+
+  const std::string& emergency_note() const { return emergency_note_; }
+
+ private:
+  // Adds the writes linking `therapist` and `client` from `now_ms`.
+  static void LinkInto(absl::string_view therapist, absl::string_view client,
+                       int64_t now_ms, WriteBatch& batch);
+  absl::StatusOr<std::vector<CareLink>> LinksOf(Table table, absl::string_view handle);
+
+  Store* const store_;
+  Accounts* const accounts_;
+  Enrolment* const enrolment_;
+  Clock* const clock_;
+  const std::string emergency_note_;
+  // Serialises the check-then-write of an invite (by code hash) and of a
+  // link (by pair key).
+  StripedMutex locks_;
+};
+
+}  // namespace sotto::server
+
+#endif  // SOTTO_SERVER_DOMAIN_CARE_H_

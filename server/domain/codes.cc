@@ -1,0 +1,56 @@
+#include "server/domain/codes.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "absl/strings/ascii.h"
+#include "server/domain/limits.h"
+
+namespace sotto::server {
+namespace {
+// 32 symbols: 5 bits each.
+constexpr char kAlphabet[] = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+static_assert(sizeof(kAlphabet) - 1 == 32);
+constexpr size_t kGroup = 4;
+}  // namespace
+
+absl::StatusOr<std::string> GenerateCode() {
+  unsigned char random[kCodeChars];
+  if (RAND_bytes(random, sizeof(random)) != 1) {
+    return absl::UnavailableError("random number generator failed");
+  }
+  std::string code;
+  for (size_t i = 0; i < kCodeChars; ++i) {
+    if (i > 0 && i % kGroup == 0) code.push_back('-');
+    code.push_back(kAlphabet[random[i] & 31]);  // 256 % 32 == 0: unbiased
+  }
+  OPENSSL_cleanse(random, sizeof(random));
+  return code;
+}
+
+std::optional<std::string> NormalizeCode(absl::string_view code) {
+  std::string out;
+  for (char c : code) {
+    if (c == '-' || c == ' ') continue;
+    char u = absl::ascii_toupper(static_cast<unsigned char>(c));
+    if (std::string_view(kAlphabet).find(u) == std::string_view::npos) return std::nullopt;
+    out.push_back(u);
+    if (out.size() > kCodeChars) return std::nullopt;
+  }
+  if (out.size() != kCodeChars) return std::nullopt;
+  return out;
+}
+
+std::string HashCode(absl::string_view normalized_code) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(normalized_code.data(), normalized_code.size(), digest, &len,
+                 EVP_sha256(), nullptr) != 1) {
+    // An empty key matches no stored code.
+    return std::string();
+  }
+  return std::string(reinterpret_cast<char*>(digest), len);
+}
+
+}  // namespace sotto::server

@@ -1,0 +1,57 @@
+#ifndef SOTTO_SERVER_DOMAIN_ENROLMENT_H_
+#define SOTTO_SERVER_DOMAIN_ENROLMENT_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "server/domain/accounts.h"
+#include "server/domain/clock.h"
+#include "server/storage/store.h"
+
+namespace sotto::server {
+
+// A one-time code as handed to a person, and when it stops working.
+struct IssuedCode {
+  std::string code;  // "K7QF-2M9X-TR4C"
+  int64_t expires_at_ms = 0;
+};
+
+// The one message for a wrong, used or expired enrolment code: which of the
+// three it was is not revealed.
+inline constexpr char kBadEnrolmentCode[] = "enrolment code is not valid";
+
+// The operator's enrolment of therapists: one-time codes bound to a handle,
+// stored only as SHA-256 (codes.h) with the handle and expiry. Thread-safe.
+// Does not own its arguments, which must outlive it.
+class Enrolment {
+ public:
+  Enrolment(Store* store, Accounts* accounts, Clock* clock);
+  Enrolment(const Enrolment&) = delete;
+  Enrolment& operator=(const Enrolment&) = delete;
+
+  // A new code with which `handle` can register as a therapist, valid for
+  // `valid_hours` (0: kDefaultCodeValidHours). Earlier codes for the handle
+  // stay valid. Errors: INVALID_ARGUMENT (handle, valid_hours above
+  // kMaxCodeValidHours), ALREADY_EXISTS (the handle is registered).
+  absl::StatusOr<IssuedCode> IssueTherapistCode(absl::string_view handle,
+                                                uint32_t valid_hours);
+
+  // Checks that `code` was issued for `handle`, is unused and unexpired at
+  // `now_ms`, and adds its deletion to `batch` (so it is consumed exactly when
+  // the batch commits). The caller serialises registrations of `handle`.
+  // Errors: PERMISSION_DENIED kBadEnrolmentCode.
+  absl::Status ConsumeInto(absl::string_view handle, absl::string_view code,
+                           int64_t now_ms, WriteBatch& batch);
+
+ private:
+  Store* const store_;
+  Accounts* const accounts_;
+  Clock* const clock_;
+};
+
+}  // namespace sotto::server
+
+#endif  // SOTTO_SERVER_DOMAIN_ENROLMENT_H_

@@ -1,0 +1,50 @@
+#include "server/domain/scheduled_releaser.h"
+
+#include <algorithm>
+#include <iostream>
+
+#include "absl/time/time.h"
+#include "server/domain/limits.h"
+
+namespace sotto::server {
+
+ScheduledReleaser::ScheduledReleaser(Mailbox* mailbox, Clock* clock)
+    : mailbox_(mailbox), clock_(clock) {}
+
+ScheduledReleaser::~ScheduledReleaser() { Stop(); }
+
+void ScheduledReleaser::Start() { thread_ = std::thread([this] { Run(); }); }
+
+void ScheduledReleaser::Wake() {
+  absl::MutexLock lock(&mu_);
+  woken_ = true;
+}
+
+void ScheduledReleaser::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    stop_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+void ScheduledReleaser::Run() {
+  while (true) {
+    int64_t sleep_ms = kReleaserMaxSleepMs;
+    absl::StatusOr<std::optional<int64_t>> next = mailbox_->ReleaseDue();
+    if (!next.ok()) {
+      // Nobody to return the error to: report it and retry on the next turn.
+      std::cerr << "sotto-server: releasing scheduled messages failed: "
+                << next.status().message() << "\n";
+    } else if (*next) {
+      sleep_ms = std::clamp<int64_t>(**next - clock_->NowMillis(), 0, kReleaserMaxSleepMs);
+    }
+    absl::MutexLock lock(&mu_);
+    auto wake = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_ || woken_; };
+    mu_.AwaitWithTimeout(absl::Condition(&wake), absl::Milliseconds(sleep_ms));
+    if (stop_) return;
+    woken_ = false;
+  }
+}
+
+}  // namespace sotto::server

@@ -1,0 +1,49 @@
+#ifndef SOTTO_SERVER_DOMAIN_SCHEDULED_RELEASER_H_
+#define SOTTO_SERVER_DOMAIN_SCHEDULED_RELEASER_H_
+
+#include <cstdint>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "server/domain/clock.h"
+#include "server/domain/mailbox.h"
+
+namespace sotto::server {
+
+// A background thread that releases send-later messages (Mailbox::ReleaseDue):
+// once at start (messages that fell due while the server was down), then at
+// the earliest due time, whenever a new message is scheduled (Wake), and at
+// least every kReleaserMaxSleepMs of real time (so a FakeClock moved by a
+// test is noticed). Sleeps are in real time; due times are on `clock`.
+// Does not own `mailbox` or `clock`.
+class ScheduledReleaser {
+ public:
+  ScheduledReleaser(Mailbox* mailbox, Clock* clock);
+  ScheduledReleaser(const ScheduledReleaser&) = delete;
+  ScheduledReleaser& operator=(const ScheduledReleaser&) = delete;
+  // Stops the thread if running.
+  ~ScheduledReleaser();
+
+  // Starts the thread. Call once.
+  void Start();
+  // Makes the thread look for due messages now. Thread-safe, non-blocking.
+  void Wake();
+  // Stops and joins the thread; a release in progress completes first.
+  // Idempotent.
+  void Stop();
+
+ private:
+  void Run();
+
+  Mailbox* const mailbox_;
+  Clock* const clock_;
+  absl::Mutex mu_;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  bool woken_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+}  // namespace sotto::server
+
+#endif  // SOTTO_SERVER_DOMAIN_SCHEDULED_RELEASER_H_

@@ -1,0 +1,114 @@
+#include "server/rpc/care_service.h"
+
+#include <limits>
+
+#include "server/rpc/unary.h"
+#include "sotto/status_macros.h"
+
+namespace sotto::server::rpc {
+namespace {
+
+// uint32 wire values beyond int range would wrap; clamp so that
+// ValidatePolicy rejects them by name.
+int ToInt(uint32_t v) {
+  return v > static_cast<uint32_t>(std::numeric_limits<int>::max())
+             ? std::numeric_limits<int>::max()
+             : static_cast<int>(v);
+}
+
+ResponsePolicy FromWire(const sotto::v1::ResponsePolicy& in) {
+  ResponsePolicy out;
+  out.time_zone = in.time_zone();
+  for (uint32_t d : in.working_days()) out.working_days.push_back(ToInt(d));
+  out.day_start_minute = ToInt(in.day_start_minute());
+  out.day_end_minute = ToInt(in.day_end_minute());
+  out.reply_window_minutes = ToInt(in.reply_window_minutes());
+  out.away_from_ms = in.away_from_ms();
+  out.away_until_ms = in.away_until_ms();
+  out.away_note = in.away_note();
+  return out;
+}
+
+void ToWire(const ResponsePolicy& in, sotto::v1::ResponsePolicy* out) {
+  out->set_time_zone(in.time_zone);
+  for (int d : in.working_days) out->add_working_days(static_cast<uint32_t>(d));
+  out->set_day_start_minute(static_cast<uint32_t>(in.day_start_minute));
+  out->set_day_end_minute(static_cast<uint32_t>(in.day_end_minute));
+  out->set_reply_window_minutes(static_cast<uint32_t>(in.reply_window_minutes));
+  out->set_away_from_ms(in.away_from_ms);
+  out->set_away_until_ms(in.away_until_ms);
+  out->set_away_note(in.away_note);
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* CareService::CreateInvite(
+    grpc::CallbackServerContext* context, const sotto::v1::CreateInviteRequest* request,
+    sotto::v1::CreateInviteResponse* response) {
+  return AuthenticatedUnary(context, *accounts_, [&](const AuthenticatedDevice& caller) {
+    SOTTO_ASSIGN_OR_RETURN(IssuedCode code, care_->CreateInvite(caller, request->valid_hours()));
+    response->set_code(code.code);
+    response->set_expires_at_ms(code.expires_at_ms);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* CareService::AcceptInvite(
+    grpc::CallbackServerContext* context, const sotto::v1::AcceptInviteRequest* request,
+    sotto::v1::AcceptInviteResponse* response) {
+  return AuthenticatedUnary(context, *accounts_, [&](const AuthenticatedDevice& caller) {
+    SOTTO_ASSIGN_OR_RETURN(std::string therapist, care_->AcceptInvite(caller, request->code()));
+    response->set_therapist(therapist);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* CareService::ListLinks(grpc::CallbackServerContext* context,
+                                                 const sotto::v1::ListLinksRequest*,
+                                                 sotto::v1::ListLinksResponse* response) {
+  return AuthenticatedUnary(context, *accounts_, [&](const AuthenticatedDevice& caller) {
+    SOTTO_ASSIGN_OR_RETURN(std::vector<CareLink> links, care_->ListLinks(caller));
+    for (const CareLink& l : links) {
+      sotto::v1::CareLink* out = response->add_links();
+      out->set_peer(l.peer);
+      out->set_state(static_cast<sotto::v1::LinkState>(l.state));
+      out->set_since_ms(l.since_ms);
+      out->set_ended_ms(l.ended_ms);
+      out->set_ended_by(l.ended_by);
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* CareService::EndLink(grpc::CallbackServerContext* context,
+                                               const sotto::v1::EndLinkRequest* request,
+                                               sotto::v1::EndLinkResponse*) {
+  return AuthenticatedUnary(context, *accounts_, [&](const AuthenticatedDevice& caller) {
+    return care_->EndLink(caller, request->peer());
+  });
+}
+
+grpc::ServerUnaryReactor* CareService::SetPolicy(grpc::CallbackServerContext* context,
+                                                 const sotto::v1::SetPolicyRequest* request,
+                                                 sotto::v1::SetPolicyResponse*) {
+  return AuthenticatedUnary(context, *accounts_, [&](const AuthenticatedDevice& caller) {
+    if (caller.role != Role::kTherapist) {
+      return absl::PermissionDeniedError("only a therapist can set a response policy");
+    }
+    if (!request->has_policy()) return absl::InvalidArgumentError("policy is required");
+    return care_->SetPolicy(caller, FromWire(request->policy()));
+  });
+}
+
+grpc::ServerUnaryReactor* CareService::GetPolicy(grpc::CallbackServerContext* context,
+                                                 const sotto::v1::GetPolicyRequest* request,
+                                                 sotto::v1::GetPolicyResponse* response) {
+  return AuthenticatedUnary(context, *accounts_, [&](const AuthenticatedDevice& caller) {
+    SOTTO_ASSIGN_OR_RETURN(PolicyView view, care_->GetPolicy(caller, request->therapist()));
+    ToWire(view.policy, response->mutable_policy());
+    response->set_emergency_note(view.emergency_note);
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace sotto::server::rpc

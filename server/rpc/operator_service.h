@@ -1,0 +1,29 @@
+#ifndef SOTTO_SERVER_RPC_OPERATOR_SERVICE_H_
+#define SOTTO_SERVER_RPC_OPERATOR_SERVICE_H_
+
+#include "server/domain/enrolment.h"
+#include "sotto/v1/operator.grpc.pb.h"
+
+namespace sotto::server::rpc {
+
+// sotto.v1.Operator. Registered only on the operator's Unix socket
+// (DATA_DIR/operator.sock, 0600 in a 0700 directory): whoever can connect
+// can already read the database, so there is no further authentication.
+// Never register it on the network port. Does not own `enrolment`.
+class OperatorService final : public sotto::v1::Operator::CallbackService {
+ public:
+  explicit OperatorService(Enrolment* enrolment) : enrolment_(enrolment) {}
+  OperatorService(const OperatorService&) = delete;
+  OperatorService& operator=(const OperatorService&) = delete;
+
+  grpc::ServerUnaryReactor* EnrolTherapist(
+      grpc::CallbackServerContext* context, const sotto::v1::EnrolTherapistRequest* request,
+      sotto::v1::EnrolTherapistResponse* response) override;
+
+ private:
+  Enrolment* const enrolment_;
+};
+
+}  // namespace sotto::server::rpc
+
+#endif  // SOTTO_SERVER_RPC_OPERATOR_SERVICE_H_
