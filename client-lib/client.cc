@@ -736,7 +736,7 @@ class Client::Impl {
       if (!stored.ParseFromString(entry.value)) {
         return absl::DataLossError("a local message is corrupt");
       }
-      if (stored.message_id().empty()) continue;
+      if (stored.message_id().size() != kMessageIdBytes) continue;
       writes.push_back(Write{Space::kMessageIndex, stored.message_id(), entry.key});
     }
     writes.push_back(Write{Space::kMeta, kMessageIndexReadyKey, "1"});
@@ -984,8 +984,14 @@ class Client::Impl {
     };
     // The first message with an id keeps it: a peer who reuses an id (ours
     // or their own) cannot redirect replies or receipts to their message.
-    SOTTO_ASSIGN_OR_RETURN(auto indexed, store_->Get(Space::kMessageIndex, stored.message_id()));
-    if (!indexed) writes.push_back(Write{Space::kMessageIndex, stored.message_id(), history_key});
+    // (A malformed id from a peer is kept in the history but not indexed.)
+    if (stored.message_id().size() == kMessageIdBytes) {
+      SOTTO_ASSIGN_OR_RETURN(auto indexed,
+                             store_->Get(Space::kMessageIndex, stored.message_id()));
+      if (!indexed) {
+        writes.push_back(Write{Space::kMessageIndex, stored.message_id(), history_key});
+      }
+    }
     return writes;
   }
 

@@ -277,10 +277,15 @@ class Client {
                                    const SendOptions& options = {});
 
   // A client writes to every therapist of their care team (one message each).
+  // FAILED_PRECONDITION when the caller is not a client or has no active
+  // link. If a send fails, the others are still attempted and the error
+  // names who did and did not get the message.
   absl::StatusOr<std::vector<SendResult>> SendToCareTeam(absl::string_view text);
 
-  // Cancels a scheduled message before the server releases it.
-  // NOT_FOUND if it was already released (or never scheduled).
+  // Cancels a scheduled message (found by id prefix, as Reply) before the
+  // server releases it, and marks it kCancelled locally. NOT_FOUND if it was
+  // already released (or never scheduled); INVALID_ARGUMENT for a message
+  // someone else sent.
   absl::Status CancelScheduled(absl::string_view id_prefix);
 
   // Care links. A therapist invites a client (new: the code goes to
@@ -312,6 +317,10 @@ class Client {
   // what arrived and any read receipts still pending, applies receipts that
   // came in to the sent messages' states, refills the server's stock of
   // one-time prekeys and rotates the signed prekey when due.
+  // Receipts are never shown or counted as messages. Sending them is best
+  // effort and never fails the sync: one the server cannot take now stays
+  // queued for the next Sync/Listen; one it refuses for good (e.g. the care
+  // link ended) is dropped.
   absl::StatusOr<SyncStats> Sync();
 
   // Like Sync, but keeps a stream open: delivers the backlog, then every new
