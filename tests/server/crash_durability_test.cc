@@ -1,6 +1,7 @@
 // An acknowledged Send survives the server being killed right after it
 // replies: the real sotto-server binary, SIGKILL, restart on the same data.
 
+#include <cstdio>
 #include <grpcpp/grpcpp.h>
 
 #include <string>
@@ -9,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "sotto/v1/accounts.grpc.pb.h"
+#include "sotto/v1/care.grpc.pb.h"
 #include "sotto/v1/messages.grpc.pb.h"
 #include "testing/server_process.h"
 #include "testing/signal_test_keys.h"
@@ -39,7 +41,22 @@ class CrashDurabilityTest : public ::testing::Test {
     auto spk = keys.MakeSignedPreKey(1);
     v1::RegisterRequest req;
     req.set_handle(handle);
-    req.set_role(v1::ROLE_CLIENT);
+    if (therapist_header_.empty()) {
+      // The first user is the therapist, enrolled through the operator
+      // socket of the running server; the others are their invited clients.
+      req.set_role(v1::ROLE_THERAPIST);
+      req.set_enrolment_code(EnrolmentCode(handle));
+    } else {
+      req.set_role(v1::ROLE_CLIENT);
+      auto care = v1::Care::NewStub(
+          grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials()));
+      grpc::ClientContext invite_ctx;
+      invite_ctx.AddMetadata("authorization", therapist_header_);
+      v1::CreateInviteResponse invite;
+      grpc::Status s = care->CreateInvite(&invite_ctx, v1::CreateInviteRequest(), &invite);
+      EXPECT_TRUE(s.ok()) << s.error_message();
+      req.set_invite_code(invite.code());
+    }
     Device d{handle};
     d.registration_id = registration_id;
     req.set_device_secret(d.secret);
@@ -52,8 +69,24 @@ class CrashDurabilityTest : public ::testing::Test {
     v1::RegisterResponse resp;
     grpc::Status s = accounts_->Register(&ctx, req, &resp);
     EXPECT_TRUE(s.ok()) << s.error_message();
+    if (therapist_header_.empty()) therapist_header_ = d.Header();
     return d;
   }
+
+  // `sotto-server enrol-therapist --quiet` against the running server.
+  std::string EnrolmentCode(const std::string& handle) {
+    std::string cmd = std::string(SOTTO_SERVER_BINARY) + " enrol-therapist --quiet --data-dir " +
+                      server_->data_dir() + " --name " + handle;
+    FILE* pipe = popen(cmd.c_str(), "r");
+    if (pipe == nullptr) return "";
+    char buf[128] = {0};
+    std::string out = fgets(buf, sizeof(buf), pipe) != nullptr ? buf : "";
+    pclose(pipe);
+    if (!out.empty() && out.back() == '\n') out.pop_back();
+    return out;
+  }
+
+  std::string therapist_header_;
 
   std::unique_ptr<sotto::testing::ServerProcess> server_;
   std::unique_ptr<v1::Accounts::Stub> accounts_;

@@ -20,6 +20,8 @@
 #include "gtest/gtest.h"
 #include "server/domain/limits.h"
 #include "sotto/v1/accounts.grpc.pb.h"
+#include "sotto/v1/care.grpc.pb.h"
+#include "sotto/v1/operator.grpc.pb.h"
 #include "sotto/v1/keys.grpc.pb.h"
 #include "sotto/v1/messages.grpc.pb.h"
 #include "tests/server/temp_dir.h"
@@ -78,12 +80,38 @@ class RpcTest : public ::testing::Test {
     accounts_ = v1::Accounts::NewStub(channel_);
     keys_ = v1::Keys::NewStub(channel_);
     messages_ = v1::Messages::NewStub(channel_);
+    care_ = v1::Care::NewStub(channel_);
+    queue_ = v1::Queue::NewStub(channel_);
+  }
+
+  // "ana" and "dr-*" register as therapists with a fresh enrolment code;
+  // everyone else as a client with an invite from the fixture's therapist
+  // (ana once registered, else a "dr-care" registered on demand).
+  static bool IsTherapist(const std::string& handle) {
+    return handle == "ana" || handle.rfind("dr-", 0) == 0;
+  }
+
+  std::string InviteFrom(const std::string& therapist_header) {
+    v1::CreateInviteResponse r;
+    grpc::Status s = care_->CreateInvite(Ctx(therapist_header).get(), v1::CreateInviteRequest(), &r);
+    EXPECT_TRUE(s.ok()) << Describe(s);
+    return r.code();
   }
 
   v1::RegisterRequest RegisterRequestFor(User& user, size_t prekeys) {
     v1::RegisterRequest req;
     req.set_handle(user.handle);
-    req.set_role(v1::ROLE_CLIENT);
+    if (IsTherapist(user.handle)) {
+      req.set_role(v1::ROLE_THERAPIST);
+      auto code = server_->IssueEnrolmentCode(user.handle);
+      if (code.ok()) req.set_enrolment_code(code->code);
+    } else {
+      req.set_role(v1::ROLE_CLIENT);
+      if (therapist_header_.empty()) {
+        therapist_keeper_ = std::make_unique<User>(Register("dr-care"));
+      }
+      req.set_invite_code(InviteFrom(therapist_header_));
+    }
     req.set_device_secret(user.secret);
     req.set_registration_id(user.registration_id);
     v1::DeviceKeys* keys = req.mutable_keys();
@@ -118,6 +146,9 @@ class RpcTest : public ::testing::Test {
     grpc::Status s = accounts_->Register(&ctx, RegisterRequestFor(u, prekeys), &resp);
     EXPECT_TRUE(s.ok()) << Describe(s);
     EXPECT_EQ(resp.device_id(), 1u);
+    if (handle == "ana" || (handle == "dr-care" && therapist_header_.empty())) {
+      therapist_header_ = u.Header();
+    }
     return u;
   }
 
@@ -213,6 +244,11 @@ class RpcTest : public ::testing::Test {
   std::unique_ptr<v1::Accounts::Stub> accounts_;
   std::unique_ptr<v1::Keys::Stub> keys_;
   std::unique_ptr<v1::Messages::Stub> messages_;
+  std::unique_ptr<v1::Care::Stub> care_;
+  std::unique_ptr<v1::Queue::Stub> queue_;
+  // Who invites the fixture's clients.
+  std::string therapist_header_;
+  std::unique_ptr<User> therapist_keeper_;
 };
 
 TEST_F(RpcTest, RegisterThenWhoAmI) {
@@ -221,7 +257,7 @@ TEST_F(RpcTest, RegisterThenWhoAmI) {
   grpc::Status s = accounts_->WhoAmI(Ctx(ana.Header()).get(), v1::WhoAmIRequest(), &who);
   ASSERT_TRUE(s.ok()) << Describe(s);
   EXPECT_EQ(who.handle(), "ana");
-  EXPECT_EQ(who.role(), v1::ROLE_CLIENT);
+  EXPECT_EQ(who.role(), v1::ROLE_THERAPIST);
   EXPECT_EQ(who.device_id(), 1u);
   EXPECT_THAT(who.device_ids(), ElementsAre(1u));
 }
@@ -429,8 +465,12 @@ TEST_F(RpcTest, RegisterRejectsMalformedKeysAndFields) {
               GrpcIs(grpc::StatusCode::INVALID_ARGUMENT, "too many one_time_prekeys"));
   // None of that created the account; a valid request still can.
   EXPECT_TRUE(accounts_->Register(Ctx("").get(), RegisterRequestFor(ana, 1), &r).ok());
-  EXPECT_THAT(accounts_->Register(Ctx("").get(), RegisterRequestFor(ana, 1), &r),
-              GrpcIs(grpc::StatusCode::ALREADY_EXISTS, "ana"));
+  // A taken handle is ALREADY_EXISTS even with a valid invite (which is not
+  // consumed).
+  User bob = NewUser("bob", 5);
+  EXPECT_TRUE(accounts_->Register(Ctx("").get(), RegisterRequestFor(bob, 1), &r).ok());
+  EXPECT_THAT(accounts_->Register(Ctx("").get(), RegisterRequestFor(bob, 1), &r),
+              GrpcIs(grpc::StatusCode::ALREADY_EXISTS, "bob"));
 }
 
 TEST_F(RpcTest, UploadRejectsMalformedKeysAndCountsWhatIsStored) {
