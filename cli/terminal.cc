@@ -106,7 +106,8 @@ class ScratchDir {
 // ("code --wait"), and waits for it. Returns its exit status.
 absl::StatusOr<int> RunEditor(const std::string& editor, const std::string& file) {
   // Ctrl-C belongs to the editor while it runs, as with git.
-  struct sigaction ignore {}, old_int {}, old_quit {};
+  struct sigaction ignore {
+  }, old_int{}, old_quit{};
   ignore.sa_handler = SIG_IGN;
   sigaction(SIGINT, &ignore, &old_int);
   sigaction(SIGQUIT, &ignore, &old_quit);
@@ -183,9 +184,8 @@ absl::StatusOr<std::string> ComposeInEditor() {
   absl::StatusOr<int> exit_code = RunEditor(editor, file);
   if (!exit_code.ok()) return exit_code.status();
   if (*exit_code != 0) {
-    return absl::AbortedError(
-        absl::StrCat("the editor (", editor, ") exited with status ", *exit_code,
-                     "; nothing was sent"));
+    return absl::AbortedError(absl::StrCat("the editor (", editor, ") exited with status ",
+                                           *exit_code, "; nothing was sent"));
   }
   FILE* in = std::fopen(file.c_str(), "rb");
   if (in == nullptr) {

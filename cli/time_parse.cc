@@ -19,23 +19,29 @@
 namespace sotto::cli {
 namespace {
 
-constexpr std::array<const char*, 7> kDayNames = {"Mon", "Tue", "Wed", "Thu",
-                                                  "Fri", "Sat", "Sun"};
-constexpr std::array<const char*, 7> kFullDayNames = {
-    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"};
+constexpr std::array<const char*, 7> kDayNames = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
+constexpr std::array<const char*, 7> kFullDayNames = {"monday", "tuesday",  "wednesday", "thursday",
+                                                      "friday", "saturday", "sunday"};
 constexpr std::array<const char*, 12> kMonthNames = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                                      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
 // ISO weekday, 1 = Monday.
 int IsoWeekday(absl::CivilDay day) {
   switch (absl::GetWeekday(day)) {
-    case absl::Weekday::monday: return 1;
-    case absl::Weekday::tuesday: return 2;
-    case absl::Weekday::wednesday: return 3;
-    case absl::Weekday::thursday: return 4;
-    case absl::Weekday::friday: return 5;
-    case absl::Weekday::saturday: return 6;
-    case absl::Weekday::sunday: return 7;
+    case absl::Weekday::monday:
+      return 1;
+    case absl::Weekday::tuesday:
+      return 2;
+    case absl::Weekday::wednesday:
+      return 3;
+    case absl::Weekday::thursday:
+      return 4;
+    case absl::Weekday::friday:
+      return 5;
+    case absl::Weekday::saturday:
+      return 6;
+    case absl::Weekday::sunday:
+      return 7;
   }
   return 1;
 }
@@ -62,10 +68,10 @@ bool ParseClock(absl::string_view text, bool allow_bare_hour, int* minute_of_day
 }
 
 absl::Status BadWhen(absl::string_view text) {
-  return absl::InvalidArgumentError(absl::StrCat(
-      "\"", text,
-      "\" is not a time; use +2h, +30m, +1d, 09:00, \"tomorrow 09:00\", "
-      "\"2026-12-01 09:00\" or RFC 3339 (2026-12-01T09:00:00Z)"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("\"", text,
+                   "\" is not a time; use +2h, +30m, +1d, 09:00, \"tomorrow 09:00\", "
+                   "\"2026-12-01 09:00\" or RFC 3339 (2026-12-01T09:00:00Z)"));
 }
 
 }  // namespace
@@ -93,10 +99,20 @@ absl::StatusOr<absl::Duration> ParseDuration(absl::string_view text, absl::Durat
     int rank;
     absl::Duration unit_length;
     switch (unit) {
-      case 'd': rank = 0; unit_length = day; break;
-      case 'h': rank = 1; unit_length = absl::Hours(1); break;
-      case 'm': rank = 2; unit_length = absl::Minutes(1); break;
-      default: return bad();
+      case 'd':
+        rank = 0;
+        unit_length = day;
+        break;
+      case 'h':
+        rank = 1;
+        unit_length = absl::Hours(1);
+        break;
+      case 'm':
+        rank = 2;
+        unit_length = absl::Minutes(1);
+        break;
+      default:
+        return bad();
     }
     if (rank <= last_rank) return bad();
     last_rank = rank;
@@ -110,8 +126,7 @@ absl::StatusOr<absl::Duration> ParseDuration(absl::string_view text, absl::Durat
   return total;
 }
 
-absl::StatusOr<absl::Time> ParseWhen(absl::string_view text, absl::Time now,
-                                     absl::TimeZone zone) {
+absl::StatusOr<absl::Time> ParseWhen(absl::string_view text, absl::Time now, absl::TimeZone zone) {
   const absl::string_view trimmed = absl::StripAsciiWhitespace(text);
   if (trimmed.empty()) return BadWhen(text);
 
@@ -205,8 +220,8 @@ absl::StatusOr<std::vector<int>> ParseWeekdays(absl::string_view text) {
     const int first = ends.empty() ? 0 : day_number(ends.front());
     const int last = ends.size() == 2 ? day_number(ends.back()) : first;
     if (ends.size() > 2 || first == 0 || last == 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "\"", text, "\" is not a set of days; use e.g. mon-fri or mon,wed,fri"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("\"", text, "\" is not a set of days; use e.g. mon-fri or mon,wed,fri"));
     }
     // A range may wrap past Sunday: sat-mon is Saturday, Sunday, Monday.
     for (int d = first;; d = d % 7 + 1) {
