@@ -770,3 +770,50 @@ inline void PrintTo(const Status& s, std::ostream* os) {
   *os << s.error_code() << ": " << s.error_message();
 }
 }  // namespace grpc
+
+namespace sotto::server::rpc {
+namespace {
+
+TEST_F(RpcTest, OperatorIsUnimplementedOnTcpAndServedOnTheSocket) {
+  v1::EnrolTherapistRequest req;
+  req.set_handle("dr-new");
+  v1::EnrolTherapistResponse resp;
+  auto tcp = v1::Operator::NewStub(channel_);
+  EXPECT_THAT(tcp->EnrolTherapist(Ctx("").get(), req, &resp),
+              GrpcIs(grpc::StatusCode::UNIMPLEMENTED, ""));
+  ASSERT_FALSE(server_->operator_address().empty());
+  auto unix_stub = v1::Operator::NewStub(
+      grpc::CreateChannel(server_->operator_address(), grpc::InsecureChannelCredentials()));
+  grpc::Status s = unix_stub->EnrolTherapist(Ctx("").get(), req, &resp);
+  ASSERT_TRUE(s.ok()) << Describe(s);
+  EXPECT_EQ(resp.code().size(), 14u);
+}
+
+TEST_F(RpcTest, NewRpcsNeedAuthAndTheRightRole) {
+  User ana = Register("ana");
+  User bob = Register("bob", 222);
+  v1::CreateInviteResponse invite;
+  EXPECT_THAT(care_->CreateInvite(Ctx("").get(), v1::CreateInviteRequest(), &invite),
+              GrpcIs(grpc::StatusCode::UNAUTHENTICATED, ""));
+  EXPECT_THAT(care_->CreateInvite(Ctx(bob.Header()).get(), v1::CreateInviteRequest(), &invite),
+              GrpcIs(grpc::StatusCode::PERMISSION_DENIED, "therapist"));
+  v1::ListQueueResponse list;
+  EXPECT_THAT(queue_->List(Ctx(bob.Header()).get(), v1::ListQueueRequest(), &list),
+              GrpcIs(grpc::StatusCode::PERMISSION_DENIED, "therapist"));
+  v1::SetPolicyRequest policy;
+  v1::SetPolicyResponse set;
+  EXPECT_THAT(care_->SetPolicy(Ctx(ana.Header()).get(), policy, &set),
+              GrpcIs(grpc::StatusCode::INVALID_ARGUMENT, "policy"));
+  v1::CancelScheduledRequest cancel;
+  v1::CancelScheduledResponse cancelled;
+  EXPECT_THAT(messages_->CancelScheduled(Ctx(bob.Header()).get(), cancel, &cancelled),
+              GrpcIs(grpc::StatusCode::INVALID_ARGUMENT, "message_id"));
+  v1::GetBundleRequest bundle;
+  bundle.set_user("nobody");
+  v1::GetBundleResponse got;
+  EXPECT_THAT(keys_->GetBundle(Ctx(bob.Header()).get(), bundle, &got),
+              GrpcIs(grpc::StatusCode::PERMISSION_DENIED, "no care link"));
+}
+
+}  // namespace
+}  // namespace sotto::server::rpc
