@@ -721,8 +721,10 @@ int Main(int argc, char** argv) {
     auto view = client.ListQueue(queue_all);
     if (!view.ok()) return Fail(view.status());
     if (view->entries.empty()) {
-      std::cout << (queue_all ? "No clients yet. `sotto invite` makes an invite code.\n"
-                              : "Nobody is waiting for a reply.\n");
+      std::cout
+          << (queue_all
+                  ? "No conversations with linked clients. `sotto invite` makes an invite code.\n"
+                  : "Nobody is waiting for a reply.\n");
       return 0;
     }
     const auto state_name = [](ConversationState s) {
