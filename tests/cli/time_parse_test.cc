@@ -59,8 +59,7 @@ TEST(ParseDurationTest, ADayCanBeAWorkingDay) {
 
 TEST(ParseDurationTest, RejectsWhatIsNotADurationAndNamesIt) {
   for (const char* bad : {"", "2", "h", "2x", "30m2h", "2h2h", "-2h", "1.5h", "2 h", "9999999m"}) {
-    EXPECT_THAT(Duration(bad), HasSubstr(absl::StrCat("\"", bad, "\" is not a duration")))
-        << bad;
+    EXPECT_THAT(Duration(bad), HasSubstr(absl::StrCat("\"", bad, "\" is not a duration"))) << bad;
   }
   EXPECT_THAT(Duration("0m"), HasSubstr("longer than zero"));
 }
