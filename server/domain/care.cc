@@ -275,12 +275,10 @@ absl::StatusOr<Route> Care::CheckCanMessage(const AuthenticatedDevice& sender,
 
 absl::Status Care::CheckCanFetchBundle(const AuthenticatedDevice& caller,
                                        absl::string_view handle) {
-  absl::StatusOr<Route> route = CheckCanMessage(caller, handle);
-  if (route.ok()) return absl::OkStatus();
-  if (route.status().code() == absl::StatusCode::kFailedPrecondition) {
-    return NoLink(caller.handle, handle);
-  }
-  return route.status();
+  // An ended link keeps its FAILED_PRECONDITION: the two already know each
+  // other, and "ended by X" is what the sender who starts a new session (and
+  // so fetches a bundle first) must be told.
+  return CheckCanMessage(caller, handle).status();
 }
 
 }  // namespace sotto::server

@@ -130,8 +130,7 @@ class Care {
                                         absl::string_view recipient);
 
   // Whether `caller` may fetch `handle`'s prekey bundles: their own account
-  // or an active care link. Errors as for CheckCanMessage, except that an
-  // ended link is PERMISSION_DENIED too.
+  // or an active care link. Errors as for CheckCanMessage.
   absl::Status CheckCanFetchBundle(const AuthenticatedDevice& caller,
                                    absl::string_view handle);
 

@@ -5,6 +5,7 @@
 // and, where a test must play the network (reorder, redeliver), talk to the
 // server as one of those devices with the same credentials.
 
+#include <cstdio>
 #include <memory>
 #include <string>
 
@@ -14,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "sotto/client.h"
 #include "sotto/client/records.pb.h"
+#include "testing/server_process.h"
 
 namespace sotto::testing {
 
@@ -23,17 +25,57 @@ struct Party {
   client::storage::LocalStore* store = nullptr;  // owned by `client`
 };
 
-inline absl::StatusOr<Party> RegisterParty(const std::string& server_address,
-                                           const std::string& handle, Role role) {
+inline absl::StatusOr<Party> RegisterWith(RegisterOptions options) {
   auto store = client::storage::NewMemoryStore();
   client::storage::LocalStore* raw = store.get();
-  RegisterOptions options;
-  options.server_address = server_address;
-  options.handle = handle;
-  options.role = role;
   auto registered = Client::Register(options, std::move(store));
   if (!registered.ok()) return registered.status();
   return Party{std::move(*registered), raw};
+}
+
+// Runs `sotto-server enrol-therapist --quiet` against `server`'s data
+// directory, as an operator would, and returns the code it prints.
+inline absl::StatusOr<std::string> EnrolmentCode(const ServerProcess& server,
+                                                 const std::string& handle) {
+  std::string command = std::string(SOTTO_SERVER_BINARY) + " enrol-therapist --data-dir '" +
+                        server.data_dir() + "' --name " + handle + " --quiet";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return absl::InternalError("popen failed");
+  char buffer[256] = {0};
+  std::string out;
+  while (fgets(buffer, sizeof buffer, pipe) != nullptr) out += buffer;
+  int status = pclose(pipe);
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  if (status != 0 || out.empty() || out.find('\n') != std::string::npos) {
+    return absl::InternalError("enrol-therapist failed: " + out);
+  }
+  return out;
+}
+
+// An operator-enrolled therapist.
+inline absl::StatusOr<Party> RegisterTherapist(const ServerProcess& server,
+                                               const std::string& handle) {
+  auto code = EnrolmentCode(server, handle);
+  if (!code.ok()) return code.status();
+  RegisterOptions options;
+  options.server_address = server.address();
+  options.handle = handle;
+  options.role = Role::kTherapist;
+  options.enrolment_code = *code;
+  return RegisterWith(options);
+}
+
+// A client who registered with `therapist`'s invite (and so is linked).
+inline absl::StatusOr<Party> RegisterClient(const std::string& server_address,
+                                            const std::string& handle, const Party& therapist) {
+  auto invite = therapist.client->CreateInvite();
+  if (!invite.ok()) return invite.status();
+  RegisterOptions options;
+  options.server_address = server_address;
+  options.handle = handle;
+  options.role = Role::kClient;
+  options.invite_code = invite->code;
+  return RegisterWith(options);
 }
 
 // A second connection to the server authenticated as `party`'s device, for

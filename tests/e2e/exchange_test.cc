@@ -19,7 +19,8 @@ namespace {
 
 using ::sotto::testing::Party;
 using ::sotto::testing::RawConnection;
-using ::sotto::testing::RegisterParty;
+using ::sotto::testing::RegisterClient;
+using ::sotto::testing::RegisterTherapist;
 using ::sotto::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -34,8 +35,8 @@ class ExchangeTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_OK_AND_ASSIGN(server_, sotto::testing::ServerProcess::Start());
-    ASSERT_OK_AND_ASSIGN(sam_, RegisterParty(address(), "sam", Role::kClient));
-    ASSERT_OK_AND_ASSIGN(rivera_, RegisterParty(address(), "dr-rivera", Role::kTherapist));
+    ASSERT_OK_AND_ASSIGN(rivera_, RegisterTherapist(*server_, "dr-rivera"));
+    ASSERT_OK_AND_ASSIGN(sam_, RegisterClient(address(), "sam", rivera_));
   }
 
   std::string address() const { return server_->address(); }
@@ -136,6 +137,8 @@ TEST_F(ExchangeTest, OutOfOrderDeliveryDecryptsEveryMessage) {
   ASSERT_OK(rivera_.client->Sync());
   ASSERT_OK(rivera_.client->SendText("sam", "hello sam"));
   ASSERT_OK(sam_.client->Sync());
+  // Take in sam's delivery receipt, so that only the five texts wait.
+  ASSERT_OK(rivera_.client->Sync());
 
   for (int i = 1; i <= 5; ++i) {
     ASSERT_OK(sam_.client->SendText("dr-rivera", absl::StrCat("m", i)));
@@ -238,8 +241,13 @@ TEST_F(ExchangeTest, ListenReturnsAfterIdleTimeout) {
   EXPECT_LT(absl::Now() - start, absl::Seconds(10));
 }
 
-TEST_F(ExchangeTest, SendingToSomeoneWhoDoesNotExistSaysSo) {
+TEST_F(ExchangeTest, BadSendsSayWhatWasWrong) {
+  // A client can't tell an unknown handle from someone they are not linked
+  // with: both are "no care link".
   EXPECT_THAT(sam_.client->SendText("nobody-here", "hi"),
+              StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("nobody-here")));
+  // A therapist may learn that the handle does not exist.
+  EXPECT_THAT(rivera_.client->SendText("nobody-here", "hi"),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("nobody-here")));
   EXPECT_THAT(sam_.client->SendText("dr-rivera", ""),
               StatusIs(absl::StatusCode::kInvalidArgument));
@@ -252,7 +260,7 @@ TEST_F(ExchangeTest, SendingToSomeoneWhoDoesNotExistSaysSo) {
 }
 
 TEST_F(ExchangeTest, RegisteringATakenHandleFailsAndLeavesTheOwnerWorking) {
-  EXPECT_THAT(RegisterParty(address(), "sam", Role::kClient),
+  EXPECT_THAT(RegisterClient(address(), "sam", rivera_),
               StatusIs(absl::StatusCode::kAlreadyExists));
   ASSERT_OK(sam_.client->SendText("dr-rivera", "still me"));
   ASSERT_OK_AND_ASSIGN(SyncStats stats, rivera_.client->Sync());

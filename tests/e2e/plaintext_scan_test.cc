@@ -21,7 +21,8 @@ namespace sotto {
 namespace {
 
 using ::sotto::testing::RawConnection;
-using ::sotto::testing::RegisterParty;
+using ::sotto::testing::RegisterClient;
+using ::sotto::testing::RegisterTherapist;
 
 // Every file under `dir`, concatenated with a separator (so that no match
 // spans two files).
@@ -44,9 +45,8 @@ std::string RandomWord() {
 
 TEST(PlaintextScanTest, ServerDataHoldsCiphertextButNoPlaintext) {
   ASSERT_OK_AND_ASSIGN(auto server, sotto::testing::ServerProcess::Start());
-  ASSERT_OK_AND_ASSIGN(auto sam, RegisterParty(server->address(), "sam", Role::kClient));
-  ASSERT_OK_AND_ASSIGN(auto rivera,
-                       RegisterParty(server->address(), "dr-rivera", Role::kTherapist));
+  ASSERT_OK_AND_ASSIGN(auto rivera, RegisterTherapist(*server, "dr-rivera"));
+  ASSERT_OK_AND_ASSIGN(auto sam, RegisterClient(server->address(), "sam", rivera));
 
   std::srand(static_cast<unsigned>(absl::ToUnixNanos(absl::Now())));
   std::vector<std::string> secrets;
@@ -61,15 +61,17 @@ TEST(PlaintextScanTest, ServerDataHoldsCiphertextButNoPlaintext) {
 
   // What the server queued for sam, as sam's device would fetch it.
   ASSERT_OK_AND_ASSIGN(auto queued, RawConnection(server->address(), sam)->Fetch(0, 100));
-  ASSERT_EQ(queued.envelopes_size(), 1);
-  const std::string ciphertext = queued.envelopes(0).ciphertext();
+  // The therapist's message, and the delivery receipt for sam's.
+  ASSERT_EQ(queued.envelopes_size(), 2);
 
   // A clean stop, so RocksDB has written all it will write.
   ASSERT_OK(server->Stop());
   const std::string stored = ReadEverything(server->data_dir());
   ASSERT_FALSE(stored.empty());
-  EXPECT_NE(stored.find(ciphertext), std::string::npos)
-      << "the scan must see the envelope's ciphertext, or it proves nothing";
+  for (const auto& envelope : queued.envelopes()) {
+    EXPECT_NE(stored.find(envelope.ciphertext()), std::string::npos)
+        << "the scan must see the envelope's ciphertext, or it proves nothing";
+  }
   for (const std::string& secret : secrets) {
     EXPECT_EQ(stored.find(secret), std::string::npos) << "plaintext on the server: " << secret;
     // Not even the distinctive word alone.

@@ -105,17 +105,19 @@ class ServerProcess {
   }
 
   // Starts the server again on the same data directory (killing it first if
-  // it is still running). The port may change: read address() again.
-  absl::Status Restart() {
+  // it is still running). The port may change: read address() again. With
+  // `same_address`, it listens where it did before, so that clients holding
+  // the old address reconnect by themselves (as after a real restart).
+  absl::Status Restart(bool same_address = false) {
     Kill();
-    return Launch();
+    return Launch(same_address ? address_ : "127.0.0.1:0");
   }
 
  private:
   ServerProcess(std::string binary, std::string data_dir)
       : binary_(std::move(binary)), data_dir_(std::move(data_dir)) {}
 
-  absl::Status Launch() {
+  absl::Status Launch(const std::string& listen = "127.0.0.1:0") {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) return absl::InternalError("pipe failed");
     pid_t pid = fork();
@@ -123,7 +125,7 @@ class ServerProcess {
     if (pid == 0) {
       dup2(fds[1], STDOUT_FILENO);
       execl(binary_.c_str(), binary_.c_str(), "--data-dir", data_dir_.c_str(),
-            "--listen", "127.0.0.1:0", static_cast<char*>(nullptr));
+            "--listen", listen.c_str(), static_cast<char*>(nullptr));
       _exit(127);
     }
     close(fds[1]);
