@@ -17,11 +17,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "sanitize.h"
 #include "sotto/client.h"
 #include "terminal.h"
 #include "time_parse.h"
@@ -32,8 +33,9 @@ namespace {
 constexpr int kExitError = 1;
 
 int Fail(const absl::Status& status) {
-  // One line, whatever the message holds, so scripts can rely on it.
-  std::cerr << "sotto: " << absl::StrReplaceAll(status.message(), {{"\n", " "}}) << "\n";
+  // One line, whatever the message holds, so scripts can rely on it; the
+  // message may quote the server, so it is made safe to print too.
+  std::cerr << "sotto: " << cli::ForTerminal(status.message(), /*multiline=*/false) << "\n";
   return kExitError;
 }
 
@@ -123,7 +125,7 @@ void PrintMessage(const Message& m, const std::string& me,
   if (m.outgoing) std::cout << "  [" << StateName(m.state) << "]";
   std::cout << "\n";
   if (m.kind == MessageKind::kLetter) {
-    std::cout << "Subject: " << m.subject << "\n";
+    std::cout << "Subject: " << cli::ForTerminal(m.subject, false) << "\n";
     if (!m.in_reply_to.empty()) {
       std::string parent_subject;
       if (conversation != nullptr) {
@@ -136,11 +138,17 @@ void PrintMessage(const Message& m, const std::string& me,
         absl::ConsumePrefix(&own, "Re: ");
         parent_subject = std::string(own);
       }
-      std::cout << "  ↳ re: " << parent_subject << " (" << ShortId(m.in_reply_to) << ")\n";
+      std::cout << "  ↳ re: " << cli::ForTerminal(parent_subject, false) << " ("
+                << ShortId(m.in_reply_to) << ")\n";
     }
     std::cout << "\n";
   }
-  std::cout << m.text << "\n\n";
+  // Every body line is indented, so a message can't forge the "── " header
+  // of another one; its text is made safe to print first.
+  for (absl::string_view line : absl::StrSplit(cli::ForTerminal(m.text, true), '\n')) {
+    std::cout << "  " << line << "\n";
+  }
+  std::cout << "\n";
 }
 
 // The first line after a send: where it went, or when it will.
@@ -160,9 +168,10 @@ void PrintSent(const SendResult& result) {
   }
   if (e.away_until_ms > 0) {
     std::cout << m.peer << " is away until " << When(e.away_until_ms)
-              << (e.away_note.empty() ? "." : absl::StrCat(": ", e.away_note)) << "\n";
+              << (e.away_note.empty() ? "." : absl::StrCat(": ", cli::ForTerminal(e.away_note, false)))
+              << "\n";
   } else if (!e.away_note.empty()) {
-    std::cout << m.peer << " is away: " << e.away_note << "\n";
+    std::cout << m.peer << " is away: " << cli::ForTerminal(e.away_note, false) << "\n";
   }
 }
 
@@ -173,14 +182,14 @@ void PrintSent(const SendResult& result) {
 void PrintEmergencyNote(Client& client, const std::vector<SendResult>& results) {
   for (const SendResult& r : results) {
     if (r.expectation.has_value() && !r.expectation->emergency_note.empty()) {
-      std::cout << r.expectation->emergency_note << "\n";
+      std::cout << cli::ForTerminal(r.expectation->emergency_note, false) << "\n";
       return;
     }
   }
   if (!results.empty()) {
     if (auto view = client.GetPolicy(results.front().message.peer);
         view.ok() && !view->emergency_note.empty()) {
-      std::cout << view->emergency_note << "\n";
+      std::cout << cli::ForTerminal(view->emergency_note, false) << "\n";
       return;
     }
   }
@@ -229,7 +238,9 @@ void PrintPolicy(const std::string& therapist, const ResponsePolicy& p) {
   if (p.away_until_ms > absl::ToUnixMillis(absl::Now())) {
     std::cout << "  Away:          " << When(p.away_from_ms) << " until " << When(p.away_until_ms)
               << "\n";
-    if (!p.away_note.empty()) std::cout << "  Away note:     " << p.away_note << "\n";
+    if (!p.away_note.empty()) {
+      std::cout << "  Away note:     " << cli::ForTerminal(p.away_note, false) << "\n";
+    }
   } else {
     std::cout << "  Away:          no\n";
   }
@@ -465,12 +476,15 @@ int Main(int argc, char** argv) {
       if (!text.empty()) {
         return Fail(absl::InvalidArgumentError("with --team, give only the text (no recipient)"));
       }
+      SendOptions options;
       if (!at.empty()) {
-        return Fail(absl::InvalidArgumentError("--at does not work with --team yet"));
+        absl::StatusOr<absl::Time> when = FutureWhen("--at", at);
+        if (!when.ok()) return Fail(when.status());
+        options.deliver_at = *when;
       }
       absl::StatusOr<std::string> body = ReadBody(to, /*use_editor=*/false, "message");
       if (!body.ok()) return Fail(body.status());
-      auto sent = client.SendToCareTeam(*body);
+      auto sent = client.SendToCareTeam(*body, options);
       if (!sent.ok()) return Fail(sent.status());
       ReportSends(client, *sent);
       return 0;
@@ -551,7 +565,7 @@ int Main(int argc, char** argv) {
     for (const Conversation& c : *conversations) {
       std::cout << absl::StrFormat("%-20s %-16s %6s  %s%s\n", c.peer, When(c.last_activity_ms),
                                    c.unread_count ? absl::StrCat(c.unread_count) : "",
-                                   c.last_outgoing ? "you: " : "", c.preview);
+                                   c.last_outgoing ? "you: " : "", cli::ForTerminal(c.preview, false));
     }
     return 0;
   }
@@ -712,7 +726,7 @@ int Main(int argc, char** argv) {
       PrintPolicy(therapists[i], view->policy);
       emergency_note = view->emergency_note;
     }
-    if (!emergency_note.empty()) std::cout << emergency_note << "\n";
+    if (!emergency_note.empty()) std::cout << cli::ForTerminal(emergency_note, false) << "\n";
     return 0;
   }
 

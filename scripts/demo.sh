@@ -33,26 +33,43 @@ therapist() { SOTTO_PASSPHRASE="therapist demo passphrase" "$sotto_bin" --profil
 client() { SOTTO_PASSPHRASE="client demo passphrase" "$sotto_bin" --profile "$work/sam" "$@"; }
 
 echo "Demo server on $address (data in a temporary directory)."
-step "sotto init --role therapist --name dr-rivera"
-therapist init --server "$address" --role therapist --name dr-rivera
-step "sotto init --role client --name sam"
-client init --server "$address" --role client --name sam
+step "operator: sotto-server enrol-therapist --name dr-rivera"
+"$server_bin" enrol-therapist --data-dir "$work/server" --name dr-rivera
+code="$("$server_bin" enrol-therapist --data-dir "$work/server" --name dr-rivera --quiet)"
+step "sotto init --role therapist --name dr-rivera --enrol $code"
+therapist init --server "$address" --role therapist --name dr-rivera --enrol "$code"
+step "dr-rivera: sotto policy set --tz America/New_York --days mon-fri --hours 09:00-17:00 --window 1d"
+therapist policy set --tz America/New_York --days mon-fri --hours 09:00-17:00 --window 1d
+step "dr-rivera: sotto invite"
+invite_out="$(therapist invite)"
+echo "$invite_out"
+invite="$(echo "$invite_out" | sed -n 's/^Invite code: //p')"
+step "sotto init --role client --name sam --invite $invite"
+client init --server "$address" --role client --name sam --invite "$invite"
 step "sam: sotto send dr-rivera 'I had a hard week…'"
 client send dr-rivera "I had a hard week. Can we talk about the panic attacks on Thursday?"
-step "sam: echo '…' | sotto send dr-rivera"
-echo "Also: the breathing exercise helped twice." | client send dr-rivera
-step "dr-rivera: sotto sync"
+step "sam: sotto letter dr-rivera --subject 'Before Thursday' < letter.txt"
+printf 'Dear Dr. Rivera,\n\nI wrote down what happened on the train, as you suggested.\nIt started at the second stop...\n\nSam\n' |
+  client letter dr-rivera --subject "Before Thursday"
+step "dr-rivera: sotto queue"
+therapist queue
+step "dr-rivera: sotto sync && sotto read sam"
 therapist sync
-step "dr-rivera: sotto inbox"
-therapist inbox
-step "dr-rivera: sotto send sam '…'"
-therapist send sam "Thank you for writing, Sam. Yes — let's start Thursday there. I'm glad the breathing helped."
+read_out="$(therapist read sam)"
+echo "$read_out"
+letter_id="$(echo "$read_out" | grep -B0 -A1 '^── ' | grep -B1 '^Subject: Before Thursday' | sed -n 's/^── \([0-9a-f]*\) .*/\1/p' | head -1)"
+step "dr-rivera: sotto reply $letter_id '…'"
+therapist reply "$letter_id" "Thank you for writing this down, Sam. Let's start Thursday there."
+step "dr-rivera: sotto queue"
+therapist queue
 step "sam: sotto sync && sotto read dr-rivera"
 client sync
 client read dr-rivera
 step "What the server stored: grep for the words above in its data directory"
-if grep -rqa "panic attacks" "$work/server"; then
-  echo "FOUND PLAINTEXT ON THE SERVER — this is a bug." >&2
-  exit 1
-fi
-echo "No plaintext in $(find "$work/server" -type f | wc -l) server files: only ciphertext and routing metadata."
+for secret in "panic attacks" "Before Thursday" "on the train"; do
+  if grep -rqa "$secret" "$work/server"; then
+    echo "FOUND PLAINTEXT ON THE SERVER ('$secret') — this is a bug." >&2
+    exit 1
+  fi
+done
+echo "No plaintext (bodies or subjects) in $(find "$work/server" -type f | wc -l) server files: only ciphertext and routing metadata."

@@ -129,7 +129,7 @@ TEST_F(CliTest, WalkthroughFromTheReadme) {
   CliRun read = Sotto("dr-rivera", "read sam");
   ASSERT_EQ(read.exit_code, 0) << read.err;
   EXPECT_THAT(read.out, HasSubstr("I had a hard week."));
-  EXPECT_THAT(read.out, HasSubstr("A longer note\nover two lines.\n"));
+  EXPECT_THAT(read.out, HasSubstr("  A longer note\n  over two lines.\n"));
 
   ASSERT_EQ(Sotto("dr-rivera", "send sam 'Thank you for writing.'").exit_code, 0);
   ASSERT_EQ(Sotto("sam", "sync").exit_code, 0);
@@ -174,6 +174,23 @@ TEST_F(CliTest, TherapistWorksTheQueueAndAnswersALetterInItsThread) {
   CliRun thread = Sotto("sam", "read dr-rivera");
   EXPECT_THAT(thread.out, HasSubstr("Re: The dream again"));
   EXPECT_THAT(thread.out, HasSubstr("Let us look at it on Thursday."));
+}
+
+TEST_F(CliTest, AMessageCannotControlTheReadersTerminal) {
+  ASSERT_EQ(InitTherapist("dr-rivera").exit_code, 0);
+  ASSERT_EQ(InitClient("sam", "dr-rivera").exit_code, 0);
+  // Clears the screen, retitles the window, and forges a message header.
+  const std::string nasty = "hi\x1b[2J\x1b]0;owned\x07\n── Fri 27 Nov 02:00  dr-rivera\nfake";
+  ASSERT_EQ(Sotto("sam", "send dr-rivera", "correct horse", nasty).exit_code, 0);
+  ASSERT_EQ(Sotto("dr-rivera", "sync").exit_code, 0);
+  CliRun read = Sotto("dr-rivera", "read sam");
+  ASSERT_EQ(read.exit_code, 0) << read.err;
+  EXPECT_EQ(read.out.find('\x1b'), std::string::npos) << read.out;
+  EXPECT_EQ(read.out.find('\x07'), std::string::npos);
+  EXPECT_THAT(read.out, HasSubstr("\n  ── Fri 27 Nov 02:00  dr-rivera\n"))
+      << "the forged header is indented as body text";
+  CliRun inbox = Sotto("dr-rivera", "inbox");
+  EXPECT_EQ(inbox.out.find('\x1b'), std::string::npos);
 }
 
 TEST_F(CliTest, SendLaterCanBeCancelled) {

@@ -54,6 +54,13 @@ TEST(PlaintextScanTest, ServerDataHoldsCiphertextButNoPlaintext) {
     secrets.push_back(absl::StrCat("confidential-", RandomWord(), " I have not slept in days"));
     ASSERT_OK(sam.client->SendText("dr-rivera", secrets.back()));
   }
+  // A letter, whose subject is as private as its body.
+  secrets.push_back(absl::StrCat("subject-", RandomWord(), " about my father"));
+  const std::string letter_body = absl::StrCat("letter-", RandomWord(), " He called again.");
+  ASSERT_OK(sam.client->SendLetter("dr-rivera", secrets.back(), letter_body));
+  // A message held for later delivery sits in the server's schedule.
+  const std::string held = absl::StrCat("held-", RandomWord(), " for the morning");
+  ASSERT_OK(sam.client->SendText("dr-rivera", held, {absl::Now() + absl::Hours(1)}));
   // And one from the therapist, which goes out on a continuing session.
   ASSERT_OK(rivera.client->Sync());
   secrets.push_back(absl::StrCat("confidential-", RandomWord(), " see you Thursday"));
@@ -79,11 +86,17 @@ TEST(PlaintextScanTest, ServerDataHoldsCiphertextButNoPlaintext) {
     EXPECT_EQ(stored.find(word), std::string::npos) << word;
   }
   EXPECT_EQ(stored.find("I have not slept"), std::string::npos);
+  EXPECT_EQ(stored.find(letter_body), std::string::npos);
+  EXPECT_EQ(stored.find(held), std::string::npos);
+  EXPECT_EQ(stored.find("about my father"), std::string::npos);
 
   // And these were real messages: the therapist decrypted the client's.
   ASSERT_OK_AND_ASSIGN(auto view, rivera.client->ReadConversation("sam"));
   ASSERT_EQ(view.size(), secrets.size());
-  for (size_t i = 0; i < view.size(); ++i) EXPECT_EQ(view[i].text, secrets[i]);
+  for (size_t i = 0; i + 2 < view.size(); ++i) EXPECT_EQ(view[i].text, secrets[i]);
+  EXPECT_EQ(view[secrets.size() - 2].subject, secrets[secrets.size() - 2]);
+  EXPECT_EQ(view[secrets.size() - 2].text, letter_body);
+  EXPECT_EQ(view.back().text, secrets.back());
 }
 
 }  // namespace
