@@ -141,9 +141,14 @@ absl::StatusOr<std::string> Care::AcceptInvite(const AuthenticatedDevice& caller
     return absl::AlreadyExistsError(
         absl::StrCat(caller.handle, " is already linked to ", invite.handle));
   }
+  // A link made again gets a since_ms after the old one's, even within one
+  // millisecond: send-later messages written under the old link are told
+  // apart by it (Mailbox::ReleaseDue).
+  int64_t since = now;
+  if (link) since = std::max({now, link->since_ms + 1, link->ended_ms + 1});
   WriteBatch batch;
   batch.Delete(Table::kInvites, invite_key);
-  LinkInto(invite.handle, caller.handle, now, batch);
+  LinkInto(invite.handle, caller.handle, since, batch);
   SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kSynced));
   return invite.handle;
 }
@@ -279,6 +284,10 @@ absl::Status Care::CheckCanFetchBundle(const AuthenticatedDevice& caller,
   // other, and "ended by X" is what the sender who starts a new session (and
   // so fetches a bundle first) must be told.
   return CheckCanMessage(caller, handle).status();
+}
+
+absl::StatusOr<size_t> Care::SweepExpiredInvites() {
+  return SweepExpiredCodes(store_, Table::kInvites, clock_->NowMillis());
 }
 
 }  // namespace sotto::server

@@ -141,6 +141,9 @@ class Care {
   absl::StatusOr<std::optional<records::Link>> GetLink(absl::string_view therapist,
                                                        absl::string_view client);
 
+  // Deletes every invite code expired at the clock's now; returns how many.
+  absl::StatusOr<size_t> SweepExpiredInvites();
+
   const std::string& emergency_note() const { return emergency_note_; }
 
  private:

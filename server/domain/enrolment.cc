@@ -51,4 +51,28 @@ absl::Status Enrolment::ConsumeInto(absl::string_view handle, absl::string_view 
   return absl::OkStatus();
 }
 
+absl::StatusOr<size_t> SweepExpiredCodes(Store* store, Table table, int64_t now_ms) {
+  size_t deleted = 0;
+  std::string after;
+  while (true) {
+    SOTTO_ASSIGN_OR_RETURN(std::vector<KeyValue> rows,
+                           store->Scan(table, "", after, kSweepBatch));
+    WriteBatch batch;
+    for (const KeyValue& row : rows) {
+      SOTTO_ASSIGN_OR_RETURN(records::Code code, records::DecodeCode(row.value));
+      if (now_ms < code.expires_at_ms) continue;
+      batch.Delete(table, row.key);
+      ++deleted;
+    }
+    // Buffered: a delete lost in a machine crash is redone by the next sweep.
+    if (!batch.empty()) SOTTO_RETURN_IF_ERROR(store->Write(batch, Durability::kBuffered));
+    if (rows.size() < kSweepBatch) return deleted;
+    after = rows.back().key;
+  }
+}
+
+absl::StatusOr<size_t> Enrolment::SweepExpired() {
+  return SweepExpiredCodes(store_, Table::kEnrolments, clock_->NowMillis());
+}
+
 }  // namespace sotto::server

@@ -23,6 +23,11 @@ struct IssuedCode {
 // three it was is not revealed.
 inline constexpr char kBadEnrolmentCode[] = "enrolment code is not valid";
 
+// Deletes the codes of `table` (kEnrolments or kInvites) that expired at
+// `now_ms`; returns how many. Expired codes are never accepted, so a
+// consumer racing with this only ever fails as it would have anyway.
+absl::StatusOr<size_t> SweepExpiredCodes(Store* store, Table table, int64_t now_ms);
+
 // The operator's enrolment of therapists: one-time codes bound to a handle,
 // stored only as SHA-256 (codes.h) with the handle and expiry. Thread-safe.
 // Does not own its arguments, which must outlive it.
@@ -45,6 +50,10 @@ class Enrolment {
   // Errors: PERMISSION_DENIED kBadEnrolmentCode.
   absl::Status ConsumeInto(absl::string_view handle, absl::string_view code,
                            int64_t now_ms, WriteBatch& batch);
+
+  // Deletes every enrolment code expired at the clock's now (an expired code
+  // can never be consumed, so nothing races with this); returns how many.
+  absl::StatusOr<size_t> SweepExpired();
 
  private:
   Store* const store_;

@@ -86,13 +86,15 @@ absl::StatusOr<std::vector<PreKeyBundle>> KeyDirectory::GetBundle(
     if (!identity || !spk) return records::Corrupt("device keys");
     bundle.identity_key = std::move(*identity);
     SOTTO_ASSIGN_OR_RETURN(bundle.signed_prekey, records::DecodeSignedPreKey(*spk));
-    // Buffered: losing a pop in a machine crash only means the prekey may be
-    // handed out again, which X3DH tolerates (the signed prekey still binds).
+    // Synced before the reply: a pop lost in a machine crash would hand the
+    // same one-time prekey to a second sender, and the recipient, who deletes
+    // a one-time prekey when its first PreKey message arrives, could not
+    // decrypt the second sender's PreKey messages.
     SOTTO_ASSIGN_OR_RETURN(
         std::optional<KeyValue> popped,
         store_->PopFirst(Table::kPreKeys,
                          keys::OneTimePreKeyPrefix(handle, d.device_id),
-                         Durability::kBuffered));
+                         Durability::kSynced));
     if (popped) {
       std::optional<uint32_t> id = keys::OneTimePreKeyIdOf(popped->key);
       if (!id) return records::Corrupt("one-time prekey key");

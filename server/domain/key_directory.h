@@ -36,7 +36,8 @@ class KeyDirectory {
                                   const DeviceKeys& keys);
 
   // One bundle per device of `handle`, ascending device id. Each bundle takes
-  // (removes) at most one one-time prekey, which no other call receives;
+  // (removes) at most one one-time prekey, which no other call receives, even
+  // after a machine crash: the removal is synced before this returns;
   // without one left the bundle has the signed prekey only.
   // Errors: INVALID_ARGUMENT (malformed handle), NOT_FOUND (no such user).
   absl::StatusOr<std::vector<PreKeyBundle>> GetBundle(absl::string_view handle);

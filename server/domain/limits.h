@@ -48,10 +48,16 @@ inline constexpr size_t kSignatureBytes = 64;
 // Handles: 3..32 characters of [a-z0-9_-], the first a letter.
 inline constexpr size_t kMinHandleLength = 3;
 inline constexpr size_t kMaxHandleLength = 32;
-// How long a Send's idempotency record is honoured. A retry after this is
-// treated as a new message; expired records are ignored on read (and
-// overwritten by the next Send with the same id).
+// How long a Send's idempotency record is honoured: from the send, or for a
+// send-later message from its release time, whichever is later. A retry after
+// this is treated as a new message. Expired records are ignored on read and
+// deleted by the sweeper within about kSweepIntervalMs.
 inline constexpr int64_t kIdempotencyRetentionMs = 7LL * 24 * 3600 * 1000;
+// The sweeper (expired idempotency records, enrolment and invite codes) runs
+// at start and then this often (real time).
+inline constexpr int64_t kSweepIntervalMs = 10LL * 60 * 1000;
+// Rows the sweeper reads per store scan.
+inline constexpr size_t kSweepBatch = 1000;
 
 // Enrolment codes (operator -> therapist) and invite codes (therapist ->
 // client): 12 characters of a 32-letter alphabet (60 bits), shown as
@@ -67,6 +73,16 @@ inline constexpr int64_t kMaxSnoozeAheadMs = 90LL * 24 * 3600 * 1000;
 // Care links one account may have (a therapist's clients, a client's care
 // team); CreateInvite/AcceptInvite fail with RESOURCE_EXHAUSTED beyond it.
 inline constexpr size_t kMaxLinksPerUser = 5000;
+// Send-later messages one sending device may have held at once; Send fails
+// with RESOURCE_EXHAUSTED beyond it (held messages take disk and cannot be
+// drained by the recipient).
+inline constexpr size_t kMaxScheduledPerDevice = 1000;
+// Code redemption (Register with an enrolment or invite code, AcceptInvite):
+// after kMaxCodeFailures wrong codes within kCodeFailureWindowMs from one
+// source address or for one account, further attempts fail with
+// RESOURCE_EXHAUSTED until the oldest failure leaves the window.
+inline constexpr int kMaxCodeFailures = 10;
+inline constexpr int64_t kCodeFailureWindowMs = 10LL * 60 * 1000;
 // Scheduled messages released per store scan by the releaser.
 inline constexpr size_t kScheduledReleaseBatch = 100;
 // The releaser checks for due messages at least this often.

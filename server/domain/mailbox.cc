@@ -1,8 +1,11 @@
 #include "server/domain/mailbox.h"
 
+#include <openssl/evp.h>
+
 #include <algorithm>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "server/domain/device_mismatch.h"
 #include "server/domain/records.h"
@@ -46,6 +49,33 @@ absl::Status ValidateSend(absl::string_view message_id,
     }
   }
   return absl::OkStatus();
+}
+
+// SHA-256 over what identifies a message's content: the recipient and each
+// envelope's device, type and ciphertext (length-prefixed, so no two
+// different sends share an encoding). A retry resends exactly these.
+absl::StatusOr<std::string> SendDigest(absl::string_view recipient,
+                                       const std::vector<OutgoingEnvelope>& envelopes) {
+  std::string input;
+  keys::AppendBigEndian32(input, static_cast<uint32_t>(recipient.size()));
+  input.append(recipient.data(), recipient.size());
+  for (const OutgoingEnvelope& e : envelopes) {
+    keys::AppendBigEndian32(input, e.device_id);
+    keys::AppendBigEndian32(input, static_cast<uint32_t>(e.type));
+    keys::AppendBigEndian32(input, static_cast<uint32_t>(e.ciphertext.size()));
+    input.append(e.ciphertext);
+  }
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(input.data(), input.size(), digest, &len, EVP_sha256(), nullptr) != 1) {
+    return absl::InternalError("SHA-256 failed");
+  }
+  return std::string(reinterpret_cast<char*>(digest), len);
+}
+
+// When an idempotency record stops being honoured (limits.h).
+int64_t ExpiresAt(const records::Idempotency& i) {
+  return std::max(i.server_time_ms, i.deliver_at_ms) + kIdempotencyRetentionMs;
 }
 
 }  // namespace
@@ -118,7 +148,13 @@ absl::StatusOr<SendResult> Mailbox::Send(
 
   const std::string idempotency_key =
       keys::Idempotency(sender.handle, sender.device_id, message_id);
+  SOTTO_ASSIGN_OR_RETURN(const std::string digest, SendDigest(recipient, envelopes));
+  // The sender device's scheduled-index prefix: serialises the count-then-add
+  // of the kMaxScheduledPerDevice check.
+  const std::string scheduled_prefix =
+      keys::ScheduledIndex(sender.handle, sender.device_id, "");
   std::vector<std::string> lock_keys = {idempotency_key};
+  if (scheduled) lock_keys.push_back(scheduled_prefix);
   for (const OutgoingEnvelope& e : envelopes) {
     lock_keys.push_back(keys::QueueMeta(recipient, e.device_id));
   }
@@ -129,12 +165,32 @@ absl::StatusOr<SendResult> Mailbox::Send(
   if (previous) {
     SOTTO_ASSIGN_OR_RETURN(records::Idempotency first,
                            records::DecodeIdempotency(*previous));
-    if (now - first.server_time_ms < kIdempotencyRetentionMs) {
+    if (now < ExpiresAt(first)) {
+      const bool same = first.digest.empty() ? first.legacy_recipient == recipient
+                                             : first.digest == digest;
+      if (!same) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "message id ", absl::BytesToHexString(message_id),
+            " was already used for a different message (another recipient or other "
+            "envelopes); use a new message id"));
+      }
       SendResult dup;
       dup.server_time_ms = first.server_time_ms;
       dup.duplicate = true;
       dup.deliver_at_ms = first.deliver_at_ms;
       return dup;
+    }
+  }
+
+  if (scheduled) {
+    SOTTO_ASSIGN_OR_RETURN(std::vector<KeyValue> held,
+                           store_->Scan(Table::kScheduledIndex, scheduled_prefix, "",
+                                        options_.max_scheduled_per_device));
+    if (held.size() >= options_.max_scheduled_per_device) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "device ", sender.handle, ".", sender.device_id, " already has ", held.size(),
+          " scheduled messages (at most ", options_.max_scheduled_per_device,
+          "); cancel one or wait for a release"));
     }
   }
 
@@ -180,6 +236,11 @@ absl::StatusOr<SendResult> Mailbox::Send(
     held.accepted_ms = now;
     held.deliver_at_ms = options.deliver_at_ms;
     held.envelopes = envelopes;
+    if (care_ != nullptr && route.between_care_parties) {
+      SOTTO_ASSIGN_OR_RETURN(std::optional<records::Link> link,
+                             care_->GetLink(route.therapist, route.client));
+      if (link) held.link_since_ms = link->since_ms;
+    }
     std::string key =
         keys::Scheduled(options.deliver_at_ms, sender.handle, sender.device_id, message_id);
     batch.Put(Table::kScheduledIndex,
@@ -187,8 +248,7 @@ absl::StatusOr<SendResult> Mailbox::Send(
     batch.Put(Table::kScheduled, std::move(key), records::Encode(held));
     result.deliver_at_ms = options.deliver_at_ms;
     batch.Put(Table::kIdempotency, idempotency_key,
-              records::Encode(records::Idempotency{now, std::string(recipient),
-                                                   options.deliver_at_ms}));
+              records::Encode(records::Idempotency{now, digest, options.deliver_at_ms, ""}));
     SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kSynced));
     if (indexed && route.from_client) {
       // The conversation starts waiting when the message is released.
@@ -207,7 +267,7 @@ absl::StatusOr<SendResult> Mailbox::Send(
   stamp.message_id = std::string(message_id);
   SOTTO_RETURN_IF_ERROR(QueueInto(stamp, recipient, envelopes, /*enforce_depth=*/true, batch));
   batch.Put(Table::kIdempotency, idempotency_key,
-            records::Encode(records::Idempotency{now, std::string(recipient), 0}));
+            records::Encode(records::Idempotency{now, digest, 0, ""}));
   int64_t oldest_waiting = 0;
   {
     std::unique_ptr<StripedLock> client_lock;
@@ -314,6 +374,18 @@ absl::Status Mailbox::ReleaseOne(const std::string& scheduled_key, absl::string_
       return store_->Write(drop, Durability::kSynced);
     }
     route = *std::move(allowed);
+    if (route.between_care_parties) {
+      // A link ended and made again after the message was accepted is a new
+      // relationship: what was written under the old one is not delivered.
+      SOTTO_ASSIGN_OR_RETURN(std::optional<records::Link> link,
+                             care_->GetLink(route.therapist, route.client));
+      const bool same_link = held.link_since_ms != 0
+                                 ? link && link->since_ms == held.link_since_ms
+                                 : link && link->since_ms <= held.accepted_ms;
+      if (!same_link) {
+        return store_->Write(drop, Durability::kSynced);
+      }
+    }
   }
 
   const int64_t now = clock_->NowMillis();
@@ -341,6 +413,36 @@ absl::Status Mailbox::ReleaseOne(const std::string& scheduled_key, absl::string_
     Notify(keys::QueuePrefix(held.recipient, e.device_id));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<size_t> Mailbox::SweepIdempotency() {
+  size_t deleted = 0;
+  std::string after;
+  while (true) {
+    SOTTO_ASSIGN_OR_RETURN(std::vector<KeyValue> rows,
+                           store_->Scan(Table::kIdempotency, "", after, kSweepBatch));
+    for (const KeyValue& row : rows) {
+      SOTTO_ASSIGN_OR_RETURN(records::Idempotency scanned,
+                             records::DecodeIdempotency(row.value));
+      if (clock_->NowMillis() < ExpiresAt(scanned)) continue;
+      // Under the key's lock, read again: a Send may have reused the expired
+      // id since the scan, and its new record must stay.
+      StripedLock lock(locks_, {row.key});
+      SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> value,
+                             store_->Get(Table::kIdempotency, row.key));
+      if (!value) continue;
+      SOTTO_ASSIGN_OR_RETURN(records::Idempotency current,
+                             records::DecodeIdempotency(*value));
+      if (clock_->NowMillis() < ExpiresAt(current)) continue;
+      WriteBatch batch;
+      batch.Delete(Table::kIdempotency, row.key);
+      // Buffered: a delete lost in a machine crash is redone by the next sweep.
+      SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kBuffered));
+      ++deleted;
+    }
+    if (rows.size() < kSweepBatch) return deleted;
+    after = rows.back().key;
+  }
 }
 
 absl::StatusOr<FetchResult> Mailbox::Fetch(const AuthenticatedDevice& caller,

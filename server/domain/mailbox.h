@@ -26,6 +26,8 @@ namespace sotto::server {
 struct MailboxOptions {
   // Per-device queue limit; tests lower it.
   uint64_t max_queue_depth = kMaxQueueDepth;
+  // Held send-later messages per sending device; tests lower it.
+  size_t max_scheduled_per_device = kMaxScheduledPerDevice;
 };
 
 // Same numbers as sotto.v1.SendKind.
@@ -72,9 +74,12 @@ class Mailbox {
   // Queues one envelope per device of `recipient`, stamped with the sender
   // and server time, together with the queue counters and the idempotency
   // record in one atomic synced write; returns only when it is durable.
-  // A retry with the same (sender device, message_id) within
-  // kIdempotencyRetentionMs returns the first result with duplicate=true and
-  // queues nothing. Errors: INVALID_ARGUMENT (message id, envelope count,
+  // A retry with the same (sender device, message_id), recipient and
+  // envelopes (device ids, types, ciphertexts) within kIdempotencyRetentionMs
+  // (of the send, or of a send-later release) returns the first result with
+  // duplicate=true and queues nothing; the same id with another recipient or
+  // other envelopes is INVALID_ARGUMENT "message id ... was already used for
+  // a different message". Errors: INVALID_ARGUMENT (message id, envelope count,
   // type, ciphertext size, device listed twice, malformed recipient
   // handle), NOT_FOUND (no such recipient), FAILED_PRECONDITION with a DeviceMismatch payload
   // (device_mismatch.h), RESOURCE_EXHAUSTED (a queue is full; names it),
@@ -86,7 +91,8 @@ class Mailbox {
   // then the envelopes are held in the scheduled table (with the idempotency
   // record, atomically), invisible to the recipient and the queue index,
   // until ReleaseDue. INVALID_ARGUMENT for a receipt or a time more than
-  // kMaxScheduleAheadMs ahead.
+  // kMaxScheduleAheadMs ahead; RESOURCE_EXHAUSTED when the sending device
+  // already holds max_scheduled_per_device (kMaxScheduledPerDevice).
   absl::StatusOr<SendResult> Send(const AuthenticatedDevice& sender,
                                   absl::string_view recipient,
                                   absl::string_view message_id,
@@ -102,10 +108,16 @@ class Mailbox {
   // Releases every held message due at the clock's now, oldest first, each
   // in one atomic synced write: envelopes into the recipient queues (stamped
   // with the release time) and the queue index updated, listeners notified.
-  // A message whose care link is no longer active, or whose recipient is
-  // gone, is dropped; devices removed since are skipped. Returns the release
+  // A message whose care link is no longer active (or was ended and made
+  // again after the message was accepted), or whose recipient is gone, is
+  // dropped; devices removed since are skipped. Returns the release
   // time of the next held message, nullopt if none.
   absl::StatusOr<std::optional<int64_t>> ReleaseDue();
+
+  // Deletes every idempotency record past its retention (limits.h) at the
+  // clock's now; returns how many. Records are honoured until then whether or
+  // not this runs. Errors: storage failures, DATA_LOSS for a malformed record.
+  absl::StatusOr<size_t> SweepIdempotency();
 
   // Calls `on_scheduled(deliver_at_ms)` after each newly held message (the
   // releaser wakes up). Set once, before serving.

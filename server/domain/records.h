@@ -113,22 +113,33 @@ inline absl::StatusOr<StoredEnvelope> DecodeEnvelope(uint64_t seq,
   return e;
 }
 
-// idempotency: the first result of a Send. Version 2 appends deliver_at_ms
-// (send later); version 1 records read as 0.
+// idempotency: the first result of a Send and a digest of what was sent
+// (SendDigest in mailbox.cc), so that a retry can be told from a different
+// message under the same id. Version 3 stores the digest instead of the
+// recipient (the table must not be a readable who-wrote-to-whom log);
+// versions 1 and 2 held the recipient handle in clear (`legacy_recipient`),
+// version 1 without deliver_at_ms. Records are deleted by the sweeper
+// (Mailbox::SweepIdempotency) once expired.
 struct Idempotency {
   int64_t server_time_ms = 0;
-  std::string recipient;
+  std::string digest;  // SHA-256, 32 bytes; empty in version 1 and 2 records
   int64_t deliver_at_ms = 0;
+  std::string legacy_recipient;  // version 1 and 2 records only
 };
 inline std::string Encode(const Idempotency& i) {
-  return RecordWriter(2).I64(i.server_time_ms).Bytes(i.recipient).I64(i.deliver_at_ms).Finish();
+  return RecordWriter(3).I64(i.server_time_ms).Bytes(i.digest).I64(i.deliver_at_ms).Finish();
 }
 inline absl::StatusOr<Idempotency> DecodeIdempotency(absl::string_view v) {
   RecordReader r(v);
   Idempotency i;
   i.server_time_ms = r.I64();
-  i.recipient = r.Bytes();
-  if (r.version() >= 2) i.deliver_at_ms = r.I64();
+  if (r.version() >= 3) {
+    i.digest = r.Bytes();
+    i.deliver_at_ms = r.I64();
+  } else {
+    i.legacy_recipient = r.Bytes();
+    if (r.version() >= 2) i.deliver_at_ms = r.I64();
+  }
   if (!r.ok()) return Corrupt("idempotency");
   return i;
 }
@@ -206,7 +217,9 @@ inline absl::StatusOr<Conversation> DecodeConversation(absl::string_view v) {
 }
 
 // scheduled: a held send-later message, everything needed to queue it at
-// release time.
+// release time. Version 2 appends link_since_ms: the since_ms of the care link
+// the message was written under (0: none, or a version 1 record), so that a
+// link ended and made again before the release is told apart.
 struct Scheduled {
   std::string sender;
   uint32_t sender_device = 0;
@@ -216,15 +229,17 @@ struct Scheduled {
   int64_t accepted_ms = 0;
   int64_t deliver_at_ms = 0;
   std::vector<OutgoingEnvelope> envelopes;  // registration ids not kept
+  int64_t link_since_ms = 0;
 };
 inline std::string Encode(const Scheduled& s) {
-  RecordWriter w;
+  RecordWriter w(2);
   w.Bytes(s.sender).U32(s.sender_device).Bytes(s.recipient).Bytes(s.message_id);
   w.U32(s.kind).I64(s.accepted_ms).I64(s.deliver_at_ms);
   w.U32(static_cast<uint32_t>(s.envelopes.size()));
   for (const OutgoingEnvelope& e : s.envelopes) {
     w.U32(e.device_id).U32(static_cast<uint32_t>(e.type)).Bytes(e.ciphertext);
   }
+  w.I64(s.link_since_ms);
   return w.Finish();
 }
 inline absl::StatusOr<Scheduled> DecodeScheduled(absl::string_view v) {
@@ -245,6 +260,7 @@ inline absl::StatusOr<Scheduled> DecodeScheduled(absl::string_view v) {
     e.ciphertext = r.Bytes();
     s.envelopes.push_back(std::move(e));
   }
+  if (r.version() >= 2) s.link_since_ms = r.I64();
   if (!r.ok()) return Corrupt("scheduled message");
   return s;
 }

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
@@ -11,6 +12,7 @@
 #include "server/domain/codes.h"
 #include "server/domain/conversation_queue.h"
 #include "server/domain/enrolment.h"
+#include "server/domain/sweeper.h"
 #include "tests/server/domain_fixture.h"
 
 namespace sotto::server {
@@ -328,6 +330,119 @@ TEST_F(CareTest, SendLaterIsDroppedIfTheLinkEndedBeforeRelease) {
   ASSERT_OK(linked_->ReleaseDue().status());
   EXPECT_EQ(QueueSize(lee), 0u);
   EXPECT_THAT(linked_->CancelScheduled(sam, MessageId(1)), StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(CareTest, SendLaterWrittenBeforeTheLinkEndedIsNotDeliveredAfterARelink) {
+  AuthenticatedDevice lee = Therapist("dr-lee");
+  AuthenticatedDevice sam = Client("sam", lee);
+  const int64_t at = clock_.NowMillis() + kHour;
+  ASSERT_OK(Send(sam, "dr-lee", 1, SendOptions{SendKind::kMessage, at}).status());
+  clock_.Advance(1);
+  ASSERT_OK(care_->EndLink(sam, "dr-lee"));
+  clock_.Advance(1);
+  auto invite = care_->CreateInvite(lee, 0);
+  ASSERT_OK(invite.status());
+  ASSERT_OK(care_->AcceptInvite(sam, invite->code).status());
+  clock_.Set(at);
+  ASSERT_OK(linked_->ReleaseDue().status());
+  EXPECT_EQ(QueueSize(lee), 0u);
+  EXPECT_TRUE(queue_->List(lee, /*include_all=*/true)->entries.empty());
+  // Written under the new link: delivered.
+  ASSERT_OK(Send(sam, "dr-lee", 2, SendOptions{SendKind::kMessage, at + 10}).status());
+  clock_.Advance(10);
+  ASSERT_OK(linked_->ReleaseDue().status());
+  EXPECT_EQ(QueueSize(lee), 1u);
+}
+
+TEST_F(CareTest, ScheduledMessagesPerDeviceAreCapped) {
+  AuthenticatedDevice lee = Therapist("dr-lee");
+  AuthenticatedDevice sam = Client("sam", lee);
+  AuthenticatedDevice kim = Client("kim", lee);
+  MailboxOptions options;
+  options.max_scheduled_per_device = 2;
+  Mailbox capped(store_.get(), accounts_.get(), &clock_, options, care_.get(), queue_.get());
+  auto later = [&](const AuthenticatedDevice& from, int id) {
+    return capped.Send(from, "dr-lee", MessageId(id),
+                       {OutgoingEnvelope{1, 100, kEnvelopeTypeCiphertext, "ct"}},
+                       SendOptions{SendKind::kMessage, clock_.NowMillis() + kHour});
+  };
+  ASSERT_OK(later(sam, 1).status());
+  ASSERT_OK(later(sam, 2).status());
+  EXPECT_THAT(later(sam, 3), StatusIs(absl::StatusCode::kResourceExhausted,
+                                      HasSubstr("sam.1 already has 2 scheduled messages")));
+  // A retry of a held one is still a duplicate, another device is not
+  // affected, and immediate sends are not limited.
+  ASSERT_OK_AND_ASSIGN(SendResult dup, later(sam, 2));
+  EXPECT_TRUE(dup.duplicate);
+  ASSERT_OK(later(kim, 1).status());
+  ASSERT_OK(capped.Send(sam, "dr-lee", MessageId(4),
+                        {OutgoingEnvelope{1, 100, kEnvelopeTypeCiphertext, "now"}})
+                .status());
+  // Cancelling one frees a place.
+  ASSERT_OK(capped.CancelScheduled(sam, MessageId(1)));
+  ASSERT_OK(later(sam, 3).status());
+  EXPECT_EQ(kMaxScheduledPerDevice, 1000u);
+}
+
+TEST_F(CareTest, SweeperDeletesExpiredCodesAndIdempotencyRecords) {
+  AuthenticatedDevice lee = Therapist("dr-lee");
+  AuthenticatedDevice sam = Client("sam", lee);
+  ASSERT_OK(Send(sam, "dr-lee", 1).status());
+  // Held 30 days: its record is kept until a week after its release.
+  ASSERT_OK(Send(sam, "dr-lee", 2, SendOptions{SendKind::kMessage,
+                                               clock_.NowMillis() + 30 * 24 * kHour})
+                .status());
+  ASSERT_OK(enrolment_->IssueTherapistCode("dr-short", 1).status());
+  ASSERT_OK(enrolment_->IssueTherapistCode("dr-long", 48).status());
+  ASSERT_OK(care_->CreateInvite(lee, 1).status());
+  ASSERT_OK(care_->CreateInvite(lee, 48).status());
+  auto rows = [&](Table t) {
+    auto r = store_->Scan(t, "", "", 100);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? r->size() : 0;
+  };
+  ASSERT_EQ(rows(Table::kEnrolments), 2u);
+  ASSERT_EQ(rows(Table::kInvites), 2u);
+  Sweeper sweeper(linked_.get(), enrolment_.get(), care_.get());
+  ASSERT_OK_AND_ASSIGN(SweepCounts none, sweeper.SweepOnce());
+  EXPECT_EQ(none.idempotency + none.enrolments + none.invites, 0u);
+
+  clock_.Advance(kHour);
+  ASSERT_OK_AND_ASSIGN(SweepCounts codes, sweeper.SweepOnce());
+  EXPECT_EQ(codes.enrolments, 1u);
+  EXPECT_EQ(codes.invites, 1u);
+  EXPECT_EQ(rows(Table::kEnrolments), 1u);
+  EXPECT_EQ(rows(Table::kInvites), 1u);
+
+  clock_.Advance(kIdempotencyRetentionMs);
+  ASSERT_OK_AND_ASSIGN(SweepCounts week, sweeper.SweepOnce());
+  EXPECT_EQ(week.idempotency, 1u);
+  EXPECT_EQ(week.enrolments, 1u);
+  EXPECT_EQ(week.invites, 1u);
+  EXPECT_EQ(rows(Table::kIdempotency), 1u);  // the held message's
+  EXPECT_EQ(rows(Table::kEnrolments) + rows(Table::kInvites), 0u);
+
+  clock_.Advance(30 * 24 * kHour);
+  ASSERT_OK(linked_->ReleaseDue().status());
+  ASSERT_OK_AND_ASSIGN(SweepCounts released, sweeper.SweepOnce());
+  EXPECT_EQ(released.idempotency, 1u);
+  EXPECT_EQ(rows(Table::kIdempotency), 0u);
+}
+
+TEST_F(CareTest, SweeperThreadStartsWithASweepAndStopsCleanly) {
+  ASSERT_OK(enrolment_->IssueTherapistCode("dr-short", 1).status());
+  clock_.Advance(kHour);
+  Sweeper sweeper(linked_.get(), enrolment_.get(), care_.get());
+  sweeper.Start();
+  for (int i = 0; i < 500; ++i) {
+    auto r = store_->Scan(Table::kEnrolments, "", "", 10);
+    ASSERT_OK(r.status());
+    if (r->empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  sweeper.Stop();
+  sweeper.Stop();
+  EXPECT_TRUE(store_->Scan(Table::kEnrolments, "", "", 10)->empty());
 }
 
 TEST_F(CareTest, PolicyIsSetByTherapistAndReadByLinkedClientsOnly) {

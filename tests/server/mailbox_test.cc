@@ -127,6 +127,49 @@ TEST_F(MailboxTest, RetriedSendIsADuplicateAndQueuesNothing) {
   EXPECT_FALSE(other.duplicate);
 }
 
+TEST_F(MailboxTest, ReusedIdForAnotherRecipientOrOtherEnvelopesIsInvalidArgument) {
+  AuthenticatedDevice carol = Register("carol", 33);
+  ASSERT_OK(SendText(1, "for bob").status());
+  // Same (sender device, id), another recipient: not a retry.
+  EXPECT_THAT(mailbox_->Send(alice_, "carol", MessageId(1), {To(1, 33, "for bob")}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("was already used for a different message")));
+  // Same recipient, other ciphertext: not a retry either.
+  EXPECT_THAT(SendText(1, "something else"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("message id")));
+  EXPECT_THAT(Queue(carol), ElementsAre());
+  EXPECT_THAT(Queue(bob_), ElementsAre("1:for bob"));
+  // The real retry is still recognised.
+  ASSERT_OK_AND_ASSIGN(SendResult again, SendText(1, "for bob"));
+  EXPECT_TRUE(again.duplicate);
+}
+
+TEST_F(MailboxTest, IdempotencyRecordHoldsADigestNotTheRecipient) {
+  ASSERT_OK(SendText(1, "hello").status());
+  auto rows = store_->Scan(Table::kIdempotency, "", "", 10);
+  ASSERT_OK(rows.status());
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].value.find("bob"), std::string::npos);
+  EXPECT_EQ((*rows)[0].value.find("hello"), std::string::npos);
+}
+
+TEST_F(MailboxTest, SweepDeletesOnlyExpiredIdempotencyRecords) {
+  ASSERT_OK(SendText(1, "old").status());
+  clock_.Advance(kIdempotencyRetentionMs / 2);
+  ASSERT_OK(SendText(2, "newer").status());
+  ASSERT_OK_AND_ASSIGN(size_t none, mailbox_->SweepIdempotency());
+  EXPECT_EQ(none, 0u);
+  clock_.Advance(kIdempotencyRetentionMs / 2);
+  ASSERT_OK_AND_ASSIGN(size_t one, mailbox_->SweepIdempotency());
+  EXPECT_EQ(one, 1u);
+  auto rows = store_->Scan(Table::kIdempotency, "", "", 10);
+  ASSERT_OK(rows.status());
+  EXPECT_EQ(rows->size(), 1u);
+  // The surviving record still makes a retry a duplicate.
+  ASSERT_OK_AND_ASSIGN(SendResult again, SendText(2, "newer"));
+  EXPECT_TRUE(again.duplicate);
+}
+
 TEST_F(MailboxTest, IdempotencyRecordExpiresAfterRetention) {
   ASSERT_OK(SendText(1, "hello").status());
   clock_.Advance(kIdempotencyRetentionMs + 1);

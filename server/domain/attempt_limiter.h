@@ -1,0 +1,58 @@
+#ifndef SOTTO_SERVER_DOMAIN_ATTEMPT_LIMITER_H_
+#define SOTTO_SERVER_DOMAIN_ATTEMPT_LIMITER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "server/domain/clock.h"
+#include "server/domain/limits.h"
+
+namespace sotto::server {
+
+// Counts failed attempts per key (a source address, an account) in a sliding
+// window and refuses further attempts once a key has `max_failures` in it.
+// In memory only: a restart forgets it (a full rate-limit system comes
+// later). Thread-safe. Does not own `clock`.
+class AttemptLimiter {
+ public:
+  // Keys tracked at most; past it, keys without a failure in the window are
+  // dropped, and if that is not enough the new key is not tracked (its
+  // failures still count under its other keys).
+  static constexpr size_t kMaxKeys = 100000;
+
+  AttemptLimiter(Clock* clock, int max_failures = kMaxCodeFailures,
+                 int64_t window_ms = kCodeFailureWindowMs);
+  AttemptLimiter(const AttemptLimiter&) = delete;
+  AttemptLimiter& operator=(const AttemptLimiter&) = delete;
+
+  // OK if none of `keys` has reached max_failures in the window, else
+  // RESOURCE_EXHAUSTED "too many wrong codes; retry after N s" (N: until the
+  // oldest counted failure of the most limited key leaves the window).
+  absl::Status Check(const std::vector<std::string>& keys);
+
+  // Counts one failure against each of `keys`.
+  void RecordFailure(const std::vector<std::string>& keys);
+
+ private:
+  // Drops failures older than the window; the caller holds mu_.
+  void Prune(std::deque<int64_t>& failures, int64_t now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  Clock* const clock_;
+  const size_t max_failures_;
+  const int64_t window_ms_;
+  absl::Mutex mu_;
+  // Failure times per key, oldest first, at most max_failures_ each.
+  absl::flat_hash_map<std::string, std::deque<int64_t>> failures_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace sotto::server
+
+#endif  // SOTTO_SERVER_DOMAIN_ATTEMPT_LIMITER_H_

@@ -1,0 +1,58 @@
+#ifndef SOTTO_SERVER_DOMAIN_SWEEPER_H_
+#define SOTTO_SERVER_DOMAIN_SWEEPER_H_
+
+#include <cstddef>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "server/domain/care.h"
+#include "server/domain/enrolment.h"
+#include "server/domain/mailbox.h"
+
+namespace sotto::server {
+
+struct SweepCounts {
+  size_t idempotency = 0;  // idempotency records past kIdempotencyRetentionMs
+  size_t enrolments = 0;   // expired unused enrolment codes
+  size_t invites = 0;      // expired unused invite codes
+};
+
+// Deletes what the server no longer needs to keep: expired idempotency
+// records (so the table is not a permanent who-wrote-when log) and expired
+// unused enrolment and invite codes. A background thread sweeps once at Start
+// and then every kSweepIntervalMs of real time; expiry is judged on the
+// services' clock. Does not own its arguments, which must outlive it.
+class Sweeper {
+ public:
+  Sweeper(Mailbox* mailbox, Enrolment* enrolment, Care* care);
+  Sweeper(const Sweeper&) = delete;
+  Sweeper& operator=(const Sweeper&) = delete;
+  // Stops the thread if running.
+  ~Sweeper();
+
+  // One sweep now, on the calling thread. Thread-safe. Errors: the first
+  // storage or DATA_LOSS error; the other sweeps still run.
+  absl::StatusOr<SweepCounts> SweepOnce();
+
+  // Starts the thread. Call once.
+  void Start();
+  // Stops and joins the thread; a sweep in progress completes first.
+  // Idempotent.
+  void Stop();
+
+ private:
+  void Run();
+
+  Mailbox* const mailbox_;
+  Enrolment* const enrolment_;
+  Care* const care_;
+  absl::Mutex mu_;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+}  // namespace sotto::server
+
+#endif  // SOTTO_SERVER_DOMAIN_SWEEPER_H_

@@ -1,0 +1,154 @@
+// The durability each domain operation asks of the Store. A SIGKILL test
+// (crash_durability_test) cannot catch a missing sync: the OS page cache
+// survives the process. So this records every Write and PopFirst through a
+// Store wrapper over real RocksDB and checks that whatever a reply promises
+// is requested as Durability::kSynced.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "gmock/gmock.h"
+#include "server/domain/care.h"
+#include "server/domain/conversation_queue.h"
+#include "server/domain/enrolment.h"
+#include "tests/server/domain_fixture.h"
+
+namespace sotto::server {
+namespace {
+
+using ::testing::Each;
+using ::testing::Eq;
+using ::testing::IsEmpty;
+using ::testing::Not;
+
+// Passes every call to `inner` and records the durability of each mutation.
+class RecordingStore final : public Store {
+ public:
+  explicit RecordingStore(Store* inner) : inner_(inner) {}
+
+  absl::StatusOr<std::optional<std::string>> Get(Table table, absl::string_view key) override {
+    return inner_->Get(table, key);
+  }
+  absl::Status Write(const WriteBatch& batch, Durability durability) override {
+    Record(durability);
+    return inner_->Write(batch, durability);
+  }
+  absl::StatusOr<std::vector<KeyValue>> Scan(Table table, absl::string_view prefix,
+                                             absl::string_view start_after,
+                                             size_t limit) override {
+    return inner_->Scan(table, prefix, start_after, limit);
+  }
+  absl::StatusOr<std::optional<KeyValue>> PopFirst(Table table, absl::string_view prefix,
+                                                   Durability durability) override {
+    Record(durability);
+    return inner_->PopFirst(table, prefix, durability);
+  }
+
+  // The durabilities requested since the last call, oldest first.
+  std::vector<Durability> Take() {
+    absl::MutexLock lock(&mu_);
+    return std::exchange(recorded_, {});
+  }
+
+ private:
+  void Record(Durability d) {
+    absl::MutexLock lock(&mu_);
+    recorded_.push_back(d);
+  }
+
+  Store* const inner_;
+  absl::Mutex mu_;
+  std::vector<Durability> recorded_ ABSL_GUARDED_BY(mu_);
+};
+
+class DurabilityContractTest : public DomainTest {
+ protected:
+  void SetUp() override {
+    DomainTest::SetUp();
+    recording_ = std::make_unique<RecordingStore>(store_.get());
+    Store* s = recording_.get();
+    accounts_ = std::make_unique<Accounts>(s);
+    keys_ = std::make_unique<KeyDirectory>(s, accounts_.get());
+    enrolment_ = std::make_unique<Enrolment>(s, accounts_.get(), &clock_);
+    care_ = std::make_unique<Care>(s, accounts_.get(), enrolment_.get(), &clock_);
+    queue_ = std::make_unique<ConversationQueue>(s, care_.get(), &clock_);
+    mailbox_ = std::make_unique<Mailbox>(s, accounts_.get(), &clock_, MailboxOptions{},
+                                         care_.get(), queue_.get());
+  }
+
+  Registration NewReg(const std::string& handle, Role role, size_t prekeys) {
+    Registration reg;
+    reg.handle = handle;
+    reg.role = role;
+    reg.device_secret = Secret('s');
+    reg.registration_id = 100;
+    reg.keys = MakeDeviceKeys(signal_keys_[handle], prekeys);
+    return reg;
+  }
+
+  // Every mutation since the last check was requested synced, and there was
+  // at least one.
+  void ExpectAllSynced(const std::string& what) {
+    std::vector<Durability> d = recording_->Take();
+    EXPECT_THAT(d, Not(IsEmpty())) << what;
+    EXPECT_THAT(d, Each(Eq(Durability::kSynced))) << what;
+  }
+
+  std::unique_ptr<RecordingStore> recording_;
+  std::unique_ptr<Enrolment> enrolment_;
+  std::unique_ptr<Care> care_;
+  std::unique_ptr<ConversationQueue> queue_;
+};
+
+TEST_F(DurabilityContractTest, EveryAcknowledgedChangeIsSyncedBeforeItReturns) {
+  auto code = enrolment_->IssueTherapistCode("dr-lee", 0);
+  ASSERT_OK(code.status());
+  ExpectAllSynced("EnrolTherapist");
+  ASSERT_OK(care_->Register(NewReg("dr-lee", Role::kTherapist, 3), code->code, "").status());
+  ExpectAllSynced("Register (therapist)");
+  AuthenticatedDevice lee{"dr-lee", 1, Role::kTherapist};
+  auto invite = care_->CreateInvite(lee, 0);
+  ASSERT_OK(invite.status());
+  ExpectAllSynced("CreateInvite");
+  ASSERT_OK(care_->Register(NewReg("sam", Role::kClient, 3), "", invite->code).status());
+  ExpectAllSynced("Register (client)");
+  AuthenticatedDevice sam{"sam", 1, Role::kClient};
+
+  // The one-time prekey pop: a lost pop would hand the key out twice.
+  auto bundle = keys_->GetBundle("dr-lee");
+  ASSERT_OK(bundle.status());
+  ASSERT_TRUE((*bundle)[0].one_time_prekey.has_value());
+  ExpectAllSynced("GetBundle");
+
+  const std::vector<OutgoingEnvelope> env = {
+      OutgoingEnvelope{1, 100, kEnvelopeTypePreKey, "ct"}};
+  ASSERT_OK(mailbox_->Send(sam, "dr-lee", std::string(kMessageIdBytes, 'a'), env).status());
+  ExpectAllSynced("Send");
+  ASSERT_OK(mailbox_->Ack(lee, {1}).status());
+  ExpectAllSynced("Ack");
+
+  const int64_t at = clock_.NowMillis() + 1000;
+  ASSERT_OK(mailbox_->Send(sam, "dr-lee", std::string(kMessageIdBytes, 'b'), env,
+                           SendOptions{SendKind::kMessage, at})
+                .status());
+  ExpectAllSynced("Send (scheduled)");
+  ASSERT_OK(mailbox_->CancelScheduled(sam, std::string(kMessageIdBytes, 'b')));
+  ExpectAllSynced("CancelScheduled");
+  ASSERT_OK(mailbox_->Send(sam, "dr-lee", std::string(kMessageIdBytes, 'c'), env,
+                           SendOptions{SendKind::kMessage, at})
+                .status());
+  recording_->Take();
+  clock_.Set(at);
+  ASSERT_OK(mailbox_->ReleaseDue().status());
+  ExpectAllSynced("ReleaseDue");
+
+  ASSERT_OK(queue_->Claim(lee, "sam").status());
+  ExpectAllSynced("Claim");
+  ASSERT_OK(care_->EndLink(lee, "sam"));
+  ExpectAllSynced("EndLink");
+}
+
+}  // namespace
+}  // namespace sotto::server
