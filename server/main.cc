@@ -90,8 +90,9 @@ absl::StatusOr<sotto::server::IssuedCode> IssueEnrolmentCode(const std::string& 
   if (!store.ok()) {
     if (store.status().code() == absl::StatusCode::kFailedPrecondition) {
       return absl::FailedPreconditionError(
-          "the database in " + data_dir +
-          " is locked by a running server whose operator socket does not answer");
+          "the database in " + data_dir + " is locked by a running server, and its operator socket " +
+          socket + " is missing or does not answer; restart that server (it recreates the "
+          "socket) and try again");
     }
     return store.status();
   }

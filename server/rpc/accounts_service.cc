@@ -16,8 +16,21 @@ grpc::ServerUnaryReactor* AccountsService::Register(
   reg.device_secret = request->device_secret();
   reg.registration_id = request->registration_id();
   reg.keys = FromWire(request->keys());
+  const bool with_code = !request->enrolment_code().empty() || !request->invite_code().empty();
+  const std::vector<std::string> attempt_keys = CodeAttemptKeys(*context, reg.handle);
+  if (with_code) {
+    absl::Status allowed = code_attempts_->Check(attempt_keys);
+    if (!allowed.ok()) {
+      reactor->Finish(ToGrpcStatus(allowed));
+      return reactor;
+    }
+  }
   absl::StatusOr<RegisterResult> result =
       care_->Register(reg, request->enrolment_code(), request->invite_code());
+  // PERMISSION_DENIED with a code given is a wrong, used or expired code.
+  if (with_code && result.status().code() == absl::StatusCode::kPermissionDenied) {
+    code_attempts_->RecordFailure(attempt_keys);
+  }
   if (result.ok()) {
     response->set_device_id(result->device_id);
     response->set_linked_therapist(result->linked_therapist);

@@ -2,16 +2,20 @@
 #define SOTTO_SERVER_RPC_ACCOUNTS_SERVICE_H_
 
 #include "server/domain/accounts.h"
+#include "server/domain/attempt_limiter.h"
 #include "server/domain/care.h"
 #include "sotto/v1/accounts.grpc.pb.h"
 
 namespace sotto::server::rpc {
 
 // sotto.v1.Accounts. Registration goes through Care (enrolment and invite
-// codes). Does not own its arguments, which must outlive the server.
+// codes); a Register with a code is refused (RESOURCE_EXHAUSTED) while its
+// source address or handle has too many wrong codes (`code_attempts`). Does
+// not own its arguments, which must outlive the server.
 class AccountsService final : public sotto::v1::Accounts::CallbackService {
  public:
-  AccountsService(Accounts* accounts, Care* care) : accounts_(accounts), care_(care) {}
+  AccountsService(Accounts* accounts, Care* care, AttemptLimiter* code_attempts)
+      : accounts_(accounts), care_(care), code_attempts_(code_attempts) {}
   AccountsService(const AccountsService&) = delete;
   AccountsService& operator=(const AccountsService&) = delete;
 
@@ -25,6 +29,7 @@ class AccountsService final : public sotto::v1::Accounts::CallbackService {
  private:
   Accounts* const accounts_;
   Care* const care_;
+  AttemptLimiter* const code_attempts_;
 };
 
 }  // namespace sotto::server::rpc

@@ -67,6 +67,20 @@ absl::StatusOr<Credentials> ParseAuthorization(absl::string_view value) {
   return creds;
 }
 
+std::string PeerAddress(const grpc::CallbackServerContext& context) {
+  std::string peer = context.peer();
+  if (absl::StartsWith(peer, "ipv4:") || absl::StartsWith(peer, "ipv6:")) {
+    size_t colon = peer.rfind(':');
+    if (colon > 4) peer.resize(colon);
+  }
+  return peer;
+}
+
+std::vector<std::string> CodeAttemptKeys(const grpc::CallbackServerContext& context,
+                                         absl::string_view handle) {
+  return {absl::StrCat("addr ", PeerAddress(context)), absl::StrCat("account ", handle)};
+}
+
 absl::StatusOr<AuthenticatedDevice> AuthenticateCall(
     const grpc::CallbackServerContext& context, Accounts& accounts) {
   const auto& metadata = context.client_metadata();

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <grpcpp/server_context.h>
 
@@ -30,6 +31,14 @@ absl::StatusOr<Credentials> ParseAuthorization(absl::string_view value);
 // Reads and checks the call's authorization metadata against `accounts`.
 // Errors: UNAUTHENTICATED (missing, malformed, or rejected credentials; the
 // message never says whether the account exists).
+// The caller's address without its port ("ipv4:127.0.0.1", "ipv6:[::1]",
+// "unix:..."), for per-source limits.
+std::string PeerAddress(const grpc::CallbackServerContext& context);
+
+// The limiter keys of a code redemption from `context` for `handle`.
+std::vector<std::string> CodeAttemptKeys(const grpc::CallbackServerContext& context,
+                                         absl::string_view handle);
+
 absl::StatusOr<AuthenticatedDevice> AuthenticateCall(
     const grpc::CallbackServerContext& context, Accounts& accounts);
 

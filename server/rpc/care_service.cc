@@ -2,6 +2,7 @@
 
 #include <limits>
 
+#include "server/rpc/auth.h"
 #include "server/rpc/unary.h"
 #include "sotto/status_macros.h"
 
@@ -57,8 +58,16 @@ grpc::ServerUnaryReactor* CareService::AcceptInvite(
     grpc::CallbackServerContext* context, const sotto::v1::AcceptInviteRequest* request,
     sotto::v1::AcceptInviteResponse* response) {
   return AuthenticatedUnary(context, *accounts_, [&](const AuthenticatedDevice& caller) {
-    SOTTO_ASSIGN_OR_RETURN(std::string therapist, care_->AcceptInvite(caller, request->code()));
-    response->set_therapist(therapist);
+    const std::vector<std::string> attempt_keys = CodeAttemptKeys(*context, caller.handle);
+    SOTTO_RETURN_IF_ERROR(code_attempts_->Check(attempt_keys));
+    absl::StatusOr<std::string> therapist = care_->AcceptInvite(caller, request->code());
+    // PERMISSION_DENIED is a wrong, used or expired code (or a therapist
+    // caller, who has no business guessing either).
+    if (therapist.status().code() == absl::StatusCode::kPermissionDenied) {
+      code_attempts_->RecordFailure(attempt_keys);
+    }
+    if (!therapist.ok()) return therapist.status();
+    response->set_therapist(*therapist);
     return absl::OkStatus();
   });
 }

@@ -2,6 +2,7 @@
 #define SOTTO_SERVER_RPC_CARE_SERVICE_H_
 
 #include "server/domain/accounts.h"
+#include "server/domain/attempt_limiter.h"
 #include "server/domain/care.h"
 #include "sotto/v1/care.grpc.pb.h"
 
@@ -11,7 +12,10 @@ namespace sotto::server::rpc {
 // arguments, which must outlive the server.
 class CareService final : public sotto::v1::Care::CallbackService {
  public:
-  CareService(Accounts* accounts, Care* care) : accounts_(accounts), care_(care) {}
+  // AcceptInvite is refused (RESOURCE_EXHAUSTED) while the caller's source
+  // address or account has too many wrong codes in `code_attempts`.
+  CareService(Accounts* accounts, Care* care, AttemptLimiter* code_attempts)
+      : accounts_(accounts), care_(care), code_attempts_(code_attempts) {}
   CareService(const CareService&) = delete;
   CareService& operator=(const CareService&) = delete;
 
@@ -37,6 +41,7 @@ class CareService final : public sotto::v1::Care::CallbackService {
  private:
   Accounts* const accounts_;
   Care* const care_;
+  AttemptLimiter* const code_attempts_;
 };
 
 }  // namespace sotto::server::rpc

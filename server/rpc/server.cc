@@ -13,6 +13,8 @@
 #include "server/domain/accounts.h"
 #include "server/domain/conversation_queue.h"
 #include "server/domain/scheduled_releaser.h"
+#include "server/domain/sweeper.h"
+#include "server/domain/attempt_limiter.h"
 #include "server/domain/key_directory.h"
 #include "server/rpc/accounts_service.h"
 #include "server/rpc/care_service.h"
@@ -35,6 +37,8 @@ struct SottoServer::Parts {
   std::unique_ptr<ConversationQueue> conversations;
   std::unique_ptr<Mailbox> mailbox;
   std::unique_ptr<ScheduledReleaser> releaser;
+  std::unique_ptr<Sweeper> sweeper;
+  std::unique_ptr<AttemptLimiter> code_attempts;
   std::unique_ptr<AccountsService> accounts_service;
   std::unique_ptr<KeysService> keys_service;
   std::unique_ptr<MessagesService> messages_service;
@@ -71,13 +75,17 @@ absl::StatusOr<std::unique_ptr<SottoServer>> SottoServer::Start(
   parts->releaser = std::make_unique<ScheduledReleaser>(parts->mailbox.get(), clock);
   ScheduledReleaser* releaser = parts->releaser.get();
   parts->mailbox->SetScheduleListener([releaser](int64_t) { releaser->Wake(); });
-  parts->accounts_service =
-      std::make_unique<AccountsService>(parts->accounts.get(), parts->care.get());
+  parts->sweeper = std::make_unique<Sweeper>(parts->mailbox.get(), parts->enrolment.get(),
+                                             parts->care.get());
+  parts->code_attempts = std::make_unique<AttemptLimiter>(clock);
+  parts->accounts_service = std::make_unique<AccountsService>(
+      parts->accounts.get(), parts->care.get(), parts->code_attempts.get());
   parts->keys_service = std::make_unique<KeysService>(parts->accounts.get(), parts->keys.get(),
                                                       parts->care.get());
   parts->messages_service =
       std::make_unique<MessagesService>(parts->accounts.get(), parts->mailbox.get());
-  parts->care_service = std::make_unique<CareService>(parts->accounts.get(), parts->care.get());
+  parts->care_service = std::make_unique<CareService>(parts->accounts.get(), parts->care.get(),
+                                                     parts->code_attempts.get());
   parts->queue_service =
       std::make_unique<QueueService>(parts->accounts.get(), parts->conversations.get());
   parts->operator_service = std::make_unique<OperatorService>(parts->enrolment.get());
@@ -136,6 +144,8 @@ absl::StatusOr<std::unique_ptr<SottoServer>> SottoServer::Start(
   }
   // Releases what fell due while the server was down, then keeps watch.
   parts->releaser->Start();
+  // Deletes expired idempotency records and codes, now and periodically.
+  parts->sweeper->Start();
 
   auto server = std::unique_ptr<SottoServer>(new SottoServer(std::move(parts)));
   server->port_ = port;
@@ -163,6 +173,7 @@ void SottoServer::Shutdown(absl::Duration deadline) {
   // After the servers: no Send can schedule more. A release in progress
   // completes (its write is atomic either way).
   parts_->releaser->Stop();
+  parts_->sweeper->Stop();
 }
 
 void SottoServer::Wait() { parts_->server->Wait(); }

@@ -10,13 +10,21 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include <grpcpp/grpcpp.h>
+
+#include <filesystem>
+#include <regex>
+
+#include "sotto/v1/accounts.grpc.pb.h"
 #include "testing/server_process.h"
+#include "testing/signal_test_keys.h"
 
 namespace {
 
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
 using ::testing::Not;
+namespace v1 = ::sotto::v1;
 
 struct RunResult {
   int exit_code = -1;
@@ -75,6 +83,107 @@ TEST(ServerBinaryTest, MalformedListenAddressIsAnError) {
   RunResult run = RunServer("--data-dir /tmp/sotto-never-created --listen nonsense");
   EXPECT_NE(run.exit_code, 0);
   EXPECT_THAT(run.output, HasSubstr("HOST:PORT"));
+}
+
+// Registers `handle` as a therapist with `code` on the server at `address`.
+grpc::Status RegisterTherapist(const std::string& address, const std::string& handle,
+                               const std::string& code) {
+  sotto::testing::SignalTestKeys keys;
+  auto spk = keys.MakeSignedPreKey(1);
+  v1::RegisterRequest req;
+  req.set_handle(handle);
+  req.set_role(v1::ROLE_THERAPIST);
+  req.set_enrolment_code(code);
+  req.set_device_secret(std::string(32, '\x42'));
+  req.set_registration_id(77);
+  req.mutable_keys()->set_identity_key(keys.identity_key());
+  req.mutable_keys()->mutable_signed_prekey()->set_id(spk.id);
+  req.mutable_keys()->mutable_signed_prekey()->set_public_key(spk.public_key);
+  req.mutable_keys()->mutable_signed_prekey()->set_signature(spk.signature);
+  auto stub = v1::Accounts::NewStub(
+      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  v1::RegisterResponse resp;
+  return stub->Register(&ctx, req, &resp);
+}
+
+// The code in enrol-therapist's full output, which must have both lines.
+std::string CodeFromFullOutput(const std::string& out, const std::string& handle) {
+  std::smatch m;
+  std::regex shape("Enrolment code for " + handle +
+                   ": ([A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4})\n"
+                   "Expires [0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2} UTC\\. The therapist "
+                   "registers with: sotto init --role therapist --name " +
+                   handle + " --enrol ([A-Z2-9-]+) --server HOST:PORT\n");
+  if (!std::regex_match(out, m, shape) || m[1] != m[2]) return "";
+  return m[1];
+}
+
+const std::regex kQuietShape("[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}\n");
+
+TEST(ServerBinaryTest, EnrolTherapistWithNoServerRunningOpensTheDatabase) {
+  auto server = sotto::testing::ServerProcess::Start();
+  ASSERT_TRUE(server.ok()) << server.status();
+  const std::string dir = (*server)->data_dir();
+  ASSERT_TRUE((*server)->Stop().ok());
+  RunResult full = RunServer("enrol-therapist --data-dir " + dir + " --name dr-lee");
+  ASSERT_EQ(full.exit_code, 0) << full.output;
+  const std::string code = CodeFromFullOutput(full.output, "dr-lee");
+  ASSERT_FALSE(code.empty()) << full.output;
+  RunResult quiet =
+      RunServer("enrol-therapist --data-dir " + dir + " --name dr-kim --valid-hours 2 --quiet");
+  ASSERT_EQ(quiet.exit_code, 0) << quiet.output;
+  EXPECT_TRUE(std::regex_match(quiet.output, kQuietShape)) << quiet.output;
+  // Both codes work once the server runs again.
+  ASSERT_TRUE((*server)->Restart().ok());
+  grpc::Status lee = RegisterTherapist((*server)->address(), "dr-lee", code);
+  EXPECT_TRUE(lee.ok()) << lee.error_message();
+  grpc::Status kim = RegisterTherapist((*server)->address(), "dr-kim",
+                                       quiet.output.substr(0, quiet.output.size() - 1));
+  EXPECT_TRUE(kim.ok()) << kim.error_message();
+  // A registered handle gets no new code: one line on stderr, exit 1.
+  RunResult again = RunServer("enrol-therapist --data-dir " + dir + " --name dr-lee");
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_THAT(again.output, HasSubstr("dr-lee is already registered"));
+  EXPECT_EQ(std::count(again.output.begin(), again.output.end(), '\n'), 1) << again.output;
+}
+
+TEST(ServerBinaryTest, EnrolTherapistWhileTheServerRunsAsksItOverTheSocket) {
+  auto server = sotto::testing::ServerProcess::Start();
+  ASSERT_TRUE(server.ok()) << server.status();
+  const std::string dir = (*server)->data_dir();
+  RunResult full = RunServer("enrol-therapist --data-dir " + dir + " --name dr-lee");
+  ASSERT_EQ(full.exit_code, 0) << full.output;
+  const std::string code = CodeFromFullOutput(full.output, "dr-lee");
+  ASSERT_FALSE(code.empty()) << full.output;
+  RunResult quiet = RunServer("enrol-therapist --data-dir " + dir + " --name dr-kim --quiet");
+  ASSERT_EQ(quiet.exit_code, 0) << quiet.output;
+  ASSERT_TRUE(std::regex_match(quiet.output, kQuietShape)) << quiet.output;
+  grpc::Status lee = RegisterTherapist((*server)->address(), "dr-lee", code);
+  EXPECT_TRUE(lee.ok()) << lee.error_message();
+  grpc::Status kim = RegisterTherapist((*server)->address(), "dr-kim",
+                                       quiet.output.substr(0, quiet.output.size() - 1));
+  EXPECT_TRUE(kim.ok()) << kim.error_message();
+  RunResult bad = RunServer("enrol-therapist --data-dir " + dir + " --name 'Bad Name'");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_THAT(bad.output, HasSubstr("handle"));
+  EXPECT_EQ(std::count(bad.output.begin(), bad.output.end(), '\n'), 1) << bad.output;
+}
+
+TEST(ServerBinaryTest, EnrolTherapistWithTheDatabaseLockedAndNoSocketFailsClearly) {
+  auto server = sotto::testing::ServerProcess::Start();
+  ASSERT_TRUE(server.ok()) << server.status();
+  const std::string dir = (*server)->data_dir();
+  std::error_code ec;
+  ASSERT_TRUE(std::filesystem::remove(dir + "/operator.sock", ec)) << ec.message();
+  RunResult run = RunServer("enrol-therapist --data-dir " + dir + " --name dr-lee");
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_THAT(run.output, HasSubstr("locked by a running server"));
+  EXPECT_THAT(run.output, HasSubstr("operator.sock is missing or does not answer"));
+  EXPECT_EQ(std::count(run.output.begin(), run.output.end(), '\n'), 1) << run.output;
+  EXPECT_THAT(run.output, Not(HasSubstr("Enrolment code")));
+  EXPECT_TRUE((*server)->Stop().ok());
 }
 
 }  // namespace
