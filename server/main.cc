@@ -1,10 +1,21 @@
 // sotto-server [--data-dir DIR] [--listen HOST:PORT] [--emergency-note TEXT]
+//              [--tls-cert PEM --tls-key PEM]
 // sotto-server enrol-therapist --data-dir DIR --name HANDLE [--valid-hours N] [--quiet]
 //
 // Stdout contract (tests parse it): once serving, exactly one line
 //   sotto-server listening on HOST:PORT
 // with the bound port. Startup errors are one line on stderr and a non-zero
 // exit. SIGINT/SIGTERM shut down gracefully and close the database.
+//
+// sotto-server audit --data-dir DIR [--since T] [--user U] [--verify]
+//
+// prints the audit trail, one entry a line (audit_log.h FormatAuditEntry),
+// oldest first; --since takes YYYY-MM-DD or RFC 3339, --user keeps entries
+// whose actor or subject is that handle. --verify checks the whole hash chain
+// instead and prints "audit trail intact: N entries, head HASH" (exit 0) or
+// "audit trail broken: audit entry N: ..." (exit 1). It reads through the
+// running server's operator socket, or with no server the database opened
+// read-only.
 //
 // enrol-therapist prints
 //   Enrolment code for HANDLE: CODE
@@ -15,9 +26,14 @@
 
 #include <arpa/inet.h>
 #include <pthread.h>
+#include <fstream>
+#include <sstream>
 #include <signal.h>
 
 #include <cstdio>
+#include <functional>
+#include <limits>
+#include <vector>
 #include <filesystem>
 #include <memory>
 #include <iostream>
@@ -29,6 +45,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "server/domain/accounts.h"
+#include "server/domain/audit_log.h"
 #include "server/domain/clock.h"
 #include "server/domain/enrolment.h"
 #include "server/rpc/server.h"
@@ -39,8 +56,8 @@
 
 namespace {
 
-// True for 127.0.0.0/8, ::1 and "localhost". Plain TCP is allowed only there
-// until TLS lands.
+// True for 127.0.0.0/8, ::1 and "localhost". Plain TCP is allowed only there:
+// anywhere else, device secrets and metadata would cross a network in clear.
 bool IsLoopback(std::string host) {
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
@@ -96,10 +113,88 @@ absl::StatusOr<sotto::server::IssuedCode> IssueEnrolmentCode(const std::string& 
     }
     return store.status();
   }
-  sotto::server::Accounts accounts(store->get());
-  sotto::server::Enrolment enrolment(store->get(), &accounts,
+  // Through the audit chain, as in the server: the code's issue is audited.
+  auto audit = sotto::server::AuditLog::Open(store->get(), sotto::server::SystemClock::Get());
+  if (!audit.ok()) return audit.status();
+  sotto::server::Accounts accounts(audit->get());
+  sotto::server::Enrolment enrolment(audit->get(), &accounts,
                                      sotto::server::SystemClock::Get());
   return enrolment.IssueTherapistCode(handle, valid_hours);
+}
+
+// Calls `page(after_seq)` for the raw audit entries, through the running
+// server's operator socket or, with none, the database opened read-only.
+using AuditPage = std::vector<sotto::server::KeyValue>;
+absl::Status ForEachAuditEntry(const std::string& data_dir,
+                               const std::function<absl::Status(const sotto::server::KeyValue&)>& fn) {
+  constexpr uint32_t kPage = 1000;
+  std::string socket =
+      (std::filesystem::path(data_dir) / sotto::server::rpc::kOperatorSocketName).string();
+  std::error_code ec;
+  if (std::filesystem::exists(socket, ec)) {
+    auto stub = sotto::v1::Operator::NewStub(
+        grpc::CreateChannel("unix:" + socket, grpc::InsecureChannelCredentials()));
+    uint64_t after = 0;
+    bool reached = true;
+    while (true) {
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+      sotto::v1::ReadAuditRequest req;
+      req.set_after_seq(after);
+      req.set_limit(kPage);
+      sotto::v1::ReadAuditResponse resp;
+      grpc::Status s = stub->ReadAudit(&ctx, req, &resp);
+      if (!s.ok()) {
+        if (s.error_code() == grpc::StatusCode::UNAVAILABLE && after == 0) {
+          reached = false;  // A stale socket: read the database instead.
+          break;
+        }
+        return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+      }
+      for (const auto& e : resp.entries()) {
+        absl::Status st = fn(sotto::server::KeyValue{e.key(), e.value()});
+        if (!st.ok()) return st;
+        absl::StatusOr<sotto::server::AuditEntry> decoded =
+            sotto::server::DecodeAuditEntry(e.key(), e.value());
+        // A malformed key cannot be paged past; the verifier has said so.
+        if (!decoded.ok()) return decoded.status();
+        after = decoded->seq;
+      }
+      if (resp.entries_size() < static_cast<int>(kPage)) break;
+    }
+    if (reached) return absl::OkStatus();
+  }
+  if (!std::filesystem::is_directory(data_dir, ec)) {
+    return absl::NotFoundError("no data directory " + data_dir);
+  }
+  sotto::server::RocksDbStoreOptions ro;
+  ro.read_only = true;
+  auto store = sotto::server::OpenRocksDbStore(data_dir, ro);
+  if (!store.ok()) return store.status();
+  std::string after;
+  while (true) {
+    auto rows = (*store)->Scan(sotto::server::Table::kAudit, "", after, kPage);
+    if (!rows.ok()) return rows.status();
+    for (const auto& row : *rows) {
+      absl::Status st = fn(row);
+      if (!st.ok()) return st;
+    }
+    if (rows->size() < kPage) break;
+    after = rows->back().key;
+  }
+  return absl::OkStatus();
+}
+
+// The whole of file `path`. Errors: one line naming the flag and the path.
+absl::StatusOr<std::string> ReadPemFile(const std::string& flag, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(flag + ": cannot read " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  if (ss.str().find("-----BEGIN ") == std::string::npos) {
+    return absl::InvalidArgumentError(flag + ": " + path + " is not a PEM file");
+  }
+  return ss.str();
 }
 
 }  // namespace
@@ -115,6 +210,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--emergency-note", emergency_note,
                  "shown to clients with every reply expectation");
+  std::string tls_cert;
+  std::string tls_key;
+  app.add_option("--tls-cert", tls_cert,
+                 "PEM certificate chain to serve TLS with (needs --tls-key)");
+  app.add_option("--tls-key", tls_key, "PEM private key of --tls-cert");
 
   CLI::App* enrol = app.add_subcommand(
       "enrol-therapist", "print a one-time enrolment code for a therapist's handle");
@@ -127,7 +227,66 @@ int main(int argc, char** argv) {
       ->required();
   enrol->add_option("--valid-hours", valid_hours, "validity (default 168, at most 720)");
   enrol->add_flag("--quiet", quiet, "print only the code");
+  CLI::App* audit_cmd =
+      app.add_subcommand("audit", "print or verify the audit trail (works while the server runs)");
+  std::string audit_dir;
+  std::string audit_since;
+  std::string audit_user;
+  bool audit_verify = false;
+  audit_cmd->add_option("--data-dir", audit_dir, "the server's data directory")->required();
+  audit_cmd->add_option("--since", audit_since, "only entries at or after YYYY-MM-DD or RFC 3339");
+  audit_cmd->add_option("--user", audit_user, "only entries whose actor or subject is HANDLE");
+  audit_cmd->add_flag("--verify", audit_verify,
+                      "check the hash chain; name the first broken entry (exit 1)");
   CLI11_PARSE(app, argc, argv);
+
+  if (audit_cmd->parsed()) {
+    int64_t since_ms = std::numeric_limits<int64_t>::min();
+    if (!audit_since.empty()) {
+      absl::Time t;
+      std::string err;
+      if (!absl::ParseTime(absl::RFC3339_full, audit_since, &t, &err) &&
+          !absl::ParseTime("%Y-%m-%d", audit_since, absl::UTCTimeZone(), &t, &err)) {
+        std::cerr << "sotto-server audit: --since must be YYYY-MM-DD or RFC 3339, got \""
+                  << audit_since << "\"\n";
+        return 2;
+      }
+      since_ms = absl::ToUnixMillis(t);
+    }
+    sotto::server::AuditChainVerifier verifier;
+    absl::Status s = ForEachAuditEntry(audit_dir, [&](const sotto::server::KeyValue& row) {
+      if (audit_verify) return verifier.Add(row.key, row.value);
+      absl::StatusOr<sotto::server::AuditEntry> e =
+          sotto::server::DecodeAuditEntry(row.key, row.value);
+      if (!e.ok()) return e.status();
+      if (e->time_ms < since_ms) return absl::OkStatus();
+      if (!audit_user.empty()) {
+        std::string actor_handle = e->event.actor.substr(0, e->event.actor.rfind('.'));
+        if (actor_handle != audit_user && e->event.subject != audit_user) {
+          return absl::OkStatus();
+        }
+      }
+      std::cout << sotto::server::FormatAuditEntry(*e) << "\n";
+      return absl::OkStatus();
+    });
+    if (audit_verify) {
+      if (!s.ok() && s.code() == absl::StatusCode::kDataLoss) {
+        std::cout << "audit trail broken: " << s.message() << std::endl;
+        return 1;
+      }
+      if (s.ok()) {
+        std::cout << "audit trail intact: " << verifier.entries() << " entries, head "
+                  << verifier.HeadHex() << std::endl;
+        return 0;
+      }
+    }
+    if (!s.ok()) {
+      std::cerr << "sotto-server audit: " << s.message() << "\n";
+      return 1;
+    }
+    std::cout.flush();
+    return 0;
+  }
 
   if (enrol->parsed()) {
     auto code = IssueEnrolmentCode(enrol_dir, enrol_name, valid_hours);
@@ -159,9 +318,17 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::string host = listen.substr(0, colon);
-  if (!IsLoopback(host)) {
+  if (tls_cert.empty() != tls_key.empty()) {
+    std::cerr << "sotto-server: " << (tls_cert.empty() ? "--tls-key" : "--tls-cert")
+              << " needs " << (tls_cert.empty() ? "--tls-cert" : "--tls-key")
+              << " too: TLS takes a certificate and its private key\n";
+    return 2;
+  }
+  const bool tls = !tls_cert.empty();
+  if (!tls && !IsLoopback(host)) {
     std::cerr << "sotto-server: TLS is required to listen off loopback (" << host
-              << "); only 127.0.0.0/8, ::1 and localhost are allowed for now\n";
+              << "); pass --tls-cert and --tls-key, or listen on 127.0.0.0/8, ::1 or "
+                 "localhost\n";
     return 2;
   }
 
@@ -177,12 +344,28 @@ int main(int argc, char** argv) {
   options.data_dir = data_dir;
   options.listen_address = listen;
   options.emergency_note = emergency_note;
+  if (tls) {
+    auto cert = ReadPemFile("--tls-cert", tls_cert);
+    auto key = ReadPemFile("--tls-key", tls_key);
+    for (const auto* r : {&cert, &key}) {
+      if (!r->ok()) {
+        std::cerr << "sotto-server: " << r->status().message() << "\n";
+        return 2;
+      }
+    }
+    options.tls_cert_pem = *std::move(cert);
+    options.tls_key_pem = *std::move(key);
+  }
   auto server = sotto::server::rpc::SottoServer::Start(options);
   if (!server.ok()) {
     std::cerr << "sotto-server: " << server.status().message() << "\n";
     return 1;
   }
-  std::cerr << "sotto-server: note: listening without TLS (loopback only)\n";
+  if (tls) {
+    std::cerr << "sotto-server: note: serving TLS with " << tls_cert << "\n";
+  } else {
+    std::cerr << "sotto-server: note: listening without TLS (loopback only)\n";
+  }
   std::cout << "sotto-server listening on " << (*server)->address() << std::endl;
 
   int received = 0;

@@ -5,6 +5,7 @@
 #include <openssl/rand.h>
 
 #include "absl/strings/str_cat.h"
+#include "server/domain/audit_log.h"
 #include "server/domain/key_validation.h"
 #include "server/domain/limits.h"
 #include "server/domain/records.h"
@@ -80,6 +81,9 @@ absl::StatusOr<uint32_t> Accounts::Register(const Registration& reg,
                                        reg.registration_id, reg.keys));
   batch.Put(Table::kAccounts, keys::Account(reg.handle),
             records::Encode(records::Account{reg.role}));
+  AddAudit(batch, {audit::kRegistered, absl::StrCat(reg.handle, ".", kFirstDevice), reg.handle,
+                   absl::StrCat("role=", reg.role == Role::kTherapist ? "therapist" : "client",
+                                " one_time_prekeys=", reg.keys.one_time_prekeys.size())});
 
   StripedLock lock(handle_locks_, {reg.handle});
   SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> existing,
@@ -152,6 +156,8 @@ absl::StatusOr<uint32_t> Accounts::AddDevice(const AuthenticatedDevice& caller,
   SOTTO_ASSIGN_OR_RETURN(WriteBatch batch,
                          NewDeviceBatch(caller.handle, device_id, secret,
                                         registration_id, device_keys));
+  AddAudit(batch, {audit::kDeviceAdded, AuditActor(caller), caller.handle,
+                   absl::StrCat("device=", device_id)});
   SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kSynced));
   return device_id;
 }

@@ -1,5 +1,7 @@
 #include "server/domain/care.h"
 
+#include "server/domain/audit_log.h"
+
 #include <algorithm>
 #include <utility>
 
@@ -94,6 +96,11 @@ absl::StatusOr<RegisterResult> Care::Register(const Registration& reg,
         if (now >= invite.expires_at_ms) return absl::PermissionDeniedError(kBadInviteCode);
         batch.Delete(Table::kInvites, invite_key);
         LinkInto(invite.handle, reg.handle, now, batch);
+        const std::string actor = absl::StrCat(reg.handle, ".1");
+        AddAudit(batch, {audit::kInviteRedeemed, actor, reg.handle,
+                         absl::StrCat("therapist=", invite.handle, " at=registration")});
+        AddAudit(batch, {audit::kLinkMade, actor, reg.handle,
+                         absl::StrCat("therapist=", invite.handle, " client=", reg.handle)});
         result.linked_therapist = invite.handle;
         return absl::OkStatus();
       }));
@@ -115,6 +122,8 @@ absl::StatusOr<IssuedCode> Care::CreateInvite(const AuthenticatedDevice& caller,
   WriteBatch batch;
   batch.Put(Table::kInvites, HashCode(*NormalizeCode(code)),
             records::Encode(records::Code{caller.handle, issued.expires_at_ms}));
+  AddAudit(batch, {audit::kInviteCreated, AuditActor(caller), caller.handle,
+                   absl::StrCat("valid_hours=", valid_hours)});
   SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kSynced));
   return issued;
 }
@@ -149,6 +158,10 @@ absl::StatusOr<std::string> Care::AcceptInvite(const AuthenticatedDevice& caller
   WriteBatch batch;
   batch.Delete(Table::kInvites, invite_key);
   LinkInto(invite.handle, caller.handle, since, batch);
+  AddAudit(batch, {audit::kInviteRedeemed, AuditActor(caller), caller.handle,
+                   absl::StrCat("therapist=", invite.handle)});
+  AddAudit(batch, {audit::kLinkMade, AuditActor(caller), caller.handle,
+                   absl::StrCat("therapist=", invite.handle, " client=", caller.handle)});
   SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kSynced));
   return invite.handle;
 }
@@ -212,6 +225,8 @@ absl::Status Care::EndLink(const AuthenticatedDevice& caller, absl::string_view 
   batch.Put(Table::kLinksByClient, keys::Pair(c, t), std::move(value));
   // The conversation leaves the therapist's queue with the link.
   batch.Delete(Table::kConversations, pair);
+  AddAudit(batch, {audit::kLinkEnded, AuditActor(caller), std::string(peer),
+                   absl::StrCat("therapist=", t, " client=", c)});
   return store_->Write(batch, Durability::kSynced);
 }
 

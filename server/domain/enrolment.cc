@@ -1,5 +1,7 @@
 #include "server/domain/enrolment.h"
 
+#include "server/domain/audit_log.h"
+
 #include <optional>
 
 #include "absl/strings/str_cat.h"
@@ -31,6 +33,8 @@ absl::StatusOr<IssuedCode> Enrolment::IssueTherapistCode(absl::string_view handl
   WriteBatch batch;
   batch.Put(Table::kEnrolments, HashCode(*NormalizeCode(code)),
             records::Encode(records::Code{std::string(handle), issued.expires_at_ms}));
+  AddAudit(batch, {audit::kEnrolmentIssued, audit::kOperator, std::string(handle),
+                   absl::StrCat("valid_hours=", valid_hours)});
   SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kSynced));
   return issued;
 }
@@ -48,6 +52,7 @@ absl::Status Enrolment::ConsumeInto(absl::string_view handle, absl::string_view 
     return absl::PermissionDeniedError(kBadEnrolmentCode);
   }
   batch.Delete(Table::kEnrolments, std::move(key));
+  AddAudit(batch, {audit::kEnrolmentUsed, absl::StrCat(handle, ".1"), std::string(handle), ""});
   return absl::OkStatus();
 }
 

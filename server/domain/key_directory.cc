@@ -1,5 +1,7 @@
 #include "server/domain/key_directory.h"
 
+#include "server/domain/audit_log.h"
+
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "server/domain/key_validation.h"
@@ -62,6 +64,12 @@ absl::StatusOr<uint32_t> KeyDirectory::Upload(const AuthenticatedDevice& caller,
               records::Encode(*upload.signed_prekey));
   }
   if (!batch.empty()) {
+    // Counts and ids only: the keys themselves are public but add nothing.
+    AddAudit(batch, {audit::kKeysUploaded, AuditActor(caller), std::string(handle),
+                     absl::StrCat("signed_prekey=",
+                                  upload.signed_prekey ? absl::StrCat(upload.signed_prekey->id)
+                                                       : std::string("unchanged"),
+                                  " one_time_prekeys_added=", added)});
     SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kSynced));
   }
   // Pops may have run concurrently; count again for an exact answer.
@@ -70,7 +78,7 @@ absl::StatusOr<uint32_t> KeyDirectory::Upload(const AuthenticatedDevice& caller,
 }
 
 absl::StatusOr<std::vector<PreKeyBundle>> KeyDirectory::GetBundle(
-    absl::string_view handle) {
+    absl::string_view handle, bool take_one_time_prekeys) {
   SOTTO_ASSIGN_OR_RETURN(std::vector<DeviceInfo> devices, accounts_->Devices(handle));
   std::vector<PreKeyBundle> bundles;
   for (const DeviceInfo& d : devices) {
@@ -90,11 +98,12 @@ absl::StatusOr<std::vector<PreKeyBundle>> KeyDirectory::GetBundle(
     // same one-time prekey to a second sender, and the recipient, who deletes
     // a one-time prekey when its first PreKey message arrives, could not
     // decrypt the second sender's PreKey messages.
-    SOTTO_ASSIGN_OR_RETURN(
-        std::optional<KeyValue> popped,
-        store_->PopFirst(Table::kPreKeys,
-                         keys::OneTimePreKeyPrefix(handle, d.device_id),
-                         Durability::kSynced));
+    std::optional<KeyValue> popped;
+    if (take_one_time_prekeys) {
+      SOTTO_ASSIGN_OR_RETURN(popped, store_->PopFirst(Table::kPreKeys,
+                                                      keys::OneTimePreKeyPrefix(handle, d.device_id),
+                                                      Durability::kSynced));
+    }
     if (popped) {
       std::optional<uint32_t> id = keys::OneTimePreKeyIdOf(popped->key);
       if (!id) return records::Corrupt("one-time prekey key");

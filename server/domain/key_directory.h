@@ -39,8 +39,12 @@ class KeyDirectory {
   // (removes) at most one one-time prekey, which no other call receives, even
   // after a machine crash: the removal is synced before this returns;
   // without one left the bundle has the signed prekey only.
+  // With `take_one_time_prekeys` false no one-time prekey is taken or
+  // returned (the caller's rate limit for `handle` is spent: X3DH still works
+  // without one, and nobody can drain another user's supply).
   // Errors: INVALID_ARGUMENT (malformed handle), NOT_FOUND (no such user).
-  absl::StatusOr<std::vector<PreKeyBundle>> GetBundle(absl::string_view handle);
+  absl::StatusOr<std::vector<PreKeyBundle>> GetBundle(absl::string_view handle,
+                                                      bool take_one_time_prekeys = true);
 
   // The caller's remaining one-time prekeys and current signed prekey id.
   absl::StatusOr<PreKeyCount> CountPreKeys(const AuthenticatedDevice& caller);

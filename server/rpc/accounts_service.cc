@@ -10,12 +10,22 @@ grpc::ServerUnaryReactor* AccountsService::Register(
     grpc::CallbackServerContext* context, const sotto::v1::RegisterRequest* request,
     sotto::v1::RegisterResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  ScopedAuditSource audit_source(PeerAddress(*context));
   Registration reg;
   reg.handle = request->handle();
   reg.role = static_cast<Role>(request->role());
   reg.device_secret = request->device_secret();
   reg.registration_id = request->registration_id();
   reg.keys = FromWire(request->keys());
+  {
+    const std::string source = PeerAddress(*context);
+    absl::Status allowed =
+        gate_->Limit(gate_->limits().registration, source, "", reg.handle, "registration");
+    if (!allowed.ok()) {
+      reactor->Finish(ToGrpcStatus(allowed));
+      return reactor;
+    }
+  }
   const bool with_code = !request->enrolment_code().empty() || !request->invite_code().empty();
   const std::vector<std::string> attempt_keys = CodeAttemptKeys(*context, reg.handle);
   if (with_code) {
@@ -43,7 +53,8 @@ grpc::ServerUnaryReactor* AccountsService::WhoAmI(
     grpc::CallbackServerContext* context, const sotto::v1::WhoAmIRequest*,
     sotto::v1::WhoAmIResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<AuthenticatedDevice> caller = AuthenticateCall(*context, *accounts_);
+  ScopedAuditSource audit_source(PeerAddress(*context));
+  absl::StatusOr<AuthenticatedDevice> caller = gate_->Authenticate(*context);
   if (!caller.ok()) {
     reactor->Finish(ToGrpcStatus(caller.status()));
     return reactor;

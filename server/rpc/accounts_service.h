@@ -2,6 +2,7 @@
 #define SOTTO_SERVER_RPC_ACCOUNTS_SERVICE_H_
 
 #include "server/domain/accounts.h"
+#include "server/rpc/call_gate.h"
 #include "server/domain/attempt_limiter.h"
 #include "server/domain/care.h"
 #include "sotto/v1/accounts.grpc.pb.h"
@@ -14,8 +15,8 @@ namespace sotto::server::rpc {
 // not own its arguments, which must outlive the server.
 class AccountsService final : public sotto::v1::Accounts::CallbackService {
  public:
-  AccountsService(Accounts* accounts, Care* care, AttemptLimiter* code_attempts)
-      : accounts_(accounts), care_(care), code_attempts_(code_attempts) {}
+  AccountsService(CallGate* gate, Care* care, AttemptLimiter* code_attempts)
+      : gate_(gate), accounts_(&gate->accounts()), care_(care), code_attempts_(code_attempts) {}
   AccountsService(const AccountsService&) = delete;
   AccountsService& operator=(const AccountsService&) = delete;
 
@@ -27,6 +28,7 @@ class AccountsService final : public sotto::v1::Accounts::CallbackService {
                                    sotto::v1::WhoAmIResponse* response) override;
 
  private:
+  CallGate* const gate_;
   Accounts* const accounts_;
   Care* const care_;
   AttemptLimiter* const code_attempts_;

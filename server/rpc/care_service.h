@@ -2,6 +2,7 @@
 #define SOTTO_SERVER_RPC_CARE_SERVICE_H_
 
 #include "server/domain/accounts.h"
+#include "server/rpc/call_gate.h"
 #include "server/domain/attempt_limiter.h"
 #include "server/domain/care.h"
 #include "sotto/v1/care.grpc.pb.h"
@@ -14,8 +15,8 @@ class CareService final : public sotto::v1::Care::CallbackService {
  public:
   // AcceptInvite is refused (RESOURCE_EXHAUSTED) while the caller's source
   // address or account has too many wrong codes in `code_attempts`.
-  CareService(Accounts* accounts, Care* care, AttemptLimiter* code_attempts)
-      : accounts_(accounts), care_(care), code_attempts_(code_attempts) {}
+  CareService(CallGate* gate, Care* care, AttemptLimiter* code_attempts)
+      : gate_(gate), accounts_(&gate->accounts()), care_(care), code_attempts_(code_attempts) {}
   CareService(const CareService&) = delete;
   CareService& operator=(const CareService&) = delete;
 
@@ -39,6 +40,7 @@ class CareService final : public sotto::v1::Care::CallbackService {
                                       sotto::v1::GetPolicyResponse* response) override;
 
  private:
+  CallGate* const gate_;
   Accounts* const accounts_;
   Care* const care_;
   AttemptLimiter* const code_attempts_;

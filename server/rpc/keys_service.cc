@@ -11,7 +11,8 @@ grpc::ServerUnaryReactor* KeysService::Upload(
     const sotto::v1::UploadKeysRequest* request,
     sotto::v1::UploadKeysResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<AuthenticatedDevice> caller = AuthenticateCall(*context, *accounts_);
+  ScopedAuditSource audit_source(PeerAddress(*context));
+  absl::StatusOr<AuthenticatedDevice> caller = gate_->Authenticate(*context);
   if (!caller.ok()) {
     reactor->Finish(ToGrpcStatus(caller.status()));
     return reactor;
@@ -27,7 +28,8 @@ grpc::ServerUnaryReactor* KeysService::GetBundle(
     const sotto::v1::GetBundleRequest* request,
     sotto::v1::GetBundleResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<AuthenticatedDevice> caller = AuthenticateCall(*context, *accounts_);
+  ScopedAuditSource audit_source(PeerAddress(*context));
+  absl::StatusOr<AuthenticatedDevice> caller = gate_->Authenticate(*context);
   if (!caller.ok()) {
     reactor->Finish(ToGrpcStatus(caller.status()));
     return reactor;
@@ -40,7 +42,22 @@ grpc::ServerUnaryReactor* KeysService::GetBundle(
     reactor->Finish(ToGrpcStatus(allowed));
     return reactor;
   }
-  absl::StatusOr<std::vector<PreKeyBundle>> bundles = keys_->GetBundle(request->user());
+  // Two budgets. The requester's: past it, RESOURCE_EXHAUSTED. The target's
+  // (shared by all requesters): past it the bundles come WITHOUT one-time
+  // prekeys instead of failing, so X3DH still works (signed prekey only) and
+  // nobody can drain another user's one-time prekeys or lock others out of
+  // reaching them.
+  const std::string actor = AuditActor(*caller);
+  absl::Status allowed_requester = gate_->Limit(gate_->limits().bundle_per_requester, actor,
+                                                actor, request->user(), "bundle_per_requester");
+  if (!allowed_requester.ok()) {
+    reactor->Finish(ToGrpcStatus(allowed_requester));
+    return reactor;
+  }
+  const bool take_one_time =
+      gate_->limits().bundle_per_target.Take(request->user()).ok();
+  absl::StatusOr<std::vector<PreKeyBundle>> bundles =
+      keys_->GetBundle(request->user(), take_one_time);
   if (bundles.ok()) {
     response->set_user(request->user());
     for (const PreKeyBundle& b : *bundles) {
@@ -65,7 +82,8 @@ grpc::ServerUnaryReactor* KeysService::CountPreKeys(
     grpc::CallbackServerContext* context, const sotto::v1::CountPreKeysRequest*,
     sotto::v1::CountPreKeysResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<AuthenticatedDevice> caller = AuthenticateCall(*context, *accounts_);
+  ScopedAuditSource audit_source(PeerAddress(*context));
+  absl::StatusOr<AuthenticatedDevice> caller = gate_->Authenticate(*context);
   if (!caller.ok()) {
     reactor->Finish(ToGrpcStatus(caller.status()));
     return reactor;

@@ -2,6 +2,7 @@
 #define SOTTO_SERVER_RPC_KEYS_SERVICE_H_
 
 #include "server/domain/accounts.h"
+#include "server/rpc/call_gate.h"
 #include "server/domain/care.h"
 #include "server/domain/key_directory.h"
 #include "sotto/v1/keys.grpc.pb.h"
@@ -13,8 +14,8 @@ namespace sotto::server::rpc {
 // accounts nor drain their one-time prekeys. Does not own its arguments, which must outlive the server.
 class KeysService final : public sotto::v1::Keys::CallbackService {
  public:
-  KeysService(Accounts* accounts, KeyDirectory* keys, Care* care)
-      : accounts_(accounts), keys_(keys), care_(care) {}
+  KeysService(CallGate* gate, KeyDirectory* keys, Care* care)
+      : gate_(gate), accounts_(&gate->accounts()), keys_(keys), care_(care) {}
   KeysService(const KeysService&) = delete;
   KeysService& operator=(const KeysService&) = delete;
 
@@ -30,6 +31,7 @@ class KeysService final : public sotto::v1::Keys::CallbackService {
       sotto::v1::CountPreKeysResponse* response) override;
 
  private:
+  CallGate* const gate_;
   Accounts* const accounts_;
   KeyDirectory* const keys_;
   Care* const care_;

@@ -140,10 +140,20 @@ grpc::ServerUnaryReactor* MessagesService::Send(
     grpc::CallbackServerContext* context, const sotto::v1::SendRequest* request,
     sotto::v1::SendResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<AuthenticatedDevice> caller = AuthenticateCall(*context, *accounts_);
+  ScopedAuditSource audit_source(PeerAddress(*context));
+  absl::StatusOr<AuthenticatedDevice> caller = gate_->Authenticate(*context);
   if (!caller.ok()) {
     reactor->Finish(ToGrpcStatus(caller.status()));
     return reactor;
+  }
+  {
+    const std::string actor = AuditActor(*caller);
+    absl::Status allowed = gate_->Limit(gate_->limits().sends_per_device, actor, actor,
+                                        caller->handle, "sends_per_device");
+    if (!allowed.ok()) {
+      reactor->Finish(ToGrpcStatus(allowed));
+      return reactor;
+    }
   }
   std::vector<OutgoingEnvelope> envelopes;
   envelopes.reserve(request->envelopes_size());
@@ -178,7 +188,8 @@ grpc::ServerUnaryReactor* MessagesService::Fetch(
     grpc::CallbackServerContext* context, const sotto::v1::FetchRequest* request,
     sotto::v1::FetchResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<AuthenticatedDevice> caller = AuthenticateCall(*context, *accounts_);
+  ScopedAuditSource audit_source(PeerAddress(*context));
+  absl::StatusOr<AuthenticatedDevice> caller = gate_->Authenticate(*context);
   if (!caller.ok()) {
     reactor->Finish(ToGrpcStatus(caller.status()));
     return reactor;
@@ -197,7 +208,8 @@ grpc::ServerUnaryReactor* MessagesService::Ack(grpc::CallbackServerContext* cont
                                                const sotto::v1::AckRequest* request,
                                                sotto::v1::AckResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<AuthenticatedDevice> caller = AuthenticateCall(*context, *accounts_);
+  ScopedAuditSource audit_source(PeerAddress(*context));
+  absl::StatusOr<AuthenticatedDevice> caller = gate_->Authenticate(*context);
   if (!caller.ok()) {
     reactor->Finish(ToGrpcStatus(caller.status()));
     return reactor;
@@ -213,7 +225,8 @@ grpc::ServerUnaryReactor* MessagesService::CancelScheduled(
     grpc::CallbackServerContext* context, const sotto::v1::CancelScheduledRequest* request,
     sotto::v1::CancelScheduledResponse*) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<AuthenticatedDevice> caller = AuthenticateCall(*context, *accounts_);
+  ScopedAuditSource audit_source(PeerAddress(*context));
+  absl::StatusOr<AuthenticatedDevice> caller = gate_->Authenticate(*context);
   if (!caller.ok()) {
     reactor->Finish(ToGrpcStatus(caller.status()));
     return reactor;
@@ -224,7 +237,7 @@ grpc::ServerUnaryReactor* MessagesService::CancelScheduled(
 
 grpc::ServerWriteReactor<sotto::v1::SubscribeEvent>* MessagesService::Subscribe(
     grpc::CallbackServerContext* context, const sotto::v1::SubscribeRequest*) {
-  absl::StatusOr<AuthenticatedDevice> caller = AuthenticateCall(*context, *accounts_);
+  absl::StatusOr<AuthenticatedDevice> caller = gate_->Authenticate(*context);
   if (!caller.ok()) return new FailedWriteReactor(ToGrpcStatus(caller.status()));
   return new SubscribeReactor(mailbox_, *std::move(caller));
 }

@@ -2,6 +2,7 @@
 #define SOTTO_SERVER_RPC_MESSAGES_SERVICE_H_
 
 #include "server/domain/accounts.h"
+#include "server/rpc/call_gate.h"
 #include "server/domain/mailbox.h"
 #include "sotto/v1/messages.grpc.pb.h"
 
@@ -11,8 +12,8 @@ namespace sotto::server::rpc {
 // server (Subscribe streams hold mailbox listeners until they end).
 class MessagesService final : public sotto::v1::Messages::CallbackService {
  public:
-  MessagesService(Accounts* accounts, Mailbox* mailbox)
-      : accounts_(accounts), mailbox_(mailbox) {}
+  MessagesService(CallGate* gate, Mailbox* mailbox)
+      : gate_(gate), accounts_(&gate->accounts()), mailbox_(mailbox) {}
   MessagesService(const MessagesService&) = delete;
   MessagesService& operator=(const MessagesService&) = delete;
 
@@ -36,6 +37,7 @@ class MessagesService final : public sotto::v1::Messages::CallbackService {
  private:
   class SubscribeReactor;
 
+  CallGate* const gate_;
   Accounts* const accounts_;
   Mailbox* const mailbox_;
 };

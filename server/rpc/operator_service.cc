@@ -2,6 +2,8 @@
 
 #include "server/rpc/status_mapping.h"
 
+#include <algorithm>
+
 namespace sotto::server::rpc {
 
 grpc::ServerUnaryReactor* OperatorService::EnrolTherapist(
@@ -15,6 +17,29 @@ grpc::ServerUnaryReactor* OperatorService::EnrolTherapist(
     response->set_expires_at_ms(code->expires_at_ms);
   }
   reactor->Finish(ToGrpcStatus(code.status()));
+  return reactor;
+}
+
+}  // namespace sotto::server::rpc
+
+namespace sotto::server::rpc {
+
+grpc::ServerUnaryReactor* OperatorService::ReadAudit(grpc::CallbackServerContext* context,
+                                                     const sotto::v1::ReadAuditRequest* request,
+                                                     sotto::v1::ReadAuditResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  constexpr uint32_t kDefaultPage = 1000;
+  constexpr uint32_t kMaxPage = 10000;
+  uint32_t limit = request->limit() == 0 ? kDefaultPage : std::min(request->limit(), kMaxPage);
+  absl::StatusOr<std::vector<KeyValue>> rows = audit_->ReadRaw(request->after_seq(), limit);
+  if (rows.ok()) {
+    for (const KeyValue& row : *rows) {
+      auto* e = response->add_entries();
+      e->set_key(row.key);
+      e->set_value(row.value);
+    }
+  }
+  reactor->Finish(ToGrpcStatus(rows.status()));
   return reactor;
 }
 

@@ -1,6 +1,7 @@
 #ifndef SOTTO_SERVER_RPC_OPERATOR_SERVICE_H_
 #define SOTTO_SERVER_RPC_OPERATOR_SERVICE_H_
 
+#include "server/domain/audit_log.h"
 #include "server/domain/enrolment.h"
 #include "sotto/v1/operator.grpc.pb.h"
 
@@ -12,16 +13,20 @@ namespace sotto::server::rpc {
 // Never register it on the network port. Does not own `enrolment`.
 class OperatorService final : public sotto::v1::Operator::CallbackService {
  public:
-  explicit OperatorService(Enrolment* enrolment) : enrolment_(enrolment) {}
+  OperatorService(Enrolment* enrolment, AuditLog* audit) : enrolment_(enrolment), audit_(audit) {}
   OperatorService(const OperatorService&) = delete;
   OperatorService& operator=(const OperatorService&) = delete;
 
   grpc::ServerUnaryReactor* EnrolTherapist(
       grpc::CallbackServerContext* context, const sotto::v1::EnrolTherapistRequest* request,
       sotto::v1::EnrolTherapistResponse* response) override;
+  grpc::ServerUnaryReactor* ReadAudit(grpc::CallbackServerContext* context,
+                                      const sotto::v1::ReadAuditRequest* request,
+                                      sotto::v1::ReadAuditResponse* response) override;
 
  private:
   Enrolment* const enrolment_;
+  AuditLog* const audit_;
 };
 
 }  // namespace sotto::server::rpc

@@ -2,6 +2,7 @@
 #define SOTTO_SERVER_RPC_QUEUE_SERVICE_H_
 
 #include "server/domain/accounts.h"
+#include "server/rpc/call_gate.h"
 #include "server/domain/conversation_queue.h"
 #include "sotto/v1/care.grpc.pb.h"
 
@@ -11,8 +12,8 @@ namespace sotto::server::rpc {
 // must outlive the server.
 class QueueService final : public sotto::v1::Queue::CallbackService {
  public:
-  QueueService(Accounts* accounts, ConversationQueue* queue)
-      : accounts_(accounts), queue_(queue) {}
+  QueueService(CallGate* gate, ConversationQueue* queue)
+      : gate_(gate), accounts_(&gate->accounts()), queue_(queue) {}
   QueueService(const QueueService&) = delete;
   QueueService& operator=(const QueueService&) = delete;
 
@@ -30,6 +31,7 @@ class QueueService final : public sotto::v1::Queue::CallbackService {
                                   sotto::v1::QueueEntry* response) override;
 
  private:
+  CallGate* const gate_;
   Accounts* const accounts_;
   ConversationQueue* const queue_;
 };

@@ -11,12 +11,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "server/domain/accounts.h"
+#include "server/domain/audit_log.h"
 #include "server/domain/conversation_queue.h"
 #include "server/domain/scheduled_releaser.h"
 #include "server/domain/sweeper.h"
 #include "server/domain/attempt_limiter.h"
 #include "server/domain/key_directory.h"
 #include "server/rpc/accounts_service.h"
+#include "server/rpc/call_gate.h"
 #include "server/rpc/care_service.h"
 #include "server/rpc/operator_service.h"
 #include "server/rpc/queue_service.h"
@@ -30,6 +32,9 @@ namespace sotto::server::rpc {
 // (after Shutdown), the store last.
 struct SottoServer::Parts {
   std::unique_ptr<Store> store;
+  // Wraps `store`; every domain service writes through it, so audit events
+  // commit with the changes they record.
+  std::unique_ptr<AuditLog> audit;
   std::unique_ptr<Accounts> accounts;
   std::unique_ptr<KeyDirectory> keys;
   std::unique_ptr<Enrolment> enrolment;
@@ -39,6 +44,8 @@ struct SottoServer::Parts {
   std::unique_ptr<ScheduledReleaser> releaser;
   std::unique_ptr<Sweeper> sweeper;
   std::unique_ptr<AttemptLimiter> code_attempts;
+  std::unique_ptr<RateLimits> limits;
+  std::unique_ptr<CallGate> gate;
   std::unique_ptr<AccountsService> accounts_service;
   std::unique_ptr<KeysService> keys_service;
   std::unique_ptr<MessagesService> messages_service;
@@ -56,20 +63,37 @@ SottoServer::SottoServer(std::unique_ptr<Parts> parts) : parts_(std::move(parts)
 
 absl::StatusOr<std::unique_ptr<SottoServer>> SottoServer::Start(
     const ServerOptions& options) {
+  if (options.tls_cert_pem.empty() != options.tls_key_pem.empty()) {
+    return absl::InvalidArgumentError(
+        "TLS needs both a certificate and its private key, got only the " +
+        std::string(options.tls_cert_pem.empty() ? "key" : "certificate"));
+  }
+  std::shared_ptr<grpc::ServerCredentials> credentials;
+  if (options.tls_cert_pem.empty()) {
+    credentials = grpc::InsecureServerCredentials();
+  } else {
+    grpc::SslServerCredentialsOptions ssl;
+    ssl.pem_key_cert_pairs.push_back({options.tls_key_pem, options.tls_cert_pem});
+    credentials = grpc::SslServerCredentials(ssl);
+  }
   auto parts = std::make_unique<Parts>();
   absl::StatusOr<std::unique_ptr<Store>> store = OpenRocksDbStore(options.data_dir);
   if (!store.ok()) return store.status();
   parts->store = *std::move(store);
   Clock* clock = options.clock != nullptr ? options.clock : SystemClock::Get();
-  parts->accounts = std::make_unique<Accounts>(parts->store.get());
-  parts->keys = std::make_unique<KeyDirectory>(parts->store.get(), parts->accounts.get());
+  absl::StatusOr<std::unique_ptr<AuditLog>> audit = AuditLog::Open(parts->store.get(), clock);
+  if (!audit.ok()) return audit.status();
+  parts->audit = *std::move(audit);
+  Store* const db = parts->audit.get();
+  parts->accounts = std::make_unique<Accounts>(db);
+  parts->keys = std::make_unique<KeyDirectory>(db, parts->accounts.get());
   parts->enrolment =
-      std::make_unique<Enrolment>(parts->store.get(), parts->accounts.get(), clock);
-  parts->care = std::make_unique<Care>(parts->store.get(), parts->accounts.get(),
+      std::make_unique<Enrolment>(db, parts->accounts.get(), clock);
+  parts->care = std::make_unique<Care>(db, parts->accounts.get(),
                                        parts->enrolment.get(), clock, options.emergency_note);
   parts->conversations =
-      std::make_unique<ConversationQueue>(parts->store.get(), parts->care.get(), clock);
-  parts->mailbox = std::make_unique<Mailbox>(parts->store.get(), parts->accounts.get(),
+      std::make_unique<ConversationQueue>(db, parts->care.get(), clock);
+  parts->mailbox = std::make_unique<Mailbox>(db, parts->accounts.get(),
                                              clock, options.mailbox, parts->care.get(),
                                              parts->conversations.get());
   parts->releaser = std::make_unique<ScheduledReleaser>(parts->mailbox.get(), clock);
@@ -78,24 +102,26 @@ absl::StatusOr<std::unique_ptr<SottoServer>> SottoServer::Start(
   parts->sweeper = std::make_unique<Sweeper>(parts->mailbox.get(), parts->enrolment.get(),
                                              parts->care.get());
   parts->code_attempts = std::make_unique<AttemptLimiter>(clock);
+  parts->limits = std::make_unique<RateLimits>(clock, options.rate_limits);
+  parts->gate = std::make_unique<CallGate>(parts->accounts.get(), parts->audit.get(),
+                                           parts->limits.get());
   parts->accounts_service = std::make_unique<AccountsService>(
-      parts->accounts.get(), parts->care.get(), parts->code_attempts.get());
-  parts->keys_service = std::make_unique<KeysService>(parts->accounts.get(), parts->keys.get(),
+      parts->gate.get(), parts->care.get(), parts->code_attempts.get());
+  parts->keys_service = std::make_unique<KeysService>(parts->gate.get(), parts->keys.get(),
                                                       parts->care.get());
   parts->messages_service =
-      std::make_unique<MessagesService>(parts->accounts.get(), parts->mailbox.get());
-  parts->care_service = std::make_unique<CareService>(parts->accounts.get(), parts->care.get(),
+      std::make_unique<MessagesService>(parts->gate.get(), parts->mailbox.get());
+  parts->care_service = std::make_unique<CareService>(parts->gate.get(), parts->care.get(),
                                                      parts->code_attempts.get());
   parts->queue_service =
-      std::make_unique<QueueService>(parts->accounts.get(), parts->conversations.get());
-  parts->operator_service = std::make_unique<OperatorService>(parts->enrolment.get());
+      std::make_unique<QueueService>(parts->gate.get(), parts->conversations.get());
+  parts->operator_service = std::make_unique<OperatorService>(parts->enrolment.get(), parts->audit.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(options.listen_address, grpc::InsecureServerCredentials(),
-                           &port);
+  builder.AddListeningPort(options.listen_address, std::move(credentials), &port);
   builder.SetMaxReceiveMessageSize(kMaxReceiveMessageBytes);
   builder.RegisterService(parts->accounts_service.get());
   builder.RegisterService(parts->keys_service.get());

@@ -10,6 +10,7 @@
 #include "server/domain/clock.h"
 #include "server/domain/enrolment.h"
 #include "server/domain/mailbox.h"
+#include "server/domain/rate_limiter.h"
 
 namespace sotto::server::rpc {
 
@@ -20,11 +21,19 @@ inline constexpr int kMaxReceiveMessageBytes = 2 << 20;
 struct ServerOptions {
   // RocksDB directory; created if missing.
   std::string data_dir;
-  // host:port to listen on, plain TCP. Port 0 picks a free port.
+  // host:port to listen on. Port 0 picks a free port.
   std::string listen_address = "127.0.0.1:7443";
+  // PEM certificate chain and private key. Both set: the port serves TLS
+  // only (grpc::SslServerCredentials, no client certificates). Both empty:
+  // plain TCP, which sotto-server's main allows on loopback only. One
+  // without the other: Start fails with INVALID_ARGUMENT.
+  std::string tls_cert_pem;
+  std::string tls_key_pem;
   // Source of server time; nullptr means the system clock. Not owned.
   Clock* clock = nullptr;
   MailboxOptions mailbox;
+  // Token buckets per source address, device and target (rate_limiter.h).
+  RateLimitOptions rate_limits;
   // Shown to clients with every reply expectation and policy.
   std::string emergency_note = kDefaultEmergencyNote;
   // Serve sotto.v1.Operator on unix:DATA_DIR/operator.sock (mode 0600; the

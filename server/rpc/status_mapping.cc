@@ -4,6 +4,7 @@
 
 #include "google/rpc/status.pb.h"
 #include "server/domain/device_mismatch.h"
+#include "server/domain/rate_limiter.h"
 #include "sotto/v1/common.pb.h"
 
 namespace sotto::server::rpc {
@@ -13,6 +14,15 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
   // absl::StatusCode and grpc::StatusCode both number google.rpc.Code.
   auto code = static_cast<grpc::StatusCode>(status.code());
   std::string message(status.message());
+  if (std::optional<int64_t> wait = RetryAfterMs(status)) {
+    sotto::v1::RetryInfo detail;
+    detail.set_retry_after_ms(*wait);
+    google::rpc::Status rich;
+    rich.set_code(static_cast<int>(code));
+    rich.set_message(message);
+    rich.add_details()->PackFrom(detail);
+    return grpc::Status(code, message, rich.SerializeAsString());
+  }
   std::optional<DeviceMismatch> mismatch = GetDeviceMismatch(status);
   if (!mismatch) return grpc::Status(code, message);
 

@@ -9,7 +9,9 @@ namespace sotto::server::rpc {
 
 // The same code and message. A status carrying a DeviceMismatch payload
 // (server/domain/device_mismatch.h) also gets error_details: a serialized
-// google.rpc.Status whose details hold one Any packing sotto.v1.DeviceMismatch.
+// google.rpc.Status whose details hold one Any packing sotto.v1.DeviceMismatch;
+// a rate-limit refusal (RetryAfterMs, rate_limiter.h) one packing
+// sotto.v1.RetryInfo.
 grpc::Status ToGrpcStatus(const absl::Status& status);
 
 }  // namespace sotto::server::rpc

@@ -10,15 +10,18 @@
 #include "absl/status/status.h"
 #include "server/domain/accounts.h"
 #include "server/rpc/auth.h"
+#include "server/rpc/call_gate.h"
 #include "server/rpc/status_mapping.h"
 
 namespace sotto::server::rpc {
 
 template <typename Body>
 grpc::ServerUnaryReactor* AuthenticatedUnary(grpc::CallbackServerContext* context,
-                                             Accounts& accounts, Body body) {
+                                             CallGate& gate, Body body) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<AuthenticatedDevice> caller = AuthenticateCall(*context, accounts);
+  // Audit entries written by the body name the caller's address.
+  ScopedAuditSource audit_source(PeerAddress(*context));
+  absl::StatusOr<AuthenticatedDevice> caller = gate.Authenticate(*context);
   if (!caller.ok()) {
     reactor->Finish(ToGrpcStatus(caller.status()));
     return reactor;

@@ -35,6 +35,7 @@ absl::string_view TableName(Table table) {
     case Table::kPolicies: return "policies";
     case Table::kScheduled: return "scheduled";
     case Table::kScheduledIndex: return "scheduled_index";
+    case Table::kAudit: return "audit";
   }
   return "unknown";
 }
@@ -78,8 +79,8 @@ constexpr size_t kPopStripes = 64;
 class RocksDbStore final : public Store {
  public:
   RocksDbStore(std::unique_ptr<rocksdb::DB> db,
-               std::vector<rocksdb::ColumnFamilyHandle*> handles)
-      : db_(std::move(db)), handles_(std::move(handles)) {}
+               std::vector<rocksdb::ColumnFamilyHandle*> handles, bool read_only)
+      : db_(std::move(db)), handles_(std::move(handles)), read_only_(read_only) {}
   RocksDbStore(const RocksDbStore&) = delete;
   RocksDbStore& operator=(const RocksDbStore&) = delete;
 
@@ -103,6 +104,11 @@ class RocksDbStore final : public Store {
   }
 
   absl::Status Write(const WriteBatch& batch, Durability durability) override {
+    if (!batch.audit_events().empty()) {
+      return absl::InternalError(
+          "a write with audit events reached a store without an audit log");
+    }
+    if (read_only_) return absl::FailedPreconditionError("the database is open read-only");
     rocksdb::WriteBatch wb;
     for (const WriteBatch::Op& op : batch.ops()) {
       rocksdb::Status s =
@@ -134,6 +140,7 @@ class RocksDbStore final : public Store {
 
   absl::StatusOr<std::optional<KeyValue>> PopFirst(
       Table table, absl::string_view prefix, Durability durability) override {
+    if (read_only_) return absl::FailedPreconditionError("the database is open read-only");
     absl::MutexLock lock(&pop_stripes_[absl::Hash<absl::string_view>()(prefix) %
                                        kPopStripes]);
     std::unique_ptr<rocksdb::Iterator> it(
@@ -164,6 +171,7 @@ class RocksDbStore final : public Store {
   // Index = static_cast<size_t>(Table); handles_[kTableCount] is "default".
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::array<absl::Mutex, kPopStripes> pop_stripes_;
+  const bool read_only_;
 };
 
 }  // namespace
@@ -199,13 +207,20 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStore(
 
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(db_options, path, families, &handles, &raw);
+  rocksdb::Status s;
+  if (options.read_only) {
+    // Takes no lock: works beside a running server, seeing what it has
+    // written (its write-ahead log is replayed into this view).
+    s = rocksdb::DB::OpenForReadOnly(db_options, path, families, &handles, &raw);
+  } else {
+    s = rocksdb::DB::Open(db_options, path, families, &handles, &raw);
+  }
   if (!s.ok()) {
     return FromRocks(s, absl::StrCat("cannot open database in ", path));
   }
   static_assert(kTableCount > 0);
   return std::unique_ptr<Store>(
-      new RocksDbStore(std::unique_ptr<rocksdb::DB>(raw), std::move(handles)));
+      new RocksDbStore(std::unique_ptr<rocksdb::DB>(raw), std::move(handles), options.read_only));
 }
 
 }  // namespace sotto::server

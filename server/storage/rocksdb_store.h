@@ -12,6 +12,10 @@ namespace sotto::server {
 struct RocksDbStoreOptions {
   // Shared LRU block cache for all column families.
   size_t block_cache_bytes = 64 << 20;
+  // Open without the lock and refuse writes (FAILED_PRECONDITION): for
+  // reading the audit trail of a database a server may hold open. The
+  // database must exist with every column family.
+  bool read_only = false;
 };
 
 // Opens (creating if missing, with every column family of Table) the RocksDB

@@ -37,13 +37,15 @@ enum class Table {
   kPolicies,        // therapist -> response policy
   kScheduled,       // deliver_at|sender|device|message id -> held Send
   kScheduledIndex,  // sender|device|message id -> its kScheduled key
+  // Appended for issue 4 (security).
+  kAudit,  // seq (8 bytes big-endian) -> hash-chained audit entry (audit_log.h)
 };
 inline constexpr Table kAllTables[] = {
     Table::kAccounts,      Table::kDevices,         Table::kPreKeys,
     Table::kQueues,        Table::kQueueMeta,       Table::kIdempotency,
     Table::kEnrolments,    Table::kInvites,         Table::kLinks,
     Table::kLinksByClient, Table::kConversations,   Table::kPolicies,
-    Table::kScheduled,     Table::kScheduledIndex};
+    Table::kScheduled,     Table::kScheduledIndex,  Table::kAudit};
 // The column family name of `table` ("accounts", "devices", ...).
 absl::string_view TableName(Table table);
 
@@ -71,11 +73,20 @@ class WriteBatch {
   void Delete(Table table, std::string key) {
     ops_.push_back(Op{table, std::move(key), std::nullopt});
   }
-  bool empty() const { return ops_.empty(); }
+  // Asks for an audit entry (an event encoded by server/domain/audit_log.h)
+  // to be appended in the same atomic write. Only a Store that keeps the
+  // audit chain (AuditLog) accepts a batch with these; a plain store refuses
+  // it with INTERNAL rather than drop the record.
+  void AddAuditEvent(std::string encoded_event) {
+    audit_events_.push_back(std::move(encoded_event));
+  }
+  bool empty() const { return ops_.empty() && audit_events_.empty(); }
   const std::vector<Op>& ops() const { return ops_; }
+  const std::vector<std::string>& audit_events() const { return audit_events_; }
 
  private:
   std::vector<Op> ops_;
+  std::vector<std::string> audit_events_;
 };
 
 struct KeyValue {

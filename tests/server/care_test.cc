@@ -125,6 +125,7 @@ TEST_F(CareTest, CodesAreStoredOnlyHashed) {
   auto invite = care_->CreateInvite(lee, 0);
   ASSERT_OK(invite.status());
   store_.reset();  // flush and close: scan every file
+  raw_store_.reset();
   std::string normalized_enrol = code->code, normalized_invite = invite->code;
   normalized_enrol.erase(std::remove(normalized_enrol.begin(), normalized_enrol.end(), '-'),
                          normalized_enrol.end());

@@ -12,6 +12,7 @@
 
 #include "gtest/gtest.h"
 #include "server/domain/accounts.h"
+#include "server/domain/audit_log.h"
 #include "server/domain/clock.h"
 #include "server/domain/key_directory.h"
 #include "server/domain/mailbox.h"
@@ -47,9 +48,14 @@ class DomainTest : public ::testing::Test {
     keys_.reset();
     accounts_.reset();
     store_.reset();
+    raw_store_.reset();
     auto store = OpenRocksDbStore(dir_.path() + "/db");
     ASSERT_TRUE(store.ok()) << store.status();
-    store_ = *std::move(store);
+    raw_store_ = *std::move(store);
+    // As in the server: domain writes go through the audit chain.
+    auto audit = AuditLog::Open(raw_store_.get(), &clock_);
+    ASSERT_TRUE(audit.ok()) << audit.status();
+    store_ = *std::move(audit);
     accounts_ = std::make_unique<Accounts>(store_.get());
     keys_ = std::make_unique<KeyDirectory>(store_.get(), accounts_.get());
     mailbox_ = std::make_unique<Mailbox>(store_.get(), accounts_.get(), &clock_, options);
@@ -83,6 +89,8 @@ class DomainTest : public ::testing::Test {
   sotto::testing::TempDir dir_;
   FakeClock clock_;
   std::map<std::string, sotto::testing::SignalTestKeys> signal_keys_;
+  // The RocksDB store, and store_ wrapping it (an AuditLog).
+  std::unique_ptr<Store> raw_store_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<Accounts> accounts_;
   std::unique_ptr<KeyDirectory> keys_;

@@ -1,0 +1,110 @@
+#ifndef SOTTO_SERVER_DOMAIN_RATE_LIMITER_H_
+#define SOTTO_SERVER_DOMAIN_RATE_LIMITER_H_
+
+// Token-bucket rate limits. A bucket per key (a source address, a device, a
+// handle) holds up to `burst` tokens and regains `per_hour` of them an hour,
+// continuously; an action takes one. An empty bucket refuses with
+// RESOURCE_EXHAUSTED whose message says when to retry and which carries the
+// wait as a payload (RetryAfterMs) that the RPC layer turns into a
+// sotto.v1.RetryInfo detail. In memory: a restart refills every bucket.
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "server/domain/clock.h"
+
+namespace sotto::server {
+
+struct BucketConfig {
+  // Tokens a full bucket holds: how many actions may come at once.
+  double burst = 1;
+  // Tokens regained per hour. 0 disables the limit (every Take succeeds).
+  double per_hour = 0;
+};
+
+// The limits the server applies, with their defaults; sotto-server takes
+// each as a flag (--rate-NAME=BURST/PER_HOUR).
+struct RateLimitOptions {
+  // Register calls per source address (registration and enrolment).
+  BucketConfig registration{20, 60};
+  // Failed authentications per source address; once empty, every call from
+  // that address that needs authentication is refused until it refills.
+  BucketConfig failed_auth{20, 120};
+  // GetBundle calls per requesting device.
+  BucketConfig bundle_per_requester{100, 600};
+  // GetBundle calls per target handle that may hand out one-time prekeys.
+  // Past it, bundles come without one-time prekeys (never an error).
+  BucketConfig bundle_per_target{50, 100};
+  // Send calls per sending device.
+  BucketConfig sends_per_device{300, 3600};
+};
+
+// The wait carried by a RESOURCE_EXHAUSTED from a RateLimiter, if any.
+std::optional<int64_t> RetryAfterMs(const absl::Status& status);
+// RESOURCE_EXHAUSTED "<what>; retry after N s" carrying `retry_after_ms`.
+absl::Status RateLimitedError(absl::string_view what, int64_t retry_after_ms);
+
+// One family of buckets. Thread-safe. Does not own `clock`.
+class RateLimiter {
+ public:
+  // Buckets kept at most; past it, full ones are forgotten (a full bucket
+  // equals a new one), and if none is full the oldest-touched half goes,
+  // which can only make the limiter more lenient, never lock anyone out.
+  static constexpr size_t kMaxKeys = 100000;
+
+  RateLimiter(Clock* clock, BucketConfig config, std::string what);
+  RateLimiter(const RateLimiter&) = delete;
+  RateLimiter& operator=(const RateLimiter&) = delete;
+
+  // Takes one token from `key`'s bucket. OK, or RateLimitedError naming
+  // `what` (nothing is taken then).
+  absl::Status Take(absl::string_view key);
+  // Like Take but takes nothing: OK if a token is available.
+  absl::Status Check(absl::string_view key);
+  // Takes a token if there is one, else nothing; never fails.
+  void TakeIfAny(absl::string_view key);
+
+ private:
+  struct Bucket {
+    double tokens = 0;
+    int64_t updated_ms = 0;
+  };
+  // The bucket of `key`, refilled to now; creates a full one.
+  Bucket& Refill(absl::string_view key, int64_t now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status Refused(const Bucket& b) const;
+  void Trim(int64_t now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  Clock* const clock_;
+  const BucketConfig config_;
+  const std::string what_;
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, Bucket> buckets_ ABSL_GUARDED_BY(mu_);
+};
+
+// Every family the server uses, built from RateLimitOptions.
+struct RateLimits {
+  RateLimits(Clock* clock, const RateLimitOptions& options)
+      : registration(clock, options.registration, "too many registrations from this address"),
+        failed_auth(clock, options.failed_auth,
+                    "too many failed authentications from this address"),
+        bundle_per_requester(clock, options.bundle_per_requester,
+                             "too many key bundle requests from this device"),
+        bundle_per_target(clock, options.bundle_per_target, "one-time prekey hand-outs"),
+        sends_per_device(clock, options.sends_per_device, "too many sends from this device") {}
+  RateLimiter registration;
+  RateLimiter failed_auth;
+  RateLimiter bundle_per_requester;
+  RateLimiter bundle_per_target;
+  RateLimiter sends_per_device;
+};
+
+}  // namespace sotto::server
+
+#endif  // SOTTO_SERVER_DOMAIN_RATE_LIMITER_H_

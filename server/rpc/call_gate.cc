@@ -1,0 +1,62 @@
+#include "server/rpc/call_gate.h"
+
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "server/rpc/auth.h"
+
+namespace sotto::server::rpc {
+
+absl::StatusOr<AuthenticatedDevice> CallGate::Authenticate(
+    const grpc::CallbackServerContext& context) {
+  const std::string source = PeerAddress(context);
+  absl::Status allowed = limits_->failed_auth.Check(source);
+  if (!allowed.ok()) return allowed;
+  absl::StatusOr<AuthenticatedDevice> caller = AuthenticateCall(context, *accounts_);
+  if (caller.ok() || caller.status().code() != absl::StatusCode::kUnauthenticated) {
+    return caller;
+  }
+  limits_->failed_auth.TakeIfAny(source);
+  // The claimed handle only (never the secret): it tells the operator whom
+  // a guessing attack aims at.
+  std::string claimed;
+  auto range = context.client_metadata().equal_range(kAuthorizationKey);
+  if (range.first != range.second) {
+    absl::StatusOr<Credentials> creds = ParseAuthorization(
+        absl::string_view(range.first->second.data(), range.first->second.size()));
+    if (creds.ok() && Accounts::ValidateHandle(creds->handle).ok()) {
+      claimed = absl::StrCat(creds->handle, ".", creds->device_id);
+    }
+  }
+  AuditEvent event{audit::kAuthFailed, claimed, "", ""};
+  if (!claimed.empty()) event.subject = claimed.substr(0, claimed.rfind('.'));
+  ScopedAuditSource scope(source);
+  Audit(event);
+  // A second refusal is not a new kind of event: audit when the address's
+  // budget runs out, not every refusal after it.
+  if (!limits_->failed_auth.Check(source).ok()) {
+    Audit({audit::kRateLimited, "", "", "limit=failed_auth"});
+  }
+  return caller;
+}
+
+absl::Status CallGate::Limit(RateLimiter& limiter, absl::string_view key,
+                             absl::string_view actor, absl::string_view subject,
+                             absl::string_view what) {
+  absl::Status s = limiter.Take(key);
+  if (!s.ok()) {
+    Audit({audit::kRateLimited, std::string(actor), std::string(subject),
+           absl::StrCat("limit=", what)});
+  }
+  return s;
+}
+
+void CallGate::Audit(const AuditEvent& event) {
+  absl::Status s = audit_->Record(event);
+  if (!s.ok()) {
+    std::cerr << "sotto-server: cannot write audit entry " << event.type << ": " << s.message()
+              << "\n";
+  }
+}
+
+}  // namespace sotto::server::rpc
