@@ -1,0 +1,86 @@
+#ifndef SOTTO_BENCH_SCENARIOS_H_
+#define SOTTO_BENCH_SCENARIOS_H_
+
+// The scenarios of issue 5. Each starts its own sotto-server on a fresh data
+// directory, sets its accounts up through the real RPCs, runs bounded in
+// count and time, checks what the server holds afterwards, and returns a
+// ScenarioResult (failures inside it, never thrown).
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "bench/report.h"
+#include "bench/send_load.h"
+
+namespace sotto::bench {
+
+// The server keeps at most 10,000 envelopes per device queue; scenarios put
+// at most this many into one, leaving room.
+inline constexpr uint64_t kQueueRoom = 9000;
+
+struct Common {
+  std::string server_binary;
+  // Extra sotto-server flags (by default the rate limits turned off).
+  std::vector<std::string> server_args;
+  // Upper bound for each timed phase (and each fill) of a scenario.
+  std::chrono::seconds phase_limit{600};
+  bool ceiling = true;  // Measure the RocksDB synced-write ceiling.
+};
+
+struct IngestOptions {
+  size_t concurrency = 64;
+  size_t size = 200;
+  uint64_t messages = 20000;
+  Direction direction = Direction::kToTherapist;
+};
+ScenarioResult RunIngest(const Common& common, const IngestOptions& o);
+
+struct DeliveryOptions {
+  double rate = 5000;  // Sends per second offered, open loop.
+  double seconds = 10;
+  size_t recipients = 64;  // Online on Subscribe.
+  size_t size = 200;
+  size_t max_in_flight = 10000;
+  Direction direction = Direction::kToTherapist;
+};
+ScenarioResult RunDelivery(const Common& common, const DeliveryOptions& o);
+
+struct DrainOptions {
+  uint64_t backlog = 10000;  // Per recipient device, at most 10,000.
+  size_t recipients = 8;     // Drained concurrently, one loop each.
+  uint32_t batch = 1000;     // Fetch limit and Ack size.
+  size_t size = 200;
+  size_t fill_concurrency = 64;
+};
+ScenarioResult RunDrain(const Common& common, const DrainOptions& o);
+
+struct DepthOptions {
+  uint64_t queued = 1000000;  // Envelopes queued before the second run.
+  uint64_t messages = 20000;  // Timed Sends in each run.
+  size_t concurrency = 64;
+  size_t size = 200;
+  size_t fill_concurrency = 128;
+  Direction direction = Direction::kToTherapist;
+};
+ScenarioResult RunDepth(const Common& common, const DepthOptions& o);
+
+struct IdleOptions {
+  size_t streams = 10000;
+  size_t streams_per_device = 1;
+  double settle_seconds = 2;
+};
+ScenarioResult RunIdle(const Common& common, const IdleOptions& o);
+
+struct CryptoOptions {
+  double seconds = 5;  // Per measurement.
+  size_t size = 200;
+  uint64_t setups = 500;  // At most, within `seconds`.
+  bool pin = true;        // Pin the thread to one CPU.
+};
+ScenarioResult RunCrypto(const CryptoOptions& o);
+
+}  // namespace sotto::bench
+
+#endif  // SOTTO_BENCH_SCENARIOS_H_
