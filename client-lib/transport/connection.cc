@@ -6,6 +6,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "client-lib/transport/address_policy.h"
 #include "google/rpc/status.pb.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
@@ -54,6 +55,18 @@ class GrpcSubscription final : public Subscription {
   std::unique_ptr<grpc::ClientReader<v1::SubscribeEvent>> reader_;
 };
 
+// A subscription to an address we refused: ends at once with the reason.
+class RefusedSubscription final : public Subscription {
+ public:
+  explicit RefusedSubscription(absl::Status status) : status_(std::move(status)) {}
+  std::optional<v1::SubscribeEvent> Read() override { return std::nullopt; }
+  void Cancel() override {}
+  absl::Status Finish() override { return status_; }
+
+ private:
+  absl::Status status_;
+};
+
 }  // namespace
 
 std::string AuthorizationValue(const Credentials& credentials) {
@@ -73,7 +86,9 @@ absl::Status FromGrpc(const grpc::Status& status, absl::string_view rpc) {
   return absl::Status(code, absl::StrCat(rpc, ": ", status.error_message()));
 }
 
-Connection::Connection(std::string address) : address_(std::move(address)) {
+Connection::Connection(std::string address)
+    : address_(std::move(address)), refused_(CheckPlainTcpAddress(address_)) {
+  if (!refused_.ok()) return;
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(kMaxMessageBytes);
   args.SetMaxSendMessageSize(kMaxMessageBytes);
@@ -89,6 +104,7 @@ template <typename Stub, typename Request, typename Response>
 absl::StatusOr<Response> Connection::Call(
     Stub* stub, grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Response*),
     const Request& request, absl::string_view rpc) {
+  if (!refused_.ok()) return refused_;
   grpc::ClientContext context;
   Prepare(&context, true, kCallTimeout);
   Response response;
@@ -116,6 +132,7 @@ void Connection::Prepare(grpc::ClientContext* context, bool authenticated,
 
 absl::StatusOr<v1::RegisterResponse> Connection::Register(
     const v1::RegisterRequest& request) {
+  if (!refused_.ok()) return refused_;
   grpc::ClientContext context;
   Prepare(&context, /*authenticated=*/false, kCallTimeout);
   v1::RegisterResponse response;
@@ -125,6 +142,7 @@ absl::StatusOr<v1::RegisterResponse> Connection::Register(
 }
 
 absl::StatusOr<v1::WhoAmIResponse> Connection::WhoAmI() {
+  if (!refused_.ok()) return refused_;
   grpc::ClientContext context;
   Prepare(&context, true, kCallTimeout);
   v1::WhoAmIResponse response;
@@ -135,6 +153,7 @@ absl::StatusOr<v1::WhoAmIResponse> Connection::WhoAmI() {
 
 absl::StatusOr<v1::UploadKeysResponse> Connection::UploadKeys(
     const v1::UploadKeysRequest& request) {
+  if (!refused_.ok()) return refused_;
   grpc::ClientContext context;
   Prepare(&context, true, kCallTimeout);
   v1::UploadKeysResponse response;
@@ -144,6 +163,7 @@ absl::StatusOr<v1::UploadKeysResponse> Connection::UploadKeys(
 }
 
 absl::StatusOr<v1::GetBundleResponse> Connection::GetBundle(const std::string& user) {
+  if (!refused_.ok()) return refused_;
   grpc::ClientContext context;
   Prepare(&context, true, kCallTimeout);
   v1::GetBundleRequest request;
@@ -155,6 +175,7 @@ absl::StatusOr<v1::GetBundleResponse> Connection::GetBundle(const std::string& u
 }
 
 absl::StatusOr<v1::CountPreKeysResponse> Connection::CountPreKeys() {
+  if (!refused_.ok()) return refused_;
   grpc::ClientContext context;
   Prepare(&context, true, kCallTimeout);
   v1::CountPreKeysResponse response;
@@ -165,6 +186,7 @@ absl::StatusOr<v1::CountPreKeysResponse> Connection::CountPreKeys() {
 }
 
 absl::StatusOr<SendOutcome> Connection::Send(const v1::SendRequest& request) {
+  if (!refused_.ok()) return refused_;
   absl::Duration backoff = kFirstBackoff;
   grpc::Status status;
   for (int attempt = 1; attempt <= kSendAttempts; ++attempt) {
@@ -186,6 +208,7 @@ absl::StatusOr<SendOutcome> Connection::Send(const v1::SendRequest& request) {
 }
 
 absl::StatusOr<v1::FetchResponse> Connection::Fetch(uint64_t after_seq, uint32_t limit) {
+  if (!refused_.ok()) return refused_;
   grpc::ClientContext context;
   Prepare(&context, true, kCallTimeout);
   v1::FetchRequest request;
@@ -198,6 +221,7 @@ absl::StatusOr<v1::FetchResponse> Connection::Fetch(uint64_t after_seq, uint32_t
 }
 
 absl::StatusOr<v1::AckResponse> Connection::Ack(const std::vector<uint64_t>& seqs) {
+  if (!refused_.ok()) return refused_;
   grpc::ClientContext context;
   Prepare(&context, true, kCallTimeout);
   v1::AckRequest request;
@@ -209,6 +233,7 @@ absl::StatusOr<v1::AckResponse> Connection::Ack(const std::vector<uint64_t>& seq
 }
 
 std::unique_ptr<Subscription> Connection::Subscribe() {
+  if (!refused_.ok()) return std::make_unique<RefusedSubscription>(refused_);
   auto context = std::make_unique<grpc::ClientContext>();
   Prepare(context.get(), true, absl::InfiniteDuration());
   return std::make_unique<GrpcSubscription>(messages_.get(), std::move(context));

@@ -56,7 +56,10 @@ absl::Status FromGrpc(const grpc::Status& status, absl::string_view rpc);
 
 class Connection {
  public:
-  // Does not connect yet; the first call does. Plain TCP (loopback only).
+  // Does not connect yet; the first call does. Plain TCP, so loopback only
+  // (CheckPlainTcpAddress): for any other address no channel is made and
+  // every call fails with that INVALID_ARGUMENT, before any credential leaves
+  // the process.
   explicit Connection(std::string address);
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -104,6 +107,8 @@ class Connection {
                                 const Request& request, absl::string_view rpc);
 
   const std::string address_;
+  // OK, or why address_ is refused (then the stubs are null).
+  const absl::Status refused_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Accounts::Stub> accounts_;
   std::unique_ptr<v1::Keys::Stub> keys_;
