@@ -65,25 +65,35 @@ class Transaction {
   bool done_ = false;
 };
 
-using PlaintextFn = std::function<std::vector<storage::Write>(absl::string_view)>;
+using PlaintextFn = Engine::PlaintextFn;
 
 struct DecryptContext {
   const PlaintextFn* on_plaintext;
   StoreBridge* bridge;
+  // on_plaintext's error, returned by Decrypt.
+  absl::Status callback_error;
 };
 
 // Runs after decryption and before libsignal stores the new session state:
-// the caller's writes join the same transaction.
+// the caller's writes join the same transaction. An error makes libsignal
+// return before it stores the session or removes the one-time prekey, so the
+// message stays decryptable (an application code: below SG_ERR_MINIMUM).
 int OnDecrypted(session_cipher*, signal_buffer* plaintext, void* decrypt_context) {
   auto* d = static_cast<DecryptContext*>(decrypt_context);
   if (d == nullptr || d->on_plaintext == nullptr || !*d->on_plaintext) return SG_SUCCESS;
   try {
-    d->bridge->AddWrites((*d->on_plaintext)(
+    absl::StatusOr<std::vector<storage::Write>> writes = (*d->on_plaintext)(
         absl::string_view(reinterpret_cast<const char*>(signal_buffer_const_data(plaintext)),
-                          signal_buffer_len(plaintext))));
+                          signal_buffer_len(plaintext)));
+    if (!writes.ok()) {
+      d->callback_error = writes.status();
+      return kErrCallbackFailed;
+    }
+    d->bridge->AddWrites(std::move(*writes));
   } catch (...) {
     // An exception must not unwind through libsignal's C frames.
-    return SG_ERR_UNKNOWN;
+    d->callback_error = absl::InternalError("the plaintext handler threw an exception");
+    return kErrCallbackFailed;
   }
   return SG_SUCCESS;
 }
@@ -94,8 +104,28 @@ class Engine::Impl {
  public:
   explicit Impl(storage::LocalStore* store) : bridge(store) {}
 
+  // Once a store callback failed, libsignal's code says nothing reliable
+  // about the peer (some paths turn a failed load into INVALID_MESSAGE or
+  // NO_SESSION): the failure is ours.
   absl::Status Sig(int code, absl::string_view what) const {
+    if (code < 0 && !bridge.callback_error().ok()) {
+      return LocalStoreError(what, bridge.callback_error());
+    }
     return FromSignal(code, what, bridge.callback_error());
+  }
+
+  // SG_ERR_UNTRUSTED_IDENTITY says which of the two cases it is.
+  absl::Status Untrusted(const Address& address, absl::string_view what) {
+    auto known = bridge.Get(Space::kTrust, bridge.TrustKey(address.user, address.device_id));
+    if (!known.ok()) return LocalStoreError(what, known.status());
+    if (known->has_value()) return FromSignal(SG_ERR_UNTRUSTED_IDENTITY, what);
+    return absl::FailedPreconditionError(absl::StrCat(
+        address.user, " has a new device with an unverified identity key; it may not be theirs, ",
+        "so nothing is sent to or accepted from it until it is verified (", what, ")"));
+  }
+
+  absl::Status Commit(Transaction& txn, absl::string_view what) {
+    return LocalStoreError(what, txn.Commit());
   }
 
   absl::StatusOr<SignalPtr<ec_public_key>> DecodePoint(absl::string_view bytes,
@@ -383,8 +413,11 @@ absl::Status Engine::ProcessBundle(const Address& address, const Bundle& bundle)
   SignalPtr<session_builder> builder = Adopt(raw_builder);
   if (rc < 0) return impl_->Sig(rc, what);
   rc = session_builder_process_pre_key_bundle(builder.get(), pre_key_bundle.get());
+  if (rc == SG_ERR_UNTRUSTED_IDENTITY && impl_->bridge.callback_error().ok()) {
+    return impl_->Untrusted(address, what);
+  }
   if (rc < 0) return impl_->Sig(rc, what);
-  return txn.Commit();
+  return impl_->Commit(txn, what);
 }
 
 absl::StatusOr<Ciphertext> Engine::Encrypt(const Address& address, absl::string_view plaintext) {
@@ -409,7 +442,7 @@ absl::StatusOr<Ciphertext> Engine::Encrypt(const Address& address, absl::string_
                  ? MessageType::kPreKey
                  : MessageType::kCiphertext;
   out.body = ToString(ciphertext_message_get_serialized(message.get()));
-  SOTTO_RETURN_IF_ERROR(txn.Commit());
+  SOTTO_RETURN_IF_ERROR(impl_->Commit(txn, what));
   return out;
 }
 
@@ -423,7 +456,7 @@ absl::StatusOr<std::string> Engine::Decrypt(const Address& from, const Ciphertex
   const signal_protocol_address addr = ToSignal(from);
   SOTTO_ASSIGN_OR_RETURN(SignalPtr<session_cipher> cipher, impl_->NewCipher(&addr, what));
   session_cipher_set_decryption_callback(cipher.get(), OnDecrypted);
-  DecryptContext context{&on_plaintext, &impl_->bridge};
+  DecryptContext context{&on_plaintext, &impl_->bridge, absl::OkStatus()};
 
   signal_buffer* raw_plain = nullptr;
   int rc;
@@ -451,9 +484,13 @@ absl::StatusOr<std::string> Engine::Decrypt(const Address& from, const Ciphertex
           absl::StrCat(what, ": unknown message type ", static_cast<int>(message.type)));
   }
   SignalPtr<signal_buffer> plain = Adopt(raw_plain);
+  if (rc == kErrCallbackFailed && !context.callback_error.ok()) return context.callback_error;
+  if (rc == SG_ERR_UNTRUSTED_IDENTITY && impl_->bridge.callback_error().ok()) {
+    return impl_->Untrusted(from, what);
+  }
   if (rc < 0) return impl_->Sig(rc, what);
   std::string out = ToString(plain.get());
-  SOTTO_RETURN_IF_ERROR(txn.Commit());
+  SOTTO_RETURN_IF_ERROR(impl_->Commit(txn, what));
   return out;
 }
 

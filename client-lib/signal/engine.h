@@ -66,10 +66,19 @@ inline constexpr size_t kSignedPreKeysKept = 3;
 // identity in a LocalStore. Each operation's state changes are committed in
 // one atomic LocalStore::Apply, or not at all if it fails.
 //
-// Identities are trusted per device (each device has its own identity key,
-// see accounts.proto DeviceKeys): the first key seen for user.device is
-// trusted; a different one later for the same device is refused until the
-// user verifies it (a later UI).
+// Trust on first use, per user: the first identity key seen for a user is
+// trusted (for that device). A device must keep its key: a different one
+// later is refused until the user verifies it (a later UI). A device of a
+// known user that we have not seen before is trusted only if it presents a
+// key already trusted for that user; otherwise it is refused too, so that a
+// server cannot slip in a "new device" of someone we talk to and read what
+// we send them. (Each device may have its own identity key, see
+// accounts.proto DeviceKeys, but until devices can be verified a second
+// device must present the first one's key.)
+//
+// Local-store failures never come back as a code a peer could cause: they
+// are INTERNAL (or UNAVAILABLE when the store says to retry), so a caller can
+// tell "this message is bad, drop it" from "our disk failed, keep it".
 //
 // Thread-safe; operations are serialized (libsignal takes one lock per
 // context). Errors name the address involved.
@@ -109,9 +118,12 @@ class Engine {
   absl::Status DeleteSession(const Address& address);
 
   // X3DH from a fetched bundle, creating or replacing the session with
-  // `address`. Trusts the identity on first use. FAILED_PRECONDITION if the
-  // identity differs from a trusted one; INVALID_ARGUMENT for a malformed or
-  // badly-signed bundle or a bundle.device_id other than address.device_id.
+  // `address`. Trusts the identity on first use (see above).
+  // FAILED_PRECONDITION if the identity differs from the one trusted for the
+  // device, or the device is new and its identity differs from every one
+  // trusted for the user ("<user> has a new device with an unverified
+  // identity key"); INVALID_ARGUMENT for a malformed or badly-signed bundle or
+  // a bundle.device_id other than address.device_id.
   absl::Status ProcessBundle(const Address& address, const Bundle& bundle);
 
   // Encrypts for `address`. Until the peer replies, messages are kPreKey.
@@ -119,20 +131,30 @@ class Engine {
   // no longer trusted.
   absl::StatusOr<Ciphertext> Encrypt(const Address& address, absl::string_view plaintext);
 
+  // What Decrypt's caller does with a plaintext: the writes to commit with
+  // the session, or an error that aborts the decryption.
+  using PlaintextFn =
+      std::function<absl::StatusOr<std::vector<storage::Write>>(absl::string_view plaintext)>;
+
   // Decrypts. `on_plaintext` (may be empty) is called with the plaintext from
   // inside libsignal's decryption callback and returns extra writes; those
   // writes are committed in the SAME atomic LocalStore::Apply as the updated
   // session state (and the consumed one-time prekey), so a crash can never
-  // keep one without the other. `on_plaintext` must not call the Engine.
-  // Errors: ALREADY_EXISTS for a duplicate (already decrypted) message —
-  // callers drop it silently; FAILED_PRECONDITION for an untrusted identity;
-  // NOT_FOUND when there is no session for a kCiphertext message;
-  // INVALID_ARGUMENT for malformed input; DATA_LOSS for undecryptable input
-  // (tampered, or for a prekey this device no longer has). On any error
-  // nothing is written and the session is as before.
-  absl::StatusOr<std::string> Decrypt(
-      const Address& from, const Ciphertext& message,
-      std::function<std::vector<storage::Write>(absl::string_view plaintext)> on_plaintext = {});
+  // keep one without the other. If it returns an error, libsignal stops
+  // before storing anything and Decrypt returns that error as is (so the
+  // message can be decrypted again later). `on_plaintext` must not call the
+  // Engine.
+  // Errors caused by the peer or the network: ALREADY_EXISTS for a duplicate
+  // (already decrypted) message — callers drop it silently;
+  // FAILED_PRECONDITION for an untrusted identity (a changed key, or a new
+  // device of a known user with an unknown key); NOT_FOUND when there is no
+  // session for a kCiphertext message; INVALID_ARGUMENT for malformed input;
+  // DATA_LOSS for undecryptable input (tampered, or for a prekey this device
+  // no longer has). Our own failures: INTERNAL or UNAVAILABLE for the local
+  // store, or on_plaintext's error. On any error nothing is written and the
+  // session is as before.
+  absl::StatusOr<std::string> Decrypt(const Address& from, const Ciphertext& message,
+                                      PlaintextFn on_plaintext = {});
 
   // Registration id of the peer device of an existing session (for the
   // envelope). NOT_FOUND without a session.

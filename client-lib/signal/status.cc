@@ -37,17 +37,27 @@ absl::Status FromSignal(int code, absl::string_view what, const absl::Status& st
     case SG_ERR_NOMEM:
       return absl::ResourceExhaustedError(msg("out of memory"));
     case kErrStoreFailed:
-      if (!store_error.ok()) {
-        return absl::Status(store_error.code(), msg(store_error.message()));
-      }
+      if (!store_error.ok()) return LocalStoreError(what, store_error);
       return absl::InternalError(msg("local store failed"));
     case kErrNoIdentity:
       return absl::FailedPreconditionError(msg("no identity key pair: call CreateIdentity first"));
     case kErrBadRecord:
-      return absl::DataLossError(msg("stored record is damaged"));
+      // Our own record: not the peer's fault, so not DATA_LOSS (which callers
+      // treat as an undecryptable message to drop).
+      return absl::InternalError(msg("a record in the local store is damaged"));
     default:
       return absl::InternalError(msg(absl::StrCat("libsignal error ", code)));
   }
+}
+
+absl::Status LocalStoreError(absl::string_view what, const absl::Status& store_error) {
+  if (store_error.ok()) return store_error;
+  const absl::StatusCode code = store_error.code() == absl::StatusCode::kUnavailable
+                                    ? absl::StatusCode::kUnavailable
+                                    : absl::StatusCode::kInternal;
+  return absl::Status(code, absl::StrCat(what, ": local store failed (",
+                                         absl::StatusCodeToString(store_error.code()), ": ",
+                                         store_error.message(), ")"));
 }
 
 }  // namespace sotto::client::signal

@@ -180,18 +180,28 @@ int SaveIdentity(const signal_protocol_address* address, uint8_t* key_data, size
   return SG_SUCCESS;
 }
 
-// Trust on first use, per device (each device has its own identity key, see
-// accounts.proto): an unknown device's key is trusted (and then saved by
-// libsignal); a known device's key must match. A changed key stays untrusted
-// until the user verifies it (a later UI).
+// Trust on first use, per user. A device whose key we trusted must keep it; a
+// device we have not seen is trusted only if it presents a key we already
+// trust for another device of the same user, or if the user is new to us.
+// Otherwise a breached server could add a "device" of a known user (a
+// DeviceMismatch, a bundle or a PreKey message from a new device id) and
+// read everything we send that user from then on. A changed or unknown key
+// stays untrusted until the user verifies it (a later UI).
 int IsTrustedIdentity(const signal_protocol_address* address, uint8_t* key_data, size_t key_len,
                       void* user_data) {
   StoreBridge* b = Bridge(user_data);
+  const absl::string_view key = View(key_data, key_len);
   std::string trusted;
   int found = Lookup(b, Space::kTrust, b->TrustKey(Name(address), address->device_id), &trusted);
   if (found < 0) return found;
-  if (found == 0) return 1;
-  return trusted == View(key_data, key_len) ? 1 : 0;
+  if (found > 0) return trusted == key ? 1 : 0;
+  auto known = b->Scan(Space::kTrust, b->TrustPrefix(Name(address)));
+  if (!known.ok()) return b->Fail(known.status());
+  if (known->empty()) return 1;
+  for (const Entry& e : *known) {
+    if (e.value == key) return 1;
+  }
+  return 0;
 }
 
 // ---- sender keys: no group messaging in Sotto ----

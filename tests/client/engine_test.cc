@@ -66,6 +66,33 @@ class FlakyStore final : public LocalStore {
   LocalStore* base_;
 };
 
+// A LocalStore that fails the way a disk or our own encryption can: reads of
+// one space, or every Apply, return a given error until cleared.
+class FaultyStore final : public LocalStore {
+ public:
+  explicit FaultyStore(LocalStore* base) : base_(base) {}
+  absl::StatusOr<std::optional<std::string>> Get(Space space, absl::string_view key) override {
+    if (read_fault.has_value() && read_fault->first == space) return read_fault->second;
+    return base_->Get(space, key);
+  }
+  absl::Status Apply(const std::vector<storage::Write>& writes) override {
+    if (!apply_fault.ok()) return apply_fault;
+    return base_->Apply(writes);
+  }
+  absl::StatusOr<std::vector<storage::Entry>> Scan(Space space, absl::string_view prefix) override {
+    if (read_fault.has_value() && read_fault->first == space) return read_fault->second;
+    return base_->Scan(space, prefix);
+  }
+  std::string Blind(absl::string_view identifier) const override {
+    return base_->Blind(identifier);
+  }
+  std::optional<std::pair<Space, absl::Status>> read_fault;
+  absl::Status apply_fault;
+
+ private:
+  LocalStore* base_;
+};
+
 // One device: its store, its engine, and the one-time prekeys it has not
 // yet handed out.
 struct Device {
@@ -102,6 +129,26 @@ std::unique_ptr<Device> NewDevice(std::string user, uint32_t device_id,
   d->store = store ? std::move(store) : storage::NewMemoryStore();
   d->engine = Engine::Open(d->store.get()).value();
   EXPECT_OK(d->engine->CreateIdentity());
+  EXPECT_OK(d->engine->RotateSignedPreKey(kNow).status());
+  d->unused_prekeys = d->engine->GeneratePreKeys(5).value();
+  return d;
+}
+
+// Another device of `base`'s user that presents the same identity key (as a
+// device set up from the first one would).
+std::unique_ptr<Device> NewDeviceSharingIdentity(const Device& base, uint32_t device_id) {
+  auto d = std::make_unique<Device>();
+  d->address = Address{base.address.user, device_id};
+  d->store = storage::NewMemoryStore();
+  std::vector<storage::Write> copy;
+  for (Space space : {Space::kIdentity, Space::kMeta}) {
+    std::vector<storage::Entry> entries = base.store->Scan(space, "").value();
+    for (storage::Entry& e : entries) {
+      copy.push_back(storage::Write{space, std::move(e.key), std::move(e.value)});
+    }
+  }
+  EXPECT_OK(d->store->Apply(copy));
+  d->engine = Engine::Open(d->store.get()).value();
   EXPECT_OK(d->engine->RotateSignedPreKey(kNow).status());
   d->unused_prekeys = d->engine->GeneratePreKeys(5).value();
   return d;
@@ -349,16 +396,114 @@ TEST_F(EngineTest, IdentityChangeForKnownDeviceIsRefused) {
   EXPECT_EQ(Receive(*bob_, *alice_, Send(*alice_, *bob_, "still you?")), "still you?");
 }
 
-TEST_F(EngineTest, EachDeviceOfAUserHasItsOwnTrustedIdentity) {
-  // A therapist's second device has its own identity key (accounts.proto).
-  auto bob2 = NewDevice("bob", 2);
+TEST_F(EngineTest, NewDeviceOfAKnownUserWithAnUnknownKeyIsRefused) {
+  // A breached server answers with a bundle for "bob.2", keys of its own.
+  auto ghost = NewDevice("bob", 2);
+  Connect();
+  EXPECT_THAT(alice_->engine->ProcessBundle(ghost->address, ghost->TakeBundle()),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("bob has a new device with an unverified identity key")));
+  EXPECT_THAT(alice_->engine->HasSession(ghost->address), IsOkAndHolds(false));
+  EXPECT_THAT(alice_->engine->TrustedIdentity(ghost->address), IsOkAndHolds(std::nullopt));
+  EXPECT_THAT(alice_->engine->SessionDevices("bob"), IsOkAndHolds(std::vector<uint32_t>{1}));
+  EXPECT_EQ(Receive(*bob_, *alice_, Send(*alice_, *bob_, "only to you")), "only to you");
+}
+
+TEST_F(EngineTest, PreKeyMessageFromANewDeviceWithAnUnknownKeyIsHeld) {
+  Connect();
+  ASSERT_EQ(Receive(*bob_, *alice_, Send(*alice_, *bob_, "hi")), "hi");
+  // "bob.2" writes to Alice, who knows Bob (from bob.1) by another key.
+  auto ghost = NewDevice("bob", 2);
+  ASSERT_OK(ghost->engine->ProcessBundle(alice_->address, alice_->TakeBundle()));
+  const size_t prekeys = alice_->StoredCount(Space::kPreKey);
+  EXPECT_THAT(alice_->engine->Decrypt(ghost->address, Send(*ghost, *alice_, "it's bob, new phone")),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("bob has a new device with an unverified identity key")));
+  EXPECT_THAT(alice_->engine->HasSession(ghost->address), IsOkAndHolds(false));
+  EXPECT_THAT(alice_->engine->TrustedIdentity(ghost->address), IsOkAndHolds(std::nullopt));
+  EXPECT_EQ(alice_->StoredCount(Space::kPreKey), prekeys);
+}
+
+TEST_F(EngineTest, NewDeviceWithTheKnownKeyIsTrusted) {
+  auto bob2 = NewDeviceSharingIdentity(*bob_, 2);
   Connect();
   ASSERT_OK(alice_->engine->ProcessBundle(bob2->address, bob2->TakeBundle()));
   EXPECT_EQ(Receive(*bob_, *alice_, Send(*alice_, *bob_, "to one")), "to one");
   EXPECT_EQ(Receive(*bob2, *alice_, Send(*alice_, *bob2, "to two")), "to two");
   EXPECT_THAT(alice_->engine->TrustedIdentity(bob2->address),
-              IsOkAndHolds(bob2->engine->IdentityPublicKey().value()));
+              IsOkAndHolds(bob_->engine->IdentityPublicKey().value()));
   EXPECT_THAT(alice_->engine->TrustedIdentity(Address{"bob", 3}), IsOkAndHolds(std::nullopt));
+  // And the other way: bob.2 writes first to someone who knows bob.1.
+  auto bob3 = NewDeviceSharingIdentity(*bob_, 3);
+  ASSERT_OK(bob3->engine->ProcessBundle(alice_->address, alice_->TakeBundle()));
+  EXPECT_EQ(Receive(*alice_, *bob3, Send(*bob3, *alice_, "from three")), "from three");
+}
+
+TEST_F(EngineTest, AUserNewToUsIsTrustedOnFirstUseOnAnyDevice) {
+  auto carol5 = NewDevice("carol", 5);
+  ASSERT_OK(alice_->engine->ProcessBundle(carol5->address, carol5->TakeBundle()));
+  EXPECT_EQ(Receive(*carol5, *alice_, Send(*alice_, *carol5, "hello carol")), "hello carol");
+}
+
+TEST_F(EngineTest, FailingPlaintextHandlerStoresNothingAndTheMessageCanBeDecryptedAgain) {
+  Connect();
+  Ciphertext first = Send(*alice_, *bob_, "first");
+  auto refuse = [](absl::string_view) -> absl::StatusOr<std::vector<storage::Write>> {
+    return absl::DataLossError("history record is corrupt");
+  };
+  auto save = [](absl::string_view p) {
+    return std::vector<storage::Write>{{Space::kHistory, std::string(p), std::string(p)}};
+  };
+  // The handler's status comes back as is (not ALREADY_EXISTS or an
+  // "undecryptable" code of the engine's own), and nothing is committed.
+  EXPECT_THAT(bob_->engine->Decrypt(alice_->address, first, refuse),
+              StatusIs(absl::StatusCode::kDataLoss, "history record is corrupt"));
+  EXPECT_THAT(bob_->engine->HasSession(alice_->address), IsOkAndHolds(false));
+  EXPECT_THAT(bob_->engine->TrustedIdentity(alice_->address), IsOkAndHolds(std::nullopt));
+  EXPECT_EQ(bob_->StoredCount(Space::kPreKey), 5u);
+  ASSERT_OK_AND_ASSIGN(std::string plain, bob_->engine->Decrypt(alice_->address, first, save));
+  EXPECT_EQ(plain, "first");
+
+  // On an established session too: no duplicate on redelivery.
+  Ciphertext second = Send(*alice_, *bob_, "second");
+  EXPECT_THAT(bob_->engine->Decrypt(alice_->address, second, refuse),
+              StatusIs(absl::StatusCode::kDataLoss));
+  ASSERT_OK_AND_ASSIGN(plain, bob_->engine->Decrypt(alice_->address, second, save));
+  EXPECT_EQ(plain, "second");
+  EXPECT_THAT(bob_->store->Get(Space::kHistory, "second"), IsOkAndHolds(std::string("second")));
+}
+
+TEST_F(EngineTest, LocalStoreFailuresWhileDecryptingAreInternalOrUnavailable) {
+  FaultyStore faulty(bob_->store.get());
+  ASSERT_OK_AND_ASSIGN(auto bob_engine, Engine::Open(&faulty));
+  Connect();
+  Ciphertext first = Send(*alice_, *bob_, "first");
+  // Our own records failing their integrity check is not the peer's doing:
+  // never DATA_LOSS / INVALID_ARGUMENT / NOT_FOUND, which mean "drop it".
+  for (Space space :
+       {Space::kSession, Space::kPreKey, Space::kSignedPreKey, Space::kTrust, Space::kIdentity}) {
+    faulty.read_fault = {space, absl::DataLossError("AEAD tag mismatch")};
+    EXPECT_THAT(bob_engine->Decrypt(alice_->address, first),
+                StatusIs(absl::StatusCode::kInternal, HasSubstr("AEAD tag mismatch")))
+        << storage::SpaceName(space);
+  }
+  faulty.read_fault = {Space::kSession, absl::UnavailableError("disk busy")};
+  EXPECT_THAT(bob_engine->Decrypt(alice_->address, first),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("disk busy")));
+  faulty.read_fault.reset();
+  faulty.apply_fault = absl::DataLossError("RocksDB corruption");
+  EXPECT_THAT(bob_engine->Decrypt(alice_->address, first),
+              StatusIs(absl::StatusCode::kInternal, HasSubstr("RocksDB corruption")));
+  faulty.apply_fault = absl::InvalidArgumentError("RocksDB IO error");
+  EXPECT_THAT(bob_engine->Decrypt(alice_->address, first), StatusIs(absl::StatusCode::kInternal));
+  faulty.apply_fault = absl::OkStatus();
+  EXPECT_THAT(bob_engine->Decrypt(alice_->address, first), IsOkAndHolds(std::string("first")));
+
+  // A damaged session record of our own is INTERNAL too.
+  ASSERT_OK(bob_->store->Apply(
+      {{Space::kSession, bob_->store->Blind("alice") + std::string("\0\0\0\1", 4), "xy"}}));
+  EXPECT_THAT(bob_engine->Decrypt(alice_->address, Send(*alice_, *bob_, "second")),
+              StatusIs(absl::StatusCode::kInternal));
 }
 
 TEST_F(EngineTest, PreKeyMessageFromChangedIdentityIsFailedPrecondition) {
@@ -405,8 +550,8 @@ TEST_F(EngineTest, NoSessionIsNotFound) {
 }
 
 TEST_F(EngineTest, SessionDevicesAndDeleteSession) {
-  auto bob7 = NewDevice("bob", 7);
-  auto bob300 = NewDevice("bob", 300);
+  auto bob7 = NewDeviceSharingIdentity(*bob_, 7);
+  auto bob300 = NewDeviceSharingIdentity(*bob_, 300);
   Connect();
   ASSERT_OK(alice_->engine->ProcessBundle(bob300->address, bob300->TakeBundle()));
   ASSERT_OK(alice_->engine->ProcessBundle(bob7->address, bob7->TakeBundle()));
