@@ -11,17 +11,19 @@
 #include "absl/container/btree_set.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
-#include "absl/strings/str_join.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "client-lib/content/codec.h"
 #include "client-lib/history/delivery_state.h"
 #include "client-lib/history/outbox.h"
 #include "client-lib/history/reply.h"
+#include "client-lib/session_setup.h"
 #include "client-lib/signal/engine.h"
 #include "client-lib/storage/encrypted_rocks_store.h"
 #include "client-lib/storage/local_store.h"
+#include "client-lib/transport/address_policy.h"
 #include "client-lib/transport/connection.h"
 #include "sotto/client/records.pb.h"
 #include "sotto/status_macros.h"
@@ -56,6 +58,10 @@ constexpr uint32_t kFetchBatch = 100;
 constexpr int kSendRepairAttempts = 3;
 constexpr size_t kPreviewChars = 80;
 constexpr size_t kMessageIdBytes = client::content::kMessageIdBytes;
+// Stored (as a text) in place of a message that decrypted but that this
+// version cannot show: content that does not decode, or a body of a kind it
+// does not know (PROTOCOL.md: receivers tell the user to update).
+constexpr char kUnreadableText[] = "[This message could not be read by this version of Sotto]";
 
 int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
 
@@ -280,6 +286,7 @@ class Client::Impl {
   }
 
   const client::Profile& profile() const { return profile_; }
+  const std::string& server_address() const { return connection_.address(); }
 
   // The codes the server requires for each role; checked before any key is
   // made, with the CLI's flag named.
@@ -293,14 +300,24 @@ class Client::Impl {
     return absl::OkStatus();
   }
 
-  // Registration: keys first (locally), then the server, then the profile.
-  static absl::StatusOr<std::unique_ptr<Impl>> Register(
-      const RegisterOptions& options, std::unique_ptr<LocalStore> store) {
+  // Checks made before anything is created or sent.
+  static absl::Status ValidateRegistration(const RegisterOptions& options) {
     SOTTO_RETURN_IF_ERROR(ValidateHandle(options.handle));
     SOTTO_RETURN_IF_ERROR(ValidateRegistrationCodes(options));
     if (options.server_address.empty()) {
       return absl::InvalidArgumentError("a server address (host:port) is required");
     }
+    return client::transport::CheckPlainTcpAddress(options.server_address);
+  }
+
+  // Registration: keys first (locally), then the server, then the profile.
+  // `server_accepted` is set once the server has registered the handle: from
+  // then on the keys in `store` are the only ones that match the account.
+  static absl::StatusOr<std::unique_ptr<Impl>> Register(const RegisterOptions& options,
+                                                        std::unique_ptr<LocalStore> store,
+                                                        bool& server_accepted) {
+    server_accepted = false;
+    SOTTO_RETURN_IF_ERROR(ValidateRegistration(options));
     SOTTO_ASSIGN_OR_RETURN(auto existing, store->Get(Space::kMeta, kProfileKey));
     if (existing) {
       return absl::AlreadyExistsError(
@@ -337,10 +354,23 @@ class Client::Impl {
     }
     Connection connection(options.server_address);
     SOTTO_ASSIGN_OR_RETURN(v1::RegisterResponse response, connection.Register(request));
+    server_accepted = true;
     profile.set_device_id(response.device_id());
-    SOTTO_RETURN_IF_ERROR(
-        store->Apply({Write{Space::kMeta, kProfileKey, profile.SerializeAsString()},
-                      Write{Space::kMeta, kMessageIndexReadyKey, "1"}}));
+    if (absl::Status saved =
+            store->Apply({Write{Space::kMeta, kProfileKey, profile.SerializeAsString()},
+                          Write{Space::kMeta, kMessageIndexReadyKey, "1"}});
+        !saved.ok()) {
+      // Retrying cannot help (the handle is taken now) and deleting the store
+      // would throw away the only keys that match the account; say so.
+      return absl::Status(
+          saved.code() == absl::StatusCode::kAlreadyExists ? absl::StatusCode::kInternal
+                                                           : saved.code(),
+          absl::StrCat("the server registered '", options.handle, "' (device ",
+                       response.device_id(),
+                       ") but saving the profile locally failed: ", saved.message(),
+                       ". The handle is now taken on the server; the keys were kept in the "
+                       "local store, which holds no profile yet"));
+    }
     std::string address = options.server_address;
     return std::make_unique<Impl>(std::move(store), std::move(engine),
                                   std::move(profile), std::move(address));
@@ -351,9 +381,10 @@ class Client::Impl {
     SOTTO_ASSIGN_OR_RETURN(auto profile,
                            LoadProto<client::Profile>(*store, Space::kMeta, kProfileKey));
     if (!profile) return absl::NotFoundError("the store holds no Sotto profile");
+    if (server_address.empty()) server_address = profile->server_address();
+    SOTTO_RETURN_IF_ERROR(client::transport::CheckPlainTcpAddress(server_address));
     SOTTO_RETURN_IF_ERROR(BuildMessageIndex(*store));
     SOTTO_ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, Engine::Open(store.get()));
-    if (server_address.empty()) server_address = profile->server_address();
     return std::make_unique<Impl>(std::move(store), std::move(engine),
                                   std::move(*profile), std::move(server_address));
   }
@@ -400,7 +431,8 @@ class Client::Impl {
                        options);
   }
 
-  absl::StatusOr<std::vector<SendResult>> SendToCareTeam(absl::string_view text) {
+  absl::StatusOr<std::vector<SendResult>> SendToCareTeam(absl::string_view text,
+                                                         const SendOptions& options) {
     if (static_cast<Role>(profile_.role()) != Role::kClient) {
       return absl::FailedPreconditionError(
           "only a client has a care team; a therapist writes to one client at a time");
@@ -416,7 +448,7 @@ class Client::Impl {
     std::vector<std::string> failures;
     absl::Status first_error;
     for (const std::string& therapist : team) {
-      absl::StatusOr<SendResult> result = SendText(therapist, text, SendOptions());
+      absl::StatusOr<SendResult> result = SendText(therapist, text, options);
       if (result.ok()) {
         sent_to.push_back(therapist);
         results.push_back(std::move(*result));
@@ -561,37 +593,42 @@ class Client::Impl {
       if (!batch.more() || batch.envelopes().empty()) break;
     }
     FlushOutbox();
-    SOTTO_RETURN_IF_ERROR(MaintainKeys());
+    MaintainKeysInto(stats);
     return stats;
   }
 
+  // Holds mu_ only while it processes one envelope (or sends receipts), never
+  // while it waits for the stream or runs `on_message`: the callback may call
+  // this Client (e.g. reply), and other threads are not held up.
   absl::StatusOr<SyncStats> Listen(absl::Duration idle_timeout,
                                    const std::function<bool(const Message&)>& on_message) {
-    absl::MutexLock lock(&mu_);
     SyncStats stats;
     std::unique_ptr<client::transport::Subscription> subscription =
         connection_.Subscribe();
 
     // A watchdog ends the stream once it has been idle for `idle_timeout`
-    // after the backlog: a blocking Read() has no timeout of its own.
+    // after the backlog: a blocking Read() has no timeout of its own. Time
+    // spent processing or in `on_message` is not idleness.
     absl::Mutex idle_mu;
     absl::Time last_activity = absl::Now();
     bool drained = false;
+    bool busy = false;
     absl::Notification done;
     std::atomic<bool> timed_out{false};
     std::thread watchdog([&] {
       while (!done.WaitForNotificationWithTimeout(absl::Milliseconds(50))) {
         absl::MutexLock idle_lock(&idle_mu);
-        if (drained && absl::Now() - last_activity >= idle_timeout) {
+        if (drained && !busy && absl::Now() - last_activity >= idle_timeout) {
           timed_out = true;
           subscription->Cancel();
           return;
         }
       }
     });
-    auto stop_watchdog = [&] {
-      done.Notify();
-      watchdog.join();
+    auto set_busy = [&](bool now_busy) {
+      absl::MutexLock idle_lock(&idle_mu);
+      busy = now_busy;
+      last_activity = absl::Now();
     };
 
     bool stopped_by_caller = false;
@@ -608,29 +645,24 @@ class Client::Impl {
         // after that, one per new message.
         if (event->has_drained()) {
           backlog_done = true;
-          FlushOutbox();
+          set_busy(true);
+          {
+            absl::MutexLock lock(&mu_);
+            FlushOutbox();
+          }
+          set_busy(false);
         }
         continue;
       }
+      set_busy(true);
       std::optional<Message> message;
-      absl::StatusOr<bool> ack = Process(event->envelope(), stats, &message);
-      if (!ack.ok()) {
-        error = ack.status();
-        break;
-      }
-      if (*ack) {
-        if (absl::Status s = connection_.Ack({event->envelope().seq()}).status(); !s.ok()) {
-          error = s;
-          break;
-        }
-      }
-      if (backlog_done && message) FlushOutbox();
-      if (message && !on_message(*message)) {
-        stopped_by_caller = true;
-        break;
-      }
+      error = ProcessAndAck(event->envelope(), backlog_done, stats, message);
+      if (error.ok() && message && !on_message(*message)) stopped_by_caller = true;
+      set_busy(false);
+      if (!error.ok() || stopped_by_caller) break;
     }
-    stop_watchdog();
+    done.Notify();
+    watchdog.join();
     if (!error.ok() || stopped_by_caller) {
       subscription->Cancel();
       subscription->Finish().IgnoreError();
@@ -642,8 +674,9 @@ class Client::Impl {
       subscription->Finish().IgnoreError();
     }
     if (!error.ok()) return error;
+    absl::MutexLock lock(&mu_);
     FlushOutbox();
-    SOTTO_RETURN_IF_ERROR(MaintainKeys());
+    MaintainKeysInto(stats);
     return stats;
   }
 
@@ -914,44 +947,21 @@ class Client::Impl {
     }
   }
 
-  // Fetches `to`'s bundles and starts a session with each device in `only`
-  // (every device when `only` is empty).
+  // See session_setup.h: a device whose identity key is not trusted (e.g. a
+  // new device of a known user that the server made up) fails the send with
+  // FAILED_PRECONDITION before anything is sent to anyone.
   absl::Status StartSessions(absl::string_view to, const absl::btree_set<uint32_t>& only)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    SOTTO_ASSIGN_OR_RETURN(v1::GetBundleResponse bundles,
-                           connection_.GetBundle(std::string(to)));
-    for (const v1::PreKeyBundle& in : bundles.devices()) {
-      if (!only.empty() && !only.contains(in.device_id())) continue;
-      client::signal::Bundle bundle;
-      bundle.device_id = in.device_id();
-      bundle.registration_id = in.registration_id();
-      bundle.identity_key = in.identity_key();
-      bundle.signed_prekey_id = in.signed_prekey().id();
-      bundle.signed_prekey_public = in.signed_prekey().public_key();
-      bundle.signed_prekey_signature = in.signed_prekey().signature();
-      if (in.has_one_time_prekey()) {
-        bundle.one_time_prekey = client::signal::OneTimePreKeyData{
-            in.one_time_prekey().id(), in.one_time_prekey().public_key()};
-      }
-      SOTTO_RETURN_IF_ERROR(
-          engine_->ProcessBundle(Address{std::string(to), in.device_id()}, bundle));
-    }
-    return absl::OkStatus();
+    return client::StartSessions(*engine_, to, BundleFetcher(to), only);
   }
 
   absl::Status RepairSessions(absl::string_view to, const v1::DeviceMismatch& mismatch)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    absl::btree_set<uint32_t> fetch;
-    for (uint32_t device : mismatch.extra_devices()) {
-      SOTTO_RETURN_IF_ERROR(engine_->DeleteSession(Address{std::string(to), device}));
-    }
-    for (uint32_t device : mismatch.stale_devices()) {
-      SOTTO_RETURN_IF_ERROR(engine_->DeleteSession(Address{std::string(to), device}));
-      fetch.insert(device);
-    }
-    for (uint32_t device : mismatch.missing_devices()) fetch.insert(device);
-    if (fetch.empty()) return absl::OkStatus();
-    return StartSessions(to, fetch);
+    return client::RepairSessions(*engine_, to, mismatch, BundleFetcher(to));
+  }
+
+  client::FetchBundles BundleFetcher(absl::string_view to) {
+    return [this, user = std::string(to)] { return connection_.GetBundle(user); };
   }
 
   // The writes that add `stored` to the history, index its id and update its
@@ -1033,52 +1043,53 @@ class Client::Impl {
       return true;
     }
     client::StoredMessage stored;
-    bool content_ok = false;
     bool is_receipt = false;
-    absl::Status history_error;
     // Runs inside the decryption: its writes commit with the session state,
     // so a message is stored, its delivery receipt queued and (for a
-    // receipt) our messages' states updated exactly once.
-    auto on_plaintext = [&](absl::string_view plaintext) -> std::vector<Write> {
+    // receipt) our messages' states updated exactly once. If it fails (our
+    // store), the engine stores nothing and the envelope stays queued.
+    auto writes_for = [&](absl::string_view plaintext) -> absl::StatusOr<std::vector<Write>> {
       absl::StatusOr<Content> content = client::content::DecodeContent(plaintext);
-      if (!content.ok()) return {};
-      if (content->has_receipt()) {
+      if (content.ok() && content->has_receipt()) {
         is_receipt = true;
-        absl::StatusOr<std::vector<Write>> writes =
-            ReceiptWrites(envelope.sender(), content->receipt());
-        if (!writes.ok()) {
-          history_error = writes.status();
-          return {};
-        }
-        content_ok = true;
-        return std::move(*writes);
+        return ReceiptWrites(envelope.sender(), content->receipt());
+      }
+      Content shown;
+      if (content.ok() && (content->has_text() || content->has_letter())) {
+        shown = std::move(*content);
+      } else {
+        // It decrypted, so it did come from the sender's device; dropping it
+        // would leave the user unaware that anything arrived.
+        if (content.ok()) shown.set_sent_at_ms(content->sent_at_ms());
+        shown.mutable_text()->set_body(kUnreadableText);
       }
       stored.set_message_id(envelope.message_id());
       stored.set_peer(envelope.sender());
       stored.set_peer_device(envelope.sender_device());
       stored.set_outgoing(false);
       stored.set_server_time_ms(envelope.server_time_ms());
-      *stored.mutable_content() = std::move(*content);
-      absl::StatusOr<std::vector<Write>> writes = HistoryWrites(stored);
-      absl::StatusOr<Write> receipt =
-          writes.ok() ? PendingReceiptWrite(envelope.sender(), Receipt::DELIVERED,
-                                            {envelope.message_id()})
-                      : absl::StatusOr<Write>(writes.status());
-      if (!receipt.ok()) {
-        history_error = receipt.status();
-        return {};
+      *stored.mutable_content() = std::move(shown);
+      SOTTO_ASSIGN_OR_RETURN(std::vector<Write> writes, HistoryWrites(stored));
+      if (envelope.message_id().size() == kMessageIdBytes) {
+        SOTTO_ASSIGN_OR_RETURN(
+            Write receipt,
+            PendingReceiptWrite(envelope.sender(), Receipt::DELIVERED, {envelope.message_id()}));
+        writes.push_back(std::move(receipt));
       }
-      if (envelope.message_id().size() == kMessageIdBytes) writes->push_back(std::move(*receipt));
-      content_ok = true;
-      return std::move(*writes);
+      return writes;
+    };
+    absl::Status handler_error;
+    auto on_plaintext = [&](absl::string_view plaintext) -> absl::StatusOr<std::vector<Write>> {
+      absl::StatusOr<std::vector<Write>> writes = writes_for(plaintext);
+      if (!writes.ok()) handler_error = writes.status();
+      return writes;
     };
     absl::StatusOr<std::string> plaintext =
         engine_->Decrypt(from, ciphertext, on_plaintext);
-    if (!history_error.ok()) return history_error;
+    // Our own failure, whatever its code: keep the envelope queued.
+    if (!handler_error.ok()) return handler_error;
     if (plaintext.ok()) {
-      if (!content_ok) {
-        ++stats.undecryptable;
-      } else if (!is_receipt) {
+      if (!is_receipt) {
         ++stats.received;
         if (delivered) *delivered = ToMessage(stored, NowMs());
       }
@@ -1091,6 +1102,9 @@ class Client::Impl {
       case absl::StatusCode::kFailedPrecondition:
         ++stats.held;
         return false;
+      // Caused by the peer (or a forger): bad MAC, malformed, a prekey we no
+      // longer have, no session. The engine reports failures of our own
+      // store as INTERNAL or UNAVAILABLE, which land below.
       case absl::StatusCode::kInvalidArgument:
       case absl::StatusCode::kNotFound:
       case absl::StatusCode::kDataLoss:
@@ -1099,6 +1113,25 @@ class Client::Impl {
       default:
         return plaintext.status();
     }
+  }
+
+  // Listen's step for one envelope, under mu_: decrypt and store it,
+  // acknowledge it when Process says so, and after the backlog send its
+  // delivery receipt. `message` is set to what to show.
+  absl::Status ProcessAndAck(const v1::Envelope& envelope, bool backlog_done, SyncStats& stats,
+                             std::optional<Message>& message) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    SOTTO_ASSIGN_OR_RETURN(bool ack, Process(envelope, stats, &message));
+    if (ack) SOTTO_RETURN_IF_ERROR(connection_.Ack({envelope.seq()}).status());
+    if (backlog_done && message) FlushOutbox();
+    return absl::OkStatus();
+  }
+
+  // Key maintenance after a sync. Its failure does not fail the sync (the
+  // messages are stored and acknowledged by then): it is reported in
+  // stats.maintenance_error and tried again on the next Sync/Listen.
+  void MaintainKeysInto(SyncStats& stats) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (absl::Status s = MaintainKeys(); !s.ok()) stats.maintenance_error = s.ToString();
   }
 
   // Keeps the server's stock of one-time prekeys up and the signed prekey
@@ -1144,8 +1177,7 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Register(const RegisterOptions& 
   }
   // Check everything we can before creating files, so that a bad handle
   // leaves nothing behind.
-  SOTTO_RETURN_IF_ERROR(ValidateHandle(options.handle));
-  SOTTO_RETURN_IF_ERROR(Impl::ValidateRegistrationCodes(options));
+  SOTTO_RETURN_IF_ERROR(Impl::ValidateRegistration(options));
   if (client::storage::EncryptedStoreExists(options.profile_dir)) {
     return absl::AlreadyExistsError(
         absl::StrCat("a profile already exists in ", options.profile_dir));
@@ -1156,11 +1188,16 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Register(const RegisterOptions& 
   SOTTO_ASSIGN_OR_RETURN(
       std::unique_ptr<LocalStore> store,
       client::storage::CreateEncryptedStore(options.profile_dir, options.passphrase, limits));
-  absl::StatusOr<std::unique_ptr<Impl>> impl = Impl::Register(options, std::move(store));
+  bool server_accepted = false;
+  absl::StatusOr<std::unique_ptr<Impl>> impl =
+      Impl::Register(options, std::move(store), server_accepted);
   if (!impl.ok()) {
-    // The keys were never published; a half-made profile would only stand in
-    // the way of the next attempt.
-    client::storage::DestroyEncryptedStore(options.profile_dir).IgnoreError();
+    // Before the server accepted, the keys were never published and a
+    // half-made profile would only stand in the way of the next attempt.
+    // After, they are the account's only keys: keep them (the error says so).
+    if (!server_accepted) {
+      client::storage::DestroyEncryptedStore(options.profile_dir).IgnoreError();
+    }
     return impl.status();
   }
   return std::unique_ptr<Client>(new Client(std::move(*impl)));
@@ -1169,11 +1206,16 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Register(const RegisterOptions& 
 absl::StatusOr<std::unique_ptr<Client>> Client::Register(
     const RegisterOptions& options, std::unique_ptr<LocalStore> store) {
   if (store == nullptr) return absl::InvalidArgumentError("store is null");
-  SOTTO_ASSIGN_OR_RETURN(auto impl, Impl::Register(options, std::move(store)));
+  bool server_accepted = false;
+  SOTTO_ASSIGN_OR_RETURN(auto impl, Impl::Register(options, std::move(store), server_accepted));
   return std::unique_ptr<Client>(new Client(std::move(impl)));
 }
 
 absl::StatusOr<std::unique_ptr<Client>> Client::Open(const OpenOptions& options) {
+  // Refuse a bad override before the passphrase is stretched.
+  if (!options.server_address.empty()) {
+    SOTTO_RETURN_IF_ERROR(client::transport::CheckPlainTcpAddress(options.server_address));
+  }
   if (!client::storage::EncryptedStoreExists(options.profile_dir)) {
     return absl::NotFoundError(absl::StrCat("no profile in ", options.profile_dir,
                                             " (create one with `sotto init`)"));
@@ -1195,6 +1237,7 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Open(std::unique_ptr<LocalStore>
 const std::string& Client::handle() const { return impl_->profile().handle(); }
 uint32_t Client::device_id() const { return impl_->profile().device_id(); }
 Role Client::role() const { return static_cast<Role>(impl_->profile().role()); }
+const std::string& Client::server_address() const { return impl_->server_address(); }
 
 absl::StatusOr<SendResult> Client::SendText(absl::string_view to, absl::string_view text,
                                             const SendOptions& options) {
@@ -1209,8 +1252,9 @@ absl::StatusOr<SendResult> Client::Reply(absl::string_view id_prefix, absl::stri
                                          const SendOptions& options) {
   return impl_->Reply(id_prefix, body, options);
 }
-absl::StatusOr<std::vector<SendResult>> Client::SendToCareTeam(absl::string_view text) {
-  return impl_->SendToCareTeam(text);
+absl::StatusOr<std::vector<SendResult>> Client::SendToCareTeam(absl::string_view text,
+                                                               const SendOptions& options) {
+  return impl_->SendToCareTeam(text, options);
 }
 absl::Status Client::CancelScheduled(absl::string_view id_prefix) {
   return impl_->CancelScheduled(id_prefix);

@@ -55,7 +55,9 @@ enum class KeyDerivation {
 struct RegisterOptions {
   // Directory for the encrypted local store; created, must not hold a profile.
   std::string profile_dir;
-  // The server, as host:port. Plain TCP: loopback development only for now.
+  // The server, as host:port. Plain TCP until TLS lands, so only a loopback
+  // host is accepted (127.0.0.0/8, ::1 or [::1], localhost): the device
+  // secret travels with every call.
   std::string server_address;
   // The handle to register: 3..32 of [a-z0-9_-], starting with a letter.
   std::string handle;
@@ -75,7 +77,7 @@ struct OpenOptions {
   std::string profile_dir;
   std::string passphrase;
   // Overrides the server address recorded at registration (e.g. after a move);
-  // empty keeps it.
+  // empty keeps it. Loopback only, as RegisterOptions::server_address.
   std::string server_address;
 };
 
@@ -214,8 +216,14 @@ struct SyncStats {
   // Envelopes that could not be decrypted (dropped and acknowledged).
   int undecryptable = 0;
   // Envelopes left on the server because their sender's identity key is not
-  // trusted (they stay queued until the user decides).
+  // trusted (they stay queued until the user decides): a changed key, or a
+  // new device of a known contact presenting a key we do not trust.
   int held = 0;
+  // Empty, or why keeping this device's keys on the server failed
+  // (refilling one-time prekeys, rotating the signed prekey). Such a failure
+  // does not fail the Sync/Listen — the messages above are stored — and is
+  // retried on the next one; an app may show it if it persists.
+  std::string maintenance_error;
 };
 
 class Client {
@@ -224,7 +232,12 @@ class Client {
   // prekey and 100 one-time prekeys, registers the account and the device with
   // the server and stores everything in a new encrypted store under
   // `options.profile_dir`. On failure nothing is left behind in that
-  // directory, and ALREADY_EXISTS means the handle (or the profile) is taken.
+  // directory, and ALREADY_EXISTS means the handle (or the profile) is taken —
+  // with one exception: if the server accepted the registration but saving
+  // the profile locally failed, the error says that the handle is now taken
+  // on the server, and the store (with the account's keys, but no profile) is
+  // kept rather than destroyed. INVALID_ARGUMENT for a server address that is
+  // not loopback (nothing is created or sent then).
   static absl::StatusOr<std::unique_ptr<Client>> Register(
       const RegisterOptions& options);
 
@@ -236,8 +249,9 @@ class Client {
       std::unique_ptr<client::storage::LocalStore> store);
 
   // Opens an existing profile. PERMISSION_DENIED for a wrong passphrase (and
-  // nothing is changed); NOT_FOUND when the directory holds no profile.
-  // Does not contact the server.
+  // nothing is changed); NOT_FOUND when the directory holds no profile;
+  // INVALID_ARGUMENT when the server address (given or recorded) is not
+  // loopback. Does not contact the server.
   static absl::StatusOr<std::unique_ptr<Client>> Open(const OpenOptions& options);
 
   // Opens a profile kept in an app-provided store.
@@ -252,14 +266,21 @@ class Client {
   const std::string& handle() const;
   uint32_t device_id() const;
   Role role() const;
+  // The server this Client talks to: OpenOptions::server_address if one was
+  // given, else the address recorded at registration.
+  const std::string& server_address() const;
 
   // Encrypts `text` for every device of `to` and hands it to the server;
   // returns once the server has stored it durably. Starts a Signal session
   // from the server's key directory the first time, and repairs sessions when
   // `to` has added or replaced devices. Retries on UNAVAILABLE with the same
   // message id, so the recipient never gets it twice. INVALID_ARGUMENT if
-  // `text` is empty or longer than 4,096 bytes. The sent message is added to
-  // the local history.
+  // `text` is empty or longer than 4,096 bytes. FAILED_PRECONDITION, with
+  // nothing sent to anyone, if a device of `to` presents an identity key we
+  // do not trust: a changed key, or a new device of a contact whose key
+  // differs from the one we know ("<user> has a new device with an
+  // unverified identity key") — the user must verify it first. The sent
+  // message is added to the local history.
   absl::StatusOr<SendResult> SendText(absl::string_view to, absl::string_view text,
                                       const SendOptions& options = {});
 
@@ -279,8 +300,10 @@ class Client {
   // A client writes to every therapist of their care team (one message each).
   // FAILED_PRECONDITION when the caller is not a client or has no active
   // link. If a send fails, the others are still attempted and the error
-  // names who did and did not get the message.
-  absl::StatusOr<std::vector<SendResult>> SendToCareTeam(absl::string_view text);
+  // names who did and did not get the message. `options` as for SendText
+  // (e.g. send later), the same for every therapist.
+  absl::StatusOr<std::vector<SendResult>> SendToCareTeam(absl::string_view text,
+                                                         const SendOptions& options = {});
 
   // Cancels a scheduled message (found by id prefix, as Reply) before the
   // server releases it, and marks it kCancelled locally. NOT_FOUND if it was
@@ -320,13 +343,24 @@ class Client {
   // Receipts are never shown or counted as messages. Sending them is best
   // effort and never fails the sync: one the server cannot take now stays
   // queued for the next Sync/Listen; one it refuses for good (e.g. the care
-  // link ended) is dropped.
+  // link ended) is dropped. Key maintenance does not fail it either (see
+  // SyncStats::maintenance_error).
+  // A message that decrypts but cannot be shown (it does not decode, or has a
+  // body of a kind this version does not know) is stored and counted as a
+  // text "[This message could not be read by this version of Sotto]".
+  // An envelope is acknowledged only once it is stored, or when it can never
+  // be decrypted (tampered, malformed, no session, a prekey we no longer
+  // have). A failure of the local store stops the sync with INTERNAL or
+  // UNAVAILABLE and leaves the envelope queued for the next one.
   absl::StatusOr<SyncStats> Sync();
 
   // Like Sync, but keeps a stream open: delivers the backlog, then every new
   // message as it arrives, calling `on_message` (from this thread) after each
   // is stored. Returns when `on_message` returns false, when `idle_timeout`
-  // passes without a new message after the backlog was drained, or on error.
+  // passes without a new message after the backlog was drained (time spent
+  // in `on_message` does not count), or on error. `on_message` is called
+  // without any lock held: it may call this Client (e.g. SendText to reply),
+  // and other threads' calls proceed while Listen waits.
   absl::StatusOr<SyncStats> Listen(
       absl::Duration idle_timeout,
       const std::function<bool(const Message&)>& on_message);
