@@ -1,5 +1,6 @@
 // sotto-server [--data-dir DIR] [--listen HOST:PORT] [--emergency-note TEXT]
-//              [--tls-cert PEM --tls-key PEM]
+//              [--tls-cert PEM --tls-key PEM] [--retention-days N]
+//              [--max-queue-mib N] [--rate-NAME BURST/PER_HOUR ...]
 // sotto-server enrol-therapist --data-dir DIR --name HANDLE [--valid-hours N] [--quiet]
 //
 // Stdout contract (tests parse it): once serving, exactly one line
@@ -42,12 +43,16 @@
 #include "CLI/CLI.hpp"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "server/domain/accounts.h"
 #include "server/domain/audit_log.h"
 #include "server/domain/clock.h"
 #include "server/domain/enrolment.h"
+#include "server/domain/limits.h"
+#include "server/domain/rate_limiter.h"
 #include "server/rpc/server.h"
 #include "server/storage/rocksdb_store.h"
 #include "sotto/v1/operator.grpc.pb.h"
@@ -210,11 +215,44 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--emergency-note", emergency_note,
                  "shown to clients with every reply expectation");
+
   std::string tls_cert;
   std::string tls_key;
   app.add_option("--tls-cert", tls_cert,
                  "PEM certificate chain to serve TLS with (needs --tls-key)");
   app.add_option("--tls-key", tls_key, "PEM private key of --tls-cert");
+  uint32_t retention_days = sotto::server::kDefaultRetentionMs / (24 * 3600 * 1000);
+  app.add_option("--retention-days", retention_days,
+                 "delete undelivered envelopes after this many days (0: keep)")
+      ->capture_default_str();
+  uint64_t max_queue_mib = sotto::server::kMaxQueueBytes >> 20;
+  app.add_option("--max-queue-mib", max_queue_mib,
+                 "undelivered bytes per device queue, in MiB")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 20));
+  sotto::server::RateLimitOptions limits;
+  struct RateFlag {
+    const char* name;
+    sotto::server::BucketConfig* config;
+    const char* help;
+  };
+  const RateFlag rate_flags[] = {
+      {"--rate-registration", &limits.registration, "Register calls per source address"},
+      {"--rate-failed-auth", &limits.failed_auth, "failed authentications per source address"},
+      {"--rate-bundle-requester", &limits.bundle_per_requester,
+       "GetBundle calls per requesting device"},
+      {"--rate-bundle-target", &limits.bundle_per_target,
+       "one-time prekeys handed out per target user (then bundles come without)"},
+      {"--rate-sends", &limits.sends_per_device, "Send calls per device"},
+  };
+  std::vector<std::string> rate_values(std::size(rate_flags));
+  for (size_t i = 0; i < std::size(rate_flags); ++i) {
+    const auto& f = rate_flags[i];
+    rate_values[i] = absl::StrCat(f.config->burst, "/", f.config->per_hour);
+    app.add_option(f.name, rate_values[i],
+                   std::string(f.help) + ": BURST/PER_HOUR token bucket (0/0: no limit)")
+        ->capture_default_str();
+  }
 
   CLI::App* enrol = app.add_subcommand(
       "enrol-therapist", "print a one-time enrolment code for a therapist's handle");
@@ -344,6 +382,23 @@ int main(int argc, char** argv) {
   options.data_dir = data_dir;
   options.listen_address = listen;
   options.emergency_note = emergency_note;
+  options.mailbox.retention_ms = int64_t{retention_days} * 24 * 3600 * 1000;
+  options.mailbox.max_queue_bytes = max_queue_mib << 20;
+  for (size_t i = 0; i < std::size(rate_flags); ++i) {
+    std::vector<absl::string_view> parts = absl::StrSplit(rate_values[i], '/');
+    double burst = 0;
+    double per_hour = 0;
+    if (parts.size() != 2 || !absl::SimpleAtod(parts[0], &burst) ||
+        !absl::SimpleAtod(parts[1], &per_hour) || burst < 0 || per_hour < 0 ||
+        (per_hour > 0 && burst < 1)) {
+      std::cerr << "sotto-server: " << rate_flags[i].name
+                << " must be BURST/PER_HOUR with BURST >= 1 (or 0/0 for no limit), got \""
+                << rate_values[i] << "\"\n";
+      return 2;
+    }
+    *rate_flags[i].config = sotto::server::BucketConfig{burst, per_hour};
+  }
+  options.rate_limits = limits;
   if (tls) {
     auto cert = ReadPemFile("--tls-cert", tls_cert);
     auto key = ReadPemFile("--tls-key", tls_key);

@@ -19,6 +19,12 @@ inline constexpr size_t kMaxStoredPreKeys = 1000;
 // Undelivered envelopes per device queue; Send fails with RESOURCE_EXHAUSTED
 // beyond it, so one sender cannot fill the disk.
 inline constexpr uint64_t kMaxQueueDepth = 10000;
+// Stored bytes of undelivered envelopes per device queue (sotto-server
+// --max-queue-mib); Send fails with RESOURCE_EXHAUSTED beyond it.
+inline constexpr uint64_t kMaxQueueBytes = 64ULL << 20;
+// Undelivered envelopes are deleted by the sweeper this long after the
+// server stored them (sotto-server --retention-days). The sender is not told.
+inline constexpr int64_t kDefaultRetentionMs = 30LL * 24 * 3600 * 1000;
 // Envelopes per Fetch call: the default when the request says 0, and the cap.
 inline constexpr uint32_t kDefaultFetchBatch = 100;
 inline constexpr uint32_t kMaxFetchBatch = 1000;

@@ -113,8 +113,16 @@ absl::Status Mailbox::QueueInto(const StoredEnvelope& stamp, absl::string_view r
     stored.seq = meta.next_seq;
     stored.type = e.type;
     stored.ciphertext = e.ciphertext;
+    std::string value = records::Encode(stored);
+    // Names the device and the limit, never anything about what is queued.
+    if (enforce_depth && meta.bytes + value.size() > options_.max_queue_bytes) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "queue of device ", recipient, ".", e.device_id, " is full (at most ",
+          options_.max_queue_bytes, " bytes of undelivered envelopes)"));
+    }
+    meta.bytes += value.size();
     batch.Put(Table::kQueues, keys::Queue(recipient, e.device_id, stored.seq),
-              records::Encode(stored));
+              std::move(value));
     ++meta.next_seq;
     ++meta.depth;
     batch.Put(Table::kQueueMeta, std::move(meta_key), records::Encode(meta));
@@ -445,6 +453,52 @@ absl::StatusOr<size_t> Mailbox::SweepIdempotency() {
   }
 }
 
+absl::StatusOr<size_t> Mailbox::SweepExpiredEnvelopes() {
+  if (options_.retention_ms <= 0) return 0;
+  size_t deleted = 0;
+  std::string after;
+  while (true) {
+    // One row per device queue ever used; its key is the queue's prefix.
+    SOTTO_ASSIGN_OR_RETURN(std::vector<KeyValue> metas,
+                           store_->Scan(Table::kQueueMeta, "", after, kSweepBatch));
+    for (const KeyValue& m : metas) {
+      SOTTO_ASSIGN_OR_RETURN(records::QueueMeta scanned, records::DecodeQueueMeta(m.value));
+      if (scanned.depth == 0) continue;
+      const int64_t cutoff = clock_->NowMillis() - options_.retention_ms;
+      // Under the queue's lock, as Send and Ack: the counts stay exact.
+      StripedLock lock(locks_, {m.key});
+      SOTTO_ASSIGN_OR_RETURN(std::vector<KeyValue> rows,
+                             store_->Scan(Table::kQueues, m.key, "", kSweepBatch));
+      WriteBatch batch;
+      uint64_t n = 0;
+      uint64_t freed = 0;
+      for (const KeyValue& row : rows) {
+        std::optional<uint64_t> seq = keys::QueueSeqOf(row.key);
+        if (!seq) return records::Corrupt("queue key");
+        SOTTO_ASSIGN_OR_RETURN(StoredEnvelope e, records::DecodeEnvelope(*seq, row.value));
+        // Seqs follow storage time, so the first young one ends the run.
+        if (e.server_time_ms > cutoff) break;
+        batch.Delete(Table::kQueues, row.key);
+        ++n;
+        freed += row.value.size();
+      }
+      if (n == 0) continue;
+      SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> meta_value,
+                             store_->Get(Table::kQueueMeta, m.key));
+      if (!meta_value) return records::Corrupt("queue meta");
+      SOTTO_ASSIGN_OR_RETURN(records::QueueMeta meta, records::DecodeQueueMeta(*meta_value));
+      meta.depth = meta.depth >= n ? meta.depth - n : 0;
+      meta.bytes = meta.bytes >= freed ? meta.bytes - freed : 0;
+      batch.Put(Table::kQueueMeta, m.key, records::Encode(meta));
+      // Synced: a deleted envelope must not come back after a crash.
+      SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kSynced));
+      deleted += n;
+    }
+    if (metas.size() < kSweepBatch) return deleted;
+    after = metas.back().key;
+  }
+}
+
 absl::StatusOr<FetchResult> Mailbox::Fetch(const AuthenticatedDevice& caller,
                                            uint64_t after_seq, uint32_t limit) {
   if (limit > kMaxFetchBatch) {
@@ -487,6 +541,7 @@ absl::StatusOr<uint32_t> Mailbox::Ack(const AuthenticatedDevice& caller,
   absl::flat_hash_set<uint64_t> unique(seqs.begin(), seqs.end());
   WriteBatch batch;
   uint32_t deleted = 0;
+  uint64_t freed = 0;
   for (uint64_t seq : unique) {
     std::string key = keys::Queue(caller.handle, caller.device_id, seq);
     SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> value,
@@ -494,6 +549,7 @@ absl::StatusOr<uint32_t> Mailbox::Ack(const AuthenticatedDevice& caller,
     if (!value) continue;
     batch.Delete(Table::kQueues, std::move(key));
     ++deleted;
+    freed += value->size();
   }
   if (deleted == 0) return 0u;
   SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> meta_value,
@@ -502,6 +558,7 @@ absl::StatusOr<uint32_t> Mailbox::Ack(const AuthenticatedDevice& caller,
   SOTTO_ASSIGN_OR_RETURN(records::QueueMeta meta,
                          records::DecodeQueueMeta(*meta_value));
   meta.depth = meta.depth >= deleted ? meta.depth - deleted : 0;
+  meta.bytes = meta.bytes >= freed ? meta.bytes - freed : 0;
   batch.Put(Table::kQueueMeta, meta_key, records::Encode(meta));
   SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kSynced));
   return deleted;

@@ -26,6 +26,11 @@ namespace sotto::server {
 struct MailboxOptions {
   // Per-device queue limit; tests lower it.
   uint64_t max_queue_depth = kMaxQueueDepth;
+  // Per-device queue limit in stored bytes.
+  uint64_t max_queue_bytes = kMaxQueueBytes;
+  // Undelivered envelopes older than this are deleted by
+  // SweepExpiredEnvelopes; 0 keeps them forever.
+  int64_t retention_ms = kDefaultRetentionMs;
   // Held send-later messages per sending device; tests lower it.
   size_t max_scheduled_per_device = kMaxScheduledPerDevice;
 };
@@ -118,6 +123,12 @@ class Mailbox {
   // clock's now; returns how many. Records are honoured until then whether or
   // not this runs. Errors: storage failures, DATA_LOSS for a malformed record.
   absl::StatusOr<size_t> SweepIdempotency();
+
+  // Deletes undelivered envelopes stored more than options.retention_ms ago
+  // (by the clock's now), fixing their queues' counts; returns how many. No
+  // one is notified: the sender learns nothing per envelope. Errors: storage
+  // failures, DATA_LOSS for a malformed record.
+  absl::StatusOr<size_t> SweepExpiredEnvelopes();
 
   // Calls `on_scheduled(deliver_at_ms)` after each newly held message (the
   // releaser wakes up). Set once, before serving.

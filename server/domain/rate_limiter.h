@@ -33,17 +33,17 @@ struct BucketConfig {
 // each as a flag (--rate-NAME=BURST/PER_HOUR).
 struct RateLimitOptions {
   // Register calls per source address (registration and enrolment).
-  BucketConfig registration{20, 60};
+  BucketConfig registration{30, 120};
   // Failed authentications per source address; once empty, every call from
   // that address that needs authentication is refused until it refills.
   BucketConfig failed_auth{20, 120};
   // GetBundle calls per requesting device.
-  BucketConfig bundle_per_requester{100, 600};
+  BucketConfig bundle_per_requester{200, 1200};
   // GetBundle calls per target handle that may hand out one-time prekeys.
   // Past it, bundles come without one-time prekeys (never an error).
-  BucketConfig bundle_per_target{50, 100};
+  BucketConfig bundle_per_target{50, 200};
   // Send calls per sending device.
-  BucketConfig sends_per_device{300, 3600};
+  BucketConfig sends_per_device{1000, 36000};
 };
 
 // The wait carried by a RESOURCE_EXHAUSTED from a RateLimiter, if any.

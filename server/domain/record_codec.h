@@ -57,6 +57,9 @@ class RecordReader {
   int64_t I64() { return static_cast<int64_t>(U64()); }
   std::string Bytes() { return std::string(Take(U32())); }
   bool ok() const { return ok_; }
+  // True when every byte has been read: a field appended in a later version
+  // is absent from older records.
+  bool AtEnd() const { return in_.empty(); }
 
  private:
   absl::string_view Take(size_t n) {

@@ -74,15 +74,19 @@ inline absl::StatusOr<SignedPreKey> DecodeSignedPreKey(absl::string_view v) {
 struct QueueMeta {
   uint64_t next_seq = 1;
   uint64_t depth = 0;
+  // Stored bytes of the undelivered envelopes (issue 4; 0 in older records,
+  // which then under-count until their queue drains).
+  uint64_t bytes = 0;
 };
 inline std::string Encode(const QueueMeta& m) {
-  return RecordWriter().U64(m.next_seq).U64(m.depth).Finish();
+  return RecordWriter().U64(m.next_seq).U64(m.depth).U64(m.bytes).Finish();
 }
 inline absl::StatusOr<QueueMeta> DecodeQueueMeta(absl::string_view v) {
   RecordReader r(v);
   QueueMeta m;
   m.next_seq = r.U64();
   m.depth = r.U64();
+  if (!r.AtEnd()) m.bytes = r.U64();
   if (!r.ok()) return Corrupt("queue meta");
   return m;
 }

@@ -25,6 +25,7 @@ absl::StatusOr<SweepCounts> Sweeper::SweepOnce() {
   take(mailbox_->SweepIdempotency(), counts.idempotency);
   take(enrolment_->SweepExpired(), counts.enrolments);
   take(care_->SweepExpiredInvites(), counts.invites);
+  take(mailbox_->SweepExpiredEnvelopes(), counts.envelopes);
   if (!first.ok()) return first;
   return counts;
 }

@@ -17,6 +17,7 @@ struct SweepCounts {
   size_t idempotency = 0;  // idempotency records past kIdempotencyRetentionMs
   size_t enrolments = 0;   // expired unused enrolment codes
   size_t invites = 0;      // expired unused invite codes
+  size_t envelopes = 0;    // undelivered envelopes past the retention
 };
 
 // Deletes what the server no longer needs to keep: expired idempotency

@@ -188,6 +188,51 @@ TEST_F(MailboxTest, FullQueueIsResourceExhaustedNamingTheDevice) {
   EXPECT_OK(SendText(5, "x").status());
 }
 
+TEST_F(MailboxTest, QueueQuotaInBytesNamesTheDeviceNotTheContent) {
+  MailboxOptions options;
+  options.max_queue_bytes = 3 * 1200;  // three 1000-byte envelopes and their framing
+  Open(options);
+  const std::string big(1000, 'q');
+  for (int i = 1; i <= 3; ++i) ASSERT_OK(SendText(i, big).status());
+  auto full = SendText(4, std::string(1000, 's'));
+  EXPECT_THAT(full, StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("bob.1")));
+  EXPECT_THAT(std::string(full.status().message()), HasSubstr("bytes"));
+  EXPECT_EQ(std::string(full.status().message()).find("qqq"), std::string::npos);
+  EXPECT_EQ(std::string(full.status().message()).find("alice"), std::string::npos);
+  // A small envelope still fits by count but not by bytes: the byte quota is
+  // what refused; acking frees its bytes.
+  ASSERT_OK(mailbox_->Ack(bob_, {1}).status());
+  EXPECT_OK(SendText(5, big).status());
+  // The byte count survives a reopen.
+  Open(options);
+  EXPECT_THAT(SendText(6, big), StatusIs(absl::StatusCode::kResourceExhausted));
+}
+
+TEST_F(MailboxTest, UndeliveredEnvelopesExpireAfterTheRetention) {
+  MailboxOptions options;
+  options.retention_ms = 1000;
+  Open(options);
+  ASSERT_OK(SendText(1, "old").status());
+  ASSERT_OK(SendText(2, "old too").status());
+  clock_.Advance(600);
+  ASSERT_OK(SendText(3, "young").status());
+  clock_.Advance(400);  // 1 and 2 are now 1000 ms old
+  auto swept = mailbox_->SweepExpiredEnvelopes();
+  ASSERT_OK(swept.status());
+  EXPECT_EQ(*swept, 2u);
+  EXPECT_THAT(Queue(bob_), ElementsAre("3:young"));
+  // The counts were fixed: the depth quota sees one envelope.
+  options.max_queue_depth = 2;
+  Open(options);
+  EXPECT_OK(SendText(4, "x").status());
+  EXPECT_THAT(SendText(5, "x"), StatusIs(absl::StatusCode::kResourceExhausted));
+  // Retention 0 keeps everything.
+  options.retention_ms = 0;
+  Open(options);
+  clock_.Advance(1'000'000);
+  EXPECT_EQ(*mailbox_->SweepExpiredEnvelopes(), 0u);
+}
+
 TEST_F(MailboxTest, DeviceMismatchListsMissingExtraAndStaleDevices) {
   AuthenticatedDevice bob2 = AddDevice(bob_, 222);
   AddDevice(bob_, 333);  // device 3

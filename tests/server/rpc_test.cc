@@ -1411,6 +1411,36 @@ TEST_F(RpcSecurityTest, AuditRecordsWhoDidWhatButNoCodesOrSecrets) {
   }
 }
 
+TEST_F(RpcSecurityTest, UndeliveredEnvelopesExpireAfterRetentionAcrossRestart) {
+  User ana = Register("ana");
+  User bob = Register("bob", 101);
+  v1::SendResponse first;
+  ASSERT_TRUE(Send(ana, TextTo(bob, 1, "a"), &first).ok());
+  ASSERT_TRUE(Send(ana, TextTo(bob, 2, "b")).ok());
+  clock_.Advance(29LL * 24 * 3600 * 1000);
+  ASSERT_TRUE(Send(ana, TextTo(bob, 3, "c")).ok());
+  // The sweep at start-up finds nothing old enough yet.
+  server_.reset();
+  StartServer();
+  EXPECT_THAT(Queue(bob), ElementsAre("1:a", "2:b", "3:c"));
+  clock_.Advance(24LL * 3600 * 1000);  // a and b are 30 days old
+  server_.reset();
+  StartServer();  // sweeps at start, in the background
+  std::vector<std::string> left;
+  for (int i = 0; i < 200; ++i) {
+    left = Queue(bob);
+    if (left.size() == 1) break;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_THAT(left, ElementsAre("3:c"));
+  // The sender is told nothing about it: a retry of the first message is
+  // still the same duplicate answer as before.
+  v1::SendResponse retry;
+  ASSERT_TRUE(Send(ana, TextTo(bob, 1, "a"), &retry).ok());
+  EXPECT_EQ(retry.duplicate(), clock_.NowMillis() - first.server_time_ms() <
+                                   kIdempotencyRetentionMs);
+}
+
 TEST_F(RpcSecurityTest, ARefusedChangeLeavesNoAuditEntry) {
   Register("ana");
   Register("bob", 101);
