@@ -384,6 +384,15 @@ absl::Status Engine::ProcessBundle(const Address& address, const Bundle& bundle)
     return absl::InvalidArgumentError(
         absl::StrCat(what, ": bundle is for device ", bundle.device_id));
   }
+  // session_pre_key_bundle_create keeps no buffer for an empty signature and
+  // session_builder_process_pre_key_bundle then reads it without a null
+  // check: a server sending a bundle without a signature would crash us
+  // (found by tests/fuzz/bundle_fuzz). XEdDSA signatures are 64 bytes.
+  if (bundle.signed_prekey_signature.size() != 64) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ": signed prekey signature must be 64 bytes, got ",
+                     bundle.signed_prekey_signature.size()));
+  }
   std::lock_guard<std::recursive_mutex> lock(impl_->mu);
   Transaction txn(impl_->bridge);
   SOTTO_ASSIGN_OR_RETURN(
