@@ -12,6 +12,7 @@ packages=(
   libssl-dev libsodium-dev libcli11-dev
   openssl
   tzdata
+  clang-14 libclang-rt-14-dev
 )
 
 missing=()
