@@ -18,6 +18,12 @@
 // running server's operator socket, or with no server the database opened
 // read-only.
 //
+// sotto-server deactivate|reactivate --data-dir DIR --name HANDLE
+//
+// turns an account off (it cannot authenticate; Sends to it fail) or on
+// again, through the running server's operator socket or, with none, the
+// database directly. Prints "HANDLE deactivated" / "HANDLE reactivated".
+//
 // enrol-therapist prints
 //   Enrolment code for HANDLE: CODE
 //   Expires YYYY-MM-DD HH:MM UTC. The therapist registers with: sotto init --role therapist --name HANDLE --enrol CODE --server HOST:PORT
@@ -125,6 +131,39 @@ absl::StatusOr<sotto::server::IssuedCode> IssueEnrolmentCode(const std::string& 
   sotto::server::Enrolment enrolment(audit->get(), &accounts,
                                      sotto::server::SystemClock::Get());
   return enrolment.IssueTherapistCode(handle, valid_hours);
+}
+
+// Deactivates or reactivates `handle` through the running server's operator
+// socket or, with no server on `data_dir`, directly in its database.
+absl::Status SetDeactivated(const std::string& data_dir, const std::string& handle,
+                            bool deactivated) {
+  std::string socket =
+      (std::filesystem::path(data_dir) / sotto::server::rpc::kOperatorSocketName).string();
+  std::error_code ec;
+  if (std::filesystem::exists(socket, ec)) {
+    auto stub = sotto::v1::Operator::NewStub(
+        grpc::CreateChannel("unix:" + socket, grpc::InsecureChannelCredentials()));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    sotto::v1::AccountActionRequest req;
+    req.set_handle(handle);
+    sotto::v1::AccountActionResponse resp;
+    grpc::Status s = deactivated ? stub->DeactivateAccount(&ctx, req, &resp)
+                                 : stub->ReactivateAccount(&ctx, req, &resp);
+    if (s.ok()) return absl::OkStatus();
+    if (s.error_code() != grpc::StatusCode::UNAVAILABLE) {
+      return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+    }
+  }
+  if (!std::filesystem::is_directory(data_dir, ec)) {
+    return absl::NotFoundError("no data directory " + data_dir);
+  }
+  auto store = sotto::server::OpenRocksDbStore(data_dir);
+  if (!store.ok()) return store.status();
+  auto audit = sotto::server::AuditLog::Open(store->get(), sotto::server::SystemClock::Get());
+  if (!audit.ok()) return audit.status();
+  sotto::server::Accounts accounts(audit->get());
+  return accounts.SetDeactivated(handle, deactivated);
 }
 
 // Calls `page(after_seq)` for the raw audit entries, through the running
@@ -276,7 +315,28 @@ int main(int argc, char** argv) {
   audit_cmd->add_option("--user", audit_user, "only entries whose actor or subject is HANDLE");
   audit_cmd->add_flag("--verify", audit_verify,
                       "check the hash chain; name the first broken entry (exit 1)");
+  std::string account_dir;
+  std::string account_name;
+  CLI::App* deactivate_cmd = app.add_subcommand(
+      "deactivate", "stop an account from signing in and receiving (keeps its data)");
+  CLI::App* reactivate_cmd = app.add_subcommand("reactivate", "undo deactivate");
+  for (CLI::App* cmd : {deactivate_cmd, reactivate_cmd}) {
+    cmd->add_option("--data-dir", account_dir, "the server's data directory")->required();
+    cmd->add_option("--name", account_name, "the account's handle")->required();
+  }
   CLI11_PARSE(app, argc, argv);
+
+  if (deactivate_cmd->parsed() || reactivate_cmd->parsed()) {
+    const bool off = deactivate_cmd->parsed();
+    absl::Status s = SetDeactivated(account_dir, account_name, off);
+    if (!s.ok()) {
+      std::cerr << "sotto-server " << (off ? "deactivate" : "reactivate") << ": " << s.message()
+                << "\n";
+      return 1;
+    }
+    std::cout << account_name << (off ? " deactivated" : " reactivated") << std::endl;
+    return 0;
+  }
 
   if (audit_cmd->parsed()) {
     int64_t since_ms = std::numeric_limits<int64_t>::min();

@@ -187,7 +187,93 @@ absl::StatusOr<AuthenticatedDevice> Accounts::Authenticate(
   if (!match) return absl::UnauthenticatedError(kBadCredentials);
   SOTTO_ASSIGN_OR_RETURN(records::Account account,
                          records::DecodeAccount(*account_value));
+  // Said only to a caller who proved the device secret.
+  if (account.deactivated) {
+    return absl::UnauthenticatedError(absl::StrCat(
+        "account ", handle, " is deactivated by the operator; contact your provider"));
+  }
   return AuthenticatedDevice{std::string(handle), device_id, account.role};
+}
+
+absl::Status Accounts::SetDeactivated(absl::string_view handle, bool deactivated) {
+  SOTTO_RETURN_IF_ERROR(ValidateHandle(handle));
+  StripedLock lock(handle_locks_, {std::string(handle)});
+  SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> value,
+                         store_->Get(Table::kAccounts, keys::Account(handle)));
+  if (!value) return absl::NotFoundError(absl::StrCat("no user ", handle));
+  SOTTO_ASSIGN_OR_RETURN(records::Account account, records::DecodeAccount(*value));
+  if (account.deactivated == deactivated) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "user ", handle, " is already ", deactivated ? "deactivated" : "active"));
+  }
+  account.deactivated = deactivated;
+  WriteBatch batch;
+  batch.Put(Table::kAccounts, keys::Account(handle), records::Encode(account));
+  AddAudit(batch, {deactivated ? audit::kAccountDeactivated : audit::kAccountReactivated,
+                   audit::kOperator, std::string(handle), ""});
+  return store_->Write(batch, Durability::kSynced);
+}
+
+absl::Status Accounts::CheckActive(absl::string_view handle) {
+  SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> value,
+                         store_->Get(Table::kAccounts, keys::Account(handle)));
+  if (!value) return absl::OkStatus();
+  SOTTO_ASSIGN_OR_RETURN(records::Account account, records::DecodeAccount(*value));
+  if (account.deactivated) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("user ", handle, " is deactivated and cannot receive messages"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Accounts::DeleteAccount(const AuthenticatedDevice& caller, int64_t now_ms) {
+  const std::string& h = caller.handle;
+  const std::string user = keys::UserPrefix(h);
+  StripedLock lock(handle_locks_, {h});
+  WriteBatch batch;
+  size_t rows = 0;
+  // Everything stored under the user's prefix in these tables is theirs.
+  for (Table t : {Table::kDevices, Table::kPreKeys, Table::kQueues, Table::kQueueMeta,
+                  Table::kIdempotency, Table::kScheduledIndex, Table::kConversations}) {
+    std::string after;
+    while (true) {
+      SOTTO_ASSIGN_OR_RETURN(std::vector<KeyValue> kvs, store_->Scan(t, user, after, 1000));
+      for (KeyValue& kv : kvs) {
+        // A held message's index names its kScheduled row: delete both.
+        if (t == Table::kScheduledIndex) batch.Delete(Table::kScheduled, kv.value);
+        batch.Delete(t, kv.key);
+        ++rows;
+      }
+      if (kvs.size() < 1000) break;
+      after = kvs.back().key;
+    }
+  }
+  // Care links: ended by the deleter on both sides; a therapist's queue
+  // index entry for the pair goes with it.
+  for (bool as_therapist : {true, false}) {
+    Table mine = as_therapist ? Table::kLinks : Table::kLinksByClient;
+    SOTTO_ASSIGN_OR_RETURN(std::vector<KeyValue> links, store_->Scan(mine, user, "", 100000));
+    for (const KeyValue& kv : links) {
+      std::optional<std::string> peer = keys::SecondOfPair(kv.key);
+      if (!peer) return records::Corrupt("link key");
+      SOTTO_ASSIGN_OR_RETURN(records::Link link, records::DecodeLink(kv.value));
+      if (link.state == 1) {
+        link.state = 2;
+        link.ended_ms = now_ms;
+        link.ended_by = h;
+      }
+      std::string value = records::Encode(link);
+      batch.Put(mine, kv.key, value);
+      batch.Put(as_therapist ? Table::kLinksByClient : Table::kLinks, keys::Pair(*peer, h),
+                value);
+      if (!as_therapist) batch.Delete(Table::kConversations, keys::Pair(*peer, h));
+    }
+  }
+  batch.Delete(Table::kPolicies, keys::Account(h));
+  batch.Delete(Table::kAccounts, keys::Account(h));
+  AddAudit(batch, {audit::kAccountDeleted, AuditActor(caller), h,
+                   absl::StrCat("rows=", rows, " links=ended")});
+  return store_->Write(batch, Durability::kSynced);
 }
 
 absl::StatusOr<AccountInfo> Accounts::WhoAmI(const AuthenticatedDevice& caller) {

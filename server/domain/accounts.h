@@ -78,6 +78,24 @@ class Accounts {
                                                    uint32_t device_id,
                                                    absl::string_view secret);
 
+  // Operator action: sets whether `handle` is deactivated, audited as an
+  // operator action. A deactivated account keeps its data but cannot
+  // authenticate, and Sends to it fail. Errors: INVALID_ARGUMENT (handle),
+  // NOT_FOUND (no such user), FAILED_PRECONDITION (already in that state).
+  absl::Status SetDeactivated(absl::string_view handle, bool deactivated);
+
+  // OK if `handle` may receive messages; FAILED_PRECONDITION if the operator
+  // deactivated it. A missing account is OK here (callers check existence).
+  absl::Status CheckActive(absl::string_view handle);
+
+  // Deletes the caller's account: every device with its keys and queue,
+  // the account record, sent-later messages, idempotency records, its
+  // response policy and queue index; care links are kept as ended (by the
+  // caller) so the other side sees them end. One atomic synced write, with
+  // an account.deleted audit entry (the trail keeps that it happened).
+  // The handle can be registered again afterwards. Errors: storage only.
+  absl::Status DeleteAccount(const AuthenticatedDevice& caller, int64_t now_ms);
+
   // The caller's account.
   absl::StatusOr<AccountInfo> WhoAmI(const AuthenticatedDevice& caller);
 

@@ -209,6 +209,7 @@ absl::StatusOr<SendResult> Mailbox::Send(
 
   SOTTO_ASSIGN_OR_RETURN(std::vector<DeviceInfo> devices,
                          accounts_->Devices(recipient));
+  SOTTO_RETURN_IF_ERROR(accounts_->CheckActive(recipient));
   DeviceMismatch mismatch;
   mismatch.user = std::string(recipient);
   for (const DeviceInfo& d : devices) {

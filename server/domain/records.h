@@ -24,13 +24,19 @@ inline absl::Status Corrupt(absl::string_view what) {
 // accounts: the account's role.
 struct Account {
   Role role = Role::kUnspecified;
+  // Set by the operator (issue 4; absent, so false, in older records).
+  bool deactivated = false;
 };
 inline std::string Encode(const Account& a) {
-  return RecordWriter().U32(static_cast<uint32_t>(a.role)).Finish();
+  return RecordWriter()
+      .U32(static_cast<uint32_t>(a.role))
+      .U32(a.deactivated ? 1 : 0)
+      .Finish();
 }
 inline absl::StatusOr<Account> DecodeAccount(absl::string_view v) {
   RecordReader r(v);
   Account a{static_cast<Role>(r.U32())};
+  if (!r.AtEnd()) a.deactivated = r.U32() != 0;
   if (!r.ok()) return Corrupt("account");
   return a;
 }

@@ -3,6 +3,7 @@
 #include "server/rpc/auth.h"
 #include "server/rpc/convert.h"
 #include "server/rpc/status_mapping.h"
+#include "server/rpc/unary.h"
 
 namespace sotto::server::rpc {
 
@@ -68,6 +69,18 @@ grpc::ServerUnaryReactor* AccountsService::WhoAmI(
   }
   reactor->Finish(ToGrpcStatus(info.status()));
   return reactor;
+}
+
+grpc::ServerUnaryReactor* AccountsService::DeleteAccount(
+    grpc::CallbackServerContext* context, const sotto::v1::DeleteAccountRequest* request,
+    sotto::v1::DeleteAccountResponse*) {
+  return AuthenticatedUnary(context, *gate_, [&](const AuthenticatedDevice& caller) {
+    if (request->confirm_handle() != caller.handle) {
+      return absl::InvalidArgumentError(
+          "confirm_handle must be the caller's own handle to delete the account");
+    }
+    return accounts_->DeleteAccount(caller, clock_->NowMillis());
+  });
 }
 
 }  // namespace sotto::server::rpc

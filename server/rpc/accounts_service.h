@@ -15,8 +15,12 @@ namespace sotto::server::rpc {
 // not own its arguments, which must outlive the server.
 class AccountsService final : public sotto::v1::Accounts::CallbackService {
  public:
-  AccountsService(CallGate* gate, Care* care, AttemptLimiter* code_attempts)
-      : gate_(gate), accounts_(&gate->accounts()), care_(care), code_attempts_(code_attempts) {}
+  AccountsService(CallGate* gate, Care* care, AttemptLimiter* code_attempts, Clock* clock)
+      : gate_(gate),
+        accounts_(&gate->accounts()),
+        care_(care),
+        code_attempts_(code_attempts),
+        clock_(clock) {}
   AccountsService(const AccountsService&) = delete;
   AccountsService& operator=(const AccountsService&) = delete;
 
@@ -26,12 +30,16 @@ class AccountsService final : public sotto::v1::Accounts::CallbackService {
   grpc::ServerUnaryReactor* WhoAmI(grpc::CallbackServerContext* context,
                                    const sotto::v1::WhoAmIRequest* request,
                                    sotto::v1::WhoAmIResponse* response) override;
+  grpc::ServerUnaryReactor* DeleteAccount(grpc::CallbackServerContext* context,
+                                          const sotto::v1::DeleteAccountRequest* request,
+                                          sotto::v1::DeleteAccountResponse* response) override;
 
  private:
   CallGate* const gate_;
   Accounts* const accounts_;
   Care* const care_;
   AttemptLimiter* const code_attempts_;
+  Clock* const clock_;
 };
 
 }  // namespace sotto::server::rpc

@@ -43,4 +43,20 @@ grpc::ServerUnaryReactor* OperatorService::ReadAudit(grpc::CallbackServerContext
   return reactor;
 }
 
+grpc::ServerUnaryReactor* OperatorService::DeactivateAccount(
+    grpc::CallbackServerContext* context, const sotto::v1::AccountActionRequest* request,
+    sotto::v1::AccountActionResponse*) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(accounts_->SetDeactivated(request->handle(), true)));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* OperatorService::ReactivateAccount(
+    grpc::CallbackServerContext* context, const sotto::v1::AccountActionRequest* request,
+    sotto::v1::AccountActionResponse*) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(accounts_->SetDeactivated(request->handle(), false)));
+  return reactor;
+}
+
 }  // namespace sotto::server::rpc

@@ -1,6 +1,7 @@
 #ifndef SOTTO_SERVER_RPC_OPERATOR_SERVICE_H_
 #define SOTTO_SERVER_RPC_OPERATOR_SERVICE_H_
 
+#include "server/domain/accounts.h"
 #include "server/domain/audit_log.h"
 #include "server/domain/enrolment.h"
 #include "sotto/v1/operator.grpc.pb.h"
@@ -13,7 +14,8 @@ namespace sotto::server::rpc {
 // Never register it on the network port. Does not own `enrolment`.
 class OperatorService final : public sotto::v1::Operator::CallbackService {
  public:
-  OperatorService(Enrolment* enrolment, AuditLog* audit) : enrolment_(enrolment), audit_(audit) {}
+  OperatorService(Enrolment* enrolment, AuditLog* audit, Accounts* accounts)
+      : enrolment_(enrolment), audit_(audit), accounts_(accounts) {}
   OperatorService(const OperatorService&) = delete;
   OperatorService& operator=(const OperatorService&) = delete;
 
@@ -23,10 +25,17 @@ class OperatorService final : public sotto::v1::Operator::CallbackService {
   grpc::ServerUnaryReactor* ReadAudit(grpc::CallbackServerContext* context,
                                       const sotto::v1::ReadAuditRequest* request,
                                       sotto::v1::ReadAuditResponse* response) override;
+  grpc::ServerUnaryReactor* DeactivateAccount(grpc::CallbackServerContext* context,
+                                              const sotto::v1::AccountActionRequest* request,
+                                              sotto::v1::AccountActionResponse* response) override;
+  grpc::ServerUnaryReactor* ReactivateAccount(grpc::CallbackServerContext* context,
+                                              const sotto::v1::AccountActionRequest* request,
+                                              sotto::v1::AccountActionResponse* response) override;
 
  private:
   Enrolment* const enrolment_;
   AuditLog* const audit_;
+  Accounts* const accounts_;
 };
 
 }  // namespace sotto::server::rpc

@@ -106,7 +106,7 @@ absl::StatusOr<std::unique_ptr<SottoServer>> SottoServer::Start(
   parts->gate = std::make_unique<CallGate>(parts->accounts.get(), parts->audit.get(),
                                            parts->limits.get());
   parts->accounts_service = std::make_unique<AccountsService>(
-      parts->gate.get(), parts->care.get(), parts->code_attempts.get());
+      parts->gate.get(), parts->care.get(), parts->code_attempts.get(), clock);
   parts->keys_service = std::make_unique<KeysService>(parts->gate.get(), parts->keys.get(),
                                                       parts->care.get());
   parts->messages_service =
@@ -115,7 +115,8 @@ absl::StatusOr<std::unique_ptr<SottoServer>> SottoServer::Start(
                                                      parts->code_attempts.get());
   parts->queue_service =
       std::make_unique<QueueService>(parts->gate.get(), parts->conversations.get());
-  parts->operator_service = std::make_unique<OperatorService>(parts->enrolment.get(), parts->audit.get());
+  parts->operator_service = std::make_unique<OperatorService>(parts->enrolment.get(), parts->audit.get(),
+                                                              parts->accounts.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

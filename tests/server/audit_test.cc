@@ -117,6 +117,22 @@ TEST(AuditCommandTest, VerifyNamesTheFirstTamperedEntry) {
   EXPECT_THAT(verify.all, HasSubstr("audit entry 3:"));
 }
 
+TEST(AccountCommandTest, DeactivateAnswersThroughTheSocketAndWithoutAServer) {
+  auto server = sotto::testing::ServerProcess::Start();
+  ASSERT_TRUE(server.ok()) << server.status();
+  const std::string dir = (*server)->data_dir();
+  RunResult live = RunBinary("deactivate --data-dir " + dir + " --name nobody");
+  EXPECT_EQ(live.exit_code, 1);
+  EXPECT_THAT(live.all, HasSubstr("sotto-server deactivate: no user nobody"));
+  ASSERT_TRUE((*server)->Stop().ok());
+  RunResult offline = RunBinary("reactivate --data-dir " + dir + " --name nobody");
+  EXPECT_EQ(offline.exit_code, 1);
+  EXPECT_THAT(offline.all, HasSubstr("sotto-server reactivate: no user nobody"));
+  RunResult bad = RunBinary("deactivate --data-dir " + dir + " --name Bad!");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_THAT(bad.all, HasSubstr("handle"));
+}
+
 TEST(AuditChainTest, RecomputedHashAfterAnEditBreaksTheNextLink) {
   sotto::testing::TempDir tmp;
   auto store = OpenRocksDbStore(tmp.path() + "/db");

@@ -1441,6 +1441,76 @@ TEST_F(RpcSecurityTest, UndeliveredEnvelopesExpireAfterRetentionAcrossRestart) {
                                    kIdempotencyRetentionMs);
 }
 
+TEST_F(RpcSecurityTest, DeactivatedAccountCannotSignInOrReceiveUntilReactivated) {
+  User ana = Register("ana");
+  User bob = Register("bob", 101);
+  auto op = v1::Operator::NewStub(
+      grpc::CreateChannel(server_->operator_address(), grpc::InsecureChannelCredentials()));
+  auto act = [&](bool off, const std::string& handle) {
+    grpc::ClientContext ctx;
+    v1::AccountActionRequest req;
+    req.set_handle(handle);
+    v1::AccountActionResponse resp;
+    return off ? op->DeactivateAccount(&ctx, req, &resp) : op->ReactivateAccount(&ctx, req, &resp);
+  };
+  ASSERT_TRUE(act(true, "bob").ok());
+  EXPECT_EQ(act(true, "bob").error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(act(true, "nobody").error_code(), grpc::StatusCode::NOT_FOUND);
+  v1::WhoAmIResponse who;
+  grpc::Status s = accounts_->WhoAmI(Ctx(bob.Header()).get(), v1::WhoAmIRequest(), &who);
+  EXPECT_THAT(s, GrpcIs(grpc::StatusCode::UNAUTHENTICATED, "account bob is deactivated"));
+  // Without bob's secret nobody learns that bob is deactivated.
+  User guess = NewUser("bob", 101);
+  guess.secret = std::string(kDeviceSecretBytes, '\x02');
+  s = accounts_->WhoAmI(Ctx(guess.Header()).get(), v1::WhoAmIRequest(), &who);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(s.error_message().find("deactivated"), std::string::npos) << s.error_message();
+  EXPECT_THAT(Send(ana, TextTo(bob, 1, "hi")),
+              GrpcIs(grpc::StatusCode::FAILED_PRECONDITION, "bob is deactivated"));
+  ASSERT_TRUE(act(false, "bob").ok());
+  EXPECT_TRUE(accounts_->WhoAmI(Ctx(bob.Header()).get(), v1::WhoAmIRequest(), &who).ok());
+  EXPECT_TRUE(Send(ana, TextTo(bob, 2, "hi")).ok());
+  std::vector<std::string> lines = AuditLines();
+  EXPECT_TRUE(AnyContains(lines, "account.deactivated actor=operator subject=bob"));
+  EXPECT_TRUE(AnyContains(lines, "account.reactivated actor=operator subject=bob"));
+}
+
+TEST_F(RpcSecurityTest, DeleteAccountRemovesKeysQueuesAndLinksButTheAuditKeepsIt) {
+  User ana = Register("ana");
+  User bob = Register("bob", 101, 5);
+  ASSERT_TRUE(Send(ana, TextTo(bob, 1, "for bob")).ok());
+  v1::DeleteAccountRequest req;
+  v1::DeleteAccountResponse resp;
+  req.set_confirm_handle("ana");  // not the caller
+  EXPECT_EQ(accounts_->DeleteAccount(Ctx(bob.Header()).get(), req, &resp).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  req.set_confirm_handle("bob");
+  grpc::Status s = accounts_->DeleteAccount(Ctx(bob.Header()).get(), req, &resp);
+  ASSERT_TRUE(s.ok()) << Describe(s);
+
+  v1::WhoAmIResponse who;
+  EXPECT_EQ(accounts_->WhoAmI(Ctx(bob.Header()).get(), v1::WhoAmIRequest(), &who).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  // ana sees the link ended by bob, and can no longer reach bob's keys.
+  v1::ListLinksResponse links;
+  ASSERT_TRUE(care_->ListLinks(Ctx(ana.Header()).get(), v1::ListLinksRequest(), &links).ok());
+  ASSERT_EQ(links.links_size(), 1);
+  EXPECT_EQ(links.links(0).state(), v1::LINK_ENDED);
+  EXPECT_EQ(links.links(0).ended_by(), "bob");
+  v1::GetBundleRequest breq;
+  breq.set_user("bob");
+  v1::GetBundleResponse bundle;
+  EXPECT_FALSE(keys_->GetBundle(Ctx(ana.Header()).get(), breq, &bundle).ok());
+  EXPECT_FALSE(Send(ana, TextTo(bob, 2, "x")).ok());
+  // The handle is free again, and the new bob starts with nothing.
+  User bob2 = Register("bob", 102, 1);
+  EXPECT_THAT(Queue(bob2), ::testing::IsEmpty());
+  v1::CountPreKeysResponse count;
+  ASSERT_TRUE(keys_->CountPreKeys(Ctx(bob2.Header()).get(), v1::CountPreKeysRequest(), &count).ok());
+  EXPECT_EQ(count.one_time_prekey_count(), 1u);
+  EXPECT_TRUE(AnyContains(AuditLines(), "account.deleted actor=bob.1 subject=bob"));
+}
+
 TEST_F(RpcSecurityTest, ARefusedChangeLeavesNoAuditEntry) {
   Register("ana");
   Register("bob", 101);
