@@ -23,10 +23,16 @@ using Clock = std::chrono::steady_clock;
 
 size_t CeilDiv(uint64_t a, uint64_t b) { return static_cast<size_t>((a + b - 1) / b); }
 
+// Envelopes one queue may take in a scenario: under the server's 10,000
+// envelopes and (default) 64 MiB per device, with room to spare.
+uint64_t QueueRoom(size_t size) {
+  return std::max<uint64_t>(1, std::min<uint64_t>(kQueueRoom, (48ULL << 20) / (size + 128)));
+}
+
 // Pairs for `messages` spread over `concurrency` workers, each worker with
-// its own pairs, no queue above kQueueRoom.
-size_t PairsFor(uint64_t messages, size_t concurrency) {
-  return concurrency * std::max<size_t>(1, CeilDiv(messages, concurrency * kQueueRoom));
+// its own pairs, no queue above QueueRoom(size).
+size_t PairsFor(uint64_t messages, size_t concurrency, size_t size) {
+  return concurrency * std::max<size_t>(1, CeilDiv(messages, concurrency * QueueRoom(size)));
 }
 
 void Merge(std::map<std::string, uint64_t>& into, const std::map<std::string, uint64_t>& from) {
@@ -135,7 +141,7 @@ ScenarioResult RunIngest(const Common& c, const IngestOptions& o) {
   r.Param("size", o.size, "B");
   r.Param("messages", o.messages);
   r.params.push_back({"direction", 0, DirectionName(o.direction), ""});
-  const size_t pairs = PairsFor(o.messages + o.concurrency, o.concurrency);
+  const size_t pairs = PairsFor(o.messages + o.concurrency, o.concurrency, o.size);
   std::unique_ptr<World> world = StartWorld(r, c, static_cast<int>(std::min<size_t>(8, o.concurrency)));
   if (world == nullptr || !Setup(r, *world, pairs, 1)) return r;
 
@@ -148,8 +154,11 @@ ScenarioResult RunIngest(const Common& c, const IngestOptions& o) {
   AddExpected(expected, *world, warm, o.direction);
   Merge(r.status_counts, warm.status_counts);
 
+  const double server_cpu0 = world->ServerCpuSeconds(), client_cpu0 = SelfCpuSeconds();
   SendStats s = RunSends(*world, PlanSends(0, pairs, o.concurrency, o.messages, o.size,
                                            o.direction, c.phase_limit));
+  const double server_cpu = world->ServerCpuSeconds() - server_cpu0;
+  const double client_cpu = SelfCpuSeconds() - client_cpu0;
   CheckSends(r, s, "ingest");
   AddExpected(expected, *world, s, o.direction);
   Merge(r.status_counts, s.status_counts);
@@ -159,6 +168,9 @@ ScenarioResult RunIngest(const Common& c, const IngestOptions& o) {
   r.Add("seconds", s.seconds, "s");
   r.Add("server_threads_max", static_cast<double>(s.max_server_threads));
   r.Add("server_rss_max_mib", s.max_server_rss_kib / 1024.0, "MiB");
+  // CPU per Send: on a small machine the load generator shares the cores.
+  r.Add("server_cpu_us_per_msg", s.ok > 0 ? server_cpu * 1e6 / s.ok : NAN, "us");
+  r.Add("client_cpu_us_per_msg", s.ok > 0 ? client_cpu * 1e6 / s.ok : NAN, "us");
   VerifyQueues(r, *world, expected, c.phase_limit);
   world.reset();  // Stop the server before measuring the disk alone.
 
@@ -185,8 +197,8 @@ ScenarioResult RunDepth(const Common& c, const DepthOptions& o) {
   r.Param("concurrency", o.concurrency);
   r.Param("size", o.size, "B");
   r.params.push_back({"direction", 0, DirectionName(o.direction), ""});
-  const size_t pairs_empty = PairsFor(o.messages, o.concurrency);
-  const size_t pairs_deep = PairsFor(o.queued + o.messages, o.concurrency);
+  const size_t pairs_empty = PairsFor(o.messages, o.concurrency, o.size);
+  const size_t pairs_deep = PairsFor(o.queued + o.messages, o.concurrency, o.size);
   std::unique_ptr<World> world = StartWorld(r, c, static_cast<int>(std::min<size_t>(8, o.concurrency)));
   if (world == nullptr || !Setup(r, *world, pairs_empty + pairs_deep, 1)) return r;
   std::map<const Device*, uint64_t> expected;
@@ -337,7 +349,7 @@ ScenarioResult RunDelivery(const Common& c, const DeliveryOptions& o) {
   r.params.push_back({"direction", 0, DirectionName(o.direction), ""});
   const uint64_t total = static_cast<uint64_t>(std::llround(o.rate * o.seconds));
   const size_t size = std::max<size_t>(o.size, 16);  // Room for the timestamp.
-  const size_t pairs = std::max(o.recipients, CeilDiv(total, kQueueRoom));
+  const size_t pairs = std::max(o.recipients, CeilDiv(total, QueueRoom(size)));
   std::unique_ptr<World> world = StartWorld(r, c, 8);
   if (world == nullptr || !Setup(r, *world, pairs, 1)) return r;
 

@@ -125,7 +125,7 @@ std::vector<std::string> RateLimitsOffArgs(const std::string& binary) {
     flags.insert(it->str());
   }
   std::vector<std::string> args;
-  for (const std::string& f : flags) args.push_back(f + "=1/0");
+  for (const std::string& f : flags) args.push_back(f + "=0/0");
   return args;
 }
 

@@ -48,9 +48,10 @@ class ServerLauncher {
   int stdout_fd_ = -1;
 };
 
-// The `--rate-*` flags `binary --help` lists, each set to "1/0" (a bucket
-// that refills 0 per hour is off: every call passes). Empty if the server
-// has none. The benchmark measures throughput, not the abuse limits.
+// The `--rate-*` flags `binary --help` lists, each set to "0/0" (no limit,
+// as sotto-server documents). Empty if the server has none. The benchmark
+// measures throughput from a few busy devices on one address, which the
+// abuse limits exist to stop.
 std::vector<std::string> RateLimitsOffArgs(const std::string& binary);
 
 }  // namespace sotto::bench

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <openssl/rand.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -143,6 +144,30 @@ ProcStatus World::ReadServerStatus() const {
     if (sscanf(line.c_str(), "Threads: %llu", &v) == 1) out.threads = v;
   }
   return out;
+}
+
+double World::ServerCpuSeconds() const {
+  if (server_->pid() <= 0) return 0;
+  std::ifstream f(absl::StrCat("/proc/", server_->pid(), "/stat"));
+  std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  size_t paren = stat.rfind(')');
+  if (paren == std::string::npos) return 0;
+  // Fields after the command: state(3) ... utime(14) stime(15).
+  std::istringstream in(stat.substr(paren + 2));
+  std::string field;
+  unsigned long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && in >> field; ++i) {
+    if (i == 14) utime = std::stoull(field);
+    if (i == 15) stime = std::stoull(field);
+  }
+  return static_cast<double>(utime + stime) / sysconf(_SC_CLK_TCK);
+}
+
+double SelfCpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_utime.tv_sec + u.ru_utime.tv_usec / 1e6 + u.ru_stime.tv_sec +
+         u.ru_stime.tv_usec / 1e6;
 }
 
 absl::StatusOr<std::string> World::EnrolTherapist(const std::string& handle) const {

@@ -83,6 +83,9 @@ class World {
   pid_t server_pid() const { return server_->pid(); }
   // Thread-safe. Zeroes if /proc cannot be read.
   ProcStatus ReadServerStatus() const;
+  // User + system CPU seconds the server used so far (/proc/PID/stat); 0 if
+  // unreadable. Thread-safe.
+  double ServerCpuSeconds() const;
 
  private:
   World() = default;
@@ -99,6 +102,9 @@ class World {
   std::vector<size_t> clients_of_;  // Per therapist.
   std::vector<Pair> pairs_;
 };
+
+// User + system CPU seconds this process used so far.
+double SelfCpuSeconds();
 
 // Adds the authorization metadata and kRpcDeadline to `context`.
 void Authorize(grpc::ClientContext& context, const Device& device);

@@ -42,7 +42,20 @@ command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null || n
 command -v jq >/dev/null || need+=(jq)
 if [[ ${#need[@]} -gt 0 ]]; then
   echo "bench-peers: installing ${need[*]}" >&2
-  as_root apt-get install -y --no-install-recommends "${need[@]}" >/dev/null
+  # Keep the packages' own services (redis on :6379, the main postgres
+  # cluster) from starting: we run private instances only. policy-rc.d is
+  # Debian's switch for that; ours exists only during the install.
+  policy=
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    policy=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\nexit 101\n' | as_root tee "$policy" >/dev/null
+    as_root chmod 0755 "$policy"
+  fi
+  rc=0
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+    "${need[@]}" >/dev/null || rc=$?
+  [[ -n $policy ]] && as_root rm -f "$policy"
+  [[ $rc -eq 0 ]] || { echo "bench-peers: apt-get install failed" >&2; exit 1; }
 fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/sotto-peers-XXXXXX")
