@@ -1,7 +1,10 @@
 #!/usr/bin/python3
 """Turns sotto-bench JSON (and optionally bench-peers.sh JSON) into a PNG.
 
-  scripts/plot-bench.py RESULTS.json [--peers PEERS.json] -o docs/bench.png
+  scripts/plot-bench.py RESULTS.json [MORE.json ...] [--peers PEERS.json] -o docs/bench.png
+
+Several sotto-bench files (one per scenario run) are merged; a later file's
+scenario of the same name wins.
 
 Left: durable writes per second (ingest vs the same-run RocksDB ceiling and,
 with --peers, Redis and PostgreSQL), depth, drain. Right: latencies (ms).
@@ -28,19 +31,22 @@ def metric(s, name):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("results")
+    ap.add_argument("results", nargs="+")
     ap.add_argument("--peers")
     ap.add_argument("-o", "--output", default="bench.png")
     args = ap.parse_args()
-    with open(args.results) as f:
-        doc = json.load(f)
     peers = None
     if args.peers:
         with open(args.peers) as f:
             peers = json.load(f)
-    if doc.get("tool") == "bench-peers":  # Given the peers file alone.
-        peers, doc = doc, doc["sotto"]
-    sc = scenarios(doc)
+    doc, sc = {}, {}
+    for path in args.results:
+        with open(path) as f:
+            d = json.load(f)
+        if d.get("tool") == "bench-peers":  # A peers file given as results.
+            peers, d = d, d["sotto"]
+        doc = doc or d
+        sc.update(scenarios(d))
 
     rates = []
     ing = sc.get("ingest")
@@ -78,7 +84,7 @@ def main():
                          metric(dl, name)))
 
     if not rates and not lats:
-        sys.exit("plot-bench: nothing to plot in %s" % args.results)
+        sys.exit("plot-bench: nothing to plot in %s" % ", ".join(args.results))
     fig, axes = plt.subplots(1, 2, figsize=(13, 5), gridspec_kw={"width_ratios": [3, 2]})
     ax = axes[0]
     ax.bar([r[0] for r in rates], [r[1] for r in rates], color=[r[2] for r in rates])
