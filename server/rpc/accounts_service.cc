@@ -10,71 +10,68 @@ namespace sotto::server::rpc {
 grpc::ServerUnaryReactor* AccountsService::Register(
     grpc::CallbackServerContext* context, const sotto::v1::RegisterRequest* request,
     sotto::v1::RegisterResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  ScopedAuditSource audit_source(PeerAddress(*context));
-  Registration reg;
-  reg.handle = request->handle();
-  reg.role = static_cast<Role>(request->role());
-  reg.device_secret = request->device_secret();
-  reg.registration_id = request->registration_id();
-  reg.keys = FromWire(request->keys());
-  {
-    const std::string source = PeerAddress(*context);
-    absl::Status allowed =
-        gate_->Limit(gate_->limits().registration, source, "", reg.handle, "registration");
-    if (!allowed.ok()) {
-      reactor->Finish(ToGrpcStatus(allowed));
-      return reactor;
+  return OffloadUnary(context, gate_->pool(), [=]() -> grpc::Status {
+    ScopedAuditSource audit_source(PeerAddress(*context));
+    Registration reg;
+    reg.handle = request->handle();
+    reg.role = static_cast<Role>(request->role());
+    reg.device_secret = request->device_secret();
+    reg.registration_id = request->registration_id();
+    reg.keys = FromWire(request->keys());
+    {
+      const std::string source = PeerAddress(*context);
+      absl::Status allowed =
+          gate_->Limit(gate_->limits().registration, source, "", reg.handle, "registration");
+      if (!allowed.ok()) {
+        return ToGrpcStatus(allowed);
+      }
     }
-  }
-  const bool with_code = !request->enrolment_code().empty() || !request->invite_code().empty();
-  const std::vector<std::string> attempt_keys = CodeAttemptKeys(*context, reg.handle);
-  if (with_code) {
-    absl::Status allowed = code_attempts_->Check(attempt_keys);
-    if (!allowed.ok()) {
-      reactor->Finish(ToGrpcStatus(allowed));
-      return reactor;
+    const bool with_code = !request->enrolment_code().empty() || !request->invite_code().empty();
+    const std::vector<std::string> attempt_keys = CodeAttemptKeys(*context, reg.handle);
+    if (with_code) {
+      absl::Status allowed = code_attempts_->Check(attempt_keys);
+      if (!allowed.ok()) {
+        return ToGrpcStatus(allowed);
+      }
     }
-  }
-  absl::StatusOr<RegisterResult> result =
-      care_->Register(reg, request->enrolment_code(), request->invite_code());
-  // PERMISSION_DENIED with a code given is a wrong, used or expired code.
-  if (with_code && result.status().code() == absl::StatusCode::kPermissionDenied) {
-    code_attempts_->RecordFailure(attempt_keys);
-  }
-  if (result.ok()) {
-    response->set_device_id(result->device_id);
-    response->set_linked_therapist(result->linked_therapist);
-  }
-  reactor->Finish(ToGrpcStatus(result.status()));
-  return reactor;
+    absl::StatusOr<RegisterResult> result =
+        care_->Register(reg, request->enrolment_code(), request->invite_code());
+    // PERMISSION_DENIED with a code given is a wrong, used or expired code.
+    if (with_code && result.status().code() == absl::StatusCode::kPermissionDenied) {
+      code_attempts_->RecordFailure(attempt_keys);
+    }
+    if (result.ok()) {
+      response->set_device_id(result->device_id);
+      response->set_linked_therapist(result->linked_therapist);
+    }
+    return ToGrpcStatus(result.status());
+  });
 }
 
 grpc::ServerUnaryReactor* AccountsService::WhoAmI(
     grpc::CallbackServerContext* context, const sotto::v1::WhoAmIRequest*,
     sotto::v1::WhoAmIResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  ScopedAuditSource audit_source(PeerAddress(*context));
-  absl::StatusOr<AuthenticatedDevice> caller = gate_->Authenticate(*context);
-  if (!caller.ok()) {
-    reactor->Finish(ToGrpcStatus(caller.status()));
-    return reactor;
-  }
-  absl::StatusOr<AccountInfo> info = accounts_->WhoAmI(*caller);
-  if (info.ok()) {
-    response->set_handle(info->handle);
-    response->set_role(static_cast<sotto::v1::Role>(info->role));
-    response->set_device_id(caller->device_id);
-    for (uint32_t d : info->device_ids) response->add_device_ids(d);
-  }
-  reactor->Finish(ToGrpcStatus(info.status()));
-  return reactor;
+  return OffloadUnary(context, gate_->pool(), [=]() -> grpc::Status {
+    ScopedAuditSource audit_source(PeerAddress(*context));
+    absl::StatusOr<AuthenticatedDevice> caller = gate_->Authenticate(*context);
+    if (!caller.ok()) {
+      return ToGrpcStatus(caller.status());
+    }
+    absl::StatusOr<AccountInfo> info = accounts_->WhoAmI(*caller);
+    if (info.ok()) {
+      response->set_handle(info->handle);
+      response->set_role(static_cast<sotto::v1::Role>(info->role));
+      response->set_device_id(caller->device_id);
+      for (uint32_t d : info->device_ids) response->add_device_ids(d);
+    }
+    return ToGrpcStatus(info.status());
+  });
 }
 
 grpc::ServerUnaryReactor* AccountsService::DeleteAccount(
     grpc::CallbackServerContext* context, const sotto::v1::DeleteAccountRequest* request,
     sotto::v1::DeleteAccountResponse*) {
-  return AuthenticatedUnary(context, *gate_, [&](const AuthenticatedDevice& caller) {
+  return AuthenticatedUnary(context, *gate_, [=](const AuthenticatedDevice& caller) {
     if (request->confirm_handle() != caller.handle) {
       return absl::InvalidArgumentError(
           "confirm_handle must be the caller's own handle to delete the account");

@@ -11,17 +11,18 @@
 #include "server/domain/accounts.h"
 #include "server/domain/audit_log.h"
 #include "server/domain/rate_limiter.h"
+#include "server/rpc/blocking_pool.h"
 
 namespace sotto::server::rpc {
 
 // What every handler passes through before the domain (internal to
 // server/rpc): authentication with a per-source limit on failures, rate
-// limits, and the audit records of both. Thread-safe. Does not own its
-// arguments.
+// limits, the audit records of both, and the pool that runs handlers'
+// blocking work (unary.h). Thread-safe. Does not own its arguments.
 class CallGate {
  public:
-  CallGate(Accounts* accounts, AuditLog* audit, RateLimits* limits)
-      : accounts_(accounts), audit_(audit), limits_(limits) {}
+  CallGate(Accounts* accounts, AuditLog* audit, RateLimits* limits, BlockingPool* pool)
+      : accounts_(accounts), audit_(audit), limits_(limits), pool_(pool) {}
   CallGate(const CallGate&) = delete;
   CallGate& operator=(const CallGate&) = delete;
 
@@ -43,11 +44,13 @@ class CallGate {
 
   Accounts& accounts() { return *accounts_; }
   RateLimits& limits() { return *limits_; }
+  BlockingPool& pool() { return *pool_; }
 
  private:
   Accounts* const accounts_;
   AuditLog* const audit_;
   RateLimits* const limits_;
+  BlockingPool* const pool_;
 };
 
 }  // namespace sotto::server::rpc

@@ -46,7 +46,7 @@ void ToWire(const ResponsePolicy& in, sotto::v1::ResponsePolicy* out) {
 grpc::ServerUnaryReactor* CareService::CreateInvite(
     grpc::CallbackServerContext* context, const sotto::v1::CreateInviteRequest* request,
     sotto::v1::CreateInviteResponse* response) {
-  return AuthenticatedUnary(context, *gate_, [&](const AuthenticatedDevice& caller) {
+  return AuthenticatedUnary(context, *gate_, [=](const AuthenticatedDevice& caller) {
     SOTTO_ASSIGN_OR_RETURN(IssuedCode code, care_->CreateInvite(caller, request->valid_hours()));
     response->set_code(code.code);
     response->set_expires_at_ms(code.expires_at_ms);
@@ -57,7 +57,7 @@ grpc::ServerUnaryReactor* CareService::CreateInvite(
 grpc::ServerUnaryReactor* CareService::AcceptInvite(
     grpc::CallbackServerContext* context, const sotto::v1::AcceptInviteRequest* request,
     sotto::v1::AcceptInviteResponse* response) {
-  return AuthenticatedUnary(context, *gate_, [&](const AuthenticatedDevice& caller) {
+  return AuthenticatedUnary(context, *gate_, [=](const AuthenticatedDevice& caller) {
     const std::vector<std::string> attempt_keys = CodeAttemptKeys(*context, caller.handle);
     SOTTO_RETURN_IF_ERROR(code_attempts_->Check(attempt_keys));
     absl::StatusOr<std::string> therapist = care_->AcceptInvite(caller, request->code());
@@ -75,7 +75,7 @@ grpc::ServerUnaryReactor* CareService::AcceptInvite(
 grpc::ServerUnaryReactor* CareService::ListLinks(grpc::CallbackServerContext* context,
                                                  const sotto::v1::ListLinksRequest*,
                                                  sotto::v1::ListLinksResponse* response) {
-  return AuthenticatedUnary(context, *gate_, [&](const AuthenticatedDevice& caller) {
+  return AuthenticatedUnary(context, *gate_, [=](const AuthenticatedDevice& caller) {
     SOTTO_ASSIGN_OR_RETURN(std::vector<CareLink> links, care_->ListLinks(caller));
     for (const CareLink& l : links) {
       sotto::v1::CareLink* out = response->add_links();
@@ -92,7 +92,7 @@ grpc::ServerUnaryReactor* CareService::ListLinks(grpc::CallbackServerContext* co
 grpc::ServerUnaryReactor* CareService::EndLink(grpc::CallbackServerContext* context,
                                                const sotto::v1::EndLinkRequest* request,
                                                sotto::v1::EndLinkResponse*) {
-  return AuthenticatedUnary(context, *gate_, [&](const AuthenticatedDevice& caller) {
+  return AuthenticatedUnary(context, *gate_, [=](const AuthenticatedDevice& caller) {
     return care_->EndLink(caller, request->peer());
   });
 }
@@ -100,7 +100,7 @@ grpc::ServerUnaryReactor* CareService::EndLink(grpc::CallbackServerContext* cont
 grpc::ServerUnaryReactor* CareService::SetPolicy(grpc::CallbackServerContext* context,
                                                  const sotto::v1::SetPolicyRequest* request,
                                                  sotto::v1::SetPolicyResponse*) {
-  return AuthenticatedUnary(context, *gate_, [&](const AuthenticatedDevice& caller) {
+  return AuthenticatedUnary(context, *gate_, [=](const AuthenticatedDevice& caller) {
     if (caller.role != Role::kTherapist) {
       return absl::PermissionDeniedError("only a therapist can set a response policy");
     }
@@ -112,7 +112,7 @@ grpc::ServerUnaryReactor* CareService::SetPolicy(grpc::CallbackServerContext* co
 grpc::ServerUnaryReactor* CareService::GetPolicy(grpc::CallbackServerContext* context,
                                                  const sotto::v1::GetPolicyRequest* request,
                                                  sotto::v1::GetPolicyResponse* response) {
-  return AuthenticatedUnary(context, *gate_, [&](const AuthenticatedDevice& caller) {
+  return AuthenticatedUnary(context, *gate_, [=](const AuthenticatedDevice& caller) {
     SOTTO_ASSIGN_OR_RETURN(PolicyView view, care_->GetPolicy(caller, request->therapist()));
     ToWire(view.policy, response->mutable_policy());
     response->set_emergency_note(view.emergency_note);

@@ -3,6 +3,7 @@
 #include "server/rpc/auth.h"
 #include "server/rpc/convert.h"
 #include "server/rpc/status_mapping.h"
+#include "server/rpc/unary.h"
 
 namespace sotto::server::rpc {
 
@@ -10,91 +11,86 @@ grpc::ServerUnaryReactor* KeysService::Upload(
     grpc::CallbackServerContext* context,
     const sotto::v1::UploadKeysRequest* request,
     sotto::v1::UploadKeysResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  ScopedAuditSource audit_source(PeerAddress(*context));
-  absl::StatusOr<AuthenticatedDevice> caller = gate_->Authenticate(*context);
-  if (!caller.ok()) {
-    reactor->Finish(ToGrpcStatus(caller.status()));
-    return reactor;
-  }
-  absl::StatusOr<uint32_t> count = keys_->Upload(*caller, FromWire(request->keys()));
-  if (count.ok()) response->set_one_time_prekey_count(*count);
-  reactor->Finish(ToGrpcStatus(count.status()));
-  return reactor;
+  return OffloadUnary(context, gate_->pool(), [=]() -> grpc::Status {
+    ScopedAuditSource audit_source(PeerAddress(*context));
+    absl::StatusOr<AuthenticatedDevice> caller = gate_->Authenticate(*context);
+    if (!caller.ok()) {
+      return ToGrpcStatus(caller.status());
+    }
+    absl::StatusOr<uint32_t> count = keys_->Upload(*caller, FromWire(request->keys()));
+    if (count.ok()) response->set_one_time_prekey_count(*count);
+    return ToGrpcStatus(count.status());
+  });
 }
 
 grpc::ServerUnaryReactor* KeysService::GetBundle(
     grpc::CallbackServerContext* context,
     const sotto::v1::GetBundleRequest* request,
     sotto::v1::GetBundleResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  ScopedAuditSource audit_source(PeerAddress(*context));
-  absl::StatusOr<AuthenticatedDevice> caller = gate_->Authenticate(*context);
-  if (!caller.ok()) {
-    reactor->Finish(ToGrpcStatus(caller.status()));
-    return reactor;
-  }
-  // A client gets PERMISSION_DENIED alike for an unknown and an unlinked
-  // handle, so it cannot learn whether another client exists; a therapist
-  // may see NOT_FOUND.
-  absl::Status allowed = care_->CheckCanFetchBundle(*caller, request->user());
-  if (!allowed.ok()) {
-    reactor->Finish(ToGrpcStatus(allowed));
-    return reactor;
-  }
-  // Two budgets. The requester's: past it, RESOURCE_EXHAUSTED. The target's
-  // (shared by all requesters): past it the bundles come WITHOUT one-time
-  // prekeys instead of failing, so X3DH still works (signed prekey only) and
-  // nobody can drain another user's one-time prekeys or lock others out of
-  // reaching them.
-  const std::string actor = AuditActor(*caller);
-  absl::Status allowed_requester = gate_->Limit(gate_->limits().bundle_per_requester, actor,
-                                                actor, request->user(), "bundle_per_requester");
-  if (!allowed_requester.ok()) {
-    reactor->Finish(ToGrpcStatus(allowed_requester));
-    return reactor;
-  }
-  const bool take_one_time =
-      gate_->limits().bundle_per_target.Take(request->user()).ok();
-  absl::StatusOr<std::vector<PreKeyBundle>> bundles =
-      keys_->GetBundle(request->user(), take_one_time);
-  if (bundles.ok()) {
-    response->set_user(request->user());
-    for (const PreKeyBundle& b : *bundles) {
-      sotto::v1::PreKeyBundle* out = response->add_devices();
-      out->set_device_id(b.device_id);
-      out->set_registration_id(b.registration_id);
-      out->set_identity_key(b.identity_key);
-      out->mutable_signed_prekey()->set_id(b.signed_prekey.id);
-      out->mutable_signed_prekey()->set_public_key(b.signed_prekey.public_key);
-      out->mutable_signed_prekey()->set_signature(b.signed_prekey.signature);
-      if (b.one_time_prekey) {
-        out->mutable_one_time_prekey()->set_id(b.one_time_prekey->id);
-        out->mutable_one_time_prekey()->set_public_key(b.one_time_prekey->public_key);
+  return OffloadUnary(context, gate_->pool(), [=]() -> grpc::Status {
+    ScopedAuditSource audit_source(PeerAddress(*context));
+    absl::StatusOr<AuthenticatedDevice> caller = gate_->Authenticate(*context);
+    if (!caller.ok()) {
+      return ToGrpcStatus(caller.status());
+    }
+    // A client gets PERMISSION_DENIED alike for an unknown and an unlinked
+    // handle, so it cannot learn whether another client exists; a therapist
+    // may see NOT_FOUND.
+    absl::Status allowed = care_->CheckCanFetchBundle(*caller, request->user());
+    if (!allowed.ok()) {
+      return ToGrpcStatus(allowed);
+    }
+    // Two budgets. The requester's: past it, RESOURCE_EXHAUSTED. The target's
+    // (shared by all requesters): past it the bundles come WITHOUT one-time
+    // prekeys instead of failing, so X3DH still works (signed prekey only) and
+    // nobody can drain another user's one-time prekeys or lock others out of
+    // reaching them.
+    const std::string actor = AuditActor(*caller);
+    absl::Status allowed_requester = gate_->Limit(gate_->limits().bundle_per_requester, actor,
+                                                  actor, request->user(), "bundle_per_requester");
+    if (!allowed_requester.ok()) {
+      return ToGrpcStatus(allowed_requester);
+    }
+    const bool take_one_time =
+        gate_->limits().bundle_per_target.Take(request->user()).ok();
+    absl::StatusOr<std::vector<PreKeyBundle>> bundles =
+        keys_->GetBundle(request->user(), take_one_time);
+    if (bundles.ok()) {
+      response->set_user(request->user());
+      for (const PreKeyBundle& b : *bundles) {
+        sotto::v1::PreKeyBundle* out = response->add_devices();
+        out->set_device_id(b.device_id);
+        out->set_registration_id(b.registration_id);
+        out->set_identity_key(b.identity_key);
+        out->mutable_signed_prekey()->set_id(b.signed_prekey.id);
+        out->mutable_signed_prekey()->set_public_key(b.signed_prekey.public_key);
+        out->mutable_signed_prekey()->set_signature(b.signed_prekey.signature);
+        if (b.one_time_prekey) {
+          out->mutable_one_time_prekey()->set_id(b.one_time_prekey->id);
+          out->mutable_one_time_prekey()->set_public_key(b.one_time_prekey->public_key);
+        }
       }
     }
-  }
-  reactor->Finish(ToGrpcStatus(bundles.status()));
-  return reactor;
+    return ToGrpcStatus(bundles.status());
+  });
 }
 
 grpc::ServerUnaryReactor* KeysService::CountPreKeys(
     grpc::CallbackServerContext* context, const sotto::v1::CountPreKeysRequest*,
     sotto::v1::CountPreKeysResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  ScopedAuditSource audit_source(PeerAddress(*context));
-  absl::StatusOr<AuthenticatedDevice> caller = gate_->Authenticate(*context);
-  if (!caller.ok()) {
-    reactor->Finish(ToGrpcStatus(caller.status()));
-    return reactor;
-  }
-  absl::StatusOr<PreKeyCount> count = keys_->CountPreKeys(*caller);
-  if (count.ok()) {
-    response->set_one_time_prekey_count(count->one_time_prekeys);
-    response->set_signed_prekey_id(count->signed_prekey_id);
-  }
-  reactor->Finish(ToGrpcStatus(count.status()));
-  return reactor;
+  return OffloadUnary(context, gate_->pool(), [=]() -> grpc::Status {
+    ScopedAuditSource audit_source(PeerAddress(*context));
+    absl::StatusOr<AuthenticatedDevice> caller = gate_->Authenticate(*context);
+    if (!caller.ok()) {
+      return ToGrpcStatus(caller.status());
+    }
+    absl::StatusOr<PreKeyCount> count = keys_->CountPreKeys(*caller);
+    if (count.ok()) {
+      response->set_one_time_prekey_count(count->one_time_prekeys);
+      response->set_signed_prekey_id(count->signed_prekey_id);
+    }
+    return ToGrpcStatus(count.status());
+  });
 }
 
 }  // namespace sotto::server::rpc

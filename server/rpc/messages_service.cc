@@ -8,6 +8,7 @@
 #include "server/rpc/auth.h"
 #include "server/rpc/convert.h"
 #include "server/rpc/status_mapping.h"
+#include "server/rpc/unary.h"
 
 namespace sotto::server::rpc {
 namespace {
@@ -139,100 +140,95 @@ class MessagesService::SubscribeReactor final
 grpc::ServerUnaryReactor* MessagesService::Send(
     grpc::CallbackServerContext* context, const sotto::v1::SendRequest* request,
     sotto::v1::SendResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  ScopedAuditSource audit_source(PeerAddress(*context));
-  absl::StatusOr<AuthenticatedDevice> caller = gate_->Authenticate(*context);
-  if (!caller.ok()) {
-    reactor->Finish(ToGrpcStatus(caller.status()));
-    return reactor;
-  }
-  {
-    const std::string actor = AuditActor(*caller);
-    absl::Status allowed = gate_->Limit(gate_->limits().sends_per_device, actor, actor,
-                                        caller->handle, "sends_per_device");
-    if (!allowed.ok()) {
-      reactor->Finish(ToGrpcStatus(allowed));
-      return reactor;
+  return OffloadUnary(context, gate_->pool(), [=]() -> grpc::Status {
+    ScopedAuditSource audit_source(PeerAddress(*context));
+    absl::StatusOr<AuthenticatedDevice> caller = gate_->Authenticate(*context);
+    if (!caller.ok()) {
+      return ToGrpcStatus(caller.status());
     }
-  }
-  std::vector<OutgoingEnvelope> envelopes;
-  envelopes.reserve(request->envelopes_size());
-  for (const sotto::v1::OutgoingEnvelope& e : request->envelopes()) {
-    envelopes.push_back(OutgoingEnvelope{e.device_id(), e.registration_id(),
-                                         static_cast<int>(e.type()), e.ciphertext()});
-  }
-  SendOptions options;
-  options.kind = static_cast<SendKind>(request->kind());
-  options.deliver_at_ms = request->deliver_at_ms();
-  absl::StatusOr<SendResult> result = mailbox_->Send(
-      *caller, request->recipient(), request->message_id(), envelopes, options);
-  if (result.ok()) {
-    response->set_server_time_ms(result->server_time_ms);
-    response->set_duplicate(result->duplicate);
-    response->set_deliver_at_ms(result->deliver_at_ms);
-    if (result->expectation) {
-      const ReplyExpectation& e = *result->expectation;
-      sotto::v1::ReplyExpectation* out = response->mutable_expectation();
-      out->set_due_ms(e.due_ms);
-      out->set_reply_window_minutes(e.reply_window_minutes);
-      out->set_away_note(e.away_note);
-      out->set_away_until_ms(e.away_until_ms);
-      out->set_emergency_note(e.emergency_note);
+    {
+      const std::string actor = AuditActor(*caller);
+      absl::Status allowed = gate_->Limit(gate_->limits().sends_per_device, actor, actor,
+                                          caller->handle, "sends_per_device");
+      if (!allowed.ok()) {
+        return ToGrpcStatus(allowed);
+      }
     }
-  }
-  reactor->Finish(ToGrpcStatus(result.status()));
-  return reactor;
+    std::vector<OutgoingEnvelope> envelopes;
+    envelopes.reserve(request->envelopes_size());
+    for (const sotto::v1::OutgoingEnvelope& e : request->envelopes()) {
+      envelopes.push_back(OutgoingEnvelope{e.device_id(), e.registration_id(),
+                                           static_cast<int>(e.type()), e.ciphertext()});
+    }
+    SendOptions options;
+    options.kind = static_cast<SendKind>(request->kind());
+    options.deliver_at_ms = request->deliver_at_ms();
+    absl::StatusOr<SendResult> result = mailbox_->Send(
+        *caller, request->recipient(), request->message_id(), envelopes, options);
+    if (result.ok()) {
+      response->set_server_time_ms(result->server_time_ms);
+      response->set_duplicate(result->duplicate);
+      response->set_deliver_at_ms(result->deliver_at_ms);
+      if (result->expectation) {
+        const ReplyExpectation& e = *result->expectation;
+        sotto::v1::ReplyExpectation* out = response->mutable_expectation();
+        out->set_due_ms(e.due_ms);
+        out->set_reply_window_minutes(e.reply_window_minutes);
+        out->set_away_note(e.away_note);
+        out->set_away_until_ms(e.away_until_ms);
+        out->set_emergency_note(e.emergency_note);
+      }
+    }
+    return ToGrpcStatus(result.status());
+  });
 }
 
 grpc::ServerUnaryReactor* MessagesService::Fetch(
     grpc::CallbackServerContext* context, const sotto::v1::FetchRequest* request,
     sotto::v1::FetchResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  ScopedAuditSource audit_source(PeerAddress(*context));
-  absl::StatusOr<AuthenticatedDevice> caller = gate_->Authenticate(*context);
-  if (!caller.ok()) {
-    reactor->Finish(ToGrpcStatus(caller.status()));
-    return reactor;
-  }
-  absl::StatusOr<FetchResult> result =
-      mailbox_->Fetch(*caller, request->after_seq(), request->limit());
-  if (result.ok()) {
-    for (const StoredEnvelope& e : result->envelopes) ToWire(e, response->add_envelopes());
-    response->set_more(result->more);
-  }
-  reactor->Finish(ToGrpcStatus(result.status()));
-  return reactor;
+  return OffloadUnary(context, gate_->pool(), [=]() -> grpc::Status {
+    ScopedAuditSource audit_source(PeerAddress(*context));
+    absl::StatusOr<AuthenticatedDevice> caller = gate_->Authenticate(*context);
+    if (!caller.ok()) {
+      return ToGrpcStatus(caller.status());
+    }
+    absl::StatusOr<FetchResult> result =
+        mailbox_->Fetch(*caller, request->after_seq(), request->limit());
+    if (result.ok()) {
+      for (const StoredEnvelope& e : result->envelopes) ToWire(e, response->add_envelopes());
+      response->set_more(result->more);
+    }
+    return ToGrpcStatus(result.status());
+  });
 }
 
 grpc::ServerUnaryReactor* MessagesService::Ack(grpc::CallbackServerContext* context,
                                                const sotto::v1::AckRequest* request,
                                                sotto::v1::AckResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  ScopedAuditSource audit_source(PeerAddress(*context));
-  absl::StatusOr<AuthenticatedDevice> caller = gate_->Authenticate(*context);
-  if (!caller.ok()) {
-    reactor->Finish(ToGrpcStatus(caller.status()));
-    return reactor;
-  }
-  std::vector<uint64_t> seqs(request->seqs().begin(), request->seqs().end());
-  absl::StatusOr<uint32_t> deleted = mailbox_->Ack(*caller, seqs);
-  if (deleted.ok()) response->set_deleted(*deleted);
-  reactor->Finish(ToGrpcStatus(deleted.status()));
-  return reactor;
+  return OffloadUnary(context, gate_->pool(), [=]() -> grpc::Status {
+    ScopedAuditSource audit_source(PeerAddress(*context));
+    absl::StatusOr<AuthenticatedDevice> caller = gate_->Authenticate(*context);
+    if (!caller.ok()) {
+      return ToGrpcStatus(caller.status());
+    }
+    std::vector<uint64_t> seqs(request->seqs().begin(), request->seqs().end());
+    absl::StatusOr<uint32_t> deleted = mailbox_->Ack(*caller, seqs);
+    if (deleted.ok()) response->set_deleted(*deleted);
+    return ToGrpcStatus(deleted.status());
+  });
 }
 
 grpc::ServerUnaryReactor* MessagesService::CancelScheduled(
     grpc::CallbackServerContext* context, const sotto::v1::CancelScheduledRequest* request,
     sotto::v1::CancelScheduledResponse*) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  ScopedAuditSource audit_source(PeerAddress(*context));
-  absl::StatusOr<AuthenticatedDevice> caller = gate_->Authenticate(*context);
-  if (!caller.ok()) {
-    reactor->Finish(ToGrpcStatus(caller.status()));
-    return reactor;
-  }
-  reactor->Finish(ToGrpcStatus(mailbox_->CancelScheduled(*caller, request->message_id())));
-  return reactor;
+  return OffloadUnary(context, gate_->pool(), [=]() -> grpc::Status {
+    ScopedAuditSource audit_source(PeerAddress(*context));
+    absl::StatusOr<AuthenticatedDevice> caller = gate_->Authenticate(*context);
+    if (!caller.ok()) {
+      return ToGrpcStatus(caller.status());
+    }
+    return ToGrpcStatus(mailbox_->CancelScheduled(*caller, request->message_id()));
+  });
 }
 
 grpc::ServerWriteReactor<sotto::v1::SubscribeEvent>* MessagesService::Subscribe(

@@ -1,6 +1,8 @@
 #ifndef SOTTO_SERVER_RPC_SERVER_H_
 #define SOTTO_SERVER_RPC_SERVER_H_
 
+#include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -11,6 +13,7 @@
 #include "server/domain/enrolment.h"
 #include "server/domain/mailbox.h"
 #include "server/domain/rate_limiter.h"
+#include "server/storage/store.h"
 
 namespace sotto::server::rpc {
 
@@ -39,6 +42,16 @@ struct ServerOptions {
   // Serve sotto.v1.Operator on unix:DATA_DIR/operator.sock (mode 0600; the
   // data directory is made 0700). The TCP port never serves it.
   bool operator_socket = true;
+  // Threads that run unary handlers' blocking work (store reads and synced
+  // writes). Concurrent synced writes share one WAL sync in RocksDB, so this
+  // bounds how many Sends one fsync can cover.
+  size_t io_threads = 64;
+  // Calls that may wait for one of those threads; past it a call fails at
+  // once with RESOURCE_EXHAUSTED "server busy; retry".
+  size_t io_queue = 4096;
+  // Tests only: wraps the opened store (e.g. to observe or delay writes).
+  // The result is what the server uses; it must forward to the store given.
+  std::function<std::unique_ptr<Store>(std::unique_ptr<Store>)> wrap_store;
 };
 
 // The operator socket's file name inside the data directory.
@@ -46,6 +59,8 @@ inline constexpr char kOperatorSocketName[] = "operator.sock";
 
 // A running Sotto server: storage, domain services and gRPC, owned together.
 // Thread-safe. Usable in-process by tests and by sotto-server's main.
+// Start turns off Abseil's mutex deadlock detection process-wide (see
+// server.cc).
 class SottoServer {
  public:
   // Opens the database and starts serving. Errors: those of
@@ -64,8 +79,9 @@ class SottoServer {
   // host:port with the bound port, e.g. "127.0.0.1:40123".
   const std::string& address() const { return address_; }
 
-  // Stops accepting calls, cancels open streams after `deadline`, and waits
-  // for handlers to finish. Idempotent.
+  // Stops accepting calls, cancels open streams after `deadline`, waits
+  // for handlers to finish (calls queued for the handler pool run or end
+  // CANCELLED), then stops the pool. Idempotent.
   void Shutdown(absl::Duration deadline = absl::Seconds(3));
   // Blocks until Shutdown has completed.
   void Wait();

@@ -1,33 +1,60 @@
 #ifndef SOTTO_SERVER_RPC_UNARY_H_
 #define SOTTO_SERVER_RPC_UNARY_H_
 
-// The shape every authenticated unary handler shares (internal to
-// server/rpc): authenticate, run `body(caller)` (validate, call the domain,
-// fill the response), map its status, Finish.
+// The shape every unary handler shares (internal to server/rpc): the
+// handler thread only queues the work on the server's BlockingPool and
+// returns; a pool worker authenticates, runs the body (validate, call the
+// domain, fill the response), maps its status and Finishes.
 
 #include <grpcpp/grpcpp.h>
 
 #include "absl/status/status.h"
 #include "server/domain/accounts.h"
 #include "server/rpc/auth.h"
+#include "server/rpc/blocking_pool.h"
 #include "server/rpc/call_gate.h"
 #include "server/rpc/status_mapping.h"
 
 namespace sotto::server::rpc {
 
+// Runs `body()` (returning grpc::Status) on `pool` and Finishes the call
+// with its result, exactly once. gRPC keeps `context` and the request and
+// response alive until Finish, so `body` may capture those pointers (by
+// value: the handler's frame is gone when it runs) and must not touch them
+// afterwards. A full queue fails the call at once with RESOURCE_EXHAUSTED;
+// a call cancelled while queued (client gone, server shutting down) is
+// Finished CANCELLED without running `body`.
+template <typename Body>
+grpc::ServerUnaryReactor* OffloadUnary(grpc::CallbackServerContext* context,
+                                       BlockingPool& pool, Body body) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  const bool queued = pool.TrySubmit([context, reactor, body = std::move(body)]() mutable {
+    if (context->IsCancelled()) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "call cancelled before it ran"));
+      return;
+    }
+    reactor->Finish(body());
+  });
+  if (!queued) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "server busy; retry"));
+  }
+  return reactor;
+}
+
+// OffloadUnary for the usual shape: authenticate, then `body(caller)`
+// returning absl::Status.
 template <typename Body>
 grpc::ServerUnaryReactor* AuthenticatedUnary(grpc::CallbackServerContext* context,
                                              CallGate& gate, Body body) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  // Audit entries written by the body name the caller's address.
-  ScopedAuditSource audit_source(PeerAddress(*context));
-  absl::StatusOr<AuthenticatedDevice> caller = gate.Authenticate(*context);
-  if (!caller.ok()) {
-    reactor->Finish(ToGrpcStatus(caller.status()));
-    return reactor;
-  }
-  reactor->Finish(ToGrpcStatus(body(*caller)));
-  return reactor;
+  CallGate* const g = &gate;
+  return OffloadUnary(context, gate.pool(),
+                      [context, g, body = std::move(body)]() mutable -> grpc::Status {
+                        // Audit entries written by the body name the caller's address.
+                        ScopedAuditSource audit_source(PeerAddress(*context));
+                        absl::StatusOr<AuthenticatedDevice> caller = g->Authenticate(*context);
+                        if (!caller.ok()) return ToGrpcStatus(caller.status());
+                        return ToGrpcStatus(body(*caller));
+                      });
 }
 
 }  // namespace sotto::server::rpc

@@ -7,6 +7,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -16,6 +17,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
@@ -24,6 +26,7 @@
 #include "server/domain/clock.h"
 #include "server/domain/audit_log.h"
 #include "server/domain/limits.h"
+#include "server/storage/store.h"
 #include "sotto/v1/accounts.grpc.pb.h"
 #include "sotto/v1/care.grpc.pb.h"
 #include "sotto/v1/operator.grpc.pb.h"
@@ -76,6 +79,7 @@ class RpcTest : public ::testing::Test {
     options.listen_address = "127.0.0.1:0";
     options.clock = server_clock_;
     options.rate_limits = rate_limits_;
+    if (configure_server_) configure_server_(options);
     auto server = SottoServer::Start(options);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
@@ -250,6 +254,8 @@ class RpcTest : public ::testing::Test {
   Clock* server_clock_ = nullptr;
   // Used by StartServer; change, then restart the server with it.
   RateLimitOptions rate_limits_;
+  // Applied last to StartServer's options, if set.
+  std::function<void(ServerOptions&)> configure_server_;
   std::unique_ptr<SottoServer> server_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Accounts::Stub> accounts_;
@@ -1525,6 +1531,216 @@ TEST_F(RpcSecurityTest, ARefusedChangeLeavesNoAuditEntry) {
   std::vector<std::string> lines = AuditLines();
   ASSERT_EQ(lines.size(), before + 1);
   EXPECT_THAT(lines.back(), ::testing::HasSubstr("invite.created"));
+}
+
+// A Store that lets a test see and hold synced writes (the Sends') before
+// they reach RocksDB. While armed, each synced Write waits until `together`
+// writers are inside at once (then all go), Release is called, or `timeout`
+// passes (then all later writes go too: the test has its answer).
+class GatedStore final : public Store {
+ public:
+  explicit GatedStore(std::unique_ptr<Store> inner) : inner_(std::move(inner)) {}
+
+  void Arm(int together, absl::Duration timeout) {
+    absl::MutexLock lock(&mu_);
+    armed_ = true;
+    together_ = together;
+    timeout_ = timeout;
+    open_ = false;
+    most_inside_ = 0;
+  }
+  void Release() {
+    absl::MutexLock lock(&mu_);
+    open_ = true;
+  }
+  // The most synced writers that were ever inside Write together.
+  int most_inside() {
+    absl::MutexLock lock(&mu_);
+    return most_inside_;
+  }
+  // True once `n` synced writers are inside Write together.
+  bool WaitInside(int n, absl::Duration timeout) {
+    absl::MutexLock lock(&mu_);
+    auto enough = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return inside_ >= n; };
+    return mu_.AwaitWithTimeout(absl::Condition(&enough), timeout);
+  }
+
+  absl::StatusOr<std::optional<std::string>> Get(Table table, absl::string_view key) override {
+    return inner_->Get(table, key);
+  }
+  absl::Status Write(const WriteBatch& batch, Durability durability) override {
+    bool counted = false;
+    {
+      absl::MutexLock lock(&mu_);
+      if (armed_ && durability == Durability::kSynced) {
+        counted = true;
+        ++inside_;
+        most_inside_ = std::max(most_inside_, inside_);
+        if (together_ > 0 && inside_ >= together_) open_ = true;
+        mu_.AwaitWithTimeout(absl::Condition(&open_), timeout_);
+        open_ = true;
+      }
+    }
+    absl::Status s = inner_->Write(batch, durability);
+    if (counted) {
+      absl::MutexLock lock(&mu_);
+      --inside_;
+    }
+    return s;
+  }
+  absl::StatusOr<std::vector<KeyValue>> Scan(Table table, absl::string_view prefix,
+                                             absl::string_view start_after,
+                                             size_t limit) override {
+    return inner_->Scan(table, prefix, start_after, limit);
+  }
+  absl::StatusOr<std::optional<KeyValue>> PopFirst(Table table, absl::string_view prefix,
+                                                   Durability durability) override {
+    return inner_->PopFirst(table, prefix, durability);
+  }
+
+ private:
+  const std::unique_ptr<Store> inner_;
+  absl::Mutex mu_;
+  bool armed_ ABSL_GUARDED_BY(mu_) = false;
+  int together_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Duration timeout_ ABSL_GUARDED_BY(mu_);
+  bool open_ ABSL_GUARDED_BY(mu_) = false;
+  int inside_ ABSL_GUARDED_BY(mu_) = 0;
+  int most_inside_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// The real server over a GatedStore: how handlers' store work is scheduled.
+class RpcConcurrencyTest : public RpcTest {
+ protected:
+  void SetUp() override {
+    rate_limits_.registration = {1e6, 1e6};
+    rate_limits_.sends_per_device = {1e6, 1e6};
+    configure_server_ = [this](ServerOptions& options) {
+      options.io_threads = io_threads_;
+      options.io_queue = io_queue_;
+      options.wrap_store = [this](std::unique_ptr<Store> inner) -> std::unique_ptr<Store> {
+        auto gated = std::make_unique<GatedStore>(std::move(inner));
+        gated_ = gated.get();
+        return gated;
+      };
+    };
+    RpcTest::SetUp();
+  }
+
+  // ana, a therapist, and `n` clients linked to her: her Sends to them lock
+  // different queues, so only the server's scheduling can serialise them.
+  std::vector<User> RegisterClients(int n) {
+    std::vector<User> clients;
+    for (int i = 0; i < n; ++i) clients.push_back(Register(absl::StrCat("client-", i)));
+    return clients;
+  }
+
+  // Sends "hi" from `from` to each of `to` at once, one thread each.
+  std::vector<grpc::Status> SendToEach(const User& from, const std::vector<User>& to,
+                                       std::atomic<int>* done = nullptr) {
+    std::vector<grpc::Status> statuses(to.size());
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < to.size(); ++i) {
+      threads.emplace_back([&, i] {
+        statuses[i] = Send(from, TextTo(to[i], static_cast<int>(i) + 1, "hi"));
+        if (done != nullptr) ++*done;
+      });
+    }
+    for (std::thread& t : threads) t.join();
+    return statuses;
+  }
+
+  size_t io_threads_ = 64;
+  size_t io_queue_ = 4096;
+  // The server's store; owned by server_.
+  GatedStore* gated_ = nullptr;
+};
+
+// RocksDB's group commit shares one WAL sync among the synced writers that
+// meet in its write queue. gRPC runs callback handlers on about one thread
+// per core, so a handler that writes itself lets only that many meet; the
+// handler pool must let many more reach the store at once.
+TEST_F(RpcConcurrencyTest, ConcurrentSendsReachTheStoreTogether) {
+  constexpr int kSends = 24;
+  constexpr int kTogether = 8;
+  User ana = Register("ana");
+  std::vector<User> clients = RegisterClients(kSends);
+  gated_->Arm(kTogether, absl::Seconds(10));
+  for (const grpc::Status& s : SendToEach(ana, clients)) EXPECT_TRUE(s.ok()) << Describe(s);
+  EXPECT_GE(gated_->most_inside(), kTogether)
+      << "concurrent Sends never had more than " << gated_->most_inside()
+      << " synced writes in the store at once";
+}
+
+TEST_F(RpcConcurrencyTest, ShutdownWithSendsInFlightFinishesEveryCallBeforeClosing) {
+  constexpr int kSends = 8;
+  User ana = Register("ana");
+  std::vector<User> clients = RegisterClients(kSends);
+  gated_->Arm(/*together=*/0, absl::Seconds(30));
+  std::vector<grpc::Status> statuses;
+  std::thread senders([&] { statuses = SendToEach(ana, clients); });
+  // Some are inside their write, the rest queued or waiting on a lock.
+  ASSERT_TRUE(gated_->WaitInside(1, absl::Seconds(10)));
+  absl::SleepFor(absl::Milliseconds(200));
+  // Shutdown cancels the calls after its deadline but must wait for the
+  // writes in progress; they finish once released.
+  std::thread stopper([&] { server_->Shutdown(absl::Milliseconds(100)); });
+  absl::SleepFor(absl::Milliseconds(400));
+  gated_->Release();
+  stopper.join();
+  senders.join();
+  server_.reset();  // closes the store: no handler may still be using it
+
+  configure_server_ = nullptr;
+  StartServer();
+  for (int i = 0; i < kSends; ++i) {
+    const grpc::Status& s = statuses[i];
+    EXPECT_TRUE(s.ok() || s.error_code() == grpc::StatusCode::CANCELLED ||
+                s.error_code() == grpc::StatusCode::UNAVAILABLE)
+        << Describe(s);
+    // Durable before reply: an OK Send is in the queue after the restart.
+    if (s.ok()) {
+      EXPECT_THAT(Queue(clients[i]), ElementsAre(::testing::EndsWith(":hi")));
+    }
+  }
+}
+
+TEST_F(RpcConcurrencyTest, FullHandlerQueueFailsFastWithResourceExhausted) {
+  server_.reset();
+  io_threads_ = 1;
+  io_queue_ = 1;
+  StartServer();
+  User ana = Register("ana");
+  std::vector<User> clients = RegisterClients(5);
+  gated_->Arm(/*together=*/0, absl::Seconds(30));
+  grpc::Status first;
+  std::thread holder([&] { first = Send(ana, TextTo(clients[0], 100, "hi")); });
+  // The only worker is now held inside the first Send's write.
+  ASSERT_TRUE(gated_->WaitInside(1, absl::Seconds(10)));
+  std::vector<User> rest;
+  for (size_t i = 1; i < clients.size(); ++i) rest.push_back(std::move(clients[i]));
+  std::atomic<int> done{0};
+  std::vector<grpc::Status> statuses;
+  std::thread others([&] { statuses = SendToEach(ana, rest, &done); });
+  // One waits in the queue; the others are refused without waiting.
+  const absl::Time limit = absl::Now() + absl::Seconds(10);
+  while (done.load() < 3 && absl::Now() < limit) absl::SleepFor(absl::Milliseconds(10));
+  EXPECT_EQ(done.load(), 3);
+  gated_->Release();
+  holder.join();
+  others.join();
+  EXPECT_TRUE(first.ok()) << Describe(first);
+  int busy = 0;
+  int ok = 0;
+  for (const grpc::Status& s : statuses) {
+    if (s.ok()) ++ok;
+    if (s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED &&
+        s.error_message() == "server busy; retry") {
+      ++busy;
+    }
+  }
+  EXPECT_EQ(busy, 3);
+  EXPECT_EQ(ok, 1);
 }
 
 }  // namespace
