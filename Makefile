@@ -34,7 +34,8 @@ test: build
 # fatal (-fno-sanitize-recover) so a finding fails its test instead of only
 # printing. Debian's libsignal/gRPC/RocksDB are not instrumented; that is fine.
 SANITIZE_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
-  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/fuzz/lsan.supp
 test-sanitize: deps
 	cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DSOTTO_SANITIZE=ON \
 	  -DCMAKE_CXX_FLAGS=-fno-sanitize-recover=undefined \
