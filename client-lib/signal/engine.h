@@ -55,6 +55,21 @@ struct Ciphertext {
   std::string body;
 };
 
+// A safety number: libsignal's fingerprint of two (handle, identity key)
+// pairs, the same on both sides of a conversation.
+struct SafetyNumberData {
+  // 60 digits (12 groups of 5, no separators).
+  std::string displayable;
+  // The scannable form's serialization (a protobuf, for a QR code).
+  std::string scannable;
+};
+
+// Iterations of the fingerprint hash: > 112 bits of work (fingerprint.h).
+inline constexpr int kFingerprintIterations = 5200;
+// The scannable format: version 1 is the newest libsignal-protocol-c 2.3.3
+// speaks (it accepts 0 or 1).
+inline constexpr int kScannableFingerprintVersion = 1;
+
 // At most this many one-time prekeys per GeneratePreKeys call.
 inline constexpr uint32_t kMaxPreKeysPerCall = 1000;
 // Signed prekeys kept, newest first: the current one and the two before it,
@@ -165,6 +180,42 @@ class Engine {
   absl::StatusOr<std::optional<std::string>> TrustedIdentity(const Address& address);
   // The same for `user`'s lowest-numbered device with a trusted identity.
   absl::StatusOr<std::optional<std::string>> TrustedIdentity(absl::string_view user);
+
+  // ---- changed identity keys ----
+  // Whenever ProcessBundle or Decrypt (a PreKey message) refuses an identity
+  // key as untrusted, the key and the device that presented it are recorded
+  // as the user's pending identity (the newest refusal wins), so that the
+  // user can compare it and accept it.
+
+  struct PendingKey {
+    uint32_t device_id;
+    std::string key;  // 33 bytes
+    // True if the device was new to us (no key was trusted for it): a new
+    // device of a known user presenting another key, rather than a device
+    // that changed its key.
+    bool new_device;
+  };
+  // The pending identity of `user`, nullopt if none.
+  absl::StatusOr<std::optional<PendingKey>> PendingIdentity(absl::string_view user);
+  // Accepts `user`'s pending identity: it becomes the one trusted key of the
+  // user (for the device that presented it; other devices must present the
+  // same key), and the user's old trusted keys, sessions, verification and
+  // pending record are deleted, in one atomic write. Messages refused under
+  // that key decrypt afterwards; the next send starts new sessions.
+  // FAILED_PRECONDITION if nothing is pending for `user`.
+  absl::Status AcceptPendingIdentity(absl::string_view user);
+  // Records that the user compared `user`'s safety number for the currently
+  // trusted key. FAILED_PRECONDITION if no key is trusted for `user`, or a
+  // changed key is pending (accept or reject it first).
+  absl::Status MarkVerified(absl::string_view user);
+  // Whether `user` is verified: the verified key is still the trusted one.
+  absl::StatusOr<bool> IsVerified(absl::string_view user);
+  // The safety number of `local_user` (this device's identity key) and
+  // `remote_user` with `remote_identity_key` (33 bytes). INVALID_ARGUMENT for
+  // a malformed key; FAILED_PRECONDITION without our own identity.
+  absl::StatusOr<SafetyNumberData> SafetyNumber(absl::string_view local_user,
+                                                absl::string_view remote_user,
+                                                absl::string_view remote_identity_key);
 
  private:
   class Impl;

@@ -11,6 +11,7 @@
 // which is why each type is listed here once.
 
 #include <signal/curve.h>
+#include <signal/fingerprint.h>
 #include <signal/key_helper.h>
 #include <signal/protocol.h>
 #include <signal/ratchet.h>
@@ -62,6 +63,11 @@ struct SignalDeleter<signal_protocol_key_helper_pre_key_list_node> {
   }
 };
 
+template <>
+struct SignalDeleter<fingerprint_generator> {
+  void operator()(fingerprint_generator* p) const { fingerprint_generator_free(p); }
+};
+
 // Reference-counted types.
 #define SOTTO_SIGNAL_REFCOUNTED_(T)                  \
   template <>                                        \
@@ -79,6 +85,7 @@ SOTTO_SIGNAL_REFCOUNTED_(session_record);
 SOTTO_SIGNAL_REFCOUNTED_(ciphertext_message);
 SOTTO_SIGNAL_REFCOUNTED_(signal_message);
 SOTTO_SIGNAL_REFCOUNTED_(pre_key_signal_message);
+SOTTO_SIGNAL_REFCOUNTED_(fingerprint);
 #undef SOTTO_SIGNAL_REFCOUNTED_
 
 template <typename T>

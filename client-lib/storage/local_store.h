@@ -27,6 +27,13 @@ enum class Space : uint8_t {
   // Message id (16 raw bytes; random, so it names nobody) -> the kHistory
   // key of that message. Written in the same Apply as the history record.
   kMessageIndex = 10,
+  // Blind(user) -> the identity key the user marked as compared
+  // (Client::MarkVerified). The contact is verified while it equals the key
+  // trusted in kTrust; accepting another key deletes it.
+  kVerified = 11,
+  // Blind(user) -> the newest identity key presented for the user that was
+  // refused as untrusted (a changed key), waiting for the user's decision.
+  kPendingIdentity = 12,
 };
 
 // "kSession" etc., for error messages.

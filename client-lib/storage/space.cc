@@ -24,6 +24,10 @@ absl::string_view SpaceName(Space space) {
       return "kOutbox";
     case Space::kMessageIndex:
       return "kMessageIndex";
+    case Space::kVerified:
+      return "kVerified";
+    case Space::kPendingIdentity:
+      return "kPendingIdentity";
   }
   return "unknown space";
 }
