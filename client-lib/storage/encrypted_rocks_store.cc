@@ -8,6 +8,7 @@
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "rocksdb/db.h"
 #include "rocksdb/env.h"
 #include "rocksdb/options.h"
@@ -139,6 +140,49 @@ absl::Status DeriveKek(absl::string_view passphrase, absl::string_view salt, uin
   return absl::OkStatus();
 }
 
+// The header for `data_key` wrapped under `passphrase` with a fresh salt and
+// nonce.
+absl::StatusOr<std::string> WrapHeader(const SecretKey& data_key, absl::string_view passphrase,
+                                       uint64_t ops, uint64_t mem) {
+  std::string header(kMagic);
+  header.push_back(static_cast<char>(kVersion));
+  PutU64(&header, ops);
+  PutU64(&header, mem);
+  std::string salt(kSaltBytes, '\0');
+  randombytes_buf(salt.data(), salt.size());
+  header += salt;
+  const std::string ad = header;
+  SecretKey kek;
+  SOTTO_RETURN_IF_ERROR(DeriveKek(passphrase, salt, ops, mem, kek));
+  std::string nonce(kNonceBytes, '\0');
+  randombytes_buf(nonce.data(), nonce.size());
+  std::string wrapped(kKeyBytes + kTagBytes, '\0');
+  unsigned long long wlen = 0;
+  crypto_aead_xchacha20poly1305_ietf_encrypt(U(wrapped.data()), &wlen, data_key.data(), kKeyBytes,
+                                             U(ad.data()), ad.size(), nullptr, U(nonce.data()),
+                                             kek.data());
+  header += nonce;
+  header += wrapped;
+  return header;
+}
+
+// Unwraps the data key of `raw_header` into `data_key`. PERMISSION_DENIED
+// "wrong passphrase" if `passphrase` does not open it.
+absl::Status UnwrapHeader(absl::string_view raw_header, absl::string_view passphrase,
+                          const SecretKey& data_key) {
+  SOTTO_ASSIGN_OR_RETURN(Header header, ParseHeader(raw_header));
+  SecretKey kek;
+  SOTTO_RETURN_IF_ERROR(DeriveKek(passphrase, header.salt, header.ops, header.mem, kek));
+  unsigned long long klen = 0;
+  if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+          data_key.data(), &klen, nullptr, U(header.wrapped.data()), header.wrapped.size(),
+          U(header.ad.data()), header.ad.size(), U(header.nonce.data()), kek.data()) != 0 ||
+      klen != kKeyBytes) {
+    return absl::PermissionDeniedError("wrong passphrase");
+  }
+  return absl::OkStatus();
+}
+
 rocksdb::Options BaseOptions() {
   rocksdb::Options options;
   // Sealed values are random bytes: compression would only cost time.
@@ -199,6 +243,36 @@ class EncryptedRocksStore final : public LocalStore {
     return out;
   }
 
+  // Re-wraps the data key (the values stay sealed under it): one synced Put
+  // of the header, so a crash leaves either the old or the new header. The
+  // old header is then compacted away so that the old passphrase cannot
+  // unwrap the key from the live files (RocksDB unlinks, it does not
+  // overwrite: a copy of the disk taken before may still hold it).
+  absl::Status ChangePassphrase(absl::string_view old_passphrase,
+                                absl::string_view new_passphrase) override {
+    if (new_passphrase.empty()) {
+      return absl::InvalidArgumentError("the new passphrase must not be empty");
+    }
+    absl::MutexLock lock(&passphrase_mu_);
+    std::string raw;
+    SOTTO_RETURN_IF_ERROR(
+        FromRocks(db_->Get(rocksdb::ReadOptions(), kHeaderKey, &raw), "reading the header"));
+    SOTTO_ASSIGN_OR_RETURN(Header old_header, ParseHeader(raw));
+    SecretKey data_key;
+    SOTTO_RETURN_IF_ERROR(UnwrapHeader(raw, old_passphrase, data_key));
+    SOTTO_ASSIGN_OR_RETURN(std::string header,
+                           WrapHeader(data_key, new_passphrase, old_header.ops, old_header.mem));
+    rocksdb::WriteOptions sync;
+    sync.sync = true;
+    SOTTO_RETURN_IF_ERROR(FromRocks(db_->Put(sync, kHeaderKey, header), "writing the header"));
+    // Best effort: the new header is durable already.
+    db_->Flush(rocksdb::FlushOptions()).PermitUncheckedError();
+    rocksdb::CompactRangeOptions compact;
+    compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+    db_->CompactRange(compact, nullptr, nullptr).PermitUncheckedError();
+    return absl::OkStatus();
+  }
+
   std::string Blind(absl::string_view identifier) const override {
     std::string out(kBlindBytes, '\0');
     crypto_generichash(U(out.data()), out.size(), U(identifier.data()), identifier.size(),
@@ -241,6 +315,7 @@ class EncryptedRocksStore final : public LocalStore {
   }
 
   const std::unique_ptr<rocksdb::DB> db_;
+  absl::Mutex passphrase_mu_;
   SecretKey value_key_;
   SecretKey blind_key_;
 };
@@ -288,27 +363,10 @@ absl::StatusOr<std::unique_ptr<LocalStore>> CreateEncryptedStore(const std::stri
   std::filesystem::create_directories(dir, ec);
   if (ec) return absl::InternalError(absl::StrCat("creating ", dir, ": ", ec.message()));
 
-  std::string header(kMagic);
-  header.push_back(static_cast<char>(kVersion));
-  PutU64(&header, limits.ops);
-  PutU64(&header, limits.mem);
-  std::string salt(kSaltBytes, '\0');
-  randombytes_buf(salt.data(), salt.size());
-  header += salt;
-  const std::string ad = header;
-
-  SecretKey kek, data_key;
-  SOTTO_RETURN_IF_ERROR(DeriveKek(passphrase, salt, limits.ops, limits.mem, kek));
+  SecretKey data_key;
   randombytes_buf(data_key.data(), kKeyBytes);
-  std::string nonce(kNonceBytes, '\0');
-  randombytes_buf(nonce.data(), nonce.size());
-  std::string wrapped(kKeyBytes + kTagBytes, '\0');
-  unsigned long long wlen = 0;
-  crypto_aead_xchacha20poly1305_ietf_encrypt(U(wrapped.data()), &wlen, data_key.data(), kKeyBytes,
-                                             U(ad.data()), ad.size(), nullptr, U(nonce.data()),
-                                             kek.data());
-  header += nonce;
-  header += wrapped;
+  SOTTO_ASSIGN_OR_RETURN(std::string header,
+                         WrapHeader(data_key, passphrase, limits.ops, limits.mem));
 
   rocksdb::Options options = BaseOptions();
   options.create_if_missing = true;
@@ -341,16 +399,8 @@ absl::StatusOr<std::unique_ptr<LocalStore>> OpenEncryptedStore(const std::string
     SOTTO_RETURN_IF_ERROR(FromRocks(s, "reading the header"));
     ro->Close().PermitUncheckedError();
   }
-  SOTTO_ASSIGN_OR_RETURN(Header header, ParseHeader(raw_header));
-  SecretKey kek, data_key;
-  SOTTO_RETURN_IF_ERROR(DeriveKek(passphrase, header.salt, header.ops, header.mem, kek));
-  unsigned long long klen = 0;
-  if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-          data_key.data(), &klen, nullptr, U(header.wrapped.data()), header.wrapped.size(),
-          U(header.ad.data()), header.ad.size(), U(header.nonce.data()), kek.data()) != 0 ||
-      klen != kKeyBytes) {
-    return absl::PermissionDeniedError("wrong passphrase");
-  }
+  SecretKey data_key;
+  SOTTO_RETURN_IF_ERROR(UnwrapHeader(raw_header, passphrase, data_key));
   SOTTO_ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::DB> db, OpenRocks(dir, BaseOptions()));
   return std::unique_ptr<LocalStore>(new EncryptedRocksStore(std::move(db), data_key));
 }

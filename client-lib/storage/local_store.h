@@ -74,6 +74,18 @@ class LocalStore {
   // stable for this store and different between stores, so that stored keys
   // name nobody. Never fails.
   virtual std::string Blind(absl::string_view identifier) const = 0;
+
+  // Re-protects the store under `new_passphrase`, atomically: afterwards only
+  // the new passphrase opens it; on any error the old one still does.
+  // PERMISSION_DENIED if `old_passphrase` is wrong; INVALID_ARGUMENT for an
+  // empty new one. Stores without a passphrase (the default) return
+  // UNIMPLEMENTED.
+  virtual absl::Status ChangePassphrase(absl::string_view old_passphrase,
+                                        absl::string_view new_passphrase) {
+    (void)old_passphrase;
+    (void)new_passphrase;
+    return absl::UnimplementedError("this local store is not protected by a passphrase");
+  }
 };
 
 // Length of Blind()'s result.
