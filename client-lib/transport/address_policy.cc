@@ -54,4 +54,13 @@ absl::Status CheckPlainTcpAddress(absl::string_view address) {
                    " over plain TCP; Sotto allows only loopback until TLS is configured"));
 }
 
+absl::Status CheckServerAddress(absl::string_view address, bool tls) {
+  if (!tls) return CheckPlainTcpAddress(address);
+  if (HostOf(address).empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("server address '", address, "' has no host; use host:port"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace sotto::client::transport

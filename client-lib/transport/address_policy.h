@@ -19,6 +19,10 @@ std::string HostOf(absl::string_view address);
 // for anything else (an empty address included).
 absl::Status CheckPlainTcpAddress(absl::string_view address);
 
+// With TLS any host with a non-empty name is allowed (the certificate check
+// authenticates it); without, CheckPlainTcpAddress.
+absl::Status CheckServerAddress(absl::string_view address, bool tls);
+
 }  // namespace sotto::client::transport
 
 #endif  // SOTTO_CLIENT_LIB_TRANSPORT_ADDRESS_POLICY_H_

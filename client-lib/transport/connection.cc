@@ -86,13 +86,22 @@ absl::Status FromGrpc(const grpc::Status& status, absl::string_view rpc) {
   return absl::Status(code, absl::StrCat(rpc, ": ", status.error_message()));
 }
 
-Connection::Connection(std::string address)
-    : address_(std::move(address)), refused_(CheckPlainTcpAddress(address_)) {
+Connection::Connection(std::string address, TlsConfig tls)
+    : address_(std::move(address)), refused_(CheckServerAddress(address_, tls.enabled())) {
   if (!refused_.ok()) return;
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(kMaxMessageBytes);
   args.SetMaxSendMessageSize(kMaxMessageBytes);
-  channel_ = grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(), args);
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  if (tls.enabled()) {
+    grpc::SslCredentialsOptions options;
+    // Empty pem_root_certs makes gRPC use the system's (or its bundled) roots.
+    if (!tls.system_roots) options.pem_root_certs = tls.ca_pem;
+    credentials = grpc::SslCredentials(options);
+  } else {
+    credentials = grpc::InsecureChannelCredentials();
+  }
+  channel_ = grpc::CreateCustomChannel(address_, credentials, args);
   accounts_ = v1::Accounts::NewStub(channel_);
   keys_ = v1::Keys::NewStub(channel_);
   messages_ = v1::Messages::NewStub(channel_);

@@ -21,6 +21,18 @@
 
 namespace sotto::client::transport {
 
+// How the channel is secured. TLS is on when a CA certificate is given or
+// the system roots are asked for; then any host may be used, and the server's
+// certificate must chain to that CA (or a system root), be valid now and name
+// the host of the address (gRPC's default checks).
+struct TlsConfig {
+  // PEM of the CA certificate(s) to trust; empty with system_roots = false
+  // means plain TCP (loopback only).
+  std::string ca_pem;
+  bool system_roots = false;
+  bool enabled() const { return !ca_pem.empty() || system_roots; }
+};
+
 struct Credentials {
   std::string handle;
   uint32_t device_id = 0;
@@ -60,7 +72,8 @@ class Connection {
   // (CheckPlainTcpAddress): for any other address no channel is made and
   // every call fails with that INVALID_ARGUMENT, before any credential leaves
   // the process.
-  explicit Connection(std::string address);
+  // With TLS (`tls.enabled()`), any host is allowed.
+  explicit Connection(std::string address, TlsConfig tls = {});
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
