@@ -1,5 +1,6 @@
 #include "sotto/client.h"
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -37,6 +38,7 @@ using client::storage::LocalStore;
 using client::storage::Space;
 using client::storage::Write;
 using client::transport::Connection;
+using client::transport::TlsConfig;
 using v1::content::Content;
 using v1::content::Receipt;
 
@@ -275,14 +277,42 @@ absl::StatusOr<std::optional<Proto>> LoadProto(LocalStore& store, Space space,
 class Client::Impl {
  public:
   Impl(std::unique_ptr<LocalStore> store, std::unique_ptr<Engine> engine,
-       client::Profile profile, std::string server_address)
+       client::Profile profile, std::string server_address, const TlsConfig& tls)
       : store_(std::move(store)),
         engine_(std::move(engine)),
         profile_(std::move(profile)),
-        connection_(std::move(server_address)),
-        read_receipts_(!profile_.read_receipts_off()) {
+        connection_(std::move(server_address), tls),
+        read_receipts_(!profile_.read_receipts_off()),
+        last_activity_ms_(NowMs()) {
     connection_.SetCredentials(
         {profile_.handle(), profile_.device_id(), profile_.device_secret()});
+  }
+
+  // Set by Client::Register/Open for a profile directory: Lock and auto-lock
+  // need to reopen the store from it.
+  void EnableLocking(std::string profile_dir, absl::Duration auto_lock_after) {
+    absl::MutexLock lock(&mu_);
+    profile_dir_ = std::move(profile_dir);
+    auto_lock_after_ = auto_lock_after;
+    auto_lock_ms_ = auto_lock_after == absl::InfiniteDuration() || auto_lock_after <= absl::ZeroDuration()
+                        ? 0
+                        : std::max<int64_t>(1, absl::ToInt64Milliseconds(auto_lock_after));
+  }
+
+  // Whether the idle time for the automatic log-off has passed.
+  bool AutoLockDue() const {
+    const int64_t after = auto_lock_ms_.load();
+    return after > 0 && NowMs() - last_activity_ms_.load() >= after;
+  }
+
+  // Refuses while locked, without counting as activity (incoming messages
+  // are not the user's).
+  absl::Status CheckNotLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return locked_ ? LockedError() : absl::OkStatus();
+  }
+
+  static TlsConfig TlsOf(const client::Profile& profile) {
+    return TlsConfig{profile.tls_ca_pem(), profile.tls_system_roots()};
   }
 
   const client::Profile& profile() const { return profile_; }
@@ -307,7 +337,8 @@ class Client::Impl {
     if (options.server_address.empty()) {
       return absl::InvalidArgumentError("a server address (host:port) is required");
     }
-    return client::transport::CheckPlainTcpAddress(options.server_address);
+    const TlsConfig tls{options.tls_ca_pem, options.tls_system_roots};
+    return client::transport::CheckServerAddress(options.server_address, tls.enabled());
   }
 
   // Registration: keys first (locally), then the server, then the profile.
@@ -335,6 +366,8 @@ class Client::Impl {
     profile.set_role(static_cast<int>(options.role));
     profile.set_server_address(options.server_address);
     profile.set_device_secret(RandomBytes(32));
+    profile.set_tls_ca_pem(options.tls_ca_pem);
+    profile.set_tls_system_roots(options.tls_system_roots);
 
     v1::RegisterRequest request;
     request.set_handle(options.handle);
@@ -352,7 +385,7 @@ class Client::Impl {
       out->set_id(prekey.id);
       out->set_public_key(prekey.public_key);
     }
-    Connection connection(options.server_address);
+    Connection connection(options.server_address, TlsOf(profile));
     SOTTO_ASSIGN_OR_RETURN(v1::RegisterResponse response, connection.Register(request));
     server_accepted = true;
     profile.set_device_id(response.device_id());
@@ -372,21 +405,185 @@ class Client::Impl {
                        "local store, which holds no profile yet"));
     }
     std::string address = options.server_address;
+    const TlsConfig tls = TlsOf(profile);
     return std::make_unique<Impl>(std::move(store), std::move(engine),
-                                  std::move(profile), std::move(address));
+                                  std::move(profile), std::move(address), tls);
   }
 
+  // `tls` overrides the profile's TLS settings when enabled.
   static absl::StatusOr<std::unique_ptr<Impl>> Open(std::unique_ptr<LocalStore> store,
-                                                    std::string server_address) {
+                                                    std::string server_address,
+                                                    const TlsConfig& tls = {}) {
     SOTTO_ASSIGN_OR_RETURN(auto profile,
                            LoadProto<client::Profile>(*store, Space::kMeta, kProfileKey));
     if (!profile) return absl::NotFoundError("the store holds no Sotto profile");
     if (server_address.empty()) server_address = profile->server_address();
-    SOTTO_RETURN_IF_ERROR(client::transport::CheckPlainTcpAddress(server_address));
+    const TlsConfig effective = tls.enabled() ? tls : TlsOf(*profile);
+    SOTTO_RETURN_IF_ERROR(
+        client::transport::CheckServerAddress(server_address, effective.enabled()));
     SOTTO_RETURN_IF_ERROR(BuildMessageIndex(*store));
     SOTTO_ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, Engine::Open(store.get()));
     return std::make_unique<Impl>(std::move(store), std::move(engine),
-                                  std::move(*profile), std::move(server_address));
+                                  std::move(*profile), std::move(server_address), effective);
+  }
+
+  // ---- locking ----
+
+  // Every call passes here first (under mu_): refuses while locked, locks
+  // after `auto_lock_after_` without a call, and counts this call as activity.
+  absl::Status Enter() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (locked_) return LockedError();
+    if (AutoLockDue()) {
+      LockHeld();
+      return LockedError();
+    }
+    last_activity_ms_ = NowMs();
+    return absl::OkStatus();
+  }
+
+  // Enter() for calls that do not otherwise hold mu_.
+  absl::Status Check() ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    return Enter();
+  }
+
+  absl::Status LockedError() const {
+    return absl::FailedPreconditionError(
+        absl::StrCat("locked: the profile of '", profile_.handle(),
+                     "' is locked (by Lock() or after ", absl::FormatDuration(auto_lock_after_),
+                     " without use); unlock it with the passphrase"));
+  }
+
+  void LockHeld() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    // The engine first: it points into the store.
+    engine_.reset();
+    store_.reset();  // closes RocksDB; the data key's subkeys are zeroed
+    std::string* secret = profile_.mutable_device_secret();
+    OPENSSL_cleanse(secret->data(), secret->size());
+    profile_.clear_device_secret();
+    connection_.SetCredentials({profile_.handle(), profile_.device_id(), ""});
+    locked_ = true;
+  }
+
+  absl::Status Lock() ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    if (profile_dir_.empty()) {
+      return absl::UnimplementedError(
+          "Lock needs a profile in a profile directory; an app-provided store holds its own "
+          "keys (destroy the Client instead)");
+    }
+    if (!locked_) LockHeld();
+    return absl::OkStatus();
+  }
+
+  absl::Status Unlock(absl::string_view passphrase) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    if (!locked_) return absl::OkStatus();
+    SOTTO_ASSIGN_OR_RETURN(std::unique_ptr<LocalStore> store,
+                           client::storage::OpenEncryptedStore(profile_dir_, passphrase));
+    SOTTO_ASSIGN_OR_RETURN(auto profile,
+                           LoadProto<client::Profile>(*store, Space::kMeta, kProfileKey));
+    if (!profile || profile->handle() != profile_.handle() ||
+        profile->device_id() != profile_.device_id()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(profile_dir_, " no longer holds the profile of '", profile_.handle(), "'"));
+    }
+    SOTTO_ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, Engine::Open(store.get()));
+    profile_.set_device_secret(profile->device_secret());
+    OPENSSL_cleanse(profile->mutable_device_secret()->data(), profile->device_secret().size());
+    connection_.SetCredentials(
+        {profile_.handle(), profile_.device_id(), profile_.device_secret()});
+    store_ = std::move(store);
+    engine_ = std::move(engine);
+    locked_ = false;
+    last_activity_ms_ = NowMs();
+    return absl::OkStatus();
+  }
+
+  bool IsLocked() ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    return locked_;
+  }
+
+  absl::Status ChangePassphrase(absl::string_view old_passphrase,
+                                absl::string_view new_passphrase) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    SOTTO_RETURN_IF_ERROR(Enter());
+    return store_->ChangePassphrase(old_passphrase, new_passphrase);
+  }
+
+  // ---- identity ----
+
+  absl::StatusOr<SafetyNumberInfo> GetSafetyNumber(absl::string_view peer) ABSL_LOCKS_EXCLUDED(mu_) {
+    SOTTO_RETURN_IF_ERROR(ValidateHandle(peer));
+    absl::MutexLock lock(&mu_);
+    SOTTO_RETURN_IF_ERROR(Enter());
+    SafetyNumberInfo out;
+    out.peer = std::string(peer);
+    std::string key;
+    SOTTO_ASSIGN_OR_RETURN(auto pending, engine_->PendingIdentity(peer));
+    if (pending) {
+      key = pending->key;
+      out.changed = true;
+    } else {
+      SOTTO_ASSIGN_OR_RETURN(auto trusted, engine_->TrustedIdentity(peer));
+      if (!trusted) {
+        return absl::NotFoundError(absl::StrCat("no identity key of '", peer,
+                                                "' is known yet: exchange a message first"));
+      }
+      key = *trusted;
+      SOTTO_ASSIGN_OR_RETURN(out.verified, engine_->IsVerified(peer));
+    }
+    SOTTO_ASSIGN_OR_RETURN(auto number, engine_->SafetyNumber(profile_.handle(), peer, key));
+    out.digits = std::move(number.displayable);
+    out.scannable = std::move(number.scannable);
+    return out;
+  }
+
+  absl::Status MarkVerified(absl::string_view peer) ABSL_LOCKS_EXCLUDED(mu_) {
+    SOTTO_RETURN_IF_ERROR(ValidateHandle(peer));
+    absl::MutexLock lock(&mu_);
+    SOTTO_RETURN_IF_ERROR(Enter());
+    return engine_->MarkVerified(peer);
+  }
+
+  absl::Status AcceptIdentityChange(absl::string_view peer) ABSL_LOCKS_EXCLUDED(mu_) {
+    SOTTO_RETURN_IF_ERROR(ValidateHandle(peer));
+    absl::MutexLock lock(&mu_);
+    SOTTO_RETURN_IF_ERROR(Enter());
+    return engine_->AcceptPendingIdentity(peer);
+  }
+
+  // After the engine refused `peer`'s identity key (FAILED_PRECONDITION
+  // `refusal`): accepts an unverified contact's changed key (true: retry),
+  // or says why it is held (the error). Other refusals come back as they are.
+  absl::StatusOr<bool> ResolveIdentityChange(absl::string_view peer, const absl::Status& refusal,
+                                             std::vector<IdentityNotice>& notices)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (refusal.code() != absl::StatusCode::kFailedPrecondition) return refusal;
+    SOTTO_ASSIGN_OR_RETURN(auto pending, engine_->PendingIdentity(peer));
+    if (!pending) return refusal;
+    SOTTO_ASSIGN_OR_RETURN(bool verified, engine_->IsVerified(peer));
+    if (!verified && !pending->new_device) {
+      SOTTO_RETURN_IF_ERROR(engine_->AcceptPendingIdentity(peer));
+      notices.push_back(IdentityNotice{
+          std::string(peer), IdentityNotice::Kind::kAccepted,
+          absl::StrCat(peer, "'s safety number changed (a new identity key, e.g. a reinstall); "
+                             "you had not verified it, so the new key was accepted. Compare it: "
+                             "`sotto safety-number ",
+                       peer, "`")});
+      return true;
+    }
+    return HeldError(peer, pending->new_device);
+  }
+
+  static absl::Status HeldError(absl::string_view peer, bool new_device) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        peer,
+        new_device ? " has a new device with an unverified identity key"
+                   : "'s safety number changed",
+        "; messages are held. Compare it (`sotto safety-number ", peer,
+        "`) and accept with `sotto trust ", peer, "`"));
   }
 
   absl::StatusOr<SendResult> SendText(absl::string_view to, absl::string_view text,
@@ -413,6 +610,7 @@ class Client::Impl {
     client::StoredMessage original;
     {
       absl::MutexLock lock(&mu_);
+      SOTTO_RETURN_IF_ERROR(Enter());
       SOTTO_ASSIGN_OR_RETURN(auto found, FindMessage(id_prefix));
       original = std::move(found.second);
     }
@@ -470,6 +668,7 @@ class Client::Impl {
 
   absl::Status CancelScheduled(absl::string_view id_prefix) {
     absl::MutexLock lock(&mu_);
+    SOTTO_RETURN_IF_ERROR(Enter());
     SOTTO_ASSIGN_OR_RETURN(auto found, FindMessage(id_prefix));
     auto& [history_key, stored] = found;
     const std::string hex = absl::BytesToHexString(stored.message_id());
@@ -563,6 +762,7 @@ class Client::Impl {
 
   absl::Status SetReadReceipts(bool enabled) {
     absl::MutexLock lock(&mu_);
+    SOTTO_RETURN_IF_ERROR(Enter());
     client::Profile updated = profile_;
     updated.set_read_receipts_off(!enabled);
     SOTTO_RETURN_IF_ERROR(
@@ -578,6 +778,7 @@ class Client::Impl {
 
   absl::StatusOr<SyncStats> Sync() {
     absl::MutexLock lock(&mu_);
+    SOTTO_RETURN_IF_ERROR(Enter());
     SyncStats stats;
     uint64_t after_seq = 0;
     while (true) {
@@ -594,7 +795,13 @@ class Client::Impl {
     }
     FlushOutbox();
     MaintainKeysInto(stats);
+    TakeNotices(stats.notices);
     return stats;
+  }
+
+  void TakeNotices(std::vector<IdentityNotice>& into) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    for (IdentityNotice& n : notices_) into.push_back(std::move(n));
+    notices_.clear();
   }
 
   // Holds mu_ only while it processes one envelope (or sends receipts), never
@@ -602,6 +809,7 @@ class Client::Impl {
   // this Client (e.g. reply), and other threads are not held up.
   absl::StatusOr<SyncStats> Listen(absl::Duration idle_timeout,
                                    const std::function<bool(const Message&)>& on_message) {
+    SOTTO_RETURN_IF_ERROR(Check());
     SyncStats stats;
     std::unique_ptr<client::transport::Subscription> subscription =
         connection_.Subscribe();
@@ -615,8 +823,15 @@ class Client::Impl {
     bool busy = false;
     absl::Notification done;
     std::atomic<bool> timed_out{false};
+    std::atomic<bool> auto_locked{false};
     std::thread watchdog([&] {
       while (!done.WaitForNotificationWithTimeout(absl::Milliseconds(50))) {
+        // HIPAA automatic log-off: no call from the app for too long.
+        if (AutoLockDue()) {
+          auto_locked = true;
+          subscription->Cancel();
+          return;
+        }
         absl::MutexLock idle_lock(&idle_mu);
         if (drained && !busy && absl::Now() - last_activity >= idle_timeout) {
           timed_out = true;
@@ -648,7 +863,7 @@ class Client::Impl {
           set_busy(true);
           {
             absl::MutexLock lock(&mu_);
-            FlushOutbox();
+            if (!locked_) FlushOutbox();
           }
           set_busy(false);
         }
@@ -663,6 +878,12 @@ class Client::Impl {
     }
     done.Notify();
     watchdog.join();
+    if (auto_locked) {
+      subscription->Finish().IgnoreError();
+      absl::MutexLock lock(&mu_);
+      if (!locked_) LockHeld();
+      return LockedError();
+    }
     if (!error.ok() || stopped_by_caller) {
       subscription->Cancel();
       subscription->Finish().IgnoreError();
@@ -675,13 +896,16 @@ class Client::Impl {
     }
     if (!error.ok()) return error;
     absl::MutexLock lock(&mu_);
+    SOTTO_RETURN_IF_ERROR(CheckNotLocked());
     FlushOutbox();
     MaintainKeysInto(stats);
+    TakeNotices(stats.notices);
     return stats;
   }
 
   absl::StatusOr<std::vector<Conversation>> ListConversations() {
     absl::MutexLock lock(&mu_);
+    SOTTO_RETURN_IF_ERROR(Enter());
     SOTTO_ASSIGN_OR_RETURN(auto entries, store_->Scan(Space::kConversation, ""));
     std::vector<Conversation> out;
     out.reserve(entries.size());
@@ -709,6 +933,7 @@ class Client::Impl {
 
   absl::StatusOr<std::vector<Message>> ReadConversation(absl::string_view peer) {
     absl::MutexLock lock(&mu_);
+    SOTTO_RETURN_IF_ERROR(Enter());
     const std::string blinded = store_->Blind(peer);
     SOTTO_ASSIGN_OR_RETURN(auto summary, LoadProto<client::ConversationSummary>(
                                              *store_, Space::kConversation, blinded));
@@ -794,6 +1019,8 @@ class Client::Impl {
     }
 
     absl::MutexLock lock(&mu_);
+    SOTTO_RETURN_IF_ERROR(Enter());
+    notices_.clear();
     SOTTO_ASSIGN_OR_RETURN(
         v1::SendResponse response,
         SendContent(to, message_id, client::content::EncodeContent(content),
@@ -814,7 +1041,9 @@ class Client::Impl {
     *stored.mutable_content() = std::move(content);
     SOTTO_ASSIGN_OR_RETURN(std::vector<Write> writes, HistoryWrites(stored));
     SOTTO_RETURN_IF_ERROR(store_->Apply(writes));
-    return SendResult{ToMessage(stored, NowMs()), ToExpectation(response)};
+    SendResult result{ToMessage(stored, NowMs()), ToExpectation(response), {}};
+    TakeNotices(result.notices);
+    return result;
   }
 
   // Encrypts `plaintext` for every device of `to` and sends it, starting and
@@ -829,11 +1058,22 @@ class Client::Impl {
     request.set_message_id(message_id);
     request.set_kind(kind);
     request.set_deliver_at_ms(deliver_at_ms);
+    // A change seen earlier (e.g. a held message): a verified contact stops
+    // here; an unverified one's new key is accepted (new sessions below).
+    SOTTO_ASSIGN_OR_RETURN(auto pending, engine_->PendingIdentity(to));
+    if (pending) {
+      SOTTO_RETURN_IF_ERROR(
+          ResolveIdentityChange(to, absl::FailedPreconditionError("identity changed"), notices_)
+              .status());
+    }
     for (int attempt = 0; attempt < kSendRepairAttempts; ++attempt) {
       SOTTO_ASSIGN_OR_RETURN(std::vector<uint32_t> devices,
                              engine_->SessionDevices(to));
       if (devices.empty()) {
-        SOTTO_RETURN_IF_ERROR(StartSessions(to, /*only=*/{}));
+        if (absl::Status started = StartSessions(to, /*only=*/{}); !started.ok()) {
+          SOTTO_ASSIGN_OR_RETURN(bool retry, ResolveIdentityChange(to, started, notices_));
+          if (retry) continue;
+        }
         SOTTO_ASSIGN_OR_RETURN(devices, engine_->SessionDevices(to));
         if (devices.empty()) {
           return absl::FailedPreconditionError(
@@ -856,7 +1096,11 @@ class Client::Impl {
       }
       SOTTO_ASSIGN_OR_RETURN(auto outcome, connection_.Send(request));
       if (outcome.response) return std::move(*outcome.response);
-      SOTTO_RETURN_IF_ERROR(RepairSessions(to, *outcome.mismatch));
+      if (absl::Status repaired = RepairSessions(to, *outcome.mismatch); !repaired.ok()) {
+        // An accepted change dropped every session: the next attempt starts
+        // them again.
+        SOTTO_RETURN_IF_ERROR(ResolveIdentityChange(to, repaired, notices_).status());
+      }
     }
     return absl::AbortedError(absl::StrCat(
         "the devices of '", to, "' kept changing while sending; try again"));
@@ -1030,7 +1274,7 @@ class Client::Impl {
   // Errors only for failures of our own (local store, I/O), which leave the
   // envelope queued for the next sync.
   absl::StatusOr<bool> Process(const v1::Envelope& envelope, SyncStats& stats,
-                               std::optional<Message>* delivered)
+                               std::optional<Message>* delivered, bool retried = false)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     Address from{envelope.sender(), envelope.sender_device()};
     client::signal::Ciphertext ciphertext{
@@ -1099,9 +1343,30 @@ class Client::Impl {
       case absl::StatusCode::kAlreadyExists:
         ++stats.duplicates;
         return true;
-      case absl::StatusCode::kFailedPrecondition:
+      case absl::StatusCode::kFailedPrecondition: {
+        // An untrusted identity key: accepted if it is an unverified
+        // contact's change (then decrypt again), else held.
+        absl::StatusOr<bool> resolved =
+            ResolveIdentityChange(envelope.sender(), plaintext.status(), stats.notices);
+        if (resolved.ok() && *resolved && !retried) {
+          return Process(envelope, stats, delivered, /*retried=*/true);
+        }
+        if (!resolved.ok() && resolved.status().code() != absl::StatusCode::kFailedPrecondition) {
+          return resolved.status();  // our store
+        }
         ++stats.held;
+        const std::string& sender = envelope.sender();
+        if (std::find(stats.held_from.begin(), stats.held_from.end(), sender) ==
+            stats.held_from.end()) {
+          stats.held_from.push_back(sender);
+          std::sort(stats.held_from.begin(), stats.held_from.end());
+          stats.notices.push_back(IdentityNotice{
+              sender, IdentityNotice::Kind::kHeld,
+              std::string(resolved.ok() ? plaintext.status().message()
+                                        : resolved.status().message())});
+        }
         return false;
+      }
       // Caused by the peer (or a forger): bad MAC, malformed, a prekey we no
       // longer have, no session. The engine reports failures of our own
       // store as INTERNAL or UNAVAILABLE, which land below.
@@ -1121,6 +1386,7 @@ class Client::Impl {
   absl::Status ProcessAndAck(const v1::Envelope& envelope, bool backlog_done, SyncStats& stats,
                              std::optional<Message>& message) ABSL_LOCKS_EXCLUDED(mu_) {
     absl::MutexLock lock(&mu_);
+    SOTTO_RETURN_IF_ERROR(CheckNotLocked());
     SOTTO_ASSIGN_OR_RETURN(bool ack, Process(envelope, stats, &message));
     if (ack) SOTTO_RETURN_IF_ERROR(connection_.Ack({envelope.seq()}).status());
     if (backlog_done && message) FlushOutbox();
@@ -1158,11 +1424,24 @@ class Client::Impl {
   }
 
   absl::Mutex mu_;
+  // Null while locked.
   std::unique_ptr<LocalStore> store_;
   std::unique_ptr<Engine> engine_ ABSL_PT_GUARDED_BY(mu_);
-  const client::Profile profile_;
+  // The device secret is wiped while locked; the rest stays (handle() etc.).
+  client::Profile profile_;
   Connection connection_;
   bool read_receipts_ ABSL_GUARDED_BY(mu_);
+  // Where Unlock reopens the store; empty for an app-provided store (which
+  // is never locked).
+  std::string profile_dir_ ABSL_GUARDED_BY(mu_);
+  absl::Duration auto_lock_after_ ABSL_GUARDED_BY(mu_) = absl::InfiniteDuration();
+  // auto_lock_after_ in ms (0: off) and the last call, read by Listen's
+  // watchdog without mu_.
+  std::atomic<int64_t> auto_lock_ms_{0};
+  std::atomic<int64_t> last_activity_ms_;
+  bool locked_ ABSL_GUARDED_BY(mu_) = false;
+  // Identity notices met by SendContent, taken by the caller.
+  std::vector<IdentityNotice> notices_ ABSL_GUARDED_BY(mu_);
 };
 
 Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -1200,6 +1479,7 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Register(const RegisterOptions& 
     }
     return impl.status();
   }
+  (*impl)->EnableLocking(options.profile_dir, options.auto_lock_after);
   return std::unique_ptr<Client>(new Client(std::move(*impl)));
 }
 
@@ -1212,9 +1492,11 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Register(
 }
 
 absl::StatusOr<std::unique_ptr<Client>> Client::Open(const OpenOptions& options) {
-  // Refuse a bad override before the passphrase is stretched.
-  if (!options.server_address.empty()) {
-    SOTTO_RETURN_IF_ERROR(client::transport::CheckPlainTcpAddress(options.server_address));
+  // Refuse a bad override before the passphrase is stretched (with TLS from
+  // the profile, Impl::Open checks it again).
+  const TlsConfig tls{options.tls_ca_pem, options.tls_system_roots};
+  if (!options.server_address.empty() && tls.enabled()) {
+    SOTTO_RETURN_IF_ERROR(client::transport::CheckServerAddress(options.server_address, true));
   }
   if (!client::storage::EncryptedStoreExists(options.profile_dir)) {
     return absl::NotFoundError(absl::StrCat("no profile in ", options.profile_dir,
@@ -1223,7 +1505,8 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Open(const OpenOptions& options)
   SOTTO_ASSIGN_OR_RETURN(
       std::unique_ptr<LocalStore> store,
       client::storage::OpenEncryptedStore(options.profile_dir, options.passphrase));
-  SOTTO_ASSIGN_OR_RETURN(auto impl, Impl::Open(std::move(store), options.server_address));
+  SOTTO_ASSIGN_OR_RETURN(auto impl, Impl::Open(std::move(store), options.server_address, tls));
+  impl->EnableLocking(options.profile_dir, options.auto_lock_after);
   return std::unique_ptr<Client>(new Client(std::move(impl)));
 }
 
@@ -1254,33 +1537,45 @@ absl::StatusOr<SendResult> Client::Reply(absl::string_view id_prefix, absl::stri
 }
 absl::StatusOr<std::vector<SendResult>> Client::SendToCareTeam(absl::string_view text,
                                                                const SendOptions& options) {
+  SOTTO_RETURN_IF_ERROR(impl_->Check());
   return impl_->SendToCareTeam(text, options);
 }
 absl::Status Client::CancelScheduled(absl::string_view id_prefix) {
   return impl_->CancelScheduled(id_prefix);
 }
 absl::StatusOr<Invite> Client::CreateInvite(absl::Duration valid_for) {
+  SOTTO_RETURN_IF_ERROR(impl_->Check());
   return impl_->CreateInvite(valid_for);
 }
 absl::StatusOr<std::string> Client::AcceptInvite(absl::string_view code) {
+  SOTTO_RETURN_IF_ERROR(impl_->Check());
   return impl_->AcceptInvite(code);
 }
-absl::StatusOr<std::vector<CareLink>> Client::ListLinks() { return impl_->ListLinks(); }
-absl::Status Client::EndLink(absl::string_view peer) { return impl_->EndLink(peer); }
-absl::Status Client::SetPolicy(const ResponsePolicy& policy) { return impl_->SetPolicy(policy); }
+absl::StatusOr<std::vector<CareLink>> Client::ListLinks() { SOTTO_RETURN_IF_ERROR(impl_->Check());
+  return impl_->ListLinks(); }
+absl::Status Client::EndLink(absl::string_view peer) { SOTTO_RETURN_IF_ERROR(impl_->Check());
+  return impl_->EndLink(peer); }
+absl::Status Client::SetPolicy(const ResponsePolicy& policy) { SOTTO_RETURN_IF_ERROR(impl_->Check());
+  return impl_->SetPolicy(policy); }
 absl::StatusOr<PolicyView> Client::GetPolicy(absl::string_view therapist) {
+  SOTTO_RETURN_IF_ERROR(impl_->Check());
   return impl_->GetPolicy(therapist);
 }
 absl::StatusOr<QueueView> Client::ListQueue(bool include_all) {
+  SOTTO_RETURN_IF_ERROR(impl_->Check());
   return impl_->ListQueue(include_all);
 }
 absl::Status Client::Snooze(absl::string_view client, absl::Time until) {
+  SOTTO_RETURN_IF_ERROR(impl_->Check());
   return impl_->Snooze(client, until);
 }
-absl::Status Client::Close(absl::string_view client) { return impl_->Close(client); }
-absl::Status Client::Claim(absl::string_view client) { return impl_->Claim(client); }
+absl::Status Client::Close(absl::string_view client) { SOTTO_RETURN_IF_ERROR(impl_->Check());
+  return impl_->Close(client); }
+absl::Status Client::Claim(absl::string_view client) { SOTTO_RETURN_IF_ERROR(impl_->Check());
+  return impl_->Claim(client); }
 absl::Status Client::SetReadReceipts(bool enabled) { return impl_->SetReadReceipts(enabled); }
-absl::StatusOr<bool> Client::ReadReceipts() { return impl_->ReadReceipts(); }
+absl::StatusOr<bool> Client::ReadReceipts() { SOTTO_RETURN_IF_ERROR(impl_->Check());
+  return impl_->ReadReceipts(); }
 absl::StatusOr<SyncStats> Client::Sync() { return impl_->Sync(); }
 absl::StatusOr<SyncStats> Client::Listen(
     absl::Duration idle_timeout, const std::function<bool(const Message&)>& on_message) {
@@ -1292,5 +1587,20 @@ absl::StatusOr<std::vector<Conversation>> Client::ListConversations() {
 absl::StatusOr<std::vector<Message>> Client::ReadConversation(absl::string_view peer) {
   return impl_->ReadConversation(peer);
 }
+
+absl::StatusOr<SafetyNumberInfo> Client::SafetyNumber(absl::string_view peer) {
+  return impl_->GetSafetyNumber(peer);
+}
+absl::Status Client::MarkVerified(absl::string_view peer) { return impl_->MarkVerified(peer); }
+absl::Status Client::AcceptIdentityChange(absl::string_view peer) {
+  return impl_->AcceptIdentityChange(peer);
+}
+absl::Status Client::ChangePassphrase(absl::string_view old_passphrase,
+                                      absl::string_view new_passphrase) {
+  return impl_->ChangePassphrase(old_passphrase, new_passphrase);
+}
+absl::Status Client::Lock() { return impl_->Lock(); }
+absl::Status Client::Unlock(absl::string_view passphrase) { return impl_->Unlock(passphrase); }
+bool Client::IsLocked() { return impl_->IsLocked(); }
 
 }  // namespace sotto

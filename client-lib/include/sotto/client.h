@@ -55,10 +55,22 @@ enum class KeyDerivation {
 struct RegisterOptions {
   // Directory for the encrypted local store; created, must not hold a profile.
   std::string profile_dir;
-  // The server, as host:port. Plain TCP until TLS lands, so only a loopback
-  // host is accepted (127.0.0.0/8, ::1 or [::1], localhost): the device
-  // secret travels with every call.
+  // The server, as host:port. Without TLS (no tls_ca_pem, no
+  // tls_system_roots) only a loopback host is accepted (127.0.0.0/8, ::1 or
+  // [::1], localhost): the device secret travels with every call. With TLS
+  // any host is.
   std::string server_address;
+  // TLS: the PEM of the CA certificate that signed the server's certificate,
+  // or the system's roots. Either turns TLS on; both are stored in the
+  // profile. The server must present a certificate for the address's host,
+  // valid now, chaining to that CA; otherwise every call fails (UNAVAILABLE)
+  // before any credential is sent.
+  std::string tls_ca_pem;
+  bool tls_system_roots = false;
+  // Automatic log-off: the Client locks itself (see Client::Lock) when no
+  // call was made for this long. InfiniteDuration turns it off. Only for
+  // profiles in a profile directory (an app-provided store is never locked).
+  absl::Duration auto_lock_after = absl::Minutes(15);
   // The handle to register: 3..32 of [a-z0-9_-], starting with a letter.
   std::string handle;
   Role role = Role::kClient;
@@ -77,8 +89,15 @@ struct OpenOptions {
   std::string profile_dir;
   std::string passphrase;
   // Overrides the server address recorded at registration (e.g. after a move);
-  // empty keeps it. Loopback only, as RegisterOptions::server_address.
+  // empty keeps it. Loopback only without TLS, as
+  // RegisterOptions::server_address.
   std::string server_address;
+  // Override the TLS settings recorded at registration (for this session; not
+  // stored): a non-empty tls_ca_pem or tls_system_roots replaces them.
+  std::string tls_ca_pem;
+  bool tls_system_roots = false;
+  // As RegisterOptions::auto_lock_after.
+  absl::Duration auto_lock_after = absl::Minutes(15);
 };
 
 enum class MessageKind { kText = 1, kLetter = 2 };
@@ -139,10 +158,48 @@ struct SendOptions {
   absl::Time deliver_at = absl::InfinitePast();
 };
 
+// Something about a contact's identity key the user must be shown.
+struct IdentityNotice {
+  enum class Kind {
+    // An unverified contact's key changed and the new key was accepted
+    // automatically (their messages were decrypted / this message was sent).
+    kAccepted = 1,
+    // A verified contact's key changed, or a known contact has a new device
+    // with another key: their messages are held on the server and sending to
+    // them stops until the user compares the safety number and calls
+    // AcceptIdentityChange.
+    kHeld = 2,
+  };
+  std::string peer;
+  Kind kind = Kind::kHeld;
+  // A sentence to show, naming the peer.
+  std::string text;
+};
+
+// A contact's safety number (Client::SafetyNumber).
+struct SafetyNumberInfo {
+  std::string peer;
+  // 60 digits (libsignal fingerprint, 5200 iterations), both sides' halves;
+  // identical on the contact's device when the keys are the ones they hold.
+  // Show as 12 groups of 5.
+  std::string digits;
+  // The scannable form (libsignal's ScannableFingerprint, version 1,
+  // serialized): for a QR code. Raw bytes.
+  std::string scannable;
+  // The user marked this key as compared (MarkVerified).
+  bool verified = false;
+  // The number is for a NEW key of the contact that is not accepted yet
+  // (AcceptIdentityChange accepts exactly this key).
+  bool changed = false;
+};
+
 struct SendResult {
   Message message;
   // Set for a client's message to a therapist.
   std::optional<ReplyExpectation> expectation;
+  // Identity changes met while sending (an unverified contact's new key that
+  // was accepted automatically).
+  std::vector<IdentityNotice> notices;
 };
 
 struct Invite {
@@ -224,6 +281,12 @@ struct SyncStats {
   // does not fail the Sync/Listen — the messages above are stored — and is
   // retried on the next one; an app may show it if it persists.
   std::string maintenance_error;
+  // The senders of the held envelopes, each once, sorted.
+  std::vector<std::string> held_from;
+  // Identity changes met in this sync: kHeld for each sender above, and
+  // kAccepted for unverified contacts whose new key was accepted (their
+  // messages are in `received`).
+  std::vector<IdentityNotice> notices;
 };
 
 class Client {
@@ -372,6 +435,57 @@ class Client {
   // (read receipts, if enabled, go out with the next Sync). Works offline.
   // NOT_FOUND if there has been no message with `peer`.
   absl::StatusOr<std::vector<Message>> ReadConversation(absl::string_view peer);
+
+  // ---- identity verification (safety numbers) ----
+  // Trust is per contact: the first identity key seen for a contact is
+  // trusted (TOFU) and every device of theirs must present it. When it
+  // changes:
+  //  - a VERIFIED contact (MarkVerified) is held: their new-key messages stay
+  //    queued on the server (SyncStats::held / held_from / a kHeld notice),
+  //    and SendText etc. to them fail with FAILED_PRECONDITION, until the
+  //    user compares the new safety number and calls AcceptIdentityChange;
+  //  - an UNVERIFIED contact's new key is accepted automatically and a
+  //    kAccepted notice says so (SyncStats::notices / SendResult::notices);
+  //  - a new device of a known contact presenting another key is held like a
+  //    verified contact's change, verified or not (a breached server could
+  //    otherwise add a device that reads everything).
+
+  // The safety number of this user and `peer`: for the pending new key if
+  // `peer`'s key changed (changed = true), else for the trusted key. Works
+  // offline. NOT_FOUND if no key of `peer` is known (no message exchanged).
+  absl::StatusOr<SafetyNumberInfo> SafetyNumber(absl::string_view peer);
+  // Records that the user compared `peer`'s safety number (with the contact,
+  // in person or by video) for the trusted key. FAILED_PRECONDITION if a
+  // changed key is pending (accept it first) or no key is known.
+  absl::Status MarkVerified(absl::string_view peer);
+  // Trusts `peer`'s new key (the one SafetyNumber shows with changed = true)
+  // instead of the old one and clears the verification: held messages
+  // decrypt on the next Sync/Listen and sending resumes (new sessions).
+  // FAILED_PRECONDITION if `peer`'s key did not change.
+  absl::Status AcceptIdentityChange(absl::string_view peer);
+
+  // ---- local data ----
+
+  // Re-protects the profile's encrypted store under `new_passphrase`: the
+  // data key is re-wrapped in one synced write, so afterwards only the new
+  // passphrase opens the profile and on failure the old one still does.
+  // PERMISSION_DENIED if `old_passphrase` is wrong (nothing changes);
+  // INVALID_ARGUMENT for an empty new one; UNIMPLEMENTED for an app-provided
+  // store.
+  absl::Status ChangePassphrase(absl::string_view old_passphrase,
+                                absl::string_view new_passphrase);
+  // Wipes the keys from memory: closes the encrypted store (its data key is
+  // zeroed), drops the Signal engine and the device secret. Every later call
+  // except Unlock/IsLocked/handle()/device_id()/role()/server_address()
+  // returns FAILED_PRECONDITION "locked" (a running Listen ends with it).
+  // Also happens by itself after `auto_lock_after` without a call (HIPAA
+  // automatic log-off). UNIMPLEMENTED for an app-provided store (the app
+  // owns its keys: destroy the Client instead). OK if already locked.
+  absl::Status Lock();
+  // Reopens the store with `passphrase`. PERMISSION_DENIED if wrong (still
+  // locked). OK if not locked.
+  absl::Status Unlock(absl::string_view passphrase);
+  bool IsLocked();
 
  private:
   class Impl;
