@@ -3,6 +3,8 @@
 // stderr (`sotto: <message>`) and exit status 1.
 
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -14,6 +16,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -53,13 +56,54 @@ std::string DefaultProfileDir() {
   return ".sotto";
 }
 
-absl::StatusOr<std::unique_ptr<Client>> OpenProfile(const std::string& dir) {
+// The PEM text of --ca FILE (empty when not given).
+absl::StatusOr<std::string> ReadCa(const std::string& path) {
+  if (path.empty()) return std::string();
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("--ca ", path, ": cannot be read"));
+  std::string pem((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (pem.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat("--ca ", path, ": no PEM certificate in it"));
+  }
+  return pem;
+}
+
+struct TlsFlags {
+  std::string ca_file;
+  bool system_roots = false;
+};
+
+absl::StatusOr<std::unique_ptr<Client>> OpenProfile(const std::string& dir, const TlsFlags& tls,
+                                                    std::string* passphrase_out = nullptr) {
+  absl::StatusOr<std::string> ca = ReadCa(tls.ca_file);
+  if (!ca.ok()) return ca.status();
   absl::StatusOr<std::string> passphrase = Passphrase(/*confirm=*/false);
   if (!passphrase.ok()) return passphrase.status();
   OpenOptions options;
   options.profile_dir = dir;
-  options.passphrase = std::move(*passphrase);
+  options.passphrase = *passphrase;
+  options.tls_ca_pem = *std::move(ca);
+  options.tls_system_roots = tls.system_roots;
+  if (passphrase_out != nullptr) *passphrase_out = std::move(*passphrase);
   return Client::Open(options);
+}
+
+// Identity notices, one line each (the text names the peer, who chose it).
+void PrintNotices(const std::vector<IdentityNotice>& notices) {
+  for (const IdentityNotice& n : notices) {
+    std::cerr << (n.kind == IdentityNotice::Kind::kHeld ? "WARNING: " : "notice: ")
+              << cli::ForTerminal(n.text, /*multiline=*/false) << "\n";
+  }
+}
+
+// 60 digits as 12 groups of 5, three lines of four.
+std::string GroupDigits(const std::string& digits) {
+  std::string out;
+  for (size_t i = 0; i < digits.size(); i += 5) {
+    if (i > 0) out += (i % 20 == 0) ? "\n" : " ";
+    out += digits.substr(i, 5);
+  }
+  return out;
 }
 
 // Transitional: Client does not expose the server address recorded in the
@@ -153,6 +197,7 @@ void PrintMessage(const Message& m, const std::string& me,
 
 // The first line after a send: where it went, or when it will.
 void PrintSent(const SendResult& result) {
+  PrintNotices(result.notices);
   const Message& m = result.message;
   if (m.state == DeliveryState::kScheduled) {
     std::cout << "Scheduled for " << m.peer << " at " << When(m.server_time_ms) << " (id "
@@ -259,6 +304,13 @@ int Main(int argc, char** argv) {
   app.add_option("--profile", profile_dir,
                  "Profile directory (default: $SOTTO_PROFILE or ~/.sotto)")
       ->type_name("DIR");
+  TlsFlags tls;
+  app.add_option("--ca", tls.ca_file,
+                 "TLS: trust the server certificate signed by this CA (PEM). With init it is "
+                 "stored in the profile; on any other command it overrides the stored one")
+      ->type_name("FILE");
+  app.add_flag("--system-roots", tls.system_roots,
+               "TLS: trust the system's root certificates (stored by init, like --ca)");
 
   // init
   CLI::App* init = app.add_subcommand("init", "Create a profile and register with a server");
@@ -279,6 +331,20 @@ int Main(int argc, char** argv) {
       ->type_name("CODE");
   init->add_option("--invite", invite_code, "Clients: the invite code from your therapist")
       ->type_name("CODE");
+
+  // identity
+  std::string identity_peer;
+  CLI::App* safety = app.add_subcommand(
+      "safety-number", "Show the safety number to compare with USER (in person or by video)");
+  safety->add_option("user", identity_peer, "Their handle")->required();
+  CLI::App* verify = app.add_subcommand(
+      "verify", "Record that you compared USER's safety number and it matched");
+  verify->add_option("user", identity_peer, "Their handle")->required();
+  CLI::App* trust = app.add_subcommand(
+      "trust", "Accept USER's new identity key (after their safety number changed)");
+  trust->add_option("user", identity_peer, "Their handle")->required();
+  CLI::App* passwd = app.add_subcommand(
+      "passwd", "Change the passphrase of the profile (new one from SOTTO_NEW_PASSPHRASE or a prompt)");
 
   // send
   CLI::App* send =
@@ -447,6 +513,10 @@ int Main(int argc, char** argv) {
     options.passphrase = std::move(*passphrase);
     options.enrolment_code = enrol_code;
     options.invite_code = invite_code;
+    absl::StatusOr<std::string> ca = ReadCa(tls.ca_file);
+    if (!ca.ok()) return Fail(ca.status());
+    options.tls_ca_pem = *std::move(ca);
+    options.tls_system_roots = tls.system_roots;
     auto client = Client::Register(options);
     if (!client.ok()) return Fail(client.status());
     std::cout << "Registered " << (*client)->handle() << " as a " << role_name << " on " << server
@@ -466,10 +536,56 @@ int Main(int argc, char** argv) {
     return 0;
   }
 
-  auto opened = OpenProfile(profile_dir);
+  std::string passphrase;
+  auto opened = OpenProfile(profile_dir, tls, &passphrase);
   if (!opened.ok()) return Fail(opened.status());
   Client& client = **opened;
   const std::string me = client.handle();
+
+  if (safety->parsed()) {
+    auto number = client.SafetyNumber(identity_peer);
+    if (!number.ok()) return Fail(number.status());
+    if (number->changed) {
+      std::cout << "WARNING: " << identity_peer
+                << "'s identity key CHANGED. This is the number for the NEW key:\n";
+    }
+    std::cout << "Safety number with " << identity_peer << ":\n"
+              << GroupDigits(number->digits) << "\n"
+              << "Scannable: " << absl::BytesToHexString(number->scannable) << "\n";
+    if (number->changed) {
+      std::cout << "Compare it with " << identity_peer << " (in person or by video); if it "
+                << "matches, accept it with `sotto trust " << identity_peer << "`.\n";
+    } else if (number->verified) {
+      std::cout << "Verified.\n";
+    } else {
+      std::cout << "Not verified. Compare it with " << identity_peer
+                << "; if it matches, run `sotto verify " << identity_peer << "`.\n";
+    }
+    return 0;
+  }
+
+  if (verify->parsed()) {
+    if (absl::Status s = client.MarkVerified(identity_peer); !s.ok()) return Fail(s);
+    std::cout << identity_peer << " is verified. If their key changes, sending to them stops "
+              << "until you compare again.\n";
+    return 0;
+  }
+
+  if (trust->parsed()) {
+    if (absl::Status s = client.AcceptIdentityChange(identity_peer); !s.ok()) return Fail(s);
+    std::cout << "Accepted " << identity_peer << "'s new identity key (not verified: compare "
+              << "it and run `sotto verify " << identity_peer
+              << "`). Held messages arrive with the next `sotto sync`.\n";
+    return 0;
+  }
+
+  if (passwd->parsed()) {
+    absl::StatusOr<std::string> fresh = NewPassphrase();
+    if (!fresh.ok()) return Fail(fresh.status());
+    if (absl::Status s = client.ChangePassphrase(passphrase, *fresh); !s.ok()) return Fail(s);
+    std::cout << "Passphrase changed.\n";
+    return 0;
+  }
 
   if (send->parsed()) {
     if (team) {
@@ -551,6 +667,12 @@ int Main(int argc, char** argv) {
       std::cout << ", " << stats->held << " held (sender's identity key changed)";
     }
     std::cout << ".\n";
+    std::cout.flush();
+    PrintNotices(stats->notices);
+    if (!stats->maintenance_error.empty()) {
+      std::cerr << "warning: keeping this device's keys on the server failed (retried next "
+                << "sync): " << cli::ForTerminal(stats->maintenance_error, false) << "\n";
+    }
     return 0;
   }
 

@@ -153,6 +153,20 @@ absl::StatusOr<std::string> Passphrase(bool confirm) {
   return first;
 }
 
+absl::StatusOr<std::string> NewPassphrase() {
+  if (const char* env = std::getenv("SOTTO_NEW_PASSPHRASE"); env != nullptr) {
+    if (*env == '\0') return absl::InvalidArgumentError("SOTTO_NEW_PASSPHRASE is empty");
+    return std::string(env);
+  }
+  absl::StatusOr<std::string> first = Prompt("New passphrase: ");
+  if (!first.ok()) return first.status();
+  if (first->empty()) return absl::InvalidArgumentError("the passphrase must not be empty");
+  absl::StatusOr<std::string> second = Prompt("New passphrase again: ");
+  if (!second.ok()) return second.status();
+  if (*first != *second) return absl::InvalidArgumentError("the passphrases differ");
+  return first;
+}
+
 bool StdinIsTerminal() { return isatty(STDIN_FILENO) == 1; }
 
 std::string ReadStdin() {

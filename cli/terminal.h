@@ -13,6 +13,8 @@ namespace sotto::cli {
 // The passphrase from SOTTO_PASSPHRASE, else asked on /dev/tty without echo
 // (twice when `confirm`). Never from argv, where `ps` would show it.
 absl::StatusOr<std::string> Passphrase(bool confirm);
+// A new passphrase (`sotto passwd`): SOTTO_NEW_PASSPHRASE, or asked twice.
+absl::StatusOr<std::string> NewPassphrase();
 
 bool StdinIsTerminal();
 
