@@ -32,6 +32,7 @@
 #include <string>
 #include <system_error>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -47,14 +48,17 @@ class ServerProcess {
 #endif
 
   // Creates a fresh temporary data directory and starts the server on it.
+  // `extra_args` follow --data-dir and --listen (e.g. {"--tls-cert", PATH,
+  // "--tls-key", PATH}); they are passed again on Restart.
   static absl::StatusOr<std::unique_ptr<ServerProcess>> Start(
-      std::string binary = kDefaultBinary) {
+      std::string binary = kDefaultBinary, std::vector<std::string> extra_args = {}) {
     const char* tmp = getenv("TMPDIR");
     std::string pattern = std::string(tmp != nullptr ? tmp : "/tmp") + "/sotto-server-XXXXXX";
     if (mkdtemp(pattern.data()) == nullptr) {
       return absl::InternalError("mkdtemp failed: " + std::string(strerror(errno)));
     }
     std::unique_ptr<ServerProcess> server(new ServerProcess(std::move(binary), pattern));
+    server->extra_args_ = std::move(extra_args);
     absl::Status s = server->Launch();
     if (!s.ok()) return s;
     return server;
@@ -120,12 +124,17 @@ class ServerProcess {
   absl::Status Launch(const std::string& listen = "127.0.0.1:0") {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) return absl::InternalError("pipe failed");
+    // Built before fork: the child only execs.
+    std::vector<std::string> args = {binary_, "--data-dir", data_dir_, "--listen", listen};
+    args.insert(args.end(), extra_args_.begin(), extra_args_.end());
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
     pid_t pid = fork();
     if (pid < 0) return absl::InternalError("fork failed");
     if (pid == 0) {
       dup2(fds[1], STDOUT_FILENO);
-      execl(binary_.c_str(), binary_.c_str(), "--data-dir", data_dir_.c_str(),
-            "--listen", listen.c_str(), static_cast<char*>(nullptr));
+      execv(binary_.c_str(), argv.data());
       _exit(127);
     }
     close(fds[1]);
@@ -174,6 +183,7 @@ class ServerProcess {
   }
 
   std::string binary_;
+  std::vector<std::string> extra_args_;
   std::string data_dir_;
   std::string address_;
   pid_t pid_ = -1;
