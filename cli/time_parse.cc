@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "sotto/iso_weekday.h"
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -25,26 +26,6 @@ constexpr std::array<const char*, 7> kFullDayNames = {"monday", "tuesday",  "wed
 constexpr std::array<const char*, 12> kMonthNames = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                                      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
-// ISO weekday, 1 = Monday.
-int IsoWeekday(absl::CivilDay day) {
-  switch (absl::GetWeekday(day)) {
-    case absl::Weekday::monday:
-      return 1;
-    case absl::Weekday::tuesday:
-      return 2;
-    case absl::Weekday::wednesday:
-      return 3;
-    case absl::Weekday::thursday:
-      return 4;
-    case absl::Weekday::friday:
-      return 5;
-    case absl::Weekday::saturday:
-      return 6;
-    case absl::Weekday::sunday:
-      return 7;
-  }
-  return 1;
-}
 
 // Reads "HH:MM" (or "H:MM", or "H" when `allow_bare_hour`) as minutes after
 // midnight, 0..1440.

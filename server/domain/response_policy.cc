@@ -4,6 +4,7 @@
 #include <bitset>
 #include <utility>
 
+#include "sotto/iso_weekday.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -31,26 +32,6 @@ constexpr int64_t kMaxStartMs = 253402300799999;
 
 constexpr uint8_t kEncodingVersion = 1;
 
-// ISO 8601 number of a weekday: Monday = 1 … Sunday = 7.
-int IsoWeekday(absl::CivilDay day) {
-  switch (absl::GetWeekday(day)) {
-    case absl::Weekday::monday:
-      return 1;
-    case absl::Weekday::tuesday:
-      return 2;
-    case absl::Weekday::wednesday:
-      return 3;
-    case absl::Weekday::thursday:
-      return 4;
-    case absl::Weekday::friday:
-      return 5;
-    case absl::Weekday::saturday:
-      return 6;
-    case absl::Weekday::sunday:
-      return 7;
-  }
-  return 0;
-}
 
 // The name's form, without touching tzdata. IANA names are ASCII letters,
 // digits and "/_-+"; refusing everything else keeps path tricks ("../") and
