@@ -15,6 +15,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "testing/status_matchers.h"
+#include "testing/temp_dir.h"
 
 namespace sotto::client::signal {
 namespace {
@@ -606,23 +607,7 @@ TEST_F(EngineTest, ConcurrentEncryptsOnOneEngineAllDecrypt) {
 
 // ---- with the encrypted store ----
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::path(::testing::TempDir()) / "sotto_engine_XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string sub(absl::string_view name) const {
-    return (fs::path(path_) / std::string(name)).string();
-  }
-
- private:
-  std::string path_;
-};
+using ::sotto::testing::TempDir;
 
 TEST(EngineOnEncryptedStoreTest, StateSurvivesClosingAndReopeningTheStore) {
   TempDir dir;

@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "rocksdb/db.h"
 #include "testing/status_matchers.h"
+#include "testing/temp_dir.h"
 
 namespace sotto::client::storage {
 namespace {
@@ -28,24 +29,7 @@ using ::testing::IsEmpty;
 namespace fs = std::filesystem;
 
 // A fresh directory under the test's temp dir, removed at the end.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::path(::testing::TempDir()) / "sotto_store_XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string path() const { return path_; }
-  std::string sub(absl::string_view name) const {
-    return (fs::path(path_) / std::string(name)).string();
-  }
-
- private:
-  std::string path_;
-};
+using ::sotto::testing::TempDir;
 
 std::string Keys(const std::vector<Entry>& entries) {
   std::string out;

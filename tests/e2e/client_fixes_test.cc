@@ -22,6 +22,7 @@
 #include "gtest/gtest.h"
 #include "testing/server_process.h"
 #include "testing/status_matchers.h"
+#include "testing/temp_dir.h"
 
 namespace sotto {
 namespace {
@@ -125,23 +126,7 @@ std::vector<std::string> Texts(const std::vector<Message>& messages) {
   return out;
 }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::path(::testing::TempDir()) / "sotto_cfix_XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string sub(absl::string_view name) const {
-    return (fs::path(path_) / std::string(name)).string();
-  }
-
- private:
-  std::string path_;
-};
+using ::sotto::testing::TempDir;
 
 class ClientFixTest : public ::testing::Test {
  protected:

@@ -30,6 +30,7 @@
 #include "testing/server_process.h"
 #include "testing/status_matchers.h"
 #include "testing/test_certs.h"
+#include "testing/temp_dir.h"
 
 namespace sotto {
 namespace {
@@ -48,21 +49,7 @@ using ::testing::SizeIs;
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::path(::testing::TempDir()) / "sotto_sec_XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string sub(const std::string& name) const { return (fs::path(path_) / name).string(); }
-
- private:
-  std::string path_;
-};
+using ::sotto::testing::TempDir;
 
 std::vector<std::string> Texts(const std::vector<Message>& messages) {
   std::vector<std::string> out;

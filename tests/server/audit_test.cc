@@ -16,7 +16,7 @@
 #include "server/domain/audit_log.h"
 #include "server/domain/clock.h"
 #include "server/storage/rocksdb_store.h"
-#include "tests/server/temp_dir.h"
+#include "testing/temp_dir.h"
 #include "testing/server_process.h"
 
 namespace sotto::server {

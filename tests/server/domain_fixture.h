@@ -17,7 +17,7 @@
 #include "server/domain/key_directory.h"
 #include "server/domain/mailbox.h"
 #include "server/storage/rocksdb_store.h"
-#include "tests/server/temp_dir.h"
+#include "testing/temp_dir.h"
 #include "testing/signal_test_keys.h"
 #include "testing/status_matchers.h"
 

@@ -9,7 +9,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/storage/key_codec.h"
-#include "tests/server/temp_dir.h"
+#include "testing/temp_dir.h"
 #include "testing/status_matchers.h"
 
 namespace sotto::server {

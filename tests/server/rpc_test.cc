@@ -32,7 +32,7 @@
 #include "sotto/v1/operator.grpc.pb.h"
 #include "sotto/v1/keys.grpc.pb.h"
 #include "sotto/v1/messages.grpc.pb.h"
-#include "tests/server/temp_dir.h"
+#include "testing/temp_dir.h"
 #include "testing/signal_test_keys.h"
 
 namespace sotto::server::rpc {

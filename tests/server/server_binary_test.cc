@@ -26,21 +26,9 @@ using ::testing::MatchesRegex;
 using ::testing::Not;
 namespace v1 = ::sotto::v1;
 
-struct RunResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
-
-RunResult RunServer(const std::string& args) {
-  RunResult run;
-  std::string cmd = std::string(SOTTO_SERVER_BINARY) + " " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (pipe == nullptr) return run;
-  std::array<char, 512> buf;
-  while (fgets(buf.data(), buf.size(), pipe) != nullptr) run.output += buf.data();
-  int status = pclose(pipe);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
+using RunResult = ::sotto::testing::ServerCommandResult;
+inline RunResult RunServer(const std::string& args) {
+  return ::sotto::testing::RunServerCommand(args);
 }
 
 TEST(ServerBinaryTest, PrintsTheBoundAddressAndStopsCleanlyOnSigterm) {

@@ -24,7 +24,8 @@
 #include "gtest/gtest.h"
 #include "server/rpc/server.h"
 #include "sotto/v1/accounts.grpc.pb.h"
-#include "tests/server/temp_dir.h"
+#include "testing/server_process.h"
+#include "testing/temp_dir.h"
 #include "testing/test_certs.h"
 
 namespace sotto::server::rpc {
@@ -152,21 +153,9 @@ TEST_F(TlsTest, CertificateWithoutKeyIsInvalid) {
 
 // --- The binary ------------------------------------------------------------
 
-struct RunResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
-
-RunResult RunServer(const std::string& args) {
-  RunResult run;
-  std::string cmd = std::string(SOTTO_SERVER_BINARY) + " " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (pipe == nullptr) return run;
-  std::array<char, 512> buf;
-  while (fgets(buf.data(), buf.size(), pipe) != nullptr) run.output += buf.data();
-  int status = pclose(pipe);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
+using RunResult = ::sotto::testing::ServerCommandResult;
+inline RunResult RunServer(const std::string& args) {
+  return ::sotto::testing::RunServerCommand(args);
 }
 
 TEST_F(TlsTest, BinaryRefusesACertificateWithoutItsKeyAndViceVersa) {

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <memory>
@@ -38,6 +39,33 @@
 #include "absl/status/statusor.h"
 
 namespace sotto::testing {
+
+#ifdef SOTTO_SERVER_BINARY
+inline constexpr const char* kServerBinary = SOTTO_SERVER_BINARY;
+#else
+inline constexpr const char* kServerBinary = "sotto-server";
+#endif
+
+// What a one-shot run of the sotto-server binary printed and how it exited.
+struct ServerCommandResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr
+};
+
+// Runs `sotto-server ARGS` (a subcommand such as enrol-therapist, or flags
+// that make it exit) to completion; `args` is passed through the shell.
+inline ServerCommandResult RunServerCommand(const std::string& args,
+                                            const std::string& binary = kServerBinary) {
+  ServerCommandResult run;
+  std::string cmd = binary + " " + args + " 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  if (pipe == nullptr) return run;
+  char buf[512];
+  while (fgets(buf, sizeof buf, pipe) != nullptr) run.output += buf;
+  int status = pclose(pipe);
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return run;
+}
 
 class ServerProcess {
  public:

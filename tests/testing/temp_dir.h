@@ -1,5 +1,5 @@
-#ifndef SOTTO_TESTS_SERVER_TEMP_DIR_H_
-#define SOTTO_TESTS_SERVER_TEMP_DIR_H_
+#ifndef SOTTO_TESTS_TESTING_TEMP_DIR_H_
+#define SOTTO_TESTS_TESTING_TEMP_DIR_H_
 
 #include <stdlib.h>
 
@@ -25,6 +25,10 @@ class TempDir {
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
   const std::string& path() const { return path_; }
+  // A path inside the directory (not created).
+  std::string sub(const std::string& name) const {
+    return (std::filesystem::path(path_) / name).string();
+  }
 
  private:
   std::string path_;
@@ -32,4 +36,4 @@ class TempDir {
 
 }  // namespace sotto::testing
 
-#endif  // SOTTO_TESTS_SERVER_TEMP_DIR_H_
+#endif  // SOTTO_TESTS_TESTING_TEMP_DIR_H_
