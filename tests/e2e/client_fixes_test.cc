@@ -18,6 +18,7 @@
 #include "client-lib/signal/engine.h"
 #include "client-lib/storage/memory_store.h"
 #include "e2e_support.h"
+#include "raw_send.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "testing/server_process.h"
@@ -157,20 +158,9 @@ class ClientFixTest : public ::testing::Test {
     client::signal::Address to{"dr-rivera", 1};
     ASSERT_OK_AND_ASSIGN(client::signal::Ciphertext ciphertext, engine->Encrypt(to, plaintext));
     ASSERT_OK_AND_ASSIGN(uint32_t registration_id, engine->RemoteRegistrationId(to));
-    v1::SendRequest request;
-    request.set_recipient("dr-rivera");
-    request.set_message_id(std::string(16, static_cast<char>('a' + raw_sends_++)));
-    request.set_kind(v1::SEND_KIND_MESSAGE);
-    v1::OutgoingEnvelope* envelope = request.add_envelopes();
-    envelope->set_device_id(1);
-    envelope->set_registration_id(registration_id);
-    envelope->set_type(ciphertext.type == client::signal::MessageType::kPreKey
-                           ? v1::ENVELOPE_TYPE_PREKEY
-                           : v1::ENVELOPE_TYPE_CIPHERTEXT);
-    envelope->set_ciphertext(ciphertext.body);
-    auto outcome = RawConnection(address(), sam_)->Send(request);
-    ASSERT_OK(outcome.status());
-    ASSERT_TRUE(outcome->response.has_value());
+    ASSERT_OK(::sotto::testing::SendRawCiphertext(
+        *RawConnection(address(), sam_), "dr-rivera", registration_id, ciphertext,
+        std::string(16, static_cast<char>('a' + raw_sends_++))));
   }
 
   std::unique_ptr<sotto::testing::ServerProcess> server_;

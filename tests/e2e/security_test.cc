@@ -25,6 +25,7 @@
 #include "client-lib/storage/memory_store.h"
 #include "client-lib/transport/address_policy.h"
 #include "e2e_support.h"
+#include "raw_send.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "testing/server_process.h"
@@ -100,20 +101,9 @@ class IdentityTest : public ::testing::Test {
     ASSERT_OK_AND_ASSIGN(auto ciphertext,
                          new_sam_->Encrypt(to, client::content::EncodeContent(content)));
     ASSERT_OK_AND_ASSIGN(uint32_t registration_id, new_sam_->RemoteRegistrationId(to));
-    v1::SendRequest request;
-    request.set_recipient("dr-rivera");
-    request.set_message_id(std::string(16, static_cast<char>('k' + sends_++)));
-    request.set_kind(v1::SEND_KIND_MESSAGE);
-    v1::OutgoingEnvelope* envelope = request.add_envelopes();
-    envelope->set_device_id(1);
-    envelope->set_registration_id(registration_id);
-    envelope->set_type(ciphertext.type == client::signal::MessageType::kPreKey
-                           ? v1::ENVELOPE_TYPE_PREKEY
-                           : v1::ENVELOPE_TYPE_CIPHERTEXT);
-    envelope->set_ciphertext(ciphertext.body);
-    auto outcome = RawConnection(server_->address(), sam_)->Send(request);
-    ASSERT_OK(outcome.status());
-    ASSERT_TRUE(outcome->response.has_value());
+    ASSERT_OK(::sotto::testing::SendRawCiphertext(
+        *RawConnection(server_->address(), sam_), "dr-rivera", registration_id, ciphertext,
+        std::string(16, static_cast<char>('k' + sends_++))));
   }
 
   std::unique_ptr<ServerProcess> server_;
