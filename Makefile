@@ -1,13 +1,14 @@
 # The three commands a newcomer needs. Each installs what is missing first.
 #   make run    build and start sotto-server on 127.0.0.1:7443, data in ./var
 #   make demo   a scripted therapist/client exchange on a throw-away server
-#   make test   build and run every test with ctest
+#   make test   build and run every test with ctest, then each libFuzzer
+#               target briefly from its seed corpus (make unit-test skips it)
 BUILD_DIR ?= build
 JOBS ?= 2
 LISTEN ?= 127.0.0.1:7443
 DATA_DIR ?= ./var
 
-.PHONY: all deps build run demo test test-sanitize fuzz-build fuzz-smoke fuzz clean
+.PHONY: all deps build run demo test unit-test test-sanitize fuzz-build fuzz-smoke fuzz clean
 
 all: build
 
@@ -27,7 +28,11 @@ run: build
 demo: build
 	./scripts/demo.sh $(BUILD_DIR)
 
-test: build
+# The fuzz smoke is part of `make test` (issue 4: "each runs briefly in make
+# test"); unit-test is the ctest half alone, for the edit-compile loop.
+test: unit-test fuzz-smoke
+
+unit-test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS)
 
 # The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer. UB is
