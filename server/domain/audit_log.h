@@ -151,6 +151,7 @@ class AuditLog final : public Store {
                                                    Durability durability) override {
     return inner_->PopFirst(table, prefix, durability);
   }
+  absl::Status SyncLog() override { return inner_->SyncLog(); }
 
  private:
   AuditLog(Store* inner, Clock* clock) : inner_(inner), clock_(clock) {}

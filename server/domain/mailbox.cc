@@ -284,7 +284,11 @@ absl::StatusOr<SendResult> Mailbox::Send(
       client_lock = conversations_->LockClient(route.client);
       SOTTO_ASSIGN_OR_RETURN(oldest_waiting, conversations_->AddMessageInto(route, now, batch));
     }
-    SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kSynced));
+    // Deferred: later Sends to these queues read this write at once (it is
+    // in the memtable); the caller's log sync makes it durable, and the
+    // log keeps write order, so no later write can survive a crash without it.
+    SOTTO_RETURN_IF_ERROR(store_->Write(
+        batch, options.defer_sync ? Durability::kBuffered : Durability::kSynced));
   }
   if (indexed && route.from_client) {
     SOTTO_ASSIGN_OR_RETURN(result.expectation,
@@ -292,7 +296,12 @@ absl::StatusOr<SendResult> Mailbox::Send(
   }
 
   for (const OutgoingEnvelope& e : envelopes) {
-    Notify(keys::QueuePrefix(recipient, e.device_id));
+    std::string queue = keys::QueuePrefix(recipient, e.device_id);
+    if (options.defer_sync) {
+      result.notify.push_back(std::move(queue));
+    } else {
+      Notify(queue);
+    }
   }
   return result;
 }
@@ -530,7 +539,7 @@ absl::StatusOr<FetchResult> Mailbox::Fetch(const AuthenticatedDevice& caller,
 }
 
 absl::StatusOr<uint32_t> Mailbox::Ack(const AuthenticatedDevice& caller,
-                                      const std::vector<uint64_t>& seqs) {
+                                      const std::vector<uint64_t>& seqs, bool defer_sync) {
   if (seqs.size() > kMaxAckBatch) {
     return absl::InvalidArgumentError(absl::StrCat(
         "seqs holds ", seqs.size(), " entries; at most ", kMaxAckBatch,
@@ -561,7 +570,8 @@ absl::StatusOr<uint32_t> Mailbox::Ack(const AuthenticatedDevice& caller,
   meta.depth = meta.depth >= deleted ? meta.depth - deleted : 0;
   meta.bytes = meta.bytes >= freed ? meta.bytes - freed : 0;
   batch.Put(Table::kQueueMeta, meta_key, records::Encode(meta));
-  SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kSynced));
+  SOTTO_RETURN_IF_ERROR(
+      store_->Write(batch, defer_sync ? Durability::kBuffered : Durability::kSynced));
   return deleted;
 }
 
@@ -587,6 +597,10 @@ void Mailbox::RemoveListener(ListenerId id) {
     if (ids.empty()) by_queue_.erase(q);
   }
   listeners_.erase(it);
+}
+
+void Mailbox::NotifyQueues(const std::vector<std::string>& queues) {
+  for (const std::string& q : queues) Notify(q);
 }
 
 void Mailbox::Notify(const std::string& queue_prefix) {

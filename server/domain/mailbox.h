@@ -44,6 +44,12 @@ struct SendOptions {
   SendKind kind = SendKind::kMessage;
   // Send later: hold until this Unix ms time if it is after now.
   int64_t deliver_at_ms = 0;
+  // Group commit: write the envelopes kBuffered and leave the sync to the
+  // caller, who must not acknowledge the Send before a Store::SyncLog that
+  // began after Send returned (LogSyncer::AfterSync), and then calls
+  // NotifyQueues(result.notify) so subscribers hear of it only once it is
+  // durable. A scheduled send is always synced here.
+  bool defer_sync = false;
 };
 
 struct SendResult {
@@ -52,6 +58,9 @@ struct SendResult {
   int64_t deliver_at_ms = 0;  // a scheduled send's release time, else 0
   // For a client's message to a therapist (not on duplicates).
   std::optional<ReplyExpectation> expectation;
+  // With SendOptions::defer_sync: the queues to pass to NotifyQueues once
+  // the log is synced. Empty otherwise (Send notified them itself).
+  std::vector<std::string> notify;
 };
 
 struct FetchResult {
@@ -142,9 +151,11 @@ class Mailbox {
 
   // Deletes the listed envelopes from the caller's own queue; unknown seqs
   // are ignored. Returns how many were deleted. Errors: INVALID_ARGUMENT
-  // (more than kMaxAckBatch seqs).
+  // (more than kMaxAckBatch seqs). With `defer_sync` the deletion is written
+  // kBuffered and the caller must not acknowledge it before a
+  // Store::SyncLog that began after Ack returned (LogSyncer::AfterSync).
   absl::StatusOr<uint32_t> Ack(const AuthenticatedDevice& caller,
-                               const std::vector<uint64_t>& seqs);
+                               const std::vector<uint64_t>& seqs, bool defer_sync = false);
 
   // Calls `on_new` after each Send that adds to the queue of handle.device,
   // on the sending thread, until RemoveListener. `on_new` must be quick and
@@ -153,6 +164,8 @@ class Mailbox {
                          std::function<void()> on_new);
   // After this returns, the listener is not running and will not run again.
   void RemoveListener(ListenerId id);
+  // Wakes the listeners of `queues` (SendResult::notify of a deferred Send).
+  void NotifyQueues(const std::vector<std::string>& queues);
 
  private:
   void Notify(const std::string& queue_prefix);

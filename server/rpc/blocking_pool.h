@@ -4,33 +4,42 @@
 #include <cstddef>
 #include <deque>
 #include <functional>
+#include <map>
 #include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 
 namespace sotto::server::rpc {
 
-// A fixed set of threads that run the blocking part of unary handlers
-// (internal to server/rpc). gRPC 1.51 runs callback handlers on a few
-// threads (about one per core); a handler that waits for a synced RocksDB
-// write holds one of them, so at most that many writes ever meet in
-// RocksDB's write group and share a WAL sync. Handing the work to this pool
-// lets as many writes wait together as the pool has threads, which is what
-// makes group commit pay off. Thread-safe.
+// Threads that run the blocking part of unary handlers (internal to
+// server/rpc). gRPC 1.51 runs callback handlers on a few threads (about one
+// per core); a handler that waits for a synced RocksDB write holds one of
+// them, so at most that many writes ever meet in RocksDB's write group and
+// share a WAL sync. Handing the work to this pool lets as many writes wait
+// together as the pool has threads, which is what makes group commit pay
+// off.
+//
+// The pool grows on demand: a task that finds no idle worker starts one, up
+// to `max_threads`; a worker idle for `idle_timeout` exits (down to none).
+// An idle server therefore holds no pool threads, a busy one as many as its
+// load keeps waiting. Thread-safe.
 class BlockingPool {
  public:
-  // Starts `threads` workers (at least 1). At most `max_queued` tasks (at
-  // least 1) wait for a worker; more are refused, so a burst fails fast
+  // At most `max_threads` workers (at least 1); at most `max_queued` tasks
+  // (at least 1) wait for one. More are refused, so a burst fails fast
   // instead of queueing without bound.
-  BlockingPool(size_t threads, size_t max_queued);
+  BlockingPool(size_t max_threads, size_t max_queued,
+               absl::Duration idle_timeout = absl::Seconds(30));
   BlockingPool(const BlockingPool&) = delete;
   BlockingPool& operator=(const BlockingPool&) = delete;
   // Stop().
   ~BlockingPool();
 
-  // Queues `task` to run on a worker. Returns false, and drops `task`
+  // Queues `task` to run on a worker, starting one if every worker is busy
+  // and fewer than `max_threads` run. Returns false, and drops `task`
   // without running it, when `max_queued` tasks already wait or Stop has
   // begun.
   [[nodiscard]] bool TrySubmit(std::function<void()> task);
@@ -40,17 +49,28 @@ class BlockingPool {
   // called from a worker.
   void Stop();
 
+  // Workers alive now (for tests and the operator's stats).
+  size_t threads() const;
+
  private:
   void Work();
-  bool Ready() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Joins workers that have exited. Not under mu_.
+  static void Join(std::vector<std::thread> exited);
 
+  const size_t max_threads_;
   const size_t max_queued_;
-  absl::Mutex mu_;
+  const absl::Duration idle_timeout_;
+  mutable absl::Mutex mu_;
+  absl::CondVar work_;     // a task was queued, or Stop began
+  absl::CondVar emptied_;  // the last worker exited
   std::deque<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  // Written only by the constructor and Stop (under stop_mu_).
-  absl::Mutex stop_mu_;
-  std::vector<std::thread> threads_ ABSL_GUARDED_BY(stop_mu_);
+  // Workers waiting for a task.
+  size_t idle_ ABSL_GUARDED_BY(mu_) = 0;
+  // Running workers by id; a worker that exits moves itself to exited_,
+  // whose threads the next TrySubmit or Stop joins.
+  std::map<std::thread::id, std::thread> live_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::thread> exited_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace sotto::server::rpc

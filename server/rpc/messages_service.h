@@ -4,16 +4,19 @@
 #include "server/domain/accounts.h"
 #include "server/rpc/call_gate.h"
 #include "server/domain/mailbox.h"
+#include "server/storage/log_syncer.h"
 #include "sotto/v1/messages.grpc.pb.h"
 
 namespace sotto::server::rpc {
 
 // sotto.v1.Messages. Does not own its arguments, which must outlive the
-// server (Subscribe streams hold mailbox listeners until they end).
+// server (Subscribe streams hold mailbox listeners until they end). Sends
+// are acknowledged by `syncer` (group commit), which must keep running
+// until the gRPC server has shut down.
 class MessagesService final : public sotto::v1::Messages::CallbackService {
  public:
-  MessagesService(CallGate* gate, Mailbox* mailbox)
-      : gate_(gate), accounts_(&gate->accounts()), mailbox_(mailbox) {}
+  MessagesService(CallGate* gate, Mailbox* mailbox, LogSyncer* syncer)
+      : gate_(gate), accounts_(&gate->accounts()), mailbox_(mailbox), syncer_(syncer) {}
   MessagesService(const MessagesService&) = delete;
   MessagesService& operator=(const MessagesService&) = delete;
 
@@ -37,9 +40,16 @@ class MessagesService final : public sotto::v1::Messages::CallbackService {
  private:
   class SubscribeReactor;
 
+  // Send's work (on gRPC's thread). A non-OK result is for the caller to
+  // Finish with; OK means the log syncer will Finish `reactor`.
+  grpc::Status SendBody(grpc::CallbackServerContext* context,
+                        const sotto::v1::SendRequest* request,
+                        sotto::v1::SendResponse* response, grpc::ServerUnaryReactor* reactor);
+
   CallGate* const gate_;
   Accounts* const accounts_;
   Mailbox* const mailbox_;
+  LogSyncer* const syncer_;
 };
 
 }  // namespace sotto::server::rpc

@@ -25,6 +25,7 @@
 #include "server/rpc/queue_service.h"
 #include "server/rpc/keys_service.h"
 #include "server/rpc/messages_service.h"
+#include "server/storage/caching_store.h"
 #include "server/storage/rocksdb_store.h"
 
 namespace sotto::server::rpc {
@@ -50,6 +51,9 @@ struct SottoServer::Parts {
   // server (whose in-flight calls it finishes), and in any case destroyed
   // before the domain services and the store it uses.
   std::unique_ptr<BlockingPool> pool;
+  // Acknowledges Sends once their write is synced (group commit); stopped
+  // in Shutdown after the pool, whose Sends hand it their replies.
+  std::unique_ptr<LogSyncer> syncer;
   std::unique_ptr<CallGate> gate;
   std::unique_ptr<AccountsService> accounts_service;
   std::unique_ptr<KeysService> keys_service;
@@ -90,7 +94,11 @@ absl::StatusOr<std::unique_ptr<SottoServer>> SottoServer::Start(
   auto parts = std::make_unique<Parts>();
   absl::StatusOr<std::unique_ptr<Store>> store = OpenRocksDbStore(options.data_dir);
   if (!store.ok()) return store.status();
-  parts->store = *std::move(store);
+  // Accounts, devices, care links and policies are read by every Send and
+  // written only by rare events: served from memory (CachingStore).
+  parts->store = std::make_unique<CachingStore>(
+      *std::move(store), std::vector<Table>{Table::kAccounts, Table::kDevices, Table::kLinks,
+                                            Table::kLinksByClient, Table::kPolicies});
   if (options.wrap_store) parts->store = options.wrap_store(std::move(parts->store));
   Clock* clock = options.clock != nullptr ? options.clock : SystemClock::Get();
   absl::StatusOr<std::unique_ptr<AuditLog>> audit = AuditLog::Open(parts->store.get(), clock);
@@ -116,6 +124,7 @@ absl::StatusOr<std::unique_ptr<SottoServer>> SottoServer::Start(
   parts->code_attempts = std::make_unique<AttemptLimiter>(clock);
   parts->limits = std::make_unique<RateLimits>(clock, options.rate_limits);
   parts->pool = std::make_unique<BlockingPool>(options.io_threads, options.io_queue);
+  parts->syncer = std::make_unique<LogSyncer>(db);
   parts->gate = std::make_unique<CallGate>(parts->accounts.get(), parts->audit.get(),
                                            parts->limits.get(), parts->pool.get());
   parts->accounts_service = std::make_unique<AccountsService>(
@@ -123,7 +132,8 @@ absl::StatusOr<std::unique_ptr<SottoServer>> SottoServer::Start(
   parts->keys_service = std::make_unique<KeysService>(parts->gate.get(), parts->keys.get(),
                                                       parts->care.get());
   parts->messages_service =
-      std::make_unique<MessagesService>(parts->gate.get(), parts->mailbox.get());
+      std::make_unique<MessagesService>(parts->gate.get(), parts->mailbox.get(),
+                                        parts->syncer.get());
   parts->care_service = std::make_unique<CareService>(parts->gate.get(), parts->care.get(),
                                                      parts->code_attempts.get());
   parts->queue_service =
@@ -214,6 +224,8 @@ void SottoServer::Shutdown(absl::Duration deadline) {
   // pool's workers do; anything still queued runs (or ends CANCELLED) here,
   // before the store can close.
   parts_->pool->Stop();
+  // The pool's last Sends may have handed the syncer their replies.
+  parts_->syncer->Stop();
   // After the servers: no Send can schedule more. A release in progress
   // completes (its write is atomic either way).
   parts_->releaser->Stop();

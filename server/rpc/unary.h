@@ -17,28 +17,39 @@
 
 namespace sotto::server::rpc {
 
-// Runs `body()` (returning grpc::Status) on `pool` and Finishes the call
-// with its result, exactly once. gRPC keeps `context` and the request and
-// response alive until Finish, so `body` may capture those pointers (by
+// Runs `body(reactor)` on `pool`; the body Finishes the call itself,
+// exactly once, now or later from another thread (a Send is acknowledged
+// after the group commit's log sync). gRPC keeps `context` and the request
+// and response alive until Finish, so `body` may capture those pointers (by
 // value: the handler's frame is gone when it runs) and must not touch them
 // afterwards. A full queue fails the call at once with RESOURCE_EXHAUSTED;
 // a call cancelled while queued (client gone, server shutting down) is
 // Finished CANCELLED without running `body`.
 template <typename Body>
-grpc::ServerUnaryReactor* OffloadUnary(grpc::CallbackServerContext* context,
-                                       BlockingPool& pool, Body body) {
+grpc::ServerUnaryReactor* OffloadUnaryFinishing(grpc::CallbackServerContext* context,
+                                                BlockingPool& pool, Body body) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const bool queued = pool.TrySubmit([context, reactor, body = std::move(body)]() mutable {
     if (context->IsCancelled()) {
       reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "call cancelled before it ran"));
       return;
     }
-    reactor->Finish(body());
+    body(reactor);
   });
   if (!queued) {
     reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "server busy; retry"));
   }
   return reactor;
+}
+
+// OffloadUnaryFinishing for a body that returns the call's grpc::Status.
+template <typename Body>
+grpc::ServerUnaryReactor* OffloadUnary(grpc::CallbackServerContext* context,
+                                       BlockingPool& pool, Body body) {
+  return OffloadUnaryFinishing(context, pool,
+                               [body = std::move(body)](grpc::ServerUnaryReactor* reactor) mutable {
+                                 reactor->Finish(body());
+                               });
 }
 
 // OffloadUnary for the usual shape: authenticate, then `body(caller)`

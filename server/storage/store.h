@@ -119,6 +119,12 @@ class Store {
   // entry goes to exactly one caller (one-time prekey hand-out).
   virtual absl::StatusOr<std::optional<KeyValue>> PopFirst(
       Table table, absl::string_view prefix, Durability durability) = 0;
+
+  // Puts on disk every write that returned before this call, kBuffered ones
+  // included: after OK they survive a machine crash as if written kSynced.
+  // Group commit: many kBuffered writes, one SyncLog, then acknowledge them
+  // all (LogSyncer). Writes made while it runs may or may not be covered.
+  virtual absl::Status SyncLog() = 0;
 };
 
 }  // namespace sotto::server

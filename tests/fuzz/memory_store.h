@@ -65,6 +65,8 @@ class MemoryStore final : public server::Store {
     return out;
   }
 
+  absl::Status SyncLog() override { return absl::OkStatus(); }  // memory: nothing to sync
+
   absl::StatusOr<std::optional<server::KeyValue>> PopFirst(server::Table table,
                                                            absl::string_view prefix,
                                                            server::Durability) override {

@@ -4,15 +4,18 @@
 // Store wrapper over real RocksDB and checks that whatever a reply promises
 // is requested as Durability::kSynced.
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "server/domain/care.h"
 #include "server/domain/conversation_queue.h"
 #include "server/domain/enrolment.h"
+#include "server/storage/log_syncer.h"
 #include "tests/server/domain_fixture.h"
 
 namespace sotto::server {
@@ -45,8 +48,16 @@ class RecordingStore final : public Store {
     Record(durability);
     return inner_->PopFirst(table, prefix, durability);
   }
+  absl::Status SyncLog() override {
+    Record(kLogSync);
+    return inner_->SyncLog();
+  }
 
-  // The durabilities requested since the last call, oldest first.
+  // Recorded for a SyncLog call (not a Durability a Write can ask for).
+  static constexpr Durability kLogSync = static_cast<Durability>(100);
+
+  // The durabilities requested since the last call, oldest first; kLogSync
+  // for each SyncLog.
   std::vector<Durability> Take() {
     absl::MutexLock lock(&mu_);
     return std::exchange(recorded_, {});
@@ -148,6 +159,45 @@ TEST_F(DurabilityContractTest, EveryAcknowledgedChangeIsSyncedBeforeItReturns) {
   ExpectAllSynced("Claim");
   ASSERT_OK(care_->EndLink(lee, "sam"));
   ExpectAllSynced("EndLink");
+}
+
+// The server's Send (group commit): the envelope is written buffered, the
+// recipient's subscriptions hear nothing yet, and the acknowledgement waits
+// for a log sync that followed the write.
+TEST_F(DurabilityContractTest, DeferredSendIsAcknowledgedOnlyAfterALogSync) {
+  auto code = enrolment_->IssueTherapistCode("dr-lee", 0);
+  ASSERT_OK(code.status());
+  ASSERT_OK(care_->Register(NewReg("dr-lee", Role::kTherapist, 3), code->code, "").status());
+  AuthenticatedDevice lee{"dr-lee", 1, Role::kTherapist};
+  auto invite = care_->CreateInvite(lee, 0);
+  ASSERT_OK(invite.status());
+  ASSERT_OK(care_->Register(NewReg("sam", Role::kClient, 3), "", invite->code).status());
+  AuthenticatedDevice sam{"sam", 1, Role::kClient};
+  std::atomic<int> woken{0};
+  Mailbox::ListenerId listener = mailbox_->AddListener("dr-lee", 1, [&] { ++woken; });
+  recording_->Take();
+
+  SendOptions deferred;
+  deferred.defer_sync = true;
+  auto sent = mailbox_->Send(sam, "dr-lee", std::string(kMessageIdBytes, 'd'),
+                             {OutgoingEnvelope{1, 100, kEnvelopeTypePreKey, "ct"}}, deferred);
+  ASSERT_OK(sent.status());
+  EXPECT_THAT(recording_->Take(), ::testing::ElementsAre(Durability::kBuffered));
+  EXPECT_EQ(woken.load(), 0) << "a subscriber heard of a Send before it was durable";
+  ASSERT_EQ(sent->notify.size(), 1u);
+
+  LogSyncer syncer(recording_.get());
+  absl::Notification acknowledged;
+  syncer.AfterSync([&](absl::Status synced) {
+    EXPECT_OK(synced);
+    // The sync happened before the acknowledgement runs.
+    EXPECT_THAT(recording_->Take(), ::testing::ElementsAre(RecordingStore::kLogSync));
+    mailbox_->NotifyQueues(sent->notify);
+    acknowledged.Notify();
+  });
+  ASSERT_TRUE(acknowledged.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_EQ(woken.load(), 1);
+  mailbox_->RemoveListener(listener);
 }
 
 }  // namespace

@@ -1533,10 +1533,12 @@ TEST_F(RpcSecurityTest, ARefusedChangeLeavesNoAuditEntry) {
   EXPECT_THAT(lines.back(), ::testing::HasSubstr("invite.created"));
 }
 
-// A Store that lets a test see and hold synced writes (the Sends') before
-// they reach RocksDB. While armed, each synced Write waits until `together`
-// writers are inside at once (then all go), Release is called, or `timeout`
-// passes (then all later writes go too: the test has its answer).
+// A Store that lets a test see and hold the points where writes become
+// durable — synced Writes and log syncs (the Sends' group commit) — before
+// they reach RocksDB. While armed, each waits until `together` are inside
+// at once (then all go), Release is called, or `timeout` passes (then all
+// later ones go too: the test has its answer). Counts buffered writes and
+// log syncs.
 class GatedStore final : public Store {
  public:
   explicit GatedStore(std::unique_ptr<Store> inner) : inner_(std::move(inner)) {}
@@ -1548,6 +1550,8 @@ class GatedStore final : public Store {
     timeout_ = timeout;
     open_ = false;
     most_inside_ = 0;
+    buffered_ = 0;
+    syncs_ = 0;
   }
   void Release() {
     absl::MutexLock lock(&mu_);
@@ -1558,34 +1562,40 @@ class GatedStore final : public Store {
     absl::MutexLock lock(&mu_);
     return most_inside_;
   }
-  // True once `n` synced writers are inside Write together.
+  // True once `n` synced writers or log syncs are inside together.
   bool WaitInside(int n, absl::Duration timeout) {
     absl::MutexLock lock(&mu_);
     auto enough = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return inside_ >= n; };
     return mu_.AwaitWithTimeout(absl::Condition(&enough), timeout);
+  }
+  // True once `n` buffered writes returned since Arm.
+  bool WaitBuffered(int n, absl::Duration timeout) {
+    absl::MutexLock lock(&mu_);
+    auto enough = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return buffered_ >= n; };
+    return mu_.AwaitWithTimeout(absl::Condition(&enough), timeout);
+  }
+  // Log syncs that completed since Arm.
+  int syncs() {
+    absl::MutexLock lock(&mu_);
+    return syncs_;
   }
 
   absl::StatusOr<std::optional<std::string>> Get(Table table, absl::string_view key) override {
     return inner_->Get(table, key);
   }
   absl::Status Write(const WriteBatch& batch, Durability durability) override {
-    bool counted = false;
-    {
-      absl::MutexLock lock(&mu_);
-      if (armed_ && durability == Durability::kSynced) {
-        counted = true;
-        ++inside_;
-        most_inside_ = std::max(most_inside_, inside_);
-        if (together_ > 0 && inside_ >= together_) open_ = true;
-        mu_.AwaitWithTimeout(absl::Condition(&open_), timeout_);
-        open_ = true;
-      }
+    if (durability == Durability::kSynced) {
+      return Gated([&] { return inner_->Write(batch, durability); });
     }
     absl::Status s = inner_->Write(batch, durability);
-    if (counted) {
-      absl::MutexLock lock(&mu_);
-      --inside_;
-    }
+    absl::MutexLock lock(&mu_);
+    if (armed_ && s.ok()) ++buffered_;
+    return s;
+  }
+  absl::Status SyncLog() override {
+    absl::Status s = Gated([&] { return inner_->SyncLog(); });
+    absl::MutexLock lock(&mu_);
+    if (armed_) ++syncs_;
     return s;
   }
   absl::StatusOr<std::vector<KeyValue>> Scan(Table table, absl::string_view prefix,
@@ -1599,6 +1609,28 @@ class GatedStore final : public Store {
   }
 
  private:
+  template <typename Op>
+  absl::Status Gated(Op op) {
+    bool counted = false;
+    {
+      absl::MutexLock lock(&mu_);
+      if (armed_) {
+        counted = true;
+        ++inside_;
+        most_inside_ = std::max(most_inside_, inside_);
+        if (together_ > 0 && inside_ >= together_) open_ = true;
+        mu_.AwaitWithTimeout(absl::Condition(&open_), timeout_);
+        open_ = true;
+      }
+    }
+    absl::Status s = op();
+    if (counted) {
+      absl::MutexLock lock(&mu_);
+      --inside_;
+    }
+    return s;
+  }
+
   const std::unique_ptr<Store> inner_;
   absl::Mutex mu_;
   bool armed_ ABSL_GUARDED_BY(mu_) = false;
@@ -1607,6 +1639,8 @@ class GatedStore final : public Store {
   bool open_ ABSL_GUARDED_BY(mu_) = false;
   int inside_ ABSL_GUARDED_BY(mu_) = 0;
   int most_inside_ ABSL_GUARDED_BY(mu_) = 0;
+  int buffered_ ABSL_GUARDED_BY(mu_) = 0;
+  int syncs_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // The real server over a GatedStore: how handlers' store work is scheduled.
@@ -1656,20 +1690,29 @@ class RpcConcurrencyTest : public RpcTest {
   GatedStore* gated_ = nullptr;
 };
 
-// RocksDB's group commit shares one WAL sync among the synced writers that
-// meet in its write queue. gRPC runs callback handlers on about one thread
-// per core, so a handler that writes itself lets only that many meet; the
-// handler pool must let many more reach the store at once.
-TEST_F(RpcConcurrencyTest, ConcurrentSendsReachTheStoreTogether) {
+// Group commit: while one log sync is on the disk, every Send that arrives
+// writes (buffered) and waits for the next sync, which acknowledges them
+// all. Nothing is acknowledged before a sync that followed its write.
+TEST_F(RpcConcurrencyTest, ConcurrentSendsShareOneLogSync) {
   constexpr int kSends = 24;
-  constexpr int kTogether = 8;
   User ana = Register("ana");
   std::vector<User> clients = RegisterClients(kSends);
-  gated_->Arm(kTogether, absl::Seconds(10));
-  for (const grpc::Status& s : SendToEach(ana, clients)) EXPECT_TRUE(s.ok()) << Describe(s);
-  EXPECT_GE(gated_->most_inside(), kTogether)
-      << "concurrent Sends never had more than " << gated_->most_inside()
-      << " synced writes in the store at once";
+  gated_->Arm(/*together=*/0, absl::Seconds(30));
+  std::atomic<int> done{0};
+  std::vector<grpc::Status> statuses;
+  std::thread senders([&] { statuses = SendToEach(ana, clients, &done); });
+  // The first sync is held on its way to the disk; the other Sends still
+  // write, and none of them is acknowledged yet.
+  ASSERT_TRUE(gated_->WaitInside(1, absl::Seconds(10)));
+  ASSERT_TRUE(gated_->WaitBuffered(kSends, absl::Seconds(10)));
+  absl::SleepFor(absl::Milliseconds(100));
+  EXPECT_EQ(done.load(), 0) << "a Send was acknowledged before its write was synced";
+  gated_->Release();
+  senders.join();
+  for (const grpc::Status& s : statuses) EXPECT_TRUE(s.ok()) << Describe(s);
+  // The held sync (which may have covered the first Send) and one more for
+  // the rest; a third only if a Send's write raced the second sync's start.
+  EXPECT_LE(gated_->syncs(), 3) << kSends << " Sends needed " << gated_->syncs() << " syncs";
 }
 
 TEST_F(RpcConcurrencyTest, ShutdownWithSendsInFlightFinishesEveryCallBeforeClosing) {
@@ -1711,24 +1754,35 @@ TEST_F(RpcConcurrencyTest, FullHandlerQueueFailsFastWithResourceExhausted) {
   io_queue_ = 1;
   StartServer();
   User ana = Register("ana");
-  std::vector<User> clients = RegisterClients(5);
   gated_->Arm(/*together=*/0, absl::Seconds(30));
   grpc::Status first;
-  std::thread holder([&] { first = Send(ana, TextTo(clients[0], 100, "hi")); });
-  // The only worker is now held inside the first Send's write.
+  // A registration holds its worker through its synced write (Send and Ack
+  // would not: they are acknowledged by the log syncer).
+  std::thread holder([&] {
+    User held = NewUser("held-reg", 100);
+    grpc::ClientContext ctx;
+    v1::RegisterResponse resp;
+    first = accounts_->Register(&ctx, RegisterRequestFor(held, 2), &resp);
+  });
+  // The only worker is now held inside the registration's write.
   ASSERT_TRUE(gated_->WaitInside(1, absl::Seconds(10)));
-  std::vector<User> rest;
-  for (size_t i = 1; i < clients.size(); ++i) rest.push_back(std::move(clients[i]));
   std::atomic<int> done{0};
-  std::vector<grpc::Status> statuses;
-  std::thread others([&] { statuses = SendToEach(ana, rest, &done); });
+  std::vector<grpc::Status> statuses(4);
+  std::vector<std::thread> fetchers;
+  for (size_t i = 0; i < statuses.size(); ++i) {
+    fetchers.emplace_back([&, i] {
+      v1::FetchResponse resp;
+      statuses[i] = messages_->Fetch(Ctx(ana.Header()).get(), v1::FetchRequest(), &resp);
+      ++done;
+    });
+  }
   // One waits in the queue; the others are refused without waiting.
   const absl::Time limit = absl::Now() + absl::Seconds(10);
   while (done.load() < 3 && absl::Now() < limit) absl::SleepFor(absl::Milliseconds(10));
   EXPECT_EQ(done.load(), 3);
   gated_->Release();
   holder.join();
-  others.join();
+  for (std::thread& t : fetchers) t.join();
   EXPECT_TRUE(first.ok()) << Describe(first);
   int busy = 0;
   int ok = 0;

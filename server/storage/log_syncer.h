@@ -1,0 +1,59 @@
+#ifndef SOTTO_SERVER_STORAGE_LOG_SYNCER_H_
+#define SOTTO_SERVER_STORAGE_LOG_SYNCER_H_
+
+#include <functional>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "server/storage/store.h"
+
+namespace sotto::server {
+
+// Group commit for writes that must be durable before they are
+// acknowledged. A caller writes kBuffered (visible at once, no fsync), then
+// hands AfterSync the acknowledgement. One thread syncs the store's log for
+// everything handed over since its last sync and then runs each
+// acknowledgement with the result, so a burst of concurrent writes shares one
+// fsync and nobody waits for it on a thread of their own.
+//
+// Guarantee: `done(OK)` runs only after a Store::SyncLog that began after
+// AfterSync was called, so the caller's earlier write is on disk. Thread-safe.
+// Does not own `store`, which must outlive it.
+class LogSyncer {
+ public:
+  explicit LogSyncer(Store* store);
+  LogSyncer(const LogSyncer&) = delete;
+  LogSyncer& operator=(const LogSyncer&) = delete;
+  // Stop().
+  ~LogSyncer();
+
+  // Runs `done` on the syncer's thread once the log is synced (OK) or the
+  // sync failed (its error). `done` must be quick and must not call
+  // AfterSync. After Stop, `done` runs at once with FAILED_PRECONDITION.
+  void AfterSync(std::function<void(absl::Status)> done);
+
+  // Syncs and acknowledges whatever is waiting, then joins the thread.
+  // Idempotent.
+  void Stop();
+
+  // Syncs performed so far (tests and the operator's stats).
+  uint64_t syncs() const;
+
+ private:
+  void Run();
+
+  Store* const store_;
+  mutable absl::Mutex mu_;
+  std::vector<std::function<void(absl::Status)>> waiting_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t syncs_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Mutex stop_mu_;
+  std::thread thread_;
+};
+
+}  // namespace sotto::server
+
+#endif  // SOTTO_SERVER_STORAGE_LOG_SYNCER_H_
