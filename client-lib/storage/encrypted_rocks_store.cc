@@ -1,8 +1,14 @@
 #include "client-lib/storage/encrypted_rocks_store.h"
 
+#include <fcntl.h>
 #include <sodium.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdarg>
+#include <cstring>
 #include <cstdlib>
 #include <filesystem>
 #include <system_error>
@@ -349,6 +355,51 @@ absl::Status DestroyEncryptedStore(const std::string& dir) {
   rocksdb::Options options = BaseOptions();
   options.info_log = std::make_shared<NullLogger>();
   return FromRocks(rocksdb::DestroyDB(dir, options), absl::StrCat("destroying ", dir));
+}
+
+absl::Status WipeEncryptedStore(const std::string& dir) {
+  if (!EncryptedStoreExists(dir)) {
+    return absl::NotFoundError(absl::StrCat("no local store in ", dir));
+  }
+  // RocksDB's own lock: refused while this process or another has it open.
+  rocksdb::Env* env = rocksdb::Env::Default();
+  rocksdb::FileLock* lock = nullptr;
+  SOTTO_RETURN_IF_ERROR(
+      FromRocks(env->LockFile(dir + "/LOCK", &lock), absl::StrCat("locking ", dir)));
+  absl::Status overwritten;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir, ec)) {
+    if (!entry.is_regular_file() || entry.path().filename() == "LOCK") continue;
+    const std::string path = entry.path().string();
+    const int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    struct stat st {};
+    bool ok = fd >= 0 && fstat(fd, &st) == 0;
+    static const char kZeros[64 * 1024] = {0};
+    for (off_t done = 0; ok && done < st.st_size;) {
+      const size_t n = static_cast<size_t>(
+          std::min<off_t>(st.st_size - done, static_cast<off_t>(sizeof kZeros)));
+      const ssize_t w = pwrite(fd, kZeros, n, done);
+      ok = w > 0;
+      done += ok ? w : 0;
+    }
+    ok = ok && fsync(fd) == 0;
+    if (fd >= 0) close(fd);
+    if (!ok && overwritten.ok()) {
+      overwritten = absl::InternalError(
+          absl::StrCat("overwriting ", path, " failed: ", std::strerror(errno)));
+    }
+  }
+  if (ec && overwritten.ok()) {
+    overwritten = absl::InternalError(absl::StrCat("listing ", dir, ": ", ec.message()));
+  }
+  env->UnlockFile(lock).PermitUncheckedError();
+  SOTTO_RETURN_IF_ERROR(overwritten);
+  // The files are zeros now: DestroyDB removes them by name, without reading.
+  SOTTO_RETURN_IF_ERROR(DestroyEncryptedStore(dir));
+  // DestroyDB leaves the directory when anything else is in it (a LOG.old,
+  // a stray file); the profile is gone either way.
+  std::filesystem::remove(dir, ec);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::unique_ptr<LocalStore>> CreateEncryptedStore(const std::string& dir,

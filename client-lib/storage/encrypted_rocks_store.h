@@ -63,6 +63,17 @@ bool EncryptedStoreExists(const std::string& dir);
 // it is open. Deleted files are unlinked, not overwritten.
 absl::Status DestroyEncryptedStore(const std::string& dir);
 
+// As DestroyEncryptedStore, for data that must not be read back from the
+// disk afterwards (account deletion): takes the store's lock, overwrites
+// every file in `dir` with zeros and syncs it, then deletes the store and the
+// directory if that leaves it empty. An overwrite cannot reach blocks a
+// journaling or copy-on-write file system or an SSD kept elsewhere; whatever
+// survives there is sealed under the data key, which is wrapped under the
+// passphrase. NOT_FOUND if there is no store; UNAVAILABLE if it is open
+// (nothing is overwritten then); INTERNAL naming the file that could not be
+// overwritten.
+absl::Status WipeEncryptedStore(const std::string& dir);
+
 }  // namespace sotto::client::storage
 
 #endif  // SOTTO_CLIENT_LIB_STORAGE_ENCRYPTED_ROCKS_STORE_H_

@@ -292,6 +292,39 @@ TEST_F(EncryptedStoreTest, DestroyRemovesTheStoreSoANewOneCanBeCreated) {
   EXPECT_EQ(Got(*store, Space::kMeta, "k"), "<absent>");
 }
 
+TEST_F(EncryptedStoreTest, WipeOverwritesEveryFileWithZerosThenRemovesTheStore) {
+  EXPECT_THAT(WipeEncryptedStore(db()), StatusIs(absl::StatusCode::kNotFound));
+  {
+    ASSERT_OK_AND_ASSIGN(auto store, CreateEncryptedStore(db(), "pass", KdfLimits::ForTesting()));
+    ASSERT_OK(store->Apply({{Space::kHistory, "k", "what I told my therapist"}}));
+    EXPECT_THAT(WipeEncryptedStore(db()), StatusIs(absl::StatusCode::kUnavailable));
+  }
+  {
+    // The refused wipe overwrote nothing.
+    ASSERT_OK_AND_ASSIGN(auto store, OpenEncryptedStore(db(), "pass"));
+    EXPECT_EQ(Got(*store, Space::kHistory, "k"), "what I told my therapist");
+  }
+  // Hard links keep each file's blocks reachable after the store deletes its
+  // names: what they hold afterwards is what a disk scan would find there.
+  const std::string links = dir_.sub("links");
+  fs::create_directories(links);
+  size_t bytes_before = 0;
+  for (const auto& [name, bytes] : ReadAllFiles(db())) {
+    fs::create_hard_link(name, links + "/" + fs::path(name).filename().string());
+    bytes_before += bytes.size();
+  }
+  ASSERT_GT(bytes_before, 0u);
+  ASSERT_OK(WipeEncryptedStore(db()));
+  EXPECT_FALSE(fs::exists(db()));
+  EXPECT_THAT(OpenEncryptedStore(db(), "pass"), StatusIs(absl::StatusCode::kNotFound));
+  size_t bytes_after = 0;
+  for (const auto& [name, bytes] : ReadAllFiles(links)) {
+    EXPECT_EQ(bytes.find_first_not_of('\0'), std::string::npos) << name << " was not overwritten";
+    bytes_after += bytes.size();
+  }
+  EXPECT_EQ(bytes_after, bytes_before);
+}
+
 TEST_F(EncryptedStoreTest, SecondOpenWhileOpenIsUnavailable) {
   ASSERT_OK_AND_ASSIGN(auto store, CreateEncryptedStore(db(), "pass", KdfLimits::ForTesting()));
   EXPECT_THAT(OpenEncryptedStore(db(), "pass"), StatusIs(absl::StatusCode::kUnavailable));
