@@ -1,15 +1,21 @@
 #include "client-lib/transport/connection.h"
 
+#include <algorithm>
 #include <chrono>
+#include <functional>
 #include <thread>
 #include <utility>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "client-lib/transport/address_policy.h"
+#include "client-lib/transport/tls_diagnosis.h"
 #include "google/rpc/status.pb.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
+#include "grpcpp/security/tls_certificate_provider.h"
+#include "grpcpp/security/tls_certificate_verifier.h"
+#include "grpcpp/security/tls_credentials_options.h"
 
 namespace sotto::client::transport {
 namespace {
@@ -38,9 +44,12 @@ std::optional<v1::DeviceMismatch> MismatchFrom(const grpc::Status& status) {
 
 class GrpcSubscription final : public Subscription {
  public:
-  GrpcSubscription(v1::Messages::Stub* stub, std::unique_ptr<grpc::ClientContext> context)
+  // `finished` turns the final gRPC status into ours (Connection::Failed).
+  GrpcSubscription(v1::Messages::Stub* stub, std::unique_ptr<grpc::ClientContext> context,
+                   std::function<absl::Status(const grpc::Status&)> finished)
       : context_(std::move(context)),
-        reader_(stub->Subscribe(context_.get(), v1::SubscribeRequest())) {}
+        reader_(stub->Subscribe(context_.get(), v1::SubscribeRequest())),
+        finished_(std::move(finished)) {}
 
   std::optional<v1::SubscribeEvent> Read() override {
     v1::SubscribeEvent event;
@@ -48,12 +57,34 @@ class GrpcSubscription final : public Subscription {
     return event;
   }
   void Cancel() override { context_->TryCancel(); }
-  absl::Status Finish() override { return FromGrpc(reader_->Finish(), "Subscribe"); }
+  absl::Status Finish() override { return finished_(reader_->Finish()); }
 
  private:
   std::unique_ptr<grpc::ClientContext> context_;
   std::unique_ptr<grpc::ClientReader<v1::SubscribeEvent>> reader_;
+  std::function<absl::Status(const grpc::Status&)> finished_;
 };
+
+// TLS through gRPC's TlsCredentials, the credentials type that can check
+// CRLs. Hostname verification there is the job of a certificate verifier:
+// set it explicitly rather than trust a default (tests pin that a
+// wrong-host certificate is still refused).
+std::shared_ptr<grpc::ChannelCredentials> TlsChannelCredentials(const TlsConfig& tls,
+                                                                 const CrlDirectory* crls) {
+  grpc::experimental::TlsChannelCredentialsOptions options;
+  if (!tls.system_roots) {
+    // Without a provider gRPC uses the system's (or its bundled) roots.
+    options.set_certificate_provider(
+        std::make_shared<grpc::experimental::StaticDataCertificateProvider>(tls.ca_pem));
+    options.watch_root_certs();
+  }
+  options.set_verify_server_certs(true);
+  options.set_certificate_verifier(
+      std::make_shared<grpc::experimental::HostNameCertificateVerifier>());
+  options.set_check_call_host(true);
+  if (crls != nullptr) options.set_crl_directory(crls->path());
+  return grpc::experimental::TlsCredentials(options);
+}
 
 // A subscription to an address we refused: ends at once with the reason.
 class RefusedSubscription final : public Subscription {
@@ -87,20 +118,36 @@ absl::Status FromGrpc(const grpc::Status& status, absl::string_view rpc) {
 }
 
 Connection::Connection(std::string address, TlsConfig tls)
-    : address_(std::move(address)), refused_(CheckServerAddress(address_, tls.enabled())) {
+    : address_(std::move(address)),
+      tls_(std::move(tls)),
+      refused_(CheckServerAddress(address_, tls_.enabled())) {
   if (!refused_.ok()) return;
+  if (!tls_.crl_pem.empty()) {
+    if (!tls_.enabled()) {
+      refused_ = absl::InvalidArgumentError(
+          "a certificate revocation list needs TLS: give the CA certificate or use the system "
+          "roots");
+      return;
+    }
+    absl::StatusOr<std::vector<CrlInfo>> crls = ParseCrls(tls_.crl_pem);
+    absl::StatusOr<std::unique_ptr<CrlDirectory>> dir =
+        crls.ok() ? CrlDirectory::Create(tls_.crl_pem) : crls.status();
+    if (!dir.ok()) {
+      refused_ = absl::Status(dir.status().code(),
+                              absl::StrCat("TLS CRL: ", dir.status().message()));
+      return;
+    }
+    crl_dir_ = std::move(*dir);
+    for (const CrlInfo& crl : *crls) {
+      crls_current_until_ = std::min(crls_current_until_, crl.next_update);
+    }
+  }
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(kMaxMessageBytes);
   args.SetMaxSendMessageSize(kMaxMessageBytes);
-  std::shared_ptr<grpc::ChannelCredentials> credentials;
-  if (tls.enabled()) {
-    grpc::SslCredentialsOptions options;
-    // Empty pem_root_certs makes gRPC use the system's (or its bundled) roots.
-    if (!tls.system_roots) options.pem_root_certs = tls.ca_pem;
-    credentials = grpc::SslCredentials(options);
-  } else {
-    credentials = grpc::InsecureChannelCredentials();
-  }
+  std::shared_ptr<grpc::ChannelCredentials> credentials =
+      tls_.enabled() ? TlsChannelCredentials(tls_, crl_dir_.get())
+                     : grpc::InsecureChannelCredentials();
   channel_ = grpc::CreateCustomChannel(address_, credentials, args);
   accounts_ = v1::Accounts::NewStub(channel_);
   keys_ = v1::Keys::NewStub(channel_);
@@ -109,16 +156,34 @@ Connection::Connection(std::string address, TlsConfig tls)
   queue_ = v1::Queue::NewStub(channel_);
 }
 
+absl::Status Connection::Usable() const {
+  if (!refused_.ok()) return refused_;
+  if (crls_current_until_ < absl::Now()) return CheckCrlsCurrent(tls_.crl_pem, absl::Now());
+  return absl::OkStatus();
+}
+
+absl::Status Connection::Failed(const grpc::Status& status, absl::string_view rpc) const {
+  absl::Status failed = FromGrpc(status, rpc);
+  // A refused certificate shows up as UNAVAILABLE "failed to connect … ";
+  // only a handshake of our own can tell which check failed.
+  if (!tls_.enabled() || status.error_code() != grpc::StatusCode::UNAVAILABLE) return failed;
+  std::optional<std::string> reason =
+      ExplainCertificateRefusal(address_, {tls_.ca_pem, tls_.system_roots, tls_.crl_pem});
+  if (!reason) return failed;
+  return absl::UnavailableError(
+      absl::StrCat(rpc, ": TLS: ", *reason, "; the connection was refused and nothing was sent"));
+}
+
 template <typename Stub, typename Request, typename Response>
 absl::StatusOr<Response> Connection::Call(
     Stub* stub, grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Response*),
     const Request& request, absl::string_view rpc) {
-  if (!refused_.ok()) return refused_;
+  if (absl::Status usable = Usable(); !usable.ok()) return usable;
   grpc::ClientContext context;
   Prepare(&context, true, kCallTimeout);
   Response response;
   grpc::Status status = (stub->*method)(&context, request, &response);
-  if (!status.ok()) return FromGrpc(status, rpc);
+  if (!status.ok()) return Failed(status, rpc);
   return response;
 }
 
@@ -141,61 +206,68 @@ void Connection::Prepare(grpc::ClientContext* context, bool authenticated,
 
 absl::StatusOr<v1::RegisterResponse> Connection::Register(
     const v1::RegisterRequest& request) {
-  if (!refused_.ok()) return refused_;
+  if (absl::Status usable = Usable(); !usable.ok()) return usable;
   grpc::ClientContext context;
   Prepare(&context, /*authenticated=*/false, kCallTimeout);
   v1::RegisterResponse response;
   grpc::Status status = accounts_->Register(&context, request, &response);
-  if (!status.ok()) return FromGrpc(status, "Register");
+  if (!status.ok()) return Failed(status, "Register");
   return response;
 }
 
 absl::StatusOr<v1::WhoAmIResponse> Connection::WhoAmI() {
-  if (!refused_.ok()) return refused_;
+  if (absl::Status usable = Usable(); !usable.ok()) return usable;
   grpc::ClientContext context;
   Prepare(&context, true, kCallTimeout);
   v1::WhoAmIResponse response;
   grpc::Status status = accounts_->WhoAmI(&context, v1::WhoAmIRequest(), &response);
-  if (!status.ok()) return FromGrpc(status, "WhoAmI");
+  if (!status.ok()) return Failed(status, "WhoAmI");
   return response;
+}
+
+absl::Status Connection::DeleteAccount(const std::string& confirm_handle) {
+  v1::DeleteAccountRequest request;
+  request.set_confirm_handle(confirm_handle);
+  return Call(accounts_.get(), &v1::Accounts::Stub::DeleteAccount, request, "DeleteAccount")
+      .status();
 }
 
 absl::StatusOr<v1::UploadKeysResponse> Connection::UploadKeys(
     const v1::UploadKeysRequest& request) {
-  if (!refused_.ok()) return refused_;
+  if (absl::Status usable = Usable(); !usable.ok()) return usable;
   grpc::ClientContext context;
   Prepare(&context, true, kCallTimeout);
   v1::UploadKeysResponse response;
   grpc::Status status = keys_->Upload(&context, request, &response);
-  if (!status.ok()) return FromGrpc(status, "Keys.Upload");
+  if (!status.ok()) return Failed(status, "Keys.Upload");
   return response;
 }
 
 absl::StatusOr<v1::GetBundleResponse> Connection::GetBundle(const std::string& user) {
-  if (!refused_.ok()) return refused_;
+  if (absl::Status usable = Usable(); !usable.ok()) return usable;
   grpc::ClientContext context;
   Prepare(&context, true, kCallTimeout);
   v1::GetBundleRequest request;
   request.set_user(user);
   v1::GetBundleResponse response;
   grpc::Status status = keys_->GetBundle(&context, request, &response);
-  if (!status.ok()) return FromGrpc(status, "GetBundle");
+  if (!status.ok()) return Failed(status, "GetBundle");
   return response;
 }
 
 absl::StatusOr<v1::CountPreKeysResponse> Connection::CountPreKeys() {
-  if (!refused_.ok()) return refused_;
+  if (absl::Status usable = Usable(); !usable.ok()) return usable;
   grpc::ClientContext context;
   Prepare(&context, true, kCallTimeout);
   v1::CountPreKeysResponse response;
   grpc::Status status =
       keys_->CountPreKeys(&context, v1::CountPreKeysRequest(), &response);
-  if (!status.ok()) return FromGrpc(status, "CountPreKeys");
+  if (!status.ok()) return Failed(status, "CountPreKeys");
   return response;
 }
 
 absl::StatusOr<SendOutcome> Connection::Send(const v1::SendRequest& request) {
-  if (!refused_.ok()) return refused_;
+  if (absl::Status usable = Usable(); !usable.ok()) return usable;
   absl::Duration backoff = kFirstBackoff;
   grpc::Status status;
   for (int attempt = 1; attempt <= kSendAttempts; ++attempt) {
@@ -213,11 +285,11 @@ absl::StatusOr<SendOutcome> Connection::Send(const v1::SendRequest& request) {
       backoff *= 2;
     }
   }
-  return FromGrpc(status, "Send");
+  return Failed(status, "Send");
 }
 
 absl::StatusOr<v1::FetchResponse> Connection::Fetch(uint64_t after_seq, uint32_t limit) {
-  if (!refused_.ok()) return refused_;
+  if (absl::Status usable = Usable(); !usable.ok()) return usable;
   grpc::ClientContext context;
   Prepare(&context, true, kCallTimeout);
   v1::FetchRequest request;
@@ -225,27 +297,31 @@ absl::StatusOr<v1::FetchResponse> Connection::Fetch(uint64_t after_seq, uint32_t
   request.set_limit(limit);
   v1::FetchResponse response;
   grpc::Status status = messages_->Fetch(&context, request, &response);
-  if (!status.ok()) return FromGrpc(status, "Fetch");
+  if (!status.ok()) return Failed(status, "Fetch");
   return response;
 }
 
 absl::StatusOr<v1::AckResponse> Connection::Ack(const std::vector<uint64_t>& seqs) {
-  if (!refused_.ok()) return refused_;
+  if (absl::Status usable = Usable(); !usable.ok()) return usable;
   grpc::ClientContext context;
   Prepare(&context, true, kCallTimeout);
   v1::AckRequest request;
   for (uint64_t seq : seqs) request.add_seqs(seq);
   v1::AckResponse response;
   grpc::Status status = messages_->Ack(&context, request, &response);
-  if (!status.ok()) return FromGrpc(status, "Ack");
+  if (!status.ok()) return Failed(status, "Ack");
   return response;
 }
 
 std::unique_ptr<Subscription> Connection::Subscribe() {
-  if (!refused_.ok()) return std::make_unique<RefusedSubscription>(refused_);
+  if (absl::Status usable = Usable(); !usable.ok()) {
+    return std::make_unique<RefusedSubscription>(std::move(usable));
+  }
   auto context = std::make_unique<grpc::ClientContext>();
   Prepare(context.get(), true, absl::InfiniteDuration());
-  return std::make_unique<GrpcSubscription>(messages_.get(), std::move(context));
+  return std::make_unique<GrpcSubscription>(
+      messages_.get(), std::move(context),
+      [this](const grpc::Status& status) { return Failed(status, "Subscribe"); });
 }
 
 absl::Status Connection::CancelScheduled(const std::string& message_id) {

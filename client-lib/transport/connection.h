@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "client-lib/transport/crl.h"
 #include "sotto/v1/accounts.grpc.pb.h"
 #include "sotto/v1/care.grpc.pb.h"
 #include "sotto/v1/keys.grpc.pb.h"
@@ -23,13 +24,21 @@ namespace sotto::client::transport {
 
 // How the channel is secured. TLS is on when a CA certificate is given or
 // the system roots are asked for; then any host may be used, and the server's
-// certificate must chain to that CA (or a system root), be valid now and name
-// the host of the address (gRPC's default checks).
+// certificate must chain to that CA (or a system root), be valid now, name
+// the host of the address, and — for an issuer with a CRL here — not be
+// revoked. gRPC's TLS credentials (grpc::experimental::TlsCredentials) check
+// the chain, validity and CRLs in the handshake; its HostNameCertificateVerifier,
+// set explicitly, checks the host.
 struct TlsConfig {
   // PEM of the CA certificate(s) to trust; empty with system_roots = false
   // means plain TCP (loopback only).
   std::string ca_pem;
   bool system_roots = false;
+  // PEM of X.509 CRLs (crl.h), checked for every certificate of the server's
+  // chain whose issuer has one here; certificates of other issuers pass
+  // unchecked (gRPC's rule). Needs TLS. An out-of-date CRL (past its
+  // nextUpdate) makes every call fail FAILED_PRECONDITION before connecting.
+  std::string crl_pem;
   bool enabled() const { return !ca_pem.empty() || system_roots; }
 };
 
@@ -72,7 +81,11 @@ class Connection {
   // (CheckPlainTcpAddress): for any other address no channel is made and
   // every call fails with that INVALID_ARGUMENT, before any credential leaves
   // the process.
-  // With TLS (`tls.enabled()`), any host is allowed.
+  // With TLS (`tls.enabled()`), any host is allowed. A CRL without TLS, or
+  // one that does not parse, is refused the same way (INVALID_ARGUMENT).
+  // When the server's certificate is refused, the UNAVAILABLE a call returns
+  // names the check that failed (tls_diagnosis.h), e.g. "... has been
+  // revoked"; no credential was sent.
   explicit Connection(std::string address, TlsConfig tls = {});
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -82,6 +95,8 @@ class Connection {
 
   absl::StatusOr<v1::RegisterResponse> Register(const v1::RegisterRequest& request);
   absl::StatusOr<v1::WhoAmIResponse> WhoAmI();
+  // Accounts.DeleteAccount: deletes the authenticated account on the server.
+  absl::Status DeleteAccount(const std::string& confirm_handle);
   absl::StatusOr<v1::UploadKeysResponse> UploadKeys(const v1::UploadKeysRequest& request);
   absl::StatusOr<v1::GetBundleResponse> GetBundle(const std::string& user);
   absl::StatusOr<v1::CountPreKeysResponse> CountPreKeys();
@@ -111,6 +126,13 @@ class Connection {
   void Prepare(grpc::ClientContext* context, bool authenticated,
                absl::Duration timeout);
 
+  // OK, or why no call may be made now: the refused address or TLS settings,
+  // or a CRL past its nextUpdate.
+  absl::Status Usable() const;
+  // FromGrpc, and for a TLS server that could not be reached, why its
+  // certificate was refused, if that is the reason.
+  absl::Status Failed(const grpc::Status& status, absl::string_view rpc) const;
+
   // One authenticated unary call with the usual deadline; no retries (only
   // Send is known to be idempotent).
   template <typename Stub, typename Request, typename Response>
@@ -120,8 +142,14 @@ class Connection {
                                 const Request& request, absl::string_view rpc);
 
   const std::string address_;
-  // OK, or why address_ is refused (then the stubs are null).
-  const absl::Status refused_;
+  const TlsConfig tls_;
+  // OK, or why address_ or tls_ is refused (then the stubs are null).
+  absl::Status refused_;
+  // The earliest nextUpdate of tls_.crl_pem's CRLs (InfiniteFuture: none).
+  absl::Time crls_current_until_ = absl::InfiniteFuture();
+  // Declared before channel_, so that it is removed only after the channel
+  // that reads it is gone.
+  std::unique_ptr<CrlDirectory> crl_dir_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Accounts::Stub> accounts_;
   std::unique_ptr<v1::Keys::Stub> keys_;
