@@ -26,6 +26,7 @@
 #include "client-lib/storage/local_store.h"
 #include "client-lib/transport/address_policy.h"
 #include "client-lib/transport/connection.h"
+#include "client-lib/transport/crl.h"
 #include "sotto/client/records.pb.h"
 #include "sotto/status_macros.h"
 
@@ -308,11 +309,29 @@ class Client::Impl {
   // Refuses while locked, without counting as activity (incoming messages
   // are not the user's).
   absl::Status CheckNotLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (deleted_) return DeletedError();
     return locked_ ? LockedError() : absl::OkStatus();
   }
 
   static TlsConfig TlsOf(const client::Profile& profile) {
-    return TlsConfig{profile.tls_ca_pem(), profile.tls_system_roots()};
+    return TlsConfig{profile.tls_ca_pem(), profile.tls_system_roots(), profile.tls_crl_pem()};
+  }
+
+  // A CRL given by the app: it must parse, and it means something only with
+  // TLS. Checked before anything is created, stretched or sent.
+  static absl::Status ValidateCrl(absl::string_view crl_pem, bool tls) {
+    if (crl_pem.empty()) return absl::OkStatus();
+    if (!tls) {
+      return absl::InvalidArgumentError(
+          "tls_crl_pem: a certificate revocation list needs TLS (a CA certificate or the "
+          "system roots)");
+    }
+    absl::StatusOr<std::vector<client::transport::CrlInfo>> crls =
+        client::transport::ParseCrls(crl_pem);
+    if (!crls.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("tls_crl_pem: ", crls.status().message()));
+    }
+    return absl::OkStatus();
   }
 
   const client::Profile& profile() const { return profile_; }
@@ -337,7 +356,8 @@ class Client::Impl {
     if (options.server_address.empty()) {
       return absl::InvalidArgumentError("a server address (host:port) is required");
     }
-    const TlsConfig tls{options.tls_ca_pem, options.tls_system_roots};
+    const TlsConfig tls{options.tls_ca_pem, options.tls_system_roots, options.tls_crl_pem};
+    SOTTO_RETURN_IF_ERROR(ValidateCrl(options.tls_crl_pem, tls.enabled()));
     return client::transport::CheckServerAddress(options.server_address, tls.enabled());
   }
 
@@ -368,6 +388,7 @@ class Client::Impl {
     profile.set_device_secret(RandomBytes(32));
     profile.set_tls_ca_pem(options.tls_ca_pem);
     profile.set_tls_system_roots(options.tls_system_roots);
+    profile.set_tls_crl_pem(options.tls_crl_pem);
 
     v1::RegisterRequest request;
     request.set_handle(options.handle);
@@ -410,7 +431,9 @@ class Client::Impl {
                                   std::move(profile), std::move(address), tls);
   }
 
-  // `tls` overrides the profile's TLS settings when enabled.
+  // `tls` overrides the profile's CA / system roots (for this session) when
+  // enabled; its crl_pem, if any, is merged into the profile's CRLs and
+  // stored (the newest list per issuer wins).
   static absl::StatusOr<std::unique_ptr<Impl>> Open(std::unique_ptr<LocalStore> store,
                                                     std::string server_address,
                                                     const TlsConfig& tls = {}) {
@@ -418,7 +441,18 @@ class Client::Impl {
                            LoadProto<client::Profile>(*store, Space::kMeta, kProfileKey));
     if (!profile) return absl::NotFoundError("the store holds no Sotto profile");
     if (server_address.empty()) server_address = profile->server_address();
-    const TlsConfig effective = tls.enabled() ? tls : TlsOf(*profile);
+    TlsConfig effective = tls.enabled() ? tls : TlsOf(*profile);
+    SOTTO_RETURN_IF_ERROR(ValidateCrl(tls.crl_pem, effective.enabled()));
+    if (!tls.crl_pem.empty()) {
+      SOTTO_ASSIGN_OR_RETURN(std::string merged, client::transport::MergeCrls(
+                                                     profile->tls_crl_pem(), tls.crl_pem));
+      if (merged != profile->tls_crl_pem()) {
+        profile->set_tls_crl_pem(merged);
+        SOTTO_RETURN_IF_ERROR(
+            store->Apply({Write{Space::kMeta, kProfileKey, profile->SerializeAsString()}}));
+      }
+    }
+    effective.crl_pem = profile->tls_crl_pem();
     SOTTO_RETURN_IF_ERROR(
         client::transport::CheckServerAddress(server_address, effective.enabled()));
     SOTTO_RETURN_IF_ERROR(BuildMessageIndex(*store));
@@ -432,6 +466,7 @@ class Client::Impl {
   // Every call passes here first (under mu_): refuses while locked, locks
   // after `auto_lock_after_` without a call, and counts this call as activity.
   absl::Status Enter() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (deleted_) return DeletedError();
     if (locked_) return LockedError();
     if (AutoLockDue()) {
       LockHeld();
@@ -467,6 +502,7 @@ class Client::Impl {
 
   absl::Status Lock() ABSL_LOCKS_EXCLUDED(mu_) {
     absl::MutexLock lock(&mu_);
+    if (deleted_) return DeletedError();
     if (profile_dir_.empty()) {
       return absl::UnimplementedError(
           "Lock needs a profile in a profile directory; an app-provided store holds its own "
@@ -478,6 +514,7 @@ class Client::Impl {
 
   absl::Status Unlock(absl::string_view passphrase) ABSL_LOCKS_EXCLUDED(mu_) {
     absl::MutexLock lock(&mu_);
+    if (deleted_) return DeletedError();
     if (!locked_) return absl::OkStatus();
     SOTTO_ASSIGN_OR_RETURN(std::unique_ptr<LocalStore> store,
                            client::storage::OpenEncryptedStore(profile_dir_, passphrase));
@@ -503,6 +540,70 @@ class Client::Impl {
   bool IsLocked() ABSL_LOCKS_EXCLUDED(mu_) {
     absl::MutexLock lock(&mu_);
     return locked_;
+  }
+
+  // ---- the account ----
+
+  absl::Status DeletedError() const {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the account '", profile_.handle(), "' was deleted and this device's profile wiped; "
+        "this Client can no longer be used"));
+  }
+
+  absl::Status DeleteAccount(absl::string_view confirm_handle) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    SOTTO_RETURN_IF_ERROR(Enter());
+    if (confirm_handle != profile_.handle()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "to delete the account, confirm with its handle '", profile_.handle(), "' (got '",
+          confirm_handle, "'); nothing was deleted"));
+    }
+    // The server first: until it confirms, the local keys are the only way
+    // back into the account, so a failure here must leave them alone.
+    SOTTO_RETURN_IF_ERROR(connection_.DeleteAccount(profile_.handle()));
+    deleted_ = true;
+    deleted_flag_ = true;  // ends a running Listen
+    std::string* secret = profile_.mutable_device_secret();
+    OPENSSL_cleanse(secret->data(), secret->size());
+    profile_.clear_device_secret();
+    connection_.SetCredentials({profile_.handle(), profile_.device_id(), ""});
+    absl::Status wiped = WipeLocked();
+    if (!wiped.ok()) {
+      return absl::Status(
+          wiped.code(),
+          absl::StrCat("the account '", profile_.handle(),
+                       "' was deleted on the server, but wiping this device's profile failed: ",
+                       wiped.message(),
+                       profile_dir_.empty()
+                           ? ""
+                           : absl::StrCat("; delete the directory ", profile_dir_, " by hand")));
+    }
+    return absl::OkStatus();
+  }
+
+  // Deletes the local profile after the server deleted the account.
+  absl::Status WipeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (profile_dir_.empty()) {
+      // An app-provided store: delete every record we wrote, in one Apply.
+      std::vector<Write> deletes;
+      for (int space = static_cast<int>(Space::kMeta);
+           space <= static_cast<int>(Space::kPendingIdentity); ++space) {
+        SOTTO_ASSIGN_OR_RETURN(std::vector<client::storage::Entry> entries,
+                               store_->Scan(static_cast<Space>(space), ""));
+        for (client::storage::Entry& e : entries) {
+          deletes.push_back(Write{static_cast<Space>(space), std::move(e.key), std::nullopt});
+        }
+      }
+      absl::Status applied = store_->Apply(deletes);
+      engine_.reset();  // it points into the store
+      store_.reset();
+      return applied;
+    }
+    // Close the store first (its keys are zeroed, its lock released), then
+    // overwrite and delete its files.
+    engine_.reset();
+    store_.reset();
+    return client::storage::WipeEncryptedStore(profile_dir_);
   }
 
   absl::Status ChangePassphrase(absl::string_view old_passphrase,
@@ -832,6 +933,11 @@ class Client::Impl {
           subscription->Cancel();
           return;
         }
+        // DeleteAccount ran on another thread: nothing is left to listen for.
+        if (deleted_flag_) {
+          subscription->Cancel();
+          return;
+        }
         absl::MutexLock idle_lock(&idle_mu);
         if (drained && !busy && absl::Now() - last_activity >= idle_timeout) {
           timed_out = true;
@@ -878,6 +984,13 @@ class Client::Impl {
     }
     done.Notify();
     watchdog.join();
+    {
+      absl::MutexLock lock(&mu_);
+      if (deleted_) {
+        subscription->Finish().IgnoreError();
+        return DeletedError();
+      }
+    }
     if (auto_locked) {
       subscription->Finish().IgnoreError();
       absl::MutexLock lock(&mu_);
@@ -1440,6 +1553,10 @@ class Client::Impl {
   std::atomic<int64_t> auto_lock_ms_{0};
   std::atomic<int64_t> last_activity_ms_;
   bool locked_ ABSL_GUARDED_BY(mu_) = false;
+  // Set once DeleteAccount succeeded on the server: the Client is finished.
+  bool deleted_ ABSL_GUARDED_BY(mu_) = false;
+  // deleted_, for Listen's watchdog (which does not take mu_).
+  std::atomic<bool> deleted_flag_{false};
   // Identity notices met by SendContent, taken by the caller.
   std::vector<IdentityNotice> notices_ ABSL_GUARDED_BY(mu_);
 };
@@ -1494,10 +1611,12 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Register(
 absl::StatusOr<std::unique_ptr<Client>> Client::Open(const OpenOptions& options) {
   // Refuse a bad override before the passphrase is stretched (with TLS from
   // the profile, Impl::Open checks it again).
-  const TlsConfig tls{options.tls_ca_pem, options.tls_system_roots};
+  const TlsConfig tls{options.tls_ca_pem, options.tls_system_roots, options.tls_crl_pem};
   if (!options.server_address.empty() && tls.enabled()) {
     SOTTO_RETURN_IF_ERROR(client::transport::CheckServerAddress(options.server_address, true));
   }
+  // Whether the profile has TLS is known only once it is open.
+  SOTTO_RETURN_IF_ERROR(Impl::ValidateCrl(options.tls_crl_pem, /*tls=*/true));
   if (!client::storage::EncryptedStoreExists(options.profile_dir)) {
     return absl::NotFoundError(absl::StrCat("no profile in ", options.profile_dir,
                                             " (create one with `sotto init`)"));
@@ -1598,6 +1717,9 @@ absl::Status Client::AcceptIdentityChange(absl::string_view peer) {
 absl::Status Client::ChangePassphrase(absl::string_view old_passphrase,
                                       absl::string_view new_passphrase) {
   return impl_->ChangePassphrase(old_passphrase, new_passphrase);
+}
+absl::Status Client::DeleteAccount(absl::string_view confirm_handle) {
+  return impl_->DeleteAccount(confirm_handle);
 }
 absl::Status Client::Lock() { return impl_->Lock(); }
 absl::Status Client::Unlock(absl::string_view passphrase) { return impl_->Unlock(passphrase); }

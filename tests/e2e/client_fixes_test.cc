@@ -345,7 +345,10 @@ TEST_F(ClientFixTest, RemoteServerAddressesAreRefusedBeforeAnythingIsSent) {
   ASSERT_OK_AND_ASSIGN(auto kim, Client::Register(options));
   EXPECT_EQ(kim->server_address(), address());
   kim.reset();
-  OpenOptions open{options.profile_dir, options.passphrase, "sotto.example.org:443"};
+  OpenOptions open;
+  open.profile_dir = options.profile_dir;
+  open.passphrase = options.passphrase;
+  open.server_address = "sotto.example.org:443";
   EXPECT_THAT(Client::Open(open), StatusIs(absl::StatusCode::kInvalidArgument,
                                            HasSubstr("sotto.example.org over plain TCP")));
   open.server_address = "";

@@ -64,9 +64,23 @@ struct RegisterOptions {
   // or the system's roots. Either turns TLS on; both are stored in the
   // profile. The server must present a certificate for the address's host,
   // valid now, chaining to that CA; otherwise every call fails (UNAVAILABLE)
-  // before any credential is sent.
+  // before any credential is sent, with a message naming the check that
+  // failed (e.g. "... is issued by CN=X, which is not the CA this client
+  // trusts", "... is not for HOST", "... expired on ...").
   std::string tls_ca_pem;
   bool tls_system_roots = false;
+  // TLS revocation: the PEM of one or more X.509 certificate revocation lists
+  // ("-----BEGIN X509 CRL-----" blocks, e.g. the file your provider's CA
+  // publishes; no hashing or directory needed — the library lays them out
+  // for gRPC itself). A server certificate, or a CA certificate in its
+  // chain, that a CRL here lists is refused like a wrong one: every call
+  // fails UNAVAILABLE naming the revocation, before any credential is sent.
+  // Only issuers with a CRL here are checked. Needs TLS (INVALID_ARGUMENT
+  // without, or when it does not parse). Stored in the profile. A CRL is
+  // current until its nextUpdate: after that every call fails
+  // FAILED_PRECONDITION ("... out of date") until a newer one is given
+  // (OpenOptions::tls_crl_pem), because revocation can no longer be checked.
+  std::string tls_crl_pem;
   // Automatic log-off: the Client locks itself (see Client::Lock) when no
   // call was made for this long. InfiniteDuration turns it off. Only for
   // profiles in a profile directory (an app-provided store is never locked).
@@ -96,6 +110,12 @@ struct OpenOptions {
   // stored): a non-empty tls_ca_pem or tls_system_roots replaces them.
   std::string tls_ca_pem;
   bool tls_system_roots = false;
+  // Fresh CRLs (PEM, as RegisterOptions::tls_crl_pem), e.g. the list the
+  // provider published this week. Unlike the CA override they are STORED:
+  // merged into the profile's CRLs, keeping per issuer the one issued later,
+  // so an older list never un-revokes a certificate. Empty keeps the stored
+  // ones. INVALID_ARGUMENT if it does not parse or the profile has no TLS.
+  std::string tls_crl_pem;
   // As RegisterOptions::auto_lock_after.
   absl::Duration auto_lock_after = absl::Minutes(15);
 };
@@ -312,9 +332,10 @@ class Client {
       std::unique_ptr<client::storage::LocalStore> store);
 
   // Opens an existing profile. PERMISSION_DENIED for a wrong passphrase (and
-  // nothing is changed); NOT_FOUND when the directory holds no profile;
-  // INVALID_ARGUMENT when the server address (given or recorded) is not
-  // loopback. Does not contact the server.
+  // nothing is changed); NOT_FOUND when the directory holds no profile (also
+  // after DeleteAccount wiped it); INVALID_ARGUMENT when the server address
+  // (given or recorded) is not loopback without TLS, or tls_crl_pem is
+  // refused. Does not contact the server.
   static absl::StatusOr<std::unique_ptr<Client>> Open(const OpenOptions& options);
 
   // Opens a profile kept in an app-provided store.
@@ -463,6 +484,41 @@ class Client {
   // decrypt on the next Sync/Listen and sending resumes (new sessions).
   // FAILED_PRECONDITION if `peer`'s key did not change.
   absl::Status AcceptIdentityChange(absl::string_view peer);
+
+  // ---- the account ----
+
+  // Deletes this user's account on the server, then this device's profile.
+  // `confirm_handle` must be the user's own handle (handle()), typed by the
+  // user as a guard against deleting by accident: otherwise INVALID_ARGUMENT
+  // and nothing is sent or deleted.
+  //
+  // The server deletes, in one atomic step, every device of the account with
+  // its keys, undelivered messages, held send-later messages, response policy
+  // and queue entries; care links stay, ENDED by this user, so the other
+  // side sees them end. Its audit trail keeps that the account was deleted
+  // (who, when; no content). The handle becomes free: someone — the same
+  // person on a new profile, or not — may register it again, with a new
+  // identity key, which contacts are warned about (identity notices).
+  // Messages already delivered to contacts stay on their devices.
+  //
+  // Once the server has confirmed, the local profile is wiped: for a profile
+  // directory, every file of the encrypted store is overwritten and deleted
+  // with the directory (Open then fails NOT_FOUND); for an app-provided
+  // store, every record the library wrote is deleted in one Apply. Keys,
+  // sessions and the message history are gone. The Client is unusable from
+  // then on: every call returns FAILED_PRECONDITION "... was deleted"
+  // (a running Listen ends with it; handle() and the other accessors still
+  // answer, IsLocked() is false); destroy it. If the wipe itself fails,
+  // the error says that the account is deleted on the server and which
+  // directory to remove by hand (the Client is unusable all the same).
+  //
+  // If the server refuses or cannot be reached, nothing local changes and
+  // the Client works as before. UNAVAILABLE can also mean that the server
+  // deleted the account but its answer was lost; calling again then fails
+  // UNAUTHENTICATED (the server no longer knows this device), and the
+  // profile is still there for the user to remove.
+  // FAILED_PRECONDITION while locked.
+  absl::Status DeleteAccount(absl::string_view confirm_handle);
 
   // ---- local data ----
 
