@@ -14,8 +14,10 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "grpc/support/log.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -56,27 +58,44 @@ std::string DefaultProfileDir() {
   return ".sotto";
 }
 
-// The PEM text of --ca FILE (empty when not given).
-absl::StatusOr<std::string> ReadCa(const std::string& path) {
+// The text of the PEM file given to `flag` (empty when not given), which
+// must hold a "-----BEGIN <block>-----" block; `what` names it and `hint`
+// says what to do instead.
+absl::StatusOr<std::string> ReadPemFile(absl::string_view flag, const std::string& path,
+                                        absl::string_view block, absl::string_view what,
+                                        absl::string_view hint = "") {
   if (path.empty()) return std::string();
   std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("--ca ", path, ": cannot be read"));
+  if (!in) return absl::NotFoundError(absl::StrCat(flag, " ", path, ": cannot be read"));
   std::string pem((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (pem.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
-    return absl::InvalidArgumentError(absl::StrCat("--ca ", path, ": no PEM certificate in it"));
+  if (pem.find(absl::StrCat("-----BEGIN ", block, "-----")) == std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(flag, " ", path, ": no PEM ", what, " in it",
+                                                   hint.empty() ? "" : " ", hint));
   }
   return pem;
+}
+
+absl::StatusOr<std::string> ReadCa(const std::string& path) {
+  return ReadPemFile("--ca", path, "CERTIFICATE", "certificate");
+}
+
+absl::StatusOr<std::string> ReadCrl(const std::string& path) {
+  return ReadPemFile("--crl", path, "X509 CRL", "certificate revocation list",
+                     "(convert a DER one with `openssl crl -inform DER -in FILE -out FILE.pem`)");
 }
 
 struct TlsFlags {
   std::string ca_file;
   bool system_roots = false;
+  std::string crl_file;
 };
 
 absl::StatusOr<std::unique_ptr<Client>> OpenProfile(const std::string& dir, const TlsFlags& tls,
                                                     std::string* passphrase_out = nullptr) {
   absl::StatusOr<std::string> ca = ReadCa(tls.ca_file);
   if (!ca.ok()) return ca.status();
+  absl::StatusOr<std::string> crl = ReadCrl(tls.crl_file);
+  if (!crl.ok()) return crl.status();
   absl::StatusOr<std::string> passphrase = Passphrase(/*confirm=*/false);
   if (!passphrase.ok()) return passphrase.status();
   OpenOptions options;
@@ -84,6 +103,7 @@ absl::StatusOr<std::unique_ptr<Client>> OpenProfile(const std::string& dir, cons
   options.passphrase = *passphrase;
   options.tls_ca_pem = *std::move(ca);
   options.tls_system_roots = tls.system_roots;
+  options.tls_crl_pem = *std::move(crl);
   if (passphrase_out != nullptr) *passphrase_out = std::move(*passphrase);
   return Client::Open(options);
 }
@@ -311,6 +331,11 @@ int Main(int argc, char** argv) {
       ->type_name("FILE");
   app.add_flag("--system-roots", tls.system_roots,
                "TLS: trust the system's root certificates (stored by init, like --ca)");
+  app.add_option("--crl", tls.crl_file,
+                 "TLS: refuse server certificates this certificate revocation list (PEM, from "
+                 "your provider's CA) revokes. Stored in the profile by init and by any other "
+                 "command; per CA the newest list is kept")
+      ->type_name("FILE");
 
   // init
   CLI::App* init = app.add_subcommand("init", "Create a profile and register with a server");
@@ -345,6 +370,17 @@ int Main(int argc, char** argv) {
   trust->add_option("user", identity_peer, "Their handle")->required();
   CLI::App* passwd = app.add_subcommand(
       "passwd", "Change the passphrase of the profile (new one from SOTTO_NEW_PASSPHRASE or a prompt)");
+
+  // delete-account
+  CLI::App* delete_account = app.add_subcommand(
+      "delete-account",
+      "Delete your account on the server and wipe this profile (keys and history); asks you to "
+      "type your handle");
+  std::string confirm_handle;
+  delete_account
+      ->add_option("--confirm", confirm_handle,
+                   "For scripts: your handle, instead of typing it at the prompt")
+      ->type_name("HANDLE");
 
   // send
   CLI::App* send =
@@ -517,6 +553,9 @@ int Main(int argc, char** argv) {
     if (!ca.ok()) return Fail(ca.status());
     options.tls_ca_pem = *std::move(ca);
     options.tls_system_roots = tls.system_roots;
+    absl::StatusOr<std::string> crl = ReadCrl(tls.crl_file);
+    if (!crl.ok()) return Fail(crl.status());
+    options.tls_crl_pem = *std::move(crl);
     auto client = Client::Register(options);
     if (!client.ok()) return Fail(client.status());
     std::cout << "Registered " << (*client)->handle() << " as a " << role_name << " on " << server
@@ -584,6 +623,41 @@ int Main(int argc, char** argv) {
     if (!fresh.ok()) return Fail(fresh.status());
     if (absl::Status s = client.ChangePassphrase(passphrase, *fresh); !s.ok()) return Fail(s);
     std::cout << "Passphrase changed.\n";
+    return 0;
+  }
+
+  if (delete_account->parsed()) {
+    if (confirm_handle.empty()) {
+      std::cerr << "This deletes the account " << me << " on " << client.server_address()
+                << ": the server removes its keys, undelivered messages and care links, and "
+                << "this device's profile (" << profile_dir
+                << ") with your message history is wiped. It cannot be undone.\n"
+                << "Type your handle (" << me << ") to delete the account: ";
+      std::cerr.flush();
+      if (!std::getline(std::cin, confirm_handle)) confirm_handle.clear();
+      confirm_handle = std::string(absl::StripAsciiWhitespace(confirm_handle));
+      if (confirm_handle.empty()) {
+        return Fail(absl::InvalidArgumentError("no handle typed; nothing was deleted"));
+      }
+    }
+    if (absl::Status s = client.DeleteAccount(confirm_handle); !s.ok()) {
+      if (s.code() == absl::StatusCode::kUnauthenticated) {
+        // The server no longer knows this device: most likely an earlier
+        // delete-account went through but its answer was lost.
+        return Fail(absl::Status(
+            s.code(), absl::StrCat(s.message(), "; if an earlier delete-account was cut off, "
+                                                "the account is already deleted. This profile "
+                                                "was kept: remove ",
+                                   profile_dir, " to wipe it")));
+      }
+      return Fail(s);
+    }
+    std::cout << "Deleted the account " << me << " on " << client.server_address() << ".\n"
+              << "The server removed its keys, undelivered messages and care links (the other "
+                 "side sees each link ended); its audit log records that the account was "
+                 "deleted, with no content.\n"
+              << "This device's profile (" << profile_dir
+              << ") was wiped: keys and message history are gone.\n";
     return 0;
   }
 
@@ -959,4 +1033,13 @@ int Main(int argc, char** argv) {
 
 }  // namespace sotto::cli
 
-int main(int argc, char** argv) { return sotto::cli::Main(argc, argv); }
+int main(int argc, char** argv) {
+  // gRPC logs its own view of a failure on stderr ("Handshake failed with
+  // fatal error ..."); the CLI reports each error once, as one line that
+  // names the reason. GRPC_VERBOSITY=DEBUG (or any value) keeps gRPC's log
+  // for debugging.
+  if (std::getenv("GRPC_VERBOSITY") == nullptr) {
+    gpr_set_log_function([](gpr_log_func_args*) {});
+  }
+  return sotto::cli::Main(argc, argv);
+}

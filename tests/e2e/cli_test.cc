@@ -15,6 +15,7 @@
 #include "e2e_support.h"
 #include "testing/server_process.h"
 #include "testing/status_matchers.h"
+#include "testing/test_certs.h"
 
 namespace sotto {
 namespace {
@@ -56,14 +57,16 @@ class CliTest : public ::testing::Test {
 
   // Runs `sotto --profile <dir>/<who> args...` with the passphrase in the
   // environment and `input` on stdin.
+  // `env` ("NAME=value ...") is set for that one run.
   CliRun Sotto(const std::string& who, const std::string& args,
-            const std::string& passphrase = "correct horse", const std::string& input = "") {
+            const std::string& passphrase = "correct horse", const std::string& input = "",
+            const std::string& env = "") {
     const std::string in = (dir_ / "stdin").string();
     const std::string out = (dir_ / "stdout").string();
     const std::string err = (dir_ / "stderr").string();
     std::ofstream(in) << input;
     std::string command = absl::StrCat(
-        "SOTTO_PASSPHRASE=", Quote(passphrase), " ", SOTTO_CLI_BINARY, " --profile ",
+        env, " SOTTO_PASSPHRASE=", Quote(passphrase), " ", SOTTO_CLI_BINARY, " --profile ",
         Quote((dir_ / who).string()), " ", args, " <", in, " >", out, " 2>", err);
     int status = std::system(command.c_str());
     CliRun run;
@@ -73,17 +76,37 @@ class CliTest : public ::testing::Test {
     return run;
   }
 
-  // A therapist enrolled by the operator, or a client invited by `by`.
-  CliRun InitTherapist(const std::string& who) {
-    auto code = sotto::testing::EnrolmentCode(*server_, who);
-    EXPECT_TRUE(code.ok()) << code.status();
-    return Sotto(who, absl::StrCat("init --server ", server_->address(),
-                                   " --role therapist --name ", who, " --enrol ", *code));
+  // The server the test talks to: the fixture's plain one, or the TLS one a
+  // test started (ServeTls).
+  const sotto::testing::ServerProcess& Target() const {
+    return tls_server_ ? *tls_server_ : *server_;
   }
-  CliRun InitClient(const std::string& who, const std::string& by) {
+
+  // A therapist enrolled by the operator, or a client invited by `by`, with
+  // global `flags` (e.g. "--ca FILE") and `env` for the run.
+  CliRun InitTherapist(const std::string& who, const std::string& flags = "",
+                       const std::string& env = "") {
+    auto code = sotto::testing::EnrolmentCode(Target(), who);
+    EXPECT_TRUE(code.ok()) << code.status();
+    return Sotto(who,
+                 absl::StrCat(flags, " init --server ", Target().address(),
+                              " --role therapist --name ", who, " --enrol ", *code),
+                 "correct horse", "", env);
+  }
+  CliRun InitClient(const std::string& who, const std::string& by,
+                    const std::string& flags = "") {
     std::string code = InviteCode(by);
-    return Sotto(who, absl::StrCat("init --server ", server_->address(),
+    return Sotto(who, absl::StrCat(flags, " init --server ", Target().address(),
                                    " --role client --name ", who, " --invite ", code));
+  }
+
+  // Starts a TLS server presenting `pair`; from then on Target() is it.
+  void ServeTls(const sotto::testing::TestCerts::KeyPair& pair) {
+    auto started = sotto::testing::ServerProcess::Start(
+        sotto::testing::ServerProcess::kDefaultBinary,
+        {"--tls-cert", pair.cert_path, "--tls-key", pair.key_path});
+    ASSERT_TRUE(started.ok()) << started.status();
+    tls_server_ = std::move(*started);
   }
   // Runs `sotto invite` as `therapist` and reads the code from its output.
   std::string InviteCode(const std::string& therapist) {
@@ -98,6 +121,7 @@ class CliTest : public ::testing::Test {
   }
 
   std::unique_ptr<sotto::testing::ServerProcess> server_;
+  std::unique_ptr<sotto::testing::ServerProcess> tls_server_;
   std::filesystem::path dir_;
 };
 
@@ -263,11 +287,169 @@ TEST_F(CliTest, EveryCommandHasHelp) {
   for (const char* command :
        {"", "init", "send", "letter", "reply", "cancel", "sync", "inbox", "read", "invite",
         "accept-invite", "links", "unlink", "policy", "queue", "snooze", "close", "claim",
-        "settings"}) {
+        "settings", "delete-account"}) {
     CliRun help = Sotto("sam", absl::StrCat(command, " --help"));
     EXPECT_EQ(help.exit_code, 0) << command;
     EXPECT_THAT(help.out, HasSubstr("Usage")) << command;
   }
+}
+
+TEST_F(CliTest, DeleteAccountAsksForTheHandleThenWipesTheProfileAndTheServerForgets) {
+  ASSERT_EQ(InitTherapist("dr-rivera").exit_code, 0);
+  ASSERT_EQ(InitClient("sam", "dr-rivera").exit_code, 0);
+  ASSERT_EQ(Sotto("sam", "send dr-rivera 'before I go'").exit_code, 0);
+  ASSERT_EQ(Sotto("dr-rivera", "sync").exit_code, 0);
+
+  // Typing the wrong handle, or nothing, deletes nothing.
+  CliRun wrong = Sotto("sam", "delete-account", "correct horse", "dr-rivera\n");
+  EXPECT_EQ(wrong.exit_code, 1);
+  EXPECT_THAT(wrong.err, HasSubstr("Type your handle (sam) to delete the account"));
+  EXPECT_THAT(wrong.err, HasSubstr("sotto: to delete the account, confirm with its handle 'sam' "
+                                   "(got 'dr-rivera'); nothing was deleted"));
+  CliRun nothing = Sotto("sam", "delete-account", "correct horse", "");
+  EXPECT_EQ(nothing.exit_code, 1);
+  EXPECT_THAT(nothing.err, HasSubstr("nothing was deleted"));
+  EXPECT_EQ(Sotto("sam", "delete-account --confirm someone").exit_code, 1);
+  CliRun still = Sotto("sam", "read dr-rivera");
+  ASSERT_EQ(still.exit_code, 0) << still.err;
+  EXPECT_THAT(still.out, HasSubstr("before I go"));
+
+  CliRun gone = Sotto("sam", "delete-account", "correct horse", "sam\n");
+  ASSERT_EQ(gone.exit_code, 0) << gone.err;
+  EXPECT_THAT(gone.out, HasSubstr("Deleted the account sam on " + server_->address()));
+  EXPECT_THAT(gone.out, HasSubstr("was wiped: keys and message history are gone"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "sam"));
+  CliRun reopen = Sotto("sam", "inbox");
+  EXPECT_EQ(reopen.exit_code, 1);
+  EXPECT_THAT(reopen.err, HasSubstr("sotto init"));
+
+  // The therapist's side: sending fails naming the missing user; the link
+  // shows as ended by sam.
+  CliRun to_nobody = Sotto("dr-rivera", "send sam 'are you there?'");
+  EXPECT_EQ(to_nobody.exit_code, 1);
+  EXPECT_THAT(to_nobody.err, HasSubstr("no user sam"));
+  EXPECT_THAT(Sotto("dr-rivera", "links").out, HasSubstr("by sam"));
+  // The operator's audit trail.
+  auto audit = sotto::testing::RunServerCommand("audit --data-dir '" + server_->data_dir() +
+                                                "' --user sam");
+  EXPECT_EQ(audit.exit_code, 0) << audit.output;
+  EXPECT_THAT(audit.output, HasSubstr("account.deleted actor=sam.1 subject=sam"));
+
+  // The handle is free again; the therapist is told the key changed.
+  CliRun again = InitClient("sam", "dr-rivera");
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  CliRun hello = Sotto("dr-rivera", "send sam 'welcome back'");
+  ASSERT_EQ(hello.exit_code, 0) << hello.err;
+  EXPECT_THAT(hello.err, HasSubstr("notice: sam's safety number changed"));
+  // Scripts confirm with the flag.
+  CliRun scripted = Sotto("sam", "delete-account --confirm sam");
+  ASSERT_EQ(scripted.exit_code, 0) << scripted.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "sam"));
+}
+
+// ---- the CLI against a TLS server (certificates made at run time) ----
+
+class CliTlsTest : public CliTest {
+ protected:
+  void SetUp() override {
+    CliTest::SetUp();
+    ASSERT_OK_AND_ASSIGN(certs_, sotto::testing::TestCerts::Shared());
+  }
+
+  const sotto::testing::TestCerts* certs_ = nullptr;
+};
+
+TEST_F(CliTlsTest, WithTheCaTheWholeWalkthroughRunsOverTls) {
+  ServeTls(certs_->server);
+  const std::string ca = "--ca " + Quote(certs_->ca.cert_path);
+  CliRun therapist = InitTherapist("dr-rivera", ca);
+  ASSERT_EQ(therapist.exit_code, 0) << therapist.err;
+  // The CA is stored in the profile: later commands need no --ca.
+  CliRun client = InitClient("sam", "dr-rivera", ca);
+  ASSERT_EQ(client.exit_code, 0) << client.err;
+  EXPECT_THAT(client.out, HasSubstr("Linked with dr-rivera"));
+  CliRun sent = Sotto("sam", "send dr-rivera 'over TLS, checked against our CA'");
+  ASSERT_EQ(sent.exit_code, 0) << sent.err;
+  CliRun sync = Sotto("dr-rivera", "sync");
+  ASSERT_EQ(sync.exit_code, 0) << sync.err;
+  EXPECT_THAT(sync.out, HasSubstr("1 new message"));
+  CliRun read = Sotto("dr-rivera", "read sam");
+  EXPECT_THAT(read.out, HasSubstr("over TLS, checked against our CA"));
+  ASSERT_EQ(Sotto("dr-rivera", "send sam 'received'").exit_code, 0);
+  ASSERT_EQ(Sotto("sam", "sync").exit_code, 0);
+  EXPECT_THAT(Sotto("sam", "read dr-rivera").out, HasSubstr("received"));
+}
+
+TEST_F(CliTlsTest, AServerFromAnotherCaIsRefusedNamingTheProblem) {
+  ServeTls(certs_->other_ca_server);
+  CliRun refused = InitTherapist("dr-rivera", "--ca " + Quote(certs_->ca.cert_path));
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_THAT(refused.err,
+              HasSubstr("sotto: Register: TLS: the server's TLS certificate (CN=localhost) is "
+                        "issued by CN=other_ca, which is not the CA this client trusts"));
+  EXPECT_THAT(refused.err, HasSubstr("nothing was sent"));
+  EXPECT_EQ(std::count(refused.err.begin(), refused.err.end(), '\n'), 1) << refused.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "dr-rivera" / "CURRENT"))
+      << "a refused init leaves no profile";
+  // With the server's real CA the same command works.
+  CliRun right = InitTherapist("dr-rivera", "--ca " + Quote(certs_->other_ca.cert_path));
+  ASSERT_EQ(right.exit_code, 0) << right.err;
+  // A --ca on a later command overrides the stored one for that run.
+  CliRun overridden = Sotto("dr-rivera", "--ca " + Quote(certs_->ca.cert_path) + " invite");
+  EXPECT_EQ(overridden.exit_code, 1);
+  EXPECT_THAT(overridden.err, HasSubstr("which is not the CA this client trusts"));
+  EXPECT_EQ(Sotto("dr-rivera", "invite").exit_code, 0);
+}
+
+// --system-roots goes through the same TLS credentials; gRPC takes its
+// system roots from GRPC_DEFAULT_SSL_ROOTS_FILE_PATH when set, which lets the
+// test CA stand in for the system's.
+TEST_F(CliTlsTest, SystemRootsAreTrustedAndOthersRefused) {
+  ServeTls(certs_->server);
+  CliRun refused =
+      InitTherapist("dr-rivera", "--system-roots",
+                    "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH=" + Quote(certs_->other_ca.cert_path));
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_THAT(refused.err, HasSubstr("which is not one of the system's root CAs"));
+  const std::string roots = "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH=" + Quote(certs_->ca.cert_path);
+  CliRun trusted = InitTherapist("dr-rivera", "--system-roots", roots);
+  ASSERT_EQ(trusted.exit_code, 0) << trusted.err;
+  // Stored in the profile like --ca.
+  EXPECT_EQ(Sotto("dr-rivera", "invite", "correct horse", "", roots).exit_code, 0);
+}
+
+TEST_F(CliTlsTest, APlainProfileCannotTalkToATlsServer) {
+  ServeTls(certs_->server);
+  CliRun plain = InitTherapist("dr-rivera");
+  EXPECT_EQ(plain.exit_code, 1);
+  EXPECT_THAT(plain.err, HasSubstr("unreachable"));
+}
+
+TEST_F(CliTlsTest, CrlRefusesARevokedServerAndIsKeptInTheProfile) {
+  ServeTls(certs_->revoked);
+  auto empty = certs_->MakeCrl(certs_->ca, {}, 24 * 3600, 7 * 24 * 3600);
+  auto revoking = certs_->MakeCrl(certs_->ca, {&certs_->revoked}, 24 * 3600, 60);
+  ASSERT_TRUE(empty.ok() && revoking.ok());
+  const std::string empty_file = certs_->WriteFile("empty.crl.pem", *empty);
+  const std::string revoking_file = certs_->WriteFile("revoking.crl.pem", *revoking);
+
+  CliRun init = InitTherapist(
+      "dr-rivera", "--ca " + Quote(certs_->ca.cert_path) + " --crl " + Quote(empty_file));
+  ASSERT_EQ(init.exit_code, 0) << init.err;
+  ASSERT_EQ(Sotto("dr-rivera", "invite").exit_code, 0);
+
+  // The provider revokes the server's certificate and publishes a new list.
+  CliRun refused = Sotto("dr-rivera", "--crl " + Quote(revoking_file) + " invite");
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_THAT(refused.err, HasSubstr("has been revoked (listed in the CRL of CN=ca)"));
+  // The newer list was stored; last week's cannot undo it.
+  EXPECT_THAT(Sotto("dr-rivera", "invite").err, HasSubstr("has been revoked"));
+  EXPECT_THAT(Sotto("dr-rivera", "--crl " + Quote(empty_file) + " invite").err,
+              HasSubstr("has been revoked"));
+
+  CliRun not_a_crl = Sotto("dr-rivera", "--crl " + Quote(certs_->ca.cert_path) + " invite");
+  EXPECT_EQ(not_a_crl.exit_code, 1);
+  EXPECT_THAT(not_a_crl.err, HasSubstr("no PEM certificate revocation list"));
 }
 
 }  // namespace
