@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -86,6 +87,48 @@ void VerifyQueues(ScenarioResult& r, const World& world,
     r.failures.push_back(absl::StrCat("verify: ", mismatched, " queues mismatched in all"));
   }
   r.Add(metric, static_cast<double>(total));
+}
+
+// What the server must have counted over a scenario (a fresh server each).
+struct ExpectedCounters {
+  uint64_t sends_ok = 0;      // first-time Sends acknowledged OK
+  uint64_t sends_failed = 0;  // Sends answered with an error
+  std::optional<uint64_t> envelopes_acked;
+  std::optional<uint64_t> min_envelopes_streamed;
+};
+
+// Compares the server's own counters (Operator.Stats) with what the load
+// generator saw, so that neither side can count an error as a success; adds
+// the group commit's calls per log sync.
+void CheckServerCounters(ScenarioResult& r, const World& world, const ExpectedCounters& e) {
+  absl::StatusOr<sotto::v1::StatsResponse> stats = world.ServerStats();
+  if (!stats.ok()) {
+    r.failures.push_back("server counters: " + stats.status().ToString());
+    return;
+  }
+  uint64_t failed = 0;
+  for (uint64_t n : stats->sends_failed_by_code()) failed += n;
+  const uint64_t first_time = stats->sends_ok() - stats->sends_duplicate();
+  if (first_time != e.sends_ok || failed != e.sends_failed) {
+    r.failures.push_back(absl::StrCat("server counters: the server answered ", first_time,
+                                      " Sends OK and ", failed, " with an error; the load saw ",
+                                      e.sends_ok, " and ", e.sends_failed));
+  }
+  if (e.envelopes_acked && stats->envelopes_acked() != *e.envelopes_acked) {
+    r.failures.push_back(absl::StrCat("server counters: ", stats->envelopes_acked(),
+                                      " envelopes acked, the load deleted ", *e.envelopes_acked));
+  }
+  if (e.min_envelopes_streamed && stats->envelopes_streamed() < *e.min_envelopes_streamed) {
+    r.failures.push_back(absl::StrCat("server counters: ", stats->envelopes_streamed(),
+                                      " envelopes streamed, the load received ",
+                                      *e.min_envelopes_streamed));
+  }
+  r.Add("server_sends_ok", static_cast<double>(first_time));
+  r.Add("server_log_syncs", static_cast<double>(stats->log_syncs()));
+  if (stats->log_syncs() > 0) {
+    r.Add("calls_per_log_sync",
+          static_cast<double>(stats->synced_calls()) / static_cast<double>(stats->log_syncs()));
+  }
 }
 
 void AddExpected(std::map<const Device*, uint64_t>& expected, const World& world,
@@ -172,6 +215,7 @@ ScenarioResult RunIngest(const Common& c, const IngestOptions& o) {
   r.Add("server_cpu_us_per_msg", s.ok > 0 ? server_cpu * 1e6 / s.ok : NAN, "us");
   r.Add("client_cpu_us_per_msg", s.ok > 0 ? client_cpu * 1e6 / s.ok : NAN, "us");
   VerifyQueues(r, *world, expected, c.phase_limit);
+  CheckServerCounters(r, *world, {warm.ok + s.ok, warm.failed + s.failed});
   world.reset();  // Stop the server before measuring the disk alone.
 
   if (c.ceiling) {
@@ -233,6 +277,8 @@ ScenarioResult RunDepth(const Common& c, const DepthOptions& o) {
   AddLatencies(r, "send_empty_", empty.latencies_us, true);
   AddLatencies(r, "send_queued_", deep.latencies_us, true);
   VerifyQueues(r, *world, expected, c.phase_limit);
+  CheckServerCounters(r, *world, {empty.ok + fill.ok + deep.ok,
+                                  empty.failed + fill.failed + deep.failed});
   world.reset();
 
   if (c.ceiling) {
@@ -510,6 +556,9 @@ ScenarioResult RunDelivery(const Common& c, const DeliveryOptions& o) {
   if (duplicates > 0) r.failures.push_back(absl::StrCat(duplicates.load(), " envelopes arrived twice"));
   if (foreign > 0) r.failures.push_back(absl::StrCat(foreign.load(), " envelopes not sent by this run"));
   if (ended > 0) r.failures.push_back(absl::StrCat(ended, " streams ended during the run"));
+  ExpectedCounters expect{ok, failed};
+  expect.min_envelopes_streamed = received.load();
+  CheckServerCounters(r, *world, expect);
   return r;
 }
 
@@ -539,6 +588,16 @@ ScenarioResult RunIdle(const Common& c, const IdleOptions& o) {
   size_t still = 0;
   for (auto& s : subs) still += s->done() ? 0 : 1;
   const ProcStatus after = world->ReadServerStatus();
+  absl::StatusOr<sotto::v1::StatsResponse> stats = world->ServerStats();
+  if (!stats.ok()) {
+    r.failures.push_back("server counters: " + stats.status().ToString());
+  } else {
+    if (stats->subscriptions_open() != still) {
+      r.failures.push_back(absl::StrCat("server counters: ", stats->subscriptions_open(),
+                                        " streams open on the server, ", still, " here"));
+    }
+    r.Add("server_pool_threads", static_cast<double>(stats->pool_threads()));
+  }
   CloseAll(r, subs);
 
   r.Add("streams_live", static_cast<double>(std::min(live, still)));
@@ -665,6 +724,9 @@ ScenarioResult RunDrain(const Common& c, const DrainOptions& o) {
   // Afterwards every queue must be empty.
   for (auto& [device, n] : expected) n = 0;
   VerifyQueues(r, *world, expected, c.phase_limit, "left_after_drain");
+  ExpectedCounters expect{fill.ok, fill.failed};
+  expect.envelopes_acked = deleted;
+  CheckServerCounters(r, *world, expect);
   return r;
 }
 

@@ -69,7 +69,9 @@ ScenarioResult RunDepth(const Common& common, const DepthOptions& o);
 struct IdleOptions {
   size_t streams = 10000;
   size_t streams_per_device = 1;
-  double settle_seconds = 2;
+  // Longer than the server's handler-pool idle timeout (10 s): the threads
+  // the set-up burst started have gone, as on a server that is idle.
+  double settle_seconds = 12;
 };
 ScenarioResult RunIdle(const Common& common, const IdleOptions& o);
 

@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "sotto/v1/accounts.grpc.pb.h"
 #include "sotto/v1/care.grpc.pb.h"
+#include "sotto/v1/operator.grpc.pb.h"
 #include "testing/signal_test_keys.h"
 
 namespace sotto::bench {
@@ -168,6 +169,18 @@ double SelfCpuSeconds() {
   getrusage(RUSAGE_SELF, &u);
   return u.ru_utime.tv_sec + u.ru_utime.tv_usec / 1e6 + u.ru_stime.tv_sec +
          u.ru_stime.tv_usec / 1e6;
+}
+
+absl::StatusOr<sotto::v1::StatsResponse> World::ServerStats() const {
+  // The operator socket's documented place (proto/sotto/v1/operator.proto).
+  auto stub = sotto::v1::Operator::NewStub(grpc::CreateChannel(
+      "unix:" + server_->data_dir() + "/operator.sock", grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  sotto::v1::StatsResponse resp;
+  grpc::Status s = stub->Stats(&ctx, sotto::v1::StatsRequest(), &resp);
+  if (!s.ok()) return absl::UnavailableError("Operator.Stats: " + s.error_message());
+  return resp;
 }
 
 absl::StatusOr<std::string> World::EnrolTherapist(const std::string& handle) const {

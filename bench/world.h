@@ -21,6 +21,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "sotto/v1/messages.grpc.pb.h"
+#include "sotto/v1/operator.pb.h"
 #include "bench/server_launcher.h"
 
 namespace sotto::bench {
@@ -86,6 +87,8 @@ class World {
   // User + system CPU seconds the server used so far (/proc/PID/stat); 0 if
   // unreadable. Thread-safe.
   double ServerCpuSeconds() const;
+  // The server's own counters (Operator.Stats over DATA_DIR/operator.sock).
+  absl::StatusOr<sotto::v1::StatsResponse> ServerStats() const;
 
  private:
   World() = default;

@@ -24,6 +24,11 @@
 // again, through the running server's operator socket or, with none, the
 // database directly. Prints "HANDLE deactivated" / "HANDLE reactivated".
 //
+// sotto-server stats --data-dir DIR
+//
+// prints the running server's counters (Operator.Stats), one "name value"
+// line each; exit 1 if no server runs on DIR.
+//
 // enrol-therapist prints
 //   Enrolment code for HANDLE: CODE
 //   Expires YYYY-MM-DD HH:MM UTC. The therapist registers with: sotto init --role therapist --name HANDLE --enrol CODE --server HOST:PORT
@@ -165,6 +170,28 @@ absl::Status SetDeactivated(const std::string& data_dir, const std::string& hand
   if (!audit.ok()) return audit.status();
   sotto::server::Accounts accounts(audit->get());
   return accounts.SetDeactivated(handle, deactivated);
+}
+
+// The running server's counters, through its operator socket.
+absl::StatusOr<sotto::v1::StatsResponse> ReadStats(const std::string& data_dir) {
+  std::string socket =
+      (std::filesystem::path(data_dir) / sotto::server::rpc::kOperatorSocketName).string();
+  std::error_code ec;
+  if (!std::filesystem::exists(socket, ec)) {
+    return absl::FailedPreconditionError("no server is running on " + data_dir + " (no " +
+                                         socket + ")");
+  }
+  auto stub = sotto::v1::Operator::NewStub(
+      grpc::CreateChannel("unix:" + socket, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  sotto::v1::StatsResponse resp;
+  grpc::Status s = stub->Stats(&ctx, sotto::v1::StatsRequest(), &resp);
+  if (!s.ok()) {
+    return absl::UnavailableError("the server on " + data_dir +
+                                  " did not answer: " + s.error_message());
+  }
+  return resp;
 }
 
 // Calls `page(after_seq)` for the raw audit entries, through the running
@@ -335,7 +362,42 @@ int main(int argc, char** argv) {
     cmd->add_option("--data-dir", account_dir, "the server's data directory")->required();
     cmd->add_option("--name", account_name, "the account's handle")->required();
   }
+  CLI::App* stats_cmd =
+      app.add_subcommand("stats", "print the running server's counters (sends, deliveries, syncs)");
+  std::string stats_dir;
+  stats_cmd->add_option("--data-dir", stats_dir, "the server's data directory")->required();
   CLI11_PARSE(app, argc, argv);
+
+  if (stats_cmd->parsed()) {
+    absl::StatusOr<sotto::v1::StatsResponse> stats = ReadStats(stats_dir);
+    if (!stats.ok()) {
+      std::cerr << "sotto-server stats: " << stats.status().message() << "\n";
+      return 1;
+    }
+    uint64_t failed = 0;
+    std::string by_code;
+    for (int code = 0; code < stats->sends_failed_by_code_size(); ++code) {
+      const uint64_t n = stats->sends_failed_by_code(code);
+      if (n == 0) continue;
+      failed += n;
+      absl::StrAppend(&by_code, by_code.empty() ? " (" : ", ",
+                      absl::StatusCodeToString(static_cast<absl::StatusCode>(code)), " ", n);
+    }
+    if (!by_code.empty()) by_code += ")";
+    std::cout << "uptime_s " << stats->uptime_ms() / 1000 << "\n"
+              << "sends_ok " << stats->sends_ok() << "\n"
+              << "sends_duplicate " << stats->sends_duplicate() << "\n"
+              << "sends_failed " << failed << by_code << "\n"
+              << "envelopes_accepted " << stats->envelopes_accepted() << "\n"
+              << "envelopes_fetched " << stats->envelopes_fetched() << "\n"
+              << "envelopes_streamed " << stats->envelopes_streamed() << "\n"
+              << "envelopes_acked " << stats->envelopes_acked() << "\n"
+              << "subscriptions_open " << stats->subscriptions_open() << "\n"
+              << "log_syncs " << stats->log_syncs() << "\n"
+              << "synced_calls " << stats->synced_calls() << "\n"
+              << "pool_threads " << stats->pool_threads() << std::endl;
+    return 0;
+  }
 
   if (deactivate_cmd->parsed() || reactivate_cmd->parsed()) {
     const bool off = deactivate_cmd->parsed();

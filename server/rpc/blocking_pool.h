@@ -16,14 +16,15 @@ namespace sotto::server::rpc {
 
 // Threads that run the blocking part of unary handlers (internal to
 // server/rpc). gRPC 1.51 runs callback handlers on a few threads (about one
-// per core); a handler that waits for a synced RocksDB write holds one of
-// them, so at most that many writes ever meet in RocksDB's write group and
-// share a WAL sync. Handing the work to this pool lets as many writes wait
-// together as the pool has threads, which is what makes group commit pay
-// off.
+// per core); a handler that waited there for a synced RocksDB write would
+// stall every other call. Handlers whose work may wait on the disk (synced
+// writes of registrations, links, key uploads; reads) run here instead, so
+// concurrent ones also meet in RocksDB's write group and share a WAL sync.
+// (Send and Ack do not wait for the disk at all: LogSyncer.)
 //
 // The pool grows on demand: a task that finds no idle worker starts one, up
-// to `max_threads`; a worker idle for `idle_timeout` exits (down to none).
+// to `max_threads`; a worker idle for `idle_timeout` (default 10 s) exits,
+// down to none.
 // An idle server therefore holds no pool threads, a busy one as many as its
 // load keeps waiting. Thread-safe.
 class BlockingPool {
@@ -32,7 +33,7 @@ class BlockingPool {
   // (at least 1) wait for one. More are refused, so a burst fails fast
   // instead of queueing without bound.
   BlockingPool(size_t max_threads, size_t max_queued,
-               absl::Duration idle_timeout = absl::Seconds(30));
+               absl::Duration idle_timeout = absl::Seconds(10));
   BlockingPool(const BlockingPool&) = delete;
   BlockingPool& operator=(const BlockingPool&) = delete;
   // Stop().

@@ -37,8 +37,9 @@ class FailedWriteReactor final
 class MessagesService::SubscribeReactor final
     : public grpc::ServerWriteReactor<sotto::v1::SubscribeEvent> {
  public:
-  SubscribeReactor(Mailbox* mailbox, AuthenticatedDevice caller)
-      : mailbox_(mailbox), caller_(std::move(caller)) {
+  SubscribeReactor(Mailbox* mailbox, AuthenticatedDevice caller, ServerStats* stats)
+      : mailbox_(mailbox), caller_(std::move(caller)), stats_(stats) {
+    ServerStats::Add(stats_->subscriptions_open, 1);
     // Register before the first read so nothing sent in between is missed.
     listener_id_ = mailbox_->AddListener(caller_.handle, caller_.device_id,
                                          [this] { OnQueueGrew(); });
@@ -66,6 +67,7 @@ class MessagesService::SubscribeReactor final
     // After RemoveListener returns, OnQueueGrew is not running and never
     // will again, so deleting is safe.
     mailbox_->RemoveListener(listener_id_);
+    stats_->subscriptions_open.fetch_sub(1, std::memory_order_relaxed);
     delete this;
   }
 
@@ -106,6 +108,7 @@ class MessagesService::SubscribeReactor final
         event_.Clear();
         ToWire(pending_.front(), event_.mutable_envelope());
         pending_.pop_front();
+        ServerStats::Add(stats_->envelopes_streamed, 1);
         writing_ = true;
         StartWrite(&event_);
         return;
@@ -125,6 +128,7 @@ class MessagesService::SubscribeReactor final
 
   Mailbox* const mailbox_;
   const AuthenticatedDevice caller_;
+  ServerStats* const stats_;
   Mailbox::ListenerId listener_id_ = 0;
 
   absl::Mutex mu_;
@@ -148,7 +152,10 @@ grpc::ServerUnaryReactor* MessagesService::Send(
   // hand-off to the pool cost more CPU (thread wake-ups) than the work.
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const grpc::Status status = SendBody(context, request, response, reactor);
-  if (!status.ok()) reactor->Finish(status);
+  if (!status.ok()) {
+    stats_->CountSendFailure(status.error_code());
+    reactor->Finish(status);
+  }
   return reactor;
 }
 
@@ -192,14 +199,24 @@ grpc::Status MessagesService::SendBody(grpc::CallbackServerContext* context,
   }
   // Also for a duplicate: the first attempt's write may still be waiting
   // for this very sync.
-  syncer_->AfterSync([this, reactor, notify = std::move(result->notify)](absl::Status synced) {
+  const bool duplicate = result->duplicate;
+  const int envelope_count = request->envelopes_size();
+  syncer_->AfterSync([this, reactor, duplicate, envelope_count,
+                      notify = std::move(result->notify)](absl::Status synced) {
     if (!synced.ok()) {
+      stats_->CountSendFailure(grpc::StatusCode::UNAVAILABLE);
       reactor->Finish(ToGrpcStatus(absl::UnavailableError(
           absl::StrCat("the message could not be made durable (", synced.message(),
                        "); retry with the same message_id"))));
       return;
     }
     mailbox_->NotifyQueues(notify);
+    ServerStats::Add(stats_->sends_ok, 1);
+    if (duplicate) {
+      ServerStats::Add(stats_->sends_duplicate, 1);
+    } else {
+      ServerStats::Add(stats_->envelopes_accepted, envelope_count);
+    }
     reactor->Finish(grpc::Status::OK);
   });
   return grpc::Status::OK;
@@ -219,6 +236,7 @@ grpc::ServerUnaryReactor* MessagesService::Fetch(
     if (result.ok()) {
       for (const StoredEnvelope& e : result->envelopes) ToWire(e, response->add_envelopes());
       response->set_more(result->more);
+      ServerStats::Add(stats_->envelopes_fetched, result->envelopes.size());
     }
     return ToGrpcStatus(result.status());
   });
@@ -242,7 +260,8 @@ grpc::ServerUnaryReactor* MessagesService::Ack(grpc::CallbackServerContext* cont
       return;
     }
     response->set_deleted(*deleted);
-    syncer_->AfterSync([reactor](absl::Status synced) {
+    syncer_->AfterSync([this, reactor, acked = *deleted](absl::Status synced) {
+      if (synced.ok()) ServerStats::Add(stats_->envelopes_acked, acked);
       reactor->Finish(synced.ok() ? grpc::Status::OK
                                   : ToGrpcStatus(absl::UnavailableError(absl::StrCat(
                                         "the acknowledgement could not be made durable (",
@@ -268,7 +287,7 @@ grpc::ServerWriteReactor<sotto::v1::SubscribeEvent>* MessagesService::Subscribe(
     grpc::CallbackServerContext* context, const sotto::v1::SubscribeRequest*) {
   absl::StatusOr<AuthenticatedDevice> caller = gate_->Authenticate(*context);
   if (!caller.ok()) return new FailedWriteReactor(ToGrpcStatus(caller.status()));
-  return new SubscribeReactor(mailbox_, *std::move(caller));
+  return new SubscribeReactor(mailbox_, *std::move(caller), stats_);
 }
 
 }  // namespace sotto::server::rpc

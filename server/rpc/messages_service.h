@@ -3,6 +3,7 @@
 
 #include "server/domain/accounts.h"
 #include "server/rpc/call_gate.h"
+#include "server/rpc/server_stats.h"
 #include "server/domain/mailbox.h"
 #include "server/storage/log_syncer.h"
 #include "sotto/v1/messages.grpc.pb.h"
@@ -15,8 +16,12 @@ namespace sotto::server::rpc {
 // until the gRPC server has shut down.
 class MessagesService final : public sotto::v1::Messages::CallbackService {
  public:
-  MessagesService(CallGate* gate, Mailbox* mailbox, LogSyncer* syncer)
-      : gate_(gate), accounts_(&gate->accounts()), mailbox_(mailbox), syncer_(syncer) {}
+  MessagesService(CallGate* gate, Mailbox* mailbox, LogSyncer* syncer, ServerStats* stats)
+      : gate_(gate),
+        accounts_(&gate->accounts()),
+        mailbox_(mailbox),
+        syncer_(syncer),
+        stats_(stats) {}
   MessagesService(const MessagesService&) = delete;
   MessagesService& operator=(const MessagesService&) = delete;
 
@@ -50,6 +55,7 @@ class MessagesService final : public sotto::v1::Messages::CallbackService {
   Accounts* const accounts_;
   Mailbox* const mailbox_;
   LogSyncer* const syncer_;
+  ServerStats* const stats_;
 };
 
 }  // namespace sotto::server::rpc

@@ -59,4 +59,16 @@ grpc::ServerUnaryReactor* OperatorService::ReactivateAccount(
   return reactor;
 }
 
+grpc::ServerUnaryReactor* OperatorService::Stats(grpc::CallbackServerContext* context,
+                                                 const sotto::v1::StatsRequest*,
+                                                 sotto::v1::StatsResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  stats_->Fill(*response);
+  response->set_log_syncs(syncer_->syncs());
+  response->set_synced_calls(syncer_->calls());
+  response->set_pool_threads(pool_->threads());
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
 }  // namespace sotto::server::rpc

@@ -4,6 +4,9 @@
 #include "server/domain/accounts.h"
 #include "server/domain/audit_log.h"
 #include "server/domain/enrolment.h"
+#include "server/rpc/blocking_pool.h"
+#include "server/rpc/server_stats.h"
+#include "server/storage/log_syncer.h"
 #include "sotto/v1/operator.grpc.pb.h"
 
 namespace sotto::server::rpc {
@@ -14,8 +17,14 @@ namespace sotto::server::rpc {
 // Never register it on the network port. Does not own `enrolment`.
 class OperatorService final : public sotto::v1::Operator::CallbackService {
  public:
-  OperatorService(Enrolment* enrolment, AuditLog* audit, Accounts* accounts)
-      : enrolment_(enrolment), audit_(audit), accounts_(accounts) {}
+  OperatorService(Enrolment* enrolment, AuditLog* audit, Accounts* accounts,
+                  const ServerStats* stats, const LogSyncer* syncer, const BlockingPool* pool)
+      : enrolment_(enrolment),
+        audit_(audit),
+        accounts_(accounts),
+        stats_(stats),
+        syncer_(syncer),
+        pool_(pool) {}
   OperatorService(const OperatorService&) = delete;
   OperatorService& operator=(const OperatorService&) = delete;
 
@@ -31,11 +40,17 @@ class OperatorService final : public sotto::v1::Operator::CallbackService {
   grpc::ServerUnaryReactor* ReactivateAccount(grpc::CallbackServerContext* context,
                                               const sotto::v1::AccountActionRequest* request,
                                               sotto::v1::AccountActionResponse* response) override;
+  grpc::ServerUnaryReactor* Stats(grpc::CallbackServerContext* context,
+                                  const sotto::v1::StatsRequest* request,
+                                  sotto::v1::StatsResponse* response) override;
 
  private:
   Enrolment* const enrolment_;
   AuditLog* const audit_;
   Accounts* const accounts_;
+  const ServerStats* const stats_;
+  const LogSyncer* const syncer_;
+  const BlockingPool* const pool_;
 };
 
 }  // namespace sotto::server::rpc

@@ -54,6 +54,7 @@ struct SottoServer::Parts {
   // Acknowledges Sends once their write is synced (group commit); stopped
   // in Shutdown after the pool, whose Sends hand it their replies.
   std::unique_ptr<LogSyncer> syncer;
+  ServerStats stats;
   std::unique_ptr<CallGate> gate;
   std::unique_ptr<AccountsService> accounts_service;
   std::unique_ptr<KeysService> keys_service;
@@ -133,13 +134,14 @@ absl::StatusOr<std::unique_ptr<SottoServer>> SottoServer::Start(
                                                       parts->care.get());
   parts->messages_service =
       std::make_unique<MessagesService>(parts->gate.get(), parts->mailbox.get(),
-                                        parts->syncer.get());
+                                        parts->syncer.get(), &parts->stats);
   parts->care_service = std::make_unique<CareService>(parts->gate.get(), parts->care.get(),
                                                      parts->code_attempts.get());
   parts->queue_service =
       std::make_unique<QueueService>(parts->gate.get(), parts->conversations.get());
-  parts->operator_service = std::make_unique<OperatorService>(parts->enrolment.get(), parts->audit.get(),
-                                                              parts->accounts.get());
+  parts->operator_service = std::make_unique<OperatorService>(
+      parts->enrolment.get(), parts->audit.get(), parts->accounts.get(), &parts->stats,
+      parts->syncer.get(), parts->pool.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

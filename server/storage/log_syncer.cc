@@ -33,6 +33,11 @@ uint64_t LogSyncer::syncs() const {
   return syncs_;
 }
 
+uint64_t LogSyncer::calls() const {
+  absl::MutexLock lock(&mu_);
+  return calls_;
+}
+
 void LogSyncer::Run() {
   for (;;) {
     std::vector<std::function<void(absl::Status)>> batch;
@@ -51,6 +56,7 @@ void LogSyncer::Run() {
     {
       absl::MutexLock lock(&mu_);
       ++syncs_;
+      calls_ += batch.size();
     }
     for (auto& done : batch) done(status);
   }

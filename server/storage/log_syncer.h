@@ -39,8 +39,10 @@ class LogSyncer {
   // Idempotent.
   void Stop();
 
-  // Syncs performed so far (tests and the operator's stats).
+  // Syncs performed so far, and the hand-overs they answered (the
+  // operator's stats).
   uint64_t syncs() const;
+  uint64_t calls() const;
 
  private:
   void Run();
@@ -50,6 +52,7 @@ class LogSyncer {
   std::vector<std::function<void(absl::Status)>> waiting_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t syncs_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t calls_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Mutex stop_mu_;
   std::thread thread_;
 };

@@ -16,6 +16,7 @@
 #include <regex>
 
 #include "sotto/v1/accounts.grpc.pb.h"
+#include "sotto/v1/messages.grpc.pb.h"
 #include "testing/server_process.h"
 #include "testing/signal_test_keys.h"
 
@@ -172,6 +173,43 @@ TEST(ServerBinaryTest, EnrolTherapistWithTheDatabaseLockedAndNoSocketFailsClearl
   EXPECT_EQ(std::count(run.output.begin(), run.output.end(), '\n'), 1) << run.output;
   EXPECT_THAT(run.output, Not(HasSubstr("Enrolment code")));
   EXPECT_TRUE((*server)->Stop().ok());
+}
+
+}  // namespace
+
+namespace {
+
+// `sotto-server stats` reads the running server's own counters: a refused
+// Send is counted as refused, by code, never as sent.
+TEST(ServerBinaryTest, StatsCountRefusedSendsByCodeAndNeedARunningServer) {
+  auto server = sotto::testing::ServerProcess::Start();
+  ASSERT_TRUE(server.ok()) << server.status();
+  const std::string dir = (*server)->data_dir();
+  RunResult before = RunServer("stats --data-dir " + dir);
+  ASSERT_EQ(before.exit_code, 0) << before.output;
+  EXPECT_THAT(before.output, HasSubstr("sends_ok 0\n"));
+  EXPECT_THAT(before.output, HasSubstr("sends_failed 0\n"));
+
+  auto stub = v1::Messages::NewStub(
+      grpc::CreateChannel((*server)->address(), grpc::InsecureChannelCredentials()));
+  for (int i = 0; i < 2; ++i) {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Sotto nobody.1:" + std::string(64, '0'));
+    v1::SendRequest req;
+    req.set_recipient("dr-lee");
+    v1::SendResponse resp;
+    EXPECT_EQ(stub->Send(&ctx, req, &resp).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  }
+  RunResult after = RunServer("stats --data-dir " + dir);
+  ASSERT_EQ(after.exit_code, 0) << after.output;
+  EXPECT_THAT(after.output, HasSubstr("sends_ok 0\n"));
+  EXPECT_THAT(after.output, HasSubstr("sends_failed 2 (UNAUTHENTICATED 2)\n"));
+  EXPECT_THAT(after.output, HasSubstr("envelopes_accepted 0\n"));
+
+  ASSERT_TRUE((*server)->Stop().ok());
+  RunResult stopped = RunServer("stats --data-dir " + dir);
+  EXPECT_EQ(stopped.exit_code, 1);
+  EXPECT_THAT(stopped.output, HasSubstr("no server is running on " + dir));
 }
 
 }  // namespace
