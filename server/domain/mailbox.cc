@@ -258,7 +258,8 @@ absl::StatusOr<SendResult> Mailbox::Send(
     result.deliver_at_ms = options.deliver_at_ms;
     batch.Put(Table::kIdempotency, idempotency_key,
               records::Encode(records::Idempotency{now, digest, options.deliver_at_ms, ""}));
-    SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kSynced));
+    SOTTO_RETURN_IF_ERROR(store_->Write(
+        batch, options.defer_sync ? Durability::kBuffered : Durability::kSynced));
     if (indexed && route.from_client) {
       // The conversation starts waiting when the message is released.
       SOTTO_ASSIGN_OR_RETURN(

@@ -48,7 +48,7 @@ struct SendOptions {
   // caller, who must not acknowledge the Send before a Store::SyncLog that
   // began after Send returned (LogSyncer::AfterSync), and then calls
   // NotifyQueues(result.notify) so subscribers hear of it only once it is
-  // durable. A scheduled send is always synced here.
+  // durable (a scheduled send has nothing to notify).
   bool defer_sync = false;
 };
 

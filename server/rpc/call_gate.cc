@@ -43,8 +43,11 @@ absl::StatusOr<AuthenticatedDevice> CallGate::Authenticate(
 absl::Status CallGate::Limit(RateLimiter& limiter, absl::string_view key,
                              absl::string_view actor, absl::string_view subject,
                              absl::string_view what) {
-  absl::Status s = limiter.Take(key);
-  if (!s.ok()) {
+  bool first_refusal = false;
+  absl::Status s = limiter.Take(key, &first_refusal);
+  // One entry per episode: a flood of refused calls must not become a flood
+  // of synced audit writes.
+  if (first_refusal) {
     Audit({audit::kRateLimited, std::string(actor), std::string(subject),
            absl::StrCat("limit=", what)});
   }

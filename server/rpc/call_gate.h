@@ -33,8 +33,8 @@ class CallGate {
   // against the address.
   absl::StatusOr<AuthenticatedDevice> Authenticate(const grpc::CallbackServerContext& context);
 
-  // Takes a token from `limiter` under `key`; a refusal is audited (actor,
-  // `what`) and returned.
+  // Takes a token from `limiter` under `key`; a refusal is returned, and the
+  // first refusal since the key's last success is audited (actor, `what`).
   absl::Status Limit(RateLimiter& limiter, absl::string_view key, absl::string_view actor,
                      absl::string_view subject, absl::string_view what);
 

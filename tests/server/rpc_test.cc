@@ -1268,8 +1268,27 @@ TEST_F(RpcSecurityTest, RegistrationIsLimitedPerAddressAndSaysWhenToRetry) {
   EXPECT_THAT(s, GrpcIs(grpc::StatusCode::RESOURCE_EXHAUSTED, "retry after 60 s")) << Describe(s);
   EXPECT_EQ(RetryAfter(s), 60'000);
   EXPECT_TRUE(AnyContains(AuditLines(), "rate.limited", "limit=registration"));
+  // A flood of refusals is one audit entry (each is a synced write), until
+  // the address succeeds again.
+  for (int i = 0; i < 5; ++i) {
+    grpc::ClientContext again;
+    EXPECT_EQ(accounts_->Register(&again, RegisterRequestFor(late, 1), &resp).error_code(),
+              grpc::StatusCode::RESOURCE_EXHAUSTED);
+  }
+  auto limited_entries = [this] {
+    std::vector<std::string> lines = AuditLines();
+    return std::count_if(lines.begin(), lines.end(), [](const std::string& l) {
+      return l.find("limit=registration") != std::string::npos;
+    });
+  };
+  EXPECT_EQ(limited_entries(), 1);
   clock_.Advance(60'000);
   Register("client3");
+  User later = NewUser("client4", 104);
+  grpc::ClientContext refused;
+  EXPECT_EQ(accounts_->Register(&refused, RegisterRequestFor(later, 1), &resp).error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(limited_entries(), 2);
 }
 
 TEST_F(RpcSecurityTest, FailedAuthenticationIsLimitedPerAddressAndAudited) {
