@@ -553,14 +553,36 @@ absl::StatusOr<uint32_t> Mailbox::Ack(const AuthenticatedDevice& caller,
   WriteBatch batch;
   uint32_t deleted = 0;
   uint64_t freed = 0;
-  for (uint64_t seq : unique) {
-    std::string key = keys::Queue(caller.handle, caller.device_id, seq);
-    SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> value,
-                           store_->Get(Table::kQueues, key));
-    if (!value) continue;
-    batch.Delete(Table::kQueues, std::move(key));
-    ++deleted;
-    freed += value->size();
+  const auto [min_it, max_it] = std::minmax_element(unique.begin(), unique.end());
+  const uint64_t lo = *min_it, hi = *max_it;
+  if (hi - lo < 2 * static_cast<uint64_t>(unique.size())) {
+    // A device acks what it just fetched: a dense run of seqs. One range
+    // read instead of a point read per seq.
+    const std::string prefix = keys::QueuePrefix(caller.handle, caller.device_id);
+    SOTTO_ASSIGN_OR_RETURN(
+        std::vector<KeyValue> rows,
+        store_->Scan(Table::kQueues, prefix,
+                     lo > 0 ? keys::Queue(caller.handle, caller.device_id, lo - 1) : "",
+                     static_cast<size_t>(hi - lo + 1)));
+    for (KeyValue& row : rows) {
+      std::optional<uint64_t> seq = keys::QueueSeqOf(row.key);
+      if (!seq) return records::Corrupt("queue key");
+      if (*seq > hi) break;
+      if (!unique.contains(*seq)) continue;
+      ++deleted;
+      freed += row.value.size();
+      batch.Delete(Table::kQueues, std::move(row.key));
+    }
+  } else {
+    for (uint64_t seq : unique) {
+      std::string key = keys::Queue(caller.handle, caller.device_id, seq);
+      SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> value,
+                             store_->Get(Table::kQueues, key));
+      if (!value) continue;
+      batch.Delete(Table::kQueues, std::move(key));
+      ++deleted;
+      freed += value->size();
+    }
   }
   if (deleted == 0) return 0u;
   SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> meta_value,

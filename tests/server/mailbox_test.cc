@@ -101,6 +101,22 @@ TEST_F(MailboxTest, AckDeletesOnlyAckedEnvelopes) {
   EXPECT_EQ(deleted, 0u);
 }
 
+// A device acks what it fetched (a dense run of seqs, read as one range):
+// gaps, already-acked and future seqs are skipped, and only what existed
+// counts — for the caller and for the queue's depth.
+TEST_F(MailboxTest, AckOfARunOfSeqsDeletesExactlyThoseStored) {
+  for (int i = 1; i <= 6; ++i) ASSERT_OK(SendText(i, absl::StrCat("m", i)).status());
+  ASSERT_OK_AND_ASSIGN(uint32_t deleted, mailbox_->Ack(bob_, {1, 2, 3, 5}));
+  EXPECT_EQ(deleted, 4u);
+  EXPECT_THAT(Queue(bob_), ElementsAre("4:m4", "6:m6"));
+  ASSERT_OK_AND_ASSIGN(deleted, mailbox_->Ack(bob_, {3, 4, 5, 6, 7}));
+  EXPECT_EQ(deleted, 2u);
+  EXPECT_THAT(Queue(bob_), ElementsAre());
+  // Sequence numbers keep rising after the range delete.
+  ASSERT_OK(SendText(7, "m7").status());
+  EXPECT_THAT(Queue(bob_), ElementsAre("7:m7"));
+}
+
 TEST_F(MailboxTest, AckTouchesOnlyTheCallersQueue) {
   ASSERT_OK(SendText(1, "for bob").status());
   ASSERT_OK(mailbox_->Send(bob_, "alice", MessageId(1), {To(1, 11, "for alice")}).status());
