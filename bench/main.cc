@@ -83,6 +83,9 @@ int main(int argc, char** argv) {
   depth_cmd->add_option("--concurrency,-c", depth.concurrency)->check(CLI::Range(1, 4096));
   depth_cmd->add_option("--size,-s", depth.size)->check(CLI::Range(1, 65536));
   depth_cmd->add_option("--fill-concurrency", depth.fill_concurrency)->check(CLI::Range(1, 4096));
+  depth_cmd->add_option("--settle-max", depth.settle_max_seconds,
+                        "after the fill, wait up to this long for the server to go idle (0: no wait)")
+      ->check(CLI::Range(0.0, 3600.0));
   depth_cmd->add_option("--direction", direction)->check(CLI::IsMember(directions));
 
   IdleOptions idle;

@@ -261,6 +261,20 @@ ScenarioResult RunDepth(const Common& c, const DepthOptions& o) {
   AddExpected(expected, *world, fill, o.direction);
   Merge(r.status_counts, fill.status_counts);
   r.Add("fill_seconds", fill.seconds, "s");
+  r.Param("settle_max", o.settle_max_seconds, "s");
+  if (o.settle_max_seconds > 0) {
+    const auto settle_start = Clock::now();
+    const auto settle_by = settle_start + std::chrono::duration<double>(o.settle_max_seconds);
+    bool idle = false;
+    while (!idle && Clock::now() < settle_by) {
+      const double cpu0 = world->ServerCpuSeconds();
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      idle = world->ServerCpuSeconds() - cpu0 < 0.05;
+    }
+    r.Add("settle_seconds",
+          std::chrono::duration<double>(Clock::now() - settle_start).count(), "s");
+    if (!idle) r.Add("settled", 0);
+  }
 
   // Run 2: the same Sends into the queues that already hold the backlog.
   SendStats deep = RunSends(*world, PlanSends(pairs_empty, pairs_deep, o.concurrency, o.messages,

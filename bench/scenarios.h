@@ -63,6 +63,11 @@ struct DepthOptions {
   size_t size = 200;
   size_t fill_concurrency = 128;
   Direction direction = Direction::kToTherapist;
+  // After the fill, wait (at most this long; 0: not at all) until the server
+  // is idle — under 5% of a core for a second, i.e. RocksDB's flushes and
+  // compactions caused by the burst are done — so the second run measures a
+  // server holding the backlog, not one still digesting it.
+  double settle_max_seconds = 120;
 };
 ScenarioResult RunDepth(const Common& common, const DepthOptions& o);
 
