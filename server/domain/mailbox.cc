@@ -297,7 +297,12 @@ absl::StatusOr<SendResult> Mailbox::Send(
   }
 
   for (const OutgoingEnvelope& e : envelopes) {
-    Notify(keys::QueuePrefix(recipient, e.device_id));
+    std::string queue = keys::QueuePrefix(recipient, e.device_id);
+    if (options.defer_sync) {
+      result.notify.push_back(std::move(queue));
+    } else {
+      Notify(queue);
+    }
   }
   return result;
 }
@@ -615,6 +620,10 @@ void Mailbox::RemoveListener(ListenerId id) {
     if (ids.empty()) by_queue_.erase(q);
   }
   listeners_.erase(it);
+}
+
+void Mailbox::NotifyQueues(const std::vector<std::string>& queues) {
+  for (const std::string& q : queues) Notify(q);
 }
 
 void Mailbox::Notify(const std::string& queue_prefix) {

@@ -44,11 +44,11 @@ struct SendOptions {
   SendKind kind = SendKind::kMessage;
   // Send later: hold until this Unix ms time if it is after now.
   int64_t deliver_at_ms = 0;
-  // Group commit: write kBuffered and leave the sync to the caller, who
-  // must not acknowledge the Send before a Store::SyncLog that began after
-  // Send returned (LogSyncer::AfterSync). Subscribers are woken at once
-  // either way: delivery need not wait for the disk, only the sender's
-  // acknowledgement must (docs/PROTOCOL.md, "Durability").
+  // Group commit: write the envelopes kBuffered and leave the sync to the
+  // caller, who must not acknowledge the Send before a Store::SyncLog that
+  // began after Send returned (LogSyncer::AfterSync), and then calls
+  // NotifyQueues(result.notify) so subscribers hear of it only once it is
+  // durable (a scheduled send has nothing to notify).
   bool defer_sync = false;
 };
 
@@ -58,6 +58,9 @@ struct SendResult {
   int64_t deliver_at_ms = 0;  // a scheduled send's release time, else 0
   // For a client's message to a therapist (not on duplicates).
   std::optional<ReplyExpectation> expectation;
+  // With SendOptions::defer_sync: the queues to pass to NotifyQueues once
+  // the log is synced. Empty otherwise (Send notified them itself).
+  std::vector<std::string> notify;
 };
 
 struct FetchResult {
@@ -161,6 +164,8 @@ class Mailbox {
                          std::function<void()> on_new);
   // After this returns, the listener is not running and will not run again.
   void RemoveListener(ListenerId id);
+  // Wakes the listeners of `queues` (SendResult::notify of a deferred Send).
+  void NotifyQueues(const std::vector<std::string>& queues);
 
  private:
   void Notify(const std::string& queue_prefix);

@@ -145,9 +145,9 @@ class MessagesService::SubscribeReactor final
 grpc::ServerUnaryReactor* MessagesService::Send(
     grpc::CallbackServerContext* context, const sotto::v1::SendRequest* request,
     sotto::v1::SendResponse* response) {
-  // Group commit: Send writes without waiting for the disk (the recipients'
-  // subscriptions hear of it at once) and hands the reply to the log
-  // syncer, which acknowledges every Send written before its fsync at once.
+  // Group commit: Send writes without waiting for the disk and hands the
+  // reply to the log syncer, which acknowledges every Send written before
+  // its fsync at once (and only then wakes the recipients' subscriptions).
   // Nothing here waits for the disk, so it runs on gRPC's own thread: a
   // hand-off to the pool cost more CPU (thread wake-ups) than the work.
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
@@ -201,7 +201,8 @@ grpc::Status MessagesService::SendBody(grpc::CallbackServerContext* context,
   // for this very sync.
   const bool duplicate = result->duplicate;
   const int envelope_count = request->envelopes_size();
-  syncer_->AfterSync([this, reactor, duplicate, envelope_count](absl::Status synced) {
+  syncer_->AfterSync([this, reactor, duplicate, envelope_count,
+                      notify = std::move(result->notify)](absl::Status synced) {
     if (!synced.ok()) {
       stats_->CountSendFailure(grpc::StatusCode::UNAVAILABLE);
       reactor->Finish(ToGrpcStatus(absl::UnavailableError(
@@ -209,6 +210,7 @@ grpc::Status MessagesService::SendBody(grpc::CallbackServerContext* context,
                        "); retry with the same message_id"))));
       return;
     }
+    mailbox_->NotifyQueues(notify);
     ServerStats::Add(stats_->sends_ok, 1);
     if (duplicate) {
       ServerStats::Add(stats_->sends_duplicate, 1);

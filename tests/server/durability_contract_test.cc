@@ -161,11 +161,10 @@ TEST_F(DurabilityContractTest, EveryAcknowledgedChangeIsSyncedBeforeItReturns) {
   ExpectAllSynced("EndLink");
 }
 
-// The server's Send (group commit): the envelope is written buffered and
-// the recipient's subscriptions hear of it at once (delivery need not wait
-// for the disk), but the sender's acknowledgement waits for a log sync that
-// followed the write.
-TEST_F(DurabilityContractTest, DeferredSendIsDeliveredAtOnceButAcknowledgedOnlyAfterALogSync) {
+// The server's Send (group commit): the envelope is written buffered, the
+// recipient's subscriptions hear nothing yet, and the acknowledgement waits
+// for a log sync that followed the write.
+TEST_F(DurabilityContractTest, DeferredSendIsAcknowledgedOnlyAfterALogSync) {
   auto code = enrolment_->IssueTherapistCode("dr-lee", 0);
   ASSERT_OK(code.status());
   ASSERT_OK(care_->Register(NewReg("dr-lee", Role::kTherapist, 3), code->code, "").status());
@@ -184,7 +183,8 @@ TEST_F(DurabilityContractTest, DeferredSendIsDeliveredAtOnceButAcknowledgedOnlyA
                              {OutgoingEnvelope{1, 100, kEnvelopeTypePreKey, "ct"}}, deferred);
   ASSERT_OK(sent.status());
   EXPECT_THAT(recording_->Take(), ::testing::ElementsAre(Durability::kBuffered));
-  EXPECT_EQ(woken.load(), 1);
+  EXPECT_EQ(woken.load(), 0) << "a subscriber heard of a Send before it was durable";
+  ASSERT_EQ(sent->notify.size(), 1u);
 
   LogSyncer syncer(recording_.get());
   absl::Notification acknowledged;
@@ -192,9 +192,11 @@ TEST_F(DurabilityContractTest, DeferredSendIsDeliveredAtOnceButAcknowledgedOnlyA
     EXPECT_OK(synced);
     // The sync happened before the acknowledgement runs.
     EXPECT_THAT(recording_->Take(), ::testing::ElementsAre(RecordingStore::kLogSync));
+    mailbox_->NotifyQueues(sent->notify);
     acknowledged.Notify();
   });
   ASSERT_TRUE(acknowledged.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_EQ(woken.load(), 1);
   mailbox_->RemoveListener(listener);
 }
 
