@@ -516,6 +516,9 @@ int main(int argc, char** argv) {
   options.listen_address = listen;
   options.emergency_note = emergency_note;
   options.mailbox.retention_ms = int64_t{retention_days} * 24 * 3600 * 1000;
+  // See MailboxOptions::seq_floor: no seq a device may have seen before a
+  // crash is ever given to another envelope.
+  options.mailbox.seq_floor = static_cast<uint64_t>(absl::ToUnixMillis(absl::Now())) << 20;
   options.mailbox.max_queue_bytes = max_queue_mib << 20;
   options.io_threads = io_threads;
   options.io_queue = 64 * io_threads;

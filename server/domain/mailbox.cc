@@ -110,7 +110,7 @@ absl::Status Mailbox::QueueInto(const StoredEnvelope& stamp, absl::string_view r
                        " is full (", meta.depth, " undelivered envelopes)"));
     }
     StoredEnvelope stored = stamp;
-    stored.seq = meta.next_seq;
+    stored.seq = std::max(meta.next_seq, options_.seq_floor);
     stored.type = e.type;
     stored.ciphertext = e.ciphertext;
     std::string value = records::Encode(stored);
@@ -123,7 +123,7 @@ absl::Status Mailbox::QueueInto(const StoredEnvelope& stamp, absl::string_view r
     meta.bytes += value.size();
     batch.Put(Table::kQueues, keys::Queue(recipient, e.device_id, stored.seq),
               std::move(value));
-    ++meta.next_seq;
+    meta.next_seq = stored.seq + 1;
     ++meta.depth;
     batch.Put(Table::kQueueMeta, std::move(meta_key), records::Encode(meta));
   }

@@ -33,6 +33,14 @@ struct MailboxOptions {
   int64_t retention_ms = kDefaultRetentionMs;
   // Held send-later messages per sending device; tests lower it.
   size_t max_scheduled_per_device = kMaxScheduledPerDevice;
+  // Sequence numbers given out from now on are at least this. Sends are
+  // written before their log sync (group commit), so a device may see an
+  // envelope whose write a power failure then loses; its seq must never be
+  // given to another envelope, or the device's Ack of it would delete that
+  // one unseen. sotto-server passes (its start time in Unix ms) << 20, which
+  // moves every queue past anything handed out before a restart (unless a
+  // queue took over 2^20 envelopes per millisecond of uptime). 0 in tests.
+  uint64_t seq_floor = 0;
 };
 
 // Same numbers as sotto.v1.SendKind.

@@ -304,6 +304,31 @@ TEST_F(MailboxTest, SequenceNumbersKeepRisingAcrossAcksAndReopen) {
   EXPECT_TRUE(again.duplicate);
 }
 
+// A restart (with the server's seq floor) moves every queue past any seq
+// handed out before it, so an Ack of a seq seen before a crash that lost its
+// write can never delete a newer envelope.
+TEST_F(MailboxTest, ASeqFloorAfterARestartIsNeverBelowAnEarlierSeq) {
+  MailboxOptions first;
+  first.seq_floor = 1000;
+  Open(first);
+  ASSERT_OK(SendText(1, "a").status());
+  ASSERT_OK(SendText(2, "b").status());
+  EXPECT_THAT(Queue(bob_), ElementsAre("1000:a", "1001:b"));
+  MailboxOptions restarted;
+  restarted.seq_floor = 5000;
+  Open(restarted);
+  ASSERT_OK(SendText(3, "c").status());
+  EXPECT_THAT(Queue(bob_), ElementsAre("1000:a", "1001:b", "5000:c"));
+  // An Ack of a seq from before the restart that no longer exists (its
+  // write lost) touches nothing newer.
+  ASSERT_OK_AND_ASSIGN(uint32_t deleted, mailbox_->Ack(bob_, {1002}));
+  EXPECT_EQ(deleted, 0u);
+  // A floor below the queue's own next seq changes nothing.
+  Open(first);
+  ASSERT_OK(SendText(4, "d").status());
+  EXPECT_THAT(Queue(bob_), ElementsAre("1000:a", "1001:b", "5000:c", "5001:d"));
+}
+
 TEST_F(MailboxTest, ListenersHearOnlyTheirOwnQueue) {
   std::atomic<int> bob_heard{0};
   std::atomic<int> alice_heard{0};
