@@ -1,6 +1,7 @@
 #include "server/rpc/blocking_pool.h"
 
 #include <algorithm>
+#include <system_error>
 #include <utility>
 
 namespace sotto::server::rpc {
@@ -22,9 +23,19 @@ bool BlockingPool::TrySubmit(std::function<void()> task) {
     // queue outnumbers them. The new thread blocks on mu_ until it is in
     // live_.
     if (queue_.size() > idle_ && live_.size() < max_threads_) {
-      std::thread t([this] { Work(); });
-      const std::thread::id id = t.get_id();
-      live_.emplace(id, std::move(t));
+      try {
+        std::thread t([this] { Work(); });
+        const std::thread::id id = t.get_id();
+        live_.emplace(id, std::move(t));
+      } catch (const std::system_error&) {
+        // No thread to be had (a process limit): existing workers take it,
+        // or, with none, refuse it rather than strand it.
+        if (live_.empty()) {
+          queue_.pop_back();
+          return false;
+        }
+        work_.Signal();
+      }
     } else {
       work_.Signal();
     }

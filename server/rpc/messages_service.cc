@@ -148,15 +148,17 @@ grpc::ServerUnaryReactor* MessagesService::Send(
   // Group commit: Send writes without waiting for the disk and hands the
   // reply to the log syncer, which acknowledges every Send written before
   // its fsync at once (and only then wakes the recipients' subscriptions).
-  // Nothing here waits for the disk, so it runs on gRPC's own thread: a
-  // hand-off to the pool cost more CPU (thread wake-ups) than the work.
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  const grpc::Status status = SendBody(context, request, response, reactor);
-  if (!status.ok()) {
-    stats_->CountSendFailure(status.error_code());
-    reactor->Finish(status);
-  }
-  return reactor;
+  // It still runs on the pool, not on gRPC's few threads: its write can
+  // queue behind another's fsync in RocksDB, a lock behind a synced write,
+  // and a failed authentication writes a synced audit entry; the pool's
+  // queue cap is also its back-pressure.
+  return OffloadUnaryFinishing(context, gate_->pool(), [=](grpc::ServerUnaryReactor* reactor) {
+    const grpc::Status status = SendBody(context, request, response, reactor);
+    if (!status.ok()) {
+      stats_->CountSendFailure(status.error_code());
+      reactor->Finish(status);
+    }
+  });
 }
 
 grpc::Status MessagesService::SendBody(grpc::CallbackServerContext* context,
@@ -170,6 +172,11 @@ grpc::Status MessagesService::SendBody(grpc::CallbackServerContext* context,
   absl::Status allowed = gate_->Limit(gate_->limits().sends_per_device, actor, actor,
                                       caller->handle, "sends_per_device");
   if (!allowed.ok()) return ToGrpcStatus(allowed);
+  // While the disk stalls, answers pile up in the syncer: refuse new work
+  // before writing it.
+  if (syncer_->Busy()) {
+    return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "server busy; retry");
+  }
 
   std::vector<OutgoingEnvelope> envelopes;
   envelopes.reserve(request->envelopes_size());

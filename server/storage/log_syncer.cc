@@ -1,22 +1,37 @@
 #include "server/storage/log_syncer.h"
 
+#include <iostream>
 #include <utility>
+
+#include "absl/strings/str_cat.h"
 
 namespace sotto::server {
 
-LogSyncer::LogSyncer(Store* store) : store_(store), thread_([this] { Run(); }) {}
+LogSyncer::LogSyncer(Store* store, size_t max_waiting)
+    : store_(store), max_waiting_(max_waiting), thread_([this] { Run(); }) {}
 
 LogSyncer::~LogSyncer() { Stop(); }
 
 void LogSyncer::AfterSync(std::function<void(absl::Status)> done) {
+  absl::Status refused;
   {
     absl::MutexLock lock(&mu_);
-    if (!stopping_) {
+    if (!failed_.ok()) {
+      refused = failed_;
+    } else if (stopping_) {
+      refused = absl::FailedPreconditionError(
+          "the server is shutting down; the write may not be durable");
+    } else {
       waiting_.push_back(std::move(done));
       return;
     }
   }
-  done(absl::FailedPreconditionError("the server is shutting down; the write may not be durable"));
+  done(refused);
+}
+
+bool LogSyncer::Busy() const {
+  absl::MutexLock lock(&mu_);
+  return waiting_.size() >= max_waiting_;
 }
 
 void LogSyncer::Stop() {
@@ -52,11 +67,24 @@ void LogSyncer::Run() {
     }
     // Every write behind `batch` returned before its AfterSync, hence before
     // this sync begins.
-    const absl::Status status = store_->SyncLog();
+    absl::Status status;
     {
+      absl::MutexLock lock(&mu_);
+      status = failed_;
+    }
+    if (status.ok()) {
+      status = store_->SyncLog();
       absl::MutexLock lock(&mu_);
       ++syncs_;
       calls_ += batch.size();
+      if (!status.ok()) {
+        failed_ = absl::Status(status.code(),
+                               absl::StrCat("a write-ahead-log sync failed (", status.message(),
+                                            "); nothing is acknowledged until the server is "
+                                            "restarted"));
+        std::cerr << "sotto-server: " << failed_.message() << std::endl;
+        status = failed_;
+      }
     }
     for (auto& done : batch) done(status);
   }

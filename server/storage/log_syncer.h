@@ -24,7 +24,8 @@ namespace sotto::server {
 // Does not own `store`, which must outlive it.
 class LogSyncer {
  public:
-  explicit LogSyncer(Store* store);
+  // At most `max_waiting` hand-overs wait for a sync before Busy() says so.
+  explicit LogSyncer(Store* store, size_t max_waiting = 65536);
   LogSyncer(const LogSyncer&) = delete;
   LogSyncer& operator=(const LogSyncer&) = delete;
   // Stop().
@@ -33,7 +34,17 @@ class LogSyncer {
   // Runs `done` on the syncer's thread once the log is synced (OK) or the
   // sync failed (its error). `done` must be quick and must not call
   // AfterSync. After Stop, `done` runs at once with FAILED_PRECONDITION.
+  //
+  // A failed sync is final: every later `done` gets its error too. After a
+  // failed fsync the kernel may have dropped the dirty pages while a later
+  // fsync succeeds, so a retry (a duplicate of a write already in the
+  // memtable) must never be told it is durable. The operator restarts the
+  // server, which recovers from what is really on disk.
   void AfterSync(std::function<void(absl::Status)> done);
+
+  // True while `max_waiting` hand-overs wait (the disk stalls): callers
+  // refuse new work instead of piling it up.
+  bool Busy() const;
 
   // Syncs and acknowledges whatever is waiting, then joins the thread.
   // Idempotent.
@@ -48,7 +59,9 @@ class LogSyncer {
   void Run();
 
   Store* const store_;
+  const size_t max_waiting_;
   mutable absl::Mutex mu_;
+  absl::Status failed_ ABSL_GUARDED_BY(mu_);  // the first failed sync's error
   std::vector<std::function<void(absl::Status)>> waiting_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t syncs_ ABSL_GUARDED_BY(mu_) = 0;

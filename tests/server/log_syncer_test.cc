@@ -91,6 +91,48 @@ TEST(LogSyncerTest, AFailedSyncFailsEveryWaitingAcknowledgement) {
   }
 }
 
+// After a failed fsync the kernel may have dropped the dirty pages while a
+// later fsync succeeds: a retried Send (a duplicate of a write still in the
+// memtable) must not then be told it is durable.
+TEST(LogSyncerTest, AFailedSyncIsFinalEvenWhenTheNextOneWouldSucceed) {
+  SyncFaultStore store;
+  store.fail = true;
+  LogSyncer syncer(&store);
+  absl::Notification first;
+  syncer.AfterSync([&](absl::Status s) {
+    EXPECT_THAT(s, StatusIs(absl::StatusCode::kUnavailable));
+    first.Notify();
+  });
+  ASSERT_TRUE(first.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  store.fail = false;
+  absl::Status retried = absl::OkStatus();
+  absl::Notification second;
+  syncer.AfterSync([&](absl::Status s) {
+    retried = s;
+    second.Notify();
+  });
+  ASSERT_TRUE(second.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_THAT(retried, StatusIs(absl::StatusCode::kUnavailable,
+                                ::testing::HasSubstr("until the server is restarted")));
+  EXPECT_EQ(store.syncs.load(), 1) << "no sync may be trusted after a failed one";
+}
+
+TEST(LogSyncerTest, BusyWhileTooManyWaitForAStalledDisk) {
+  SyncFaultStore store;
+  store.hold = true;
+  LogSyncer syncer(&store, /*max_waiting=*/3);
+  std::atomic<int> acked{0};
+  syncer.AfterSync([&](absl::Status) { ++acked; });
+  store.entered.WaitForNotification();  // the disk stalls in this sync
+  EXPECT_FALSE(syncer.Busy());
+  for (int i = 0; i < 3; ++i) syncer.AfterSync([&](absl::Status) { ++acked; });
+  EXPECT_TRUE(syncer.Busy());
+  store.release.Notify();
+  syncer.Stop();
+  EXPECT_EQ(acked.load(), 4);
+  EXPECT_FALSE(syncer.Busy());
+}
+
 TEST(LogSyncerTest, StopSyncsWhatWaitsAndRefusesLaterHandOvers) {
   SyncFaultStore store;
   store.hold = true;

@@ -1773,6 +1773,7 @@ TEST_F(RpcConcurrencyTest, FullHandlerQueueFailsFastWithResourceExhausted) {
   io_queue_ = 1;
   StartServer();
   User ana = Register("ana");
+  std::vector<User> clients = RegisterClients(4);
   gated_->Arm(/*together=*/0, absl::Seconds(30));
   grpc::Status first;
   // A registration holds its worker through its synced write (Send and Ack
@@ -1786,22 +1787,15 @@ TEST_F(RpcConcurrencyTest, FullHandlerQueueFailsFastWithResourceExhausted) {
   // The only worker is now held inside the registration's write.
   ASSERT_TRUE(gated_->WaitInside(1, absl::Seconds(10)));
   std::atomic<int> done{0};
-  std::vector<grpc::Status> statuses(4);
-  std::vector<std::thread> fetchers;
-  for (size_t i = 0; i < statuses.size(); ++i) {
-    fetchers.emplace_back([&, i] {
-      v1::FetchResponse resp;
-      statuses[i] = messages_->Fetch(Ctx(ana.Header()).get(), v1::FetchRequest(), &resp);
-      ++done;
-    });
-  }
+  std::vector<grpc::Status> statuses;
+  std::thread others([&] { statuses = SendToEach(ana, clients, &done); });
   // One waits in the queue; the others are refused without waiting.
   const absl::Time limit = absl::Now() + absl::Seconds(10);
   while (done.load() < 3 && absl::Now() < limit) absl::SleepFor(absl::Milliseconds(10));
   EXPECT_EQ(done.load(), 3);
   gated_->Release();
   holder.join();
-  for (std::thread& t : fetchers) t.join();
+  others.join();
   EXPECT_TRUE(first.ok()) << Describe(first);
   int busy = 0;
   int ok = 0;
