@@ -196,8 +196,9 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStore(
   rocksdb::Options db_options;
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
-  // Concurrent Sends each ask for a synced write; RocksDB's write groups let
-  // one fsync cover many of them.
+  // Concurrent synced writes (registrations, key uploads, ...) share one
+  // fsync in RocksDB's write groups; Sends and Acks write unsynced and share
+  // the log syncer's SyncWAL instead (log_syncer.h).
   db_options.enable_pipelined_write = true;
   db_options.IncreaseParallelism(2);
 

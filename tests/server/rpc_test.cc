@@ -1741,7 +1741,7 @@ TEST_F(RpcConcurrencyTest, ShutdownWithSendsInFlightFinishesEveryCallBeforeClosi
   gated_->Arm(/*together=*/0, absl::Seconds(30));
   std::vector<grpc::Status> statuses;
   std::thread senders([&] { statuses = SendToEach(ana, clients); });
-  // Some are inside their write, the rest queued or waiting on a lock.
+  // The syncer is held inside a log sync; the Sends wait for it.
   ASSERT_TRUE(gated_->WaitInside(1, absl::Seconds(10)));
   absl::SleepFor(absl::Milliseconds(200));
   // Shutdown cancels the calls after its deadline but must wait for the
