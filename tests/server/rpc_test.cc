@@ -809,6 +809,13 @@ TEST_F(RpcTest, OperatorIsUnimplementedOnTcpAndServedOnTheSocket) {
   grpc::Status s = unix_stub->EnrolTherapist(Ctx("").get(), req, &resp);
   ASSERT_TRUE(s.ok()) << Describe(s);
   EXPECT_EQ(resp.code().size(), 14u);
+  // The counters too: only on the socket, even with a device's credentials.
+  User ana = Register("ana");
+  v1::StatsResponse stats;
+  EXPECT_THAT(tcp->Stats(Ctx(ana.Header()).get(), v1::StatsRequest(), &stats),
+              GrpcIs(grpc::StatusCode::UNIMPLEMENTED, ""));
+  ASSERT_TRUE(unix_stub->Stats(Ctx("").get(), v1::StatsRequest(), &stats).ok());
+  EXPECT_EQ(stats.sends_failed_by_code_size(), 17);
 }
 
 TEST_F(RpcTest, NewRpcsNeedAuthAndTheRightRole) {
