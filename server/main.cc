@@ -91,18 +91,27 @@ bool IsLoopback(std::string host) {
   return false;
 }
 
+// The operator socket of a server on `data_dir`, and a stub for it; null
+// when the socket does not exist (no server runs there). A stale socket of a
+// server that is gone answers UNAVAILABLE.
+std::string OperatorSocket(const std::string& data_dir) {
+  return (std::filesystem::path(data_dir) / sotto::server::rpc::kOperatorSocketName).string();
+}
+std::unique_ptr<sotto::v1::Operator::Stub> OperatorStub(const std::string& data_dir) {
+  const std::string socket = OperatorSocket(data_dir);
+  std::error_code ec;
+  if (!std::filesystem::exists(socket, ec)) return nullptr;
+  return sotto::v1::Operator::NewStub(
+      grpc::CreateChannel("unix:" + socket, grpc::InsecureChannelCredentials()));
+}
+
 // Issues an enrolment code through the running server's operator socket,
 // or, if no server runs on `data_dir`, directly in its database.
 absl::StatusOr<sotto::server::IssuedCode> IssueEnrolmentCode(const std::string& data_dir,
                                                              const std::string& handle,
                                                              uint32_t valid_hours) {
-  std::string socket =
-      (std::filesystem::path(data_dir) / sotto::server::rpc::kOperatorSocketName).string();
   std::error_code ec;
-  if (std::filesystem::exists(socket, ec)) {
-    auto channel =
-        grpc::CreateChannel("unix:" + socket, grpc::InsecureChannelCredentials());
-    auto stub = sotto::v1::Operator::NewStub(channel);
+  if (auto stub = OperatorStub(data_dir)) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     sotto::v1::EnrolTherapistRequest req;
@@ -125,7 +134,7 @@ absl::StatusOr<sotto::server::IssuedCode> IssueEnrolmentCode(const std::string& 
     if (store.status().code() == absl::StatusCode::kFailedPrecondition) {
       return absl::FailedPreconditionError(
           "the database in " + data_dir + " is locked by a running server, and its operator socket " +
-          socket + " is missing or does not answer; restart that server (it recreates the "
+          OperatorSocket(data_dir) + " is missing or does not answer; restart that server (it recreates the "
           "socket) and try again");
     }
     return store.status();
@@ -143,12 +152,8 @@ absl::StatusOr<sotto::server::IssuedCode> IssueEnrolmentCode(const std::string& 
 // socket or, with no server on `data_dir`, directly in its database.
 absl::Status SetDeactivated(const std::string& data_dir, const std::string& handle,
                             bool deactivated) {
-  std::string socket =
-      (std::filesystem::path(data_dir) / sotto::server::rpc::kOperatorSocketName).string();
   std::error_code ec;
-  if (std::filesystem::exists(socket, ec)) {
-    auto stub = sotto::v1::Operator::NewStub(
-        grpc::CreateChannel("unix:" + socket, grpc::InsecureChannelCredentials()));
+  if (auto stub = OperatorStub(data_dir)) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     sotto::v1::AccountActionRequest req;
@@ -174,15 +179,11 @@ absl::Status SetDeactivated(const std::string& data_dir, const std::string& hand
 
 // The running server's counters, through its operator socket.
 absl::StatusOr<sotto::v1::StatsResponse> ReadStats(const std::string& data_dir) {
-  std::string socket =
-      (std::filesystem::path(data_dir) / sotto::server::rpc::kOperatorSocketName).string();
-  std::error_code ec;
-  if (!std::filesystem::exists(socket, ec)) {
+  auto stub = OperatorStub(data_dir);
+  if (stub == nullptr) {
     return absl::FailedPreconditionError("no server is running on " + data_dir + " (no " +
-                                         socket + ")");
+                                         OperatorSocket(data_dir) + ")");
   }
-  auto stub = sotto::v1::Operator::NewStub(
-      grpc::CreateChannel("unix:" + socket, grpc::InsecureChannelCredentials()));
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   sotto::v1::StatsResponse resp;
@@ -200,12 +201,8 @@ using AuditPage = std::vector<sotto::server::KeyValue>;
 absl::Status ForEachAuditEntry(const std::string& data_dir,
                                const std::function<absl::Status(const sotto::server::KeyValue&)>& fn) {
   constexpr uint32_t kPage = 1000;
-  std::string socket =
-      (std::filesystem::path(data_dir) / sotto::server::rpc::kOperatorSocketName).string();
   std::error_code ec;
-  if (std::filesystem::exists(socket, ec)) {
-    auto stub = sotto::v1::Operator::NewStub(
-        grpc::CreateChannel("unix:" + socket, grpc::InsecureChannelCredentials()));
+  if (auto stub = OperatorStub(data_dir)) {
     uint64_t after = 0;
     bool reached = true;
     while (true) {
