@@ -91,6 +91,7 @@ void VerifyQueues(ScenarioResult& r, const World& world,
 
 // What the server must have counted over a scenario (a fresh server each).
 struct ExpectedCounters {
+  ExpectedCounters(uint64_t ok, uint64_t failed) : sends_ok(ok), sends_failed(failed) {}
   uint64_t sends_ok = 0;      // first-time Sends acknowledged OK
   uint64_t sends_failed = 0;  // Sends answered with an error
   std::optional<uint64_t> envelopes_acked;
@@ -136,6 +137,15 @@ void AddExpected(std::map<const Device*, uint64_t>& expected, const World& world
   for (size_t p = 0; p < s.ok_per_pair.size(); ++p) {
     if (s.ok_per_pair[p] > 0) expected[&Recipient(world, p, d)] += s.ok_per_pair[p];
   }
+}
+
+// Records a send run in `r` (failures, status counts) and what it left in
+// the queues in `expected`.
+void Account(ScenarioResult& r, std::map<const Device*, uint64_t>& expected, const World& world,
+             const SendStats& s, Direction d, const std::string& phase) {
+  CheckSends(r, s, phase);
+  AddExpected(expected, world, s, d);
+  Merge(r.status_counts, s.status_counts);
 }
 
 void AddLatencies(ScenarioResult& r, const std::string& prefix, std::vector<uint32_t>& lat,
@@ -193,18 +203,14 @@ ScenarioResult RunIngest(const Common& c, const IngestOptions& o) {
   // but not in the timing.
   SendStats warm = RunSends(*world, PlanSends(0, pairs, o.concurrency, o.concurrency, o.size,
                                               o.direction, c.phase_limit));
-  CheckSends(r, warm, "warm-up");
-  AddExpected(expected, *world, warm, o.direction);
-  Merge(r.status_counts, warm.status_counts);
+  Account(r, expected, *world, warm, o.direction, "warm-up");
 
   const double server_cpu0 = world->ServerCpuSeconds(), client_cpu0 = SelfCpuSeconds();
   SendStats s = RunSends(*world, PlanSends(0, pairs, o.concurrency, o.messages, o.size,
                                            o.direction, c.phase_limit));
   const double server_cpu = world->ServerCpuSeconds() - server_cpu0;
   const double client_cpu = SelfCpuSeconds() - client_cpu0;
-  CheckSends(r, s, "ingest");
-  AddExpected(expected, *world, s, o.direction);
-  Merge(r.status_counts, s.status_counts);
+  Account(r, expected, *world, s, o.direction, "ingest");
   const double rate = s.seconds > 0 ? s.ok / s.seconds : 0;
   r.Add("msgs_per_s", rate, "msg/s");
   AddLatencies(r, "send_", s.latencies_us, true);
@@ -250,16 +256,12 @@ ScenarioResult RunDepth(const Common& c, const DepthOptions& o) {
   // Run 1: the store holds only the accounts.
   SendStats empty = RunSends(*world, PlanSends(0, pairs_empty, o.concurrency, o.messages, o.size,
                                                o.direction, c.phase_limit));
-  CheckSends(r, empty, "empty store");
-  AddExpected(expected, *world, empty, o.direction);
-  Merge(r.status_counts, empty.status_counts);
+  Account(r, expected, *world, empty, o.direction, "empty store");
 
   // Fill: `queued` envelopes spread over the deep pairs, by concurrent Sends.
   SendStats fill = RunSends(*world, PlanSends(pairs_empty, pairs_deep, o.fill_concurrency,
                                               o.queued, o.size, o.direction, c.phase_limit));
-  CheckSends(r, fill, "fill");
-  AddExpected(expected, *world, fill, o.direction);
-  Merge(r.status_counts, fill.status_counts);
+  Account(r, expected, *world, fill, o.direction, "fill");
   r.Add("fill_seconds", fill.seconds, "s");
   r.Param("settle_max", o.settle_max_seconds, "s");
   if (o.settle_max_seconds > 0) {
@@ -279,9 +281,7 @@ ScenarioResult RunDepth(const Common& c, const DepthOptions& o) {
   // Run 2: the same Sends into the queues that already hold the backlog.
   SendStats deep = RunSends(*world, PlanSends(pairs_empty, pairs_deep, o.concurrency, o.messages,
                                               o.size, o.direction, c.phase_limit));
-  CheckSends(r, deep, "queued store");
-  AddExpected(expected, *world, deep, o.direction);
-  Merge(r.status_counts, deep.status_counts);
+  Account(r, expected, *world, deep, o.direction, "queued store");
 
   const double rate_empty = empty.seconds > 0 ? empty.ok / empty.seconds : 0;
   const double rate_deep = deep.seconds > 0 ? deep.ok / deep.seconds : 0;
