@@ -415,7 +415,8 @@ TEST_F(CliTlsTest, SystemRootsAreTrustedAndOthersRefused) {
   CliRun trusted = InitTherapist("dr-rivera", "--system-roots", roots);
   ASSERT_EQ(trusted.exit_code, 0) << trusted.err;
   // Stored in the profile like --ca.
-  EXPECT_EQ(Sotto("dr-rivera", "invite", "correct horse", "", roots).exit_code, 0);
+  CliRun invite = Sotto("dr-rivera", "invite", "correct horse", "", roots);
+  EXPECT_EQ(invite.exit_code, 0) << invite.err;
 }
 
 TEST_F(CliTlsTest, APlainProfileCannotTalkToATlsServer) {
