@@ -216,10 +216,10 @@ absl::Status AuditLog::Write(const WriteBatch& batch, Durability durability) {
   return absl::OkStatus();
 }
 
-absl::Status AuditLog::Record(const AuditEvent& event) {
+absl::Status AuditLog::Record(const AuditEvent& event, Durability durability) {
   WriteBatch batch;
   AddAudit(batch, event);
-  return Write(batch, Durability::kSynced);
+  return Write(batch, durability);
 }
 
 absl::StatusOr<std::vector<KeyValue>> AuditLog::ReadRaw(uint64_t after_seq, size_t limit) {

@@ -131,8 +131,9 @@ class AuditLog final : public Store {
   AuditLog(const AuditLog&) = delete;
   AuditLog& operator=(const AuditLog&) = delete;
 
-  // Logs `event` on its own (a synced write). Errors: storage failures.
-  absl::Status Record(const AuditEvent& event);
+  // Logs `event` on its own, written with `durability`. Errors: storage
+  // failures.
+  absl::Status Record(const AuditEvent& event, Durability durability = Durability::kSynced);
 
   // Up to `limit` entries with seq > after_seq, ascending, as stored (key,
   // value): for verification and printing.

@@ -46,7 +46,7 @@ absl::Status CallGate::Limit(RateLimiter& limiter, absl::string_view key,
   bool first_refusal = false;
   absl::Status s = limiter.Take(key, &first_refusal);
   // One entry per episode: a flood of refused calls must not become a flood
-  // of synced audit writes.
+  // of audit writes.
   if (first_refusal) {
     Audit({audit::kRateLimited, std::string(actor), std::string(subject),
            absl::StrCat("limit=", what)});
@@ -55,11 +55,18 @@ absl::Status CallGate::Limit(RateLimiter& limiter, absl::string_view key,
 }
 
 void CallGate::Audit(const AuditEvent& event) {
-  absl::Status s = audit_->Record(event);
+  absl::Status s = audit_->Record(event, Durability::kBuffered);
   if (!s.ok()) {
     std::cerr << "sotto-server: cannot write audit entry " << event.type << ": " << s.message()
               << "\n";
+    return;
   }
+  syncer_->AfterSync([type = event.type](absl::Status synced) {
+    if (!synced.ok()) {
+      std::cerr << "sotto-server: audit entry " << type
+                << " may not be on disk: " << synced.message() << "\n";
+    }
+  });
 }
 
 }  // namespace sotto::server::rpc

@@ -10,6 +10,7 @@
 #include "absl/strings/string_view.h"
 #include "server/domain/accounts.h"
 #include "server/domain/audit_log.h"
+#include "server/storage/log_syncer.h"
 #include "server/domain/rate_limiter.h"
 #include "server/rpc/blocking_pool.h"
 
@@ -21,8 +22,9 @@ namespace sotto::server::rpc {
 // blocking work (unary.h). Thread-safe. Does not own its arguments.
 class CallGate {
  public:
-  CallGate(Accounts* accounts, AuditLog* audit, RateLimits* limits, BlockingPool* pool)
-      : accounts_(accounts), audit_(audit), limits_(limits), pool_(pool) {}
+  CallGate(Accounts* accounts, AuditLog* audit, LogSyncer* syncer, RateLimits* limits,
+           BlockingPool* pool)
+      : accounts_(accounts), audit_(audit), syncer_(syncer), limits_(limits), pool_(pool) {}
   CallGate(const CallGate&) = delete;
   CallGate& operator=(const CallGate&) = delete;
 
@@ -38,7 +40,9 @@ class CallGate {
   absl::Status Limit(RateLimiter& limiter, absl::string_view key, absl::string_view actor,
                      absl::string_view subject, absl::string_view what);
 
-  // Writes `event` to the audit log. A failure to audit is reported on
+  // Writes `event` to the audit log without waiting for the disk (the log
+  // syncer puts it there within one group sync): a refused call must not
+  // hold a gRPC thread for an fsync. A failure to audit is reported on
   // stderr; the call it describes has already been refused or made.
   void Audit(const AuditEvent& event);
 
@@ -49,6 +53,7 @@ class CallGate {
  private:
   Accounts* const accounts_;
   AuditLog* const audit_;
+  LogSyncer* const syncer_;
   RateLimits* const limits_;
   BlockingPool* const pool_;
 };

@@ -26,6 +26,7 @@
 #include "server/rpc/keys_service.h"
 #include "server/rpc/messages_service.h"
 #include "server/storage/caching_store.h"
+#include "server/storage/group_commit_store.h"
 #include "server/storage/rocksdb_store.h"
 
 namespace sotto::server::rpc {
@@ -37,6 +38,13 @@ struct SottoServer::Parts {
   // Wraps `store`; every domain service writes through it, so audit events
   // commit with the changes they record.
   std::unique_ptr<AuditLog> audit;
+  // Syncs `audit`'s log for group commit: acknowledges Sends and Acks once
+  // their write is on disk, and every synced write of the domain services
+  // waits on it (`group`). Stopped last in Shutdown.
+  std::unique_ptr<LogSyncer> syncer;
+  // What the domain services write through: `audit` with every synced write
+  // made a group-commit member.
+  std::unique_ptr<GroupCommitStore> group;
   std::unique_ptr<Accounts> accounts;
   std::unique_ptr<KeyDirectory> keys;
   std::unique_ptr<Enrolment> enrolment;
@@ -51,9 +59,6 @@ struct SottoServer::Parts {
   // server (whose in-flight calls it finishes), and in any case destroyed
   // before the domain services and the store it uses.
   std::unique_ptr<BlockingPool> pool;
-  // Acknowledges Sends once their write is synced (group commit); stopped
-  // in Shutdown after the pool, whose Sends hand it their replies.
-  std::unique_ptr<LogSyncer> syncer;
   ServerStats stats;
   std::unique_ptr<CallGate> gate;
   std::unique_ptr<AccountsService> accounts_service;
@@ -105,7 +110,9 @@ absl::StatusOr<std::unique_ptr<SottoServer>> SottoServer::Start(
   absl::StatusOr<std::unique_ptr<AuditLog>> audit = AuditLog::Open(parts->store.get(), clock);
   if (!audit.ok()) return audit.status();
   parts->audit = *std::move(audit);
-  Store* const db = parts->audit.get();
+  parts->syncer = std::make_unique<LogSyncer>(parts->audit.get());
+  parts->group = std::make_unique<GroupCommitStore>(parts->audit.get(), parts->syncer.get());
+  Store* const db = parts->group.get();
   parts->accounts = std::make_unique<Accounts>(db);
   parts->keys = std::make_unique<KeyDirectory>(db, parts->accounts.get());
   parts->enrolment =
@@ -125,8 +132,8 @@ absl::StatusOr<std::unique_ptr<SottoServer>> SottoServer::Start(
   parts->code_attempts = std::make_unique<AttemptLimiter>(clock);
   parts->limits = std::make_unique<RateLimits>(clock, options.rate_limits);
   parts->pool = std::make_unique<BlockingPool>(options.io_threads, options.io_queue);
-  parts->syncer = std::make_unique<LogSyncer>(db);
   parts->gate = std::make_unique<CallGate>(parts->accounts.get(), parts->audit.get(),
+                                           parts->syncer.get(),
                                            parts->limits.get(), parts->pool.get());
   parts->accounts_service = std::make_unique<AccountsService>(
       parts->gate.get(), parts->care.get(), parts->code_attempts.get(), clock);
@@ -226,12 +233,13 @@ void SottoServer::Shutdown(absl::Duration deadline) {
   // pool's workers do; anything still queued runs (or ends CANCELLED) here,
   // before the store can close.
   parts_->pool->Stop();
-  // The pool's last Sends may have handed the syncer their replies.
-  parts_->syncer->Stop();
   // After the servers: no Send can schedule more. A release in progress
   // completes (its write is atomic either way).
   parts_->releaser->Stop();
   parts_->sweeper->Stop();
+  // Last: the pool's last Sends may have handed the syncer their replies,
+  // and the releaser's and sweeper's synced writes wait on it.
+  parts_->syncer->Stop();
 }
 
 void SottoServer::Wait() { parts_->server->Wait(); }

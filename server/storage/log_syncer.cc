@@ -4,11 +4,15 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 
 namespace sotto::server {
 
 LogSyncer::LogSyncer(Store* store, size_t max_waiting)
-    : store_(store), max_waiting_(max_waiting), thread_([this] { Run(); }) {}
+    : store_(store), max_waiting_(max_waiting) {
+  thread_ = std::thread([this] { Run(); });
+  thread_id_ = thread_.get_id();
+}
 
 LogSyncer::~LogSyncer() { Stop(); }
 
@@ -27,6 +31,39 @@ void LogSyncer::AfterSync(std::function<void(absl::Status)> done) {
     }
   }
   done(refused);
+}
+
+absl::Status LogSyncer::WaitForSync() {
+  bool sync_here = std::this_thread::get_id() == thread_id_;
+  absl::Status result;
+  if (!sync_here) {
+    absl::Notification done;
+    AfterSync([&](absl::Status s) {
+      result = std::move(s);
+      done.Notify();
+    });
+    done.WaitForNotification();
+    // Refused because the syncer stopped (not because a sync failed).
+    absl::MutexLock lock(&mu_);
+    sync_here = stopping_ && failed_.ok() && absl::IsFailedPrecondition(result);
+  }
+  if (!sync_here) return result;
+  absl::MutexLock lock(&mu_);
+  if (!failed_.ok()) return failed_;
+  // Holding mu_ keeps a failure recorded before anyone else can be told OK.
+  const absl::Status status = store_->SyncLog();
+  ++syncs_;
+  ++calls_;
+  if (!status.ok()) RecordFailure(status);
+  return status.ok() ? status : failed_;
+}
+
+void LogSyncer::RecordFailure(const absl::Status& status) {
+  failed_ = absl::Status(status.code(),
+                         absl::StrCat("a write-ahead-log sync failed (", status.message(),
+                                      "); nothing is acknowledged until the server is "
+                                      "restarted"));
+  std::cerr << "sotto-server: " << failed_.message() << std::endl;
 }
 
 bool LogSyncer::Busy() const {
@@ -78,11 +115,7 @@ void LogSyncer::Run() {
       ++syncs_;
       calls_ += batch.size();
       if (!status.ok()) {
-        failed_ = absl::Status(status.code(),
-                               absl::StrCat("a write-ahead-log sync failed (", status.message(),
-                                            "); nothing is acknowledged until the server is "
-                                            "restarted"));
-        std::cerr << "sotto-server: " << failed_.message() << std::endl;
+        if (failed_.ok()) RecordFailure(status);
         status = failed_;
       }
     }

@@ -42,6 +42,14 @@ class LogSyncer {
   // server, which recovers from what is really on disk.
   void AfterSync(std::function<void(absl::Status)> done);
 
+  // Blocks until a sync that began after this call has finished and returns
+  // its result: AfterSync for a caller that has nothing else to do
+  // meanwhile. On the syncer's own thread (from a `done`) and after Stop it
+  // syncs the store itself instead of waiting for a thread that will not
+  // come, so it never deadlocks and never reports an unsynced write as
+  // durable. The first failed sync is final here too.
+  absl::Status WaitForSync();
+
   // True while `max_waiting` hand-overs wait (the disk stalls): callers
   // refuse new work instead of piling it up.
   bool Busy() const;
@@ -57,6 +65,7 @@ class LogSyncer {
 
  private:
   void Run();
+  void RecordFailure(const absl::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   Store* const store_;
   const size_t max_waiting_;
@@ -68,6 +77,7 @@ class LogSyncer {
   uint64_t calls_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Mutex stop_mu_;
   std::thread thread_;
+  std::thread::id thread_id_;  // thread_'s, set in the constructor
 };
 
 }  // namespace sotto::server

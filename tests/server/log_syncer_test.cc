@@ -1,8 +1,12 @@
 // Group commit's acknowledgement path: nothing is acknowledged before a log
 // sync that began after it was handed over, a failed sync fails every
 // waiting acknowledgement (none is reported durable), and shutdown neither
-// drops nor hangs a waiting one. The store is a fake only for its faults.
+// drops nor hangs a waiting one. GroupCommitStore: a synced write returns
+// only after such a sync, and never asks the store below for an fsync of
+// its own. The store is a fake only for its faults.
 #include "server/storage/log_syncer.h"
+
+#include "server/storage/group_commit_store.h"
 
 #include <atomic>
 #include <thread>
@@ -23,18 +27,24 @@ class SyncFaultStore final : public Store {
   absl::StatusOr<std::optional<std::string>> Get(Table, absl::string_view) override {
     return std::nullopt;
   }
-  absl::Status Write(const WriteBatch&, Durability) override { return absl::OkStatus(); }
+  absl::Status Write(const WriteBatch&, Durability durability) override {
+    ++writes;
+    if (durability == Durability::kSynced) ++synced_writes;
+    return absl::OkStatus();
+  }
   absl::StatusOr<std::vector<KeyValue>> Scan(Table, absl::string_view, absl::string_view,
                                              size_t) override {
     return std::vector<KeyValue>();
   }
   absl::StatusOr<std::optional<KeyValue>> PopFirst(Table, absl::string_view,
-                                                   Durability) override {
-    return std::nullopt;
+                                                   Durability durability) override {
+    if (durability == Durability::kSynced) ++synced_writes;
+    return KeyValue{"k", "v"};
   }
   absl::Status SyncLog() override {
     if (!entered.HasBeenNotified()) entered.Notify();  // one syncer thread calls this
     if (hold) release.WaitForNotification();
+    if (delay_us > 0) absl::SleepFor(absl::Microseconds(delay_us.load()));
     ++syncs;
     if (fail) return absl::UnavailableError("disk full");
     return absl::OkStatus();
@@ -42,7 +52,10 @@ class SyncFaultStore final : public Store {
 
   std::atomic<bool> fail{false};
   std::atomic<bool> hold{false};
+  std::atomic<int> delay_us{0};  // each sync takes this long (a disk)
   std::atomic<int> syncs{0};
+  std::atomic<int> writes{0};
+  std::atomic<int> synced_writes{0};  // Write or PopFirst asked for kSynced
   absl::Notification entered;
   absl::Notification release;
 };
@@ -147,6 +160,105 @@ TEST(LogSyncerTest, StopSyncsWhatWaitsAndRefusesLaterHandOvers) {
   absl::Status late = absl::UnknownError("not run");
   syncer.AfterSync([&](absl::Status s) { late = s; });
   EXPECT_THAT(late, StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
+WriteBatch OnePut() {
+  WriteBatch batch;
+  batch.Put(Table::kAccounts, "sam", "record");
+  return batch;
+}
+
+TEST(GroupCommitStoreTest, ASyncedWriteReturnsOnlyAfterASyncThatBeganAfterIt) {
+  SyncFaultStore store;
+  store.hold = true;
+  LogSyncer syncer(&store);
+  GroupCommitStore group(&store, &syncer);
+  // A sync is already under way when the write arrives: it does not count.
+  syncer.AfterSync([](absl::Status) {});
+  store.entered.WaitForNotification();
+  std::atomic<bool> returned{false};
+  std::atomic<int> syncs_at_return{-1};
+  std::thread writer([&] {
+    EXPECT_OK(group.Write(OnePut(), Durability::kSynced));
+    syncs_at_return = store.syncs.load();
+    returned = true;
+  });
+  while (store.writes.load() == 0) std::this_thread::yield();
+  absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_FALSE(returned.load()) << "a synced write returned while its sync had not run";
+  store.release.Notify();
+  writer.join();
+  EXPECT_EQ(syncs_at_return.load(), 2);
+  EXPECT_EQ(store.synced_writes.load(), 0) << "only the syncer may fsync";
+}
+
+TEST(GroupCommitStoreTest, ConcurrentSyncedWritesShareSyncs) {
+  SyncFaultStore store;
+  store.delay_us = 1000;
+  LogSyncer syncer(&store);
+  GroupCommitStore group(&store, &syncer);
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 8; ++t) {
+    writers.emplace_back([&] {
+      for (int i = 0; i < 50; ++i) {
+        EXPECT_OK(group.Write(OnePut(), Durability::kSynced));
+        absl::StatusOr<std::optional<KeyValue>> popped =
+            group.PopFirst(Table::kPreKeys, "sam", Durability::kSynced);
+        EXPECT_OK(popped.status());
+      }
+    });
+  }
+  for (std::thread& w : writers) w.join();
+  EXPECT_EQ(store.synced_writes.load(), 0);
+  // 800 synced writes from 8 threads: one fsync each would be 800.
+  EXPECT_LT(store.syncs.load(), 400);
+}
+
+TEST(GroupCommitStoreTest, AFailedSyncFailsTheWriteAndEveryLaterOne) {
+  SyncFaultStore store;
+  store.fail = true;
+  LogSyncer syncer(&store);
+  GroupCommitStore group(&store, &syncer);
+  EXPECT_THAT(group.Write(OnePut(), Durability::kSynced),
+              StatusIs(absl::StatusCode::kUnavailable, ::testing::HasSubstr("disk full")));
+  store.fail = false;
+  EXPECT_THAT(group.Write(OnePut(), Durability::kSynced),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       ::testing::HasSubstr("until the server is restarted")));
+  EXPECT_THAT(group.PopFirst(Table::kPreKeys, "sam", Durability::kSynced).status(),
+              StatusIs(absl::StatusCode::kUnavailable));
+  // An unsynced write promises nothing about the disk and is not refused.
+  EXPECT_OK(group.Write(OnePut(), Durability::kBuffered));
+}
+
+// Shutdown stops the syncer before the store closes; a late synced write
+// (a sweeper finishing) syncs by itself instead of failing or hanging.
+TEST(GroupCommitStoreTest, AfterTheSyncerStopsASyncedWriteSyncsItself) {
+  SyncFaultStore store;
+  LogSyncer syncer(&store);
+  GroupCommitStore group(&store, &syncer);
+  syncer.Stop();
+  const int before = store.syncs.load();
+  EXPECT_OK(group.Write(OnePut(), Durability::kSynced));
+  EXPECT_EQ(store.syncs.load(), before + 1);
+  EXPECT_EQ(store.synced_writes.load(), 0);
+}
+
+// A syncer callback (a Send's reply waking a subscription) that writes
+// synced must not wait for the thread it runs on.
+TEST(GroupCommitStoreTest, ASyncedWriteFromTheSyncersOwnThreadDoesNotDeadlock) {
+  SyncFaultStore store;
+  LogSyncer syncer(&store);
+  GroupCommitStore group(&store, &syncer);
+  absl::Notification done;
+  absl::Status inner = absl::UnknownError("not run");
+  syncer.AfterSync([&](absl::Status) {
+    inner = group.Write(OnePut(), Durability::kSynced);
+    done.Notify();
+  });
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_OK(inner);
+  EXPECT_EQ(store.syncs.load(), 2);
 }
 
 }  // namespace

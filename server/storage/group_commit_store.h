@@ -1,0 +1,43 @@
+#ifndef SOTTO_SERVER_STORAGE_GROUP_COMMIT_STORE_H_
+#define SOTTO_SERVER_STORAGE_GROUP_COMMIT_STORE_H_
+
+#include "server/storage/log_syncer.h"
+#include "server/storage/store.h"
+
+namespace sotto::server {
+
+// Makes every kSynced write a group-commit member: the write goes to
+// `inner` unsynced and then waits for the log syncer's next sync. The
+// caller still returns only once its write is on disk (Store's contract),
+// but only the syncer ever fsyncs, outside RocksDB's write group, so no
+// other writer (a Send on gRPC's thread) queues behind a synced write's
+// fsync, and a burst of rare synced writes (registrations, key uploads,
+// care links) shares fsyncs with the Sends around it. kBuffered writes and
+// reads pass through. Does not own `inner` or `syncer`; `syncer` must sync
+// `inner`'s log (or the log under it). Thread-safe.
+class GroupCommitStore final : public Store {
+ public:
+  GroupCommitStore(Store* inner, LogSyncer* syncer) : inner_(inner), syncer_(syncer) {}
+
+  absl::StatusOr<std::optional<std::string>> Get(Table table,
+                                                 absl::string_view key) override {
+    return inner_->Get(table, key);
+  }
+  absl::Status Write(const WriteBatch& batch, Durability durability) override;
+  absl::StatusOr<std::vector<KeyValue>> Scan(Table table, absl::string_view prefix,
+                                             absl::string_view start_after,
+                                             size_t limit) override {
+    return inner_->Scan(table, prefix, start_after, limit);
+  }
+  absl::StatusOr<std::optional<KeyValue>> PopFirst(Table table, absl::string_view prefix,
+                                                   Durability durability) override;
+  absl::Status SyncLog() override { return syncer_->WaitForSync(); }
+
+ private:
+  Store* const inner_;
+  LogSyncer* const syncer_;
+};
+
+}  // namespace sotto::server
+
+#endif  // SOTTO_SERVER_STORAGE_GROUP_COMMIT_STORE_H_
