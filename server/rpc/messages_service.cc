@@ -148,17 +148,21 @@ grpc::ServerUnaryReactor* MessagesService::Send(
   // Group commit: Send writes without waiting for the disk and hands the
   // reply to the log syncer, which acknowledges every Send written before
   // its fsync at once (and only then wakes the recipients' subscriptions).
-  // It still runs on the pool, not on gRPC's few threads: its write can
-  // queue behind another's fsync in RocksDB, a lock behind a synced write,
-  // and a failed authentication writes a synced audit entry; the pool's
-  // queue cap is also its back-pressure.
-  return OffloadUnaryFinishing(context, gate_->pool(), [=](grpc::ServerUnaryReactor* reactor) {
-    const grpc::Status status = SendBody(context, request, response, reactor);
-    if (!status.ok()) {
-      stats_->CountSendFailure(status.error_code());
-      reactor->Finish(status);
-    }
-  });
+  // So Send runs here, on gRPC's thread, without a hop to the pool: nothing
+  // it does waits for the disk. Only the syncer fsyncs (every synced write
+  // of the server waits on it through GroupCommitStore, so no RocksDB write
+  // group holds an fsync), and a refused call's audit entry is written
+  // unsynced (CallGate::Audit). What can still hold it: a mailbox lock
+  // taken by a rare synced change of the same queue (a scheduled release,
+  // a cancel), for at most one group sync. Back-pressure: the syncer's
+  // Busy() while the disk stalls, then gRPC's own flow control.
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  const grpc::Status status = SendBody(context, request, response, reactor);
+  if (!status.ok()) {
+    stats_->CountSendFailure(status.error_code());
+    reactor->Finish(status);
+  }
+  return reactor;
 }
 
 grpc::Status MessagesService::SendBody(grpc::CallbackServerContext* context,

@@ -45,7 +45,7 @@ class MessagesService final : public sotto::v1::Messages::CallbackService {
  private:
   class SubscribeReactor;
 
-  // Send's work (on a pool worker). A non-OK result is for the caller to
+  // Send's work (on gRPC's thread). A non-OK result is for the caller to
   // Finish with; OK means the log syncer will Finish `reactor`.
   grpc::Status SendBody(grpc::CallbackServerContext* context,
                         const sotto::v1::SendRequest* request,

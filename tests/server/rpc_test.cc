@@ -1600,6 +1600,11 @@ class GatedStore final : public Store {
     auto enough = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return buffered_ >= n; };
     return mu_.AwaitWithTimeout(absl::Condition(&enough), timeout);
   }
+  // Buffered writes that returned since Arm.
+  int buffered() {
+    absl::MutexLock lock(&mu_);
+    return buffered_;
+  }
   // Log syncs that completed since Arm.
   int syncs() {
     absl::MutexLock lock(&mu_);
@@ -1781,29 +1786,52 @@ TEST_F(RpcConcurrencyTest, FullHandlerQueueFailsFastWithResourceExhausted) {
   StartServer();
   User ana = Register("ana");
   std::vector<User> clients = RegisterClients(4);
+  ASSERT_TRUE(Send(ana, TextTo(clients[0], 1, "hi")).ok());
   gated_->Arm(/*together=*/0, absl::Seconds(30));
   grpc::Status first;
-  // A registration holds its worker through its synced write (Send and Ack
-  // would not: they are acknowledged by the log syncer).
+  // A registration holds its worker until its write is synced (it waits
+  // for the log syncer), and the sync is held.
   std::thread holder([&] {
     User held = NewUser("held-reg", 100);
     grpc::ClientContext ctx;
     v1::RegisterResponse resp;
     first = accounts_->Register(&ctx, RegisterRequestFor(held, 2), &resp);
   });
-  // The only worker is now held inside the registration's write.
   ASSERT_TRUE(gated_->WaitInside(1, absl::Seconds(10)));
+  // Fetches run on the pool: one waits in the queue; the others are refused
+  // without waiting.
   std::atomic<int> done{0};
-  std::vector<grpc::Status> statuses;
-  std::thread others([&] { statuses = SendToEach(ana, clients, &done); });
-  // One waits in the queue; the others are refused without waiting.
+  std::vector<grpc::Status> statuses(clients.size());
+  std::vector<std::thread> fetchers;
+  for (size_t i = 0; i < clients.size(); ++i) {
+    fetchers.emplace_back([&, i] {
+      v1::FetchRequest req;
+      v1::FetchResponse resp;
+      statuses[i] = messages_->Fetch(Ctx(clients[i].Header()).get(), req, &resp);
+      ++done;
+    });
+  }
   const absl::Time limit = absl::Now() + absl::Seconds(10);
   while (done.load() < 3 && absl::Now() < limit) absl::SleepFor(absl::Milliseconds(10));
   EXPECT_EQ(done.load(), 3);
+  // Send does not use the pool (nothing in it waits for the disk): it is
+  // written now, and acknowledged once the held sync lets go.
+  std::atomic<bool> sent{false};
+  grpc::Status send_status;
+  const int buffered_before = gated_->buffered();
+  std::thread sender([&] {
+    send_status = Send(ana, TextTo(clients[1], 2, "still accepted"));
+    sent = true;
+  });
+  ASSERT_TRUE(gated_->WaitBuffered(buffered_before + 1, absl::Seconds(10)))
+      << "a Send waited for the full pool instead of writing";
+  EXPECT_FALSE(sent.load()) << "a Send was acknowledged before its write was synced";
   gated_->Release();
   holder.join();
-  others.join();
+  for (std::thread& t : fetchers) t.join();
+  sender.join();
   EXPECT_TRUE(first.ok()) << Describe(first);
+  EXPECT_TRUE(send_status.ok()) << Describe(send_status);
   int busy = 0;
   int ok = 0;
   for (const grpc::Status& s : statuses) {
