@@ -65,9 +65,9 @@ def main():
                 rates.append((names.get(p["name"], p["name"]), p["per_s"], "#cc6633"))
     dep = sc.get("depth")
     if metric(dep, "msgs_per_s_empty"):
-        rates.append(("depth: empty", metric(dep, "msgs_per_s_empty"), "#6699cc"))
+        rates.append(("depth:\nempty store", metric(dep, "msgs_per_s_empty"), "#6699cc"))
     if metric(dep, "msgs_per_s_queued"):
-        rates.append(("depth: %d queued" % dep["params"].get("queued", 0),
+        rates.append(("depth:\n{:,} queued".format(dep["params"].get("queued", 0)),
                       metric(dep, "msgs_per_s_queued"), "#6699cc"))
     if metric(sc.get("drain"), "envelopes_per_s"):
         rates.append(("drain\n(fetch+ack)", metric(sc["drain"], "envelopes_per_s"), "#339966"))
