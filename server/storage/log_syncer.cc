@@ -48,14 +48,26 @@ absl::Status LogSyncer::WaitForSync() {
     sync_here = stopping_ && failed_.ok() && absl::IsFailedPrecondition(result);
   }
   if (!sync_here) return result;
-  absl::MutexLock lock(&mu_);
-  if (!failed_.ok()) return failed_;
-  // Holding mu_ keeps a failure recorded before anyone else can be told OK.
+  return SyncOnce(1);
+}
+
+absl::Status LogSyncer::SyncOnce(size_t calls) {
+  // One sync at a time, and the failure check under the same lock: after a
+  // failed fsync the next one may succeed although the pages are gone, so
+  // nobody may sync (and be told OK) between a failure and its recording.
+  // Not under mu_, so AfterSync and Busy never wait for the disk.
+  absl::MutexLock sync_lock(&sync_mu_);
+  {
+    absl::MutexLock lock(&mu_);
+    if (!failed_.ok()) return failed_;
+  }
   const absl::Status status = store_->SyncLog();
+  absl::MutexLock lock(&mu_);
   ++syncs_;
-  ++calls_;
-  if (!status.ok()) RecordFailure(status);
-  return status.ok() ? status : failed_;
+  calls_ += calls;
+  if (status.ok()) return status;
+  if (failed_.ok()) RecordFailure(status);
+  return failed_;
 }
 
 void LogSyncer::RecordFailure(const absl::Status& status) {
@@ -104,21 +116,7 @@ void LogSyncer::Run() {
     }
     // Every write behind `batch` returned before its AfterSync, hence before
     // this sync begins.
-    absl::Status status;
-    {
-      absl::MutexLock lock(&mu_);
-      status = failed_;
-    }
-    if (status.ok()) {
-      status = store_->SyncLog();
-      absl::MutexLock lock(&mu_);
-      ++syncs_;
-      calls_ += batch.size();
-      if (!status.ok()) {
-        if (failed_.ok()) RecordFailure(status);
-        status = failed_;
-      }
-    }
+    const absl::Status status = SyncOnce(batch.size());
     for (auto& done : batch) done(status);
   }
 }

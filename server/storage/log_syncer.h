@@ -65,10 +65,14 @@ class LogSyncer {
 
  private:
   void Run();
+  // Syncs the store unless an earlier sync failed; counts `calls` answered.
+  absl::Status SyncOnce(size_t calls) ABSL_LOCKS_EXCLUDED(mu_, sync_mu_);
   void RecordFailure(const absl::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   Store* const store_;
   const size_t max_waiting_;
+  // Held over each SyncLog (taken before mu_, never while a `done` runs).
+  absl::Mutex sync_mu_;
   mutable absl::Mutex mu_;
   absl::Status failed_ ABSL_GUARDED_BY(mu_);  // the first failed sync's error
   std::vector<std::function<void(absl::Status)>> waiting_ ABSL_GUARDED_BY(mu_);
