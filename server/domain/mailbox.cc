@@ -501,13 +501,17 @@ absl::StatusOr<size_t> Mailbox::SweepExpiredEnvelopes() {
       meta.depth = meta.depth >= n ? meta.depth - n : 0;
       meta.bytes = meta.bytes >= freed ? meta.bytes - freed : 0;
       batch.Put(Table::kQueueMeta, m.key, records::Encode(meta));
-      // Synced: a deleted envelope must not come back after a crash.
-      SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kSynced));
+      // Unsynced under the queue's lock (a Send to this queue must not wait
+      // for the disk); synced once below, before returning.
+      SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kBuffered));
       deleted += n;
     }
-    if (metas.size() < kSweepBatch) return deleted;
+    if (metas.size() < kSweepBatch) break;
     after = metas.back().key;
   }
+  // A deleted envelope must not come back after a crash.
+  if (deleted > 0) SOTTO_RETURN_IF_ERROR(store_->SyncLog());
+  return deleted;
 }
 
 absl::StatusOr<FetchResult> Mailbox::Fetch(const AuthenticatedDevice& caller,

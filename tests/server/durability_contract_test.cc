@@ -161,6 +161,38 @@ TEST_F(DurabilityContractTest, EveryAcknowledgedChangeIsSyncedBeforeItReturns) {
   ExpectAllSynced("EndLink");
 }
 
+// The retention sweep deletes under each queue's lock without waiting for
+// the disk (a Send to that queue must not), then syncs once before it
+// returns: a swept envelope does not come back after a crash.
+TEST_F(DurabilityContractTest, TheRetentionSweepSyncsItsDeletionsBeforeItReturns) {
+  auto code = enrolment_->IssueTherapistCode("dr-lee", 0);
+  ASSERT_OK(care_->Register(NewReg("dr-lee", Role::kTherapist, 3), code->code, "").status());
+  AuthenticatedDevice lee{"dr-lee", 1, Role::kTherapist};
+  auto invite = care_->CreateInvite(lee, 0);
+  ASSERT_OK(invite.status());
+  ASSERT_OK(care_->Register(NewReg("sam", Role::kClient, 3), "", invite->code).status());
+  AuthenticatedDevice sam{"sam", 1, Role::kClient};
+  MailboxOptions options;
+  options.retention_ms = 1000;
+  Mailbox mailbox(recording_.get(), accounts_.get(), &clock_, options, care_.get(), queue_.get());
+  for (char id : {'a', 'b'}) {
+    ASSERT_OK(mailbox
+                  .Send(sam, "dr-lee", std::string(kMessageIdBytes, id),
+                        {OutgoingEnvelope{1, 100, kEnvelopeTypePreKey, "ct"}})
+                  .status());
+  }
+  clock_.Advance(1000);
+  recording_->Take();
+  auto swept = mailbox.SweepExpiredEnvelopes();
+  ASSERT_OK(swept.status());
+  EXPECT_EQ(*swept, 2u);
+  std::vector<Durability> d = recording_->Take();
+  ASSERT_THAT(d, Not(IsEmpty()));
+  EXPECT_EQ(d.back(), RecordingStore::kLogSync) << "the sweep returned before a log sync";
+  EXPECT_THAT(d, Each(Not(Eq(Durability::kSynced))))
+      << "a synced write under a queue lock holds up Sends to that queue";
+}
+
 // The server's Send (group commit): the envelope is written buffered, the
 // recipient's subscriptions hear nothing yet, and the acknowledgement waits
 // for a log sync that followed the write.
