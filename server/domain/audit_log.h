@@ -133,7 +133,7 @@ class AuditLog final : public Store {
 
   // Logs `event` on its own, written with `durability`. Errors: storage
   // failures.
-  absl::Status Record(const AuditEvent& event, Durability durability = Durability::kSynced);
+  absl::Status Record(const AuditEvent& event, Durability durability);
 
   // Up to `limit` entries with seq > after_seq, ascending, as stored (key,
   // value): for verification and printing.

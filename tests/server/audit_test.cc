@@ -141,7 +141,10 @@ TEST(AuditChainTest, RecomputedHashAfterAnEditBreaksTheNextLink) {
   auto log = AuditLog::Open(store->get(), &clock);
   ASSERT_TRUE(log.ok());
   for (int i = 0; i < 3; ++i) {
-    ASSERT_TRUE((*log)->Record({audit::kAuthFailed, "", absl::StrCat("u", i), ""}).ok());
+    ASSERT_TRUE((*log)
+                    ->Record({audit::kAuthFailed, "", absl::StrCat("u", i), ""},
+                             Durability::kSynced)
+                    .ok());
   }
   // Deleting an entry leaves a gap, named.
   {
@@ -169,7 +172,7 @@ TEST(AuditChainTest, RecomputedHashAfterAnEditBreaksTheNextLink) {
   log->reset();
   log = AuditLog::Open(store->get(), &clock);
   ASSERT_TRUE(log.ok());
-  ASSERT_TRUE((*log)->Record({audit::kAuthFailed, "", "u3", ""}).ok());
+  ASSERT_TRUE((*log)->Record({audit::kAuthFailed, "", "u3", ""}, Durability::kSynced).ok());
   rows = ReadAuditRaw(**store, 0, 10);
   AuditChainVerifier all;
   for (const KeyValue& r : *rows) EXPECT_TRUE(all.Add(r.key, r.value).ok());

@@ -1559,12 +1559,14 @@ TEST_F(RpcSecurityTest, ARefusedChangeLeavesNoAuditEntry) {
   EXPECT_THAT(lines.back(), ::testing::HasSubstr("invite.created"));
 }
 
-// A Store that lets a test see and hold the points where writes become
-// durable — synced Writes and log syncs (the Sends' group commit) — before
-// they reach RocksDB. While armed, each waits until `together` are inside
-// at once (then all go), Release is called, or `timeout` passes (then all
-// later ones go too: the test has its answer). Counts buffered writes and
-// log syncs.
+// A Store under the server's audit log that lets a test see and hold the
+// point where writes become durable: the log syncer's syncs (every synced
+// write of the server waits on one). While armed, each sync waits until
+// `together` are inside at once (then all go), Release is called, or
+// `timeout` passes (then all later ones go too: the test has its answer).
+// Counts buffered writes and log syncs, and any write that asks this store
+// for a sync of its own (the server should make none: only the syncer
+// fsyncs).
 class GatedStore final : public Store {
  public:
   explicit GatedStore(std::unique_ptr<Store> inner) : inner_(std::move(inner)) {}
@@ -1575,7 +1577,6 @@ class GatedStore final : public Store {
     together_ = together;
     timeout_ = timeout;
     open_ = false;
-    most_inside_ = 0;
     buffered_ = 0;
     syncs_ = 0;
   }
@@ -1583,12 +1584,12 @@ class GatedStore final : public Store {
     absl::MutexLock lock(&mu_);
     open_ = true;
   }
-  // The most synced writers that were ever inside Write together.
-  int most_inside() {
+  // Writes and PopFirsts that asked for kSynced, armed or not.
+  int synced_writes() {
     absl::MutexLock lock(&mu_);
-    return most_inside_;
+    return synced_writes_;
   }
-  // True once `n` synced writers or log syncs are inside together.
+  // True once `n` log syncs are inside together.
   bool WaitInside(int n, absl::Duration timeout) {
     absl::MutexLock lock(&mu_);
     auto enough = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return inside_ >= n; };
@@ -1615,12 +1616,10 @@ class GatedStore final : public Store {
     return inner_->Get(table, key);
   }
   absl::Status Write(const WriteBatch& batch, Durability durability) override {
-    if (durability == Durability::kSynced) {
-      return Gated([&] { return inner_->Write(batch, durability); });
-    }
     absl::Status s = inner_->Write(batch, durability);
     absl::MutexLock lock(&mu_);
-    if (armed_ && s.ok()) ++buffered_;
+    if (durability == Durability::kSynced) ++synced_writes_;
+    if (armed_ && s.ok() && durability == Durability::kBuffered) ++buffered_;
     return s;
   }
   absl::Status SyncLog() override {
@@ -1636,6 +1635,10 @@ class GatedStore final : public Store {
   }
   absl::StatusOr<std::optional<KeyValue>> PopFirst(Table table, absl::string_view prefix,
                                                    Durability durability) override {
+    if (durability == Durability::kSynced) {
+      absl::MutexLock lock(&mu_);
+      ++synced_writes_;
+    }
     return inner_->PopFirst(table, prefix, durability);
   }
 
@@ -1648,7 +1651,6 @@ class GatedStore final : public Store {
       if (armed_) {
         counted = true;
         ++inside_;
-        most_inside_ = std::max(most_inside_, inside_);
         if (together_ > 0 && inside_ >= together_) open_ = true;
         mu_.AwaitWithTimeout(absl::Condition(&open_), timeout_);
         open_ = true;
@@ -1669,7 +1671,7 @@ class GatedStore final : public Store {
   absl::Duration timeout_ ABSL_GUARDED_BY(mu_);
   bool open_ ABSL_GUARDED_BY(mu_) = false;
   int inside_ ABSL_GUARDED_BY(mu_) = 0;
-  int most_inside_ ABSL_GUARDED_BY(mu_) = 0;
+  int synced_writes_ ABSL_GUARDED_BY(mu_) = 0;
   int buffered_ ABSL_GUARDED_BY(mu_) = 0;
   int syncs_ ABSL_GUARDED_BY(mu_) = 0;
 };
@@ -1744,6 +1746,38 @@ TEST_F(RpcConcurrencyTest, ConcurrentSendsShareOneLogSync) {
   // The held sync (which may have covered the first Send) and one more for
   // the rest; a third only if a Send's write raced the second sync's start.
   EXPECT_LE(gated_->syncs(), 3) << kSends << " Sends needed " << gated_->syncs() << " syncs";
+}
+
+// Only the log syncer fsyncs: the server's synced writes (registration,
+// invites, links, audit) reach the store as unsynced writes followed by a
+// log sync, and a refused call (bad credentials, rate limit) is answered,
+// and audited, while a sync is held on its way to the disk.
+TEST_F(RpcConcurrencyTest, OnlyTheLogSyncerSyncsAndRefusalsDoNotWaitForIt) {
+  server_.reset();
+  rate_limits_.sends_per_device = {1, 1};  // one Send, then refused
+  StartServer();
+  User ana = Register("ana");
+  std::vector<User> clients = RegisterClients(2);
+  EXPECT_EQ(gated_->synced_writes(), 0)
+      << "a registration asked RocksDB for its own fsync instead of waiting on the syncer";
+  ASSERT_TRUE(Send(clients[0], TextTo(ana, 1, "hi")).ok());
+
+  gated_->Arm(/*together=*/0, absl::Seconds(30));
+  // Something is waiting on the held sync.
+  std::thread holder([&] { Register("held-reg"); });
+  ASSERT_TRUE(gated_->WaitInside(1, absl::Seconds(10)));
+  User impostor = NewUser(clients[0].handle, 1);
+  impostor.secret[0] ^= 1;  // the right handle, a wrong secret
+  const absl::Time start = absl::Now();
+  grpc::Status bad_secret = Send(impostor, TextTo(ana, 2, "let me in"));
+  grpc::Status limited = Send(clients[0], TextTo(ana, 3, "again"));
+  const absl::Duration refused_in = absl::Now() - start;
+  gated_->Release();
+  holder.join();
+  EXPECT_EQ(bad_secret.error_code(), grpc::StatusCode::UNAUTHENTICATED) << Describe(bad_secret);
+  EXPECT_EQ(limited.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << Describe(limited);
+  EXPECT_LT(refused_in, absl::Seconds(10)) << "a refusal waited for the held sync";
+  EXPECT_EQ(gated_->synced_writes(), 0);
 }
 
 TEST_F(RpcConcurrencyTest, ShutdownWithSendsInFlightFinishesEveryCallBeforeClosing) {
@@ -1823,8 +1857,9 @@ TEST_F(RpcConcurrencyTest, FullHandlerQueueFailsFastWithResourceExhausted) {
     send_status = Send(ana, TextTo(clients[1], 2, "still accepted"));
     sent = true;
   });
-  ASSERT_TRUE(gated_->WaitBuffered(buffered_before + 1, absl::Seconds(10)))
+  EXPECT_TRUE(gated_->WaitBuffered(buffered_before + 1, absl::Seconds(10)))
       << "a Send waited for the full pool instead of writing";
+  absl::SleepFor(absl::Milliseconds(100));
   EXPECT_FALSE(sent.load()) << "a Send was acknowledged before its write was synced";
   gated_->Release();
   holder.join();
