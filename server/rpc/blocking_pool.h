@@ -16,11 +16,11 @@ namespace sotto::server::rpc {
 
 // Threads that run the blocking part of unary handlers (internal to
 // server/rpc). gRPC 1.51 runs callback handlers on a few threads (about one
-// per core); a handler that waited there for a synced RocksDB write would
-// stall every other call. Handlers whose work may wait on the disk (synced
-// writes of registrations, links, key uploads; reads) run here instead, so
-// concurrent ones also meet in RocksDB's write group and share a WAL sync.
-// (Send and Ack do not wait for the disk at all: LogSyncer.)
+// per core); a handler that waited there for the disk would stall every
+// other call. Handlers whose work may wait on the disk (synced writes of
+// registrations, links, key uploads, which wait for the log syncer's next
+// group sync; reads) run here instead. (Send does not wait for the disk at
+// all and runs on gRPC's thread; Ack's reply comes from the LogSyncer.)
 //
 // The pool grows on demand: a task that finds no idle worker starts one, up
 // to `max_threads`; a worker idle for `idle_timeout` (default 10 s) exits,

@@ -10,9 +10,9 @@
 #include "absl/strings/string_view.h"
 #include "server/domain/accounts.h"
 #include "server/domain/audit_log.h"
-#include "server/storage/log_syncer.h"
 #include "server/domain/rate_limiter.h"
 #include "server/rpc/blocking_pool.h"
+#include "server/storage/log_syncer.h"
 
 namespace sotto::server::rpc {
 

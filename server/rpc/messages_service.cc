@@ -152,10 +152,13 @@ grpc::ServerUnaryReactor* MessagesService::Send(
   // it does waits for the disk. Only the syncer fsyncs (every synced write
   // of the server waits on it through GroupCommitStore, so no RocksDB write
   // group holds an fsync), and a refused call's audit entry is written
-  // unsynced (CallGate::Audit). What can still hold it: a mailbox lock
-  // taken by a rare synced change of the same queue (a scheduled release,
-  // a cancel), for at most one group sync. Back-pressure: the syncer's
-  // Busy() while the disk stalls, then gRPC's own flow control.
+  // unsynced (CallGate::Audit). What can still hold it, for up to two
+  // group syncs (the one under way and the next): a mailbox lock stripe
+  // (128, shared by hash) held by a rare synced change — a scheduled
+  // release, a cancel — or a client's conversation lock held by the
+  // therapist's snooze/close/claim of that client; and RocksDB's own write
+  // stalls. Back-pressure: the syncer's Busy() while the disk stalls, then
+  // gRPC's own flow control.
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const grpc::Status status = SendBody(context, request, response, reactor);
   if (!status.ok()) {

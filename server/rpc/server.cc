@@ -229,16 +229,17 @@ void SottoServer::Shutdown(absl::Duration deadline) {
     parts_->operator_server->Shutdown(absl::ToChronoTime(absl::Now() + deadline));
   }
   parts_->server->Shutdown(absl::ToChronoTime(absl::Now() + deadline));
-  // gRPC's Shutdown returns once every call has been Finished, which the
-  // pool's workers do; anything still queued runs (or ends CANCELLED) here,
-  // before the store can close.
+  // gRPC's Shutdown returns once every call has been Finished (by the pool's
+  // workers, or by the log syncer for Sends and Acks, which keeps running);
+  // anything still queued in the pool runs (or ends CANCELLED) here, before
+  // the store can close.
   parts_->pool->Stop();
   // After the servers: no Send can schedule more. A release in progress
   // completes (its write is atomic either way).
   parts_->releaser->Stop();
   parts_->sweeper->Stop();
-  // Last: the pool's last Sends may have handed the syncer their replies,
-  // and the releaser's and sweeper's synced writes wait on it.
+  // Last: the releaser's and sweeper's synced writes wait on it. (It also
+  // syncs by itself for any write that comes later.)
   parts_->syncer->Stop();
 }
 

@@ -42,9 +42,9 @@ struct ServerOptions {
   // Serve sotto.v1.Operator on unix:DATA_DIR/operator.sock (mode 0600; the
   // data directory is made 0700). The TCP port never serves it.
   bool operator_socket = true;
-  // Threads that run unary handlers' blocking work (store reads and synced
-  // writes). Concurrent synced writes share one WAL sync in RocksDB, so this
-  // bounds how many Sends one fsync can cover.
+  // Threads that run unary handlers' blocking work (store reads, and
+  // synced writes, which wait for the log syncer's next group sync). Send
+  // does not use them (it never waits for the disk).
   size_t io_threads = 64;
   // Calls that may wait for one of those threads; past it a call fails at
   // once with RESOURCE_EXHAUSTED "server busy; retry".

@@ -1,7 +1,8 @@
 #ifndef SOTTO_SERVER_RPC_UNARY_H_
 #define SOTTO_SERVER_RPC_UNARY_H_
 
-// The shape every unary handler shares (internal to server/rpc): the
+// The shape the unary handlers share (all but Send, which never waits for
+// the disk; internal to server/rpc): the
 // handler thread only queues the work on the server's BlockingPool and
 // returns; a pool worker authenticates, runs the body (validate, call the
 // domain, fill the response), maps its status and Finishes.

@@ -15,6 +15,13 @@ namespace sotto::server {
 // care links) shares fsyncs with the Sends around it. kBuffered writes and
 // reads pass through. Does not own `inner` or `syncer`; `syncer` must sync
 // `inner`'s log (or the log under it). Thread-safe.
+//
+// A synced write is visible to readers before it is durable (as every
+// buffered write is), and stays visible if its sync fails: a read-only
+// reply (a Fetch, a refused duplicate) may report state that a machine
+// crash then removes. Whatever a caller is told was *stored* waits for the
+// sync; a failed sync is final until restart (LogSyncer), and the restart
+// recovers what is really on disk.
 class GroupCommitStore final : public Store {
  public:
   GroupCommitStore(Store* inner, LogSyncer* syncer) : inner_(inner), syncer_(syncer) {}

@@ -196,9 +196,9 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStore(
   rocksdb::Options db_options;
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
-  // Concurrent synced writes (registrations, key uploads, ...) share one
-  // fsync in RocksDB's write groups; Sends and Acks write unsynced and share
-  // the log syncer's SyncWAL instead (log_syncer.h).
+  // The server writes only unsynced; its log syncer's SyncWAL makes them
+  // durable, many at once (log_syncer.h, group_commit_store.h). A kSynced
+  // write (tools, tests) syncs in RocksDB's write group.
   db_options.enable_pipelined_write = true;
   db_options.IncreaseParallelism(2);
 

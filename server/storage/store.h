@@ -105,6 +105,8 @@ class Store {
 
   // Applies every operation of `batch` atomically: after a crash either all
   // or none are visible. With kSynced the log is on disk when OK returns.
+  // Readers may see the write before that (and after a failed sync): only
+  // the caller's OK means durable.
   virtual absl::Status Write(const WriteBatch& batch, Durability durability) = 0;
 
   // Up to `limit` entries whose key starts with `prefix`, in ascending key
