@@ -187,7 +187,7 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(Store* inner, Clock* cl
 }
 
 absl::Status AuditLog::Write(const WriteBatch& batch, Durability durability) {
-  if (batch.audit_events().empty()) return inner_->Write(batch, durability);
+  if (batch.audit_events().empty()) return inner()->Write(batch, durability);
   absl::MutexLock lock(&mu_);
   WriteBatch out;
   for (const WriteBatch::Op& op : batch.ops()) {
@@ -210,7 +210,7 @@ absl::Status AuditLog::Write(const WriteBatch& batch, Durability durability) {
     hash = ChainHash(hash, canonical);
     out.Put(Table::kAudit, AuditKey(seq), canonical + hash);
   }
-  SOTTO_RETURN_IF_ERROR(inner_->Write(out, durability));
+  SOTTO_RETURN_IF_ERROR(inner()->Write(out, durability));
   last_seq_ = seq;
   last_hash_ = std::move(hash);
   return absl::OkStatus();
@@ -223,7 +223,7 @@ absl::Status AuditLog::Record(const AuditEvent& event, Durability durability) {
 }
 
 absl::StatusOr<std::vector<KeyValue>> AuditLog::ReadRaw(uint64_t after_seq, size_t limit) {
-  return ReadAuditRaw(*inner_, after_seq, limit);
+  return ReadAuditRaw(*inner(), after_seq, limit);
 }
 
 }  // namespace sotto::server

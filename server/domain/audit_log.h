@@ -123,7 +123,7 @@ class AuditChainVerifier {
 // if and only if the change it records was made. Writes with audit events
 // are serialised (so the chain follows commit order); others pass through.
 // Thread-safe. Does not own `inner` or `clock`.
-class AuditLog final : public Store {
+class AuditLog final : public ForwardingStore {
  public:
   // Reads the chain's last entry. Errors: those of the store; DATA_LOSS if
   // the last entry cannot be decoded.
@@ -139,25 +139,11 @@ class AuditLog final : public Store {
   // value): for verification and printing.
   absl::StatusOr<std::vector<KeyValue>> ReadRaw(uint64_t after_seq, size_t limit);
 
-  absl::StatusOr<std::optional<std::string>> Get(Table table, absl::string_view key) override {
-    return inner_->Get(table, key);
-  }
   absl::Status Write(const WriteBatch& batch, Durability durability) override;
-  absl::StatusOr<std::vector<KeyValue>> Scan(Table table, absl::string_view prefix,
-                                             absl::string_view start_after,
-                                             size_t limit) override {
-    return inner_->Scan(table, prefix, start_after, limit);
-  }
-  absl::StatusOr<std::optional<KeyValue>> PopFirst(Table table, absl::string_view prefix,
-                                                   Durability durability) override {
-    return inner_->PopFirst(table, prefix, durability);
-  }
-  absl::Status SyncLog() override { return inner_->SyncLog(); }
 
  private:
-  AuditLog(Store* inner, Clock* clock) : inner_(inner), clock_(clock) {}
+  AuditLog(Store* inner, Clock* clock) : ForwardingStore(inner), clock_(clock) {}
 
-  Store* const inner_;
   Clock* const clock_;
   absl::Mutex mu_;
   uint64_t last_seq_ ABSL_GUARDED_BY(mu_) = 0;

@@ -3,7 +3,7 @@
 namespace sotto::server {
 
 absl::Status GroupCommitStore::Write(const WriteBatch& batch, Durability durability) {
-  absl::Status written = inner_->Write(batch, Durability::kBuffered);
+  absl::Status written = inner()->Write(batch, Durability::kBuffered);
   if (!written.ok() || durability == Durability::kBuffered) return written;
   return syncer_->WaitForSync();
 }
@@ -12,7 +12,7 @@ absl::StatusOr<std::optional<KeyValue>> GroupCommitStore::PopFirst(Table table,
                                                                    absl::string_view prefix,
                                                                    Durability durability) {
   absl::StatusOr<std::optional<KeyValue>> popped =
-      inner_->PopFirst(table, prefix, Durability::kBuffered);
+      inner()->PopFirst(table, prefix, Durability::kBuffered);
   if (!popped.ok() || durability == Durability::kBuffered || !popped->has_value()) {
     return popped;
   }

@@ -22,26 +22,16 @@ namespace sotto::server {
 // crash then removes. Whatever a caller is told was *stored* waits for the
 // sync; a failed sync is final until restart (LogSyncer), and the restart
 // recovers what is really on disk.
-class GroupCommitStore final : public Store {
+class GroupCommitStore final : public ForwardingStore {
  public:
-  GroupCommitStore(Store* inner, LogSyncer* syncer) : inner_(inner), syncer_(syncer) {}
+  GroupCommitStore(Store* inner, LogSyncer* syncer) : ForwardingStore(inner), syncer_(syncer) {}
 
-  absl::StatusOr<std::optional<std::string>> Get(Table table,
-                                                 absl::string_view key) override {
-    return inner_->Get(table, key);
-  }
   absl::Status Write(const WriteBatch& batch, Durability durability) override;
-  absl::StatusOr<std::vector<KeyValue>> Scan(Table table, absl::string_view prefix,
-                                             absl::string_view start_after,
-                                             size_t limit) override {
-    return inner_->Scan(table, prefix, start_after, limit);
-  }
   absl::StatusOr<std::optional<KeyValue>> PopFirst(Table table, absl::string_view prefix,
                                                    Durability durability) override;
   absl::Status SyncLog() override { return syncer_->WaitForSync(); }
 
  private:
-  Store* const inner_;
   LogSyncer* const syncer_;
 };
 

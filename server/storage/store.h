@@ -129,6 +129,38 @@ class Store {
   virtual absl::Status SyncLog() = 0;
 };
 
+// The base of Store decorators (audit chain, cache, group commit, test
+// gates): passes every call to `inner`, which it does not own; a decorator
+// overrides only what it changes.
+class ForwardingStore : public Store {
+ public:
+  explicit ForwardingStore(Store* inner) : inner_(inner) {}
+
+  absl::StatusOr<std::optional<std::string>> Get(Table table,
+                                                 absl::string_view key) override {
+    return inner_->Get(table, key);
+  }
+  absl::Status Write(const WriteBatch& batch, Durability durability) override {
+    return inner_->Write(batch, durability);
+  }
+  absl::StatusOr<std::vector<KeyValue>> Scan(Table table, absl::string_view prefix,
+                                             absl::string_view start_after,
+                                             size_t limit) override {
+    return inner_->Scan(table, prefix, start_after, limit);
+  }
+  absl::StatusOr<std::optional<KeyValue>> PopFirst(Table table, absl::string_view prefix,
+                                                   Durability durability) override {
+    return inner_->PopFirst(table, prefix, durability);
+  }
+  absl::Status SyncLog() override { return inner_->SyncLog(); }
+
+ protected:
+  Store* inner() const { return inner_; }
+
+ private:
+  Store* const inner_;
+};
+
 }  // namespace sotto::server
 
 #endif  // SOTTO_SERVER_STORAGE_STORE_H_

@@ -27,30 +27,22 @@ using ::testing::IsEmpty;
 using ::testing::Not;
 
 // Passes every call to `inner` and records the durability of each mutation.
-class RecordingStore final : public Store {
+class RecordingStore final : public ForwardingStore {
  public:
-  explicit RecordingStore(Store* inner) : inner_(inner) {}
+  explicit RecordingStore(Store* inner) : ForwardingStore(inner) {}
 
-  absl::StatusOr<std::optional<std::string>> Get(Table table, absl::string_view key) override {
-    return inner_->Get(table, key);
-  }
   absl::Status Write(const WriteBatch& batch, Durability durability) override {
     Record(durability);
-    return inner_->Write(batch, durability);
-  }
-  absl::StatusOr<std::vector<KeyValue>> Scan(Table table, absl::string_view prefix,
-                                             absl::string_view start_after,
-                                             size_t limit) override {
-    return inner_->Scan(table, prefix, start_after, limit);
+    return ForwardingStore::Write(batch, durability);
   }
   absl::StatusOr<std::optional<KeyValue>> PopFirst(Table table, absl::string_view prefix,
                                                    Durability durability) override {
     Record(durability);
-    return inner_->PopFirst(table, prefix, durability);
+    return ForwardingStore::PopFirst(table, prefix, durability);
   }
   absl::Status SyncLog() override {
     Record(kLogSync);
-    return inner_->SyncLog();
+    return ForwardingStore::SyncLog();
   }
 
   // Recorded for a SyncLog call (not a Durability a Write can ask for).
@@ -69,7 +61,6 @@ class RecordingStore final : public Store {
     recorded_.push_back(d);
   }
 
-  Store* const inner_;
   absl::Mutex mu_;
   std::vector<Durability> recorded_ ABSL_GUARDED_BY(mu_);
 };
@@ -107,6 +98,18 @@ class DurabilityContractTest : public DomainTest {
     EXPECT_THAT(d, Each(Eq(Durability::kSynced))) << what;
   }
 
+  // dr-lee (therapist) and sam, her client, registered and linked.
+  void RegisterLeeAndSam() {
+    auto code = enrolment_->IssueTherapistCode("dr-lee", 0);
+    ASSERT_OK(code.status());
+    ASSERT_OK(care_->Register(NewReg("dr-lee", Role::kTherapist, 3), code->code, "").status());
+    auto invite = care_->CreateInvite(lee_, 0);
+    ASSERT_OK(invite.status());
+    ASSERT_OK(care_->Register(NewReg("sam", Role::kClient, 3), "", invite->code).status());
+  }
+
+  const AuthenticatedDevice lee_{"dr-lee", 1, Role::kTherapist};
+  const AuthenticatedDevice sam_{"sam", 1, Role::kClient};
   std::unique_ptr<RecordingStore> recording_;
   std::unique_ptr<Enrolment> enrolment_;
   std::unique_ptr<Care> care_;
@@ -165,13 +168,8 @@ TEST_F(DurabilityContractTest, EveryAcknowledgedChangeIsSyncedBeforeItReturns) {
 // the disk (a Send to that queue must not), then syncs once before it
 // returns: a swept envelope does not come back after a crash.
 TEST_F(DurabilityContractTest, TheRetentionSweepSyncsItsDeletionsBeforeItReturns) {
-  auto code = enrolment_->IssueTherapistCode("dr-lee", 0);
-  ASSERT_OK(care_->Register(NewReg("dr-lee", Role::kTherapist, 3), code->code, "").status());
-  AuthenticatedDevice lee{"dr-lee", 1, Role::kTherapist};
-  auto invite = care_->CreateInvite(lee, 0);
-  ASSERT_OK(invite.status());
-  ASSERT_OK(care_->Register(NewReg("sam", Role::kClient, 3), "", invite->code).status());
-  AuthenticatedDevice sam{"sam", 1, Role::kClient};
+  RegisterLeeAndSam();
+  const AuthenticatedDevice& sam = sam_;
   MailboxOptions options;
   options.retention_ms = 1000;
   Mailbox mailbox(recording_.get(), accounts_.get(), &clock_, options, care_.get(), queue_.get());
@@ -197,14 +195,8 @@ TEST_F(DurabilityContractTest, TheRetentionSweepSyncsItsDeletionsBeforeItReturns
 // recipient's subscriptions hear nothing yet, and the acknowledgement waits
 // for a log sync that followed the write.
 TEST_F(DurabilityContractTest, DeferredSendIsAcknowledgedOnlyAfterALogSync) {
-  auto code = enrolment_->IssueTherapistCode("dr-lee", 0);
-  ASSERT_OK(code.status());
-  ASSERT_OK(care_->Register(NewReg("dr-lee", Role::kTherapist, 3), code->code, "").status());
-  AuthenticatedDevice lee{"dr-lee", 1, Role::kTherapist};
-  auto invite = care_->CreateInvite(lee, 0);
-  ASSERT_OK(invite.status());
-  ASSERT_OK(care_->Register(NewReg("sam", Role::kClient, 3), "", invite->code).status());
-  AuthenticatedDevice sam{"sam", 1, Role::kClient};
+  RegisterLeeAndSam();
+  const AuthenticatedDevice& sam = sam_;
   std::atomic<int> woken{0};
   Mailbox::ListenerId listener = mailbox_->AddListener("dr-lee", 1, [&] { ++woken; });
   recording_->Take();

@@ -1567,9 +1567,10 @@ TEST_F(RpcSecurityTest, ARefusedChangeLeavesNoAuditEntry) {
 // Counts buffered writes and log syncs, and any write that asks this store
 // for a sync of its own (the server should make none: only the syncer
 // fsyncs).
-class GatedStore final : public Store {
+class GatedStore final : public ForwardingStore {
  public:
-  explicit GatedStore(std::unique_ptr<Store> inner) : inner_(std::move(inner)) {}
+  explicit GatedStore(std::unique_ptr<Store> inner)
+      : ForwardingStore(inner.get()), owned_(std::move(inner)) {}
 
   void Arm(int together, absl::Duration timeout) {
     absl::MutexLock lock(&mu_);
@@ -1612,26 +1613,18 @@ class GatedStore final : public Store {
     return syncs_;
   }
 
-  absl::StatusOr<std::optional<std::string>> Get(Table table, absl::string_view key) override {
-    return inner_->Get(table, key);
-  }
   absl::Status Write(const WriteBatch& batch, Durability durability) override {
-    absl::Status s = inner_->Write(batch, durability);
+    absl::Status s = inner()->Write(batch, durability);
     absl::MutexLock lock(&mu_);
     if (durability == Durability::kSynced) ++synced_writes_;
     if (armed_ && s.ok() && durability == Durability::kBuffered) ++buffered_;
     return s;
   }
   absl::Status SyncLog() override {
-    absl::Status s = Gated([&] { return inner_->SyncLog(); });
+    absl::Status s = Gated([&] { return inner()->SyncLog(); });
     absl::MutexLock lock(&mu_);
     if (armed_) ++syncs_;
     return s;
-  }
-  absl::StatusOr<std::vector<KeyValue>> Scan(Table table, absl::string_view prefix,
-                                             absl::string_view start_after,
-                                             size_t limit) override {
-    return inner_->Scan(table, prefix, start_after, limit);
   }
   absl::StatusOr<std::optional<KeyValue>> PopFirst(Table table, absl::string_view prefix,
                                                    Durability durability) override {
@@ -1639,7 +1632,7 @@ class GatedStore final : public Store {
       absl::MutexLock lock(&mu_);
       ++synced_writes_;
     }
-    return inner_->PopFirst(table, prefix, durability);
+    return inner()->PopFirst(table, prefix, durability);
   }
 
  private:
@@ -1664,7 +1657,7 @@ class GatedStore final : public Store {
     return s;
   }
 
-  const std::unique_ptr<Store> inner_;
+  const std::unique_ptr<Store> owned_;  // inner()
   absl::Mutex mu_;
   bool armed_ ABSL_GUARDED_BY(mu_) = false;
   int together_ ABSL_GUARDED_BY(mu_) = 0;
