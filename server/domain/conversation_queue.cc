@@ -143,9 +143,21 @@ absl::StatusOr<Conversation> ConversationQueue::Save(const AuthenticatedDevice& 
                                                      const records::Conversation& entry) {
   WriteBatch batch;
   batch.Put(Table::kConversations, keys::Pair(caller.handle, client), records::Encode(entry));
-  SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kSynced));
+  SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kBuffered));
   SOTTO_ASSIGN_OR_RETURN(ResponsePolicy policy, care_->PolicyOf(caller.handle));
   return View(client, entry, policy, clock_->NowMillis());
+}
+
+absl::StatusOr<Conversation> ConversationQueue::LockedThenSynced(
+    absl::string_view client, absl::FunctionRef<absl::StatusOr<Conversation>()> locked) {
+  absl::StatusOr<Conversation> result;
+  {
+    auto lock = LockClient(client);
+    result = locked();
+  }
+  if (!result.ok()) return result;
+  SOTTO_RETURN_IF_ERROR(store_->SyncLog());
+  return result;
 }
 
 absl::StatusOr<Conversation> ConversationQueue::Snooze(const AuthenticatedDevice& caller,
@@ -157,65 +169,67 @@ absl::StatusOr<Conversation> ConversationQueue::Snooze(const AuthenticatedDevice
         "until_ms must be in the future and at most ", kMaxSnoozeAheadMs / 86400000,
         " days ahead"));
   }
-  auto lock = LockClient(client);
-  SOTTO_ASSIGN_OR_RETURN(records::Conversation entry, Load(caller, client));
-  const bool waiting =
-      entry.state == State(ConversationState::kWaiting) ||
-      entry.state == State(ConversationState::kSnoozed);
-  if (!waiting) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("the conversation with ", client, " is not waiting"));
-  }
-  entry.state = State(ConversationState::kSnoozed);
-  entry.snoozed_until_ms = until_ms;
-  return Save(caller, client, entry);
+  return LockedThenSynced(client, [&]() -> absl::StatusOr<Conversation> {
+    SOTTO_ASSIGN_OR_RETURN(records::Conversation entry, Load(caller, client));
+    const bool waiting = entry.state == State(ConversationState::kWaiting) ||
+                         entry.state == State(ConversationState::kSnoozed);
+    if (!waiting) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("the conversation with ", client, " is not waiting"));
+    }
+    entry.state = State(ConversationState::kSnoozed);
+    entry.snoozed_until_ms = until_ms;
+    return Save(caller, client, entry);
+  });
 }
 
 absl::StatusOr<Conversation> ConversationQueue::Close(const AuthenticatedDevice& caller,
                                                       absl::string_view client) {
-  auto lock = LockClient(client);
-  SOTTO_ASSIGN_OR_RETURN(records::Conversation entry, Load(caller, client));
-  entry.state = State(ConversationState::kClosed);
-  entry.waiting_count = 0;
-  entry.oldest_waiting_ms = 0;
-  entry.snoozed_until_ms = 0;
-  entry.claimed_by.clear();
-  return Save(caller, client, entry);
+  return LockedThenSynced(client, [&]() -> absl::StatusOr<Conversation> {
+    SOTTO_ASSIGN_OR_RETURN(records::Conversation entry, Load(caller, client));
+    entry.state = State(ConversationState::kClosed);
+    entry.waiting_count = 0;
+    entry.oldest_waiting_ms = 0;
+    entry.snoozed_until_ms = 0;
+    entry.claimed_by.clear();
+    return Save(caller, client, entry);
+  });
 }
 
 absl::StatusOr<Conversation> ConversationQueue::Claim(const AuthenticatedDevice& caller,
                                                       absl::string_view client) {
-  auto lock = LockClient(client);
-  SOTTO_ASSIGN_OR_RETURN(records::Conversation entry, Load(caller, client));
-  const int64_t now = clock_->NowMillis();
-  const bool waiting = entry.state == State(ConversationState::kWaiting) ||
-                       (entry.state == State(ConversationState::kSnoozed) &&
-                        entry.snoozed_until_ms <= now);
-  if (!waiting) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("the conversation with ", client, " is not waiting"));
-  }
-  SOTTO_ASSIGN_OR_RETURN(std::vector<std::string> team, care_->CareTeam(client));
-  WriteBatch batch;
-  for (const std::string& therapist : team) {
-    std::string key = keys::Pair(therapist, client);
-    SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> value,
-                           store_->Get(Table::kConversations, key));
-    if (!value) continue;
-    SOTTO_ASSIGN_OR_RETURN(records::Conversation other, records::DecodeConversation(*value));
-    if (!other.claimed_by.empty() && other.claimed_by != caller.handle) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "the conversation with ", client, " is already claimed by ", other.claimed_by));
+  return LockedThenSynced(client, [&]() -> absl::StatusOr<Conversation> {
+    SOTTO_ASSIGN_OR_RETURN(records::Conversation entry, Load(caller, client));
+    const int64_t now = clock_->NowMillis();
+    const bool waiting = entry.state == State(ConversationState::kWaiting) ||
+                         (entry.state == State(ConversationState::kSnoozed) &&
+                          entry.snoozed_until_ms <= now);
+    if (!waiting) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("the conversation with ", client, " is not waiting"));
     }
-    if (therapist == caller.handle) continue;
-    other.claimed_by = caller.handle;
-    batch.Put(Table::kConversations, std::move(key), records::Encode(other));
-  }
-  entry.claimed_by = caller.handle;
-  batch.Put(Table::kConversations, keys::Pair(caller.handle, client), records::Encode(entry));
-  SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kSynced));
-  SOTTO_ASSIGN_OR_RETURN(ResponsePolicy policy, care_->PolicyOf(caller.handle));
-  return View(client, entry, policy, now);
+    SOTTO_ASSIGN_OR_RETURN(std::vector<std::string> team, care_->CareTeam(client));
+    WriteBatch batch;
+    for (const std::string& therapist : team) {
+      std::string key = keys::Pair(therapist, client);
+      SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> value,
+                             store_->Get(Table::kConversations, key));
+      if (!value) continue;
+      SOTTO_ASSIGN_OR_RETURN(records::Conversation other, records::DecodeConversation(*value));
+      if (!other.claimed_by.empty() && other.claimed_by != caller.handle) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "the conversation with ", client, " is already claimed by ", other.claimed_by));
+      }
+      if (therapist == caller.handle) continue;
+      other.claimed_by = caller.handle;
+      batch.Put(Table::kConversations, std::move(key), records::Encode(other));
+    }
+    entry.claimed_by = caller.handle;
+    batch.Put(Table::kConversations, keys::Pair(caller.handle, client), records::Encode(entry));
+    SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kBuffered));
+    SOTTO_ASSIGN_OR_RETURN(ResponsePolicy policy, care_->PolicyOf(caller.handle));
+    return View(client, entry, policy, now);
+  });
 }
 
 absl::StatusOr<ReplyExpectation> ConversationQueue::Expect(absl::string_view therapist,

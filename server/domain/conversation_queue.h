@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -116,9 +117,16 @@ class ConversationQueue {
   // Checks the caller and client and reads the caller's entry.
   absl::StatusOr<records::Conversation> Load(const AuthenticatedDevice& caller,
                                              absl::string_view client);
+  // Writes `entry` unsynced (the caller holds the client's lock) and
+  // returns its view.
   absl::StatusOr<Conversation> Save(const AuthenticatedDevice& caller,
                                     absl::string_view client,
                                     const records::Conversation& entry);
+  // Runs `locked` under the client's lock, then syncs the log once the lock
+  // is released: the answer still means durable, and a Send to this client
+  // (on gRPC's thread) never waits for the disk behind the lock.
+  absl::StatusOr<Conversation> LockedThenSynced(
+      absl::string_view client, absl::FunctionRef<absl::StatusOr<Conversation>()> locked);
 
   Store* const store_;
   Care* const care_;

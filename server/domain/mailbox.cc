@@ -315,24 +315,42 @@ absl::Status Mailbox::CancelScheduled(const AuthenticatedDevice& caller,
   }
   const std::string idempotency_key =
       keys::Idempotency(caller.handle, caller.device_id, message_id);
-  StripedLock lock(locks_, {idempotency_key});
-  const std::string index_key =
-      keys::ScheduledIndex(caller.handle, caller.device_id, message_id);
-  SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> scheduled_key,
-                         store_->Get(Table::kScheduledIndex, index_key));
-  if (!scheduled_key) {
-    return absl::NotFoundError(
-        "no scheduled message with this message_id (never scheduled, already "
-        "released, or cancelled)");
+  {
+    StripedLock lock(locks_, {idempotency_key});
+    const std::string index_key =
+        keys::ScheduledIndex(caller.handle, caller.device_id, message_id);
+    SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> scheduled_key,
+                           store_->Get(Table::kScheduledIndex, index_key));
+    if (!scheduled_key) {
+      return absl::NotFoundError(
+          "no scheduled message with this message_id (never scheduled, already "
+          "released, or cancelled)");
+    }
+    WriteBatch batch;
+    batch.Delete(Table::kScheduled, *scheduled_key);
+    batch.Delete(Table::kScheduledIndex, index_key);
+    batch.Delete(Table::kIdempotency, idempotency_key);
+    // Unsynced under the lock (a Send on this lock stripe must not wait for
+    // the disk); synced before the caller is told.
+    SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kBuffered));
   }
-  WriteBatch batch;
-  batch.Delete(Table::kScheduled, *scheduled_key);
-  batch.Delete(Table::kScheduledIndex, index_key);
-  batch.Delete(Table::kIdempotency, idempotency_key);
-  return store_->Write(batch, Durability::kSynced);
+  return store_->SyncLog();
 }
 
 absl::StatusOr<std::optional<int64_t>> Mailbox::ReleaseDue() {
+  Released released;
+  absl::StatusOr<std::optional<int64_t>> next = ReleaseDueUnsynced(released);
+  // Each release was written unsynced under its locks: one sync for all
+  // (also after an error, for those already made), then the recipients
+  // hear of them.
+  if (released.wrote) {
+    SOTTO_RETURN_IF_ERROR(store_->SyncLog());
+    for (const std::string& queue : released.queues) Notify(queue);
+  }
+  return next;
+}
+
+absl::StatusOr<std::optional<int64_t>> Mailbox::ReleaseDueUnsynced(Released& released) {
   while (true) {
     const int64_t now = clock_->NowMillis();
     SOTTO_ASSIGN_OR_RETURN(std::vector<KeyValue> rows,
@@ -341,13 +359,14 @@ absl::StatusOr<std::optional<int64_t>> Mailbox::ReleaseDue() {
       std::optional<int64_t> at = keys::ScheduledTimeOf(row.key);
       if (!at) return records::Corrupt("scheduled key");
       if (*at > now) return at;
-      SOTTO_RETURN_IF_ERROR(ReleaseOne(row.key, row.value));
+      SOTTO_RETURN_IF_ERROR(ReleaseOne(row.key, row.value, released));
     }
     if (rows.size() < kScheduledReleaseBatch) return std::optional<int64_t>();
   }
 }
 
-absl::Status Mailbox::ReleaseOne(const std::string& scheduled_key, absl::string_view value) {
+absl::Status Mailbox::ReleaseOne(const std::string& scheduled_key, absl::string_view value,
+                                 Released& released) {
   SOTTO_ASSIGN_OR_RETURN(records::Scheduled held, records::DecodeScheduled(value));
   WriteBatch drop;
   drop.Delete(Table::kScheduled, scheduled_key);
@@ -380,17 +399,22 @@ absl::Status Mailbox::ReleaseOne(const std::string& scheduled_key, absl::string_
   SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> still,
                          store_->Get(Table::kScheduled, scheduled_key));
   if (!still) return absl::OkStatus();
-  if (envelopes.empty()) return store_->Write(drop, Durability::kSynced);
+  // Writes are unsynced under the locks; ReleaseDue syncs them all.
+  auto write = [&](const WriteBatch& batch) {
+    released.wrote = true;
+    return store_->Write(batch, Durability::kBuffered);
+  };
+  if (envelopes.empty()) return write(drop);
 
   SOTTO_ASSIGN_OR_RETURN(std::optional<Role> role, accounts_->RoleOf(held.sender));
-  if (!role) return store_->Write(drop, Durability::kSynced);
+  if (!role) return write(drop);
   AuthenticatedDevice sender{held.sender, held.sender_device, *role};
   Route route;
   if (care_ != nullptr) {
     absl::StatusOr<Route> allowed = care_->CheckCanMessage(sender, held.recipient);
     if (!allowed.ok()) {
       // The link ended (or never was) by release time: not delivered.
-      return store_->Write(drop, Durability::kSynced);
+      return write(drop);
     }
     route = *std::move(allowed);
     if (route.between_care_parties) {
@@ -402,7 +426,7 @@ absl::Status Mailbox::ReleaseOne(const std::string& scheduled_key, absl::string_
                                  ? link && link->since_ms == held.link_since_ms
                                  : link && link->since_ms <= held.accepted_ms;
       if (!same_link) {
-        return store_->Write(drop, Durability::kSynced);
+        return write(drop);
       }
     }
   }
@@ -426,10 +450,10 @@ absl::Status Mailbox::ReleaseOne(const std::string& scheduled_key, absl::string_
       client_lock = conversations_->LockClient(route.client);
       SOTTO_RETURN_IF_ERROR(conversations_->AddMessageInto(route, now, batch).status());
     }
-    SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kSynced));
+    SOTTO_RETURN_IF_ERROR(write(batch));
   }
   for (const OutgoingEnvelope& e : envelopes) {
-    Notify(keys::QueuePrefix(held.recipient, e.device_id));
+    released.queues.push_back(keys::QueuePrefix(held.recipient, e.device_id));
   }
   return absl::OkStatus();
 }

@@ -183,8 +183,17 @@ class Mailbox {
   absl::Status QueueInto(const StoredEnvelope& stamp, absl::string_view recipient,
                          const std::vector<OutgoingEnvelope>& envelopes,
                          bool enforce_depth, WriteBatch& batch);
-  // Releases one held message (ReleaseDue).
-  absl::Status ReleaseOne(const std::string& scheduled_key, absl::string_view value);
+  // What ReleaseDueUnsynced did: whether it wrote, and the queues to wake
+  // once that is synced.
+  struct Released {
+    bool wrote = false;
+    std::vector<std::string> queues;
+  };
+  // ReleaseDue without the sync and the wake-ups.
+  absl::StatusOr<std::optional<int64_t>> ReleaseDueUnsynced(Released& released);
+  // Releases one held message, unsynced (ReleaseDue).
+  absl::Status ReleaseOne(const std::string& scheduled_key, absl::string_view value,
+                          Released& released);
 
   Store* const store_;
   Accounts* const accounts_;

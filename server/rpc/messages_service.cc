@@ -152,11 +152,11 @@ grpc::ServerUnaryReactor* MessagesService::Send(
   // it does waits for the disk. Only the syncer fsyncs (every synced write
   // of the server waits on it through GroupCommitStore, so no RocksDB write
   // group holds an fsync), and a refused call's audit entry is written
-  // unsynced (CallGate::Audit). What can still hold it, for up to two
-  // group syncs (the one under way and the next): a mailbox lock stripe
-  // (128, shared by hash) held by a rare synced change — a scheduled
-  // release, a cancel — or a client's conversation lock held by the
-  // therapist's snooze/close/claim of that client; and RocksDB's own write
+  // unsynced (CallGate::Audit). The locks Send takes (mailbox stripes, a
+  // client's conversation lock) are never held across a wait for the disk:
+  // whoever else takes them (release, cancel, sweep, snooze/close/claim)
+  // writes unsynced under them and syncs after letting go
+  // (DurabilityContractTest). What can still hold it: RocksDB's own write
   // stalls. Back-pressure: the syncer's Busy() while the disk stalls, then
   // gRPC's own flow control.
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();

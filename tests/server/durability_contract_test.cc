@@ -54,6 +54,11 @@ class RecordingStore final : public ForwardingStore {
     absl::MutexLock lock(&mu_);
     return std::exchange(recorded_, {});
   }
+  // The same, without forgetting them.
+  std::vector<Durability> Peek() {
+    absl::MutexLock lock(&mu_);
+    return recorded_;
+  }
 
  private:
   void Record(Durability d) {
@@ -96,6 +101,22 @@ class DurabilityContractTest : public DomainTest {
     std::vector<Durability> d = recording_->Take();
     EXPECT_THAT(d, Not(IsEmpty())) << what;
     EXPECT_THAT(d, Each(Eq(Durability::kSynced))) << what;
+  }
+
+  // There was a mutation since the last check, and each one was synced or
+  // is followed by a SyncLog before the operation returned: written
+  // unsynced under a lock that Sends share, synced after it was released.
+  void ExpectSyncedAfterTheLock(const std::string& what) {
+    std::vector<Durability> d = recording_->Take();
+    EXPECT_THAT(d, Not(IsEmpty())) << what;
+    bool covered = true;  // no unsynced write since the last SyncLog
+    for (Durability x : d) {
+      if (x == Durability::kBuffered) covered = false;
+      if (x == RecordingStore::kLogSync) covered = true;
+    }
+    EXPECT_TRUE(covered) << what << ": an unsynced write was not followed by a log sync";
+    EXPECT_THAT(d, Not(::testing::Contains(Durability::kSynced)))
+        << what << ": a synced write under a lock that Sends share";
   }
 
   // dr-lee (therapist) and sam, her client, registered and linked.
@@ -149,17 +170,28 @@ TEST_F(DurabilityContractTest, EveryAcknowledgedChangeIsSyncedBeforeItReturns) {
                 .status());
   ExpectAllSynced("Send (scheduled)");
   ASSERT_OK(mailbox_->CancelScheduled(sam, std::string(kMessageIdBytes, 'b')));
-  ExpectAllSynced("CancelScheduled");
+  ExpectSyncedAfterTheLock("CancelScheduled");
   ASSERT_OK(mailbox_->Send(sam, "dr-lee", std::string(kMessageIdBytes, 'c'), env,
                            SendOptions{SendKind::kMessage, at})
                 .status());
   recording_->Take();
   clock_.Set(at);
+  // The recipient hears of a released message only once it is durable.
+  std::vector<Durability> at_wake;
+  Mailbox::ListenerId listener =
+      mailbox_->AddListener("dr-lee", 1, [&] { at_wake = recording_->Peek(); });
   ASSERT_OK(mailbox_->ReleaseDue().status());
-  ExpectAllSynced("ReleaseDue");
+  mailbox_->RemoveListener(listener);
+  ASSERT_THAT(at_wake, Not(IsEmpty())) << "the release woke nobody";
+  EXPECT_EQ(at_wake.back(), RecordingStore::kLogSync) << "woken before the release was synced";
+  ExpectSyncedAfterTheLock("ReleaseDue");
 
   ASSERT_OK(queue_->Claim(lee, "sam").status());
-  ExpectAllSynced("Claim");
+  ExpectSyncedAfterTheLock("Claim");
+  ASSERT_OK(queue_->Snooze(lee, "sam", clock_.NowMillis() + 3600 * 1000).status());
+  ExpectSyncedAfterTheLock("Snooze");
+  ASSERT_OK(queue_->Close(lee, "sam").status());
+  ExpectSyncedAfterTheLock("Close");
   ASSERT_OK(care_->EndLink(lee, "sam"));
   ExpectAllSynced("EndLink");
 }
