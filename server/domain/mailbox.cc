@@ -315,54 +315,65 @@ absl::Status Mailbox::CancelScheduled(const AuthenticatedDevice& caller,
   }
   const std::string idempotency_key =
       keys::Idempotency(caller.handle, caller.device_id, message_id);
+  bool found = false;
   {
     StripedLock lock(locks_, {idempotency_key});
     const std::string index_key =
         keys::ScheduledIndex(caller.handle, caller.device_id, message_id);
     SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> scheduled_key,
                            store_->Get(Table::kScheduledIndex, index_key));
-    if (!scheduled_key) {
-      return absl::NotFoundError(
-          "no scheduled message with this message_id (never scheduled, already "
-          "released, or cancelled)");
+    if (scheduled_key) {
+      WriteBatch batch;
+      batch.Delete(Table::kScheduled, *scheduled_key);
+      batch.Delete(Table::kScheduledIndex, index_key);
+      batch.Delete(Table::kIdempotency, idempotency_key);
+      // Unsynced under the lock (a Send on this lock stripe must not wait
+      // for the disk); synced before the caller is told.
+      SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kBuffered));
     }
-    WriteBatch batch;
-    batch.Delete(Table::kScheduled, *scheduled_key);
-    batch.Delete(Table::kScheduledIndex, index_key);
-    batch.Delete(Table::kIdempotency, idempotency_key);
-    // Unsynced under the lock (a Send on this lock stripe must not wait for
-    // the disk); synced before the caller is told.
-    SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kBuffered));
+    found = scheduled_key.has_value();
   }
-  return store_->SyncLog();
+  // Also before a NOT_FOUND: what was read may be an unsynced release or
+  // cancel, which must not be reported before it is durable.
+  SOTTO_RETURN_IF_ERROR(store_->SyncLog());
+  if (!found) {
+    return absl::NotFoundError(
+        "no scheduled message with this message_id (never scheduled, already "
+        "released, or cancelled)");
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::optional<int64_t>> Mailbox::ReleaseDue() {
-  Released released;
-  absl::StatusOr<std::optional<int64_t>> next = ReleaseDueUnsynced(released);
-  // Each release was written unsynced under its locks: one sync for all
-  // (also after an error, for those already made), then the recipients
-  // hear of them.
-  if (released.wrote) {
-    SOTTO_RETURN_IF_ERROR(store_->SyncLog());
-    for (const std::string& queue : released.queues) Notify(queue);
+  while (true) {
+    Released released;
+    absl::StatusOr<bool> more = ReleaseBatch(released);
+    // The batch's releases were written unsynced under their locks: one
+    // sync for them (also after an error, for those already made), then
+    // their recipients hear of them.
+    if (released.wrote) {
+      SOTTO_RETURN_IF_ERROR(store_->SyncLog());
+      for (const std::string& queue : released.queues) Notify(queue);
+    }
+    if (!more.ok()) return more.status();
+    if (!*more) return released.next;
   }
-  return next;
 }
 
-absl::StatusOr<std::optional<int64_t>> Mailbox::ReleaseDueUnsynced(Released& released) {
-  while (true) {
-    const int64_t now = clock_->NowMillis();
-    SOTTO_ASSIGN_OR_RETURN(std::vector<KeyValue> rows,
-                           store_->Scan(Table::kScheduled, "", "", kScheduledReleaseBatch));
-    for (const KeyValue& row : rows) {
-      std::optional<int64_t> at = keys::ScheduledTimeOf(row.key);
-      if (!at) return records::Corrupt("scheduled key");
-      if (*at > now) return at;
-      SOTTO_RETURN_IF_ERROR(ReleaseOne(row.key, row.value, released));
+absl::StatusOr<bool> Mailbox::ReleaseBatch(Released& released) {
+  const int64_t now = clock_->NowMillis();
+  SOTTO_ASSIGN_OR_RETURN(std::vector<KeyValue> rows,
+                         store_->Scan(Table::kScheduled, "", "", kScheduledReleaseBatch));
+  for (const KeyValue& row : rows) {
+    std::optional<int64_t> at = keys::ScheduledTimeOf(row.key);
+    if (!at) return records::Corrupt("scheduled key");
+    if (*at > now) {
+      released.next = at;
+      return false;
     }
-    if (rows.size() < kScheduledReleaseBatch) return std::optional<int64_t>();
+    SOTTO_RETURN_IF_ERROR(ReleaseOne(row.key, row.value, released));
   }
+  return rows.size() == kScheduledReleaseBatch;
 }
 
 absl::Status Mailbox::ReleaseOne(const std::string& scheduled_key, absl::string_view value,
@@ -401,8 +412,9 @@ absl::Status Mailbox::ReleaseOne(const std::string& scheduled_key, absl::string_
   if (!still) return absl::OkStatus();
   // Writes are unsynced under the locks; ReleaseDue syncs them all.
   auto write = [&](const WriteBatch& batch) {
-    released.wrote = true;
-    return store_->Write(batch, Durability::kBuffered);
+    absl::Status s = store_->Write(batch, Durability::kBuffered);
+    if (s.ok()) released.wrote = true;
+    return s;
   };
   if (envelopes.empty()) return write(drop);
 

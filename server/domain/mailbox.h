@@ -183,14 +183,16 @@ class Mailbox {
   absl::Status QueueInto(const StoredEnvelope& stamp, absl::string_view recipient,
                          const std::vector<OutgoingEnvelope>& envelopes,
                          bool enforce_depth, WriteBatch& batch);
-  // What ReleaseDueUnsynced did: whether it wrote, and the queues to wake
-  // once that is synced.
+  // What one ReleaseBatch did: whether it wrote, the queues to wake once
+  // that is synced, and the next held message's time if one is not due.
   struct Released {
     bool wrote = false;
     std::vector<std::string> queues;
+    std::optional<int64_t> next;
   };
-  // ReleaseDue without the sync and the wake-ups.
-  absl::StatusOr<std::optional<int64_t>> ReleaseDueUnsynced(Released& released);
+  // Releases the due messages among the first kScheduledReleaseBatch held
+  // ones, unsynced and without waking anyone. True if more may be due.
+  absl::StatusOr<bool> ReleaseBatch(Released& released);
   // Releases one held message, unsynced (ReleaseDue).
   absl::Status ReleaseOne(const std::string& scheduled_key, absl::string_view value,
                           Released& released);

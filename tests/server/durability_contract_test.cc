@@ -2,7 +2,8 @@
 // (crash_durability_test) cannot catch a missing sync: the OS page cache
 // survives the process. So this records every Write and PopFirst through a
 // Store wrapper over real RocksDB and checks that whatever a reply promises
-// is requested as Durability::kSynced.
+// is requested as Durability::kSynced, or written unsynced and followed by a
+// SyncLog before the reply (after letting go of a lock that Sends share).
 
 #include <atomic>
 #include <memory>

@@ -1773,6 +1773,58 @@ TEST_F(RpcConcurrencyTest, OnlyTheLogSyncerSyncsAndRefusalsDoNotWaitForIt) {
   EXPECT_EQ(gated_->synced_writes(), 0);
 }
 
+// Whoever shares a lock with Send (a cancel: the message id's stripe; the
+// therapist's claim: the client's conversation lock) lets go of it before
+// waiting for the disk: a Send under the same lock is written while their
+// sync is held.
+TEST_F(RpcConcurrencyTest, ACancelOrClaimWaitingForTheDiskDoesNotHoldUpASend) {
+  User ana = Register("ana");
+  User sam = Register("client-sam");
+  ASSERT_TRUE(Send(sam, TextTo(ana, 1, "waiting")).ok());
+  v1::SendRequest later = TextTo(ana, 2, "later");
+  later.set_deliver_at_ms(absl::ToUnixMillis(absl::Now() + absl::Hours(1)));
+  ASSERT_TRUE(Send(sam, later).ok());
+
+  struct Case {
+    std::string name;
+    std::function<grpc::Status()> holder;  // waits on the held sync
+    v1::SendRequest send;                  // takes the holder's lock
+  };
+  std::vector<Case> cases;
+  cases.push_back({"CancelScheduled",
+                   [&] {
+                     v1::CancelScheduledRequest req;
+                     req.set_message_id(MessageId(2));
+                     v1::CancelScheduledResponse resp;
+                     return messages_->CancelScheduled(Ctx(sam.Header()).get(), req, &resp);
+                   },
+                   TextTo(ana, 2, "the same id, sent now")});
+  cases.push_back({"Claim",
+                   [&] {
+                     v1::ClaimRequest req;
+                     req.set_client(sam.handle);
+                     v1::QueueEntry entry;
+                     return queue_->Claim(Ctx(ana.Header()).get(), req, &entry);
+                   },
+                   TextTo(ana, 3, "to the therapist who is claiming me")});
+  for (Case& c : cases) {
+    gated_->Arm(/*together=*/0, absl::Seconds(30));
+    grpc::Status held_status;
+    std::thread holder([&] { held_status = c.holder(); });
+    EXPECT_TRUE(gated_->WaitInside(1, absl::Seconds(10))) << c.name;
+    const int buffered_before = gated_->buffered();
+    grpc::Status sent;
+    std::thread sender([&] { sent = Send(sam, c.send); });
+    EXPECT_TRUE(gated_->WaitBuffered(buffered_before + 1, absl::Seconds(5)))
+        << c.name << " held its lock while waiting for the disk";
+    gated_->Release();
+    holder.join();
+    sender.join();
+    EXPECT_TRUE(held_status.ok()) << c.name << ": " << Describe(held_status);
+    EXPECT_TRUE(sent.ok()) << c.name << ": " << Describe(sent);
+  }
+}
+
 TEST_F(RpcConcurrencyTest, ShutdownWithSendsInFlightFinishesEveryCallBeforeClosing) {
   constexpr int kSends = 8;
   User ana = Register("ana");
