@@ -128,8 +128,10 @@ class Mailbox {
                                absl::string_view message_id);
 
   // Releases every held message due at the clock's now, oldest first, each
-  // in one atomic synced write: envelopes into the recipient queues (stamped
-  // with the release time) and the queue index updated, listeners notified.
+  // in one atomic write: envelopes into the recipient queues (stamped with
+  // the release time) and the queue index updated. Written unsynced under
+  // the queue locks; each batch of releases is synced after the locks are
+  // released, and only then are the listeners notified.
   // A message whose care link is no longer active (or was ended and made
   // again after the message was accepted), or whose recipient is gone, is
   // dropped; devices removed since are skipped. Returns the release
