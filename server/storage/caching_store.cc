@@ -29,7 +29,9 @@ void CachingStore::Invalidate(TableCache& cache) {
   absl::MutexLock lock(&cache.mu);
   ++cache.generation;
   cache.gets.clear();
+  cache.missing.clear();
   cache.scans.clear();
+  cache.empty_scans.clear();
 }
 
 absl::StatusOr<std::optional<std::string>> CachingStore::Get(Table table,
@@ -40,7 +42,8 @@ absl::StatusOr<std::optional<std::string>> CachingStore::Get(Table table,
   {
     absl::MutexLock lock(&cache->mu);
     auto it = cache->gets.find(key);
-    if (it != cache->gets.end()) return it->second;
+    if (it != cache->gets.end()) return std::optional<std::string>(it->second);
+    if (cache->missing.contains(key)) return std::optional<std::string>();
     generation = cache->generation;
   }
   absl::StatusOr<std::optional<std::string>> value = inner_->Get(table, key);
@@ -48,8 +51,13 @@ absl::StatusOr<std::optional<std::string>> CachingStore::Get(Table table,
   absl::MutexLock lock(&cache->mu);
   // A write since we looked may have changed what we read.
   if (cache->generation == generation) {
-    if (cache->gets.size() >= max_entries_) cache->gets.clear();
-    cache->gets.emplace(std::string(key), *value);
+    if (value->has_value()) {
+      if (cache->gets.size() >= max_entries_) cache->gets.clear();
+      cache->gets.emplace(std::string(key), **value);
+    } else {
+      if (cache->missing.size() >= max_entries_) cache->missing.clear();
+      cache->missing.emplace(key);
+    }
   }
   return value;
 }
@@ -65,14 +73,20 @@ absl::StatusOr<std::vector<KeyValue>> CachingStore::Scan(Table table, absl::stri
     absl::MutexLock lock(&cache->mu);
     auto it = cache->scans.find(scan_key);
     if (it != cache->scans.end()) return it->second;
+    if (cache->empty_scans.contains(scan_key)) return std::vector<KeyValue>();
     generation = cache->generation;
   }
   absl::StatusOr<std::vector<KeyValue>> rows = inner_->Scan(table, prefix, start_after, limit);
   if (!rows.ok()) return rows;
   absl::MutexLock lock(&cache->mu);
   if (cache->generation == generation) {
-    if (cache->scans.size() >= max_entries_) cache->scans.clear();
-    cache->scans.emplace(std::move(scan_key), *rows);
+    if (!rows->empty()) {
+      if (cache->scans.size() >= max_entries_) cache->scans.clear();
+      cache->scans.emplace(std::move(scan_key), *rows);
+    } else {
+      if (cache->empty_scans.size() >= max_entries_) cache->empty_scans.clear();
+      cache->empty_scans.emplace(std::move(scan_key));
+    }
   }
   return rows;
 }

@@ -11,6 +11,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "server/storage/store.h"
 
@@ -22,11 +23,16 @@ namespace sotto::server {
 // write to a cached table drops that table's cached results before Write
 // returns: a read that begins after a write returned sees it, exactly as
 // without the cache. A read racing a write never stores what it read (each
-// table has a generation that every write bumps). Thread-safe.
+// table has a generation that every write bumps). Reads that found nothing
+// (a Get miss, an empty Scan) are kept apart from those that found
+// something, each with its own cap: anyone can cause misses (an unknown
+// handle in a failed sign-in), and a flood of them must not push out the
+// records every Send reads. Thread-safe.
 class CachingStore final : public Store {
  public:
-  // Caches `tables`, at most `max_entries` results per table (then that
-  // table's results are dropped and it fills again).
+  // Caches `tables`, at most `max_entries` found and `max_entries` empty
+  // results of each kind (Get, Scan) per table; past a cap, those results
+  // are dropped and fill again.
   CachingStore(std::unique_ptr<Store> inner, const std::vector<Table>& tables,
                size_t max_entries = 100000);
 
@@ -43,8 +49,10 @@ class CachingStore final : public Store {
   struct TableCache {
     absl::Mutex mu;
     uint64_t generation ABSL_GUARDED_BY(mu) = 0;
-    absl::flat_hash_map<std::string, std::optional<std::string>> gets ABSL_GUARDED_BY(mu);
+    absl::flat_hash_map<std::string, std::string> gets ABSL_GUARDED_BY(mu);
+    absl::flat_hash_set<std::string> missing ABSL_GUARDED_BY(mu);  // Gets that found none
     absl::flat_hash_map<std::string, std::vector<KeyValue>> scans ABSL_GUARDED_BY(mu);
+    absl::flat_hash_set<std::string> empty_scans ABSL_GUARDED_BY(mu);
   };
 
   // Null for a table that is not cached.

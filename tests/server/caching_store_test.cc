@@ -101,6 +101,65 @@ TEST_F(CachingStoreTest, MoreKeysThanTheCapStillReadCorrectly) {
   }
 }
 
+// Counts the reads that reach the store below the cache.
+class CountingStore final : public ForwardingStore {
+ public:
+  explicit CountingStore(std::unique_ptr<Store> inner)
+      : ForwardingStore(inner.get()), owned_(std::move(inner)) {}
+  absl::StatusOr<std::optional<std::string>> Get(Table table, absl::string_view key) override {
+    ++reads;
+    return ForwardingStore::Get(table, key);
+  }
+  absl::StatusOr<std::vector<KeyValue>> Scan(Table table, absl::string_view prefix,
+                                             absl::string_view start_after,
+                                             size_t limit) override {
+    ++reads;
+    return ForwardingStore::Scan(table, prefix, start_after, limit);
+  }
+  std::atomic<int> reads{0};
+
+ private:
+  const std::unique_ptr<Store> owned_;
+};
+
+// Anyone can make the server look up handles that do not exist (a failed
+// sign-in): a flood of such misses must not push the records every Send
+// reads out of the cache.
+TEST(CachingStoreMissesTest, AFloodOfMissesDoesNotEvictWhatWasFound) {
+  sotto::testing::TempDir dir;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> rocks, OpenRocksDbStore(dir.path() + "/db"));
+  auto counting = std::make_unique<CountingStore>(std::move(rocks));
+  CountingStore* below = counting.get();
+  CachingStore store(std::move(counting), {Table::kAccounts, Table::kDevices},
+                     /*max_entries=*/8);
+  WriteBatch batch;
+  for (int i = 0; i < 4; ++i) {
+    batch.Put(Table::kAccounts, absl::StrCat("known-", i), "account");
+    batch.Put(Table::kDevices, absl::StrCat("known-", i, "|1"), "device");
+  }
+  ASSERT_OK(store.Write(batch, Durability::kBuffered));
+  auto read_known = [&] {
+    for (int i = 0; i < 4; ++i) {
+      EXPECT_THAT(*store.Get(Table::kAccounts, absl::StrCat("known-", i)),
+                  Optional(std::string("account")));
+      EXPECT_EQ(store.Scan(Table::kDevices, absl::StrCat("known-", i, "|"), "", 16)->size(), 1u);
+    }
+  };
+  read_known();
+  const int after_first = below->reads.load();
+  EXPECT_EQ(after_first, 8);
+  for (int i = 0; i < 1000; ++i) {
+    EXPECT_EQ(*store.Get(Table::kAccounts, absl::StrCat("stranger-", i)), std::nullopt);
+    EXPECT_TRUE(store.Scan(Table::kDevices, absl::StrCat("stranger-", i, "|"), "", 16)->empty());
+  }
+  const int after_flood = below->reads.load();
+  read_known();
+  EXPECT_EQ(below->reads.load(), after_flood) << "the known records were read again";
+  // A repeated miss is answered from the cache too (until its cap).
+  EXPECT_EQ(*store.Get(Table::kAccounts, "stranger-999"), std::nullopt);
+  EXPECT_EQ(below->reads.load(), after_flood);
+}
+
 // A writer counts up; readers check that what they read is never older than
 // the last write that had returned when their read began.
 TEST_F(CachingStoreTest, ConcurrentReadersNeverSeeAValueOlderThanACompletedWrite) {
