@@ -72,18 +72,18 @@ void RateLimiter::Trim(int64_t now) {
   for (const std::string& k : drop) buckets_.erase(k);
 }
 
-absl::Status RateLimiter::Take(absl::string_view key, bool* first_refusal) {
-  if (first_refusal != nullptr) *first_refusal = false;
+absl::Status RateLimiter::Take(absl::string_view key, uint64_t* refusals) {
+  if (refusals != nullptr) *refusals = 0;
   if (config_.per_hour <= 0) return absl::OkStatus();
   absl::MutexLock lock(&mu_);
   Bucket& b = Refill(key, clock_->NowMillis());
   if (b.tokens < 1.0) {
-    if (first_refusal != nullptr) *first_refusal = !b.refusing;
-    b.refusing = true;
+    ++b.refused;
+    if (refusals != nullptr) *refusals = b.refused;
     return Refused(b);
   }
   b.tokens -= 1.0;
-  b.refusing = false;
+  b.refused = 0;
   return absl::OkStatus();
 }
 

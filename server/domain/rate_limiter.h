@@ -65,9 +65,10 @@ class RateLimiter {
 
   // Takes one token from `key`'s bucket. OK, or RateLimitedError naming
   // `what` (nothing is taken then).
-  // With `first_refusal`, sets it to whether a refusal is the first since
-  // the key's last success (one audit entry per episode, not per call).
-  absl::Status Take(absl::string_view key, bool* first_refusal = nullptr);
+  // With `refusals`, sets it to which refusal this is since the key's last
+  // success (1 for the first), 0 when OK: so a caller can audit an episode
+  // once and its scale a few times, not every call.
+  absl::Status Take(absl::string_view key, uint64_t* refusals = nullptr);
   // Like Take but takes nothing: OK if a token is available.
   absl::Status Check(absl::string_view key);
   // Takes a token if there is one, else nothing; never fails.
@@ -77,7 +78,7 @@ class RateLimiter {
   struct Bucket {
     double tokens = 0;
     int64_t updated_ms = 0;
-    bool refusing = false;  // refused since the last success
+    uint64_t refused = 0;  // refusals since the last success
   };
   // The bucket of `key`, refilled to now; creates a full one.
   Bucket& Refill(absl::string_view key, int64_t now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

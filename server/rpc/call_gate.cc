@@ -43,13 +43,15 @@ absl::StatusOr<AuthenticatedDevice> CallGate::Authenticate(
 absl::Status CallGate::Limit(RateLimiter& limiter, absl::string_view key,
                              absl::string_view actor, absl::string_view subject,
                              absl::string_view what) {
-  bool first_refusal = false;
-  absl::Status s = limiter.Take(key, &first_refusal);
-  // One entry per episode: a flood of refused calls must not become a flood
-  // of audit writes.
-  if (first_refusal) {
+  uint64_t refusals = 0;
+  absl::Status s = limiter.Take(key, &refusals);
+  // The 1st, 10th, 100th, ... refusal of an episode: a flood of refused
+  // calls must not become a flood of audit writes, but its scale is kept.
+  uint64_t n = refusals;
+  while (n >= 10 && n % 10 == 0) n /= 10;
+  if (n == 1) {
     Audit({audit::kRateLimited, std::string(actor), std::string(subject),
-           absl::StrCat("limit=", what)});
+           absl::StrCat("limit=", what, " refused=", refusals)});
   }
   return s;
 }

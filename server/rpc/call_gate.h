@@ -35,8 +35,9 @@ class CallGate {
   // against the address.
   absl::StatusOr<AuthenticatedDevice> Authenticate(const grpc::CallbackServerContext& context);
 
-  // Takes a token from `limiter` under `key`; a refusal is returned, and the
-  // first refusal since the key's last success is audited (actor, `what`).
+  // Takes a token from `limiter` under `key`; a refusal is returned. The
+  // 1st, 10th, 100th, ... refusal since the key's last success is audited
+  // (actor, `what`, how many so far): one entry per episode, and its scale.
   absl::Status Limit(RateLimiter& limiter, absl::string_view key, absl::string_view actor,
                      absl::string_view subject, absl::string_view what);
 

@@ -1397,9 +1397,28 @@ TEST_F(RpcSecurityTest, SendsAreLimitedPerDevice) {
   EXPECT_EQ(RetryAfter(s), 1000);
   // bob's device has its own budget.
   EXPECT_TRUE(Send(bob, TextTo(ana, 1, "x")).ok());
+  // A flood of refusals is audited at the 1st, 10th and 100th, with the
+  // count: the attack's scale is kept, not one entry per refused call.
+  for (int i = 0; i < 119; ++i) {
+    EXPECT_EQ(Send(ana, TextTo(bob, 3, "c")).error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  }
+  auto refusal_entries = [&] {
+    std::vector<std::string> found;
+    for (const std::string& line : AuditLines()) {
+      if (line.find("limit=sends_per_device") != std::string::npos) {
+        found.push_back(line.substr(line.find("refused=")));
+      }
+    }
+    return found;
+  };
+  EXPECT_THAT(refusal_entries(), ElementsAre("refused=1", "refused=10", "refused=100"));
   clock_.Advance(1000);
   EXPECT_TRUE(Send(ana, TextTo(bob, 3, "c")).ok());
   EXPECT_THAT(Queue(bob), ElementsAre("1:a", "2:b", "3:c"));
+  // A success ends the episode: the next refusal is the first of a new one.
+  EXPECT_FALSE(Send(ana, TextTo(bob, 4, "d")).ok());
+  EXPECT_THAT(refusal_entries(),
+              ElementsAre("refused=1", "refused=10", "refused=100", "refused=1"));
 }
 
 TEST_F(RpcSecurityTest, AuditRecordsWhoDidWhatButNoCodesOrSecrets) {
