@@ -7,6 +7,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "absl/synchronization/mutex.h"
+
 #include "bench/report.h"
 #include "bench/scenarios.h"
 #include "bench/world.h"
@@ -25,6 +27,10 @@ Direction ParseDirection(const std::string& s) {
 int main(int argc, char** argv) {
   // A Subscribe stream closed by the server must not kill us with SIGPIPE.
   std::signal(SIGPIPE, SIG_IGN);
+  // Debian's Abseil is built without NDEBUG, so every absl::Mutex lock
+  // (gRPC's included) would update a process-wide deadlock graph under a
+  // global lock; the server turns that off too (server/main.cc).
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   CLI::App app{"sotto-bench: starts sotto-server on a fresh temporary data dir (127.0.0.1:0) "
                "and measures it through the real RPCs"};
   app.require_subcommand(1);

@@ -1,7 +1,7 @@
 #ifndef SOTTO_BENCH_SEND_LOAD_H_
 #define SOTTO_BENCH_SEND_LOAD_H_
 
-// Durable Sends at a fixed concurrency (closed loop, gRPC callback API), and
+// Durable Sends at a fixed concurrency (closed loop, gRPC async API), and
 // the checks that the server holds what it acknowledged.
 
 #include <chrono>
