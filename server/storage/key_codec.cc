@@ -53,6 +53,12 @@ std::optional<uint32_t> DeviceIdOf(absl::string_view device_key) {
   return ReadBigEndian32(device_key.substr(nul + 1));
 }
 
+std::optional<size_t> DevicePrefixSize(absl::string_view key) {
+  size_t nul = key.find('\0');
+  if (nul == absl::string_view::npos || key.size() - nul - 1 < 4) return std::nullopt;
+  return nul + 1 + 4;
+}
+
 std::string IdentityKey(absl::string_view handle, uint32_t device_id) {
   std::string key = Device(handle, device_id);
   key.push_back(kIdentityKind);

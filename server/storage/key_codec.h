@@ -48,6 +48,9 @@ std::string UserPrefix(absl::string_view handle);
 std::string Device(absl::string_view handle, uint32_t device_id);
 // The device id of a key built by Device(); nullopt if malformed.
 std::optional<uint32_t> DeviceIdOf(absl::string_view device_key);
+// The length of the Device(h, d) prefix `key` starts with (every key of
+// queues, queue meta and idempotency does); nullopt if it has none.
+std::optional<size_t> DevicePrefixSize(absl::string_view key);
 
 std::string IdentityKey(absl::string_view handle, uint32_t device_id);
 std::string SignedPreKey(absl::string_view handle, uint32_t device_id);

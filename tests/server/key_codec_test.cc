@@ -56,6 +56,18 @@ TEST(KeyCodecTest, DeviceAndPreKeyIdsRoundTrip) {
   EXPECT_NE(SignedPreKey("alice", 1).rfind(OneTimePreKeyPrefix("alice", 1), 0), 0u);
 }
 
+TEST(KeyCodecTest, DevicePrefixSizeFindsTheDeviceOfEveryPerDeviceKey) {
+  const size_t device = Device("alice", 3).size();
+  EXPECT_EQ(DevicePrefixSize(Device("alice", 3)), device);
+  EXPECT_EQ(DevicePrefixSize(Queue("alice", 3, 42)), device);
+  EXPECT_EQ(DevicePrefixSize(QueueMeta("alice", 3)), device);
+  EXPECT_EQ(DevicePrefixSize(Idempotency("alice", 3, std::string(16, 'x'))), device);
+  // A device id of 0 is four NUL bytes; only the first NUL ends the handle.
+  EXPECT_EQ(DevicePrefixSize(Queue("al", 0, 0)), Device("al", 0).size());
+  EXPECT_EQ(DevicePrefixSize("alice"), std::nullopt);
+  EXPECT_EQ(DevicePrefixSize(UserPrefix("alice") + "abc"), std::nullopt);
+}
+
 TEST(KeyCodecTest, IdempotencyKeysSeparateSendersAndDevices) {
   const std::string id(16, 'x');
   EXPECT_NE(Idempotency("alice", 1, id), Idempotency("alice", 2, id));
