@@ -185,22 +185,30 @@ class RocksDbStore final : public Store {
 };
 
 // Memtable insert hints. A skip-list insert walks down from the top of
-// the list, about sixty key comparisons in a full memtable; RocksDB can
+// the list, about seventy key comparisons in a full memtable; RocksDB can
 // instead start from where the last insert with the same prefix went
-// (memtable_insert_with_hint_prefix_extractor), which is at or next to the
-// right place for the keys every Send writes: its recipient's queue (the
-// next seq), that queue's meta and the conversation (a newer version of the
-// same key), its sender device's message ids. Hints change only how an
-// insert finds its place, never the order (the skip list checks a hint
-// before it uses it). Under callgrind, a Send's inserts cost half as many
-// instructions (docs/BENCHMARKS.md).
+// (memtable_insert_with_hint_prefix_extractor). That is at or next to the
+// right place for three of the four keys every Send writes: the next seq of
+// its recipient's queue, and a newer version of that queue's meta and of the
+// conversation. Hints change only how an insert finds its place, never the
+// order (the skip list checks a hint before it uses it), and apply to a
+// writer inserting alone, which perf shows is nearly every insert here.
+// Under callgrind, a Send's inserts cost about 30% fewer instructions
+// (docs/BENCHMARKS.md). Cost: each prefix takes a ~224-byte hint from its
+// memtable's budget (so a memtable of many one-off keys flushes sooner) and a
+// small map entry outside it. Message ids get no hint: they are random, so a
+// hint would only narrow the search to the sender's range, and one per sender
+// device would cost more than the entry. RocksDB 7.8 mixes these hints up
+// with range deletions (facebook/rocksdb#5118): no DeleteRange on these tables.
 
-// The Device(handle, device) prefix of queue, queue meta and idempotency keys.
+// The Device(handle, device) prefix of queue and queue meta keys.
 class DevicePrefix final : public rocksdb::SliceTransform {
  public:
   const char* Name() const override { return "sotto.DevicePrefix"; }
   rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
-    return rocksdb::Slice(key.data(), *keys::DevicePrefixSize(ToView(key)));
+    // RocksDB calls Transform only on keys InDomain accepts.
+    return rocksdb::Slice(key.data(),
+                          keys::DevicePrefixSize(ToView(key)).value_or(key.size()));
   }
   bool InDomain(const rocksdb::Slice& key) const override {
     return keys::DevicePrefixSize(ToView(key)).has_value();
@@ -264,7 +272,7 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStore(
   for (Table t : kAllTables) {
     const bool rewritten = t == Table::kQueueMeta || t == Table::kConversations;
     rocksdb::ColumnFamilyOptions options = rewritten ? rewritten_options : cf_options;
-    if (t == Table::kQueues || t == Table::kQueueMeta || t == Table::kIdempotency) {
+    if (t == Table::kQueues || t == Table::kQueueMeta) {
       options.memtable_insert_with_hint_prefix_extractor = device_prefix;
     } else if (t == Table::kConversations) {
       options.memtable_insert_with_hint_prefix_extractor = std::make_shared<WholeKey>();
