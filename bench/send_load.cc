@@ -133,6 +133,8 @@ class Worker {
   sotto::v1::SendRequest request_;
   sotto::v1::SendResponse response_;
   grpc::Status status_;
+  // Declared after context_, so destroyed before it: the reader lives in the
+  // arena of the call that context_ holds.
   std::unique_ptr<grpc::ClientAsyncResponseReader<sotto::v1::SendResponse>> reader_;
 };
 
@@ -170,10 +172,9 @@ SendStats RunSends(const World& world, const SendLoad& load) {
   std::mutex mu;
   std::condition_variable cv;
   size_t running = load.per_worker.size();
-  // The async API with our own pollers, one completion queue each: the
-  // completion is handled on the thread that polled it, with no hand-off to
-  // gRPC's callback threads (a load generator that costs less CPU leaves
-  // more of the shared cores to the server it measures).
+  // The async API with our own pollers, one completion queue each: a
+  // completion is handled, and the worker's next Send started, on the thread
+  // that polled it. A Send's latency includes any wait for its poller.
   std::vector<std::unique_ptr<grpc::CompletionQueue>> queues;
   for (size_t q = 0; q < kPollers; ++q) queues.push_back(std::make_unique<grpc::CompletionQueue>());
   std::vector<std::unique_ptr<Worker>> workers;

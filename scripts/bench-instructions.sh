@@ -1,27 +1,35 @@
 #!/usr/bin/env bash
 # Instructions per Send, counted by callgrind: the server runs under
 # valgrind --tool=callgrind while sotto-bench drives an ingest run against it.
-# Instruction counts do not move with the machine's noise (wall-clock runs
-# here differ by 15-20% between identical runs), so this is the A/B to use
-# for a change to the Send path: run it once per server binary and compare.
-# It counts instructions, not time: cache misses and waits are not in it.
+# Only two places are counted: inside the Send handler (on whichever thread
+# runs it) and the log syncer's thread (its fsyncs and the replies it sends);
+# start-up, account set-up and the run's checks are not. Instruction counts do
+# not move with the machine's noise (wall-clock runs here differ by 15-20%), so
+# this is the A/B for a change to the Send path: run it once per server binary.
+# Not in it: cache misses, waits, the kernel, gRPC outside the handler.
 #
-#   scripts/bench-instructions.sh [--server-binary PATH] [--sotto-bench PATH] [--messages N]
+#   scripts/bench-instructions.sh [--server-binary PATH] [--sotto-bench PATH]
+#                                 [--messages N] [--keep]
 #
 # Defaults: build/server/sotto-server, build/bench/sotto-bench, 5000 messages
-# (about two minutes: the server runs some 50 times slower under callgrind).
+# (about 25 s). --keep leaves callgrind.out in a printed directory.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 server="$root/build/server/sotto-server"
 bench="$root/build/bench/sotto-bench"
 messages=5000
+keep=0
+value() {
+  [ $# -ge 2 ] || { echo "bench-instructions.sh: $1 needs a value" >&2; exit 2; }
+}
 while [ $# -gt 0 ]; do
   case "$1" in
-    --server-binary) server=$(realpath "$2"); shift 2 ;;
-    --sotto-bench) bench=$(realpath "$2"); shift 2 ;;
-    --messages) messages="$2"; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --server-binary) value "$@"; server=$(realpath "$2"); shift 2 ;;
+    --sotto-bench) value "$@"; bench=$(realpath "$2"); shift 2 ;;
+    --messages) value "$@"; messages="$2"; shift 2 ;;
+    --keep) keep=1; shift ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench-instructions.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -36,13 +44,24 @@ for f in "$server" "$bench"; do
 done
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/sotto-instructions-XXXXXX")
-trap 'rm -rf "$work"' EXIT
-# sotto-bench starts the server as `BINARY --data-dir DIR ...` (and probes
-# it with --help first): only the serving process runs under callgrind.
+if [ "$keep" = 1 ]; then
+  echo "bench-instructions.sh: keeping $work"
+else
+  trap 'rm -rf "$work"' EXIT
+fi
+# sotto-bench starts the server as `BINARY --data-dir DIR ...` (and probes it
+# with --help first): only the serving process runs under callgrind. Collection
+# is per thread, switched on while a thread is inside one of the two functions.
+# sotto-bench gives the server 30 s to start and 10 s to stop; a server killed
+# for being slower leaves no callgrind output, reported below.
 cat >"$work/server" <<EOF
 #!/usr/bin/env bash
 if [ "\${1:-}" = "--data-dir" ]; then
-  exec valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out" "$server" "\$@"
+  exec valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out" \\
+    --collect-atstart=no \\
+    --toggle-collect='sotto::server::rpc::MessagesService::Send(*' \\
+    --toggle-collect='sotto::server::LogSyncer::Run()' \\
+    "$server" "\$@"
 fi
 exec "$server" "\$@"
 EOF
@@ -61,8 +80,11 @@ if [ -z "$sends" ] || [ "$sends" -eq 0 ] || [ ! -s "$work/callgrind.out" ]; then
   exit 1
 fi
 
-callgrind_annotate --inclusive=yes "$work/callgrind.out" >"$work/annotate.txt" 2>/dev/null
-# Inclusive instructions of the first function whose name matches $1.
+callgrind_annotate --inclusive=yes --auto=no "$work/callgrind.out" >"$work/annotate.txt" || {
+  echo "bench-instructions.sh: callgrind_annotate could not read $work/callgrind.out" >&2
+  exit 1
+}
+# Inclusive instructions of the first function whose line contains $1.
 inclusive() {
   awk -v name="$1" 'index($0, "=>") == 0 && index($0, name) > 0 {
     gsub(",", "", $1); print $1; exit
@@ -80,9 +102,9 @@ row() {
 echo "== instructions per Send (callgrind; $sends Sends, 64 concurrent, 200 B; server $server)"
 row "Send handler (auth, checks, store writes)" "sotto::server::rpc::MessagesService::Send("
 row "  Mailbox::Send" "sotto::server::Mailbox::Send("
-row "    RocksDB writes (WAL + memtable)" "rocksdb_store.cc:sotto::server::(anonymous namespace)::RocksDbStore::Write("
+row "    RocksDB writes (WAL + memtable)" "sotto::server::(anonymous namespace)::RocksDbStore::Write("
 row "      memtable inserts" "rocksdb::MemTable::Add("
-row "    RocksDB reads" "rocksdb_store.cc:sotto::server::(anonymous namespace)::RocksDbStore::Get("
+row "    RocksDB reads" "sotto::server::(anonymous namespace)::RocksDbStore::Get("
 row "  authentication" "sotto::server::rpc::CallGate::Authenticate("
-row "log syncer (fsync calls, replies)" "sotto::server::LogSyncer::Run()"
-row "whole process, start-up included" "PROGRAM TOTALS"
+row "log syncer thread (fsync calls, replies)" "sotto::server::LogSyncer::Run()"
+row "both together" "PROGRAM TOTALS"
