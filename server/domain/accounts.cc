@@ -1,7 +1,5 @@
 #include "server/domain/accounts.h"
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "absl/strings/str_cat.h"
@@ -9,6 +7,7 @@
 #include "server/domain/key_validation.h"
 #include "server/domain/limits.h"
 #include "server/domain/records.h"
+#include "server/domain/sha256.h"
 #include "server/storage/key_codec.h"
 #include "sotto/status_macros.h"
 
@@ -19,17 +18,10 @@ constexpr size_t kSaltBytes = 16;
 constexpr char kBadCredentials[] =
     "authorization credentials rejected: unknown device or wrong secret";
 
+// SHA-256(salt || secret); empty on failure, which never matches a stored
+// hash. The secret is not copied.
 std::string HashSecret(absl::string_view salt, absl::string_view secret) {
-  std::string input(salt);
-  input.append(secret.data(), secret.size());
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_Digest(input.data(), input.size(), digest, &len, EVP_sha256(),
-                 nullptr) != 1) {
-    len = 0;  // An empty hash never matches a stored one.
-  }
-  OPENSSL_cleanse(input.data(), input.size());
-  return std::string(reinterpret_cast<char*>(digest), len);
+  return Sha256({salt, secret});
 }
 
 }  // namespace

@@ -1,10 +1,9 @@
 #include "server/domain/audit_log.h"
 
-#include <openssl/evp.h>
-
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "server/domain/sha256.h"
 #include "server/storage/key_codec.h"
 #include "sotto/status_macros.h"
 
@@ -39,17 +38,8 @@ bool ReadString(absl::string_view& in, std::string& out) {
 }
 
 std::string ChainHash(absl::string_view prev, absl::string_view canonical) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  bool ok = ctx != nullptr && EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) == 1 &&
-            EVP_DigestUpdate(ctx, prev.data(), prev.size()) == 1 &&
-            EVP_DigestUpdate(ctx, canonical.data(), canonical.size()) == 1 &&
-            EVP_DigestFinal_ex(ctx, digest, &len) == 1;
-  EVP_MD_CTX_free(ctx);
   // An empty hash never verifies, so a failure here shows up as a break.
-  if (!ok) return std::string();
-  return std::string(reinterpret_cast<char*>(digest), len);
+  return Sha256({prev, canonical});
 }
 
 // Parses canonical || hash. Errors: DATA_LOSS.

@@ -1,11 +1,11 @@
 #include "server/domain/codes.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "absl/strings/ascii.h"
 #include "server/domain/limits.h"
+#include "server/domain/sha256.h"
 
 namespace sotto::server {
 namespace {
@@ -43,14 +43,8 @@ std::optional<std::string> NormalizeCode(absl::string_view code) {
 }
 
 std::string HashCode(absl::string_view normalized_code) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_Digest(normalized_code.data(), normalized_code.size(), digest, &len,
-                 EVP_sha256(), nullptr) != 1) {
-    // An empty key matches no stored code.
-    return std::string();
-  }
-  return std::string(reinterpret_cast<char*>(digest), len);
+  // Empty on failure: an empty key matches no stored code.
+  return Sha256({normalized_code});
 }
 
 }  // namespace sotto::server

@@ -1,7 +1,5 @@
 #include "server/domain/mailbox.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 
 #include "absl/container/flat_hash_set.h"
@@ -9,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/domain/device_mismatch.h"
 #include "server/domain/records.h"
+#include "server/domain/sha256.h"
 #include "server/storage/key_codec.h"
 #include "sotto/status_macros.h"
 
@@ -65,12 +64,9 @@ absl::StatusOr<std::string> SendDigest(absl::string_view recipient,
     keys::AppendBigEndian32(input, static_cast<uint32_t>(e.ciphertext.size()));
     input.append(e.ciphertext);
   }
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_Digest(input.data(), input.size(), digest, &len, EVP_sha256(), nullptr) != 1) {
-    return absl::InternalError("SHA-256 failed");
-  }
-  return std::string(reinterpret_cast<char*>(digest), len);
+  std::string digest = Sha256({input});
+  if (digest.empty()) return absl::InternalError("SHA-256 failed");
+  return digest;
 }
 
 // When an idempotency record stops being honoured (limits.h).
