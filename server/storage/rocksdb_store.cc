@@ -15,6 +15,7 @@
 #include "rocksdb/db.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/options.h"
+#include "rocksdb/perf_level.h"
 #include "rocksdb/slice_transform.h"
 #include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
@@ -74,6 +75,20 @@ absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
   return absl::InternalError(msg);
 }
 
+// RocksDB's perf level is per thread and starts at kEnableCount: every key
+// comparison in a memtable's skip list then also increments a counter in a
+// thread-local PerfContext, reached through __tls_get_addr in a shared
+// library (a Send's four inserts and three reads make ~400 comparisons).
+// Nothing reads those counters, so each thread that calls RocksDB turns
+// them off the first time it does.
+void PerfCountersOffOnThisThread() {
+  thread_local const bool off = [] {
+    rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
+    return true;
+  }();
+  (void)off;
+}
+
 constexpr size_t kTableCount = std::size(kAllTables);
 // Pops under one prefix are serialised by one of these stripes, so the
 // read-then-delete of PopFirst is atomic with respect to other pops.
@@ -98,6 +113,7 @@ class RocksDbStore final : public Store {
 
   absl::StatusOr<std::optional<std::string>> Get(Table table,
                                                  absl::string_view key) override {
+    PerfCountersOffOnThisThread();
     std::string value;
     rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), Handle(table),
                                  rocksdb::Slice(key.data(), key.size()), &value);
@@ -107,6 +123,7 @@ class RocksDbStore final : public Store {
   }
 
   absl::Status Write(const WriteBatch& batch, Durability durability) override {
+    PerfCountersOffOnThisThread();
     if (!batch.audit_events().empty()) {
       return absl::InternalError(
           "a write with audit events reached a store without an audit log");
@@ -123,6 +140,7 @@ class RocksDbStore final : public Store {
   }
 
   absl::Status SyncLog() override {
+    PerfCountersOffOnThisThread();
     if (read_only_) return absl::FailedPreconditionError("the database is open read-only");
     // Flushes RocksDB's WAL buffer to the file and fsyncs it: every write
     // that returned before covered, concurrent writes keep going.
@@ -133,6 +151,7 @@ class RocksDbStore final : public Store {
                                              absl::string_view prefix,
                                              absl::string_view start_after,
                                              size_t limit) override {
+    PerfCountersOffOnThisThread();
     std::vector<KeyValue> out;
     std::unique_ptr<rocksdb::Iterator> it(
         db_->NewIterator(rocksdb::ReadOptions(), Handle(table)));
@@ -150,6 +169,7 @@ class RocksDbStore final : public Store {
 
   absl::StatusOr<std::optional<KeyValue>> PopFirst(
       Table table, absl::string_view prefix, Durability durability) override {
+    PerfCountersOffOnThisThread();
     if (read_only_) return absl::FailedPreconditionError("the database is open read-only");
     absl::MutexLock lock(&pop_stripes_[absl::Hash<absl::string_view>()(prefix) %
                                        kPopStripes]);
