@@ -505,8 +505,11 @@ absl::StatusOr<size_t> Mailbox::SweepExpiredEnvelopes() {
     SOTTO_ASSIGN_OR_RETURN(std::vector<KeyValue> metas,
                            store_->Scan(Table::kQueueMeta, "", after, kSweepBatch));
     for (const KeyValue& m : metas) {
-      SOTTO_ASSIGN_OR_RETURN(records::QueueMeta scanned, records::DecodeQueueMeta(m.value));
-      if (scanned.depth == 0) continue;
+      // Queue meta is updated in place (rocksdb_store.cc), so a scan can read
+      // a value while a Send rewrites it: it only lets empty queues be
+      // skipped. The counts written below come from a Get under the lock.
+      absl::StatusOr<records::QueueMeta> scanned = records::DecodeQueueMeta(m.value);
+      if (scanned.ok() && scanned->depth == 0) continue;
       const int64_t cutoff = clock_->NowMillis() - options_.retention_ms;
       // Under the queue's lock, as Send and Ack: the counts stay exact.
       StripedLock lock(locks_, {m.key});

@@ -267,6 +267,9 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStore(
   // write (tools, tests) syncs in RocksDB's write group.
   db_options.enable_pipelined_write = true;
   db_options.IncreaseParallelism(2);
+  // Required by in-place updates (queue meta, below). Concurrent memtable
+  // inserts bought nothing measurable on two cores (docs/BENCHMARKS.md).
+  db_options.allow_concurrent_memtable_write = false;
 
   rocksdb::BlockBasedTableOptions table_options;
   table_options.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
@@ -292,6 +295,15 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStore(
   for (Table t : kAllTables) {
     const bool rewritten = t == Table::kQueueMeta || t == Table::kConversations;
     rocksdb::ColumnFamilyOptions options = rewritten ? rewritten_options : cf_options;
+    // Queue meta is rewritten by every Send and Ack to the queue: RocksDB
+    // overwrites the record in the memtable where it fits, instead of adding
+    // a version, so the skip list keeps about one entry per queue and a
+    // Send's read and write of it stay short. The price: an iterator over
+    // this table can read a value while it is being overwritten (a Get
+    // cannot: it takes the record's lock). Only the sweeper scans it, and
+    // uses what it scans as a hint (mailbox.cc). Not for the conversation
+    // index, whose scan is the therapist's queue.
+    if (t == Table::kQueueMeta) options.inplace_update_support = true;
     if (t == Table::kQueues || t == Table::kQueueMeta) {
       options.memtable_insert_with_hint_prefix_extractor = device_prefix;
     } else if (t == Table::kConversations) {

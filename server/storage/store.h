@@ -25,7 +25,7 @@ enum class Table {
   kDevices,      // handle|device -> device record (credentials, registration id)
   kPreKeys,      // handle|device|kind[|id] -> identity, signed and one-time prekeys
   kQueues,       // handle|device|seq -> envelope
-  kQueueMeta,    // handle|device -> next seq and depth
+  kQueueMeta,    // handle|device -> next seq and depth (Scan may see a value mid-update: Get it)
   kIdempotency,  // sender handle|device|message id -> first Send result
   // Appended for issue 3 (the therapy workflow). A RocksDB opened by an older
   // build gains these column families on open.

@@ -130,6 +130,41 @@ TEST_F(RocksDbStoreTest, DataSurvivesReopen) {
   EXPECT_EQ(v, "first");
 }
 
+// Queue meta is overwritten in place in the memtable where the new value
+// fits (rocksdb_store.cc): a shorter value must not read back with the old
+// one's tail, a longer one must not be cut, and the log must replay to the
+// last value.
+TEST_F(RocksDbStoreTest, RewrittenQueueMetaReadsBackExactlyAndSurvivesReopen) {
+  const std::vector<std::string> queues = {"alice|1", "bob|1"};
+  std::string last[2];
+  for (int i = 0; i < 3000; ++i) {
+    const size_t q = i % 2;
+    // Sizes go up and down: 1..40 bytes, then the counter.
+    last[q] = std::string(1 + (i * 7) % 40, static_cast<char>('a' + i % 26)) + std::to_string(i);
+    WriteBatch batch;
+    batch.Put(Table::kQueueMeta, queues[q], last[q]);
+    ASSERT_OK(store_->Write(batch, Durability::kBuffered));
+    ASSERT_OK_AND_ASSIGN(auto v, store_->Get(Table::kQueueMeta, queues[q]));
+    ASSERT_EQ(v, last[q]) << "after write " << i;
+  }
+  ASSERT_OK_AND_ASSIGN(auto rows, store_->Scan(Table::kQueueMeta, "", "", 10));
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].value, last[0]);
+  EXPECT_EQ(rows[1].value, last[1]);
+
+  ASSERT_OK(store_->SyncLog());
+  Reopen();
+  for (size_t q = 0; q < 2; ++q) {
+    ASSERT_OK_AND_ASSIGN(auto v, store_->Get(Table::kQueueMeta, queues[q]));
+    EXPECT_EQ(v, last[q]);
+  }
+  WriteBatch erase;
+  erase.Delete(Table::kQueueMeta, queues[0]);
+  ASSERT_OK(store_->Write(erase, Durability::kSynced));
+  ASSERT_OK_AND_ASSIGN(auto gone, store_->Get(Table::kQueueMeta, queues[0]));
+  EXPECT_FALSE(gone.has_value());
+}
+
 TEST_F(RocksDbStoreTest, SecondOpenOfALockedDatabaseFailsNamingThePath) {
   auto second = OpenRocksDbStore(dir_.path() + "/db");
   EXPECT_THAT(second, StatusIs(absl::StatusCode::kFailedPrecondition,
