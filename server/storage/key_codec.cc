@@ -8,15 +8,15 @@ constexpr char kOneTimePreKeyKind = 0x03;
 }  // namespace
 
 void AppendBigEndian32(std::string& out, uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) {
-    out.push_back(static_cast<char>((v >> shift) & 0xff));
-  }
+  char bytes[4];
+  for (int i = 0; i < 4; ++i) bytes[i] = static_cast<char>((v >> (24 - 8 * i)) & 0xff);
+  out.append(bytes, sizeof(bytes));
 }
 
 void AppendBigEndian64(std::string& out, uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8) {
-    out.push_back(static_cast<char>((v >> shift) & 0xff));
-  }
+  char bytes[8];
+  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>((v >> (56 - 8 * i)) & 0xff);
+  out.append(bytes, sizeof(bytes));
 }
 
 std::optional<uint32_t> ReadBigEndian32(absl::string_view in) {
@@ -35,16 +35,30 @@ std::optional<uint64_t> ReadBigEndian64(absl::string_view in) {
 
 std::string Account(absl::string_view handle) { return std::string(handle); }
 
-std::string UserPrefix(absl::string_view handle) {
-  std::string key(handle);
+namespace {
+
+// handle NUL, with room for `tail` more bytes: a key is allocated once.
+std::string UserPrefixWithRoom(absl::string_view handle, size_t tail) {
+  std::string key;
+  key.reserve(handle.size() + 1 + tail);
+  key.append(handle.data(), handle.size());
   key.push_back('\0');
   return key;
 }
 
-std::string Device(absl::string_view handle, uint32_t device_id) {
-  std::string key = UserPrefix(handle);
+// handle NUL device_id, with room for `tail` more bytes.
+std::string DeviceWithRoom(absl::string_view handle, uint32_t device_id, size_t tail) {
+  std::string key = UserPrefixWithRoom(handle, 4 + tail);
   AppendBigEndian32(key, device_id);
   return key;
+}
+
+}  // namespace
+
+std::string UserPrefix(absl::string_view handle) { return UserPrefixWithRoom(handle, 0); }
+
+std::string Device(absl::string_view handle, uint32_t device_id) {
+  return DeviceWithRoom(handle, device_id, 0);
 }
 
 std::optional<uint32_t> DeviceIdOf(absl::string_view device_key) {
@@ -60,26 +74,27 @@ std::optional<size_t> DevicePrefixSize(absl::string_view key) {
 }
 
 std::string IdentityKey(absl::string_view handle, uint32_t device_id) {
-  std::string key = Device(handle, device_id);
+  std::string key = DeviceWithRoom(handle, device_id, 1);
   key.push_back(kIdentityKind);
   return key;
 }
 
 std::string SignedPreKey(absl::string_view handle, uint32_t device_id) {
-  std::string key = Device(handle, device_id);
+  std::string key = DeviceWithRoom(handle, device_id, 1);
   key.push_back(kSignedPreKeyKind);
   return key;
 }
 
 std::string OneTimePreKeyPrefix(absl::string_view handle, uint32_t device_id) {
-  std::string key = Device(handle, device_id);
+  std::string key = DeviceWithRoom(handle, device_id, 1);
   key.push_back(kOneTimePreKeyKind);
   return key;
 }
 
 std::string OneTimePreKey(absl::string_view handle, uint32_t device_id,
                           uint32_t prekey_id) {
-  std::string key = OneTimePreKeyPrefix(handle, device_id);
+  std::string key = DeviceWithRoom(handle, device_id, 1 + 4);
+  key.push_back(kOneTimePreKeyKind);
   AppendBigEndian32(key, prekey_id);
   return key;
 }
@@ -94,7 +109,7 @@ std::string QueuePrefix(absl::string_view handle, uint32_t device_id) {
 }
 
 std::string Queue(absl::string_view handle, uint32_t device_id, uint64_t seq) {
-  std::string key = QueuePrefix(handle, device_id);
+  std::string key = DeviceWithRoom(handle, device_id, 8);
   AppendBigEndian64(key, seq);
   return key;
 }
@@ -110,13 +125,13 @@ std::string QueueMeta(absl::string_view handle, uint32_t device_id) {
 
 std::string Idempotency(absl::string_view sender, uint32_t sender_device,
                         absl::string_view message_id) {
-  std::string key = Device(sender, sender_device);
+  std::string key = DeviceWithRoom(sender, sender_device, message_id.size());
   key.append(message_id.data(), message_id.size());
   return key;
 }
 
 std::string Pair(absl::string_view first, absl::string_view second) {
-  std::string key = UserPrefix(first);
+  std::string key = UserPrefixWithRoom(first, second.size());
   key.append(second.data(), second.size());
   return key;
 }
