@@ -104,6 +104,7 @@ row "Send handler (auth, checks, store writes)" "sotto::server::rpc::MessagesSer
 row "  Mailbox::Send" "sotto::server::Mailbox::Send("
 row "    RocksDB writes (WAL + memtable)" "sotto::server::(anonymous namespace)::RocksDbStore::Write("
 row "      memtable inserts" "rocksdb::MemTable::Add("
+row "      in-place updates (queue meta)" "rocksdb::MemTable::Update("
 row "    RocksDB reads" "sotto::server::(anonymous namespace)::RocksDbStore::Get("
 row "  authentication" "sotto::server::rpc::CallGate::Authenticate("
 row "log syncer thread (fsync calls, replies)" "sotto::server::LogSyncer::Run()"

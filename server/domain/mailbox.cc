@@ -506,10 +506,18 @@ absl::StatusOr<size_t> Mailbox::SweepExpiredEnvelopes() {
                            store_->Scan(Table::kQueueMeta, "", after, kSweepBatch));
     for (const KeyValue& m : metas) {
       // Queue meta is updated in place (rocksdb_store.cc), so a scan can read
-      // a value while a Send rewrites it: it only lets empty queues be
-      // skipped. The counts written below come from a Get under the lock.
+      // a value while an Ack rewrites it (a depth of 256 going to 255 can
+      // read as 0). A Get never sees half a write: an empty-looking queue is
+      // skipped only if a Get agrees, and the counts written below come from
+      // a Get under the queue's lock.
       absl::StatusOr<records::QueueMeta> scanned = records::DecodeQueueMeta(m.value);
-      if (scanned.ok() && scanned->depth == 0) continue;
+      if (scanned.ok() && scanned->depth == 0) {
+        SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> now,
+                               store_->Get(Table::kQueueMeta, m.key));
+        if (!now) continue;
+        SOTTO_ASSIGN_OR_RETURN(records::QueueMeta current, records::DecodeQueueMeta(*now));
+        if (current.depth == 0) continue;
+      }
       const int64_t cutoff = clock_->NowMillis() - options_.retention_ms;
       // Under the queue's lock, as Send and Ack: the counts stay exact.
       StripedLock lock(locks_, {m.key});

@@ -9,10 +9,11 @@ namespace sotto::server {
 namespace {
 
 // Fetched once, kept for the life of the process (an EVP_MD is read-only
-// and may be shared between threads).
+// and may be shared between threads). Should that fetch have failed, every
+// call looks the algorithm up again, as EVP_sha256() does.
 const EVP_MD* Algorithm() {
-  static const EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  return md;
+  static const EVP_MD* const fetched = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return fetched != nullptr ? fetched : EVP_sha256();
 }
 
 struct ContextFree {

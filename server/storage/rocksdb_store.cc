@@ -82,11 +82,11 @@ absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
 // Nothing reads those counters, so each thread that calls RocksDB turns
 // them off the first time it does.
 void PerfCountersOffOnThisThread() {
-  thread_local const bool off = [] {
+  thread_local bool off = false;  // constant-initialised: no TLS init wrapper
+  if (!off) {
     rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
-    return true;
-  }();
-  (void)off;
+    off = true;
+  }
 }
 
 constexpr size_t kTableCount = std::size(kAllTables);
@@ -306,9 +306,10 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStore(
     // a version, so the skip list keeps about one entry per queue and a
     // Send's read and write of it stay short. The price: an iterator over
     // this table can read a value while it is being overwritten (a Get
-    // cannot: it takes the record's lock). Only the sweeper scans it, and
-    // uses what it scans as a hint (mailbox.cc). Not for the conversation
-    // index, whose scan is the therapist's queue.
+    // cannot: it takes the record's lock). Two scans read it: account
+    // deletion uses only the keys, the sweeper checks what looks empty with
+    // a Get (mailbox.cc). Not for the conversation index, whose scan is the
+    // therapist's queue.
     if (t == Table::kQueueMeta) options.inplace_update_support = true;
     if (t == Table::kQueues || t == Table::kQueueMeta) {
       options.memtable_insert_with_hint_prefix_extractor = device_prefix;

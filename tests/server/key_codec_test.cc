@@ -68,6 +68,23 @@ TEST(KeyCodecTest, DevicePrefixSizeFindsTheDeviceOfEveryPerDeviceKey) {
   EXPECT_EQ(DevicePrefixSize(UserPrefix("alice") + "abc"), std::nullopt);
 }
 
+// Keys are stored: their bytes may never change, or existing databases
+// would no longer find their records.
+TEST(KeyCodecTest, StoredKeyBytesAreFixed) {
+  using namespace std::string_literals;
+  EXPECT_EQ(UserPrefix("al"), "al\0"s);
+  EXPECT_EQ(Device("al", 0x01020304), "al\0\x01\x02\x03\x04"s);
+  EXPECT_EQ(QueueMeta("al", 7), "al\0\0\0\0\x07"s);
+  EXPECT_EQ(Queue("al", 7, 0x0102030405060708), "al\0\0\0\0\x07\x01\x02\x03\x04\x05\x06\x07\x08"s);
+  EXPECT_EQ(Idempotency("al", 7, "id"), "al\0\0\0\0\x07id"s);
+  EXPECT_EQ(Pair("th", "cl"), "th\0cl"s);
+  EXPECT_EQ(IdentityKey("al", 7), "al\0\0\0\0\x07\x01"s);
+  EXPECT_EQ(SignedPreKey("al", 7), "al\0\0\0\0\x07\x02"s);
+  EXPECT_EQ(OneTimePreKey("al", 7, 0x0a0b0c0d), "al\0\0\0\0\x07\x03\x0a\x0b\x0c\x0d"s);
+  EXPECT_EQ(Scheduled(0x0102030405060708, "al", 7, "id"),
+            "\x01\x02\x03\x04\x05\x06\x07\x08" "al\0\0\0\0\x07id"s);
+}
+
 TEST(KeyCodecTest, IdempotencyKeysSeparateSendersAndDevices) {
   const std::string id(16, 'x');
   EXPECT_NE(Idempotency("alice", 1, id), Idempotency("alice", 2, id));

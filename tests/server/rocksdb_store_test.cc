@@ -1,5 +1,7 @@
 #include "server/storage/rocksdb_store.h"
 
+#include <filesystem>
+#include <fstream>
 #include <set>
 #include <string>
 #include <thread>
@@ -158,11 +160,43 @@ TEST_F(RocksDbStoreTest, RewrittenQueueMetaReadsBackExactlyAndSurvivesReopen) {
     ASSERT_OK_AND_ASSIGN(auto v, store_->Get(Table::kQueueMeta, queues[q]));
     EXPECT_EQ(v, last[q]);
   }
+  // A value of 128+ bytes (two-byte length prefix) overwritten by a shorter
+  // one (one-byte prefix), and read back exactly.
+  for (size_t size : {300u, 200u, 127u, 5u}) {
+    WriteBatch batch;
+    batch.Put(Table::kQueueMeta, queues[1], std::string(size, 'z'));
+    ASSERT_OK(store_->Write(batch, Durability::kBuffered));
+    ASSERT_OK_AND_ASSIGN(auto v, store_->Get(Table::kQueueMeta, queues[1]));
+    EXPECT_EQ(v, std::string(size, 'z'));
+  }
+
   WriteBatch erase;
   erase.Delete(Table::kQueueMeta, queues[0]);
   ASSERT_OK(store_->Write(erase, Durability::kSynced));
   ASSERT_OK_AND_ASSIGN(auto gone, store_->Get(Table::kQueueMeta, queues[0]));
   EXPECT_FALSE(gone.has_value());
+}
+
+// The database's own record of its options (OPTIONS-*, which RocksDB writes
+// at every open) says queue meta, and only queue meta, is updated in place.
+TEST_F(RocksDbStoreTest, OnlyQueueMetaIsUpdatedInPlace) {
+  std::string latest;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_.path() + "/db")) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("OPTIONS-", 0) == 0 && name > latest) latest = name;
+  }
+  ASSERT_FALSE(latest.empty());
+  std::ifstream in(dir_.path() + "/db/" + latest);
+  std::string line, family;
+  std::set<std::string> in_place;
+  while (std::getline(in, line)) {
+    if (line.rfind("[CFOptions \"", 0) == 0) {
+      family = line.substr(12, line.find('"', 12) - 12);
+    } else if (line.find("inplace_update_support=true") != std::string::npos) {
+      in_place.insert(family);
+    }
+  }
+  EXPECT_EQ(in_place, std::set<std::string>{"queue_meta"});
 }
 
 TEST_F(RocksDbStoreTest, SecondOpenOfALockedDatabaseFailsNamingThePath) {
