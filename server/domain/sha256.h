@@ -7,6 +7,7 @@
 // EVP_Digest(..., EVP_sha256(), ...) looks it up again on every call, which
 // on a Send (two hashes) cost as much as the hashing itself.
 
+#include <cstddef>
 #include <initializer_list>
 #include <string>
 

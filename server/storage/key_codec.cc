@@ -5,6 +5,23 @@ namespace {
 constexpr char kIdentityKind = 0x01;
 constexpr char kSignedPreKeyKind = 0x02;
 constexpr char kOneTimePreKeyKind = 0x03;
+
+// handle NUL, with room for `tail` more bytes: a key is allocated once.
+std::string UserPrefixWithRoom(absl::string_view handle, size_t tail) {
+  std::string key;
+  key.reserve(handle.size() + 1 + tail);
+  key.append(handle.data(), handle.size());
+  key.push_back('\0');
+  return key;
+}
+
+// handle NUL device_id, with room for `tail` more bytes.
+std::string DeviceWithRoom(absl::string_view handle, uint32_t device_id, size_t tail) {
+  std::string key = UserPrefixWithRoom(handle, 4 + tail);
+  AppendBigEndian32(key, device_id);
+  return key;
+}
+
 }  // namespace
 
 void AppendBigEndian32(std::string& out, uint32_t v) {
@@ -34,26 +51,6 @@ std::optional<uint64_t> ReadBigEndian64(absl::string_view in) {
 }
 
 std::string Account(absl::string_view handle) { return std::string(handle); }
-
-namespace {
-
-// handle NUL, with room for `tail` more bytes: a key is allocated once.
-std::string UserPrefixWithRoom(absl::string_view handle, size_t tail) {
-  std::string key;
-  key.reserve(handle.size() + 1 + tail);
-  key.append(handle.data(), handle.size());
-  key.push_back('\0');
-  return key;
-}
-
-// handle NUL device_id, with room for `tail` more bytes.
-std::string DeviceWithRoom(absl::string_view handle, uint32_t device_id, size_t tail) {
-  std::string key = UserPrefixWithRoom(handle, 4 + tail);
-  AppendBigEndian32(key, device_id);
-  return key;
-}
-
-}  // namespace
 
 std::string UserPrefix(absl::string_view handle) { return UserPrefixWithRoom(handle, 0); }
 
