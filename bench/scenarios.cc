@@ -126,6 +126,11 @@ void CheckServerCounters(ScenarioResult& r, const World& world, const ExpectedCo
   }
   r.Add("server_sends_ok", static_cast<double>(first_time));
   r.Add("server_log_syncs", static_cast<double>(stats->log_syncs()));
+  // The disk's part in any latency: the slowest WAL sync of the run (the
+  // server's counters since it started) and how many took 10 ms or more.
+  r.Add("server_log_sync_max_ms", static_cast<double>(stats->log_sync_max_micros()) / 1000.0,
+        "ms");
+  r.Add("server_log_syncs_over_10ms", static_cast<double>(stats->log_syncs_over_10ms()));
   if (stats->log_syncs() > 0) {
     r.Add("calls_per_log_sync",
           static_cast<double>(stats->synced_calls()) / static_cast<double>(stats->log_syncs()));

@@ -392,6 +392,12 @@ int main(int argc, char** argv) {
               << "subscriptions_open " << stats->subscriptions_open() << "\n"
               << "log_syncs " << stats->log_syncs() << "\n"
               << "synced_calls " << stats->synced_calls() << "\n"
+              << "log_sync_mean_us "
+              << (stats->log_syncs() > 0 ? stats->log_sync_micros() / stats->log_syncs() : 0)
+              << "\n"
+              << "log_sync_max_us " << stats->log_sync_max_micros() << "\n"
+              << "log_syncs_over_10ms " << stats->log_syncs_over_10ms() << "\n"
+              << "log_syncs_over_100ms " << stats->log_syncs_over_100ms() << "\n"
               << "pool_threads " << stats->pool_threads() << std::endl;
     return 0;
   }

@@ -66,6 +66,11 @@ grpc::ServerUnaryReactor* OperatorService::Stats(grpc::CallbackServerContext* co
   stats_->Fill(*response);
   response->set_log_syncs(syncer_->syncs());
   response->set_synced_calls(syncer_->calls());
+  const LogSyncer::SyncTimes times = syncer_->sync_times();
+  response->set_log_sync_micros(times.total_micros);
+  response->set_log_sync_max_micros(times.max_micros);
+  response->set_log_syncs_over_10ms(times.over_10ms);
+  response->set_log_syncs_over_100ms(times.over_100ms);
   response->set_pool_threads(pool_->threads());
   reactor->Finish(grpc::Status::OK);
   return reactor;

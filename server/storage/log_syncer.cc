@@ -1,5 +1,7 @@
 #include "server/storage/log_syncer.h"
 
+#include <algorithm>
+#include <chrono>
 #include <iostream>
 #include <utility>
 
@@ -61,10 +63,19 @@ absl::Status LogSyncer::SyncOnce(size_t calls) {
     absl::MutexLock lock(&mu_);
     if (!failed_.ok()) return failed_;
   }
+  const auto start = std::chrono::steady_clock::now();
   const absl::Status status = store_->SyncLog();
+  const uint64_t micros = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
+                                                            start)
+          .count());
   absl::MutexLock lock(&mu_);
   ++syncs_;
   calls_ += calls;
+  times_.total_micros += micros;
+  times_.max_micros = std::max(times_.max_micros, micros);
+  if (micros >= 10'000) ++times_.over_10ms;
+  if (micros >= 100'000) ++times_.over_100ms;
   if (status.ok()) return status;
   if (failed_.ok()) RecordFailure(status);
   return failed_;
@@ -100,6 +111,11 @@ uint64_t LogSyncer::syncs() const {
 uint64_t LogSyncer::calls() const {
   absl::MutexLock lock(&mu_);
   return calls_;
+}
+
+LogSyncer::SyncTimes LogSyncer::sync_times() const {
+  absl::MutexLock lock(&mu_);
+  return times_;
 }
 
 void LogSyncer::Run() {

@@ -63,6 +63,16 @@ class LogSyncer {
   uint64_t syncs() const;
   uint64_t calls() const;
 
+  // How long the syncs took, as the disk answered them. Every Send and Ack
+  // waits for one, so a slow disk shows here before anywhere else.
+  struct SyncTimes {
+    uint64_t total_micros = 0;  // all syncs together (mean: / syncs())
+    uint64_t max_micros = 0;    // the slowest
+    uint64_t over_10ms = 0;     // syncs that took 10 ms or more
+    uint64_t over_100ms = 0;    // ... 100 ms or more
+  };
+  SyncTimes sync_times() const;
+
  private:
   void Run();
   // Syncs the store unless an earlier sync failed; counts `calls` answered.
@@ -78,6 +88,7 @@ class LogSyncer {
   std::vector<std::function<void(absl::Status)>> waiting_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t syncs_ ABSL_GUARDED_BY(mu_) = 0;
+  SyncTimes times_ ABSL_GUARDED_BY(mu_);
   uint64_t calls_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Mutex stop_mu_;
   std::thread thread_;

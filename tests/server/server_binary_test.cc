@@ -205,6 +205,10 @@ TEST(ServerBinaryTest, StatsCountRefusedSendsByCodeAndNeedARunningServer) {
   EXPECT_THAT(after.output, HasSubstr("sends_ok 0\n"));
   EXPECT_THAT(after.output, HasSubstr("sends_failed 2 (UNAUTHENTICATED 2)\n"));
   EXPECT_THAT(after.output, HasSubstr("envelopes_accepted 0\n"));
+  // The refused Sends' audit entries were synced: the disk's times are shown.
+  EXPECT_THAT(after.output, HasSubstr("log_sync_mean_us "));
+  EXPECT_THAT(after.output, HasSubstr("log_sync_max_us "));
+  EXPECT_THAT(after.output, HasSubstr("log_syncs_over_100ms "));
 
   ASSERT_TRUE((*server)->Stop().ok());
   RunResult stopped = RunServer("stats --data-dir " + dir);
