@@ -7,12 +7,15 @@
 # not move with the machine's noise (wall-clock runs here differ by 15-20%), so
 # this is the A/B for a change to the Send path: run it once per server binary.
 # Not in it: cache misses, waits, the kernel, gRPC outside the handler.
+# --whole adds the whole server process per Send (every thread, gRPC's too):
+# two more runs counting everything, N Sends and 64, the second subtracted
+# so that start-up and account set-up drop out (about 60 s more).
 #
 #   scripts/bench-instructions.sh [--server-binary PATH] [--sotto-bench PATH]
-#                                 [--messages N] [--keep]
+#                                 [--messages N] [--whole] [--keep]
 #
 # Defaults: build/server/sotto-server, build/bench/sotto-bench, 5000 messages
-# (about 25 s). --keep leaves callgrind.out in a printed directory.
+# (about 25 s). --keep leaves the callgrind output in a printed directory.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,6 +23,7 @@ server="$root/build/server/sotto-server"
 bench="$root/build/bench/sotto-bench"
 messages=5000
 keep=0
+whole=0
 value() {
   [ $# -ge 2 ] || { echo "bench-instructions.sh: $1 needs a value" >&2; exit 2; }
 }
@@ -29,7 +33,8 @@ while [ $# -gt 0 ]; do
     --sotto-bench) value "$@"; bench=$(realpath "$2"); shift 2 ;;
     --messages) value "$@"; messages="$2"; shift 2 ;;
     --keep) keep=1; shift ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --whole) whole=1; shift ;;
+    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench-instructions.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -50,38 +55,54 @@ else
   trap 'rm -rf "$work"' EXIT
 fi
 # sotto-bench starts the server as `BINARY --data-dir DIR ...` (and probes it
-# with --help first): only the serving process runs under callgrind. Collection
-# is per thread, switched on while a thread is inside one of the two functions.
+# with --help first): only the serving process runs under callgrind.
 # sotto-bench gives the server 30 s to start and 10 s to stop; a server killed
 # for being slower leaves no callgrind output, reported below.
-cat >"$work/server" <<EOF
-#!/usr/bin/env bash
-if [ "\${1:-}" = "--data-dir" ]; then
-  exec valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out" \\
-    --collect-atstart=no \\
-    --toggle-collect='sotto::server::rpc::MessagesService::Send(*' \\
-    --toggle-collect='sotto::server::LogSyncer::Run()' \\
-    "$server" "\$@"
-fi
-exec "$server" "\$@"
-EOF
-chmod +x "$work/server"
-
-"$bench" --server-binary "$work/server" --no-ceiling --phase-limit 3600 \
-  ingest --concurrency 64 --size 200 --messages "$messages" >"$work/bench.txt" 2>&1 || {
-  cat "$work/bench.txt" >&2
-  echo "bench-instructions.sh: the ingest run failed" >&2
-  exit 1
+#   wrap NAME OUT [callgrind options...]: $work/NAME starts the server so.
+wrap() {
+  local name=$1 out=$2
+  shift 2
+  {
+    echo '#!/usr/bin/env bash'
+    echo 'if [ "${1:-}" = "--data-dir" ]; then'
+    printf '  exec valgrind --tool=callgrind --callgrind-out-file=%q' "$out"
+    local a
+    for a in "$@"; do printf ' %q' "$a"; done
+    printf ' %q "$@"\n' "$server"
+    echo 'fi'
+    printf 'exec %q "$@"\n' "$server"
+  } >"$work/$name"
+  chmod +x "$work/$name"
 }
-sends=$(awk '$1 == "server_sends_ok" {print $2}' "$work/bench.txt")
-if [ -z "$sends" ] || [ "$sends" -eq 0 ] || [ ! -s "$work/callgrind.out" ]; then
-  cat "$work/bench.txt" >&2
-  echo "bench-instructions.sh: no Sends counted or no callgrind output" >&2
-  exit 1
-fi
+#   ingest NAME MESSAGES: an ingest run against $work/NAME; prints the Sends
+#   the server answered OK, once its callgrind output is there.
+ingest() {
+  local out="$work/$1.txt"
+  "$bench" --server-binary "$work/$1" --no-ceiling --phase-limit 3600 \
+    ingest --concurrency 64 --size 200 --messages "$2" >"$out" 2>&1 || {
+    cat "$out" >&2
+    echo "bench-instructions.sh: the ingest run failed" >&2
+    exit 1
+  }
+  local sends
+  sends=$(awk '$1 == "server_sends_ok" {print $2}' "$out")
+  if [ -z "$sends" ] || [ "$sends" -eq 0 ] || [ ! -s "$work/$1.out" ]; then
+    cat "$out" >&2
+    echo "bench-instructions.sh: no Sends counted or no callgrind output" >&2
+    exit 1
+  fi
+  echo "$sends"
+}
 
-callgrind_annotate --inclusive=yes --auto=no "$work/callgrind.out" >"$work/annotate.txt" || {
-  echo "bench-instructions.sh: callgrind_annotate could not read $work/callgrind.out" >&2
+# Collection is per thread, switched on while a thread is inside one of the
+# two functions.
+wrap server "$work/server.out" --collect-atstart=no \
+  --toggle-collect='sotto::server::rpc::MessagesService::Send(*' \
+  --toggle-collect='sotto::server::LogSyncer::Run()'
+sends=$(ingest server "$messages")
+
+callgrind_annotate --inclusive=yes --auto=no "$work/server.out" >"$work/annotate.txt" || {
+  echo "bench-instructions.sh: callgrind_annotate could not read $work/server.out" >&2
   exit 1
 }
 # Inclusive instructions of the first function whose line contains $1.
@@ -109,3 +130,22 @@ row "    RocksDB reads" "sotto::server::(anonymous namespace)::RocksDbStore::Get
 row "  authentication" "sotto::server::rpc::CallGate::Authenticate("
 row "log syncer thread (fsync calls, replies)" "sotto::server::LogSyncer::Run()"
 row "both together" "PROGRAM TOTALS"
+
+if [ "$whole" = 1 ]; then
+  totals() {
+    # awk reads to the end: an early exit would kill callgrind_annotate (pipefail)
+    callgrind_annotate "$1" | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}'
+  }
+  wrap whole "$work/whole.out"
+  wrap setup "$work/setup.out"
+  n1=$(ingest whole "$messages")
+  n0=$(ingest setup 64)
+  t1=$(totals "$work/whole.out")
+  t0=$(totals "$work/setup.out")
+  if [ -z "$t1" ] || [ -z "$t0" ] || [ "$n1" -le "$n0" ]; then
+    echo "bench-instructions.sh: the whole-server runs gave no totals" >&2
+    exit 1
+  fi
+  printf '  %-46s %12d\n' "whole server, every thread (set-up subtracted)" \
+    $(((t1 - t0) / (n1 - n0)))
+fi
