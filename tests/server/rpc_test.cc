@@ -1909,15 +1909,19 @@ TEST_F(RpcConcurrencyTest, FullHandlerQueueFailsFastWithResourceExhausted) {
   User ana = Register("ana");
   std::vector<User> clients = RegisterClients(4);
   ASSERT_TRUE(Send(ana, TextTo(clients[0], 1, "hi")).ok());
+  // The request is built first: building it creates an invite, a call of its
+  // own whose synced write would otherwise be the one held, and the
+  // registration would then race the queued Fetch for the pool.
+  User held = NewUser("held-reg", 100);
+  const v1::RegisterRequest held_request = RegisterRequestFor(held, 2);
   gated_->Arm(/*together=*/0, absl::Seconds(30));
   grpc::Status first;
   // A registration holds its worker until its write is synced (it waits
   // for the log syncer), and the sync is held.
   std::thread holder([&] {
-    User held = NewUser("held-reg", 100);
     grpc::ClientContext ctx;
     v1::RegisterResponse resp;
-    first = accounts_->Register(&ctx, RegisterRequestFor(held, 2), &resp);
+    first = accounts_->Register(&ctx, held_request, &resp);
   });
   ASSERT_TRUE(gated_->WaitInside(1, absl::Seconds(10)));
   // Fetches run on the pool: one waits in the queue; the others are refused
