@@ -10,9 +10,12 @@
 # --whole adds the whole server process per Send (every thread, gRPC's too):
 # two more runs counting everything, N Sends and 64, the second subtracted
 # so that start-up and account set-up drop out (about 60 s more).
+# --delivery counts the whole server per message delivered instead: Sends at
+# 150/s to 64 recipients on Subscribe streams for 20 s, minus a 1 s run
+# (about 60 s; the Send, its sync and the stream's write all counted).
 #
 #   scripts/bench-instructions.sh [--server-binary PATH] [--sotto-bench PATH]
-#                                 [--messages N] [--whole] [--keep]
+#                                 [--messages N] [--whole] [--delivery] [--keep]
 #
 # Defaults: build/server/sotto-server, build/bench/sotto-bench, 5000 messages
 # (about 25 s). --keep leaves the callgrind output in a printed directory.
@@ -24,6 +27,7 @@ bench="$root/build/bench/sotto-bench"
 messages=5000
 keep=0
 whole=0
+delivery=0
 value() {
   [ $# -ge 2 ] || { echo "bench-instructions.sh: $1 needs a value" >&2; exit 2; }
 }
@@ -34,7 +38,8 @@ while [ $# -gt 0 ]; do
     --messages) value "$@"; messages="$2"; shift 2 ;;
     --keep) keep=1; shift ;;
     --whole) whole=1; shift ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --delivery) delivery=1; shift ;;
+    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench-instructions.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -94,6 +99,51 @@ ingest() {
   echo "$sends"
 }
 
+# Whole-process instructions in callgrind output $1 (empty on failure).
+totals() {
+  # awk reads to the end: an early exit would kill callgrind_annotate
+  # (pipefail); a failure leaves the total empty, reported by the caller.
+  callgrind_annotate "$1" | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}' || true
+}
+
+if [ "$delivery" = 1 ]; then
+  #   deliver NAME SECONDS: a delivery run against $work/NAME; prints the
+  #   messages received, once its callgrind output is there.
+  deliver() {
+    local out="$work/$1.txt"
+    "$bench" --server-binary "$work/$1" --phase-limit 3600 \
+      delivery --rate 150 --seconds "$2" --recipients 64 --size 200 >"$out" 2>&1 || {
+      cat "$out" >&2
+      echo "bench-instructions.sh: the delivery run failed" >&2
+      exit 1
+    }
+    local received lost
+    received=$(awk '$1 == "received" {print $2}' "$out")
+    lost=$(awk '$1 == "lost" {print $2}' "$out")
+    if [ -z "$received" ] || [ "$received" -eq 0 ] || [ "$lost" != 0 ] ||
+       [ ! -s "$work/$1.out" ]; then
+      cat "$out" >&2
+      echo "bench-instructions.sh: nothing received, some lost, or no callgrind output" >&2
+      exit 1
+    fi
+    echo "$received"
+  }
+  wrap delivery "$work/delivery.out"
+  wrap delivery-setup "$work/delivery-setup.out"
+  n1=$(deliver delivery 20)
+  n0=$(deliver delivery-setup 1)
+  t1=$(totals "$work/delivery.out")
+  t0=$(totals "$work/delivery-setup.out")
+  if [ -z "$t1" ] || [ -z "$t0" ] || [ "$n1" -le "$n0" ]; then
+    echo "bench-instructions.sh: the delivery runs gave no totals" >&2
+    exit 1
+  fi
+  echo "== instructions per delivered message (callgrind; 150/s to 64 Subscribe streams, 200 B; $((n1 - n0)) messages; server $server)"
+  printf '  %-46s %12d\n' "whole server, every thread (set-up subtracted)" \
+    $(((t1 - t0) / (n1 - n0)))
+  exit 0
+fi
+
 # Collection is per thread, switched on while a thread is inside one of the
 # two functions.
 wrap server "$work/server.out" --collect-atstart=no \
@@ -132,11 +182,6 @@ row "log syncer thread (fsync calls, replies)" "sotto::server::LogSyncer::Run()"
 row "both together" "PROGRAM TOTALS"
 
 if [ "$whole" = 1 ]; then
-  totals() {
-    # awk reads to the end: an early exit would kill callgrind_annotate
-    # (pipefail); a failure leaves the total empty, reported below.
-    callgrind_annotate "$1" | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}' || true
-  }
   wrap whole "$work/whole.out"
   wrap setup "$work/setup.out"
   n1=$(ingest whole "$messages")
