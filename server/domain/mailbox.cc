@@ -91,7 +91,8 @@ void Mailbox::SetScheduleListener(std::function<void(int64_t)> on_scheduled) {
 
 absl::Status Mailbox::QueueInto(const StoredEnvelope& stamp, absl::string_view recipient,
                                 const std::vector<OutgoingEnvelope>& envelopes,
-                                bool enforce_depth, WriteBatch& batch) {
+                                bool enforce_depth, WriteBatch& batch,
+                                std::vector<std::shared_ptr<const StoredEnvelope>>* added) {
   for (const OutgoingEnvelope& e : envelopes) {
     std::string meta_key = keys::QueueMeta(recipient, e.device_id);
     SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> meta_value,
@@ -122,6 +123,7 @@ absl::Status Mailbox::QueueInto(const StoredEnvelope& stamp, absl::string_view r
     meta.next_seq = stored.seq + 1;
     ++meta.depth;
     batch.Put(Table::kQueueMeta, std::move(meta_key), records::Encode(meta));
+    if (added != nullptr) added->push_back(std::make_shared<StoredEnvelope>(std::move(stored)));
   }
   return absl::OkStatus();
 }
@@ -271,7 +273,10 @@ absl::StatusOr<SendResult> Mailbox::Send(
   stamp.sender_device = sender.device_id;
   stamp.server_time_ms = now;
   stamp.message_id = std::string(message_id);
-  SOTTO_RETURN_IF_ERROR(QueueInto(stamp, recipient, envelopes, /*enforce_depth=*/true, batch));
+  std::vector<std::shared_ptr<const StoredEnvelope>> added;
+  added.reserve(envelopes.size());
+  SOTTO_RETURN_IF_ERROR(
+      QueueInto(stamp, recipient, envelopes, /*enforce_depth=*/true, batch, &added));
   batch.Put(Table::kIdempotency, idempotency_key,
             records::Encode(records::Idempotency{now, digest, 0, ""}));
   int64_t oldest_waiting = 0;
@@ -292,12 +297,12 @@ absl::StatusOr<SendResult> Mailbox::Send(
                            conversations_->Expect(route.therapist, oldest_waiting, now));
   }
 
-  for (const OutgoingEnvelope& e : envelopes) {
-    std::string queue = keys::QueuePrefix(recipient, e.device_id);
+  for (size_t i = 0; i < envelopes.size(); ++i) {
+    std::string queue = keys::QueuePrefix(recipient, envelopes[i].device_id);
     if (options.defer_sync) {
-      result.notify.push_back(std::move(queue));
+      result.notify.push_back(QueueGrowth{std::move(queue), std::move(added[i])});
     } else {
-      Notify(queue);
+      Notify(queue, added[i].get());
     }
   }
   return result;
@@ -349,7 +354,7 @@ absl::StatusOr<std::optional<int64_t>> Mailbox::ReleaseDue() {
     // their recipients hear of them.
     if (released.wrote) {
       SOTTO_RETURN_IF_ERROR(store_->SyncLog());
-      for (const std::string& queue : released.queues) Notify(queue);
+      for (const std::string& queue : released.queues) Notify(queue, nullptr);
     }
     if (!more.ok()) return more.status();
     if (!*more) return released.next;
@@ -647,7 +652,7 @@ absl::StatusOr<uint32_t> Mailbox::Ack(const AuthenticatedDevice& caller,
 
 Mailbox::ListenerId Mailbox::AddListener(absl::string_view handle,
                                          uint32_t device_id,
-                                         std::function<void()> on_new) {
+                                         std::function<void(const StoredEnvelope*)> on_new) {
   absl::MutexLock lock(&listeners_mu_);
   ListenerId id = next_listener_id_++;
   std::string prefix = keys::QueuePrefix(handle, device_id);
@@ -669,15 +674,15 @@ void Mailbox::RemoveListener(ListenerId id) {
   listeners_.erase(it);
 }
 
-void Mailbox::NotifyQueues(const std::vector<std::string>& queues) {
-  for (const std::string& q : queues) Notify(q);
+void Mailbox::NotifyQueues(const std::vector<QueueGrowth>& queues) {
+  for (const QueueGrowth& q : queues) Notify(q.queue_prefix, q.added.get());
 }
 
-void Mailbox::Notify(const std::string& queue_prefix) {
+void Mailbox::Notify(const std::string& queue_prefix, const StoredEnvelope* added) {
   absl::MutexLock lock(&listeners_mu_);
   auto q = by_queue_.find(queue_prefix);
   if (q == by_queue_.end()) return;
-  for (ListenerId id : q->second) listeners_.at(id).on_new();
+  for (ListenerId id : q->second) listeners_.at(id).on_new(added);
 }
 
 }  // namespace sotto::server

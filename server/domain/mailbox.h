@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -60,6 +61,14 @@ struct SendOptions {
   bool defer_sync = false;
 };
 
+// A queue that grew, for its subscribers (SendResult::notify): `added` is
+// the envelope a Send put in it, so a subscriber that has read everything
+// before it can stream it without reading the queue back.
+struct QueueGrowth {
+  std::string queue_prefix;
+  std::shared_ptr<const StoredEnvelope> added;
+};
+
 struct SendResult {
   int64_t server_time_ms = 0;
   bool duplicate = false;  // a retry of a send already stored
@@ -68,7 +77,7 @@ struct SendResult {
   std::optional<ReplyExpectation> expectation;
   // With SendOptions::defer_sync: the queues to pass to NotifyQueues once
   // the log is synced. Empty otherwise (Send notified them itself).
-  std::vector<std::string> notify;
+  std::vector<QueueGrowth> notify;
 };
 
 struct FetchResult {
@@ -167,24 +176,29 @@ class Mailbox {
   absl::StatusOr<uint32_t> Ack(const AuthenticatedDevice& caller,
                                const std::vector<uint64_t>& seqs, bool defer_sync = false);
 
-  // Calls `on_new` after each Send that adds to the queue of handle.device,
-  // on the sending thread, until RemoveListener. `on_new` must be quick and
-  // must not call Add/RemoveListener.
+  // Calls `on_new` once what was added to the queue of handle.device is
+  // durable (after each Send, and each release of held messages), until
+  // RemoveListener: with the envelope a Send added, or with null when it
+  // does not say (read the queue; seqs may also skip, e.g. past
+  // MailboxOptions::seq_floor). The pointer is valid only during the call.
+  // `on_new` must be quick and must not call Add/RemoveListener.
   ListenerId AddListener(absl::string_view handle, uint32_t device_id,
-                         std::function<void()> on_new);
+                         std::function<void(const StoredEnvelope* added)> on_new);
   // After this returns, the listener is not running and will not run again.
   void RemoveListener(ListenerId id);
   // Wakes the listeners of `queues` (SendResult::notify of a deferred Send).
-  void NotifyQueues(const std::vector<std::string>& queues);
+  void NotifyQueues(const std::vector<QueueGrowth>& queues);
 
  private:
-  void Notify(const std::string& queue_prefix);
+  void Notify(const std::string& queue_prefix, const StoredEnvelope* added);
   // Adds one envelope per entry of `envelopes` to `recipient`'s device
   // queues, reading each queue's meta. With `enforce_depth`, a full queue is
-  // RESOURCE_EXHAUSTED. The caller holds the queue meta locks.
+  // RESOURCE_EXHAUSTED. The caller holds the queue meta locks. With `added`,
+  // appends each envelope queued, in the order of `envelopes`.
   absl::Status QueueInto(const StoredEnvelope& stamp, absl::string_view recipient,
                          const std::vector<OutgoingEnvelope>& envelopes,
-                         bool enforce_depth, WriteBatch& batch);
+                         bool enforce_depth, WriteBatch& batch,
+                         std::vector<std::shared_ptr<const StoredEnvelope>>* added = nullptr);
   // What one ReleaseBatch did: whether it wrote, the queues to wake once
   // that is synced, and the next held message's time if one is not due.
   struct Released {
@@ -212,7 +226,7 @@ class Mailbox {
 
   struct Listener {
     std::string queue_prefix;
-    std::function<void()> on_new;
+    std::function<void(const StoredEnvelope*)> on_new;
   };
   // Held while listeners run, so RemoveListener waits for a running one.
   absl::Mutex listeners_mu_;

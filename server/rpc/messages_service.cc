@@ -31,9 +31,14 @@ class FailedWriteReactor final
 // envelopes as the mailbox listener reports them. One write is in flight at a
 // time; the next page is read from the store (after the last seq read) when
 // the buffer runs dry. `drained` follows the first read that finds nothing
-// more, so envelopes arriving while the backlog streams come before it. At
-// most one page is buffered per stream. Finish is never called with mu_ held, because OnDone
-// (and `delete this`) may follow it on another thread.
+// more, so envelopes arriving while the backlog streams come before it. Once
+// caught up, an envelope a Send reports with the next seq after the last one
+// read is streamed as reported, without reading the queue back (a RocksDB
+// iterator per delivery, on the log syncer's thread); any other report (a
+// gap, a release, no envelope) means read the queue again. At most one page
+// (plus what arrives while it is written) is buffered per stream. Finish is
+// never called with mu_ held, because OnDone (and `delete this`) may follow
+// it on another thread.
 class MessagesService::SubscribeReactor final
     : public grpc::ServerWriteReactor<sotto::v1::SubscribeEvent> {
  public:
@@ -42,7 +47,9 @@ class MessagesService::SubscribeReactor final
     ServerStats::Add(stats_->subscriptions_open, 1);
     // Register before the first read so nothing sent in between is missed.
     listener_id_ = mailbox_->AddListener(caller_.handle, caller_.device_id,
-                                         [this] { OnQueueGrew(); });
+                                         [this](const StoredEnvelope* added) {
+                                           OnQueueGrew(added);
+                                         });
     Step();
   }
 
@@ -72,10 +79,16 @@ class MessagesService::SubscribeReactor final
   }
 
  private:
-  void OnQueueGrew() {
+  void OnQueueGrew(const StoredEnvelope* added) {
     {
       absl::MutexLock lock(&mu_);
-      need_read_ = true;
+      if (added != nullptr && !need_read_ && added->seq == last_read_seq_ + 1) {
+        // Everything before it has been read, so nothing is skipped.
+        last_read_seq_ = added->seq;
+        pending_.push_back(*added);
+      } else if (added == nullptr || added->seq > last_read_seq_) {
+        need_read_ = true;
+      }  // else a read already found it
     }
     Step();
   }

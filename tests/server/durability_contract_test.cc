@@ -180,7 +180,11 @@ TEST_F(DurabilityContractTest, EveryAcknowledgedChangeIsSyncedBeforeItReturns) {
   // The recipient hears of a released message only once it is durable.
   std::vector<Durability> at_wake;
   Mailbox::ListenerId listener =
-      mailbox_->AddListener("dr-lee", 1, [&] { at_wake = recording_->Peek(); });
+      mailbox_->AddListener("dr-lee", 1, [&](const StoredEnvelope* added) {
+        at_wake = recording_->Peek();
+        // A release does not hand over what it queued: subscribers read it.
+        EXPECT_EQ(added, nullptr);
+      });
   ASSERT_OK(mailbox_->ReleaseDue().status());
   mailbox_->RemoveListener(listener);
   ASSERT_THAT(at_wake, Not(IsEmpty())) << "the release woke nobody";
@@ -231,7 +235,13 @@ TEST_F(DurabilityContractTest, DeferredSendIsAcknowledgedOnlyAfterALogSync) {
   RegisterLeeAndSam();
   const AuthenticatedDevice& sam = sam_;
   std::atomic<int> woken{0};
-  Mailbox::ListenerId listener = mailbox_->AddListener("dr-lee", 1, [&] { ++woken; });
+  std::string delivered_ciphertext;
+  Mailbox::ListenerId listener =
+      mailbox_->AddListener("dr-lee", 1, [&](const StoredEnvelope* added) {
+        ++woken;
+        ASSERT_NE(added, nullptr) << "a Send's wake-up carries what it queued";
+        delivered_ciphertext = added->ciphertext;
+      });
   recording_->Take();
 
   SendOptions deferred;
@@ -254,6 +264,7 @@ TEST_F(DurabilityContractTest, DeferredSendIsAcknowledgedOnlyAfterALogSync) {
   });
   ASSERT_TRUE(acknowledged.WaitForNotificationWithTimeout(absl::Seconds(10)));
   EXPECT_EQ(woken.load(), 1);
+  EXPECT_EQ(delivered_ciphertext, "ct");
   mailbox_->RemoveListener(listener);
 }
 

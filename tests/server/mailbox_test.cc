@@ -403,10 +403,19 @@ TEST_F(MailboxTest, ASeqFloorAfterARestartIsNeverBelowAnEarlierSeq) {
 TEST_F(MailboxTest, ListenersHearOnlyTheirOwnQueue) {
   std::atomic<int> bob_heard{0};
   std::atomic<int> alice_heard{0};
-  Mailbox::ListenerId b = mailbox_->AddListener("bob", 1, [&] { ++bob_heard; });
-  Mailbox::ListenerId a = mailbox_->AddListener("alice", 1, [&] { ++alice_heard; });
+  uint64_t bob_heard_seq = 0;
+  Mailbox::ListenerId b = mailbox_->AddListener("bob", 1, [&](const StoredEnvelope* added) {
+    ++bob_heard;
+    if (added != nullptr) bob_heard_seq = added->seq;
+  });
+  Mailbox::ListenerId a =
+      mailbox_->AddListener("alice", 1, [&](const StoredEnvelope*) { ++alice_heard; });
   ASSERT_OK(SendText(1, "x").status());
   EXPECT_EQ(bob_heard.load(), 1);
+  // The wake-up names the envelope queued, with the seq a Fetch would show.
+  ASSERT_OK_AND_ASSIGN(FetchResult fetched, mailbox_->Fetch(bob_, 0, 10));
+  ASSERT_EQ(fetched.envelopes.size(), 1u);
+  EXPECT_EQ(bob_heard_seq, fetched.envelopes[0].seq);
   EXPECT_EQ(alice_heard.load(), 0);
   mailbox_->RemoveListener(b);
   ASSERT_OK(SendText(2, "y").status());

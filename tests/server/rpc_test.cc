@@ -751,6 +751,74 @@ TEST_F(RpcTest, SubscribeStreamsALongBacklogInOrder) {
   (void)reader->Finish();
 }
 
+// Concurrent Sends to one device reach its subscriptions out of order (each
+// is reported after its own log sync); a stream that is caught up streams
+// the next one as reported and reads the queue back on any gap. Either way
+// every envelope arrives once, in seq order: on a stream opened before the
+// Sends and on one opened while they run (backlog and live envelopes racing).
+TEST_F(RpcTest, SubscribeStreamsConcurrentSendsOnceEachInSeqOrder) {
+  User ana = Register("ana");
+  User bob = Register("bob", 222);
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 60;
+  constexpr int kTotal = kThreads * kPerThread;
+
+  // Reads until `want` envelopes have arrived or the stream ends; returns
+  // "seq:ciphertext" of each, in arrival order.
+  auto read_all = [](grpc::ClientReader<v1::SubscribeEvent>& reader, int want) {
+    std::vector<std::string> got;
+    v1::SubscribeEvent event;
+    while (static_cast<int>(got.size()) < want && reader.Read(&event)) {
+      if (event.has_envelope()) {
+        got.push_back(absl::StrCat(event.envelope().seq(), ":", event.envelope().ciphertext()));
+      }
+    }
+    return got;
+  };
+
+  auto early_ctx = Ctx(bob.Header());
+  early_ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  auto early = messages_->Subscribe(early_ctx.get(), v1::SubscribeRequest());
+  v1::SubscribeEvent event;
+  ASSERT_TRUE(early->Read(&event));
+  ASSERT_TRUE(event.drained());
+
+  std::atomic<int> failed{0};
+  std::vector<std::thread> senders;
+  for (int t = 0; t < kThreads; ++t) {
+    senders.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const int id = 1 + t * kPerThread + i;
+        if (!Send(ana, TextTo(bob, id, absl::StrCat("m", id))).ok()) ++failed;
+      }
+    });
+  }
+  // Opened while the Sends run.
+  auto late_ctx = Ctx(bob.Header());
+  late_ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  std::unique_ptr<grpc::ClientReader<v1::SubscribeEvent>> late;
+  std::thread late_opener([&] {
+    absl::SleepFor(absl::Milliseconds(5));
+    late = messages_->Subscribe(late_ctx.get(), v1::SubscribeRequest());
+  });
+  std::vector<std::string> early_got = read_all(*early, kTotal);
+  for (std::thread& t : senders) t.join();
+  late_opener.join();
+  ASSERT_EQ(failed.load(), 0);
+  std::vector<std::string> late_got = read_all(*late, kTotal);
+
+  const std::vector<std::string> stored = Queue(bob);
+  ASSERT_EQ(stored.size(), static_cast<size_t>(kTotal));
+  EXPECT_EQ(early_got, stored) << "the stream skipped, repeated or reordered envelopes";
+  EXPECT_EQ(late_got, stored) << "the late stream skipped, repeated or reordered envelopes";
+
+  for (auto* ctx : {early_ctx.get(), late_ctx.get()}) ctx->TryCancel();
+  while (early->Read(&event)) {}
+  while (late->Read(&event)) {}
+  (void)early->Finish();
+  (void)late->Finish();
+}
+
 TEST_F(RpcTest, ServerShutdownEndsOpenSubscriptions) {
   User bob = Register("bob", 222);
   std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
