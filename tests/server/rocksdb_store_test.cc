@@ -1,8 +1,5 @@
 #include "server/storage/rocksdb_store.h"
 
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -10,7 +7,6 @@
 #include <thread>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -134,41 +130,6 @@ TEST_F(RocksDbStoreTest, DataSurvivesReopen) {
   Reopen();
   ASSERT_OK_AND_ASSIGN(auto v, store_->Get(Table::kIdempotency, "id"));
   EXPECT_EQ(v, "first");
-}
-
-// The group commit's contract: buffered writes are on disk once SyncLog
-// returns, so a process that dies right after it (no destructor, no close:
-// _exit in a child) keeps them. Guards the log settings too: with RocksDB's
-// manual_wal_flush (tried, docs/BENCHMARKS.md) a SyncLog that only called
-// SyncWAL would lose them.
-TEST(RocksDbStoreCrashTest, SyncLogPutsBufferedWritesOnDiskBeforeTheProcessDies) {
-  sotto::testing::TempDir dir;
-  const std::string path = dir.path() + "/db";
-  const pid_t child = fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    auto store = OpenRocksDbStore(path);
-    if (!store.ok()) _exit(2);
-    for (int i = 0; i < 3; ++i) {
-      WriteBatch buffered;
-      buffered.Put(Table::kIdempotency, absl::StrCat("synced-", i), "kept by SyncLog");
-      if (!(*store)->Write(buffered, Durability::kBuffered).ok()) _exit(3);
-    }
-    if (!(*store)->SyncLog().ok()) _exit(4);
-    WriteBatch unsynced;
-    unsynced.Put(Table::kIdempotency, "unsynced", "may be lost");
-    if (!(*store)->Write(unsynced, Durability::kBuffered).ok()) _exit(5);
-    _exit(0);  // as a crash: nothing flushed or closed on the way out
-  }
-  int status = 0;
-  ASSERT_EQ(waitpid(child, &status, 0), child);
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child status " << status;
-
-  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> store, OpenRocksDbStore(path));
-  for (int i = 0; i < 3; ++i) {
-    ASSERT_OK_AND_ASSIGN(auto v, store->Get(Table::kIdempotency, absl::StrCat("synced-", i)));
-    EXPECT_EQ(v, "kept by SyncLog") << "write " << i << " was lost although SyncLog returned";
-  }
 }
 
 // Queue meta is overwritten in place in the memtable where the new value
