@@ -123,7 +123,11 @@ absl::Status Mailbox::QueueInto(const StoredEnvelope& stamp, absl::string_view r
     meta.next_seq = stored.seq + 1;
     ++meta.depth;
     batch.Put(Table::kQueueMeta, std::move(meta_key), records::Encode(meta));
-    if (added != nullptr) added->push_back(std::make_shared<StoredEnvelope>(std::move(stored)));
+    if (added != nullptr) {
+      added->push_back(Listened(recipient, e.device_id)
+                           ? std::make_shared<StoredEnvelope>(std::move(stored))
+                           : nullptr);
+    }
   }
   return absl::OkStatus();
 }
@@ -658,7 +662,14 @@ Mailbox::ListenerId Mailbox::AddListener(absl::string_view handle,
   std::string prefix = keys::QueuePrefix(handle, device_id);
   by_queue_[prefix].push_back(id);
   listeners_.emplace(id, Listener{std::move(prefix), std::move(on_new)});
+  listener_count_.store(listeners_.size(), std::memory_order_relaxed);
   return id;
+}
+
+bool Mailbox::Listened(absl::string_view recipient, uint32_t device_id) {
+  if (listener_count_.load(std::memory_order_relaxed) == 0) return false;
+  absl::ReaderMutexLock lock(&listeners_mu_);
+  return by_queue_.contains(keys::QueuePrefix(recipient, device_id));
 }
 
 void Mailbox::RemoveListener(ListenerId id) {
@@ -672,6 +683,7 @@ void Mailbox::RemoveListener(ListenerId id) {
     if (ids.empty()) by_queue_.erase(q);
   }
   listeners_.erase(it);
+  listener_count_.store(listeners_.size(), std::memory_order_relaxed);
 }
 
 void Mailbox::NotifyQueues(const std::vector<QueueGrowth>& queues) {

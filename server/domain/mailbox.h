@@ -1,6 +1,7 @@
 #ifndef SOTTO_SERVER_DOMAIN_MAILBOX_H_
 #define SOTTO_SERVER_DOMAIN_MAILBOX_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -63,7 +64,9 @@ struct SendOptions {
 
 // A queue that grew, for its subscribers (SendResult::notify): `added` is
 // the envelope a Send put in it, so a subscriber that has read everything
-// before it can stream it without reading the queue back.
+// before it can stream it without reading the queue back. Null when nobody
+// listened to the queue as the Send wrote (a copy of every ciphertext would
+// otherwise wait for each sync); a listener added since then reads it.
 struct QueueGrowth {
   std::string queue_prefix;
   std::shared_ptr<const StoredEnvelope> added;
@@ -191,6 +194,8 @@ class Mailbox {
 
  private:
   void Notify(const std::string& queue_prefix, const StoredEnvelope* added);
+  // Whether anyone listens to the queue of recipient.device now.
+  bool Listened(absl::string_view recipient, uint32_t device_id);
   // Adds one envelope per entry of `envelopes` to `recipient`'s device
   // queues, reading each queue's meta. With `enforce_depth`, a full queue is
   // RESOURCE_EXHAUSTED. The caller holds the queue meta locks. With `added`,
@@ -232,6 +237,8 @@ class Mailbox {
   absl::Mutex listeners_mu_;
   ListenerId next_listener_id_ ABSL_GUARDED_BY(listeners_mu_) = 1;
   absl::flat_hash_map<ListenerId, Listener> listeners_ ABSL_GUARDED_BY(listeners_mu_);
+  // listeners_.size(), readable without the lock: a Send checks it first.
+  std::atomic<size_t> listener_count_{0};
   absl::flat_hash_map<std::string, std::vector<ListenerId>> by_queue_
       ABSL_GUARDED_BY(listeners_mu_);
 };

@@ -14,9 +14,6 @@
 namespace sotto::server::rpc {
 namespace {
 
-// Envelopes read from the store per page while streaming.
-constexpr uint32_t kSubscribePage = 100;
-
 // A stream that ends at once with `status` (e.g. authentication failed).
 class FailedWriteReactor final
     : public grpc::ServerWriteReactor<sotto::v1::SubscribeEvent> {
@@ -27,6 +24,17 @@ class FailedWriteReactor final
 
 }  // namespace
 
+QueueGrowthStep OnQueueGrowth(std::optional<uint64_t> added_seq, uint64_t last_read_seq,
+                              bool read_due, size_t buffered) {
+  if (!added_seq) return QueueGrowthStep::kReadQueue;
+  if (*added_seq <= last_read_seq) return QueueGrowthStep::kAlreadyRead;
+  // Everything before it has been read, so streaming it skips nothing.
+  if (!read_due && *added_seq == last_read_seq + 1 && buffered < kSubscribePage) {
+    return QueueGrowthStep::kStreamReported;
+  }
+  return QueueGrowthStep::kReadQueue;
+}
+
 // Streams one device's queue: backlog in pages, then `drained`, then new
 // envelopes as the mailbox listener reports them. One write is in flight at a
 // time; the next page is read from the store (after the last seq read) when
@@ -35,10 +43,10 @@ class FailedWriteReactor final
 // caught up, an envelope a Send reports with the next seq after the last one
 // read is streamed as reported, without reading the queue back (a RocksDB
 // iterator per delivery, on the log syncer's thread); any other report (a
-// gap, a release, no envelope) means read the queue again. At most one page
-// (plus what arrives while it is written) is buffered per stream. Finish is
-// never called with mu_ held, because OnDone (and `delete this`) may follow
-// it on another thread.
+// gap, a release, no envelope, a full buffer) means read the queue again
+// (OnQueueGrowth). At most kSubscribePage envelopes are buffered per stream,
+// however long its client stops reading. Finish is never called with mu_
+// held, because OnDone (and `delete this`) may follow it on another thread.
 class MessagesService::SubscribeReactor final
     : public grpc::ServerWriteReactor<sotto::v1::SubscribeEvent> {
  public:
@@ -82,13 +90,18 @@ class MessagesService::SubscribeReactor final
   void OnQueueGrew(const StoredEnvelope* added) {
     {
       absl::MutexLock lock(&mu_);
-      if (added != nullptr && !need_read_ && added->seq == last_read_seq_ + 1) {
-        // Everything before it has been read, so nothing is skipped.
-        last_read_seq_ = added->seq;
-        pending_.push_back(*added);
-      } else if (added == nullptr || added->seq > last_read_seq_) {
-        need_read_ = true;
-      }  // else a read already found it
+      switch (OnQueueGrowth(added ? std::optional<uint64_t>(added->seq) : std::nullopt,
+                            last_read_seq_, need_read_, pending_.size())) {
+        case QueueGrowthStep::kStreamReported:
+          last_read_seq_ = added->seq;
+          pending_.push_back(*added);
+          break;
+        case QueueGrowthStep::kReadQueue:
+          need_read_ = true;
+          break;
+        case QueueGrowthStep::kAlreadyRead:
+          break;
+      }
     }
     Step();
   }

@@ -1,6 +1,10 @@
 #ifndef SOTTO_SERVER_RPC_MESSAGES_SERVICE_H_
 #define SOTTO_SERVER_RPC_MESSAGES_SERVICE_H_
 
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+
 #include "server/domain/accounts.h"
 #include "server/rpc/call_gate.h"
 #include "server/rpc/server_stats.h"
@@ -9,6 +13,22 @@
 #include "sotto/v1/messages.grpc.pb.h"
 
 namespace sotto::server::rpc {
+
+// Envelopes a Subscribe stream reads from its queue at a time, and the most
+// it buffers: a stream whose client stops reading holds no more than this.
+inline constexpr uint32_t kSubscribePage = 100;
+
+// What a Subscribe stream does when a Send (or a release) says its queue
+// grew: stream the envelope the Send reported without reading the queue
+// back, only if it is the next seq after everything the stream has read and
+// there is room to buffer it; skip it if a read already found it; otherwise
+// read the queue. `added_seq`: the reported envelope's seq (nullopt: none
+// reported); `last_read_seq`: the last seq the stream read or buffered;
+// `read_due`: a read of the queue is due anyway (backlog, earlier gap);
+// `buffered`: envelopes waiting to be written.
+enum class QueueGrowthStep { kStreamReported, kReadQueue, kAlreadyRead };
+QueueGrowthStep OnQueueGrowth(std::optional<uint64_t> added_seq, uint64_t last_read_seq,
+                              bool read_due, size_t buffered);
 
 // sotto.v1.Messages. Does not own its arguments, which must outlive the
 // server (Subscribe streams hold mailbox listeners until they end). Sends

@@ -400,6 +400,32 @@ TEST_F(MailboxTest, ASeqFloorAfterARestartIsNeverBelowAnEarlierSeq) {
   EXPECT_THAT(Queue(bob_), ElementsAre("1000:a", "1001:b", "5000:c", "5001:d"));
 }
 
+// A deferred Send hands its envelope to the wake-up only if someone listens
+// to the queue: otherwise nobody would use the copy held until the sync.
+TEST_F(MailboxTest, DeferredSendCarriesItsEnvelopeOnlyToAListenedQueue) {
+  SendOptions deferred;
+  deferred.defer_sync = true;
+  ASSERT_OK_AND_ASSIGN(SendResult unheard, mailbox_->Send(alice_, "bob", MessageId(1),
+                                                          {To(1, 22, "one")}, deferred));
+  ASSERT_EQ(unheard.notify.size(), 1u);
+  EXPECT_EQ(unheard.notify[0].added, nullptr);
+
+  Mailbox::ListenerId other = mailbox_->AddListener("alice", 1, [](const StoredEnvelope*) {});
+  ASSERT_OK_AND_ASSIGN(SendResult still_unheard, mailbox_->Send(alice_, "bob", MessageId(2),
+                                                                {To(1, 22, "two")}, deferred));
+  EXPECT_EQ(still_unheard.notify[0].added, nullptr) << "alice's listener is not bob's";
+
+  Mailbox::ListenerId bob = mailbox_->AddListener("bob", 1, [](const StoredEnvelope*) {});
+  ASSERT_OK_AND_ASSIGN(SendResult heard, mailbox_->Send(alice_, "bob", MessageId(3),
+                                                        {To(1, 22, "three")}, deferred));
+  ASSERT_NE(heard.notify[0].added, nullptr);
+  EXPECT_EQ(heard.notify[0].added->ciphertext, "three");
+  EXPECT_THAT(Queue(bob_), ElementsAre("1:one", "2:two", "3:three"));
+  EXPECT_EQ(heard.notify[0].added->seq, 3u);
+  mailbox_->RemoveListener(bob);
+  mailbox_->RemoveListener(other);
+}
+
 TEST_F(MailboxTest, ListenersHearOnlyTheirOwnQueue) {
   std::atomic<int> bob_heard{0};
   std::atomic<int> alice_heard{0};

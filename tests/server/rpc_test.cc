@@ -26,6 +26,7 @@
 #include "server/domain/clock.h"
 #include "server/domain/audit_log.h"
 #include "server/domain/limits.h"
+#include "server/rpc/messages_service.h"
 #include "server/storage/store.h"
 #include "sotto/v1/accounts.grpc.pb.h"
 #include "sotto/v1/care.grpc.pb.h"
@@ -817,6 +818,26 @@ TEST_F(RpcTest, SubscribeStreamsConcurrentSendsOnceEachInSeqOrder) {
   while (late->Read(&event)) {}
   (void)early->Finish();
   (void)late->Finish();
+}
+
+// The rule behind the stream above, case by case (the concurrent test hits
+// the out-of-order cases only when the scheduler makes them happen).
+TEST(SubscribeRuleTest, StreamsOnlyTheNextSeqAfterAllItHasRead) {
+  // Caught up through seq 7, nothing buffered.
+  EXPECT_EQ(OnQueueGrowth(8, 7, false, 0), QueueGrowthStep::kStreamReported);
+  // Seq 8 not seen yet (its Send finishes later): read the queue for both.
+  EXPECT_EQ(OnQueueGrowth(9, 7, false, 0), QueueGrowthStep::kReadQueue);
+  // ... then 8's own wake-up finds it read.
+  EXPECT_EQ(OnQueueGrowth(8, 9, false, 0), QueueGrowthStep::kAlreadyRead);
+  EXPECT_EQ(OnQueueGrowth(9, 9, false, 0), QueueGrowthStep::kAlreadyRead);
+  // A restart's seq floor, or a release that names no envelope: read.
+  EXPECT_EQ(OnQueueGrowth(uint64_t{5000} << 20, 7, false, 0), QueueGrowthStep::kReadQueue);
+  EXPECT_EQ(OnQueueGrowth(std::nullopt, 7, false, 0), QueueGrowthStep::kReadQueue);
+  // The backlog is still being read: that read will find it.
+  EXPECT_EQ(OnQueueGrowth(8, 7, true, 0), QueueGrowthStep::kReadQueue);
+  // A client that stopped reading: the buffer stops at one page.
+  EXPECT_EQ(OnQueueGrowth(8, 7, false, kSubscribePage - 1), QueueGrowthStep::kStreamReported);
+  EXPECT_EQ(OnQueueGrowth(8, 7, false, kSubscribePage), QueueGrowthStep::kReadQueue);
 }
 
 TEST_F(RpcTest, ServerShutdownEndsOpenSubscriptions) {
