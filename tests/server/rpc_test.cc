@@ -820,6 +820,49 @@ TEST_F(RpcTest, SubscribeStreamsConcurrentSendsOnceEachInSeqOrder) {
   (void)late->Finish();
 }
 
+// A client that stops reading: the server's writes stall on flow control,
+// the stream buffers at most a page and leaves the rest in the queue. Once
+// the client reads again it gets every envelope, once, in order.
+TEST_F(RpcTest, SubscribeCatchesUpAfterTheClientStoppedReading) {
+  server_.reset();
+  rate_limits_.sends_per_device = {1e6, 1e6};
+  StartServer();
+  User ana = Register("ana");
+  User bob = Register("bob", 222);
+  // Bob's stream on its own connection, whose receive window stays at
+  // HTTP/2's 64 KiB (no bandwidth probing to grow it).
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  auto bob_messages = v1::Messages::NewStub(grpc::CreateCustomChannel(
+      server_->address(), grpc::InsecureChannelCredentials(), args));
+  auto ctx = Ctx(bob.Header());
+  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  auto reader = bob_messages->Subscribe(ctx.get(), v1::SubscribeRequest());
+  v1::SubscribeEvent event;
+  ASSERT_TRUE(reader->Read(&event));
+  ASSERT_TRUE(event.drained());
+
+  // Far more than the windows hold, plus the stream's page.
+  constexpr int kCount = 1500;
+  const std::string padding(1000, 'p');
+  for (int i = 1; i <= kCount; ++i) {
+    grpc::Status sent = Send(ana, TextTo(bob, i, absl::StrCat("m", i, padding)));
+    ASSERT_TRUE(sent.ok()) << i << ": " << Describe(sent);
+  }
+  std::vector<std::string> got;
+  while (static_cast<int>(got.size()) < kCount && reader->Read(&event)) {
+    ASSERT_TRUE(event.has_envelope());
+    got.push_back(absl::StrCat(event.envelope().seq(), ":", event.envelope().ciphertext()));
+  }
+  std::vector<std::string> want;
+  for (int i = 1; i <= kCount; ++i) want.push_back(absl::StrCat(i, ":m", i, padding));
+  EXPECT_EQ(got, want);
+  ctx->TryCancel();
+  while (reader->Read(&event)) {}
+  (void)reader->Finish();
+}
+
 // The rule behind the stream above, case by case (the concurrent test hits
 // the out-of-order cases only when the scheduler makes them happen).
 TEST(SubscribeRuleTest, StreamsOnlyTheNextSeqAfterAllItHasRead) {
