@@ -183,6 +183,38 @@ class RpcTest : public ::testing::Test {
     return req;
   }
 
+  // A Subscribe stream of `user`'s queue over `stub` (60 s deadline), read
+  // up to its `drained` event: the queue must be empty when it opens.
+  struct Stream {
+    std::unique_ptr<grpc::ClientContext> ctx;  // outlives the reader
+    std::unique_ptr<grpc::ClientReader<v1::SubscribeEvent>> reader;
+  };
+  static Stream SubscribeToEmptyQueue(v1::Messages::Stub& stub, const User& user) {
+    Stream s{Ctx(user.Header()), nullptr};
+    s.ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    s.reader = stub.Subscribe(s.ctx.get(), v1::SubscribeRequest());
+    v1::SubscribeEvent event;
+    EXPECT_TRUE(s.reader->Read(&event) && event.drained()) << "no drained event first";
+    return s;
+  }
+
+  // "seq:ciphertext" of the next `want` envelopes on `reader`, in arrival
+  // order (fewer if the stream ends first); `drained` counts the `drained`
+  // events passed on the way.
+  static std::vector<std::string> ReadEnvelopes(grpc::ClientReader<v1::SubscribeEvent>& reader,
+                                                int want, int* drained = nullptr) {
+    std::vector<std::string> got;
+    v1::SubscribeEvent event;
+    while (static_cast<int>(got.size()) < want && reader.Read(&event)) {
+      if (event.has_envelope()) {
+        got.push_back(absl::StrCat(event.envelope().seq(), ":", event.envelope().ciphertext()));
+      } else if (drained != nullptr && event.drained()) {
+        ++*drained;
+      }
+    }
+    return got;
+  }
+
   grpc::Status Send(const User& from, const v1::SendRequest& req,
                     v1::SendResponse* resp = nullptr) {
     v1::SendResponse ignored;
@@ -764,25 +796,7 @@ TEST_F(RpcTest, SubscribeStreamsConcurrentSendsOnceEachInSeqOrder) {
   constexpr int kPerThread = 60;
   constexpr int kTotal = kThreads * kPerThread;
 
-  // Reads until `want` envelopes have arrived or the stream ends; returns
-  // "seq:ciphertext" of each, in arrival order.
-  auto read_all = [](grpc::ClientReader<v1::SubscribeEvent>& reader, int want) {
-    std::vector<std::string> got;
-    v1::SubscribeEvent event;
-    while (static_cast<int>(got.size()) < want && reader.Read(&event)) {
-      if (event.has_envelope()) {
-        got.push_back(absl::StrCat(event.envelope().seq(), ":", event.envelope().ciphertext()));
-      }
-    }
-    return got;
-  };
-
-  auto early_ctx = Ctx(bob.Header());
-  early_ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-  auto early = messages_->Subscribe(early_ctx.get(), v1::SubscribeRequest());
-  v1::SubscribeEvent event;
-  ASSERT_TRUE(early->Read(&event));
-  ASSERT_TRUE(event.drained());
+  Stream early = SubscribeToEmptyQueue(*messages_, bob);
 
   std::atomic<int> failed{0};
   std::vector<std::thread> senders;
@@ -802,21 +816,22 @@ TEST_F(RpcTest, SubscribeStreamsConcurrentSendsOnceEachInSeqOrder) {
     absl::SleepFor(absl::Milliseconds(5));
     late = messages_->Subscribe(late_ctx.get(), v1::SubscribeRequest());
   });
-  std::vector<std::string> early_got = read_all(*early, kTotal);
+  std::vector<std::string> early_got = ReadEnvelopes(*early.reader, kTotal);
   for (std::thread& t : senders) t.join();
   late_opener.join();
   ASSERT_EQ(failed.load(), 0);
-  std::vector<std::string> late_got = read_all(*late, kTotal);
+  std::vector<std::string> late_got = ReadEnvelopes(*late, kTotal);
 
   const std::vector<std::string> stored = Queue(bob);
   ASSERT_EQ(stored.size(), static_cast<size_t>(kTotal));
   EXPECT_EQ(early_got, stored) << "the stream skipped, repeated or reordered envelopes";
   EXPECT_EQ(late_got, stored) << "the late stream skipped, repeated or reordered envelopes";
 
-  for (auto* ctx : {early_ctx.get(), late_ctx.get()}) ctx->TryCancel();
-  while (early->Read(&event)) {}
+  for (auto* ctx : {early.ctx.get(), late_ctx.get()}) ctx->TryCancel();
+  v1::SubscribeEvent event;
+  while (early.reader->Read(&event)) {}
   while (late->Read(&event)) {}
-  (void)early->Finish();
+  (void)early.reader->Finish();
   (void)late->Finish();
 }
 
@@ -836,12 +851,7 @@ TEST_F(RpcTest, SubscribeCatchesUpAfterTheClientStoppedReading) {
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   auto bob_messages = v1::Messages::NewStub(grpc::CreateCustomChannel(
       server_->address(), grpc::InsecureChannelCredentials(), args));
-  auto ctx = Ctx(bob.Header());
-  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-  auto reader = bob_messages->Subscribe(ctx.get(), v1::SubscribeRequest());
-  v1::SubscribeEvent event;
-  ASSERT_TRUE(reader->Read(&event));
-  ASSERT_TRUE(event.drained());
+  Stream stream = SubscribeToEmptyQueue(*bob_messages, bob);
 
   // Far more than the windows hold, plus the stream's page.
   constexpr int kCount = 1500;
@@ -850,17 +860,15 @@ TEST_F(RpcTest, SubscribeCatchesUpAfterTheClientStoppedReading) {
     grpc::Status sent = Send(ana, TextTo(bob, i, absl::StrCat("m", i, padding)));
     ASSERT_TRUE(sent.ok()) << i << ": " << Describe(sent);
   }
-  std::vector<std::string> got;
-  while (static_cast<int>(got.size()) < kCount && reader->Read(&event)) {
-    ASSERT_TRUE(event.has_envelope());
-    got.push_back(absl::StrCat(event.envelope().seq(), ":", event.envelope().ciphertext()));
-  }
   std::vector<std::string> want;
   for (int i = 1; i <= kCount; ++i) want.push_back(absl::StrCat(i, ":m", i, padding));
-  EXPECT_EQ(got, want);
-  ctx->TryCancel();
-  while (reader->Read(&event)) {}
-  (void)reader->Finish();
+  int drained_again = 0;
+  EXPECT_EQ(ReadEnvelopes(*stream.reader, kCount, &drained_again), want);
+  EXPECT_EQ(drained_again, 0) << "only envelopes follow the first drained";
+  stream.ctx->TryCancel();
+  v1::SubscribeEvent event;
+  while (stream.reader->Read(&event)) {}
+  (void)stream.reader->Finish();
 }
 
 // The rule behind the stream above, case by case (the concurrent test hits
