@@ -96,6 +96,21 @@ class RpcTest : public ::testing::Test {
     queue_ = v1::Queue::NewStub(channel_);
   }
 
+  // Restarts the server on the same data with `limits`.
+  void RestartWith(const RateLimitOptions& limits) {
+    server_.reset();
+    rate_limits_ = limits;
+    StartServer();
+  }
+
+  // Restarts the server with one rate limit lifted, for a test that makes
+  // far more calls of that kind than a real device would.
+  void RestartLifting(BucketConfig RateLimitOptions::*limit) {
+    RateLimitOptions limits = rate_limits_;
+    limits.*limit = {1e6, 1e6};
+    RestartWith(limits);
+  }
+
   // "ana" and "dr-*" register as therapists with a fresh enrolment code;
   // everyone else as a client with an invite from the fixture's therapist
   // (ana once registered, else a "dr-care" registered on demand).
@@ -315,9 +330,7 @@ TEST_F(RpcTest, RegisterThenWhoAmI) {
 TEST_F(RpcTest, EveryAuthenticatedRpcRejectsBadCredentialsNamingTheProblem) {
   // Dozens of deliberate bad credentials from one address: lift the
   // failed-authentication limit (RpcSecurityTest covers it).
-  server_.reset();
-  rate_limits_.failed_auth = {1e6, 1e6};
-  StartServer();
+  RestartLifting(&RateLimitOptions::failed_auth);
   User ana = Register("ana");
   User bob = Register("bob");
   const std::string good_hex = absl::BytesToHexString(ana.secret);
@@ -839,9 +852,7 @@ TEST_F(RpcTest, SubscribeStreamsConcurrentSendsOnceEachInSeqOrder) {
 // the stream buffers at most a page and leaves the rest in the queue. Once
 // the client reads again it gets every envelope, once, in order.
 TEST_F(RpcTest, SubscribeCatchesUpAfterTheClientStoppedReading) {
-  server_.reset();
-  rate_limits_.sends_per_device = {1e6, 1e6};
-  StartServer();
+  RestartLifting(&RateLimitOptions::sends_per_device);
   User ana = Register("ana");
   User bob = Register("bob", 222);
   // Bob's stream on its own connection, whose receive window stays at
@@ -1101,9 +1112,7 @@ TEST_F(RpcFakeClockTest, WrongEnrolmentCodesAreLimited) {
 TEST_F(RpcTest, EveryNewRpcChecksAuthRoleAndInputNamingTheProblem) {
   // Dozens of deliberate bad credentials from one address: lift the
   // failed-authentication limit (RpcSecurityTest covers it).
-  server_.reset();
-  rate_limits_.failed_auth = {1e6, 1e6};
-  StartServer();
+  RestartLifting(&RateLimitOptions::failed_auth);
   User ana = Register("ana");
   User bob = Register("bob", 222);
   using Call = std::function<grpc::Status(const std::string& header)>;
@@ -1338,13 +1347,6 @@ namespace {
 // Rate limits, and the audit trail as the operator reads it.
 class RpcSecurityTest : public RpcFakeClockTest {
  protected:
-  // Restarts the server on the same data with `limits`.
-  void RestartWith(const RateLimitOptions& limits) {
-    server_.reset();
-    rate_limits_ = limits;
-    StartServer();
-  }
-
   // Every stored audit entry, read over the operator socket.
   std::vector<KeyValue> AuditRaw() {
     auto op = v1::Operator::NewStub(
