@@ -589,7 +589,12 @@ ScenarioResult RunIdle(const Common& c, const IdleOptions& o) {
   const size_t per = std::max<size_t>(1, o.streams_per_device);
   const size_t devices = CeilDiv(o.streams, per);
   const int channels = static_cast<int>(std::clamp<size_t>(o.streams / 250, 1, 64));
-  std::unique_ptr<World> world = StartWorld(r, c, channels);
+  // More streams per device than the server's default limit would replace
+  // each other: raise it for this run (a server that predates the flag
+  // runs one stream per device only).
+  Common with_limit = c;
+  if (per > 1) with_limit.server_args.push_back(absl::StrCat("--max-streams-per-device=", per));
+  std::unique_ptr<World> world = StartWorld(r, with_limit, channels);
   if (world == nullptr || !Setup(r, *world, devices, 4000)) return r;
 
   const ProcStatus before = world->ReadServerStatus();

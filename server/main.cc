@@ -304,6 +304,24 @@ int main(int argc, char** argv) {
                  "threads for handlers' store work; concurrent synced writes share a WAL sync")
       ->capture_default_str()
       ->check(CLI::Range(size_t{1}, size_t{1024}));
+  const sotto::server::rpc::ServerOptions defaults;
+  size_t max_streams = defaults.max_streams_per_device;
+  app.add_option("--max-streams-per-device", max_streams,
+                 "Subscribe streams one device may hold; one more ends its oldest")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{100000}));
+  uint32_t keepalive_s = static_cast<uint32_t>(absl::ToInt64Seconds(defaults.keepalive_time));
+  uint32_t keepalive_timeout_s =
+      static_cast<uint32_t>(absl::ToInt64Seconds(defaults.keepalive_timeout));
+  app.add_option("--keepalive-seconds", keepalive_s,
+                 "ping a connection quiet this long; 0: never (dead clients' streams stay "
+                 "until TCP gives up)")
+      ->capture_default_str()
+      ->check(CLI::Range(uint32_t{0}, uint32_t{24 * 3600}));
+  app.add_option("--keepalive-timeout-seconds", keepalive_timeout_s,
+                 "close a connection whose ping goes unanswered this long")
+      ->capture_default_str()
+      ->check(CLI::Range(uint32_t{1}, uint32_t{3600}));
   sotto::server::RateLimitOptions limits;
   struct RateFlag {
     const char* name;
@@ -390,6 +408,7 @@ int main(int argc, char** argv) {
               << "envelopes_streamed " << stats->envelopes_streamed() << "\n"
               << "envelopes_acked " << stats->envelopes_acked() << "\n"
               << "subscriptions_open " << stats->subscriptions_open() << "\n"
+              << "subscriptions_replaced " << stats->subscriptions_replaced() << "\n"
               << "log_syncs " << stats->log_syncs() << "\n"
               << "synced_calls " << stats->synced_calls() << "\n"
               << "log_sync_mean_us "
@@ -525,6 +544,9 @@ int main(int argc, char** argv) {
   options.mailbox.max_queue_bytes = max_queue_mib << 20;
   options.io_threads = io_threads;
   options.io_queue = 64 * io_threads;
+  options.max_streams_per_device = max_streams;
+  options.keepalive_time = absl::Seconds(keepalive_s);
+  options.keepalive_timeout = absl::Seconds(keepalive_timeout_s);
   for (size_t i = 0; i < std::size(rate_flags); ++i) {
     std::vector<absl::string_view> parts = absl::StrSplit(rate_values[i], '/');
     double burst = 0;

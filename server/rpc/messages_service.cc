@@ -1,7 +1,10 @@
 #include "server/rpc/messages_service.h"
 
+#include <algorithm>
+#include <atomic>
 #include <deque>
 #include <optional>
+#include <string>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
@@ -50,14 +53,46 @@ QueueGrowthStep OnQueueGrowth(std::optional<uint64_t> added_seq, uint64_t last_r
 class MessagesService::SubscribeReactor final
     : public grpc::ServerWriteReactor<sotto::v1::SubscribeEvent> {
  public:
-  SubscribeReactor(Mailbox* mailbox, AuthenticatedDevice caller, ServerStats* stats)
-      : mailbox_(mailbox), caller_(std::move(caller)), stats_(stats) {
+  SubscribeReactor(MessagesService* service, AuthenticatedDevice caller)
+      : service_(service),
+        mailbox_(service->mailbox_),
+        caller_(std::move(caller)),
+        stats_(service->stats_) {
     ServerStats::Add(stats_->subscriptions_open, 1);
     // Register before the first read so nothing sent in between is missed.
     listener_id_ = mailbox_->AddListener(caller_.handle, caller_.device_id,
                                          [this](const StoredEnvelope* added) {
                                            OnQueueGrew(added);
                                          });
+    Step();
+    if (SubscribeReactor* oldest = service_->AddStream(this)) {
+      oldest->Replace(service_->max_streams_per_device_);
+      oldest->Unref();
+    }
+  }
+
+  const AuthenticatedDevice& caller() const { return caller_; }
+
+  // Pins the reactor past OnDone until the matching Unref (so a stream
+  // being replaced cannot be deleted under the one replacing it).
+  void Ref() { refs_.fetch_add(1, std::memory_order_relaxed); }
+  void Unref() {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+
+  // Ends the stream with ABORTED: the same device opened a newer one, and
+  // `limit` are open. Safe on any thread, before or after OnDone (pinned).
+  void Replace(size_t limit) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (finish_) return;
+      finish_ = grpc::Status(
+          grpc::StatusCode::ABORTED,
+          absl::StrCat("replaced: device ", caller_.handle, ".", caller_.device_id,
+                       " opened a newer Subscribe stream, and a device keeps at most ", limit,
+                       " open; the newer stream receives this device's envelopes"));
+    }
+    ServerStats::Add(stats_->subscriptions_replaced, 1);
     Step();
   }
 
@@ -79,11 +114,12 @@ class MessagesService::SubscribeReactor final
   }
 
   void OnDone() override {
+    service_->RemoveStream(this);
     // After RemoveListener returns, OnQueueGrew is not running and never
-    // will again, so deleting is safe.
+    // will again, so deleting is safe (once no replacing stream pins us).
     mailbox_->RemoveListener(listener_id_);
     stats_->subscriptions_open.fetch_sub(1, std::memory_order_relaxed);
-    delete this;
+    Unref();
   }
 
  private:
@@ -152,10 +188,13 @@ class MessagesService::SubscribeReactor final
     Finish(*finish);
   }
 
+  MessagesService* const service_;
   Mailbox* const mailbox_;
   const AuthenticatedDevice caller_;
   ServerStats* const stats_;
   Mailbox::ListenerId listener_id_ = 0;
+  // gRPC's reference, dropped in OnDone, plus one per Replace in progress.
+  std::atomic<int> refs_{1};
 
   absl::Mutex mu_;
   sotto::v1::SubscribeEvent event_ ABSL_GUARDED_BY(mu_);  // the write in flight
@@ -327,7 +366,35 @@ grpc::ServerWriteReactor<sotto::v1::SubscribeEvent>* MessagesService::Subscribe(
     grpc::CallbackServerContext* context, const sotto::v1::SubscribeRequest*) {
   absl::StatusOr<AuthenticatedDevice> caller = gate_->Authenticate(*context);
   if (!caller.ok()) return new FailedWriteReactor(ToGrpcStatus(caller.status()));
-  return new SubscribeReactor(mailbox_, *std::move(caller), stats_);
+  return new SubscribeReactor(this, *std::move(caller));
+}
+
+namespace {
+std::string DeviceKey(const AuthenticatedDevice& device) {
+  return absl::StrCat(device.handle, ".", device.device_id);
+}
+}  // namespace
+
+MessagesService::SubscribeReactor* MessagesService::AddStream(SubscribeReactor* stream) {
+  absl::MutexLock lock(&streams_mu_);
+  std::deque<SubscribeReactor*>& open = streams_[DeviceKey(stream->caller())];
+  open.push_back(stream);
+  if (open.size() <= max_streams_per_device_) return nullptr;
+  SubscribeReactor* oldest = open.front();
+  open.pop_front();
+  // Its OnDone needs streams_mu_ to take it off the record, so it cannot
+  // have been deleted yet; pinned, it will not be until Unref.
+  oldest->Ref();
+  return oldest;
+}
+
+void MessagesService::RemoveStream(SubscribeReactor* stream) {
+  absl::MutexLock lock(&streams_mu_);
+  auto it = streams_.find(DeviceKey(stream->caller()));
+  if (it == streams_.end()) return;
+  std::deque<SubscribeReactor*>& open = it->second;
+  open.erase(std::remove(open.begin(), open.end(), stream), open.end());
+  if (open.empty()) streams_.erase(it);
 }
 
 }  // namespace sotto::server::rpc

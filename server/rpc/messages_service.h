@@ -1,9 +1,16 @@
 #ifndef SOTTO_SERVER_RPC_MESSAGES_SERVICE_H_
 #define SOTTO_SERVER_RPC_MESSAGES_SERVICE_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <optional>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
 
 #include "server/domain/accounts.h"
 #include "server/rpc/call_gate.h"
@@ -33,15 +40,19 @@ QueueGrowthStep OnQueueGrowth(std::optional<uint64_t> added_seq, uint64_t last_r
 // sotto.v1.Messages. Does not own its arguments, which must outlive the
 // server (Subscribe streams hold mailbox listeners until they end). Sends
 // are acknowledged by `syncer` (group commit), which must keep running
-// until the gRPC server has shut down.
+// until the gRPC server has shut down. A device holds at most
+// `max_streams_per_device` (at least 1) Subscribe streams; a newer one ends
+// its oldest with ABORTED.
 class MessagesService final : public sotto::v1::Messages::CallbackService {
  public:
-  MessagesService(CallGate* gate, Mailbox* mailbox, LogSyncer* syncer, ServerStats* stats)
+  MessagesService(CallGate* gate, Mailbox* mailbox, LogSyncer* syncer, ServerStats* stats,
+                  size_t max_streams_per_device)
       : gate_(gate),
         accounts_(&gate->accounts()),
         mailbox_(mailbox),
         syncer_(syncer),
-        stats_(stats) {}
+        stats_(stats),
+        max_streams_per_device_(std::max<size_t>(1, max_streams_per_device)) {}
   MessagesService(const MessagesService&) = delete;
   MessagesService& operator=(const MessagesService&) = delete;
 
@@ -71,11 +82,25 @@ class MessagesService final : public sotto::v1::Messages::CallbackService {
                         const sotto::v1::SendRequest* request,
                         sotto::v1::SendResponse* response, grpc::ServerUnaryReactor* reactor);
 
+  // Records `stream` as its device's newest. Returns the device's oldest
+  // stream if that makes one too many: taken off the record and pinned
+  // (SubscribeReactor::Ref), for the caller to end and then Unref.
+  SubscribeReactor* AddStream(SubscribeReactor* stream);
+  // Takes `stream` off the record (from its OnDone); a no-op if AddStream
+  // already did.
+  void RemoveStream(SubscribeReactor* stream);
+
   CallGate* const gate_;
   Accounts* const accounts_;
   Mailbox* const mailbox_;
   LogSyncer* const syncer_;
   ServerStats* const stats_;
+  const size_t max_streams_per_device_;
+
+  absl::Mutex streams_mu_;
+  // Open Subscribe streams by "handle.device", oldest first.
+  absl::flat_hash_map<std::string, std::deque<SubscribeReactor*>> streams_
+      ABSL_GUARDED_BY(streams_mu_);
 };
 
 }  // namespace sotto::server::rpc

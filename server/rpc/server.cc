@@ -5,6 +5,9 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <climits>
+#include <cstdint>
 #include <filesystem>
 #include <system_error>
 
@@ -74,6 +77,34 @@ struct SottoServer::Parts {
   bool shut_down ABSL_GUARDED_BY(shutdown_mu) = false;
 };
 
+namespace {
+
+int Millis(absl::Duration d) {
+  return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(d), INT32_MAX));
+}
+
+// Keepalive both ways (ServerOptions::keepalive_time). Pings go out while
+// streams are open and no data flows, and also on connections without
+// calls. gRPC documents a default of at most two pings without data between;
+// 1.51 went on pinging a quiet stream without the override
+// (RpcTest.KeepaliveEndsTheStreamsOfAClientThatVanished passes either way),
+// which is kept so a gRPC that honours that default still watches a quiet
+// stream. Clients may ping as often as every kMinClientPingInterval even with
+// no call open.
+void AddKeepalive(const ServerOptions& options, grpc::ServerBuilder& builder) {
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                             Millis(kMinClientPingInterval));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  if (options.keepalive_time <= absl::ZeroDuration()) return;
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, Millis(options.keepalive_time));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, Millis(options.keepalive_timeout));
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_SENT_PING_INTERVAL_WITHOUT_DATA_MS,
+                             Millis(options.keepalive_time));
+}
+
+}  // namespace
+
 SottoServer::SottoServer(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
 
 absl::StatusOr<std::unique_ptr<SottoServer>> SottoServer::Start(
@@ -82,6 +113,15 @@ absl::StatusOr<std::unique_ptr<SottoServer>> SottoServer::Start(
     return absl::InvalidArgumentError(
         "TLS needs both a certificate and its private key, got only the " +
         std::string(options.tls_cert_pem.empty() ? "key" : "certificate"));
+  }
+  if (options.max_streams_per_device == 0) {
+    return absl::InvalidArgumentError("max_streams_per_device must be at least 1");
+  }
+  if (options.keepalive_time < absl::ZeroDuration() ||
+      (options.keepalive_time > absl::ZeroDuration() &&
+       options.keepalive_timeout <= absl::ZeroDuration())) {
+    return absl::InvalidArgumentError(
+        "keepalive_time must be 0 (off) or positive with a positive keepalive_timeout");
   }
   std::shared_ptr<grpc::ServerCredentials> credentials;
   if (options.tls_cert_pem.empty()) {
@@ -141,7 +181,8 @@ absl::StatusOr<std::unique_ptr<SottoServer>> SottoServer::Start(
                                                       parts->care.get());
   parts->messages_service =
       std::make_unique<MessagesService>(parts->gate.get(), parts->mailbox.get(),
-                                        parts->syncer.get(), &parts->stats);
+                                        parts->syncer.get(), &parts->stats,
+                                        options.max_streams_per_device);
   parts->care_service = std::make_unique<CareService>(parts->gate.get(), parts->care.get(),
                                                      parts->code_attempts.get());
   parts->queue_service =
@@ -156,6 +197,7 @@ absl::StatusOr<std::unique_ptr<SottoServer>> SottoServer::Start(
   int port = 0;
   builder.AddListeningPort(options.listen_address, std::move(credentials), &port);
   builder.SetMaxReceiveMessageSize(kMaxReceiveMessageBytes);
+  AddKeepalive(options, builder);
   builder.RegisterService(parts->accounts_service.get());
   builder.RegisterService(parts->keys_service.get());
   builder.RegisterService(parts->messages_service.get());

@@ -21,6 +21,11 @@ namespace sotto::server::rpc {
 // bigger messages fail with RESOURCE_EXHAUSTED before reaching a handler.
 inline constexpr int kMaxReceiveMessageBytes = 2 << 20;
 
+// The shortest interval at which clients may send keepalive pings while no
+// call sends data; pinging more often gets the connection closed with
+// GOAWAY ENHANCE_YOUR_CALM (gRPC's ping strikes).
+inline constexpr absl::Duration kMinClientPingInterval = absl::Seconds(30);
+
 struct ServerOptions {
   // RocksDB directory; created if missing.
   std::string data_dir;
@@ -49,6 +54,19 @@ struct ServerOptions {
   // Calls that may wait for one of those threads; past it a call fails at
   // once with RESOURCE_EXHAUSTED "server busy; retry".
   size_t io_queue = 4096;
+  // Subscribe streams one device may hold open at once. Opening one more
+  // ends that device's oldest stream with ABORTED: a phone that changed
+  // networks reconnects before anyone has noticed that its old connection
+  // died, and the new stream must win. At least 1.
+  size_t max_streams_per_device = 4;
+  // HTTP/2 keepalive. The server pings a connection that has been quiet for
+  // keepalive_time and closes it, ending its streams, if the ping is not
+  // answered within keepalive_timeout. A client that vanished without
+  // closing its connection (a phone that lost its network) then loses its
+  // streams, their mailbox listeners and buffers after about 80 s, instead
+  // of when TCP gives up (15 minutes or more). Zero keepalive_time: no pings.
+  absl::Duration keepalive_time = absl::Seconds(60);
+  absl::Duration keepalive_timeout = absl::Seconds(20);
   // Tests only: wraps the opened store (e.g. to observe or delay writes).
   // The result is what the server uses; it must forward to the store given.
   std::function<std::unique_ptr<Store>(std::unique_ptr<Store>)> wrap_store;

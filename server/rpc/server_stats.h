@@ -39,6 +39,7 @@ struct ServerStats {
     out.set_envelopes_streamed(envelopes_streamed.load(std::memory_order_relaxed));
     out.set_envelopes_acked(envelopes_acked.load(std::memory_order_relaxed));
     out.set_subscriptions_open(subscriptions_open.load(std::memory_order_relaxed));
+    out.set_subscriptions_replaced(subscriptions_replaced.load(std::memory_order_relaxed));
   }
 
   const absl::Time started = absl::Now();
@@ -50,6 +51,7 @@ struct ServerStats {
   std::atomic<uint64_t> envelopes_streamed{0};
   std::atomic<uint64_t> envelopes_acked{0};
   std::atomic<uint64_t> subscriptions_open{0};
+  std::atomic<uint64_t> subscriptions_replaced{0};
 };
 
 }  // namespace sotto::server::rpc

@@ -35,6 +35,7 @@
 #include "sotto/v1/messages.grpc.pb.h"
 #include "testing/temp_dir.h"
 #include "testing/signal_test_keys.h"
+#include "testing/tcp_proxy.h"
 
 namespace sotto::server::rpc {
 namespace {
@@ -228,6 +229,33 @@ class RpcTest : public ::testing::Test {
       }
     }
     return got;
+  }
+
+  // Cancels `stream` and reads it to its end.
+  static void CloseStream(Stream stream) {
+    stream.ctx->TryCancel();
+    v1::SubscribeEvent event;
+    while (stream.reader->Read(&event)) {}
+    (void)stream.reader->Finish();
+  }
+
+  // The server's own counters (Operator.Stats over its Unix socket).
+  v1::StatsResponse OperatorStats() {
+    auto op = v1::Operator::NewStub(
+        grpc::CreateChannel(server_->operator_address(), grpc::InsecureChannelCredentials()));
+    v1::StatsResponse stats;
+    grpc::Status s = op->Stats(Ctx("").get(), v1::StatsRequest(), &stats);
+    EXPECT_TRUE(s.ok()) << Describe(s);
+    return stats;
+  }
+
+  // Waits up to 10 s for the server to count `n` open streams.
+  bool AwaitOpenStreams(uint64_t n) {
+    for (absl::Time until = absl::Now() + absl::Seconds(10); absl::Now() < until;
+         absl::SleepFor(absl::Milliseconds(20))) {
+      if (OperatorStats().subscriptions_open() == n) return true;
+    }
+    return false;
   }
 
   grpc::Status Send(const User& from, const v1::SendRequest& req,
@@ -902,11 +930,99 @@ TEST(SubscribeRuleTest, StreamsOnlyTheNextSeqAfterAllItHasRead) {
   EXPECT_EQ(OnQueueGrowth(8, 7, false, kSubscribePage), QueueGrowthStep::kReadQueue);
 }
 
+// A device holds at most max_streams_per_device streams. One more (the
+// phone reconnected before its old connection was noticed dead) ends the
+// device's oldest with ABORTED saying why, and every stream left, the new one
+// included, still gets the device's envelopes. Other devices are untouched,
+// and streams that ended by themselves leave no trace in the count.
+TEST_F(RpcTest, ANewStreamBeyondTheDeviceLimitReplacesItsOldest) {
+  const size_t limit = ServerOptions().max_streams_per_device;
+  User ana = Register("ana");
+  User bob = Register("bob", 222);
+  for (size_t i = 0; i < 2 * limit; ++i) CloseStream(SubscribeToEmptyQueue(*messages_, bob));
+  Stream anas = SubscribeToEmptyQueue(*messages_, ana);
+  std::vector<Stream> bobs;
+  for (size_t i = 0; i < limit; ++i) bobs.push_back(SubscribeToEmptyQueue(*messages_, bob));
+  EXPECT_EQ(OperatorStats().subscriptions_replaced(), 0u) << "closed streams still counted";
+
+  bobs.push_back(SubscribeToEmptyQueue(*messages_, bob));
+  v1::SubscribeEvent event;
+  EXPECT_FALSE(bobs.front().reader->Read(&event));
+  EXPECT_THAT(bobs.front().reader->Finish(),
+              GrpcIs(grpc::StatusCode::ABORTED, "replaced: device bob.1 opened a newer"));
+  ASSERT_TRUE(Send(ana, TextTo(bob, 1, "to every open stream")).ok());
+  for (size_t i = 1; i < bobs.size(); ++i) {
+    EXPECT_THAT(ReadEnvelopes(*bobs[i].reader, 1), ElementsAre(::testing::EndsWith(":to every open stream")))
+        << "stream " << i;
+  }
+  ASSERT_TRUE(Send(bob, TextTo(ana, 2, "and ana's")).ok());
+  EXPECT_THAT(ReadEnvelopes(*anas.reader, 1), ElementsAre(::testing::EndsWith(":and ana's")));
+  v1::StatsResponse stats = OperatorStats();
+  EXPECT_EQ(stats.subscriptions_open(), limit + 1);
+  EXPECT_EQ(stats.subscriptions_replaced(), 1u);
+  for (size_t i = 1; i < bobs.size(); ++i) CloseStream(std::move(bobs[i]));
+  CloseStream(std::move(anas));
+}
+
+// Streams of one device opened and cancelled from many threads at once:
+// replacing a stream races its own end. Every stream ends, none twice (the
+// sanitizer build watches the reactors' lifetimes), and the count returns
+// to zero.
+TEST_F(RpcTest, StreamsOpenedAndClosedConcurrentlyAllEnd) {
+  User bob = Register("bob", 222);
+  std::vector<std::thread> threads;
+  std::atomic<int> opened{0};
+  for (int t = 0; t < 6; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 25; ++i) {
+        auto ctx = Ctx(bob.Header());
+        auto reader = messages_->Subscribe(ctx.get(), v1::SubscribeRequest());
+        v1::SubscribeEvent event;
+        // Six threads hold up to six streams: some end replaced.
+        if (reader->Read(&event) && event.drained()) opened.fetch_add(1);
+        ctx->TryCancel();
+        while (reader->Read(&event)) {}
+        (void)reader->Finish();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_GT(opened.load(), 0);
+  EXPECT_TRUE(AwaitOpenStreams(0)) << OperatorStats().subscriptions_open() << " still open";
+}
+
+// Keepalive: the server pings a quiet connection and, when the client has
+// vanished without closing it, ends its streams (and frees their listeners
+// and buffers) within keepalive_time + keepalive_timeout rather than when TCP
+// gives up. Pings go on for as long as the stream stays quiet (the pause
+// before the fault lasts several keepalive periods, all answered).
+TEST_F(RpcTest, KeepaliveEndsTheStreamsOfAClientThatVanished) {
+  configure_server_ = [](ServerOptions& options) {
+    options.keepalive_time = absl::Milliseconds(300);
+    options.keepalive_timeout = absl::Milliseconds(500);
+  };
+  server_.reset();
+  StartServer();
+  User bob = Register("bob", 222);
+  sotto::testing::TcpProxy proxy(server_->port());
+  auto via_proxy = v1::Messages::NewStub(
+      grpc::CreateChannel(proxy.address(), grpc::InsecureChannelCredentials()));
+  Stream stream = SubscribeToEmptyQueue(*via_proxy, bob);
+  absl::SleepFor(absl::Seconds(2));  // six keepalive periods, all answered
+  ASSERT_EQ(OperatorStats().subscriptions_open(), 1u) << "an answered ping ended the stream";
+
+  proxy.Blackhole();
+  EXPECT_TRUE(AwaitOpenStreams(0)) << "the stream of a vanished client is still open";
+  stream.ctx->TryCancel();
+  CloseStream(std::move(stream));
+}
+
 TEST_F(RpcTest, ServerShutdownEndsOpenSubscriptions) {
   User bob = Register("bob", 222);
   std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
   std::vector<std::unique_ptr<grpc::ClientReader<v1::SubscribeEvent>>> readers;
-  for (int i = 0; i < 5; ++i) {
+  // As many as one device may hold.
+  for (size_t i = 0; i < ServerOptions().max_streams_per_device; ++i) {
     contexts.push_back(Ctx(bob.Header()));
     readers.push_back(messages_->Subscribe(contexts.back().get(), v1::SubscribeRequest()));
     v1::SubscribeEvent event;
