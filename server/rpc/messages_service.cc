@@ -377,11 +377,11 @@ std::string DeviceKey(const AuthenticatedDevice& device) {
 
 MessagesService::SubscribeReactor* MessagesService::AddStream(SubscribeReactor* stream) {
   absl::MutexLock lock(&streams_mu_);
-  std::deque<SubscribeReactor*>& open = streams_[DeviceKey(stream->caller())];
+  auto& open = streams_[DeviceKey(stream->caller())];
   open.push_back(stream);
   if (open.size() <= max_streams_per_device_) return nullptr;
   SubscribeReactor* oldest = open.front();
-  open.pop_front();
+  open.erase(open.begin());
   // Its OnDone needs streams_mu_ to take it off the record, so it cannot
   // have been deleted yet; pinned, it will not be until Unref.
   oldest->Ref();
@@ -392,7 +392,7 @@ void MessagesService::RemoveStream(SubscribeReactor* stream) {
   absl::MutexLock lock(&streams_mu_);
   auto it = streams_.find(DeviceKey(stream->caller()));
   if (it == streams_.end()) return;
-  std::deque<SubscribeReactor*>& open = it->second;
+  auto& open = it->second;
   open.erase(std::remove(open.begin(), open.end(), stream), open.end());
   if (open.empty()) streams_.erase(it);
 }
