@@ -591,7 +591,7 @@ ScenarioResult RunIdle(const Common& c, const IdleOptions& o) {
   const int channels = static_cast<int>(std::clamp<size_t>(o.streams / 250, 1, 64));
   // More streams per device than the server's default limit would replace
   // each other: raise it for this run (a server that predates the flag
-  // runs one stream per device only).
+  // refuses to start with it: give such a binary one stream per device).
   Common with_limit = c;
   if (per > 1) with_limit.server_args.push_back(absl::StrCat("--max-streams-per-device=", per));
   std::unique_ptr<World> world = StartWorld(r, with_limit, channels);

@@ -314,8 +314,8 @@ int main(int argc, char** argv) {
   uint32_t keepalive_timeout_s =
       static_cast<uint32_t>(absl::ToInt64Seconds(defaults.keepalive_timeout));
   app.add_option("--keepalive-seconds", keepalive_s,
-                 "ping a connection quiet this long; 0: never (dead clients' streams stay "
-                 "until TCP gives up)")
+                 "ping a connection with a call open after this long quiet; 0: never "
+                 "(a vanished client's quiet stream stays until a write to it fails)")
       ->capture_default_str()
       ->check(CLI::Range(uint32_t{0}, uint32_t{24 * 3600}));
   app.add_option("--keepalive-timeout-seconds", keepalive_timeout_s,

@@ -65,6 +65,13 @@ class MessagesService::SubscribeReactor final
                                            OnQueueGrew(added);
                                          });
     Step();
+    // A stream that failed at once (its first read) replaces nobody.
+    bool failed;
+    {
+      absl::MutexLock lock(&mu_);
+      failed = finished_;
+    }
+    if (failed) return;
     if (SubscribeReactor* oldest = service_->AddStream(this)) {
       oldest->Replace(service_->max_streams_per_device_);
       oldest->Unref();

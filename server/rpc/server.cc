@@ -83,24 +83,25 @@ int Millis(absl::Duration d) {
   return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(d), INT32_MAX));
 }
 
-// Keepalive both ways (ServerOptions::keepalive_time). Pings go out while
-// streams are open and no data flows, and also on connections without
-// calls. gRPC documents a default of at most two pings without data between;
-// 1.51 went on pinging a quiet stream without the override
-// (RpcTest.KeepaliveEndsTheStreamsOfAClientThatVanished passes either way),
-// which is kept so a gRPC that honours that default still watches a quiet
-// stream. Clients may ping as often as every kMinClientPingInterval even with
-// no call open.
+// Keepalive (ServerOptions::keepalive_time): pings go out on connections
+// with a call open (a Subscribe stream), however long it stays quiet. In
+// 1.51 a server paces its own pings by keepalive_time alone (gRPC's "pings
+// without data" limits apply to clients). Connections without calls are not
+// pinged: that would wake an idle phone's radio every minute, and such a
+// connection holds no stream, listener or buffer. Clients may ping while a
+// call is open, at most every kMinClientPingInterval; without one, gRPC's
+// own rule stands (at most every 2 hours). Zero keepalive_time turns the
+// server's pings off altogether (gRPC's own default would be every 2 hours).
 void AddKeepalive(const ServerOptions& options, grpc::ServerBuilder& builder) {
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
                              Millis(kMinClientPingInterval));
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  if (options.keepalive_time <= absl::ZeroDuration()) return;
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 0);
+  if (options.keepalive_time <= absl::ZeroDuration()) {
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, INT_MAX);
+    return;
+  }
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, Millis(options.keepalive_time));
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, Millis(options.keepalive_timeout));
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_SENT_PING_INTERVAL_WITHOUT_DATA_MS,
-                             Millis(options.keepalive_time));
 }
 
 }  // namespace

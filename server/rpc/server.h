@@ -21,9 +21,11 @@ namespace sotto::server::rpc {
 // bigger messages fail with RESOURCE_EXHAUSTED before reaching a handler.
 inline constexpr int kMaxReceiveMessageBytes = 2 << 20;
 
-// The shortest interval at which clients may send keepalive pings while no
-// call sends data; pinging more often gets the connection closed with
-// GOAWAY ENHANCE_YOUR_CALM (gRPC's ping strikes).
+// The shortest interval at which a client may send keepalive pings while a
+// call is open and the server sends no headers or data; the third ping
+// sooner than that closes the connection with GOAWAY ENHANCE_YOUR_CALM
+// (gRPC's ping strikes). With no call open gRPC's rule stands: at most one
+// ping per 2 hours.
 inline constexpr absl::Duration kMinClientPingInterval = absl::Seconds(30);
 
 struct ServerOptions {
@@ -59,12 +61,16 @@ struct ServerOptions {
   // networks reconnects before anyone has noticed that its old connection
   // died, and the new stream must win. At least 1.
   size_t max_streams_per_device = 4;
-  // HTTP/2 keepalive. The server pings a connection that has been quiet for
-  // keepalive_time and closes it, ending its streams, if the ping is not
-  // answered within keepalive_timeout. A client that vanished without
-  // closing its connection (a phone that lost its network) then loses its
-  // streams, their mailbox listeners and buffers after about 80 s, instead
-  // of when TCP gives up (15 minutes or more). Zero keepalive_time: no pings.
+  // HTTP/2 keepalive. The server pings a connection that has a call open
+  // (a Subscribe stream) and has been quiet for keepalive_time, and closes
+  // it, ending its streams, if the ping is not answered within
+  // keepalive_timeout. A client that vanished without closing its
+  // connection (a phone that lost its network) then loses its streams,
+  // their mailbox listeners and buffers after about 80 s. Without pings a
+  // quiet stream to a vanished client stays until the server next writes to
+  // it and TCP gives up on that write (15 minutes or more). Connections with
+  // no call open are not pinged (no radio wake-ups for idle phones). Zero
+  // keepalive_time: no pings at all.
   absl::Duration keepalive_time = absl::Seconds(60);
   absl::Duration keepalive_timeout = absl::Seconds(20);
   // Tests only: wraps the opened store (e.g. to observe or delay writes).

@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -35,6 +36,7 @@ class TcpProxy {
         listen(listen_fd_, 16) != 0 ||
         getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0 ||
         pipe2(wake_, O_CLOEXEC) != 0) {
+      if (listen_fd_ >= 0) close(listen_fd_);
       throw std::runtime_error("TcpProxy: cannot listen on 127.0.0.1");
     }
     port_ = ntohs(addr.sin_port);
@@ -89,6 +91,7 @@ class TcpProxy {
       for (size_t i = 2; relaying && i < fds.size(); ++i) {
         if (fds[i].revents == 0) continue;
         auto& pair = pairs_[(i - 2) / 2];
+        if (pair.first < 0) continue;  // closed earlier in this round
         const int from = fds[i].fd;
         const int to = from == pair.first ? pair.second : pair.first;
         if (!Forward(from, to)) {
@@ -113,6 +116,10 @@ class TcpProxy {
       if (server >= 0) close(server);
       return;
     }
+    // A peer that stops reading must not hang the relay (and with it the
+    // destructor): a send that cannot finish within a second drops the pair.
+    const timeval limit{1, 0};
+    for (int fd : {client, server}) setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof(limit));
     pairs_.emplace_back(client, server);
   }
 
