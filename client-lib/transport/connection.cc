@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <thread>
 #include <utility>
@@ -117,7 +118,7 @@ absl::Status FromGrpc(const grpc::Status& status, absl::string_view rpc) {
   return absl::Status(code, absl::StrCat(rpc, ": ", status.error_message()));
 }
 
-Connection::Connection(std::string address, TlsConfig tls)
+Connection::Connection(std::string address, TlsConfig tls, Keepalive keepalive)
     : address_(std::move(address)),
       tls_(std::move(tls)),
       refused_(CheckServerAddress(address_, tls_.enabled())) {
@@ -145,6 +146,18 @@ Connection::Connection(std::string address, TlsConfig tls)
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(kMaxMessageBytes);
   args.SetMaxSendMessageSize(kMaxMessageBytes);
+  if (keepalive.time > absl::ZeroDuration()) {
+    auto ms = [](absl::Duration d) {
+      return static_cast<int>(std::clamp<int64_t>(absl::ToInt64Milliseconds(d), 1, INT32_MAX));
+    };
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, ms(keepalive.time));
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, ms(keepalive.timeout));
+    // Only while a call is open: an idle app pings nobody.
+    args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 0);
+    // A quiet Listen stream sends no data, and gRPC 1.51's client stops
+    // after two pings without data unless told otherwise.
+    args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  }
   std::shared_ptr<grpc::ChannelCredentials> credentials =
       tls_.enabled() ? TlsChannelCredentials(tls_, crl_dir_.get())
                      : grpc::InsecureChannelCredentials();

@@ -42,6 +42,19 @@ struct TlsConfig {
   bool enabled() const { return !ca_pem.empty() || system_roots; }
 };
 
+// HTTP/2 keepalive while a call is open (a Subscribe stream, a call waiting
+// on a server that stopped answering): after `time` without traffic the
+// connection is pinged, and if the ping goes unanswered for `timeout` the
+// connection is closed and its calls fail UNAVAILABLE. So a Listen on a
+// network that vanished without closing the connection ends in about 80 s
+// instead of waiting as long as TCP does. The server refuses pings more
+// often than every 30 s (docs/PROTOCOL.md): `time` below that is for tests
+// against a server that never sees the pings. Zero `time`: no pings.
+struct Keepalive {
+  absl::Duration time = absl::Seconds(60);
+  absl::Duration timeout = absl::Seconds(20);
+};
+
 struct Credentials {
   std::string handle;
   uint32_t device_id = 0;
@@ -86,7 +99,7 @@ class Connection {
   // When the server's certificate is refused, the UNAVAILABLE a call returns
   // names the check that failed (tls_diagnosis.h), e.g. "... has been
   // revoked"; no credential was sent.
-  explicit Connection(std::string address, TlsConfig tls = {});
+  explicit Connection(std::string address, TlsConfig tls = {}, Keepalive keepalive = {});
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 

@@ -7,11 +7,14 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "client-lib/content/codec.h"
 #include "client-lib/session_setup.h"
@@ -23,6 +26,7 @@
 #include "gtest/gtest.h"
 #include "testing/server_process.h"
 #include "testing/status_matchers.h"
+#include "testing/tcp_proxy.h"
 #include "testing/temp_dir.h"
 
 namespace sotto {
@@ -170,6 +174,38 @@ class ClientFixTest : public ::testing::Test {
   Party sam_;
   int raw_sends_ = 0;
 };
+
+// ---- keepalive ----
+
+// A Subscribe stream on a connection whose network vanished without closing
+// it (a phone that lost its signal): the client's keepalive ping goes
+// unanswered and the stream fails UNAVAILABLE within keepalive time +
+// timeout, instead of waiting for as long as TCP does, so a Listen returns
+// and the app can connect again. (The server never sees these fast pings:
+// the proxy drops everything from the moment the stream is open.)
+TEST_F(ClientFixTest, AStreamOnAConnectionThatDiedQuietlyFails) {
+  const int port = std::stoi(address().substr(address().rfind(':') + 1));
+  sotto::testing::TcpProxy proxy(port);
+  auto connection = RawConnection(proxy.address(), sam_,
+                                  {absl::Milliseconds(500), absl::Seconds(1)});
+  std::unique_ptr<client::transport::Subscription> stream = connection->Subscribe();
+  for (std::optional<v1::SubscribeEvent> event = stream->Read(); !event || !event->drained();
+       event = stream->Read()) {
+    ASSERT_TRUE(event.has_value()) << stream->Finish();
+  }
+  proxy.Blackhole();
+  const absl::Time cut = absl::Now();
+  // Without keepalive the Read below would wait for TCP: give up at 20 s.
+  absl::Notification ended;
+  std::thread watchdog([&] {
+    if (!ended.WaitForNotificationWithTimeout(absl::Seconds(20))) stream->Cancel();
+  });
+  EXPECT_FALSE(stream->Read().has_value());
+  ended.Notify();
+  watchdog.join();
+  EXPECT_LT(absl::Now() - cut, absl::Seconds(10)) << "the dead connection was not noticed";
+  EXPECT_THAT(stream->Finish(), StatusIs(absl::StatusCode::kUnavailable));
+}
 
 // ---- 1. ghost devices ----
 

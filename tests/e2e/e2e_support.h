@@ -81,12 +81,14 @@ inline absl::StatusOr<Party> RegisterClient(const std::string& server_address,
 // A second connection to the server authenticated as `party`'s device, for
 // tests that replay or reorder envelopes the way a network could.
 inline std::unique_ptr<client::transport::Connection> RawConnection(
-    const std::string& server_address, const Party& party) {
+    const std::string& server_address, const Party& party,
+    client::transport::Keepalive keepalive = {}) {
   auto profile_bytes = party.store->Get(client::storage::Space::kMeta, "profile");
   EXPECT_TRUE(profile_bytes.ok() && profile_bytes->has_value());
   sotto::client::Profile profile;
   EXPECT_TRUE(profile.ParseFromString(**profile_bytes));
-  auto connection = std::make_unique<client::transport::Connection>(server_address);
+  auto connection = std::make_unique<client::transport::Connection>(
+      server_address, client::transport::TlsConfig{}, keepalive);
   connection->SetCredentials({profile.handle(), profile.device_id(), profile.device_secret()});
   return connection;
 }

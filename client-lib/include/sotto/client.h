@@ -444,7 +444,10 @@ class Client {
   // passes without a new message after the backlog was drained (time spent
   // in `on_message` does not count), or on error. `on_message` is called
   // without any lock held: it may call this Client (e.g. SendText to reply),
-  // and other threads' calls proceed while Listen waits.
+  // and other threads' calls proceed while Listen waits. A connection that
+  // dies without closing (the network vanished) is noticed by keepalive
+  // pings: Listen then fails UNAVAILABLE within about 80 s (60 s of quiet,
+  // then 20 s for an answer), and may simply be called again.
   absl::StatusOr<SyncStats> Listen(
       absl::Duration idle_timeout,
       const std::function<bool(const Message&)>& on_message);
