@@ -84,9 +84,13 @@ absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
   if (s.IsCorruption()) return absl::DataLossError(msg);
   if (s.IsInvalidArgument()) return absl::InvalidArgumentError(msg);
   if (s.IsBusy() || s.IsTimedOut() || s.IsTryAgain()) return absl::UnavailableError(msg);
-  // A second open of the same directory fails to take the LOCK file.
+  // A second open of the same directory fails to take the LOCK file: say
+  // so in words (two `sotto` commands on one profile, or an app still
+  // holding it), not only in RocksDB's.
   if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
-    return absl::UnavailableError(msg);
+    return absl::UnavailableError(absl::StrCat(
+        what, ": another process has this store open (a second sotto command, or an app, ",
+        "using the same profile); retry when it has finished (", s.ToString(), ")"));
   }
   return absl::InternalError(msg);
 }

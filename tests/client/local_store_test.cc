@@ -325,9 +325,12 @@ TEST_F(EncryptedStoreTest, WipeOverwritesEveryFileWithZerosThenRemovesTheStore) 
   EXPECT_EQ(bytes_after, bytes_before);
 }
 
+// Two `sotto` commands on one profile: the second says why in words.
 TEST_F(EncryptedStoreTest, SecondOpenWhileOpenIsUnavailable) {
   ASSERT_OK_AND_ASSIGN(auto store, CreateEncryptedStore(db(), "pass", KdfLimits::ForTesting()));
-  EXPECT_THAT(OpenEncryptedStore(db(), "pass"), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(OpenEncryptedStore(db(), "pass"),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       ::testing::HasSubstr("another process has this store open")));
 }
 
 }  // namespace
