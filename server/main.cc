@@ -322,6 +322,12 @@ int main(int argc, char** argv) {
                  "close a connection whose ping goes unanswered this long")
       ->capture_default_str()
       ->check(CLI::Range(uint32_t{1}, uint32_t{3600}));
+  uint32_t idle_connection_s =
+      static_cast<uint32_t>(absl::ToInt64Seconds(defaults.idle_connection_timeout));
+  app.add_option("--idle-connection-seconds", idle_connection_s,
+                 "close a connection with no call open for this long; 0: never")
+      ->capture_default_str()
+      ->check(CLI::Range(uint32_t{0}, uint32_t{7 * 24 * 3600}));
   sotto::server::RateLimitOptions limits;
   struct RateFlag {
     const char* name;
@@ -547,6 +553,7 @@ int main(int argc, char** argv) {
   options.max_streams_per_device = max_streams;
   options.keepalive_time = absl::Seconds(keepalive_s);
   options.keepalive_timeout = absl::Seconds(keepalive_timeout_s);
+  options.idle_connection_timeout = absl::Seconds(idle_connection_s);
   for (size_t i = 0; i < std::size(rate_flags); ++i) {
     std::vector<absl::string_view> parts = absl::StrSplit(rate_values[i], '/');
     double burst = 0;

@@ -92,7 +92,12 @@ int Millis(absl::Duration d) {
 // call is open, at most every kMinClientPingInterval; without one, gRPC's
 // own rule stands (at most every 2 hours). Zero keepalive_time turns the
 // server's pings off altogether (gRPC's own default would be every 2 hours).
+// A connection with no call open is closed after idle_connection_timeout.
 void AddKeepalive(const ServerOptions& options, grpc::ServerBuilder& builder) {
+  if (options.idle_connection_timeout > absl::ZeroDuration()) {
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+                               Millis(options.idle_connection_timeout));
+  }
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
                              Millis(kMinClientPingInterval));
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 0);
@@ -117,6 +122,9 @@ absl::StatusOr<std::unique_ptr<SottoServer>> SottoServer::Start(
   }
   if (options.max_streams_per_device == 0) {
     return absl::InvalidArgumentError("max_streams_per_device must be at least 1");
+  }
+  if (options.idle_connection_timeout < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("idle_connection_timeout must be 0 (never) or positive");
   }
   if (options.keepalive_time < absl::ZeroDuration() ||
       (options.keepalive_time > absl::ZeroDuration() &&

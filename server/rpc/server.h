@@ -73,6 +73,11 @@ struct ServerOptions {
   // keepalive_time: no pings at all.
   absl::Duration keepalive_time = absl::Seconds(60);
   absl::Duration keepalive_timeout = absl::Seconds(20);
+  // A connection with no call open for this long is closed (HTTP/2 GOAWAY;
+  // gRPC clients reconnect on their next call). Such connections are not
+  // pinged, so this is what frees one whose client vanished, or that was
+  // opened and left. Zero: never.
+  absl::Duration idle_connection_timeout = absl::Minutes(10);
   // Tests only: wraps the opened store (e.g. to observe or delay writes).
   // The result is what the server uses; it must forward to the store given.
   std::function<std::unique_ptr<Store>(std::unique_ptr<Store>)> wrap_store;

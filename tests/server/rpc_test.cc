@@ -1026,6 +1026,39 @@ TEST_F(RpcTest, KeepaliveEndsTheStreamsOfAClientThatVanished) {
   CloseStream(std::move(stream));
 }
 
+// A connection with no call open is closed after idle_connection_timeout:
+// it is never pinged, so this is what frees one a client left behind. One
+// with a Subscribe stream open stays, however quiet, and still delivers.
+TEST_F(RpcTest, AConnectionWithoutCallsClosesButOneWithAStreamStays) {
+  configure_server_ = [](ServerOptions& options) {
+    options.idle_connection_timeout = absl::Milliseconds(500);
+  };
+  server_.reset();
+  StartServer();
+  User ana = Register("ana");
+  User bob = Register("bob", 222);
+  auto own_connection = [this] {
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    return grpc::CreateCustomChannel(server_->address(), grpc::InsecureChannelCredentials(),
+                                     args);
+  };
+  std::shared_ptr<grpc::Channel> idle = own_connection();
+  v1::WhoAmIResponse who;
+  ASSERT_TRUE(v1::Accounts::NewStub(idle)->WhoAmI(Ctx(bob.Header()).get(), {}, &who).ok());
+  ASSERT_EQ(idle->GetState(false), GRPC_CHANNEL_READY);
+  std::shared_ptr<grpc::Channel> streaming = own_connection();
+  auto streaming_messages = v1::Messages::NewStub(streaming);
+  Stream stream = SubscribeToEmptyQueue(*streaming_messages, bob);
+
+  absl::SleepFor(absl::Seconds(3));
+  EXPECT_EQ(idle->GetState(false), GRPC_CHANNEL_IDLE) << "the connection without calls is open";
+  EXPECT_EQ(streaming->GetState(false), GRPC_CHANNEL_READY);
+  ASSERT_TRUE(Send(ana, TextTo(bob, 1, "still here")).ok());
+  EXPECT_THAT(ReadEnvelopes(*stream.reader, 1), ElementsAre(::testing::EndsWith(":still here")));
+  CloseStream(std::move(stream));
+}
+
 TEST_F(RpcTest, ServerShutdownEndsOpenSubscriptions) {
   User bob = Register("bob", 222);
   std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
