@@ -6,6 +6,8 @@ namespace {
 // Progress of a message that was (or will be) delivered; cancelled is apart.
 int Rank(DeliveryState state) {
   switch (state) {
+    case DeliveryState::kNotSent:
+    case DeliveryState::kFailed:
     case DeliveryState::kScheduled:
       return 0;
     case DeliveryState::kSent:
@@ -29,6 +31,8 @@ DeliveryState StoredState(int32_t stored) {
     case static_cast<int32_t>(DeliveryState::kDelivered):
     case static_cast<int32_t>(DeliveryState::kRead):
     case static_cast<int32_t>(DeliveryState::kCancelled):
+    case static_cast<int32_t>(DeliveryState::kNotSent):
+    case static_cast<int32_t>(DeliveryState::kFailed):
       return static_cast<DeliveryState>(stored);
     default:
       return DeliveryState::kSent;
@@ -49,6 +53,12 @@ DeliveryState ApplyReceipt(DeliveryState current, v1::content::Receipt::Type typ
       return current;
   }
   return Rank(offered) > Rank(current) ? offered : current;
+}
+
+DeliveryState AfterAccepted(DeliveryState current, bool scheduled) {
+  const DeliveryState accepted = scheduled ? DeliveryState::kScheduled : DeliveryState::kSent;
+  // A receipt may have overtaken the answer that was lost the first time.
+  return Rank(current) > Rank(accepted) ? current : accepted;
 }
 
 DeliveryState ReportedState(DeliveryState state, int64_t server_time_ms, int64_t now_ms) {

@@ -7,7 +7,7 @@
 
 #include <cstdint>
 
-#include "sotto/client.h"
+#include "sotto/types.h"
 #include "sotto/v1/content.pb.h"
 
 namespace sotto::client::history {
@@ -20,6 +20,10 @@ DeliveryState StoredState(int32_t stored);
 // downgrades (read > delivered > sent/scheduled). A cancelled message stays
 // cancelled; a receipt of unknown type changes nothing.
 DeliveryState ApplyReceipt(DeliveryState current, v1::content::Receipt::Type type);
+
+// The state of a message the server has just accepted (held until later
+// when `scheduled`); a receipt that overtook a lost answer is kept.
+DeliveryState AfterAccepted(DeliveryState current, bool scheduled);
 
 // The state to show at `now_ms` for a message stored with `state` and
 // `server_time_ms` (for a scheduled message, its release time): a scheduled

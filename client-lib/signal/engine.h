@@ -11,7 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "client-lib/storage/local_store.h"
+#include "sotto/local_store.h"
 
 namespace sotto::client::signal {
 

@@ -7,7 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "client-lib/storage/local_store.h"
+#include "sotto/local_store.h"
 
 namespace sotto::client::storage {
 

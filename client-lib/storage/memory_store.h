@@ -3,7 +3,7 @@
 
 #include <memory>
 
-#include "client-lib/storage/local_store.h"
+#include "sotto/local_store.h"
 
 namespace sotto::client::storage {
 

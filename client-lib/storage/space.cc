@@ -1,4 +1,4 @@
-#include "client-lib/storage/local_store.h"
+#include "sotto/local_store.h"
 
 namespace sotto::client::storage {
 
@@ -28,6 +28,8 @@ absl::string_view SpaceName(Space space) {
       return "kVerified";
     case Space::kPendingIdentity:
       return "kPendingIdentity";
+    case Space::kUnsent:
+      return "kUnsent";
   }
   return "unknown space";
 }

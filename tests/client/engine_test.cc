@@ -10,7 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "client-lib/storage/encrypted_rocks_store.h"
-#include "client-lib/storage/local_store.h"
+#include "sotto/local_store.h"
 #include "client-lib/storage/memory_store.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"

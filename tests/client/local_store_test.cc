@@ -1,4 +1,4 @@
-#include "client-lib/storage/local_store.h"
+#include "sotto/local_store.h"
 
 #include <filesystem>
 #include <fstream>

@@ -14,7 +14,7 @@
 #include "absl/strings/match.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
-#include "client-lib/storage/local_store.h"
+#include "sotto/local_store.h"
 #include "client-lib/storage/memory_store.h"
 #include "e2e_support.h"
 #include "gmock/gmock.h"
@@ -231,14 +231,18 @@ TEST_F(AccountDeletionTest, ALockedClientCannotDeleteUntilUnlocked) {
 
 TEST_F(AccountDeletionTest, AListenOnAnotherThreadEndsWhenTheAccountIsDeleted) {
   ASSERT_OK_AND_ASSIGN(auto sam, RegisterSam(dir_.sub("sam")));
+  // A message waits, so that the stream is known to be open once Listen
+  // has delivered it.
+  ASSERT_OK(rivera_.client->SendText("sam", "are you there?").status());
   absl::Notification listening;
   absl::StatusOr<SyncStats> result;
   std::thread listener([&] {
-    listening.Notify();
-    result = sam->Listen(absl::Seconds(60), [](const Message&) { return true; });
+    result = sam->Listen(absl::Seconds(60), [&](const Message&) {
+      if (!listening.HasBeenNotified()) listening.Notify();
+      return true;
+    });
   });
-  listening.WaitForNotification();
-  absl::SleepFor(absl::Milliseconds(300));  // let the stream open
+  ASSERT_TRUE(listening.WaitForNotificationWithTimeout(absl::Seconds(20)));
   const absl::Time start = absl::Now();
   ASSERT_OK(sam->DeleteAccount("sam"));
   listener.join();

@@ -359,6 +359,35 @@ TEST_F(ClientFixTest, KeyMaintenanceFailureIsReportedNotReturned) {
   EXPECT_EQ(stats.maintenance_error, "");
 }
 
+// The signed prekey is rotated by the first sync after it turned a week old
+// (the clock is the Client's, set by the test).
+TEST_F(ClientFixTest, SignedPreKeyRotatesOnceAWeekOld) {
+  auto clock = std::make_shared<ManualClock>();
+  ASSERT_OK_AND_ASSIGN(Invite invite, rivera_.client->CreateInvite());
+  RegisterOptions options;
+  options.server_address = address();
+  options.handle = "kim";
+  options.invite_code = invite.code;
+  options.clock = clock;
+  ASSERT_OK_AND_ASSIGN(Party kim, ::sotto::testing::RegisterWith(options));
+  auto raw = RawConnection(address(), rivera_);
+  auto signed_prekey_id = [&]() -> uint32_t {
+    absl::StatusOr<v1::GetBundleResponse> bundle = raw->GetBundle("kim");
+    EXPECT_TRUE(bundle.ok()) << bundle.status();
+    return bundle.ok() && bundle->devices_size() == 1
+               ? bundle->devices(0).signed_prekey().id()
+               : 0;
+  };
+  const uint32_t first = signed_prekey_id();
+  clock->Advance(absl::Hours(24 * 6));
+  ASSERT_OK(kim.client->Sync().status());
+  EXPECT_EQ(signed_prekey_id(), first) << "rotated before it was a week old";
+  clock->Advance(absl::Hours(24 + 1));
+  ASSERT_OK_AND_ASSIGN(SyncStats stats, kim.client->Sync());
+  EXPECT_EQ(stats.maintenance_error, "");
+  EXPECT_NE(signed_prekey_id(), first);
+}
+
 // ---- 6. plain TCP only to loopback ----
 
 TEST_F(ClientFixTest, RemoteServerAddressesAreRefusedBeforeAnythingIsSent) {

@@ -9,7 +9,7 @@
 #include <memory>
 #include <string>
 
-#include "client-lib/storage/local_store.h"
+#include "sotto/local_store.h"
 #include "client-lib/storage/memory_store.h"
 #include "client-lib/transport/connection.h"
 #include "gtest/gtest.h"

@@ -343,10 +343,14 @@ TEST_F(LocalDataTest, AppProvidedStoreCannotBeLocked) {
 }
 
 TEST_F(LocalDataTest, IdleClientLocksItselfAfterAutoLockAfter) {
-  options_.auto_lock_after = absl::Milliseconds(300);
+  auto clock = std::make_shared<ManualClock>();
+  options_.clock = clock;
+  options_.auto_lock_after = absl::Minutes(15);
   ASSERT_OK_AND_ASSIGN(auto rivera, Client::Register(options_));
   ASSERT_OK(rivera->Sync().status());
-  absl::SleepFor(absl::Milliseconds(400));
+  clock->Advance(absl::Minutes(14));
+  ASSERT_OK(rivera->Sync().status()) << "locked before the idle time passed";
+  clock->Advance(absl::Minutes(15));
   EXPECT_THAT(rivera->Sync(), StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("locked")));
   EXPECT_TRUE(rivera->IsLocked());
   ASSERT_OK(rivera->Unlock("correct horse"));

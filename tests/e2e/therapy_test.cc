@@ -57,6 +57,19 @@ class TherapyTest : public ::testing::Test {
     ASSERT_OK_AND_ASSIGN(sam_, RegisterClient(server_->address(), "sam", rivera_));
   }
 
+  // dr-rivera's queue, asked every 100 ms until it is not empty or
+  // `give_up` passes.
+  QueueView PollQueueUntilNotEmpty(absl::Time give_up) {
+    QueueView queue;
+    while (absl::Now() < give_up) {
+      absl::StatusOr<QueueView> now = rivera_.client->ListQueue();
+      EXPECT_TRUE(now.ok()) << now.status();
+      if (now.ok() && !now->entries.empty()) return *now;
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    return queue;
+  }
+
   std::unique_ptr<sotto::testing::ServerProcess> server_;
   Party rivera_;
   Party sam_;
@@ -271,11 +284,14 @@ TEST_F(TherapyTest, CareTeamSeesOneClaimAndOneReplyAnswersForAll) {
 
 TEST_F(TherapyTest, SnoozeHidesUntilItsTimeAndANewMessageReopensAClosedOne) {
   ASSERT_OK(sam_.client->SendText("dr-rivera", "one"));
-  ASSERT_OK(rivera_.client->Snooze("sam", absl::Now() + absl::Milliseconds(1500)));
+  const absl::Time until = absl::Now() + absl::Milliseconds(1500);
+  ASSERT_OK(rivera_.client->Snooze("sam", until));
   ASSERT_OK_AND_ASSIGN(QueueView queue, rivera_.client->ListQueue());
   EXPECT_THAT(queue.entries, IsEmpty());
-  absl::SleepFor(absl::Milliseconds(1800));
-  ASSERT_OK_AND_ASSIGN(queue, rivera_.client->ListQueue());
+  // The server's own clock runs in another process: watch the queue until
+  // the conversation is back, and check that it was not back early.
+  queue = PollQueueUntilNotEmpty(until + absl::Seconds(10));
+  EXPECT_GE(absl::Now(), until) << "back before the snooze ended";
   ASSERT_THAT(queue.entries, SizeIs(1));
   EXPECT_EQ(queue.entries[0].state, ConversationState::kWaiting);
 
@@ -306,9 +322,14 @@ TEST_F(TherapyTest, SendLaterReleasesAtItsTimeNotBeforeAndSurvivesARestart) {
 
   ASSERT_OK(server_->Stop());
   ASSERT_OK(server_->Restart(/*same_address=*/true));
-  absl::SleepFor(at + absl::Milliseconds(1500) - absl::Now());
-
-  ASSERT_OK_AND_ASSIGN(SyncStats released, rivera_.client->Sync());
+  // The release happens on the server's clock (another process): sync until
+  // it arrives, and check that it did not arrive early.
+  SyncStats released;
+  for (const absl::Time give_up = at + absl::Seconds(15);
+       released.received == 0 && absl::Now() < give_up; absl::SleepFor(absl::Milliseconds(100))) {
+    ASSERT_OK_AND_ASSIGN(released, rivera_.client->Sync());
+    if (released.received > 0) EXPECT_GE(absl::Now(), at) << "released before its time";
+  }
   EXPECT_EQ(released.received, 1);
   ASSERT_OK_AND_ASSIGN(auto view, rivera_.client->ReadConversation("sam"));
   ASSERT_THAT(view, SizeIs(1));

@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "client-lib/storage/local_store.h"
+#include "sotto/local_store.h"
 #include "sotto/client/records.pb.h"
 #include "tests/fuzz/client_support.h"
 #include "tests/fuzz/fuzz_check.h"

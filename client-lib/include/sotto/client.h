@@ -20,8 +20,10 @@
 //   RESOURCE_EXHAUSTED   a server limit (e.g. the recipient's queue is full)
 // Messages name what was wrong.
 //
-// Thread safety: all methods may be called from any thread; calls on one
-// Client are serialized internally. Two Client objects must not open the same
+// Thread safety: all methods may be called from any thread. Local work on
+// one Client (the store, encryption) is serialized internally; no call holds
+// that lock while it waits for the server, so a slow network never delays
+// ListConversations, ReadConversation or an incoming message. Two Client objects must not open the same
 // profile directory at once (the second Open fails).
 
 #include <cstdint>
@@ -35,14 +37,11 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "sotto/clock.h"
+#include "sotto/local_store.h"
+#include "sotto/types.h"
 
 namespace sotto {
-
-namespace client::storage {
-class LocalStore;
-}  // namespace client::storage
-
-enum class Role { kClient = 1, kTherapist = 2 };
 
 // How hard the passphrase is stretched (Argon2id) when a profile is created.
 enum class KeyDerivation {
@@ -85,6 +84,8 @@ struct RegisterOptions {
   // call was made for this long. InfiniteDuration turns it off. Only for
   // profiles in a profile directory (an app-provided store is never locked).
   absl::Duration auto_lock_after = absl::Minutes(15);
+  // The clock the Client lives by (see sotto/clock.h); null: the system's.
+  std::shared_ptr<const Clock> clock;
   // The handle to register: 3..32 of [a-z0-9_-], starting with a letter.
   std::string handle;
   Role role = Role::kClient;
@@ -118,195 +119,8 @@ struct OpenOptions {
   std::string tls_crl_pem;
   // As RegisterOptions::auto_lock_after.
   absl::Duration auto_lock_after = absl::Minutes(15);
-};
-
-enum class MessageKind { kText = 1, kLetter = 2 };
-
-// Where an outgoing message is. Incoming messages are always kDelivered.
-enum class DeliveryState {
-  // Held by the server until `deliver_at_ms` (send later).
-  kScheduled = 1,
-  // On the server, not yet on the recipient's device.
-  kSent = 2,
-  // Stored on a recipient device (a delivery receipt came back).
-  kDelivered = 3,
-  // The recipient opened it (if they share read receipts).
-  kRead = 4,
-  // A scheduled message the sender cancelled.
-  kCancelled = 5,
-};
-
-// One message in a conversation, as this device knows it.
-struct Message {
-  // The sender's message id, 32 lowercase hex characters.
-  std::string id;
-  // The other party of the conversation.
-  std::string peer;
-  // True if this device sent it.
-  bool outgoing = false;
-  MessageKind kind = MessageKind::kText;
-  // The text, or the letter's body.
-  std::string text;
-  // Letters only.
-  std::string subject;
-  // Letters only: the id of the message this answers (hex; empty if none),
-  // and of the first letter of its thread (its own id for a new thread).
-  std::string in_reply_to;
-  std::string thread_id;
-  // When the server accepted it (Unix ms); for a scheduled message, when it
-  // is to be released.
-  int64_t server_time_ms = 0;
-  // The sender's own clock when they wrote it (Unix ms); informational.
-  int64_t sent_at_ms = 0;
-  DeliveryState state = DeliveryState::kSent;
-};
-
-// When to expect a reply, from the therapist's published policy.
-struct ReplyExpectation {
-  int64_t due_ms = 0;
-  uint32_t reply_window_minutes = 0;
-  // Non-empty while the therapist is away before the reply is due.
-  std::string away_note;
-  int64_t away_until_ms = 0;
-  // The operator's reminder that Sotto is not for emergencies.
-  std::string emergency_note;
-};
-
-struct SendOptions {
-  // Send later: the server holds the message until then. InfinitePast (the
-  // default) or any past time sends now.
-  absl::Time deliver_at = absl::InfinitePast();
-};
-
-// Something about a contact's identity key the user must be shown.
-struct IdentityNotice {
-  enum class Kind {
-    // An unverified contact's key changed and the new key was accepted
-    // automatically (their messages were decrypted / this message was sent).
-    kAccepted = 1,
-    // A verified contact's key changed, or a known contact has a new device
-    // with another key: their messages are held on the server and sending to
-    // them stops until the user compares the safety number and calls
-    // AcceptIdentityChange.
-    kHeld = 2,
-  };
-  std::string peer;
-  Kind kind = Kind::kHeld;
-  // A sentence to show, naming the peer.
-  std::string text;
-};
-
-// A contact's safety number (Client::SafetyNumber).
-struct SafetyNumberInfo {
-  std::string peer;
-  // 60 digits (libsignal fingerprint, 5200 iterations), both sides' halves;
-  // identical on the contact's device when the keys are the ones they hold.
-  // Show as 12 groups of 5.
-  std::string digits;
-  // The scannable form (libsignal's ScannableFingerprint, version 1,
-  // serialized): for a QR code. Raw bytes.
-  std::string scannable;
-  // The user marked this key as compared (MarkVerified).
-  bool verified = false;
-  // The number is for a NEW key of the contact that is not accepted yet
-  // (AcceptIdentityChange accepts exactly this key).
-  bool changed = false;
-};
-
-struct SendResult {
-  Message message;
-  // Set for a client's message to a therapist.
-  std::optional<ReplyExpectation> expectation;
-  // Identity changes met while sending (an unverified contact's new key that
-  // was accepted automatically).
-  std::vector<IdentityNotice> notices;
-};
-
-struct Invite {
-  std::string code;
-  int64_t expires_at_ms = 0;
-};
-
-struct CareLink {
-  std::string peer;
-  bool active = true;
-  int64_t since_ms = 0;
-  int64_t ended_ms = 0;
-  std::string ended_by;
-};
-
-// A therapist's response policy (see proto/sotto/v1/care.proto).
-struct ResponsePolicy {
-  std::string time_zone = "UTC";           // IANA name
-  std::vector<int> working_days = {1, 2, 3, 4, 5};  // ISO: 1 = Monday
-  int day_start_minute = 9 * 60;
-  int day_end_minute = 17 * 60;
-  int reply_window_minutes = 8 * 60;       // business minutes
-  int64_t away_from_ms = 0;                // [from, until), 0 = none
-  int64_t away_until_ms = 0;
-  std::string away_note;
-};
-
-struct PolicyView {
-  ResponsePolicy policy;
-  std::string emergency_note;
-};
-
-enum class ConversationState { kWaiting = 1, kAnswered = 2, kSnoozed = 3, kClosed = 4 };
-
-// One client's conversation in a therapist's queue.
-struct QueueEntry {
-  std::string client;
-  ConversationState state = ConversationState::kWaiting;
-  int64_t oldest_waiting_ms = 0;
-  uint32_t waiting_count = 0;
-  int64_t last_reply_ms = 0;
-  int64_t snoozed_until_ms = 0;
-  int64_t due_ms = 0;
-  bool overdue = false;
-  std::string claimed_by;
-};
-
-struct QueueView {
-  std::vector<QueueEntry> entries;  // oldest waiting first
-  int64_t now_ms = 0;               // the server's clock
-};
-
-struct Conversation {
-  std::string peer;
-  // Time of the newest message (Unix ms, server time).
-  int64_t last_activity_ms = 0;
-  uint32_t message_count = 0;
-  // Incoming messages not yet returned by ReadConversation.
-  uint32_t unread_count = 0;
-  // The start of the newest message.
-  std::string preview;
-  bool last_outgoing = false;
-};
-
-struct SyncStats {
-  // New messages decrypted and stored.
-  int received = 0;
-  // Redelivered messages that had already been stored (dropped, not shown
-  // twice).
-  int duplicates = 0;
-  // Envelopes that could not be decrypted (dropped and acknowledged).
-  int undecryptable = 0;
-  // Envelopes left on the server because their sender's identity key is not
-  // trusted (they stay queued until the user decides): a changed key, or a
-  // new device of a known contact presenting a key we do not trust.
-  int held = 0;
-  // Empty, or why keeping this device's keys on the server failed
-  // (refilling one-time prekeys, rotating the signed prekey). Such a failure
-  // does not fail the Sync/Listen — the messages above are stored — and is
-  // retried on the next one; an app may show it if it persists.
-  std::string maintenance_error;
-  // The senders of the held envelopes, each once, sorted.
-  std::vector<std::string> held_from;
-  // Identity changes met in this sync: kHeld for each sender above, and
-  // kAccepted for unverified contacts whose new key was accepted (their
-  // messages are in `received`).
-  std::vector<IdentityNotice> notices;
+  // The clock the Client lives by (see sotto/clock.h); null: the system's.
+  std::shared_ptr<const Clock> clock;
 };
 
 class Client {
@@ -363,8 +177,25 @@ class Client {
   // nothing sent to anyone, if a device of `to` presents an identity key we
   // do not trust: a changed key, or a new device of a contact whose key
   // differs from the one we know ("<user> has a new device with an
-  // unverified identity key") — the user must verify it first. The sent
-  // message is added to the local history.
+  // unverified identity key") — the user must verify it first.
+  //
+  // Nothing written is lost: once the text passes the checks above it is
+  // added to the local history before anything goes to the network. If the
+  // server cannot take it now (UNAVAILABLE, DEADLINE_EXCEEDED,
+  // RESOURCE_EXHAUSTED, ABORTED, or the profile locked meanwhile), the error
+  // comes back and the message stays in the history as kNotSent; the next
+  // SendText/SendLetter/Reply, Sync, Listen or RetryUnsent sends it, with the
+  // same message id and the same ciphertext, so it never arrives twice. If
+  // the server refuses it for good (e.g. PERMISSION_DENIED: no care link;
+  // FAILED_PRECONDITION: an identity change held), it is taken out of the
+  // history again and the error returned: the caller still has the text.
+  // A kNotSent message that a later retry finds refused for good stays as
+  // kFailed with the reason in Message::failure; RetryUnsent tries it again,
+  // CancelScheduled discards it. Messages still waiting go before this one.
+  //
+  // The profile's lock is not held while the server is called: other calls
+  // on this Client (ListConversations, ReadConversation, an incoming
+  // message) proceed while a send waits on the network.
   absl::StatusOr<SendResult> SendText(absl::string_view to, absl::string_view text,
                                       const SendOptions& options = {});
 
@@ -390,10 +221,18 @@ class Client {
                                                          const SendOptions& options = {});
 
   // Cancels a scheduled message (found by id prefix, as Reply) before the
-  // server releases it, and marks it kCancelled locally. NOT_FOUND if it was
-  // already released (or never scheduled); INVALID_ARGUMENT for a message
-  // someone else sent.
+  // server releases it, and marks it kCancelled locally. Also discards a
+  // message kept as kNotSent or kFailed (nothing goes to the server;
+  // FAILED_PRECONDITION while another call is sending it). NOT_FOUND if it
+  // was already released (or never scheduled); INVALID_ARGUMENT for a
+  // message someone else sent. The conversation list then shows the newest
+  // message that is not cancelled.
   absl::Status CancelScheduled(absl::string_view id_prefix);
+
+  // Sends every message kept as kNotSent or kFailed, oldest first (see
+  // SendText). Returns how many the server took; on failure, the first
+  // error (the others were still tried, unless the server was unreachable).
+  absl::StatusOr<int> RetryUnsent();
 
   // Care links. A therapist invites a client (new: the code goes to
   // `sotto init --invite`; existing: to AcceptInvite).

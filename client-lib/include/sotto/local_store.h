@@ -1,5 +1,9 @@
-#ifndef SOTTO_CLIENT_LIB_STORAGE_LOCAL_STORE_H_
-#define SOTTO_CLIENT_LIB_STORAGE_LOCAL_STORE_H_
+#ifndef SOTTO_CLIENT_LIB_INCLUDE_SOTTO_LOCAL_STORE_H_
+#define SOTTO_CLIENT_LIB_INCLUDE_SOTTO_LOCAL_STORE_H_
+
+// The interface of the client's local store, public because an app may pass
+// its own (Client::Register / Client::Open with a store): everything the
+// library keeps on the device goes through it.
 
 #include <cstdint>
 #include <optional>
@@ -34,7 +38,14 @@ enum class Space : uint8_t {
   // Blind(user) -> the newest identity key presented for the user that was
   // refused as untrusted (a changed key), waiting for the user's decision.
   kPendingIdentity = 12,
+  // Message id (16 raw bytes) -> the kHistory key of an outgoing message
+  // the server has not accepted yet (Client::RetryUnsent). Written with the
+  // history record before the first attempt, deleted with the record's
+  // update once the server accepted it.
+  kUnsent = 13,
 };
+// The highest Space in use (for code that visits every space).
+inline constexpr Space kLastSpace = Space::kUnsent;
 
 // "kSession" etc., for error messages.
 absl::string_view SpaceName(Space space);
@@ -93,4 +104,4 @@ inline constexpr size_t kBlindBytes = 16;
 
 }  // namespace sotto::client::storage
 
-#endif  // SOTTO_CLIENT_LIB_STORAGE_LOCAL_STORE_H_
+#endif  // SOTTO_CLIENT_LIB_INCLUDE_SOTTO_LOCAL_STORE_H_

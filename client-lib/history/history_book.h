@@ -1,0 +1,113 @@
+#ifndef SOTTO_CLIENT_LIB_HISTORY_HISTORY_BOOK_H_
+#define SOTTO_CLIENT_LIB_HISTORY_HISTORY_BOOK_H_
+
+// The local history in the profile's store: messages (kHistory, in arrival
+// order per conversation), their id index (kMessageIndex), the conversation
+// summaries (kConversation) and the receipts waiting to go (kOutbox).
+//
+// Functions here read the store and return the writes to make, so that the
+// caller commits them in one Apply together with whatever else belongs to
+// the same event (a decryption's session state, a read receipt). The caller
+// holds the profile's lock; nothing here goes to the network.
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "sotto/client/records.pb.h"
+#include "sotto/local_store.h"
+#include "sotto/types.h"
+#include "sotto/v1/content.pb.h"
+
+namespace sotto::client::history {
+
+// The record under (space, key) parsed as `Proto`; nullopt when absent,
+// DATA_LOSS when it does not parse.
+template <typename Proto>
+absl::StatusOr<std::optional<Proto>> LoadProto(storage::LocalStore& store, storage::Space space,
+                                                absl::string_view key) {
+  absl::StatusOr<std::optional<std::string>> bytes = store.Get(space, key);
+  if (!bytes.ok()) return bytes.status();
+  if (!*bytes) return std::optional<Proto>();
+  Proto proto;
+  if (!proto.ParseFromString(**bytes)) {
+    return absl::DataLossError(absl::StrCat("local record '", key, "' is corrupt"));
+  }
+  return std::optional<Proto>(std::move(proto));
+}
+
+// The public view of a stored message at `now_ms`.
+Message ToMessage(const StoredMessage& stored, int64_t now_ms);
+
+// The writes that add `stored` to the history, index its id and update its
+// conversation's summary. Assigns stored.local_seq; returns the history key
+// in `history_key`.
+absl::StatusOr<std::vector<storage::Write>> HistoryWrites(storage::LocalStore& store,
+                                                          StoredMessage& stored,
+                                                          std::string* history_key = nullptr);
+
+// The writes that apply a receipt from `sender` to our messages it names.
+// Ids that are unknown, not ours, or not sent to `sender` are ignored.
+absl::StatusOr<std::vector<storage::Write>> ReceiptWrites(storage::LocalStore& store,
+                                                          const std::string& sender,
+                                                          const v1::content::Receipt& receipt);
+
+// The write that adds `ids` to the pending receipts of `type` for `peer`.
+absl::StatusOr<storage::Write> PendingReceiptWrite(storage::LocalStore& store,
+                                                   const std::string& peer,
+                                                   v1::content::Receipt::Type type,
+                                                   const std::vector<std::string>& ids);
+
+// The message whose hex id starts with `id_prefix`, with its kHistory key.
+// NOT_FOUND if none, INVALID_ARGUMENT if several match.
+absl::StatusOr<std::pair<std::string, StoredMessage>> FindMessage(storage::LocalStore& store,
+                                                                  absl::string_view id_prefix);
+
+// The write that lets `stored` (an outgoing message whose time the server
+// just set) show in its conversation's summary if it is now the newest.
+absl::StatusOr<storage::Write> ShowInSummaryWrite(storage::LocalStore& store,
+                                                  const StoredMessage& stored);
+
+// The write that makes `peer`'s summary show its newest message that is
+// not cancelled (after a cancellation: a cancelled send-later message must
+// not stay on top of the inbox as if it were the newest).
+absl::StatusOr<storage::Write> RefreshSummaryWrite(storage::LocalStore& store,
+                                                   const std::string& peer,
+                                                   const std::vector<storage::Write>& pending);
+
+// The writes that take the message under `history_key` out of the history
+// again (a send refused for good while its writer is still there to be
+// told): the record, its id index entry, and its conversation's summary
+// (deleted with its last message, else counted down and refreshed).
+absl::StatusOr<std::vector<storage::Write>> ForgetWrites(storage::LocalStore& store,
+                                                         const std::string& history_key,
+                                                         const StoredMessage& stored);
+
+// Conversations with the newest activity first.
+absl::StatusOr<std::vector<Conversation>> ListConversations(storage::LocalStore& store);
+
+// Every message with `peer`, oldest first, and the writes that mark them read
+// (with the read receipts to queue when `read_receipts`). NOT_FOUND if there
+// is no conversation with `peer`.
+struct ConversationRead {
+  std::vector<Message> messages;
+  std::vector<storage::Write> writes;
+};
+absl::StatusOr<ConversationRead> ReadConversation(storage::LocalStore& store,
+                                                  absl::string_view peer, int64_t now_ms,
+                                                  bool read_receipts);
+
+// Profiles made before kMessageIndex existed get their index once, in one
+// write.
+absl::Status BuildMessageIndex(storage::LocalStore& store);
+// Present once every history record has its kMessageIndex entry.
+inline constexpr char kMessageIndexReadyKey[] = "message_index_ready";
+
+}  // namespace sotto::client::history
+
+#endif  // SOTTO_CLIENT_LIB_HISTORY_HISTORY_BOOK_H_

@@ -1,0 +1,56 @@
+#ifndef SOTTO_CLIENT_LIB_INCLUDE_SOTTO_CLOCK_H_
+#define SOTTO_CLIENT_LIB_INCLUDE_SOTTO_CLOCK_H_
+
+// The time a Client lives by: when a message was written, whether a
+// send-later time is still ahead, when the profile locks itself for
+// inactivity, when the signed prekey is due for rotation. An app passes its
+// own only to test those (RegisterOptions::clock / OpenOptions::clock); by
+// default it is the system's clock.
+
+#include <memory>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
+namespace sotto {
+
+// Thread-safe: a Client reads it from any of its callers' threads and from
+// Listen's watchdog.
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual absl::Time Now() const = 0;
+};
+
+// absl::Now().
+class SystemClock final : public Clock {
+ public:
+  absl::Time Now() const override { return absl::Now(); }
+};
+
+// A clock that moves only when told to, for tests.
+class ManualClock final : public Clock {
+ public:
+  explicit ManualClock(absl::Time start = absl::Now()) : now_(start) {}
+  absl::Time Now() const override {
+    absl::MutexLock lock(&mu_);
+    return now_;
+  }
+  void Advance(absl::Duration by) {
+    absl::MutexLock lock(&mu_);
+    now_ += by;
+  }
+  void Set(absl::Time now) {
+    absl::MutexLock lock(&mu_);
+    now_ = now;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  absl::Time now_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace sotto
+
+#endif  // SOTTO_CLIENT_LIB_INCLUDE_SOTTO_CLOCK_H_

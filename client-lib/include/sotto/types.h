@@ -1,0 +1,224 @@
+#ifndef SOTTO_CLIENT_LIB_INCLUDE_SOTTO_TYPES_H_
+#define SOTTO_CLIENT_LIB_INCLUDE_SOTTO_TYPES_H_
+
+// The values sotto::Client takes and returns: messages, conversations,
+// queue entries, policies. Plain structs, copyable, with no behaviour.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+
+namespace sotto {
+
+enum class Role { kClient = 1, kTherapist = 2 };
+
+enum class MessageKind { kText = 1, kLetter = 2 };
+
+// Where an outgoing message is. Incoming messages are always kDelivered.
+enum class DeliveryState {
+  // Held by the server until `deliver_at_ms` (send later).
+  kScheduled = 1,
+  // On the server, not yet on the recipient's device.
+  kSent = 2,
+  // Stored on a recipient device (a delivery receipt came back).
+  kDelivered = 3,
+  // The recipient opened it (if they share read receipts).
+  kRead = 4,
+  // A scheduled message the sender cancelled, or an unsent one discarded.
+  kCancelled = 5,
+  // Written, kept in the local history, but not on the server yet: the
+  // server could not be reached (or the profile locked) before it took the
+  // message. Sent by the next Send, Sync, Listen or RetryUnsent, with the
+  // same message id, so it never arrives twice.
+  kNotSent = 6,
+  // A kNotSent message that the server refused for good when it was sent
+  // again (e.g. the care link ended meanwhile): kept in the local history
+  // so that the text is not lost, with the reason in Message::failure. Not
+  // retried by itself; RetryUnsent retries it, CancelScheduled discards it.
+  kFailed = 7,
+};
+
+// One message in a conversation, as this device knows it.
+struct Message {
+  // The sender's message id, 32 lowercase hex characters.
+  std::string id;
+  // The other party of the conversation.
+  std::string peer;
+  // True if this device sent it.
+  bool outgoing = false;
+  MessageKind kind = MessageKind::kText;
+  // The text, or the letter's body.
+  std::string text;
+  // Letters only.
+  std::string subject;
+  // Letters only: the id of the message this answers (hex; empty if none),
+  // and of the first letter of its thread (its own id for a new thread).
+  std::string in_reply_to;
+  std::string thread_id;
+  // When the server accepted it (Unix ms); for a scheduled message, when it
+  // is to be released.
+  int64_t server_time_ms = 0;
+  // The sender's own clock when they wrote it (Unix ms); informational.
+  int64_t sent_at_ms = 0;
+  DeliveryState state = DeliveryState::kSent;
+  // kNotSent / kFailed: why the last attempt did not reach the server.
+  std::string failure;
+};
+
+// When to expect a reply, from the therapist's published policy.
+struct ReplyExpectation {
+  int64_t due_ms = 0;
+  uint32_t reply_window_minutes = 0;
+  // Non-empty while the therapist is away before the reply is due.
+  std::string away_note;
+  int64_t away_until_ms = 0;
+  // The operator's reminder that Sotto is not for emergencies.
+  std::string emergency_note;
+};
+
+struct SendOptions {
+  // Send later: the server holds the message until then. InfinitePast (the
+  // default) or any past time sends now.
+  absl::Time deliver_at = absl::InfinitePast();
+};
+
+// Something about a contact's identity key the user must be shown.
+struct IdentityNotice {
+  enum class Kind {
+    // An unverified contact's key changed and the new key was accepted
+    // automatically (their messages were decrypted / this message was sent).
+    kAccepted = 1,
+    // A verified contact's key changed, or a known contact has a new device
+    // with another key: their messages are held on the server and sending to
+    // them stops until the user compares the safety number and calls
+    // AcceptIdentityChange.
+    kHeld = 2,
+  };
+  std::string peer;
+  Kind kind = Kind::kHeld;
+  // A sentence to show, naming the peer.
+  std::string text;
+};
+
+// A contact's safety number (Client::SafetyNumber).
+struct SafetyNumberInfo {
+  std::string peer;
+  // 60 digits (libsignal fingerprint, 5200 iterations), both sides' halves;
+  // identical on the contact's device when the keys are the ones they hold.
+  // Show as 12 groups of 5.
+  std::string digits;
+  // The scannable form (libsignal's ScannableFingerprint, version 1,
+  // serialized): for a QR code. Raw bytes.
+  std::string scannable;
+  // The user marked this key as compared (MarkVerified).
+  bool verified = false;
+  // The number is for a NEW key of the contact that is not accepted yet
+  // (AcceptIdentityChange accepts exactly this key).
+  bool changed = false;
+};
+
+struct SendResult {
+  Message message;
+  // Set for a client's message to a therapist.
+  std::optional<ReplyExpectation> expectation;
+  // Identity changes met while sending (an unverified contact's new key that
+  // was accepted automatically).
+  std::vector<IdentityNotice> notices;
+};
+
+struct Invite {
+  std::string code;
+  int64_t expires_at_ms = 0;
+};
+
+struct CareLink {
+  std::string peer;
+  bool active = true;
+  int64_t since_ms = 0;
+  int64_t ended_ms = 0;
+  std::string ended_by;
+};
+
+// A therapist's response policy (see proto/sotto/v1/care.proto).
+struct ResponsePolicy {
+  std::string time_zone = "UTC";           // IANA name
+  std::vector<int> working_days = {1, 2, 3, 4, 5};  // ISO: 1 = Monday
+  int day_start_minute = 9 * 60;
+  int day_end_minute = 17 * 60;
+  int reply_window_minutes = 8 * 60;       // business minutes
+  int64_t away_from_ms = 0;                // [from, until), 0 = none
+  int64_t away_until_ms = 0;
+  std::string away_note;
+};
+
+struct PolicyView {
+  ResponsePolicy policy;
+  std::string emergency_note;
+};
+
+enum class ConversationState { kWaiting = 1, kAnswered = 2, kSnoozed = 3, kClosed = 4 };
+
+// One client's conversation in a therapist's queue.
+struct QueueEntry {
+  std::string client;
+  ConversationState state = ConversationState::kWaiting;
+  int64_t oldest_waiting_ms = 0;
+  uint32_t waiting_count = 0;
+  int64_t last_reply_ms = 0;
+  int64_t snoozed_until_ms = 0;
+  int64_t due_ms = 0;
+  bool overdue = false;
+  std::string claimed_by;
+};
+
+struct QueueView {
+  std::vector<QueueEntry> entries;  // oldest waiting first
+  int64_t now_ms = 0;               // the server's clock
+};
+
+struct Conversation {
+  std::string peer;
+  // Time of the newest message (Unix ms, server time).
+  int64_t last_activity_ms = 0;
+  uint32_t message_count = 0;
+  // Incoming messages not yet returned by ReadConversation.
+  uint32_t unread_count = 0;
+  // The start of the newest message.
+  std::string preview;
+  bool last_outgoing = false;
+};
+
+struct SyncStats {
+  // New messages decrypted and stored.
+  int received = 0;
+  // Redelivered messages that had already been stored (dropped, not shown
+  // twice).
+  int duplicates = 0;
+  // Envelopes that could not be decrypted (dropped and acknowledged).
+  int undecryptable = 0;
+  // Envelopes left on the server because their sender's identity key is not
+  // trusted (they stay queued until the user decides): a changed key, or a
+  // new device of a known contact presenting a key we do not trust.
+  int held = 0;
+  // Messages kept as not sent (DeliveryState::kNotSent) that went out with
+  // this sync.
+  int resent = 0;
+  // Empty, or why keeping this device's keys on the server failed
+  // (refilling one-time prekeys, rotating the signed prekey). Such a failure
+  // does not fail the Sync/Listen — the messages above are stored — and is
+  // retried on the next one; an app may show it if it persists.
+  std::string maintenance_error;
+  // The senders of the held envelopes, each once, sorted.
+  std::vector<std::string> held_from;
+  // Identity changes met in this sync: kHeld for each sender above, and
+  // kAccepted for unverified contacts whose new key was accepted (their
+  // messages are in `received`).
+  std::vector<IdentityNotice> notices;
+};
+
+}  // namespace sotto
+
+#endif  // SOTTO_CLIENT_LIB_INCLUDE_SOTTO_TYPES_H_

@@ -1,0 +1,157 @@
+// ProcessEnvelope (receiver.h): one envelope from the server's queue to the
+// local history, atomically with the Signal session state.
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "client-lib/content/codec.h"
+#include "client-lib/history/history_book.h"
+#include "client-lib/identity/identity_guard.h"
+#include "client-lib/incoming/receiver.h"
+#include "sotto/status_macros.h"
+
+namespace sotto::client {
+namespace {
+
+using storage::Write;
+using v1::content::Content;
+using v1::content::Receipt;
+
+// Stored (as a text) in place of a message that decrypted but that this
+// version cannot show: content that does not decode, or a body of a kind it
+// does not know (PROTOCOL.md: receivers tell the user to update).
+constexpr char kUnreadableText[] = "[This message could not be read by this version of Sotto]";
+
+// The writes for a decrypted plaintext: a message stored with its delivery
+// receipt queued, or a receipt applied to our messages (`is_receipt`).
+absl::StatusOr<std::vector<Write>> WritesFor(ProfileSession& session, const v1::Envelope& envelope,
+                                             absl::string_view plaintext, StoredMessage& stored,
+                                             bool& is_receipt)
+    ABSL_EXCLUSIVE_LOCKS_REQUIRED(session.mu) {
+  storage::LocalStore& store = session.store();
+  absl::StatusOr<Content> content = content::DecodeContent(plaintext);
+  if (content.ok() && content->has_receipt()) {
+    is_receipt = true;
+    return history::ReceiptWrites(store, envelope.sender(), content->receipt());
+  }
+  Content shown;
+  if (content.ok() && (content->has_text() || content->has_letter())) {
+    shown = std::move(*content);
+  } else {
+    // It decrypted, so it did come from the sender's device; dropping it
+    // would leave the user unaware that anything arrived.
+    if (content.ok()) shown.set_sent_at_ms(content->sent_at_ms());
+    shown.mutable_text()->set_body(kUnreadableText);
+  }
+  stored.set_message_id(envelope.message_id());
+  stored.set_peer(envelope.sender());
+  stored.set_peer_device(envelope.sender_device());
+  stored.set_outgoing(false);
+  stored.set_server_time_ms(envelope.server_time_ms());
+  *stored.mutable_content() = std::move(shown);
+  SOTTO_ASSIGN_OR_RETURN(std::vector<Write> writes, history::HistoryWrites(store, stored));
+  if (envelope.message_id().size() == content::kMessageIdBytes) {
+    SOTTO_ASSIGN_OR_RETURN(Write receipt,
+                           history::PendingReceiptWrite(store, envelope.sender(), Receipt::DELIVERED,
+                                                        {envelope.message_id()}));
+    writes.push_back(std::move(receipt));
+  }
+  return writes;
+}
+
+absl::StatusOr<bool> Process(ProfileSession& session, const v1::Envelope& envelope,
+                             SyncStats& stats, std::optional<Message>* delivered, bool retried)
+    ABSL_EXCLUSIVE_LOCKS_REQUIRED(session.mu);
+
+// An envelope the engine refused because of the sender's identity key:
+// decrypt again if an unverified contact's change was accepted, else hold it.
+absl::StatusOr<bool> HandleUntrusted(ProfileSession& session, const v1::Envelope& envelope,
+                                     const absl::Status& refusal, SyncStats& stats,
+                                     std::optional<Message>* delivered, bool retried)
+    ABSL_EXCLUSIVE_LOCKS_REQUIRED(session.mu) {
+  absl::StatusOr<bool> resolved =
+      ResolveIdentityChange(session, envelope.sender(), refusal, stats.notices);
+  if (resolved.ok() && *resolved && !retried) {
+    return Process(session, envelope, stats, delivered, /*retried=*/true);
+  }
+  if (!resolved.ok() && resolved.status().code() != absl::StatusCode::kFailedPrecondition) {
+    return resolved.status();  // our store
+  }
+  ++stats.held;
+  const std::string& sender = envelope.sender();
+  if (std::find(stats.held_from.begin(), stats.held_from.end(), sender) == stats.held_from.end()) {
+    stats.held_from.push_back(sender);
+    std::sort(stats.held_from.begin(), stats.held_from.end());
+    stats.notices.push_back(IdentityNotice{
+        sender, IdentityNotice::Kind::kHeld,
+        std::string(resolved.ok() ? refusal.message() : resolved.status().message())});
+  }
+  return false;
+}
+
+absl::StatusOr<bool> Process(ProfileSession& session, const v1::Envelope& envelope,
+                             SyncStats& stats, std::optional<Message>* delivered, bool retried)
+    ABSL_EXCLUSIVE_LOCKS_REQUIRED(session.mu) {
+  if (envelope.type() != v1::ENVELOPE_TYPE_PREKEY &&
+      envelope.type() != v1::ENVELOPE_TYPE_CIPHERTEXT) {
+    ++stats.undecryptable;
+    return true;
+  }
+  signal::Address from{envelope.sender(), envelope.sender_device()};
+  signal::Ciphertext ciphertext{envelope.type() == v1::ENVELOPE_TYPE_PREKEY
+                                    ? signal::MessageType::kPreKey
+                                    : signal::MessageType::kCiphertext,
+                                envelope.ciphertext()};
+  StoredMessage stored;
+  bool is_receipt = false;
+  // Runs inside the decryption: its writes commit with the session state,
+  // so a message is stored, its delivery receipt queued and (for a
+  // receipt) our messages' states updated exactly once. If it fails (our
+  // store), the engine stores nothing and the envelope stays queued.
+  absl::Status handler_error;
+  auto on_plaintext = [&](absl::string_view plaintext) -> absl::StatusOr<std::vector<Write>> {
+    session.mu.AssertHeld();
+    absl::StatusOr<std::vector<Write>> writes =
+        WritesFor(session, envelope, plaintext, stored, is_receipt);
+    if (!writes.ok()) handler_error = writes.status();
+    return writes;
+  };
+  absl::StatusOr<std::string> plaintext =
+      session.engine().Decrypt(from, ciphertext, on_plaintext);
+  // Our own failure, whatever its code: keep the envelope queued.
+  if (!handler_error.ok()) return handler_error;
+  if (plaintext.ok()) {
+    if (!is_receipt) {
+      ++stats.received;
+      if (delivered) *delivered = history::ToMessage(stored, session.NowMs());
+    }
+    return true;
+  }
+  switch (plaintext.status().code()) {
+    case absl::StatusCode::kAlreadyExists:
+      ++stats.duplicates;
+      return true;
+    case absl::StatusCode::kFailedPrecondition:
+      return HandleUntrusted(session, envelope, plaintext.status(), stats, delivered, retried);
+    // Caused by the peer (or a forger): bad MAC, malformed, a prekey we no
+    // longer have, no session. The engine reports failures of our own
+    // store as INTERNAL or UNAVAILABLE, which land below.
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kDataLoss:
+      ++stats.undecryptable;
+      return true;
+    default:
+      return plaintext.status();
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<bool> ProcessEnvelope(ProfileSession& session, const v1::Envelope& envelope,
+                                     SyncStats& stats, std::optional<Message>* delivered) {
+  return Process(session, envelope, stats, delivered, /*retried=*/false);
+}
+
+}  // namespace sotto::client

@@ -1,0 +1,192 @@
+#include "client-lib/incoming/receiver.h"
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/notification.h"
+#include "client-lib/keys/key_maintenance.h"
+#include "sotto/status_macros.h"
+
+namespace sotto::client {
+namespace {
+
+constexpr uint32_t kFetchBatch = 100;
+
+// Listen's watchdog: ends the stream once it has been idle for
+// `idle_timeout` after the backlog (a blocking Read() has no timeout of its
+// own), when the profile locks itself, or when the account was deleted.
+// Time spent processing or in the app's callback is not idleness.
+class Watchdog {
+ public:
+  Watchdog(ProfileSession& session, transport::Subscription& subscription,
+           absl::Duration idle_timeout)
+      : session_(session), subscription_(subscription), idle_timeout_(idle_timeout) {
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~Watchdog() { Stop(); }
+
+  void Stop() {
+    if (!done_.HasBeenNotified()) done_.Notify();
+    if (thread_.joinable()) thread_.join();
+  }
+  void Activity(bool drained) {
+    absl::MutexLock lock(&mu_);
+    last_activity_ = absl::Now();
+    drained_ = drained_ || drained;
+  }
+  void Busy(bool busy) {
+    absl::MutexLock lock(&mu_);
+    busy_ = busy;
+    last_activity_ = absl::Now();
+  }
+  bool timed_out() const { return timed_out_; }
+  bool auto_locked() const { return auto_locked_; }
+
+ private:
+  void Run() {
+    while (!done_.WaitForNotificationWithTimeout(absl::Milliseconds(50))) {
+      // HIPAA automatic log-off: no call from the app for too long.
+      if (session_.AutoLockDue()) {
+        auto_locked_ = true;
+        subscription_.Cancel();
+        return;
+      }
+      // DeleteAccount ran on another thread: nothing is left to listen for.
+      if (session_.deleted_flag()) {
+        subscription_.Cancel();
+        return;
+      }
+      absl::MutexLock lock(&mu_);
+      if (drained_ && !busy_ && absl::Now() - last_activity_ >= idle_timeout_) {
+        timed_out_ = true;
+        subscription_.Cancel();
+        return;
+      }
+    }
+  }
+
+  ProfileSession& session_;
+  transport::Subscription& subscription_;
+  const absl::Duration idle_timeout_;
+  absl::Mutex mu_;
+  absl::Time last_activity_ ABSL_GUARDED_BY(mu_) = absl::Now();
+  bool drained_ ABSL_GUARDED_BY(mu_) = false;
+  bool busy_ ABSL_GUARDED_BY(mu_) = false;
+  std::atomic<bool> timed_out_{false};
+  std::atomic<bool> auto_locked_{false};
+  absl::Notification done_;
+  std::thread thread_;
+};
+
+}  // namespace
+
+absl::StatusOr<SyncStats> Receiver::Sync() {
+  SOTTO_RETURN_IF_ERROR(session_.Check());
+  absl::MutexLock syncing(&syncing_);
+  SyncStats stats;
+  uint64_t after_seq = 0;
+  while (true) {
+    SOTTO_ASSIGN_OR_RETURN(v1::FetchResponse batch,
+                           session_.connection().Fetch(after_seq, kFetchBatch));
+    std::vector<uint64_t> acks;
+    {
+      absl::MutexLock lock(&session_.mu);
+      SOTTO_RETURN_IF_ERROR(session_.CheckNotLocked());
+      for (const v1::Envelope& envelope : batch.envelopes()) {
+        after_seq = envelope.seq();
+        SOTTO_ASSIGN_OR_RETURN(bool ack, ProcessEnvelope(session_, envelope, stats, nullptr));
+        if (ack) acks.push_back(envelope.seq());
+      }
+    }
+    if (!acks.empty()) SOTTO_RETURN_IF_ERROR(session_.connection().Ack(acks).status());
+    if (!batch.more() || batch.envelopes().empty()) break;
+  }
+  AfterReceiving(stats);
+  return stats;
+}
+
+void Receiver::AfterReceiving(SyncStats& stats) {
+  receipts_.Flush(&stats.notices);
+  absl::StatusOr<int> resent = sender_.RetryUnsent(/*include_failed=*/false);
+  if (resent.ok()) stats.resent = *resent;
+  if (absl::Status s = MaintainKeys(session_); !s.ok()) stats.maintenance_error = s.ToString();
+}
+
+absl::Status Receiver::ProcessAndAck(const v1::Envelope& envelope, bool backlog_done,
+                                     SyncStats& stats, std::optional<Message>& message) {
+  bool ack = false;
+  {
+    absl::MutexLock lock(&session_.mu);
+    SOTTO_RETURN_IF_ERROR(session_.CheckNotLocked());
+    SOTTO_ASSIGN_OR_RETURN(ack, ProcessEnvelope(session_, envelope, stats, &message));
+  }
+  if (ack) SOTTO_RETURN_IF_ERROR(session_.connection().Ack({envelope.seq()}).status());
+  if (backlog_done && message) receipts_.Flush();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SyncStats> Receiver::Listen(absl::Duration idle_timeout,
+                                           const std::function<bool(const Message&)>& on_message) {
+  SOTTO_RETURN_IF_ERROR(session_.Check());
+  SyncStats stats;
+  std::unique_ptr<transport::Subscription> subscription = session_.connection().Subscribe();
+  Watchdog watchdog(session_, *subscription, idle_timeout);
+
+  bool stopped_by_caller = false;
+  bool backlog_done = false;
+  absl::Status error;
+  while (auto event = subscription->Read()) {
+    watchdog.Activity(event->has_drained());
+    if (!event->has_envelope()) {
+      // Receipts for the whole backlog go out in one batch per sender;
+      // after that, one per new message.
+      if (event->has_drained()) {
+        backlog_done = true;
+        watchdog.Busy(true);
+        receipts_.Flush();
+        watchdog.Busy(false);
+      }
+      continue;
+    }
+    watchdog.Busy(true);
+    std::optional<Message> message;
+    error = ProcessAndAck(event->envelope(), backlog_done, stats, message);
+    if (error.ok() && message && !on_message(*message)) stopped_by_caller = true;
+    watchdog.Busy(false);
+    if (!error.ok() || stopped_by_caller) break;
+  }
+  watchdog.Stop();
+  {
+    absl::MutexLock lock(&session_.mu);
+    if (session_.deleted()) {
+      subscription->Finish().IgnoreError();
+      return session_.DeletedError();
+    }
+  }
+  if (watchdog.auto_locked()) {
+    subscription->Finish().IgnoreError();
+    absl::MutexLock lock(&session_.mu);
+    if (session_.CheckNotLocked().ok()) session_.LockHeld();
+    return session_.LockedError();
+  }
+  if (!error.ok() || stopped_by_caller) {
+    subscription->Cancel();
+    subscription->Finish().IgnoreError();
+  } else if (!watchdog.timed_out()) {
+    // The stream ended on its own: the server went away or refused us.
+    error = subscription->Finish();
+    if (error.ok()) error = absl::UnavailableError("Subscribe: the server closed the stream");
+  } else {
+    subscription->Finish().IgnoreError();
+  }
+  if (!error.ok()) return error;
+  {
+    absl::MutexLock lock(&session_.mu);
+    SOTTO_RETURN_IF_ERROR(session_.CheckNotLocked());
+  }
+  AfterReceiving(stats);
+  return stats;
+}
+
+}  // namespace sotto::client

@@ -1,0 +1,64 @@
+#ifndef SOTTO_CLIENT_LIB_INCOMING_RECEIVER_H_
+#define SOTTO_CLIENT_LIB_INCOMING_RECEIVER_H_
+
+// What comes in: Fetch (Sync) or Subscribe (Listen) → decrypt → store →
+// acknowledge, and after it the chores that ride on a sync: receipts out,
+// messages that waited to be sent, key maintenance.
+//
+// The profile's lock is taken per page (Sync) or per envelope (Listen) for
+// the local work, and never held while waiting for the server.
+
+#include <functional>
+#include <optional>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "client-lib/outgoing/receipt_outbox.h"
+#include "client-lib/outgoing/sender.h"
+#include "client-lib/profile/profile_session.h"
+#include "sotto/types.h"
+#include "sotto/v1/messages.pb.h"
+
+namespace sotto::client {
+
+class Receiver {
+ public:
+  Receiver(ProfileSession& session, Sender& sender, ReceiptOutbox& receipts)
+      : session_(session), sender_(sender), receipts_(receipts) {}
+  Receiver(const Receiver&) = delete;
+  Receiver& operator=(const Receiver&) = delete;
+
+  absl::StatusOr<SyncStats> Sync() ABSL_LOCKS_EXCLUDED(session_.mu, syncing_);
+  absl::StatusOr<SyncStats> Listen(absl::Duration idle_timeout,
+                                   const std::function<bool(const Message&)>& on_message)
+      ABSL_LOCKS_EXCLUDED(session_.mu);
+
+ private:
+  // Listen's step for one envelope: decrypt and store it, acknowledge it
+  // when Process says so, and after the backlog send its delivery receipt.
+  // `message` is set to what to show.
+  absl::Status ProcessAndAck(const v1::Envelope& envelope, bool backlog_done, SyncStats& stats,
+                             std::optional<Message>& message) ABSL_LOCKS_EXCLUDED(session_.mu);
+  // What follows every Sync and Listen: receipts, unsent messages, keys.
+  void AfterReceiving(SyncStats& stats) ABSL_LOCKS_EXCLUDED(session_.mu);
+
+  ProfileSession& session_;
+  Sender& sender_;
+  ReceiptOutbox& receipts_;
+  // Two Syncs at once would fetch the same page twice; the second waits.
+  // Guards no data and does not keep local calls waiting.
+  absl::Mutex syncing_;
+};
+
+// Decrypts and stores one envelope. Returns whether to acknowledge it.
+// Errors only for failures of our own (local store, I/O), which leave the
+// envelope queued for the next sync. `delivered` (if not null) is set to the
+// message to show.
+absl::StatusOr<bool> ProcessEnvelope(ProfileSession& session, const v1::Envelope& envelope,
+                                     SyncStats& stats, std::optional<Message>* delivered)
+    ABSL_EXCLUSIVE_LOCKS_REQUIRED(session.mu);
+
+}  // namespace sotto::client
+
+#endif  // SOTTO_CLIENT_LIB_INCOMING_RECEIVER_H_

@@ -1,0 +1,127 @@
+#include "client-lib/outgoing/delivery.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "client-lib/identity/identity_guard.h"
+#include "client-lib/session_setup.h"
+#include "sotto/status_macros.h"
+
+namespace sotto::client {
+namespace {
+
+// How often a send rebuilds its device list after a DeviceMismatch before
+// giving up (a device list that keeps changing is not something to loop on).
+constexpr int kSendRepairAttempts = 3;
+
+using signal::Address;
+
+// Under the lock: stops at a contact whose identity change is held, and
+// says whether sessions with `to` exist.
+absl::StatusOr<bool> HaveSessions(ProfileSession& session, const std::string& to,
+                                  std::vector<IdentityNotice>& notices)
+    ABSL_EXCLUSIVE_LOCKS_REQUIRED(session.mu) {
+  SOTTO_RETURN_IF_ERROR(session.CheckNotLocked());
+  // A change seen earlier (e.g. a held message): a verified contact stops
+  // here; an unverified one's new key is accepted (new sessions below).
+  SOTTO_ASSIGN_OR_RETURN(auto pending, session.engine().PendingIdentity(to));
+  if (pending) {
+    SOTTO_RETURN_IF_ERROR(ResolveIdentityChange(
+                              session, to, absl::FailedPreconditionError("identity changed"),
+                              notices)
+                              .status());
+  }
+  SOTTO_ASSIGN_OR_RETURN(std::vector<uint32_t> devices, session.engine().SessionDevices(to));
+  return !devices.empty();
+}
+
+// Starts sessions with every device of `to` from bundles fetched without the
+// lock. Returns whether to start the attempt again (an accepted identity
+// change dropped the sessions).
+absl::StatusOr<bool> StartAllSessions(ProfileSession& session, const std::string& to,
+                                      std::vector<IdentityNotice>& notices)
+    ABSL_LOCKS_EXCLUDED(session.mu) {
+  SOTTO_ASSIGN_OR_RETURN(v1::GetBundleResponse bundles, session.connection().GetBundle(to));
+  absl::MutexLock lock(&session.mu);
+  SOTTO_RETURN_IF_ERROR(session.CheckNotLocked());
+  SOTTO_ASSIGN_OR_RETURN(std::vector<uint32_t> devices, session.engine().SessionDevices(to));
+  if (!devices.empty()) return false;  // another send started them meanwhile
+  absl::Status started =
+      StartSessions(session.engine(), to, [&] { return bundles; }, /*only=*/{});
+  if (!started.ok()) return ResolveIdentityChange(session, to, started, notices);
+  return false;
+}
+
+// Under the lock: one ciphertext per device of `to`.
+absl::StatusOr<v1::SendRequest> Encrypt(ProfileSession& session, const Delivery& delivery)
+    ABSL_EXCLUSIVE_LOCKS_REQUIRED(session.mu) {
+  SOTTO_RETURN_IF_ERROR(session.CheckNotLocked());
+  const std::string& to = delivery.header.recipient;
+  signal::Engine& engine = session.engine();
+  SOTTO_ASSIGN_OR_RETURN(std::vector<uint32_t> devices, engine.SessionDevices(to));
+  if (devices.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat("'", to, "' has no devices to send to"));
+  }
+  std::vector<transport::EncryptedCopy> copies;
+  for (uint32_t device : devices) {
+    Address address{to, device};
+    SOTTO_ASSIGN_OR_RETURN(auto ciphertext, engine.Encrypt(address, delivery.plaintext));
+    SOTTO_ASSIGN_OR_RETURN(uint32_t registration_id, engine.RemoteRegistrationId(address));
+    copies.push_back(transport::EncryptedCopy{
+        device, registration_id, ciphertext.type == signal::MessageType::kPreKey,
+        std::move(ciphertext.body)});
+  }
+  v1::SendRequest request = transport::BuildSendRequest(delivery.header, std::move(copies));
+  if (delivery.on_encrypted) SOTTO_RETURN_IF_ERROR(delivery.on_encrypted(request));
+  return request;
+}
+
+// Applies the server's DeviceMismatch, with bundles fetched without the lock.
+absl::Status Repair(ProfileSession& session, const std::string& to,
+                    const v1::DeviceMismatch& mismatch, std::vector<IdentityNotice>& notices)
+    ABSL_LOCKS_EXCLUDED(session.mu) {
+  std::optional<absl::StatusOr<v1::GetBundleResponse>> bundles;
+  if (mismatch.stale_devices_size() > 0 || mismatch.missing_devices_size() > 0) {
+    bundles = session.connection().GetBundle(to);
+  }
+  absl::MutexLock lock(&session.mu);
+  SOTTO_RETURN_IF_ERROR(session.CheckNotLocked());
+  absl::Status repaired = RepairSessions(session.engine(), to, mismatch, [&] {
+    return bundles ? *bundles : absl::InternalError("no bundles were fetched");
+  });
+  if (repaired.ok()) return repaired;
+  // An accepted change dropped every session: the next attempt starts them
+  // again.
+  return ResolveIdentityChange(session, to, repaired, notices).status();
+}
+
+}  // namespace
+
+absl::StatusOr<v1::SendResponse> Deliver(ProfileSession& session, Delivery delivery,
+                                         std::vector<IdentityNotice>& notices) {
+  const std::string to = delivery.header.recipient;
+  std::optional<v1::SendRequest> request = std::move(delivery.prepared);
+  for (int attempt = 0; attempt < kSendRepairAttempts; ++attempt) {
+    if (!request) {
+      bool have = false;
+      {
+        absl::MutexLock lock(&session.mu);
+        SOTTO_ASSIGN_OR_RETURN(have, HaveSessions(session, to, notices));
+      }
+      if (!have) {
+        SOTTO_ASSIGN_OR_RETURN(bool again, StartAllSessions(session, to, notices));
+        if (again) continue;
+      }
+      absl::MutexLock lock(&session.mu);
+      SOTTO_ASSIGN_OR_RETURN(request, Encrypt(session, delivery));
+    }
+    SOTTO_ASSIGN_OR_RETURN(transport::SendOutcome outcome, session.connection().Send(*request));
+    if (outcome.response) return std::move(*outcome.response);
+    SOTTO_RETURN_IF_ERROR(Repair(session, to, *outcome.mismatch, notices));
+    request.reset();
+  }
+  return absl::AbortedError(
+      absl::StrCat("the devices of '", to, "' kept changing while sending; try again"));
+}
+
+}  // namespace sotto::client

@@ -1,0 +1,47 @@
+#ifndef SOTTO_CLIENT_LIB_OUTGOING_DELIVERY_H_
+#define SOTTO_CLIENT_LIB_OUTGOING_DELIVERY_H_
+
+// Getting one plaintext to every device of a recipient: start or repair the
+// Signal sessions from the server's key directory, encrypt once per device,
+// send, and start again (at most kSendRepairAttempts times) when the server
+// says the recipient's devices changed.
+//
+// The profile's lock is held for the local steps only (sessions, encryption)
+// and released around every call to the server (GetBundle, Send), so that a
+// Send stalled on the network never holds up History, ListConversations or
+// an incoming message.
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "client-lib/profile/profile_session.h"
+#include "client-lib/transport/envelopes.h"
+#include "sotto/types.h"
+#include "sotto/v1/messages.pb.h"
+
+namespace sotto::client {
+
+struct Delivery {
+  transport::SendHeader header;
+  std::string plaintext;
+  // A request encrypted by an earlier attempt, sent again as it is (the
+  // server recognises it if the earlier attempt did arrive).
+  std::optional<v1::SendRequest> prepared;
+  // Called under the profile's lock with each freshly encrypted request,
+  // before it is sent (a message records it, so a retry after a crash sends
+  // the same bytes). An error stops the delivery before anything is sent.
+  std::function<absl::Status(const v1::SendRequest&)> on_encrypted;
+};
+
+// Identity notices met on the way (an unverified contact's new key that was
+// accepted) are appended to `notices`.
+absl::StatusOr<v1::SendResponse> Deliver(ProfileSession& session, Delivery delivery,
+                                         std::vector<IdentityNotice>& notices)
+    ABSL_LOCKS_EXCLUDED(session.mu);
+
+}  // namespace sotto::client
+
+#endif  // SOTTO_CLIENT_LIB_OUTGOING_DELIVERY_H_

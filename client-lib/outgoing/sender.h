@@ -1,0 +1,84 @@
+#ifndef SOTTO_CLIENT_LIB_OUTGOING_SENDER_H_
+#define SOTTO_CLIENT_LIB_OUTGOING_SENDER_H_
+
+// Messages a person wrote, from the moment they pass validation until the
+// server has them: recorded in the local history first (kNotSent, with the
+// message in Space kUnsent), then delivered, then recorded as sent or
+// scheduled — or kept as kNotSent (the server could not be reached: sent by
+// the next Send, Sync, Listen or RetryUnsent). A message the server refuses
+// for good is taken out of the history again when its writer is there to be
+// told (the call that wrote it gets the error, and still has the text), and
+// kept as kFailed when it was a later retry (no one else holds the text).
+// Nothing a person wrote is lost on a failed send or a crash.
+
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "client-lib/profile/profile_session.h"
+#include "sotto/types.h"
+#include "sotto/v1/content.pb.h"
+
+namespace sotto::client {
+
+class Sender {
+ public:
+  explicit Sender(ProfileSession& session) : session_(session) {}
+  Sender(const Sender&) = delete;
+  Sender& operator=(const Sender&) = delete;
+
+  // Validates, records, delivers and records the outcome of one message.
+  // Messages still waiting from before go first, so a conversation keeps
+  // its order.
+  absl::StatusOr<SendResult> Send(absl::string_view to, std::string message_id,
+                                  v1::content::Content content, const SendOptions& options)
+      ABSL_LOCKS_EXCLUDED(session_.mu);
+
+  // Sends the messages kept as kNotSent (and kFailed too when
+  // `include_failed`), oldest first. Returns how many the server took; an
+  // error is the first failure (the rest were still tried, but after an
+  // unreachable server nothing more is).
+  absl::StatusOr<int> RetryUnsent(bool include_failed) ABSL_LOCKS_EXCLUDED(session_.mu);
+
+  // Cancels a scheduled message on the server, or discards one that was
+  // never sent; either way it becomes kCancelled.
+  absl::Status Cancel(absl::string_view id_prefix) ABSL_LOCKS_EXCLUDED(session_.mu);
+
+ private:
+  struct Pending {
+    std::string message_id;
+    std::string history_key;
+  };
+  // The result of one attempt at a recorded message. `keep_refused`: keep
+  // the message as kFailed if the server refuses it for good (else it is
+  // taken out of the history).
+  absl::StatusOr<SendResult> Attempt(const Pending& pending, bool keep_refused)
+      ABSL_LOCKS_EXCLUDED(session_.mu);
+  // The recorded messages waiting to go, oldest first, that no other call
+  // is sending now.
+  absl::StatusOr<std::vector<Pending>> Waiting(bool include_failed)
+      ABSL_LOCKS_EXCLUDED(session_.mu);
+  absl::StatusOr<SendResult> RecordAccepted(const Pending& pending,
+                                            const v1::SendResponse& response,
+                                            std::vector<IdentityNotice> notices)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(session_.mu);
+  absl::Status RecordFailure(const Pending& pending, const absl::Status& failure,
+                             bool keep_refused) ABSL_EXCLUSIVE_LOCKS_REQUIRED(session_.mu);
+
+  ProfileSession& session_;
+  // Message ids some call is sending right now: a second caller leaves them
+  // alone (two encryptions of one message would differ, and the server
+  // refuses a reused id with other bytes).
+  absl::flat_hash_set<std::string> in_flight_ ABSL_GUARDED_BY(session_.mu);
+};
+
+// Whether a send that failed with `status` may succeed later unchanged (the
+// server was unreachable, busy, or the profile locked meanwhile).
+bool WorthRetrying(const absl::Status& status);
+
+}  // namespace sotto::client
+
+#endif  // SOTTO_CLIENT_LIB_OUTGOING_SENDER_H_
