@@ -7,7 +7,9 @@
 #include <thread>
 #include <utility>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "client-lib/transport/address_policy.h"
 #include "client-lib/transport/tls_diagnosis.h"
@@ -99,6 +101,39 @@ class RefusedSubscription final : public Subscription {
   absl::Status status_;
 };
 
+// What a person is told when the server could not be reached, from gRPC's
+// text (which names resolvers, sub-channels and "ipv4:…" addresses: that
+// goes to the detail payload only). Every variant says "unreachable", and
+// what to do.
+std::string Unreachable(const grpc::Status& status, absl::string_view address, bool tls) {
+  const std::string server =
+      address.empty() ? "the Sotto server" : absl::StrCat("the Sotto server at ", address);
+  const std::string& text = status.error_message();
+  const auto has = [&text](absl::string_view part) { return absl::StrContains(text, part); };
+  std::string why;
+  if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    why = absl::StrCat("it did not answer within ", absl::FormatDuration(kCallTimeout),
+                       "; try again later");
+  } else if (has("Connection refused")) {
+    why = "nothing is listening there; is sotto-server running, and is the address right?";
+  } else if (has("Socket closed") || has("Connection reset") || has("Broken pipe") ||
+             has("End of TCP stream") || has("connection closed")) {
+    why = tls ? "it closed the connection; try again later"
+              : "it closed the connection; if the server uses TLS, pass --ca FILE (the CA "
+                "certificate of the server) or --system-roots";
+  } else if (has("DNS resolution failed") || has("not known") || has("resolve")) {
+    why = "its host name could not be resolved; check the address";
+  } else if (has("Handshake") || has("handshake") || has("SSL") || has("ssl")) {
+    why = tls ? "the TLS handshake failed; does the server use TLS on this port?"
+              : "the connection failed before any request";
+  } else if (has("timed out") || has("No route") || has("Network is unreachable")) {
+    why = "no connection could be made (the network, or a firewall?); check the address";
+  } else {
+    why = "try again later";
+  }
+  return absl::StrCat(server, " is unreachable: ", why);
+}
+
 }  // namespace
 
 std::string AuthorizationValue(const Credentials& credentials) {
@@ -106,16 +141,19 @@ std::string AuthorizationValue(const Credentials& credentials) {
                       absl::BytesToHexString(credentials.secret));
 }
 
-absl::Status FromGrpc(const grpc::Status& status, absl::string_view rpc) {
+absl::Status FromGrpc(const grpc::Status& status, absl::string_view rpc,
+                      absl::string_view address, bool tls) {
   if (status.ok()) return absl::OkStatus();
   // Both enums are google.rpc.Code, so the numbers line up.
-  auto code = static_cast<absl::StatusCode>(status.error_code());
-  if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
-      status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
-    return absl::Status(code, absl::StrCat(rpc, ": server unreachable (",
-                                           status.error_message(), ")"));
-  }
-  return absl::Status(code, absl::StrCat(rpc, ": ", status.error_message()));
+  const auto code = static_cast<absl::StatusCode>(status.error_code());
+  const bool unreachable = status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+                           status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
+  absl::Status result(code, unreachable ? Unreachable(status, address, tls)
+                                        : status.error_message());
+  result.SetPayload(kDetailPayloadUrl,
+                    absl::Cord(absl::StrCat(rpc, ": ", absl::StatusCodeToString(code), ": ",
+                                            status.error_message())));
+  return result;
 }
 
 Connection::Connection(std::string address, TlsConfig tls, Keepalive keepalive)
@@ -176,15 +214,21 @@ absl::Status Connection::Usable() const {
 }
 
 absl::Status Connection::Failed(const grpc::Status& status, absl::string_view rpc) const {
-  absl::Status failed = FromGrpc(status, rpc);
+  absl::Status failed = FromGrpc(status, rpc, address_, tls_.enabled());
   // A refused certificate shows up as UNAVAILABLE "failed to connect … ";
   // only a handshake of our own can tell which check failed.
   if (!tls_.enabled() || status.error_code() != grpc::StatusCode::UNAVAILABLE) return failed;
   std::optional<std::string> reason =
       ExplainCertificateRefusal(address_, {tls_.ca_pem, tls_.system_roots, tls_.crl_pem});
   if (!reason) return failed;
-  return absl::UnavailableError(
+  // The call's name stays in this message: tests/e2e/cli_test.cc pins
+  // "Register: TLS: ...".
+  absl::Status refused = absl::UnavailableError(
       absl::StrCat(rpc, ": TLS: ", *reason, "; the connection was refused and nothing was sent"));
+  if (auto detail = failed.GetPayload(kDetailPayloadUrl)) {
+    refused.SetPayload(kDetailPayloadUrl, *detail);
+  }
+  return refused;
 }
 
 template <typename Stub, typename Request, typename Response>

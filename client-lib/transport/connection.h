@@ -84,9 +84,20 @@ class Subscription {
 // metadata key on every authenticated call.
 std::string AuthorizationValue(const Credentials& credentials);
 
-// Maps a gRPC status to the same absl code, prefixing the message with the
-// RPC name so a user sees which call failed.
-absl::Status FromGrpc(const grpc::Status& status, absl::string_view rpc);
+// The type URL of the payload a failed call's absl::Status carries: the
+// technical detail ("<rpc>: <gRPC code>: <gRPC's message>") that the message
+// leaves out. For a bug report (`sotto --verbose` prints it), not for users.
+inline constexpr absl::string_view kDetailPayloadUrl = "sotto.dev/detail";
+
+// Maps a gRPC status to the same absl code. The message is for a person and
+// names no call or gRPC term: the server's own words for a refusal (e.g.
+// "no user sam"), and for a server that could not be reached (UNAVAILABLE,
+// DEADLINE_EXCEEDED) what happened at `address` — nothing listening, the
+// connection closed (with the hint to pass --ca when `tls` is off), no
+// answer in time — always with the word "unreachable". The RPC name and
+// gRPC's text go into the kDetailPayloadUrl payload.
+absl::Status FromGrpc(const grpc::Status& status, absl::string_view rpc,
+                      absl::string_view address = "", bool tls = false);
 
 class Connection {
  public:

@@ -1,0 +1,208 @@
+// init, passwd, settings, delete-account: the profile and the account.
+
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/ascii.h"
+#include "commands/commands.h"
+#include "output.h"
+#include "terminal.h"
+
+namespace sotto::cli {
+namespace {
+
+struct InitArgs {
+  std::string server, role, name, enrol_code, invite_code;
+};
+
+absl::Status CheckInitArgs(const InitArgs& a) {
+  const bool therapist = a.role == "therapist";
+  if (therapist && a.enrol_code.empty()) {
+    return absl::InvalidArgumentError(
+        "a therapist needs --enrol CODE, the enrolment code from the operator");
+  }
+  if (!therapist && a.invite_code.empty()) {
+    return absl::InvalidArgumentError(
+        "a client needs --invite CODE, the invite code from their therapist");
+  }
+  if (therapist && !a.invite_code.empty()) {
+    return absl::InvalidArgumentError("--invite is for clients; a therapist uses --enrol");
+  }
+  if (!therapist && !a.enrol_code.empty()) {
+    return absl::InvalidArgumentError("--enrol is for therapists; a client uses --invite");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Init(Context& context, const InitArgs& a) {
+  if (absl::Status s = CheckInitArgs(a); !s.ok()) return s;
+  absl::StatusOr<TlsPems> pems = context.ReadTls();
+  if (!pems.ok()) return pems.status();
+  absl::StatusOr<std::string> passphrase = Passphrase(/*confirm=*/true);
+  if (!passphrase.ok()) return passphrase.status();
+  const bool therapist = a.role == "therapist";
+  RegisterOptions options;
+  options.profile_dir = context.profile_dir();
+  options.server_address = a.server;
+  options.handle = a.name;
+  options.role = therapist ? Role::kTherapist : Role::kClient;
+  options.passphrase = *std::move(passphrase);
+  options.enrolment_code = a.enrol_code;
+  options.invite_code = a.invite_code;
+  options.tls_ca_pem = std::move(pems->ca_pem);
+  options.tls_system_roots = context.tls().system_roots;
+  options.tls_crl_pem = std::move(pems->crl_pem);
+  auto client = Client::Register(options);
+  if (!client.ok()) return client.status();
+  std::cout << "Registered " << (*client)->handle() << " as a " << a.role << " on " << a.server
+            << ".\nProfile: " << context.profile_dir() << "\n";
+  if (therapist) return absl::OkStatus();
+  // Registration linked the client; say to whom, so the next step is
+  // obvious. The registration stands even if this lookup fails.
+  if (auto linked = (*client)->ListLinks(); linked.ok()) {
+    for (const CareLink& link : *linked) {
+      if (link.active) {
+        std::cout << "Linked with " << link.peer << ". Write with: sotto send " << link.peer
+                  << "\n";
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Passwd(Context& context) {
+  absl::StatusOr<Client*> client = context.Open();
+  if (!client.ok()) return client.status();
+  absl::StatusOr<std::string> fresh = NewPassphrase();
+  if (!fresh.ok()) return fresh.status();
+  if (absl::Status s = (*client)->ChangePassphrase(context.passphrase(), *fresh); !s.ok()) {
+    return s;
+  }
+  std::cout << "Passphrase changed.\n";
+  return absl::OkStatus();
+}
+
+absl::Status Settings(Context& context, const std::string& read_receipts) {
+  absl::StatusOr<Client*> opened = context.Open();
+  if (!opened.ok()) return opened.status();
+  Client& client = **opened;
+  if (!read_receipts.empty()) {
+    if (absl::Status s = client.SetReadReceipts(read_receipts == "on"); !s.ok()) return s;
+  }
+  auto receipts = client.ReadReceipts();
+  if (!receipts.ok()) return receipts.status();
+  std::cout << "Handle:        " << client.handle() << " ("
+            << (client.role() == Role::kTherapist ? "therapist" : "client") << ")\n"
+            << "Profile:       " << context.profile_dir() << "\n"
+            << "Read receipts: " << (*receipts ? "on" : "off")
+            << (*receipts ? " (senders see when you have read their messages)"
+                          : " (senders see delivery, not when you read)")
+            << "\n";
+  return absl::OkStatus();
+}
+
+// The handle typed at the prompt, after saying what will be deleted.
+absl::StatusOr<std::string> AskForHandle(Client& client, const std::string& profile_dir) {
+  const std::string& me = client.handle();
+  std::cerr << "This deletes the account " << me << " on " << client.server_address()
+            << ": the server removes its keys, undelivered messages and care links, and "
+            << "this device's profile (" << profile_dir
+            << ") with your message history is wiped. It cannot be undone.\n"
+            << "Type your handle (" << me << ") to delete the account: ";
+  std::cerr.flush();
+  std::string typed;
+  if (!std::getline(std::cin, typed)) typed.clear();
+  typed = std::string(absl::StripAsciiWhitespace(typed));
+  if (typed.empty()) return absl::InvalidArgumentError("no handle typed; nothing was deleted");
+  return typed;
+}
+
+absl::Status DeleteAccount(Context& context, std::string confirm_handle) {
+  absl::StatusOr<Client*> opened = context.Open();
+  if (!opened.ok()) return opened.status();
+  Client& client = **opened;
+  const std::string me = client.handle();
+  if (confirm_handle.empty()) {
+    absl::StatusOr<std::string> typed = AskForHandle(client, context.profile_dir());
+    if (!typed.ok()) return typed.status();
+    confirm_handle = *std::move(typed);
+  }
+  if (absl::Status s = client.DeleteAccount(confirm_handle); !s.ok()) {
+    if (s.code() != absl::StatusCode::kUnauthenticated) return s;
+    // The server no longer knows this device: most likely an earlier
+    // delete-account went through but its answer was lost.
+    return absl::Status(
+        s.code(), absl::StrCat(s.message(), "; if an earlier delete-account was cut off, "
+                                            "the account is already deleted. This profile "
+                                            "was kept: remove ",
+                               context.profile_dir(), " to wipe it"));
+  }
+  std::cout << "Deleted the account " << me << " on " << client.server_address() << ".\n"
+            << "The server removed its keys, undelivered messages and care links (the other "
+               "side sees each link ended); its audit log records that the account was "
+               "deleted, with no content.\n"
+            << "This device's profile (" << context.profile_dir()
+            << ") was wiped: keys and message history are gone.\n";
+  return absl::OkStatus();
+}
+
+void RegisterInit(CLI::App& app, Context& context) {
+  CLI::App* init = app.add_subcommand("init", "Create a profile and register with a server");
+  auto a = std::make_shared<InitArgs>();
+  init->add_option("--server", a->server, "Server address, HOST:PORT")
+      ->type_name("HOST:PORT")
+      ->required();
+  init->add_option("--role", a->role, "client or therapist")
+      ->type_name("ROLE")
+      ->required()
+      ->check(CLI::IsMember({"client", "therapist"}));
+  init->add_option("--name", a->name, "Your handle: 3-32 of a-z 0-9 _ -, starting with a letter")
+      ->type_name("NAME")
+      ->required();
+  init->add_option("--enrol", a->enrol_code,
+                   "Therapists: the enrolment code from the operator (sotto-server "
+                   "enrol-therapist)")
+      ->type_name("CODE");
+  init->add_option("--invite", a->invite_code, "Clients: the invite code from your therapist")
+      ->type_name("CODE");
+  init->callback([&context, a] { context.Then([&context, a] { return Init(context, *a); }); });
+}
+
+}  // namespace
+
+void RegisterAccountCommands(CLI::App& app, Context& context) {
+  RegisterInit(app, context);
+
+  CLI::App* passwd = app.add_subcommand(
+      "passwd",
+      "Change the passphrase of the profile (new one from SOTTO_NEW_PASSPHRASE or a prompt)");
+  passwd->callback([&context] { context.Then([&context] { return Passwd(context); }); });
+
+  CLI::App* settings = app.add_subcommand("settings", "Show or change your settings");
+  auto read_receipts = std::make_shared<std::string>();
+  settings
+      ->add_option("--read-receipts", *read_receipts,
+                   "on or off: whether senders see when you read their messages")
+      ->type_name("on|off")
+      ->check(CLI::IsMember({"on", "off"}));
+  settings->callback([&context, read_receipts] {
+    context.Then([&context, read_receipts] { return Settings(context, *read_receipts); });
+  });
+
+  CLI::App* delete_account = app.add_subcommand(
+      "delete-account",
+      "Delete your account on the server and wipe this profile (keys and history); asks you to "
+      "type your handle");
+  auto confirm = std::make_shared<std::string>();
+  delete_account
+      ->add_option("--confirm", *confirm,
+                   "For scripts: your handle, instead of typing it at the prompt")
+      ->type_name("HANDLE");
+  delete_account->callback([&context, confirm] {
+    context.Then([&context, confirm] { return DeleteAccount(context, *confirm); });
+  });
+}
+
+}  // namespace sotto::cli

@@ -1,0 +1,97 @@
+// safety-number, verify, trust: comparing and accepting identity keys.
+
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "absl/strings/escaping.h"
+#include "commands/commands.h"
+#include "json_output.h"
+#include "output.h"
+
+namespace sotto::cli {
+namespace {
+
+struct SafetyArgs {
+  std::string peer;
+  bool json = false;
+};
+
+absl::Status ShowSafetyNumber(Context& context, const SafetyArgs& a) {
+  absl::StatusOr<Client*> client = context.Open();
+  if (!client.ok()) return client.status();
+  auto number = (*client)->SafetyNumber(a.peer);
+  if (!number.ok()) return number.status();
+  if (a.json) {
+    std::cout << SafetyNumberJson(a.peer, *number);
+    return absl::OkStatus();
+  }
+  const std::string& peer = a.peer;
+  if (number->changed) {
+    std::cout << "WARNING: " << peer
+              << "'s identity key CHANGED. This is the number for the NEW key:\n";
+  }
+  std::cout << "Safety number with " << peer << ":\n"
+            << GroupDigits(number->digits) << "\n"
+            << "Scannable: " << absl::BytesToHexString(number->scannable) << "\n";
+  if (number->changed) {
+    std::cout << "Compare it with " << peer << " (in person or by video); if it "
+              << "matches, accept it with `sotto trust " << peer << "`.\n";
+  } else if (number->verified) {
+    std::cout << "Verified.\n";
+  } else {
+    std::cout << "Not verified. Compare it with " << peer << "; if it matches, run `sotto verify "
+              << peer << "`.\n";
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Verify(Context& context, const std::string& peer) {
+  absl::StatusOr<Client*> client = context.Open();
+  if (!client.ok()) return client.status();
+  if (absl::Status s = (*client)->MarkVerified(peer); !s.ok()) return s;
+  std::cout << peer << " is verified. If their key changes, sending to them stops "
+            << "until you compare again.\n";
+  return absl::OkStatus();
+}
+
+absl::Status Trust(Context& context, const std::string& peer) {
+  absl::StatusOr<Client*> client = context.Open();
+  if (!client.ok()) return client.status();
+  if (absl::Status s = (*client)->AcceptIdentityChange(peer); !s.ok()) return s;
+  std::cout << "Accepted " << peer << "'s new identity key (not verified: compare "
+            << "it and run `sotto verify " << peer
+            << "`). Held messages arrive with the next `sotto sync`.\n";
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+void RegisterIdentityCommands(CLI::App& app, Context& context) {
+  CLI::App* safety = app.add_subcommand(
+      "safety-number", "Show the safety number to compare with USER (in person or by video)");
+  auto safety_args = std::make_shared<SafetyArgs>();
+  safety->add_option("user", safety_args->peer, "Their handle")->required();
+  AddJsonFlag(safety, &safety_args->json);
+  safety->callback([&context, safety_args] {
+    context.Then([&context, safety_args] { return ShowSafetyNumber(context, *safety_args); });
+  });
+
+  CLI::App* verify = app.add_subcommand(
+      "verify", "Record that you compared USER's safety number and it matched");
+  auto verify_peer = std::make_shared<std::string>();
+  verify->add_option("user", *verify_peer, "Their handle")->required();
+  verify->callback([&context, verify_peer] {
+    context.Then([&context, verify_peer] { return Verify(context, *verify_peer); });
+  });
+
+  CLI::App* trust = app.add_subcommand(
+      "trust", "Accept USER's new identity key (after their safety number changed)");
+  auto trust_peer = std::make_shared<std::string>();
+  trust->add_option("user", *trust_peer, "Their handle")->required();
+  trust->callback([&context, trust_peer] {
+    context.Then([&context, trust_peer] { return Trust(context, *trust_peer); });
+  });
+}
+
+}  // namespace sotto::cli

@@ -1,0 +1,126 @@
+// What a new user met with the `sotto` command (issue 14): arguments checked
+// before the passphrase, a too-long text, what WHEN accepts, --version, and
+// errors in words rather than gRPC's.
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "cli_fixture.h"
+
+namespace sotto {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+using ::testing::MatchesRegex;
+using ::testing::Not;
+
+// gRPC's words and our call names, which a person should not have to read.
+auto NoJargon() {
+  return AllOf(Not(HasSubstr("ipv4:")), Not(HasSubstr("failed to connect")),
+               Not(HasSubstr("Socket closed")), Not(HasSubstr("GetBundle")),
+               Not(HasSubstr("Register:")), Not(HasSubstr("UNAVAILABLE")),
+               Not(HasSubstr("UNKNOWN")));
+}
+
+TEST_F(CliTest, VersionIsPrinted) {
+  CliRun version = Sotto("sam", "--version");
+  EXPECT_EQ(version.exit_code, 0) << version.err;
+  EXPECT_THAT(version.out, MatchesRegex("sotto [0-9]+\\.[0-9]+\\.[0-9]+\n"));
+}
+
+TEST_F(CliTest, SendingCommandsSayWhatWhenAccepts) {
+  for (const char* command : {"send", "letter", "reply"}) {
+    CliRun help = Sotto("sam", absl::StrCat(command, " --help"));
+    EXPECT_EQ(help.exit_code, 0) << command;
+    EXPECT_THAT(help.out, HasSubstr("--at WHEN")) << command;
+    EXPECT_THAT(help.out, HasSubstr("+2h")) << command;
+    EXPECT_THAT(help.out, HasSubstr("\"tomorrow 09:00\"")) << command;
+    EXPECT_THAT(help.out, HasSubstr("2026-12-01T09:00:00Z")) << command;
+  }
+}
+
+TEST_F(CliTest, MissingArgumentsAreNamedBeforeThePassphraseIsAskedFor) {
+  ASSERT_EQ(InitTherapist("dr-rivera").exit_code, 0);
+  ASSERT_EQ(InitClient("sam", "dr-rivera").exit_code, 0);
+  // A wrong passphrase would be the error if the profile were opened first.
+  CliRun bare = Sotto("sam", "send", "not my passphrase");
+  EXPECT_EQ(bare.exit_code, 1);
+  EXPECT_THAT(bare.err, HasSubstr("whom to? sotto send USER [TEXT]"));
+  EXPECT_THAT(bare.err, Not(HasSubstr("passphrase")));
+  CliRun bad_time = Sotto("sam", "send dr-rivera hi --at someday", "not my passphrase");
+  EXPECT_EQ(bad_time.exit_code, 1);
+  EXPECT_THAT(bad_time.err, HasSubstr("--at \"someday\""));
+  CliRun snooze = Sotto("dr-rivera", "snooze sam", "not my passphrase");
+  EXPECT_EQ(snooze.exit_code, 1);
+  EXPECT_THAT(snooze.err, HasSubstr("give --until WHEN or --for DURATION"));
+  CliRun policy = Sotto("dr-rivera", "policy set", "not my passphrase");
+  EXPECT_EQ(policy.exit_code, 1);
+  EXPECT_THAT(policy.err, HasSubstr("nothing to change"));
+}
+
+TEST_F(CliTest, ATextOverTheLimitPointsToALetter) {
+  ASSERT_EQ(InitTherapist("dr-rivera").exit_code, 0);
+  ASSERT_EQ(InitClient("sam", "dr-rivera").exit_code, 0);
+  CliRun longer = Sotto("sam", "send dr-rivera", "correct horse", std::string(5000, 'x'));
+  EXPECT_EQ(longer.exit_code, 1);
+  EXPECT_THAT(longer.err, HasSubstr("the message is 5000 bytes, over the 4096-byte limit"));
+  EXPECT_THAT(longer.err, HasSubstr("send it as a letter"));
+  EXPECT_THAT(longer.err, HasSubstr("sotto letter dr-rivera --subject SUBJECT"));
+  // Exactly at the limit is still a text.
+  EXPECT_EQ(Sotto("sam", "send dr-rivera", "correct horse", std::string(4096, 'y')).exit_code, 0);
+}
+
+TEST_F(CliTest, NoServerListeningIsSaidPlainlyAndTheDetailIsForVerbose) {
+  const std::string init = "init --server 127.0.0.1:1 --role client --name late --invite AAAA-BBBB-CCCC";
+  CliRun plain = Sotto("late", init);
+  EXPECT_EQ(plain.exit_code, 1);
+  EXPECT_THAT(plain.err,
+              HasSubstr("sotto: the Sotto server at 127.0.0.1:1 is unreachable: nothing is "
+                        "listening there"));
+  EXPECT_THAT(plain.err, NoJargon());
+  EXPECT_EQ(std::count(plain.err.begin(), plain.err.end(), '\n'), 1) << plain.err;
+
+  CliRun verbose = Sotto("late", "--verbose " + init);
+  EXPECT_EQ(verbose.exit_code, 1);
+  EXPECT_THAT(verbose.err, HasSubstr("nothing is listening there"));
+  EXPECT_THAT(verbose.err, HasSubstr("sotto: detail (sotto.dev/detail): Register: UNAVAILABLE: "));
+  EXPECT_THAT(verbose.err, HasSubstr("Connection refused"));
+}
+
+TEST_F(CliTest, AServerThatWentAwayIsNamedWithoutTheCallThatFailed) {
+  ASSERT_EQ(InitTherapist("dr-rivera").exit_code, 0);
+  ASSERT_EQ(InitClient("sam", "dr-rivera").exit_code, 0);
+  ASSERT_OK(server_->Stop());
+  CliRun sent = Sotto("sam", "send dr-rivera 'are you there?'");
+  EXPECT_EQ(sent.exit_code, 1);
+  EXPECT_THAT(sent.err, HasSubstr("unreachable: nothing is listening there"));
+  EXPECT_THAT(sent.err, NoJargon());
+  CliRun verbose = Sotto("sam", "--verbose send dr-rivera 'are you there?'");
+  EXPECT_THAT(verbose.err, HasSubstr("detail (sotto.dev/detail): GetBundle: UNAVAILABLE"));
+}
+
+TEST_F(CliTest, AServerRefusalIsTheServersWordsWithoutTheCallName) {
+  ASSERT_EQ(InitTherapist("dr-rivera").exit_code, 0);
+  ASSERT_EQ(InitClient("sam", "dr-rivera").exit_code, 0);
+  CliRun nobody = Sotto("sam", "send nobody-here hello");
+  EXPECT_EQ(nobody.exit_code, 1);
+  EXPECT_THAT(nobody.err, HasSubstr("nobody-here"));
+  EXPECT_THAT(nobody.err, NoJargon());
+  EXPECT_THAT(Sotto("sam", "--verbose send nobody-here hello").err,
+              HasSubstr("detail (sotto.dev/detail): GetBundle: PERMISSION_DENIED: "));
+}
+
+TEST_F(CliTlsTest, ATlsPortWithoutTheCaSaysToPassTheCa) {
+  ServeTls(certs_->server);
+  CliRun plain = InitTherapist("dr-rivera");
+  EXPECT_EQ(plain.exit_code, 1);
+  EXPECT_THAT(plain.err, HasSubstr("unreachable: it closed the connection; if the server uses "
+                                   "TLS, pass --ca FILE"));
+  EXPECT_THAT(plain.err, NoJargon());
+  CliRun verbose = InitTherapist("dr-rivera", "--verbose");
+  EXPECT_THAT(verbose.err, HasSubstr("detail (sotto.dev/detail): Register: UNAVAILABLE: "));
+}
+
+}  // namespace
+}  // namespace sotto
