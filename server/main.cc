@@ -42,6 +42,7 @@
 #include <sstream>
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <functional>
 #include <limits>
@@ -387,7 +388,19 @@ int main(int argc, char** argv) {
       app.add_subcommand("stats", "print the running server's counters (sends, deliveries, syncs)");
   std::string stats_dir;
   stats_cmd->add_option("--data-dir", stats_dir, "the server's data directory")->required();
-  CLI11_PARSE(app, argc, argv);
+  app.set_version_flag("--version", std::string("sotto-server ") + SOTTO_VERSION);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version are "errors" with exit code 0: print as CLI11 does.
+    if (e.get_exit_code() == 0) return app.exit(e);
+    // CLI11's own exit codes (104-109) and two-line message would break the
+    // documented contract: flag errors are one line on stderr and exit 2.
+    std::string what = e.what();
+    std::replace(what.begin(), what.end(), '\n', ' ');
+    std::cerr << "sotto-server: " << what << " (see --help)\n";
+    return 2;
+  }
 
   if (stats_cmd->parsed()) {
     absl::StatusOr<sotto::v1::StatsResponse> stats = ReadStats(stats_dir);
