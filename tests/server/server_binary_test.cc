@@ -19,6 +19,7 @@
 #include <sstream>
 #include <regex>
 
+#include "sotto/authorization.h"
 #include "sotto/v1/accounts.grpc.pb.h"
 #include "sotto/v1/messages.grpc.pb.h"
 #include "testing/server_process.h"
@@ -255,7 +256,8 @@ TEST(ServerBinaryTest, StatsCountRefusedSendsByCodeAndNeedARunningServer) {
       grpc::CreateChannel((*server)->address(), grpc::InsecureChannelCredentials()));
   for (int i = 0; i < 2; ++i) {
     grpc::ClientContext ctx;
-    ctx.AddMetadata("authorization", "Sotto nobody.1:" + std::string(64, '0'));
+    ctx.AddMetadata(sotto::kAuthorizationKey,
+                    sotto::AuthorizationValue("nobody", 1, std::string(32, '\0')));
     v1::SendRequest req;
     req.set_recipient("dr-lee");
     v1::SendResponse resp;
