@@ -16,6 +16,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "sotto/authorization.h"
 #include "sotto/v1/accounts.grpc.pb.h"
 #include "sotto/v1/care.grpc.pb.h"
 #include "sotto/v1/operator.grpc.pb.h"
@@ -36,43 +37,10 @@ absl::Status FromGrpc(const grpc::Status& s, absl::string_view what) {
                       absl::StrCat(what, ": ", s.error_message()));
 }
 
-// Runs argv, returns its stdout; fails unless it exits 0 within 30 s.
-absl::StatusOr<std::string> RunCapture(const std::vector<std::string>& argv) {
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) return absl::InternalError("pipe failed");
-  pid_t pid = fork();
-  if (pid < 0) return absl::InternalError("fork failed");
-  if (pid == 0) {
-    dup2(fds[1], STDOUT_FILENO);
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execv(args[0], args.data());
-    _exit(127);
-  }
-  close(fds[1]);
-  std::string out;
-  char buf[512];
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (std::chrono::steady_clock::now() < deadline) {
-    ssize_t n = read(fds[0], buf, sizeof(buf));
-    if (n <= 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  close(fds[0]);
-  int status = 0;
-  if (std::chrono::steady_clock::now() >= deadline) kill(pid, SIGKILL);
-  waitpid(pid, &status, 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    return absl::InternalError(absl::StrCat(argv[0], " ", argv[1], " failed, status ", status));
-  }
-  return out;
-}
-
 }  // namespace
 
 void Authorize(grpc::ClientContext& context, const Device& device) {
-  context.AddMetadata("authorization", device.authorization);
+  context.AddMetadata(kAuthorizationKey, device.authorization);
   context.set_deadline(std::chrono::system_clock::now() + kRpcDeadline);
 }
 
@@ -103,8 +71,8 @@ absl::StatusOr<std::unique_ptr<World>> World::Start(const std::string& server_bi
                                                     int channels) {
   std::unique_ptr<World> world(new World());
   world->server_binary_ = server_binary;
-  absl::StatusOr<std::unique_ptr<ServerLauncher>> server =
-      ServerLauncher::Start(server_binary, server_args);
+  absl::StatusOr<std::unique_ptr<testing::ServerProcess>> server =
+      testing::ServerProcess::Start(server_binary, server_args);
   if (!server.ok()) return server.status();
   world->server_ = std::move(*server);
   for (int i = 0; i < std::max(1, channels); ++i) {
@@ -184,13 +152,7 @@ absl::StatusOr<sotto::v1::StatsResponse> World::ServerStats() const {
 }
 
 absl::StatusOr<std::string> World::EnrolTherapist(const std::string& handle) const {
-  absl::StatusOr<std::string> out = RunCapture({server_binary_, "enrol-therapist", "--data-dir",
-                                                server_->data_dir(), "--name", handle, "--quiet"});
-  if (!out.ok()) return out.status();
-  std::string code = *out;
-  while (!code.empty() && (code.back() == '\n' || code.back() == '\r')) code.pop_back();
-  if (code.empty()) return absl::InternalError("enrol-therapist printed no code");
-  return code;
+  return testing::IssueEnrolmentCode(server_->data_dir(), handle, server_binary_);
 }
 
 absl::StatusOr<Device> World::Register(const std::string& handle, bool therapist,
@@ -228,8 +190,7 @@ absl::StatusOr<Device> World::Register(const std::string& handle, bool therapist
   d.handle = handle;
   d.device_id = resp.device_id();
   d.registration_id = reg_id;
-  d.authorization = absl::StrCat("Sotto ", handle, ".", d.device_id, ":",
-                                 absl::BytesToHexString(secret));
+  d.authorization = AuthorizationValue(handle, d.device_id, secret);
   return d;
 }
 

@@ -3,7 +3,7 @@
 
 // The server under test and the accounts a scenario uses. World starts the
 // real sotto-server binary on a fresh temporary data directory (127.0.0.1:0,
-// loopback only) and sets accounts up through the real RPCs: therapists
+// loopback only; with tests/testing/server_process.h, the tests' launcher) and sets accounts up through the real RPCs: therapists
 // enrolled with `sotto-server enrol-therapist --quiet`, clients registered
 // with invite codes from Care.CreateInvite, every device with real Signal
 // keys. Not thread-safe, except where a method says so.
@@ -22,7 +22,7 @@
 #include "absl/status/statusor.h"
 #include "sotto/v1/messages.grpc.pb.h"
 #include "sotto/v1/operator.pb.h"
-#include "bench/server_launcher.h"
+#include "testing/server_process.h"
 
 namespace sotto::bench {
 
@@ -98,7 +98,7 @@ class World {
   absl::StatusOr<std::string> CreateInvite(const Device& therapist) const;
 
   std::string server_binary_;
-  std::unique_ptr<ServerLauncher> server_;
+  std::unique_ptr<testing::ServerProcess> server_;
   std::vector<std::shared_ptr<grpc::Channel>> channels_;
   std::vector<std::unique_ptr<sotto::v1::Messages::Stub>> messages_;
   std::vector<Device> therapists_;

@@ -34,8 +34,15 @@ client() { SOTTO_PASSPHRASE="client demo passphrase" "$sotto_bin" --profile "$wo
 
 echo "Demo server on $address (data in a temporary directory)."
 step "operator: sotto-server enrol-therapist --name dr-rivera"
-"$server_bin" enrol-therapist --data-dir "$work/server" --name dr-rivera
-code="$("$server_bin" enrol-therapist --data-dir "$work/server" --name dr-rivera --quiet)"
+# One code, issued once: the one printed is the one used (each run of
+# enrol-therapist issues a new code).
+enrol_out="$("$server_bin" enrol-therapist --data-dir "$work/server" --name dr-rivera)"
+echo "$enrol_out"
+code="$(echo "$enrol_out" | sed -n 's/^Enrolment code for dr-rivera: //p')"
+if [ -z "$code" ]; then
+  echo "demo: enrol-therapist printed no code" >&2
+  exit 1
+fi
 step "sotto init --role therapist --name dr-rivera --enrol $code"
 therapist init --server "$address" --role therapist --name dr-rivera --enrol "$code"
 step "dr-rivera: sotto policy set --tz America/New_York --days mon-fri --hours 09:00-17:00 --window 1d"

@@ -37,19 +37,7 @@ inline absl::StatusOr<Party> RegisterWith(RegisterOptions options) {
 // directory, as an operator would, and returns the code it prints.
 inline absl::StatusOr<std::string> EnrolmentCode(const ServerProcess& server,
                                                  const std::string& handle) {
-  std::string command = std::string(SOTTO_SERVER_BINARY) + " enrol-therapist --data-dir '" +
-                        server.data_dir() + "' --name " + handle + " --quiet";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return absl::InternalError("popen failed");
-  char buffer[256] = {0};
-  std::string out;
-  while (fgets(buffer, sizeof buffer, pipe) != nullptr) out += buffer;
-  int status = pclose(pipe);
-  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
-  if (status != 0 || out.empty() || out.find('\n') != std::string::npos) {
-    return absl::InternalError("enrol-therapist failed: " + out);
-  }
-  return out;
+  return IssueEnrolmentCode(server.data_dir(), handle, SOTTO_SERVER_BINARY);
 }
 
 // An operator-enrolled therapist.

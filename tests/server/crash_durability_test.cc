@@ -9,6 +9,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "sotto/authorization.h"
 #include "sotto/v1/accounts.grpc.pb.h"
 #include "sotto/v1/care.grpc.pb.h"
 #include "sotto/v1/messages.grpc.pb.h"
@@ -24,7 +25,7 @@ struct Device {
   std::string secret = std::string(32, '\x5a');
   uint32_t registration_id = 0;
   std::string Header() const {
-    return absl::StrCat("Sotto ", handle, ".1:", absl::BytesToHexString(secret));
+    return sotto::AuthorizationValue(handle, 1, secret);
   }
 };
 

@@ -2,6 +2,8 @@
 // graceful shutdown.
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -13,8 +15,11 @@
 #include <grpcpp/grpcpp.h>
 
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <regex>
 
+#include "sotto/authorization.h"
 #include "sotto/v1/accounts.grpc.pb.h"
 #include "sotto/v1/messages.grpc.pb.h"
 #include "testing/server_process.h"
@@ -72,6 +77,63 @@ TEST(ServerBinaryTest, MalformedListenAddressIsAnError) {
   RunResult run = RunServer("--data-dir /tmp/sotto-never-created --listen nonsense");
   EXPECT_NE(run.exit_code, 0);
   EXPECT_THAT(run.output, HasSubstr("HOST:PORT"));
+}
+
+// Runs the binary with `args`, keeping stdout and stderr apart.
+struct SplitRun {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+SplitRun RunSplit(const std::string& args) {
+  char err_path[] = "/tmp/sotto-server-stderr-XXXXXX";
+  const int fd = mkstemp(err_path);
+  if (fd < 0) return {};
+  close(fd);
+  SplitRun run;
+  const std::string cmd =
+      std::string(sotto::testing::kServerBinary) + " " + args + " 2>" + err_path;
+  if (FILE* pipe = popen(cmd.c_str(), "r")) {
+    char buf[512];
+    while (fgets(buf, sizeof buf, pipe) != nullptr) run.out += buf;
+    const int status = pclose(pipe);
+    run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+  std::ifstream in(err_path);
+  std::stringstream err;
+  err << in.rdbuf();
+  run.err = err.str();
+  unlink(err_path);
+  return run;
+}
+
+// server/README.md: flag errors are one line on stderr and exit status 2
+// (CLI11's own are 104-109 with two lines).
+TEST(ServerBinaryTest, FlagErrorsExitTwoWithOneLineOnStderr) {
+  for (const char* args : {"--no-such-flag", "frobnicate --data-dir /tmp/x",
+                           "--io-threads many --data-dir /tmp/sotto-never-created",
+                           "--max-queue-mib 0", "enrol-therapist --name dr-lee",
+                           "stats --data-dir"}) {
+    SplitRun run = RunSplit(args);
+    EXPECT_EQ(run.exit_code, 2) << args << ": " << run.err;
+    EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1) << args << ": " << run.err;
+    EXPECT_THAT(run.err, MatchesRegex("sotto-server: .* \\(see --help\\)\n")) << args;
+    EXPECT_EQ(run.out, "") << args;
+  }
+}
+
+TEST(ServerBinaryTest, HelpAndVersionExitZero) {
+  SplitRun version = RunSplit("--version");
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_EQ(version.out, std::string("sotto-server ") + SOTTO_VERSION + "\n");
+  EXPECT_EQ(version.err, "");
+  SplitRun help = RunSplit("--help");
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_THAT(help.out, HasSubstr("--data-dir"));
+  EXPECT_THAT(help.out, HasSubstr("--version"));
+  SplitRun sub_help = RunSplit("audit --help");
+  EXPECT_EQ(sub_help.exit_code, 0);
+  EXPECT_THAT(sub_help.out, HasSubstr("--verify"));
 }
 
 // Registers `handle` as a therapist with `code` on the server at `address`.
@@ -194,7 +256,8 @@ TEST(ServerBinaryTest, StatsCountRefusedSendsByCodeAndNeedARunningServer) {
       grpc::CreateChannel((*server)->address(), grpc::InsecureChannelCredentials()));
   for (int i = 0; i < 2; ++i) {
     grpc::ClientContext ctx;
-    ctx.AddMetadata("authorization", "Sotto nobody.1:" + std::string(64, '0'));
+    ctx.AddMetadata(sotto::kAuthorizationKey,
+                    sotto::AuthorizationValue("nobody", 1, std::string(32, '\0')));
     v1::SendRequest req;
     req.set_recipient("dr-lee");
     v1::SendResponse resp;

@@ -1,7 +1,8 @@
 #ifndef SOTTO_TESTS_TESTING_SERVER_PROCESS_H_
 #define SOTTO_TESTS_TESTING_SERVER_PROCESS_H_
 
-// Runs the real sotto-server binary for tests (header-only, POSIX).
+// Runs the real sotto-server binary for tests and for sotto-bench: the one
+// launcher (header-only, POSIX).
 //
 //   auto server = sotto::testing::ServerProcess::Start();   // fresh data dir
 //   ASSERT_TRUE(server.ok()) << server.status();
@@ -67,6 +68,24 @@ inline ServerCommandResult RunServerCommand(const std::string& args,
   return run;
 }
 
+// Issues an enrolment code for `handle` on `data_dir` as an operator would
+// (`sotto-server enrol-therapist --quiet`) and returns it. INTERNAL with
+// what the binary printed if it failed or printed anything but one code.
+inline absl::StatusOr<std::string> IssueEnrolmentCode(const std::string& data_dir,
+                                                      const std::string& handle,
+                                                      const std::string& binary = kServerBinary) {
+  ServerCommandResult run =
+      RunServerCommand("enrol-therapist --data-dir '" + data_dir + "' --name '" + handle +
+                           "' --quiet",
+                       binary);
+  std::string code = run.output;
+  while (!code.empty() && (code.back() == '\n' || code.back() == ' ')) code.pop_back();
+  if (run.exit_code != 0 || code.empty() || code.find('\n') != std::string::npos) {
+    return absl::InternalError("enrol-therapist failed: " + run.output);
+  }
+  return code;
+}
+
 class ServerProcess {
  public:
 #ifdef SOTTO_SERVER_BINARY
@@ -105,6 +124,8 @@ class ServerProcess {
   const std::string& address() const { return address_; }
   const std::string& data_dir() const { return data_dir_; }
   bool running() const { return pid_ > 0; }
+  // The server's process id (for /proc/PID/...), or -1 when not running.
+  pid_t pid() const { return pid_; }
 
   // SIGKILL and reap: the server gets no chance to flush anything. No-op if
   // not running.

@@ -1,0 +1,262 @@
+// sotto-server [--data-dir DIR] [--listen HOST:PORT] [--emergency-note TEXT]
+//              [--tls-cert PEM --tls-key PEM] [--retention-days N]
+//              [--max-queue-mib N] [--io-threads N] [--rate-NAME BURST/PER_HOUR ...]
+//
+// Stdout contract (tests parse it): once serving, exactly one line
+//   sotto-server listening on HOST:PORT
+// with the bound port. Startup errors are one line on stderr and a non-zero
+// exit (2 for a bad flag value). SIGINT/SIGTERM shut down gracefully and
+// close the database.
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/time.h"
+#include "server/cli/commands.h"
+#include "server/domain/limits.h"
+#include "server/domain/rate_limiter.h"
+#include "server/rpc/server.h"
+#include "sotto/loopback.h"
+
+namespace sotto::server::cli {
+namespace {
+
+struct RateFlag {
+  const char* name;
+  BucketConfig RateLimitOptions::*config;
+  const char* help;
+};
+constexpr RateFlag kRateFlags[] = {
+    {"--rate-registration", &RateLimitOptions::registration, "Register calls per source address"},
+    {"--rate-failed-auth", &RateLimitOptions::failed_auth,
+     "failed authentications per source address"},
+    {"--rate-bundle-requester", &RateLimitOptions::bundle_per_requester,
+     "GetBundle calls per requesting device"},
+    {"--rate-bundle-target", &RateLimitOptions::bundle_per_target,
+     "one-time prekeys handed out per target user (then bundles come without)"},
+    {"--rate-sends", &RateLimitOptions::sends_per_device, "Send calls per device"},
+};
+
+uint32_t Seconds(absl::Duration d) { return static_cast<uint32_t>(absl::ToInt64Seconds(d)); }
+
+// The serving flags as typed; ToServerOptions checks them.
+struct ServeFlags {
+  std::string data_dir = "./var";
+  std::string listen = "127.0.0.1:7443";
+  std::string emergency_note = kDefaultEmergencyNote;
+  std::string tls_cert;
+  std::string tls_key;
+  uint32_t retention_days = kDefaultRetentionMs / (24 * 3600 * 1000);
+  uint64_t max_queue_mib = kMaxQueueBytes >> 20;
+  size_t io_threads = rpc::ServerOptions().io_threads;
+  size_t max_streams = rpc::ServerOptions().max_streams_per_device;
+  uint32_t keepalive_s = Seconds(rpc::ServerOptions().keepalive_time);
+  uint32_t keepalive_timeout_s = Seconds(rpc::ServerOptions().keepalive_timeout);
+  uint32_t idle_connection_s = Seconds(rpc::ServerOptions().idle_connection_timeout);
+  std::vector<std::string> rates;  // BURST/PER_HOUR, one per kRateFlags entry.
+};
+
+void AddPlaceFlags(CLI::App& app, ServeFlags& f) {
+  app.add_option("--data-dir", f.data_dir, "RocksDB data directory (created if missing)")
+      ->capture_default_str();
+  app.add_option("--listen", f.listen, "HOST:PORT to listen on (port 0: any free port)")
+      ->capture_default_str();
+  app.add_option("--emergency-note", f.emergency_note,
+                 "shown to clients with every reply expectation");
+  app.add_option("--tls-cert", f.tls_cert,
+                 "PEM certificate chain to serve TLS with (needs --tls-key)");
+  app.add_option("--tls-key", f.tls_key, "PEM private key of --tls-cert");
+}
+
+void AddCapacityFlags(CLI::App& app, ServeFlags& f) {
+  app.add_option("--retention-days", f.retention_days,
+                 "delete undelivered envelopes after this many days (0: keep)")
+      ->capture_default_str();
+  app.add_option("--max-queue-mib", f.max_queue_mib, "undelivered bytes per device queue, in MiB")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 20));
+  app.add_option("--io-threads", f.io_threads,
+                 "threads for handlers' store work; concurrent synced writes share a WAL sync")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{1024}));
+  app.add_option("--max-streams-per-device", f.max_streams,
+                 "Subscribe streams one device may hold; one more ends its oldest")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{100000}));
+}
+
+void AddConnectionFlags(CLI::App& app, ServeFlags& f) {
+  app.add_option("--keepalive-seconds", f.keepalive_s,
+                 "ping a connection with a call open after this long quiet; 0: never "
+                 "(a vanished client's quiet stream stays until a write to it fails)")
+      ->capture_default_str()
+      ->check(CLI::Range(uint32_t{0}, uint32_t{24 * 3600}));
+  app.add_option("--keepalive-timeout-seconds", f.keepalive_timeout_s,
+                 "close a connection whose ping goes unanswered this long")
+      ->capture_default_str()
+      ->check(CLI::Range(uint32_t{1}, uint32_t{3600}));
+  app.add_option("--idle-connection-seconds", f.idle_connection_s,
+                 "close a connection with no call open for this long; 0: never")
+      ->capture_default_str()
+      ->check(CLI::Range(uint32_t{0}, uint32_t{7 * 24 * 3600}));
+}
+
+void AddRateFlags(CLI::App& app, ServeFlags& f) {
+  const RateLimitOptions defaults;
+  f.rates.resize(std::size(kRateFlags));
+  for (size_t i = 0; i < std::size(kRateFlags); ++i) {
+    const BucketConfig& d = defaults.*kRateFlags[i].config;
+    f.rates[i] = absl::StrCat(d.burst, "/", d.per_hour);
+    app.add_option(kRateFlags[i].name, f.rates[i],
+                   std::string(kRateFlags[i].help) + ": BURST/PER_HOUR token bucket (0/0: no limit)")
+        ->capture_default_str();
+  }
+}
+
+// The whole of file `path`. Errors: one line naming the flag and the path.
+absl::StatusOr<std::string> ReadPemFile(const std::string& flag, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(flag + ": cannot read " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  if (ss.str().find("-----BEGIN ") == std::string::npos) {
+    return absl::InvalidArgumentError(flag + ": " + path + " is not a PEM file");
+  }
+  return ss.str();
+}
+
+// --listen, --tls-cert and --tls-key into `options`: HOST:PORT, both TLS
+// files or neither, and plain TCP only on loopback.
+absl::Status CheckPlace(const ServeFlags& f, rpc::ServerOptions& options) {
+  const size_t colon = f.listen.rfind(':');
+  uint32_t port = 0;
+  if (colon == std::string::npos || colon == 0 ||
+      !absl::SimpleAtoi(absl::string_view(f.listen).substr(colon + 1), &port) || port > 65535) {
+    return absl::InvalidArgumentError("--listen must be HOST:PORT, got \"" + f.listen + "\"");
+  }
+  const std::string host = f.listen.substr(0, colon);
+  if (f.tls_cert.empty() != f.tls_key.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        f.tls_cert.empty() ? "--tls-key" : "--tls-cert", " needs ",
+        f.tls_cert.empty() ? "--tls-cert" : "--tls-key",
+        " too: TLS takes a certificate and its private key"));
+  }
+  if (f.tls_cert.empty()) {
+    if (IsLoopbackHost(host)) return absl::OkStatus();
+    return absl::InvalidArgumentError(
+        "TLS is required to listen off loopback (" + host +
+        "); pass --tls-cert and --tls-key, or listen on 127.0.0.0/8, ::1 or localhost");
+  }
+  absl::StatusOr<std::string> cert = ReadPemFile("--tls-cert", f.tls_cert);
+  if (!cert.ok()) return cert.status();
+  absl::StatusOr<std::string> key = ReadPemFile("--tls-key", f.tls_key);
+  if (!key.ok()) return key.status();
+  options.tls_cert_pem = *std::move(cert);
+  options.tls_key_pem = *std::move(key);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<RateLimitOptions> ParseRates(const ServeFlags& f) {
+  RateLimitOptions limits;
+  for (size_t i = 0; i < std::size(kRateFlags); ++i) {
+    std::vector<absl::string_view> parts = absl::StrSplit(f.rates[i], '/');
+    double burst = 0;
+    double per_hour = 0;
+    if (parts.size() != 2 || !absl::SimpleAtod(parts[0], &burst) ||
+        !absl::SimpleAtod(parts[1], &per_hour) || burst < 0 || per_hour < 0 ||
+        (per_hour > 0 && burst < 1)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(kRateFlags[i].name,
+                       " must be BURST/PER_HOUR with BURST >= 1 (or 0/0 for no limit), got \"",
+                       f.rates[i], "\""));
+    }
+    limits.*kRateFlags[i].config = BucketConfig{burst, per_hour};
+  }
+  return limits;
+}
+
+// The server's options from the flags; INVALID_ARGUMENT (exit 2) or
+// NOT_FOUND (an unreadable TLS file, also exit 2) naming the flag.
+absl::StatusOr<rpc::ServerOptions> ToServerOptions(const ServeFlags& f) {
+  rpc::ServerOptions options;
+  absl::Status place = CheckPlace(f, options);
+  if (!place.ok()) return place;
+  absl::StatusOr<RateLimitOptions> limits = ParseRates(f);
+  if (!limits.ok()) return limits.status();
+  options.rate_limits = *limits;
+  options.data_dir = f.data_dir;
+  options.listen_address = f.listen;
+  options.emergency_note = f.emergency_note;
+  options.mailbox.retention_ms = int64_t{f.retention_days} * 24 * 3600 * 1000;
+  // See MailboxOptions::seq_floor: no seq a device may have seen before a
+  // crash is ever given to another envelope.
+  options.mailbox.seq_floor = static_cast<uint64_t>(absl::ToUnixMillis(absl::Now())) << 20;
+  options.mailbox.max_queue_bytes = f.max_queue_mib << 20;
+  options.io_threads = f.io_threads;
+  options.io_queue = 64 * f.io_threads;
+  options.max_streams_per_device = f.max_streams;
+  options.keepalive_time = absl::Seconds(f.keepalive_s);
+  options.keepalive_timeout = absl::Seconds(f.keepalive_timeout_s);
+  options.idle_connection_timeout = absl::Seconds(f.idle_connection_s);
+  return options;
+}
+
+// Starts the server, prints the stdout contract line, serves until SIGINT
+// or SIGTERM, then shuts down gracefully.
+int Serve(const ServeFlags& f) {
+  absl::StatusOr<rpc::ServerOptions> options = ToServerOptions(f);
+  if (!options.ok()) {
+    std::cerr << "sotto-server: " << options.status().message() << "\n";
+    return 2;
+  }
+  // Block the shutdown signals in every thread (gRPC's included); the main
+  // thread takes them with sigwait.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto server = rpc::SottoServer::Start(*options);
+  if (!server.ok()) {
+    std::cerr << "sotto-server: " << server.status().message() << "\n";
+    return 1;
+  }
+  if (!f.tls_cert.empty()) {
+    std::cerr << "sotto-server: note: serving TLS with " << f.tls_cert << "\n";
+  } else {
+    std::cerr << "sotto-server: note: listening without TLS (loopback only)\n";
+  }
+  std::cout << "sotto-server listening on " << (*server)->address() << std::endl;
+
+  int received = 0;
+  sigwait(&signals, &received);
+  (*server)->Shutdown(absl::Seconds(3));
+  server->reset();  // Waits for handlers, then closes RocksDB.
+  return 0;
+}
+
+}  // namespace
+
+std::function<int()> AddServeFlags(CLI::App& app) {
+  auto flags = std::make_shared<ServeFlags>();
+  AddPlaceFlags(app, *flags);
+  AddCapacityFlags(app, *flags);
+  AddConnectionFlags(app, *flags);
+  AddRateFlags(app, *flags);
+  return [flags] { return Serve(*flags); };
+}
+
+}  // namespace sotto::server::cli

@@ -1,0 +1,86 @@
+#include "server/operator/database_operator.h"
+
+#include <filesystem>
+#include <system_error>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "server/domain/accounts.h"
+#include "server/domain/audit_log.h"
+#include "server/domain/clock.h"
+#include "server/storage/rocksdb_store.h"
+
+namespace sotto::server {
+namespace {
+
+constexpr size_t kAuditPage = 1000;
+
+}  // namespace
+
+DatabaseOperator::DatabaseOperator(std::string data_dir) : data_dir_(std::move(data_dir)) {}
+
+absl::StatusOr<std::unique_ptr<Store>> DatabaseOperator::OpenStore(bool read_only) const {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(data_dir_, ec)) {
+    return absl::NotFoundError("no data directory " + data_dir_);
+  }
+  RocksDbStoreOptions options;
+  options.read_only = read_only;
+  absl::StatusOr<std::unique_ptr<Store>> store = OpenRocksDbStore(data_dir_, options);
+  // We are here because nothing answered on the socket; a server that holds
+  // the lock but has lost its socket gets it back only by a restart.
+  if (!store.ok() && !read_only && store.status().code() == absl::StatusCode::kFailedPrecondition) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the database in ", data_dir_, " is locked by a running server, and its operator socket ",
+        OperatorSocketPath(data_dir_),
+        " is missing or does not answer; restart that server (it recreates the socket) and try "
+        "again"));
+  }
+  return store;
+}
+
+absl::StatusOr<IssuedCode> DatabaseOperator::IssueEnrolmentCode(const std::string& handle,
+                                                                uint32_t valid_hours) {
+  absl::StatusOr<std::unique_ptr<Store>> store = OpenStore(/*read_only=*/false);
+  if (!store.ok()) return store.status();
+  // Through the audit chain, as in the server: the code's issue is audited.
+  auto audit = AuditLog::Open(store->get(), SystemClock::Get());
+  if (!audit.ok()) return audit.status();
+  Accounts accounts(audit->get());
+  Enrolment enrolment(audit->get(), &accounts, SystemClock::Get());
+  return enrolment.IssueTherapistCode(handle, valid_hours);
+}
+
+absl::Status DatabaseOperator::SetDeactivated(const std::string& handle, bool deactivated) {
+  absl::StatusOr<std::unique_ptr<Store>> store = OpenStore(/*read_only=*/false);
+  if (!store.ok()) return store.status();
+  auto audit = AuditLog::Open(store->get(), SystemClock::Get());
+  if (!audit.ok()) return audit.status();
+  Accounts accounts(audit->get());
+  return accounts.SetDeactivated(handle, deactivated);
+}
+
+absl::StatusOr<sotto::v1::StatsResponse> DatabaseOperator::Stats() {
+  return absl::FailedPreconditionError(absl::StrCat("no server is running on ", data_dir_,
+                                                    " (nothing answers on ",
+                                                    OperatorSocketPath(data_dir_), ")"));
+}
+
+absl::Status DatabaseOperator::ForEachAuditEntry(
+    const std::function<absl::Status(const KeyValue&)>& fn) {
+  absl::StatusOr<std::unique_ptr<Store>> store = OpenStore(/*read_only=*/true);
+  if (!store.ok()) return store.status();
+  std::string after;
+  while (true) {
+    absl::StatusOr<std::vector<KeyValue>> rows = (*store)->Scan(Table::kAudit, "", after, kAuditPage);
+    if (!rows.ok()) return rows.status();
+    for (const KeyValue& row : *rows) {
+      absl::Status s = fn(row);
+      if (!s.ok()) return s;
+    }
+    if (rows->size() < kAuditPage) return absl::OkStatus();
+    after = rows->back().key;
+  }
+}
+
+}  // namespace sotto::server
