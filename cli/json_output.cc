@@ -1,6 +1,7 @@
 #include "json_output.h"
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/str_replace.h"
 #include "json_writer.h"
 #include "output.h"
 #include "time_parse.h"
@@ -29,12 +30,14 @@ void WriteMessage(JsonWriter& w, const Message& m) {
   w.Key("kind");
   w.String(m.kind == MessageKind::kLetter ? "letter" : "text");
   w.Key("state");
-  w.String(StateName(m.state));
+  // One word per value, as every enumeration here ("not sent" -> "not_sent").
+  w.String(absl::StrReplaceAll(StateName(m.state), {{" ", "_"}}));
   w.Time("server_time", m.server_time_ms);
   w.Time("sent_at", m.sent_at_ms);
   OptionalString(w, "subject", m.subject);
   OptionalString(w, "in_reply_to", m.in_reply_to);
   OptionalString(w, "thread_id", m.thread_id);
+  OptionalString(w, "failure", m.failure);
   w.Key("text");
   w.String(m.text);
   w.EndObject();

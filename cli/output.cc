@@ -96,6 +96,10 @@ const char* StateName(DeliveryState state) {
       return "read";
     case DeliveryState::kCancelled:
       return "cancelled";
+    case DeliveryState::kNotSent:
+      return "not sent";
+    case DeliveryState::kFailed:
+      return "failed";
   }
   return "sent";
 }
@@ -136,6 +140,13 @@ void PrintMessage(const Message& m, const std::string& me,
             << (m.outgoing ? me + " (you)" : m.peer);
   if (m.outgoing) std::cout << "  [" << StateName(m.state) << "]";
   std::cout << "\n";
+  if (m.state == DeliveryState::kNotSent) {
+    std::cout << "   not on the server yet (" << ForTerminal(m.failure, false)
+              << "); it goes with the next `sotto sync` or `sotto retry`\n";
+  } else if (m.state == DeliveryState::kFailed) {
+    std::cout << "   refused: " << ForTerminal(m.failure, false) << " (`sotto retry` tries again, "
+              << "`sotto cancel " << ShortId(m.id) << "` discards it)\n";
+  }
   if (m.kind == MessageKind::kLetter) {
     std::cout << "Subject: " << ForTerminal(m.subject, false) << "\n";
     if (!m.in_reply_to.empty()) {

@@ -33,7 +33,8 @@ std::string When(absl::Time t);
 // `cancel` accept.
 std::string ShortId(absl::string_view id);
 
-// "scheduled", "sent", "delivered", "read", "cancelled".
+// "scheduled", "sent", "delivered", "read", "cancelled", "not sent",
+// "failed".
 const char* StateName(DeliveryState state);
 // "waiting", "answered", "snoozed", "closed".
 const char* StateName(ConversationState state);

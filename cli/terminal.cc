@@ -173,7 +173,11 @@ std::string ReadStdin() {
   return std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
 }
 
-absl::StatusOr<std::string> ComposeInEditor() {
+namespace {
+
+// A new private (0700) directory on /dev/shm when there is one, so that
+// plaintext never reaches a disk, else in $TMPDIR or /tmp.
+absl::StatusOr<std::string> PrivateDir() {
   std::string base = "/dev/shm";
   if (!IsWritableDir(base.c_str())) {
     const char* tmp = std::getenv("TMPDIR");
@@ -184,7 +188,38 @@ absl::StatusOr<std::string> ComposeInEditor() {
     return absl::FailedPreconditionError(
         absl::StrCat("could not make a private directory in ", base, ": ", std::strerror(errno)));
   }
-  const ScratchDir scratch(dir_template);
+  return dir_template;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> SaveDraft(absl::string_view body) {
+  absl::StatusOr<std::string> dir = PrivateDir();
+  if (!dir.ok()) return dir.status();
+  const std::string file = absl::StrCat(*dir, "/draft.txt");
+  const int fd = open(file.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("could not create ", file, ": ", std::strerror(errno)));
+  }
+  size_t done = 0;
+  while (done < body.size()) {
+    const ssize_t n = write(fd, body.data() + done, body.size() - done);
+    if (n <= 0) {
+      close(fd);
+      return absl::FailedPreconditionError(
+          absl::StrCat("could not write ", file, ": ", std::strerror(errno)));
+    }
+    done += static_cast<size_t>(n);
+  }
+  close(fd);
+  return file;
+}
+
+absl::StatusOr<std::string> ComposeInEditor() {
+  absl::StatusOr<std::string> dir = PrivateDir();
+  if (!dir.ok()) return dir.status();
+  const ScratchDir scratch(*dir);
   const std::string file = absl::StrCat(scratch.path(), "/message.txt");
   const int fd = open(file.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
   if (fd < 0) {

@@ -28,6 +28,11 @@ std::string ReadStdin();
 // also on failure.
 absl::StatusOr<std::string> ComposeInEditor();
 
+// Writes `body` to a new owner-only file in a private 0700 directory (on
+// /dev/shm when there is one, as ComposeInEditor) and returns its path: a
+// letter the server refused is not lost.
+absl::StatusOr<std::string> SaveDraft(absl::string_view body);
+
 // Drops trailing newlines and spaces (`echo` and editors add them); the body
 // keeps its inner line breaks.
 std::string TrimTrailing(std::string body);

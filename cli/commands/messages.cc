@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "client-lib/content/codec.h"
 #include "commands/commands.h"
+#include "sotto/status_text.h"
 #include "json_output.h"
 #include "output.h"
 #include "sanitize.h"
@@ -91,6 +92,8 @@ absl::Status Send(Context& context, const SendArgs& a) {
   return absl::OkStatus();
 }
 
+absl::Status KeepDraft(const std::string& body, const absl::Status& failure);
+
 // `letter` (a new thread) or `reply` (an answer to message_id).
 absl::Status Write(Context& context, const SendArgs& a, bool letter) {
   absl::StatusOr<SendOptions> options = SendOptionsFor(a.at);
@@ -104,9 +107,33 @@ absl::Status Write(Context& context, const SendArgs& a, bool letter) {
   if (!body.ok()) return body.status();
   auto sent = letter ? client.SendLetter(a.to, a.subject, *body, *options)
                      : client.Reply(a.message_id, *body, *options);
-  if (!sent.ok()) return sent.status();
+  if (!sent.ok()) return KeepDraft(*body, sent.status());
   ReportSends(client, {*sent});
   return absl::OkStatus();
+}
+
+// After a failed letter or reply: the library keeps what it could not send
+// for now (and says so); what it refused (too long, refused for good) is
+// only in memory, so it is saved to a file for the writer to fix and send.
+absl::Status KeepDraft(const std::string& body, const absl::Status& failure) {
+  switch (failure.code()) {
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kResourceExhausted:
+    case absl::StatusCode::kAborted:
+      return failure;  // kept as not sent in the profile
+    default:
+      break;
+  }
+  absl::StatusOr<std::string> saved = SaveDraft(body);
+  if (!saved.ok()) {
+    return AppendToMessage(failure, absl::StrCat("; saving the text as a draft failed too (",
+                                                 saved.status().message(), ")"));
+  }
+  return AppendToMessage(failure, absl::StrCat("; your text is saved in ", *saved,
+                                               " (owner-only, in memory where the system "
+                                               "allows): fix it and send it with `sotto letter "
+                                               "USER --subject S < FILE`"));
 }
 
 absl::Status Cancel(Context& context, const std::string& message_id) {
@@ -117,6 +144,18 @@ absl::Status Cancel(Context& context, const std::string& message_id) {
   return absl::OkStatus();
 }
 
+absl::Status Retry(Context& context) {
+  absl::StatusOr<Client*> client = context.Open();
+  if (!client.ok()) return client.status();
+  absl::StatusOr<int> sent = (*client)->RetryUnsent();
+  if (!sent.ok()) return sent.status();
+  std::cout << (*sent == 0 ? "Nothing was waiting to be sent."
+                           : absl::StrCat(*sent, *sent == 1 ? " message" : " messages",
+                                          " that waited were sent."))
+            << "\n";
+  return absl::OkStatus();
+}
+
 void PrintSyncStats(const SyncStats& stats) {
   std::cout << stats.received << (stats.received == 1 ? " new message" : " new messages");
   if (stats.duplicates > 0) std::cout << ", " << stats.duplicates << " repeats dropped";
@@ -124,6 +163,10 @@ void PrintSyncStats(const SyncStats& stats) {
     std::cout << ", " << stats.undecryptable << " could not be decrypted";
   }
   if (stats.held > 0) std::cout << ", " << stats.held << " held (sender's identity key changed)";
+  if (stats.resent > 0) {
+    std::cout << ", " << stats.resent << (stats.resent == 1 ? " message" : " messages")
+              << " you wrote earlier sent";
+  }
   std::cout << ".\n";
   std::cout.flush();
   PrintNotices(stats.notices);
@@ -265,6 +308,11 @@ void RegisterMessageCommands(CLI::App& app, Context& context) {
   auto id = std::make_shared<std::string>();
   cancel->add_option("ID", *id, "The id `sotto send --at` printed")->type_name("")->required();
   cancel->callback([&context, id] { context.Then([&context, id] { return Cancel(context, *id); }); });
+  cancel->footer("Also discards a message shown as [not sent] or [failed].");
+
+  CLI::App* retry = app.add_subcommand(
+      "retry", "Send again what is shown as [not sent] or [failed] (sync does [not sent] itself)");
+  retry->callback([&context] { context.Then([&context] { return Retry(context); }); });
 
   RegisterReading(app, context);
 }

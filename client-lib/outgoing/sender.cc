@@ -13,6 +13,7 @@
 #include "client-lib/outgoing/delivery.h"
 #include "client-lib/profile/handle.h"
 #include "sotto/status_macros.h"
+#include "sotto/status_text.h"
 
 namespace sotto::client {
 namespace {
@@ -143,12 +144,11 @@ absl::StatusOr<SendResult> Sender::Attempt(const Pending& pending, bool keep_ref
   if (response.ok()) return RecordAccepted(pending, *response, std::move(notices));
   SOTTO_RETURN_IF_ERROR(RecordFailure(pending, response.status(), keep_refused));
   if (!WorthRetrying(response.status()) && !keep_refused) return response.status();
-  return absl::Status(
-      response.status().code(),
-      absl::StrCat(response.status().message(),
-                   WorthRetrying(response.status())
-                       ? "; the message is kept as not sent and goes with the next send or sync"
-                       : "; the message is kept in the conversation, marked not sent"));
+  return AppendToMessage(
+      response.status(),
+      WorthRetrying(response.status())
+          ? "; the message is kept as not sent and goes with the next send or sync"
+          : "; the message is kept in the conversation, marked not sent");
 }
 
 absl::StatusOr<SendResult> Sender::RecordAccepted(const Pending& pending,

@@ -1,32 +1,10 @@
 #include "client-lib/transport/address_policy.h"
 
-#include <arpa/inet.h>
-
-#include <algorithm>
-
-#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "sotto/loopback.h"
 
 namespace sotto::client::transport {
-namespace {
-
-bool IsLoopbackHost(const std::string& host) {
-  if (absl::AsciiStrToLower(host) == "localhost") return true;
-  in_addr v4{};
-  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) {
-    return (ntohl(v4.s_addr) >> 24) == 127;
-  }
-  in6_addr v6{};
-  if (inet_pton(AF_INET6, host.c_str(), &v6) == 1) {
-    static const in6_addr kLoopback = IN6ADDR_LOOPBACK_INIT;
-    return std::equal(std::begin(v6.s6_addr), std::end(v6.s6_addr), kLoopback.s6_addr);
-  }
-  return false;
-}
-
-}  // namespace
-
 std::string HostOf(absl::string_view address) {
   for (absl::string_view scheme : {"dns:///", "ipv4:", "ipv6:"}) {
     if (absl::StartsWith(address, scheme)) {
@@ -48,7 +26,7 @@ std::string HostOf(absl::string_view address) {
 
 absl::Status CheckPlainTcpAddress(absl::string_view address) {
   const std::string host = HostOf(address);
-  if (!host.empty() && IsLoopbackHost(host)) return absl::OkStatus();
+  if (!host.empty() && sotto::IsLoopbackHost(host)) return absl::OkStatus();
   return absl::InvalidArgumentError(
       absl::StrCat("refusing to send credentials to ", host.empty() ? std::string(address) : host,
                    " over plain TCP; Sotto allows only loopback until TLS is configured"));

@@ -19,6 +19,7 @@
 #include "grpcpp/security/tls_certificate_provider.h"
 #include "grpcpp/security/tls_certificate_verifier.h"
 #include "grpcpp/security/tls_credentials_options.h"
+#include "sotto/authorization.h"
 
 namespace sotto::client::transport {
 namespace {
@@ -137,8 +138,7 @@ std::string Unreachable(const grpc::Status& status, absl::string_view address, b
 }  // namespace
 
 std::string AuthorizationValue(const Credentials& credentials) {
-  return absl::StrCat("Sotto ", credentials.handle, ".", credentials.device_id, ":",
-                      absl::BytesToHexString(credentials.secret));
+  return sotto::AuthorizationValue(credentials.handle, credentials.device_id, credentials.secret);
 }
 
 absl::Status FromGrpc(const grpc::Status& status, absl::string_view rpc,
@@ -182,6 +182,12 @@ Connection::Connection(std::string address, TlsConfig tls, Keepalive keepalive)
     }
   }
   grpc::ChannelArguments args;
+  // After an outage, a long-lived client (an app, Listen) must reach the
+  // server again soon after it is back: gRPC's default reconnect backoff
+  // grows to 120 s, during which every call fails at once.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 250);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 250);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
   args.SetMaxReceiveMessageSize(kMaxMessageBytes);
   args.SetMaxSendMessageSize(kMaxMessageBytes);
   if (keepalive.time > absl::ZeroDuration()) {
@@ -257,7 +263,7 @@ void Connection::Prepare(grpc::ClientContext* context, bool authenticated,
   }
   if (authenticated) {
     absl::MutexLock lock(&mu_);
-    context->AddMetadata("authorization", authorization_);
+    context->AddMetadata(sotto::kAuthorizationKey, authorization_);
   }
 }
 

@@ -1,7 +1,11 @@
 // What a new user met with the `sotto` command (issue 14): arguments checked
-// before the passphrase, a too-long text, what WHEN accepts, --version, and
-// errors in words rather than gRPC's.
+// before the passphrase, a too-long text, what WHEN accepts, --version,
+// errors in words rather than gRPC's, and a letter that could not be sent
+// is never lost.
 
+#include <sys/stat.h>
+
+#include <filesystem>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -109,6 +113,48 @@ TEST_F(CliTest, AServerRefusalIsTheServersWordsWithoutTheCallName) {
   EXPECT_THAT(nobody.err, NoJargon());
   EXPECT_THAT(Sotto("sam", "--verbose send nobody-here hello").err,
               HasSubstr("detail (sotto.dev/detail): GetBundle: PERMISSION_DENIED: "));
+}
+
+TEST_F(CliTest, ALetterWrittenWhileTheServerIsDownIsKeptAndGoesWithTheNextSync) {
+  ASSERT_EQ(InitTherapist("dr-rivera").exit_code, 0);
+  ASSERT_EQ(InitClient("sam", "dr-rivera").exit_code, 0);
+  ASSERT_OK(server_->Stop());
+  CliRun letter = Sotto("sam", "letter dr-rivera --subject Tonight", "correct horse",
+                        "I could not sleep again.\n");
+  EXPECT_EQ(letter.exit_code, 1);
+  EXPECT_THAT(letter.err, HasSubstr("kept as not sent"));
+  CliRun read = Sotto("sam", "read dr-rivera");
+  EXPECT_EQ(read.exit_code, 0) << read.err;
+  EXPECT_THAT(read.out, HasSubstr("[not sent]"));
+  EXPECT_THAT(read.out, HasSubstr("I could not sleep again."));
+
+  ASSERT_OK(server_->Restart(/*same_address=*/true));
+  CliRun sync = Sotto("sam", "sync");
+  EXPECT_EQ(sync.exit_code, 0) << sync.err;
+  EXPECT_THAT(sync.out, HasSubstr("1 message you wrote earlier sent"));
+  EXPECT_THAT(Sotto("sam", "read dr-rivera").out, HasSubstr("[sent]"));
+  EXPECT_THAT(Sotto("dr-rivera", "sync").out, HasSubstr("1 new message"));
+  EXPECT_THAT(Sotto("dr-rivera", "read sam").out, HasSubstr("I could not sleep again."));
+  EXPECT_THAT(Sotto("sam", "retry").out, HasSubstr("Nothing was waiting to be sent."));
+}
+
+TEST_F(CliTest, ALetterTheServerRefusesIsSavedAsADraft) {
+  ASSERT_EQ(InitTherapist("dr-rivera").exit_code, 0);
+  ASSERT_EQ(InitClient("sam", "dr-rivera").exit_code, 0);
+  const std::string body = "A long letter to the wrong person.\nSecond line.";
+  CliRun letter =
+      Sotto("sam", "letter nobody-here --subject Hello", "correct horse", body + "\n");
+  EXPECT_EQ(letter.exit_code, 1);
+  const std::string marker = "your text is saved in ";
+  const size_t at = letter.err.find(marker);
+  ASSERT_NE(at, std::string::npos) << letter.err;
+  const size_t start = at + marker.size();
+  const std::string path = letter.err.substr(start, letter.err.find(' ', start) - start);
+  EXPECT_EQ(Slurp(path), body);
+  struct stat info {};
+  ASSERT_EQ(stat(path.c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0600u);
+  std::filesystem::remove_all(std::filesystem::path(path).parent_path());
 }
 
 TEST_F(CliTlsTest, ATlsPortWithoutTheCaSaysToPassTheCa) {

@@ -58,6 +58,20 @@ class UnsentTest : public ::testing::Test {
     return std::nullopt;
   }
 
+  // Restarts the server on its address and waits until sam's connection,
+  // which failed during the outage, reaches it again (gRPC retries the
+  // connection with a backoff of up to 2 s). Nothing is sent meanwhile.
+  void RestartAndReconnect() {
+    ASSERT_OK(server_->Restart(/*same_address=*/true));
+    const absl::Time give_up = absl::Now() + absl::Seconds(15);
+    absl::Status reached = sam_.client->ListLinks().status();
+    while (!reached.ok() && absl::Now() < give_up) {
+      absl::SleepFor(absl::Milliseconds(100));
+      reached = sam_.client->ListLinks().status();
+    }
+    ASSERT_OK(reached);
+  }
+
   std::unique_ptr<sotto::testing::ServerProcess> server_;
   Party rivera_;
   Party sam_;
@@ -126,7 +140,7 @@ TEST_F(UnsentTest, ALetterWrittenDuringAnOutageGoesWithTheNextSync) {
   EXPECT_EQ(kept->subject, "Tonight");
   EXPECT_FALSE(kept->failure.empty());
 
-  ASSERT_OK(server_->Restart(/*same_address=*/true));
+  ASSERT_NO_FATAL_FAILURE(RestartAndReconnect());
   ASSERT_OK_AND_ASSIGN(SyncStats stats, sam_.client->Sync());
   EXPECT_EQ(stats.resent, 1);
   kept = SamsMessage("A long letter at 2 a.m.");
@@ -151,7 +165,7 @@ TEST_F(UnsentTest, UnsentMessagesGoBeforeTheNextOneInOrder) {
   ASSERT_OK(server_->Stop());
   EXPECT_FALSE(sam_.client->SendText("dr-rivera", "two").ok());
   EXPECT_FALSE(sam_.client->SendText("dr-rivera", "three").ok());
-  ASSERT_OK(server_->Restart(/*same_address=*/true));
+  ASSERT_NO_FATAL_FAILURE(RestartAndReconnect());
   ASSERT_OK(sam_.client->SendText("dr-rivera", "four").status());
   ASSERT_OK(rivera_.client->Sync().status());
   ASSERT_OK_AND_ASSIGN(auto theirs, rivera_.client->ReadConversation("sam"));
@@ -179,7 +193,7 @@ TEST_F(UnsentTest, ARetriedMessageRefusedForGoodIsKeptAsFailedUntilDiscarded) {
   ASSERT_OK(sam_.client->SendText("dr-rivera", "first").status());
   ASSERT_OK(server_->Stop());
   EXPECT_FALSE(sam_.client->SendText("dr-rivera", "written offline").ok());
-  ASSERT_OK(server_->Restart(/*same_address=*/true));
+  ASSERT_NO_FATAL_FAILURE(RestartAndReconnect());
   ASSERT_OK(rivera_.client->EndLink("sam"));
 
   ASSERT_OK_AND_ASSIGN(SyncStats stats, sam_.client->Sync());
