@@ -64,8 +64,9 @@ absl::StatusOr<uint32_t> Accounts::Register(const Registration& reg,
                                             const RegisterHook& hook) {
   SOTTO_RETURN_IF_ERROR(ValidateHandle(reg.handle));
   if (reg.role != Role::kClient && reg.role != Role::kTherapist) {
-    return absl::InvalidArgumentError(
-        "role must be ROLE_CLIENT or ROLE_THERAPIST");
+    return absl::InvalidArgumentError(absl::StrCat(
+        "role must be client (", static_cast<int>(Role::kClient), ") or therapist (",
+        static_cast<int>(Role::kTherapist), "), got ", static_cast<int>(reg.role)));
   }
   constexpr uint32_t kFirstDevice = 1;
   SOTTO_ASSIGN_OR_RETURN(

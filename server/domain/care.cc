@@ -54,11 +54,11 @@ absl::StatusOr<RegisterResult> Care::Register(const Registration& reg,
   RegisterResult result;
   if (reg.role == Role::kTherapist) {
     if (!invite_code.empty()) {
-      return absl::InvalidArgumentError("invite_code is for ROLE_CLIENT only");
+      return absl::InvalidArgumentError("an invite code is for registering a client, not a therapist");
     }
     if (enrolment_code.empty()) {
       return absl::PermissionDeniedError(
-          "enrolment_code is required for ROLE_THERAPIST (ask the operator)");
+          "a therapist registers with an enrolment code (ask the operator)");
     }
     SOTTO_ASSIGN_OR_RETURN(
         result.device_id,
@@ -74,11 +74,11 @@ absl::StatusOr<RegisterResult> Care::Register(const Registration& reg,
     return result;
   }
   if (!enrolment_code.empty()) {
-    return absl::InvalidArgumentError("enrolment_code is for ROLE_THERAPIST only");
+    return absl::InvalidArgumentError("an enrolment code is for registering a therapist, not a client");
   }
   if (invite_code.empty()) {
     return absl::PermissionDeniedError(
-        "invite_code is required for ROLE_CLIENT (ask your therapist)");
+        "a client registers with an invite code (ask your therapist)");
   }
   std::optional<std::string> normalized = NormalizeCode(invite_code);
   std::string invite_key = normalized ? HashCode(*normalized) : std::string();

@@ -1,7 +1,6 @@
 #ifndef SOTTO_SERVER_DOMAIN_MAILBOX_H_
 #define SOTTO_SERVER_DOMAIN_MAILBOX_H_
 
-#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -9,16 +8,14 @@
 #include <string>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
 #include "server/domain/accounts.h"
 #include "server/domain/care.h"
 #include "server/domain/clock.h"
 #include "server/domain/conversation_queue.h"
 #include "server/domain/limits.h"
+#include "server/domain/queue_listeners.h"
 #include "server/domain/striped_mutex.h"
 #include "server/domain/types.h"
 #include "server/storage/store.h"
@@ -94,7 +91,7 @@ struct FetchResult {
 // they must outlive it.
 class Mailbox {
  public:
-  using ListenerId = uint64_t;
+  using ListenerId = QueueListeners::Id;
 
   // With `care` and `conversations` (the server always passes both), Send
   // enforces care links (Care::CheckCanMessage) and keeps the therapist's
@@ -193,7 +190,42 @@ class Mailbox {
   void NotifyQueues(const std::vector<QueueGrowth>& queues);
 
  private:
-  void Notify(const std::string& queue_prefix, const StoredEnvelope* added);
+  // One Send as it passes its steps (mailbox.cc): what was asked, and what
+  // the first steps derived from it.
+  struct SendPlan {
+    const AuthenticatedDevice& sender;
+    absl::string_view recipient;
+    absl::string_view message_id;
+    const std::vector<OutgoingEnvelope>& envelopes;
+    SendOptions options;
+    int64_t now = 0;
+    bool scheduled = false;  // held for a later release
+    std::string digest;      // SendDigest: what a retry must repeat
+    std::string idempotency_key;
+    // The sender device's scheduled-index prefix (its held messages).
+    std::string scheduled_prefix;
+  };
+
+  // The steps of Send, in order; each returns an error that ends the Send.
+  // Runs under the plan's locks (SendLockKeys).
+  std::vector<std::string> SendLockKeys(const SendPlan& plan) const;
+  // The first result again if the send is a retry (nullopt if it is new).
+  absl::StatusOr<std::optional<SendResult>> FindRetry(const SendPlan& plan);
+  // RESOURCE_EXHAUSTED when the sender device holds too many scheduled
+  // messages already.
+  absl::Status CheckScheduledQuota(const SendPlan& plan);
+  // Care routing: whether the two may write, and whom the message is between.
+  absl::StatusOr<Route> RouteSend(const SendPlan& plan);
+  // FAILED_PRECONDITION with a DeviceMismatch unless the envelopes cover
+  // exactly the recipient's devices at their registration ids.
+  absl::Status CheckRecipientDevices(const SendPlan& plan);
+  // Send later: writes the held message and its idempotency record.
+  absl::StatusOr<SendResult> Hold(const SendPlan& plan, const Route& route);
+  // Queues the envelopes, writes the idempotency record and the queue
+  // index, and notifies the queues' listeners (or leaves that to the caller
+  // with defer_sync).
+  absl::StatusOr<SendResult> Deliver(const SendPlan& plan, const Route& route);
+
   // Whether anyone listens to the queue of recipient.device now.
   bool Listened(absl::string_view recipient, uint32_t device_id);
   // Adds one envelope per entry of `envelopes` to `recipient`'s device
@@ -228,19 +260,7 @@ class Mailbox {
   // Serialises read-modify-write of queue meta (per recipient device) and of
   // idempotency records (per sender device).
   StripedMutex locks_;
-
-  struct Listener {
-    std::string queue_prefix;
-    std::function<void(const StoredEnvelope*)> on_new;
-  };
-  // Held while listeners run, so RemoveListener waits for a running one.
-  absl::Mutex listeners_mu_;
-  ListenerId next_listener_id_ ABSL_GUARDED_BY(listeners_mu_) = 1;
-  absl::flat_hash_map<ListenerId, Listener> listeners_ ABSL_GUARDED_BY(listeners_mu_);
-  // listeners_.size(), readable without the lock: a Send checks it first.
-  std::atomic<size_t> listener_count_{0};
-  absl::flat_hash_map<std::string, std::vector<ListenerId>> by_queue_
-      ABSL_GUARDED_BY(listeners_mu_);
+  QueueListeners listeners_;
 };
 
 }  // namespace sotto::server

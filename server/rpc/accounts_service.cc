@@ -14,7 +14,7 @@ grpc::ServerUnaryReactor* AccountsService::Register(
     ScopedAuditSource audit_source(PeerAddress(*context));
     Registration reg;
     reg.handle = request->handle();
-    reg.role = static_cast<Role>(request->role());
+    reg.role = FromWire(request->role());
     reg.device_secret = request->device_secret();
     reg.registration_id = request->registration_id();
     reg.keys = FromWire(request->keys());
@@ -60,7 +60,7 @@ grpc::ServerUnaryReactor* AccountsService::WhoAmI(
     absl::StatusOr<AccountInfo> info = accounts_->WhoAmI(*caller);
     if (info.ok()) {
       response->set_handle(info->handle);
-      response->set_role(static_cast<sotto::v1::Role>(info->role));
+      response->set_role(ToWire(info->role));
       response->set_device_id(caller->device_id);
       for (uint32_t d : info->device_ids) response->add_device_ids(d);
     }

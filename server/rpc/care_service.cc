@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "server/rpc/auth.h"
+#include "server/rpc/convert.h"
 #include "server/rpc/unary.h"
 #include "sotto/status_macros.h"
 
@@ -80,7 +81,7 @@ grpc::ServerUnaryReactor* CareService::ListLinks(grpc::CallbackServerContext* co
     for (const CareLink& l : links) {
       sotto::v1::CareLink* out = response->add_links();
       out->set_peer(l.peer);
-      out->set_state(static_cast<sotto::v1::LinkState>(l.state));
+      out->set_state(ToWire(l.state));
       out->set_since_ms(l.since_ms);
       out->set_ended_ms(l.ended_ms);
       out->set_ended_by(l.ended_by);

@@ -261,10 +261,10 @@ grpc::Status MessagesService::SendBody(grpc::CallbackServerContext* context,
   envelopes.reserve(request->envelopes_size());
   for (const sotto::v1::OutgoingEnvelope& e : request->envelopes()) {
     envelopes.push_back(OutgoingEnvelope{e.device_id(), e.registration_id(),
-                                         static_cast<int>(e.type()), e.ciphertext()});
+                                         FromWire(e.type()), e.ciphertext()});
   }
   SendOptions options;
-  options.kind = static_cast<SendKind>(request->kind());
+  options.kind = FromWire(request->kind());
   options.deliver_at_ms = request->deliver_at_ms();
   options.defer_sync = true;
   absl::StatusOr<SendResult> result = mailbox_->Send(

@@ -1,5 +1,6 @@
 #include "server/rpc/queue_service.h"
 
+#include "server/rpc/convert.h"
 #include "server/rpc/unary.h"
 #include "sotto/status_macros.h"
 
@@ -8,7 +9,7 @@ namespace {
 
 void ToWire(const Conversation& in, sotto::v1::QueueEntry* out) {
   out->set_client(in.client);
-  out->set_state(static_cast<sotto::v1::ConversationState>(in.state));
+  out->set_state(rpc::ToWire(in.state));
   out->set_oldest_waiting_ms(in.oldest_waiting_ms);
   out->set_waiting_count(in.waiting_count);
   out->set_last_reply_ms(in.last_reply_ms);

@@ -9,6 +9,7 @@
 #include <climits>
 #include <cstdint>
 #include <filesystem>
+#include <iostream>
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
@@ -109,6 +110,14 @@ void AddKeepalive(const ServerOptions& options, grpc::ServerBuilder& builder) {
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, Millis(options.keepalive_timeout));
 }
 
+// For a background task's errors, which have no caller to go to: the
+// operator reads them on stderr.
+std::function<void(const absl::Status&)> ReportTo(std::string what) {
+  return [what = std::move(what)](const absl::Status& s) {
+    std::cerr << "sotto-server: " << what << ": " << s.message() << "\n";
+  };
+}
+
 }  // namespace
 
 SottoServer::SottoServer(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
@@ -173,11 +182,13 @@ absl::StatusOr<std::unique_ptr<SottoServer>> SottoServer::Start(
   parts->mailbox = std::make_unique<Mailbox>(db, parts->accounts.get(),
                                              clock, options.mailbox, parts->care.get(),
                                              parts->conversations.get());
-  parts->releaser = std::make_unique<ScheduledReleaser>(parts->mailbox.get(), clock);
+  parts->releaser = std::make_unique<ScheduledReleaser>(
+      parts->mailbox.get(), clock, ReportTo("releasing scheduled messages failed"));
   ScheduledReleaser* releaser = parts->releaser.get();
   parts->mailbox->SetScheduleListener([releaser](int64_t) { releaser->Wake(); });
   parts->sweeper = std::make_unique<Sweeper>(parts->mailbox.get(), parts->enrolment.get(),
-                                             parts->care.get());
+                                             parts->care.get(),
+                                             ReportTo("sweeping expired records failed"));
   parts->code_attempts = std::make_unique<AttemptLimiter>(clock);
   parts->limits = std::make_unique<RateLimits>(clock, options.rate_limits);
   parts->pool = std::make_unique<BlockingPool>(options.io_threads, options.io_queue);
