@@ -187,10 +187,54 @@ absl::StatusOr<SendResult> Mailbox::Send(
     const AuthenticatedDevice& sender, absl::string_view recipient,
     absl::string_view message_id, const std::vector<OutgoingEnvelope>& envelopes,
     SendOptions options) {
+  SOTTO_ASSIGN_OR_RETURN(Sent sent, SendSteps(sender, recipient, message_id, envelopes,
+                                              options, Durability::kSynced));
+  Notify(sent.grown);
+  return std::move(sent.result);
+}
+
+void Mailbox::Send(const AuthenticatedDevice& sender, absl::string_view recipient,
+                   absl::string_view message_id, const std::vector<OutgoingEnvelope>& envelopes,
+                   SendOptions options, SendDone done) {
+  // While the disk stalls, answers pile up waiting for it: refuse new work
+  // before writing it.
+  if (store_->Backlogged()) {
+    done(absl::ResourceExhaustedError("server busy; retry"));
+    return;
+  }
+  absl::StatusOr<Sent> sent = SendSteps(sender, recipient, message_id, envelopes, options,
+                                        Durability::kBuffered);
+  if (!sent.ok()) {
+    done(sent.status());
+    return;
+  }
+  // Later Sends to these queues read this write at once (it is in the
+  // memtable); the log keeps write order, so no later write can survive a
+  // crash without it. Also for a duplicate: the first attempt's write may
+  // still be waiting for this very sync.
+  store_->WhenDurable([this, sent = *std::move(sent),
+                       done = std::move(done)](absl::Status synced) mutable {
+    if (!synced.ok()) {
+      done(absl::UnavailableError(
+          absl::StrCat("the message could not be made durable (", synced.message(),
+                       "); retry with the same message_id")));
+      return;
+    }
+    Notify(sent.grown);
+    done(std::move(sent.result));
+  });
+}
+
+absl::StatusOr<Mailbox::Sent> Mailbox::SendSteps(const AuthenticatedDevice& sender,
+                                                 absl::string_view recipient,
+                                                 absl::string_view message_id,
+                                                 const std::vector<OutgoingEnvelope>& envelopes,
+                                                 SendOptions options, Durability durability) {
   SOTTO_RETURN_IF_ERROR(ValidateSend(message_id, envelopes));
   const int64_t now = clock_->NowMillis();
   SOTTO_RETURN_IF_ERROR(ValidateTiming(options, now));
   SendPlan plan{sender, recipient, message_id, envelopes, options};
+  plan.durability = durability;
   plan.now = now;
   plan.scheduled = options.deliver_at_ms > now;
   SOTTO_ASSIGN_OR_RETURN(plan.digest, SendDigest(recipient, envelopes));
@@ -199,7 +243,7 @@ absl::StatusOr<SendResult> Mailbox::Send(
 
   StripedLock lock(locks_, SendLockKeys(plan));
   SOTTO_ASSIGN_OR_RETURN(std::optional<SendResult> retry, FindRetry(plan));
-  if (retry) return *std::move(retry);
+  if (retry) return Sent{*std::move(retry), {}};
   if (plan.scheduled) SOTTO_RETURN_IF_ERROR(CheckScheduledQuota(plan));
   SOTTO_ASSIGN_OR_RETURN(const Route route, RouteSend(plan));
   SOTTO_RETURN_IF_ERROR(CheckRecipientDevices(plan));
@@ -263,7 +307,7 @@ absl::Status Mailbox::CheckRecipientDevices(const SendPlan& plan) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<SendResult> Mailbox::Deliver(const SendPlan& plan, const Route& route) {
+absl::StatusOr<Mailbox::Sent> Mailbox::Deliver(const SendPlan& plan, const Route& route) {
   StoredEnvelope stamp;
   stamp.sender = plan.sender.handle;
   stamp.sender_device = plan.sender.device_id;
@@ -285,30 +329,26 @@ absl::StatusOr<SendResult> Mailbox::Deliver(const SendPlan& plan, const Route& r
       SOTTO_ASSIGN_OR_RETURN(oldest_waiting,
                              conversations_->AddMessageInto(route, plan.now, batch));
     }
-    // Deferred: later Sends to these queues read this write at once (it is
-    // in the memtable); the caller's log sync makes it durable, and the
-    // log keeps write order, so no later write can survive a crash without it.
-    SOTTO_RETURN_IF_ERROR(store_->Write(
-        batch, plan.options.defer_sync ? Durability::kBuffered : Durability::kSynced));
+    SOTTO_RETURN_IF_ERROR(store_->Write(batch, plan.durability));
   }
-  SendResult result;
-  result.server_time_ms = plan.now;
+  Sent sent;
+  sent.result.server_time_ms = plan.now;
   if (indexed && route.from_client) {
-    SOTTO_ASSIGN_OR_RETURN(result.expectation,
+    SOTTO_ASSIGN_OR_RETURN(sent.result.expectation,
                            conversations_->Expect(route.therapist, oldest_waiting, plan.now));
   }
   for (size_t i = 0; i < plan.envelopes.size(); ++i) {
-    std::string queue = keys::QueuePrefix(plan.recipient, plan.envelopes[i].device_id);
-    if (plan.options.defer_sync) {
-      result.notify.push_back(QueueGrowth{std::move(queue), std::move(added[i])});
-    } else {
-      listeners_.Notify(queue, added[i].get());
-    }
+    sent.grown.push_back(QueueGrowth{
+        keys::QueuePrefix(plan.recipient, plan.envelopes[i].device_id), std::move(added[i])});
   }
-  return result;
+  return sent;
 }
 
-absl::StatusOr<SendResult> Mailbox::Hold(const SendPlan& plan, const Route& route) {
+void Mailbox::Notify(const std::vector<QueueGrowth>& grown) {
+  for (const QueueGrowth& q : grown) listeners_.Notify(q.queue_prefix, q.added.get());
+}
+
+absl::StatusOr<Mailbox::Sent> Mailbox::Hold(const SendPlan& plan, const Route& route) {
   records::Scheduled held;
   held.sender = plan.sender.handle;
   held.sender_device = plan.sender.device_id;
@@ -333,8 +373,7 @@ absl::StatusOr<SendResult> Mailbox::Hold(const SendPlan& plan, const Route& rout
   batch.Put(Table::kIdempotency, plan.idempotency_key,
             records::Encode(records::Idempotency{plan.now, plan.digest,
                                                  held.deliver_at_ms, ""}));
-  SOTTO_RETURN_IF_ERROR(store_->Write(
-      batch, plan.options.defer_sync ? Durability::kBuffered : Durability::kSynced));
+  SOTTO_RETURN_IF_ERROR(store_->Write(batch, plan.durability));
   SendResult result;
   result.server_time_ms = plan.now;
   result.deliver_at_ms = held.deliver_at_ms;
@@ -345,7 +384,8 @@ absl::StatusOr<SendResult> Mailbox::Hold(const SendPlan& plan, const Route& rout
                                                   plan.now));
   }
   if (on_scheduled_) on_scheduled_(held.deliver_at_ms);
-  return result;
+  // Nobody hears of a held message until its release.
+  return Sent{std::move(result), {}};
 }
 
 absl::StatusOr<size_t> Mailbox::SweepIdempotency() {
@@ -378,67 +418,6 @@ absl::StatusOr<size_t> Mailbox::SweepIdempotency() {
   }
 }
 
-absl::StatusOr<size_t> Mailbox::SweepExpiredEnvelopes() {
-  if (options_.retention_ms <= 0) return 0;
-  size_t deleted = 0;
-  std::string after;
-  while (true) {
-    // One row per device queue ever used; its key is the queue's prefix.
-    SOTTO_ASSIGN_OR_RETURN(std::vector<KeyValue> metas,
-                           store_->Scan(Table::kQueueMeta, "", after, kSweepBatch));
-    for (const KeyValue& m : metas) {
-      // Queue meta is updated in place (rocksdb_store.cc), so a scan can read
-      // a value while an Ack rewrites it (a depth of 256 going to 255 can
-      // read as 0). A Get never sees half a write: an empty-looking queue is
-      // skipped only if a Get agrees, and the counts written below come from
-      // a Get under the queue's lock.
-      absl::StatusOr<records::QueueMeta> scanned = records::DecodeQueueMeta(m.value);
-      if (scanned.ok() && scanned->depth == 0) {
-        SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> now,
-                               store_->Get(Table::kQueueMeta, m.key));
-        if (!now) continue;
-        SOTTO_ASSIGN_OR_RETURN(records::QueueMeta current, records::DecodeQueueMeta(*now));
-        if (current.depth == 0) continue;
-      }
-      const int64_t cutoff = clock_->NowMillis() - options_.retention_ms;
-      // Under the queue's lock, as Send and Ack: the counts stay exact.
-      StripedLock lock(locks_, {m.key});
-      SOTTO_ASSIGN_OR_RETURN(std::vector<KeyValue> rows,
-                             store_->Scan(Table::kQueues, m.key, "", kSweepBatch));
-      WriteBatch batch;
-      uint64_t n = 0;
-      uint64_t freed = 0;
-      for (const KeyValue& row : rows) {
-        std::optional<uint64_t> seq = keys::QueueSeqOf(row.key);
-        if (!seq) return records::Corrupt("queue key");
-        SOTTO_ASSIGN_OR_RETURN(StoredEnvelope e, records::DecodeEnvelope(*seq, row.value));
-        // Seqs follow storage time, so the first young one ends the run.
-        if (e.server_time_ms > cutoff) break;
-        batch.Delete(Table::kQueues, row.key);
-        ++n;
-        freed += row.value.size();
-      }
-      if (n == 0) continue;
-      SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> meta_value,
-                             store_->Get(Table::kQueueMeta, m.key));
-      if (!meta_value) return records::Corrupt("queue meta");
-      SOTTO_ASSIGN_OR_RETURN(records::QueueMeta meta, records::DecodeQueueMeta(*meta_value));
-      meta.depth = meta.depth >= n ? meta.depth - n : 0;
-      meta.bytes = meta.bytes >= freed ? meta.bytes - freed : 0;
-      batch.Put(Table::kQueueMeta, m.key, records::Encode(meta));
-      // Unsynced under the queue's lock (a Send to this queue must not wait
-      // for the disk); synced once below, before returning.
-      SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kBuffered));
-      deleted += n;
-    }
-    if (metas.size() < kSweepBatch) break;
-    after = metas.back().key;
-  }
-  // A deleted envelope must not come back after a crash.
-  if (deleted > 0) SOTTO_RETURN_IF_ERROR(store_->SyncLog());
-  return deleted;
-}
-
 absl::StatusOr<FetchResult> Mailbox::Fetch(const AuthenticatedDevice& caller,
                                            uint64_t after_seq, uint32_t limit) {
   if (limit > kMaxFetchBatch) {
@@ -469,7 +448,30 @@ absl::StatusOr<FetchResult> Mailbox::Fetch(const AuthenticatedDevice& caller,
 }
 
 absl::StatusOr<uint32_t> Mailbox::Ack(const AuthenticatedDevice& caller,
-                                      const std::vector<uint64_t>& seqs, bool defer_sync) {
+                                      const std::vector<uint64_t>& seqs) {
+  return AckWith(caller, seqs, Durability::kSynced);
+}
+
+void Mailbox::Ack(const AuthenticatedDevice& caller, const std::vector<uint64_t>& seqs,
+                  AckDone done) {
+  absl::StatusOr<uint32_t> deleted = AckWith(caller, seqs, Durability::kBuffered);
+  if (!deleted.ok()) {
+    done(deleted.status());
+    return;
+  }
+  store_->WhenDurable([acked = *deleted, done = std::move(done)](absl::Status synced) {
+    if (!synced.ok()) {
+      done(absl::UnavailableError(absl::StrCat(
+          "the acknowledgement could not be made durable (", synced.message(), "); ack again")));
+      return;
+    }
+    done(acked);
+  });
+}
+
+absl::StatusOr<uint32_t> Mailbox::AckWith(const AuthenticatedDevice& caller,
+                                          const std::vector<uint64_t>& seqs,
+                                          Durability durability) {
   if (seqs.size() > kMaxAckBatch) {
     return absl::InvalidArgumentError(absl::StrCat(
         "seqs holds ", seqs.size(), " entries; at most ", kMaxAckBatch,
@@ -522,8 +524,7 @@ absl::StatusOr<uint32_t> Mailbox::Ack(const AuthenticatedDevice& caller,
   meta.depth = meta.depth >= deleted ? meta.depth - deleted : 0;
   meta.bytes = meta.bytes >= freed ? meta.bytes - freed : 0;
   batch.Put(Table::kQueueMeta, meta_key, records::Encode(meta));
-  SOTTO_RETURN_IF_ERROR(
-      store_->Write(batch, defer_sync ? Durability::kBuffered : Durability::kSynced));
+  SOTTO_RETURN_IF_ERROR(store_->Write(batch, durability));
   return deleted;
 }
 
@@ -538,9 +539,5 @@ bool Mailbox::Listened(absl::string_view recipient, uint32_t device_id) {
 }
 
 void Mailbox::RemoveListener(ListenerId id) { listeners_.Remove(id); }
-
-void Mailbox::NotifyQueues(const std::vector<QueueGrowth>& queues) {
-  for (const QueueGrowth& q : queues) listeners_.Notify(q.queue_prefix, q.added.get());
-}
 
 }  // namespace sotto::server

@@ -266,6 +266,47 @@ TEST_F(RpcSecurityTest, AuditRecordsWhoDidWhatButNoCodesOrSecrets) {
   }
 }
 
+// The caller's address reaches every entry a call causes (the handler
+// passes it to the domain in a CallContext, whichever thread runs it);
+// the operator's actions have none.
+TEST_F(RpcSecurityTest, EveryEntryACallCausesNamesItsSource) {
+  User ana = Register("ana", 100, 3);
+  User bob = NewUser("bob", 101);
+  v1::RegisterRequest req = RegisterRequestFor(bob, 2);
+  v1::RegisterResponse resp;
+  ASSERT_TRUE(accounts_->Register(Ctx("").get(), req, &resp).ok());
+  v1::UploadKeysRequest upload;
+  for (const auto& k : bob.keys->MakeOneTimePreKeys(50, 1)) {
+    auto* otk = upload.mutable_keys()->add_one_time_prekeys();
+    otk->set_id(k.id);
+    otk->set_public_key(k.public_key);
+  }
+  v1::UploadKeysResponse uploaded;
+  ASSERT_TRUE(keys_->Upload(Ctx(bob.Header()).get(), upload, &uploaded).ok());
+  v1::EndLinkRequest end;
+  end.set_peer("bob");
+  v1::EndLinkResponse ended;
+  ASSERT_TRUE(care_->EndLink(Ctx(ana.Header()).get(), end, &ended).ok());
+  v1::WhoAmIResponse who;
+  EXPECT_FALSE(accounts_->WhoAmI(Ctx("Sotto bob.1:00").get(), v1::WhoAmIRequest(), &who).ok());
+  v1::DeleteAccountRequest del;
+  del.set_confirm_handle("bob");
+  v1::DeleteAccountResponse deleted;
+  ASSERT_TRUE(accounts_->DeleteAccount(Ctx(bob.Header()).get(), del, &deleted).ok());
+
+  std::vector<std::string> lines = AuditLines();
+  ASSERT_GE(lines.size(), 8u);
+  for (const std::string& line : lines) {
+    if (line.find("actor=operator") != std::string::npos) {
+      EXPECT_EQ(line.find("source="), std::string::npos) << line;
+    } else {
+      EXPECT_THAT(line, ::testing::HasSubstr("source=ipv4:127.0.0.1")) << line;
+    }
+  }
+  EXPECT_TRUE(AnyContains(lines, "account.deleted actor=bob.1", "source=ipv4:127.0.0.1"));
+  EXPECT_TRUE(AnyContains(lines, "auth.failed", "source=ipv4:127.0.0.1"));
+}
+
 TEST_F(RpcSecurityTest, UndeliveredEnvelopesExpireAfterRetentionAcrossRestart) {
   User ana = Register("ana");
   User bob = Register("bob", 101);
