@@ -82,8 +82,7 @@ TEST_F(RpcFakeClockTest, SendLaterIsNotReleasedAfterTheLinkEnded) {
   ASSERT_TRUE(care_->AcceptInvite(Ctx(bob.Header()).get(), accept, &accepted).ok());
 
   clock_.Set(at + 1);
-  server_->WakeReleaser();
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_TRUE(server_->ReleaseDueNow().ok());
   EXPECT_THAT(Queue(ana), ElementsAre());
   v1::ListQueueRequest all;
   all.set_include_all(true);

@@ -172,7 +172,8 @@ TEST_F(RpcConcurrencyTest, StatsShowAStalledLogSync) {
   std::vector<grpc::Status> statuses;
   std::thread sender([&] { statuses = SendToEach(ana, clients); });
   ASSERT_TRUE(gated_->WaitInside(1, absl::Seconds(10)));
-  absl::SleepFor(absl::Milliseconds(150));  // the disk stalls
+  // Time under test: the disk stalls for 150 ms.
+  absl::SleepFor(absl::Milliseconds(150));
   gated_->Release();
   sender.join();
   ASSERT_TRUE(statuses[0].ok()) << Describe(statuses[0]);
@@ -202,6 +203,9 @@ TEST_F(RpcConcurrencyTest, ConcurrentSendsShareOneLogSync) {
   // write, and none of them is acknowledged yet.
   ASSERT_TRUE(gated_->WaitInside(1, absl::Seconds(10)));
   ASSERT_TRUE(gated_->WaitBuffered(kSends, absl::Seconds(10)));
+  // Time under test, not synchronisation: a window in which a premature
+  // acknowledgement would show (there is no event to wait for when the
+  // behaviour is right).
   absl::SleepFor(absl::Milliseconds(100));
   EXPECT_EQ(done.load(), 0) << "a Send was acknowledged before its write was synced";
   gated_->Release();
@@ -303,12 +307,15 @@ TEST_F(RpcConcurrencyTest, ShutdownWithSendsInFlightFinishesEveryCallBeforeClosi
   gated_->Arm(/*together=*/0, absl::Seconds(30));
   std::vector<grpc::Status> statuses;
   std::thread senders([&] { statuses = SendToEach(ana, clients); });
-  // The syncer is held inside a log sync; the Sends wait for it.
+  // The syncer is held inside a log sync; the Sends are written and wait
+  // for it.
   ASSERT_TRUE(gated_->WaitInside(1, absl::Seconds(10)));
-  absl::SleepFor(absl::Milliseconds(200));
+  ASSERT_TRUE(gated_->WaitBuffered(kSends, absl::Seconds(10)));
   // Shutdown cancels the calls after its deadline but must wait for the
   // writes in progress; they finish once released.
   std::thread stopper([&] { server_->Shutdown(absl::Milliseconds(100)); });
+  // Time under test: Shutdown's 100 ms deadline passes while the sync is
+  // held.
   absl::SleepFor(absl::Milliseconds(400));
   gated_->Release();
   stopper.join();
@@ -379,6 +386,8 @@ TEST_F(RpcConcurrencyTest, FullHandlerQueueFailsFastWithResourceExhausted) {
   });
   EXPECT_TRUE(gated_->WaitBuffered(buffered_before + 1, absl::Seconds(10)))
       << "a Send waited for the full pool instead of writing";
+  // Time under test: a window in which a premature acknowledgement would
+  // show.
   absl::SleepFor(absl::Milliseconds(100));
   EXPECT_FALSE(sent.load()) << "a Send was acknowledged before its write was synced";
   gated_->Release();

@@ -87,7 +87,10 @@ TEST_F(RpcTest, SubscribeStreamsConcurrentSendsOnceEachInSeqOrder) {
   late_ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
   std::unique_ptr<grpc::ClientReader<v1::SubscribeEvent>> late;
   std::thread late_opener([&] {
-    absl::SleepFor(absl::Milliseconds(5));
+    // Once the server has accepted a Send (the counter is the event).
+    for (absl::Time until = absl::Now() + absl::Seconds(10);
+         OperatorStats().sends_ok() == 0 && absl::Now() < until;) {
+    }
     late = messages_->Subscribe(late_ctx.get(), v1::SubscribeRequest());
   });
   std::vector<std::string> early_got = ReadEnvelopes(*early.reader, kTotal);
@@ -250,7 +253,8 @@ TEST_F(RpcTest, KeepaliveEndsTheStreamsOfAClientThatVanished) {
   auto via_proxy = v1::Messages::NewStub(
       grpc::CreateChannel(proxy.address(), grpc::InsecureChannelCredentials()));
   Stream stream = SubscribeToEmptyQueue(*via_proxy, bob);
-  absl::SleepFor(absl::Seconds(3));  // ten keepalive periods, all answered
+  // Time under test: ten keepalive periods, all answered.
+  absl::SleepFor(absl::Seconds(3));
   ASSERT_EQ(OperatorStats().subscriptions_open(), 1u) << "an answered ping ended the stream";
 
   proxy.Blackhole();
@@ -284,6 +288,7 @@ TEST_F(RpcTest, AConnectionWithoutCallsClosesButOneWithAStreamStays) {
   auto streaming_messages = v1::Messages::NewStub(streaming);
   Stream stream = SubscribeToEmptyQueue(*streaming_messages, bob);
 
+  // Time under test: several idle_connection_timeouts pass.
   absl::SleepFor(absl::Seconds(3));
   EXPECT_EQ(idle->GetState(false), GRPC_CHANNEL_IDLE) << "the connection without calls is open";
   EXPECT_EQ(streaming->GetState(false), GRPC_CHANNEL_READY);
