@@ -217,7 +217,7 @@ void Mailbox::Send(const AuthenticatedDevice& sender, absl::string_view recipien
     if (!synced.ok()) {
       done(absl::UnavailableError(
           absl::StrCat("the message could not be made durable (", synced.message(),
-                       "); retry with the same message_id")));
+                       "); retry with the same message id")));
       return;
     }
     Notify(sent.grown);
