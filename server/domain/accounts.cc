@@ -48,8 +48,8 @@ absl::Status Accounts::ValidateHandle(absl::string_view handle) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<uint32_t> Accounts::Register(const Registration& reg) {
-  return Register(reg, [](WriteBatch&) { return absl::OkStatus(); });
+absl::StatusOr<uint32_t> Accounts::Register(const Registration& reg, const CallContext& call) {
+  return Register(reg, [](WriteBatch&) { return absl::OkStatus(); }, call);
 }
 
 absl::StatusOr<std::optional<Role>> Accounts::RoleOf(absl::string_view handle) {
@@ -61,11 +61,13 @@ absl::StatusOr<std::optional<Role>> Accounts::RoleOf(absl::string_view handle) {
 }
 
 absl::StatusOr<uint32_t> Accounts::Register(const Registration& reg,
-                                            const RegisterHook& hook) {
+                                            const RegisterHook& hook,
+                                            const CallContext& call) {
   SOTTO_RETURN_IF_ERROR(ValidateHandle(reg.handle));
   if (reg.role != Role::kClient && reg.role != Role::kTherapist) {
-    return absl::InvalidArgumentError(
-        "role must be ROLE_CLIENT or ROLE_THERAPIST");
+    return absl::InvalidArgumentError(absl::StrCat(
+        "role must be client (", static_cast<int>(Role::kClient), ") or therapist (",
+        static_cast<int>(Role::kTherapist), "), got ", static_cast<int>(reg.role)));
   }
   constexpr uint32_t kFirstDevice = 1;
   SOTTO_ASSIGN_OR_RETURN(
@@ -75,7 +77,7 @@ absl::StatusOr<uint32_t> Accounts::Register(const Registration& reg,
             records::Encode(records::Account{reg.role}));
   AddAudit(batch, {audit::kRegistered, absl::StrCat(reg.handle, ".", kFirstDevice), reg.handle,
                    absl::StrCat("role=", reg.role == Role::kTherapist ? "therapist" : "client",
-                                " one_time_prekeys=", reg.keys.one_time_prekeys.size())});
+                                " one_time_prekeys=", reg.keys.one_time_prekeys.size())}, call);
 
   StripedLock lock(handle_locks_, {reg.handle});
   SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> existing,
@@ -136,7 +138,8 @@ absl::StatusOr<WriteBatch> Accounts::NewDeviceBatch(
 absl::StatusOr<uint32_t> Accounts::AddDevice(const AuthenticatedDevice& caller,
                                              absl::string_view secret,
                                              uint32_t registration_id,
-                                             const DeviceKeys& device_keys) {
+                                             const DeviceKeys& device_keys,
+                                             const CallContext& call) {
   StripedLock lock(handle_locks_, {caller.handle});
   SOTTO_ASSIGN_OR_RETURN(std::vector<DeviceInfo> devices, Devices(caller.handle));
   if (devices.size() >= kMaxDevicesPerUser) {
@@ -149,7 +152,7 @@ absl::StatusOr<uint32_t> Accounts::AddDevice(const AuthenticatedDevice& caller,
                          NewDeviceBatch(caller.handle, device_id, secret,
                                         registration_id, device_keys));
   AddAudit(batch, {audit::kDeviceAdded, AuditActor(caller), caller.handle,
-                   absl::StrCat("device=", device_id)});
+                   absl::StrCat("device=", device_id)}, call);
   SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kSynced));
   return device_id;
 }
@@ -202,7 +205,7 @@ absl::Status Accounts::SetDeactivated(absl::string_view handle, bool deactivated
   WriteBatch batch;
   batch.Put(Table::kAccounts, keys::Account(handle), records::Encode(account));
   AddAudit(batch, {deactivated ? audit::kAccountDeactivated : audit::kAccountReactivated,
-                   audit::kOperator, std::string(handle), ""});
+                   audit::kOperator, std::string(handle), ""}, CallContext{});
   return store_->Write(batch, Durability::kSynced);
 }
 
@@ -218,7 +221,8 @@ absl::Status Accounts::CheckActive(absl::string_view handle) {
   return absl::OkStatus();
 }
 
-absl::Status Accounts::DeleteAccount(const AuthenticatedDevice& caller, int64_t now_ms) {
+absl::Status Accounts::DeleteAccount(const AuthenticatedDevice& caller, int64_t now_ms,
+                                     const CallContext& call) {
   const std::string& h = caller.handle;
   const std::string user = keys::UserPrefix(h);
   StripedLock lock(handle_locks_, {h});
@@ -264,7 +268,7 @@ absl::Status Accounts::DeleteAccount(const AuthenticatedDevice& caller, int64_t 
   batch.Delete(Table::kPolicies, keys::Account(h));
   batch.Delete(Table::kAccounts, keys::Account(h));
   AddAudit(batch, {audit::kAccountDeleted, AuditActor(caller), h,
-                   absl::StrCat("rows=", rows, " links=ended")});
+                   absl::StrCat("rows=", rows, " links=ended")}, call);
   return store_->Write(batch, Durability::kSynced);
 }
 

@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "server/domain/striped_mutex.h"
+#include "server/domain/call_context.h"
 #include "server/domain/types.h"
 #include "server/storage/store.h"
 
@@ -47,7 +48,10 @@ class Accounts {
   // synced write; returns the device id (1). Errors: INVALID_ARGUMENT naming
   // the field (handle, role, device_secret, registration_id, keys),
   // ALREADY_EXISTS if the handle is taken.
-  absl::StatusOr<uint32_t> Register(const Registration& registration);
+  // `call` is recorded in the audit trail (as for every call below that
+  // takes one).
+  absl::StatusOr<uint32_t> Register(const Registration& registration,
+                                    const CallContext& call = {});
 
   // Called by Register after the handle is known to be free, while the
   // handle's lock is held, with the batch about to be written: it may check
@@ -56,7 +60,7 @@ class Accounts {
   // nothing is written.
   using RegisterHook = std::function<absl::Status(WriteBatch& batch)>;
   absl::StatusOr<uint32_t> Register(const Registration& registration,
-                                    const RegisterHook& hook);
+                                    const RegisterHook& hook, const CallContext& call = {});
 
   // The role of `handle`, nullopt if there is no such account. Errors:
   // storage failures only (the handle is not validated).
@@ -69,7 +73,7 @@ class Accounts {
   absl::StatusOr<uint32_t> AddDevice(const AuthenticatedDevice& caller,
                                      absl::string_view device_secret,
                                      uint32_t registration_id,
-                                     const DeviceKeys& keys);
+                                     const DeviceKeys& keys, const CallContext& call = {});
 
   // Checks `secret` against the device's stored salted hash in constant time.
   // Errors: UNAUTHENTICATED with the same message whether the handle, the
@@ -94,7 +98,8 @@ class Accounts {
   // caller) so the other side sees them end. One atomic synced write, with
   // an account.deleted audit entry (the trail keeps that it happened).
   // The handle can be registered again afterwards. Errors: storage only.
-  absl::Status DeleteAccount(const AuthenticatedDevice& caller, int64_t now_ms);
+  absl::Status DeleteAccount(const AuthenticatedDevice& caller, int64_t now_ms,
+                             const CallContext& call = {});
 
   // The caller's account.
   absl::StatusOr<AccountInfo> WhoAmI(const AuthenticatedDevice& caller);

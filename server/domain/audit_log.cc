@@ -12,8 +12,6 @@ namespace {
 
 constexpr size_t kHashBytes = 32;
 
-thread_local const std::string* current_source = nullptr;
-
 void AppendString(std::string& out, absl::string_view s) {
   keys::AppendBigEndian32(out, static_cast<uint32_t>(s.size()));
   out.append(s.data(), s.size());
@@ -74,8 +72,9 @@ std::string AuditActor(const AuthenticatedDevice& caller) {
   return absl::StrCat(caller.handle, ".", caller.device_id);
 }
 
-std::string EncodeAuditEvent(const AuditEvent& event) {
+std::string EncodeAuditEvent(const AuditEvent& event, const CallContext& call) {
   std::string out;
+  AppendString(out, call.source);
   AppendString(out, event.type);
   AppendString(out, event.actor);
   AppendString(out, event.subject);
@@ -83,8 +82,8 @@ std::string EncodeAuditEvent(const AuditEvent& event) {
   return out;
 }
 
-void AddAudit(WriteBatch& batch, const AuditEvent& event) {
-  batch.AddAuditEvent(EncodeAuditEvent(event));
+void AddAudit(WriteBatch& batch, const AuditEvent& event, const CallContext& call) {
+  batch.AddAuditEvent(EncodeAuditEvent(event, call));
 }
 
 std::string FormatAuditEntry(const AuditEntry& e) {
@@ -111,13 +110,6 @@ absl::StatusOr<AuditEntry> DecodeAuditEntry(absl::string_view key, absl::string_
   }
   return e;
 }
-
-ScopedAuditSource::ScopedAuditSource(std::string source)
-    : source_(std::move(source)), previous_(current_source) {
-  current_source = &source_;
-}
-
-ScopedAuditSource::~ScopedAuditSource() { current_source = previous_; }
 
 absl::Status AuditChainVerifier::Add(absl::string_view key, absl::string_view value) {
   const uint64_t expected = last_seq_ + 1;
@@ -195,8 +187,7 @@ absl::Status AuditLog::Write(const WriteBatch& batch, Durability durability) {
     std::string canonical;
     keys::AppendBigEndian64(canonical, seq);
     keys::AppendBigEndian64(canonical, static_cast<uint64_t>(now));
-    AppendString(canonical, current_source != nullptr ? *current_source : "");
-    canonical += event;
+    canonical += event;  // source, type, actor, subject, details
     hash = ChainHash(hash, canonical);
     out.Put(Table::kAudit, AuditKey(seq), canonical + hash);
   }
@@ -206,9 +197,10 @@ absl::Status AuditLog::Write(const WriteBatch& batch, Durability durability) {
   return absl::OkStatus();
 }
 
-absl::Status AuditLog::Record(const AuditEvent& event, Durability durability) {
+absl::Status AuditLog::Record(const AuditEvent& event, Durability durability,
+                              const CallContext& call) {
   WriteBatch batch;
-  AddAudit(batch, event);
+  AddAudit(batch, event, call);
   return Write(batch, durability);
 }
 

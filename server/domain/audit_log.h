@@ -18,8 +18,9 @@
 // ids, source addresses, event types and a few counts.
 //
 // Domain code asks for an entry by adding an event to the WriteBatch of the
-// change it records (AddAudit); the AuditLog store wrapper chains the event
-// into the same atomic write. Events without a change (authentication
+// change it records (AddAudit, with the CallContext the RPC layer passed
+// down, whose source the entry records); the AuditLog store wrapper chains the
+// event into the same atomic write. Events without a change (authentication
 // failures, rate limiting) use AuditLog::Record.
 
 #include <cstdint>
@@ -33,6 +34,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "server/domain/call_context.h"
 #include "server/domain/clock.h"
 #include "server/domain/types.h"
 #include "server/storage/store.h"
@@ -78,30 +80,17 @@ struct AuditEntry {
 // "handle.device", the actor string of an authenticated caller.
 std::string AuditActor(const AuthenticatedDevice& caller);
 
-// The opaque form WriteBatch::AddAuditEvent carries.
-std::string EncodeAuditEvent(const AuditEvent& event);
-// Asks for `event` to be logged atomically with `batch`.
-void AddAudit(WriteBatch& batch, const AuditEvent& event);
+// The opaque form WriteBatch::AddAuditEvent carries: the call's source and
+// the event, as the entry's canonical form has them after its seq and time.
+std::string EncodeAuditEvent(const AuditEvent& event, const CallContext& call);
+// Asks for `event`, made by `call`, to be logged atomically with `batch`.
+void AddAudit(WriteBatch& batch, const AuditEvent& event, const CallContext& call);
 
 // One line: "#SEQ TIME TYPE actor=.. subject=.. source=.. DETAILS".
 std::string FormatAuditEntry(const AuditEntry& entry);
 
 // Decodes a stored entry (key and value of Table::kAudit). Errors: DATA_LOSS.
 absl::StatusOr<AuditEntry> DecodeAuditEntry(absl::string_view key, absl::string_view value);
-
-// Sets the source address recorded by audit entries written on this thread
-// while it lives (the RPC layer sets the caller's address around a handler).
-class ScopedAuditSource {
- public:
-  explicit ScopedAuditSource(std::string source);
-  ScopedAuditSource(const ScopedAuditSource&) = delete;
-  ScopedAuditSource& operator=(const ScopedAuditSource&) = delete;
-  ~ScopedAuditSource();
-
- private:
-  std::string source_;
-  const std::string* previous_;
-};
 
 // Checks the chain entry by entry. Feed every stored entry in key order.
 class AuditChainVerifier {
@@ -131,9 +120,10 @@ class AuditLog final : public ForwardingStore {
   AuditLog(const AuditLog&) = delete;
   AuditLog& operator=(const AuditLog&) = delete;
 
-  // Logs `event` on its own, written with `durability`. Errors: storage
-  // failures.
-  absl::Status Record(const AuditEvent& event, Durability durability);
+  // Logs `event`, made by `call`, on its own, written with `durability`.
+  // Errors: storage failures.
+  absl::Status Record(const AuditEvent& event, Durability durability,
+                      const CallContext& call = {});
 
   // Up to `limit` entries with seq > after_seq, ascending, as stored (key,
   // value): for verification and printing.

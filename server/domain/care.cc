@@ -50,35 +50,41 @@ void Care::LinkInto(absl::string_view therapist, absl::string_view client, int64
 
 absl::StatusOr<RegisterResult> Care::Register(const Registration& reg,
                                               absl::string_view enrolment_code,
-                                              absl::string_view invite_code) {
+                                              absl::string_view invite_code,
+                                              const CallContext& call) {
   RegisterResult result;
   if (reg.role == Role::kTherapist) {
     if (!invite_code.empty()) {
-      return absl::InvalidArgumentError("invite_code is for ROLE_CLIENT only");
+      return absl::InvalidArgumentError(
+          "an invite code is for registering a client, not a therapist");
     }
     if (enrolment_code.empty()) {
       return absl::PermissionDeniedError(
-          "enrolment_code is required for ROLE_THERAPIST (ask the operator)");
+          "a therapist registers with an enrolment code (ask the operator)");
     }
     SOTTO_ASSIGN_OR_RETURN(
         result.device_id,
-        accounts_->Register(reg, [&](WriteBatch& batch) {
-          return enrolment_->ConsumeInto(reg.handle, enrolment_code, clock_->NowMillis(),
-                                         batch);
-        }));
+        accounts_->Register(
+            reg,
+            [&](WriteBatch& batch) {
+              return enrolment_->ConsumeInto(reg.handle, enrolment_code, clock_->NowMillis(),
+                                             batch, call);
+            },
+            call));
     return result;
   }
   if (reg.role != Role::kClient) {
     // Accounts::Register names the bad role.
-    SOTTO_ASSIGN_OR_RETURN(result.device_id, accounts_->Register(reg));
+    SOTTO_ASSIGN_OR_RETURN(result.device_id, accounts_->Register(reg, call));
     return result;
   }
   if (!enrolment_code.empty()) {
-    return absl::InvalidArgumentError("enrolment_code is for ROLE_THERAPIST only");
+    return absl::InvalidArgumentError(
+        "an enrolment code is for registering a therapist, not a client");
   }
   if (invite_code.empty()) {
     return absl::PermissionDeniedError(
-        "invite_code is required for ROLE_CLIENT (ask your therapist)");
+        "a client registers with an invite code (ask your therapist)");
   }
   std::optional<std::string> normalized = NormalizeCode(invite_code);
   std::string invite_key = normalized ? HashCode(*normalized) : std::string();
@@ -98,17 +104,17 @@ absl::StatusOr<RegisterResult> Care::Register(const Registration& reg,
         LinkInto(invite.handle, reg.handle, now, batch);
         const std::string actor = absl::StrCat(reg.handle, ".1");
         AddAudit(batch, {audit::kInviteRedeemed, actor, reg.handle,
-                         absl::StrCat("therapist=", invite.handle, " at=registration")});
+                         absl::StrCat("therapist=", invite.handle, " at=registration")}, call);
         AddAudit(batch, {audit::kLinkMade, actor, reg.handle,
-                         absl::StrCat("therapist=", invite.handle, " client=", reg.handle)});
+                         absl::StrCat("therapist=", invite.handle, " client=", reg.handle)}, call);
         result.linked_therapist = invite.handle;
         return absl::OkStatus();
-      }));
+      }, call));
   return result;
 }
 
 absl::StatusOr<IssuedCode> Care::CreateInvite(const AuthenticatedDevice& caller,
-                                              uint32_t valid_hours) {
+                                              uint32_t valid_hours, const CallContext& call) {
   if (caller.role != Role::kTherapist) {
     return absl::PermissionDeniedError("only a therapist can create invites");
   }
@@ -123,13 +129,14 @@ absl::StatusOr<IssuedCode> Care::CreateInvite(const AuthenticatedDevice& caller,
   batch.Put(Table::kInvites, HashCode(*NormalizeCode(code)),
             records::Encode(records::Code{caller.handle, issued.expires_at_ms}));
   AddAudit(batch, {audit::kInviteCreated, AuditActor(caller), caller.handle,
-                   absl::StrCat("valid_hours=", valid_hours)});
+                   absl::StrCat("valid_hours=", valid_hours)}, call);
   SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kSynced));
   return issued;
 }
 
 absl::StatusOr<std::string> Care::AcceptInvite(const AuthenticatedDevice& caller,
-                                               absl::string_view code) {
+                                               absl::string_view code,
+                                               const CallContext& call) {
   if (code.empty()) return absl::InvalidArgumentError("code is required");
   if (caller.role != Role::kClient) {
     return absl::PermissionDeniedError("only a client can accept an invite");
@@ -159,9 +166,9 @@ absl::StatusOr<std::string> Care::AcceptInvite(const AuthenticatedDevice& caller
   batch.Delete(Table::kInvites, invite_key);
   LinkInto(invite.handle, caller.handle, since, batch);
   AddAudit(batch, {audit::kInviteRedeemed, AuditActor(caller), caller.handle,
-                   absl::StrCat("therapist=", invite.handle)});
+                   absl::StrCat("therapist=", invite.handle)}, call);
   AddAudit(batch, {audit::kLinkMade, AuditActor(caller), caller.handle,
-                   absl::StrCat("therapist=", invite.handle, " client=", caller.handle)});
+                   absl::StrCat("therapist=", invite.handle, " client=", caller.handle)}, call);
   SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kSynced));
   return invite.handle;
 }
@@ -204,7 +211,8 @@ absl::StatusOr<std::optional<records::Link>> Care::GetLink(absl::string_view the
   return std::optional<records::Link>(std::move(link));
 }
 
-absl::Status Care::EndLink(const AuthenticatedDevice& caller, absl::string_view peer) {
+absl::Status Care::EndLink(const AuthenticatedDevice& caller, absl::string_view peer,
+                           const CallContext& call) {
   SOTTO_RETURN_IF_ERROR(ValidPeer(peer, "peer"));
   const bool therapist = caller.role == Role::kTherapist;
   std::string t(therapist ? caller.handle : std::string(peer));
@@ -226,7 +234,7 @@ absl::Status Care::EndLink(const AuthenticatedDevice& caller, absl::string_view 
   // The conversation leaves the therapist's queue with the link.
   batch.Delete(Table::kConversations, pair);
   AddAudit(batch, {audit::kLinkEnded, AuditActor(caller), std::string(peer),
-                   absl::StrCat("therapist=", t, " client=", c)});
+                   absl::StrCat("therapist=", t, " client=", c)}, call);
   return store_->Write(batch, Durability::kSynced);
 }
 

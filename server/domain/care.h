@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "server/domain/accounts.h"
+#include "server/domain/call_context.h"
 #include "server/domain/clock.h"
 #include "server/domain/enrolment.h"
 #include "server/domain/records.h"
@@ -80,13 +81,14 @@ class Care {
   // whatever the reason).
   absl::StatusOr<RegisterResult> Register(const Registration& registration,
                                           absl::string_view enrolment_code,
-                                          absl::string_view invite_code);
+                                          absl::string_view invite_code,
+                                          const CallContext& call = {});
 
   // Therapist only: a one-time invite code valid for `valid_hours` (0:
   // kDefaultCodeValidHours). Errors: PERMISSION_DENIED (a client caller),
   // INVALID_ARGUMENT (valid_hours above kMaxCodeValidHours).
   absl::StatusOr<IssuedCode> CreateInvite(const AuthenticatedDevice& caller,
-                                          uint32_t valid_hours);
+                                          uint32_t valid_hours, const CallContext& call = {});
 
   // An existing client redeems an invite: links them to its therapist (again,
   // if an earlier link ended) and consumes the code, atomically. Returns the
@@ -94,7 +96,8 @@ class Care {
   // (therapist caller; wrong, used or expired code), ALREADY_EXISTS (already
   // actively linked; the code is not consumed).
   absl::StatusOr<std::string> AcceptInvite(const AuthenticatedDevice& caller,
-                                           absl::string_view code);
+                                           absl::string_view code,
+                                           const CallContext& call = {});
 
   // The caller's links (active and ended), by peer handle.
   absl::StatusOr<std::vector<CareLink>> ListLinks(const AuthenticatedDevice& caller);
@@ -102,7 +105,8 @@ class Care {
   // Ends the active link between the caller and `peer`, recording who and
   // when, and drops the conversation's queue entry in the same write.
   // Errors: INVALID_ARGUMENT (malformed peer), NOT_FOUND (no active link).
-  absl::Status EndLink(const AuthenticatedDevice& caller, absl::string_view peer);
+  absl::Status EndLink(const AuthenticatedDevice& caller, absl::string_view peer,
+                       const CallContext& call = {});
 
   // Therapist only: replaces the caller's policy. Errors: PERMISSION_DENIED
   // (client caller), INVALID_ARGUMENT from ValidatePolicy.

@@ -34,13 +34,13 @@ absl::StatusOr<IssuedCode> Enrolment::IssueTherapistCode(absl::string_view handl
   batch.Put(Table::kEnrolments, HashCode(*NormalizeCode(code)),
             records::Encode(records::Code{std::string(handle), issued.expires_at_ms}));
   AddAudit(batch, {audit::kEnrolmentIssued, audit::kOperator, std::string(handle),
-                   absl::StrCat("valid_hours=", valid_hours)});
+                   absl::StrCat("valid_hours=", valid_hours)}, CallContext{});
   SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kSynced));
   return issued;
 }
 
 absl::Status Enrolment::ConsumeInto(absl::string_view handle, absl::string_view code,
-                                    int64_t now_ms, WriteBatch& batch) {
+                                    int64_t now_ms, WriteBatch& batch, const CallContext& call) {
   std::optional<std::string> normalized = NormalizeCode(code);
   if (!normalized) return absl::PermissionDeniedError(kBadEnrolmentCode);
   std::string key = HashCode(*normalized);
@@ -52,7 +52,7 @@ absl::Status Enrolment::ConsumeInto(absl::string_view handle, absl::string_view 
     return absl::PermissionDeniedError(kBadEnrolmentCode);
   }
   batch.Delete(Table::kEnrolments, std::move(key));
-  AddAudit(batch, {audit::kEnrolmentUsed, absl::StrCat(handle, ".1"), std::string(handle), ""});
+  AddAudit(batch, {audit::kEnrolmentUsed, absl::StrCat(handle, ".1"), std::string(handle), ""}, call);
   return absl::OkStatus();
 }
 

@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "server/domain/accounts.h"
+#include "server/domain/call_context.h"
 #include "server/domain/clock.h"
 #include "server/storage/store.h"
 
@@ -48,8 +49,9 @@ class Enrolment {
   // `now_ms`, and adds its deletion to `batch` (so it is consumed exactly when
   // the batch commits). The caller serialises registrations of `handle`.
   // Errors: PERMISSION_DENIED kBadEnrolmentCode.
+  // `call` (the registration's) is recorded in the audit trail.
   absl::Status ConsumeInto(absl::string_view handle, absl::string_view code,
-                           int64_t now_ms, WriteBatch& batch);
+                           int64_t now_ms, WriteBatch& batch, const CallContext& call);
 
   // Deletes every enrolment code expired at the clock's now (an expired code
   // can never be consumed, so nothing races with this); returns how many.

@@ -25,7 +25,8 @@ absl::StatusOr<size_t> KeyDirectory::CountOneTimePreKeys(absl::string_view handl
 }
 
 absl::StatusOr<uint32_t> KeyDirectory::Upload(const AuthenticatedDevice& caller,
-                                              const DeviceKeys& upload) {
+                                              const DeviceKeys& upload,
+                                              const CallContext& call) {
   const std::string& handle = caller.handle;
   const uint32_t device = caller.device_id;
   SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> identity,
@@ -69,7 +70,7 @@ absl::StatusOr<uint32_t> KeyDirectory::Upload(const AuthenticatedDevice& caller,
                      absl::StrCat("signed_prekey=",
                                   upload.signed_prekey ? absl::StrCat(upload.signed_prekey->id)
                                                        : std::string("unchanged"),
-                                  " one_time_prekeys_added=", added)});
+                                  " one_time_prekeys_added=", added)}, call);
     SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kSynced));
   }
   // Pops may have run concurrently; count again for an exact answer.

@@ -7,6 +7,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "server/domain/accounts.h"
+#include "server/domain/call_context.h"
 #include "server/domain/striped_mutex.h"
 #include "server/domain/types.h"
 #include "server/storage/store.h"
@@ -32,8 +33,9 @@ class KeyDirectory {
   // the number of one-time prekeys now stored. Errors: INVALID_ARGUMENT
   // (malformed key, bad signature, identity differs, too many in one call),
   // RESOURCE_EXHAUSTED (more than kMaxStoredPreKeys would be stored).
+  // `call` is recorded in the audit trail.
   absl::StatusOr<uint32_t> Upload(const AuthenticatedDevice& caller,
-                                  const DeviceKeys& keys);
+                                  const DeviceKeys& keys, const CallContext& call = {});
 
   // One bundle per device of `handle`, ascending device id. Each bundle takes
   // (removes) at most one one-time prekey, which no other call receives, even

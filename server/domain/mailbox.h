@@ -1,7 +1,6 @@
 #ifndef SOTTO_SERVER_DOMAIN_MAILBOX_H_
 #define SOTTO_SERVER_DOMAIN_MAILBOX_H_
 
-#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -9,16 +8,14 @@
 #include <string>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
 #include "server/domain/accounts.h"
 #include "server/domain/care.h"
 #include "server/domain/clock.h"
 #include "server/domain/conversation_queue.h"
 #include "server/domain/limits.h"
+#include "server/domain/queue_listeners.h"
 #include "server/domain/striped_mutex.h"
 #include "server/domain/types.h"
 #include "server/storage/store.h"
@@ -54,22 +51,6 @@ struct SendOptions {
   SendKind kind = SendKind::kMessage;
   // Send later: hold until this Unix ms time if it is after now.
   int64_t deliver_at_ms = 0;
-  // Group commit: write the envelopes kBuffered and leave the sync to the
-  // caller, who must not acknowledge the Send before a Store::SyncLog that
-  // began after Send returned (LogSyncer::AfterSync), and then calls
-  // NotifyQueues(result.notify) so subscribers hear of it only once it is
-  // durable (a scheduled send has nothing to notify).
-  bool defer_sync = false;
-};
-
-// A queue that grew, for its subscribers (SendResult::notify): `added` is
-// the envelope a Send put in it, so a subscriber that has read everything
-// before it can stream it without reading the queue back. Null when nobody
-// listened to the queue as the Send wrote (a copy of every ciphertext would
-// otherwise wait for each sync); a listener added since then reads it.
-struct QueueGrowth {
-  std::string queue_prefix;
-  std::shared_ptr<const StoredEnvelope> added;
 };
 
 struct SendResult {
@@ -78,9 +59,6 @@ struct SendResult {
   int64_t deliver_at_ms = 0;  // a scheduled send's release time, else 0
   // For a client's message to a therapist (not on duplicates).
   std::optional<ReplyExpectation> expectation;
-  // With SendOptions::defer_sync: the queues to pass to NotifyQueues once
-  // the log is synced. Empty otherwise (Send notified them itself).
-  std::vector<QueueGrowth> notify;
 };
 
 struct FetchResult {
@@ -94,7 +72,7 @@ struct FetchResult {
 // they must outlive it.
 class Mailbox {
  public:
-  using ListenerId = uint64_t;
+  using ListenerId = QueueListeners::Id;
 
   // With `care` and `conversations` (the server always passes both), Send
   // enforces care links (Care::CheckCanMessage) and keeps the therapist's
@@ -132,6 +110,22 @@ class Mailbox {
                                   absl::string_view message_id,
                                   const std::vector<OutgoingEnvelope>& envelopes,
                                   SendOptions options = {});
+
+  // Send for a caller that must not wait for the disk (the server's
+  // handler; group commit). Runs the same steps and writes kBuffered, then
+  // calls `done` exactly once: with the error at once (on the calling
+  // thread) if the Send is refused or its write fails; else once the write
+  // is durable (Store::WhenDurable, possibly on another thread), after the
+  // recipient queues' listeners have heard of it, with the result; or, if
+  // that sync fails, UNAVAILABLE (retry with the same message id). A
+  // duplicate also waits: the first attempt's write may still be on its way
+  // to the disk. Besides Send's errors: RESOURCE_EXHAUSTED "server busy;
+  // retry" while the store is backlogged (Store::Backlogged), before
+  // anything is written. `done` must be quick.
+  using SendDone = std::function<void(absl::StatusOr<SendResult>)>;
+  void Send(const AuthenticatedDevice& sender, absl::string_view recipient,
+            absl::string_view message_id, const std::vector<OutgoingEnvelope>& envelopes,
+            SendOptions options, SendDone done);
 
   // Deletes the caller's held send-later message `message_id` (and its
   // idempotency record, so the id may be reused). Errors: INVALID_ARGUMENT
@@ -171,13 +165,17 @@ class Mailbox {
   absl::StatusOr<FetchResult> Fetch(const AuthenticatedDevice& caller,
                                     uint64_t after_seq, uint32_t limit);
 
-  // Deletes the listed envelopes from the caller's own queue; unknown seqs
-  // are ignored. Returns how many were deleted. Errors: INVALID_ARGUMENT
-  // (more than kMaxAckBatch seqs). With `defer_sync` the deletion is written
-  // kBuffered and the caller must not acknowledge it before a
-  // Store::SyncLog that began after Ack returned (LogSyncer::AfterSync).
+  // Deletes the listed envelopes from the caller's own queue, synced;
+  // unknown seqs are ignored. Returns how many were deleted. Errors:
+  // INVALID_ARGUMENT (more than kMaxAckBatch seqs).
   absl::StatusOr<uint32_t> Ack(const AuthenticatedDevice& caller,
-                               const std::vector<uint64_t>& seqs, bool defer_sync = false);
+                               const std::vector<uint64_t>& seqs);
+  // The same without waiting for the disk: writes kBuffered and calls
+  // `done` exactly once, with an error at once, or once the deletion is
+  // durable (Store::WhenDurable) with the count, or UNAVAILABLE if that
+  // sync fails (ack again).
+  using AckDone = std::function<void(absl::StatusOr<uint32_t>)>;
+  void Ack(const AuthenticatedDevice& caller, const std::vector<uint64_t>& seqs, AckDone done);
 
   // Calls `on_new` once what was added to the queue of handle.device is
   // durable (after each Send, and each release of held messages), until
@@ -189,11 +187,70 @@ class Mailbox {
                          std::function<void(const StoredEnvelope* added)> on_new);
   // After this returns, the listener is not running and will not run again.
   void RemoveListener(ListenerId id);
-  // Wakes the listeners of `queues` (SendResult::notify of a deferred Send).
-  void NotifyQueues(const std::vector<QueueGrowth>& queues);
 
  private:
-  void Notify(const std::string& queue_prefix, const StoredEnvelope* added);
+  // A queue a Send grew, for its listeners: `added` is the envelope the
+  // Send put in it, so a subscriber that has read everything before it can
+  // stream it without reading the queue back. Null when nobody listened to
+  // the queue as the Send wrote (a copy of every ciphertext would otherwise
+  // wait for each sync); a listener added since then reads it.
+  struct QueueGrowth {
+    std::string queue_prefix;
+    std::shared_ptr<const StoredEnvelope> added;
+  };
+  // What a Send wrote: its result, and the queues to notify once durable.
+  struct Sent {
+    SendResult result;
+    std::vector<QueueGrowth> grown;
+  };
+
+  // One Send as it passes its steps (mailbox.cc): what was asked, and what
+  // the first steps derived from it.
+  struct SendPlan {
+    const AuthenticatedDevice& sender;
+    absl::string_view recipient;
+    absl::string_view message_id;
+    const std::vector<OutgoingEnvelope>& envelopes;
+    SendOptions options;
+    // kSynced for the blocking Send; kBuffered when the caller waits for
+    // Store::WhenDurable.
+    Durability durability = Durability::kSynced;
+    int64_t now = 0;
+    bool scheduled = false;  // held for a later release
+    std::string digest;      // SendDigest: what a retry must repeat
+    std::string idempotency_key;
+    // The sender device's scheduled-index prefix (its held messages).
+    std::string scheduled_prefix;
+  };
+
+  // Runs Send's steps and writes with `durability`, without notifying.
+  absl::StatusOr<Sent> SendSteps(const AuthenticatedDevice& sender,
+                                 absl::string_view recipient, absl::string_view message_id,
+                                 const std::vector<OutgoingEnvelope>& envelopes,
+                                 SendOptions options, Durability durability);
+  // The steps of Send, in order; each returns an error that ends the Send.
+  // Runs under the plan's locks (SendLockKeys).
+  std::vector<std::string> SendLockKeys(const SendPlan& plan) const;
+  // The first result again if the send is a retry (nullopt if it is new).
+  absl::StatusOr<std::optional<SendResult>> FindRetry(const SendPlan& plan);
+  // RESOURCE_EXHAUSTED when the sender device holds too many scheduled
+  // messages already.
+  absl::Status CheckScheduledQuota(const SendPlan& plan);
+  // Care routing: whether the two may write, and whom the message is between.
+  absl::StatusOr<Route> RouteSend(const SendPlan& plan);
+  // FAILED_PRECONDITION with a DeviceMismatch unless the envelopes cover
+  // exactly the recipient's devices at their registration ids.
+  absl::Status CheckRecipientDevices(const SendPlan& plan);
+  // Send later: writes the held message and its idempotency record.
+  absl::StatusOr<Sent> Hold(const SendPlan& plan, const Route& route);
+  // Queues the envelopes and writes them with the idempotency record and the
+  // queue index; returns the queues to notify.
+  absl::StatusOr<Sent> Deliver(const SendPlan& plan, const Route& route);
+  void Notify(const std::vector<QueueGrowth>& grown);
+  // Ack's deletion, written with `durability`.
+  absl::StatusOr<uint32_t> AckWith(const AuthenticatedDevice& caller,
+                                   const std::vector<uint64_t>& seqs, Durability durability);
+
   // Whether anyone listens to the queue of recipient.device now.
   bool Listened(absl::string_view recipient, uint32_t device_id);
   // Adds one envelope per entry of `envelopes` to `recipient`'s device
@@ -228,19 +285,7 @@ class Mailbox {
   // Serialises read-modify-write of queue meta (per recipient device) and of
   // idempotency records (per sender device).
   StripedMutex locks_;
-
-  struct Listener {
-    std::string queue_prefix;
-    std::function<void(const StoredEnvelope*)> on_new;
-  };
-  // Held while listeners run, so RemoveListener waits for a running one.
-  absl::Mutex listeners_mu_;
-  ListenerId next_listener_id_ ABSL_GUARDED_BY(listeners_mu_) = 1;
-  absl::flat_hash_map<ListenerId, Listener> listeners_ ABSL_GUARDED_BY(listeners_mu_);
-  // listeners_.size(), readable without the lock: a Send checks it first.
-  std::atomic<size_t> listener_count_{0};
-  absl::flat_hash_map<std::string, std::vector<ListenerId>> by_queue_
-      ABSL_GUARDED_BY(listeners_mu_);
+  QueueListeners listeners_;
 };
 
 }  // namespace sotto::server

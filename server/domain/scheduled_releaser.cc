@@ -1,15 +1,16 @@
 #include "server/domain/scheduled_releaser.h"
 
 #include <algorithm>
-#include <iostream>
+#include <utility>
 
 #include "absl/time/time.h"
 #include "server/domain/limits.h"
 
 namespace sotto::server {
 
-ScheduledReleaser::ScheduledReleaser(Mailbox* mailbox, Clock* clock)
-    : mailbox_(mailbox), clock_(clock) {}
+ScheduledReleaser::ScheduledReleaser(Mailbox* mailbox, Clock* clock,
+                                     std::function<void(const absl::Status&)> on_error)
+    : mailbox_(mailbox), clock_(clock), on_error_(std::move(on_error)) {}
 
 ScheduledReleaser::~ScheduledReleaser() { Stop(); }
 
@@ -33,9 +34,10 @@ void ScheduledReleaser::Run() {
     int64_t sleep_ms = kReleaserMaxSleepMs;
     absl::StatusOr<std::optional<int64_t>> next = mailbox_->ReleaseDue();
     if (!next.ok()) {
-      // Nobody to return the error to: report it and retry on the next turn.
-      std::cerr << "sotto-server: releasing scheduled messages failed: "
-                << next.status().message() << "\n";
+      // Nobody to return the error to: count it, pass it on, retry on the
+      // next turn.
+      failed_releases_.fetch_add(1, std::memory_order_relaxed);
+      if (on_error_) on_error_(next.status());
     } else if (*next) {
       sleep_ms = std::clamp<int64_t>(**next - clock_->NowMillis(), 0, kReleaserMaxSleepMs);
     }

@@ -1,7 +1,9 @@
 #ifndef SOTTO_SERVER_DOMAIN_SCHEDULED_RELEASER_H_
 #define SOTTO_SERVER_DOMAIN_SCHEDULED_RELEASER_H_
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
@@ -19,7 +21,11 @@ namespace sotto::server {
 // Does not own `mailbox` or `clock`.
 class ScheduledReleaser {
  public:
-  ScheduledReleaser(Mailbox* mailbox, Clock* clock);
+  // The background thread has nobody to return an error to: it counts it
+  // (failed_releases) and hands it to `on_error` (if set; e.g. the server's
+  // log), then retries on its next turn.
+  ScheduledReleaser(Mailbox* mailbox, Clock* clock,
+                    std::function<void(const absl::Status&)> on_error = nullptr);
   ScheduledReleaser(const ScheduledReleaser&) = delete;
   ScheduledReleaser& operator=(const ScheduledReleaser&) = delete;
   // Stops the thread if running.
@@ -33,11 +39,16 @@ class ScheduledReleaser {
   // Idempotent.
   void Stop();
 
+  // Release rounds that failed so far.
+  uint64_t failed_releases() const { return failed_releases_.load(std::memory_order_relaxed); }
+
  private:
   void Run();
 
   Mailbox* const mailbox_;
   Clock* const clock_;
+  const std::function<void(const absl::Status&)> on_error_;
+  std::atomic<uint64_t> failed_releases_{0};
   absl::Mutex mu_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   bool woken_ ABSL_GUARDED_BY(mu_) = false;

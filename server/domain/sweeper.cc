@@ -1,14 +1,15 @@
 #include "server/domain/sweeper.h"
 
-#include <iostream>
+#include <utility>
 
 #include "absl/time/time.h"
 #include "server/domain/limits.h"
 
 namespace sotto::server {
 
-Sweeper::Sweeper(Mailbox* mailbox, Enrolment* enrolment, Care* care)
-    : mailbox_(mailbox), enrolment_(enrolment), care_(care) {}
+Sweeper::Sweeper(Mailbox* mailbox, Enrolment* enrolment, Care* care,
+                 std::function<void(const absl::Status&)> on_error)
+    : mailbox_(mailbox), enrolment_(enrolment), care_(care), on_error_(std::move(on_error)) {}
 
 Sweeper::~Sweeper() { Stop(); }
 
@@ -44,9 +45,10 @@ void Sweeper::Run() {
   while (true) {
     absl::StatusOr<SweepCounts> swept = SweepOnce();
     if (!swept.ok()) {
-      // Nobody to return the error to: report it and retry on the next turn.
-      std::cerr << "sotto-server: sweeping expired records failed: "
-                << swept.status().message() << "\n";
+      // Nobody to return the error to: count it, pass it on, retry on the
+      // next turn.
+      failed_sweeps_.fetch_add(1, std::memory_order_relaxed);
+      if (on_error_) on_error_(swept.status());
     }
     absl::MutexLock lock(&mu_);
     mu_.AwaitWithTimeout(absl::Condition(&stop_), absl::Milliseconds(kSweepIntervalMs));

@@ -1,7 +1,10 @@
 #ifndef SOTTO_SERVER_DOMAIN_SWEEPER_H_
 #define SOTTO_SERVER_DOMAIN_SWEEPER_H_
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
@@ -27,7 +30,11 @@ struct SweepCounts {
 // services' clock. Does not own its arguments, which must outlive it.
 class Sweeper {
  public:
-  Sweeper(Mailbox* mailbox, Enrolment* enrolment, Care* care);
+  // The background thread has nobody to return an error to: it counts it
+  // (failed_sweeps) and hands it to `on_error` (if set; e.g. the server's
+  // log), then retries on its next turn.
+  Sweeper(Mailbox* mailbox, Enrolment* enrolment, Care* care,
+          std::function<void(const absl::Status&)> on_error = nullptr);
   Sweeper(const Sweeper&) = delete;
   Sweeper& operator=(const Sweeper&) = delete;
   // Stops the thread if running.
@@ -43,12 +50,17 @@ class Sweeper {
   // Idempotent.
   void Stop();
 
+  // Background sweeps that failed so far.
+  uint64_t failed_sweeps() const { return failed_sweeps_.load(std::memory_order_relaxed); }
+
  private:
   void Run();
 
   Mailbox* const mailbox_;
   Enrolment* const enrolment_;
   Care* const care_;
+  const std::function<void(const absl::Status&)> on_error_;
+  std::atomic<uint64_t> failed_sweeps_{0};
   absl::Mutex mu_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;

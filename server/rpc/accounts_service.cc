@@ -11,17 +11,16 @@ grpc::ServerUnaryReactor* AccountsService::Register(
     grpc::CallbackServerContext* context, const sotto::v1::RegisterRequest* request,
     sotto::v1::RegisterResponse* response) {
   return OffloadUnary(context, gate_->pool(), [=]() -> grpc::Status {
-    ScopedAuditSource audit_source(PeerAddress(*context));
+    const CallContext call{PeerAddress(*context)};
     Registration reg;
     reg.handle = request->handle();
-    reg.role = static_cast<Role>(request->role());
+    reg.role = FromWire(request->role());
     reg.device_secret = request->device_secret();
     reg.registration_id = request->registration_id();
     reg.keys = FromWire(request->keys());
     {
-      const std::string source = PeerAddress(*context);
-      absl::Status allowed =
-          gate_->Limit(gate_->limits().registration, source, "", reg.handle, "registration");
+      absl::Status allowed = gate_->Limit(gate_->limits().registration, call.source, "",
+                                          reg.handle, "registration", call);
       if (!allowed.ok()) {
         return ToGrpcStatus(allowed);
       }
@@ -35,7 +34,7 @@ grpc::ServerUnaryReactor* AccountsService::Register(
       }
     }
     absl::StatusOr<RegisterResult> result =
-        care_->Register(reg, request->enrolment_code(), request->invite_code());
+        care_->Register(reg, request->enrolment_code(), request->invite_code(), call);
     // PERMISSION_DENIED with a code given is a wrong, used or expired code.
     if (with_code && result.status().code() == absl::StatusCode::kPermissionDenied) {
       code_attempts_->RecordFailure(attempt_keys);
@@ -52,7 +51,6 @@ grpc::ServerUnaryReactor* AccountsService::WhoAmI(
     grpc::CallbackServerContext* context, const sotto::v1::WhoAmIRequest*,
     sotto::v1::WhoAmIResponse* response) {
   return OffloadUnary(context, gate_->pool(), [=]() -> grpc::Status {
-    ScopedAuditSource audit_source(PeerAddress(*context));
     absl::StatusOr<AuthenticatedDevice> caller = gate_->Authenticate(*context);
     if (!caller.ok()) {
       return ToGrpcStatus(caller.status());
@@ -60,7 +58,7 @@ grpc::ServerUnaryReactor* AccountsService::WhoAmI(
     absl::StatusOr<AccountInfo> info = accounts_->WhoAmI(*caller);
     if (info.ok()) {
       response->set_handle(info->handle);
-      response->set_role(static_cast<sotto::v1::Role>(info->role));
+      response->set_role(ToWire(info->role));
       response->set_device_id(caller->device_id);
       for (uint32_t d : info->device_ids) response->add_device_ids(d);
     }
@@ -71,12 +69,12 @@ grpc::ServerUnaryReactor* AccountsService::WhoAmI(
 grpc::ServerUnaryReactor* AccountsService::DeleteAccount(
     grpc::CallbackServerContext* context, const sotto::v1::DeleteAccountRequest* request,
     sotto::v1::DeleteAccountResponse*) {
-  return AuthenticatedUnary(context, *gate_, [=](const AuthenticatedDevice& caller) {
+  return AuthenticatedUnary(context, *gate_, [=](const AuthenticatedDevice& caller, const CallContext& call) {
     if (request->confirm_handle() != caller.handle) {
       return absl::InvalidArgumentError(
           "confirm_handle must be the caller's own handle to delete the account");
     }
-    return accounts_->DeleteAccount(caller, clock_->NowMillis());
+    return accounts_->DeleteAccount(caller, clock_->NowMillis(), call);
   });
 }
 

@@ -30,19 +30,19 @@ absl::StatusOr<AuthenticatedDevice> CallGate::Authenticate(
   }
   AuditEvent event{audit::kAuthFailed, claimed, "", ""};
   if (!claimed.empty()) event.subject = claimed.substr(0, claimed.rfind('.'));
-  ScopedAuditSource scope(source);
-  Audit(event);
+  const CallContext call{source};
+  Audit(event, call);
   // A second refusal is not a new kind of event: audit when the address's
   // budget runs out, not every refusal after it.
   if (!limits_->failed_auth.Check(source).ok()) {
-    Audit({audit::kRateLimited, "", "", "limit=failed_auth"});
+    Audit({audit::kRateLimited, "", "", "limit=failed_auth"}, call);
   }
   return caller;
 }
 
 absl::Status CallGate::Limit(RateLimiter& limiter, absl::string_view key,
                              absl::string_view actor, absl::string_view subject,
-                             absl::string_view what) {
+                             absl::string_view what, const CallContext& call) {
   uint64_t refusals = 0;
   absl::Status s = limiter.Take(key, &refusals);
   // The 1st, 10th, 100th, ... refusal of an episode: a flood of refused
@@ -51,19 +51,20 @@ absl::Status CallGate::Limit(RateLimiter& limiter, absl::string_view key,
   while (n >= 10 && n % 10 == 0) n /= 10;
   if (n == 1) {
     Audit({audit::kRateLimited, std::string(actor), std::string(subject),
-           absl::StrCat("limit=", what, " refused=", refusals)});
+           absl::StrCat("limit=", what, " refused=", refusals)},
+          call);
   }
   return s;
 }
 
-void CallGate::Audit(const AuditEvent& event) {
-  absl::Status s = audit_->Record(event, Durability::kBuffered);
+void CallGate::Audit(const AuditEvent& event, const CallContext& call) {
+  absl::Status s = audit_->Record(event, Durability::kBuffered, call);
   if (!s.ok()) {
     std::cerr << "sotto-server: cannot write audit entry " << event.type << ": " << s.message()
               << "\n";
     return;
   }
-  syncer_->AfterSync([type = event.type](absl::Status synced) {
+  durable_->WhenDurable([type = event.type](absl::Status synced) {
     if (!synced.ok()) {
       std::cerr << "sotto-server: audit entry " << type
                 << " may not be on disk: " << synced.message() << "\n";

@@ -12,7 +12,7 @@
 #include "server/domain/audit_log.h"
 #include "server/domain/rate_limiter.h"
 #include "server/rpc/blocking_pool.h"
-#include "server/storage/log_syncer.h"
+#include "server/storage/store.h"
 
 namespace sotto::server::rpc {
 
@@ -22,9 +22,11 @@ namespace sotto::server::rpc {
 // blocking work (unary.h). Thread-safe. Does not own its arguments.
 class CallGate {
  public:
-  CallGate(Accounts* accounts, AuditLog* audit, LogSyncer* syncer, RateLimits* limits,
+  // `durable` is the store the domain writes through (its WhenDurable
+  // covers `audit`'s writes).
+  CallGate(Accounts* accounts, AuditLog* audit, Store* durable, RateLimits* limits,
            BlockingPool* pool)
-      : accounts_(accounts), audit_(audit), syncer_(syncer), limits_(limits), pool_(pool) {}
+      : accounts_(accounts), audit_(audit), durable_(durable), limits_(limits), pool_(pool) {}
   CallGate(const CallGate&) = delete;
   CallGate& operator=(const CallGate&) = delete;
 
@@ -37,15 +39,16 @@ class CallGate {
 
   // Takes a token from `limiter` under `key`; a refusal is returned. The
   // 1st, 10th, 100th, ... refusal since the key's last success is audited
-  // (actor, `what`, how many so far): one entry per episode, and its scale.
+  // (actor, `what`, how many so far, `call`'s source): one entry per
+  // episode, and its scale.
   absl::Status Limit(RateLimiter& limiter, absl::string_view key, absl::string_view actor,
-                     absl::string_view subject, absl::string_view what);
+                     absl::string_view subject, absl::string_view what, const CallContext& call);
 
-  // Writes `event` to the audit log without waiting for the disk (the log
-  // syncer puts it there within one group sync): a refused call must not
+  // Writes `event` to the audit log without waiting for the disk (the
+  // store's group sync puts it there): a refused call must not
   // hold a gRPC thread for an fsync. A failure to audit is reported on
   // stderr; the call it describes has already been refused or made.
-  void Audit(const AuditEvent& event);
+  void Audit(const AuditEvent& event, const CallContext& call);
 
   Accounts& accounts() { return *accounts_; }
   RateLimits& limits() { return *limits_; }
@@ -54,7 +57,7 @@ class CallGate {
  private:
   Accounts* const accounts_;
   AuditLog* const audit_;
-  LogSyncer* const syncer_;
+  Store* const durable_;
   RateLimits* const limits_;
   BlockingPool* const pool_;
 };

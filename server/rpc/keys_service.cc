@@ -12,12 +12,12 @@ grpc::ServerUnaryReactor* KeysService::Upload(
     const sotto::v1::UploadKeysRequest* request,
     sotto::v1::UploadKeysResponse* response) {
   return OffloadUnary(context, gate_->pool(), [=]() -> grpc::Status {
-    ScopedAuditSource audit_source(PeerAddress(*context));
     absl::StatusOr<AuthenticatedDevice> caller = gate_->Authenticate(*context);
     if (!caller.ok()) {
       return ToGrpcStatus(caller.status());
     }
-    absl::StatusOr<uint32_t> count = keys_->Upload(*caller, FromWire(request->keys()));
+    absl::StatusOr<uint32_t> count =
+        keys_->Upload(*caller, FromWire(request->keys()), CallContext{PeerAddress(*context)});
     if (count.ok()) response->set_one_time_prekey_count(*count);
     return ToGrpcStatus(count.status());
   });
@@ -28,7 +28,6 @@ grpc::ServerUnaryReactor* KeysService::GetBundle(
     const sotto::v1::GetBundleRequest* request,
     sotto::v1::GetBundleResponse* response) {
   return OffloadUnary(context, gate_->pool(), [=]() -> grpc::Status {
-    ScopedAuditSource audit_source(PeerAddress(*context));
     absl::StatusOr<AuthenticatedDevice> caller = gate_->Authenticate(*context);
     if (!caller.ok()) {
       return ToGrpcStatus(caller.status());
@@ -47,7 +46,8 @@ grpc::ServerUnaryReactor* KeysService::GetBundle(
     // reaching them.
     const std::string actor = AuditActor(*caller);
     absl::Status allowed_requester = gate_->Limit(gate_->limits().bundle_per_requester, actor,
-                                                  actor, request->user(), "bundle_per_requester");
+                                                  actor, request->user(), "bundle_per_requester",
+                                                  CallContext{PeerAddress(*context)});
     if (!allowed_requester.ok()) {
       return ToGrpcStatus(allowed_requester);
     }
@@ -79,7 +79,6 @@ grpc::ServerUnaryReactor* KeysService::CountPreKeys(
     grpc::CallbackServerContext* context, const sotto::v1::CountPreKeysRequest*,
     sotto::v1::CountPreKeysResponse* response) {
   return OffloadUnary(context, gate_->pool(), [=]() -> grpc::Status {
-    ScopedAuditSource audit_source(PeerAddress(*context));
     absl::StatusOr<AuthenticatedDevice> caller = gate_->Authenticate(*context);
     if (!caller.ok()) {
       return ToGrpcStatus(caller.status());

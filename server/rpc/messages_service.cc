@@ -217,60 +217,58 @@ class MessagesService::SubscribeReactor final
 grpc::ServerUnaryReactor* MessagesService::Send(
     grpc::CallbackServerContext* context, const sotto::v1::SendRequest* request,
     sotto::v1::SendResponse* response) {
-  // Group commit: Send writes without waiting for the disk and hands the
-  // reply to the log syncer, which acknowledges every Send written before
-  // its fsync at once (and only then wakes the recipients' subscriptions).
-  // So Send runs here, on gRPC's thread, without a hop to the pool: nothing
-  // it does waits for the disk. Only the syncer fsyncs (every synced write
-  // of the server waits on it through GroupCommitStore, so no RocksDB write
-  // group holds an fsync), and a refused call's audit entry is written
-  // unsynced (CallGate::Audit). The locks Send takes (mailbox stripes, a
-  // client's conversation lock) are never held across a wait for the disk:
-  // whoever else takes them (release, cancel, sweep, snooze/close/claim)
-  // writes unsynced under them and syncs after letting go
-  // (DurabilityContractTest). What can still hold it: RocksDB's own write
-  // stalls. Back-pressure: the syncer's Busy() while the disk stalls, then
-  // gRPC's own flow control.
+  // Group commit: Send writes without waiting for the disk, and the mailbox
+  // answers once the store's syncer has made it durable (acknowledging every
+  // Send written before its fsync at once, and only then waking the
+  // recipients' subscriptions). So Send runs here, on gRPC's thread, without
+  // a hop to the pool: nothing it does waits for the disk. Only the syncer
+  // fsyncs (every synced write of the server waits on it through
+  // GroupCommitStore, so no RocksDB write group holds an fsync), and a
+  // refused call's audit entry is written unsynced (CallGate::Audit). The
+  // locks Send takes (mailbox stripes, a client's conversation lock) are
+  // never held across a wait for the disk: whoever else takes them
+  // (release, cancel, sweep, snooze/close/claim) writes unsynced under them
+  // and syncs after letting go (DurabilityContractTest). What can still hold
+  // it: RocksDB's own write stalls. Back-pressure: the mailbox refuses while
+  // the store is backlogged (Store::Backlogged), then gRPC's flow control.
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  const grpc::Status status = SendBody(context, request, response, reactor);
-  if (!status.ok()) {
-    stats_->CountSendFailure(status.error_code());
-    reactor->Finish(status);
-  }
-  return reactor;
-}
-
-grpc::Status MessagesService::SendBody(grpc::CallbackServerContext* context,
-                                       const sotto::v1::SendRequest* request,
-                                       sotto::v1::SendResponse* response,
-                                       grpc::ServerUnaryReactor* reactor) {
-  ScopedAuditSource audit_source(PeerAddress(*context));
+  const int envelope_count = request->envelopes_size();
   absl::StatusOr<AuthenticatedDevice> caller = gate_->Authenticate(*context);
-  if (!caller.ok()) return ToGrpcStatus(caller.status());
-  const std::string actor = AuditActor(*caller);
-  absl::Status allowed = gate_->Limit(gate_->limits().sends_per_device, actor, actor,
-                                      caller->handle, "sends_per_device");
-  if (!allowed.ok()) return ToGrpcStatus(allowed);
-  // While the disk stalls, answers pile up in the syncer: refuse new work
-  // before writing it.
-  if (syncer_->Busy()) {
-    return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "server busy; retry");
+  absl::Status allowed = caller.status();
+  if (caller.ok()) {
+    const std::string actor = AuditActor(*caller);
+    allowed = gate_->Limit(gate_->limits().sends_per_device, actor, actor, caller->handle,
+                           "sends_per_device", CallContext{PeerAddress(*context)});
   }
-
+  if (!allowed.ok()) {
+    FinishSend(reactor, envelope_count, allowed, response);
+    return reactor;
+  }
   std::vector<OutgoingEnvelope> envelopes;
   envelopes.reserve(request->envelopes_size());
   for (const sotto::v1::OutgoingEnvelope& e : request->envelopes()) {
-    envelopes.push_back(OutgoingEnvelope{e.device_id(), e.registration_id(),
-                                         static_cast<int>(e.type()), e.ciphertext()});
+    envelopes.push_back(OutgoingEnvelope{e.device_id(), e.registration_id(), FromWire(e.type()),
+                                         e.ciphertext()});
   }
   SendOptions options;
-  options.kind = static_cast<SendKind>(request->kind());
+  options.kind = FromWire(request->kind());
   options.deliver_at_ms = request->deliver_at_ms();
-  options.defer_sync = true;
-  absl::StatusOr<SendResult> result = mailbox_->Send(
-      *caller, request->recipient(), request->message_id(), envelopes, options);
-  if (!result.ok()) return ToGrpcStatus(result.status());
+  mailbox_->Send(*caller, request->recipient(), request->message_id(), envelopes, options,
+                 [this, reactor, envelope_count, response](absl::StatusOr<SendResult> result) {
+                   FinishSend(reactor, envelope_count, result, response);
+                 });
+  return reactor;
+}
 
+void MessagesService::FinishSend(grpc::ServerUnaryReactor* reactor, int envelopes,
+                                 const absl::StatusOr<SendResult>& result,
+                                 sotto::v1::SendResponse* response) {
+  if (!result.ok()) {
+    const grpc::Status status = ToGrpcStatus(result.status());
+    stats_->CountSendFailure(status.error_code());
+    reactor->Finish(status);
+    return;
+  }
   response->set_server_time_ms(result->server_time_ms);
   response->set_duplicate(result->duplicate);
   response->set_deliver_at_ms(result->deliver_at_ms);
@@ -283,36 +281,19 @@ grpc::Status MessagesService::SendBody(grpc::CallbackServerContext* context,
     out->set_away_until_ms(e.away_until_ms);
     out->set_emergency_note(e.emergency_note);
   }
-  // Also for a duplicate: the first attempt's write may still be waiting
-  // for this very sync.
-  const bool duplicate = result->duplicate;
-  const int envelope_count = request->envelopes_size();
-  syncer_->AfterSync([this, reactor, duplicate, envelope_count,
-                      notify = std::move(result->notify)](absl::Status synced) {
-    if (!synced.ok()) {
-      stats_->CountSendFailure(grpc::StatusCode::UNAVAILABLE);
-      reactor->Finish(ToGrpcStatus(absl::UnavailableError(
-          absl::StrCat("the message could not be made durable (", synced.message(),
-                       "); retry with the same message_id"))));
-      return;
-    }
-    mailbox_->NotifyQueues(notify);
-    ServerStats::Add(stats_->sends_ok, 1);
-    if (duplicate) {
-      ServerStats::Add(stats_->sends_duplicate, 1);
-    } else {
-      ServerStats::Add(stats_->envelopes_accepted, envelope_count);
-    }
-    reactor->Finish(grpc::Status::OK);
-  });
-  return grpc::Status::OK;
+  ServerStats::Add(stats_->sends_ok, 1);
+  if (result->duplicate) {
+    ServerStats::Add(stats_->sends_duplicate, 1);
+  } else {
+    ServerStats::Add(stats_->envelopes_accepted, envelopes);
+  }
+  reactor->Finish(grpc::Status::OK);
 }
 
 grpc::ServerUnaryReactor* MessagesService::Fetch(
     grpc::CallbackServerContext* context, const sotto::v1::FetchRequest* request,
     sotto::v1::FetchResponse* response) {
   return OffloadUnary(context, gate_->pool(), [=]() -> grpc::Status {
-    ScopedAuditSource audit_source(PeerAddress(*context));
     absl::StatusOr<AuthenticatedDevice> caller = gate_->Authenticate(*context);
     if (!caller.ok()) {
       return ToGrpcStatus(caller.status());
@@ -333,25 +314,20 @@ grpc::ServerUnaryReactor* MessagesService::Ack(grpc::CallbackServerContext* cont
                                                sotto::v1::AckResponse* response) {
   // Group commit, as Send: the deletion is acknowledged after the log sync.
   return OffloadUnaryFinishing(context, gate_->pool(), [=](grpc::ServerUnaryReactor* reactor) {
-    ScopedAuditSource audit_source(PeerAddress(*context));
     absl::StatusOr<AuthenticatedDevice> caller = gate_->Authenticate(*context);
     if (!caller.ok()) {
       reactor->Finish(ToGrpcStatus(caller.status()));
       return;
     }
     std::vector<uint64_t> seqs(request->seqs().begin(), request->seqs().end());
-    absl::StatusOr<uint32_t> deleted = mailbox_->Ack(*caller, seqs, /*defer_sync=*/true);
-    if (!deleted.ok()) {
-      reactor->Finish(ToGrpcStatus(deleted.status()));
-      return;
-    }
-    response->set_deleted(*deleted);
-    syncer_->AfterSync([this, reactor, acked = *deleted](absl::Status synced) {
-      if (synced.ok()) ServerStats::Add(stats_->envelopes_acked, acked);
-      reactor->Finish(synced.ok() ? grpc::Status::OK
-                                  : ToGrpcStatus(absl::UnavailableError(absl::StrCat(
-                                        "the acknowledgement could not be made durable (",
-                                        synced.message(), "); ack again"))));
+    mailbox_->Ack(*caller, seqs, [this, reactor, response](absl::StatusOr<uint32_t> deleted) {
+      if (!deleted.ok()) {
+        reactor->Finish(ToGrpcStatus(deleted.status()));
+        return;
+      }
+      response->set_deleted(*deleted);
+      ServerStats::Add(stats_->envelopes_acked, *deleted);
+      reactor->Finish(grpc::Status::OK);
     });
   });
 }
@@ -360,7 +336,6 @@ grpc::ServerUnaryReactor* MessagesService::CancelScheduled(
     grpc::CallbackServerContext* context, const sotto::v1::CancelScheduledRequest* request,
     sotto::v1::CancelScheduledResponse*) {
   return OffloadUnary(context, gate_->pool(), [=]() -> grpc::Status {
-    ScopedAuditSource audit_source(PeerAddress(*context));
     absl::StatusOr<AuthenticatedDevice> caller = gate_->Authenticate(*context);
     if (!caller.ok()) {
       return ToGrpcStatus(caller.status());

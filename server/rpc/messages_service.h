@@ -16,7 +16,6 @@
 #include "server/rpc/call_gate.h"
 #include "server/rpc/server_stats.h"
 #include "server/domain/mailbox.h"
-#include "server/storage/log_syncer.h"
 #include "sotto/v1/messages.grpc.pb.h"
 
 namespace sotto::server::rpc {
@@ -39,18 +38,18 @@ QueueGrowthStep OnQueueGrowth(std::optional<uint64_t> added_seq, uint64_t last_r
 
 // sotto.v1.Messages. Does not own its arguments, which must outlive the
 // server (Subscribe streams hold mailbox listeners until they end). Sends
-// are acknowledged by `syncer` (group commit), which must keep running
-// until the gRPC server has shut down. A device holds at most
+// and Acks are answered once the mailbox reports them durable (group
+// commit: the store's syncer, which must keep running until the gRPC server
+// has shut down). A device holds at most
 // `max_streams_per_device` (at least 1) Subscribe streams; a newer one ends
 // its oldest with ABORTED.
 class MessagesService final : public sotto::v1::Messages::CallbackService {
  public:
-  MessagesService(CallGate* gate, Mailbox* mailbox, LogSyncer* syncer, ServerStats* stats,
+  MessagesService(CallGate* gate, Mailbox* mailbox, ServerStats* stats,
                   size_t max_streams_per_device)
       : gate_(gate),
         accounts_(&gate->accounts()),
         mailbox_(mailbox),
-        syncer_(syncer),
         stats_(stats),
         max_streams_per_device_(std::max<size_t>(1, max_streams_per_device)) {}
   MessagesService(const MessagesService&) = delete;
@@ -76,11 +75,9 @@ class MessagesService final : public sotto::v1::Messages::CallbackService {
  private:
   class SubscribeReactor;
 
-  // Send's work (on gRPC's thread). A non-OK result is for the caller to
-  // Finish with; OK means the log syncer will Finish `reactor`.
-  grpc::Status SendBody(grpc::CallbackServerContext* context,
-                        const sotto::v1::SendRequest* request,
-                        sotto::v1::SendResponse* response, grpc::ServerUnaryReactor* reactor);
+  // Finishes a Send with `result` (Mailbox::Send's completion), counting it.
+  void FinishSend(grpc::ServerUnaryReactor* reactor, int envelopes,
+                  const absl::StatusOr<SendResult>& result, sotto::v1::SendResponse* response);
 
   // Records `stream` as its device's newest. Returns the device's oldest
   // stream if that makes one too many: taken off the record and pinned
@@ -93,7 +90,6 @@ class MessagesService final : public sotto::v1::Messages::CallbackService {
   CallGate* const gate_;
   Accounts* const accounts_;
   Mailbox* const mailbox_;
-  LogSyncer* const syncer_;
   ServerStats* const stats_;
   const size_t max_streams_per_device_;
 

@@ -64,13 +64,13 @@ grpc::ServerUnaryReactor* OperatorService::Stats(grpc::CallbackServerContext* co
                                                  sotto::v1::StatsResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   stats_->Fill(*response);
-  response->set_log_syncs(syncer_->syncs());
-  response->set_synced_calls(syncer_->calls());
-  const LogSyncer::SyncTimes times = syncer_->sync_times();
-  response->set_log_sync_micros(times.total_micros);
-  response->set_log_sync_max_micros(times.max_micros);
-  response->set_log_syncs_over_10ms(times.over_10ms);
-  response->set_log_syncs_over_100ms(times.over_100ms);
+  const DurabilityStats durability = durable_->durability_stats();
+  response->set_log_syncs(durability.syncs);
+  response->set_synced_calls(durability.synced_calls);
+  response->set_log_sync_micros(durability.sync_total_micros);
+  response->set_log_sync_max_micros(durability.sync_max_micros);
+  response->set_log_syncs_over_10ms(durability.syncs_over_10ms);
+  response->set_log_syncs_over_100ms(durability.syncs_over_100ms);
   response->set_pool_threads(pool_->threads());
   reactor->Finish(grpc::Status::OK);
   return reactor;

@@ -6,7 +6,7 @@
 #include "server/domain/enrolment.h"
 #include "server/rpc/blocking_pool.h"
 #include "server/rpc/server_stats.h"
-#include "server/storage/log_syncer.h"
+#include "server/storage/store.h"
 #include "sotto/v1/operator.grpc.pb.h"
 
 namespace sotto::server::rpc {
@@ -18,12 +18,12 @@ namespace sotto::server::rpc {
 class OperatorService final : public sotto::v1::Operator::CallbackService {
  public:
   OperatorService(Enrolment* enrolment, AuditLog* audit, Accounts* accounts,
-                  const ServerStats* stats, const LogSyncer* syncer, const BlockingPool* pool)
+                  const ServerStats* stats, const Store* durable, const BlockingPool* pool)
       : enrolment_(enrolment),
         audit_(audit),
         accounts_(accounts),
         stats_(stats),
-        syncer_(syncer),
+        durable_(durable),
         pool_(pool) {}
   OperatorService(const OperatorService&) = delete;
   OperatorService& operator=(const OperatorService&) = delete;
@@ -49,7 +49,7 @@ class OperatorService final : public sotto::v1::Operator::CallbackService {
   AuditLog* const audit_;
   Accounts* const accounts_;
   const ServerStats* const stats_;
-  const LogSyncer* const syncer_;
+  const Store* const durable_;  // for its DurabilityStats
   const BlockingPool* const pool_;
 };
 

@@ -1,5 +1,6 @@
 #include "server/rpc/queue_service.h"
 
+#include "server/rpc/convert.h"
 #include "server/rpc/unary.h"
 #include "sotto/status_macros.h"
 
@@ -8,7 +9,7 @@ namespace {
 
 void ToWire(const Conversation& in, sotto::v1::QueueEntry* out) {
   out->set_client(in.client);
-  out->set_state(static_cast<sotto::v1::ConversationState>(in.state));
+  out->set_state(rpc::ToWire(in.state));
   out->set_oldest_waiting_ms(in.oldest_waiting_ms);
   out->set_waiting_count(in.waiting_count);
   out->set_last_reply_ms(in.last_reply_ms);
@@ -23,7 +24,7 @@ void ToWire(const Conversation& in, sotto::v1::QueueEntry* out) {
 grpc::ServerUnaryReactor* QueueService::List(grpc::CallbackServerContext* context,
                                              const sotto::v1::ListQueueRequest* request,
                                              sotto::v1::ListQueueResponse* response) {
-  return AuthenticatedUnary(context, *gate_, [=](const AuthenticatedDevice& caller) {
+  return AuthenticatedUnary(context, *gate_, [=](const AuthenticatedDevice& caller, const CallContext&) {
     SOTTO_ASSIGN_OR_RETURN(QueueList list, queue_->List(caller, request->include_all()));
     for (const Conversation& c : list.entries) ToWire(c, response->add_entries());
     response->set_now_ms(list.now_ms);
@@ -34,7 +35,7 @@ grpc::ServerUnaryReactor* QueueService::List(grpc::CallbackServerContext* contex
 grpc::ServerUnaryReactor* QueueService::Snooze(grpc::CallbackServerContext* context,
                                                const sotto::v1::SnoozeRequest* request,
                                                sotto::v1::QueueEntry* response) {
-  return AuthenticatedUnary(context, *gate_, [=](const AuthenticatedDevice& caller) {
+  return AuthenticatedUnary(context, *gate_, [=](const AuthenticatedDevice& caller, const CallContext&) {
     SOTTO_ASSIGN_OR_RETURN(Conversation c,
                            queue_->Snooze(caller, request->client(), request->until_ms()));
     ToWire(c, response);
@@ -45,7 +46,7 @@ grpc::ServerUnaryReactor* QueueService::Snooze(grpc::CallbackServerContext* cont
 grpc::ServerUnaryReactor* QueueService::Close(grpc::CallbackServerContext* context,
                                               const sotto::v1::CloseRequest* request,
                                               sotto::v1::QueueEntry* response) {
-  return AuthenticatedUnary(context, *gate_, [=](const AuthenticatedDevice& caller) {
+  return AuthenticatedUnary(context, *gate_, [=](const AuthenticatedDevice& caller, const CallContext&) {
     SOTTO_ASSIGN_OR_RETURN(Conversation c, queue_->Close(caller, request->client()));
     ToWire(c, response);
     return absl::OkStatus();
@@ -55,7 +56,7 @@ grpc::ServerUnaryReactor* QueueService::Close(grpc::CallbackServerContext* conte
 grpc::ServerUnaryReactor* QueueService::Claim(grpc::CallbackServerContext* context,
                                               const sotto::v1::ClaimRequest* request,
                                               sotto::v1::QueueEntry* response) {
-  return AuthenticatedUnary(context, *gate_, [=](const AuthenticatedDevice& caller) {
+  return AuthenticatedUnary(context, *gate_, [=](const AuthenticatedDevice& caller, const CallContext&) {
     SOTTO_ASSIGN_OR_RETURN(Conversation c, queue_->Claim(caller, request->client()));
     ToWire(c, response);
     return absl::OkStatus();

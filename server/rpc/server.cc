@@ -9,6 +9,7 @@
 #include <climits>
 #include <cstdint>
 #include <filesystem>
+#include <iostream>
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
@@ -28,26 +29,18 @@
 #include "server/rpc/queue_service.h"
 #include "server/rpc/keys_service.h"
 #include "server/rpc/messages_service.h"
-#include "server/storage/caching_store.h"
-#include "server/storage/group_commit_store.h"
-#include "server/storage/rocksdb_store.h"
+#include "server/app/store_stack.h"
 
 namespace sotto::server::rpc {
 
 // Declared in dependency order: destroyed in reverse, the gRPC server first
 // (after Shutdown), the store last.
 struct SottoServer::Parts {
-  std::unique_ptr<Store> store;
-  // Wraps `store`; every domain service writes through it, so audit events
-  // commit with the changes they record.
-  std::unique_ptr<AuditLog> audit;
-  // Syncs `audit`'s log for group commit: acknowledges Sends and Acks once
-  // their write is on disk, and every synced write of the domain services
-  // waits on it (`group`). Stopped last in Shutdown.
-  std::unique_ptr<LogSyncer> syncer;
-  // What the domain services write through: `audit` with every synced write
-  // made a group-commit member.
-  std::unique_ptr<GroupCommitStore> group;
+  // What every domain service writes through (group commit over the audit
+  // chain), so audit events commit with the changes they record. Its syncer
+  // acknowledges Sends and Acks once their write is on disk; stopped last in
+  // Shutdown.
+  std::unique_ptr<StoreStack> storage;
   std::unique_ptr<Accounts> accounts;
   std::unique_ptr<KeyDirectory> keys;
   std::unique_ptr<Enrolment> enrolment;
@@ -109,6 +102,14 @@ void AddKeepalive(const ServerOptions& options, grpc::ServerBuilder& builder) {
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, Millis(options.keepalive_timeout));
 }
 
+// For a background task's errors, which have no caller to go to: the
+// operator reads them on stderr.
+std::function<void(const absl::Status&)> ReportTo(std::string what) {
+  return [what = std::move(what)](const absl::Status& s) {
+    std::cerr << "sotto-server: " << what << ": " << s.message() << "\n";
+  };
+}
+
 }  // namespace
 
 SottoServer::SottoServer(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
@@ -147,21 +148,13 @@ absl::StatusOr<std::unique_ptr<SottoServer>> SottoServer::Start(
   // also covers tests that start servers in-process.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   auto parts = std::make_unique<Parts>();
-  absl::StatusOr<std::unique_ptr<Store>> store = OpenRocksDbStore(options.data_dir);
-  if (!store.ok()) return store.status();
-  // Accounts, devices, care links and policies are read by every Send and
-  // written only by rare events: served from memory (CachingStore).
-  parts->store = std::make_unique<CachingStore>(
-      *std::move(store), std::vector<Table>{Table::kAccounts, Table::kDevices, Table::kLinks,
-                                            Table::kLinksByClient, Table::kPolicies});
-  if (options.wrap_store) parts->store = options.wrap_store(std::move(parts->store));
   Clock* clock = options.clock != nullptr ? options.clock : SystemClock::Get();
-  absl::StatusOr<std::unique_ptr<AuditLog>> audit = AuditLog::Open(parts->store.get(), clock);
-  if (!audit.ok()) return audit.status();
-  parts->audit = *std::move(audit);
-  parts->syncer = std::make_unique<LogSyncer>(parts->audit.get());
-  parts->group = std::make_unique<GroupCommitStore>(parts->audit.get(), parts->syncer.get());
-  Store* const db = parts->group.get();
+  absl::StatusOr<std::unique_ptr<StoreStack>> storage =
+      StoreStack::Open({options.data_dir, clock, options.wrap_store});
+  if (!storage.ok()) return storage.status();
+  parts->storage = *std::move(storage);
+  Store* const db = parts->storage->store();
+  AuditLog* const audit = parts->storage->audit();
   parts->accounts = std::make_unique<Accounts>(db);
   parts->keys = std::make_unique<KeyDirectory>(db, parts->accounts.get());
   parts->enrolment =
@@ -173,32 +166,32 @@ absl::StatusOr<std::unique_ptr<SottoServer>> SottoServer::Start(
   parts->mailbox = std::make_unique<Mailbox>(db, parts->accounts.get(),
                                              clock, options.mailbox, parts->care.get(),
                                              parts->conversations.get());
-  parts->releaser = std::make_unique<ScheduledReleaser>(parts->mailbox.get(), clock);
+  parts->releaser = std::make_unique<ScheduledReleaser>(
+      parts->mailbox.get(), clock, ReportTo("releasing scheduled messages failed"));
   ScheduledReleaser* releaser = parts->releaser.get();
   parts->mailbox->SetScheduleListener([releaser](int64_t) { releaser->Wake(); });
   parts->sweeper = std::make_unique<Sweeper>(parts->mailbox.get(), parts->enrolment.get(),
-                                             parts->care.get());
+                                             parts->care.get(),
+                                             ReportTo("sweeping expired records failed"));
   parts->code_attempts = std::make_unique<AttemptLimiter>(clock);
   parts->limits = std::make_unique<RateLimits>(clock, options.rate_limits);
   parts->pool = std::make_unique<BlockingPool>(options.io_threads, options.io_queue);
-  parts->gate = std::make_unique<CallGate>(parts->accounts.get(), parts->audit.get(),
-                                           parts->syncer.get(),
+  parts->gate = std::make_unique<CallGate>(parts->accounts.get(), audit, db,
                                            parts->limits.get(), parts->pool.get());
   parts->accounts_service = std::make_unique<AccountsService>(
       parts->gate.get(), parts->care.get(), parts->code_attempts.get(), clock);
   parts->keys_service = std::make_unique<KeysService>(parts->gate.get(), parts->keys.get(),
                                                       parts->care.get());
   parts->messages_service =
-      std::make_unique<MessagesService>(parts->gate.get(), parts->mailbox.get(),
-                                        parts->syncer.get(), &parts->stats,
+      std::make_unique<MessagesService>(parts->gate.get(), parts->mailbox.get(), &parts->stats,
                                         options.max_streams_per_device);
   parts->care_service = std::make_unique<CareService>(parts->gate.get(), parts->care.get(),
                                                      parts->code_attempts.get());
   parts->queue_service =
       std::make_unique<QueueService>(parts->gate.get(), parts->conversations.get());
   parts->operator_service = std::make_unique<OperatorService>(
-      parts->enrolment.get(), parts->audit.get(), parts->accounts.get(), &parts->stats,
-      parts->syncer.get(), parts->pool.get());
+      parts->enrolment.get(), audit, parts->accounts.get(), &parts->stats, db,
+      parts->pool.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -272,6 +265,8 @@ absl::StatusOr<IssuedCode> SottoServer::IssueEnrolmentCode(const std::string& ha
 
 void SottoServer::WakeReleaser() { parts_->releaser->Wake(); }
 
+absl::Status SottoServer::ReleaseDueNow() { return parts_->mailbox->ReleaseDue().status(); }
+
 void SottoServer::Shutdown(absl::Duration deadline) {
   absl::MutexLock lock(&parts_->shutdown_mu);
   if (parts_->shut_down) return;
@@ -281,7 +276,8 @@ void SottoServer::Shutdown(absl::Duration deadline) {
   }
   parts_->server->Shutdown(absl::ToChronoTime(absl::Now() + deadline));
   // gRPC's Shutdown returns once every call has been Finished (by the pool's
-  // workers, or by the log syncer for Sends and Acks, which keeps running);
+  // workers, or by the store's syncer for Sends and Acks, which keeps
+  // running);
   // anything still queued in the pool runs (or ends CANCELLED) here, before
   // the store can close.
   parts_->pool->Stop();
@@ -291,7 +287,7 @@ void SottoServer::Shutdown(absl::Duration deadline) {
   parts_->sweeper->Stop();
   // Last: the releaser's and sweeper's synced writes wait on it. (It also
   // syncs by itself for any write that comes later.)
-  parts_->syncer->Stop();
+  parts_->storage->StopSyncing();
 }
 
 void SottoServer::Wait() { parts_->server->Wait(); }

@@ -124,6 +124,10 @@ class SottoServer {
   // Makes the send-later releaser look for due messages now (tests with a
   // FakeClock call it after advancing the clock).
   void WakeReleaser();
+  // Releases what is due at the clock's now on the calling thread and
+  // returns once that is done (Mailbox::ReleaseDue): for tests that must
+  // see a release happen, or see that it did not.
+  absl::Status ReleaseDueNow();
 
  private:
   struct Parts;

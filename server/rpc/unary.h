@@ -53,19 +53,19 @@ grpc::ServerUnaryReactor* OffloadUnary(grpc::CallbackServerContext* context,
                                });
 }
 
-// OffloadUnary for the usual shape: authenticate, then `body(caller)`
-// returning absl::Status.
+// OffloadUnary for the usual shape: authenticate, then `body(caller, call)`
+// returning absl::Status, where `call` carries the caller's address into the
+// domain (the audit trail's source).
 template <typename Body>
 grpc::ServerUnaryReactor* AuthenticatedUnary(grpc::CallbackServerContext* context,
                                              CallGate& gate, Body body) {
   CallGate* const g = &gate;
   return OffloadUnary(context, gate.pool(),
                       [context, g, body = std::move(body)]() mutable -> grpc::Status {
-                        // Audit entries written by the body name the caller's address.
-                        ScopedAuditSource audit_source(PeerAddress(*context));
                         absl::StatusOr<AuthenticatedDevice> caller = g->Authenticate(*context);
                         if (!caller.ok()) return ToGrpcStatus(caller.status());
-                        return ToGrpcStatus(body(*caller));
+                        const CallContext call{PeerAddress(*context)};
+                        return ToGrpcStatus(body(*caller, call));
                       });
 }
 

@@ -21,4 +21,16 @@ absl::StatusOr<std::optional<KeyValue>> GroupCommitStore::PopFirst(Table table,
   return popped;
 }
 
+DurabilityStats GroupCommitStore::durability_stats() const {
+  const LogSyncer::SyncTimes times = syncer_->sync_times();
+  DurabilityStats stats;
+  stats.syncs = syncer_->syncs();
+  stats.synced_calls = syncer_->calls();
+  stats.sync_total_micros = times.total_micros;
+  stats.sync_max_micros = times.max_micros;
+  stats.syncs_over_10ms = times.over_10ms;
+  stats.syncs_over_100ms = times.over_100ms;
+  return stats;
+}
+
 }  // namespace sotto::server

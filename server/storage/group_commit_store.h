@@ -13,7 +13,8 @@ namespace sotto::server {
 // other writer (a Send on gRPC's thread) queues behind a synced write's
 // fsync, and a burst of rare synced writes (registrations, key uploads,
 // care links) shares fsyncs with the Sends around it. kBuffered writes and
-// reads pass through. Does not own `inner` or `syncer`; `syncer` must sync
+// reads pass through; WhenDurable is the syncer's AfterSync. Does not own
+// `inner` or `syncer`; `syncer` must sync
 // `inner`'s log (or the log under it). Thread-safe.
 //
 // A synced write is visible to readers before it is durable (as every
@@ -30,6 +31,12 @@ class GroupCommitStore final : public ForwardingStore {
   absl::StatusOr<std::optional<KeyValue>> PopFirst(Table table, absl::string_view prefix,
                                                    Durability durability) override;
   absl::Status SyncLog() override { return syncer_->WaitForSync(); }
+  // The syncer's next sync answers it (LogSyncer::AfterSync).
+  void WhenDurable(std::function<void(absl::Status)> done) override {
+    syncer_->AfterSync(std::move(done));
+  }
+  bool Backlogged() const override { return syncer_->Busy(); }
+  DurabilityStats durability_stats() const override;
 
  private:
   LogSyncer* const syncer_;

@@ -9,6 +9,8 @@
 // encoded by the domain layer. Every implementation must be thread-safe.
 
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -89,6 +91,17 @@ class WriteBatch {
   std::vector<std::string> audit_events_;
 };
 
+// How the store's writes became durable, for the operator's stats (a store
+// without group commit reports zeros).
+struct DurabilityStats {
+  uint64_t syncs = 0;         // log syncs performed
+  uint64_t synced_calls = 0;  // WhenDurable hand-overs (and synced writes) they answered
+  uint64_t sync_total_micros = 0;  // all syncs together
+  uint64_t sync_max_micros = 0;    // the slowest
+  uint64_t syncs_over_10ms = 0;
+  uint64_t syncs_over_100ms = 0;
+};
+
 struct KeyValue {
   std::string key;
   std::string value;
@@ -127,6 +140,21 @@ class Store {
   // Group commit: many kBuffered writes, one SyncLog, then acknowledge them
   // all (LogSyncer). Writes made while it runs may or may not be covered.
   virtual absl::Status SyncLog() = 0;
+
+  // Calls `done` once every write that returned before this call is on disk
+  // (OK), or with the error that kept it off: the asynchronous SyncLog, for
+  // a caller that wrote kBuffered and answers its client only once the write
+  // is durable. `done` may run on another thread (group commit's syncer) or
+  // before WhenDurable returns; it must be quick and must not call
+  // WhenDurable. This default syncs on the calling thread.
+  virtual void WhenDurable(std::function<void(absl::Status)> done) { done(SyncLog()); }
+
+  // True while too many WhenDurable hand-overs wait (the disk stalls):
+  // callers refuse new work instead of piling it up. This default: never.
+  virtual bool Backlogged() const { return false; }
+
+  // How syncs went so far (zeros for a store without group commit).
+  virtual DurabilityStats durability_stats() const { return {}; }
 };
 
 // The base of Store decorators (audit chain, cache, group commit, test
@@ -153,6 +181,11 @@ class ForwardingStore : public Store {
     return inner_->PopFirst(table, prefix, durability);
   }
   absl::Status SyncLog() override { return inner_->SyncLog(); }
+  void WhenDurable(std::function<void(absl::Status)> done) override {
+    inner_->WhenDurable(std::move(done));
+  }
+  bool Backlogged() const override { return inner_->Backlogged(); }
+  DurabilityStats durability_stats() const override { return inner_->durability_stats(); }
 
  protected:
   Store* inner() const { return inner_; }

@@ -185,7 +185,7 @@ TEST(AuditChainTest, APlainStoreRefusesAWriteCarryingAuditEvents) {
   ASSERT_TRUE(store.ok());
   WriteBatch batch;
   batch.Put(Table::kAccounts, "x", "y");
-  AddAudit(batch, {audit::kRegistered, "x.1", "x", ""});
+  AddAudit(batch, {audit::kRegistered, "x.1", "x", ""}, CallContext{});
   EXPECT_EQ((*store)->Write(batch, Durability::kSynced).code(), absl::StatusCode::kInternal);
   EXPECT_FALSE((*store)->Get(Table::kAccounts, "x")->has_value());
 }

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "gtest/gtest.h"
 #include "server/domain/accounts.h"
 #include "server/domain/audit_log.h"
@@ -22,6 +23,39 @@
 #include "testing/status_matchers.h"
 
 namespace sotto::server {
+
+// A store whose WhenDurable waits for the test: what a caller hands over is
+// held until Release (group commit's syncer, driven by hand). Everything else
+// passes through.
+class HeldDurabilityStore final : public ForwardingStore {
+ public:
+  explicit HeldDurabilityStore(Store* inner) : ForwardingStore(inner) {}
+
+  void WhenDurable(std::function<void(absl::Status)> done) override {
+    absl::MutexLock lock(&mu_);
+    held_.push_back(std::move(done));
+  }
+  // How many hand-overs wait.
+  size_t waiting() {
+    absl::MutexLock lock(&mu_);
+    return held_.size();
+  }
+  // Answers every waiting hand-over with `synced`, oldest first.
+  void Release(const absl::Status& synced) {
+    std::vector<std::function<void(absl::Status)>> held;
+    {
+      absl::MutexLock lock(&mu_);
+      held.swap(held_);
+    }
+    for (auto& done : held) done(synced);
+  }
+  // Syncs the log, then answers every waiting hand-over with the result.
+  void SyncAndRelease() { Release(SyncLog()); }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<std::function<void(absl::Status)>> held_ ABSL_GUARDED_BY(mu_);
+};
 
 inline std::string Secret(char fill) { return std::string(kDeviceSecretBytes, fill); }
 

@@ -234,38 +234,43 @@ TEST_F(DurabilityContractTest, TheRetentionSweepSyncsItsDeletionsBeforeItReturns
 TEST_F(DurabilityContractTest, DeferredSendIsAcknowledgedOnlyAfterALogSync) {
   RegisterLeeAndSam();
   const AuthenticatedDevice& sam = sam_;
+  // The server's arrangement: the Mailbox hands its acknowledgement to the
+  // store's WhenDurable, here held until the test's log syncer has synced.
+  HeldDurabilityStore held(recording_.get());
+  Mailbox mailbox(&held, accounts_.get(), &clock_, MailboxOptions{}, care_.get(), queue_.get());
   std::atomic<int> woken{0};
   std::string delivered_ciphertext;
   Mailbox::ListenerId listener =
-      mailbox_->AddListener("dr-lee", 1, [&](const StoredEnvelope* added) {
+      mailbox.AddListener("dr-lee", 1, [&](const StoredEnvelope* added) {
         ++woken;
         ASSERT_NE(added, nullptr) << "a Send's wake-up carries what it queued";
         delivered_ciphertext = added->ciphertext;
       });
   recording_->Take();
 
-  SendOptions deferred;
-  deferred.defer_sync = true;
-  auto sent = mailbox_->Send(sam, "dr-lee", std::string(kMessageIdBytes, 'd'),
-                             {OutgoingEnvelope{1, 100, kEnvelopeTypePreKey, "ct"}}, deferred);
-  ASSERT_OK(sent.status());
+  absl::Notification acknowledged;
+  mailbox.Send(sam, "dr-lee", std::string(kMessageIdBytes, 'd'),
+               {OutgoingEnvelope{1, 100, kEnvelopeTypePreKey, "ct"}}, SendOptions{},
+               [&](absl::StatusOr<SendResult> sent) {
+                 EXPECT_OK(sent.status());
+                 acknowledged.Notify();
+               });
   EXPECT_THAT(recording_->Take(), ::testing::ElementsAre(Durability::kBuffered));
   EXPECT_EQ(woken.load(), 0) << "a subscriber heard of a Send before it was durable";
-  ASSERT_EQ(sent->notify.size(), 1u);
+  EXPECT_FALSE(acknowledged.HasBeenNotified()) << "acknowledged before a log sync";
+  ASSERT_EQ(held.waiting(), 1u);
 
   LogSyncer syncer(recording_.get());
-  absl::Notification acknowledged;
   syncer.AfterSync([&](absl::Status synced) {
     EXPECT_OK(synced);
     // The sync happened before the acknowledgement runs.
     EXPECT_THAT(recording_->Take(), ::testing::ElementsAre(RecordingStore::kLogSync));
-    mailbox_->NotifyQueues(sent->notify);
-    acknowledged.Notify();
+    held.Release(synced);
   });
   ASSERT_TRUE(acknowledged.WaitForNotificationWithTimeout(absl::Seconds(10)));
   EXPECT_EQ(woken.load(), 1);
   EXPECT_EQ(delivered_ciphertext, "ct");
-  mailbox_->RemoveListener(listener);
+  mailbox.RemoveListener(listener);
 }
 
 }  // namespace

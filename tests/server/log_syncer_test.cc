@@ -46,6 +46,7 @@ class SyncFaultStore final : public Store {
   absl::Status SyncLog() override {
     if (!entered.HasBeenNotified()) entered.Notify();  // one syncer thread calls this
     if (hold) release.WaitForNotification();
+    // Time under test: the disk's latency.
     if (delay_us > 0) absl::SleepFor(absl::Microseconds(delay_us.load()));
     ++syncs;
     if (fail) return absl::UnavailableError("disk full");
@@ -204,6 +205,7 @@ TEST(GroupCommitStoreTest, ASyncedWriteReturnsOnlyAfterASyncThatBeganAfterIt) {
     returned = true;
   });
   while (store.writes.load() == 0) std::this_thread::yield();
+  // Time under test: a window in which a premature return would show.
   absl::SleepFor(absl::Milliseconds(50));
   EXPECT_FALSE(returned.load()) << "a synced write returned while its sync had not run";
   store.release.Notify();

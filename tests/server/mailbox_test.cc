@@ -402,28 +402,49 @@ TEST_F(MailboxTest, ASeqFloorAfterARestartIsNeverBelowAnEarlierSeq) {
 
 // A deferred Send hands its envelope to the wake-up only if someone listens
 // to the queue: otherwise nobody would use the copy held until the sync.
+// (A listener added after the write, before the sync, hears null.)
 TEST_F(MailboxTest, DeferredSendCarriesItsEnvelopeOnlyToAListenedQueue) {
-  SendOptions deferred;
-  deferred.defer_sync = true;
-  ASSERT_OK_AND_ASSIGN(SendResult unheard, mailbox_->Send(alice_, "bob", MessageId(1),
-                                                          {To(1, 22, "one")}, deferred));
-  ASSERT_EQ(unheard.notify.size(), 1u);
-  EXPECT_EQ(unheard.notify[0].added, nullptr);
+  HeldDurabilityStore held(store_.get());
+  Mailbox deferred(&held, accounts_.get(), &clock_);
+  // What bob's listeners heard: "null", or "seq:ciphertext" of the envelope.
+  std::vector<std::string> heard;
+  auto listen_to_bob = [&] {
+    return deferred.AddListener("bob", 1, [&](const StoredEnvelope* added) {
+      heard.push_back(added == nullptr ? "null" : absl::StrCat(added->seq, ":", added->ciphertext));
+    });
+  };
+  int acknowledged = 0;
+  auto send = [&](int id, const std::string& text) {
+    deferred.Send(alice_, "bob", MessageId(id), {To(1, 22, text)}, SendOptions{},
+                  [&](absl::StatusOr<SendResult> sent) {
+                    EXPECT_OK(sent.status());
+                    ++acknowledged;
+                  });
+  };
 
-  Mailbox::ListenerId other = mailbox_->AddListener("alice", 1, [](const StoredEnvelope*) {});
-  ASSERT_OK_AND_ASSIGN(SendResult still_unheard, mailbox_->Send(alice_, "bob", MessageId(2),
-                                                                {To(1, 22, "two")}, deferred));
-  EXPECT_EQ(still_unheard.notify[0].added, nullptr) << "alice's listener is not bob's";
+  send(1, "one");
+  ASSERT_EQ(held.waiting(), 1u);
+  Mailbox::ListenerId late = listen_to_bob();
+  held.SyncAndRelease();
+  EXPECT_THAT(heard, ElementsAre("null"));
+  deferred.RemoveListener(late);
 
-  Mailbox::ListenerId bob = mailbox_->AddListener("bob", 1, [](const StoredEnvelope*) {});
-  ASSERT_OK_AND_ASSIGN(SendResult heard, mailbox_->Send(alice_, "bob", MessageId(3),
-                                                        {To(1, 22, "three")}, deferred));
-  ASSERT_NE(heard.notify[0].added, nullptr);
-  EXPECT_EQ(heard.notify[0].added->ciphertext, "three");
+  heard.clear();
+  Mailbox::ListenerId other = deferred.AddListener("alice", 1, [](const StoredEnvelope*) {});
+  send(2, "two");
+  late = listen_to_bob();
+  held.SyncAndRelease();
+  EXPECT_THAT(heard, ElementsAre("null")) << "alice's listener is not bob's";
+
+  heard.clear();
+  send(3, "three");
+  held.SyncAndRelease();
+  ASSERT_EQ(heard.size(), 1u);
+  EXPECT_EQ(heard[0], "3:three");
   EXPECT_THAT(Queue(bob_), ElementsAre("1:one", "2:two", "3:three"));
-  EXPECT_EQ(heard.notify[0].added->seq, 3u);
-  mailbox_->RemoveListener(bob);
-  mailbox_->RemoveListener(other);
+  EXPECT_EQ(acknowledged, 3);
+  deferred.RemoveListener(late);
+  deferred.RemoveListener(other);
 }
 
 TEST_F(MailboxTest, ListenersHearOnlyTheirOwnQueue) {

@@ -1,0 +1,72 @@
+#ifndef SOTTO_SERVER_APP_STORE_STACK_H_
+#define SOTTO_SERVER_APP_STORE_STACK_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "server/domain/audit_log.h"
+#include "server/domain/clock.h"
+#include "server/storage/group_commit_store.h"
+#include "server/storage/log_syncer.h"
+#include "server/storage/store.h"
+
+namespace sotto::server {
+
+struct StoreStackOptions {
+  // RocksDB directory; created if missing.
+  std::string data_dir;
+  // Stamps audit entries; nullptr means the system clock. Not owned.
+  Clock* clock = nullptr;
+  // Tests only: wraps the cached store (e.g. to observe or delay writes).
+  // The result is what the stack uses; it must forward to the store given.
+  std::function<std::unique_ptr<Store>(std::unique_ptr<Store>)> wrap_store;
+};
+
+// The server's storage, assembled in one place (the composition root of
+// everything under the domain services), bottom to top:
+//   RocksDB (OpenRocksDbStore)
+//   -> CachingStore: accounts, devices, care links and policies, read by
+//      every Send and written only by rare events, served from memory
+//   -> [wrap_store, tests only]
+//   -> AuditLog: every write carrying audit events chains them in
+//   -> GroupCommitStore over a LogSyncer: every synced write waits for the
+//      syncer's next group sync; WhenDurable is answered by it.
+// The domain services write through store(). Thread-safe as its parts.
+class StoreStack {
+ public:
+  // Opens the database and starts the syncer. Errors: those of
+  // OpenRocksDbStore (data dir unusable, database locked) and AuditLog::Open.
+  static absl::StatusOr<std::unique_ptr<StoreStack>> Open(const StoreStackOptions& options);
+
+  StoreStack(const StoreStack&) = delete;
+  StoreStack& operator=(const StoreStack&) = delete;
+  // StopSyncing, then closes the database.
+  ~StoreStack();
+
+  // What the domain services write through (group commit over the audit
+  // chain).
+  Store* store() { return group_.get(); }
+  // The audit chain, for events without a change of their own
+  // (AuditLog::Record) and for reading the trail.
+  AuditLog* audit() { return audit_.get(); }
+
+  // Syncs and answers whatever waits for the disk, then stops the syncer
+  // thread; later synced writes sync by themselves. Call after everything
+  // that answers clients from WhenDurable has stopped. Idempotent.
+  void StopSyncing() { syncer_->Stop(); }
+
+ private:
+  StoreStack() = default;
+
+  // Declared bottom to top: destroyed top first, RocksDB last.
+  std::unique_ptr<Store> base_;
+  std::unique_ptr<AuditLog> audit_;
+  std::unique_ptr<LogSyncer> syncer_;
+  std::unique_ptr<GroupCommitStore> group_;
+};
+
+}  // namespace sotto::server
+
+#endif  // SOTTO_SERVER_APP_STORE_STACK_H_

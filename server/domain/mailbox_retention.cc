@@ -1,0 +1,72 @@
+// Retention: the Mailbox deletes undelivered envelopes past
+// MailboxOptions::retention_ms (mailbox.h has the contract).
+
+#include "server/domain/mailbox.h"
+#include "server/domain/records.h"
+#include "server/storage/key_codec.h"
+#include "sotto/status_macros.h"
+
+namespace sotto::server {
+
+absl::StatusOr<size_t> Mailbox::SweepExpiredEnvelopes() {
+  if (options_.retention_ms <= 0) return 0;
+  size_t deleted = 0;
+  std::string after;
+  while (true) {
+    // One row per device queue ever used; its key is the queue's prefix.
+    SOTTO_ASSIGN_OR_RETURN(std::vector<KeyValue> metas,
+                           store_->Scan(Table::kQueueMeta, "", after, kSweepBatch));
+    for (const KeyValue& m : metas) {
+      // Queue meta is updated in place (rocksdb_store.cc), so a scan can read
+      // a value while an Ack rewrites it (a depth of 256 going to 255 can
+      // read as 0). A Get never sees half a write: an empty-looking queue is
+      // skipped only if a Get agrees, and the counts written below come from
+      // a Get under the queue's lock.
+      absl::StatusOr<records::QueueMeta> scanned = records::DecodeQueueMeta(m.value);
+      if (scanned.ok() && scanned->depth == 0) {
+        SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> now,
+                               store_->Get(Table::kQueueMeta, m.key));
+        if (!now) continue;
+        SOTTO_ASSIGN_OR_RETURN(records::QueueMeta current, records::DecodeQueueMeta(*now));
+        if (current.depth == 0) continue;
+      }
+      const int64_t cutoff = clock_->NowMillis() - options_.retention_ms;
+      // Under the queue's lock, as Send and Ack: the counts stay exact.
+      StripedLock lock(locks_, {m.key});
+      SOTTO_ASSIGN_OR_RETURN(std::vector<KeyValue> rows,
+                             store_->Scan(Table::kQueues, m.key, "", kSweepBatch));
+      WriteBatch batch;
+      uint64_t n = 0;
+      uint64_t freed = 0;
+      for (const KeyValue& row : rows) {
+        std::optional<uint64_t> seq = keys::QueueSeqOf(row.key);
+        if (!seq) return records::Corrupt("queue key");
+        SOTTO_ASSIGN_OR_RETURN(StoredEnvelope e, records::DecodeEnvelope(*seq, row.value));
+        // Seqs follow storage time, so the first young one ends the run.
+        if (e.server_time_ms > cutoff) break;
+        batch.Delete(Table::kQueues, row.key);
+        ++n;
+        freed += row.value.size();
+      }
+      if (n == 0) continue;
+      SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> meta_value,
+                             store_->Get(Table::kQueueMeta, m.key));
+      if (!meta_value) return records::Corrupt("queue meta");
+      SOTTO_ASSIGN_OR_RETURN(records::QueueMeta meta, records::DecodeQueueMeta(*meta_value));
+      meta.depth = meta.depth >= n ? meta.depth - n : 0;
+      meta.bytes = meta.bytes >= freed ? meta.bytes - freed : 0;
+      batch.Put(Table::kQueueMeta, m.key, records::Encode(meta));
+      // Unsynced under the queue's lock (a Send to this queue must not wait
+      // for the disk); synced once below, before returning.
+      SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kBuffered));
+      deleted += n;
+    }
+    if (metas.size() < kSweepBatch) break;
+    after = metas.back().key;
+  }
+  // A deleted envelope must not come back after a crash.
+  if (deleted > 0) SOTTO_RETURN_IF_ERROR(store_->SyncLog());
+  return deleted;
+}
+
+}  // namespace sotto::server

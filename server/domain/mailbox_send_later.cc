@@ -1,0 +1,177 @@
+// Send later: the Mailbox's held messages, cancelled by their sender or
+// released when due (Mailbox::Send holds them; mailbox.h has the contracts).
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "server/domain/mailbox.h"
+#include "server/domain/records.h"
+#include "server/storage/key_codec.h"
+#include "sotto/status_macros.h"
+
+namespace sotto::server {
+
+absl::Status Mailbox::CancelScheduled(const AuthenticatedDevice& caller,
+                                      absl::string_view message_id) {
+  if (message_id.size() != kMessageIdBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "message_id must be ", kMessageIdBytes, " bytes, got ", message_id.size()));
+  }
+  const std::string idempotency_key =
+      keys::Idempotency(caller.handle, caller.device_id, message_id);
+  bool found = false;
+  {
+    StripedLock lock(locks_, {idempotency_key});
+    const std::string index_key =
+        keys::ScheduledIndex(caller.handle, caller.device_id, message_id);
+    SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> scheduled_key,
+                           store_->Get(Table::kScheduledIndex, index_key));
+    if (scheduled_key) {
+      WriteBatch batch;
+      batch.Delete(Table::kScheduled, *scheduled_key);
+      batch.Delete(Table::kScheduledIndex, index_key);
+      batch.Delete(Table::kIdempotency, idempotency_key);
+      // Unsynced under the lock (a Send on this lock stripe must not wait
+      // for the disk); synced before the caller is told.
+      SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kBuffered));
+    }
+    found = scheduled_key.has_value();
+  }
+  // Also before a NOT_FOUND: what was read may be an unsynced release or
+  // cancel, which must not be reported before it is durable.
+  SOTTO_RETURN_IF_ERROR(store_->SyncLog());
+  if (!found) {
+    return absl::NotFoundError(
+        "no scheduled message with this message id (never scheduled, already "
+        "released, or cancelled)");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<int64_t>> Mailbox::ReleaseDue() {
+  while (true) {
+    Released released;
+    absl::StatusOr<bool> more = ReleaseBatch(released);
+    // The batch's releases were written unsynced under their locks: one
+    // sync for them (also after an error, for those already made), then
+    // their recipients hear of them.
+    if (released.wrote) {
+      SOTTO_RETURN_IF_ERROR(store_->SyncLog());
+      for (const std::string& queue : released.queues) listeners_.Notify(queue, nullptr);
+    }
+    if (!more.ok()) return more.status();
+    if (!*more) return released.next;
+  }
+}
+
+absl::StatusOr<bool> Mailbox::ReleaseBatch(Released& released) {
+  const int64_t now = clock_->NowMillis();
+  SOTTO_ASSIGN_OR_RETURN(std::vector<KeyValue> rows,
+                         store_->Scan(Table::kScheduled, "", "", kScheduledReleaseBatch));
+  for (const KeyValue& row : rows) {
+    std::optional<int64_t> at = keys::ScheduledTimeOf(row.key);
+    if (!at) return records::Corrupt("scheduled key");
+    if (*at > now) {
+      released.next = at;
+      return false;
+    }
+    SOTTO_RETURN_IF_ERROR(ReleaseOne(row.key, row.value, released));
+  }
+  return rows.size() == kScheduledReleaseBatch;
+}
+
+absl::Status Mailbox::ReleaseOne(const std::string& scheduled_key, absl::string_view value,
+                                 Released& released) {
+  SOTTO_ASSIGN_OR_RETURN(records::Scheduled held, records::DecodeScheduled(value));
+  WriteBatch drop;
+  drop.Delete(Table::kScheduled, scheduled_key);
+  drop.Delete(Table::kScheduledIndex,
+              keys::ScheduledIndex(held.sender, held.sender_device, held.message_id));
+
+  // Devices may have changed since the message was accepted: deliver to the
+  // ones that remain.
+  absl::StatusOr<std::vector<DeviceInfo>> devices = accounts_->Devices(held.recipient);
+  if (!devices.ok() && devices.status().code() != absl::StatusCode::kNotFound) {
+    return devices.status();
+  }
+  std::vector<OutgoingEnvelope> envelopes;
+  if (devices.ok()) {
+    for (OutgoingEnvelope& e : held.envelopes) {
+      bool present = std::any_of(devices->begin(), devices->end(), [&](const DeviceInfo& d) {
+        return d.device_id == e.device_id;
+      });
+      if (present) envelopes.push_back(std::move(e));
+    }
+  }
+
+  std::vector<std::string> lock_keys = {
+      keys::Idempotency(held.sender, held.sender_device, held.message_id)};
+  for (const OutgoingEnvelope& e : envelopes) {
+    lock_keys.push_back(keys::QueueMeta(held.recipient, e.device_id));
+  }
+  StripedLock lock(locks_, lock_keys);
+  // Cancelled meanwhile?
+  SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> still,
+                         store_->Get(Table::kScheduled, scheduled_key));
+  if (!still) return absl::OkStatus();
+  // Writes are unsynced under the locks; ReleaseDue syncs them all.
+  auto write = [&](const WriteBatch& batch) {
+    absl::Status s = store_->Write(batch, Durability::kBuffered);
+    if (s.ok()) released.wrote = true;
+    return s;
+  };
+  if (envelopes.empty()) return write(drop);
+
+  SOTTO_ASSIGN_OR_RETURN(std::optional<Role> role, accounts_->RoleOf(held.sender));
+  if (!role) return write(drop);
+  AuthenticatedDevice sender{held.sender, held.sender_device, *role};
+  Route route;
+  if (care_ != nullptr) {
+    absl::StatusOr<Route> allowed = care_->CheckCanMessage(sender, held.recipient);
+    if (!allowed.ok()) {
+      // The link ended (or never was) by release time: not delivered.
+      return write(drop);
+    }
+    route = *std::move(allowed);
+    if (route.between_care_parties) {
+      // A link ended and made again after the message was accepted is a new
+      // relationship: what was written under the old one is not delivered.
+      SOTTO_ASSIGN_OR_RETURN(std::optional<records::Link> link,
+                             care_->GetLink(route.therapist, route.client));
+      const bool same_link = held.link_since_ms != 0
+                                 ? link && link->since_ms == held.link_since_ms
+                                 : link && link->since_ms <= held.accepted_ms;
+      if (!same_link) {
+        return write(drop);
+      }
+    }
+  }
+
+  const int64_t now = clock_->NowMillis();
+  StoredEnvelope stamp;
+  stamp.sender = held.sender;
+  stamp.sender_device = held.sender_device;
+  stamp.server_time_ms = now;
+  stamp.message_id = held.message_id;
+  WriteBatch batch = drop;
+  // The sender was told the message is accepted: a full queue does not drop
+  // it.
+  SOTTO_RETURN_IF_ERROR(
+      QueueInto(stamp, held.recipient, envelopes, /*enforce_depth=*/false, batch));
+  const bool indexed = conversations_ != nullptr && route.between_care_parties &&
+                       held.kind == static_cast<uint32_t>(SendKind::kMessage);
+  {
+    std::unique_ptr<StripedLock> client_lock;
+    if (indexed) {
+      client_lock = conversations_->LockClient(route.client);
+      SOTTO_RETURN_IF_ERROR(conversations_->AddMessageInto(route, now, batch).status());
+    }
+    SOTTO_RETURN_IF_ERROR(write(batch));
+  }
+  for (const OutgoingEnvelope& e : envelopes) {
+    released.queues.push_back(keys::QueuePrefix(held.recipient, e.device_id));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace sotto::server

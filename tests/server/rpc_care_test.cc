@@ -1,0 +1,380 @@
+// The gRPC surface of the server: the operator socket, care links, the
+// therapist's queue, send-later and the code-guessing limits.
+
+#include "tests/server/rpc_fixture.h"
+
+namespace sotto::server::rpc {
+namespace {
+
+TEST_F(RpcTest, OperatorIsUnimplementedOnTcpAndServedOnTheSocket) {
+  v1::EnrolTherapistRequest req;
+  req.set_handle("dr-new");
+  v1::EnrolTherapistResponse resp;
+  auto tcp = v1::Operator::NewStub(channel_);
+  EXPECT_THAT(tcp->EnrolTherapist(Ctx("").get(), req, &resp),
+              GrpcIs(grpc::StatusCode::UNIMPLEMENTED, ""));
+  ASSERT_FALSE(server_->operator_address().empty());
+  auto unix_stub = v1::Operator::NewStub(
+      grpc::CreateChannel(server_->operator_address(), grpc::InsecureChannelCredentials()));
+  grpc::Status s = unix_stub->EnrolTherapist(Ctx("").get(), req, &resp);
+  ASSERT_TRUE(s.ok()) << Describe(s);
+  EXPECT_EQ(resp.code().size(), 14u);
+  // The counters too: only on the socket, even with a device's credentials.
+  User ana = Register("ana");
+  v1::StatsResponse stats;
+  EXPECT_THAT(tcp->Stats(Ctx(ana.Header()).get(), v1::StatsRequest(), &stats),
+              GrpcIs(grpc::StatusCode::UNIMPLEMENTED, ""));
+  ASSERT_TRUE(unix_stub->Stats(Ctx("").get(), v1::StatsRequest(), &stats).ok());
+  EXPECT_EQ(stats.sends_failed_by_code_size(), 17);
+}
+
+TEST_F(RpcTest, NewRpcsNeedAuthAndTheRightRole) {
+  User ana = Register("ana");
+  User bob = Register("bob", 222);
+  v1::CreateInviteResponse invite;
+  EXPECT_THAT(care_->CreateInvite(Ctx("").get(), v1::CreateInviteRequest(), &invite),
+              GrpcIs(grpc::StatusCode::UNAUTHENTICATED, ""));
+  EXPECT_THAT(care_->CreateInvite(Ctx(bob.Header()).get(), v1::CreateInviteRequest(), &invite),
+              GrpcIs(grpc::StatusCode::PERMISSION_DENIED, "therapist"));
+  v1::ListQueueResponse list;
+  EXPECT_THAT(queue_->List(Ctx(bob.Header()).get(), v1::ListQueueRequest(), &list),
+              GrpcIs(grpc::StatusCode::PERMISSION_DENIED, "therapist"));
+  v1::SetPolicyRequest policy;
+  v1::SetPolicyResponse set;
+  EXPECT_THAT(care_->SetPolicy(Ctx(ana.Header()).get(), policy, &set),
+              GrpcIs(grpc::StatusCode::INVALID_ARGUMENT, "policy"));
+  v1::CancelScheduledRequest cancel;
+  v1::CancelScheduledResponse cancelled;
+  EXPECT_THAT(messages_->CancelScheduled(Ctx(bob.Header()).get(), cancel, &cancelled),
+              GrpcIs(grpc::StatusCode::INVALID_ARGUMENT, "message_id"));
+  v1::GetBundleRequest bundle;
+  bundle.set_user("nobody");
+  v1::GetBundleResponse got;
+  EXPECT_THAT(keys_->GetBundle(Ctx(bob.Header()).get(), bundle, &got),
+              GrpcIs(grpc::StatusCode::PERMISSION_DENIED, "no care link"));
+}
+
+
+TEST_F(RpcFakeClockTest, SendLaterIsNotReleasedAfterTheLinkEnded) {
+  User ana = Register("ana");
+  User bob = Register("bob", 222);
+  User cid = Register("cid", 333);
+  const int64_t at = clock_.NowMillis() + 3600 * 1000;
+  v1::SendRequest later = TextTo(ana, 1, "written before the end");
+  later.set_deliver_at_ms(at);
+  v1::SendResponse sent;
+  ASSERT_TRUE(Send(bob, later, &sent).ok());
+  EXPECT_EQ(sent.deliver_at_ms(), at);
+  v1::SendRequest later2 = TextTo(ana, 2, "also before the end");
+  later2.set_deliver_at_ms(at);
+  ASSERT_TRUE(Send(cid, later2, &sent).ok());
+  // bob ends the link himself; ana ends hers with cid.
+  v1::EndLinkRequest end;
+  v1::EndLinkResponse ended;
+  end.set_peer("ana");
+  ASSERT_TRUE(care_->EndLink(Ctx(bob.Header()).get(), end, &ended).ok());
+  end.set_peer("cid");
+  ASSERT_TRUE(care_->EndLink(Ctx(ana.Header()).get(), end, &ended).ok());
+  // bob comes back with a new invite before the release.
+  v1::AcceptInviteRequest accept;
+  accept.set_code(InviteFrom(ana.Header()));
+  v1::AcceptInviteResponse accepted;
+  ASSERT_TRUE(care_->AcceptInvite(Ctx(bob.Header()).get(), accept, &accepted).ok());
+
+  clock_.Set(at + 1);
+  ASSERT_TRUE(server_->ReleaseDueNow().ok());
+  EXPECT_THAT(Queue(ana), ElementsAre());
+  v1::ListQueueRequest all;
+  all.set_include_all(true);
+  v1::ListQueueResponse list;
+  ASSERT_TRUE(queue_->List(Ctx(ana.Header()).get(), all, &list).ok());
+  EXPECT_EQ(list.entries_size(), 0);
+  // Gone, not merely late.
+  v1::CancelScheduledRequest cancel;
+  cancel.set_message_id(MessageId(1));
+  v1::CancelScheduledResponse cancelled;
+  EXPECT_THAT(messages_->CancelScheduled(Ctx(bob.Header()).get(), cancel, &cancelled),
+              GrpcIs(grpc::StatusCode::NOT_FOUND, "no scheduled message"));
+}
+
+TEST_F(RpcFakeClockTest, WrongInviteCodesAreLimitedPerAccountAndAddress) {
+  User ana = Register("ana");
+  User bob = Register("bob", 222);
+  const std::string good = InviteFrom(ana.Header());
+  v1::AcceptInviteRequest wrong;
+  wrong.set_code("2222-2222-2222");
+  v1::AcceptInviteResponse r;
+  for (int i = 0; i < kMaxCodeFailures; ++i) {
+    ASSERT_THAT(care_->AcceptInvite(Ctx(bob.Header()).get(), wrong, &r),
+                GrpcIs(grpc::StatusCode::PERMISSION_DENIED, "invite code is not valid"))
+        << i;
+  }
+  // Now even the right code is refused: guessing has stopped paying.
+  v1::AcceptInviteRequest right;
+  right.set_code(good);
+  EXPECT_THAT(care_->AcceptInvite(Ctx(bob.Header()).get(), right, &r),
+              GrpcIs(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                     "too many wrong codes; retry after 600 s"));
+  // Registration from the same address is limited too.
+  User eve = NewUser("eve", 555);
+  v1::RegisterRequest reg = RegisterRequestFor(eve, 0);
+  v1::RegisterResponse registered;
+  EXPECT_THAT(accounts_->Register(Ctx("").get(), reg, &registered),
+              GrpcIs(grpc::StatusCode::RESOURCE_EXHAUSTED, "too many wrong codes"));
+  clock_.Advance(kCodeFailureWindowMs);
+  ASSERT_TRUE(accounts_->Register(Ctx("").get(), reg, &registered).ok());
+  // An ALREADY_EXISTS (already linked) is not a wrong code.
+  EXPECT_THAT(care_->AcceptInvite(Ctx(bob.Header()).get(), right, &r),
+              GrpcIs(grpc::StatusCode::ALREADY_EXISTS, "already linked"));
+}
+
+TEST_F(RpcFakeClockTest, WrongEnrolmentCodesAreLimited) {
+  auto code = server_->IssueEnrolmentCode("dr-lee");
+  ASSERT_TRUE(code.ok()) << code.status();
+  User lee = NewUser("dr-lee", 444);
+  v1::RegisterRequest req = RegisterRequestFor(lee, 0);
+  v1::RegisterResponse resp;
+  req.set_enrolment_code("2222-2222-2222");
+  for (int i = 0; i < kMaxCodeFailures; ++i) {
+    ASSERT_THAT(accounts_->Register(Ctx("").get(), req, &resp),
+                GrpcIs(grpc::StatusCode::PERMISSION_DENIED, "enrolment code is not valid"))
+        << i;
+  }
+  req.set_enrolment_code(code->code);
+  EXPECT_THAT(accounts_->Register(Ctx("").get(), req, &resp),
+              GrpcIs(grpc::StatusCode::RESOURCE_EXHAUSTED, "retry after"));
+  clock_.Advance(kCodeFailureWindowMs);
+  EXPECT_TRUE(accounts_->Register(Ctx("").get(), req, &resp).ok());
+}
+
+TEST_F(RpcTest, EveryNewRpcChecksAuthRoleAndInputNamingTheProblem) {
+  // Dozens of deliberate bad credentials from one address: lift the
+  // failed-authentication limit (RpcSecurityTest covers it).
+  RestartLifting(&RateLimitOptions::failed_auth);
+  User ana = Register("ana");
+  User bob = Register("bob", 222);
+  using Call = std::function<grpc::Status(const std::string& header)>;
+  struct Case {
+    std::string name;
+    Call call;
+    std::string wrong_role_header;  // empty: any role may call
+    std::string wrong_role_text;
+  };
+  std::vector<Case> cases = {
+      {"Care.CreateInvite",
+       [&](const std::string& h) {
+         v1::CreateInviteResponse r;
+         return care_->CreateInvite(Ctx(h).get(), v1::CreateInviteRequest(), &r);
+       },
+       bob.Header(), "only a therapist"},
+      {"Care.AcceptInvite",
+       [&](const std::string& h) {
+         v1::AcceptInviteRequest req;
+         req.set_code("2222-2222-2223");
+         v1::AcceptInviteResponse r;
+         return care_->AcceptInvite(Ctx(h).get(), req, &r);
+       },
+       ana.Header(), "only a client"},
+      {"Care.ListLinks",
+       [&](const std::string& h) {
+         v1::ListLinksResponse r;
+         return care_->ListLinks(Ctx(h).get(), v1::ListLinksRequest(), &r);
+       },
+       "", ""},
+      {"Care.EndLink",
+       [&](const std::string& h) {
+         v1::EndLinkRequest req;
+         req.set_peer("nobody");
+         v1::EndLinkResponse r;
+         return care_->EndLink(Ctx(h).get(), req, &r);
+       },
+       "", ""},
+      {"Care.SetPolicy",
+       [&](const std::string& h) {
+         v1::SetPolicyRequest req;
+         req.mutable_policy()->set_time_zone("UTC");
+         req.mutable_policy()->add_working_days(1);
+         req.mutable_policy()->set_day_end_minute(600);
+         req.mutable_policy()->set_reply_window_minutes(60);
+         v1::SetPolicyResponse r;
+         return care_->SetPolicy(Ctx(h).get(), req, &r);
+       },
+       bob.Header(), "only a therapist"},
+      {"Care.GetPolicy",
+       [&](const std::string& h) {
+         v1::GetPolicyRequest req;
+         req.set_therapist("ana");
+         v1::GetPolicyResponse r;
+         return care_->GetPolicy(Ctx(h).get(), req, &r);
+       },
+       "", ""},
+      {"Queue.List",
+       [&](const std::string& h) {
+         v1::ListQueueResponse r;
+         return queue_->List(Ctx(h).get(), v1::ListQueueRequest(), &r);
+       },
+       bob.Header(), "therapist"},
+      {"Queue.Snooze",
+       [&](const std::string& h) {
+         v1::SnoozeRequest req;
+         req.set_client("bob");
+         req.set_until_ms(absl::ToUnixMillis(absl::Now()) + 3600 * 1000);
+         v1::QueueEntry r;
+         return queue_->Snooze(Ctx(h).get(), req, &r);
+       },
+       bob.Header(), "therapist"},
+      {"Queue.Close",
+       [&](const std::string& h) {
+         v1::CloseRequest req;
+         req.set_client("bob");
+         v1::QueueEntry r;
+         return queue_->Close(Ctx(h).get(), req, &r);
+       },
+       bob.Header(), "therapist"},
+      {"Queue.Claim",
+       [&](const std::string& h) {
+         v1::ClaimRequest req;
+         req.set_client("bob");
+         v1::QueueEntry r;
+         return queue_->Claim(Ctx(h).get(), req, &r);
+       },
+       bob.Header(), "therapist"},
+      {"Messages.CancelScheduled",
+       [&](const std::string& h) {
+         v1::CancelScheduledRequest req;
+         req.set_message_id(MessageId(9));
+         v1::CancelScheduledResponse r;
+         return messages_->CancelScheduled(Ctx(h).get(), req, &r);
+       },
+       "", ""},
+  };
+  User bob_wrong = NewUser("bob", 222);
+  bob_wrong.secret[0] ^= 1;
+  for (const Case& c : cases) {
+    EXPECT_THAT(c.call(""), GrpcIs(grpc::StatusCode::UNAUTHENTICATED, "missing authorization"))
+        << c.name;
+    EXPECT_THAT(c.call(bob_wrong.Header()),
+                GrpcIs(grpc::StatusCode::UNAUTHENTICATED, "credentials rejected"))
+        << c.name;
+    EXPECT_THAT(c.call("Sotto bob.1:zz"), GrpcIs(grpc::StatusCode::UNAUTHENTICATED, "secret"))
+        << c.name;
+    if (!c.wrong_role_header.empty()) {
+      EXPECT_THAT(c.call(c.wrong_role_header),
+                  GrpcIs(grpc::StatusCode::PERMISSION_DENIED, c.wrong_role_text))
+          << c.name;
+    }
+  }
+
+  // Malformed input, each by a caller of the right role.
+  const int64_t now = absl::ToUnixMillis(absl::Now());
+  struct Bad {
+    std::string name;
+    grpc::Status status;
+    std::string text;
+  };
+  std::vector<Bad> bad;
+  {
+    v1::CreateInviteRequest req;
+    req.set_valid_hours(kMaxCodeValidHours + 1);
+    v1::CreateInviteResponse r;
+    bad.push_back({"CreateInvite valid_hours", care_->CreateInvite(Ctx(ana.Header()).get(), req, &r),
+                   "valid_hours"});
+  }
+  {
+    v1::AcceptInviteRequest req;
+    v1::AcceptInviteResponse r;
+    bad.push_back({"AcceptInvite empty code",
+                   care_->AcceptInvite(Ctx(bob.Header()).get(), req, &r), "code is required"});
+  }
+  for (const char* handle : {"", "Bad Handle", "x", "9lives"}) {
+    v1::EndLinkRequest end;
+    end.set_peer(handle);
+    v1::EndLinkResponse ended;
+    bad.push_back({absl::StrCat("EndLink peer '", handle, "'"),
+                   care_->EndLink(Ctx(ana.Header()).get(), end, &ended), "peer"});
+    v1::GetPolicyRequest get;
+    get.set_therapist(handle);
+    v1::GetPolicyResponse got;
+    bad.push_back({absl::StrCat("GetPolicy therapist '", handle, "'"),
+                   care_->GetPolicy(Ctx(bob.Header()).get(), get, &got), "therapist"});
+    v1::SnoozeRequest snooze;
+    snooze.set_client(handle);
+    snooze.set_until_ms(now + 3600 * 1000);
+    v1::QueueEntry entry;
+    bad.push_back({absl::StrCat("Snooze client '", handle, "'"),
+                   queue_->Snooze(Ctx(ana.Header()).get(), snooze, &entry), "client"});
+    v1::CloseRequest close;
+    close.set_client(handle);
+    bad.push_back({absl::StrCat("Close client '", handle, "'"),
+                   queue_->Close(Ctx(ana.Header()).get(), close, &entry), "client"});
+    v1::ClaimRequest claim;
+    claim.set_client(handle);
+    bad.push_back({absl::StrCat("Claim client '", handle, "'"),
+                   queue_->Claim(Ctx(ana.Header()).get(), claim, &entry), "client"});
+  }
+  for (int64_t until : {now - 1000, int64_t{0}, now + kMaxSnoozeAheadMs + 3600 * 1000}) {
+    v1::SnoozeRequest snooze;
+    snooze.set_client("bob");
+    snooze.set_until_ms(until);
+    v1::QueueEntry entry;
+    bad.push_back({absl::StrCat("Snooze until ", until),
+                   queue_->Snooze(Ctx(ana.Header()).get(), snooze, &entry), "until_ms"});
+  }
+  {
+    v1::SetPolicyRequest req;
+    v1::SetPolicyResponse r;
+    bad.push_back({"SetPolicy no policy", care_->SetPolicy(Ctx(ana.Header()).get(), req, &r),
+                   "policy is required"});
+    v1::ResponsePolicy* p = req.mutable_policy();
+    p->set_time_zone("UTC");
+    p->add_working_days(1);
+    p->set_day_end_minute(600);
+    p->set_reply_window_minutes(60);
+    p->set_day_start_minute(5000);
+    bad.push_back({"SetPolicy day_start_minute",
+                   care_->SetPolicy(Ctx(ana.Header()).get(), req, &r), "day_start_minute"});
+    p->set_day_start_minute(0);
+    p->set_time_zone("Not/AZone");
+    bad.push_back({"SetPolicy time_zone", care_->SetPolicy(Ctx(ana.Header()).get(), req, &r),
+                   "time_zone"});
+    p->set_time_zone("UTC");
+    p->add_working_days(9);
+    bad.push_back({"SetPolicy working_days",
+                   care_->SetPolicy(Ctx(ana.Header()).get(), req, &r), "working_days"});
+  }
+  for (size_t len : {size_t{0}, kMessageIdBytes - 1, kMessageIdBytes + 1}) {
+    v1::CancelScheduledRequest req;
+    req.set_message_id(std::string(len, 'm'));
+    v1::CancelScheduledResponse r;
+    bad.push_back({absl::StrCat("CancelScheduled id of ", len),
+                   messages_->CancelScheduled(Ctx(bob.Header()).get(), req, &r),
+                   absl::StrCat("message_id must be ", kMessageIdBytes, " bytes, got ", len)});
+  }
+  auto op = v1::Operator::NewStub(
+      grpc::CreateChannel(server_->operator_address(), grpc::InsecureChannelCredentials()));
+  for (const char* handle : {"", "Bad Handle", "x"}) {
+    v1::EnrolTherapistRequest req;
+    req.set_handle(handle);
+    v1::EnrolTherapistResponse r;
+    bad.push_back({absl::StrCat("EnrolTherapist handle '", handle, "'"),
+                   op->EnrolTherapist(Ctx("").get(), req, &r), "handle"});
+  }
+  {
+    v1::EnrolTherapistRequest req;
+    req.set_handle("dr-new");
+    req.set_valid_hours(kMaxCodeValidHours + 1);
+    v1::EnrolTherapistResponse r;
+    bad.push_back({"EnrolTherapist valid_hours", op->EnrolTherapist(Ctx("").get(), req, &r),
+                   "valid_hours"});
+    req.set_handle("ana");
+    req.set_valid_hours(0);
+    grpc::Status taken = op->EnrolTherapist(Ctx("").get(), req, &r);
+    EXPECT_THAT(taken, GrpcIs(grpc::StatusCode::ALREADY_EXISTS, "ana is already registered"));
+  }
+  for (const Bad& b : bad) {
+    EXPECT_THAT(b.status, GrpcIs(grpc::StatusCode::INVALID_ARGUMENT, b.text)) << b.name;
+  }
+}
+
+}  // namespace
+}  // namespace sotto::server::rpc
