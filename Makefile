@@ -8,7 +8,7 @@ JOBS ?= 2
 LISTEN ?= 127.0.0.1:7443
 DATA_DIR ?= ./var
 
-.PHONY: all deps build run demo test unit-test test-sanitize fuzz-build fuzz-smoke fuzz clean
+.PHONY: all deps build run demo test unit-test test-sanitize fuzz-build fuzz-smoke fuzz lint tidy format-check clean
 
 all: build
 
@@ -63,6 +63,20 @@ fuzz-smoke: fuzz-build
 	tests/fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SMOKE_SECONDS)
 fuzz: fuzz-build
 	tests/fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS)
+
+# make lint: clang-tidy with .clang-tidy (a few checks that find real bugs; a
+# finding fails) over every translation unit of ours in $(BUILD_DIR)'s
+# compile_commands.json, then clang-format --dry-run over our sources
+# (.clang-format). Tidy needs the generated protobuf headers, hence the build
+# of the two proto libraries first. Roughly 8 s of CPU per file, ~15 minutes
+# for the ~100 files on a quiet 2-core machine; not part of `make test`.
+LINT_SOURCES = ^$(CURDIR)/(server|client-lib|cli|common|bench|tests)/
+lint: tidy format-check
+tidy: deps $(BUILD_DIR)/CMakeCache.txt
+	cmake --build $(BUILD_DIR) -j$(JOBS) --target sotto_proto sotto_content_proto
+	run-clang-tidy-14 -quiet -p $(BUILD_DIR) -j$(JOBS) '$(LINT_SOURCES)'
+format-check:
+	git ls-files '*.cc' '*.h' | xargs clang-format-14 --dry-run --Werror
 
 clean:
 	rm -rf $(BUILD_DIR) build-sanitize $(FUZZ_DIR)
