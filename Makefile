@@ -8,7 +8,7 @@ JOBS ?= 2
 LISTEN ?= 127.0.0.1:7443
 DATA_DIR ?= ./var
 
-.PHONY: all deps build run demo test unit-test test-sanitize fuzz-build fuzz-smoke fuzz clean
+.PHONY: all deps build run demo test unit-test test-sanitize fuzz-build fuzz-smoke fuzz lint tidy format-check clean
 
 all: build
 
@@ -51,6 +51,12 @@ test-sanitize: deps
 # libFuzzer targets (tests/fuzz/), in their own clang tree. fuzz-smoke runs
 # each briefly from its seed corpus (CI); `make fuzz FUZZ_SECONDS=600` is the
 # long run. Crashes land in build-fuzz/artifacts/.
+# The same tree also builds sotto-server and sotto, so that every library and
+# binary of ours is compiled by clang with -Wthread-safety -Werror (the
+# ABSL_GUARDED_BY annotations are checked, top-level CMakeLists.txt). Most of
+# their libraries are built for the fuzzers anyway; the 15 other files cost
+# ~145 s of CPU (measured: client.cc 21 s, server/main.cc 41 s, cli/main.cc
+# 39 s), about 1.5 minutes more for `make test` at -j2.
 FUZZ_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 600
 FUZZ_SMOKE_SECONDS ?= 10
@@ -58,11 +64,25 @@ $(FUZZ_DIR)/CMakeCache.txt:
 	CC=clang-14 CXX=clang++-14 cmake -S . -B $(FUZZ_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DSOTTO_FUZZ=ON -DBUILD_TESTING=OFF
 fuzz-build: deps $(FUZZ_DIR)/CMakeCache.txt
-	cmake --build $(FUZZ_DIR) -j$(JOBS) --target fuzz_all
+	cmake --build $(FUZZ_DIR) -j$(JOBS) --target fuzz_all sotto-server sotto
 fuzz-smoke: fuzz-build
 	tests/fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SMOKE_SECONDS)
 fuzz: fuzz-build
 	tests/fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS)
+
+# make lint: clang-tidy with .clang-tidy (a few checks that find real bugs; a
+# finding fails) over every translation unit of ours in $(BUILD_DIR)'s
+# compile_commands.json, then clang-format --dry-run over our sources
+# (.clang-format). Tidy needs the generated protobuf headers, hence the build
+# of the two proto libraries first. Roughly 8 s of CPU per file, ~15 minutes
+# for the ~100 files on a quiet 2-core machine; not part of `make test`.
+LINT_SOURCES = ^$(CURDIR)/(server|client-lib|cli|common|bench|tests)/
+lint: tidy format-check
+tidy: deps $(BUILD_DIR)/CMakeCache.txt
+	cmake --build $(BUILD_DIR) -j$(JOBS) --target sotto_proto sotto_content_proto
+	run-clang-tidy-14 -quiet -p $(BUILD_DIR) -j$(JOBS) '$(LINT_SOURCES)'
+format-check:
+	git ls-files '*.cc' '*.h' | xargs clang-format-14 --dry-run --Werror
 
 clean:
 	rm -rf $(BUILD_DIR) build-sanitize $(FUZZ_DIR)

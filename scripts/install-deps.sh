@@ -12,7 +12,7 @@ packages=(
   libssl-dev libsodium-dev libcli11-dev
   openssl
   tzdata
-  clang-14 libclang-rt-14-dev
+  clang-14 libclang-rt-14-dev clang-tidy-14 clang-format-14
 )
 
 missing=()

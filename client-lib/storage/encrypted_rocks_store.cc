@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "client-lib/storage/owner_only.h"
 #include "rocksdb/db.h"
 #include "rocksdb/env.h"
 #include "rocksdb/options.h"
@@ -198,6 +199,8 @@ rocksdb::Options BaseOptions() {
   // Sealed values are random bytes: compression would only cost time.
   options.compression = rocksdb::kNoCompression;
   options.keep_log_file_num = 2;
+  // Every file RocksDB makes is 0600, whatever the umask (owner_only.h).
+  options.env = OwnerOnlyEnv();
   return options;
 }
 
@@ -415,8 +418,14 @@ absl::StatusOr<std::unique_ptr<LocalStore>> CreateEncryptedStore(const std::stri
     return absl::AlreadyExistsError(absl::StrCat("a local store exists in ", dir));
   }
   std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return absl::InternalError(absl::StrCat("creating ", dir, ": ", ec.message()));
+  if (std::filesystem::exists(dir, ec)) {
+    // A directory someone else can write may already hold their files.
+    SOTTO_RETURN_IF_ERROR(CheckOwnerOnly(dir));
+  } else {
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return absl::InternalError(absl::StrCat("creating ", dir, ": ", ec.message()));
+  }
+  SOTTO_RETURN_IF_ERROR(MakeOwnerOnly(dir));
 
   SecretKey data_key;
   randombytes_buf(data_key.data(), kKeyBytes);
@@ -439,6 +448,7 @@ absl::StatusOr<std::unique_ptr<LocalStore>> OpenEncryptedStore(const std::string
   if (!EncryptedStoreExists(dir)) {
     return absl::NotFoundError(absl::StrCat("no local store in ", dir));
   }
+  SOTTO_RETURN_IF_ERROR(CheckOwnerOnly(dir));
   // Check the passphrase on a read-only open, so a wrong one changes nothing.
   std::string raw_header;
   {
@@ -456,6 +466,8 @@ absl::StatusOr<std::unique_ptr<LocalStore>> OpenEncryptedStore(const std::string
   }
   SecretKey data_key;
   SOTTO_RETURN_IF_ERROR(UnwrapHeader(raw_header, passphrase, data_key));
+  // Profiles made before files were owner-only (0755/0644) become so now.
+  SOTTO_RETURN_IF_ERROR(MakeOwnerOnly(dir));
   SOTTO_ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::DB> db, OpenRocks(dir, BaseOptions()));
   return std::unique_ptr<LocalStore>(new EncryptedRocksStore(std::move(db), data_key));
 }

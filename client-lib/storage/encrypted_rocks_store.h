@@ -39,9 +39,13 @@ struct KdfLimits {
 // Writes are synced to disk before Apply returns. Key material lives in
 // sodium_malloc'd memory and is wiped when the store is destroyed.
 // Thread-safe. One process may have a directory open at a time.
+// The directory is its owner's alone: 0700, every file in it 0600, whatever
+// the umask; one that others can write, or that belongs to another user, is
+// refused (owner_only.h).
 
-// Creates a new store. ALREADY_EXISTS if a store exists in `dir`;
-// INVALID_ARGUMENT for an empty passphrase.
+// Creates a new store, and `dir` if missing. ALREADY_EXISTS if a store exists
+// in `dir`; INVALID_ARGUMENT for an empty passphrase; FAILED_PRECONDITION if
+// `dir` exists and belongs to another user or others can write it.
 absl::StatusOr<std::unique_ptr<LocalStore>> CreateEncryptedStore(
     const std::string& dir, absl::string_view passphrase,
     KdfLimits limits = KdfLimits::Interactive());
@@ -50,7 +54,8 @@ absl::StatusOr<std::unique_ptr<LocalStore>> CreateEncryptedStore(
 // PERMISSION_DENIED "wrong passphrase" if the passphrase does not unwrap the
 // data key, in which case no file under `dir` is modified (the check runs on a
 // read-only open). DATA_LOSS if the header is damaged; UNAVAILABLE if another
-// process holds the store open.
+// process holds the store open; FAILED_PRECONDITION naming `dir` and the fix
+// (`chmod 700 DIR`) if it belongs to another user or others can write it.
 absl::StatusOr<std::unique_ptr<LocalStore>> OpenEncryptedStore(const std::string& dir,
                                                                absl::string_view passphrase);
 

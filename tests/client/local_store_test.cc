@@ -1,5 +1,8 @@
 #include "sotto/local_store.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -9,6 +12,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "client-lib/storage/encrypted_rocks_store.h"
 #include "client-lib/storage/memory_store.h"
 #include "gmock/gmock.h"
@@ -23,6 +27,7 @@ namespace {
 using ::sotto::testing::IsOk;
 using ::sotto::testing::StatusIs;
 using ::testing::ElementsAre;
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
@@ -331,6 +336,104 @@ TEST_F(EncryptedStoreTest, SecondOpenWhileOpenIsUnavailable) {
   EXPECT_THAT(OpenEncryptedStore(db(), "pass"),
               StatusIs(absl::StatusCode::kUnavailable,
                        ::testing::HasSubstr("another process has this store open")));
+}
+
+// ---- A profile is its owner's alone ----
+
+// The permission bits of `path`, e.g. 0700.
+mode_t Mode(const std::string& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) return 07777;
+  return st.st_mode & 07777;
+}
+
+// `dir` and every path under it whose mode lets anyone but the owner in, as
+// "LOG 0644;", so an assertion fits on one line. Empty when all are private.
+std::string NotOwnerOnly(const std::string& dir) {
+  std::string out;
+  if (Mode(dir) != 0700) absl::StrAppendFormat(&out, ". %04o;", Mode(dir));
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    const mode_t mode = Mode(e.path().string());
+    if ((mode & 077) != 0) {
+      absl::StrAppendFormat(&out, "%s %04o;", e.path().filename().string(), mode);
+    }
+  }
+  return out;
+}
+
+// Sets the process's umask while in scope.
+class ScopedUmask {
+ public:
+  explicit ScopedUmask(mode_t mask) : old_(umask(mask)) {}
+  ~ScopedUmask() { umask(old_); }
+  ScopedUmask(const ScopedUmask&) = delete;
+  ScopedUmask& operator=(const ScopedUmask&) = delete;
+
+ private:
+  const mode_t old_;
+};
+
+// With umask 0, RocksDB alone makes files 0644 and our mkdir 0777.
+TEST_F(EncryptedStoreTest, ProfileAndEveryFileInItAreOwnerOnlyWhateverTheUmask) {
+  ScopedUmask permissive(0);
+  {
+    ASSERT_OK_AND_ASSIGN(auto store, CreateEncryptedStore(db(), "pass", KdfLimits::ForTesting()));
+    ASSERT_THAT(store->Apply({Write{Space::kHistory, "k1", "v1"}}), IsOk());
+  }
+  {
+    // A reopen makes a new log, OPTIONS file and info log, and rotates the old.
+    ASSERT_OK_AND_ASSIGN(auto store, OpenEncryptedStore(db(), "pass"));
+    ASSERT_THAT(store->Apply({Write{Space::kHistory, "k2", "v2"}}), IsOk());
+  }
+  EXPECT_GE(ReadAllFiles(db()).size(), 5u);
+  EXPECT_EQ(NotOwnerOnly(db()), "");
+}
+
+TEST_F(EncryptedStoreTest, OpenRefusesAProfileOthersCanWriteAndSaysHowToFixIt) {
+  { ASSERT_OK_AND_ASSIGN(auto store, CreateEncryptedStore(db(), "pass", KdfLimits::ForTesting())); }
+  for (mode_t mode : {0770, 0702, 0777}) {
+    ASSERT_EQ(chmod(db().c_str(), mode), 0);
+    EXPECT_THAT(OpenEncryptedStore(db(), "pass"),
+                StatusIs(absl::StatusCode::kFailedPrecondition,
+                         AllOf(HasSubstr("can be written by others"),
+                               HasSubstr(absl::StrFormat("mode %04o", mode)),
+                               HasSubstr(absl::StrCat("`chmod 700 ", db(), "`")))))
+        << absl::StrFormat("mode %04o", mode);
+  }
+  ASSERT_EQ(chmod(db().c_str(), 0700), 0);
+  EXPECT_THAT(OpenEncryptedStore(db(), "pass").status(), IsOk());
+}
+
+TEST_F(EncryptedStoreTest, CreateRefusesAnExistingDirectoryOthersCanWrite) {
+  ASSERT_TRUE(fs::create_directory(db()));
+  ASSERT_EQ(chmod(db().c_str(), 0777), 0);
+  EXPECT_THAT(CreateEncryptedStore(db(), "pass", KdfLimits::ForTesting()),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("chmod 700")));
+  EXPECT_FALSE(EncryptedStoreExists(db()));
+}
+
+// Profiles made before this check were 0755 with 0644 files: opening one with
+// the right passphrase makes it private; a wrong passphrase changes nothing.
+TEST_F(EncryptedStoreTest, OpenMakesAnOlderWorldReadableProfileOwnerOnly) {
+  { ASSERT_OK_AND_ASSIGN(auto store, CreateEncryptedStore(db(), "pass", KdfLimits::ForTesting())); }
+  ASSERT_EQ(chmod(db().c_str(), 0755), 0);
+  for (const auto& e : fs::directory_iterator(db())) {
+    ASSERT_EQ(chmod(e.path().c_str(), 0644), 0);
+  }
+  ASSERT_NE(NotOwnerOnly(db()), "");
+  EXPECT_THAT(OpenEncryptedStore(db(), "wrong"), StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_EQ(Mode(db()), 0755u);
+  ASSERT_OK_AND_ASSIGN(auto store, OpenEncryptedStore(db(), "pass"));
+  EXPECT_EQ(NotOwnerOnly(db()), "");
+}
+
+TEST_F(EncryptedStoreTest, OpenRefusesAProfileOfAnotherUser) {
+  if (geteuid() != 0) GTEST_SKIP() << "only root can give a directory to another user";
+  { ASSERT_OK_AND_ASSIGN(auto store, CreateEncryptedStore(db(), "pass", KdfLimits::ForTesting())); }
+  ASSERT_EQ(chown(db().c_str(), 65534, 65534), 0);  // nobody
+  EXPECT_THAT(OpenEncryptedStore(db(), "pass"),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       AllOf(HasSubstr(db()), HasSubstr("belongs to user id 65534"))));
 }
 
 }  // namespace
