@@ -41,6 +41,7 @@ void AttemptLimiter::RecordFailure(const std::vector<std::string>& keys) {
     if (it == failures_.end()) {
       if (failures_.size() >= kMaxKeys) {
         absl::erase_if(failures_, [&](auto& entry) {
+          mu_.AssertHeld();  // the lambda runs here, under the lock above
           Prune(entry.second, now);
           return entry.second.empty();
         });
