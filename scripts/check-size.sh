@@ -186,10 +186,10 @@ def functions(path):
                 if kind == "function":
                     found.append((start, name, lineno - start + 1))
                 at_scope = all(k == "scope" for k, _, _ in stack)
-                if kind == "inline":
-                    decl.append(c)
+                if kind == "inline" and line[j + 1:].strip() not in ("", ";"):
+                    decl.append(c)  # e.g. `b_{x},` in an initializer list
                 else:
-                    decl = []
+                    decl = []  # a block or a one-line body ends the declaration
             elif at_scope:
                 if c == ";":
                     decl = []
