@@ -5,8 +5,12 @@
 #include <sched.h>
 #include <time.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "bench/scenarios.h"
@@ -87,6 +91,126 @@ class PinToOneCpu {
   bool pinned_ = false;
 };
 
+// Alice and Bob, each an Engine on a memory store, and Bob's one-time
+// prekeys: the first starts the session, the rest the measured set-ups.
+struct Parties {
+  Party alice, bob;
+  const sig::Address alice_addr{"alice", 1}, bob_addr{"bob", 1};
+  std::vector<sig::OneTimePreKeyData> otks;
+};
+
+// `from` encrypts `text` for `to`, which decrypts it; the message's type.
+absl::StatusOr<sig::MessageType> RoundTrip(Party& from, const sig::Address& from_addr, Party& to,
+                                           const sig::Address& to_addr, const std::string& text) {
+  absl::StatusOr<sig::Ciphertext> ct = from.engine->Encrypt(to_addr, text);
+  if (!ct.ok()) return ct.status();
+  absl::StatusOr<std::string> pt = to.engine->Decrypt(from_addr, *ct);
+  if (!pt.ok()) return pt.status();
+  if (*pt != text) return absl::DataLossError("decrypted text differs");
+  return ct->type;
+}
+
+bool Fail(ScenarioResult& r, const std::string& what, const absl::Status& s) {
+  r.failures.push_back(what + ": " + s.ToString());
+  return false;
+}
+
+// Makes both parties and the session: alice -> bob (PreKey), bob -> alice,
+// so alice's next messages are plain Ciphertext messages of a continuing
+// session. False (and a failure in `r`) on an error.
+bool StartSession(ScenarioResult& r, const CryptoOptions& o, Parties& p) {
+  absl::StatusOr<Party> alice = MakeParty();
+  if (!alice.ok()) return Fail(r, "alice", alice.status());
+  p.alice = std::move(*alice);
+  absl::StatusOr<Party> bob = MakeParty();
+  if (!bob.ok()) return Fail(r, "bob", bob.status());
+  p.bob = std::move(*bob);
+  if (auto spk = p.bob.engine->RotateSignedPreKey(NowMs()); !spk.ok()) {
+    return Fail(r, "RotateSignedPreKey", spk.status());
+  }
+  const uint32_t prekeys = static_cast<uint32_t>(
+      std::min<uint64_t>(sig::kMaxPreKeysPerCall, std::max<uint64_t>(1, o.setups + 1)));
+  absl::StatusOr<std::vector<sig::OneTimePreKeyData>> otks = p.bob.engine->GeneratePreKeys(prekeys);
+  if (!otks.ok()) return Fail(r, "GeneratePreKeys", otks.status());
+  p.otks = std::move(*otks);
+
+  absl::StatusOr<sig::Bundle> bundle = BundleOf(*p.bob.engine, &p.otks[0]);
+  if (!bundle.ok()) return Fail(r, "bundle", bundle.status());
+  if (absl::Status s = p.alice.engine->ProcessBundle(p.bob_addr, *bundle); !s.ok()) {
+    return Fail(r, "ProcessBundle", s);
+  }
+  if (auto t = RoundTrip(p.alice, p.alice_addr, p.bob, p.bob_addr, "hello"); !t.ok()) {
+    return Fail(r, "first message", t.status());
+  }
+  if (auto t = RoundTrip(p.bob, p.bob_addr, p.alice, p.alice_addr, "hi"); !t.ok()) {
+    return Fail(r, "reply", t.status());
+  }
+  return true;
+}
+
+// Continuing session, same direction: encrypt + decrypt pairs for `limit`.
+bool MeasurePairs(ScenarioResult& r, Parties& p, const std::string& text,
+                  std::chrono::duration<double> limit) {
+  uint64_t pairs = 0;
+  const auto start = Clock::now();
+  const double cpu0 = ThreadCpuSeconds();
+  // Bounded by time and by count (far above anything one core reaches).
+  while (Clock::now() - start < limit && pairs < 100000000) {
+    absl::StatusOr<sig::MessageType> type =
+        RoundTrip(p.alice, p.alice_addr, p.bob, p.bob_addr, text);
+    if (!type.ok()) return Fail(r, absl::StrCat("pair ", pairs), type.status());
+    if (*type != sig::MessageType::kCiphertext) {
+      r.failures.push_back("continuing session sent a PreKey message");
+      return false;
+    }
+    ++pairs;
+  }
+  const double wall = std::chrono::duration<double>(Clock::now() - start).count();
+  const double cpu = ThreadCpuSeconds() - cpu0;
+  r.Add("pairs_per_s", wall > 0 ? pairs / wall : 0, "pairs/s");
+  r.Add("pairs_per_cpu_s", cpu > 0 ? pairs / cpu : 0, "pairs/s");
+  r.Add("pair_us", pairs > 0 ? wall * 1e6 / pairs : NAN, "us");
+  return true;
+}
+
+// Session set-ups: process a fresh bundle, encrypt, peer decrypts the
+// PreKey message (a new one-time prekey each time).
+void MeasureSetups(ScenarioResult& r, Parties& p, const std::string& text, uint64_t max_setups,
+                   std::chrono::duration<double> limit) {
+  uint64_t setups = 0;
+  const auto start = Clock::now();
+  const double cpu0 = ThreadCpuSeconds();
+  for (size_t i = 1; i < p.otks.size() && setups < max_setups && Clock::now() - start < limit;
+       ++i) {
+    absl::StatusOr<sig::Bundle> b = BundleOf(*p.bob.engine, &p.otks[i]);
+    if (!b.ok()) {
+      Fail(r, "bundle", b.status());
+      return;
+    }
+    if (absl::Status s = p.alice.engine->ProcessBundle(p.bob_addr, *b); !s.ok()) {
+      Fail(r, "ProcessBundle", s);
+      return;
+    }
+    absl::StatusOr<sig::MessageType> type =
+        RoundTrip(p.alice, p.alice_addr, p.bob, p.bob_addr, text);
+    if (!type.ok()) {
+      Fail(r, absl::StrCat("set-up ", setups), type.status());
+      return;
+    }
+    if (*type != sig::MessageType::kPreKey) {
+      r.failures.push_back("a new session's first message was not a PreKey message");
+      return;
+    }
+    ++setups;
+  }
+  const double wall = std::chrono::duration<double>(Clock::now() - start).count();
+  const double cpu = ThreadCpuSeconds() - cpu0;
+  r.Add("setups_per_s", wall > 0 ? setups / wall : 0, "setups/s");
+  r.Add("setups_per_cpu_s", cpu > 0 ? setups / cpu : 0, "setups/s");
+  r.Add("setup_ms", setups > 0 ? wall * 1e3 / setups : NAN, "ms");
+  if (setups == 0) r.failures.push_back("no session set-up completed");
+}
+
 }  // namespace
 
 ScenarioResult RunCrypto(const CryptoOptions& o) {
@@ -95,101 +219,14 @@ ScenarioResult RunCrypto(const CryptoOptions& o) {
   r.Param("seconds", o.seconds, "s");
   r.Param("size", o.size, "B");
   r.Param("setups", static_cast<double>(o.setups));
-  auto fail = [&](const std::string& what, const absl::Status& s) {
-    r.failures.push_back(what + ": " + s.ToString());
-    return r;
-  };
   PinToOneCpu pin(o.pin);
-  const sig::Address alice_addr{"alice", 1}, bob_addr{"bob", 1};
-  absl::StatusOr<Party> alice = MakeParty();
-  if (!alice.ok()) return fail("alice", alice.status());
-  absl::StatusOr<Party> bob = MakeParty();
-  if (!bob.ok()) return fail("bob", bob.status());
-  if (auto spk = bob->engine->RotateSignedPreKey(NowMs()); !spk.ok()) {
-    return fail("RotateSignedPreKey", spk.status());
-  }
-  const uint32_t prekeys = static_cast<uint32_t>(
-      std::min<uint64_t>(sig::kMaxPreKeysPerCall, std::max<uint64_t>(1, o.setups + 1)));
-  absl::StatusOr<std::vector<sig::OneTimePreKeyData>> otks = bob->engine->GeneratePreKeys(prekeys);
-  if (!otks.ok()) return fail("GeneratePreKeys", otks.status());
-
-  // The session: alice -> bob (PreKey), bob -> alice, so alice's next
-  // messages are plain Ciphertext messages of a continuing session.
-  absl::StatusOr<sig::Bundle> bundle = BundleOf(*bob->engine, &(*otks)[0]);
-  if (!bundle.ok()) return fail("bundle", bundle.status());
-  if (absl::Status s = alice->engine->ProcessBundle(bob_addr, *bundle); !s.ok()) {
-    return fail("ProcessBundle", s);
-  }
-  auto round_trip = [&](Party& from, const sig::Address& from_addr, Party& to,
-                        const sig::Address& to_addr, const std::string& text,
-                        sig::MessageType* type) -> absl::Status {
-    absl::StatusOr<sig::Ciphertext> ct = from.engine->Encrypt(to_addr, text);
-    if (!ct.ok()) return ct.status();
-    if (type != nullptr) *type = ct->type;
-    absl::StatusOr<std::string> pt = to.engine->Decrypt(from_addr, *ct);
-    if (!pt.ok()) return pt.status();
-    if (*pt != text) return absl::DataLossError("decrypted text differs");
-    return absl::OkStatus();
-  };
-  if (absl::Status s = round_trip(*alice, alice_addr, *bob, bob_addr, "hello", nullptr); !s.ok()) {
-    return fail("first message", s);
-  }
-  if (absl::Status s = round_trip(*bob, bob_addr, *alice, alice_addr, "hi", nullptr); !s.ok()) {
-    return fail("reply", s);
-  }
-
-  // Continuing session, same direction: encrypt + decrypt pairs.
+  Parties parties;
+  if (!StartSession(r, o, parties)) return r;
   std::string text(o.size, 'x');
   for (size_t i = 0; i < text.size(); ++i) text[i] = static_cast<char>('a' + i % 26);
   const auto limit = std::chrono::duration<double>(o.seconds);
-  uint64_t pairs = 0;
-  auto start = Clock::now();
-  double cpu0 = ThreadCpuSeconds();
-  // Bounded by time and by count (far above anything one core reaches).
-  while (Clock::now() - start < limit && pairs < 100000000) {
-    sig::MessageType type;
-    if (absl::Status s = round_trip(*alice, alice_addr, *bob, bob_addr, text, &type); !s.ok()) {
-      return fail(absl::StrCat("pair ", pairs), s);
-    }
-    if (type != sig::MessageType::kCiphertext) {
-      r.failures.push_back("continuing session sent a PreKey message");
-      return r;
-    }
-    ++pairs;
-  }
-  double wall = std::chrono::duration<double>(Clock::now() - start).count();
-  double cpu = ThreadCpuSeconds() - cpu0;
-  r.Add("pairs_per_s", wall > 0 ? pairs / wall : 0, "pairs/s");
-  r.Add("pairs_per_cpu_s", cpu > 0 ? pairs / cpu : 0, "pairs/s");
-  r.Add("pair_us", pairs > 0 ? wall * 1e6 / pairs : NAN, "us");
-
-  // Session set-ups: process a fresh bundle, encrypt, peer decrypts the
-  // PreKey message (a new one-time prekey each time).
-  uint64_t setups = 0;
-  start = Clock::now();
-  cpu0 = ThreadCpuSeconds();
-  for (size_t i = 1; i < otks->size() && setups < o.setups && Clock::now() - start < limit; ++i) {
-    absl::StatusOr<sig::Bundle> b = BundleOf(*bob->engine, &(*otks)[i]);
-    if (!b.ok()) return fail("bundle", b.status());
-    if (absl::Status s = alice->engine->ProcessBundle(bob_addr, *b); !s.ok()) {
-      return fail("ProcessBundle", s);
-    }
-    sig::MessageType type;
-    if (absl::Status s = round_trip(*alice, alice_addr, *bob, bob_addr, text, &type); !s.ok()) {
-      return fail(absl::StrCat("set-up ", setups), s);
-    }
-    if (type != sig::MessageType::kPreKey) {
-      r.failures.push_back("a new session's first message was not a PreKey message");
-      return r;
-    }
-    ++setups;
-  }
-  wall = std::chrono::duration<double>(Clock::now() - start).count();
-  cpu = ThreadCpuSeconds() - cpu0;
-  r.Add("setups_per_s", wall > 0 ? setups / wall : 0, "setups/s");
-  r.Add("setups_per_cpu_s", cpu > 0 ? setups / cpu : 0, "setups/s");
-  r.Add("setup_ms", setups > 0 ? wall * 1e3 / setups : NAN, "ms");
-  if (setups == 0) r.failures.push_back("no session set-up completed");
+  if (!MeasurePairs(r, parties, text, limit)) return r;
+  MeasureSetups(r, parties, text, o.setups, limit);
   return r;
 }
 

@@ -5,6 +5,10 @@
 // directory, sets its accounts up through the real RPCs, runs bounded in
 // count and time, checks what the server holds afterwards, and returns a
 // ScenarioResult (failures inside it, never thrown).
+//
+// Each scenario lives in its own bench/<name>_scenario.cc; what they share
+// (sizing, start-up, the checks after a run) is in bench/scenario_common.h,
+// the Subscribe stream of delivery and idle in bench/subscriber.h.
 
 #include <chrono>
 #include <cstdint>
