@@ -55,12 +55,12 @@ constexpr char kRepetition[] = "a repetition such as aaaa or abcabc";
 const char* Describe(int type) {
   switch (type) {
     case DICTIONARY_MATCH:
-      return "a common word, name or password";
+      return "a common word or password";
     case DICT_LEET_MATCH:
       return "a common word with look-alike characters (p@ssw0rd)";
     case USER_MATCH:
     case USER_LEET_MATCH:
-      return "a word about you, such as your handle";
+      return "your handle or another word about you";
     case REPEATS_MATCH:
       return kRepetition;
     case SEQUENCE_MATCH:

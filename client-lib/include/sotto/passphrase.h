@@ -46,7 +46,7 @@ inline constexpr double kMinPassphraseBits = 50;
 // INVALID_ARGUMENT with a reason meant for the person choosing it, e.g.
 //   "the passphrase is too short: use at least 10 characters, e.g. several
 //    unrelated words"
-//   "the passphrase is too easy to guess (a common word, name or password;
+//   "the passphrase is too easy to guess (a common word or password;
 //    estimated ~10^8 guesses, 10^15 needed): try a longer phrase of several
 //    unrelated words"
 // The message never contains the passphrase. Strength is judged on the text
