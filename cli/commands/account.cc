@@ -1,13 +1,17 @@
 // init, passwd, settings, delete-account: the profile and the account.
 
+#include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <memory>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/string_view.h"
 #include "commands/commands.h"
 #include "output.h"
+#include "sotto/passphrase.h"
 #include "terminal.h"
 
 namespace sotto::cli {
@@ -36,12 +40,33 @@ absl::Status CheckInitArgs(const InitArgs& a) {
   return absl::OkStatus();
 }
 
+// The policy of sotto/passphrase.h for a passphrase about to protect a
+// profile, with `handle` and the app's name as words an attacker tries first.
+// `consequence` says what did not happen. SOTTO_ALLOW_WEAK_PASSPHRASE=1 skips
+// the check: it exists for the end-to-end tests, whose profiles are throwaway
+// and whose passphrases predate the policy.
+absl::Status CheckNewPassphrase(const std::string& passphrase, const std::string& handle,
+                                absl::string_view consequence) {
+  if (const char* allow = std::getenv("SOTTO_ALLOW_WEAK_PASSPHRASE");
+      allow != nullptr && std::strcmp(allow, "1") == 0) {
+    return absl::OkStatus();
+  }
+  const std::string words[] = {handle, "sotto"};
+  absl::Status s = CheckPassphraseStrength(passphrase, words);
+  if (s.ok()) return s;
+  return absl::Status(s.code(), absl::StrCat(s.message(), "; ", consequence));
+}
+
 absl::Status Init(Context& context, const InitArgs& a) {
   if (absl::Status s = CheckInitArgs(a); !s.ok()) return s;
   absl::StatusOr<TlsPems> pems = context.ReadTls();
   if (!pems.ok()) return pems.status();
   absl::StatusOr<std::string> passphrase = Passphrase(/*confirm=*/true);
   if (!passphrase.ok()) return passphrase.status();
+  if (absl::Status s = CheckNewPassphrase(*passphrase, a.name, "no profile was created");
+      !s.ok()) {
+    return s;
+  }
   const bool therapist = a.role == "therapist";
   RegisterOptions options;
   options.profile_dir = context.profile_dir();
@@ -77,6 +102,11 @@ absl::Status Passwd(Context& context) {
   if (!client.ok()) return client.status();
   absl::StatusOr<std::string> fresh = NewPassphrase();
   if (!fresh.ok()) return fresh.status();
+  if (absl::Status s =
+          CheckNewPassphrase(*fresh, (*client)->handle(), "the passphrase was not changed");
+      !s.ok()) {
+    return s;
+  }
   if (absl::Status s = (*client)->ChangePassphrase(context.passphrase(), *fresh); !s.ok()) {
     return s;
   }

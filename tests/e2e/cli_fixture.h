@@ -59,6 +59,9 @@ class CliTest : public ::testing::Test {
   // Runs `sotto --profile <dir>/<who> args...` with the passphrase in the
   // environment and `input` on stdin.
   // `env` ("NAME=value ...") is set for that one run.
+  // The tests' passphrases ("correct horse") are weaker than `init` and
+  // `passwd` accept, so SOTTO_ALLOW_WEAK_PASSPHRASE=1 is set unless `env`
+  // sets it otherwise.
   CliRun Sotto(const std::string& who, const std::string& args,
             const std::string& passphrase = "correct horse", const std::string& input = "",
             const std::string& env = "") {
@@ -67,7 +70,7 @@ class CliTest : public ::testing::Test {
     const std::string err = (dir_ / "stderr").string();
     std::ofstream(in) << input;
     std::string command = absl::StrCat(
-        env, " SOTTO_PASSPHRASE=", Quote(passphrase), " ", SOTTO_CLI_BINARY, " --profile ",
+        "SOTTO_ALLOW_WEAK_PASSPHRASE=1 ", env, " SOTTO_PASSPHRASE=", Quote(passphrase), " ", SOTTO_CLI_BINARY, " --profile ",
         Quote((dir_ / who).string()), " ", args, " <", in, " >", out, " 2>", err);
     int status = std::system(command.c_str());
     CliRun run;

@@ -168,5 +168,51 @@ TEST_F(CliTlsTest, ATlsPortWithoutTheCaSaysToPassTheCa) {
   EXPECT_THAT(verbose.err, HasSubstr("detail (sotto.dev/detail): Register: UNAVAILABLE: "));
 }
 
+// With the tests' escape hatch off: the policy of sotto/passphrase.h.
+constexpr char kEnforce[] = "SOTTO_ALLOW_WEAK_PASSPHRASE=0";
+
+TEST_F(CliTest, InitRefusesAWeakPassphraseSayingWhyAndCreatesNothing) {
+  auto code = sotto::testing::EnrolmentCode(Target(), "dr-rivera");
+  ASSERT_OK(code.status());
+  const std::string init = absl::StrCat("init --server ", Target().address(),
+                                        " --role therapist --name dr-rivera --enrol ", *code);
+  CliRun short_one = Sotto("dr-rivera", init, "abc", "", kEnforce);
+  EXPECT_EQ(short_one.exit_code, 1);
+  EXPECT_THAT(short_one.err, HasSubstr("sotto: the passphrase is too short: use at least 10 "
+                                       "characters"));
+  EXPECT_THAT(short_one.err, HasSubstr("no profile was created"));
+  EXPECT_EQ(std::count(short_one.err.begin(), short_one.err.end(), '\n'), 1) << short_one.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "dr-rivera")) << "a refused init leaves no profile";
+
+  CliRun own_name = Sotto("dr-rivera", init, "dr-rivera2024", "", kEnforce);
+  EXPECT_EQ(own_name.exit_code, 1);
+  EXPECT_THAT(own_name.err, HasSubstr("too easy to guess (your handle or another word about you"));
+  EXPECT_THAT(own_name.err, HasSubstr("try a longer phrase of several unrelated words"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "dr-rivera"));
+
+  // The same command with a strong passphrase: the code was not used up.
+  CliRun strong = Sotto("dr-rivera", init, "river stone cloud tiger", "", kEnforce);
+  EXPECT_EQ(strong.exit_code, 0) << strong.err;
+}
+
+TEST_F(CliTest, PasswdRefusesAWeakNewPassphraseAndKeepsTheOldOne) {
+  ASSERT_EQ(InitTherapist("dr-rivera").exit_code, 0);
+  CliRun weak = Sotto("dr-rivera", "passwd", "correct horse", "",
+                      absl::StrCat(kEnforce, " SOTTO_NEW_PASSPHRASE=password1234"));
+  EXPECT_EQ(weak.exit_code, 1);
+  EXPECT_THAT(weak.err, HasSubstr("sotto: the passphrase is too easy to guess (a common word"));
+  EXPECT_THAT(weak.err, HasSubstr("the passphrase was not changed"));
+  EXPECT_THAT(weak.out, Not(HasSubstr("Passphrase changed")));
+  EXPECT_EQ(Sotto("dr-rivera", "settings", "correct horse").exit_code, 0)
+      << "the old passphrase still opens the profile";
+  EXPECT_EQ(Sotto("dr-rivera", "settings", "password1234").exit_code, 1);
+
+  const std::string strong = "tulip marble oxygen canyon";
+  CliRun changed = Sotto("dr-rivera", "passwd", "correct horse", "",
+                         absl::StrCat(kEnforce, " SOTTO_NEW_PASSPHRASE=", Quote(strong)));
+  EXPECT_EQ(changed.exit_code, 0) << changed.err;
+  EXPECT_EQ(Sotto("dr-rivera", "settings", strong).exit_code, 0);
+}
+
 }  // namespace
 }  // namespace sotto
