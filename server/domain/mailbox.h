@@ -16,6 +16,7 @@
 #include "server/domain/conversation_queue.h"
 #include "server/domain/limits.h"
 #include "server/domain/queue_listeners.h"
+#include "server/domain/records.h"
 #include "server/domain/striped_mutex.h"
 #include "server/domain/types.h"
 #include "server/storage/store.h"
@@ -271,9 +272,25 @@ class Mailbox {
   // Releases the due messages among the first kScheduledReleaseBatch held
   // ones, unsynced and without waking anyone. True if more may be due.
   absl::StatusOr<bool> ReleaseBatch(Released& released);
-  // Releases one held message, unsynced (ReleaseDue).
+  // Releases one held message, unsynced (ReleaseDue), through the steps
+  // below; the caller holds no lock, ReleaseOne takes the release's.
   absl::Status ReleaseOne(const std::string& scheduled_key, absl::string_view value,
                           Released& released);
+  // Moves out of `held` the envelopes for the recipient's devices that still
+  // exist (none if the account is gone).
+  absl::StatusOr<std::vector<OutgoingEnvelope>> TakeEnvelopesForRemainingDevices(
+      records::Scheduled& held);
+  // Whom a held message is between now, or nullopt if it may no longer be
+  // delivered (its sender is gone, the care link ended or was made anew).
+  absl::StatusOr<std::optional<Route>> RouteRelease(const records::Scheduled& held);
+  // Queues the envelopes, indexes the conversation and writes it with
+  // `drop`; adds the queues to wake to `released`.
+  absl::Status DeliverReleased(const records::Scheduled& held,
+                               const std::vector<OutgoingEnvelope>& envelopes,
+                               const Route& route, const WriteBatch& drop,
+                               Released& released);
+  // Writes `batch` unsynced and notes in `released` that something was.
+  absl::Status WriteReleased(const WriteBatch& batch, Released& released);
 
   Store* const store_;
   Accounts* const accounts_;

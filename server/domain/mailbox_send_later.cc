@@ -80,14 +80,52 @@ absl::StatusOr<bool> Mailbox::ReleaseBatch(Released& released) {
   return rows.size() == kScheduledReleaseBatch;
 }
 
-absl::Status Mailbox::ReleaseOne(const std::string& scheduled_key, absl::string_view value,
-                                 Released& released) {
-  SOTTO_ASSIGN_OR_RETURN(records::Scheduled held, records::DecodeScheduled(value));
+namespace {
+
+// The batch that forgets a held message: what ReleaseOne writes whether or
+// not it delivers.
+WriteBatch DropHeld(const std::string& scheduled_key, const records::Scheduled& held) {
   WriteBatch drop;
   drop.Delete(Table::kScheduled, scheduled_key);
   drop.Delete(Table::kScheduledIndex,
               keys::ScheduledIndex(held.sender, held.sender_device, held.message_id));
+  return drop;
+}
 
+// The sender's idempotency record and the queue meta of each recipient
+// device released to.
+std::vector<std::string> ReleaseLockKeys(const records::Scheduled& held,
+                                         const std::vector<OutgoingEnvelope>& envelopes) {
+  std::vector<std::string> lock_keys = {
+      keys::Idempotency(held.sender, held.sender_device, held.message_id)};
+  for (const OutgoingEnvelope& e : envelopes) {
+    lock_keys.push_back(keys::QueueMeta(held.recipient, e.device_id));
+  }
+  return lock_keys;
+}
+
+}  // namespace
+
+absl::Status Mailbox::ReleaseOne(const std::string& scheduled_key, absl::string_view value,
+                                 Released& released) {
+  SOTTO_ASSIGN_OR_RETURN(records::Scheduled held, records::DecodeScheduled(value));
+  const WriteBatch drop = DropHeld(scheduled_key, held);
+  SOTTO_ASSIGN_OR_RETURN(std::vector<OutgoingEnvelope> envelopes,
+                         TakeEnvelopesForRemainingDevices(held));
+
+  StripedLock lock(locks_, ReleaseLockKeys(held, envelopes));
+  // Cancelled meanwhile?
+  SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> still,
+                         store_->Get(Table::kScheduled, scheduled_key));
+  if (!still) return absl::OkStatus();
+  if (envelopes.empty()) return WriteReleased(drop, released);
+  SOTTO_ASSIGN_OR_RETURN(std::optional<Route> route, RouteRelease(held));
+  if (!route) return WriteReleased(drop, released);
+  return DeliverReleased(held, envelopes, *route, drop, released);
+}
+
+absl::StatusOr<std::vector<OutgoingEnvelope>> Mailbox::TakeEnvelopesForRemainingDevices(
+    records::Scheduled& held) {
   // Devices may have changed since the message was accepted: deliver to the
   // ones that remain.
   absl::StatusOr<std::vector<DeviceInfo>> devices = accounts_->Devices(held.recipient);
@@ -103,50 +141,37 @@ absl::Status Mailbox::ReleaseOne(const std::string& scheduled_key, absl::string_
       if (present) envelopes.push_back(std::move(e));
     }
   }
+  return envelopes;
+}
 
-  std::vector<std::string> lock_keys = {
-      keys::Idempotency(held.sender, held.sender_device, held.message_id)};
-  for (const OutgoingEnvelope& e : envelopes) {
-    lock_keys.push_back(keys::QueueMeta(held.recipient, e.device_id));
-  }
-  StripedLock lock(locks_, lock_keys);
-  // Cancelled meanwhile?
-  SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> still,
-                         store_->Get(Table::kScheduled, scheduled_key));
-  if (!still) return absl::OkStatus();
-  // Writes are unsynced under the locks; ReleaseDue syncs them all.
-  auto write = [&](const WriteBatch& batch) {
-    absl::Status s = store_->Write(batch, Durability::kBuffered);
-    if (s.ok()) released.wrote = true;
-    return s;
-  };
-  if (envelopes.empty()) return write(drop);
-
+absl::StatusOr<std::optional<Route>> Mailbox::RouteRelease(const records::Scheduled& held) {
   SOTTO_ASSIGN_OR_RETURN(std::optional<Role> role, accounts_->RoleOf(held.sender));
-  if (!role) return write(drop);
+  if (!role) return std::nullopt;
+  if (care_ == nullptr) return Route();
   AuthenticatedDevice sender{held.sender, held.sender_device, *role};
-  Route route;
-  if (care_ != nullptr) {
-    absl::StatusOr<Route> allowed = care_->CheckCanMessage(sender, held.recipient);
-    if (!allowed.ok()) {
-      // The link ended (or never was) by release time: not delivered.
-      return write(drop);
-    }
-    route = *std::move(allowed);
-    if (route.between_care_parties) {
-      // A link ended and made again after the message was accepted is a new
-      // relationship: what was written under the old one is not delivered.
-      SOTTO_ASSIGN_OR_RETURN(std::optional<records::Link> link,
-                             care_->GetLink(route.therapist, route.client));
-      const bool same_link = held.link_since_ms != 0
-                                 ? link && link->since_ms == held.link_since_ms
-                                 : link && link->since_ms <= held.accepted_ms;
-      if (!same_link) {
-        return write(drop);
-      }
-    }
+  absl::StatusOr<Route> allowed = care_->CheckCanMessage(sender, held.recipient);
+  if (!allowed.ok()) {
+    // The link ended (or never was) by release time: not delivered.
+    return std::nullopt;
   }
+  Route route = *std::move(allowed);
+  if (route.between_care_parties) {
+    // A link ended and made again after the message was accepted is a new
+    // relationship: what was written under the old one is not delivered.
+    SOTTO_ASSIGN_OR_RETURN(std::optional<records::Link> link,
+                           care_->GetLink(route.therapist, route.client));
+    const bool same_link = held.link_since_ms != 0
+                               ? link && link->since_ms == held.link_since_ms
+                               : link && link->since_ms <= held.accepted_ms;
+    if (!same_link) return std::nullopt;
+  }
+  return route;
+}
 
+absl::Status Mailbox::DeliverReleased(const records::Scheduled& held,
+                                      const std::vector<OutgoingEnvelope>& envelopes,
+                                      const Route& route, const WriteBatch& drop,
+                                      Released& released) {
   const int64_t now = clock_->NowMillis();
   StoredEnvelope stamp;
   stamp.sender = held.sender;
@@ -166,12 +191,19 @@ absl::Status Mailbox::ReleaseOne(const std::string& scheduled_key, absl::string_
       client_lock = conversations_->LockClient(route.client);
       SOTTO_RETURN_IF_ERROR(conversations_->AddMessageInto(route, now, batch).status());
     }
-    SOTTO_RETURN_IF_ERROR(write(batch));
+    SOTTO_RETURN_IF_ERROR(WriteReleased(batch, released));
   }
   for (const OutgoingEnvelope& e : envelopes) {
     released.queues.push_back(keys::QueuePrefix(held.recipient, e.device_id));
   }
   return absl::OkStatus();
+}
+
+absl::Status Mailbox::WriteReleased(const WriteBatch& batch, Released& released) {
+  // Unsynced under the release's locks; ReleaseDue syncs them all.
+  absl::Status s = store_->Write(batch, Durability::kBuffered);
+  if (s.ok()) released.wrote = true;
+  return s;
 }
 
 }  // namespace sotto::server

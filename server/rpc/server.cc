@@ -30,6 +30,7 @@
 #include "server/rpc/keys_service.h"
 #include "server/rpc/messages_service.h"
 #include "server/app/store_stack.h"
+#include "sotto/status_macros.h"
 
 namespace sotto::server::rpc {
 
@@ -68,6 +69,20 @@ struct SottoServer::Parts {
   std::unique_ptr<grpc::Server> operator_server;
   absl::Mutex shutdown_mu;
   bool shut_down ABSL_GUARDED_BY(shutdown_mu) = false;
+
+  // The steps of SottoServer::Start, in order.
+  // Opens the store stack and builds the domain services over it.
+  absl::Status OpenDomain(const ServerOptions& options, Clock* clock);
+  // Builds the handler pool, the call gate and the gRPC services.
+  void MakeServices(const ServerOptions& options, Clock* clock);
+  // Serves every service but Operator on options.listen_address; returns
+  // the bound port.
+  absl::StatusOr<int> ServeTcp(const ServerOptions& options,
+                               std::shared_ptr<grpc::ServerCredentials> credentials);
+  // Serves Operator on the data directory's socket (mode 0600, the
+  // directory made 0700); returns its address. Shuts the TCP server down
+  // if it fails.
+  absl::StatusOr<std::string> ServeOperatorSocket(const ServerOptions& options);
 };
 
 namespace {
@@ -110,12 +125,8 @@ std::function<void(const absl::Status&)> ReportTo(std::string what) {
   };
 }
 
-}  // namespace
-
-SottoServer::SottoServer(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
-
-absl::StatusOr<std::unique_ptr<SottoServer>> SottoServer::Start(
-    const ServerOptions& options) {
+// INVALID_ARGUMENT naming the first option that cannot work.
+absl::Status CheckOptions(const ServerOptions& options) {
   if (options.tls_cert_pem.empty() != options.tls_key_pem.empty()) {
     return absl::InvalidArgumentError(
         "TLS needs both a certificate and its private key, got only the " +
@@ -133,14 +144,121 @@ absl::StatusOr<std::unique_ptr<SottoServer>> SottoServer::Start(
     return absl::InvalidArgumentError(
         "keepalive_time must be 0 (off) or positive with a positive keepalive_timeout");
   }
-  std::shared_ptr<grpc::ServerCredentials> credentials;
-  if (options.tls_cert_pem.empty()) {
-    credentials = grpc::InsecureServerCredentials();
-  } else {
-    grpc::SslServerCredentialsOptions ssl;
-    ssl.pem_key_cert_pairs.push_back({options.tls_key_pem, options.tls_cert_pem});
-    credentials = grpc::SslServerCredentials(ssl);
+  return absl::OkStatus();
+}
+
+// TLS with the options' certificate and key, or plain TCP without them.
+std::shared_ptr<grpc::ServerCredentials> CredentialsFor(const ServerOptions& options) {
+  if (options.tls_cert_pem.empty()) return grpc::InsecureServerCredentials();
+  grpc::SslServerCredentialsOptions ssl;
+  ssl.pem_key_cert_pairs.push_back({options.tls_key_pem, options.tls_cert_pem});
+  return grpc::SslServerCredentials(ssl);
+}
+
+}  // namespace
+
+absl::Status SottoServer::Parts::OpenDomain(const ServerOptions& options, Clock* clock) {
+  absl::StatusOr<std::unique_ptr<StoreStack>> opened =
+      StoreStack::Open({options.data_dir, clock, options.wrap_store});
+  if (!opened.ok()) return opened.status();
+  storage = *std::move(opened);
+  Store* const db = storage->store();
+  accounts = std::make_unique<Accounts>(db);
+  keys = std::make_unique<KeyDirectory>(db, accounts.get());
+  enrolment = std::make_unique<Enrolment>(db, accounts.get(), clock);
+  care = std::make_unique<Care>(db, accounts.get(), enrolment.get(), clock,
+                                options.emergency_note);
+  conversations = std::make_unique<ConversationQueue>(db, care.get(), clock);
+  mailbox = std::make_unique<Mailbox>(db, accounts.get(), clock, options.mailbox, care.get(),
+                                      conversations.get());
+  releaser = std::make_unique<ScheduledReleaser>(
+      mailbox.get(), clock, ReportTo("releasing scheduled messages failed"));
+  ScheduledReleaser* const wake = releaser.get();
+  mailbox->SetScheduleListener([wake](int64_t) { wake->Wake(); });
+  sweeper = std::make_unique<Sweeper>(mailbox.get(), enrolment.get(), care.get(),
+                                      ReportTo("sweeping expired records failed"));
+  code_attempts = std::make_unique<AttemptLimiter>(clock);
+  limits = std::make_unique<RateLimits>(clock, options.rate_limits);
+  return absl::OkStatus();
+}
+
+void SottoServer::Parts::MakeServices(const ServerOptions& options, Clock* clock) {
+  Store* const db = storage->store();
+  AuditLog* const audit = storage->audit();
+  pool = std::make_unique<BlockingPool>(options.io_threads, options.io_queue);
+  gate = std::make_unique<CallGate>(accounts.get(), audit, db, limits.get(), pool.get());
+  accounts_service =
+      std::make_unique<AccountsService>(gate.get(), care.get(), code_attempts.get(), clock);
+  keys_service = std::make_unique<KeysService>(gate.get(), keys.get(), care.get());
+  messages_service = std::make_unique<MessagesService>(gate.get(), mailbox.get(), &stats,
+                                                       options.max_streams_per_device);
+  care_service = std::make_unique<CareService>(gate.get(), care.get(), code_attempts.get());
+  queue_service = std::make_unique<QueueService>(gate.get(), conversations.get());
+  operator_service = std::make_unique<OperatorService>(enrolment.get(), audit, accounts.get(),
+                                                       &stats, db, pool.get());
+}
+
+absl::StatusOr<int> SottoServer::Parts::ServeTcp(
+    const ServerOptions& options, std::shared_ptr<grpc::ServerCredentials> credentials) {
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(options.listen_address, std::move(credentials), &port);
+  builder.SetMaxReceiveMessageSize(kMaxReceiveMessageBytes);
+  AddKeepalive(options, builder);
+  builder.RegisterService(accounts_service.get());
+  builder.RegisterService(keys_service.get());
+  builder.RegisterService(messages_service.get());
+  builder.RegisterService(care_service.get());
+  builder.RegisterService(queue_service.get());
+  // Not the Operator service: it is for the Unix socket only.
+  server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen_address));
   }
+  return port;
+}
+
+absl::StatusOr<std::string> SottoServer::Parts::ServeOperatorSocket(
+    const ServerOptions& options) {
+  // Only the owner may enter the data directory, so nobody else can reach
+  // the socket even in the moment before its own mode is set.
+  std::error_code ec;
+  std::filesystem::permissions(options.data_dir, std::filesystem::perms::owner_all,
+                               std::filesystem::perm_options::replace, ec);
+  if (ec) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot restrict data directory ", options.data_dir, ": ", ec.message()));
+  }
+  std::string path = (std::filesystem::path(options.data_dir) / kOperatorSocketName).string();
+  // A socket left by a server that crashed: we hold the database lock, so
+  // no live server owns it.
+  std::filesystem::remove(path, ec);
+  std::string address = absl::StrCat("unix:", path);
+  grpc::ServerBuilder op_builder;
+  int selected = 0;
+  op_builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &selected);
+  op_builder.RegisterService(operator_service.get());
+  operator_server = op_builder.BuildAndStart();
+  if (operator_server == nullptr || selected == 0) {
+    server->Shutdown();
+    return absl::UnavailableError(absl::StrCat("cannot listen on the operator socket ", path));
+  }
+  if (chmod(path.c_str(), S_IRUSR | S_IWUSR) != 0) {
+    server->Shutdown();
+    operator_server->Shutdown();
+    return absl::FailedPreconditionError(absl::StrCat("cannot chmod ", path));
+  }
+  return address;
+}
+
+SottoServer::SottoServer(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+
+absl::StatusOr<std::unique_ptr<SottoServer>> SottoServer::Start(
+    const ServerOptions& options) {
+  SOTTO_RETURN_IF_ERROR(CheckOptions(options));
+  std::shared_ptr<grpc::ServerCredentials> credentials = CredentialsFor(options);
   // Debian's Abseil is built with mutex deadlock detection on: every Lock
   // updates a global lock-order graph (GraphCycles) behind one global
   // mutex, which showed up in the ingest profile. Our lock order is kept by
@@ -149,101 +267,12 @@ absl::StatusOr<std::unique_ptr<SottoServer>> SottoServer::Start(
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   auto parts = std::make_unique<Parts>();
   Clock* clock = options.clock != nullptr ? options.clock : SystemClock::Get();
-  absl::StatusOr<std::unique_ptr<StoreStack>> storage =
-      StoreStack::Open({options.data_dir, clock, options.wrap_store});
-  if (!storage.ok()) return storage.status();
-  parts->storage = *std::move(storage);
-  Store* const db = parts->storage->store();
-  AuditLog* const audit = parts->storage->audit();
-  parts->accounts = std::make_unique<Accounts>(db);
-  parts->keys = std::make_unique<KeyDirectory>(db, parts->accounts.get());
-  parts->enrolment =
-      std::make_unique<Enrolment>(db, parts->accounts.get(), clock);
-  parts->care = std::make_unique<Care>(db, parts->accounts.get(),
-                                       parts->enrolment.get(), clock, options.emergency_note);
-  parts->conversations =
-      std::make_unique<ConversationQueue>(db, parts->care.get(), clock);
-  parts->mailbox = std::make_unique<Mailbox>(db, parts->accounts.get(),
-                                             clock, options.mailbox, parts->care.get(),
-                                             parts->conversations.get());
-  parts->releaser = std::make_unique<ScheduledReleaser>(
-      parts->mailbox.get(), clock, ReportTo("releasing scheduled messages failed"));
-  ScheduledReleaser* releaser = parts->releaser.get();
-  parts->mailbox->SetScheduleListener([releaser](int64_t) { releaser->Wake(); });
-  parts->sweeper = std::make_unique<Sweeper>(parts->mailbox.get(), parts->enrolment.get(),
-                                             parts->care.get(),
-                                             ReportTo("sweeping expired records failed"));
-  parts->code_attempts = std::make_unique<AttemptLimiter>(clock);
-  parts->limits = std::make_unique<RateLimits>(clock, options.rate_limits);
-  parts->pool = std::make_unique<BlockingPool>(options.io_threads, options.io_queue);
-  parts->gate = std::make_unique<CallGate>(parts->accounts.get(), audit, db,
-                                           parts->limits.get(), parts->pool.get());
-  parts->accounts_service = std::make_unique<AccountsService>(
-      parts->gate.get(), parts->care.get(), parts->code_attempts.get(), clock);
-  parts->keys_service = std::make_unique<KeysService>(parts->gate.get(), parts->keys.get(),
-                                                      parts->care.get());
-  parts->messages_service =
-      std::make_unique<MessagesService>(parts->gate.get(), parts->mailbox.get(), &parts->stats,
-                                        options.max_streams_per_device);
-  parts->care_service = std::make_unique<CareService>(parts->gate.get(), parts->care.get(),
-                                                     parts->code_attempts.get());
-  parts->queue_service =
-      std::make_unique<QueueService>(parts->gate.get(), parts->conversations.get());
-  parts->operator_service = std::make_unique<OperatorService>(
-      parts->enrolment.get(), audit, parts->accounts.get(), &parts->stats, db,
-      parts->pool.get());
-
-  grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort(options.listen_address, std::move(credentials), &port);
-  builder.SetMaxReceiveMessageSize(kMaxReceiveMessageBytes);
-  AddKeepalive(options, builder);
-  builder.RegisterService(parts->accounts_service.get());
-  builder.RegisterService(parts->keys_service.get());
-  builder.RegisterService(parts->messages_service.get());
-  builder.RegisterService(parts->care_service.get());
-  builder.RegisterService(parts->queue_service.get());
-  // Not the Operator service: it is for the Unix socket only.
-  parts->server = builder.BuildAndStart();
-  if (parts->server == nullptr || port == 0) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot listen on ", options.listen_address));
-  }
-
+  SOTTO_RETURN_IF_ERROR(parts->OpenDomain(options, clock));
+  parts->MakeServices(options, clock);
+  SOTTO_ASSIGN_OR_RETURN(const int port, parts->ServeTcp(options, std::move(credentials)));
   std::string operator_address;
   if (options.operator_socket) {
-    // Only the owner may enter the data directory, so nobody else can reach
-    // the socket even in the moment before its own mode is set.
-    std::error_code ec;
-    std::filesystem::permissions(options.data_dir, std::filesystem::perms::owner_all,
-                                 std::filesystem::perm_options::replace, ec);
-    if (ec) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "cannot restrict data directory ", options.data_dir, ": ", ec.message()));
-    }
-    std::string path = (std::filesystem::path(options.data_dir) / kOperatorSocketName).string();
-    // A socket left by a server that crashed: we hold the database lock, so
-    // no live server owns it.
-    std::filesystem::remove(path, ec);
-    operator_address = absl::StrCat("unix:", path);
-    grpc::ServerBuilder op_builder;
-    int selected = 0;
-    op_builder.AddListeningPort(operator_address, grpc::InsecureServerCredentials(),
-                                &selected);
-    op_builder.RegisterService(parts->operator_service.get());
-    parts->operator_server = op_builder.BuildAndStart();
-    if (parts->operator_server == nullptr || selected == 0) {
-      parts->server->Shutdown();
-      return absl::UnavailableError(
-          absl::StrCat("cannot listen on the operator socket ", path));
-    }
-    if (chmod(path.c_str(), S_IRUSR | S_IWUSR) != 0) {
-      parts->server->Shutdown();
-      parts->operator_server->Shutdown();
-      return absl::FailedPreconditionError(absl::StrCat("cannot chmod ", path));
-    }
+    SOTTO_ASSIGN_OR_RETURN(operator_address, parts->ServeOperatorSocket(options));
   }
   // Releases what fell due while the server was down, then keeps watch.
   parts->releaser->Start();

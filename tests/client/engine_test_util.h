@@ -20,14 +20,7 @@
 
 namespace sotto::client::signal {
 
-// Debian's Abseil has no IsOkAndHolds; StatusOr is not an optional for gmock.
-MATCHER_P(IsOkAndHolds, inner, "is OK and holds a matching value") {
-  if (!arg.ok()) {
-    *result_listener << "status is " << arg.status();
-    return false;
-  }
-  return ::testing::ExplainMatchResult(inner, *arg, result_listener);
-}
+using ::sotto::testing::IsOkAndHolds;
 
 inline constexpr int64_t kNow = 1'750'000'000'000;
 

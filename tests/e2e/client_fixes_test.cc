@@ -37,6 +37,7 @@ using client::storage::Space;
 using client::storage::Write;
 using ::sotto::testing::EnrolmentCode;
 using ::sotto::testing::IsOk;
+using ::sotto::testing::IsOkAndHolds;
 using ::sotto::testing::Party;
 using ::sotto::testing::RawConnection;
 using ::sotto::testing::RegisterClient;
@@ -49,15 +50,6 @@ using ::testing::Not;
 using ::testing::SizeIs;
 
 namespace fs = std::filesystem;
-
-// Debian's Abseil has no IsOkAndHolds.
-MATCHER_P(IsOkAndHolds, inner, "is OK and holds a matching value") {
-  if (!arg.ok()) {
-    *result_listener << "status is " << arg.status();
-    return false;
-  }
-  return ::testing::ExplainMatchResult(inner, *arg, result_listener);
-}
 
 constexpr char kUnreadable[] = "[This message could not be read by this version of Sotto]";
 

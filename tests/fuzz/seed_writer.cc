@@ -172,8 +172,14 @@ void ResponsePolicy() {
   Put("response_policy_fuzz", "validate", Sel(0, w.Finish()));
 }
 
-void ServerRequests(sotto::testing::SignalTestKeys& keys) {
-  const std::string id(16, '\x22');
+// server_requests_fuzz seeds: one real request per RPC, each under the
+// selector byte Handle reads (0x80: the therapist calls).
+constexpr char kServerRequests[] = "server_requests_fuzz";
+
+// The message id the Send and CancelScheduled seeds share.
+std::string SeedMessageId() { return std::string(16, '\x22'); }
+
+void AccountAndKeyRequests(sotto::testing::SignalTestKeys& keys) {
   {
     sotto::v1::RegisterRequest r;
     r.set_handle("newclient");
@@ -182,91 +188,101 @@ void ServerRequests(sotto::testing::SignalTestKeys& keys) {
     r.set_registration_id(303);
     SetKeys(keys, r.mutable_keys(), 2);
     r.set_invite_code("K7QF-2M9X-TR4C");
-    Put("server_requests_fuzz", "register", Sel(0, r.SerializeAsString()));
+    Put(kServerRequests, "register", Sel(0, r.SerializeAsString()));
   }
-  Put("server_requests_fuzz", "whoami", Sel(1, ""));
+  Put(kServerRequests, "whoami", Sel(1, ""));
   {
     sotto::v1::UploadKeysRequest r;
     SetKeys(keys, r.mutable_keys(), 2);
     r.mutable_keys()->clear_identity_key();
     r.mutable_keys()->clear_signed_prekey();
-    Put("server_requests_fuzz", "upload", Sel(2, r.SerializeAsString()));
+    Put(kServerRequests, "upload", Sel(2, r.SerializeAsString()));
   }
   {
     sotto::v1::GetBundleRequest r;
     r.set_user("thera");
-    Put("server_requests_fuzz", "get_bundle", Sel(2 + 1, r.SerializeAsString()));
+    Put(kServerRequests, "get_bundle", Sel(2 + 1, r.SerializeAsString()));
   }
-  Put("server_requests_fuzz", "count_prekeys", Sel(4 | 0x80, ""));
+  Put(kServerRequests, "count_prekeys", Sel(4 | 0x80, ""));
+}
+
+void MessageRequests() {
   {
     sotto::v1::SendRequest r;
     r.set_recipient("thera");
-    r.set_message_id(id);
+    r.set_message_id(SeedMessageId());
     auto* e = r.add_envelopes();
     e->set_device_id(1);
     e->set_registration_id(101);
     e->set_type(sotto::v1::ENVELOPE_TYPE_PREKEY);
     e->set_ciphertext(std::string(200, 'c'));
-    Put("server_requests_fuzz", "send", Sel(5, r.SerializeAsString()));
+    Put(kServerRequests, "send", Sel(5, r.SerializeAsString()));
     r.set_recipient("client");
     r.mutable_envelopes(0)->set_registration_id(202);
     r.set_deliver_at_ms(1'700'000'900'000);
-    Put("server_requests_fuzz", "send_later", Sel(5 | 0x80, r.SerializeAsString()));
+    Put(kServerRequests, "send_later", Sel(5 | 0x80, r.SerializeAsString()));
   }
-  {
-    sotto::v1::FetchRequest r;
-    r.set_limit(10);
-    Put("server_requests_fuzz", "fetch", Sel(6 | 0x80, r.SerializeAsString()));
-    sotto::v1::AckRequest a;
-    a.add_seqs(1);
-    a.add_seqs(2);
-    Put("server_requests_fuzz", "ack", Sel(7 | 0x80, a.SerializeAsString()));
-    sotto::v1::CancelScheduledRequest c;
-    c.set_message_id(id);
-    Put("server_requests_fuzz", "cancel", Sel(8 | 0x80, c.SerializeAsString()));
-  }
+  sotto::v1::FetchRequest r;
+  r.set_limit(10);
+  Put(kServerRequests, "fetch", Sel(6 | 0x80, r.SerializeAsString()));
+  sotto::v1::AckRequest a;
+  a.add_seqs(1);
+  a.add_seqs(2);
+  Put(kServerRequests, "ack", Sel(7 | 0x80, a.SerializeAsString()));
+  sotto::v1::CancelScheduledRequest c;
+  c.set_message_id(SeedMessageId());
+  Put(kServerRequests, "cancel", Sel(8 | 0x80, c.SerializeAsString()));
+}
+
+void CareRequests() {
   {
     sotto::v1::CreateInviteRequest r;
     r.set_valid_hours(48);
-    Put("server_requests_fuzz", "create_invite", Sel(9 | 0x80, r.SerializeAsString()));
+    Put(kServerRequests, "create_invite", Sel(9 | 0x80, r.SerializeAsString()));
     sotto::v1::AcceptInviteRequest a;
     a.set_code("K7QF-2M9X-TR4C");
-    Put("server_requests_fuzz", "accept_invite", Sel(10, a.SerializeAsString()));
-    Put("server_requests_fuzz", "list_links", Sel(11, ""));
+    Put(kServerRequests, "accept_invite", Sel(10, a.SerializeAsString()));
+    Put(kServerRequests, "list_links", Sel(11, ""));
     sotto::v1::EndLinkRequest e;
     e.set_peer("client");
-    Put("server_requests_fuzz", "end_link", Sel(12 | 0x80, e.SerializeAsString()));
+    Put(kServerRequests, "end_link", Sel(12 | 0x80, e.SerializeAsString()));
   }
-  {
-    sotto::v1::SetPolicyRequest r;
-    auto* p = r.mutable_policy();
-    p->set_time_zone("Europe/Berlin");
-    for (uint32_t d : {1u, 2u, 3u, 4u, 5u}) p->add_working_days(d);
-    p->set_day_start_minute(480);
-    p->set_day_end_minute(960);
-    p->set_reply_window_minutes(240);
-    p->set_away_note("on leave");
-    Put("server_requests_fuzz", "set_policy", Sel(13 | 0x80, r.SerializeAsString()));
-    sotto::v1::GetPolicyRequest g;
-    g.set_therapist("thera");
-    Put("server_requests_fuzz", "get_policy", Sel(14, g.SerializeAsString()));
-  }
-  {
-    sotto::v1::ListQueueRequest l;
-    l.set_include_all(true);
-    Put("server_requests_fuzz", "list_queue", Sel(15 | 0x80, l.SerializeAsString()));
-    sotto::v1::SnoozeRequest s;
-    s.set_client("client");
-    s.set_until_ms(1'700'001'000'000);
-    Put("server_requests_fuzz", "snooze", Sel(16 | 0x80, s.SerializeAsString()));
-    sotto::v1::CloseRequest c;
-    c.set_client("client");
-    Put("server_requests_fuzz", "close_claim", Sel(17 | 0x80, c.SerializeAsString()));
-    sotto::v1::EnrolTherapistRequest e;
-    e.set_handle("drsmith");
-    e.set_valid_hours(72);
-    Put("server_requests_fuzz", "enrol", Sel(18, e.SerializeAsString()));
-  }
+  sotto::v1::SetPolicyRequest r;
+  auto* p = r.mutable_policy();
+  p->set_time_zone("Europe/Berlin");
+  for (uint32_t d : {1u, 2u, 3u, 4u, 5u}) p->add_working_days(d);
+  p->set_day_start_minute(480);
+  p->set_day_end_minute(960);
+  p->set_reply_window_minutes(240);
+  p->set_away_note("on leave");
+  Put(kServerRequests, "set_policy", Sel(13 | 0x80, r.SerializeAsString()));
+  sotto::v1::GetPolicyRequest g;
+  g.set_therapist("thera");
+  Put(kServerRequests, "get_policy", Sel(14, g.SerializeAsString()));
+}
+
+void QueueAndOperatorRequests() {
+  sotto::v1::ListQueueRequest l;
+  l.set_include_all(true);
+  Put(kServerRequests, "list_queue", Sel(15 | 0x80, l.SerializeAsString()));
+  sotto::v1::SnoozeRequest s;
+  s.set_client("client");
+  s.set_until_ms(1'700'001'000'000);
+  Put(kServerRequests, "snooze", Sel(16 | 0x80, s.SerializeAsString()));
+  sotto::v1::CloseRequest c;
+  c.set_client("client");
+  Put(kServerRequests, "close_claim", Sel(17 | 0x80, c.SerializeAsString()));
+  sotto::v1::EnrolTherapistRequest e;
+  e.set_handle("drsmith");
+  e.set_valid_hours(72);
+  Put(kServerRequests, "enrol", Sel(18, e.SerializeAsString()));
+}
+
+void ServerRequests(sotto::testing::SignalTestKeys& keys) {
+  AccountAndKeyRequests(keys);
+  MessageRequests();
+  CareRequests();
+  QueueAndOperatorRequests();
 }
 
 void ContentCodec() {

@@ -120,10 +120,14 @@ bool Parse(Request& request, const uint8_t* data, size_t size) {
   return request.ParseFromArray(data, static_cast<int>(size));
 }
 
-// Runs one request as its handler would; returns the domain's status.
-absl::Status Handle(World& w, uint8_t which, const AuthenticatedDevice& caller,
-                    const uint8_t* data, size_t size) {
-  switch (which % 19) {
+// The handlers below each take the RPCs of one service, numbered as in
+// Handle, and return the domain's status (OK when the bytes do not parse).
+
+// Accounts and Keys: 0 Register, 1 WhoAmI, 2 UploadKeys, 3 GetBundle,
+// 4 CountPreKeys.
+absl::Status HandleAccountsAndKeys(World& w, uint8_t rpc, const AuthenticatedDevice& caller,
+                                   const uint8_t* data, size_t size) {
+  switch (rpc) {
     case 0: {
       sotto::v1::RegisterRequest r;
       if (!Parse(r, data, size)) return absl::OkStatus();
@@ -149,6 +153,14 @@ absl::Status Handle(World& w, uint8_t which, const AuthenticatedDevice& caller,
       return w.keys->GetBundle(r.user()).status();
     }
     case 4: return w.keys->CountPreKeys(caller).status();
+  }
+  return absl::OkStatus();
+}
+
+// Messages: 5 Send, 6 Fetch, 7 Ack, 8 CancelScheduled.
+absl::Status HandleMessages(World& w, uint8_t rpc, const AuthenticatedDevice& caller,
+                            const uint8_t* data, size_t size) {
+  switch (rpc) {
     case 5: {
       sotto::v1::SendRequest r;
       if (!Parse(r, data, size)) return absl::OkStatus();
@@ -178,6 +190,15 @@ absl::Status Handle(World& w, uint8_t which, const AuthenticatedDevice& caller,
       if (!Parse(r, data, size)) return absl::OkStatus();
       return w.mailbox->CancelScheduled(caller, r.message_id());
     }
+  }
+  return absl::OkStatus();
+}
+
+// Care: 9 CreateInvite, 10 AcceptInvite, 11 ListLinks, 12 EndLink,
+// 13 SetPolicy, 14 GetPolicy.
+absl::Status HandleCare(World& w, uint8_t rpc, const AuthenticatedDevice& caller,
+                        const uint8_t* data, size_t size) {
+  switch (rpc) {
     case 9: {
       sotto::v1::CreateInviteRequest r;
       if (!Parse(r, data, size)) return absl::OkStatus();
@@ -205,6 +226,15 @@ absl::Status Handle(World& w, uint8_t which, const AuthenticatedDevice& caller,
       if (!Parse(r, data, size)) return absl::OkStatus();
       return w.care->GetPolicy(caller, r.therapist()).status();
     }
+  }
+  return absl::OkStatus();
+}
+
+// Queue and Operator: 15 List, 16 Snooze, 17 Close then Claim,
+// 18 EnrolTherapist.
+absl::Status HandleQueueAndOperator(World& w, uint8_t rpc, const AuthenticatedDevice& caller,
+                                    const uint8_t* data, size_t size) {
+  switch (rpc) {
     case 15: {
       sotto::v1::ListQueueRequest r;
       if (!Parse(r, data, size)) return absl::OkStatus();
@@ -231,6 +261,16 @@ absl::Status Handle(World& w, uint8_t which, const AuthenticatedDevice& caller,
     }
   }
   return absl::OkStatus();
+}
+
+// Runs one request as its handler would; returns the domain's status.
+absl::Status Handle(World& w, uint8_t which, const AuthenticatedDevice& caller,
+                    const uint8_t* data, size_t size) {
+  const uint8_t rpc = which % 19;
+  if (rpc <= 4) return HandleAccountsAndKeys(w, rpc, caller, data, size);
+  if (rpc <= 8) return HandleMessages(w, rpc, caller, data, size);
+  if (rpc <= 14) return HandleCare(w, rpc, caller, data, size);
+  return HandleQueueAndOperator(w, rpc, caller, data, size);
 }
 
 }  // namespace

@@ -40,6 +40,16 @@ MATCHER_P2(StatusIs, code, message_matcher,
                                        result_listener);
 }
 
+// EXPECT_THAT(store.Get(key), IsOkAndHolds(std::string("value")));
+// A StatusOr is no optional to gmock, so its value needs this matcher.
+MATCHER_P(IsOkAndHolds, inner, "is OK and holds a matching value") {
+  if (!arg.ok()) {
+    *result_listener << "status is " << arg.status();
+    return false;
+  }
+  return ::testing::ExplainMatchResult(inner, *arg, result_listener);
+}
+
 }  // namespace sotto::testing
 
 // ASSERT_OK_AND_ASSIGN(auto v, MakeIt());
