@@ -1,5 +1,3 @@
-#include "bench/scenarios.h"
-
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -13,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "bench/scenario_common.h"
+#include "bench/scenarios.h"
 #include "bench/subscriber.h"
 
 namespace sotto::bench {
@@ -107,8 +106,8 @@ struct Call {
 // the send time and `i` in its first 16 bytes, started now.
 Call* NewCall(const World& world, Direction direction, size_t p, uint64_t i, const char* run_id,
               const std::string& payload, Clock::time_point epoch) {
-  const Device& sender = direction == Direction::kToTherapist ? world.pairs()[p].client
-                                                              : world.therapist_of(p);
+  const Device& sender =
+      direction == Direction::kToTherapist ? world.pairs()[p].client : world.therapist_of(p);
   const Device& recipient = Recipient(world, p, direction);
   auto* call = new Call();
   Authorize(call->context, sender);
@@ -134,9 +133,8 @@ Call* NewCall(const World& world, Direction direction, size_t p, uint64_t i, con
 // The send side: `total` Sends, open loop at the offered rate, round robin
 // over the pairs, at most o.max_in_flight at once; returns when every call
 // has been answered (each has a deadline). Counts statuses in `r`.
-Offered OfferSends(ScenarioResult& r, const World& world, const Common& c,
-                   const DeliveryOptions& o, size_t pairs, uint64_t total, size_t size,
-                   Clock::time_point epoch) {
+Offered OfferSends(ScenarioResult& r, const World& world, const Common& c, const DeliveryOptions& o,
+                   size_t pairs, uint64_t total, size_t size, Clock::time_point epoch) {
   std::mutex mu;
   std::condition_variable cv;
   size_t in_flight = 0;
@@ -146,9 +144,10 @@ Offered OfferSends(ScenarioResult& r, const World& world, const Common& c,
   char run_id[8];
   RAND_bytes(reinterpret_cast<unsigned char*>(run_id), sizeof(run_id));
   const auto start = Clock::now();
-  const auto stop_by = start + std::chrono::duration_cast<Clock::duration>(
-                                   std::chrono::duration<double>(o.seconds)) +
-                       c.phase_limit;
+  const auto stop_by =
+      start +
+      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.seconds)) +
+      c.phase_limit;
   for (uint64_t i = 0; i < total; ++i) {
     const auto due = start + std::chrono::duration_cast<Clock::duration>(
                                  std::chrono::duration<double>(i / o.rate));
@@ -169,9 +168,9 @@ Offered OfferSends(ScenarioResult& r, const World& world, const Common& c,
     Call* call = NewCall(world, o.direction, p, i, run_id, payload, epoch);
     world.messages(p)->async()->Send(
         &call->context, &call->request, &call->response, [&, call](grpc::Status s) {
-          const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
-                              Clock::now() - call->start)
-                              .count();
+          const auto us =
+              std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - call->start)
+                  .count();
           const bool good = s.ok() && !call->response.duplicate();
           delete call;  // The call's own reference keeps gRPC's state alive.
           std::lock_guard<std::mutex> lock(mu);
@@ -235,14 +234,16 @@ ScenarioResult RunDelivery(const Common& c, const DeliveryOptions& o) {
   r.Add("received", static_cast<double>(received));
   r.Add("lost", static_cast<double>(ok > received ? ok - received : 0));
   if (sent.failed > 0) {
-    r.failures.push_back(absl::StrCat(sent.failed, " Sends failed (first: ", sent.first_error, ")"));
+    r.failures.push_back(
+        absl::StrCat(sent.failed, " Sends failed (first: ", sent.first_error, ")"));
   }
   if (sent.not_offered > 0) {
     r.failures.push_back(absl::StrCat(sent.not_offered, " Sends not offered: ", o.max_in_flight,
                                       " in flight or the time limit (the server fell behind)"));
   }
   if (received < ok) {
-    r.failures.push_back(absl::StrCat(ok - received, " acknowledged Sends never arrived on a stream"));
+    r.failures.push_back(
+        absl::StrCat(ok - received, " acknowledged Sends never arrived on a stream"));
   }
   if (receiver.duplicates > 0) {
     r.failures.push_back(absl::StrCat(receiver.duplicates.load(), " envelopes arrived twice"));

@@ -1,5 +1,3 @@
-#include "bench/scenarios.h"
-
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -8,6 +6,7 @@
 
 #include "bench/ceiling.h"
 #include "bench/scenario_common.h"
+#include "bench/scenarios.h"
 
 namespace sotto::bench {
 
@@ -23,7 +22,8 @@ ScenarioResult RunDepth(const Common& c, const DepthOptions& o) {
   r.params.push_back({"direction", 0, DirectionName(o.direction), ""});
   const size_t pairs_empty = PairsFor(o.messages, o.concurrency, o.size);
   const size_t pairs_deep = PairsFor(o.queued + o.messages, o.concurrency, o.size);
-  std::unique_ptr<World> world = StartWorld(r, c, static_cast<int>(std::min<size_t>(8, o.concurrency)));
+  std::unique_ptr<World> world =
+      StartWorld(r, c, static_cast<int>(std::min<size_t>(8, o.concurrency)));
   if (world == nullptr || !Setup(r, *world, pairs_empty + pairs_deep, 1)) return r;
   std::map<const Device*, uint64_t> expected;
 
@@ -33,8 +33,8 @@ ScenarioResult RunDepth(const Common& c, const DepthOptions& o) {
   Account(r, expected, *world, empty, o.direction, "empty store");
 
   // Fill: `queued` envelopes spread over the deep pairs, by concurrent Sends.
-  SendStats fill = RunSends(*world, PlanSends(pairs_empty, pairs_deep, o.fill_concurrency,
-                                              o.queued, o.size, o.direction, c.phase_limit));
+  SendStats fill = RunSends(*world, PlanSends(pairs_empty, pairs_deep, o.fill_concurrency, o.queued,
+                                              o.size, o.direction, c.phase_limit));
   Account(r, expected, *world, fill, o.direction, "fill");
   r.Add("fill_seconds", fill.seconds, "s");
   r.Param("settle_max", o.settle_max_seconds, "s");
@@ -47,8 +47,8 @@ ScenarioResult RunDepth(const Common& c, const DepthOptions& o) {
       std::this_thread::sleep_for(std::chrono::seconds(1));
       idle = world->ServerCpuSeconds() - cpu0 < 0.05;
     }
-    r.Add("settle_seconds",
-          std::chrono::duration<double>(Clock::now() - settle_start).count(), "s");
+    r.Add("settle_seconds", std::chrono::duration<double>(Clock::now() - settle_start).count(),
+          "s");
     if (!idle) r.Add("settled", 0);
   }
 
@@ -65,8 +65,8 @@ ScenarioResult RunDepth(const Common& c, const DepthOptions& o) {
   AddLatencies(r, "send_empty_", empty.latencies_us, true);
   AddLatencies(r, "send_queued_", deep.latencies_us, true);
   VerifyQueues(r, *world, expected, c.phase_limit);
-  CheckServerCounters(r, *world, {empty.ok + fill.ok + deep.ok,
-                                  empty.failed + fill.failed + deep.failed});
+  CheckServerCounters(r, *world,
+                      {empty.ok + fill.ok + deep.ok, empty.failed + fill.failed + deep.failed});
   world.reset();
 
   if (c.ceiling) {

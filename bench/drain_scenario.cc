@@ -1,5 +1,3 @@
-#include "bench/scenarios.h"
-
 #include <algorithm>
 #include <map>
 #include <memory>
@@ -8,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "bench/scenario_common.h"
+#include "bench/scenarios.h"
 
 namespace sotto::bench {
 
@@ -115,9 +114,9 @@ ScenarioResult RunDrain(const Common& c, const DrainOptions& o) {
   std::unique_ptr<World> world = StartWorld(r, c, 8);
   if (world == nullptr || !Setup(r, *world, o.recipients, 1)) return r;
   // Clients send to their therapists; the therapists drain.
-  SendStats fill = RunSends(*world, PlanSends(0, o.recipients, o.fill_concurrency,
-                                              o.backlog * o.recipients, o.size,
-                                              Direction::kToTherapist, c.phase_limit));
+  SendStats fill =
+      RunSends(*world, PlanSends(0, o.recipients, o.fill_concurrency, o.backlog * o.recipients,
+                                 o.size, Direction::kToTherapist, c.phase_limit));
   CheckSends(r, fill, "fill");
   Merge(r.status_counts, fill.status_counts);
   r.Add("fill_seconds", fill.seconds, "s");
@@ -145,8 +144,8 @@ ScenarioResult RunDrain(const Common& c, const DrainOptions& o) {
   AddLatencies(r, "fetch_", drainer.fetch_us(), false);
   AddLatencies(r, "ack_", drainer.ack_us(), false);
   if (fetched != want || deleted != want) {
-    r.failures.push_back(absl::StrCat("drain: fetched ", fetched, " and deleted ", deleted,
-                                      ", expected ", want));
+    r.failures.push_back(
+        absl::StrCat("drain: fetched ", fetched, " and deleted ", deleted, ", expected ", want));
   }
   // Afterwards every queue must be empty.
   for (auto& [device, n] : expected) n = 0;

@@ -1,11 +1,10 @@
-#include "bench/scenarios.h"
-
 #include <algorithm>
 #include <memory>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "bench/scenario_common.h"
+#include "bench/scenarios.h"
 #include "bench/subscriber.h"
 
 namespace sotto::bench {
@@ -32,8 +31,8 @@ ScenarioResult RunIdle(const Common& c, const IdleOptions& o) {
   std::vector<std::unique_ptr<Subscriber>> subs;
   const auto open_start = Clock::now();
   for (size_t i = 0; i < o.streams; ++i) {
-    subs.push_back(std::make_unique<Subscriber>(world->messages(i), world->pairs()[i / per].client,
-                                                nullptr));
+    subs.push_back(
+        std::make_unique<Subscriber>(world->messages(i), world->pairs()[i / per].client, nullptr));
   }
   const auto ready_by = Clock::now() + c.phase_limit;
   size_t live = 0;

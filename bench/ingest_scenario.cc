@@ -1,5 +1,3 @@
-#include "bench/scenarios.h"
-
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -7,6 +5,7 @@
 
 #include "bench/ceiling.h"
 #include "bench/scenario_common.h"
+#include "bench/scenarios.h"
 
 namespace sotto::bench {
 
@@ -20,7 +19,8 @@ ScenarioResult RunIngest(const Common& c, const IngestOptions& o) {
   r.Param("messages", o.messages);
   r.params.push_back({"direction", 0, DirectionName(o.direction), ""});
   const size_t pairs = PairsFor(o.messages + o.concurrency, o.concurrency, o.size);
-  std::unique_ptr<World> world = StartWorld(r, c, static_cast<int>(std::min<size_t>(8, o.concurrency)));
+  std::unique_ptr<World> world =
+      StartWorld(r, c, static_cast<int>(std::min<size_t>(8, o.concurrency)));
   if (world == nullptr || !Setup(r, *world, pairs, 1)) return r;
 
   std::map<const Device*, uint64_t> expected;
@@ -31,8 +31,8 @@ ScenarioResult RunIngest(const Common& c, const IngestOptions& o) {
   Account(r, expected, *world, warm, o.direction, "warm-up");
 
   const double server_cpu0 = world->ServerCpuSeconds(), client_cpu0 = SelfCpuSeconds();
-  SendStats s = RunSends(*world, PlanSends(0, pairs, o.concurrency, o.messages, o.size,
-                                           o.direction, c.phase_limit));
+  SendStats s = RunSends(
+      *world, PlanSends(0, pairs, o.concurrency, o.messages, o.size, o.direction, c.phase_limit));
   const double server_cpu = world->ServerCpuSeconds() - server_cpu0;
   const double client_cpu = SelfCpuSeconds() - client_cpu0;
   Account(r, expected, *world, s, o.direction, "ingest");

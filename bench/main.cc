@@ -1,18 +1,16 @@
 // sotto-bench: load generator for sotto-server (issue 5). See bench/README.md.
 
+#include <CLI/CLI.hpp>
 #include <csignal>
 #include <iostream>
 #include <string>
 #include <vector>
 
-#include <CLI/CLI.hpp>
-
 #include "absl/synchronization/mutex.h"
-
 #include "bench/report.h"
 #include "bench/scenarios.h"
-#include "bench/world.h"
 #include "bench/server_launcher.h"
+#include "bench/world.h"
 
 namespace {
 
@@ -200,8 +198,9 @@ int main(int argc, char** argv) {
   // (gRPC's included) would update a process-wide deadlock graph under a
   // global lock; the server turns that off too (server/main.cc).
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  CLI::App app{"sotto-bench: starts sotto-server on a fresh temporary data dir (127.0.0.1:0) "
-               "and measures it through the real RPCs"};
+  CLI::App app{
+      "sotto-bench: starts sotto-server on a fresh temporary data dir (127.0.0.1:0) "
+      "and measures it through the real RPCs"};
   app.require_subcommand(1);
   app.fallthrough();  // Global options may follow the subcommand too.
   Options o;

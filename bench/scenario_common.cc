@@ -23,12 +23,12 @@ void Merge(std::map<std::string, uint64_t>& into, const std::map<std::string, ui
 
 void CheckSends(ScenarioResult& r, const SendStats& s, const std::string& phase) {
   if (s.failed > 0) {
-    r.failures.push_back(absl::StrCat(phase, ": ", s.failed, " Sends failed (first: ",
-                                      s.first_error, ")"));
+    r.failures.push_back(
+        absl::StrCat(phase, ": ", s.failed, " Sends failed (first: ", s.first_error, ")"));
   }
   if (s.not_started > 0) {
-    r.failures.push_back(absl::StrCat(phase, ": time limit reached with ", s.not_started,
-                                      " Sends not started"));
+    r.failures.push_back(
+        absl::StrCat(phase, ": time limit reached with ", s.not_started, " Sends not started"));
   }
 }
 
@@ -52,9 +52,8 @@ void VerifyQueues(ScenarioResult& r, const World& world,
         total += *n;
         if (*n != work[i].second) {
           if (++mismatched <= 5) {
-            r.failures.push_back(absl::StrCat("verify: queue of ", work[i].first->handle,
-                                              " holds ", *n, " envelopes, expected ",
-                                              work[i].second));
+            r.failures.push_back(absl::StrCat("verify: queue of ", work[i].first->handle, " holds ",
+                                              *n, " envelopes, expected ", work[i].second));
           }
         }
       }
@@ -94,8 +93,7 @@ void CheckServerCounters(ScenarioResult& r, const World& world, const ExpectedCo
   r.Add("server_log_syncs", static_cast<double>(stats->log_syncs()));
   // The disk's part in any latency: the slowest WAL sync of the run (the
   // server's counters since it started) and how many took 10 ms or more.
-  r.Add("server_log_sync_max_ms", static_cast<double>(stats->log_sync_max_micros()) / 1000.0,
-        "ms");
+  r.Add("server_log_sync_max_ms", static_cast<double>(stats->log_sync_max_micros()) / 1000.0, "ms");
   r.Add("server_log_syncs_over_10ms", static_cast<double>(stats->log_syncs_over_10ms()));
   if (stats->log_syncs() > 0) {
     r.Add("calls_per_log_sync",

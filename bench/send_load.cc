@@ -51,9 +51,9 @@ class Worker {
     if (s.ok() && !response_.duplicate()) {
       ++ok_;
       ++ok_pairs_[pair_];
-      latencies_.push_back(static_cast<uint32_t>(std::min<int64_t>(
-          std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count(),
-          std::numeric_limits<uint32_t>::max())));
+      latencies_.push_back(static_cast<uint32_t>(
+          std::min<int64_t>(std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count(),
+                            std::numeric_limits<uint32_t>::max())));
     } else {
       ++failed_;
       if (first_error_.empty()) {
@@ -83,9 +83,8 @@ class Worker {
       return Done();
     }
     pair_ = pairs[sent_ % pairs.size()];
-    const Device& sender = load_.direction == Direction::kToTherapist
-                               ? world_.pairs()[pair_].client
-                               : world_.therapist_of(pair_);
+    const Device& sender = load_.direction == Direction::kToTherapist ? world_.pairs()[pair_].client
+                                                                      : world_.therapist_of(pair_);
     const Device& recipient = Recipient(world_, pair_, load_.direction);
     // A fresh context per call; the previous call has completed. Its reader
     // lives in that call's arena, so it goes before the context that owns it.
@@ -179,8 +178,8 @@ SendStats RunSends(const World& world, const SendLoad& load) {
   for (size_t q = 0; q < kPollers; ++q) queues.push_back(std::make_unique<grpc::CompletionQueue>());
   std::vector<std::unique_ptr<Worker>> workers;
   for (size_t w = 0; w < load.per_worker.size(); ++w) {
-    workers.push_back(std::make_unique<Worker>(world, load, w, payload,
-                                               queues[w % kPollers].get(), mu, cv, running));
+    workers.push_back(std::make_unique<Worker>(world, load, w, payload, queues[w % kPollers].get(),
+                                               mu, cv, running));
   }
   std::vector<std::thread> pollers;
   for (auto& q : queues) {
@@ -223,8 +222,7 @@ SendStats RunSends(const World& world, const SendLoad& load) {
         stats.status_counts[CodeName(static_cast<grpc::StatusCode>(c))] += w->codes_[c];
       }
     }
-    stats.latencies_us.insert(stats.latencies_us.end(), w->latencies_.begin(),
-                              w->latencies_.end());
+    stats.latencies_us.insert(stats.latencies_us.end(), w->latencies_.begin(), w->latencies_.end());
     if (stats.first_error.empty()) stats.first_error = w->first_error_;
     for (const auto& [p, n] : w->ok_pairs_) stats.ok_per_pair[p] += n;
   }
@@ -240,7 +238,8 @@ absl::StatusOr<uint64_t> CountQueue(const World& world, const Device& device,
   // per page; the page bound is a guard, not a limit we expect to reach.
   for (int page = 0; page < 100000; ++page) {
     if (Clock::now() >= stop_by) {
-      return absl::DeadlineExceededError("counting the queue of " + device.handle + " took too long");
+      return absl::DeadlineExceededError("counting the queue of " + device.handle +
+                                         " took too long");
     }
     grpc::ClientContext ctx;
     Authorize(ctx, device);

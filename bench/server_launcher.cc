@@ -9,8 +9,8 @@ std::vector<std::string> RateLimitsOffArgs(const std::string& binary) {
   const std::string help = testing::RunServerCommand("--help", binary).output;
   std::set<std::string> flags;
   const std::regex flag("--rate-[a-z0-9-]+");
-  for (auto it = std::sregex_iterator(help.begin(), help.end(), flag);
-       it != std::sregex_iterator(); ++it) {
+  for (auto it = std::sregex_iterator(help.begin(), help.end(), flag); it != std::sregex_iterator();
+       ++it) {
     flags.insert(it->str());
   }
   std::vector<std::string> args;

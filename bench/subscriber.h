@@ -4,14 +4,14 @@
 // One Subscribe stream held open by the delivery and idle scenarios, on
 // gRPC's callback API so that thousands of streams need no thread each.
 
+#include <grpcpp/grpcpp.h>
+
 #include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "bench/report.h"
 #include "bench/world.h"

@@ -3,11 +3,12 @@
 
 // The server under test and the accounts a scenario uses. World starts the
 // real sotto-server binary on a fresh temporary data directory (127.0.0.1:0,
-// loopback only; with tests/testing/server_process.h, the tests' launcher) and sets accounts up through the real RPCs: therapists
-// enrolled with `sotto-server enrol-therapist --quiet`, clients registered
-// with invite codes from Care.CreateInvite, every device with real Signal
-// keys. Not thread-safe, except where a method says so.
+// loopback only; with tests/testing/server_process.h, the tests' launcher) and sets accounts up
+// through the real RPCs: therapists enrolled with `sotto-server enrol-therapist --quiet`, clients
+// registered with invite codes from Care.CreateInvite, every device with real Signal keys. Not
+// thread-safe, except where a method says so.
 
+#include <grpcpp/grpcpp.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -15,8 +16,6 @@
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -75,9 +74,7 @@ class World {
   sotto::v1::Messages::Stub* messages(size_t i) const {
     return messages_[i % messages_.size()].get();
   }
-  std::shared_ptr<grpc::Channel> channel(size_t i) const {
-    return channels_[i % channels_.size()];
-  }
+  std::shared_ptr<grpc::Channel> channel(size_t i) const { return channels_[i % channels_.size()]; }
 
   const std::string& address() const { return server_->address(); }
   const std::string& data_dir() const { return server_->data_dir(); }

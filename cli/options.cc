@@ -32,8 +32,8 @@ absl::StatusOr<std::string> ReadPemFile(absl::string_view flag, const std::strin
   if (!in) return absl::NotFoundError(absl::StrCat(flag, " ", path, ": cannot be read"));
   std::string pem((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (pem.find(absl::StrCat("-----BEGIN ", block, "-----")) == std::string::npos) {
-    return absl::InvalidArgumentError(absl::StrCat(flag, " ", path, ": no PEM ", what, " in it",
-                                                   hint.empty() ? "" : " ", hint));
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, " ", path, ": no PEM ", what, " in it", hint.empty() ? "" : " ", hint));
   }
   return pem;
 }
@@ -106,9 +106,8 @@ absl::StatusOr<absl::Time> FutureWhen(absl::string_view flag, const std::string&
   absl::StatusOr<absl::Time> t = ParseWhen(text, now, absl::LocalTimeZone());
   if (!t.ok()) return ForFlag(flag, t.status());
   if (*t <= now) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(flag, " \"", text, "\" is in the past (",
-                     FormatWhen(*t, absl::LocalTimeZone(), now), ")"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        flag, " \"", text, "\" is in the past (", FormatWhen(*t, absl::LocalTimeZone(), now), ")"));
   }
   return t;
 }

@@ -6,7 +6,6 @@
 #include <string>
 #include <vector>
 
-#include "sotto/iso_weekday.h"
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -16,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/civil_time.h"
+#include "sotto/iso_weekday.h"
 
 namespace sotto::cli {
 namespace {
@@ -25,7 +25,6 @@ constexpr std::array<const char*, 7> kFullDayNames = {"monday", "tuesday",  "wed
                                                       "friday", "saturday", "sunday"};
 constexpr std::array<const char*, 12> kMonthNames = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                                      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-
 
 // Reads "HH:MM" (or "H:MM", or "H" when `allow_bare_hour`) as minutes after
 // midnight, 0..1440.

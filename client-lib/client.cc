@@ -70,7 +70,8 @@ class Client::Impl {
     {
       absl::MutexLock lock(&session_->mu);
       SOTTO_RETURN_IF_ERROR(session_->Enter());
-      SOTTO_ASSIGN_OR_RETURN(auto found, client::history::FindMessage(session_->store(), id_prefix));
+      SOTTO_ASSIGN_OR_RETURN(auto found,
+                             client::history::FindMessage(session_->store(), id_prefix));
       original = std::move(found.second);
     }
     Content content;
@@ -119,11 +120,11 @@ class Client::Impl {
     if (!first_error.ok()) {
       // The caller gets one status: say who did get the message, so that a
       // retry does not send it twice without the user knowing.
-      return absl::Status(first_error.code(),
-                          absl::StrCat("not sent to ", absl::StrJoin(failures, ", "),
-                                       sent_to.empty()
-                                           ? ""
-                                           : absl::StrCat("; sent to ", absl::StrJoin(sent_to, ", "))));
+      return absl::Status(
+          first_error.code(),
+          absl::StrCat(
+              "not sent to ", absl::StrJoin(failures, ", "),
+              sent_to.empty() ? "" : absl::StrCat("; sent to ", absl::StrJoin(sent_to, ", "))));
     }
     return results;
   }
@@ -137,10 +138,10 @@ class Client::Impl {
   absl::StatusOr<std::vector<Message>> ReadConversation(absl::string_view peer) {
     absl::MutexLock lock(&session_->mu);
     SOTTO_RETURN_IF_ERROR(session_->Enter());
-    SOTTO_ASSIGN_OR_RETURN(client::history::ConversationRead read,
-                           client::history::ReadConversation(session_->store(), peer,
-                                                             session_->NowMs(),
-                                                             session_->read_receipts()));
+    SOTTO_ASSIGN_OR_RETURN(
+        client::history::ConversationRead read,
+        client::history::ReadConversation(session_->store(), peer, session_->NowMs(),
+                                          session_->read_receipts()));
     if (!read.writes.empty()) SOTTO_RETURN_IF_ERROR(session_->store().Apply(read.writes));
     return std::move(read.messages);
   }
@@ -222,9 +223,8 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Open(const OpenOptions& options)
   SOTTO_ASSIGN_OR_RETURN(
       std::unique_ptr<LocalStore> store,
       client::storage::OpenEncryptedStore(options.profile_dir, options.passphrase));
-  SOTTO_ASSIGN_OR_RETURN(
-      auto session,
-      client::OpenProfile(std::move(store), options.server_address, tls, options.clock));
+  SOTTO_ASSIGN_OR_RETURN(auto session, client::OpenProfile(std::move(store), options.server_address,
+                                                           tls, options.clock));
   session->EnableLocking(options.profile_dir, options.auto_lock_after);
   return std::unique_ptr<Client>(new Client(std::make_unique<Impl>(std::move(session))));
 }
@@ -232,8 +232,8 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Open(const OpenOptions& options)
 absl::StatusOr<std::unique_ptr<Client>> Client::Open(std::unique_ptr<LocalStore> store,
                                                      std::string server_address) {
   if (store == nullptr) return absl::InvalidArgumentError("store is null");
-  SOTTO_ASSIGN_OR_RETURN(auto session, client::OpenProfile(std::move(store),
-                                                           std::move(server_address), {}, nullptr));
+  SOTTO_ASSIGN_OR_RETURN(
+      auto session, client::OpenProfile(std::move(store), std::move(server_address), {}, nullptr));
   return std::unique_ptr<Client>(new Client(std::make_unique<Impl>(std::move(session))));
 }
 
@@ -252,8 +252,7 @@ absl::StatusOr<SendResult> Client::SendText(absl::string_view to, absl::string_v
 }
 
 absl::StatusOr<SendResult> Client::SendLetter(absl::string_view to, absl::string_view subject,
-                                              absl::string_view body,
-                                              const SendOptions& options) {
+                                              absl::string_view body, const SendOptions& options) {
   std::string message_id = NewMessageId();
   Content content;
   v1::content::Letter* letter = content.mutable_letter();

@@ -23,7 +23,7 @@ int main(int argc, char** argv) {
   CLI::App app{"Sotto store-and-forward server"};
   const std::function<int()> serve = cli::AddServeFlags(app);
   const cli::Subcommand subcommands[] = {
-      cli::AddEnrolCommand(app),        cli::AddAuditCommand(app), cli::AddDeactivateCommand(app),
+      cli::AddEnrolCommand(app),      cli::AddAuditCommand(app), cli::AddDeactivateCommand(app),
       cli::AddReactivateCommand(app), cli::AddStatsCommand(app),
   };
   app.set_version_flag("--version", std::string("sotto-server ") + SOTTO_VERSION);

@@ -6,8 +6,8 @@
 #include <memory>
 #include <string>
 
-#include "absl/strings/str_cat.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "commands/commands.h"
 #include "output.h"
@@ -63,8 +63,7 @@ absl::Status Init(Context& context, const InitArgs& a) {
   if (!pems.ok()) return pems.status();
   absl::StatusOr<std::string> passphrase = Passphrase(/*confirm=*/true);
   if (!passphrase.ok()) return passphrase.status();
-  if (absl::Status s = CheckNewPassphrase(*passphrase, a.name, "no profile was created");
-      !s.ok()) {
+  if (absl::Status s = CheckNewPassphrase(*passphrase, a.name, "no profile was created"); !s.ok()) {
     return s;
   }
   const bool therapist = a.role == "therapist";
@@ -163,11 +162,11 @@ absl::Status DeleteAccount(Context& context, std::string confirm_handle) {
     if (s.code() != absl::StatusCode::kUnauthenticated) return s;
     // The server no longer knows this device: most likely an earlier
     // delete-account went through but its answer was lost.
-    return absl::Status(
-        s.code(), absl::StrCat(s.message(), "; if an earlier delete-account was cut off, "
-                                            "the account is already deleted. This profile "
-                                            "was kept: remove ",
-                               context.profile_dir(), " to wipe it"));
+    return absl::Status(s.code(), absl::StrCat(s.message(),
+                                               "; if an earlier delete-account was cut off, "
+                                               "the account is already deleted. This profile "
+                                               "was kept: remove ",
+                                               context.profile_dir(), " to wipe it"));
   }
   std::cout << "Deleted the account " << me << " on " << client.server_address() << ".\n"
             << "The server removed its keys, undelivered messages and care links (the other "

@@ -86,8 +86,8 @@ absl::Status Links(Context& context, bool json) {
   }
   std::cout << absl::StrFormat("%-20s %-7s %s\n", "WHO", "STATE", "SINCE");
   for (const CareLink& link : *all) {
-    std::string line = absl::StrFormat("%-20s %-7s %s", link.peer,
-                                       link.active ? "active" : "ended", When(link.since_ms));
+    std::string line = absl::StrFormat("%-20s %-7s %s", link.peer, link.active ? "active" : "ended",
+                                       When(link.since_ms));
     if (!link.active && link.ended_ms > 0) {
       absl::StrAppend(&line, "  (ended ", When(link.ended_ms),
                       link.ended_by.empty() ? "" : absl::StrCat(" by ", link.ended_by), ")");
@@ -154,7 +154,8 @@ absl::Status ShowPolicy(Context& context, const std::string& peer, bool json) {
 void RegisterCareCommands(CLI::App& app, Context& context) {
   CLI::App* invite = app.add_subcommand("invite", "Therapists: make a one-time invite code");
   auto valid_hours = std::make_shared<int>(0);
-  invite->add_option("--valid-hours", *valid_hours, "How long the code works (default 168 = 7 days)")
+  invite
+      ->add_option("--valid-hours", *valid_hours, "How long the code works (default 168 = 7 days)")
       ->type_name("N")
       ->check(CLI::Range(1, 720));
   invite->callback([&context, valid_hours] {
@@ -165,8 +166,9 @@ void RegisterCareCommands(CLI::App& app, Context& context) {
       app.add_subcommand("accept-invite", "Clients: join a therapist with their invite code");
   auto code = std::make_shared<std::string>();
   accept->add_option("CODE", *code, "The invite code")->type_name("")->required();
-  accept->callback(
-      [&context, code] { context.Then([&context, code] { return AcceptInvite(context, *code); }); });
+  accept->callback([&context, code] {
+    context.Then([&context, code] { return AcceptInvite(context, *code); });
+  });
 
   CLI::App* links = app.add_subcommand("links", "List your care links");
   auto links_json = std::make_shared<bool>(false);

@@ -77,8 +77,8 @@ void RegisterIdentityCommands(CLI::App& app, Context& context) {
     context.Then([&context, safety_args] { return ShowSafetyNumber(context, *safety_args); });
   });
 
-  CLI::App* verify = app.add_subcommand(
-      "verify", "Record that you compared USER's safety number and it matched");
+  CLI::App* verify =
+      app.add_subcommand("verify", "Record that you compared USER's safety number and it matched");
   auto verify_peer = std::make_shared<std::string>();
   verify->add_option("user", *verify_peer, "Their handle")->required();
   verify->callback([&context, verify_peer] {

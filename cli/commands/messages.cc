@@ -10,10 +10,10 @@
 #include "absl/strings/str_format.h"
 #include "client-lib/content/codec.h"
 #include "commands/commands.h"
-#include "sotto/status_text.h"
 #include "json_output.h"
 #include "output.h"
 #include "sanitize.h"
+#include "sotto/status_text.h"
 #include "terminal.h"
 
 namespace sotto::cli {
@@ -58,8 +58,8 @@ absl::Status CheckTextSize(const std::string& body, absl::string_view to) {
   return absl::InvalidArgumentError(absl::StrFormat(
       "the message is %d bytes, over the %d-byte limit for a text, so nothing was sent; send it "
       "as a letter (up to %d KiB): sotto letter %s --subject SUBJECT < FILE",
-      body.size(), client::content::kMaxTextBodyBytes,
-      client::content::kMaxLetterBodyBytes / 1024, to.empty() ? "USER" : to));
+      body.size(), client::content::kMaxTextBodyBytes, client::content::kMaxLetterBodyBytes / 1024,
+      to.empty() ? "USER" : to));
 }
 
 absl::Status Send(Context& context, const SendArgs& a) {
@@ -260,7 +260,9 @@ void RegisterLetterAndReply(CLI::App& app, Context& context) {
   reply->add_option("ID", r->message_id, "The message's id as `sotto read` shows it")
       ->type_name("")
       ->required();
-  reply->add_option("TEXT", r->text, "The answer; omitted: stdin, or $EDITOR when stdin is a terminal")
+  reply
+      ->add_option("TEXT", r->text,
+                   "The answer; omitted: stdin, or $EDITOR when stdin is a terminal")
       ->type_name("");
   AddSendAtOption(reply, &r->at);
   reply->callback(
@@ -307,7 +309,8 @@ void RegisterMessageCommands(CLI::App& app, Context& context) {
   CLI::App* cancel = app.add_subcommand("cancel", "Cancel a scheduled message before it goes");
   auto id = std::make_shared<std::string>();
   cancel->add_option("ID", *id, "The id `sotto send --at` printed")->type_name("")->required();
-  cancel->callback([&context, id] { context.Then([&context, id] { return Cancel(context, *id); }); });
+  cancel->callback(
+      [&context, id] { context.Then([&context, id] { return Cancel(context, *id); }); });
   cancel->footer("Also discards a message shown as [not sent] or [failed].");
 
   CLI::App* retry = app.add_subcommand(

@@ -117,8 +117,7 @@ void RegisterPolicySet(CLI::App* policy, Context& context) {
   set->add_option("--tz", a->tz, "IANA time zone, e.g. America/New_York")->type_name("ZONE");
   set->add_option("--days", a->days, "Working days, e.g. mon-fri or mon,wed,fri")
       ->type_name("DAYS");
-  set->add_option("--hours", a->hours, "Working hours, e.g. 09:00-17:00")
-      ->type_name("HH:MM-HH:MM");
+  set->add_option("--hours", a->hours, "Working hours, e.g. 09:00-17:00")->type_name("HH:MM-HH:MM");
   set->add_option("--window", a->window,
                   "Reply within this much working time: 8h, 90m, 1d (1d = one working day)")
       ->type_name("DURATION");
@@ -127,10 +126,9 @@ void RegisterPolicySet(CLI::App* policy, Context& context) {
           ->type_name("WHEN");
   CLI::Option* away_until =
       set->add_option("--away-until", a->away_until, "Back at WHEN")->type_name("WHEN");
-  a->away_note_opt =
-      set->add_option("--away-note", a->away_note,
-                      "Shown to clients while you are away (visible to the server)")
-          ->type_name("TEXT");
+  a->away_note_opt = set->add_option("--away-note", a->away_note,
+                                     "Shown to clients while you are away (visible to the server)")
+                         ->type_name("TEXT");
   set->add_flag("--clear-away", a->clear_away, "Remove the away period")
       ->excludes(away_from)
       ->excludes(away_until)

@@ -122,8 +122,9 @@ void RegisterQueueCommands(CLI::App& app, Context& context) {
   auto q = std::make_shared<QueueArgs>();
   queue->add_flag("--all", q->all, "Every client, also answered, snoozed and closed ones");
   AddJsonFlag(queue, &q->json);
-  queue->callback(
-      [&context, q] { context.Then([&context, q] { return ListQueue(context, q->all, q->json); }); });
+  queue->callback([&context, q] {
+    context.Then([&context, q] { return ListQueue(context, q->all, q->json); });
+  });
 
   CLI::App* snooze = app.add_subcommand("snooze", "Therapists: hide a conversation for a while");
   auto s = std::make_shared<SnoozeArgs>();

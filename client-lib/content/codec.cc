@@ -52,7 +52,8 @@ absl::Status CheckUtf8Field(absl::string_view what, const std::string& value, si
     return absl::InvalidArgumentError(
         absl::StrCat(what, " is ", value.size(), " bytes; the limit is ", limit));
   }
-  if (!IsValidUtf8(value)) return absl::InvalidArgumentError(absl::StrCat(what, " is not valid UTF-8"));
+  if (!IsValidUtf8(value))
+    return absl::InvalidArgumentError(absl::StrCat(what, " is not valid UTF-8"));
   return absl::OkStatus();
 }
 
@@ -80,8 +81,8 @@ absl::Status ValidateBody(const Content& content) {
     case Content::kReceipt: {
       const auto& ids = content.receipt().message_ids();
       if (static_cast<size_t>(ids.size()) > kMaxReceiptIds) {
-        return absl::InvalidArgumentError(absl::StrCat("receipt lists ", ids.size(),
-                                                       " messages; the limit is ", kMaxReceiptIds));
+        return absl::InvalidArgumentError(
+            absl::StrCat("receipt lists ", ids.size(), " messages; the limit is ", kMaxReceiptIds));
       }
       for (const std::string& id : ids) {
         s = CheckMessageId("receipt message id", id, false);

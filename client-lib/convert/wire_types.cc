@@ -102,13 +102,13 @@ absl::Status ValidatePolicy(const ResponsePolicy& policy) {
   }
   if (policy.day_start_minute < 0 || policy.day_end_minute > 24 * 60 ||
       policy.day_end_minute <= policy.day_start_minute) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "day_start_minute ", policy.day_start_minute, " and day_end_minute ",
-        policy.day_end_minute, ": the end must be after the start, within 0..1440"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("day_start_minute ", policy.day_start_minute, " and day_end_minute ",
+                     policy.day_end_minute, ": the end must be after the start, within 0..1440"));
   }
   if (policy.reply_window_minutes < 1 || policy.reply_window_minutes > 43200) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "reply_window_minutes ", policy.reply_window_minutes, " is outside 1..43200"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("reply_window_minutes ", policy.reply_window_minutes, " is outside 1..43200"));
   }
   const bool no_away = policy.away_from_ms == 0 && policy.away_until_ms == 0;
   if (!no_away && policy.away_until_ms <= policy.away_from_ms) {

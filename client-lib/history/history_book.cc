@@ -141,8 +141,7 @@ absl::StatusOr<std::vector<Write>> ReceiptWrites(LocalStore& store, const std::s
 }
 
 absl::StatusOr<Write> PendingReceiptWrite(LocalStore& store, const std::string& peer,
-                                          Receipt::Type type,
-                                          const std::vector<std::string>& ids) {
+                                          Receipt::Type type, const std::vector<std::string>& ids) {
   const std::string key = OutboxKey(store.Blind(peer), type);
   SOTTO_ASSIGN_OR_RETURN(auto pending, LoadProto<PendingReceipts>(store, Space::kOutbox, key));
   PendingReceipts updated = pending.value_or(PendingReceipts());
@@ -166,8 +165,8 @@ absl::StatusOr<std::pair<std::string, StoredMessage>> FindMessage(LocalStore& st
     return absl::NotFoundError(absl::StrCat("no message with an id starting '", prefix, "'"));
   }
   if (matches.size() > 1) {
-    return absl::InvalidArgumentError(absl::StrCat("'", prefix, "' matches ", matches.size(),
-                                                   " messages; give more of the id"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", prefix, "' matches ", matches.size(), " messages; give more of the id"));
   }
   const std::string history_key = matches[0]->value;
   SOTTO_ASSIGN_OR_RETURN(auto stored,
@@ -296,8 +295,8 @@ absl::StatusOr<ConversationRead> ReadConversation(LocalStore& store, absl::strin
     out.writes.push_back(Write{Space::kConversation, blinded, summary->SerializeAsString()});
   }
   if (read_receipts && !newly_read.empty()) {
-    SOTTO_ASSIGN_OR_RETURN(Write pending,
-                           PendingReceiptWrite(store, std::string(peer), Receipt::READ, newly_read));
+    SOTTO_ASSIGN_OR_RETURN(
+        Write pending, PendingReceiptWrite(store, std::string(peer), Receipt::READ, newly_read));
     out.writes.push_back(std::move(pending));
   }
   return out;

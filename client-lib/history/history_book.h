@@ -30,7 +30,7 @@ namespace sotto::client::history {
 // DATA_LOSS when it does not parse.
 template <typename Proto>
 absl::StatusOr<std::optional<Proto>> LoadProto(storage::LocalStore& store, storage::Space space,
-                                                absl::string_view key) {
+                                               absl::string_view key) {
   absl::StatusOr<std::optional<std::string>> bytes = store.Get(space, key);
   if (!bytes.ok()) return bytes.status();
   if (!*bytes) return std::optional<Proto>();

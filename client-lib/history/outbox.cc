@@ -12,8 +12,7 @@ std::string OutboxKey(absl::string_view blinded_peer, v1::content::Receipt::Type
 }
 
 void AddPending(const std::vector<std::string>& ids, PendingReceipts& pending) {
-  absl::flat_hash_set<std::string> seen(pending.message_ids().begin(),
-                                        pending.message_ids().end());
+  absl::flat_hash_set<std::string> seen(pending.message_ids().begin(), pending.message_ids().end());
   for (const std::string& id : ids) {
     if (seen.insert(id).second) pending.add_message_ids(id);
   }

@@ -26,7 +26,7 @@ absl::StatusOr<std::string> NormalizeIdPrefix(absl::string_view prefix) {
 
 std::string ReplySubject(absl::string_view subject) {
   std::string out = absl::StartsWithIgnoreCase(subject, "re:") ? std::string(subject)
-                                                                : absl::StrCat("Re: ", subject);
+                                                               : absl::StrCat("Re: ", subject);
   if (out.size() > content::kMaxLetterSubjectBytes) {
     size_t cut = content::kMaxLetterSubjectBytes;
     // Don't cut a UTF-8 sequence in half.

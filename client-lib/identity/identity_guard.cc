@@ -12,8 +12,7 @@ namespace {
 absl::Status HeldError(absl::string_view peer, bool new_device) {
   return absl::FailedPreconditionError(absl::StrCat(
       peer,
-      new_device ? " has a new device with an unverified identity key"
-                 : "'s safety number changed",
+      new_device ? " has a new device with an unverified identity key" : "'s safety number changed",
       "; messages are held. Compare it (`sotto safety-number ", peer,
       "`) and accept with `sotto trust ", peer, "`"));
 }

@@ -52,9 +52,9 @@ absl::StatusOr<std::vector<Write>> WritesFor(ProfileSession& session, const v1::
   *stored.mutable_content() = std::move(shown);
   SOTTO_ASSIGN_OR_RETURN(std::vector<Write> writes, history::HistoryWrites(store, stored));
   if (envelope.message_id().size() == content::kMessageIdBytes) {
-    SOTTO_ASSIGN_OR_RETURN(Write receipt,
-                           history::PendingReceiptWrite(store, envelope.sender(), Receipt::DELIVERED,
-                                                        {envelope.message_id()}));
+    SOTTO_ASSIGN_OR_RETURN(
+        Write receipt, history::PendingReceiptWrite(store, envelope.sender(), Receipt::DELIVERED,
+                                                    {envelope.message_id()}));
     writes.push_back(std::move(receipt));
   }
   return writes;
@@ -117,8 +117,7 @@ absl::StatusOr<bool> Process(ProfileSession& session, const v1::Envelope& envelo
     if (!writes.ok()) handler_error = writes.status();
     return writes;
   };
-  absl::StatusOr<std::string> plaintext =
-      session.engine().Decrypt(from, ciphertext, on_plaintext);
+  absl::StatusOr<std::string> plaintext = session.engine().Decrypt(from, ciphertext, on_plaintext);
   // Our own failure, whatever its code: keep the envelope queued.
   if (!handler_error.ok()) return handler_error;
   if (plaintext.ok()) {

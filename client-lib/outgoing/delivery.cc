@@ -26,9 +26,9 @@ absl::StatusOr<bool> HaveSessions(ProfileSession& session, const std::string& to
   // here; an unverified one's new key is accepted (new sessions below).
   SOTTO_ASSIGN_OR_RETURN(auto pending, session.engine().PendingIdentity(to));
   if (pending) {
-    SOTTO_RETURN_IF_ERROR(ResolveIdentityChange(
-                              session, to, absl::FailedPreconditionError("identity changed"),
-                              notices)
+    SOTTO_RETURN_IF_ERROR(ResolveIdentityChange(session, to,
+                                                absl::FailedPreconditionError("identity changed"),
+                                                notices)
                               .status());
   }
   SOTTO_ASSIGN_OR_RETURN(std::vector<uint32_t> devices, session.engine().SessionDevices(to));
@@ -46,8 +46,7 @@ absl::StatusOr<bool> StartAllSessions(ProfileSession& session, const std::string
   SOTTO_RETURN_IF_ERROR(session.CheckNotLocked());
   SOTTO_ASSIGN_OR_RETURN(std::vector<uint32_t> devices, session.engine().SessionDevices(to));
   if (!devices.empty()) return false;  // another send started them meanwhile
-  absl::Status started =
-      StartSessions(session.engine(), to, [&] { return bundles; }, /*only=*/{});
+  absl::Status started = StartSessions(session.engine(), to, [&] { return bundles; }, /*only=*/{});
   if (!started.ok()) return ResolveIdentityChange(session, to, started, notices);
   return false;
 }
@@ -67,9 +66,9 @@ absl::StatusOr<v1::SendRequest> Encrypt(ProfileSession& session, const Delivery&
     Address address{to, device};
     SOTTO_ASSIGN_OR_RETURN(auto ciphertext, engine.Encrypt(address, delivery.plaintext));
     SOTTO_ASSIGN_OR_RETURN(uint32_t registration_id, engine.RemoteRegistrationId(address));
-    copies.push_back(transport::EncryptedCopy{
-        device, registration_id, ciphertext.type == signal::MessageType::kPreKey,
-        std::move(ciphertext.body)});
+    copies.push_back(transport::EncryptedCopy{device, registration_id,
+                                              ciphertext.type == signal::MessageType::kPreKey,
+                                              std::move(ciphertext.body)});
   }
   v1::SendRequest request = transport::BuildSendRequest(delivery.header, std::move(copies));
   if (delivery.on_encrypted) SOTTO_RETURN_IF_ERROR(delivery.on_encrypted(request));

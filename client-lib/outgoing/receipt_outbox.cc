@@ -59,9 +59,9 @@ void Settle(ProfileSession& session, const std::string& key,
   }
   if (kept.message_ids_size() == (*now)->message_ids_size()) return;
   store
-      .Apply({Write{Space::kOutbox, key,
-                    kept.message_ids().empty() ? std::nullopt
-                                               : std::optional(kept.SerializeAsString())}})
+      .Apply({Write{
+          Space::kOutbox, key,
+          kept.message_ids().empty() ? std::nullopt : std::optional(kept.SerializeAsString())}})
       .IgnoreError();
 }
 
@@ -74,9 +74,9 @@ void ReceiptOutbox::Flush(std::vector<IdentityNotice>* notices) {
   {
     absl::MutexLock lock(&session_.mu);
     absl::StatusOr<std::vector<storage::Entry>> scanned =
-        session_.CheckNotLocked().ok() ? session_.store().Scan(Space::kOutbox, "")
-                                       : absl::StatusOr<std::vector<storage::Entry>>(
-                                             absl::FailedPreconditionError("locked"));
+        session_.CheckNotLocked().ok()
+            ? session_.store().Scan(Space::kOutbox, "")
+            : absl::StatusOr<std::vector<storage::Entry>>(absl::FailedPreconditionError("locked"));
     if (scanned.ok()) entries = std::move(*scanned);
     read_receipts = session_.read_receipts();
   }

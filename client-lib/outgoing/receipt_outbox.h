@@ -3,10 +3,10 @@
 
 // Sending the receipts that wait in Space kOutbox (delivered and read).
 
-#include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "client-lib/profile/profile_session.h"
 #include "sotto/types.h"
 

@@ -56,8 +56,7 @@ bool WorthRetrying(const absl::Status& status) {
 }
 
 absl::StatusOr<SendResult> Sender::Send(absl::string_view to, std::string message_id,
-                                        v1::content::Content content,
-                                        const SendOptions& options) {
+                                        v1::content::Content content, const SendOptions& options) {
   SOTTO_RETURN_IF_ERROR(ValidateHandle(to));
   if (to == session_.profile().handle()) {
     return absl::InvalidArgumentError("you cannot send a message to yourself");
@@ -188,7 +187,7 @@ absl::Status Sender::RecordFailure(const Pending& pending, const absl::Status& f
     return store.Apply(writes);
   }
   stored->set_state(static_cast<int32_t>(WorthRetrying(failure) ? DeliveryState::kNotSent
-                                                                 : DeliveryState::kFailed));
+                                                                : DeliveryState::kFailed));
   stored->set_failure(std::string(failure.message()));
   return store.Apply({Write{Space::kHistory, pending.history_key, stored->SerializeAsString()}});
 }
@@ -282,7 +281,8 @@ absl::Status Sender::Cancel(absl::string_view id_prefix) {
   absl::MutexLock lock(&session_.mu);
   SOTTO_RETURN_IF_ERROR(session_.CheckNotLocked());
   storage::LocalStore& store = session_.store();
-  SOTTO_ASSIGN_OR_RETURN(auto stored, LoadProto<StoredMessage>(store, Space::kHistory, history_key));
+  SOTTO_ASSIGN_OR_RETURN(auto stored,
+                         LoadProto<StoredMessage>(store, Space::kHistory, history_key));
   if (!stored) return absl::DataLossError("a cancelled message vanished from the history");
   stored->set_state(static_cast<int32_t>(DeliveryState::kCancelled));
   std::vector<Write> writes{Write{Space::kHistory, history_key, stored->SerializeAsString()}};

@@ -65,8 +65,8 @@ class Sender {
                                             const v1::SendResponse& response,
                                             std::vector<IdentityNotice> notices)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(session_.mu);
-  absl::Status RecordFailure(const Pending& pending, const absl::Status& failure,
-                             bool keep_refused) ABSL_EXCLUSIVE_LOCKS_REQUIRED(session_.mu);
+  absl::Status RecordFailure(const Pending& pending, const absl::Status& failure, bool keep_refused)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(session_.mu);
 
   ProfileSession& session_;
   // Message ids some call is sending right now: a second caller leaves them

@@ -98,9 +98,9 @@ std::vector<std::string> Patterns(const ZxcMatch_t* info) {
 absl::Status CheckPassphraseStrength(absl::string_view passphrase,
                                      absl::Span<const std::string> user_inputs) {
   if (CountCharacters(passphrase) < kMinPassphraseLength) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the passphrase is too short: use at least ", kMinPassphraseLength,
-                     " characters, e.g. several unrelated words"));
+    return absl::InvalidArgumentError(absl::StrCat("the passphrase is too short: use at least ",
+                                                   kMinPassphraseLength,
+                                                   " characters, e.g. several unrelated words"));
   }
   std::vector<const char*> words;
   for (const std::string& input : user_inputs) {
@@ -119,10 +119,10 @@ absl::Status CheckPassphraseStrength(absl::string_view passphrase,
   };
   std::string why = absl::StrJoin(Patterns(info.get()), ", ");
   if (!why.empty()) absl::StrAppend(&why, "; ");
-  return absl::InvalidArgumentError(absl::StrCat(
-      "the passphrase is too easy to guess (", why, "estimated ~10^", decimal(bits),
-      " guesses, 10^", decimal(kMinPassphraseBits),
-      " needed): try a longer phrase of several unrelated words"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("the passphrase is too easy to guess (", why, "estimated ~10^", decimal(bits),
+                   " guesses, 10^", decimal(kMinPassphraseBits),
+                   " needed): try a longer phrase of several unrelated words"));
 }
 
 }  // namespace sotto

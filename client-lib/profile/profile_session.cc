@@ -65,10 +65,9 @@ absl::Status ProfileSession::Check() {
 }
 
 absl::Status ProfileSession::LockedError() const {
-  return absl::FailedPreconditionError(
-      absl::StrCat("locked: the profile of '", profile_.handle(), "' is locked (by Lock() or after ",
-                   absl::FormatDuration(auto_lock_after_),
-                   " without use); unlock it with the passphrase"));
+  return absl::FailedPreconditionError(absl::StrCat(
+      "locked: the profile of '", profile_.handle(), "' is locked (by Lock() or after ",
+      absl::FormatDuration(auto_lock_after_), " without use); unlock it with the passphrase"));
 }
 
 void ProfileSession::ForgetDeviceSecret() {
@@ -110,8 +109,7 @@ absl::Status ProfileSession::Unlock(absl::string_view passphrase) {
     return absl::FailedPreconditionError(
         absl::StrCat(profile_dir_, " no longer holds the profile of '", profile_.handle(), "'"));
   }
-  SOTTO_ASSIGN_OR_RETURN(std::unique_ptr<signal::Engine> engine,
-                         signal::Engine::Open(store.get()));
+  SOTTO_ASSIGN_OR_RETURN(std::unique_ptr<signal::Engine> engine, signal::Engine::Open(store.get()));
   profile_.set_device_secret(profile->device_secret());
   OPENSSL_cleanse(profile->mutable_device_secret()->data(), profile->device_secret().size());
   connection_.SetCredentials({profile_.handle(), profile_.device_id(), profile_.device_secret()});
@@ -174,8 +172,8 @@ absl::Status ProfileSession::WipeLocked() {
   if (profile_dir_.empty()) {
     // An app-provided store: delete every record we wrote, in one Apply.
     std::vector<Write> deletes;
-    for (int space = static_cast<int>(Space::kMeta);
-         space <= static_cast<int>(storage::kLastSpace); ++space) {
+    for (int space = static_cast<int>(Space::kMeta); space <= static_cast<int>(storage::kLastSpace);
+         ++space) {
       SOTTO_ASSIGN_OR_RETURN(std::vector<storage::Entry> entries,
                              store_->Scan(static_cast<Space>(space), ""));
       for (storage::Entry& e : entries) {

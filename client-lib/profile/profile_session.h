@@ -67,8 +67,8 @@ class ProfileSession {
   bool deleted_flag() const { return deleted_flag_.load(); }
   bool deleted() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return deleted_; }
 
-  absl::Status ChangePassphrase(absl::string_view old_passphrase,
-                                absl::string_view new_passphrase) ABSL_LOCKS_EXCLUDED(mu);
+  absl::Status ChangePassphrase(absl::string_view old_passphrase, absl::string_view new_passphrase)
+      ABSL_LOCKS_EXCLUDED(mu);
   absl::Status SetReadReceipts(bool enabled) ABSL_LOCKS_EXCLUDED(mu);
   bool read_receipts() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return read_receipts_; }
 

@@ -74,9 +74,9 @@ absl::Status ValidateHandle(absl::string_view handle) {
     ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-');
   }
   if (!ok) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "handle '", handle,
-        "' is invalid: use 3 to 32 of a-z, 0-9, '_' and '-', starting with a letter"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("handle '", handle,
+                     "' is invalid: use 3 to 32 of a-z, 0-9, '_' and '-', starting with a letter"));
   }
   return absl::OkStatus();
 }
@@ -114,8 +114,7 @@ absl::Status ValidateRegistration(const RegisterOptions& options) {
   if (options.server_address.empty()) {
     return absl::InvalidArgumentError("a server address (host:port) is required");
   }
-  const transport::TlsConfig tls{options.tls_ca_pem, options.tls_system_roots,
-                                 options.tls_crl_pem};
+  const transport::TlsConfig tls{options.tls_ca_pem, options.tls_system_roots, options.tls_crl_pem};
   SOTTO_RETURN_IF_ERROR(ValidateCrl(options.tls_crl_pem, tls.enabled()));
   return transport::CheckServerAddress(options.server_address, tls.enabled());
 }
@@ -131,8 +130,7 @@ absl::StatusOr<std::unique_ptr<ProfileSession>> RegisterProfile(
   }
   std::shared_ptr<const Clock> clock =
       options.clock ? options.clock : std::make_shared<SystemClock>();
-  SOTTO_ASSIGN_OR_RETURN(std::unique_ptr<signal::Engine> engine,
-                         signal::Engine::Open(store.get()));
+  SOTTO_ASSIGN_OR_RETURN(std::unique_ptr<signal::Engine> engine, signal::Engine::Open(store.get()));
   Profile profile;
   profile.set_handle(options.handle);
   profile.set_role(static_cast<int>(options.role));
@@ -149,17 +147,15 @@ absl::StatusOr<std::unique_ptr<ProfileSession>> RegisterProfile(
   SOTTO_ASSIGN_OR_RETURN(v1::RegisterResponse response, connection.Register(request));
   server_accepted = true;
   profile.set_device_id(response.device_id());
-  if (absl::Status saved =
-          store->Apply({ProfileWrite(profile), Write{Space::kMeta,
-                                                     history::kMessageIndexReadyKey, "1"}});
+  if (absl::Status saved = store->Apply(
+          {ProfileWrite(profile), Write{Space::kMeta, history::kMessageIndexReadyKey, "1"}});
       !saved.ok()) {
     // Retrying cannot help (the handle is taken now) and deleting the store
     // would throw away the only keys that match the account; say so.
     return absl::Status(
         saved.code() == absl::StatusCode::kAlreadyExists ? absl::StatusCode::kInternal
                                                          : saved.code(),
-        absl::StrCat("the server registered '", options.handle, "' (device ",
-                     response.device_id(),
+        absl::StrCat("the server registered '", options.handle, "' (device ", response.device_id(),
                      ") but saving the profile locally failed: ", saved.message(),
                      ". The handle is now taken on the server; the keys were kept in the "
                      "local store, which holds no profile yet"));
@@ -188,11 +184,9 @@ absl::StatusOr<std::unique_ptr<ProfileSession>> OpenProfile(
   effective.crl_pem = profile->tls_crl_pem();
   SOTTO_RETURN_IF_ERROR(transport::CheckServerAddress(server_address, effective.enabled()));
   SOTTO_RETURN_IF_ERROR(history::BuildMessageIndex(*store));
-  SOTTO_ASSIGN_OR_RETURN(std::unique_ptr<signal::Engine> engine,
-                         signal::Engine::Open(store.get()));
-  return std::make_unique<ProfileSession>(std::move(store), std::move(engine),
-                                          std::move(*profile), std::move(server_address),
-                                          effective, std::move(clock));
+  SOTTO_ASSIGN_OR_RETURN(std::unique_ptr<signal::Engine> engine, signal::Engine::Open(store.get()));
+  return std::make_unique<ProfileSession>(std::move(store), std::move(engine), std::move(*profile),
+                                          std::move(server_address), effective, std::move(clock));
 }
 
 }  // namespace sotto::client

@@ -53,12 +53,11 @@ absl::StatusOr<std::optional<std::string>> Engine::TrustedIdentity(absl::string_
   return std::optional<std::string>(std::move(entries.front().value));
 }
 
-absl::StatusOr<std::optional<Engine::PendingKey>> Engine::PendingIdentity(
-    absl::string_view user) {
+absl::StatusOr<std::optional<Engine::PendingKey>> Engine::PendingIdentity(absl::string_view user) {
   if (user.empty()) return absl::InvalidArgumentError("empty user");
   std::lock_guard<std::recursive_mutex> lock(impl_->mu);
-  SOTTO_ASSIGN_OR_RETURN(auto raw, impl_->bridge.Get(Space::kPendingIdentity,
-                                                     impl_->bridge.TrustPrefix(user)));
+  SOTTO_ASSIGN_OR_RETURN(
+      auto raw, impl_->bridge.Get(Space::kPendingIdentity, impl_->bridge.TrustPrefix(user)));
   if (!raw.has_value()) return std::optional<PendingKey>();
   if (raw->size() <= 5) return absl::DataLossError("pending identity record is damaged");
   return std::optional<PendingKey>(
@@ -94,9 +93,10 @@ absl::Status Engine::MarkVerified(absl::string_view user) {
   if (user.empty()) return absl::InvalidArgumentError("empty user");
   SOTTO_ASSIGN_OR_RETURN(auto pending, PendingIdentity(user));
   if (pending.has_value()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        user, "'s identity key changed and the new key is not accepted yet: compare the new "
-              "safety number and accept it first"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(user,
+                     "'s identity key changed and the new key is not accepted yet: compare the new "
+                     "safety number and accept it first"));
   }
   SOTTO_ASSIGN_OR_RETURN(auto trusted, TrustedIdentity(user));
   if (!trusted.has_value()) {

@@ -90,10 +90,11 @@ absl::Status CheckOwnerOnly(const std::string& dir) {
     return absl::FailedPreconditionError(absl::StrCat(dir, " is not a directory"));
   }
   if (st.st_uid != geteuid()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the profile directory ", dir, " belongs to user id ", st.st_uid, ", not to you (",
-        geteuid(), "); whoever owns it can read and replace your keys. Use a profile "
-        "directory of your own"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("the profile directory ", dir, " belongs to user id ", st.st_uid,
+                     ", not to you (", geteuid(),
+                     "); whoever owns it can read and replace your keys. Use a profile "
+                     "directory of your own"));
   }
   if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
     return absl::FailedPreconditionError(absl::StrFormat(

@@ -74,7 +74,7 @@ class GrpcSubscription final : public Subscription {
 // set it explicitly rather than trust a default (tests pin that a
 // wrong-host certificate is still refused).
 std::shared_ptr<grpc::ChannelCredentials> TlsChannelCredentials(const TlsConfig& tls,
-                                                                 const CrlDirectory* crls) {
+                                                                const CrlDirectory* crls) {
   grpc::experimental::TlsChannelCredentialsOptions options;
   if (!tls.system_roots) {
     // Without a provider gRPC uses the system's (or its bundled) roots.
@@ -141,15 +141,15 @@ std::string AuthorizationValue(const Credentials& credentials) {
   return sotto::AuthorizationValue(credentials.handle, credentials.device_id, credentials.secret);
 }
 
-absl::Status FromGrpc(const grpc::Status& status, absl::string_view rpc,
-                      absl::string_view address, bool tls) {
+absl::Status FromGrpc(const grpc::Status& status, absl::string_view rpc, absl::string_view address,
+                      bool tls) {
   if (status.ok()) return absl::OkStatus();
   // Both enums are google.rpc.Code, so the numbers line up.
   const auto code = static_cast<absl::StatusCode>(status.error_code());
   const bool unreachable = status.error_code() == grpc::StatusCode::UNAVAILABLE ||
                            status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
-  absl::Status result(code, unreachable ? Unreachable(status, address, tls)
-                                        : status.error_message());
+  absl::Status result(code,
+                      unreachable ? Unreachable(status, address, tls) : status.error_message());
   result.SetPayload(kDetailPayloadUrl,
                     absl::Cord(absl::StrCat(rpc, ": ", absl::StatusCodeToString(code), ": ",
                                             status.error_message())));
@@ -172,8 +172,8 @@ Connection::Connection(std::string address, TlsConfig tls, Keepalive keepalive)
     absl::StatusOr<std::unique_ptr<CrlDirectory>> dir =
         crls.ok() ? CrlDirectory::Create(tls_.crl_pem) : crls.status();
     if (!dir.ok()) {
-      refused_ = absl::Status(dir.status().code(),
-                              absl::StrCat("TLS CRL: ", dir.status().message()));
+      refused_ =
+          absl::Status(dir.status().code(), absl::StrCat("TLS CRL: ", dir.status().message()));
       return;
     }
     crl_dir_ = std::move(*dir);
@@ -238,9 +238,10 @@ absl::Status Connection::Failed(const grpc::Status& status, absl::string_view rp
 }
 
 template <typename Stub, typename Request, typename Response>
-absl::StatusOr<Response> Connection::Call(
-    Stub* stub, grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Response*),
-    const Request& request, absl::string_view rpc) {
+absl::StatusOr<Response> Connection::Call(Stub* stub,
+                                          grpc::Status (Stub::*method)(grpc::ClientContext*,
+                                                                       const Request&, Response*),
+                                          const Request& request, absl::string_view rpc) {
   if (absl::Status usable = Usable(); !usable.ok()) return usable;
   grpc::ClientContext context;
   Prepare(&context, true, kCallTimeout);
@@ -255,11 +256,9 @@ void Connection::SetCredentials(Credentials credentials) {
   authorization_ = AuthorizationValue(credentials);
 }
 
-void Connection::Prepare(grpc::ClientContext* context, bool authenticated,
-                         absl::Duration timeout) {
+void Connection::Prepare(grpc::ClientContext* context, bool authenticated, absl::Duration timeout) {
   if (timeout != absl::InfiniteDuration()) {
-    context->set_deadline(std::chrono::system_clock::now() +
-                          absl::ToChronoMilliseconds(timeout));
+    context->set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(timeout));
   }
   if (authenticated) {
     absl::MutexLock lock(&mu_);
@@ -267,8 +266,7 @@ void Connection::Prepare(grpc::ClientContext* context, bool authenticated,
   }
 }
 
-absl::StatusOr<v1::RegisterResponse> Connection::Register(
-    const v1::RegisterRequest& request) {
+absl::StatusOr<v1::RegisterResponse> Connection::Register(const v1::RegisterRequest& request) {
   if (absl::Status usable = Usable(); !usable.ok()) return usable;
   grpc::ClientContext context;
   Prepare(&context, /*authenticated=*/false, kCallTimeout);
@@ -323,8 +321,7 @@ absl::StatusOr<v1::CountPreKeysResponse> Connection::CountPreKeys() {
   grpc::ClientContext context;
   Prepare(&context, true, kCallTimeout);
   v1::CountPreKeysResponse response;
-  grpc::Status status =
-      keys_->CountPreKeys(&context, v1::CountPreKeysRequest(), &response);
+  grpc::Status status = keys_->CountPreKeys(&context, v1::CountPreKeysRequest(), &response);
   if (!status.ok()) return Failed(status, "CountPreKeys");
   return response;
 }

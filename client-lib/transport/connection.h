@@ -147,8 +147,7 @@ class Connection {
   absl::StatusOr<v1::QueueEntry> Claim(const std::string& client);
 
  private:
-  void Prepare(grpc::ClientContext* context, bool authenticated,
-               absl::Duration timeout);
+  void Prepare(grpc::ClientContext* context, bool authenticated, absl::Duration timeout);
 
   // OK, or why no call may be made now: the refused address or TLS settings,
   // or a CRL past its nextUpdate.
@@ -161,8 +160,8 @@ class Connection {
   // Send is known to be idempotent).
   template <typename Stub, typename Request, typename Response>
   absl::StatusOr<Response> Call(Stub* stub,
-                                grpc::Status (Stub::*method)(grpc::ClientContext*,
-                                                             const Request&, Response*),
+                                grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&,
+                                                             Response*),
                                 const Request& request, absl::string_view rpc);
 
   const std::string address_;

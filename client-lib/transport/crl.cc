@@ -44,14 +44,14 @@ absl::StatusOr<std::vector<ParsedCrl>> Parse(absl::string_view pem) {
   while ((at = pem.find(kCrlBegin, at)) != absl::string_view::npos) {
     const size_t end = pem.find(kCrlEnd, at);
     if (end == absl::string_view::npos) {
-      return absl::InvalidArgumentError(absl::StrCat("CRL ", out.size() + 1,
-                                                     " has no \"", kCrlEnd, "\" line"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("CRL ", out.size() + 1, " has no \"", kCrlEnd, "\" line"));
     }
     const absl::string_view block = pem.substr(at, end + kCrlEnd.size() - at);
     at = end + kCrlEnd.size();
     SslPtr<BIO> bio(BIO_new_mem_buf(block.data(), static_cast<int>(block.size())));
-    SslPtr<X509_CRL> crl(
-        bio ? PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+    SslPtr<X509_CRL> crl(bio ? PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr)
+                             : nullptr);
     ERR_clear_error();
     if (!crl) {
       return absl::InvalidArgumentError(
@@ -66,9 +66,8 @@ absl::StatusOr<std::vector<ParsedCrl>> Parse(absl::string_view pem) {
     out.push_back(std::move(parsed));
   }
   if (out.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("no certificate revocation list in it (expected a PEM \"", kCrlBegin,
-                     "\" block)"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "no certificate revocation list in it (expected a PEM \"", kCrlBegin, "\" block)"));
   }
   return out;
 }
@@ -147,8 +146,7 @@ absl::StatusOr<std::unique_ptr<CrlDirectory>> CrlDirectory::Create(absl::string_
     const unsigned long hash =
         X509_NAME_hash_ex(X509_CRL_get_issuer(c.crl.get()), nullptr, nullptr, &ok);
     if (ok != 1) return absl::InternalError("hashing a CRL issuer's name failed");
-    const std::string path =
-        absl::StrFormat("%s/%08lx.r%d", dir->path(), hash, seen[hash]++);
+    const std::string path = absl::StrFormat("%s/%08lx.r%d", dir->path(), hash, seen[hash]++);
     std::ofstream out(path, std::ios::binary);
     out << c.info.pem;
     out.close();

@@ -19,10 +19,10 @@ namespace sotto::client::transport {
 template <typename T>
 struct SslDeleter;
 
-#define SOTTO_SSL_DELETER_(T, FREE)                \
-  template <>                                      \
-  struct SslDeleter<T> {                           \
-    void operator()(T* p) const { FREE(p); }       \
+#define SOTTO_SSL_DELETER_(T, FREE)          \
+  template <>                                \
+  struct SslDeleter<T> {                     \
+    void operator()(T* p) const { FREE(p); } \
   }
 SOTTO_SSL_DELETER_(BIO, BIO_free_all);
 SOTTO_SSL_DELETER_(X509, X509_free);

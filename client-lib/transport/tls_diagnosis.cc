@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include <cstdlib>
-
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -83,8 +82,8 @@ std::string TimeOf(const ASN1_TIME* t) {
 // The DNS names and IP addresses a certificate is for.
 std::string NamesOf(X509* cert) {
   std::vector<std::string> names;
-  auto* sans = static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  auto* sans =
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
   for (int i = 0; sans != nullptr && i < sk_GENERAL_NAME_num(sans); ++i) {
     const GENERAL_NAME* name = sk_GENERAL_NAME_value(sans, i);
     if (name->type == GEN_DNS) {
@@ -132,12 +131,13 @@ std::string Reason(int error, X509* cert, const std::string& host, const TrustSe
     case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
     case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
     case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-      return absl::StrCat(which, " is issued by ", issuer, ", which is not ",
-                          trust.system_roots ? "one of the system's root CAs"
-                                             : "the CA this client trusts");
+      return absl::StrCat(
+          which, " is issued by ", issuer, ", which is not ",
+          trust.system_roots ? "one of the system's root CAs" : "the CA this client trusts");
     case X509_V_ERR_CERT_SIGNATURE_FAILURE:
-      return absl::StrCat(which, " names ", issuer,
-                          " as its issuer but is not signed by the trusted certificate of that name");
+      return absl::StrCat(
+          which, " names ", issuer,
+          " as its issuer but is not signed by the trusted certificate of that name");
     case X509_V_ERR_CRL_HAS_EXPIRED:
       return absl::StrCat("the certificate revocation list of ", issuer,
                           " is out of date; get a current one from your provider");
@@ -148,8 +148,7 @@ std::string Reason(int error, X509* cert, const std::string& host, const TrustSe
     case X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER:
     case X509_V_ERR_KEYUSAGE_NO_CRL_SIGN:
       return absl::StrCat("the certificate revocation list of ", issuer,
-                          " is not signed by that CA (",
-                          X509_verify_cert_error_string(error), ")");
+                          " is not signed by that CA (", X509_verify_cert_error_string(error), ")");
     default:
       return absl::StrCat(which, " does not verify: ", X509_verify_cert_error_string(error));
   }
@@ -177,8 +176,7 @@ SslPtr<X509_STORE> TrustStore(const TrustSettings& trust) {
     }
   }
   if (!trust.crl_pem.empty()) {
-    SslPtr<BIO> bio(
-        BIO_new_mem_buf(trust.crl_pem.data(), static_cast<int>(trust.crl_pem.size())));
+    SslPtr<BIO> bio(BIO_new_mem_buf(trust.crl_pem.data(), static_cast<int>(trust.crl_pem.size())));
     while (bio) {
       SslPtr<X509_CRL> crl(PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr));
       if (!crl) break;
@@ -194,8 +192,7 @@ SslPtr<X509_STORE> TrustStore(const TrustSettings& trust) {
 }  // namespace
 
 std::optional<std::string> ExplainCertificateRefusal(absl::string_view address,
-                                                     const TrustSettings& trust,
-                                                     int timeout_ms) {
+                                                     const TrustSettings& trust, int timeout_ms) {
   const std::string host = HostOf(address);
   if (host.empty()) return std::nullopt;
   const int fd = Connect(host, PortOf(address), timeout_ms);
@@ -219,8 +216,8 @@ std::optional<std::string> ExplainCertificateRefusal(absl::string_view address,
     SslPtr<X509_STORE> store = TrustStore(trust);
     SslPtr<X509_STORE_CTX> verify(X509_STORE_CTX_new());
     if (store && verify &&
-        X509_STORE_CTX_init(verify.get(), store.get(), leaf,
-                            SSL_get_peer_cert_chain(ssl.get())) == 1) {
+        X509_STORE_CTX_init(verify.get(), store.get(), leaf, SSL_get_peer_cert_chain(ssl.get())) ==
+            1) {
       X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(verify.get());
       if (IsIpAddress(host)) {
         X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str());

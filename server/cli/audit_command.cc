@@ -90,7 +90,8 @@ Subcommand AddAuditCommand(CLI::App& app) {
   AddDataDirOption(cmd, &o->data_dir);
   cmd->add_option("--since", o->since, "only entries at or after YYYY-MM-DD or RFC 3339");
   cmd->add_option("--user", o->user, "only entries whose actor or subject is HANDLE");
-  cmd->add_flag("--verify", o->verify, "check the hash chain; name the first broken entry (exit 1)");
+  cmd->add_flag("--verify", o->verify,
+                "check the hash chain; name the first broken entry (exit 1)");
   return {cmd, [o] { return RunAudit(*o); }};
 }
 

@@ -2,7 +2,8 @@
 //
 // prints
 //   Enrolment code for HANDLE: CODE
-//   Expires YYYY-MM-DD HH:MM UTC. The therapist registers with: sotto init --role therapist --name HANDLE --enrol CODE --server HOST:PORT
+//   Expires YYYY-MM-DD HH:MM UTC. The therapist registers with: sotto init --role therapist --name
+//   HANDLE --enrol CODE --server HOST:PORT
 // or, with --quiet, only CODE on one line. Errors: one line on stderr, exit 1.
 
 #include <iostream>

@@ -119,8 +119,9 @@ void AddRateFlags(CLI::App& app, ServeFlags& f) {
   for (size_t i = 0; i < std::size(kRateFlags); ++i) {
     const BucketConfig& d = defaults.*kRateFlags[i].config;
     f.rates[i] = absl::StrCat(d.burst, "/", d.per_hour);
-    app.add_option(kRateFlags[i].name, f.rates[i],
-                   std::string(kRateFlags[i].help) + ": BURST/PER_HOUR token bucket (0/0: no limit)")
+    app.add_option(
+           kRateFlags[i].name, f.rates[i],
+           std::string(kRateFlags[i].help) + ": BURST/PER_HOUR token bucket (0/0: no limit)")
         ->capture_default_str();
   }
 }
@@ -148,10 +149,10 @@ absl::Status CheckPlace(const ServeFlags& f, rpc::ServerOptions& options) {
   }
   const std::string host = f.listen.substr(0, colon);
   if (f.tls_cert.empty() != f.tls_key.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        f.tls_cert.empty() ? "--tls-key" : "--tls-cert", " needs ",
-        f.tls_cert.empty() ? "--tls-cert" : "--tls-key",
-        " too: TLS takes a certificate and its private key"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(f.tls_cert.empty() ? "--tls-key" : "--tls-cert", " needs ",
+                     f.tls_cert.empty() ? "--tls-cert" : "--tls-key",
+                     " too: TLS takes a certificate and its private key"));
   }
   if (f.tls_cert.empty()) {
     if (IsLoopbackHost(host)) return absl::OkStatus();

@@ -45,8 +45,8 @@ void PrintStats(const sotto::v1::StatsResponse& s) {
             << "subscriptions_replaced " << s.subscriptions_replaced() << "\n"
             << "log_syncs " << s.log_syncs() << "\n"
             << "synced_calls " << s.synced_calls() << "\n"
-            << "log_sync_mean_us "
-            << (s.log_syncs() > 0 ? s.log_sync_micros() / s.log_syncs() : 0) << "\n"
+            << "log_sync_mean_us " << (s.log_syncs() > 0 ? s.log_sync_micros() / s.log_syncs() : 0)
+            << "\n"
             << "log_sync_max_us " << s.log_sync_max_micros() << "\n"
             << "log_syncs_over_10ms " << s.log_syncs_over_10ms() << "\n"
             << "log_syncs_over_100ms " << s.log_syncs_over_100ms() << "\n"
@@ -57,8 +57,8 @@ void PrintStats(const sotto::v1::StatsResponse& s) {
 
 Subcommand AddStatsCommand(CLI::App& app) {
   auto data_dir = std::make_shared<std::string>();
-  CLI::App* cmd = app.add_subcommand(
-      "stats", "print the running server's counters (sends, deliveries, syncs)");
+  CLI::App* cmd =
+      app.add_subcommand("stats", "print the running server's counters (sends, deliveries, syncs)");
   AddDataDirOption(cmd, data_dir.get());
   return {cmd, [data_dir] {
             absl::StatusOr<sotto::v1::StatsResponse> stats =

@@ -30,26 +30,25 @@ Accounts::Accounts(Store* store) : store_(store) {}
 
 absl::Status Accounts::ValidateHandle(absl::string_view handle) {
   if (handle.size() < kMinHandleLength || handle.size() > kMaxHandleLength) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("handle must be ", kMinHandleLength, "..", kMaxHandleLength,
-                     " characters, got ", handle.size()));
+    return absl::InvalidArgumentError(absl::StrCat("handle must be ", kMinHandleLength, "..",
+                                                   kMaxHandleLength, " characters, got ",
+                                                   handle.size()));
   }
   if (handle[0] < 'a' || handle[0] > 'z') {
     return absl::InvalidArgumentError("handle must start with a letter a-z");
   }
   for (char c : handle) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
-              c == '-';
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
     if (!ok) {
-      return absl::InvalidArgumentError(
-          "handle may contain only a-z, 0-9, '_' and '-'");
+      return absl::InvalidArgumentError("handle may contain only a-z, 0-9, '_' and '-'");
     }
   }
   return absl::OkStatus();
 }
 
 absl::StatusOr<uint32_t> Accounts::Register(const Registration& reg, const CallContext& call) {
-  return Register(reg, [](WriteBatch&) { return absl::OkStatus(); }, call);
+  return Register(
+      reg, [](WriteBatch&) { return absl::OkStatus(); }, call);
 }
 
 absl::StatusOr<std::optional<Role>> Accounts::RoleOf(absl::string_view handle) {
@@ -60,57 +59,55 @@ absl::StatusOr<std::optional<Role>> Accounts::RoleOf(absl::string_view handle) {
   return std::optional<Role>(account.role);
 }
 
-absl::StatusOr<uint32_t> Accounts::Register(const Registration& reg,
-                                            const RegisterHook& hook,
+absl::StatusOr<uint32_t> Accounts::Register(const Registration& reg, const RegisterHook& hook,
                                             const CallContext& call) {
   SOTTO_RETURN_IF_ERROR(ValidateHandle(reg.handle));
   if (reg.role != Role::kClient && reg.role != Role::kTherapist) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "role must be client (", static_cast<int>(Role::kClient), ") or therapist (",
-        static_cast<int>(Role::kTherapist), "), got ", static_cast<int>(reg.role)));
+    return absl::InvalidArgumentError(
+        absl::StrCat("role must be client (", static_cast<int>(Role::kClient), ") or therapist (",
+                     static_cast<int>(Role::kTherapist), "), got ", static_cast<int>(reg.role)));
   }
   constexpr uint32_t kFirstDevice = 1;
   SOTTO_ASSIGN_OR_RETURN(
-      WriteBatch batch, NewDeviceBatch(reg.handle, kFirstDevice, reg.device_secret,
-                                       reg.registration_id, reg.keys));
+      WriteBatch batch,
+      NewDeviceBatch(reg.handle, kFirstDevice, reg.device_secret, reg.registration_id, reg.keys));
   batch.Put(Table::kAccounts, keys::Account(reg.handle),
             records::Encode(records::Account{reg.role}));
-  AddAudit(batch, {audit::kRegistered, absl::StrCat(reg.handle, ".", kFirstDevice), reg.handle,
-                   absl::StrCat("role=", reg.role == Role::kTherapist ? "therapist" : "client",
-                                " one_time_prekeys=", reg.keys.one_time_prekeys.size())}, call);
+  AddAudit(batch,
+           {audit::kRegistered, absl::StrCat(reg.handle, ".", kFirstDevice), reg.handle,
+            absl::StrCat("role=", reg.role == Role::kTherapist ? "therapist" : "client",
+                         " one_time_prekeys=", reg.keys.one_time_prekeys.size())},
+           call);
 
   StripedLock lock(handle_locks_, {reg.handle});
   SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> existing,
                          store_->Get(Table::kAccounts, keys::Account(reg.handle)));
   if (existing) {
-    return absl::AlreadyExistsError(
-        absl::StrCat("handle ", reg.handle, " is already taken"));
+    return absl::AlreadyExistsError(absl::StrCat("handle ", reg.handle, " is already taken"));
   }
   SOTTO_RETURN_IF_ERROR(hook(batch));
   SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kSynced));
   return kFirstDevice;
 }
 
-absl::StatusOr<WriteBatch> Accounts::NewDeviceBatch(
-    absl::string_view handle, uint32_t device_id, absl::string_view secret,
-    uint32_t registration_id, const DeviceKeys& device_keys) {
+absl::StatusOr<WriteBatch> Accounts::NewDeviceBatch(absl::string_view handle, uint32_t device_id,
+                                                    absl::string_view secret,
+                                                    uint32_t registration_id,
+                                                    const DeviceKeys& device_keys) {
   if (secret.size() != kDeviceSecretBytes) {
     return absl::InvalidArgumentError(
-        absl::StrCat("device_secret must be ", kDeviceSecretBytes,
-                     " bytes, got ", secret.size()));
+        absl::StrCat("device_secret must be ", kDeviceSecretBytes, " bytes, got ", secret.size()));
   }
   if (registration_id < kMinRegistrationId || registration_id > kMaxRegistrationId) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("registration_id ", registration_id, " is outside ",
-                     kMinRegistrationId, "..", kMaxRegistrationId));
+    return absl::InvalidArgumentError(absl::StrCat("registration_id ", registration_id,
+                                                   " is outside ", kMinRegistrationId, "..",
+                                                   kMaxRegistrationId));
   }
-  SOTTO_RETURN_IF_ERROR(
-      ValidatePublicKey(device_keys.identity_key, "keys.identity_key"));
+  SOTTO_RETURN_IF_ERROR(ValidatePublicKey(device_keys.identity_key, "keys.identity_key"));
   if (!device_keys.signed_prekey) {
     return absl::InvalidArgumentError("keys.signed_prekey is required");
   }
-  SOTTO_RETURN_IF_ERROR(
-      ValidateSignedPreKey(device_keys.identity_key, *device_keys.signed_prekey));
+  SOTTO_RETURN_IF_ERROR(ValidateSignedPreKey(device_keys.identity_key, *device_keys.signed_prekey));
   SOTTO_RETURN_IF_ERROR(ValidateOneTimePreKeys(device_keys.one_time_prekeys));
 
   records::Device device;
@@ -124,48 +121,46 @@ absl::StatusOr<WriteBatch> Accounts::NewDeviceBatch(
 
   WriteBatch batch;
   batch.Put(Table::kDevices, keys::Device(handle, device_id), records::Encode(device));
-  batch.Put(Table::kPreKeys, keys::IdentityKey(handle, device_id),
-            device_keys.identity_key);
+  batch.Put(Table::kPreKeys, keys::IdentityKey(handle, device_id), device_keys.identity_key);
   batch.Put(Table::kPreKeys, keys::SignedPreKey(handle, device_id),
             records::Encode(*device_keys.signed_prekey));
   for (const OneTimePreKey& k : device_keys.one_time_prekeys) {
-    batch.Put(Table::kPreKeys, keys::OneTimePreKey(handle, device_id, k.id),
-              k.public_key);
+    batch.Put(Table::kPreKeys, keys::OneTimePreKey(handle, device_id, k.id), k.public_key);
   }
   return batch;
 }
 
 absl::StatusOr<uint32_t> Accounts::AddDevice(const AuthenticatedDevice& caller,
-                                             absl::string_view secret,
-                                             uint32_t registration_id,
+                                             absl::string_view secret, uint32_t registration_id,
                                              const DeviceKeys& device_keys,
                                              const CallContext& call) {
   StripedLock lock(handle_locks_, {caller.handle});
   SOTTO_ASSIGN_OR_RETURN(std::vector<DeviceInfo> devices, Devices(caller.handle));
   if (devices.size() >= kMaxDevicesPerUser) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("user ", caller.handle, " already has ", devices.size(),
-                     " devices (at most ", kMaxDevicesPerUser, ")"));
+    return absl::ResourceExhaustedError(absl::StrCat("user ", caller.handle, " already has ",
+                                                     devices.size(), " devices (at most ",
+                                                     kMaxDevicesPerUser, ")"));
   }
   uint32_t device_id = devices.empty() ? 1 : devices.back().device_id + 1;
-  SOTTO_ASSIGN_OR_RETURN(WriteBatch batch,
-                         NewDeviceBatch(caller.handle, device_id, secret,
-                                        registration_id, device_keys));
-  AddAudit(batch, {audit::kDeviceAdded, AuditActor(caller), caller.handle,
-                   absl::StrCat("device=", device_id)}, call);
+  SOTTO_ASSIGN_OR_RETURN(WriteBatch batch, NewDeviceBatch(caller.handle, device_id, secret,
+                                                          registration_id, device_keys));
+  AddAudit(
+      batch,
+      {audit::kDeviceAdded, AuditActor(caller), caller.handle, absl::StrCat("device=", device_id)},
+      call);
   SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kSynced));
   return device_id;
 }
 
-absl::StatusOr<AuthenticatedDevice> Accounts::Authenticate(
-    absl::string_view handle, uint32_t device_id, absl::string_view secret) {
+absl::StatusOr<AuthenticatedDevice> Accounts::Authenticate(absl::string_view handle,
+                                                           uint32_t device_id,
+                                                           absl::string_view secret) {
   std::optional<std::string> account_value;
   std::optional<std::string> device_value;
   if (ValidateHandle(handle).ok()) {
-    SOTTO_ASSIGN_OR_RETURN(account_value,
-                           store_->Get(Table::kAccounts, keys::Account(handle)));
-    SOTTO_ASSIGN_OR_RETURN(
-        device_value, store_->Get(Table::kDevices, keys::Device(handle, device_id)));
+    SOTTO_ASSIGN_OR_RETURN(account_value, store_->Get(Table::kAccounts, keys::Account(handle)));
+    SOTTO_ASSIGN_OR_RETURN(device_value,
+                           store_->Get(Table::kDevices, keys::Device(handle, device_id)));
   }
   records::Device device;
   if (account_value && device_value) {
@@ -175,17 +170,14 @@ absl::StatusOr<AuthenticatedDevice> Accounts::Authenticate(
   // the handle exists.
   std::string salt = device.salt.empty() ? std::string(kSaltBytes, '\0') : device.salt;
   std::string presented = HashSecret(salt, secret);
-  bool match = account_value && device_value &&
-               presented.size() == device.secret_hash.size() &&
-               CRYPTO_memcmp(presented.data(), device.secret_hash.data(),
-                             presented.size()) == 0;
+  bool match = account_value && device_value && presented.size() == device.secret_hash.size() &&
+               CRYPTO_memcmp(presented.data(), device.secret_hash.data(), presented.size()) == 0;
   if (!match) return absl::UnauthenticatedError(kBadCredentials);
-  SOTTO_ASSIGN_OR_RETURN(records::Account account,
-                         records::DecodeAccount(*account_value));
+  SOTTO_ASSIGN_OR_RETURN(records::Account account, records::DecodeAccount(*account_value));
   // Said only to a caller who proved the device secret.
   if (account.deactivated) {
-    return absl::UnauthenticatedError(absl::StrCat(
-        "account ", handle, " is deactivated by the operator; contact your provider"));
+    return absl::UnauthenticatedError(
+        absl::StrCat("account ", handle, " is deactivated by the operator; contact your provider"));
   }
   return AuthenticatedDevice{std::string(handle), device_id, account.role};
 }
@@ -198,14 +190,16 @@ absl::Status Accounts::SetDeactivated(absl::string_view handle, bool deactivated
   if (!value) return absl::NotFoundError(absl::StrCat("no user ", handle));
   SOTTO_ASSIGN_OR_RETURN(records::Account account, records::DecodeAccount(*value));
   if (account.deactivated == deactivated) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "user ", handle, " is already ", deactivated ? "deactivated" : "active"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("user ", handle, " is already ", deactivated ? "deactivated" : "active"));
   }
   account.deactivated = deactivated;
   WriteBatch batch;
   batch.Put(Table::kAccounts, keys::Account(handle), records::Encode(account));
-  AddAudit(batch, {deactivated ? audit::kAccountDeactivated : audit::kAccountReactivated,
-                   audit::kOperator, std::string(handle), ""}, CallContext{});
+  AddAudit(batch,
+           {deactivated ? audit::kAccountDeactivated : audit::kAccountReactivated, audit::kOperator,
+            std::string(handle), ""},
+           CallContext{});
   return store_->Write(batch, Durability::kSynced);
 }
 
@@ -260,15 +254,16 @@ absl::Status Accounts::DeleteAccount(const AuthenticatedDevice& caller, int64_t 
       }
       std::string value = records::Encode(link);
       batch.Put(mine, kv.key, value);
-      batch.Put(as_therapist ? Table::kLinksByClient : Table::kLinks, keys::Pair(*peer, h),
-                value);
+      batch.Put(as_therapist ? Table::kLinksByClient : Table::kLinks, keys::Pair(*peer, h), value);
       if (!as_therapist) batch.Delete(Table::kConversations, keys::Pair(*peer, h));
     }
   }
   batch.Delete(Table::kPolicies, keys::Account(h));
   batch.Delete(Table::kAccounts, keys::Account(h));
-  AddAudit(batch, {audit::kAccountDeleted, AuditActor(caller), h,
-                   absl::StrCat("rows=", rows, " links=ended")}, call);
+  AddAudit(
+      batch,
+      {audit::kAccountDeleted, AuditActor(caller), h, absl::StrCat("rows=", rows, " links=ended")},
+      call);
   return store_->Write(batch, Durability::kSynced);
 }
 
@@ -290,8 +285,7 @@ absl::StatusOr<std::vector<DeviceInfo>> Accounts::Devices(absl::string_view hand
   if (!account) return absl::NotFoundError(absl::StrCat("no user ", handle));
   SOTTO_ASSIGN_OR_RETURN(
       std::vector<KeyValue> rows,
-      store_->Scan(Table::kDevices, keys::UserPrefix(handle), "",
-                   kMaxDevicesPerUser + 1));
+      store_->Scan(Table::kDevices, keys::UserPrefix(handle), "", kMaxDevicesPerUser + 1));
   std::vector<DeviceInfo> devices;
   for (const KeyValue& row : rows) {
     std::optional<uint32_t> id = keys::DeviceIdOf(row.key);

@@ -10,8 +10,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "server/domain/striped_mutex.h"
 #include "server/domain/call_context.h"
+#include "server/domain/striped_mutex.h"
 #include "server/domain/types.h"
 #include "server/storage/store.h"
 
@@ -50,8 +50,7 @@ class Accounts {
   // ALREADY_EXISTS if the handle is taken.
   // `call` is recorded in the audit trail (as for every call below that
   // takes one).
-  absl::StatusOr<uint32_t> Register(const Registration& registration,
-                                    const CallContext& call = {});
+  absl::StatusOr<uint32_t> Register(const Registration& registration, const CallContext& call = {});
 
   // Called by Register after the handle is known to be free, while the
   // handle's lock is held, with the batch about to be written: it may check
@@ -59,8 +58,8 @@ class Accounts {
   // commit atomically with the account. Its error is returned as is and
   // nothing is written.
   using RegisterHook = std::function<absl::Status(WriteBatch& batch)>;
-  absl::StatusOr<uint32_t> Register(const Registration& registration,
-                                    const RegisterHook& hook, const CallContext& call = {});
+  absl::StatusOr<uint32_t> Register(const Registration& registration, const RegisterHook& hook,
+                                    const CallContext& call = {});
 
   // The role of `handle`, nullopt if there is no such account. Errors:
   // storage failures only (the handle is not validated).
@@ -71,15 +70,13 @@ class Accounts {
   // Errors: INVALID_ARGUMENT as for Register, RESOURCE_EXHAUSTED when the
   // account already has kMaxDevicesPerUser devices.
   absl::StatusOr<uint32_t> AddDevice(const AuthenticatedDevice& caller,
-                                     absl::string_view device_secret,
-                                     uint32_t registration_id,
+                                     absl::string_view device_secret, uint32_t registration_id,
                                      const DeviceKeys& keys, const CallContext& call = {});
 
   // Checks `secret` against the device's stored salted hash in constant time.
   // Errors: UNAUTHENTICATED with the same message whether the handle, the
   // device or the secret is wrong.
-  absl::StatusOr<AuthenticatedDevice> Authenticate(absl::string_view handle,
-                                                   uint32_t device_id,
+  absl::StatusOr<AuthenticatedDevice> Authenticate(absl::string_view handle, uint32_t device_id,
                                                    absl::string_view secret);
 
   // Operator action: sets whether `handle` is deactivated, audited as an
@@ -113,11 +110,9 @@ class Accounts {
 
  private:
   // Checks secret, registration id and keys; builds the writes of one device.
-  absl::StatusOr<WriteBatch> NewDeviceBatch(absl::string_view handle,
-                                            uint32_t device_id,
+  absl::StatusOr<WriteBatch> NewDeviceBatch(absl::string_view handle, uint32_t device_id,
                                             absl::string_view device_secret,
-                                            uint32_t registration_id,
-                                            const DeviceKeys& keys);
+                                            uint32_t registration_id, const DeviceKeys& keys);
 
   Store* const store_;
   // Serialises the exists-check and write of Register per handle.

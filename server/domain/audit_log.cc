@@ -87,11 +87,11 @@ void AddAudit(WriteBatch& batch, const AuditEvent& event, const CallContext& cal
 }
 
 std::string FormatAuditEntry(const AuditEntry& e) {
-  std::string line = absl::StrCat(
-      "#", e.seq, " ",
-      absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::FromUnixMillis(e.time_ms),
-                       absl::UTCTimeZone()),
-      " ", e.event.type, " actor=", e.event.actor.empty() ? "-" : e.event.actor);
+  std::string line =
+      absl::StrCat("#", e.seq, " ",
+                   absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::FromUnixMillis(e.time_ms),
+                                    absl::UTCTimeZone()),
+                   " ", e.event.type, " actor=", e.event.actor.empty() ? "-" : e.event.actor);
   if (!e.event.subject.empty()) absl::StrAppend(&line, " subject=", e.event.subject);
   if (!e.source.empty()) absl::StrAppend(&line, " source=", e.source);
   if (!e.event.details.empty()) absl::StrAppend(&line, " ", e.event.details);
@@ -124,8 +124,7 @@ absl::Status AuditChainVerifier::Add(absl::string_view key, absl::string_view va
   absl::StatusOr<AuditEntry> e = Parse(value, &canonical);
   if (!e.ok()) return absl::DataLossError(absl::StrCat("audit entry ", expected, ": malformed"));
   if (e->seq != key_seq) {
-    return absl::DataLossError(
-        absl::StrCat("audit entry ", expected, ": records seq ", e->seq));
+    return absl::DataLossError(absl::StrCat("audit entry ", expected, ": records seq ", e->seq));
   }
   if (ChainHash(last_hash_, canonical) != e->hash) {
     return absl::DataLossError(absl::StrCat(
@@ -140,8 +139,7 @@ absl::Status AuditChainVerifier::Add(absl::string_view key, absl::string_view va
 
 std::string AuditChainVerifier::HeadHex() const { return absl::BytesToHexString(last_hash_); }
 
-absl::StatusOr<std::vector<KeyValue>> ReadAuditRaw(Store& store, uint64_t after_seq,
-                                                   size_t limit) {
+absl::StatusOr<std::vector<KeyValue>> ReadAuditRaw(Store& store, uint64_t after_seq, size_t limit) {
   return store.Scan(Table::kAudit, "", after_seq == 0 ? "" : AuditKey(after_seq), limit);
 }
 
@@ -153,8 +151,7 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(Store* inner, Clock* cl
   uint64_t last_seq = 0;
   std::string last_hash(kHashBytes, '\0');
   while (true) {
-    SOTTO_ASSIGN_OR_RETURN(std::vector<KeyValue> rows,
-                           inner->Scan(Table::kAudit, "", after, 4096));
+    SOTTO_ASSIGN_OR_RETURN(std::vector<KeyValue> rows, inner->Scan(Table::kAudit, "", after, 4096));
     if (rows.empty()) break;
     const KeyValue& tail = rows.back();
     SOTTO_ASSIGN_OR_RETURN(AuditEntry e, DecodeAuditEntry(tail.key, tail.value));

@@ -122,8 +122,7 @@ class AuditLog final : public ForwardingStore {
 
   // Logs `event`, made by `call`, on its own, written with `durability`.
   // Errors: storage failures.
-  absl::Status Record(const AuditEvent& event, Durability durability,
-                      const CallContext& call = {});
+  absl::Status Record(const AuditEvent& event, Durability durability, const CallContext& call = {});
 
   // Up to `limit` entries with seq > after_seq, ascending, as stored (key,
   // value): for verification and printing.
@@ -145,8 +144,7 @@ std::string AuditKey(uint64_t seq);
 
 // Reads entries from any Store (e.g. a read-only one): up to `limit` with
 // seq > after_seq, as stored.
-absl::StatusOr<std::vector<KeyValue>> ReadAuditRaw(Store& store, uint64_t after_seq,
-                                                   size_t limit);
+absl::StatusOr<std::vector<KeyValue>> ReadAuditRaw(Store& store, uint64_t after_seq, size_t limit);
 
 }  // namespace sotto::server
 

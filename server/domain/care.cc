@@ -1,12 +1,11 @@
 #include "server/domain/care.h"
 
-#include "server/domain/audit_log.h"
-
 #include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "server/domain/audit_log.h"
 #include "server/domain/codes.h"
 #include "server/domain/limits.h"
 #include "server/storage/key_codec.h"
@@ -16,8 +15,7 @@ namespace sotto::server {
 namespace {
 
 std::string FormatMs(int64_t ms) {
-  return absl::FormatTime("%Y-%m-%d %H:%M UTC", absl::FromUnixMillis(ms),
-                          absl::UTCTimeZone());
+  return absl::FormatTime("%Y-%m-%d %H:%M UTC", absl::FromUnixMillis(ms), absl::UTCTimeZone());
 }
 
 absl::Status NoLink(absl::string_view a, absl::string_view b) {
@@ -42,8 +40,8 @@ Care::Care(Store* store, Accounts* accounts, Enrolment* enrolment, Clock* clock,
 
 void Care::LinkInto(absl::string_view therapist, absl::string_view client, int64_t now_ms,
                     WriteBatch& batch) {
-  std::string value = records::Encode(
-      records::Link{static_cast<uint32_t>(LinkState::kActive), now_ms, 0, ""});
+  std::string value =
+      records::Encode(records::Link{static_cast<uint32_t>(LinkState::kActive), now_ms, 0, ""});
   batch.Put(Table::kLinks, keys::Pair(therapist, client), value);
   batch.Put(Table::kLinksByClient, keys::Pair(client, therapist), std::move(value));
 }
@@ -62,15 +60,14 @@ absl::StatusOr<RegisterResult> Care::Register(const Registration& reg,
       return absl::PermissionDeniedError(
           "a therapist registers with an enrolment code (ask the operator)");
     }
-    SOTTO_ASSIGN_OR_RETURN(
-        result.device_id,
-        accounts_->Register(
-            reg,
-            [&](WriteBatch& batch) {
-              return enrolment_->ConsumeInto(reg.handle, enrolment_code, clock_->NowMillis(),
-                                             batch, call);
-            },
-            call));
+    SOTTO_ASSIGN_OR_RETURN(result.device_id, accounts_->Register(
+                                                 reg,
+                                                 [&](WriteBatch& batch) {
+                                                   return enrolment_->ConsumeInto(
+                                                       reg.handle, enrolment_code,
+                                                       clock_->NowMillis(), batch, call);
+                                                 },
+                                                 call));
     return result;
   }
   if (reg.role != Role::kClient) {
@@ -92,24 +89,32 @@ absl::StatusOr<RegisterResult> Care::Register(const Registration& reg,
   // takes them in the other order.
   StripedLock lock(locks_, {invite_key});
   SOTTO_ASSIGN_OR_RETURN(
-      result.device_id, accounts_->Register(reg, [&](WriteBatch& batch) -> absl::Status {
-        if (!normalized) return absl::PermissionDeniedError(kBadInviteCode);
-        SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> value,
-                               store_->Get(Table::kInvites, invite_key));
-        if (!value) return absl::PermissionDeniedError(kBadInviteCode);
-        SOTTO_ASSIGN_OR_RETURN(records::Code invite, records::DecodeCode(*value));
-        const int64_t now = clock_->NowMillis();
-        if (now >= invite.expires_at_ms) return absl::PermissionDeniedError(kBadInviteCode);
-        batch.Delete(Table::kInvites, invite_key);
-        LinkInto(invite.handle, reg.handle, now, batch);
-        const std::string actor = absl::StrCat(reg.handle, ".1");
-        AddAudit(batch, {audit::kInviteRedeemed, actor, reg.handle,
-                         absl::StrCat("therapist=", invite.handle, " at=registration")}, call);
-        AddAudit(batch, {audit::kLinkMade, actor, reg.handle,
-                         absl::StrCat("therapist=", invite.handle, " client=", reg.handle)}, call);
-        result.linked_therapist = invite.handle;
-        return absl::OkStatus();
-      }, call));
+      result.device_id,
+      accounts_->Register(
+          reg,
+          [&](WriteBatch& batch) -> absl::Status {
+            if (!normalized) return absl::PermissionDeniedError(kBadInviteCode);
+            SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> value,
+                                   store_->Get(Table::kInvites, invite_key));
+            if (!value) return absl::PermissionDeniedError(kBadInviteCode);
+            SOTTO_ASSIGN_OR_RETURN(records::Code invite, records::DecodeCode(*value));
+            const int64_t now = clock_->NowMillis();
+            if (now >= invite.expires_at_ms) return absl::PermissionDeniedError(kBadInviteCode);
+            batch.Delete(Table::kInvites, invite_key);
+            LinkInto(invite.handle, reg.handle, now, batch);
+            const std::string actor = absl::StrCat(reg.handle, ".1");
+            AddAudit(batch,
+                     {audit::kInviteRedeemed, actor, reg.handle,
+                      absl::StrCat("therapist=", invite.handle, " at=registration")},
+                     call);
+            AddAudit(batch,
+                     {audit::kLinkMade, actor, reg.handle,
+                      absl::StrCat("therapist=", invite.handle, " client=", reg.handle)},
+                     call);
+            result.linked_therapist = invite.handle;
+            return absl::OkStatus();
+          },
+          call));
   return result;
 }
 
@@ -119,8 +124,8 @@ absl::StatusOr<IssuedCode> Care::CreateInvite(const AuthenticatedDevice& caller,
     return absl::PermissionDeniedError("only a therapist can create invites");
   }
   if (valid_hours > kMaxCodeValidHours) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "valid_hours ", valid_hours, " is above the maximum of ", kMaxCodeValidHours));
+    return absl::InvalidArgumentError(
+        absl::StrCat("valid_hours ", valid_hours, " is above the maximum of ", kMaxCodeValidHours));
   }
   if (valid_hours == 0) valid_hours = kDefaultCodeValidHours;
   SOTTO_ASSIGN_OR_RETURN(std::string code, GenerateCode());
@@ -128,15 +133,16 @@ absl::StatusOr<IssuedCode> Care::CreateInvite(const AuthenticatedDevice& caller,
   WriteBatch batch;
   batch.Put(Table::kInvites, HashCode(*NormalizeCode(code)),
             records::Encode(records::Code{caller.handle, issued.expires_at_ms}));
-  AddAudit(batch, {audit::kInviteCreated, AuditActor(caller), caller.handle,
-                   absl::StrCat("valid_hours=", valid_hours)}, call);
+  AddAudit(batch,
+           {audit::kInviteCreated, AuditActor(caller), caller.handle,
+            absl::StrCat("valid_hours=", valid_hours)},
+           call);
   SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kSynced));
   return issued;
 }
 
 absl::StatusOr<std::string> Care::AcceptInvite(const AuthenticatedDevice& caller,
-                                               absl::string_view code,
-                                               const CallContext& call) {
+                                               absl::string_view code, const CallContext& call) {
   if (code.empty()) return absl::InvalidArgumentError("code is required");
   if (caller.role != Role::kClient) {
     return absl::PermissionDeniedError("only a client can accept an invite");
@@ -151,8 +157,7 @@ absl::StatusOr<std::string> Care::AcceptInvite(const AuthenticatedDevice& caller
   SOTTO_ASSIGN_OR_RETURN(records::Code invite, records::DecodeCode(*value));
   const int64_t now = clock_->NowMillis();
   if (now >= invite.expires_at_ms) return absl::PermissionDeniedError(kBadInviteCode);
-  SOTTO_ASSIGN_OR_RETURN(std::optional<records::Link> link,
-                         GetLink(invite.handle, caller.handle));
+  SOTTO_ASSIGN_OR_RETURN(std::optional<records::Link> link, GetLink(invite.handle, caller.handle));
   if (link && link->state == static_cast<uint32_t>(LinkState::kActive)) {
     return absl::AlreadyExistsError(
         absl::StrCat(caller.handle, " is already linked to ", invite.handle));
@@ -165,25 +170,28 @@ absl::StatusOr<std::string> Care::AcceptInvite(const AuthenticatedDevice& caller
   WriteBatch batch;
   batch.Delete(Table::kInvites, invite_key);
   LinkInto(invite.handle, caller.handle, since, batch);
-  AddAudit(batch, {audit::kInviteRedeemed, AuditActor(caller), caller.handle,
-                   absl::StrCat("therapist=", invite.handle)}, call);
-  AddAudit(batch, {audit::kLinkMade, AuditActor(caller), caller.handle,
-                   absl::StrCat("therapist=", invite.handle, " client=", caller.handle)}, call);
+  AddAudit(batch,
+           {audit::kInviteRedeemed, AuditActor(caller), caller.handle,
+            absl::StrCat("therapist=", invite.handle)},
+           call);
+  AddAudit(batch,
+           {audit::kLinkMade, AuditActor(caller), caller.handle,
+            absl::StrCat("therapist=", invite.handle, " client=", caller.handle)},
+           call);
   SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kSynced));
   return invite.handle;
 }
 
 absl::StatusOr<std::vector<CareLink>> Care::LinksOf(Table table, absl::string_view handle) {
-  SOTTO_ASSIGN_OR_RETURN(
-      std::vector<KeyValue> rows,
-      store_->Scan(table, keys::UserPrefix(handle), "", kMaxLinksPerUser));
+  SOTTO_ASSIGN_OR_RETURN(std::vector<KeyValue> rows,
+                         store_->Scan(table, keys::UserPrefix(handle), "", kMaxLinksPerUser));
   std::vector<CareLink> links;
   for (const KeyValue& row : rows) {
     std::optional<std::string> peer = keys::SecondOfPair(row.key);
     if (!peer) return records::Corrupt("link key");
     SOTTO_ASSIGN_OR_RETURN(records::Link l, records::DecodeLink(row.value));
-    links.push_back(CareLink{*std::move(peer), static_cast<LinkState>(l.state),
-                             l.since_ms, l.ended_ms, l.ended_by});
+    links.push_back(CareLink{*std::move(peer), static_cast<LinkState>(l.state), l.since_ms,
+                             l.ended_ms, l.ended_by});
   }
   return links;
 }
@@ -233,8 +241,10 @@ absl::Status Care::EndLink(const AuthenticatedDevice& caller, absl::string_view 
   batch.Put(Table::kLinksByClient, keys::Pair(c, t), std::move(value));
   // The conversation leaves the therapist's queue with the link.
   batch.Delete(Table::kConversations, pair);
-  AddAudit(batch, {audit::kLinkEnded, AuditActor(caller), std::string(peer),
-                   absl::StrCat("therapist=", t, " client=", c)}, call);
+  AddAudit(batch,
+           {audit::kLinkEnded, AuditActor(caller), std::string(peer),
+            absl::StrCat("therapist=", t, " client=", c)},
+           call);
   return store_->Write(batch, Durability::kSynced);
 }
 
@@ -283,19 +293,18 @@ absl::StatusOr<Route> Care::CheckCanMessage(const AuthenticatedDevice& sender,
   } else {
     if (!role) return absl::NotFoundError(absl::StrCat("no user ", recipient));
     if (*role != Role::kClient) {
-      return absl::PermissionDeniedError(absl::StrCat(
-          "therapists cannot message each other (", sender.handle, " to ", recipient, ")"));
+      return absl::PermissionDeniedError(absl::StrCat("therapists cannot message each other (",
+                                                      sender.handle, " to ", recipient, ")"));
     }
     route.therapist = sender.handle;
     route.client = std::string(recipient);
   }
-  SOTTO_ASSIGN_OR_RETURN(std::optional<records::Link> link,
-                         GetLink(route.therapist, route.client));
+  SOTTO_ASSIGN_OR_RETURN(std::optional<records::Link> link, GetLink(route.therapist, route.client));
   if (!link) return NoLink(sender.handle, recipient);
   if (link->state != static_cast<uint32_t>(LinkState::kActive)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the care link between ", route.therapist, " and ", route.client, " was ended by ",
-        link->ended_by, " at ", FormatMs(link->ended_ms)));
+    return absl::FailedPreconditionError(
+        absl::StrCat("the care link between ", route.therapist, " and ", route.client,
+                     " was ended by ", link->ended_by, " at ", FormatMs(link->ended_ms)));
   }
   route.between_care_parties = true;
   return route;

@@ -87,8 +87,8 @@ class Care {
   // Therapist only: a one-time invite code valid for `valid_hours` (0:
   // kDefaultCodeValidHours). Errors: PERMISSION_DENIED (a client caller),
   // INVALID_ARGUMENT (valid_hours above kMaxCodeValidHours).
-  absl::StatusOr<IssuedCode> CreateInvite(const AuthenticatedDevice& caller,
-                                          uint32_t valid_hours, const CallContext& call = {});
+  absl::StatusOr<IssuedCode> CreateInvite(const AuthenticatedDevice& caller, uint32_t valid_hours,
+                                          const CallContext& call = {});
 
   // An existing client redeems an invite: links them to its therapist (again,
   // if an earlier link ended) and consumes the code, atomically. Returns the
@@ -96,8 +96,7 @@ class Care {
   // (therapist caller; wrong, used or expired code), ALREADY_EXISTS (already
   // actively linked; the code is not consumed).
   absl::StatusOr<std::string> AcceptInvite(const AuthenticatedDevice& caller,
-                                           absl::string_view code,
-                                           const CallContext& call = {});
+                                           absl::string_view code, const CallContext& call = {});
 
   // The caller's links (active and ended), by peer handle.
   absl::StatusOr<std::vector<CareLink>> ListLinks(const AuthenticatedDevice& caller);
@@ -135,8 +134,7 @@ class Care {
 
   // Whether `caller` may fetch `handle`'s prekey bundles: their own account
   // or an active care link. Errors as for CheckCanMessage.
-  absl::Status CheckCanFetchBundle(const AuthenticatedDevice& caller,
-                                   absl::string_view handle);
+  absl::Status CheckCanFetchBundle(const AuthenticatedDevice& caller, absl::string_view handle);
 
   // The therapists with an active link to `client`, ascending.
   absl::StatusOr<std::vector<std::string>> CareTeam(absl::string_view client);
@@ -152,8 +150,8 @@ class Care {
 
  private:
   // Adds the writes linking `therapist` and `client` from `now_ms`.
-  static void LinkInto(absl::string_view therapist, absl::string_view client,
-                       int64_t now_ms, WriteBatch& batch);
+  static void LinkInto(absl::string_view therapist, absl::string_view client, int64_t now_ms,
+                       WriteBatch& batch);
   absl::StatusOr<std::vector<CareLink>> LinksOf(Table table, absl::string_view handle);
 
   Store* const store_;

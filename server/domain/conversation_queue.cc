@@ -29,8 +29,7 @@ std::unique_ptr<StripedLock> ConversationQueue::LockClient(absl::string_view cli
                                        std::vector<std::string>{std::string(client)});
 }
 
-absl::StatusOr<int64_t> ConversationQueue::AddMessageInto(const Route& route,
-                                                          int64_t now_ms,
+absl::StatusOr<int64_t> ConversationQueue::AddMessageInto(const Route& route, int64_t now_ms,
                                                           WriteBatch& batch) {
   if (!route.between_care_parties) return 0;
   if (route.from_client) {
@@ -44,9 +43,8 @@ absl::StatusOr<int64_t> ConversationQueue::AddMessageInto(const Route& route,
     entry.state = State(ConversationState::kWaiting);
     entry.snoozed_until_ms = 0;
     entry.waiting_count += 1;
-    entry.oldest_waiting_ms = entry.oldest_waiting_ms == 0
-                                  ? now_ms
-                                  : std::min(entry.oldest_waiting_ms, now_ms);
+    entry.oldest_waiting_ms =
+        entry.oldest_waiting_ms == 0 ? now_ms : std::min(entry.oldest_waiting_ms, now_ms);
     batch.Put(Table::kConversations, std::move(key), records::Encode(entry));
     return entry.oldest_waiting_ms;
   }
@@ -77,8 +75,7 @@ absl::StatusOr<int64_t> ConversationQueue::AddMessageInto(const Route& route,
 
 absl::StatusOr<Conversation> ConversationQueue::View(absl::string_view client,
                                                      const records::Conversation& stored,
-                                                     const ResponsePolicy& policy,
-                                                     int64_t now_ms) {
+                                                     const ResponsePolicy& policy, int64_t now_ms) {
   Conversation c;
   c.client = std::string(client);
   c.state = static_cast<ConversationState>(stored.state);
@@ -103,9 +100,9 @@ absl::StatusOr<QueueList> ConversationQueue::List(const AuthenticatedDevice& cal
   QueueList list;
   list.now_ms = clock_->NowMillis();
   SOTTO_ASSIGN_OR_RETURN(ResponsePolicy policy, care_->PolicyOf(caller.handle));
-  SOTTO_ASSIGN_OR_RETURN(std::vector<KeyValue> rows,
-                         store_->Scan(Table::kConversations, keys::UserPrefix(caller.handle),
-                                      "", kMaxLinksPerUser));
+  SOTTO_ASSIGN_OR_RETURN(
+      std::vector<KeyValue> rows,
+      store_->Scan(Table::kConversations, keys::UserPrefix(caller.handle), "", kMaxLinksPerUser));
   for (const KeyValue& row : rows) {
     std::optional<std::string> client = keys::SecondOfPair(row.key);
     if (!client) return records::Corrupt("conversation key");
@@ -122,8 +119,8 @@ absl::StatusOr<QueueList> ConversationQueue::List(const AuthenticatedDevice& cal
   return list;
 }
 
-absl::StatusOr<records::Conversation> ConversationQueue::Load(
-    const AuthenticatedDevice& caller, absl::string_view client) {
+absl::StatusOr<records::Conversation> ConversationQueue::Load(const AuthenticatedDevice& caller,
+                                                              absl::string_view client) {
   absl::Status valid = Accounts::ValidateHandle(client);
   if (!valid.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("client: ", valid.message()));
@@ -161,13 +158,11 @@ absl::StatusOr<Conversation> ConversationQueue::LockedThenSynced(
 }
 
 absl::StatusOr<Conversation> ConversationQueue::Snooze(const AuthenticatedDevice& caller,
-                                                       absl::string_view client,
-                                                       int64_t until_ms) {
+                                                       absl::string_view client, int64_t until_ms) {
   const int64_t now = clock_->NowMillis();
   if (until_ms <= now || until_ms - now > kMaxSnoozeAheadMs) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "until_ms must be in the future and at most ", kMaxSnoozeAheadMs / 86400000,
-        " days ahead"));
+    return absl::InvalidArgumentError(absl::StrCat("until_ms must be in the future and at most ",
+                                                   kMaxSnoozeAheadMs / 86400000, " days ahead"));
   }
   return LockedThenSynced(client, [&]() -> absl::StatusOr<Conversation> {
     SOTTO_ASSIGN_OR_RETURN(records::Conversation entry, Load(caller, client));
@@ -201,9 +196,9 @@ absl::StatusOr<Conversation> ConversationQueue::Claim(const AuthenticatedDevice&
   return LockedThenSynced(client, [&]() -> absl::StatusOr<Conversation> {
     SOTTO_ASSIGN_OR_RETURN(records::Conversation entry, Load(caller, client));
     const int64_t now = clock_->NowMillis();
-    const bool waiting = entry.state == State(ConversationState::kWaiting) ||
-                         (entry.state == State(ConversationState::kSnoozed) &&
-                          entry.snoozed_until_ms <= now);
+    const bool waiting =
+        entry.state == State(ConversationState::kWaiting) ||
+        (entry.state == State(ConversationState::kSnoozed) && entry.snoozed_until_ms <= now);
     if (!waiting) {
       return absl::FailedPreconditionError(
           absl::StrCat("the conversation with ", client, " is not waiting"));

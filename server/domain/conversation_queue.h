@@ -80,8 +80,7 @@ class ConversationQueue {
   //    nothing waiting and no claim; the sender's entry also records
   //    last_reply_ms = now (the proto defines it per therapist).
   // Returns the entry's oldest_waiting_ms after a client's message, else 0.
-  absl::StatusOr<int64_t> AddMessageInto(const Route& route, int64_t now_ms,
-                                         WriteBatch& batch);
+  absl::StatusOr<int64_t> AddMessageInto(const Route& route, int64_t now_ms, WriteBatch& batch);
 
   // Therapist only: WAITING entries, and SNOOZED ones whose time has passed
   // (reported as WAITING), oldest waiting first; with `include_all` every
@@ -92,17 +91,15 @@ class ConversationQueue {
   // kMaxSnoozeAheadMs ahead). Errors: INVALID_ARGUMENT (client, until_ms),
   // PERMISSION_DENIED (client caller), NOT_FOUND (no entry for that client),
   // FAILED_PRECONDITION (not waiting).
-  absl::StatusOr<Conversation> Snooze(const AuthenticatedDevice& caller,
-                                      absl::string_view client, int64_t until_ms);
+  absl::StatusOr<Conversation> Snooze(const AuthenticatedDevice& caller, absl::string_view client,
+                                      int64_t until_ms);
   // Closes the entry without a reply: nothing waits, no claim. Errors as for
   // Snooze, without FAILED_PRECONDITION.
-  absl::StatusOr<Conversation> Close(const AuthenticatedDevice& caller,
-                                     absl::string_view client);
+  absl::StatusOr<Conversation> Close(const AuthenticatedDevice& caller, absl::string_view client);
   // Sets claimed_by = caller on every care-team entry of the client. Errors:
   // FAILED_PRECONDITION if the caller's entry is not waiting or a colleague
   // holds the claim (named); others as for Snooze.
-  absl::StatusOr<Conversation> Claim(const AuthenticatedDevice& caller,
-                                     absl::string_view client);
+  absl::StatusOr<Conversation> Claim(const AuthenticatedDevice& caller, absl::string_view client);
 
   // When `therapist`'s reply to a message waiting since `start_ms` is due,
   // seen at `now_ms`.
@@ -111,16 +108,14 @@ class ConversationQueue {
 
  private:
   // The entry as shown at `now_ms` (expired snooze -> WAITING, due times).
-  absl::StatusOr<Conversation> View(absl::string_view client,
-                                    const records::Conversation& stored,
+  absl::StatusOr<Conversation> View(absl::string_view client, const records::Conversation& stored,
                                     const ResponsePolicy& policy, int64_t now_ms);
   // Checks the caller and client and reads the caller's entry.
   absl::StatusOr<records::Conversation> Load(const AuthenticatedDevice& caller,
                                              absl::string_view client);
   // Writes `entry` unsynced (the caller holds the client's lock) and
   // returns its view.
-  absl::StatusOr<Conversation> Save(const AuthenticatedDevice& caller,
-                                    absl::string_view client,
+  absl::StatusOr<Conversation> Save(const AuthenticatedDevice& caller, absl::string_view client,
                                     const records::Conversation& entry);
   // Runs `locked` under the client's lock, then syncs the log once the lock
   // is released: the answer still means durable, and a Send to this client

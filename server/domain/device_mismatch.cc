@@ -25,9 +25,8 @@ std::vector<uint32_t> ReadList(RecordReader& r) {
 absl::Status DeviceMismatchError(const DeviceMismatch& m) {
   absl::Status status = absl::FailedPreconditionError(absl::StrCat(
       "device list does not match the devices of ", m.user, ": missing [",
-      absl::StrJoin(m.missing_devices, ","), "], extra [",
-      absl::StrJoin(m.extra_devices, ","), "], stale [",
-      absl::StrJoin(m.stale_devices, ","), "]"));
+      absl::StrJoin(m.missing_devices, ","), "], extra [", absl::StrJoin(m.extra_devices, ","),
+      "], stale [", absl::StrJoin(m.stale_devices, ","), "]"));
   RecordWriter w;
   w.Bytes(m.user);
   WriteList(w, m.missing_devices);

@@ -21,14 +21,12 @@ struct DeviceMismatch {
   std::vector<uint32_t> extra_devices;    // request names, recipient lacks
   std::vector<uint32_t> stale_devices;    // registration id differs
   bool empty() const {
-    return missing_devices.empty() && extra_devices.empty() &&
-           stale_devices.empty();
+    return missing_devices.empty() && extra_devices.empty() && stale_devices.empty();
   }
 };
 
 // The payload type URL under which the mismatch is attached.
-inline constexpr char kDeviceMismatchPayloadUrl[] =
-    "sotto.server/DeviceMismatch";
+inline constexpr char kDeviceMismatchPayloadUrl[] = "sotto.server/DeviceMismatch";
 
 // FAILED_PRECONDITION naming the user and the three lists, with `mismatch`
 // attached as a payload.

@@ -1,10 +1,9 @@
 #include "server/domain/enrolment.h"
 
-#include "server/domain/audit_log.h"
-
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "server/domain/audit_log.h"
 #include "server/domain/codes.h"
 #include "server/domain/limits.h"
 #include "server/domain/records.h"
@@ -19,22 +18,23 @@ absl::StatusOr<IssuedCode> Enrolment::IssueTherapistCode(absl::string_view handl
                                                          uint32_t valid_hours) {
   SOTTO_RETURN_IF_ERROR(Accounts::ValidateHandle(handle));
   if (valid_hours > kMaxCodeValidHours) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "valid_hours ", valid_hours, " is above the maximum of ", kMaxCodeValidHours));
+    return absl::InvalidArgumentError(
+        absl::StrCat("valid_hours ", valid_hours, " is above the maximum of ", kMaxCodeValidHours));
   }
   if (valid_hours == 0) valid_hours = kDefaultCodeValidHours;
   SOTTO_ASSIGN_OR_RETURN(std::optional<Role> role, accounts_->RoleOf(handle));
   if (role) {
-    return absl::AlreadyExistsError(
-        absl::StrCat("handle ", handle, " is already registered"));
+    return absl::AlreadyExistsError(absl::StrCat("handle ", handle, " is already registered"));
   }
   SOTTO_ASSIGN_OR_RETURN(std::string code, GenerateCode());
   IssuedCode issued{code, clock_->NowMillis() + int64_t{valid_hours} * 3600 * 1000};
   WriteBatch batch;
   batch.Put(Table::kEnrolments, HashCode(*NormalizeCode(code)),
             records::Encode(records::Code{std::string(handle), issued.expires_at_ms}));
-  AddAudit(batch, {audit::kEnrolmentIssued, audit::kOperator, std::string(handle),
-                   absl::StrCat("valid_hours=", valid_hours)}, CallContext{});
+  AddAudit(batch,
+           {audit::kEnrolmentIssued, audit::kOperator, std::string(handle),
+            absl::StrCat("valid_hours=", valid_hours)},
+           CallContext{});
   SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kSynced));
   return issued;
 }
@@ -44,15 +44,15 @@ absl::Status Enrolment::ConsumeInto(absl::string_view handle, absl::string_view 
   std::optional<std::string> normalized = NormalizeCode(code);
   if (!normalized) return absl::PermissionDeniedError(kBadEnrolmentCode);
   std::string key = HashCode(*normalized);
-  SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> value,
-                         store_->Get(Table::kEnrolments, key));
+  SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> value, store_->Get(Table::kEnrolments, key));
   if (!value) return absl::PermissionDeniedError(kBadEnrolmentCode);
   SOTTO_ASSIGN_OR_RETURN(records::Code record, records::DecodeCode(*value));
   if (record.handle != handle || now_ms >= record.expires_at_ms) {
     return absl::PermissionDeniedError(kBadEnrolmentCode);
   }
   batch.Delete(Table::kEnrolments, std::move(key));
-  AddAudit(batch, {audit::kEnrolmentUsed, absl::StrCat(handle, ".1"), std::string(handle), ""}, call);
+  AddAudit(batch, {audit::kEnrolmentUsed, absl::StrCat(handle, ".1"), std::string(handle), ""},
+           call);
   return absl::OkStatus();
 }
 
@@ -60,8 +60,7 @@ absl::StatusOr<size_t> SweepExpiredCodes(Store* store, Table table, int64_t now_
   size_t deleted = 0;
   std::string after;
   while (true) {
-    SOTTO_ASSIGN_OR_RETURN(std::vector<KeyValue> rows,
-                           store->Scan(table, "", after, kSweepBatch));
+    SOTTO_ASSIGN_OR_RETURN(std::vector<KeyValue> rows, store->Scan(table, "", after, kSweepBatch));
     WriteBatch batch;
     for (const KeyValue& row : rows) {
       SOTTO_ASSIGN_OR_RETURN(records::Code code, records::DecodeCode(row.value));

@@ -42,16 +42,15 @@ class Enrolment {
   // `valid_hours` (0: kDefaultCodeValidHours). Earlier codes for the handle
   // stay valid. Errors: INVALID_ARGUMENT (handle, valid_hours above
   // kMaxCodeValidHours), ALREADY_EXISTS (the handle is registered).
-  absl::StatusOr<IssuedCode> IssueTherapistCode(absl::string_view handle,
-                                                uint32_t valid_hours);
+  absl::StatusOr<IssuedCode> IssueTherapistCode(absl::string_view handle, uint32_t valid_hours);
 
   // Checks that `code` was issued for `handle`, is unused and unexpired at
   // `now_ms`, and adds its deletion to `batch` (so it is consumed exactly when
   // the batch commits). The caller serialises registrations of `handle`.
   // Errors: PERMISSION_DENIED kBadEnrolmentCode.
   // `call` (the registration's) is recorded in the audit trail.
-  absl::Status ConsumeInto(absl::string_view handle, absl::string_view code,
-                           int64_t now_ms, WriteBatch& batch, const CallContext& call);
+  absl::Status ConsumeInto(absl::string_view handle, absl::string_view code, int64_t now_ms,
+                           WriteBatch& batch, const CallContext& call);
 
   // Deletes every enrolment code expired at the clock's now (an expired code
   // can never be consumed, so nothing races with this); returns how many.

@@ -1,9 +1,8 @@
 #include "server/domain/key_directory.h"
 
-#include "server/domain/audit_log.h"
-
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "server/domain/audit_log.h"
 #include "server/domain/key_validation.h"
 #include "server/domain/limits.h"
 #include "server/domain/records.h"
@@ -12,21 +11,18 @@
 
 namespace sotto::server {
 
-KeyDirectory::KeyDirectory(Store* store, Accounts* accounts)
-    : store_(store), accounts_(accounts) {}
+KeyDirectory::KeyDirectory(Store* store, Accounts* accounts) : store_(store), accounts_(accounts) {}
 
 absl::StatusOr<size_t> KeyDirectory::CountOneTimePreKeys(absl::string_view handle,
                                                          uint32_t device_id) {
-  SOTTO_ASSIGN_OR_RETURN(
-      std::vector<KeyValue> rows,
-      store_->Scan(Table::kPreKeys, keys::OneTimePreKeyPrefix(handle, device_id),
-                   "", kMaxStoredPreKeys + kMaxPreKeysPerUpload + 1));
+  SOTTO_ASSIGN_OR_RETURN(std::vector<KeyValue> rows,
+                         store_->Scan(Table::kPreKeys, keys::OneTimePreKeyPrefix(handle, device_id),
+                                      "", kMaxStoredPreKeys + kMaxPreKeysPerUpload + 1));
   return rows.size();
 }
 
 absl::StatusOr<uint32_t> KeyDirectory::Upload(const AuthenticatedDevice& caller,
-                                              const DeviceKeys& upload,
-                                              const CallContext& call) {
+                                              const DeviceKeys& upload, const CallContext& call) {
   const std::string& handle = caller.handle;
   const uint32_t device = caller.device_id;
   SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> identity,
@@ -43,9 +39,8 @@ absl::StatusOr<uint32_t> KeyDirectory::Upload(const AuthenticatedDevice& caller,
 
   std::string prefix = keys::OneTimePreKeyPrefix(handle, device);
   StripedLock lock(device_locks_, {prefix});
-  SOTTO_ASSIGN_OR_RETURN(
-      std::vector<KeyValue> rows,
-      store_->Scan(Table::kPreKeys, prefix, "", kMaxStoredPreKeys + 1));
+  SOTTO_ASSIGN_OR_RETURN(std::vector<KeyValue> rows,
+                         store_->Scan(Table::kPreKeys, prefix, "", kMaxStoredPreKeys + 1));
   absl::flat_hash_set<std::string> stored;
   for (KeyValue& row : rows) stored.insert(std::move(row.key));
   size_t added = 0;
@@ -56,9 +51,9 @@ absl::StatusOr<uint32_t> KeyDirectory::Upload(const AuthenticatedDevice& caller,
     batch.Put(Table::kPreKeys, std::move(key), k.public_key);
   }
   if (stored.size() + added > kMaxStoredPreKeys) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "device ", handle, ".", device, " would hold ", stored.size() + added,
-        " one-time prekeys; at most ", kMaxStoredPreKeys, " may be stored"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("device ", handle, ".", device, " would hold ", stored.size() + added,
+                     " one-time prekeys; at most ", kMaxStoredPreKeys, " may be stored"));
   }
   if (upload.signed_prekey) {
     batch.Put(Table::kPreKeys, keys::SignedPreKey(handle, device),
@@ -66,11 +61,13 @@ absl::StatusOr<uint32_t> KeyDirectory::Upload(const AuthenticatedDevice& caller,
   }
   if (!batch.empty()) {
     // Counts and ids only: the keys themselves are public but add nothing.
-    AddAudit(batch, {audit::kKeysUploaded, AuditActor(caller), std::string(handle),
-                     absl::StrCat("signed_prekey=",
-                                  upload.signed_prekey ? absl::StrCat(upload.signed_prekey->id)
-                                                       : std::string("unchanged"),
-                                  " one_time_prekeys_added=", added)}, call);
+    AddAudit(batch,
+             {audit::kKeysUploaded, AuditActor(caller), std::string(handle),
+              absl::StrCat("signed_prekey=",
+                           upload.signed_prekey ? absl::StrCat(upload.signed_prekey->id)
+                                                : std::string("unchanged"),
+                           " one_time_prekeys_added=", added)},
+             call);
     SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kSynced));
   }
   // Pops may have run concurrently; count again for an exact answer.
@@ -78,20 +75,18 @@ absl::StatusOr<uint32_t> KeyDirectory::Upload(const AuthenticatedDevice& caller,
   return static_cast<uint32_t>(count);
 }
 
-absl::StatusOr<std::vector<PreKeyBundle>> KeyDirectory::GetBundle(
-    absl::string_view handle, bool take_one_time_prekeys) {
+absl::StatusOr<std::vector<PreKeyBundle>> KeyDirectory::GetBundle(absl::string_view handle,
+                                                                  bool take_one_time_prekeys) {
   SOTTO_ASSIGN_OR_RETURN(std::vector<DeviceInfo> devices, accounts_->Devices(handle));
   std::vector<PreKeyBundle> bundles;
   for (const DeviceInfo& d : devices) {
     PreKeyBundle bundle;
     bundle.device_id = d.device_id;
     bundle.registration_id = d.registration_id;
-    SOTTO_ASSIGN_OR_RETURN(
-        std::optional<std::string> identity,
-        store_->Get(Table::kPreKeys, keys::IdentityKey(handle, d.device_id)));
-    SOTTO_ASSIGN_OR_RETURN(
-        std::optional<std::string> spk,
-        store_->Get(Table::kPreKeys, keys::SignedPreKey(handle, d.device_id)));
+    SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> identity,
+                           store_->Get(Table::kPreKeys, keys::IdentityKey(handle, d.device_id)));
+    SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> spk,
+                           store_->Get(Table::kPreKeys, keys::SignedPreKey(handle, d.device_id)));
     if (!identity || !spk) return records::Corrupt("device keys");
     bundle.identity_key = std::move(*identity);
     SOTTO_ASSIGN_OR_RETURN(bundle.signed_prekey, records::DecodeSignedPreKey(*spk));
@@ -101,9 +96,9 @@ absl::StatusOr<std::vector<PreKeyBundle>> KeyDirectory::GetBundle(
     // decrypt the second sender's PreKey messages.
     std::optional<KeyValue> popped;
     if (take_one_time_prekeys) {
-      SOTTO_ASSIGN_OR_RETURN(popped, store_->PopFirst(Table::kPreKeys,
-                                                      keys::OneTimePreKeyPrefix(handle, d.device_id),
-                                                      Durability::kSynced));
+      SOTTO_ASSIGN_OR_RETURN(
+          popped, store_->PopFirst(Table::kPreKeys, keys::OneTimePreKeyPrefix(handle, d.device_id),
+                                   Durability::kSynced));
     }
     if (popped) {
       std::optional<uint32_t> id = keys::OneTimePreKeyIdOf(popped->key);
@@ -115,10 +110,8 @@ absl::StatusOr<std::vector<PreKeyBundle>> KeyDirectory::GetBundle(
   return bundles;
 }
 
-absl::StatusOr<PreKeyCount> KeyDirectory::CountPreKeys(
-    const AuthenticatedDevice& caller) {
-  SOTTO_ASSIGN_OR_RETURN(size_t count,
-                         CountOneTimePreKeys(caller.handle, caller.device_id));
+absl::StatusOr<PreKeyCount> KeyDirectory::CountPreKeys(const AuthenticatedDevice& caller) {
+  SOTTO_ASSIGN_OR_RETURN(size_t count, CountOneTimePreKeys(caller.handle, caller.device_id));
   SOTTO_ASSIGN_OR_RETURN(
       std::optional<std::string> spk,
       store_->Get(Table::kPreKeys, keys::SignedPreKey(caller.handle, caller.device_id)));

@@ -34,8 +34,8 @@ class KeyDirectory {
   // (malformed key, bad signature, identity differs, too many in one call),
   // RESOURCE_EXHAUSTED (more than kMaxStoredPreKeys would be stored).
   // `call` is recorded in the audit trail.
-  absl::StatusOr<uint32_t> Upload(const AuthenticatedDevice& caller,
-                                  const DeviceKeys& keys, const CallContext& call = {});
+  absl::StatusOr<uint32_t> Upload(const AuthenticatedDevice& caller, const DeviceKeys& keys,
+                                  const CallContext& call = {});
 
   // One bundle per device of `handle`, ascending device id. Each bundle takes
   // (removes) at most one one-time prekey, which no other call receives, even
@@ -52,8 +52,7 @@ class KeyDirectory {
   absl::StatusOr<PreKeyCount> CountPreKeys(const AuthenticatedDevice& caller);
 
  private:
-  absl::StatusOr<size_t> CountOneTimePreKeys(absl::string_view handle,
-                                             uint32_t device_id);
+  absl::StatusOr<size_t> CountOneTimePreKeys(absl::string_view handle, uint32_t device_id);
 
   Store* const store_;
   Accounts* const accounts_;

@@ -24,8 +24,8 @@ using PublicKeyPtr = std::unique_ptr<ec_public_key, PublicKeyUnref>;
 // used for logging).
 PublicKeyPtr Decode(absl::string_view key) {
   ec_public_key* raw = nullptr;
-  int rc = curve_decode_point(&raw, reinterpret_cast<const uint8_t*>(key.data()),
-                              key.size(), nullptr);
+  int rc =
+      curve_decode_point(&raw, reinterpret_cast<const uint8_t*>(key.data()), key.size(), nullptr);
   if (rc != 0) {
     SIGNAL_UNREF(raw);
     return nullptr;
@@ -35,8 +35,8 @@ PublicKeyPtr Decode(absl::string_view key) {
 
 absl::Status ValidatePreKeyId(uint32_t id, absl::string_view field) {
   if (id < kMinPreKeyId || id > kMaxPreKeyId) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        field, " id ", id, " is outside 1..", kMaxPreKeyId));
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, " id ", id, " is outside 1..", kMaxPreKeyId));
   }
   return absl::OkStatus();
 }
@@ -45,32 +45,28 @@ absl::Status ValidatePreKeyId(uint32_t id, absl::string_view field) {
 
 absl::Status ValidatePublicKey(absl::string_view key, absl::string_view field) {
   if (key.size() != kPublicKeyBytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        field, " must be ", kPublicKeyBytes, " bytes, got ", key.size()));
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, " must be ", kPublicKeyBytes, " bytes, got ", key.size()));
   }
   if (static_cast<uint8_t>(key[0]) != kDjbKeyType) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, " has key type byte ",
-                     static_cast<int>(static_cast<uint8_t>(key[0])),
-                     ", want 5 (Curve25519)"));
+    return absl::InvalidArgumentError(absl::StrCat(field, " has key type byte ",
+                                                   static_cast<int>(static_cast<uint8_t>(key[0])),
+                                                   ", want 5 (Curve25519)"));
   }
   if (Decode(key) == nullptr) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, " is not a valid Curve25519 public key"));
+    return absl::InvalidArgumentError(absl::StrCat(field, " is not a valid Curve25519 public key"));
   }
   return absl::OkStatus();
 }
 
-absl::Status ValidateSignedPreKey(absl::string_view identity_key,
-                                  const SignedPreKey& spk) {
+absl::Status ValidateSignedPreKey(absl::string_view identity_key, const SignedPreKey& spk) {
   absl::Status s = ValidatePreKeyId(spk.id, "signed_prekey");
   if (!s.ok()) return s;
   s = ValidatePublicKey(spk.public_key, "signed_prekey.public_key");
   if (!s.ok()) return s;
   if (spk.signature.size() != kSignatureBytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("signed_prekey.signature must be ", kSignatureBytes,
-                     " bytes, got ", spk.signature.size()));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "signed_prekey.signature must be ", kSignatureBytes, " bytes, got ", spk.signature.size()));
   }
   PublicKeyPtr identity = Decode(identity_key);
   if (identity == nullptr) {
@@ -78,8 +74,7 @@ absl::Status ValidateSignedPreKey(absl::string_view identity_key,
   }
   int rc = curve_verify_signature(
       identity.get(), reinterpret_cast<const uint8_t*>(spk.public_key.data()),
-      spk.public_key.size(),
-      reinterpret_cast<const uint8_t*>(spk.signature.data()),
+      spk.public_key.size(), reinterpret_cast<const uint8_t*>(spk.signature.data()),
       spk.signature.size());
   if (rc != 1) {
     return absl::InvalidArgumentError("signed prekey signature does not verify");
@@ -89,9 +84,9 @@ absl::Status ValidateSignedPreKey(absl::string_view identity_key,
 
 absl::Status ValidateOneTimePreKeys(const std::vector<OneTimePreKey>& prekeys) {
   if (prekeys.size() > kMaxPreKeysPerUpload) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("too many one_time_prekeys: ", prekeys.size(),
-                     " (at most ", kMaxPreKeysPerUpload, " per call)"));
+    return absl::InvalidArgumentError(absl::StrCat("too many one_time_prekeys: ", prekeys.size(),
+                                                   " (at most ", kMaxPreKeysPerUpload,
+                                                   " per call)"));
   }
   absl::flat_hash_set<uint32_t> seen;
   for (size_t i = 0; i < prekeys.size(); ++i) {
@@ -101,8 +96,7 @@ absl::Status ValidateOneTimePreKeys(const std::vector<OneTimePreKey>& prekeys) {
     s = ValidatePublicKey(prekeys[i].public_key, field + ".public_key");
     if (!s.ok()) return s;
     if (!seen.insert(prekeys[i].id).second) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(field, " repeats prekey id ", prekeys[i].id));
+      return absl::InvalidArgumentError(absl::StrCat(field, " repeats prekey id ", prekeys[i].id));
     }
   }
   return absl::OkStatus();

@@ -17,8 +17,8 @@ namespace {
 absl::Status ValidateSend(absl::string_view message_id,
                           const std::vector<OutgoingEnvelope>& envelopes) {
   if (message_id.size() != kMessageIdBytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "message_id must be ", kMessageIdBytes, " bytes, got ", message_id.size()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("message_id must be ", kMessageIdBytes, " bytes, got ", message_id.size()));
   }
   if (envelopes.empty() || envelopes.size() > kMaxDevicesPerUser) {
     return absl::InvalidArgumentError(absl::StrCat("a message holds 1..", kMaxDevicesPerUser,
@@ -29,17 +29,16 @@ absl::Status ValidateSend(absl::string_view message_id,
     const OutgoingEnvelope& e = envelopes[i];
     if (e.type != kEnvelopeTypeCiphertext && e.type != kEnvelopeTypePreKey) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "envelope ", i, " has type ", e.type, "; a Signal message (",
-          kEnvelopeTypeCiphertext, ") or prekey message (", kEnvelopeTypePreKey,
-          ") was expected"));
+          "envelope ", i, " has type ", e.type, "; a Signal message (", kEnvelopeTypeCiphertext,
+          ") or prekey message (", kEnvelopeTypePreKey, ") was expected"));
     }
     if (e.ciphertext.empty()) {
       return absl::InvalidArgumentError(absl::StrCat("envelope ", i, ": ciphertext is empty"));
     }
     if (e.ciphertext.size() > kMaxCiphertextBytes) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "envelope ", i, ": ciphertext is ", e.ciphertext.size(), " bytes; at most ",
-          kMaxCiphertextBytes, " are allowed"));
+      return absl::InvalidArgumentError(absl::StrCat("envelope ", i, ": ciphertext is ",
+                                                     e.ciphertext.size(), " bytes; at most ",
+                                                     kMaxCiphertextBytes, " are allowed"));
     }
     if (!devices.insert(e.device_id).second) {
       return absl::InvalidArgumentError(
@@ -63,9 +62,9 @@ absl::Status ValidateTiming(const SendOptions& options, int64_t now) {
   }
   if (options.deliver_at_ms - now > kMaxScheduleAheadMs) {
     // Names the field a client sets: tests and clients match on it.
-    return absl::InvalidArgumentError(absl::StrCat(
-        "deliver_at_ms is more than ", kMaxScheduleAheadMs / (24 * 3600 * 1000),
-        " days ahead of the server's clock"));
+    return absl::InvalidArgumentError(absl::StrCat("deliver_at_ms is more than ",
+                                                   kMaxScheduleAheadMs / (24 * 3600 * 1000),
+                                                   " days ahead of the server's clock"));
   }
   return absl::OkStatus();
 }
@@ -87,9 +86,8 @@ DeviceMismatch FindDeviceMismatch(absl::string_view recipient,
     }
   }
   for (const OutgoingEnvelope& e : envelopes) {
-    bool known = std::any_of(devices.begin(), devices.end(), [&](const DeviceInfo& d) {
-      return d.device_id == e.device_id;
-    });
+    bool known = std::any_of(devices.begin(), devices.end(),
+                             [&](const DeviceInfo& d) { return d.device_id == e.device_id; });
     if (!known) mismatch.extra_devices.push_back(e.device_id);
   }
   std::sort(mismatch.extra_devices.begin(), mismatch.extra_devices.end());
@@ -127,8 +125,8 @@ int64_t ExpiresAt(const records::Idempotency& i) {
 
 }  // namespace
 
-Mailbox::Mailbox(Store* store, Accounts* accounts, Clock* clock,
-                 MailboxOptions options, Care* care, ConversationQueue* conversations)
+Mailbox::Mailbox(Store* store, Accounts* accounts, Clock* clock, MailboxOptions options, Care* care,
+                 ConversationQueue* conversations)
     : store_(store),
       accounts_(accounts),
       clock_(clock),
@@ -141,8 +139,8 @@ void Mailbox::SetScheduleListener(std::function<void(int64_t)> on_scheduled) {
 }
 
 absl::Status Mailbox::QueueInto(const StoredEnvelope& stamp, absl::string_view recipient,
-                                const std::vector<OutgoingEnvelope>& envelopes,
-                                bool enforce_depth, WriteBatch& batch,
+                                const std::vector<OutgoingEnvelope>& envelopes, bool enforce_depth,
+                                WriteBatch& batch,
                                 std::vector<std::shared_ptr<const StoredEnvelope>>* added) {
   for (const OutgoingEnvelope& e : envelopes) {
     std::string meta_key = keys::QueueMeta(recipient, e.device_id);
@@ -153,9 +151,9 @@ absl::Status Mailbox::QueueInto(const StoredEnvelope& stamp, absl::string_view r
       SOTTO_ASSIGN_OR_RETURN(meta, records::DecodeQueueMeta(*meta_value));
     }
     if (enforce_depth && meta.depth >= options_.max_queue_depth) {
-      return absl::ResourceExhaustedError(
-          absl::StrCat("queue of device ", recipient, ".", e.device_id,
-                       " is full (", meta.depth, " undelivered envelopes)"));
+      return absl::ResourceExhaustedError(absl::StrCat("queue of device ", recipient, ".",
+                                                       e.device_id, " is full (", meta.depth,
+                                                       " undelivered envelopes)"));
     }
     StoredEnvelope stored = stamp;
     stored.seq = std::max(meta.next_seq, options_.seq_floor);
@@ -164,13 +162,12 @@ absl::Status Mailbox::QueueInto(const StoredEnvelope& stamp, absl::string_view r
     std::string value = records::Encode(stored);
     // Names the device and the limit, never anything about what is queued.
     if (enforce_depth && meta.bytes + value.size() > options_.max_queue_bytes) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "queue of device ", recipient, ".", e.device_id, " is full (at most ",
-          options_.max_queue_bytes, " bytes of undelivered envelopes)"));
+      return absl::ResourceExhaustedError(
+          absl::StrCat("queue of device ", recipient, ".", e.device_id, " is full (at most ",
+                       options_.max_queue_bytes, " bytes of undelivered envelopes)"));
     }
     meta.bytes += value.size();
-    batch.Put(Table::kQueues, keys::Queue(recipient, e.device_id, stored.seq),
-              std::move(value));
+    batch.Put(Table::kQueues, keys::Queue(recipient, e.device_id, stored.seq), std::move(value));
     meta.next_seq = stored.seq + 1;
     ++meta.depth;
     batch.Put(Table::kQueueMeta, std::move(meta_key), records::Encode(meta));
@@ -183,12 +180,12 @@ absl::Status Mailbox::QueueInto(const StoredEnvelope& stamp, absl::string_view r
   return absl::OkStatus();
 }
 
-absl::StatusOr<SendResult> Mailbox::Send(
-    const AuthenticatedDevice& sender, absl::string_view recipient,
-    absl::string_view message_id, const std::vector<OutgoingEnvelope>& envelopes,
-    SendOptions options) {
-  SOTTO_ASSIGN_OR_RETURN(Sent sent, SendSteps(sender, recipient, message_id, envelopes,
-                                              options, Durability::kSynced));
+absl::StatusOr<SendResult> Mailbox::Send(const AuthenticatedDevice& sender,
+                                         absl::string_view recipient, absl::string_view message_id,
+                                         const std::vector<OutgoingEnvelope>& envelopes,
+                                         SendOptions options) {
+  SOTTO_ASSIGN_OR_RETURN(
+      Sent sent, SendSteps(sender, recipient, message_id, envelopes, options, Durability::kSynced));
   Notify(sent.grown);
   return std::move(sent.result);
 }
@@ -202,8 +199,8 @@ void Mailbox::Send(const AuthenticatedDevice& sender, absl::string_view recipien
     done(absl::ResourceExhaustedError("server busy; retry"));
     return;
   }
-  absl::StatusOr<Sent> sent = SendSteps(sender, recipient, message_id, envelopes, options,
-                                        Durability::kBuffered);
+  absl::StatusOr<Sent> sent =
+      SendSteps(sender, recipient, message_id, envelopes, options, Durability::kBuffered);
   if (!sent.ok()) {
     done(sent.status());
     return;
@@ -212,17 +209,17 @@ void Mailbox::Send(const AuthenticatedDevice& sender, absl::string_view recipien
   // memtable); the log keeps write order, so no later write can survive a
   // crash without it. Also for a duplicate: the first attempt's write may
   // still be waiting for this very sync.
-  store_->WhenDurable([this, sent = *std::move(sent),
-                       done = std::move(done)](absl::Status synced) mutable {
-    if (!synced.ok()) {
-      done(absl::UnavailableError(
-          absl::StrCat("the message could not be made durable (", synced.message(),
-                       "); retry with the same message id")));
-      return;
-    }
-    Notify(sent.grown);
-    done(std::move(sent.result));
-  });
+  store_->WhenDurable(
+      [this, sent = *std::move(sent), done = std::move(done)](absl::Status synced) mutable {
+        if (!synced.ok()) {
+          done(absl::UnavailableError(absl::StrCat("the message could not be made durable (",
+                                                   synced.message(),
+                                                   "); retry with the same message id")));
+          return;
+        }
+        Notify(sent.grown);
+        done(std::move(sent.result));
+      });
 }
 
 absl::StatusOr<Mailbox::Sent> Mailbox::SendSteps(const AuthenticatedDevice& sender,
@@ -268,13 +265,13 @@ absl::StatusOr<std::optional<SendResult>> Mailbox::FindRetry(const SendPlan& pla
   SOTTO_ASSIGN_OR_RETURN(records::Idempotency first, records::DecodeIdempotency(*previous));
   // An expired record is a new message that reuses the id.
   if (plan.now >= ExpiresAt(first)) return std::nullopt;
-  const bool same = first.digest.empty() ? first.legacy_recipient == plan.recipient
-                                         : first.digest == plan.digest;
+  const bool same =
+      first.digest.empty() ? first.legacy_recipient == plan.recipient : first.digest == plan.digest;
   if (!same) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "message id ", absl::BytesToHexString(plan.message_id),
-        " was already used for a different message (another recipient or other "
-        "envelopes); use a new message id"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("message id ", absl::BytesToHexString(plan.message_id),
+                     " was already used for a different message (another recipient or other "
+                     "envelopes); use a new message id"));
   }
   SendResult dup;
   dup.server_time_ms = first.server_time_ms;
@@ -288,10 +285,10 @@ absl::Status Mailbox::CheckScheduledQuota(const SendPlan& plan) {
                          store_->Scan(Table::kScheduledIndex, plan.scheduled_prefix, "",
                                       options_.max_scheduled_per_device));
   if (held.size() < options_.max_scheduled_per_device) return absl::OkStatus();
-  return absl::ResourceExhaustedError(absl::StrCat(
-      "device ", plan.sender.handle, ".", plan.sender.device_id, " already has ", held.size(),
-      " scheduled messages (at most ", options_.max_scheduled_per_device,
-      "); cancel one or wait for a release"));
+  return absl::ResourceExhaustedError(
+      absl::StrCat("device ", plan.sender.handle, ".", plan.sender.device_id, " already has ",
+                   held.size(), " scheduled messages (at most ", options_.max_scheduled_per_device,
+                   "); cancel one or wait for a release"));
 }
 
 absl::StatusOr<Route> Mailbox::RouteSend(const SendPlan& plan) {
@@ -338,8 +335,8 @@ absl::StatusOr<Mailbox::Sent> Mailbox::Deliver(const SendPlan& plan, const Route
                            conversations_->Expect(route.therapist, oldest_waiting, plan.now));
   }
   for (size_t i = 0; i < plan.envelopes.size(); ++i) {
-    sent.grown.push_back(QueueGrowth{
-        keys::QueuePrefix(plan.recipient, plan.envelopes[i].device_id), std::move(added[i])});
+    sent.grown.push_back(QueueGrowth{keys::QueuePrefix(plan.recipient, plan.envelopes[i].device_id),
+                                     std::move(added[i])});
   }
   return sent;
 }
@@ -365,14 +362,13 @@ absl::StatusOr<Mailbox::Sent> Mailbox::Hold(const SendPlan& plan, const Route& r
     if (link) held.link_since_ms = link->since_ms;
   }
   WriteBatch batch;
-  std::string key = keys::Scheduled(held.deliver_at_ms, held.sender, held.sender_device,
-                                    plan.message_id);
+  std::string key =
+      keys::Scheduled(held.deliver_at_ms, held.sender, held.sender_device, plan.message_id);
   batch.Put(Table::kScheduledIndex,
             keys::ScheduledIndex(held.sender, held.sender_device, plan.message_id), key);
   batch.Put(Table::kScheduled, std::move(key), records::Encode(held));
   batch.Put(Table::kIdempotency, plan.idempotency_key,
-            records::Encode(records::Idempotency{plan.now, plan.digest,
-                                                 held.deliver_at_ms, ""}));
+            records::Encode(records::Idempotency{plan.now, plan.digest, held.deliver_at_ms, ""}));
   SOTTO_RETURN_IF_ERROR(store_->Write(batch, plan.durability));
   SendResult result;
   result.server_time_ms = plan.now;
@@ -380,8 +376,7 @@ absl::StatusOr<Mailbox::Sent> Mailbox::Hold(const SendPlan& plan, const Route& r
   if (Indexed(conversations_, route, plan.options.kind) && route.from_client) {
     // The conversation starts waiting when the message is released.
     SOTTO_ASSIGN_OR_RETURN(result.expectation,
-                           conversations_->Expect(route.therapist, held.deliver_at_ms,
-                                                  plan.now));
+                           conversations_->Expect(route.therapist, held.deliver_at_ms, plan.now));
   }
   if (on_scheduled_) on_scheduled_(held.deliver_at_ms);
   // Nobody hears of a held message until its release.
@@ -395,8 +390,7 @@ absl::StatusOr<size_t> Mailbox::SweepIdempotency() {
     SOTTO_ASSIGN_OR_RETURN(std::vector<KeyValue> rows,
                            store_->Scan(Table::kIdempotency, "", after, kSweepBatch));
     for (const KeyValue& row : rows) {
-      SOTTO_ASSIGN_OR_RETURN(records::Idempotency scanned,
-                             records::DecodeIdempotency(row.value));
+      SOTTO_ASSIGN_OR_RETURN(records::Idempotency scanned, records::DecodeIdempotency(row.value));
       if (clock_->NowMillis() < ExpiresAt(scanned)) continue;
       // Under the key's lock, read again: a Send may have reused the expired
       // id since the scan, and its new record must stay.
@@ -404,8 +398,7 @@ absl::StatusOr<size_t> Mailbox::SweepIdempotency() {
       SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> value,
                              store_->Get(Table::kIdempotency, row.key));
       if (!value) continue;
-      SOTTO_ASSIGN_OR_RETURN(records::Idempotency current,
-                             records::DecodeIdempotency(*value));
+      SOTTO_ASSIGN_OR_RETURN(records::Idempotency current, records::DecodeIdempotency(*value));
       if (clock_->NowMillis() < ExpiresAt(current)) continue;
       WriteBatch batch;
       batch.Delete(Table::kIdempotency, row.key);
@@ -418,11 +411,11 @@ absl::StatusOr<size_t> Mailbox::SweepIdempotency() {
   }
 }
 
-absl::StatusOr<FetchResult> Mailbox::Fetch(const AuthenticatedDevice& caller,
-                                           uint64_t after_seq, uint32_t limit) {
+absl::StatusOr<FetchResult> Mailbox::Fetch(const AuthenticatedDevice& caller, uint64_t after_seq,
+                                           uint32_t limit) {
   if (limit > kMaxFetchBatch) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "limit ", limit, " is above the maximum of ", kMaxFetchBatch));
+    return absl::InvalidArgumentError(
+        absl::StrCat("limit ", limit, " is above the maximum of ", kMaxFetchBatch));
   }
   if (limit == 0) limit = kDefaultFetchBatch;
   SOTTO_ASSIGN_OR_RETURN(
@@ -461,8 +454,8 @@ void Mailbox::Ack(const AuthenticatedDevice& caller, const std::vector<uint64_t>
   }
   store_->WhenDurable([acked = *deleted, done = std::move(done)](absl::Status synced) {
     if (!synced.ok()) {
-      done(absl::UnavailableError(absl::StrCat(
-          "the acknowledgement could not be made durable (", synced.message(), "); ack again")));
+      done(absl::UnavailableError(absl::StrCat("the acknowledgement could not be made durable (",
+                                               synced.message(), "); ack again")));
       return;
     }
     done(acked);
@@ -473,9 +466,8 @@ absl::StatusOr<uint32_t> Mailbox::AckWith(const AuthenticatedDevice& caller,
                                           const std::vector<uint64_t>& seqs,
                                           Durability durability) {
   if (seqs.size() > kMaxAckBatch) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "seqs holds ", seqs.size(), " entries; at most ", kMaxAckBatch,
-        " per call"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("seqs holds ", seqs.size(), " entries; at most ", kMaxAckBatch, " per call"));
   }
   if (seqs.empty()) return 0u;
   const std::string meta_key = keys::QueueMeta(caller.handle, caller.device_id);
@@ -507,8 +499,7 @@ absl::StatusOr<uint32_t> Mailbox::AckWith(const AuthenticatedDevice& caller,
   } else {
     for (uint64_t seq : unique) {
       std::string key = keys::Queue(caller.handle, caller.device_id, seq);
-      SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> value,
-                             store_->Get(Table::kQueues, key));
+      SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> value, store_->Get(Table::kQueues, key));
       if (!value) continue;
       batch.Delete(Table::kQueues, std::move(key));
       ++deleted;
@@ -519,8 +510,7 @@ absl::StatusOr<uint32_t> Mailbox::AckWith(const AuthenticatedDevice& caller,
   SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> meta_value,
                          store_->Get(Table::kQueueMeta, meta_key));
   if (!meta_value) return records::Corrupt("queue meta");
-  SOTTO_ASSIGN_OR_RETURN(records::QueueMeta meta,
-                         records::DecodeQueueMeta(*meta_value));
+  SOTTO_ASSIGN_OR_RETURN(records::QueueMeta meta, records::DecodeQueueMeta(*meta_value));
   meta.depth = meta.depth >= deleted ? meta.depth - deleted : 0;
   meta.bytes = meta.bytes >= freed ? meta.bytes - freed : 0;
   batch.Put(Table::kQueueMeta, meta_key, records::Encode(meta));
@@ -528,8 +518,7 @@ absl::StatusOr<uint32_t> Mailbox::AckWith(const AuthenticatedDevice& caller,
   return deleted;
 }
 
-Mailbox::ListenerId Mailbox::AddListener(absl::string_view handle,
-                                         uint32_t device_id,
+Mailbox::ListenerId Mailbox::AddListener(absl::string_view handle, uint32_t device_id,
                                          std::function<void(const StoredEnvelope*)> on_new) {
   return listeners_.Add(keys::QueuePrefix(handle, device_id), std::move(on_new));
 }

@@ -56,7 +56,7 @@ struct SendOptions {
 
 struct SendResult {
   int64_t server_time_ms = 0;
-  bool duplicate = false;  // a retry of a send already stored
+  bool duplicate = false;     // a retry of a send already stored
   int64_t deliver_at_ms = 0;  // a scheduled send's release time, else 0
   // For a client's message to a therapist (not on duplicates).
   std::optional<ReplyExpectation> expectation;
@@ -106,8 +106,7 @@ class Mailbox {
   // until ReleaseDue. INVALID_ARGUMENT for a receipt or a time more than
   // kMaxScheduleAheadMs ahead; RESOURCE_EXHAUSTED when the sending device
   // already holds max_scheduled_per_device (kMaxScheduledPerDevice).
-  absl::StatusOr<SendResult> Send(const AuthenticatedDevice& sender,
-                                  absl::string_view recipient,
+  absl::StatusOr<SendResult> Send(const AuthenticatedDevice& sender, absl::string_view recipient,
                                   absl::string_view message_id,
                                   const std::vector<OutgoingEnvelope>& envelopes,
                                   SendOptions options = {});
@@ -131,8 +130,7 @@ class Mailbox {
   // Deletes the caller's held send-later message `message_id` (and its
   // idempotency record, so the id may be reused). Errors: INVALID_ARGUMENT
   // (message id length), NOT_FOUND (never scheduled, released or cancelled).
-  absl::Status CancelScheduled(const AuthenticatedDevice& caller,
-                               absl::string_view message_id);
+  absl::Status CancelScheduled(const AuthenticatedDevice& caller, absl::string_view message_id);
 
   // Releases every held message due at the clock's now, oldest first, each
   // in one atomic write: envelopes into the recipient queues (stamped with
@@ -163,8 +161,8 @@ class Mailbox {
   // Up to `limit` (0: kDefaultFetchBatch) envelopes of the caller's queue with
   // seq > after_seq, oldest first, and at most about kMaxFetchBytes.
   // Errors: INVALID_ARGUMENT (limit > kMaxFetchBatch).
-  absl::StatusOr<FetchResult> Fetch(const AuthenticatedDevice& caller,
-                                    uint64_t after_seq, uint32_t limit);
+  absl::StatusOr<FetchResult> Fetch(const AuthenticatedDevice& caller, uint64_t after_seq,
+                                    uint32_t limit);
 
   // Deletes the listed envelopes from the caller's own queue, synced;
   // unknown seqs are ignored. Returns how many were deleted. Errors:
@@ -225,8 +223,8 @@ class Mailbox {
   };
 
   // Runs Send's steps and writes with `durability`, without notifying.
-  absl::StatusOr<Sent> SendSteps(const AuthenticatedDevice& sender,
-                                 absl::string_view recipient, absl::string_view message_id,
+  absl::StatusOr<Sent> SendSteps(const AuthenticatedDevice& sender, absl::string_view recipient,
+                                 absl::string_view message_id,
                                  const std::vector<OutgoingEnvelope>& envelopes,
                                  SendOptions options, Durability durability);
   // The steps of Send, in order; each returns an error that ends the Send.
@@ -259,8 +257,8 @@ class Mailbox {
   // RESOURCE_EXHAUSTED. The caller holds the queue meta locks. With `added`,
   // appends each envelope queued, in the order of `envelopes`.
   absl::Status QueueInto(const StoredEnvelope& stamp, absl::string_view recipient,
-                         const std::vector<OutgoingEnvelope>& envelopes,
-                         bool enforce_depth, WriteBatch& batch,
+                         const std::vector<OutgoingEnvelope>& envelopes, bool enforce_depth,
+                         WriteBatch& batch,
                          std::vector<std::shared_ptr<const StoredEnvelope>>* added = nullptr);
   // What one ReleaseBatch did: whether it wrote, the queues to wake once
   // that is synced, and the next held message's time if one is not due.
@@ -286,9 +284,8 @@ class Mailbox {
   // Queues the envelopes, indexes the conversation and writes it with
   // `drop`; adds the queues to wake to `released`.
   absl::Status DeliverReleased(const records::Scheduled& held,
-                               const std::vector<OutgoingEnvelope>& envelopes,
-                               const Route& route, const WriteBatch& drop,
-                               Released& released);
+                               const std::vector<OutgoingEnvelope>& envelopes, const Route& route,
+                               const WriteBatch& drop, Released& released);
   // Writes `batch` unsynced and notes in `released` that something was.
   absl::Status WriteReleased(const WriteBatch& batch, Released& released);
 

@@ -14,16 +14,15 @@ namespace sotto::server {
 absl::Status Mailbox::CancelScheduled(const AuthenticatedDevice& caller,
                                       absl::string_view message_id) {
   if (message_id.size() != kMessageIdBytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "message_id must be ", kMessageIdBytes, " bytes, got ", message_id.size()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("message_id must be ", kMessageIdBytes, " bytes, got ", message_id.size()));
   }
   const std::string idempotency_key =
       keys::Idempotency(caller.handle, caller.device_id, message_id);
   bool found = false;
   {
     StripedLock lock(locks_, {idempotency_key});
-    const std::string index_key =
-        keys::ScheduledIndex(caller.handle, caller.device_id, message_id);
+    const std::string index_key = keys::ScheduledIndex(caller.handle, caller.device_id, message_id);
     SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> scheduled_key,
                            store_->Get(Table::kScheduledIndex, index_key));
     if (scheduled_key) {
@@ -135,9 +134,8 @@ absl::StatusOr<std::vector<OutgoingEnvelope>> Mailbox::TakeEnvelopesForRemaining
   std::vector<OutgoingEnvelope> envelopes;
   if (devices.ok()) {
     for (OutgoingEnvelope& e : held.envelopes) {
-      bool present = std::any_of(devices->begin(), devices->end(), [&](const DeviceInfo& d) {
-        return d.device_id == e.device_id;
-      });
+      bool present = std::any_of(devices->begin(), devices->end(),
+                                 [&](const DeviceInfo& d) { return d.device_id == e.device_id; });
       if (present) envelopes.push_back(std::move(e));
     }
   }
@@ -160,9 +158,8 @@ absl::StatusOr<std::optional<Route>> Mailbox::RouteRelease(const records::Schedu
     // relationship: what was written under the old one is not delivered.
     SOTTO_ASSIGN_OR_RETURN(std::optional<records::Link> link,
                            care_->GetLink(route.therapist, route.client));
-    const bool same_link = held.link_since_ms != 0
-                               ? link && link->since_ms == held.link_since_ms
-                               : link && link->since_ms <= held.accepted_ms;
+    const bool same_link = held.link_since_ms != 0 ? link && link->since_ms == held.link_since_ms
+                                                   : link && link->since_ms <= held.accepted_ms;
     if (!same_link) return std::nullopt;
   }
   return route;

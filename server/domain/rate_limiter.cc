@@ -42,8 +42,8 @@ RateLimiter::Bucket& RateLimiter::Refill(absl::string_view key, int64_t now) {
   }
   Bucket& b = it->second;
   if (now > b.updated_ms) {
-    b.tokens = std::min(config_.burst,
-                        b.tokens + (now - b.updated_ms) * config_.per_hour / kMsPerHour);
+    b.tokens =
+        std::min(config_.burst, b.tokens + (now - b.updated_ms) * config_.per_hour / kMsPerHour);
     b.updated_ms = now;
   }
   return b;

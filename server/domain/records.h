@@ -28,10 +28,7 @@ struct Account {
   bool deactivated = false;
 };
 inline std::string Encode(const Account& a) {
-  return RecordWriter()
-      .U32(static_cast<uint32_t>(a.role))
-      .U32(a.deactivated ? 1 : 0)
-      .Finish();
+  return RecordWriter().U32(static_cast<uint32_t>(a.role)).U32(a.deactivated ? 1 : 0).Finish();
 }
 inline absl::StatusOr<Account> DecodeAccount(absl::string_view v) {
   RecordReader r(v);
@@ -108,8 +105,7 @@ inline std::string Encode(const StoredEnvelope& e) {
       .Bytes(e.message_id)
       .Finish();
 }
-inline absl::StatusOr<StoredEnvelope> DecodeEnvelope(uint64_t seq,
-                                                     absl::string_view v) {
+inline absl::StatusOr<StoredEnvelope> DecodeEnvelope(uint64_t seq, absl::string_view v) {
   RecordReader r(v);
   StoredEnvelope e;
   e.seq = seq;

@@ -4,13 +4,13 @@
 #include <bitset>
 #include <utility>
 
-#include "sotto/iso_weekday.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "server/domain/record_codec.h"
+#include "sotto/iso_weekday.h"
 
 namespace sotto::server {
 namespace {
@@ -31,7 +31,6 @@ constexpr int kMaxDaysScanned = 5 * 366;
 constexpr int64_t kMaxStartMs = 253402300799999;
 
 constexpr uint8_t kEncodingVersion = 1;
-
 
 // The name's form, without touching tzdata. IANA names are ASCII letters,
 // digits and "/_-+"; refusing everything else keeps path tricks ("../") and

@@ -14,7 +14,9 @@ ScheduledReleaser::ScheduledReleaser(Mailbox* mailbox, Clock* clock,
 
 ScheduledReleaser::~ScheduledReleaser() { Stop(); }
 
-void ScheduledReleaser::Start() { thread_ = std::thread([this] { Run(); }); }
+void ScheduledReleaser::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
 
 void ScheduledReleaser::Wake() {
   absl::MutexLock lock(&mu_);

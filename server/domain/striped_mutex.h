@@ -38,8 +38,8 @@ class StripedMutex {
 // data is ABSL_GUARDED_BY a stripe.
 class StripedLock {
  public:
-  StripedLock(StripedMutex& mu, const std::vector<std::string>& keys)
-      ABSL_NO_THREAD_SAFETY_ANALYSIS : mu_(mu) {
+  StripedLock(StripedMutex& mu, const std::vector<std::string>& keys) ABSL_NO_THREAD_SAFETY_ANALYSIS
+      : mu_(mu) {
     for (const std::string& k : keys) stripes_.push_back(mu.StripeOf(k));
     std::sort(stripes_.begin(), stripes_.end());
     stripes_.erase(std::unique(stripes_.begin(), stripes_.end()), stripes_.end());

@@ -31,7 +31,9 @@ absl::StatusOr<SweepCounts> Sweeper::SweepOnce() {
   return counts;
 }
 
-void Sweeper::Start() { thread_ = std::thread([this] { Run(); }); }
+void Sweeper::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
 
 void Sweeper::Stop() {
   {

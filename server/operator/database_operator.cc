@@ -72,7 +72,8 @@ absl::Status DatabaseOperator::ForEachAuditEntry(
   if (!store.ok()) return store.status();
   std::string after;
   while (true) {
-    absl::StatusOr<std::vector<KeyValue>> rows = (*store)->Scan(Table::kAudit, "", after, kAuditPage);
+    absl::StatusOr<std::vector<KeyValue>> rows =
+        (*store)->Scan(Table::kAudit, "", after, kAuditPage);
     if (!rows.ok()) return rows.status();
     for (const KeyValue& row : *rows) {
       absl::Status s = fn(row);

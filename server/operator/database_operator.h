@@ -29,8 +29,7 @@ class DatabaseOperator final : public OperatorBackend {
   absl::Status SetDeactivated(const std::string& handle, bool deactivated) override;
   // Always FAILED_PRECONDITION "no server is running on DIR ...".
   absl::StatusOr<sotto::v1::StatsResponse> Stats() override;
-  absl::Status ForEachAuditEntry(
-      const std::function<absl::Status(const KeyValue&)>& fn) override;
+  absl::Status ForEachAuditEntry(const std::function<absl::Status(const KeyValue&)>& fn) override;
 
  private:
   absl::StatusOr<std::unique_ptr<Store>> OpenStore(bool read_only) const;

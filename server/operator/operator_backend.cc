@@ -1,10 +1,10 @@
 #include "server/operator/operator_backend.h"
 
+#include <grpcpp/grpcpp.h>
+
 #include <chrono>
 #include <filesystem>
 #include <system_error>
-
-#include <grpcpp/grpcpp.h>
 
 #include "server/operator/database_operator.h"
 #include "server/operator/socket_operator.h"

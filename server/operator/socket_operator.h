@@ -1,10 +1,10 @@
 #ifndef SOTTO_SERVER_OPERATOR_SOCKET_OPERATOR_H_
 #define SOTTO_SERVER_OPERATOR_SOCKET_OPERATOR_H_
 
+#include <grpcpp/grpcpp.h>
+
 #include <memory>
 #include <string>
-
-#include <grpcpp/grpcpp.h>
 
 #include "server/operator/operator_backend.h"
 #include "sotto/v1/operator.grpc.pb.h"
@@ -26,8 +26,7 @@ class SocketOperator final : public OperatorBackend {
                                                 uint32_t valid_hours) override;
   absl::Status SetDeactivated(const std::string& handle, bool deactivated) override;
   absl::StatusOr<sotto::v1::StatsResponse> Stats() override;
-  absl::Status ForEachAuditEntry(
-      const std::function<absl::Status(const KeyValue&)>& fn) override;
+  absl::Status ForEachAuditEntry(const std::function<absl::Status(const KeyValue&)>& fn) override;
 
  private:
   std::unique_ptr<sotto::v1::Operator::Stub> stub_;

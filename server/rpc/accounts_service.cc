@@ -7,9 +7,9 @@
 
 namespace sotto::server::rpc {
 
-grpc::ServerUnaryReactor* AccountsService::Register(
-    grpc::CallbackServerContext* context, const sotto::v1::RegisterRequest* request,
-    sotto::v1::RegisterResponse* response) {
+grpc::ServerUnaryReactor* AccountsService::Register(grpc::CallbackServerContext* context,
+                                                    const sotto::v1::RegisterRequest* request,
+                                                    sotto::v1::RegisterResponse* response) {
   return OffloadUnary(context, gate_->pool(), [=]() -> grpc::Status {
     const CallContext call{PeerAddress(*context)};
     Registration reg;
@@ -19,8 +19,8 @@ grpc::ServerUnaryReactor* AccountsService::Register(
     reg.registration_id = request->registration_id();
     reg.keys = FromWire(request->keys());
     {
-      absl::Status allowed = gate_->Limit(gate_->limits().registration, call.source, "",
-                                          reg.handle, "registration", call);
+      absl::Status allowed = gate_->Limit(gate_->limits().registration, call.source, "", reg.handle,
+                                          "registration", call);
       if (!allowed.ok()) {
         return ToGrpcStatus(allowed);
       }
@@ -47,9 +47,9 @@ grpc::ServerUnaryReactor* AccountsService::Register(
   });
 }
 
-grpc::ServerUnaryReactor* AccountsService::WhoAmI(
-    grpc::CallbackServerContext* context, const sotto::v1::WhoAmIRequest*,
-    sotto::v1::WhoAmIResponse* response) {
+grpc::ServerUnaryReactor* AccountsService::WhoAmI(grpc::CallbackServerContext* context,
+                                                  const sotto::v1::WhoAmIRequest*,
+                                                  sotto::v1::WhoAmIResponse* response) {
   return OffloadUnary(context, gate_->pool(), [=]() -> grpc::Status {
     absl::StatusOr<AuthenticatedDevice> caller = gate_->Authenticate(*context);
     if (!caller.ok()) {
@@ -69,13 +69,14 @@ grpc::ServerUnaryReactor* AccountsService::WhoAmI(
 grpc::ServerUnaryReactor* AccountsService::DeleteAccount(
     grpc::CallbackServerContext* context, const sotto::v1::DeleteAccountRequest* request,
     sotto::v1::DeleteAccountResponse*) {
-  return AuthenticatedUnary(context, *gate_, [=](const AuthenticatedDevice& caller, const CallContext& call) {
-    if (request->confirm_handle() != caller.handle) {
-      return absl::InvalidArgumentError(
-          "confirm_handle must be the caller's own handle to delete the account");
-    }
-    return accounts_->DeleteAccount(caller, clock_->NowMillis(), call);
-  });
+  return AuthenticatedUnary(
+      context, *gate_, [=](const AuthenticatedDevice& caller, const CallContext& call) {
+        if (request->confirm_handle() != caller.handle) {
+          return absl::InvalidArgumentError(
+              "confirm_handle must be the caller's own handle to delete the account");
+        }
+        return accounts_->DeleteAccount(caller, clock_->NowMillis(), call);
+      });
 }
 
 }  // namespace sotto::server::rpc

@@ -2,9 +2,9 @@
 #define SOTTO_SERVER_RPC_ACCOUNTS_SERVICE_H_
 
 #include "server/domain/accounts.h"
-#include "server/rpc/call_gate.h"
 #include "server/domain/attempt_limiter.h"
 #include "server/domain/care.h"
+#include "server/rpc/call_gate.h"
 #include "sotto/v1/accounts.grpc.pb.h"
 
 namespace sotto::server::rpc {

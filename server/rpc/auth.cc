@@ -21,8 +21,7 @@ int HexValue(char c) {
 
 absl::StatusOr<Credentials> ParseAuthorization(absl::string_view value) {
   if (!absl::StartsWith(value, kAuthScheme)) {
-    return absl::UnauthenticatedError(
-        "authorization header must start with \"Sotto \"");
+    return absl::UnauthenticatedError("authorization header must start with \"Sotto \"");
   }
   value.remove_prefix(sizeof(kAuthScheme) - 1);
   size_t colon = value.rfind(':');
@@ -34,33 +33,29 @@ absl::StatusOr<Credentials> ParseAuthorization(absl::string_view value) {
   absl::string_view hex = value.substr(colon + 1);
   size_t dot = who.rfind('.');
   if (dot == absl::string_view::npos || dot == 0) {
-    return absl::UnauthenticatedError(
-        "authorization header must name <handle>.<device>");
+    return absl::UnauthenticatedError("authorization header must name <handle>.<device>");
   }
   Credentials creds;
   creds.handle = std::string(who.substr(0, dot));
   absl::string_view device = who.substr(dot + 1);
   // Digits only: SimpleAtoi alone would also accept signs and whitespace.
-  bool digits = !device.empty() && device.size() <= 10 &&
-                std::all_of(device.begin(), device.end(),
-                            [](char c) { return absl::ascii_isdigit(c); });
-  if (!digits || !absl::SimpleAtoi(device, &creds.device_id) ||
-      creds.device_id == 0) {
-    return absl::UnauthenticatedError(
-        "authorization header has an invalid device id");
+  bool digits =
+      !device.empty() && device.size() <= 10 &&
+      std::all_of(device.begin(), device.end(), [](char c) { return absl::ascii_isdigit(c); });
+  if (!digits || !absl::SimpleAtoi(device, &creds.device_id) || creds.device_id == 0) {
+    return absl::UnauthenticatedError("authorization header has an invalid device id");
   }
   if (hex.size() != 2 * kDeviceSecretBytes) {
-    return absl::UnauthenticatedError(absl::StrCat(
-        "authorization secret must be ", 2 * kDeviceSecretBytes,
-        " lowercase hex characters, got ", hex.size()));
+    return absl::UnauthenticatedError(absl::StrCat("authorization secret must be ",
+                                                   2 * kDeviceSecretBytes,
+                                                   " lowercase hex characters, got ", hex.size()));
   }
   creds.secret.reserve(kDeviceSecretBytes);
   for (size_t i = 0; i < hex.size(); i += 2) {
     int hi = HexValue(hex[i]);
     int lo = HexValue(hex[i + 1]);
     if (hi < 0 || lo < 0) {
-      return absl::UnauthenticatedError(
-          "authorization secret must be lowercase hex");
+      return absl::UnauthenticatedError("authorization secret must be lowercase hex");
     }
     creds.secret.push_back(static_cast<char>(hi * 16 + lo));
   }
@@ -81,8 +76,8 @@ std::vector<std::string> CodeAttemptKeys(const grpc::CallbackServerContext& cont
   return {absl::StrCat("addr ", PeerAddress(context)), absl::StrCat("account ", handle)};
 }
 
-absl::StatusOr<AuthenticatedDevice> AuthenticateCall(
-    const grpc::CallbackServerContext& context, Accounts& accounts) {
+absl::StatusOr<AuthenticatedDevice> AuthenticateCall(const grpc::CallbackServerContext& context,
+                                                     Accounts& accounts) {
   const auto& metadata = context.client_metadata();
   auto range = metadata.equal_range(kAuthorizationKey);
   if (range.first == range.second) {

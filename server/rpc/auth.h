@@ -1,11 +1,11 @@
 #ifndef SOTTO_SERVER_RPC_AUTH_H_
 #define SOTTO_SERVER_RPC_AUTH_H_
 
+#include <grpcpp/server_context.h>
+
 #include <cstdint>
 #include <string>
 #include <vector>
-
-#include <grpcpp/server_context.h>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -39,8 +39,8 @@ std::string PeerAddress(const grpc::CallbackServerContext& context);
 std::vector<std::string> CodeAttemptKeys(const grpc::CallbackServerContext& context,
                                          absl::string_view handle);
 
-absl::StatusOr<AuthenticatedDevice> AuthenticateCall(
-    const grpc::CallbackServerContext& context, Accounts& accounts);
+absl::StatusOr<AuthenticatedDevice> AuthenticateCall(const grpc::CallbackServerContext& context,
+                                                     Accounts& accounts);
 
 }  // namespace sotto::server::rpc
 

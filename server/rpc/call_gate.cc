@@ -40,9 +40,9 @@ absl::StatusOr<AuthenticatedDevice> CallGate::Authenticate(
   return caller;
 }
 
-absl::Status CallGate::Limit(RateLimiter& limiter, absl::string_view key,
-                             absl::string_view actor, absl::string_view subject,
-                             absl::string_view what, const CallContext& call) {
+absl::Status CallGate::Limit(RateLimiter& limiter, absl::string_view key, absl::string_view actor,
+                             absl::string_view subject, absl::string_view what,
+                             const CallContext& call) {
   uint64_t refusals = 0;
   absl::Status s = limiter.Take(key, &refusals);
   // The 1st, 10th, 100th, ... refusal of an episode: a flood of refused

@@ -1,9 +1,9 @@
 #ifndef SOTTO_SERVER_RPC_CALL_GATE_H_
 #define SOTTO_SERVER_RPC_CALL_GATE_H_
 
-#include <string>
-
 #include <grpcpp/server_context.h>
+
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"

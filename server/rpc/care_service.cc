@@ -44,81 +44,88 @@ void ToWire(const ResponsePolicy& in, sotto::v1::ResponsePolicy* out) {
 
 }  // namespace
 
-grpc::ServerUnaryReactor* CareService::CreateInvite(
-    grpc::CallbackServerContext* context, const sotto::v1::CreateInviteRequest* request,
-    sotto::v1::CreateInviteResponse* response) {
-  return AuthenticatedUnary(context, *gate_, [=](const AuthenticatedDevice& caller, const CallContext& call) {
-    SOTTO_ASSIGN_OR_RETURN(IssuedCode code, care_->CreateInvite(caller, request->valid_hours(), call));
-    response->set_code(code.code);
-    response->set_expires_at_ms(code.expires_at_ms);
-    return absl::OkStatus();
-  });
+grpc::ServerUnaryReactor* CareService::CreateInvite(grpc::CallbackServerContext* context,
+                                                    const sotto::v1::CreateInviteRequest* request,
+                                                    sotto::v1::CreateInviteResponse* response) {
+  return AuthenticatedUnary(
+      context, *gate_, [=](const AuthenticatedDevice& caller, const CallContext& call) {
+        SOTTO_ASSIGN_OR_RETURN(IssuedCode code,
+                               care_->CreateInvite(caller, request->valid_hours(), call));
+        response->set_code(code.code);
+        response->set_expires_at_ms(code.expires_at_ms);
+        return absl::OkStatus();
+      });
 }
 
-grpc::ServerUnaryReactor* CareService::AcceptInvite(
-    grpc::CallbackServerContext* context, const sotto::v1::AcceptInviteRequest* request,
-    sotto::v1::AcceptInviteResponse* response) {
-  return AuthenticatedUnary(context, *gate_, [=](const AuthenticatedDevice& caller, const CallContext& call) {
-    const std::vector<std::string> attempt_keys = CodeAttemptKeys(*context, caller.handle);
-    SOTTO_RETURN_IF_ERROR(code_attempts_->Check(attempt_keys));
-    absl::StatusOr<std::string> therapist = care_->AcceptInvite(caller, request->code(), call);
-    // PERMISSION_DENIED is a wrong, used or expired code (or a therapist
-    // caller, who has no business guessing either).
-    if (therapist.status().code() == absl::StatusCode::kPermissionDenied) {
-      code_attempts_->RecordFailure(attempt_keys);
-    }
-    if (!therapist.ok()) return therapist.status();
-    response->set_therapist(*therapist);
-    return absl::OkStatus();
-  });
+grpc::ServerUnaryReactor* CareService::AcceptInvite(grpc::CallbackServerContext* context,
+                                                    const sotto::v1::AcceptInviteRequest* request,
+                                                    sotto::v1::AcceptInviteResponse* response) {
+  return AuthenticatedUnary(
+      context, *gate_, [=](const AuthenticatedDevice& caller, const CallContext& call) {
+        const std::vector<std::string> attempt_keys = CodeAttemptKeys(*context, caller.handle);
+        SOTTO_RETURN_IF_ERROR(code_attempts_->Check(attempt_keys));
+        absl::StatusOr<std::string> therapist = care_->AcceptInvite(caller, request->code(), call);
+        // PERMISSION_DENIED is a wrong, used or expired code (or a therapist
+        // caller, who has no business guessing either).
+        if (therapist.status().code() == absl::StatusCode::kPermissionDenied) {
+          code_attempts_->RecordFailure(attempt_keys);
+        }
+        if (!therapist.ok()) return therapist.status();
+        response->set_therapist(*therapist);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* CareService::ListLinks(grpc::CallbackServerContext* context,
                                                  const sotto::v1::ListLinksRequest*,
                                                  sotto::v1::ListLinksResponse* response) {
-  return AuthenticatedUnary(context, *gate_, [=](const AuthenticatedDevice& caller, const CallContext&) {
-    SOTTO_ASSIGN_OR_RETURN(std::vector<CareLink> links, care_->ListLinks(caller));
-    for (const CareLink& l : links) {
-      sotto::v1::CareLink* out = response->add_links();
-      out->set_peer(l.peer);
-      out->set_state(ToWire(l.state));
-      out->set_since_ms(l.since_ms);
-      out->set_ended_ms(l.ended_ms);
-      out->set_ended_by(l.ended_by);
-    }
-    return absl::OkStatus();
-  });
+  return AuthenticatedUnary(
+      context, *gate_, [=](const AuthenticatedDevice& caller, const CallContext&) {
+        SOTTO_ASSIGN_OR_RETURN(std::vector<CareLink> links, care_->ListLinks(caller));
+        for (const CareLink& l : links) {
+          sotto::v1::CareLink* out = response->add_links();
+          out->set_peer(l.peer);
+          out->set_state(ToWire(l.state));
+          out->set_since_ms(l.since_ms);
+          out->set_ended_ms(l.ended_ms);
+          out->set_ended_by(l.ended_by);
+        }
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* CareService::EndLink(grpc::CallbackServerContext* context,
                                                const sotto::v1::EndLinkRequest* request,
                                                sotto::v1::EndLinkResponse*) {
-  return AuthenticatedUnary(context, *gate_, [=](const AuthenticatedDevice& caller, const CallContext& call) {
-    return care_->EndLink(caller, request->peer(), call);
-  });
+  return AuthenticatedUnary(context, *gate_,
+                            [=](const AuthenticatedDevice& caller, const CallContext& call) {
+                              return care_->EndLink(caller, request->peer(), call);
+                            });
 }
 
 grpc::ServerUnaryReactor* CareService::SetPolicy(grpc::CallbackServerContext* context,
                                                  const sotto::v1::SetPolicyRequest* request,
                                                  sotto::v1::SetPolicyResponse*) {
-  return AuthenticatedUnary(context, *gate_, [=](const AuthenticatedDevice& caller, const CallContext&) {
-    if (caller.role != Role::kTherapist) {
-      return absl::PermissionDeniedError("only a therapist can set a response policy");
-    }
-    if (!request->has_policy()) return absl::InvalidArgumentError("policy is required");
-    return care_->SetPolicy(caller, FromWire(request->policy()));
-  });
+  return AuthenticatedUnary(
+      context, *gate_, [=](const AuthenticatedDevice& caller, const CallContext&) {
+        if (caller.role != Role::kTherapist) {
+          return absl::PermissionDeniedError("only a therapist can set a response policy");
+        }
+        if (!request->has_policy()) return absl::InvalidArgumentError("policy is required");
+        return care_->SetPolicy(caller, FromWire(request->policy()));
+      });
 }
 
 grpc::ServerUnaryReactor* CareService::GetPolicy(grpc::CallbackServerContext* context,
                                                  const sotto::v1::GetPolicyRequest* request,
                                                  sotto::v1::GetPolicyResponse* response) {
-  return AuthenticatedUnary(context, *gate_, [=](const AuthenticatedDevice& caller, const CallContext&) {
-    SOTTO_ASSIGN_OR_RETURN(PolicyView view, care_->GetPolicy(caller, request->therapist()));
-    ToWire(view.policy, response->mutable_policy());
-    response->set_emergency_note(view.emergency_note);
-    return absl::OkStatus();
-  });
+  return AuthenticatedUnary(
+      context, *gate_, [=](const AuthenticatedDevice& caller, const CallContext&) {
+        SOTTO_ASSIGN_OR_RETURN(PolicyView view, care_->GetPolicy(caller, request->therapist()));
+        ToWire(view.policy, response->mutable_policy());
+        response->set_emergency_note(view.emergency_note);
+        return absl::OkStatus();
+      });
 }
 
 }  // namespace sotto::server::rpc

@@ -33,8 +33,7 @@ static_assert(static_cast<int>(LinkState::kEnded) == sotto::v1::LINK_ENDED);
 static_assert(static_cast<int>(ConversationState::kUnspecified) ==
               sotto::v1::CONVERSATION_STATE_UNSPECIFIED);
 static_assert(static_cast<int>(ConversationState::kWaiting) == sotto::v1::CONVERSATION_WAITING);
-static_assert(static_cast<int>(ConversationState::kAnswered) ==
-              sotto::v1::CONVERSATION_ANSWERED);
+static_assert(static_cast<int>(ConversationState::kAnswered) == sotto::v1::CONVERSATION_ANSWERED);
 static_assert(static_cast<int>(ConversationState::kSnoozed) == sotto::v1::CONVERSATION_SNOOZED);
 static_assert(static_cast<int>(ConversationState::kClosed) == sotto::v1::CONVERSATION_CLOSED);
 
@@ -42,9 +41,7 @@ inline Role FromWire(sotto::v1::Role in) { return static_cast<Role>(in); }
 inline sotto::v1::Role ToWire(Role in) { return static_cast<sotto::v1::Role>(in); }
 inline SendKind FromWire(sotto::v1::SendKind in) { return static_cast<SendKind>(in); }
 inline int FromWire(sotto::v1::EnvelopeType in) { return static_cast<int>(in); }
-inline sotto::v1::LinkState ToWire(LinkState in) {
-  return static_cast<sotto::v1::LinkState>(in);
-}
+inline sotto::v1::LinkState ToWire(LinkState in) { return static_cast<sotto::v1::LinkState>(in); }
 inline sotto::v1::ConversationState ToWire(ConversationState in) {
   return static_cast<sotto::v1::ConversationState>(in);
 }
@@ -53,8 +50,7 @@ inline DeviceKeys FromWire(const sotto::v1::DeviceKeys& in) {
   DeviceKeys out;
   out.identity_key = in.identity_key();
   if (in.has_signed_prekey()) {
-    out.signed_prekey = SignedPreKey{in.signed_prekey().id(),
-                                     in.signed_prekey().public_key(),
+    out.signed_prekey = SignedPreKey{in.signed_prekey().id(), in.signed_prekey().public_key(),
                                      in.signed_prekey().signature()};
   }
   for (const auto& k : in.one_time_prekeys()) {

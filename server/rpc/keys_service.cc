@@ -7,10 +7,9 @@
 
 namespace sotto::server::rpc {
 
-grpc::ServerUnaryReactor* KeysService::Upload(
-    grpc::CallbackServerContext* context,
-    const sotto::v1::UploadKeysRequest* request,
-    sotto::v1::UploadKeysResponse* response) {
+grpc::ServerUnaryReactor* KeysService::Upload(grpc::CallbackServerContext* context,
+                                              const sotto::v1::UploadKeysRequest* request,
+                                              sotto::v1::UploadKeysResponse* response) {
   return OffloadUnary(context, gate_->pool(), [=]() -> grpc::Status {
     absl::StatusOr<AuthenticatedDevice> caller = gate_->Authenticate(*context);
     if (!caller.ok()) {
@@ -23,10 +22,9 @@ grpc::ServerUnaryReactor* KeysService::Upload(
   });
 }
 
-grpc::ServerUnaryReactor* KeysService::GetBundle(
-    grpc::CallbackServerContext* context,
-    const sotto::v1::GetBundleRequest* request,
-    sotto::v1::GetBundleResponse* response) {
+grpc::ServerUnaryReactor* KeysService::GetBundle(grpc::CallbackServerContext* context,
+                                                 const sotto::v1::GetBundleRequest* request,
+                                                 sotto::v1::GetBundleResponse* response) {
   return OffloadUnary(context, gate_->pool(), [=]() -> grpc::Status {
     absl::StatusOr<AuthenticatedDevice> caller = gate_->Authenticate(*context);
     if (!caller.ok()) {
@@ -45,14 +43,13 @@ grpc::ServerUnaryReactor* KeysService::GetBundle(
     // nobody can drain another user's one-time prekeys or lock others out of
     // reaching them.
     const std::string actor = AuditActor(*caller);
-    absl::Status allowed_requester = gate_->Limit(gate_->limits().bundle_per_requester, actor,
-                                                  actor, request->user(), "bundle_per_requester",
-                                                  CallContext{PeerAddress(*context)});
+    absl::Status allowed_requester =
+        gate_->Limit(gate_->limits().bundle_per_requester, actor, actor, request->user(),
+                     "bundle_per_requester", CallContext{PeerAddress(*context)});
     if (!allowed_requester.ok()) {
       return ToGrpcStatus(allowed_requester);
     }
-    const bool take_one_time =
-        gate_->limits().bundle_per_target.Take(request->user()).ok();
+    const bool take_one_time = gate_->limits().bundle_per_target.Take(request->user()).ok();
     absl::StatusOr<std::vector<PreKeyBundle>> bundles =
         keys_->GetBundle(request->user(), take_one_time);
     if (bundles.ok()) {
@@ -75,9 +72,9 @@ grpc::ServerUnaryReactor* KeysService::GetBundle(
   });
 }
 
-grpc::ServerUnaryReactor* KeysService::CountPreKeys(
-    grpc::CallbackServerContext* context, const sotto::v1::CountPreKeysRequest*,
-    sotto::v1::CountPreKeysResponse* response) {
+grpc::ServerUnaryReactor* KeysService::CountPreKeys(grpc::CallbackServerContext* context,
+                                                    const sotto::v1::CountPreKeysRequest*,
+                                                    sotto::v1::CountPreKeysResponse* response) {
   return OffloadUnary(context, gate_->pool(), [=]() -> grpc::Status {
     absl::StatusOr<AuthenticatedDevice> caller = gate_->Authenticate(*context);
     if (!caller.ok()) {

@@ -2,16 +2,17 @@
 #define SOTTO_SERVER_RPC_KEYS_SERVICE_H_
 
 #include "server/domain/accounts.h"
-#include "server/rpc/call_gate.h"
 #include "server/domain/care.h"
 #include "server/domain/key_directory.h"
+#include "server/rpc/call_gate.h"
 #include "sotto/v1/keys.grpc.pb.h"
 
 namespace sotto::server::rpc {
 
 // sotto.v1.Keys. GetBundle is only for the caller's own account and care
 // links (Care::CheckCanFetchBundle), so strangers can neither discover
-// accounts nor drain their one-time prekeys. Does not own its arguments, which must outlive the server.
+// accounts nor drain their one-time prekeys. Does not own its arguments, which must outlive the
+// server.
 class KeysService final : public sotto::v1::Keys::CallbackService {
  public:
   KeysService(CallGate* gate, KeyDirectory* keys, Care* care)
@@ -25,10 +26,9 @@ class KeysService final : public sotto::v1::Keys::CallbackService {
   grpc::ServerUnaryReactor* GetBundle(grpc::CallbackServerContext* context,
                                       const sotto::v1::GetBundleRequest* request,
                                       sotto::v1::GetBundleResponse* response) override;
-  grpc::ServerUnaryReactor* CountPreKeys(
-      grpc::CallbackServerContext* context,
-      const sotto::v1::CountPreKeysRequest* request,
-      sotto::v1::CountPreKeysResponse* response) override;
+  grpc::ServerUnaryReactor* CountPreKeys(grpc::CallbackServerContext* context,
+                                         const sotto::v1::CountPreKeysRequest* request,
+                                         sotto::v1::CountPreKeysResponse* response) override;
 
  private:
   CallGate* const gate_;

@@ -18,8 +18,7 @@ namespace sotto::server::rpc {
 namespace {
 
 // A stream that ends at once with `status` (e.g. authentication failed).
-class FailedWriteReactor final
-    : public grpc::ServerWriteReactor<sotto::v1::SubscribeEvent> {
+class FailedWriteReactor final : public grpc::ServerWriteReactor<sotto::v1::SubscribeEvent> {
  public:
   explicit FailedWriteReactor(const grpc::Status& status) { Finish(status); }
   void OnDone() override { delete this; }
@@ -60,10 +59,9 @@ class MessagesService::SubscribeReactor final
         stats_(service->stats_) {
     ServerStats::Add(stats_->subscriptions_open, 1);
     // Register before the first read so nothing sent in between is missed.
-    listener_id_ = mailbox_->AddListener(caller_.handle, caller_.device_id,
-                                         [this](const StoredEnvelope* added) {
-                                           OnQueueGrew(added);
-                                         });
+    listener_id_ =
+        mailbox_->AddListener(caller_.handle, caller_.device_id,
+                              [this](const StoredEnvelope* added) { OnQueueGrew(added); });
     Step();
     // A stream that failed at once (its first read) replaces nobody.
     bool failed;
@@ -158,8 +156,7 @@ class MessagesService::SubscribeReactor final
       if (finished_ || writing_) return;
       if (!finish_ && pending_.empty() && need_read_) {
         need_read_ = false;
-        absl::StatusOr<FetchResult> page =
-            mailbox_->Fetch(caller_, last_read_seq_, kSubscribePage);
+        absl::StatusOr<FetchResult> page = mailbox_->Fetch(caller_, last_read_seq_, kSubscribePage);
         if (!page.ok()) {
           finish_ = ToGrpcStatus(page.status());
         } else {
@@ -214,9 +211,9 @@ class MessagesService::SubscribeReactor final
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
 };
 
-grpc::ServerUnaryReactor* MessagesService::Send(
-    grpc::CallbackServerContext* context, const sotto::v1::SendRequest* request,
-    sotto::v1::SendResponse* response) {
+grpc::ServerUnaryReactor* MessagesService::Send(grpc::CallbackServerContext* context,
+                                                const sotto::v1::SendRequest* request,
+                                                sotto::v1::SendResponse* response) {
   // Group commit: Send writes without waiting for the disk, and the mailbox
   // answers once the store's syncer has made it durable (acknowledging every
   // Send written before its fsync at once, and only then waking the
@@ -247,8 +244,8 @@ grpc::ServerUnaryReactor* MessagesService::Send(
   std::vector<OutgoingEnvelope> envelopes;
   envelopes.reserve(request->envelopes_size());
   for (const sotto::v1::OutgoingEnvelope& e : request->envelopes()) {
-    envelopes.push_back(OutgoingEnvelope{e.device_id(), e.registration_id(), FromWire(e.type()),
-                                         e.ciphertext()});
+    envelopes.push_back(
+        OutgoingEnvelope{e.device_id(), e.registration_id(), FromWire(e.type()), e.ciphertext()});
   }
   SendOptions options;
   options.kind = FromWire(request->kind());
@@ -290,9 +287,9 @@ void MessagesService::FinishSend(grpc::ServerUnaryReactor* reactor, int envelope
   reactor->Finish(grpc::Status::OK);
 }
 
-grpc::ServerUnaryReactor* MessagesService::Fetch(
-    grpc::CallbackServerContext* context, const sotto::v1::FetchRequest* request,
-    sotto::v1::FetchResponse* response) {
+grpc::ServerUnaryReactor* MessagesService::Fetch(grpc::CallbackServerContext* context,
+                                                 const sotto::v1::FetchRequest* request,
+                                                 sotto::v1::FetchResponse* response) {
   return OffloadUnary(context, gate_->pool(), [=]() -> grpc::Status {
     absl::StatusOr<AuthenticatedDevice> caller = gate_->Authenticate(*context);
     if (!caller.ok()) {

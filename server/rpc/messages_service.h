@@ -11,11 +11,10 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/synchronization/mutex.h"
-
 #include "server/domain/accounts.h"
+#include "server/domain/mailbox.h"
 #include "server/rpc/call_gate.h"
 #include "server/rpc/server_stats.h"
-#include "server/domain/mailbox.h"
 #include "sotto/v1/messages.grpc.pb.h"
 
 namespace sotto::server::rpc {
@@ -65,12 +64,10 @@ class MessagesService final : public sotto::v1::Messages::CallbackService {
                                 const sotto::v1::AckRequest* request,
                                 sotto::v1::AckResponse* response) override;
   grpc::ServerWriteReactor<sotto::v1::SubscribeEvent>* Subscribe(
-      grpc::CallbackServerContext* context,
-      const sotto::v1::SubscribeRequest* request) override;
-  grpc::ServerUnaryReactor* CancelScheduled(
-      grpc::CallbackServerContext* context,
-      const sotto::v1::CancelScheduledRequest* request,
-      sotto::v1::CancelScheduledResponse* response) override;
+      grpc::CallbackServerContext* context, const sotto::v1::SubscribeRequest* request) override;
+  grpc::ServerUnaryReactor* CancelScheduled(grpc::CallbackServerContext* context,
+                                            const sotto::v1::CancelScheduledRequest* request,
+                                            sotto::v1::CancelScheduledResponse* response) override;
 
  private:
   class SubscribeReactor;

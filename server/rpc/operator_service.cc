@@ -1,8 +1,8 @@
 #include "server/rpc/operator_service.h"
 
-#include "server/rpc/status_mapping.h"
-
 #include <algorithm>
+
+#include "server/rpc/status_mapping.h"
 
 namespace sotto::server::rpc {
 

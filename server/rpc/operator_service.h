@@ -28,9 +28,9 @@ class OperatorService final : public sotto::v1::Operator::CallbackService {
   OperatorService(const OperatorService&) = delete;
   OperatorService& operator=(const OperatorService&) = delete;
 
-  grpc::ServerUnaryReactor* EnrolTherapist(
-      grpc::CallbackServerContext* context, const sotto::v1::EnrolTherapistRequest* request,
-      sotto::v1::EnrolTherapistResponse* response) override;
+  grpc::ServerUnaryReactor* EnrolTherapist(grpc::CallbackServerContext* context,
+                                           const sotto::v1::EnrolTherapistRequest* request,
+                                           sotto::v1::EnrolTherapistResponse* response) override;
   grpc::ServerUnaryReactor* ReadAudit(grpc::CallbackServerContext* context,
                                       const sotto::v1::ReadAuditRequest* request,
                                       sotto::v1::ReadAuditResponse* response) override;

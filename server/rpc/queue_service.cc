@@ -24,43 +24,47 @@ void ToWire(const Conversation& in, sotto::v1::QueueEntry* out) {
 grpc::ServerUnaryReactor* QueueService::List(grpc::CallbackServerContext* context,
                                              const sotto::v1::ListQueueRequest* request,
                                              sotto::v1::ListQueueResponse* response) {
-  return AuthenticatedUnary(context, *gate_, [=](const AuthenticatedDevice& caller, const CallContext&) {
-    SOTTO_ASSIGN_OR_RETURN(QueueList list, queue_->List(caller, request->include_all()));
-    for (const Conversation& c : list.entries) ToWire(c, response->add_entries());
-    response->set_now_ms(list.now_ms);
-    return absl::OkStatus();
-  });
+  return AuthenticatedUnary(
+      context, *gate_, [=](const AuthenticatedDevice& caller, const CallContext&) {
+        SOTTO_ASSIGN_OR_RETURN(QueueList list, queue_->List(caller, request->include_all()));
+        for (const Conversation& c : list.entries) ToWire(c, response->add_entries());
+        response->set_now_ms(list.now_ms);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* QueueService::Snooze(grpc::CallbackServerContext* context,
                                                const sotto::v1::SnoozeRequest* request,
                                                sotto::v1::QueueEntry* response) {
-  return AuthenticatedUnary(context, *gate_, [=](const AuthenticatedDevice& caller, const CallContext&) {
-    SOTTO_ASSIGN_OR_RETURN(Conversation c,
-                           queue_->Snooze(caller, request->client(), request->until_ms()));
-    ToWire(c, response);
-    return absl::OkStatus();
-  });
+  return AuthenticatedUnary(
+      context, *gate_, [=](const AuthenticatedDevice& caller, const CallContext&) {
+        SOTTO_ASSIGN_OR_RETURN(Conversation c,
+                               queue_->Snooze(caller, request->client(), request->until_ms()));
+        ToWire(c, response);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* QueueService::Close(grpc::CallbackServerContext* context,
                                               const sotto::v1::CloseRequest* request,
                                               sotto::v1::QueueEntry* response) {
-  return AuthenticatedUnary(context, *gate_, [=](const AuthenticatedDevice& caller, const CallContext&) {
-    SOTTO_ASSIGN_OR_RETURN(Conversation c, queue_->Close(caller, request->client()));
-    ToWire(c, response);
-    return absl::OkStatus();
-  });
+  return AuthenticatedUnary(
+      context, *gate_, [=](const AuthenticatedDevice& caller, const CallContext&) {
+        SOTTO_ASSIGN_OR_RETURN(Conversation c, queue_->Close(caller, request->client()));
+        ToWire(c, response);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* QueueService::Claim(grpc::CallbackServerContext* context,
                                               const sotto::v1::ClaimRequest* request,
                                               sotto::v1::QueueEntry* response) {
-  return AuthenticatedUnary(context, *gate_, [=](const AuthenticatedDevice& caller, const CallContext&) {
-    SOTTO_ASSIGN_OR_RETURN(Conversation c, queue_->Claim(caller, request->client()));
-    ToWire(c, response);
-    return absl::OkStatus();
-  });
+  return AuthenticatedUnary(
+      context, *gate_, [=](const AuthenticatedDevice& caller, const CallContext&) {
+        SOTTO_ASSIGN_OR_RETURN(Conversation c, queue_->Claim(caller, request->client()));
+        ToWire(c, response);
+        return absl::OkStatus();
+      });
 }
 
 }  // namespace sotto::server::rpc

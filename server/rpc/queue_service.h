@@ -2,8 +2,8 @@
 #define SOTTO_SERVER_RPC_QUEUE_SERVICE_H_
 
 #include "server/domain/accounts.h"
-#include "server/rpc/call_gate.h"
 #include "server/domain/conversation_queue.h"
+#include "server/rpc/call_gate.h"
 #include "sotto/v1/care.grpc.pb.h"
 
 namespace sotto::server::rpc {

@@ -14,22 +14,22 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "server/app/store_stack.h"
 #include "server/domain/accounts.h"
+#include "server/domain/attempt_limiter.h"
 #include "server/domain/audit_log.h"
 #include "server/domain/conversation_queue.h"
+#include "server/domain/key_directory.h"
 #include "server/domain/scheduled_releaser.h"
 #include "server/domain/sweeper.h"
-#include "server/domain/attempt_limiter.h"
-#include "server/domain/key_directory.h"
 #include "server/rpc/accounts_service.h"
 #include "server/rpc/blocking_pool.h"
 #include "server/rpc/call_gate.h"
 #include "server/rpc/care_service.h"
-#include "server/rpc/operator_service.h"
-#include "server/rpc/queue_service.h"
 #include "server/rpc/keys_service.h"
 #include "server/rpc/messages_service.h"
-#include "server/app/store_stack.h"
+#include "server/rpc/operator_service.h"
+#include "server/rpc/queue_service.h"
 #include "sotto/status_macros.h"
 
 namespace sotto::server::rpc {
@@ -166,13 +166,12 @@ absl::Status SottoServer::Parts::OpenDomain(const ServerOptions& options, Clock*
   accounts = std::make_unique<Accounts>(db);
   keys = std::make_unique<KeyDirectory>(db, accounts.get());
   enrolment = std::make_unique<Enrolment>(db, accounts.get(), clock);
-  care = std::make_unique<Care>(db, accounts.get(), enrolment.get(), clock,
-                                options.emergency_note);
+  care = std::make_unique<Care>(db, accounts.get(), enrolment.get(), clock, options.emergency_note);
   conversations = std::make_unique<ConversationQueue>(db, care.get(), clock);
   mailbox = std::make_unique<Mailbox>(db, accounts.get(), clock, options.mailbox, care.get(),
                                       conversations.get());
-  releaser = std::make_unique<ScheduledReleaser>(
-      mailbox.get(), clock, ReportTo("releasing scheduled messages failed"));
+  releaser = std::make_unique<ScheduledReleaser>(mailbox.get(), clock,
+                                                 ReportTo("releasing scheduled messages failed"));
   ScheduledReleaser* const wake = releaser.get();
   mailbox->SetScheduleListener([wake](int64_t) { wake->Wake(); });
   sweeper = std::make_unique<Sweeper>(mailbox.get(), enrolment.get(), care.get(),
@@ -220,16 +219,15 @@ absl::StatusOr<int> SottoServer::Parts::ServeTcp(
   return port;
 }
 
-absl::StatusOr<std::string> SottoServer::Parts::ServeOperatorSocket(
-    const ServerOptions& options) {
+absl::StatusOr<std::string> SottoServer::Parts::ServeOperatorSocket(const ServerOptions& options) {
   // Only the owner may enter the data directory, so nobody else can reach
   // the socket even in the moment before its own mode is set.
   std::error_code ec;
   std::filesystem::permissions(options.data_dir, std::filesystem::perms::owner_all,
                                std::filesystem::perm_options::replace, ec);
   if (ec) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "cannot restrict data directory ", options.data_dir, ": ", ec.message()));
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot restrict data directory ", options.data_dir, ": ", ec.message()));
   }
   std::string path = (std::filesystem::path(options.data_dir) / kOperatorSocketName).string();
   // A socket left by a server that crashed: we hold the database lock, so
@@ -255,8 +253,7 @@ absl::StatusOr<std::string> SottoServer::Parts::ServeOperatorSocket(
 
 SottoServer::SottoServer(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
 
-absl::StatusOr<std::unique_ptr<SottoServer>> SottoServer::Start(
-    const ServerOptions& options) {
+absl::StatusOr<std::unique_ptr<SottoServer>> SottoServer::Start(const ServerOptions& options) {
   SOTTO_RETURN_IF_ERROR(CheckOptions(options));
   std::shared_ptr<grpc::ServerCredentials> credentials = CredentialsFor(options);
   // Debian's Abseil is built with mutex deadlock detection on: every Lock

@@ -95,8 +95,7 @@ class SottoServer {
   // Opens the database and starts serving. Errors: those of
   // OpenRocksDbStore (data dir unusable, database locked), UNAVAILABLE if the
   // address cannot be bound.
-  static absl::StatusOr<std::unique_ptr<SottoServer>> Start(
-      const ServerOptions& options);
+  static absl::StatusOr<std::unique_ptr<SottoServer>> Start(const ServerOptions& options);
 
   SottoServer(const SottoServer&) = delete;
   SottoServer& operator=(const SottoServer&) = delete;

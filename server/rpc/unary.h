@@ -45,8 +45,8 @@ grpc::ServerUnaryReactor* OffloadUnaryFinishing(grpc::CallbackServerContext* con
 
 // OffloadUnaryFinishing for a body that returns the call's grpc::Status.
 template <typename Body>
-grpc::ServerUnaryReactor* OffloadUnary(grpc::CallbackServerContext* context,
-                                       BlockingPool& pool, Body body) {
+grpc::ServerUnaryReactor* OffloadUnary(grpc::CallbackServerContext* context, BlockingPool& pool,
+                                       Body body) {
   return OffloadUnaryFinishing(context, pool,
                                [body = std::move(body)](grpc::ServerUnaryReactor* reactor) mutable {
                                  reactor->Finish(body());
@@ -57,8 +57,8 @@ grpc::ServerUnaryReactor* OffloadUnary(grpc::CallbackServerContext* context,
 // returning absl::Status, where `call` carries the caller's address into the
 // domain (the audit trail's source).
 template <typename Body>
-grpc::ServerUnaryReactor* AuthenticatedUnary(grpc::CallbackServerContext* context,
-                                             CallGate& gate, Body body) {
+grpc::ServerUnaryReactor* AuthenticatedUnary(grpc::CallbackServerContext* context, CallGate& gate,
+                                             Body body) {
   CallGate* const g = &gate;
   return OffloadUnary(context, gate.pool(),
                       [context, g, body = std::move(body)]() mutable -> grpc::Status {

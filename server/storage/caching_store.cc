@@ -9,8 +9,7 @@ namespace {
 
 // A Scan's arguments as one unambiguous map key.
 std::string ScanKey(absl::string_view prefix, absl::string_view start_after, size_t limit) {
-  return absl::StrCat(prefix.size(), ":", prefix, start_after.size(), ":", start_after, ":",
-                      limit);
+  return absl::StrCat(prefix.size(), ":", prefix, start_after.size(), ":", start_after, ":", limit);
 }
 
 }  // namespace
@@ -34,8 +33,7 @@ void CachingStore::Invalidate(TableCache& cache) {
   cache.empty_scans.clear();
 }
 
-absl::StatusOr<std::optional<std::string>> CachingStore::Get(Table table,
-                                                             absl::string_view key) {
+absl::StatusOr<std::optional<std::string>> CachingStore::Get(Table table, absl::string_view key) {
   TableCache* cache = CacheOf(table);
   if (cache == nullptr) return inner_->Get(table, key);
   uint64_t generation;

@@ -39,8 +39,7 @@ class CachingStore final : public Store {
   absl::StatusOr<std::optional<std::string>> Get(Table table, absl::string_view key) override;
   absl::Status Write(const WriteBatch& batch, Durability durability) override;
   absl::StatusOr<std::vector<KeyValue>> Scan(Table table, absl::string_view prefix,
-                                             absl::string_view start_after,
-                                             size_t limit) override;
+                                             absl::string_view start_after, size_t limit) override;
   absl::StatusOr<std::optional<KeyValue>> PopFirst(Table table, absl::string_view prefix,
                                                    Durability durability) override;
   absl::Status SyncLog() override { return inner_->SyncLog(); }

@@ -88,8 +88,7 @@ std::string OneTimePreKeyPrefix(absl::string_view handle, uint32_t device_id) {
   return key;
 }
 
-std::string OneTimePreKey(absl::string_view handle, uint32_t device_id,
-                          uint32_t prekey_id) {
+std::string OneTimePreKey(absl::string_view handle, uint32_t device_id, uint32_t prekey_id) {
   std::string key = DeviceWithRoom(handle, device_id, 1 + 4);
   key.push_back(kOneTimePreKeyKind);
   AppendBigEndian32(key, prekey_id);
@@ -139,8 +138,8 @@ std::optional<std::string> SecondOfPair(absl::string_view pair_key) {
   return std::string(pair_key.substr(nul + 1));
 }
 
-std::string Scheduled(int64_t deliver_at_ms, absl::string_view sender,
-                      uint32_t sender_device, absl::string_view message_id) {
+std::string Scheduled(int64_t deliver_at_ms, absl::string_view sender, uint32_t sender_device,
+                      absl::string_view message_id) {
   std::string key;
   // Deliver-at times are validated positive, so the unsigned big-endian form
   // sorts by time.

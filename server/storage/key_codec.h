@@ -55,8 +55,7 @@ std::optional<size_t> DevicePrefixSize(absl::string_view key);
 std::string IdentityKey(absl::string_view handle, uint32_t device_id);
 std::string SignedPreKey(absl::string_view handle, uint32_t device_id);
 std::string OneTimePreKeyPrefix(absl::string_view handle, uint32_t device_id);
-std::string OneTimePreKey(absl::string_view handle, uint32_t device_id,
-                          uint32_t prekey_id);
+std::string OneTimePreKey(absl::string_view handle, uint32_t device_id, uint32_t prekey_id);
 // The prekey id of a key built by OneTimePreKey(); nullopt if malformed.
 std::optional<uint32_t> OneTimePreKeyIdOf(absl::string_view key);
 
@@ -75,8 +74,8 @@ std::string Pair(absl::string_view first, absl::string_view second);
 // The second handle of a key built by Pair(); nullopt if malformed.
 std::optional<std::string> SecondOfPair(absl::string_view pair_key);
 
-std::string Scheduled(int64_t deliver_at_ms, absl::string_view sender,
-                      uint32_t sender_device, absl::string_view message_id);
+std::string Scheduled(int64_t deliver_at_ms, absl::string_view sender, uint32_t sender_device,
+                      absl::string_view message_id);
 // The deliver-at time of a key built by Scheduled(); nullopt if malformed.
 std::optional<int64_t> ScheduledTimeOf(absl::string_view scheduled_key);
 std::string ScheduledIndex(absl::string_view sender, uint32_t sender_device,

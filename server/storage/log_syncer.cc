@@ -10,8 +10,7 @@
 
 namespace sotto::server {
 
-LogSyncer::LogSyncer(Store* store, size_t max_waiting)
-    : store_(store), max_waiting_(max_waiting) {
+LogSyncer::LogSyncer(Store* store, size_t max_waiting) : store_(store), max_waiting_(max_waiting) {
   thread_ = std::thread([this] { Run(); });
   thread_id_ = thread_.get_id();
 }
@@ -65,10 +64,10 @@ absl::Status LogSyncer::SyncOnce(size_t calls) {
   }
   const auto start = std::chrono::steady_clock::now();
   const absl::Status status = store_->SyncLog();
-  const uint64_t micros = static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
-                                                            start)
-          .count());
+  const uint64_t micros =
+      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                std::chrono::steady_clock::now() - start)
+                                .count());
   absl::MutexLock lock(&mu_);
   ++syncs_;
   calls_ += calls;
@@ -82,10 +81,10 @@ absl::Status LogSyncer::SyncOnce(size_t calls) {
 }
 
 void LogSyncer::RecordFailure(const absl::Status& status) {
-  failed_ = absl::Status(status.code(),
-                         absl::StrCat("a write-ahead-log sync failed (", status.message(),
-                                      "); nothing is acknowledged until the server is "
-                                      "restarted"));
+  failed_ =
+      absl::Status(status.code(), absl::StrCat("a write-ahead-log sync failed (", status.message(),
+                                               "); nothing is acknowledged until the server is "
+                                               "restarted"));
   std::cerr << "sotto-server: " << failed_.message() << std::endl;
 }
 

@@ -25,33 +25,47 @@ namespace sotto::server {
 
 absl::string_view TableName(Table table) {
   switch (table) {
-    case Table::kAccounts: return "accounts";
-    case Table::kDevices: return "devices";
-    case Table::kPreKeys: return "prekeys";
-    case Table::kQueues: return "queues";
-    case Table::kQueueMeta: return "queue_meta";
-    case Table::kIdempotency: return "idempotency";
-    case Table::kEnrolments: return "enrolments";
-    case Table::kInvites: return "invites";
-    case Table::kLinks: return "links";
-    case Table::kLinksByClient: return "links_by_client";
-    case Table::kConversations: return "conversations";
-    case Table::kPolicies: return "policies";
-    case Table::kScheduled: return "scheduled";
-    case Table::kScheduledIndex: return "scheduled_index";
-    case Table::kAudit: return "audit";
+    case Table::kAccounts:
+      return "accounts";
+    case Table::kDevices:
+      return "devices";
+    case Table::kPreKeys:
+      return "prekeys";
+    case Table::kQueues:
+      return "queues";
+    case Table::kQueueMeta:
+      return "queue_meta";
+    case Table::kIdempotency:
+      return "idempotency";
+    case Table::kEnrolments:
+      return "enrolments";
+    case Table::kInvites:
+      return "invites";
+    case Table::kLinks:
+      return "links";
+    case Table::kLinksByClient:
+      return "links_by_client";
+    case Table::kConversations:
+      return "conversations";
+    case Table::kPolicies:
+      return "policies";
+    case Table::kScheduled:
+      return "scheduled";
+    case Table::kScheduledIndex:
+      return "scheduled_index";
+    case Table::kAudit:
+      return "audit";
   }
   return "unknown";
 }
 
 namespace {
 
-#define SOTTO_STORAGE_RETURN_IF_ITER_ERROR(it, table)                     \
-  do {                                                                    \
-    if (!(it)->status().ok()) {                                           \
-      return FromRocks((it)->status(),                                    \
-                       absl::StrCat("scan of ", TableName(table)));       \
-    }                                                                     \
+#define SOTTO_STORAGE_RETURN_IF_ITER_ERROR(it, table)                               \
+  do {                                                                              \
+    if (!(it)->status().ok()) {                                                     \
+      return FromRocks((it)->status(), absl::StrCat("scan of ", TableName(table))); \
+    }                                                                               \
   } while (0)
 
 // The one place rocksdb::Status becomes absl::Status.
@@ -96,8 +110,8 @@ constexpr size_t kPopStripes = 64;
 
 class RocksDbStore final : public Store {
  public:
-  RocksDbStore(std::unique_ptr<rocksdb::DB> db,
-               std::vector<rocksdb::ColumnFamilyHandle*> handles, bool read_only)
+  RocksDbStore(std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> handles,
+               bool read_only)
       : db_(std::move(db)), handles_(std::move(handles)), read_only_(read_only) {}
   RocksDbStore(const RocksDbStore&) = delete;
   RocksDbStore& operator=(const RocksDbStore&) = delete;
@@ -111,8 +125,7 @@ class RocksDbStore final : public Store {
     (void)db_->Close();
   }
 
-  absl::StatusOr<std::optional<std::string>> Get(Table table,
-                                                 absl::string_view key) override {
+  absl::StatusOr<std::optional<std::string>> Get(Table table, absl::string_view key) override {
     PerfCountersOffOnThisThread();
     std::string value;
     rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), Handle(table),
@@ -125,8 +138,7 @@ class RocksDbStore final : public Store {
   absl::Status Write(const WriteBatch& batch, Durability durability) override {
     PerfCountersOffOnThisThread();
     if (!batch.audit_events().empty()) {
-      return absl::InternalError(
-          "a write with audit events reached a store without an audit log");
+      return absl::InternalError("a write with audit events reached a store without an audit log");
     }
     if (read_only_) return absl::FailedPreconditionError("the database is open read-only");
     // Sized up front: the batch's buffer is built once, not regrown per op
@@ -137,9 +149,8 @@ class RocksDbStore final : public Store {
     }
     rocksdb::WriteBatch wb(bytes);
     for (const WriteBatch::Op& op : batch.ops()) {
-      rocksdb::Status s =
-          op.value ? wb.Put(Handle(op.table), op.key, *op.value)
-                   : wb.Delete(Handle(op.table), op.key);
+      rocksdb::Status s = op.value ? wb.Put(Handle(op.table), op.key, *op.value)
+                                   : wb.Delete(Handle(op.table), op.key);
       if (!s.ok()) return FromRocks(s, "build write batch");
     }
     return FromRocks(db_->Write(Options(durability), &wb), "write batch");
@@ -153,17 +164,14 @@ class RocksDbStore final : public Store {
     return FromRocks(db_->SyncWAL(), "sync write-ahead log");
   }
 
-  absl::StatusOr<std::vector<KeyValue>> Scan(Table table,
-                                             absl::string_view prefix,
-                                             absl::string_view start_after,
-                                             size_t limit) override {
+  absl::StatusOr<std::vector<KeyValue>> Scan(Table table, absl::string_view prefix,
+                                             absl::string_view start_after, size_t limit) override {
     PerfCountersOffOnThisThread();
     std::vector<KeyValue> out;
-    std::unique_ptr<rocksdb::Iterator> it(
-        db_->NewIterator(rocksdb::ReadOptions(), Handle(table)));
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), Handle(table)));
     absl::string_view start = start_after.empty() ? prefix : start_after;
-    for (it->Seek(rocksdb::Slice(start.data(), start.size()));
-         it->Valid() && out.size() < limit; it->Next()) {
+    for (it->Seek(rocksdb::Slice(start.data(), start.size())); it->Valid() && out.size() < limit;
+         it->Next()) {
       absl::string_view key(it->key().data(), it->key().size());
       if (!absl::StartsWith(key, prefix)) break;
       if (!start_after.empty() && key == start_after) continue;
@@ -173,17 +181,14 @@ class RocksDbStore final : public Store {
     return out;
   }
 
-  absl::StatusOr<std::optional<KeyValue>> PopFirst(
-      Table table, absl::string_view prefix, Durability durability) override {
+  absl::StatusOr<std::optional<KeyValue>> PopFirst(Table table, absl::string_view prefix,
+                                                   Durability durability) override {
     PerfCountersOffOnThisThread();
     if (read_only_) return absl::FailedPreconditionError("the database is open read-only");
-    absl::MutexLock lock(&pop_stripes_[absl::Hash<absl::string_view>()(prefix) %
-                                       kPopStripes]);
-    std::unique_ptr<rocksdb::Iterator> it(
-        db_->NewIterator(rocksdb::ReadOptions(), Handle(table)));
+    absl::MutexLock lock(&pop_stripes_[absl::Hash<absl::string_view>()(prefix) % kPopStripes]);
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), Handle(table)));
     it->Seek(rocksdb::Slice(prefix.data(), prefix.size()));
-    if (!it->Valid() || !it->key().starts_with(rocksdb::Slice(
-                            prefix.data(), prefix.size()))) {
+    if (!it->Valid() || !it->key().starts_with(rocksdb::Slice(prefix.data(), prefix.size()))) {
       SOTTO_STORAGE_RETURN_IF_ITER_ERROR(it, table);
       return std::nullopt;
     }
@@ -233,8 +238,7 @@ class DevicePrefix final : public rocksdb::SliceTransform {
   const char* Name() const override { return "sotto.DevicePrefix"; }
   rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
     // RocksDB calls Transform only on keys InDomain accepts.
-    return rocksdb::Slice(key.data(),
-                          keys::DevicePrefixSize(ToView(key)).value_or(key.size()));
+    return rocksdb::Slice(key.data(), keys::DevicePrefixSize(ToView(key)).value_or(key.size()));
   }
   bool InDomain(const rocksdb::Slice& key) const override {
     return keys::DevicePrefixSize(ToView(key)).has_value();
@@ -256,8 +260,8 @@ class WholeKey final : public rocksdb::SliceTransform {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStore(
-    const std::string& path, const RocksDbStoreOptions& options) {
+absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStore(const std::string& path,
+                                                        const RocksDbStoreOptions& options) {
   std::error_code ec;
   std::filesystem::create_directories(path, ec);
   if (ec) {
@@ -286,8 +290,7 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStore(
   rocksdb::ColumnFamilyOptions cf_options;
   cf_options.memtable_prefix_bloom_size_ratio = 0.02;
   cf_options.memtable_whole_key_filtering = true;
-  cf_options.table_factory.reset(
-      rocksdb::NewBlockBasedTableFactory(table_options));
+  cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table_options));
 
   // Queue meta and the conversation index hold a record per queue / pair
   // that every Send rewrites: their memtables fill with old versions of a

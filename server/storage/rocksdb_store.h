@@ -24,8 +24,8 @@ struct RocksDbStoreOptions {
 // DATA_LOSS on corruption, UNAVAILABLE on other I/O errors; the message names
 // the path. The returned store is thread-safe; destroying it closes the
 // database cleanly (the caller must have stopped using it).
-absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStore(
-    const std::string& path, const RocksDbStoreOptions& options = {});
+absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStore(const std::string& path,
+                                                        const RocksDbStoreOptions& options = {});
 
 }  // namespace sotto::server
 

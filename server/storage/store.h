@@ -43,11 +43,10 @@ enum class Table {
   kAudit,  // seq (8 bytes big-endian) -> hash-chained audit entry (audit_log.h)
 };
 inline constexpr Table kAllTables[] = {
-    Table::kAccounts,      Table::kDevices,         Table::kPreKeys,
-    Table::kQueues,        Table::kQueueMeta,       Table::kIdempotency,
-    Table::kEnrolments,    Table::kInvites,         Table::kLinks,
-    Table::kLinksByClient, Table::kConversations,   Table::kPolicies,
-    Table::kScheduled,     Table::kScheduledIndex,  Table::kAudit};
+    Table::kAccounts,  Table::kDevices,        Table::kPreKeys,       Table::kQueues,
+    Table::kQueueMeta, Table::kIdempotency,    Table::kEnrolments,    Table::kInvites,
+    Table::kLinks,     Table::kLinksByClient,  Table::kConversations, Table::kPolicies,
+    Table::kScheduled, Table::kScheduledIndex, Table::kAudit};
 // The column family name of `table` ("accounts", "devices", ...).
 absl::string_view TableName(Table table);
 
@@ -94,8 +93,8 @@ class WriteBatch {
 // How the store's writes became durable, for the operator's stats (a store
 // without group commit reports zeros).
 struct DurabilityStats {
-  uint64_t syncs = 0;         // log syncs performed
-  uint64_t synced_calls = 0;  // WhenDurable hand-overs (and synced writes) they answered
+  uint64_t syncs = 0;              // log syncs performed
+  uint64_t synced_calls = 0;       // WhenDurable hand-overs (and synced writes) they answered
   uint64_t sync_total_micros = 0;  // all syncs together
   uint64_t sync_max_micros = 0;    // the slowest
   uint64_t syncs_over_10ms = 0;
@@ -113,8 +112,7 @@ class Store {
 
   // The value stored under `key`, nullopt if there is none. Errors: storage
   // failures only (UNAVAILABLE, DATA_LOSS, INTERNAL).
-  virtual absl::StatusOr<std::optional<std::string>> Get(
-      Table table, absl::string_view key) = 0;
+  virtual absl::StatusOr<std::optional<std::string>> Get(Table table, absl::string_view key) = 0;
 
   // Applies every operation of `batch` atomically: after a crash either all
   // or none are visible. With kSynced the log is on disk when OK returns.
@@ -125,15 +123,15 @@ class Store {
   // Up to `limit` entries whose key starts with `prefix`, in ascending key
   // order, starting after `start_after` (empty: from the first key under
   // the prefix). A consistent snapshot of the table.
-  virtual absl::StatusOr<std::vector<KeyValue>> Scan(
-      Table table, absl::string_view prefix, absl::string_view start_after,
-      size_t limit) = 0;
+  virtual absl::StatusOr<std::vector<KeyValue>> Scan(Table table, absl::string_view prefix,
+                                                     absl::string_view start_after,
+                                                     size_t limit) = 0;
 
   // Atomically removes and returns the first entry under `prefix`, nullopt if
   // there is none. Concurrent callers never receive the same entry: each
   // entry goes to exactly one caller (one-time prekey hand-out).
-  virtual absl::StatusOr<std::optional<KeyValue>> PopFirst(
-      Table table, absl::string_view prefix, Durability durability) = 0;
+  virtual absl::StatusOr<std::optional<KeyValue>> PopFirst(Table table, absl::string_view prefix,
+                                                           Durability durability) = 0;
 
   // Puts on disk every write that returned before this call, kBuffered ones
   // included: after OK they survive a machine crash as if written kSynced.
@@ -164,16 +162,14 @@ class ForwardingStore : public Store {
  public:
   explicit ForwardingStore(Store* inner) : inner_(inner) {}
 
-  absl::StatusOr<std::optional<std::string>> Get(Table table,
-                                                 absl::string_view key) override {
+  absl::StatusOr<std::optional<std::string>> Get(Table table, absl::string_view key) override {
     return inner_->Get(table, key);
   }
   absl::Status Write(const WriteBatch& batch, Durability durability) override {
     return inner_->Write(batch, durability);
   }
   absl::StatusOr<std::vector<KeyValue>> Scan(Table table, absl::string_view prefix,
-                                             absl::string_view start_after,
-                                             size_t limit) override {
+                                             absl::string_view start_after, size_t limit) override {
     return inner_->Scan(table, prefix, start_after, limit);
   }
   absl::StatusOr<std::optional<KeyValue>> PopFirst(Table table, absl::string_view prefix,

@@ -28,7 +28,10 @@ TEST(JsonStringTest, Utf8PassesThrough) {
 TEST(JsonStringTest, InvalidUtf8BecomesReplacementCharacters) {
   // A lone continuation byte, a truncated sequence, an overlong '/', a
   // surrogate.
-  EXPECT_EQ(JsonString("a\x80" "b"), "\"a\xEF\xBF\xBD" "b\"");
+  EXPECT_EQ(JsonString("a\x80"
+                       "b"),
+            "\"a\xEF\xBF\xBD"
+            "b\"");
   EXPECT_EQ(JsonString("c\xE2\x82"), "\"c\xEF\xBF\xBD\xEF\xBF\xBD\"");
   EXPECT_EQ(JsonString("\xC0\xAF"), "\"\xEF\xBF\xBD\xEF\xBF\xBD\"");
   EXPECT_EQ(JsonString("\xED\xA0\x80"), "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"");

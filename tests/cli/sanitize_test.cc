@@ -12,14 +12,26 @@ TEST(ForTerminalTest, OrdinaryTextAndUnicodePassUnchanged) {
 
 TEST(ForTerminalTest, EscapeSequencesCannotReachTheTerminal) {
   // Clear screen, set the window title, move the cursor.
-  EXPECT_EQ(ForTerminal("a\x1b[2Jb\x1b]0;pwned\x07" "c\rd", true),
-            "a\xEF\xBF\xBD[2Jb\xEF\xBF\xBD]0;pwned\xEF\xBF\xBD" "c\xEF\xBF\xBD" "d");
+  EXPECT_EQ(ForTerminal("a\x1b[2Jb\x1b]0;pwned\x07"
+                        "c\rd",
+                        true),
+            "a\xEF\xBF\xBD[2Jb\xEF\xBF\xBD]0;pwned\xEF\xBF\xBD"
+            "c\xEF\xBF\xBD"
+            "d");
   // C1 CSI (U+009B) and DEL.
-  EXPECT_EQ(ForTerminal("x\xC2\x9B" "31my\x7F", true), "x\xEF\xBF\xBD" "31my\xEF\xBF\xBD");
+  EXPECT_EQ(ForTerminal("x\xC2\x9B"
+                        "31my\x7F",
+                        true),
+            "x\xEF\xBF\xBD"
+            "31my\xEF\xBF\xBD");
 }
 
 TEST(ForTerminalTest, BidiOverridesCannotReorderWhatIsShown) {
-  EXPECT_EQ(ForTerminal("pay \xE2\x80\xAE" "0001", true), "pay \xEF\xBF\xBD" "0001");
+  EXPECT_EQ(ForTerminal("pay \xE2\x80\xAE"
+                        "0001",
+                        true),
+            "pay \xEF\xBF\xBD"
+            "0001");
   EXPECT_EQ(ForTerminal("\xE2\x81\xA6x\xE2\x81\xA9", true), "\xEF\xBF\xBDx\xEF\xBF\xBD");
 }
 

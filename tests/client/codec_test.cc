@@ -160,9 +160,9 @@ TEST(CodecTest, ReceiptOfUpTo1000IdsRoundTrips) {
 TEST(CodecTest, ReceiptLimitsAndShape) {
   EXPECT_THAT(ValidateContent(ReceiptFor(v1::content::Receipt::DELIVERED, kMaxReceiptIds + 1)),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("1000")));
-  EXPECT_THAT(DecodeContent(EncodeContent(
-                  ReceiptFor(v1::content::Receipt::DELIVERED, kMaxReceiptIds + 1))),
-              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(
+      DecodeContent(EncodeContent(ReceiptFor(v1::content::Receipt::DELIVERED, kMaxReceiptIds + 1))),
+      StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(ValidateContent(ReceiptFor(v1::content::Receipt::DELIVERED, 0)),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no messages")));
   EXPECT_THAT(ValidateContent(ReceiptFor(v1::content::Receipt::TYPE_UNSPECIFIED, 1)),

@@ -34,9 +34,8 @@ class CrlTest : public ::testing::Test {
   void SetUp() override { ASSERT_OK_AND_ASSIGN(certs_, TestCerts::Shared()); }
 
   // A CRL of `issuer` revoking `revoked`, issued `ago` seconds ago.
-  std::string Crl(const TestCerts::KeyPair& issuer,
-                  std::vector<const TestCerts::KeyPair*> revoked, long ago = 3600,
-                  long next = 24 * 3600) const {
+  std::string Crl(const TestCerts::KeyPair& issuer, std::vector<const TestCerts::KeyPair*> revoked,
+                  long ago = 3600, long next = 24 * 3600) const {
     auto crl = certs_->MakeCrl(issuer, revoked, next, ago);
     EXPECT_TRUE(crl.ok()) << crl.status();
     return crl.ok() ? *crl : "";
@@ -58,9 +57,8 @@ class CrlTest : public ::testing::Test {
 };
 
 TEST_F(CrlTest, ParsesEveryCrlInThePemWithIssuerAndDates) {
-  const std::string both =
-      absl::StrCat("a comment line\n", Crl(certs_->ca, {&certs_->revoked}), "\n",
-                   Crl(certs_->other_ca, {}, 60, 3600));
+  const std::string both = absl::StrCat("a comment line\n", Crl(certs_->ca, {&certs_->revoked}),
+                                        "\n", Crl(certs_->other_ca, {}, 60, 3600));
   ASSERT_OK_AND_ASSIGN(std::vector<CrlInfo> crls, ParseCrls(both));
   ASSERT_THAT(crls, SizeIs(2));
   EXPECT_EQ(crls[0].issuer, "CN=ca");
@@ -133,8 +131,8 @@ TEST_F(CrlTest, DirectoryHoldsEachCrlUnderItsIssuersHashAndGoesAway) {
       // The name `openssl rehash` gives it, which OpenSSL's directory lookup
       // (and so gRPC) looks for.
       const std::string name = absl::StrFormat(
-          "%08lx.r0", X509_NAME_hash_ex(X509_get_subject_name(cert.get()), nullptr, nullptr,
-                                        nullptr));
+          "%08lx.r0",
+          X509_NAME_hash_ex(X509_get_subject_name(cert.get()), nullptr, nullptr, nullptr));
       EXPECT_TRUE(std::filesystem::exists(path + "/" + name)) << name;
     }
   }

@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-
 #include "client-lib/signal/engine.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"

@@ -39,14 +39,12 @@ TEST(DeliveryStateTest, NeverDowngrades) {
   // A read receipt overtook the delivery receipt; then both are redelivered.
   EXPECT_EQ(ApplyReceipt(DeliveryState::kRead, Receipt::DELIVERED), DeliveryState::kRead);
   EXPECT_EQ(ApplyReceipt(DeliveryState::kRead, Receipt::READ), DeliveryState::kRead);
-  EXPECT_EQ(ApplyReceipt(DeliveryState::kDelivered, Receipt::DELIVERED),
-            DeliveryState::kDelivered);
+  EXPECT_EQ(ApplyReceipt(DeliveryState::kDelivered, Receipt::DELIVERED), DeliveryState::kDelivered);
   EXPECT_EQ(ApplyReceipt(DeliveryState::kSent, Receipt::READ), DeliveryState::kRead);
 }
 
 TEST(DeliveryStateTest, ScheduledMessageMovesOnWhenReleasedAndCancelledStaysCancelled) {
-  EXPECT_EQ(ApplyReceipt(DeliveryState::kScheduled, Receipt::DELIVERED),
-            DeliveryState::kDelivered);
+  EXPECT_EQ(ApplyReceipt(DeliveryState::kScheduled, Receipt::DELIVERED), DeliveryState::kDelivered);
   EXPECT_EQ(ApplyReceipt(DeliveryState::kCancelled, Receipt::READ), DeliveryState::kCancelled);
 }
 
@@ -96,9 +94,7 @@ TEST(OutboxTest, CutReceiptsSplitsAt1000Ids) {
   }
 }
 
-TEST(OutboxTest, NothingPendingCutsNothing) {
-  EXPECT_TRUE(CutReceipts(PendingReceipts()).empty());
-}
+TEST(OutboxTest, NothingPendingCutsNothing) { EXPECT_TRUE(CutReceipts(PendingReceipts()).empty()); }
 
 TEST(OutboxTest, KeysSeparateTypesOfOnePeer) {
   const std::string blinded(16, '\x07');

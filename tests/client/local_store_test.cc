@@ -26,8 +26,8 @@ namespace {
 
 using ::sotto::testing::IsOk;
 using ::sotto::testing::StatusIs;
-using ::testing::ElementsAre;
 using ::testing::AllOf;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 

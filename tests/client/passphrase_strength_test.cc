@@ -31,18 +31,17 @@ TEST(PassphraseStrengthTest, ShortOnesAreRefusedForTheirLength) {
 
 TEST(PassphraseStrengthTest, LengthCountsCharactersNotBytes) {
   // Nine characters, eighteen bytes in UTF-8.
-  EXPECT_THAT(CheckPassphraseStrength("ééééééééé"),
-              StatusIs(kInvalid, HasSubstr("too short")));
+  EXPECT_THAT(CheckPassphraseStrength("ééééééééé"), StatusIs(kInvalid, HasSubstr("too short")));
 }
 
 TEST(PassphraseStrengthTest, CommonPasswordsAndPatternsAreTooEasyToGuess) {
   EXPECT_THAT(CheckPassphraseStrength("password1"), StatusIs(kInvalid, HasSubstr("too short")));
-  EXPECT_THAT(CheckPassphraseStrength("password1234"),
-              StatusIs(kInvalid, AllOf(HasSubstr("too easy to guess"),
-                                       HasSubstr("a common word or password"),
-                                       HasSubstr("10^15 needed"),
-                                       HasSubstr("try a longer phrase of several unrelated "
-                                                 "words"))));
+  EXPECT_THAT(
+      CheckPassphraseStrength("password1234"),
+      StatusIs(kInvalid, AllOf(HasSubstr("too easy to guess"),
+                               HasSubstr("a common word or password"), HasSubstr("10^15 needed"),
+                               HasSubstr("try a longer phrase of several unrelated "
+                                         "words"))));
   EXPECT_THAT(CheckPassphraseStrength("aaaaaaaaaaaa"),
               StatusIs(kInvalid, AllOf(HasSubstr("too easy to guess"),
                                        HasSubstr("a repetition such as aaaa or abcabc"))));
@@ -50,8 +49,7 @@ TEST(PassphraseStrengthTest, CommonPasswordsAndPatternsAreTooEasyToGuess) {
               StatusIs(kInvalid, HasSubstr("a repetition")));
   EXPECT_THAT(CheckPassphraseStrength("zaq1xsw2cde3"),
               StatusIs(kInvalid, HasSubstr("a keyboard pattern such as qwerty")));
-  EXPECT_THAT(CheckPassphraseStrength("abcdefghijkl"),
-              StatusIs(kInvalid, HasSubstr("a sequence")));
+  EXPECT_THAT(CheckPassphraseStrength("abcdefghijkl"), StatusIs(kInvalid, HasSubstr("a sequence")));
   // Two common words: ~2^28 guesses, days for a determined attacker.
   EXPECT_THAT(CheckPassphraseStrength("correct horse"),
               StatusIs(kInvalid, HasSubstr("too easy to guess")));

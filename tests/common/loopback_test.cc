@@ -36,8 +36,8 @@ TEST(LoopbackTest, Ipv6LoopbackBareOrBracketed) {
 }
 
 TEST(LoopbackTest, NamesAreNeverResolvedAndJunkIsNotLoopback) {
-  for (const char* host : {"", "[]", "example.com", "127.0.0.1:7443", "[127.0.0.1]x",
-                           " 127.0.0.1", "dns:///localhost"}) {
+  for (const char* host : {"", "[]", "example.com", "127.0.0.1:7443", "[127.0.0.1]x", " 127.0.0.1",
+                           "dns:///localhost"}) {
     EXPECT_FALSE(sotto::IsLoopbackHost(host)) << host;
   }
   // An embedded NUL must not cut the string short.

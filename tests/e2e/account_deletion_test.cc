@@ -14,11 +14,11 @@
 #include "absl/strings/match.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
-#include "sotto/local_store.h"
 #include "client-lib/storage/memory_store.h"
 #include "e2e_support.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "sotto/local_store.h"
 #include "testing/server_process.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_dir.h"
@@ -154,9 +154,8 @@ TEST_F(AccountDeletionTest, AWrongConfirmHandleIsRefusedAndDeletesNothing) {
   ASSERT_OK_AND_ASSIGN(auto sam, RegisterSam(profile));
   ASSERT_OK(sam->SendText("dr-rivera", "first").status());
   for (const char* wrong : {"dr-rivera", "", "Sam", "sam "}) {
-    EXPECT_THAT(sam->DeleteAccount(wrong),
-                StatusIs(absl::StatusCode::kInvalidArgument,
-                         HasSubstr("confirm with its handle 'sam'")))
+    EXPECT_THAT(sam->DeleteAccount(wrong), StatusIs(absl::StatusCode::kInvalidArgument,
+                                                    HasSubstr("confirm with its handle 'sam'")))
         << "'" << wrong << "'";
   }
   // Nothing went: the account works both ways, the history is there, and
@@ -212,8 +211,7 @@ TEST_F(AccountDeletionTest, ADeletedClientRefusesEveryCallWithAClearError) {
   EXPECT_TRUE(deleted(sam->Lock()));
   EXPECT_TRUE(deleted(sam->Unlock("correct horse")));
   EXPECT_TRUE(deleted(sam->DeleteAccount("sam")));
-  EXPECT_TRUE(deleted(sam->Listen(absl::Seconds(1), [](const Message&) { return true; })
-                          .status()));
+  EXPECT_TRUE(deleted(sam->Listen(absl::Seconds(1), [](const Message&) { return true; }).status()));
   EXPECT_EQ(sam->handle(), "sam");
 }
 
@@ -259,8 +257,7 @@ TEST_F(AccountDeletionTest, AnAppProvidedStoreIsEmptied) {
   options.handle = "sam";
   options.role = Role::kClient;
   options.invite_code = invite->code;
-  ASSERT_OK_AND_ASSIGN(auto sam,
-                       Client::Register(options, std::make_unique<SharedStore>(shared)));
+  ASSERT_OK_AND_ASSIGN(auto sam, Client::Register(options, std::make_unique<SharedStore>(shared)));
   ASSERT_OK(sam->SendText("dr-rivera", "in the app's own database").status());
   ASSERT_OK_AND_ASSIGN(auto before, shared->Scan(client::storage::Space::kHistory, ""));
   ASSERT_FALSE(before.empty());

@@ -15,9 +15,9 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "e2e_support.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "e2e_support.h"
 #include "testing/server_process.h"
 #include "testing/status_matchers.h"
 #include "testing/test_certs.h"
@@ -38,8 +38,10 @@ inline std::string Slurp(const std::string& path) {
 inline std::string Quote(const std::string& s) {
   std::string out = "'";
   for (char c : s) {
-    if (c == '\'') out += "'\\''";
-    else out += c;
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
   }
   return out + "'";
 }
@@ -49,8 +51,8 @@ class CliTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_OK_AND_ASSIGN(server_, sotto::testing::ServerProcess::Start());
     dir_ = std::filesystem::temp_directory_path() /
-           absl::StrCat("sotto-cli-test-", getpid(), "-", ::testing::UnitTest::GetInstance()
-                                                              ->current_test_info()->name());
+           absl::StrCat("sotto-cli-test-", getpid(), "-",
+                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
   }
@@ -63,15 +65,16 @@ class CliTest : public ::testing::Test {
   // `passwd` accept, so SOTTO_ALLOW_WEAK_PASSPHRASE=1 is set unless `env`
   // sets it otherwise.
   CliRun Sotto(const std::string& who, const std::string& args,
-            const std::string& passphrase = "correct horse", const std::string& input = "",
-            const std::string& env = "") {
+               const std::string& passphrase = "correct horse", const std::string& input = "",
+               const std::string& env = "") {
     const std::string in = (dir_ / "stdin").string();
     const std::string out = (dir_ / "stdout").string();
     const std::string err = (dir_ / "stderr").string();
     std::ofstream(in) << input;
-    std::string command = absl::StrCat(
-        "SOTTO_ALLOW_WEAK_PASSPHRASE=1 ", env, " SOTTO_PASSPHRASE=", Quote(passphrase), " ", SOTTO_CLI_BINARY, " --profile ",
-        Quote((dir_ / who).string()), " ", args, " <", in, " >", out, " 2>", err);
+    std::string command =
+        absl::StrCat("SOTTO_ALLOW_WEAK_PASSPHRASE=1 ", env, " SOTTO_PASSPHRASE=", Quote(passphrase),
+                     " ", SOTTO_CLI_BINARY, " --profile ", Quote((dir_ / who).string()), " ", args,
+                     " <", in, " >", out, " 2>", err);
     int status = std::system(command.c_str());
     CliRun run;
     run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -97,8 +100,7 @@ class CliTest : public ::testing::Test {
                               " --role therapist --name ", who, " --enrol ", *code),
                  "correct horse", "", env);
   }
-  CliRun InitClient(const std::string& who, const std::string& by,
-                    const std::string& flags = "") {
+  CliRun InitClient(const std::string& who, const std::string& by, const std::string& flags = "") {
     std::string code = InviteCode(by);
     return Sotto(who, absl::StrCat(flags, " init --server ", Target().address(),
                                    " --role client --name ", who, " --invite ", code));

@@ -45,8 +45,7 @@ void ExpectTime(const Struct& object, const std::string& name, absl::Time around
   const double ms = Field(object, name + "_ms").number_value();
   EXPECT_NEAR(ms, absl::ToUnixMillis(around), 120'000) << name;
   EXPECT_EQ(Field(object, name).string_value(),
-            absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ",
-                             absl::FromUnixMillis(static_cast<int64_t>(ms)),
+            absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::FromUnixMillis(static_cast<int64_t>(ms)),
                              absl::UTCTimeZone()))
       << name;
 }
@@ -69,8 +68,10 @@ TEST_F(CliJsonTest, InboxAndReadCarryOthersTextExactlyAndEscaped) {
   // override and non-ASCII text: all must come back exactly.
   const std::string nasty = "hi \"you\" \\ \x1b[2J\x07 \u202Eevil día 🙂\nsecond line";
   ASSERT_EQ(Sotto("sam", "send dr-rivera", "correct horse", nasty).exit_code, 0);
-  ASSERT_EQ(Sotto("sam", "letter dr-rivera --subject 'The dream'", "correct horse",
-                  "Dear Dr. Rivera\n").exit_code, 0);
+  ASSERT_EQ(
+      Sotto("sam", "letter dr-rivera --subject 'The dream'", "correct horse", "Dear Dr. Rivera\n")
+          .exit_code,
+      0);
   ASSERT_EQ(Sotto("dr-rivera", "sync").exit_code, 0);
 
   CliRun inbox_run = Sotto("dr-rivera", "inbox --json");
@@ -115,9 +116,12 @@ TEST_F(CliJsonTest, InboxAndReadCarryOthersTextExactlyAndEscaped) {
 
 TEST_F(CliJsonTest, QueueLinksAndPolicy) {
   const absl::Time start = absl::Now();
-  ASSERT_EQ(Sotto("dr-rivera", "policy set --tz Europe/Berlin --days mon-wed,fri --hours "
-                               "08:30-16:00 --window 4h --away-until +2d --away-note 'At a "
-                               "conference'").exit_code, 0);
+  ASSERT_EQ(Sotto("dr-rivera",
+                  "policy set --tz Europe/Berlin --days mon-wed,fri --hours "
+                  "08:30-16:00 --window 4h --away-until +2d --away-note 'At a "
+                  "conference'")
+                .exit_code,
+            0);
   ASSERT_EQ(Sotto("sam", "send dr-rivera 'hello'").exit_code, 0);
 
   Struct queue = ParseJson(Sotto("dr-rivera", "queue --json"));
@@ -167,8 +171,8 @@ TEST_F(CliJsonTest, SafetyNumber) {
   CliRun text = Sotto("sam", "safety-number dr-rivera");
   EXPECT_THAT(text.out, HasSubstr(Field(number, "digits").string_value().substr(0, 5) + " "));
   ASSERT_EQ(Sotto("sam", "verify dr-rivera").exit_code, 0);
-  EXPECT_TRUE(Field(ParseJson(Sotto("sam", "safety-number dr-rivera --json")), "verified")
-                  .bool_value());
+  EXPECT_TRUE(
+      Field(ParseJson(Sotto("sam", "safety-number dr-rivera --json")), "verified").bool_value());
 }
 
 }  // namespace

@@ -76,7 +76,8 @@ TEST_F(CliTest, ATextOverTheLimitPointsToALetter) {
 }
 
 TEST_F(CliTest, NoServerListeningIsSaidPlainlyAndTheDetailIsForVerbose) {
-  const std::string init = "init --server 127.0.0.1:1 --role client --name late --invite AAAA-BBBB-CCCC";
+  const std::string init =
+      "init --server 127.0.0.1:1 --role client --name late --invite AAAA-BBBB-CCCC";
   CliRun plain = Sotto("late", init);
   EXPECT_EQ(plain.exit_code, 1);
   EXPECT_THAT(plain.err,
@@ -142,8 +143,7 @@ TEST_F(CliTest, ALetterTheServerRefusesIsSavedAsADraft) {
   ASSERT_EQ(InitTherapist("dr-rivera").exit_code, 0);
   ASSERT_EQ(InitClient("sam", "dr-rivera").exit_code, 0);
   const std::string body = "A long letter to the wrong person.\nSecond line.";
-  CliRun letter =
-      Sotto("sam", "letter nobody-here --subject Hello", "correct horse", body + "\n");
+  CliRun letter = Sotto("sam", "letter nobody-here --subject Hello", "correct horse", body + "\n");
   EXPECT_EQ(letter.exit_code, 1);
   const std::string marker = "your text is saved in ";
   const size_t at = letter.err.find(marker);

@@ -11,9 +11,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "cli_fixture.h"
+#include "e2e_support.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "e2e_support.h"
 #include "testing/server_process.h"
 #include "testing/status_matchers.h"
 #include "testing/test_certs.h"
@@ -37,7 +37,8 @@ TEST_F(CliTest, WalkthroughFromTheReadme) {
   EXPECT_THAT(sent.out, HasSubstr("Sent to dr-rivera"));
   EXPECT_THAT(sent.out, HasSubstr("Expect a reply from dr-rivera by"));
   EXPECT_THAT(sent.out, HasSubstr("988"));
-  CliRun piped = Sotto("sam", "send dr-rivera", "correct horse", "A longer note\nover two lines.\n");
+  CliRun piped =
+      Sotto("sam", "send dr-rivera", "correct horse", "A longer note\nover two lines.\n");
   ASSERT_EQ(piped.exit_code, 0) << piped.err;
 
   CliRun sync = Sotto("dr-rivera", "sync");
@@ -64,8 +65,9 @@ TEST_F(CliTest, WalkthroughFromTheReadme) {
 TEST_F(CliTest, TherapistWorksTheQueueAndAnswersALetterInItsThread) {
   ASSERT_EQ(InitTherapist("dr-rivera").exit_code, 0);
   ASSERT_EQ(InitClient("sam", "dr-rivera").exit_code, 0);
-  CliRun policy = Sotto("dr-rivera", "policy set --tz Europe/Berlin --days mon-fri "
-                                     "--hours 09:00-17:00 --window 1d");
+  CliRun policy = Sotto("dr-rivera",
+                        "policy set --tz Europe/Berlin --days mon-fri "
+                        "--hours 09:00-17:00 --window 1d");
   ASSERT_EQ(policy.exit_code, 0) << policy.err;
   CliRun shown = Sotto("sam", "policy dr-rivera");
   ASSERT_EQ(shown.exit_code, 0) << shown.err;
@@ -157,9 +159,9 @@ TEST_F(CliTest, ErrorsAreOneClearLineAndANonZeroExit) {
   EXPECT_NE(twice.exit_code, 0);
   EXPECT_THAT(twice.err, HasSubstr("already exists"));
 
-  CliRun taken = Sotto("other", absl::StrCat("init --server ", server_->address(),
-                                             " --role client --name sam --invite ",
-                                             InviteCode("dr-rivera")));
+  CliRun taken =
+      Sotto("other", absl::StrCat("init --server ", server_->address(),
+                                  " --role client --name sam --invite ", InviteCode("dr-rivera")));
   EXPECT_NE(taken.exit_code, 0);
   EXPECT_FALSE(std::filesystem::exists(dir_ / "other" / "CURRENT"))
       << "a failed init leaves no half-made profile";
@@ -168,25 +170,26 @@ TEST_F(CliTest, ErrorsAreOneClearLineAndANonZeroExit) {
   EXPECT_NE(bad_role.exit_code, 0);
   EXPECT_THAT(bad_role.err, HasSubstr("role"));
 
-  CliRun no_invite = Sotto("x", absl::StrCat("init --server ", server_->address(),
-                                             " --role client --name newbie"));
+  CliRun no_invite = Sotto(
+      "x", absl::StrCat("init --server ", server_->address(), " --role client --name newbie"));
   EXPECT_NE(no_invite.exit_code, 0);
   EXPECT_THAT(no_invite.err, HasSubstr("--invite"));
 
   CliRun client_queue = Sotto("sam", "queue");
   EXPECT_NE(client_queue.exit_code, 0);
 
-  CliRun unreachable = Sotto("late", "init --server 127.0.0.1:1 --role client --name late "
-                                     "--invite AAAA-BBBB-CCCC");
+  CliRun unreachable = Sotto("late",
+                             "init --server 127.0.0.1:1 --role client --name late "
+                             "--invite AAAA-BBBB-CCCC");
   EXPECT_NE(unreachable.exit_code, 0);
   EXPECT_THAT(unreachable.err, HasSubstr("unreachable"));
 }
 
 TEST_F(CliTest, EveryCommandHasHelp) {
   for (const char* command :
-       {"", "init", "send", "letter", "reply", "cancel", "sync", "inbox", "read", "invite",
-        "accept-invite", "links", "unlink", "policy", "queue", "snooze", "close", "claim",
-        "settings", "delete-account"}) {
+       {"",      "init",   "send",   "letter",        "reply",    "cancel",        "sync",
+        "inbox", "read",   "invite", "accept-invite", "links",    "unlink",        "policy",
+        "queue", "snooze", "close",  "claim",         "settings", "delete-account"}) {
     CliRun help = Sotto("sam", absl::StrCat(command, " --help"));
     EXPECT_EQ(help.exit_code, 0) << command;
     EXPECT_THAT(help.out, HasSubstr("Usage")) << command;
@@ -229,8 +232,8 @@ TEST_F(CliTest, DeleteAccountAsksForTheHandleThenWipesTheProfileAndTheServerForg
   EXPECT_THAT(to_nobody.err, HasSubstr("no user sam"));
   EXPECT_THAT(Sotto("dr-rivera", "links").out, HasSubstr("by sam"));
   // The operator's audit trail.
-  auto audit = sotto::testing::RunServerCommand("audit --data-dir '" + server_->data_dir() +
-                                                "' --user sam");
+  auto audit =
+      sotto::testing::RunServerCommand("audit --data-dir '" + server_->data_dir() + "' --user sam");
   EXPECT_EQ(audit.exit_code, 0) << audit.output;
   EXPECT_THAT(audit.output, HasSubstr("account.deleted actor=sam.1 subject=sam"));
 

@@ -21,9 +21,9 @@
 #include "client-lib/signal/engine.h"
 #include "client-lib/storage/memory_store.h"
 #include "e2e_support.h"
-#include "raw_send.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "raw_send.h"
 #include "testing/server_process.h"
 #include "testing/status_matchers.h"
 #include "testing/tcp_proxy.h"
@@ -178,8 +178,8 @@ class ClientFixTest : public ::testing::Test {
 TEST_F(ClientFixTest, AStreamOnAConnectionThatDiedQuietlyFails) {
   const int port = std::stoi(address().substr(address().rfind(':') + 1));
   sotto::testing::TcpProxy proxy(port);
-  auto connection = RawConnection(proxy.address(), sam_,
-                                  {absl::Milliseconds(500), absl::Seconds(1)});
+  auto connection =
+      RawConnection(proxy.address(), sam_, {absl::Milliseconds(500), absl::Seconds(1)});
   std::unique_ptr<client::transport::Subscription> stream = connection->Subscribe();
   for (std::optional<v1::SubscribeEvent> event = stream->Read(); !event || !event->drained();
        event = stream->Read()) {
@@ -366,9 +366,7 @@ TEST_F(ClientFixTest, SignedPreKeyRotatesOnceAWeekOld) {
   auto signed_prekey_id = [&]() -> uint32_t {
     absl::StatusOr<v1::GetBundleResponse> bundle = raw->GetBundle("kim");
     EXPECT_TRUE(bundle.ok()) << bundle.status();
-    return bundle.ok() && bundle->devices_size() == 1
-               ? bundle->devices(0).signed_prekey().id()
-               : 0;
+    return bundle.ok() && bundle->devices_size() == 1 ? bundle->devices(0).signed_prekey().id() : 0;
   };
   const uint32_t first = signed_prekey_id();
   clock->Advance(absl::Hours(24 * 6));

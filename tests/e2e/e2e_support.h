@@ -9,12 +9,12 @@
 #include <memory>
 #include <string>
 
-#include "sotto/local_store.h"
 #include "client-lib/storage/memory_store.h"
 #include "client-lib/transport/connection.h"
 #include "gtest/gtest.h"
 #include "sotto/client.h"
 #include "sotto/client/records.pb.h"
+#include "sotto/local_store.h"
 #include "testing/server_process.h"
 
 namespace sotto::testing {

@@ -242,9 +242,9 @@ TEST_F(ExchangeTest, ListenDeliversLiveMessagesAsTheyArrive) {
 
 TEST_F(ExchangeTest, ListenReturnsAfterIdleTimeout) {
   absl::Time start = absl::Now();
-  ASSERT_OK_AND_ASSIGN(SyncStats stats, rivera_.client->Listen(
-                                            absl::Milliseconds(300),
-                                            [](const Message&) { return true; }));
+  ASSERT_OK_AND_ASSIGN(
+      SyncStats stats,
+      rivera_.client->Listen(absl::Milliseconds(300), [](const Message&) { return true; }));
   EXPECT_EQ(stats.received, 0);
   EXPECT_LT(absl::Now() - start, absl::Seconds(10));
 }
@@ -257,14 +257,12 @@ TEST_F(ExchangeTest, BadSendsSayWhatWasWrong) {
   // A therapist may learn that the handle does not exist.
   EXPECT_THAT(rivera_.client->SendText("nobody-here", "hi"),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("nobody-here")));
-  EXPECT_THAT(sam_.client->SendText("dr-rivera", ""),
-              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(sam_.client->SendText("dr-rivera", ""), StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(sam_.client->SendText("dr-rivera", std::string(5000, 'a')),
               StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(sam_.client->SendText("Bad Handle", "hi"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("Bad Handle")));
-  EXPECT_THAT(sam_.client->ReadConversation("dr-rivera"),
-              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(sam_.client->ReadConversation("dr-rivera"), StatusIs(absl::StatusCode::kNotFound));
 }
 
 TEST_F(ExchangeTest, RegisteringATakenHandleFailsAndLeavesTheOwnerWorking) {

@@ -26,13 +26,13 @@
 #include "client-lib/storage/memory_store.h"
 #include "client-lib/transport/address_policy.h"
 #include "e2e_support.h"
-#include "raw_send.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "raw_send.h"
 #include "testing/server_process.h"
 #include "testing/status_matchers.h"
-#include "testing/test_certs.h"
 #include "testing/temp_dir.h"
+#include "testing/test_certs.h"
 
 namespace sotto {
 namespace {
@@ -101,8 +101,7 @@ class IdentityTest : public ::testing::Test {
       ASSERT_OK(new_sam_->CreateIdentity());
       auto bundles = RawConnection(server_->address(), sam_)->GetBundle("dr-rivera");
       ASSERT_OK(bundles.status());
-      ASSERT_OK(
-          new_sam_->ProcessBundle({"dr-rivera", 1}, client::ToBundle(bundles->devices(0))));
+      ASSERT_OK(new_sam_->ProcessBundle({"dr-rivera", 1}, client::ToBundle(bundles->devices(0))));
     }
     v1::content::Content content;
     content.set_sent_at_ms(absl::ToUnixMillis(absl::Now()));
@@ -134,8 +133,7 @@ TEST_F(IdentityTest, SafetyNumbersAre60DigitsAndTheSameOnBothSides) {
   EXPECT_FALSE(at_rivera.scannable.empty());
   EXPECT_FALSE(at_rivera.verified);
   EXPECT_FALSE(at_rivera.changed);
-  EXPECT_THAT(rivera_.client->SafetyNumber("nobody-known"),
-              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(rivera_.client->SafetyNumber("nobody-known"), StatusIs(absl::StatusCode::kNotFound));
   ASSERT_OK(rivera_.client->MarkVerified("sam"));
   ASSERT_OK_AND_ASSIGN(at_rivera, rivera_.client->SafetyNumber("sam"));
   EXPECT_TRUE(at_rivera.verified);
@@ -206,8 +204,7 @@ TEST_F(IdentityTest, VerifiedContactWhoReRegisteredIsHeldAndSendingStopsUntilTru
   EXPECT_EQ(stats.held, 1);
   EXPECT_THAT(rivera_.client->SendText("sam", "hello?"),
               StatusIs(absl::StatusCode::kFailedPrecondition));
-  EXPECT_THAT(rivera_.client->MarkVerified("sam"),
-              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(rivera_.client->MarkVerified("sam"), StatusIs(absl::StatusCode::kFailedPrecondition));
 
   // The number to compare is the new key's, and matches the new sam's.
   ASSERT_OK_AND_ASSIGN(SafetyNumberInfo pending, rivera_.client->SafetyNumber("sam"));
@@ -383,9 +380,8 @@ class TlsTest : public ::testing::Test {
   // Registers a therapist over TLS trusting `ca_pem` (and checking
   // `crl_pem`), at `address` (default: the server's 127.0.0.1:PORT).
   absl::Status RegisterOver(const ServerProcess& server, const std::string& ca_pem,
-                                   const std::string& handle = "dr-tls",
-                                   const std::string& crl_pem = "",
-                                   const std::string& address = "") {
+                            const std::string& handle = "dr-tls", const std::string& crl_pem = "",
+                            const std::string& address = "") {
     auto code = EnrolmentCode(server, handle);
     if (!code.ok()) return code.status();
     RegisterOptions options;
@@ -586,8 +582,8 @@ TEST(AddressPolicyWithTls, RemoteHostsNeedTls) {
   options.handle = "dr-remote";
   options.role = Role::kTherapist;
   options.enrolment_code = "code";
-  EXPECT_THAT(Client::Register(options), StatusIs(absl::StatusCode::kInvalidArgument,
-                                                  HasSubstr("plain TCP")));
+  EXPECT_THAT(Client::Register(options),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("plain TCP")));
 }
 
 }  // namespace

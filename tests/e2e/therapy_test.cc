@@ -43,8 +43,8 @@ ResponsePolicy AlwaysOpen(int window_minutes) {
 }
 
 const Message* FindById(const std::vector<Message>& messages, const std::string& id) {
-  auto it = std::find_if(messages.begin(), messages.end(),
-                         [&](const Message& m) { return m.id == id; });
+  auto it =
+      std::find_if(messages.begin(), messages.end(), [&](const Message& m) { return m.id == id; });
   return it == messages.end() ? nullptr : &*it;
 }
 
@@ -202,10 +202,8 @@ TEST_F(TherapyTest, StrangersCannotWriteAndAnEndedLinkSaysSo) {
   ASSERT_OK_AND_ASSIGN(Party alex, RegisterClient(server_->address(), "alex", lee));
   EXPECT_THAT(alex.client->SendText("dr-rivera", "hi"),
               StatusIs(absl::StatusCode::kPermissionDenied));
-  EXPECT_THAT(sam_.client->SendText("alex", "hi"),
-              StatusIs(absl::StatusCode::kPermissionDenied));
-  EXPECT_THAT(lee.client->SendText("sam", "hi"),
-              StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_THAT(sam_.client->SendText("alex", "hi"), StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_THAT(lee.client->SendText("sam", "hi"), StatusIs(absl::StatusCode::kPermissionDenied));
 
   ASSERT_OK(sam_.client->SendText("dr-rivera", "before"));
   ASSERT_OK(sam_.client->EndLink("dr-rivera"));

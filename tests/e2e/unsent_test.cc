@@ -178,8 +178,7 @@ TEST_F(UnsentTest, AMessageRefusedOnTheSpotIsNotKept) {
   ASSERT_OK_AND_ASSIGN(Party other, RegisterTherapist(*server_, "dr-other"));
   EXPECT_THAT(sam_.client->SendText("dr-other", "are you taking new clients?"),
               StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("dr-other")));
-  EXPECT_THAT(sam_.client->ReadConversation("dr-other"),
-              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(sam_.client->ReadConversation("dr-other"), StatusIs(absl::StatusCode::kNotFound));
   ASSERT_OK_AND_ASSIGN(auto inbox, sam_.client->ListConversations());
   EXPECT_THAT(inbox, ::testing::IsEmpty());
   ASSERT_OK_AND_ASSIGN(int resent, sam_.client->RetryUnsent());

@@ -57,12 +57,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   absl::StatusOr<std::string> plain = pair->bob.engine->Decrypt(from, c);
   if (!plain.ok()) {
     absl::StatusCode code = plain.status().code();
-    FUZZ_CHECK(code == absl::StatusCode::kAlreadyExists ||
-                   code == absl::StatusCode::kFailedPrecondition ||
-                   code == absl::StatusCode::kNotFound ||
-                   code == absl::StatusCode::kInvalidArgument ||
-                   code == absl::StatusCode::kDataLoss,
-               plain.status().ToString().c_str());
+    FUZZ_CHECK(
+        code == absl::StatusCode::kAlreadyExists || code == absl::StatusCode::kFailedPrecondition ||
+            code == absl::StatusCode::kNotFound || code == absl::StatusCode::kInvalidArgument ||
+            code == absl::StatusCode::kDataLoss,
+        plain.status().ToString().c_str());
     // Bob still reads alice's next real message.
     auto next = pair->alice.engine->Encrypt(pair->kBob, "still there?");
     FUZZ_CHECK(next.ok(), "alice cannot encrypt");

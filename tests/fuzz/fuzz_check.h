@@ -8,13 +8,12 @@
 #include <cstdio>
 #include <cstdlib>
 
-#define FUZZ_CHECK(cond, what)                                                  \
-  do {                                                                          \
-    if (!(cond)) {                                                              \
-      std::fprintf(stderr, "%s:%d: invariant broken: %s (%s)\n", __FILE__,      \
-                   __LINE__, what, #cond);                                      \
-      std::abort();                                                             \
-    }                                                                           \
+#define FUZZ_CHECK(cond, what)                                                                     \
+  do {                                                                                             \
+    if (!(cond)) {                                                                                 \
+      std::fprintf(stderr, "%s:%d: invariant broken: %s (%s)\n", __FILE__, __LINE__, what, #cond); \
+      std::abort();                                                                                \
+    }                                                                                              \
   } while (0)
 
 #endif  // SOTTO_TESTS_FUZZ_FUZZ_CHECK_H_

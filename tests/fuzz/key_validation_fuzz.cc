@@ -43,7 +43,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   std::string key = in.ConsumeRandomLengthString(40);
   absl::Status s = sotto::server::ValidatePublicKey(key, "identity_key");
-  if (s.ok()) CheckKey(key); else CheckRefusal(s);
+  if (s.ok())
+    CheckKey(key);
+  else
+    CheckRefusal(s);
 
   std::string identity = in.ConsumeRandomLengthString(40);
   SignedPreKey spk;

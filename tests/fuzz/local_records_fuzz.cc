@@ -20,8 +20,8 @@
 #include <string>
 #include <vector>
 
-#include "sotto/local_store.h"
 #include "sotto/client/records.pb.h"
+#include "sotto/local_store.h"
 #include "tests/fuzz/client_support.h"
 #include "tests/fuzz/fuzz_check.h"
 

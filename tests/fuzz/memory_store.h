@@ -44,8 +44,7 @@ class MemoryStore final : public server::Store {
     return absl::OkStatus();
   }
 
-  absl::StatusOr<std::vector<server::KeyValue>> Scan(server::Table table,
-                                                     absl::string_view prefix,
+  absl::StatusOr<std::vector<server::KeyValue>> Scan(server::Table table, absl::string_view prefix,
                                                      absl::string_view start_after,
                                                      size_t limit) override {
     absl::MutexLock lock(&mu_);
@@ -73,8 +72,7 @@ class MemoryStore final : public server::Store {
     absl::MutexLock lock(&mu_);
     auto& t = tables_[table];
     auto it = t.lower_bound(std::string(prefix));
-    if (it == t.end() ||
-        it->first.compare(0, prefix.size(), prefix.data(), prefix.size()) != 0) {
+    if (it == t.end() || it->first.compare(0, prefix.size(), prefix.data(), prefix.size()) != 0) {
       return std::optional<server::KeyValue>();
     }
     server::KeyValue kv{it->first, it->second};

@@ -22,8 +22,9 @@ namespace {
 
 using sotto::server::ResponsePolicy;
 
-constexpr const char* kZones[] = {"UTC", "America/New_York", "Europe/Berlin",
-                                  "Australia/Lord_Howe", "Asia/Kathmandu", "Pacific/Apia"};
+constexpr const char* kZones[] = {
+    "UTC",         "America/New_York", "Europe/Berlin", "Australia/Lord_Howe", "Asia/Kathmandu",
+    "Pacific/Apia"};
 
 void FuzzDecode(const std::string& bytes) {
   absl::StatusOr<ResponsePolicy> p = sotto::server::DecodePolicy(bytes);
@@ -55,12 +56,12 @@ void FuzzValidateAndDue(FuzzedDataProvider& in) {
 
   absl::Status valid = sotto::server::ValidatePolicy(p);
   if (!valid.ok()) {
-    FUZZ_CHECK(valid.code() == absl::StatusCode::kInvalidArgument, "bad policy not INVALID_ARGUMENT");
+    FUZZ_CHECK(valid.code() == absl::StatusCode::kInvalidArgument,
+               "bad policy not INVALID_ARGUMENT");
     return;
   }
   // A valid policy is stored and read back.
-  absl::StatusOr<ResponsePolicy> back =
-      sotto::server::DecodePolicy(sotto::server::EncodePolicy(p));
+  absl::StatusOr<ResponsePolicy> back = sotto::server::DecodePolicy(sotto::server::EncodePolicy(p));
   FUZZ_CHECK(back.ok(), "a valid policy does not survive storage");
   absl::StatusOr<int64_t> due = sotto::server::ReplyDueMs(p, start);
   if (due.ok()) {

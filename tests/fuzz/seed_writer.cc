@@ -115,10 +115,13 @@ void StoredRecords() {
   namespace r = sotto::server::records;
   namespace keys = sotto::server::keys;
   const std::string id(16, '\x11');
-  Put("stored_records_fuzz", "account", Sel(0, r::Encode(r::Account{sotto::server::Role::kTherapist})));
-  Put("stored_records_fuzz", "device", Sel(1, r::Encode(r::Device{202, std::string(16, 's'), std::string(32, 'h')})));
+  Put("stored_records_fuzz", "account",
+      Sel(0, r::Encode(r::Account{sotto::server::Role::kTherapist})));
+  Put("stored_records_fuzz", "device",
+      Sel(1, r::Encode(r::Device{202, std::string(16, 's'), std::string(32, 'h')})));
   Put("stored_records_fuzz", "signed_prekey",
-      Sel(2, r::Encode(sotto::server::SignedPreKey{7, std::string(33, '\x05'), std::string(64, 'g')})));
+      Sel(2, r::Encode(
+                 sotto::server::SignedPreKey{7, std::string(33, '\x05'), std::string(64, 'g')})));
   Put("stored_records_fuzz", "queue_meta", Sel(3, r::Encode(r::QueueMeta{12, 3})));
   sotto::server::StoredEnvelope e;
   e.sender = "alice";
@@ -148,8 +151,8 @@ void StoredRecords() {
   Put("stored_records_fuzz", "scheduled", Sel(9, r::Encode(s)));
   Put("stored_records_fuzz", "keys", Sel(10, keys::Queue("alice", 1, 42)));
   sotto::server::DeviceMismatch m{"bob", {1, 2}, {9}, {3}};
-  auto payload = sotto::server::DeviceMismatchError(m).GetPayload(
-      sotto::server::kDeviceMismatchPayloadUrl);
+  auto payload =
+      sotto::server::DeviceMismatchError(m).GetPayload(sotto::server::kDeviceMismatchPayloadUrl);
   Put("stored_records_fuzz", "device_mismatch", Sel(11, std::string(*payload)));
 }
 
@@ -337,7 +340,8 @@ void Signal() {
     auto entries = alice.store->Scan(static_cast<sotto::client::storage::Space>(s), "");
     if (!entries.ok()) continue;
     for (const auto& e : *entries) {
-      if (slot < 8) Put("local_records_fuzz", absl::StrCat("space", +s, "_", +slot), Sel(slot, e.value));
+      if (slot < 8)
+        Put("local_records_fuzz", absl::StrCat("space", +s, "_", +slot), Sel(slot, e.value));
       ++slot;
     }
   }

@@ -139,7 +139,8 @@ absl::Status HandleAccountsAndKeys(World& w, uint8_t rpc, const AuthenticatedDev
       reg.keys = FromWire(r.keys());
       return w.care->Register(reg, r.enrolment_code(), r.invite_code()).status();
     }
-    case 1: return w.accounts->WhoAmI(caller).status();
+    case 1:
+      return w.accounts->WhoAmI(caller).status();
     case 2: {
       sotto::v1::UploadKeysRequest r;
       if (!Parse(r, data, size)) return absl::OkStatus();
@@ -152,7 +153,8 @@ absl::Status HandleAccountsAndKeys(World& w, uint8_t rpc, const AuthenticatedDev
       if (!allowed.ok()) return allowed;
       return w.keys->GetBundle(r.user()).status();
     }
-    case 4: return w.keys->CountPreKeys(caller).status();
+    case 4:
+      return w.keys->CountPreKeys(caller).status();
   }
   return absl::OkStatus();
 }
@@ -209,7 +211,8 @@ absl::Status HandleCare(World& w, uint8_t rpc, const AuthenticatedDevice& caller
       if (!Parse(r, data, size)) return absl::OkStatus();
       return w.care->AcceptInvite(caller, r.code()).status();
     }
-    case 11: return w.care->ListLinks(caller).status();
+    case 11:
+      return w.care->ListLinks(caller).status();
     case 12: {
       sotto::v1::EndLinkRequest r;
       if (!Parse(r, data, size)) return absl::OkStatus();
@@ -264,8 +267,8 @@ absl::Status HandleQueueAndOperator(World& w, uint8_t rpc, const AuthenticatedDe
 }
 
 // Runs one request as its handler would; returns the domain's status.
-absl::Status Handle(World& w, uint8_t which, const AuthenticatedDevice& caller,
-                    const uint8_t* data, size_t size) {
+absl::Status Handle(World& w, uint8_t which, const AuthenticatedDevice& caller, const uint8_t* data,
+                    size_t size) {
   const uint8_t rpc = which % 19;
   if (rpc <= 4) return HandleAccountsAndKeys(w, rpc, caller, data, size);
   if (rpc <= 8) return HandleMessages(w, rpc, caller, data, size);

@@ -116,20 +116,42 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   switch (which % 12) {
     // Account records gained an optional trailing flag without a version
     // bump, and any non-zero flag reads as true: no layout check (-1).
-    case 0: CheckStable(x, -1, records::DecodeAccount); break;
-    case 1: CheckStable(x, 1, records::DecodeDevice); break;
-    case 2: CheckStable(x, 1, records::DecodeSignedPreKey); break;
-    case 3: CheckStable(x, 1, records::DecodeQueueMeta); break;
+    case 0:
+      CheckStable(x, -1, records::DecodeAccount);
+      break;
+    case 1:
+      CheckStable(x, 1, records::DecodeDevice);
+      break;
+    case 2:
+      CheckStable(x, 1, records::DecodeSignedPreKey);
+      break;
+    case 3:
+      CheckStable(x, 1, records::DecodeQueueMeta);
+      break;
     case 4:
       CheckStable(x, 1, [](absl::string_view v) { return records::DecodeEnvelope(7, v); });
       break;
-    case 5: CheckStable(x, 3, records::DecodeIdempotency); break;
-    case 6: CheckStable(x, 1, records::DecodeCode); break;
-    case 7: CheckStable(x, 1, records::DecodeLink); break;
-    case 8: CheckStable(x, 1, records::DecodeConversation); break;
-    case 9: CheckStable(x, 2, records::DecodeScheduled); break;
-    case 10: FuzzKeys(x); break;
-    case 11: FuzzDeviceMismatch(x); break;
+    case 5:
+      CheckStable(x, 3, records::DecodeIdempotency);
+      break;
+    case 6:
+      CheckStable(x, 1, records::DecodeCode);
+      break;
+    case 7:
+      CheckStable(x, 1, records::DecodeLink);
+      break;
+    case 8:
+      CheckStable(x, 1, records::DecodeConversation);
+      break;
+    case 9:
+      CheckStable(x, 2, records::DecodeScheduled);
+      break;
+    case 10:
+      FuzzKeys(x);
+      break;
+    case 11:
+      FuzzDeviceMismatch(x);
+      break;
   }
   return 0;
 }

@@ -27,8 +27,7 @@ class AccountsTest : public DomainTest {
 TEST_F(AccountsTest, RegisteredDeviceAuthenticatesWithItsSecret) {
   ASSERT_OK_AND_ASSIGN(uint32_t device, accounts_->Register(Valid("dr-ana")));
   EXPECT_EQ(device, 1u);
-  ASSERT_OK_AND_ASSIGN(AuthenticatedDevice who,
-                       accounts_->Authenticate("dr-ana", 1, Secret('s')));
+  ASSERT_OK_AND_ASSIGN(AuthenticatedDevice who, accounts_->Authenticate("dr-ana", 1, Secret('s')));
   EXPECT_EQ(who.handle, "dr-ana");
   EXPECT_EQ(who.device_id, 1u);
   EXPECT_EQ(who.role, Role::kTherapist);
@@ -78,12 +77,9 @@ TEST_F(AccountsTest, InvalidRegistrationsNameTheField) {
        "registration_id"},
       {"identity 32 bytes", [](Registration& r) { r.keys.identity_key.resize(32); },
        "identity_key"},
-      {"identity type 6", [](Registration& r) { r.keys.identity_key[0] = 6; },
-       "identity_key"},
-      {"no signed prekey", [](Registration& r) { r.keys.signed_prekey.reset(); },
-       "signed_prekey"},
-      {"bad signature",
-       [](Registration& r) { r.keys.signed_prekey->signature[5] ^= 1; },
+      {"identity type 6", [](Registration& r) { r.keys.identity_key[0] = 6; }, "identity_key"},
+      {"no signed prekey", [](Registration& r) { r.keys.signed_prekey.reset(); }, "signed_prekey"},
+      {"bad signature", [](Registration& r) { r.keys.signed_prekey->signature[5] ^= 1; },
        "signed prekey signature does not verify"},
       {"prekey id 0", [](Registration& r) { r.keys.one_time_prekeys[0].id = 0; },
        "one_time_prekeys[0]"},

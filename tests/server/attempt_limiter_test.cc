@@ -23,9 +23,8 @@ TEST(AttemptLimiterTest, TenFailuresInTenMinutesBlockUntilTheOldestLeavesTheWind
     clock.Advance(kMinute / 2);
   }
   // 10 failures, the first 5 minutes ago: blocked for 5 more minutes.
-  EXPECT_THAT(limiter.Check(keys),
-              StatusIs(absl::StatusCode::kResourceExhausted,
-                       "too many wrong codes; retry after 300 s"));
+  EXPECT_THAT(limiter.Check(keys), StatusIs(absl::StatusCode::kResourceExhausted,
+                                            "too many wrong codes; retry after 300 s"));
   clock.Advance(5 * kMinute - 1);
   EXPECT_THAT(limiter.Check(keys), StatusIs(absl::StatusCode::kResourceExhausted,
                                             "too many wrong codes; retry after 1 s"));

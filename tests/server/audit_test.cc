@@ -16,8 +16,8 @@
 #include "server/domain/audit_log.h"
 #include "server/domain/clock.h"
 #include "server/storage/rocksdb_store.h"
-#include "testing/temp_dir.h"
 #include "testing/server_process.h"
+#include "testing/temp_dir.h"
 
 namespace sotto::server {
 namespace {
@@ -77,8 +77,7 @@ TEST(AuditCommandTest, PrintsWhileTheServerRunsAndAfterItStopped) {
 }
 
 // Overwrites entry `seq`'s value in the database of `dir` via `edit`.
-void Tamper(const std::string& dir, uint64_t seq,
-            const std::function<void(std::string&)>& edit) {
+void Tamper(const std::string& dir, uint64_t seq, const std::function<void(std::string&)>& edit) {
   auto store = OpenRocksDbStore(dir);
   ASSERT_TRUE(store.ok()) << store.status();
   auto value = (*store)->Get(Table::kAudit, AuditKey(seq));
@@ -141,10 +140,10 @@ TEST(AuditChainTest, RecomputedHashAfterAnEditBreaksTheNextLink) {
   auto log = AuditLog::Open(store->get(), &clock);
   ASSERT_TRUE(log.ok());
   for (int i = 0; i < 3; ++i) {
-    ASSERT_TRUE((*log)
-                    ->Record({audit::kAuthFailed, "", absl::StrCat("u", i), ""},
-                             Durability::kSynced)
-                    .ok());
+    ASSERT_TRUE(
+        (*log)
+            ->Record({audit::kAuthFailed, "", absl::StrCat("u", i), ""}, Durability::kSynced)
+            .ok());
   }
   // Deleting an entry leaves a gap, named.
   {

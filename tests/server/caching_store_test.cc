@@ -63,7 +63,7 @@ class CachingStoreTest : public ::testing::Test {
 TEST_F(CachingStoreTest, ReadsAfterAWriteSeeItThroughGetAndScan) {
   EXPECT_EQ(Get(Table::kAccounts, "ana"), std::nullopt);  // a cached miss...
   EXPECT_THAT(ScanValues(Table::kDevices, "ana|"), ::testing::IsEmpty());
-  Put(Table::kAccounts, "ana", "v1");                     // ...that a put replaces
+  Put(Table::kAccounts, "ana", "v1");  // ...that a put replaces
   WriteBatch devices;
   devices.Put(Table::kDevices, "ana|1", "d1");
   devices.Put(Table::kDevices, "ana|2", "d2");
@@ -111,8 +111,7 @@ class CountingStore final : public ForwardingStore {
     return ForwardingStore::Get(table, key);
   }
   absl::StatusOr<std::vector<KeyValue>> Scan(Table table, absl::string_view prefix,
-                                             absl::string_view start_after,
-                                             size_t limit) override {
+                                             absl::string_view start_after, size_t limit) override {
     ++reads;
     return ForwardingStore::Scan(table, prefix, start_after, limit);
   }

@@ -1,6 +1,8 @@
 // Care links, enrolment, the therapist's queue index and send-later, at the
 // domain level over real RocksDB with a fake clock.
 
+#include "server/domain/care.h"
+
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -8,7 +10,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
-#include "server/domain/care.h"
 #include "server/domain/codes.h"
 #include "server/domain/conversation_queue.h"
 #include "server/domain/enrolment.h"
@@ -36,8 +37,8 @@ class CareTest : public DomainTest {
     enrolment_ = std::make_unique<Enrolment>(store_.get(), accounts_.get(), &clock_);
     care_ = std::make_unique<Care>(store_.get(), accounts_.get(), enrolment_.get(), &clock_);
     queue_ = std::make_unique<ConversationQueue>(store_.get(), care_.get(), &clock_);
-    linked_ = std::make_unique<Mailbox>(store_.get(), accounts_.get(), &clock_,
-                                        MailboxOptions{}, care_.get(), queue_.get());
+    linked_ = std::make_unique<Mailbox>(store_.get(), accounts_.get(), &clock_, MailboxOptions{},
+                                        care_.get(), queue_.get());
   }
 
   Registration NewReg(const std::string& handle, Role role) {
@@ -67,8 +68,8 @@ class CareTest : public DomainTest {
     return AuthenticatedDevice{handle, 1, Role::kClient};
   }
 
-  absl::StatusOr<SendResult> Send(const AuthenticatedDevice& from, const std::string& to,
-                                  int id, SendOptions options = {}) {
+  absl::StatusOr<SendResult> Send(const AuthenticatedDevice& from, const std::string& to, int id,
+                                  SendOptions options = {}) {
     return linked_->Send(from, to, MessageId(id),
                          {OutgoingEnvelope{1, 100, kEnvelopeTypeCiphertext, "ct"}}, options);
   }
@@ -171,7 +172,8 @@ TEST_F(CareTest, ExistingClientAcceptsInviteAndTherapistSeesOnlyOwnLinks) {
   Client("tom", kim);
   auto invite = care_->CreateInvite(kim, 0);
   ASSERT_OK(invite.status());
-  EXPECT_THAT(care_->AcceptInvite(kim, invite->code), StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_THAT(care_->AcceptInvite(kim, invite->code),
+              StatusIs(absl::StatusCode::kPermissionDenied));
   EXPECT_THAT(care_->AcceptInvite(sam, ""), StatusIs(absl::StatusCode::kInvalidArgument));
   ASSERT_OK(care_->AcceptInvite(sam, invite->code).status());
   auto lee_links = care_->ListLinks(lee);
@@ -192,11 +194,12 @@ TEST_F(CareTest, UnlinkedAndSameRoleSendsAreDenied) {
                                                HasSubstr("no care link between sam and dr-kim")));
   EXPECT_THAT(Send(sam, "tom", 2), StatusIs(absl::StatusCode::kPermissionDenied));
   // A client cannot tell an unknown handle from an unlinked one.
-  EXPECT_THAT(Send(sam, "nobody", 3), StatusIs(absl::StatusCode::kPermissionDenied,
-                                               HasSubstr("no care link")));
+  EXPECT_THAT(Send(sam, "nobody", 3),
+              StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("no care link")));
   EXPECT_THAT(Send(lee, "dr-kim", 4), StatusIs(absl::StatusCode::kPermissionDenied));
   EXPECT_THAT(Send(lee, "tom", 5), StatusIs(absl::StatusCode::kPermissionDenied));
-  EXPECT_THAT(care_->CheckCanFetchBundle(sam, "tom"), StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_THAT(care_->CheckCanFetchBundle(sam, "tom"),
+              StatusIs(absl::StatusCode::kPermissionDenied));
   EXPECT_THAT(care_->CheckCanFetchBundle(sam, "nobody"),
               StatusIs(absl::StatusCode::kPermissionDenied));
   EXPECT_OK(care_->CheckCanFetchBundle(sam, "dr-lee"));
@@ -208,8 +211,8 @@ TEST_F(CareTest, EndedLinkIsFailedPreconditionNamingWhoEndedIt) {
   AuthenticatedDevice lee = Therapist("dr-lee");
   AuthenticatedDevice sam = Client("sam", lee);
   ASSERT_OK(care_->EndLink(sam, "dr-lee"));
-  EXPECT_THAT(Send(lee, "sam", 1), StatusIs(absl::StatusCode::kFailedPrecondition,
-                                            HasSubstr("ended by sam")));
+  EXPECT_THAT(Send(lee, "sam", 1),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("ended by sam")));
   EXPECT_THAT(care_->EndLink(sam, "dr-lee"), StatusIs(absl::StatusCode::kNotFound));
   auto links = care_->ListLinks(lee);
   ASSERT_EQ(links->size(), 1u);
@@ -283,11 +286,11 @@ TEST_F(CareTest, ClaimAcrossATeamOfTwoAndConflict) {
   ASSERT_OK(claimed.status());
   EXPECT_EQ(claimed->claimed_by, "dr-lee");
   EXPECT_EQ(Entry(kim, "sam").claimed_by, "dr-lee");
-  EXPECT_THAT(queue_->Claim(kim, "sam"), StatusIs(absl::StatusCode::kFailedPrecondition,
-                                                  HasSubstr("claimed by dr-lee")));
+  EXPECT_THAT(queue_->Claim(kim, "sam"),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("claimed by dr-lee")));
   ASSERT_OK(Send(lee, "sam", 3).status());
-  EXPECT_THAT(queue_->Claim(lee, "sam"), StatusIs(absl::StatusCode::kFailedPrecondition,
-                                                  HasSubstr("not waiting")));
+  EXPECT_THAT(queue_->Claim(lee, "sam"),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("not waiting")));
 }
 
 TEST_F(CareTest, SendLaterIsHeldUntilDueThenReleasedAndCancellable) {
@@ -324,8 +327,8 @@ TEST_F(CareTest, SendLaterIsHeldUntilDueThenReleasedAndCancellable) {
 TEST_F(CareTest, SendLaterIsDroppedIfTheLinkEndedBeforeRelease) {
   AuthenticatedDevice lee = Therapist("dr-lee");
   AuthenticatedDevice sam = Client("sam", lee);
-  ASSERT_OK(Send(sam, "dr-lee", 1, SendOptions{SendKind::kMessage, clock_.NowMillis() + 10})
-                .status());
+  ASSERT_OK(
+      Send(sam, "dr-lee", 1, SendOptions{SendKind::kMessage, clock_.NowMillis() + 10}).status());
   ASSERT_OK(care_->EndLink(lee, "sam"));
   clock_.Advance(10);
   ASSERT_OK(linked_->ReleaseDue().status());
@@ -376,8 +379,9 @@ TEST_F(CareTest, ScheduledMessagesPerDeviceAreCapped) {
   ASSERT_OK_AND_ASSIGN(SendResult dup, later(sam, 2));
   EXPECT_TRUE(dup.duplicate);
   ASSERT_OK(later(kim, 1).status());
-  ASSERT_OK(capped.Send(sam, "dr-lee", MessageId(4),
-                        {OutgoingEnvelope{1, 100, kEnvelopeTypeCiphertext, "now"}})
+  ASSERT_OK(capped
+                .Send(sam, "dr-lee", MessageId(4),
+                      {OutgoingEnvelope{1, 100, kEnvelopeTypeCiphertext, "now"}})
                 .status());
   // Cancelling one frees a place.
   ASSERT_OK(capped.CancelScheduled(sam, MessageId(1)));
@@ -390,9 +394,9 @@ TEST_F(CareTest, SweeperDeletesExpiredCodesAndIdempotencyRecords) {
   AuthenticatedDevice sam = Client("sam", lee);
   ASSERT_OK(Send(sam, "dr-lee", 1).status());
   // Held 30 days: its record is kept until a week after its release.
-  ASSERT_OK(Send(sam, "dr-lee", 2, SendOptions{SendKind::kMessage,
-                                               clock_.NowMillis() + 30 * 24 * kHour})
-                .status());
+  ASSERT_OK(
+      Send(sam, "dr-lee", 2, SendOptions{SendKind::kMessage, clock_.NowMillis() + 30 * 24 * kHour})
+          .status());
   ASSERT_OK(enrolment_->IssueTherapistCode("dr-short", 1).status());
   ASSERT_OK(enrolment_->IssueTherapistCode("dr-long", 48).status());
   ASSERT_OK(care_->CreateInvite(lee, 1).status());
@@ -452,8 +456,8 @@ TEST_F(CareTest, PolicyIsSetByTherapistAndReadByLinkedClientsOnly) {
   EXPECT_EQ(def->policy.reply_window_minutes, 480);
   ResponsePolicy p = DefaultPolicy();
   p.time_zone = "Not/AZone";
-  EXPECT_THAT(care_->SetPolicy(lee, p), StatusIs(absl::StatusCode::kInvalidArgument,
-                                                 HasSubstr("time_zone")));
+  EXPECT_THAT(care_->SetPolicy(lee, p),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("time_zone")));
   p = DefaultPolicy();
   p.reply_window_minutes = 60;
   EXPECT_THAT(care_->SetPolicy(sam, p), StatusIs(absl::StatusCode::kPermissionDenied));

@@ -1,9 +1,9 @@
 // An acknowledged Send survives the server being killed right after it
 // replies: the real sotto-server binary, SIGKILL, restart on the same data.
 
-#include <cstdio>
 #include <grpcpp/grpcpp.h>
 
+#include <cstdio>
 #include <string>
 
 #include "absl/strings/escaping.h"
@@ -24,9 +24,7 @@ struct Device {
   std::string handle;
   std::string secret = std::string(32, '\x5a');
   uint32_t registration_id = 0;
-  std::string Header() const {
-    return sotto::AuthorizationValue(handle, 1, secret);
-  }
+  std::string Header() const { return sotto::AuthorizationValue(handle, 1, secret); }
 };
 
 class CrashDurabilityTest : public ::testing::Test {

@@ -18,9 +18,9 @@
 #include "server/domain/key_directory.h"
 #include "server/domain/mailbox.h"
 #include "server/storage/rocksdb_store.h"
-#include "testing/temp_dir.h"
 #include "testing/signal_test_keys.h"
 #include "testing/status_matchers.h"
+#include "testing/temp_dir.h"
 
 namespace sotto::server {
 
@@ -60,8 +60,8 @@ class HeldDurabilityStore final : public ForwardingStore {
 inline std::string Secret(char fill) { return std::string(kDeviceSecretBytes, fill); }
 
 // Real keys as the domain takes them.
-inline DeviceKeys MakeDeviceKeys(sotto::testing::SignalTestKeys& keys,
-                                 size_t one_time_prekeys, uint32_t first_id = 1) {
+inline DeviceKeys MakeDeviceKeys(sotto::testing::SignalTestKeys& keys, size_t one_time_prekeys,
+                                 uint32_t first_id = 1) {
   DeviceKeys out;
   out.identity_key = keys.identity_key();
   sotto::testing::TestSignedPreKey spk = keys.MakeSignedPreKey(7);
@@ -111,11 +111,9 @@ class DomainTest : public ::testing::Test {
   }
 
   // Adds a device to `owner`'s account; returns it.
-  AuthenticatedDevice AddDevice(const AuthenticatedDevice& owner,
-                                uint32_t registration_id) {
+  AuthenticatedDevice AddDevice(const AuthenticatedDevice& owner, uint32_t registration_id) {
     sotto::testing::SignalTestKeys keys;
-    auto id = accounts_->AddDevice(owner, Secret('d'), registration_id,
-                                   MakeDeviceKeys(keys, 0));
+    auto id = accounts_->AddDevice(owner, Secret('d'), registration_id, MakeDeviceKeys(keys, 0));
     EXPECT_TRUE(id.ok()) << id.status();
     return AuthenticatedDevice{owner.handle, id.value_or(0), owner.role};
   }

@@ -82,8 +82,8 @@ class DurabilityContractTest : public DomainTest {
     enrolment_ = std::make_unique<Enrolment>(s, accounts_.get(), &clock_);
     care_ = std::make_unique<Care>(s, accounts_.get(), enrolment_.get(), &clock_);
     queue_ = std::make_unique<ConversationQueue>(s, care_.get(), &clock_);
-    mailbox_ = std::make_unique<Mailbox>(s, accounts_.get(), &clock_, MailboxOptions{},
-                                         care_.get(), queue_.get());
+    mailbox_ = std::make_unique<Mailbox>(s, accounts_.get(), &clock_, MailboxOptions{}, care_.get(),
+                                         queue_.get());
   }
 
   Registration NewReg(const std::string& handle, Role role, size_t prekeys) {
@@ -158,22 +158,23 @@ TEST_F(DurabilityContractTest, EveryAcknowledgedChangeIsSyncedBeforeItReturns) {
   ASSERT_TRUE((*bundle)[0].one_time_prekey.has_value());
   ExpectAllSynced("GetBundle");
 
-  const std::vector<OutgoingEnvelope> env = {
-      OutgoingEnvelope{1, 100, kEnvelopeTypePreKey, "ct"}};
+  const std::vector<OutgoingEnvelope> env = {OutgoingEnvelope{1, 100, kEnvelopeTypePreKey, "ct"}};
   ASSERT_OK(mailbox_->Send(sam, "dr-lee", std::string(kMessageIdBytes, 'a'), env).status());
   ExpectAllSynced("Send");
   ASSERT_OK(mailbox_->Ack(lee, {1}).status());
   ExpectAllSynced("Ack");
 
   const int64_t at = clock_.NowMillis() + 1000;
-  ASSERT_OK(mailbox_->Send(sam, "dr-lee", std::string(kMessageIdBytes, 'b'), env,
-                           SendOptions{SendKind::kMessage, at})
+  ASSERT_OK(mailbox_
+                ->Send(sam, "dr-lee", std::string(kMessageIdBytes, 'b'), env,
+                       SendOptions{SendKind::kMessage, at})
                 .status());
   ExpectAllSynced("Send (scheduled)");
   ASSERT_OK(mailbox_->CancelScheduled(sam, std::string(kMessageIdBytes, 'b')));
   ExpectSyncedAfterTheLock("CancelScheduled");
-  ASSERT_OK(mailbox_->Send(sam, "dr-lee", std::string(kMessageIdBytes, 'c'), env,
-                           SendOptions{SendKind::kMessage, at})
+  ASSERT_OK(mailbox_
+                ->Send(sam, "dr-lee", std::string(kMessageIdBytes, 'c'), env,
+                       SendOptions{SendKind::kMessage, at})
                 .status());
   recording_->Take();
   clock_.Set(at);
@@ -240,12 +241,11 @@ TEST_F(DurabilityContractTest, DeferredSendIsAcknowledgedOnlyAfterALogSync) {
   Mailbox mailbox(&held, accounts_.get(), &clock_, MailboxOptions{}, care_.get(), queue_.get());
   std::atomic<int> woken{0};
   std::string delivered_ciphertext;
-  Mailbox::ListenerId listener =
-      mailbox.AddListener("dr-lee", 1, [&](const StoredEnvelope* added) {
-        ++woken;
-        ASSERT_NE(added, nullptr) << "a Send's wake-up carries what it queued";
-        delivered_ciphertext = added->ciphertext;
-      });
+  Mailbox::ListenerId listener = mailbox.AddListener("dr-lee", 1, [&](const StoredEnvelope* added) {
+    ++woken;
+    ASSERT_NE(added, nullptr) << "a Send's wake-up carries what it queued";
+    delivered_ciphertext = added->ciphertext;
+  });
   recording_->Take();
 
   absl::Notification acknowledged;

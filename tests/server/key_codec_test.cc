@@ -82,7 +82,8 @@ TEST(KeyCodecTest, StoredKeyBytesAreFixed) {
   EXPECT_EQ(SignedPreKey("al", 7), "al\0\0\0\0\x07\x02"s);
   EXPECT_EQ(OneTimePreKey("al", 7, 0x0a0b0c0d), "al\0\0\0\0\x07\x03\x0a\x0b\x0c\x0d"s);
   EXPECT_EQ(Scheduled(0x0102030405060708, "al", 7, "id"),
-            "\x01\x02\x03\x04\x05\x06\x07\x08" "al\0\0\0\0\x07id"s);
+            "\x01\x02\x03\x04\x05\x06\x07\x08"
+            "al\0\0\0\0\x07id"s);
 }
 
 TEST(KeyCodecTest, IdempotencyKeysSeparateSendersAndDevices) {

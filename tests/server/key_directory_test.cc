@@ -136,8 +136,7 @@ TEST_F(KeyDirectoryTest, StoredPreKeysAreCapped) {
   for (uint32_t batch = 0; batch < kMaxStoredPreKeys / kMaxPreKeysPerUpload; ++batch) {
     DeviceKeys upload;
     for (uint32_t i = 0; i < kMaxPreKeysPerUpload; ++i) {
-      upload.one_time_prekeys.push_back(
-          OneTimePreKey{batch * 100 + i + 1, pk});
+      upload.one_time_prekeys.push_back(OneTimePreKey{batch * 100 + i + 1, pk});
     }
     ASSERT_OK(keys_->Upload(bob, upload).status());
   }

@@ -6,8 +6,6 @@
 // its own. The store is a fake only for its faults.
 #include "server/storage/log_syncer.h"
 
-#include "server/storage/group_commit_store.h"
-
 #include <atomic>
 #include <cstdlib>
 #include <iostream>
@@ -16,6 +14,7 @@
 
 #include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
+#include "server/storage/group_commit_store.h"
 #include "testing/status_matchers.h"
 
 namespace sotto::server {

@@ -26,8 +26,7 @@ std::string MessageId(int n) {
 }
 
 OutgoingEnvelope To(uint32_t device, uint32_t registration_id, std::string text) {
-  return OutgoingEnvelope{device, registration_id, kEnvelopeTypeCiphertext,
-                          std::move(text)};
+  return OutgoingEnvelope{device, registration_id, kEnvelopeTypeCiphertext, std::move(text)};
 }
 
 class MailboxTest : public DomainTest {
@@ -200,8 +199,7 @@ TEST_F(MailboxTest, IdempotencyRecordExpiresAfterRetention) {
 TEST_F(MailboxTest, FullQueueIsResourceExhaustedNamingTheDevice) {
   Open(MailboxOptions{/*max_queue_depth=*/3});
   for (int i = 1; i <= 3; ++i) ASSERT_OK(SendText(i, "x").status());
-  EXPECT_THAT(SendText(4, "x"),
-              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("bob.1")));
+  EXPECT_THAT(SendText(4, "x"), StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("bob.1")));
   // Acking makes room again.
   ASSERT_OK(mailbox_->Ack(bob_, {1}).status());
   EXPECT_OK(SendText(5, "x").status());
@@ -302,8 +300,8 @@ TEST_F(MailboxTest, QueueCountsStayExactWhileSendsAcksAndSweepsRace) {
 
   uint64_t queued = 0;
   for (const char* handle : {"alice", "bob"}) {
-    ASSERT_OK_AND_ASSIGN(auto rows,
-                         raw_store_->Scan(Table::kQueues, keys::QueuePrefix(handle, 1), "", 100000));
+    ASSERT_OK_AND_ASSIGN(
+        auto rows, raw_store_->Scan(Table::kQueues, keys::QueuePrefix(handle, 1), "", 100000));
     uint64_t bytes = 0;
     for (const KeyValue& row : rows) bytes += row.value.size();
     ASSERT_OK_AND_ASSIGN(auto meta_value,

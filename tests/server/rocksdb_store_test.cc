@@ -11,8 +11,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/storage/key_codec.h"
-#include "testing/temp_dir.h"
 #include "testing/status_matchers.h"
+#include "testing/temp_dir.h"
 
 namespace sotto::server {
 namespace {
@@ -28,8 +28,8 @@ class RocksDbStoreTest : public ::testing::Test {
     store_.reset();
     ASSERT_OK_AND_ASSIGN(store_, OpenRocksDbStore(dir_.path() + "/db"));
   }
-  std::vector<std::string> Keys(Table t, const std::string& prefix,
-                                const std::string& after = "", size_t limit = 100) {
+  std::vector<std::string> Keys(Table t, const std::string& prefix, const std::string& after = "",
+                                size_t limit = 100) {
     std::vector<std::string> keys;
     auto rows = store_->Scan(t, prefix, after, limit);
     EXPECT_TRUE(rows.ok()) << rows.status();
@@ -118,8 +118,7 @@ TEST_F(RocksDbStoreTest, PopFirstHandsEachEntryToExactlyOneCaller) {
 }
 
 TEST_F(RocksDbStoreTest, PopFirstOnAnEmptyPrefixReturnsNothing) {
-  ASSERT_OK_AND_ASSIGN(auto kv, store_->PopFirst(Table::kPreKeys, "none",
-                                                 Durability::kBuffered));
+  ASSERT_OK_AND_ASSIGN(auto kv, store_->PopFirst(Table::kPreKeys, "none", Durability::kBuffered));
   EXPECT_FALSE(kv.has_value());
 }
 
@@ -201,8 +200,7 @@ TEST_F(RocksDbStoreTest, OnlyQueueMetaIsUpdatedInPlace) {
 
 TEST_F(RocksDbStoreTest, SecondOpenOfALockedDatabaseFailsNamingThePath) {
   auto second = OpenRocksDbStore(dir_.path() + "/db");
-  EXPECT_THAT(second, StatusIs(absl::StatusCode::kFailedPrecondition,
-                               HasSubstr(dir_.path())));
+  EXPECT_THAT(second, StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr(dir_.path())));
 }
 
 TEST_F(RocksDbStoreTest, UnusableDataDirFails) {

@@ -55,9 +55,8 @@ TEST_F(RpcTest, EveryAuthenticatedRpcRejectsBadCredentialsNamingTheProblem) {
   }
   // And with good credentials they all work.
   for (auto& [name, rpc] : AuthenticatedRpcs(bob)) {
-    EXPECT_THAT(rpc(ana.Header()), GrpcIs(name == "Messages.Subscribe"
-                                              ? grpc::StatusCode::CANCELLED
-                                              : grpc::StatusCode::OK,
+    EXPECT_THAT(rpc(ana.Header()), GrpcIs(name == "Messages.Subscribe" ? grpc::StatusCode::CANCELLED
+                                                                       : grpc::StatusCode::OK,
                                           ""))
         << name;
   }
@@ -100,8 +99,7 @@ TEST_F(RpcTest, EveryRpcRejectsOversizedRequests) {
     v1::CountPreKeysRequest req;
     oversize(req);
     v1::CountPreKeysResponse r;
-    results.emplace_back("CountPreKeys",
-                         keys_->CountPreKeys(Ctx(ana.Header()).get(), req, &r));
+    results.emplace_back("CountPreKeys", keys_->CountPreKeys(Ctx(ana.Header()).get(), req, &r));
   }
   {
     v1::SendRequest req = TextTo(ana, 1, std::string(kMaxCiphertextBytes, 'c'));
@@ -127,12 +125,12 @@ TEST_F(RpcTest, EveryRpcRejectsOversizedRequests) {
     auto ctx = Ctx(ana.Header());
     auto reader = messages_->Subscribe(ctx.get(), req);
     v1::SubscribeEvent event;
-    while (reader->Read(&event)) {}
+    while (reader->Read(&event)) {
+    }
     results.emplace_back("Subscribe", reader->Finish());
   }
   for (const auto& [name, s] : results) {
-    EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
-        << name << ": " << Describe(s);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << name << ": " << Describe(s);
   }
   // The server is still healthy and the oversized register created nothing.
   v1::GetBundleResponse r;
@@ -146,11 +144,9 @@ TEST_F(RpcTest, EveryRpcRejectsUnparseableRequests) {
   User ana = Register("ana");
   grpc::GenericStub generic(channel_);
   const std::vector<std::string> methods = {
-      "/sotto.v1.Accounts/Register",   "/sotto.v1.Accounts/WhoAmI",
-      "/sotto.v1.Keys/Upload",         "/sotto.v1.Keys/GetBundle",
-      "/sotto.v1.Keys/CountPreKeys",   "/sotto.v1.Messages/Send",
-      "/sotto.v1.Messages/Fetch",      "/sotto.v1.Messages/Ack",
-      "/sotto.v1.Messages/Subscribe"};
+      "/sotto.v1.Accounts/Register", "/sotto.v1.Accounts/WhoAmI",   "/sotto.v1.Keys/Upload",
+      "/sotto.v1.Keys/GetBundle",    "/sotto.v1.Keys/CountPreKeys", "/sotto.v1.Messages/Send",
+      "/sotto.v1.Messages/Fetch",    "/sotto.v1.Messages/Ack",      "/sotto.v1.Messages/Subscribe"};
   // A length-delimited field whose length runs past the end: not protobuf.
   const std::string garbage("\x0a\xff\xff\xff\x0f", 5);
   for (const std::string& method : methods) {
@@ -197,16 +193,13 @@ TEST_F(RpcTest, RegisterRejectsMalformedKeysAndFields) {
       {"identity 34 bytes",
        [](auto& r) { r.mutable_keys()->mutable_identity_key()->push_back('x'); },
        grpc::StatusCode::INVALID_ARGUMENT, "keys.identity_key must be 33 bytes"},
-      {"identity type byte",
-       [](auto& r) { (*r.mutable_keys()->mutable_identity_key())[0] = 0x04; },
+      {"identity type byte", [](auto& r) { (*r.mutable_keys()->mutable_identity_key())[0] = 0x04; },
        grpc::StatusCode::INVALID_ARGUMENT, "type byte"},
       {"signed prekey wrong length",
        [](auto& r) { r.mutable_keys()->mutable_signed_prekey()->set_public_key("abc"); },
        grpc::StatusCode::INVALID_ARGUMENT, "signed_prekey.public_key"},
       {"bad signature",
-       [](auto& r) {
-         (*r.mutable_keys()->mutable_signed_prekey()->mutable_signature())[0] ^= 1;
-       },
+       [](auto& r) { (*r.mutable_keys()->mutable_signed_prekey()->mutable_signature())[0] ^= 1; },
        grpc::StatusCode::INVALID_ARGUMENT, "signed prekey signature does not verify"},
       {"missing signed prekey", [](auto& r) { r.mutable_keys()->clear_signed_prekey(); },
        grpc::StatusCode::INVALID_ARGUMENT, "signed_prekey is required"},

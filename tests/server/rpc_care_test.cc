@@ -54,7 +54,6 @@ TEST_F(RpcTest, NewRpcsNeedAuthAndTheRightRole) {
               GrpcIs(grpc::StatusCode::PERMISSION_DENIED, "no care link"));
 }
 
-
 TEST_F(RpcFakeClockTest, SendLaterIsNotReleasedAfterTheLinkEnded) {
   User ana = Register("ana");
   User bob = Register("bob", 222);
@@ -112,9 +111,9 @@ TEST_F(RpcFakeClockTest, WrongInviteCodesAreLimitedPerAccountAndAddress) {
   // Now even the right code is refused: guessing has stopped paying.
   v1::AcceptInviteRequest right;
   right.set_code(good);
-  EXPECT_THAT(care_->AcceptInvite(Ctx(bob.Header()).get(), right, &r),
-              GrpcIs(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                     "too many wrong codes; retry after 600 s"));
+  EXPECT_THAT(
+      care_->AcceptInvite(Ctx(bob.Header()).get(), right, &r),
+      GrpcIs(grpc::StatusCode::RESOURCE_EXHAUSTED, "too many wrong codes; retry after 600 s"));
   // Registration from the same address is limited too.
   User eve = NewUser("eve", 555);
   v1::RegisterRequest reg = RegisterRequestFor(eve, 0);
@@ -275,8 +274,8 @@ TEST_F(RpcChecksTest, SetPolicyNeedsATherapistAndNamesTheBadField) {
   p->set_day_end_minute(600);
   p->set_reply_window_minutes(60);
   p->set_day_start_minute(5000);
-  ExpectInvalid("SetPolicy day_start_minute",
-                care_->SetPolicy(Ctx(ana_.Header()).get(), req, &r), "day_start_minute");
+  ExpectInvalid("SetPolicy day_start_minute", care_->SetPolicy(Ctx(ana_.Header()).get(), req, &r),
+                "day_start_minute");
   p->set_day_start_minute(0);
   p->set_time_zone("Not/AZone");
   ExpectInvalid("SetPolicy time_zone", care_->SetPolicy(Ctx(ana_.Header()).get(), req, &r),

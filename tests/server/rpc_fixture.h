@@ -6,8 +6,6 @@
 // temporary directory, stubs for every service, and helpers that register
 // users and turn results into strings so an assertion fits on one line.
 
-#include "server/rpc/server.h"
-
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
@@ -28,20 +26,21 @@
 #include "gmock/gmock.h"
 #include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
-#include "server/domain/clock.h"
 #include "server/domain/audit_log.h"
+#include "server/domain/clock.h"
 #include "server/domain/limits.h"
+#include "server/domain/rate_limiter.h"
 #include "server/rpc/messages_service.h"
+#include "server/rpc/server.h"
 #include "server/storage/store.h"
 #include "sotto/v1/accounts.grpc.pb.h"
 #include "sotto/v1/care.grpc.pb.h"
-#include "sotto/v1/operator.grpc.pb.h"
 #include "sotto/v1/keys.grpc.pb.h"
 #include "sotto/v1/messages.grpc.pb.h"
-#include "testing/temp_dir.h"
+#include "sotto/v1/operator.grpc.pb.h"
 #include "testing/signal_test_keys.h"
 #include "testing/tcp_proxy.h"
-#include "server/domain/rate_limiter.h"
+#include "testing/temp_dir.h"
 
 namespace grpc {
 // gtest prints statuses as "CODE: message" instead of raw bytes.
@@ -100,8 +99,8 @@ class RpcTest : public ::testing::Test {
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(64 << 20);
     args.SetMaxSendMessageSize(64 << 20);
-    channel_ = grpc::CreateCustomChannel(server_->address(),
-                                         grpc::InsecureChannelCredentials(), args);
+    channel_ =
+        grpc::CreateCustomChannel(server_->address(), grpc::InsecureChannelCredentials(), args);
     accounts_ = v1::Accounts::NewStub(channel_);
     keys_ = v1::Keys::NewStub(channel_);
     messages_ = v1::Messages::NewStub(channel_);
@@ -133,7 +132,8 @@ class RpcTest : public ::testing::Test {
 
   std::string InviteFrom(const std::string& therapist_header) {
     v1::CreateInviteResponse r;
-    grpc::Status s = care_->CreateInvite(Ctx(therapist_header).get(), v1::CreateInviteRequest(), &r);
+    grpc::Status s =
+        care_->CreateInvite(Ctx(therapist_header).get(), v1::CreateInviteRequest(), &r);
     EXPECT_TRUE(s.ok()) << Describe(s);
     return r.code();
   }
@@ -178,8 +178,7 @@ class RpcTest : public ::testing::Test {
     return u;
   }
 
-  User Register(const std::string& handle, uint32_t registration_id = 100,
-                size_t prekeys = 2) {
+  User Register(const std::string& handle, uint32_t registration_id = 100, size_t prekeys = 2) {
     User u = NewUser(handle, registration_id);
     grpc::ClientContext ctx;
     v1::RegisterResponse resp;
@@ -247,7 +246,8 @@ class RpcTest : public ::testing::Test {
   static void CloseStream(Stream stream) {
     stream.ctx->TryCancel();
     v1::SubscribeEvent event;
-    while (stream.reader->Read(&event)) {}
+    while (stream.reader->Read(&event)) {
+    }
     (void)stream.reader->Finish();
   }
 
@@ -284,7 +284,8 @@ class RpcTest : public ::testing::Test {
     grpc::Status s = messages_->Fetch(Ctx(user.Header()).get(), req, &resp);
     EXPECT_TRUE(s.ok()) << Describe(s);
     std::vector<std::string> out;
-    for (const auto& e : resp.envelopes()) out.push_back(absl::StrCat(e.seq(), ":", e.ciphertext()));
+    for (const auto& e : resp.envelopes())
+      out.push_back(absl::StrCat(e.seq(), ":", e.ciphertext()));
     return out;
   }
 
@@ -355,7 +356,6 @@ class RpcTest : public ::testing::Test {
   std::string therapist_header_;
   std::unique_ptr<User> therapist_keeper_;
 };
-
 
 // With a fake server clock, for send-later and limits over time.
 class RpcFakeClockTest : public RpcTest {

@@ -140,7 +140,6 @@ TEST_F(RpcTest, DeviceMismatchDetailsAreInTheStatus) {
   EXPECT_THAT(Queue(bob), ElementsAre());
 }
 
-
 TEST_F(RpcTest, DataSurvivesAServerRestart) {
   User ana = Register("ana");
   User bob = Register("bob", 222);

@@ -69,9 +69,9 @@ TEST_F(RpcSecurityTest, RegistrationIsLimitedPerAddressAndSaysWhenToRetry) {
   RateLimitOptions limits;
   limits.registration = {3, 60};  // 3 at once, then one a minute
   RestartWith(limits);
-  Register("ana");     // 1 (the enrolment code is issued in-process)
-  Register("client1"); // 2
-  Register("client2"); // 3
+  Register("ana");      // 1 (the enrolment code is issued in-process)
+  Register("client1");  // 2
+  Register("client2");  // 3
   User late = NewUser("client3", 103);
   v1::RegisterResponse resp;
   grpc::ClientContext ctx;
@@ -333,8 +333,8 @@ TEST_F(RpcSecurityTest, UndeliveredEnvelopesExpireAfterRetentionAcrossRestart) {
   // still the same duplicate answer as before.
   v1::SendResponse retry;
   ASSERT_TRUE(Send(ana, TextTo(bob, 1, "a"), &retry).ok());
-  EXPECT_EQ(retry.duplicate(), clock_.NowMillis() - first.server_time_ms() <
-                                   kIdempotencyRetentionMs);
+  EXPECT_EQ(retry.duplicate(),
+            clock_.NowMillis() - first.server_time_ms() < kIdempotencyRetentionMs);
 }
 
 TEST_F(RpcSecurityTest, DeactivatedAccountCannotSignInOrReceiveUntilReactivated) {
@@ -402,7 +402,8 @@ TEST_F(RpcSecurityTest, DeleteAccountRemovesKeysQueuesAndLinksButTheAuditKeepsIt
   User bob2 = Register("bob", 102, 1);
   EXPECT_THAT(Queue(bob2), ::testing::IsEmpty());
   v1::CountPreKeysResponse count;
-  ASSERT_TRUE(keys_->CountPreKeys(Ctx(bob2.Header()).get(), v1::CountPreKeysRequest(), &count).ok());
+  ASSERT_TRUE(
+      keys_->CountPreKeys(Ctx(bob2.Header()).get(), v1::CountPreKeysRequest(), &count).ok());
   EXPECT_EQ(count.one_time_prekey_count(), 1u);
   EXPECT_TRUE(AnyContains(AuditLines(), "account.deleted actor=bob.1 subject=bob"));
 }

@@ -31,7 +31,8 @@ TEST_F(RpcTest, SubscribeStreamsBacklogThenDrainedThenLiveEnvelopes) {
   EXPECT_EQ(event.envelope().seq(), 3u);
 
   ctx->TryCancel();
-  while (reader->Read(&event)) {}
+  while (reader->Read(&event)) {
+  }
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
   // Streaming deleted nothing: envelopes go only by Ack.
   EXPECT_EQ(Queue(bob).size(), 3u);
@@ -54,7 +55,8 @@ TEST_F(RpcTest, SubscribeStreamsALongBacklogInOrder) {
   ASSERT_TRUE(reader->Read(&event));
   EXPECT_TRUE(event.drained());
   ctx->TryCancel();
-  while (reader->Read(&event)) {}
+  while (reader->Read(&event)) {
+  }
   (void)reader->Finish();
 }
 
@@ -106,8 +108,10 @@ TEST_F(RpcTest, SubscribeStreamsConcurrentSendsOnceEachInSeqOrder) {
 
   for (auto* ctx : {early.ctx.get(), late_ctx.get()}) ctx->TryCancel();
   v1::SubscribeEvent event;
-  while (early.reader->Read(&event)) {}
-  while (late->Read(&event)) {}
+  while (early.reader->Read(&event)) {
+  }
+  while (late->Read(&event)) {
+  }
   (void)early.reader->Finish();
   (void)late->Finish();
 }
@@ -124,8 +128,8 @@ TEST_F(RpcTest, SubscribeCatchesUpAfterTheClientStoppedReading) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  auto bob_messages = v1::Messages::NewStub(grpc::CreateCustomChannel(
-      server_->address(), grpc::InsecureChannelCredentials(), args));
+  auto bob_messages = v1::Messages::NewStub(
+      grpc::CreateCustomChannel(server_->address(), grpc::InsecureChannelCredentials(), args));
   Stream stream = SubscribeToEmptyQueue(*bob_messages, bob);
 
   // Far more than the windows hold, plus the stream's page.
@@ -142,7 +146,8 @@ TEST_F(RpcTest, SubscribeCatchesUpAfterTheClientStoppedReading) {
   EXPECT_EQ(drained_again, 0) << "only envelopes follow the first drained";
   stream.ctx->TryCancel();
   v1::SubscribeEvent event;
-  while (stream.reader->Read(&event)) {}
+  while (stream.reader->Read(&event)) {
+  }
   (void)stream.reader->Finish();
 }
 
@@ -193,7 +198,8 @@ TEST_F(RpcTest, ANewStreamBeyondTheDeviceLimitReplacesItsOldest) {
               GrpcIs(grpc::StatusCode::ABORTED, "replaced: device bob.1 opened a newer"));
   ASSERT_TRUE(Send(ana, TextTo(bob, 1, "to every open stream")).ok());
   for (size_t i = 1; i < bobs.size(); ++i) {
-    EXPECT_THAT(ReadEnvelopes(*bobs[i].reader, 1), ElementsAre(::testing::EndsWith(":to every open stream")))
+    EXPECT_THAT(ReadEnvelopes(*bobs[i].reader, 1),
+                ElementsAre(::testing::EndsWith(":to every open stream")))
         << "stream " << i;
   }
   ASSERT_TRUE(Send(bob, TextTo(ana, 2, "and ana's")).ok());
@@ -222,7 +228,8 @@ TEST_F(RpcTest, StreamsOpenedAndClosedConcurrentlyAllEnd) {
         // Six threads hold up to six streams: some end replaced.
         if (reader->Read(&event) && event.drained()) opened.fetch_add(1);
         ctx->TryCancel();
-        while (reader->Read(&event)) {}
+        while (reader->Read(&event)) {
+        }
         (void)reader->Finish();
       }
     });
@@ -277,8 +284,7 @@ TEST_F(RpcTest, AConnectionWithoutCallsClosesButOneWithAStreamStays) {
   auto own_connection = [this] {
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-    return grpc::CreateCustomChannel(server_->address(), grpc::InsecureChannelCredentials(),
-                                     args);
+    return grpc::CreateCustomChannel(server_->address(), grpc::InsecureChannelCredentials(), args);
   };
   std::shared_ptr<grpc::Channel> idle = own_connection();
   v1::WhoAmIResponse who;
@@ -313,7 +319,8 @@ TEST_F(RpcTest, ServerShutdownEndsOpenSubscriptions) {
   server_.reset();
   for (auto& reader : readers) {
     v1::SubscribeEvent event;
-    while (reader->Read(&event)) {}
+    while (reader->Read(&event)) {
+    }
     EXPECT_FALSE(reader->Finish().ok());
   }
 }

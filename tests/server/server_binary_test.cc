@@ -1,24 +1,22 @@
 // The sotto-server command line: its stdout contract, startup errors and
 // graceful shutdown.
 
+#include <grpcpp/grpcpp.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
 #include <string>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include <grpcpp/grpcpp.h>
-
-#include <filesystem>
-#include <fstream>
-#include <sstream>
-#include <regex>
-
 #include "sotto/authorization.h"
 #include "sotto/v1/accounts.grpc.pb.h"
 #include "sotto/v1/messages.grpc.pb.h"
@@ -49,7 +47,8 @@ TEST(ServerBinaryTest, PrintsTheBoundAddressAndStopsCleanlyOnSigterm) {
 
 TEST(ServerBinaryTest, RefusesPlainTcpOffLoopback) {
   for (const char* listen : {"0.0.0.0:0", "192.0.2.1:7443", "[::]:0", "example.com:1"}) {
-    RunResult run = RunServer(std::string("--data-dir /tmp/sotto-never-created --listen ") + listen);
+    RunResult run =
+        RunServer(std::string("--data-dir /tmp/sotto-never-created --listen ") + listen);
     EXPECT_NE(run.exit_code, 0) << listen;
     EXPECT_THAT(run.output, HasSubstr("TLS is required")) << listen;
     EXPECT_THAT(run.output, Not(HasSubstr("listening on"))) << listen;
@@ -110,10 +109,10 @@ SplitRun RunSplit(const std::string& args) {
 // server/README.md: flag errors are one line on stderr and exit status 2
 // (CLI11's own are 104-109 with two lines).
 TEST(ServerBinaryTest, FlagErrorsExitTwoWithOneLineOnStderr) {
-  for (const char* args : {"--no-such-flag", "frobnicate --data-dir /tmp/x",
-                           "--io-threads many --data-dir /tmp/sotto-never-created",
-                           "--max-queue-mib 0", "enrol-therapist --name dr-lee",
-                           "stats --data-dir"}) {
+  for (const char* args :
+       {"--no-such-flag", "frobnicate --data-dir /tmp/x",
+        "--io-threads many --data-dir /tmp/sotto-never-created", "--max-queue-mib 0",
+        "enrol-therapist --name dr-lee", "stats --data-dir"}) {
     SplitRun run = RunSplit(args);
     EXPECT_EQ(run.exit_code, 2) << args << ": " << run.err;
     EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1) << args << ": " << run.err;
@@ -151,8 +150,8 @@ grpc::Status RegisterTherapist(const std::string& address, const std::string& ha
   req.mutable_keys()->mutable_signed_prekey()->set_id(spk.id);
   req.mutable_keys()->mutable_signed_prekey()->set_public_key(spk.public_key);
   req.mutable_keys()->mutable_signed_prekey()->set_signature(spk.signature);
-  auto stub = v1::Accounts::NewStub(
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  auto stub =
+      v1::Accounts::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
   v1::RegisterResponse resp;
@@ -269,8 +268,8 @@ TEST(ServerBinaryTest, StatsCountRefusedSendsByCodeAndNeedARunningServer) {
   EXPECT_THAT(after.output, HasSubstr("sends_failed 2 (UNAUTHENTICATED 2)\n"));
   EXPECT_THAT(after.output, HasSubstr("envelopes_accepted 0\n"));
   // The disk's sync times, as numbers (their values: RpcConcurrencyTest).
-  for (const char* name : {"log_sync_mean_us", "log_sync_max_us", "log_syncs_over_10ms",
-                           "log_syncs_over_100ms"}) {
+  for (const char* name :
+       {"log_sync_mean_us", "log_sync_max_us", "log_syncs_over_10ms", "log_syncs_over_100ms"}) {
     EXPECT_THAT(after.output, ::testing::ContainsRegex(std::string("\n") + name + " [0-9]+\n"))
         << name;
   }

@@ -5,6 +5,7 @@
 // UNAUTHENTICATED.
 
 #include <fcntl.h>
+#include <grpcpp/grpcpp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,8 +17,6 @@
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
@@ -100,8 +99,7 @@ TEST_F(TlsTest, ClientTrustingTheCaReachesTheServerByNameAndAddress) {
 TEST_F(TlsTest, PlaintextToTheTlsPortFails) {
   int port = Serve(certs_->server);
   ASSERT_NE(port, 0);
-  grpc::Status s =
-      Probe(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
+  grpc::Status s = Probe(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << Describe(s);
 }
 
@@ -159,9 +157,9 @@ inline RunResult RunServer(const std::string& args) {
 }
 
 TEST_F(TlsTest, BinaryRefusesACertificateWithoutItsKeyAndViceVersa) {
-  RunResult run = RunServer(absl::StrCat("--data-dir ", dir_.path(),
-                                         "/db --listen 127.0.0.1:0 --tls-cert ",
-                                         certs_->server.cert_path));
+  RunResult run =
+      RunServer(absl::StrCat("--data-dir ", dir_.path(), "/db --listen 127.0.0.1:0 --tls-cert ",
+                             certs_->server.cert_path));
   EXPECT_EQ(run.exit_code, 2);
   EXPECT_THAT(run.output, HasSubstr("--tls-cert needs --tls-key"));
   run = RunServer(absl::StrCat("--data-dir ", dir_.path(), "/db --listen 127.0.0.1:0 --tls-key ",

@@ -74,10 +74,8 @@ inline ServerCommandResult RunServerCommand(const std::string& args,
 inline absl::StatusOr<std::string> IssueEnrolmentCode(const std::string& data_dir,
                                                       const std::string& handle,
                                                       const std::string& binary = kServerBinary) {
-  ServerCommandResult run =
-      RunServerCommand("enrol-therapist --data-dir '" + data_dir + "' --name '" + handle +
-                           "' --quiet",
-                       binary);
+  ServerCommandResult run = RunServerCommand(
+      "enrol-therapist --data-dir '" + data_dir + "' --name '" + handle + "' --quiet", binary);
   std::string code = run.output;
   while (!code.empty() && (code.back() == '\n' || code.back() == ' ')) code.pop_back();
   if (run.exit_code != 0 || code.empty() || code.find('\n') != std::string::npos) {

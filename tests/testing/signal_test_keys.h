@@ -68,8 +68,8 @@ inline int ShaInit(void**, void*) { return SG_ERR_UNKNOWN; }
 inline int ShaUpdate(void*, const uint8_t*, size_t, void*) { return SG_ERR_UNKNOWN; }
 inline int ShaFinal(void*, signal_buffer**, void*) { return SG_ERR_UNKNOWN; }
 inline void ShaCleanup(void*, void*) {}
-inline int Cipher(signal_buffer**, int, const uint8_t*, size_t, const uint8_t*,
-                  size_t, const uint8_t*, size_t, void*) {
+inline int Cipher(signal_buffer**, int, const uint8_t*, size_t, const uint8_t*, size_t,
+                  const uint8_t*, size_t, void*) {
   return SG_ERR_UNKNOWN;
 }
 
@@ -134,10 +134,10 @@ class SignalTestKeys {
   std::string Sign(const std::string& message) {
     namespace in = signal_test_keys_internal;
     signal_buffer* raw = nullptr;
-    in::Check(curve_calculate_signature(
-                  context_.get(), &raw, ec_key_pair_get_private(identity_.get()),
-                  reinterpret_cast<const uint8_t*>(message.data()), message.size()),
-              "curve_calculate_signature");
+    in::Check(
+        curve_calculate_signature(context_.get(), &raw, ec_key_pair_get_private(identity_.get()),
+                                  reinterpret_cast<const uint8_t*>(message.data()), message.size()),
+        "curve_calculate_signature");
     in::BufferPtr sig(raw);
     return std::string(reinterpret_cast<const char*>(signal_buffer_data(sig.get())),
                        signal_buffer_len(sig.get()));

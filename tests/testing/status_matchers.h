@@ -31,13 +31,11 @@ MATCHER_P(StatusIs, code, "has status code " + absl::StatusCodeToString(code)) {
   *result_listener << "status is " << s;
   return s.code() == code;
 }
-MATCHER_P2(StatusIs, code, message_matcher,
-           "has status code " + absl::StatusCodeToString(code)) {
+MATCHER_P2(StatusIs, code, message_matcher, "has status code " + absl::StatusCodeToString(code)) {
   const absl::Status& s = ::sotto::testing::GetStatus(arg);
   *result_listener << "status is " << s;
   return s.code() == code &&
-         ::testing::ExplainMatchResult(message_matcher, std::string(s.message()),
-                                       result_listener);
+         ::testing::ExplainMatchResult(message_matcher, std::string(s.message()), result_listener);
 }
 
 // EXPECT_THAT(store.Get(key), IsOkAndHolds(std::string("value")));
@@ -57,9 +55,9 @@ MATCHER_P(IsOkAndHolds, inner, "is OK and holds a matching value") {
 #define SOTTO_TESTING_CONCAT_(a, b) SOTTO_TESTING_CONCAT_INNER_(a, b)
 #define ASSERT_OK_AND_ASSIGN(lhs, rexpr) \
   ASSERT_OK_AND_ASSIGN_IMPL_(SOTTO_TESTING_CONCAT_(statusor_, __LINE__), lhs, rexpr)
-#define ASSERT_OK_AND_ASSIGN_IMPL_(tmp, lhs, rexpr)          \
-  auto tmp = (rexpr);                                        \
-  ASSERT_TRUE(tmp.ok()) << #rexpr << ": " << tmp.status();   \
+#define ASSERT_OK_AND_ASSIGN_IMPL_(tmp, lhs, rexpr)        \
+  auto tmp = (rexpr);                                      \
+  ASSERT_TRUE(tmp.ok()) << #rexpr << ": " << tmp.status(); \
   lhs = std::move(tmp).value()
 #define ASSERT_OK(expr) ASSERT_THAT((expr), ::sotto::testing::IsOk())
 #define EXPECT_OK(expr) EXPECT_THAT((expr), ::sotto::testing::IsOk())

@@ -100,9 +100,9 @@ class TcpProxy {
           pair = {-1, -1};
         }
       }
-      pairs_.erase(std::remove_if(pairs_.begin(), pairs_.end(),
-                                  [](const auto& p) { return p.first < 0; }),
-                   pairs_.end());
+      pairs_.erase(
+          std::remove_if(pairs_.begin(), pairs_.end(), [](const auto& p) { return p.first < 0; }),
+          pairs_.end());
     }
   }
 

@@ -41,11 +41,9 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 
-#include <ctime>
-#include <vector>
-
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -53,6 +51,7 @@
 #include <string>
 #include <system_error>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -192,8 +191,8 @@ class TestCerts {
   absl::Status Load(const std::string& name, KeyPair& out) {
     out.cert_path = dir_ + "/" + name + ".pem";
     out.key_path = dir_ + "/" + name + ".key";
-    for (auto [path, text] : {std::pair{&out.cert_path, &out.cert_pem},
-                              std::pair{&out.key_path, &out.key_pem}}) {
+    for (auto [path, text] :
+         {std::pair{&out.cert_path, &out.cert_pem}, std::pair{&out.key_path, &out.key_pem}}) {
       std::ifstream in(*path);
       std::stringstream ss;
       ss << in.rdbuf();
@@ -243,11 +242,10 @@ class TestCerts {
     if (!(s = MakeLeaf("other_ca_server", "other_ca", "localhost", kLocalNames, 2)).ok()) {
       return s;
     }
-    for (auto [name, pair] : {std::pair{"ca", &ca}, std::pair{"server", &server},
-                              std::pair{"expired", &expired}, std::pair{"wrong_host", &wrong_host},
-                              std::pair{"revoked", &revoked},
-                              std::pair{"other_ca", &other_ca},
-                              std::pair{"other_ca_server", &other_ca_server}}) {
+    for (auto [name, pair] :
+         {std::pair{"ca", &ca}, std::pair{"server", &server}, std::pair{"expired", &expired},
+          std::pair{"wrong_host", &wrong_host}, std::pair{"revoked", &revoked},
+          std::pair{"other_ca", &other_ca}, std::pair{"other_ca_server", &other_ca_server}}) {
       if (!(s = Load(name, *pair)).ok()) return s;
     }
     return absl::OkStatus();

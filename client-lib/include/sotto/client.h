@@ -23,8 +23,8 @@
 // Thread safety: all methods may be called from any thread. Local work on
 // one Client (the store, encryption) is serialized internally; no call holds
 // that lock while it waits for the server, so a slow network never delays
-// ListConversations, ReadConversation or an incoming message. Two Client objects must not open the same
-// profile directory at once (the second Open fails).
+// ListConversations, ReadConversation or an incoming message. Two Client objects must not open the
+// same profile directory at once (the second Open fails).
 
 #include <cstdint>
 #include <functional>
@@ -135,15 +135,13 @@ class Client {
   // on the server, and the store (with the account's keys, but no profile) is
   // kept rather than destroyed. INVALID_ARGUMENT for a server address that is
   // not loopback (nothing is created or sent then).
-  static absl::StatusOr<std::unique_ptr<Client>> Register(
-      const RegisterOptions& options);
+  static absl::StatusOr<std::unique_ptr<Client>> Register(const RegisterOptions& options);
 
   // As above, but with a store the app provides (e.g. its own encrypted
   // database); `store` must be empty. `options.profile_dir` and the
   // passphrase are not used.
   static absl::StatusOr<std::unique_ptr<Client>> Register(
-      const RegisterOptions& options,
-      std::unique_ptr<client::storage::LocalStore> store);
+      const RegisterOptions& options, std::unique_ptr<client::storage::LocalStore> store);
 
   // Opens an existing profile. PERMISSION_DENIED for a wrong passphrase (and
   // nothing is changed); NOT_FOUND when the directory holds no profile (also
@@ -154,8 +152,7 @@ class Client {
 
   // Opens a profile kept in an app-provided store.
   static absl::StatusOr<std::unique_ptr<Client>> Open(
-      std::unique_ptr<client::storage::LocalStore> store,
-      std::string server_address = "");
+      std::unique_ptr<client::storage::LocalStore> store, std::string server_address = "");
 
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
@@ -202,8 +199,7 @@ class Client {
   // Sends an email-style letter (subject 1..200 bytes, body 1..48 KiB),
   // starting a new thread. Otherwise as SendText.
   absl::StatusOr<SendResult> SendLetter(absl::string_view to, absl::string_view subject,
-                                        absl::string_view body,
-                                        const SendOptions& options = {});
+                                        absl::string_view body, const SendOptions& options = {});
 
   // Answers the message whose id starts with `id_prefix` (at least 6 hex
   // characters; INVALID_ARGUMENT if it matches several, NOT_FOUND if none):
@@ -287,9 +283,8 @@ class Client {
   // dies without closing (the network vanished) is noticed by keepalive
   // pings: Listen then fails UNAVAILABLE within about 80 s (60 s of quiet,
   // then 20 s for an answer), and may simply be called again.
-  absl::StatusOr<SyncStats> Listen(
-      absl::Duration idle_timeout,
-      const std::function<bool(const Message&)>& on_message);
+  absl::StatusOr<SyncStats> Listen(absl::Duration idle_timeout,
+                                   const std::function<bool(const Message&)>& on_message);
 
   // Conversations with the newest activity first.
   absl::StatusOr<std::vector<Conversation>> ListConversations();
@@ -370,8 +365,7 @@ class Client {
   // PERMISSION_DENIED if `old_passphrase` is wrong (nothing changes);
   // INVALID_ARGUMENT for an empty new one; UNIMPLEMENTED for an app-provided
   // store.
-  absl::Status ChangePassphrase(absl::string_view old_passphrase,
-                                absl::string_view new_passphrase);
+  absl::Status ChangePassphrase(absl::string_view old_passphrase, absl::string_view new_passphrase);
   // Wipes the keys from memory: closes the encrypted store (its data key is
   // zeroed), drops the Signal engine and the device secret. Every later call
   // except Unlock/IsLocked/handle()/device_id()/role()/server_address()

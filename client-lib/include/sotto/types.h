@@ -144,12 +144,12 @@ struct CareLink {
 
 // A therapist's response policy (see proto/sotto/v1/care.proto).
 struct ResponsePolicy {
-  std::string time_zone = "UTC";           // IANA name
+  std::string time_zone = "UTC";                    // IANA name
   std::vector<int> working_days = {1, 2, 3, 4, 5};  // ISO: 1 = Monday
   int day_start_minute = 9 * 60;
   int day_end_minute = 17 * 60;
-  int reply_window_minutes = 8 * 60;       // business minutes
-  int64_t away_from_ms = 0;                // [from, until), 0 = none
+  int reply_window_minutes = 8 * 60;  // business minutes
+  int64_t away_from_ms = 0;           // [from, until), 0 = none
   int64_t away_until_ms = 0;
   std::string away_note;
 };
