@@ -35,14 +35,13 @@ absl::StatusOr<size_t> Accounts::DeleteOwnRowsInto(absl::string_view handle, Wri
   // (as a therapist, kConversations holds their queue index).
   for (Table t : {Table::kDevices, Table::kPreKeys, Table::kQueues, Table::kQueueMeta,
                   Table::kIdempotency, Table::kScheduledIndex, Table::kConversations}) {
-    SOTTO_RETURN_IF_ERROR(
-        ForEachRow(store_, t, keys::UserPrefix(handle), [&](const KeyValue& kv) {
-          // A held message's index names its kScheduled row: delete both.
-          if (t == Table::kScheduledIndex) batch.Delete(Table::kScheduled, kv.value);
-          batch.Delete(t, kv.key);
-          ++rows;
-          return absl::OkStatus();
-        }));
+    SOTTO_RETURN_IF_ERROR(ForEachRow(store_, t, keys::UserPrefix(handle), [&](const KeyValue& kv) {
+      // A held message's index names its kScheduled row: delete both.
+      if (t == Table::kScheduledIndex) batch.Delete(Table::kScheduled, kv.value);
+      batch.Delete(t, kv.key);
+      ++rows;
+      return absl::OkStatus();
+    }));
   }
   batch.Delete(Table::kPolicies, keys::Account(handle));
   batch.Delete(Table::kAccounts, keys::Account(handle));

@@ -161,7 +161,8 @@ absl::StatusOr<std::optional<Route>> Mailbox::RouteRelease(const records::Schedu
   // messages are not delivered for them (the account may be compromised),
   // and a deactivated recipient receives nothing. Dropped, not kept:
   // reactivation does not bring them back.
-  for (absl::string_view end : {absl::string_view(held.sender), absl::string_view(held.recipient)}) {
+  for (absl::string_view end :
+       {absl::string_view(held.sender), absl::string_view(held.recipient)}) {
     absl::Status active = accounts_->CheckActive(end);
     if (active.code() == absl::StatusCode::kFailedPrecondition) return std::nullopt;
     SOTTO_RETURN_IF_ERROR(active);
@@ -199,8 +200,7 @@ absl::Status Mailbox::DeliverReleased(const records::Scheduled& held,
   WriteBatch batch = drop;
   // Within the queue quota, as a Send: RESOURCE_EXHAUSTED (nothing
   // written) makes ReleaseOne hold the message longer.
-  SOTTO_RETURN_IF_ERROR(
-      QueueInto(stamp, held.recipient, envelopes, /*enforce_depth=*/true, batch));
+  SOTTO_RETURN_IF_ERROR(QueueInto(stamp, held.recipient, envelopes, /*enforce_depth=*/true, batch));
   const bool indexed = conversations_ != nullptr && route.between_care_parties &&
                        held.kind == static_cast<uint32_t>(SendKind::kMessage);
   {

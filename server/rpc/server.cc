@@ -167,9 +167,9 @@ absl::Status SottoServer::Parts::OpenDomain(const ServerOptions& options, Clock*
   keys = std::make_unique<KeyDirectory>(db, accounts.get());
   enrolment = std::make_unique<Enrolment>(db, accounts.get(), clock);
   limits = std::make_unique<RateLimits>(clock, options.rate_limits);
-  care = std::make_unique<Care>(db, accounts.get(), enrolment.get(), clock, options.emergency_note,
-                                CareOptions{options.max_links_per_user,
-                                            &limits->invites_per_therapist});
+  care = std::make_unique<Care>(
+      db, accounts.get(), enrolment.get(), clock, options.emergency_note,
+      CareOptions{options.max_links_per_user, &limits->invites_per_therapist});
   conversations = std::make_unique<ConversationQueue>(db, care.get(), clock);
   mailbox = std::make_unique<Mailbox>(db, accounts.get(), clock, options.mailbox, care.get(),
                                       conversations.get());

@@ -281,10 +281,10 @@ TEST_F(CliTest, ADeactivatedDevicesSyncWaitEndsAndReceivesNothing) {
   // sam's `sync --wait`, in the background with its own output files.
   const std::string out = (dir_ / "wait.out").string();
   const std::string err = (dir_ / "wait.err").string();
-  const std::string command = absl::StrCat(
-      "SOTTO_ALLOW_WEAK_PASSPHRASE=1 SOTTO_PASSPHRASE='correct horse' ", SOTTO_CLI_BINARY,
-      " --profile ", Quote((dir_ / "sam").string()), " sync --wait 60 </dev/null >", out, " 2>",
-      err);
+  const std::string command =
+      absl::StrCat("SOTTO_ALLOW_WEAK_PASSPHRASE=1 SOTTO_PASSPHRASE='correct horse' ",
+                   SOTTO_CLI_BINARY, " --profile ", Quote((dir_ / "sam").string()),
+                   " sync --wait 60 </dev/null >", out, " 2>", err);
   int status = -1;
   absl::Time ended;
   std::thread waiter([&] {
@@ -299,7 +299,8 @@ TEST_F(CliTest, ADeactivatedDevicesSyncWaitEndsAndReceivesNothing) {
   EXPECT_TRUE(open) << open_streams();
 
   const absl::Time deactivated = absl::Now();
-  auto off = sotto::testing::RunServerCommand("deactivate --data-dir '" + data_dir + "' --name sam");
+  auto off =
+      sotto::testing::RunServerCommand("deactivate --data-dir '" + data_dir + "' --name sam");
   ASSERT_EQ(off.exit_code, 0) << off.output;
   // Reactivated at once and written to: the ended wait gets none of it.
   auto on = sotto::testing::RunServerCommand("reactivate --data-dir '" + data_dir + "' --name sam");

@@ -173,7 +173,9 @@ TEST_F(RpcClosureTest, DeactivationEndsEveryOpenStreamOfTheHandle) {
   ASSERT_TRUE(SetDeactivated("bob", true).ok());
   EXPECT_THAT(AuthenticatedRpcs(ana)["Messages.Subscribe"](bob.Header()),
               GrpcIs(grpc::StatusCode::UNAUTHENTICATED, "deactivated"));
-  grpc::Status guessed = AuthenticatedRpcs(ana)["Messages.Subscribe"](NewUser("bob", 101).Header());
+  User guess = NewUser("bob", 101);
+  guess.secret = std::string(kDeviceSecretBytes, '\x02');
+  grpc::Status guessed = AuthenticatedRpcs(ana)["Messages.Subscribe"](guess.Header());
   EXPECT_EQ(guessed.error_code(), grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_EQ(guessed.error_message().find("deactivated"), std::string::npos);
 }
@@ -330,7 +332,11 @@ TEST_F(RpcLinkCapTest, RegisteringWithTheInviteOfAFullTherapistIsRefused) {
   const std::string code = InviteFrom(ana.Header());
   Register("bob", 101);
   Register("cid", 103);  // ana: 2 of 2
+  // The request as the fixture builds it (with an invite of dr-lee's, who
+  // has room), then carrying ana's code instead.
+  User dr_lee = Register("dr-lee");
   User eve = NewUser("eve", 105);
+  therapist_header_ = dr_lee.Header();
   v1::RegisterRequest req = RegisterRequestFor(eve, 1);
   req.set_invite_code(code);
   v1::RegisterResponse resp;
