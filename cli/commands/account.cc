@@ -170,7 +170,7 @@ absl::Status DeleteAccount(Context& context, std::string confirm_handle) {
   }
   std::cout << "Deleted the account " << me << " on " << client.server_address() << ".\n"
             << "The server removed its keys, undelivered messages and care links (the other "
-               "side sees each link ended); its audit log records that the account was "
+               "side keeps no link naming you); its audit log records that the account was "
                "deleted, with no content.\n"
             << "This device's profile (" << context.profile_dir()
             << ") was wiped: keys and message history are gone.\n";

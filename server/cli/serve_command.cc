@@ -47,6 +47,8 @@ constexpr RateFlag kRateFlags[] = {
     {"--rate-bundle-target", &RateLimitOptions::bundle_per_target,
      "one-time prekeys handed out per target user (then bundles come without)"},
     {"--rate-sends", &RateLimitOptions::sends_per_device, "Send calls per device"},
+    {"--rate-invites", &RateLimitOptions::invites_per_therapist,
+     "CreateInvite calls per therapist"},
 };
 
 uint32_t Seconds(absl::Duration d) { return static_cast<uint32_t>(absl::ToInt64Seconds(d)); }

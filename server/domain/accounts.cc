@@ -200,7 +200,9 @@ absl::Status Accounts::SetDeactivated(absl::string_view handle, bool deactivated
            {deactivated ? audit::kAccountDeactivated : audit::kAccountReactivated, audit::kOperator,
             std::string(handle), ""},
            CallContext{});
-  return store_->Write(batch, Durability::kSynced);
+  SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kSynced));
+  if (deactivated && on_closed_) on_closed_(handle, Closed::kDeactivated);
+  return absl::OkStatus();
 }
 
 absl::Status Accounts::CheckActive(absl::string_view handle) {
@@ -213,58 +215,6 @@ absl::Status Accounts::CheckActive(absl::string_view handle) {
         absl::StrCat("user ", handle, " is deactivated and cannot receive messages"));
   }
   return absl::OkStatus();
-}
-
-absl::Status Accounts::DeleteAccount(const AuthenticatedDevice& caller, int64_t now_ms,
-                                     const CallContext& call) {
-  const std::string& h = caller.handle;
-  const std::string user = keys::UserPrefix(h);
-  StripedLock lock(handle_locks_, {h});
-  WriteBatch batch;
-  size_t rows = 0;
-  // Everything stored under the user's prefix in these tables is theirs.
-  for (Table t : {Table::kDevices, Table::kPreKeys, Table::kQueues, Table::kQueueMeta,
-                  Table::kIdempotency, Table::kScheduledIndex, Table::kConversations}) {
-    std::string after;
-    while (true) {
-      SOTTO_ASSIGN_OR_RETURN(std::vector<KeyValue> kvs, store_->Scan(t, user, after, 1000));
-      for (KeyValue& kv : kvs) {
-        // A held message's index names its kScheduled row: delete both.
-        if (t == Table::kScheduledIndex) batch.Delete(Table::kScheduled, kv.value);
-        batch.Delete(t, kv.key);
-        ++rows;
-      }
-      if (kvs.size() < 1000) break;
-      after = kvs.back().key;
-    }
-  }
-  // Care links: ended by the deleter on both sides; a therapist's queue
-  // index entry for the pair goes with it.
-  for (bool as_therapist : {true, false}) {
-    Table mine = as_therapist ? Table::kLinks : Table::kLinksByClient;
-    SOTTO_ASSIGN_OR_RETURN(std::vector<KeyValue> links, store_->Scan(mine, user, "", 100000));
-    for (const KeyValue& kv : links) {
-      std::optional<std::string> peer = keys::SecondOfPair(kv.key);
-      if (!peer) return records::Corrupt("link key");
-      SOTTO_ASSIGN_OR_RETURN(records::Link link, records::DecodeLink(kv.value));
-      if (link.state == 1) {
-        link.state = 2;
-        link.ended_ms = now_ms;
-        link.ended_by = h;
-      }
-      std::string value = records::Encode(link);
-      batch.Put(mine, kv.key, value);
-      batch.Put(as_therapist ? Table::kLinksByClient : Table::kLinks, keys::Pair(*peer, h), value);
-      if (!as_therapist) batch.Delete(Table::kConversations, keys::Pair(*peer, h));
-    }
-  }
-  batch.Delete(Table::kPolicies, keys::Account(h));
-  batch.Delete(Table::kAccounts, keys::Account(h));
-  AddAudit(
-      batch,
-      {audit::kAccountDeleted, AuditActor(caller), h, absl::StrCat("rows=", rows, " links=ended")},
-      call);
-  return store_->Write(batch, Durability::kSynced);
 }
 
 absl::StatusOr<AccountInfo> Accounts::WhoAmI(const AuthenticatedDevice& caller) {

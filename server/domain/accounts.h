@@ -5,6 +5,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -81,20 +82,36 @@ class Accounts {
 
   // Operator action: sets whether `handle` is deactivated, audited as an
   // operator action. A deactivated account keeps its data but cannot
-  // authenticate, and Sends to it fail. Errors: INVALID_ARGUMENT (handle),
+  // authenticate, and Sends to it fail; deactivating calls the closed
+  // listener (SetClosedListener). Errors: INVALID_ARGUMENT (handle),
   // NOT_FOUND (no such user), FAILED_PRECONDITION (already in that state).
   absl::Status SetDeactivated(absl::string_view handle, bool deactivated);
+
+  // Why an account's access ended.
+  enum class Closed { kDeactivated, kDeleted };
+  using ClosedListener = std::function<void(absl::string_view handle, Closed why)>;
+  // Calls `listener` on the calling thread after each deactivation or
+  // deletion is durable, so that whatever is still open for the handle (its
+  // Subscribe streams) ends. Something opened after the listener ran sees
+  // the account closed in the store. Set once, before serving.
+  void SetClosedListener(ClosedListener listener) { on_closed_ = std::move(listener); }
 
   // OK if `handle` may receive messages; FAILED_PRECONDITION if the operator
   // deactivated it. A missing account is OK here (callers check existence).
   absl::Status CheckActive(absl::string_view handle);
 
-  // Deletes the caller's account: every device with its keys and queue,
-  // the account record, sent-later messages, idempotency records, its
-  // response policy and queue index; care links are kept as ended (by the
-  // caller) so the other side sees them end. One atomic synced write, with
-  // an account.deleted audit entry (the trail keeps that it happened).
-  // The handle can be registered again afterwards. Errors: storage only.
+  // Deletes the caller's account and everything on the server that names
+  // the person (account_deletion.cc): every device with its keys and queue,
+  // the account record, their held send-later messages and the ones held
+  // for them, idempotency records, their response policy, their care links
+  // (both rows: the other side keeps no link naming them), the queue index
+  // entries of those links and the invite codes they created. One atomic
+  // synced write, with an account.deleted audit entry (the operator's trail
+  // keeps that it happened), then the closed listener runs. Envelopes they
+  // sent that wait in other people's queues stay: they are those people's
+  // mail. The handle can be registered again afterwards and the new account
+  // sees nothing of this one. Errors: storage only.
+  // `now_ms` is no longer used (links are deleted, not marked ended at it).
   absl::Status DeleteAccount(const AuthenticatedDevice& caller, int64_t now_ms,
                              const CallContext& call = {});
 
@@ -114,7 +131,14 @@ class Accounts {
                                             absl::string_view device_secret,
                                             uint32_t registration_id, const DeviceKeys& keys);
 
+  // Adds the deletion of every row of DeleteAccount to `batch`; returns how
+  // many were stored under the user's own prefix.
+  absl::StatusOr<size_t> DeleteOwnRowsInto(absl::string_view handle, WriteBatch& batch);
+  absl::Status DeleteLinksInto(absl::string_view handle, WriteBatch& batch);
+  absl::Status DeleteNamingRowsInto(absl::string_view handle, WriteBatch& batch);
+
   Store* const store_;
+  ClosedListener on_closed_;
   // Serialises the exists-check and write of Register per handle.
   StripedMutex handle_locks_;
 };

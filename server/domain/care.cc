@@ -1,6 +1,7 @@
 #include "server/domain/care.h"
 
 #include <algorithm>
+#include <memory>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -31,12 +32,47 @@ absl::Status ValidPeer(absl::string_view handle, absl::string_view field) {
 }  // namespace
 
 Care::Care(Store* store, Accounts* accounts, Enrolment* enrolment, Clock* clock,
-           std::string emergency_note)
+           std::string emergency_note, CareOptions options)
     : store_(store),
       accounts_(accounts),
       enrolment_(enrolment),
       clock_(clock),
-      emergency_note_(std::move(emergency_note)) {}
+      emergency_note_(std::move(emergency_note)),
+      options_(options) {}
+
+absl::StatusOr<size_t> Care::ActiveLinks(Table table, absl::string_view handle) {
+  constexpr size_t kBatch = 1000;
+  size_t active = 0;
+  std::string after;
+  while (true) {
+    SOTTO_ASSIGN_OR_RETURN(std::vector<KeyValue> rows,
+                           store_->Scan(table, keys::UserPrefix(handle), after, kBatch));
+    for (const KeyValue& row : rows) {
+      SOTTO_ASSIGN_OR_RETURN(records::Link l, records::DecodeLink(row.value));
+      if (l.state == static_cast<uint32_t>(LinkState::kActive)) ++active;
+    }
+    if (rows.size() < kBatch) return active;
+    after = rows.back().key;
+  }
+}
+
+absl::Status Care::CheckLinkRoom(absl::string_view therapist, absl::string_view client) {
+  const size_t cap = options_.max_links_per_user;
+  SOTTO_ASSIGN_OR_RETURN(size_t client_links, ActiveLinks(Table::kLinksByClient, client));
+  if (client_links >= cap) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat(client, " already has ", client_links, " active care links, the most one ",
+                     "account may have (link cap ", cap, "); end one first"));
+  }
+  SOTTO_ASSIGN_OR_RETURN(size_t therapist_links, ActiveLinks(Table::kLinks, therapist));
+  if (therapist_links >= cap) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("therapist ", therapist, " already has ", therapist_links,
+                     " active care links, the most one account may have (link cap ", cap,
+                     "); the invite can be used once they end one"));
+  }
+  return absl::OkStatus();
+}
 
 void Care::LinkInto(absl::string_view therapist, absl::string_view client, int64_t now_ms,
                     WriteBatch& batch) {
@@ -88,6 +124,7 @@ absl::StatusOr<RegisterResult> Care::Register(const Registration& reg,
   // Invite lock before the handle lock inside Accounts::Register; nothing
   // takes them in the other order.
   StripedLock lock(locks_, {invite_key});
+  std::unique_ptr<StripedLock> room_lock;  // the link cap's, taken in the hook
   SOTTO_ASSIGN_OR_RETURN(
       result.device_id,
       accounts_->Register(
@@ -100,6 +137,12 @@ absl::StatusOr<RegisterResult> Care::Register(const Registration& reg,
             SOTTO_ASSIGN_OR_RETURN(records::Code invite, records::DecodeCode(*value));
             const int64_t now = clock_->NowMillis();
             if (now >= invite.expires_at_ms) return absl::PermissionDeniedError(kBadInviteCode);
+            SOTTO_ASSIGN_OR_RETURN(std::optional<Role> inviter, accounts_->RoleOf(invite.handle));
+            if (inviter != Role::kTherapist) return absl::PermissionDeniedError(kBadInviteCode);
+            // Held until the account and link are written (past the hook).
+            room_lock = std::make_unique<StripedLock>(
+                link_locks_, std::vector<std::string>{invite.handle, reg.handle});
+            SOTTO_RETURN_IF_ERROR(CheckLinkRoom(invite.handle, reg.handle));
             batch.Delete(Table::kInvites, invite_key);
             LinkInto(invite.handle, reg.handle, now, batch);
             const std::string actor = absl::StrCat(reg.handle, ".1");
@@ -128,6 +171,18 @@ absl::StatusOr<IssuedCode> Care::CreateInvite(const AuthenticatedDevice& caller,
         absl::StrCat("valid_hours ", valid_hours, " is above the maximum of ", kMaxCodeValidHours));
   }
   if (valid_hours == 0) valid_hours = kDefaultCodeValidHours;
+  // Not held until redemption (an invite is not a link): AcceptInvite and
+  // Register check again. This only spares the client a code that cannot
+  // be used.
+  SOTTO_ASSIGN_OR_RETURN(size_t links, ActiveLinks(Table::kLinks, caller.handle));
+  if (links >= options_.max_links_per_user) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        caller.handle, " already has ", links, " active care links, the most one account may have ",
+        "(link cap ", options_.max_links_per_user, "); end one before inviting"));
+  }
+  if (options_.invite_limiter != nullptr) {
+    SOTTO_RETURN_IF_ERROR(options_.invite_limiter->Take(caller.handle));
+  }
   SOTTO_ASSIGN_OR_RETURN(std::string code, GenerateCode());
   IssuedCode issued{code, clock_->NowMillis() + int64_t{valid_hours} * 3600 * 1000};
   WriteBatch batch;
@@ -157,11 +212,15 @@ absl::StatusOr<std::string> Care::AcceptInvite(const AuthenticatedDevice& caller
   SOTTO_ASSIGN_OR_RETURN(records::Code invite, records::DecodeCode(*value));
   const int64_t now = clock_->NowMillis();
   if (now >= invite.expires_at_ms) return absl::PermissionDeniedError(kBadInviteCode);
+  SOTTO_ASSIGN_OR_RETURN(std::optional<Role> inviter, accounts_->RoleOf(invite.handle));
+  if (inviter != Role::kTherapist) return absl::PermissionDeniedError(kBadInviteCode);
   SOTTO_ASSIGN_OR_RETURN(std::optional<records::Link> link, GetLink(invite.handle, caller.handle));
   if (link && link->state == static_cast<uint32_t>(LinkState::kActive)) {
     return absl::AlreadyExistsError(
         absl::StrCat(caller.handle, " is already linked to ", invite.handle));
   }
+  StripedLock room_lock(link_locks_, {invite.handle, caller.handle});
+  SOTTO_RETURN_IF_ERROR(CheckLinkRoom(invite.handle, caller.handle));
   // A link made again gets a since_ms after the old one's, even within one
   // millisecond: send-later messages written under the old link are told
   // apart by it (Mailbox::ReleaseDue).

@@ -13,6 +13,8 @@
 #include "server/domain/call_context.h"
 #include "server/domain/clock.h"
 #include "server/domain/enrolment.h"
+#include "server/domain/limits.h"
+#include "server/domain/rate_limiter.h"
 #include "server/domain/records.h"
 #include "server/domain/response_policy.h"
 #include "server/domain/striped_mutex.h"
@@ -60,6 +62,14 @@ struct PolicyView {
   std::string emergency_note;
 };
 
+struct CareOptions {
+  // Active care links one account may have; tests lower it.
+  size_t max_links_per_user = kMaxLinksPerUser;
+  // Invite creations per therapist (RateLimits::invites_per_therapist).
+  // Null: unlimited (domain tests). Not owned.
+  RateLimiter* invite_limiter = nullptr;
+};
+
 // Care links (who may write to whom), invites, therapist registration with an
 // enrolment code and response policies. A care link joins one therapist and
 // one client; a client may have several therapists (a care team), a
@@ -68,7 +78,7 @@ struct PolicyView {
 class Care {
  public:
   Care(Store* store, Accounts* accounts, Enrolment* enrolment, Clock* clock,
-       std::string emergency_note = kDefaultEmergencyNote);
+       std::string emergency_note = kDefaultEmergencyNote, CareOptions options = {});
   Care(const Care&) = delete;
   Care& operator=(const Care&) = delete;
 
@@ -78,7 +88,9 @@ class Care {
   // Errors: those of Accounts::Register; INVALID_ARGUMENT for a code of the
   // wrong kind for the role (names the field); PERMISSION_DENIED for a
   // missing, wrong, used or expired code (one message per kind of code,
-  // whatever the reason).
+  // whatever the reason; also an invite whose therapist is gone);
+  // FAILED_PRECONDITION when the invite's therapist already has
+  // max_links_per_user active links (the code is not consumed).
   absl::StatusOr<RegisterResult> Register(const Registration& registration,
                                           absl::string_view enrolment_code,
                                           absl::string_view invite_code,
@@ -86,15 +98,22 @@ class Care {
 
   // Therapist only: a one-time invite code valid for `valid_hours` (0:
   // kDefaultCodeValidHours). Errors: PERMISSION_DENIED (a client caller),
-  // INVALID_ARGUMENT (valid_hours above kMaxCodeValidHours).
+  // INVALID_ARGUMENT (valid_hours above kMaxCodeValidHours),
+  // RESOURCE_EXHAUSTED naming the cap when the caller already has
+  // max_links_per_user active links, or when the caller created too many
+  // invites lately (the invite limiter; says when to retry). A refused call
+  // takes nothing from the limiter.
   absl::StatusOr<IssuedCode> CreateInvite(const AuthenticatedDevice& caller, uint32_t valid_hours,
                                           const CallContext& call = {});
 
   // An existing client redeems an invite: links them to its therapist (again,
   // if an earlier link ended) and consumes the code, atomically. Returns the
   // therapist. Errors: INVALID_ARGUMENT (empty code), PERMISSION_DENIED
-  // (therapist caller; wrong, used or expired code), ALREADY_EXISTS (already
-  // actively linked; the code is not consumed).
+  // (therapist caller; wrong, used or expired code, or its therapist is
+  // gone), ALREADY_EXISTS (already actively linked), RESOURCE_EXHAUSTED (the
+  // caller already has max_links_per_user active links),
+  // FAILED_PRECONDITION (the therapist has); the code is consumed only on
+  // success.
   absl::StatusOr<std::string> AcceptInvite(const AuthenticatedDevice& caller,
                                            absl::string_view code, const CallContext& call = {});
 
@@ -153,15 +172,27 @@ class Care {
   static void LinkInto(absl::string_view therapist, absl::string_view client, int64_t now_ms,
                        WriteBatch& batch);
   absl::StatusOr<std::vector<CareLink>> LinksOf(Table table, absl::string_view handle);
+  // How many active links `handle` has in `table` (kLinks for a therapist,
+  // kLinksByClient for a client); reads every row, ended ones too.
+  absl::StatusOr<size_t> ActiveLinks(Table table, absl::string_view handle);
+  // OK if both may take one more active link; the caller holds link_locks_
+  // for both. RESOURCE_EXHAUSTED for the client's own cap,
+  // FAILED_PRECONDITION for the therapist's.
+  absl::Status CheckLinkRoom(absl::string_view therapist, absl::string_view client);
 
   Store* const store_;
   Accounts* const accounts_;
   Enrolment* const enrolment_;
   Clock* const clock_;
   const std::string emergency_note_;
+  const CareOptions options_;
   // Serialises the check-then-write of an invite (by code hash) and of a
   // link (by pair key).
   StripedMutex locks_;
+  // Serialises the count-then-link of the link cap (by handle), held until
+  // the link is written. Taken last: after locks_ and (in Register)
+  // Accounts' handle lock, never before either.
+  StripedMutex link_locks_;
 };
 
 }  // namespace sotto::server

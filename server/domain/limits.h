@@ -76,9 +76,20 @@ inline constexpr uint32_t kMaxCodeValidHours = 30 * 24;
 inline constexpr int64_t kMaxScheduleAheadMs = 366LL * 24 * 3600 * 1000;
 // Queue.Snooze: at most this far ahead.
 inline constexpr int64_t kMaxSnoozeAheadMs = 90LL * 24 * 3600 * 1000;
-// Care links one account may have (a therapist's clients, a client's care
-// team); CreateInvite/AcceptInvite fail with RESOURCE_EXHAUSTED beyond it.
+// Active care links one account may have (a therapist's clients, a client's
+// care team); ended links do not count. CreateInvite by a therapist at the
+// cap fails with RESOURCE_EXHAUSTED; AcceptInvite (and Register with an
+// invite) fails with RESOURCE_EXHAUSTED when the client is at the cap and
+// FAILED_PRECONDITION when the therapist is; each message names the cap.
 inline constexpr size_t kMaxLinksPerUser = 5000;
+// Invite creation per therapist, a token bucket (RateLimitOptions::
+// invites_per_therapist, sotto-server --rate-invites): kInviteBurst at once,
+// then kInvitesPerHour an hour. Past it CreateInvite fails with
+// RESOURCE_EXHAUSTED saying when to retry (a RetryInfo detail): outstanding
+// codes are rows anyone may guess at, so a therapist (or a stolen therapist
+// device) cannot mint them without bound. In memory: a restart refills.
+inline constexpr double kInviteBurst = 30;
+inline constexpr double kInvitesPerHour = 30;
 // Send-later messages one sending device may have held at once; Send fails
 // with RESOURCE_EXHAUSTED beyond it (held messages take disk and cannot be
 // drained by the recipient).
@@ -89,6 +100,10 @@ inline constexpr size_t kMaxScheduledPerDevice = 1000;
 // RESOURCE_EXHAUSTED until the oldest failure leaves the window.
 inline constexpr int kMaxCodeFailures = 10;
 inline constexpr int64_t kCodeFailureWindowMs = 10LL * 60 * 1000;
+// A held message due for a recipient whose queue is full (kMaxQueueDepth
+// or kMaxQueueBytes) stays held and is tried again this much later, until
+// there is room. Its sender is not told.
+inline constexpr int64_t kHeldRetryMs = 60LL * 1000;
 // Scheduled messages released per store scan by the releaser.
 inline constexpr size_t kScheduledReleaseBatch = 100;
 // The releaser checks for due messages at least this often.

@@ -138,9 +138,12 @@ class Mailbox {
   // the queue locks; each batch of releases is synced after the locks are
   // released, and only then are the listeners notified.
   // A message whose care link is no longer active (or was ended and made
-  // again after the message was accepted), or whose recipient is gone, is
-  // dropped; devices removed since are skipped. Returns the release
-  // time of the next held message, nullopt if none.
+  // again after the message was accepted), whose sender or recipient is
+  // gone or deactivated, is dropped; devices removed since are skipped. A
+  // message that would take a recipient queue past its quota
+  // (max_queue_depth, max_queue_bytes) stays held and is tried again
+  // kHeldRetryMs later. Returns the release time of the next held message,
+  // nullopt if none.
   absl::StatusOr<std::optional<int64_t>> ReleaseDue();
 
   // Deletes every idempotency record past its retention (limits.h) at the

@@ -120,7 +120,19 @@ absl::Status Mailbox::ReleaseOne(const std::string& scheduled_key, absl::string_
   if (envelopes.empty()) return WriteReleased(drop, released);
   SOTTO_ASSIGN_OR_RETURN(std::optional<Route> route, RouteRelease(held));
   if (!route) return WriteReleased(drop, released);
-  return DeliverReleased(held, envelopes, *route, drop, released);
+  absl::Status delivered = DeliverReleased(held, envelopes, *route, drop, released);
+  if (delivered.code() != absl::StatusCode::kResourceExhausted) return delivered;
+  // A recipient queue is full (depth or bytes): hold the message until
+  // there is room, trying again kHeldRetryMs from now. The releaser would
+  // otherwise fill the queue past the quota that Send enforces.
+  const std::string retry_key = keys::Scheduled(clock_->NowMillis() + kHeldRetryMs, held.sender,
+                                                held.sender_device, held.message_id);
+  WriteBatch postpone;
+  postpone.Delete(Table::kScheduled, scheduled_key);
+  postpone.Put(Table::kScheduled, retry_key, std::string(value));
+  postpone.Put(Table::kScheduledIndex,
+               keys::ScheduledIndex(held.sender, held.sender_device, held.message_id), retry_key);
+  return WriteReleased(postpone, released);
 }
 
 absl::StatusOr<std::vector<OutgoingEnvelope>> Mailbox::TakeEnvelopesForRemainingDevices(
@@ -145,6 +157,16 @@ absl::StatusOr<std::vector<OutgoingEnvelope>> Mailbox::TakeEnvelopesForRemaining
 absl::StatusOr<std::optional<Route>> Mailbox::RouteRelease(const records::Scheduled& held) {
   SOTTO_ASSIGN_OR_RETURN(std::optional<Role> role, accounts_->RoleOf(held.sender));
   if (!role) return std::nullopt;
+  // Both ends must be active at release: a deactivated sender's held
+  // messages are not delivered for them (the account may be compromised),
+  // and a deactivated recipient receives nothing. Dropped, not kept:
+  // reactivation does not bring them back.
+  for (absl::string_view end :
+       {absl::string_view(held.sender), absl::string_view(held.recipient)}) {
+    absl::Status active = accounts_->CheckActive(end);
+    if (active.code() == absl::StatusCode::kFailedPrecondition) return std::nullopt;
+    SOTTO_RETURN_IF_ERROR(active);
+  }
   if (care_ == nullptr) return Route();
   AuthenticatedDevice sender{held.sender, held.sender_device, *role};
   absl::StatusOr<Route> allowed = care_->CheckCanMessage(sender, held.recipient);
@@ -176,10 +198,9 @@ absl::Status Mailbox::DeliverReleased(const records::Scheduled& held,
   stamp.server_time_ms = now;
   stamp.message_id = held.message_id;
   WriteBatch batch = drop;
-  // The sender was told the message is accepted: a full queue does not drop
-  // it.
-  SOTTO_RETURN_IF_ERROR(
-      QueueInto(stamp, held.recipient, envelopes, /*enforce_depth=*/false, batch));
+  // Within the queue quota, as a Send: RESOURCE_EXHAUSTED (nothing
+  // written) makes ReleaseOne hold the message longer.
+  SOTTO_RETURN_IF_ERROR(QueueInto(stamp, held.recipient, envelopes, /*enforce_depth=*/true, batch));
   const bool indexed = conversations_ != nullptr && route.between_care_parties &&
                        held.kind == static_cast<uint32_t>(SendKind::kMessage);
   {

@@ -19,6 +19,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "server/domain/clock.h"
+#include "server/domain/limits.h"
 
 namespace sotto::server {
 
@@ -44,6 +45,8 @@ struct RateLimitOptions {
   BucketConfig bundle_per_target{50, 200};
   // Send calls per sending device.
   BucketConfig sends_per_device{1000, 36000};
+  // CreateInvite calls per therapist (limits.h).
+  BucketConfig invites_per_therapist{kInviteBurst, kInvitesPerHour};
 };
 
 // The wait carried by a RESOURCE_EXHAUSTED from a RateLimiter, if any.
@@ -101,12 +104,15 @@ struct RateLimits {
         bundle_per_requester(clock, options.bundle_per_requester,
                              "too many key bundle requests from this device"),
         bundle_per_target(clock, options.bundle_per_target, "one-time prekey hand-outs"),
-        sends_per_device(clock, options.sends_per_device, "too many sends from this device") {}
+        sends_per_device(clock, options.sends_per_device, "too many sends from this device"),
+        invites_per_therapist(clock, options.invites_per_therapist,
+                              "too many invites created by this therapist") {}
   RateLimiter registration;
   RateLimiter failed_auth;
   RateLimiter bundle_per_requester;
   RateLimiter bundle_per_target;
   RateLimiter sends_per_device;
+  RateLimiter invites_per_therapist;
 };
 
 }  // namespace sotto::server

@@ -5,8 +5,10 @@
 #include <deque>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "server/rpc/auth.h"
@@ -62,6 +64,11 @@ class MessagesService::SubscribeReactor final
     listener_id_ =
         mailbox_->AddListener(caller_.handle, caller_.device_id,
                               [this](const StoredEnvelope* added) { OnQueueGrew(added); });
+    // Closed since our authentication: end before streaming anything.
+    if (std::optional<grpc::Status> closed = service_->ClosedStatus(caller_.handle)) {
+      absl::MutexLock lock(&mu_);
+      finish_ = *closed;
+    }
     Step();
     // A stream that failed at once (its first read) replaces nobody.
     bool failed;
@@ -74,6 +81,9 @@ class MessagesService::SubscribeReactor final
       oldest->Replace(service_->max_streams_per_device_);
       oldest->Unref();
     }
+    // Closed between the check above and AddStream: EndStreamsOf ran
+    // before this stream was on the record, but the store already says so.
+    if (std::optional<grpc::Status> closed = service_->ClosedStatus(caller_.handle)) End(*closed);
   }
 
   const AuthenticatedDevice& caller() const { return caller_; }
@@ -88,17 +98,27 @@ class MessagesService::SubscribeReactor final
   // Ends the stream with ABORTED: the same device opened a newer one, and
   // `limit` are open. Safe on any thread, before or after OnDone (pinned).
   void Replace(size_t limit) {
+    if (End(grpc::Status(
+            grpc::StatusCode::ABORTED,
+            absl::StrCat("replaced: device ", caller_.handle, ".", caller_.device_id,
+                         " opened a newer Subscribe stream, and a device keeps at most ", limit,
+                         " open; the newer stream receives this device's envelopes")))) {
+      ServerStats::Add(stats_->subscriptions_replaced, 1);
+    }
+  }
+
+  // Ends the stream with `status` once the write in flight (if any) is
+  // done; nothing more is streamed. False if it was already ending. Safe on
+  // any thread, before or after OnDone (pinned).
+  bool End(const grpc::Status& status) {
     {
       absl::MutexLock lock(&mu_);
-      if (finish_) return;
-      finish_ = grpc::Status(
-          grpc::StatusCode::ABORTED,
-          absl::StrCat("replaced: device ", caller_.handle, ".", caller_.device_id,
-                       " opened a newer Subscribe stream, and a device keeps at most ", limit,
-                       " open; the newer stream receives this device's envelopes"));
+      if (finish_) return false;
+      finish_ = status;
+      pending_.clear();
     }
-    ServerStats::Add(stats_->subscriptions_replaced, 1);
     Step();
+    return true;
   }
 
   void OnWriteDone(bool ok) override {
@@ -365,6 +385,51 @@ MessagesService::SubscribeReactor* MessagesService::AddStream(SubscribeReactor* 
   // have been deleted yet; pinned, it will not be until Unref.
   oldest->Ref();
   return oldest;
+}
+
+std::optional<grpc::Status> MessagesService::ClosedStatus(absl::string_view handle) {
+  absl::StatusOr<std::optional<Role>> role = accounts_->RoleOf(handle);
+  if (role.ok() && !role->has_value()) return StreamEnd(handle, Accounts::Closed::kDeleted);
+  if (accounts_->CheckActive(handle).code() == absl::StatusCode::kFailedPrecondition) {
+    return StreamEnd(handle, Accounts::Closed::kDeactivated);
+  }
+  return std::nullopt;
+}
+
+grpc::Status MessagesService::StreamEnd(absl::string_view handle, Accounts::Closed why) {
+  return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                      why == Accounts::Closed::kDeleted
+                          ? absl::StrCat("account ", handle, " was deleted; stream ended")
+                          : absl::StrCat("account ", handle,
+                                         " is deactivated by the operator; stream ended; "
+                                         "contact your provider"));
+}
+
+void MessagesService::EndStreamsOf(absl::string_view handle, Accounts::Closed why) {
+  std::vector<SubscribeReactor*> ending;
+  {
+    absl::MutexLock lock(&streams_mu_);
+    // Device keys are "handle.device" and a handle has no '.'.
+    const std::string prefix = absl::StrCat(handle, ".");
+    for (auto it = streams_.begin(); it != streams_.end();) {
+      if (!absl::StartsWith(it->first, prefix)) {
+        ++it;
+        continue;
+      }
+      for (SubscribeReactor* stream : it->second) {
+        // Off the record, its OnDone cannot have run; pinned, it is not
+        // deleted before Unref (as in AddStream).
+        stream->Ref();
+        ending.push_back(stream);
+      }
+      streams_.erase(it++);
+    }
+  }
+  const grpc::Status status = StreamEnd(handle, why);
+  for (SubscribeReactor* stream : ending) {
+    stream->End(status);
+    stream->Unref();
+  }
 }
 
 void MessagesService::RemoveStream(SubscribeReactor* stream) {

@@ -41,7 +41,8 @@ QueueGrowthStep OnQueueGrowth(std::optional<uint64_t> added_seq, uint64_t last_r
 // commit: the store's syncer, which must keep running until the gRPC server
 // has shut down). A device holds at most
 // `max_streams_per_device` (at least 1) Subscribe streams; a newer one ends
-// its oldest with ABORTED.
+// its oldest with ABORTED; a deactivated or deleted account's streams end
+// (EndStreamsOf).
 class MessagesService final : public sotto::v1::Messages::CallbackService {
  public:
   MessagesService(CallGate* gate, Mailbox* mailbox, ServerStats* stats,
@@ -69,12 +70,23 @@ class MessagesService final : public sotto::v1::Messages::CallbackService {
                                             const sotto::v1::CancelScheduledRequest* request,
                                             sotto::v1::CancelScheduledResponse* response) override;
 
+  // Ends every open Subscribe stream of `handle`'s devices with
+  // UNAUTHENTICATED saying why (the account was deactivated or deleted):
+  // the server's Accounts closed listener. Safe on any thread.
+  void EndStreamsOf(absl::string_view handle, Accounts::Closed why);
+
  private:
   class SubscribeReactor;
 
   // Finishes a Send with `result` (Mailbox::Send's completion), counting it.
   void FinishSend(grpc::ServerUnaryReactor* reactor, int envelopes,
                   const absl::StatusOr<SendResult>& result, sotto::v1::SendResponse* response);
+
+  // The status a stream of a closed account ends with.
+  static grpc::Status StreamEnd(absl::string_view handle, Accounts::Closed why);
+  // That status if `handle` is deleted or deactivated now, else nullopt
+  // (also when the store cannot say: the stream goes on, as before).
+  std::optional<grpc::Status> ClosedStatus(absl::string_view handle);
 
   // Records `stream` as its device's newest. Returns the device's oldest
   // stream if that makes one too many: taken off the record and pinned

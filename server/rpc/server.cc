@@ -166,7 +166,10 @@ absl::Status SottoServer::Parts::OpenDomain(const ServerOptions& options, Clock*
   accounts = std::make_unique<Accounts>(db);
   keys = std::make_unique<KeyDirectory>(db, accounts.get());
   enrolment = std::make_unique<Enrolment>(db, accounts.get(), clock);
-  care = std::make_unique<Care>(db, accounts.get(), enrolment.get(), clock, options.emergency_note);
+  limits = std::make_unique<RateLimits>(clock, options.rate_limits);
+  care = std::make_unique<Care>(
+      db, accounts.get(), enrolment.get(), clock, options.emergency_note,
+      CareOptions{options.max_links_per_user, &limits->invites_per_therapist});
   conversations = std::make_unique<ConversationQueue>(db, care.get(), clock);
   mailbox = std::make_unique<Mailbox>(db, accounts.get(), clock, options.mailbox, care.get(),
                                       conversations.get());
@@ -177,7 +180,6 @@ absl::Status SottoServer::Parts::OpenDomain(const ServerOptions& options, Clock*
   sweeper = std::make_unique<Sweeper>(mailbox.get(), enrolment.get(), care.get(),
                                       ReportTo("sweeping expired records failed"));
   code_attempts = std::make_unique<AttemptLimiter>(clock);
-  limits = std::make_unique<RateLimits>(clock, options.rate_limits);
   return absl::OkStatus();
 }
 
@@ -191,6 +193,12 @@ void SottoServer::Parts::MakeServices(const ServerOptions& options, Clock* clock
   keys_service = std::make_unique<KeysService>(gate.get(), keys.get(), care.get());
   messages_service = std::make_unique<MessagesService>(gate.get(), mailbox.get(), &stats,
                                                        options.max_streams_per_device);
+  // A deactivated or deleted account's open streams end with it. Set
+  // before serving; nothing closes an account once the services are gone.
+  MessagesService* const streams = messages_service.get();
+  accounts->SetClosedListener([streams](absl::string_view handle, Accounts::Closed why) {
+    streams->EndStreamsOf(handle, why);
+  });
   care_service = std::make_unique<CareService>(gate.get(), care.get(), code_attempts.get());
   queue_service = std::make_unique<QueueService>(gate.get(), conversations.get());
   operator_service = std::make_unique<OperatorService>(enrolment.get(), audit, accounts.get(),

@@ -44,6 +44,9 @@ struct ServerOptions {
   MailboxOptions mailbox;
   // Token buckets per source address, device and target (rate_limiter.h).
   RateLimitOptions rate_limits;
+  // Active care links per account (limits.h kMaxLinksPerUser); tests lower
+  // it.
+  size_t max_links_per_user = kMaxLinksPerUser;
   // Shown to clients with every reply expectation and policy.
   std::string emergency_note = kDefaultEmergencyNote;
   // Serve sotto.v1.Operator on unix:DATA_DIR/operator.sock (mode 0600; the

@@ -7,9 +7,12 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "cli_fixture.h"
 #include "e2e_support.h"
 #include "gmock/gmock.h"
@@ -225,12 +228,12 @@ TEST_F(CliTest, DeleteAccountAsksForTheHandleThenWipesTheProfileAndTheServerForg
   EXPECT_EQ(reopen.exit_code, 1);
   EXPECT_THAT(reopen.err, HasSubstr("sotto init"));
 
-  // The therapist's side: sending fails naming the missing user; the link
-  // shows as ended by sam.
+  // The therapist's side: sending fails naming the missing user; no link
+  // names sam any more (issue 22: it used to show "ended by sam").
   CliRun to_nobody = Sotto("dr-rivera", "send sam 'are you there?'");
   EXPECT_EQ(to_nobody.exit_code, 1);
   EXPECT_THAT(to_nobody.err, HasSubstr("no user sam"));
-  EXPECT_THAT(Sotto("dr-rivera", "links").out, HasSubstr("by sam"));
+  EXPECT_THAT(Sotto("dr-rivera", "links").out, HasSubstr("No clients yet"));
   // The operator's audit trail.
   auto audit =
       sotto::testing::RunServerCommand("audit --data-dir '" + server_->data_dir() + "' --user sam");
@@ -247,6 +250,67 @@ TEST_F(CliTest, DeleteAccountAsksForTheHandleThenWipesTheProfileAndTheServerForg
   CliRun scripted = Sotto("sam", "delete-account --confirm sam");
   ASSERT_EQ(scripted.exit_code, 0) << scripted.err;
   EXPECT_FALSE(std::filesystem::exists(dir_ / "sam"));
+}
+
+TEST_F(CliTest, ADeletedHandleRegisteredAgainListsNoLinkOfThePreviousPerson) {
+  ASSERT_EQ(InitTherapist("dr-rivera").exit_code, 0);
+  ASSERT_EQ(InitTherapist("dr-lee").exit_code, 0);
+  ASSERT_EQ(InitClient("sam", "dr-rivera").exit_code, 0);
+  ASSERT_EQ(Sotto("sam", "delete-account --confirm sam").exit_code, 0);
+
+  // Someone else takes the handle, invited by dr-lee.
+  CliRun again = InitClient("sam", "dr-lee");
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  CliRun links = Sotto("sam", "links");
+  ASSERT_EQ(links.exit_code, 0) << links.err;
+  EXPECT_THAT(links.out, HasSubstr("dr-lee"));
+  EXPECT_THAT(links.out, Not(HasSubstr("dr-rivera")));
+  EXPECT_THAT(links.out, Not(HasSubstr("ended")));
+  // The former therapist sees no link to the handle.
+  EXPECT_THAT(Sotto("dr-rivera", "links").out, HasSubstr("No clients yet"));
+}
+
+TEST_F(CliTest, ADeactivatedDevicesSyncWaitEndsAndReceivesNothing) {
+  ASSERT_EQ(InitTherapist("dr-rivera").exit_code, 0);
+  ASSERT_EQ(InitClient("sam", "dr-rivera").exit_code, 0);
+  const std::string data_dir = server_->data_dir();
+  const auto open_streams = [&] {
+    auto stats = sotto::testing::RunServerCommand("stats --data-dir '" + data_dir + "'");
+    return stats.output;
+  };
+  // sam's `sync --wait`, in the background with its own output files.
+  const std::string out = (dir_ / "wait.out").string();
+  const std::string err = (dir_ / "wait.err").string();
+  const std::string command =
+      absl::StrCat("SOTTO_ALLOW_WEAK_PASSPHRASE=1 SOTTO_PASSPHRASE='correct horse' ",
+                   SOTTO_CLI_BINARY, " --profile ", Quote((dir_ / "sam").string()),
+                   " sync --wait 60 </dev/null >", out, " 2>", err);
+  int status = -1;
+  absl::Time ended;
+  std::thread waiter([&] {
+    status = std::system(command.c_str());
+    ended = absl::Now();
+  });
+  bool open = false;
+  for (int i = 0; i < 200 && !open; ++i) {
+    open = open_streams().find("subscriptions_open 1") != std::string::npos;
+    if (!open) absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_TRUE(open) << open_streams();
+
+  const absl::Time deactivated = absl::Now();
+  auto off =
+      sotto::testing::RunServerCommand("deactivate --data-dir '" + data_dir + "' --name sam");
+  ASSERT_EQ(off.exit_code, 0) << off.output;
+  // Reactivated at once and written to: the ended wait gets none of it.
+  auto on = sotto::testing::RunServerCommand("reactivate --data-dir '" + data_dir + "' --name sam");
+  ASSERT_EQ(on.exit_code, 0) << on.output;
+  ASSERT_EQ(Sotto("dr-rivera", "send sam 'after the deactivation'").exit_code, 0);
+  waiter.join();
+  EXPECT_LT(ended - deactivated, absl::Seconds(20));
+  EXPECT_NE(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 0);
+  EXPECT_THAT(Slurp(err), HasSubstr("account sam is deactivated"));
+  EXPECT_THAT(Slurp(out), Not(HasSubstr("after the deactivation")));
 }
 
 // ---- the CLI against a TLS server (certificates made at run time) ----
