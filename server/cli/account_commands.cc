@@ -32,7 +32,8 @@ Subcommand AddAccountCommand(CLI::App& app, bool deactivate) {
   AddKeyFileOptions(cmd, &o->keys);
   cmd->add_option("--name", o->name, "the account's handle")->required();
   return {cmd, [o, deactivate, name] {
-            absl::Status s = OpenOperatorBackend(o->data_dir, o->keys)->SetDeactivated(o->name, deactivate);
+            absl::Status s =
+                OpenOperatorBackend(o->data_dir, o->keys)->SetDeactivated(o->name, deactivate);
             if (!s.ok()) return Fail(name, s);
             std::cout << o->name << (deactivate ? " deactivated" : " reactivated") << std::endl;
             return 0;

@@ -18,12 +18,12 @@
 #include <limits>
 #include <memory>
 #include <optional>
-#include <utility>
 #include <string>
+#include <utility>
 
 #include "absl/time/time.h"
-#include "server/cli/commands.h"
 #include "server/app/key_files.h"
+#include "server/cli/commands.h"
 #include "server/cli/options.h"
 #include "server/domain/audit_log.h"
 #include "server/operator/operator_backend.h"
@@ -71,9 +71,9 @@ int Verify(OperatorBackend& backend, const AuditOptions& o) {
   std::cout << "audit trail intact: " << verifier.entries() << " entries, head "
             << FormatAuditHead(verifier.head());
   if (verifier.legacy_entries() > 0) {
-    std::cout << " (entries 1-" << verifier.legacy_entries()
-              << " predate the MAC key: "
-              << (key.ok() ? "protected by the MACs after them" : "hashes only, no key file at " + key_path + ": forgeable")
+    std::cout << " (entries 1-" << verifier.legacy_entries() << " predate the MAC key: "
+              << (key.ok() ? "protected by the MACs after them"
+                           : "hashes only, no key file at " + key_path + ": forgeable")
               << ")";
   }
   std::cout << std::endl;
@@ -129,8 +129,8 @@ Subcommand AddAuditCommand(CLI::App& app) {
                   "the audit chain's MAC key (default DATA_DIR.audit-key)");
   cmd->add_option("--since", o->since, "only entries at or after YYYY-MM-DD or RFC 3339");
   cmd->add_option("--user", o->user, "only entries whose actor or subject is HANDLE");
-  CLI::Option* verify = cmd->add_flag(
-      "--verify", o->verify, "check the MAC chain; name the first broken entry (exit 1)");
+  CLI::Option* verify = cmd->add_flag("--verify", o->verify,
+                                      "check the MAC chain; name the first broken entry (exit 1)");
   cmd->add_option("--expect-head", o->expect_head,
                   "with --verify: a head exported earlier (SEQ:HEX); detects truncation")
       ->needs(verify);

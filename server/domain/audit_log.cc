@@ -194,10 +194,9 @@ absl::Status AuditChainVerifier::Add(absl::string_view key, absl::string_view va
     seen_mac_ = true;
   }
   if (expected_ && key_seq == expected_->seq && e->hash != expected_->mac) {
-    return absl::DataLossError(absl::StrCat("audit entry ", expected,
-                                            ": differs from the exported head ",
-                                            FormatAuditHead(*expected_),
-                                            " (the chain up to it was rewritten)"));
+    return absl::DataLossError(
+        absl::StrCat("audit entry ", expected, ": differs from the exported head ",
+                     FormatAuditHead(*expected_), " (the chain up to it was rewritten)"));
   }
   head_.seq = key_seq;
   head_.mac = e->hash;
@@ -257,8 +256,7 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(Store* inner, Clock* cl
   SOTTO_ASSIGN_OR_RETURN(SecretKey key, key_source(head.keyed));
   if (head.keyed && key.Mac({prev_mac, canonical}) != head.hash) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "the audit key file does not match the audit chain (the MAC of its last entry, ",
-        head.seq,
+        "the audit key file does not match the audit chain (the MAC of its last entry, ", head.seq,
         ", does not verify): restore the key file this database was written with, or, if it is "
         "the right one, the entry was altered (run sotto-server audit --verify)"));
   }
@@ -271,9 +269,9 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(Store* inner, Clock* cl
   if (last && !head.keyed) {
     // Chains the legacy head under the key: from here on, rewriting any
     // legacy entry breaks this entry's MAC.
-    SOTTO_RETURN_IF_ERROR(log->Record(
-        {audit::kMacStarted, "", "", absl::StrCat("legacy_entries=", head.seq)},
-        Durability::kSynced));
+    SOTTO_RETURN_IF_ERROR(
+        log->Record({audit::kMacStarted, "", "", absl::StrCat("legacy_entries=", head.seq)},
+                    Durability::kSynced));
   }
   return log;
 }

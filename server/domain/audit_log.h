@@ -95,8 +95,8 @@ struct AuditEntry {
   int64_t time_ms = 0;
   std::string source;  // the caller's address ("ipv4:1.2.3.4"), or empty
   AuditEvent event;
-  std::string hash;     // 32 bytes: the MAC, or a legacy entry's SHA-256
-  bool keyed = false;   // false: a legacy entry (no MAC)
+  std::string hash;    // 32 bytes: the MAC, or a legacy entry's SHA-256
+  bool keyed = false;  // false: a legacy entry (no MAC)
 };
 
 // Where the chain ends: what the operator anchors in a second system.

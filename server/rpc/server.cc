@@ -139,9 +139,9 @@ absl::Status CheckOptions(const ServerOptions& options) {
   }
   if (const char* suites = std::getenv("GRPC_SSL_CIPHER_SUITES");
       suites != nullptr && std::string(suites) != kTlsCipherSuites) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "GRPC_SSL_CIPHER_SUITES is set to \"", suites,
-        "\"; sotto-server serves only its documented TLS suites: unset it"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("GRPC_SSL_CIPHER_SUITES is set to \"", suites,
+                     "\"; sotto-server serves only its documented TLS suites: unset it"));
   }
   if (options.max_streams_per_device == 0) {
     return absl::InvalidArgumentError("max_streams_per_device must be at least 1");

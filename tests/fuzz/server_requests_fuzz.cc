@@ -65,7 +65,8 @@ struct World {
   World() {
     accounts = std::make_unique<Accounts>(&store);
     keys = std::make_unique<KeyDirectory>(&store, accounts.get());
-    enrolment = std::make_unique<Enrolment>(&store, accounts.get(), &clock, sotto::testing::TestKey('p'));
+    enrolment =
+        std::make_unique<Enrolment>(&store, accounts.get(), &clock, sotto::testing::TestKey('p'));
     care = std::make_unique<Care>(&store, accounts.get(), enrolment.get(), &clock);
     conversations = std::make_unique<ConversationQueue>(&store, care.get(), &clock);
     mailbox = std::make_unique<Mailbox>(&store, accounts.get(), &clock, MailboxOptions{},

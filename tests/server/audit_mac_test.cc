@@ -43,8 +43,8 @@ std::unique_ptr<ServerProcess> ChainOf(int n) {
   EXPECT_TRUE(server.ok()) << server.status();
   if (!server.ok()) return nullptr;
   for (int i = 1; i <= n; ++i) {
-    ServerCommandResult r = RunServerCommand(absl::StrCat(
-        "enrol-therapist --quiet --data-dir ", (*server)->data_dir(), " --name dr-", i));
+    ServerCommandResult r = RunServerCommand(absl::StrCat("enrol-therapist --quiet --data-dir ",
+                                                          (*server)->data_dir(), " --name dr-", i));
     EXPECT_EQ(r.exit_code, 0) << r.output;
   }
   EXPECT_TRUE((*server)->Stop().ok());
@@ -172,8 +172,8 @@ TEST(AuditMacTest, TruncationPassesVerifyAloneButNotAgainstAnExportedHead) {
   EXPECT_THAT(r.output, HasSubstr("the chain ends at entry 2 but the exported head is entry 3"));
   // A rewrite up to the head (here: entry 3 replaced) is caught too.
   ASSERT_TRUE(server->Restart().ok());
-  ASSERT_EQ(RunServerCommand("enrol-therapist --quiet --data-dir " + dir + " --name dr-x").exit_code,
-            0);
+  ASSERT_EQ(
+      RunServerCommand("enrol-therapist --quiet --data-dir " + dir + " --name dr-x").exit_code, 0);
   ASSERT_TRUE(server->Stop().ok());
   r = Verify(dir, " --expect-head " + exported);
   EXPECT_EQ(r.exit_code, 1) << r.output;

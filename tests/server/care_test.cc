@@ -14,8 +14,8 @@
 #include "server/domain/conversation_queue.h"
 #include "server/domain/enrolment.h"
 #include "server/domain/sweeper.h"
-#include "tests/server/domain_fixture.h"
 #include "testing/server_keys.h"
+#include "tests/server/domain_fixture.h"
 
 namespace sotto::server {
 namespace {
