@@ -114,8 +114,15 @@ absl::StatusOr<SecretKey> LoadKeyFile(const std::string& path, bool create) {
 }
 
 AuditLog::KeySource AuditKeyFile(std::string path) {
-  return [path = std::move(path)](bool chain_has_macs) -> absl::StatusOr<SecretKey> {
-    absl::StatusOr<SecretKey> key = LoadKeyFile(path, /*create=*/!chain_has_macs);
+  return [path = std::move(path)](AuditLog::Chain chain) -> absl::StatusOr<SecretKey> {
+    if (chain == AuditLog::Chain::kLegacy && access(path.c_str(), F_OK) == 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the audit chain's last entry has no MAC, yet its key file ", path,
+          " exists: entries were rewritten without the key (or written by an older server after "
+          "the key was made). Run sotto-server audit --verify; the server will not seal such a "
+          "chain"));
+    }
+    absl::StatusOr<SecretKey> key = LoadKeyFile(path, /*create=*/chain != AuditLog::Chain::kMacd);
     if (key.status().code() == absl::StatusCode::kNotFound) {
       return absl::FailedPreconditionError(absl::StrCat(
           "the audit chain is MAC'd, but its key file ", path,

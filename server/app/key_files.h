@@ -43,9 +43,12 @@ KeyFilePaths ResolveKeyFilePaths(const std::string& data_dir, KeyFilePaths paths
 // failures as INTERNAL.
 absl::StatusOr<SecretKey> LoadKeyFile(const std::string& path, bool create);
 
-// The AuditLog::KeySource of the audit key in `path`: created only while
-// the chain has no MAC'd entry, so a lost key file is reported (restore it)
-// rather than silently replaced by a key that verifies nothing.
+// The AuditLog::KeySource of the audit key in `path`. For a MAC'd chain
+// the file must exist: a lost key file is reported (restore it) rather than
+// silently replaced by a key that verifies nothing. For a legacy chain it
+// must not: a chain with no MAC beside an existing key was rewritten in the
+// unkeyed format (or continued by an older server), and sealing it with
+// audit.mac.started would bless the rewrite. Empty chain: made if missing.
 AuditLog::KeySource AuditKeyFile(std::string path);
 
 }  // namespace sotto::server

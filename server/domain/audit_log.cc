@@ -253,7 +253,9 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(Store* inner, Clock* cl
       return absl::DataLossError("audit entry key does not match its seq");
     }
   }
-  SOTTO_ASSIGN_OR_RETURN(SecretKey key, key_source(head.keyed));
+  SOTTO_ASSIGN_OR_RETURN(SecretKey key, key_source(!last        ? Chain::kEmpty
+                                                   : head.keyed ? Chain::kMacd
+                                                                : Chain::kLegacy));
   if (head.keyed && key.Mac({prev_mac, canonical}) != head.hash) {
     return absl::FailedPreconditionError(absl::StrCat(
         "the audit key file does not match the audit chain (the MAC of its last entry, ", head.seq,

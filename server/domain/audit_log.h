@@ -167,10 +167,16 @@ class AuditChainVerifier {
 // Thread-safe. Does not own `inner` or `clock`.
 class AuditLog final : public ForwardingStore {
  public:
-  // Where the MAC key comes from: called once by Open, with whether the
-  // chain already has MAC'd entries (then the key must be the one they were
-  // made with, and must not be made anew).
-  using KeySource = std::function<absl::StatusOr<SecretKey>(bool chain_has_macs)>;
+  // What Open found, for its KeySource.
+  enum class Chain {
+    kEmpty,   // no entries
+    kLegacy,  // entries, the last without a MAC: the key is about to be
+              // introduced (audit.mac.started), so none should exist yet
+    kMacd,    // the last entry has a MAC: the key must be the one it was
+              // made with, never a new one
+  };
+  // Where the MAC key comes from: called once by Open.
+  using KeySource = std::function<absl::StatusOr<SecretKey>(Chain chain)>;
 
   // Reads the chain's last entry and gets the key. A legacy chain (entries,
   // none with a MAC) gets audit.mac.started appended at once. Errors: those

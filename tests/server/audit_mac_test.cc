@@ -118,6 +118,12 @@ TEST(AuditMacTest, AWholeChainRewrittenWithoutMacsFailsVerify) {
   ServerCommandResult r = Verify(dir);
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_THAT(r.output, HasSubstr("none of the 3 entries has a MAC"));
+  // Nor will the server seal the rewritten chain with a MAC of its own.
+  EXPECT_FALSE(server->Restart().ok());
+  ServerCommandResult start = RunServerCommand("--listen 127.0.0.1:0 --data-dir " + dir);
+  EXPECT_NE(start.exit_code, 0);
+  EXPECT_THAT(start.output, HasSubstr("the server will not seal such a chain"));
+  EXPECT_EQ(Verify(dir).exit_code, 1);
 }
 
 TEST(AuditMacTest, AnEditMacdWithAGuessedKeyFailsVerifyAndTheServerRefusesTheHead) {

@@ -18,7 +18,9 @@ inline server::SecretKey TestKey(char fill) {
 
 // An AuditLog::KeySource that always gives TestKey(fill).
 inline server::AuditLog::KeySource TestAuditKey(char fill = 'a') {
-  return [fill](bool) -> absl::StatusOr<server::SecretKey> { return TestKey(fill); };
+  return [fill](server::AuditLog::Chain) -> absl::StatusOr<server::SecretKey> {
+    return TestKey(fill);
+  };
 }
 
 }  // namespace sotto::testing
