@@ -12,8 +12,16 @@
 #include "CLI/CLI.hpp"
 #include "absl/synchronization/mutex.h"
 #include "server/cli/commands.h"
+#include "sotto/no_core_dumps.h"
 
 int main(int argc, char** argv) {
+  // Before anything reads a key file: the server and the offline operator
+  // commands hold the audit MAC key and the code pepper in memory, which a
+  // core file would carry to wherever core_pattern sends it.
+  if (absl::Status s = sotto::DisableCoreDumps(); !s.ok()) {
+    std::cerr << "sotto-server: cannot disable core dumps: " << s.message() << "\n";
+    return 1;
+  }
   // Debian's Abseil checks every mutex acquisition against a global
   // lock-order graph (GraphCycles, behind one global lock): measurable
   // overhead under load and no use in production. SottoServer::Start does

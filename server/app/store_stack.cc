@@ -3,6 +3,7 @@
 #include <utility>
 #include <vector>
 
+#include "server/app/key_files.h"
 #include "server/storage/caching_store.h"
 #include "server/storage/rocksdb_store.h"
 
@@ -17,7 +18,11 @@ absl::StatusOr<std::unique_ptr<StoreStack>> StoreStack::Open(const StoreStackOpt
                                             Table::kLinksByClient, Table::kPolicies});
   if (options.wrap_store) stack->base_ = options.wrap_store(std::move(stack->base_));
   Clock* clock = options.clock != nullptr ? options.clock : SystemClock::Get();
-  absl::StatusOr<std::unique_ptr<AuditLog>> audit = AuditLog::Open(stack->base_.get(), clock);
+  // After RocksDB: its lock keeps a second server from racing us to create
+  // the key file.
+  const KeyFilePaths keys = ResolveKeyFilePaths(options.data_dir, {options.audit_key_file, ""});
+  absl::StatusOr<std::unique_ptr<AuditLog>> audit =
+      AuditLog::Open(stack->base_.get(), clock, AuditKeyFile(keys.audit_key));
   if (!audit.ok()) return audit.status();
   stack->audit_ = *std::move(audit);
   // Syncs the audit chain's log, which is RocksDB's.

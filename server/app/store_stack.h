@@ -17,6 +17,8 @@ namespace sotto::server {
 struct StoreStackOptions {
   // RocksDB directory; created if missing.
   std::string data_dir;
+  // The audit chain's MAC key file (key_files.h); empty: DATA_DIR.audit-key.
+  std::string audit_key_file;
   // Stamps audit entries; nullptr means the system clock. Not owned.
   Clock* clock = nullptr;
   // Tests only: wraps the cached store (e.g. to observe or delay writes).
@@ -37,7 +39,9 @@ struct StoreStackOptions {
 class StoreStack {
  public:
   // Opens the database and starts the syncer. Errors: those of
-  // OpenRocksDbStore (data dir unusable, database locked) and AuditLog::Open.
+  // OpenRocksDbStore (data dir unusable, database locked) and AuditLog::Open
+  // (the key file missing while the chain is MAC'd, unreadable, or not the
+  // chain's).
   static absl::StatusOr<std::unique_ptr<StoreStack>> Open(const StoreStackOptions& options);
 
   StoreStack(const StoreStack&) = delete;

@@ -1,4 +1,5 @@
 // sotto-server deactivate|reactivate --data-dir DIR --name HANDLE
+//                                    [--audit-key-file F]
 //
 // turns an account off (it cannot authenticate; Sends to it fail) or on
 // again. Prints "HANDLE deactivated" / "HANDLE reactivated"; errors: one line
@@ -17,6 +18,7 @@ namespace {
 
 struct AccountOptions {
   std::string data_dir;
+  KeyFilePaths keys;
   std::string name;
 };
 
@@ -27,9 +29,11 @@ Subcommand AddAccountCommand(CLI::App& app, bool deactivate) {
       name, deactivate ? "stop an account from signing in and receiving (keeps its data)"
                        : "undo deactivate");
   AddDataDirOption(cmd, &o->data_dir);
+  AddKeyFileOptions(cmd, &o->keys);
   cmd->add_option("--name", o->name, "the account's handle")->required();
   return {cmd, [o, deactivate, name] {
-            absl::Status s = OpenOperatorBackend(o->data_dir)->SetDeactivated(o->name, deactivate);
+            absl::Status s =
+                OpenOperatorBackend(o->data_dir, o->keys)->SetDeactivated(o->name, deactivate);
             if (!s.ok()) return Fail(name, s);
             std::cout << o->name << (deactivate ? " deactivated" : " reactivated") << std::endl;
             return 0;

@@ -1,19 +1,28 @@
-// sotto-server audit --data-dir DIR [--since T] [--user U] [--verify]
+// sotto-server audit --data-dir DIR [--since T] [--user U]
+//                    [--verify [--expect-head SEQ:HEX] | --head] [--audit-key-file F]
 //
 // prints the audit trail, one entry a line (audit_log.h FormatAuditEntry),
 // oldest first; --since takes YYYY-MM-DD or RFC 3339, --user keeps entries
-// whose actor or subject is that handle. --verify checks the whole hash chain
-// instead and prints "audit trail intact: N entries, head HASH" (exit 0) or
-// "audit trail broken: audit entry N: ..." (exit 1). It reads through the
-// running server's operator socket, or with no server the database opened
-// read-only.
+// whose actor or subject is that handle. --verify checks the whole chain's
+// MACs with the audit key file instead and prints
+// "audit trail intact: N entries, head SEQ:HEX" (exit 0) or
+// "audit trail broken: ..." (exit 1); with --expect-head, a head exported
+// earlier (the server's "audit head" log line), it must also reach that
+// head unchanged, which detects truncation and rollback. --head verifies
+// likewise and prints only the head, SEQ:HEX, for anchoring elsewhere.
+// Without the key file only legacy (unkeyed) entries can be checked. It
+// reads through the running server's operator socket, or with no server the
+// database opened read-only.
 
 #include <iostream>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "absl/time/time.h"
+#include "server/app/key_files.h"
 #include "server/cli/commands.h"
 #include "server/cli/options.h"
 #include "server/domain/audit_log.h"
@@ -24,22 +33,50 @@ namespace {
 
 struct AuditOptions {
   std::string data_dir;
+  KeyFilePaths keys;
   std::string since;
   std::string user;
   bool verify = false;
+  bool head = false;
+  std::string expect_head;
 };
 
-int Verify(OperatorBackend& backend) {
-  AuditChainVerifier verifier;
+// --verify and --head. Without a key file, only a chain with no MAC'd
+// entry (written before keys) can be checked, and the output says so.
+int Verify(OperatorBackend& backend, const AuditOptions& o) {
+  std::optional<AuditHead> expected;
+  if (!o.expect_head.empty()) {
+    absl::StatusOr<AuditHead> parsed = ParseAuditHead(o.expect_head);
+    if (!parsed.ok()) return Fail("audit --expect-head", parsed.status());
+    expected = *std::move(parsed);
+  }
+  const std::string key_path = ResolveKeyFilePaths(o.data_dir, o.keys).audit_key;
+  absl::StatusOr<SecretKey> key = LoadKeyFile(key_path, /*create=*/false);
+  if (!key.ok() && key.status().code() != absl::StatusCode::kNotFound) {
+    return Fail("audit", key.status());
+  }
+  AuditChainVerifier verifier(key.ok() ? &*key : nullptr, std::move(expected));
   absl::Status s = backend.ForEachAuditEntry(
       [&](const KeyValue& row) { return verifier.Add(row.key, row.value); });
+  if (s.ok()) s = verifier.Finish();
   if (s.code() == absl::StatusCode::kDataLoss) {
     std::cout << "audit trail broken: " << s.message() << std::endl;
     return 1;
   }
   if (!s.ok()) return Fail("audit", s);
+  if (o.head) {
+    std::cout << FormatAuditHead(verifier.head()) << std::endl;
+    return 0;
+  }
   std::cout << "audit trail intact: " << verifier.entries() << " entries, head "
-            << verifier.HeadHex() << std::endl;
+            << FormatAuditHead(verifier.head());
+  if (verifier.legacy_entries() > 0) {
+    std::cout << " (entries 1-" << verifier.legacy_entries() << " predate the MAC key: "
+              << (key.ok() ? "protected by the MACs after them"
+                           : "hashes only, no key file at " + key_path + ": forgeable")
+              << ")";
+  }
+  std::cout << std::endl;
   return 0;
 }
 
@@ -78,7 +115,7 @@ int RunAudit(const AuditOptions& o) {
     since_ms = absl::ToUnixMillis(t);
   }
   std::unique_ptr<OperatorBackend> backend = OpenOperatorBackend(o.data_dir);
-  return o.verify ? Verify(*backend) : Print(*backend, since_ms, o.user);
+  return o.verify || o.head ? Verify(*backend, o) : Print(*backend, since_ms, o.user);
 }
 
 }  // namespace
@@ -88,10 +125,17 @@ Subcommand AddAuditCommand(CLI::App& app) {
   CLI::App* cmd =
       app.add_subcommand("audit", "print or verify the audit trail (works while the server runs)");
   AddDataDirOption(cmd, &o->data_dir);
+  cmd->add_option("--audit-key-file", o->keys.audit_key,
+                  "the audit chain's MAC key (default DATA_DIR.audit-key)");
   cmd->add_option("--since", o->since, "only entries at or after YYYY-MM-DD or RFC 3339");
   cmd->add_option("--user", o->user, "only entries whose actor or subject is HANDLE");
-  cmd->add_flag("--verify", o->verify,
-                "check the hash chain; name the first broken entry (exit 1)");
+  CLI::Option* verify = cmd->add_flag("--verify", o->verify,
+                                      "check the MAC chain; name the first broken entry (exit 1)");
+  cmd->add_option("--expect-head", o->expect_head,
+                  "with --verify: a head exported earlier (SEQ:HEX); detects truncation")
+      ->needs(verify);
+  cmd->add_flag("--head", o->head, "verify, then print only the head SEQ:HEX (to anchor elsewhere)")
+      ->excludes(verify);
   return {cmd, [o] { return RunAudit(*o); }};
 }
 

@@ -1,4 +1,5 @@
 // sotto-server enrol-therapist --data-dir DIR --name HANDLE [--valid-hours N] [--quiet]
+//                              [--audit-key-file F] [--code-pepper-file F]
 //
 // prints
 //   Enrolment code for HANDLE: CODE
@@ -20,6 +21,7 @@ namespace {
 
 struct EnrolOptions {
   std::string data_dir;
+  KeyFilePaths keys;
   std::string name;
   uint32_t valid_hours = 0;
   bool quiet = false;
@@ -27,7 +29,7 @@ struct EnrolOptions {
 
 int RunEnrol(const EnrolOptions& o) {
   absl::StatusOr<IssuedCode> code =
-      OpenOperatorBackend(o.data_dir)->IssueEnrolmentCode(o.name, o.valid_hours);
+      OpenOperatorBackend(o.data_dir, o.keys)->IssueEnrolmentCode(o.name, o.valid_hours);
   if (!code.ok()) return Fail("enrol-therapist", code.status());
   if (o.quiet) {
     std::cout << code->code << std::endl;
@@ -49,6 +51,7 @@ Subcommand AddEnrolCommand(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("enrol-therapist",
                                      "print a one-time enrolment code for a therapist's handle");
   AddDataDirOption(cmd, &o->data_dir);
+  AddKeyFileOptions(cmd, &o->keys);
   cmd->add_option("--name", o->name, "the handle the therapist will register")->required();
   cmd->add_option("--valid-hours", o->valid_hours, "validity (default 168, at most 720)");
   cmd->add_flag("--quiet", o->quiet, "print only the code");

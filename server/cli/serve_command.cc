@@ -1,6 +1,7 @@
 // sotto-server [--data-dir DIR] [--listen HOST:PORT] [--emergency-note TEXT]
 //              [--tls-cert PEM --tls-key PEM] [--retention-days N]
 //              [--max-queue-mib N] [--io-threads N] [--rate-NAME BURST/PER_HOUR ...]
+//              [--audit-key-file F] [--code-pepper-file F] [--audit-head-minutes N]
 //
 // Stdout contract (tests parse it): once serving, exactly one line
 //   sotto-server listening on HOST:PORT
@@ -25,6 +26,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "server/cli/commands.h"
+#include "server/cli/options.h"
 #include "server/domain/limits.h"
 #include "server/domain/rate_limiter.h"
 #include "server/rpc/server.h"
@@ -60,6 +62,8 @@ struct ServeFlags {
   std::string emergency_note = kDefaultEmergencyNote;
   std::string tls_cert;
   std::string tls_key;
+  KeyFilePaths keys;
+  uint32_t audit_head_minutes = 60;
   uint32_t retention_days = kDefaultRetentionMs / (24 * 3600 * 1000);
   uint64_t max_queue_mib = kMaxQueueBytes >> 20;
   size_t io_threads = rpc::ServerOptions().io_threads;
@@ -80,6 +84,12 @@ void AddPlaceFlags(CLI::App& app, ServeFlags& f) {
   app.add_option("--tls-cert", f.tls_cert,
                  "PEM certificate chain to serve TLS with (needs --tls-key)");
   app.add_option("--tls-key", f.tls_key, "PEM private key of --tls-cert");
+  AddKeyFileOptions(&app, &f.keys);
+  app.add_option("--audit-head-minutes", f.audit_head_minutes,
+                 "print the audit chain's head (\"audit head SEQ:HEX\") to stderr this often "
+                 "when it moved, for anchoring in a second system")
+      ->capture_default_str()
+      ->check(CLI::Range(uint32_t{1}, uint32_t{7 * 24 * 60}));
 }
 
 void AddCapacityFlags(CLI::App& app, ServeFlags& f) {
@@ -200,6 +210,9 @@ absl::StatusOr<rpc::ServerOptions> ToServerOptions(const ServeFlags& f) {
   if (!limits.ok()) return limits.status();
   options.rate_limits = *limits;
   options.data_dir = f.data_dir;
+  options.audit_key_file = f.keys.audit_key;
+  options.code_pepper_file = f.keys.code_pepper;
+  options.audit_head_interval = absl::Minutes(f.audit_head_minutes);
   options.listen_address = f.listen;
   options.emergency_note = f.emergency_note;
   options.mailbox.retention_ms = int64_t{f.retention_days} * 24 * 3600 * 1000;

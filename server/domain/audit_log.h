@@ -2,17 +2,32 @@
 #define SOTTO_SERVER_DOMAIN_AUDIT_LOG_H_
 
 // The security audit trail (HIPAA audit controls): an append-only,
-// hash-chained log in its own column family (Table::kAudit).
+// MAC-chained log in its own column family (Table::kAudit).
 //
 // Entry n (n = 1, 2, ...) is stored under its 8-byte big-endian seq as
-//   canonical(n) || hash(n)
+//   canonical(n) || 0x01 || mac(n)
 // where canonical(n) = seq (8 bytes BE) || time_ms (8 bytes BE, signed) ||
 // then five length-prefixed (4 bytes BE) strings: source, type, actor,
-// subject, details; and hash(n) = SHA-256(hash(n-1) || canonical(n)), with
-// hash(0) = 32 zero bytes. Changing, inserting or removing an entry breaks
-// the chain at that entry (VerifyAuditChain names it); removing entries from
-// the end is detected only against a head hash kept elsewhere (verify prints
-// it).
+// subject, details; and mac(n) = HMAC-SHA256(key, mac(n-1) || canonical(n)),
+// with mac(0) = 32 zero bytes. The key (a SecretKey) lives in a file
+// outside the database (server/app/key_files.h), so whoever holds only the
+// database cannot make a chain that verifies: changing, inserting or
+// removing an entry breaks the chain at that entry (AuditChainVerifier names
+// it), even with every later MAC recomputed without the key.
+//
+// Entries written before the key existed are legacy: canonical(n) ||
+// hash(n), hash(n) = SHA-256(hash(n-1) || canonical(n)), which anyone can
+// recompute. The first start with a key on such a chain appends
+// audit.mac.started, whose MAC covers the legacy head, so the legacy entries
+// are protected from then on as well; a legacy entry after a MAC'd one, or a
+// chain with no MAC at all verified with a key, is a rewrite.
+//
+// Removing entries from the end (or rolling the database back) leaves a
+// chain that verifies: it is detected only against a head (seq and MAC)
+// exported earlier to somewhere the server cannot write. The server prints
+// its head on start, periodically and on shutdown, and `sotto-server audit
+// --head` prints it on demand. Whoever also holds the key can rewrite
+// everything after the last head exported, and nothing before it.
 //
 // Entries hold no message content, no secrets and no codes: handles, device
 // ids, source addresses, event types and a few counts.
@@ -24,9 +39,11 @@
 // failures, rate limiting) use AuditLog::Record.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -36,6 +53,7 @@
 #include "absl/synchronization/mutex.h"
 #include "server/domain/call_context.h"
 #include "server/domain/clock.h"
+#include "server/domain/secret_key.h"
 #include "server/domain/types.h"
 #include "server/storage/store.h"
 
@@ -57,6 +75,9 @@ inline constexpr char kRateLimited[] = "rate.limited";
 inline constexpr char kAccountDeleted[] = "account.deleted";
 inline constexpr char kAccountDeactivated[] = "account.deactivated";
 inline constexpr char kAccountReactivated[] = "account.reactivated";
+// The first entry with a MAC after legacy (unkeyed) ones; details
+// "legacy_entries=N".
+inline constexpr char kMacStarted[] = "audit.mac.started";
 // The actor of operator-socket actions.
 inline constexpr char kOperator[] = "operator";
 }  // namespace audit
@@ -74,8 +95,19 @@ struct AuditEntry {
   int64_t time_ms = 0;
   std::string source;  // the caller's address ("ipv4:1.2.3.4"), or empty
   AuditEvent event;
-  std::string hash;  // 32 bytes
+  std::string hash;    // 32 bytes: the MAC, or a legacy entry's SHA-256
+  bool keyed = false;  // false: a legacy entry (no MAC)
 };
+
+// Where the chain ends: what the operator anchors in a second system.
+struct AuditHead {
+  uint64_t seq = 0;
+  std::string mac = std::string(32, '\0');  // of entry seq (zeros for none)
+};
+// "SEQ:HEX", as printed by the server and `sotto-server audit --head`.
+std::string FormatAuditHead(const AuditHead& head);
+// Parses FormatAuditHead's form. INVALID_ARGUMENT naming what is wrong.
+absl::StatusOr<AuditHead> ParseAuditHead(absl::string_view text);
 
 // "handle.device", the actor string of an authenticated caller.
 std::string AuditActor(const AuthenticatedDevice& caller);
@@ -92,19 +124,40 @@ std::string FormatAuditEntry(const AuditEntry& entry);
 // Decodes a stored entry (key and value of Table::kAudit). Errors: DATA_LOSS.
 absl::StatusOr<AuditEntry> DecodeAuditEntry(absl::string_view key, absl::string_view value);
 
-// Checks the chain entry by entry. Feed every stored entry in key order.
+// Checks the chain entry by entry. Feed every stored entry in key order,
+// then call Finish. Not thread-safe.
 class AuditChainVerifier {
  public:
+  // With `key` (not owned; must outlive this), MACs are checked; without
+  // one, only legacy hashes can be, and a MAC'd entry is an error. With
+  // `expected`, an exported head: the chain must reach it and have its MAC.
+  explicit AuditChainVerifier(const SecretKey* key = nullptr,
+                              std::optional<AuditHead> expected = std::nullopt)
+      : key_(key), expected_(std::move(expected)) {}
+
   // OK if the entry continues the chain; else DATA_LOSS naming the entry
-  // ("audit entry 7: ..."). After an error, stop feeding.
+  // ("audit entry 7: ..."), or FAILED_PRECONDITION if it has a MAC and
+  // there is no key. After an error, stop feeding.
   absl::Status Add(absl::string_view key, absl::string_view value);
-  uint64_t entries() const { return last_seq_; }
-  // hash of the last entry checked, as hex (all zeros before the first).
+  // After the last entry: DATA_LOSS if the chain stops short of the
+  // expected head, or if a key was given and no entry has a MAC (a server
+  // with a key writes one on its first start).
+  absl::Status Finish() const;
+
+  uint64_t entries() const { return head_.seq; }
+  // Entries without a MAC, all before the first MAC'd one.
+  uint64_t legacy_entries() const { return legacy_; }
+  // The last entry checked (seq 0 and zeros before the first).
+  const AuditHead& head() const { return head_; }
+  // The head's MAC as hex.
   std::string HeadHex() const;
 
  private:
-  uint64_t last_seq_ = 0;
-  std::string last_hash_ = std::string(32, '\0');
+  const SecretKey* const key_;
+  const std::optional<AuditHead> expected_;
+  AuditHead head_;
+  uint64_t legacy_ = 0;
+  bool seen_mac_ = false;
 };
 
 // A Store that keeps the audit chain: every Write carrying audit events gets
@@ -114,9 +167,24 @@ class AuditChainVerifier {
 // Thread-safe. Does not own `inner` or `clock`.
 class AuditLog final : public ForwardingStore {
  public:
-  // Reads the chain's last entry. Errors: those of the store; DATA_LOSS if
-  // the last entry cannot be decoded.
-  static absl::StatusOr<std::unique_ptr<AuditLog>> Open(Store* inner, Clock* clock);
+  // What Open found, for its KeySource.
+  enum class Chain {
+    kEmpty,   // no entries
+    kLegacy,  // entries, the last without a MAC: the key is about to be
+              // introduced (audit.mac.started), so none should exist yet
+    kMacd,    // the last entry has a MAC: the key must be the one it was
+              // made with, never a new one
+  };
+  // Where the MAC key comes from: called once by Open.
+  using KeySource = std::function<absl::StatusOr<SecretKey>(Chain chain)>;
+
+  // Reads the chain's last entry and gets the key. A legacy chain (entries,
+  // none with a MAC) gets audit.mac.started appended at once. Errors: those
+  // of the store and of `key_source`; DATA_LOSS if the last entry cannot be
+  // decoded; FAILED_PRECONDITION if the last entry's MAC does not verify
+  // under the key (the wrong key file, or that entry was altered).
+  static absl::StatusOr<std::unique_ptr<AuditLog>> Open(Store* inner, Clock* clock,
+                                                        const KeySource& key_source);
   AuditLog(const AuditLog&) = delete;
   AuditLog& operator=(const AuditLog&) = delete;
 
@@ -128,12 +196,17 @@ class AuditLog final : public ForwardingStore {
   // value): for verification and printing.
   absl::StatusOr<std::vector<KeyValue>> ReadRaw(uint64_t after_seq, size_t limit);
 
+  // The chain's current head. Thread-safe.
+  AuditHead Head();
+
   absl::Status Write(const WriteBatch& batch, Durability durability) override;
 
  private:
-  AuditLog(Store* inner, Clock* clock) : ForwardingStore(inner), clock_(clock) {}
+  AuditLog(Store* inner, Clock* clock, SecretKey key)
+      : ForwardingStore(inner), clock_(clock), key_(std::move(key)) {}
 
   Clock* const clock_;
+  const SecretKey key_;
   absl::Mutex mu_;
   uint64_t last_seq_ ABSL_GUARDED_BY(mu_) = 0;
   std::string last_hash_ ABSL_GUARDED_BY(mu_) = std::string(32, '\0');

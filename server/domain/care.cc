@@ -120,7 +120,7 @@ absl::StatusOr<RegisterResult> Care::Register(const Registration& reg,
         "a client registers with an invite code (ask your therapist)");
   }
   std::optional<std::string> normalized = NormalizeCode(invite_code);
-  std::string invite_key = normalized ? HashCode(*normalized) : std::string();
+  std::string invite_key = normalized ? enrolment_->CodeKey(*normalized) : std::string();
   // Invite lock before the handle lock inside Accounts::Register; nothing
   // takes them in the other order.
   StripedLock lock(locks_, {invite_key});
@@ -186,7 +186,7 @@ absl::StatusOr<IssuedCode> Care::CreateInvite(const AuthenticatedDevice& caller,
   SOTTO_ASSIGN_OR_RETURN(std::string code, GenerateCode());
   IssuedCode issued{code, clock_->NowMillis() + int64_t{valid_hours} * 3600 * 1000};
   WriteBatch batch;
-  batch.Put(Table::kInvites, HashCode(*NormalizeCode(code)),
+  batch.Put(Table::kInvites, enrolment_->CodeKey(*NormalizeCode(code)),
             records::Encode(records::Code{caller.handle, issued.expires_at_ms}));
   AddAudit(batch,
            {audit::kInviteCreated, AuditActor(caller), caller.handle,
@@ -204,7 +204,7 @@ absl::StatusOr<std::string> Care::AcceptInvite(const AuthenticatedDevice& caller
   }
   std::optional<std::string> normalized = NormalizeCode(code);
   if (!normalized) return absl::PermissionDeniedError(kBadInviteCode);
-  std::string invite_key = HashCode(*normalized);
+  std::string invite_key = enrolment_->CodeKey(*normalized);
   StripedLock invite_lock(locks_, {invite_key});
   SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> value,
                          store_->Get(Table::kInvites, invite_key));

@@ -47,4 +47,17 @@ std::string HashCode(absl::string_view normalized_code) {
   return Sha256({normalized_code});
 }
 
+std::string PepperLegacyCodeKey(const SecretKey& pepper, absl::string_view legacy_key) {
+  // The version byte tells migrated rows from legacy ones (32 bytes).
+  std::string mac = pepper.Mac({legacy_key});
+  if (mac.empty()) return std::string();
+  return std::string(1, '\x01') + mac;
+}
+
+std::string PepperedCodeKey(const SecretKey& pepper, absl::string_view normalized_code) {
+  std::string legacy = HashCode(normalized_code);
+  if (legacy.empty()) return std::string();
+  return PepperLegacyCodeKey(pepper, legacy);
+}
+
 }  // namespace sotto::server

@@ -1,6 +1,8 @@
 #include "server/domain/enrolment.h"
 
 #include <optional>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "server/domain/audit_log.h"
@@ -11,8 +13,8 @@
 
 namespace sotto::server {
 
-Enrolment::Enrolment(Store* store, Accounts* accounts, Clock* clock)
-    : store_(store), accounts_(accounts), clock_(clock) {}
+Enrolment::Enrolment(Store* store, Accounts* accounts, Clock* clock, SecretKey code_pepper)
+    : store_(store), accounts_(accounts), clock_(clock), pepper_(std::move(code_pepper)) {}
 
 absl::StatusOr<IssuedCode> Enrolment::IssueTherapistCode(absl::string_view handle,
                                                          uint32_t valid_hours) {
@@ -29,7 +31,7 @@ absl::StatusOr<IssuedCode> Enrolment::IssueTherapistCode(absl::string_view handl
   SOTTO_ASSIGN_OR_RETURN(std::string code, GenerateCode());
   IssuedCode issued{code, clock_->NowMillis() + int64_t{valid_hours} * 3600 * 1000};
   WriteBatch batch;
-  batch.Put(Table::kEnrolments, HashCode(*NormalizeCode(code)),
+  batch.Put(Table::kEnrolments, CodeKey(*NormalizeCode(code)),
             records::Encode(records::Code{std::string(handle), issued.expires_at_ms}));
   AddAudit(batch,
            {audit::kEnrolmentIssued, audit::kOperator, std::string(handle),
@@ -43,7 +45,7 @@ absl::Status Enrolment::ConsumeInto(absl::string_view handle, absl::string_view 
                                     int64_t now_ms, WriteBatch& batch, const CallContext& call) {
   std::optional<std::string> normalized = NormalizeCode(code);
   if (!normalized) return absl::PermissionDeniedError(kBadEnrolmentCode);
-  std::string key = HashCode(*normalized);
+  std::string key = CodeKey(*normalized);
   SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> value, store_->Get(Table::kEnrolments, key));
   if (!value) return absl::PermissionDeniedError(kBadEnrolmentCode);
   SOTTO_ASSIGN_OR_RETURN(records::Code record, records::DecodeCode(*value));
@@ -73,6 +75,32 @@ absl::StatusOr<size_t> SweepExpiredCodes(Store* store, Table table, int64_t now_
     if (rows.size() < kSweepBatch) return deleted;
     after = rows.back().key;
   }
+}
+
+absl::StatusOr<size_t> MigrateLegacyCodeKeys(Store* store, const SecretKey& pepper) {
+  size_t moved = 0;
+  for (Table table : {Table::kEnrolments, Table::kInvites}) {
+    std::string after;
+    while (true) {
+      SOTTO_ASSIGN_OR_RETURN(std::vector<KeyValue> rows,
+                             store->Scan(table, "", after, kSweepBatch));
+      WriteBatch batch;
+      for (const KeyValue& row : rows) {
+        if (row.key.size() != kLegacyCodeKeyBytes) continue;
+        std::string key = PepperLegacyCodeKey(pepper, row.key);
+        if (key.empty()) return absl::InternalError("HMAC-SHA256 failed re-keying a code");
+        batch.Delete(table, row.key);
+        batch.Put(table, std::move(key), row.value);
+        ++moved;
+      }
+      // Synced: a code re-keyed but lost in a crash would be re-keyed again
+      // next start anyway, but the unpeppered row should not outlive this.
+      if (!batch.empty()) SOTTO_RETURN_IF_ERROR(store->Write(batch, Durability::kSynced));
+      if (rows.size() < kSweepBatch) break;
+      after = rows.back().key;
+    }
+  }
+  return moved;
 }
 
 absl::StatusOr<size_t> Enrolment::SweepExpired() {

@@ -10,6 +10,8 @@
 #include "server/domain/accounts.h"
 #include "server/domain/call_context.h"
 #include "server/domain/clock.h"
+#include "server/domain/codes.h"
+#include "server/domain/secret_key.h"
 #include "server/storage/store.h"
 
 namespace sotto::server {
@@ -24,17 +26,26 @@ struct IssuedCode {
 // three it was is not revealed.
 inline constexpr char kBadEnrolmentCode[] = "enrolment code is not valid";
 
+// Re-keys the code rows of kEnrolments and kInvites stored before the
+// pepper (key = SHA-256(code)) under `pepper` (codes.h), each in one atomic
+// write with its deletion, so every outstanding code keeps working and the
+// database no longer holds an unpeppered hash. Rows already peppered are
+// left alone, so a second run does nothing. Returns how many were re-keyed.
+// Errors: those of the store.
+absl::StatusOr<size_t> MigrateLegacyCodeKeys(Store* store, const SecretKey& pepper);
+
 // Deletes the codes of `table` (kEnrolments or kInvites) that expired at
 // `now_ms`; returns how many. Expired codes are never accepted, so a
 // consumer racing with this only ever fails as it would have anyway.
 absl::StatusOr<size_t> SweepExpiredCodes(Store* store, Table table, int64_t now_ms);
 
 // The operator's enrolment of therapists: one-time codes bound to a handle,
-// stored only as SHA-256 (codes.h) with the handle and expiry. Thread-safe.
-// Does not own its arguments, which must outlive it.
+// stored only as a peppered hash (codes.h) with the handle and expiry. It
+// holds the pepper, which invites (Care) use too. Thread-safe. Does not own
+// its pointer arguments, which must outlive it.
 class Enrolment {
  public:
-  Enrolment(Store* store, Accounts* accounts, Clock* clock);
+  Enrolment(Store* store, Accounts* accounts, Clock* clock, SecretKey code_pepper);
   Enrolment(const Enrolment&) = delete;
   Enrolment& operator=(const Enrolment&) = delete;
 
@@ -56,10 +67,16 @@ class Enrolment {
   // can never be consumed, so nothing races with this); returns how many.
   absl::StatusOr<size_t> SweepExpired();
 
+  // The stored key of a normalised enrolment or invite code (codes.h).
+  std::string CodeKey(absl::string_view normalized_code) const {
+    return PepperedCodeKey(pepper_, normalized_code);
+  }
+
  private:
   Store* const store_;
   Accounts* const accounts_;
   Clock* const clock_;
+  const SecretKey pepper_;
 };
 
 }  // namespace sotto::server

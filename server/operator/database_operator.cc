@@ -17,7 +17,12 @@ constexpr size_t kAuditPage = 1000;
 
 }  // namespace
 
-DatabaseOperator::DatabaseOperator(std::string data_dir) : data_dir_(std::move(data_dir)) {}
+DatabaseOperator::DatabaseOperator(std::string data_dir, const KeyFilePaths& keys)
+    : data_dir_(std::move(data_dir)), keys_(ResolveKeyFilePaths(data_dir_, keys)) {}
+
+absl::StatusOr<std::unique_ptr<AuditLog>> DatabaseOperator::OpenAudit(Store* store) const {
+  return AuditLog::Open(store, SystemClock::Get(), AuditKeyFile(keys_.audit_key));
+}
 
 absl::StatusOr<std::unique_ptr<Store>> DatabaseOperator::OpenStore(bool read_only) const {
   std::error_code ec;
@@ -44,17 +49,19 @@ absl::StatusOr<IssuedCode> DatabaseOperator::IssueEnrolmentCode(const std::strin
   absl::StatusOr<std::unique_ptr<Store>> store = OpenStore(/*read_only=*/false);
   if (!store.ok()) return store.status();
   // Through the audit chain, as in the server: the code's issue is audited.
-  auto audit = AuditLog::Open(store->get(), SystemClock::Get());
+  auto audit = OpenAudit(store->get());
   if (!audit.ok()) return audit.status();
+  absl::StatusOr<SecretKey> pepper = LoadKeyFile(keys_.code_pepper, /*create=*/true);
+  if (!pepper.ok()) return pepper.status();
   Accounts accounts(audit->get());
-  Enrolment enrolment(audit->get(), &accounts, SystemClock::Get());
+  Enrolment enrolment(audit->get(), &accounts, SystemClock::Get(), *std::move(pepper));
   return enrolment.IssueTherapistCode(handle, valid_hours);
 }
 
 absl::Status DatabaseOperator::SetDeactivated(const std::string& handle, bool deactivated) {
   absl::StatusOr<std::unique_ptr<Store>> store = OpenStore(/*read_only=*/false);
   if (!store.ok()) return store.status();
-  auto audit = AuditLog::Open(store->get(), SystemClock::Get());
+  auto audit = OpenAudit(store->get());
   if (!audit.ok()) return audit.status();
   Accounts accounts(audit->get());
   return accounts.SetDeactivated(handle, deactivated);

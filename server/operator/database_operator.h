@@ -5,6 +5,8 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "server/app/key_files.h"
+#include "server/domain/audit_log.h"
 #include "server/operator/operator_backend.h"
 #include "server/storage/store.h"
 
@@ -14,13 +16,17 @@ namespace sotto::server {
 // server runs there. Each call opens the database and closes it again:
 // read-write for enrolment and (de)activation, through the audit chain as in
 // the server; read-only for the audit trail, which works even while a server
-// holds the lock. Errors: NOT_FOUND "no data directory DIR";
+// holds the lock. Writes go through the audit chain with its key file, and
+// enrolment codes are stored under the code pepper (key_files.h), both
+// created if missing as the server would. Errors: NOT_FOUND "no data
+// directory DIR"; those of the key files;
 // FAILED_PRECONDITION when a running server holds the database (the message
 // says to restart it, which recreates its socket); those of the store.
 // Not thread-safe.
 class DatabaseOperator final : public OperatorBackend {
  public:
-  explicit DatabaseOperator(std::string data_dir);
+  // Empty paths in `keys`: the defaults beside `data_dir`.
+  DatabaseOperator(std::string data_dir, const KeyFilePaths& keys);
   DatabaseOperator(const DatabaseOperator&) = delete;
   DatabaseOperator& operator=(const DatabaseOperator&) = delete;
 
@@ -34,7 +40,10 @@ class DatabaseOperator final : public OperatorBackend {
  private:
   absl::StatusOr<std::unique_ptr<Store>> OpenStore(bool read_only) const;
 
+  absl::StatusOr<std::unique_ptr<AuditLog>> OpenAudit(Store* store) const;
+
   std::string data_dir_;
+  KeyFilePaths keys_;
 };
 
 }  // namespace sotto::server

@@ -37,7 +37,8 @@ std::string OperatorSocketPath(const std::string& data_dir) {
   return (std::filesystem::path(data_dir) / rpc::kOperatorSocketName).string();
 }
 
-std::unique_ptr<OperatorBackend> OpenOperatorBackend(const std::string& data_dir) {
+std::unique_ptr<OperatorBackend> OpenOperatorBackend(const std::string& data_dir,
+                                                     const KeyFilePaths& keys) {
   const std::string socket = OperatorSocketPath(data_dir);
   std::error_code ec;
   if (std::filesystem::exists(socket, ec)) {
@@ -45,7 +46,7 @@ std::unique_ptr<OperatorBackend> OpenOperatorBackend(const std::string& data_dir
         grpc::CreateChannel("unix:" + socket, grpc::InsecureChannelCredentials());
     if (Connects(*channel)) return std::make_unique<SocketOperator>(std::move(channel), data_dir);
   }
-  return std::make_unique<DatabaseOperator>(data_dir);
+  return std::make_unique<DatabaseOperator>(data_dir, keys);
 }
 
 }  // namespace sotto::server

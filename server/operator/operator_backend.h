@@ -15,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "server/app/key_files.h"
 #include "server/domain/enrolment.h"
 #include "server/storage/store.h"
 #include "sotto/v1/operator.pb.h"
@@ -54,8 +55,10 @@ std::string OperatorSocketPath(const std::string& data_dir);
 // A SocketOperator if a server answers on `data_dir`'s operator socket
 // within a few seconds, else a DatabaseOperator (no socket, a stale socket
 // of a server that is gone, or a server that does not answer: the database
-// lock then says which). Never null.
-std::unique_ptr<OperatorBackend> OpenOperatorBackend(const std::string& data_dir);
+// lock then says which), which uses the key files `keys` (empty paths: the
+// defaults beside the data directory, key_files.h). Never null.
+std::unique_ptr<OperatorBackend> OpenOperatorBackend(const std::string& data_dir,
+                                                     const KeyFilePaths& keys = {});
 
 }  // namespace sotto::server
 

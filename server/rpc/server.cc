@@ -8,12 +8,15 @@
 #include <algorithm>
 #include <climits>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "server/app/audit_head_reporter.h"
+#include "server/app/key_files.h"
 #include "server/app/store_stack.h"
 #include "server/domain/accounts.h"
 #include "server/domain/attempt_limiter.h"
@@ -52,6 +55,8 @@ struct SottoServer::Parts {
   std::unique_ptr<Sweeper> sweeper;
   std::unique_ptr<AttemptLimiter> code_attempts;
   std::unique_ptr<RateLimits> limits;
+  // Exports the audit head to stderr; stopped (a last line) in Shutdown.
+  std::unique_ptr<AuditHeadReporter> audit_head;
   // Runs the handlers' blocking work; stopped in Shutdown after the gRPC
   // server (whose in-flight calls it finishes), and in any case destroyed
   // before the domain services and the store it uses.
@@ -132,6 +137,12 @@ absl::Status CheckOptions(const ServerOptions& options) {
         "TLS needs both a certificate and its private key, got only the " +
         std::string(options.tls_cert_pem.empty() ? "key" : "certificate"));
   }
+  if (const char* suites = std::getenv("GRPC_SSL_CIPHER_SUITES");
+      suites != nullptr && std::string(suites) != kTlsCipherSuites) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("GRPC_SSL_CIPHER_SUITES is set to \"", suites,
+                     "\"; sotto-server serves only its documented TLS suites: unset it"));
+  }
   if (options.max_streams_per_device == 0) {
     return absl::InvalidArgumentError("max_streams_per_device must be at least 1");
   }
@@ -159,13 +170,23 @@ std::shared_ptr<grpc::ServerCredentials> CredentialsFor(const ServerOptions& opt
 
 absl::Status SottoServer::Parts::OpenDomain(const ServerOptions& options, Clock* clock) {
   absl::StatusOr<std::unique_ptr<StoreStack>> opened =
-      StoreStack::Open({options.data_dir, clock, options.wrap_store});
+      StoreStack::Open({options.data_dir, options.audit_key_file, clock, options.wrap_store});
   if (!opened.ok()) return opened.status();
   storage = *std::move(opened);
   Store* const db = storage->store();
+  const KeyFilePaths key_files =
+      ResolveKeyFilePaths(options.data_dir, {options.audit_key_file, options.code_pepper_file});
+  // Made whenever missing: codes stored under a lost pepper just stop
+  // working, which their expiry would do anyway.
+  SOTTO_ASSIGN_OR_RETURN(SecretKey pepper, LoadKeyFile(key_files.code_pepper, /*create=*/true));
+  SOTTO_ASSIGN_OR_RETURN(size_t rekeyed, MigrateLegacyCodeKeys(db, pepper));
+  if (rekeyed > 0) {
+    std::cerr << "sotto-server: note: re-keyed " << rekeyed
+              << " stored enrolment/invite codes under the code pepper\n";
+  }
   accounts = std::make_unique<Accounts>(db);
   keys = std::make_unique<KeyDirectory>(db, accounts.get());
-  enrolment = std::make_unique<Enrolment>(db, accounts.get(), clock);
+  enrolment = std::make_unique<Enrolment>(db, accounts.get(), clock, std::move(pepper));
   limits = std::make_unique<RateLimits>(clock, options.rate_limits);
   care = std::make_unique<Care>(
       db, accounts.get(), enrolment.get(), clock, options.emergency_note,
@@ -180,6 +201,9 @@ absl::Status SottoServer::Parts::OpenDomain(const ServerOptions& options, Clock*
   sweeper = std::make_unique<Sweeper>(mailbox.get(), enrolment.get(), care.get(),
                                       ReportTo("sweeping expired records failed"));
   code_attempts = std::make_unique<AttemptLimiter>(clock);
+  audit_head = std::make_unique<AuditHeadReporter>(
+      storage->audit(), options.audit_head_interval,
+      [](const std::string& line) { std::cerr << "sotto-server: " << line << std::endl; });
   return absl::OkStatus();
 }
 
@@ -283,6 +307,7 @@ absl::StatusOr<std::unique_ptr<SottoServer>> SottoServer::Start(const ServerOpti
   parts->releaser->Start();
   // Deletes expired idempotency records and codes, now and periodically.
   parts->sweeper->Start();
+  parts->audit_head->Start();
 
   auto server = std::unique_ptr<SottoServer>(new SottoServer(std::move(parts)));
   server->port_ = port;
@@ -319,6 +344,9 @@ void SottoServer::Shutdown(absl::Duration deadline) {
   // completes (its write is atomic either way).
   parts_->releaser->Stop();
   parts_->sweeper->Stop();
+  // After everything that writes audit entries: the last head printed is
+  // the chain's last.
+  parts_->audit_head->Stop();
   // Last: the releaser's and sweeper's synced writes wait on it. (It also
   // syncs by itself for any write that comes later.)
   parts_->storage->StopSyncing();

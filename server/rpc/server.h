@@ -31,10 +31,20 @@ inline constexpr absl::Duration kMinClientPingInterval = absl::Seconds(30);
 struct ServerOptions {
   // RocksDB directory; created if missing.
   std::string data_dir;
+  // The secret key files, outside the database (server/app/key_files.h).
+  // Empty: DATA_DIR.audit-key and DATA_DIR.code-pepper, created on first
+  // start.
+  std::string audit_key_file;
+  std::string code_pepper_file;
+  // The audit chain's head ("audit head SEQ:HEX") goes to stderr at start,
+  // on shutdown and, when it moved, this often (AuditHeadReporter).
+  absl::Duration audit_head_interval = absl::Hours(1);
   // host:port to listen on. Port 0 picks a free port.
   std::string listen_address = "127.0.0.1:7443";
   // PEM certificate chain and private key. Both set: the port serves TLS
-  // only (grpc::SslServerCredentials, no client certificates). Both empty:
+  // only (grpc::SslServerCredentials, no client certificates): TLS 1.2 and
+  // 1.3, the suites of kTlsCipherSuites
+  // (docs/SECURITY.md). Both empty:
   // plain TCP, which sotto-server's main allows on loopback only. One
   // without the other: Start fails with INVALID_ARGUMENT.
   std::string tls_cert_pem;
@@ -86,6 +96,18 @@ struct ServerOptions {
   std::function<std::unique_ptr<Store>(std::unique_ptr<Store>)> wrap_store;
 };
 
+// The TLS cipher suites the server accepts: gRPC's own default list,
+// forward-secret AEAD only (TLS 1.3: AES-GCM and ChaCha20-Poly1305; TLS 1.2:
+// ECDHE with AES-GCM). gRPC takes a different list from the
+// GRPC_SSL_CIPHER_SUITES environment variable; Start refuses to run with
+// any other list there, so the suites docs/SECURITY.md names are the ones
+// served. (Versions below TLS 1.2 are refused by gRPC 1.51's handshaker,
+// whose minimum the C++ API does not expose.)
+inline constexpr char kTlsCipherSuites[] =
+    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:"
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384";
+
 // The operator socket's file name inside the data directory.
 inline constexpr char kOperatorSocketName[] = "operator.sock";
 
@@ -96,8 +118,9 @@ inline constexpr char kOperatorSocketName[] = "operator.sock";
 class SottoServer {
  public:
   // Opens the database and starts serving. Errors: those of
-  // OpenRocksDbStore (data dir unusable, database locked), UNAVAILABLE if the
-  // address cannot be bound.
+  // OpenRocksDbStore (data dir unusable, database locked) and of the key
+  // files (key_files.h), UNAVAILABLE if the address cannot be bound,
+  // INVALID_ARGUMENT for GRPC_SSL_CIPHER_SUITES set to another list.
   static absl::StatusOr<std::unique_ptr<SottoServer>> Start(const ServerOptions& options);
 
   SottoServer(const SottoServer&) = delete;

@@ -32,6 +32,7 @@
 #include "sotto/v1/keys.pb.h"
 #include "sotto/v1/messages.pb.h"
 #include "sotto/v1/operator.pb.h"
+#include "testing/server_keys.h"
 #include "testing/signal_test_keys.h"
 #include "tests/fuzz/fuzz_check.h"
 #include "tests/fuzz/memory_store.h"
@@ -64,7 +65,8 @@ struct World {
   World() {
     accounts = std::make_unique<Accounts>(&store);
     keys = std::make_unique<KeyDirectory>(&store, accounts.get());
-    enrolment = std::make_unique<Enrolment>(&store, accounts.get(), &clock);
+    enrolment =
+        std::make_unique<Enrolment>(&store, accounts.get(), &clock, sotto::testing::TestKey('p'));
     care = std::make_unique<Care>(&store, accounts.get(), enrolment.get(), &clock);
     conversations = std::make_unique<ConversationQueue>(&store, care.get(), &clock);
     mailbox = std::make_unique<Mailbox>(&store, accounts.get(), &clock, MailboxOptions{},

@@ -16,6 +16,7 @@
 #include "server/domain/audit_log.h"
 #include "server/domain/clock.h"
 #include "server/storage/rocksdb_store.h"
+#include "testing/server_keys.h"
 #include "testing/server_process.h"
 #include "testing/temp_dir.h"
 
@@ -137,7 +138,8 @@ TEST(AuditChainTest, RecomputedHashAfterAnEditBreaksTheNextLink) {
   auto store = OpenRocksDbStore(tmp.path() + "/db");
   ASSERT_TRUE(store.ok());
   FakeClock clock;
-  auto log = AuditLog::Open(store->get(), &clock);
+  auto log = AuditLog::Open(store->get(), &clock, sotto::testing::TestAuditKey());
+  const SecretKey key = sotto::testing::TestKey('a');
   ASSERT_TRUE(log.ok());
   for (int i = 0; i < 3; ++i) {
     ASSERT_TRUE(
@@ -150,7 +152,7 @@ TEST(AuditChainTest, RecomputedHashAfterAnEditBreaksTheNextLink) {
     auto rows = ReadAuditRaw(**store, 0, 10);
     ASSERT_TRUE(rows.ok());
     ASSERT_EQ(rows->size(), 3u);
-    AuditChainVerifier v;
+    AuditChainVerifier v(&key);
     EXPECT_TRUE(v.Add((*rows)[0].key, (*rows)[0].value).ok());
     absl::Status s = v.Add((*rows)[2].key, (*rows)[2].value);
     EXPECT_THAT(std::string(s.message()), HasSubstr("audit entry 2: missing"));
@@ -161,7 +163,7 @@ TEST(AuditChainTest, RecomputedHashAfterAnEditBreaksTheNextLink) {
   (void)l;
   auto rows = ReadAuditRaw(**store, 0, 10);
   ASSERT_TRUE(rows.ok());
-  AuditChainVerifier v;
+  AuditChainVerifier v(&key);
   EXPECT_TRUE(v.Add((*rows)[0].key, (*rows)[0].value).ok());
   std::string forged = (*rows)[1].value;
   forged[forged.size() - 1] ^= 1;  // any change to the stored hash
@@ -169,11 +171,11 @@ TEST(AuditChainTest, RecomputedHashAfterAnEditBreaksTheNextLink) {
   EXPECT_THAT(std::string(s.message()), HasSubstr("audit entry 2:"));
   // Reopening continues the chain where it ended.
   log->reset();
-  log = AuditLog::Open(store->get(), &clock);
+  log = AuditLog::Open(store->get(), &clock, sotto::testing::TestAuditKey());
   ASSERT_TRUE(log.ok());
   ASSERT_TRUE((*log)->Record({audit::kAuthFailed, "", "u3", ""}, Durability::kSynced).ok());
   rows = ReadAuditRaw(**store, 0, 10);
-  AuditChainVerifier all;
+  AuditChainVerifier all(&key);
   for (const KeyValue& r : *rows) EXPECT_TRUE(all.Add(r.key, r.value).ok());
   EXPECT_EQ(all.entries(), 4u);
 }

@@ -14,6 +14,7 @@
 #include "server/domain/conversation_queue.h"
 #include "server/domain/enrolment.h"
 #include "server/domain/sweeper.h"
+#include "testing/server_keys.h"
 #include "tests/server/domain_fixture.h"
 
 namespace sotto::server {
@@ -34,7 +35,8 @@ class CareTest : public DomainTest {
  protected:
   void SetUp() override {
     DomainTest::SetUp();
-    enrolment_ = std::make_unique<Enrolment>(store_.get(), accounts_.get(), &clock_);
+    enrolment_ = std::make_unique<Enrolment>(store_.get(), accounts_.get(), &clock_,
+                                             sotto::testing::TestKey('p'));
     care_ = std::make_unique<Care>(store_.get(), accounts_.get(), enrolment_.get(), &clock_);
     queue_ = std::make_unique<ConversationQueue>(store_.get(), care_.get(), &clock_);
     linked_ = std::make_unique<Mailbox>(store_.get(), accounts_.get(), &clock_, MailboxOptions{},

@@ -18,6 +18,7 @@
 #include "server/domain/key_directory.h"
 #include "server/domain/mailbox.h"
 #include "server/storage/rocksdb_store.h"
+#include "testing/server_keys.h"
 #include "testing/signal_test_keys.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_dir.h"
@@ -87,7 +88,7 @@ class DomainTest : public ::testing::Test {
     ASSERT_TRUE(store.ok()) << store.status();
     raw_store_ = *std::move(store);
     // As in the server: domain writes go through the audit chain.
-    auto audit = AuditLog::Open(raw_store_.get(), &clock_);
+    auto audit = AuditLog::Open(raw_store_.get(), &clock_, sotto::testing::TestAuditKey());
     ASSERT_TRUE(audit.ok()) << audit.status();
     store_ = *std::move(audit);
     accounts_ = std::make_unique<Accounts>(store_.get());

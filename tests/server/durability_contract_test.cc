@@ -17,6 +17,7 @@
 #include "server/domain/conversation_queue.h"
 #include "server/domain/enrolment.h"
 #include "server/storage/log_syncer.h"
+#include "testing/server_keys.h"
 #include "tests/server/domain_fixture.h"
 
 namespace sotto::server {
@@ -79,7 +80,8 @@ class DurabilityContractTest : public DomainTest {
     Store* s = recording_.get();
     accounts_ = std::make_unique<Accounts>(s);
     keys_ = std::make_unique<KeyDirectory>(s, accounts_.get());
-    enrolment_ = std::make_unique<Enrolment>(s, accounts_.get(), &clock_);
+    enrolment_ =
+        std::make_unique<Enrolment>(s, accounts_.get(), &clock_, sotto::testing::TestKey('p'));
     care_ = std::make_unique<Care>(s, accounts_.get(), enrolment_.get(), &clock_);
     queue_ = std::make_unique<ConversationQueue>(s, care_.get(), &clock_);
     mailbox_ = std::make_unique<Mailbox>(s, accounts_.get(), &clock_, MailboxOptions{}, care_.get(),

@@ -15,8 +15,10 @@
 // The binary path defaults to the SOTTO_SERVER_BINARY compile definition
 // (add `SOTTO_SERVER_BINARY="$<TARGET_FILE:sotto-server>"`). The server
 // listens on 127.0.0.1:0; Start returns once it printed
-// "sotto-server listening on HOST:PORT". The destructor kills a running
-// server and deletes the data directory. Not thread-safe.
+// "sotto-server listening on HOST:PORT". The data directory is "data" in a
+// fresh temporary directory, which also holds the server's key files
+// (data.audit-key, data.code-pepper). The destructor kills a running server
+// and deletes the temporary directory. Not thread-safe.
 
 #include <fcntl.h>
 #include <poll.h>
@@ -103,6 +105,7 @@ class ServerProcess {
       return absl::InternalError("mkdtemp failed: " + std::string(strerror(errno)));
     }
     std::unique_ptr<ServerProcess> server(new ServerProcess(std::move(binary), pattern));
+    server->data_dir_ = pattern + "/data";
     server->extra_args_ = std::move(extra_args);
     absl::Status s = server->Launch();
     if (!s.ok()) return s;
@@ -115,7 +118,7 @@ class ServerProcess {
   ~ServerProcess() {
     Kill();
     std::error_code ec;
-    std::filesystem::remove_all(data_dir_, ec);
+    std::filesystem::remove_all(root_, ec);
   }
 
   // "127.0.0.1:PORT" of the running server (the last one, once stopped).
@@ -165,8 +168,8 @@ class ServerProcess {
   }
 
  private:
-  ServerProcess(std::string binary, std::string data_dir)
-      : binary_(std::move(binary)), data_dir_(std::move(data_dir)) {}
+  ServerProcess(std::string binary, std::string root)
+      : binary_(std::move(binary)), root_(std::move(root)) {}
 
   absl::Status Launch(const std::string& listen = "127.0.0.1:0") {
     int fds[2];
@@ -231,6 +234,7 @@ class ServerProcess {
 
   std::string binary_;
   std::vector<std::string> extra_args_;
+  std::string root_;  // the temporary directory: data_dir_ and the key files
   std::string data_dir_;
   std::string address_;
   pid_t pid_ = -1;
