@@ -23,7 +23,10 @@ absl::StatusOr<bool> HaveSessions(ProfileSession& session, const std::string& to
     ABSL_EXCLUSIVE_LOCKS_REQUIRED(session.mu) {
   SOTTO_RETURN_IF_ERROR(session.CheckNotLocked());
   SOTTO_ASSIGN_OR_RETURN(auto pending, session.engine().PendingIdentity(to));
-  if (pending) {
+  // A first key that did not match the invite is not a change to decide on:
+  // the invite decides, so the server is asked again (below) and only the
+  // invited key gets in.
+  if (pending && pending->kind != signal::Engine::PendingKind::kNotTheInvitedKey) {
     SOTTO_RETURN_IF_ERROR(
         HoldIdentityChange(session, to, absl::FailedPreconditionError("identity changed")));
   }
