@@ -90,7 +90,7 @@ class BreachedServerTest : public ::testing::Test {
     options.invite_code = code;
     ASSERT_OK_AND_ASSIGN(sam_, RegisterWith(options));
   }
-  std::string InviteCode(bool with_key_commitment) {
+  std::string MakeInvite(bool with_key_commitment) {
     absl::StatusOr<Invite> invite = rivera_.client->CreateInvite();
     EXPECT_OK(invite.status());
     if (!invite.ok()) return "";
@@ -172,7 +172,7 @@ class BreachedServerTest : public ::testing::Test {
 };
 
 TEST_F(BreachedServerTest, InviteWithCommitmentMakesTheTherapistVerifiedFromTheFirstMessage) {
-  SamJoins(InviteCode(/*with_key_commitment=*/true));
+  SamJoins(MakeInvite(/*with_key_commitment=*/true));
   FirstExchange();
   ASSERT_OK_AND_ASSIGN(SafetyNumberInfo number, sam_.client->SafetyNumber("dr-rivera"));
   EXPECT_TRUE(number.verified);
@@ -182,14 +182,14 @@ TEST_F(BreachedServerTest, InviteWithCommitmentMakesTheTherapistVerifiedFromTheF
 }
 
 TEST_F(BreachedServerTest, OlderCodeWithoutCommitmentLeavesTheTherapistUnverified) {
-  SamJoins(InviteCode(/*with_key_commitment=*/false));
+  SamJoins(MakeInvite(/*with_key_commitment=*/false));
   FirstExchange();
   ASSERT_OK_AND_ASSIGN(SafetyNumberInfo number, sam_.client->SafetyNumber("dr-rivera"));
   EXPECT_FALSE(number.verified);
 }
 
 TEST_F(BreachedServerTest, FirstContactWithASubstitutedKeyIsRefused) {
-  SamJoins(InviteCode(/*with_key_commitment=*/true));
+  SamJoins(MakeInvite(/*with_key_commitment=*/true));
   Impostor impostor;
   SubstituteBundles(impostor);
   EXPECT_THAT(sam_.client->SendText("dr-rivera", "my first message"),
@@ -223,7 +223,7 @@ class LaterSubstitutionTest : public BreachedServerTest,
 
 TEST_P(LaterSubstitutionTest, SubstitutedKeyIsHeld) {
   const bool verified = GetParam();
-  SamJoins(InviteCode(/*with_key_commitment=*/verified));
+  SamJoins(MakeInvite(/*with_key_commitment=*/verified));
   FirstExchange();
   ASSERT_OK_AND_ASSIGN(SafetyNumberInfo before, sam_.client->SafetyNumber("dr-rivera"));
   ASSERT_EQ(before.verified, verified);
@@ -256,7 +256,7 @@ INSTANTIATE_TEST_SUITE_P(VerifiedOrNot, LaterSubstitutionTest, ::testing::Bool()
                          [](const auto& info) { return info.param ? "Verified" : "Unverified"; });
 
 TEST_F(BreachedServerTest, AcceptingAfterASecondSwapDoesNotAcceptTheSecondKey) {
-  SamJoins(InviteCode(/*with_key_commitment=*/false));
+  SamJoins(MakeInvite(/*with_key_commitment=*/false));
   FirstExchange();
   ASSERT_OK_AND_ASSIGN(SafetyNumberInfo original, sam_.client->SafetyNumber("dr-rivera"));
   Impostor first;

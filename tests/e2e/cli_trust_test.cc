@@ -68,7 +68,7 @@ TEST_F(CliTrustTest, TrustAcceptsOnlyTheSafetyNumberShown) {
   ASSERT_NE(at, std::string::npos) << shown.out;
   const std::string digits = shown.out.substr(at + prefix.size(), 60);
   const std::string at_sam = Sotto("sam", "safety-number dr-rivera").out;
-  EXPECT_THAT(absl::StrReplaceAll(at_sam, {{" ", ""}}), HasSubstr(digits));
+  EXPECT_THAT(absl::StrReplaceAll(at_sam, {{" ", ""}, {"\n", ""}}), HasSubstr(digits));
 
   std::string wrong = digits;
   wrong[0] = wrong[0] == '0' ? '1' : '0';
