@@ -9,6 +9,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "sanitize.h"
+#include "sotto/invite.h"
 #include "time_parse.h"
 
 namespace sotto::cli {
@@ -194,6 +195,20 @@ void PrintPolicy(const std::string& therapist, const ResponsePolicy& p) {
   } else {
     std::cout << "  Away:          no\n";
   }
+}
+
+void PrintInviteTrust(const std::string& therapist, const std::string& invite_code) {
+  absl::StatusOr<InviteCode> code = ParseInviteCode(invite_code);
+  if (code.ok() && code->has_key_commitment()) {
+    std::cout << "The invite carries " << therapist << "'s key fingerprint: their key is checked "
+              << "at first contact, and they are verified from the first message.\n";
+    return;
+  }
+  std::cout << "NOTE: this invite code has no key fingerprint (an older 12-character code), so "
+            << "Sotto cannot check that the key the server gives for " << therapist
+            << " is theirs. They are NOT verified: compare safety numbers with them in person or "
+            << "by video (`sotto safety-number " << therapist << "`, then `sotto verify "
+            << therapist << "`).\n";
 }
 
 }  // namespace sotto::cli

@@ -45,6 +45,11 @@ std::string GroupDigits(const std::string& digits);
 // Identity notices, one line each on stderr.
 void PrintNotices(const std::vector<IdentityNotice>& notices);
 
+// After joining `therapist` with `invite_code` (init --invite, accept-invite):
+// whether their key will be checked against the invite, or trusted on first
+// use because the code carried no key fingerprint.
+void PrintInviteTrust(const std::string& therapist, const std::string& invite_code);
+
 // One message as `read` and `sync --wait` show it. `conversation` (may be
 // null) is where a letter's parent is looked up to name its subject.
 void PrintMessage(const Message& m, const std::string& me,

@@ -31,6 +31,7 @@
 #include "client-lib/profile/registration.h"
 #include "client-lib/storage/encrypted_rocks_store.h"
 #include "client-lib/transport/address_policy.h"
+#include "sotto/invite.h"
 #include "sotto/status_macros.h"
 
 namespace sotto {
@@ -310,14 +311,22 @@ absl::StatusOr<Invite> Client::CreateInvite(absl::Duration valid_for) {
   }
   SOTTO_ASSIGN_OR_RETURN(v1::CreateInviteResponse response,
                          impl_->session().connection().CreateInvite(hours));
-  return Invite{response.code(), response.expires_at_ms()};
+  SOTTO_ASSIGN_OR_RETURN(std::string code, client::CommitInvite(impl_->session(), response.code()));
+  return Invite{std::move(code), response.expires_at_ms()};
 }
 
 absl::StatusOr<std::string> Client::AcceptInvite(absl::string_view code) {
   SOTTO_RETURN_IF_ERROR(impl_->session().Check());
   if (code.empty()) return absl::InvalidArgumentError("the invite code is empty");
+  SOTTO_ASSIGN_OR_RETURN(InviteCode invite, ParseInviteCode(code));
   SOTTO_ASSIGN_OR_RETURN(v1::AcceptInviteResponse response,
-                         impl_->session().connection().AcceptInvite(std::string(code)));
+                         impl_->session().connection().AcceptInvite(invite.server_code));
+  if (absl::Status expected =
+          client::ExpectInvitedIdentity(impl_->session(), response.therapist(), invite);
+      !expected.ok()) {
+    return absl::Status(expected.code(), absl::StrCat("linked with ", response.therapist(),
+                                                      ", but ", expected.message()));
+  }
   return response.therapist();
 }
 
@@ -398,8 +407,8 @@ absl::StatusOr<SafetyNumberInfo> Client::SafetyNumber(absl::string_view peer) {
 absl::Status Client::MarkVerified(absl::string_view peer) {
   return client::MarkVerified(impl_->session(), peer);
 }
-absl::Status Client::AcceptIdentityChange(absl::string_view peer) {
-  return client::AcceptIdentityChange(impl_->session(), peer);
+absl::Status Client::AcceptIdentityChange(absl::string_view peer, absl::string_view safety_number) {
+  return client::AcceptIdentityChange(impl_->session(), peer, safety_number);
 }
 absl::Status Client::ChangePassphrase(absl::string_view old_passphrase,
                                       absl::string_view new_passphrase) {

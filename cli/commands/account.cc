@@ -90,6 +90,7 @@ absl::Status Init(Context& context, const InitArgs& a) {
       if (link.active) {
         std::cout << "Linked with " << link.peer << ". Write with: sotto send " << link.peer
                   << "\n";
+        PrintInviteTrust(link.peer, a.invite_code);
       }
     }
   }

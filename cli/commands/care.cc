@@ -51,6 +51,8 @@ absl::Status Invite(Context& context, int valid_hours) {
   if (!made.ok()) return made.status();
   std::cout << "Invite code: " << made->code << "\n"
             << "Valid until " << When(made->expires_at_ms) << ", for one use.\n"
+            << "Hand it over yourself (in person, on paper, by phone), all 28 characters: the "
+            << "last 16 let the client's app check that the key it gets for you is yours.\n"
             << "A new client runs:\n"
             << "  sotto init --server " << ServerAddressOf(client)
             << " --role client --name <choose a name> --invite " << made->code << "\n"
@@ -65,6 +67,7 @@ absl::Status AcceptInvite(Context& context, const std::string& code) {
   auto therapist = (*client)->AcceptInvite(code);
   if (!therapist.ok()) return therapist.status();
   std::cout << "Linked with " << *therapist << ". Write with: sotto send " << *therapist << "\n";
+  PrintInviteTrust(*therapist, code);
   return absl::OkStatus();
 }
 

@@ -36,7 +36,8 @@ absl::Status ShowSafetyNumber(Context& context, const SafetyArgs& a) {
             << "Scannable: " << absl::BytesToHexString(number->scannable) << "\n";
   if (number->changed) {
     std::cout << "Compare it with " << peer << " (in person or by video); if it "
-              << "matches, accept it with `sotto trust " << peer << "`.\n";
+              << "matches, accept exactly this key with:\n  sotto trust " << peer
+              << " --safety-number " << number->digits << "\n";
   } else if (number->verified) {
     std::cout << "Verified.\n";
   } else {
@@ -55,10 +56,34 @@ absl::Status Verify(Context& context, const std::string& peer) {
   return absl::OkStatus();
 }
 
-absl::Status Trust(Context& context, const std::string& peer) {
+struct TrustArgs {
+  std::string peer;
+  std::string safety_number;
+};
+
+// Without --safety-number: shows the number of the key pending now and how to
+// accept exactly that one; accepts nothing (a key swapped in between showing
+// and accepting must not slip through).
+absl::Status Trust(Context& context, const TrustArgs& a) {
   absl::StatusOr<Client*> client = context.Open();
   if (!client.ok()) return client.status();
-  if (absl::Status s = (*client)->AcceptIdentityChange(peer); !s.ok()) return s;
+  const std::string& peer = a.peer;
+  if (a.safety_number.empty()) {
+    auto number = (*client)->SafetyNumber(peer);
+    if (!number.ok()) return number.status();
+    if (!number->changed) {
+      return absl::FailedPreconditionError(
+          peer + "'s identity key has not changed: there is nothing to accept");
+    }
+    std::cout << "New safety number with " << peer << ":\n"
+              << GroupDigits(number->digits) << "\n"
+              << "Compare it with " << peer << " in person or by video. If it matches, accept "
+              << "exactly this key with:\n  sotto trust " << peer << " --safety-number "
+              << number->digits << "\n";
+    return absl::FailedPreconditionError(
+        "nothing was accepted yet: run again with --safety-number, the number you compared");
+  }
+  if (absl::Status s = (*client)->AcceptIdentityChange(peer, a.safety_number); !s.ok()) return s;
   std::cout << "Accepted " << peer << "'s new identity key (not verified: compare "
             << "it and run `sotto verify " << peer
             << "`). Held messages arrive with the next `sotto sync`.\n";
@@ -86,11 +111,13 @@ void RegisterIdentityCommands(CLI::App& app, Context& context) {
   });
 
   CLI::App* trust = app.add_subcommand(
-      "trust", "Accept USER's new identity key (after their safety number changed)");
-  auto trust_peer = std::make_shared<std::string>();
-  trust->add_option("user", *trust_peer, "Their handle")->required();
-  trust->callback([&context, trust_peer] {
-    context.Then([&context, trust_peer] { return Trust(context, *trust_peer); });
+      "trust", "Accept USER's new identity key, the one whose safety number you compared");
+  auto trust_args = std::make_shared<TrustArgs>();
+  trust->add_option("user", trust_args->peer, "Their handle")->required();
+  trust->add_option("--safety-number", trust_args->safety_number,
+                    "The 60 digits you compared (spaces allowed); without it, shows them");
+  trust->callback([&context, trust_args] {
+    context.Then([&context, trust_args] { return Trust(context, *trust_args); });
   });
 }
 

@@ -4,41 +4,61 @@
 
 #include "absl/strings/str_cat.h"
 #include "client-lib/profile/handle.h"
+#include "client-lib/signal/identity_commitment.h"
 #include "sotto/status_macros.h"
 
 namespace sotto::client {
 namespace {
 
-absl::Status HeldError(absl::string_view peer, bool new_device) {
+using signal::Engine;
+
+absl::Status HeldError(absl::string_view peer, Engine::PendingKind kind) {
+  absl::string_view what;
+  switch (kind) {
+    case Engine::PendingKind::kChanged:
+      what = "'s safety number changed";
+      break;
+    case Engine::PendingKind::kNewDevice:
+      what = " has a new device with an unverified identity key";
+      break;
+    case Engine::PendingKind::kNotTheInvitedKey:
+      what =
+          "'s identity key from the server does not match the invite you joined with (someone "
+          "may be standing in the middle, or their key changed since the invite)";
+      break;
+  }
   return absl::FailedPreconditionError(absl::StrCat(
-      peer,
-      new_device ? " has a new device with an unverified identity key" : "'s safety number changed",
-      "; messages are held. Compare it (`sotto safety-number ", peer,
-      "`) and accept with `sotto trust ", peer, "`"));
+      peer, what, "; messages are held. Compare it (`sotto safety-number ", peer, "`) with ", peer,
+      " in person or by video, and accept exactly that number with `sotto trust ", peer,
+      " --safety-number NUMBER`"));
+}
+
+// 60 digits, or INVALID_ARGUMENT.
+absl::StatusOr<std::string> SafetyNumberDigits(absl::string_view typed) {
+  std::string digits;
+  for (char c : typed) {
+    if (c == ' ' || c == '-') continue;
+    if (c < '0' || c > '9') {
+      return absl::InvalidArgumentError(
+          "a safety number is 60 digits (spaces between the groups are fine)");
+    }
+    digits.push_back(c);
+  }
+  if (digits.size() != 60) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a safety number is 60 digits; this one has ", digits.size()));
+  }
+  return digits;
 }
 
 }  // namespace
 
-absl::StatusOr<bool> ResolveIdentityChange(ProfileSession& session, absl::string_view peer,
-                                           const absl::Status& refusal,
-                                           std::vector<IdentityNotice>& notices) {
+absl::Status HoldIdentityChange(ProfileSession& session, absl::string_view peer,
+                                const absl::Status& refusal) {
   if (refusal.code() != absl::StatusCode::kFailedPrecondition) return refusal;
-  signal::Engine& engine = session.engine();
-  SOTTO_ASSIGN_OR_RETURN(auto pending, engine.PendingIdentity(peer));
+  SOTTO_ASSIGN_OR_RETURN(auto pending, session.engine().PendingIdentity(peer));
   if (!pending) return refusal;
-  SOTTO_ASSIGN_OR_RETURN(bool verified, engine.IsVerified(peer));
-  if (!verified && !pending->new_device) {
-    SOTTO_RETURN_IF_ERROR(engine.AcceptPendingIdentity(peer));
-    notices.push_back(IdentityNotice{
-        std::string(peer), IdentityNotice::Kind::kAccepted,
-        absl::StrCat(peer,
-                     "'s safety number changed (a new identity key, e.g. a reinstall); "
-                     "you had not verified it, so the new key was accepted. Compare it: "
-                     "`sotto safety-number ",
-                     peer, "`")});
-    return true;
-  }
-  return HeldError(peer, pending->new_device);
+  return HeldError(peer, pending->kind);
 }
 
 absl::StatusOr<SafetyNumberInfo> GetSafetyNumber(ProfileSession& session, absl::string_view peer) {
@@ -75,11 +95,50 @@ absl::Status MarkVerified(ProfileSession& session, absl::string_view peer) {
   return session.engine().MarkVerified(peer);
 }
 
-absl::Status AcceptIdentityChange(ProfileSession& session, absl::string_view peer) {
+absl::Status AcceptIdentityChange(ProfileSession& session, absl::string_view peer,
+                                  absl::string_view safety_number) {
   SOTTO_RETURN_IF_ERROR(ValidateHandle(peer));
+  SOTTO_ASSIGN_OR_RETURN(std::string shown, SafetyNumberDigits(safety_number));
   absl::MutexLock lock(&session.mu);
   SOTTO_RETURN_IF_ERROR(session.Enter());
-  return session.engine().AcceptPendingIdentity(peer);
+  Engine& engine = session.engine();
+  SOTTO_ASSIGN_OR_RETURN(auto pending, engine.PendingIdentity(peer));
+  if (!pending) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(peer, "'s identity key has not changed: there is nothing to accept"));
+  }
+  SOTTO_ASSIGN_OR_RETURN(auto number,
+                         engine.SafetyNumber(session.profile().handle(), peer, pending->key));
+  if (number.displayable != shown) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "that is not the safety number of ", peer,
+        "'s pending identity key (it was mistyped, or another key was swapped in since it was "
+        "shown); nothing was accepted. Compare again: `sotto safety-number ",
+        peer, "`"));
+  }
+  // The same key under the same lock: nothing can be swapped in between.
+  return engine.AcceptPendingIdentity(peer, pending->key);
+}
+
+absl::StatusOr<std::string> CommitInvite(ProfileSession& session, absl::string_view server_code) {
+  SOTTO_ASSIGN_OR_RETURN(InviteCode code, ParseInviteCode(server_code));
+  if (code.has_key_commitment()) {
+    return absl::InternalError("the server's invite code already has a key commitment");
+  }
+  absl::MutexLock lock(&session.mu);
+  SOTTO_RETURN_IF_ERROR(session.Enter());
+  SOTTO_ASSIGN_OR_RETURN(std::string key, session.engine().IdentityPublicKey());
+  code.key_commitment =
+      signal::IdentityCommitment(code.server_code, session.profile().handle(), key);
+  return FormatInviteCode(code);
+}
+
+absl::Status ExpectInvitedIdentity(ProfileSession& session, absl::string_view therapist,
+                                   const InviteCode& invite) {
+  if (!invite.has_key_commitment()) return absl::OkStatus();
+  absl::MutexLock lock(&session.mu);
+  SOTTO_RETURN_IF_ERROR(session.Enter());
+  return session.engine().ExpectIdentity(therapist, invite.server_code, invite.key_commitment);
 }
 
 }  // namespace sotto::client

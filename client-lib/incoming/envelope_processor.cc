@@ -60,38 +60,27 @@ absl::StatusOr<std::vector<Write>> WritesFor(ProfileSession& session, const v1::
   return writes;
 }
 
-absl::StatusOr<bool> Process(ProfileSession& session, const v1::Envelope& envelope,
-                             SyncStats& stats, std::optional<Message>* delivered, bool retried)
-    ABSL_EXCLUSIVE_LOCKS_REQUIRED(session.mu);
-
-// An envelope the engine refused because of the sender's identity key:
-// decrypt again if an unverified contact's change was accepted, else hold it.
+// An envelope the engine refused because of the sender's identity key: held
+// on the server (not acknowledged) until the user accepts the key — whether
+// or not the contact was verified.
 absl::StatusOr<bool> HandleUntrusted(ProfileSession& session, const v1::Envelope& envelope,
-                                     const absl::Status& refusal, SyncStats& stats,
-                                     std::optional<Message>* delivered, bool retried)
+                                     const absl::Status& refusal, SyncStats& stats)
     ABSL_EXCLUSIVE_LOCKS_REQUIRED(session.mu) {
-  absl::StatusOr<bool> resolved =
-      ResolveIdentityChange(session, envelope.sender(), refusal, stats.notices);
-  if (resolved.ok() && *resolved && !retried) {
-    return Process(session, envelope, stats, delivered, /*retried=*/true);
-  }
-  if (!resolved.ok() && resolved.status().code() != absl::StatusCode::kFailedPrecondition) {
-    return resolved.status();  // our store
-  }
+  const absl::Status held = HoldIdentityChange(session, envelope.sender(), refusal);
+  if (held.code() != absl::StatusCode::kFailedPrecondition) return held;  // our store
   ++stats.held;
   const std::string& sender = envelope.sender();
   if (std::find(stats.held_from.begin(), stats.held_from.end(), sender) == stats.held_from.end()) {
     stats.held_from.push_back(sender);
     std::sort(stats.held_from.begin(), stats.held_from.end());
-    stats.notices.push_back(IdentityNotice{
-        sender, IdentityNotice::Kind::kHeld,
-        std::string(resolved.ok() ? refusal.message() : resolved.status().message())});
+    stats.notices.push_back(
+        IdentityNotice{sender, IdentityNotice::Kind::kHeld, std::string(held.message())});
   }
   return false;
 }
 
 absl::StatusOr<bool> Process(ProfileSession& session, const v1::Envelope& envelope,
-                             SyncStats& stats, std::optional<Message>* delivered, bool retried)
+                             SyncStats& stats, std::optional<Message>* delivered)
     ABSL_EXCLUSIVE_LOCKS_REQUIRED(session.mu) {
   if (envelope.type() != v1::ENVELOPE_TYPE_PREKEY &&
       envelope.type() != v1::ENVELOPE_TYPE_CIPHERTEXT) {
@@ -132,7 +121,7 @@ absl::StatusOr<bool> Process(ProfileSession& session, const v1::Envelope& envelo
       ++stats.duplicates;
       return true;
     case absl::StatusCode::kFailedPrecondition:
-      return HandleUntrusted(session, envelope, plaintext.status(), stats, delivered, retried);
+      return HandleUntrusted(session, envelope, plaintext.status(), stats);
     // Caused by the peer (or a forger): bad MAC, malformed, a prekey we no
     // longer have, no session. The engine reports failures of our own
     // store as INTERNAL or UNAVAILABLE, which land below.
@@ -150,7 +139,7 @@ absl::StatusOr<bool> Process(ProfileSession& session, const v1::Envelope& envelo
 
 absl::StatusOr<bool> ProcessEnvelope(ProfileSession& session, const v1::Envelope& envelope,
                                      SyncStats& stats, std::optional<Message>* delivered) {
-  return Process(session, envelope, stats, delivered, /*retried=*/false);
+  return Process(session, envelope, stats, delivered);
 }
 
 }  // namespace sotto::client

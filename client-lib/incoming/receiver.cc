@@ -107,7 +107,7 @@ absl::StatusOr<SyncStats> Receiver::Sync() {
 }
 
 void Receiver::AfterReceiving(SyncStats& stats) {
-  receipts_.Flush(&stats.notices);
+  receipts_.Flush();
   absl::StatusOr<int> resent = sender_.RetryUnsent(/*include_failed=*/false);
   if (resent.ok()) stats.resent = *resent;
   if (absl::Status s = MaintainKeys(session_); !s.ok()) stats.maintenance_error = s.ToString();

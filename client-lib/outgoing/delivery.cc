@@ -16,39 +16,36 @@ constexpr int kSendRepairAttempts = 3;
 
 using signal::Address;
 
-// Under the lock: stops at a contact whose identity change is held, and
-// says whether sessions with `to` exist.
-absl::StatusOr<bool> HaveSessions(ProfileSession& session, const std::string& to,
-                                  std::vector<IdentityNotice>& notices)
+// Under the lock: stops at a contact whose identity change is held (a key
+// refused earlier, e.g. on a held message), and says whether sessions with
+// `to` exist.
+absl::StatusOr<bool> HaveSessions(ProfileSession& session, const std::string& to)
     ABSL_EXCLUSIVE_LOCKS_REQUIRED(session.mu) {
   SOTTO_RETURN_IF_ERROR(session.CheckNotLocked());
-  // A change seen earlier (e.g. a held message): a verified contact stops
-  // here; an unverified one's new key is accepted (new sessions below).
   SOTTO_ASSIGN_OR_RETURN(auto pending, session.engine().PendingIdentity(to));
-  if (pending) {
-    SOTTO_RETURN_IF_ERROR(ResolveIdentityChange(session, to,
-                                                absl::FailedPreconditionError("identity changed"),
-                                                notices)
-                              .status());
+  // A first key that did not match the invite is not a change to decide on:
+  // the invite decides, so the server is asked again (below) and only the
+  // invited key gets in.
+  if (pending && pending->kind != signal::Engine::PendingKind::kNotTheInvitedKey) {
+    SOTTO_RETURN_IF_ERROR(
+        HoldIdentityChange(session, to, absl::FailedPreconditionError("identity changed")));
   }
   SOTTO_ASSIGN_OR_RETURN(std::vector<uint32_t> devices, session.engine().SessionDevices(to));
   return !devices.empty();
 }
 
 // Starts sessions with every device of `to` from bundles fetched without the
-// lock. Returns whether to start the attempt again (an accepted identity
-// change dropped the sessions).
-absl::StatusOr<bool> StartAllSessions(ProfileSession& session, const std::string& to,
-                                      std::vector<IdentityNotice>& notices)
+// lock (unless another send started them meanwhile).
+absl::Status StartAllSessions(ProfileSession& session, const std::string& to)
     ABSL_LOCKS_EXCLUDED(session.mu) {
   SOTTO_ASSIGN_OR_RETURN(v1::GetBundleResponse bundles, session.connection().GetBundle(to));
   absl::MutexLock lock(&session.mu);
   SOTTO_RETURN_IF_ERROR(session.CheckNotLocked());
   SOTTO_ASSIGN_OR_RETURN(std::vector<uint32_t> devices, session.engine().SessionDevices(to));
-  if (!devices.empty()) return false;  // another send started them meanwhile
+  if (!devices.empty()) return absl::OkStatus();
   absl::Status started = StartSessions(session.engine(), to, [&] { return bundles; }, /*only=*/{});
-  if (!started.ok()) return ResolveIdentityChange(session, to, started, notices);
-  return false;
+  if (!started.ok()) return HoldIdentityChange(session, to, started);
+  return absl::OkStatus();
 }
 
 // Under the lock: one ciphertext per device of `to`.
@@ -77,8 +74,7 @@ absl::StatusOr<v1::SendRequest> Encrypt(ProfileSession& session, const Delivery&
 
 // Applies the server's DeviceMismatch, with bundles fetched without the lock.
 absl::Status Repair(ProfileSession& session, const std::string& to,
-                    const v1::DeviceMismatch& mismatch, std::vector<IdentityNotice>& notices)
-    ABSL_LOCKS_EXCLUDED(session.mu) {
+                    const v1::DeviceMismatch& mismatch) ABSL_LOCKS_EXCLUDED(session.mu) {
   std::optional<absl::StatusOr<v1::GetBundleResponse>> bundles;
   if (mismatch.stale_devices_size() > 0 || mismatch.missing_devices_size() > 0) {
     bundles = session.connection().GetBundle(to);
@@ -89,15 +85,12 @@ absl::Status Repair(ProfileSession& session, const std::string& to,
     return bundles ? *bundles : absl::InternalError("no bundles were fetched");
   });
   if (repaired.ok()) return repaired;
-  // An accepted change dropped every session: the next attempt starts them
-  // again.
-  return ResolveIdentityChange(session, to, repaired, notices).status();
+  return HoldIdentityChange(session, to, repaired);
 }
 
 }  // namespace
 
-absl::StatusOr<v1::SendResponse> Deliver(ProfileSession& session, Delivery delivery,
-                                         std::vector<IdentityNotice>& notices) {
+absl::StatusOr<v1::SendResponse> Deliver(ProfileSession& session, Delivery delivery) {
   const std::string to = delivery.header.recipient;
   std::optional<v1::SendRequest> request = std::move(delivery.prepared);
   for (int attempt = 0; attempt < kSendRepairAttempts; ++attempt) {
@@ -105,18 +98,15 @@ absl::StatusOr<v1::SendResponse> Deliver(ProfileSession& session, Delivery deliv
       bool have = false;
       {
         absl::MutexLock lock(&session.mu);
-        SOTTO_ASSIGN_OR_RETURN(have, HaveSessions(session, to, notices));
+        SOTTO_ASSIGN_OR_RETURN(have, HaveSessions(session, to));
       }
-      if (!have) {
-        SOTTO_ASSIGN_OR_RETURN(bool again, StartAllSessions(session, to, notices));
-        if (again) continue;
-      }
+      if (!have) SOTTO_RETURN_IF_ERROR(StartAllSessions(session, to));
       absl::MutexLock lock(&session.mu);
       SOTTO_ASSIGN_OR_RETURN(request, Encrypt(session, delivery));
     }
     SOTTO_ASSIGN_OR_RETURN(transport::SendOutcome outcome, session.connection().Send(*request));
     if (outcome.response) return std::move(*outcome.response);
-    SOTTO_RETURN_IF_ERROR(Repair(session, to, *outcome.mismatch, notices));
+    SOTTO_RETURN_IF_ERROR(Repair(session, to, *outcome.mismatch));
     request.reset();
   }
   return absl::AbortedError(

@@ -36,10 +36,10 @@ struct Delivery {
   std::function<absl::Status(const v1::SendRequest&)> on_encrypted;
 };
 
-// Identity notices met on the way (an unverified contact's new key that was
-// accepted) are appended to `notices`.
-absl::StatusOr<v1::SendResponse> Deliver(ProfileSession& session, Delivery delivery,
-                                         std::vector<IdentityNotice>& notices)
+// A recipient whose identity change is held (any change, verified or not:
+// HoldIdentityChange) gets nothing: FAILED_PRECONDITION before anything is
+// encrypted for them.
+absl::StatusOr<v1::SendResponse> Deliver(ProfileSession& session, Delivery delivery)
     ABSL_LOCKS_EXCLUDED(session.mu);
 
 }  // namespace sotto::client

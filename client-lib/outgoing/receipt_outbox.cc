@@ -67,7 +67,7 @@ void Settle(ProfileSession& session, const std::string& key,
 
 }  // namespace
 
-void ReceiptOutbox::Flush(std::vector<IdentityNotice>* notices) {
+void ReceiptOutbox::Flush() {
   if (!flushing_.TryLock()) return;
   std::vector<storage::Entry> entries;
   bool read_receipts = false;
@@ -97,9 +97,7 @@ void ReceiptOutbox::Flush(std::vector<IdentityNotice>* notices) {
       Delivery delivery;
       delivery.header = {pending.peer(), NewMessageId(), /*receipt=*/true, 0};
       delivery.plaintext = content::EncodeContent(content);
-      std::vector<IdentityNotice> met;
-      status = Deliver(session_, std::move(delivery), met).status();
-      if (notices) notices->insert(notices->end(), met.begin(), met.end());
+      status = Deliver(session_, std::move(delivery)).status();
       if (!status.ok()) break;
       sent.insert(receipt.message_ids().begin(), receipt.message_ids().end());
     }

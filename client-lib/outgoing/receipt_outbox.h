@@ -22,10 +22,9 @@ class ReceiptOutbox {
   // next Sync/Listen, one the server refuses for good is dropped; nothing
   // here fails the caller. If another thread is flushing already, returns at
   // once (that one sends everything). The profile's lock is not held while
-  // a receipt is on its way. Identity notices met on the way (an unverified
-  // contact's new key, accepted) are appended to `notices` if not null.
-  void Flush(std::vector<IdentityNotice>* notices = nullptr)
-      ABSL_LOCKS_EXCLUDED(session_.mu, flushing_);
+  // a receipt is on its way. A contact whose identity change is held gets
+  // no receipt until the user accepts the new key.
+  void Flush() ABSL_LOCKS_EXCLUDED(session_.mu, flushing_);
 
  private:
   ProfileSession& session_;

@@ -134,13 +134,12 @@ absl::StatusOr<SendResult> Sender::Attempt(const Pending& pending, bool keep_ref
     return session_.store().Apply(
         {Write{Space::kUnsent, pending.message_id, unsent.SerializeAsString()}});
   };
-  std::vector<IdentityNotice> notices;
-  absl::StatusOr<v1::SendResponse> response = Deliver(session_, std::move(delivery), notices);
+  absl::StatusOr<v1::SendResponse> response = Deliver(session_, std::move(delivery));
 
   absl::MutexLock lock(&session_.mu);
   in_flight_.erase(pending.message_id);
   SOTTO_RETURN_IF_ERROR(session_.CheckNotLocked());
-  if (response.ok()) return RecordAccepted(pending, *response, std::move(notices));
+  if (response.ok()) return RecordAccepted(pending, *response);
   SOTTO_RETURN_IF_ERROR(RecordFailure(pending, response.status(), keep_refused));
   if (!WorthRetrying(response.status()) && !keep_refused) return response.status();
   return AppendToMessage(
@@ -151,8 +150,7 @@ absl::StatusOr<SendResult> Sender::Attempt(const Pending& pending, bool keep_ref
 }
 
 absl::StatusOr<SendResult> Sender::RecordAccepted(const Pending& pending,
-                                                  const v1::SendResponse& response,
-                                                  std::vector<IdentityNotice> notices) {
+                                                  const v1::SendResponse& response) {
   storage::LocalStore& store = session_.store();
   SOTTO_ASSIGN_OR_RETURN(auto stored,
                          LoadProto<StoredMessage>(store, Space::kHistory, pending.history_key));
@@ -170,8 +168,7 @@ absl::StatusOr<SendResult> Sender::RecordAccepted(const Pending& pending,
       Write{Space::kUnsent, pending.message_id, std::nullopt},
       std::move(summary),
   }));
-  return SendResult{history::ToMessage(*stored, session_.NowMs()), ToExpectation(response),
-                    std::move(notices)};
+  return SendResult{history::ToMessage(*stored, session_.NowMs()), ToExpectation(response), {}};
 }
 
 absl::Status Sender::RecordFailure(const Pending& pending, const absl::Status& failure,

@@ -62,8 +62,7 @@ class Sender {
   absl::StatusOr<std::vector<Pending>> Waiting(bool include_failed)
       ABSL_LOCKS_EXCLUDED(session_.mu);
   absl::StatusOr<SendResult> RecordAccepted(const Pending& pending,
-                                            const v1::SendResponse& response,
-                                            std::vector<IdentityNotice> notices)
+                                            const v1::SendResponse& response)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(session_.mu);
   absl::Status RecordFailure(const Pending& pending, const absl::Status& failure, bool keep_refused)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(session_.mu);

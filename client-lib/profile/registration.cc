@@ -11,6 +11,7 @@
 #include "client-lib/profile/handle.h"
 #include "client-lib/transport/address_policy.h"
 #include "client-lib/transport/crl.h"
+#include "sotto/invite.h"
 #include "sotto/status_macros.h"
 
 namespace sotto::client {
@@ -40,6 +41,7 @@ absl::Status ValidateRegistrationCodes(const RegisterOptions& options) {
   if (options.role == Role::kClient && options.invite_code.empty()) {
     return absl::InvalidArgumentError("a client needs an invite code (--invite)");
   }
+  if (options.role == Role::kClient) return ParseInviteCode(options.invite_code).status();
   return absl::OkStatus();
 }
 
@@ -58,12 +60,29 @@ absl::StatusOr<v1::RegisterRequest> RegistrationRequest(const RegisterOptions& o
   request.set_device_secret(profile.device_secret());
   request.set_registration_id(registration_id);
   request.set_enrolment_code(options.enrolment_code);
-  request.set_invite_code(options.invite_code);
+  if (options.role == Role::kClient) {
+    // The key commitment stays here: the server gets only its own code.
+    SOTTO_ASSIGN_OR_RETURN(InviteCode invite, ParseInviteCode(options.invite_code));
+    request.set_invite_code(invite.server_code);
+  }
   v1::DeviceKeys* keys = request.mutable_keys();
   keys->set_identity_key(identity_key);
   FillSignedPreKey(signed_prekey, keys->mutable_signed_prekey());
   FillPreKeys(prekeys, keys);
   return request;
+}
+
+// A client whose invite carried the therapist's key commitment: from now on
+// only that key is trusted for the therapist (signal::Engine::ExpectIdentity).
+absl::Status ExpectInvitedTherapist(const RegisterOptions& options,
+                                    const v1::RegisterResponse& response, signal::Engine& engine) {
+  if (options.role != Role::kClient) return absl::OkStatus();
+  SOTTO_ASSIGN_OR_RETURN(InviteCode invite, ParseInviteCode(options.invite_code));
+  if (!invite.has_key_commitment() || response.linked_therapist().empty()) {
+    return absl::OkStatus();
+  }
+  return engine.ExpectIdentity(response.linked_therapist(), invite.server_code,
+                               invite.key_commitment);
 }
 
 }  // namespace
@@ -159,6 +178,13 @@ absl::StatusOr<std::unique_ptr<ProfileSession>> RegisterProfile(
                      ") but saving the profile locally failed: ", saved.message(),
                      ". The handle is now taken on the server; the keys were kept in the "
                      "local store, which holds no profile yet"));
+  }
+  if (absl::Status expected = ExpectInvitedTherapist(options, response, *engine); !expected.ok()) {
+    return absl::Status(expected.code(),
+                        absl::StrCat("the server registered '", options.handle,
+                                     "' but keeping the invite's key "
+                                     "fingerprint for ",
+                                     response.linked_therapist(), " failed: ", expected.message()));
   }
   const transport::TlsConfig tls = TlsOf(profile);
   return std::make_unique<ProfileSession>(std::move(store), std::move(engine), std::move(profile),

@@ -82,8 +82,10 @@ inline constexpr size_t kSignedPreKeysKept = 3;
 // one atomic LocalStore::Apply, or not at all if it fails.
 //
 // Trust on first use, per user: the first identity key seen for a user is
-// trusted (for that device). A device must keep its key: a different one
-// later is refused until the user verifies it (a later UI). A device of a
+// trusted (for that device) — unless an invite committed to the user's key
+// (ExpectIdentity): then only the committed key is trusted, and verified
+// from the first message on. A device must keep its key: a different one
+// later is refused until the user accepts it (AcceptPendingIdentity). A device of a
 // known user that we have not seen before is trusted only if it presents a
 // key already trusted for that user; otherwise it is refused too, so that a
 // server cannot slip in a "new device" of someone we talk to and read what
@@ -187,23 +189,45 @@ class Engine {
   // as the user's pending identity (the newest refusal wins), so that the
   // user can compare it and accept it.
 
+  // Why a key is pending. The values are stored: never renumber.
+  enum class PendingKind : uint8_t {
+    // A device we trusted a key for presented another one.
+    kChanged = 0,
+    // A device new to us presented a key other than the user's trusted one.
+    kNewDevice = 1,
+    // The first key seen for the user does not match their invite's
+    // commitment (ExpectIdentity).
+    kNotTheInvitedKey = 2,
+  };
   struct PendingKey {
     uint32_t device_id;
     std::string key;  // 33 bytes
-    // True if the device was new to us (no key was trusted for it): a new
-    // device of a known user presenting another key, rather than a device
-    // that changed its key.
+    // kind == kNewDevice (kept for the callers that only ask this).
     bool new_device;
+    PendingKind kind;
   };
   // The pending identity of `user`, nullopt if none.
   absl::StatusOr<std::optional<PendingKey>> PendingIdentity(absl::string_view user);
-  // Accepts `user`'s pending identity: it becomes the one trusted key of the
+  // Accepts `user`'s pending identity if it is `expected_key` (the key whose
+  // safety number the user was shown): it becomes the one trusted key of the
   // user (for the device that presented it; other devices must present the
   // same key), and the user's old trusted keys, sessions, verification and
   // pending record are deleted, in one atomic write. Messages refused under
   // that key decrypt afterwards; the next send starts new sessions.
-  // FAILED_PRECONDITION if nothing is pending for `user`.
-  absl::Status AcceptPendingIdentity(absl::string_view user);
+  // FAILED_PRECONDITION if nothing is pending for `user`, or the pending key
+  // is not `expected_key` (another key was swapped in since; nothing
+  // changes).
+  absl::Status AcceptPendingIdentity(absl::string_view user, absl::string_view expected_key);
+  // Records that an invite from `user` committed to their identity key:
+  // `commitment` (kCommitmentBytes) over `salt` (the invite's normalised
+  // server code), see identity_commitment.h. While no key of `user` is
+  // trusted, only a matching one is (and is verified with it); a refused one
+  // becomes pending as kNotTheInvitedKey. If a key of `user` is already
+  // trusted: OK and it is marked verified when it matches; when it does not,
+  // its verification is cleared and FAILED_PRECONDITION says so.
+  // INVALID_ARGUMENT for an empty salt or a commitment of the wrong size.
+  absl::Status ExpectIdentity(absl::string_view user, absl::string_view salt,
+                              absl::string_view commitment);
   // Records that the user compared `user`'s safety number for the currently
   // trusted key. FAILED_PRECONDITION if no key is trusted for `user`, or a
   // changed key is pending (accept or reject it first).

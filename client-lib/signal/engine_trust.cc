@@ -1,6 +1,7 @@
-// Other users' identity keys: trust on first use, the pending identity
-// recorded when a changed key is refused, accepting it, verification, and
-// the safety number two people compare.
+// Other users' identity keys: trust on first use (bound to an invite's
+// commitment where there is one), the pending identity recorded when a key
+// is refused, accepting exactly the key shown, verification, and the safety
+// number two people compare.
 
 #include <mutex>
 #include <optional>
@@ -9,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "client-lib/signal/engine.h"
 #include "client-lib/signal/engine_impl.h"
+#include "client-lib/signal/identity_commitment.h"
 #include "client-lib/signal/signal_ptr.h"
 #include "client-lib/signal/status.h"
 #include "client-lib/signal/store_bridge.h"
@@ -26,16 +28,63 @@ absl::Status Engine::Impl::Untrusted(const Address& address, absl::string_view w
   bridge.Abort();
   auto known = bridge.Get(Space::kTrust, bridge.TrustKey(address.user, address.device_id));
   if (!known.ok()) return LocalStoreError(what, known.status());
+  auto any_known = bridge.Scan(Space::kTrust, bridge.TrustPrefix(address.user));
+  if (!any_known.ok()) return LocalStoreError(what, any_known.status());
+  // No key of the user is trusted, yet the key was refused: only an invite's
+  // commitment does that.
+  const PendingKind kind = known->has_value()   ? PendingKind::kChanged
+                           : any_known->empty() ? PendingKind::kNotTheInvitedKey
+                                                : PendingKind::kNewDevice;
   if (offered.has_value()) {
     bridge.Put(Space::kPendingIdentity, bridge.TrustPrefix(address.user),
-               StoreBridge::U32Key(address.device_id) +
-                   std::string(1, known->has_value() ? '\0' : '\1') + *offered);
+               StoreBridge::U32Key(address.device_id) + std::string(1, static_cast<char>(kind)) +
+                   *offered);
     if (absl::Status s = bridge.Commit(); !s.ok()) return LocalStoreError(what, s);
   }
-  if (known->has_value()) return FromSignal(SG_ERR_UNTRUSTED_IDENTITY, what);
+  switch (kind) {
+    case PendingKind::kChanged:
+      return FromSignal(SG_ERR_UNTRUSTED_IDENTITY, what);
+    case PendingKind::kNotTheInvitedKey:
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the identity key the server gave for ", address.user,
+          " does not match the invite you joined with: someone may be standing in the "
+          "middle, or ",
+          address.user, "'s key changed since the invite. Nothing is sent to or accepted from ",
+          address.user, " until you compare safety numbers in person or by video (", what, ")"));
+    case PendingKind::kNewDevice:
+      break;
+  }
   return absl::FailedPreconditionError(absl::StrCat(
       address.user, " has a new device with an unverified identity key; it may not be theirs, ",
       "so nothing is sent to or accepted from it until it is verified (", what, ")"));
+}
+
+absl::Status Engine::ExpectIdentity(absl::string_view user, absl::string_view salt,
+                                    absl::string_view commitment) {
+  if (user.empty()) return absl::InvalidArgumentError("empty user");
+  if (salt.empty() || commitment.size() != kCommitmentBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "an identity commitment for ", user, " needs a salt and ", kCommitmentBytes, " bytes"));
+  }
+  const std::string what = absl::StrCat("recording the invite's key commitment for ", user);
+  SOTTO_ASSIGN_OR_RETURN(auto trusted, TrustedIdentity(user));
+  std::lock_guard<std::recursive_mutex> lock(impl_->mu);
+  Transaction txn(impl_->bridge);
+  StoreBridge& b = impl_->bridge;
+  const std::string record = CommitmentRecord(salt, commitment);
+  b.Put(Space::kExpectedIdentity, b.TrustPrefix(user), record);
+  if (trusted.has_value()) {
+    // Met before (e.g. in a care team): the invite checks the key we have.
+    if (!MatchesCommitmentRecord(record, user, *trusted)) {
+      b.Delete(Space::kVerified, b.TrustPrefix(user));
+      SOTTO_RETURN_IF_ERROR(impl_->Commit(txn, what));
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the invite's key fingerprint does not match the identity key you already have for ",
+          user, ": compare safety numbers with ", user, " in person or by video"));
+    }
+    b.Put(Space::kVerified, b.TrustPrefix(user), *trusted);
+  }
+  return impl_->Commit(txn, what);
 }
 
 absl::StatusOr<std::optional<std::string>> Engine::TrustedIdentity(const Address& address) {
@@ -60,11 +109,16 @@ absl::StatusOr<std::optional<Engine::PendingKey>> Engine::PendingIdentity(absl::
       auto raw, impl_->bridge.Get(Space::kPendingIdentity, impl_->bridge.TrustPrefix(user)));
   if (!raw.has_value()) return std::optional<PendingKey>();
   if (raw->size() <= 5) return absl::DataLossError("pending identity record is damaged");
-  return std::optional<PendingKey>(
-      PendingKey{StoreBridge::ReadU32(*raw), raw->substr(5), (*raw)[4] != '\0'});
+  const auto kind = static_cast<PendingKind>((*raw)[4]);
+  if (kind != PendingKind::kChanged && kind != PendingKind::kNewDevice &&
+      kind != PendingKind::kNotTheInvitedKey) {
+    return absl::DataLossError("pending identity record is damaged");
+  }
+  return std::optional<PendingKey>(PendingKey{StoreBridge::ReadU32(*raw), raw->substr(5),
+                                              kind == PendingKind::kNewDevice, kind});
 }
 
-absl::Status Engine::AcceptPendingIdentity(absl::string_view user) {
+absl::Status Engine::AcceptPendingIdentity(absl::string_view user, absl::string_view expected_key) {
   if (user.empty()) return absl::InvalidArgumentError("empty user");
   const std::string what = absl::StrCat("accepting the new identity key of ", user);
   std::lock_guard<std::recursive_mutex> lock(impl_->mu);
@@ -79,6 +133,13 @@ absl::Status Engine::AcceptPendingIdentity(absl::string_view user) {
   if (pending->size() <= 5) return absl::DataLossError("pending identity record is damaged");
   const uint32_t device = StoreBridge::ReadU32(*pending);
   const std::string key = pending->substr(5);
+  if (key != expected_key) {
+    // Another key was swapped in after the one the user compared.
+    return absl::FailedPreconditionError(absl::StrCat(
+        user,
+        "'s pending identity key changed since its safety number was shown; nothing was "
+        "accepted. Compare the new number first"));
+  }
   SOTTO_ASSIGN_OR_RETURN(auto trusted, b.Scan(Space::kTrust, blinded));
   for (auto& e : trusted) b.Delete(Space::kTrust, std::move(e.key));
   SOTTO_ASSIGN_OR_RETURN(auto sessions, b.Scan(Space::kSession, b.SessionPrefix(user)));

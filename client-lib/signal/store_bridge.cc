@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "client-lib/signal/identity_commitment.h"
 #include "client-lib/signal/status.h"
 #include "sotto/status_macros.h"
 
@@ -180,13 +181,30 @@ int SaveIdentity(const signal_protocol_address* address, uint8_t* key_data, size
   return SG_SUCCESS;
 }
 
-// Trust on first use, per user. A device whose key we trusted must keep it; a
-// device we have not seen is trusted only if it presents a key we already
-// trust for another device of the same user, or if the user is new to us.
+// A user new to us: trusted on first use, unless an invite committed to
+// their key — then only the committed key is, and it counts as verified from
+// the start (the written kVerified row goes with the operation's writes, so
+// it exists only if the session or message does).
+int IsTrustedFirstKey(StoreBridge* b, const signal_protocol_address* address,
+                      absl::string_view key) {
+  std::string expected;
+  int found = Lookup(b, Space::kExpectedIdentity, b->TrustPrefix(Name(address)), &expected);
+  if (found <= 0) return found < 0 ? found : 1;
+  if (!MatchesCommitmentRecord(expected, Name(address), key)) return 0;
+  b->Put(Space::kVerified, b->TrustPrefix(Name(address)), std::string(key));
+  // A substitute refused earlier is moot once the invited key is here.
+  b->Delete(Space::kPendingIdentity, b->TrustPrefix(Name(address)));
+  return 1;
+}
+
+// Trust on first use, per user, bound to the invite where there was one. A
+// device whose key we trusted must keep it; a device we have not seen is
+// trusted only if it presents a key we already trust for another device of
+// the same user, or if the user is new to us (IsTrustedFirstKey).
 // Otherwise a breached server could add a "device" of a known user (a
 // DeviceMismatch, a bundle or a PreKey message from a new device id) and
 // read everything we send that user from then on. A changed or unknown key
-// stays untrusted until the user verifies it (a later UI).
+// stays untrusted until the user accepts it (Engine::AcceptPendingIdentity).
 int IsTrustedIdentity(const signal_protocol_address* address, uint8_t* key_data, size_t key_len,
                       void* user_data) {
   StoreBridge* b = Bridge(user_data);
@@ -197,7 +215,7 @@ int IsTrustedIdentity(const signal_protocol_address* address, uint8_t* key_data,
   if (found > 0) return trusted == key ? 1 : 0;
   auto known = b->Scan(Space::kTrust, b->TrustPrefix(Name(address)));
   if (!known.ok()) return b->Fail(known.status());
-  if (known->empty()) return 1;
+  if (known->empty()) return IsTrustedFirstKey(b, address, key);
   for (const Entry& e : *known) {
     if (e.value == key) return 1;
   }

@@ -35,6 +35,9 @@ namespace sotto::client::signal {
 //   kSignedPreKey <u32 BE id>       serialized session_signed_pre_key
 //   kSession Blind(user) <u32 BE device>  u32 BE length | record | user record
 //   kTrust Blind(user) <u32 BE device>    trusted identity key of that device (33 bytes)
+//   kExpectedIdentity Blind(user)         an invite's commitment to the user's key
+//                                         (identity_commitment.h); read here
+//   kVerified Blind(user)                 written here when a first key matches it
 //
 // Not thread-safe: the Engine serializes all use under its lock.
 class StoreBridge {

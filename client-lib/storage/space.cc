@@ -30,6 +30,8 @@ absl::string_view SpaceName(Space space) {
       return "kPendingIdentity";
     case Space::kUnsent:
       return "kUnsent";
+    case Space::kExpectedIdentity:
+      return "kExpectedIdentity";
   }
   return "unknown space";
 }

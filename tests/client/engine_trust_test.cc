@@ -1,10 +1,12 @@
-// Other users' identity keys: trust on first use, and refusing a changed key
-// or an unknown key on a new device (client-lib/signal/engine_trust.cc).
+// Other users' identity keys: trust on first use or bound to an invite's
+// commitment, refusing a changed key or an unknown key on a new device, and
+// accepting only the key the user was shown (client-lib/signal/engine_trust.cc).
 
 #include <string>
 #include <vector>
 
 #include "client-lib/signal/engine.h"
+#include "client-lib/signal/identity_commitment.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "testing/status_matchers.h"
@@ -96,6 +98,105 @@ TEST_F(EngineTest, PreKeyMessageFromChangedIdentityIsFailedPrecondition) {
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("alice.1")));
   EXPECT_THAT(bob_->engine->TrustedIdentity("alice"),
               IsOkAndHolds(alice_->engine->IdentityPublicKey().value()));
+}
+
+// ---- an invite's commitment to the therapist's key (issue 22) ----
+
+constexpr absl::string_view kSalt = "3HWDQ8PNVX2K";
+
+// Alice joined with Bob's invite: it committed to Bob's real key.
+void ExpectBob(Device& alice, Device& bob) {
+  ASSERT_OK(alice.engine->ExpectIdentity(
+      "bob", kSalt, IdentityCommitment(kSalt, "bob", bob.engine->IdentityPublicKey().value())));
+}
+
+TEST_F(EngineTest, FirstKeyThatIsNotTheInvitedOneIsRefusedAndPending) {
+  ExpectBob(*alice_, *bob_);
+  // A breached server answers Alice's first bundle request with its own key.
+  auto substitute = NewDevice("bob", 1);
+  EXPECT_THAT(alice_->engine->ProcessBundle(substitute->address, substitute->TakeBundle()),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("does not match the invite you joined with")));
+  EXPECT_THAT(alice_->engine->HasSession(substitute->address), IsOkAndHolds(false));
+  EXPECT_THAT(alice_->engine->TrustedIdentity("bob"), IsOkAndHolds(std::nullopt));
+  ASSERT_OK_AND_ASSIGN(auto pending, alice_->engine->PendingIdentity("bob"));
+  ASSERT_TRUE(pending.has_value());
+  EXPECT_EQ(pending->kind, Engine::PendingKind::kNotTheInvitedKey);
+  EXPECT_EQ(pending->key, substitute->engine->IdentityPublicKey().value());
+
+  // Nor does a PreKey message under the substitute key get in.
+  ASSERT_OK(substitute->engine->ProcessBundle(alice_->address, alice_->TakeBundle()));
+  EXPECT_THAT(alice_->engine->Decrypt(substitute->address, Send(*substitute, *alice_, "it's bob")),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("does not match the invite you joined with")));
+
+  // The real Bob's key is trusted, and verified from the first message.
+  Connect();
+  EXPECT_THAT(alice_->engine->IsVerified("bob"), IsOkAndHolds(true));
+  ASSERT_OK_AND_ASSIGN(pending, alice_->engine->PendingIdentity("bob"));
+  EXPECT_FALSE(pending.has_value());
+  EXPECT_EQ(Receive(*bob_, *alice_, Send(*alice_, *bob_, "only to you")), "only to you");
+}
+
+TEST_F(EngineTest, InvitedKeyIsVerifiedFromItsFirstPreKeyMessage) {
+  ExpectBob(*alice_, *bob_);
+  ASSERT_OK(bob_->engine->ProcessBundle(alice_->address, alice_->TakeBundle()));
+  EXPECT_EQ(Receive(*alice_, *bob_, Send(*bob_, *alice_, "welcome")), "welcome");
+  EXPECT_THAT(alice_->engine->IsVerified("bob"), IsOkAndHolds(true));
+}
+
+TEST_F(EngineTest, CommitmentIsBoundToTheHandleAndTheInvite) {
+  const std::string key = bob_->engine->IdentityPublicKey().value();
+  const std::string commitment = IdentityCommitment(kSalt, "bob", key);
+  EXPECT_EQ(commitment.size(), kCommitmentBytes);
+  EXPECT_NE(IdentityCommitment(kSalt, "bobby", key), commitment);
+  EXPECT_NE(IdentityCommitment("3HWDQ8PNVX2L", "bob", key), commitment);
+  // Another user's key under Bob's invite is refused like any other.
+  ASSERT_OK(alice_->engine->ExpectIdentity("carol", kSalt, commitment));
+  auto carol = NewDevice("carol", 1);
+  EXPECT_THAT(alice_->engine->ProcessBundle(carol->address, carol->TakeBundle()),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(alice_->engine->ExpectIdentity("bob", kSalt, "short"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_F(EngineTest, InviteForAKnownContactChecksTheKeyWeHave) {
+  Connect();
+  EXPECT_THAT(alice_->engine->IsVerified("bob"), IsOkAndHolds(false));
+  ExpectBob(*alice_, *bob_);
+  EXPECT_THAT(alice_->engine->IsVerified("bob"), IsOkAndHolds(true));
+  // An invite committing to another key: the one we have loses its
+  // verification, and the caller is told.
+  auto other = NewDevice("bob", 1);
+  EXPECT_THAT(alice_->engine->ExpectIdentity(
+                  "bob", kSalt,
+                  IdentityCommitment(kSalt, "bob", other->engine->IdentityPublicKey().value())),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("does not match the identity key you already have for bob")));
+  EXPECT_THAT(alice_->engine->IsVerified("bob"), IsOkAndHolds(false));
+}
+
+// ---- accepting a changed key: only the one the user was shown ----
+
+TEST_F(EngineTest, AcceptingAfterASecondSwapDoesNotAcceptTheSecondKey) {
+  Connect();
+  const std::string bobs_key = bob_->engine->IdentityPublicKey().value();
+  auto first = NewDevice("bob", 1);
+  EXPECT_THAT(alice_->engine->ProcessBundle(first->address, first->TakeBundle()),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  const std::string shown = alice_->engine->PendingIdentity("bob").value()->key;
+  // After the user compared `shown`, the server swaps in a second key.
+  auto second = NewDevice("bob", 1);
+  EXPECT_THAT(alice_->engine->ProcessBundle(second->address, second->TakeBundle()),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(alice_->engine->AcceptPendingIdentity("bob", shown),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("changed since its safety number was shown")));
+  EXPECT_THAT(alice_->engine->TrustedIdentity("bob"), IsOkAndHolds(bobs_key));
+  // The key pending now can be accepted, by naming it.
+  const std::string now = second->engine->IdentityPublicKey().value();
+  ASSERT_OK(alice_->engine->AcceptPendingIdentity("bob", now));
+  EXPECT_THAT(alice_->engine->TrustedIdentity("bob"), IsOkAndHolds(now));
 }
 
 }  // namespace

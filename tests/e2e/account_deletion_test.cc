@@ -263,7 +263,7 @@ TEST_F(AccountDeletionTest, AnAppProvidedStoreIsEmptied) {
 
   ASSERT_OK(sam->DeleteAccount("sam"));
   for (int space = static_cast<int>(client::storage::Space::kMeta);
-       space <= static_cast<int>(client::storage::Space::kPendingIdentity); ++space) {
+       space <= static_cast<int>(client::storage::kLastSpace); ++space) {
     ASSERT_OK_AND_ASSIGN(auto left, shared->Scan(static_cast<client::storage::Space>(space), ""));
     EXPECT_THAT(left, IsEmpty()) << client::storage::SpaceName(
         static_cast<client::storage::Space>(space));

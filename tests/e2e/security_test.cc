@@ -139,42 +139,47 @@ TEST_F(IdentityTest, SafetyNumbersAre60DigitsAndTheSameOnBothSides) {
   EXPECT_TRUE(at_rivera.verified);
 }
 
-TEST_F(IdentityTest, UnverifiedContactWhoReRegisteredIsAcceptedWithANoticeOnTheirMessage) {
+// Issue 22: an unverified contact's new key is held like a verified one's.
+TEST_F(IdentityTest, UnverifiedContactWhoReRegisteredIsHeldUntilTheNumberIsAccepted) {
   ASSERT_OK_AND_ASSIGN(SafetyNumberInfo before, rivera_.client->SafetyNumber("sam"));
+  ASSERT_FALSE(before.verified);
   SamReRegisters();
   ASSERT_OK(sam_.client->SendText("dr-rivera", "new phone, same sam").status());
 
   ASSERT_OK_AND_ASSIGN(SyncStats stats, rivera_.client->Sync());
-  EXPECT_EQ(stats.received, 1);
-  EXPECT_EQ(stats.held, 0);
+  EXPECT_EQ(stats.received, 0);
+  EXPECT_EQ(stats.held, 1);
   ASSERT_THAT(stats.notices, SizeIs(1));
-  EXPECT_EQ(stats.notices[0].peer, "sam");
-  EXPECT_EQ(stats.notices[0].kind, IdentityNotice::Kind::kAccepted);
+  EXPECT_EQ(stats.notices[0].kind, IdentityNotice::Kind::kHeld);
   EXPECT_THAT(stats.notices[0].text, HasSubstr("sam's safety number changed"));
+  ASSERT_OK_AND_ASSIGN(SafetyNumberInfo pending, rivera_.client->SafetyNumber("sam"));
+  ASSERT_OK_AND_ASSIGN(SafetyNumberInfo at_sam, sam_.client->SafetyNumber("dr-rivera"));
+  EXPECT_TRUE(pending.changed);
+  EXPECT_NE(pending.digits, before.digits);
+  EXPECT_EQ(pending.digits, at_sam.digits);
+  ASSERT_OK(rivera_.client->AcceptIdentityChange("sam", pending.digits));
+  ASSERT_OK_AND_ASSIGN(stats, rivera_.client->Sync());
+  EXPECT_EQ(stats.received, 1);
   ASSERT_OK_AND_ASSIGN(auto messages, rivera_.client->ReadConversation("sam"));
   EXPECT_THAT(Texts(messages), ElementsAre("hello", "new phone, same sam"));
-  // The number now is the new key's, the one the new sam sees too.
-  ASSERT_OK_AND_ASSIGN(SafetyNumberInfo after, rivera_.client->SafetyNumber("sam"));
-  ASSERT_OK_AND_ASSIGN(SafetyNumberInfo at_sam, sam_.client->SafetyNumber("dr-rivera"));
-  EXPECT_NE(after.digits, before.digits);
-  EXPECT_EQ(after.digits, at_sam.digits);
-  EXPECT_FALSE(after.changed);
-  // And the conversation goes on both ways, with no further notice.
   ASSERT_OK_AND_ASSIGN(SendResult reply, rivera_.client->SendText("sam", "welcome back"));
   EXPECT_THAT(reply.notices, IsEmpty());
   ASSERT_OK_AND_ASSIGN(stats, sam_.client->Sync());
   EXPECT_EQ(stats.received, 1);
 }
 
-TEST_F(IdentityTest, UnverifiedContactWhoReRegisteredIsAcceptedWithANoticeWhenWrittenTo) {
+TEST_F(IdentityTest, UnverifiedContactWhoReRegisteredIsHeldWhenWrittenTo) {
   SamReRegisters();
-  // dr-rivera writes first, on the old session: the server says sam.1 is a
-  // new device (registration id), the session is rebuilt from the new key.
-  ASSERT_OK_AND_ASSIGN(SendResult sent, rivera_.client->SendText("sam", "how was the week?"));
-  ASSERT_THAT(sent.notices, SizeIs(1));
-  EXPECT_EQ(sent.notices[0].kind, IdentityNotice::Kind::kAccepted);
-  EXPECT_THAT(sent.notices[0].text, HasSubstr("sam's safety number changed"));
+  // dr-rivera writes first, on the old session: sam.1's new bundle is held.
+  EXPECT_THAT(rivera_.client->SendText("sam", "how was the week?"),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("sam's safety number changed; messages are held")));
   ASSERT_OK_AND_ASSIGN(SyncStats stats, sam_.client->Sync());
+  EXPECT_EQ(stats.received, 0);
+  ASSERT_OK_AND_ASSIGN(SafetyNumberInfo pending, rivera_.client->SafetyNumber("sam"));
+  ASSERT_OK(rivera_.client->AcceptIdentityChange("sam", pending.digits));
+  ASSERT_OK(rivera_.client->SendText("sam", "how was the week?").status());
+  ASSERT_OK_AND_ASSIGN(stats, sam_.client->Sync());
   EXPECT_EQ(stats.received, 1);
   ASSERT_OK_AND_ASSIGN(auto messages, sam_.client->ReadConversation("dr-rivera"));
   EXPECT_THAT(Texts(messages), ElementsAre("how was the week?"));
@@ -189,7 +194,9 @@ TEST_F(IdentityTest, VerifiedContactWhoReRegisteredIsHeldAndSendingStopsUntilTru
   EXPECT_THAT(rivera_.client->SendText("sam", "are you there?"),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("sam's safety number changed; messages are held. Compare it "
-                                 "(`sotto safety-number sam`) and accept with `sotto trust sam`")));
+                                 "(`sotto safety-number sam`) with sam in person or by video, and "
+                                 "accept exactly that number with `sotto trust sam "
+                                 "--safety-number NUMBER`")));
   // The new sam's messages are held on the server, with a warning.
   ASSERT_OK(sam_.client->SendText("dr-rivera", "is this still private?").status());
   ASSERT_OK_AND_ASSIGN(SyncStats stats, rivera_.client->Sync());
@@ -212,13 +219,15 @@ TEST_F(IdentityTest, VerifiedContactWhoReRegisteredIsHeldAndSendingStopsUntilTru
   EXPECT_TRUE(pending.changed);
   EXPECT_NE(pending.digits, before.digits);
   EXPECT_EQ(pending.digits, at_sam.digits);
-  ASSERT_OK(rivera_.client->AcceptIdentityChange("sam"));
+  EXPECT_THAT(rivera_.client->AcceptIdentityChange("sam", before.digits),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("nothing was accepted")));
+  ASSERT_OK(rivera_.client->AcceptIdentityChange("sam", pending.digits));
   ASSERT_OK_AND_ASSIGN(SafetyNumberInfo after, rivera_.client->SafetyNumber("sam"));
   EXPECT_EQ(after.digits, pending.digits);
   EXPECT_FALSE(after.verified);  // accepting clears the verification
   EXPECT_FALSE(after.changed);
-  EXPECT_THAT(rivera_.client->AcceptIdentityChange("sam"),
-              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(rivera_.client->AcceptIdentityChange("sam", pending.digits),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("nothing to accept")));
 
   ASSERT_OK_AND_ASSIGN(stats, rivera_.client->Sync());
   EXPECT_EQ(stats.received, 1);

@@ -231,9 +231,21 @@ class Client {
   absl::StatusOr<int> RetryUnsent();
 
   // Care links. A therapist invites a client (new: the code goes to
-  // `sotto init --invite`; existing: to AcceptInvite).
+  // RegisterOptions::invite_code / `sotto init --invite`; existing: to
+  // AcceptInvite). The code is the server's one-time code followed by a
+  // commitment to this device's identity key (sotto/invite.h): hand it over
+  // out of band (in person, on paper, by phone), never through Sotto, so the
+  // client can check at first contact that the key the server gives out for
+  // you is yours.
   absl::StatusOr<Invite> CreateInvite(absl::Duration valid_for = absl::Hours(24 * 7));
-  // Returns the therapist the invite linked to.
+  // Links this client with the therapist whose invite `code` is, and returns
+  // that therapist. With a key commitment in the code (ParseInviteCode tells),
+  // the therapist's first key is checked against it (see "identity
+  // verification" below); without one, their first key is trusted on first
+  // use and they stay unverified — tell the user. INVALID_ARGUMENT for a
+  // malformed code (nothing is sent). FAILED_PRECONDITION, after linking, if
+  // the therapist's key is already known and does not match the commitment
+  // (its verification is cleared; the message says so).
   absl::StatusOr<std::string> AcceptInvite(absl::string_view code);
   absl::StatusOr<std::vector<CareLink>> ListLinks();
   absl::Status EndLink(absl::string_view peer);
@@ -295,18 +307,21 @@ class Client {
   absl::StatusOr<std::vector<Message>> ReadConversation(absl::string_view peer);
 
   // ---- identity verification (safety numbers) ----
-  // Trust is per contact: the first identity key seen for a contact is
-  // trusted (TOFU) and every device of theirs must present it. When it
-  // changes:
-  //  - a VERIFIED contact (MarkVerified) is held: their new-key messages stay
-  //    queued on the server (SyncStats::held / held_from / a kHeld notice),
-  //    and SendText etc. to them fail with FAILED_PRECONDITION, until the
-  //    user compares the new safety number and calls AcceptIdentityChange;
-  //  - an UNVERIFIED contact's new key is accepted automatically and a
-  //    kAccepted notice says so (SyncStats::notices / SendResult::notices);
-  //  - a new device of a known contact presenting another key is held like a
-  //    verified contact's change, verified or not (a breached server could
-  //    otherwise add a device that reads everything).
+  // Trust is per contact, and every device of theirs must present the one
+  // trusted key. The first key: a client's therapist, when the invite carried
+  // a key commitment, must present the committed key — any other is refused
+  // (FAILED_PRECONDITION "... does not match the invite you joined with",
+  // nothing sent or accepted) and held like a change below — and the
+  // therapist is verified from the first message on. Every other contact's
+  // first key is trusted on first use, unverified.
+  // Every later change is HELD, verified contact or not: a changed key, or a
+  // new device of a known contact presenting another key. Their new-key
+  // messages stay queued on the server (SyncStats::held / held_from / a
+  // kHeld notice), and SendText etc. to them fail with FAILED_PRECONDITION,
+  // until the user compares the new safety number with the contact and
+  // calls AcceptIdentityChange with that number. (Auto-accepting an
+  // unverified contact's change would let a breached server swap in its own
+  // key for anyone the user had not verified.)
 
   // The safety number of this user and `peer`: for the pending new key if
   // `peer`'s key changed (changed = true), else for the trusted key. Works
@@ -316,11 +331,16 @@ class Client {
   // in person or by video) for the trusted key. FAILED_PRECONDITION if a
   // changed key is pending (accept it first) or no key is known.
   absl::Status MarkVerified(absl::string_view peer);
-  // Trusts `peer`'s new key (the one SafetyNumber shows with changed = true)
-  // instead of the old one and clears the verification: held messages
-  // decrypt on the next Sync/Listen and sending resumes (new sessions).
-  // FAILED_PRECONDITION if `peer`'s key did not change.
-  absl::Status AcceptIdentityChange(absl::string_view peer);
+  // Trusts `peer`'s new key instead of the old one — only if
+  // `safety_number` (60 digits, spaces allowed) is the safety number of the
+  // key pending now, i.e. the one SafetyNumber showed with changed = true —
+  // and clears the verification: held messages decrypt on the next
+  // Sync/Listen and sending resumes (new sessions). FAILED_PRECONDITION, and
+  // nothing changes, if `peer`'s key did not change, or if the pending key's
+  // number is not `safety_number` (another key was swapped in after the
+  // number was shown, or it was mistyped); INVALID_ARGUMENT if
+  // `safety_number` is not 60 digits.
+  absl::Status AcceptIdentityChange(absl::string_view peer, absl::string_view safety_number);
 
   // ---- the account ----
 

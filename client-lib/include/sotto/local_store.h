@@ -43,9 +43,14 @@ enum class Space : uint8_t {
   // history record before the first attempt, deleted with the record's
   // update once the server accepted it.
   kUnsent = 13,
+  // Blind(user) -> what an invite from `user` committed their identity key
+  // to (the invite's server code, then a 10-byte commitment; see
+  // docs/PROTOCOL.md "Invite codes"). While no key of `user` is trusted,
+  // only a key matching it is (and that key is verified from the start).
+  kExpectedIdentity = 14,
 };
 // The highest Space in use (for code that visits every space).
-inline constexpr Space kLastSpace = Space::kUnsent;
+inline constexpr Space kLastSpace = Space::kExpectedIdentity;
 
 // "kSession" etc., for error messages.
 absl::string_view SpaceName(Space space);

@@ -88,13 +88,14 @@ struct SendOptions {
 // Something about a contact's identity key the user must be shown.
 struct IdentityNotice {
   enum class Kind {
-    // An unverified contact's key changed and the new key was accepted
-    // automatically (their messages were decrypted / this message was sent).
+    // No longer produced (before issue 22 an unverified contact's changed
+    // key was accepted automatically); kept so that apps still compile.
     kAccepted = 1,
-    // A verified contact's key changed, or a known contact has a new device
-    // with another key: their messages are held on the server and sending to
-    // them stops until the user compares the safety number and calls
-    // AcceptIdentityChange.
+    // A contact's key changed (verified or not), a known contact has a new
+    // device with another key, or a therapist's first key does not match the
+    // invite: their messages are held on the server and sending to them
+    // stops until the user compares the safety number and calls
+    // AcceptIdentityChange with it.
     kHeld = 2,
   };
   std::string peer;
@@ -124,12 +125,14 @@ struct SendResult {
   Message message;
   // Set for a client's message to a therapist.
   std::optional<ReplyExpectation> expectation;
-  // Identity changes met while sending (an unverified contact's new key that
-  // was accepted automatically).
+  // Always empty since every identity change is held (a send to a held
+  // contact fails instead); kept so that apps still compile.
   std::vector<IdentityNotice> notices;
 };
 
 struct Invite {
+  // The server's code and the therapist's key commitment, formatted
+  // (sotto/invite.h): what the client types.
   std::string code;
   int64_t expires_at_ms = 0;
 };
@@ -213,9 +216,7 @@ struct SyncStats {
   std::string maintenance_error;
   // The senders of the held envelopes, each once, sorted.
   std::vector<std::string> held_from;
-  // Identity changes met in this sync: kHeld for each sender above, and
-  // kAccepted for unverified contacts whose new key was accepted (their
-  // messages are in `received`).
+  // Identity changes met in this sync: kHeld for each sender above.
   std::vector<IdentityNotice> notices;
 };
 
