@@ -225,11 +225,11 @@ TEST_F(CliTest, DeleteAccountAsksForTheHandleThenWipesTheProfileAndTheServerForg
   EXPECT_EQ(reopen.exit_code, 1);
   EXPECT_THAT(reopen.err, HasSubstr("sotto init"));
 
-  // The therapist's side: sending fails naming the missing user; the link
+  // The therapist's side: sending fails saying sam ended the link; the link
   // shows as ended by sam.
   CliRun to_nobody = Sotto("dr-rivera", "send sam 'are you there?'");
   EXPECT_EQ(to_nobody.exit_code, 1);
-  EXPECT_THAT(to_nobody.err, HasSubstr("no user sam"));
+  EXPECT_THAT(to_nobody.err, HasSubstr("ended by sam"));
   EXPECT_THAT(Sotto("dr-rivera", "links").out, HasSubstr("by sam"));
   // The operator's audit trail.
   auto audit =
