@@ -35,9 +35,12 @@ absl::StatusOr<Credentials> ParseAuthorization(absl::string_view value);
 // "unix:..."), for per-source limits.
 std::string PeerAddress(const grpc::CallbackServerContext& context);
 
-// The limiter keys of a code redemption from `context` for `handle`.
-std::vector<std::string> CodeAttemptKeys(const grpc::CallbackServerContext& context,
-                                         absl::string_view handle);
+// The code-attempt limiter key of the account (or claimed handle) `handle`.
+std::string AccountAttemptKey(absl::string_view handle);
+
+// The limiter keys of an unauthenticated code redemption (Register) from
+// `source` (PeerAddress) claiming `handle`: the address and the handle.
+std::vector<std::string> CodeAttemptKeys(absl::string_view source, absl::string_view handle);
 
 absl::StatusOr<AuthenticatedDevice> AuthenticateCall(const grpc::CallbackServerContext& context,
                                                      Accounts& accounts);
