@@ -74,7 +74,9 @@ std::string PeerAddress(const grpc::CallbackServerContext& context) {
 std::string AccountAttemptKey(absl::string_view handle) { return absl::StrCat("account ", handle); }
 
 std::vector<std::string> CodeAttemptKeys(absl::string_view source, absl::string_view handle) {
-  return {absl::StrCat("addr ", source), AccountAttemptKey(handle)};
+  // "handle", not AccountAttemptKey: probes of a registered handle's name
+  // must not spend the budget its owner's AcceptInvite answers for.
+  return {absl::StrCat("addr ", source), absl::StrCat("handle ", handle)};
 }
 
 absl::StatusOr<AuthenticatedDevice> AuthenticateCall(const grpc::CallbackServerContext& context,

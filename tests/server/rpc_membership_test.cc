@@ -185,15 +185,16 @@ TEST_F(RpcMembershipTest, AGuesserOfSecretsDoesNotLockOutANeighbourOnTheSameAddr
 TEST_F(RpcMembershipTest, AGuesserOfCodesDoesNotBlockANeighboursRightCode) {
   User ana = Register("ana");
   User bob = Register("bob", 101);
+  // The guesser claims bob's handle, registered or not.
   for (int i = 0; i < kMaxCodeFailures; ++i) {
-    ASSERT_THAT(RegisterWith(RequestWithCode("eve", "2222-2222-2222")),
+    ASSERT_THAT(RegisterWith(RequestWithCode("bob", "2222-2222-2222")),
                 GrpcIs(grpc::StatusCode::PERMISSION_DENIED, "invite code is not valid"))
         << i;
   }
   for (int i = 0; i < 5; ++i) {
     clock_.Advance(30'000);
     // The guesser, one wrong code every 30 s, is told to stop...
-    EXPECT_THAT(RegisterWith(RequestWithCode("eve", "2222-2222-2222")),
+    EXPECT_THAT(RegisterWith(RequestWithCode("bob", "2222-2222-2222")),
                 GrpcIs(grpc::StatusCode::RESOURCE_EXHAUSTED, "too many wrong codes"))
         << i;
   }
@@ -205,7 +206,7 @@ TEST_F(RpcMembershipTest, AGuesserOfCodesDoesNotBlockANeighboursRightCode) {
           .ok());
   EXPECT_EQ(resp.linked_therapist(), "ana");
   // A client accepting an invite answers for its own account, not for the
-  // address the guesser spent.
+  // address the guesser spent nor for the probes of its handle's name.
   User lee = Register("dr-lee");
   v1::AcceptInviteRequest accept;
   accept.set_code("4444-4444-4444");
