@@ -41,7 +41,7 @@ struct RateFlag {
   const char* help;
 };
 constexpr RateFlag kRateFlags[] = {
-    {"--rate-registration", &RateLimitOptions::registration, "Register calls per source address"},
+    {"--rate-registration", &RateLimitOptions::registration, "accounts created per source address"},
     {"--rate-failed-auth", &RateLimitOptions::failed_auth,
      "failed authentications per source address"},
     {"--rate-bundle-requester", &RateLimitOptions::bundle_per_requester,

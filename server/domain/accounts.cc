@@ -80,12 +80,14 @@ absl::StatusOr<uint32_t> Accounts::Register(const Registration& reg, const Regis
            call);
 
   StripedLock lock(handle_locks_, {reg.handle});
+  // The code first: who has no valid code gets its one answer whether the
+  // handle is taken or free (issue 19).
+  SOTTO_RETURN_IF_ERROR(hook(batch));
   SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> existing,
                          store_->Get(Table::kAccounts, keys::Account(reg.handle)));
   if (existing) {
     return absl::AlreadyExistsError(absl::StrCat("handle ", reg.handle, " is already taken"));
   }
-  SOTTO_RETURN_IF_ERROR(hook(batch));
   SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kSynced));
   return kFirstDevice;
 }

@@ -53,11 +53,13 @@ class Accounts {
   // takes one).
   absl::StatusOr<uint32_t> Register(const Registration& registration, const CallContext& call = {});
 
-  // Called by Register after the handle is known to be free, while the
-  // handle's lock is held, with the batch about to be written: it may check
-  // further conditions (an enrolment or invite code) and add writes that must
-  // commit atomically with the account. Its error is returned as is and
-  // nothing is written.
+  // Called by Register after the request is validated and BEFORE the handle
+  // is looked up, while the handle's lock is held, with the batch about to
+  // be written: it checks a further condition (an enrolment or invite code)
+  // and may add writes that must commit atomically with the account. Its
+  // error is returned as is and nothing is written (nor read: so a caller
+  // without a valid code cannot learn, by the answer or its time, whether
+  // the handle is taken). Only if it succeeds can ALREADY_EXISTS follow.
   using RegisterHook = std::function<absl::Status(WriteBatch& batch)>;
   absl::StatusOr<uint32_t> Register(const Registration& registration, const RegisterHook& hook,
                                     const CallContext& call = {});

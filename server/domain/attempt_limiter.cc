@@ -6,10 +6,12 @@
 
 namespace sotto::server {
 
-AttemptLimiter::AttemptLimiter(Clock* clock, int max_failures, int64_t window_ms)
+AttemptLimiter::AttemptLimiter(Clock* clock, int max_failures, int64_t window_ms,
+                               int max_over_budget)
     : clock_(clock),
       max_failures_(static_cast<size_t>(std::max(1, max_failures))),
-      window_ms_(window_ms) {}
+      window_ms_(window_ms),
+      max_over_budget_(static_cast<size_t>(std::max(0, max_over_budget))) {}
 
 void AttemptLimiter::Prune(std::deque<int64_t>& failures, int64_t now) {
   while (!failures.empty() && failures.front() + window_ms_ <= now) failures.pop_front();
@@ -33,9 +35,24 @@ absl::Status AttemptLimiter::Check(const std::vector<std::string>& keys) {
       absl::StrCat("too many wrong codes; retry after ", seconds, " s"));
 }
 
-void AttemptLimiter::RecordFailure(const std::vector<std::string>& keys) {
+absl::StatusOr<bool> AttemptLimiter::Admit(const std::vector<std::string>& keys) {
+  absl::Status within = Check(keys);
+  if (within.ok()) return false;
   const int64_t now = clock_->NowMillis();
   absl::MutexLock lock(&mu_);
+  Prune(over_budget_failures_, now);
+  if (over_budget_failures_.size() < max_over_budget_) return true;
+  return within;
+}
+
+void AttemptLimiter::RecordFailure(const std::vector<std::string>& keys, bool over_budget) {
+  const int64_t now = clock_->NowMillis();
+  absl::MutexLock lock(&mu_);
+  if (over_budget && max_over_budget_ > 0) {
+    Prune(over_budget_failures_, now);
+    over_budget_failures_.push_back(now);
+    if (over_budget_failures_.size() > max_over_budget_) over_budget_failures_.pop_front();
+  }
   for (const std::string& key : keys) {
     auto it = failures_.find(key);
     if (it == failures_.end()) {

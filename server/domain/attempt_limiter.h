@@ -10,6 +10,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "server/domain/clock.h"
@@ -18,9 +19,15 @@
 namespace sotto::server {
 
 // Counts failed attempts per key (a source address, an account) in a sliding
-// window and refuses further attempts once a key has `max_failures` in it.
-// In memory only: a restart forgets it (a full rate-limit system comes
-// later). Thread-safe. Does not own `clock`.
+// window. A key with `max_failures` in the window is over budget: its wrong
+// codes are answered RESOURCE_EXHAUSTED, but its attempts are still checked
+// (Admit) while the server-wide allowance of over-budget failures
+// (`max_over_budget` in the window) lasts, so that one guesser behind a
+// shared address (a clinic's NAT) cannot keep out a neighbour who holds a
+// right code. Only a flood of wrong codes past that allowance is refused
+// without a check. docs/SECURITY.md ("Rate limits") derives the bound on
+// guessing. In memory only: a restart forgets it. Thread-safe. Does not own
+// `clock`.
 class AttemptLimiter {
  public:
   // Keys tracked at most; past it, keys without a failure in the window are
@@ -29,7 +36,8 @@ class AttemptLimiter {
   static constexpr size_t kMaxKeys = 100000;
 
   AttemptLimiter(Clock* clock, int max_failures = kMaxCodeFailures,
-                 int64_t window_ms = kCodeFailureWindowMs);
+                 int64_t window_ms = kCodeFailureWindowMs,
+                 int max_over_budget = kMaxOverBudgetCodeFailures);
   AttemptLimiter(const AttemptLimiter&) = delete;
   AttemptLimiter& operator=(const AttemptLimiter&) = delete;
 
@@ -38,8 +46,16 @@ class AttemptLimiter {
   // oldest counted failure of the most limited key leaves the window).
   absl::Status Check(const std::vector<std::string>& keys);
 
-  // Counts one failure against each of `keys`.
-  void RecordFailure(const std::vector<std::string>& keys);
+  // Whether an attempt under `keys` may have its code checked. true: some
+  // key is over budget, and the server-wide allowance has room: check the
+  // code; if it is wrong, answer Check(keys) and RecordFailure(keys, true).
+  // false: every key is within budget. RESOURCE_EXHAUSTED (as Check's): the
+  // allowance is spent too; refuse without checking.
+  absl::StatusOr<bool> Admit(const std::vector<std::string>& keys);
+
+  // Counts one failure against each of `keys`, and with `over_budget`
+  // against the server-wide allowance.
+  void RecordFailure(const std::vector<std::string>& keys, bool over_budget = false);
 
  private:
   // Drops failures older than the window; the caller holds mu_.
@@ -51,6 +67,10 @@ class AttemptLimiter {
   absl::Mutex mu_;
   // Failure times per key, oldest first, at most max_failures_ each.
   absl::flat_hash_map<std::string, std::deque<int64_t>> failures_ ABSL_GUARDED_BY(mu_);
+  const size_t max_over_budget_;
+  // Times of the failures of over-budget keys, oldest first, at most
+  // max_over_budget_.
+  std::deque<int64_t> over_budget_failures_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace sotto::server

@@ -23,6 +23,12 @@ absl::Status NoLink(absl::string_view a, absl::string_view b) {
   return absl::PermissionDeniedError(absl::StrCat("no care link between ", a, " and ", b));
 }
 
+absl::Status SelfSendError(absl::string_view handle) {
+  return absl::InvalidArgumentError(absl::StrCat(
+      "recipient ", handle, " is the caller: Sotto carries messages between a client and their ",
+      "therapists, not to oneself (notes to self stay in your own history)"));
+}
+
 absl::Status ValidPeer(absl::string_view handle, absl::string_view field) {
   absl::Status s = Accounts::ValidateHandle(handle);
   if (s.ok()) return s;
@@ -340,26 +346,19 @@ absl::StatusOr<PolicyView> Care::GetPolicy(const AuthenticatedDevice& caller,
 absl::StatusOr<Route> Care::CheckCanMessage(const AuthenticatedDevice& sender,
                                             absl::string_view recipient) {
   SOTTO_RETURN_IF_ERROR(ValidPeer(recipient, "recipient"));
+  if (sender.handle == recipient) return SelfSendError(sender.handle);
+  // Only the link is read, never the recipient's account: whether the
+  // handle is free, a client or a therapist, a sender without a link does
+  // the same single read of a missing row and gets the same answer
+  // (issue 19). A client's counterpart is a therapist and a therapist's a
+  // client, so the link's key follows from the sender's role alone.
   Route route;
-  if (sender.handle == recipient) return route;  // own other devices
-  SOTTO_ASSIGN_OR_RETURN(std::optional<Role> role, accounts_->RoleOf(recipient));
-  if (sender.role == Role::kClient) {
-    // Unknown, client and unlinked recipients all look the same to a client.
-    if (!role || *role != Role::kTherapist) return NoLink(sender.handle, recipient);
-    route.therapist = std::string(recipient);
-    route.client = sender.handle;
-    route.from_client = true;
-  } else {
-    if (!role) return absl::NotFoundError(absl::StrCat("no user ", recipient));
-    if (*role != Role::kClient) {
-      return absl::PermissionDeniedError(absl::StrCat("therapists cannot message each other (",
-                                                      sender.handle, " to ", recipient, ")"));
-    }
-    route.therapist = sender.handle;
-    route.client = std::string(recipient);
-  }
+  route.from_client = sender.role == Role::kClient;
+  route.therapist = route.from_client ? std::string(recipient) : sender.handle;
+  route.client = route.from_client ? sender.handle : std::string(recipient);
   SOTTO_ASSIGN_OR_RETURN(std::optional<records::Link> link, GetLink(route.therapist, route.client));
   if (!link) return NoLink(sender.handle, recipient);
+  // The two know each other: who ended it, and when, is theirs to know.
   if (link->state != static_cast<uint32_t>(LinkState::kActive)) {
     return absl::FailedPreconditionError(
         absl::StrCat("the care link between ", route.therapist, " and ", route.client,

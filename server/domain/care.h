@@ -50,7 +50,8 @@ struct RegisterResult {
 
 // Who a permitted message goes between.
 struct Route {
-  // False for a message to the sender's own account (their other devices).
+  // True for every Send Care permits (self-sends are refused); false only
+  // where no Care routes (a Mailbox built without one, in tests).
   bool between_care_parties = false;
   bool from_client = false;
   std::string therapist;
@@ -141,18 +142,18 @@ class Care {
   absl::StatusOr<ResponsePolicy> PolicyOf(absl::string_view therapist);
 
   // Whether `sender` may send to `recipient` now: a client and a therapist
-  // with an ACTIVE link, or the sender's own account. Errors:
-  // INVALID_ARGUMENT (malformed handle); PERMISSION_DENIED "no care link
-  // between A and B" (no link, client to client, or — for a client sender —
-  // an unknown recipient, so a client cannot probe for accounts);
-  // PERMISSION_DENIED between two therapists; NOT_FOUND (a therapist sender
-  // and an unknown recipient); FAILED_PRECONDITION naming who ended the link
-  // and when.
+  // with an ACTIVE link. Errors: INVALID_ARGUMENT (malformed handle; the
+  // recipient is the sender: Sotto has no self-sends); PERMISSION_DENIED
+  // "no care link between A and B" for every recipient the sender has never
+  // been linked with, whether the handle is free, a client or a therapist
+  // (the one answer, reached by the same reads, so no caller can probe for
+  // accounts or roles); FAILED_PRECONDITION naming who ended the link and
+  // when (the two know each other).
   absl::StatusOr<Route> CheckCanMessage(const AuthenticatedDevice& sender,
                                         absl::string_view recipient);
 
-  // Whether `caller` may fetch `handle`'s prekey bundles: their own account
-  // or an active care link. Errors as for CheckCanMessage.
+  // Whether `caller` may fetch `handle`'s prekey bundles: an active care
+  // link. Errors as for CheckCanMessage (also for the caller's own handle).
   absl::Status CheckCanFetchBundle(const AuthenticatedDevice& caller, absl::string_view handle);
 
   // The therapists with an active link to `client`, ascending.

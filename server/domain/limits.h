@@ -94,12 +94,16 @@ inline constexpr double kInvitesPerHour = 30;
 // with RESOURCE_EXHAUSTED beyond it (held messages take disk and cannot be
 // drained by the recipient).
 inline constexpr size_t kMaxScheduledPerDevice = 1000;
-// Code redemption (Register with an enrolment or invite code, AcceptInvite):
-// after kMaxCodeFailures wrong codes within kCodeFailureWindowMs from one
-// source address or for one account, further attempts fail with
-// RESOURCE_EXHAUSTED until the oldest failure leaves the window.
+// Code redemption (Register, AcceptInvite): after kMaxCodeFailures failures
+// within kCodeFailureWindowMs from one source address or for one handle, the
+// source's further wrong codes are answered RESOURCE_EXHAUSTED until the
+// oldest failure leaves the window; its right codes still work. Server-wide,
+// at most kMaxOverBudgetCodeFailures wrong codes from such sources are
+// checked per window; past that they are refused without a check
+// (AttemptLimiter). With 60-bit codes this bounds guessing (SECURITY.md).
 inline constexpr int kMaxCodeFailures = 10;
 inline constexpr int64_t kCodeFailureWindowMs = 10LL * 60 * 1000;
+inline constexpr int kMaxOverBudgetCodeFailures = 1000;
 // A held message due for a recipient whose queue is full (kMaxQueueDepth
 // or kMaxQueueBytes) stays held and is tried again this much later, until
 // there is room. Its sender is not told.

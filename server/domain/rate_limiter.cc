@@ -87,11 +87,15 @@ absl::Status RateLimiter::Take(absl::string_view key, uint64_t* refusals) {
   return absl::OkStatus();
 }
 
-absl::Status RateLimiter::Check(absl::string_view key) {
+absl::Status RateLimiter::Check(absl::string_view key, uint64_t* refusals) {
+  if (refusals != nullptr) *refusals = 0;
   if (config_.per_hour <= 0) return absl::OkStatus();
   absl::MutexLock lock(&mu_);
   Bucket& b = Refill(key, clock_->NowMillis());
-  if (b.tokens < 1.0) return Refused(b);
+  if (b.tokens < 1.0) {
+    if (refusals != nullptr) *refusals = ++b.refused;
+    return Refused(b);
+  }
   return absl::OkStatus();
 }
 
@@ -99,7 +103,10 @@ void RateLimiter::TakeIfAny(absl::string_view key) {
   if (config_.per_hour <= 0) return;
   absl::MutexLock lock(&mu_);
   Bucket& b = Refill(key, clock_->NowMillis());
-  if (b.tokens >= 1.0) b.tokens -= 1.0;
+  if (b.tokens >= 1.0) {
+    b.tokens -= 1.0;
+    b.refused = 0;
+  }
 }
 
 }  // namespace sotto::server

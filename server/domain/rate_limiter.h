@@ -33,10 +33,14 @@ struct BucketConfig {
 // The limits the server applies, with their defaults; sotto-server takes
 // each as a flag (--rate-NAME=BURST/PER_HOUR).
 struct RateLimitOptions {
-  // Register calls per source address (registration and enrolment).
+  // Successful registrations per source address. Only an account created
+  // takes a token (it consumed a one-time code), so a caller without a
+  // valid code cannot spend a neighbour's; once empty, Register from the
+  // address is refused until it refills.
   BucketConfig registration{30, 120};
-  // Failed authentications per source address; once empty, every call from
-  // that address that needs authentication is refused until it refills.
+  // Failed authentications per source address. Once empty, a call from that
+  // address whose credentials fail is answered RESOURCE_EXHAUSTED instead of
+  // UNAUTHENTICATED; a device that proves its secret is still served.
   BucketConfig failed_auth{20, 120};
   // GetBundle calls per requesting device.
   BucketConfig bundle_per_requester{200, 1200};
@@ -72,9 +76,11 @@ class RateLimiter {
   // success (1 for the first), 0 when OK: so a caller can audit an episode
   // once and its scale a few times, not every call.
   absl::Status Take(absl::string_view key, uint64_t* refusals = nullptr);
-  // Like Take but takes nothing: OK if a token is available.
-  absl::Status Check(absl::string_view key);
-  // Takes a token if there is one, else nothing; never fails.
+  // Like Take but takes nothing: OK if a token is available. A refusal
+  // counts in `refusals` as Take's does.
+  absl::Status Check(absl::string_view key, uint64_t* refusals = nullptr);
+  // Takes a token if there is one (ending a refusal episode), else nothing;
+  // never fails.
   void TakeIfAny(absl::string_view key);
 
  private:

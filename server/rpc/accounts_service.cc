@@ -18,27 +18,32 @@ grpc::ServerUnaryReactor* AccountsService::Register(grpc::CallbackServerContext*
     reg.device_secret = request->device_secret();
     reg.registration_id = request->registration_id();
     reg.keys = FromWire(request->keys());
-    {
-      absl::Status allowed = gate_->Limit(gate_->limits().registration, call.source, "", reg.handle,
-                                          "registration", call);
-      if (!allowed.ok()) {
-        return ToGrpcStatus(allowed);
-      }
+    // Successful registrations per address: only an account created takes a
+    // token, so a caller without a valid code cannot spend a neighbour's.
+    absl::Status allowed = gate_->Limit(gate_->limits().registration, call.source, "", reg.handle,
+                                        "registration", call, /*take=*/false);
+    if (!allowed.ok()) {
+      return ToGrpcStatus(allowed);
     }
-    const bool with_code = !request->enrolment_code().empty() || !request->invite_code().empty();
-    const std::vector<std::string> attempt_keys = CodeAttemptKeys(*context, reg.handle);
-    if (with_code) {
-      absl::Status allowed = code_attempts_->Check(attempt_keys);
-      if (!allowed.ok()) {
-        return ToGrpcStatus(allowed);
-      }
+    const std::vector<std::string> attempt_keys = CodeAttemptKeys(call.source, reg.handle);
+    absl::StatusOr<bool> over_budget = code_attempts_->Admit(attempt_keys);
+    if (!over_budget.ok()) {
+      return ToGrpcStatus(over_budget.status());
     }
     absl::StatusOr<RegisterResult> result =
         care_->Register(reg, request->enrolment_code(), request->invite_code(), call);
-    // PERMISSION_DENIED with a code given is a wrong, used or expired code.
-    if (with_code && result.status().code() == absl::StatusCode::kPermissionDenied) {
-      code_attempts_->RecordFailure(attempt_keys);
+    if (!result.ok()) {
+      // Every failure counts, whatever its kind: probing handles costs what
+      // guessing codes does (issue 19). A malformed request keeps its own
+      // answer (it depends on the request alone); any other failure past
+      // the budget is told to stop.
+      code_attempts_->RecordFailure(attempt_keys, *over_budget);
+      if (*over_budget && result.status().code() != absl::StatusCode::kInvalidArgument) {
+        return ToGrpcStatus(code_attempts_->Check(attempt_keys));
+      }
+      return ToGrpcStatus(result.status());
     }
+    gate_->limits().registration.TakeIfAny(call.source);
     if (result.ok()) {
       response->set_device_id(result->device_id);
       response->set_linked_therapist(result->linked_therapist);

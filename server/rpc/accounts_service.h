@@ -10,9 +10,11 @@
 namespace sotto::server::rpc {
 
 // sotto.v1.Accounts. Registration goes through Care (enrolment and invite
-// codes); a Register with a code is refused (RESOURCE_EXHAUSTED) while its
-// source address or handle has too many wrong codes (`code_attempts`). Does
-// not own its arguments, which must outlive the server.
+// codes), code first. Every failed Register counts in `code_attempts`
+// against its source address and claimed handle; past that budget its
+// failures are answered RESOURCE_EXHAUSTED, while a right code still
+// registers (AttemptLimiter::Admit). Does not own its arguments, which must
+// outlive the server.
 class AccountsService final : public sotto::v1::Accounts::CallbackService {
  public:
   AccountsService(CallGate* gate, Care* care, AttemptLimiter* code_attempts, Clock* clock)

@@ -71,9 +71,12 @@ std::string PeerAddress(const grpc::CallbackServerContext& context) {
   return peer;
 }
 
-std::vector<std::string> CodeAttemptKeys(const grpc::CallbackServerContext& context,
-                                         absl::string_view handle) {
-  return {absl::StrCat("addr ", PeerAddress(context)), absl::StrCat("account ", handle)};
+std::string AccountAttemptKey(absl::string_view handle) { return absl::StrCat("account ", handle); }
+
+std::vector<std::string> CodeAttemptKeys(absl::string_view source, absl::string_view handle) {
+  // "handle", not AccountAttemptKey: probes of a registered handle's name
+  // must not spend the budget its owner's AcceptInvite answers for.
+  return {absl::StrCat("addr ", source), absl::StrCat("handle ", handle)};
 }
 
 absl::StatusOr<AuthenticatedDevice> AuthenticateCall(const grpc::CallbackServerContext& context,

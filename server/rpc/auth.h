@@ -28,17 +28,20 @@ struct Credentials {
 // is malformed (scheme, device id, secret encoding).
 absl::StatusOr<Credentials> ParseAuthorization(absl::string_view value);
 
-// Reads and checks the call's authorization metadata against `accounts`.
-// Errors: UNAUTHENTICATED (missing, malformed, or rejected credentials; the
-// message never says whether the account exists).
 // The caller's address without its port ("ipv4:127.0.0.1", "ipv6:[::1]",
 // "unix:..."), for per-source limits.
 std::string PeerAddress(const grpc::CallbackServerContext& context);
 
-// The limiter keys of a code redemption from `context` for `handle`.
-std::vector<std::string> CodeAttemptKeys(const grpc::CallbackServerContext& context,
-                                         absl::string_view handle);
+// The code-attempt limiter key of the authenticated account `handle`.
+std::string AccountAttemptKey(absl::string_view handle);
 
+// The limiter keys of an unauthenticated code redemption (Register) from
+// `source` (PeerAddress) claiming `handle`: the address and the handle.
+std::vector<std::string> CodeAttemptKeys(absl::string_view source, absl::string_view handle);
+
+// Reads and checks the call's authorization metadata against `accounts`.
+// Errors: UNAUTHENTICATED (missing, malformed, or rejected credentials; the
+// message never says whether the account exists).
 absl::StatusOr<AuthenticatedDevice> AuthenticateCall(const grpc::CallbackServerContext& context,
                                                      Accounts& accounts);
 

@@ -10,12 +10,15 @@ namespace sotto::server::rpc {
 absl::StatusOr<AuthenticatedDevice> CallGate::Authenticate(
     const grpc::CallbackServerContext& context) {
   const std::string source = PeerAddress(context);
-  absl::Status allowed = limits_->failed_auth.Check(source);
-  if (!allowed.ok()) return allowed;
+  // Checked even for an address over budget: a device secret has 256 random
+  // bits, so the budget is not what stops guessing it, and refusing the
+  // right secret unchecked would let one guesser lock out a whole NAT.
   absl::StatusOr<AuthenticatedDevice> caller = AuthenticateCall(context, *accounts_);
   if (caller.ok() || caller.status().code() != absl::StatusCode::kUnauthenticated) {
     return caller;
   }
+  absl::Status over_budget = limits_->failed_auth.Check(source);
+  if (!over_budget.ok()) return over_budget;
   limits_->failed_auth.TakeIfAny(source);
   // The claimed handle only (never the secret): it tells the operator whom
   // a guessing attack aims at.
@@ -42,9 +45,9 @@ absl::StatusOr<AuthenticatedDevice> CallGate::Authenticate(
 
 absl::Status CallGate::Limit(RateLimiter& limiter, absl::string_view key, absl::string_view actor,
                              absl::string_view subject, absl::string_view what,
-                             const CallContext& call) {
+                             const CallContext& call, bool take) {
   uint64_t refusals = 0;
-  absl::Status s = limiter.Take(key, &refusals);
+  absl::Status s = take ? limiter.Take(key, &refusals) : limiter.Check(key, &refusals);
   // The 1st, 10th, 100th, ... refusal of an episode: a flood of refused
   // calls must not become a flood of audit writes, but its scale is kept.
   uint64_t n = refusals;

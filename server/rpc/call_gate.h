@@ -30,19 +30,23 @@ class CallGate {
   CallGate(const CallGate&) = delete;
   CallGate& operator=(const CallGate&) = delete;
 
-  // Authenticates the call (auth.h's AuthenticateCall). Refuses with
+  // Authenticates the call (auth.h's AuthenticateCall). The credentials are
+  // always checked: a device that proves its secret is served whatever
+  // others did from its address (a clinic's NAT). A failure is counted
+  // against the address and audited; once the address has used up its
+  // failed-authentication budget, its failures are answered
   // RESOURCE_EXHAUSTED (retry time in the message and a RetryInfo detail)
-  // while the caller's address has used up its failed-authentication budget,
-  // without checking the credentials. A failure is audited and counted
-  // against the address.
+  // instead of UNAUTHENTICATED, and no longer audited one by one.
   absl::StatusOr<AuthenticatedDevice> Authenticate(const grpc::CallbackServerContext& context);
 
-  // Takes a token from `limiter` under `key`; a refusal is returned. The
+  // Takes a token from `limiter` under `key` (with `take` false only checks
+  // that one is there); a refusal is returned. The
   // 1st, 10th, 100th, ... refusal since the key's last success is audited
   // (actor, `what`, how many so far, `call`'s source): one entry per
   // episode, and its scale.
   absl::Status Limit(RateLimiter& limiter, absl::string_view key, absl::string_view actor,
-                     absl::string_view subject, absl::string_view what, const CallContext& call);
+                     absl::string_view subject, absl::string_view what, const CallContext& call,
+                     bool take = true);
 
   // Writes `event` to the audit log without waiting for the disk (the
   // store's group sync puts it there): a refused call must not

@@ -62,13 +62,17 @@ grpc::ServerUnaryReactor* CareService::AcceptInvite(grpc::CallbackServerContext*
                                                     sotto::v1::AcceptInviteResponse* response) {
   return AuthenticatedUnary(
       context, *gate_, [=](const AuthenticatedDevice& caller, const CallContext& call) {
-        const std::vector<std::string> attempt_keys = CodeAttemptKeys(*context, caller.handle);
-        SOTTO_RETURN_IF_ERROR(code_attempts_->Check(attempt_keys));
+        // The caller proved its device secret: its account carries the
+        // budget, not its address, so others' wrong codes from a shared
+        // address never count against it.
+        const std::vector<std::string> attempt_keys = {AccountAttemptKey(caller.handle)};
+        SOTTO_ASSIGN_OR_RETURN(bool over_budget, code_attempts_->Admit(attempt_keys));
         absl::StatusOr<std::string> therapist = care_->AcceptInvite(caller, request->code(), call);
         // PERMISSION_DENIED is a wrong, used or expired code (or a therapist
         // caller, who has no business guessing either).
         if (therapist.status().code() == absl::StatusCode::kPermissionDenied) {
-          code_attempts_->RecordFailure(attempt_keys);
+          code_attempts_->RecordFailure(attempt_keys, over_budget);
+          if (over_budget) return code_attempts_->Check(attempt_keys);
         }
         if (!therapist.ok()) return therapist.status();
         response->set_therapist(*therapist);

@@ -13,8 +13,9 @@ namespace sotto::server::rpc {
 // arguments, which must outlive the server.
 class CareService final : public sotto::v1::Care::CallbackService {
  public:
-  // AcceptInvite is refused (RESOURCE_EXHAUSTED) while the caller's source
-  // address or account has too many wrong codes in `code_attempts`.
+  // AcceptInvite's wrong codes count in `code_attempts` against the
+  // caller's account (not its address); past that budget they are answered
+  // RESOURCE_EXHAUSTED, while a right code still links.
   CareService(CallGate* gate, Care* care, AttemptLimiter* code_attempts)
       : gate_(gate), accounts_(&gate->accounts()), care_(care), code_attempts_(code_attempts) {}
   CareService(const CareService&) = delete;

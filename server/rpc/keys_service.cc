@@ -30,9 +30,8 @@ grpc::ServerUnaryReactor* KeysService::GetBundle(grpc::CallbackServerContext* co
     if (!caller.ok()) {
       return ToGrpcStatus(caller.status());
     }
-    // A client gets PERMISSION_DENIED alike for an unknown and an unlinked
-    // handle, so it cannot learn whether another client exists; a therapist
-    // may see NOT_FOUND.
+    // Every caller gets the same PERMISSION_DENIED for a handle it has no
+    // link with, free or taken, client or therapist (Care::CheckCanMessage).
     absl::Status allowed = care_->CheckCanFetchBundle(*caller, request->user());
     if (!allowed.ok()) {
       return ToGrpcStatus(allowed);

@@ -125,9 +125,10 @@ TEST_F(AccountDeletionTest, DeletionEndsTheAccountForThePeerFreesTheHandleAndWip
   EXPECT_FALSE(fs::exists(profile));
   EXPECT_THAT(Client::Open(Opening(profile)),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("no profile")));
-  // The server: dr-rivera can no longer write to sam, and is told why.
+  // The server: dr-rivera can no longer write to sam, and is told why: the
+  // link ended (issue 19: the server no longer says whether a handle exists).
   EXPECT_THAT(rivera_.client->SendText("sam", "are you still there?"),
-              StatusIs(absl::StatusCode::kNotFound, HasSubstr("no user sam")));
+              StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("no care link")));
   // No link names sam any more (issue 22: it used to stay, ended by sam).
   ASSERT_OK_AND_ASSIGN(std::vector<CareLink> links, rivera_.client->ListLinks());
   EXPECT_THAT(links, IsEmpty());

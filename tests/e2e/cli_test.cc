@@ -228,11 +228,12 @@ TEST_F(CliTest, DeleteAccountAsksForTheHandleThenWipesTheProfileAndTheServerForg
   EXPECT_EQ(reopen.exit_code, 1);
   EXPECT_THAT(reopen.err, HasSubstr("sotto init"));
 
-  // The therapist's side: sending fails naming the missing user; no link
-  // names sam any more (issue 22: it used to show "ended by sam").
+  // The therapist's side: sending fails with the one answer for a handle
+  // without a link (issue 19); no link names sam any more (issue 22: it used
+  // to show "ended by sam").
   CliRun to_nobody = Sotto("dr-rivera", "send sam 'are you there?'");
   EXPECT_EQ(to_nobody.exit_code, 1);
-  EXPECT_THAT(to_nobody.err, HasSubstr("no user sam"));
+  EXPECT_THAT(to_nobody.err, HasSubstr("no care link"));
   EXPECT_THAT(Sotto("dr-rivera", "links").out, HasSubstr("No clients yet"));
   // The operator's audit trail.
   auto audit =

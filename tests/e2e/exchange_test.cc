@@ -250,13 +250,12 @@ TEST_F(ExchangeTest, ListenReturnsAfterIdleTimeout) {
 }
 
 TEST_F(ExchangeTest, BadSendsSayWhatWasWrong) {
-  // A client can't tell an unknown handle from someone they are not linked
-  // with: both are "no care link".
+  // Nobody can tell an unknown handle from someone they are not linked
+  // with: both are "no care link" (issue 19).
   EXPECT_THAT(sam_.client->SendText("nobody-here", "hi"),
               StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("nobody-here")));
-  // A therapist may learn that the handle does not exist.
   EXPECT_THAT(rivera_.client->SendText("nobody-here", "hi"),
-              StatusIs(absl::StatusCode::kNotFound, HasSubstr("nobody-here")));
+              StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("no care link")));
   EXPECT_THAT(sam_.client->SendText("dr-rivera", ""), StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(sam_.client->SendText("dr-rivera", std::string(5000, 'a')),
               StatusIs(absl::StatusCode::kInvalidArgument));

@@ -65,5 +65,33 @@ TEST(AttemptLimiterTest, FailuresOutsideTheWindowAreForgotten) {
   EXPECT_OK(limiter.Check({"k"}));
 }
 
+TEST(AttemptLimiterTest, AKeyOverBudgetIsStillAdmittedWhileTheAllowanceLasts) {
+  FakeClock clock;
+  AttemptLimiter limiter(&clock, /*max_failures=*/2, kCodeFailureWindowMs, /*max_over_budget=*/3);
+  const std::vector<std::string> guesser = {"addr nat", "account eve"};
+  const std::vector<std::string> neighbour = {"addr nat", "account kim"};
+  auto admit = [&](const std::vector<std::string>& keys) {
+    absl::StatusOr<bool> over = limiter.Admit(keys);
+    return over.ok() ? (*over ? "over budget" : "within") : "refused";
+  };
+  EXPECT_STREQ(admit(guesser), "within");
+  limiter.RecordFailure(guesser);
+  limiter.RecordFailure(guesser);
+  // The shared address is over budget: both are still checked...
+  EXPECT_STREQ(admit(guesser), "over budget");
+  EXPECT_STREQ(admit(neighbour), "over budget");
+  EXPECT_OK(limiter.Check({"addr elsewhere", "account kim"}));
+  // ...until three wrong codes from over-budget keys spend the server-wide
+  // allowance; then they are refused unchecked, and a clean key is not.
+  for (int i = 0; i < 3; ++i) limiter.RecordFailure(guesser, /*over_budget=*/true);
+  EXPECT_STREQ(admit(guesser), "refused");
+  EXPECT_STREQ(admit(neighbour), "refused");
+  EXPECT_STREQ(admit({"addr elsewhere", "account kim"}), "within");
+  EXPECT_THAT(limiter.Admit(guesser).status(), StatusIs(absl::StatusCode::kResourceExhausted,
+                                                        "too many wrong codes; retry after 600 s"));
+  clock.Advance(kCodeFailureWindowMs);
+  EXPECT_STREQ(admit(neighbour), "within");
+}
+
 }  // namespace
 }  // namespace sotto::server

@@ -89,7 +89,9 @@ TEST_F(RpcTest, MalformedSendsNameTheProblemAndLoseNothing) {
   EXPECT_THAT(Send(ana, no_envelopes), GrpcIs(grpc::StatusCode::INVALID_ARGUMENT, "envelopes"));
   v1::SendRequest nobody = TextTo(bob, 7, "x");
   nobody.set_recipient("nobody");
-  EXPECT_THAT(Send(ana, nobody), GrpcIs(grpc::StatusCode::NOT_FOUND, "nobody"));
+  // A free handle is answered as any handle without a link (issue 19).
+  EXPECT_THAT(Send(ana, nobody),
+              GrpcIs(grpc::StatusCode::PERMISSION_DENIED, "no care link between ana and nobody"));
 
   v1::FetchRequest big_fetch;
   big_fetch.set_limit(kMaxFetchBatch + 1);

@@ -114,14 +114,17 @@ TEST_F(RpcSecurityTest, FailedAuthenticationIsLimitedPerAddressAndAudited) {
     grpc::Status s = accounts_->WhoAmI(Ctx(wrong.Header()).get(), v1::WhoAmIRequest(), &r);
     EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << Describe(s);
   }
-  // The address's budget is spent: even the right secret is refused, without
-  // being checked, until a token comes back.
-  grpc::Status s = accounts_->WhoAmI(Ctx(ana.Header()).get(), v1::WhoAmIRequest(), &r);
+  // The address's budget is spent: a wrong secret is told when to retry.
+  // (Issue 19: the right secret is no longer refused with it; see
+  // RpcMembershipTest for the neighbours.)
+  grpc::Status s = accounts_->WhoAmI(Ctx(wrong.Header()).get(), v1::WhoAmIRequest(), &r);
   EXPECT_THAT(s, GrpcIs(grpc::StatusCode::RESOURCE_EXHAUSTED, "failed authentications"));
   EXPECT_GT(RetryAfter(s), 0);
-  clock_.Advance(60'000);
   s = accounts_->WhoAmI(Ctx(ana.Header()).get(), v1::WhoAmIRequest(), &r);
   EXPECT_TRUE(s.ok()) << Describe(s);
+  clock_.Advance(60'000);
+  s = accounts_->WhoAmI(Ctx(wrong.Header()).get(), v1::WhoAmIRequest(), &r);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << Describe(s);
 
   std::vector<std::string> lines = AuditLines();
   EXPECT_TRUE(AnyContains(lines, "auth.failed actor=ana.1 subject=ana source=ipv4:127.0.0.1"));
