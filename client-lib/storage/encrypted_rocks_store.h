@@ -65,7 +65,7 @@ absl::StatusOr<std::unique_ptr<LocalStore>> CreateEncryptedStore(
 // (`chmod 700 DIR`) if it belongs to another user or others can write it, or
 // naming the format if a newer Sotto wrote the store. DATA_LOSS "changed
 // outside Sotto", naming the space, if rows were deleted, replaced or added
-// behind the store's back (store_manifest.h); nothing is written then.
+// behind the store's back (store_manifest.h); no record is written then.
 // A store of the format before issue 22 (format 1) is rewritten in the
 // current one on its first open, in one synced write.
 absl::StatusOr<std::unique_ptr<LocalStore>> OpenEncryptedStore(const std::string& dir,
