@@ -1,5 +1,7 @@
 #include "client-lib/content/codec.h"
 
+#include <openssl/crypto.h>
+
 #include <cstdint>
 
 #include "absl/strings/str_cat.h"
@@ -123,7 +125,13 @@ absl::Status ValidateContent(const Content& content) {
   return ValidateBody(content);
 }
 
-std::string EncodeContent(const Content& content) { return Pad(content.SerializeAsString()); }
+std::string EncodeContent(const Content& content) {
+  // The unpadded serialization is a plaintext too: wiped once padded.
+  std::string serialized = content.SerializeAsString();
+  std::string padded = Pad(serialized);
+  OPENSSL_cleanse(serialized.data(), serialized.size());
+  return padded;
+}
 
 absl::StatusOr<std::string> ValidateAndEncode(const Content& content) {
   absl::Status s = ValidateContent(content);
@@ -139,9 +147,9 @@ absl::StatusOr<Content> DecodeContent(absl::string_view plaintext) {
   absl::StatusOr<std::string> unpadded = Unpad(plaintext);
   if (!unpadded.ok()) return unpadded.status();
   Content content;
-  if (!content.ParseFromString(*unpadded)) {
-    return absl::InvalidArgumentError("plaintext is not a sotto.v1.content.Content");
-  }
+  const bool parsed = content.ParseFromString(*unpadded);
+  OPENSSL_cleanse(unpadded->data(), unpadded->size());
+  if (!parsed) return absl::InvalidArgumentError("plaintext is not a sotto.v1.content.Content");
   absl::Status s = ValidateBody(content);
   if (!s.ok()) return s;
   return content;

@@ -1,6 +1,8 @@
 #include "client-lib/history/history_book.h"
 
 #include <algorithm>
+#include <map>
+#include <set>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -56,7 +58,41 @@ void ShowIfNewest(const StoredMessage& stored, ConversationSummary& summary) {
   }
 }
 
+// Wipes the decrypted values of scanned entries (messages) on scope exit.
+class WipeEntries {
+ public:
+  explicit WipeEntries(std::vector<Entry>& entries) : entries_(entries) {}
+  ~WipeEntries() {
+    for (Entry& e : entries_) storage::Wipe(e.value);
+  }
+  WipeEntries(const WipeEntries&) = delete;
+  WipeEntries& operator=(const WipeEntries&) = delete;
+
+ private:
+  std::vector<Entry>& entries_;
+};
+
+// The kMessageIndex entry under MessageIdKey(id); nullopt when absent.
+absl::StatusOr<std::optional<MessageIndexEntry>> LoadIndexEntry(LocalStore& store,
+                                                                absl::string_view message_id) {
+  return LoadProto<MessageIndexEntry>(store, Space::kMessageIndex, MessageIdKey(store, message_id));
+}
+
+Write IndexWrite(LocalStore& store, const std::string& message_id, const std::string& history_key) {
+  MessageIndexEntry entry;
+  entry.set_history_key(history_key);
+  entry.set_message_id(message_id);
+  return Write{Space::kMessageIndex, MessageIdKey(store, message_id), entry.SerializeAsString()};
+}
+
 }  // namespace
+
+std::string MessageIdKey(const LocalStore& store, absl::string_view message_id) {
+  // A handle never starts with a NUL, so an id never blinds like a handle.
+  std::string tagged("\0message-id\0", 12);
+  tagged.append(message_id.data(), message_id.size());
+  return store.Blind(tagged);
+}
 
 Message ToMessage(const StoredMessage& stored, int64_t now_ms) {
   Message m;
@@ -114,10 +150,8 @@ absl::StatusOr<std::vector<Write>> HistoryWrites(LocalStore& store, StoredMessag
   // or their own) cannot redirect replies or receipts to their message.
   // (A malformed id from a peer is kept in the history but not indexed.)
   if (stored.message_id().size() == kMessageIdBytes) {
-    SOTTO_ASSIGN_OR_RETURN(auto indexed, store.Get(Space::kMessageIndex, stored.message_id()));
-    if (!indexed) {
-      writes.push_back(Write{Space::kMessageIndex, stored.message_id(), history_key});
-    }
+    SOTTO_ASSIGN_OR_RETURN(auto indexed, LoadIndexEntry(store, stored.message_id()));
+    if (!indexed) writes.push_back(IndexWrite(store, stored.message_id(), history_key));
   }
   return writes;
 }
@@ -126,16 +160,17 @@ absl::StatusOr<std::vector<Write>> ReceiptWrites(LocalStore& store, const std::s
                                                  const Receipt& receipt) {
   std::vector<Write> writes;
   for (const std::string& id : receipt.message_ids()) {
-    SOTTO_ASSIGN_OR_RETURN(auto history_key, store.Get(Space::kMessageIndex, id));
-    if (!history_key) continue;
+    SOTTO_ASSIGN_OR_RETURN(auto indexed, LoadIndexEntry(store, id));
+    if (!indexed) continue;
+    const std::string& history_key = indexed->history_key();
     SOTTO_ASSIGN_OR_RETURN(auto stored,
-                           LoadProto<StoredMessage>(store, Space::kHistory, *history_key));
+                           LoadProto<StoredMessage>(store, Space::kHistory, history_key));
     if (!stored || !stored->outgoing() || stored->peer() != sender) continue;
     const DeliveryState before = StoredState(stored->state());
     const DeliveryState after = ApplyReceipt(before, receipt.type());
     if (after == before) continue;
     stored->set_state(static_cast<int32_t>(after));
-    writes.push_back(Write{Space::kHistory, *history_key, stored->SerializeAsString()});
+    writes.push_back(Write{Space::kHistory, history_key, stored->SerializeAsString()});
   }
   return writes;
 }
@@ -154,12 +189,17 @@ absl::StatusOr<Write> PendingReceiptWrite(LocalStore& store, const std::string& 
 absl::StatusOr<std::pair<std::string, StoredMessage>> FindMessage(LocalStore& store,
                                                                   absl::string_view id_prefix) {
   SOTTO_ASSIGN_OR_RETURN(std::string prefix, NormalizeIdPrefix(id_prefix));
-  // Scan by the whole bytes the prefix gives, then match the odd nibble.
-  const std::string byte_prefix = absl::HexStringToBytes(prefix.substr(0, prefix.size() & ~1u));
-  SOTTO_ASSIGN_OR_RETURN(auto entries, store.Scan(Space::kMessageIndex, byte_prefix));
-  std::vector<const Entry*> matches;
+  // The keys are blinded: the ids are only inside the entries.
+  SOTTO_ASSIGN_OR_RETURN(auto entries, store.Scan(Space::kMessageIndex, ""));
+  std::vector<MessageIndexEntry> matches;
   for (const auto& entry : entries) {
-    if (absl::StartsWith(absl::BytesToHexString(entry.key), prefix)) matches.push_back(&entry);
+    MessageIndexEntry indexed;
+    if (!indexed.ParseFromString(entry.value)) {
+      return absl::DataLossError("a local message index entry is corrupt");
+    }
+    if (absl::StartsWith(absl::BytesToHexString(indexed.message_id()), prefix)) {
+      matches.push_back(std::move(indexed));
+    }
   }
   if (matches.empty()) {
     return absl::NotFoundError(absl::StrCat("no message with an id starting '", prefix, "'"));
@@ -168,7 +208,7 @@ absl::StatusOr<std::pair<std::string, StoredMessage>> FindMessage(LocalStore& st
     return absl::InvalidArgumentError(
         absl::StrCat("'", prefix, "' matches ", matches.size(), " messages; give more of the id"));
   }
-  const std::string history_key = matches[0]->value;
+  const std::string history_key = matches[0].history_key();
   SOTTO_ASSIGN_OR_RETURN(auto stored,
                          LoadProto<StoredMessage>(store, Space::kHistory, history_key));
   if (!stored) {
@@ -199,6 +239,7 @@ absl::StatusOr<Write> RefreshSummaryWrite(LocalStore& store, const std::string& 
   updated.clear_preview();
   updated.set_last_outgoing(false);
   SOTTO_ASSIGN_OR_RETURN(auto entries, store.Scan(Space::kHistory, blinded));
+  WipeEntries wipe(entries);
   for (const Entry& entry : entries) {
     std::optional<absl::string_view> value = entry.value;
     // A write not applied yet (the cancellation itself) wins.
@@ -221,9 +262,10 @@ absl::StatusOr<Write> RefreshSummaryWrite(LocalStore& store, const std::string& 
 absl::StatusOr<std::vector<Write>> ForgetWrites(LocalStore& store, const std::string& history_key,
                                                 const StoredMessage& stored) {
   std::vector<Write> writes{Write{Space::kHistory, history_key, std::nullopt}};
-  SOTTO_ASSIGN_OR_RETURN(auto indexed, store.Get(Space::kMessageIndex, stored.message_id()));
-  if (indexed && *indexed == history_key) {
-    writes.push_back(Write{Space::kMessageIndex, stored.message_id(), std::nullopt});
+  SOTTO_ASSIGN_OR_RETURN(auto indexed, LoadIndexEntry(store, stored.message_id()));
+  if (indexed && indexed->history_key() == history_key) {
+    writes.push_back(
+        Write{Space::kMessageIndex, MessageIdKey(store, stored.message_id()), std::nullopt});
   }
   const std::string blinded = store.Blind(stored.peer());
   SOTTO_ASSIGN_OR_RETURN(auto summary,
@@ -273,6 +315,7 @@ absl::StatusOr<ConversationRead> ReadConversation(LocalStore& store, absl::strin
                          LoadProto<ConversationSummary>(store, Space::kConversation, blinded));
   if (!summary) return absl::NotFoundError(absl::StrCat("no conversation with '", peer, "'"));
   SOTTO_ASSIGN_OR_RETURN(auto entries, store.Scan(Space::kHistory, blinded));
+  WipeEntries wipe(entries);
   ConversationRead out;
   out.messages.reserve(entries.size());
   // Marking read and queueing the read receipts is one write, so a crash
@@ -305,15 +348,45 @@ absl::StatusOr<ConversationRead> ReadConversation(LocalStore& store, absl::strin
 absl::Status BuildMessageIndex(LocalStore& store) {
   SOTTO_ASSIGN_OR_RETURN(auto ready, store.Get(Space::kMeta, kMessageIndexReadyKey));
   if (ready) return absl::OkStatus();
-  SOTTO_ASSIGN_OR_RETURN(auto entries, store.Scan(Space::kHistory, ""));
   std::vector<Write> writes;
-  for (const auto& entry : entries) {
+  // The old index (raw id -> history key), if the profile has one: its
+  // choice of owner for a shared id stands.
+  std::map<std::string, std::string> owner;
+  SOTTO_ASSIGN_OR_RETURN(auto old_index, store.Scan(Space::kMessageIndex, ""));
+  for (auto& entry : old_index) {
+    writes.push_back(Write{Space::kMessageIndex, entry.key, std::nullopt});
+    owner.emplace(std::move(entry.key), std::move(entry.value));
+  }
+  SOTTO_ASSIGN_OR_RETURN(auto history, store.Scan(Space::kHistory, ""));
+  std::map<std::string, std::pair<uint64_t, std::string>> oldest;  // id -> (seq, history key)
+  std::set<std::string> present;
+  for (const auto& entry : history) {
     StoredMessage stored;
     if (!stored.ParseFromString(entry.value)) {
       return absl::DataLossError("a local message is corrupt");
     }
+    present.insert(entry.key);
     if (stored.message_id().size() != kMessageIdBytes) continue;
-    writes.push_back(Write{Space::kMessageIndex, stored.message_id(), entry.key});
+    auto [it, added] = oldest.try_emplace(stored.message_id(), stored.local_seq(), entry.key);
+    if (!added && stored.local_seq() < it->second.first)
+      it->second = {stored.local_seq(), entry.key};
+  }
+  for (const auto& [id, seq_and_key] : oldest) {
+    auto named = owner.find(id);
+    const bool keep_old = named != owner.end() && present.count(named->second) > 0;
+    writes.push_back(IndexWrite(store, id, keep_old ? named->second : seq_and_key.second));
+  }
+  // kUnsent keys were raw ids too; the id moves into the record.
+  SOTTO_ASSIGN_OR_RETURN(auto unsent, store.Scan(Space::kUnsent, ""));
+  for (const auto& entry : unsent) {
+    UnsentMessage record;
+    if (!record.ParseFromString(entry.value)) {
+      return absl::DataLossError("a local message waiting to be sent is corrupt");
+    }
+    record.set_message_id(entry.key);
+    writes.push_back(Write{Space::kUnsent, entry.key, std::nullopt});
+    writes.push_back(
+        Write{Space::kUnsent, MessageIdKey(store, entry.key), record.SerializeAsString()});
   }
   writes.push_back(Write{Space::kMeta, kMessageIndexReadyKey, "1"});
   return store.Apply(writes);

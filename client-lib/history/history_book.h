@@ -2,8 +2,9 @@
 #define SOTTO_CLIENT_LIB_HISTORY_HISTORY_BOOK_H_
 
 // The local history in the profile's store: messages (kHistory, in arrival
-// order per conversation), their id index (kMessageIndex), the conversation
-// summaries (kConversation) and the receipts waiting to go (kOutbox).
+// order per conversation), their id index (kMessageIndex, under blinded
+// ids), the conversation summaries (kConversation) and the receipts waiting
+// to go (kOutbox).
 //
 // Functions here read the store and return the writes to make, so that the
 // caller commits them in one Apply together with whatever else belongs to
@@ -19,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "client-lib/storage/wipe.h"
 #include "sotto/client/records.pb.h"
 #include "sotto/local_store.h"
 #include "sotto/types.h"
@@ -34,12 +36,22 @@ absl::StatusOr<std::optional<Proto>> LoadProto(storage::LocalStore& store, stora
   absl::StatusOr<std::optional<std::string>> bytes = store.Get(space, key);
   if (!bytes.ok()) return bytes.status();
   if (!*bytes) return std::optional<Proto>();
+  // The decrypted bytes (message text, session state, the device secret)
+  // are wiped once parsed.
+  storage::ScopedWipe wipe(**bytes);
   Proto proto;
   if (!proto.ParseFromString(**bytes)) {
     return absl::DataLossError(absl::StrCat("local record '", key, "' is corrupt"));
   }
   return std::optional<Proto>(std::move(proto));
 }
+
+// The store key for `message_id` wherever a message id forms a key
+// (kMessageIndex, kUnsent): the store's keyed hash (LocalStore::Blind) of
+// the id behind a prefix that no handle has. The server keeps the same ids,
+// so raw keys would tie this device's files to the server's records and to
+// the people in them; the readable id stays inside the sealed value.
+std::string MessageIdKey(const storage::LocalStore& store, absl::string_view message_id);
 
 // The public view of a stored message at `now_ms`.
 Message ToMessage(const StoredMessage& stored, int64_t now_ms);
@@ -102,11 +114,16 @@ absl::StatusOr<ConversationRead> ReadConversation(storage::LocalStore& store,
                                                   absl::string_view peer, int64_t now_ms,
                                                   bool read_receipts);
 
-// Profiles made before kMessageIndex existed get their index once, in one
-// write.
+// Brings the message ids in the store's keys to the current layout, once,
+// in one write: profiles made before kMessageIndex existed get their index;
+// profiles made before issue 22 have their raw-id keys in kMessageIndex and
+// kUnsent replaced by blinded ones (MessageIdKey). Where two history records
+// share an id, the one the old index named (else the oldest) keeps it.
 absl::Status BuildMessageIndex(storage::LocalStore& store);
-// Present once every history record has its kMessageIndex entry.
-inline constexpr char kMessageIndexReadyKey[] = "message_index_ready";
+// Present once every history record has its blinded kMessageIndex entry and
+// every kUnsent key is blinded. (Profiles with only the older
+// "message_index_ready" have raw ids as keys.)
+inline constexpr char kMessageIndexReadyKey[] = "message_index_blinded";
 
 }  // namespace sotto::client::history
 

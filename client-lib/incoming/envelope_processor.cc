@@ -107,6 +107,8 @@ absl::StatusOr<bool> Process(ProfileSession& session, const v1::Envelope& envelo
     return writes;
   };
   absl::StatusOr<std::string> plaintext = session.engine().Decrypt(from, ciphertext, on_plaintext);
+  // Stored (sealed) by now, or refused: the decrypted bytes are not needed.
+  if (plaintext.ok()) storage::Wipe(*plaintext);
   // Our own failure, whatever its code: keep the envelope queued.
   if (!handler_error.ok()) return handler_error;
   if (plaintext.ok()) {

@@ -18,6 +18,7 @@
 
 #include "absl/status/statusor.h"
 #include "client-lib/profile/profile_session.h"
+#include "client-lib/storage/wipe.h"
 #include "client-lib/transport/envelopes.h"
 #include "sotto/types.h"
 #include "sotto/v1/messages.pb.h"
@@ -25,6 +26,12 @@
 namespace sotto::client {
 
 struct Delivery {
+  Delivery() = default;
+  Delivery(Delivery&&) = default;
+  Delivery& operator=(Delivery&&) = default;
+  // The plaintext is wiped once the delivery is done with.
+  ~Delivery() { storage::Wipe(plaintext); }
+
   transport::SendHeader header;
   std::string plaintext;
   // A request encrypted by an earlier attempt, sent again as it is (the

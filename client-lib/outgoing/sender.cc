@@ -87,7 +87,9 @@ absl::StatusOr<SendResult> Sender::Send(absl::string_view to, std::string messag
     UnsentMessage unsent;
     unsent.set_history_key(pending.history_key);
     unsent.set_deliver_at_ms(deliver_at_ms);
-    writes.push_back(Write{Space::kUnsent, message_id, unsent.SerializeAsString()});
+    unsent.set_message_id(message_id);
+    writes.push_back(Write{Space::kUnsent, history::MessageIdKey(store, message_id),
+                           unsent.SerializeAsString()});
     SOTTO_RETURN_IF_ERROR(store.Apply(writes));
     in_flight_.insert(message_id);
   }
@@ -103,7 +105,8 @@ absl::StatusOr<SendResult> Sender::Attempt(const Pending& pending, bool keep_ref
     std::optional<StoredMessage> stored;
     if (usable.ok()) {
       absl::StatusOr<std::optional<UnsentMessage>> record =
-          LoadProto<UnsentMessage>(session_.store(), Space::kUnsent, pending.message_id);
+          LoadProto<UnsentMessage>(session_.store(), Space::kUnsent,
+                                   history::MessageIdKey(session_.store(), pending.message_id));
       absl::StatusOr<std::optional<StoredMessage>> message =
           LoadProto<StoredMessage>(session_.store(), Space::kHistory, pending.history_key);
       usable = !record.ok() ? record.status() : message.status();
@@ -132,7 +135,8 @@ absl::StatusOr<SendResult> Sender::Attempt(const Pending& pending, bool keep_ref
     session_.mu.AssertHeld();
     unsent.set_request(request.SerializeAsString());
     return session_.store().Apply(
-        {Write{Space::kUnsent, pending.message_id, unsent.SerializeAsString()}});
+        {Write{Space::kUnsent, history::MessageIdKey(session_.store(), pending.message_id),
+               unsent.SerializeAsString()}});
   };
   absl::StatusOr<v1::SendResponse> response = Deliver(session_, std::move(delivery));
 
@@ -165,7 +169,7 @@ absl::StatusOr<SendResult> Sender::RecordAccepted(const Pending& pending,
   SOTTO_ASSIGN_OR_RETURN(Write summary, history::ShowInSummaryWrite(store, *stored));
   SOTTO_RETURN_IF_ERROR(store.Apply({
       Write{Space::kHistory, pending.history_key, stored->SerializeAsString()},
-      Write{Space::kUnsent, pending.message_id, std::nullopt},
+      Write{Space::kUnsent, history::MessageIdKey(store, pending.message_id), std::nullopt},
       std::move(summary),
   }));
   return SendResult{history::ToMessage(*stored, session_.NowMs()), ToExpectation(response), {}};
@@ -180,7 +184,8 @@ absl::Status Sender::RecordFailure(const Pending& pending, const absl::Status& f
   if (!WorthRetrying(failure) && !keep_refused) {
     SOTTO_ASSIGN_OR_RETURN(std::vector<Write> writes,
                            history::ForgetWrites(store, pending.history_key, *stored));
-    writes.push_back(Write{Space::kUnsent, pending.message_id, std::nullopt});
+    writes.push_back(
+        Write{Space::kUnsent, history::MessageIdKey(store, pending.message_id), std::nullopt});
     return store.Apply(writes);
   }
   stored->set_state(static_cast<int32_t>(WorthRetrying(failure) ? DeliveryState::kNotSent
@@ -196,16 +201,17 @@ absl::StatusOr<std::vector<Sender::Pending>> Sender::Waiting(bool include_failed
   SOTTO_ASSIGN_OR_RETURN(auto entries, store.Scan(Space::kUnsent, ""));
   std::vector<std::pair<uint64_t, Pending>> found;
   for (const storage::Entry& entry : entries) {
-    if (in_flight_.contains(entry.key)) continue;
     UnsentMessage unsent;
     if (!unsent.ParseFromString(entry.value)) continue;
+    // The key is the blinded id; the id itself is in the record.
+    if (in_flight_.contains(unsent.message_id())) continue;
     SOTTO_ASSIGN_OR_RETURN(auto stored,
                            LoadProto<StoredMessage>(store, Space::kHistory, unsent.history_key()));
     if (!stored) continue;
     const DeliveryState state = history::StoredState(stored->state());
     if (state == DeliveryState::kCancelled) continue;
     if (state == DeliveryState::kFailed && !include_failed) continue;
-    found.push_back({stored->local_seq(), Pending{entry.key, unsent.history_key()}});
+    found.push_back({stored->local_seq(), Pending{unsent.message_id(), unsent.history_key()}});
   }
   std::sort(found.begin(), found.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -261,8 +267,9 @@ absl::Status Sender::Cancel(absl::string_view id_prefix) {
       }
       // Never reached the server: discarding it is local.
       stored.set_state(static_cast<int32_t>(DeliveryState::kCancelled));
-      std::vector<Write> writes{Write{Space::kHistory, key, stored.SerializeAsString()},
-                                Write{Space::kUnsent, stored.message_id(), std::nullopt}};
+      std::vector<Write> writes{
+          Write{Space::kHistory, key, stored.SerializeAsString()},
+          Write{Space::kUnsent, history::MessageIdKey(store, stored.message_id()), std::nullopt}};
       SOTTO_ASSIGN_OR_RETURN(Write summary,
                              history::RefreshSummaryWrite(store, stored.peer(), writes));
       writes.push_back(std::move(summary));

@@ -1,7 +1,5 @@
 #include "client-lib/profile/profile_session.h"
 
-#include <openssl/crypto.h>
-
 #include <algorithm>
 #include <utility>
 #include <vector>
@@ -9,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "client-lib/profile/registration.h"
 #include "client-lib/storage/encrypted_rocks_store.h"
+#include "client-lib/storage/wipe.h"
 #include "sotto/status_macros.h"
 
 namespace sotto::client {
@@ -70,11 +69,15 @@ absl::Status ProfileSession::LockedError() const {
       absl::FormatDuration(auto_lock_after_), " without use); unlock it with the passphrase"));
 }
 
+ProfileSession::~ProfileSession() {
+  storage::Wipe(*profile_.mutable_device_secret());
+  // connection_ wipes its own copy (in hex) when destroyed.
+}
+
 void ProfileSession::ForgetDeviceSecret() {
-  std::string* secret = profile_.mutable_device_secret();
-  OPENSSL_cleanse(secret->data(), secret->size());
+  storage::Wipe(*profile_.mutable_device_secret());
   profile_.clear_device_secret();
-  connection_.SetCredentials({profile_.handle(), profile_.device_id(), ""});
+  connection_.ClearCredentials();
 }
 
 void ProfileSession::LockHeld() {
@@ -111,7 +114,7 @@ absl::Status ProfileSession::Unlock(absl::string_view passphrase) {
   }
   SOTTO_ASSIGN_OR_RETURN(std::unique_ptr<signal::Engine> engine, signal::Engine::Open(store.get()));
   profile_.set_device_secret(profile->device_secret());
-  OPENSSL_cleanse(profile->mutable_device_secret()->data(), profile->device_secret().size());
+  storage::Wipe(*profile->mutable_device_secret());
   connection_.SetCredentials({profile_.handle(), profile_.device_id(), profile_.device_secret()});
   store_ = std::move(store);
   engine_ = std::move(engine);
@@ -202,9 +205,14 @@ absl::Status ProfileSession::ChangePassphrase(absl::string_view old_passphrase,
 absl::Status ProfileSession::SetReadReceipts(bool enabled) {
   absl::MutexLock lock(&mu);
   SOTTO_RETURN_IF_ERROR(Enter());
+  // The record holds the device secret: both copies are wiped after.
   Profile updated = profile_;
   updated.set_read_receipts_off(!enabled);
-  SOTTO_RETURN_IF_ERROR(store_->Apply({ProfileWrite(updated)}));
+  std::vector<Write> writes{ProfileWrite(updated)};
+  storage::Wipe(*updated.mutable_device_secret());
+  absl::Status applied = store_->Apply(writes);
+  storage::Wipe(*writes[0].value);
+  SOTTO_RETURN_IF_ERROR(applied);
   read_receipts_ = enabled;
   return absl::OkStatus();
 }

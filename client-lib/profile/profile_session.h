@@ -33,6 +33,8 @@ class ProfileSession {
   ProfileSession(std::unique_ptr<storage::LocalStore> store, std::unique_ptr<signal::Engine> engine,
                  Profile profile, std::string server_address, const transport::TlsConfig& tls,
                  std::shared_ptr<const Clock> clock);
+  // Wipes the device secret.
+  ~ProfileSession();
   ProfileSession(const ProfileSession&) = delete;
   ProfileSession& operator=(const ProfileSession&) = delete;
 
@@ -54,6 +56,9 @@ class ProfileSession {
   // for Listen's watchdog.
   bool AutoLockDue() const;
 
+  // Closes the store (its keys are wiped), drops the engine, and wipes the
+  // device secret here and in the connection (profile().device_secret() is
+  // empty and connection().HasCredentials() false until Unlock).
   absl::Status Lock() ABSL_LOCKS_EXCLUDED(mu);
   absl::Status Unlock(absl::string_view passphrase) ABSL_LOCKS_EXCLUDED(mu);
   bool IsLocked() ABSL_LOCKS_EXCLUDED(mu);

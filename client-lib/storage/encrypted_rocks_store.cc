@@ -11,11 +11,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "client-lib/storage/owner_only.h"
+#include "client-lib/storage/store_header.h"
+#include "client-lib/storage/store_manifest.h"
 #include "rocksdb/db.h"
 #include "rocksdb/env.h"
 #include "rocksdb/options.h"
@@ -25,56 +28,33 @@
 namespace sotto::client::storage {
 namespace {
 
-// Header record layout (all integers big-endian):
-//   magic "SOTTO-LS" | version u8 (1) | opslimit u64 | memlimit u64 |
-//   salt[16] | nonce[24] | wrapped data key[32 + 16]
-// The bytes before the nonce are the associated data of the wrapping, so a
-// header whose limits or salt were changed fails like a wrong passphrase.
-constexpr absl::string_view kMagic = "SOTTO-LS";
-constexpr uint8_t kVersion = 1;
 // Space byte 0 is not a Space: it holds the store's own records.
 const std::string kHeaderKey = std::string(1, '\0') + "header";
+const std::string kManifestKey = std::string(1, '\0') + "manifest";
 
-constexpr size_t kKeyBytes = 32;
-constexpr size_t kSaltBytes = crypto_pwhash_SALTBYTES;
 constexpr size_t kNonceBytes = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
 constexpr size_t kTagBytes = crypto_aead_xchacha20poly1305_ietf_ABYTES;
-constexpr size_t kHeaderAdBytes = kMagic.size() + 1 + 8 + 8 + kSaltBytes;
-constexpr size_t kHeaderBytes = kHeaderAdBytes + kNonceBytes + kKeyBytes + kTagBytes;
-
-static_assert(crypto_kdf_KEYBYTES == kKeyBytes);
-static_assert(crypto_aead_xchacha20poly1305_ietf_KEYBYTES == kKeyBytes);
 
 const unsigned char* U(const char* p) { return reinterpret_cast<const unsigned char*>(p); }
 unsigned char* U(char* p) { return reinterpret_cast<unsigned char*>(p); }
+
+absl::string_view View(const rocksdb::Slice& s) { return absl::string_view(s.data(), s.size()); }
 
 void InitSodium() {
   // Idempotent and thread-safe; fails only without a source of randomness.
   if (sodium_init() < 0) std::abort();
 }
 
-// A 32-byte key in guarded memory, wiped when freed.
-class SecretKey {
- public:
-  SecretKey() : p_(static_cast<unsigned char*>(sodium_malloc(kKeyBytes))) {
-    if (p_ == nullptr) std::abort();
-  }
-  ~SecretKey() { sodium_free(p_); }  // sodium_free zeroes before freeing
-  SecretKey(const SecretKey&) = delete;
-  SecretKey& operator=(const SecretKey&) = delete;
-  unsigned char* data() const { return p_; }
-
- private:
-  unsigned char* p_;
-};
-
-void PutU64(std::string* out, uint64_t v) {
-  for (int i = 7; i >= 0; --i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-uint64_t GetU64(absl::string_view in) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(in[i]);
-  return v;
+// The associated data a value is sealed with: its stored key, behind the
+// format's tag from format 2 on (store_header.h). A value sealed for one
+// format therefore never opens as another's, whatever a later format
+// changes in how values are laid out.
+std::string AssociatedData(uint8_t format, absl::string_view full_key) {
+  if (format == kLegacyFormat) return std::string(full_key);
+  std::string ad(kStoreMagic);
+  ad.push_back(static_cast<char>(format));
+  ad.append(full_key.data(), full_key.size());
+  return ad;
 }
 
 // The one place a rocksdb::Status becomes an absl::Status on the client.
@@ -104,96 +84,6 @@ class NullLogger final : public rocksdb::Logger {
   void Logv(const char*, va_list) override {}
 };
 
-struct Header {
-  uint64_t ops = 0;
-  uint64_t mem = 0;
-  std::string salt;
-  std::string nonce;
-  std::string wrapped;
-  std::string ad;  // bytes before the nonce
-};
-
-absl::StatusOr<Header> ParseHeader(absl::string_view raw) {
-  if (raw.size() != kHeaderBytes || raw.substr(0, kMagic.size()) != kMagic) {
-    return absl::DataLossError("local store header is damaged");
-  }
-  if (static_cast<uint8_t>(raw[kMagic.size()]) != kVersion) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "local store header version ", static_cast<int>(static_cast<uint8_t>(raw[kMagic.size()])),
-        " is not supported"));
-  }
-  Header h;
-  size_t pos = kMagic.size() + 1;
-  h.ops = GetU64(raw.substr(pos, 8));
-  pos += 8;
-  h.mem = GetU64(raw.substr(pos, 8));
-  pos += 8;
-  h.salt = std::string(raw.substr(pos, kSaltBytes));
-  pos += kSaltBytes;
-  h.ad = std::string(raw.substr(0, pos));
-  h.nonce = std::string(raw.substr(pos, kNonceBytes));
-  pos += kNonceBytes;
-  h.wrapped = std::string(raw.substr(pos));
-  return h;
-}
-
-absl::Status DeriveKek(absl::string_view passphrase, absl::string_view salt, uint64_t ops,
-                       uint64_t mem, const SecretKey& kek) {
-  if (ops < crypto_pwhash_OPSLIMIT_MIN || ops > crypto_pwhash_OPSLIMIT_MAX ||
-      mem < crypto_pwhash_MEMLIMIT_MIN || mem > crypto_pwhash_MEMLIMIT_MAX) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("Argon2id limits out of range: ops ", ops, ", mem ", mem));
-  }
-  if (crypto_pwhash(kek.data(), kKeyBytes, passphrase.data(), passphrase.size(), U(salt.data()),
-                    ops, static_cast<size_t>(mem), crypto_pwhash_ALG_ARGON2ID13) != 0) {
-    return absl::ResourceExhaustedError("Argon2id ran out of memory");
-  }
-  return absl::OkStatus();
-}
-
-// The header for `data_key` wrapped under `passphrase` with a fresh salt and
-// nonce.
-absl::StatusOr<std::string> WrapHeader(const SecretKey& data_key, absl::string_view passphrase,
-                                       uint64_t ops, uint64_t mem) {
-  std::string header(kMagic);
-  header.push_back(static_cast<char>(kVersion));
-  PutU64(&header, ops);
-  PutU64(&header, mem);
-  std::string salt(kSaltBytes, '\0');
-  randombytes_buf(salt.data(), salt.size());
-  header += salt;
-  const std::string ad = header;
-  SecretKey kek;
-  SOTTO_RETURN_IF_ERROR(DeriveKek(passphrase, salt, ops, mem, kek));
-  std::string nonce(kNonceBytes, '\0');
-  randombytes_buf(nonce.data(), nonce.size());
-  std::string wrapped(kKeyBytes + kTagBytes, '\0');
-  unsigned long long wlen = 0;
-  crypto_aead_xchacha20poly1305_ietf_encrypt(U(wrapped.data()), &wlen, data_key.data(), kKeyBytes,
-                                             U(ad.data()), ad.size(), nullptr, U(nonce.data()),
-                                             kek.data());
-  header += nonce;
-  header += wrapped;
-  return header;
-}
-
-// Unwraps the data key of `raw_header` into `data_key`. PERMISSION_DENIED
-// "wrong passphrase" if `passphrase` does not open it.
-absl::Status UnwrapHeader(absl::string_view raw_header, absl::string_view passphrase,
-                          const SecretKey& data_key) {
-  SOTTO_ASSIGN_OR_RETURN(Header header, ParseHeader(raw_header));
-  SecretKey kek;
-  SOTTO_RETURN_IF_ERROR(DeriveKek(passphrase, header.salt, header.ops, header.mem, kek));
-  unsigned long long klen = 0;
-  if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-          data_key.data(), &klen, nullptr, U(header.wrapped.data()), header.wrapped.size(),
-          U(header.ad.data()), header.ad.size(), U(header.nonce.data()), kek.data()) != 0 ||
-      klen != kKeyBytes) {
-    return absl::PermissionDeniedError("wrong passphrase");
-  }
-  return absl::OkStatus();
-}
-
 rocksdb::Options BaseOptions() {
   rocksdb::Options options;
   // Sealed values are random bytes: compression would only cost time.
@@ -206,11 +96,12 @@ rocksdb::Options BaseOptions() {
 
 class EncryptedRocksStore final : public LocalStore {
  public:
-  // Takes the data key's two subkeys.
-  EncryptedRocksStore(std::unique_ptr<rocksdb::DB> db, const SecretKey& data_key)
-      : db_(std::move(db)) {
+  // Takes the data key's three subkeys. Call Start() before any other use.
+  EncryptedRocksStore(std::unique_ptr<rocksdb::DB> db, const SecretKey& data_key, std::string dir)
+      : db_(std::move(db)), dir_(std::move(dir)) {
     crypto_kdf_derive_from_key(value_key_.data(), kKeyBytes, 1, "sottoval", data_key.data());
     crypto_kdf_derive_from_key(blind_key_.data(), kKeyBytes, 2, "sottobln", data_key.data());
+    crypto_kdf_derive_from_key(manifest_key_.data(), kKeyBytes, 3, "sottoman", data_key.data());
   }
   ~EncryptedRocksStore() override {
     // Close() flushes nothing we need (the WAL is synced) but reports errors
@@ -220,27 +111,76 @@ class EncryptedRocksStore final : public LocalStore {
   EncryptedRocksStore(const EncryptedRocksStore&) = delete;
   EncryptedRocksStore& operator=(const EncryptedRocksStore&) = delete;
 
+  // Brings the store to the current format and checks its manifest:
+  //  - a new store (`header` empty) gets `new_header` and an empty manifest;
+  //  - a format-1 store has every value sealed again for format 2, a
+  //    manifest of what it holds, and `new_header`, in one synced write;
+  //  - a format-2 store must match its manifest (DATA_LOSS if not).
+  absl::Status Start(const StoreHeader& header, absl::string_view new_header) {
+    absl::MutexLock lock(&apply_mu_);
+    if (header.format == kCurrentFormat) return CheckManifest();
+    rocksdb::WriteBatch batch;
+    if (header.format == kLegacyFormat) SOTTO_RETURN_IF_ERROR(ResealLegacyValues(batch));
+    SOTTO_RETURN_IF_ERROR(FromRocks(batch.Put(kManifestKey, Seal(kManifestKey, manifest_.Encode())),
+                                    "building a write batch"));
+    SOTTO_RETURN_IF_ERROR(
+        FromRocks(batch.Put(kHeaderKey, rocksdb::Slice(new_header.data(), new_header.size())),
+                  "building a write batch"));
+    rocksdb::WriteOptions sync;
+    sync.sync = true;
+    return FromRocks(db_->Write(sync, &batch), absl::StrCat("upgrading the local store in ", dir_));
+  }
+
   absl::StatusOr<std::optional<std::string>> Get(Space space, absl::string_view key) override {
     const std::string full = FullKey(space, key);
     std::string sealed;
     rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), full, &sealed);
     if (s.IsNotFound()) return std::optional<std::string>();
     SOTTO_RETURN_IF_ERROR(FromRocks(s, absl::StrCat("reading ", SpaceName(space))));
-    SOTTO_ASSIGN_OR_RETURN(std::string value, Open(space, full, sealed));
+    SOTTO_ASSIGN_OR_RETURN(std::string value, Open(SpaceName(space), full, sealed));
     return std::optional<std::string>(std::move(value));
   }
 
+  // The manifest changes in the same batch: each protected row written
+  // leaves it (its old sealed bytes) and enters it (its new ones).
   absl::Status Apply(const std::vector<Write>& writes) override {
+    absl::MutexLock lock(&apply_mu_);
+    StoreManifest next = manifest_;
+    // What each key holds once the batch so far is applied.
+    std::map<std::string, std::optional<std::string>> now;
     rocksdb::WriteBatch batch;
     for (const Write& w : writes) {
       const std::string full = FullKey(w.space, w.key);
-      rocksdb::Status s =
-          w.value.has_value() ? batch.Put(full, Seal(full, *w.value)) : batch.Delete(full);
+      const uint8_t space = static_cast<uint8_t>(w.space);
+      std::optional<std::string> sealed;
+      if (w.value.has_value()) sealed = Seal(full, *w.value);
+      if (IsManifestSpace(space)) {
+        auto it = now.find(full);
+        std::optional<std::string> before;
+        if (it != now.end()) {
+          before = it->second;
+        } else {
+          std::string old;
+          rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), full, &old);
+          if (!s.IsNotFound()) {
+            SOTTO_RETURN_IF_ERROR(FromRocks(s, absl::StrCat("reading ", SpaceName(w.space))));
+            before = std::move(old);
+          }
+        }
+        if (before) next.Remove(space, HashRow(manifest_key_.data(), full, *before));
+        if (sealed) next.Add(space, HashRow(manifest_key_.data(), full, *sealed));
+        now[full] = sealed;
+      }
+      rocksdb::Status s = sealed ? batch.Put(full, *sealed) : batch.Delete(full);
       SOTTO_RETURN_IF_ERROR(FromRocks(s, "building a write batch"));
     }
+    SOTTO_RETURN_IF_ERROR(FromRocks(batch.Put(kManifestKey, Seal(kManifestKey, next.Encode())),
+                                    "building a write batch"));
     rocksdb::WriteOptions options;
     options.sync = true;  // durable before we return: a message may be acked next
-    return FromRocks(db_->Write(options, &batch), "writing the local store");
+    SOTTO_RETURN_IF_ERROR(FromRocks(db_->Write(options, &batch), "writing the local store"));
+    manifest_ = next;
+    return absl::OkStatus();
   }
 
   absl::StatusOr<std::vector<Entry>> Scan(Space space, absl::string_view prefix) override {
@@ -249,7 +189,8 @@ class EncryptedRocksStore final : public LocalStore {
     std::vector<Entry> out;
     for (it->Seek(start); it->Valid() && it->key().starts_with(start); it->Next()) {
       const std::string full = it->key().ToString();
-      SOTTO_ASSIGN_OR_RETURN(std::string value, Open(space, full, it->value().ToString()));
+      SOTTO_ASSIGN_OR_RETURN(std::string value,
+                             Open(SpaceName(space), full, it->value().ToString()));
       out.push_back(Entry{full.substr(1), std::move(value)});
     }
     SOTTO_RETURN_IF_ERROR(FromRocks(it->status(), absl::StrCat("scanning ", SpaceName(space))));
@@ -270,11 +211,11 @@ class EncryptedRocksStore final : public LocalStore {
     std::string raw;
     SOTTO_RETURN_IF_ERROR(
         FromRocks(db_->Get(rocksdb::ReadOptions(), kHeaderKey, &raw), "reading the header"));
-    SOTTO_ASSIGN_OR_RETURN(Header old_header, ParseHeader(raw));
+    SOTTO_ASSIGN_OR_RETURN(StoreHeader old_header, ParseStoreHeader(raw));
     SecretKey data_key;
-    SOTTO_RETURN_IF_ERROR(UnwrapHeader(raw, old_passphrase, data_key));
-    SOTTO_ASSIGN_OR_RETURN(std::string header,
-                           WrapHeader(data_key, new_passphrase, old_header.ops, old_header.mem));
+    SOTTO_RETURN_IF_ERROR(UnwrapStoreHeader(raw, old_passphrase, data_key));
+    SOTTO_ASSIGN_OR_RETURN(std::string header, WrapStoreHeader(data_key, new_passphrase,
+                                                               old_header.ops, old_header.mem));
     rocksdb::WriteOptions sync;
     sync.sync = true;
     SOTTO_RETURN_IF_ERROR(FromRocks(db_->Put(sync, kHeaderKey, header), "writing the header"));
@@ -301,36 +242,94 @@ class EncryptedRocksStore final : public LocalStore {
   }
 
   std::string Seal(absl::string_view full_key, absl::string_view value) const {
+    const std::string ad = AssociatedData(kCurrentFormat, full_key);
     std::string out(kNonceBytes + value.size() + kTagBytes, '\0');
     randombytes_buf(out.data(), kNonceBytes);
     unsigned long long clen = 0;
     crypto_aead_xchacha20poly1305_ietf_encrypt(U(out.data()) + kNonceBytes, &clen, U(value.data()),
-                                               value.size(), U(full_key.data()), full_key.size(),
-                                               nullptr, U(out.data()), value_key_.data());
+                                               value.size(), U(ad.data()), ad.size(), nullptr,
+                                               U(out.data()), value_key_.data());
     return out;
   }
 
-  absl::StatusOr<std::string> Open(Space space, absl::string_view full_key,
-                                   absl::string_view sealed) const {
+  // The value `sealed` under `full_key`, in `format`; DATA_LOSS naming
+  // `where` if it does not authenticate.
+  absl::StatusOr<std::string> Open(absl::string_view where, absl::string_view full_key,
+                                   absl::string_view sealed,
+                                   uint8_t format = kCurrentFormat) const {
     if (sealed.size() < kNonceBytes + kTagBytes) {
-      return absl::DataLossError(absl::StrCat("truncated value in ", SpaceName(space)));
+      return absl::DataLossError(absl::StrCat("truncated value in ", where));
     }
+    const std::string ad = AssociatedData(format, full_key);
     std::string out(sealed.size() - kNonceBytes - kTagBytes, '\0');
     unsigned long long mlen = 0;
     if (crypto_aead_xchacha20poly1305_ietf_decrypt(
             U(out.data()), &mlen, nullptr, U(sealed.data()) + kNonceBytes,
-            sealed.size() - kNonceBytes, U(full_key.data()), full_key.size(), U(sealed.data()),
+            sealed.size() - kNonceBytes, U(ad.data()), ad.size(), U(sealed.data()),
             value_key_.data()) != 0) {
-      return absl::DataLossError(
-          absl::StrCat("value in ", SpaceName(space), " failed authentication"));
+      return absl::DataLossError(absl::StrCat("value in ", where, " failed authentication"));
     }
     return out;
   }
 
+  static std::string WhereIs(absl::string_view full_key) {
+    if (full_key.empty() || full_key[0] == '\0') return "the store's own records";
+    return std::string(SpaceName(static_cast<Space>(full_key[0])));
+  }
+
+  // Format 1 -> 2: every value sealed again, and the manifest of them.
+  absl::Status ResealLegacyValues(rocksdb::WriteBatch& batch)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(apply_mu_) {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+    for (it->Seek(std::string(1, '\x01')); it->Valid(); it->Next()) {
+      const std::string full = it->key().ToString();
+      SOTTO_ASSIGN_OR_RETURN(std::string value,
+                             Open(WhereIs(full), full, it->value().ToString(), kLegacyFormat));
+      std::string sealed = Seal(full, value);
+      sodium_memzero(value.data(), value.size());
+      const uint8_t space = static_cast<uint8_t>(full[0]);
+      if (IsManifestSpace(space)) manifest_.Add(space, HashRow(manifest_key_.data(), full, sealed));
+      SOTTO_RETURN_IF_ERROR(FromRocks(batch.Put(full, sealed), "building a write batch"));
+    }
+    return FromRocks(it->status(), absl::StrCat("reading the local store in ", dir_));
+  }
+
+  // Loads the manifest and compares it with the rows.
+  absl::Status CheckManifest() ABSL_EXCLUSIVE_LOCKS_REQUIRED(apply_mu_) {
+    std::string sealed;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), kManifestKey, &sealed);
+    if (s.IsNotFound()) {
+      return absl::DataLossError(absl::StrCat("the local store in ", dir_,
+                                              " was changed outside Sotto: its manifest is "
+                                              "missing; refusing to use keys and contacts that "
+                                              "may have been tampered with"));
+    }
+    SOTTO_RETURN_IF_ERROR(FromRocks(s, "reading the manifest"));
+    SOTTO_ASSIGN_OR_RETURN(std::string encoded, Open("the manifest", kManifestKey, sealed));
+    SOTTO_ASSIGN_OR_RETURN(manifest_, StoreManifest::Decode(encoded));
+    StoreManifest found;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+    for (int b = 1; b < 256; ++b) {
+      if (!IsManifestSpace(static_cast<uint8_t>(b))) continue;
+      const std::string start(1, static_cast<char>(b));
+      for (it->Seek(start); it->Valid() && it->key().starts_with(start); it->Next()) {
+        found.Add(static_cast<uint8_t>(b),
+                  HashRow(manifest_key_.data(), View(it->key()), View(it->value())));
+      }
+    }
+    SOTTO_RETURN_IF_ERROR(FromRocks(it->status(), absl::StrCat("reading ", dir_)));
+    return manifest_.Check(found, dir_);
+  }
+
   const std::unique_ptr<rocksdb::DB> db_;
+  const std::string dir_;
   absl::Mutex passphrase_mu_;
+  // Serializes writers: the manifest is read, changed and written with them.
+  absl::Mutex apply_mu_;
+  StoreManifest manifest_ ABSL_GUARDED_BY(apply_mu_);
   SecretKey value_key_;
   SecretKey blind_key_;
+  SecretKey manifest_key_;
 };
 
 absl::StatusOr<std::unique_ptr<rocksdb::DB>> OpenRocks(const std::string& dir,
@@ -430,16 +429,15 @@ absl::StatusOr<std::unique_ptr<LocalStore>> CreateEncryptedStore(const std::stri
   SecretKey data_key;
   randombytes_buf(data_key.data(), kKeyBytes);
   SOTTO_ASSIGN_OR_RETURN(std::string header,
-                         WrapHeader(data_key, passphrase, limits.ops, limits.mem));
+                         WrapStoreHeader(data_key, passphrase, limits.ops, limits.mem));
 
   rocksdb::Options options = BaseOptions();
   options.create_if_missing = true;
   options.error_if_exists = true;
   SOTTO_ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::DB> db, OpenRocks(dir, options));
-  rocksdb::WriteOptions sync;
-  sync.sync = true;
-  SOTTO_RETURN_IF_ERROR(FromRocks(db->Put(sync, kHeaderKey, header), "writing the header"));
-  return std::unique_ptr<LocalStore>(new EncryptedRocksStore(std::move(db), data_key));
+  auto store = std::make_unique<EncryptedRocksStore>(std::move(db), data_key, dir);
+  SOTTO_RETURN_IF_ERROR(store->Start(StoreHeader{}, header));
+  return std::unique_ptr<LocalStore>(std::move(store));
 }
 
 absl::StatusOr<std::unique_ptr<LocalStore>> OpenEncryptedStore(const std::string& dir,
@@ -465,11 +463,21 @@ absl::StatusOr<std::unique_ptr<LocalStore>> OpenEncryptedStore(const std::string
     ro->Close().PermitUncheckedError();
   }
   SecretKey data_key;
-  SOTTO_RETURN_IF_ERROR(UnwrapHeader(raw_header, passphrase, data_key));
+  SOTTO_RETURN_IF_ERROR(UnwrapStoreHeader(raw_header, passphrase, data_key));
+  SOTTO_ASSIGN_OR_RETURN(StoreHeader header, ParseStoreHeader(raw_header));
+  // A store of an older format is rewritten in the current one, under a
+  // header that says so (which needs the passphrase: see store_header.h).
+  std::string new_header;
+  if (header.format != kCurrentFormat) {
+    SOTTO_ASSIGN_OR_RETURN(new_header,
+                           WrapStoreHeader(data_key, passphrase, header.ops, header.mem));
+  }
   // Profiles made before files were owner-only (0755/0644) become so now.
   SOTTO_RETURN_IF_ERROR(MakeOwnerOnly(dir));
   SOTTO_ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::DB> db, OpenRocks(dir, BaseOptions()));
-  return std::unique_ptr<LocalStore>(new EncryptedRocksStore(std::move(db), data_key));
+  auto store = std::make_unique<EncryptedRocksStore>(std::move(db), data_key, dir);
+  SOTTO_RETURN_IF_ERROR(store->Start(header, new_header));
+  return std::unique_ptr<LocalStore>(std::move(store));
 }
 
 }  // namespace sotto::client::storage

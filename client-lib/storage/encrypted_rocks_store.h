@@ -28,14 +28,21 @@ struct KdfLimits {
 // A LocalStore in RocksDB under `dir`, every value sealed at rest:
 //  - a random 32-byte data key, wrapped (XChaCha20-Poly1305) under a key
 //    derived from the passphrase with Argon2id and a random 16-byte salt; salt,
-//    limits and wrapped key sit in an unencrypted header record;
+//    limits, the store's format and the wrapped key sit in an unencrypted
+//    header record (store_header.h);
 //  - every value sealed with XChaCha20-Poly1305 under a subkey of the data key
 //    (crypto_kdf id 1, context "sottoval"), with a fresh random 24-byte nonce
-//    and the stored key (space byte + caller key) as associated data, so a
-//    value copied under another key fails to open (DATA_LOSS naming the space);
+//    and the format's tag plus the stored key (space byte + caller key) as
+//    associated data, so a value copied under another key, or read as
+//    another format, fails to open (DATA_LOSS naming the space);
 //  - Blind() is keyed BLAKE2b-128 (crypto_generichash) under another subkey
-//    (id 2, context "sottobln"): stable across reopening, different per store.
-// Keys are stored in clear: callers put only blinded handles into them.
+//    (id 2, context "sottobln"): stable across reopening, different per store;
+//  - a sealed manifest of the rows of the protected spaces (store_manifest.h,
+//    keyed under subkey id 3, "sottoman"), rewritten with every Apply, so
+//    that rows deleted, replaced by an older copy or added behind the store's
+//    back are refused at open.
+// Keys are stored in clear: callers put only blinded handles and blinded
+// message ids into them.
 // Writes are synced to disk before Apply returns. Key material lives in
 // sodium_malloc'd memory and is wiped when the store is destroyed.
 // Thread-safe. One process may have a directory open at a time.
@@ -55,7 +62,12 @@ absl::StatusOr<std::unique_ptr<LocalStore>> CreateEncryptedStore(
 // data key, in which case no file under `dir` is modified (the check runs on a
 // read-only open). DATA_LOSS if the header is damaged; UNAVAILABLE if another
 // process holds the store open; FAILED_PRECONDITION naming `dir` and the fix
-// (`chmod 700 DIR`) if it belongs to another user or others can write it.
+// (`chmod 700 DIR`) if it belongs to another user or others can write it, or
+// naming the format if a newer Sotto wrote the store. DATA_LOSS "changed
+// outside Sotto", naming the space, if rows were deleted, replaced or added
+// behind the store's back (store_manifest.h); no record is written then.
+// A store of the format before issue 22 (format 1) is rewritten in the
+// current one on its first open, in one synced write.
 absl::StatusOr<std::unique_ptr<LocalStore>> OpenEncryptedStore(const std::string& dir,
                                                                absl::string_view passphrase);
 

@@ -1,5 +1,7 @@
 #include "client-lib/transport/connection.h"
 
+#include <openssl/crypto.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -252,8 +254,29 @@ absl::StatusOr<Response> Connection::Call(Stub* stub,
 }
 
 void Connection::SetCredentials(Credentials credentials) {
+  std::string value = AuthorizationValue(credentials);
+  OPENSSL_cleanse(credentials.secret.data(), credentials.secret.size());
   absl::MutexLock lock(&mu_);
-  authorization_ = AuthorizationValue(credentials);
+  // The value replaced holds the old secret in hex: wiped before its buffer
+  // is freed (the move below takes the new value's buffer, copying nothing).
+  OPENSSL_cleanse(authorization_.data(), authorization_.size());
+  authorization_ = std::move(value);
+}
+
+void Connection::ClearCredentials() {
+  absl::MutexLock lock(&mu_);
+  OPENSSL_cleanse(authorization_.data(), authorization_.size());
+  authorization_.clear();
+}
+
+bool Connection::HasCredentials() {
+  absl::MutexLock lock(&mu_);
+  return !authorization_.empty();
+}
+
+Connection::~Connection() {
+  absl::MutexLock lock(&mu_);
+  OPENSSL_cleanse(authorization_.data(), authorization_.size());
 }
 
 void Connection::Prepare(grpc::ClientContext* context, bool authenticated, absl::Duration timeout) {
@@ -262,7 +285,8 @@ void Connection::Prepare(grpc::ClientContext* context, bool authenticated, absl:
   }
   if (authenticated) {
     absl::MutexLock lock(&mu_);
-    context->AddMetadata(sotto::kAuthorizationKey, authorization_);
+    // None while locked: the server then refuses the call (UNAUTHENTICATED).
+    if (!authorization_.empty()) context->AddMetadata(sotto::kAuthorizationKey, authorization_);
   }
 }
 

@@ -114,8 +114,18 @@ class Connection {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
+  // Wipes the authorization value (it holds the device secret in hex).
+  ~Connection();
+
   const std::string& address() const { return address_; }
+  // The device the calls authenticate as. The value it replaces, and the
+  // secret in `credentials`, are wiped. Thread-safe.
   void SetCredentials(Credentials credentials);
+  // Wipes and drops the credentials (Lock): later authenticated calls carry
+  // none, so the server refuses them. Thread-safe.
+  void ClearCredentials();
+  // Whether calls carry a device secret. Thread-safe.
+  bool HasCredentials();
 
   absl::StatusOr<v1::RegisterResponse> Register(const v1::RegisterRequest& request);
   absl::StatusOr<v1::WhoAmIResponse> WhoAmI();

@@ -243,11 +243,14 @@ TEST_F(EncryptedStoreTest, NoPlaintextValueOrHandleInAnyFile) {
   }
 }
 
+// In the history spaces, which the manifest leaves out (store_manifest.h),
+// the open succeeds and the moved value fails when read. (Moved into a
+// protected space it is refused at open: StoreFormatTest.)
 TEST_F(EncryptedStoreTest, ValueCopiedToAnotherKeyFailsAuthentication) {
   {
     ASSERT_OK_AND_ASSIGN(auto store, CreateEncryptedStore(db(), "pass", KdfLimits::ForTesting()));
     ASSERT_OK(
-        store->Apply({{Space::kSession, "victim", "real"}, {Space::kSession, "src", "moved"}}));
+        store->Apply({{Space::kHistory, "victim", "real"}, {Space::kHistory, "src", "moved"}}));
   }
   {
     // Move a sealed value under another key with RocksDB directly.
@@ -255,17 +258,17 @@ TEST_F(EncryptedStoreTest, ValueCopiedToAnotherKeyFailsAuthentication) {
     ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), db(), &raw).ok());
     std::unique_ptr<rocksdb::DB> rdb(raw);
     std::string sealed;
-    ASSERT_TRUE(rdb->Get(rocksdb::ReadOptions(), std::string("\x05src"), &sealed).ok());
-    ASSERT_TRUE(rdb->Put(rocksdb::WriteOptions(), std::string("\x05victim"), sealed).ok());
-    ASSERT_TRUE(rdb->Put(rocksdb::WriteOptions(), std::string("\x06src"), sealed).ok());
+    ASSERT_TRUE(rdb->Get(rocksdb::ReadOptions(), std::string("\x07src"), &sealed).ok());
+    ASSERT_TRUE(rdb->Put(rocksdb::WriteOptions(), std::string("\x07victim"), sealed).ok());
+    ASSERT_TRUE(rdb->Put(rocksdb::WriteOptions(), std::string("\x08src"), sealed).ok());
   }
   ASSERT_OK_AND_ASSIGN(auto store, OpenEncryptedStore(db(), "pass"));
-  EXPECT_THAT(store->Get(Space::kSession, "victim"),
-              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("kSession")));
-  EXPECT_THAT(store->Get(Space::kTrust, "src"),
-              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("kTrust")));
-  EXPECT_THAT(store->Scan(Space::kSession, ""), StatusIs(absl::StatusCode::kDataLoss));
-  EXPECT_EQ(Got(*store, Space::kSession, "src"), "moved");
+  EXPECT_THAT(store->Get(Space::kHistory, "victim"),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("kHistory")));
+  EXPECT_THAT(store->Get(Space::kConversation, "src"),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("kConversation")));
+  EXPECT_THAT(store->Scan(Space::kHistory, ""), StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_EQ(Got(*store, Space::kHistory, "src"), "moved");
 }
 
 TEST_F(EncryptedStoreTest, BlindIsStableAcrossReopen) {

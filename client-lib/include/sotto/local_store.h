@@ -28,8 +28,10 @@ enum class Space : uint8_t {
   kHistory = 7,
   kConversation = 8,
   kOutbox = 9,
-  // Message id (16 raw bytes; random, so it names nobody) -> the kHistory
-  // key of that message. Written in the same Apply as the history record.
+  // Blinded message id (history::MessageIdKey) -> a MessageIndexEntry: the
+  // kHistory key of that message and its id. Written in the same Apply as
+  // the history record. Blinded because the server stores the same ids:
+  // raw, they would link this device's files to the server's records.
   kMessageIndex = 10,
   // Blind(user) -> the identity key the user marked as compared
   // (Client::MarkVerified). The contact is verified while it equals the key
@@ -38,8 +40,8 @@ enum class Space : uint8_t {
   // Blind(user) -> the newest identity key presented for the user that was
   // refused as untrusted (a changed key), waiting for the user's decision.
   kPendingIdentity = 12,
-  // Message id (16 raw bytes) -> the kHistory key of an outgoing message
-  // the server has not accepted yet (Client::RetryUnsent). Written with the
+  // Blinded message id (history::MessageIdKey) -> an UnsentMessage: an
+  // outgoing message the server has not accepted yet (Client::RetryUnsent). Written with the
   // history record before the first attempt, deleted with the record's
   // update once the server accepted it.
   kUnsent = 13,
@@ -86,9 +88,10 @@ class LocalStore {
   // Entries of `space` whose key starts with `prefix`, in bytewise key order.
   virtual absl::StatusOr<std::vector<Entry>> Scan(Space space, absl::string_view prefix) = 0;
 
-  // A keyed hash (16 raw bytes) of an identifier of a person (a handle),
-  // stable for this store and different between stores, so that stored keys
-  // name nobody. Never fails.
+  // A keyed hash (16 raw bytes) of an identifier (a handle; a message id
+  // behind a prefix of its own), stable for this store and different between
+  // stores, so that stored keys name nobody and link to nothing the server
+  // holds. Never fails.
   virtual std::string Blind(absl::string_view identifier) const = 0;
 
   // Re-protects the store under `new_passphrase`, atomically: afterwards only
