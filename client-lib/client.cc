@@ -318,15 +318,15 @@ absl::StatusOr<std::string> Client::AcceptInvite(absl::string_view code) {
   if (code.empty()) return absl::InvalidArgumentError("the invite code is empty");
   SOTTO_ASSIGN_OR_RETURN(v1::AcceptInviteResponse response,
                          impl_->session().connection().AcceptInvite(std::string(code)));
+  SOTTO_RETURN_IF_ERROR(
+      client::CheckServerHandle("the therapist in AcceptInvite", response.therapist()));
   return response.therapist();
 }
 
 absl::StatusOr<std::vector<CareLink>> Client::ListLinks() {
   SOTTO_RETURN_IF_ERROR(impl_->session().Check());
   SOTTO_ASSIGN_OR_RETURN(v1::ListLinksResponse response, impl_->session().connection().ListLinks());
-  std::vector<CareLink> out;
-  for (const v1::CareLink& in : response.links()) out.push_back(client::FromProto(in));
-  return out;
+  return client::FromProto(response);
 }
 
 absl::Status Client::EndLink(absl::string_view peer) {
@@ -353,12 +353,7 @@ absl::StatusOr<QueueView> Client::ListQueue(bool include_all) {
   SOTTO_RETURN_IF_ERROR(impl_->session().Check());
   SOTTO_ASSIGN_OR_RETURN(v1::ListQueueResponse response,
                          impl_->session().connection().ListQueue(include_all));
-  QueueView view;
-  view.now_ms = response.now_ms();
-  for (const v1::QueueEntry& entry : response.entries()) {
-    view.entries.push_back(client::FromProto(entry));
-  }
-  return view;
+  return client::FromProto(response);
 }
 
 absl::Status Client::Snooze(absl::string_view client, absl::Time until) {

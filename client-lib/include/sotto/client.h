@@ -233,7 +233,9 @@ class Client {
   // Care links. A therapist invites a client (new: the code goes to
   // `sotto init --invite`; existing: to AcceptInvite).
   absl::StatusOr<Invite> CreateInvite(absl::Duration valid_for = absl::Hours(24 * 7));
-  // Returns the therapist the invite linked to.
+  // Returns the therapist the invite linked to. Every handle the server
+  // sends back here, in ListLinks and in ListQueue is checked as a handle: an
+  // answer holding one that is not is refused (INTERNAL, naming the field).
   absl::StatusOr<std::string> AcceptInvite(absl::string_view code);
   absl::StatusOr<std::vector<CareLink>> ListLinks();
   absl::Status EndLink(absl::string_view peer);
