@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
+#include "sanitize.h"
 
 namespace sotto::cli {
 namespace {
@@ -43,8 +44,7 @@ size_t DecodeUtf8(absl::string_view text, size_t i, uint32_t* code_point) {
 // Characters that are valid in JSON as they are but could act on a terminal
 // or reorder what a reader sees: written as \uXXXX instead.
 bool EscapedAnyway(uint32_t cp) {
-  return cp == 0x7F || (cp >= 0x80 && cp <= 0x9F) || cp == 0x200E || cp == 0x200F || cp == 0x2028 ||
-         cp == 0x2029 || (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
+  return cp == 0x7F || (cp >= 0x80 && cp <= 0x9F) || IsHiddenFormatting(cp);
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include "grpc/support/log.h"
 #include "options.h"
 #include "output.h"
+#include "sotto/no_core_dumps.h"
 
 #ifndef SOTTO_VERSION
 #error "SOTTO_VERSION is set by cli/CMakeLists.txt from the CMake project version"
@@ -58,6 +59,10 @@ int Main(int argc, char** argv) {
 }  // namespace sotto::cli
 
 int main(int argc, char** argv) {
+  // Before any passphrase is read or key loaded: a core file, or another
+  // process of the same user reading /proc/PID/mem, would otherwise get the
+  // passphrase, the device secret and decrypted messages.
+  if (absl::Status s = sotto::DisableCoreDumps(); !s.ok()) return sotto::cli::Fail(s);
   // gRPC logs its own view of a failure on stderr ("Handshake failed with
   // fatal error ..."); the CLI reports each error once, as one line that
   // names the reason. GRPC_VERBOSITY=DEBUG (or any value) keeps gRPC's log

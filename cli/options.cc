@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "secret.h"
 #include "terminal.h"
 #include "time_parse.h"
 
@@ -60,6 +61,8 @@ Context::Context(CLI::App& app) : profile_dir_(DefaultProfileDir()) {
                "own words), for a bug report");
 }
 
+Context::~Context() { Wipe(passphrase_); }
+
 absl::StatusOr<TlsPems> Context::ReadTls() const {
   TlsPems pems;
   absl::StatusOr<std::string> ca = ReadPemFile("--ca", tls_.ca_file, "CERTIFICATE", "certificate");
@@ -78,9 +81,11 @@ absl::StatusOr<Client*> Context::Open() {
   if (!pems.ok()) return pems.status();
   absl::StatusOr<std::string> passphrase = Passphrase(/*confirm=*/false);
   if (!passphrase.ok()) return passphrase.status();
+  WipeOnExit wipe_passphrase(*passphrase);
   OpenOptions options;
   options.profile_dir = profile_dir_;
   options.passphrase = *passphrase;
+  WipeOnExit wipe_copy(options.passphrase);
   options.tls_ca_pem = std::move(pems->ca_pem);
   options.tls_system_roots = tls_.system_roots;
   options.tls_crl_pem = std::move(pems->crl_pem);

@@ -50,6 +50,7 @@ class Context {
   // Registers the global flags on `app`, which must outlive the Context.
   explicit Context(CLI::App& app);
   Context(const Context&) = delete;
+  ~Context();
   Context& operator=(const Context&) = delete;
 
   const std::string& profile_dir() const { return profile_dir_; }
@@ -76,7 +77,7 @@ class Context {
   std::string profile_dir_;
   TlsFlags tls_;
   bool verbose_ = false;
-  std::string passphrase_;
+  std::string passphrase_;  // wiped by ~Context
   std::unique_ptr<Client> client_;
   std::function<absl::Status()> action_;
 };

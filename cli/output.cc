@@ -19,24 +19,25 @@ namespace {
 void PrintSent(const SendResult& result) {
   PrintNotices(result.notices);
   const Message& m = result.message;
+  const std::string peer = ForTerminal(m.peer, false);
   if (m.state == DeliveryState::kScheduled) {
-    std::cout << "Scheduled for " << m.peer << " at " << When(m.server_time_ms) << " (id "
+    std::cout << "Scheduled for " << peer << " at " << When(m.server_time_ms) << " (id "
               << ShortId(m.id) << "); cancel with: sotto cancel " << ShortId(m.id) << "\n";
   } else {
-    std::cout << "Sent to " << m.peer << " at " << When(m.server_time_ms) << ".\n";
+    std::cout << "Sent to " << peer << " at " << When(m.server_time_ms) << ".\n";
   }
   if (!result.expectation.has_value()) return;
   const ReplyExpectation& e = *result.expectation;
   if (e.due_ms > 0) {
-    std::cout << "Expect a reply from " << m.peer << " by " << When(e.due_ms) << " (replies within "
+    std::cout << "Expect a reply from " << peer << " by " << When(e.due_ms) << " (replies within "
               << FormatBusinessMinutes(static_cast<int>(e.reply_window_minutes)) << ").\n";
   }
   if (e.away_until_ms > 0) {
-    std::cout << m.peer << " is away until " << When(e.away_until_ms)
+    std::cout << peer << " is away until " << When(e.away_until_ms)
               << (e.away_note.empty() ? "." : absl::StrCat(": ", ForTerminal(e.away_note, false)))
               << "\n";
   } else if (!e.away_note.empty()) {
-    std::cout << m.peer << " is away: " << ForTerminal(e.away_note, false) << "\n";
+    std::cout << peer << " is away: " << ForTerminal(e.away_note, false) << "\n";
   }
 }
 
@@ -138,7 +139,7 @@ void PrintNotices(const std::vector<IdentityNotice>& notices) {
 void PrintMessage(const Message& m, const std::string& me,
                   const std::vector<Message>* conversation) {
   std::cout << "── " << ShortId(m.id) << "  " << When(m.server_time_ms) << "  "
-            << (m.outgoing ? me + " (you)" : m.peer);
+            << (m.outgoing ? me + " (you)" : ForTerminal(m.peer, false));
   if (m.outgoing) std::cout << "  [" << StateName(m.state) << "]";
   std::cout << "\n";
   if (m.state == DeliveryState::kNotSent) {
@@ -181,10 +182,11 @@ void ReportSends(Client& client, const std::vector<SendResult>& results) {
 }
 
 void PrintPolicy(const std::string& therapist, const ResponsePolicy& p) {
-  std::cout << therapist << "'s response policy\n";
+  std::cout << ForTerminal(therapist, false) << "'s response policy\n";
   std::cout << "  Working days:  " << FormatWeekdays(p.working_days) << "\n";
   std::cout << "  Working hours: " << FormatMinuteOfDay(p.day_start_minute) << "-"
-            << FormatMinuteOfDay(p.day_end_minute) << " (" << p.time_zone << ")\n";
+            << FormatMinuteOfDay(p.day_end_minute) << " (" << ForTerminal(p.time_zone, false)
+            << ")\n";
   std::cout << "  Reply window:  " << FormatBusinessMinutes(p.reply_window_minutes) << "\n";
   if (p.away_until_ms > absl::ToUnixMillis(absl::Now())) {
     std::cout << "  Away:          " << When(p.away_from_ms) << " until " << When(p.away_until_ms)

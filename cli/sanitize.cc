@@ -7,11 +7,6 @@ namespace {
 
 constexpr char kReplacement[] = "\xEF\xBF\xBD";  // U+FFFD
 
-bool IsHiddenFormatting(uint32_t cp) {
-  return (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200E ||
-         cp == 0x200F;
-}
-
 // Decodes one UTF-8 sequence at text[i]; returns its length, or 0 if invalid
 // (overlong, surrogate, out of range or truncated).
 size_t DecodeUtf8(absl::string_view text, size_t i, uint32_t* cp) {
@@ -41,6 +36,19 @@ size_t DecodeUtf8(absl::string_view text, size_t i, uint32_t* cp) {
 }
 
 }  // namespace
+
+// What is in the set, and why: bidi marks, embeddings, overrides and
+// isolates (U+061C, U+200E/F, U+202A..E, U+2066..9), line and paragraph
+// separators (a new line to some renderers, hence a forged header), and
+// invisible characters that make two strings look alike (zero-width space,
+// word joiner, invisible operators, the deprecated format controls
+// U+206A..F, BOM, Mongolian vowel separator, interlinear annotations).
+// ZWJ/ZWNJ (U+200C/D) stay: emoji and several scripts need them.
+bool IsHiddenFormatting(uint32_t cp) {
+  return cp == 0x061C || cp == 0x180E || cp == 0x200B || cp == 0x200E || cp == 0x200F ||
+         (cp >= 0x2028 && cp <= 0x202E) || (cp >= 0x2060 && cp <= 0x2064) ||
+         (cp >= 0x2066 && cp <= 0x206F) || cp == 0xFEFF || (cp >= 0xFFF9 && cp <= 0xFFFB);
+}
 
 std::string ForTerminal(absl::string_view text, bool multiline) {
   std::string out;

@@ -19,17 +19,24 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "secret.h"
 
 namespace sotto::cli {
 namespace {
 
-// Reads a line from the terminal without echo.
+// Longer passphrases are refused: the line is read into a buffer reserved
+// up front, so that it never moves and leaves a copy in freed memory.
+constexpr size_t kMaxPassphraseBytes = 1024;
+
+// Reads a line from the terminal without echo, unbuffered (stdio would keep
+// a copy of the line in the FILE's buffer).
 absl::StatusOr<std::string> Prompt(const std::string& question) {
   FILE* tty = std::fopen("/dev/tty", "r+");
   if (tty == nullptr) {
     return absl::FailedPreconditionError(
         "no terminal to ask for the passphrase; set SOTTO_PASSPHRASE");
   }
+  std::setvbuf(tty, nullptr, _IONBF, 0);
   std::fputs(question.c_str(), tty);
   std::fflush(tty);
   termios old_settings;
@@ -40,12 +47,23 @@ absl::StatusOr<std::string> Prompt(const std::string& question) {
     tcsetattr(fileno(tty), TCSAFLUSH, &quiet);
   }
   std::string line;
+  line.reserve(kMaxPassphraseBytes + 1);
+  bool too_long = false;
   for (int c = std::fgetc(tty); c != EOF && c != '\n'; c = std::fgetc(tty)) {
-    line.push_back(static_cast<char>(c));
+    if (line.size() < kMaxPassphraseBytes) {
+      line.push_back(static_cast<char>(c));
+    } else {
+      too_long = true;
+    }
   }
   if (is_tty) tcsetattr(fileno(tty), TCSAFLUSH, &old_settings);
   std::fputs("\n", tty);
   std::fclose(tty);
+  if (too_long) {
+    Wipe(line);
+    return absl::InvalidArgumentError(
+        absl::StrCat("the passphrase is longer than ", kMaxPassphraseBytes, " bytes"));
+  }
   return line;
 }
 
@@ -138,9 +156,9 @@ absl::StatusOr<int> RunEditor(const std::string& editor, const std::string& file
 }  // namespace
 
 absl::StatusOr<std::string> Passphrase(bool confirm) {
-  if (const char* env = std::getenv("SOTTO_PASSPHRASE"); env != nullptr) {
-    if (*env == '\0') return absl::InvalidArgumentError("SOTTO_PASSPHRASE is empty");
-    return std::string(env);
+  if (std::optional<std::string> env = TakeFromEnvironment("SOTTO_PASSPHRASE")) {
+    if (env->empty()) return absl::InvalidArgumentError("SOTTO_PASSPHRASE is empty");
+    return *std::move(env);
   }
   absl::StatusOr<std::string> first = Prompt("Passphrase: ");
   if (!first.ok()) return first.status();
@@ -148,22 +166,30 @@ absl::StatusOr<std::string> Passphrase(bool confirm) {
   if (confirm) {
     absl::StatusOr<std::string> second = Prompt("Passphrase again: ");
     if (!second.ok()) return second.status();
-    if (*first != *second) return absl::InvalidArgumentError("the passphrases differ");
+    WipeOnExit wipe_second(*second);
+    if (*first != *second) {
+      Wipe(*first);
+      return absl::InvalidArgumentError("the passphrases differ");
+    }
   }
   return first;
 }
 
 absl::StatusOr<std::string> NewPassphrase() {
-  if (const char* env = std::getenv("SOTTO_NEW_PASSPHRASE"); env != nullptr) {
-    if (*env == '\0') return absl::InvalidArgumentError("SOTTO_NEW_PASSPHRASE is empty");
-    return std::string(env);
+  if (std::optional<std::string> env = TakeFromEnvironment("SOTTO_NEW_PASSPHRASE")) {
+    if (env->empty()) return absl::InvalidArgumentError("SOTTO_NEW_PASSPHRASE is empty");
+    return *std::move(env);
   }
   absl::StatusOr<std::string> first = Prompt("New passphrase: ");
   if (!first.ok()) return first.status();
   if (first->empty()) return absl::InvalidArgumentError("the passphrase must not be empty");
   absl::StatusOr<std::string> second = Prompt("New passphrase again: ");
   if (!second.ok()) return second.status();
-  if (*first != *second) return absl::InvalidArgumentError("the passphrases differ");
+  WipeOnExit wipe_second(*second);
+  if (*first != *second) {
+    Wipe(*first);
+    return absl::InvalidArgumentError("the passphrases differ");
+  }
   return first;
 }
 

@@ -11,9 +11,13 @@
 namespace sotto::cli {
 
 // The passphrase from SOTTO_PASSPHRASE, else asked on /dev/tty without echo
-// (twice when `confirm`). Never from argv, where `ps` would show it.
+// (twice when `confirm`). Never from argv, where `ps` would show it. The
+// variable is taken out of the environment (secret.h: overwritten, unset),
+// so a second call asks the terminal; copies made on the way are wiped. The
+// caller wipes the result once used (Wipe, WipeOnExit).
 absl::StatusOr<std::string> Passphrase(bool confirm);
-// A new passphrase (`sotto passwd`): SOTTO_NEW_PASSPHRASE, or asked twice.
+// A new passphrase (`sotto passwd`): SOTTO_NEW_PASSPHRASE (taken out of the
+// environment as above), or asked twice.
 absl::StatusOr<std::string> NewPassphrase();
 
 bool StdinIsTerminal();

@@ -321,6 +321,8 @@ absl::StatusOr<std::string> Client::AcceptInvite(absl::string_view code) {
   SOTTO_ASSIGN_OR_RETURN(InviteCode invite, ParseInviteCode(code));
   SOTTO_ASSIGN_OR_RETURN(v1::AcceptInviteResponse response,
                          impl_->session().connection().AcceptInvite(invite.server_code));
+  SOTTO_RETURN_IF_ERROR(
+      client::CheckServerHandle("the therapist in AcceptInvite", response.therapist()));
   if (absl::Status expected =
           client::ExpectInvitedIdentity(impl_->session(), response.therapist(), invite);
       !expected.ok()) {
@@ -333,9 +335,7 @@ absl::StatusOr<std::string> Client::AcceptInvite(absl::string_view code) {
 absl::StatusOr<std::vector<CareLink>> Client::ListLinks() {
   SOTTO_RETURN_IF_ERROR(impl_->session().Check());
   SOTTO_ASSIGN_OR_RETURN(v1::ListLinksResponse response, impl_->session().connection().ListLinks());
-  std::vector<CareLink> out;
-  for (const v1::CareLink& in : response.links()) out.push_back(client::FromProto(in));
-  return out;
+  return client::FromProto(response);
 }
 
 absl::Status Client::EndLink(absl::string_view peer) {
@@ -362,12 +362,7 @@ absl::StatusOr<QueueView> Client::ListQueue(bool include_all) {
   SOTTO_RETURN_IF_ERROR(impl_->session().Check());
   SOTTO_ASSIGN_OR_RETURN(v1::ListQueueResponse response,
                          impl_->session().connection().ListQueue(include_all));
-  QueueView view;
-  view.now_ms = response.now_ms();
-  for (const v1::QueueEntry& entry : response.entries()) {
-    view.entries.push_back(client::FromProto(entry));
-  }
-  return view;
+  return client::FromProto(response);
 }
 
 absl::Status Client::Snooze(absl::string_view client, absl::Time until) {

@@ -11,6 +11,8 @@
 #include "absl/strings/string_view.h"
 #include "commands/commands.h"
 #include "output.h"
+#include "sanitize.h"
+#include "secret.h"
 #include "sotto/passphrase.h"
 #include "terminal.h"
 
@@ -63,11 +65,13 @@ absl::Status Init(Context& context, const InitArgs& a) {
   if (!pems.ok()) return pems.status();
   absl::StatusOr<std::string> passphrase = Passphrase(/*confirm=*/true);
   if (!passphrase.ok()) return passphrase.status();
+  WipeOnExit wipe_passphrase(*passphrase);
   if (absl::Status s = CheckNewPassphrase(*passphrase, a.name, "no profile was created"); !s.ok()) {
     return s;
   }
   const bool therapist = a.role == "therapist";
   RegisterOptions options;
+  WipeOnExit wipe_copy(options.passphrase);
   options.profile_dir = context.profile_dir();
   options.server_address = a.server;
   options.handle = a.name;
@@ -88,9 +92,9 @@ absl::Status Init(Context& context, const InitArgs& a) {
   if (auto linked = (*client)->ListLinks(); linked.ok()) {
     for (const CareLink& link : *linked) {
       if (link.active) {
-        std::cout << "Linked with " << link.peer << ". Write with: sotto send " << link.peer
-                  << "\n";
-        PrintInviteTrust(link.peer, a.invite_code);
+        const std::string peer = ForTerminal(link.peer, false);
+        std::cout << "Linked with " << peer << ". Write with: sotto send " << peer << "\n";
+        PrintInviteTrust(peer, a.invite_code);
       }
     }
   }
@@ -102,6 +106,7 @@ absl::Status Passwd(Context& context) {
   if (!client.ok()) return client.status();
   absl::StatusOr<std::string> fresh = NewPassphrase();
   if (!fresh.ok()) return fresh.status();
+  WipeOnExit wipe_fresh(*fresh);
   if (absl::Status s =
           CheckNewPassphrase(*fresh, (*client)->handle(), "the passphrase was not changed");
       !s.ok()) {

@@ -66,8 +66,9 @@ absl::Status AcceptInvite(Context& context, const std::string& code) {
   if (!client.ok()) return client.status();
   auto therapist = (*client)->AcceptInvite(code);
   if (!therapist.ok()) return therapist.status();
-  std::cout << "Linked with " << *therapist << ". Write with: sotto send " << *therapist << "\n";
-  PrintInviteTrust(*therapist, code);
+  const std::string shown = ForTerminal(*therapist, false);
+  std::cout << "Linked with " << shown << ". Write with: sotto send " << shown << "\n";
+  PrintInviteTrust(shown, code);
   return absl::OkStatus();
 }
 
@@ -89,11 +90,13 @@ absl::Status Links(Context& context, bool json) {
   }
   std::cout << absl::StrFormat("%-20s %-7s %s\n", "WHO", "STATE", "SINCE");
   for (const CareLink& link : *all) {
-    std::string line = absl::StrFormat("%-20s %-7s %s", link.peer, link.active ? "active" : "ended",
-                                       When(link.since_ms));
+    std::string line = absl::StrFormat("%-20s %-7s %s", ForTerminal(link.peer, false),
+                                       link.active ? "active" : "ended", When(link.since_ms));
     if (!link.active && link.ended_ms > 0) {
-      absl::StrAppend(&line, "  (ended ", When(link.ended_ms),
-                      link.ended_by.empty() ? "" : absl::StrCat(" by ", link.ended_by), ")");
+      absl::StrAppend(
+          &line, "  (ended ", When(link.ended_ms),
+          link.ended_by.empty() ? "" : absl::StrCat(" by ", ForTerminal(link.ended_by, false)),
+          ")");
     }
     std::cout << line << "\n";
   }

@@ -211,7 +211,8 @@ absl::Status Inbox(Context& context, bool json) {
   }
   std::cout << absl::StrFormat("%-20s %-16s %6s  %s\n", "WITH", "LAST", "UNREAD", "NEWEST");
   for (const Conversation& c : *conversations) {
-    std::cout << absl::StrFormat("%-20s %-16s %6s  %s%s\n", c.peer, When(c.last_activity_ms),
+    std::cout << absl::StrFormat("%-20s %-16s %6s  %s%s\n", ForTerminal(c.peer, false),
+                                 When(c.last_activity_ms),
                                  c.unread_count ? absl::StrCat(c.unread_count) : "",
                                  c.last_outgoing ? "you: " : "", ForTerminal(c.preview, false));
   }

@@ -14,6 +14,7 @@
 #include "commands/commands.h"
 #include "json_output.h"
 #include "output.h"
+#include "sanitize.h"
 #include "time_parse.h"
 
 namespace sotto::cli {
@@ -21,7 +22,7 @@ namespace {
 
 // One row of the `queue` table (no trailing spaces).
 std::string QueueLine(const QueueEntry& e, int64_t now_ms, bool all, const std::string& me) {
-  std::string line = absl::StrFormat("%-20s ", e.client);
+  std::string line = absl::StrFormat("%-20s ", ForTerminal(e.client, false));
   if (all) absl::StrAppendFormat(&line, "%-9s ", StateName(e.state));
   const std::string waited = e.oldest_waiting_ms > 0
                                  ? FormatWaited(absl::Milliseconds(now_ms - e.oldest_waiting_ms))
@@ -34,7 +35,8 @@ std::string QueueLine(const QueueEntry& e, int64_t now_ms, bool all, const std::
     notes.push_back(absl::StrCat("snoozed until ", When(e.snoozed_until_ms)));
   }
   if (!e.claimed_by.empty()) {
-    notes.push_back(absl::StrCat("claimed by ", e.claimed_by == me ? "you" : e.claimed_by));
+    notes.push_back(
+        absl::StrCat("claimed by ", e.claimed_by == me ? "you" : ForTerminal(e.claimed_by, false)));
   }
   if (!notes.empty()) absl::StrAppend(&line, "  ", absl::StrJoin(notes, "  "));
   return std::string(absl::StripTrailingAsciiWhitespace(line));

@@ -1,6 +1,9 @@
 #include "client-lib/convert/wire_types.h"
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "client-lib/profile/handle.h"
+#include "sotto/status_macros.h"
 
 namespace sotto::client {
 
@@ -63,28 +66,49 @@ ConversationState FromProto(v1::ConversationState state) {
   }
 }
 
-QueueEntry FromProto(const v1::QueueEntry& in) {
-  QueueEntry out;
-  out.client = in.client();
-  out.state = FromProto(in.state());
-  out.oldest_waiting_ms = in.oldest_waiting_ms();
-  out.waiting_count = in.waiting_count();
-  out.last_reply_ms = in.last_reply_ms();
-  out.snoozed_until_ms = in.snoozed_until_ms();
-  out.due_ms = in.due_ms();
-  out.overdue = in.overdue();
-  out.claimed_by = in.claimed_by();
+absl::Status CheckServerHandle(absl::string_view what, absl::string_view handle,
+                               bool may_be_empty) {
+  if (may_be_empty && handle.empty()) return absl::OkStatus();
+  if (ValidateHandle(handle).ok()) return absl::OkStatus();
+  return absl::InternalError(absl::StrCat("the server sent \"", absl::CHexEscape(handle), "\" as ",
+                                          what, ", which is not a handle; the answer was refused"));
+}
+
+absl::StatusOr<std::vector<CareLink>> FromProto(const v1::ListLinksResponse& in) {
+  std::vector<CareLink> out;
+  for (const v1::CareLink& l : in.links()) {
+    SOTTO_RETURN_IF_ERROR(CheckServerHandle("link.peer in ListLinks", l.peer()));
+    SOTTO_RETURN_IF_ERROR(CheckServerHandle("link.ended_by in ListLinks", l.ended_by(), true));
+    CareLink link;
+    link.peer = l.peer();
+    link.active = l.state() == v1::LINK_ACTIVE;
+    link.since_ms = l.since_ms();
+    link.ended_ms = l.ended_ms();
+    link.ended_by = l.ended_by();
+    out.push_back(std::move(link));
+  }
   return out;
 }
 
-CareLink FromProto(const v1::CareLink& in) {
-  CareLink link;
-  link.peer = in.peer();
-  link.active = in.state() == v1::LINK_ACTIVE;
-  link.since_ms = in.since_ms();
-  link.ended_ms = in.ended_ms();
-  link.ended_by = in.ended_by();
-  return link;
+absl::StatusOr<QueueView> FromProto(const v1::ListQueueResponse& in) {
+  QueueView view;
+  view.now_ms = in.now_ms();
+  for (const v1::QueueEntry& e : in.entries()) {
+    SOTTO_RETURN_IF_ERROR(CheckServerHandle("entry.client in ListQueue", e.client()));
+    SOTTO_RETURN_IF_ERROR(CheckServerHandle("entry.claimed_by in ListQueue", e.claimed_by(), true));
+    QueueEntry out;
+    out.client = e.client();
+    out.state = FromProto(e.state());
+    out.oldest_waiting_ms = e.oldest_waiting_ms();
+    out.waiting_count = e.waiting_count();
+    out.last_reply_ms = e.last_reply_ms();
+    out.snoozed_until_ms = e.snoozed_until_ms();
+    out.due_ms = e.due_ms();
+    out.overdue = e.overdue();
+    out.claimed_by = e.claimed_by();
+    view.entries.push_back(std::move(out));
+  }
+  return view;
 }
 
 absl::Status ValidatePolicy(const ResponsePolicy& policy) {

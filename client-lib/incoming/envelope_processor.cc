@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "client-lib/content/codec.h"
+#include "client-lib/convert/wire_types.h"
 #include "client-lib/history/history_book.h"
 #include "client-lib/identity/identity_guard.h"
 #include "client-lib/incoming/receiver.h"
@@ -141,6 +142,14 @@ absl::StatusOr<bool> Process(ProfileSession& session, const v1::Envelope& envelo
 
 absl::StatusOr<bool> ProcessEnvelope(ProfileSession& session, const v1::Envelope& envelope,
                                      SyncStats& stats, std::optional<Message>* delivered) {
+  // The server stamps the sender, and a breached one could stamp anything: a
+  // sender that is not a handle is no account, so the envelope is dropped
+  // (acknowledged, counted as undecryptable) before its name can reach the
+  // history, a receipt, the trust store or the app.
+  if (!CheckServerHandle("envelope.sender", envelope.sender()).ok()) {
+    ++stats.undecryptable;
+    return true;
+  }
   return Process(session, envelope, stats, delivered);
 }
 

@@ -14,8 +14,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "client-lib/transport/address_policy.h"
+#include "client-lib/transport/device_mismatch.h"
 #include "client-lib/transport/tls_diagnosis.h"
-#include "google/rpc/status.pb.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/security/tls_certificate_provider.h"
@@ -33,20 +33,6 @@ constexpr int kSendAttempts = 4;
 constexpr absl::Duration kFirstBackoff = absl::Milliseconds(200);
 // Above the largest Send the server accepts (16 devices × 64 KiB).
 constexpr int kMaxMessageBytes = 4 * 1024 * 1024;
-
-std::optional<v1::DeviceMismatch> MismatchFrom(const grpc::Status& status) {
-  if (status.error_code() != grpc::StatusCode::FAILED_PRECONDITION ||
-      status.error_details().empty()) {
-    return std::nullopt;
-  }
-  google::rpc::Status details;
-  if (!details.ParseFromString(status.error_details())) return std::nullopt;
-  for (const auto& any : details.details()) {
-    v1::DeviceMismatch mismatch;
-    if (any.Is<v1::DeviceMismatch>() && any.UnpackTo(&mismatch)) return mismatch;
-  }
-  return std::nullopt;
-}
 
 class GrpcSubscription final : public Subscription {
  public:
@@ -360,8 +346,11 @@ absl::StatusOr<SendOutcome> Connection::Send(const v1::SendRequest& request) {
     v1::SendResponse response;
     status = messages_->Send(&context, request, &response);
     if (status.ok()) return SendOutcome{std::move(response), std::nullopt};
-    if (auto mismatch = MismatchFrom(status)) {
-      return SendOutcome{std::nullopt, std::move(*mismatch)};
+    if (status.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
+      absl::StatusOr<std::optional<v1::DeviceMismatch>> mismatch =
+          ParseDeviceMismatch(status.error_details(), request.recipient());
+      if (!mismatch.ok()) return mismatch.status();
+      if (*mismatch) return SendOutcome{std::nullopt, std::move(**mismatch)};
     }
     if (status.error_code() != grpc::StatusCode::UNAVAILABLE) break;
     if (attempt < kSendAttempts) {

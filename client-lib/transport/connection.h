@@ -135,7 +135,8 @@ class Connection {
   absl::StatusOr<v1::GetBundleResponse> GetBundle(const std::string& user);
   absl::StatusOr<v1::CountPreKeysResponse> CountPreKeys();
   // Retries UNAVAILABLE a few times with back-off: safe, because the server
-  // deduplicates by message id.
+  // deduplicates by message id. A DeviceMismatch that cannot be right for
+  // this recipient is INTERNAL (ParseDeviceMismatch, device_mismatch.h).
   absl::StatusOr<SendOutcome> Send(const v1::SendRequest& request);
   absl::StatusOr<v1::FetchResponse> Fetch(uint64_t after_seq, uint32_t limit);
   absl::StatusOr<v1::AckResponse> Ack(const std::vector<uint64_t>& seqs);

@@ -19,6 +19,8 @@ TEST(JsonStringTest, ControlCharactersAreEscapedNotReplaced) {
 
 TEST(JsonStringTest, DirectionMarksAndLineSeparatorsAreEscaped) {
   EXPECT_EQ(JsonString("a\u202Eb\u2066c\u200Fd\u2028e"), R"("a\u202eb\u2066c\u200fd\u2028e")");
+  // U+061C ARABIC LETTER MARK and the zero-width space, as ForTerminal.
+  EXPECT_EQ(JsonString("dr\u061C-x\u200By"), R"("dr\u061c-x\u200by")");
 }
 
 TEST(JsonStringTest, Utf8PassesThrough) {

@@ -246,6 +246,9 @@ class Client {
   // malformed code (nothing is sent). FAILED_PRECONDITION, after linking, if
   // the therapist's key is already known and does not match the commitment
   // (its verification is cleared; the message says so).
+  // The therapist's handle the server sends back here, and every handle in
+  // ListLinks and ListQueue, is checked as a handle: an answer holding one
+  // that is not is refused (INTERNAL, naming the field).
   absl::StatusOr<std::string> AcceptInvite(absl::string_view code);
   absl::StatusOr<std::vector<CareLink>> ListLinks();
   absl::Status EndLink(absl::string_view peer);

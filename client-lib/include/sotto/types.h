@@ -200,7 +200,8 @@ struct SyncStats {
   // Redelivered messages that had already been stored (dropped, not shown
   // twice).
   int duplicates = 0;
-  // Envelopes that could not be decrypted (dropped and acknowledged).
+  // Envelopes that could not be decrypted, or whose sender (as the server
+  // gave it) is not a valid handle (dropped and acknowledged).
   int undecryptable = 0;
   // Envelopes left on the server because their sender's identity key is not
   // trusted (they stay queued until the user decides): a changed key, or a
