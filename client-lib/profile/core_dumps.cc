@@ -1,28 +1,16 @@
+// sotto/core_dumps.h is the app-facing declaration of the one DisableCoreDumps
+// (common/sotto/no_core_dumps.cc, shared with sotto-server). sotto::common is
+// a static library linked privately, so the linker keeps only the objects
+// the client library refers to: this reference keeps DisableCoreDumps in
+// libsotto_client for the apps that call it.
+
 #include "sotto/core_dumps.h"
 
-#include <sys/prctl.h>
-#include <sys/resource.h>
+#include "sotto/no_core_dumps.h"
 
-#include <cerrno>
-#include <cstring>
+namespace sotto::client {
 
-#include "absl/strings/str_cat.h"
+extern absl::Status (*const kDisableCoreDumps)();
+absl::Status (*const kDisableCoreDumps)() = &DisableCoreDumps;
 
-namespace sotto {
-
-absl::Status DisableCoreDumps() {
-  const struct rlimit none = {0, 0};
-  if (setrlimit(RLIMIT_CORE, &none) != 0) {
-    return absl::InternalError(absl::StrCat(
-        "could not disable core dumps (setrlimit RLIMIT_CORE): ", std::strerror(errno)));
-  }
-  // RLIMIT_CORE does not stop a core_pattern that pipes to a program
-  // (systemd-coredump), nor ptrace; PR_SET_DUMPABLE stops both.
-  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
-    return absl::InternalError(absl::StrCat(
-        "could not disable core dumps (prctl PR_SET_DUMPABLE): ", std::strerror(errno)));
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace sotto
+}  // namespace sotto::client
