@@ -113,9 +113,11 @@ class BreachedServerTest : public ::testing::Test {
   // client forgets its session and fetches the bundles again.
   void ClaimStaleDeviceOnce() {
     auto fired = std::make_shared<std::atomic<bool>>(false);
-    proxy_->Intercept(kSend, [fired](const grpc::ByteBuffer&) -> std::optional<grpc::Status> {
+    proxy_->Intercept(kSend, [fired](const grpc::ByteBuffer& in) -> std::optional<grpc::Status> {
       if (fired->exchange(true)) return std::nullopt;
       v1::DeviceMismatch mismatch;
+      // As the real server does (the client refuses a mismatch about anyone else).
+      mismatch.set_user(RewritingProxy::Parse<v1::SendRequest>(in).recipient());
       mismatch.add_stale_devices(1);
       google::rpc::Status details;
       details.set_code(grpc::StatusCode::FAILED_PRECONDITION);

@@ -165,7 +165,9 @@ TEST_F(CliJsonTest, SafetyNumber) {
   EXPECT_EQ(Field(number, "peer").string_value(), "dr-rivera");
   EXPECT_THAT(Field(number, "digits").string_value(), MatchesRegex("[0-9]{60}"));
   EXPECT_THAT(Field(number, "scannable").string_value(), MatchesRegex("([0-9a-f][0-9a-f])+"));
-  EXPECT_FALSE(Field(number, "verified").bool_value());
+  // sam joined with dr-rivera's invite, whose key commitment made dr-rivera
+  // verified from the first message (issue 22).
+  EXPECT_TRUE(Field(number, "verified").bool_value());
   EXPECT_FALSE(Field(number, "changed").bool_value());
   // The same number as the text output shows, grouped there.
   CliRun text = Sotto("sam", "safety-number dr-rivera");
