@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
+#include "client-lib/storage/big_endian.h"
 #include "sotto/status_macros.h"
 
 namespace sotto::client::storage {
@@ -19,15 +20,6 @@ static_assert(crypto_aead_xchacha20poly1305_ietf_KEYBYTES == kKeyBytes);
 
 const unsigned char* U(const char* p) { return reinterpret_cast<const unsigned char*>(p); }
 unsigned char* U(char* p) { return reinterpret_cast<unsigned char*>(p); }
-
-void PutU64(std::string* out, uint64_t v) {
-  for (int i = 7; i >= 0; --i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-uint64_t GetU64(absl::string_view in) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(in[i]);
-  return v;
-}
 
 absl::Status DeriveKek(absl::string_view passphrase, absl::string_view salt, uint64_t ops,
                        uint64_t mem, const SecretKey& kek) {

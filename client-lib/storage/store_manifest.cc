@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include "absl/strings/str_cat.h"
+#include "client-lib/storage/big_endian.h"
 #include "sotto/local_store.h"
 
 namespace sotto::client::storage {
@@ -10,15 +11,6 @@ namespace {
 
 constexpr uint8_t kManifestVersion = 1;
 constexpr size_t kEntryBytes = 1 + 8 + kRowHashBytes;
-
-void PutU64(std::string* out, uint64_t v) {
-  for (int i = 7; i >= 0; --i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-uint64_t GetU64(absl::string_view in) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(in[i]);
-  return v;
-}
 
 void XorInto(RowHash& digest, const RowHash& row) {
   for (size_t i = 0; i < kRowHashBytes; ++i) digest[i] ^= row[i];

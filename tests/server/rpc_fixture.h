@@ -130,6 +130,15 @@ class RpcTest : public ::testing::Test {
     return handle == "ana" || handle.rfind("dr-", 0) == 0;
   }
 
+  // Links client `client` to therapist `therapist` with a fresh invite.
+  void Link(const User& therapist, const User& client) {
+    v1::AcceptInviteRequest req;
+    req.set_code(InviteFrom(therapist.Header()));
+    v1::AcceptInviteResponse resp;
+    grpc::Status s = care_->AcceptInvite(Ctx(client.Header()).get(), req, &resp);
+    ASSERT_TRUE(s.ok()) << Describe(s);
+  }
+
   std::string InviteFrom(const std::string& therapist_header) {
     v1::CreateInviteResponse r;
     grpc::Status s =

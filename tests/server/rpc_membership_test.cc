@@ -19,15 +19,6 @@ std::string Bytes(const grpc::Status& s) {
 
 class RpcMembershipTest : public RpcFakeClockTest {
  protected:
-  // Links client `client` to therapist `therapist` with a fresh invite.
-  void Link(const User& therapist, const User& client) {
-    v1::AcceptInviteRequest req;
-    req.set_code(InviteFrom(therapist.Header()));
-    v1::AcceptInviteResponse resp;
-    grpc::Status s = care_->AcceptInvite(Ctx(client.Header()).get(), req, &resp);
-    ASSERT_TRUE(s.ok()) << Describe(s);
-  }
-
   grpc::Status RegisterWith(const v1::RegisterRequest& req) {
     v1::RegisterResponse resp;
     return accounts_->Register(Ctx("").get(), req, &resp);

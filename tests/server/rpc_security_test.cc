@@ -50,15 +50,6 @@ class RpcSecurityTest : public RpcFakeClockTest {
     return false;
   }
 
-  // Links client `client` to therapist `therapist` with a fresh invite.
-  void Link(const User& therapist, const User& client) {
-    v1::AcceptInviteRequest req;
-    req.set_code(InviteFrom(therapist.Header()));
-    v1::AcceptInviteResponse resp;
-    grpc::Status s = care_->AcceptInvite(Ctx(client.Header()).get(), req, &resp);
-    ASSERT_TRUE(s.ok()) << Describe(s);
-  }
-
   // The RetryInfo detail of `s`, or -1.
   static int64_t RetryAfter(const grpc::Status& s) {
     google::rpc::Status rich;
