@@ -2,6 +2,7 @@
 //              [--tls-cert PEM --tls-key PEM] [--retention-days N]
 //              [--max-queue-mib N] [--io-threads N] [--rate-NAME BURST/PER_HOUR ...]
 //              [--audit-key-file F] [--code-pepper-file F] [--audit-head-minutes N]
+//              [--metrics-listen HOST:PORT [--metrics-allow-remote]]
 //
 // Stdout contract (tests parse it): once serving, exactly one line
 //   sotto-server listening on HOST:PORT
@@ -72,6 +73,8 @@ struct ServeFlags {
   uint32_t keepalive_timeout_s = Seconds(rpc::ServerOptions().keepalive_timeout);
   uint32_t idle_connection_s = Seconds(rpc::ServerOptions().idle_connection_timeout);
   std::vector<std::string> rates;  // BURST/PER_HOUR, one per kRateFlags entry.
+  std::string metrics_listen;      // empty: no metrics endpoint
+  bool metrics_allow_remote = false;
 };
 
 void AddPlaceFlags(CLI::App& app, ServeFlags& f) {
@@ -90,6 +93,36 @@ void AddPlaceFlags(CLI::App& app, ServeFlags& f) {
                  "when it moved, for anchoring in a second system")
       ->capture_default_str()
       ->check(CLI::Range(uint32_t{1}, uint32_t{7 * 24 * 60}));
+}
+
+void AddMetricsFlags(CLI::App& app, ServeFlags& f) {
+  app.add_option("--metrics-listen", f.metrics_listen,
+                 "serve Prometheus metrics (plain HTTP, GET /metrics) on HOST:PORT; "
+                 "loopback only unless --metrics-allow-remote; default: off");
+  app.add_flag("--metrics-allow-remote", f.metrics_allow_remote,
+               "allow --metrics-listen off loopback (metrics show activity levels; "
+               "firewall it to the monitoring host)");
+}
+
+// --metrics-listen: HOST:PORT, and on loopback unless allowed. Metrics hold
+// no content and no handle, but their counts show when a practice is
+// active; off loopback they travel unencrypted.
+absl::Status CheckMetricsPlace(const ServeFlags& f) {
+  if (f.metrics_listen.empty()) return absl::OkStatus();
+  const size_t colon = f.metrics_listen.rfind(':');
+  uint32_t port = 0;
+  if (colon == std::string::npos || colon == 0 ||
+      !absl::SimpleAtoi(absl::string_view(f.metrics_listen).substr(colon + 1), &port) ||
+      port > 65535) {
+    return absl::InvalidArgumentError("--metrics-listen must be HOST:PORT, got \"" +
+                                      f.metrics_listen + "\"");
+  }
+  const std::string host = f.metrics_listen.substr(0, colon);
+  if (IsLoopbackHost(host) || f.metrics_allow_remote) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      "--metrics-listen " + f.metrics_listen +
+      " is off loopback: metrics show activity levels and travel as plain HTTP; listen on "
+      "127.0.0.1 (and scrape through SSH or a local agent), or pass --metrics-allow-remote");
 }
 
 void AddCapacityFlags(CLI::App& app, ServeFlags& f) {
@@ -206,6 +239,9 @@ absl::StatusOr<rpc::ServerOptions> ToServerOptions(const ServeFlags& f) {
   rpc::ServerOptions options;
   absl::Status place = CheckPlace(f, options);
   if (!place.ok()) return place;
+  absl::Status metrics_place = CheckMetricsPlace(f);
+  if (!metrics_place.ok()) return metrics_place;
+  options.metrics_listen = f.metrics_listen;
   absl::StatusOr<RateLimitOptions> limits = ParseRates(f);
   if (!limits.ok()) return limits.status();
   options.rate_limits = *limits;
@@ -255,6 +291,11 @@ int Serve(const ServeFlags& f) {
   } else {
     std::cerr << "sotto-server: note: listening without TLS (loopback only)\n";
   }
+  if ((*server)->metrics_port() != 0) {
+    const std::string& m = f.metrics_listen;
+    std::cerr << "sotto-server: note: metrics on http://" << m.substr(0, m.rfind(':')) << ":"
+              << (*server)->metrics_port() << "/metrics\n";
+  }
   std::cout << "sotto-server listening on " << (*server)->address() << std::endl;
 
   int received = 0;
@@ -272,6 +313,7 @@ std::function<int()> AddServeFlags(CLI::App& app) {
   AddCapacityFlags(app, *flags);
   AddConnectionFlags(app, *flags);
   AddRateFlags(app, *flags);
+  AddMetricsFlags(app, *flags);
   return [flags] { return Serve(*flags); };
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "sotto/metrics.h"
 
 namespace sotto::server {
 
@@ -31,6 +32,7 @@ absl::Status AttemptLimiter::Check(const std::vector<std::string>& keys) {
   }
   if (retry_at == 0) return absl::OkStatus();
   const int64_t seconds = std::max<int64_t>(1, (retry_at - now + 999) / 1000);
+  metrics::CountRefusal("code_attempts");
   return absl::ResourceExhaustedError(
       absl::StrCat("too many wrong codes; retry after ", seconds, " s"));
 }

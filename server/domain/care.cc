@@ -10,6 +10,7 @@
 #include "server/domain/codes.h"
 #include "server/domain/limits.h"
 #include "server/storage/key_codec.h"
+#include "sotto/metrics.h"
 #include "sotto/status_macros.h"
 
 namespace sotto::server {
@@ -66,6 +67,7 @@ absl::Status Care::CheckLinkRoom(absl::string_view therapist, absl::string_view 
   const size_t cap = options_.max_links_per_user;
   SOTTO_ASSIGN_OR_RETURN(size_t client_links, ActiveLinks(Table::kLinksByClient, client));
   if (client_links >= cap) {
+    metrics::CountRefusal("links_per_user");
     return absl::ResourceExhaustedError(
         absl::StrCat(client, " already has ", client_links, " active care links, the most one ",
                      "account may have (link cap ", cap, "); end one first"));
@@ -182,12 +184,16 @@ absl::StatusOr<IssuedCode> Care::CreateInvite(const AuthenticatedDevice& caller,
   // be used.
   SOTTO_ASSIGN_OR_RETURN(size_t links, ActiveLinks(Table::kLinks, caller.handle));
   if (links >= options_.max_links_per_user) {
+    metrics::CountRefusal("links_per_user");
     return absl::ResourceExhaustedError(absl::StrCat(
         caller.handle, " already has ", links, " active care links, the most one account may have ",
         "(link cap ", options_.max_links_per_user, "); end one before inviting"));
   }
   if (options_.invite_limiter != nullptr) {
-    SOTTO_RETURN_IF_ERROR(options_.invite_limiter->Take(caller.handle));
+    if (absl::Status s = options_.invite_limiter->Take(caller.handle); !s.ok()) {
+      metrics::CountRefusal("invites_per_therapist");
+      return s;
+    }
   }
   SOTTO_ASSIGN_OR_RETURN(std::string code, GenerateCode());
   IssuedCode issued{code, clock_->NowMillis() + int64_t{valid_hours} * 3600 * 1000};

@@ -9,6 +9,7 @@
 #include "server/domain/records.h"
 #include "server/domain/sha256.h"
 #include "server/storage/key_codec.h"
+#include "sotto/metrics.h"
 #include "sotto/status_macros.h"
 
 namespace sotto::server {
@@ -151,6 +152,7 @@ absl::Status Mailbox::QueueInto(const StoredEnvelope& stamp, absl::string_view r
       SOTTO_ASSIGN_OR_RETURN(meta, records::DecodeQueueMeta(*meta_value));
     }
     if (enforce_depth && meta.depth >= options_.max_queue_depth) {
+      metrics::CountRefusal("queue_depth");
       return absl::ResourceExhaustedError(absl::StrCat("queue of device ", recipient, ".",
                                                        e.device_id, " is full (", meta.depth,
                                                        " undelivered envelopes)"));
@@ -162,6 +164,7 @@ absl::Status Mailbox::QueueInto(const StoredEnvelope& stamp, absl::string_view r
     std::string value = records::Encode(stored);
     // Names the device and the limit, never anything about what is queued.
     if (enforce_depth && meta.bytes + value.size() > options_.max_queue_bytes) {
+      metrics::CountRefusal("queue_bytes");
       return absl::ResourceExhaustedError(
           absl::StrCat("queue of device ", recipient, ".", e.device_id, " is full (at most ",
                        options_.max_queue_bytes, " bytes of undelivered envelopes)"));
@@ -196,6 +199,7 @@ void Mailbox::Send(const AuthenticatedDevice& sender, absl::string_view recipien
   // While the disk stalls, answers pile up waiting for it: refuse new work
   // before writing it.
   if (store_->Backlogged()) {
+    metrics::CountRefusal("store_backlog");
     done(absl::ResourceExhaustedError("server busy; retry"));
     return;
   }
@@ -285,6 +289,7 @@ absl::Status Mailbox::CheckScheduledQuota(const SendPlan& plan) {
                          store_->Scan(Table::kScheduledIndex, plan.scheduled_prefix, "",
                                       options_.max_scheduled_per_device));
   if (held.size() < options_.max_scheduled_per_device) return absl::OkStatus();
+  metrics::CountRefusal("scheduled_per_device");
   return absl::ResourceExhaustedError(
       absl::StrCat("device ", plan.sender.handle, ".", plan.sender.device_id, " already has ",
                    held.size(), " scheduled messages (at most ", options_.max_scheduled_per_device,

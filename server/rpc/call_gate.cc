@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/rpc/auth.h"
+#include "sotto/metrics.h"
 
 namespace sotto::server::rpc {
 
@@ -18,7 +19,10 @@ absl::StatusOr<AuthenticatedDevice> CallGate::Authenticate(
     return caller;
   }
   absl::Status over_budget = limits_->failed_auth.Check(source);
-  if (!over_budget.ok()) return over_budget;
+  if (!over_budget.ok()) {
+    metrics::CountRefusal("failed_auth");
+    return over_budget;
+  }
   limits_->failed_auth.TakeIfAny(source);
   // The claimed handle only (never the secret): it tells the operator whom
   // a guessing attack aims at.
@@ -48,6 +52,7 @@ absl::Status CallGate::Limit(RateLimiter& limiter, absl::string_view key, absl::
                              const CallContext& call, bool take) {
   uint64_t refusals = 0;
   absl::Status s = take ? limiter.Take(key, &refusals) : limiter.Check(key, &refusals);
+  if (!s.ok()) metrics::CountRefusal(what);
   // The 1st, 10th, 100th, ... refusal of an episode: a flood of refused
   // calls must not become a flood of audit writes, but its scale is kept.
   uint64_t n = refusals;

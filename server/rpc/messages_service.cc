@@ -15,6 +15,7 @@
 #include "server/rpc/convert.h"
 #include "server/rpc/status_mapping.h"
 #include "server/rpc/unary.h"
+#include "sotto/metrics.h"
 
 namespace sotto::server::rpc {
 namespace {
@@ -104,6 +105,7 @@ class MessagesService::SubscribeReactor final
                          " opened a newer Subscribe stream, and a device keeps at most ", limit,
                          " open; the newer stream receives this device's envelopes")))) {
       ServerStats::Add(stats_->subscriptions_replaced, 1);
+      metrics::CountRefusal("streams_per_device");
     }
   }
 

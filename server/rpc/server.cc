@@ -12,11 +12,13 @@
 #include <filesystem>
 #include <iostream>
 #include <system_error>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "server/app/audit_head_reporter.h"
 #include "server/app/key_files.h"
+#include "server/app/metrics_endpoint.h"
 #include "server/app/store_stack.h"
 #include "server/domain/accounts.h"
 #include "server/domain/attempt_limiter.h"
@@ -31,8 +33,10 @@
 #include "server/rpc/care_service.h"
 #include "server/rpc/keys_service.h"
 #include "server/rpc/messages_service.h"
+#include "server/rpc/metrics_interceptor.h"
 #include "server/rpc/operator_service.h"
 #include "server/rpc/queue_service.h"
+#include "server/rpc/server_metrics.h"
 #include "sotto/status_macros.h"
 
 namespace sotto::server::rpc {
@@ -72,6 +76,10 @@ struct SottoServer::Parts {
   std::unique_ptr<grpc::Server> server;
   // Serves only sotto.v1.Operator, on the Unix socket; may be null.
   std::unique_ptr<grpc::Server> operator_server;
+  // GET /metrics; may be null. Stopped first in Shutdown (its collector
+  // reads the store).
+  std::unique_ptr<MetricsEndpoint> metrics;
+  int metrics_collector = -1;
   absl::Mutex shutdown_mu;
   bool shut_down ABSL_GUARDED_BY(shutdown_mu) = false;
 
@@ -88,6 +96,11 @@ struct SottoServer::Parts {
   // directory made 0700); returns its address. Shuts the TCP server down
   // if it fails.
   absl::StatusOr<std::string> ServeOperatorSocket(const ServerOptions& options);
+  // Serves GET /metrics on options.metrics_listen; returns its port. Shuts
+  // the gRPC servers down if it fails.
+  absl::StatusOr<int> ServeMetrics(const ServerOptions& options, int grpc_port);
+  // Ends the endpoint and its collector; idempotent.
+  void StopMetrics();
 };
 
 namespace {
@@ -238,6 +251,9 @@ absl::StatusOr<int> SottoServer::Parts::ServeTcp(
   builder.AddListeningPort(options.listen_address, std::move(credentials), &port);
   builder.SetMaxReceiveMessageSize(kMaxReceiveMessageBytes);
   AddKeepalive(options, builder);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(MakeMetricsInterceptor());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.RegisterService(accounts_service.get());
   builder.RegisterService(keys_service.get());
   builder.RegisterService(messages_service.get());
@@ -283,6 +299,30 @@ absl::StatusOr<std::string> SottoServer::Parts::ServeOperatorSocket(const Server
   return address;
 }
 
+absl::StatusOr<int> SottoServer::Parts::ServeMetrics(const ServerOptions& options, int grpc_port) {
+  metrics_collector = metrics::Global().AddCollector(
+      ServerCollector({&stats, storage->store(), options.data_dir, grpc_port, stats.started}));
+  MetricsEndpointOptions endpoint;
+  endpoint.listen = options.metrics_listen;
+  endpoint.render = [] { return metrics::Global().Render(); };
+  absl::StatusOr<std::unique_ptr<MetricsEndpoint>> started =
+      MetricsEndpoint::Start(std::move(endpoint));
+  if (!started.ok()) {
+    StopMetrics();
+    server->Shutdown();
+    if (operator_server) operator_server->Shutdown();
+    return started.status();
+  }
+  metrics = *std::move(started);
+  return metrics->port();
+}
+
+void SottoServer::Parts::StopMetrics() {
+  if (metrics) metrics->Stop();
+  if (metrics_collector >= 0) metrics::Global().RemoveCollector(metrics_collector);
+  metrics_collector = -1;
+}
+
 SottoServer::SottoServer(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
 
 absl::StatusOr<std::unique_ptr<SottoServer>> SottoServer::Start(const ServerOptions& options) {
@@ -303,6 +343,10 @@ absl::StatusOr<std::unique_ptr<SottoServer>> SottoServer::Start(const ServerOpti
   if (options.operator_socket) {
     SOTTO_ASSIGN_OR_RETURN(operator_address, parts->ServeOperatorSocket(options));
   }
+  int metrics_port = 0;
+  if (!options.metrics_listen.empty()) {
+    SOTTO_ASSIGN_OR_RETURN(metrics_port, parts->ServeMetrics(options, port));
+  }
   // Releases what fell due while the server was down, then keeps watch.
   parts->releaser->Start();
   // Deletes expired idempotency records and codes, now and periodically.
@@ -311,6 +355,7 @@ absl::StatusOr<std::unique_ptr<SottoServer>> SottoServer::Start(const ServerOpti
 
   auto server = std::unique_ptr<SottoServer>(new SottoServer(std::move(parts)));
   server->port_ = port;
+  server->metrics_port_ = metrics_port;
   std::string host = options.listen_address.substr(0, options.listen_address.rfind(':'));
   server->address_ = absl::StrCat(host, ":", port);
   server->operator_address_ = operator_address;
@@ -330,6 +375,7 @@ void SottoServer::Shutdown(absl::Duration deadline) {
   absl::MutexLock lock(&parts_->shutdown_mu);
   if (parts_->shut_down) return;
   parts_->shut_down = true;
+  parts_->StopMetrics();
   if (parts_->operator_server) {
     parts_->operator_server->Shutdown(absl::ToChronoTime(absl::Now() + deadline));
   }

@@ -91,6 +91,12 @@ struct ServerOptions {
   // pinged, so this is what frees one whose client vanished, or that was
   // opened and left. Zero: never.
   absl::Duration idle_connection_timeout = absl::Minutes(10);
+  // host:port of the Prometheus text endpoint (GET /metrics; plain HTTP,
+  // see MetricsEndpoint); port 0 picks a free port. Empty: no endpoint.
+  // Whether the host may be off loopback is sotto-server's policy
+  // (--metrics-allow-remote); metrics tell activity levels, never content
+  // or who.
+  std::string metrics_listen;
   // Tests only: wraps the opened store (e.g. to observe or delay writes).
   // The result is what the server uses; it must forward to the store given.
   std::function<std::unique_ptr<Store>(std::unique_ptr<Store>)> wrap_store;
@@ -119,7 +125,8 @@ class SottoServer {
  public:
   // Opens the database and starts serving. Errors: those of
   // OpenRocksDbStore (data dir unusable, database locked) and of the key
-  // files (key_files.h), UNAVAILABLE if the address cannot be bound,
+  // files (key_files.h), UNAVAILABLE if the address (or the metrics
+  // address) cannot be bound,
   // INVALID_ARGUMENT for GRPC_SSL_CIPHER_SUITES set to another list.
   static absl::StatusOr<std::unique_ptr<SottoServer>> Start(const ServerOptions& options);
 
@@ -139,6 +146,9 @@ class SottoServer {
   void Shutdown(absl::Duration deadline = absl::Seconds(3));
   // Blocks until Shutdown has completed.
   void Wait();
+
+  // The metrics endpoint's bound port, 0 without one.
+  int metrics_port() const { return metrics_port_; }
 
   // "unix:DATA_DIR/operator.sock", or empty without an operator socket.
   const std::string& operator_address() const { return operator_address_; }
@@ -160,6 +170,7 @@ class SottoServer {
 
   std::unique_ptr<Parts> parts_;
   int port_ = 0;
+  int metrics_port_ = 0;
   std::string address_;
   std::string operator_address_;
 };

@@ -15,6 +15,7 @@
 #include "server/rpc/blocking_pool.h"
 #include "server/rpc/call_gate.h"
 #include "server/rpc/status_mapping.h"
+#include "sotto/metrics.h"
 
 namespace sotto::server::rpc {
 
@@ -38,6 +39,7 @@ grpc::ServerUnaryReactor* OffloadUnaryFinishing(grpc::CallbackServerContext* con
     body(reactor);
   });
   if (!queued) {
+    metrics::CountRefusal("io_queue");
     reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "server busy; retry"));
   }
   return reactor;

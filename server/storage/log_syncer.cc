@@ -7,10 +7,23 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "sotto/metrics.h"
 
 namespace sotto::server {
+namespace {
+
+metrics::Histogram& SyncSeconds() {
+  static metrics::Histogram& histogram = metrics::Global().GetHistogram(
+      "sotto_log_sync_duration_seconds",
+      "Write-ahead-log syncs (fsync) by duration; every Send and Ack waits for one.",
+      metrics::LatencyBuckets());
+  return histogram;
+}
+
+}  // namespace
 
 LogSyncer::LogSyncer(Store* store, size_t max_waiting) : store_(store), max_waiting_(max_waiting) {
+  SyncSeconds();  // in every scrape from the start, zeros until the first sync
   thread_ = std::thread([this] { Run(); });
   thread_id_ = thread_.get_id();
 }
@@ -68,6 +81,7 @@ absl::Status LogSyncer::SyncOnce(size_t calls) {
       static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                 std::chrono::steady_clock::now() - start)
                                 .count());
+  SyncSeconds().Observe(static_cast<double>(micros) / 1e6);
   absl::MutexLock lock(&mu_);
   ++syncs_;
   calls_ += calls;
@@ -76,7 +90,13 @@ absl::Status LogSyncer::SyncOnce(size_t calls) {
   if (micros >= 10'000) ++times_.over_10ms;
   if (micros >= 100'000) ++times_.over_100ms;
   if (status.ok()) return status;
-  if (failed_.ok()) RecordFailure(status);
+  if (failed_.ok()) {
+    RecordFailure(status);
+    metrics::Global()
+        .GetGauge("sotto_log_sync_failed",
+                  "1 once a WAL sync failed: nothing more is acknowledged until a restart.")
+        .Set(1);
+  }
   return failed_;
 }
 
