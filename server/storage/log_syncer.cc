@@ -20,10 +20,19 @@ metrics::Histogram& SyncSeconds() {
   return histogram;
 }
 
+metrics::Gauge& SyncFailed() {
+  static metrics::Gauge& gauge = metrics::Global().GetGauge(
+      "sotto_log_sync_failed",
+      "1 once a WAL sync failed: nothing more is acknowledged until a restart.");
+  return gauge;
+}
+
 }  // namespace
 
 LogSyncer::LogSyncer(Store* store, size_t max_waiting) : store_(store), max_waiting_(max_waiting) {
-  SyncSeconds();  // in every scrape from the start, zeros until the first sync
+  // In every scrape from the start (zeros), so alerts need no absent().
+  SyncSeconds();
+  SyncFailed();
   thread_ = std::thread([this] { Run(); });
   thread_id_ = thread_.get_id();
 }
@@ -92,10 +101,7 @@ absl::Status LogSyncer::SyncOnce(size_t calls) {
   if (status.ok()) return status;
   if (failed_.ok()) {
     RecordFailure(status);
-    metrics::Global()
-        .GetGauge("sotto_log_sync_failed",
-                  "1 once a WAL sync failed: nothing more is acknowledged until a restart.")
-        .Set(1);
+    SyncFailed().Set(1);
   }
   return failed_;
 }

@@ -10,8 +10,11 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <fstream>
 #include <map>
 #include <regex>
+#include <set>
+#include <sstream>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -106,6 +109,40 @@ Samples Parse(const std::string& body) {
 double Get(const Samples& s, const std::string& series) {
   auto it = s.find(series);
   return it == s.end() ? -1 : it->second;
+}
+
+// The families a scrape declares ("# TYPE NAME ...").
+std::set<std::string> Families(const std::string& body) {
+  static const std::regex kType(R"(# TYPE (\S+) )");
+  std::set<std::string> names;
+  for (auto it = std::sregex_iterator(body.begin(), body.end(), kType);
+       it != std::sregex_iterator(); ++it) {
+    names.insert((*it)[1]);
+  }
+  return names;
+}
+
+// Every sotto_* name a file of the repository mentions, with a histogram's
+// _bucket/_sum/_count suffix taken off.
+std::set<std::string> NamesIn(const std::string& relative_path) {
+  std::ifstream in(std::string(SOTTO_SOURCE_DIR) + "/" + relative_path);
+  EXPECT_TRUE(in) << relative_path;
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string s = text.str();
+  static const std::regex kName(R"(sotto_[a-z_]+[a-z])");
+  static const std::regex kSuffix(R"(_(bucket|sum|count)$)");
+  std::set<std::string> names;
+  for (auto it = std::sregex_iterator(s.begin(), s.end(), kName); it != std::sregex_iterator();
+       ++it) {
+    const std::string name = (*it)[0];
+    if (name.rfind("_seconds_") != std::string::npos) {
+      names.insert(std::regex_replace(name, kSuffix, ""));
+    } else {
+      names.insert(name);
+    }
+  }
+  return names;
 }
 
 std::string Rpc(const std::string& method, const std::string& code) {
@@ -254,6 +291,17 @@ TEST_F(MetricsScrapeTest, CountersFollowSendsFetchesAcksAndRefusals) {
   EXPECT_EQ(body.find(kTherapist), std::string::npos);
   EXPECT_EQ(body.find(kClient), std::string::npos);
   EXPECT_EQ(body.find(kCiphertext), std::string::npos);
+
+  // The operator's documentation and alert rules name what is served, and
+  // everything served is documented.
+  const std::set<std::string> served = Families(body);
+  const std::set<std::string> documented = NamesIn("docs/OPERATIONS.md");
+  for (const std::string& name : served) {
+    EXPECT_TRUE(documented.count(name)) << name << " is not in docs/OPERATIONS.md";
+  }
+  for (const std::string& name : NamesIn("deploy/prometheus/sotto-alerts.yml")) {
+    EXPECT_TRUE(served.count(name)) << "sotto-alerts.yml uses " << name << ", not served";
+  }
   EXPECT_TRUE(server_->Stop().ok());
 }
 
