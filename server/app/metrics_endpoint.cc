@@ -226,10 +226,12 @@ void MetricsEndpoint::Run() {
     for (;;) {
       const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) {
-        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        if (errno == ECONNABORTED || errno == EINTR) continue;
+        // EMFILE, ENFILE, ENOBUFS, ENOMEM...: the pending connection stays
+        // and the listener readable, so wait before trying again.
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
           accept_paused_until = SteadyClock::now() + std::chrono::milliseconds(100);
         }
-        if (errno == ECONNABORTED || errno == EINTR) continue;
         break;
       }
       if (conns.size() >= options_.max_connections) {
