@@ -237,7 +237,7 @@ void SetClientSizes(Options& o) {
     o.client_sync.backlogs = {20, 60}, o.client_sync.raw_messages = 500;
     o.client_send.messages = 50;
     o.letters.letters = 5;
-    o.profile_open.history = 20, o.profile_open.repeats = 1;
+    o.profile_open.history = 0, o.profile_open.repeats = 1;
     o.cli_sync.backlogs = {20};
   }
 }
