@@ -211,6 +211,32 @@ void MeasureSetups(ScenarioResult& r, Parties& p, const std::string& text, uint6
   if (setups == 0) r.failures.push_back("no session set-up completed");
 }
 
+// Decrypt only, continuing session: `messages` pre-encrypted by alice, then
+// decrypted by bob in order, timed. Memory stores, so this is libsignal-
+// protocol-c with our crypto provider and nothing of the library's store.
+bool MeasureDecrypts(ScenarioResult& r, Parties& p, const std::string& text, uint64_t messages,
+                     RawDecrypt& out) {
+  std::vector<sig::Ciphertext> cts;
+  cts.reserve(messages);
+  for (uint64_t i = 0; i < messages; ++i) {
+    absl::StatusOr<sig::Ciphertext> ct = p.alice.engine->Encrypt(p.bob_addr, text);
+    if (!ct.ok()) return Fail(r, absl::StrCat("encrypt ", i), ct.status());
+    cts.push_back(std::move(*ct));
+  }
+  const auto start = Clock::now();
+  const double cpu0 = ThreadCpuSeconds();
+  for (uint64_t i = 0; i < messages; ++i) {
+    absl::StatusOr<std::string> pt = p.bob.engine->Decrypt(p.alice_addr, cts[i]);
+    if (!pt.ok()) return Fail(r, absl::StrCat("decrypt ", i), pt.status());
+  }
+  const double wall = std::chrono::duration<double>(Clock::now() - start).count();
+  const double cpu = ThreadCpuSeconds() - cpu0;
+  out.messages = messages;
+  out.per_s = wall > 0 ? messages / wall : 0;
+  out.per_cpu_s = cpu > 0 ? messages / cpu : 0;
+  return true;
+}
+
 }  // namespace
 
 ScenarioResult RunCrypto(const CryptoOptions& o) {
@@ -228,6 +254,24 @@ ScenarioResult RunCrypto(const CryptoOptions& o) {
   if (!MeasurePairs(r, parties, text, limit)) return r;
   MeasureSetups(r, parties, text, o.setups, limit);
   return r;
+}
+
+}  // namespace sotto::bench
+
+namespace sotto::bench {
+
+absl::StatusOr<RawDecrypt> MeasureRawDecrypt(size_t size, uint64_t messages, bool pin) {
+  ScenarioResult r;
+  CryptoOptions o;
+  o.setups = 1;
+  PinToOneCpu pinned(pin);
+  Parties parties;
+  RawDecrypt out;
+  if (StartSession(r, o, parties)) {
+    MeasureDecrypts(r, parties, std::string(size, 'r'), messages, out);
+  }
+  if (!r.ok()) return absl::InternalError("raw decrypt: " + r.failures.front());
+  return out;
 }
 
 }  // namespace sotto::bench

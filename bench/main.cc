@@ -31,6 +31,11 @@ struct Options {
   DepthOptions depth;
   IdleOptions idle;
   CryptoOptions crypto;
+  ClientSyncOptions client_sync;
+  ClientSendOptions client_send;
+  LettersOptions letters;
+  ProfileOpenOptions profile_open;
+  CliSyncOptions cli_sync;
   bool no_pin = false;
   bool smoke = false;
 };
@@ -44,6 +49,13 @@ struct Commands {
   CLI::App* idle;
   CLI::App* crypto;
   CLI::App* all;
+  // The client library's scenarios (issue 21) and `client`, all of them.
+  CLI::App* client_sync;
+  CLI::App* client_send;
+  CLI::App* letters;
+  CLI::App* profile_open;
+  CLI::App* cli_sync;
+  CLI::App* client;
 };
 
 const std::vector<std::string> kDirections = {"to-therapist", "to-client"};
@@ -55,6 +67,7 @@ Direction ParseDirection(const std::string& s) {
 void AddGlobalOptions(CLI::App& app, Options& o) {
   app.add_option("--json", o.json, "also write the results as JSON to FILE");
   app.add_option("--server-binary", o.common.server_binary, "sotto-server to start");
+  app.add_option("--sotto-binary", o.cli_sync.sotto_binary, "the sotto CLI cli-sync runs");
   app.add_option("--phase-limit", o.phase_limit, "seconds any timed phase or fill may take")
       ->check(CLI::Range(1, 7200));
   app.add_flag("--no-ceiling", o.no_ceiling, "skip the synced RocksDB write ceiling");
@@ -134,11 +147,60 @@ CLI::App* AddAll(CLI::App& app, Options& o) {
   return cmd;
 }
 
+CLI::App* AddClientSync(CLI::App& app, Options& o) {
+  auto* cmd = app.add_subcommand(
+      "client-sync", "a therapist's Client::Sync of N queued texts, vs raw libsignal decrypts");
+  cmd->add_option("--backlogs,-n", o.client_sync.backlogs, "N (each <= 10000), comma-separated")
+      ->delimiter(',')
+      ->check(CLI::Range(1, 10000));
+  cmd->add_option("--size,-s", o.client_sync.size)->check(CLI::Range(16, 4096));
+  cmd->add_option("--raw-messages", o.client_sync.raw_messages)->check(CLI::Range(1, 1000000));
+  return cmd;
+}
+
+CLI::App* AddClientSend(CLI::App& app, Options& o) {
+  auto* cmd = app.add_subcommand("client-send", "Client::SendText in a loop to one recipient");
+  cmd->add_option("--messages,-n", o.client_send.messages)->check(CLI::Range(1, 10000));
+  cmd->add_option("--size,-s", o.client_send.size)->check(CLI::Range(16, 4096));
+  return cmd;
+}
+
+CLI::App* AddLetters(CLI::App& app, Options& o) {
+  auto* cmd = app.add_subcommand("letters", "Client::SendLetter of 40 KiB letters, then Sync");
+  cmd->add_option("--letters,-n", o.letters.letters)->check(CLI::Range(1, 1200));
+  cmd->add_option("--size,-s", o.letters.size)->check(CLI::Range(1, 48 * 1024));
+  return cmd;
+}
+
+CLI::App* AddProfileOpen(CLI::App& app, Options& o) {
+  auto* cmd = app.add_subcommand("profile-open",
+                                 "the fixed cost of opening a profile and a Sync with nothing new");
+  cmd->add_option("--history", o.profile_open.history)->check(CLI::Range(0, 10000));
+  cmd->add_option("--repeats", o.profile_open.repeats)->check(CLI::Range(1, 100));
+  return cmd;
+}
+
+CLI::App* AddCliSync(CLI::App& app, Options& o) {
+  auto* cmd = app.add_subcommand("cli-sync", "`sotto --profile T sync` with N queued");
+  cmd->add_option("--backlogs,-n", o.cli_sync.backlogs, "N (each <= 10000), comma-separated")
+      ->delimiter(',')
+      ->check(CLI::Range(1, 10000));
+  cmd->add_option("--size,-s", o.cli_sync.size)->check(CLI::Range(16, 4096));
+  return cmd;
+}
+
+CLI::App* AddClient(CLI::App& app, Options& o) {
+  auto* cmd = app.add_subcommand("client", "every client-library scenario (issue 21), full size");
+  cmd->add_flag("--smoke", o.smoke, "CI-sized: tiny sizes, seconds");
+  return cmd;
+}
+
 // Turns what was parsed into the scenarios' options.
 void Finish(Options& o) {
   o.common.phase_limit = std::chrono::seconds(o.phase_limit);
   o.common.ceiling = !o.no_ceiling;
   o.crypto.pin = !o.no_pin;
+  if (o.cli_sync.sotto_binary.empty()) o.cli_sync.sotto_binary = SOTTO_CLI_BINARY;
   if (!o.keep_rate_limits) o.common.server_args = RateLimitsOffArgs(o.common.server_binary);
   o.common.server_args.insert(o.common.server_args.end(), o.server_args.begin(),
                               o.server_args.end());
@@ -169,6 +231,27 @@ void SetAllSizes(Options& o) {
   }
 }
 
+// The sizes of `client`: issue 21's, or seconds with --smoke.
+void SetClientSizes(Options& o) {
+  if (o.smoke) {
+    o.client_sync.backlogs = {20, 60}, o.client_sync.raw_messages = 500;
+    o.client_send.messages = 50;
+    o.letters.letters = 5;
+    o.profile_open.history = 0, o.profile_open.repeats = 1;
+    o.cli_sync.backlogs = {20};
+  }
+}
+
+void RunClientChosen(Options& o, const Commands& c, std::vector<ScenarioResult>& results) {
+  const bool all = c.client->parsed();
+  if (all) SetClientSizes(o);
+  if (all || *c.client_sync) results.push_back(RunClientSync(o.common, o.client_sync));
+  if (all || *c.client_send) results.push_back(RunClientSend(o.common, o.client_send));
+  if (all || *c.letters) results.push_back(RunLetters(o.common, o.letters));
+  if (all || *c.profile_open) results.push_back(RunProfileOpen(o.common, o.profile_open));
+  if (all || *c.cli_sync) results.push_back(RunCliSync(o.common, o.cli_sync));
+}
+
 std::vector<ScenarioResult> RunChosen(Options& o, const Commands& c) {
   std::vector<ScenarioResult> results;
   if (*c.ingest) results.push_back(RunIngest(o.common, o.ingest));
@@ -186,6 +269,7 @@ std::vector<ScenarioResult> RunChosen(Options& o, const Commands& c) {
     results.push_back(RunIdle(o.common, o.idle));
     results.push_back(RunCrypto(o.crypto));
   }
+  RunClientChosen(o, c, results);
   return results;
 }
 
@@ -206,9 +290,11 @@ int main(int argc, char** argv) {
   Options o;
   o.common.server_binary = kDefaultServerBinary;
   AddGlobalOptions(app, o);
-  const Commands commands{AddIngest(app, o), AddDelivery(app, o), AddDrain(app, o),
-                          AddDepth(app, o),  AddIdle(app, o),     AddCrypto(app, o),
-                          AddAll(app, o)};
+  const Commands commands{AddIngest(app, o),  AddDelivery(app, o),    AddDrain(app, o),
+                          AddDepth(app, o),   AddIdle(app, o),        AddCrypto(app, o),
+                          AddAll(app, o),     AddClientSync(app, o),  AddClientSend(app, o),
+                          AddLetters(app, o), AddProfileOpen(app, o), AddCliSync(app, o),
+                          AddClient(app, o)};
   CLI11_PARSE(app, argc, argv);
   Finish(o);
 

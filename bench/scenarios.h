@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "bench/report.h"
 #include "bench/send_load.h"
 
@@ -91,6 +92,54 @@ struct CryptoOptions {
   bool pin = true;        // Pin the thread to one CPU.
 };
 ScenarioResult RunCrypto(const CryptoOptions& o);
+
+// libsignal-protocol-c decrypting a continuing session's messages (200 B
+// texts unless said), one thread (pinned to one CPU with `pin`), memory
+// stores: the ceiling a client's sync is compared with.
+struct RawDecrypt {
+  uint64_t messages = 0;
+  double per_s = 0;
+  double per_cpu_s = 0;
+};
+absl::StatusOr<RawDecrypt> MeasureRawDecrypt(size_t size, uint64_t messages, bool pin);
+
+// ---- the client library (issue 21): sotto::Client through its public API,
+// against the real server. See client_pair.h. ----
+
+struct ClientSyncOptions {
+  // Backlogs to sync, each into a fresh therapist profile. The first and the
+  // last give the flatness (CPU per message, last / first).
+  std::vector<uint64_t> backlogs = {1000, 10000};
+  size_t size = 200;
+  // Messages the raw libsignal decrypt rate is measured over.
+  uint64_t raw_messages = 20000;
+};
+ScenarioResult RunClientSync(const Common& common, const ClientSyncOptions& o);
+
+struct ClientSendOptions {
+  uint64_t messages = 2000;
+  size_t size = 200;
+};
+ScenarioResult RunClientSend(const Common& common, const ClientSendOptions& o);
+
+struct LettersOptions {
+  uint64_t letters = 300;
+  size_t size = 40 * 1024;
+};
+ScenarioResult RunLetters(const Common& common, const LettersOptions& o);
+
+struct ProfileOpenOptions {
+  uint64_t history = 1000;  // Messages synced into the profile first.
+  int repeats = 5;          // Each piece is measured this often; the median is reported.
+};
+ScenarioResult RunProfileOpen(const Common& common, const ProfileOpenOptions& o);
+
+struct CliSyncOptions {
+  std::string sotto_binary;  // The `sotto` CLI to time.
+  std::vector<uint64_t> backlogs = {500, 10000};
+  size_t size = 200;
+};
+ScenarioResult RunCliSync(const Common& common, const CliSyncOptions& o);
 
 }  // namespace sotto::bench
 

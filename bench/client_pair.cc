@@ -1,0 +1,153 @@
+#include "bench/client_pair.h"
+
+#include <stdlib.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "testing/server_process.h"
+
+namespace sotto::bench {
+namespace {
+
+constexpr char kTherapist[] = "dr-bench";
+constexpr char kClient[] = "cal-bench";
+
+}  // namespace
+
+Stopwatch::Stopwatch() : start_(std::chrono::steady_clock::now()), cpu0_(SelfCpuSeconds()) {}
+
+Timed Stopwatch::Elapsed() const {
+  return {std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(),
+          SelfCpuSeconds() - cpu0_};
+}
+
+absl::StatusOr<std::unique_ptr<ClientPair>> ClientPair::Start(const Common& common) {
+  std::unique_ptr<ClientPair> pair(new ClientPair());
+  absl::StatusOr<std::unique_ptr<World>> world =
+      World::Start(common.server_binary, common.server_args, 1);
+  if (!world.ok()) return world.status();
+  pair->world_ = std::move(*world);
+  const char* tmp = getenv("TMPDIR");
+  std::string pattern = std::string(tmp != nullptr ? tmp : "/tmp") + "/sotto-bench-client-XXXXXX";
+  if (mkdtemp(pattern.data()) == nullptr) return absl::InternalError("mkdtemp failed");
+  pair->root_ = pattern;
+  pair->therapist_dir_ = pattern + "/therapist";
+  pair->client_dir_ = pattern + "/client";
+  if (absl::Status s = pair->Register(common); !s.ok()) return s;
+  return pair;
+}
+
+ClientPair::~ClientPair() {
+  therapist_.reset();
+  client_.reset();
+  world_.reset();
+  std::error_code ec;
+  if (!root_.empty()) std::filesystem::remove_all(root_, ec);
+}
+
+absl::Status ClientPair::Register(const Common& common) {
+  absl::StatusOr<std::string> enrolment =
+      testing::IssueEnrolmentCode(world_->data_dir(), kTherapist, common.server_binary);
+  if (!enrolment.ok()) return enrolment.status();
+  RegisterOptions t;
+  t.profile_dir = therapist_dir_;
+  t.server_address = world_->address();
+  t.handle = kTherapist;
+  t.role = Role::kTherapist;
+  t.passphrase = kBenchPassphrase;
+  t.enrolment_code = *enrolment;
+  absl::StatusOr<std::unique_ptr<Client>> therapist = Client::Register(t);
+  if (!therapist.ok()) return therapist.status();
+  therapist_ = std::move(*therapist);
+  absl::StatusOr<Invite> invite = therapist_->CreateInvite();
+  if (!invite.ok()) return invite.status();
+  RegisterOptions c = t;
+  c.profile_dir = client_dir_;
+  c.handle = kClient;
+  c.role = Role::kClient;
+  c.enrolment_code.clear();
+  c.invite_code = invite->code;
+  absl::StatusOr<std::unique_ptr<Client>> client = Client::Register(c);
+  if (!client.ok()) return client.status();
+  client_ = std::move(*client);
+  // One message each way: from then on the client's messages are plain
+  // Signal messages of a continuing session, not PreKey messages.
+  if (auto sent = client_->SendText(kTherapist, "hello"); !sent.ok()) return sent.status();
+  if (auto got = therapist_->Sync(); !got.ok()) return got.status();
+  if (auto sent = therapist_->SendText(kClient, "hi"); !sent.ok()) return sent.status();
+  if (auto got = client_->Sync(); !got.ok()) return got.status();
+  // Both sides drained (the receipts included), so a timed Sync sees only
+  // what a scenario sends.
+  if (auto got = therapist_->Sync(); !got.ok()) return got.status();
+  return absl::OkStatus();
+}
+
+absl::Status ClientPair::ReopenTherapist() {
+  OpenOptions o;
+  o.profile_dir = therapist_dir_;
+  o.passphrase = kBenchPassphrase;
+  absl::StatusOr<std::unique_ptr<Client>> t = Client::Open(o);
+  if (!t.ok()) return t.status();
+  therapist_ = std::move(*t);
+  return absl::OkStatus();
+}
+
+std::string NumberedText(uint64_t i, size_t size) {
+  std::string text = absl::StrFormat("#%08d ", i);
+  while (text.size() < size) text += static_cast<char>('a' + text.size() % 26);
+  return text;
+}
+
+absl::StatusOr<Timed> SendTexts(ClientPair& pair, uint64_t first, uint64_t n, size_t size) {
+  std::vector<std::string> texts;
+  texts.reserve(n);
+  for (uint64_t i = 0; i < n; ++i) texts.push_back(NumberedText(first + i, size));
+  Stopwatch watch;
+  for (uint64_t i = 0; i < n; ++i) {
+    absl::StatusOr<SendResult> sent = pair.client().SendText(kTherapist, texts[i]);
+    if (!sent.ok()) {
+      return absl::Status(sent.status().code(),
+                          absl::StrCat("SendText #", first + i, ": ", sent.status().message()));
+    }
+  }
+  return watch.Elapsed();
+}
+
+void VerifyInOrder(ScenarioResult& r, Client& therapist, const std::string& client_handle,
+                   uint64_t first, uint64_t n, size_t size) {
+  absl::StatusOr<std::vector<Message>> history = therapist.ReadConversation(client_handle);
+  if (!history.ok()) {
+    r.failures.push_back("ReadConversation: " + history.status().ToString());
+    return;
+  }
+  std::vector<const Message*> texts;
+  for (const Message& m : *history) {
+    if (!m.outgoing && m.kind == MessageKind::kText && m.text != "hello") texts.push_back(&m);
+  }
+  if (texts.size() != n) {
+    r.failures.push_back(absl::StrCat("the therapist's history holds ", texts.size(),
+                                      " benchmark texts, expected ", n));
+  }
+  for (uint64_t i = 0; i < std::min<uint64_t>(n, texts.size()); ++i) {
+    if (texts[i]->text != NumberedText(first + i, size)) {
+      r.failures.push_back(absl::StrCat("text ", i, " of the history is \"",
+                                        texts[i]->text.substr(0, 10), "\", expected #", first + i,
+                                        " (lost, duplicated or out of order)"));
+      return;
+    }
+  }
+}
+
+double LoadAverage() {
+  std::ifstream f("/proc/loadavg");
+  double one = 0;
+  f >> one;
+  return one;
+}
+
+}  // namespace sotto::bench

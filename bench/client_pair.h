@@ -1,0 +1,97 @@
+#ifndef SOTTO_BENCH_CLIENT_PAIR_H_
+#define SOTTO_BENCH_CLIENT_PAIR_H_
+
+// The client-library scenarios of issue 21 (client_*_scenario.cc): a real
+// sotto-server (started by World, as every scenario's), a therapist and a
+// client each a real sotto::Client with its own encrypted profile in a
+// temporary directory (Argon2id at the default, interactive, limits), linked
+// by an invite and with one message each way already exchanged, so that the
+// client's next messages are ordinary Signal messages of a continuing session.
+//
+// They use only the public API (sotto/client.h): they measure whatever the
+// library does inside, old or new.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "bench/report.h"
+#include "bench/scenarios.h"
+#include "bench/world.h"
+#include "sotto/client.h"
+
+namespace sotto::bench {
+
+inline constexpr char kBenchPassphrase[] = "correct horse battery staple 21";
+
+// CPU seconds (user + system) and wall seconds of a timed stretch.
+struct Timed {
+  double wall = 0;
+  double cpu = 0;
+};
+
+// Starts a stopwatch on construction: wall clock and this process's CPU
+// (getrusage RUSAGE_SELF: every thread, gRPC's included).
+class Stopwatch {
+ public:
+  Stopwatch();
+  Timed Elapsed() const;
+
+ private:
+  std::chrono::steady_clock::time_point start_;
+  double cpu0_;
+};
+
+class ClientPair {
+ public:
+  // Starts the server and registers both profiles under a fresh temporary
+  // directory (removed by the destructor).
+  static absl::StatusOr<std::unique_ptr<ClientPair>> Start(const Common& common);
+  ~ClientPair();
+  ClientPair(const ClientPair&) = delete;
+  ClientPair& operator=(const ClientPair&) = delete;
+
+  Client& therapist() { return *therapist_; }
+  Client& client() { return *client_; }
+  const std::string& therapist_dir() const { return therapist_dir_; }
+  const std::string& client_dir() const { return client_dir_; }
+  World& world() { return *world_; }
+
+  // Closes the therapist's profile (the Client is destroyed) so another
+  // process or Client may open it; Reopen opens it again.
+  void CloseTherapist() { therapist_.reset(); }
+  absl::Status ReopenTherapist();
+
+ private:
+  ClientPair() = default;
+  absl::Status Register(const Common& common);
+
+  std::unique_ptr<World> world_;
+  std::string root_;
+  std::string therapist_dir_, client_dir_;
+  std::unique_ptr<Client> therapist_, client_;
+};
+
+// The text of the i-th benchmark message: "#<i, 8 digits> " padded to `size`
+// bytes, so the order can be checked from the text alone.
+std::string NumberedText(uint64_t i, size_t size);
+
+// The client sends `n` numbered texts of `size` bytes (SendText, one after
+// another) to the therapist. Each is stored and acknowledged when it returns.
+absl::StatusOr<Timed> SendTexts(ClientPair& pair, uint64_t first, uint64_t n, size_t size);
+
+// Checks that the therapist's conversation with the client holds the
+// incoming texts first..first+n-1 exactly once and in order (after the two
+// set-up messages). Records a failure in `r` otherwise.
+void VerifyInOrder(ScenarioResult& r, Client& therapist, const std::string& client_handle,
+                   uint64_t first, uint64_t n, size_t size);
+
+// 1-minute load average of the machine (/proc/loadavg); the runs share it.
+double LoadAverage();
+
+}  // namespace sotto::bench
+
+#endif  // SOTTO_BENCH_CLIENT_PAIR_H_
