@@ -10,7 +10,6 @@
 #include "server/app/key_files.h"
 #include "server/storage/caching_store.h"
 #include "server/storage/rocksdb_store.h"
-#include "sotto/status_macros.h"
 
 namespace sotto::server {
 
@@ -42,7 +41,9 @@ absl::StatusOr<std::unique_ptr<StoreStack>> StoreStack::Open(const StoreStackOpt
   space.min_free_bytes = options.min_free_bytes;
   space.ballast_bytes = std::min<uint64_t>(options.min_free_bytes / 4, uint64_t{64} << 20);
   space.free_bytes_source = FakeFreeBytesFromEnv();
-  SOTTO_ASSIGN_OR_RETURN(stack->space_, DiskSpace::Start(std::move(space)));
+  absl::StatusOr<std::unique_ptr<DiskSpace>> watched = DiskSpace::Start(std::move(space));
+  if (!watched.ok()) return watched.status();
+  stack->space_ = *std::move(watched);
   absl::StatusOr<std::unique_ptr<Store>> rocks = OpenRocksDbStore(options.data_dir);
   if (!rocks.ok()) return rocks.status();
   stack->base_ = std::make_unique<CachingStore>(

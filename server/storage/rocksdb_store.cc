@@ -2,6 +2,8 @@
 
 #include <array>
 #include <atomic>
+#include <cstdarg>
+#include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <iostream>
@@ -17,6 +19,7 @@
 #include "absl/time/time.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/db.h"
+#include "rocksdb/env.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/options.h"
 #include "rocksdb/perf_level.h"
@@ -125,6 +128,50 @@ absl::Status FromRocksForRequest(const rocksdb::Status& s, absl::string_view wha
   }
   return absl::InternalError("the server's storage refused the request (logged on the server)");
 }
+
+// RocksDB's own log, on the server's stderr, warnings and errors only
+// (background errors, stalls, recovery), never a LOG file in the data
+// directory. RocksDB's file logger aborts the process (Debian keeps its
+// assertions) on the first line it writes after one failed for want of
+// space: a full disk killed the server through its diagnostics
+// (tests/reliability/disk_full_test.cc). The options dump written at each
+// open (HEADER_LEVEL) is left out.
+class StderrLogger final : public rocksdb::Logger {
+ public:
+  StderrLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap);
+  }
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    if (level < GetInfoLogLevel() || level == rocksdb::InfoLogLevel::HEADER_LEVEL) return;
+    char line[1024];
+    std::vsnprintf(line, sizeof line, format, ap);
+    // A stopped database says the same for every write it refuses: one
+    // line a second of each, with a count.
+    const int64_t now_ms = absl::ToUnixMillis(absl::Now());
+    absl::MutexLock lock(&mu_);
+    if (last_ == line && now_ms - last_ms_ < 1000) {
+      ++repeated_;
+      return;
+    }
+    if (repeated_ > 0) {
+      std::fprintf(stderr, "sotto-server: rocksdb: (the line before %lu more times)\n",
+                   static_cast<unsigned long>(repeated_));
+    }
+    std::fprintf(stderr, "sotto-server: rocksdb: %s\n", line);
+    last_ = line;
+    last_ms_ = now_ms;
+    repeated_ = 0;
+  }
+  void LogHeader(const char*, va_list) override {}
+
+ private:
+  absl::Mutex mu_;
+  std::string last_ ABSL_GUARDED_BY(mu_);
+  int64_t last_ms_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t repeated_ ABSL_GUARDED_BY(mu_) = 0;
+};
 
 // RocksDB's perf level is per thread and starts at kEnableCount: every key
 // comparison in a memtable's skip list then also increments a counter in a
@@ -324,6 +371,7 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStore(const std::string& path,
   // (tests/reliability/disk_full_test.cc). The logs stay until the
   // memtables flush as usual.
   db_options.avoid_flush_during_recovery = true;
+  db_options.info_log = std::make_shared<StderrLogger>();
 
   rocksdb::BlockBasedTableOptions table_options;
   table_options.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
