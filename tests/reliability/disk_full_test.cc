@@ -42,6 +42,12 @@ bool LongForm() {
   return v != nullptr && std::string(v) == "1";
 }
 
+// Every call has one: a server that stops answering fails the test instead
+// of hanging it.
+std::chrono::system_clock::time_point Deadline() {
+  return std::chrono::system_clock::now() + std::chrono::seconds(20);
+}
+
 double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
@@ -62,182 +68,6 @@ void ExpectOutOfStorage(const grpc::Status& s, const std::string& what) {
   EXPECT_EQ(s.error_message().find('/'), std::string::npos)
       << what << " names a server path: " << s.error_message();
 }
-
-class DiskFullTest : public ::testing::Test {
- protected:
-  void StartServer(const std::string& min_free_mib) {
-    auto started = sotto::testing::ServerProcess::Start(
-        sotto::testing::ServerProcess::kDefaultBinary,
-        {"--min-free-mib", min_free_mib, "--rate-sends", "0/0", "--rate-invites", "0/0"});
-    ASSERT_TRUE(started.ok()) << started.status();
-    server_ = *std::move(started);
-    Connect();
-    ana_ = Register("ana", 11, "");
-    bob_ = Register("bob", 22, Invite().value_or(""));
-  }
-
-  void Connect() {
-    auto channel = grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials());
-    accounts_ = v1::Accounts::NewStub(channel);
-    messages_ = v1::Messages::NewStub(channel);
-    care_ = v1::Care::NewStub(channel);
-  }
-
-  absl::Status Restart() {
-    absl::Status s = server_->Restart();
-    if (s.ok()) Connect();
-    return s;
-  }
-
-  // An invite code from ana, or the refusal.
-  std::optional<std::string> Invite(grpc::Status* status = nullptr) {
-    grpc::ClientContext ctx;
-    ctx.AddMetadata("authorization", ana_.Header());
-    v1::CreateInviteResponse invite;
-    grpc::Status s = care_->CreateInvite(&ctx, v1::CreateInviteRequest(), &invite);
-    if (status != nullptr) *status = s;
-    if (!s.ok()) return std::nullopt;
-    return invite.code();
-  }
-
-  grpc::Status TryRegister(const std::string& handle, uint32_t registration_id,
-                           const std::string& invite) {
-    sotto::testing::SignalTestKeys keys;
-    auto spk = keys.MakeSignedPreKey(1);
-    v1::RegisterRequest req;
-    req.set_handle(handle);
-    if (invite.empty()) {
-      req.set_role(v1::ROLE_THERAPIST);
-      auto code = sotto::testing::IssueEnrolmentCode(server_->data_dir(), handle);
-      EXPECT_TRUE(code.ok()) << code.status();
-      req.set_enrolment_code(code.value_or(""));
-    } else {
-      req.set_role(v1::ROLE_CLIENT);
-      req.set_invite_code(invite);
-    }
-    req.set_device_secret(std::string(32, '\x5a'));
-    req.set_registration_id(registration_id);
-    req.mutable_keys()->set_identity_key(keys.identity_key());
-    req.mutable_keys()->mutable_signed_prekey()->set_id(spk.id);
-    req.mutable_keys()->mutable_signed_prekey()->set_public_key(spk.public_key);
-    req.mutable_keys()->mutable_signed_prekey()->set_signature(spk.signature);
-    grpc::ClientContext ctx;
-    v1::RegisterResponse resp;
-    return accounts_->Register(&ctx, req, &resp);
-  }
-
-  Device Register(const std::string& handle, uint32_t registration_id, const std::string& invite) {
-    grpc::Status s = TryRegister(handle, registration_id, invite);
-    EXPECT_TRUE(s.ok()) << handle << ": " << s.error_message();
-    return Device{handle, std::string(32, '\x5a'), registration_id};
-  }
-
-  // Sends message number `i` (16 KiB of incompressible bytes) from ana to
-  // bob; on OK remembers it as acknowledged.
-  grpc::Status Send(int i) {
-    v1::SendRequest req;
-    req.set_recipient("bob");
-    req.set_message_id(absl::StrCat("msg-", 1000000 + i, "-......").substr(0, 16));
-    auto* e = req.add_envelopes();
-    e->set_device_id(1);
-    e->set_registration_id(bob_.registration_id);
-    e->set_type(v1::ENVELOPE_TYPE_PREKEY);
-    e->set_ciphertext(Body(i));
-    grpc::ClientContext ctx;
-    ctx.AddMetadata("authorization", ana_.Header());
-    v1::SendResponse resp;
-    grpc::Status s = messages_->Send(&ctx, req, &resp);
-    if (s.ok()) acknowledged_[Body(i)] = i;
-    return s;
-  }
-
-  static std::string Body(int i) {
-    std::mt19937_64 rng(static_cast<uint64_t>(i) * 7919 + 1);
-    std::string body(16 << 10, '\0');
-    for (size_t k = 0; k < body.size(); k += 8) {
-      const uint64_t r = rng();
-      for (size_t b = 0; b < 8 && k + b < body.size(); ++b)
-        body[k + b] = static_cast<char>(r >> (8 * b));
-    }
-    absl::StrAppend(&body, "#", i);
-    return body;
-  }
-
-  // Sends from `next` on until the server refuses one; returns how many it
-  // took. Every refusal must be the out-of-storage one.
-  int SendUntilRefused(int& next, int max) {
-    int taken = 0;
-    for (; taken < max; ++taken) {
-      grpc::Status s = Send(next++);
-      if (!s.ok()) {
-        ExpectOutOfStorage(s, absl::StrCat("Send ", next - 1));
-        return taken;
-      }
-    }
-    return taken;
-  }
-
-  // Every envelope in bob's queue, seq order.
-  std::vector<v1::Envelope> FetchAll(grpc::Status* status) {
-    std::vector<v1::Envelope> all;
-    uint64_t after = 0;
-    for (;;) {
-      grpc::ClientContext ctx;
-      ctx.AddMetadata("authorization", bob_.Header());
-      v1::FetchRequest req;
-      req.set_after_seq(after);
-      req.set_limit(1000);
-      v1::FetchResponse resp;
-      *status = messages_->Fetch(&ctx, req, &resp);
-      if (!status->ok()) return all;
-      for (const v1::Envelope& e : resp.envelopes()) all.push_back(e);
-      if (!resp.more() || resp.envelopes().empty()) return all;
-      after = resp.envelopes(resp.envelopes_size() - 1).seq();
-    }
-  }
-
-  grpc::Status Ack(const std::vector<v1::Envelope>& envelopes, size_t from, size_t count) {
-    grpc::ClientContext ctx;
-    ctx.AddMetadata("authorization", bob_.Header());
-    v1::AckRequest req;
-    for (size_t k = from; k < from + count && k < envelopes.size(); ++k) {
-      req.add_seqs(envelopes[k].seq());
-    }
-    v1::AckResponse resp;
-    grpc::Status s = messages_->Ack(&ctx, req, &resp);
-    if (s.ok()) {
-      for (size_t k = from; k < from + count && k < envelopes.size(); ++k) {
-        acked_.push_back(envelopes[k].ciphertext());
-      }
-    }
-    return s;
-  }
-
-  // Every acknowledged Send not acked since is in bob's queue exactly once,
-  // and nothing else is.
-  void ExpectEveryAcknowledgedOnce() {
-    grpc::Status s;
-    std::vector<v1::Envelope> all = FetchAll(&s);
-    ASSERT_TRUE(s.ok()) << s.error_message();
-    std::map<std::string, int> expected = acknowledged_;
-    for (const std::string& gone : acked_) expected.erase(gone);
-    std::map<std::string, int> seen;
-    for (const v1::Envelope& e : all) ++seen[e.ciphertext()];
-    for (const auto& [body, i] : expected) {
-      EXPECT_EQ(seen[body], 1) << "acknowledged message " << i;
-    }
-    EXPECT_EQ(all.size(), expected.size()) << "the queue holds messages never acknowledged";
-  }
-
-  std::unique_ptr<sotto::testing::ServerProcess> server_;
-  std::unique_ptr<v1::Accounts::Stub> accounts_;
-  std::unique_ptr<v1::Messages::Stub> messages_;
-  std::unique_ptr<v1::Care::Stub> care_;
-  Device ana_;
-  Device bob_;
-  std::map<std::string, int> acknowledged_;  // body -> message number
-  std::vector<std::string> acked_;           // bodies acked by bob
-};
 
 // A tmpfs of `size` mounted at a fresh directory for the test's life.
 class SmallFileSystem {
@@ -280,13 +110,197 @@ class SmallFileSystem {
   bool mounted_ = false;
 };
 
+class DiskFullTest : public ::testing::Test {
+ protected:
+  void StartServer(const std::string& min_free_mib) {
+    auto started = sotto::testing::ServerProcess::Start(
+        sotto::testing::ServerProcess::kDefaultBinary,
+        {"--min-free-mib", min_free_mib, "--rate-sends", "0/0", "--rate-invites", "0/0"});
+    ASSERT_TRUE(started.ok()) << started.status();
+    server_ = *std::move(started);
+    Connect();
+    ana_ = Register("ana", 11, "");
+    bob_ = Register("bob", 22, Invite().value_or(""));
+  }
+
+  void Connect() {
+    auto channel = grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials());
+    accounts_ = v1::Accounts::NewStub(channel);
+    messages_ = v1::Messages::NewStub(channel);
+    care_ = v1::Care::NewStub(channel);
+  }
+
+  absl::Status Restart() {
+    absl::Status s = server_->Restart();
+    if (s.ok()) Connect();
+    return s;
+  }
+
+  // An invite code from ana, or the refusal.
+  std::optional<std::string> Invite(grpc::Status* status = nullptr) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(Deadline());
+    ctx.AddMetadata("authorization", ana_.Header());
+    v1::CreateInviteResponse invite;
+    grpc::Status s = care_->CreateInvite(&ctx, v1::CreateInviteRequest(), &invite);
+    if (status != nullptr) *status = s;
+    if (!s.ok()) return std::nullopt;
+    return invite.code();
+  }
+
+  grpc::Status TryRegister(const std::string& handle, uint32_t registration_id,
+                           const std::string& invite) {
+    sotto::testing::SignalTestKeys keys;
+    auto spk = keys.MakeSignedPreKey(1);
+    v1::RegisterRequest req;
+    req.set_handle(handle);
+    if (invite.empty()) {
+      req.set_role(v1::ROLE_THERAPIST);
+      auto code = sotto::testing::IssueEnrolmentCode(server_->data_dir(), handle);
+      EXPECT_TRUE(code.ok()) << code.status();
+      req.set_enrolment_code(code.value_or(""));
+    } else {
+      req.set_role(v1::ROLE_CLIENT);
+      req.set_invite_code(invite);
+    }
+    req.set_device_secret(std::string(32, '\x5a'));
+    req.set_registration_id(registration_id);
+    req.mutable_keys()->set_identity_key(keys.identity_key());
+    req.mutable_keys()->mutable_signed_prekey()->set_id(spk.id);
+    req.mutable_keys()->mutable_signed_prekey()->set_public_key(spk.public_key);
+    req.mutable_keys()->mutable_signed_prekey()->set_signature(spk.signature);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(Deadline());
+    v1::RegisterResponse resp;
+    return accounts_->Register(&ctx, req, &resp);
+  }
+
+  Device Register(const std::string& handle, uint32_t registration_id, const std::string& invite) {
+    grpc::Status s = TryRegister(handle, registration_id, invite);
+    EXPECT_TRUE(s.ok()) << handle << ": " << s.error_message();
+    return Device{handle, std::string(32, '\x5a'), registration_id};
+  }
+
+  // Sends message number `i` (16 KiB of incompressible bytes) from ana to
+  // bob; on OK remembers it as acknowledged.
+  grpc::Status Send(int i) {
+    v1::SendRequest req;
+    req.set_recipient("bob");
+    req.set_message_id(absl::StrCat("msg-", 1000000 + i, "-......").substr(0, 16));
+    auto* e = req.add_envelopes();
+    e->set_device_id(1);
+    e->set_registration_id(bob_.registration_id);
+    e->set_type(v1::ENVELOPE_TYPE_PREKEY);
+    e->set_ciphertext(Body(i));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(Deadline());
+    ctx.AddMetadata("authorization", ana_.Header());
+    v1::SendResponse resp;
+    grpc::Status s = messages_->Send(&ctx, req, &resp);
+    if (s.ok()) acknowledged_[Body(i)] = i;
+    return s;
+  }
+
+  static std::string Body(int i) {
+    std::mt19937_64 rng(static_cast<uint64_t>(i) * 7919 + 1);
+    std::string body(16 << 10, '\0');
+    for (size_t k = 0; k < body.size(); k += 8) {
+      const uint64_t r = rng();
+      for (size_t b = 0; b < 8 && k + b < body.size(); ++b)
+        body[k + b] = static_cast<char>(r >> (8 * b));
+    }
+    absl::StrAppend(&body, "#", i);
+    return body;
+  }
+
+  // Sends from `next` on until the server refuses one; returns how many it
+  // took. Every refusal must be the out-of-storage one.
+  int SendUntilRefused(int& next, int max) {
+    int taken = 0;
+    for (; taken < max; ++taken) {
+      grpc::Status s = Send(next++);
+      if (!s.ok()) {
+        ExpectOutOfStorage(s, absl::StrCat("Send ", next - 1));
+        return taken;
+      }
+    }
+    return taken;
+  }
+
+  // Every envelope in bob's queue, seq order.
+  std::vector<v1::Envelope> FetchAll(grpc::Status* status) {
+    std::vector<v1::Envelope> all;
+    uint64_t after = 0;
+    for (;;) {
+      grpc::ClientContext ctx;
+      ctx.set_deadline(Deadline());
+      ctx.AddMetadata("authorization", bob_.Header());
+      v1::FetchRequest req;
+      req.set_after_seq(after);
+      req.set_limit(1000);
+      v1::FetchResponse resp;
+      *status = messages_->Fetch(&ctx, req, &resp);
+      if (!status->ok()) return all;
+      for (const v1::Envelope& e : resp.envelopes()) all.push_back(e);
+      if (!resp.more() || resp.envelopes().empty()) return all;
+      after = resp.envelopes(resp.envelopes_size() - 1).seq();
+    }
+  }
+
+  grpc::Status Ack(const std::vector<v1::Envelope>& envelopes, size_t from, size_t count) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(Deadline());
+    ctx.AddMetadata("authorization", bob_.Header());
+    v1::AckRequest req;
+    for (size_t k = from; k < from + count && k < envelopes.size(); ++k) {
+      req.add_seqs(envelopes[k].seq());
+    }
+    v1::AckResponse resp;
+    grpc::Status s = messages_->Ack(&ctx, req, &resp);
+    if (s.ok()) {
+      for (size_t k = from; k < from + count && k < envelopes.size(); ++k) {
+        acked_.push_back(envelopes[k].ciphertext());
+      }
+    }
+    return s;
+  }
+
+  // Every acknowledged Send not acked since is in bob's queue exactly once,
+  // and nothing else is.
+  void ExpectEveryAcknowledgedOnce() {
+    grpc::Status s;
+    std::vector<v1::Envelope> all = FetchAll(&s);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    std::map<std::string, int> expected = acknowledged_;
+    for (const std::string& gone : acked_) expected.erase(gone);
+    std::map<std::string, int> seen;
+    for (const v1::Envelope& e : all) ++seen[e.ciphertext()];
+    for (const auto& [body, i] : expected) {
+      EXPECT_EQ(seen[body], 1) << "acknowledged message " << i;
+    }
+    EXPECT_EQ(all.size(), expected.size()) << "the queue holds messages never acknowledged";
+  }
+
+  // Declared first: destroyed after the server has stopped.
+  std::unique_ptr<SmallFileSystem> fs_;
+  std::unique_ptr<sotto::testing::ServerProcess> server_;
+  std::unique_ptr<v1::Accounts::Stub> accounts_;
+  std::unique_ptr<v1::Messages::Stub> messages_;
+  std::unique_ptr<v1::Care::Stub> care_;
+  Device ana_;
+  Device bob_;
+  std::map<std::string, int> acknowledged_;  // body -> message number
+  std::vector<std::string> acked_;           // bodies acked by bob
+};
+
 std::string BallastPath(const sotto::testing::ServerProcess& server) {
   return server.data_dir() + "/SOTTO-SPACE-BALLAST";
 }
 
 TEST_F(DiskFullTest, DiskFullCycleOnSmallFileSystem) {
   const bool long_form = LongForm();
-  SmallFileSystem fs;
+  fs_ = std::make_unique<SmallFileSystem>();
+  SmallFileSystem& fs = *fs_;
   if (std::string why = fs.Mount(long_form ? "400m" : "100m"); !why.empty()) {
     GTEST_SKIP() << "no small file system to fill (" << why
                  << "; needs root); ReserveCycleWithInjectedFreeSpace covers the logic";
@@ -381,6 +395,55 @@ TEST_F(DiskFullTest, DiskFullCycleOnSmallFileSystem) {
         acked_.size());
   }
   EXPECT_TRUE(server_->Stop().ok()) << "the server must stop cleanly after the cycles";
+}
+
+// Without a reserve RocksDB itself meets the full disk: the Send that finds
+// no room is refused as out of storage (no abort, no path) and Fetch goes
+// on. RocksDB then refuses writes until its own recovery finds a write
+// buffer's worth (64 MiB) free (it looks every 5 s), which its preallocated
+// log may hide on a small disk; a restart always clears it. Either way,
+// every acknowledged message is there exactly once afterwards.
+TEST_F(DiskFullTest, WithoutAReserveRocksDbRunsOutAndIsRefusedCleanly) {
+  fs_ = std::make_unique<SmallFileSystem>();
+  SmallFileSystem& fs = *fs_;
+  if (std::string why = fs.Mount("160m"); !why.empty()) {
+    GTEST_SKIP() << "no small file system to fill (" << why << "; needs root)";
+  }
+  const char* old_tmpdir = getenv("TMPDIR");
+  const std::string saved_tmpdir = old_tmpdir != nullptr ? old_tmpdir : "";
+  setenv("TMPDIR", fs.dir().c_str(), 1);
+  StartServer("0");
+  if (saved_tmpdir.empty()) {
+    unsetenv("TMPDIR");
+  } else {
+    setenv("TMPDIR", saved_tmpdir.c_str(), 1);
+  }
+  const std::string old_files = fs.dir() + "/old-files";
+  SmallFileSystem::Fill(old_files, 100 << 20);
+  int next = 0;
+  ASSERT_GT(SendUntilRefused(next, 100000), 0);
+  grpc::Status fetched;
+  std::vector<v1::Envelope> queued = FetchAll(&fetched);
+  EXPECT_TRUE(fetched.ok()) << "Fetch with RocksDB out of space: " << fetched.error_message();
+
+  std::filesystem::remove(old_files);
+  const auto start = Clock::now();
+  grpc::Status again;
+  while (!(again = Send(next++)).ok() && SecondsSince(start) < 12) {
+    ExpectOutOfStorage(again, "Send while RocksDB is stopped");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (again.ok()) {
+    printf("without a reserve: RocksDB took writes again %.2f s after space was freed\n",
+           SecondsSince(start));
+  } else {
+    printf("without a reserve: RocksDB still stopped 12 s after space was freed; restarting\n");
+    ASSERT_TRUE(Restart().ok());
+    again = Send(next++);
+    EXPECT_TRUE(again.ok()) << "a restart must clear RocksDB's stop: " << again.error_message();
+  }
+  ExpectEveryAcknowledgedOnce();
+  EXPECT_TRUE(server_->Stop().ok());
 }
 
 // The same cycle on any file system: the server reads its free space from a
