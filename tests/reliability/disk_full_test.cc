@@ -115,7 +115,8 @@ class DiskFullTest : public ::testing::Test {
   void StartServer(const std::string& min_free_mib) {
     auto started = sotto::testing::ServerProcess::Start(
         sotto::testing::ServerProcess::kDefaultBinary,
-        {"--min-free-mib", min_free_mib, "--rate-sends", "0/0", "--rate-invites", "0/0"});
+        {"--min-free-mib", min_free_mib, "--max-queue-mib", "4096", "--rate-sends", "0/0",
+         "--rate-invites", "0/0"});
     ASSERT_TRUE(started.ok()) << started.status();
     server_ = *std::move(started);
     Connect();
@@ -203,7 +204,9 @@ class DiskFullTest : public ::testing::Test {
 
   static std::string Body(int i) {
     std::mt19937_64 rng(static_cast<uint64_t>(i) * 7919 + 1);
-    std::string body(16 << 10, '\0');
+    // Long form: 64 KiB, so that a 400 MiB disk fills before the queue's
+    // 10,000-envelope cap.
+    std::string body(LongForm() ? 64 << 10 : 16 << 10, '\0');
     for (size_t k = 0; k < body.size(); k += 8) {
       const uint64_t r = rng();
       for (size_t b = 0; b < 8 && k + b < body.size(); ++b)
@@ -387,7 +390,7 @@ TEST_F(DiskFullTest, DiskFullCycleOnSmallFileSystem) {
     ASSERT_TRUE(again.ok()) << "no recovery within 30 s: " << again.error_message();
     ExpectEveryAcknowledgedOnce();
     printf(
-        "disk-full cycle %d: %d Sends of 16 KiB accepted in %.1f s before the reserve "
+        "disk-full cycle %d: %d Sends of %d KiB accepted in %.1f s before the reserve "
         "refused; filler took %.1f MiB more; restart on the full disk %.2f s; writes "
         "accepted %.2f s after space was freed; %zu acknowledged, %zu acked, all present "
         "exactly once\n",
