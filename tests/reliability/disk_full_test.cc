@@ -394,8 +394,8 @@ TEST_F(DiskFullTest, DiskFullCycleOnSmallFileSystem) {
         "refused; filler took %.1f MiB more; restart on the full disk %.2f s; writes "
         "accepted %.2f s after space was freed; %zu acknowledged, %zu acked, all present "
         "exactly once\n",
-        cycle, taken, fill_s, filled / 1048576.0, restart_s, recover_s, acknowledged_.size(),
-        acked_.size());
+        cycle, taken, long_form ? 64 : 16, fill_s, filled / 1048576.0, restart_s, recover_s,
+        acknowledged_.size(), acked_.size());
   }
   EXPECT_TRUE(server_->Stop().ok()) << "the server must stop cleanly after the cycles";
 }
