@@ -204,9 +204,9 @@ class DiskFullTest : public ::testing::Test {
 
   static std::string Body(int i) {
     std::mt19937_64 rng(static_cast<uint64_t>(i) * 7919 + 1);
-    // Long form: 64 KiB, so that a 400 MiB disk fills before the queue's
-    // 10,000-envelope cap.
-    std::string body(LongForm() ? 64 << 10 : 16 << 10, '\0');
+    // Long form: 60 KiB (under the 64 KiB envelope cap), so that a 400 MiB disk fills before the
+    // queue's 10,000-envelope cap.
+    std::string body(LongForm() ? 60 << 10 : 16 << 10, '\0');
     for (size_t k = 0; k < body.size(); k += 8) {
       const uint64_t r = rng();
       for (size_t b = 0; b < 8 && k + b < body.size(); ++b)
@@ -394,7 +394,7 @@ TEST_F(DiskFullTest, DiskFullCycleOnSmallFileSystem) {
         "refused; filler took %.1f MiB more; restart on the full disk %.2f s; writes "
         "accepted %.2f s after space was freed; %zu acknowledged, %zu acked, all present "
         "exactly once\n",
-        cycle, taken, long_form ? 64 : 16, fill_s, filled / 1048576.0, restart_s, recover_s,
+        cycle, taken, long_form ? 60 : 16, fill_s, filled / 1048576.0, restart_s, recover_s,
         acknowledged_.size(), acked_.size());
   }
   EXPECT_TRUE(server_->Stop().ok()) << "the server must stop cleanly after the cycles";
