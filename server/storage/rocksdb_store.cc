@@ -342,17 +342,8 @@ class WholeKey final : public rocksdb::SliceTransform {
   bool InDomain(const rocksdb::Slice&) const override { return true; }
 };
 
-}  // namespace
-
-absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStore(const std::string& path,
-                                                        const RocksDbStoreOptions& options) {
-  std::error_code ec;
-  std::filesystem::create_directories(path, ec);
-  if (ec) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot create data directory ", path, ": ", ec.message()));
-  }
-
+// The database-wide options (column families get theirs in OpenRocksDbStore).
+rocksdb::Options DbOptions() {
   rocksdb::Options db_options;
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
@@ -376,6 +367,21 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStore(const std::string& path,
   // fail the open. The MANIFEST grows by a few hundred bytes per flush.
   db_options.manifest_preallocation_size = 64 << 10;
   db_options.info_log = std::make_shared<StderrLogger>();
+  return db_options;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStore(const std::string& path,
+                                                        const RocksDbStoreOptions& options) {
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  if (ec) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot create data directory ", path, ": ", ec.message()));
+  }
+
+  rocksdb::Options db_options = DbOptions();
 
   rocksdb::BlockBasedTableOptions table_options;
   table_options.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
