@@ -1,5 +1,9 @@
 #include "server/app/store_stack.h"
 
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
 #include <utility>
 #include <vector>
 
@@ -9,10 +13,39 @@
 
 namespace sotto::server {
 
+namespace {
+
+// Free bytes from the file named by kFakeFreeBytesEnv, if that is set (the
+// binary's disk-full tests without a small file system); nullopt: statvfs.
+std::function<absl::StatusOr<uint64_t>()> FakeFreeBytesFromEnv() {
+  const char* file = std::getenv(kFakeFreeBytesEnv);
+  if (file == nullptr || *file == '\0') return nullptr;
+  std::cerr << "sotto-server: note: free space is read from " << file << " (" << kFakeFreeBytesEnv
+            << "; for tests)" << std::endl;
+  return [path = std::string(file)]() -> absl::StatusOr<uint64_t> {
+    std::ifstream in(path);
+    uint64_t bytes = 0;
+    if (!(in >> bytes)) return absl::UnavailableError("no number in " + path);
+    return bytes;
+  };
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<StoreStack>> StoreStack::Open(const StoreStackOptions& options) {
+  auto stack = std::unique_ptr<StoreStack>(new StoreStack());
+  // Before RocksDB: on a full disk the ballast must be given back first, or
+  // opening (a new MANIFEST, OPTIONS file and log) fails.
+  DiskSpaceOptions space;
+  space.dir = options.data_dir;
+  space.min_free_bytes = options.min_free_bytes;
+  space.ballast_bytes = std::min<uint64_t>(options.min_free_bytes / 4, uint64_t{64} << 20);
+  space.free_bytes_source = FakeFreeBytesFromEnv();
+  absl::StatusOr<std::unique_ptr<DiskSpace>> watched = DiskSpace::Start(std::move(space));
+  if (!watched.ok()) return watched.status();
+  stack->space_ = *std::move(watched);
   absl::StatusOr<std::unique_ptr<Store>> rocks = OpenRocksDbStore(options.data_dir);
   if (!rocks.ok()) return rocks.status();
-  auto stack = std::unique_ptr<StoreStack>(new StoreStack());
   stack->base_ = std::make_unique<CachingStore>(
       *std::move(rocks), std::vector<Table>{Table::kAccounts, Table::kDevices, Table::kLinks,
                                             Table::kLinksByClient, Table::kPolicies});
@@ -28,6 +61,7 @@ absl::StatusOr<std::unique_ptr<StoreStack>> StoreStack::Open(const StoreStackOpt
   // Syncs the audit chain's log, which is RocksDB's.
   stack->syncer_ = std::make_unique<LogSyncer>(stack->audit_.get());
   stack->group_ = std::make_unique<GroupCommitStore>(stack->audit_.get(), stack->syncer_.get());
+  stack->guard_ = std::make_unique<SpaceGuardStore>(stack->group_.get(), stack->space_.get());
   return stack;
 }
 

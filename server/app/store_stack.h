@@ -8,8 +8,10 @@
 #include "absl/status/statusor.h"
 #include "server/domain/audit_log.h"
 #include "server/domain/clock.h"
+#include "server/storage/disk_space.h"
 #include "server/storage/group_commit_store.h"
 #include "server/storage/log_syncer.h"
+#include "server/storage/space_guard_store.h"
 #include "server/storage/store.h"
 
 namespace sotto::server {
@@ -24,6 +26,9 @@ struct StoreStackOptions {
   // Tests only: wraps the cached store (e.g. to observe or delay writes).
   // The result is what the stack uses; it must forward to the store given.
   std::function<std::unique_ptr<Store>(std::unique_ptr<Store>)> wrap_store;
+  // The free-space reserve (DiskSpaceOptions::min_free_bytes); 0: none.
+  // The ballast is a quarter of it, at most 64 MiB.
+  uint64_t min_free_bytes = 0;
 };
 
 // The server's storage, assembled in one place (the composition root of
@@ -35,6 +40,8 @@ struct StoreStackOptions {
 //   -> AuditLog: every write carrying audit events chains them in
 //   -> GroupCommitStore over a LogSyncer: every synced write waits for the
 //      syncer's next group sync; WhenDurable is answered by it.
+//   -> SpaceGuardStore: below the free-space reserve, writes that add data
+//      are refused before they reach anything else (DiskSpace watches).
 // The domain services write through store(). Thread-safe as its parts.
 class StoreStack {
  public:
@@ -49,9 +56,11 @@ class StoreStack {
   // StopSyncing, then closes the database.
   ~StoreStack();
 
-  // What the domain services write through (group commit over the audit
-  // chain).
-  Store* store() { return group_.get(); }
+  // What the domain services write through (the space guard over group
+  // commit over the audit chain).
+  Store* store() { return guard_.get(); }
+  // The data directory's free space, as last measured.
+  const DiskSpace& disk_space() const { return *space_; }
   // The audit chain, for events without a change of their own
   // (AuditLog::Record) and for reading the trail.
   AuditLog* audit() { return audit_.get(); }
@@ -65,10 +74,12 @@ class StoreStack {
   StoreStack() = default;
 
   // Declared bottom to top: destroyed top first, RocksDB last.
+  std::unique_ptr<DiskSpace> space_;
   std::unique_ptr<Store> base_;
   std::unique_ptr<AuditLog> audit_;
   std::unique_ptr<LogSyncer> syncer_;
   std::unique_ptr<GroupCommitStore> group_;
+  std::unique_ptr<SpaceGuardStore> guard_;
 };
 
 }  // namespace sotto::server

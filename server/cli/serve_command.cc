@@ -1,6 +1,7 @@
 // sotto-server [--data-dir DIR] [--listen HOST:PORT] [--emergency-note TEXT]
 //              [--tls-cert PEM --tls-key PEM] [--retention-days N]
-//              [--max-queue-mib N] [--io-threads N] [--rate-NAME BURST/PER_HOUR ...]
+//              [--max-queue-mib N] [--min-free-mib N] [--io-threads N] [--rate-NAME BURST/PER_HOUR
+//              ...]
 //              [--audit-key-file F] [--code-pepper-file F] [--audit-head-minutes N]
 //              [--metrics-listen HOST:PORT [--metrics-allow-remote]]
 //
@@ -67,6 +68,7 @@ struct ServeFlags {
   uint32_t audit_head_minutes = 60;
   uint32_t retention_days = kDefaultRetentionMs / (24 * 3600 * 1000);
   uint64_t max_queue_mib = kMaxQueueBytes >> 20;
+  uint64_t min_free_mib = rpc::ServerOptions().min_free_bytes >> 20;
   size_t io_threads = rpc::ServerOptions().io_threads;
   size_t max_streams = rpc::ServerOptions().max_streams_per_device;
   uint32_t keepalive_s = Seconds(rpc::ServerOptions().keepalive_time);
@@ -132,6 +134,13 @@ void AddCapacityFlags(CLI::App& app, ServeFlags& f) {
   app.add_option("--max-queue-mib", f.max_queue_mib, "undelivered bytes per device queue, in MiB")
       ->capture_default_str()
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 20));
+  app.add_option("--min-free-mib", f.min_free_mib,
+                 "free space (MiB) kept on the data directory's file system: below it new "
+                 "messages, accounts and keys are refused (RESOURCE_EXHAUSTED) while fetches and "
+                 "acks go on; a quarter of it (at most 64 MiB) is held as a ballast file given "
+                 "back when the disk fills anyway. 0: no reserve")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 30));
   app.add_option("--io-threads", f.io_threads,
                  "threads for handlers' store work; concurrent synced writes share a WAL sync")
       ->capture_default_str()
@@ -256,6 +265,7 @@ absl::StatusOr<rpc::ServerOptions> ToServerOptions(const ServeFlags& f) {
   // crash is ever given to another envelope.
   options.mailbox.seq_floor = static_cast<uint64_t>(absl::ToUnixMillis(absl::Now())) << 20;
   options.mailbox.max_queue_bytes = f.max_queue_mib << 20;
+  options.min_free_bytes = f.min_free_mib << 20;
   options.io_threads = f.io_threads;
   options.io_queue = 64 * f.io_threads;
   options.max_streams_per_device = f.max_streams;

@@ -519,6 +519,8 @@ absl::StatusOr<uint32_t> Mailbox::AckWith(const AuthenticatedDevice& caller,
   meta.depth = meta.depth >= deleted ? meta.depth - deleted : 0;
   meta.bytes = meta.bytes >= freed ? meta.bytes - freed : 0;
   batch.Put(Table::kQueueMeta, meta_key, records::Encode(meta));
+  // Acks go on while the disk is short of space: they are how it drains.
+  batch.MarkFreesSpace();
   SOTTO_RETURN_IF_ERROR(store_->Write(batch, durability));
   return deleted;
 }

@@ -56,6 +56,7 @@ absl::StatusOr<size_t> Mailbox::SweepExpiredEnvelopes() {
       meta.depth = meta.depth >= n ? meta.depth - n : 0;
       meta.bytes = meta.bytes >= freed ? meta.bytes - freed : 0;
       batch.Put(Table::kQueueMeta, m.key, records::Encode(meta));
+      batch.MarkFreesSpace();
       // Unsynced under the queue's lock (a Send to this queue must not wait
       // for the disk); synced once below, before returning.
       SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kBuffered));

@@ -183,7 +183,8 @@ std::shared_ptr<grpc::ServerCredentials> CredentialsFor(const ServerOptions& opt
 
 absl::Status SottoServer::Parts::OpenDomain(const ServerOptions& options, Clock* clock) {
   absl::StatusOr<std::unique_ptr<StoreStack>> opened =
-      StoreStack::Open({options.data_dir, options.audit_key_file, clock, options.wrap_store});
+      StoreStack::Open({options.data_dir, options.audit_key_file, clock, options.wrap_store,
+                        options.min_free_bytes});
   if (!opened.ok()) return opened.status();
   storage = *std::move(opened);
   Store* const db = storage->store();

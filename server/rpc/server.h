@@ -97,6 +97,13 @@ struct ServerOptions {
   // (--metrics-allow-remote); metrics tell activity levels, never content
   // or who.
   std::string metrics_listen;
+  // The free-space reserve of the data directory's file system: with less
+  // free, the server refuses what would add data (Sends, registrations, key
+  // uploads, invites...) with RESOURCE_EXHAUSTED, and keeps serving Fetch,
+  // Ack and Subscribe so queues drain; it also keeps a ballast file of a
+  // quarter of this (at most 64 MiB) to give back when the disk fills
+  // anyway (server/storage/disk_space.h). 0: no reserve, no ballast.
+  uint64_t min_free_bytes = uint64_t{256} << 20;
   // Tests only: wraps the opened store (e.g. to observe or delay writes).
   // The result is what the server uses; it must forward to the store given.
   std::function<std::unique_ptr<Store>(std::unique_ptr<Store>)> wrap_store;

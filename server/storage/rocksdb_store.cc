@@ -1,8 +1,12 @@
 #include "server/storage/rocksdb_store.h"
 
 #include <array>
+#include <atomic>
+#include <cstdarg>
+#include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <iostream>
 #include <system_error>
 #include <utility>
 #include <vector>
@@ -11,8 +15,11 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/db.h"
+#include "rocksdb/env.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/options.h"
 #include "rocksdb/perf_level.h"
@@ -20,6 +27,7 @@
 #include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
 #include "server/storage/key_codec.h"
+#include "server/storage/space_guard_store.h"
 
 namespace sotto::server {
 
@@ -61,11 +69,11 @@ absl::string_view TableName(Table table) {
 
 namespace {
 
-#define SOTTO_STORAGE_RETURN_IF_ITER_ERROR(it, table)                               \
-  do {                                                                              \
-    if (!(it)->status().ok()) {                                                     \
-      return FromRocks((it)->status(), absl::StrCat("scan of ", TableName(table))); \
-    }                                                                               \
+#define SOTTO_STORAGE_RETURN_IF_ITER_ERROR(it, table)                                         \
+  do {                                                                                        \
+    if (!(it)->status().ok()) {                                                               \
+      return FromRocksForRequest((it)->status(), absl::StrCat("scan of ", TableName(table))); \
+    }                                                                                         \
   } while (0)
 
 // The one place rocksdb::Status becomes absl::Status.
@@ -88,6 +96,82 @@ absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
   }
   return absl::InternalError(msg);
 }
+
+// A store error met while serving a request, for the client: RocksDB's
+// text names files of the data directory ("While appending to file:
+// /srv/sotto/000004.log"), which no client may see. The detail goes to the
+// server's stderr (at most one line a second, with a count of those left
+// out, so a failing disk cannot flood the log); the client gets the code
+// and a sentence. Out of space is RESOURCE_EXHAUSTED, like the reserve's
+// own refusal (space_guard_store.h).
+absl::Status FromRocksForRequest(const rocksdb::Status& s, absl::string_view what) {
+  if (s.ok()) return absl::OkStatus();
+  static std::atomic<int64_t> last_logged_ms{0};
+  static std::atomic<uint64_t> unlogged{0};
+  const int64_t now_ms = absl::ToUnixMillis(absl::Now());
+  int64_t last = last_logged_ms.load(std::memory_order_relaxed);
+  if (now_ms - last >= 1000 && last_logged_ms.compare_exchange_strong(last, now_ms)) {
+    const uint64_t skipped = unlogged.exchange(0);
+    std::cerr << "sotto-server: storage error: " << what << ": " << s.ToString()
+              << (skipped > 0 ? absl::StrCat(" (and ", skipped, " more since the last)") : "")
+              << std::endl;
+  } else {
+    unlogged.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (s.IsNoSpace()) return OutOfStorageError();
+  if (s.IsCorruption()) {
+    return absl::DataLossError("the server's storage is damaged; the operator must restore it");
+  }
+  if (s.IsIOError() || s.IsBusy() || s.IsTimedOut() || s.IsTryAgain()) {
+    return absl::UnavailableError(
+        "the server's storage failed, so this request was not stored; try again later");
+  }
+  return absl::InternalError("the server's storage refused the request (logged on the server)");
+}
+
+// RocksDB's own log, on the server's stderr, warnings and errors only
+// (background errors, stalls, recovery), never a LOG file in the data
+// directory. RocksDB's file logger aborts the process (Debian keeps its
+// assertions) on the first line it writes after one failed for want of
+// space: a full disk killed the server through its diagnostics
+// (tests/reliability/disk_full_test.cc). The options dump written at each
+// open (HEADER_LEVEL) is left out.
+class StderrLogger final : public rocksdb::Logger {
+ public:
+  StderrLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap);
+  }
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    if (level < GetInfoLogLevel() || level == rocksdb::InfoLogLevel::HEADER_LEVEL) return;
+    char line[1024];
+    std::vsnprintf(line, sizeof line, format, ap);
+    // A stopped database says the same for every write it refuses: one
+    // line a second of each, with a count.
+    const int64_t now_ms = absl::ToUnixMillis(absl::Now());
+    absl::MutexLock lock(&mu_);
+    if (last_ == line && now_ms - last_ms_ < 1000) {
+      ++repeated_;
+      return;
+    }
+    if (repeated_ > 0) {
+      std::fprintf(stderr, "sotto-server: rocksdb: (the line before %lu more times)\n",
+                   static_cast<unsigned long>(repeated_));
+    }
+    std::fprintf(stderr, "sotto-server: rocksdb: %s\n", line);
+    last_ = line;
+    last_ms_ = now_ms;
+    repeated_ = 0;
+  }
+  void LogHeader(const char*, va_list) override {}
+
+ private:
+  absl::Mutex mu_;
+  std::string last_ ABSL_GUARDED_BY(mu_);
+  int64_t last_ms_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t repeated_ ABSL_GUARDED_BY(mu_) = 0;
+};
 
 // RocksDB's perf level is per thread and starts at kEnableCount: every key
 // comparison in a memtable's skip list then also increments a counter in a
@@ -131,7 +215,7 @@ class RocksDbStore final : public Store {
     rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), Handle(table),
                                  rocksdb::Slice(key.data(), key.size()), &value);
     if (s.IsNotFound()) return std::nullopt;
-    if (!s.ok()) return FromRocks(s, absl::StrCat("get from ", TableName(table)));
+    if (!s.ok()) return FromRocksForRequest(s, absl::StrCat("get from ", TableName(table)));
     return value;
   }
 
@@ -153,7 +237,7 @@ class RocksDbStore final : public Store {
                                    : wb.Delete(Handle(op.table), op.key);
       if (!s.ok()) return FromRocks(s, "build write batch");
     }
-    return FromRocks(db_->Write(Options(durability), &wb), "write batch");
+    return FromRocksForRequest(db_->Write(Options(durability), &wb), "write batch");
   }
 
   absl::Status SyncLog() override {
@@ -161,7 +245,7 @@ class RocksDbStore final : public Store {
     if (read_only_) return absl::FailedPreconditionError("the database is open read-only");
     // Flushes RocksDB's WAL buffer to the file and fsyncs it: every write
     // that returned before covered, concurrent writes keep going.
-    return FromRocks(db_->SyncWAL(), "sync write-ahead log");
+    return FromRocksForRequest(db_->SyncWAL(), "sync write-ahead log");
   }
 
   absl::StatusOr<std::vector<KeyValue>> Scan(Table table, absl::string_view prefix,
@@ -194,7 +278,7 @@ class RocksDbStore final : public Store {
     }
     KeyValue kv{it->key().ToString(), it->value().ToString()};
     rocksdb::Status s = db_->Delete(Options(durability), Handle(table), kv.key);
-    if (!s.ok()) return FromRocks(s, absl::StrCat("pop from ", TableName(table)));
+    if (!s.ok()) return FromRocksForRequest(s, absl::StrCat("pop from ", TableName(table)));
     return kv;
   }
 
@@ -258,17 +342,8 @@ class WholeKey final : public rocksdb::SliceTransform {
   bool InDomain(const rocksdb::Slice&) const override { return true; }
 };
 
-}  // namespace
-
-absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStore(const std::string& path,
-                                                        const RocksDbStoreOptions& options) {
-  std::error_code ec;
-  std::filesystem::create_directories(path, ec);
-  if (ec) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot create data directory ", path, ": ", ec.message()));
-  }
-
+// The database-wide options (column families get theirs in OpenRocksDbStore).
+rocksdb::Options DbOptions() {
   rocksdb::Options db_options;
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
@@ -280,6 +355,33 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStore(const std::string& path,
   // Required by in-place updates (queue meta, below). Concurrent memtable
   // inserts bought nothing measurable on two cores (docs/BENCHMARKS.md).
   db_options.allow_concurrent_memtable_write = false;
+  // Opening replays the write-ahead logs into memtables and keeps them,
+  // instead of writing them out as new table files first: a server
+  // restarted on a full disk would otherwise need room for a copy of
+  // everything its logs hold before it could serve a single Fetch
+  // (tests/reliability/disk_full_test.cc). The logs stay until the
+  // memtables flush as usual.
+  db_options.avoid_flush_during_recovery = true;
+  // Each open starts a new MANIFEST, preallocated to 4 MiB by default: on a
+  // full disk that alone can take the ballast's room (disk_space.h) and
+  // fail the open. The MANIFEST grows by a few hundred bytes per flush.
+  db_options.manifest_preallocation_size = 64 << 10;
+  db_options.info_log = std::make_shared<StderrLogger>();
+  return db_options;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStore(const std::string& path,
+                                                        const RocksDbStoreOptions& options) {
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  if (ec) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot create data directory ", path, ": ", ec.message()));
+  }
+
+  rocksdb::Options db_options = DbOptions();
 
   rocksdb::BlockBasedTableOptions table_options;
   table_options.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);

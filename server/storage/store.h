@@ -81,6 +81,12 @@ class WriteBatch {
   void AddAuditEvent(std::string encoded_event) {
     audit_events_.push_back(std::move(encoded_event));
   }
+  // Marks a batch that makes room rather than taking it (an Ack's deletes):
+  // it is written even while the disk is short of space (SpaceGuardStore),
+  // so that queues drain. Its tombstones are small; the reserve pays for
+  // them.
+  void MarkFreesSpace() { frees_space_ = true; }
+  bool frees_space() const { return frees_space_; }
   bool empty() const { return ops_.empty() && audit_events_.empty(); }
   const std::vector<Op>& ops() const { return ops_; }
   const std::vector<std::string>& audit_events() const { return audit_events_; }
@@ -88,6 +94,7 @@ class WriteBatch {
  private:
   std::vector<Op> ops_;
   std::vector<std::string> audit_events_;
+  bool frees_space_ = false;
 };
 
 // How the store's writes became durable, for the operator's stats (a store
