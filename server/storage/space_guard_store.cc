@@ -1,11 +1,16 @@
 #include "server/storage/space_guard_store.h"
 
+#include "sotto/metrics.h"
+
 namespace sotto::server {
 
 absl::Status OutOfStorageError() { return absl::ResourceExhaustedError(kOutOfStorageMessage); }
 
 absl::Status SpaceGuardStore::Write(const WriteBatch& batch, Durability durability) {
-  if (space_->Low() && !batch.frees_space()) return OutOfStorageError();
+  if (space_->Low() && !batch.frees_space()) {
+    metrics::CountRefusal("disk_reserve");
+    return OutOfStorageError();
+  }
   // What the write-ahead log takes: the keys and values, and a few bytes of
   // framing per entry.
   uint64_t bytes = 0;
