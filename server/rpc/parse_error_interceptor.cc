@@ -1,0 +1,56 @@
+#include "server/rpc/parse_error_interceptor.h"
+
+#include <google/protobuf/descriptor.h>
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+
+namespace sotto::server::rpc {
+namespace {
+
+using grpc::experimental::InterceptionHookPoints;
+
+// The method "/pkg.Service/Method" as the descriptor pool knows it, or null.
+const google::protobuf::MethodDescriptor* FindMethod(absl::string_view path) {
+  if (path.size() < 2 || path[0] != '/') return nullptr;
+  std::string name(path.substr(1));
+  const size_t slash = name.find('/');
+  if (slash == std::string::npos) return nullptr;
+  name[slash] = '.';
+  return google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(name);
+}
+
+class ParseErrorInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  explicit ParseErrorInterceptor(const char* method) : method_(method != nullptr ? method : "") {}
+
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
+      grpc::Status status = methods->GetSendStatus();
+      if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED &&
+          status.error_message().empty()) {
+        if (const auto* method = FindMethod(method_); method != nullptr) {
+          methods->ModifySendStatus(
+              grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                           absl::StrCat("request to ", method_, " did not parse as ",
+                                        method->input_type()->full_name())));
+        }
+      }
+    }
+    methods->Proceed();
+  }
+
+ private:
+  const std::string method_;
+};
+
+}  // namespace
+
+grpc::experimental::Interceptor* ParseErrorInterceptorFactory::CreateServerInterceptor(
+    grpc::experimental::ServerRpcInfo* info) {
+  return new ParseErrorInterceptor(info->method());
+}
+
+}  // namespace sotto::server::rpc
