@@ -4,6 +4,8 @@
 #include <grpcpp/support/server_interceptor.h>
 
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace sotto::server::rpc {
 
@@ -13,13 +15,21 @@ namespace sotto::server::rpc {
 // failed deserialization with a hard-coded UNIMPLEMENTED reactor
 // (server_callback_handlers.h), which tells a client the method does not
 // exist.) Recognised by that status exactly: UNIMPLEMENTED, an empty message
-// and a method the server does serve; our own handlers never finish so.
+// and a method of one of `services` (full names, e.g. "sotto.v1.Messages":
+// those the server registers; a method of another, e.g. Operator on the TCP
+// port, stays UNIMPLEMENTED). Our own handlers never finish so.
 // Thread-safe; one per ServerBuilder.
 class ParseErrorInterceptorFactory final
     : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
+  explicit ParseErrorInterceptorFactory(std::vector<std::string> services)
+      : services_(std::move(services)) {}
+
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override;
+
+ private:
+  const std::vector<std::string> services_;
 };
 
 }  // namespace sotto::server::rpc

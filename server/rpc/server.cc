@@ -134,7 +134,8 @@ void AddKeepalive(const ServerOptions& options, grpc::ServerBuilder& builder) {
 // "rapid reset" fix, CVE-2023-44487, came in 1.56+ and Debian's 1.51.1-3
 // does not carry it): bounding concurrent streams and gRPC's memory is as
 // far as it goes in-process.
-void AddFloodLimits(const ServerOptions& options, grpc::ServerBuilder& builder) {
+void AddFloodLimits(const ServerOptions& options, std::vector<std::string> services,
+                    grpc::ServerBuilder& builder) {
   builder.AddChannelArgument(
       GRPC_ARG_MAX_CONCURRENT_STREAMS,
       static_cast<int>(std::min<uint32_t>(options.max_streams_per_connection, INT32_MAX)));
@@ -148,11 +149,9 @@ void AddFloodLimits(const ServerOptions& options, grpc::ServerBuilder& builder) 
     quota.Resize(options.grpc_memory_bytes);
     builder.SetResourceQuota(quota);
   }
-  builder.experimental().SetInterceptorCreators([] {
-    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> v;
-    v.push_back(std::make_unique<ParseErrorInterceptorFactory>());
-    return v;
-  }());
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+  creators.push_back(std::make_unique<ParseErrorInterceptorFactory>(std::move(services)));
+  builder.experimental().SetInterceptorCreators(std::move(creators));
 }
 
 // For a background task's errors, which have no caller to go to: the
@@ -283,7 +282,11 @@ absl::StatusOr<int> SottoServer::Parts::ServeTcp(
           std::move(credentials));
   builder.SetMaxReceiveMessageSize(kMaxReceiveMessageBytes);
   AddKeepalive(options, builder);
-  AddFloodLimits(options, builder);
+  AddFloodLimits(options,
+                 {sotto::v1::Accounts::service_full_name(), sotto::v1::Keys::service_full_name(),
+                  sotto::v1::Messages::service_full_name(), sotto::v1::Care::service_full_name(),
+                  sotto::v1::Queue::service_full_name()},
+                 builder);
   builder.RegisterService(accounts_service.get());
   builder.RegisterService(keys_service.get());
   builder.RegisterService(messages_service.get());
