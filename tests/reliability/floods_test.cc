@@ -220,6 +220,17 @@ TEST(FloodsTest, AnAddressInUseIsAnErrorAtStart) {
   for (int i = 0; i < 6; ++i) EXPECT_TRUE(NewClientCallMs((*first)->address()).has_value());
 }
 
+TEST(FloodsTest, AnOpenFilesLimitTooLowToRaiseIsRefusedAtStart) {
+  // Hard limit 1024 (systemd's soft default): the server cannot raise it.
+  const std::string dir = ::testing::TempDir() + "/low-limit-server";
+  auto run = sotto::testing::RunServerCommand("--data-dir '" + dir + "' --listen 127.0.0.1:0",
+                                              "timeout 10 " + LowLimitWrapper(1024));
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_THAT(run.output, HasSubstr("the open-files limit is 1024 (its hard limit), below "
+                                    "--min-open-files 4096"));
+  EXPECT_THAT(run.output, HasSubstr("LimitNOFILE"));
+}
+
 TEST(FloodsTest, AMalformedRequestIsInvalidArgumentNamingTheExpectedMessage) {
   auto server = ServerProcess::Start();
   ASSERT_TRUE(server.ok()) << server.status();
