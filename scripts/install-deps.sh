@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev
   libssl-dev libsodium-dev libcli11-dev libzxcvbn-dev
   openssl
+  haproxy util-linux
   tzdata
   clang-14 libclang-rt-14-dev clang-tidy-14 clang-format-14
 )

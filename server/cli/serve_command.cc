@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -27,6 +28,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "server/app/open_files.h"
 #include "server/cli/commands.h"
 #include "server/cli/options.h"
 #include "server/domain/limits.h"
@@ -74,6 +76,12 @@ struct ServeFlags {
   uint32_t keepalive_s = Seconds(rpc::ServerOptions().keepalive_time);
   uint32_t keepalive_timeout_s = Seconds(rpc::ServerOptions().keepalive_timeout);
   uint32_t idle_connection_s = Seconds(rpc::ServerOptions().idle_connection_timeout);
+  size_t max_connections = 0;  // 0: derived from the open-files limit
+  size_t max_per_address = rpc::ServerOptions().max_connections_per_address;
+  uint32_t max_streams_per_connection = rpc::ServerOptions().max_streams_per_connection;
+  uint64_t grpc_memory_mib = rpc::ServerOptions().grpc_memory_bytes >> 20;
+  uint32_t handshake_timeout_s = Seconds(rpc::ServerOptions().handshake_timeout);
+  uint64_t min_open_files = 4096;
   std::vector<std::string> rates;  // BURST/PER_HOUR, one per kRateFlags entry.
   std::string metrics_listen;      // empty: no metrics endpoint
   bool metrics_allow_remote = false;
@@ -165,6 +173,33 @@ void AddConnectionFlags(CLI::App& app, ServeFlags& f) {
                  "close a connection with no call open for this long; 0: never")
       ->capture_default_str()
       ->check(CLI::Range(uint32_t{0}, uint32_t{7 * 24 * 3600}));
+}
+
+void AddFloodFlags(CLI::App& app, ServeFlags& f) {
+  app.add_option("--max-connections", f.max_connections,
+                 "TCP connections open at once; past it new ones are closed "
+                 "(0: the open-files limit less an eighth, at least 256, kept for the database)")
+      ->capture_default_str();
+  app.add_option("--max-connections-per-address", f.max_per_address,
+                 "TCP connections open at once from one source IP address (0: no limit; "
+                 "behind a proxy set 0 and limit per source there)")
+      ->capture_default_str();
+  app.add_option("--max-streams-per-connection", f.max_streams_per_connection,
+                 "HTTP/2 streams (calls) open at once on one connection; clients queue past it")
+      ->capture_default_str()
+      ->check(CLI::Range(uint32_t{1}, uint32_t{1} << 20));
+  app.add_option("--grpc-memory-mib", f.grpc_memory_mib,
+                 "memory gRPC may use for connection buffers, all together (0: no quota)")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 20));
+  app.add_option("--handshake-timeout-seconds", f.handshake_timeout_s,
+                 "close a connection that has not finished TLS and HTTP/2 setup after this long")
+      ->capture_default_str()
+      ->check(CLI::Range(uint32_t{1}, uint32_t{600}));
+  app.add_option("--min-open-files", f.min_open_files,
+                 "refuse to start if the open-files limit, raised to its hard limit, is lower "
+                 "(every connection holds one; 0: do not check)")
+      ->capture_default_str();
 }
 
 void AddRateFlags(CLI::App& app, ServeFlags& f) {
@@ -272,7 +307,32 @@ absl::StatusOr<rpc::ServerOptions> ToServerOptions(const ServeFlags& f) {
   options.keepalive_time = absl::Seconds(f.keepalive_s);
   options.keepalive_timeout = absl::Seconds(f.keepalive_timeout_s);
   options.idle_connection_timeout = absl::Seconds(f.idle_connection_s);
+  options.max_connections = f.max_connections;
+  options.max_connections_per_address = f.max_per_address;
+  options.max_streams_per_connection = f.max_streams_per_connection;
+  options.grpc_memory_bytes = static_cast<size_t>(f.grpc_memory_mib << 20);
+  options.handshake_timeout = absl::Seconds(f.handshake_timeout_s);
   return options;
+}
+
+// Raises the open-files limit to the hard limit; FAILED_PRECONDITION below
+// --min-open-files. Derives max_connections from it unless set.
+absl::Status CheckOpenFiles(const ServeFlags& f, rpc::ServerOptions& options) {
+  absl::StatusOr<uint64_t> limit = RaiseOpenFilesLimit();
+  if (!limit.ok()) return limit.status();
+  if (*limit < f.min_open_files) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the open-files limit is ", *limit, " (its hard limit), below --min-open-files ",
+        f.min_open_files,
+        ": every connection holds one, and a flood of idle connections would use them up; "
+        "raise it (LimitNOFILE= in the systemd unit, or ulimit -Hn) or pass "
+        "--min-open-files 0 to start anyway"));
+  }
+  if (options.max_connections == 0) {
+    const uint64_t kept = std::max<uint64_t>(256, *limit / 8);
+    options.max_connections = static_cast<size_t>(*limit > 2 * kept ? *limit - kept : *limit / 2);
+  }
+  return absl::OkStatus();
 }
 
 // Starts the server, prints the stdout contract line, serves until SIGINT
@@ -282,6 +342,11 @@ int Serve(const ServeFlags& f) {
   if (!options.ok()) {
     std::cerr << "sotto-server: " << options.status().message() << "\n";
     return 2;
+  }
+  absl::Status fds = CheckOpenFiles(f, *options);
+  if (!fds.ok()) {
+    std::cerr << "sotto-server: " << fds.message() << "\n";
+    return 1;
   }
   // Block the shutdown signals in every thread (gRPC's included); the main
   // thread takes them with sigwait.
@@ -322,6 +387,7 @@ std::function<int()> AddServeFlags(CLI::App& app) {
   AddPlaceFlags(app, *flags);
   AddCapacityFlags(app, *flags);
   AddConnectionFlags(app, *flags);
+  AddFloodFlags(app, *flags);
   AddRateFlags(app, *flags);
   AddMetricsFlags(app, *flags);
   return [flags] { return Serve(*flags); };

@@ -3,6 +3,7 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/resource_quota.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -31,10 +32,12 @@
 #include "server/rpc/blocking_pool.h"
 #include "server/rpc/call_gate.h"
 #include "server/rpc/care_service.h"
+#include "server/rpc/connection_acceptor.h"
 #include "server/rpc/keys_service.h"
 #include "server/rpc/messages_service.h"
 #include "server/rpc/metrics_interceptor.h"
 #include "server/rpc/operator_service.h"
+#include "server/rpc/parse_error_interceptor.h"
 #include "server/rpc/queue_service.h"
 #include "server/rpc/server_metrics.h"
 #include "sotto/status_macros.h"
@@ -73,6 +76,9 @@ struct SottoServer::Parts {
   std::unique_ptr<CareService> care_service;
   std::unique_ptr<QueueService> queue_service;
   std::unique_ptr<OperatorService> operator_service;
+  // Accepts the TCP connections and hands them to `server`; stopped before
+  // it.
+  std::unique_ptr<ConnectionAcceptor> acceptor;
   std::unique_ptr<grpc::Server> server;
   // Serves only sotto.v1.Operator, on the Unix socket; may be null.
   std::unique_ptr<grpc::Server> operator_server;
@@ -135,6 +141,28 @@ void AddKeepalive(const ServerOptions& options, grpc::ServerBuilder& builder) {
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, Millis(options.keepalive_timeout));
 }
 
+// What gRPC 1.51 itself offers against floods on one connection (the rest
+// is ConnectionAcceptor's and, for internet-facing servers, haproxy's:
+// docs/OPERATIONS.md). It has no limit on streams reset by the client (the
+// "rapid reset" fix, CVE-2023-44487, came in 1.56+ and Debian's 1.51.1-3
+// does not carry it): bounding concurrent streams and gRPC's memory is as
+// far as it goes in-process.
+void AddFloodLimits(const ServerOptions& options, grpc::ServerBuilder& builder) {
+  builder.AddChannelArgument(
+      GRPC_ARG_MAX_CONCURRENT_STREAMS,
+      static_cast<int>(std::min<uint32_t>(options.max_streams_per_connection, INT32_MAX)));
+  builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
+                             Millis(options.handshake_timeout));
+  // Never share the port with another process (ConnectionAcceptor binds
+  // it; this covers any port gRPC itself would open).
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  if (options.grpc_memory_bytes > 0) {
+    grpc::ResourceQuota quota("sotto-server");
+    quota.Resize(options.grpc_memory_bytes);
+    builder.SetResourceQuota(quota);
+  }
+}
+
 // For a background task's errors, which have no caller to go to: the
 // operator reads them on stderr.
 std::function<void(const absl::Status&)> ReportTo(std::string what) {
@@ -161,6 +189,12 @@ absl::Status CheckOptions(const ServerOptions& options) {
   }
   if (options.idle_connection_timeout < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("idle_connection_timeout must be 0 (never) or positive");
+  }
+  if (options.max_streams_per_connection == 0) {
+    return absl::InvalidArgumentError("max_streams_per_connection must be at least 1");
+  }
+  if (options.handshake_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("handshake_timeout must be positive");
   }
   if (options.keepalive_time < absl::ZeroDuration() ||
       (options.keepalive_time > absl::ZeroDuration() &&
@@ -247,12 +281,26 @@ absl::StatusOr<int> SottoServer::Parts::ServeTcp(
     const ServerOptions& options, std::shared_ptr<grpc::ServerCredentials> credentials) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  SOTTO_ASSIGN_OR_RETURN(
+      acceptor, ConnectionAcceptor::Listen({options.listen_address, options.max_connections,
+                                            options.max_connections_per_address}));
   grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort(options.listen_address, std::move(credentials), &port);
+  // No port of gRPC's own: connections come from `acceptor`.
+  std::unique_ptr<grpc::experimental::ExternalConnectionAcceptor> sink =
+      builder.experimental().AddExternalConnectionAcceptor(
+          grpc::ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD,
+          std::move(credentials));
   builder.SetMaxReceiveMessageSize(kMaxReceiveMessageBytes);
   AddKeepalive(options, builder);
+  AddFloodLimits(options, builder);
+  // One list: gRPC keeps only the last one it is given. Interceptors run in
+  // this order, so the metrics count the status after the parse-error
+  // rewrite (INVALID_ARGUMENT, not gRPC's UNIMPLEMENTED).
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<ParseErrorInterceptorFactory>(std::vector<std::string>{
+      sotto::v1::Accounts::service_full_name(), sotto::v1::Keys::service_full_name(),
+      sotto::v1::Messages::service_full_name(), sotto::v1::Care::service_full_name(),
+      sotto::v1::Queue::service_full_name()}));
   interceptors.push_back(MakeMetricsInterceptor());
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.RegisterService(accounts_service.get());
@@ -262,10 +310,11 @@ absl::StatusOr<int> SottoServer::Parts::ServeTcp(
   builder.RegisterService(queue_service.get());
   // Not the Operator service: it is for the Unix socket only.
   server = builder.BuildAndStart();
-  if (server == nullptr || port == 0) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen_address));
+  if (server == nullptr) {
+    return absl::UnavailableError(absl::StrCat("cannot serve on ", options.listen_address));
   }
-  return port;
+  acceptor->Start(std::move(sink));
+  return acceptor->port();
 }
 
 absl::StatusOr<std::string> SottoServer::Parts::ServeOperatorSocket(const ServerOptions& options) {
@@ -289,10 +338,12 @@ absl::StatusOr<std::string> SottoServer::Parts::ServeOperatorSocket(const Server
   op_builder.RegisterService(operator_service.get());
   operator_server = op_builder.BuildAndStart();
   if (operator_server == nullptr || selected == 0) {
+    acceptor->Stop();
     server->Shutdown();
     return absl::UnavailableError(absl::StrCat("cannot listen on the operator socket ", path));
   }
   if (chmod(path.c_str(), S_IRUSR | S_IWUSR) != 0) {
+    acceptor->Stop();
     server->Shutdown();
     operator_server->Shutdown();
     return absl::FailedPreconditionError(absl::StrCat("cannot chmod ", path));
@@ -376,6 +427,8 @@ void SottoServer::Shutdown(absl::Duration deadline) {
   absl::MutexLock lock(&parts_->shutdown_mu);
   if (parts_->shut_down) return;
   parts_->shut_down = true;
+  // First: gRPC leaks a connection handed to it once it is shutting down.
+  parts_->acceptor->Stop();
   parts_->StopMetrics();
   if (parts_->operator_server) {
     parts_->operator_server->Shutdown(absl::ToChronoTime(absl::Now() + deadline));

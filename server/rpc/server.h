@@ -104,6 +104,26 @@ struct ServerOptions {
   // quarter of this (at most 64 MiB) to give back when the disk fills
   // anyway (server/storage/disk_space.h). 0: no reserve, no ballast.
   uint64_t min_free_bytes = uint64_t{256} << 20;
+  // Floods (docs/OPERATIONS.md "Internet-facing: floods and haproxy").
+  // TCP connections open at once, in all and from one source IP address;
+  // past either, a new connection is closed as soon as it is accepted
+  // (ConnectionAcceptor). 0: no limit. Behind a proxy every connection
+  // comes from the proxy's address: set max_connections_per_address to 0
+  // and let the proxy limit per source.
+  size_t max_connections = 0;
+  size_t max_connections_per_address = 256;
+  // HTTP/2 streams (calls) open at once on one connection
+  // (SETTINGS_MAX_CONCURRENT_STREAMS); a gRPC client queues calls past it.
+  // gRPC's own default is unlimited: 10,000 open streams on one connection
+  // were all accepted.
+  uint32_t max_streams_per_connection = 256;
+  // Memory gRPC may use for its buffers, all connections together (a
+  // grpc::ResourceQuota); 0: no quota.
+  size_t grpc_memory_bytes = size_t{1} << 30;
+  // A connection must finish its TLS handshake and send the HTTP/2 preface
+  // and SETTINGS within this long, or it is closed: what frees a
+  // connection opened and left silent.
+  absl::Duration handshake_timeout = absl::Seconds(20);
   // Tests only: wraps the opened store (e.g. to observe or delay writes).
   // The result is what the server uses; it must forward to the store given.
   std::function<std::unique_ptr<Store>(std::unique_ptr<Store>)> wrap_store;
@@ -132,8 +152,9 @@ class SottoServer {
  public:
   // Opens the database and starts serving. Errors: those of
   // OpenRocksDbStore (data dir unusable, database locked) and of the key
-  // files (key_files.h), UNAVAILABLE if the address (or the metrics
-  // address) cannot be bound,
+  // files (key_files.h), UNAVAILABLE "cannot listen on ADDR: REASON" if the
+  // address (or the metrics address) cannot be bound (in use by another
+  // process included),
   // INVALID_ARGUMENT for GRPC_SSL_CIPHER_SUITES set to another list.
   static absl::StatusOr<std::unique_ptr<SottoServer>> Start(const ServerOptions& options);
 
