@@ -47,6 +47,7 @@ std::string NewMessageId() {
 // per message, or an old list row), merged for sending.
 struct Group {
   PendingReceipts merged;
+  absl::flat_hash_set<std::string> ids;  // those in `merged`
   std::vector<storage::Entry> rows;
 };
 
@@ -61,8 +62,9 @@ std::map<std::string, Group> GroupRows(std::vector<storage::Entry> entries) {
     if (ok) {
       group.merged.set_peer(pending.peer());
       group.merged.set_type(pending.type());
-      history::AddPending({pending.message_ids().begin(), pending.message_ids().end()},
-                          group.merged);
+      for (const std::string& id : pending.message_ids()) {
+        if (group.ids.insert(id).second) group.merged.add_message_ids(id);
+      }
     }
     group.rows.push_back(std::move(entry));
   }

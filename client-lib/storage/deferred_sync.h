@@ -25,6 +25,12 @@ class DeferredSync {
   DeferredSync(const DeferredSync&) = delete;
   DeferredSync& operator=(const DeferredSync&) = delete;
 
+  // Ends the span without syncing (LocalStore::EndDeferredSyncUnsynced).
+  void Release() {
+    LocalStore* store = std::exchange(store_, nullptr);
+    if (store != nullptr) store->EndDeferredSyncUnsynced();
+  }
+
   // OK once every write of the span (and before it) is on disk.
   absl::Status Finish() {
     LocalStore* store = std::exchange(store_, nullptr);

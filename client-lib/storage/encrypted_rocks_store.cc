@@ -202,6 +202,11 @@ class EncryptedRocksStore final : public LocalStore {
     ++deferred_depth_;
   }
 
+  void EndDeferredSyncUnsynced() override {
+    absl::MutexLock lock(&apply_mu_);
+    if (deferred_depth_ > 0) --deferred_depth_;
+  }
+
   // RocksDB's WAL keeps the order of writes, and its recovery (point in
   // time) keeps a prefix of them: one SyncWAL makes every write before it
   // durable, and a power failure before it loses only a suffix of whole

@@ -49,7 +49,7 @@ int Main(int argc, char** argv) {
   const int n = argc > 1 ? std::atoi(argv[1]) : 1000;
   const int sends = argc > 2 ? std::atoi(argv[2]) : 500;
   const int letters = argc > 3 ? std::atoi(argv[3]) : 50;
-  auto server = ServerProcess::Start();
+  auto server = ServerProcess::Start(kServerBinary, {"--rate-sends", "1000000/1000000"});
   if (!server.ok()) Die(server.status(), "server");
   g_server = server->get();
   TempDir dir;

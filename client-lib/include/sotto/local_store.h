@@ -100,6 +100,13 @@ class LocalStore {
   // whose every Apply is durable already.
   virtual void BeginDeferredSync() {}
   virtual absl::Status EndDeferredSync() { return absl::OkStatus(); }
+  // Ends a span without syncing: its writes reach the disk with the next
+  // sync (the end of a later span, or an Apply outside one). For writes
+  // that a later sync must cover before anything depends on them (a
+  // message's record, synced with the encryption that sends it), or whose
+  // loss to a power failure is repaired by the protocol (a message marked
+  // sent goes back to not sent, and its retry is recognised by its id).
+  virtual void EndDeferredSyncUnsynced() {}
 
   // Entries of `space` whose key starts with `prefix`, in bytewise key order.
   virtual absl::StatusOr<std::vector<Entry>> Scan(Space space, absl::string_view prefix) = 0;
