@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <random>
 #include <string>
@@ -43,6 +44,7 @@ pid_t StartCliSync(const std::string& profile_dir) {
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
+  std::fflush(stdout);  // else the child prints our buffer again
   pid_t pid = fork();
   if (pid == 0) {
     setenv("SOTTO_PASSPHRASE", kPassphrase, 1);
