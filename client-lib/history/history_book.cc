@@ -175,15 +175,20 @@ absl::StatusOr<std::vector<Write>> ReceiptWrites(LocalStore& store, const std::s
   return writes;
 }
 
-absl::StatusOr<Write> PendingReceiptWrite(LocalStore& store, const std::string& peer,
-                                          Receipt::Type type, const std::vector<std::string>& ids) {
-  const std::string key = OutboxKey(store.Blind(peer), type);
-  SOTTO_ASSIGN_OR_RETURN(auto pending, LoadProto<PendingReceipts>(store, Space::kOutbox, key));
-  PendingReceipts updated = pending.value_or(PendingReceipts());
-  updated.set_peer(peer);
-  updated.set_type(type);
-  AddPending(ids, updated);
-  return Write{Space::kOutbox, key, updated.SerializeAsString()};
+std::vector<Write> PendingReceiptWrites(LocalStore& store, const std::string& peer,
+                                        Receipt::Type type, const std::vector<std::string>& ids) {
+  const std::string group = OutboxKey(store.Blind(peer), type);
+  std::vector<Write> out;
+  out.reserve(ids.size());
+  for (const std::string& id : ids) {
+    PendingReceipts one;
+    one.set_peer(peer);
+    one.set_type(type);
+    one.add_message_ids(id);
+    out.push_back(Write{Space::kOutbox, OutboxRowKey(group, MessageIdKey(store, id)),
+                        one.SerializeAsString()});
+  }
+  return out;
 }
 
 absl::StatusOr<std::pair<std::string, StoredMessage>> FindMessage(LocalStore& store,
@@ -338,9 +343,9 @@ absl::StatusOr<ConversationRead> ReadConversation(LocalStore& store, absl::strin
     out.writes.push_back(Write{Space::kConversation, blinded, summary->SerializeAsString()});
   }
   if (read_receipts && !newly_read.empty()) {
-    SOTTO_ASSIGN_OR_RETURN(
-        Write pending, PendingReceiptWrite(store, std::string(peer), Receipt::READ, newly_read));
-    out.writes.push_back(std::move(pending));
+    for (Write& w : PendingReceiptWrites(store, std::string(peer), Receipt::READ, newly_read)) {
+      out.writes.push_back(std::move(w));
+    }
   }
   return out;
 }

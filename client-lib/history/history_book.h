@@ -69,11 +69,13 @@ absl::StatusOr<std::vector<storage::Write>> ReceiptWrites(storage::LocalStore& s
                                                           const std::string& sender,
                                                           const v1::content::Receipt& receipt);
 
-// The write that adds `ids` to the pending receipts of `type` for `peer`.
-absl::StatusOr<storage::Write> PendingReceiptWrite(storage::LocalStore& store,
-                                                   const std::string& peer,
-                                                   v1::content::Receipt::Type type,
-                                                   const std::vector<std::string>& ids);
+// The writes that add `ids` to the pending receipts of `type` for `peer`:
+// one kOutbox row per id (outbox.h), so that queueing a receipt costs the
+// same whatever is pending already (issue 21) and reads nothing.
+std::vector<storage::Write> PendingReceiptWrites(storage::LocalStore& store,
+                                                 const std::string& peer,
+                                                 v1::content::Receipt::Type type,
+                                                 const std::vector<std::string>& ids);
 
 // The message whose hex id starts with `id_prefix`, with its kHistory key.
 // NOT_FOUND if none, INVALID_ARGUMENT if several match.

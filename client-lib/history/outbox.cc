@@ -1,7 +1,10 @@
 #include "client-lib/history/outbox.h"
 
+#include <algorithm>
+
 #include "absl/container/flat_hash_set.h"
 #include "client-lib/content/codec.h"
+#include "sotto/local_store.h"
 
 namespace sotto::client::history {
 
@@ -9,6 +12,17 @@ std::string OutboxKey(absl::string_view blinded_peer, v1::content::Receipt::Type
   std::string key(blinded_peer);
   key.push_back(static_cast<char>(type));
   return key;
+}
+
+std::string OutboxRowKey(absl::string_view group, absl::string_view blinded_id) {
+  std::string key(group);
+  key.append(blinded_id.data(), blinded_id.size());
+  return key;
+}
+
+absl::string_view OutboxGroup(absl::string_view key) {
+  // A blinded handle and the type byte.
+  return key.substr(0, std::min(key.size(), storage::kBlindBytes + 1));
 }
 
 void AddPending(const std::vector<std::string>& ids, PendingReceipts& pending) {

@@ -1,9 +1,14 @@
 #ifndef SOTTO_CLIENT_LIB_HISTORY_OUTBOX_H_
 #define SOTTO_CLIENT_LIB_HISTORY_OUTBOX_H_
 
-// Receipts waiting to be sent (Space kOutbox): one PendingReceipts record per
-// (peer, receipt type), to which new message ids are added, and from which
-// Receipt contents of at most kMaxReceiptIds ids are cut when sending.
+// Receipts waiting to be sent (Space kOutbox): one PendingReceipts row per
+// (peer, receipt type, message) under OutboxRowKey, and from the rows of one
+// (peer, type) Receipt contents of at most kMaxReceiptIds ids are cut when
+// sending. Profiles from before issue 21 may still hold one row per (peer,
+// type) under OutboxKey itself, listing many ids; it is read as a group of
+// its own and shrinks as its ids go out. (One list row per pair cost a
+// rewrite of the whole list with every message received: quadratic in a
+// backlog.)
 
 #include <string>
 #include <vector>
@@ -17,6 +22,12 @@ namespace sotto::client::history {
 // The kOutbox key for (blinded peer, type): the blinded handle, then the type
 // as one byte, so one Scan of the space finds every pending receipt.
 std::string OutboxKey(absl::string_view blinded_peer, v1::content::Receipt::Type type);
+
+// The kOutbox key of one message's pending receipt: the group (OutboxKey)
+// then the blinded message id.
+std::string OutboxRowKey(absl::string_view group, absl::string_view blinded_id);
+// The group (OutboxKey) of a kOutbox key, row or old list.
+absl::string_view OutboxGroup(absl::string_view key);
 
 // Appends `ids` that `pending` does not list yet, keeping the order.
 void AddPending(const std::vector<std::string>& ids, PendingReceipts& pending);

@@ -53,10 +53,10 @@ absl::StatusOr<std::vector<Write>> WritesFor(ProfileSession& session, const v1::
   *stored.mutable_content() = std::move(shown);
   SOTTO_ASSIGN_OR_RETURN(std::vector<Write> writes, history::HistoryWrites(store, stored));
   if (envelope.message_id().size() == content::kMessageIdBytes) {
-    SOTTO_ASSIGN_OR_RETURN(
-        Write receipt, history::PendingReceiptWrite(store, envelope.sender(), Receipt::DELIVERED,
-                                                    {envelope.message_id()}));
-    writes.push_back(std::move(receipt));
+    for (Write& w : history::PendingReceiptWrites(store, envelope.sender(), Receipt::DELIVERED,
+                                                  {envelope.message_id()})) {
+      writes.push_back(std::move(w));
+    }
   }
   return writes;
 }

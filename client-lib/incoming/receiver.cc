@@ -1,11 +1,14 @@
 #include "client-lib/incoming/receiver.h"
 
 #include <atomic>
+#include <future>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include "absl/synchronization/notification.h"
 #include "client-lib/keys/key_maintenance.h"
+#include "client-lib/storage/deferred_sync.h"
 #include "sotto/status_macros.h"
 
 namespace sotto::client {
@@ -85,25 +88,40 @@ absl::StatusOr<SyncStats> Receiver::Sync() {
   SOTTO_RETURN_IF_ERROR(session_.Check());
   absl::MutexLock syncing(&syncing_);
   SyncStats stats;
-  uint64_t after_seq = 0;
-  while (true) {
-    SOTTO_ASSIGN_OR_RETURN(v1::FetchResponse batch,
-                           session_.connection().Fetch(after_seq, kFetchBatch));
-    std::vector<uint64_t> acks;
-    {
-      absl::MutexLock lock(&session_.mu);
-      SOTTO_RETURN_IF_ERROR(session_.CheckNotLocked());
-      for (const v1::Envelope& envelope : batch.envelopes()) {
-        after_seq = envelope.seq();
-        SOTTO_ASSIGN_OR_RETURN(bool ack, ProcessEnvelope(session_, envelope, stats, nullptr));
-        if (ack) acks.push_back(envelope.seq());
-      }
+  SOTTO_ASSIGN_OR_RETURN(v1::FetchResponse batch, session_.connection().Fetch(0, kFetchBatch));
+  while (!batch.envelopes().empty()) {
+    // The next page is fetched while this one is decrypted and stored (a
+    // Fetch does not acknowledge anything, so fetching early is free).
+    std::optional<std::future<absl::StatusOr<v1::FetchResponse>>> next;
+    if (batch.more()) {
+      const uint64_t last_seq = batch.envelopes(batch.envelopes_size() - 1).seq();
+      next = std::async(std::launch::async, [this, last_seq] {
+        return session_.connection().Fetch(last_seq, kFetchBatch);
+      });
     }
+    SOTTO_ASSIGN_OR_RETURN(std::vector<uint64_t> acks, StorePage(batch, stats));
     if (!acks.empty()) SOTTO_RETURN_IF_ERROR(session_.connection().Ack(acks).status());
-    if (!batch.more() || batch.envelopes().empty()) break;
+    if (!next) break;
+    SOTTO_ASSIGN_OR_RETURN(batch, next->get());
   }
   AfterReceiving(stats);
   return stats;
+}
+
+absl::StatusOr<std::vector<uint64_t>> Receiver::StorePage(const v1::FetchResponse& batch,
+                                                          SyncStats& stats) {
+  std::vector<uint64_t> acks;
+  absl::MutexLock lock(&session_.mu);
+  SOTTO_RETURN_IF_ERROR(session_.CheckNotLocked());
+  // Stored before acknowledged, with one sync of the disk for the page
+  // rather than one per message (issue 21).
+  storage::DeferredSync page(session_.store());
+  for (const v1::Envelope& envelope : batch.envelopes()) {
+    SOTTO_ASSIGN_OR_RETURN(bool ack, ProcessEnvelope(session_, envelope, stats, nullptr));
+    if (ack) acks.push_back(envelope.seq());
+  }
+  SOTTO_RETURN_IF_ERROR(page.Finish());
+  return acks;
 }
 
 void Receiver::AfterReceiving(SyncStats& stats) {

@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <optional>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -40,6 +41,10 @@ class Receiver {
   // `message` is set to what to show.
   absl::Status ProcessAndAck(const v1::Envelope& envelope, bool backlog_done, SyncStats& stats,
                              std::optional<Message>& message) ABSL_LOCKS_EXCLUDED(session_.mu);
+  // Sync's step for one fetched page: decrypts and stores every envelope,
+  // durably, and returns the seqs to acknowledge.
+  absl::StatusOr<std::vector<uint64_t>> StorePage(const v1::FetchResponse& batch, SyncStats& stats)
+      ABSL_LOCKS_EXCLUDED(session_.mu);
   // What follows every Sync and Listen: receipts, unsent messages, keys.
   void AfterReceiving(SyncStats& stats) ABSL_LOCKS_EXCLUDED(session_.mu);
 

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "client-lib/identity/identity_guard.h"
 #include "client-lib/session_setup.h"
+#include "client-lib/storage/deferred_sync.h"
 #include "sotto/status_macros.h"
 
 namespace sotto::client {
@@ -102,7 +103,14 @@ absl::StatusOr<v1::SendResponse> Deliver(ProfileSession& session, Delivery deliv
       }
       if (!have) SOTTO_RETURN_IF_ERROR(StartAllSessions(session, to));
       absl::MutexLock lock(&session.mu);
+      SOTTO_RETURN_IF_ERROR(session.CheckNotLocked());
+      // The new session state and the recorded request, with whatever
+      // waited unsynced before them (the message's own record), on disk in
+      // one sync before the ciphertext leaves: a crash then cannot make us
+      // reuse a chain key, nor lose what was sent.
+      storage::DeferredSync durable(session.store());
       SOTTO_ASSIGN_OR_RETURN(request, Encrypt(session, delivery));
+      SOTTO_RETURN_IF_ERROR(durable.Finish());
     }
     SOTTO_ASSIGN_OR_RETURN(transport::SendOutcome outcome, session.connection().Send(*request));
     if (outcome.response) return std::move(*outcome.response);

@@ -2,6 +2,7 @@
 
 #include <openssl/rand.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -42,27 +43,68 @@ std::string NewMessageId() {
   return id;
 }
 
-// Under the lock: takes `sent` ids (or all, when `drop_all`) off the record
-// under `key`, which may have grown meanwhile.
-void Settle(ProfileSession& session, const std::string& key,
+// The pending receipts of one (peer, type): the rows that hold them (one
+// per message, or an old list row), merged for sending.
+struct Group {
+  PendingReceipts merged;
+  absl::flat_hash_set<std::string> ids;  // those in `merged`
+  std::vector<storage::Entry> rows;
+};
+
+// Groups the kOutbox rows by (peer, type); an unreadable row is a group of
+// its own with no peer, dropped by Flush.
+std::map<std::string, Group> GroupRows(std::vector<storage::Entry> entries) {
+  std::map<std::string, Group> groups;
+  for (storage::Entry& entry : entries) {
+    PendingReceipts pending;
+    const bool ok = pending.ParseFromString(entry.value) && !pending.peer().empty();
+    Group& group = groups[ok ? std::string(history::OutboxGroup(entry.key)) : entry.key];
+    if (ok) {
+      group.merged.set_peer(pending.peer());
+      group.merged.set_type(pending.type());
+      for (const std::string& id : pending.message_ids()) {
+        if (group.ids.insert(id).second) group.merged.add_message_ids(id);
+      }
+    }
+    group.rows.push_back(std::move(entry));
+  }
+  return groups;
+}
+
+// Under the lock: takes `sent` ids (or all, when `drop_all`) off the rows of
+// `group`, in one write. A message's row is deleted; an old list row (which
+// may have grown meanwhile) is read again and rewritten without them.
+void Settle(ProfileSession& session, const Group& group,
             const absl::flat_hash_set<std::string>& sent, bool drop_all)
     ABSL_EXCLUSIVE_LOCKS_REQUIRED(session.mu) {
   if (!session.CheckNotLocked().ok()) return;
   storage::LocalStore& store = session.store();
-  absl::StatusOr<std::optional<PendingReceipts>> now =
-      history::LoadProto<PendingReceipts>(store, Space::kOutbox, key);
-  if (!now.ok() || !*now) return;
-  PendingReceipts kept = **now;
-  kept.clear_message_ids();
-  for (const std::string& id : (*now)->message_ids()) {
-    if (!drop_all && !sent.contains(id)) kept.add_message_ids(id);
+  std::vector<Write> writes;
+  for (const storage::Entry& row : group.rows) {
+    // A message's row never changes once written: what the scan read stands.
+    const bool list_row = row.key.size() <= storage::kBlindBytes + 1;
+    PendingReceipts now;
+    if (list_row) {
+      absl::StatusOr<std::optional<PendingReceipts>> loaded =
+          history::LoadProto<PendingReceipts>(store, Space::kOutbox, row.key);
+      if (!loaded.ok() || !*loaded) continue;
+      now = std::move(**loaded);
+    } else if (!now.ParseFromString(row.value)) {
+      // Unreadable: nothing can be sent for it.
+      writes.push_back(Write{Space::kOutbox, row.key, std::nullopt});
+      continue;
+    }
+    PendingReceipts kept = now;
+    kept.clear_message_ids();
+    for (const std::string& id : now.message_ids()) {
+      if (!drop_all && !sent.contains(id)) kept.add_message_ids(id);
+    }
+    if (kept.message_ids_size() == now.message_ids_size()) continue;
+    writes.push_back(
+        Write{Space::kOutbox, row.key,
+              kept.message_ids().empty() ? std::nullopt : std::optional(kept.SerializeAsString())});
   }
-  if (kept.message_ids_size() == (*now)->message_ids_size()) return;
-  store
-      .Apply({Write{
-          Space::kOutbox, key,
-          kept.message_ids().empty() ? std::nullopt : std::optional(kept.SerializeAsString())}})
-      .IgnoreError();
+  if (!writes.empty()) store.Apply(writes).IgnoreError();
 }
 
 }  // namespace
@@ -80,12 +122,11 @@ void ReceiptOutbox::Flush() {
     if (scanned.ok()) entries = std::move(*scanned);
     read_receipts = session_.read_receipts();
   }
-  for (const storage::Entry& entry : entries) {
-    PendingReceipts pending;
-    if (!pending.ParseFromString(entry.value) ||
-        (pending.type() == Receipt::READ && !read_receipts)) {
+  for (const auto& [key, group] : GroupRows(std::move(entries))) {
+    const PendingReceipts& pending = group.merged;
+    if (pending.peer().empty() || (pending.type() == Receipt::READ && !read_receipts)) {
       absl::MutexLock lock(&session_.mu);
-      Settle(session_, entry.key, {}, /*drop_all=*/true);
+      Settle(session_, group, {}, /*drop_all=*/true);
       continue;
     }
     absl::flat_hash_set<std::string> sent;
@@ -103,7 +144,7 @@ void ReceiptOutbox::Flush() {
     }
     {
       absl::MutexLock lock(&session_.mu);
-      Settle(session_, entry.key, sent, /*drop_all=*/!status.ok() && RefusedForGood(status));
+      Settle(session_, group, sent, /*drop_all=*/!status.ok() && RefusedForGood(status));
     }
     // An unreachable server will not answer the next one either.
     if (status.code() == absl::StatusCode::kUnavailable ||

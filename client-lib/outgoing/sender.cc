@@ -12,6 +12,7 @@
 #include "client-lib/history/history_book.h"
 #include "client-lib/outgoing/delivery.h"
 #include "client-lib/profile/handle.h"
+#include "client-lib/storage/deferred_sync.h"
 #include "sotto/status_macros.h"
 #include "sotto/status_text.h"
 
@@ -90,7 +91,12 @@ absl::StatusOr<SendResult> Sender::Send(absl::string_view to, std::string messag
     unsent.set_message_id(message_id);
     writes.push_back(Write{Space::kUnsent, history::MessageIdKey(store, message_id),
                            unsent.SerializeAsString()});
+    // Synced with the encryption, before anything of it leaves (delivery.cc),
+    // or by RecordFailure's write when it cannot go: one disk sync per
+    // message, not two.
+    storage::DeferredSync later(store);
     SOTTO_RETURN_IF_ERROR(store.Apply(writes));
+    later.Release();
     in_flight_.insert(message_id);
   }
   return Attempt(pending, /*keep_refused=*/false);
@@ -167,11 +173,16 @@ absl::StatusOr<SendResult> Sender::RecordAccepted(const Pending& pending,
       history::AfterAccepted(history::StoredState(stored->state()), scheduled)));
   stored->clear_failure();
   SOTTO_ASSIGN_OR_RETURN(Write summary, history::ShowInSummaryWrite(store, *stored));
+  // Not synced on its own: lost to a power failure, the message is not sent
+  // again with the same id and bytes, which the server and the recipient
+  // recognise (the next sync of the disk makes it durable).
+  storage::DeferredSync later(store);
   SOTTO_RETURN_IF_ERROR(store.Apply({
       Write{Space::kHistory, pending.history_key, stored->SerializeAsString()},
       Write{Space::kUnsent, history::MessageIdKey(store, pending.message_id), std::nullopt},
       std::move(summary),
   }));
+  later.Release();
   return SendResult{history::ToMessage(*stored, session_.NowMs()), ToExpectation(response), {}};
 }
 

@@ -14,6 +14,7 @@
 #include <map>
 #include <system_error>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "client-lib/storage/owner_only.h"
@@ -104,8 +105,13 @@ class EncryptedRocksStore final : public LocalStore {
     crypto_kdf_derive_from_key(manifest_key_.data(), kKeyBytes, 3, "sottoman", data_key.data());
   }
   ~EncryptedRocksStore() override {
-    // Close() flushes nothing we need (the WAL is synced) but reports errors
-    // the destructor would hide; there is nobody to report them to here.
+    // Writes of a deferred span left open (an error path) go to disk now.
+    // Close() then flushes nothing we need (the WAL is synced) but reports
+    // errors the destructor would hide; there is nobody to report them to.
+    {
+      absl::MutexLock lock(&apply_mu_);
+      if (unsynced_) db_->SyncWAL().PermitUncheckedError();
+    }
     db_->Close().PermitUncheckedError();
   }
   EncryptedRocksStore(const EncryptedRocksStore&) = delete;
@@ -142,12 +148,14 @@ class EncryptedRocksStore final : public LocalStore {
   }
 
   // The manifest changes in the same batch: each protected row written
-  // leaves it (its old sealed bytes) and enters it (its new ones).
+  // leaves it (its old hash, kept in row_hashes_ so that no write reads the
+  // disk) and enters it (the hash of its new sealed bytes).
   absl::Status Apply(const std::vector<Write>& writes) override {
     absl::MutexLock lock(&apply_mu_);
     StoreManifest next = manifest_;
-    // What each key holds once the batch so far is applied.
-    std::map<std::string, std::optional<std::string>> now;
+    // The hash of what each protected key holds once the batch so far is
+    // applied (nullopt: deleted).
+    std::map<std::string, std::optional<RowHash>> now;
     rocksdb::WriteBatch batch;
     for (const Write& w : writes) {
       const std::string full = FullKey(w.space, w.key);
@@ -155,21 +163,17 @@ class EncryptedRocksStore final : public LocalStore {
       std::optional<std::string> sealed;
       if (w.value.has_value()) sealed = Seal(full, *w.value);
       if (IsManifestSpace(space)) {
-        auto it = now.find(full);
-        std::optional<std::string> before;
-        if (it != now.end()) {
+        std::optional<RowHash> before;
+        if (auto it = now.find(full); it != now.end()) {
           before = it->second;
-        } else {
-          std::string old;
-          rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), full, &old);
-          if (!s.IsNotFound()) {
-            SOTTO_RETURN_IF_ERROR(FromRocks(s, absl::StrCat("reading ", SpaceName(w.space))));
-            before = std::move(old);
-          }
+        } else if (auto held = row_hashes_.find(full); held != row_hashes_.end()) {
+          before = held->second;
         }
-        if (before) next.Remove(space, HashRow(manifest_key_.data(), full, *before));
-        if (sealed) next.Add(space, HashRow(manifest_key_.data(), full, *sealed));
-        now[full] = sealed;
+        std::optional<RowHash> after;
+        if (sealed) after = HashRow(manifest_key_.data(), full, *sealed);
+        if (before) next.Remove(space, *before);
+        if (after) next.Add(space, *after);
+        now[full] = after;
       }
       rocksdb::Status s = sealed ? batch.Put(full, *sealed) : batch.Delete(full);
       SOTTO_RETURN_IF_ERROR(FromRocks(s, "building a write batch"));
@@ -177,9 +181,42 @@ class EncryptedRocksStore final : public LocalStore {
     SOTTO_RETURN_IF_ERROR(FromRocks(batch.Put(kManifestKey, Seal(kManifestKey, next.Encode())),
                                     "building a write batch"));
     rocksdb::WriteOptions options;
-    options.sync = true;  // durable before we return: a message may be acked next
+    // Durable before we return (a message may be acked next), unless a
+    // deferred span will sync it at its end.
+    options.sync = deferred_depth_ == 0;
     SOTTO_RETURN_IF_ERROR(FromRocks(db_->Write(options, &batch), "writing the local store"));
+    unsynced_ = !options.sync;
     manifest_ = next;
+    for (auto& [key, hash] : now) {
+      if (hash) {
+        row_hashes_[key] = *hash;
+      } else {
+        row_hashes_.erase(key);
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  void BeginDeferredSync() override {
+    absl::MutexLock lock(&apply_mu_);
+    ++deferred_depth_;
+  }
+
+  void EndDeferredSyncUnsynced() override {
+    absl::MutexLock lock(&apply_mu_);
+    if (deferred_depth_ > 0) --deferred_depth_;
+  }
+
+  // RocksDB's WAL keeps the order of writes, and its recovery (point in
+  // time) keeps a prefix of them: one SyncWAL makes every write before it
+  // durable, and a power failure before it loses only a suffix of whole
+  // batches.
+  absl::Status EndDeferredSync() override {
+    absl::MutexLock lock(&apply_mu_);
+    if (deferred_depth_ > 0) --deferred_depth_;
+    if (deferred_depth_ > 0 || !unsynced_) return absl::OkStatus();
+    SOTTO_RETURN_IF_ERROR(FromRocks(db_->SyncWAL(), "syncing the local store"));
+    unsynced_ = false;
     return absl::OkStatus();
   }
 
@@ -288,7 +325,11 @@ class EncryptedRocksStore final : public LocalStore {
       std::string sealed = Seal(full, value);
       sodium_memzero(value.data(), value.size());
       const uint8_t space = static_cast<uint8_t>(full[0]);
-      if (IsManifestSpace(space)) manifest_.Add(space, HashRow(manifest_key_.data(), full, sealed));
+      if (IsManifestSpace(space)) {
+        const RowHash row = HashRow(manifest_key_.data(), full, sealed);
+        manifest_.Add(space, row);
+        row_hashes_.emplace(full, row);
+      }
       SOTTO_RETURN_IF_ERROR(FromRocks(batch.Put(full, sealed), "building a write batch"));
     }
     return FromRocks(it->status(), absl::StrCat("reading the local store in ", dir_));
@@ -313,8 +354,9 @@ class EncryptedRocksStore final : public LocalStore {
       if (!IsManifestSpace(static_cast<uint8_t>(b))) continue;
       const std::string start(1, static_cast<char>(b));
       for (it->Seek(start); it->Valid() && it->key().starts_with(start); it->Next()) {
-        found.Add(static_cast<uint8_t>(b),
-                  HashRow(manifest_key_.data(), View(it->key()), View(it->value())));
+        const RowHash row = HashRow(manifest_key_.data(), View(it->key()), View(it->value()));
+        found.Add(static_cast<uint8_t>(b), row);
+        row_hashes_.emplace(it->key().ToString(), row);
       }
     }
     SOTTO_RETURN_IF_ERROR(FromRocks(it->status(), absl::StrCat("reading ", dir_)));
@@ -327,6 +369,13 @@ class EncryptedRocksStore final : public LocalStore {
   // Serializes writers: the manifest is read, changed and written with them.
   absl::Mutex apply_mu_;
   StoreManifest manifest_ ABSL_GUARDED_BY(apply_mu_);
+  // The hash of every protected row (what the manifest XORs), read at open
+  // with the check: a write learns what it replaces without a read.
+  absl::flat_hash_map<std::string, RowHash> row_hashes_ ABSL_GUARDED_BY(apply_mu_);
+  // Open BeginDeferredSync spans, and whether a write since the last sync
+  // is not on disk yet.
+  int deferred_depth_ ABSL_GUARDED_BY(apply_mu_) = 0;
+  bool unsynced_ ABSL_GUARDED_BY(apply_mu_) = false;
   SecretKey value_key_;
   SecretKey blind_key_;
   SecretKey manifest_key_;

@@ -43,7 +43,9 @@ struct KdfLimits {
 //    back are refused at open.
 // Keys are stored in clear: callers put only blinded handles and blinded
 // message ids into them.
-// Writes are synced to disk before Apply returns. Key material lives in
+// Writes are synced to disk before Apply returns, except inside a
+// BeginDeferredSync span: those reach the operating system at once (a killed
+// process loses none) and the disk at EndDeferredSync, with one SyncWAL. Key material lives in
 // sodium_malloc'd memory and is wiped when the store is destroyed.
 // Thread-safe. One process may have a directory open at a time.
 // The directory is its owner's alone: 0700, every file in it 0600, whatever

@@ -85,6 +85,29 @@ class LocalStore {
   // disk; after an error none is visible. Later writes to the same key win.
   virtual absl::Status Apply(const std::vector<Write>& writes) = 0;
 
+  // One sync of the disk for many Applys (issue 21: a page of 100 fetched
+  // messages costs one fdatasync, not 100). Between BeginDeferredSync and
+  // EndDeferredSync, Apply is atomic and visible to reads as always but need
+  // not be on disk when it returns; EndDeferredSync returns OK once every
+  // write applied so far is. A crash of the process in between loses
+  // nothing an implementation has handed to the operating system (the
+  // RocksDB store: everything applied); a power failure may lose the
+  // deferred writes, whole batches and in order (a later batch is never
+  // kept without the earlier ones). Calls nest; only the outermost End
+  // syncs. The span is the caller's to serialise (the library holds its
+  // profile lock over it) and to close before anything that depends on the
+  // writes leaves the device (an Ack, a Send). The defaults suit a store
+  // whose every Apply is durable already.
+  virtual void BeginDeferredSync() {}
+  virtual absl::Status EndDeferredSync() { return absl::OkStatus(); }
+  // Ends a span without syncing: its writes reach the disk with the next
+  // sync (the end of a later span, or an Apply outside one). For writes
+  // that a later sync must cover before anything depends on them (a
+  // message's record, synced with the encryption that sends it), or whose
+  // loss to a power failure is repaired by the protocol (a message marked
+  // sent goes back to not sent, and its retry is recognised by its id).
+  virtual void EndDeferredSyncUnsynced() {}
+
   // Entries of `space` whose key starts with `prefix`, in bytewise key order.
   virtual absl::StatusOr<std::vector<Entry>> Scan(Space space, absl::string_view prefix) = 0;
 
