@@ -10,8 +10,8 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
-#include <iostream>
 #include <system_error>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -33,6 +33,8 @@
 #include "server/rpc/messages_service.h"
 #include "server/rpc/operator_service.h"
 #include "server/rpc/queue_service.h"
+#include "server/rpc/request_log.h"
+#include "sotto/log.h"
 #include "sotto/status_macros.h"
 
 namespace sotto::server::rpc {
@@ -126,7 +128,7 @@ void AddKeepalive(const ServerOptions& options, grpc::ServerBuilder& builder) {
 // operator reads them on stderr.
 std::function<void(const absl::Status&)> ReportTo(std::string what) {
   return [what = std::move(what)](const absl::Status& s) {
-    std::cerr << "sotto-server: " << what << ": " << s.message() << "\n";
+    log::Error(absl::StrCat(what, ": ", s.message()));
   };
 }
 
@@ -181,8 +183,8 @@ absl::Status SottoServer::Parts::OpenDomain(const ServerOptions& options, Clock*
   SOTTO_ASSIGN_OR_RETURN(SecretKey pepper, LoadKeyFile(key_files.code_pepper, /*create=*/true));
   SOTTO_ASSIGN_OR_RETURN(size_t rekeyed, MigrateLegacyCodeKeys(db, pepper));
   if (rekeyed > 0) {
-    std::cerr << "sotto-server: note: re-keyed " << rekeyed
-              << " stored enrolment/invite codes under the code pepper\n";
+    log::Info(absl::StrCat("note: re-keyed ", rekeyed,
+                           " stored enrolment/invite codes under the code pepper"));
   }
   accounts = std::make_unique<Accounts>(db);
   keys = std::make_unique<KeyDirectory>(db, accounts.get());
@@ -201,9 +203,9 @@ absl::Status SottoServer::Parts::OpenDomain(const ServerOptions& options, Clock*
   sweeper = std::make_unique<Sweeper>(mailbox.get(), enrolment.get(), care.get(),
                                       ReportTo("sweeping expired records failed"));
   code_attempts = std::make_unique<AttemptLimiter>(clock);
-  audit_head = std::make_unique<AuditHeadReporter>(
-      storage->audit(), options.audit_head_interval,
-      [](const std::string& line) { std::cerr << "sotto-server: " << line << std::endl; });
+  audit_head =
+      std::make_unique<AuditHeadReporter>(storage->audit(), options.audit_head_interval,
+                                          [](const std::string& line) { log::Info(line); });
   return absl::OkStatus();
 }
 
@@ -243,6 +245,11 @@ absl::StatusOr<int> SottoServer::Parts::ServeTcp(
   builder.RegisterService(messages_service.get());
   builder.RegisterService(care_service.get());
   builder.RegisterService(queue_service.get());
+  {
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> logs;
+    logs.push_back(MakeRequestLogFactory());
+    builder.experimental().SetInterceptorCreators(std::move(logs));
+  }
   // Not the Operator service: it is for the Unix socket only.
   server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
