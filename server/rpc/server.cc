@@ -170,6 +170,10 @@ std::shared_ptr<grpc::ServerCredentials> CredentialsFor(const ServerOptions& opt
 
 }  // namespace
 
+absl::Status SottoServer::ValidateOptions(const ServerOptions& options) {
+  return CheckOptions(options);
+}
+
 absl::Status SottoServer::Parts::OpenDomain(const ServerOptions& options, Clock* clock) {
   absl::StatusOr<std::unique_ptr<StoreStack>> opened =
       StoreStack::Open({options.data_dir, options.audit_key_file, clock, options.wrap_store});
