@@ -19,6 +19,7 @@ inline constexpr const char* kDefaultServerBinary = testing::kServerBinary;
 // as sotto-server documents). Empty if the server has none. The benchmark
 // measures throughput from a few busy devices on one address, which the
 // abuse limits exist to stop.
+// Also --log-level=warn, so the request log is not part of what is timed.
 std::vector<std::string> RateLimitsOffArgs(const std::string& binary);
 
 }  // namespace sotto::bench

@@ -9,7 +9,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librocksdb-dev libabsl-dev
   libgtest-dev libgmock-dev
-  libssl-dev libsodium-dev libcli11-dev libzxcvbn-dev
+  libssl-dev libsodium-dev libcli11-dev libzxcvbn-dev libtomlplusplus-dev
   openssl
   haproxy util-linux
   tzdata

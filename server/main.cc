@@ -1,5 +1,6 @@
 // sotto-server: serves Sotto (the root command), or runs one operator
-// command: enrol-therapist, audit, deactivate, reactivate, stats. Each lives
+// command: enrol-therapist, audit, deactivate, reactivate, stats,
+// check-config. Each lives
 // in server/cli/ (commands.h lists them); server/README.md is the manual.
 //
 // Flag errors are one line on stderr, "sotto-server: WHAT (see --help)", and
@@ -29,10 +30,11 @@ int main(int argc, char** argv) {
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   namespace cli = sotto::server::cli;
   CLI::App app{"Sotto store-and-forward server"};
-  const std::function<int()> serve = cli::AddServeFlags(app);
+  const cli::ServeCommand serve = cli::AddServeFlags(app);
   const cli::Subcommand subcommands[] = {
-      cli::AddEnrolCommand(app),      cli::AddAuditCommand(app), cli::AddDeactivateCommand(app),
-      cli::AddReactivateCommand(app), cli::AddStatsCommand(app),
+      cli::AddEnrolCommand(app),      cli::AddAuditCommand(app),
+      cli::AddDeactivateCommand(app), cli::AddReactivateCommand(app),
+      cli::AddStatsCommand(app),      cli::AddCheckConfigCommand(app, serve.load),
   };
   app.set_version_flag("--version", std::string("sotto-server ") + SOTTO_VERSION);
   try {
@@ -50,5 +52,5 @@ int main(int argc, char** argv) {
   for (const cli::Subcommand& command : subcommands) {
     if (command.app->parsed()) return command.run();
   }
-  return serve();
+  return serve.serve();
 }

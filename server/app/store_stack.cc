@@ -10,6 +10,7 @@
 #include "server/app/key_files.h"
 #include "server/storage/caching_store.h"
 #include "server/storage/rocksdb_store.h"
+#include "sotto/log.h"
 
 namespace sotto::server {
 
@@ -20,8 +21,8 @@ namespace {
 std::function<absl::StatusOr<uint64_t>()> FakeFreeBytesFromEnv() {
   const char* file = std::getenv(kFakeFreeBytesEnv);
   if (file == nullptr || *file == '\0') return nullptr;
-  std::cerr << "sotto-server: note: free space is read from " << file << " (" << kFakeFreeBytesEnv
-            << "; for tests)" << std::endl;
+  log::Warn(absl::StrCat("note: free space is read from ", file, " (", kFakeFreeBytesEnv,
+                         "; for tests)"));
   return [path = std::string(file)]() -> absl::StatusOr<uint64_t> {
     std::ifstream in(path);
     uint64_t bytes = 0;

@@ -4,6 +4,8 @@
 // sotto-server's command line, one file per command group, each registering
 // its CLI11 options and returning what to run once parsed:
 //   serve_command.cc    the root command: serve (flags, start, wait for a signal)
+//   config_file.cc      --config FILE: the serving flags from TOML
+//   check_config_command.cc  check-config: what serving would refuse, without serving
 //   enrol_command.cc    enrol-therapist
 //   audit_command.cc    audit [--verify]
 //   account_commands.cc deactivate, reactivate
@@ -15,6 +17,9 @@
 #include <functional>
 
 #include "CLI/CLI.hpp"
+#include "absl/status/statusor.h"
+#include "server/rpc/server.h"
+#include "sotto/log.h"
 
 namespace sotto::server::cli {
 
@@ -24,10 +29,29 @@ struct Subcommand {
   std::function<int()> run;  // Returns the exit status.
 };
 
-// Adds the serving flags (--data-dir, --listen, --tls-*, --rate-*, ...) to
-// `app`; the result serves until SIGINT/SIGTERM and returns the exit status
-// (2 for a bad flag value).
-std::function<int()> AddServeFlags(CLI::App& app);
+// What the serving flags and the config file amount to.
+struct ServeConfig {
+  rpc::ServerOptions server;
+  log::Options log;
+};
+
+struct ServeCommand {
+  // Serves until SIGINT/SIGTERM; returns the exit status (2 for a bad flag
+  // or config value).
+  std::function<int()> serve;
+  // Applies --config (config_file.h) and checks every serving flag as
+  // serve does before it starts; INVALID_ARGUMENT or NOT_FOUND with one
+  // line per error. Call after parsing.
+  std::function<absl::StatusOr<ServeConfig>()> load;
+};
+
+// Adds the serving flags (--config, --data-dir, --listen, --tls-*,
+// --rate-*, --log-*, ...) to `app`.
+ServeCommand AddServeFlags(CLI::App& app);
+
+// check-config: `load`, then what the server would find wrong at start
+// (data directory, key files, TLS certificate and key) without starting.
+Subcommand AddCheckConfigCommand(CLI::App& app, std::function<absl::StatusOr<ServeConfig>()> load);
 
 Subcommand AddEnrolCommand(CLI::App& app);
 Subcommand AddAuditCommand(CLI::App& app);

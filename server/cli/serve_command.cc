@@ -1,4 +1,5 @@
-// sotto-server [--data-dir DIR] [--listen HOST:PORT] [--emergency-note TEXT]
+// sotto-server [--config FILE] [--log-level L] [--log-format text|json]
+//              [--data-dir DIR] [--listen HOST:PORT] [--emergency-note TEXT]
 //              [--tls-cert PEM --tls-key PEM] [--retention-days N]
 //              [--max-queue-mib N] [--min-free-mib N] [--io-threads N] [--rate-NAME BURST/PER_HOUR
 //              ...]
@@ -8,8 +9,9 @@
 // Stdout contract (tests parse it): once serving, exactly one line
 //   sotto-server listening on HOST:PORT
 // with the bound port. Startup errors are one line on stderr and a non-zero
-// exit (2 for a bad flag value). SIGINT/SIGTERM shut down gracefully and
-// close the database.
+// exit (2 for a bad flag or config value). Once started, every other line
+// goes through the logger (sotto/log.h). SIGINT/SIGTERM shut down
+// gracefully and close the database.
 
 #include <pthread.h>
 #include <signal.h>
@@ -30,10 +32,12 @@
 #include "absl/time/time.h"
 #include "server/app/open_files.h"
 #include "server/cli/commands.h"
+#include "server/cli/config_file.h"
 #include "server/cli/options.h"
 #include "server/domain/limits.h"
 #include "server/domain/rate_limiter.h"
 #include "server/rpc/server.h"
+#include "sotto/log.h"
 #include "sotto/loopback.h"
 
 namespace sotto::server::cli {
@@ -61,6 +65,9 @@ uint32_t Seconds(absl::Duration d) { return static_cast<uint32_t>(absl::ToInt64S
 
 // The serving flags as typed; ToServerOptions checks them.
 struct ServeFlags {
+  std::string config;  // --config: the TOML file of these flags, if any
+  std::string log_level = "info";
+  std::string log_format = "text";
   std::string data_dir = "./var";
   std::string listen = "127.0.0.1:7443";
   std::string emergency_note = kDefaultEmergencyNote;
@@ -86,6 +93,16 @@ struct ServeFlags {
   std::string metrics_listen;      // empty: no metrics endpoint
   bool metrics_allow_remote = false;
 };
+
+void AddConfigAndLogFlags(CLI::App& app, ServeFlags& f) {
+  app.add_option("--config", f.config,
+                 "TOML file setting any of these flags (key: the flag without --); a flag "
+                 "given here wins over the file");
+  app.add_option("--log-level", f.log_level, "error, warn, info (with the request log) or debug")
+      ->capture_default_str();
+  app.add_option("--log-format", f.log_format, "text, or json: one JSON object per line")
+      ->capture_default_str();
+}
 
 void AddPlaceFlags(CLI::App& app, ServeFlags& f) {
   app.add_option("--data-dir", f.data_dir, "RocksDB data directory (created if missing)")
@@ -335,14 +352,39 @@ absl::Status CheckOpenFiles(const ServeFlags& f, rpc::ServerOptions& options) {
   return absl::OkStatus();
 }
 
+// --config applied to `app`, then every flag checked.
+absl::StatusOr<ServeConfig> Load(CLI::App& app, const ServeFlags& f) {
+  if (!f.config.empty()) {
+    absl::Status applied = ApplyConfigFile(app, f.config, {"config", "help", "version"});
+    if (!applied.ok()) return applied;
+  }
+  ServeConfig config;
+  absl::StatusOr<log::Level> level = log::ParseLevel(f.log_level);
+  if (!level.ok())
+    return absl::InvalidArgumentError(absl::StrCat("--log-level: ", level.status().message()));
+  absl::StatusOr<log::Format> format = log::ParseFormat(f.log_format);
+  if (!format.ok())
+    return absl::InvalidArgumentError(absl::StrCat("--log-format: ", format.status().message()));
+  config.log = {*level, *format};
+  absl::StatusOr<rpc::ServerOptions> options = ToServerOptions(f);
+  if (!options.ok()) return options.status();
+  config.server = *std::move(options);
+  return config;
+}
+
 // Starts the server, prints the stdout contract line, serves until SIGINT
 // or SIGTERM, then shuts down gracefully.
-int Serve(const ServeFlags& f) {
-  absl::StatusOr<rpc::ServerOptions> options = ToServerOptions(f);
-  if (!options.ok()) {
-    std::cerr << "sotto-server: " << options.status().message() << "\n";
+int Serve(CLI::App& app, const ServeFlags& f) {
+  absl::StatusOr<ServeConfig> config = Load(app, f);
+  if (!config.ok()) {
+    // Before the logger knows its format: for the person who started it.
+    for (absl::string_view line : absl::StrSplit(config.status().message(), '\n')) {
+      std::cerr << "sotto-server: " << line << "\n";
+    }
     return 2;
   }
+  log::Configure(config->log);
+  rpc::ServerOptions* const options = &config->server;
   absl::Status fds = CheckOpenFiles(f, *options);
   if (!fds.ok()) {
     std::cerr << "sotto-server: " << fds.message() << "\n";
@@ -358,13 +400,13 @@ int Serve(const ServeFlags& f) {
 
   auto server = rpc::SottoServer::Start(*options);
   if (!server.ok()) {
-    std::cerr << "sotto-server: " << server.status().message() << "\n";
+    log::Error(server.status().message());
     return 1;
   }
   if (!f.tls_cert.empty()) {
-    std::cerr << "sotto-server: note: serving TLS with " << f.tls_cert << "\n";
+    log::Info("note: serving TLS with " + f.tls_cert);
   } else {
-    std::cerr << "sotto-server: note: listening without TLS (loopback only)\n";
+    log::Info("note: listening without TLS (loopback only)");
   }
   if ((*server)->metrics_port() != 0) {
     const std::string& m = f.metrics_listen;
@@ -382,15 +424,18 @@ int Serve(const ServeFlags& f) {
 
 }  // namespace
 
-std::function<int()> AddServeFlags(CLI::App& app) {
+ServeCommand AddServeFlags(CLI::App& app) {
   auto flags = std::make_shared<ServeFlags>();
+  AddConfigAndLogFlags(app, *flags);
   AddPlaceFlags(app, *flags);
   AddCapacityFlags(app, *flags);
   AddConnectionFlags(app, *flags);
   AddFloodFlags(app, *flags);
   AddRateFlags(app, *flags);
   AddMetricsFlags(app, *flags);
-  return [flags] { return Serve(*flags); };
+  // `app` outlives both: main() owns it and runs them.
+  return {[flags, &app] { return Serve(app, *flags); },
+          [flags, &app] { return Load(app, *flags); }};
 }
 
 }  // namespace sotto::server::cli

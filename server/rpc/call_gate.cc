@@ -1,9 +1,8 @@
 #include "server/rpc/call_gate.h"
 
-#include <iostream>
-
 #include "absl/strings/str_cat.h"
 #include "server/rpc/auth.h"
+#include "sotto/log.h"
 #include "sotto/metrics.h"
 
 namespace sotto::server::rpc {
@@ -68,14 +67,12 @@ absl::Status CallGate::Limit(RateLimiter& limiter, absl::string_view key, absl::
 void CallGate::Audit(const AuditEvent& event, const CallContext& call) {
   absl::Status s = audit_->Record(event, Durability::kBuffered, call);
   if (!s.ok()) {
-    std::cerr << "sotto-server: cannot write audit entry " << event.type << ": " << s.message()
-              << "\n";
+    log::Error(absl::StrCat("cannot write audit entry ", event.type, ": ", s.message()));
     return;
   }
   durable_->WhenDurable([type = event.type](absl::Status synced) {
     if (!synced.ok()) {
-      std::cerr << "sotto-server: audit entry " << type
-                << " may not be on disk: " << synced.message() << "\n";
+      log::Error(absl::StrCat("audit entry ", type, " may not be on disk: ", synced.message()));
     }
   });
 }

@@ -21,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "sotto/metrics.h"
+#include "sotto/log.h"
 
 namespace sotto::server::rpc {
 namespace {
@@ -262,10 +263,10 @@ void ConnectionAcceptor::ShedOne(int listener) {
     last_warning_ns_ = now;
     rlimit limit{};
     getrlimit(RLIMIT_NOFILE, &limit);
-    std::cerr << "sotto-server: out of file descriptors (limit " << limit.rlim_cur << ", "
-              << open_connections()
-              << " connections open): closing new connections until some close; raise "
-                 "LimitNOFILE or lower --max-connections\n";
+    log::Error(absl::StrCat("out of file descriptors (limit ", limit.rlim_cur, ", ",
+                            open_connections(),
+                            " connections open): closing new connections until some close; "
+                            "raise LimitNOFILE or lower --max-connections"));
   }
 }
 

@@ -11,7 +11,6 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
-#include <iostream>
 #include <system_error>
 #include <vector>
 
@@ -39,7 +38,9 @@
 #include "server/rpc/operator_service.h"
 #include "server/rpc/parse_error_interceptor.h"
 #include "server/rpc/queue_service.h"
+#include "server/rpc/request_log.h"
 #include "server/rpc/server_metrics.h"
+#include "sotto/log.h"
 #include "sotto/status_macros.h"
 
 namespace sotto::server::rpc {
@@ -167,7 +168,7 @@ void AddFloodLimits(const ServerOptions& options, grpc::ServerBuilder& builder) 
 // operator reads them on stderr.
 std::function<void(const absl::Status&)> ReportTo(std::string what) {
   return [what = std::move(what)](const absl::Status& s) {
-    std::cerr << "sotto-server: " << what << ": " << s.message() << "\n";
+    log::Error(absl::StrCat(what, ": ", s.message()));
   };
 }
 
@@ -215,6 +216,10 @@ std::shared_ptr<grpc::ServerCredentials> CredentialsFor(const ServerOptions& opt
 
 }  // namespace
 
+absl::Status SottoServer::ValidateOptions(const ServerOptions& options) {
+  return CheckOptions(options);
+}
+
 absl::Status SottoServer::Parts::OpenDomain(const ServerOptions& options, Clock* clock) {
   absl::StatusOr<std::unique_ptr<StoreStack>> opened =
       StoreStack::Open({options.data_dir, options.audit_key_file, clock, options.wrap_store,
@@ -229,8 +234,8 @@ absl::Status SottoServer::Parts::OpenDomain(const ServerOptions& options, Clock*
   SOTTO_ASSIGN_OR_RETURN(SecretKey pepper, LoadKeyFile(key_files.code_pepper, /*create=*/true));
   SOTTO_ASSIGN_OR_RETURN(size_t rekeyed, MigrateLegacyCodeKeys(db, pepper));
   if (rekeyed > 0) {
-    std::cerr << "sotto-server: note: re-keyed " << rekeyed
-              << " stored enrolment/invite codes under the code pepper\n";
+    log::Info(absl::StrCat("note: re-keyed ", rekeyed,
+                           " stored enrolment/invite codes under the code pepper"));
   }
   accounts = std::make_unique<Accounts>(db);
   keys = std::make_unique<KeyDirectory>(db, accounts.get());
@@ -249,9 +254,9 @@ absl::Status SottoServer::Parts::OpenDomain(const ServerOptions& options, Clock*
   sweeper = std::make_unique<Sweeper>(mailbox.get(), enrolment.get(), care.get(),
                                       ReportTo("sweeping expired records failed"));
   code_attempts = std::make_unique<AttemptLimiter>(clock);
-  audit_head = std::make_unique<AuditHeadReporter>(
-      storage->audit(), options.audit_head_interval,
-      [](const std::string& line) { std::cerr << "sotto-server: " << line << std::endl; });
+  audit_head =
+      std::make_unique<AuditHeadReporter>(storage->audit(), options.audit_head_interval,
+                                          [](const std::string& line) { log::Info(line); });
   return absl::OkStatus();
 }
 
@@ -308,6 +313,11 @@ absl::StatusOr<int> SottoServer::Parts::ServeTcp(
   builder.RegisterService(messages_service.get());
   builder.RegisterService(care_service.get());
   builder.RegisterService(queue_service.get());
+  {
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> logs;
+    logs.push_back(MakeRequestLogFactory());
+    builder.experimental().SetInterceptorCreators(std::move(logs));
+  }
   // Not the Operator service: it is for the Unix socket only.
   server = builder.BuildAndStart();
   if (server == nullptr) {

@@ -158,6 +158,11 @@ class SottoServer {
   // INVALID_ARGUMENT for GRPC_SSL_CIPHER_SUITES set to another list.
   static absl::StatusOr<std::unique_ptr<SottoServer>> Start(const ServerOptions& options);
 
+  // What Start checks of `options` before it opens anything:
+  // INVALID_ARGUMENT naming the first option that cannot work
+  // (`sotto-server check-config` runs it without starting).
+  static absl::Status ValidateOptions(const ServerOptions& options);
+
   SottoServer(const SottoServer&) = delete;
   SottoServer& operator=(const SottoServer&) = delete;
   // Shuts down (if not yet) and closes the database.

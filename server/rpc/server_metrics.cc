@@ -4,6 +4,7 @@
 
 #include "server/app/process_metrics.h"
 #include "server/domain/queue_totals.h"
+#include "sotto/log.h"
 
 #ifndef SOTTO_VERSION
 #define SOTTO_VERSION "unknown"
@@ -38,7 +39,7 @@ void AppendQueues(Store* store, metrics::Exposition& out) {
   if (!totals.ok()) {
     // Left out of the scrape (an absent series, not a false zero); the
     // operator sees why here.
-    std::cerr << "sotto-server: metrics: cannot sum queues: " << totals.status().message() << "\n";
+    log::Warn(absl::StrCat("metrics: cannot sum queues: ", totals.status().message()));
     return;
   }
   out.Gauge("sotto_queue_envelopes", "Undelivered envelopes in all device queues.",

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "sotto/log.h"
 
 namespace sotto::server {
 namespace {
@@ -83,9 +84,9 @@ void DiskSpace::AdjustBallast(uint64_t& free) {
     std::filesystem::remove(ballast_path_, ec);
     ballast_held_ = false;
     if (!options_.free_bytes_source) free += options_.ballast_bytes;
-    std::cerr << "sotto-server: free space on " << options_.dir << " fell to " << Mib(free)
-              << ", under half the reserve: gave back the " << Mib(options_.ballast_bytes)
-              << " ballast file so that acknowledgements and recovery can still write" << std::endl;
+    log::Warn(absl::StrCat("free space on ", options_.dir, " fell to ", Mib(free),
+                           ", under half the reserve: gave back the ", Mib(options_.ballast_bytes),
+                           " ballast file so that acknowledgements and recovery can still write"));
     return;
   }
   if (!ballast_held_ && options_.ballast_bytes > 0 && free >= reserve + options_.ballast_bytes) {
@@ -108,14 +109,13 @@ void DiskSpace::Poll() {
   free_.store(free, std::memory_order_relaxed);
   const bool low = options_.min_free_bytes > 0 && free < options_.min_free_bytes;
   if (low && !warned_low_) {
-    std::cerr << "sotto-server: free space on " << options_.dir << " is " << Mib(free)
-              << ", under the reserve of " << Mib(options_.min_free_bytes)
-              << " (--min-free-mib): refusing new messages, accounts and keys until space is "
-                 "freed; fetches and acknowledgements go on"
-              << std::endl;
+    log::Error(absl::StrCat("free space on ", options_.dir, " is ", Mib(free),
+                            ", under the reserve of ", Mib(options_.min_free_bytes),
+                            " (--min-free-mib): refusing new messages, accounts and keys until "
+                            "space is freed; fetches and acknowledgements go on"));
   } else if (!low && warned_low_) {
-    std::cerr << "sotto-server: free space on " << options_.dir << " is back to " << Mib(free)
-              << ": accepting writes again" << std::endl;
+    log::Warn(absl::StrCat("free space on ", options_.dir, " is back to ", Mib(free),
+                           ": accepting writes again"));
   }
   warned_low_ = low;
   low_.store(low, std::memory_order_relaxed);

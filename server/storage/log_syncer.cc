@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <chrono>
-#include <iostream>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "sotto/log.h"
 #include "sotto/metrics.h"
 
 namespace sotto::server {
@@ -111,7 +111,7 @@ void LogSyncer::RecordFailure(const absl::Status& status) {
       absl::Status(status.code(), absl::StrCat("a write-ahead-log sync failed (", status.message(),
                                                "); nothing is acknowledged until the server is "
                                                "restarted"));
-  std::cerr << "sotto-server: " << failed_.message() << std::endl;
+  log::Error(failed_.message());
 }
 
 bool LogSyncer::Busy() const {

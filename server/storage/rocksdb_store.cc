@@ -28,6 +28,7 @@
 #include "rocksdb/write_batch.h"
 #include "server/storage/key_codec.h"
 #include "server/storage/space_guard_store.h"
+#include "sotto/log.h"
 
 namespace sotto::server {
 
@@ -112,9 +113,9 @@ absl::Status FromRocksForRequest(const rocksdb::Status& s, absl::string_view wha
   int64_t last = last_logged_ms.load(std::memory_order_relaxed);
   if (now_ms - last >= 1000 && last_logged_ms.compare_exchange_strong(last, now_ms)) {
     const uint64_t skipped = unlogged.exchange(0);
-    std::cerr << "sotto-server: storage error: " << what << ": " << s.ToString()
-              << (skipped > 0 ? absl::StrCat(" (and ", skipped, " more since the last)") : "")
-              << std::endl;
+    log::Error(absl::StrCat("storage error: ", what, ": ", s.ToString(),
+                            skipped > 0 ? absl::StrCat(" (and ", skipped, " more since the last)")
+                                        : ""));
   } else {
     unlogged.fetch_add(1, std::memory_order_relaxed);
   }
@@ -156,10 +157,9 @@ class StderrLogger final : public rocksdb::Logger {
       return;
     }
     if (repeated_ > 0) {
-      std::fprintf(stderr, "sotto-server: rocksdb: (the line before %lu more times)\n",
-                   static_cast<unsigned long>(repeated_));
+      log::Warn(absl::StrCat("rocksdb: (the line before ", repeated_, " more times)"));
     }
-    std::fprintf(stderr, "sotto-server: rocksdb: %s\n", line);
+    log::Warn(absl::StrCat("rocksdb: ", line));
     last_ = line;
     last_ms_ = now_ms;
     repeated_ = 0;
