@@ -22,6 +22,14 @@
 
 namespace sotto::server {
 
+// A checkpoint of the database (Store::Checkpoint) in a new directory
+// inside the data directory, and the key files that belong with it: what
+// `sotto-server backup` copies out (server/app/backup.h).
+struct TakenCheckpoint {
+  std::string dir;
+  KeyFilePaths keys;  // resolved
+};
+
 class OperatorBackend {
  public:
   virtual ~OperatorBackend() = default;
@@ -47,6 +55,13 @@ class OperatorBackend {
   // first error of `fn` or of the read. The database is opened read-only.
   virtual absl::Status ForEachAuditEntry(
       const std::function<absl::Status(const KeyValue&)>& fn) = 0;
+
+  // Checkpoints the database while the server goes on serving (or, with no
+  // server, with the database opened for it): every write answered before
+  // the call is in it. The caller removes the directory (WriteBackup
+  // does). Errors: those of reaching the server or database, and of
+  // Store::Checkpoint.
+  virtual absl::StatusOr<TakenCheckpoint> Checkpoint() = 0;
 };
 
 // DATA_DIR/operator.sock.

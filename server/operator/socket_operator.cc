@@ -88,4 +88,14 @@ absl::Status SocketOperator::ForEachAuditEntry(
   }
 }
 
+absl::StatusOr<TakenCheckpoint> SocketOperator::Checkpoint() {
+  grpc::ClientContext ctx;
+  // A checkpoint flushes the memtables first: allow for a slow disk.
+  SetDeadline(ctx, kAuditPageDeadline);
+  sotto::v1::CheckpointResponse resp;
+  absl::Status s = FromGrpc(stub_->Checkpoint(&ctx, sotto::v1::CheckpointRequest(), &resp));
+  if (!s.ok()) return s;
+  return TakenCheckpoint{resp.dir(), KeyFilePaths{resp.audit_key_file(), resp.code_pepper_file()}};
+}
+
 }  // namespace sotto::server

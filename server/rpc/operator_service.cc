@@ -1,7 +1,10 @@
 #include "server/rpc/operator_service.h"
 
 #include <algorithm>
+#include <filesystem>
+#include <system_error>
 
+#include "server/app/backup.h"
 #include "server/rpc/status_mapping.h"
 
 namespace sotto::server::rpc {
@@ -73,6 +76,23 @@ grpc::ServerUnaryReactor* OperatorService::Stats(grpc::CallbackServerContext* co
   response->set_log_syncs_over_100ms(durability.syncs_over_100ms);
   response->set_pool_threads(pool_->threads());
   reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* OperatorService::Checkpoint(grpc::CallbackServerContext* context,
+                                                      const sotto::v1::CheckpointRequest*,
+                                                      sotto::v1::CheckpointResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  // Absolute: the command that copies it out may run in another directory.
+  std::error_code ec;
+  const std::string dir = std::filesystem::absolute(NewCheckpointDir(data_dir_), ec).string();
+  absl::Status s = durable_->Checkpoint(dir);
+  if (s.ok()) {
+    response->set_dir(dir);
+    response->set_audit_key_file(std::filesystem::absolute(key_files_.audit_key, ec).string());
+    response->set_code_pepper_file(std::filesystem::absolute(key_files_.code_pepper, ec).string());
+  }
+  reactor->Finish(ToGrpcStatus(s));
   return reactor;
 }
 
