@@ -8,7 +8,7 @@ JOBS ?= 2
 LISTEN ?= 127.0.0.1:7443
 DATA_DIR ?= ./var
 
-.PHONY: all deps build run demo test unit-test test-sanitize fuzz-build fuzz-smoke fuzz lint tidy format-check clean
+.PHONY: all deps build run demo test unit-test reliability test-sanitize fuzz-build fuzz-smoke fuzz lint tidy format-check clean
 
 all: build
 
@@ -34,6 +34,12 @@ test: unit-test fuzz-smoke
 
 unit-test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS)
+
+# The reliability suite's long forms (tests/reliability/, docs/RELIABILITY.md):
+# e.g. 100 SIGKILLs under load. Their short forms run in `make test`. Serial:
+# each measures the machine it has.
+reliability: build
+	cd $(BUILD_DIR) && SOTTO_RELIABILITY_LONG=1 ctest -L reliability --output-on-failure -V
 
 # The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer. UB is
 # fatal (-fno-sanitize-recover) so a finding fails its test instead of only
