@@ -1,6 +1,6 @@
 // sotto-server: serves Sotto (the root command), or runs one operator
 // command: enrol-therapist, audit, deactivate, reactivate, stats, backup,
-// restore. Each lives
+// restore, users. Each lives
 // in server/cli/ (commands.h lists them); server/README.md is the manual.
 //
 // Flag errors are one line on stderr, "sotto-server: WHAT (see --help)", and
@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
   const cli::Subcommand subcommands[] = {
       cli::AddEnrolCommand(app),      cli::AddAuditCommand(app), cli::AddDeactivateCommand(app),
       cli::AddReactivateCommand(app), cli::AddStatsCommand(app), cli::AddBackupCommand(app),
-      cli::AddRestoreCommand(app),
+      cli::AddRestoreCommand(app),    cli::AddUsersCommand(app),
   };
   // The schema too: at an upgrade, what database this binary can open
   // (server/storage/schema_version.h).

@@ -104,4 +104,21 @@ absl::StatusOr<TakenCheckpoint> DatabaseOperator::Checkpoint() {
   return TakenCheckpoint{dir, keys_};
 }
 
+absl::Status DatabaseOperator::ForEachUser(
+    const std::function<absl::Status(const UserSummary&)>& fn) {
+  absl::StatusOr<std::unique_ptr<Store>> store = OpenStore(/*read_only=*/true);
+  if (!store.ok()) return store.status();
+  std::string after;
+  while (true) {
+    absl::StatusOr<std::vector<UserSummary>> users = ListUsers(store->get(), after, kAuditPage);
+    if (!users.ok()) return users.status();
+    for (const UserSummary& user : *users) {
+      absl::Status s = fn(user);
+      if (!s.ok()) return s;
+    }
+    if (users->size() < kAuditPage) return absl::OkStatus();
+    after = users->back().handle;
+  }
+}
+
 }  // namespace sotto::server

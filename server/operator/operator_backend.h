@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "server/app/key_files.h"
 #include "server/domain/enrolment.h"
+#include "server/domain/user_list.h"
 #include "server/storage/store.h"
 #include "sotto/v1/operator.pb.h"
 
@@ -62,6 +63,11 @@ class OperatorBackend {
   // does). Errors: those of reaching the server or database, and of
   // Store::Checkpoint.
   virtual absl::StatusOr<TakenCheckpoint> Checkpoint() = 0;
+
+  // Calls `fn` with each account (user_list.h), in handle order. Stops at,
+  // and returns, the first error of `fn` or of the read. The database is
+  // opened read-only.
+  virtual absl::Status ForEachUser(const std::function<absl::Status(const UserSummary&)>& fn) = 0;
 };
 
 // DATA_DIR/operator.sock.

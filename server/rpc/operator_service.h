@@ -54,6 +54,9 @@ class OperatorService final : public sotto::v1::Operator::CallbackService {
   grpc::ServerUnaryReactor* Checkpoint(grpc::CallbackServerContext* context,
                                        const sotto::v1::CheckpointRequest* request,
                                        sotto::v1::CheckpointResponse* response) override;
+  grpc::ServerUnaryReactor* ListUsers(grpc::CallbackServerContext* context,
+                                      const sotto::v1::ListUsersRequest* request,
+                                      sotto::v1::ListUsersResponse* response) override;
 
  private:
   Enrolment* const enrolment_;

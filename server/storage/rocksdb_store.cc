@@ -280,7 +280,9 @@ class WholeKey final : public rocksdb::SliceTransform {
 };
 
 // Reads, checks and (read-write) writes the schema version record
-// (schema_version.h) in the default column family `meta`.
+// (schema_version.h) in the default column family `meta`, before anything
+// reads: a database of another layout is not to be misread. On a refusal
+// the caller closes the database again.
 absl::Status CheckSchemaVersion(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta,
                                 const std::string& path, bool read_only) {
   std::string stored;
@@ -390,17 +392,12 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStore(const std::string& path,
   } else {
     s = rocksdb::DB::Open(db_options, path, families, &handles, &raw);
   }
-  if (!s.ok()) {
-    return FromRocks(s, absl::StrCat("cannot open database in ", path));
-  }
+  if (!s.ok()) return FromRocks(s, absl::StrCat("cannot open database in ", path));
   static_assert(kTableCount > 0);
   auto store = std::unique_ptr<Store>(
       new RocksDbStore(std::unique_ptr<rocksdb::DB>(raw), handles, options.read_only));
-  // Before anything reads: a database of another layout is not to be
-  // misread. A refusal closes the database again (the store's destructor).
   absl::Status version = CheckSchemaVersion(raw, handles[kTableCount], path, options.read_only);
-  if (!version.ok()) return version;
-  return store;
+  return version.ok() ? std::move(store) : absl::StatusOr<std::unique_ptr<Store>>(version);
 }
 
 }  // namespace sotto::server
