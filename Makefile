@@ -35,9 +35,11 @@ test: unit-test fuzz-smoke
 unit-test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS)
 
-# The reliability suite's long forms (tests/reliability, docs/RELIABILITY.md).
+# The reliability suite's long forms (tests/reliability/, docs/RELIABILITY.md):
+# e.g. 100 SIGKILLs under load. Their short forms run in `make test`. Serial:
+# each measures the machine it has.
 reliability: build
-	cd $(BUILD_DIR) && SOTTO_RELIABILITY_LONG=1 ctest -L reliability --output-on-failure
+	cd $(BUILD_DIR) && SOTTO_RELIABILITY_LONG=1 ctest -L reliability --output-on-failure -V
 
 # The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer. UB is
 # fatal (-fno-sanitize-recover) so a finding fails its test instead of only

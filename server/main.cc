@@ -1,6 +1,6 @@
 // sotto-server: serves Sotto (the root command), or runs one operator
 // command: enrol-therapist, audit, deactivate, reactivate, stats,
-// check-config. Each lives
+// check-config, backup, restore, users. Each lives
 // in server/cli/ (commands.h lists them); server/README.md is the manual.
 //
 // Flag errors are one line on stderr, "sotto-server: WHAT (see --help)", and
@@ -13,6 +13,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/synchronization/mutex.h"
 #include "server/cli/commands.h"
+#include "server/storage/schema_version.h"
 #include "sotto/no_core_dumps.h"
 
 int main(int argc, char** argv) {
@@ -35,8 +36,14 @@ int main(int argc, char** argv) {
       cli::AddEnrolCommand(app),      cli::AddAuditCommand(app),
       cli::AddDeactivateCommand(app), cli::AddReactivateCommand(app),
       cli::AddStatsCommand(app),      cli::AddCheckConfigCommand(app, serve.load),
+      cli::AddBackupCommand(app),     cli::AddRestoreCommand(app),
+      cli::AddUsersCommand(app),
   };
-  app.set_version_flag("--version", std::string("sotto-server ") + SOTTO_VERSION);
+  // The schema too: at an upgrade, what database this binary can open
+  // (server/storage/schema_version.h).
+  app.set_version_flag("--version", std::string("sotto-server ") + SOTTO_VERSION +
+                                        " (database schema " +
+                                        std::to_string(sotto::server::kSchemaVersion) + ")");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -10,6 +10,8 @@
 //   audit_command.cc    audit [--verify]
 //   account_commands.cc deactivate, reactivate
 //   stats_command.cc    stats
+//   backup_commands.cc  backup, restore
+//   users_command.cc    users
 // The operator commands act through server/operator's OperatorBackend (the
 // running server's socket, or the database with no server). Each prints its
 // errors as one line on stderr and returns the exit status (server/README.md).
@@ -58,6 +60,9 @@ Subcommand AddAuditCommand(CLI::App& app);
 Subcommand AddDeactivateCommand(CLI::App& app);
 Subcommand AddReactivateCommand(CLI::App& app);
 Subcommand AddStatsCommand(CLI::App& app);
+Subcommand AddBackupCommand(CLI::App& app);
+Subcommand AddRestoreCommand(CLI::App& app);
+Subcommand AddUsersCommand(CLI::App& app);
 
 }  // namespace sotto::server::cli
 

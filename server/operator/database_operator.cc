@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "server/app/backup.h"
 #include "server/domain/accounts.h"
 #include "server/domain/audit_log.h"
 #include "server/domain/clock.h"
@@ -88,6 +89,35 @@ absl::Status DatabaseOperator::ForEachAuditEntry(
     }
     if (rows->size() < kAuditPage) return absl::OkStatus();
     after = rows->back().key;
+  }
+}
+
+absl::StatusOr<TakenCheckpoint> DatabaseOperator::Checkpoint() {
+  // Read-write: a checkpoint flushes the memtables first. The lock also
+  // keeps a server from starting on the database meanwhile.
+  absl::StatusOr<std::unique_ptr<Store>> store = OpenStore(/*read_only=*/false);
+  if (!store.ok()) return store.status();
+  std::error_code ec;
+  const std::string dir = std::filesystem::absolute(NewCheckpointDir(data_dir_), ec).string();
+  absl::Status s = (*store)->Checkpoint(dir);
+  if (!s.ok()) return s;
+  return TakenCheckpoint{dir, keys_};
+}
+
+absl::Status DatabaseOperator::ForEachUser(
+    const std::function<absl::Status(const UserSummary&)>& fn) {
+  absl::StatusOr<std::unique_ptr<Store>> store = OpenStore(/*read_only=*/true);
+  if (!store.ok()) return store.status();
+  std::string after;
+  while (true) {
+    absl::StatusOr<std::vector<UserSummary>> users = ListUsers(store->get(), after, kAuditPage);
+    if (!users.ok()) return users.status();
+    for (const UserSummary& user : *users) {
+      absl::Status s = fn(user);
+      if (!s.ok()) return s;
+    }
+    if (users->size() < kAuditPage) return absl::OkStatus();
+    after = users->back().handle;
   }
 }
 

@@ -36,6 +36,8 @@ class DatabaseOperator final : public OperatorBackend {
   // Always FAILED_PRECONDITION "no server is running on DIR ...".
   absl::StatusOr<sotto::v1::StatsResponse> Stats() override;
   absl::Status ForEachAuditEntry(const std::function<absl::Status(const KeyValue&)>& fn) override;
+  absl::StatusOr<TakenCheckpoint> Checkpoint() override;
+  absl::Status ForEachUser(const std::function<absl::Status(const UserSummary&)>& fn) override;
 
  private:
   absl::StatusOr<std::unique_ptr<Store>> OpenStore(bool read_only) const;

@@ -17,10 +17,19 @@
 #include "absl/status/statusor.h"
 #include "server/app/key_files.h"
 #include "server/domain/enrolment.h"
+#include "server/domain/user_list.h"
 #include "server/storage/store.h"
 #include "sotto/v1/operator.pb.h"
 
 namespace sotto::server {
+
+// A checkpoint of the database (Store::Checkpoint) in a new directory
+// inside the data directory, and the key files that belong with it: what
+// `sotto-server backup` copies out (server/app/backup.h).
+struct TakenCheckpoint {
+  std::string dir;
+  KeyFilePaths keys;  // resolved
+};
 
 class OperatorBackend {
  public:
@@ -47,6 +56,18 @@ class OperatorBackend {
   // first error of `fn` or of the read. The database is opened read-only.
   virtual absl::Status ForEachAuditEntry(
       const std::function<absl::Status(const KeyValue&)>& fn) = 0;
+
+  // Checkpoints the database while the server goes on serving (or, with no
+  // server, with the database opened for it): every write answered before
+  // the call is in it. The caller removes the directory (WriteBackup
+  // does). Errors: those of reaching the server or database, and of
+  // Store::Checkpoint.
+  virtual absl::StatusOr<TakenCheckpoint> Checkpoint() = 0;
+
+  // Calls `fn` with each account (user_list.h), in handle order. Stops at,
+  // and returns, the first error of `fn` or of the read. The database is
+  // opened read-only.
+  virtual absl::Status ForEachUser(const std::function<absl::Status(const UserSummary&)>& fn) = 0;
 };
 
 // DATA_DIR/operator.sock.

@@ -88,4 +88,41 @@ absl::Status SocketOperator::ForEachAuditEntry(
   }
 }
 
+absl::StatusOr<TakenCheckpoint> SocketOperator::Checkpoint() {
+  grpc::ClientContext ctx;
+  // A checkpoint flushes the memtables first: allow for a slow disk.
+  SetDeadline(ctx, kAuditPageDeadline);
+  sotto::v1::CheckpointResponse resp;
+  absl::Status s = FromGrpc(stub_->Checkpoint(&ctx, sotto::v1::CheckpointRequest(), &resp));
+  if (!s.ok()) return s;
+  return TakenCheckpoint{resp.dir(), KeyFilePaths{resp.audit_key_file(), resp.code_pepper_file()}};
+}
+
+absl::Status SocketOperator::ForEachUser(
+    const std::function<absl::Status(const UserSummary&)>& fn) {
+  std::string after;
+  while (true) {
+    grpc::ClientContext ctx;
+    SetDeadline(ctx, kAuditPageDeadline);
+    sotto::v1::ListUsersRequest req;
+    req.set_after_handle(after);
+    req.set_limit(kAuditPage);
+    sotto::v1::ListUsersResponse resp;
+    absl::Status s = FromGrpc(stub_->ListUsers(&ctx, req, &resp));
+    if (!s.ok()) return s;
+    for (const auto& u : resp.users()) {
+      UserSummary user{u.handle(),
+                       u.role() == "therapist" ? Role::kTherapist
+                       : u.role() == "client"  ? Role::kClient
+                                               : Role::kUnspecified,
+                       u.deactivated(),
+                       {u.device_ids().begin(), u.device_ids().end()}};
+      s = fn(user);
+      if (!s.ok()) return s;
+      after = u.handle();
+    }
+    if (resp.users_size() < static_cast<int>(kAuditPage)) return absl::OkStatus();
+  }
+}
+
 }  // namespace sotto::server

@@ -27,6 +27,8 @@ class SocketOperator final : public OperatorBackend {
   absl::Status SetDeactivated(const std::string& handle, bool deactivated) override;
   absl::StatusOr<sotto::v1::StatsResponse> Stats() override;
   absl::Status ForEachAuditEntry(const std::function<absl::Status(const KeyValue&)>& fn) override;
+  absl::StatusOr<TakenCheckpoint> Checkpoint() override;
+  absl::Status ForEachUser(const std::function<absl::Status(const UserSummary&)>& fn) override;
 
  private:
   std::unique_ptr<sotto::v1::Operator::Stub> stub_;

@@ -1,7 +1,11 @@
 #include "server/rpc/operator_service.h"
 
 #include <algorithm>
+#include <filesystem>
+#include <system_error>
 
+#include "server/app/backup.h"
+#include "server/domain/user_list.h"
 #include "server/rpc/status_mapping.h"
 
 namespace sotto::server::rpc {
@@ -73,6 +77,45 @@ grpc::ServerUnaryReactor* OperatorService::Stats(grpc::CallbackServerContext* co
   response->set_log_syncs_over_100ms(durability.syncs_over_100ms);
   response->set_pool_threads(pool_->threads());
   reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* OperatorService::Checkpoint(grpc::CallbackServerContext* context,
+                                                      const sotto::v1::CheckpointRequest*,
+                                                      sotto::v1::CheckpointResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  // Absolute: the command that copies it out may run in another directory.
+  std::error_code ec;
+  const std::string dir = std::filesystem::absolute(NewCheckpointDir(data_dir_), ec).string();
+  absl::Status s = durable_->Checkpoint(dir);
+  if (s.ok()) {
+    response->set_dir(dir);
+    response->set_audit_key_file(std::filesystem::absolute(key_files_.audit_key, ec).string());
+    response->set_code_pepper_file(std::filesystem::absolute(key_files_.code_pepper, ec).string());
+  }
+  reactor->Finish(ToGrpcStatus(s));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* OperatorService::ListUsers(grpc::CallbackServerContext* context,
+                                                     const sotto::v1::ListUsersRequest* request,
+                                                     sotto::v1::ListUsersResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  constexpr uint32_t kDefaultPage = 1000;
+  constexpr uint32_t kMaxPage = 10000;
+  uint32_t limit = request->limit() == 0 ? kDefaultPage : std::min(request->limit(), kMaxPage);
+  absl::StatusOr<std::vector<UserSummary>> users =
+      server::ListUsers(durable_, request->after_handle(), limit);
+  if (users.ok()) {
+    for (const UserSummary& u : *users) {
+      auto* out = response->add_users();
+      out->set_handle(u.handle);
+      out->set_role(std::string(RoleName(u.role)));
+      out->set_deactivated(u.deactivated);
+      for (uint32_t id : u.device_ids) out->add_device_ids(id);
+    }
+  }
+  reactor->Finish(ToGrpcStatus(users.status()));
   return reactor;
 }
 

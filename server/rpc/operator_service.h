@@ -1,6 +1,9 @@
 #ifndef SOTTO_SERVER_RPC_OPERATOR_SERVICE_H_
 #define SOTTO_SERVER_RPC_OPERATOR_SERVICE_H_
 
+#include <string>
+
+#include "server/app/key_files.h"
 #include "server/domain/accounts.h"
 #include "server/domain/audit_log.h"
 #include "server/domain/enrolment.h"
@@ -17,14 +20,19 @@ namespace sotto::server::rpc {
 // Never register it on the network port. Does not own `enrolment`.
 class OperatorService final : public sotto::v1::Operator::CallbackService {
  public:
+  // `data_dir` and `key_files` (resolved): this server's, named in a
+  // Checkpoint's answer.
   OperatorService(Enrolment* enrolment, AuditLog* audit, Accounts* accounts,
-                  const ServerStats* stats, const Store* durable, const BlockingPool* pool)
+                  const ServerStats* stats, Store* durable, const BlockingPool* pool,
+                  std::string data_dir, KeyFilePaths key_files)
       : enrolment_(enrolment),
         audit_(audit),
         accounts_(accounts),
         stats_(stats),
         durable_(durable),
-        pool_(pool) {}
+        pool_(pool),
+        data_dir_(std::move(data_dir)),
+        key_files_(std::move(key_files)) {}
   OperatorService(const OperatorService&) = delete;
   OperatorService& operator=(const OperatorService&) = delete;
 
@@ -43,14 +51,22 @@ class OperatorService final : public sotto::v1::Operator::CallbackService {
   grpc::ServerUnaryReactor* Stats(grpc::CallbackServerContext* context,
                                   const sotto::v1::StatsRequest* request,
                                   sotto::v1::StatsResponse* response) override;
+  grpc::ServerUnaryReactor* Checkpoint(grpc::CallbackServerContext* context,
+                                       const sotto::v1::CheckpointRequest* request,
+                                       sotto::v1::CheckpointResponse* response) override;
+  grpc::ServerUnaryReactor* ListUsers(grpc::CallbackServerContext* context,
+                                      const sotto::v1::ListUsersRequest* request,
+                                      sotto::v1::ListUsersResponse* response) override;
 
  private:
   Enrolment* const enrolment_;
   AuditLog* const audit_;
   Accounts* const accounts_;
   const ServerStats* const stats_;
-  const Store* const durable_;  // for its DurabilityStats
+  Store* const durable_;  // for its DurabilityStats and Checkpoint
   const BlockingPool* const pool_;
+  const std::string data_dir_;
+  const KeyFilePaths key_files_;
 };
 
 }  // namespace sotto::server::rpc

@@ -278,8 +278,9 @@ void SottoServer::Parts::MakeServices(const ServerOptions& options, Clock* clock
   });
   care_service = std::make_unique<CareService>(gate.get(), care.get(), code_attempts.get());
   queue_service = std::make_unique<QueueService>(gate.get(), conversations.get());
-  operator_service = std::make_unique<OperatorService>(enrolment.get(), audit, accounts.get(),
-                                                       &stats, db, pool.get());
+  operator_service = std::make_unique<OperatorService>(
+      enrolment.get(), audit, accounts.get(), &stats, db, pool.get(), options.data_dir,
+      ResolveKeyFilePaths(options.data_dir, {options.audit_key_file, options.code_pepper_file}));
 }
 
 absl::StatusOr<int> SottoServer::Parts::ServeTcp(

@@ -43,6 +43,7 @@ class CachingStore final : public Store {
   absl::StatusOr<std::optional<KeyValue>> PopFirst(Table table, absl::string_view prefix,
                                                    Durability durability) override;
   absl::Status SyncLog() override { return inner_->SyncLog(); }
+  absl::Status Checkpoint(const std::string& dir) override { return inner_->Checkpoint(dir); }
 
  private:
   struct TableCache {

@@ -13,6 +13,7 @@
 
 #include "absl/hash/hash.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
@@ -25,10 +26,12 @@
 #include "rocksdb/perf_level.h"
 #include "rocksdb/slice_transform.h"
 #include "rocksdb/table.h"
+#include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/write_batch.h"
 #include "server/storage/key_codec.h"
 #include "server/storage/space_guard_store.h"
 #include "sotto/log.h"
+#include "server/storage/schema_version.h"
 
 namespace sotto::server {
 
@@ -282,6 +285,24 @@ class RocksDbStore final : public Store {
     return kv;
   }
 
+  absl::Status Checkpoint(const std::string& dir) override {
+    std::error_code ec;
+    if (std::filesystem::exists(dir, ec)) {
+      return absl::FailedPreconditionError(absl::StrCat("checkpoint directory ", dir, " exists"));
+    }
+    rocksdb::Checkpoint* raw = nullptr;
+    rocksdb::Status s = rocksdb::Checkpoint::Create(db_.get(), &raw);
+    if (!s.ok()) return FromRocks(s, "start checkpoint");
+    std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+    // log_size_for_flush 0: the memtables are flushed first, so the copy is
+    // table files plus a short log (RocksDB copies the live logs, cut at
+    // their size when it starts, and every write that returned is in them or
+    // flushed). Table files are hard-linked on one filesystem; across two,
+    // linking fails with EXDEV and RocksDB copies instead.
+    return FromRocks(checkpoint->CreateCheckpoint(dir, /*log_size_for_flush=*/0),
+                     absl::StrCat("checkpoint to ", dir));
+  }
+
  private:
   rocksdb::ColumnFamilyHandle* Handle(Table table) const {
     return handles_[static_cast<size_t>(table)];
@@ -341,6 +362,44 @@ class WholeKey final : public rocksdb::SliceTransform {
   rocksdb::Slice Transform(const rocksdb::Slice& key) const override { return key; }
   bool InDomain(const rocksdb::Slice&) const override { return true; }
 };
+
+// Reads, checks and (read-write) writes the schema version record
+// (schema_version.h) in the default column family `meta`, before anything
+// reads: a database of another layout is not to be misread. On a refusal
+// the caller closes the database again.
+absl::Status CheckSchemaVersion(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta,
+                                const std::string& path, bool read_only) {
+  std::string stored;
+  rocksdb::Status s = db->Get(rocksdb::ReadOptions(), meta, kSchemaVersionKey, &stored);
+  uint64_t version = 1;  // absent: written before versioning, layout 1
+  if (s.ok()) {
+    if (!absl::SimpleAtoi(stored, &version) || version == 0) {
+      return absl::DataLossError(absl::StrCat("the database in ", path,
+                                              " has a malformed schema version \"", stored, "\""));
+    }
+  } else if (!s.IsNotFound()) {
+    return FromRocks(s, absl::StrCat("read schema version in ", path));
+  }
+  if (version > kSchemaVersion) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the database in ", path, " has schema version ", version,
+                     ", newer than this sotto-server ", "knows (", kSchemaVersion,
+                     "): it was written by a newer sotto-server; run that one, or ",
+                     "restore a backup taken before the upgrade"));
+  }
+  // No migrations yet: version 1 is the first. A later version adds its
+  // step here, from `version` up, before the record is rewritten.
+  if (version < kSchemaVersion) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the database in ", path, " has schema version ", version,
+                     " and this sotto-server cannot migrate it to ", kSchemaVersion));
+  }
+  if (read_only || s.ok()) return absl::OkStatus();
+  rocksdb::WriteOptions synced;
+  synced.sync = true;
+  return FromRocks(db->Put(synced, meta, kSchemaVersionKey, absl::StrCat(kSchemaVersion)),
+                   absl::StrCat("write schema version in ", path));
+}
 
 // The database-wide options (column families get theirs in OpenRocksDbStore).
 rocksdb::Options DbOptions() {
@@ -435,12 +494,12 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStore(const std::string& path,
   } else {
     s = rocksdb::DB::Open(db_options, path, families, &handles, &raw);
   }
-  if (!s.ok()) {
-    return FromRocks(s, absl::StrCat("cannot open database in ", path));
-  }
+  if (!s.ok()) return FromRocks(s, absl::StrCat("cannot open database in ", path));
   static_assert(kTableCount > 0);
-  return std::unique_ptr<Store>(
-      new RocksDbStore(std::unique_ptr<rocksdb::DB>(raw), std::move(handles), options.read_only));
+  auto store = std::unique_ptr<Store>(
+      new RocksDbStore(std::unique_ptr<rocksdb::DB>(raw), handles, options.read_only));
+  absl::Status version = CheckSchemaVersion(raw, handles[kTableCount], path, options.read_only);
+  return version.ok() ? std::move(store) : absl::StatusOr<std::unique_ptr<Store>>(version);
 }
 
 }  // namespace sotto::server

@@ -160,6 +160,18 @@ class Store {
 
   // How syncs went so far (zeros for a store without group commit).
   virtual DurabilityStats durability_stats() const { return {}; }
+
+  // Writes a copy of the whole database into `dir`, which must not exist
+  // (its parent must): a point-in-time copy that holds every write that
+  // returned before this call (later ones may or may not be in it), which
+  // OpenRocksDbStore opens as it is. Writers are not held up. Where `dir` is
+  // on the database's filesystem the immutable table files are hard-linked,
+  // elsewhere copied. Errors: FAILED_PRECONDITION (`dir` exists),
+  // UNIMPLEMENTED (a store without a database under it), I/O errors naming
+  // `dir`.
+  virtual absl::Status Checkpoint(const std::string& dir) {
+    return absl::UnimplementedError("this store cannot write a checkpoint to " + dir);
+  }
 };
 
 // The base of Store decorators (audit chain, cache, group commit, test
@@ -189,6 +201,7 @@ class ForwardingStore : public Store {
   }
   bool Backlogged() const override { return inner_->Backlogged(); }
   DurabilityStats durability_stats() const override { return inner_->durability_stats(); }
+  absl::Status Checkpoint(const std::string& dir) override { return inner_->Checkpoint(dir); }
 
  protected:
   Store* inner() const { return inner_; }

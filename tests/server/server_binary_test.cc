@@ -17,6 +17,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/storage/schema_version.h"
 #include "sotto/authorization.h"
 #include "sotto/v1/accounts.grpc.pb.h"
 #include "sotto/v1/messages.grpc.pb.h"
@@ -124,7 +125,8 @@ TEST(ServerBinaryTest, FlagErrorsExitTwoWithOneLineOnStderr) {
 TEST(ServerBinaryTest, HelpAndVersionExitZero) {
   SplitRun version = RunSplit("--version");
   EXPECT_EQ(version.exit_code, 0);
-  EXPECT_EQ(version.out, std::string("sotto-server ") + SOTTO_VERSION + "\n");
+  EXPECT_EQ(version.out, std::string("sotto-server ") + SOTTO_VERSION + " (database schema " +
+                             std::to_string(sotto::server::kSchemaVersion) + ")\n");
   EXPECT_EQ(version.err, "");
   SplitRun help = RunSplit("--help");
   EXPECT_EQ(help.exit_code, 0);

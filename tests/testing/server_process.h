@@ -112,14 +112,31 @@ class ServerProcess {
     return server;
   }
 
+  // Starts the server on an existing `data_dir` (e.g. one restored from a
+  // backup), with its key files beside it. The destructor leaves it.
+  static absl::StatusOr<std::unique_ptr<ServerProcess>> StartOn(
+      std::string data_dir, std::string binary = kDefaultBinary,
+      std::vector<std::string> extra_args = {}) {
+    std::unique_ptr<ServerProcess> server(new ServerProcess(std::move(binary), ""));
+    server->data_dir_ = std::move(data_dir);
+    server->extra_args_ = std::move(extra_args);
+    absl::Status s = server->Launch();
+    if (!s.ok()) return s;
+    return server;
+  }
+
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
 
   ~ServerProcess() {
     Kill();
     std::error_code ec;
-    std::filesystem::remove_all(root_, ec);
+    if (!root_.empty()) std::filesystem::remove_all(root_, ec);
   }
+
+  // The temporary directory holding data_dir() (empty for StartOn): room
+  // for a test's other files, deleted with it.
+  const std::string& root() const { return root_; }
 
   // "127.0.0.1:PORT" of the running server (the last one, once stopped).
   const std::string& address() const { return address_; }
