@@ -10,6 +10,7 @@ packages=(
   librocksdb-dev libabsl-dev
   libgtest-dev libgmock-dev
   libssl-dev libsodium-dev libcli11-dev libzxcvbn-dev
+  libcurl4-openssl-dev python3-aiosmtpd
   openssl
   tzdata
   clang-14 libclang-rt-14-dev clang-tidy-14 clang-format-14
