@@ -6,7 +6,7 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
-#include "server/domain/email_address.h"
+#include "sotto/email_address.h"
 #include "server/storage/key_codec.h"
 #include "sotto/status_macros.h"
 

@@ -10,7 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
-#include "server/domain/email_address.h"
+#include "sotto/email_address.h"
 
 namespace sotto::server::notify {
 namespace {

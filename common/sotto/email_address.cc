@@ -1,4 +1,4 @@
-#include "server/domain/email_address.h"
+#include "sotto/email_address.h"
 
 #include <vector>
 
@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 
-namespace sotto::server {
+namespace sotto {
 namespace {
 
 bool IsLocalChar(char c) {
@@ -64,4 +64,4 @@ absl::Status ValidateEmailAddress(absl::string_view address, absl::string_view f
   return absl::OkStatus();
 }
 
-}  // namespace sotto::server
+}  // namespace sotto

@@ -1,8 +1,9 @@
-#ifndef SOTTO_SERVER_DOMAIN_EMAIL_ADDRESS_H_
-#define SOTTO_SERVER_DOMAIN_EMAIL_ADDRESS_H_
+#ifndef SOTTO_COMMON_EMAIL_ADDRESS_H_
+#define SOTTO_COMMON_EMAIL_ADDRESS_H_
 
 // The one check an email address passes before the server stores it or
-// writes it into a mail header (notifications, issue 20). Deliberately
+// writes it into a mail header (notifications, issue 20), and the client
+// before sending it. Deliberately
 // narrower than RFC 5321: what a person types for a mailbox, and nothing
 // that could end a header line or start another (CR, LF, any control
 // character), so `To: <address>` can never carry an injected header.
@@ -10,7 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 
-namespace sotto::server {
+namespace sotto {
 
 // RFC 5321's limit on a forward path, and on a local part.
 inline constexpr size_t kMaxEmailBytes = 254;
@@ -25,6 +26,6 @@ inline constexpr size_t kMaxEmailLocalBytes = 64;
 // address, which may not be logged).
 absl::Status ValidateEmailAddress(absl::string_view address, absl::string_view field = "email");
 
-}  // namespace sotto::server
+}  // namespace sotto
 
-#endif  // SOTTO_SERVER_DOMAIN_EMAIL_ADDRESS_H_
+#endif  // SOTTO_COMMON_EMAIL_ADDRESS_H_
