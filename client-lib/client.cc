@@ -31,8 +31,8 @@
 #include "client-lib/profile/registration.h"
 #include "client-lib/storage/encrypted_rocks_store.h"
 #include "client-lib/transport/address_policy.h"
-#include "sotto/invite.h"
 #include "sotto/email_address.h"
+#include "sotto/invite.h"
 #include "sotto/status_macros.h"
 
 namespace sotto {

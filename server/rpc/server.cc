@@ -25,6 +25,7 @@
 #include "server/domain/key_directory.h"
 #include "server/domain/scheduled_releaser.h"
 #include "server/domain/sweeper.h"
+#include "server/notify/digest.h"
 #include "server/rpc/accounts_service.h"
 #include "server/rpc/blocking_pool.h"
 #include "server/rpc/call_gate.h"
@@ -32,7 +33,6 @@
 #include "server/rpc/keys_service.h"
 #include "server/rpc/messages_service.h"
 #include "server/rpc/notifications_service.h"
-#include "server/notify/digest.h"
 #include "server/rpc/operator_service.h"
 #include "server/rpc/queue_service.h"
 #include "sotto/status_macros.h"
@@ -245,8 +245,7 @@ absl::Status SottoServer::Parts::MakeNotifications(const ServerOptions& options)
   if (!options.smtp.relay.empty()) {
     const KeyFilePaths key_files =
         ResolveKeyFilePaths(options.data_dir, {"", "", options.notification_key_file});
-    SOTTO_ASSIGN_OR_RETURN(SecretKey key,
-                           LoadKeyFile(key_files.notification_key, /*create=*/true));
+    SOTTO_ASSIGN_OR_RETURN(SecretKey key, LoadKeyFile(key_files.notification_key, /*create=*/true));
     notification_settings = std::make_unique<NotificationSettings>(db, std::move(key));
     NotificationSettings* const settings = notification_settings.get();
     MessagesService* const streams = messages_service.get();
