@@ -38,6 +38,7 @@ int Main(int argc, char** argv) {
   RegisterMessageCommands(app, context);
   RegisterCareCommands(app, context);
   RegisterQueueCommands(app, context);
+  RegisterNotifyCommands(app, context);
 
   try {
     app.parse(argc, argv);

@@ -31,6 +31,7 @@
 #include "client-lib/profile/registration.h"
 #include "client-lib/storage/encrypted_rocks_store.h"
 #include "client-lib/transport/address_policy.h"
+#include "sotto/email_address.h"
 #include "sotto/invite.h"
 #include "sotto/status_macros.h"
 
@@ -387,6 +388,61 @@ absl::Status Client::Claim(absl::string_view client) {
   SOTTO_RETURN_IF_ERROR(impl_->session().Check());
   SOTTO_RETURN_IF_ERROR(client::ValidateHandle(client));
   return impl_->session().connection().Claim(std::string(client)).status();
+}
+
+// ---- email notifications ----
+
+namespace {
+
+NotificationSettings FromProto(const v1::NotificationSettings& in) {
+  NotificationSettings out;
+  switch (in.mode()) {
+    case v1::NOTIFICATION_EACH_MESSAGE:
+      out.mode = NotificationMode::kEachMessage;
+      break;
+    case v1::NOTIFICATION_DIGEST:
+      out.mode = NotificationMode::kDigest;
+      break;
+    default:
+      out.mode = NotificationMode::kOff;
+  }
+  out.email = in.email();
+  out.digest_interval_minutes = in.digest_interval_minutes();
+  out.server_sends_mail = in.server_sends_mail();
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<NotificationSettings> Client::SetEmailNotifications(
+    absl::string_view email, std::optional<absl::Duration> digest_interval) {
+  SOTTO_RETURN_IF_ERROR(impl_->session().Check());
+  SOTTO_RETURN_IF_ERROR(ValidateEmailAddress(email, "email"));
+  v1::SetEmailRequest request;
+  request.set_email(std::string(email));
+  request.set_mode(digest_interval ? v1::NOTIFICATION_DIGEST : v1::NOTIFICATION_EACH_MESSAGE);
+  if (digest_interval) {
+    if (*digest_interval < absl::ZeroDuration() || *digest_interval > absl::Hours(7 * 24)) {
+      return absl::InvalidArgumentError("digest interval must be 15 minutes to 7 days");
+    }
+    request.set_digest_interval_minutes(
+        static_cast<uint32_t>(absl::ToInt64Minutes(*digest_interval)));
+  }
+  SOTTO_ASSIGN_OR_RETURN(v1::NotificationSettings stored,
+                         impl_->session().connection().SetEmailNotifications(request));
+  return FromProto(stored);
+}
+
+absl::Status Client::DisableNotifications() {
+  SOTTO_RETURN_IF_ERROR(impl_->session().Check());
+  return impl_->session().connection().DisableNotifications();
+}
+
+absl::StatusOr<NotificationSettings> Client::GetNotificationSettings() {
+  SOTTO_RETURN_IF_ERROR(impl_->session().Check());
+  SOTTO_ASSIGN_OR_RETURN(v1::NotificationSettings stored,
+                         impl_->session().connection().GetNotifications());
+  return FromProto(stored);
 }
 
 // ---- settings, identity and the account ----

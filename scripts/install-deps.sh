@@ -10,6 +10,7 @@ packages=(
   librocksdb-dev libabsl-dev
   libgtest-dev libgmock-dev
   libssl-dev libsodium-dev libcli11-dev libzxcvbn-dev libtomlplusplus-dev
+  libcurl4-openssl-dev python3-aiosmtpd
   openssl
   haproxy util-linux
   tzdata

@@ -23,6 +23,8 @@ void RegisterCareCommands(CLI::App& app, Context& context);
 void RegisterPolicySet(CLI::App* policy, Context& context);
 // queue, snooze, close, claim (therapists).
 void RegisterQueueCommands(CLI::App& app, Context& context);
+// notify (email notifications without content).
+void RegisterNotifyCommands(CLI::App& app, Context& context);
 
 }  // namespace sotto::cli
 

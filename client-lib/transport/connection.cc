@@ -199,6 +199,7 @@ Connection::Connection(std::string address, TlsConfig tls, Keepalive keepalive)
   messages_ = v1::Messages::NewStub(channel_);
   care_ = v1::Care::NewStub(channel_);
   queue_ = v1::Queue::NewStub(channel_);
+  notifications_ = v1::Notifications::NewStub(channel_);
 }
 
 absl::Status Connection::Usable() const {
@@ -461,6 +462,23 @@ absl::StatusOr<v1::QueueEntry> Connection::Claim(const std::string& client) {
   v1::ClaimRequest request;
   request.set_client(client);
   return Call(queue_.get(), &v1::Queue::Stub::Claim, request, "Queue.Claim");
+}
+
+absl::StatusOr<v1::NotificationSettings> Connection::SetEmailNotifications(
+    const v1::SetEmailRequest& request) {
+  return Call(notifications_.get(), &v1::Notifications::Stub::SetEmail, request,
+              "Notifications.SetEmail");
+}
+
+absl::Status Connection::DisableNotifications() {
+  return Call(notifications_.get(), &v1::Notifications::Stub::Disable,
+              v1::DisableNotificationsRequest(), "Notifications.Disable")
+      .status();
+}
+
+absl::StatusOr<v1::NotificationSettings> Connection::GetNotifications() {
+  return Call(notifications_.get(), &v1::Notifications::Stub::Get, v1::GetNotificationsRequest(),
+              "Notifications.Get");
 }
 
 }  // namespace sotto::client::transport

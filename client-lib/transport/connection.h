@@ -19,6 +19,7 @@
 #include "sotto/v1/care.grpc.pb.h"
 #include "sotto/v1/keys.grpc.pb.h"
 #include "sotto/v1/messages.grpc.pb.h"
+#include "sotto/v1/notifications.grpc.pb.h"
 
 namespace sotto::client::transport {
 
@@ -157,6 +158,12 @@ class Connection {
   absl::StatusOr<v1::QueueEntry> Close(const std::string& client);
   absl::StatusOr<v1::QueueEntry> Claim(const std::string& client);
 
+  // Email notifications (notifications.proto, service Notifications).
+  absl::StatusOr<v1::NotificationSettings> SetEmailNotifications(
+      const v1::SetEmailRequest& request);
+  absl::Status DisableNotifications();
+  absl::StatusOr<v1::NotificationSettings> GetNotifications();
+
  private:
   void Prepare(grpc::ClientContext* context, bool authenticated, absl::Duration timeout);
 
@@ -190,6 +197,7 @@ class Connection {
   std::unique_ptr<v1::Messages::Stub> messages_;
   std::unique_ptr<v1::Care::Stub> care_;
   std::unique_ptr<v1::Queue::Stub> queue_;
+  std::unique_ptr<v1::Notifications::Stub> notifications_;
   absl::Mutex mu_;
   std::string authorization_ ABSL_GUARDED_BY(mu_);
 };

@@ -77,6 +77,7 @@ KeyFilePaths ResolveKeyFilePaths(const std::string& data_dir, KeyFilePaths paths
   while (base.size() > 1 && base.back() == '/') base.pop_back();
   if (paths.audit_key.empty()) paths.audit_key = base + ".audit-key";
   if (paths.code_pepper.empty()) paths.code_pepper = base + ".code-pepper";
+  if (paths.notification_key.empty()) paths.notification_key = base + ".notify-key";
   return paths;
 }
 

@@ -8,6 +8,8 @@
 //   audit key    DATA_DIR.audit-key    MACs the audit chain (audit_log.h)
 //   code pepper  DATA_DIR.code-pepper  keys stored enrolment and invite
 //                                      codes (codes.h)
+//   notification key  DATA_DIR.notify-key  seals stored email addresses
+//                                      (notification_settings.h)
 //
 // A file is 64 hex digits and a newline, mode 0600, created by the first
 // start that needs it. A file that group or others may read is refused.
@@ -28,10 +30,11 @@ namespace sotto::server {
 struct KeyFilePaths {
   std::string audit_key;
   std::string code_pepper;
+  std::string notification_key;
 };
 
 // `paths` with each empty path replaced by its default for `data_dir`
-// (DATA_DIR.audit-key, DATA_DIR.code-pepper; trailing slashes of DATA_DIR
+// (DATA_DIR.audit-key, DATA_DIR.code-pepper, DATA_DIR.notify-key; trailing slashes of DATA_DIR
 // dropped).
 KeyFilePaths ResolveKeyFilePaths(const std::string& data_dir, KeyFilePaths paths);
 

@@ -5,6 +5,7 @@
 //              ...]
 //              [--audit-key-file F] [--code-pepper-file F] [--audit-head-minutes N]
 //              [--metrics-listen HOST:PORT [--metrics-allow-remote]]
+//              [--smtp-relay HOST:PORT --smtp-from ADDR [--smtp-starttls ...]]
 //
 // Stdout contract (tests parse it): once serving, exactly one line
 //   sotto-server listening on HOST:PORT
@@ -92,6 +93,12 @@ struct ServeFlags {
   std::vector<std::string> rates;  // BURST/PER_HOUR, one per kRateFlags entry.
   std::string metrics_listen;      // empty: no metrics endpoint
   bool metrics_allow_remote = false;
+  // Notifications (docs/OPERATIONS.md, "Notifications").
+  notify::SmtpOptions smtp;
+  std::string smtp_password_file;
+  uint32_t notify_delay_s = Seconds(notify::NotifierOptions().delay);
+  uint32_t notify_quiet_minutes = 60;
+  uint32_t notify_retry_s = Seconds(notify::NotifierOptions().first_retry);
 };
 
 void AddConfigAndLogFlags(CLI::App& app, ServeFlags& f) {
@@ -232,6 +239,51 @@ void AddRateFlags(CLI::App& app, ServeFlags& f) {
   }
 }
 
+void AddNotifyFlags(CLI::App& app, ServeFlags& f) {
+  app.add_option("--smtp-relay", f.smtp.relay,
+                 "HOST:PORT of the SMTP relay for content-free email notifications "
+                 "(unset: no notifications)");
+  app.add_option("--smtp-from", f.smtp.from, "sender address of notification mails");
+  app.add_option("--notify-key-file", f.keys.notification_key,
+                 "the key sealing stored notification addresses, outside the data directory "
+                 "(default DATA_DIR.notify-key)");
+  app.add_flag("--smtp-starttls", f.smtp.starttls,
+               "require STARTTLS to the relay (certificate checked)");
+  app.add_option("--smtp-ca-file", f.smtp.ca_file, "CA bundle for the relay's certificate");
+  app.add_option("--smtp-user", f.smtp.username, "SMTP AUTH user (needs --smtp-starttls)");
+  app.add_option("--smtp-password-file", f.smtp_password_file,
+                 "file holding the SMTP AUTH password (kept out of the process list)");
+  app.add_option("--notify-delay-seconds", f.notify_delay_s,
+                 "from a first message to its mail (a burst within it gives one mail)")
+      ->capture_default_str()
+      ->check(CLI::Range(uint32_t{0}, uint32_t{24 * 3600}));
+  app.add_option("--notify-quiet-minutes", f.notify_quiet_minutes,
+                 "at most one notification mail per person this often")
+      ->capture_default_str()
+      ->check(CLI::Range(uint32_t{1}, uint32_t{7 * 24 * 60}));
+  app.add_option("--notify-retry-seconds", f.notify_retry_s,
+                 "first retry after the relay failed (doubling up to 10 minutes)")
+      ->capture_default_str()
+      ->check(CLI::Range(uint32_t{1}, uint32_t{600}));
+}
+
+// The notification flags into `options`: the password read from its file.
+absl::Status ToNotifyOptions(const ServeFlags& f, rpc::ServerOptions& options) {
+  options.smtp = f.smtp;
+  options.notification_key_file = f.keys.notification_key;
+  if (!f.smtp_password_file.empty()) {
+    std::ifstream in(f.smtp_password_file);
+    if (!in) {
+      return absl::NotFoundError("--smtp-password-file: cannot read " + f.smtp_password_file);
+    }
+    std::getline(in, options.smtp.password);
+  }
+  options.notify.delay = absl::Seconds(f.notify_delay_s);
+  options.notify.quiet_period = absl::Minutes(f.notify_quiet_minutes);
+  options.notify.first_retry = absl::Seconds(f.notify_retry_s);
+  return notify::CheckSmtpOptions(options.smtp);
+}
+
 // The whole of file `path`. Errors: one line naming the flag and the path.
 absl::StatusOr<std::string> ReadPemFile(const std::string& flag, const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -329,6 +381,7 @@ absl::StatusOr<rpc::ServerOptions> ToServerOptions(const ServeFlags& f) {
   options.max_streams_per_connection = f.max_streams_per_connection;
   options.grpc_memory_bytes = static_cast<size_t>(f.grpc_memory_mib << 20);
   options.handshake_timeout = absl::Seconds(f.handshake_timeout_s);
+  if (absl::Status s = ToNotifyOptions(f, options); !s.ok()) return s;
   return options;
 }
 
@@ -433,6 +486,7 @@ ServeCommand AddServeFlags(CLI::App& app) {
   AddFloodFlags(app, *flags);
   AddRateFlags(app, *flags);
   AddMetricsFlags(app, *flags);
+  AddNotifyFlags(app, *flags);
   // `app` outlives both: main() owns it and runs them.
   return {[flags, &app] { return Serve(app, *flags); },
           [flags, &app] { return Load(app, *flags); }};

@@ -44,6 +44,8 @@ absl::StatusOr<size_t> Accounts::DeleteOwnRowsInto(absl::string_view handle, Wri
     }));
   }
   batch.Delete(Table::kPolicies, keys::Account(handle));
+  // The email address for notifications (sealed; still theirs).
+  batch.Delete(Table::kNotifications, keys::Account(handle));
   batch.Delete(Table::kAccounts, keys::Account(handle));
   return rows;
 }

@@ -139,6 +139,10 @@ void Mailbox::SetScheduleListener(std::function<void(int64_t)> on_scheduled) {
   on_scheduled_ = std::move(on_scheduled);
 }
 
+void Mailbox::SetMessageListener(std::function<void(absl::string_view)> on_message) {
+  on_message_ = std::move(on_message);
+}
+
 absl::Status Mailbox::QueueInto(const StoredEnvelope& stamp, absl::string_view recipient,
                                 const std::vector<OutgoingEnvelope>& envelopes, bool enforce_depth,
                                 WriteBatch& batch,
@@ -189,7 +193,7 @@ absl::StatusOr<SendResult> Mailbox::Send(const AuthenticatedDevice& sender,
                                          SendOptions options) {
   SOTTO_ASSIGN_OR_RETURN(
       Sent sent, SendSteps(sender, recipient, message_id, envelopes, options, Durability::kSynced));
-  Notify(sent.grown);
+  Notify(sent);
   return std::move(sent.result);
 }
 
@@ -221,7 +225,7 @@ void Mailbox::Send(const AuthenticatedDevice& sender, absl::string_view recipien
                                                    "); retry with the same message id")));
           return;
         }
-        Notify(sent.grown);
+        Notify(sent);
         done(std::move(sent.result));
       });
 }
@@ -343,11 +347,15 @@ absl::StatusOr<Mailbox::Sent> Mailbox::Deliver(const SendPlan& plan, const Route
     sent.grown.push_back(QueueGrowth{keys::QueuePrefix(plan.recipient, plan.envelopes[i].device_id),
                                      std::move(added[i])});
   }
+  if (plan.options.kind == SendKind::kMessage && !plan.envelopes.empty()) {
+    sent.message_for = std::string(plan.recipient);
+  }
   return sent;
 }
 
-void Mailbox::Notify(const std::vector<QueueGrowth>& grown) {
-  for (const QueueGrowth& q : grown) listeners_.Notify(q.queue_prefix, q.added.get());
+void Mailbox::Notify(const Sent& sent) {
+  for (const QueueGrowth& q : sent.grown) listeners_.Notify(q.queue_prefix, q.added.get());
+  if (on_message_ && !sent.message_for.empty()) on_message_(sent.message_for);
 }
 
 absl::StatusOr<Mailbox::Sent> Mailbox::Hold(const SendPlan& plan, const Route& route) {

@@ -161,6 +161,13 @@ class Mailbox {
   // releaser wakes up). Set once, before serving.
   void SetScheduleListener(std::function<void(int64_t)> on_scheduled);
 
+  // Calls `on_message(recipient)` once a new MESSAGE for `recipient` is
+  // durable and its queues' listeners have heard of it: after each Send of
+  // kind kMessage that queued something (not a duplicate, not held) and
+  // each release of a held one. Not for receipts. For the notifier
+  // (server/notify): must be quick. Set once, before serving.
+  void SetMessageListener(std::function<void(absl::string_view recipient)> on_message);
+
   // Up to `limit` (0: kDefaultFetchBatch) envelopes of the caller's queue with
   // seq > after_seq, oldest first, and at most about kMaxFetchBytes.
   // Errors: INVALID_ARGUMENT (limit > kMaxFetchBatch).
@@ -204,6 +211,9 @@ class Mailbox {
   struct Sent {
     SendResult result;
     std::vector<QueueGrowth> grown;
+    // A new message queued for this recipient (empty for receipts): for
+    // on_message_.
+    std::string message_for;
   };
 
   // One Send as it passes its steps (mailbox.cc): what was asked, and what
@@ -248,7 +258,7 @@ class Mailbox {
   // Queues the envelopes and writes them with the idempotency record and the
   // queue index; returns the queues to notify.
   absl::StatusOr<Sent> Deliver(const SendPlan& plan, const Route& route);
-  void Notify(const std::vector<QueueGrowth>& grown);
+  void Notify(const Sent& sent);
   // Ack's deletion, written with `durability`.
   absl::StatusOr<uint32_t> AckWith(const AuthenticatedDevice& caller,
                                    const std::vector<uint64_t>& seqs, Durability durability);
@@ -268,6 +278,7 @@ class Mailbox {
   struct Released {
     bool wrote = false;
     std::vector<std::string> queues;
+    std::vector<std::string> recipients;  // for on_message_
     std::optional<int64_t> next;
   };
   // Releases the due messages among the first kScheduledReleaseBatch held
@@ -299,6 +310,7 @@ class Mailbox {
   Care* const care_;
   ConversationQueue* const conversations_;
   std::function<void(int64_t)> on_scheduled_;
+  std::function<void(absl::string_view)> on_message_;
   // Serialises read-modify-write of queue meta (per recipient device) and of
   // idempotency records (per sender device).
   StripedMutex locks_;

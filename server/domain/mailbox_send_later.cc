@@ -57,6 +57,9 @@ absl::StatusOr<std::optional<int64_t>> Mailbox::ReleaseDue() {
     if (released.wrote) {
       SOTTO_RETURN_IF_ERROR(store_->SyncLog());
       for (const std::string& queue : released.queues) listeners_.Notify(queue, nullptr);
+      if (on_message_) {
+        for (const std::string& recipient : released.recipients) on_message_(recipient);
+      }
     }
     if (!more.ok()) return more.status();
     if (!*more) return released.next;
@@ -213,6 +216,9 @@ absl::Status Mailbox::DeliverReleased(const records::Scheduled& held,
   }
   for (const OutgoingEnvelope& e : envelopes) {
     released.queues.push_back(keys::QueuePrefix(held.recipient, e.device_id));
+  }
+  if (held.kind == static_cast<uint32_t>(SendKind::kMessage) && !envelopes.empty()) {
+    released.recipients.push_back(held.recipient);
   }
   return absl::OkStatus();
 }

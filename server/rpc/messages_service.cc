@@ -434,6 +434,16 @@ void MessagesService::EndStreamsOf(absl::string_view handle, Accounts::Closed wh
   }
 }
 
+bool MessagesService::HasOpenStream(absl::string_view handle) {
+  absl::MutexLock lock(&streams_mu_);
+  // Device keys are "handle.device" and a handle has no '.'.
+  const std::string prefix = absl::StrCat(handle, ".");
+  for (const auto& [device, open] : streams_) {
+    if (!open.empty() && absl::StartsWith(device, prefix)) return true;
+  }
+  return false;
+}
+
 void MessagesService::RemoveStream(SubscribeReactor* stream) {
   absl::MutexLock lock(&streams_mu_);
   auto it = streams_.find(DeviceKey(stream->caller()));

@@ -75,6 +75,11 @@ class MessagesService final : public sotto::v1::Messages::CallbackService {
   // the server's Accounts closed listener. Safe on any thread.
   void EndStreamsOf(absl::string_view handle, Accounts::Closed why);
 
+  // Whether one of `handle`'s devices holds a Subscribe stream open now
+  // (the notifier mails nobody who is reading live). Walks the open
+  // streams: for occasional use, not per message. Safe on any thread.
+  bool HasOpenStream(absl::string_view handle);
+
  private:
   class SubscribeReactor;
 

@@ -27,6 +27,7 @@
 #include "server/domain/key_directory.h"
 #include "server/domain/scheduled_releaser.h"
 #include "server/domain/sweeper.h"
+#include "server/notify/digest.h"
 #include "server/rpc/accounts_service.h"
 #include "server/rpc/blocking_pool.h"
 #include "server/rpc/call_gate.h"
@@ -35,6 +36,7 @@
 #include "server/rpc/keys_service.h"
 #include "server/rpc/messages_service.h"
 #include "server/rpc/metrics_interceptor.h"
+#include "server/rpc/notifications_service.h"
 #include "server/rpc/operator_service.h"
 #include "server/rpc/parse_error_interceptor.h"
 #include "server/rpc/queue_service.h"
@@ -80,6 +82,11 @@ struct SottoServer::Parts {
   // Accepts the TCP connections and hands them to `server`; stopped before
   // it.
   std::unique_ptr<ConnectionAcceptor> acceptor;
+  // Null without an SMTP relay. The notifier reads the services above;
+  // stopped in Shutdown.
+  std::unique_ptr<NotificationSettings> notification_settings;
+  std::unique_ptr<notify::Notifier> notifier;
+  std::unique_ptr<NotificationsService> notifications_service;
   std::unique_ptr<grpc::Server> server;
   // Serves only sotto.v1.Operator, on the Unix socket; may be null.
   std::unique_ptr<grpc::Server> operator_server;
@@ -95,6 +102,9 @@ struct SottoServer::Parts {
   absl::Status OpenDomain(const ServerOptions& options, Clock* clock);
   // Builds the handler pool, the call gate and the gRPC services.
   void MakeServices(const ServerOptions& options, Clock* clock);
+  // With an SMTP relay: the notification key, settings and the notifier,
+  // fed by the mailbox. Then the Notifications service (either way).
+  absl::Status MakeNotifications(const ServerOptions& options);
   // Serves every service but Operator on options.listen_address; returns
   // the bound port.
   absl::StatusOr<int> ServeTcp(const ServerOptions& options,
@@ -185,6 +195,7 @@ absl::Status CheckOptions(const ServerOptions& options) {
         absl::StrCat("GRPC_SSL_CIPHER_SUITES is set to \"", suites,
                      "\"; sotto-server serves only its documented TLS suites: unset it"));
   }
+  SOTTO_RETURN_IF_ERROR(notify::CheckSmtpOptions(options.smtp));
   if (options.max_streams_per_device == 0) {
     return absl::InvalidArgumentError("max_streams_per_device must be at least 1");
   }
@@ -283,6 +294,38 @@ void SottoServer::Parts::MakeServices(const ServerOptions& options, Clock* clock
       ResolveKeyFilePaths(options.data_dir, {options.audit_key_file, options.code_pepper_file}));
 }
 
+absl::Status SottoServer::Parts::MakeNotifications(const ServerOptions& options) {
+  Store* const db = storage->store();
+  if (!options.smtp.relay.empty()) {
+    const KeyFilePaths key_files =
+        ResolveKeyFilePaths(options.data_dir, {"", "", options.notification_key_file});
+    SOTTO_ASSIGN_OR_RETURN(SecretKey key, LoadKeyFile(key_files.notification_key, /*create=*/true));
+    notification_settings = std::make_unique<NotificationSettings>(db, std::move(key));
+    NotificationSettings* const settings = notification_settings.get();
+    MessagesService* const streams = messages_service.get();
+    ConversationQueue* const queue = conversations.get();
+    Care* const care_links = care.get();
+    notify::NotifierHooks hooks;
+    hooks.setting = [settings](const std::string& h) { return settings->Get(h); };
+    hooks.streaming = [streams](const std::string& h) { return streams->HasOpenStream(h); };
+    hooks.digest = [queue, care_links](const std::string& h) {
+      return notify::TherapistDigest(queue, care_links, h);
+    };
+    hooks.log = [](const std::string& line) {
+      std::cerr << "sotto-server: notifications: " << line << "\n";
+    };
+    notifier = std::make_unique<notify::Notifier>(
+        std::make_unique<notify::SmtpMailer>(options.smtp), std::move(hooks), options.notify);
+    SOTTO_ASSIGN_OR_RETURN(std::vector<NotificationTarget> targets, settings->ListTargets());
+    notifier->Watch(targets);
+    notify::Notifier* const mail = notifier.get();
+    mailbox->SetMessageListener([mail](absl::string_view h) { mail->OnMessage(h); });
+  }
+  notifications_service = std::make_unique<NotificationsService>(
+      gate.get(), db, notification_settings.get(), notifier.get());
+  return absl::OkStatus();
+}
+
 absl::StatusOr<int> SottoServer::Parts::ServeTcp(
     const ServerOptions& options, std::shared_ptr<grpc::ServerCredentials> credentials) {
   grpc::EnableDefaultHealthCheckService(true);
@@ -300,25 +343,22 @@ absl::StatusOr<int> SottoServer::Parts::ServeTcp(
   AddKeepalive(options, builder);
   AddFloodLimits(options, builder);
   // One list: gRPC keeps only the last one it is given. Interceptors run in
-  // this order, so the metrics count the status after the parse-error
-  // rewrite (INVALID_ARGUMENT, not gRPC's UNIMPLEMENTED).
+  // this order, so the metrics and the request log see the status after the
+  // parse-error rewrite (INVALID_ARGUMENT, not gRPC's UNIMPLEMENTED).
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(std::make_unique<ParseErrorInterceptorFactory>(std::vector<std::string>{
       sotto::v1::Accounts::service_full_name(), sotto::v1::Keys::service_full_name(),
       sotto::v1::Messages::service_full_name(), sotto::v1::Care::service_full_name(),
-      sotto::v1::Queue::service_full_name()}));
+      sotto::v1::Queue::service_full_name(), sotto::v1::Notifications::service_full_name()}));
   interceptors.push_back(MakeMetricsInterceptor());
+  interceptors.push_back(MakeRequestLogFactory());
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.RegisterService(accounts_service.get());
   builder.RegisterService(keys_service.get());
   builder.RegisterService(messages_service.get());
   builder.RegisterService(care_service.get());
   builder.RegisterService(queue_service.get());
-  {
-    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> logs;
-    logs.push_back(MakeRequestLogFactory());
-    builder.experimental().SetInterceptorCreators(std::move(logs));
-  }
+  builder.RegisterService(notifications_service.get());
   // Not the Operator service: it is for the Unix socket only.
   server = builder.BuildAndStart();
   if (server == nullptr) {
@@ -401,6 +441,7 @@ absl::StatusOr<std::unique_ptr<SottoServer>> SottoServer::Start(const ServerOpti
   Clock* clock = options.clock != nullptr ? options.clock : SystemClock::Get();
   SOTTO_RETURN_IF_ERROR(parts->OpenDomain(options, clock));
   parts->MakeServices(options, clock);
+  SOTTO_RETURN_IF_ERROR(parts->MakeNotifications(options));
   SOTTO_ASSIGN_OR_RETURN(const int port, parts->ServeTcp(options, std::move(credentials)));
   std::string operator_address;
   if (options.operator_socket) {
@@ -415,6 +456,7 @@ absl::StatusOr<std::unique_ptr<SottoServer>> SottoServer::Start(const ServerOpti
   // Deletes expired idempotency records and codes, now and periodically.
   parts->sweeper->Start();
   parts->audit_head->Start();
+  if (parts->notifier) parts->notifier->Start();
 
   auto server = std::unique_ptr<SottoServer>(new SottoServer(std::move(parts)));
   server->port_ = port;
@@ -455,6 +497,8 @@ void SottoServer::Shutdown(absl::Duration deadline) {
   // completes (its write is atomic either way).
   parts_->releaser->Stop();
   parts_->sweeper->Stop();
+  // Pending mails are abandoned (docs/OPERATIONS.md, "Notifications").
+  if (parts_->notifier) parts_->notifier->Stop();
   // After everything that writes audit entries: the last head printed is
   // the chain's last.
   parts_->audit_head->Stop();

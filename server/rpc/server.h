@@ -13,6 +13,8 @@
 #include "server/domain/enrolment.h"
 #include "server/domain/mailbox.h"
 #include "server/domain/rate_limiter.h"
+#include "server/notify/notifier.h"
+#include "server/notify/smtp_mailer.h"
 #include "server/storage/store.h"
 
 namespace sotto::server::rpc {
@@ -36,6 +38,13 @@ struct ServerOptions {
   // start.
   std::string audit_key_file;
   std::string code_pepper_file;
+  // Seals stored notification addresses; empty: DATA_DIR.notify-key, made
+  // on the first start with an SMTP relay.
+  std::string notification_key_file;
+  // Content-free email notifications (docs/OPERATIONS.md, "Notifications").
+  // smtp.relay empty: none, and the Notifications RPCs say so.
+  notify::SmtpOptions smtp;
+  notify::NotifierOptions notify;
   // The audit chain's head ("audit head SEQ:HEX") goes to stderr at start,
   // on shutdown and, when it moved, this often (AuditHeadReporter).
   absl::Duration audit_head_interval = absl::Hours(1);

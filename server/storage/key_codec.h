@@ -27,6 +27,7 @@
 //   scheduled    deliver-at(be64) sender 0x00 sender-device(be32) message-id
 //                (a scan from the start finds the due ones in time order)
 //   scheduled_index  sender 0x00 sender-device(be32) message-id
+//   notifications    handle
 
 #include <cstdint>
 #include <optional>

@@ -67,6 +67,8 @@ absl::string_view TableName(Table table) {
       return "scheduled_index";
     case Table::kAudit:
       return "audit";
+    case Table::kNotifications:
+      return "notifications";
   }
   return "unknown";
 }

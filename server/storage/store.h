@@ -41,12 +41,14 @@ enum class Table {
   kScheduledIndex,  // sender|device|message id -> its kScheduled key
   // Appended for issue 4 (security).
   kAudit,  // seq (8 bytes big-endian) -> hash-chained audit entry (audit_log.h)
+  // Appended for issue 20 (notifications).
+  kNotifications,  // handle -> notification setting, the address sealed
 };
 inline constexpr Table kAllTables[] = {
     Table::kAccounts,  Table::kDevices,        Table::kPreKeys,       Table::kQueues,
     Table::kQueueMeta, Table::kIdempotency,    Table::kEnrolments,    Table::kInvites,
     Table::kLinks,     Table::kLinksByClient,  Table::kConversations, Table::kPolicies,
-    Table::kScheduled, Table::kScheduledIndex, Table::kAudit};
+    Table::kScheduled, Table::kScheduledIndex, Table::kAudit,         Table::kNotifications};
 // The column family name of `table` ("accounts", "devices", ...).
 absl::string_view TableName(Table table);
 

@@ -263,6 +263,27 @@ class Client {
   absl::Status Close(absl::string_view client);
   absl::Status Claim(absl::string_view client);
 
+  // Email notifications without content: the server mails `email` "You have
+  // a new message on Sotto" (never who wrote or what) when something waits
+  // and no device of this account is listening — at most one mail per the
+  // server's quiet period — or, with `digest_interval` (therapists only;
+  // 15 minutes to 7 days, zero for the server's default of 1 hour), at most
+  // that often "N people are waiting; the oldest is due at HH:MM". The
+  // server stores the address sealed and deletes it on
+  // DisableNotifications or with the account. Replaces an earlier setting;
+  // returns it as stored. Errors: INVALID_ARGUMENT naming `email` (empty,
+  // over 254 bytes, a control character such as CR/LF, a space, not
+  // name@domain) — checked here, before anything is sent — or the interval;
+  // PERMISSION_DENIED for a digest asked by a client; FAILED_PRECONDITION
+  // if the server sends no mail (no SMTP relay); those of every call.
+  absl::StatusOr<NotificationSettings> SetEmailNotifications(
+      absl::string_view email, std::optional<absl::Duration> digest_interval = std::nullopt);
+  // Turns notifications off and has the server delete the address. OK also
+  // when they were off.
+  absl::Status DisableNotifications();
+  // This account's setting as the server holds it.
+  absl::StatusOr<NotificationSettings> GetNotificationSettings();
+
   // Whether this device tells senders when their messages were read
   // (delivery receipts are always sent). Stored in the profile; on by default.
   absl::Status SetReadReceipts(bool enabled);

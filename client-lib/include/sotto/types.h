@@ -182,6 +182,16 @@ struct QueueView {
   int64_t now_ms = 0;               // the server's clock
 };
 
+// Email notifications without content (proto/sotto/v1/notifications.proto).
+enum class NotificationMode { kOff = 1, kEachMessage = 2, kDigest = 3 };
+
+struct NotificationSettings {
+  NotificationMode mode = NotificationMode::kOff;
+  std::string email;                     // empty when off
+  uint32_t digest_interval_minutes = 0;  // 0 unless kDigest
+  bool server_sends_mail = false;        // the server has an SMTP relay
+};
+
 struct Conversation {
   std::string peer;
   // Time of the newest message (Unix ms, server time).
