@@ -20,8 +20,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "sotto/metrics.h"
 #include "sotto/log.h"
+#include "sotto/metrics.h"
 
 namespace sotto::server::rpc {
 namespace {

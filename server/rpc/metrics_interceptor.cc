@@ -26,10 +26,9 @@ constexpr const char* kCodeNames[kCodes] = {
     "DATA_LOSS", "UNAUTHENTICATED"};
 
 // Every service the TCP port serves (not Operator: Unix socket only).
-constexpr const char* kServices[] = {"sotto.v1.Accounts", "sotto.v1.Keys",
-                                     "sotto.v1.Messages", "sotto.v1.Care",
-                                     "sotto.v1.Queue",    "sotto.v1.Notifications",
-                                     "grpc.health.v1.Health"};
+constexpr const char* kServices[] = {
+    "sotto.v1.Accounts", "sotto.v1.Keys",          "sotto.v1.Messages",    "sotto.v1.Care",
+    "sotto.v1.Queue",    "sotto.v1.Notifications", "grpc.health.v1.Health"};
 
 // One method's series, made on first use (a scrape shows the methods called
 // and the codes they answered, not 17 zeros for each) and then kept.

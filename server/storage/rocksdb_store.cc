@@ -29,9 +29,9 @@
 #include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/write_batch.h"
 #include "server/storage/key_codec.h"
+#include "server/storage/schema_version.h"
 #include "server/storage/space_guard_store.h"
 #include "sotto/log.h"
-#include "server/storage/schema_version.h"
 
 namespace sotto::server {
 
@@ -118,9 +118,9 @@ absl::Status FromRocksForRequest(const rocksdb::Status& s, absl::string_view wha
   int64_t last = last_logged_ms.load(std::memory_order_relaxed);
   if (now_ms - last >= 1000 && last_logged_ms.compare_exchange_strong(last, now_ms)) {
     const uint64_t skipped = unlogged.exchange(0);
-    log::Error(absl::StrCat("storage error: ", what, ": ", s.ToString(),
-                            skipped > 0 ? absl::StrCat(" (and ", skipped, " more since the last)")
-                                        : ""));
+    log::Error(
+        absl::StrCat("storage error: ", what, ": ", s.ToString(),
+                     skipped > 0 ? absl::StrCat(" (and ", skipped, " more since the last)") : ""));
   } else {
     unlogged.fetch_add(1, std::memory_order_relaxed);
   }
