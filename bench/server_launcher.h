@@ -15,12 +15,10 @@ namespace sotto::bench {
 // The sotto-server built with this tree.
 inline constexpr const char* kDefaultServerBinary = testing::kServerBinary;
 
-// The `--rate-*` flags `binary --help` lists, each set to "0/0" (no limit,
-// as sotto-server documents). Empty if the server has none. The benchmark
-// measures throughput from a few busy devices on one address, which the
-// abuse limits exist to stop.
-// Also --log-level=warn, so the request log is not part of what is timed.
-std::vector<std::string> RateLimitsOffArgs(const std::string& binary);
+// Every --rate-* limit off and --log-level=warn: the benchmark measures
+// throughput from a few busy devices on one address, which the abuse limits
+// exist to stop, and not the request log (testing::RateLimitsOffArgs).
+using testing::RateLimitsOffArgs;
 
 }  // namespace sotto::bench
 

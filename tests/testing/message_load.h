@@ -39,22 +39,6 @@
 
 namespace sotto::testing {
 
-// `--rate-X=0/0` for every --rate-* flag the binary's --help lists: load
-// tests measure the server, not its rate limits.
-inline std::vector<std::string> RateLimitsOffArgs(const std::string& binary = kServerBinary) {
-  const std::string help = RunServerCommand("--help", binary).output;
-  std::vector<std::string> args;
-  for (size_t at = help.find("--rate-"); at != std::string::npos;
-       at = help.find("--rate-", at + 1)) {
-    size_t end = help.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-", at + 2);
-    std::string arg = help.substr(at, end - at) + "=0/0";
-    bool seen = false;
-    for (const std::string& a : args) seen = seen || a == arg;
-    if (!seen) args.push_back(arg);
-  }
-  return args;
-}
-
 class MessageLoad {
  public:
   static std::string Body(int sender, int n) { return absl::StrCat("s", sender, "-", n); }

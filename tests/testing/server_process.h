@@ -28,6 +28,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -68,6 +69,24 @@ inline ServerCommandResult RunServerCommand(const std::string& args,
   int status = pclose(pipe);
   run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return run;
+}
+
+// The flags that turn off every `--rate-*` limit `binary --help` lists
+// (each "=0/0", as sotto-server documents), plus --log-level=warn so no
+// request log is written per call: for load tests and sotto-bench, which
+// drive many calls from a few devices on one address, what the abuse limits
+// exist to stop.
+inline std::vector<std::string> RateLimitsOffArgs(const std::string& binary = kServerBinary) {
+  const std::string help = RunServerCommand("--help", binary).output;
+  std::vector<std::string> args;
+  for (size_t at = help.find("--rate-"); at != std::string::npos;
+       at = help.find("--rate-", at + 1)) {
+    size_t end = help.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-", at + 2);
+    std::string arg = help.substr(at, end - at) + "=0/0";
+    if (std::find(args.begin(), args.end(), arg) == args.end()) args.push_back(arg);
+  }
+  if (help.find("--log-level") != std::string::npos) args.push_back("--log-level=warn");
+  return args;
 }
 
 // Issues an enrolment code for `handle` on `data_dir` as an operator would
