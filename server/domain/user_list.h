@@ -22,6 +22,9 @@ struct UserSummary {
   Role role = Role::kUnspecified;
   bool deactivated = false;
   std::vector<uint32_t> device_ids;  // ascending
+  // Start of the hour (Unix ms) of the last authenticated call the running
+  // server saw; 0: none since it started, or no server (last_seen.h).
+  int64_t last_seen_hour_ms = 0;
 };
 
 // Up to `limit` accounts in handle order, after `after_handle` (empty: from

@@ -38,6 +38,7 @@ class DatabaseOperator final : public OperatorBackend {
   absl::Status ForEachAuditEntry(const std::function<absl::Status(const KeyValue&)>& fn) override;
   absl::StatusOr<TakenCheckpoint> Checkpoint() override;
   absl::Status ForEachUser(const std::function<absl::Status(const UserSummary&)>& fn) override;
+  bool ServerRunning() const override { return false; }
 
  private:
   absl::StatusOr<std::unique_ptr<Store>> OpenStore(bool read_only) const;

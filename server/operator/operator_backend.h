@@ -68,6 +68,10 @@ class OperatorBackend {
   // and returns, the first error of `fn` or of the read. The database is
   // opened read-only.
   virtual absl::Status ForEachUser(const std::function<absl::Status(const UserSummary&)>& fn) = 0;
+
+  // Whether a running server answers (the socket), so what only it knows
+  // (an account's last-seen hour) can be told from "unknown".
+  virtual bool ServerRunning() const = 0;
 };
 
 // DATA_DIR/operator.sock.

@@ -116,7 +116,8 @@ absl::Status SocketOperator::ForEachUser(
                        : u.role() == "client"  ? Role::kClient
                                                : Role::kUnspecified,
                        u.deactivated(),
-                       {u.device_ids().begin(), u.device_ids().end()}};
+                       {u.device_ids().begin(), u.device_ids().end()},
+                       u.last_seen_hour_ms()};
       s = fn(user);
       if (!s.ok()) return s;
       after = u.handle();

@@ -29,6 +29,7 @@ class SocketOperator final : public OperatorBackend {
   absl::Status ForEachAuditEntry(const std::function<absl::Status(const KeyValue&)>& fn) override;
   absl::StatusOr<TakenCheckpoint> Checkpoint() override;
   absl::Status ForEachUser(const std::function<absl::Status(const UserSummary&)>& fn) override;
+  bool ServerRunning() const override { return true; }
 
  private:
   std::unique_ptr<sotto::v1::Operator::Stub> stub_;

@@ -1,6 +1,7 @@
 #include "server/rpc/call_gate.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "server/rpc/auth.h"
 #include "sotto/log.h"
 #include "sotto/metrics.h"
@@ -14,6 +15,9 @@ absl::StatusOr<AuthenticatedDevice> CallGate::Authenticate(
   // bits, so the budget is not what stops guessing it, and refusing the
   // right secret unchecked would let one guesser lock out a whole NAT.
   absl::StatusOr<AuthenticatedDevice> caller = AuthenticateCall(context, *accounts_);
+  if (caller.ok() && last_seen_ != nullptr) {
+    last_seen_->Saw(caller->handle, absl::ToUnixMillis(absl::Now()));
+  }
   if (caller.ok() || caller.status().code() != absl::StatusCode::kUnauthenticated) {
     return caller;
   }

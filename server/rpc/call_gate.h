@@ -10,6 +10,7 @@
 #include "absl/strings/string_view.h"
 #include "server/domain/accounts.h"
 #include "server/domain/audit_log.h"
+#include "server/domain/last_seen.h"
 #include "server/domain/rate_limiter.h"
 #include "server/rpc/blocking_pool.h"
 #include "server/storage/store.h"
@@ -24,9 +25,15 @@ class CallGate {
  public:
   // `durable` is the store the domain writes through (its WhenDurable
   // covers `audit`'s writes).
+  // `last_seen` (may be null) is told of every authenticated call.
   CallGate(Accounts* accounts, AuditLog* audit, Store* durable, RateLimits* limits,
-           BlockingPool* pool)
-      : accounts_(accounts), audit_(audit), durable_(durable), limits_(limits), pool_(pool) {}
+           BlockingPool* pool, LastSeen* last_seen = nullptr)
+      : accounts_(accounts),
+        audit_(audit),
+        durable_(durable),
+        limits_(limits),
+        pool_(pool),
+        last_seen_(last_seen) {}
   CallGate(const CallGate&) = delete;
   CallGate& operator=(const CallGate&) = delete;
 
@@ -64,6 +71,7 @@ class CallGate {
   Store* const durable_;
   RateLimits* const limits_;
   BlockingPool* const pool_;
+  LastSeen* const last_seen_;
 };
 
 }  // namespace sotto::server::rpc

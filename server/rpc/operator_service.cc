@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 #include <system_error>
 
 #include "server/app/backup.h"
@@ -113,6 +114,9 @@ grpc::ServerUnaryReactor* OperatorService::ListUsers(grpc::CallbackServerContext
       out->set_role(std::string(RoleName(u.role)));
       out->set_deactivated(u.deactivated);
       for (uint32_t id : u.device_ids) out->add_device_ids(id);
+      if (std::optional<int64_t> hour = last_seen_->HourOf(u.handle)) {
+        out->set_last_seen_hour_ms(*hour);
+      }
     }
   }
   reactor->Finish(ToGrpcStatus(users.status()));

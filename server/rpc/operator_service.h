@@ -7,6 +7,7 @@
 #include "server/domain/accounts.h"
 #include "server/domain/audit_log.h"
 #include "server/domain/enrolment.h"
+#include "server/domain/last_seen.h"
 #include "server/rpc/blocking_pool.h"
 #include "server/rpc/server_stats.h"
 #include "server/storage/store.h"
@@ -24,13 +25,14 @@ class OperatorService final : public sotto::v1::Operator::CallbackService {
   // Checkpoint's answer.
   OperatorService(Enrolment* enrolment, AuditLog* audit, Accounts* accounts,
                   const ServerStats* stats, Store* durable, const BlockingPool* pool,
-                  std::string data_dir, KeyFilePaths key_files)
+                  const LastSeen* last_seen, std::string data_dir, KeyFilePaths key_files)
       : enrolment_(enrolment),
         audit_(audit),
         accounts_(accounts),
         stats_(stats),
         durable_(durable),
         pool_(pool),
+        last_seen_(last_seen),
         data_dir_(std::move(data_dir)),
         key_files_(std::move(key_files)) {}
   OperatorService(const OperatorService&) = delete;
@@ -65,6 +67,7 @@ class OperatorService final : public sotto::v1::Operator::CallbackService {
   const ServerStats* const stats_;
   Store* const durable_;  // for its DurabilityStats and Checkpoint
   const BlockingPool* const pool_;
+  const LastSeen* const last_seen_;  // for ListUsers
   const std::string data_dir_;
   const KeyFilePaths key_files_;
 };

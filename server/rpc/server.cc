@@ -72,6 +72,7 @@ struct SottoServer::Parts {
   // before the domain services and the store it uses.
   std::unique_ptr<BlockingPool> pool;
   ServerStats stats;
+  LastSeen last_seen;  // in memory only; see last_seen.h
   std::unique_ptr<CallGate> gate;
   std::unique_ptr<AccountsService> accounts_service;
   std::unique_ptr<KeysService> keys_service;
@@ -275,7 +276,8 @@ void SottoServer::Parts::MakeServices(const ServerOptions& options, Clock* clock
   Store* const db = storage->store();
   AuditLog* const audit = storage->audit();
   pool = std::make_unique<BlockingPool>(options.io_threads, options.io_queue);
-  gate = std::make_unique<CallGate>(accounts.get(), audit, db, limits.get(), pool.get());
+  gate =
+      std::make_unique<CallGate>(accounts.get(), audit, db, limits.get(), pool.get(), &last_seen);
   accounts_service =
       std::make_unique<AccountsService>(gate.get(), care.get(), code_attempts.get(), clock);
   keys_service = std::make_unique<KeysService>(gate.get(), keys.get(), care.get());
@@ -284,13 +286,15 @@ void SottoServer::Parts::MakeServices(const ServerOptions& options, Clock* clock
   // A deactivated or deleted account's open streams end with it. Set
   // before serving; nothing closes an account once the services are gone.
   MessagesService* const streams = messages_service.get();
-  accounts->SetClosedListener([streams](absl::string_view handle, Accounts::Closed why) {
+  LastSeen* const seen = &last_seen;
+  accounts->SetClosedListener([streams, seen](absl::string_view handle, Accounts::Closed why) {
     streams->EndStreamsOf(handle, why);
+    if (why == Accounts::Closed::kDeleted) seen->Forget(handle);
   });
   care_service = std::make_unique<CareService>(gate.get(), care.get(), code_attempts.get());
   queue_service = std::make_unique<QueueService>(gate.get(), conversations.get());
   operator_service = std::make_unique<OperatorService>(
-      enrolment.get(), audit, accounts.get(), &stats, db, pool.get(), options.data_dir,
+      enrolment.get(), audit, accounts.get(), &stats, db, pool.get(), &last_seen, options.data_dir,
       ResolveKeyFilePaths(options.data_dir, {options.audit_key_file, options.code_pepper_file}));
 }
 

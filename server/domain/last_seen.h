@@ -1,0 +1,63 @@
+#ifndef SOTTO_SERVER_DOMAIN_LAST_SEEN_H_
+#define SOTTO_SERVER_DOMAIN_LAST_SEEN_H_
+
+// When each account last made an authenticated call, to the hour, for the
+// operator's `sotto-server users` ("is this person's app still reaching
+// us?"). Kept in memory only and coarse on purpose: the server records no
+// history of when anyone is online, a restart forgets it all, and an hour
+// is enough to tell "today" from "last month" (docs/SECURITY.md §8).
+// Thread-safe; one lookup per authenticated call, a write only when the
+// hour changes.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+
+namespace sotto::server {
+
+class LastSeen {
+ public:
+  static constexpr int64_t kHourMs = 3600 * 1000;
+
+  // Notes that `handle` made an authenticated call at `now_ms`.
+  void Saw(absl::string_view handle, int64_t now_ms) {
+    const int64_t hour = now_ms - now_ms % kHourMs;
+    {
+      absl::ReaderMutexLock lock(&mu_);
+      auto it = hours_.find(handle);
+      if (it != hours_.end() && it->second >= hour) return;
+    }
+    absl::MutexLock lock(&mu_);
+    int64_t& stored = hours_[handle];
+    if (stored < hour) stored = hour;
+  }
+
+  // The start (Unix ms, UTC) of the hour of `handle`'s last authenticated
+  // call since the server started; nullopt if none.
+  std::optional<int64_t> HourOf(absl::string_view handle) const {
+    absl::ReaderMutexLock lock(&mu_);
+    auto it = hours_.find(handle);
+    if (it == hours_.end()) return std::nullopt;
+    return it->second;
+  }
+
+  // Forgets `handle` (its account was deleted: the next owner of the handle
+  // starts unseen).
+  void Forget(absl::string_view handle) {
+    absl::MutexLock lock(&mu_);
+    hours_.erase(handle);
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, int64_t> hours_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace sotto::server
+
+#endif  // SOTTO_SERVER_DOMAIN_LAST_SEEN_H_
