@@ -37,8 +37,9 @@ void Flatten(const toml::table& table, const std::string& prefix, std::vector<En
 enum class Want { kBoolean, kInteger, kNumber, kString };
 
 Want WantedBy(const CLI::Option& option) {
-  if (option.get_type_size_max() == 0) return Want::kBoolean;
   const std::string type = option.get_type_name();
+  // A flag (add_flag: no value on the command line) has no type name.
+  if (option.get_type_size_max() == 0 || type.empty()) return Want::kBoolean;
   const std::string base = type.substr(0, type.find(':'));
   if (base == "INT" || base == "UINT") return Want::kInteger;
   if (base == "FLOAT") return Want::kNumber;
@@ -135,7 +136,8 @@ absl::Status ApplyConfigFile(CLI::App& app, const std::string& path,
     root = toml::parse_file(path);
   } catch (const toml::parse_error& e) {
     return absl::InvalidArgumentError(absl::StrCat(path, ":", e.source().begin.line, ":",
-                                                   e.source().begin.column, ": ", std::string(e.description())));
+                                                   e.source().begin.column, ": ",
+                                                   std::string(e.description())));
   }
   std::vector<Entry> entries;
   Flatten(root, "", entries);

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdarg>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <iostream>
@@ -153,6 +154,9 @@ class StderrLogger final : public rocksdb::Logger {
     if (level < GetInfoLogLevel() || level == rocksdb::InfoLogLevel::HEADER_LEVEL) return;
     char line[1024];
     std::vsnprintf(line, sizeof line, format, ap);
+    // A failed open is reported once, by OpenRocksDbStore's caller, with
+    // what to do ("cannot open database in DIR: ..."): not twice.
+    if (std::strstr(line, "DB::Open() failed") != nullptr) return;
     // A stopped database says the same for every write it refuses: one
     // line a second of each, with a count.
     const int64_t now_ms = absl::ToUnixMillis(absl::Now());

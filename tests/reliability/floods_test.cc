@@ -214,8 +214,8 @@ TEST(FloodsTest, AnAddressInUseIsAnErrorAtStart) {
       sotto::testing::RunServerCommand("--data-dir '" + dir + "' --listen " + (*first)->address(),
                                        std::string("timeout 10 ") + ServerProcess::kDefaultBinary);
   EXPECT_NE(run.exit_code, 0);
-  EXPECT_EQ(run.output,
-            "sotto-server: cannot listen on " + (*first)->address() + ": Address already in use\n");
+  EXPECT_EQ(run.output, "sotto-server: error: cannot listen on " + (*first)->address() +
+                            ": Address already in use\n");
   // The first server still serves every new client.
   for (int i = 0; i < 6; ++i) EXPECT_TRUE(NewClientCallMs((*first)->address()).has_value());
 }
