@@ -14,7 +14,10 @@
 namespace sotto::client {
 namespace {
 
-constexpr uint32_t kFetchBatch = 100;
+// The server's maximum (it also caps a page at 2 MiB). Sync of 10,000 queued,
+// `sotto-bench cli-sync --backlogs 10000`: 2.77 s at 100 (twice), 2.51 s at 250,
+// 1.94 s at 500, 1.62 and 2.53 s at 1000 (issue 21, docs/BENCHMARKS.md).
+constexpr uint32_t kFetchBatch = 1000;
 
 // Listen's watchdog: ends the stream once it has been idle for
 // `idle_timeout` after the backlog (a blocking Read() has no timeout of its

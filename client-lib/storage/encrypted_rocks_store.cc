@@ -106,12 +106,20 @@ class EncryptedRocksStore final : public LocalStore {
   }
   ~EncryptedRocksStore() override {
     // Writes of a deferred span left open (an error path) go to disk now.
-    // Close() then flushes nothing we need (the WAL is synced) but reports
-    // errors the destructor would hide; there is nobody to report them to.
     {
       absl::MutexLock lock(&apply_mu_);
       if (unsynced_) db_->SyncWAL().PermitUncheckedError();
     }
+    // The memtable goes to a table file now, so that the next open has no
+    // write-ahead log to replay. Without this every open replayed (twice:
+    // the read-only passphrase check, then the read-write open) everything
+    // written since the last flush — a 64 MiB memtable holds a whole
+    // week's sync — and opening a profile grew with its history (issue 21).
+    // Best effort: the WAL is synced, so a failed flush loses nothing; the
+    // next open replays it. Close() reports errors nobody is left to see.
+    rocksdb::FlushOptions flush;
+    flush.wait = true;
+    db_->Flush(flush).PermitUncheckedError();
     db_->Close().PermitUncheckedError();
   }
   EncryptedRocksStore(const EncryptedRocksStore&) = delete;

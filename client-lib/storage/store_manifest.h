@@ -21,6 +21,11 @@
 // kConversation, kMessageIndex) are not covered: they grow without bound,
 // checking them would make every open read the whole history, and losing a
 // row there loses a message from view but changes no decision about keys.
+// So the check at open reads only the protected rows — about a hundred
+// (one-time prekeys, sessions, trust, pending receipts and sends) — whatever
+// the history's size: measured at 2,000 messages, 110 rows and ~1 ms
+// (issue 21). A set hash kept up to date per write would not remove that
+// read: a deleted row is seen only by finding the rows.
 
 #include <array>
 #include <cstdint>
