@@ -15,8 +15,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <random>
 #include <string>
 #include <vector>
@@ -55,6 +57,20 @@ pid_t StartCliSync(const std::string& profile_dir) {
   return pid;
 }
 
+// Bytes in the files under `dir` now (files RocksDB removes while we look
+// are skipped).
+uint64_t DirectoryBytes(const std::string& dir) {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    std::error_code size_ec;
+    const uintmax_t size = std::filesystem::file_size(it->path(), size_ec);
+    if (!size_ec) total += size;
+  }
+  return total;
+}
+
 TEST(SyncCrashTest, KilledSyncsLoseNothingAndShowNothingTwice) {
   const int messages = LongForm() ? 3000 : 240;
   const int kills = LongForm() ? 20 : 4;
@@ -84,20 +100,34 @@ TEST(SyncCrashTest, KilledSyncsLoseNothingAndShowNothingTwice) {
 
   const unsigned seed = std::random_device{}();
   std::mt19937 random(seed);
-  // Opening the profile and the server round trips take most of a short
-  // sync: the kills spread from before the first page to past the last.
-  std::uniform_int_distribution<int> delay_ms(30, LongForm() ? 1500 : 700);
+  // Each kill lands once the profile has grown by a random amount since the
+  // sync started: while it stores a page (or syncs, or acknowledges), not at
+  // a wall-clock time that a quiet machine's sync (~250 ms) may already
+  // have passed. 240 texts grow the profile by several hundred KiB.
+  std::uniform_int_distribution<uint64_t> grown_bytes(1 << 10, LongForm() ? 2 << 20 : 128 << 10);
   int killed_mid_run = 0;
   for (int k = 0; k < kills; ++k) {
+    const uint64_t before = DirectoryBytes(profile);
+    const uint64_t threshold = grown_bytes(random);
     const pid_t pid = StartCliSync(profile);
     ASSERT_GT(pid, 0);
-    const int delay = delay_ms(random);
-    usleep(delay * 1000);
-    kill(pid, SIGKILL);
     int status = 0;
-    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    bool exited = false;
+    for (int waited_ms = 0; waited_ms < 20000; ++waited_ms) {
+      if (waitpid(pid, &status, WNOHANG) == pid) {
+        exited = true;
+        break;
+      }
+      if (DirectoryBytes(profile) >= before + threshold) break;
+      usleep(1000);
+    }
+    if (!exited) {
+      kill(pid, SIGKILL);
+      ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    }
     if (WIFSIGNALED(status)) ++killed_mid_run;
-    std::printf("kill %d after %d ms: %s\n", k, delay,
+    std::printf("kill %d after %llu bytes written: %s\n", k,
+                static_cast<unsigned long long>(threshold),
                 WIFSIGNALED(status) ? "killed" : "had finished");
   }
   // A kill that lands after the sync finished proves nothing.
