@@ -30,8 +30,8 @@
 #include "sotto/v1/accounts.grpc.pb.h"
 #include "sotto/v1/care.grpc.pb.h"
 #include "sotto/v1/messages.grpc.pb.h"
+#include "testing/register_request.h"
 #include "testing/server_process.h"
-#include "testing/signal_test_keys.h"
 
 namespace {
 
@@ -160,25 +160,15 @@ class DiskFullTest : public ::testing::Test {
 
   grpc::Status TryRegister(const std::string& handle, uint32_t registration_id,
                            const std::string& invite) {
-    sotto::testing::SignalTestKeys keys;
-    auto spk = keys.MakeSignedPreKey(1);
-    v1::RegisterRequest req;
-    req.set_handle(handle);
+    std::string code = invite;
     if (invite.empty()) {
-      req.set_role(v1::ROLE_THERAPIST);
-      auto code = sotto::testing::IssueEnrolmentCode(server_->data_dir(), handle);
-      EXPECT_TRUE(code.ok()) << code.status();
-      req.set_enrolment_code(code.value_or(""));
-    } else {
-      req.set_role(v1::ROLE_CLIENT);
-      req.set_invite_code(invite);
+      auto enrolment = sotto::testing::IssueEnrolmentCode(server_->data_dir(), handle);
+      EXPECT_TRUE(enrolment.ok()) << enrolment.status();
+      code = enrolment.value_or("");
     }
-    req.set_device_secret(std::string(32, '\x5a'));
-    req.set_registration_id(registration_id);
-    req.mutable_keys()->set_identity_key(keys.identity_key());
-    req.mutable_keys()->mutable_signed_prekey()->set_id(spk.id);
-    req.mutable_keys()->mutable_signed_prekey()->set_public_key(spk.public_key);
-    req.mutable_keys()->mutable_signed_prekey()->set_signature(spk.signature);
+    const v1::RegisterRequest req = sotto::testing::MakeRegisterRequest(
+        handle, invite.empty() ? v1::ROLE_THERAPIST : v1::ROLE_CLIENT, code,
+        std::string(32, '\x5a'), registration_id);
     grpc::ClientContext ctx;
     ctx.set_deadline(Deadline());
     v1::RegisterResponse resp;

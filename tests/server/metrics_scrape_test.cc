@@ -23,8 +23,8 @@
 #include "sotto/v1/accounts.grpc.pb.h"
 #include "sotto/v1/care.grpc.pb.h"
 #include "sotto/v1/messages.grpc.pb.h"
+#include "testing/register_request.h"
 #include "testing/server_process.h"
-#include "testing/signal_test_keys.h"
 
 namespace {
 
@@ -172,33 +172,25 @@ class MetricsScrapeTest : public ::testing::Test {
   }
 
   Device Register(const std::string& handle, uint32_t registration_id) {
-    sotto::testing::SignalTestKeys keys;
-    auto spk = keys.MakeSignedPreKey(1);
-    v1::RegisterRequest req;
-    req.set_handle(handle);
+    Device d{handle};
+    d.registration_id = registration_id;
+    std::string code;
     if (therapist_header_.empty()) {
-      req.set_role(v1::ROLE_THERAPIST);
-      auto code = sotto::testing::IssueEnrolmentCode(server_->data_dir(), handle);
-      EXPECT_TRUE(code.ok()) << code.status();
-      req.set_enrolment_code(code.value_or(""));
+      auto enrolment = sotto::testing::IssueEnrolmentCode(server_->data_dir(), handle);
+      EXPECT_TRUE(enrolment.ok()) << enrolment.status();
+      code = enrolment.value_or("");
     } else {
-      req.set_role(v1::ROLE_CLIENT);
       auto care = v1::Care::NewStub(channel_);
       grpc::ClientContext invite_ctx;
       invite_ctx.AddMetadata("authorization", therapist_header_);
       v1::CreateInviteResponse invite;
       grpc::Status s = care->CreateInvite(&invite_ctx, v1::CreateInviteRequest(), &invite);
       EXPECT_TRUE(s.ok()) << s.error_message();
-      req.set_invite_code(invite.code());
+      code = invite.code();
     }
-    Device d{handle};
-    d.registration_id = registration_id;
-    req.set_device_secret(d.secret);
-    req.set_registration_id(registration_id);
-    req.mutable_keys()->set_identity_key(keys.identity_key());
-    req.mutable_keys()->mutable_signed_prekey()->set_id(spk.id);
-    req.mutable_keys()->mutable_signed_prekey()->set_public_key(spk.public_key);
-    req.mutable_keys()->mutable_signed_prekey()->set_signature(spk.signature);
+    const v1::RegisterRequest req = sotto::testing::MakeRegisterRequest(
+        handle, therapist_header_.empty() ? v1::ROLE_THERAPIST : v1::ROLE_CLIENT, code, d.secret,
+        registration_id);
     grpc::ClientContext ctx;
     v1::RegisterResponse resp;
     grpc::Status s = accounts_->Register(&ctx, req, &resp);

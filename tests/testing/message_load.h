@@ -34,8 +34,8 @@
 #include "sotto/v1/accounts.grpc.pb.h"
 #include "sotto/v1/care.grpc.pb.h"
 #include "sotto/v1/messages.grpc.pb.h"
+#include "testing/register_request.h"
 #include "testing/server_process.h"
-#include "testing/signal_test_keys.h"
 
 namespace sotto::testing {
 
@@ -163,21 +163,11 @@ class MessageLoad {
   absl::StatusOr<Account> Register(const std::string& handle, v1::Role role,
                                    const std::string& enrolment_code,
                                    const std::string& invite_code) {
-    SignalTestKeys keys;
-    auto spk = keys.MakeSignedPreKey(1);
     Account a{handle, std::string(32, static_cast<char>('A' + senders_.size() % 26)),
               static_cast<uint32_t>(100 + senders_.size())};
-    v1::RegisterRequest req;
-    req.set_handle(handle);
-    req.set_role(role);
-    req.set_enrolment_code(enrolment_code);
-    req.set_invite_code(invite_code);
-    req.set_device_secret(a.secret);
-    req.set_registration_id(a.registration_id);
-    req.mutable_keys()->set_identity_key(keys.identity_key());
-    req.mutable_keys()->mutable_signed_prekey()->set_id(spk.id);
-    req.mutable_keys()->mutable_signed_prekey()->set_public_key(spk.public_key);
-    req.mutable_keys()->mutable_signed_prekey()->set_signature(spk.signature);
+    const v1::RegisterRequest req =
+        MakeRegisterRequest(handle, role, role == v1::ROLE_THERAPIST ? enrolment_code : invite_code,
+                            a.secret, a.registration_id);
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     v1::RegisterResponse resp;
