@@ -44,14 +44,9 @@ class CrashDurabilityTest : public ::testing::Test {
       // socket of the running server; the others are their invited clients.
       code = EnrolmentCode(handle);
     } else {
-      auto care = v1::Care::NewStub(
-          grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials()));
-      grpc::ClientContext invite_ctx;
-      invite_ctx.AddMetadata("authorization", therapist_header_);
-      v1::CreateInviteResponse invite;
-      grpc::Status s = care->CreateInvite(&invite_ctx, v1::CreateInviteRequest(), &invite);
-      EXPECT_TRUE(s.ok()) << s.error_message();
-      code = invite.code();
+      code = sotto::testing::CreateInviteCode(
+          grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials()),
+          therapist_header_);
     }
     const v1::RegisterRequest req = sotto::testing::MakeRegisterRequest(
         handle, therapist_header_.empty() ? v1::ROLE_THERAPIST : v1::ROLE_CLIENT, code, d.secret,

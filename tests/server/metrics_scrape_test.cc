@@ -180,13 +180,7 @@ class MetricsScrapeTest : public ::testing::Test {
       EXPECT_TRUE(enrolment.ok()) << enrolment.status();
       code = enrolment.value_or("");
     } else {
-      auto care = v1::Care::NewStub(channel_);
-      grpc::ClientContext invite_ctx;
-      invite_ctx.AddMetadata("authorization", therapist_header_);
-      v1::CreateInviteResponse invite;
-      grpc::Status s = care->CreateInvite(&invite_ctx, v1::CreateInviteRequest(), &invite);
-      EXPECT_TRUE(s.ok()) << s.error_message();
-      code = invite.code();
+      code = sotto::testing::CreateInviteCode(channel_, therapist_header_);
     }
     const v1::RegisterRequest req = sotto::testing::MakeRegisterRequest(
         handle, therapist_header_.empty() ? v1::ROLE_THERAPIST : v1::ROLE_CLIENT, code, d.secret,

@@ -7,10 +7,15 @@
 // code in the field its role takes (a therapist's enrolment code, a
 // client's invite code).
 
+#include <grpcpp/grpcpp.h>
+
 #include <cstdint>
+#include <memory>
 #include <string>
 
+#include "gtest/gtest.h"
 #include "sotto/v1/accounts.pb.h"
+#include "sotto/v1/care.grpc.pb.h"
 #include "testing/signal_test_keys.h"
 
 namespace sotto::testing {
@@ -36,6 +41,20 @@ inline sotto::v1::RegisterRequest MakeRegisterRequest(const std::string& handle,
   req.mutable_keys()->mutable_signed_prekey()->set_public_key(spk.public_key);
   req.mutable_keys()->mutable_signed_prekey()->set_signature(spk.signature);
   return req;
+}
+
+// A fresh invite code from the therapist whose authorization header is
+// `therapist_header` (Care.CreateInvite over `channel`); empty, with a test
+// failure recorded, if the server refused.
+inline std::string CreateInviteCode(const std::shared_ptr<grpc::Channel>& channel,
+                                    const std::string& therapist_header) {
+  auto care = sotto::v1::Care::NewStub(channel);
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", therapist_header);
+  sotto::v1::CreateInviteResponse invite;
+  grpc::Status s = care->CreateInvite(&ctx, sotto::v1::CreateInviteRequest(), &invite);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  return invite.code();
 }
 
 }  // namespace sotto::testing
