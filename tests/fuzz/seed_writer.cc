@@ -2,7 +2,7 @@
 // Signal keys, bundles and ciphertexts, records as the server stores them,
 // request protos as clients send them. Run by hand after a format changes:
 //
-//   build-fuzz/tests/fuzz/fuzz_seed_writer tests/fuzz/corpus
+//   build-check/tests/fuzz/fuzz_seed_writer tests/fuzz/corpus
 //
 // Keys are random on every run, so the files change each time; commit them
 // only when a format changed. Inputs for targets that use
