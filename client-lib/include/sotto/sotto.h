@@ -187,8 +187,7 @@ SOTTO_EXPORT void sotto_register_options_set_profile_dir(sotto_register_options*
 SOTTO_EXPORT void sotto_register_options_set_server_address(sotto_register_options* o,
                                                             const char* address);
 /* PEM of the CA that signed the server's certificate: turns TLS on. */
-SOTTO_EXPORT void sotto_register_options_set_tls_ca_pem(sotto_register_options* o,
-                                                        const char* pem);
+SOTTO_EXPORT void sotto_register_options_set_tls_ca_pem(sotto_register_options* o, const char* pem);
 /* Nonzero: TLS against the system's roots. */
 SOTTO_EXPORT void sotto_register_options_set_tls_system_roots(sotto_register_options* o, int on);
 /* PEM of one or more X.509 CRLs (needs TLS). */
@@ -231,8 +230,7 @@ SOTTO_EXPORT void sotto_open_options_destroy(sotto_open_options* o);
 SOTTO_EXPORT void sotto_open_options_set_profile_dir(sotto_open_options* o, const char* dir);
 SOTTO_EXPORT void sotto_open_options_set_passphrase(sotto_open_options* o, const char* passphrase,
                                                     size_t len);
-SOTTO_EXPORT void sotto_open_options_set_server_address(sotto_open_options* o,
-                                                        const char* address);
+SOTTO_EXPORT void sotto_open_options_set_server_address(sotto_open_options* o, const char* address);
 SOTTO_EXPORT void sotto_open_options_set_tls_ca_pem(sotto_open_options* o, const char* pem);
 SOTTO_EXPORT void sotto_open_options_set_tls_system_roots(sotto_open_options* o, int on);
 /* Fresh CRLs: STORED, merged into the profile's (newer per issuer wins). */
@@ -347,8 +345,7 @@ SOTTO_EXPORT int sotto_send_to_care_team(sotto_client* client, const char* text,
 /* Cancels a scheduled message (or discards a NOT_SENT/FAILED one), found by
  * id prefix. NOT_FOUND if already released; INVALID_ARGUMENT for a message
  * someone else sent; FAILED_PRECONDITION while another call is sending it. */
-SOTTO_EXPORT int sotto_cancel_scheduled(sotto_client* client, const char* id_prefix,
-                                        char** errmsg);
+SOTTO_EXPORT int sotto_cancel_scheduled(sotto_client* client, const char* id_prefix, char** errmsg);
 /* Sends every NOT_SENT / FAILED message, oldest first; *sent (may be NULL)
  * = how many the server took. On failure the first error. */
 SOTTO_EXPORT int sotto_retry_unsent(sotto_client* client, int* sent, char** errmsg);
@@ -444,8 +441,8 @@ SOTTO_EXPORT uint32_t sotto_conversation_unread_count(const sotto_conversation* 
 SOTTO_EXPORT const char* sotto_conversation_preview(const sotto_conversation* c, size_t* len);
 SOTTO_EXPORT int sotto_conversation_last_outgoing(const sotto_conversation* c);
 SOTTO_EXPORT size_t sotto_conversation_list_count(const sotto_conversation_list* l);
-SOTTO_EXPORT const sotto_conversation* sotto_conversation_list_get(
-    const sotto_conversation_list* l, size_t i);
+SOTTO_EXPORT const sotto_conversation* sotto_conversation_list_get(const sotto_conversation_list* l,
+                                                                   size_t i);
 SOTTO_EXPORT void sotto_conversation_list_free(sotto_conversation_list* l);
 
 /* Conversations, newest activity first. Works offline. */
@@ -484,10 +481,8 @@ SOTTO_EXPORT int sotto_queue_list(sotto_client* client, int include_all, sotto_q
  * therapist; the message says which). */
 SOTTO_EXPORT int sotto_queue_snooze(sotto_client* client, const char* client_handle,
                                     int64_t until_ms, char** errmsg);
-SOTTO_EXPORT int sotto_queue_close(sotto_client* client, const char* client_handle,
-                                   char** errmsg);
-SOTTO_EXPORT int sotto_queue_claim(sotto_client* client, const char* client_handle,
-                                   char** errmsg);
+SOTTO_EXPORT int sotto_queue_close(sotto_client* client, const char* client_handle, char** errmsg);
+SOTTO_EXPORT int sotto_queue_claim(sotto_client* client, const char* client_handle, char** errmsg);
 
 /* ---- response policy -------------------------------------------------- */
 
@@ -518,12 +513,11 @@ SOTTO_EXPORT const char* sotto_policy_emergency_note(const sotto_policy* p);
 
 /* A therapist publishes their policy. INVALID_ARGUMENT names the bad field;
  * PERMISSION_DENIED for a client. */
-SOTTO_EXPORT int sotto_set_policy(sotto_client* client, const sotto_policy* policy,
-                                  char** errmsg);
+SOTTO_EXPORT int sotto_set_policy(sotto_client* client, const sotto_policy* policy, char** errmsg);
 /* Reads `therapist`'s policy; *out is new (sotto_policy_free). NOT_FOUND if
  * none published; PERMISSION_DENIED without a link. */
-SOTTO_EXPORT int sotto_get_policy(sotto_client* client, const char* therapist,
-                                  sotto_policy** out, char** errmsg);
+SOTTO_EXPORT int sotto_get_policy(sotto_client* client, const char* therapist, sotto_policy** out,
+                                  char** errmsg);
 
 /* ---- invites and care links ------------------------------------------- */
 
@@ -542,8 +536,7 @@ SOTTO_EXPORT int sotto_accept_invite(sotto_client* client, const char* code, cha
                                      char** errmsg);
 /* Checks a typed invite code without the server (sotto::ParseInviteCode).
  * *has_key_commitment (may be NULL) = 1 for a 28-character code. */
-SOTTO_EXPORT int sotto_parse_invite_code(const char* typed, int* has_key_commitment,
-                                         char** errmsg);
+SOTTO_EXPORT int sotto_parse_invite_code(const char* typed, int* has_key_commitment, char** errmsg);
 
 SOTTO_EXPORT const char* sotto_link_peer(const sotto_link* l);
 SOTTO_EXPORT int sotto_link_active(const sotto_link* l);
@@ -590,11 +583,11 @@ SOTTO_EXPORT int sotto_accept_identity_change(sotto_client* client, const char* 
 SOTTO_EXPORT int sotto_set_read_receipts(sotto_client* client, int enabled, char** errmsg);
 SOTTO_EXPORT int sotto_get_read_receipts(sotto_client* client, int* enabled, char** errmsg);
 
-SOTTO_EXPORT sotto_notification_mode sotto_notification_settings_mode(
-    const sotto_notification_settings* n);
+SOTTO_EXPORT sotto_notification_mode
+sotto_notification_settings_mode(const sotto_notification_settings* n);
 SOTTO_EXPORT const char* sotto_notification_settings_email(const sotto_notification_settings* n);
-SOTTO_EXPORT uint32_t sotto_notification_settings_digest_interval_minutes(
-    const sotto_notification_settings* n);
+SOTTO_EXPORT uint32_t
+sotto_notification_settings_digest_interval_minutes(const sotto_notification_settings* n);
 SOTTO_EXPORT int sotto_notification_settings_server_sends_mail(
     const sotto_notification_settings* n);
 SOTTO_EXPORT void sotto_notification_settings_free(sotto_notification_settings* n);
@@ -612,8 +605,7 @@ SOTTO_EXPORT int sotto_set_email_notifications(sotto_client* client, const char*
 /* Off, and the server deletes the address. OK also when off. */
 SOTTO_EXPORT int sotto_disable_notifications(sotto_client* client, char** errmsg);
 SOTTO_EXPORT int sotto_get_notification_settings(sotto_client* client,
-                                                 sotto_notification_settings** out,
-                                                 char** errmsg);
+                                                 sotto_notification_settings** out, char** errmsg);
 
 /* ---- passphrase and account ------------------------------------------- */
 
@@ -628,8 +620,8 @@ SOTTO_EXPORT int sotto_check_passphrase_strength(const char* passphrase, size_t 
 /* Re-protects the store under the new passphrase. PERMISSION_DENIED wrong
  * old one (nothing changes); INVALID_ARGUMENT empty new one. */
 SOTTO_EXPORT int sotto_change_passphrase(sotto_client* client, const char* old_passphrase,
-                                         size_t old_len, const char* new_passphrase,
-                                         size_t new_len, char** errmsg);
+                                         size_t old_len, const char* new_passphrase, size_t new_len,
+                                         char** errmsg);
 /* Deletes the account on the server, then wipes this profile.
  * `confirm_handle` must be the user's own handle (INVALID_ARGUMENT, nothing
  * sent, otherwise). Afterwards every call on the client fails
