@@ -111,93 +111,99 @@ TEST(CapiBasicsTest, VersionAndStatusNames) {
   EXPECT_STREQ(sotto_status_name(-1), "UNKNOWN_CODE");
 }
 
-// Every fallible call that takes a client, with NULL for it.
+// Every fallible call that takes a client, with NULL for it (`none`); the
+// out-parameters are valid so that only the client is wrong.
+sotto_client* const none = nullptr;
+int int_out = 0;
+int64_t time_out = 0;
+char* string_out = nullptr;
+const std::vector<std::pair<std::string, std::function<int(char**)>>> kNullClientCalls = {
+    {"sotto_client_lock", [](char** e) { return sotto_client_lock(none, e); }},
+    {"sotto_client_unlock", [](char** e) { return sotto_client_unlock(none, "x", 1, e); }},
+    {"sotto_client_is_locked", [](char** e) { return sotto_client_is_locked(none, &int_out, e); }},
+    {"sotto_send_text", [](char** e) { return sotto_send_text(none, "a", "b", 1, 0, nullptr, e); }},
+    {"sotto_send_letter",
+     [](char** e) { return sotto_send_letter(none, "a", "s", 1, "b", 1, 0, nullptr, e); }},
+    {"sotto_reply", [](char** e) { return sotto_reply(none, "abcdef", "b", 1, 0, nullptr, e); }},
+    {"sotto_send_to_care_team",
+     [](char** e) { return sotto_send_to_care_team(none, "b", 1, 0, nullptr, e); }},
+    {"sotto_cancel_scheduled", [](char** e) { return sotto_cancel_scheduled(none, "abc", e); }},
+    {"sotto_retry_unsent", [](char** e) { return sotto_retry_unsent(none, &int_out, e); }},
+    {"sotto_sync", [](char** e) { return sotto_sync(none, nullptr, e); }},
+    {"sotto_listen", [](char** e) { return sotto_listen(none, 1, nullptr, nullptr, nullptr, e); }},
+    {"sotto_stop_listening", [](char** e) { return sotto_stop_listening(none, e); }},
+    {"sotto_list_conversations",
+     [](char** e) {
+       sotto_conversation_list* l = nullptr;
+       return sotto_list_conversations(none, &l, e);
+     }},
+    {"sotto_read_conversation",
+     [](char** e) {
+       sotto_message_list* l = nullptr;
+       return sotto_read_conversation(none, "a", &l, e);
+     }},
+    {"sotto_queue_list",
+     [](char** e) {
+       sotto_queue* q = nullptr;
+       return sotto_queue_list(none, 0, &q, e);
+     }},
+    {"sotto_queue_snooze", [](char** e) { return sotto_queue_snooze(none, "a", 1, e); }},
+    {"sotto_queue_close", [](char** e) { return sotto_queue_close(none, "a", e); }},
+    {"sotto_queue_claim", [](char** e) { return sotto_queue_claim(none, "a", e); }},
+    {"sotto_set_policy",
+     [](char** e) {
+       sotto_policy* policy = sotto_policy_create();
+       int status = sotto_set_policy(none, policy, e);
+       sotto_policy_free(policy);
+       return status;
+     }},
+    {"sotto_get_policy",
+     [](char** e) {
+       sotto_policy* p = nullptr;
+       return sotto_get_policy(none, "a", &p, e);
+     }},
+    {"sotto_create_invite",
+     [](char** e) { return sotto_create_invite(none, 0, &string_out, &time_out, e); }},
+    {"sotto_accept_invite",
+     [](char** e) { return sotto_accept_invite(none, "a", &string_out, e); }},
+    {"sotto_list_links",
+     [](char** e) {
+       sotto_link_list* l = nullptr;
+       return sotto_list_links(none, &l, e);
+     }},
+    {"sotto_end_link", [](char** e) { return sotto_end_link(none, "a", e); }},
+    {"sotto_safety_number_get",
+     [](char** e) {
+       sotto_safety_number* sn = nullptr;
+       return sotto_safety_number_get(none, "a", &sn, e);
+     }},
+    {"sotto_mark_verified", [](char** e) { return sotto_mark_verified(none, "a", e); }},
+    {"sotto_accept_identity_change",
+     [](char** e) { return sotto_accept_identity_change(none, "a", "1", e); }},
+    {"sotto_set_read_receipts", [](char** e) { return sotto_set_read_receipts(none, 1, e); }},
+    {"sotto_get_read_receipts",
+     [](char** e) { return sotto_get_read_receipts(none, &int_out, e); }},
+    {"sotto_set_email_notifications",
+     [](char** e) {
+       return sotto_set_email_notifications(none, "a@b.c", SOTTO_NO_DIGEST, nullptr, e);
+     }},
+    {"sotto_disable_notifications", [](char** e) { return sotto_disable_notifications(none, e); }},
+    {"sotto_get_notification_settings",
+     [](char** e) {
+       sotto_notification_settings* ns = nullptr;
+       return sotto_get_notification_settings(none, &ns, e);
+     }},
+    {"sotto_change_passphrase",
+     [](char** e) { return sotto_change_passphrase(none, "a", 1, "b", 1, e); }},
+    {"sotto_delete_account", [](char** e) { return sotto_delete_account(none, "a", e); }},
+};
+
 TEST(CapiBasicsTest, EveryCallRefusesANullClientByName) {
-  sotto_client* none = nullptr;
-  int n = 0;
-  int64_t t = 0;
-  char* s = nullptr;
-  sotto_policy* policy = sotto_policy_create();
-  const std::vector<std::pair<std::string, std::function<int(char**)>>> calls = {
-      {"sotto_client_lock", [&](char** e) { return sotto_client_lock(none, e); }},
-      {"sotto_client_unlock", [&](char** e) { return sotto_client_unlock(none, "x", 1, e); }},
-      {"sotto_client_is_locked", [&](char** e) { return sotto_client_is_locked(none, &n, e); }},
-      {"sotto_send_text",
-       [&](char** e) { return sotto_send_text(none, "a", "b", 1, 0, nullptr, e); }},
-      {"sotto_send_letter",
-       [&](char** e) { return sotto_send_letter(none, "a", "s", 1, "b", 1, 0, nullptr, e); }},
-      {"sotto_reply", [&](char** e) { return sotto_reply(none, "abcdef", "b", 1, 0, nullptr, e); }},
-      {"sotto_send_to_care_team",
-       [&](char** e) { return sotto_send_to_care_team(none, "b", 1, 0, nullptr, e); }},
-      {"sotto_cancel_scheduled", [&](char** e) { return sotto_cancel_scheduled(none, "abc", e); }},
-      {"sotto_retry_unsent", [&](char** e) { return sotto_retry_unsent(none, &n, e); }},
-      {"sotto_sync", [&](char** e) { return sotto_sync(none, nullptr, e); }},
-      {"sotto_listen",
-       [&](char** e) { return sotto_listen(none, 1, nullptr, nullptr, nullptr, e); }},
-      {"sotto_stop_listening", [&](char** e) { return sotto_stop_listening(none, e); }},
-      {"sotto_list_conversations",
-       [&](char** e) {
-         sotto_conversation_list* l = nullptr;
-         return sotto_list_conversations(none, &l, e);
-       }},
-      {"sotto_read_conversation",
-       [&](char** e) {
-         sotto_message_list* l = nullptr;
-         return sotto_read_conversation(none, "a", &l, e);
-       }},
-      {"sotto_queue_list",
-       [&](char** e) {
-         sotto_queue* q = nullptr;
-         return sotto_queue_list(none, 0, &q, e);
-       }},
-      {"sotto_queue_snooze", [&](char** e) { return sotto_queue_snooze(none, "a", 1, e); }},
-      {"sotto_queue_close", [&](char** e) { return sotto_queue_close(none, "a", e); }},
-      {"sotto_queue_claim", [&](char** e) { return sotto_queue_claim(none, "a", e); }},
-      {"sotto_set_policy", [&](char** e) { return sotto_set_policy(none, policy, e); }},
-      {"sotto_get_policy",
-       [&](char** e) {
-         sotto_policy* p = nullptr;
-         return sotto_get_policy(none, "a", &p, e);
-       }},
-      {"sotto_create_invite", [&](char** e) { return sotto_create_invite(none, 0, &s, &t, e); }},
-      {"sotto_accept_invite", [&](char** e) { return sotto_accept_invite(none, "a", &s, e); }},
-      {"sotto_list_links",
-       [&](char** e) {
-         sotto_link_list* l = nullptr;
-         return sotto_list_links(none, &l, e);
-       }},
-      {"sotto_end_link", [&](char** e) { return sotto_end_link(none, "a", e); }},
-      {"sotto_safety_number_get",
-       [&](char** e) {
-         sotto_safety_number* sn = nullptr;
-         return sotto_safety_number_get(none, "a", &sn, e);
-       }},
-      {"sotto_mark_verified", [&](char** e) { return sotto_mark_verified(none, "a", e); }},
-      {"sotto_accept_identity_change",
-       [&](char** e) { return sotto_accept_identity_change(none, "a", "1", e); }},
-      {"sotto_set_read_receipts", [&](char** e) { return sotto_set_read_receipts(none, 1, e); }},
-      {"sotto_get_read_receipts", [&](char** e) { return sotto_get_read_receipts(none, &n, e); }},
-      {"sotto_set_email_notifications",
-       [&](char** e) {
-         return sotto_set_email_notifications(none, "a@b.c", SOTTO_NO_DIGEST, nullptr, e);
-       }},
-      {"sotto_disable_notifications",
-       [&](char** e) { return sotto_disable_notifications(none, e); }},
-      {"sotto_get_notification_settings",
-       [&](char** e) {
-         sotto_notification_settings* ns = nullptr;
-         return sotto_get_notification_settings(none, &ns, e);
-       }},
-      {"sotto_change_passphrase",
-       [&](char** e) { return sotto_change_passphrase(none, "a", 1, "b", 1, e); }},
-      {"sotto_delete_account", [&](char** e) { return sotto_delete_account(none, "a", e); }},
-  };
-  for (const auto& [name, call] : calls) {
+  for (const auto& [name, call] : kNullClientCalls) {
     Outcome r = Capture(call);
     EXPECT_EQ(r.status, SOTTO_INVALID_ARGUMENT) << name;
     EXPECT_EQ(r.message, name + ": client is NULL") << name;
   }
-  sotto_policy_free(policy);
   // Getters and frees of NULL answer as empty; nothing crashes.
   sotto_client_close(nullptr);
   sotto_message_list_free(nullptr);
