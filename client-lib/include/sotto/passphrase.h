@@ -55,7 +55,7 @@ inline constexpr double kMinPassphraseBits = 50;
 //
 // Thread-safe; takes a few milliseconds (zxcvbn, dictionaries in memory).
 SOTTO_EXPORT absl::Status CheckPassphraseStrength(absl::string_view passphrase,
-                                     absl::Span<const std::string> user_inputs = {});
+                                                  absl::Span<const std::string> user_inputs = {});
 
 }  // namespace sotto
 
