@@ -99,3 +99,11 @@ clean:
 .PHONY: size-check
 size-check:
 	./scripts/check-size.sh $(SIZE_CHECK_FLAGS)
+
+# Issue 15: the Debian packages libsotto1, libsotto-dev, sotto and
+# sotto-server (cmake/SottoPackaging.cmake), from $(BUILD_DIR), into
+# $(BUILD_DIR)/*.deb. Dependencies on Debian's libraries come from
+# dpkg-shlibdeps. Check one with dpkg-deb -I / -c.
+.PHONY: deb
+deb: build
+	cd $(BUILD_DIR) && cpack -G DEB

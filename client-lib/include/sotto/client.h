@@ -38,6 +38,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "sotto/clock.h"
+#include "sotto/export.h"
 #include "sotto/local_store.h"
 #include "sotto/types.h"
 
@@ -123,7 +124,7 @@ struct OpenOptions {
   std::shared_ptr<const Clock> clock;
 };
 
-class Client {
+class SOTTO_EXPORT Client {
  public:
   // Creates a new profile: generates the device's identity key, a signed
   // prekey and 100 one-time prekeys, registers the account and the device with

@@ -12,25 +12,26 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "sotto/export.h"
 
 namespace sotto {
 
 // Thread-safe: a Client reads it from any of its callers' threads and from
 // Listen's watchdog.
-class Clock {
+class SOTTO_EXPORT Clock {
  public:
   virtual ~Clock() = default;
   virtual absl::Time Now() const = 0;
 };
 
 // absl::Now().
-class SystemClock final : public Clock {
+class SOTTO_EXPORT SystemClock final : public Clock {
  public:
   absl::Time Now() const override { return absl::Now(); }
 };
 
 // A clock that moves only when told to, for tests.
-class ManualClock final : public Clock {
+class SOTTO_EXPORT ManualClock final : public Clock {
  public:
   explicit ManualClock(absl::Time start = absl::Now()) : now_(start) {}
   absl::Time Now() const override {

@@ -6,6 +6,7 @@
 // clear, where the profile's encryption no longer protects them.
 
 #include "absl/status/status.h"
+#include "sotto/export.h"
 
 namespace sotto {
 
@@ -16,7 +17,7 @@ namespace sotto {
 // memory). Call it first thing in main(), before the profile is opened or a
 // passphrase is read. Idempotent and thread-safe. INTERNAL naming the call
 // that failed (the process may then still dump core).
-absl::Status DisableCoreDumps();
+SOTTO_EXPORT absl::Status DisableCoreDumps();
 
 }  // namespace sotto
 

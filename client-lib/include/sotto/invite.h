@@ -22,6 +22,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "sotto/export.h"
 
 namespace sotto {
 
@@ -37,11 +38,11 @@ struct InviteCode {
 // INVALID_ARGUMENT, naming the problem, for a character outside the code
 // alphabet (23456789 and A-Z without I and O) or a length other than 12 or
 // 28 characters.
-absl::StatusOr<InviteCode> ParseInviteCode(absl::string_view typed);
+SOTTO_EXPORT absl::StatusOr<InviteCode> ParseInviteCode(absl::string_view typed);
 
 // The 28-character form (groups of four), or the 12-character one without a
 // commitment.
-std::string FormatInviteCode(const InviteCode& code);
+SOTTO_EXPORT std::string FormatInviteCode(const InviteCode& code);
 
 }  // namespace sotto
 

@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "sotto/export.h"
 
 namespace sotto::client::storage {
 
@@ -55,7 +56,7 @@ enum class Space : uint8_t {
 inline constexpr Space kLastSpace = Space::kExpectedIdentity;
 
 // "kSession" etc., for error messages.
-absl::string_view SpaceName(Space space);
+SOTTO_EXPORT absl::string_view SpaceName(Space space);
 
 // One change in a batch. `value == std::nullopt` deletes the key (deleting an
 // absent key is not an error).
@@ -73,7 +74,7 @@ struct Entry {
 // Where the client library keeps keys, sessions and history. An embedding app
 // may supply its own implementation. Implementations must be thread-safe.
 // Keys are arbitrary bytes (they may contain NUL).
-class LocalStore {
+class SOTTO_EXPORT LocalStore {
  public:
   virtual ~LocalStore() = default;
 

@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "sotto/export.h"
 
 namespace sotto {
 
@@ -53,8 +54,8 @@ inline constexpr double kMinPassphraseBits = 50;
 // before a NUL byte, if there is one (zxcvbn takes C strings).
 //
 // Thread-safe; takes a few milliseconds (zxcvbn, dictionaries in memory).
-absl::Status CheckPassphraseStrength(absl::string_view passphrase,
-                                     absl::Span<const std::string> user_inputs = {});
+SOTTO_EXPORT absl::Status CheckPassphraseStrength(absl::string_view passphrase,
+                                                  absl::Span<const std::string> user_inputs = {});
 
 }  // namespace sotto
 
