@@ -1,22 +1,25 @@
 """Fixtures: a real sotto-server per test, and helpers to register real clients.
 
 The package is imported from this source tree (python/), the library from
-SOTTO_LIBRARY (ctest sets it) or a build tree.
+SOTTO_LIBRARY (ctest sets it) or a build tree. The test files import the
+package themselves; test_cdef.py does not need the library.
 """
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import sotto  # noqa: E402
 from harness import CliUser, ServerProcess  # noqa: E402
+
+if TYPE_CHECKING:
+    import sotto
 
 PASSPHRASE = "correct horse battery staple"
 
@@ -41,7 +44,9 @@ class People:
     def profile(self, handle: str) -> str:
         return str(self.tmp / f"{handle}.profile")
 
-    def therapist(self, handle: str) -> sotto.Client:
+    def therapist(self, handle: str) -> "sotto.Client":
+        import sotto  # here, not at the top: test_cdef.py runs without the library
+
         client = sotto.Client.register(
             self.profile(handle), self.server.address, handle, PASSPHRASE,
             role=sotto.Role.THERAPIST, enrolment_code=self.server.enrolment_code(handle),
@@ -49,14 +54,16 @@ class People:
         self._open.append(client)
         return client
 
-    def client(self, handle: str, therapist: sotto.Client) -> sotto.Client:
+    def client(self, handle: str, therapist: "sotto.Client") -> "sotto.Client":
+        import sotto
+
         client = sotto.Client.register(
             self.profile(handle), self.server.address, handle, PASSPHRASE,
             invite_code=therapist.create_invite().code, fast_key_derivation_for_tests=True)
         self._open.append(client)
         return client
 
-    def cli_client(self, handle: str, therapist: sotto.Client) -> CliUser:
+    def cli_client(self, handle: str, therapist: "sotto.Client") -> CliUser:
         user = CliUser(str(self.tmp), handle)
         user.init_client(self.server.address, therapist.create_invite().code)
         return user
