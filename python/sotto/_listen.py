@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import queue
 import threading
-from typing import Any, Callable, Iterator, List, Optional, Set
+import weakref
+from typing import Any, Callable, List, Optional
 
 from . import _convert
 from ._ffi import ffi, lib
+from .errors import SottoError
 from .types import IdentityNotice, Message, SyncStats
 
 OnMessage = Callable[[Message], Optional[bool]]
@@ -52,6 +54,10 @@ def listen_with(handle: Any, on_message: Optional[OnMessage], timeout: Optional[
         try:
             _convert.call(lib.sotto_listen, handle, timeout_ms(timeout), callback, ffi.NULL,
                           stats.out)
+        except SottoError:
+            if raised:  # the app's exception is what ended the listen
+                raise raised[0] from None
+            raise
         finally:
             del callback  # kept alive until sotto_listen has returned
         if raised:
@@ -66,59 +72,89 @@ class _End:
         self.error = error
 
 
-class Listener:
-    """One Client.listen generator's thread; Client.close stops it before freeing the handle."""
+def _run(handle: Any, inbox: "queue.Queue[Any]", stopping: threading.Event,
+         timeout: Optional[float]) -> None:
+    """A MessageStream's thread: listens, putting each message, then an _End, on `inbox`."""
 
-    def __init__(self, handle: Any, timeout: Optional[float]) -> None:
-        self.handle = handle
-        self.inbox: "queue.Queue[Any]" = queue.Queue()
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self._run, args=(timeout,), name="sotto-listen",
-                                       daemon=True)
+    def on_message(m: Message) -> bool:
+        inbox.put(m)
+        return not stopping.is_set()
 
-    def _on_message(self, m: Message) -> bool:
-        self.inbox.put(m)
-        return not self.stopping.is_set()
+    try:
+        if not stopping.is_set():
+            listen_with(handle, on_message, timeout, None)
+        inbox.put(_End(None))
+    except BaseException as e:  # noqa: B036 - handed to the consumer
+        inbox.put(_End(e))
 
-    def _run(self, timeout: Optional[float]) -> None:
-        try:
-            if not self.stopping.is_set():
-                listen_with(self.handle, self._on_message, timeout, None)
-            self.inbox.put(_End(None))
-        except BaseException as e:  # noqa: B036 - handed to the consumer
-            self.inbox.put(_End(e))
 
-    def stop(self) -> None:
-        """Ends the listen and waits for the thread; the handle must still be open."""
-        self.stopping.set()
+class MessageStream:
+    """The iterator Client.listen returns: each new message, as it arrives.
+
+    sotto_listen runs on a thread of its own and hands messages over a queue
+    (each is already stored when it arrives), so the loop body may call the
+    client, e.g. to reply. Leaving the loop early does not stop listening by
+    itself: use ``with client.listen() as messages:`` or call close();
+    dropping the stream (garbage collection) or Client.close() stops it too.
+    """
+
+    def __init__(self, handle: Any, timeout: Optional[float],
+                 streams: "weakref.WeakSet[MessageStream]", lock: threading.Lock) -> None:
+        """Internal: `streams` is the client's set of running ones, guarded by `lock`."""
+        self._handle = handle
+        self._inbox: "queue.Queue[Any]" = queue.Queue()
+        self._stopping = threading.Event()
+        self._streams = streams
+        self._lock = lock
+        self._done = False
+        # The thread holds no reference to the stream, so an abandoned
+        # stream is collected, and its __del__ stops the thread.
+        self._thread = threading.Thread(
+            target=_run, args=(handle, self._inbox, self._stopping, timeout),
+            name="sotto-listen", daemon=True)
+        streams.add(self)
+        self._thread.start()
+
+    def __iter__(self) -> "MessageStream":
+        return self
+
+    def __next__(self) -> Message:
+        """The next message; StopIteration once listening ended (or raises its error)."""
+        if self._done:
+            raise StopIteration
+        item = self._inbox.get()
+        if isinstance(item, _End):
+            self._done = True
+            self.close()
+            if item.error is not None:
+                raise item.error
+            raise StopIteration
+        return item
+
+    def close(self) -> None:
+        """Stops listening and waits for the thread. Idempotent."""
+        with self._lock:
+            if self in self._streams:  # else Client.close stopped it already
+                self.stop_locked()
+                self._streams.discard(self)
+
+    def stop_locked(self) -> None:
+        """Internal (the client's lock held, its handle open): ends the listen, joins the thread."""
+        self._stopping.set()
         # The thread may not have entered sotto_listen yet when the first
         # stop comes (it stops only running listens): ask until it is gone.
-        while self.thread.is_alive():
-            _convert.call(lib.sotto_stop_listening, self.handle)
-            self.thread.join(0.05)
+        while self._thread.is_alive():
+            _convert.call(lib.sotto_stop_listening, self._handle)
+            self._thread.join(0.05)
 
+    def __enter__(self) -> "MessageStream":
+        return self
 
-def listen_iter(listener: Listener, listeners: Set[Listener],
-                lock: threading.Lock) -> Iterator[Message]:
-    """Yields each message `listener` (started, and in `listeners`) receives; see Client.listen.
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
 
-    sotto_listen runs on the listener's thread and hands messages over a
-    queue (they are already stored when they arrive). Leaving the loop early
-    (break, an exception, or the generator being closed) stops the listen
-    with sotto_stop_listening and waits for the thread. `listeners` is the
-    client's set of running ones, which Client.close stops (under `lock`)
-    before it frees the handle.
-    """
-    try:
-        while True:
-            item = listener.inbox.get()
-            if isinstance(item, _End):
-                if item.error is not None:
-                    raise item.error
-                return
-            yield item
-    finally:
-        with lock:
-            if listener in listeners:  # else Client.close stopped it already
-                listener.stop()
-                listeners.discard(listener)
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - nothing to report to at collection time
+            pass

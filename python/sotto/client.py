@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import threading
+import weakref
 from datetime import datetime, timedelta
-from typing import Any, Iterator, List, Optional, Sequence, Set, Union
+from typing import Any, Iterator, List, Optional, Sequence, Union
 
 from . import _convert, _listen
 from ._convert import Text, call, owned, to_bytes, to_cstr
@@ -12,6 +14,21 @@ from ._ffi import NO_DIGEST, ffi, lib
 from .errors import ClientClosed, FailedPrecondition
 from .types import (CareLink, Conversation, Invite, Message, NotificationSettings, PolicyView,
                     Queue, ResponsePolicy, Role, SafetyNumber, SendResult, SyncStats)
+
+# Clients not closed yet. At exit they are closed while threads still run:
+# a listen stream's thread, called back into Python during interpreter
+# finalization, would block forever and so would the close waiting for it.
+_open_clients: "weakref.WeakSet[Client]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all_at_exit() -> None:
+    for client in list(_open_clients):
+        try:
+            client.close()
+        except Exception:  # noqa: BLE001 - exiting; nothing to report to
+            pass
+
 
 #: The library's default automatic lock: after 15 minutes without a call.
 DEFAULT_AUTO_LOCK = timedelta(minutes=15)
@@ -55,10 +72,13 @@ class Client:
         """Internal: use Client.register or Client.open."""
         # ffi.gc frees a client the app forgot to close when it is collected.
         self._handle: Any = ffi.gc(handle, lib.sotto_client_close)
-        self._lock = threading.Lock()
-        self._listeners: Set[_listen.Listener] = set()
+        # Reentrant: a stream's __del__ (which takes it) may run inside close().
+        self._lock = threading.RLock()
+        # Running listen() streams, which close() ends before freeing the handle.
+        self._streams: "weakref.WeakSet[_listen.MessageStream]" = weakref.WeakSet()
         self._in_callback = threading.local()
         self._handle_name = _convert.s(lib.sotto_client_handle(handle))
+        _open_clients.add(self)
 
     # ---- opening and closing ----
 
@@ -98,7 +118,10 @@ class Client:
         lib.sotto_register_options_set_fast_key_derivation_for_tests(
             o, int(fast_key_derivation_for_tests))
         out = ffi.new("sotto_client**")
-        call(lib.sotto_client_register, o, out)
+        try:
+            call(lib.sotto_client_register, o, out)
+        finally:
+            ffi.release(o)  # now, not at collection: the options hold the passphrase
         return cls(out[0])
 
     @classmethod
@@ -123,7 +146,10 @@ class Client:
         lib.sotto_open_options_set_tls_crl_pem(o, to_cstr(tls_crl_pem, "tls_crl_pem"))
         lib.sotto_open_options_set_auto_lock_after_ms(o, _duration_ms(auto_lock_after))
         out = ffi.new("sotto_client**")
-        call(lib.sotto_client_open, o, out)
+        try:
+            call(lib.sotto_client_open, o, out)
+        finally:
+            ffi.release(o)  # now, not at collection: the options hold the passphrase
         return cls(out[0])
 
     def close(self) -> None:
@@ -139,9 +165,9 @@ class Client:
         with self._lock:
             if self._handle is None:
                 return
-            for listener in list(self._listeners):
-                listener.stop()
-            self._listeners.clear()
+            for stream in list(self._streams):
+                stream.stop_locked()
+            self._streams.clear()
             handle, self._handle = self._handle, None
             ffi.release(handle)  # runs sotto_client_close now
 
@@ -275,25 +301,24 @@ class Client:
             call(lib.sotto_sync, self._raw(), st.out)
             return _convert.sync_stats(st.value)
 
-    def listen(self, timeout: Optional[float] = None) -> Iterator[Message]:
-        """Yields each new message as it arrives (the backlog first), each already stored.
+    def listen(self, timeout: Optional[float] = None) -> _listen.MessageStream:
+        """Starts listening; iterate the result for each new message (the backlog first).
 
-        Ends when `timeout` seconds pass without a new message after the
-        backlog (None: never), when the client is closed, or with an error
-        raised from the loop (e.g. Unavailable when the network vanished:
-        listen again). Breaking out of the loop stops listening::
+        Each message is already stored when it comes. The iteration ends
+        when `timeout` seconds pass without a new message after the backlog
+        (None: never), when the stream or the client is closed, or with an
+        error raised from the loop (e.g. Unavailable when the network
+        vanished: listen again)::
 
-            for message in client.listen(timeout=30):
-                print(message.peer, message.text)
+            with client.listen(timeout=30) as messages:
+                for message in messages:
+                    print(message.peer, message.text)
 
         The listen runs on a thread of its own, so the loop body may call
-        this client (e.g. reply).
+        this client (e.g. reply). Leaving the ``with`` block stops it.
         """
         with self._lock:
-            listener = _listen.Listener(self._raw(), timeout)
-            self._listeners.add(listener)
-            listener.thread.start()
-        return _listen.listen_iter(listener, self._listeners, self._lock)
+            return _listen.MessageStream(self._raw(), timeout, self._streams, self._lock)
 
     def listen_with(self, on_message: Optional[_listen.OnMessage], timeout: Optional[float] = None,
                     on_notice: Optional[_listen.OnNotice] = None) -> SyncStats:
@@ -337,9 +362,10 @@ class Client:
         The conversation is read (and marked read) at the call; the C list
         is freed when the iteration ends or the iterator is dropped.
         """
-        r = owned("sotto_message_list*", lib.sotto_message_list_free)
-        call(lib.sotto_read_conversation, self._raw(), to_cstr(peer, "peer"), r.out)
-        return _history_iter(r)
+        out = ffi.new("sotto_message_list**")
+        call(lib.sotto_read_conversation, self._raw(), to_cstr(peer, "peer"), out)
+        # Freed when the iteration ends, or when an iterator never run is collected.
+        return _history_iter(ffi.gc(out[0], lib.sotto_message_list_free))
 
     # ---- the therapist's queue ----
 
@@ -368,7 +394,11 @@ class Client:
 
     def set_policy(self, policy: ResponsePolicy) -> None:
         """A therapist publishes their response policy. InvalidArgument names a bad field."""
-        call(lib.sotto_set_policy, self._raw(), _convert.c_policy(policy))
+        p = _convert.c_policy(policy)
+        try:
+            call(lib.sotto_set_policy, self._raw(), p)
+        finally:
+            ffi.release(p)
 
     def get_policy(self, therapist: str) -> PolicyView:
         """`therapist`'s published policy. NotFound if none; PermissionDenied without a link."""
@@ -496,12 +526,12 @@ class Client:
         call(lib.sotto_delete_account, self._raw(), to_cstr(confirm_handle, "confirm_handle"))
 
 
-def _history_iter(r: Any) -> Iterator[Message]:
+def _history_iter(lst: Any) -> Iterator[Message]:
     try:
-        for m in _convert.items(lib.sotto_message_list_count, lib.sotto_message_list_get, r.value):
+        for m in _convert.items(lib.sotto_message_list_count, lib.sotto_message_list_get, lst):
             yield _convert.message(m)
     finally:
-        r.__exit__()
+        ffi.release(lst)
 
 
 def check_passphrase_strength(passphrase: Text, user_inputs: Sequence[str] = ()) -> None:

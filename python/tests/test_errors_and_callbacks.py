@@ -3,6 +3,7 @@ with the library's code and message; a raising callback never reaches C."""
 
 from __future__ import annotations
 
+import gc
 import threading
 
 import pytest
@@ -145,3 +146,13 @@ def test_close_ends_a_running_listen_generator(people):
     assert list(messages) == []  # ends when the client closes
     closer.join()
     assert dr.closed
+
+
+def test_a_dropped_stream_stops_its_thread(people):
+    dr = people.therapist("dr-rivera")
+    stream = dr.listen()  # no timeout: only a stop ends it
+    assert any(t.name == "sotto-listen" for t in threading.enumerate())
+    del stream
+    gc.collect()
+    assert not any(t.name == "sotto-listen" for t in threading.enumerate())
+    dr.sync()  # the client is untouched
