@@ -1,4 +1,4 @@
-"""Listening for incoming messages: the callback path and the generator path.
+"""Listening for incoming messages: the callback path and the stream (iterator) path.
 
 sotto_listen calls its callback on the thread that called it, with no
 library lock held. A Python exception must never unwind into C: the callback

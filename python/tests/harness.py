@@ -15,6 +15,7 @@ import select
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Dict, List, Optional
@@ -89,10 +90,21 @@ class ServerProcess:
             if b"\n" in out:
                 line = out.split(b"\n", 1)[0].decode()
                 if line.startswith(self.LISTENING):
+                    # Keep reading what else it prints, so that a full pipe
+                    # never blocks the server.
+                    threading.Thread(target=self._drain, daemon=True).start()
                     return line[len(self.LISTENING):].strip()
                 break
         self.stop()
         raise RuntimeError(f"sotto-server did not report listening; it printed: {out!r}")
+
+    def _drain(self) -> None:
+        assert self.process.stdout is not None
+        try:
+            while os.read(self.process.stdout.fileno(), 4096):
+                pass
+        except (OSError, ValueError):
+            pass  # closed by stop()
 
     def enrolment_code(self, handle: str) -> str:
         """A one-time enrolment code for therapist `handle`, as an operator issues it."""
@@ -108,8 +120,8 @@ class ServerProcess:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
-        if self.process.stdout is not None:
-            self.process.stdout.close()
+        # The drain thread sees EOF now that the server is gone; the pipe is
+        # closed when the Popen object is collected.
         shutil.rmtree(self.root, ignore_errors=True)
 
 
