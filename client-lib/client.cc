@@ -292,6 +292,8 @@ absl::StatusOr<SyncStats> Client::Listen(absl::Duration idle_timeout,
   return impl_->receiver().Listen(idle_timeout, on_message);
 }
 
+void Client::StopListening() { impl_->session().connection().CancelSubscriptions(); }
+
 absl::StatusOr<std::vector<Conversation>> Client::ListConversations() {
   return impl_->ListConversations();
 }

@@ -34,14 +34,26 @@ constexpr absl::Duration kFirstBackoff = absl::Milliseconds(200);
 // Above the largest Send the server accepts (16 devices × 64 KiB).
 constexpr int kMaxMessageBytes = 4 * 1024 * 1024;
 
+}  // namespace
+
 class GrpcSubscription final : public Subscription {
  public:
   // `finished` turns the final gRPC status into ours (Connection::Failed).
-  GrpcSubscription(v1::Messages::Stub* stub, std::unique_ptr<grpc::ClientContext> context,
+  // Registered with `connection` before the call starts, so that
+  // CancelSubscriptions reaches it (gRPC cancels a call whose context was
+  // cancelled before it started).
+  GrpcSubscription(Connection& connection, v1::Messages::Stub* stub,
+                   std::unique_ptr<grpc::ClientContext> context,
                    std::function<absl::Status(const grpc::Status&)> finished)
-      : context_(std::move(context)),
+      : connection_(connection),
+        context_(Register(connection, std::move(context))),
         reader_(stub->Subscribe(context_.get(), v1::SubscribeRequest())),
         finished_(std::move(finished)) {}
+  ~GrpcSubscription() override {
+    absl::MutexLock lock(&connection_.subscriptions_mu_);
+    auto& live = connection_.subscriptions_;
+    live.erase(std::remove(live.begin(), live.end(), context_.get()), live.end());
+  }
 
   std::optional<v1::SubscribeEvent> Read() override {
     v1::SubscribeEvent event;
@@ -52,10 +64,20 @@ class GrpcSubscription final : public Subscription {
   absl::Status Finish() override { return finished_(reader_->Finish()); }
 
  private:
+  static std::unique_ptr<grpc::ClientContext> Register(
+      Connection& connection, std::unique_ptr<grpc::ClientContext> context) {
+    absl::MutexLock lock(&connection.subscriptions_mu_);
+    connection.subscriptions_.push_back(context.get());
+    return context;
+  }
+
+  Connection& connection_;
   std::unique_ptr<grpc::ClientContext> context_;
   std::unique_ptr<grpc::ClientReader<v1::SubscribeEvent>> reader_;
   std::function<absl::Status(const grpc::Status&)> finished_;
 };
+
+namespace {
 
 // TLS through gRPC's TlsCredentials, the credentials type that can check
 // CRLs. Hostname verification there is the job of a certificate verifier:
@@ -394,8 +416,13 @@ std::unique_ptr<Subscription> Connection::Subscribe() {
   auto context = std::make_unique<grpc::ClientContext>();
   Prepare(context.get(), true, absl::InfiniteDuration());
   return std::make_unique<GrpcSubscription>(
-      messages_.get(), std::move(context),
+      *this, messages_.get(), std::move(context),
       [this](const grpc::Status& status) { return Failed(status, "Subscribe"); });
+}
+
+void Connection::CancelSubscriptions() {
+  absl::MutexLock lock(&subscriptions_mu_);
+  for (grpc::ClientContext* context : subscriptions_) context->TryCancel();
 }
 
 absl::Status Connection::CancelScheduled(const std::string& message_id) {

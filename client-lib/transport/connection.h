@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -142,6 +143,11 @@ class Connection {
   absl::StatusOr<v1::FetchResponse> Fetch(uint64_t after_seq, uint32_t limit);
   absl::StatusOr<v1::AckResponse> Ack(const std::vector<uint64_t>& seqs);
   std::unique_ptr<Subscription> Subscribe();
+  // Cancels every Subscribe call open now (each blocked Read() returns
+  // nullopt, Finish() CANCELLED), from any thread: how Client::StopListening
+  // ends a Listen that waits for the next message. A call being set up
+  // concurrently may be missed; the caller repeats until its Listen ended.
+  void CancelSubscriptions();
   absl::Status CancelScheduled(const std::string& message_id);
 
   // Care links and response policies (care.proto, service Care).
@@ -200,6 +206,11 @@ class Connection {
   std::unique_ptr<v1::Notifications::Stub> notifications_;
   absl::Mutex mu_;
   std::string authorization_ ABSL_GUARDED_BY(mu_);
+  // The contexts of the open Subscribe calls, for CancelSubscriptions; each
+  // is removed by its subscription before the context is destroyed.
+  friend class GrpcSubscription;
+  absl::Mutex subscriptions_mu_;
+  std::vector<grpc::ClientContext*> subscriptions_ ABSL_GUARDED_BY(subscriptions_mu_);
 };
 
 }  // namespace sotto::client::transport

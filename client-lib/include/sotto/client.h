@@ -321,6 +321,13 @@ class Client {
   // then 20 s for an answer), and may simply be called again.
   absl::StatusOr<SyncStats> Listen(absl::Duration idle_timeout,
                                    const std::function<bool(const Message&)>& on_message);
+  // Ends every Listen running on this Client now, from any thread (for the
+  // C API's sotto_stop_listening): a Listen waiting for the next message
+  // returns CANCELLED at once; one inside `on_message` returns it after the
+  // callback. What it stored stays stored. A Listen whose stream is still
+  // being opened may be missed: call again until it has returned. No effect
+  // on a later Listen.
+  void StopListening();
 
   // Conversations with the newest activity first.
   absl::StatusOr<std::vector<Conversation>> ListConversations();
