@@ -69,6 +69,9 @@ def test_python_therapist_and_cli_client(people):
     messages.close()  # stops listening
     assert (first.peer, first.text, first.outgoing) == ("alex", "Hello from the command line", False)
     assert [(e.client, e.waiting_count) for e in dr.queue()] == [("alex", 1)]
+    dr.snooze("alex", datetime.now(timezone.utc) + timedelta(hours=2))
+    [entry] = dr.queue(include_all=True)
+    assert entry.state == sotto.ConversationState.SNOOZED and entry.snoozed_until_ms > 0
 
     reply = dr.send_letter("alex", "Homework", "Write down three good moments each day.")
     alex.run("sync")
@@ -88,10 +91,7 @@ def test_python_therapist_and_cli_client(people):
 
     policy = json.loads(alex.run("policy", "dr-rivera", "--json").stdout)["policies"][0]
     assert (policy["time_zone"], policy["reply_window_minutes"]) == ("Europe/Berlin", 1440)
-
-    dr.snooze("alex", datetime.now(timezone.utc) + timedelta(hours=2))
-    [entry] = dr.queue(include_all=True)
-    assert entry.state == sotto.ConversationState.SNOOZED and entry.snoozed_until_ms > 0
+    assert [e.state for e in dr.queue(include_all=True)] == [sotto.ConversationState.ANSWERED]
 
 
 def test_profile_reopens_with_its_history(people):
