@@ -24,7 +24,9 @@ if TYPE_CHECKING:
 PASSPHRASE = "correct horse battery staple"
 
 
-@pytest.fixture
+# One server per test file: starting one takes about a second. Tests in a
+# file therefore register handles of their own.
+@pytest.fixture(scope="module")
 def server() -> Iterator[ServerProcess]:
     process = ServerProcess()
     try:

@@ -30,7 +30,7 @@ def test_missing_profile_and_unknown_peer_raise_not_found(people, tmp_path):
     with pytest.raises(sotto.NotFound) as caught:
         sotto.Client.open(str(tmp_path / "nothing-here"), PASSPHRASE)
     assert caught.value.message
-    dr = people.therapist("dr-rivera")
+    dr = people.therapist("dr-lee")
     with pytest.raises(sotto.NotFound) as caught:
         dr.read_conversation("nobody")
     assert "nobody" in caught.value.message
@@ -40,12 +40,12 @@ def test_missing_profile_and_unknown_peer_raise_not_found(people, tmp_path):
 
 
 def test_bad_input_raises_invalid_argument_naming_it(people, tmp_path):
-    dr = people.therapist("dr-rivera")
-    sam = people.client("sam", dr)
+    dr = people.therapist("dr-okafor")
+    person = people.client("ana", dr)
     with pytest.raises(sotto.InvalidArgument):
-        sam.send_text("dr-rivera", "")
+        person.send_text("dr-okafor", "")
     with pytest.raises(sotto.InvalidArgument):
-        sam.send_text("dr-rivera", "x" * 4097)
+        person.send_text("dr-okafor", "x" * 4097)
     with pytest.raises(sotto.InvalidArgument) as caught:
         sotto.Client.register(str(tmp_path / "p"), people.server.address, "Not A Handle",
                               PASSPHRASE, fast_key_derivation_for_tests=True)
@@ -54,30 +54,30 @@ def test_bad_input_raises_invalid_argument_naming_it(people, tmp_path):
         sotto.parse_invite_code("not-a-code")
     with pytest.raises(sotto.InvalidArgument):
         sotto.check_passphrase_strength("password1")
-    sotto.check_passphrase_strength("river stone cloud tiger lantern", ["sam"])
+    sotto.check_passphrase_strength("river stone cloud tiger lantern", ["ana"])
     with pytest.raises(TypeError):
-        sam.send_text("dr-rivera", 42)  # type: ignore[arg-type]
+        person.send_text("dr-okafor", 42)  # type: ignore[arg-type]
     with pytest.raises(ValueError):
-        sam.send_text("dr\0rivera", "a NUL in a handle")
+        person.send_text("dr\0rivera", "a NUL in a handle")
 
 
 def test_calls_after_close_raise_client_closed(people):
-    dr = people.therapist("dr-rivera")
-    with people.client("sam", dr) as sam:
-        sam.send_text("dr-rivera", "one")
-    assert sam.closed
-    for call in (lambda: sam.send_text("dr-rivera", "two"), sam.sync, sam.conversations,
-                 lambda: sam.device_id, lambda: sam.history("dr-rivera")):
+    dr = people.therapist("dr-chen")
+    with people.client("joe", dr) as person:
+        person.send_text("dr-chen", "one")
+    assert person.closed
+    for call in (lambda: person.send_text("dr-chen", "two"), person.sync, person.conversations,
+                 lambda: person.device_id, lambda: person.history("dr-chen")):
         with pytest.raises(sotto.ClientClosed) as caught:
             call()
         assert isinstance(caught.value, sotto.FailedPrecondition)
         assert "closed" in caught.value.message
-    sam.close()  # idempotent
-    assert sam.handle == "sam"
+    person.close()  # idempotent
+    assert person.handle == "joe"
 
 
 def test_locked_client_refuses_until_unlocked(people):
-    dr = people.therapist("dr-rivera")
+    dr = people.therapist("dr-novak")
     dr.lock()
     assert dr.locked
     with pytest.raises(sotto.FailedPrecondition):
@@ -89,10 +89,10 @@ def test_locked_client_refuses_until_unlocked(people):
 
 
 def test_callback_receives_messages_and_can_stop(people):
-    dr = people.therapist("dr-rivera")
-    sam = people.client("sam", dr)
-    sam.send_text("dr-rivera", "first")
-    sam.send_text("dr-rivera", "second")
+    dr = people.therapist("dr-silva")
+    person = people.client("max", dr)
+    person.send_text("dr-silva", "first")
+    person.send_text("dr-silva", "second")
     seen = []
     stats = dr.listen_with(lambda m: seen.append(m.text) or len(seen) < 1, timeout=10)
     assert seen == ["first"]  # returning False after the first stopped the listen
@@ -102,9 +102,9 @@ def test_callback_receives_messages_and_can_stop(people):
 
 
 def test_callback_that_raises_propagates_and_leaves_the_client_usable(people):
-    dr = people.therapist("dr-rivera")
-    sam = people.client("sam", dr)
-    sam.send_text("dr-rivera", "boom")
+    dr = people.therapist("dr-haddad")
+    person = people.client("ida", dr)
+    person.send_text("dr-haddad", "boom")
 
     class Boom(Exception):
         pass
@@ -115,22 +115,22 @@ def test_callback_that_raises_propagates_and_leaves_the_client_usable(people):
     with pytest.raises(Boom, match="the app failed on 'boom'"):
         dr.listen_with(on_message, timeout=10)
     # The message was stored before the callback ran; the client still works.
-    assert [m.text for m in dr.history("sam")] == ["boom"]
-    sam.send_text("dr-rivera", "after")
+    assert [m.text for m in dr.history("ida")] == ["boom"]
+    person.send_text("dr-haddad", "after")
     assert dr.sync().received == 1
 
 
 def test_close_inside_a_callback_is_refused(people):
-    dr = people.therapist("dr-rivera")
-    sam = people.client("sam", dr)
-    sam.send_text("dr-rivera", "hi")
+    dr = people.therapist("dr-berg")
+    person = people.client("noa", dr)
+    person.send_text("dr-berg", "hi")
     with pytest.raises(sotto.FailedPrecondition, match="inside a listen callback"):
         dr.listen_with(lambda m: dr.close(), timeout=10)
     assert not dr.closed
 
 
 def test_stop_listening_from_another_thread_ends_listen_with(people):
-    dr = people.therapist("dr-rivera")
+    dr = people.therapist("dr-moreau")
     timer = threading.Timer(0.5, dr.stop_listening)
     timer.start()
     stats = dr.listen_with(lambda m: None)  # no timeout: only the stop ends it
@@ -139,7 +139,7 @@ def test_stop_listening_from_another_thread_ends_listen_with(people):
 
 
 def test_close_ends_a_running_listen_generator(people):
-    dr = people.therapist("dr-rivera")
+    dr = people.therapist("dr-tan")
     messages = dr.listen()  # no timeout
     closer = threading.Timer(0.5, dr.close)
     closer.start()
@@ -149,7 +149,7 @@ def test_close_ends_a_running_listen_generator(people):
 
 
 def test_a_dropped_stream_stops_its_thread(people):
-    dr = people.therapist("dr-rivera")
+    dr = people.therapist("dr-ito")
     stream = dr.listen()  # no timeout: only a stop ends it
     assert any(t.name == "sotto-listen" for t in threading.enumerate())
     del stream

@@ -58,13 +58,13 @@ def test_python_therapist_and_client_exchange_texts_and_letters_both_ways(people
 
 
 def test_python_therapist_and_cli_client(people):
-    dr = people.therapist("dr-rivera")
+    dr = people.therapist("dr-lee")
     dr.set_policy(sotto.ResponsePolicy(time_zone="Europe/Berlin", reply_window_minutes=24 * 60))
     alex = people.cli_client("alex", dr)
 
     # The therapist listens; the person on the CLI writes meanwhile.
     messages = dr.listen(timeout=30)
-    alex.run("send", "dr-rivera", "Hello from the command line")
+    alex.run("send", "dr-lee", "Hello from the command line")
     first = next(messages)
     messages.close()  # stops listening
     assert (first.peer, first.text, first.outgoing) == ("alex", "Hello from the command line", False)
@@ -75,43 +75,43 @@ def test_python_therapist_and_cli_client(people):
 
     reply = dr.send_letter("alex", "Homework", "Write down three good moments each day.")
     alex.run("sync")
-    read = json.loads(alex.run("read", "dr-rivera", "--json").stdout)
+    read = json.loads(alex.run("read", "dr-lee", "--json").stdout)
     assert [(m["kind"], m["subject"], m["text"]) for m in read["messages"]] == [
         ("text", None, "Hello from the command line"),
         ("letter", "Homework", "Write down three good moments each day.")]
     assert read["messages"][1]["id"] == reply.message.id
 
     # Both sides compute the same safety number: they hold each other's keys.
-    cli_number = json.loads(alex.run("safety-number", "dr-rivera", "--json").stdout)
+    cli_number = json.loads(alex.run("safety-number", "dr-lee", "--json").stdout)
     python_number = dr.safety_number("alex")
     assert python_number.digits == cli_number["digits"] and len(python_number.digits) == 60
     assert not python_number.verified and not python_number.changed
     dr.mark_verified("alex")
     assert dr.safety_number("alex").verified
 
-    policy = json.loads(alex.run("policy", "dr-rivera", "--json").stdout)["policies"][0]
+    policy = json.loads(alex.run("policy", "dr-lee", "--json").stdout)["policies"][0]
     assert (policy["time_zone"], policy["reply_window_minutes"]) == ("Europe/Berlin", 1440)
     assert [e.state for e in dr.queue(include_all=True)] == [sotto.ConversationState.ANSWERED]
 
 
 def test_profile_reopens_with_its_history(people):
-    dr = people.therapist("dr-rivera")
-    sam = people.client("sam", dr)
-    sam.send_text("dr-rivera", "before closing")
-    profile = people.profile("sam")
-    sam.close()
+    dr = people.therapist("dr-okafor")
+    person = people.client("ana", dr)
+    person.send_text("dr-okafor", "before closing")
+    profile = people.profile("ana")
+    person.close()
     with sotto.Client.open(profile, PASSPHRASE) as again:
-        assert again.handle == "sam" and again.server_address == people.server.address
-        assert [m.text for m in again.history("dr-rivera")] == ["before closing"]
+        assert again.handle == "ana" and again.server_address == people.server.address
+        assert [m.text for m in again.history("dr-okafor")] == ["before closing"]
     assert again.closed
 
 
 def test_scheduled_message_can_be_cancelled(people):
-    dr = people.therapist("dr-rivera")
-    sam = people.client("sam", dr)
-    later = sam.send_text("dr-rivera", "tomorrow morning",
+    dr = people.therapist("dr-chen")
+    person = people.client("joe", dr)
+    later = person.send_text("dr-chen", "tomorrow morning",
                           deliver_at=datetime.now(timezone.utc) + timedelta(days=1))
     assert later.message.state == sotto.DeliveryState.SCHEDULED
-    sam.cancel_scheduled(later.message.id)
-    assert [m.state for m in sam.history("dr-rivera")] == [sotto.DeliveryState.CANCELLED]
+    person.cancel_scheduled(later.message.id)
+    assert [m.state for m in person.history("dr-chen")] == [sotto.DeliveryState.CANCELLED]
     assert dr.sync().received == 0
