@@ -39,6 +39,10 @@
  *   returns is BORROWED: it lives as long as the object it came from, and is
  *   never freed by the caller. Inputs are copied: the caller may free them
  *   as soon as the call returns.
+ *   A getter (a function that returns a value rather than a status) never
+ *   fails: given a NULL object it returns 0, NULL (for a list element or a
+ *   handle's string) or "" (for a field of a NULL object), and does not
+ *   crash. The setters of options and policies ignore a NULL object.
  *
  *   Threads.  A sotto_client may be used from several threads at once; its
  *   calls are serialized inside as sotto::Client's are (a slow network never
