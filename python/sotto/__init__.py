@@ -16,6 +16,7 @@ See docs/EMBEDDING.md ("Python") for a first exchange.
 """
 
 from ._ffi import LIBRARY_VERSION as library_version
+from ._listen import MessageStream
 from .client import Client, check_passphrase_strength, parse_invite_code
 from .errors import (Aborted, AlreadyExists, Cancelled, ClientClosed, DataLoss, DeadlineExceeded,
                      FailedPrecondition, Internal, InvalidArgument, NotFound, OutOfRange,
@@ -27,7 +28,7 @@ from .types import (CareLink, Conversation, ConversationState, DeliveryState, Id
                     ResponsePolicy, Role, SafetyNumber, SendResult, SyncStats)
 
 __all__ = [
-    "Client", "check_passphrase_strength", "parse_invite_code", "library_version",
+    "Client", "MessageStream", "check_passphrase_strength", "parse_invite_code", "library_version",
     "SottoError", "Cancelled", "Unknown", "InvalidArgument", "DeadlineExceeded", "NotFound",
     "AlreadyExists", "PermissionDenied", "ResourceExhausted", "FailedPrecondition", "Aborted",
     "OutOfRange", "Unimplemented", "Internal", "Unavailable", "DataLoss", "Unauthenticated",

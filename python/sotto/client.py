@@ -173,6 +173,7 @@ class Client:
 
     @property
     def closed(self) -> bool:
+        """True once close() ran (or the ``with`` block ended)."""
         return self._handle is None
 
     def __enter__(self) -> "Client":
@@ -200,14 +201,17 @@ class Client:
 
     @property
     def device_id(self) -> int:
+        """This device's number within the account."""
         return int(lib.sotto_client_device_id(self._raw()))
 
     @property
     def role(self) -> Role:
+        """Role.CLIENT (a person in therapy) or Role.THERAPIST."""
         return Role(lib.sotto_client_role(self._raw()))
 
     @property
     def server_address(self) -> str:
+        """The server this client talks to (the one given to open, else the registered one)."""
         return _convert.s(lib.sotto_client_server_address(self._raw()))
 
     # ---- locking ----

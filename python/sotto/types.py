@@ -30,6 +30,7 @@ class Role(enum.IntEnum):
 
 
 class MessageKind(enum.IntEnum):
+    """A short text, or an email-style letter with a subject."""
     TEXT = 1
     LETTER = 2
 
@@ -54,12 +55,14 @@ class ConversationState(enum.IntEnum):
 
 
 class NotificationMode(enum.IntEnum):
+    """How the server mails this account (without content) when something waits."""
     OFF = 1
     EACH_MESSAGE = 2
     DIGEST = 3
 
 
 class NoticeKind(enum.IntEnum):
+    """What an IdentityNotice is about."""
     ACCEPTED = 1  #: no longer produced; kept for old apps
     HELD = 2  #: a contact's key changed: compare safety numbers, then accept
 

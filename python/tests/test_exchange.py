@@ -3,6 +3,7 @@ therapist and Python client, and a Python therapist with a person on the CLI."""
 
 from __future__ import annotations
 
+import inspect
 import json
 from datetime import datetime, timedelta, timezone
 
@@ -115,3 +116,16 @@ def test_scheduled_message_can_be_cancelled(people):
     person.cancel_scheduled(later.message.id)
     assert [m.state for m in person.history("dr-chen")] == [sotto.DeliveryState.CANCELLED]
     assert dr.sync().received == 0
+
+
+def test_every_public_name_has_a_docstring():
+    undocumented = []
+    for name in sotto.__all__:
+        value = getattr(sotto, name)
+        if (inspect.isclass(value) or inspect.isfunction(value)) and not value.__doc__:
+            undocumented.append(name)
+    for name, member in inspect.getmembers(sotto.Client):
+        doc = member.fget.__doc__ if isinstance(member, property) else member.__doc__
+        if not name.startswith("_") and not doc:
+            undocumented.append(f"Client.{name}")
+    assert undocumented == []
