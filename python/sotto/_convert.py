@@ -44,7 +44,7 @@ def call(fn: Callable[..., int], *args: Any) -> None:
     """
     errmsg = ffi.new("char**")
     code = fn(*args, errmsg)
-    message = _take_string(errmsg[0])
+    message = take_string(errmsg[0])
     if code != 0:
         raise error_for(code, message or lib_status_name(code))
 
@@ -53,7 +53,7 @@ def lib_status_name(code: int) -> str:
     return ffi.string(lib.sotto_status_name(code)).decode()
 
 
-def _take_string(p: Any) -> str:
+def take_string(p: Any) -> str:
     """The C string at `p` (owned by us), decoded; frees it."""
     if p == ffi.NULL:
         return ""
@@ -61,10 +61,6 @@ def _take_string(p: Any) -> str:
         return ffi.string(p).decode("utf-8", "replace")
     finally:
         lib.sotto_free_string(p)
-
-
-def take_string(p: Any) -> str:
-    return _take_string(p)
 
 
 def s(p: Any) -> str:
