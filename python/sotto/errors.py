@@ -35,7 +35,12 @@ class SottoError(Exception):
         self.code: int = self.CODE if code < 0 else code
         self.code_name: str = _NAMES.get(self.code, f"CODE_{self.code}")
         self.message: str = message
-        super().__init__(f"{self.code_name}: {message}")
+        # args are what the constructor takes, so the error pickles (e.g.
+        # across multiprocessing) and comes back the same.
+        super().__init__(message, self.code)
+
+    def __str__(self) -> str:
+        return f"{self.code_name}: {self.message}"
 
 
 def _define(name: str, code: int, code_name: str, doc: str) -> Type[SottoError]:
