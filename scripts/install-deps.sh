@@ -10,7 +10,7 @@ packages=(
   librocksdb-dev libabsl-dev
   libgtest-dev libgmock-dev
   libssl-dev libsodium-dev libcli11-dev libzxcvbn-dev libtomlplusplus-dev
-  libcurl4-openssl-dev python3-aiosmtpd
+  libcurl4-openssl-dev python3-aiosmtpd python3-cffi python3-pytest
   openssl
   haproxy util-linux
   tzdata

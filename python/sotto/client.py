@@ -1,0 +1,560 @@
+"""sotto.Client: one device of one account, over the C API (sotto.h)."""
+
+from __future__ import annotations
+
+import atexit
+import threading
+import weakref
+from datetime import datetime, timedelta
+from typing import Any, Iterator, List, Optional, Sequence, Union
+
+from . import _convert, _listen
+from ._convert import Text, call, owned, to_bytes, to_cstr
+from ._ffi import NO_DIGEST, ffi, lib
+from .errors import ClientClosed, FailedPrecondition
+from .types import (CareLink, Conversation, Invite, Message, NotificationSettings, PolicyView,
+                    Queue, ResponsePolicy, Role, SafetyNumber, SendResult, SyncStats)
+
+# Clients not closed yet. At exit they are closed while threads still run:
+# a listen stream's thread, called back into Python during interpreter
+# finalization, would block forever and so would the close waiting for it.
+_open_clients: "weakref.WeakSet[Client]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all_at_exit() -> None:
+    for client in list(_open_clients):
+        try:
+            client.close()
+        except Exception:  # noqa: BLE001 - exiting; nothing to report to
+            pass
+
+
+#: The library's default automatic lock: after 15 minutes without a call.
+DEFAULT_AUTO_LOCK = timedelta(minutes=15)
+
+
+def _ms(when: Optional[datetime]) -> int:
+    """A point in time as Unix ms; None is 0 ("now" for a send). A naive datetime is local time."""
+    return 0 if when is None else int(when.timestamp() * 1000)
+
+
+def _duration_ms(d: Optional[timedelta]) -> int:
+    """A duration as ms; None is 0 (off / the library's default, as the call says)."""
+    return 0 if d is None else int(d.total_seconds() * 1000)
+
+
+def _passphrase(p: Text) -> Any:
+    data = to_bytes(p, "passphrase")
+    return ffi.new("char[]", data), len(data)
+
+
+class Client:
+    """One device of one account (a person in therapy or a therapist).
+
+    Create one with `Client.register` (a new profile) or `Client.open` (an
+    existing one), and close it when done — best with ``with``::
+
+        with sotto.Client.open("/path/to/profile", passphrase) as client:
+            client.send_text("dr-rivera", "See you Thursday")
+
+    Every failure raises a `sotto.SottoError` subclass carrying the status
+    code and the library's message (see sotto.errors). After `close()` every
+    call raises `sotto.ClientClosed`.
+
+    Threads: a Client may be used from several threads at once (the library
+    serializes local work and never holds its lock while waiting for the
+    server). `close()` must not run while another thread is inside a call
+    on this client, except a running listen, which it ends first.
+    """
+
+    def __init__(self, handle: Any) -> None:
+        """Internal: use Client.register or Client.open."""
+        # ffi.gc frees a client the app forgot to close when it is collected.
+        self._handle: Any = ffi.gc(handle, lib.sotto_client_close)
+        # Reentrant: a stream's __del__ (which takes it) may run inside close().
+        self._lock = threading.RLock()
+        # Running listen() streams, which close() ends before freeing the handle.
+        self._streams: "weakref.WeakSet[_listen.MessageStream]" = weakref.WeakSet()
+        self._in_callback = threading.local()
+        self._handle_name = _convert.s(lib.sotto_client_handle(handle))
+        _open_clients.add(self)
+
+    # ---- opening and closing ----
+
+    @classmethod
+    def register(cls, profile_dir: str, server_address: str, handle: str, passphrase: Text, *,
+                 role: Role = Role.CLIENT, enrolment_code: str = "", invite_code: str = "",
+                 tls_ca_pem: str = "", tls_system_roots: bool = False, tls_crl_pem: str = "",
+                 auto_lock_after: Optional[timedelta] = DEFAULT_AUTO_LOCK,
+                 fast_key_derivation_for_tests: bool = False) -> "Client":
+        """Creates a profile in `profile_dir` and registers the account `handle` with the server.
+
+        A therapist (role=Role.THERAPIST) needs the `enrolment_code` the
+        operator issued (`sotto-server enrol-therapist`); a client needs
+        the `invite_code` their therapist gave them (registering links them).
+        Without TLS (no `tls_ca_pem`, no `tls_system_roots`) only a loopback
+        `server_address` is accepted. `auto_lock_after` None turns the
+        automatic lock off. `fast_key_derivation_for_tests` weakens the
+        passphrase stretching: for tests only.
+
+        Raises InvalidArgument (bad handle, empty passphrase, missing code,
+        non-loopback address without TLS), AlreadyExists (handle or profile
+        taken), PermissionDenied (bad enrolment or invite code), Unavailable.
+        On failure nothing is left in `profile_dir`.
+        """
+        o = ffi.gc(lib.sotto_register_options_create(), lib.sotto_register_options_destroy)
+        lib.sotto_register_options_set_profile_dir(o, to_cstr(profile_dir, "profile_dir"))
+        lib.sotto_register_options_set_server_address(o, to_cstr(server_address, "server_address"))
+        lib.sotto_register_options_set_handle(o, to_cstr(handle, "handle"))
+        lib.sotto_register_options_set_role(o, int(Role(role)))
+        lib.sotto_register_options_set_passphrase(o, *_passphrase(passphrase))
+        lib.sotto_register_options_set_enrolment_code(o, to_cstr(enrolment_code, "enrolment_code"))
+        lib.sotto_register_options_set_invite_code(o, to_cstr(invite_code, "invite_code"))
+        lib.sotto_register_options_set_tls_ca_pem(o, to_cstr(tls_ca_pem, "tls_ca_pem"))
+        lib.sotto_register_options_set_tls_system_roots(o, int(tls_system_roots))
+        lib.sotto_register_options_set_tls_crl_pem(o, to_cstr(tls_crl_pem, "tls_crl_pem"))
+        lib.sotto_register_options_set_auto_lock_after_ms(o, _duration_ms(auto_lock_after))
+        lib.sotto_register_options_set_fast_key_derivation_for_tests(
+            o, int(fast_key_derivation_for_tests))
+        out = ffi.new("sotto_client**")
+        try:
+            call(lib.sotto_client_register, o, out)
+        finally:
+            ffi.release(o)  # now, not at collection: the options hold the passphrase
+        return cls(out[0])
+
+    @classmethod
+    def open(cls, profile_dir: str, passphrase: Text, *, server_address: str = "",
+             tls_ca_pem: str = "", tls_system_roots: bool = False, tls_crl_pem: str = "",
+             auto_lock_after: Optional[timedelta] = DEFAULT_AUTO_LOCK) -> "Client":
+        """Opens the profile in `profile_dir`; does not contact the server.
+
+        `server_address` and the TLS settings override the ones recorded at
+        registration (empty keeps them); `tls_crl_pem` is stored (merged).
+        Raises PermissionDenied for a wrong passphrase (nothing changes),
+        NotFound when the directory holds no profile, InvalidArgument for a
+        non-loopback address without TLS, FailedPrecondition when the
+        profile is open in another client.
+        """
+        o = ffi.gc(lib.sotto_open_options_create(), lib.sotto_open_options_destroy)
+        lib.sotto_open_options_set_profile_dir(o, to_cstr(profile_dir, "profile_dir"))
+        lib.sotto_open_options_set_passphrase(o, *_passphrase(passphrase))
+        lib.sotto_open_options_set_server_address(o, to_cstr(server_address, "server_address"))
+        lib.sotto_open_options_set_tls_ca_pem(o, to_cstr(tls_ca_pem, "tls_ca_pem"))
+        lib.sotto_open_options_set_tls_system_roots(o, int(tls_system_roots))
+        lib.sotto_open_options_set_tls_crl_pem(o, to_cstr(tls_crl_pem, "tls_crl_pem"))
+        lib.sotto_open_options_set_auto_lock_after_ms(o, _duration_ms(auto_lock_after))
+        out = ffi.new("sotto_client**")
+        try:
+            call(lib.sotto_client_open, o, out)
+        finally:
+            ffi.release(o)  # now, not at collection: the options hold the passphrase
+        return cls(out[0])
+
+    def close(self) -> None:
+        """Ends any listen on this client, closes the profile and frees the handle.
+
+        Idempotent. Must not be called from inside a listen callback (raises
+        FailedPrecondition there: return False from the callback instead).
+        """
+        if getattr(self._in_callback, "active", False):
+            raise FailedPrecondition(
+                "close() was called from inside a listen callback; return False to stop "
+                "listening, then close the client")
+        with self._lock:
+            if self._handle is None:
+                return
+            for stream in list(self._streams):
+                stream.stop_locked()
+            self._streams.clear()
+            handle, self._handle = self._handle, None
+            ffi.release(handle)  # runs sotto_client_close now
+
+    @property
+    def closed(self) -> bool:
+        """True once close() ran (or the ``with`` block ended)."""
+        return self._handle is None
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else f"device {self.device_id}"
+        return f"<sotto.Client {self._handle_name!r} {state}>"
+
+    def _raw(self) -> Any:
+        handle = self._handle
+        if handle is None:
+            raise ClientClosed(f"the client of {self._handle_name} is closed")
+        return handle
+
+    # ---- who this is ----
+
+    @property
+    def handle(self) -> str:
+        """This account's handle (also after close)."""
+        return self._handle_name
+
+    @property
+    def device_id(self) -> int:
+        """This device's number within the account."""
+        return int(lib.sotto_client_device_id(self._raw()))
+
+    @property
+    def role(self) -> Role:
+        """Role.CLIENT (a person in therapy) or Role.THERAPIST."""
+        return Role(lib.sotto_client_role(self._raw()))
+
+    @property
+    def server_address(self) -> str:
+        """The server this client talks to (the one given to open, else the registered one)."""
+        return _convert.s(lib.sotto_client_server_address(self._raw()))
+
+    # ---- locking ----
+
+    def lock(self) -> None:
+        """Wipes the keys from memory; later calls raise FailedPrecondition until unlock()."""
+        call(lib.sotto_client_lock, self._raw())
+
+    def unlock(self, passphrase: Text) -> None:
+        """Reopens the store. Raises PermissionDenied for a wrong passphrase (still locked)."""
+        call(lib.sotto_client_unlock, self._raw(), *_passphrase(passphrase))
+
+    @property
+    def locked(self) -> bool:
+        """True while locked (also after the automatic lock)."""
+        out = ffi.new("int*")
+        call(lib.sotto_client_is_locked, self._raw(), out)
+        return bool(out[0])
+
+    # ---- sending ----
+
+    def _send(self, fn: Any, *args: Any) -> SendResult:
+        with owned("sotto_send_result*", lib.sotto_send_result_free) as r:
+            call(fn, self._raw(), *args, r.out)
+            return _convert.send_result(r.value)
+
+    def send_text(self, to: str, text: Text, *, deliver_at: Optional[datetime] = None) -> SendResult:
+        """Sends `text` (1..4,096 bytes of UTF-8) to `to`, end-to-end encrypted.
+
+        `deliver_at` in the future: the server holds it until then (cancel
+        with cancel_scheduled). Raises InvalidArgument (empty or too long),
+        NotFound (no such user), PermissionDenied (no care link),
+        FailedPrecondition (their identity key changed: verify first;
+        nothing sent), Unavailable (kept as DeliveryState.NOT_SENT and sent
+        by the next send, sync or retry_unsent).
+        """
+        data = to_bytes(text, "text")
+        return self._send(lib.sotto_send_text, to_cstr(to, "to"), data, len(data), _ms(deliver_at))
+
+    def send_letter(self, to: str, subject: Text, body: Text, *,
+                    deliver_at: Optional[datetime] = None) -> SendResult:
+        """Sends a letter (subject 1..200 bytes, body 1..48 KiB) starting a thread; as send_text."""
+        subj, data = to_bytes(subject, "subject"), to_bytes(body, "body")
+        return self._send(lib.sotto_send_letter, to_cstr(to, "to"), subj, len(subj), data,
+                          len(data), _ms(deliver_at))
+
+    def reply(self, id_prefix: str, body: Text, *,
+              deliver_at: Optional[datetime] = None) -> SendResult:
+        """Answers the message whose id starts with `id_prefix` (>= 6 hex characters).
+
+        A letter gets a letter in its thread ("Re: " + subject), a text a
+        text. Raises InvalidArgument if the prefix matches several, NotFound
+        if none; otherwise as send_text.
+        """
+        data = to_bytes(body, "body")
+        return self._send(lib.sotto_reply, to_cstr(id_prefix, "id_prefix"), data, len(data),
+                          _ms(deliver_at))
+
+    def send_to_care_team(self, text: Text, *,
+                          deliver_at: Optional[datetime] = None) -> List[SendResult]:
+        """A client writes to every therapist of their care team (one message each).
+
+        Raises FailedPrecondition if not a client or without an active link;
+        on a partial failure the error names who got it and who did not.
+        """
+        data = to_bytes(text, "text")
+        with owned("sotto_send_result_list*", lib.sotto_send_result_list_free) as r:
+            call(lib.sotto_send_to_care_team, self._raw(), data, len(data), _ms(deliver_at), r.out)
+            return [_convert.send_result(x) for x in _convert.items(
+                lib.sotto_send_result_list_count, lib.sotto_send_result_list_get, r.value)]
+
+    def cancel_scheduled(self, id_prefix: str) -> None:
+        """Cancels a scheduled message (or discards an unsent one), found by id prefix.
+
+        Raises NotFound if it was already released, InvalidArgument for a
+        message someone else sent.
+        """
+        call(lib.sotto_cancel_scheduled, self._raw(), to_cstr(id_prefix, "id_prefix"))
+
+    def retry_unsent(self) -> int:
+        """Sends every NOT_SENT / FAILED message, oldest first; returns how many the server took."""
+        sent = ffi.new("int*")
+        call(lib.sotto_retry_unsent, self._raw(), sent)
+        return int(sent[0])
+
+    # ---- receiving ----
+
+    def sync(self) -> SyncStats:
+        """Fetches, decrypts and stores everything waiting for this device; returns what it met."""
+        with owned("sotto_sync_stats*", lib.sotto_sync_stats_free) as st:
+            call(lib.sotto_sync, self._raw(), st.out)
+            return _convert.sync_stats(st.value)
+
+    def listen(self, timeout: Optional[float] = None) -> _listen.MessageStream:
+        """Starts listening; iterate the result for each new message (the backlog first).
+
+        Each message is already stored when it comes. The iteration ends
+        when `timeout` seconds pass without a new message after the backlog
+        (None: never), when the stream or the client is closed, or with an
+        error raised from the loop (e.g. Unavailable when the network
+        vanished: listen again)::
+
+            with client.listen(timeout=30) as messages:
+                for message in messages:
+                    print(message.peer, message.text)
+
+        The listen runs on a thread of its own, so the loop body may call
+        this client (e.g. reply). Leaving the ``with`` block stops it.
+        """
+        with self._lock:
+            return _listen.MessageStream(self._raw(), timeout, self._streams, self._lock)
+
+    def listen_with(self, on_message: Optional[_listen.OnMessage], timeout: Optional[float] = None,
+                    on_notice: Optional[_listen.OnNotice] = None) -> SyncStats:
+        """Listens on this thread, calling `on_message(message)` for each new message.
+
+        A callback returning False stops listening (None or True go on).
+        `on_notice(notice)` is called for each identity notice met (a
+        contact's key changed: their messages are held). The callbacks may
+        call this client (e.g. reply), but not close() or listen. If a
+        callback raises, listening stops and the exception propagates from
+        listen_with (it never reaches the C library). Returns when stopped,
+        after `timeout` seconds without a message (None: never), or when
+        stop_listening is called from another thread.
+        """
+        self._in_callback.active = True
+        try:
+            return _listen.listen_with(self._raw(), on_message, timeout, on_notice)
+        finally:
+            self._in_callback.active = False
+
+    def stop_listening(self) -> None:
+        """Ends every listen on this client now, from any thread."""
+        call(lib.sotto_stop_listening, self._raw())
+
+    # ---- conversations and history ----
+
+    def conversations(self) -> List[Conversation]:
+        """Conversations, newest activity first. Works offline."""
+        with owned("sotto_conversation_list*", lib.sotto_conversation_list_free) as r:
+            call(lib.sotto_list_conversations, self._raw(), r.out)
+            return [_convert.conversation(c) for c in _convert.items(
+                lib.sotto_conversation_list_count, lib.sotto_conversation_list_get, r.value)]
+
+    def read_conversation(self, peer: str) -> List[Message]:
+        """Every message with `peer`, oldest first, and marks them read. NotFound if none."""
+        return list(self.history(peer))
+
+    def history(self, peer: str) -> Iterator[Message]:
+        """Iterates over every message with `peer`, oldest first (as read_conversation).
+
+        The conversation is read (and marked read) at the call; the C list
+        is freed when the iteration ends or the iterator is dropped.
+        """
+        out = ffi.new("sotto_message_list**")
+        call(lib.sotto_read_conversation, self._raw(), to_cstr(peer, "peer"), out)
+        # Freed when the iteration ends, or when an iterator never run is collected.
+        return _history_iter(ffi.gc(out[0], lib.sotto_message_list_free))
+
+    # ---- the therapist's queue ----
+
+    def queue(self, include_all: bool = False) -> Queue:
+        """The therapist's queue, oldest waiting first; `include_all` adds answered and closed.
+
+        Raises PermissionDenied for a client.
+        """
+        with owned("sotto_queue*", lib.sotto_queue_free) as r:
+            call(lib.sotto_queue_list, self._raw(), int(include_all), r.out)
+            return _convert.queue(r.value)
+
+    def snooze(self, client: str, until: datetime) -> None:
+        """Snoozes `client`'s conversation until `until` (InvalidArgument if in the past)."""
+        call(lib.sotto_queue_snooze, self._raw(), to_cstr(client, "client"), _ms(until))
+
+    def close_conversation(self, client: str) -> None:
+        """Closes `client`'s conversation in the queue (NotFound if it has no entry)."""
+        call(lib.sotto_queue_close, self._raw(), to_cstr(client, "client"))
+
+    def claim(self, client: str) -> None:
+        """Claims `client`'s conversation for this therapist (in a shared care team)."""
+        call(lib.sotto_queue_claim, self._raw(), to_cstr(client, "client"))
+
+    # ---- response policy ----
+
+    def set_policy(self, policy: ResponsePolicy) -> None:
+        """A therapist publishes their response policy. InvalidArgument names a bad field."""
+        p = _convert.c_policy(policy)
+        try:
+            call(lib.sotto_set_policy, self._raw(), p)
+        finally:
+            ffi.release(p)
+
+    def get_policy(self, therapist: str) -> PolicyView:
+        """`therapist`'s published policy. NotFound if none; PermissionDenied without a link."""
+        with owned("sotto_policy*", lib.sotto_policy_free) as r:
+            call(lib.sotto_get_policy, self._raw(), to_cstr(therapist, "therapist"), r.out)
+            return _convert.policy_view(r.value)
+
+    # ---- invites and care links ----
+
+    def create_invite(self, valid_for: Optional[timedelta] = None) -> Invite:
+        """A therapist creates an invite (valid 7 days unless `valid_for`).
+
+        Hand the code over out of band (in person, on paper, by phone),
+        never through Sotto: it commits to this device's identity key.
+        """
+        code = ffi.new("char**")
+        expires = ffi.new("int64_t*")
+        call(lib.sotto_create_invite, self._raw(), _duration_ms(valid_for), code, expires)
+        return Invite(code=_convert.take_string(code[0]), expires_at_ms=int(expires[0]))
+
+    def accept_invite(self, code: str) -> str:
+        """A registered client links with the therapist whose invite `code` is; returns them.
+
+        Raises InvalidArgument for a malformed code (nothing sent),
+        FailedPrecondition if the therapist's known key does not match it.
+        """
+        therapist = ffi.new("char**")
+        call(lib.sotto_accept_invite, self._raw(), to_cstr(code, "code"), therapist)
+        return _convert.take_string(therapist[0])
+
+    def links(self) -> List[CareLink]:
+        """This account's care links, active and ended."""
+        with owned("sotto_link_list*", lib.sotto_link_list_free) as r:
+            call(lib.sotto_list_links, self._raw(), r.out)
+            return [_convert.link(x) for x in _convert.items(
+                lib.sotto_link_list_count, lib.sotto_link_list_get, r.value)]
+
+    def end_link(self, peer: str) -> None:
+        """Ends the care link with `peer`. NotFound if there is no active one."""
+        call(lib.sotto_end_link, self._raw(), to_cstr(peer, "peer"))
+
+    # ---- identity verification ----
+
+    def safety_number(self, peer: str) -> SafetyNumber:
+        """The safety number with `peer` (for the pending key if it changed). Works offline.
+
+        Compare its digits with `peer` in person or by video; then
+        mark_verified (same key) or accept_identity_change (a changed one).
+        NotFound if no key of `peer` is known yet.
+        """
+        with owned("sotto_safety_number*", lib.sotto_safety_number_free) as r:
+            call(lib.sotto_safety_number_get, self._raw(), to_cstr(peer, "peer"), r.out)
+            return _convert.safety_number(r.value)
+
+    def mark_verified(self, peer: str) -> None:
+        """Records that the user compared `peer`'s safety number for the trusted key."""
+        call(lib.sotto_mark_verified, self._raw(), to_cstr(peer, "peer"))
+
+    def accept_identity_change(self, peer: str, safety_number: str) -> None:
+        """Trusts `peer`'s new key, only if `safety_number` is the pending key's number.
+
+        FailedPrecondition (nothing changes) if it is not or no change is
+        pending; InvalidArgument if it is not 60 digits (spaces allowed).
+        """
+        call(lib.sotto_accept_identity_change, self._raw(), to_cstr(peer, "peer"),
+             to_cstr(safety_number, "safety_number"))
+
+    # ---- settings ----
+
+    @property
+    def read_receipts(self) -> bool:
+        """Whether this device tells senders it read their messages (default True)."""
+        out = ffi.new("int*")
+        call(lib.sotto_get_read_receipts, self._raw(), out)
+        return bool(out[0])
+
+    @read_receipts.setter
+    def read_receipts(self, enabled: bool) -> None:
+        call(lib.sotto_set_read_receipts, self._raw(), int(enabled))
+
+    def set_email_notifications(self, email: str, digest: Union[bool, timedelta] = False
+                                ) -> NotificationSettings:
+        """Content-free email notifications to `email`.
+
+        `digest` False: a mail when something waits; True: a digest at the
+        server's default interval (1 hour); a timedelta (15 minutes to 7
+        days): a digest that often. Digests are for therapists
+        (PermissionDenied for a client). InvalidArgument names a bad email
+        or interval; FailedPrecondition if the server sends no mail.
+        """
+        if digest is False:
+            interval = NO_DIGEST
+        elif digest is True:
+            interval = 0
+        else:
+            interval = _duration_ms(digest)
+        with owned("sotto_notification_settings*", lib.sotto_notification_settings_free) as r:
+            call(lib.sotto_set_email_notifications, self._raw(), to_cstr(email, "email"),
+                 interval, r.out)
+            return _convert.notification_settings(r.value)
+
+    def disable_notifications(self) -> None:
+        """Turns notifications off; the server deletes the address."""
+        call(lib.sotto_disable_notifications, self._raw())
+
+    def notification_settings(self) -> NotificationSettings:
+        """This account's notification setting as the server holds it."""
+        with owned("sotto_notification_settings*", lib.sotto_notification_settings_free) as r:
+            call(lib.sotto_get_notification_settings, self._raw(), r.out)
+            return _convert.notification_settings(r.value)
+
+    # ---- passphrase and account ----
+
+    def change_passphrase(self, old: Text, new: Text) -> None:
+        """Re-protects the profile under `new`. PermissionDenied if `old` is wrong."""
+        call(lib.sotto_change_passphrase, self._raw(), *_passphrase(old), *_passphrase(new))
+
+    def delete_account(self, confirm_handle: str) -> None:
+        """Deletes the account on the server, then wipes this profile.
+
+        `confirm_handle` must be this account's handle (InvalidArgument,
+        nothing sent, otherwise). Afterwards every call raises
+        FailedPrecondition: close the client.
+        """
+        call(lib.sotto_delete_account, self._raw(), to_cstr(confirm_handle, "confirm_handle"))
+
+
+def _history_iter(lst: Any) -> Iterator[Message]:
+    try:
+        for m in _convert.items(lib.sotto_message_list_count, lib.sotto_message_list_get, lst):
+            yield _convert.message(m)
+    finally:
+        ffi.release(lst)
+
+
+def check_passphrase_strength(passphrase: Text, user_inputs: Sequence[str] = ()) -> None:
+    """Raises InvalidArgument, with a reason for the person, if `passphrase` is easy to guess.
+
+    `user_inputs`: words about the user an attacker tries first (the
+    handle). Needs no client. The rule is `sotto init`'s (docs/CLI.md).
+    """
+    data, length = _passphrase(passphrase)
+    words = [ffi.new("char[]", to_cstr(w, "user_inputs")) for w in user_inputs]
+    array = ffi.new("const char*[]", words) if words else ffi.NULL
+    call(lib.sotto_check_passphrase_strength, data, length, array, len(words))
+
+
+def parse_invite_code(typed: str) -> bool:
+    """Checks a typed invite code without the server; True if it carries a key commitment.
+
+    Raises InvalidArgument for a malformed code.
+    """
+    has = ffi.new("int*")
+    call(lib.sotto_parse_invite_code, to_cstr(typed, "code"), has)
+    return bool(has[0])

@@ -1,0 +1,84 @@
+"""The rest of the surface through Python: identity changes and notices,
+account deletion, passphrase change, settings, care team, links."""
+
+from __future__ import annotations
+
+import pytest
+
+import sotto
+from conftest import PASSPHRASE
+
+
+def test_changed_identity_is_held_until_the_safety_number_is_accepted(people, tmp_path):
+    dr = people.therapist("dr-rivera")
+    sam = people.client("sam", dr)
+    sam.send_text("dr-rivera", "hello")
+    assert dr.sync().received == 1
+
+    # sam deletes the account and registers the handle again: a new key.
+    with pytest.raises(sotto.InvalidArgument):
+        sam.delete_account("not-sam")
+    sam.delete_account("sam")
+    with pytest.raises(sotto.FailedPrecondition):
+        sam.sync()  # the client is unusable after a deletion
+    sam.close()
+    with sotto.Client.register(str(tmp_path / "sam-again"), people.server.address, "sam",
+                               PASSPHRASE, invite_code=dr.create_invite().code,
+                               fast_key_derivation_for_tests=True) as again:
+        again.send_text("dr-rivera", "it is me, on a new phone")
+
+    notices = []
+    stats = dr.listen_with(None, timeout=2, on_notice=notices.append)
+    assert (stats.received, stats.held, stats.held_from) == (0, 1, ("sam",))
+    assert [(n.peer, n.kind) for n in notices] == [("sam", sotto.NoticeKind.HELD)]
+    assert "sam" in notices[0].text
+    number = dr.safety_number("sam")
+    assert number.changed and len(number.grouped) == 71  # 12 groups of 5, 11 spaces
+    with pytest.raises(sotto.FailedPrecondition):
+        dr.send_text("sam", "who is this?")
+    with pytest.raises(sotto.InvalidArgument):
+        dr.accept_identity_change("sam", "12345")
+    dr.accept_identity_change("sam", number.grouped)
+    assert dr.sync().received == 1
+    assert [m.text for m in dr.history("sam")][-1] == "it is me, on a new phone"
+
+
+def test_passphrase_settings_and_links(people):
+    dr = people.therapist("dr-lee")
+    kim = people.client("kim", dr)
+    profile = people.profile("kim")
+
+    kim.change_passphrase(PASSPHRASE, "a new passphrase")
+    with pytest.raises(sotto.PermissionDenied):
+        kim.change_passphrase("wrong", "another")
+    kim.close()
+    with pytest.raises(sotto.PermissionDenied):
+        sotto.Client.open(profile, PASSPHRASE)
+    kim = sotto.Client.open(profile, b"a new passphrase")  # bytes work as well as str
+    try:
+        assert kim.read_receipts
+        kim.read_receipts = False
+        assert not kim.read_receipts
+
+        assert kim.notification_settings().mode == sotto.NotificationMode.OFF
+        with pytest.raises(sotto.InvalidArgument) as caught:
+            kim.set_email_notifications("not an address")
+        assert "email" in caught.value.message
+        with pytest.raises(sotto.FailedPrecondition):  # this server has no SMTP relay
+            kim.set_email_notifications("kim@example.org")
+        kim.disable_notifications()
+
+        [result] = kim.send_to_care_team("to everyone who treats me")
+        assert result.message.peer == "dr-lee" and result.expectation is not None
+        assert kim.retry_unsent() == 0
+        view = kim.get_policy("dr-lee")
+        assert view.policy.working_days == [1, 2, 3, 4, 5]
+
+        assert sotto.parse_invite_code(dr.create_invite().code)  # carries a key commitment
+        kim.end_link("dr-lee")
+        [link] = kim.links()
+        assert (link.peer, link.active, link.ended_by) == ("dr-lee", False, "kim")
+        assert kim.accept_invite(dr.create_invite().code) == "dr-lee"
+        assert [lk.active for lk in kim.links()] == [True]
+    finally:
+        kim.close()
