@@ -9,6 +9,10 @@
 #
 # Usage: out_of_tree_test.sh BUILD_DIR SOURCE_DIR LIBDIR
 #   LIBDIR: CMAKE_INSTALL_LIBDIR, relative to the prefix (lib, lib/x86_64-...)
+# Env (set by tests/install/CMakeLists.txt in the sanitized tree, whose
+# libsotto needs the ASan/UBSan runtime in the program that loads it):
+#   SOTTO_EXAMPLE_CC, SOTTO_EXAMPLE_CXX  compilers for the examples
+#   SOTTO_EXAMPLE_FLAGS                  extra compile and link flags
 set -eu
 build_dir=$1
 source_dir=$2
@@ -43,22 +47,20 @@ done
 launcher=""
 command -v ccache >/dev/null && launcher="-DCMAKE_CXX_COMPILER_LAUNCHER=ccache"
 echo "== examples/cpp: find_package(Sotto) with CMAKE_PREFIX_PATH=$prefix"
+extra=${SOTTO_EXAMPLE_FLAGS:-}
 cmake -S "$source_dir/examples/cpp" -B "$work/cpp" -DCMAKE_PREFIX_PATH="$prefix" \
-  -DCMAKE_BUILD_TYPE=Release $launcher >"$work/cpp.log" 2>&1 &&
+  -DCMAKE_BUILD_TYPE=Release $launcher ${SOTTO_EXAMPLE_CXX:+-DCMAKE_CXX_COMPILER=$SOTTO_EXAMPLE_CXX} \
+  -DCMAKE_CXX_FLAGS="$extra" -DCMAKE_EXE_LINKER_FLAGS="$extra" >"$work/cpp.log" 2>&1 &&
   cmake --build "$work/cpp" >>"$work/cpp.log" 2>&1 ||
   { cat "$work/cpp.log"; fail "examples/cpp did not build against the installed tree"; }
 cpp_example=$work/cpp/sotto-example-cpp
 
-c_example=""
-if [ -e "$prefix/include/sotto/sotto.h" ]; then
-  echo "== examples/c: make with PKG_CONFIG_PATH=$prefix/$libdir/pkgconfig"
-  PKG_CONFIG_PATH="$prefix/$libdir/pkgconfig" make -C "$source_dir/examples/c" \
-    OUT="$work/c" >"$work/c.log" 2>&1 ||
-    { cat "$work/c.log"; fail "examples/c did not build against the installed tree"; }
-  c_example=$work/c/sotto-example-c
-else
-  echo "== examples/c skipped: the install has no sotto/sotto.h (C API) yet"
-fi
+[ -e "$prefix/include/sotto/sotto.h" ] || fail "the install has no include/sotto/sotto.h (the C API)"
+echo "== examples/c: make with PKG_CONFIG_PATH=$prefix/$libdir/pkgconfig"
+PKG_CONFIG_PATH="$prefix/$libdir/pkgconfig" make -C "$source_dir/examples/c" \
+  OUT="$work/c" ${SOTTO_EXAMPLE_CC:+CC=$SOTTO_EXAMPLE_CC} CFLAGS="-O2 $extra" >"$work/c.log" 2>&1 ||
+  { cat "$work/c.log"; fail "examples/c did not build against the installed tree"; }
+c_example=$work/c/sotto-example-c
 
 echo "== the installed sotto-server on a free loopback port"
 "$prefix/bin/sotto-server" --data-dir "$work/server" --listen 127.0.0.1:0 \
@@ -109,8 +111,6 @@ exchange() {
 
 echo "== C++ example <-> sotto CLI"
 exchange "$cpp_example" cpp-app
-if [ -n "$c_example" ]; then
-  echo "== C example <-> sotto CLI"
-  exchange "$c_example" c-app
-fi
+echo "== C example <-> sotto CLI"
+exchange "$c_example" c-app
 echo "OK"
