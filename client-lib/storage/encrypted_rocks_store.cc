@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdarg>
 #include <cstdlib>
@@ -108,7 +109,7 @@ class EncryptedRocksStore final : public LocalStore {
     // Writes of a deferred span left open (an error path) go to disk now.
     {
       absl::MutexLock lock(&apply_mu_);
-      if (unsynced_) db_->SyncWAL().PermitUncheckedError();
+      if (durable_ < applied_.load()) db_->SyncWAL().PermitUncheckedError();
     }
     // The memtable goes to a table file now, so that the next open has no
     // write-ahead log to replay. Without this every open replayed (twice:
@@ -193,7 +194,9 @@ class EncryptedRocksStore final : public LocalStore {
     // deferred span will sync it at its end.
     options.sync = deferred_depth_ == 0;
     SOTTO_RETURN_IF_ERROR(FromRocks(db_->Write(options, &batch), "writing the local store"));
-    unsynced_ = !options.sync;
+    // Counted once written: SyncApplied syncs past every write it counts.
+    const uint64_t applied = applied_.fetch_add(1) + 1;
+    if (options.sync) durable_ = applied;
     manifest_ = next;
     for (auto& [key, hash] : now) {
       if (hash) {
@@ -222,9 +225,25 @@ class EncryptedRocksStore final : public LocalStore {
   absl::Status EndDeferredSync() override {
     absl::MutexLock lock(&apply_mu_);
     if (deferred_depth_ > 0) --deferred_depth_;
-    if (deferred_depth_ > 0 || !unsynced_) return absl::OkStatus();
+    const uint64_t applied = applied_.load();
+    if (deferred_depth_ > 0 || durable_ >= applied) return absl::OkStatus();
     SOTTO_RETURN_IF_ERROR(FromRocks(db_->SyncWAL(), "syncing the local store"));
-    unsynced_ = false;
+    durable_ = applied;
+    return absl::OkStatus();
+  }
+
+  // SyncWAL without apply_mu_: Apply goes on meanwhile (RocksDB orders a
+  // WAL sync against concurrent writes itself), and every write counted in
+  // `target` had returned from db_->Write before the sync began.
+  absl::Status SyncApplied() override {
+    const uint64_t target = applied_.load();
+    {
+      absl::MutexLock lock(&apply_mu_);
+      if (durable_ >= target) return absl::OkStatus();
+    }
+    SOTTO_RETURN_IF_ERROR(FromRocks(db_->SyncWAL(), "syncing the local store"));
+    absl::MutexLock lock(&apply_mu_);
+    durable_ = std::max(durable_, target);
     return absl::OkStatus();
   }
 
@@ -380,10 +399,13 @@ class EncryptedRocksStore final : public LocalStore {
   // The hash of every protected row (what the manifest XORs), read at open
   // with the check: a write learns what it replaces without a read.
   absl::flat_hash_map<std::string, RowHash> row_hashes_ ABSL_GUARDED_BY(apply_mu_);
-  // Open BeginDeferredSync spans, and whether a write since the last sync
-  // is not on disk yet.
+  // Open BeginDeferredSync spans.
   int deferred_depth_ ABSL_GUARDED_BY(apply_mu_) = 0;
-  bool unsynced_ ABSL_GUARDED_BY(apply_mu_) = false;
+  // Writes applied so far (incremented under apply_mu_, read without it by
+  // SyncApplied), and how many of them are known to be on disk: a WAL sync
+  // covers every write that returned before it began.
+  std::atomic<uint64_t> applied_{0};
+  uint64_t durable_ ABSL_GUARDED_BY(apply_mu_) = 0;
   SecretKey value_key_;
   SecretKey blind_key_;
   SecretKey manifest_key_;
