@@ -24,6 +24,7 @@
 #include "rocksdb/db.h"
 #include "rocksdb/env.h"
 #include "rocksdb/options.h"
+#include "rocksdb/perf_level.h"
 #include "rocksdb/write_batch.h"
 #include "sotto/status_macros.h"
 
@@ -96,6 +97,18 @@ rocksdb::Options BaseOptions() {
   return options;
 }
 
+// RocksDB's perf level is per thread and starts at kEnableCount: every key
+// comparison in a memtable's skip list also bumps a thread-local counter
+// behind __tls_get_addr. Nothing reads them (as in the server's
+// rocksdb_store.cc); each thread that reads or writes turns them off once.
+void PerfCountersOffOnThisThread() {
+  thread_local bool off = false;  // constant-initialised: no TLS init wrapper
+  if (!off) {
+    rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
+    off = true;
+  }
+}
+
 class EncryptedRocksStore final : public LocalStore {
  public:
   // Takes the data key's three subkeys. Call Start() before any other use.
@@ -147,6 +160,7 @@ class EncryptedRocksStore final : public LocalStore {
   }
 
   absl::StatusOr<std::optional<std::string>> Get(Space space, absl::string_view key) override {
+    PerfCountersOffOnThisThread();
     const std::string full = FullKey(space, key);
     std::string sealed;
     rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), full, &sealed);
@@ -160,6 +174,7 @@ class EncryptedRocksStore final : public LocalStore {
   // leaves it (its old hash, kept in row_hashes_ so that no write reads the
   // disk) and enters it (the hash of its new sealed bytes).
   absl::Status Apply(const std::vector<Write>& writes) override {
+    PerfCountersOffOnThisThread();
     absl::MutexLock lock(&apply_mu_);
     StoreManifest next = manifest_;
     // The hash of what each protected key holds once the batch so far is
@@ -248,6 +263,7 @@ class EncryptedRocksStore final : public LocalStore {
   }
 
   absl::StatusOr<std::vector<Entry>> Scan(Space space, absl::string_view prefix) override {
+    PerfCountersOffOnThisThread();
     const std::string start = FullKey(space, prefix);
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
     std::vector<Entry> out;
