@@ -86,6 +86,46 @@ uint64_t Number(const std::string& text) {
   return n;
 }
 
+// Runs the send loop `kills` times (texts k*per_run ..), each killed with
+// SIGKILL once it has reported a random number of texts sent. Returns the
+// texts reported sent; counts the runs that were killed mid-run.
+std::set<uint64_t> KillSendLoops(const std::string& profile, int kills, int threads,
+                                 uint64_t per_run, std::mt19937& random, int& killed_mid_run) {
+  // Killed once it has reported this many texts sent: while other threads
+  // are between recording, syncing, sending and recording the outcome.
+  std::uniform_int_distribution<uint64_t> kill_after(0, LongForm() ? 600 : 120);
+  std::set<uint64_t> reported;
+  for (int k = 0; k < kills; ++k) {
+    const uint64_t first = k * per_run;
+    const uint64_t limit = kill_after(random);
+    Child child = StartSendLoop(profile, "dr-send", first, per_run, threads);
+    EXPECT_GT(child.pid, 0);
+    if (child.out == nullptr) return reported;
+    uint64_t sent_now = 0;
+    char line[128];
+    while (sent_now < limit && std::fgets(line, sizeof line, child.out) != nullptr) {
+      uint64_t n = 0;
+      if (std::sscanf(line, "sent %lu", &n) == 1) {
+        EXPECT_TRUE(reported.insert(n).second) << "reported twice: " << n;
+        ++sent_now;
+      }
+    }
+    kill(child.pid, SIGKILL);
+    // What it reported before the kill landed counts too.
+    while (std::fgets(line, sizeof line, child.out) != nullptr) {
+      uint64_t n = 0;
+      if (std::sscanf(line, "sent %lu", &n) == 1) reported.insert(n);
+    }
+    std::fclose(child.out);
+    int status = 0;
+    EXPECT_EQ(waitpid(child.pid, &status, 0), child.pid);
+    if (WIFSIGNALED(status)) ++killed_mid_run;
+    std::printf("kill %d after %lu reported: %s\n", k, static_cast<unsigned long>(sent_now),
+                WIFSIGNALED(status) ? "killed" : "had finished");
+  }
+  return reported;
+}
+
 TEST(SendCrashTest, KilledSendLoopsLoseNothingReportedAndDeliverEverythingOnce) {
   const int kills = LongForm() ? 20 : 4;
   const int threads = LongForm() ? 8 : 4;
@@ -109,39 +149,9 @@ TEST(SendCrashTest, KilledSendLoopsLoseNothingReportedAndDeliverEverythingOnce) 
 
   const unsigned seed = std::random_device{}();
   std::mt19937 random(seed);
-  // Killed once it has reported this many texts sent: while other threads
-  // are between recording, syncing, sending and recording the outcome.
-  std::uniform_int_distribution<uint64_t> kill_after(0, LongForm() ? 600 : 120);
-  std::set<uint64_t> reported;
   int killed_mid_run = 0;
-  for (int k = 0; k < kills; ++k) {
-    const uint64_t first = k * per_run;
-    const uint64_t limit = kill_after(random);
-    Child child = StartSendLoop(profile, "dr-send", first, per_run, threads);
-    ASSERT_GT(child.pid, 0);
-    ASSERT_NE(child.out, nullptr);
-    uint64_t sent_now = 0;
-    char line[128];
-    while (sent_now < limit && std::fgets(line, sizeof line, child.out) != nullptr) {
-      uint64_t n = 0;
-      if (std::sscanf(line, "sent %lu", &n) == 1) {
-        EXPECT_TRUE(reported.insert(n).second) << "reported twice: " << n;
-        ++sent_now;
-      }
-    }
-    kill(child.pid, SIGKILL);
-    // What it reported before the kill landed counts too.
-    while (std::fgets(line, sizeof line, child.out) != nullptr) {
-      uint64_t n = 0;
-      if (std::sscanf(line, "sent %lu", &n) == 1) reported.insert(n);
-    }
-    std::fclose(child.out);
-    int status = 0;
-    ASSERT_EQ(waitpid(child.pid, &status, 0), child.pid);
-    if (WIFSIGNALED(status)) ++killed_mid_run;
-    std::printf("kill %d after %lu reported: %s\n", k, static_cast<unsigned long>(sent_now),
-                WIFSIGNALED(status) ? "killed" : "had finished");
-  }
+  const std::set<uint64_t> reported =
+      KillSendLoops(profile, kills, threads, per_run, random, killed_mid_run);
   EXPECT_GE(killed_mid_run, 1) << "seed " << seed;
 
   OpenOptions o_opts;

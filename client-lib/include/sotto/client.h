@@ -330,6 +330,10 @@ class Client {
   // dies without closing (the network vanished) is noticed by keepalive
   // pings: Listen then fails UNAVAILABLE within about 80 s (60 s of quiet,
   // then 20 s for an answer), and may simply be called again.
+  // Messages that arrive together (the backlog, a burst) are stored under
+  // one disk sync and acknowledged together, as a Sync page, before any of
+  // them is shown; when `on_message` returns false, the rest of that batch
+  // is already in the history (ReadConversation) but is not shown to it.
   absl::StatusOr<SyncStats> Listen(absl::Duration idle_timeout,
                                    const std::function<bool(const Message&)>& on_message);
 
