@@ -112,19 +112,27 @@ class StreamInbox {
     }
     return out;
   }
-  // Once the stream ends or is cancelled.
+  // Once the stream ended or was cancelled (a reader waiting for room
+  // stops too).
   void Join() {
+    {
+      absl::MutexLock lock(&mu_);
+      stopping_ = true;
+    }
     if (thread_.joinable()) thread_.join();
   }
 
  private:
   bool Readable() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !events_.empty() || ended_; }
-  bool Room() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return events_.size() < 2 * kFetchBatch; }
+  bool Room() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return stopping_ || events_.size() < 2 * kFetchBatch;
+  }
   void Run() {
     while (true) {
       {
         absl::MutexLock lock(&mu_);
         mu_.Await(absl::Condition(this, &StreamInbox::Room));
+        if (stopping_) return;
       }
       std::optional<v1::SubscribeEvent> event = subscription_.Read();
       absl::MutexLock lock(&mu_);
@@ -140,6 +148,7 @@ class StreamInbox {
   absl::Mutex mu_;
   std::deque<v1::SubscribeEvent> events_ ABSL_GUARDED_BY(mu_);
   bool ended_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 
