@@ -5,10 +5,15 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <thread>
+#include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
 #include "testing/server_process.h"
 
 namespace sotto::bench {
@@ -116,6 +121,84 @@ absl::StatusOr<Timed> SendTexts(ClientPair& pair, uint64_t first, uint64_t n, si
     }
   }
   return watch.Elapsed();
+}
+
+absl::StatusOr<Timed> SendTextsFromThreads(ClientPair& pair, uint64_t first, uint64_t n,
+                                           size_t size, int threads) {
+  if (threads <= 1) return SendTexts(pair, first, n, size);
+  std::vector<std::string> texts;
+  texts.reserve(n);
+  for (uint64_t i = 0; i < n; ++i) texts.push_back(NumberedText(first + i, size));
+  absl::Mutex mu;
+  absl::Status failed;
+  std::vector<std::thread> senders;
+  Stopwatch watch;
+  for (int t = 0; t < threads; ++t) {
+    senders.emplace_back([&, t] {
+      for (uint64_t i = t; i < n; i += threads) {
+        absl::StatusOr<SendResult> sent = pair.client().SendText(kTherapist, texts[i]);
+        if (sent.ok()) continue;
+        absl::MutexLock lock(&mu);
+        if (failed.ok()) {
+          failed = absl::Status(sent.status().code(), absl::StrCat("SendText #", first + i, ": ",
+                                                                   sent.status().message()));
+        }
+        return;
+      }
+    });
+  }
+  for (std::thread& sender : senders) sender.join();
+  const Timed elapsed = watch.Elapsed();
+  if (!failed.ok()) return failed;
+  return elapsed;
+}
+
+void VerifyOncePerThreadOrder(ScenarioResult& r, Client& therapist,
+                              const std::string& client_handle,
+                              const std::vector<SendRound>& rounds, size_t size) {
+  absl::StatusOr<std::vector<Message>> history = therapist.ReadConversation(client_handle);
+  if (!history.ok()) {
+    r.failures.push_back("ReadConversation: " + history.status().ToString());
+    return;
+  }
+  absl::flat_hash_map<std::string, uint64_t> number;
+  uint64_t total = 0;
+  for (const SendRound& round : rounds) {
+    for (uint64_t i = 0; i < round.count; ++i) {
+      number[NumberedText(round.first + i, size)] = round.first + i;
+    }
+    total += round.count;
+  }
+  // The last text seen from each (round, thread), to check each thread's order.
+  absl::flat_hash_map<std::pair<uint64_t, uint64_t>, uint64_t> last;
+  absl::flat_hash_set<uint64_t> seen;
+  for (const Message& m : *history) {
+    if (m.outgoing || m.kind != MessageKind::kText || m.text == "hello") continue;
+    auto it = number.find(m.text);
+    if (it == number.end()) {
+      r.failures.push_back(
+          absl::StrCat("the therapist got a text nobody sent: \"", m.text.substr(0, 10), "\""));
+      return;
+    }
+    const uint64_t i = it->second;
+    if (!seen.insert(i).second) {
+      r.failures.push_back(absl::StrCat("text #", i, " arrived twice"));
+      return;
+    }
+    for (const SendRound& round : rounds) {
+      if (i < round.first || i >= round.first + round.count) continue;
+      const auto key = std::make_pair(round.first, (i - round.first) % round.threads);
+      if (auto prev = last.find(key); prev != last.end() && prev->second > i) {
+        r.failures.push_back(absl::StrCat("text #", i, " arrived after #", prev->second,
+                                          ", which its thread sent later"));
+        return;
+      }
+      last[key] = i;
+    }
+  }
+  if (seen.size() != total) {
+    r.failures.push_back(absl::StrCat(seen.size(), " benchmark texts arrived, expected ", total));
+  }
 }
 
 void VerifyInOrder(ScenarioResult& r, Client& therapist, const std::string& client_handle,

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -82,6 +83,23 @@ std::string NumberedText(uint64_t i, size_t size);
 // The client sends `n` numbered texts of `size` bytes (SendText, one after
 // another) to the therapist. Each is stored and acknowledged when it returns.
 absl::StatusOr<Timed> SendTexts(ClientPair& pair, uint64_t first, uint64_t n, size_t size);
+
+// As SendTexts, from `threads` threads at once on the one Client: thread t
+// sends texts first+t, first+t+threads, ... in that order.
+absl::StatusOr<Timed> SendTextsFromThreads(ClientPair& pair, uint64_t first, uint64_t n,
+                                           size_t size, int threads);
+
+// Checks that the therapist's conversation holds the incoming texts
+// 0..n-1 exactly once each, and the texts of each sending thread (the
+// `rounds`: {first, count, threads} as SendTextsFromThreads was called) in
+// the order that thread sent them. Records a failure in `r` otherwise.
+struct SendRound {
+  uint64_t first, count;
+  int threads;
+};
+void VerifyOncePerThreadOrder(ScenarioResult& r, Client& therapist,
+                              const std::string& client_handle,
+                              const std::vector<SendRound>& rounds, size_t size);
 
 // Checks that the therapist's conversation with the client holds the
 // incoming texts first..first+n-1 exactly once and in order (after the two

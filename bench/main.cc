@@ -162,6 +162,10 @@ CLI::App* AddClientSend(CLI::App& app, Options& o) {
   auto* cmd = app.add_subcommand("client-send", "Client::SendText in a loop to one recipient");
   cmd->add_option("--messages,-n", o.client_send.messages)->check(CLI::Range(1, 10000));
   cmd->add_option("--size,-s", o.client_send.size)->check(CLI::Range(16, 4096));
+  cmd->add_option("--threads,-t", o.client_send.threads,
+                  "threads sending at once, e.g. 1,16 (each count measured in turn)")
+      ->delimiter(',')
+      ->check(CLI::Range(1, 256));
   return cmd;
 }
 
@@ -235,7 +239,7 @@ void SetAllSizes(Options& o) {
 void SetClientSizes(Options& o) {
   if (o.smoke) {
     o.client_sync.backlogs = {20, 60}, o.client_sync.raw_messages = 500;
-    o.client_send.messages = 50;
+    o.client_send.messages = 50, o.client_send.threads = {1, 4};
     o.letters.letters = 5;
     o.profile_open.history = 0, o.profile_open.repeats = 1;
     o.cli_sync.backlogs = {20};

@@ -117,8 +117,12 @@ struct ClientSyncOptions {
 ScenarioResult RunClientSync(const Common& common, const ClientSyncOptions& o);
 
 struct ClientSendOptions {
+  // Messages per thread count (each count sends this many).
   uint64_t messages = 2000;
   size_t size = 200;
+  // Threads sending at once on the one Client, each SendText in a loop;
+  // every count is measured in the same run, one after another.
+  std::vector<int> threads = {1, 16};
 };
 ScenarioResult RunClientSend(const Common& common, const ClientSendOptions& o);
 

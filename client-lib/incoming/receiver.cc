@@ -1,6 +1,7 @@
 #include "client-lib/incoming/receiver.h"
 
 #include <atomic>
+#include <deque>
 #include <future>
 #include <optional>
 #include <thread>
@@ -85,6 +86,72 @@ class Watchdog {
   std::thread thread_;
 };
 
+// Listen's reader: a thread that reads the stream into a queue, so that a
+// burst that arrived while the last one was stored is taken as one batch
+// (one disk sync, one Ack) rather than envelope by envelope (issue 21). It
+// stops reading while two pages wait, so a slow app holds at most that
+// much here; the server keeps the rest.
+class StreamInbox {
+ public:
+  explicit StreamInbox(transport::Subscription& subscription) : subscription_(subscription) {
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~StreamInbox() { Join(); }
+  StreamInbox(const StreamInbox&) = delete;
+  StreamInbox& operator=(const StreamInbox&) = delete;
+
+  // Blocks until an event has arrived or the stream ended; returns up to
+  // `max` events in stream order (none: the stream ended).
+  std::vector<v1::SubscribeEvent> Take(size_t max) {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(this, &StreamInbox::Readable));
+    std::vector<v1::SubscribeEvent> out;
+    while (!events_.empty() && out.size() < max) {
+      out.push_back(std::move(events_.front()));
+      events_.pop_front();
+    }
+    return out;
+  }
+  // Once the stream ended or was cancelled (a reader waiting for room
+  // stops too).
+  void Join() {
+    {
+      absl::MutexLock lock(&mu_);
+      stopping_ = true;
+    }
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  bool Readable() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !events_.empty() || ended_; }
+  bool Room() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return stopping_ || events_.size() < 2 * kFetchBatch;
+  }
+  void Run() {
+    while (true) {
+      {
+        absl::MutexLock lock(&mu_);
+        mu_.Await(absl::Condition(this, &StreamInbox::Room));
+        if (stopping_) return;
+      }
+      std::optional<v1::SubscribeEvent> event = subscription_.Read();
+      absl::MutexLock lock(&mu_);
+      if (!event) {
+        ended_ = true;
+        return;
+      }
+      events_.push_back(std::move(*event));
+    }
+  }
+
+  transport::Subscription& subscription_;
+  absl::Mutex mu_;
+  std::deque<v1::SubscribeEvent> events_ ABSL_GUARDED_BY(mu_);
+  bool ended_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
 }  // namespace
 
 absl::StatusOr<SyncStats> Receiver::Sync() {
@@ -134,16 +201,35 @@ void Receiver::AfterReceiving(SyncStats& stats) {
   if (absl::Status s = MaintainKeys(session_); !s.ok()) stats.maintenance_error = s.ToString();
 }
 
-absl::Status Receiver::ProcessAndAck(const v1::Envelope& envelope, bool backlog_done,
-                                     SyncStats& stats, std::optional<Message>& message) {
-  bool ack = false;
+absl::Status Receiver::StoreAndShow(const std::vector<v1::Envelope>& envelopes, bool backlog_done,
+                                    SyncStats& stats,
+                                    const std::function<bool(const Message&)>& on_message,
+                                    bool& stopped_by_caller) {
+  if (envelopes.empty()) return absl::OkStatus();
+  std::vector<uint64_t> acks;
+  std::vector<Message> messages;
   {
     absl::MutexLock lock(&session_.mu);
     SOTTO_RETURN_IF_ERROR(session_.CheckNotLocked());
-    SOTTO_ASSIGN_OR_RETURN(ack, ProcessEnvelope(session_, envelope, stats, &message));
+    // Stored before acknowledged, one disk sync for the burst.
+    storage::DeferredSync burst(session_.store());
+    for (const v1::Envelope& envelope : envelopes) {
+      std::optional<Message> message;
+      SOTTO_ASSIGN_OR_RETURN(bool ack, ProcessEnvelope(session_, envelope, stats, &message));
+      if (ack) acks.push_back(envelope.seq());
+      if (message) messages.push_back(std::move(*message));
+    }
+    SOTTO_RETURN_IF_ERROR(burst.Finish());
   }
-  if (ack) SOTTO_RETURN_IF_ERROR(session_.connection().Ack({envelope.seq()}).status());
-  if (backlog_done && message) receipts_.Flush();
+  if (!acks.empty()) SOTTO_RETURN_IF_ERROR(session_.connection().Ack(acks).status());
+  // A stop leaves the rest of the burst stored (in the history), unshown.
+  for (const Message& message : messages) {
+    if (!on_message(message)) {
+      stopped_by_caller = true;
+      break;
+    }
+  }
+  if (backlog_done && !messages.empty()) receipts_.Flush();
   return absl::OkStatus();
 }
 
@@ -154,30 +240,41 @@ absl::StatusOr<SyncStats> Receiver::Listen(absl::Duration idle_timeout,
   std::unique_ptr<transport::Subscription> subscription = session_.connection().Subscribe();
   Watchdog watchdog(session_, *subscription, idle_timeout);
 
+  StreamInbox inbox(*subscription);
   bool stopped_by_caller = false;
   bool backlog_done = false;
   absl::Status error;
-  while (auto event = subscription->Read()) {
-    watchdog.Activity(event->has_drained());
-    if (!event->has_envelope()) {
-      // Receipts for the whole backlog go out in one batch per sender;
-      // after that, one per new message.
-      if (event->has_drained()) {
-        backlog_done = true;
-        watchdog.Busy(true);
-        receipts_.Flush();
-        watchdog.Busy(false);
-      }
-      continue;
-    }
+  for (std::vector<v1::SubscribeEvent> events = inbox.Take(kFetchBatch); !events.empty();
+       events = inbox.Take(kFetchBatch)) {
     watchdog.Busy(true);
-    std::optional<Message> message;
-    error = ProcessAndAck(event->envelope(), backlog_done, stats, message);
-    if (error.ok() && message && !on_message(*message)) stopped_by_caller = true;
+    std::vector<v1::Envelope> burst;
+    for (v1::SubscribeEvent& event : events) {
+      watchdog.Activity(event.has_drained());
+      if (event.has_envelope()) {
+        burst.push_back(std::move(*event.mutable_envelope()));
+        continue;
+      }
+      if (!event.has_drained()) continue;
+      // The backlog ends here: what came before it is stored first, then
+      // its receipts go out in one batch per sender; after that, with each
+      // burst.
+      error = StoreAndShow(burst, backlog_done, stats, on_message, stopped_by_caller);
+      burst.clear();
+      if (!error.ok() || stopped_by_caller) break;
+      backlog_done = true;
+      receipts_.Flush();
+    }
+    if (error.ok() && !stopped_by_caller) {
+      error = StoreAndShow(burst, backlog_done, stats, on_message, stopped_by_caller);
+    }
     watchdog.Busy(false);
     if (!error.ok() || stopped_by_caller) break;
   }
+  // The reader must be done before Finish: a stop of ours cancels the
+  // stream (the watchdog cancels it on a time-out, lock or deletion).
+  if (!error.ok() || stopped_by_caller) subscription->Cancel();
   watchdog.Stop();
+  inbox.Join();
   {
     absl::MutexLock lock(&session_.mu);
     if (session_.deleted()) {

@@ -36,11 +36,13 @@ class Receiver {
       ABSL_LOCKS_EXCLUDED(session_.mu);
 
  private:
-  // Listen's step for one envelope: decrypt and store it, acknowledge it
-  // when Process says so, and after the backlog send its delivery receipt.
-  // `message` is set to what to show.
-  absl::Status ProcessAndAck(const v1::Envelope& envelope, bool backlog_done, SyncStats& stats,
-                             std::optional<Message>& message) ABSL_LOCKS_EXCLUDED(session_.mu);
+  // Listen's step for the envelopes of a burst that arrived together: the
+  // same as Sync's page (decrypted and stored under one disk sync, then one
+  // Ack), then each message shown (on_message) in order until the caller
+  // says stop. After the backlog, their delivery receipts go out.
+  absl::Status StoreAndShow(const std::vector<v1::Envelope>& envelopes, bool backlog_done,
+                            SyncStats& stats, const std::function<bool(const Message&)>& on_message,
+                            bool& stopped_by_caller) ABSL_LOCKS_EXCLUDED(session_.mu);
   // Sync's step for one fetched page: decrypts and stores every envelope,
   // durably, and returns the seqs to acknowledge.
   absl::StatusOr<std::vector<uint64_t>> StorePage(const v1::FetchResponse& batch, SyncStats& stats)

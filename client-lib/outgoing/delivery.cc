@@ -105,12 +105,14 @@ absl::StatusOr<v1::SendResponse> Deliver(ProfileSession& session, Delivery deliv
       absl::MutexLock lock(&session.mu);
       SOTTO_RETURN_IF_ERROR(session.CheckNotLocked());
       // The new session state and the recorded request, with whatever
-      // waited unsynced before them (the message's own record), on disk in
-      // one sync before the ciphertext leaves: a crash then cannot make us
-      // reuse a chain key, nor lose what was sent.
+      // waited unsynced before them (the message's own record), on disk
+      // before the ciphertext leaves: a crash then cannot make us reuse a
+      // chain key, nor lose what was sent. Through the commit queue, so
+      // that sends from several threads share one disk sync.
       storage::DeferredSync durable(session.store());
       SOTTO_ASSIGN_OR_RETURN(request, Encrypt(session, delivery));
-      SOTTO_RETURN_IF_ERROR(durable.Finish());
+      durable.Release();
+      SOTTO_RETURN_IF_ERROR(session.CommitStore());
     }
     SOTTO_ASSIGN_OR_RETURN(transport::SendOutcome outcome, session.connection().Send(*request));
     if (outcome.response) return std::move(*outcome.response);

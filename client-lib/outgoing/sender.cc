@@ -125,7 +125,7 @@ absl::StatusOr<SendResult> Sender::Attempt(const Pending& pending, bool keep_ref
       }
     }
     if (!usable.ok()) {
-      in_flight_.erase(pending.message_id);
+      ReleaseKept(pending.message_id);
       return usable;
     }
     delivery.header = {stored->peer(), pending.message_id, /*receipt=*/false,
@@ -147,9 +147,18 @@ absl::StatusOr<SendResult> Sender::Attempt(const Pending& pending, bool keep_ref
   absl::StatusOr<v1::SendResponse> response = Deliver(session_, std::move(delivery));
 
   absl::MutexLock lock(&session_.mu);
-  in_flight_.erase(pending.message_id);
+  if (response.ok() && session_.CheckNotLocked().ok()) {
+    absl::StatusOr<SendResult> accepted = RecordAccepted(pending, *response);
+    if (accepted.ok()) {
+      in_flight_.erase(pending.message_id);
+    } else {
+      ReleaseKept(pending.message_id);
+    }
+    return accepted;
+  }
+  // Whatever happens next, the record may stay for a retry.
+  ReleaseKept(pending.message_id);
   SOTTO_RETURN_IF_ERROR(session_.CheckNotLocked());
-  if (response.ok()) return RecordAccepted(pending, *response);
   SOTTO_RETURN_IF_ERROR(RecordFailure(pending, response.status(), keep_refused));
   if (!WorthRetrying(response.status()) && !keep_refused) return response.status();
   return AppendToMessage(
@@ -205,12 +214,20 @@ absl::Status Sender::RecordFailure(const Pending& pending, const absl::Status& f
   return store.Apply({Write{Space::kHistory, pending.history_key, stored->SerializeAsString()}});
 }
 
+void Sender::ReleaseKept(const std::string& message_id) {
+  in_flight_.erase(message_id);
+  may_hold_not_sent_ = true;
+  may_hold_failed_ = true;
+}
+
 absl::StatusOr<std::vector<Sender::Pending>> Sender::Waiting(bool include_failed) {
   absl::MutexLock lock(&session_.mu);
   SOTTO_RETURN_IF_ERROR(session_.CheckNotLocked());
+  if (!may_hold_not_sent_ && !(include_failed && may_hold_failed_)) return std::vector<Pending>();
   storage::LocalStore& store = session_.store();
   SOTTO_ASSIGN_OR_RETURN(auto entries, store.Scan(Space::kUnsent, ""));
   std::vector<std::pair<uint64_t, Pending>> found;
+  bool skipped_failed = false;
   for (const storage::Entry& entry : entries) {
     UnsentMessage unsent;
     if (!unsent.ParseFromString(entry.value)) continue;
@@ -221,11 +238,18 @@ absl::StatusOr<std::vector<Sender::Pending>> Sender::Waiting(bool include_failed
     if (!stored) continue;
     const DeliveryState state = history::StoredState(stored->state());
     if (state == DeliveryState::kCancelled) continue;
-    if (state == DeliveryState::kFailed && !include_failed) continue;
+    if (state == DeliveryState::kFailed && !include_failed) {
+      skipped_failed = true;
+      continue;
+    }
     found.push_back({stored->local_seq(), Pending{unsent.message_id(), unsent.history_key()}});
   }
   std::sort(found.begin(), found.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
+  // Everything found is claimed now; what is left unclaimed is a kFailed
+  // message this call did not want (or one that can never go).
+  may_hold_not_sent_ = false;
+  may_hold_failed_ = skipped_failed;
   std::vector<Pending> out;
   for (auto& [seq, pending] : found) {
     in_flight_.insert(pending.message_id);
@@ -242,7 +266,7 @@ absl::StatusOr<int> Sender::RetryUnsent(bool include_failed) {
     if (Unreachable(first_error)) {
       // The server will not answer the next one either; release the claim.
       absl::MutexLock lock(&session_.mu);
-      in_flight_.erase(pending.message_id);
+      ReleaseKept(pending.message_id);
       continue;
     }
     absl::StatusOr<SendResult> result = Attempt(pending, /*keep_refused=*/true);

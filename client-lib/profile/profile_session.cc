@@ -80,7 +80,39 @@ void ProfileSession::ForgetDeviceSecret() {
   connection_.ClearCredentials();
 }
 
+absl::Status ProfileSession::CommitStore() {
+  SOTTO_RETURN_IF_ERROR(CheckNotLocked());
+  const uint64_t ticket = ++commit_tickets_;
+  // Wait while another caller syncs; its sync may have begun before this
+  // caller's writes, so only a sync that ends with committed_ >= ticket
+  // counts.
+  auto turn = [this, ticket]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    return committed_ >= ticket || !committing_;
+  };
+  mu.Await(absl::Condition(&turn));
+  if (committed_ >= ticket) return commit_status_;
+  // A Lock may have closed the store while this caller waited (its writes
+  // were synced when the store closed, but it is gone now).
+  SOTTO_RETURN_IF_ERROR(CheckNotLocked());
+  committing_ = true;
+  const uint64_t covers = commit_tickets_;
+  storage::LocalStore* store = store_.get();
+  mu.Unlock();
+  absl::Status synced = store->SyncApplied();
+  mu.Lock();
+  committing_ = false;
+  committed_ = covers;
+  commit_status_ = synced;
+  return synced;
+}
+
+void ProfileSession::AwaitNoCommit() {
+  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return !committing_; };
+  mu.Await(absl::Condition(&idle));
+}
+
 void ProfileSession::LockHeld() {
+  AwaitNoCommit();
   // The engine first: it points into the store.
   engine_.reset();
   store_.reset();  // closes RocksDB; the data key's subkeys are zeroed
@@ -172,6 +204,7 @@ absl::Status ProfileSession::DeleteAccount(absl::string_view confirm_handle) {
 }
 
 absl::Status ProfileSession::WipeLocked() {
+  AwaitNoCommit();
   if (profile_dir_.empty()) {
     // An app-provided store: delete every record we wrote, in one Apply.
     std::vector<Write> deletes;

@@ -82,6 +82,16 @@ class ProfileSession {
   storage::LocalStore& store() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return *store_; }
   signal::Engine& engine() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return *engine_; }
 
+  // The commit queue (issue 21): returns once every store write applied
+  // before the call is on disk. Callers that arrive while a sync runs wait
+  // for it and then share the next one: the first of them to get mu back
+  // syncs for all (LocalStore::SyncApplied). mu is released while the disk
+  // syncs, so other calls encrypt and write meanwhile; the store stays
+  // open until the sync ends (Lock and DeleteAccount wait for it). After
+  // it returns, check CheckNotLocked again before using the store: a Lock
+  // may have come in between. A failed sync fails every caller it covered.
+  absl::Status CommitStore() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+
   // Handle, role, device id (the device secret is wiped while locked).
   const Profile& profile() const { return profile_; }
   // Thread-safe; never call it with mu held (it goes to the network).
@@ -96,6 +106,9 @@ class ProfileSession {
  private:
   absl::Status WipeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   void ForgetDeviceSecret() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // Before the store is closed: waits (releasing mu) for a running
+  // CommitStore, which uses the store without mu.
+  void AwaitNoCommit() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
 
   // Null while locked (and after deletion).
   std::unique_ptr<storage::LocalStore> store_ ABSL_PT_GUARDED_BY(mu);
@@ -116,6 +129,13 @@ class ProfileSession {
   // Set once DeleteAccount succeeded on the server: the Client is finished.
   bool deleted_ ABSL_GUARDED_BY(mu) = false;
   std::atomic<bool> deleted_flag_{false};
+  // The commit queue: callers take tickets in order; a sync that began
+  // after ticket t was taken covers every ticket up to t. `committing_`
+  // while one caller syncs without mu.
+  uint64_t commit_tickets_ ABSL_GUARDED_BY(mu) = 0;
+  uint64_t committed_ ABSL_GUARDED_BY(mu) = 0;
+  absl::Status commit_status_ ABSL_GUARDED_BY(mu);
+  bool committing_ ABSL_GUARDED_BY(mu) = false;
 };
 
 }  // namespace sotto::client

@@ -240,6 +240,43 @@ TEST_F(ExchangeTest, ListenDeliversLiveMessagesAsTheyArrive) {
   EXPECT_EQ(after.received + after.duplicates, 0);
 }
 
+// Issue 21: a burst arriving on the stream (here 500 queued before the
+// stream opens, then 100 live) is stored in batches (one disk sync, one Ack
+// each) and still shown once each, in order, and acknowledged: a Sync after
+// finds nothing.
+TEST_F(ExchangeTest, ListenShowsABurstOnceInOrder) {
+  std::vector<std::string> sent;
+  for (int i = 0; i < 500; ++i) {
+    sent.push_back(absl::StrCat("queued ", i));
+    ASSERT_OK(sam_.client->SendText("dr-rivera", sent.back()));
+  }
+  for (int i = 0; i < 100; ++i) sent.push_back(absl::StrCat("live ", i));
+  absl::Notification stream_open;
+  std::thread sender([&] {
+    stream_open.WaitForNotification();
+    for (size_t i = 500; i < sent.size(); ++i)
+      EXPECT_OK(sam_.client->SendText("dr-rivera", sent[i]));
+  });
+  std::vector<std::string> seen;
+  ASSERT_OK_AND_ASSIGN(SyncStats stats,
+                       rivera_.client->Listen(absl::Seconds(30), [&](const Message& m) {
+                         seen.push_back(m.text);
+                         if (!stream_open.HasBeenNotified()) stream_open.Notify();
+                         return seen.size() < sent.size();
+                       }));
+  sender.join();
+  EXPECT_EQ(stats.received, 600);
+  EXPECT_EQ(seen, sent);
+  ASSERT_OK_AND_ASSIGN(SyncStats after, rivera_.client->Sync());
+  EXPECT_EQ(after.received + after.duplicates, 0);
+  ASSERT_OK_AND_ASSIGN(std::vector<Message> history, rivera_.client->ReadConversation("sam"));
+  std::vector<std::string> stored;
+  for (const Message& m : history) {
+    if (!m.outgoing) stored.push_back(m.text);
+  }
+  EXPECT_EQ(stored, sent);
+}
+
 TEST_F(ExchangeTest, ListenReturnsAfterIdleTimeout) {
   absl::Time start = absl::Now();
   ASSERT_OK_AND_ASSIGN(

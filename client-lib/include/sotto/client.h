@@ -25,6 +25,17 @@
 // that lock while it waits for the server, so a slow network never delays
 // ListConversations, ReadConversation or an incoming message. Two Client objects must not open the
 // same profile directory at once (the second Open fails).
+//
+// Sending from several threads: SendText, SendLetter and Reply may run on
+// many threads at once on one Client, and that is how an app sends many
+// messages quickly. Each send still stores its message durably before any
+// of it leaves the device, but sends waiting for the disk at the same time
+// share one sync of it (a commit queue), and their calls to the server
+// overlap. Messages sent one after another from one thread arrive in that
+// order; messages sent concurrently from different threads arrive in the
+// order the server took them. A single thread sending in a loop pays a disk
+// sync and a server round trip per message (issue 21, docs/BENCHMARKS.md
+// "Client throughput").
 
 #include <cstdint>
 #include <functional>
@@ -320,6 +331,10 @@ class SOTTO_EXPORT Client {
   // dies without closing (the network vanished) is noticed by keepalive
   // pings: Listen then fails UNAVAILABLE within about 80 s (60 s of quiet,
   // then 20 s for an answer), and may simply be called again.
+  // Messages that arrive together (the backlog, a burst) are stored under
+  // one disk sync and acknowledged together, as a Sync page, before any of
+  // them is shown; when `on_message` returns false, the rest of that batch
+  // is already in the history (ReadConversation) but is not shown to it.
   absl::StatusOr<SyncStats> Listen(absl::Duration idle_timeout,
                                    const std::function<bool(const Message&)>& on_message);
   // Ends every Listen running on this Client now, from any thread (for the

@@ -108,6 +108,14 @@ class SOTTO_EXPORT LocalStore {
   // loss to a power failure is repaired by the protocol (a message marked
   // sent goes back to not sent, and its retry is recognised by its id).
   virtual void EndDeferredSyncUnsynced() {}
+  // Returns OK once every write applied before the call is on disk, spans
+  // or not (it ends no span). Unlike EndDeferredSync it may be called
+  // without serialising against writers, from several threads at once:
+  // writes go on while the disk syncs, and callers that arrive together
+  // may share one sync (the library's commit queue calls it with no lock
+  // of its own held, issue 21). The default suits a store whose every
+  // Apply is durable already.
+  virtual absl::Status SyncApplied() { return absl::OkStatus(); }
 
   // Entries of `space` whose key starts with `prefix`, in bytewise key order.
   virtual absl::StatusOr<std::vector<Entry>> Scan(Space space, absl::string_view prefix) = 0;
