@@ -144,7 +144,7 @@ void sotto_register_options_set_tls_system_roots(sotto_register_options* o, int 
 void sotto_register_options_set_auto_lock_after_ms(sotto_register_options* o, int64_t ms) {
   if (o != nullptr) o->options.auto_lock_after = MillisOr(ms, absl::InfiniteDuration());
 }
-void sotto_register_options_set_role(sotto_register_options* o, sotto_role role) {
+void sotto_register_options_set_role(sotto_register_options* o, int role) {
   // An unknown role is passed on as is: Register refuses it by name.
   if (o != nullptr) o->options.role = static_cast<sotto::Role>(role);
 }

@@ -85,7 +85,7 @@ void sotto_register_options_set_tls_crl_pem(sotto_register_options* o,
 void sotto_register_options_set_auto_lock_after_ms(sotto_register_options* o,
                                                                 int64_t ms);
 void sotto_register_options_set_handle(sotto_register_options* o, const char* handle);
-void sotto_register_options_set_role(sotto_register_options* o, sotto_role role);
+void sotto_register_options_set_role(sotto_register_options* o, int role);
 void sotto_register_options_set_passphrase(sotto_register_options* o,
                                                         const char* passphrase, size_t len);
 void sotto_register_options_set_fast_key_derivation_for_tests(

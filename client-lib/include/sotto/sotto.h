@@ -202,7 +202,10 @@ SOTTO_EXPORT void sotto_register_options_set_auto_lock_after_ms(sotto_register_o
                                                                 int64_t ms);
 /* 3..32 of [a-z0-9_-], starting with a letter. */
 SOTTO_EXPORT void sotto_register_options_set_handle(sotto_register_options* o, const char* handle);
-SOTTO_EXPORT void sotto_register_options_set_role(sotto_register_options* o, sotto_role role);
+/* A sotto_role value, taken as an int: an FFI may pass any number, and one
+ * outside the enum is refused by sotto_client_register by name (in C++ an
+ * enum parameter holding such a value would already be undefined). */
+SOTTO_EXPORT void sotto_register_options_set_role(sotto_register_options* o, int role);
 /* Protects the local store; must not be empty. */
 SOTTO_EXPORT void sotto_register_options_set_passphrase(sotto_register_options* o,
                                                         const char* passphrase, size_t len);
