@@ -308,11 +308,17 @@ TEST_F(MetricsScrapeTest, OpenStreamsAndActiveCallsAreGauges) {
   while (reader->Read(&event)) {
   }
   reader->Finish().ok();
-  // The server notices the cancel asynchronously.
+  // The server notices the cancel asynchronously, and the stream gauge, the
+  // active-call gauge and the per-status counter each move at their own step
+  // of the call's end (seen apart under ASan): wait for all three.
   Samples closed;
   for (int i = 0; i < 100; ++i) {
     closed = Parse(Scrape(metrics_port_));
-    if (Get(closed, "sotto_subscribe_streams") == 0) break;
+    if (Get(closed, "sotto_subscribe_streams") == 0 &&
+        Get(closed, "sotto_rpc_active_calls") == 0 &&
+        Get(closed, Rpc("Messages/Subscribe", "CANCELLED")) == 1) {
+      break;
+    }
     usleep(20000);
   }
   EXPECT_EQ(Get(closed, "sotto_subscribe_streams"), 0);
