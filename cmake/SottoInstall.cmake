@@ -6,6 +6,7 @@
 #   dev     headers, libsotto.so, CMake, sotto.pc  -> libsotto-dev
 #   cli     sotto                                  -> sotto
 #   server  sotto-server                           -> sotto-server
+#   python  the `sotto` Python package             -> python3-sotto
 include(CMakePackageConfigHelpers)
 
 set(SOTTO_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/Sotto)
@@ -55,3 +56,10 @@ set(sotto_server_libs sotto_server_cli sotto_server_rpc sotto_server_operator so
 set_target_properties(${sotto_server_libs} sotto_cli PROPERTIES INSTALL_RPATH "$ORIGIN")
 install(TARGETS ${sotto_server_libs}
   LIBRARY DESTINATION ${SOTTO_PRIVATE_LIBDIR} COMPONENT server)
+
+# The Python package (python/sotto, over the C API) where Debian's python3
+# looks: lib/python3/dist-packages, not the multiarch library directory. It
+# finds libsotto.so.N under the same prefix by itself (sotto/_ffi.py).
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/python/sotto
+  DESTINATION lib/python3/dist-packages COMPONENT python
+  PATTERN __pycache__ EXCLUDE)

@@ -5,6 +5,7 @@
 #                  package and sotto.pc
 #   sotto          the command-line client
 #   sotto-server   the server
+#   python3-sotto  the Python package over the C API
 # Their dependencies on Debian's libraries (gRPC, RocksDB, libsignal, ...)
 # come from dpkg-shlibdeps, which reads what each binary actually loads.
 set(CPACK_GENERATOR DEB)
@@ -21,7 +22,7 @@ set(CPACK_RESOURCE_FILE_LICENSE ${PROJECT_SOURCE_DIR}/LICENSE)
 set(CPACK_STRIP_FILES ON)
 
 set(CPACK_DEB_COMPONENT_INSTALL ON)
-set(CPACK_COMPONENTS_ALL lib dev cli server)
+set(CPACK_COMPONENTS_ALL lib dev cli server python)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
@@ -60,5 +61,13 @@ set(CPACK_COMPONENT_CLI_DESCRIPTION
 set(CPACK_DEBIAN_SERVER_PACKAGE_NAME sotto-server)
 set(CPACK_COMPONENT_SERVER_DESCRIPTION
   "Sotto server\n sotto-server stores and relays only ciphertext (gRPC over RocksDB).")
+
+set(CPACK_DEBIAN_PYTHON_PACKAGE_NAME python3-sotto)
+set(CPACK_DEBIAN_PYTHON_PACKAGE_SECTION python)
+set(CPACK_DEBIAN_PYTHON_PACKAGE_ARCHITECTURE all)
+set(CPACK_COMPONENT_PYTHON_DEPENDS lib)
+set(CPACK_DEBIAN_PYTHON_PACKAGE_DEPENDS "python3, python3-cffi")
+set(CPACK_COMPONENT_PYTHON_DESCRIPTION
+  "Sotto client library: Python package\n The `sotto` module (import sotto): sotto.Client over libsotto's C API,\n with exceptions, context managers and iterators.")
 
 include(CPack)

@@ -7,8 +7,11 @@ library comes from, first match wins:
 1. the environment variable SOTTO_LIBRARY (a path to the .so);
 2. when this package runs from a Sotto source tree, a build tree beside it
    (build*/client-lib/libsotto.so*, then libsotto_client.so);
-3. the system's library path (libsotto.so, else whatever `ldconfig` knows
-   as libsotto.so.N), as installed by `cmake --install` or the Debian package.
+3. when this package is installed under a prefix (`cmake --install --prefix
+   P` puts it in P/lib/python3/dist-packages/sotto), that prefix's library
+   directory (P/lib/libsotto.so.N or P/lib/<multiarch>/libsotto.so.N);
+4. the system's library path (libsotto.so, else whatever `ldconfig` knows
+   as libsotto.so.N), as installed by the Debian packages.
 """
 
 from __future__ import annotations
@@ -45,6 +48,17 @@ def _build_tree_candidates() -> List[Path]:
     return found
 
 
+def _install_prefix_candidates() -> List[Path]:
+    here = Path(__file__).resolve().parent
+    # P/lib/python3/dist-packages/sotto -> P/lib
+    if here.parent.name != "dist-packages" or here.parents[1].name != "python3":
+        return []
+    lib_dir = here.parents[2]
+    found = sorted(lib_dir.glob("libsotto.so.*"), key=lambda p: len(p.name))
+    found += sorted(lib_dir.glob("*-linux-gnu*/libsotto.so.*"), key=lambda p: len(p.name))
+    return found
+
+
 def _candidates() -> List[Tuple[str, str]]:
     """(what to dlopen, where it came from), in the order tried."""
     env = os.environ.get("SOTTO_LIBRARY")
@@ -52,6 +66,7 @@ def _candidates() -> List[Tuple[str, str]]:
         # An explicit choice is final: falling back would hide a wrong path.
         return [(env, "SOTTO_LIBRARY")]
     found = [(str(p), "the build tree") for p in _build_tree_candidates()]
+    found += [(str(p), "the install prefix") for p in _install_prefix_candidates()]
     found.append(("libsotto.so", "the system"))
     soname = ctypes.util.find_library("sotto")
     if soname:

@@ -2,7 +2,7 @@
 # The out-of-tree proof of issue 15: an app developer who never saw our tree
 # uses the INSTALLED Sotto. Installs the build into a temporary prefix, builds
 # examples/cpp (find_package(Sotto)) and examples/c (pkg-config sotto) against
-# that prefix only, starts the installed sotto-server on a free loopback port
+# that prefix only (examples/python runs with the installed package), starts the installed sotto-server on a free loopback port
 # and has each example register as a client of a therapist who uses the
 # installed `sotto` command, send a message, get the therapist's reply and
 # print the conversation.
@@ -13,6 +13,7 @@
 # libsotto needs the ASan/UBSan runtime in the program that loads it):
 #   SOTTO_EXAMPLE_CC, SOTTO_EXAMPLE_CXX  compilers for the examples
 #   SOTTO_EXAMPLE_FLAGS                  extra compile and link flags
+#   SOTTO_PYTHON_PRELOAD                 the runtime python3 gets preloaded
 set -eu
 build_dir=$1
 source_dir=$2
@@ -113,4 +114,15 @@ echo "== C++ example <-> sotto CLI"
 exchange "$cpp_example" cpp-app
 echo "== C example <-> sotto CLI"
 exchange "$c_example" c-app
+# The installed Python package, with only the prefix on PYTHONPATH (Debian's
+# python3: it has python3-cffi). It finds libsotto.so.1 under the prefix.
+[ -f "$prefix/lib/python3/dist-packages/sotto/__init__.py" ] ||
+  fail "the install has no lib/python3/dist-packages/sotto"
+py_example() {
+  PYTHONPATH="$prefix/lib/python3/dist-packages" LD_PRELOAD="${SOTTO_PYTHON_PRELOAD:-}" \
+    ASAN_OPTIONS="${SOTTO_PYTHON_PRELOAD:+detect_leaks=0}" SOTTO_LIBRARY="" \
+    /usr/bin/python3 -s "$source_dir/examples/python/sotto_example.py" "$@"
+}
+echo "== Python example <-> sotto CLI"
+exchange py_example py-app
 echo "OK"
