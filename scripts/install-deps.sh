@@ -12,6 +12,7 @@ packages=(
   libssl-dev libsodium-dev libcli11-dev libzxcvbn-dev libtomlplusplus-dev
   libcurl4-openssl-dev python3-aiosmtpd python3-cffi python3-pytest
   openssl
+  doxygen
   haproxy util-linux
   tzdata
   clang-14 libclang-rt-14-dev clang-tidy-14 clang-format-14

@@ -1,7 +1,8 @@
 #ifndef SOTTO_CLIENT_LIB_INCLUDE_SOTTO_EXPORT_H_
 #define SOTTO_CLIENT_LIB_INCLUDE_SOTTO_EXPORT_H_
 
-/* What libsotto.so exports. The library is compiled with
+/** @file
+ * What libsotto.so exports. The library is compiled with
  * -fvisibility=hidden (and linked with a version script,
  * client-lib/libsotto.map), so only what its public headers mark SOTTO_EXPORT
  * is visible to an app: the C API (sotto.h) and the public C++ API

@@ -1,4 +1,5 @@
-/* sotto.h — the C API of the Sotto client library (issue 15).
+/** @file
+ * sotto.h — the C API of the Sotto client library (issue 15).
  *
  * Everything sotto::Client (sotto/client.h) offers, for C99 and for any FFI
  * (Swift, Kotlin/JNI, Python cffi, JavaScript). The C++ header is the
@@ -74,7 +75,7 @@
 extern "C" {
 #endif
 
-/* The library is built with -fvisibility=hidden; this marks its exports. */
+/** The library is built with -fvisibility=hidden; this marks its exports. */
 #if defined(__GNUC__) || defined(__clang__)
 #define SOTTO_EXPORT __attribute__((visibility("default")))
 #else
@@ -83,59 +84,67 @@ extern "C" {
 
 /* ---- version ---------------------------------------------------------- */
 
+/** Major version of this header; a new major version may break the ABI. */
 #define SOTTO_VERSION_MAJOR 0
+/** Minor version of this header: grows when functions are added. */
 #define SOTTO_VERSION_MINOR 1
+/** Patch version of this header: fixes only. */
 #define SOTTO_VERSION_PATCH 0
 
-/* "MAJOR.MINOR.PATCH" of the library actually loaded (static storage). */
+/** "MAJOR.MINOR.PATCH" of the library actually loaded (static storage). */
 SOTTO_EXPORT const char* sotto_version(void);
 
 /* ---- status and memory ------------------------------------------------ */
 
+/** Status codes: the numbers of absl::StatusCode / google.rpc.Code. */
 typedef enum sotto_status {
   SOTTO_OK = 0,
   SOTTO_CANCELLED = 1,
   SOTTO_UNKNOWN = 2,
-  SOTTO_INVALID_ARGUMENT = 3,    /* never works as sent; the message says why */
-  SOTTO_DEADLINE_EXCEEDED = 4,   /* retry later */
-  SOTTO_NOT_FOUND = 5,           /* no such user, profile, message, peer */
-  SOTTO_ALREADY_EXISTS = 6,      /* handle or profile taken */
-  SOTTO_PERMISSION_DENIED = 7,   /* wrong passphrase; not allowed */
-  SOTTO_RESOURCE_EXHAUSTED = 8,  /* a server limit */
-  SOTTO_FAILED_PRECONDITION = 9, /* fix state first (locked, identity held) */
+  SOTTO_INVALID_ARGUMENT = 3,    /**< never works as sent; the message says why */
+  SOTTO_DEADLINE_EXCEEDED = 4,   /**< retry later */
+  SOTTO_NOT_FOUND = 5,           /**< no such user, profile, message, peer */
+  SOTTO_ALREADY_EXISTS = 6,      /**< handle or profile taken */
+  SOTTO_PERMISSION_DENIED = 7,   /**< wrong passphrase; not allowed */
+  SOTTO_RESOURCE_EXHAUSTED = 8,  /**< a server limit */
+  SOTTO_FAILED_PRECONDITION = 9, /**< fix state first (locked, identity held) */
   SOTTO_ABORTED = 10,
   SOTTO_OUT_OF_RANGE = 11,
   SOTTO_UNIMPLEMENTED = 12,
   SOTTO_INTERNAL = 13,
-  SOTTO_UNAVAILABLE = 14, /* the server could not be reached; retry */
+  SOTTO_UNAVAILABLE = 14, /**< the server could not be reached; retry */
   SOTTO_DATA_LOSS = 15,
   SOTTO_UNAUTHENTICATED = 16
 } sotto_status;
 
-/* "OK", "INVALID_ARGUMENT", ... ; "UNKNOWN_CODE" for any other value.
+/** "OK", "INVALID_ARGUMENT", ... ; "UNKNOWN_CODE" for any other value.
  * Static storage; never freed. */
 SOTTO_EXPORT const char* sotto_status_name(int status);
 
-/* Frees a string the library returned through a `char**` (error messages,
+/** Frees a string the library returned through a `char**` (error messages,
  * invite codes, handles). NULL is fine. The one function for every char*. */
 SOTTO_EXPORT void sotto_free_string(char* s);
 
 /* ---- enums (same values as sotto/types.h) ----------------------------- */
 
+/** The kind of account (sotto::Role). */
 typedef enum sotto_role { SOTTO_ROLE_CLIENT = 1, SOTTO_ROLE_THERAPIST = 2 } sotto_role;
 
+/** A text or a letter (sotto::MessageKind). */
 typedef enum sotto_message_kind { SOTTO_KIND_TEXT = 1, SOTTO_KIND_LETTER = 2 } sotto_message_kind;
 
+/** Where an outgoing message is (sotto::DeliveryState). */
 typedef enum sotto_delivery_state {
-  SOTTO_STATE_SCHEDULED = 1, /* held by the server until server_time_ms */
+  SOTTO_STATE_SCHEDULED = 1, /**< held by the server until server_time_ms */
   SOTTO_STATE_SENT = 2,
   SOTTO_STATE_DELIVERED = 3,
   SOTTO_STATE_READ = 4,
   SOTTO_STATE_CANCELLED = 5,
-  SOTTO_STATE_NOT_SENT = 6, /* kept locally; sent by the next send/sync */
-  SOTTO_STATE_FAILED = 7    /* refused for good; see sotto_message_failure */
+  SOTTO_STATE_NOT_SENT = 6, /**< kept locally; sent by the next send/sync */
+  SOTTO_STATE_FAILED = 7    /**< refused for good; see sotto_message_failure */
 } sotto_delivery_state;
 
+/** A conversation's state in a therapist's queue (sotto::ConversationState). */
 typedef enum sotto_conversation_state {
   SOTTO_CONV_WAITING = 1,
   SOTTO_CONV_ANSWERED = 2,
@@ -143,83 +152,105 @@ typedef enum sotto_conversation_state {
   SOTTO_CONV_CLOSED = 4
 } sotto_conversation_state;
 
+/** Email notifications without content (sotto::NotificationMode). */
 typedef enum sotto_notification_mode {
   SOTTO_NOTIFY_OFF = 1,
   SOTTO_NOTIFY_EACH_MESSAGE = 2,
   SOTTO_NOTIFY_DIGEST = 3
 } sotto_notification_mode;
 
+/** What an identity notice says (sotto::IdentityNotice::Kind). */
 typedef enum sotto_notice_kind {
-  SOTTO_NOTICE_ACCEPTED = 1, /* no longer produced; kept for old apps */
-  SOTTO_NOTICE_HELD = 2      /* a contact's key changed: compare, then accept */
+  SOTTO_NOTICE_ACCEPTED = 1, /**< no longer produced; kept for old apps */
+  SOTTO_NOTICE_HELD = 2      /**< a contact's key changed: compare, then accept */
 } sotto_notice_kind;
 
 /* ---- opaque types ----------------------------------------------------- */
 
+/** One open profile: one device of one account (sotto::Client). */
 typedef struct sotto_client sotto_client;
+/** Options for sotto_client_register(). */
 typedef struct sotto_register_options sotto_register_options;
+/** Options for sotto_client_open(). */
 typedef struct sotto_open_options sotto_open_options;
+/** One message of a conversation (sotto::Message). */
 typedef struct sotto_message sotto_message;
+/** A list of messages (sotto_message_list_free). */
 typedef struct sotto_message_list sotto_message_list;
+/** The result of a send (sotto::SendResult; sotto_send_result_free). */
 typedef struct sotto_send_result sotto_send_result;
+/** The results of sotto_send_to_care_team (sotto_send_result_list_free). */
 typedef struct sotto_send_result_list sotto_send_result_list;
+/** A contact's identity key changed (sotto::IdentityNotice). */
 typedef struct sotto_identity_notice sotto_identity_notice;
+/** What a sync or listen met (sotto::SyncStats; sotto_sync_stats_free). */
 typedef struct sotto_sync_stats sotto_sync_stats;
+/** What sotto_listen tells its callback; valid only during the callback. */
 typedef struct sotto_event sotto_event;
+/** One conversation (sotto::Conversation). */
 typedef struct sotto_conversation sotto_conversation;
+/** Conversations (sotto_conversation_list_free). */
 typedef struct sotto_conversation_list sotto_conversation_list;
+/** A therapist's queue (sotto::QueueView; sotto_queue_free). */
 typedef struct sotto_queue sotto_queue;
+/** One client's conversation in the queue (sotto::QueueEntry). */
 typedef struct sotto_queue_entry sotto_queue_entry;
+/** A therapist's response policy (sotto::ResponsePolicy; sotto_policy_free). */
 typedef struct sotto_policy sotto_policy;
+/** A care link (sotto::CareLink). */
 typedef struct sotto_link sotto_link;
+/** Care links (sotto_link_list_free). */
 typedef struct sotto_link_list sotto_link_list;
+/** A contact's safety number (sotto::SafetyNumberInfo; sotto_safety_number_free). */
 typedef struct sotto_safety_number sotto_safety_number;
+/** Email notification settings (sotto::NotificationSettings). */
 typedef struct sotto_notification_settings sotto_notification_settings;
 
 /* ---- registering and opening a profile -------------------------------- */
 
-/* Options for sotto_client_register (sotto::RegisterOptions). Created with
+/** Options for sotto_client_register (sotto::RegisterOptions). Created with
  * the C++ defaults (role client, auto-lock after 15 minutes, interactive key
  * derivation); freed with sotto_register_options_destroy. The setters copy
  * their argument, treat NULL as "" and ignore a NULL options object. */
 SOTTO_EXPORT sotto_register_options* sotto_register_options_create(void);
+/** Frees options from sotto_register_options_create; NULL is fine. */
 SOTTO_EXPORT void sotto_register_options_destroy(sotto_register_options* o);
-/* Directory for the encrypted store; created; must not hold a profile. */
+/** Directory for the encrypted store; created; must not hold a profile. */
 SOTTO_EXPORT void sotto_register_options_set_profile_dir(sotto_register_options* o,
                                                          const char* dir);
-/* host:port. Loopback only without TLS. */
+/** host:port. Loopback only without TLS. */
 SOTTO_EXPORT void sotto_register_options_set_server_address(sotto_register_options* o,
                                                             const char* address);
-/* PEM of the CA that signed the server's certificate: turns TLS on. */
+/** PEM of the CA that signed the server's certificate: turns TLS on. */
 SOTTO_EXPORT void sotto_register_options_set_tls_ca_pem(sotto_register_options* o, const char* pem);
-/* Nonzero: TLS against the system's roots. */
+/** Nonzero: TLS against the system's roots. */
 SOTTO_EXPORT void sotto_register_options_set_tls_system_roots(sotto_register_options* o, int on);
-/* PEM of one or more X.509 CRLs (needs TLS). */
+/** PEM of one or more X.509 CRLs (needs TLS). */
 SOTTO_EXPORT void sotto_register_options_set_tls_crl_pem(sotto_register_options* o,
                                                          const char* pem);
-/* Automatic lock after this many ms without a call; <= 0 turns it off. */
+/** Automatic lock after this many ms without a call; <= 0 turns it off. */
 SOTTO_EXPORT void sotto_register_options_set_auto_lock_after_ms(sotto_register_options* o,
                                                                 int64_t ms);
-/* 3..32 of [a-z0-9_-], starting with a letter. */
+/** 3..32 of [a-z0-9_-], starting with a letter. */
 SOTTO_EXPORT void sotto_register_options_set_handle(sotto_register_options* o, const char* handle);
-/* A sotto_role value, taken as an int: an FFI may pass any number, and one
+/** A sotto_role value, taken as an int: an FFI may pass any number, and one
  * outside the enum is refused by sotto_client_register by name (in C++ an
  * enum parameter holding such a value would already be undefined). */
 SOTTO_EXPORT void sotto_register_options_set_role(sotto_register_options* o, int role);
-/* Protects the local store; must not be empty. */
+/** Protects the local store; must not be empty. */
 SOTTO_EXPORT void sotto_register_options_set_passphrase(sotto_register_options* o,
                                                         const char* passphrase, size_t len);
-/* Nonzero: libsodium's minimum Argon2id limits. FOR TESTS ONLY. */
+/** Nonzero: libsodium's minimum Argon2id limits. FOR TESTS ONLY. */
 SOTTO_EXPORT void sotto_register_options_set_fast_key_derivation_for_tests(
     sotto_register_options* o, int on);
-/* A therapist's one-time enrolment code (`sotto-server enrol-therapist`). */
+/** A therapist's one-time enrolment code (`sotto-server enrol-therapist`). */
 SOTTO_EXPORT void sotto_register_options_set_enrolment_code(sotto_register_options* o,
                                                             const char* code);
-/* A client's invite code from their therapist; registering links them. */
+/** A client's invite code from their therapist; registering links them. */
 SOTTO_EXPORT void sotto_register_options_set_invite_code(sotto_register_options* o,
                                                          const char* code);
 
-/* Creates a profile and registers the account (sotto::Client::Register).
+/** Creates a profile and registers the account (sotto::Client::Register).
  * On SOTTO_OK *out is a new client the caller closes with
  * sotto_client_close; on failure *out is NULL and nothing is left in the
  * profile directory (but see sotto/client.h for the one exception).
@@ -230,21 +261,28 @@ SOTTO_EXPORT void sotto_register_options_set_invite_code(sotto_register_options*
 SOTTO_EXPORT int sotto_client_register(const sotto_register_options* options, sotto_client** out,
                                        char** errmsg);
 
-/* Options for sotto_client_open (sotto::OpenOptions); as above. Empty
+/** Options for sotto_client_open (sotto::OpenOptions); as above. Empty
  * server address / TLS settings keep the ones recorded at registration. */
 SOTTO_EXPORT sotto_open_options* sotto_open_options_create(void);
+/** Frees options from sotto_open_options_create; NULL is fine. */
 SOTTO_EXPORT void sotto_open_options_destroy(sotto_open_options* o);
+/** The profile's directory, as given at registration. */
 SOTTO_EXPORT void sotto_open_options_set_profile_dir(sotto_open_options* o, const char* dir);
+/** The passphrase that protects the profile (may hold NUL bytes). */
 SOTTO_EXPORT void sotto_open_options_set_passphrase(sotto_open_options* o, const char* passphrase,
                                                     size_t len);
+/** Overrides the recorded host:port (loopback only without TLS). */
 SOTTO_EXPORT void sotto_open_options_set_server_address(sotto_open_options* o, const char* address);
+/** For this session only: PEM of the server's CA (not stored). */
 SOTTO_EXPORT void sotto_open_options_set_tls_ca_pem(sotto_open_options* o, const char* pem);
+/** For this session only: nonzero trusts the system's roots. */
 SOTTO_EXPORT void sotto_open_options_set_tls_system_roots(sotto_open_options* o, int on);
-/* Fresh CRLs: STORED, merged into the profile's (newer per issuer wins). */
+/** Fresh CRLs: STORED, merged into the profile's (newer per issuer wins). */
 SOTTO_EXPORT void sotto_open_options_set_tls_crl_pem(sotto_open_options* o, const char* pem);
+/** Automatic lock after this many ms without a call; <= 0 off. */
 SOTTO_EXPORT void sotto_open_options_set_auto_lock_after_ms(sotto_open_options* o, int64_t ms);
 
-/* Opens an existing profile; does not contact the server. *out as for
+/** Opens an existing profile; does not contact the server. *out as for
  * register. Errors: PERMISSION_DENIED wrong passphrase (nothing changed);
  * NOT_FOUND no profile in the directory (or deleted); INVALID_ARGUMENT
  * (address not loopback without TLS, CRL refused); FAILED_PRECONDITION the
@@ -252,75 +290,97 @@ SOTTO_EXPORT void sotto_open_options_set_auto_lock_after_ms(sotto_open_options* 
 SOTTO_EXPORT int sotto_client_open(const sotto_open_options* options, sotto_client** out,
                                    char** errmsg);
 
-/* Closes the client and frees it; NULL is fine. Ends a sotto_listen running
+/** Closes the client and frees it; NULL is fine. Ends a sotto_listen running
  * on another thread first (as sotto_stop_listening) and waits for it. Must
  * not be called from inside a callback, nor concurrently with any other
  * call on this client except a running sotto_listen. */
 SOTTO_EXPORT void sotto_client_close(sotto_client* client);
 
-/* Accessors; never fail. Borrowed strings, valid until sotto_client_close.
+/** Accessors; never fail. Borrowed strings, valid until sotto_client_close.
  * NULL / 0 for a NULL client. Allowed while locked. */
 SOTTO_EXPORT const char* sotto_client_handle(const sotto_client* client);
+/** This device's id within the account. */
 SOTTO_EXPORT uint32_t sotto_client_device_id(const sotto_client* client);
+/** SOTTO_ROLE_CLIENT or SOTTO_ROLE_THERAPIST. */
 SOTTO_EXPORT sotto_role sotto_client_role(const sotto_client* client);
+/** The server this client talks to (given or recorded). */
 SOTTO_EXPORT const char* sotto_client_server_address(const sotto_client* client);
 
 /* ---- locking ---------------------------------------------------------- */
 
-/* Wipes the keys from memory; later calls fail FAILED_PRECONDITION until
+/** Wipes the keys from memory; later calls fail FAILED_PRECONDITION until
  * sotto_client_unlock. OK if already locked. A running listen ends. */
 SOTTO_EXPORT int sotto_client_lock(sotto_client* client, char** errmsg);
-/* PERMISSION_DENIED for a wrong passphrase (still locked). OK if unlocked. */
+/** PERMISSION_DENIED for a wrong passphrase (still locked). OK if unlocked. */
 SOTTO_EXPORT int sotto_client_unlock(sotto_client* client, const char* passphrase, size_t len,
                                      char** errmsg);
-/* *locked = 1 if locked (also after the automatic lock), else 0. */
+/** *locked = 1 if locked (also after the automatic lock), else 0. */
 SOTTO_EXPORT int sotto_client_is_locked(sotto_client* client, int* locked, char** errmsg);
 
 /* ---- messages --------------------------------------------------------- */
 
-/* Message accessors (sotto::Message). Borrowed strings. */
-SOTTO_EXPORT const char* sotto_message_id(const sotto_message* m); /* 32 hex */
+/** Message accessors (sotto::Message). Borrowed strings. */
+SOTTO_EXPORT const char* sotto_message_id(const sotto_message* m); /**< 32 hex */
+/** The other party of the conversation. */
 SOTTO_EXPORT const char* sotto_message_peer(const sotto_message* m);
-SOTTO_EXPORT int sotto_message_outgoing(const sotto_message* m); /* 1 if sent by us */
+SOTTO_EXPORT int sotto_message_outgoing(const sotto_message* m); /**< 1 if sent by us */
+/** SOTTO_KIND_TEXT or SOTTO_KIND_LETTER. */
 SOTTO_EXPORT sotto_message_kind sotto_message_kind_of(const sotto_message* m);
-/* The text, or the letter's body. */
+/** The text, or the letter's body. */
 SOTTO_EXPORT const char* sotto_message_text(const sotto_message* m, size_t* len);
-/* Letters: subject, the id answered ("" if none), the thread's first id. */
+/** Letters: subject, the id answered ("" if none), the thread's first id. */
 SOTTO_EXPORT const char* sotto_message_subject(const sotto_message* m, size_t* len);
+/** Letters: the id of the message this answers ("" if none). */
 SOTTO_EXPORT const char* sotto_message_in_reply_to(const sotto_message* m);
+/** Letters: the id of the first letter of the thread. */
 SOTTO_EXPORT const char* sotto_message_thread_id(const sotto_message* m);
-/* When the server accepted it (for a scheduled one: when it is released). */
+/** When the server accepted it (for a scheduled one: when it is released). */
 SOTTO_EXPORT int64_t sotto_message_server_time_ms(const sotto_message* m);
+/** The sender's own clock when they wrote it; informational. */
 SOTTO_EXPORT int64_t sotto_message_sent_at_ms(const sotto_message* m);
+/** Where the message is (incoming ones: DELIVERED). */
 SOTTO_EXPORT sotto_delivery_state sotto_message_state(const sotto_message* m);
-/* NOT_SENT / FAILED: why the last attempt did not reach the server. */
+/** NOT_SENT / FAILED: why the last attempt did not reach the server. */
 SOTTO_EXPORT const char* sotto_message_failure(const sotto_message* m);
-/* A copy the caller owns (e.g. to keep one seen in a callback); free it
+/** A copy the caller owns (e.g. to keep one seen in a callback); free it
  * with sotto_message_free. NULL for NULL. */
 SOTTO_EXPORT sotto_message* sotto_message_copy(const sotto_message* m);
+/** Frees a copy from sotto_message_copy; NULL is fine. */
 SOTTO_EXPORT void sotto_message_free(sotto_message* m);
 
-/* Lists: count, and the i-th element (borrowed; NULL if out of range). */
+/** Lists: count, and the i-th element (borrowed; NULL if out of range). */
 SOTTO_EXPORT size_t sotto_message_list_count(const sotto_message_list* l);
+/** The i-th message (borrowed; NULL if out of range). */
 SOTTO_EXPORT const sotto_message* sotto_message_list_get(const sotto_message_list* l, size_t i);
+/** Frees the list and its messages; NULL is fine. */
 SOTTO_EXPORT void sotto_message_list_free(sotto_message_list* l);
 
-/* The result of a send (sotto::SendResult): the message as stored, and for
+/** The result of a send (sotto::SendResult): the message as stored, and for
  * a client writing to a therapist when to expect a reply. */
 SOTTO_EXPORT const sotto_message* sotto_send_result_message(const sotto_send_result* r);
+/** 1 if the fields below are set (a client writing to a therapist). */
 SOTTO_EXPORT int sotto_send_result_has_expectation(const sotto_send_result* r);
+/** When to expect a reply. */
 SOTTO_EXPORT int64_t sotto_send_result_due_ms(const sotto_send_result* r);
+/** The therapist's reply window, in business minutes. */
 SOTTO_EXPORT uint32_t sotto_send_result_reply_window_minutes(const sotto_send_result* r);
+/** Non-empty while the therapist is away before the reply is due. */
 SOTTO_EXPORT const char* sotto_send_result_away_note(const sotto_send_result* r);
+/** When the therapist's absence ends. */
 SOTTO_EXPORT int64_t sotto_send_result_away_until_ms(const sotto_send_result* r);
+/** The operator's reminder that Sotto is not for emergencies. */
 SOTTO_EXPORT const char* sotto_send_result_emergency_note(const sotto_send_result* r);
+/** Frees a result; NULL is fine. */
 SOTTO_EXPORT void sotto_send_result_free(sotto_send_result* r);
+/** Number of results. */
 SOTTO_EXPORT size_t sotto_send_result_list_count(const sotto_send_result_list* l);
+/** The i-th result (borrowed; NULL if out of range). */
 SOTTO_EXPORT const sotto_send_result* sotto_send_result_list_get(const sotto_send_result_list* l,
                                                                  size_t i);
+/** Frees the list and its results; NULL is fine. */
 SOTTO_EXPORT void sotto_send_result_list_free(sotto_send_result_list* l);
 
-/* Sends a text (1..4,096 bytes) to `to` (sotto::Client::SendText).
+/** Sends a text (1..4,096 bytes) to `to` (sotto::Client::SendText).
  * deliver_at_ms: 0 or a past time sends now; a future time is "send later"
  * (the server holds it; cancel with sotto_cancel_scheduled). `out` may be
  * NULL; otherwise *out is a new result (sotto_send_result_free), NULL on
@@ -332,85 +392,96 @@ SOTTO_EXPORT void sotto_send_result_list_free(sotto_send_result_list* l);
 SOTTO_EXPORT int sotto_send_text(sotto_client* client, const char* to, const char* text,
                                  size_t text_len, int64_t deliver_at_ms, sotto_send_result** out,
                                  char** errmsg);
-/* A letter (subject 1..200 bytes, body 1..48 KiB) starting a thread.
+/** A letter (subject 1..200 bytes, body 1..48 KiB) starting a thread.
  * Otherwise as sotto_send_text. */
 SOTTO_EXPORT int sotto_send_letter(sotto_client* client, const char* to, const char* subject,
                                    size_t subject_len, const char* body, size_t body_len,
                                    int64_t deliver_at_ms, sotto_send_result** out, char** errmsg);
-/* Answers the message whose id starts with `id_prefix` (>= 6 hex): a letter
+/** Answers the message whose id starts with `id_prefix` (>= 6 hex): a letter
  * gets a letter in its thread ("Re: " + subject), a text a text.
  * INVALID_ARGUMENT if the prefix matches several; NOT_FOUND if none. */
 SOTTO_EXPORT int sotto_reply(sotto_client* client, const char* id_prefix, const char* body,
                              size_t body_len, int64_t deliver_at_ms, sotto_send_result** out,
                              char** errmsg);
-/* A client writes to every therapist of their care team. FAILED_PRECONDITION
+/** A client writes to every therapist of their care team. FAILED_PRECONDITION
  * if not a client or no active link. On a partial failure the error names
  * who got it and who did not. `out` may be NULL. */
 SOTTO_EXPORT int sotto_send_to_care_team(sotto_client* client, const char* text, size_t text_len,
                                          int64_t deliver_at_ms, sotto_send_result_list** out,
                                          char** errmsg);
-/* Cancels a scheduled message (or discards a NOT_SENT/FAILED one), found by
+/** Cancels a scheduled message (or discards a NOT_SENT/FAILED one), found by
  * id prefix. NOT_FOUND if already released; INVALID_ARGUMENT for a message
  * someone else sent; FAILED_PRECONDITION while another call is sending it. */
 SOTTO_EXPORT int sotto_cancel_scheduled(sotto_client* client, const char* id_prefix, char** errmsg);
-/* Sends every NOT_SENT / FAILED message, oldest first; *sent (may be NULL)
+/** Sends every NOT_SENT / FAILED message, oldest first; *sent (may be NULL)
  * = how many the server took. On failure the first error. */
 SOTTO_EXPORT int sotto_retry_unsent(sotto_client* client, int* sent, char** errmsg);
 
 /* ---- receiving -------------------------------------------------------- */
 
-/* What a sync or listen met (sotto::SyncStats). */
+/** What a sync or listen met (sotto::SyncStats). */
 SOTTO_EXPORT int sotto_sync_stats_received(const sotto_sync_stats* s);
+/** Redelivered messages already stored (dropped). */
 SOTTO_EXPORT int sotto_sync_stats_duplicates(const sotto_sync_stats* s);
+/** Envelopes that could not be decrypted (dropped and acknowledged). */
 SOTTO_EXPORT int sotto_sync_stats_undecryptable(const sotto_sync_stats* s);
+/** Envelopes left on the server because the sender's key is not trusted. */
 SOTTO_EXPORT int sotto_sync_stats_held(const sotto_sync_stats* s);
+/** Messages kept as NOT_SENT that went out with this sync. */
 SOTTO_EXPORT int sotto_sync_stats_resent(const sotto_sync_stats* s);
-/* "" or why keeping this device's keys on the server failed (retried). */
+/** "" or why keeping this device's keys on the server failed (retried). */
 SOTTO_EXPORT const char* sotto_sync_stats_maintenance_error(const sotto_sync_stats* s);
-/* The senders whose messages are held (their key changed), sorted. */
+/** The senders whose messages are held (their key changed), sorted. */
 SOTTO_EXPORT size_t sotto_sync_stats_held_from_count(const sotto_sync_stats* s);
+/** The i-th sender with held messages (NULL if out of range). */
 SOTTO_EXPORT const char* sotto_sync_stats_held_from(const sotto_sync_stats* s, size_t i);
+/** Number of identity notices. */
 SOTTO_EXPORT size_t sotto_sync_stats_notice_count(const sotto_sync_stats* s);
+/** The i-th identity notice (borrowed; NULL if out of range). */
 SOTTO_EXPORT const sotto_identity_notice* sotto_sync_stats_notice(const sotto_sync_stats* s,
                                                                   size_t i);
+/** Frees the stats and their notices; NULL is fine. */
 SOTTO_EXPORT void sotto_sync_stats_free(sotto_sync_stats* s);
 
-/* An identity notice: show its text; compare safety numbers, then
+/** An identity notice: show its text; compare safety numbers, then
  * sotto_accept_identity_change. */
 SOTTO_EXPORT const char* sotto_identity_notice_peer(const sotto_identity_notice* n);
+/** SOTTO_NOTICE_HELD (ACCEPTED is no longer produced). */
 SOTTO_EXPORT sotto_notice_kind sotto_identity_notice_kind(const sotto_identity_notice* n);
+/** A sentence to show the user, naming the peer. */
 SOTTO_EXPORT const char* sotto_identity_notice_text(const sotto_identity_notice* n);
 
-/* Fetches, decrypts and stores everything queued for this device, then
+/** Fetches, decrypts and stores everything queued for this device, then
  * acknowledges it; sends receipts, retries unsent messages, maintains keys
  * (sotto::Client::Sync). `stats` may be NULL; otherwise *stats is new
  * (sotto_sync_stats_free). Errors: those of every call; INTERNAL or
  * UNAVAILABLE from the local store (the envelope stays queued). */
 SOTTO_EXPORT int sotto_sync(sotto_client* client, sotto_sync_stats** stats, char** errmsg);
 
-/* What the listener is told. */
+/** What the listener is told. */
 typedef enum sotto_event_kind {
-  /* A new message, already stored: sotto_event_message. */
+  /** A new message, already stored: sotto_event_message. */
   SOTTO_EVENT_MESSAGE = 1,
-  /* A contact's identity key changed and their messages are held:
+  /** A contact's identity key changed and their messages are held:
    * sotto_event_notice. Raised when the stream ends (the notices the
    * listen met), before sotto_listen returns; the same notices are in the
    * returned stats. */
   SOTTO_EVENT_IDENTITY_NOTICE = 2,
-  /* Reserved for a receipt changing an outgoing message's state. This
+  /** Reserved for a receipt changing an outgoing message's state. This
    * version does not raise it: receipts are applied to the stored messages
    * (sotto_read_conversation shows DELIVERED / READ). */
   SOTTO_EVENT_RECEIPT = 3
 } sotto_event_kind;
 
+/** Which kind of event this is. */
 SOTTO_EXPORT sotto_event_kind sotto_event_kind_of(const sotto_event* e);
-/* MESSAGE (and RECEIPT): the message; else NULL. Borrowed, valid only
+/** MESSAGE (and RECEIPT): the message; else NULL. Borrowed, valid only
  * during the callback (sotto_message_copy to keep it). */
 SOTTO_EXPORT const sotto_message* sotto_event_message(const sotto_event* e);
-/* IDENTITY_NOTICE: the notice; else NULL. Valid only during the callback. */
+/** IDENTITY_NOTICE: the notice; else NULL. Valid only during the callback. */
 SOTTO_EXPORT const sotto_identity_notice* sotto_event_notice(const sotto_event* e);
 
-/* Called by sotto_listen for each event, on the thread that called
+/** Called by sotto_listen for each event, on the thread that called
  * sotto_listen, with no library lock held. Return nonzero to go on, 0 to
  * end the listen (it then returns SOTTO_OK). It may call any function of
  * this header on this client (e.g. sotto_reply, sotto_read_conversation,
@@ -418,7 +489,7 @@ SOTTO_EXPORT const sotto_identity_notice* sotto_event_notice(const sotto_event* 
  * must not unwind (throw, longjmp) through the library. */
 typedef int (*sotto_listen_callback)(void* user_data, const sotto_event* event);
 
-/* Like sotto_sync, but keeps a stream open: delivers the backlog, then each
+/** Like sotto_sync, but keeps a stream open: delivers the backlog, then each
  * new message as it arrives, calling `callback` (may be NULL: store only)
  * after each is stored (sotto::Client::Listen). Returns SOTTO_OK when the
  * callback returned 0, when sotto_stop_listening was called (from any
@@ -431,7 +502,7 @@ typedef int (*sotto_listen_callback)(void* user_data, const sotto_event* event);
 SOTTO_EXPORT int sotto_listen(sotto_client* client, int64_t idle_timeout_ms,
                               sotto_listen_callback callback, void* user_data,
                               sotto_sync_stats** stats, char** errmsg);
-/* Ends every sotto_listen running on this client now, from any thread; each
+/** Ends every sotto_listen running on this client now, from any thread; each
  * returns SOTTO_OK. From another thread it waits until they have returned
  * (so the caller may then free user_data); from inside a callback it
  * returns at once and the listen ends when the callback returns. OK when
@@ -440,100 +511,135 @@ SOTTO_EXPORT int sotto_stop_listening(sotto_client* client, char** errmsg);
 
 /* ---- conversations and history ---------------------------------------- */
 
+/** The other party. */
 SOTTO_EXPORT const char* sotto_conversation_peer(const sotto_conversation* c);
+/** Time of the newest message (server time). */
 SOTTO_EXPORT int64_t sotto_conversation_last_activity_ms(const sotto_conversation* c);
+/** Number of messages. */
 SOTTO_EXPORT uint32_t sotto_conversation_message_count(const sotto_conversation* c);
+/** Incoming messages not yet returned by sotto_read_conversation. */
 SOTTO_EXPORT uint32_t sotto_conversation_unread_count(const sotto_conversation* c);
-/* The start of the newest message. */
+/** The start of the newest message. */
 SOTTO_EXPORT const char* sotto_conversation_preview(const sotto_conversation* c, size_t* len);
+/** 1 if the newest message was sent by this user. */
 SOTTO_EXPORT int sotto_conversation_last_outgoing(const sotto_conversation* c);
+/** Number of conversations. */
 SOTTO_EXPORT size_t sotto_conversation_list_count(const sotto_conversation_list* l);
+/** The i-th conversation (borrowed; NULL if out of range). */
 SOTTO_EXPORT const sotto_conversation* sotto_conversation_list_get(const sotto_conversation_list* l,
                                                                    size_t i);
+/** Frees the list; NULL is fine. */
 SOTTO_EXPORT void sotto_conversation_list_free(sotto_conversation_list* l);
 
-/* Conversations, newest activity first. Works offline. */
+/** Conversations, newest activity first. Works offline. */
 SOTTO_EXPORT int sotto_list_conversations(sotto_client* client, sotto_conversation_list** out,
                                           char** errmsg);
-/* Every message with `peer`, oldest first; marks them read (read receipts
+/** Every message with `peer`, oldest first; marks them read (read receipts
  * go with the next sync). Works offline. NOT_FOUND if none. */
 SOTTO_EXPORT int sotto_read_conversation(sotto_client* client, const char* peer,
                                          sotto_message_list** out, char** errmsg);
 
 /* ---- the therapist's queue -------------------------------------------- */
 
+/** The client's handle. */
 SOTTO_EXPORT const char* sotto_queue_entry_client(const sotto_queue_entry* e);
+/** Waiting, answered, snoozed or closed. */
 SOTTO_EXPORT sotto_conversation_state sotto_queue_entry_state(const sotto_queue_entry* e);
+/** When the oldest unanswered message arrived. */
 SOTTO_EXPORT int64_t sotto_queue_entry_oldest_waiting_ms(const sotto_queue_entry* e);
+/** Messages waiting for a reply. */
 SOTTO_EXPORT uint32_t sotto_queue_entry_waiting_count(const sotto_queue_entry* e);
+/** When the therapist last replied. */
 SOTTO_EXPORT int64_t sotto_queue_entry_last_reply_ms(const sotto_queue_entry* e);
+/** While snoozed: until when. */
 SOTTO_EXPORT int64_t sotto_queue_entry_snoozed_until_ms(const sotto_queue_entry* e);
+/** When a reply is due under the therapist's policy. */
 SOTTO_EXPORT int64_t sotto_queue_entry_due_ms(const sotto_queue_entry* e);
+/** 1 if the reply is overdue. */
 SOTTO_EXPORT int sotto_queue_entry_overdue(const sotto_queue_entry* e);
+/** The therapist who claimed the conversation ("" if none). */
 SOTTO_EXPORT const char* sotto_queue_entry_claimed_by(const sotto_queue_entry* e);
-/* Entries oldest waiting first; now_ms is the server's clock. */
+/** Entries oldest waiting first; now_ms is the server's clock. */
 SOTTO_EXPORT size_t sotto_queue_count(const sotto_queue* q);
+/** The i-th entry (borrowed; NULL if out of range). */
 SOTTO_EXPORT const sotto_queue_entry* sotto_queue_get(const sotto_queue* q, size_t i);
+/** The server's clock when the queue was read. */
 SOTTO_EXPORT int64_t sotto_queue_now_ms(const sotto_queue* q);
+/** Frees the queue; NULL is fine. */
 SOTTO_EXPORT void sotto_queue_free(sotto_queue* q);
 
-/* The therapist's queue; include_all nonzero adds answered and closed
+/** The therapist's queue; include_all nonzero adds answered and closed
  * conversations. PERMISSION_DENIED for a client. */
 SOTTO_EXPORT int sotto_queue_list(sotto_client* client, int include_all, sotto_queue** out,
                                   char** errmsg);
-/* Snooze until until_ms / close / claim the conversation with `client_handle`.
+/** Snooze until until_ms / close / claim the conversation with `client_handle`.
  * PERMISSION_DENIED for a client; NOT_FOUND no such entry; INVALID_ARGUMENT
  * a bad handle, or (snooze) a time not in the future or too far ahead;
  * FAILED_PRECONDITION the state does not allow it (e.g. claimed by another
  * therapist; the message says which). */
 SOTTO_EXPORT int sotto_queue_snooze(sotto_client* client, const char* client_handle,
                                     int64_t until_ms, char** errmsg);
+/** Closes the conversation with `client_handle`; errors as sotto_queue_snooze. */
 SOTTO_EXPORT int sotto_queue_close(sotto_client* client, const char* client_handle, char** errmsg);
+/** Claims the conversation with `client_handle`; errors as sotto_queue_snooze. */
 SOTTO_EXPORT int sotto_queue_claim(sotto_client* client, const char* client_handle, char** errmsg);
 
 /* ---- response policy -------------------------------------------------- */
 
-/* A response policy (sotto::ResponsePolicy), created with the C++ defaults
+/** A response policy (sotto::ResponsePolicy), created with the C++ defaults
  * (UTC, Monday..Friday, 09:00-17:00, reply within 480 business minutes, no
  * absence). The setters ignore a NULL policy and treat a NULL string as "". */
 SOTTO_EXPORT sotto_policy* sotto_policy_create(void);
+/** Frees a policy; NULL is fine. */
 SOTTO_EXPORT void sotto_policy_free(sotto_policy* p);
+/** IANA time zone name of the working hours, e.g. "Europe/Berlin". */
 SOTTO_EXPORT void sotto_policy_set_time_zone(sotto_policy* p, const char* iana_name);
-/* ISO days, 1 = Monday .. 7 = Sunday; replaces the list. */
+/** ISO days, 1 = Monday .. 7 = Sunday; replaces the list. */
 SOTTO_EXPORT void sotto_policy_set_working_days(sotto_policy* p, const int* days, size_t n);
+/** Working hours as minutes after midnight, [start, end). */
 SOTTO_EXPORT void sotto_policy_set_day_minutes(sotto_policy* p, int start_minute, int end_minute);
+/** How soon a reply is due, in business minutes. */
 SOTTO_EXPORT void sotto_policy_set_reply_window_minutes(sotto_policy* p, int minutes);
-/* Away in [from_ms, until_ms); 0, 0 for none. */
+/** Away in [from_ms, until_ms); 0, 0 for none. */
 SOTTO_EXPORT void sotto_policy_set_away(sotto_policy* p, int64_t from_ms, int64_t until_ms,
                                         const char* note);
+/** The IANA time zone name. */
 SOTTO_EXPORT const char* sotto_policy_time_zone(const sotto_policy* p);
+/** Number of working days. */
 SOTTO_EXPORT size_t sotto_policy_working_day_count(const sotto_policy* p);
+/** The i-th working day (ISO, 1 = Monday); 0 if out of range. */
 SOTTO_EXPORT int sotto_policy_working_day(const sotto_policy* p, size_t i);
+/** Start of working hours, minutes after midnight. */
 SOTTO_EXPORT int sotto_policy_day_start_minute(const sotto_policy* p);
+/** End of working hours, minutes after midnight. */
 SOTTO_EXPORT int sotto_policy_day_end_minute(const sotto_policy* p);
+/** The reply window, in business minutes. */
 SOTTO_EXPORT int sotto_policy_reply_window_minutes(const sotto_policy* p);
+/** Start of an absence; 0 for none. */
 SOTTO_EXPORT int64_t sotto_policy_away_from_ms(const sotto_policy* p);
+/** End of an absence (exclusive); 0 for none. */
 SOTTO_EXPORT int64_t sotto_policy_away_until_ms(const sotto_policy* p);
+/** The note shown during an absence. */
 SOTTO_EXPORT const char* sotto_policy_away_note(const sotto_policy* p);
-/* The operator's emergency note; only on a policy from sotto_get_policy. */
+/** The operator's emergency note; only on a policy from sotto_get_policy. */
 SOTTO_EXPORT const char* sotto_policy_emergency_note(const sotto_policy* p);
 
-/* A therapist publishes their policy. INVALID_ARGUMENT names the bad field;
+/** A therapist publishes their policy. INVALID_ARGUMENT names the bad field;
  * PERMISSION_DENIED for a client. */
 SOTTO_EXPORT int sotto_set_policy(sotto_client* client, const sotto_policy* policy, char** errmsg);
-/* Reads `therapist`'s policy; *out is new (sotto_policy_free). NOT_FOUND if
+/** Reads `therapist`'s policy; *out is new (sotto_policy_free). NOT_FOUND if
  * none published; PERMISSION_DENIED without a link. */
 SOTTO_EXPORT int sotto_get_policy(sotto_client* client, const char* therapist, sotto_policy** out,
                                   char** errmsg);
 
 /* ---- invites and care links ------------------------------------------- */
 
-/* A therapist creates an invite valid for valid_for_ms (<= 0: 7 days).
+/** A therapist creates an invite valid for valid_for_ms (<= 0: 7 days).
  * *code (sotto_free_string) is what the client types; hand it over out of
  * band. *expires_at_ms may be NULL. PERMISSION_DENIED for a client. */
 SOTTO_EXPORT int sotto_create_invite(sotto_client* client, int64_t valid_for_ms, char** code,
                                      int64_t* expires_at_ms, char** errmsg);
-/* A registered client links with the therapist whose invite `code` is;
+/** A registered client links with the therapist whose invite `code` is;
  * *therapist (may be NULL; sotto_free_string) is their handle.
  * INVALID_ARGUMENT malformed code (nothing sent); PERMISSION_DENIED
  * an unknown, used or expired code, or the caller is not a client;
@@ -541,43 +647,55 @@ SOTTO_EXPORT int sotto_create_invite(sotto_client* client, int64_t valid_for_ms,
  * does not match the code's commitment. */
 SOTTO_EXPORT int sotto_accept_invite(sotto_client* client, const char* code, char** therapist,
                                      char** errmsg);
-/* Checks a typed invite code without the server (sotto::ParseInviteCode).
+/** Checks a typed invite code without the server (sotto::ParseInviteCode).
  * *has_key_commitment (may be NULL) = 1 for a 28-character code. */
 SOTTO_EXPORT int sotto_parse_invite_code(const char* typed, int* has_key_commitment, char** errmsg);
 
+/** The other party of the link. */
 SOTTO_EXPORT const char* sotto_link_peer(const sotto_link* l);
+/** 1 while the link is active. */
 SOTTO_EXPORT int sotto_link_active(const sotto_link* l);
+/** When the link was made. */
 SOTTO_EXPORT int64_t sotto_link_since_ms(const sotto_link* l);
+/** When the link ended; 0 while active. */
 SOTTO_EXPORT int64_t sotto_link_ended_ms(const sotto_link* l);
+/** Who ended the link ("" while active). */
 SOTTO_EXPORT const char* sotto_link_ended_by(const sotto_link* l);
+/** Number of links. */
 SOTTO_EXPORT size_t sotto_link_list_count(const sotto_link_list* l);
+/** The i-th link (borrowed; NULL if out of range). */
 SOTTO_EXPORT const sotto_link* sotto_link_list_get(const sotto_link_list* l, size_t i);
+/** Frees the list; NULL is fine. */
 SOTTO_EXPORT void sotto_link_list_free(sotto_link_list* l);
 
+/** This user's care links, active and ended; *out is new (sotto_link_list_free). */
 SOTTO_EXPORT int sotto_list_links(sotto_client* client, sotto_link_list** out, char** errmsg);
-/* Ends the care link with `peer`. NOT_FOUND if there is no active one. */
+/** Ends the care link with `peer`. NOT_FOUND if there is no active one. */
 SOTTO_EXPORT int sotto_end_link(sotto_client* client, const char* peer, char** errmsg);
 
 /* ---- identity verification (safety numbers) --------------------------- */
 
+/** The contact. */
 SOTTO_EXPORT const char* sotto_safety_number_peer(const sotto_safety_number* s);
-/* 60 digits; show as 12 groups of 5. */
+/** 60 digits; show as 12 groups of 5. */
 SOTTO_EXPORT const char* sotto_safety_number_digits(const sotto_safety_number* s);
-/* Raw bytes for a QR code (libsignal ScannableFingerprint v1). */
+/** Raw bytes for a QR code (libsignal ScannableFingerprint v1). */
 SOTTO_EXPORT const char* sotto_safety_number_scannable(const sotto_safety_number* s, size_t* len);
+/** 1 if the user marked this key as compared (sotto_mark_verified). */
 SOTTO_EXPORT int sotto_safety_number_verified(const sotto_safety_number* s);
-/* 1: the number is for a NEW key not accepted yet. */
+/** 1: the number is for a NEW key not accepted yet. */
 SOTTO_EXPORT int sotto_safety_number_changed(const sotto_safety_number* s);
+/** Frees a safety number; NULL is fine. */
 SOTTO_EXPORT void sotto_safety_number_free(sotto_safety_number* s);
 
-/* The safety number with `peer` (for the pending key if it changed).
+/** The safety number with `peer` (for the pending key if it changed).
  * Works offline. NOT_FOUND if no key of `peer` is known. */
 SOTTO_EXPORT int sotto_safety_number_get(sotto_client* client, const char* peer,
                                          sotto_safety_number** out, char** errmsg);
-/* The user compared the number: marks `peer` verified.
+/** The user compared the number: marks `peer` verified.
  * FAILED_PRECONDITION if a changed key is pending or none is known. */
 SOTTO_EXPORT int sotto_mark_verified(sotto_client* client, const char* peer, char** errmsg);
-/* Trusts `peer`'s new key, only if `safety_number` (60 digits, spaces
+/** Trusts `peer`'s new key, only if `safety_number` (60 digits, spaces
  * allowed) is the number of the key pending now. FAILED_PRECONDITION (and
  * nothing changes) if it is not or no change is pending; INVALID_ARGUMENT
  * if not 60 digits. */
@@ -586,22 +704,28 @@ SOTTO_EXPORT int sotto_accept_identity_change(sotto_client* client, const char* 
 
 /* ---- settings --------------------------------------------------------- */
 
-/* Whether this device tells senders it read their messages (default on). */
+/** Whether this device tells senders it read their messages (default on). */
 SOTTO_EXPORT int sotto_set_read_receipts(sotto_client* client, int enabled, char** errmsg);
+/** *enabled = 1 if this device sends read receipts, else 0. */
 SOTTO_EXPORT int sotto_get_read_receipts(sotto_client* client, int* enabled, char** errmsg);
 
+/** Off, each message, or digest. */
 SOTTO_EXPORT sotto_notification_mode
 sotto_notification_settings_mode(const sotto_notification_settings* n);
+/** The address; "" when off. */
 SOTTO_EXPORT const char* sotto_notification_settings_email(const sotto_notification_settings* n);
+/** The digest interval; 0 unless digest. */
 SOTTO_EXPORT uint32_t
 sotto_notification_settings_digest_interval_minutes(const sotto_notification_settings* n);
+/** 1 if the server has an SMTP relay. */
 SOTTO_EXPORT int sotto_notification_settings_server_sends_mail(
     const sotto_notification_settings* n);
+/** Frees the settings; NULL is fine. */
 SOTTO_EXPORT void sotto_notification_settings_free(sotto_notification_settings* n);
 
-/* Passed as digest_interval_ms: a mail per waiting message, no digest. */
+/** Passed as digest_interval_ms: a mail per waiting message, no digest. */
 #define SOTTO_NO_DIGEST ((int64_t)-1)
-/* Email notifications without content. digest_interval_ms: SOTTO_NO_DIGEST,
+/** Email notifications without content. digest_interval_ms: SOTTO_NO_DIGEST,
  * 0 (digest at the server's default, 1 h) or 15 min..7 days (therapists
  * only). *out (may be NULL) is the setting as stored. INVALID_ARGUMENT
  * naming the email or interval; PERMISSION_DENIED digest for a client;
@@ -609,14 +733,15 @@ SOTTO_EXPORT void sotto_notification_settings_free(sotto_notification_settings* 
 SOTTO_EXPORT int sotto_set_email_notifications(sotto_client* client, const char* email,
                                                int64_t digest_interval_ms,
                                                sotto_notification_settings** out, char** errmsg);
-/* Off, and the server deletes the address. OK also when off. */
+/** Off, and the server deletes the address. OK also when off. */
 SOTTO_EXPORT int sotto_disable_notifications(sotto_client* client, char** errmsg);
+/** The email notification setting as stored; *out is new. */
 SOTTO_EXPORT int sotto_get_notification_settings(sotto_client* client,
                                                  sotto_notification_settings** out, char** errmsg);
 
 /* ---- passphrase and account ------------------------------------------- */
 
-/* Whether a new passphrase is strong enough (sotto/passphrase.h): SOTTO_OK,
+/** Whether a new passphrase is strong enough (sotto/passphrase.h): SOTTO_OK,
  * or INVALID_ARGUMENT with a reason for the person choosing it (never
  * containing the passphrase). `user_inputs` (n strings, may be NULL if n is
  * 0): words about the user an attacker tries first (the handle). Needs no
@@ -624,12 +749,12 @@ SOTTO_EXPORT int sotto_get_notification_settings(sotto_client* client,
 SOTTO_EXPORT int sotto_check_passphrase_strength(const char* passphrase, size_t len,
                                                  const char* const* user_inputs, size_t n,
                                                  char** errmsg);
-/* Re-protects the store under the new passphrase. PERMISSION_DENIED wrong
+/** Re-protects the store under the new passphrase. PERMISSION_DENIED wrong
  * old one (nothing changes); INVALID_ARGUMENT empty new one. */
 SOTTO_EXPORT int sotto_change_passphrase(sotto_client* client, const char* old_passphrase,
                                          size_t old_len, const char* new_passphrase, size_t new_len,
                                          char** errmsg);
-/* Deletes the account on the server, then wipes this profile.
+/** Deletes the account on the server, then wipes this profile.
  * `confirm_handle` must be the user's own handle (INVALID_ARGUMENT, nothing
  * sent, otherwise). Afterwards every call on the client fails
  * FAILED_PRECONDITION; close it. */
