@@ -14,6 +14,7 @@
 #include <sstream>
 #include <thread>
 
+#include "absl/status/status.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "sotto/authorization.h"
@@ -45,25 +46,10 @@ void Authorize(grpc::ClientContext& context, const Device& device) {
 }
 
 std::string CodeName(grpc::StatusCode code) {
-  static const char* kNames[] = {"OK",
-                                 "CANCELLED",
-                                 "UNKNOWN",
-                                 "INVALID_ARGUMENT",
-                                 "DEADLINE_EXCEEDED",
-                                 "NOT_FOUND",
-                                 "ALREADY_EXISTS",
-                                 "PERMISSION_DENIED",
-                                 "RESOURCE_EXHAUSTED",
-                                 "FAILED_PRECONDITION",
-                                 "ABORTED",
-                                 "OUT_OF_RANGE",
-                                 "UNIMPLEMENTED",
-                                 "INTERNAL",
-                                 "UNAVAILABLE",
-                                 "DATA_LOSS",
-                                 "UNAUTHENTICATED"};
-  int c = static_cast<int>(code);
-  return c >= 0 && c <= 16 ? kNames[c] : absl::StrCat("CODE_", c);
+  // gRPC's codes are absl's (google.rpc.Code).
+  const int c = static_cast<int>(code);
+  std::string name = absl::StatusCodeToString(static_cast<absl::StatusCode>(c));
+  return name.empty() ? absl::StrCat("CODE_", c) : name;
 }
 
 absl::StatusOr<std::unique_ptr<World>> World::Start(const std::string& server_binary,
