@@ -156,3 +156,16 @@ def test_a_dropped_stream_stops_its_thread(people):
     gc.collect()
     assert not any(t.name == "sotto-listen" for t in threading.enumerate())
     dr.sync()  # the client is untouched
+
+
+def test_listen_with_passes_receipts_for_our_sent_message(people):
+    dr = people.therapist("dr-rivera")
+    sam = people.client("sam", dr)
+    sent = sam.send_text("dr-rivera", "hello")
+    dr.sync()  # stored on dr's device: DELIVERED goes back
+    dr.read_conversation("sam")
+    dr.sync()  # READ goes back
+    receipts = []
+    sam.listen_with(None, timeout=1, on_receipt=receipts.append)
+    assert [(m.id, m.state) for m in receipts] == [
+        (sent.message.id, sotto.DeliveryState.DELIVERED), (sent.message.id, sotto.DeliveryState.READ)]

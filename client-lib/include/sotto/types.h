@@ -85,6 +85,16 @@ struct SendOptions {
   absl::Time deliver_at = absl::InfinitePast();
 };
 
+// A receipt that moved one of our sent messages forward (Listen's
+// on_receipt): the peer's device stored it (kDelivered) or they opened it
+// (kRead). `message` is the stored copy after the change.
+struct ReceiptEvent {
+  std::string message_id;
+  std::string peer;
+  DeliveryState state = DeliveryState::kDelivered;
+  Message message;
+};
+
 // Something about a contact's identity key the user must be shown.
 struct IdentityNotice {
   enum class Kind {
