@@ -404,9 +404,8 @@ typedef enum sotto_event_kind {
 } sotto_event_kind;
 
 SOTTO_EXPORT sotto_event_kind sotto_event_kind_of(const sotto_event* e);
-/* MESSAGE: the new message; RECEIPT: our sent message after the receipt;
- * else NULL. Borrowed, valid only
- * during the callback (sotto_message_copy to keep it). */
+/* MESSAGE: the new message; RECEIPT: our sent message after it; else NULL.
+ * Borrowed, valid only during the callback (sotto_message_copy to keep it). */
 SOTTO_EXPORT const sotto_message* sotto_event_message(const sotto_event* e);
 /* IDENTITY_NOTICE: the notice; else NULL. Valid only during the callback. */
 SOTTO_EXPORT const sotto_identity_notice* sotto_event_notice(const sotto_event* e);
