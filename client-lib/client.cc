@@ -289,7 +289,14 @@ absl::StatusOr<SyncStats> Client::Sync() { return impl_->receiver().Sync(); }
 
 absl::StatusOr<SyncStats> Client::Listen(absl::Duration idle_timeout,
                                          const std::function<bool(const Message&)>& on_message) {
-  return impl_->receiver().Listen(idle_timeout, on_message);
+  ListenHandlers handlers;
+  handlers.on_message = on_message;
+  return Listen(idle_timeout, handlers);
+}
+
+absl::StatusOr<SyncStats> Client::Listen(absl::Duration idle_timeout,
+                                         const ListenHandlers& handlers) {
+  return impl_->receiver().Listen(idle_timeout, handlers);
 }
 
 void Client::StopListening() { impl_->session().connection().CancelSubscriptions(); }

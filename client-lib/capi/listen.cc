@@ -134,36 +134,47 @@ int sotto_listen(sotto_client* client, int64_t idle_timeout_ms, sotto_listen_cal
     SOTTO_ASSIGN_OR_RETURN(sotto::Client * c, ClientOf(client));
     ListenRegistration registration(*client);
     int delivered = 0;
-    auto on_message = [&](const sotto::Message& message) {
-      ++delivered;
+    // Each event is raised as the listen meets it (after it is stored).
+    auto raise = [&](sotto_event& event) {
       if (registration.stopped()) return false;
       if (callback == nullptr) return true;
+      return Call(callback, user_data, client, event) != 0 && !registration.stopped();
+    };
+    sotto::Client::ListenHandlers handlers;
+    handlers.on_message = [&](const sotto::Message& message) {
+      ++delivered;
       sotto_message m{message};
       sotto_event event;
       event.kind = SOTTO_EVENT_MESSAGE;
       event.message = &m;
-      return Call(callback, user_data, client, event) != 0 && !registration.stopped();
+      return raise(event);
+    };
+    handlers.on_receipt = [&](const sotto::ReceiptEvent& receipt) {
+      sotto_message m{receipt.message};
+      sotto_event event;
+      event.kind = SOTTO_EVENT_RECEIPT;
+      event.message = &m;
+      return raise(event);
+    };
+    handlers.on_notice = [&](const sotto::IdentityNotice& notice) {
+      sotto_identity_notice n{notice};
+      sotto_event event;
+      event.kind = SOTTO_EVENT_IDENTITY_NOTICE;
+      event.notice = &n;
+      return raise(event);
     };
     absl::StatusOr<sotto::SyncStats> result =
         registration.stopped()
             ? absl::StatusOr<sotto::SyncStats>(sotto::SyncStats())
-            : c->Listen(MillisOr(idle_timeout_ms, absl::InfiniteDuration()), on_message);
+            : c->Listen(MillisOr(idle_timeout_ms, absl::InfiniteDuration()), handlers);
     if (!result.ok()) {
       // Our own stop cancels the stream: that is the end the caller asked for.
       if (!registration.stopped() || !absl::IsCancelled(result.status())) return result.status();
       result = sotto::SyncStats();
       result->received = delivered;
     }
-    std::unique_ptr<sotto_sync_stats> out = ToC(std::move(*result));
-    if (callback != nullptr) {
-      for (const sotto_identity_notice& notice : out->notices) {
-        sotto_event event;
-        event.kind = SOTTO_EVENT_IDENTITY_NOTICE;
-        event.notice = &notice;
-        if (Call(callback, user_data, client, event) == 0) break;
-      }
-    }
-    if (stats != nullptr) *stats = out.release();
+    // The notices were raised live (handlers.on_notice): not again here.
+    if (stats != nullptr) *stats = ToC(std::move(*result)).release();
     return absl::OkStatus();
   });
 }

@@ -157,7 +157,8 @@ absl::StatusOr<std::vector<Write>> HistoryWrites(LocalStore& store, StoredMessag
 }
 
 absl::StatusOr<std::vector<Write>> ReceiptWrites(LocalStore& store, const std::string& sender,
-                                                 const Receipt& receipt) {
+                                                 const Receipt& receipt,
+                                                 std::vector<StoredMessage>* changed) {
   std::vector<Write> writes;
   for (const std::string& id : receipt.message_ids()) {
     SOTTO_ASSIGN_OR_RETURN(auto indexed, LoadIndexEntry(store, id));
@@ -171,6 +172,7 @@ absl::StatusOr<std::vector<Write>> ReceiptWrites(LocalStore& store, const std::s
     if (after == before) continue;
     stored->set_state(static_cast<int32_t>(after));
     writes.push_back(Write{Space::kHistory, history_key, stored->SerializeAsString()});
+    if (changed != nullptr) changed->push_back(std::move(*stored));
   }
   return writes;
 }

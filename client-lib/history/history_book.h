@@ -65,9 +65,11 @@ absl::StatusOr<std::vector<storage::Write>> HistoryWrites(storage::LocalStore& s
 
 // The writes that apply a receipt from `sender` to our messages it names.
 // Ids that are unknown, not ours, or not sent to `sender` are ignored.
-absl::StatusOr<std::vector<storage::Write>> ReceiptWrites(storage::LocalStore& store,
-                                                          const std::string& sender,
-                                                          const v1::content::Receipt& receipt);
+// `changed` (if not null) gets each message the receipt moves, as it will be
+// stored (for Listen's on_receipt).
+absl::StatusOr<std::vector<storage::Write>> ReceiptWrites(
+    storage::LocalStore& store, const std::string& sender, const v1::content::Receipt& receipt,
+    std::vector<StoredMessage>* changed = nullptr);
 
 // The writes that add `ids` to the pending receipts of `type` for `peer`:
 // one kOutbox row per id (outbox.h), so that queueing a receipt costs the

@@ -28,13 +28,14 @@ constexpr char kUnreadableText[] = "[This message could not be read by this vers
 // receipt queued, or a receipt applied to our messages (`is_receipt`).
 absl::StatusOr<std::vector<Write>> WritesFor(ProfileSession& session, const v1::Envelope& envelope,
                                              absl::string_view plaintext, StoredMessage& stored,
-                                             bool& is_receipt)
+                                             bool& is_receipt,
+                                             std::vector<StoredMessage>& receipted)
     ABSL_EXCLUSIVE_LOCKS_REQUIRED(session.mu) {
   storage::LocalStore& store = session.store();
   absl::StatusOr<Content> content = content::DecodeContent(plaintext);
   if (content.ok() && content->has_receipt()) {
     is_receipt = true;
-    return history::ReceiptWrites(store, envelope.sender(), content->receipt());
+    return history::ReceiptWrites(store, envelope.sender(), content->receipt(), &receipted);
   }
   Content shown;
   if (content.ok() && (content->has_text() || content->has_letter())) {
@@ -81,7 +82,7 @@ absl::StatusOr<bool> HandleUntrusted(ProfileSession& session, const v1::Envelope
 }
 
 absl::StatusOr<bool> Process(ProfileSession& session, const v1::Envelope& envelope,
-                             SyncStats& stats, std::optional<Message>* delivered)
+                             SyncStats& stats, std::vector<ListenEvent>* shown)
     ABSL_EXCLUSIVE_LOCKS_REQUIRED(session.mu) {
   if (envelope.type() != v1::ENVELOPE_TYPE_PREKEY &&
       envelope.type() != v1::ENVELOPE_TYPE_CIPHERTEXT) {
@@ -95,6 +96,7 @@ absl::StatusOr<bool> Process(ProfileSession& session, const v1::Envelope& envelo
                                 envelope.ciphertext()};
   StoredMessage stored;
   bool is_receipt = false;
+  std::vector<StoredMessage> receipted;
   // Runs inside the decryption: its writes commit with the session state,
   // so a message is stored, its delivery receipt queued and (for a
   // receipt) our messages' states updated exactly once. If it fails (our
@@ -103,7 +105,7 @@ absl::StatusOr<bool> Process(ProfileSession& session, const v1::Envelope& envelo
   auto on_plaintext = [&](absl::string_view plaintext) -> absl::StatusOr<std::vector<Write>> {
     session.mu.AssertHeld();
     absl::StatusOr<std::vector<Write>> writes =
-        WritesFor(session, envelope, plaintext, stored, is_receipt);
+        WritesFor(session, envelope, plaintext, stored, is_receipt, receipted);
     if (!writes.ok()) handler_error = writes.status();
     return writes;
   };
@@ -115,7 +117,13 @@ absl::StatusOr<bool> Process(ProfileSession& session, const v1::Envelope& envelo
   if (plaintext.ok()) {
     if (!is_receipt) {
       ++stats.received;
-      if (delivered) *delivered = history::ToMessage(stored, session.NowMs());
+      if (shown) shown->push_back(history::ToMessage(stored, session.NowMs()));
+    } else if (shown) {
+      for (const StoredMessage& moved : receipted) {
+        Message message = history::ToMessage(moved, session.NowMs());
+        ReceiptEvent event{message.id, message.peer, message.state, std::move(message)};
+        shown->push_back(std::move(event));
+      }
     }
     return true;
   }
@@ -123,8 +131,15 @@ absl::StatusOr<bool> Process(ProfileSession& session, const v1::Envelope& envelo
     case absl::StatusCode::kAlreadyExists:
       ++stats.duplicates;
       return true;
-    case absl::StatusCode::kFailedPrecondition:
-      return HandleUntrusted(session, envelope, plaintext.status(), stats);
+    case absl::StatusCode::kFailedPrecondition: {
+      // A notice is added once per sender and sync: shown when it is new.
+      const size_t known = stats.notices.size();
+      absl::StatusOr<bool> ack = HandleUntrusted(session, envelope, plaintext.status(), stats);
+      for (size_t i = known; shown && i < stats.notices.size(); ++i) {
+        shown->push_back(stats.notices[i]);
+      }
+      return ack;
+    }
     // Caused by the peer (or a forger): bad MAC, malformed, a prekey we no
     // longer have, no session. The engine reports failures of our own
     // store as INTERNAL or UNAVAILABLE, which land below.
@@ -141,7 +156,7 @@ absl::StatusOr<bool> Process(ProfileSession& session, const v1::Envelope& envelo
 }  // namespace
 
 absl::StatusOr<bool> ProcessEnvelope(ProfileSession& session, const v1::Envelope& envelope,
-                                     SyncStats& stats, std::optional<Message>* delivered) {
+                                     SyncStats& stats, std::vector<ListenEvent>* shown) {
   // The server stamps the sender, and a breached one could stamp anything: a
   // sender that is not a handle is no account, so the envelope is dropped
   // (acknowledged, counted as undecryptable) before its name can reach the
@@ -150,7 +165,7 @@ absl::StatusOr<bool> ProcessEnvelope(ProfileSession& session, const v1::Envelope
     ++stats.undecryptable;
     return true;
   }
-  return Process(session, envelope, stats, delivered);
+  return Process(session, envelope, stats, shown);
 }
 
 }  // namespace sotto::client

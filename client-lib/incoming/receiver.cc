@@ -5,6 +5,7 @@
 #include <future>
 #include <optional>
 #include <thread>
+#include <variant>
 #include <vector>
 
 #include "absl/synchronization/notification.h"
@@ -194,6 +195,22 @@ absl::StatusOr<std::vector<uint64_t>> Receiver::StorePage(const v1::FetchRespons
   return acks;
 }
 
+namespace {
+
+// Calls the handler for one event; an empty handler goes on.
+bool Show(const ListenEvent& event, const Client::ListenHandlers& handlers) {
+  if (const auto* message = std::get_if<Message>(&event)) {
+    return !handlers.on_message || handlers.on_message(*message);
+  }
+  if (const auto* receipt = std::get_if<ReceiptEvent>(&event)) {
+    return !handlers.on_receipt || handlers.on_receipt(*receipt);
+  }
+  const auto& notice = std::get<IdentityNotice>(event);
+  return !handlers.on_notice || handlers.on_notice(notice);
+}
+
+}  // namespace
+
 void Receiver::AfterReceiving(SyncStats& stats) {
   receipts_.Flush();
   absl::StatusOr<int> resent = sender_.RetryUnsent(/*include_failed=*/false);
@@ -202,39 +219,41 @@ void Receiver::AfterReceiving(SyncStats& stats) {
 }
 
 absl::Status Receiver::StoreAndShow(const std::vector<v1::Envelope>& envelopes, bool backlog_done,
-                                    SyncStats& stats,
-                                    const std::function<bool(const Message&)>& on_message,
+                                    SyncStats& stats, const Client::ListenHandlers& handlers,
                                     bool& stopped_by_caller) {
   if (envelopes.empty()) return absl::OkStatus();
   std::vector<uint64_t> acks;
-  std::vector<Message> messages;
+  std::vector<ListenEvent> shown;
+  bool any_message = false;
   {
     absl::MutexLock lock(&session_.mu);
     SOTTO_RETURN_IF_ERROR(session_.CheckNotLocked());
     // Stored before acknowledged, one disk sync for the burst.
     storage::DeferredSync burst(session_.store());
     for (const v1::Envelope& envelope : envelopes) {
-      std::optional<Message> message;
-      SOTTO_ASSIGN_OR_RETURN(bool ack, ProcessEnvelope(session_, envelope, stats, &message));
+      const size_t before = shown.size();
+      SOTTO_ASSIGN_OR_RETURN(bool ack, ProcessEnvelope(session_, envelope, stats, &shown));
       if (ack) acks.push_back(envelope.seq());
-      if (message) messages.push_back(std::move(*message));
+      if (shown.size() > before && std::holds_alternative<Message>(shown.back())) {
+        any_message = true;
+      }
     }
     SOTTO_RETURN_IF_ERROR(burst.Finish());
   }
   if (!acks.empty()) SOTTO_RETURN_IF_ERROR(session_.connection().Ack(acks).status());
   // A stop leaves the rest of the burst stored (in the history), unshown.
-  for (const Message& message : messages) {
-    if (!on_message(message)) {
+  for (const ListenEvent& event : shown) {
+    if (!Show(event, handlers)) {
       stopped_by_caller = true;
       break;
     }
   }
-  if (backlog_done && !messages.empty()) receipts_.Flush();
+  if (backlog_done && any_message) receipts_.Flush();
   return absl::OkStatus();
 }
 
 absl::StatusOr<SyncStats> Receiver::Listen(absl::Duration idle_timeout,
-                                           const std::function<bool(const Message&)>& on_message) {
+                                           const Client::ListenHandlers& handlers) {
   SOTTO_RETURN_IF_ERROR(session_.Check());
   SyncStats stats;
   std::unique_ptr<transport::Subscription> subscription = session_.connection().Subscribe();
@@ -258,14 +277,14 @@ absl::StatusOr<SyncStats> Receiver::Listen(absl::Duration idle_timeout,
       // The backlog ends here: what came before it is stored first, then
       // its receipts go out in one batch per sender; after that, with each
       // burst.
-      error = StoreAndShow(burst, backlog_done, stats, on_message, stopped_by_caller);
+      error = StoreAndShow(burst, backlog_done, stats, handlers, stopped_by_caller);
       burst.clear();
       if (!error.ok() || stopped_by_caller) break;
       backlog_done = true;
       receipts_.Flush();
     }
     if (error.ok() && !stopped_by_caller) {
-      error = StoreAndShow(burst, backlog_done, stats, on_message, stopped_by_caller);
+      error = StoreAndShow(burst, backlog_done, stats, handlers, stopped_by_caller);
     }
     watchdog.Busy(false);
     if (!error.ok() || stopped_by_caller) break;

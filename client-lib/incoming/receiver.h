@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <optional>
+#include <variant>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -18,10 +19,14 @@
 #include "client-lib/outgoing/receipt_outbox.h"
 #include "client-lib/outgoing/sender.h"
 #include "client-lib/profile/profile_session.h"
+#include "sotto/client.h"
 #include "sotto/types.h"
 #include "sotto/v1/messages.pb.h"
 
 namespace sotto::client {
+
+// One thing a Listen shows the app, in arrival order.
+using ListenEvent = std::variant<Message, ReceiptEvent, IdentityNotice>;
 
 class Receiver {
  public:
@@ -32,16 +37,17 @@ class Receiver {
 
   absl::StatusOr<SyncStats> Sync() ABSL_LOCKS_EXCLUDED(session_.mu, syncing_);
   absl::StatusOr<SyncStats> Listen(absl::Duration idle_timeout,
-                                   const std::function<bool(const Message&)>& on_message)
+                                   const Client::ListenHandlers& handlers)
       ABSL_LOCKS_EXCLUDED(session_.mu);
 
  private:
   // Listen's step for the envelopes of a burst that arrived together: the
   // same as Sync's page (decrypted and stored under one disk sync, then one
-  // Ack), then each message shown (on_message) in order until the caller
-  // says stop. After the backlog, their delivery receipts go out.
+  // Ack), then each message, receipt and identity notice shown (handlers)
+  // in order until the caller says stop. After the backlog, their delivery
+  // receipts go out.
   absl::Status StoreAndShow(const std::vector<v1::Envelope>& envelopes, bool backlog_done,
-                            SyncStats& stats, const std::function<bool(const Message&)>& on_message,
+                            SyncStats& stats, const Client::ListenHandlers& handlers,
                             bool& stopped_by_caller) ABSL_LOCKS_EXCLUDED(session_.mu);
   // Sync's step for one fetched page: decrypts and stores every envelope,
   // durably, and returns the seqs to acknowledge.
@@ -60,10 +66,11 @@ class Receiver {
 
 // Decrypts and stores one envelope. Returns whether to acknowledge it.
 // Errors only for failures of our own (local store, I/O), which leave the
-// envelope queued for the next sync. `delivered` (if not null) is set to the
-// message to show.
+// envelope queued for the next sync. `shown` (if not null) gets what to show
+// the app: the new message, each of our messages a receipt moved, or a new
+// identity notice (also in stats.notices).
 absl::StatusOr<bool> ProcessEnvelope(ProfileSession& session, const v1::Envelope& envelope,
-                                     SyncStats& stats, std::optional<Message>* delivered)
+                                     SyncStats& stats, std::vector<ListenEvent>* shown)
     ABSL_EXCLUSIVE_LOCKS_REQUIRED(session.mu);
 
 }  // namespace sotto::client

@@ -20,6 +20,7 @@ from .types import IdentityNotice, Message, SyncStats
 
 OnMessage = Callable[[Message], Optional[bool]]
 OnNotice = Callable[[IdentityNotice], Optional[bool]]
+OnReceipt = Callable[[Message], Optional[bool]]
 
 
 def timeout_ms(timeout: Optional[float]) -> int:
@@ -30,7 +31,7 @@ def timeout_ms(timeout: Optional[float]) -> int:
 
 
 def listen_with(handle: Any, on_message: Optional[OnMessage], timeout: Optional[float],
-                on_notice: Optional[OnNotice]) -> SyncStats:
+                on_notice: Optional[OnNotice], on_receipt: Optional[OnReceipt] = None) -> SyncStats:
     """Runs sotto_listen on this thread, calling the Python callbacks; see Client.listen_with."""
     raised: List[BaseException] = []
 
@@ -41,6 +42,8 @@ def listen_with(handle: Any, on_message: Optional[OnMessage], timeout: Optional[
                 go_on = on_message(_convert.message(lib.sotto_event_message(event)))
             elif kind == lib.SOTTO_EVENT_IDENTITY_NOTICE and on_notice is not None:
                 go_on = on_notice(_convert.notice(lib.sotto_event_notice(event)))
+            elif kind == lib.SOTTO_EVENT_RECEIPT and on_receipt is not None:
+                go_on = on_receipt(_convert.message(lib.sotto_event_message(event)))
             else:
                 go_on = None
             return 0 if go_on is False else 1

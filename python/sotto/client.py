@@ -325,21 +325,26 @@ class Client:
             return _listen.MessageStream(self._raw(), timeout, self._streams, self._lock)
 
     def listen_with(self, on_message: Optional[_listen.OnMessage], timeout: Optional[float] = None,
-                    on_notice: Optional[_listen.OnNotice] = None) -> SyncStats:
+                    on_notice: Optional[_listen.OnNotice] = None,
+                    on_receipt: Optional[_listen.OnReceipt] = None) -> SyncStats:
         """Listens on this thread, calling `on_message(message)` for each new message.
 
         A callback returning False stops listening (None or True go on).
         `on_notice(notice)` is called for each identity notice met (a
-        contact's key changed: their messages are held). The callbacks may
-        call this client (e.g. reply), but not close() or listen. If a
-        callback raises, listening stops and the exception propagates from
-        listen_with (it never reaches the C library). Returns when stopped,
+        contact's key changed: their messages are held), as it arrives.
+        `on_receipt(message)` is called when a receipt moves one of our sent
+        messages: `message` is it as now stored, its ``state`` DELIVERED or
+        READ. Each callback runs after what it reports is stored, in arrival
+        order. The callbacks may call this client (e.g. reply), but not
+        close() or listen. If a callback raises, listening stops and the
+        exception propagates from listen_with (it never reaches the C
+        library). Returns when stopped,
         after `timeout` seconds without a message (None: never), or when
         stop_listening is called from another thread.
         """
         self._in_callback.active = True
         try:
-            return _listen.listen_with(self._raw(), on_message, timeout, on_notice)
+            return _listen.listen_with(self._raw(), on_message, timeout, on_notice, on_receipt)
         finally:
             self._in_callback.active = False
 

@@ -98,7 +98,11 @@ def test_callback_receives_messages_and_can_stop(people):
     assert seen == ["first"]  # returning False after the first stopped the listen
     assert stats.received >= 1
     stats = dr.listen_with(lambda m: seen.append(m.text), timeout=0.5)  # None: go on; idle ends
-    assert seen == ["first", "second"]
+    # "second" is shown by the second listen, unless it came in the first
+    # one's burst (issue 21): then it was stored but not shown. Either way
+    # it is stored once and never shown twice.
+    assert seen in (["first", "second"], ["first"])
+    assert [m.text for m in dr.history("max")] == ["first", "second"]
 
 
 def test_callback_that_raises_propagates_and_leaves_the_client_usable(people):
@@ -156,3 +160,16 @@ def test_a_dropped_stream_stops_its_thread(people):
     gc.collect()
     assert not any(t.name == "sotto-listen" for t in threading.enumerate())
     dr.sync()  # the client is untouched
+
+
+def test_listen_with_passes_receipts_for_our_sent_message(people):
+    dr = people.therapist("dr-reyes")
+    sam = people.client("ines", dr)
+    sent = sam.send_text("dr-reyes", "hello")
+    dr.sync()  # stored on dr's device: DELIVERED goes back
+    dr.read_conversation("ines")
+    dr.sync()  # READ goes back
+    receipts = []
+    sam.listen_with(None, timeout=1, on_receipt=receipts.append)
+    assert [(m.id, m.state) for m in receipts] == [
+        (sent.message.id, sotto.DeliveryState.DELIVERED), (sent.message.id, sotto.DeliveryState.READ)]

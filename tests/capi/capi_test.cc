@@ -2,12 +2,14 @@
 // point refuses a NULL handle or argument with a status and a message that
 // names it (and does not crash), a wrong passphrase is PERMISSION_DENIED,
 // and a listener sees new messages and can be stopped from another thread
-// or from its own callback. Uses only sotto/sotto.h against the real server.
+// or from its own callback, and sees receipts and identity notices live.
+// Uses only sotto/sotto.h against the real server.
 
 #include <atomic>
 #include <chrono>
 #include <cstring>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <utility>
@@ -404,3 +406,95 @@ TEST_F(CapiTest, CloseFromAnotherThreadEndsARunningListen) {
 }
 
 }  // namespace
+
+// What a listener saw of receipts and identity notices, in order.
+struct Events {
+  std::mutex mu;
+  std::vector<std::pair<std::string, int>> receipts;  // message id, state
+  std::vector<std::string> notices;                   // peer
+  std::atomic<bool> saw_delivered{false};
+  std::atomic<bool> saw_read{false};
+};
+
+int OnReceiptOrNotice(void* user_data, const sotto_event* event) {
+  auto* events = static_cast<Events*>(user_data);
+  std::lock_guard<std::mutex> lock(events->mu);
+  if (sotto_event_kind_of(event) == SOTTO_EVENT_RECEIPT) {
+    const sotto_message* m = sotto_event_message(event);
+    const int state = sotto_message_state(m);
+    events->receipts.emplace_back(sotto_message_id(m), state);
+    if (state == SOTTO_STATE_DELIVERED) events->saw_delivered = true;
+    if (state == SOTTO_STATE_READ) events->saw_read = true;
+    return 1;
+  }
+  if (sotto_event_kind_of(event) == SOTTO_EVENT_IDENTITY_NOTICE) {
+    events->notices.push_back(sotto_identity_notice_peer(sotto_event_notice(event)));
+    return 0;  // ends the listen: the notice must have come live
+  }
+  return 1;
+}
+
+bool WaitFor(const std::atomic<bool>& flag) {
+  for (int i = 0; i < 200 && !flag; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  return flag;
+}
+
+TEST_F(CapiTest, ListenerSeesReceiptsAndIdentityNoticesLive) {
+  ASSERT_NO_FATAL_FAILURE(RegisterPair());
+  sotto_send_result* sent = nullptr;
+  const std::string text = "how was the week?";
+  Outcome r = Capture(
+      [&](char** e) { return sotto_send_text(dr_, "pat", text.data(), text.size(), 0, &sent, e); });
+  ASSERT_EQ(r.status, SOTTO_OK) << r.message;
+  const std::string id = sotto_message_id(sotto_send_result_message(sent));
+  sotto_send_result_free(sent);
+
+  Events events;
+  Outcome listened;
+  sotto_sync_stats* stats = nullptr;
+  std::thread listener([&] {
+    listened = Capture(
+        [&](char** e) { return sotto_listen(dr_, 20'000, OnReceiptOrNotice, &events, &stats, e); });
+  });
+  // Pat's device stores it (a DELIVERED receipt goes back), then pat reads it.
+  r = Capture([&](char** e) { return sotto_sync(pat_, nullptr, e); });
+  ASSERT_EQ(r.status, SOTTO_OK) << r.message;
+  EXPECT_TRUE(WaitFor(events.saw_delivered)) << "no live DELIVERED receipt within 10 s";
+  sotto_message_list* read = nullptr;
+  r = Capture([&](char** e) { return sotto_read_conversation(pat_, "dr-x", &read, e); });
+  ASSERT_EQ(r.status, SOTTO_OK) << r.message;
+  sotto_message_list_free(read);
+  r = Capture([&](char** e) { return sotto_sync(pat_, nullptr, e); });
+  ASSERT_EQ(r.status, SOTTO_OK) << r.message;
+  EXPECT_TRUE(WaitFor(events.saw_read)) << "no live READ receipt within 10 s";
+
+  // Pat re-registers (a new identity key) and writes: the notice comes live.
+  r = Capture([&](char** e) { return sotto_delete_account(pat_, "pat", e); });
+  ASSERT_EQ(r.status, SOTTO_OK) << r.message;
+  char* invite = nullptr;
+  r = Capture([&](char** e) { return sotto_create_invite(dr_, 0, &invite, nullptr, e); });
+  ASSERT_EQ(r.status, SOTTO_OK) << r.message;
+  sotto_register_options* o = Options("pat", SOTTO_ROLE_CLIENT, invite);
+  sotto_free_string(invite);
+  sotto_register_options_set_profile_dir(o, dir_.sub("pat-again").c_str());
+  sotto_client* new_pat = nullptr;
+  r = Capture([&](char** e) { return sotto_client_register(o, &new_pat, e); });
+  sotto_register_options_destroy(o);
+  ASSERT_EQ(r.status, SOTTO_OK) << r.message;
+  clients_.push_back(new_pat);
+  r = Capture(
+      [&](char** e) { return sotto_send_text(new_pat, "dr-x", "it's me", 7, 0, nullptr, e); });
+  ASSERT_EQ(r.status, SOTTO_OK) << r.message;
+  listener.join();  // the callback ends the listen on the notice (else 20 s idle)
+  EXPECT_EQ(listened.status, SOTTO_OK) << listened.message;
+
+  std::lock_guard<std::mutex> lock(events.mu);
+  ASSERT_EQ(events.receipts.size(), 2u);
+  EXPECT_EQ(events.receipts[0], std::make_pair(id, static_cast<int>(SOTTO_STATE_DELIVERED)));
+  EXPECT_EQ(events.receipts[1], std::make_pair(id, static_cast<int>(SOTTO_STATE_READ)));
+  // Raised once, live; the returned stats hold it too.
+  EXPECT_EQ(events.notices, std::vector<std::string>{"pat"});
+  ASSERT_NE(stats, nullptr);
+  EXPECT_EQ(sotto_sync_stats_notice_count(stats), 1u);
+  sotto_sync_stats_free(stats);
+}

@@ -277,6 +277,41 @@ TEST_F(ExchangeTest, ListenShowsABurstOnceInOrder) {
   EXPECT_EQ(stored, sent);
 }
 
+// Issue 15: Listen's handlers see, in arrival order and after each is
+// stored, the receipts that moved our sent message (DELIVERED, then READ)
+// and then a new message.
+TEST_F(ExchangeTest, ListenHandlersSeeReceiptsThenMessagesInArrivalOrder) {
+  ASSERT_OK_AND_ASSIGN(SendResult sent, sam_.client->SendText("dr-rivera", "hello"));
+  ASSERT_OK(rivera_.client->Sync().status());  // stored: DELIVERED goes back
+  ASSERT_OK(rivera_.client->ReadConversation("sam").status());
+  ASSERT_OK(rivera_.client->Sync().status());  // READ goes back
+  ASSERT_OK(rivera_.client->SendText("sam", "welcome").status());
+
+  std::vector<std::string> seen;
+  Client::ListenHandlers handlers;
+  handlers.on_receipt = [&](const ReceiptEvent& r) {
+    EXPECT_EQ(r.message.state, r.state);
+    EXPECT_EQ(r.peer, "dr-rivera");
+    seen.push_back(absl::StrCat("receipt ", r.message_id == sent.message.id ? "hello " : "other ",
+                                static_cast<int>(r.state)));
+    return true;
+  };
+  handlers.on_message = [&](const Message& m) {
+    seen.push_back("message " + m.text);
+    return false;
+  };
+  ASSERT_OK_AND_ASSIGN(SyncStats stats, sam_.client->Listen(absl::Seconds(20), handlers));
+  EXPECT_EQ(stats.received, 1);
+  EXPECT_THAT(
+      seen, ElementsAre(absl::StrCat("receipt hello ", static_cast<int>(DeliveryState::kDelivered)),
+                        absl::StrCat("receipt hello ", static_cast<int>(DeliveryState::kRead)),
+                        "message welcome"));
+  // Already stored when shown.
+  ASSERT_OK_AND_ASSIGN(std::vector<Message> history, sam_.client->ReadConversation("dr-rivera"));
+  ASSERT_FALSE(history.empty());
+  EXPECT_EQ(history.front().state, DeliveryState::kRead);
+}
+
 TEST_F(ExchangeTest, ListenReturnsAfterIdleTimeout) {
   absl::Time start = absl::Now();
   ASSERT_OK_AND_ASSIGN(

@@ -357,6 +357,22 @@ class SOTTO_EXPORT Client {
   /// is already in the history (ReadConversation) but is not shown to it.
   absl::StatusOr<SyncStats> Listen(absl::Duration idle_timeout,
                                    const std::function<bool(const Message&)>& on_message);
+  /// What a Listen tells the app, each called on the Listen's thread after
+  /// what it reports is durably stored (the burst's disk sync; its Ack as
+  /// for on_message), in arrival order. Returning false stops the Listen as
+  /// for on_message. An empty handler is skipped.
+  struct ListenHandlers {
+    /// A new message, as for Listen(idle_timeout, on_message).
+    std::function<bool(const Message&)> on_message;
+    /// One of our sent messages moved to kDelivered or kRead.
+    std::function<bool(const ReceiptEvent&)> on_receipt;
+    /// A contact's identity changed and their messages are held (the same
+    /// notice is also in the returned SyncStats::notices).
+    std::function<bool(const IdentityNotice&)> on_notice;
+  };
+  /// Listen with a handler for each kind of event (ListenHandlers); the
+  /// rest as Listen(idle_timeout, on_message).
+  absl::StatusOr<SyncStats> Listen(absl::Duration idle_timeout, const ListenHandlers& handlers);
   /// Ends every Listen running on this Client now, from any thread (for the
   /// C API's sotto_stop_listening): a Listen waiting for the next message
   /// returns CANCELLED at once; one inside `on_message` returns it after the

@@ -463,20 +463,20 @@ typedef enum sotto_event_kind {
   /** A new message, already stored: sotto_event_message. */
   SOTTO_EVENT_MESSAGE = 1,
   /** A contact's identity key changed and their messages are held:
-   * sotto_event_notice. Raised when the stream ends (the notices the
-   * listen met), before sotto_listen returns; the same notices are in the
-   * returned stats. */
+   * sotto_event_notice. Raised live, once per contact and listen, when the
+   * first held message from them arrives; the same notices are also in the
+   * returned stats (not raised again). */
   SOTTO_EVENT_IDENTITY_NOTICE = 2,
-  /** Reserved for a receipt changing an outgoing message's state. This
-   * version does not raise it: receipts are applied to the stored messages
-   * (sotto_read_conversation shows DELIVERED / READ). */
+  /** A receipt moved one of our sent messages to DELIVERED or READ, already
+   * stored: sotto_event_message is that message as now stored (its id,
+   * peer and new sotto_message_state). One event per message moved. */
   SOTTO_EVENT_RECEIPT = 3
 } sotto_event_kind;
 
 /** Which kind of event this is. */
 SOTTO_EXPORT sotto_event_kind sotto_event_kind_of(const sotto_event* e);
-/** MESSAGE (and RECEIPT): the message; else NULL. Borrowed, valid only
- * during the callback (sotto_message_copy to keep it). */
+/** MESSAGE: the new message; RECEIPT: our sent message after it; else NULL.
+ * Borrowed, valid only during the callback (sotto_message_copy to keep it). */
 SOTTO_EXPORT const sotto_message* sotto_event_message(const sotto_event* e);
 /** IDENTITY_NOTICE: the notice; else NULL. Valid only during the callback. */
 SOTTO_EXPORT const sotto_identity_notice* sotto_event_notice(const sotto_event* e);

@@ -95,6 +95,20 @@ struct SendOptions {
   absl::Time deliver_at = absl::InfinitePast();
 };
 
+/// A receipt that moved one of our sent messages forward (Listen's
+/// on_receipt): the peer's device stored it (kDelivered) or they opened it
+/// (kRead).
+struct ReceiptEvent {
+  /// The id of our sent message.
+  std::string message_id;
+  /// Whom we sent it to.
+  std::string peer;
+  /// Its new state.
+  DeliveryState state = DeliveryState::kDelivered;
+  /// The stored copy after the change.
+  Message message;
+};
+
 /// Something about a contact's identity key the user must be shown.
 struct IdentityNotice {
   /// What the notice says.
