@@ -7,6 +7,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <variant>
+#include <vector>
 
 #include "client-lib/incoming/receiver.h"
 #include "client-lib/session_setup.h"
@@ -70,7 +72,13 @@ class EnvelopeSenderTest : public ::testing::Test {
 
   absl::StatusOr<bool> Process(const v1::Envelope& e) {
     absl::MutexLock lock(&session_->mu);
-    return ProcessEnvelope(*session_, e, stats_, &delivered_);
+    std::vector<ListenEvent> shown;
+    absl::StatusOr<bool> ack = ProcessEnvelope(*session_, e, stats_, &shown);
+    delivered_.reset();
+    for (const ListenEvent& event : shown) {
+      if (const Message* m = std::get_if<Message>(&event)) delivered_ = *m;
+    }
+    return ack;
   }
 
   std::unique_ptr<ProfileSession> session_;
