@@ -30,18 +30,16 @@
 #include "sotto/v1/accounts.grpc.pb.h"
 #include "sotto/v1/care.grpc.pb.h"
 #include "sotto/v1/messages.grpc.pb.h"
+#include "testing/long_form.h"
 #include "testing/register_request.h"
 #include "testing/server_process.h"
 
 namespace {
 
+using ::sotto::testing::LongForm;
+
 namespace v1 = ::sotto::v1;
 using Clock = std::chrono::steady_clock;
-
-bool LongForm() {
-  const char* v = getenv("SOTTO_RELIABILITY_LONG");
-  return v != nullptr && std::string(v) == "1";
-}
 
 // Every call has one: a server that stops answering fails the test instead
 // of hanging it.

@@ -30,19 +30,18 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "testing/long_form.h"
 #include "testing/server_process.h"
 #include "testing/test_certs.h"
 
 namespace {
 
+using ::sotto::testing::LongForm;
+
 using ::sotto::testing::ServerProcess;
 using ::testing::HasSubstr;
 using Clock = std::chrono::steady_clock;
 
-bool LongForm() {
-  const char* v = std::getenv("SOTTO_RELIABILITY_LONG");
-  return v != nullptr && std::string(v) == "1";
-}
 std::chrono::seconds FloodTime() { return std::chrono::seconds(LongForm() ? 60 : 3); }
 
 int PortOf(const std::string& address) { return std::stoi(address.substr(address.rfind(':') + 1)); }

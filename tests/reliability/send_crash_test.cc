@@ -35,6 +35,7 @@
 #include "absl/strings/str_cat.h"
 #include "e2e/e2e_support.h"
 #include "gtest/gtest.h"
+#include "testing/long_form.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_dir.h"
 
@@ -42,11 +43,6 @@ namespace sotto::testing {
 namespace {
 
 constexpr char kPassphrase[] = "correct horse battery staple";
-
-bool LongForm() {
-  const char* env = std::getenv("SOTTO_RELIABILITY_LONG");
-  return env != nullptr && std::string(env) == "1";
-}
 
 struct Child {
   pid_t pid = -1;

@@ -21,19 +21,17 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "testing/long_form.h"
 #include "testing/message_load.h"
 #include "testing/server_process.h"
 
 namespace {
 
+using ::sotto::testing::LongForm;
+
 using sotto::testing::MessageLoad;
 using sotto::testing::ServerProcess;
 using Clock = std::chrono::steady_clock;
-
-bool LongForm() {
-  const char* v = std::getenv("SOTTO_RELIABILITY_LONG");
-  return v != nullptr && std::string(v) == "1";
-}
 
 int Kills() {
   if (const char* v = std::getenv("SOTTO_RELIABILITY_KILLS")) return std::atoi(v);
