@@ -16,6 +16,7 @@ packages=(
   haproxy util-linux
   tzdata
   clang-14 libclang-rt-14-dev clang-tidy-14 clang-format-14
+  libcpp-httplib-dev nlohmann-json3-dev
 )
 
 missing=()
