@@ -223,7 +223,7 @@ class SOTTO_EXPORT Client {
   /// message) proceed while a send waits on the network.
   ///
   /// SendOptions::draft_id names the draft (SaveDraft) the text was written
-  /// in: it is deleted in the same local write that stores the message.
+  /// in: it is deleted once the message is safe (see SendOptions).
   absl::StatusOr<SendResult> SendText(absl::string_view to, absl::string_view text,
                                       const SendOptions& options = {});
 

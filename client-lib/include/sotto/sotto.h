@@ -689,8 +689,8 @@ SOTTO_EXPORT int sotto_get_policy(sotto_client* client, const char* therapist, s
  * (sotto::PreviewDue: the server's own computation). Needs no client.
  * INVALID_ARGUMENT naming the policy's bad field, or a time outside
  * 1970..9999. */
-SOTTO_EXPORT int sotto_preview_due(const sotto_policy* policy, int64_t sent_at_ms,
-                                   int64_t* due_ms, char** errmsg);
+SOTTO_EXPORT int sotto_preview_due(const sotto_policy* policy, int64_t sent_at_ms, int64_t* due_ms,
+                                   char** errmsg);
 
 /* ---- invites and care links ------------------------------------------- */
 

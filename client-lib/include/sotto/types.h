@@ -94,11 +94,11 @@ struct SendOptions {
   /// default) or any past time sends now.
   absl::Time deliver_at = absl::InfinitePast();
   /// The draft (Client::SaveDraft) this message was written in, or empty.
-  /// The draft is deleted in the same local write that adds the message to
-  /// the history, i.e. once the message passed the checks and can no longer
-  /// be lost (kept as kNotSent if the server cannot take it now). A send that
-  /// fails before that (bad input, a refusal for good) keeps the draft. An id
-  /// with no draft is ignored.
+  /// It is deleted once the message is safe: the server took it, or it is
+  /// kept in the history as kNotSent to go out later. A send that fails
+  /// otherwise (bad input, a refusal for good: the caller still has only the
+  /// draft) keeps it. SendToCareTeam deletes it once one therapist got the
+  /// message. An id with no draft is ignored.
   std::string draft_id;
 };
 
