@@ -9,7 +9,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librocksdb-dev libabsl-dev
   libgtest-dev libgmock-dev
-  libssl-dev libsodium-dev libcli11-dev libzxcvbn-dev libtomlplusplus-dev
+  libssl-dev libsodium-dev libcli11-dev libzxcvbn-dev libtomlplusplus-dev libqrencode-dev
   libcurl4-openssl-dev python3-aiosmtpd python3-cffi python3-pytest
   openssl
   doxygen
