@@ -1,5 +1,7 @@
 #include "agent/agent_command.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -16,6 +18,15 @@
 
 namespace sotto::cli::agent {
 namespace {
+
+// SIGINT, SIGTERM, SIGHUP and `sotto agent --stop` write here; the main
+// thread waits on it (a handler may run on any thread, gRPC's included).
+int stop_pipe[2] = {-1, -1};
+
+void WakeMain(int) {
+  const char byte = 0;
+  (void)!write(stop_pipe[1], &byte, 1);
+}
 
 absl::Status StopAgent(const std::string& dir) {
   absl::StatusOr<Frame> answer = Ask(SocketPath(dir), kQuit);
@@ -43,19 +54,16 @@ absl::Status Serve(Context& context, const std::string& auto_lock) {
     return absl::AlreadyExistsError(absl::StrCat("a sotto agent already serves ", dir,
                                                  "; stop it first with `sotto agent --stop`"));
   }
-  // The signals that end the agent are taken by sigwait below; blocked
-  // before any thread starts (the Client's, the server's), so every thread
-  // inherits the mask and none is killed by them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   absl::StatusOr<Client*> client = context.Open();
   if (!client.ok()) return client.status();
+  // After Open, so Ctrl-C at the passphrase prompt still simply quits.
+  if (pipe2(stop_pipe, O_CLOEXEC) != 0) return absl::InternalError("pipe failed");
+  struct sigaction on_signal {};
+  on_signal.sa_handler = WakeMain;
+  sigemptyset(&on_signal.sa_mask);
+  for (int signal_number : {SIGINT, SIGTERM, SIGHUP}) sigaction(signal_number, &on_signal, nullptr);
   AgentServer::Options options;
-  options.on_stop_request = [] { kill(getpid(), SIGTERM); };
+  options.on_stop_request = [] { WakeMain(0); };
   absl::StatusOr<std::unique_ptr<AgentServer>> server =
       AgentServer::Start(dir, *client, std::move(options));
   if (!server.ok()) return server.status();
@@ -64,8 +72,9 @@ absl::Status Serve(Context& context, const std::string& auto_lock) {
         << "Other sotto commands on " << dir << " now run here, without the passphrase. "
         << "Ctrl-C or `sotto agent --stop` ends it; `sotto lock` locks it.\n";
   Out().flush();
-  int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
+  char byte;
+  while (read(stop_pipe[0], &byte, 1) < 0 && errno == EINTR) {
+  }
   (*server)->Stop();
   Out() << "sotto agent: stopped.\n";
   return absl::OkStatus();
