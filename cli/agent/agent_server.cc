@@ -341,6 +341,7 @@ void AgentServer::Run(int fd, const std::string& request) {
   caller.caller_gone = &Gone;
   caller.connection = &connection;
   int code;
+  bool account_deleted = false;
   {
     ScopedCaller scope(&caller);
     CLI::App app;
@@ -348,6 +349,8 @@ void AgentServer::Run(int fd, const std::string& request) {
     Context context(app);
     RegisterCommands(app, context);
     code = ParseAndRun(app, context, std::move(args));
+    account_deleted = code == 0 && !app.get_subcommands().empty() &&
+                      app.get_subcommands().front()->get_name() == "delete-account";
     out_buf.Flush();
     err_buf.Flush();
   }
@@ -357,6 +360,8 @@ void AgentServer::Run(int fd, const std::string& request) {
   } else {
     (void)WriteFrame(fd, kExit, absl::StrCat(code));
   }
+  // The Client is unusable and the profile wiped: nothing left to serve.
+  if (account_deleted && options_.on_stop_request) options_.on_stop_request();
 }
 
 }  // namespace sotto::cli::agent

@@ -44,7 +44,9 @@ class AgentServer {
  public:
   struct Options {
     // Called (on a connection thread) when `sotto agent --stop` asks this
-    // agent to end: the owner should call Stop soon, from its own thread.
+    // agent to end, or after a forwarded delete-account succeeded (the
+    // Client is then unusable): the owner should call Stop soon, from its
+    // own thread.
     // Unset: such a request is refused ("stop the process that runs it").
     std::function<void()> on_stop_request;
   };

@@ -90,12 +90,14 @@ class CliAgentTest : public CliTest {
   // As Sotto, in working directory `cwd`, with no passphrase in the
   // environment unless `passphrase` is given.
   CliRun SottoIn(const std::string& cwd, const std::string& who, const std::string& args,
-                 const std::string& env = "") {
+                 const std::string& env = "", const std::string& input = "") {
+    const std::string in = (dir_ / "in.in").string();
+    std::ofstream(in) << input;
     const std::string out = (dir_ / "in.out").string();
     const std::string err = (dir_ / "in.err").string();
     const std::string command = absl::StrCat(
         "cd ", Quote(cwd), " && setsid -w env -u SOTTO_PASSPHRASE ", env, " ", SOTTO_CLI_BINARY,
-        " --profile ", Quote(Profile(who)), " ", args, " </dev/null >", out, " 2>", err);
+        " --profile ", Quote(Profile(who)), " ", args, " <", in, " >", out, " 2>", err);
     const int status = std::system(command.c_str());
     return CliRun{WIFEXITED(status) ? WEXITSTATUS(status) : -1, Slurp(out), Slurp(err)};
   }
@@ -303,6 +305,24 @@ TEST_F(CliAgentTest, PasswdThroughTheAgent) {
             1);
   CliRun fresh = SottoIn(dir_.string(), "drr", "inbox", "SOTTO_PASSPHRASE='battery staple'");
   EXPECT_EQ(fresh.exit_code, 0) << fresh.err;
+}
+
+TEST_F(CliAgentTest, DeleteAccountIsConfirmedHereThenTheAgentEnds) {
+  auto agent = StartAgent("sam");
+  CliRun typo = SottoIn(dir_.string(), "sam", "delete-account", "", "sma\n");
+  EXPECT_EQ(typo.exit_code, 1);
+  EXPECT_THAT(typo.err, HasSubstr("Type your handle (sam)"));
+  EXPECT_THAT(typo.err, HasSubstr("nothing was deleted"));
+  CliRun deleted = SottoIn(dir_.string(), "sam", "delete-account", "", "sam\n");
+  EXPECT_EQ(deleted.exit_code, 0) << deleted.err;
+  EXPECT_THAT(deleted.out, HasSubstr("Deleted the account sam"));
+  // Nothing left to serve: the agent ends by itself.
+  int status = -1;
+  for (int i = 0; i < 250 && waitpid(agent->pid, &status, WNOHANG) == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << agent->err();
+  agent->pid = -1;
 }
 
 TEST_F(CliAgentTest, CommandsRunWhileSyncWaitStreams) {
