@@ -30,7 +30,7 @@ using ::testing::StartsWith;
 class DeskCommandTest : public DeskTest {};
 
 // What `command` printed (stdout and stderr) and its exit status.
-std::pair<int, std::string> Run(const std::string& command) {
+std::pair<int, std::string> RunShell(const std::string& command) {
   std::string output;
   FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
   if (pipe == nullptr) return {-1, ""};
@@ -47,9 +47,8 @@ TEST_F(DeskCommandTest, ServesThePageAndTheAgentSocketAndEndsOnSigterm) {
   ASSERT_OK(Client::Register(lou).status());
   const std::string url_file = dirs_->sub("lou-url");
   const std::string profile = dirs_->sub("lou");
-  std::vector<std::string> args = {SOTTO_CLI_BINARY, "--profile",    profile,
-                                   "desk",           "--no-open",    "--print-url-to",
-                                   url_file};
+  std::vector<std::string> args = {SOTTO_CLI_BINARY, "--profile",      profile, "desk",
+                                   "--no-open",      "--print-url-to", url_file};
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -73,8 +72,8 @@ TEST_F(DeskCommandTest, ServesThePageAndTheAgentSocketAndEndsOnSigterm) {
   EXPECT_EQ(Page::Body(page.Get("/api/state"))["state"], "open");
   // Another sotto command on the same profile runs in the desk (no
   // passphrase given, and the profile is held by the desk).
-  auto [status, output] =
-      Run(std::string(SOTTO_CLI_BINARY) + " --profile '" + profile + "' links --json </dev/null");
+  auto [status, output] = RunShell(std::string(SOTTO_CLI_BINARY) + " --profile '" + profile +
+                                   "' links --json </dev/null");
   EXPECT_EQ(status, 0) << output;
   EXPECT_THAT(output, HasSubstr("dr-rivera"));
 
