@@ -101,6 +101,34 @@ TEST_F(DeskApiTest, MessageFromAnotherProfileAppearsOnTheEventStream) {
   // And it is in the conversation the page reads.
 }
 
+TEST_F(DeskApiTest, LiveEventsComeBackAfterTheServerRestarts) {
+  OpenSamsDesk();
+  std::string stream;
+  absl::Notification opened, arrived;
+  const std::string text = "after restart " + std::to_string(absl::ToUnixNanos(absl::Now()));
+  std::thread reader([&] {
+    page_->http().Get("/api/events", page_->Headers(), [&](const char* data, size_t n) {
+      stream.append(data, n);
+      if (!opened.HasBeenNotified()) opened.Notify();
+      if (stream.find(text) != std::string::npos) {
+        arrived.Notify();
+        return false;
+      }
+      return true;
+    });
+  });
+  ASSERT_TRUE(opened.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  // The desk's Listen dies with the server and is started again (backoff
+  // from 1 s) once the server is back on the same address.
+  server_->Kill();
+  absl::SleepFor(absl::Milliseconds(500));
+  ASSERT_OK(server_->Restart(/*same_address=*/true));
+  ASSERT_OK(rivera_->SendText("sam", text).status());
+  EXPECT_TRUE(arrived.WaitForNotificationWithTimeout(absl::Seconds(30))) << stream;
+  desk_->Stop();
+  reader.join();
+}
+
 TEST_F(DeskApiTest, SendsAndReadsTheConversation) {
   OpenSamsDesk();
   httplib::Result sent =
