@@ -78,7 +78,7 @@ export async function createComposer({to, onSent}) {
   const subject = h('input', {id: 'subject-' + uid, maxlength: '200', autocomplete: 'off'});
   const subjectField = field('Subject', subject);
   const body = h('textarea', {id: 'body-' + uid, rows: '5', required: true});
-  const bodyLabel = h('label', {for: body.id}, 'Message');
+  const bodyLabel = h('label', {for: body.id}, 'Your message');
   const later = h('input', {type: 'checkbox', id: 'later-' + uid});
   const at = h('input', {type: 'datetime-local', id: 'at-' + uid});
   const atField = field('Send at', at, 'Your local time.');
@@ -104,7 +104,7 @@ export async function createComposer({to, onSent}) {
     subjectField.hidden = kind() !== 'letter' || Boolean(replying);
     kinds.hidden = Boolean(replying);
     atField.hidden = !later.checked;
-    bodyLabel.textContent = kind() === 'letter' ? 'Letter' : 'Message';
+    bodyLabel.textContent = kind() === 'letter' ? 'Your letter' : 'Your message';
     replyNote.hidden = cancelReply.hidden = !replying;
     if (replying) {
       replyNote.textContent = 'Replying in the thread of ' +
