@@ -57,7 +57,7 @@ function renderMessage(m) {
     const about = parent && parent.subject ? `“${parent.subject}”` : 'a letter';
     li.appendChild(h('p', {class: 'thread'}, 'In reply to ' + about));
   }
-  if (m.subject) li.appendChild(h('h3', {class: 'subject'}, m.subject));
+  if (m.subject) li.appendChild(h('h2', {class: 'subject'}, m.subject));
   li.appendChild(h('div', {class: 'text'}, m.text || ''));
   const foot = h('p', {class: 'foot'});
   if (m.outgoing) {
@@ -72,7 +72,7 @@ function renderMessage(m) {
     }
   } else if (m.kind === 'letter') {
     foot.appendChild(h('button', {type: 'button', class: 'small',
-        'aria-label': 'Reply to ' + (m.subject ? `“${m.subject}”` : 'this letter'),
+        'aria-label': 'Reply in thread: ' + (m.subject ? `“${m.subject}”` : 'this letter'),
         onclick: () => view && view.composer.replyTo(m)}, 'Reply in thread'));
   }
   if (foot.childNodes.length) li.appendChild(foot);
