@@ -151,6 +151,10 @@ describe('Sotto Desk in the browser', () => {
     assert.equal(drafts.length, 0, 'the draft is gone once sent');
     // Live: no reload on the therapist's side.
     await tPage.locator('tr[data-client="sam"]').waitFor({timeout: 15000});
+    await tPage.locator('body').press('?');
+    await tPage.getByRole('dialog', {name: 'Keyboard shortcuts'}).waitFor();
+    await tPage.keyboard.press('Escape');
+    await tPage.getByRole('dialog', {name: 'Keyboard shortcuts'}).waitFor({state: 'hidden'});
     await axe(tPage, 'queue');
     await shot(tPage, 'queue');
   });
