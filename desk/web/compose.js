@@ -24,6 +24,18 @@ function awayNow(p, now) {
   return p && p.away_until_ms && now < p.away_until_ms && (!p.away_from_ms || now >= p.away_from_ms);
 }
 
+// The ResponsePolicy fields of a `policy --json` entry, as PUT /api/policy and
+// the preview take them.
+export function policyFields(p) {
+  return {
+    time_zone: p.time_zone || 'UTC', working_days: p.working_days || [],
+    day_start: p.day_start || '09:00', day_end: p.day_end || '17:00',
+    reply_window_minutes: p.reply_window_minutes || 0,
+    away_from_ms: p.away_from_ms || 0, away_until_ms: p.away_until_ms || 0,
+    away_note: p.away_note || '',
+  };
+}
+
 // The expectation before sending: due time from the therapist's policy.
 async function expectationBefore(peer, el) {
   const data = await policyFor(peer);
@@ -31,7 +43,7 @@ async function expectationBefore(peer, el) {
   if (!policy) return data;
   let due = null;
   try {
-    due = (await post('/api/policy/preview', policy)).due_ms;
+    due = (await post('/api/policy/preview', policyFields(policy))).due_ms;
   } catch { due = null; }
   el.replaceChildren();
   if (due) el.append(`A message sent now would be due for a reply by ${formatTime(due)}.`);
