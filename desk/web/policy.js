@@ -12,7 +12,11 @@ function zones() {
 }
 
 export async function showPolicy(main) {
-  const data = await get('/api/policy?therapist=' + enc(session.handle));
+  // No policy published yet (404): the form starts from the defaults.
+  const data = await get('/api/policy?therapist=' + enc(session.handle)).catch((err) => {
+    if (err.status === 404) return {policies: []};
+    throw err;
+  });
   const p = (data.policies || [])[0] || {};
   const tz = h('input', {id: 'pol-tz', list: 'pol-tz-list', autocomplete: 'off',
                          value: p.time_zone || Intl.DateTimeFormat().resolvedOptions().timeZone});
