@@ -62,6 +62,7 @@ export async function showPolicy(main) {
   const form = h('form', {class: 'policy', 'aria-labelledby': 'policy-title'},
       h('h1', {id: 'policy-title'}, 'Response policy'),
       h('p', {}, 'Clients see when to expect a reply. Due times count only working hours.'),
+      preview,
       field('Time zone', tz, 'An IANA name such as Europe/Berlin.'), tzList,
       days,
       h('div', {class: 'row'}, field('Day starts', start), field('Day ends', end)),
@@ -69,7 +70,6 @@ export async function showPolicy(main) {
       h('fieldset', {}, h('legend', {}, 'Away'),
           h('div', {class: 'row'}, field('Away from', awayFrom), field('Away until', awayUntil)),
           field('Away note shown to clients', note)),
-      preview,
       h('div', {class: 'actions'}, h('button', {type: 'submit', class: 'primary'}, 'Save policy')),
       status);
   form.addEventListener('input', () => refresh());
