@@ -274,6 +274,9 @@ describe('Sotto Desk in the browser', () => {
     await cPage.locator('.messages .msg', {hasText: `Line ${COUNT - 1}:`}).waitFor();
     const firstPaint = Date.now() - started;
     assert.ok(firstPaint < 1000, `the conversation took ${firstPaint} ms to show its newest message`);
+    const fcp = await cPage.evaluate(() =>
+        (performance.getEntriesByName('first-contentful-paint')[0] || {startTime: 0}).startTime);
+    assert.ok(fcp > 0 && fcp < 1000, `first contentful paint at ${fcp} ms`);
     await until('every message drawn', async () =>
         (await cPage.locator('.messages .msg').count()) >= COUNT, 30000);
     // Scroll from the end to the top in steps; frames stay short.
