@@ -105,6 +105,12 @@ std::string ConversationJson(const std::string& peer, const std::vector<Message>
   return w.Take();
 }
 
+std::string MessageJson(const Message& message) {
+  JsonWriter w;
+  WriteMessage(w, message);
+  return w.Take();
+}
+
 std::string QueueJson(const QueueView& view, bool include_all) {
   JsonWriter w;
   w.BeginObject();

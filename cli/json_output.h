@@ -20,6 +20,10 @@ std::string InboxJson(const std::vector<Conversation>& conversations);
 // `read USER --json`: {"peer": USER, "messages": [...]}, oldest first.
 std::string ConversationJson(const std::string& peer, const std::vector<Message>& messages);
 
+// One element of ConversationJson's "messages", as a document of its own
+// (what `sotto desk` sends for a message: docs/DESK.md).
+std::string MessageJson(const Message& message);
+
 // `queue --json`: {"include_all", "now_ms", "now", "entries": [...]}.
 std::string QueueJson(const QueueView& view, bool include_all);
 

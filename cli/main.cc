@@ -39,6 +39,7 @@ int Main(int argc, char** argv) {
   RegisterCareCommands(app, context);
   RegisterQueueCommands(app, context);
   RegisterNotifyCommands(app, context);
+  RegisterDeskCommand(app, context);
 
   try {
     app.parse(argc, argv);

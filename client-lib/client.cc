@@ -162,6 +162,7 @@ class Client::Impl {
 };
 
 Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+client::ProfileSession& Client::session() { return impl_->session(); }
 Client::~Client() = default;
 
 absl::StatusOr<std::unique_ptr<Client>> Client::Register(const RegisterOptions& options) {

@@ -9,13 +9,14 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librocksdb-dev libabsl-dev
   libgtest-dev libgmock-dev
-  libssl-dev libsodium-dev libcli11-dev libzxcvbn-dev libtomlplusplus-dev
+  libssl-dev libsodium-dev libcli11-dev libzxcvbn-dev libtomlplusplus-dev libqrencode-dev
   libcurl4-openssl-dev python3-aiosmtpd python3-cffi python3-pytest
   openssl
   doxygen
   haproxy util-linux
   tzdata
   clang-14 libclang-rt-14-dev clang-tidy-14 clang-format-14
+  libcpp-httplib-dev nlohmann-json3-dev
   nodejs chromium
 )
 # The desk's browser tests (tests/desk) need npm; Debian ships it apart from

@@ -25,6 +25,8 @@ void RegisterPolicySet(CLI::App* policy, Context& context);
 void RegisterQueueCommands(CLI::App& app, Context& context);
 // notify (email notifications without content).
 void RegisterNotifyCommands(CLI::App& app, Context& context);
+// desk (the web app; the server is cli/desk/).
+void RegisterDeskCommand(CLI::App& app, Context& context);
 
 }  // namespace sotto::cli
 

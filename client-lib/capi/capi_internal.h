@@ -112,6 +112,22 @@ struct sotto_safety_number {
   sotto::SafetyNumberInfo info;
 };
 
+struct sotto_draft {
+  sotto::Draft draft;
+};
+
+struct sotto_draft_list {
+  std::vector<sotto_draft> items;
+};
+
+struct sotto_invite_info {
+  sotto::InviteInfo info;
+};
+
+struct sotto_invite_list {
+  std::vector<sotto_invite_info> items;
+};
+
 struct sotto_notification_settings {
   sotto::NotificationSettings settings;
 };

@@ -9,6 +9,7 @@
 #include "client-lib/content/codec.h"
 #include "client-lib/convert/wire_types.h"
 #include "client-lib/history/delivery_state.h"
+#include "client-lib/history/drafts.h"
 #include "client-lib/history/history_book.h"
 #include "client-lib/outgoing/delivery.h"
 #include "client-lib/profile/handle.h"
@@ -99,7 +100,22 @@ absl::StatusOr<SendResult> Sender::Send(absl::string_view to, std::string messag
     later.Release();
     in_flight_.insert(message_id);
   }
-  return Attempt(pending, /*keep_refused=*/false);
+  absl::StatusOr<SendResult> result = Attempt(pending, /*keep_refused=*/false);
+  if (!options.draft_id.empty()) DropDraft(options.draft_id, message_id, result.ok());
+  return result;
+}
+
+void Sender::DropDraft(const std::string& draft_id, const std::string& message_id, bool sent) {
+  absl::MutexLock lock(&session_.mu);
+  if (!session_.Enter().ok()) return;
+  storage::LocalStore& store = session_.store();
+  if (!sent) {
+    absl::StatusOr<std::optional<std::string>> kept =
+        store.Get(Space::kMessageIndex, history::MessageIdKey(store, message_id));
+    if (!kept.ok() || !*kept) return;
+  }
+  // NOT_FOUND (no such draft, or deleted meanwhile) is what we wanted.
+  history::DeleteDraft(store, draft_id).IgnoreError();
 }
 
 absl::StatusOr<SendResult> Sender::Attempt(const Pending& pending, bool keep_refused) {

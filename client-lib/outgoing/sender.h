@@ -52,6 +52,12 @@ class Sender {
     std::string message_id;
     std::string history_key;
   };
+  // Deletes draft `draft_id` once the message `message_id` it became is
+  // safe: sent (`sent`), or kept in the history to be sent later. A send
+  // refused for good (the message taken out again) keeps the draft, so the
+  // text is not lost. Best effort: a failure leaves the draft, never loses it.
+  void DropDraft(const std::string& draft_id, const std::string& message_id, bool sent)
+      ABSL_LOCKS_EXCLUDED(session_.mu);
   // The result of one attempt at a recorded message. `keep_refused`: keep
   // the message as kFailed if the server refuses it for good (else it is
   // taken out of the history).

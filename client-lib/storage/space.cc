@@ -32,6 +32,10 @@ absl::string_view SpaceName(Space space) {
       return "kUnsent";
     case Space::kExpectedIdentity:
       return "kExpectedIdentity";
+    case Space::kDraft:
+      return "kDraft";
+    case Space::kInvite:
+      return "kInvite";
   }
   return "unknown space";
 }

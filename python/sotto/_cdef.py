@@ -71,6 +71,10 @@ typedef struct sotto_policy sotto_policy;
 typedef struct sotto_link sotto_link;
 typedef struct sotto_link_list sotto_link_list;
 typedef struct sotto_safety_number sotto_safety_number;
+typedef struct sotto_draft sotto_draft;
+typedef struct sotto_draft_list sotto_draft_list;
+typedef struct sotto_invite_info sotto_invite_info;
+typedef struct sotto_invite_list sotto_invite_list;
 typedef struct sotto_notification_settings sotto_notification_settings;
 sotto_register_options* sotto_register_options_create(void);
 void sotto_register_options_destroy(sotto_register_options* o);
@@ -160,6 +164,25 @@ int sotto_send_to_care_team(sotto_client* client, const char* text, size_t text_
                                          char** errmsg);
 int sotto_cancel_scheduled(sotto_client* client, const char* id_prefix, char** errmsg);
 int sotto_retry_unsent(sotto_client* client, int* sent, char** errmsg);
+int sotto_list_scheduled(sotto_client* client, sotto_message_list** out,
+                                      char** errmsg);
+const char* sotto_draft_id(const sotto_draft* d);
+const char* sotto_draft_to(const sotto_draft* d);
+sotto_message_kind sotto_draft_kind(const sotto_draft* d);
+const char* sotto_draft_subject(const sotto_draft* d);
+const char* sotto_draft_body(const sotto_draft* d, size_t* len);
+const char* sotto_draft_in_reply_to(const sotto_draft* d);
+int64_t sotto_draft_updated_ms(const sotto_draft* d);
+void sotto_draft_free(sotto_draft* d);
+size_t sotto_draft_list_count(const sotto_draft_list* l);
+const sotto_draft* sotto_draft_list_get(const sotto_draft_list* l, size_t i);
+void sotto_draft_list_free(sotto_draft_list* l);
+int sotto_save_draft(sotto_client* client, const char* id, const char* to,
+                                  sotto_message_kind kind, const char* subject, const char* body,
+                                  size_t body_len, const char* in_reply_to, sotto_draft** out,
+                                  char** errmsg);
+int sotto_list_drafts(sotto_client* client, sotto_draft_list** out, char** errmsg);
+int sotto_delete_draft(sotto_client* client, const char* id, char** errmsg);
 int sotto_sync_stats_received(const sotto_sync_stats* s);
 int sotto_sync_stats_duplicates(const sotto_sync_stats* s);
 int sotto_sync_stats_undecryptable(const sotto_sync_stats* s);
@@ -243,11 +266,24 @@ const char* sotto_policy_emergency_note(const sotto_policy* p);
 int sotto_set_policy(sotto_client* client, const sotto_policy* policy, char** errmsg);
 int sotto_get_policy(sotto_client* client, const char* therapist, sotto_policy** out,
                                   char** errmsg);
+int sotto_preview_due(const sotto_policy* policy, int64_t sent_at_ms, int64_t* due_ms,
+                                   char** errmsg);
 int sotto_create_invite(sotto_client* client, int64_t valid_for_ms, char** code,
                                      int64_t* expires_at_ms, char** errmsg);
 int sotto_accept_invite(sotto_client* client, const char* code, char** therapist,
                                      char** errmsg);
 int sotto_parse_invite_code(const char* typed, int* has_key_commitment, char** errmsg);
+const char* sotto_invite_info_id(const sotto_invite_info* i);
+const char* sotto_invite_info_code(const sotto_invite_info* i);
+int64_t sotto_invite_info_created_ms(const sotto_invite_info* i);
+int64_t sotto_invite_info_expires_at_ms(const sotto_invite_info* i);
+int sotto_invite_info_used(const sotto_invite_info* i);
+const char* sotto_invite_info_used_by(const sotto_invite_info* i);
+int64_t sotto_invite_info_used_ms(const sotto_invite_info* i);
+size_t sotto_invite_list_count(const sotto_invite_list* l);
+const sotto_invite_info* sotto_invite_list_get(const sotto_invite_list* l, size_t i);
+void sotto_invite_list_free(sotto_invite_list* l);
+int sotto_list_invites(sotto_client* client, sotto_invite_list** out, char** errmsg);
 const char* sotto_link_peer(const sotto_link* l);
 int sotto_link_active(const sotto_link* l);
 int64_t sotto_link_since_ms(const sotto_link* l);

@@ -1,10 +1,9 @@
 #ifndef SOTTO_SERVER_DOMAIN_RESPONSE_POLICY_H_
 #define SOTTO_SERVER_DOMAIN_RESPONSE_POLICY_H_
 
-// A therapist's published response policy (proto: sotto.v1.ResponsePolicy)
-// and the reply-due computation built on it. Pure functions of their
-// arguments: no clock, no storage, thread-safe. Time zones are loaded from the
-// system tzdata (/usr/share/zoneinfo) and cached by Abseil.
+// A therapist's published response policy (proto: sotto.v1.ResponsePolicy):
+// the server's default and its storage encoding. Pure functions of their
+// arguments: no clock, no storage, thread-safe.
 
 #include <cstdint>
 #include <string>
@@ -13,52 +12,20 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "sotto/reply_due.h"
 
 namespace sotto::server {
 
-struct ResponsePolicy {
-  std::string time_zone;          // IANA, e.g. "America/New_York"
-  std::vector<int> working_days;  // ISO 8601 weekdays 1=Mon..7=Sun
-  int day_start_minute = 540;     // minutes after local midnight
-  int day_end_minute = 1020;
-  int reply_window_minutes = 480;  // business minutes, 1..43200
-  int64_t away_from_ms = 0;        // [from, until) Unix ms; both 0 = none
-  int64_t away_until_ms = 0;
-  std::string away_note;  // ≤ 500 bytes
-};
+// The policy struct, its validation and the due computation live in
+// common/sotto/reply_due.h, shared with the client library's PreviewDue so
+// that a preview and the server's due time are one computation (issue 18).
+using ResponsePolicy = ::sotto::reply_due::Policy;
+using ::sotto::reply_due::ReplyDueMs;
+using ::sotto::reply_due::ValidatePolicy;
 
 // The server default for therapists who never set a policy: "UTC",
 // Monday–Friday, 09:00–17:00, 480 minutes, no away period.
 ResponsePolicy DefaultPolicy();
-
-// OK if `policy` can be stored and used. Otherwise INVALID_ARGUMENT whose
-// message starts with the offending field's name: time_zone (empty, not an
-// IANA name, or not in the system tzdata; "localtime" is refused because it
-// means the server's zone), working_days (none, outside 1..7, or repeated),
-// day_start_minute / day_end_minute (outside 0..1440, or end <= start),
-// reply_window_minutes (outside 1..43200), away_from_ms / away_until_ms (only
-// one of them set, or until <= from), away_note (over 500 bytes).
-absl::Status ValidatePolicy(const ResponsePolicy& policy);
-
-// The Unix-ms moment at which `policy.reply_window_minutes` business minutes
-// have elapsed after `start_ms`.
-//
-// A business minute is real elapsed time whose local wall-clock time in
-// `policy.time_zone` falls on a working day within
-// [day_start_minute, day_end_minute), outside [away_from_ms, away_until_ms).
-// A message that arrives outside business time starts counting at the next
-// business moment; the result may be exactly the end of a working window.
-// Windows are found by civil-time conversion in the zone, so on a DST day the
-// local 09:00 and 17:00 stay put and the day counts the minutes that really
-// pass between them (a local time skipped by spring-forward is taken as the
-// moment of the jump; a repeated local time opens the window at its first
-// occurrence and closes it at its second).
-//
-// Errors: INVALID_ARGUMENT if ValidatePolicy fails or start_ms is negative or
-// beyond year 9999; INTERNAL if the due moment lies more than five years of
-// calendar days after start_ms (a pathological policy or away period), rather
-// than looping without bound.
-absl::StatusOr<int64_t> ReplyDueMs(const ResponsePolicy& policy, int64_t start_ms);
 
 // Compact, stable storage encoding: a version byte (1), then the fields in
 // declaration order (working days as one byte each). Meant for a policy that

@@ -55,6 +55,9 @@
 #include "sotto/types.h"
 
 namespace sotto {
+namespace client {
+class ProfileSession;
+}  // namespace client
 
 /// How hard the passphrase is stretched (Argon2id) when a profile is created.
 enum class KeyDerivation {
@@ -218,6 +221,9 @@ class SOTTO_EXPORT Client {
   /// The profile's lock is not held while the server is called: other calls
   /// on this Client (ListConversations, ReadConversation, an incoming
   /// message) proceed while a send waits on the network.
+  ///
+  /// SendOptions::draft_id names the draft (SaveDraft) the text was written
+  /// in: it is deleted once the message is safe (see SendOptions).
   absl::StatusOr<SendResult> SendText(absl::string_view to, absl::string_view text,
                                       const SendOptions& options = {});
 
@@ -250,6 +256,33 @@ class SOTTO_EXPORT Client {
   /// message that is not cancelled.
   absl::Status CancelScheduled(absl::string_view id_prefix);
 
+  /// This device's outgoing messages still held by the server for later
+  /// delivery (kScheduled, release time still ahead), the soonest first
+  /// (Message::server_time_ms is the release time). Local: works offline
+  /// and marks nothing read. Messages scheduled from another device of this
+  /// account are not listed.
+  absl::StatusOr<std::vector<Message>> ListScheduled();
+
+  // ---- drafts ----
+  // A draft is a message being written, kept in the profile's local store
+  // encrypted like the history (never sent to the server), so that a letter
+  // written at 2 a.m. survives a crash or a closed window. It is deleted when
+  // a message is sent with SendOptions::draft_id naming it, or by
+  // DeleteDraft (e.g. the C API, whose sends take no draft id).
+
+  /// Stores `draft` (replacing the one with its id) with updated_ms = now
+  /// and returns it as stored; an empty id gets a new random one.
+  /// INVALID_ARGUMENT naming the field: id (not 1..64 of [a-z0-9_-]),
+  /// subject (over 200 bytes), body (over 48 KiB), in_reply_to (over 64
+  /// bytes or not hex), to (over 64 bytes). Empty fields are allowed: a
+  /// draft is unfinished by nature. At most 1,000 drafts per profile
+  /// (RESOURCE_EXHAUSTED names the limit; replacing one is always allowed).
+  absl::StatusOr<Draft> SaveDraft(const Draft& draft);
+  /// Every draft, the most recently saved first.
+  absl::StatusOr<std::vector<Draft>> ListDrafts();
+  /// Deletes the draft `id`. NOT_FOUND if there is none.
+  absl::Status DeleteDraft(absl::string_view id);
+
   /// Sends every message kept as kNotSent or kFailed, oldest first (see
   /// SendText). Returns how many the server took; on failure, the first
   /// error (the others were still tried, unless the server was unreachable).
@@ -275,6 +308,12 @@ class SOTTO_EXPORT Client {
   /// ListLinks and ListQueue, is checked as a handle: an answer holding one
   /// that is not is refused (INTERNAL, naming the field).
   absl::StatusOr<std::string> AcceptInvite(absl::string_view code);
+  /// A therapist's invites as the server keeps them, newest first: those
+  /// still valid, and those used or expired in the last 30 days (older ones
+  /// the server forgets). Only the caller's own invites; the code is filled
+  /// in where this device created the invite (InviteInfo::code).
+  /// PERMISSION_DENIED for a client.
+  absl::StatusOr<std::vector<InviteInfo>> ListInvites();
   /// This user's care links, active and ended.
   absl::StatusOr<std::vector<CareLink>> ListLinks();
   /// Ends the care link with `peer`. NOT_FOUND if there is no active one.
@@ -485,9 +524,22 @@ class SOTTO_EXPORT Client {
 
  private:
   class Impl;
+  // The profile, for the parts of the facade kept in their own files
+  // (client_drafts.cc, client_invites.cc).
+  client::ProfileSession& session();
   explicit Client(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+/// When a reply to a message sent at `sent_at` would be due under `policy`:
+/// the same computation the server makes for ReplyExpectation::due_ms and
+/// QueueEntry::due_ms (one implementation, common/sotto/reply_due.h), for a
+/// therapist's policy editor ("a message sent now would be due ..."). Needs
+/// no Client and no network; thread-safe. INVALID_ARGUMENT naming the field
+/// of a policy the server would refuse (as SetPolicy), or a time before 1970
+/// or after 9999.
+SOTTO_EXPORT absl::StatusOr<absl::Time> PreviewDue(const ResponsePolicy& policy,
+                                                   absl::Time sent_at);
 
 }  // namespace sotto
 

@@ -52,9 +52,15 @@ enum class Space : uint8_t {
   /// docs/PROTOCOL.md "Invite codes"). While no key of `user` is trusted,
   /// only a key matching it is (and that key is verified from the start).
   kExpectedIdentity = 14,
+  /// Blind("draft:" + id) -> a StoredDraft: a message being written
+  /// (Client::SaveDraft), deleted when it is sent or by DeleteDraft.
+  kDraft = 15,
+  /// Blind("invite:" + id) -> a StoredInvite: an invite code this device
+  /// created (Client::CreateInvite), so that ListInvites can show it.
+  kInvite = 16,
 };
 /// The highest Space in use (for code that visits every space).
-inline constexpr Space kLastSpace = Space::kExpectedIdentity;
+inline constexpr Space kLastSpace = Space::kInvite;
 
 /// "kSession" etc., for error messages.
 SOTTO_EXPORT absl::string_view SpaceName(Space space);

@@ -203,6 +203,14 @@ typedef struct sotto_link sotto_link;
 typedef struct sotto_link_list sotto_link_list;
 /** A contact's safety number (sotto::SafetyNumberInfo; sotto_safety_number_free). */
 typedef struct sotto_safety_number sotto_safety_number;
+/** A draft (sotto::Draft; sotto_draft_free). */
+typedef struct sotto_draft sotto_draft;
+/** A list of drafts (sotto_draft_list_free). */
+typedef struct sotto_draft_list sotto_draft_list;
+/** An invite as the server keeps it (sotto::InviteInfo; borrowed from a list). */
+typedef struct sotto_invite_info sotto_invite_info;
+/** A list of invites (sotto_invite_list_free). */
+typedef struct sotto_invite_list sotto_invite_list;
 /** Email notification settings (sotto::NotificationSettings). */
 typedef struct sotto_notification_settings sotto_notification_settings;
 
@@ -416,6 +424,51 @@ SOTTO_EXPORT int sotto_cancel_scheduled(sotto_client* client, const char* id_pre
 /** Sends every NOT_SENT / FAILED message, oldest first; *sent (may be NULL)
  * = how many the server took. On failure the first error. */
 SOTTO_EXPORT int sotto_retry_unsent(sotto_client* client, int* sent, char** errmsg);
+
+/** This device's outgoing messages the server still holds for later
+ * delivery, soonest first (sotto::Client::ListScheduled). Local; marks
+ * nothing read. *out is new (sotto_message_list_free). */
+SOTTO_EXPORT int sotto_list_scheduled(sotto_client* client, sotto_message_list** out,
+                                      char** errmsg);
+
+/* ---- drafts (kept encrypted in the profile, never sent) --------------- */
+
+/** The draft's id (1..64 of [a-z0-9_-]). */
+SOTTO_EXPORT const char* sotto_draft_id(const sotto_draft* d);
+/** The recipient as typed so far ("" if none). */
+SOTTO_EXPORT const char* sotto_draft_to(const sotto_draft* d);
+/** SOTTO_KIND_TEXT or SOTTO_KIND_LETTER. */
+SOTTO_EXPORT sotto_message_kind sotto_draft_kind(const sotto_draft* d);
+/** A letter's subject ("" for a text). */
+SOTTO_EXPORT const char* sotto_draft_subject(const sotto_draft* d);
+/** The body; *len (may be NULL) gets its length in bytes. */
+SOTTO_EXPORT const char* sotto_draft_body(const sotto_draft* d, size_t* len);
+/** A reply's original message id (hex), or "". */
+SOTTO_EXPORT const char* sotto_draft_in_reply_to(const sotto_draft* d);
+/** When it was last saved (Unix ms). */
+SOTTO_EXPORT int64_t sotto_draft_updated_ms(const sotto_draft* d);
+/** Frees a draft; NULL is fine. */
+SOTTO_EXPORT void sotto_draft_free(sotto_draft* d);
+/** Number of drafts. */
+SOTTO_EXPORT size_t sotto_draft_list_count(const sotto_draft_list* l);
+/** The i-th draft (borrowed; NULL if out of range). */
+SOTTO_EXPORT const sotto_draft* sotto_draft_list_get(const sotto_draft_list* l, size_t i);
+/** Frees the list; NULL is fine. */
+SOTTO_EXPORT void sotto_draft_list_free(sotto_draft_list* l);
+
+/** Saves a draft (sotto::Client::SaveDraft): `id` NULL or "" makes a new
+ * one; the strings may be NULL ("" then). *out (may be NULL) is the draft as
+ * stored (sotto_draft_free). INVALID_ARGUMENT names the field that is too
+ * long or malformed. The C sends take no draft id: delete the draft with
+ * sotto_delete_draft once the send succeeded. */
+SOTTO_EXPORT int sotto_save_draft(sotto_client* client, const char* id, const char* to,
+                                  sotto_message_kind kind, const char* subject, const char* body,
+                                  size_t body_len, const char* in_reply_to, sotto_draft** out,
+                                  char** errmsg);
+/** Every draft, the most recently saved first; *out is new. */
+SOTTO_EXPORT int sotto_list_drafts(sotto_client* client, sotto_draft_list** out, char** errmsg);
+/** Deletes the draft `id`. NOT_FOUND if there is none. */
+SOTTO_EXPORT int sotto_delete_draft(sotto_client* client, const char* id, char** errmsg);
 
 /* ---- receiving -------------------------------------------------------- */
 
@@ -632,6 +685,13 @@ SOTTO_EXPORT int sotto_set_policy(sotto_client* client, const sotto_policy* poli
 SOTTO_EXPORT int sotto_get_policy(sotto_client* client, const char* therapist, sotto_policy** out,
                                   char** errmsg);
 
+/** When a reply to a message sent at sent_at_ms would be due under `policy`
+ * (sotto::PreviewDue: the server's own computation). Needs no client.
+ * INVALID_ARGUMENT naming the policy's bad field, or a time outside
+ * 1970..9999. */
+SOTTO_EXPORT int sotto_preview_due(const sotto_policy* policy, int64_t sent_at_ms, int64_t* due_ms,
+                                   char** errmsg);
+
 /* ---- invites and care links ------------------------------------------- */
 
 /** A therapist creates an invite valid for valid_for_ms (<= 0: 7 days).
@@ -650,6 +710,31 @@ SOTTO_EXPORT int sotto_accept_invite(sotto_client* client, const char* code, cha
 /** Checks a typed invite code without the server (sotto::ParseInviteCode).
  * *has_key_commitment (may be NULL) = 1 for a 28-character code. */
 SOTTO_EXPORT int sotto_parse_invite_code(const char* typed, int* has_key_commitment, char** errmsg);
+
+/** The server's id of the invite (16 hex). */
+SOTTO_EXPORT const char* sotto_invite_info_id(const sotto_invite_info* i);
+/** The code, if this device created the invite and keeps it; else "". */
+SOTTO_EXPORT const char* sotto_invite_info_code(const sotto_invite_info* i);
+/** When it was created (Unix ms). */
+SOTTO_EXPORT int64_t sotto_invite_info_created_ms(const sotto_invite_info* i);
+/** When it expires or expired (Unix ms). */
+SOTTO_EXPORT int64_t sotto_invite_info_expires_at_ms(const sotto_invite_info* i);
+/** 1 once a client used it. */
+SOTTO_EXPORT int sotto_invite_info_used(const sotto_invite_info* i);
+/** Who used it ("" while unused). */
+SOTTO_EXPORT const char* sotto_invite_info_used_by(const sotto_invite_info* i);
+/** When it was used (Unix ms; 0 while unused). */
+SOTTO_EXPORT int64_t sotto_invite_info_used_ms(const sotto_invite_info* i);
+/** Number of invites. */
+SOTTO_EXPORT size_t sotto_invite_list_count(const sotto_invite_list* l);
+/** The i-th invite (borrowed; NULL if out of range). */
+SOTTO_EXPORT const sotto_invite_info* sotto_invite_list_get(const sotto_invite_list* l, size_t i);
+/** Frees the list; NULL is fine. */
+SOTTO_EXPORT void sotto_invite_list_free(sotto_invite_list* l);
+/** A therapist's own invites, newest first: valid ones and those used or
+ * expired in the last 30 days (sotto::Client::ListInvites); *out is new.
+ * PERMISSION_DENIED for a client. */
+SOTTO_EXPORT int sotto_list_invites(sotto_client* client, sotto_invite_list** out, char** errmsg);
 
 /** The other party of the link. */
 SOTTO_EXPORT const char* sotto_link_peer(const sotto_link* l);

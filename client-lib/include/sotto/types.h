@@ -93,6 +93,13 @@ struct SendOptions {
   /// Send later: the server holds the message until then. InfinitePast (the
   /// default) or any past time sends now.
   absl::Time deliver_at = absl::InfinitePast();
+  /// The draft (Client::SaveDraft) this message was written in, or empty.
+  /// It is deleted once the message is safe: the server took it, or it is
+  /// kept in the history as kNotSent to go out later. A send that fails
+  /// otherwise (bad input, a refusal for good: the caller still has only the
+  /// draft) keeps it. SendToCareTeam deletes it once one therapist got the
+  /// message. An id with no draft is ignored.
+  std::string draft_id;
 };
 
 /// A receipt that moved one of our sent messages forward (Listen's
@@ -167,6 +174,51 @@ struct Invite {
   std::string code;
   /// When the invite expires (Unix ms).
   int64_t expires_at_ms = 0;
+  /// The server's id for it (InviteInfo::id; 16 hex); empty from a server
+  /// older than ListInvites.
+  std::string id;
+};
+
+/// An invite as the server remembers it for the therapist who created it
+/// (Client::ListInvites). Only the caller's own invites are ever listed.
+struct InviteInfo {
+  /// The server's id for the invite (16 lowercase hex characters), also in
+  /// Invite::id. Not the code: the server keeps only a hash of the code.
+  std::string id;
+  /// The code as Client::CreateInvite returned it, if this device created
+  /// it and still keeps it (the profile's encrypted store); empty otherwise
+  /// (another device, or an invite used or expired more than 30 days ago).
+  std::string code;
+  /// When the invite was created (Unix ms, server time).
+  int64_t created_ms = 0;
+  /// When it expires or expired (Unix ms).
+  int64_t expires_at_ms = 0;
+  /// True once a client used it (registered or accepted with it).
+  bool used = false;
+  /// Who used it; empty while unused.
+  std::string used_by;
+  /// When it was used (Unix ms); 0 while unused.
+  int64_t used_ms = 0;
+};
+
+/// A message being written, kept encrypted in the profile's local store
+/// (Client::SaveDraft) so that nothing written is lost before it is sent.
+struct Draft {
+  /// 1..64 characters of [a-z0-9_-]; SaveDraft makes one (32 lowercase hex
+  /// characters) when empty.
+  std::string id;
+  /// The recipient's handle as typed so far (may be empty; not checked).
+  std::string to;
+  /// A text or a letter.
+  MessageKind kind = MessageKind::kText;
+  /// Letters: the subject (at most 200 bytes).
+  std::string subject;
+  /// The text or the letter's body (at most 48 KiB, a letter's limit).
+  std::string body;
+  /// A reply's original message id (hex), or empty.
+  std::string in_reply_to;
+  /// When it was last saved (Unix ms, this device's clock); set by SaveDraft.
+  int64_t updated_ms = 0;
 };
 
 /// A care link between a client and a therapist.

@@ -1,0 +1,132 @@
+// /api/conversations, send, letter, reply, cancel, scheduled.
+
+#include <string>
+
+#include "absl/time/time.h"
+#include "api.h"
+#include "json_output.h"
+
+namespace sotto::desk {
+namespace {
+
+// SendResult as docs/DESK.md: the stored message (read --json's element),
+// the reply expectation (a client's message to a therapist) and notices.
+std::string SendResultJson(const SendResult& result) {
+  Json j = {{"message", Embed(cli::MessageJson(result.message))},
+            {"expectation", nullptr},
+            {"notices", Json::array()}};
+  if (result.expectation.has_value()) {
+    const ReplyExpectation& e = *result.expectation;
+    j["expectation"] = {{"due_ms", e.due_ms},
+                        {"reply_window_minutes", e.reply_window_minutes},
+                        {"away_note", e.away_note},
+                        {"away_until_ms", e.away_until_ms},
+                        {"emergency_note", e.emergency_note}};
+  }
+  for (const IdentityNotice& n : result.notices) {
+    j["notices"].push_back(
+        {{"peer", n.peer},
+         {"kind", n.kind == IdentityNotice::Kind::kAccepted ? "accepted" : "held"},
+         {"text", n.text}});
+  }
+  return Dump(j);
+}
+
+// "at_ms" (send later), absent or 0 for now.
+absl::StatusOr<SendOptions> SendOptionsFrom(const Json& body) {
+  absl::StatusOr<int64_t> at_ms = IntMember(body, "at_ms", 0, /*optional=*/true);
+  if (!at_ms.ok()) return at_ms.status();
+  SendOptions options;
+  if (*at_ms != 0) options.deliver_at = absl::FromUnixMillis(*at_ms);
+  return options;
+}
+
+// The strings `names` of `body`, all required, in order.
+template <size_t N>
+absl::Status Strings(const Json& body, const char* const (&names)[N], std::string (&out)[N]) {
+  for (size_t i = 0; i < N; ++i) {
+    absl::StatusOr<std::string> value = StringMember(body, names[i]);
+    if (!value.ok()) return value.status();
+    out[i] = *std::move(value);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> Answer(absl::StatusOr<SendResult> sent) {
+  if (!sent.ok()) return sent.status();
+  return SendResultJson(*sent);
+}
+
+void AddReadRoutes(Api& api) {
+  api.Route(
+      "GET", "/api/conversations",
+      [](Client& client, const httplib::Request&, const Json&) -> absl::StatusOr<std::string> {
+        auto conversations = client.ListConversations();
+        if (!conversations.ok()) return conversations.status();
+        return cli::InboxJson(*conversations);
+      });
+  api.Route(
+      "GET", R"(/api/conversations/([^/]+))",
+      [](Client& client, const httplib::Request& req, const Json&) -> absl::StatusOr<std::string> {
+        const std::string peer = req.matches[1];
+        auto messages = client.ReadConversation(peer);
+        if (!messages.ok()) return messages.status();
+        return cli::ConversationJson(peer, *messages);
+      });
+}
+
+void AddSendRoutes(Api& api) {
+  api.Route(
+      "POST", "/api/send",
+      [](Client& client, const httplib::Request&, const Json& body) -> absl::StatusOr<std::string> {
+        std::string v[2];
+        if (absl::Status s = Strings(body, {"to", "text"}, v); !s.ok()) return s;
+        absl::StatusOr<SendOptions> options = SendOptionsFrom(body);
+        if (!options.ok()) return options.status();
+        return Answer(client.SendText(v[0], v[1], *options));
+      });
+  api.Route(
+      "POST", "/api/letter",
+      [](Client& client, const httplib::Request&, const Json& body) -> absl::StatusOr<std::string> {
+        std::string v[3];
+        if (absl::Status s = Strings(body, {"to", "subject", "body"}, v); !s.ok()) return s;
+        absl::StatusOr<SendOptions> options = SendOptionsFrom(body);
+        if (!options.ok()) return options.status();
+        return Answer(client.SendLetter(v[0], v[1], v[2], *options));
+      });
+  api.Route(
+      "POST", "/api/reply",
+      [](Client& client, const httplib::Request&, const Json& body) -> absl::StatusOr<std::string> {
+        std::string v[2];
+        if (absl::Status s = Strings(body, {"id", "body"}, v); !s.ok()) return s;
+        absl::StatusOr<SendOptions> options = SendOptionsFrom(body);
+        if (!options.ok()) return options.status();
+        return Answer(client.Reply(v[0], v[1], *options));
+      });
+  api.Route(
+      "POST", "/api/cancel",
+      [](Client& client, const httplib::Request&, const Json& body) -> absl::StatusOr<std::string> {
+        absl::StatusOr<std::string> id = StringMember(body, "id");
+        if (!id.ok()) return id.status();
+        if (absl::Status s = client.CancelScheduled(*id); !s.ok()) return s;
+        return std::string("{}\n");
+      });
+}
+
+void AddScheduledRoute(Api& api) {
+  api.Route("GET", "/api/scheduled",
+            [](Client&, const httplib::Request&, const Json&) -> absl::StatusOr<std::string> {
+              return absl::UnimplementedError(
+                  "the list of scheduled messages is not built yet (Client::ListScheduled)");
+            });
+}
+
+}  // namespace
+
+void AddMessageRoutes(Api& api) {
+  AddReadRoutes(api);
+  AddSendRoutes(api);
+  AddScheduledRoute(api);
+}
+
+}  // namespace sotto::desk

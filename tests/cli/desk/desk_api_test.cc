@@ -1,0 +1,162 @@
+// `sotto desk`'s API over a real profile and a real sotto-server: the
+// setup / locked / open states, sending and reading, and live events from a
+// message another profile sends.
+
+#include <atomic>
+#include <string>
+#include <thread>
+
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "desk_fixture.h"
+#include "gmock/gmock.h"
+
+namespace sotto::desk {
+namespace {
+
+using nlohmann::json;
+using ::testing::HasSubstr;
+
+class DeskApiTest : public DeskTest {};
+
+TEST_F(DeskApiTest, StartsLockedWithoutPassphraseAndUnlocksFromThePage) {
+  desk_ = StartDesk(dirs_->sub("sam"), /*passphrase=*/"");
+  ASSERT_NE(desk_, nullptr);
+  Page page(desk_->port());
+  ASSERT_TRUE(page.Open(Token(*desk_)));
+  json state = Page::Body(page.Get("/api/state"));
+  EXPECT_EQ(state["state"], "locked");
+  httplib::Result locked = page.Get("/api/conversations");
+  ASSERT_TRUE(locked);
+  EXPECT_EQ(locked->status, 423);
+  EXPECT_EQ(Page::Body(locked)["locked"], true);
+
+  httplib::Result wrong = page.Post("/api/unlock", {{"passphrase", "not it"}});
+  ASSERT_TRUE(wrong);
+  EXPECT_EQ(wrong->status, 401);
+  EXPECT_EQ(Page::Body(wrong)["error"], "wrong passphrase");
+  EXPECT_EQ(Page::Body(page.Get("/api/state"))["state"], "locked");
+
+  httplib::Result right = page.Post("/api/unlock", {{"passphrase", kPassphrase}});
+  ASSERT_TRUE(right);
+  EXPECT_EQ(right->status, 200);
+  state = Page::Body(right);
+  EXPECT_EQ(state["state"], "open");
+  EXPECT_EQ(state["handle"], "sam");
+  EXPECT_EQ(state["role"], "client");
+  EXPECT_EQ(state["auto_lock_minutes"], 15);
+  EXPECT_EQ(page.Get("/api/conversations")->status, 200);
+}
+
+TEST_F(DeskApiTest, LockNowLocksTheApiAndTellsTheEventStream) {
+  OpenSamsDesk();
+  std::string stream;
+  absl::Notification opened, saw_locked;
+  std::thread reader([&] {
+    Page listener(desk_->port());
+    listener.Open(Token(*desk_));
+    listener.http().Get("/api/events", listener.Headers(), [&](const char* data, size_t n) {
+      stream.append(data, n);
+      if (!opened.HasBeenNotified()) opened.Notify();
+      if (stream.find("event: locked") != std::string::npos) {
+        saw_locked.Notify();
+        return false;
+      }
+      return true;
+    });
+  });
+  ASSERT_TRUE(opened.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  httplib::Result r = page_->Post("/api/lock");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(Page::Body(r)["state"], "locked");
+  EXPECT_TRUE(saw_locked.WaitForNotificationWithTimeout(absl::Seconds(10))) << stream;
+  EXPECT_EQ(page_->Get("/api/conversations")->status, 423);
+  EXPECT_EQ(page_->Post("/api/send", {{"to", "dr-rivera"}, {"text", "hi"}})->status, 423);
+  desk_->Stop();
+  reader.join();
+}
+
+TEST_F(DeskApiTest, MessageFromAnotherProfileAppearsOnTheEventStream) {
+  OpenSamsDesk();
+  const std::string text = "live " + std::to_string(absl::ToUnixNanos(absl::Now()));
+  std::string stream;
+  absl::Notification opened, arrived;
+  std::thread reader([&] {
+    page_->http().Get("/api/events", page_->Headers(), [&](const char* data, size_t n) {
+      stream.append(data, n);
+      if (!opened.HasBeenNotified()) opened.Notify();
+      if (stream.find(text) != std::string::npos) {
+        arrived.Notify();
+        return false;
+      }
+      return true;
+    });
+  });
+  ASSERT_TRUE(opened.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  ASSERT_OK(rivera_->SendText("sam", text).status());
+  EXPECT_TRUE(arrived.WaitForNotificationWithTimeout(absl::Seconds(20))) << stream;
+  EXPECT_THAT(stream, HasSubstr("event: message\ndata: {"));
+  desk_->Stop();
+  reader.join();
+  // And it is in the conversation the page reads.
+}
+
+TEST_F(DeskApiTest, SendsAndReadsTheConversation) {
+  OpenSamsDesk();
+  httplib::Result sent =
+      page_->Post("/api/send", {{"to", "dr-rivera"}, {"text", "<script>x</script>"}});
+  ASSERT_TRUE(sent);
+  ASSERT_EQ(sent->status, 200) << sent->body;
+  json result = Page::Body(sent);
+  EXPECT_EQ(result["message"]["text"], "<script>x</script>");
+  EXPECT_EQ(result["message"]["outgoing"], true);
+  EXPECT_TRUE(result.contains("expectation"));
+  httplib::Result read = page_->Get("/api/conversations/dr-rivera");
+  ASSERT_TRUE(read);
+  json conversation = Page::Body(read);
+  EXPECT_EQ(conversation["peer"], "dr-rivera");
+  ASSERT_FALSE(conversation["messages"].empty());
+  EXPECT_EQ(conversation["messages"].back()["text"], "<script>x</script>");
+  // Bad input names what was wrong.
+  httplib::Result bad = page_->Post("/api/send", {{"to", "dr-rivera"}});
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_THAT(Page::Body(bad)["error"].get<std::string>(), HasSubstr("\"text\""));
+}
+
+TEST_F(DeskApiTest, SetupJoinsWithAnInvite) {
+  testing::TempDir fresh;
+  desk_ = StartDesk(fresh.sub("profile"), /*passphrase=*/"");
+  ASSERT_NE(desk_, nullptr);
+  Page page(desk_->port());
+  ASSERT_TRUE(page.Open(Token(*desk_)));
+  EXPECT_EQ(Page::Body(page.Get("/api/state"))["state"], "setup");
+  // Nothing to read yet: 409 naming what to do (not 423: nothing is locked).
+  httplib::Result early = page.Get("/api/conversations");
+  ASSERT_TRUE(early);
+  EXPECT_EQ(early->status, 409);
+  EXPECT_THAT(early->body, HasSubstr("join with an invite"));
+  ASSERT_OK_AND_ASSIGN(Invite invite, rivera_->CreateInvite());
+  httplib::Result r =
+      page.Post("/api/setup", {{"server", server_->address()},
+                               {"handle", "robin"},
+                               {"passphrase", "a long enough passphrase for robin 7"},
+                               {"invite_code", invite.code}});
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(Page::Body(r)["state"], "open");
+  EXPECT_EQ(Page::Body(r)["handle"], "robin");
+  json links = Page::Body(page.Get("/api/links"));
+  ASSERT_EQ(links["links"].size(), 1u) << links;
+  EXPECT_EQ(links["links"][0]["peer"], "dr-rivera");
+  // Once set up, setup is refused.
+  EXPECT_EQ(page.Post("/api/setup", {{"server", server_->address()},
+                                     {"handle", "robin2"},
+                                     {"passphrase", "x"},
+                                     {"invite_code", invite.code}})
+                ->status,
+            409);
+}
+
+}  // namespace
+}  // namespace sotto::desk
