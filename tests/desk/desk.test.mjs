@@ -32,6 +32,7 @@ const strayRequests = [];
 
 async function newPage(desk) {
   const context = await browser.newContext({viewport: DESKTOP});
+  context.setDefaultTimeout(10000);
   const page = await context.newPage();
   page.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss().catch(() => {}); });
   page.on('request', (r) => {
