@@ -118,7 +118,7 @@ function drawChunked(list, messages) {
 
 export async function showConversation(main, arg) {
   const [peer, mode] = arg.split('/');
-  const data = await get('/api/conversations/' + enc(peer));
+  const data = await fetchConversation(peer);
   const messages = data.messages || [];
   const list = h('ol', {class: 'messages', tabindex: '0', 'aria-label': 'Messages with ' + peer});
   const composer = await createComposer({to: peer, onSent: () => reload()});
@@ -137,9 +137,19 @@ export async function showConversation(main, arg) {
   }
 }
 
+// A peer with no messages yet is a 404 from the API: an empty conversation.
+async function fetchConversation(peer) {
+  try {
+    return await get('/api/conversations/' + enc(peer));
+  } catch (err) {
+    if (err.status === 404) return {peer, messages: []};
+    throw err;
+  }
+}
+
 async function reload() {
   if (!view) return;
-  const data = await get('/api/conversations/' + enc(view.peer));
+  const data = await fetchConversation(view.peer);
   const messages = data.messages || [];
   view.byId = new Map(messages.map((m) => [m.id, m]));
   const atBottom = nearBottom(view.list);
