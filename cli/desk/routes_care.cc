@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "api.h"
 #include "json_output.h"
+#include "qr.h"
 #include "time_parse.h"
 
 namespace sotto::desk {
@@ -136,17 +137,30 @@ void AddPolicyRoutes(Api& api) {
       [](Client& client, const httplib::Request&, const Json& body) -> absl::StatusOr<std::string> {
         absl::StatusOr<ResponsePolicy> policy = EditedPolicy(client, body);
         if (!policy.ok()) return policy.status();
-        return absl::UnimplementedError(
-            "the due-time preview is not built yet (the library's policy preview)");
+        absl::StatusOr<absl::Time> due = PreviewDue(*policy, absl::Now());
+        if (!due.ok()) return due.status();
+        return Dump({{"due_ms", absl::ToUnixMillis(*due)}});
       });
 }
 
 void AddInviteRoutes(Api& api) {
-  api.Route("GET", "/api/invites",
-            [](Client&, const httplib::Request&, const Json&) -> absl::StatusOr<std::string> {
-              return absl::UnimplementedError(
-                  "the list of invites is not built yet (Client::ListInvites)");
-            });
+  api.Route(
+      "GET", "/api/invites",
+      [](Client& client, const httplib::Request&, const Json&) -> absl::StatusOr<std::string> {
+        auto invites = client.ListInvites();
+        if (!invites.ok()) return invites.status();
+        Json list = Json::array();
+        for (const InviteInfo& i : *invites) {
+          list.push_back({{"id", i.id},
+                          {"code", i.code.empty() ? Json() : Json(i.code)},
+                          {"created_ms", i.created_ms},
+                          {"expires_at_ms", i.expires_at_ms},
+                          {"used", i.used},
+                          {"used_by", i.used_by.empty() ? Json() : Json(i.used_by)},
+                          {"used_ms", i.used_ms}});
+        }
+        return Dump({{"invites", list}});
+      });
   api.Route(
       "POST", "/api/invites",
       [](Client& client, const httplib::Request&, const Json& body) -> absl::StatusOr<std::string> {
@@ -157,9 +171,10 @@ void AddInviteRoutes(Api& api) {
         }
         auto invite = client.CreateInvite(absl::Hours(*hours));
         if (!invite.ok()) return invite.status();
-        return Dump({{"code", invite->code},
-                     {"expires_at_ms", invite->expires_at_ms},
-                     {"qr_svg", nullptr}});
+        absl::StatusOr<std::string> qr = cli::QrSvg(invite->code);
+        if (!qr.ok()) return qr.status();
+        return Dump(
+            {{"code", invite->code}, {"expires_at_ms", invite->expires_at_ms}, {"qr_svg", *qr}});
       });
   api.Route(
       "POST", "/api/accept-invite",
@@ -186,8 +201,12 @@ void AddIdentityRoutes(Api& api) {
         const std::string peer = req.matches[1];
         auto number = client.SafetyNumber(peer);
         if (!number.ok()) return number.status();
+        // The 60 digits, which any QR reader shows as they are: the two
+        // people compare them in person.
+        absl::StatusOr<std::string> qr = cli::QrSvg(number->digits);
+        if (!qr.ok()) return qr.status();
         Json j = Embed(cli::SafetyNumberJson(peer, *number));
-        j["qr_svg"] = nullptr;
+        j["qr_svg"] = *qr;
         return Dump(j);
       });
   api.Route(

@@ -32,12 +32,16 @@ std::string SendResultJson(const SendResult& result) {
   return Dump(j);
 }
 
-// "at_ms" (send later), absent or 0 for now.
+// "at_ms" (send later), absent or 0 for now; "draft_id", the draft the
+// message was written in (deleted with the send, as SendOptions::draft_id).
 absl::StatusOr<SendOptions> SendOptionsFrom(const Json& body) {
   absl::StatusOr<int64_t> at_ms = IntMember(body, "at_ms", 0, /*optional=*/true);
   if (!at_ms.ok()) return at_ms.status();
+  absl::StatusOr<std::string> draft_id = StringMember(body, "draft_id", /*optional=*/true);
+  if (!draft_id.ok()) return draft_id.status();
   SendOptions options;
   if (*at_ms != 0) options.deliver_at = absl::FromUnixMillis(*at_ms);
+  options.draft_id = *std::move(draft_id);
   return options;
 }
 
@@ -114,11 +118,15 @@ void AddSendRoutes(Api& api) {
 }
 
 void AddScheduledRoute(Api& api) {
-  api.Route("GET", "/api/scheduled",
-            [](Client&, const httplib::Request&, const Json&) -> absl::StatusOr<std::string> {
-              return absl::UnimplementedError(
-                  "the list of scheduled messages is not built yet (Client::ListScheduled)");
-            });
+  api.Route(
+      "GET", "/api/scheduled",
+      [](Client& client, const httplib::Request&, const Json&) -> absl::StatusOr<std::string> {
+        auto scheduled = client.ListScheduled();
+        if (!scheduled.ok()) return scheduled.status();
+        Json messages = Json::array();
+        for (const Message& m : *scheduled) messages.push_back(Embed(cli::MessageJson(m)));
+        return Dump({{"messages", messages}});
+      });
 }
 
 }  // namespace
