@@ -3,7 +3,7 @@
 // profile, never in the browser). Shows the expected reply time and away note
 // before sending (from the therapist's policy) and after (the send result),
 // and the "not for emergencies" notice, always.
-import {get, post, put, del, enc} from './api.js';
+import {get, post, put, enc} from './api.js';
 import {h, field, formatTime, statusLine, showError, showOk, debounce, randomId,
         localInputToMs, msToLocalInput, announce} from './dom.js';
 import {session} from './session.js';
@@ -79,6 +79,7 @@ function expectationAfter(result) {
 export async function createComposer({to, onSent}) {
   const uid = randomId().slice(0, 6);
   let draftId = randomId();
+  let draftSaved = false;  // whether draftId exists in the profile
   let replying = null;
   const kindText = h('input', {type: 'radio', name: 'kind-' + uid, id: 'kind-text-' + uid,
                                value: 'text', checked: true});
@@ -132,6 +133,7 @@ export async function createComposer({to, onSent}) {
     if (!body.value && !subject.value) return;
     try {
       await put('/api/drafts/' + draftId, draft());
+      draftSaved = true;
       saved.textContent = 'Draft saved ' + formatTime(Date.now());
     } catch (err) {
       saved.textContent = 'The draft was not saved: ' + err.message;
@@ -140,6 +142,7 @@ export async function createComposer({to, onSent}) {
 
   const restore = (d) => {
     draftId = d.id;
+    draftSaved = true;
     if (d.kind === 'letter') kindLetter.checked = true; else kindText.checked = true;
     subject.value = d.subject || '';
     body.value = d.body || '';
@@ -163,7 +166,8 @@ export async function createComposer({to, onSent}) {
       showError(status, 'A text holds up to 4096 bytes: choose Letter for anything longer.');
       return;
     }
-    const extra = atMs ? {at_ms: atMs} : {};
+    // The desk deletes a saved draft in the same local write as the message.
+    const extra = {...(atMs ? {at_ms: atMs} : {}), ...(draftSaved ? {draft_id: draftId} : {})};
     send.disabled = true;
     try {
       let result;
@@ -174,8 +178,8 @@ export async function createComposer({to, onSent}) {
       } else {
         result = await post('/api/send', {to, text: body.value, ...extra});
       }
-      del('/api/drafts/' + draftId).catch(() => {});
       draftId = randomId();
+      draftSaved = false;
       body.value = subject.value = '';
       replying = null;
       later.checked = false;

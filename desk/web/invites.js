@@ -3,7 +3,9 @@ import {get, post, enc} from './api.js';
 import {h, replace, field, formatTime, statusLine, showError, svgImage, announce} from './dom.js';
 
 export async function showInvites(main) {
-  const data = await get('/api/invites');
+  // The list may be unavailable (a server without invite listing: 501);
+  // creating an invite still works.
+  const data = await get('/api/invites').catch((err) => ({error: err}));
   const hours = h('select', {id: 'inv-hours'},
       [[24, '1 day'], [72, '3 days'], [168, '7 days']].map(([v, t]) =>
           h('option', {value: String(v), selected: v === 168}, t)));
@@ -30,7 +32,8 @@ export async function showInvites(main) {
     }
   });
   const list = h('div');
-  drawList(list, data.invites || []);
+  if (data.error) replace(list, h('p', {class: 'list-error'}, 'The list is not available: ', data.error.message));
+  else drawList(list, data.invites || []);
   replace(main, h('h1', {}, 'Invites'), form, created,
           h('h2', {id: 'inv-list-title'}, 'Invites from this device'), list);
 }
@@ -47,8 +50,8 @@ function drawList(list, invites) {
   replace(list, h('div', {class: 'table-wrap'}, h('table', {'aria-labelledby': 'inv-list-title'},
       h('thead', {}, h('tr', {}, ['Code', 'Expires', 'Used'].map((t) => h('th', {scope: 'col'}, t)))),
       h('tbody', {}, invites.map((i) => h('tr', {},
-          h('td', {class: 'code'}, i.code), h('td', {}, formatTime(i.expires_at_ms)),
-          h('td', {}, i.used ? 'used' : 'not used')))))));
+          h('td', {class: 'code'}, i.code || '(made on another device)'), h('td', {}, formatTime(i.expires_at_ms)),
+          h('td', {}, i.used ? 'used' + (i.used_by ? ` by ${i.used_by}` : '') : 'not used')))))));
 }
 
 export async function showLinks(main) {
