@@ -1,6 +1,6 @@
 // Conversations: the list, and one conversation with its composer. A long
-// conversation is drawn newest first in chunks so the first paint is quick;
-// each message has content-visibility: auto (app.css) so scrolling stays smooth.
+// conversation is drawn newest first, then older messages in chunks per frame,
+// so the newest show at once and the page never stalls.
 import {get, post, enc} from './api.js';
 import {h, replace, formatTime, announce, debounce} from './dom.js';
 import {session} from './session.js';
