@@ -111,7 +111,6 @@ describe('Sotto Desk in the browser', () => {
 
   it('the therapist creates an invite shown as code and QR', async () => {
     await tPage.locator('#queue-title').waitFor();
-    await shot(tPage, 'queue-empty');
     await tPage.getByRole('link', {name: 'Invites'}).click();
     await tPage.getByRole('button', {name: 'Create invite'}).click();
     const code = (await tPage.locator('#invite-code').textContent()).trim();
