@@ -45,6 +45,15 @@ export async function showConversations(main) {
 
 function messageTime(m) { return m.sent_at_ms || m.server_time_ms || 0; }
 
+// Receipts seen live, by message id: one that arrives while the conversation
+// is being fetched again must not be lost to a read of the store made just
+// before it (kept in memory, dropped on lock with session.cache).
+const RANK = {sent: 1, delivered: 2, read: 3};
+function latestState(m) {
+  const live = session.cache.get('receipt:' + m.id);
+  return live && (RANK[live] || 0) > (RANK[m.state] || 0) ? live : m.state;
+}
+
 function renderMessage(m) {
   const li = h('li', {class: 'msg ' + (m.outgoing ? 'out' : 'in') +
                               (m.kind === 'letter' ? ' letter' : ''), 'data-id': m.id});
@@ -61,9 +70,9 @@ function renderMessage(m) {
   li.appendChild(h('div', {class: 'text'}, m.text || ''));
   const foot = h('p', {class: 'foot'});
   if (m.outgoing) {
-    const label = STATE_LABEL[m.state] || m.state || '';
-    foot.appendChild(h('span', {class: 'state state-' + String(m.state).replace(' ', '_')},
-                       label));
+    const state = latestState(m);
+    foot.appendChild(h('span', {class: 'state state-' + String(state).replace(' ', '_')},
+                       STATE_LABEL[state] || state || ''));
     if (m.failure) foot.appendChild(h('span', {class: 'failure'}, ' — ' + m.failure));
     if (m.state === 'scheduled') {
       foot.appendChild(h('button', {type: 'button', class: 'small', 'data-cancel': m.id,
@@ -187,6 +196,8 @@ export function onMessage(m) {
 
 // A live `receipt` event: {message_id, peer, state}.
 export function onReceipt(r) {
+  const key = 'receipt:' + r.message_id;
+  if ((RANK[r.state] || 0) > (RANK[session.cache.get(key)] || 0)) session.cache.set(key, r.state);
   if (!view || !view.list.isConnected) return;
   const li = view.list.querySelector(`li[data-id="${CSS.escape(r.message_id || '')}"]`);
   const state = li && li.querySelector('.state');

@@ -105,8 +105,10 @@ describe('Sotto Desk in the browser', () => {
   after(async () => {
     if (browser) await browser.close();
     if (other) other.close();
-    stopAll();
-    if (root && !process.env.SOTTO_DESK_KEEP) fs.rmSync(root, {recursive: true, force: true});
+    await stopAll();
+    if (root && !process.env.SOTTO_DESK_KEEP) {
+      fs.rmSync(root, {recursive: true, force: true, maxRetries: 5});
+    }
   });
 
   it('the therapist creates an invite shown as code and QR', async () => {

@@ -96,10 +96,16 @@ export async function startDesk(root, name, profile, passphrase) {
   return {url, origin: new URL(url).origin, port: Number(new URL(url).port), child};
 }
 
-export function stopAll() {
-  for (const child of children.reverse()) {
-    if (child.exitCode === null) child.kill('SIGTERM');
-  }
+// SIGTERM to every process started here, waiting (5 s, then SIGKILL) until
+// each has exited, so nothing still writes into the temporary directory.
+export async function stopAll() {
+  const running = children.reverse().filter((c) => c.exitCode === null && c.signalCode === null);
+  await Promise.all(running.map((child) => new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.once('exit', () => { clearTimeout(timer); resolve(); });
+    child.kill('SIGTERM');
+  })));
+  children.length = 0;
 }
 
 export {until};
