@@ -2,60 +2,44 @@
 // ask for the passphrase, call the library, print. The commands live in
 // commands/, one file per group; the flags they share in options.h. Errors
 // are one line on stderr (`sotto: <message>`, plus the detail with
-// --verbose) and exit status 1.
+// --verbose) and exit status 1. When `sotto agent` (or `sotto desk`) holds
+// the profile open, a parsed command is forwarded to it (agent/forward.h)
+// and runs there, on the open session.
 
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
-#include "absl/strings/str_cat.h"
-#include "commands/commands.h"
+#include "agent/agent_command.h"
+#include "agent/forward.h"
+#include "desk/desk_command.h"
 #include "grpc/support/log.h"
 #include "options.h"
 #include "output.h"
+#include "run.h"
 #include "sotto/no_core_dumps.h"
-
-#ifndef SOTTO_VERSION
-#error "SOTTO_VERSION is set by cli/CMakeLists.txt from the CMake project version"
-#endif
 
 namespace sotto::cli {
 
 int Main(int argc, char** argv) {
-  CLI::App app{
-      "sotto — end-to-end encrypted messages between you and your therapist.\n"
-      "The passphrase comes from SOTTO_PASSPHRASE or a prompt.\n"
-      "WHEN is +2h, +30m, +1d, 09:00, \"tomorrow 09:00\", \"2026-12-01 09:00\" (local time)\n"
-      "or RFC 3339; a DURATION is 2h, 90m, 1d or 1h30m."};
-  app.set_version_flag("--version", absl::StrCat("sotto ", SOTTO_VERSION),
-                       "Print the version and exit");
-  app.require_subcommand(1);
+  CLI::App app;
+  ConfigureApp(app);
   Context context(app);
-  RegisterAccountCommands(app, context);
-  RegisterIdentityCommands(app, context);
-  RegisterMessageCommands(app, context);
-  RegisterCareCommands(app, context);
-  RegisterQueueCommands(app, context);
-  RegisterNotifyCommands(app, context);
-  RegisterDeskCommand(app, context);
-
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
-    if (app.get_subcommands().empty()) {
-      // CLI11 says "A subcommand is required" even for a typo; name the typo.
-      const std::vector<std::string> rest = app.remaining();
-      return Fail(absl::InvalidArgumentError(
-          rest.empty() ? std::string("which command? see sotto --help")
-                       : absl::StrCat("unknown command \"", rest.front(), "\"; see sotto --help")));
-    }
-    return Fail(absl::InvalidArgumentError(e.what()));
-  }
-  if (absl::Status s = context.RunAction(); !s.ok()) return Fail(s, context.verbose());
-  return 0;
+  RegisterCommands(app, context);
+  agent::RegisterAgentCommand(app, context);
+  desk::RegisterDeskCommand(app, context);
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  // Parsed here (a parse error stays local and instant); then, when an
+  // agent holds the profile open, the command runs there
+  // (cli/agent/forward.h), else here as always.
+  return ParseAndRun(app, context, args, [&]() -> std::optional<int> {
+    const std::string name = app.get_subcommands().front()->get_name();
+    if (name == "init" || name == "agent" || name == "desk") return std::nullopt;
+    return agent::ForwardToAgent(context.profile_dir(), app, args);
+  });
 }
 
 }  // namespace sotto::cli

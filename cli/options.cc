@@ -5,8 +5,10 @@
 #include <iterator>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "io.h"
 #include "secret.h"
 #include "terminal.h"
 #include "time_parse.h"
@@ -29,7 +31,7 @@ absl::StatusOr<std::string> ReadPemFile(absl::string_view flag, const std::strin
                                         absl::string_view block, absl::string_view what,
                                         absl::string_view hint = "") {
   if (path.empty()) return std::string();
-  std::ifstream in(path);
+  std::ifstream in(ResolvePath(path));  // the caller's cwd in the agent
   if (!in) return absl::NotFoundError(absl::StrCat(flag, " ", path, ": cannot be read"));
   std::string pem((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (pem.find(absl::StrCat("-----BEGIN ", block, "-----")) == std::string::npos) {
@@ -79,6 +81,9 @@ absl::StatusOr<TlsPems> Context::ReadTls() const {
 absl::StatusOr<Client*> Context::Open() {
   absl::StatusOr<TlsPems> pems = ReadTls();
   if (!pems.ok()) return pems.status();
+  if (Caller* caller = CurrentCaller(); caller != nullptr && caller->client != nullptr) {
+    return OpenInAgent(*caller);
+  }
   absl::StatusOr<std::string> passphrase = Passphrase(/*confirm=*/false);
   if (!passphrase.ok()) return passphrase.status();
   WipeOnExit wipe_passphrase(*passphrase);
@@ -89,11 +94,33 @@ absl::StatusOr<Client*> Context::Open() {
   options.tls_ca_pem = std::move(pems->ca_pem);
   options.tls_system_roots = tls_.system_roots;
   options.tls_crl_pem = std::move(pems->crl_pem);
+  options.auto_lock_after = auto_lock_after_;
   absl::StatusOr<std::unique_ptr<Client>> client = Client::Open(options);
   if (!client.ok()) return client.status();
   passphrase_ = *std::move(passphrase);
   client_ = *std::move(client);
   return client_.get();
+}
+
+absl::StatusOr<Client*> Context::OpenInAgent(Caller& caller) {
+  Client* client = caller.client;
+  // IsLocked misses an auto-lock that is due but has not fired yet; the
+  // cheapest call that enters the session fires it, so a locked profile is
+  // noticed here, before the command has done anything it could not redo
+  // after the unlock.
+  if (!client->IsLocked()) {
+    absl::StatusOr<bool> probe = client->ReadReceipts();
+    if (probe.ok() || !absl::StartsWith(probe.status().message(), "locked:")) {
+      // `passwd` forwards the passphrase the caller typed; no other
+      // command needs it.
+      if (std::optional<std::string> p = TakeCallerSecret("SOTTO_PASSPHRASE")) {
+        passphrase_ = *std::move(p);
+      }
+      return client;
+    }
+  }
+  caller.locked = true;
+  return absl::FailedPreconditionError("locked: the sotto agent's profile is locked");
 }
 
 absl::Status ForFlag(absl::string_view flag, const absl::Status& status) {
@@ -108,11 +135,11 @@ void AddSendAtOption(CLI::App* command, std::string* at) {
 
 absl::StatusOr<absl::Time> FutureWhen(absl::string_view flag, const std::string& text) {
   const absl::Time now = absl::Now();
-  absl::StatusOr<absl::Time> t = ParseWhen(text, now, absl::LocalTimeZone());
+  absl::StatusOr<absl::Time> t = ParseWhen(text, now, LocalZone());
   if (!t.ok()) return ForFlag(flag, t.status());
   if (*t <= now) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        flag, " \"", text, "\" is in the past (", FormatWhen(*t, absl::LocalTimeZone(), now), ")"));
+    return absl::InvalidArgumentError(absl::StrCat(flag, " \"", text, "\" is in the past (",
+                                                   FormatWhen(*t, LocalZone(), now), ")"));
   }
   return t;
 }

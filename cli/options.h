@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "io.h"
 #include "sotto/client.h"
 
 namespace sotto::cli {
@@ -63,8 +64,14 @@ class Context {
 
   // Asks for the passphrase (SOTTO_PASSPHRASE or the terminal) and opens the
   // profile with the TLS flags. Call it once, after the command's own
-  // arguments are checked. The Client belongs to the Context.
+  // arguments are checked. The Client belongs to the Context. Inside the
+  // agent (io.h's CurrentCaller) it returns the agent's open Client instead
+  // (--ca/--crl are still read, relative to the caller's directory, but the
+  // agent's session keeps the TLS settings it was opened with).
   absl::StatusOr<Client*> Open();
+  // How long the Client Open makes stays unlocked without use
+  // (OpenOptions::auto_lock_after); `sotto agent --auto-lock`.
+  void set_auto_lock_after(absl::Duration after) { auto_lock_after_ = after; }
   // The passphrase Open used (for `passwd`); empty before Open.
   const std::string& passphrase() const { return passphrase_; }
 
@@ -74,9 +81,14 @@ class Context {
   absl::Status RunAction() { return action_ ? action_() : absl::OkStatus(); }
 
  private:
+  // Open inside the agent (io.h's Caller): the agent's Client, or
+  // FAILED_PRECONDITION with caller.locked set when it is locked.
+  absl::StatusOr<Client*> OpenInAgent(Caller& caller);
+
   std::string profile_dir_;
   TlsFlags tls_;
   bool verbose_ = false;
+  absl::Duration auto_lock_after_ = OpenOptions().auto_lock_after;
   std::string passphrase_;  // wiped by ~Context
   std::unique_ptr<Client> client_;
   std::function<absl::Status()> action_;

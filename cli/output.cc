@@ -1,6 +1,6 @@
 #include "output.h"
 
-#include <iostream>
+#include <ostream>
 #include <string>
 
 #include "absl/strings/cord.h"
@@ -8,6 +8,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "io.h"
 #include "sanitize.h"
 #include "sotto/invite.h"
 #include "time_parse.h"
@@ -21,23 +22,23 @@ void PrintSent(const SendResult& result) {
   const Message& m = result.message;
   const std::string peer = ForTerminal(m.peer, false);
   if (m.state == DeliveryState::kScheduled) {
-    std::cout << "Scheduled for " << peer << " at " << When(m.server_time_ms) << " (id "
-              << ShortId(m.id) << "); cancel with: sotto cancel " << ShortId(m.id) << "\n";
+    Out() << "Scheduled for " << peer << " at " << When(m.server_time_ms) << " (id "
+          << ShortId(m.id) << "); cancel with: sotto cancel " << ShortId(m.id) << "\n";
   } else {
-    std::cout << "Sent to " << peer << " at " << When(m.server_time_ms) << ".\n";
+    Out() << "Sent to " << peer << " at " << When(m.server_time_ms) << ".\n";
   }
   if (!result.expectation.has_value()) return;
   const ReplyExpectation& e = *result.expectation;
   if (e.due_ms > 0) {
-    std::cout << "Expect a reply from " << peer << " by " << When(e.due_ms) << " (replies within "
-              << FormatBusinessMinutes(static_cast<int>(e.reply_window_minutes)) << ").\n";
+    Out() << "Expect a reply from " << peer << " by " << When(e.due_ms) << " (replies within "
+          << FormatBusinessMinutes(static_cast<int>(e.reply_window_minutes)) << ").\n";
   }
   if (e.away_until_ms > 0) {
-    std::cout << peer << " is away until " << When(e.away_until_ms)
-              << (e.away_note.empty() ? "." : absl::StrCat(": ", ForTerminal(e.away_note, false)))
-              << "\n";
+    Out() << peer << " is away until " << When(e.away_until_ms)
+          << (e.away_note.empty() ? "." : absl::StrCat(": ", ForTerminal(e.away_note, false)))
+          << "\n";
   } else if (!e.away_note.empty()) {
-    std::cout << peer << " is away: " << ForTerminal(e.away_note, false) << "\n";
+    Out() << peer << " is away: " << ForTerminal(e.away_note, false) << "\n";
   }
 }
 
@@ -48,19 +49,19 @@ void PrintSent(const SendResult& result) {
 void PrintEmergencyNote(Client& client, const std::vector<SendResult>& results) {
   for (const SendResult& r : results) {
     if (r.expectation.has_value() && !r.expectation->emergency_note.empty()) {
-      std::cout << ForTerminal(r.expectation->emergency_note, false) << "\n";
+      Out() << ForTerminal(r.expectation->emergency_note, false) << "\n";
       return;
     }
   }
   if (!results.empty()) {
     if (auto view = client.GetPolicy(results.front().message.peer);
         view.ok() && !view->emergency_note.empty()) {
-      std::cout << ForTerminal(view->emergency_note, false) << "\n";
+      Out() << ForTerminal(view->emergency_note, false) << "\n";
       return;
     }
   }
-  std::cout << "Sotto is not for emergencies. If you are in crisis, call or text 988, "
-               "or call your local emergency number.\n";
+  Out() << "Sotto is not for emergencies. If you are in crisis, call or text 988, "
+           "or call your local emergency number.\n";
 }
 
 }  // namespace
@@ -68,21 +69,21 @@ void PrintEmergencyNote(Client& client, const std::vector<SendResult>& results) 
 int Fail(const absl::Status& status, bool verbose) {
   // One line, whatever the message holds, so scripts can rely on it; the
   // message may quote the server, so it is made safe to print too.
-  std::cerr << "sotto: " << ForTerminal(status.message(), /*multiline=*/false) << "\n";
+  Err() << "sotto: " << ForTerminal(status.message(), /*multiline=*/false) << "\n";
   if (verbose) {
     status.ForEachPayload([](absl::string_view type_url, const absl::Cord& payload) {
-      std::cerr << "sotto: detail (" << ForTerminal(type_url, false)
-                << "): " << ForTerminal(std::string(payload), false) << "\n";
+      Err() << "sotto: detail (" << ForTerminal(type_url, false)
+            << "): " << ForTerminal(std::string(payload), false) << "\n";
     });
   }
   return kExitError;
 }
 
 std::string When(int64_t unix_ms) {
-  return FormatWhen(absl::FromUnixMillis(unix_ms), absl::LocalTimeZone(), absl::Now());
+  return FormatWhen(absl::FromUnixMillis(unix_ms), LocalZone(), absl::Now());
 }
 
-std::string When(absl::Time t) { return FormatWhen(t, absl::LocalTimeZone(), absl::Now()); }
+std::string When(absl::Time t) { return FormatWhen(t, LocalZone(), absl::Now()); }
 
 std::string ShortId(absl::string_view id) { return std::string(id.substr(0, 8)); }
 
@@ -131,26 +132,26 @@ std::string GroupDigits(const std::string& digits) {
 
 void PrintNotices(const std::vector<IdentityNotice>& notices) {
   for (const IdentityNotice& n : notices) {
-    std::cerr << (n.kind == IdentityNotice::Kind::kHeld ? "WARNING: " : "notice: ")
-              << ForTerminal(n.text, /*multiline=*/false) << "\n";
+    Err() << (n.kind == IdentityNotice::Kind::kHeld ? "WARNING: " : "notice: ")
+          << ForTerminal(n.text, /*multiline=*/false) << "\n";
   }
 }
 
 void PrintMessage(const Message& m, const std::string& me,
                   const std::vector<Message>* conversation) {
-  std::cout << "── " << ShortId(m.id) << "  " << When(m.server_time_ms) << "  "
-            << (m.outgoing ? me + " (you)" : ForTerminal(m.peer, false));
-  if (m.outgoing) std::cout << "  [" << StateName(m.state) << "]";
-  std::cout << "\n";
+  Out() << "── " << ShortId(m.id) << "  " << When(m.server_time_ms) << "  "
+        << (m.outgoing ? me + " (you)" : ForTerminal(m.peer, false));
+  if (m.outgoing) Out() << "  [" << StateName(m.state) << "]";
+  Out() << "\n";
   if (m.state == DeliveryState::kNotSent) {
-    std::cout << "   not on the server yet (" << ForTerminal(m.failure, false)
-              << "); it goes with the next `sotto sync` or `sotto retry`\n";
+    Out() << "   not on the server yet (" << ForTerminal(m.failure, false)
+          << "); it goes with the next `sotto sync` or `sotto retry`\n";
   } else if (m.state == DeliveryState::kFailed) {
-    std::cout << "   refused: " << ForTerminal(m.failure, false) << " (`sotto retry` tries again, "
-              << "`sotto cancel " << ShortId(m.id) << "` discards it)\n";
+    Out() << "   refused: " << ForTerminal(m.failure, false) << " (`sotto retry` tries again, "
+          << "`sotto cancel " << ShortId(m.id) << "` discards it)\n";
   }
   if (m.kind == MessageKind::kLetter) {
-    std::cout << "Subject: " << ForTerminal(m.subject, false) << "\n";
+    Out() << "Subject: " << ForTerminal(m.subject, false) << "\n";
     if (!m.in_reply_to.empty()) {
       std::string parent_subject;
       if (conversation != nullptr) {
@@ -163,17 +164,17 @@ void PrintMessage(const Message& m, const std::string& me,
         absl::ConsumePrefix(&own, "Re: ");
         parent_subject = std::string(own);
       }
-      std::cout << "  ↳ re: " << ForTerminal(parent_subject, false) << " ("
-                << ShortId(m.in_reply_to) << ")\n";
+      Out() << "  ↳ re: " << ForTerminal(parent_subject, false) << " (" << ShortId(m.in_reply_to)
+            << ")\n";
     }
-    std::cout << "\n";
+    Out() << "\n";
   }
   // Every body line is indented, so a message can't forge the "── " header
   // of another one; its text is made safe to print first.
   for (absl::string_view line : absl::StrSplit(ForTerminal(m.text, true), '\n')) {
-    std::cout << "  " << line << "\n";
+    Out() << "  " << line << "\n";
   }
-  std::cout << "\n";
+  Out() << "\n";
 }
 
 void ReportSends(Client& client, const std::vector<SendResult>& results) {
@@ -182,35 +183,34 @@ void ReportSends(Client& client, const std::vector<SendResult>& results) {
 }
 
 void PrintPolicy(const std::string& therapist, const ResponsePolicy& p) {
-  std::cout << ForTerminal(therapist, false) << "'s response policy\n";
-  std::cout << "  Working days:  " << FormatWeekdays(p.working_days) << "\n";
-  std::cout << "  Working hours: " << FormatMinuteOfDay(p.day_start_minute) << "-"
-            << FormatMinuteOfDay(p.day_end_minute) << " (" << ForTerminal(p.time_zone, false)
-            << ")\n";
-  std::cout << "  Reply window:  " << FormatBusinessMinutes(p.reply_window_minutes) << "\n";
+  Out() << ForTerminal(therapist, false) << "'s response policy\n";
+  Out() << "  Working days:  " << FormatWeekdays(p.working_days) << "\n";
+  Out() << "  Working hours: " << FormatMinuteOfDay(p.day_start_minute) << "-"
+        << FormatMinuteOfDay(p.day_end_minute) << " (" << ForTerminal(p.time_zone, false) << ")\n";
+  Out() << "  Reply window:  " << FormatBusinessMinutes(p.reply_window_minutes) << "\n";
   if (p.away_until_ms > absl::ToUnixMillis(absl::Now())) {
-    std::cout << "  Away:          " << When(p.away_from_ms) << " until " << When(p.away_until_ms)
-              << "\n";
+    Out() << "  Away:          " << When(p.away_from_ms) << " until " << When(p.away_until_ms)
+          << "\n";
     if (!p.away_note.empty()) {
-      std::cout << "  Away note:     " << ForTerminal(p.away_note, false) << "\n";
+      Out() << "  Away note:     " << ForTerminal(p.away_note, false) << "\n";
     }
   } else {
-    std::cout << "  Away:          no\n";
+    Out() << "  Away:          no\n";
   }
 }
 
 void PrintInviteTrust(const std::string& therapist, const std::string& invite_code) {
   absl::StatusOr<InviteCode> code = ParseInviteCode(invite_code);
   if (code.ok() && code->has_key_commitment()) {
-    std::cout << "The invite carries " << therapist << "'s key fingerprint: their key is checked "
-              << "at first contact, and they are verified from the first message.\n";
+    Out() << "The invite carries " << therapist << "'s key fingerprint: their key is checked "
+          << "at first contact, and they are verified from the first message.\n";
     return;
   }
-  std::cout << "NOTE: this invite code has no key fingerprint (an older 12-character code), so "
-            << "Sotto cannot check that the key the server gives for " << therapist
-            << " is theirs. They are NOT verified: compare safety numbers with them in person or "
-            << "by video (`sotto safety-number " << therapist << "`, then `sotto verify "
-            << therapist << "`).\n";
+  Out() << "NOTE: this invite code has no key fingerprint (an older 12-character code), so "
+        << "Sotto cannot check that the key the server gives for " << therapist
+        << " is theirs. They are NOT verified: compare safety numbers with them in person or "
+        << "by video (`sotto safety-number " << therapist << "`, then `sotto verify " << therapist
+        << "`).\n";
 }
 
 }  // namespace sotto::cli

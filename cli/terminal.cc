@@ -12,13 +12,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <iostream>
+#include <istream>
 #include <iterator>
+#include <ostream>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "io.h"
 #include "secret.h"
 
 namespace sotto::cli {
@@ -31,6 +33,12 @@ constexpr size_t kMaxPassphraseBytes = 1024;
 // Reads a line from the terminal without echo, unbuffered (stdio would keep
 // a copy of the line in the FILE's buffer).
 absl::StatusOr<std::string> Prompt(const std::string& question) {
+  // The agent's terminal (if it has one) is not the caller's: the thin
+  // client asks and forwards what it needed (passwd's passphrases).
+  if (CurrentCaller() != nullptr) {
+    return absl::FailedPreconditionError(
+        "the sotto agent cannot ask at the caller's terminal; set SOTTO_PASSPHRASE");
+  }
   FILE* tty = std::fopen("/dev/tty", "r+");
   if (tty == nullptr) {
     return absl::FailedPreconditionError(
@@ -156,7 +164,7 @@ absl::StatusOr<int> RunEditor(const std::string& editor, const std::string& file
 }  // namespace
 
 absl::StatusOr<std::string> Passphrase(bool confirm) {
-  if (std::optional<std::string> env = TakeFromEnvironment("SOTTO_PASSPHRASE")) {
+  if (std::optional<std::string> env = TakeCallerSecret("SOTTO_PASSPHRASE")) {
     if (env->empty()) return absl::InvalidArgumentError("SOTTO_PASSPHRASE is empty");
     return *std::move(env);
   }
@@ -176,7 +184,7 @@ absl::StatusOr<std::string> Passphrase(bool confirm) {
 }
 
 absl::StatusOr<std::string> NewPassphrase() {
-  if (std::optional<std::string> env = TakeFromEnvironment("SOTTO_NEW_PASSPHRASE")) {
+  if (std::optional<std::string> env = TakeCallerSecret("SOTTO_NEW_PASSPHRASE")) {
     if (env->empty()) return absl::InvalidArgumentError("SOTTO_NEW_PASSPHRASE is empty");
     return *std::move(env);
   }
@@ -193,10 +201,8 @@ absl::StatusOr<std::string> NewPassphrase() {
   return first;
 }
 
-bool StdinIsTerminal() { return isatty(STDIN_FILENO) == 1; }
-
 std::string ReadStdin() {
-  return std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  return std::string(std::istreambuf_iterator<char>(In()), std::istreambuf_iterator<char>());
 }
 
 namespace {
@@ -243,6 +249,10 @@ absl::StatusOr<std::string> SaveDraft(absl::string_view body) {
 }
 
 absl::StatusOr<std::string> ComposeInEditor() {
+  if (CurrentCaller() != nullptr) {
+    return absl::FailedPreconditionError(
+        "the sotto agent cannot open an editor at the caller's terminal");
+  }
   absl::StatusOr<std::string> dir = PrivateDir();
   if (!dir.ok()) return dir.status();
   const ScratchDir scratch(*dir);

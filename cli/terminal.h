@@ -7,6 +7,8 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "io.h"  // StdinIsTerminal
 
 namespace sotto::cli {
 
@@ -19,8 +21,6 @@ absl::StatusOr<std::string> Passphrase(bool confirm);
 // A new passphrase (`sotto passwd`): SOTTO_NEW_PASSPHRASE (taken out of the
 // environment as above), or asked twice.
 absl::StatusOr<std::string> NewPassphrase();
-
-bool StdinIsTerminal();
 
 // All of stdin.
 std::string ReadStdin();

@@ -2,14 +2,15 @@
 
 #include <cstdlib>
 #include <cstring>
-#include <iostream>
 #include <memory>
+#include <ostream>
 #include <string>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "commands/commands.h"
+#include "io.h"
 #include "output.h"
 #include "sanitize.h"
 #include "secret.h"
@@ -49,8 +50,7 @@ absl::Status CheckInitArgs(const InitArgs& a) {
 // and whose passphrases predate the policy.
 absl::Status CheckNewPassphrase(const std::string& passphrase, const std::string& handle,
                                 absl::string_view consequence) {
-  if (const char* allow = std::getenv("SOTTO_ALLOW_WEAK_PASSPHRASE");
-      allow != nullptr && std::strcmp(allow, "1") == 0) {
+  if (CallerEnv("SOTTO_ALLOW_WEAK_PASSPHRASE") == std::optional<std::string>("1")) {
     return absl::OkStatus();
   }
   const std::string words[] = {handle, "sotto"};
@@ -84,8 +84,8 @@ absl::Status Init(Context& context, const InitArgs& a) {
   options.tls_crl_pem = std::move(pems->crl_pem);
   auto client = Client::Register(options);
   if (!client.ok()) return client.status();
-  std::cout << "Registered " << (*client)->handle() << " as a " << a.role << " on " << a.server
-            << ".\nProfile: " << context.profile_dir() << "\n";
+  Out() << "Registered " << (*client)->handle() << " as a " << a.role << " on " << a.server
+        << ".\nProfile: " << context.profile_dir() << "\n";
   if (therapist) return absl::OkStatus();
   // Registration linked the client; say to whom, so the next step is
   // obvious. The registration stands even if this lookup fails.
@@ -93,7 +93,7 @@ absl::Status Init(Context& context, const InitArgs& a) {
     for (const CareLink& link : *linked) {
       if (link.active) {
         const std::string peer = ForTerminal(link.peer, false);
-        std::cout << "Linked with " << peer << ". Write with: sotto send " << peer << "\n";
+        Out() << "Linked with " << peer << ". Write with: sotto send " << peer << "\n";
         PrintInviteTrust(peer, a.invite_code);
       }
     }
@@ -115,7 +115,7 @@ absl::Status Passwd(Context& context) {
   if (absl::Status s = (*client)->ChangePassphrase(context.passphrase(), *fresh); !s.ok()) {
     return s;
   }
-  std::cout << "Passphrase changed.\n";
+  Out() << "Passphrase changed.\n";
   return absl::OkStatus();
 }
 
@@ -128,30 +128,14 @@ absl::Status Settings(Context& context, const std::string& read_receipts) {
   }
   auto receipts = client.ReadReceipts();
   if (!receipts.ok()) return receipts.status();
-  std::cout << "Handle:        " << client.handle() << " ("
-            << (client.role() == Role::kTherapist ? "therapist" : "client") << ")\n"
-            << "Profile:       " << context.profile_dir() << "\n"
-            << "Read receipts: " << (*receipts ? "on" : "off")
-            << (*receipts ? " (senders see when you have read their messages)"
-                          : " (senders see delivery, not when you read)")
-            << "\n";
+  Out() << "Handle:        " << client.handle() << " ("
+        << (client.role() == Role::kTherapist ? "therapist" : "client") << ")\n"
+        << "Profile:       " << context.profile_dir() << "\n"
+        << "Read receipts: " << (*receipts ? "on" : "off")
+        << (*receipts ? " (senders see when you have read their messages)"
+                      : " (senders see delivery, not when you read)")
+        << "\n";
   return absl::OkStatus();
-}
-
-// The handle typed at the prompt, after saying what will be deleted.
-absl::StatusOr<std::string> AskForHandle(Client& client, const std::string& profile_dir) {
-  const std::string& me = client.handle();
-  std::cerr << "This deletes the account " << me << " on " << client.server_address()
-            << ": the server removes its keys, undelivered messages and care links, and "
-            << "this device's profile (" << profile_dir
-            << ") with your message history is wiped. It cannot be undone.\n"
-            << "Type your handle (" << me << ") to delete the account: ";
-  std::cerr.flush();
-  std::string typed;
-  if (!std::getline(std::cin, typed)) typed.clear();
-  typed = std::string(absl::StripAsciiWhitespace(typed));
-  if (typed.empty()) return absl::InvalidArgumentError("no handle typed; nothing was deleted");
-  return typed;
 }
 
 absl::Status DeleteAccount(Context& context, std::string confirm_handle) {
@@ -160,7 +144,8 @@ absl::Status DeleteAccount(Context& context, std::string confirm_handle) {
   Client& client = **opened;
   const std::string me = client.handle();
   if (confirm_handle.empty()) {
-    absl::StatusOr<std::string> typed = AskForHandle(client, context.profile_dir());
+    absl::StatusOr<std::string> typed =
+        AskForHandle(client.handle(), client.server_address(), context.profile_dir());
     if (!typed.ok()) return typed.status();
     confirm_handle = *std::move(typed);
   }
@@ -174,12 +159,12 @@ absl::Status DeleteAccount(Context& context, std::string confirm_handle) {
                                                "was kept: remove ",
                                                context.profile_dir(), " to wipe it"));
   }
-  std::cout << "Deleted the account " << me << " on " << client.server_address() << ".\n"
-            << "The server removed its keys, undelivered messages and care links (the other "
-               "side keeps no link naming you); its audit log records that the account was "
-               "deleted, with no content.\n"
-            << "This device's profile (" << context.profile_dir()
-            << ") was wiped: keys and message history are gone.\n";
+  Out() << "Deleted the account " << me << " on " << client.server_address() << ".\n"
+        << "The server removed its keys, undelivered messages and care links (the other "
+           "side keeps no link naming you); its audit log records that the account was "
+           "deleted, with no content.\n"
+        << "This device's profile (" << context.profile_dir()
+        << ") was wiped: keys and message history are gone.\n";
   return absl::OkStatus();
 }
 
@@ -206,6 +191,21 @@ void RegisterInit(CLI::App& app, Context& context) {
 }
 
 }  // namespace
+
+absl::StatusOr<std::string> AskForHandle(const std::string& handle, const std::string& server,
+                                         const std::string& profile_dir) {
+  Err() << "This deletes the account " << handle << " on " << server
+        << ": the server removes its keys, undelivered messages and care links, and "
+        << "this device's profile (" << profile_dir
+        << ") with your message history is wiped. It cannot be undone.\n"
+        << "Type your handle (" << handle << ") to delete the account: ";
+  Err().flush();
+  std::string typed;
+  if (!std::getline(In(), typed)) typed.clear();
+  typed = std::string(absl::StripAsciiWhitespace(typed));
+  if (typed.empty()) return absl::InvalidArgumentError("no handle typed; nothing was deleted");
+  return typed;
+}
 
 void RegisterAccountCommands(CLI::App& app, Context& context) {
   RegisterInit(app, context);

@@ -1,8 +1,8 @@
 // invite, accept-invite, links, unlink, policy, policy set: care links and
 // therapists' response policies.
 
-#include <iostream>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -12,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "commands/commands.h"
+#include "io.h"
 #include "json_output.h"
 #include "output.h"
 #include "sanitize.h"
@@ -49,15 +50,15 @@ absl::Status Invite(Context& context, int valid_hours) {
   auto made =
       valid_hours > 0 ? client.CreateInvite(absl::Hours(valid_hours)) : client.CreateInvite();
   if (!made.ok()) return made.status();
-  std::cout << "Invite code: " << made->code << "\n"
-            << "Valid until " << When(made->expires_at_ms) << ", for one use.\n"
-            << "Hand it over yourself (in person, on paper, by phone), all 28 characters: the "
-            << "last 16 let the client's app check that the key it gets for you is yours.\n"
-            << "A new client runs:\n"
-            << "  sotto init --server " << ServerAddressOf(client)
-            << " --role client --name <choose a name> --invite " << made->code << "\n"
-            << "A client who already has a profile runs:\n"
-            << "  sotto accept-invite " << made->code << "\n";
+  Out() << "Invite code: " << made->code << "\n"
+        << "Valid until " << When(made->expires_at_ms) << ", for one use.\n"
+        << "Hand it over yourself (in person, on paper, by phone), all 28 characters: the "
+        << "last 16 let the client's app check that the key it gets for you is yours.\n"
+        << "A new client runs:\n"
+        << "  sotto init --server " << ServerAddressOf(client)
+        << " --role client --name <choose a name> --invite " << made->code << "\n"
+        << "A client who already has a profile runs:\n"
+        << "  sotto accept-invite " << made->code << "\n";
   return absl::OkStatus();
 }
 
@@ -67,7 +68,7 @@ absl::Status AcceptInvite(Context& context, const std::string& code) {
   auto therapist = (*client)->AcceptInvite(code);
   if (!therapist.ok()) return therapist.status();
   const std::string shown = ForTerminal(*therapist, false);
-  std::cout << "Linked with " << shown << ". Write with: sotto send " << shown << "\n";
+  Out() << "Linked with " << shown << ". Write with: sotto send " << shown << "\n";
   PrintInviteTrust(shown, code);
   return absl::OkStatus();
 }
@@ -79,16 +80,16 @@ absl::Status Links(Context& context, bool json) {
   auto all = client.ListLinks();
   if (!all.ok()) return all.status();
   if (json) {
-    std::cout << LinksJson(*all);
+    Out() << LinksJson(*all);
     return absl::OkStatus();
   }
   if (all->empty()) {
-    std::cout << (client.role() == Role::kTherapist
-                      ? "No clients yet. `sotto invite` makes an invite code.\n"
-                      : kNoTherapistYet);
+    Out() << (client.role() == Role::kTherapist
+                  ? "No clients yet. `sotto invite` makes an invite code.\n"
+                  : kNoTherapistYet);
     return absl::OkStatus();
   }
-  std::cout << absl::StrFormat("%-20s %-7s %s\n", "WHO", "STATE", "SINCE");
+  Out() << absl::StrFormat("%-20s %-7s %s\n", "WHO", "STATE", "SINCE");
   for (const CareLink& link : *all) {
     std::string line = absl::StrFormat("%-20s %-7s %s", ForTerminal(link.peer, false),
                                        link.active ? "active" : "ended", When(link.since_ms));
@@ -98,7 +99,7 @@ absl::Status Links(Context& context, bool json) {
           link.ended_by.empty() ? "" : absl::StrCat(" by ", ForTerminal(link.ended_by, false)),
           ")");
     }
-    std::cout << line << "\n";
+    Out() << line << "\n";
   }
   return absl::OkStatus();
 }
@@ -107,8 +108,8 @@ absl::Status Unlink(Context& context, const std::string& peer) {
   absl::StatusOr<Client*> client = context.Open();
   if (!client.ok()) return client.status();
   if (absl::Status s = (*client)->EndLink(peer); !s.ok()) return s;
-  std::cout << "Ended the care link with " << peer
-            << ". Neither of you can send new messages to the other.\n";
+  Out() << "Ended the care link with " << peer
+        << ". Neither of you can send new messages to the other.\n";
   return absl::OkStatus();
 }
 
@@ -139,19 +140,19 @@ absl::Status ShowPolicy(Context& context, const std::string& peer, bool json) {
     views.emplace_back(therapist, *std::move(view));
   }
   if (json) {
-    std::cout << PoliciesJson(views);
+    Out() << PoliciesJson(views);
     return absl::OkStatus();
   }
   if (views.empty()) {
-    std::cout << kNoTherapistYet;
+    Out() << kNoTherapistYet;
     return absl::OkStatus();
   }
   for (size_t i = 0; i < views.size(); ++i) {
-    if (i > 0) std::cout << "\n";
+    if (i > 0) Out() << "\n";
     PrintPolicy(views[i].first, views[i].second.policy);
   }
   const std::string& emergency_note = views.back().second.emergency_note;
-  if (!emergency_note.empty()) std::cout << ForTerminal(emergency_note, false) << "\n";
+  if (!emergency_note.empty()) Out() << ForTerminal(emergency_note, false) << "\n";
   return absl::OkStatus();
 }
 

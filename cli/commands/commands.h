@@ -6,7 +6,11 @@
 // `context` (Context::Then); `app` and `context` must outlive the parse and
 // the run.
 
+#include <optional>
+#include <string>
+
 #include "CLI/CLI.hpp"
+#include "absl/status/statusor.h"
 #include "options.h"
 
 namespace sotto::cli {
@@ -25,8 +29,23 @@ void RegisterPolicySet(CLI::App* policy, Context& context);
 void RegisterQueueCommands(CLI::App& app, Context& context);
 // notify (email notifications without content).
 void RegisterNotifyCommands(CLI::App& app, Context& context);
-// desk (the web app; the server is cli/desk/).
-void RegisterDeskCommand(CLI::App& app, Context& context);
+// lock (the agent's session).
+void RegisterSessionCommands(CLI::App& app, Context& context);
+
+// What the thin client (cli/agent/forward.h) does in the caller's own
+// process before forwarding, because it needs the caller's terminal:
+
+// For a parsed send, letter or reply whose body comes from stdin, the
+// editor or the terminal: that body, read here as the command would read
+// it (the editor for a letter when stdin is a terminal). nullopt when
+// `command` reads no body (the text was an argument, or another command).
+std::optional<absl::StatusOr<std::string>> ReadBodyBeforeForwarding(const CLI::App& command);
+
+// delete-account's confirmation: says what will be deleted (the account
+// `handle` on `server`, the profile `profile_dir`) on Err() and returns the
+// handle typed on In().
+absl::StatusOr<std::string> AskForHandle(const std::string& handle, const std::string& server,
+                                         const std::string& profile_dir);
 
 }  // namespace sotto::cli
 

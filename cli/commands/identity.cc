@@ -1,11 +1,12 @@
 // safety-number, verify, trust: comparing and accepting identity keys.
 
-#include <iostream>
 #include <memory>
+#include <ostream>
 #include <string>
 
 #include "absl/strings/escaping.h"
 #include "commands/commands.h"
+#include "io.h"
 #include "json_output.h"
 #include "output.h"
 
@@ -23,26 +24,26 @@ absl::Status ShowSafetyNumber(Context& context, const SafetyArgs& a) {
   auto number = (*client)->SafetyNumber(a.peer);
   if (!number.ok()) return number.status();
   if (a.json) {
-    std::cout << SafetyNumberJson(a.peer, *number);
+    Out() << SafetyNumberJson(a.peer, *number);
     return absl::OkStatus();
   }
   const std::string& peer = a.peer;
   if (number->changed) {
-    std::cout << "WARNING: " << peer
-              << "'s identity key CHANGED. This is the number for the NEW key:\n";
+    Out() << "WARNING: " << peer
+          << "'s identity key CHANGED. This is the number for the NEW key:\n";
   }
-  std::cout << "Safety number with " << peer << ":\n"
-            << GroupDigits(number->digits) << "\n"
-            << "Scannable: " << absl::BytesToHexString(number->scannable) << "\n";
+  Out() << "Safety number with " << peer << ":\n"
+        << GroupDigits(number->digits) << "\n"
+        << "Scannable: " << absl::BytesToHexString(number->scannable) << "\n";
   if (number->changed) {
-    std::cout << "Compare it with " << peer << " (in person or by video); if it "
-              << "matches, accept exactly this key with:\n  sotto trust " << peer
-              << " --safety-number " << number->digits << "\n";
+    Out() << "Compare it with " << peer << " (in person or by video); if it "
+          << "matches, accept exactly this key with:\n  sotto trust " << peer << " --safety-number "
+          << number->digits << "\n";
   } else if (number->verified) {
-    std::cout << "Verified.\n";
+    Out() << "Verified.\n";
   } else {
-    std::cout << "Not verified. Compare it with " << peer << "; if it matches, run `sotto verify "
-              << peer << "`.\n";
+    Out() << "Not verified. Compare it with " << peer << "; if it matches, run `sotto verify "
+          << peer << "`.\n";
   }
   return absl::OkStatus();
 }
@@ -51,8 +52,8 @@ absl::Status Verify(Context& context, const std::string& peer) {
   absl::StatusOr<Client*> client = context.Open();
   if (!client.ok()) return client.status();
   if (absl::Status s = (*client)->MarkVerified(peer); !s.ok()) return s;
-  std::cout << peer << " is verified. If their key changes, sending to them stops "
-            << "until you compare again.\n";
+  Out() << peer << " is verified. If their key changes, sending to them stops "
+        << "until you compare again.\n";
   return absl::OkStatus();
 }
 
@@ -75,18 +76,18 @@ absl::Status Trust(Context& context, const TrustArgs& a) {
       return absl::FailedPreconditionError(
           peer + "'s identity key has not changed: there is nothing to accept");
     }
-    std::cout << "New safety number with " << peer << ":\n"
-              << GroupDigits(number->digits) << "\n"
-              << "Compare it with " << peer << " in person or by video. If it matches, accept "
-              << "exactly this key with:\n  sotto trust " << peer << " --safety-number "
-              << number->digits << "\n";
+    Out() << "New safety number with " << peer << ":\n"
+          << GroupDigits(number->digits) << "\n"
+          << "Compare it with " << peer << " in person or by video. If it matches, accept "
+          << "exactly this key with:\n  sotto trust " << peer << " --safety-number "
+          << number->digits << "\n";
     return absl::FailedPreconditionError(
         "nothing was accepted yet: run again with --safety-number, the number you compared");
   }
   if (absl::Status s = (*client)->AcceptIdentityChange(peer, a.safety_number); !s.ok()) return s;
-  std::cout << "Accepted " << peer << "'s new identity key (not verified: compare "
-            << "it and run `sotto verify " << peer
-            << "`). Held messages arrive with the next `sotto sync`.\n";
+  Out() << "Accepted " << peer << "'s new identity key (not verified: compare "
+        << "it and run `sotto verify " << peer
+        << "`). Held messages arrive with the next `sotto sync`.\n";
   return absl::OkStatus();
 }
 

@@ -1,7 +1,9 @@
 // send, letter, reply, cancel, sync, inbox, read: writing and reading.
 
-#include <iostream>
+#include <algorithm>
+#include <functional>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -10,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "client-lib/content/codec.h"
 #include "commands/commands.h"
+#include "io.h"
 #include "json_output.h"
 #include "output.h"
 #include "sanitize.h"
@@ -37,7 +40,7 @@ absl::StatusOr<std::string> ReadBody(const std::string& arg, bool use_editor,
   if (!arg.empty() && arg != "-") {
     body = arg;
   } else if (arg == "-" || !StdinIsTerminal() || !use_editor) {
-    if (StdinIsTerminal()) std::cerr << "Type the " << what << ", then Ctrl-D.\n";
+    if (StdinIsTerminal()) Err() << "Type the " << what << ", then Ctrl-D.\n";
     body = ReadStdin();
   } else {
     absl::StatusOr<std::string> edited = ComposeInEditor();
@@ -140,7 +143,7 @@ absl::Status Cancel(Context& context, const std::string& message_id) {
   absl::StatusOr<Client*> client = context.Open();
   if (!client.ok()) return client.status();
   if (absl::Status s = (*client)->CancelScheduled(message_id); !s.ok()) return s;
-  std::cout << "Cancelled " << message_id << "; it will not be delivered.\n";
+  Out() << "Cancelled " << message_id << "; it will not be delivered.\n";
   return absl::OkStatus();
 }
 
@@ -149,31 +152,63 @@ absl::Status Retry(Context& context) {
   if (!client.ok()) return client.status();
   absl::StatusOr<int> sent = (*client)->RetryUnsent();
   if (!sent.ok()) return sent.status();
-  std::cout << (*sent == 0 ? "Nothing was waiting to be sent."
-                           : absl::StrCat(*sent, *sent == 1 ? " message" : " messages",
-                                          " that waited were sent."))
-            << "\n";
+  Out() << (*sent == 0 ? "Nothing was waiting to be sent."
+                       : absl::StrCat(*sent, *sent == 1 ? " message" : " messages",
+                                      " that waited were sent."))
+        << "\n";
   return absl::OkStatus();
 }
 
 void PrintSyncStats(const SyncStats& stats) {
-  std::cout << stats.received << (stats.received == 1 ? " new message" : " new messages");
-  if (stats.duplicates > 0) std::cout << ", " << stats.duplicates << " repeats dropped";
+  Out() << stats.received << (stats.received == 1 ? " new message" : " new messages");
+  if (stats.duplicates > 0) Out() << ", " << stats.duplicates << " repeats dropped";
   if (stats.undecryptable > 0) {
-    std::cout << ", " << stats.undecryptable << " could not be decrypted";
+    Out() << ", " << stats.undecryptable << " could not be decrypted";
   }
-  if (stats.held > 0) std::cout << ", " << stats.held << " held (sender's identity key changed)";
+  if (stats.held > 0) Out() << ", " << stats.held << " held (sender's identity key changed)";
   if (stats.resent > 0) {
-    std::cout << ", " << stats.resent << (stats.resent == 1 ? " message" : " messages")
-              << " you wrote earlier sent";
+    Out() << ", " << stats.resent << (stats.resent == 1 ? " message" : " messages")
+          << " you wrote earlier sent";
   }
-  std::cout << ".\n";
-  std::cout.flush();
+  Out() << ".\n";
+  Out().flush();
   PrintNotices(stats.notices);
   if (!stats.maintenance_error.empty()) {
-    std::cerr << "warning: keeping this device's keys on the server failed (retried next "
-              << "sync): " << ForTerminal(stats.maintenance_error, false) << "\n";
+    Err() << "warning: keeping this device's keys on the server failed (retried next "
+          << "sync): " << ForTerminal(stats.maintenance_error, false) << "\n";
   }
+}
+
+// Inside the agent, `sync --wait` must end when its caller hangs up, and
+// Client::StopListening would end every other Listen on the shared Client
+// too (the desk's, other callers'). So it listens in slices of a second,
+// checking between them; a message arriving between two slices waits on the
+// server for the next one, so none is lost.
+absl::StatusOr<SyncStats> ListenForCaller(Client& client, absl::Duration idle,
+                                          const std::function<bool(const Message&)>& show) {
+  SyncStats total;
+  absl::Time last = absl::Now();
+  while (!CallerGone()) {
+    const absl::Duration left = idle - (absl::Now() - last);
+    if (left <= absl::ZeroDuration()) break;
+    bool got = false;
+    absl::StatusOr<SyncStats> slice =
+        client.Listen(std::min(left, absl::Seconds(1)), [&](const Message& m) {
+          got = true;
+          return show(m) && !CallerGone();
+        });
+    if (!slice.ok()) return slice.status();
+    total.received += slice->received;
+    total.duplicates += slice->duplicates;
+    total.undecryptable += slice->undecryptable;
+    total.held += slice->held;
+    total.resent += slice->resent;
+    if (!slice->maintenance_error.empty()) total.maintenance_error = slice->maintenance_error;
+    total.held_from.insert(total.held_from.end(), slice->held_from.begin(), slice->held_from.end());
+    total.notices.insert(total.notices.end(), slice->notices.begin(), slice->notices.end());
+    if (got) last = absl::Now();
+  }
+  return total;
 }
 
 absl::Status Sync(Context& context, double wait_seconds) {
@@ -183,11 +218,13 @@ absl::Status Sync(Context& context, double wait_seconds) {
   absl::StatusOr<SyncStats> stats;
   if (wait_seconds > 0) {
     const std::string me = client.handle();
-    stats = client.Listen(absl::Seconds(wait_seconds), [&](const Message& m) {
+    auto show = [&](const Message& m) {
       PrintMessage(m, me, nullptr);
-      std::cout.flush();
+      Out().flush();
       return true;
-    });
+    };
+    stats = CurrentCaller() != nullptr ? ListenForCaller(client, absl::Seconds(wait_seconds), show)
+                                       : client.Listen(absl::Seconds(wait_seconds), show);
   } else {
     stats = client.Sync();
   }
@@ -202,19 +239,19 @@ absl::Status Inbox(Context& context, bool json) {
   auto conversations = (*client)->ListConversations();
   if (!conversations.ok()) return conversations.status();
   if (json) {
-    std::cout << InboxJson(*conversations);
+    Out() << InboxJson(*conversations);
     return absl::OkStatus();
   }
   if (conversations->empty()) {
-    std::cout << "No conversations yet. `sotto sync` fetches new messages.\n";
+    Out() << "No conversations yet. `sotto sync` fetches new messages.\n";
     return absl::OkStatus();
   }
-  std::cout << absl::StrFormat("%-20s %-16s %6s  %s\n", "WITH", "LAST", "UNREAD", "NEWEST");
+  Out() << absl::StrFormat("%-20s %-16s %6s  %s\n", "WITH", "LAST", "UNREAD", "NEWEST");
   for (const Conversation& c : *conversations) {
-    std::cout << absl::StrFormat("%-20s %-16s %6s  %s%s\n", ForTerminal(c.peer, false),
-                                 When(c.last_activity_ms),
-                                 c.unread_count ? absl::StrCat(c.unread_count) : "",
-                                 c.last_outgoing ? "you: " : "", ForTerminal(c.preview, false));
+    Out() << absl::StrFormat("%-20s %-16s %6s  %s%s\n", ForTerminal(c.peer, false),
+                             When(c.last_activity_ms),
+                             c.unread_count ? absl::StrCat(c.unread_count) : "",
+                             c.last_outgoing ? "you: " : "", ForTerminal(c.preview, false));
   }
   return absl::OkStatus();
 }
@@ -225,7 +262,7 @@ absl::Status Read(Context& context, const std::string& peer, bool json) {
   auto messages = (*client)->ReadConversation(peer);
   if (!messages.ok()) return messages.status();
   if (json) {
-    std::cout << ConversationJson(peer, *messages);
+    Out() << ConversationJson(peer, *messages);
     return absl::OkStatus();
   }
   for (const Message& m : *messages) PrintMessage(m, (*client)->handle(), &*messages);
@@ -302,6 +339,30 @@ void RegisterReading(CLI::App& app, Context& context) {
 }
 
 }  // namespace
+
+std::optional<absl::StatusOr<std::string>> ReadBodyBeforeForwarding(const CLI::App& command) {
+  auto arg = [&command](const std::string& name) {
+    const CLI::Option* option = command.get_option_no_throw(name);
+    return option != nullptr && option->count() > 0 ? option->results().front() : std::string();
+  };
+  const std::string& name = command.get_name();
+  std::string given;
+  bool use_editor = true;
+  if (name == "send") {
+    const CLI::Option* team_flag = command.get_option_no_throw("--team");
+    const bool team = team_flag != nullptr && team_flag->count() > 0;
+    // Without --team and a recipient the agent fails before reading.
+    if (!team && arg("USER").empty()) return std::nullopt;
+    given = arg(team ? "USER" : "TEXT");
+    use_editor = false;
+  } else if (name == "reply") {
+    given = arg("TEXT");
+  } else if (name != "letter") {
+    return std::nullopt;
+  }
+  if (!given.empty() && given != "-") return std::nullopt;
+  return ReadBody(given, use_editor, name == "send" ? "message" : name);
+}
 
 void RegisterMessageCommands(CLI::App& app, Context& context) {
   RegisterSend(app, context);

@@ -4,12 +4,13 @@
 //   sotto notify --email ADDR --digest EVERY   therapists: a queue digest
 //   sotto notify --off                  stop, and have the server forget ADDR
 
-#include <iostream>
 #include <memory>
+#include <ostream>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "commands/commands.h"
+#include "io.h"
 #include "json_writer.h"
 #include "output.h"
 #include "time_parse.h"
@@ -52,26 +53,26 @@ void Print(const NotificationSettings& s, bool json) {
     w.Key("server_sends_mail");
     w.Bool(s.server_sends_mail);
     w.EndObject();
-    std::cout << w.Take();
+    Out() << w.Take();
     return;
   }
   if (!s.server_sends_mail) {
-    std::cout << "This server sends no email notifications (no mail relay is configured).\n";
+    Out() << "This server sends no email notifications (no mail relay is configured).\n";
     return;
   }
   switch (s.mode) {
     case NotificationMode::kEachMessage:
-      std::cout << "Email notifications on: " << s.email
-                << " is told \"You have a new message on Sotto\" (never who or what), at most "
-                   "once in a while and not while you are listening.\n";
+      Out() << "Email notifications on: " << s.email
+            << " is told \"You have a new message on Sotto\" (never who or what), at most "
+               "once in a while and not while you are listening.\n";
       break;
     case NotificationMode::kDigest:
-      std::cout << "Email digest on: " << s.email << " gets at most one mail every "
-                << absl::FormatDuration(absl::Minutes(s.digest_interval_minutes))
-                << " saying how many people wait and when the oldest is due.\n";
+      Out() << "Email digest on: " << s.email << " gets at most one mail every "
+            << absl::FormatDuration(absl::Minutes(s.digest_interval_minutes))
+            << " saying how many people wait and when the oldest is due.\n";
       break;
     default:
-      std::cout << "Email notifications are off. Turn them on with: sotto notify --email ADDR\n";
+      Out() << "Email notifications are off. Turn them on with: sotto notify --email ADDR\n";
   }
 }
 
@@ -81,7 +82,7 @@ absl::Status Notify(Context& context, const NotifyArgs& a) {
   Client& client = **opened;
   if (a.off) {
     if (absl::Status s = client.DisableNotifications(); !s.ok()) return s;
-    std::cout << "Email notifications are off; the server deleted your address.\n";
+    Out() << "Email notifications are off; the server deleted your address.\n";
     return absl::OkStatus();
   }
   if (a.email.empty()) {

@@ -1,13 +1,14 @@
 // policy set: a therapist publishes working days and hours, the reply
 // window and away periods. Unset flags keep the published value.
 
-#include <iostream>
 #include <memory>
+#include <ostream>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "commands/commands.h"
+#include "io.h"
 #include "output.h"
 #include "time_parse.h"
 
@@ -68,11 +69,11 @@ absl::Status ApplyAway(const PolicySetArgs& a, ResponsePolicy& p) {
     if (a.away_until.empty()) return absl::InvalidArgumentError("--away-from needs --away-until");
     absl::Time from = now;
     if (!a.away_from.empty()) {
-      auto parsed = ParseWhen(a.away_from, now, absl::LocalTimeZone());
+      auto parsed = ParseWhen(a.away_from, now, LocalZone());
       if (!parsed.ok()) return ForFlag("--away-from", parsed.status());
       from = *parsed;
     }
-    auto back = ParseWhen(a.away_until, now, absl::LocalTimeZone());
+    auto back = ParseWhen(a.away_until, now, LocalZone());
     if (!back.ok()) return ForFlag("--away-until", back.status());
     if (*back <= from) {
       return absl::InvalidArgumentError(absl::StrCat("--away-until \"", a.away_until, "\" (",
@@ -102,7 +103,7 @@ absl::Status SetPolicy(Context& context, const PolicySetArgs& a) {
   if (absl::Status s = ApplyWorkingTime(a, p); !s.ok()) return s;
   if (absl::Status s = ApplyAway(a, p); !s.ok()) return s;
   if (absl::Status s = client.SetPolicy(p); !s.ok()) return s;
-  std::cout << "Published your response policy.\n";
+  Out() << "Published your response policy.\n";
   auto stored = client.GetPolicy(client.handle());
   if (stored.ok()) PrintPolicy(client.handle(), stored->policy);
   return absl::OkStatus();

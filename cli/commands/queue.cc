@@ -1,8 +1,8 @@
 // queue, snooze, close, claim: a therapist's queue of clients waiting for a
 // reply.
 
-#include <iostream>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "commands/commands.h"
+#include "io.h"
 #include "json_output.h"
 #include "output.h"
 #include "sanitize.h"
@@ -50,21 +51,21 @@ absl::Status ListQueue(Context& context, bool all, bool json) {
   auto view = client.ListQueue(all);
   if (!view.ok()) return view.status();
   if (json) {
-    std::cout << QueueJson(*view, all);
+    Out() << QueueJson(*view, all);
     return absl::OkStatus();
   }
   if (view->entries.empty()) {
-    std::cout << (all ? "No conversations with linked clients. `sotto invite` makes an invite "
-                        "code.\n"
-                      : "Nobody is waiting for a reply.\n");
+    Out() << (all ? "No conversations with linked clients. `sotto invite` makes an invite "
+                    "code.\n"
+                  : "Nobody is waiting for a reply.\n");
     return absl::OkStatus();
   }
   std::string header = absl::StrFormat("%-20s ", "CLIENT");
   if (all) absl::StrAppendFormat(&header, "%-9s ", "STATE");
   absl::StrAppendFormat(&header, "%7s  %-8s %s", "WAITING", "WAITED", "DUE");
-  std::cout << header << "\n";
+  Out() << header << "\n";
   for (const QueueEntry& e : view->entries) {
-    std::cout << QueueLine(e, view->now_ms, all, client.handle()) << "\n";
+    Out() << QueueLine(e, view->now_ms, all, client.handle()) << "\n";
   }
   return absl::OkStatus();
 }
@@ -91,8 +92,8 @@ absl::Status Snooze(Context& context, const SnoozeArgs& a) {
   Client& client = **opened;
   if (absl::Status s = RequireTherapist(client, "snooze"); !s.ok()) return s;
   if (absl::Status s = client.Snooze(a.peer, *wake); !s.ok()) return s;
-  std::cout << "Snoozed " << a.peer << " until " << When(*wake)
-            << "; back in the queue then, or sooner if they write.\n";
+  Out() << "Snoozed " << a.peer << " until " << When(*wake)
+        << "; back in the queue then, or sooner if they write.\n";
   return absl::OkStatus();
 }
 
@@ -104,11 +105,10 @@ absl::Status CloseOrClaim(Context& context, const std::string& peer, bool claim)
   if (absl::Status s = RequireTherapist(client, claim ? "claim" : "close"); !s.ok()) return s;
   if (absl::Status s = claim ? client.Claim(peer) : client.Close(peer); !s.ok()) return s;
   if (claim) {
-    std::cout << "Claimed the conversation with " << peer
-              << "; your care team sees that you are answering.\n";
+    Out() << "Claimed the conversation with " << peer
+          << "; your care team sees that you are answering.\n";
   } else {
-    std::cout << "Closed the conversation with " << peer
-              << "; a new message from them reopens it.\n";
+    Out() << "Closed the conversation with " << peer << "; a new message from them reopens it.\n";
   }
   return absl::OkStatus();
 }

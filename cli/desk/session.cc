@@ -47,6 +47,12 @@ absl::Status Session::OpenWith(const std::string& passphrase) {
 }
 
 absl::Status Session::Start() {
+  absl::Status s = StartLocked();
+  if (s.ok()) NotifyFirstOpen();
+  return s;
+}
+
+absl::Status Session::StartLocked() {
   absl::MutexLock lock(&mu_);
   std::string passphrase = std::move(options_.passphrase);
   cli::WipeOnExit wipe(passphrase);
@@ -194,7 +200,21 @@ void Session::set_on_change(std::function<void(DeskState)> on_change) {
   on_change_ = std::move(on_change);
 }
 
+void Session::NotifyFirstOpen() {
+  std::function<void(Client*)> told;
+  Client* client = nullptr;
+  {
+    absl::MutexLock lock(&mu_);
+    if (first_open_told_ || client_ == nullptr || client_->IsLocked()) return;
+    first_open_told_ = true;
+    told = options_.on_first_open;
+    client = client_.get();
+  }
+  if (told) told(client);
+}
+
 void Session::Changed() {
+  NotifyFirstOpen();
   std::function<void(DeskState)> on_change;
   {
     absl::MutexLock lock(&mu_);

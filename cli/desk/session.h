@@ -38,6 +38,10 @@ struct DeskOptions {
   absl::Duration auto_lock_after = absl::Minutes(15);
   // For a profile made by POST /api/setup; tests use the fast one.
   KeyDerivation key_derivation = KeyDerivation::kInteractive;
+  // Called once, when the profile is first open (at start, or at the first
+  // unlock or setup), with the Client the desk keeps for its life, on the
+  // thread that opened it: `sotto desk` starts the agent socket there.
+  std::function<void(Client*)> on_first_open;
 };
 
 enum class DeskState { kSetup, kLocked, kOpen };
@@ -95,8 +99,10 @@ class Session {
   void set_on_change(std::function<void(DeskState)> on_change);
 
  private:
+  absl::Status StartLocked();
   absl::Status OpenWith(const std::string& passphrase) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Changed();
+  void NotifyFirstOpen();
 
   DeskOptions options_;
   absl::Mutex mu_;
@@ -104,6 +110,7 @@ class Session {
   bool setup_ ABSL_GUARDED_BY(mu_) = false;
   bool read_receipts_ ABSL_GUARDED_BY(mu_) = true;
   std::function<void(DeskState)> on_change_ ABSL_GUARDED_BY(mu_);
+  bool first_open_told_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace sotto::desk

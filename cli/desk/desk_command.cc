@@ -1,9 +1,12 @@
-// desk: the web app (docs/DESK.md). The server itself is cli/desk/; this
-// file reads the flags and the passphrase, prints the URL and waits for
-// Ctrl-C.
+// `sotto desk`: the web app (docs/DESK.md). Reads the flags and the
+// passphrase, starts the DeskServer and, once the profile is open, the agent
+// socket on the same Client; prints the URL and waits for Ctrl-C.
+
+#include "desk_command.h"
 
 #include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -12,14 +15,18 @@
 #include <memory>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
-#include "commands/commands.h"
+#include "absl/synchronization/mutex.h"
+#include "agent/agent_server.h"
 #include "desk_server.h"
 #include "secret.h"
 #include "terminal.h"
 
-namespace sotto::cli {
+namespace sotto::desk {
 namespace {
+
+using cli::Context;
 
 struct DeskArgs {
   int port = 0;
@@ -35,8 +42,10 @@ absl::StatusOr<std::string> StartPassphrase(const std::string& profile_dir) {
   if (!std::filesystem::exists(std::filesystem::path(profile_dir) / "CURRENT", ec)) {
     return std::string();
   }
-  if (std::getenv("SOTTO_PASSPHRASE") == nullptr && !StdinIsTerminal()) return std::string();
-  return Passphrase(/*confirm=*/false);
+  if (std::getenv("SOTTO_PASSPHRASE") == nullptr && !cli::StdinIsTerminal()) {
+    return std::string();
+  }
+  return cli::Passphrase(/*confirm=*/false);
 }
 
 absl::Status WriteUrlFile(const std::string& path, const std::string& url) {
@@ -52,10 +61,39 @@ absl::Status WriteUrlFile(const std::string& path, const std::string& url) {
   return absl::OkStatus();
 }
 
+// The agent socket (cli/agent/) on the desk's Client, so that `sotto`
+// commands on this profile run here, warm, instead of failing because the
+// desk holds the profile. Started when the profile is first open.
+class AgentHolder {
+ public:
+  void Start(const std::string& profile_dir, Client* client) {
+    cli::agent::AgentServer::Options options;
+    // `sotto agent --stop`, or a forwarded delete-account: end the desk as
+    // Ctrl-C would (the main thread waits for SIGTERM).
+    options.on_stop_request = [] { ::kill(::getpid(), SIGTERM); };
+    auto agent = cli::agent::AgentServer::Start(profile_dir, client, std::move(options));
+    if (!agent.ok()) {
+      std::cerr << "sotto desk: no agent socket (" << agent.status().message()
+                << "); other sotto commands on this profile will not run while the desk does\n";
+      return;
+    }
+    absl::MutexLock lock(&mu_);
+    agent_ = *std::move(agent);
+  }
+  void Stop() {
+    absl::MutexLock lock(&mu_);
+    if (agent_ != nullptr) agent_->Stop();
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::unique_ptr<cli::agent::AgentServer> agent_ ABSL_GUARDED_BY(mu_);
+};
+
 absl::Status RunDesk(Context& context, const DeskArgs& a) {
-  absl::StatusOr<TlsPems> pems = context.ReadTls();
+  absl::StatusOr<cli::TlsPems> pems = context.ReadTls();
   if (!pems.ok()) return pems.status();
-  desk::DeskOptions options;
+  DeskOptions options;
   options.profile_dir = context.profile_dir();
   options.port = a.port;
   options.tls_ca_pem = std::move(pems->ca_pem);
@@ -64,7 +102,11 @@ absl::Status RunDesk(Context& context, const DeskArgs& a) {
   absl::StatusOr<std::string> passphrase = StartPassphrase(options.profile_dir);
   if (!passphrase.ok()) return passphrase.status();
   options.passphrase = *std::move(passphrase);
-  Wipe(*passphrase);
+  cli::Wipe(*passphrase);
+  AgentHolder agent;
+  options.on_first_open = [&agent, dir = context.profile_dir()](Client* client) {
+    agent.Start(dir, client);
+  };
   // Ctrl-C and SIGTERM are waited for below; blocked before the server's
   // threads start, so none of them takes the signal instead.
   sigset_t stop_signals;
@@ -72,12 +114,8 @@ absl::Status RunDesk(Context& context, const DeskArgs& a) {
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  absl::StatusOr<std::unique_ptr<desk::DeskServer>> server =
-      desk::DeskServer::Start(std::move(options));
+  absl::StatusOr<std::unique_ptr<DeskServer>> server = DeskServer::Start(std::move(options));
   if (!server.ok()) return server.status();
-  // AGENT: the lead starts the agent socket (DIR/agent.sock, cli/agent/
-  // AgentServer) here, on (*server)->session() — its one Client — so CLI
-  // commands on this profile run warm in this process (issue 18).
   const std::string url = (*server)->url();
   std::cout << "Sotto Desk: " << url << std::endl;
   if (!a.print_url_to.empty()) {
@@ -92,6 +130,7 @@ absl::Status RunDesk(Context& context, const DeskArgs& a) {
   }
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
+  agent.Stop();
   (*server)->Stop();
   return absl::OkStatus();
 }
@@ -113,4 +152,4 @@ void RegisterDeskCommand(CLI::App& app, Context& context) {
   desk->callback([&context, a] { context.Then([&context, a] { return RunDesk(context, *a); }); });
 }
 
-}  // namespace sotto::cli
+}  // namespace sotto::desk
