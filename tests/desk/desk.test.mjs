@@ -262,6 +262,37 @@ describe('Sotto Desk in the browser', () => {
     await tPage.locator('#pol-status').filter({hasText: 'saved'}).waitFor();
   });
 
+  it('desktop notifications are opt-in and name no sender unless asked', async () => {
+    // A recorder in place of the browser's Notification, and a page without
+    // the focus (the page shows none while it has it).
+    await tPage.addInitScript(() => {
+      window.__notes = [];
+      window.Notification = class {
+        static permission = 'granted';
+        static requestPermission() { return Promise.resolve('granted'); }
+        constructor(title, options) { window.__notes.push({title, body: options.body}); }
+      };
+      document.hasFocus = () => false;
+    });
+    await tPage.goto(therapistDesk.origin + '/#/settings');
+    await tPage.reload();
+    const send = (text) => cPage.evaluate(async (t) => (await fetch('/api/send', {method: 'POST',
+        headers: {'Content-Type': 'application/json'}, body: JSON.stringify({to: 'dr-rivera', text: t})})).status, text);
+    assert.equal(await send('nobody asked for a notification'), 200);
+    await tPage.waitForTimeout(1500);
+    assert.deepEqual(await tPage.evaluate(() => window.__notes), [], 'off until turned on');
+    await tPage.getByLabel('Notify me when a message arrives').check();
+    assert.equal(await send('the first private line'), 200);
+    await until('a notification', () => tPage.evaluate(() => window.__notes.length === 1));
+    assert.deepEqual(await tPage.evaluate(() => window.__notes[0]),
+                     {title: 'Sotto', body: 'A new message arrived.'});
+    await tPage.getByLabel('Show who wrote and the text in the notification').check();
+    assert.equal(await send('the second private line'), 200);
+    await until('a second notification', () => tPage.evaluate(() => window.__notes.length === 2));
+    assert.deepEqual(await tPage.evaluate(() => window.__notes[1]),
+                     {title: 'Sotto: sam', body: 'the second private line'});
+  });
+
   it('a page on another origin can neither read nor change anything', async () => {
     const page = await tPage.context().newPage();
     await page.goto(`http://127.0.0.1:${otherPort}/`);
