@@ -17,7 +17,14 @@ packages=(
   tzdata
   clang-14 libclang-rt-14-dev clang-tidy-14 clang-format-14
   libcpp-httplib-dev nlohmann-json3-dev
+  nodejs chromium
 )
+# The desk's browser tests (tests/desk) need npm; Debian ships it apart from
+# nodejs, while a nodejs from elsewhere carries its own (and conflicts with
+# Debian's npm), so ask for the package only when the command is missing.
+if ! command -v npm >/dev/null 2>&1; then
+  packages+=(npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

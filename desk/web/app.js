@@ -1,3 +1,143 @@
-// Placeholder until the real page lands (helper deskui): shows the state.
-const r = await fetch('/api/state');
-document.getElementById('app').textContent = 'Sotto Desk: ' + (await r.json()).state;
+// Sotto Desk: the page. Plain ES modules, served by `sotto desk` itself.
+// Nothing is written to browser storage; message text lives only in the DOM
+// and is dropped when the profile locks.
+import {get, post, setLockedHandler} from './api.js';
+import {h, replace, announce} from './dom.js';
+import {session} from './session.js';
+import {showUnlock, showSetup} from './unlock.js';
+import {showConversations, showConversation, onMessage, onReceipt} from './conversations.js';
+import {showScheduled} from './scheduled.js';
+import {showQueue, onQueueChanged, queueKeys} from './queue.js';
+import {showPolicy} from './policy.js';
+import {showInvites, showLinks} from './invites.js';
+import {showSettings, notifyArrival} from './settings.js';
+
+const main = () => document.getElementById('main');
+
+const ROUTES = {
+  client: [
+    ['conversations', 'Conversations'], ['scheduled', 'Scheduled'], ['settings', 'Settings'],
+  ],
+  therapist: [
+    ['queue', 'Queue'], ['conversations', 'Conversations'], ['policy', 'Policy'],
+    ['invites', 'Invites'], ['links', 'Links'], ['scheduled', 'Scheduled'],
+    ['settings', 'Settings'],
+  ],
+};
+
+function renderNav() {
+  const nav = document.getElementById('nav');
+  const lock = document.getElementById('lock');
+  const who = document.getElementById('who');
+  if (session.state !== 'open') {
+    replace(nav);
+    who.textContent = '';
+    lock.hidden = true;
+    return;
+  }
+  const current = location.hash.replace(/^#\/?/, '').split('/')[0] || home();
+  const items = ROUTES[session.role] || ROUTES.client;
+  replace(nav, h('ul', {}, items.map(([route, label]) => h('li', {},
+      h('a', {href: '#/' + route, 'aria-current': current === route ? 'page' : null}, label)))));
+  who.textContent = `${session.handle} (${session.role})`;
+  lock.hidden = false;
+}
+
+function home() { return session.role === 'therapist' ? 'queue' : 'conversations'; }
+
+// Shows the screen the location hash names.
+export async function route() {
+  renderNav();
+  if (session.state === 'locked') return showUnlock(main(), onOpened);
+  if (session.state === 'setup') return showSetup(main(), onOpened);
+  const [name, ...rest] = location.hash.replace(/^#\/?/, '').split('/');
+  const arg = rest.map(decodeURIComponent).join('/');
+  const el = main();
+  try {
+    switch (name || home()) {
+      case 'conversations': return await showConversations(el);
+      case 'c': return await showConversation(el, arg);
+      case 'scheduled': return await showScheduled(el);
+      case 'queue': return await showQueue(el);
+      case 'policy': return await showPolicy(el);
+      case 'invites': return await showInvites(el);
+      case 'links': return await showLinks(el);
+      case 'settings': return await showSettings(el);
+      default: location.hash = '#/' + home();
+    }
+  } catch (err) {
+    if (err.locked) return;
+    replace(el, h('h1', {}, 'Something went wrong'), h('p', {role: 'alert'}, err.message));
+  }
+}
+
+async function onOpened(state) {
+  Object.assign(session, state);
+  document.getElementById('main').focus();
+  await route();
+}
+
+// Locked: drop every message from the DOM, then show the unlock page.
+function onLockedNow() {
+  if (session.state === 'locked') return;
+  session.state = 'locked';
+  replace(main());
+  session.clear();
+  location.hash = '';
+  route();
+  announce('The profile is locked.');
+}
+
+function listen() {
+  const events = new EventSource('/api/events');
+  const data = (e) => { try { return JSON.parse(e.data || '{}'); } catch { return {}; } };
+  events.addEventListener('message', (e) => {
+    if (session.state !== 'open') return;
+    const message = data(e);
+    onMessage(message);
+    if (!message.outgoing) notifyArrival(message);
+  });
+  events.addEventListener('receipt', (e) => onReceipt(data(e)));
+  events.addEventListener('queue', () => onQueueChanged());
+  events.addEventListener('identity', (e) => {
+    const d = data(e);
+    if (d.text) announce(d.text);
+  });
+  events.addEventListener('locked', onLockedNow);
+  events.addEventListener('unlocked', async () => {
+    if (session.state === 'open') return;
+    Object.assign(session, await get('/api/state'));
+    route();
+  });
+}
+
+function keys(e) {
+  const target = e.target;
+  const typing = target instanceof HTMLElement &&
+      (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
+  if (typing || e.ctrlKey || e.metaKey || e.altKey) return;
+  if (document.querySelector('dialog[open]')) return;
+  if (e.key === '?') {
+    e.preventDefault();
+    document.getElementById('help').showModal();
+    return;
+  }
+  if (session.state === 'open' && session.role === 'therapist') queueKeys(e);
+}
+
+async function start() {
+  setLockedHandler(onLockedNow);
+  document.getElementById('lock').addEventListener('click', async () => {
+    await post('/api/lock').catch(() => {});
+    onLockedNow();
+  });
+  document.addEventListener('keydown', keys);
+  window.addEventListener('hashchange', route);
+  Object.assign(session, await get('/api/state'));
+  listen();
+  await route();
+}
+
+start().catch((err) => {
+  replace(main(), h('h1', {}, 'Sotto Desk could not start'), h('p', {role: 'alert'}, err.message));
+});

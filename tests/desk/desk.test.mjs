@@ -1,0 +1,396 @@
+// Sotto Desk in a real Chromium (issue 18): the real sotto-server, a
+// therapist's and a client's `sotto desk`, and the page driving them.
+import {describe, it, before, after} from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import {createRequire} from 'node:module';
+import {chromium} from 'playwright-core';
+import {CHROMIUM, tempDir, startServer, enrolTherapist, sotto, startDesk, stopAll, until} from './harness.mjs';
+
+const require = createRequire(import.meta.url);
+const AXE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const SHOTS = process.env.SOTTO_DESK_SCREENSHOTS || '';  // a directory, or '' for none
+const COUNT = Number(process.env.SOTTO_DESK_LONG_COUNT || 2000);
+const THERAPIST_PASS = 'amber lantern orchard 1979';
+const CLIENT_PASS = 'violet harbor quantum pencil 47';
+const XSS = '<script>window.__pwned=1</script><img src=x onerror="alert(1);fetch(\'/pwned\')">';
+const DESKTOP = {width: 1200, height: 800};
+const PHONE = {width: 390, height: 800};
+
+// Launch flags for Debian's chromium on this machine (its closed network
+// refuses background connections). Playwright's launch() gives the browser a
+// fresh temporary --user-data-dir of its own and removes it on close.
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+               '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+let root; let server; let therapistDesk; let clientDesk; let browser;
+let tPage; let cPage; let other; let otherPort;
+const dialogs = [];
+const strayRequests = [];
+
+async function newPage(desk) {
+  const context = await browser.newContext({viewport: DESKTOP});
+  context.setDefaultTimeout(10000);
+  const page = await context.newPage();
+  page.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss().catch(() => {}); });
+  page.on('request', (r) => {
+    const u = new URL(r.url());
+    if (u.origin !== desk.origin || /pwned|^\/x$/.test(u.pathname)) strayRequests.push(r.url());
+  });
+  page.on('pageerror', (e) => console.error('page error:', e.message));
+  await page.goto(desk.url);
+  return page;
+}
+
+async function axe(page, label) {
+  for (const [name, size] of [['desktop', DESKTOP], ['phone', PHONE]]) {
+    await page.setViewportSize(size);
+    await page.evaluate(AXE);
+    const result = await page.evaluate(() => window.axe.run(document, {
+      runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']},
+    }));
+    const problems = result.violations.map((v) => `${v.id}: ${v.help} — ` +
+        v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | '));
+    assert.deepEqual(problems, [], `axe on ${label} (${name})`);
+  }
+  await page.setViewportSize(DESKTOP);
+}
+
+async function shot(page, name) {
+  if (!SHOTS) return;
+  fs.mkdirSync(SHOTS, {recursive: true});
+  await page.screenshot({path: path.join(SHOTS, name + '.png'), scale: 'css'});
+}
+
+// Waits until the client's letter shows `want` as its delivery state (live:
+// the page is not reloaded).
+async function letterState(page, want) {
+  const shown = page.locator('.msg.out', {hasText: 'hard week'}).locator('.state');
+  await until(`the letter ${want}`, async () => {
+    const now = await shown.textContent();
+    return now === want || (want === 'delivered' && now === 'read');
+  }, 15000).catch(async (e) => {
+    throw new Error(`${e.message}; the letter shows "${await shown.textContent()}"`);
+  });
+}
+
+async function state(page) {
+  return page.evaluate(async () => (await (await fetch('/api/state')).json()).state);
+}
+
+describe('Sotto Desk in the browser', () => {
+  before(async () => {
+    root = tempDir();
+    server = await startServer(root);
+    const code = enrolTherapist(server.dataDir, 'dr-rivera');
+    const tProfile = path.join(root, 'rivera');
+    sotto(tProfile, THERAPIST_PASS, ['init', '--server', server.address, '--role', 'therapist',
+                                     '--name', 'dr-rivera', '--enrol', code]);
+    therapistDesk = await startDesk(root, 'therapist', tProfile, THERAPIST_PASS);
+    clientDesk = await startDesk(root, 'client', path.join(root, 'sam'), '');
+    browser = await chromium.launch({executablePath: CHROMIUM, headless: true, args: FLAGS});
+    tPage = await newPage(therapistDesk);
+    cPage = await newPage(clientDesk);
+    // Another origin (another port on the same machine) trying the API.
+    other = http.createServer((req, res) => {
+      res.writeHead(200, {'Content-Type': 'text/html'});
+      res.end('<!doctype html><title>elsewhere</title>');
+    });
+    await new Promise((r) => other.listen(0, '127.0.0.1', r));
+    otherPort = other.address().port;
+  });
+
+  after(async () => {
+    if (browser) await browser.close();
+    if (other) other.close();
+    await stopAll();
+    if (root && !process.env.SOTTO_DESK_KEEP) {
+      fs.rmSync(root, {recursive: true, force: true, maxRetries: 5});
+    }
+  });
+
+  it('the therapist creates an invite shown as code and QR', async () => {
+    await tPage.locator('#queue-title').waitFor();
+    await tPage.getByRole('link', {name: 'Invites'}).click();
+    await tPage.getByRole('button', {name: 'Create invite'}).click();
+    const code = (await tPage.locator('#invite-code').textContent()).trim();
+    assert.match(code, /^[0-9A-Z]{4}(-[0-9A-Z]{4}){2,6}$/);
+    const src = await tPage.locator('img.qr').getAttribute('src');
+    assert.ok(src.startsWith('data:image/svg+xml;base64,'), src.slice(0, 40));
+    await shot(tPage, 'invites');
+    tPage.inviteCode = code;
+  });
+
+  it('the client joins with the invite on the setup page', async () => {
+    await cPage.locator('#setup-title').waitFor();
+    await axe(cPage, 'setup');
+    await cPage.getByLabel('Server').fill(server.address);
+    await cPage.getByLabel('Your name on Sotto (handle)').fill('sam');
+    await cPage.getByLabel('Passphrase', {exact: true}).fill(CLIENT_PASS);
+    await cPage.getByLabel('Passphrase again').fill(CLIENT_PASS);
+    await cPage.getByLabel('Invite code').fill(tPage.inviteCode);
+    await shot(cPage, 'setup');
+    await cPage.getByRole('button', {name: 'Join'}).click();
+    await cPage.locator('#conv-title').waitFor({timeout: 30000});
+    assert.equal(await state(cPage), 'open');
+    // The therapist's invite list now says it was used.
+    await tPage.reload();
+    await tPage.locator('#inv-list-title').waitFor();
+    if (await tPage.locator('.list-error').count()) {
+      // Client::ListInvites still answers UNIMPLEMENTED on this build.
+      console.log('# not checked: ' + await tPage.locator('.list-error').textContent());
+    } else {
+      await tPage.getByRole('row', {name: new RegExp(`${tPage.inviteCode}.*used by sam`)}).waitFor();
+    }
+  });
+
+  it('the client writes a letter (draft autosaved) and it appears live in the queue', async () => {
+    await tPage.goto(therapistDesk.origin + '/#/queue');
+    await tPage.locator('#queue-title').waitFor();
+    await cPage.getByRole('link', {name: 'dr-rivera'}).click();
+    await cPage.locator('.compose').waitFor();
+    assert.match(await cPage.locator('.emergency').textContent(), /emergenc/i);
+    await cPage.getByLabel('Letter', {exact: true}).check();
+    await cPage.getByLabel('Subject').fill('Before Thursday');
+    await cPage.locator('.compose textarea').fill('Dear Dr. Rivera,\nI had a hard week.\n— Sam');
+    await cPage.locator('.saved').filter({hasText: 'Draft saved'}).waitFor();
+    await cPage.reload();  // nothing is lost: the draft comes back from the profile
+    await cPage.locator('.compose textarea').waitFor();
+    await until('the draft back', async () =>
+        (await cPage.locator('.compose textarea').inputValue()).includes('hard week'));
+    assert.equal(await cPage.getByLabel('Subject').inputValue(), 'Before Thursday');
+    await axe(cPage, 'compose');
+    await shot(cPage, 'compose');
+    await cPage.getByRole('button', {name: 'Send', exact: true}).click();
+    await cPage.locator('.compose .status').filter({hasText: 'Sent.'}).waitFor();
+    assert.match(await cPage.locator('.compose .status').textContent(), /Expect a reply by/);
+    const drafts = await cPage.evaluate(async () => (await (await fetch('/api/drafts')).json()).drafts);
+    assert.equal(drafts.length, 0, 'the draft is gone once sent');
+    // Live: no reload on the therapist's side.
+    await tPage.locator('tr[data-client="sam"]').waitFor({timeout: 15000});
+    await tPage.locator('body').press('?');
+    await tPage.getByRole('dialog', {name: 'Keyboard shortcuts'}).waitFor();
+    await tPage.keyboard.press('Escape');
+    await tPage.getByRole('dialog', {name: 'Keyboard shortcuts'}).waitFor({state: 'hidden'});
+    await axe(tPage, 'queue');
+    await shot(tPage, 'queue');
+  });
+
+  it('the therapist replies in the thread; the client sees it live with delivery states', async () => {
+    await tPage.locator('body').press('r');
+    await tPage.locator('.replying').filter({hasText: 'Before Thursday'}).waitFor();
+    await tPage.locator('.compose textarea').fill('Thank you, Sam. Let us talk on Thursday.');
+    await tPage.getByRole('button', {name: 'Send', exact: true}).click();
+    await tPage.locator('.compose .status').filter({hasText: 'Sent.'}).waitFor();
+    const reply = cPage.locator('.messages .msg.in', {hasText: 'Let us talk on Thursday'});
+    await reply.waitFor({timeout: 15000});
+    assert.match(await reply.textContent(), /In reply to “Before Thursday”/);
+    // Delivered to the therapist's device, shown live.
+    await letterState(cPage, 'delivered');
+    await shot(cPage, 'conversation');
+  });
+
+  it('send later, then cancel from the scheduled list', async () => {
+    await cPage.locator('.compose textarea').fill('Good morning — slept better.');
+    await cPage.getByLabel('Short text').check();
+    await cPage.getByLabel('Send later').check();
+    const when = new Date(Date.now() + 26 * 3600000);
+    const pad = (n) => String(n).padStart(2, '0');
+    await cPage.getByLabel('Send at').fill(`${when.getFullYear()}-${pad(when.getMonth() + 1)}-` +
+        `${pad(when.getDate())}T${pad(when.getHours())}:${pad(when.getMinutes())}`);
+    await cPage.getByRole('button', {name: 'Send', exact: true}).click();
+    await cPage.locator('.compose .status').filter({hasText: 'Scheduled for'}).waitFor();
+    await cPage.getByRole('link', {name: 'Scheduled'}).click();
+    const item = cPage.locator('.scheduled li', {hasText: 'slept better'});
+    await item.waitFor();
+    await shot(cPage, 'scheduled');
+    await item.getByRole('button', {name: /Cancel/}).click();
+    await cPage.getByText('Nothing is scheduled.').waitFor();
+  });
+
+  it('a message with <script> and <img onerror> is shown as text and runs nothing', async () => {
+    const sent = await cPage.evaluate(async (text) => (await fetch('/api/send', {method: 'POST',
+        headers: {'Content-Type': 'application/json'}, body: JSON.stringify({to: 'dr-rivera', text})})).status, XSS);
+    assert.equal(sent, 200);
+    await tPage.goto(therapistDesk.origin + '/#/c/sam');
+    const msg = tPage.locator('.messages .msg.in .text', {hasText: '<script>'});
+    await msg.waitFor({timeout: 15000});
+    assert.equal(await msg.textContent(), XSS);
+    assert.equal(await tPage.locator('.messages img, .messages script').count(), 0);
+    await tPage.waitForTimeout(300);
+    assert.equal(await tPage.evaluate(() => window.__pwned), undefined);
+    assert.deepEqual(dialogs, []);
+    assert.deepEqual(strayRequests, []);
+    // The therapist read the letter earlier; the read receipt leaves their desk
+    // only with the receipt outbox's next flush, which a message arriving there
+    // triggers (the library's ReceiptOutbox; GET /api/conversations does not
+    // flush), so it is checked here, after the message above arrived.
+    await cPage.goto(clientDesk.origin + '/#/c/dr-rivera');
+    await cPage.locator('.compose').waitFor();
+    await letterState(cPage, 'read');
+  });
+
+  it('snooze and close from the queue', async () => {
+    await tPage.goto(therapistDesk.origin + '/#/queue');
+    const row = tPage.locator('tr[data-client="sam"]');
+    await row.waitFor();
+    await tPage.locator('body').press('s');
+    await tPage.getByRole('button', {name: 'For 2 hours'}).click();
+    await tPage.locator('#queue-status').filter({hasText: 'Snoozed sam until'}).waitFor();
+    await tPage.getByLabel('Show answered and closed conversations too').check();
+    await tPage.locator('tr[data-client="sam"]', {hasText: 'snoozed'}).waitFor();
+    await tPage.getByRole('button', {name: 'Close sam'}).click();
+    await tPage.locator('#queue-status').filter({hasText: 'Closed the conversation with sam'}).waitFor();
+    await tPage.locator('tr[data-client="sam"]', {hasText: 'closed'}).waitFor();
+  });
+
+  it('a policy change shows a new due time in the preview', async () => {
+    await tPage.getByRole('link', {name: 'Policy'}).click();
+    const preview = tPage.locator('#pol-preview');
+    await preview.filter({hasText: 'would be due'}).waitFor();
+    const first = await preview.textContent();
+    await tPage.getByLabel('Reply window (business hours)').fill('40');
+    await until('a new due time', async () => {
+      const now = await preview.textContent();
+      return now !== first && now.includes('would be due');
+    });
+    await axe(tPage, 'policy');
+    await shot(tPage, 'policy');
+    await tPage.getByRole('button', {name: 'Save policy'}).click();
+    await tPage.locator('#pol-status').filter({hasText: 'saved'}).waitFor();
+  });
+
+  it('desktop notifications are opt-in and name no sender unless asked', async () => {
+    // A recorder in place of the browser's Notification, and a page without
+    // the focus (the page shows none while it has it).
+    await tPage.addInitScript(() => {
+      window.__notes = [];
+      window.Notification = class {
+        static permission = 'granted';
+        static requestPermission() { return Promise.resolve('granted'); }
+        constructor(title, options) { window.__notes.push({title, body: options.body}); }
+      };
+      document.hasFocus = () => false;
+    });
+    await tPage.goto(therapistDesk.origin + '/#/settings');
+    await tPage.reload();
+    const send = (text) => cPage.evaluate(async (t) => (await fetch('/api/send', {method: 'POST',
+        headers: {'Content-Type': 'application/json'}, body: JSON.stringify({to: 'dr-rivera', text: t})})).status, text);
+    assert.equal(await send('nobody asked for a notification'), 200);
+    await tPage.waitForTimeout(1500);
+    assert.deepEqual(await tPage.evaluate(() => window.__notes), [], 'off until turned on');
+    await tPage.getByLabel('Notify me when a message arrives').check();
+    assert.equal(await send('the first private line'), 200);
+    await until('a notification', () => tPage.evaluate(() => window.__notes.length === 1));
+    assert.deepEqual(await tPage.evaluate(() => window.__notes[0]),
+                     {title: 'Sotto', body: 'A new message arrived.'});
+    await tPage.getByLabel('Show who wrote and the text in the notification').check();
+    assert.equal(await send('the second private line'), 200);
+    await until('a second notification', () => tPage.evaluate(() => window.__notes.length === 2));
+    assert.deepEqual(await tPage.evaluate(() => window.__notes[1]),
+                     {title: 'Sotto: sam', body: 'the second private line'});
+  });
+
+  it('a page on another origin can neither read nor change anything', async () => {
+    const page = await tPage.context().newPage();
+    await page.goto(`http://127.0.0.1:${otherPort}/`);
+    const result = await page.evaluate(async (origin) => {
+      const out = {};
+      try {
+        const r = await fetch(origin + '/api/conversations', {credentials: 'include'});
+        out.read = 'status ' + r.status + ' ' + (await r.text()).slice(0, 40);
+      } catch (e) { out.read = 'refused'; }
+      try {
+        await fetch(origin + '/api/lock', {method: 'POST', mode: 'no-cors', credentials: 'include',
+                                           body: '{}'});
+      } catch { /* blind */ }
+      return out;
+    }, therapistDesk.origin);
+    assert.equal(result.read, 'refused');
+    assert.equal(await state(tPage), 'open', 'a cross-origin POST did not lock the desk');
+    await page.close();
+  });
+
+  it('the conversation list and a long conversation paint fast', async () => {
+    await cPage.goto(clientDesk.origin + '/#/conversations');
+    await cPage.locator('#conv-title').waitFor();
+    await axe(cPage, 'conversations');
+    await shot(cPage, 'conversations');
+    // Many messages, sent through the API in parallel batches.
+    await cPage.evaluate(async (count) => {
+      const one = (i) => fetch('/api/send', {method: 'POST', headers: {'Content-Type': 'application/json'},
+          body: JSON.stringify({to: 'dr-rivera', text: `Line ${i}: ` + 'a thought worth writing down. '.repeat(i % 4 + 1)})});
+      for (let i = 0; i < count; i += 16) {
+        await Promise.all(Array.from({length: Math.min(16, count - i)}, (_, j) => one(i + j)));
+      }
+    }, COUNT);
+    // The page's part: from the API's answer to the newest message on screen.
+    const started = Date.now();
+    const answer = cPage.waitForResponse((r) => r.url().endsWith('/api/conversations/dr-rivera'),
+                                         {timeout: 30000});
+    await cPage.goto(clientDesk.origin + '/#/c/dr-rivera');
+    await (await answer).finished();
+    const answered = Date.now();
+    await cPage.locator('.messages .msg', {hasText: `Line ${COUNT - 1}:`}).waitFor();
+    const drawn = Date.now() - answered;
+    console.log(`# ${COUNT} messages: the API answered in ${answered - started} ms, the page drew ` +
+                `the newest in ${drawn} ms`);
+    assert.ok(drawn < 1000, `the page took ${drawn} ms to show the newest message`);
+    const fcp = await cPage.evaluate(() =>
+        (performance.getEntriesByName('first-contentful-paint')[0] || {startTime: 0}).startTime);
+    assert.ok(fcp > 0 && fcp < 1000, `first contentful paint at ${fcp} ms`);
+    await until('every message drawn', async () =>
+        (await cPage.locator('.messages .msg').count()) >= COUNT, 30000);
+    // Scroll from the end to the top in steps; frames stay short.
+    // Frame times while idle, then while scrolling 400 px a frame (a fast
+    // fling) from the end upwards; scrolling must add little to a frame.
+    const frames = await cPage.evaluate(async () => {
+      const list = document.querySelector('.messages');
+      const frame = () => new Promise((r) => requestAnimationFrame(r));
+      const run = async (step) => {
+        await frame();
+        let last = performance.now(); const out = [];
+        for (let i = 0; i < 90; i++) {
+          step();
+          await frame();
+          const now = performance.now();
+          out.push(now - last);
+          last = now;
+        }
+        return out.sort((a, b) => a - b)[Math.floor(out.length * 0.9)];
+      };
+      const idle = await run(() => {});
+      const scrolling = await run(() => { list.scrollTop -= 400; });
+      return {idle, scrolling, top: list.scrollTop};
+    });
+    console.log(`# 90th percentile frame: idle ${Math.round(frames.idle)} ms, scrolling ` +
+                `${Math.round(frames.scrolling)} ms`);
+    assert.ok(frames.scrolling < frames.idle + 50,
+              `scrolling the conversation: 1 frame in 10 took ${Math.round(frames.scrolling)} ms ` +
+              `(idle: ${Math.round(frames.idle)} ms)`);
+  });
+
+  it('lock drops every message; the unlock page opens it again; storage stays empty', async () => {
+    await cPage.getByRole('button', {name: 'Lock now'}).click();
+    await cPage.locator('#unlock-title').waitFor();
+    assert.equal(await cPage.locator('.msg').count(), 0);
+    assert.ok(!(await cPage.content()).includes('Let us talk on Thursday'));
+    await axe(cPage, 'unlock');
+    await shot(cPage, 'unlock');
+    await cPage.getByLabel('Passphrase').fill('not the passphrase');
+    await cPage.getByRole('button', {name: 'Unlock'}).click();
+    await cPage.locator('#unlock-status').filter({hasText: /passphrase/i}).waitFor();
+    await cPage.getByLabel('Passphrase').fill(CLIENT_PASS);
+    await cPage.getByRole('button', {name: 'Unlock'}).click();
+    await cPage.locator('#conv-title').waitFor();
+    for (const page of [cPage, tPage]) {
+      const stored = await page.evaluate(async () => ({
+        local: localStorage.length, session: sessionStorage.length,
+        idb: (await indexedDB.databases()).length, caches: (await caches.keys()).length,
+      }));
+      assert.deepEqual(stored, {local: 0, session: 0, idb: 0, caches: 0});
+    }
+  });
+});
