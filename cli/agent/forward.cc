@@ -79,7 +79,7 @@ absl::Status Prepare(const std::string& profile_dir, const Pairs& info, const CL
   f.request.emplace_back("cwd", Cwd());
   f.request.emplace_back("stdin_tty", stdin_tty ? "1" : "0");
   f.request.emplace_back("stdout_tty", StdoutIsTerminal() ? "1" : "0");
-  for (const char* name : {"TZ", "SOTTO_ALLOW_WEAK_PASSPHRASE"}) {
+  for (const char* name : {"TZ", "SOTTO_ALLOW_WEAK_PASSPHRASE", "SOTTO_PROFILE", "HOME"}) {
     if (const char* value = std::getenv(name))
       f.request.emplace_back("env", absl::StrCat(name, "=", value));
   }

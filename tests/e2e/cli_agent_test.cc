@@ -291,6 +291,13 @@ TEST_F(CliAgentTest, RelativePathsAreTheCallersNotTheAgents) {
       absl::StrCat("cd ", Quote(dir_.string()), " && setsid -w env -u SOTTO_PASSPHRASE ",
                    SOTTO_CLI_BINARY, " --profile drr inbox </dev/null >/dev/null 2>&1");
   EXPECT_EQ(std::system(relative.c_str()), 0);
+  // So does $SOTTO_PROFILE, and the agent names the caller's directory.
+  const std::string out = (dir_ / "settings.out").string();
+  const std::string by_env = absl::StrCat("cd / && SOTTO_PROFILE=", Quote(Profile("drr")),
+                                          " setsid -w env -u SOTTO_PASSPHRASE ", SOTTO_CLI_BINARY,
+                                          " settings </dev/null >", out, " 2>&1");
+  EXPECT_EQ(std::system(by_env.c_str()), 0) << Slurp(out);
+  EXPECT_THAT(Slurp(out), HasSubstr(absl::StrCat("Profile:       ", Profile("drr"), "\n")));
 }
 
 TEST_F(CliAgentTest, PasswdThroughTheAgent) {
