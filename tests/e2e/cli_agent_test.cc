@@ -196,6 +196,10 @@ TEST_F(CliAgentTest, ConnectionFromAnotherUserIsRefused) {
   if (child == 0) {
     if (setresgid(65534, 65534, 65534) != 0 || setresuid(65534, 65534, 65534) != 0) _exit(2);
     char answer = 'n';  // 'n': no answer (refused); 'a': answered
+    // Its own thin client would not even talk to another user's agent.
+    if (!absl::IsPermissionDenied(cli::agent::ConnectToOwnAgent(Socket("drr")).status())) {
+      answer = 'c';
+    }
     absl::StatusOr<int> fd = cli::agent::Connect(Socket("drr"));
     if (fd.ok() && cli::agent::WriteFrame(*fd, cli::agent::kStatus, "").ok() &&
         cli::agent::ReadFrame(*fd).ok()) {
