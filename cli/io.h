@@ -11,12 +11,14 @@
 // The caller is per thread: a ScopedCaller installs one for the agent's
 // connection thread; every other thread sees the process's own streams.
 
+#include <functional>
 #include <istream>
 #include <map>
 #include <optional>
 #include <ostream>
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/time/time.h"
 
 namespace sotto {
@@ -40,6 +42,9 @@ struct Caller {
   absl::TimeZone zone = absl::UTCTimeZone();  // the caller's local time zone
   // The agent's open Client: Context::Open returns it instead of opening.
   Client* client = nullptr;
+  // What `sotto lock` calls instead of client->Lock() (the desk's own
+  // Lock, so its page hears of it); unset: client->Lock().
+  std::function<absl::Status()> lock;
   // Set by Context::Open when `client` is locked, so the agent asks the
   // caller to unlock instead of reporting an error.
   bool locked = false;

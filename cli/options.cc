@@ -16,10 +16,14 @@
 namespace sotto::cli {
 namespace {
 
+// The caller's (io.h): inside the agent, the thin client's SOTTO_PROFILE and
+// HOME, so messages name the directory it means.
 std::string DefaultProfileDir() {
-  if (const char* env = std::getenv("SOTTO_PROFILE"); env && *env) return env;
-  if (const char* home = std::getenv("HOME"); home && *home) {
-    return absl::StrCat(home, "/.sotto");
+  if (std::optional<std::string> env = CallerEnv("SOTTO_PROFILE"); env && !env->empty()) {
+    return *env;
+  }
+  if (std::optional<std::string> home = CallerEnv("HOME"); home && !home->empty()) {
+    return absl::StrCat(*home, "/.sotto");
   }
   return ".sotto";
 }

@@ -48,12 +48,14 @@ file(RELATIVE_PATH bin_to_libdir /prefix/${CMAKE_INSTALL_BINDIR} /prefix/${CMAKE
 set_target_properties(sotto sotto-server PROPERTIES
   INSTALL_RPATH "$ORIGIN/${bin_to_libdir}/sotto;$ORIGIN/${bin_to_libdir}")
 install(TARGETS sotto RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT cli)
-install(TARGETS sotto_cli LIBRARY DESTINATION ${SOTTO_PRIVATE_LIBDIR} COMPONENT cli)
+install(TARGETS sotto_cli sotto_cli_commands sotto_cli_agent
+  LIBRARY DESTINATION ${SOTTO_PRIVATE_LIBDIR} COMPONENT cli)
 install(TARGETS sotto-server RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT server)
 set(sotto_server_libs sotto_server_cli sotto_server_rpc sotto_server_operator sotto_server_app
     sotto_server_notify sotto_server_domain sotto_server_storage sotto_proto)
 # They find each other beside themselves.
-set_target_properties(${sotto_server_libs} sotto_cli PROPERTIES INSTALL_RPATH "$ORIGIN")
+set_target_properties(${sotto_server_libs} sotto_cli sotto_cli_commands sotto_cli_agent
+  PROPERTIES INSTALL_RPATH "$ORIGIN")
 install(TARGETS ${sotto_server_libs}
   LIBRARY DESTINATION ${SOTTO_PRIVATE_LIBDIR} COMPONENT server)
 

@@ -278,7 +278,8 @@ void AgentServer::Serve(int fd) {
       return;
     }
     case kUnlock: {
-      absl::Status s = client_->Unlock(request->payload);
+      absl::Status s =
+          options_.unlock ? options_.unlock(request->payload) : client_->Unlock(request->payload);
       Wipe(request->payload);
       (void)(s.ok() ? WriteFrame(fd, kExit, "0") : WriteFrame(fd, kFailed, EncodeStatus(s)));
       return;
@@ -338,6 +339,7 @@ void AgentServer::Run(int fd, const std::string& request) {
   caller.in = &in;
   caller.zone = ZoneOf(caller);
   caller.client = client_;
+  caller.lock = options_.lock;
   caller.caller_gone = &Gone;
   caller.connection = &connection;
   int code;

@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "sotto/client.h"
@@ -49,6 +50,11 @@ class AgentServer {
     // own thread.
     // Unset: such a request is refused ("stop the process that runs it").
     std::function<void()> on_stop_request;
+    // How a caller's unlock (the passphrase it sent) and `sotto lock` reach
+    // the Client; unset: Client::Unlock and Client::Lock. The desk passes
+    // its own, so its page hears of the change.
+    std::function<absl::Status(const std::string& passphrase)> unlock;
+    std::function<absl::Status()> lock;
   };
 
   // Listens on `profile_dir`/agent.sock for commands to run on `client`,

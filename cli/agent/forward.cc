@@ -79,7 +79,7 @@ absl::Status Prepare(const std::string& profile_dir, const Pairs& info, const CL
   f.request.emplace_back("cwd", Cwd());
   f.request.emplace_back("stdin_tty", stdin_tty ? "1" : "0");
   f.request.emplace_back("stdout_tty", StdoutIsTerminal() ? "1" : "0");
-  for (const char* name : {"TZ", "SOTTO_ALLOW_WEAK_PASSPHRASE"}) {
+  for (const char* name : {"TZ", "SOTTO_ALLOW_WEAK_PASSPHRASE", "SOTTO_PROFILE", "HOME"}) {
     if (const char* value = std::getenv(name))
       f.request.emplace_back("env", absl::StrCat(name, "=", value));
   }
@@ -114,7 +114,7 @@ absl::Status Unlock(const std::string& socket_path, const std::string& handle, F
 // One RUN: output printed as it comes. The exit status, or nullopt when the
 // agent answered "locked".
 absl::StatusOr<std::optional<int>> RunOnce(const std::string& socket_path, const Pairs& request) {
-  absl::StatusOr<int> fd = Connect(socket_path);
+  absl::StatusOr<int> fd = ConnectToOwnAgent(socket_path);
   if (!fd.ok()) return fd.status();
   const std::string payload = EncodePairs(request);
   absl::Status sent = WriteFrame(*fd, kRun, payload);
@@ -157,7 +157,7 @@ std::string AbsoluteDir(const std::string& profile_dir) {
 }
 
 absl::StatusOr<Frame> Ask(const std::string& socket_path, char type, const std::string& payload) {
-  absl::StatusOr<int> fd = Connect(socket_path);
+  absl::StatusOr<int> fd = ConnectToOwnAgent(socket_path);
   if (!fd.ok()) return fd.status();
   absl::Status sent = WriteFrame(*fd, type, payload);
   absl::StatusOr<Frame> answer = sent.ok() ? ReadFrame(*fd) : absl::StatusOr<Frame>(sent);
@@ -170,6 +170,7 @@ std::optional<int> ForwardToAgent(const std::string& profile_dir, const CLI::App
   const std::string dir = AbsoluteDir(profile_dir);
   const std::string socket_path = SocketPath(dir);
   absl::StatusOr<Frame> status = Ask(socket_path, kStatus);
+  if (absl::IsPermissionDenied(status.status())) return Fail(status.status());
   if (!status.ok() || status->type != kInfo) return std::nullopt;  // no agent: run here
   absl::StatusOr<Pairs> info = DecodePairs(status->payload);
   if (!info.ok()) return Fail(info.status());

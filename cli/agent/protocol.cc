@@ -143,4 +143,18 @@ absl::StatusOr<int> Connect(const std::string& socket_path) {
   return fd;
 }
 
+absl::StatusOr<int> ConnectToOwnAgent(const std::string& socket_path) {
+  absl::StatusOr<int> fd = Connect(socket_path);
+  if (!fd.ok()) return fd;
+  ucred peer{};
+  socklen_t size = sizeof(peer);
+  if (getsockopt(*fd, SOL_SOCKET, SO_PEERCRED, &peer, &size) != 0 || peer.uid != geteuid()) {
+    close(*fd);
+    return absl::PermissionDeniedError(absl::StrCat(
+        "the agent socket ", socket_path, " is served by uid ", peer.uid, " (pid ", peer.pid,
+        "), not by you; nothing was sent to it. Remove the socket file if you did not start it"));
+  }
+  return fd;
+}
+
 }  // namespace sotto::cli::agent

@@ -68,6 +68,10 @@ std::string SocketPath(const std::string& profile_dir);
 // is there, UNAVAILABLE when nothing listens (a stale file),
 // INVALID_ARGUMENT when the path is too long for a Unix socket.
 absl::StatusOr<int> Connect(const std::string& socket_path);
+// Connect, for a thin client about to hand over a command (and maybe a
+// passphrase or a letter): PERMISSION_DENIED, naming the uid, when the
+// process listening there is not one of this user's.
+absl::StatusOr<int> ConnectToOwnAgent(const std::string& socket_path);
 
 }  // namespace sotto::cli::agent
 

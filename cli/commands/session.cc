@@ -19,7 +19,7 @@ absl::Status Lock(Context& context) {
           << " open; nothing to lock (each command opens and closes the profile itself).\n";
     return absl::OkStatus();
   }
-  if (absl::Status s = caller->client->Lock(); !s.ok()) return s;
+  if (absl::Status s = caller->lock ? caller->lock() : caller->client->Lock(); !s.ok()) return s;
   Out() << "Locked: the agent forgot the keys of " << caller->client->handle()
         << "; the next command asks for the passphrase.\n";
   return absl::OkStatus();

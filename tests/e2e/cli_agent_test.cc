@@ -196,6 +196,10 @@ TEST_F(CliAgentTest, ConnectionFromAnotherUserIsRefused) {
   if (child == 0) {
     if (setresgid(65534, 65534, 65534) != 0 || setresuid(65534, 65534, 65534) != 0) _exit(2);
     char answer = 'n';  // 'n': no answer (refused); 'a': answered
+    // Its own thin client would not even talk to another user's agent.
+    if (!absl::IsPermissionDenied(cli::agent::ConnectToOwnAgent(Socket("drr")).status())) {
+      answer = 'c';
+    }
     absl::StatusOr<int> fd = cli::agent::Connect(Socket("drr"));
     if (fd.ok() && cli::agent::WriteFrame(*fd, cli::agent::kStatus, "").ok() &&
         cli::agent::ReadFrame(*fd).ok()) {
@@ -291,6 +295,13 @@ TEST_F(CliAgentTest, RelativePathsAreTheCallersNotTheAgents) {
       absl::StrCat("cd ", Quote(dir_.string()), " && setsid -w env -u SOTTO_PASSPHRASE ",
                    SOTTO_CLI_BINARY, " --profile drr inbox </dev/null >/dev/null 2>&1");
   EXPECT_EQ(std::system(relative.c_str()), 0);
+  // So does $SOTTO_PROFILE, and the agent names the caller's directory.
+  const std::string out = (dir_ / "settings.out").string();
+  const std::string by_env = absl::StrCat("cd / && SOTTO_PROFILE=", Quote(Profile("drr")),
+                                          " setsid -w env -u SOTTO_PASSPHRASE ", SOTTO_CLI_BINARY,
+                                          " settings </dev/null >", out, " 2>&1");
+  EXPECT_EQ(std::system(by_env.c_str()), 0) << Slurp(out);
+  EXPECT_THAT(Slurp(out), HasSubstr(absl::StrCat("Profile:       ", Profile("drr"), "\n")));
 }
 
 TEST_F(CliAgentTest, PasswdThroughTheAgent) {
