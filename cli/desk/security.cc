@@ -89,14 +89,15 @@ std::string RandomToken() {
   return token;
 }
 
-Security::Security(int port) : port_(port), token_(RandomToken()) {}
+Security::Security(int port)
+    : port_(port), cookie_name_(absl::StrCat("sotto_desk_", port)), token_(RandomToken()) {}
 
 std::string Security::OpenUrl() const {
   return absl::StrCat("http://127.0.0.1:", port_, "/open?t=", token_);
 }
 
 bool Security::HasSession(const httplib::Request& req) const {
-  const std::string cookie = CookieValue(req, kCookieName);
+  const std::string cookie = CookieValue(req, cookie_name_);
   if (cookie.empty()) return false;
   absl::MutexLock lock(&mu_);
   bool found = false;
@@ -117,7 +118,7 @@ Verdict Security::Open(const httplib::Request& req, httplib::Response& res) {
   res.status = 303;
   res.set_header("Location", "/");
   res.set_header("Set-Cookie",
-                 absl::StrCat(kCookieName, "=", session, "; HttpOnly; SameSite=Strict; Path=/"));
+                 absl::StrCat(cookie_name_, "=", session, "; HttpOnly; SameSite=Strict; Path=/"));
   return Verdict::kRefused;
 }
 

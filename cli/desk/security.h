@@ -27,7 +27,6 @@
 namespace sotto::desk {
 
 inline constexpr size_t kMaxBodyBytes = 1 << 20;
-inline constexpr char kCookieName[] = "sotto_desk";
 
 // What the pre-routing handler decided.
 enum class Verdict { kPass, kRefused };
@@ -43,6 +42,10 @@ class Security {
   const std::string& token() const { return token_; }
   // "http://127.0.0.1:PORT/open?t=TOKEN".
   std::string OpenUrl() const;
+  // "sotto_desk_PORT": cookies ignore ports, so two desks of one person
+  // (a therapist's practice and private profiles) opened in one browser
+  // would otherwise overwrite each other's session.
+  const std::string& cookie_name() const { return cookie_name_; }
 
   // Checks `req`; on refusal fills `res` (status, body) and returns
   // kRefused. GET /open with the right token is answered here too (303 with
@@ -58,6 +61,7 @@ class Security {
   bool HasSession(const httplib::Request& req) const;
 
   const int port_;
+  const std::string cookie_name_;
   const std::string token_;
   mutable absl::Mutex mu_;
   // Every browser that opened the URL this launch has one.

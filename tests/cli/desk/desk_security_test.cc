@@ -35,7 +35,7 @@ TEST_F(DeskSecurityTest, RightTokenGivesAStrictHttpOnlyCookie) {
   EXPECT_EQ(r->status, 303);
   EXPECT_EQ(r->get_header_value("Location"), "/");
   const std::string cookie = r->get_header_value("Set-Cookie");
-  EXPECT_THAT(cookie, StartsWith("sotto_desk="));
+  EXPECT_THAT(cookie, StartsWith("sotto_desk_" + std::to_string(desk_->port()) + "="));
   EXPECT_THAT(cookie, HasSubstr("; HttpOnly"));
   EXPECT_THAT(cookie, HasSubstr("; SameSite=Strict"));
   // The cookie is not the token: the URL in the history opens nothing else.
@@ -69,7 +69,7 @@ TEST_F(DeskSecurityTest, NoCookieNoPageNoApi) {
   EXPECT_THAT(page->body, HasSubstr("Open the link"));
   EXPECT_EQ(stranger.Get("/app.js")->status, 401);
   // A made-up cookie is no cookie.
-  EXPECT_EQ(stranger.Get("/api/state", {{"Cookie", "sotto_desk=guess"}})->status, 401);
+  EXPECT_EQ(stranger.Get("/api/state", {{"Cookie", "sotto_desk_" + std::to_string(desk_->port()) + "=guess"}})->status, 401);
 }
 
 TEST_F(DeskSecurityTest, ForgedHostIsRefused) {
