@@ -39,6 +39,7 @@ int Main(int argc, char** argv) {
   RegisterCareCommands(app, context);
   RegisterQueueCommands(app, context);
   RegisterNotifyCommands(app, context);
+  RegisterDeskDataCommands(app, context);
 
   try {
     app.parse(argc, argv);

@@ -21,6 +21,9 @@ absl::StatusOr<std::string> Passphrase(bool confirm);
 absl::StatusOr<std::string> NewPassphrase();
 
 bool StdinIsTerminal();
+// True if standard output is a terminal (QR codes are drawn only then,
+// unless asked for with --qr).
+bool StdoutIsTerminal();
 
 // All of stdin.
 std::string ReadStdin();

@@ -25,6 +25,8 @@ void RegisterPolicySet(CLI::App* policy, Context& context);
 void RegisterQueueCommands(CLI::App& app, Context& context);
 // notify (email notifications without content).
 void RegisterNotifyCommands(CLI::App& app, Context& context);
+// drafts, scheduled, invites (desk_data.cc).
+void RegisterDeskDataCommands(CLI::App& app, Context& context);
 
 }  // namespace sotto::cli
 

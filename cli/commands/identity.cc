@@ -8,6 +8,7 @@
 #include "commands/commands.h"
 #include "json_output.h"
 #include "output.h"
+#include "terminal.h"
 
 namespace sotto::cli {
 namespace {
@@ -15,6 +16,7 @@ namespace {
 struct SafetyArgs {
   std::string peer;
   bool json = false;
+  bool qr = false;
 };
 
 absl::Status ShowSafetyNumber(Context& context, const SafetyArgs& a) {
@@ -31,9 +33,11 @@ absl::Status ShowSafetyNumber(Context& context, const SafetyArgs& a) {
     std::cout << "WARNING: " << peer
               << "'s identity key CHANGED. This is the number for the NEW key:\n";
   }
-  std::cout << "Safety number with " << peer << ":\n"
-            << GroupDigits(number->digits) << "\n"
-            << "Scannable: " << absl::BytesToHexString(number->scannable) << "\n";
+  std::cout << "Safety number with " << peer << ":\n" << GroupDigits(number->digits) << "\n";
+  // The QR code holds the digits as shown: a phone's camera reads them out
+  // for comparing with the number on the other person's screen.
+  if (a.qr || StdoutIsTerminal()) PrintQr(GroupDigits(number->digits));
+  std::cout << "Scannable: " << absl::BytesToHexString(number->scannable) << "\n";
   if (number->changed) {
     std::cout << "Compare it with " << peer << " (in person or by video); if it "
               << "matches, accept exactly this key with:\n  sotto trust " << peer
@@ -98,6 +102,8 @@ void RegisterIdentityCommands(CLI::App& app, Context& context) {
   auto safety_args = std::make_shared<SafetyArgs>();
   safety->add_option("user", safety_args->peer, "Their handle")->required();
   AddJsonFlag(safety, &safety_args->json);
+  safety->add_flag("--qr", safety_args->qr,
+                   "Also print the number as a QR code (the default when output is a terminal)");
   safety->callback([&context, safety_args] {
     context.Then([&context, safety_args] { return ShowSafetyNumber(context, *safety_args); });
   });
