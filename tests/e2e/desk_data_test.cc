@@ -240,5 +240,34 @@ TEST_F(DeskDataTest, PreviewDueIsTheDueTheServerReports) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("day_end_minute")));
 }
 
+TEST_F(DeskDataTest, ListInvitesShowsTheCodeAndFlipsUsedWhenAClientJoins) {
+  // The fixture's client joined with the first invite.
+  ASSERT_OK_AND_ASSIGN(std::vector<InviteInfo> invites, therapist_->ListInvites());
+  ASSERT_EQ(invites.size(), 1u);
+  EXPECT_TRUE(invites[0].used);
+  EXPECT_EQ(invites[0].used_by, kClient);
+
+  ASSERT_OK_AND_ASSIGN(Invite invite, therapist_->CreateInvite());
+  ASSERT_EQ(invite.id.size(), 16u);
+  ASSERT_OK_AND_ASSIGN(invites, therapist_->ListInvites());
+  ASSERT_EQ(invites.size(), 2u);
+  EXPECT_EQ(invites[0].id, invite.id);
+  EXPECT_EQ(invites[0].code, invite.code);  // kept by this device, sealed
+  EXPECT_FALSE(invites[0].used);
+  EXPECT_EQ(invites[0].expires_at_ms, invite.expires_at_ms);
+
+  RegisterOptions options = Options(dir_.sub("c2"));
+  options.handle = "robin-ames";
+  options.invite_code = invite.code;
+  ASSERT_OK(Client::Register(options).status());
+  ASSERT_OK_AND_ASSIGN(invites, therapist_->ListInvites());
+  ASSERT_EQ(invites.size(), 2u);
+  EXPECT_TRUE(invites[0].used);
+  EXPECT_EQ(invites[0].used_by, "robin-ames");
+  EXPECT_GE(invites[0].used_ms, invites[0].created_ms);
+
+  EXPECT_THAT(client_->ListInvites(), StatusIs(absl::StatusCode::kPermissionDenied));
+}
+
 }  // namespace
 }  // namespace sotto
