@@ -9,6 +9,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "io.h"
+#include "qr.h"
 #include "sanitize.h"
 #include "sotto/invite.h"
 #include "time_parse.h"
@@ -211,6 +212,15 @@ void PrintInviteTrust(const std::string& therapist, const std::string& invite_co
         << " is theirs. They are NOT verified: compare safety numbers with them in person or "
         << "by video (`sotto safety-number " << therapist << "`, then `sotto verify " << therapist
         << "`).\n";
+}
+
+void PrintQr(const std::string& text) {
+  absl::StatusOr<std::string> qr = QrTerminal(text);
+  if (!qr.ok()) {
+    Out() << "(no QR code: " << qr.status().message() << ")\n";
+    return;
+  }
+  Out() << *qr;
 }
 
 }  // namespace sotto::cli

@@ -62,6 +62,10 @@ void ReportSends(Client& client, const std::vector<SendResult>& results);
 
 void PrintPolicy(const std::string& therapist, const ResponsePolicy& p);
 
+// `text` as a QR code in Unicode half blocks (qr.h), for comparing or
+// copying in person; a line saying why when it cannot be drawn.
+void PrintQr(const std::string& text);
+
 }  // namespace sotto::cli
 
 #endif  // SOTTO_CLI_OUTPUT_H_

@@ -34,6 +34,7 @@ void RegisterCommands(CLI::App& app, Context& context) {
   RegisterCareCommands(app, context);
   RegisterQueueCommands(app, context);
   RegisterNotifyCommands(app, context);
+  RegisterDeskDataCommands(app, context);
   RegisterSessionCommands(app, context);
 }
 

@@ -36,6 +36,10 @@
 #include "sotto/status_macros.h"
 
 namespace sotto {
+namespace client {
+// client_invites.cc: keeps a code CreateInvite made, for ListInvites.
+absl::Status KeepInviteCode(ProfileSession& session, const Invite& invite);
+}  // namespace client
 namespace {
 
 using client::ProfileSession;
@@ -323,7 +327,11 @@ absl::StatusOr<Invite> Client::CreateInvite(absl::Duration valid_for) {
   SOTTO_ASSIGN_OR_RETURN(v1::CreateInviteResponse response,
                          impl_->session().connection().CreateInvite(hours));
   SOTTO_ASSIGN_OR_RETURN(std::string code, client::CommitInvite(impl_->session(), response.code()));
-  return Invite{std::move(code), response.expires_at_ms()};
+  Invite invite{std::move(code), response.expires_at_ms(), response.invite_id()};
+  // The code is made and valid whatever happens here: failing to keep a
+  // copy for ListInvites only leaves the list without it.
+  client::KeepInviteCode(impl_->session(), invite).IgnoreError();
+  return invite;
 }
 
 absl::StatusOr<std::string> Client::AcceptInvite(absl::string_view code) {

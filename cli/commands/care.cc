@@ -16,6 +16,7 @@
 #include "json_output.h"
 #include "output.h"
 #include "sanitize.h"
+#include "terminal.h"
 #include "time_parse.h"
 
 namespace sotto::cli {
@@ -42,7 +43,7 @@ std::string ServerAddressOf(const C& client) {
 constexpr char kNoTherapistYet[] =
     "No therapist yet. Ask yours for an invite code, then run `sotto accept-invite CODE`.\n";
 
-absl::Status Invite(Context& context, int valid_hours) {
+absl::Status Invite(Context& context, int valid_hours, bool qr) {
   absl::StatusOr<Client*> opened = context.Open();
   if (!opened.ok()) return opened.status();
   Client& client = **opened;
@@ -50,8 +51,9 @@ absl::Status Invite(Context& context, int valid_hours) {
   auto made =
       valid_hours > 0 ? client.CreateInvite(absl::Hours(valid_hours)) : client.CreateInvite();
   if (!made.ok()) return made.status();
-  Out() << "Invite code: " << made->code << "\n"
-        << "Valid until " << When(made->expires_at_ms) << ", for one use.\n"
+  Out() << "Invite code: " << made->code << "\n";
+  if (qr || StdoutIsTerminal()) PrintQr(made->code);
+  Out() << "Valid until " << When(made->expires_at_ms) << ", for one use.\n"
         << "Hand it over yourself (in person, on paper, by phone), all 28 characters: the "
         << "last 16 let the client's app check that the key it gets for you is yours.\n"
         << "A new client runs:\n"
@@ -161,12 +163,16 @@ absl::Status ShowPolicy(Context& context, const std::string& peer, bool json) {
 void RegisterCareCommands(CLI::App& app, Context& context) {
   CLI::App* invite = app.add_subcommand("invite", "Therapists: make a one-time invite code");
   auto valid_hours = std::make_shared<int>(0);
+  auto invite_qr = std::make_shared<bool>(false);
+  invite->add_flag("--qr", *invite_qr,
+                   "Also print the code as a QR code (the default when output is a terminal)");
   invite
       ->add_option("--valid-hours", *valid_hours, "How long the code works (default 168 = 7 days)")
       ->type_name("N")
       ->check(CLI::Range(1, 720));
-  invite->callback([&context, valid_hours] {
-    context.Then([&context, valid_hours] { return Invite(context, *valid_hours); });
+  invite->callback([&context, valid_hours, invite_qr] {
+    context.Then(
+        [&context, valid_hours, invite_qr] { return Invite(context, *valid_hours, *invite_qr); });
   });
 
   CLI::App* accept =

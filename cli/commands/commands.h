@@ -47,6 +47,9 @@ std::optional<absl::StatusOr<std::string>> ReadBodyBeforeForwarding(const CLI::A
 absl::StatusOr<std::string> AskForHandle(const std::string& handle, const std::string& server,
                                          const std::string& profile_dir);
 
+// drafts, scheduled, invites (desk_data.cc).
+void RegisterDeskDataCommands(CLI::App& app, Context& context);
+
 }  // namespace sotto::cli
 
 #endif  // SOTTO_CLI_COMMANDS_COMMANDS_H_

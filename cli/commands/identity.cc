@@ -9,6 +9,7 @@
 #include "io.h"
 #include "json_output.h"
 #include "output.h"
+#include "terminal.h"
 
 namespace sotto::cli {
 namespace {
@@ -16,6 +17,7 @@ namespace {
 struct SafetyArgs {
   std::string peer;
   bool json = false;
+  bool qr = false;
 };
 
 absl::Status ShowSafetyNumber(Context& context, const SafetyArgs& a) {
@@ -32,9 +34,11 @@ absl::Status ShowSafetyNumber(Context& context, const SafetyArgs& a) {
     Out() << "WARNING: " << peer
           << "'s identity key CHANGED. This is the number for the NEW key:\n";
   }
-  Out() << "Safety number with " << peer << ":\n"
-        << GroupDigits(number->digits) << "\n"
-        << "Scannable: " << absl::BytesToHexString(number->scannable) << "\n";
+  Out() << "Safety number with " << peer << ":\n" << GroupDigits(number->digits) << "\n";
+  // The QR code holds the digits as shown: a phone's camera reads them out
+  // for comparing with the number on the other person's screen.
+  if (a.qr || StdoutIsTerminal()) PrintQr(GroupDigits(number->digits));
+  Out() << "Scannable: " << absl::BytesToHexString(number->scannable) << "\n";
   if (number->changed) {
     Out() << "Compare it with " << peer << " (in person or by video); if it "
           << "matches, accept exactly this key with:\n  sotto trust " << peer << " --safety-number "
@@ -99,6 +103,8 @@ void RegisterIdentityCommands(CLI::App& app, Context& context) {
   auto safety_args = std::make_shared<SafetyArgs>();
   safety->add_option("user", safety_args->peer, "Their handle")->required();
   AddJsonFlag(safety, &safety_args->json);
+  safety->add_flag("--qr", safety_args->qr,
+                   "Also print the number as a QR code (the default when output is a terminal)");
   safety->callback([&context, safety_args] {
     context.Then([&context, safety_args] { return ShowSafetyNumber(context, *safety_args); });
   });

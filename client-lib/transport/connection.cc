@@ -444,6 +444,10 @@ absl::StatusOr<v1::AcceptInviteResponse> Connection::AcceptInvite(const std::str
   return Call(care_.get(), &v1::Care::Stub::AcceptInvite, request, "AcceptInvite");
 }
 
+absl::StatusOr<v1::ListInvitesResponse> Connection::ListInvites() {
+  return Call(care_.get(), &v1::Care::Stub::ListInvites, v1::ListInvitesRequest(), "ListInvites");
+}
+
 absl::StatusOr<v1::ListLinksResponse> Connection::ListLinks() {
   return Call(care_.get(), &v1::Care::Stub::ListLinks, v1::ListLinksRequest(), "ListLinks");
 }

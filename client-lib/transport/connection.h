@@ -154,6 +154,7 @@ class Connection {
   absl::StatusOr<v1::CreateInviteResponse> CreateInvite(uint32_t valid_hours);
   absl::StatusOr<v1::AcceptInviteResponse> AcceptInvite(const std::string& code);
   absl::StatusOr<v1::ListLinksResponse> ListLinks();
+  absl::StatusOr<v1::ListInvitesResponse> ListInvites();
   absl::Status EndLink(const std::string& peer);
   absl::Status SetPolicy(const v1::ResponsePolicy& policy);
   absl::StatusOr<v1::GetPolicyResponse> GetPolicy(const std::string& therapist);

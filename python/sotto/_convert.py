@@ -10,7 +10,7 @@ from typing import Any, Callable, Iterator, List, Optional, Tuple, TypeVar, Unio
 
 from ._ffi import ffi, lib
 from .errors import error_for
-from .types import (CareLink, Conversation, ConversationState, DeliveryState, IdentityNotice,
+from .types import (CareLink, Draft, InviteInfo, Conversation, ConversationState, DeliveryState, IdentityNotice,
                     Message, MessageKind, NoticeKind, NotificationMode, NotificationSettings,
                     PolicyView, Queue, QueueEntry, ReplyExpectation, ResponsePolicy, SafetyNumber,
                     SendResult, SyncStats)
@@ -123,6 +123,23 @@ def message(m: Any) -> Message:
         sent_at_ms=lib.sotto_message_sent_at_ms(m),
         state=_enum(DeliveryState, lib.sotto_message_state(m)),
         failure=s(lib.sotto_message_failure(m)))
+
+
+def draft(d: Any) -> Draft:
+    return Draft(
+        id=s(lib.sotto_draft_id(d)), to=s(lib.sotto_draft_to(d)),
+        kind=_enum(MessageKind, lib.sotto_draft_kind(d)),
+        subject=s(lib.sotto_draft_subject(d)), body=sized_text(lib.sotto_draft_body, d),
+        in_reply_to=s(lib.sotto_draft_in_reply_to(d)), updated_ms=lib.sotto_draft_updated_ms(d))
+
+
+def invite_info(i: Any) -> InviteInfo:
+    return InviteInfo(
+        id=s(lib.sotto_invite_info_id(i)), code=s(lib.sotto_invite_info_code(i)),
+        created_ms=lib.sotto_invite_info_created_ms(i),
+        expires_at_ms=lib.sotto_invite_info_expires_at_ms(i),
+        used=bool(lib.sotto_invite_info_used(i)), used_by=s(lib.sotto_invite_info_used_by(i)),
+        used_ms=lib.sotto_invite_info_used_ms(i))
 
 
 def message_list(lst: Any) -> List[Message]:

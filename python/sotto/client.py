@@ -5,15 +5,16 @@ from __future__ import annotations
 import atexit
 import threading
 import weakref
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator, List, Optional, Sequence, Union
 
 from . import _convert, _listen
 from ._convert import Text, call, owned, to_bytes, to_cstr
 from ._ffi import NO_DIGEST, ffi, lib
 from .errors import ClientClosed, FailedPrecondition
-from .types import (CareLink, Conversation, Invite, Message, NotificationSettings, PolicyView,
-                    Queue, ResponsePolicy, Role, SafetyNumber, SendResult, SyncStats)
+from .types import (CareLink, Conversation, Draft, Invite, InviteInfo, Message, MessageKind,
+                    NotificationSettings, PolicyView, Queue, ResponsePolicy, Role, SafetyNumber,
+                    SendResult, SyncStats)
 
 # Clients not closed yet. At exit they are closed while threads still run:
 # a listen stream's thread, called back into Python during interpreter
@@ -376,6 +377,40 @@ class Client:
         # Freed when the iteration ends, or when an iterator never run is collected.
         return _history_iter(ffi.gc(out[0], lib.sotto_message_list_free))
 
+    def list_scheduled(self) -> List[Message]:
+        """This device's send-later messages still held by the server, soonest first."""
+        with owned("sotto_message_list*", lib.sotto_message_list_free) as r:
+            call(lib.sotto_list_scheduled, self._raw(), r.out)
+            return _convert.message_list(r.value)
+
+    # ---- drafts (kept encrypted in the profile, never sent) ----
+
+    def save_draft(self, body: Text, *, id: str = "", to: str = "",
+                   kind: MessageKind = MessageKind.TEXT, subject: Text = "",
+                   in_reply_to: str = "") -> Draft:
+        """Saves a draft (a new id when `id` is empty); returns it as stored.
+
+        InvalidArgument names a field that is too long or malformed. Delete
+        it with delete_draft once the message is sent.
+        """
+        data = to_bytes(body, "body")
+        with owned("sotto_draft*", lib.sotto_draft_free) as r:
+            call(lib.sotto_save_draft, self._raw(), to_cstr(id, "id"), to_cstr(to, "to"),
+                 int(kind), to_cstr(subject, "subject"), data, len(data),
+                 to_cstr(in_reply_to, "in_reply_to"), r.out)
+            return _convert.draft(r.value)
+
+    def list_drafts(self) -> List[Draft]:
+        """Every draft, the most recently saved first."""
+        with owned("sotto_draft_list*", lib.sotto_draft_list_free) as r:
+            call(lib.sotto_list_drafts, self._raw(), r.out)
+            return [_convert.draft(x) for x in _convert.items(
+                lib.sotto_draft_list_count, lib.sotto_draft_list_get, r.value)]
+
+    def delete_draft(self, id: str) -> None:
+        """Deletes the draft `id`. NotFound if there is none."""
+        call(lib.sotto_delete_draft, self._raw(), to_cstr(id, "id"))
+
     # ---- the therapist's queue ----
 
     def queue(self, include_all: bool = False) -> Queue:
@@ -437,6 +472,17 @@ class Client:
         therapist = ffi.new("char**")
         call(lib.sotto_accept_invite, self._raw(), to_cstr(code, "code"), therapist)
         return _convert.take_string(therapist[0])
+
+    def list_invites(self) -> List[InviteInfo]:
+        """A therapist's own invites, newest first, with whether each was used.
+
+        `code` is filled in for invites this device created. PermissionDenied
+        for a client.
+        """
+        with owned("sotto_invite_list*", lib.sotto_invite_list_free) as r:
+            call(lib.sotto_list_invites, self._raw(), r.out)
+            return [_convert.invite_info(x) for x in _convert.items(
+                lib.sotto_invite_list_count, lib.sotto_invite_list_get, r.value)]
 
     def links(self) -> List[CareLink]:
         """This account's care links, active and ended."""
@@ -553,6 +599,21 @@ def check_passphrase_strength(passphrase: Text, user_inputs: Sequence[str] = ())
     words = [ffi.new("char[]", to_cstr(w, "user_inputs")) for w in user_inputs]
     array = ffi.new("const char*[]", words) if words else ffi.NULL
     call(lib.sotto_check_passphrase_strength, data, length, array, len(words))
+
+
+def preview_due(policy: ResponsePolicy, sent_at: datetime) -> datetime:
+    """When a reply to a message sent at `sent_at` would be due under `policy`.
+
+    The server's own computation; needs no client. InvalidArgument names
+    the policy's bad field.
+    """
+    p = _convert.c_policy(policy)
+    due = ffi.new("int64_t*")
+    try:
+        call(lib.sotto_preview_due, p, _ms(sent_at), due)
+    finally:
+        ffi.release(p)
+    return datetime.fromtimestamp(due[0] / 1000, tz=timezone.utc)
 
 
 def parse_invite_code(typed: str) -> bool:

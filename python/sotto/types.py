@@ -207,6 +207,30 @@ class Invite:
 
 
 @dataclass(frozen=True)
+class Draft:
+    """A message being written, kept encrypted in the profile (Client.save_draft)."""
+    id: str
+    to: str
+    kind: MessageKind
+    subject: str
+    body: str
+    in_reply_to: str
+    updated_ms: int  #: when it was last saved
+
+
+@dataclass(frozen=True)
+class InviteInfo:
+    """One of a therapist's invites as the server keeps it (Client.list_invites)."""
+    id: str
+    code: str  #: "" unless this device created it
+    created_ms: int
+    expires_at_ms: int
+    used: bool
+    used_by: str  #: "" while unused
+    used_ms: int  #: 0 while unused
+
+
+@dataclass(frozen=True)
 class CareLink:
     peer: str
     active: bool

@@ -33,8 +33,9 @@ absl::StatusOr<size_t> Accounts::DeleteOwnRowsInto(absl::string_view handle, Wri
   size_t rows = 0;
   // Everything stored under the user's prefix in these tables is theirs
   // (as a therapist, kConversations holds their queue index).
-  for (Table t : {Table::kDevices, Table::kPreKeys, Table::kQueues, Table::kQueueMeta,
-                  Table::kIdempotency, Table::kScheduledIndex, Table::kConversations}) {
+  for (Table t :
+       {Table::kDevices, Table::kPreKeys, Table::kQueues, Table::kQueueMeta, Table::kIdempotency,
+        Table::kScheduledIndex, Table::kConversations, Table::kInviteLog}) {
     SOTTO_RETURN_IF_ERROR(ForEachRow(store_, t, keys::UserPrefix(handle), [&](const KeyValue& kv) {
       // A held message's index names its kScheduled row: delete both.
       if (t == Table::kScheduledIndex) batch.Delete(Table::kScheduled, kv.value);

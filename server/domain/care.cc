@@ -152,6 +152,8 @@ absl::StatusOr<RegisterResult> Care::Register(const Registration& reg,
                 link_locks_, std::vector<std::string>{invite.handle, reg.handle});
             SOTTO_RETURN_IF_ERROR(CheckLinkRoom(invite.handle, reg.handle));
             batch.Delete(Table::kInvites, invite_key);
+            SOTTO_RETURN_IF_ERROR(
+                LogInviteUsed(store_, invite.handle, invite_key, reg.handle, now, batch));
             LinkInto(invite.handle, reg.handle, now, batch);
             const std::string actor = absl::StrCat(reg.handle, ".1");
             AddAudit(batch,
@@ -196,10 +198,14 @@ absl::StatusOr<IssuedCode> Care::CreateInvite(const AuthenticatedDevice& caller,
     }
   }
   SOTTO_ASSIGN_OR_RETURN(std::string code, GenerateCode());
-  IssuedCode issued{code, clock_->NowMillis() + int64_t{valid_hours} * 3600 * 1000};
+  const int64_t now_ms = clock_->NowMillis();
+  IssuedCode issued{code, now_ms + int64_t{valid_hours} * 3600 * 1000};
+  const std::string code_key = enrolment_->CodeKey(*NormalizeCode(code));
+  issued.invite_id = InviteIdOf(code_key);
   WriteBatch batch;
-  batch.Put(Table::kInvites, enrolment_->CodeKey(*NormalizeCode(code)),
+  batch.Put(Table::kInvites, code_key,
             records::Encode(records::Code{caller.handle, issued.expires_at_ms}));
+  LogInviteCreated(caller.handle, code_key, now_ms, issued.expires_at_ms, batch);
   AddAudit(batch,
            {audit::kInviteCreated, AuditActor(caller), caller.handle,
             absl::StrCat("valid_hours=", valid_hours)},
@@ -240,6 +246,8 @@ absl::StatusOr<std::string> Care::AcceptInvite(const AuthenticatedDevice& caller
   if (link) since = std::max({now, link->since_ms + 1, link->ended_ms + 1});
   WriteBatch batch;
   batch.Delete(Table::kInvites, invite_key);
+  SOTTO_RETURN_IF_ERROR(
+      LogInviteUsed(store_, invite.handle, invite_key, caller.handle, since, batch));
   LinkInto(invite.handle, caller.handle, since, batch);
   AddAudit(batch,
            {audit::kInviteRedeemed, AuditActor(caller), caller.handle,
@@ -383,7 +391,24 @@ absl::Status Care::CheckCanFetchBundle(const AuthenticatedDevice& caller,
 }
 
 absl::StatusOr<size_t> Care::SweepExpiredInvites() {
-  return SweepExpiredCodes(store_, Table::kInvites, clock_->NowMillis());
+  const int64_t now_ms = clock_->NowMillis();
+  SOTTO_ASSIGN_OR_RETURN(size_t codes, SweepExpiredCodes(store_, Table::kInvites, now_ms));
+  SOTTO_ASSIGN_OR_RETURN(size_t logged, SweepInviteLog(store_, now_ms));
+  return codes + logged;
+}
+
+absl::StatusOr<std::vector<InviteLogEntry>> Care::ListInvites(const AuthenticatedDevice& caller,
+                                                              uint32_t max_results) {
+  if (caller.role != Role::kTherapist) {
+    return absl::PermissionDeniedError("only a therapist has invites to list");
+  }
+  if (max_results > kMaxListedInvites) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_results ", max_results, " is above the maximum of ", kMaxListedInvites));
+  }
+  if (max_results == 0) max_results = kDefaultListedInvites;
+  // Read under the caller's own handle only: never anyone else's invites.
+  return ListInviteLog(store_, caller.handle, max_results);
 }
 
 }  // namespace sotto::server

@@ -13,6 +13,7 @@
 #include "server/domain/call_context.h"
 #include "server/domain/clock.h"
 #include "server/domain/enrolment.h"
+#include "server/domain/invite_log.h"
 #include "server/domain/limits.h"
 #include "server/domain/rate_limiter.h"
 #include "server/domain/records.h"
@@ -31,6 +32,10 @@ inline constexpr char kDefaultEmergencyNote[] =
 
 // The one message for a wrong, used or expired invite code.
 inline constexpr char kBadInviteCode[] = "invite code is not valid";
+
+// How many invites ListInvites returns by default, and at most.
+inline constexpr uint32_t kDefaultListedInvites = 100;
+inline constexpr uint32_t kMaxListedInvites = 1000;
 
 // Same numbers as sotto.v1.LinkState.
 enum class LinkState : uint32_t { kActive = 1, kEnded = 2 };
@@ -163,8 +168,16 @@ class Care {
   absl::StatusOr<std::optional<records::Link>> GetLink(absl::string_view therapist,
                                                        absl::string_view client);
 
-  // Deletes every invite code expired at the clock's now; returns how many.
+  // Deletes every invite code expired at the clock's now, and the invite
+  // log's rows used or expired over 30 days ago; returns how many.
   absl::StatusOr<size_t> SweepExpiredInvites();
+
+  // Therapist only: the caller's own invites (invite_log.h), newest first,
+  // at most `max_results` (0: kDefaultListedInvites). Errors:
+  // PERMISSION_DENIED (a client caller), INVALID_ARGUMENT (max_results over
+  // kMaxListedInvites).
+  absl::StatusOr<std::vector<InviteLogEntry>> ListInvites(const AuthenticatedDevice& caller,
+                                                          uint32_t max_results);
 
   const std::string& emergency_note() const { return emergency_note_; }
 

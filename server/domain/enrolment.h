@@ -20,6 +20,7 @@ namespace sotto::server {
 struct IssuedCode {
   std::string code;  // "K7QF-2M9X-TR4C"
   int64_t expires_at_ms = 0;
+  std::string invite_id;  // invites only: the id in ListInvites (invite_log.h)
 };
 
 // The one message for a wrong, used or expired enrolment code: which of the

@@ -169,6 +169,34 @@ inline absl::StatusOr<Code> DecodeCode(absl::string_view v) {
   return c;
 }
 
+// invite_log: what a therapist may see of an invite they made (ListInvites);
+// kept after the invite itself is used or expires (kInvites forgets it
+// then), until the sweeper drops it 30 days later.
+struct InviteLog {
+  int64_t created_ms = 0;
+  int64_t expires_at_ms = 0;
+  std::string used_by;  // empty while unused
+  int64_t used_ms = 0;
+};
+inline std::string Encode(const InviteLog& l) {
+  return RecordWriter(1)
+      .I64(l.created_ms)
+      .I64(l.expires_at_ms)
+      .Bytes(l.used_by)
+      .I64(l.used_ms)
+      .Finish();
+}
+inline absl::StatusOr<InviteLog> DecodeInviteLog(absl::string_view v) {
+  RecordReader r(v);
+  InviteLog l;
+  l.created_ms = r.I64();
+  l.expires_at_ms = r.I64();
+  l.used_by = r.Bytes();
+  l.used_ms = r.I64();
+  if (!r.ok()) return Corrupt("invite log");
+  return l;
+}
+
 // links and links_by_client: one care link, stored under both key orders.
 struct Link {
   uint32_t state = 1;  // 1 active, 2 ended (sotto.v1.LinkState numbers)

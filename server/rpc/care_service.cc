@@ -53,6 +53,27 @@ grpc::ServerUnaryReactor* CareService::CreateInvite(grpc::CallbackServerContext*
                                care_->CreateInvite(caller, request->valid_hours(), call));
         response->set_code(code.code);
         response->set_expires_at_ms(code.expires_at_ms);
+        response->set_invite_id(code.invite_id);
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* CareService::ListInvites(grpc::CallbackServerContext* context,
+                                                   const sotto::v1::ListInvitesRequest* request,
+                                                   sotto::v1::ListInvitesResponse* response) {
+  return AuthenticatedUnary(
+      context, *gate_, [=](const AuthenticatedDevice& caller, const CallContext&) {
+        SOTTO_ASSIGN_OR_RETURN(std::vector<InviteLogEntry> invites,
+                               care_->ListInvites(caller, request->max_results()));
+        for (const InviteLogEntry& e : invites) {
+          sotto::v1::InviteInfo* info = response->add_invites();
+          info->set_id(e.id);
+          info->set_created_ms(e.log.created_ms);
+          info->set_expires_at_ms(e.log.expires_at_ms);
+          info->set_used(!e.log.used_by.empty());
+          info->set_used_by(e.log.used_by);
+          info->set_used_ms(e.log.used_ms);
+        }
         return absl::OkStatus();
       });
 }

@@ -27,6 +27,9 @@ class CareService final : public sotto::v1::Care::CallbackService {
   grpc::ServerUnaryReactor* AcceptInvite(grpc::CallbackServerContext* context,
                                          const sotto::v1::AcceptInviteRequest* request,
                                          sotto::v1::AcceptInviteResponse* response) override;
+  grpc::ServerUnaryReactor* ListInvites(grpc::CallbackServerContext* context,
+                                        const sotto::v1::ListInvitesRequest* request,
+                                        sotto::v1::ListInvitesResponse* response) override;
   grpc::ServerUnaryReactor* ListLinks(grpc::CallbackServerContext* context,
                                       const sotto::v1::ListLinksRequest* request,
                                       sotto::v1::ListLinksResponse* response) override;

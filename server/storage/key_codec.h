@@ -28,6 +28,8 @@
 //                (a scan from the start finds the due ones in time order)
 //   scheduled_index  sender 0x00 sender-device(be32) message-id
 //   notifications    handle
+//   invite_log   therapist 0x00 invite id (8 bytes: the start of the code's
+//                peppered hash, its kInvites key)
 
 #include <cstdint>
 #include <optional>

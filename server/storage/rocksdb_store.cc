@@ -70,6 +70,8 @@ absl::string_view TableName(Table table) {
       return "audit";
     case Table::kNotifications:
       return "notifications";
+    case Table::kInviteLog:
+      return "invite_log";
   }
   return "unknown";
 }

@@ -43,12 +43,15 @@ enum class Table {
   kAudit,  // seq (8 bytes big-endian) -> hash-chained audit entry (audit_log.h)
   // Appended for issue 20 (notifications).
   kNotifications,  // handle -> notification setting, the address sealed
+  // Appended for issue 18 (the desk).
+  kInviteLog,  // therapist|invite id -> when made, expiry, who used it
 };
 inline constexpr Table kAllTables[] = {
     Table::kAccounts,  Table::kDevices,        Table::kPreKeys,       Table::kQueues,
     Table::kQueueMeta, Table::kIdempotency,    Table::kEnrolments,    Table::kInvites,
     Table::kLinks,     Table::kLinksByClient,  Table::kConversations, Table::kPolicies,
-    Table::kScheduled, Table::kScheduledIndex, Table::kAudit,         Table::kNotifications};
+    Table::kScheduled, Table::kScheduledIndex, Table::kAudit,         Table::kNotifications,
+    Table::kInviteLog};
 // The column family name of `table` ("accounts", "devices", ...).
 absl::string_view TableName(Table table);
 

@@ -230,6 +230,69 @@ TEST_F(RpcChecksTest, AcceptInviteNeedsAClientAndACode) {
                 "code is required");
 }
 
+TEST_F(RpcChecksTest, ListInvitesNeedsATherapistAndABoundedMax) {
+  ExpectChecksAuth(
+      "Care.ListInvites",
+      [&](const std::string& h) {
+        v1::ListInvitesResponse r;
+        return care_->ListInvites(Ctx(h).get(), v1::ListInvitesRequest(), &r);
+      },
+      bob_.Header(), "only a therapist");
+  v1::ListInvitesRequest req;
+  req.set_max_results(kMaxListedInvites + 1);
+  v1::ListInvitesResponse r;
+  ExpectInvalid("ListInvites max_results", care_->ListInvites(Ctx(ana_.Header()).get(), req, &r),
+                "max_results");
+}
+
+// Issue 18: a therapist sees their own invites and which were used — never
+// another therapist's.
+TEST_F(RpcChecksTest, ListInvitesShowsOnlyTheCallersOwnAndWhichWereUsed) {
+  auto list = [&](const User& who) {
+    v1::ListInvitesResponse r;
+    grpc::Status s = care_->ListInvites(Ctx(who.Header()).get(), v1::ListInvitesRequest(), &r);
+    EXPECT_TRUE(s.ok()) << Describe(s);
+    return r;
+  };
+  // bob registered with ana's invite (the fixture).
+  v1::ListInvitesResponse anas = list(ana_);
+  ASSERT_EQ(anas.invites_size(), 1);
+  EXPECT_TRUE(anas.invites(0).used());
+  EXPECT_EQ(anas.invites(0).used_by(), "bob");
+  EXPECT_GT(anas.invites(0).used_ms(), 0);
+
+  v1::CreateInviteResponse made;
+  ASSERT_TRUE(care_->CreateInvite(Ctx(ana_.Header()).get(), v1::CreateInviteRequest(), &made).ok());
+  ASSERT_EQ(made.invite_id().size(), 16u);
+  anas = list(ana_);
+  ASSERT_EQ(anas.invites_size(), 2);
+  EXPECT_EQ(anas.invites(0).id(), made.invite_id());  // newest first
+  EXPECT_FALSE(anas.invites(0).used());
+  EXPECT_EQ(anas.invites(0).used_by(), "");
+  EXPECT_EQ(anas.invites(0).expires_at_ms(), made.expires_at_ms());
+  EXPECT_GT(anas.invites(0).created_ms(), 0);
+
+  User other = Register("dr-other", 444);
+  EXPECT_EQ(list(other).invites_size(), 0);  // none of ana's
+  v1::CreateInviteResponse theirs;
+  ASSERT_TRUE(
+      care_->CreateInvite(Ctx(other.Header()).get(), v1::CreateInviteRequest(), &theirs).ok());
+  v1::AcceptInviteRequest accept;
+  accept.set_code(theirs.code());
+  v1::AcceptInviteResponse accepted;
+  ASSERT_TRUE(care_->AcceptInvite(Ctx(bob_.Header()).get(), accept, &accepted).ok());
+  v1::ListInvitesResponse others = list(other);
+  ASSERT_EQ(others.invites_size(), 1);
+  EXPECT_EQ(others.invites(0).id(), theirs.invite_id());
+  EXPECT_TRUE(others.invites(0).used());
+  EXPECT_EQ(others.invites(0).used_by(), "bob");
+  // ana's list did not change.
+  anas = list(ana_);
+  ASSERT_EQ(anas.invites_size(), 2);
+  for (const v1::InviteInfo& i : anas.invites()) EXPECT_NE(i.id(), theirs.invite_id());
+  EXPECT_FALSE(anas.invites(0).used());
+}
+
 TEST_F(RpcChecksTest, ListLinksNeedsCredentials) {
   ExpectChecksAuth("Care.ListLinks", [&](const std::string& h) {
     v1::ListLinksResponse r;
