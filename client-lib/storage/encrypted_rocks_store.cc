@@ -25,8 +25,10 @@
 #include "client-lib/storage/value_sealer.h"
 #include "rocksdb/db.h"
 #include "rocksdb/env.h"
+#include "rocksdb/filter_policy.h"
 #include "rocksdb/options.h"
 #include "rocksdb/perf_level.h"
+#include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
 #include "sotto/status_macros.h"
 
@@ -79,6 +81,15 @@ rocksdb::Options BaseOptions() {
   // Sealed values are random bytes: compression would only cost time.
   options.compression = rocksdb::kNoCompression;
   options.keep_log_file_num = 2;
+  // Each received message looks up its id in kMessageIndex, which is absent
+  // but for a duplicate: Bloom filters answer that without walking the
+  // memtable's skip list or reading table blocks (as in the server's
+  // rocksdb_store.cc; issue 21, ~5% of a sync's CPU before).
+  rocksdb::BlockBasedTableOptions table_options;
+  table_options.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table_options));
+  options.memtable_prefix_bloom_size_ratio = 0.02;
+  options.memtable_whole_key_filtering = true;
   // Every file RocksDB makes is 0600, whatever the umask (owner_only.h).
   options.env = OwnerOnlyEnv();
   return options;
