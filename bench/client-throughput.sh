@@ -3,7 +3,7 @@
 # sotto-server and the sotto CLI of this tree (RelWithDebInfo, in build/
 # unless BUILD_DIR says otherwise), then runs every client-library scenario
 # at full size (client-sync 1,000 and 10,000 with the raw libsignal decrypt
-# rate side by side, client-send, letters, profile-open, cli-sync 500 and
+# rate side by side, client-send, client-listen, letters, profile-open, cli-sync 500 and
 # 10,000) and writes the JSON to bench/results/<commit>/client.json.
 #
 #   bench/client-throughput.sh            # the run docs/BENCHMARKS.md reports

@@ -24,6 +24,19 @@ constexpr char kClient[] = "cal-bench";
 
 }  // namespace
 
+PerfWindow::PerfWindow() {
+  if (const char* fifo = getenv("SOTTO_BENCH_PERF_CTL")) fifo_ = fifo;
+  Tell("enable");
+}
+
+PerfWindow::~PerfWindow() { Tell("disable"); }
+
+void PerfWindow::Tell(const char* command) {
+  if (fifo_.empty()) return;
+  // perf reads one command per line; a failed write only loses the profile.
+  std::ofstream(fifo_) << command << std::endl;
+}
+
 Stopwatch::Stopwatch() : start_(std::chrono::steady_clock::now()), cpu0_(SelfCpuSeconds()) {}
 
 Timed Stopwatch::Elapsed() const {

@@ -46,6 +46,22 @@ class Stopwatch {
   double cpu0_;
 };
 
+// While alive, `perf record` runs (when started with `-D -1
+// --control fifo:FIFO` and SOTTO_BENCH_PERF_CTL=FIFO in the environment):
+// a profile of the timed stretch alone, not of the fill before it. Without
+// the variable it does nothing. docs/BENCHMARKS.md shows the command.
+class PerfWindow {
+ public:
+  PerfWindow();
+  ~PerfWindow();
+  PerfWindow(const PerfWindow&) = delete;
+  PerfWindow& operator=(const PerfWindow&) = delete;
+
+ private:
+  void Tell(const char* command);
+  std::string fifo_;
+};
+
 class ClientPair {
  public:
   // Starts the server and registers both profiles under a fresh temporary

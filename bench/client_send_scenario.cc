@@ -76,7 +76,11 @@ ScenarioResult RunClientSend(const Common& common, const ClientSendOptions& o) {
   uint64_t first = 0;
   for (int threads : o.threads) {
     const double server0 = pair->world().ServerCpuSeconds();
-    absl::StatusOr<Timed> sent = SendTextsFromThreads(*pair, first, o.messages, o.size, threads);
+    absl::StatusOr<Timed> sent;
+    {
+      PerfWindow profiled;
+      sent = SendTextsFromThreads(*pair, first, o.messages, o.size, threads);
+    }
     if (!sent.ok()) {
       r.failures.push_back(absl::StrCat(threads, " threads: ", sent.status().ToString()));
       return r;

@@ -24,6 +24,7 @@ struct SyncRun {
 // the counts of what arrived.
 bool TimedSync(ScenarioResult& r, ClientPair& pair, uint64_t n, SyncRun& run) {
   const double server0 = pair.world().ServerCpuSeconds();
+  PerfWindow profiled;
   Stopwatch watch;
   uint64_t received = 0;
   for (uint64_t calls = 0; received < n && calls < n + 2; ++calls) {

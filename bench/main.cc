@@ -33,6 +33,7 @@ struct Options {
   CryptoOptions crypto;
   ClientSyncOptions client_sync;
   ClientSendOptions client_send;
+  ClientListenOptions client_listen;
   LettersOptions letters;
   ProfileOpenOptions profile_open;
   CliSyncOptions cli_sync;
@@ -52,6 +53,7 @@ struct Commands {
   // The client library's scenarios (issue 21) and `client`, all of them.
   CLI::App* client_sync;
   CLI::App* client_send;
+  CLI::App* client_listen;
   CLI::App* letters;
   CLI::App* profile_open;
   CLI::App* cli_sync;
@@ -169,6 +171,16 @@ CLI::App* AddClientSend(CLI::App& app, Options& o) {
   return cmd;
 }
 
+CLI::App* AddClientListen(CLI::App& app, Options& o) {
+  auto* cmd = app.add_subcommand("client-listen",
+                                 "Client::Listen of a burst of N texts queued before it opens");
+  cmd->add_option("--bursts,-n", o.client_listen.bursts, "N (sum <= 9000), comma-separated")
+      ->delimiter(',')
+      ->check(CLI::Range(1, 9000));
+  cmd->add_option("--size,-s", o.client_listen.size)->check(CLI::Range(16, 4096));
+  return cmd;
+}
+
 CLI::App* AddLetters(CLI::App& app, Options& o) {
   auto* cmd = app.add_subcommand("letters", "Client::SendLetter of 40 KiB letters, then Sync");
   cmd->add_option("--letters,-n", o.letters.letters)->check(CLI::Range(1, 1200));
@@ -240,6 +252,7 @@ void SetClientSizes(Options& o) {
   if (o.smoke) {
     o.client_sync.backlogs = {20, 60}, o.client_sync.raw_messages = 500;
     o.client_send.messages = 50, o.client_send.threads = {1, 4};
+    o.client_listen.bursts = {20, 60};
     o.letters.letters = 5;
     o.profile_open.history = 0, o.profile_open.repeats = 1;
     o.cli_sync.backlogs = {20};
@@ -251,6 +264,7 @@ void RunClientChosen(Options& o, const Commands& c, std::vector<ScenarioResult>&
   if (all) SetClientSizes(o);
   if (all || *c.client_sync) results.push_back(RunClientSync(o.common, o.client_sync));
   if (all || *c.client_send) results.push_back(RunClientSend(o.common, o.client_send));
+  if (all || *c.client_listen) results.push_back(RunClientListen(o.common, o.client_listen));
   if (all || *c.letters) results.push_back(RunLetters(o.common, o.letters));
   if (all || *c.profile_open) results.push_back(RunProfileOpen(o.common, o.profile_open));
   if (all || *c.cli_sync) results.push_back(RunCliSync(o.common, o.cli_sync));
@@ -294,11 +308,11 @@ int main(int argc, char** argv) {
   Options o;
   o.common.server_binary = kDefaultServerBinary;
   AddGlobalOptions(app, o);
-  const Commands commands{AddIngest(app, o),  AddDelivery(app, o),    AddDrain(app, o),
-                          AddDepth(app, o),   AddIdle(app, o),        AddCrypto(app, o),
-                          AddAll(app, o),     AddClientSync(app, o),  AddClientSend(app, o),
-                          AddLetters(app, o), AddProfileOpen(app, o), AddCliSync(app, o),
-                          AddClient(app, o)};
+  const Commands commands{AddIngest(app, o),       AddDelivery(app, o),   AddDrain(app, o),
+                          AddDepth(app, o),        AddIdle(app, o),       AddCrypto(app, o),
+                          AddAll(app, o),          AddClientSync(app, o), AddClientSend(app, o),
+                          AddClientListen(app, o), AddLetters(app, o),    AddProfileOpen(app, o),
+                          AddCliSync(app, o),      AddClient(app, o)};
   CLI11_PARSE(app, argc, argv);
   Finish(o);
 

@@ -126,6 +126,13 @@ struct ClientSendOptions {
 };
 ScenarioResult RunClientSend(const Common& common, const ClientSendOptions& o);
 
+struct ClientListenOptions {
+  // Texts queued before each Listen opens; one pair, bursts in turn.
+  std::vector<uint64_t> bursts = {1000, 5000};
+  size_t size = 200;
+};
+ScenarioResult RunClientListen(const Common& common, const ClientListenOptions& o);
+
 struct LettersOptions {
   uint64_t letters = 300;
   size_t size = 40 * 1024;

@@ -111,7 +111,7 @@ absl::StatusOr<v1::SendResponse> Deliver(ProfileSession& session, Delivery deliv
       // that sends from several threads share one disk sync.
       storage::DeferredSync durable(session.store());
       SOTTO_ASSIGN_OR_RETURN(request, Encrypt(session, delivery));
-      durable.Release();
+      SOTTO_RETURN_IF_ERROR(durable.Release());
       SOTTO_RETURN_IF_ERROR(session.CommitStore());
     }
     SOTTO_ASSIGN_OR_RETURN(transport::SendOutcome outcome, session.connection().Send(*request));

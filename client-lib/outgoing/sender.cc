@@ -97,7 +97,7 @@ absl::StatusOr<SendResult> Sender::Send(absl::string_view to, std::string messag
     // message, not two.
     storage::DeferredSync later(store);
     SOTTO_RETURN_IF_ERROR(store.Apply(writes));
-    later.Release();
+    SOTTO_RETURN_IF_ERROR(later.Release());
     in_flight_.insert(message_id);
   }
   absl::StatusOr<SendResult> result = Attempt(pending, /*keep_refused=*/false);
@@ -207,7 +207,7 @@ absl::StatusOr<SendResult> Sender::RecordAccepted(const Pending& pending,
       Write{Space::kUnsent, history::MessageIdKey(store, pending.message_id), std::nullopt},
       std::move(summary),
   }));
-  later.Release();
+  SOTTO_RETURN_IF_ERROR(later.Release());
   return SendResult{history::ToMessage(*stored, session_.NowMs()), ToExpectation(response), {}};
 }
 

@@ -25,14 +25,15 @@ class DeferredSync {
   DeferredSync(const DeferredSync&) = delete;
   DeferredSync& operator=(const DeferredSync&) = delete;
 
-  // Ends the span without syncing (LocalStore::EndDeferredSyncUnsynced).
-  void Release() {
+  // Ends the span without syncing (LocalStore::EndDeferredSyncUnsynced):
+  // OK once its writes are with the operating system.
+  [[nodiscard]] absl::Status Release() {
     LocalStore* store = std::exchange(store_, nullptr);
-    if (store != nullptr) store->EndDeferredSyncUnsynced();
+    return store == nullptr ? absl::OkStatus() : store->EndDeferredSyncUnsynced();
   }
 
   // OK once every write of the span (and before it) is on disk.
-  absl::Status Finish() {
+  [[nodiscard]] absl::Status Finish() {
     LocalStore* store = std::exchange(store_, nullptr);
     return store == nullptr ? absl::OkStatus() : store->EndDeferredSync();
   }

@@ -31,22 +31,25 @@ struct KdfLimits {
 //    limits, the store's format and the wrapped key sit in an unencrypted
 //    header record (store_header.h);
 //  - every value sealed with XChaCha20-Poly1305 under a subkey of the data key
-//    (crypto_kdf id 1, context "sottoval"), with a fresh random 24-byte nonce
-//    and the format's tag plus the stored key (space byte + caller key) as
-//    associated data, so a value copied under another key, or read as
-//    another format, fails to open (DATA_LOSS naming the space);
+//    (crypto_kdf id 1, context "sottoval"), with a fresh 24-byte nonce (a
+//    random prefix per open and a counter, value_sealer.h) and the format's
+//    tag plus the stored key (space byte + caller key) as associated data,
+//    so a value copied under another key, or read as another format, fails
+//    to open (DATA_LOSS naming the space);
 //  - Blind() is keyed BLAKE2b-128 (crypto_generichash) under another subkey
 //    (id 2, context "sottobln"): stable across reopening, different per store;
 //  - a sealed manifest of the rows of the protected spaces (store_manifest.h,
-//    keyed under subkey id 3, "sottoman"), rewritten with every Apply, so
+//    keyed under subkey id 3, "sottoman"), rewritten with every write, so
 //    that rows deleted, replaced by an older copy or added behind the store's
 //    back are refused at open.
 // Keys are stored in clear: callers put only blinded handles and blinded
 // message ids into them.
 // Writes are synced to disk before Apply returns, except inside a
-// BeginDeferredSync span: those reach the operating system at once (a killed
-// process loses none) and the disk at EndDeferredSync, with one SyncWAL. Key material lives in
-// sodium_malloc'd memory and is wiped when the store is destroyed.
+// BeginDeferredSync span: those are held in memory (pending_writes.h), seen
+// by reads, and written at the span's end in one batch — synced by
+// EndDeferredSync, handed to the operating system by EndDeferredSyncUnsynced.
+// Key material lives in sodium_malloc'd memory and is wiped when the store
+// is destroyed.
 // Thread-safe. One process may have a directory open at a time.
 // The directory is its owner's alone: 0700, every file in it 0600, whatever
 // the umask; one that others can write, or that belongs to another user, is

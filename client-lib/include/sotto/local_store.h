@@ -99,36 +99,45 @@ class SOTTO_EXPORT LocalStore {
   /// disk; after an error none is visible. Later writes to the same key win.
   virtual absl::Status Apply(const std::vector<Write>& writes) = 0;
 
-  /// One sync of the disk for many Applys (issue 21: a page of 100 fetched
-  /// messages costs one fdatasync, not 100). Between BeginDeferredSync and
-  /// EndDeferredSync, Apply is atomic and visible to reads as always but need
-  /// not be on disk when it returns; EndDeferredSync returns OK once every
-  /// write applied so far is. A crash of the process in between loses
-  /// nothing an implementation has handed to the operating system (the
-  /// RocksDB store: everything applied); a power failure may lose the
-  /// deferred writes, whole batches and in order (a later batch is never
-  /// kept without the earlier ones). Calls nest; only the outermost End
-  /// syncs. The span is the caller's to serialise (the library holds its
-  /// profile lock over it) and to close before anything that depends on the
-  /// writes leaves the device (an Ack, a Send). The defaults suit a store
-  /// whose every Apply is durable already.
+  /// One sync of the disk for many Applys (issue 21: a page of 1,000 fetched
+  /// messages costs one fdatasync, not 1,000). Between BeginDeferredSync and
+  /// the end of the span, Apply is atomic and visible to reads as always,
+  /// but need not be on disk, nor even handed to the operating system, when
+  /// it returns: an implementation may hold the span's writes in memory and
+  /// write them at its end, all in one atomic batch (the RocksDB store does:
+  /// a message's session state rewritten 1,000 times in a page is then
+  /// written once). A crash of the process before the end of a span may
+  /// lose its writes, all of them together; once a span has ended, a crash
+  /// of the process loses none of them; EndDeferredSync returns OK once
+  /// every write applied so far is on disk, and a power failure before that
+  /// may lose deferred writes, whole batches and in order (a later batch is
+  /// never kept without the earlier ones). Calls nest; only the outermost
+  /// End ends the span. The span is the caller's to serialise (the library
+  /// holds its profile lock over it) and to end before anything that
+  /// depends on the writes leaves the device (an Ack, a Send). If an End
+  /// fails, the span's writes may all be lost (never a part of them): the
+  /// caller must not rely on them. The defaults suit a store whose every
+  /// Apply is durable already.
   virtual void BeginDeferredSync() {}
   /// Ends a span (see BeginDeferredSync); OK once its writes are on disk.
   virtual absl::Status EndDeferredSync() { return absl::OkStatus(); }
-  /// Ends a span without syncing: its writes reach the disk with the next
-  /// sync (the end of a later span, or an Apply outside one). For writes
-  /// that a later sync must cover before anything depends on them (a
-  /// message's record, synced with the encryption that sends it), or whose
-  /// loss to a power failure is repaired by the protocol (a message marked
-  /// sent goes back to not sent, and its retry is recognised by its id).
-  virtual void EndDeferredSyncUnsynced() {}
-  /// Returns OK once every write applied before the call is on disk, spans
-  /// or not (it ends no span). Unlike EndDeferredSync it may be called
-  /// without serialising against writers, from several threads at once:
-  /// writes go on while the disk syncs, and callers that arrive together
-  /// may share one sync (the library's commit queue calls it with no lock
-  /// of its own held, issue 21). The default suits a store whose every
-  /// Apply is durable already.
+  /// Ends a span without syncing: its writes reach the operating system
+  /// (a crash of the process keeps them) and the disk with the next sync
+  /// (the end of a later span, SyncApplied, or an Apply outside a span).
+  /// For writes that a later sync must cover before anything depends on
+  /// them (a message's record, synced with the encryption that sends it),
+  /// or whose loss to a power failure is repaired by the protocol (a
+  /// message marked sent goes back to not sent, and its retry is
+  /// recognised by its id). An error means the span's writes are lost.
+  virtual absl::Status EndDeferredSyncUnsynced() { return absl::OkStatus(); }
+  /// Returns OK once every write applied before the call is on disk: those
+  /// made outside a span and those of spans that have ended (it ends no
+  /// span; the writes of a span still open are not covered). Unlike
+  /// EndDeferredSync it may be called without serialising against writers,
+  /// from several threads at once: writes go on while the disk syncs, and
+  /// callers that arrive together may share one sync (the library's commit
+  /// queue calls it with no lock of its own held, issue 21). The default
+  /// suits a store whose every Apply is durable already.
   virtual absl::Status SyncApplied() { return absl::OkStatus(); }
 
   /// Entries of `space` whose key starts with `prefix`, in bytewise key order.
