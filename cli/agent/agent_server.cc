@@ -267,6 +267,7 @@ void AgentServer::Serve(int fd) {
   switch (request->type) {
     case kRun:
       Run(fd, request->payload);
+      Wipe(request->payload);  // env passphrases, a letter's body
       return;
     case kStatus: {
       const bool therapist = client_->role() == Role::kTherapist;

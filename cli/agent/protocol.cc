@@ -6,9 +6,11 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "secret.h"
 
 namespace sotto::cli::agent {
 namespace {
@@ -54,7 +56,9 @@ absl::Status WriteFrame(int fd, char type, absl::string_view payload) {
   PutU32(frame, static_cast<uint32_t>(payload.size() + 1));
   frame.push_back(type);
   frame.append(payload.data(), payload.size());
-  return WriteAll(fd, frame.data(), frame.size());
+  absl::Status written = WriteAll(fd, frame.data(), frame.size());
+  Wipe(frame);  // a frame may carry a passphrase or a letter's text
+  return written;
 }
 
 absl::StatusOr<Frame> ReadFrame(int fd) {
@@ -69,7 +73,8 @@ absl::StatusOr<Frame> ReadFrame(int fd) {
   if (absl::Status s = ReadAll(fd, body.data(), length); !s.ok()) return s;
   Frame frame;
   frame.type = body[0];
-  frame.payload = body.substr(1);
+  body.erase(0, 1);  // in place: no second copy of what may be a passphrase
+  frame.payload = std::move(body);
   return frame;
 }
 

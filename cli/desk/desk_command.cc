@@ -4,19 +4,22 @@
 
 #include "desk_command.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "agent/agent_server.h"
 #include "desk_server.h"
@@ -48,17 +51,55 @@ absl::StatusOr<std::string> StartPassphrase(const std::string& profile_dir) {
   return cli::Passphrase(/*confirm=*/false);
 }
 
-absl::Status WriteUrlFile(const std::string& path, const std::string& url) {
-  // Owner-only before the token is in it: the URL is the key to the desk.
-  std::ofstream(path, std::ios::trunc).close();
-  if (::chmod(path.c_str(), 0600) != 0) {
-    return absl::PermissionDeniedError(absl::StrCat("--print-url-to ", path, ": cannot chmod"));
+// Writes `text` to a new owner-only file at `path` (an old one is replaced,
+// a symlink is not followed): the URL is the key to the desk, so no moment
+// may exist in which another user could open the file and read it later.
+absl::Status WriteOwnerOnly(absl::string_view flag, const std::string& path,
+                            const std::string& text) {
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    return absl::PermissionDeniedError(absl::StrCat(flag, " ", path, ": cannot replace it"));
   }
-  std::ofstream out(path, std::ios::trunc);
-  out << url << "\n";
-  if (!out.flush())
-    return absl::UnavailableError(absl::StrCat("--print-url-to ", path, ": cannot write"));
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return absl::PermissionDeniedError(absl::StrCat(flag, " ", path, ": cannot create it"));
+  }
+  const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  ::close(fd);
+  if (!written) return absl::UnavailableError(absl::StrCat(flag, " ", path, ": cannot write"));
   return absl::OkStatus();
+}
+
+// Opens the browser on the desk without putting the URL on a command line,
+// where every local user could read it in /proc/PID/cmdline: xdg-open gets
+// an owner-only page in the profile directory that forwards to the URL (as
+// Jupyter does). The child starts with the signals the desk blocked
+// unblocked and with no descriptor of ours but 0-2 (the browser it starts
+// must not keep the desk's listening socket).
+void OpenBrowser(const std::string& profile_dir, const std::string& url) {
+  const std::string page = profile_dir + "/desk-open.html";
+  if (!WriteOwnerOnly("desk", page,
+                      absl::StrCat("<!doctype html><meta charset=\"utf-8\">"
+                                   "<meta http-equiv=\"refresh\" content=\"0;url=",
+                                   url, "\"><title>Sotto Desk</title>\n"))
+           .ok()) {
+    return;  // The printed URL is the way in.
+  }
+  const pid_t pid = ::fork();
+  if (pid > 0) ::waitpid(pid, nullptr, 0);  // the middle child exits at once
+  if (pid != 0) return;
+  // Twice, so that xdg-open is nobody's zombie once it ends.
+  if (::fork() != 0) ::_exit(0);
+  sigset_t none;
+  sigemptyset(&none);
+  pthread_sigmask(SIG_SETMASK, &none, nullptr);
+  const int devnull = ::open("/dev/null", O_RDWR);
+  if (devnull >= 0) {
+    ::dup2(devnull, STDOUT_FILENO);
+    ::dup2(devnull, STDERR_FILENO);
+  }
+  for (int fd = 3; fd < 1024; ++fd) ::close(fd);
+  ::execlp("xdg-open", "xdg-open", page.c_str(), static_cast<char*>(nullptr));
+  ::_exit(127);
 }
 
 // The agent socket (cli/agent/) on the desk's Client, so that `sotto`
@@ -66,7 +107,18 @@ absl::Status WriteUrlFile(const std::string& path, const std::string& url) {
 // desk holds the profile. Started when the profile is first open.
 class AgentHolder {
  public:
+  AgentHolder() = default;
+  AgentHolder(const AgentHolder&) = delete;
+  AgentHolder& operator=(const AgentHolder&) = delete;
+  ~AgentHolder() { Stop(); }
+
   void Start(const std::string& profile_dir, Client* client) {
+    {
+      // A web setup finishing after Ctrl-C must not start a new agent on a
+      // Client about to be destroyed.
+      absl::MutexLock lock(&mu_);
+      if (stopped_) return;
+    }
     cli::agent::AgentServer::Options options;
     // `sotto agent --stop`, or a forwarded delete-account: end the desk as
     // Ctrl-C would (the main thread waits for SIGTERM).
@@ -78,15 +130,21 @@ class AgentHolder {
       return;
     }
     absl::MutexLock lock(&mu_);
+    if (stopped_) {
+      (*agent)->Stop();
+      return;
+    }
     agent_ = *std::move(agent);
   }
   void Stop() {
     absl::MutexLock lock(&mu_);
+    stopped_ = true;
     if (agent_ != nullptr) agent_->Stop();
   }
 
  private:
   absl::Mutex mu_;
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
   std::unique_ptr<cli::agent::AgentServer> agent_ ABSL_GUARDED_BY(mu_);
 };
 
@@ -116,18 +174,19 @@ absl::Status RunDesk(Context& context, const DeskArgs& a) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   absl::StatusOr<std::unique_ptr<DeskServer>> server = DeskServer::Start(std::move(options));
   if (!server.ok()) return server.status();
+  // The agent serves the server's Client: it stops first on every way out.
+  struct StopAgentFirst {
+    AgentHolder& agent;
+    ~StopAgentFirst() { agent.Stop(); }
+  } stop_agent_first{agent};
   const std::string url = (*server)->url();
   std::cout << "Sotto Desk: " << url << std::endl;
   if (!a.print_url_to.empty()) {
-    if (absl::Status s = WriteUrlFile(a.print_url_to, url); !s.ok()) return s;
-  }
-  if (!a.no_open) {
-    // The URL holds only [A-Za-z0-9_:/.?=-]: safe inside single quotes.
-    const std::string command = "xdg-open '" + url + "' >/dev/null 2>&1 &";
-    if (std::system(command.c_str()) != 0) {
-      // No browser to open: the printed URL is the way in.
+    if (absl::Status s = WriteOwnerOnly("--print-url-to", a.print_url_to, url + "\n"); !s.ok()) {
+      return s;
     }
   }
+  if (!a.no_open) OpenBrowser(context.profile_dir(), url);
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   agent.Stop();

@@ -30,14 +30,16 @@ DeskServer::DeskServer(DeskOptions options)
 absl::StatusOr<std::unique_ptr<DeskServer>> DeskServer::Start(DeskOptions options) {
   const int port = options.port;
   std::unique_ptr<DeskServer> desk(new DeskServer(std::move(options)));
-  if (absl::Status s = desk->session_.Start(); !s.ok()) return s;
-  // 127.0.0.1 only: nothing else on the network may reach the page.
+  // 127.0.0.1 only: nothing else on the network may reach the page. Bound
+  // before the profile is opened: a port in use must fail before the
+  // session hands its Client to anyone (the agent socket), not after.
   desk->port_ = port == 0 ? desk->http_.bind_to_any_port("127.0.0.1")
                           : (desk->http_.bind_to_port("127.0.0.1", port) ? port : -1);
   if (desk->port_ <= 0) {
     return absl::UnavailableError(
         absl::StrCat("cannot listen on 127.0.0.1:", port, " (is another program using the port?)"));
   }
+  if (absl::Status s = desk->session_.Start(); !s.ok()) return s;
   desk->security_ = std::make_unique<Security>(desk->port_);
   desk->Configure();
   desk->session_.set_on_change(

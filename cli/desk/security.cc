@@ -115,8 +115,16 @@ Verdict Security::Open(const httplib::Request& req, httplib::Response& res) {
     absl::MutexLock lock(&mu_);
     sessions_.insert(session);
   }
-  res.status = 303;
-  res.set_header("Location", "/");
+  // A page that moves on to "/" itself rather than a 303: a browser opened
+  // from elsewhere (xdg-open's forwarding file, a link in a mail client)
+  // starts a cross-site navigation, and a redirect would stay cross-site, so
+  // the SameSite=Strict cookie would not come with "/". The page's own
+  // refresh is a same-origin navigation.
+  res.status = 200;
+  res.set_content(
+      "<!doctype html><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"0;url=/\">"
+      "<title>Sotto Desk</title><p><a href=\"/\">Open Sotto Desk</a></p>\n",
+      "text/html; charset=utf-8");
   res.set_header("Set-Cookie",
                  absl::StrCat(cookie_name_, "=", session, "; HttpOnly; SameSite=Strict; Path=/"));
   return Verdict::kRefused;
@@ -127,6 +135,16 @@ Verdict Security::Check(const httplib::Request& req, httplib::Response& res) {
   if (host != absl::StrCat("127.0.0.1:", port_) && host != absl::StrCat("localhost:", port_)) {
     return Refuse(req, res, 421, "MISDIRECTED",
                   "This server answers only to 127.0.0.1 and localhost with its own port.");
+  }
+  // SameSite ignores ports: a page served on another port of 127.0.0.1 is
+  // "same-site", so its GETs (an <img>, an EventSource) would carry our
+  // cookie. Browsers say where a request comes from in Sec-Fetch-Site; only
+  // our own page ("same-origin") and the person ("none": typed, bookmark)
+  // get in, and anyone to /open, which needs the token.
+  const std::string site = req.get_header_value("Sec-Fetch-Site");
+  if (!site.empty() && site != "same-origin" && site != "none" && req.path != "/open") {
+    return Refuse(req, res, 403, "PERMISSION_DENIED",
+                  "The desk answers only its own page; open the link `sotto desk` printed.");
   }
   if (ChangesState(req) && req.get_header_value("Origin") != absl::StrCat("http://", host)) {
     return Refuse(req, res, 403, "PERMISSION_DENIED",

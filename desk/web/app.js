@@ -81,7 +81,15 @@ async function onOpened(state) {
 function onLockedNow() {
   if (session.state === 'locked') return;
   session.state = 'locked';
-  replace(main());
+  // A fresh <main>: a screen still awaiting the API when the lock came
+  // draws into the old, detached one, never over the unlock page.
+  const old = main();
+  const fresh = old.cloneNode(false);
+  old.replaceWith(fresh);
+  for (const dialog of document.querySelectorAll('dialog')) {
+    if (dialog.open) dialog.close();
+    if (dialog.id !== 'help') dialog.remove();
+  }
   session.clear();
   location.hash = '';
   route();
@@ -91,6 +99,12 @@ function onLockedNow() {
 function listen() {
   const events = new EventSource('/api/events');
   const data = (e) => { try { return JSON.parse(e.data || '{}'); } catch { return {}; } };
+  // A stream that was cut may have missed a `locked`: ask again on every
+  // (re)connection rather than go on showing messages of a locked profile.
+  events.addEventListener('open', async () => {
+    const now = await get('/api/state').catch(() => null);
+    if (now && now.state !== 'open' && session.state === 'open') onLockedNow();
+  });
   events.addEventListener('message', (e) => {
     if (session.state !== 'open') return;
     const message = data(e);

@@ -134,3 +134,17 @@ export function showOk(el, text) {
   el.classList.remove('error');
   el.textContent = text;
 }
+
+// Runs `fn` now if the page is on screen, else once it is shown again.
+// Background work that counts as the person's activity (marking read, which
+// also tells the sender; refetching lists, which keeps the profile's idle
+// auto-lock from firing) must not run for a page nobody is looking at.
+export function whenVisible(fn) {
+  if (document.visibilityState === 'visible') return fn();
+  const shown = () => {
+    if (document.visibilityState !== 'visible') return;
+    document.removeEventListener('visibilitychange', shown);
+    fn();
+  };
+  document.addEventListener('visibilitychange', shown);
+}

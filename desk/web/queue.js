@@ -153,6 +153,6 @@ export function queueKeys(e) {
 // A live `queue` event: refetch if the queue is on screen.
 export function onQueueChanged() {
   if (state && state.main && document.querySelector('#main table.queue, #queue-title')) {
-    showQueue(state.main, true).catch(() => {});
+    whenVisible(() => showQueue(state.main, true).catch(() => {}));
   }
 }

@@ -28,8 +28,8 @@ class Page {
   explicit Page(int port) : port_(port), http_("127.0.0.1", port) { http_.set_read_timeout(10, 0); }
 
   // GET /open?t=TOKEN and keep the cookie it sets.
-  httplib::Result Open(const std::string& token) {
-    httplib::Result r = http_.Get(("/open?t=" + token).c_str());
+  httplib::Result Open(const std::string& token, const httplib::Headers& headers = {}) {
+    httplib::Result r = http_.Get(("/open?t=" + token).c_str(), headers);
     if (r && r->has_header("Set-Cookie")) {
       const std::string set = r->get_header_value("Set-Cookie");
       cookie_ = set.substr(0, set.find(';'));

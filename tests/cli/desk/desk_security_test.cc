@@ -32,8 +32,8 @@ TEST_F(DeskSecurityTest, RightTokenGivesAStrictHttpOnlyCookie) {
   Page fresh(desk_->port());
   httplib::Result r = fresh.Open(Token(*desk_));
   ASSERT_TRUE(r);
-  EXPECT_EQ(r->status, 303);
-  EXPECT_EQ(r->get_header_value("Location"), "/");
+  EXPECT_EQ(r->status, 200);
+  EXPECT_THAT(r->body, HasSubstr("content=\"0;url=/\""));
   const std::string cookie = r->get_header_value("Set-Cookie");
   EXPECT_THAT(cookie, StartsWith("sotto_desk_" + std::to_string(desk_->port()) + "="));
   EXPECT_THAT(cookie, HasSubstr("; HttpOnly"));
@@ -57,6 +57,24 @@ TEST_F(DeskSecurityTest, WrongOrMissingTokenIsRefused) {
   EXPECT_EQ(stranger.Get("/api/state")->status, 401);
 }
 
+TEST_F(DeskSecurityTest, RequestsFromAnotherSiteOrPortAreRefusedEvenWithTheCookie) {
+  // A page on another port of 127.0.0.1 is "same-site": the browser sends
+  // our SameSite=Strict cookie with its GETs, and says so in Sec-Fetch-Site.
+  for (const char* site : {"same-site", "cross-site"}) {
+    httplib::Result r = page_->Get("/api/conversations", {{"Sec-Fetch-Site", site}});
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 403) << site;
+    EXPECT_EQ(page_->Get("/api/events", {{"Sec-Fetch-Site", site}})->status, 403) << site;
+  }
+  EXPECT_EQ(page_->Get("/api/conversations", {{"Sec-Fetch-Site", "same-origin"}})->status, 200);
+  // The person opening the printed link from another program still gets in.
+  Page fresh(desk_->port());
+  httplib::Result opened = fresh.Open(Token(*desk_), {{"Sec-Fetch-Site", "cross-site"}});
+  ASSERT_TRUE(opened);
+  EXPECT_EQ(opened->status, 200);
+  EXPECT_TRUE(opened->has_header("Set-Cookie"));
+}
+
 TEST_F(DeskSecurityTest, NoCookieNoPageNoApi) {
   Page stranger(desk_->port());
   httplib::Result api = stranger.Get("/api/conversations");
@@ -69,7 +87,11 @@ TEST_F(DeskSecurityTest, NoCookieNoPageNoApi) {
   EXPECT_THAT(page->body, HasSubstr("Open the link"));
   EXPECT_EQ(stranger.Get("/app.js")->status, 401);
   // A made-up cookie is no cookie.
-  EXPECT_EQ(stranger.Get("/api/state", {{"Cookie", "sotto_desk_" + std::to_string(desk_->port()) + "=guess"}})->status, 401);
+  EXPECT_EQ(
+      stranger
+          .Get("/api/state", {{"Cookie", "sotto_desk_" + std::to_string(desk_->port()) + "=guess"}})
+          ->status,
+      401);
 }
 
 TEST_F(DeskSecurityTest, ForgedHostIsRefused) {
