@@ -110,6 +110,16 @@ absl::StatusOr<ResponsePolicy> EditedPolicy(Client& client, const Json& body) {
   return policy;
 }
 
+// The policy to preview: a therapist's own, edited by `body`; for a client,
+// the therapist's published policy the page sends in full (the due time a
+// client sees before sending is computed from it, as the server will).
+absl::StatusOr<ResponsePolicy> PreviewedPolicy(Client& client, const Json& body) {
+  if (client.role() == Role::kTherapist) return EditedPolicy(client, body);
+  ResponsePolicy policy;
+  if (absl::Status s = ApplyPolicy(body, policy); !s.ok()) return s;
+  return policy;
+}
+
 void AddPolicyRoutes(Api& api) {
   api.Route(
       "GET", "/api/policy",
@@ -135,7 +145,7 @@ void AddPolicyRoutes(Api& api) {
   api.Route(
       "POST", "/api/policy/preview",
       [](Client& client, const httplib::Request&, const Json& body) -> absl::StatusOr<std::string> {
-        absl::StatusOr<ResponsePolicy> policy = EditedPolicy(client, body);
+        absl::StatusOr<ResponsePolicy> policy = PreviewedPolicy(client, body);
         if (!policy.ok()) return policy.status();
         absl::StatusOr<absl::Time> due = PreviewDue(*policy, absl::Now());
         if (!due.ok()) return due.status();

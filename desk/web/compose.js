@@ -76,7 +76,8 @@ function expectationAfter(result) {
   return lines.join(' ');
 }
 
-export async function createComposer({to, onSent}) {
+// `parent(id)` finds a message of this conversation (for a reply's draft).
+export async function createComposer({to, onSent, parent = () => null}) {
   const uid = randomId().slice(0, 6);
   let draftId = randomId();
   let draftSaved = false;  // whether draftId exists in the profile
@@ -204,8 +205,15 @@ export async function createComposer({to, onSent}) {
     }).catch(() => {}),
     get('/api/drafts').catch(() => ({drafts: []})),
   ]);
-  const mine = (drafts.drafts || []).find((d) => d.to === to && !d.in_reply_to);
-  if (mine) { restore(mine); sync(); }
+  // The newest draft to this person: a new message, or a reply whose letter
+  // is still in the conversation (a reply written at 2 a.m. comes back too).
+  const mine = (drafts.drafts || []).find((d) => d.to === to &&
+      (!d.in_reply_to || parent(d.in_reply_to)));
+  if (mine) {
+    if (mine.in_reply_to) replying = parent(mine.in_reply_to);
+    restore(mine);
+    sync();
+  }
 
   return {
     element: form,

@@ -2,7 +2,7 @@
 // conversation is drawn newest first, then older messages in chunks per frame,
 // so the newest show at once and the page never stalls.
 import {get, post, enc} from './api.js';
-import {h, replace, formatTime, announce, debounce} from './dom.js';
+import {h, replace, formatTime, announce, debounce, whenVisible} from './dom.js';
 import {session} from './session.js';
 import {createComposer} from './compose.js';
 import {showSafetyNumber} from './settings.js';
@@ -130,7 +130,9 @@ export async function showConversation(main, arg) {
   const data = await fetchConversation(peer);
   const messages = data.messages || [];
   const list = h('ol', {class: 'messages', tabindex: '0', 'aria-label': 'Messages with ' + peer});
-  const composer = await createComposer({to: peer, onSent: () => reload()});
+  const byId = new Map(messages.map((m) => [m.id, m]));
+  const composer = await createComposer({to: peer, onSent: () => reload(),
+                                         parent: (id) => byId.get(id) || null});
   view = {peer, list, byId: new Map(messages.map((m) => [m.id, m])), composer};
   replace(main,
       h('div', {class: 'conv-head'},
@@ -167,9 +169,9 @@ async function reload() {
 }
 
 // Marks what arrived as read (GET marks read) without redrawing the list.
-const markRead = debounce((peer) => {
+const markRead = debounce((peer) => whenVisible(() => {
   get('/api/conversations/' + enc(peer)).catch(() => {});
-}, 400);
+}), 400);
 
 // A live `message` event.
 export function onMessage(m) {
@@ -190,7 +192,7 @@ export function onMessage(m) {
   }
   if (!m.outgoing) announce(`New message from ${m.peer}.`);
   if (name === 'conversations' || (name === '' && session.role === 'client')) {
-    showConversations(document.getElementById('main')).catch(() => {});
+    whenVisible(() => showConversations(document.getElementById('main')).catch(() => {}));
   }
 }
 

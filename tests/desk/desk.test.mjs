@@ -138,12 +138,8 @@ describe('Sotto Desk in the browser', () => {
     // The therapist's invite list now says it was used.
     await tPage.reload();
     await tPage.locator('#inv-list-title').waitFor();
-    if (await tPage.locator('.list-error').count()) {
-      // Client::ListInvites still answers UNIMPLEMENTED on this build.
-      console.log('# not checked: ' + await tPage.locator('.list-error').textContent());
-    } else {
-      await tPage.getByRole('row', {name: new RegExp(`${tPage.inviteCode}.*used by sam`)}).waitFor();
-    }
+    assert.equal(await tPage.locator('.list-error').count(), 0);
+    await tPage.getByRole('row', {name: new RegExp(`${tPage.inviteCode}.*used by sam`)}).waitFor();
   });
 
   it('the client writes a letter (draft autosaved) and it appears live in the queue', async () => {

@@ -118,6 +118,26 @@ TEST_F(DeskRoutesTest, QueueSnoozeAndClose) {
   EXPECT_EQ(Page::Body(page_->Get("/api/queue?all=1"))["entries"][0]["state"], "closed");
 }
 
+TEST_F(DeskRoutesTest, AClientSeesTheDueTimeBeforeSendingButCannotSetAPolicy) {
+  OpenSamsDesk();
+  // The therapist's published policy, as the compose screen sends it.
+  const json policy = {{"time_zone", "UTC"},
+                       {"working_days", {1, 2, 3, 4, 5, 6, 7}},
+                       {"day_start", "00:00"},
+                       {"day_end", "24:00"},
+                       {"reply_window_minutes", 90}};
+  const int64_t before = NowMs();
+  httplib::Result preview = page_->Post("/api/policy/preview", policy);
+  ASSERT_TRUE(preview);
+  ASSERT_EQ(preview->status, 200) << preview->body;
+  const int64_t due = Page::Body(preview)["due_ms"];
+  EXPECT_GE(due, before + 90 * 60 * 1000);
+  EXPECT_LE(due, NowMs() + 90 * 60 * 1000);
+  httplib::Result set = page_->Put("/api/policy", policy);
+  ASSERT_TRUE(set);
+  EXPECT_EQ(set->status, 403) << set->body;
+}
+
 TEST_F(DeskRoutesTest, DraftsAreKeptAndGoWithTheSend) {
   OpenSamsDesk();
   httplib::Result saved =
