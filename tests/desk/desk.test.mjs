@@ -41,6 +41,9 @@ async function newPage(desk) {
   });
   page.on('pageerror', (e) => console.error('page error:', e.message));
   await page.goto(desk.url);
+  // /open sets the cookie on a page that moves itself on to "/".
+  await page.waitForURL((u) => u.pathname === '/');
+  await page.waitForLoadState('load');
   return page;
 }
 
