@@ -2,7 +2,7 @@
 // waited, the due time, overdue ones marked; snooze, close, claim; j/k/r/s.
 import {get, post, enc} from './api.js';
 import {h, replace, formatTime, formatDuration, field, statusLine, showError, showOk,
-        localInputToMs, msToLocalInput, announce} from './dom.js';
+        localInputToMs, msToLocalInput, announce, whenVisible} from './dom.js';
 
 let state = null;  // {entries, selected, rows, main, all}
 
