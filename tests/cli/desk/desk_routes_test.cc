@@ -20,6 +20,16 @@ using ::testing::StartsWith;
 
 int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
 
+// A policy always open with a reply window of `minutes`: a message sent now
+// is due exactly `minutes` later.
+json AlwaysOpenPolicy(int minutes) {
+  return {{"time_zone", "UTC"},
+          {"working_days", {1, 2, 3, 4, 5, 6, 7}},
+          {"day_start", "00:00"},
+          {"day_end", "24:00"},
+          {"reply_window_minutes", minutes}};
+}
+
 class DeskRoutesTest : public DeskTest {
  protected:
   // A therapist's profile `handle` (registered and closed) and a desk on it.
@@ -40,11 +50,7 @@ class DeskRoutesTest : public DeskTest {
 TEST_F(DeskRoutesTest, TherapistInvitesSetsPolicyAndWorksTheQueue) {
   OpenTherapistDesk("dr-lee");
   // Always open, a 60-minute window: the preview is simply now + 1 h.
-  const json policy = {{"time_zone", "UTC"},
-                       {"working_days", {1, 2, 3, 4, 5, 6, 7}},
-                       {"day_start", "00:00"},
-                       {"day_end", "24:00"},
-                       {"reply_window_minutes", 60}};
+  const json policy = AlwaysOpenPolicy(60);
   const int64_t before = NowMs();
   httplib::Result preview = page_->Post("/api/policy/preview", policy);
   ASSERT_TRUE(preview);
@@ -121,11 +127,7 @@ TEST_F(DeskRoutesTest, QueueSnoozeAndClose) {
 TEST_F(DeskRoutesTest, AClientSeesTheDueTimeBeforeSendingButCannotSetAPolicy) {
   OpenSamsDesk();
   // The therapist's published policy, as the compose screen sends it.
-  const json policy = {{"time_zone", "UTC"},
-                       {"working_days", {1, 2, 3, 4, 5, 6, 7}},
-                       {"day_start", "00:00"},
-                       {"day_end", "24:00"},
-                       {"reply_window_minutes", 90}};
+  const json policy = AlwaysOpenPolicy(90);
   const int64_t before = NowMs();
   httplib::Result preview = page_->Post("/api/policy/preview", policy);
   ASSERT_TRUE(preview);
