@@ -47,6 +47,7 @@ absl::StatusOr<std::unique_ptr<StoreStack>> StoreStack::Open(const StoreStackOpt
   stack->space_ = *std::move(watched);
   absl::StatusOr<std::unique_ptr<Store>> rocks = OpenRocksDbStore(options.data_dir);
   if (!rocks.ok()) return rocks.status();
+  stack->space_->CountUnflushed([db = rocks->get()] { return db->UnflushedBytes(); });
   stack->base_ = std::make_unique<CachingStore>(
       *std::move(rocks), std::vector<Table>{Table::kAccounts, Table::kDevices, Table::kLinks,
                                             Table::kLinksByClient, Table::kPolicies});
@@ -68,6 +69,8 @@ absl::StatusOr<std::unique_ptr<StoreStack>> StoreStack::Open(const StoreStackOpt
 
 StoreStack::~StoreStack() {
   if (syncer_) StopSyncing();
+  // The poller asks the store, which goes first (members die in reverse).
+  if (space_) space_->CountUnflushed(nullptr);
 }
 
 }  // namespace sotto::server

@@ -97,6 +97,14 @@ void DiskSpace::AdjustBallast(uint64_t& free) {
   }
 }
 
+void DiskSpace::CountUnflushed(std::function<uint64_t()> unflushed) {
+  {
+    absl::MutexLock lock(&mu_);
+    unflushed_ = std::move(unflushed);
+  }
+  Poll();
+}
+
 void DiskSpace::Poll() {
   absl::StatusOr<uint64_t> measured = Measure();
   absl::MutexLock lock(&mu_);
@@ -105,6 +113,10 @@ void DiskSpace::Poll() {
     return;
   }
   uint64_t free = *measured;
+  if (unflushed_) {
+    const uint64_t pending = unflushed_();
+    free = free > pending ? free - pending : 0;
+  }
   AdjustBallast(free);
   free_.store(free, std::memory_order_relaxed);
   const bool low = options_.min_free_bytes > 0 && free < options_.min_free_bytes;

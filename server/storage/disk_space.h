@@ -64,7 +64,8 @@ class DiskSpace {
   // True while free space is under the reserve (as of the last poll).
   bool Low() const { return low_.load(std::memory_order_relaxed); }
   // Free bytes at the last poll (for unprivileged users, as statvfs's
-  // f_bavail), not counting the ballast.
+  // f_bavail), not counting the ballast, less what the store's next flush
+  // will write (CountUnflushed).
   uint64_t free_bytes() const { return free_.load(std::memory_order_relaxed); }
   // Whether the ballast file is held now.
   bool ballast_held() const;
@@ -77,6 +78,14 @@ class DiskSpace {
   // Measures now, off the poll schedule: after RocksDB reported that it ran
   // out of space.
   void Poll();
+
+  // From now on every measure counts `unflushed()` bytes as already used:
+  // what the store holds in memory (Store::UnflushedBytes) is written to
+  // disk again when it flushes, and a flush that finds no room stops every
+  // write, Acks included, until a restart. Without it a queue could fill up
+  // to the reserve with a memtable's worth still to come (the disk-full test
+  // saw a 5 MiB-free disk fail a bigger flush). Set once the store is open.
+  void CountUnflushed(std::function<uint64_t()> unflushed);
 
  private:
   explicit DiskSpace(DiskSpaceOptions options);
@@ -93,6 +102,7 @@ class DiskSpace {
   bool ballast_held_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool warned_low_ ABSL_GUARDED_BY(mu_) = false;
+  std::function<uint64_t()> unflushed_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;
 };
 

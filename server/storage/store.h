@@ -166,6 +166,12 @@ class Store {
   // How syncs went so far (zeros for a store without group commit).
   virtual DurabilityStats durability_stats() const { return {}; }
 
+  // Bytes written but held only in memory and the log (RocksDB's
+  // memtables): the next flush writes them to disk again as table files, so
+  // the disk must keep this much room beyond its reserve (DiskSpace). This
+  // default: none.
+  virtual uint64_t UnflushedBytes() const { return 0; }
+
   // Writes a copy of the whole database into `dir`, which must not exist
   // (its parent must): a point-in-time copy that holds every write that
   // returned before this call (later ones may or may not be in it), which
@@ -206,6 +212,7 @@ class ForwardingStore : public Store {
   }
   bool Backlogged() const override { return inner_->Backlogged(); }
   DurabilityStats durability_stats() const override { return inner_->durability_stats(); }
+  uint64_t UnflushedBytes() const override { return inner_->UnflushedBytes(); }
   absl::Status Checkpoint(const std::string& dir) override { return inner_->Checkpoint(dir); }
 
  protected:

@@ -322,14 +322,16 @@ TEST_F(DiskFullTest, DiskFullCycleOnSmallFileSystem) {
   for (int cycle = 0; cycle < cycles; ++cycle) {
     SCOPED_TRACE(absl::StrCat("cycle ", cycle));
     // Space the operator will free: old files of another program.
-    // The short form leaves 6 MiB free (the 4 MiB reserve, the 1 MiB
-    // ballast, ~1 MiB for Sends) whatever RocksDB has preallocated for its
-    // log meanwhile: a fixed 70 MiB on 100 MiB once left ~1 MiB on a busy
-    // machine, and the first Send was already refused. On 160 MiB these old
-    // files still take the 64 MiB RocksDB wants free before it resumes
-    // after an out-of-space error.
-    SmallFileSystem::Fill(old_files,
-                          long_form ? uint64_t{70} << 20 : BytesAbove(fs.dir(), uint64_t{6} << 20));
+    // The short form leaves 12 MiB free (the 4 MiB reserve, the 1 MiB
+    // ballast, ~7 MiB for Sends, each counted twice while RocksDB holds it
+    // in memory: its log now and the table file its flush will write)
+    // whatever RocksDB has preallocated for its log meanwhile: a fixed
+    // 70 MiB on 100 MiB once left ~1 MiB on a busy machine, and the first
+    // Send was already refused. On 160 MiB these old files still take the
+    // 64 MiB RocksDB wants free before it resumes after an out-of-space
+    // error.
+    SmallFileSystem::Fill(
+        old_files, long_form ? uint64_t{70} << 20 : BytesAbove(fs.dir(), uint64_t{12} << 20));
     const std::optional<std::string> early_invite = Invite();
     ASSERT_TRUE(early_invite.has_value());
 
@@ -378,6 +380,7 @@ TEST_F(DiskFullTest, DiskFullCycleOnSmallFileSystem) {
     ExpectOutOfStorage(Send(next++), "Send after a restart on a full disk");
     // The ballast went to the Acks before the restart and the other program
     // has every byte: an Ack may now be refused, but as a refusal.
+    ASSERT_FALSE(queued.empty()) << "the test acks only part of the queue";
     acked = Ack(queued, acked_.size() % queued.size(), 20);
     if (!acked.ok()) ExpectOutOfStorage(acked, "Ack on a disk with no byte free");
 

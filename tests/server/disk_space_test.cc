@@ -94,6 +94,26 @@ TEST_F(DiskSpaceTest, ABurstBetweenPollsIsChargedAgainstTheReserve) {
   EXPECT_TRUE(space_->Low());
 }
 
+// A memtable's worth of messages is still to be written to disk by the next
+// flush; a flush that finds no room stops every write, Acks too. So it counts
+// as used: 6 MiB above the reserve with 8 MiB in memory is below it.
+TEST_F(DiskSpaceTest, WhatTheNextFlushWillWriteCountsAgainstTheReserve) {
+  Start(64 * kMiB, 0);
+  space_->CountUnflushed([this] { return rocks_->UnflushedBytes(); });
+  for (int i = 0; i < 128; ++i) ASSERT_OK(PutMessage("m" + std::to_string(i), 64 << 10));
+  EXPECT_GE(rocks_->UnflushedBytes(), 8 * kMiB);
+  free_ = 70 * kMiB;
+  space_->Poll();
+  EXPECT_TRUE(space_->Low()) << "free after the flush: " << space_->free_bytes();
+  EXPECT_LE(space_->free_bytes(), 62 * kMiB);
+  EXPECT_EQ(PutMessage("more").code(), absl::StatusCode::kResourceExhausted);
+
+  free_ = 80 * kMiB;
+  space_->Poll();
+  EXPECT_FALSE(space_->Low()) << "free after the flush: " << space_->free_bytes();
+  EXPECT_OK(PutMessage("more"));
+}
+
 TEST_F(DiskSpaceTest, BallastIsGivenBackUnderHalfTheReserveAndMadeAgainWithRoom) {
   Start(8 * kMiB, 2 * kMiB);
   EXPECT_TRUE(space_->ballast_held());
