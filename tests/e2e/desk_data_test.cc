@@ -18,6 +18,7 @@
 #include "e2e_support.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "profile_pair.h"
 #include "sotto/client.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_dir.h"
@@ -25,69 +26,19 @@
 namespace sotto {
 namespace {
 
+using ::sotto::testing::AnyFileContains;
 using ::sotto::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::Field;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
-constexpr char kPassphrase[] = "a profile passphrase";
-constexpr char kTherapist[] = "dr-rivera-okafor";
-constexpr char kClient[] = "sam-whitfield";
-
-// True if any file under `dir` contains `needle`.
-bool AnyFileContains(const std::string& dir, const std::string& needle) {
-  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
-    if (!e.is_regular_file()) continue;
-    std::ifstream in(e.path(), std::ios::binary);
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (bytes.find(needle) != std::string::npos) return true;
-  }
-  return false;
-}
-
-class DeskDataTest : public ::testing::Test {
+class DeskDataTest : public sotto::testing::ProfilePairTest {
  protected:
-  void SetUp() override {
-    ASSERT_OK_AND_ASSIGN(server_, sotto::testing::ServerProcess::Start());
-    ASSERT_OK_AND_ASSIGN(std::string code, sotto::testing::EnrolmentCode(*server_, kTherapist));
-    RegisterOptions options = Options(dir_.sub("t"));
-    options.handle = kTherapist;
-    options.role = Role::kTherapist;
-    options.enrolment_code = code;
-    ASSERT_OK_AND_ASSIGN(therapist_, Client::Register(options));
-    ASSERT_OK_AND_ASSIGN(Invite invite, therapist_->CreateInvite());
-    options = Options(client_dir());
-    options.handle = kClient;
-    options.invite_code = invite.code;
-    ASSERT_OK_AND_ASSIGN(client_, Client::Register(options));
-  }
-
-  RegisterOptions Options(const std::string& dir) const {
-    RegisterOptions options;
-    options.server_address = server_->address();
-    options.profile_dir = dir;
-    options.passphrase = kPassphrase;
-    options.key_derivation = KeyDerivation::kFastForTestsOnly;
-    options.auto_lock_after = absl::InfiniteDuration();
-    return options;
-  }
-
   void ReopenClient() {
     client_.reset();
-    OpenOptions options;
-    options.profile_dir = client_dir();
-    options.passphrase = kPassphrase;
-    options.auto_lock_after = absl::InfiniteDuration();
-    ASSERT_OK_AND_ASSIGN(client_, Client::Open(options));
+    ASSERT_OK_AND_ASSIGN(client_, Reopen(client_dir()));
   }
-
-  std::string client_dir() const { return dir_.sub("c"); }
-
-  sotto::testing::TempDir dir_;
-  std::unique_ptr<sotto::testing::ServerProcess> server_;
-  std::unique_ptr<Client> therapist_;
-  std::unique_ptr<Client> client_;
 };
 
 TEST_F(DeskDataTest, DraftsSurviveReopenNewestFirstAndAreNotInTheFilesAsPlaintext) {

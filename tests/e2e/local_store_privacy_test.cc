@@ -23,6 +23,7 @@
 #include "e2e_support.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "profile_pair.h"
 #include "rocksdb/db.h"
 #include "sotto/client.h"
 #include "testing/status_matchers.h"
@@ -35,57 +36,8 @@ using ::sotto::testing::StatusIs;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 
-constexpr char kPassphrase[] = "a profile passphrase";
-constexpr char kTherapist[] = "dr-rivera-okafor";
-constexpr char kClient[] = "sam-whitfield";
-
-// Every file under `dir`, each with its name.
-std::vector<std::pair<std::string, std::string>> ReadFiles(const std::string& dir) {
-  std::vector<std::pair<std::string, std::string>> files;
-  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
-    if (!e.is_regular_file()) continue;
-    std::ifstream in(e.path(), std::ios::binary);
-    files.emplace_back(e.path().string(), std::string(std::istreambuf_iterator<char>(in),
-                                                      std::istreambuf_iterator<char>()));
-  }
-  return files;
-}
-
-class LocalStorePrivacyTest : public ::testing::Test {
+class LocalStorePrivacyTest : public sotto::testing::ProfilePairTest {
  protected:
-  void SetUp() override {
-    ASSERT_OK_AND_ASSIGN(server_, sotto::testing::ServerProcess::Start());
-    ASSERT_OK_AND_ASSIGN(std::string code, sotto::testing::EnrolmentCode(*server_, kTherapist));
-    RegisterOptions options = Options(therapist_dir());
-    options.handle = kTherapist;
-    options.role = Role::kTherapist;
-    options.enrolment_code = code;
-    ASSERT_OK_AND_ASSIGN(therapist_, Client::Register(options));
-    ASSERT_OK_AND_ASSIGN(Invite invite, therapist_->CreateInvite());
-    options = Options(client_dir());
-    options.handle = kClient;
-    options.invite_code = invite.code;
-    ASSERT_OK_AND_ASSIGN(client_, Client::Register(options));
-  }
-
-  RegisterOptions Options(const std::string& dir) const {
-    RegisterOptions options;
-    options.server_address = server_->address();
-    options.profile_dir = dir;
-    options.passphrase = kPassphrase;
-    options.key_derivation = KeyDerivation::kFastForTestsOnly;
-    options.auto_lock_after = absl::InfiniteDuration();
-    return options;
-  }
-
-  absl::StatusOr<std::unique_ptr<Client>> Reopen(const std::string& dir) const {
-    OpenOptions options;
-    options.profile_dir = dir;
-    options.passphrase = kPassphrase;
-    options.auto_lock_after = absl::InfiniteDuration();
-    return Client::Open(options);
-  }
-
   // Restarts the server on its address and waits until the client reaches
   // it again (gRPC reconnects with a backoff of up to 2 s).
   void RestartServer() {
@@ -98,14 +50,6 @@ class LocalStorePrivacyTest : public ::testing::Test {
     }
     ASSERT_OK(reached);
   }
-
-  std::string therapist_dir() const { return dir_.sub("a"); }
-  std::string client_dir() const { return dir_.sub("b"); }
-
-  sotto::testing::TempDir dir_;
-  std::unique_ptr<sotto::testing::ServerProcess> server_;
-  std::unique_ptr<Client> therapist_;
-  std::unique_ptr<Client> client_;
 };
 
 TEST_F(LocalStorePrivacyTest, ProfileFilesNameNoMessageIdAndNoPeer) {
@@ -147,7 +91,7 @@ TEST_F(LocalStorePrivacyTest, ProfileFilesNameNoMessageIdAndNoPeer) {
 
   // Refused on the spot (no care link): forgotten again.
   ASSERT_OK_AND_ASSIGN(std::string code, sotto::testing::EnrolmentCode(*server_, "dr-other"));
-  RegisterOptions other = Options(dir_.sub("c"));
+  RegisterOptions other = Options(dir_.sub("other"));
   other.handle = "dr-other";
   other.role = Role::kTherapist;
   other.enrolment_code = code;
@@ -162,7 +106,7 @@ TEST_F(LocalStorePrivacyTest, ProfileFilesNameNoMessageIdAndNoPeer) {
   ASSERT_OK(Reopen(client_dir()).status());
   ASSERT_OK(Reopen(therapist_dir()).status());
   for (const std::string& dir : {client_dir(), therapist_dir()}) {
-    const auto files = ReadFiles(dir);
+    const auto files = sotto::testing::ReadFilesUnder(dir);
     std::string all;
     for (const auto& [name, bytes] : files) all += bytes;
     // The scan reads the store: its unencrypted header is there.
