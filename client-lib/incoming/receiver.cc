@@ -187,10 +187,20 @@ absl::StatusOr<std::vector<uint64_t>> Receiver::StorePage(const v1::FetchRespons
   // Stored before acknowledged, with one sync of the disk for the page
   // rather than one per message (issue 21).
   storage::DeferredSync page(session_.store());
+  PageReceipts receipts;
+  absl::Status error;
   for (const v1::Envelope& envelope : batch.envelopes()) {
-    SOTTO_ASSIGN_OR_RETURN(bool ack, ProcessEnvelope(session_, envelope, stats, nullptr));
-    if (ack) acks.push_back(envelope.seq());
+    absl::StatusOr<bool> ack = ProcessEnvelope(session_, envelope, stats, nullptr, receipts);
+    if (!ack.ok()) {
+      error = ack.status();
+      break;
+    }
+    if (*ack) acks.push_back(envelope.seq());
   }
+  // Also after an error: what the page stored before it stays stored.
+  absl::Status queued = QueueReceipts(session_, receipts);
+  SOTTO_RETURN_IF_ERROR(error);
+  SOTTO_RETURN_IF_ERROR(queued);
   SOTTO_RETURN_IF_ERROR(page.Finish());
   return acks;
 }
@@ -230,14 +240,24 @@ absl::Status Receiver::StoreAndShow(const std::vector<v1::Envelope>& envelopes, 
     SOTTO_RETURN_IF_ERROR(session_.CheckNotLocked());
     // Stored before acknowledged, one disk sync for the burst.
     storage::DeferredSync burst(session_.store());
+    PageReceipts receipts;
+    absl::Status error;
     for (const v1::Envelope& envelope : envelopes) {
       const size_t before = shown.size();
-      SOTTO_ASSIGN_OR_RETURN(bool ack, ProcessEnvelope(session_, envelope, stats, &shown));
-      if (ack) acks.push_back(envelope.seq());
+      absl::StatusOr<bool> ack = ProcessEnvelope(session_, envelope, stats, &shown, receipts);
+      if (!ack.ok()) {
+        error = ack.status();
+        break;
+      }
+      if (*ack) acks.push_back(envelope.seq());
       if (shown.size() > before && std::holds_alternative<Message>(shown.back())) {
         any_message = true;
       }
     }
+    // Also after an error: what the burst stored before it stays stored.
+    absl::Status queued = QueueReceipts(session_, receipts);
+    SOTTO_RETURN_IF_ERROR(error);
+    SOTTO_RETURN_IF_ERROR(queued);
     SOTTO_RETURN_IF_ERROR(burst.Finish());
   }
   if (!acks.empty()) SOTTO_RETURN_IF_ERROR(session_.connection().Ack(acks).status());
