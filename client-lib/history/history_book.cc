@@ -179,18 +179,16 @@ absl::StatusOr<std::vector<Write>> ReceiptWrites(LocalStore& store, const std::s
 
 std::vector<Write> PendingReceiptWrites(LocalStore& store, const std::string& peer,
                                         Receipt::Type type, const std::vector<std::string>& ids) {
-  const std::string group = OutboxKey(store.Blind(peer), type);
-  std::vector<Write> out;
-  out.reserve(ids.size());
-  for (const std::string& id : ids) {
-    PendingReceipts one;
-    one.set_peer(peer);
-    one.set_type(type);
-    one.add_message_ids(id);
-    out.push_back(Write{Space::kOutbox, OutboxRowKey(group, MessageIdKey(store, id)),
-                        one.SerializeAsString()});
-  }
-  return out;
+  if (ids.empty()) return {};
+  PendingReceipts all;
+  all.set_peer(peer);
+  all.set_type(type);
+  for (const std::string& id : ids) all.add_message_ids(id);
+  // Keyed by the first id: unique while that message's receipt waits, as a
+  // message is stored (and its receipt queued) once.
+  return {Write{Space::kOutbox,
+                OutboxRowKey(OutboxKey(store.Blind(peer), type), MessageIdKey(store, ids.front())),
+                all.SerializeAsString()}};
 }
 
 absl::StatusOr<std::pair<std::string, StoredMessage>> FindMessage(LocalStore& store,

@@ -71,9 +71,10 @@ absl::StatusOr<std::vector<storage::Write>> ReceiptWrites(
     storage::LocalStore& store, const std::string& sender, const v1::content::Receipt& receipt,
     std::vector<StoredMessage>* changed = nullptr);
 
-// The writes that add `ids` to the pending receipts of `type` for `peer`:
-// one kOutbox row per id (outbox.h), so that queueing a receipt costs the
-// same whatever is pending already (issue 21) and reads nothing.
+// The write that adds `ids` to the pending receipts of `type` for `peer`:
+// one new kOutbox row holding them all (outbox.h), so that queueing receipts
+// costs the same whatever is pending already and reads nothing, and a page of
+// a Sync queues one row per sender, not one per message (issue 21).
 std::vector<storage::Write> PendingReceiptWrites(storage::LocalStore& store,
                                                  const std::string& peer,
                                                  v1::content::Receipt::Type type,

@@ -2,7 +2,9 @@
 #define SOTTO_CLIENT_LIB_HISTORY_OUTBOX_H_
 
 // Receipts waiting to be sent (Space kOutbox): one PendingReceipts row per
-// (peer, receipt type, message) under OutboxRowKey, and from the rows of one
+// (peer, receipt type, batch) under OutboxRowKey — a batch being the messages
+// of one Sync page or Listen burst from that peer, or those one call marked
+// read — and from the rows of one
 // (peer, type) Receipt contents of at most kMaxReceiptIds ids are cut when
 // sending. Profiles from before issue 21 may still hold one row per (peer,
 // type) under OutboxKey itself, listing many ids; it is read as a group of
@@ -23,8 +25,8 @@ namespace sotto::client::history {
 // as one byte, so one Scan of the space finds every pending receipt.
 std::string OutboxKey(absl::string_view blinded_peer, v1::content::Receipt::Type type);
 
-// The kOutbox key of one message's pending receipt: the group (OutboxKey)
-// then the blinded message id.
+// The kOutbox key of one batch's pending receipts: the group (OutboxKey)
+// then the blinded id of the batch's first message.
 std::string OutboxRowKey(absl::string_view group, absl::string_view blinded_id);
 // The group (OutboxKey) of a kOutbox key, row or old list.
 absl::string_view OutboxGroup(absl::string_view key);

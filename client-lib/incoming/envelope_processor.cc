@@ -24,12 +24,14 @@ using v1::content::Receipt;
 // does not know (PROTOCOL.md: receivers tell the user to update).
 constexpr char kUnreadableText[] = "[This message could not be read by this version of Sotto]";
 
-// The writes for a decrypted plaintext: a message stored with its delivery
-// receipt queued, or a receipt applied to our messages (`is_receipt`).
+// The writes for a decrypted plaintext: a message stored (`receipt_due`: its
+// delivery receipt is to be queued with the page's), or a receipt applied to
+// our messages (`is_receipt`).
 absl::StatusOr<std::vector<Write>> WritesFor(ProfileSession& session, const v1::Envelope& envelope,
                                              absl::string_view plaintext, StoredMessage& stored,
                                              bool& is_receipt,
-                                             std::vector<StoredMessage>& receipted)
+                                             std::vector<StoredMessage>& receipted,
+                                             bool& receipt_due)
     ABSL_EXCLUSIVE_LOCKS_REQUIRED(session.mu) {
   storage::LocalStore& store = session.store();
   absl::StatusOr<Content> content = content::DecodeContent(plaintext);
@@ -53,12 +55,7 @@ absl::StatusOr<std::vector<Write>> WritesFor(ProfileSession& session, const v1::
   stored.set_server_time_ms(envelope.server_time_ms());
   *stored.mutable_content() = std::move(shown);
   SOTTO_ASSIGN_OR_RETURN(std::vector<Write> writes, history::HistoryWrites(store, stored));
-  if (envelope.message_id().size() == content::kMessageIdBytes) {
-    for (Write& w : history::PendingReceiptWrites(store, envelope.sender(), Receipt::DELIVERED,
-                                                  {envelope.message_id()})) {
-      writes.push_back(std::move(w));
-    }
-  }
+  receipt_due = envelope.message_id().size() == content::kMessageIdBytes;
   return writes;
 }
 
@@ -82,8 +79,8 @@ absl::StatusOr<bool> HandleUntrusted(ProfileSession& session, const v1::Envelope
 }
 
 absl::StatusOr<bool> Process(ProfileSession& session, const v1::Envelope& envelope,
-                             SyncStats& stats, std::vector<ListenEvent>* shown)
-    ABSL_EXCLUSIVE_LOCKS_REQUIRED(session.mu) {
+                             SyncStats& stats, std::vector<ListenEvent>* shown,
+                             PageReceipts& receipts) ABSL_EXCLUSIVE_LOCKS_REQUIRED(session.mu) {
   if (envelope.type() != v1::ENVELOPE_TYPE_PREKEY &&
       envelope.type() != v1::ENVELOPE_TYPE_CIPHERTEXT) {
     ++stats.undecryptable;
@@ -97,6 +94,8 @@ absl::StatusOr<bool> Process(ProfileSession& session, const v1::Envelope& envelo
   StoredMessage stored;
   bool is_receipt = false;
   std::vector<StoredMessage> receipted;
+  // Its delivery receipt joins the page's once the message is stored.
+  bool receipt_due = false;
   // Runs inside the decryption: its writes commit with the session state,
   // so a message is stored, its delivery receipt queued and (for a
   // receipt) our messages' states updated exactly once. If it fails (our
@@ -105,7 +104,7 @@ absl::StatusOr<bool> Process(ProfileSession& session, const v1::Envelope& envelo
   auto on_plaintext = [&](absl::string_view plaintext) -> absl::StatusOr<std::vector<Write>> {
     session.mu.AssertHeld();
     absl::StatusOr<std::vector<Write>> writes =
-        WritesFor(session, envelope, plaintext, stored, is_receipt, receipted);
+        WritesFor(session, envelope, plaintext, stored, is_receipt, receipted, receipt_due);
     if (!writes.ok()) handler_error = writes.status();
     return writes;
   };
@@ -115,6 +114,7 @@ absl::StatusOr<bool> Process(ProfileSession& session, const v1::Envelope& envelo
   // Our own failure, whatever its code: keep the envelope queued.
   if (!handler_error.ok()) return handler_error;
   if (plaintext.ok()) {
+    if (receipt_due) receipts[envelope.sender()].push_back(envelope.message_id());
     if (!is_receipt) {
       ++stats.received;
       if (shown) shown->push_back(history::ToMessage(stored, session.NowMs()));
@@ -156,7 +156,8 @@ absl::StatusOr<bool> Process(ProfileSession& session, const v1::Envelope& envelo
 }  // namespace
 
 absl::StatusOr<bool> ProcessEnvelope(ProfileSession& session, const v1::Envelope& envelope,
-                                     SyncStats& stats, std::vector<ListenEvent>* shown) {
+                                     SyncStats& stats, std::vector<ListenEvent>* shown,
+                                     PageReceipts& receipts) {
   // The server stamps the sender, and a breached one could stamp anything: a
   // sender that is not a handle is no account, so the envelope is dropped
   // (acknowledged, counted as undecryptable) before its name can reach the
@@ -165,7 +166,18 @@ absl::StatusOr<bool> ProcessEnvelope(ProfileSession& session, const v1::Envelope
     ++stats.undecryptable;
     return true;
   }
-  return Process(session, envelope, stats, shown);
+  return Process(session, envelope, stats, shown, receipts);
+}
+
+absl::Status QueueReceipts(ProfileSession& session, PageReceipts& receipts) {
+  std::vector<Write> writes;
+  for (const auto& [peer, ids] : receipts) {
+    for (Write& w : history::PendingReceiptWrites(session.store(), peer, Receipt::DELIVERED, ids)) {
+      writes.push_back(std::move(w));
+    }
+  }
+  receipts.clear();
+  return writes.empty() ? absl::OkStatus() : session.store().Apply(writes);
 }
 
 }  // namespace sotto::client

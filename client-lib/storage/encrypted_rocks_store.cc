@@ -18,6 +18,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "client-lib/storage/blind_memo.h"
 #include "client-lib/storage/owner_only.h"
 #include "client-lib/storage/pending_writes.h"
 #include "client-lib/storage/store_header.h"
@@ -304,9 +305,11 @@ class EncryptedRocksStore final : public LocalStore {
   }
 
   std::string Blind(absl::string_view identifier) const override {
+    if (std::optional<std::string> known = blind_memo_.Find(identifier)) return *std::move(known);
     std::string out(kBlindBytes, '\0');
     crypto_generichash(U(out.data()), out.size(), U(identifier.data()), identifier.size(),
                        blind_key_.data(), kKeyBytes);
+    blind_memo_.Remember(identifier, out);
     return out;
   }
 
@@ -439,6 +442,7 @@ class EncryptedRocksStore final : public LocalStore {
   uint64_t durable_ ABSL_GUARDED_BY(apply_mu_) = 0;
   ValueSealer sealer_;
   SecretKey blind_key_;
+  mutable BlindMemo blind_memo_;
   SecretKey manifest_key_;
 };
 

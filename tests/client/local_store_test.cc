@@ -130,6 +130,23 @@ TEST_P(LocalStoreTest, BlindIsStableSixteenBytesAndHidesTheHandle) {
   EXPECT_EQ(a.find("alice"), std::string::npos);
 }
 
+// The encrypted store remembers its last few blinded identifiers
+// (blind_memo.h): whatever passes through between, each keeps its own.
+TEST_P(LocalStoreTest, BlindStaysStableWhileManyOthersAreBlinded) {
+  const std::string alice = store_->Blind("alice");
+  std::map<std::string, std::string> first;  // blinded -> id
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < 40; ++i) {
+      const std::string id = absl::StrCat("message-", i);
+      const std::string blinded = store_->Blind(id);
+      auto [it, added] = first.emplace(blinded, id);
+      EXPECT_EQ(it->second, id) << "two identifiers blinded alike";
+      EXPECT_EQ(store_->Blind("alice"), alice) << "after " << id;
+    }
+  }
+  EXPECT_EQ(first.size(), 40u);
+}
+
 TEST_P(LocalStoreTest, BlindDiffersBetweenStores) {
   TempDir other_dir;
   auto other = GetParam().make(other_dir);

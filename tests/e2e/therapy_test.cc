@@ -184,6 +184,22 @@ TEST_F(TherapyTest, ReceiptsMoveMessagesFromSentToDeliveredToRead) {
   EXPECT_EQ(queue.entries[0].client, "sam");
 }
 
+// A Sync page queues one pending-receipt row per sender for all its
+// messages (issue 21): every one of them still gets its receipt, once.
+TEST_F(TherapyTest, EveryMessageOfASyncPageIsMarkedDelivered) {
+  constexpr int kTexts = 30;
+  for (int i = 0; i < kTexts; ++i) {
+    ASSERT_OK(sam_.client->SendText("dr-rivera", absl::StrCat("note ", i)));
+  }
+  ASSERT_OK_AND_ASSIGN(SyncStats at_rivera, rivera_.client->Sync());
+  EXPECT_EQ(at_rivera.received, kTexts);
+  ASSERT_OK_AND_ASSIGN(SyncStats at_sam, sam_.client->Sync());
+  EXPECT_EQ(at_sam.received, 0) << "a receipt is never shown as a message";
+  ASSERT_OK_AND_ASSIGN(auto view, sam_.client->ReadConversation("dr-rivera"));
+  ASSERT_THAT(view, SizeIs(kTexts));
+  for (const Message& m : view) EXPECT_EQ(m.state, DeliveryState::kDelivered) << m.text;
+}
+
 TEST_F(TherapyTest, ReadReceiptsCanBeTurnedOff) {
   ASSERT_OK(rivera_.client->SetReadReceipts(false));
   ASSERT_OK_AND_ASSIGN(bool enabled, rivera_.client->ReadReceipts());
