@@ -139,8 +139,9 @@ absl::Status VerifyExport(Context& context, const std::string& dir, bool no_prof
     for (const std::string& p : v->problems) Out() << "  - " << ForTerminal(p, false) << "\n";
   }
   if (!v->signer_fingerprint.empty()) {
-    Out() << "Signed by " << signer << ", identity key fingerprint:\n  " << v->signer_fingerprint
-          << "\nThese digits are " << signer << "'s half of a safety number with them "
+    Out() << (v->ok() ? "Signed by " : "record.sig names ") << signer
+          << ", identity key fingerprint:\n  " << v->signer_fingerprint << "\nThese digits are "
+          << signer << "'s half of a safety number with them "
           << "(`sotto safety-number " << signer << "` on a device that talks to them).\n";
   }
   if (note) Out() << note->line << "\n";
