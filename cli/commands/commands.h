@@ -47,6 +47,9 @@ std::optional<absl::StatusOr<std::string>> ReadBodyBeforeForwarding(const CLI::A
 absl::StatusOr<std::string> AskForHandle(const std::string& handle, const std::string& server,
                                          const std::string& profile_dir);
 
+// export, verify-export: the clinical record (record.cc).
+void RegisterRecordCommands(CLI::App& app, Context& context);
+
 // drafts, scheduled, invites (desk_data.cc).
 void RegisterDeskDataCommands(CLI::App& app, Context& context);
 

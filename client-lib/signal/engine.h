@@ -114,6 +114,12 @@ class Engine {
   absl::StatusOr<uint32_t> RegistrationId();
   // 33 bytes. FAILED_PRECONDITION if CreateIdentity has not run.
   absl::StatusOr<std::string> IdentityPublicKey();
+  // An XEdDSA signature (64 bytes, libsignal's curve_calculate_signature)
+  // of `message` by this device's identity private key, which never leaves
+  // the Engine: for documents the user vouches for (the clinical record,
+  // client-lib/record/). Verify with VerifyIdentitySignature
+  // (identity_signature.h). FAILED_PRECONDITION without an identity.
+  absl::StatusOr<std::string> SignWithIdentity(absl::string_view message);
 
   // Generates, stores and returns a new signed prekey (next id, 1..0xFFFFFF,
   // wrapping), signed by the identity key, created at `now_ms`. Keeps the

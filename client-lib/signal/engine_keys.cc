@@ -92,6 +92,22 @@ absl::StatusOr<std::string> Engine::IdentityPublicKey() {
   return *std::move(raw);
 }
 
+absl::StatusOr<std::string> Engine::SignWithIdentity(absl::string_view message) {
+  std::lock_guard<std::recursive_mutex> lock(impl_->mu);
+  constexpr absl::string_view kWhat = "signing with the identity key";
+  ratchet_identity_key_pair* raw_pair = nullptr;
+  int rc = signal_protocol_identity_get_key_pair(impl_->store_context.get(), &raw_pair);
+  SignalPtr<ratchet_identity_key_pair> pair = Adopt(raw_pair);
+  if (rc < 0) return impl_->Sig(rc, kWhat);
+  signal_buffer* raw_signature = nullptr;
+  rc = curve_calculate_signature(impl_->context.get(), &raw_signature,
+                                 ratchet_identity_key_pair_get_private(pair.get()),
+                                 reinterpret_cast<const uint8_t*>(message.data()), message.size());
+  SignalPtr<signal_buffer> signature = Adopt(raw_signature);
+  if (rc < 0) return impl_->Sig(rc, kWhat);
+  return ToString(signature.get());
+}
+
 absl::StatusOr<SignedPreKeyData> Engine::RotateSignedPreKey(int64_t now_ms) {
   if (now_ms < 0) return absl::InvalidArgumentError("signed prekey time is negative");
   std::lock_guard<std::recursive_mutex> lock(impl_->mu);

@@ -17,18 +17,20 @@ See docs/EMBEDDING.md ("Python") for a first exchange.
 
 from ._ffi import LIBRARY_VERSION as library_version
 from ._listen import MessageStream
-from .client import Client, check_passphrase_strength, parse_invite_code, preview_due
+from .client import (Client, check_passphrase_strength, parse_invite_code, preview_due,
+                     verify_export)
 from .errors import (Aborted, AlreadyExists, Cancelled, ClientClosed, DataLoss, DeadlineExceeded,
                      FailedPrecondition, Internal, InvalidArgument, NotFound, OutOfRange,
                      PermissionDenied, ResourceExhausted, SottoError, Unauthenticated,
                      Unavailable, Unimplemented, Unknown)
-from .types import (CareLink, Conversation, ConversationState, DeliveryState, Draft,
+from .types import (CareLink, Conversation, ConversationState, DeliveryState, Draft, ExportCheck,
                     IdentityNotice, Invite, InviteInfo, Message, MessageKind, NoticeKind, NotificationMode,
                     NotificationSettings, PolicyView, Queue, QueueEntry, ReplyExpectation,
                     ResponsePolicy, Role, SafetyNumber, SendResult, SyncStats)
 
 __all__ = [
     "Client", "MessageStream", "check_passphrase_strength", "parse_invite_code", "preview_due",
+    "verify_export", "ExportCheck",
     "library_version",
     "SottoError", "Cancelled", "Unknown", "InvalidArgument", "DeadlineExceeded", "NotFound",
     "AlreadyExists", "PermissionDenied", "ResourceExhausted", "FailedPrecondition", "Aborted",

@@ -268,6 +268,11 @@ int sotto_get_policy(sotto_client* client, const char* therapist, sotto_policy**
                                   char** errmsg);
 int sotto_preview_due(const sotto_policy* policy, int64_t sent_at_ms, int64_t* due_ms,
                                    char** errmsg);
+int sotto_export_record(sotto_client* client, const char* peer, const char* out_dir,
+                                     int64_t from_ms, int64_t to_ms, size_t* message_count,
+                                     char** errmsg);
+int sotto_verify_export(const char* dir, int* verified, char** problems,
+                                     char** signer, char** signer_fingerprint, char** errmsg);
 int sotto_create_invite(sotto_client* client, int64_t valid_for_ms, char** code,
                                      int64_t* expires_at_ms, char** errmsg);
 int sotto_accept_invite(sotto_client* client, const char* code, char** therapist,

@@ -12,7 +12,7 @@ from . import _convert, _listen
 from ._convert import Text, call, owned, to_bytes, to_cstr
 from ._ffi import NO_DIGEST, ffi, lib
 from .errors import ClientClosed, FailedPrecondition
-from .types import (CareLink, Conversation, Draft, Invite, InviteInfo, Message, MessageKind,
+from .types import (CareLink, Conversation, Draft, ExportCheck, Invite, InviteInfo, Message, MessageKind,
                     NotificationSettings, PolicyView, Queue, ResponsePolicy, Role, SafetyNumber,
                     SendResult, SyncStats)
 
@@ -383,6 +383,20 @@ class Client:
             call(lib.sotto_list_scheduled, self._raw(), r.out)
             return _convert.message_list(r.value)
 
+    def export_record(self, peer: str, out_dir: str, *, start: Optional[datetime] = None,
+                      end: Optional[datetime] = None) -> int:
+        """Exports the conversation with `peer` into the new directory `out_dir`.
+
+        record.json, record.html and record.sig, signed with this account's
+        identity key, from the local history (nothing goes to the server);
+        messages the server took in [start, end). Returns how many were
+        exported. AlreadyExists if out_dir holds an export. docs/RECORD.md.
+        """
+        count = ffi.new("size_t*")
+        call(lib.sotto_export_record, self._raw(), to_cstr(peer, "peer"),
+             to_cstr(out_dir, "out_dir"), _ms(start), _ms(end), count)
+        return int(count[0])
+
     # ---- drafts (kept encrypted in the profile, never sent) ----
 
     def save_draft(self, body: Text, *, id: str = "", to: str = "",
@@ -614,6 +628,22 @@ def preview_due(policy: ResponsePolicy, sent_at: datetime) -> datetime:
     finally:
         ffi.release(p)
     return datetime.fromtimestamp(due[0] / 1000, tz=timezone.utc)
+
+
+def verify_export(directory: str) -> ExportCheck:
+    """Checks a clinical-record export (Client.export_record); needs no client.
+
+    Raises NotFound when the directory holds no export, DataLoss when its
+    files are not the format; otherwise the findings are in the result.
+    """
+    verified = ffi.new("int*")
+    problems, signer, fingerprint = ffi.new("char**"), ffi.new("char**"), ffi.new("char**")
+    call(lib.sotto_verify_export, to_cstr(directory, "directory"), verified, problems, signer,
+         fingerprint)
+    text = _convert.take_string(problems[0])
+    return ExportCheck(verified=bool(verified[0]), problems=text.split("\n") if text else [],
+                       signer=_convert.take_string(signer[0]),
+                       signer_fingerprint=_convert.take_string(fingerprint[0]))
 
 
 def parse_invite_code(typed: str) -> bool:

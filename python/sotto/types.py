@@ -260,3 +260,12 @@ class NotificationSettings:
     email: str  #: "" when off
     digest_interval_minutes: int  #: 0 unless DIGEST
     server_sends_mail: bool  #: the server has an SMTP relay
+
+
+@dataclass(frozen=True)
+class ExportCheck:
+    """What verify_export found in a clinical-record export (docs/RECORD.md)."""
+    verified: bool  #: True if the export is exactly as signed
+    problems: List[str]  #: one sentence per finding ("message ID (sent TIME) was altered", ...)
+    signer: str  #: the signer's handle, as record.sig names them
+    signer_fingerprint: str  #: their half of a safety number (30 digits in groups of 5)

@@ -52,6 +52,7 @@
 #include "sotto/clock.h"
 #include "sotto/export.h"
 #include "sotto/local_store.h"
+#include "sotto/record.h"
 #include "sotto/types.h"
 
 namespace sotto {
@@ -463,6 +464,32 @@ class SOTTO_EXPORT Client {
   /// number was shown, or it was mistyped); INVALID_ARGUMENT if
   /// `safety_number` is not 60 digits.
   absl::Status AcceptIdentityChange(absl::string_view peer, absl::string_view safety_number);
+
+  // ---- the clinical record (sotto/record.h, docs/RECORD.md) ----
+
+  /// Exports the conversation with `peer` (messages in options' [from, to),
+  /// oldest first) into `options.out_dir`: record.json (every message with
+  /// its id, times, direction, subject, body, thread and delivery state; who
+  /// exported it, the peer, the period, the export time and this account's
+  /// identity key), record.html (the same to read and print) and record.sig
+  /// (an XEdDSA signature by this device's identity key over a manifest of
+  /// per-message digests, so that VerifyRecordExport can name a changed
+  /// message). Made from the local history only: no call to the server, so
+  /// it works offline; messages are not marked read. Files are created
+  /// 0600, a new directory 0700; nothing is overwritten. On failure no file
+  /// of the export is left. INVALID_ARGUMENT for a bad handle, no directory
+  /// or from >= to; ALREADY_EXISTS if out_dir holds an export's file;
+  /// FAILED_PRECONDITION if out_dir cannot be used (not a directory,
+  /// permissions) or while locked; NOT_FOUND if there has been no message
+  /// with `peer`.
+  absl::StatusOr<RecordExportResult> ExportRecord(absl::string_view peer,
+                                                  const RecordExportOptions& options);
+  /// How `identity_key` (33 bytes, RecordVerification::signer_identity_key)
+  /// compares with what this profile knows of `handle`: this account's own
+  /// key, a contact's trusted key (verified or not), another key, or none.
+  /// Local; INVALID_ARGUMENT for a bad handle.
+  absl::StatusOr<RecordSignerMatch> CheckRecordSigner(absl::string_view handle,
+                                                      absl::string_view identity_key);
 
   // ---- the account ----
 

@@ -692,6 +692,29 @@ SOTTO_EXPORT int sotto_get_policy(sotto_client* client, const char* therapist, s
 SOTTO_EXPORT int sotto_preview_due(const sotto_policy* policy, int64_t sent_at_ms, int64_t* due_ms,
                                    char** errmsg);
 
+/* ---- the clinical record (sotto/record.h, docs/RECORD.md) ------------- */
+
+/** Exports the conversation with `peer` into the new directory `out_dir`
+ * (sotto::Client::ExportRecord): record.json, record.html and record.sig,
+ * signed with this account's identity key, from the local history only (no
+ * call to the server). Messages the server took in [from_ms, to_ms); 0 for
+ * no bound. *message_count (may be NULL) gets how many were exported.
+ * ALREADY_EXISTS if out_dir holds an export (nothing is overwritten);
+ * NOT_FOUND without a conversation with `peer`. */
+SOTTO_EXPORT int sotto_export_record(sotto_client* client, const char* peer, const char* out_dir,
+                                     int64_t from_ms, int64_t to_ms, size_t* message_count,
+                                     char** errmsg);
+/** Checks the export in `dir` (sotto::VerifyRecordExport). Needs no client.
+ * SOTTO_OK when the check ran: *verified = 1 if the export is exactly as
+ * signed, else 0 with *problems naming each finding, one per line ("message
+ * ID (sent TIME) was altered", "... was removed", ...). *problems,
+ * *signer and *signer_fingerprint (each may be NULL; sotto_free_string) get
+ * the findings ("" when verified), the signer's handle and their half of a
+ * safety number (30 digits in groups of 5). NOT_FOUND when dir holds no
+ * export; DATA_LOSS when record.sig or record.json is not the format. */
+SOTTO_EXPORT int sotto_verify_export(const char* dir, int* verified, char** problems,
+                                     char** signer, char** signer_fingerprint, char** errmsg);
+
 /* ---- invites and care links ------------------------------------------- */
 
 /** A therapist creates an invite valid for valid_for_ms (<= 0: 7 days).
