@@ -152,6 +152,65 @@ TEST_F(DeskApiTest, SendsAndReadsTheConversation) {
   EXPECT_THAT(Page::Body(bad)["error"].get<std::string>(), HasSubstr("\"text\""));
 }
 
+// What the page reads shows as "read" at the sender without this desk doing
+// anything more: no message arrives here afterwards to carry the receipt
+// out with a Listen batch (issue 18).
+TEST_F(DeskApiTest, ReadingAConversationSendsTheReadReceiptAtOnce) {
+  OpenSamsDesk();
+  const std::string text = "read me " + std::to_string(absl::ToUnixNanos(absl::Now()));
+  ASSERT_OK_AND_ASSIGN(SendResult sent, rivera_->SendText("sam", text));
+  // The desk's Listen stores it; then the page reads the conversation.
+  bool shown = false;
+  for (int i = 0; i < 200 && !shown; ++i) {
+    json read = Page::Body(page_->Get("/api/conversations/dr-rivera"));
+    for (const json& m : read["messages"]) shown = shown || m["text"] == text;
+    if (!shown) absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_TRUE(shown) << "the message never reached sam's desk";
+  DeliveryState state = DeliveryState::kSent;
+  for (int i = 0; i < 100 && state != DeliveryState::kRead; ++i) {
+    ASSERT_OK(rivera_->Sync().status());
+    ASSERT_OK_AND_ASSIGN(std::vector<Message> mine, rivera_->ReadConversation("sam"));
+    for (const Message& m : mine) {
+      if (m.id == sent.message.id) state = m.state;
+    }
+    if (state != DeliveryState::kRead) absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_EQ(state, DeliveryState::kRead) << "the read receipt did not leave sam's desk";
+}
+
+// The Client's own idle auto-lock reaches the page: its event stream hears
+// `locked` and the API answers locked, with nobody calling anything.
+TEST_F(DeskApiTest, IdleAutoLockLocksThePageAndTellsTheEventStream) {
+  desk_ = StartDesk(dirs_->sub("sam"), kPassphrase, absl::Seconds(2));
+  ASSERT_NE(desk_, nullptr);
+  page_ = std::make_unique<Page>(desk_->port());
+  ASSERT_TRUE(page_->Open(Token(*desk_)));
+  std::string stream;
+  absl::Notification opened, saw_locked;
+  std::thread reader([&] {
+    page_->http().Get("/api/events", page_->Headers(), [&](const char* data, size_t n) {
+      stream.append(data, n);
+      if (!opened.HasBeenNotified()) opened.Notify();
+      if (stream.find("event: locked") != std::string::npos) {
+        saw_locked.Notify();
+        return false;
+      }
+      return true;
+    });
+  });
+  ASSERT_TRUE(opened.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  // GET /api/state does not count as use: asking does not keep it open.
+  for (int i = 0; i < 5; ++i) page_->Get("/api/state");
+  EXPECT_TRUE(saw_locked.WaitForNotificationWithTimeout(absl::Seconds(15))) << stream;
+  EXPECT_EQ(Page::Body(page_->Get("/api/state"))["state"], "locked");
+  httplib::Result locked = page_->Get("/api/conversations/dr-rivera");
+  ASSERT_TRUE(locked);
+  EXPECT_EQ(locked->status, 423);
+  desk_->Stop();
+  reader.join();
+}
+
 TEST_F(DeskApiTest, SetupJoinsWithAnInvite) {
   testing::TempDir fresh;
   desk_ = StartDesk(fresh.sub("profile"), /*passphrase=*/"");
