@@ -363,25 +363,6 @@ TEST_F(LocalDataTest, IdleClientLocksItselfAfterAutoLockAfter) {
   EXPECT_OK(rivera->Sync().status());
 }
 
-// An app that asks IsLocked (the desk's page, the agent) before acting must
-// hear "locked" once the idle time has passed, not only after its next call
-// found out (issue 18).
-TEST_F(LocalDataTest, IsLockedReportsAnAutoLockThatIsDueBeforeAnyCall) {
-  auto clock = std::make_shared<ManualClock>();
-  options_.clock = clock;
-  options_.auto_lock_after = absl::Minutes(15);
-  ASSERT_OK_AND_ASSIGN(auto rivera, Client::Register(options_));
-  clock->Advance(absl::Minutes(14));
-  EXPECT_FALSE(rivera->IsLocked());
-  // Asking does not count as a call: the idle time still runs out.
-  clock->Advance(absl::Minutes(2));
-  EXPECT_TRUE(rivera->IsLocked());
-  EXPECT_THAT(rivera->ListConversations(),
-              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("locked")));
-  ASSERT_OK(rivera->Unlock("correct horse"));
-  EXPECT_FALSE(rivera->IsLocked());
-}
-
 TEST_F(LocalDataTest, ListeningClientLocksItselfWhenTheUserIsIdle) {
   options_.auto_lock_after = absl::Milliseconds(500);
   ASSERT_OK_AND_ASSIGN(auto rivera, Client::Register(options_));
