@@ -69,6 +69,7 @@ class Client::Impl {
   ProfileSession& session() { return *session_; }
   client::Sender& sender() { return sender_; }
   client::Receiver& receiver() { return receiver_; }
+  client::ReceiptOutbox& receipts() { return receipts_; }
 
   absl::StatusOr<SendResult> Reply(absl::string_view id_prefix, absl::string_view body,
                                    const SendOptions& options) {
@@ -312,6 +313,12 @@ absl::StatusOr<std::vector<Conversation>> Client::ListConversations() {
 
 absl::StatusOr<std::vector<Message>> Client::ReadConversation(absl::string_view peer) {
   return impl_->ReadConversation(peer);
+}
+
+absl::Status Client::SendPendingReceipts() {
+  SOTTO_RETURN_IF_ERROR(impl_->session().Check());
+  impl_->receipts().FlushNow();
+  return absl::OkStatus();
 }
 
 // ---- care links, policy and the queue: validated here, answered by the server ----

@@ -4,7 +4,7 @@
 # component, which becomes one Debian package (cmake/SottoPackaging.cmake):
 #   lib     libsotto.so.N                          -> libsotto1
 #   dev     headers, libsotto.so, CMake, sotto.pc  -> libsotto-dev
-#   cli     sotto                                  -> sotto
+#   cli     sotto, libexec/sotto/sotto-cli         -> sotto
 #   server  sotto-server                           -> sotto-server
 #   python  the `sotto` Python package             -> python3-sotto
 include(CMakePackageConfigHelpers)
@@ -45,9 +45,16 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/sotto.pc
 # that only the two commands look in (RUNPATH), never next to libsotto.so.
 set(SOTTO_PRIVATE_LIBDIR ${CMAKE_INSTALL_LIBDIR}/sotto)
 file(RELATIVE_PATH bin_to_libdir /prefix/${CMAKE_INSTALL_BINDIR} /prefix/${CMAKE_INSTALL_LIBDIR})
-set_target_properties(sotto sotto-server PROPERTIES
+set_target_properties(sotto-server PROPERTIES
   INSTALL_RPATH "$ORIGIN/${bin_to_libdir}/sotto;$ORIGIN/${bin_to_libdir}")
+# `sotto` is the front (cli/front/, libc only); the full command it execs
+# lives in libexec, out of PATH.
+file(RELATIVE_PATH libexec_to_libdir /prefix/${CMAKE_INSTALL_LIBEXECDIR}/sotto
+     /prefix/${CMAKE_INSTALL_LIBDIR})
+set_target_properties(sotto-cli PROPERTIES
+  INSTALL_RPATH "$ORIGIN/${libexec_to_libdir}/sotto;$ORIGIN/${libexec_to_libdir}")
 install(TARGETS sotto RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT cli)
+install(TARGETS sotto-cli RUNTIME DESTINATION ${CMAKE_INSTALL_LIBEXECDIR}/sotto COMPONENT cli)
 install(TARGETS sotto_cli sotto_cli_commands sotto_cli_agent
   LIBRARY DESTINATION ${SOTTO_PRIVATE_LIBDIR} COMPONENT cli)
 install(TARGETS sotto-server RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT server)

@@ -358,6 +358,7 @@ void AgentServer::Run(int fd, const std::string& request) {
     err_buf.Flush();
   }
   for (auto& entry : caller.env) Wipe(entry.second);
+  if (options_.after_run) options_.after_run();
   if (code == kExitLocked) {
     (void)WriteFrame(fd, kLocked, "");
   } else {

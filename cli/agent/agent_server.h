@@ -55,6 +55,10 @@ class AgentServer {
     // its own, so its page hears of the change.
     std::function<absl::Status(const std::string& passphrase)> unlock;
     std::function<absl::Status()> lock;
+    // Called (on the connection thread) after each forwarded command ran,
+    // before its caller is told it ended: the desk re-reads the settings it
+    // shows (`sotto settings --read-receipts off` changed them behind it).
+    std::function<void()> after_run;
   };
 
   // Listens on `profile_dir`/agent.sock for commands to run on `client`,

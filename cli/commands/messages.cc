@@ -263,9 +263,13 @@ absl::Status Read(Context& context, const std::string& peer, bool json) {
   if (!messages.ok()) return messages.status();
   if (json) {
     Out() << ConversationJson(peer, *messages);
-    return absl::OkStatus();
+  } else {
+    for (const Message& m : *messages) PrintMessage(m, (*client)->handle(), &*messages);
   }
-  for (const Message& m : *messages) PrintMessage(m, (*client)->handle(), &*messages);
+  // The sender sees "read" now rather than at this profile's next sync
+  // (best effort: offline, they wait for it).
+  Out().flush();
+  (*client)->SendPendingReceipts().IgnoreError();
   return absl::OkStatus();
 }
 

@@ -15,6 +15,7 @@
 #include "events.h"
 #include "httplib.h"
 #include "nlohmann/json.hpp"
+#include "receipt_flusher.h"
 #include "session.h"
 
 namespace sotto::desk {
@@ -31,8 +32,8 @@ using SessionHandler =
 
 class Api {
  public:
-  Api(httplib::Server& server, Session& session, EventHub& hub)
-      : server_(server), session_(session), hub_(hub) {}
+  Api(httplib::Server& server, Session& session, EventHub& hub, ReceiptFlusher& receipts)
+      : server_(server), session_(session), hub_(hub), receipts_(receipts) {}
   Api(const Api&) = delete;
   Api& operator=(const Api&) = delete;
 
@@ -43,6 +44,7 @@ class Api {
 
   Session& session() { return session_; }
   EventHub& hub() { return hub_; }
+  ReceiptFlusher& receipts() { return receipts_; }
   httplib::Server& server() { return server_; }
 
  private:
@@ -51,6 +53,7 @@ class Api {
   httplib::Server& server_;
   Session& session_;
   EventHub& hub_;
+  ReceiptFlusher& receipts_;
 };
 
 // The document, UTF-8 (invalid sequences replaced: text from others).

@@ -25,6 +25,7 @@
 #include "desk_server.h"
 #include "secret.h"
 #include "terminal.h"
+#include "time_parse.h"
 
 namespace sotto::desk {
 namespace {
@@ -35,7 +36,21 @@ struct DeskArgs {
   int port = 0;
   bool no_open = false;
   std::string print_url_to;
+  std::string auto_lock;
 };
+
+// --auto-lock as `sotto agent` takes it: "15m", "2h", also "30s" (to try
+// it out, and for tests).
+absl::StatusOr<absl::Duration> AutoLockAfter(const std::string& flag) {
+  if (flag.empty()) return DeskOptions().auto_lock_after;
+  absl::StatusOr<absl::Duration> after = cli::ParseDuration(flag);
+  absl::Duration seconds;
+  if (!after.ok() && absl::ParseDuration(flag, &seconds) && seconds > absl::ZeroDuration()) {
+    after = seconds;
+  }
+  if (!after.ok()) return cli::ForFlag("--auto-lock", after.status());
+  return after;
+}
 
 // The passphrase when one is at hand: SOTTO_PASSPHRASE, or the terminal.
 // Empty (the desk starts locked, or in setup) when there is no profile yet
@@ -112,7 +127,7 @@ class AgentHolder {
   AgentHolder& operator=(const AgentHolder&) = delete;
   ~AgentHolder() { Stop(); }
 
-  void Start(const std::string& profile_dir, Client* client) {
+  void Start(const std::string& profile_dir, Session& session, Client* client) {
     {
       // A web setup finishing after Ctrl-C must not start a new agent on a
       // Client about to be destroyed.
@@ -123,6 +138,17 @@ class AgentHolder {
     // `sotto agent --stop`, or a forwarded delete-account: end the desk as
     // Ctrl-C would (the main thread waits for SIGTERM).
     options.on_stop_request = [] { ::kill(::getpid(), SIGTERM); };
+    // `sotto lock` and the passphrase a thin client sends go through the
+    // Session, so the page hears of them (the `locked`/`unlocked` events)
+    // and the settings it shows are read again at the unlock.
+    options.lock = [&session] { return session.Lock(); };
+    options.unlock = [&session](const std::string& passphrase) {
+      absl::Status s = session.Unlock(passphrase);
+      // The agent protocol's wrong passphrase is the Client's
+      // PERMISSION_DENIED (docs/DESK.md, frames); the page's is 401.
+      return absl::IsUnauthenticated(s) ? absl::PermissionDeniedError(s.message()) : s;
+    };
+    options.after_run = [&session] { session.RefreshSettings(); };
     auto agent = cli::agent::AgentServer::Start(profile_dir, client, std::move(options));
     if (!agent.ok()) {
       std::cerr << "sotto desk: no agent socket (" << agent.status().message()
@@ -154,6 +180,9 @@ absl::Status RunDesk(Context& context, const DeskArgs& a) {
   DeskOptions options;
   options.profile_dir = context.profile_dir();
   options.port = a.port;
+  absl::StatusOr<absl::Duration> auto_lock = AutoLockAfter(a.auto_lock);
+  if (!auto_lock.ok()) return auto_lock.status();
+  options.auto_lock_after = *auto_lock;
   options.tls_ca_pem = std::move(pems->ca_pem);
   options.tls_system_roots = context.tls().system_roots;
   options.tls_crl_pem = std::move(pems->crl_pem);
@@ -162,8 +191,8 @@ absl::Status RunDesk(Context& context, const DeskArgs& a) {
   options.passphrase = *std::move(passphrase);
   cli::Wipe(*passphrase);
   AgentHolder agent;
-  options.on_first_open = [&agent, dir = context.profile_dir()](Client* client) {
-    agent.Start(dir, client);
+  options.on_first_open = [&agent, dir = context.profile_dir()](Session& session, Client* client) {
+    agent.Start(dir, session, client);
   };
   // Ctrl-C and SIGTERM are waited for below; blocked before the server's
   // threads start, so none of them takes the signal instead.
@@ -208,6 +237,10 @@ void RegisterDeskCommand(CLI::App& app, Context& context) {
   desk->add_option("--print-url-to", a->print_url_to,
                    "Also write the URL (it holds the key to the desk) to FILE, owner-only")
       ->type_name("FILE");
+  desk->add_option("--auto-lock", a->auto_lock,
+                   "Lock after this long without use (default 15m); the page then asks for the "
+                   "passphrase")
+      ->type_name("DURATION");
   desk->callback([&context, a] { context.Then([&context, a] { return RunDesk(context, *a); }); });
 }
 

@@ -25,7 +25,10 @@ const Asset* FindAsset(absl::string_view path) {
 }
 
 DeskServer::DeskServer(DeskOptions options)
-    : session_(std::move(options)), listener_(session_, hub_), api_(http_, session_, hub_) {}
+    : session_(std::move(options)),
+      listener_(session_, hub_),
+      receipts_(session_),
+      api_(http_, session_, hub_, receipts_) {}
 
 absl::StatusOr<std::unique_ptr<DeskServer>> DeskServer::Start(DeskOptions options) {
   const int port = options.port;
@@ -45,6 +48,7 @@ absl::StatusOr<std::unique_ptr<DeskServer>> DeskServer::Start(DeskOptions option
   desk->session_.set_on_change(
       [desk = desk.get()](DeskState state) { desk->listener_.StateChanged(state); });
   desk->listener_.Start();
+  desk->receipts_.Start();
   desk->http_thread_ = std::thread([desk = desk.get()] { desk->http_.listen_after_bind(); });
   return desk;
 }
@@ -109,6 +113,7 @@ void DeskServer::Stop() {
     http_thread_.join();
   }
   listener_.Stop();
+  receipts_.Stop();
 }
 
 DeskServer::~DeskServer() { Stop(); }

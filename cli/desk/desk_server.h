@@ -13,6 +13,7 @@
 #include "api.h"
 #include "events.h"
 #include "httplib.h"
+#include "receipt_flusher.h"
 #include "security.h"
 #include "session.h"
 
@@ -45,6 +46,7 @@ class DeskServer {
   Session session_;
   EventHub hub_;
   Listener listener_;
+  ReceiptFlusher receipts_;
   httplib::Server http_;
   Api api_;
   std::unique_ptr<Security> security_;

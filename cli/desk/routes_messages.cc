@@ -69,14 +69,16 @@ void AddReadRoutes(Api& api) {
         if (!conversations.ok()) return conversations.status();
         return cli::InboxJson(*conversations);
       });
-  api.Route(
-      "GET", R"(/api/conversations/([^/]+))",
-      [](Client& client, const httplib::Request& req, const Json&) -> absl::StatusOr<std::string> {
-        const std::string peer = req.matches[1];
-        auto messages = client.ReadConversation(peer);
-        if (!messages.ok()) return messages.status();
-        return cli::ConversationJson(peer, *messages);
-      });
+  api.Route("GET", R"(/api/conversations/([^/]+))",
+            [&api](Client& client, const httplib::Request& req,
+                   const Json&) -> absl::StatusOr<std::string> {
+              const std::string peer = req.matches[1];
+              auto messages = client.ReadConversation(peer);
+              if (!messages.ok()) return messages.status();
+              // The sender sees "read" now, not at this desk's next Listen batch.
+              api.receipts().Kick();
+              return cli::ConversationJson(peer, *messages);
+            });
 }
 
 void AddSendRoutes(Api& api) {

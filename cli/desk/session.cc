@@ -195,13 +195,21 @@ absl::Status Session::SetReadReceipts(bool enabled) {
   return absl::OkStatus();
 }
 
+void Session::RefreshSettings() {
+  absl::MutexLock lock(&mu_);
+  if (client_ == nullptr || setup_ || client_->IsLocked()) return;
+  if (absl::StatusOr<bool> receipts = client_->ReadReceipts(); receipts.ok()) {
+    read_receipts_ = *receipts;
+  }
+}
+
 void Session::set_on_change(std::function<void(DeskState)> on_change) {
   absl::MutexLock lock(&mu_);
   on_change_ = std::move(on_change);
 }
 
 void Session::NotifyFirstOpen() {
-  std::function<void(Client*)> told;
+  std::function<void(Session&, Client*)> told;
   Client* client = nullptr;
   {
     absl::MutexLock lock(&mu_);
@@ -210,7 +218,7 @@ void Session::NotifyFirstOpen() {
     told = options_.on_first_open;
     client = client_.get();
   }
-  if (told) told(client);
+  if (told) told(*this, client);
 }
 
 void Session::Changed() {

@@ -25,6 +25,8 @@
 
 namespace sotto::desk {
 
+class Session;
+
 struct DeskOptions {
   std::string profile_dir;
   // 0: the system picks one.
@@ -41,7 +43,9 @@ struct DeskOptions {
   // Called once, when the profile is first open (at start, or at the first
   // unlock or setup), with the Client the desk keeps for its life, on the
   // thread that opened it: `sotto desk` starts the agent socket there.
-  std::function<void(Client*)> on_first_open;
+  // The Session is passed too: the agent's lock and unlock go through it,
+  // so the page hears of them.
+  std::function<void(Session&, Client*)> on_first_open;
 };
 
 enum class DeskState { kSetup, kLocked, kOpen };
@@ -91,6 +95,9 @@ class Session {
   // a call to the Client, or a page left open would never auto-lock.
   bool read_receipts();
   absl::Status SetReadReceipts(bool enabled);
+  // Reads the settings cached above again from the Client, when open (after
+  // a command the agent socket ran: it may have changed them).
+  void RefreshSettings();
 
   const DeskOptions& options() const { return options_; }
 

@@ -239,4 +239,11 @@ int sotto_read_conversation(sotto_client* client, const char* peer, sotto_messag
   });
 }
 
+int sotto_send_pending_receipts(sotto_client* client, char** errmsg) {
+  return Guard(__func__, errmsg, [&]() -> absl::Status {
+    SOTTO_ASSIGN_OR_RETURN(sotto::Client * c, ClientOf(client));
+    return c->SendPendingReceipts();
+  });
+}
+
 }  // extern "C"

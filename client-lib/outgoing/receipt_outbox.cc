@@ -111,6 +111,16 @@ void Settle(ProfileSession& session, const Group& group,
 
 void ReceiptOutbox::Flush() {
   if (!flushing_.TryLock()) return;
+  FlushHeld();
+  flushing_.Unlock();
+}
+
+void ReceiptOutbox::FlushNow() {
+  absl::MutexLock lock(&flushing_);
+  FlushHeld();
+}
+
+void ReceiptOutbox::FlushHeld() {
   std::vector<storage::Entry> entries;
   bool read_receipts = false;
   {
@@ -152,7 +162,6 @@ void ReceiptOutbox::Flush() {
       break;
     }
   }
-  flushing_.Unlock();
 }
 
 }  // namespace sotto::client

@@ -25,8 +25,14 @@ class ReceiptOutbox {
   // a receipt is on its way. A contact whose identity change is held gets
   // no receipt until the user accepts the new key.
   void Flush() ABSL_LOCKS_EXCLUDED(session_.mu, flushing_);
+  // Flush, but waits for a flush running on another thread and then sends
+  // what is still waiting (it may have been queued after that one looked):
+  // for Client::SendPendingReceipts, whose caller wants its receipts out now.
+  void FlushNow() ABSL_LOCKS_EXCLUDED(session_.mu, flushing_);
 
  private:
+  void FlushHeld() ABSL_EXCLUSIVE_LOCKS_REQUIRED(flushing_) ABSL_LOCKS_EXCLUDED(session_.mu);
+
   ProfileSession& session_;
   // Held by the one Flush running; guards no data, only keeps two flushes
   // from sending the same receipts.

@@ -157,6 +157,10 @@ absl::Status ProfileSession::Unlock(absl::string_view passphrase) {
 
 bool ProfileSession::IsLocked() {
   absl::MutexLock lock(&mu);
+  // An auto-lock that is due fires here rather than at the next call: an
+  // app asking "locked?" (the desk's page, the agent) must not be told
+  // "open" and then meet "locked" when it acts on that answer.
+  if (!locked_ && !deleted_ && AutoLockDue()) LockHeld();
   return locked_;
 }
 

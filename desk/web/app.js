@@ -96,33 +96,67 @@ function onLockedNow() {
   announce('The profile is locked.');
 }
 
-function listen() {
-  const events = new EventSource('/api/events');
-  const data = (e) => { try { return JSON.parse(e.data || '{}'); } catch { return {}; } };
+// What each event of /api/events does in this tab.
+const EVENT_HANDLERS = {
   // A stream that was cut may have missed a `locked`: ask again on every
   // (re)connection rather than go on showing messages of a locked profile.
-  events.addEventListener('open', async () => {
+  open: async () => {
     const now = await get('/api/state').catch(() => null);
     if (now && now.state !== 'open' && session.state === 'open') onLockedNow();
-  });
-  events.addEventListener('message', (e) => {
+  },
+  message: (message) => {
     if (session.state !== 'open') return;
-    const message = data(e);
     onMessage(message);
     if (!message.outgoing) notifyArrival(message);
-  });
-  events.addEventListener('receipt', (e) => onReceipt(data(e)));
-  events.addEventListener('queue', () => onQueueChanged());
-  events.addEventListener('identity', (e) => {
-    const d = data(e);
-    if (d.text) announce(d.text);
-  });
-  events.addEventListener('locked', onLockedNow);
-  events.addEventListener('unlocked', async () => {
+  },
+  receipt: (receipt) => onReceipt(receipt),
+  queue: () => onQueueChanged(),
+  identity: (d) => { if (d.text) announce(d.text); },
+  locked: () => onLockedNow(),
+  unlocked: async () => {
     if (session.state === 'open') return;
     Object.assign(session, await get('/api/state'));
     route();
-  });
+  },
+};
+const EVENT_NAMES = ['message', 'receipt', 'queue', 'identity', 'locked', 'unlocked'];
+
+// Every tab of this desk shares ONE event stream: the browser allows 6
+// connections to a host, and an EventSource per tab would hold one each, so
+// a seventh tab's requests would wait forever. The tab holding the Web Lock
+// "sotto-desk-events" (the leader; the lock passes to another tab when it
+// closes) opens the stream and hands each event to the others over a
+// BroadcastChannel, which carries it only between this origin's tabs, in
+// memory. Without those APIs each tab has its own stream.
+function listen() {
+  const channel = typeof BroadcastChannel === 'function' ?
+    new BroadcastChannel('sotto-desk-events') : null;
+  const dispatch = (name, data) => {
+    const handler = EVENT_HANDLERS[name];
+    if (handler) handler(data);
+  };
+  if (channel) channel.onmessage = (e) => e.data && dispatch(e.data.name, e.data.data);
+  const lead = () => {
+    const events = new EventSource('/api/events');
+    const pass = (name, data) => {
+      dispatch(name, data);
+      if (channel) channel.postMessage({name, data});
+    };
+    events.addEventListener('open', () => pass('open', {}));
+    for (const name of EVENT_NAMES) {
+      events.addEventListener(name, (e) => {
+        let data = {};
+        try { data = JSON.parse(e.data || '{}'); } catch { data = {}; }
+        pass(name, data);
+      });
+    }
+  };
+  if (channel && navigator.locks) {
+    // Held for the tab's life: the promise never settles.
+    navigator.locks.request('sotto-desk-events', () => new Promise(() => lead()));
+  } else {
+    lead();
+  }
 }
 
 function keys(e) {

@@ -226,6 +226,7 @@ int sotto_list_conversations(sotto_client* client, sotto_conversation_list** out
                                           char** errmsg);
 int sotto_read_conversation(sotto_client* client, const char* peer,
                                          sotto_message_list** out, char** errmsg);
+int sotto_send_pending_receipts(sotto_client* client, char** errmsg);
 const char* sotto_queue_entry_client(const sotto_queue_entry* e);
 sotto_conversation_state sotto_queue_entry_state(const sotto_queue_entry* e);
 int64_t sotto_queue_entry_oldest_waiting_ms(const sotto_queue_entry* e);

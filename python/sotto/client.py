@@ -366,6 +366,15 @@ class Client:
         """Every message with `peer`, oldest first, and marks them read. NotFound if none."""
         return list(self.history(peer))
 
+    def send_pending_receipts(self) -> None:
+        """Sends the receipts waiting to go out (e.g. read receipts read_conversation queued) now.
+
+        Best effort: what the server cannot take now stays queued for the
+        next sync. Call it after showing a conversation, so the sender sees
+        it read at once.
+        """
+        call(lib.sotto_send_pending_receipts, self._raw())
+
     def history(self, peer: str) -> Iterator[Message]:
         """Iterates over every message with `peer`, oldest first (as read_conversation).
 

@@ -52,6 +52,11 @@ def test_python_therapist_and_client_exchange_texts_and_letters_both_ways(people
         (True, "Before Thursday", "Dear Dr. Rivera,\n\nSam ✉"),
         (False, "Re: Before Thursday", "Thank you for writing this down, Sam."),
         (False, "", "See you Thursday at 10.")]
+    # Reading queued read receipts; they go now, not with sam's next sync.
+    sam.send_pending_receipts()
+    dr.sync()
+    mine = [m for m in dr.read_conversation("sam") if m.outgoing]
+    assert [m.state for m in mine] == [sotto.DeliveryState.READ] * 2
 
     dr.close_conversation("sam")
     assert [e.state for e in dr.queue(include_all=True)] == [sotto.ConversationState.CLOSED]

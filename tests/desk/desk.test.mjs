@@ -222,10 +222,8 @@ describe('Sotto Desk in the browser', () => {
     assert.equal(await tPage.evaluate(() => window.__pwned), undefined);
     assert.deepEqual(dialogs, []);
     assert.deepEqual(strayRequests, []);
-    // The therapist read the letter earlier; the read receipt leaves their desk
-    // only with the receipt outbox's next flush, which a message arriving there
-    // triggers (the library's ReceiptOutbox; GET /api/conversations does not
-    // flush), so it is checked here, after the message above arrived.
+    // The therapist's page read the letter earlier (the read receipt left
+    // their desk then: Client::SendPendingReceipts after the read).
     await cPage.goto(clientDesk.origin + '/#/c/dr-rivera');
     await cPage.locator('.compose').waitFor();
     await letterState(cPage, 'read');
@@ -243,6 +241,37 @@ describe('Sotto Desk in the browser', () => {
     await tPage.getByRole('button', {name: 'Close sam'}).click();
     await tPage.locator('#queue-status').filter({hasText: 'Closed the conversation with sam'}).waitFor();
     await tPage.locator('tr[data-client="sam"]', {hasText: 'closed'}).waitFor();
+  });
+
+  it('eight tabs of one desk share one event stream; a message reaches all of them', async () => {
+    // One EventSource per tab would hold one of the browser's 6 connections
+    // to the desk each: the 7th tab would never load.
+    const context = cPage.context();
+    const tabs = [cPage];
+    for (let i = 1; i < 8; i++) tabs.push(await context.newPage());
+    for (const tab of tabs) {
+      await tab.goto(clientDesk.origin + '/#/c/dr-rivera');
+      await tab.locator('.compose').waitFor({timeout: 10000});
+    }
+    const text = 'To every tab ' + Date.now();
+    const sent = await tPage.evaluate(async (t) => (await fetch('/api/send', {method: 'POST',
+        headers: {'Content-Type': 'application/json'}, body: JSON.stringify({to: 'sam', text: t})})).status, text);
+    assert.equal(sent, 200);
+    for (const [i, tab] of tabs.entries()) {
+      await tab.locator('.messages .msg.in', {hasText: text}).waitFor({timeout: 15000})
+          .catch((e) => { throw new Error(`tab ${i + 1} of 8: ${e.message}`); });
+    }
+    // The first tab (the leader: it was open first) reloads, which lets go
+    // of its lock: another tab takes the stream over.
+    await tabs[0].reload();
+    await tabs[0].locator('.compose').waitFor();
+    const again = 'After the leader left ' + Date.now();
+    await tPage.evaluate(async (t) => fetch('/api/send', {method: 'POST',
+        headers: {'Content-Type': 'application/json'}, body: JSON.stringify({to: 'sam', text: t})}), again);
+    for (const tab of [tabs[0], tabs[7]]) {
+      await tab.locator('.messages .msg.in', {hasText: again}).waitFor({timeout: 15000});
+    }
+    for (const tab of tabs.slice(1)) await tab.close();
   });
 
   it('a policy change shows a new due time in the preview', async () => {
@@ -290,6 +319,29 @@ describe('Sotto Desk in the browser', () => {
     await until('a second notification', () => tPage.evaluate(() => window.__notes.length === 2));
     assert.deepEqual(await tPage.evaluate(() => window.__notes[1]),
                      {title: 'Sotto: sam', body: 'the second private line'});
+  });
+
+  it('the idle auto-lock locks the page: the unlock page, no message text left', async () => {
+    const invite = sotto(path.join(root, 'rivera'), THERAPIST_PASS, ['invite']).match(/Invite code: (\S+)/)[1];
+    const kimProfile = path.join(root, 'kim');
+    sotto(kimProfile, CLIENT_PASS, ['init', '--server', server.address, '--role', 'client',
+                                    '--name', 'kim', '--invite', invite]);
+    const secret = 'A private line for kim ' + Date.now();
+    const sent = await tPage.evaluate(async (t) => (await fetch('/api/send', {method: 'POST',
+        headers: {'Content-Type': 'application/json'}, body: JSON.stringify({to: 'kim', text: t})})).status, secret);
+    assert.equal(sent, 200);
+    const kimDesk = await startDesk(root, 'kim', kimProfile, CLIENT_PASS, ['--auto-lock', '4s']);
+    const page = await newPage(kimDesk);
+    await page.goto(kimDesk.origin + '/#/c/dr-rivera');
+    await page.locator('.messages .msg.in', {hasText: secret}).waitFor({timeout: 15000});
+    // Nobody touches it: the profile locks itself and the page follows.
+    await page.locator('#unlock-title').waitFor({timeout: 20000});
+    assert.equal(await page.locator('.msg').count(), 0);
+    assert.ok(!(await page.content()).includes(secret), 'the message text left the DOM');
+    assert.equal(await state(page), 'locked');
+    const refused = await page.evaluate(async () => (await fetch('/api/conversations/dr-rivera')).status);
+    assert.equal(refused, 423);
+    await page.context().close();
   });
 
   it('a page on another origin can neither read nor change anything', async () => {

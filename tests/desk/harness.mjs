@@ -75,12 +75,14 @@ export function sotto(profile, passphrase, args) {
 
 // `sotto desk --no-open --print-url-to FILE`; resolves to {url, port, child}.
 // With no passphrase the desk starts locked (or in setup for an empty profile).
-export async function startDesk(root, name, profile, passphrase) {
+// `flags`: more of `sotto desk`'s flags (e.g. ['--auto-lock', '4s']).
+export async function startDesk(root, name, profile, passphrase, flags = []) {
   const urlFile = path.join(root, name + '.url');
   const env = {...process.env, SOTTO_ALLOW_WEAK_PASSPHRASE: '1'};
   delete env.SOTTO_PASSPHRASE;
   if (passphrase) env.SOTTO_PASSPHRASE = passphrase;
-  const child = spawn(CLI, ['--profile', profile, 'desk', '--no-open', '--print-url-to', urlFile],
+  const child = spawn(CLI, ['--profile', profile, 'desk', '--no-open', '--print-url-to', urlFile,
+                           ...flags],
                       {stdio: ['ignore', 'pipe', 'pipe'], env});
   children.push(child);
   logTo(child, path.join(root, name + '.log'));

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -165,6 +166,42 @@ TEST_F(CliAgentTest, CommandsThroughTheAgentPrintWhatTheyPrintWithout) {
   CliRun typo = SottoIn(dir_.string(), "drr", "inbx");
   EXPECT_EQ(typo.exit_code, 1);
   EXPECT_THAT(typo.err, HasSubstr("unknown command \"inbx\""));
+}
+
+// `sotto` is a front of libc alone (cli/front/): with an agent running, the
+// commands on its short list are forwarded by it without the full command
+// (sotto-cli, ~75 libraries) ever starting; all else execs sotto-cli. A copy
+// of the front alone, with no sotto-cli beside it, shows which is which.
+TEST_F(CliAgentTest, TheFrontForwardsWithoutTheFullCommand) {
+  const std::filesystem::path lone = dir_ / "lone";
+  std::filesystem::create_directories(lone);
+  std::filesystem::copy_file(SOTTO_CLI_BINARY, lone / "sotto");
+  auto run = [&](const std::string& args) {
+    const std::string out = (dir_ / "lone.out").string();
+    const std::string err = (dir_ / "lone.err").string();
+    const std::string command =
+        absl::StrCat("cd ", Quote(dir_.string()), " && setsid -w env -u SOTTO_PASSPHRASE ",
+                     Quote((lone / "sotto").string()), " --profile ", Quote(Profile("drr")), " ",
+                     args, " </dev/null >", out, " 2>", err);
+    const int status = std::system(command.c_str());
+    return CliRun{WIFEXITED(status) ? WEXITSTATUS(status) : -1, Slurp(out), Slurp(err)};
+  };
+  // No agent: the front needs the full command, and says it is missing.
+  CliRun alone = run("inbox");
+  EXPECT_EQ(alone.exit_code, 1);
+  EXPECT_THAT(alone.err, HasSubstr("cannot run the full sotto"));
+
+  auto agent = StartAgent("drr");
+  const CliRun full = SottoIn(dir_.string(), "drr", "inbox --json");
+  CliRun fronted = run("inbox --json");
+  EXPECT_EQ(fronted.exit_code, 0) << fronted.err;
+  EXPECT_EQ(fronted.out, full.out);
+  CliRun sent = run("send sam 'from the front'");
+  EXPECT_EQ(sent.exit_code, 0) << sent.err;
+  EXPECT_THAT(sent.out, HasSubstr("Sent to sam"));
+  // Off the short list (a body from stdin, help): the full command.
+  EXPECT_THAT(run("send sam").err, HasSubstr("cannot run the full sotto"));
+  EXPECT_THAT(run("inbox --help").err, HasSubstr("cannot run the full sotto"));
 }
 
 TEST_F(CliAgentTest, SocketIsOwnerOnlyAndRemovedOnStop) {

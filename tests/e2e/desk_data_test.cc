@@ -5,7 +5,9 @@
 //    not when the send is refused;
 //  - ListScheduled shows this device's send-later messages, soonest first,
 //    and not once cancelled;
-//  - PreviewDue gives exactly the due time the server then reports.
+//  - PreviewDue gives exactly the due time the server then reports;
+//  - SendPendingReceipts sends the read receipts reading queued, at once;
+//  - IsLocked reports (and fires) an auto-lock that is due.
 
 #include <filesystem>
 #include <fstream>
@@ -20,6 +22,7 @@
 #include "gtest/gtest.h"
 #include "profile_pair.h"
 #include "sotto/client.h"
+#include "sotto/clock.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_dir.h"
 
@@ -218,6 +221,52 @@ TEST_F(DeskDataTest, ListInvitesShowsTheCodeAndFlipsUsedWhenAClientJoins) {
   EXPECT_GE(invites[0].used_ms, invites[0].created_ms);
 
   EXPECT_THAT(client_->ListInvites(), StatusIs(absl::StatusCode::kPermissionDenied));
+}
+
+// The sender sees "read" once the reader's app calls SendPendingReceipts,
+// without the reader syncing (the desk calls it after the page reads).
+TEST_F(DeskDataTest, SendPendingReceiptsSendsTheReadReceiptsReadingQueued) {
+  ASSERT_OK_AND_ASSIGN(SendResult sent, therapist_->SendText(kClient, "read this"));
+  ASSERT_OK(client_->Sync().status());
+  ASSERT_OK(client_->ReadConversation(kTherapist).status());
+  auto state = [&]() -> DeliveryState {
+    EXPECT_OK(therapist_->Sync().status());
+    auto mine = therapist_->ReadConversation(kClient);
+    EXPECT_OK(mine.status());
+    if (!mine.ok()) return DeliveryState::kFailed;
+    for (const Message& m : *mine) {
+      if (m.id == sent.message.id) return m.state;
+    }
+    return DeliveryState::kFailed;
+  };
+  EXPECT_EQ(state(), DeliveryState::kDelivered) << "reading alone sends nothing";
+  ASSERT_OK(client_->SendPendingReceipts());
+  EXPECT_EQ(state(), DeliveryState::kRead);
+  ASSERT_OK(client_->Lock());
+  EXPECT_THAT(client_->SendPendingReceipts(), StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
+// An app that asks IsLocked (the desk's page, the agent) before acting must
+// hear "locked" once the idle time has passed, not only after its next call
+// found out (issue 18).
+TEST_F(DeskDataTest, IsLockedReportsAnAutoLockThatIsDueBeforeAnyCall) {
+  client_.reset();
+  auto clock = std::make_shared<ManualClock>();
+  OpenOptions options;
+  options.profile_dir = client_dir();
+  options.passphrase = kPassphrase;
+  options.auto_lock_after = absl::Minutes(15);
+  options.clock = clock;
+  ASSERT_OK_AND_ASSIGN(client_, Client::Open(options));
+  clock->Advance(absl::Minutes(14));
+  EXPECT_FALSE(client_->IsLocked());
+  // Asking does not count as a call: the idle time still runs out.
+  clock->Advance(absl::Minutes(2));
+  EXPECT_TRUE(client_->IsLocked());
+  EXPECT_THAT(client_->ListConversations(),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("locked")));
+  ASSERT_OK(client_->Unlock(kPassphrase));
+  EXPECT_FALSE(client_->IsLocked());
 }
 
 }  // namespace

@@ -38,7 +38,7 @@ prefix=$work/prefix
 echo "== cmake --install $build_dir --prefix $prefix"
 cmake --install "$build_dir" --prefix "$prefix" >"$work/install.log" 2>&1 ||
   { cat "$work/install.log"; fail "cmake --install failed"; }
-for f in bin/sotto bin/sotto-server "$libdir/libsotto.so" "$libdir/libsotto.so.1" \
+for f in bin/sotto libexec/sotto/sotto-cli bin/sotto-server "$libdir/libsotto.so" "$libdir/libsotto.so.1" \
          include/sotto/client.h include/sotto/export.h "$libdir/cmake/Sotto/SottoConfig.cmake" \
          "$libdir/cmake/Sotto/SottoConfigVersion.cmake" "$libdir/pkgconfig/sotto.pc"; do
   [ -e "$prefix/$f" ] || fail "the install has no $f"

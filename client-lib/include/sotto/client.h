@@ -425,9 +425,20 @@ class SOTTO_EXPORT Client {
   absl::StatusOr<std::vector<Conversation>> ListConversations();
 
   /// Every message exchanged with `peer`, oldest first, and marks them read
-  /// (read receipts, if enabled, go out with the next Sync). Works offline.
+  /// (read receipts, if enabled, go out with the next Sync, Listen batch or
+  /// SendPendingReceipts). Works offline.
   /// NOT_FOUND if there has been no message with `peer`.
   absl::StatusOr<std::vector<Message>> ReadConversation(absl::string_view peer);
+
+  /// Sends the receipts waiting to go out now (the read receipts
+  /// ReadConversation queued, delivery receipts a Sync could not send),
+  /// without fetching anything: an app calls it after showing a
+  /// conversation, so the sender sees "read" at once rather than at this
+  /// device's next Sync. Waits for a flush another thread is running, then
+  /// sends what is still waiting. Best effort, as in Sync: a receipt the
+  /// server cannot take now stays queued, one it refuses for good is
+  /// dropped; OK either way. FAILED_PRECONDITION while locked.
+  absl::Status SendPendingReceipts();
 
   // ---- identity verification (safety numbers) ----
   // Trust is per contact, and every device of theirs must present the one
@@ -546,7 +557,10 @@ class SOTTO_EXPORT Client {
   /// Reopens the store with `passphrase`. PERMISSION_DENIED if wrong (still
   /// locked). OK if not locked.
   absl::Status Unlock(absl::string_view passphrase);
-  /// True while locked (also after the automatic lock).
+  /// True while locked (also after the automatic lock). An automatic lock
+  /// that is due but has not fired yet fires here (the keys leave memory),
+  /// so the answer is what the next call would meet. Does not count as a
+  /// call for the automatic lock.
   bool IsLocked();
 
  private:

@@ -588,9 +588,16 @@ SOTTO_EXPORT void sotto_conversation_list_free(sotto_conversation_list* l);
 SOTTO_EXPORT int sotto_list_conversations(sotto_client* client, sotto_conversation_list** out,
                                           char** errmsg);
 /** Every message with `peer`, oldest first; marks them read (read receipts
- * go with the next sync). Works offline. NOT_FOUND if none. */
+ * go with the next sync, or sotto_send_pending_receipts). Works offline.
+ * NOT_FOUND if none. */
 SOTTO_EXPORT int sotto_read_conversation(sotto_client* client, const char* peer,
                                          sotto_message_list** out, char** errmsg);
+/** Sends the receipts waiting to go out (e.g. the read receipts
+ * sotto_read_conversation queued) now, without fetching anything
+ * (sotto::Client::SendPendingReceipts). Best effort: what the server cannot
+ * take now stays queued; SOTTO_OK either way. FAILED_PRECONDITION while
+ * locked. */
+SOTTO_EXPORT int sotto_send_pending_receipts(sotto_client* client, char** errmsg);
 
 /* ---- the therapist's queue -------------------------------------------- */
 

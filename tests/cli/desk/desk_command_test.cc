@@ -12,10 +12,12 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/synchronization/notification.h"
 #include "desk_fixture.h"
 #include "gmock/gmock.h"
 
@@ -27,7 +29,57 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
-class DeskCommandTest : public DeskTest {};
+class DeskCommandTest : public DeskTest {
+ protected:
+  // Registers `handle` as a client of dr-rivera's and starts `sotto desk`
+  // on that profile (the passphrase in SOTTO_PASSPHRASE, `flags` added);
+  // returns its URL once it listens. The process is SIGTERMed at TearDown.
+  std::string StartDeskProcess(const std::string& handle, std::vector<std::string> flags = {}) {
+    RegisterOptions options = Options(handle);
+    auto invite = rivera_->CreateInvite();
+    EXPECT_TRUE(invite.ok()) << invite.status();
+    if (!invite.ok()) return "";
+    options.invite_code = invite->code;
+    auto registered = Client::Register(options);
+    EXPECT_TRUE(registered.ok()) << registered.status();
+    if (!registered.ok()) return "";
+    registered->reset();
+    url_file_ = dirs_->sub(handle + "-url");
+    profile_ = dirs_->sub(handle);
+    std::vector<std::string> args = {SOTTO_CLI_BINARY, "--profile",      profile_, "desk",
+                                     "--no-open",      "--print-url-to", url_file_};
+    args.insert(args.end(), flags.begin(), flags.end());
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::setenv("SOTTO_PASSPHRASE", kPassphrase, 1);
+    const int spawned =
+        ::posix_spawn(&pid_, SOTTO_CLI_BINARY, nullptr, nullptr, argv.data(), environ);
+    ::unsetenv("SOTTO_PASSPHRASE");
+    EXPECT_EQ(spawned, 0);
+    std::string url;
+    for (int i = 0; i < 100 && url.empty(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      std::ifstream(url_file_) >> url;
+    }
+    EXPECT_THAT(url, StartsWith("http://127.0.0.1:"));
+    return url;
+  }
+  // SIGTERM, then the exit status (-1: killed by a signal).
+  int StopDeskProcess() {
+    if (pid_ <= 0) return -1;
+    ::kill(pid_, SIGTERM);
+    int wait_status = 0;
+    ::waitpid(pid_, &wait_status, 0);
+    pid_ = -1;
+    return WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : -1;
+  }
+  void TearDown() override { StopDeskProcess(); }
+
+  pid_t pid_ = -1;
+  std::string url_file_;
+  std::string profile_;
+};
 
 // What `command` printed (stdout and stderr) and its exit status.
 std::pair<int, std::string> RunShell(const std::string& command) {
@@ -41,29 +93,11 @@ std::pair<int, std::string> RunShell(const std::string& command) {
 }
 
 TEST_F(DeskCommandTest, ServesThePageAndTheAgentSocketAndEndsOnSigterm) {
-  RegisterOptions lou = Options("lou");
-  ASSERT_OK_AND_ASSIGN(Invite invite, rivera_->CreateInvite());
-  lou.invite_code = invite.code;
-  ASSERT_OK(Client::Register(lou).status());
-  const std::string url_file = dirs_->sub("lou-url");
-  const std::string profile = dirs_->sub("lou");
-  std::vector<std::string> args = {SOTTO_CLI_BINARY, "--profile",      profile, "desk",
-                                   "--no-open",      "--print-url-to", url_file};
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  ::setenv("SOTTO_PASSPHRASE", kPassphrase, 1);
-  pid_t pid = 0;
-  ASSERT_EQ(::posix_spawn(&pid, SOTTO_CLI_BINARY, nullptr, nullptr, argv.data(), environ), 0);
-  ::unsetenv("SOTTO_PASSPHRASE");
-  std::string url;
-  for (int i = 0; i < 100 && url.empty(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    std::ifstream(url_file) >> url;
-  }
+  const std::string url = StartDeskProcess("lou");
   ASSERT_THAT(url, StartsWith("http://127.0.0.1:"));
+  const std::string& profile = profile_;
   struct stat st {};
-  ASSERT_EQ(::stat(url_file.c_str(), &st), 0);
+  ASSERT_EQ(::stat(url_file_.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
 
   const int port = std::stoi(url.substr(std::string("http://127.0.0.1:").size()));
@@ -77,11 +111,69 @@ TEST_F(DeskCommandTest, ServesThePageAndTheAgentSocketAndEndsOnSigterm) {
   EXPECT_EQ(status, 0) << output;
   EXPECT_THAT(output, HasSubstr("dr-rivera"));
 
-  ASSERT_EQ(::kill(pid, SIGTERM), 0);
-  int wait_status = 0;
-  ASSERT_EQ(::waitpid(pid, &wait_status, 0), pid);
-  EXPECT_TRUE(WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0) << wait_status;
+  EXPECT_EQ(StopDeskProcess(), 0);
   EXPECT_FALSE(std::filesystem::exists(profile + "/agent.sock"));
+}
+
+// What the CLI does to the desk's session through its agent socket reaches
+// the page (issue 18): `sotto settings` changes what GET /api/state shows,
+// `sotto lock` locks the page (its event stream hears `locked`, the API
+// answers locked) and a thin client's unlock opens it again (`unlocked`).
+TEST_F(DeskCommandTest, LockUnlockAndSettingsFromTheCliReachThePage) {
+  const std::string url = StartDeskProcess("kit");
+  ASSERT_THAT(url, StartsWith("http://127.0.0.1:"));
+  const int port = std::stoi(url.substr(std::string("http://127.0.0.1:").size()));
+  const std::string token = url.substr(url.find("t=") + 2);
+  Page page(port);
+  ASSERT_TRUE(page.Open(token));
+  EXPECT_EQ(Page::Body(page.Get("/api/state"))["read_receipts"], true);
+  const std::string sotto =
+      std::string("env -u SOTTO_PASSPHRASE ") + SOTTO_CLI_BINARY + " --profile '" + profile_ + "' ";
+
+  auto [set_status, set_output] = RunShell(sotto + "settings --read-receipts off </dev/null");
+  ASSERT_EQ(set_status, 0) << set_output;
+  EXPECT_EQ(Page::Body(page.Get("/api/state"))["read_receipts"], false);
+
+  std::mutex mu;
+  std::string stream;
+  absl::Notification opened, saw_locked, saw_unlocked;
+  Page listener(port);
+  ASSERT_TRUE(listener.Open(token));
+  std::thread reader([&] {
+    listener.http().Get("/api/events", listener.Headers(), [&](const char* data, size_t n) {
+      std::lock_guard<std::mutex> lock(mu);
+      stream.append(data, n);
+      if (!opened.HasBeenNotified()) opened.Notify();
+      const size_t locked_at = stream.find("event: locked");
+      if (locked_at != std::string::npos && !saw_locked.HasBeenNotified()) saw_locked.Notify();
+      if (locked_at != std::string::npos &&
+          stream.find("event: unlocked", locked_at) != std::string::npos) {
+        saw_unlocked.Notify();
+        return false;
+      }
+      return true;
+    });
+  });
+  ASSERT_TRUE(opened.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  auto [lock_status, lock_output] = RunShell(sotto + "lock </dev/null");
+  ASSERT_EQ(lock_status, 0) << lock_output;
+  EXPECT_TRUE(saw_locked.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  EXPECT_EQ(Page::Body(page.Get("/api/state"))["state"], "locked");
+  EXPECT_EQ(page.Get("/api/conversations")->status, 423);
+
+  // A command with the passphrase unlocks the agent's session, and so the page.
+  auto [run_status, run_output] =
+      RunShell(std::string("SOTTO_PASSPHRASE='") + kPassphrase + "' " + SOTTO_CLI_BINARY +
+               " --profile '" + profile_ + "' links --json </dev/null");
+  EXPECT_EQ(run_status, 0) << run_output;
+  EXPECT_TRUE(saw_unlocked.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  nlohmann::json state = Page::Body(page.Get("/api/state"));
+  EXPECT_EQ(state["state"], "open");
+  EXPECT_EQ(state["read_receipts"], false);
+  EXPECT_EQ(StopDeskProcess(), 0);
+  reader.join();
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_TRUE(saw_unlocked.HasBeenNotified()) << stream;
 }
 
 }  // namespace

@@ -109,11 +109,13 @@ class DeskTest : public ::testing::Test {
   }
 
   // A desk on sam's profile; opened at start unless `passphrase` is empty.
-  static std::unique_ptr<DeskServer> StartDesk(const std::string& profile_dir,
-                                               const std::string& passphrase = kPassphrase) {
+  static std::unique_ptr<DeskServer> StartDesk(
+      const std::string& profile_dir, const std::string& passphrase = kPassphrase,
+      absl::Duration auto_lock_after = DeskOptions().auto_lock_after) {
     DeskOptions options;
     options.profile_dir = profile_dir;
     options.passphrase = passphrase;
+    options.auto_lock_after = auto_lock_after;
     options.key_derivation = KeyDerivation::kFastForTestsOnly;
     auto desk = DeskServer::Start(std::move(options));
     EXPECT_TRUE(desk.ok()) << desk.status();
