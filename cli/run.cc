@@ -35,6 +35,7 @@ void RegisterCommands(CLI::App& app, Context& context) {
   RegisterQueueCommands(app, context);
   RegisterNotifyCommands(app, context);
   RegisterDeskDataCommands(app, context);
+  RegisterBackupCommands(app, context);
   RegisterSessionCommands(app, context);
 }
 
