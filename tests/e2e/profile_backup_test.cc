@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "cli_fixture.h"
 #include "e2e_support.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -65,7 +66,9 @@ void ResetPeakRss() { std::ofstream("/proc/self/clear_refs") << "5"; }
 class ProfileBackupTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_OK_AND_ASSIGN(server_, sotto::testing::ServerProcess::Start());
+    // The bench sends thousands of messages in a row.
+    ASSERT_OK_AND_ASSIGN(server_, sotto::testing::ServerProcess::Start(
+                                      SOTTO_SERVER_BINARY, sotto::testing::RateLimitsOffArgs()));
     ASSERT_OK_AND_ASSIGN(std::string code, sotto::testing::EnrolmentCode(*server_, kTherapist));
     RegisterOptions options = Options(dir_.sub("t"));
     options.handle = kTherapist;
@@ -262,6 +265,53 @@ TEST_F(ProfileBackupTest, WrongKeyTruncatedOrDamagedFileFailsNamingItAndCreatesN
   // A backup never writes over a file.
   EXPECT_THAT(BackUp(flipped).status(), StatusIs(absl::StatusCode::kAlreadyExists));
   EXPECT_EQ(ReadFile(flipped), "just some file\n");
+}
+
+// The same through the `sotto` binary: the key printed once, a refused
+// overwrite, a wrong key from the environment, the key from a file.
+using CliBackupTest = CliTest;
+
+TEST_F(CliBackupTest, BackupPrintsTheKeyOnceAndRestoreBringsTheConversationBack) {
+  ASSERT_EQ(InitTherapist("dr-lee").exit_code, 0);
+  ASSERT_EQ(InitClient("kim", "dr-lee").exit_code, 0);
+  ASSERT_EQ(Sotto("kim", "send dr-lee 'hello from kim'").exit_code, 0);
+  ASSERT_EQ(Sotto("dr-lee", "sync").exit_code, 0);
+  const std::string file = (dir_ / "kim.sottobackup").string();
+  CliRun made = Sotto("kim", "backup --out " + file);
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  EXPECT_THAT(made.out, HasSubstr("Recovery key"));
+  EXPECT_THAT(made.err, HasSubstr("Backing up:"));
+  // The two lines of five groups after "Recovery key".
+  std::string key;
+  for (size_t at = made.out.find("\n    "); at != std::string::npos;
+       at = made.out.find("\n    ", at + 1)) {
+    key += made.out.substr(at + 5, 24) + " ";
+  }
+  ASSERT_EQ(key.size(), 50u) << made.out;
+  CliRun again = Sotto("kim", "backup --out " + file);
+  EXPECT_NE(again.exit_code, 0);
+  EXPECT_THAT(again.err, HasSubstr("exists"));
+
+  std::string wrong = key;
+  wrong[0] = wrong[0] == '9' ? '0' : static_cast<char>(wrong[0] + 1);
+  CliRun refused =
+      Sotto("kim2", "restore " + file, "correct horse", "", "SOTTO_RECOVERY_KEY=" + Quote(wrong));
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_THAT(refused.err, HasSubstr("wrong recovery key"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "kim2"));
+
+  std::ofstream(dir_ / "key.txt") << key << "\n";
+  CliRun restored =
+      Sotto("kim2", "restore " + file + " --recovery-key-file " + (dir_ / "key.txt").string());
+  ASSERT_EQ(restored.exit_code, 0) << restored.err;
+  EXPECT_THAT(restored.out, HasSubstr("Restored kim"));
+  EXPECT_THAT(restored.out, HasSubstr("New sessions started with 1"));
+  ASSERT_EQ(Sotto("dr-lee", "sync").exit_code, 0);
+  ASSERT_EQ(Sotto("dr-lee", "send kim 'welcome back'").exit_code, 0);
+  ASSERT_EQ(Sotto("kim2", "sync").exit_code, 0);
+  CliRun read = Sotto("kim2", "read dr-lee");
+  EXPECT_THAT(read.out, HasSubstr("hello from kim"));
+  EXPECT_THAT(read.out, HasSubstr("welcome back"));
 }
 
 // docs/BENCHMARKS.md: SOTTO_BACKUP_BENCH_MESSAGES=10000.
