@@ -37,7 +37,9 @@ int Main(int argc, char** argv) {
   // (cli/agent/forward.h), else here as always.
   return ParseAndRun(app, context, args, [&]() -> std::optional<int> {
     const std::string name = app.get_subcommands().front()->get_name();
-    if (name == "init" || name == "agent" || name == "desk") return std::nullopt;
+    if (name == "init" || name == "restore" || name == "agent" || name == "desk") {
+      return std::nullopt;
+    }
     return agent::ForwardToAgent(context.profile_dir(), app, args);
   });
 }

@@ -36,6 +36,7 @@ void RegisterCommands(CLI::App& app, Context& context) {
   RegisterNotifyCommands(app, context);
   RegisterDeskDataCommands(app, context);
   RegisterRecordCommands(app, context);
+  RegisterBackupCommands(app, context);
   RegisterSessionCommands(app, context);
 }
 

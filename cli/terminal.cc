@@ -75,6 +75,20 @@ absl::StatusOr<std::string> Prompt(const std::string& question) {
   return line;
 }
 
+}  // namespace
+
+absl::StatusOr<std::string> AskRecoveryKey() {
+  absl::StatusOr<std::string> key = Prompt("Recovery key (the 40 digits written down): ");
+  if (key.status().code() == absl::StatusCode::kFailedPrecondition) {
+    return absl::FailedPreconditionError(
+        "no terminal to ask for the recovery key; use --recovery-key-file FILE or set "
+        "SOTTO_RECOVERY_KEY");
+  }
+  return key;
+}
+
+namespace {
+
 bool IsWritableDir(const char* path) {
   struct stat st;
   return stat(path, &st) == 0 && S_ISDIR(st.st_mode) && access(path, W_OK | X_OK) == 0;

@@ -22,6 +22,9 @@ absl::StatusOr<std::string> Passphrase(bool confirm);
 // environment as above), or asked twice.
 absl::StatusOr<std::string> NewPassphrase();
 
+// A recovery key (`sotto restore`), asked on /dev/tty without echo.
+absl::StatusOr<std::string> AskRecoveryKey();
+
 // All of stdin.
 std::string ReadStdin();
 

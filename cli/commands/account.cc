@@ -44,22 +44,6 @@ absl::Status CheckInitArgs(const InitArgs& a) {
   return absl::OkStatus();
 }
 
-// The policy of sotto/passphrase.h for a passphrase about to protect a
-// profile, with `handle` and the app's name as words an attacker tries first.
-// `consequence` says what did not happen. SOTTO_ALLOW_WEAK_PASSPHRASE=1 skips
-// the check: it exists for the end-to-end tests, whose profiles are throwaway
-// and whose passphrases predate the policy.
-absl::Status CheckNewPassphrase(const std::string& passphrase, const std::string& handle,
-                                absl::string_view consequence) {
-  if (CallerEnv("SOTTO_ALLOW_WEAK_PASSPHRASE") == std::optional<std::string>("1")) {
-    return absl::OkStatus();
-  }
-  const std::string words[] = {handle, "sotto"};
-  absl::Status s = CheckPassphraseStrength(passphrase, words);
-  if (s.ok()) return s;
-  return absl::Status(s.code(), absl::StrCat(s.message(), "; ", consequence));
-}
-
 absl::Status Init(Context& context, const InitArgs& a) {
   if (absl::Status s = CheckInitArgs(a); !s.ok()) return s;
   absl::StatusOr<TlsPems> pems = context.ReadTls();
@@ -192,6 +176,22 @@ void RegisterInit(CLI::App& app, Context& context) {
 }
 
 }  // namespace
+
+// The policy of sotto/passphrase.h for a passphrase about to protect a
+// profile, with `handle` and the app's name as words an attacker tries first.
+// `consequence` says what did not happen. SOTTO_ALLOW_WEAK_PASSPHRASE=1 skips
+// the check: it exists for the end-to-end tests, whose profiles are throwaway
+// and whose passphrases predate the policy.
+absl::Status CheckNewPassphrase(const std::string& passphrase, const std::string& handle,
+                                absl::string_view consequence) {
+  if (CallerEnv("SOTTO_ALLOW_WEAK_PASSPHRASE") == std::optional<std::string>("1")) {
+    return absl::OkStatus();
+  }
+  const std::string words[] = {handle, "sotto"};
+  absl::Status s = CheckPassphraseStrength(passphrase, words);
+  if (s.ok()) return s;
+  return absl::Status(s.code(), absl::StrCat(s.message(), "; ", consequence));
+}
 
 absl::StatusOr<std::string> AskForHandle(const std::string& handle, const std::string& server,
                                          const std::string& profile_dir) {

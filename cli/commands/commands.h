@@ -11,6 +11,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "options.h"
 
 namespace sotto::cli {
@@ -49,6 +50,15 @@ absl::StatusOr<std::string> AskForHandle(const std::string& handle, const std::s
 
 // export, verify-export: the clinical record (record.cc).
 void RegisterRecordCommands(CLI::App& app, Context& context);
+// The policy of sotto/passphrase.h for a passphrase about to protect a
+// profile (init, passwd, restore), with `handle` and the app's name as words
+// an attacker tries first; `consequence` says what did not happen.
+// SOTTO_ALLOW_WEAK_PASSPHRASE=1 skips it (the end-to-end tests).
+absl::Status CheckNewPassphrase(const std::string& passphrase, const std::string& handle,
+                                absl::string_view consequence);
+
+// backup, restore (backup.cc).
+void RegisterBackupCommands(CLI::App& app, Context& context);
 
 // drafts, scheduled, invites (desk_data.cc).
 void RegisterDeskDataCommands(CLI::App& app, Context& context);

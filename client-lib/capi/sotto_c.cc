@@ -6,6 +6,8 @@
 #include <cstring>
 
 #include "client-lib/capi/capi_internal.h"
+#include "client-lib/storage/wipe.h"
+#include "sotto/backup.h"
 #include "sotto/passphrase.h"
 
 namespace sotto::capi {
@@ -287,6 +289,48 @@ int sotto_delete_account(sotto_client* client, const char* confirm_handle, char*
     SOTTO_ASSIGN_OR_RETURN(sotto::Client * c, ClientOf(client));
     SOTTO_ASSIGN_OR_RETURN(absl::string_view confirm, Text(confirm_handle, "confirm_handle"));
     return c->DeleteAccount(confirm);
+  });
+}
+
+int sotto_backup(sotto_client* client, const char* out_path, char** recovery_key, char** errmsg) {
+  return Guard(__func__, errmsg, [&]() -> absl::Status {
+    SOTTO_RETURN_IF_ERROR(NotNull(recovery_key, "recovery_key"));
+    *recovery_key = nullptr;
+    SOTTO_ASSIGN_OR_RETURN(sotto::Client * c, ClientOf(client));
+    sotto::BackupOptions options;
+    SOTTO_ASSIGN_OR_RETURN(absl::string_view path, Text(out_path, "out_path"));
+    options.out_path = std::string(path);
+    SOTTO_ASSIGN_OR_RETURN(sotto::BackupResult made, c->Backup(options));
+    *recovery_key = CopyString(made.recovery_key);
+    sotto::client::storage::Wipe(made.recovery_key);
+    if (*recovery_key == nullptr) return absl::ResourceExhaustedError("out of memory");
+    return absl::OkStatus();
+  });
+}
+
+int sotto_restore(const char* backup_path, const char* recovery_key, const char* profile_dir,
+                  const char* passphrase, size_t passphrase_len, int fast_key_derivation_for_tests,
+                  sotto_client** out, char** errmsg) {
+  return Guard(__func__, errmsg, [&]() -> absl::Status {
+    SOTTO_RETURN_IF_ERROR(NotNull(out, "out"));
+    *out = nullptr;
+    sotto::RestoreOptions options;
+    SOTTO_ASSIGN_OR_RETURN(absl::string_view path, Text(backup_path, "backup_path"));
+    SOTTO_ASSIGN_OR_RETURN(absl::string_view key, Text(recovery_key, "recovery_key"));
+    SOTTO_ASSIGN_OR_RETURN(absl::string_view dir, Text(profile_dir, "profile_dir"));
+    SOTTO_ASSIGN_OR_RETURN(absl::string_view pass, Bytes(passphrase, passphrase_len, "passphrase"));
+    options.backup_path = std::string(path);
+    options.recovery_key = std::string(key);
+    options.profile_dir = std::string(dir);
+    options.passphrase = std::string(pass);
+    if (fast_key_derivation_for_tests) {
+      options.key_derivation = sotto::KeyDerivation::kFastForTestsOnly;
+    }
+    absl::StatusOr<sotto::RestoreResult> restored = sotto::Client::Restore(options);
+    sotto::client::storage::Wipe(options.passphrase);
+    sotto::client::storage::Wipe(options.recovery_key);
+    if (!restored.ok()) return restored.status();
+    return Adopt(std::move(restored->client), out);
   });
 }
 

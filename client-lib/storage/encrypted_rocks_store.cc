@@ -113,6 +113,7 @@ class EncryptedRocksStore final : public LocalStore {
   // Takes the data key's three subkeys. Call Start() before any other use.
   EncryptedRocksStore(std::unique_ptr<rocksdb::DB> db, const SecretKey& data_key, std::string dir)
       : db_(std::move(db)), dir_(std::move(dir)), sealer_(data_key) {
+    std::memcpy(data_key_.data(), data_key.data(), kKeyBytes);
     crypto_kdf_derive_from_key(blind_key_.data(), kKeyBytes, 2, "sottobln", data_key.data());
     crypto_kdf_derive_from_key(manifest_key_.data(), kKeyBytes, 3, "sottoman", data_key.data());
   }
@@ -304,6 +305,24 @@ class EncryptedRocksStore final : public LocalStore {
     return absl::OkStatus();
   }
 
+  // ForEachStoredRow (encrypted_rocks_store.h): one RocksDB iterator, one
+  // row opened at a time. Pending writes of an open span are not seen.
+  absl::Status ForEachRow(Space space, const RowVisitor& visit) {
+    PerfCountersOffOnThisThread();
+    const std::string start(1, static_cast<char>(space));
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+    for (it->Seek(start); it->Valid() && it->key().starts_with(start); it->Next()) {
+      const absl::string_view full = View(it->key());
+      SOTTO_ASSIGN_OR_RETURN(std::string value,
+                             sealer_.Open(SpaceName(space), full, View(it->value())));
+      absl::Status visited = visit(full.substr(1), value);
+      sodium_memzero(value.data(), value.size());
+      SOTTO_RETURN_IF_ERROR(visited);
+    }
+    return FromRocks(it->status(), absl::StrCat("scanning ", SpaceName(space)));
+  }
+  const SecretKey& data_key() const { return data_key_; }
+
   std::string Blind(absl::string_view identifier) const override {
     if (std::optional<std::string> known = blind_memo_.Find(identifier)) return *std::move(known);
     std::string out(kBlindBytes, '\0');
@@ -441,6 +460,7 @@ class EncryptedRocksStore final : public LocalStore {
   std::atomic<uint64_t> applied_{0};
   uint64_t durable_ ABSL_GUARDED_BY(apply_mu_) = 0;
   ValueSealer sealer_;
+  SecretKey data_key_;
   SecretKey blind_key_;
   mutable BlindMemo blind_memo_;
   SecretKey manifest_key_;
@@ -477,54 +497,18 @@ absl::Status DestroyEncryptedStore(const std::string& dir) {
   return FromRocks(rocksdb::DestroyDB(dir, options), absl::StrCat("destroying ", dir));
 }
 
-absl::Status WipeEncryptedStore(const std::string& dir) {
-  if (!EncryptedStoreExists(dir)) {
-    return absl::NotFoundError(absl::StrCat("no local store in ", dir));
-  }
-  // RocksDB's own lock: refused while this process or another has it open.
-  rocksdb::Env* env = rocksdb::Env::Default();
-  rocksdb::FileLock* lock = nullptr;
-  SOTTO_RETURN_IF_ERROR(
-      FromRocks(env->LockFile(dir + "/LOCK", &lock), absl::StrCat("locking ", dir)));
-  absl::Status overwritten;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir, ec)) {
-    if (!entry.is_regular_file() || entry.path().filename() == "LOCK") continue;
-    const std::string path = entry.path().string();
-    const int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
-    struct stat st {};
-    bool ok = fd >= 0 && fstat(fd, &st) == 0;
-    static const char kZeros[64 * 1024] = {0};
-    for (off_t done = 0; ok && done < st.st_size;) {
-      const size_t n = static_cast<size_t>(
-          std::min<off_t>(st.st_size - done, static_cast<off_t>(sizeof kZeros)));
-      const ssize_t w = pwrite(fd, kZeros, n, done);
-      ok = w > 0;
-      done += ok ? w : 0;
-    }
-    ok = ok && fsync(fd) == 0;
-    if (fd >= 0) close(fd);
-    if (!ok && overwritten.ok()) {
-      overwritten = absl::InternalError(
-          absl::StrCat("overwriting ", path, " failed: ", std::strerror(errno)));
-    }
-  }
-  if (ec && overwritten.ok()) {
-    overwritten = absl::InternalError(absl::StrCat("listing ", dir, ": ", ec.message()));
-  }
-  env->UnlockFile(lock).PermitUncheckedError();
-  SOTTO_RETURN_IF_ERROR(overwritten);
-  // The files are zeros now: DestroyDB removes them by name, without reading.
-  SOTTO_RETURN_IF_ERROR(DestroyEncryptedStore(dir));
-  // DestroyDB leaves the directory when anything else is in it (a LOG.old,
-  // a stray file); the profile is gone either way.
-  std::filesystem::remove(dir, ec);
-  return absl::OkStatus();
-}
-
 absl::StatusOr<std::unique_ptr<LocalStore>> CreateEncryptedStore(const std::string& dir,
                                                                  absl::string_view passphrase,
                                                                  KdfLimits limits) {
+  InitSodium();
+  SecretKey data_key;
+  randombytes_buf(data_key.data(), kKeyBytes);
+  return CreateEncryptedStoreWithDataKey(dir, passphrase, data_key, limits);
+}
+
+absl::StatusOr<std::unique_ptr<LocalStore>> CreateEncryptedStoreWithDataKey(
+    const std::string& dir, absl::string_view passphrase, const SecretKey& data_key,
+    KdfLimits limits) {
   InitSodium();
   if (passphrase.empty()) return absl::InvalidArgumentError("passphrase must not be empty");
   if (EncryptedStoreExists(dir)) {
@@ -539,9 +523,6 @@ absl::StatusOr<std::unique_ptr<LocalStore>> CreateEncryptedStore(const std::stri
     if (ec) return absl::InternalError(absl::StrCat("creating ", dir, ": ", ec.message()));
   }
   SOTTO_RETURN_IF_ERROR(MakeOwnerOnly(dir));
-
-  SecretKey data_key;
-  randombytes_buf(data_key.data(), kKeyBytes);
   SOTTO_ASSIGN_OR_RETURN(std::string header,
                          WrapStoreHeader(data_key, passphrase, limits.ops, limits.mem));
 
@@ -592,6 +573,27 @@ absl::StatusOr<std::unique_ptr<LocalStore>> OpenEncryptedStore(const std::string
   auto store = std::make_unique<EncryptedRocksStore>(std::move(db), data_key, dir);
   SOTTO_RETURN_IF_ERROR(store->Start(header, new_header));
   return std::unique_ptr<LocalStore>(std::move(store));
+}
+
+absl::Status ForEachStoredRow(LocalStore& store, Space space, const RowVisitor& visit) {
+  auto* rocks = dynamic_cast<EncryptedRocksStore*>(&store);
+  if (rocks == nullptr) {
+    return absl::FailedPreconditionError(
+        "this profile is kept in a store the app provides; only a profile directory can be "
+        "backed up");
+  }
+  return rocks->ForEachRow(space, visit);
+}
+
+absl::Status CopyStoreDataKey(LocalStore& store, const SecretKey& out) {
+  auto* rocks = dynamic_cast<EncryptedRocksStore*>(&store);
+  if (rocks == nullptr) {
+    return absl::FailedPreconditionError(
+        "this profile is kept in a store the app provides; only a profile directory can be "
+        "backed up");
+  }
+  std::memcpy(out.data(), rocks->data_key().data(), kKeyBytes);
+  return absl::OkStatus();
 }
 
 }  // namespace sotto::client::storage

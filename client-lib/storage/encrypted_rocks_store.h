@@ -2,11 +2,13 @@
 #define SOTTO_CLIENT_LIB_STORAGE_ENCRYPTED_ROCKS_STORE_H_
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "client-lib/storage/store_header.h"
 #include "sotto/local_store.h"
 
 namespace sotto::client::storage {
@@ -61,6 +63,24 @@ struct KdfLimits {
 absl::StatusOr<std::unique_ptr<LocalStore>> CreateEncryptedStore(
     const std::string& dir, absl::string_view passphrase,
     KdfLimits limits = KdfLimits::Interactive());
+
+// As CreateEncryptedStore, with the data key given rather than made: a
+// profile restored from a backup (client-lib/backup/) keeps its data key, so
+// that Blind() gives the same keys and every blinded row stays where it was.
+absl::StatusOr<std::unique_ptr<LocalStore>> CreateEncryptedStoreWithDataKey(
+    const std::string& dir, absl::string_view passphrase, const SecretKey& data_key,
+    KdfLimits limits = KdfLimits::Interactive());
+
+// For a backup (client-lib/backup/): every row of `space` of an encrypted
+// store, one at a time in key order (key without its space byte; the value
+// is wiped after the call), without the whole space in memory as Scan would
+// hold it. The caller serialises against writers (the profile's lock).
+// FAILED_PRECONDITION for a store that is not an encrypted store; the
+// visitor's error stops the walk and is returned.
+using RowVisitor = std::function<absl::Status(absl::string_view key, absl::string_view value)>;
+absl::Status ForEachStoredRow(LocalStore& store, Space space, const RowVisitor& visit);
+// Copies the store's data key into `out` (FAILED_PRECONDITION as above).
+absl::Status CopyStoreDataKey(LocalStore& store, const SecretKey& out);
 
 // Opens an existing store. NOT_FOUND if there is none in `dir`;
 // PERMISSION_DENIED "wrong passphrase" if the passphrase does not unwrap the

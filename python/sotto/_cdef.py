@@ -335,4 +335,10 @@ int sotto_change_passphrase(sotto_client* client, const char* old_passphrase,
                                          char** errmsg);
 int sotto_delete_account(sotto_client* client, const char* confirm_handle,
                                       char** errmsg);
+int sotto_backup(sotto_client* client, const char* out_path, char** recovery_key,
+                              char** errmsg);
+int sotto_restore(const char* backup_path, const char* recovery_key,
+                               const char* profile_dir, const char* passphrase,
+                               size_t passphrase_len, int fast_key_derivation_for_tests,
+                               sotto_client** out, char** errmsg);
 """

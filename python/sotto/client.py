@@ -153,6 +153,32 @@ class Client:
             ffi.release(o)  # now, not at collection: the options hold the passphrase
         return cls(out[0])
 
+    @classmethod
+    def restore(cls, backup_path: str, recovery_key: str, profile_dir: str, passphrase: Text, *,
+                fast_key_derivation_for_tests: bool = False) -> "Client":
+        """Restores a backup (Client.backup) into the NEW directory `profile_dir`.
+
+        The whole file is checked before anything is written: PermissionDenied
+        for a wrong recovery key, DataLoss for a truncated or damaged file (the
+        message names which), AlreadyExists for a directory holding a profile;
+        no profile is created then. New sessions with the contacts are started
+        (docs/BACKUP.md).
+        """
+        out = ffi.new("sotto_client**")
+        call(lib.sotto_restore, to_cstr(backup_path, "backup_path"),
+             to_cstr(recovery_key, "recovery_key"), to_cstr(profile_dir, "profile_dir"),
+             *_passphrase(passphrase), int(fast_key_derivation_for_tests), out)
+        return cls(out[0])
+
+    def backup(self, out_path: str) -> str:
+        """Writes the whole profile into the new file `out_path`, encrypted; returns the
+        recovery key (40 digits). Show it once and tell the user to write it down:
+        it is stored nowhere. AlreadyExists if `out_path` exists.
+        """
+        key = ffi.new("char**")
+        call(lib.sotto_backup, self._raw(), to_cstr(out_path, "out_path"), key)
+        return _convert.take_string(key[0])
+
     def close(self) -> None:
         """Ends any listen on this client, closes the profile and frees the handle.
 

@@ -59,6 +59,11 @@ namespace sotto {
 namespace client {
 class ProfileSession;
 }  // namespace client
+// Encrypted backups (sotto/backup.h defines these).
+struct BackupOptions;
+struct BackupResult;
+struct RestoreOptions;
+struct RestoreResult;
 
 /// How hard the passphrase is stretched (Argon2id) when a profile is created.
 enum class KeyDerivation {
@@ -562,6 +567,15 @@ class SOTTO_EXPORT Client {
   /// so the answer is what the next call would meet. Does not count as a
   /// call for the automatic lock.
   bool IsLocked();
+
+  // ---- backup (sotto/backup.h, docs/BACKUP.md) ----
+
+  /// Writes the whole profile into one file encrypted under a new recovery
+  /// key, returned once (see BackupOptions).
+  absl::StatusOr<BackupResult> Backup(const BackupOptions& options);
+  /// Brings a backed-up profile back into a new profile directory (see
+  /// RestoreOptions).
+  static absl::StatusOr<RestoreResult> Restore(const RestoreOptions& options);
 
  private:
   class Impl;

@@ -876,6 +876,24 @@ SOTTO_EXPORT int sotto_change_passphrase(sotto_client* client, const char* old_p
 SOTTO_EXPORT int sotto_delete_account(sotto_client* client, const char* confirm_handle,
                                       char** errmsg);
 
+/** Writes the whole profile into the new file `out_path` (ALREADY_EXISTS if
+ * it exists; created 0600, present only once complete), encrypted under a
+ * new recovery key: *recovery_key (sotto_free_string) is its 40 digits in
+ * ten groups. Show it once and tell the user to write it down; it is stored
+ * nowhere. docs/BACKUP.md. */
+SOTTO_EXPORT int sotto_backup(sotto_client* client, const char* out_path, char** recovery_key,
+                              char** errmsg);
+/** Restores the backup `backup_path` into the NEW directory `profile_dir`
+ * under `passphrase`, checking the whole file before writing anything:
+ * PERMISSION_DENIED wrong recovery key, DATA_LOSS a truncated or damaged
+ * file (the message names which), ALREADY_EXISTS a directory holding a
+ * profile; no profile is created then. On success *out is the open client,
+ * new sessions started with its contacts (best effort). */
+SOTTO_EXPORT int sotto_restore(const char* backup_path, const char* recovery_key,
+                               const char* profile_dir, const char* passphrase,
+                               size_t passphrase_len, int fast_key_derivation_for_tests,
+                               sotto_client** out, char** errmsg);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -1,0 +1,244 @@
+#include "client-lib/backup/profile_backup.h"
+
+#include <sodium.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "client-lib/backup/backup_records.h"
+#include "client-lib/backup/backup_stream.h"
+#include "client-lib/storage/big_endian.h"
+#include "client-lib/storage/encrypted_rocks_store.h"
+#include "sotto/status_macros.h"
+
+namespace sotto::client::backup {
+namespace {
+
+using storage::Space;
+
+// Progress is reported this often (records), and at the end.
+constexpr uint64_t kProgressEvery = 5000;
+// Rows restored per LocalStore::Apply (each one synced write).
+constexpr size_t kRestoreBatchRows = 2000;
+// The restored device makes its one-time prekeys from this far past the
+// backup's next id: the lost device may have published ids after the
+// backup, and a contact holding one of those must not meet a different key
+// under the same id.
+constexpr uint32_t kPreKeyIdJump = 100000;
+constexpr uint32_t kMaxKeyId = 0xFFFFFF;
+constexpr char kNextPreKeyId[] = "next_prekey_id";  // signal/store_bridge.h
+
+void Wipe(std::string& s) {
+  sodium_memzero(s.data(), s.size());
+  s.clear();
+}
+
+std::string U64(uint64_t v) {
+  std::string out;
+  storage::PutU64(&out, v);
+  return out;
+}
+
+struct FileCloser {
+  void operator()(FILE* f) const { std::fclose(f); }
+};
+
+using RecordVisitor = std::function<absl::Status(Record&)>;
+
+// One pass over the file: every record before the end record to `visit`;
+// checks the end record's count. Returns the number of records.
+absl::StatusOr<uint64_t> ReadAll(const std::string& path, const std::string& digits,
+                                 const RecordVisitor& visit, const ProgressFn& progress) {
+  std::unique_ptr<FILE, FileCloser> file(std::fopen(path.c_str(), "rbe"));
+  if (!file) {
+    const int err = errno;
+    const std::string msg = absl::StrCat("cannot read the backup ", path, ": ", std::strerror(err));
+    return err == ENOENT ? absl::NotFoundError(msg) : absl::FailedPreconditionError(msg);
+  }
+  SOTTO_ASSIGN_OR_RETURN(std::unique_ptr<StreamReader> reader,
+                         StreamReader::Open(file.get(), path, digits));
+  std::string buffer, chunk;
+  bool final = false, ended = false;
+  uint64_t records = 0;
+  while (!final) {
+    SOTTO_RETURN_IF_ERROR(reader->Next(chunk, final));
+    buffer += chunk;
+    Wipe(chunk);
+    for (;;) {
+      SOTTO_ASSIGN_OR_RETURN(std::optional<Record> record, TakeRecord(buffer));
+      if (!record) break;
+      if (ended) {
+        return absl::DataLossError(absl::StrCat(path, " is damaged: it has records after its end"));
+      }
+      if (record->kind == kEndKind) {
+        if (record->value.size() != 8 || storage::GetU64(record->value) != records) {
+          return absl::DataLossError(
+              absl::StrCat(path, " is damaged: its record count does not match its records"));
+        }
+        ended = true;
+        continue;
+      }
+      ++records;
+      absl::Status visited = visit(*record);
+      Wipe(record->value);
+      SOTTO_RETURN_IF_ERROR(visited);
+      if (progress && records % kProgressEvery == 0) progress({records, reader->bytes_read()});
+    }
+  }
+  if (!ended || !buffer.empty()) {
+    Wipe(buffer);
+    return absl::DataLossError(absl::StrCat(path, " is damaged: it ends without its end record"));
+  }
+  if (progress) progress({records, reader->bytes_read()});
+  return records;
+}
+
+// Pass one: what a record may be.
+absl::Status CheckRecord(const std::string& path, const Record& r, bool& has_key) {
+  if (r.kind == kFactKind) {
+    if (r.key == kStoreKeyFact) {
+      if (r.value.size() != storage::kKeyBytes) {
+        return absl::DataLossError(
+            absl::StrCat(path, " is damaged: its store key has ", r.value.size(), " bytes"));
+      }
+      has_key = true;
+    }
+    return absl::OkStatus();  // facts this version does not know are skipped
+  }
+  if (r.kind > static_cast<uint8_t>(storage::kLastSpace)) {
+    return absl::FailedPreconditionError(absl::StrCat(path, " holds records of a kind (", r.kind,
+                                                      ") this Sotto does not know; restore it with "
+                                                      "the Sotto that made it or a newer one"));
+  }
+  if (r.kind == static_cast<uint8_t>(Space::kSession)) {
+    return absl::DataLossError(absl::StrCat(path,
+                                            " is damaged: it holds Signal sessions, which "
+                                            "a Sotto backup never does"));
+  }
+  return absl::OkStatus();
+}
+
+// The backup's next one-time prekey id, moved on by kPreKeyIdJump.
+std::string JumpPreKeyId(absl::string_view value) {
+  uint32_t next = 1;
+  if (value.size() == 4) {
+    next = (static_cast<uint32_t>(static_cast<uint8_t>(value[0])) << 24) |
+           (static_cast<uint32_t>(static_cast<uint8_t>(value[1])) << 16) |
+           (static_cast<uint32_t>(static_cast<uint8_t>(value[2])) << 8) |
+           static_cast<uint32_t>(static_cast<uint8_t>(value[3]));
+  }
+  next = (next + kPreKeyIdJump - 1) % kMaxKeyId + 1;
+  std::string out(4, '\0');
+  for (int i = 0; i < 4; ++i) out[i] = static_cast<char>((next >> (24 - 8 * i)) & 0xff);
+  return out;
+}
+
+// Pass two: the records into `store`, in batches.
+absl::StatusOr<uint64_t> WriteInto(storage::LocalStore& store, const std::string& path,
+                                   const std::string& digits, const ProgressFn& progress) {
+  std::vector<storage::Write> batch;
+  auto apply = [&]() -> absl::Status {
+    absl::Status s = store.Apply(batch);
+    for (storage::Write& w : batch) {
+      if (w.value) Wipe(*w.value);
+    }
+    batch.clear();
+    return s;
+  };
+  auto visit = [&](Record& r) -> absl::Status {
+    if (r.kind == kFactKind) return absl::OkStatus();
+    const auto space = static_cast<Space>(r.kind);
+    std::string value = space == Space::kMeta && r.key == kNextPreKeyId ? JumpPreKeyId(r.value)
+                                                                        : std::move(r.value);
+    batch.push_back(storage::Write{space, std::move(r.key), std::move(value)});
+    return batch.size() >= kRestoreBatchRows ? apply() : absl::OkStatus();
+  };
+  SOTTO_ASSIGN_OR_RETURN(uint64_t records, ReadAll(path, digits, visit, progress));
+  SOTTO_RETURN_IF_ERROR(apply());
+  return records;
+}
+
+}  // namespace
+
+absl::StatusOr<BackupProgress> WriteBackup(storage::LocalStore& store, const std::string& handle,
+                                           FILE* file, const std::string& digits,
+                                           const ProgressFn& progress) {
+  SOTTO_ASSIGN_OR_RETURN(std::unique_ptr<StreamWriter> writer, StreamWriter::Start(file, digits));
+  std::string buffer;
+  uint64_t records = 0;
+  {
+    storage::SecretKey key;
+    SOTTO_RETURN_IF_ERROR(storage::CopyStoreDataKey(store, key));
+    AppendRecord(kFactKind, kStoreKeyFact,
+                 absl::string_view(reinterpret_cast<const char*>(key.data()), storage::kKeyBytes),
+                 buffer);
+  }
+  AppendRecord(kFactKind, kHandleFact, handle, buffer);
+  records = 2;
+  auto flush = [&]() -> absl::Status {
+    absl::Status s = writer->Write(buffer);
+    Wipe(buffer);
+    return s;
+  };
+  for (int s = 1; s <= static_cast<int>(storage::kLastSpace); ++s) {
+    const auto space = static_cast<Space>(s);
+    if (space == Space::kSession) continue;  // see profile_backup.h
+    SOTTO_RETURN_IF_ERROR(storage::ForEachStoredRow(
+        store, space, [&](absl::string_view key, absl::string_view value) -> absl::Status {
+          AppendRecord(static_cast<uint8_t>(s), key, value, buffer);
+          ++records;
+          if (progress && records % kProgressEvery == 0) {
+            progress({records, writer->bytes_written()});
+          }
+          return buffer.size() >= kChunkBytes ? flush() : absl::OkStatus();
+        }));
+  }
+  AppendRecord(kEndKind, "end", U64(records), buffer);
+  SOTTO_RETURN_IF_ERROR(flush());
+  SOTTO_RETURN_IF_ERROR(writer->Finish());
+  BackupProgress done{records, writer->bytes_written()};
+  if (progress) progress(done);
+  return done;
+}
+
+absl::StatusOr<uint64_t> RestoreBackup(const std::string& path, const std::string& digits,
+                                       const std::string& dir, const std::string& passphrase,
+                                       bool fast_kdf, const ProgressFn& progress) {
+  if (storage::EncryptedStoreExists(dir)) {
+    return absl::AlreadyExistsError(
+        absl::StrCat(dir, " holds a profile already; restore into a new directory"));
+  }
+  // Pass one: the whole file checked, nothing written.
+  storage::SecretKey data_key;
+  bool has_key = false;
+  auto check = [&](Record& r) -> absl::Status {
+    SOTTO_RETURN_IF_ERROR(CheckRecord(path, r, has_key));
+    if (r.kind == kFactKind && r.key == kStoreKeyFact) {
+      std::memcpy(data_key.data(), r.value.data(), storage::kKeyBytes);
+    }
+    return absl::OkStatus();
+  };
+  SOTTO_RETURN_IF_ERROR(ReadAll(path, digits, check, progress).status());
+  if (!has_key) {
+    return absl::DataLossError(absl::StrCat(path, " is damaged: it holds no store key"));
+  }
+  // Pass two: into a new store; any failure takes the store away again.
+  const storage::KdfLimits limits =
+      fast_kdf ? storage::KdfLimits::ForTesting() : storage::KdfLimits::Interactive();
+  absl::StatusOr<uint64_t> records;
+  {
+    SOTTO_ASSIGN_OR_RETURN(
+        std::unique_ptr<storage::LocalStore> store,
+        storage::CreateEncryptedStoreWithDataKey(dir, passphrase, data_key, limits));
+    records = WriteInto(*store, path, digits, progress);
+  }
+  if (!records.ok()) storage::DestroyEncryptedStore(dir).IgnoreError();
+  return records;
+}
+
+}  // namespace sotto::client::backup
