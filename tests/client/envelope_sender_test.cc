@@ -73,7 +73,10 @@ class EnvelopeSenderTest : public ::testing::Test {
   absl::StatusOr<bool> Process(const v1::Envelope& e) {
     absl::MutexLock lock(&session_->mu);
     std::vector<ListenEvent> shown;
-    absl::StatusOr<bool> ack = ProcessEnvelope(*session_, e, stats_, &shown);
+    PageReceipts receipts;
+    absl::StatusOr<bool> ack = ProcessEnvelope(*session_, e, stats_, &shown, receipts);
+    absl::Status queued = QueueReceipts(*session_, receipts);
+    if (!queued.ok()) return queued;
     delivered_.reset();
     for (const ListenEvent& event : shown) {
       if (const Message* m = std::get_if<Message>(&event)) delivered_ = *m;
