@@ -1,6 +1,9 @@
 #include "client-lib/history/history_book.h"
 
+#include <openssl/rand.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <set>
 
@@ -184,10 +187,15 @@ std::vector<Write> PendingReceiptWrites(LocalStore& store, const std::string& pe
   all.set_peer(peer);
   all.set_type(type);
   for (const std::string& id : ids) all.add_message_ids(id);
-  // Keyed by the first id: unique while that message's receipt waits, as a
-  // message is stored (and its receipt queued) once.
-  return {Write{Space::kOutbox,
-                OutboxRowKey(OutboxKey(store.Blind(peer), type), MessageIdKey(store, ids.front())),
+  // Keyed by 16 random bytes, not by a message id: a sender's retry reuses
+  // its id, and a row keyed by it would overwrite a waiting row that holds
+  // other messages' receipts.
+  std::string batch(16, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(batch.data()), static_cast<int>(batch.size())) !=
+      1) {
+    std::abort();  // no entropy source at all
+  }
+  return {Write{Space::kOutbox, OutboxRowKey(OutboxKey(store.Blind(peer), type), batch),
                 all.SerializeAsString()}};
 }
 

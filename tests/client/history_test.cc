@@ -6,8 +6,10 @@
 
 #include "client-lib/content/codec.h"
 #include "client-lib/history/delivery_state.h"
+#include "client-lib/history/history_book.h"
 #include "client-lib/history/outbox.h"
 #include "client-lib/history/reply.h"
+#include "client-lib/storage/memory_store.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "testing/status_matchers.h"
@@ -100,6 +102,22 @@ TEST(OutboxTest, KeysSeparateTypesOfOnePeer) {
   const std::string blinded(16, '\x07');
   EXPECT_NE(OutboxKey(blinded, Receipt::DELIVERED), OutboxKey(blinded, Receipt::READ));
   EXPECT_EQ(OutboxKey(blinded, Receipt::READ).substr(0, 16), blinded);
+}
+
+// A sender's retry reuses a message id: a later batch that starts with it
+// must not overwrite a waiting row holding other messages' receipts.
+TEST(OutboxTest, TwoBatchesStartingWithTheSameIdAreTwoRows) {
+  std::unique_ptr<storage::LocalStore> store = storage::NewMemoryStore();
+  ASSERT_OK(store->Apply(PendingReceiptWrites(*store, "sam", Receipt::DELIVERED, {Id(1), Id(2)})));
+  ASSERT_OK(store->Apply(PendingReceiptWrites(*store, "sam", Receipt::DELIVERED, {Id(1), Id(3)})));
+  ASSERT_OK_AND_ASSIGN(auto rows, store->Scan(storage::Space::kOutbox, ""));
+  std::vector<std::string> ids;
+  for (const auto& row : rows) {
+    PendingReceipts pending;
+    ASSERT_TRUE(pending.ParseFromString(row.value));
+    for (const std::string& id : pending.message_ids()) ids.push_back(id);
+  }
+  EXPECT_THAT(ids, ::testing::UnorderedElementsAre(Id(1), Id(2), Id(1), Id(3)));
 }
 
 TEST(ReplyTest, SubjectGetsOneRe) {
