@@ -38,12 +38,18 @@ constexpr uint32_t kMaxFrameBytes = 16u << 20;  // as cli/agent/protocol.h
 [[noreturn]] void ExecFull(char** argv) {
   char self[PATH_MAX];
   const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-  std::string dir = ".";
-  if (n > 0) {
-    self[n] = '\0';
-    dir.assign(self);
-    dir.erase(dir.rfind('/'));
+  if (n <= 0 || self[0] != '/') {
+    // Never a path relative to the working directory: whoever owns it would
+    // choose the program that gets the passphrase.
+    std::fprintf(stderr,
+                 "sotto: cannot find the full sotto next to this one (/proc/self/exe: %s); run "
+                 "sotto-cli from the installation's libexec/sotto directory instead\n",
+                 n <= 0 ? std::strerror(errno) : "not an absolute path");
+    _exit(1);
   }
+  self[n] = '\0';
+  std::string dir(self);
+  dir.erase(dir.rfind('/'));
   const std::string beside = dir + "/sotto-cli";
   const std::string installed = dir + "/" SOTTO_FULL_CLI;
   execv(beside.c_str(), argv);
