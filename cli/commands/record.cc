@@ -85,6 +85,8 @@ absl::Status Export(Context& context, const ExportArgs& a) {
 struct SignerNote {
   std::string line;
   bool problem = false;
+  // The key is known to be the signer's: your own, or one you verified.
+  bool confirmed = false;
 };
 
 std::optional<SignerNote> CheckWithProfile(Context& context, const RecordVerification& v) {
@@ -104,9 +106,10 @@ std::optional<SignerNote> CheckWithProfile(Context& context, const RecordVerific
   }
   switch (*match) {
     case RecordSignerMatch::kOwnKey:
-      return SignerNote{"The key is your own: you signed this record.", false};
+      return SignerNote{"The key is your own: you signed this record.", false, true};
     case RecordSignerMatch::kVerifiedContact:
-      return SignerNote{absl::StrCat("The key is the one you verified for ", signer, "."), false};
+      return SignerNote{absl::StrCat("The key is the one you verified for ", signer, "."), false,
+                        true};
     case RecordSignerMatch::kUnverifiedContact:
       return SignerNote{absl::StrCat("The key is the one your profile holds for ", signer,
                                      " (not verified: compare the safety number with them)."),
@@ -129,11 +132,18 @@ absl::Status VerifyExport(Context& context, const std::string& dir, bool no_prof
   const std::string signer = ForTerminal(v->signer_handle, false);
   std::optional<SignerNote> note;
   if (!no_profile && v->ok()) note = CheckWithProfile(context, *v);
-  if (v->ok() && !(note && note->problem)) {
-    Out() << "Verified: the record of " << signer << " (" << ForTerminal(v->signer_role, false)
-          << ") with " << ForTerminal(v->peer, false) << ", " << v->message_count << " message"
-          << (v->message_count == 1 ? "" : "s") << ", exported " << When(v->exported_at_ms)
-          << ", is exactly as signed.\n";
+  const std::string what =
+      absl::StrCat(" (", ForTerminal(v->signer_role, false), ") with ", ForTerminal(v->peer, false),
+                   ", ", v->message_count, " message", v->message_count == 1 ? "" : "s",
+                   ", exported ", When(v->exported_at_ms));
+  if (v->ok() && note && note->confirmed) {
+    Out() << "Verified: the record of " << signer << what << ", is exactly as signed.\n";
+  } else if (v->ok() && !(note && note->problem)) {
+    // Anyone can sign a record naming anyone with a key of their own: say
+    // whose it is only once the key is known to be theirs.
+    Out() << "Intact, signer NOT confirmed: the record naming " << signer << what
+          << ", is exactly as signed by the key in record.sig, but nothing here confirms that "
+          << "key is " << signer << "'s: compare its fingerprint below with them.\n";
   } else {
     Out() << "NOT VERIFIED: " << dir << "\n";
     for (const std::string& p : v->problems) Out() << "  - " << ForTerminal(p, false) << "\n";

@@ -14,6 +14,7 @@ namespace sotto {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using Json = nlohmann::json;
 
 class CliRecordTest : public CliTest {
@@ -49,6 +50,8 @@ TEST_F(CliRecordTest, ExportVerifiesAndAnEditIsNamedWithANonZeroExit) {
   // Anyone, without a profile (no passphrase asked).
   verified = Sotto("no-profile-here", "verify-export " + Quote(out), "");
   EXPECT_EQ(verified.exit_code, 0) << verified.err;
+  EXPECT_THAT(verified.out, HasSubstr("Intact, signer NOT confirmed: the record naming dr-ana"));
+  EXPECT_THAT(verified.out, Not(HasSubstr("Verified:")));
   EXPECT_THAT(verified.out, HasSubstr("Signed by dr-ana, identity key fingerprint"));
 
   Json record = Json::parse(Slurp(out + "/record.json"));
@@ -74,7 +77,9 @@ TEST_F(CliRecordTest, ClientExportsTheirOwnCopyWithTheServerStopped) {
   EXPECT_THAT(exported.out, HasSubstr("Exported 2 messages with dr-ana"));
   CliRun verified = Sotto("dr-ana", "verify-export " + Quote(out));
   EXPECT_EQ(verified.exit_code, 0) << verified.err;
-  EXPECT_THAT(verified.out, HasSubstr("the record of sam-b (client) with dr-ana"));
+  // dr-ana holds sam-b's key but never verified it: intact, not confirmed.
+  EXPECT_THAT(verified.out, HasSubstr("the record naming sam-b (client) with dr-ana"));
+  EXPECT_THAT(verified.out, HasSubstr("signer NOT confirmed"));
   EXPECT_THAT(verified.out, HasSubstr("The key is the one your profile holds for sam-b"));
 
   // A bare date in --to covers that whole day: nothing after 2000-01-01.
