@@ -47,20 +47,29 @@ absl::Status ErrnoError(absl::string_view what, const std::string& path) {
   return absl::InternalError(absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
 }
 
-// Syncs, closes, and links `tmp` in as `out` (link never replaces an
-// existing file, unlike rename), then removes `tmp` and syncs the
-// directory, so that `out` exists only complete.
+// Syncs, closes, and renames `tmp` to `out` without ever replacing an
+// existing file (renameat2 RENAME_NOREPLACE; where the file system has no
+// such rename, link and unlink, which vfat and exFAT — USB sticks, the
+// usual place for a backup — refuse in turn), then syncs the directory, so
+// that `out` exists only complete.
 absl::Status Publish(FILE* file, const std::string& tmp, const std::string& out) {
   bool ok = std::fflush(file) == 0 && fsync(fileno(file)) == 0;
   ok = std::fclose(file) == 0 && ok;
   if (!ok) return ErrnoError("writing", tmp);
-  if (link(tmp.c_str(), out.c_str()) != 0) {
+  if (renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, out.c_str(), RENAME_NOREPLACE) != 0) {
     if (errno == EEXIST) {
       return absl::AlreadyExistsError(absl::StrCat(out, " appeared while the backup was written"));
     }
-    return ErrnoError("naming the backup", out);
+    if (errno != EINVAL && errno != ENOSYS) return ErrnoError("naming the backup", out);
+    if (link(tmp.c_str(), out.c_str()) != 0) {
+      if (errno == EEXIST) {
+        return absl::AlreadyExistsError(
+            absl::StrCat(out, " appeared while the backup was written"));
+      }
+      return ErrnoError("naming the backup", out);
+    }
+    unlink(tmp.c_str());
   }
-  unlink(tmp.c_str());
   const std::string dir = std::filesystem::path(out).parent_path().string();
   const int dir_fd = open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd >= 0) {
