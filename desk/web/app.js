@@ -129,7 +129,9 @@ const EVENT_NAMES = ['message', 'receipt', 'queue', 'identity', 'locked', 'unloc
 // BroadcastChannel, which carries it only between this origin's tabs, in
 // memory. Without those APIs each tab has its own stream.
 function listen() {
-  const channel = typeof BroadcastChannel === 'function' ?
+  // Without Web Locks every tab leads: a channel would hand each event to
+  // every tab once per tab.
+  const channel = typeof BroadcastChannel === 'function' && navigator.locks ?
     new BroadcastChannel('sotto-desk-events') : null;
   const dispatch = (name, data) => {
     const handler = EVENT_HANDLERS[name];
