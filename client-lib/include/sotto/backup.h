@@ -63,11 +63,11 @@ struct RestoreOptions {
   /// As OpenOptions: override the server address or TLS recorded in the
   /// backed-up profile; empty keeps them.
   std::string server_address;
-  std::string tls_ca_pem;
-  bool tls_system_roots = false;
+  std::string tls_ca_pem;         ///< As OpenOptions::tls_ca_pem.
+  bool tls_system_roots = false;  ///< As OpenOptions::tls_system_roots.
   /// As OpenOptions::auto_lock_after and clock.
   absl::Duration auto_lock_after = absl::Minutes(15);
-  std::shared_ptr<const Clock> clock;
+  std::shared_ptr<const Clock> clock;  ///< As OpenOptions::clock; null: the system's.
   /// Progress of reading the file (each of its two passes). May be empty.
   std::function<void(const BackupProgress&)> progress;
 };

@@ -23,9 +23,11 @@
 
 namespace sotto {
 
-/// The files of an export, in its directory.
+/// The files of an export, in its directory: the machine-readable record,
 inline constexpr char kRecordJsonFile[] = "record.json";
+/// the document to read and print,
 inline constexpr char kRecordHtmlFile[] = "record.html";
+/// and the signature over both (docs/RECORD.md).
 inline constexpr char kRecordSignatureFile[] = "record.sig";
 
 /// What Client::ExportRecord exports.
@@ -36,7 +38,7 @@ struct RecordExportOptions {
   /// Only messages the server accepted in [from, to) — for one not (yet) on
   /// the server, the time its sender wrote it. Infinite: no bound.
   absl::Time from = absl::InfinitePast();
-  absl::Time to = absl::InfiniteFuture();
+  absl::Time to = absl::InfiniteFuture();  ///< The end of the range, excluded.
 };
 
 /// What an export wrote.
@@ -64,21 +66,22 @@ struct RecordVerification {
   /// that were signed but are missing, and that are present but were not
   /// signed.
   std::vector<std::string> altered;
-  std::vector<std::string> removed;
-  std::vector<std::string> added;
+  std::vector<std::string> removed;  ///< Signed, but missing from record.json.
+  std::vector<std::string> added;    ///< In record.json, but never signed.
   /// The signer as the signature file names them, and their identity key
   /// (33 bytes). Set whenever the signature file could be read.
   std::string signer_handle;
-  std::string signer_identity_key;
+  std::string signer_identity_key;  ///< 33 bytes: 0x05 and the Curve25519 key.
   /// IdentityFingerprintHalf of the signer: compare it with the safety
   /// number you hold with them (it is one of its two halves).
   std::string signer_fingerprint;
   /// From the record's header (as written, whether or not it verified).
   std::string signer_role;
-  std::string peer;
-  int64_t exported_at_ms = 0;
-  size_t message_count = 0;
+  std::string peer;            ///< The other side of the conversation.
+  int64_t exported_at_ms = 0;  ///< When the export was made (Unix ms).
+  size_t message_count = 0;    ///< Messages in record.json.
 
+  /// True when the record is intact (no problem found).
   bool ok() const { return problems.empty(); }
 };
 
