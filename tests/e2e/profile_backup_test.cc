@@ -27,6 +27,7 @@
 #include "e2e_support.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "profile_pair.h"
 #include "sotto/backup.h"
 #include "sotto/client.h"
 #include "testing/status_matchers.h"
@@ -38,10 +39,6 @@ namespace {
 using ::sotto::testing::StatusIs;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
-
-constexpr char kPassphrase[] = "a profile passphrase";
-constexpr char kTherapist[] = "dr-rivera-okafor";
-constexpr char kClient[] = "sam-whitfield";
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -63,33 +60,11 @@ long PeakRssKb() {
 }
 void ResetPeakRss() { std::ofstream("/proc/self/clear_refs") << "5"; }
 
-class ProfileBackupTest : public ::testing::Test {
+class ProfileBackupTest : public sotto::testing::ProfilePairTest {
  protected:
-  void SetUp() override {
-    // The bench sends thousands of messages in a row.
-    ASSERT_OK_AND_ASSIGN(server_, sotto::testing::ServerProcess::Start(
-                                      SOTTO_SERVER_BINARY, sotto::testing::RateLimitsOffArgs()));
-    ASSERT_OK_AND_ASSIGN(std::string code, sotto::testing::EnrolmentCode(*server_, kTherapist));
-    RegisterOptions options = Options(dir_.sub("t"));
-    options.handle = kTherapist;
-    options.role = Role::kTherapist;
-    options.enrolment_code = code;
-    ASSERT_OK_AND_ASSIGN(therapist_, Client::Register(options));
-    ASSERT_OK_AND_ASSIGN(Invite invite, therapist_->CreateInvite());
-    options = Options(dir_.sub("c"));
-    options.handle = kClient;
-    options.invite_code = invite.code;
-    ASSERT_OK_AND_ASSIGN(client_, Client::Register(options));
-  }
-
-  RegisterOptions Options(const std::string& dir) const {
-    RegisterOptions options;
-    options.server_address = server_->address();
-    options.profile_dir = dir;
-    options.passphrase = kPassphrase;
-    options.key_derivation = KeyDerivation::kFastForTestsOnly;
-    options.auto_lock_after = absl::InfiniteDuration();
-    return options;
+  // The bench sends thousands of messages in a row.
+  std::vector<std::string> ServerArgs() const override {
+    return sotto::testing::RateLimitsOffArgs();
   }
 
   RestoreOptions Restoring(const std::string& file, const std::string& key,
@@ -120,11 +95,6 @@ class ProfileBackupTest : public ::testing::Test {
     options.out_path = file;
     return client_->Backup(options);
   }
-
-  sotto::testing::TempDir dir_;
-  std::unique_ptr<sotto::testing::ServerProcess> server_;
-  std::unique_ptr<Client> therapist_;
-  std::unique_ptr<Client> client_;
 };
 
 // Compares what a person sees of each message.

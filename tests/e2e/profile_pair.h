@@ -48,8 +48,12 @@ class ProfilePairTest : public ::testing::Test {
   static constexpr char kTherapist[] = "dr-rivera-okafor";
   static constexpr char kClient[] = "sam-whitfield";
 
+  // Extra sotto-server flags for a fixture that needs them.
+  virtual std::vector<std::string> ServerArgs() const { return {}; }
+
   void SetUp() override {
-    ASSERT_OK_AND_ASSIGN(server_, ServerProcess::Start());
+    ASSERT_OK_AND_ASSIGN(server_,
+                         ServerProcess::Start(ServerProcess::kDefaultBinary, ServerArgs()));
     ASSERT_OK_AND_ASSIGN(std::string code, EnrolmentCode(*server_, kTherapist));
     RegisterOptions options = Options(therapist_dir());
     options.handle = kTherapist;
