@@ -6,7 +6,6 @@
 #include <string>
 #include <thread>
 
-#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "desk_fixture.h"
 #include "gmock/gmock.h"
@@ -50,74 +49,36 @@ TEST_F(DeskApiTest, StartsLockedWithoutPassphraseAndUnlocksFromThePage) {
 
 TEST_F(DeskApiTest, LockNowLocksTheApiAndTellsTheEventStream) {
   OpenSamsDesk();
-  std::string stream;
-  absl::Notification opened, saw_locked;
-  std::thread reader([&] {
-    Page listener(desk_->port());
-    listener.Open(Token(*desk_));
-    listener.http().Get("/api/events", listener.Headers(), [&](const char* data, size_t n) {
-      stream.append(data, n);
-      if (!opened.HasBeenNotified()) opened.Notify();
-      if (stream.find("event: locked") != std::string::npos) {
-        saw_locked.Notify();
-        return false;
-      }
-      return true;
-    });
-  });
-  ASSERT_TRUE(opened.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  Page listener(desk_->port());
+  ASSERT_TRUE(listener.Open(Token(*desk_)));
+  EventStream events(listener);
+  ASSERT_TRUE(events.WaitOpened());
   httplib::Result r = page_->Post("/api/lock");
   ASSERT_TRUE(r);
   EXPECT_EQ(Page::Body(r)["state"], "locked");
-  EXPECT_TRUE(saw_locked.WaitForNotificationWithTimeout(absl::Seconds(10))) << stream;
+  EXPECT_TRUE(events.WaitFor("event: locked", absl::Seconds(10))) << events.text();
   EXPECT_EQ(page_->Get("/api/conversations")->status, 423);
   EXPECT_EQ(page_->Post("/api/send", {{"to", "dr-rivera"}, {"text", "hi"}})->status, 423);
   desk_->Stop();
-  reader.join();
 }
 
 TEST_F(DeskApiTest, MessageFromAnotherProfileAppearsOnTheEventStream) {
   OpenSamsDesk();
   const std::string text = "live " + std::to_string(absl::ToUnixNanos(absl::Now()));
-  std::string stream;
-  absl::Notification opened, arrived;
-  std::thread reader([&] {
-    page_->http().Get("/api/events", page_->Headers(), [&](const char* data, size_t n) {
-      stream.append(data, n);
-      if (!opened.HasBeenNotified()) opened.Notify();
-      if (stream.find(text) != std::string::npos) {
-        arrived.Notify();
-        return false;
-      }
-      return true;
-    });
-  });
-  ASSERT_TRUE(opened.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EventStream events(*page_);
+  ASSERT_TRUE(events.WaitOpened());
   ASSERT_OK(rivera_->SendText("sam", text).status());
-  EXPECT_TRUE(arrived.WaitForNotificationWithTimeout(absl::Seconds(20))) << stream;
-  EXPECT_THAT(stream, HasSubstr("event: message\ndata: {"));
+  EXPECT_TRUE(events.WaitFor(text)) << events.text();
+  EXPECT_THAT(events.text(), HasSubstr("event: message\ndata: {"));
   desk_->Stop();
-  reader.join();
   // And it is in the conversation the page reads.
 }
 
 TEST_F(DeskApiTest, LiveEventsComeBackAfterTheServerRestarts) {
   OpenSamsDesk();
-  std::string stream;
-  absl::Notification opened, arrived;
   const std::string text = "after restart " + std::to_string(absl::ToUnixNanos(absl::Now()));
-  std::thread reader([&] {
-    page_->http().Get("/api/events", page_->Headers(), [&](const char* data, size_t n) {
-      stream.append(data, n);
-      if (!opened.HasBeenNotified()) opened.Notify();
-      if (stream.find(text) != std::string::npos) {
-        arrived.Notify();
-        return false;
-      }
-      return true;
-    });
-  });
-  ASSERT_TRUE(opened.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EventStream events(*page_);
+  ASSERT_TRUE(events.WaitOpened());
   // The desk's Listen dies with the server and is started again (backoff
   // from 1 s) once the server is back on the same address.
   server_->Kill();
@@ -125,8 +86,7 @@ TEST_F(DeskApiTest, LiveEventsComeBackAfterTheServerRestarts) {
   EXPECT_OK(server_->Restart(/*same_address=*/true));
   // Rivera's own channel may still be in gRPC's reconnect backoff from the
   // kill: its send then fails UNAVAILABLE at once (kept as not sent, it goes
-  // out with the next try; the stream needs the text once). No ASSERT here:
-  // returning with the reader thread running would abort the whole binary.
+  // out with the next try; the stream needs the text once).
   absl::Status sent;
   for (int i = 0; i < 40; ++i) {
     sent = rivera_->SendText("sam", text).status();
@@ -134,9 +94,8 @@ TEST_F(DeskApiTest, LiveEventsComeBackAfterTheServerRestarts) {
     absl::SleepFor(absl::Milliseconds(500));
   }
   EXPECT_OK(sent);
-  EXPECT_TRUE(arrived.WaitForNotificationWithTimeout(absl::Seconds(30))) << stream;
+  EXPECT_TRUE(events.WaitFor(text, absl::Seconds(30))) << events.text();
   desk_->Stop();
-  reader.join();
 }
 
 TEST_F(DeskApiTest, SendsAndReadsTheConversation) {
@@ -202,29 +161,16 @@ TEST_F(DeskApiTest, IdleAutoLockLocksThePageAndTellsTheEventStream) {
   ASSERT_NE(desk_, nullptr);
   page_ = std::make_unique<Page>(desk_->port());
   ASSERT_TRUE(page_->Open(Token(*desk_)));
-  std::string stream;
-  absl::Notification opened, saw_locked;
-  std::thread reader([&] {
-    page_->http().Get("/api/events", page_->Headers(), [&](const char* data, size_t n) {
-      stream.append(data, n);
-      if (!opened.HasBeenNotified()) opened.Notify();
-      if (stream.find("event: locked") != std::string::npos) {
-        saw_locked.Notify();
-        return false;
-      }
-      return true;
-    });
-  });
-  ASSERT_TRUE(opened.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EventStream events(*page_);
+  ASSERT_TRUE(events.WaitOpened());
   // GET /api/state does not count as use: asking does not keep it open.
   for (int i = 0; i < 5; ++i) page_->Get("/api/state");
-  EXPECT_TRUE(saw_locked.WaitForNotificationWithTimeout(absl::Seconds(15))) << stream;
+  EXPECT_TRUE(events.WaitFor("event: locked", absl::Seconds(15))) << events.text();
   EXPECT_EQ(Page::Body(page_->Get("/api/state"))["state"], "locked");
   httplib::Result locked = page_->Get("/api/conversations/dr-rivera");
   ASSERT_TRUE(locked);
   EXPECT_EQ(locked->status, 423);
   desk_->Stop();
-  reader.join();
 }
 
 TEST_F(DeskApiTest, SetupJoinsWithAnInvite) {

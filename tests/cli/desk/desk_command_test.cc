@@ -12,12 +12,10 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "absl/synchronization/notification.h"
 #include "desk_fixture.h"
 #include "gmock/gmock.h"
 
@@ -134,30 +132,13 @@ TEST_F(DeskCommandTest, LockUnlockAndSettingsFromTheCliReachThePage) {
   ASSERT_EQ(set_status, 0) << set_output;
   EXPECT_EQ(Page::Body(page.Get("/api/state"))["read_receipts"], false);
 
-  std::mutex mu;
-  std::string stream;
-  absl::Notification opened, saw_locked, saw_unlocked;
   Page listener(port);
   ASSERT_TRUE(listener.Open(token));
-  std::thread reader([&] {
-    listener.http().Get("/api/events", listener.Headers(), [&](const char* data, size_t n) {
-      std::lock_guard<std::mutex> lock(mu);
-      stream.append(data, n);
-      if (!opened.HasBeenNotified()) opened.Notify();
-      const size_t locked_at = stream.find("event: locked");
-      if (locked_at != std::string::npos && !saw_locked.HasBeenNotified()) saw_locked.Notify();
-      if (locked_at != std::string::npos &&
-          stream.find("event: unlocked", locked_at) != std::string::npos) {
-        saw_unlocked.Notify();
-        return false;
-      }
-      return true;
-    });
-  });
-  ASSERT_TRUE(opened.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EventStream events(listener);
+  ASSERT_TRUE(events.WaitOpened());
   auto [lock_status, lock_output] = RunShell(sotto + "lock </dev/null");
   ASSERT_EQ(lock_status, 0) << lock_output;
-  EXPECT_TRUE(saw_locked.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  EXPECT_TRUE(events.WaitFor("event: locked", absl::Seconds(5))) << events.text();
   EXPECT_EQ(Page::Body(page.Get("/api/state"))["state"], "locked");
   EXPECT_EQ(page.Get("/api/conversations")->status, 423);
 
@@ -166,14 +147,11 @@ TEST_F(DeskCommandTest, LockUnlockAndSettingsFromTheCliReachThePage) {
       RunShell(std::string("SOTTO_PASSPHRASE='") + kPassphrase + "' " + SOTTO_CLI_BINARY +
                " --profile '" + profile_ + "' links --json </dev/null");
   EXPECT_EQ(run_status, 0) << run_output;
-  EXPECT_TRUE(saw_unlocked.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  EXPECT_TRUE(events.WaitFor("event: unlocked", absl::Seconds(5))) << events.text();
   nlohmann::json state = Page::Body(page.Get("/api/state"));
   EXPECT_EQ(state["state"], "open");
   EXPECT_EQ(state["read_receipts"], false);
   EXPECT_EQ(StopDeskProcess(), 0);
-  reader.join();
-  std::lock_guard<std::mutex> lock(mu);
-  EXPECT_TRUE(saw_unlocked.HasBeenNotified()) << stream;
 }
 
 }  // namespace

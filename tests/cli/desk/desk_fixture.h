@@ -8,7 +8,10 @@
 
 #include <memory>
 #include <string>
+#include <thread>
 
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "desk_server.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
@@ -68,6 +71,63 @@ class Page {
   int port_;
   httplib::Client http_;
   std::string cookie_;
+};
+
+// A page's event stream (GET /api/events), read on a thread of its own
+// until the desk stops, the stream idles past the page's read timeout, or
+// this is destroyed (which waits for the next event or that timeout: stop
+// the desk first). `page` must outlive it.
+class EventStream {
+ public:
+  explicit EventStream(Page& page)
+      : thread_([this, &page] {
+          page.http().Get("/api/events", page.Headers(), [this](const char* data, size_t n) {
+            absl::MutexLock lock(&mu_);
+            text_.append(data, n);
+            opened_ = true;
+            return !stopping_;
+          });
+        }) {}
+  EventStream(const EventStream&) = delete;
+  EventStream& operator=(const EventStream&) = delete;
+  ~EventStream() {
+    {
+      absl::MutexLock lock(&mu_);
+      stopping_ = true;
+    }
+    thread_.join();
+  }
+
+  // True once the desk answered (the stream's first bytes arrived).
+  bool WaitOpened(absl::Duration timeout = absl::Seconds(10)) {
+    absl::MutexLock lock(&mu_);
+    return mu_.AwaitWithTimeout(absl::Condition(&opened_), timeout);
+  }
+  // True once the stream holds `needle` after the end of the previous
+  // needle found (so "locked" then "unlocked" means in that order).
+  bool WaitFor(const std::string& needle, absl::Duration timeout = absl::Seconds(20)) {
+    absl::MutexLock lock(&mu_);
+    auto found = [&] {
+      mu_.AssertHeld();
+      return text_.find(needle, from_) != std::string::npos;
+    };
+    if (!mu_.AwaitWithTimeout(absl::Condition(&found), timeout)) return false;
+    from_ = text_.find(needle, from_) + needle.size();
+    return true;
+  }
+  // Everything read so far (for failure messages).
+  std::string text() const {
+    absl::MutexLock lock(&mu_);
+    return text_;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  std::string text_ ABSL_GUARDED_BY(mu_);
+  size_t from_ ABSL_GUARDED_BY(mu_) = 0;
+  bool opened_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;  // last: starts once the rest is ready
 };
 
 class DeskTest : public ::testing::Test {

@@ -6,7 +6,6 @@
 #include <string>
 #include <thread>
 
-#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "desk_fixture.h"
 #include "gmock/gmock.h"
@@ -80,24 +79,11 @@ TEST_F(DeskRoutesTest, TherapistInvitesSetsPolicyAndWorksTheQueue) {
   RegisterOptions kim = Options("kim");
   kim.invite_code = made["code"];
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Client> kim_client, Client::Register(kim));
-  std::string stream;
-  absl::Notification opened, queue_changed;
-  std::thread reader([&] {
-    page_->http().Get("/api/events", page_->Headers(), [&](const char* data, size_t n) {
-      stream.append(data, n);
-      if (!opened.HasBeenNotified()) opened.Notify();
-      if (stream.find("event: queue") != std::string::npos) {
-        queue_changed.Notify();
-        return false;
-      }
-      return true;
-    });
-  });
-  ASSERT_TRUE(opened.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EventStream events(*page_);
+  ASSERT_TRUE(events.WaitOpened());
   ASSERT_OK(kim_client->SendText("dr-lee", "hello").status());
-  EXPECT_TRUE(queue_changed.WaitForNotificationWithTimeout(absl::Seconds(20))) << stream;
+  EXPECT_TRUE(events.WaitFor("event: queue")) << events.text();
   desk_->Stop();
-  reader.join();
 }
 
 TEST_F(DeskRoutesTest, QueueSnoozeAndClose) {
