@@ -55,7 +55,7 @@ absl::StatusOr<std::unique_ptr<StoreStack>> StoreStack::Open(const StoreStackOpt
   Clock* clock = options.clock != nullptr ? options.clock : SystemClock::Get();
   // After RocksDB: its lock keeps a second server from racing us to create
   // the key file.
-  const KeyFilePaths keys = ResolveKeyFilePaths(options.data_dir, {options.audit_key_file, ""});
+  const KeyFilePaths keys = ResolveKeyFilePaths(options.data_dir, {options.audit_key_file, "", ""});
   absl::StatusOr<std::unique_ptr<AuditLog>> audit =
       AuditLog::Open(stack->base_.get(), clock, AuditKeyFile(keys.audit_key));
   if (!audit.ok()) return audit.status();

@@ -112,7 +112,8 @@ std::vector<absl::Status> Check(const ServeConfig& config) {
   const rpc::ServerOptions& o = config.server;
   std::vector<absl::Status> errors = {rpc::SottoServer::ValidateOptions(o),
                                       CheckDataDir(o.data_dir)};
-  const KeyFilePaths keys = ResolveKeyFilePaths(o.data_dir, {o.audit_key_file, o.code_pepper_file});
+  const KeyFilePaths keys =
+      ResolveKeyFilePaths(o.data_dir, {o.audit_key_file, o.code_pepper_file, ""});
   errors.push_back(CheckKeyFile("--audit-key-file", keys.audit_key));
   errors.push_back(CheckKeyFile("--code-pepper-file", keys.code_pepper));
   if (!o.tls_cert_pem.empty()) errors.push_back(CheckTlsPair(o.tls_cert_pem, o.tls_key_pem));

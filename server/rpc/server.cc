@@ -240,7 +240,7 @@ absl::Status SottoServer::Parts::OpenDomain(const ServerOptions& options, Clock*
   storage = *std::move(opened);
   Store* const db = storage->store();
   const KeyFilePaths key_files =
-      ResolveKeyFilePaths(options.data_dir, {options.audit_key_file, options.code_pepper_file});
+      ResolveKeyFilePaths(options.data_dir, {options.audit_key_file, options.code_pepper_file, ""});
   // Made whenever missing: codes stored under a lost pepper just stop
   // working, which their expiry would do anyway.
   SOTTO_ASSIGN_OR_RETURN(SecretKey pepper, LoadKeyFile(key_files.code_pepper, /*create=*/true));
@@ -295,7 +295,8 @@ void SottoServer::Parts::MakeServices(const ServerOptions& options, Clock* clock
   queue_service = std::make_unique<QueueService>(gate.get(), conversations.get());
   operator_service = std::make_unique<OperatorService>(
       enrolment.get(), audit, accounts.get(), &stats, db, pool.get(), &last_seen, options.data_dir,
-      ResolveKeyFilePaths(options.data_dir, {options.audit_key_file, options.code_pepper_file}));
+      ResolveKeyFilePaths(options.data_dir,
+                          {options.audit_key_file, options.code_pepper_file, ""}));
 }
 
 absl::Status SottoServer::Parts::MakeNotifications(const ServerOptions& options) {
