@@ -114,6 +114,8 @@ void DiskSpace::Poll() {
   }
   uint64_t free = *measured;
   if (unflushed_) {
+    // Called under mu_ on purpose: CountUnflushed(nullptr) then waits for a
+    // call in flight, so the store can be destroyed after it (StoreStack).
     const uint64_t pending = unflushed_();
     free = free > pending ? free - pending : 0;
   }
