@@ -1,7 +1,6 @@
 #include "json_output.h"
 
 #include "absl/strings/escaping.h"
-#include "absl/strings/str_replace.h"
 #include "json_writer.h"
 #include "output.h"
 #include "time_parse.h"
@@ -31,7 +30,7 @@ void WriteMessage(JsonWriter& w, const Message& m) {
   w.String(m.kind == MessageKind::kLetter ? "letter" : "text");
   w.Key("state");
   // One word per value, as every enumeration here ("not sent" -> "not_sent").
-  w.String(absl::StrReplaceAll(StateName(m.state), {{" ", "_"}}));
+  w.String(DeliveryStateName(m.state));
   w.Time("server_time", m.server_time_ms);
   w.Time("sent_at", m.sent_at_ms);
   OptionalString(w, "subject", m.subject);

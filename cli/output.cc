@@ -89,23 +89,8 @@ std::string When(absl::Time t) { return FormatWhen(t, LocalZone(), absl::Now());
 std::string ShortId(absl::string_view id) { return std::string(id.substr(0, 8)); }
 
 const char* StateName(DeliveryState state) {
-  switch (state) {
-    case DeliveryState::kScheduled:
-      return "scheduled";
-    case DeliveryState::kSent:
-      return "sent";
-    case DeliveryState::kDelivered:
-      return "delivered";
-    case DeliveryState::kRead:
-      return "read";
-    case DeliveryState::kCancelled:
-      return "cancelled";
-    case DeliveryState::kNotSent:
-      return "not sent";
-    case DeliveryState::kFailed:
-      return "failed";
-  }
-  return "sent";
+  // For people: the one two-word state reads better with a space.
+  return state == DeliveryState::kNotSent ? "not sent" : DeliveryStateName(state);
 }
 
 const char* StateName(ConversationState state) {

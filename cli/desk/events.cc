@@ -17,7 +17,7 @@ constexpr size_t kMaxPendingBytes = 4 << 20;
 std::string ReceiptJson(const ReceiptEvent& receipt) {
   return absl::StrCat("{\"message_id\": ", cli::JsonString(receipt.message_id),
                       ", \"peer\": ", cli::JsonString(receipt.peer),
-                      ", \"state\": ", cli::JsonString(cli::StateName(receipt.state)), "}");
+                      ", \"state\": ", cli::JsonString(DeliveryStateName(receipt.state)), "}");
 }
 
 std::string NoticeJson(const IdentityNotice& notice) {

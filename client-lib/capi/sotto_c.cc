@@ -114,7 +114,13 @@ const char* sotto_status_name(int status) {
   return kNames[status];
 }
 
-void sotto_free_string(char* s) { std::free(s); }
+void sotto_free_string(char* s) {
+  // Some of these strings are secrets (a recovery key, a message's text):
+  // none is left in freed memory for the next allocation to find.
+  if (s == nullptr) return;
+  ::explicit_bzero(s, std::strlen(s));
+  std::free(s);
+}
 
 // ---- options ----
 

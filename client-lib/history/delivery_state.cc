@@ -67,3 +67,27 @@ DeliveryState ReportedState(DeliveryState state, int64_t server_time_ms, int64_t
 }
 
 }  // namespace sotto::client::history
+
+namespace sotto {
+
+const char* DeliveryStateName(DeliveryState state) {
+  switch (state) {
+    case DeliveryState::kScheduled:
+      return "scheduled";
+    case DeliveryState::kSent:
+      return "sent";
+    case DeliveryState::kDelivered:
+      return "delivered";
+    case DeliveryState::kRead:
+      return "read";
+    case DeliveryState::kCancelled:
+      return "cancelled";
+    case DeliveryState::kNotSent:
+      return "not_sent";
+    case DeliveryState::kFailed:
+      return "failed";
+  }
+  return "unknown";
+}
+
+}  // namespace sotto

@@ -29,26 +29,6 @@ struct Prepared {
   std::string fingerprint;
 };
 
-const char* StateName(DeliveryState state) {
-  switch (state) {
-    case DeliveryState::kScheduled:
-      return "scheduled";
-    case DeliveryState::kSent:
-      return "sent";
-    case DeliveryState::kDelivered:
-      return "delivered";
-    case DeliveryState::kRead:
-      return "read";
-    case DeliveryState::kCancelled:
-      return "cancelled";
-    case DeliveryState::kNotSent:
-      return "not_sent";
-    case DeliveryState::kFailed:
-      return "failed";
-  }
-  return "unknown";
-}
-
 RecordMessage ToRecord(const Message& m, const std::string& self) {
   RecordMessage r;
   r.id = m.id;
@@ -62,7 +42,7 @@ RecordMessage ToRecord(const Message& m, const std::string& self) {
   r.thread_id = m.thread_id;
   r.server_time_ms = m.server_time_ms;
   r.sent_at_ms = m.sent_at_ms;
-  r.state = StateName(m.state);
+  r.state = DeliveryStateName(m.state);
   return r;
 }
 

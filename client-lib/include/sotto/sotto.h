@@ -122,7 +122,8 @@ typedef enum sotto_status {
 SOTTO_EXPORT const char* sotto_status_name(int status);
 
 /** Frees a string the library returned through a `char**` (error messages,
- * invite codes, handles). NULL is fine. The one function for every char*. */
+ * invite codes, handles, message texts, recovery keys), wiping it first.
+ * NULL is fine. The one function for every char*. */
 SOTTO_EXPORT void sotto_free_string(char* s);
 
 /* ---- enums (same values as sotto/types.h) ----------------------------- */

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "sotto/export.h"
 
 namespace sotto {
 
@@ -43,6 +44,12 @@ enum class DeliveryState {
   /// retried by itself; RetryUnsent retries it, CancelScheduled discards it.
   kFailed = 7,
 };
+
+/// The state's stable lower-case name, as JSON output and clinical-record
+/// exports write it: "scheduled", "sent", "delivered", "read", "cancelled",
+/// "not_sent" or "failed" ("unknown" for a value outside the enum). Never
+/// null; the string is static.
+SOTTO_EXPORT const char* DeliveryStateName(DeliveryState state);
 
 /// One message in a conversation, as this device knows it.
 struct Message {
