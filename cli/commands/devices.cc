@@ -17,6 +17,7 @@
 #include "qr.h"
 #include "sanitize.h"
 #include "secret.h"
+#include "terminal.h"
 
 namespace sotto::cli {
 namespace {
