@@ -103,9 +103,9 @@ absl::Status RemoveDevice(Context& context, const std::string& which) {
     const bool by_id = absl::SimpleAtoi(which, &id) && id == d.device_id;
     if (by_id || (!d.name.empty() && d.name == which)) {
       if (target != nullptr && target != &d) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("more than one device is called \"", ForTerminal(which, false),
-                         "\": give its id (sotto devices)"));
+        return absl::InvalidArgumentError(absl::StrCat("more than one device is called \"",
+                                                       ForTerminal(which, false),
+                                                       "\": give its id (sotto devices)"));
       }
       target = &d;
     }
@@ -128,8 +128,8 @@ absl::Status RemoveDevice(Context& context, const std::string& which) {
 
 }  // namespace
 
-absl::Status InitFromLinkCode(Context& context, const std::string& server,
-                              const std::string& code, const std::string& device_name) {
+absl::Status InitFromLinkCode(Context& context, const std::string& server, const std::string& code,
+                              const std::string& device_name) {
   absl::StatusOr<TlsPems> pems = context.ReadTls();
   if (!pems.ok()) return pems.status();
   absl::StatusOr<std::string> passphrase = Passphrase(/*confirm=*/true);
@@ -164,10 +164,10 @@ void RegisterDeviceCommands(CLI::App& app, Context& context) {
   devices->callback(
       [&context, json] { context.Then([&context, json] { return Devices(context, *json); }); });
 
-  CLI::App* link = app.add_subcommand(
-      "link-device",
-      "Show a one-time code (and QR) that lets a new device join this account "
-      "(`sotto init --link CODE` there), and wait for it");
+  CLI::App* link =
+      app.add_subcommand("link-device",
+                         "Show a one-time code (and QR) that lets a new device join this account "
+                         "(`sotto init --link CODE` there), and wait for it");
   link->callback([&context] { context.Then([&context] { return LinkDevice(context); }); });
 
   CLI::App* remove = app.add_subcommand(

@@ -132,8 +132,7 @@ absl::Status SendProvisioning(ProfileSession& s, const std::vector<std::string>&
   }
   if (options.on_progress) options.on_progress(LinkStage::kSendingKeys);
   WipedMessage plain;
-  absl::Status filled =
-      FillProvisioning(s, contacts, slot.link_token(), options, plain.message);
+  absl::Status filled = FillProvisioning(s, contacts, slot.link_token(), options, plain.message);
   Wipe(*slot.mutable_link_token());
   if (!filled.ok()) {
     Wipe(code.secret);
@@ -169,8 +168,7 @@ absl::StatusOr<std::string> FetchSealed(transport::Connection& connection, const
   }
   const absl::Time give_up = absl::Now() + options.wait_at_most;
   while (true) {
-    absl::StatusOr<v1::FetchLinkResponseResponse> got =
-        connection.FetchLinkResponse(code.slot_id);
+    absl::StatusOr<v1::FetchLinkResponseResponse> got = connection.FetchLinkResponse(code.slot_id);
     if (!got.ok()) return got.status();
     if (got->ready()) return std::move(*got->mutable_ciphertext());
     if (absl::Now() >= give_up) {
@@ -196,7 +194,8 @@ absl::StatusOr<WipedMessage> OpenMessage(const LinkCode& code, const EphemeralKe
   if (m.link_token().size() != kLinkTokenBytes) {
     return absl::DataLossError("the provisioning message carries no valid link token");
   }
-  if (m.role() != static_cast<int>(Role::kClient) && m.role() != static_cast<int>(Role::kTherapist)) {
+  if (m.role() != static_cast<int>(Role::kClient) &&
+      m.role() != static_cast<int>(Role::kTherapist)) {
     return absl::DataLossError(absl::StrCat("the provisioning message names role ", m.role()));
   }
   return out;
@@ -259,9 +258,9 @@ absl::StatusOr<Joined> JoinProfile(const JoinOptions& options,
   profile.set_tls_ca_pem(options.tls_ca_pem);
   profile.set_tls_system_roots(options.tls_system_roots);
   Joined joined;
-  SOTTO_ASSIGN_OR_RETURN(v1::LinkRequest request,
-                         MakeKeys(m, *engine, profile, options,
-                                  absl::ToUnixMillis(clock->Now()), joined.contacts));
+  SOTTO_ASSIGN_OR_RETURN(
+      v1::LinkRequest request,
+      MakeKeys(m, *engine, profile, options, absl::ToUnixMillis(clock->Now()), joined.contacts));
   absl::StatusOr<v1::LinkResponse> linked = connection.Link(request);
   Wipe(*request.mutable_link_token());
   Wipe(*request.mutable_device_secret());
@@ -272,21 +271,23 @@ absl::StatusOr<Joined> JoinProfile(const JoinOptions& options,
   }
   profile.set_device_id(linked->device_id());
   if (absl::Status saved = store->Apply(
-          {ProfileWrite(profile), storage::Write{storage::Space::kMeta,
-                                                 history::kMessageIndexReadyKey, "1"}});
+          {ProfileWrite(profile),
+           storage::Write{storage::Space::kMeta, history::kMessageIndexReadyKey, "1"}});
       !saved.ok()) {
-    return absl::Status(saved.code(),
-                        absl::StrCat("the server linked this device (", m.handle(), " device ",
-                                     linked->device_id(), ") but saving the profile failed: ",
-                                     saved.message(), ". Remove the device from another one "
-                                     "(`sotto remove-device ", linked->device_id(), "`)"));
+    return absl::Status(
+        saved.code(),
+        absl::StrCat("the server linked this device (", m.handle(), " device ", linked->device_id(),
+                     ") but saving the profile failed: ", saved.message(),
+                     ". Remove the device from another one "
+                     "(`sotto remove-device ",
+                     linked->device_id(), "`)"));
   }
   if (m.has_history() && !m.history().transfer_id().empty()) {
     joined.history = HistoryTicket{m.history().transfer_id(), m.history().key()};
   }
-  joined.session = std::make_unique<ProfileSession>(std::move(store), std::move(engine),
-                                                    std::move(profile), options.server_address,
-                                                    tls, std::move(clock));
+  joined.session =
+      std::make_unique<ProfileSession>(std::move(store), std::move(engine), std::move(profile),
+                                       options.server_address, tls, std::move(clock));
   return joined;
 }
 

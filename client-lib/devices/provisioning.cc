@@ -118,9 +118,9 @@ absl::StatusOr<LinkCode> ParseLinkCode(absl::string_view text) {
                      ": copy the whole code shown by `sotto link-device`"));
   }
   if (static_cast<uint8_t>(raw[0]) != kCodeVersion) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the link code has version ", static_cast<int>(static_cast<uint8_t>(raw[0])),
-        "; this sotto understands version ", kCodeVersion, ": update it"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("the link code has version ", static_cast<int>(static_cast<uint8_t>(raw[0])),
+                     "; this sotto understands version ", kCodeVersion, ": update it"));
   }
   LinkCode code{raw.substr(1, kSlotIdBytes), raw.substr(1 + kSlotIdBytes)};
   Wipe(raw);
@@ -192,14 +192,14 @@ absl::StatusOr<std::string> SealProvisioning(const LinkCode& code,
   Wipe(*shared);
   std::string nonce(kNonceBytes, '\0');
   randombytes_buf(nonce.data(), nonce.size());
-  std::string out = absl::StrCat(std::string(1, static_cast<char>(kSealedVersion)),
-                                 ours.public_key(), nonce);
+  std::string out =
+      absl::StrCat(std::string(1, static_cast<char>(kSealedVersion)), ours.public_key(), nonce);
   const size_t head = out.size();
   out.resize(head + plaintext.size() + kTagBytes);
   unsigned long long written = 0;
-  crypto_aead_xchacha20poly1305_ietf_encrypt(
-      U(out) + head, &written, U(plaintext), plaintext.size(), U(p.ad), p.ad.size(), nullptr,
-      U(nonce), U(p.key));
+  crypto_aead_xchacha20poly1305_ietf_encrypt(U(out) + head, &written, U(plaintext),
+                                             plaintext.size(), U(p.ad), p.ad.size(), nullptr,
+                                             U(nonce), U(p.key));
   out.resize(head + written);
   return out;
 }
@@ -212,10 +212,9 @@ absl::StatusOr<std::string> OpenProvisioning(const LinkCode& code, const Ephemer
         absl::StrCat("the provisioning message is too short (", sealed.size(), " bytes)"));
   }
   if (static_cast<uint8_t>(sealed[0]) != kSealedVersion) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the provisioning message has version ",
-                     static_cast<int>(static_cast<uint8_t>(sealed[0])), "; expected ",
-                     kSealedVersion, ": update sotto on both devices"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the provisioning message has version ", static_cast<int>(static_cast<uint8_t>(sealed[0])),
+        "; expected ", kSealedVersion, ": update sotto on both devices"));
   }
   const absl::string_view theirs = sealed.substr(1, kX25519Bytes);
   const absl::string_view nonce = sealed.substr(1 + kX25519Bytes, kNonceBytes);
@@ -226,9 +225,8 @@ absl::StatusOr<std::string> OpenProvisioning(const LinkCode& code, const Ephemer
   Wipe(*shared);
   std::string plain(body.size() - kTagBytes, '\0');
   unsigned long long written = 0;
-  if (crypto_aead_xchacha20poly1305_ietf_decrypt(U(plain), &written, nullptr, U(body),
-                                                 body.size(), U(p.ad), p.ad.size(), U(nonce),
-                                                 U(p.key)) != 0) {
+  if (crypto_aead_xchacha20poly1305_ietf_decrypt(U(plain), &written, nullptr, U(body), body.size(),
+                                                 U(p.ad), p.ad.size(), U(nonce), U(p.key)) != 0) {
     return absl::DataLossError(
         "the provisioning message does not open with this code: it was not made by the device "
         "that showed the code (the server or someone else substituted it, or it was damaged). "

@@ -35,9 +35,9 @@ absl::StatusOr<Engine::IdentityKeyPair> Engine::ExportIdentityKeyPair() {
 
 absl::Status Engine::ImportIdentity(const IdentityKeyPair& pair) {
   if (pair.public_key.size() != kPublicKeyBytes || pair.private_key.size() != kPrivateKeyBytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "an identity key pair is ", kPublicKeyBytes, " + ", kPrivateKeyBytes, " bytes, got ",
-        pair.public_key.size(), " + ", pair.private_key.size()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("an identity key pair is ", kPublicKeyBytes, " + ", kPrivateKeyBytes,
+                     " bytes, got ", pair.public_key.size(), " + ", pair.private_key.size()));
   }
   std::lock_guard<std::recursive_mutex> lock(impl_->mu);
   constexpr absl::string_view kWhat = "importing the account's identity";

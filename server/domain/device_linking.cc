@@ -31,8 +31,8 @@ absl::Status DeleteUnder(Store* store, Table table, absl::string_view prefix, Wr
 
 absl::Status Accounts::ValidateDeviceName(absl::string_view name) {
   if (name.size() > kMaxDeviceNameBytes) {
-    return absl::InvalidArgumentError(absl::StrCat("name must be at most ", kMaxDeviceNameBytes,
-                                                   " bytes, got ", name.size()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("name must be at most ", kMaxDeviceNameBytes, " bytes, got ", name.size()));
   }
   for (unsigned char c : name) {
     // Control characters would let a name rewrite the terminal that lists it.
@@ -54,18 +54,17 @@ absl::StatusOr<uint32_t> Accounts::LinkDevice(absl::string_view handle, uint32_t
                                                      kMaxDevicesPerUser, ")"));
   }
   if (devices.empty()) return absl::NotFoundError(absl::StrCat("user ", handle, " has no device"));
-  SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> account_key,
-                         store_->Get(Table::kPreKeys,
-                                     keys::IdentityKey(handle, devices.front().device_id)));
+  SOTTO_ASSIGN_OR_RETURN(
+      std::optional<std::string> account_key,
+      store_->Get(Table::kPreKeys, keys::IdentityKey(handle, devices.front().device_id)));
   if (!account_key || *account_key != device.keys.identity_key) {
     return absl::InvalidArgumentError(
         "keys.identity_key is not the account's identity key: a linked device shares it");
   }
   const uint32_t device_id = devices.back().device_id + 1;
-  SOTTO_ASSIGN_OR_RETURN(WriteBatch batch,
-                         NewDeviceBatch(handle, device_id, device.device_secret,
-                                        device.registration_id, device.keys, device.name,
-                                        device.linked_at_ms));
+  SOTTO_ASSIGN_OR_RETURN(WriteBatch batch, NewDeviceBatch(handle, device_id, device.device_secret,
+                                                          device.registration_id, device.keys,
+                                                          device.name, device.linked_at_ms));
   AddAudit(batch,
            {audit::kDeviceLinked, absl::StrCat(handle, ".", linked_by), std::string(handle),
             absl::StrCat("device=", device_id)},
@@ -95,7 +94,8 @@ absl::Status Accounts::RemoveDevice(const AuthenticatedDevice& caller, uint32_t 
   for (Table t : {Table::kPreKeys, Table::kQueues, Table::kQueueMeta}) {
     SOTTO_RETURN_IF_ERROR(DeleteUnder(store_, t, keys::Device(h, device_id), batch));
   }
-  AddAudit(batch, {audit::kDeviceRemoved, AuditActor(caller), h, absl::StrCat("device=", device_id)},
+  AddAudit(batch,
+           {audit::kDeviceRemoved, AuditActor(caller), h, absl::StrCat("device=", device_id)},
            call);
   return store_->Write(batch, Durability::kSynced);
 }

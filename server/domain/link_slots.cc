@@ -69,10 +69,9 @@ absl::StatusOr<LinkSlots::Created> LinkSlots::Create(const AuthenticatedDevice& 
   size_t open = 0;
   for (const auto& [unused, slot] : slots_) open += slot.handle == owner.handle ? 1 : 0;
   if (open >= kMaxOpenLinkSlotsPerAccount) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("account ", owner.handle, " already has ", open,
-                     " link codes open (at most ", kMaxOpenLinkSlotsPerAccount,
-                     "); use or cancel one, or wait for it to expire"));
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "account ", owner.handle, " already has ", open, " link codes open (at most ",
+        kMaxOpenLinkSlotsPerAccount, "); use or cancel one, or wait for it to expire"));
   }
   if (slots_.size() >= kMaxLinkSlots) {
     return absl::ResourceExhaustedError("too many device linkings in progress; retry later");
@@ -120,9 +119,8 @@ absl::Status LinkSlots::PutResponse(const AuthenticatedDevice& owner, absl::stri
                                     std::string ciphertext) {
   if (absl::Status s = CheckSize("slot_id", slot_id, kLinkSlotIdBytes); !s.ok()) return s;
   if (ciphertext.empty() || ciphertext.size() > kMaxProvisioningBytes) {
-    return absl::InvalidArgumentError(absl::StrCat("ciphertext must be 1..",
-                                                   kMaxProvisioningBytes, " bytes, got ",
-                                                   ciphertext.size()));
+    return absl::InvalidArgumentError(absl::StrCat("ciphertext must be 1..", kMaxProvisioningBytes,
+                                                   " bytes, got ", ciphertext.size()));
   }
   absl::MutexLock lock(&mu_);
   Slot* slot = Find(slot_id, &owner);

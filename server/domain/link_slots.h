@@ -74,7 +74,7 @@ class LinkSlots {
   absl::Status Cancel(const AuthenticatedDevice& owner, absl::string_view slot_id);
 
   struct Grant {
-    std::string handle;  // the account the token admits to
+    std::string handle;      // the account the token admits to
     uint32_t linked_by = 0;  // the device that opened the slot
   };
   // Uses up `link_token`: the slot is closed whatever the caller does next.

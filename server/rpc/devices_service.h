@@ -19,7 +19,10 @@ namespace sotto::server::rpc {
 class DevicesService final : public sotto::v1::Devices::CallbackService {
  public:
   DevicesService(CallGate* gate, LinkSlots* slots, LastSeen* last_seen, Clock* clock)
-      : gate_(gate), accounts_(&gate->accounts()), slots_(slots), last_seen_(last_seen),
+      : gate_(gate),
+        accounts_(&gate->accounts()),
+        slots_(slots),
+        last_seen_(last_seen),
         clock_(clock) {}
   DevicesService(const DevicesService&) = delete;
   DevicesService& operator=(const DevicesService&) = delete;

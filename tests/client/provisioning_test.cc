@@ -75,8 +75,7 @@ TEST(ProvisioningTest, SealedMessageOpensOnlyForTheCodeAndThePostedKey) {
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("substituted")));
   ASSERT_OK_AND_ASSIGN(std::string forged,
                        SealProvisioning(Code('x'), new_device.public_key(), "forged keys"));
-  EXPECT_THAT(OpenProvisioning(Code(), new_device, forged),
-              StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(OpenProvisioning(Code(), new_device, forged), StatusIs(absl::StatusCode::kDataLoss));
   EphemeralKey someone_else;
   EXPECT_THAT(OpenProvisioning(Code(), someone_else, sealed),
               StatusIs(absl::StatusCode::kDataLoss));

@@ -171,15 +171,14 @@ TEST_F(LinkedDevicesTest, AnAnswerNotMadeWithTheCodeIsRefusedAndNothingIsSent) {
   post.set_slot_id(code.slot_id);
   client::devices::EphemeralKey server_key;
   post.set_ephemeral_public_key(server_key.public_key());
-  post.set_mac(client::devices::RequestMac({code.slot_id, std::string(16, 'g')},
-                                           server_key.public_key()));
+  post.set_mac(
+      client::devices::RequestMac({code.slot_id, std::string(16, 'g')}, server_key.public_key()));
   ASSERT_OK(raw.PostLinkRequest(post));
   linking->thread.join();
   EXPECT_THAT(linking->result,
               StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("substituted")));
   // The slot is closed: nothing waits for the server to fetch.
-  EXPECT_THAT(raw.FetchLinkResponse(code.slot_id).status(),
-              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(raw.FetchLinkResponse(code.slot_id).status(), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(Names(*therapist_), ElementsAre("1: *"));
 }
 

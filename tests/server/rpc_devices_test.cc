@@ -17,8 +17,8 @@ class RpcDevicesTest : public RpcFakeClockTest {
 
   v1::CreateLinkSlotResponse OpenSlot(const User& owner) {
     v1::CreateLinkSlotResponse slot;
-    grpc::Status s = devices_->CreateLinkSlot(Ctx(owner.Header()).get(),
-                                              v1::CreateLinkSlotRequest(), &slot);
+    grpc::Status s =
+        devices_->CreateLinkSlot(Ctx(owner.Header()).get(), v1::CreateLinkSlotRequest(), &slot);
     EXPECT_TRUE(s.ok()) << Describe(s);
     return slot;
   }
@@ -86,8 +86,7 @@ class RpcDevicesTest : public RpcFakeClockTest {
 
   std::vector<std::string> DeviceNames(const User& owner) {
     v1::ListDevicesResponse listed;
-    grpc::Status s =
-        devices_->List(Ctx(owner.Header()).get(), v1::ListDevicesRequest(), &listed);
+    grpc::Status s = devices_->List(Ctx(owner.Header()).get(), v1::ListDevicesRequest(), &listed);
     EXPECT_TRUE(s.ok()) << Describe(s);
     std::vector<std::string> out;
     for (const v1::DeviceInfo& d : listed.devices()) {
@@ -135,7 +134,8 @@ TEST_F(RpcDevicesTest, TheRelayCarriesKeyAndCiphertextAndLinkAddsANamedDevice) {
   EXPECT_THAT(DeviceNames(ana), ElementsAre("1:", "2:office desktop"));
   // The new device's own credentials work at once.
   v1::WhoAmIResponse who;
-  const std::string header2 = absl::StrCat("Sotto ana.2:", absl::BytesToHexString(std::string(32, 'n')));
+  const std::string header2 =
+      absl::StrCat("Sotto ana.2:", absl::BytesToHexString(std::string(32, 'n')));
   ASSERT_TRUE(accounts_->WhoAmI(Ctx(header2).get(), v1::WhoAmIRequest(), &who).ok());
   EXPECT_EQ(who.device_id(), 2u);
 }
@@ -185,14 +185,16 @@ TEST_F(RpcDevicesTest, MalformedAndOversizedRequestsNameTheField) {
   EXPECT_THAT(Post(slot.slot_id(), std::string(32, 'k'), std::string(33, 'm')),
               GrpcIs(grpc::StatusCode::INVALID_ARGUMENT, "mac must be 32"));
   ASSERT_TRUE(Post(slot.slot_id()).ok());
-  EXPECT_THAT(Put(ana, slot.slot_id(), ""), GrpcIs(grpc::StatusCode::INVALID_ARGUMENT, "ciphertext"));
+  EXPECT_THAT(Put(ana, slot.slot_id(), ""),
+              GrpcIs(grpc::StatusCode::INVALID_ARGUMENT, "ciphertext"));
   EXPECT_THAT(Put(ana, slot.slot_id(), std::string(kMaxProvisioningBytes + 1, 'x')),
               GrpcIs(grpc::StatusCode::INVALID_ARGUMENT, "ciphertext must be 1..262144"));
   v1::FetchLinkResponseResponse fetched;
   EXPECT_THAT(Fetch("", &fetched), GrpcIs(grpc::StatusCode::INVALID_ARGUMENT, "slot_id"));
 
   v1::LinkRequest bad_name = LinkRequestFor(ana, slot.link_token(), std::string(65, 'n'));
-  EXPECT_THAT(Link(bad_name), GrpcIs(grpc::StatusCode::INVALID_ARGUMENT, "name must be at most 64"));
+  EXPECT_THAT(Link(bad_name),
+              GrpcIs(grpc::StatusCode::INVALID_ARGUMENT, "name must be at most 64"));
   v1::LinkRequest control = LinkRequestFor(ana, slot.link_token(), "desk\x1b[2J");
   EXPECT_THAT(Link(control), GrpcIs(grpc::StatusCode::INVALID_ARGUMENT, "control characters"));
   v1::LinkRequest short_secret = LinkRequestFor(ana, slot.link_token());
@@ -203,8 +205,8 @@ TEST_F(RpcDevicesTest, MalformedAndOversizedRequestsNameTheField) {
   v1::LinkRequest other_key = LinkRequestFor(ana, slot.link_token());
   sotto::testing::SignalTestKeys stranger;
   other_key.mutable_keys()->set_identity_key(stranger.identity_key());
-  EXPECT_THAT(Link(other_key), GrpcIs(grpc::StatusCode::INVALID_ARGUMENT,
-                                      "not the account's identity key"));
+  EXPECT_THAT(Link(other_key),
+              GrpcIs(grpc::StatusCode::INVALID_ARGUMENT, "not the account's identity key"));
   EXPECT_THAT(DeviceNames(ana), ElementsAre("1:"));
 }
 
@@ -220,9 +222,9 @@ TEST_F(RpcDevicesTest, AuthenticatedCallsRefuseCallersWithoutCredentials) {
   EXPECT_EQ(devices_->Remove(Ctx("").get(), remove, &removed).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
   v1::CreateLinkSlotResponse created;
-  EXPECT_EQ(devices_->CreateLinkSlot(Ctx("").get(), v1::CreateLinkSlotRequest(), &created)
-                .error_code(),
-            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(
+      devices_->CreateLinkSlot(Ctx("").get(), v1::CreateLinkSlotRequest(), &created).error_code(),
+      grpc::StatusCode::UNAUTHENTICATED);
   v1::GetLinkRequestRequest get;
   get.set_slot_id(slot.slot_id());
   v1::GetLinkRequestResponse got;
@@ -327,8 +329,7 @@ TEST_F(RpcDevicesTest, AnAccountHasAtMostThreeOpenCodes) {
   User ana = Register("ana");
   for (int i = 0; i < 3; ++i) OpenSlot(ana);
   v1::CreateLinkSlotResponse slot;
-  EXPECT_THAT(devices_->CreateLinkSlot(Ctx(ana.Header()).get(), v1::CreateLinkSlotRequest(),
-                                       &slot),
+  EXPECT_THAT(devices_->CreateLinkSlot(Ctx(ana.Header()).get(), v1::CreateLinkSlotRequest(), &slot),
               GrpcIs(grpc::StatusCode::RESOURCE_EXHAUSTED, "link codes open"));
 }
 
