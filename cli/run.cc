@@ -37,6 +37,7 @@ void RegisterCommands(CLI::App& app, Context& context) {
   RegisterDeskDataCommands(app, context);
   RegisterRecordCommands(app, context);
   RegisterBackupCommands(app, context);
+  RegisterDeviceCommands(app, context);
   RegisterSessionCommands(app, context);
 }
 

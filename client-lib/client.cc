@@ -245,6 +245,10 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Open(std::unique_ptr<LocalStore>
   return std::unique_ptr<Client>(new Client(std::make_unique<Impl>(std::move(session))));
 }
 
+std::unique_ptr<Client> Client::FromSession(std::unique_ptr<ProfileSession> session) {
+  return std::unique_ptr<Client>(new Client(std::make_unique<Impl>(std::move(session))));
+}
+
 const std::string& Client::handle() const { return impl_->session().profile().handle(); }
 uint32_t Client::device_id() const { return impl_->session().profile().device_id(); }
 Role Client::role() const { return static_cast<Role>(impl_->session().profile().role()); }

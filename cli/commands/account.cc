@@ -22,10 +22,15 @@ namespace sotto::cli {
 namespace {
 
 struct InitArgs {
-  std::string server, role, name, enrol_code, invite_code;
+  std::string server, role, name, enrol_code, invite_code, link_code, device_name;
 };
 
 absl::Status CheckInitArgs(const InitArgs& a) {
+  if (a.role.empty() || a.name.empty()) {
+    return absl::InvalidArgumentError(
+        "init needs --role and --name to register a new account, or --link CODE to join "
+        "an account you have on another device");
+  }
   const bool therapist = a.role == "therapist";
   if (therapist && a.enrol_code.empty()) {
     return absl::InvalidArgumentError(
@@ -45,6 +50,16 @@ absl::Status CheckInitArgs(const InitArgs& a) {
 }
 
 absl::Status Init(Context& context, const InitArgs& a) {
+  if (!a.link_code.empty()) {
+    if (!a.role.empty() || !a.name.empty() || !a.enrol_code.empty() || !a.invite_code.empty()) {
+      return absl::InvalidArgumentError(
+          "--link joins an existing account: leave out --role, --name, --enrol and --invite");
+    }
+    return InitFromLinkCode(context, a.server, a.link_code, a.device_name);
+  }
+  if (!a.device_name.empty()) {
+    return absl::InvalidArgumentError("--device-name goes with --link");
+  }
   if (absl::Status s = CheckInitArgs(a); !s.ok()) return s;
   absl::StatusOr<TlsPems> pems = context.ReadTls();
   if (!pems.ok()) return pems.status();
@@ -159,13 +174,19 @@ void RegisterInit(CLI::App& app, Context& context) {
   init->add_option("--server", a->server, "Server address, HOST:PORT")
       ->type_name("HOST:PORT")
       ->required();
-  init->add_option("--role", a->role, "client or therapist")
+  init->add_option("--role", a->role, "client or therapist (a new account)")
       ->type_name("ROLE")
-      ->required()
       ->check(CLI::IsMember({"client", "therapist"}));
-  init->add_option("--name", a->name, "Your handle: 3-32 of a-z 0-9 _ -, starting with a letter")
-      ->type_name("NAME")
-      ->required();
+  init->add_option("--name", a->name,
+                   "Your handle: 3-32 of a-z 0-9 _ -, starting with a letter (a new account)")
+      ->type_name("NAME");
+  init->add_option("--link", a->link_code,
+                   "Join an account you have on another device: the code `sotto link-device` "
+                   "shows there")
+      ->type_name("CODE");
+  init->add_option("--device-name", a->device_name,
+                   "With --link: what your other devices call this one (e.g. office desktop)")
+      ->type_name("NAME");
   init->add_option("--enrol", a->enrol_code,
                    "Therapists: the enrolment code from the operator (sotto-server "
                    "enrol-therapist)")

@@ -59,6 +59,11 @@ absl::Status CheckNewPassphrase(const std::string& passphrase, const std::string
 
 // backup, restore (backup.cc).
 void RegisterBackupCommands(CLI::App& app, Context& context);
+// devices, link-device, remove-device (devices.cc).
+void RegisterDeviceCommands(CLI::App& app, Context& context);
+// `sotto init --link CODE`: a new profile joining an existing account.
+absl::Status InitFromLinkCode(Context& context, const std::string& server,
+                              const std::string& code, const std::string& device_name);
 
 // drafts, scheduled, invites (desk_data.cc).
 void RegisterDeskDataCommands(CLI::App& app, Context& context);

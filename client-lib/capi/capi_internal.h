@@ -22,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "sotto/client.h"
+#include "sotto/devices.h"
 #include "sotto/sotto.h"
 #include "sotto/status_macros.h"
 #include "sotto/types.h"
@@ -106,6 +107,14 @@ struct sotto_link {
 
 struct sotto_link_list {
   std::vector<sotto_link> items;
+};
+
+struct sotto_device {
+  sotto::DeviceEntry device;
+};
+
+struct sotto_device_list {
+  std::vector<sotto_device> items;
 };
 
 struct sotto_safety_number {

@@ -110,6 +110,26 @@ class Engine {
   // First-time set-up: identity key pair + registration id (1..16380), stored.
   // ALREADY_EXISTS if present.
   absl::Status CreateIdentity();
+  // ---- linking a device (engine_provisioning.cc) ----
+  // The account's identity key pair: public 33 bytes, private 32 bytes.
+  struct IdentityKeyPair {
+    std::string public_key;
+    std::string private_key;
+  };
+  // For the provisioning message only, which is sealed to the new device of
+  // the same account at once. FAILED_PRECONDITION without an identity.
+  absl::StatusOr<IdentityKeyPair> ExportIdentityKeyPair();
+  // First-time set-up of a linked device: the account's identity key pair
+  // (checked: the private half must give the public one) with a new
+  // registration id, stored. ALREADY_EXISTS if an identity is present;
+  // INVALID_ARGUMENT for a malformed or mismatched pair.
+  absl::Status ImportIdentity(const IdentityKeyPair& pair);
+  // Pins `key` as `user`'s trusted identity key (and as compared when
+  // `verified`), as the linking device had it. INVALID_ARGUMENT for a key
+  // that is not 33 bytes.
+  absl::Status ImportTrustedIdentity(absl::string_view user, absl::string_view key,
+                                     bool verified);
+
   // FAILED_PRECONDITION if CreateIdentity has not run.
   absl::StatusOr<uint32_t> RegistrationId();
   // 33 bytes. FAILED_PRECONDITION if CreateIdentity has not run.

@@ -217,6 +217,7 @@ Connection::Connection(std::string address, TlsConfig tls, Keepalive keepalive)
                      : grpc::InsecureChannelCredentials();
   channel_ = grpc::CreateCustomChannel(address_, credentials, args);
   accounts_ = v1::Accounts::NewStub(channel_);
+  devices_ = v1::Devices::NewStub(channel_);
   keys_ = v1::Keys::NewStub(channel_);
   messages_ = v1::Messages::NewStub(channel_);
   care_ = v1::Care::NewStub(channel_);
@@ -252,10 +253,11 @@ template <typename Stub, typename Request, typename Response>
 absl::StatusOr<Response> Connection::Call(Stub* stub,
                                           grpc::Status (Stub::*method)(grpc::ClientContext*,
                                                                        const Request&, Response*),
-                                          const Request& request, absl::string_view rpc) {
+                                          const Request& request, absl::string_view rpc,
+                                          bool authenticated) {
   if (absl::Status usable = Usable(); !usable.ok()) return usable;
   grpc::ClientContext context;
-  Prepare(&context, true, kCallTimeout);
+  Prepare(&context, authenticated, kCallTimeout);
   Response response;
   grpc::Status status = (stub->*method)(&context, request, &response);
   if (!status.ok()) return Failed(status, rpc);
@@ -510,6 +512,67 @@ absl::Status Connection::DisableNotifications() {
 absl::StatusOr<v1::NotificationSettings> Connection::GetNotifications() {
   return Call(notifications_.get(), &v1::Notifications::Stub::Get, v1::GetNotificationsRequest(),
               "Notifications.Get");
+}
+
+// ---- sotto.v1.Devices ----
+
+absl::StatusOr<v1::ListDevicesResponse> Connection::ListDevices() {
+  return Call(devices_.get(), &v1::Devices::Stub::List, v1::ListDevicesRequest(), "Devices.List");
+}
+
+absl::Status Connection::RemoveDevice(uint32_t device_id) {
+  v1::RemoveDeviceRequest request;
+  request.set_device_id(device_id);
+  return Call(devices_.get(), &v1::Devices::Stub::Remove, request, "Devices.Remove").status();
+}
+
+absl::StatusOr<v1::CreateLinkSlotResponse> Connection::CreateLinkSlot() {
+  return Call(devices_.get(), &v1::Devices::Stub::CreateLinkSlot, v1::CreateLinkSlotRequest(),
+              "Devices.CreateLinkSlot");
+}
+
+absl::StatusOr<v1::GetLinkRequestResponse> Connection::GetLinkRequest(const std::string& slot_id) {
+  v1::GetLinkRequestRequest request;
+  request.set_slot_id(slot_id);
+  return Call(devices_.get(), &v1::Devices::Stub::GetLinkRequest, request,
+              "Devices.GetLinkRequest");
+}
+
+absl::Status Connection::PutLinkResponse(const std::string& slot_id,
+                                         const std::string& ciphertext) {
+  v1::PutLinkResponseRequest request;
+  request.set_slot_id(slot_id);
+  request.set_ciphertext(ciphertext);
+  return Call(devices_.get(), &v1::Devices::Stub::PutLinkResponse, request,
+              "Devices.PutLinkResponse")
+      .status();
+}
+
+absl::Status Connection::CancelLinkSlot(const std::string& slot_id) {
+  v1::CancelLinkSlotRequest request;
+  request.set_slot_id(slot_id);
+  return Call(devices_.get(), &v1::Devices::Stub::CancelLinkSlot, request,
+              "Devices.CancelLinkSlot")
+      .status();
+}
+
+absl::Status Connection::PostLinkRequest(const v1::PostLinkRequestRequest& request) {
+  return Call(devices_.get(), &v1::Devices::Stub::PostLinkRequest, request,
+              "Devices.PostLinkRequest", /*authenticated=*/false)
+      .status();
+}
+
+absl::StatusOr<v1::FetchLinkResponseResponse> Connection::FetchLinkResponse(
+    const std::string& slot_id) {
+  v1::FetchLinkResponseRequest request;
+  request.set_slot_id(slot_id);
+  return Call(devices_.get(), &v1::Devices::Stub::FetchLinkResponse, request,
+              "Devices.FetchLinkResponse", /*authenticated=*/false);
+}
+
+absl::StatusOr<v1::LinkResponse> Connection::Link(const v1::LinkRequest& request) {
+  return Call(devices_.get(), &v1::Devices::Stub::Link, request, "Devices.Link",
+              /*authenticated=*/false);
 }
 
 }  // namespace sotto::client::transport

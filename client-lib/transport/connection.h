@@ -18,6 +18,7 @@
 #include "client-lib/transport/crl.h"
 #include "sotto/v1/accounts.grpc.pb.h"
 #include "sotto/v1/care.grpc.pb.h"
+#include "sotto/v1/devices.grpc.pb.h"
 #include "sotto/v1/keys.grpc.pb.h"
 #include "sotto/v1/messages.grpc.pb.h"
 #include "sotto/v1/notifications.grpc.pb.h"
@@ -133,6 +134,18 @@ class Connection {
   absl::StatusOr<v1::WhoAmIResponse> WhoAmI();
   // Accounts.DeleteAccount: deletes the authenticated account on the server.
   absl::Status DeleteAccount(const std::string& confirm_handle);
+  // sotto.v1.Devices (connection_devices.cc). PostLinkRequest,
+  // FetchLinkResponse and Link carry no credentials: the new device has
+  // none yet. No retries (a link slot is used once).
+  absl::StatusOr<v1::ListDevicesResponse> ListDevices();
+  absl::Status RemoveDevice(uint32_t device_id);
+  absl::StatusOr<v1::CreateLinkSlotResponse> CreateLinkSlot();
+  absl::StatusOr<v1::GetLinkRequestResponse> GetLinkRequest(const std::string& slot_id);
+  absl::Status PutLinkResponse(const std::string& slot_id, const std::string& ciphertext);
+  absl::Status CancelLinkSlot(const std::string& slot_id);
+  absl::Status PostLinkRequest(const v1::PostLinkRequestRequest& request);
+  absl::StatusOr<v1::FetchLinkResponseResponse> FetchLinkResponse(const std::string& slot_id);
+  absl::StatusOr<v1::LinkResponse> Link(const v1::LinkRequest& request);
   absl::StatusOr<v1::UploadKeysResponse> UploadKeys(const v1::UploadKeysRequest& request);
   absl::StatusOr<v1::GetBundleResponse> GetBundle(const std::string& user);
   absl::StatusOr<v1::CountPreKeysResponse> CountPreKeys();
@@ -183,11 +196,13 @@ class Connection {
 
   // One authenticated unary call with the usual deadline; no retries (only
   // Send is known to be idempotent).
+  // With `authenticated` false, the call carries no credentials.
   template <typename Stub, typename Request, typename Response>
   absl::StatusOr<Response> Call(Stub* stub,
                                 grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&,
                                                              Response*),
-                                const Request& request, absl::string_view rpc);
+                                const Request& request, absl::string_view rpc,
+                                bool authenticated = true);
 
   const std::string address_;
   const TlsConfig tls_;
@@ -200,6 +215,7 @@ class Connection {
   std::unique_ptr<CrlDirectory> crl_dir_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Accounts::Stub> accounts_;
+  std::unique_ptr<v1::Devices::Stub> devices_;
   std::unique_ptr<v1::Keys::Stub> keys_;
   std::unique_ptr<v1::Messages::Stub> messages_;
   std::unique_ptr<v1::Care::Stub> care_;

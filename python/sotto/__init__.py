@@ -23,7 +23,7 @@ from .errors import (Aborted, AlreadyExists, Cancelled, ClientClosed, DataLoss, 
                      FailedPrecondition, Internal, InvalidArgument, NotFound, OutOfRange,
                      PermissionDenied, ResourceExhausted, SottoError, Unauthenticated,
                      Unavailable, Unimplemented, Unknown)
-from .types import (CareLink, Conversation, ConversationState, DeliveryState, Draft, ExportCheck,
+from .types import (CareLink, Device, Conversation, ConversationState, DeliveryState, Draft, ExportCheck,
                     IdentityNotice, Invite, InviteInfo, Message, MessageKind, NoticeKind, NotificationMode,
                     NotificationSettings, PolicyView, Queue, QueueEntry, ReplyExpectation,
                     ResponsePolicy, Role, SafetyNumber, SendResult, SyncStats)
@@ -36,7 +36,7 @@ __all__ = [
     "AlreadyExists", "PermissionDenied", "ResourceExhausted", "FailedPrecondition", "Aborted",
     "OutOfRange", "Unimplemented", "Internal", "Unavailable", "DataLoss", "Unauthenticated",
     "ClientClosed",
-    "CareLink", "Conversation", "ConversationState", "DeliveryState", "IdentityNotice", "Invite",
+    "CareLink", "Device", "Conversation", "ConversationState", "DeliveryState", "IdentityNotice", "Invite",
     "InviteInfo", "Draft",
     "Message", "MessageKind", "NoticeKind", "NotificationMode", "NotificationSettings",
     "PolicyView", "Queue", "QueueEntry", "ReplyExpectation", "ResponsePolicy", "Role",

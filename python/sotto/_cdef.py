@@ -76,6 +76,8 @@ typedef struct sotto_draft_list sotto_draft_list;
 typedef struct sotto_invite_info sotto_invite_info;
 typedef struct sotto_invite_list sotto_invite_list;
 typedef struct sotto_notification_settings sotto_notification_settings;
+typedef struct sotto_device sotto_device;
+typedef struct sotto_device_list sotto_device_list;
 sotto_register_options* sotto_register_options_create(void);
 void sotto_register_options_destroy(sotto_register_options* o);
 void sotto_register_options_set_profile_dir(sotto_register_options* o,
@@ -300,6 +302,17 @@ const sotto_link* sotto_link_list_get(const sotto_link_list* l, size_t i);
 void sotto_link_list_free(sotto_link_list* l);
 int sotto_list_links(sotto_client* client, sotto_link_list** out, char** errmsg);
 int sotto_end_link(sotto_client* client, const char* peer, char** errmsg);
+uint32_t sotto_device_id(const sotto_device* d);
+const char* sotto_device_name(const sotto_device* d);
+int64_t sotto_device_linked_at_ms(const sotto_device* d);
+int64_t sotto_device_last_seen_hour_ms(const sotto_device* d);
+int sotto_device_is_this_device(const sotto_device* d);
+size_t sotto_device_list_count(const sotto_device_list* l);
+const sotto_device* sotto_device_list_get(const sotto_device_list* l, size_t i);
+void sotto_device_list_free(sotto_device_list* l);
+int sotto_list_devices(sotto_client* client, sotto_device_list** out,
+                                    char** errmsg);
+int sotto_remove_device(sotto_client* client, uint32_t device_id, char** errmsg);
 const char* sotto_safety_number_peer(const sotto_safety_number* s);
 const char* sotto_safety_number_digits(const sotto_safety_number* s);
 const char* sotto_safety_number_scannable(const sotto_safety_number* s, size_t* len);

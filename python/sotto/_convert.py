@@ -10,7 +10,7 @@ from typing import Any, Callable, Iterator, List, Optional, Tuple, TypeVar, Unio
 
 from ._ffi import ffi, lib
 from .errors import error_for
-from .types import (CareLink, Draft, InviteInfo, Conversation, ConversationState, DeliveryState, IdentityNotice,
+from .types import (CareLink, Device, Draft, InviteInfo, Conversation, ConversationState, DeliveryState, IdentityNotice,
                     Message, MessageKind, NoticeKind, NotificationMode, NotificationSettings,
                     PolicyView, Queue, QueueEntry, ReplyExpectation, ResponsePolicy, SafetyNumber,
                     SendResult, SyncStats)
@@ -233,6 +233,13 @@ def link(lk: Any) -> CareLink:
     return CareLink(peer=s(lib.sotto_link_peer(lk)), active=bool(lib.sotto_link_active(lk)),
                     since_ms=lib.sotto_link_since_ms(lk), ended_ms=lib.sotto_link_ended_ms(lk),
                     ended_by=s(lib.sotto_link_ended_by(lk)))
+
+
+def device(d: Any) -> Device:
+    return Device(device_id=lib.sotto_device_id(d), name=s(lib.sotto_device_name(d)),
+                  linked_at_ms=lib.sotto_device_linked_at_ms(d),
+                  last_seen_hour_ms=lib.sotto_device_last_seen_hour_ms(d),
+                  this_device=bool(lib.sotto_device_is_this_device(d)))
 
 
 def safety_number(sn: Any) -> SafetyNumber:

@@ -12,7 +12,7 @@ from . import _convert, _listen
 from ._convert import Text, call, owned, to_bytes, to_cstr
 from ._ffi import NO_DIGEST, ffi, lib
 from .errors import ClientClosed, FailedPrecondition
-from .types import (CareLink, Conversation, Draft, ExportCheck, Invite, InviteInfo, Message, MessageKind,
+from .types import (CareLink, Device, Conversation, Draft, ExportCheck, Invite, InviteInfo, Message, MessageKind,
                     NotificationSettings, PolicyView, Queue, ResponsePolicy, Role, SafetyNumber,
                     SendResult, SyncStats)
 
@@ -543,6 +543,22 @@ class Client:
     def end_link(self, peer: str) -> None:
         """Ends the care link with `peer`. NotFound if there is no active one."""
         call(lib.sotto_end_link, self._raw(), to_cstr(peer, "peer"))
+
+    # ---- this account's devices ----
+
+    def devices(self) -> List[Device]:
+        """This account's devices, ascending by id, as the server lists them."""
+        with owned("sotto_device_list*", lib.sotto_device_list_free) as r:
+            call(lib.sotto_list_devices, self._raw(), r.out)
+            return [_convert.device(x) for x in _convert.items(
+                lib.sotto_device_list_count, lib.sotto_device_list_get, r.value)]
+
+    def remove_device(self, device_id: int) -> None:
+        """Removes a device of this account: its credentials stop working at once.
+
+        NotFound for no such device; FailedPrecondition for the account's only device.
+        """
+        call(lib.sotto_remove_device, self._raw(), device_id)
 
     # ---- identity verification ----
 

@@ -231,6 +231,16 @@ class InviteInfo:
 
 
 @dataclass(frozen=True)
+class Device:
+    """One device of this account (Client.devices)."""
+    device_id: int
+    name: str  #: "" for the device that registered
+    linked_at_ms: int  #: 0 when the server does not know
+    last_seen_hour_ms: int  #: start of the hour of its last call; 0 if none
+    this_device: bool
+
+
+@dataclass(frozen=True)
 class CareLink:
     peer: str
     active: bool

@@ -110,3 +110,14 @@ def test_backup_and_restore(people, tmp_path):
         assert back.sync().received == 1
         back.send_text("dr-ana", "me too")
         assert dr.sync().received == 1
+
+
+def test_devices_lists_this_device_and_remove_device_names_what_is_wrong(people):
+    dr = people.therapist("dr-rivera")
+    devices = dr.devices()
+    assert [(d.device_id, d.name, d.this_device) for d in devices] == [(1, "", True)]
+    assert devices[0].last_seen_hour_ms > 0
+    with pytest.raises(sotto.NotFound):
+        dr.remove_device(9)
+    with pytest.raises(sotto.FailedPrecondition):
+        dr.remove_device(1)  # the only device: delete the account instead

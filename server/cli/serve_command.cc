@@ -60,6 +60,8 @@ constexpr RateFlag kRateFlags[] = {
     {"--rate-sends", &RateLimitOptions::sends_per_device, "Send calls per device"},
     {"--rate-invites", &RateLimitOptions::invites_per_therapist,
      "CreateInvite calls per therapist"},
+    {"--rate-link", &RateLimitOptions::link_relay,
+     "unauthenticated device-linking calls per source address"},
 };
 
 uint32_t Seconds(absl::Duration d) { return static_cast<uint32_t>(absl::ToInt64Seconds(d)); }

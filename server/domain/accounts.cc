@@ -95,7 +95,9 @@ absl::StatusOr<uint32_t> Accounts::Register(const Registration& reg, const Regis
 absl::StatusOr<WriteBatch> Accounts::NewDeviceBatch(absl::string_view handle, uint32_t device_id,
                                                     absl::string_view secret,
                                                     uint32_t registration_id,
-                                                    const DeviceKeys& device_keys) {
+                                                    const DeviceKeys& device_keys,
+                                                    absl::string_view name,
+                                                    int64_t linked_at_ms) {
   if (secret.size() != kDeviceSecretBytes) {
     return absl::InvalidArgumentError(
         absl::StrCat("device_secret must be ", kDeviceSecretBytes, " bytes, got ", secret.size()));
@@ -120,6 +122,8 @@ absl::StatusOr<WriteBatch> Accounts::NewDeviceBatch(absl::string_view handle, ui
     return absl::UnavailableError("random number generator failed");
   }
   device.secret_hash = HashSecret(device.salt, secret);
+  device.name = std::string(name);
+  device.linked_at_ms = linked_at_ms;
 
   WriteBatch batch;
   batch.Put(Table::kDevices, keys::Device(handle, device_id), records::Encode(device));
@@ -243,7 +247,7 @@ absl::StatusOr<std::vector<DeviceInfo>> Accounts::Devices(absl::string_view hand
     std::optional<uint32_t> id = keys::DeviceIdOf(row.key);
     if (!id) return records::Corrupt("device key");
     SOTTO_ASSIGN_OR_RETURN(records::Device d, records::DecodeDevice(row.value));
-    devices.push_back(DeviceInfo{*id, d.registration_id});
+    devices.push_back(DeviceInfo{*id, d.registration_id, d.name, d.linked_at_ms});
   }
   return devices;
 }

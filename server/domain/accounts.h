@@ -29,6 +29,19 @@ struct Registration {
 struct DeviceInfo {
   uint32_t device_id = 0;
   uint32_t registration_id = 0;
+  // Given at linking (empty for a registered first device) and when the
+  // device joined (0 in records older than issue 16).
+  std::string name;
+  int64_t linked_at_ms = 0;
+};
+
+// A device joining an existing account (Devices.Link).
+struct NewDevice {
+  std::string device_secret;  // kDeviceSecretBytes
+  uint32_t registration_id = 0;
+  DeviceKeys keys;   // identity key must be the account's; signed prekey required
+  std::string name;  // at most kMaxDeviceNameBytes, no control characters
+  int64_t linked_at_ms = 0;
 };
 
 struct AccountInfo {
@@ -75,6 +88,28 @@ class Accounts {
   absl::StatusOr<uint32_t> AddDevice(const AuthenticatedDevice& caller,
                                      absl::string_view device_secret, uint32_t registration_id,
                                      const DeviceKeys& keys, const CallContext& call = {});
+
+  // Adds a device linked by `linked_by` (a device of `handle`, named in the
+  // audit entry device.linked) with `device`'s keys. The identity key must
+  // equal the one of the account's existing devices: linked devices share
+  // it, and a contact's client accepts no other. Returns the new device id
+  // (highest + 1). Errors: INVALID_ARGUMENT naming the field (as Register,
+  // plus name and "keys.identity_key is not the account's identity key"),
+  // NOT_FOUND (no such account), RESOURCE_EXHAUSTED (kMaxDevicesPerUser).
+  absl::StatusOr<uint32_t> LinkDevice(absl::string_view handle, uint32_t linked_by,
+                                      const NewDevice& device, const CallContext& call = {});
+
+  // Removes `device_id` of the caller's account (the caller's own id too) in
+  // one synced write: its credentials, public keys, queue and queue meta.
+  // Audited as device.removed. Errors: INVALID_ARGUMENT (device_id 0),
+  // NOT_FOUND (no such device of the account), FAILED_PRECONDITION (the
+  // account's only device).
+  absl::Status RemoveDevice(const AuthenticatedDevice& caller, uint32_t device_id,
+                            const CallContext& call = {});
+
+  // OK if `name` may name a device: at most kMaxDeviceNameBytes of UTF-8
+  // without control characters. Else INVALID_ARGUMENT.
+  static absl::Status ValidateDeviceName(absl::string_view name);
 
   // Checks `secret` against the device's stored salted hash in constant time.
   // Errors: UNAUTHENTICATED with the same message whether the handle, the
@@ -131,7 +166,9 @@ class Accounts {
   // Checks secret, registration id and keys; builds the writes of one device.
   absl::StatusOr<WriteBatch> NewDeviceBatch(absl::string_view handle, uint32_t device_id,
                                             absl::string_view device_secret,
-                                            uint32_t registration_id, const DeviceKeys& keys);
+                                            uint32_t registration_id, const DeviceKeys& keys,
+                                            absl::string_view name = "",
+                                            int64_t linked_at_ms = 0);
 
   // Adds the deletion of every row of DeleteAccount to `batch`; returns how
   // many were stored under the user's own prefix.

@@ -46,14 +46,40 @@ class LastSeen {
     return it->second;
   }
 
+  // The same per device, for Devices.List (only ever shown to the account
+  // itself). Saw() is called for the account, SawDevice() for the device.
+  void SawDevice(absl::string_view handle, uint32_t device_id, int64_t now_ms) {
+    Saw(DeviceKey(handle, device_id), now_ms);
+  }
+  std::optional<int64_t> DeviceHourOf(absl::string_view handle, uint32_t device_id) const {
+    return HourOf(DeviceKey(handle, device_id));
+  }
+  // Forgets a removed device.
+  void ForgetDevice(absl::string_view handle, uint32_t device_id) {
+    absl::MutexLock lock(&mu_);
+    hours_.erase(DeviceKey(handle, device_id));
+  }
+
   // Forgets `handle` (its account was deleted: the next owner of the handle
-  // starts unseen).
+  // starts unseen), its devices with it.
   void Forget(absl::string_view handle) {
     absl::MutexLock lock(&mu_);
     hours_.erase(handle);
+    for (uint32_t d = 1; d <= kMaxDeviceIds; ++d) hours_.erase(DeviceKey(handle, d));
   }
 
  private:
+  // Device ids Forget clears; ids grow by one per linked device, so an
+  // account rarely reaches even kMaxDevicesPerUser.
+  static constexpr uint32_t kMaxDeviceIds = 64;
+  // A handle never contains '\0', so this never equals a handle.
+  static std::string DeviceKey(absl::string_view handle, uint32_t device_id) {
+    std::string key(handle);
+    key.push_back('\0');
+    key += std::to_string(device_id);
+    return key;
+  }
+
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, int64_t> hours_ ABSL_GUARDED_BY(mu_);
 };

@@ -36,6 +36,20 @@ inline constexpr size_t kMaxFetchBytes = 2 << 20;
 inline constexpr size_t kMaxAckBatch = 1000;
 // Devices per account, and so envelopes per Send.
 inline constexpr uint32_t kMaxDevicesPerUser = 16;
+// Linking a device (devices.proto): a link slot lives this long, an account
+// may have this many open at once, the server holds at most this many in
+// all (in memory), a provisioning ciphertext is at most this big, and a
+// device name at most this many bytes.
+inline constexpr int64_t kLinkSlotTtlMs = 10LL * 60 * 1000;
+inline constexpr size_t kMaxOpenLinkSlotsPerAccount = 3;
+inline constexpr size_t kMaxLinkSlots = 10000;
+inline constexpr size_t kMaxProvisioningBytes = 256 * 1024;
+inline constexpr size_t kMaxDeviceNameBytes = 64;
+// Link slot ids, link tokens, ephemeral keys and their MACs.
+inline constexpr size_t kLinkSlotIdBytes = 16;
+inline constexpr size_t kLinkTokenBytes = 32;
+inline constexpr size_t kLinkKeyBytes = 32;
+inline constexpr size_t kLinkMacBytes = 32;
 // Send's idempotency key.
 inline constexpr size_t kMessageIdBytes = 16;
 // The device secret chosen by the client at registration (256 bits).

@@ -51,6 +51,10 @@ struct RateLimitOptions {
   BucketConfig sends_per_device{1000, 36000};
   // CreateInvite calls per therapist (limits.h).
   BucketConfig invites_per_therapist{kInviteBurst, kInvitesPerHour};
+  // The unauthenticated calls of device linking (PostLinkRequest,
+  // FetchLinkResponse, Link) per source address. A new device polls for
+  // its provisioning message about once a second for a few seconds.
+  BucketConfig link_relay{200, 2000};
 };
 
 // The wait carried by a RESOURCE_EXHAUSTED from a RateLimiter, if any.
@@ -112,13 +116,15 @@ struct RateLimits {
         bundle_per_target(clock, options.bundle_per_target, "one-time prekey hand-outs"),
         sends_per_device(clock, options.sends_per_device, "too many sends from this device"),
         invites_per_therapist(clock, options.invites_per_therapist,
-                              "too many invites created by this therapist") {}
+                              "too many invites created by this therapist"),
+        link_relay(clock, options.link_relay, "too many device-linking calls from this address") {}
   RateLimiter registration;
   RateLimiter failed_auth;
   RateLimiter bundle_per_requester;
   RateLimiter bundle_per_target;
   RateLimiter sends_per_device;
   RateLimiter invites_per_therapist;
+  RateLimiter link_relay;
 };
 
 }  // namespace sotto::server

@@ -43,9 +43,19 @@ struct Device {
   uint32_t registration_id = 0;
   std::string salt;         // 16 random bytes
   std::string secret_hash;  // SHA-256(salt || secret)
+  // Appended for issue 16 (linked devices; absent, so empty and 0, in older
+  // records): the name given at linking and when the device joined.
+  std::string name;
+  int64_t linked_at_ms = 0;
 };
 inline std::string Encode(const Device& d) {
-  return RecordWriter().U32(d.registration_id).Bytes(d.salt).Bytes(d.secret_hash).Finish();
+  return RecordWriter()
+      .U32(d.registration_id)
+      .Bytes(d.salt)
+      .Bytes(d.secret_hash)
+      .Bytes(d.name)
+      .I64(d.linked_at_ms)
+      .Finish();
 }
 inline absl::StatusOr<Device> DecodeDevice(absl::string_view v) {
   RecordReader r(v);
@@ -53,6 +63,10 @@ inline absl::StatusOr<Device> DecodeDevice(absl::string_view v) {
   d.registration_id = r.U32();
   d.salt = r.Bytes();
   d.secret_hash = r.Bytes();
+  if (!r.AtEnd()) {
+    d.name = r.Bytes();
+    d.linked_at_ms = r.I64();
+  }
   if (!r.ok()) return Corrupt("device");
   return d;
 }

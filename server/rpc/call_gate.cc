@@ -16,7 +16,9 @@ absl::StatusOr<AuthenticatedDevice> CallGate::Authenticate(
   // right secret unchecked would let one guesser lock out a whole NAT.
   absl::StatusOr<AuthenticatedDevice> caller = AuthenticateCall(context, *accounts_);
   if (caller.ok() && last_seen_ != nullptr) {
-    last_seen_->Saw(caller->handle, absl::ToUnixMillis(absl::Now()));
+    const int64_t now_ms = absl::ToUnixMillis(absl::Now());
+    last_seen_->Saw(caller->handle, now_ms);
+    last_seen_->SawDevice(caller->handle, caller->device_id, now_ms);
   }
   if (caller.ok() || caller.status().code() != absl::StatusCode::kUnauthenticated) {
     return caller;

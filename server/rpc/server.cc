@@ -29,6 +29,7 @@
 #include "server/domain/sweeper.h"
 #include "server/notify/digest.h"
 #include "server/rpc/accounts_service.h"
+#include "server/rpc/devices_service.h"
 #include "server/rpc/blocking_pool.h"
 #include "server/rpc/call_gate.h"
 #include "server/rpc/care_service.h"
@@ -75,6 +76,9 @@ struct SottoServer::Parts {
   LastSeen last_seen;  // in memory only; see last_seen.h
   std::unique_ptr<CallGate> gate;
   std::unique_ptr<AccountsService> accounts_service;
+  // Device linkings in progress (in memory; link_slots.h).
+  std::unique_ptr<LinkSlots> link_slots;
+  std::unique_ptr<DevicesService> devices_service;
   std::unique_ptr<KeysService> keys_service;
   std::unique_ptr<MessagesService> messages_service;
   std::unique_ptr<CareService> care_service;
@@ -280,6 +284,9 @@ void SottoServer::Parts::MakeServices(const ServerOptions& options, Clock* clock
       std::make_unique<CallGate>(accounts.get(), audit, db, limits.get(), pool.get(), &last_seen);
   accounts_service =
       std::make_unique<AccountsService>(gate.get(), care.get(), code_attempts.get(), clock);
+  link_slots = std::make_unique<LinkSlots>(clock);
+  devices_service =
+      std::make_unique<DevicesService>(gate.get(), link_slots.get(), &last_seen, clock);
   keys_service = std::make_unique<KeysService>(gate.get(), keys.get(), care.get());
   messages_service = std::make_unique<MessagesService>(gate.get(), mailbox.get(), &stats,
                                                        options.max_streams_per_device);
@@ -359,6 +366,7 @@ absl::StatusOr<int> SottoServer::Parts::ServeTcp(
   interceptors.push_back(MakeRequestLogFactory());
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.RegisterService(accounts_service.get());
+  builder.RegisterService(devices_service.get());
   builder.RegisterService(keys_service.get());
   builder.RegisterService(messages_service.get());
   builder.RegisterService(care_service.get());

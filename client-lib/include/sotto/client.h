@@ -64,6 +64,11 @@ struct BackupOptions;
 struct BackupResult;
 struct RestoreOptions;
 struct RestoreResult;
+// Linked devices (sotto/devices.h defines these).
+struct DeviceEntry;
+struct LinkDeviceOptions;
+struct JoinOptions;
+struct JoinResult;
 
 /// How hard the passphrase is stretched (Argon2id) when a profile is created.
 enum class KeyDerivation {
@@ -568,6 +573,43 @@ class SOTTO_EXPORT Client {
   /// call for the automatic lock.
   bool IsLocked();
 
+  // ---- linked devices (sotto/devices.h, client_devices.cc) ----
+
+  /// This account's devices, ascending by id, as the server lists them.
+  /// UNAVAILABLE without the server; FAILED_PRECONDITION while locked.
+  absl::StatusOr<std::vector<DeviceEntry>> ListDevices();
+  /// Removes a device of this account (another one, or this one). The
+  /// server drops its credentials, keys and queue at once: its next call
+  /// fails UNAUTHENTICATED, and contacts' clients stop encrypting for it at
+  /// their next send (the server answers that it is gone). NOT_FOUND for no
+  /// such device; FAILED_PRECONDITION for the account's only device (delete
+  /// the account instead). Removing this device leaves its local profile
+  /// in place but unusable against the server.
+  absl::Status RemoveDevice(uint32_t device_id);
+  /// Links a new device to this account: opens a one-time slot on the
+  /// server, hands options.on_code the code to show, waits (polling) for the
+  /// new device to answer, checks that its answer was made with the code's
+  /// secret, and seals to it the account's identity key pair, the link
+  /// token and the contacts' trusted keys with their verifications. Returns
+  /// once the sealed message is on the server (the new device then joins by
+  /// itself). PERMISSION_DENIED, and nothing is sent, when the answer was
+  /// not made with this code (the server or someone else substituted its
+  /// key); DEADLINE_EXCEEDED when the code expired unused; CANCELLED when
+  /// options.cancelled said so; FAILED_PRECONDITION while locked. Blocks;
+  /// callbacks run on the calling thread.
+  absl::Status LinkDevice(const LinkDeviceOptions& options);
+  /// On the new device: makes a profile in a new directory from a code an
+  /// existing device of the account shows (LinkDevice), joining the same
+  /// account as a new device with the account's identity key. Blocks until
+  /// the existing device's answer came (or options.wait_at_most passed:
+  /// DEADLINE_EXCEEDED). Errors: INVALID_ARGUMENT for a mistyped code, a
+  /// missing directory or passphrase, a bad device name or server address;
+  /// ALREADY_EXISTS when the directory holds a profile; NOT_FOUND when the
+  /// code is unknown, used or expired; DATA_LOSS when the answer does not
+  /// open with the code (substituted or damaged: nothing is created).
+  /// On failure the directory is left without a profile.
+  static absl::StatusOr<JoinResult> JoinWithLinkCode(const JoinOptions& options);
+
   // ---- backup (sotto/backup.h, docs/BACKUP.md) ----
 
   /// Writes the whole profile into one file encrypted under a new recovery
@@ -582,6 +624,8 @@ class SOTTO_EXPORT Client {
   // The profile, for the parts of the facade kept in their own files
   // (client_drafts.cc, client_invites.cc).
   client::ProfileSession& session();
+  // A Client over a session made elsewhere (JoinWithLinkCode).
+  static std::unique_ptr<Client> FromSession(std::unique_ptr<client::ProfileSession> session);
   explicit Client(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

@@ -214,6 +214,10 @@ typedef struct sotto_invite_info sotto_invite_info;
 typedef struct sotto_invite_list sotto_invite_list;
 /** Email notification settings (sotto::NotificationSettings). */
 typedef struct sotto_notification_settings sotto_notification_settings;
+/** One device of this account (sotto::DeviceEntry; borrowed from a list). */
+typedef struct sotto_device sotto_device;
+/** This account's devices (sotto_device_list_free). */
+typedef struct sotto_device_list sotto_device_list;
 
 /* ---- registering and opening a profile -------------------------------- */
 
@@ -788,6 +792,34 @@ SOTTO_EXPORT void sotto_link_list_free(sotto_link_list* l);
 SOTTO_EXPORT int sotto_list_links(sotto_client* client, sotto_link_list** out, char** errmsg);
 /** Ends the care link with `peer`. NOT_FOUND if there is no active one. */
 SOTTO_EXPORT int sotto_end_link(sotto_client* client, const char* peer, char** errmsg);
+
+/* ---- this account's devices (sotto/devices.h) -------------------------- */
+
+/** The device's id within the account. */
+SOTTO_EXPORT uint32_t sotto_device_id(const sotto_device* d);
+/** The name given when it was linked; "" for the device that registered. */
+SOTTO_EXPORT const char* sotto_device_name(const sotto_device* d);
+/** When it was linked (Unix ms); 0 when the server does not know. */
+SOTTO_EXPORT int64_t sotto_device_linked_at_ms(const sotto_device* d);
+/** Start of the hour of its last call (Unix ms); 0 if none since the
+ * server started. */
+SOTTO_EXPORT int64_t sotto_device_last_seen_hour_ms(const sotto_device* d);
+/** 1 for the device this client is. */
+SOTTO_EXPORT int sotto_device_is_this_device(const sotto_device* d);
+/** Number of devices. */
+SOTTO_EXPORT size_t sotto_device_list_count(const sotto_device_list* l);
+/** The i-th device (borrowed; NULL if out of range). */
+SOTTO_EXPORT const sotto_device* sotto_device_list_get(const sotto_device_list* l, size_t i);
+/** Frees the list; NULL is fine. */
+SOTTO_EXPORT void sotto_device_list_free(sotto_device_list* l);
+/** This account's devices, ascending by id; *out is new
+ * (sotto_device_list_free). UNAVAILABLE without the server. */
+SOTTO_EXPORT int sotto_list_devices(sotto_client* client, sotto_device_list** out,
+                                    char** errmsg);
+/** Removes a device of this account (sotto::Client::RemoveDevice): its
+ * credentials stop working at once. NOT_FOUND no such device;
+ * FAILED_PRECONDITION the account's only device. */
+SOTTO_EXPORT int sotto_remove_device(sotto_client* client, uint32_t device_id, char** errmsg);
 
 /* ---- identity verification (safety numbers) --------------------------- */
 

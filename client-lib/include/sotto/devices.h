@@ -1,0 +1,114 @@
+#ifndef SOTTO_CLIENT_LIB_INCLUDE_SOTTO_DEVICES_H_
+#define SOTTO_CLIENT_LIB_INCLUDE_SOTTO_DEVICES_H_
+
+/// @file
+/// The devices of one account: listing and removing them, and linking a new
+/// one (Client::LinkDevice on a device that has the account,
+/// Client::JoinWithLinkCode on the new one). The protocol and the
+/// provisioning format are in docs/PROTOCOL.md, "Linking a device".
+///
+/// Linked devices share the account's identity key (as in Signal): a
+/// contact's client accepts a device of a known user only if it presents a
+/// key already trusted for that user, so a device the server adds on its
+/// own (a "ghost") is refused by every contact. The key reaches the new
+/// device only encrypted to an ephemeral key the new device made for this,
+/// authenticated with a secret in the code that the server never sees.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/time/time.h"
+#include "sotto/client.h"
+#include "sotto/clock.h"
+
+namespace sotto {
+
+/// One device of this account, as the server lists it.
+struct DeviceEntry {
+  uint32_t device_id = 0;
+  /// Given when it was linked; empty for the device that registered.
+  std::string name;
+  /// When it joined the account; nullopt when the server does not know
+  /// (the first device).
+  std::optional<absl::Time> linked_at;
+  /// The start of the hour of its last call since the server started;
+  /// nullopt if none.
+  std::optional<absl::Time> last_seen_hour;
+  /// True for the device this Client is.
+  bool this_device = false;
+};
+
+/// Where a linking stands (for a progress line).
+enum class LinkStage {
+  /// The code is shown; waiting for the new device to use it.
+  kWaitingForNewDevice,
+  /// The new device answered with a key authenticated by the code; the
+  /// account's keys are being sealed to it.
+  kSendingKeys,
+  /// The provisioning message is on the server for the new device to fetch.
+  kSent,
+};
+
+/// Room for history transfer: an archive the existing device uploaded,
+/// and the key it is encrypted under (32 bytes). Carried inside the
+/// provisioning message; the library does not use it itself.
+struct HistoryTicket {
+  std::string transfer_id;
+  std::string key;
+};
+
+/// What Client::LinkDevice needs.
+struct LinkDeviceOptions {
+  /// Called once with the code to show (text; render it as a QR code too)
+  /// and when it expires. Required.
+  std::function<void(const std::string& code, absl::Time expires_at)> on_code;
+  /// Called as the linking moves on. May be empty.
+  std::function<void(LinkStage stage)> on_progress;
+  /// Polled between checks; returning true gives up (the slot is closed and
+  /// LinkDevice returns CANCELLED). May be empty.
+  std::function<bool()> cancelled;
+  /// How often the server is asked whether the new device answered.
+  absl::Duration poll_interval = absl::Milliseconds(500);
+  /// Put into the provisioning message when set.
+  std::optional<HistoryTicket> history;
+};
+
+/// What Client::JoinWithLinkCode needs.
+struct JoinOptions {
+  /// The code shown by the existing device.
+  std::string code;
+  /// The name other devices of the account see (`sotto devices`): at most
+  /// 64 bytes, no control characters. May be empty.
+  std::string device_name;
+  /// A new profile directory, its passphrase and key derivation, the server
+  /// and TLS: as RegisterOptions.
+  std::string profile_dir;
+  std::string passphrase;
+  KeyDerivation key_derivation = KeyDerivation::kInteractive;
+  std::string server_address;
+  std::string tls_ca_pem;
+  bool tls_system_roots = false;
+  absl::Duration auto_lock_after = absl::Minutes(15);
+  std::shared_ptr<const Clock> clock;
+  /// How often the server is asked for the existing device's answer.
+  absl::Duration poll_interval = absl::Milliseconds(500);
+  /// Give up waiting for the answer after this long (the code expires in
+  /// 10 minutes anyway).
+  absl::Duration wait_at_most = absl::Minutes(10);
+};
+
+/// What Client::JoinWithLinkCode made.
+struct JoinResult {
+  std::unique_ptr<Client> client;
+  /// Contacts whose trusted identity keys (and verifications) came over.
+  int contacts = 0;
+  /// The history-transfer ticket, if the existing device sent one.
+  std::optional<HistoryTicket> history;
+};
+
+}  // namespace sotto
+
+#endif  // SOTTO_CLIENT_LIB_INCLUDE_SOTTO_DEVICES_H_
