@@ -18,9 +18,10 @@ constexpr int kSendRepairAttempts = 3;
 using signal::Address;
 
 // Under the lock: stops at a contact whose identity change is held (a key
-// refused earlier, e.g. on a held message), and says whether sessions with
-// `to` exist.
-absl::StatusOr<bool> HaveSessions(ProfileSession& session, const std::string& to)
+// refused earlier, e.g. on a held message), and returns the devices of `to`
+// that we have sessions with (none: sessions must be started).
+absl::StatusOr<std::vector<uint32_t>> SessionDevicesToSend(ProfileSession& session,
+                                                           const std::string& to)
     ABSL_EXCLUSIVE_LOCKS_REQUIRED(session.mu) {
   SOTTO_RETURN_IF_ERROR(session.CheckNotLocked());
   SOTTO_ASSIGN_OR_RETURN(auto pending, session.engine().PendingIdentity(to));
@@ -31,8 +32,7 @@ absl::StatusOr<bool> HaveSessions(ProfileSession& session, const std::string& to
     SOTTO_RETURN_IF_ERROR(
         HoldIdentityChange(session, to, absl::FailedPreconditionError("identity changed")));
   }
-  SOTTO_ASSIGN_OR_RETURN(std::vector<uint32_t> devices, session.engine().SessionDevices(to));
-  return !devices.empty();
+  return session.engine().SessionDevices(to);
 }
 
 // Starts sessions with every device of `to` from bundles fetched without the
@@ -49,16 +49,16 @@ absl::Status StartAllSessions(ProfileSession& session, const std::string& to)
   return absl::OkStatus();
 }
 
-// Under the lock: one ciphertext per device of `to`.
-absl::StatusOr<v1::SendRequest> Encrypt(ProfileSession& session, const Delivery& delivery)
+// Under the lock: one ciphertext per device in `devices` (those of `to` we
+// have sessions with, which the caller has just read).
+absl::StatusOr<v1::SendRequest> EncryptFor(ProfileSession& session, const Delivery& delivery,
+                                           const std::vector<uint32_t>& devices)
     ABSL_EXCLUSIVE_LOCKS_REQUIRED(session.mu) {
-  SOTTO_RETURN_IF_ERROR(session.CheckNotLocked());
   const std::string& to = delivery.header.recipient;
-  signal::Engine& engine = session.engine();
-  SOTTO_ASSIGN_OR_RETURN(std::vector<uint32_t> devices, engine.SessionDevices(to));
   if (devices.empty()) {
     return absl::FailedPreconditionError(absl::StrCat("'", to, "' has no devices to send to"));
   }
+  signal::Engine& engine = session.engine();
   std::vector<transport::EncryptedCopy> copies;
   for (uint32_t device : devices) {
     Address address{to, device};
@@ -71,6 +71,15 @@ absl::StatusOr<v1::SendRequest> Encrypt(ProfileSession& session, const Delivery&
   v1::SendRequest request = transport::BuildSendRequest(delivery.header, std::move(copies));
   if (delivery.on_encrypted) SOTTO_RETURN_IF_ERROR(delivery.on_encrypted(request));
   return request;
+}
+
+// Under the lock: one ciphertext per device of `to`.
+absl::StatusOr<v1::SendRequest> Encrypt(ProfileSession& session, const Delivery& delivery)
+    ABSL_EXCLUSIVE_LOCKS_REQUIRED(session.mu) {
+  SOTTO_RETURN_IF_ERROR(session.CheckNotLocked());
+  SOTTO_ASSIGN_OR_RETURN(std::vector<uint32_t> devices,
+                         session.engine().SessionDevices(delivery.header.recipient));
+  return EncryptFor(session, delivery, devices);
 }
 
 // Applies the server's DeviceMismatch, with bundles fetched without the lock.
@@ -91,6 +100,14 @@ absl::Status Repair(ProfileSession& session, const std::string& to,
 
 }  // namespace
 
+absl::StatusOr<std::optional<v1::SendRequest>> EncryptWithExistingSessions(
+    ProfileSession& session, const Delivery& delivery) {
+  SOTTO_ASSIGN_OR_RETURN(std::vector<uint32_t> devices,
+                         SessionDevicesToSend(session, delivery.header.recipient));
+  if (devices.empty()) return std::nullopt;
+  return EncryptFor(session, delivery, devices);
+}
+
 absl::StatusOr<v1::SendResponse> Deliver(ProfileSession& session, Delivery delivery) {
   const std::string to = delivery.header.recipient;
   std::optional<v1::SendRequest> request = std::move(delivery.prepared);
@@ -99,7 +116,8 @@ absl::StatusOr<v1::SendResponse> Deliver(ProfileSession& session, Delivery deliv
       bool have = false;
       {
         absl::MutexLock lock(&session.mu);
-        SOTTO_ASSIGN_OR_RETURN(have, HaveSessions(session, to));
+        SOTTO_ASSIGN_OR_RETURN(std::vector<uint32_t> devices, SessionDevicesToSend(session, to));
+        have = !devices.empty();
       }
       if (!have) SOTTO_RETURN_IF_ERROR(StartAllSessions(session, to));
       absl::MutexLock lock(&session.mu);

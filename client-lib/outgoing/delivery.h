@@ -49,6 +49,18 @@ struct Delivery {
 absl::StatusOr<v1::SendResponse> Deliver(ProfileSession& session, Delivery delivery)
     ABSL_LOCKS_EXCLUDED(session.mu);
 
+// The first attempt's local step done by a caller that holds the lock and a
+// deferred span already (Sender::Send, right after recording the message):
+// when sessions with the recipient exist, encrypts for each of its devices
+// and calls on_encrypted, so the message's record, the new session state and
+// the recorded request reach the store in one batch. nullopt when sessions
+// must be started first (Deliver does that, without the lock). The caller
+// makes the span durable (ProfileSession::CommitStore) before the request is
+// sent, and then passes it as Delivery::prepared. Errors as Deliver's.
+absl::StatusOr<std::optional<v1::SendRequest>> EncryptWithExistingSessions(ProfileSession& session,
+                                                                           const Delivery& delivery)
+    ABSL_EXCLUSIVE_LOCKS_REQUIRED(session.mu);
+
 }  // namespace sotto::client
 
 #endif  // SOTTO_CLIENT_LIB_OUTGOING_DELIVERY_H_

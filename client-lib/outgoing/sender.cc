@@ -41,6 +41,15 @@ absl::StatusOr<int64_t> DeliverAtMs(const SendOptions& options, absl::Time now) 
   return 0;
 }
 
+// What a recorded message's delivery starts from.
+Delivery DeliveryFor(const std::string& message_id, const StoredMessage& stored,
+                     const UnsentMessage& unsent) {
+  Delivery delivery;
+  delivery.header = {stored.peer(), message_id, /*receipt=*/false, unsent.deliver_at_ms()};
+  delivery.plaintext = content::EncodeContent(stored.content());
+  return delivery;
+}
+
 }  // namespace
 
 bool WorthRetrying(const absl::Status& status) {
@@ -73,6 +82,9 @@ absl::StatusOr<SendResult> Sender::Send(absl::string_view to, std::string messag
   RetryUnsent(/*include_failed=*/false).IgnoreError();
 
   Pending pending{message_id, ""};
+  Delivery delivery;
+  UnsentMessage unsent;
+  absl::Status failure;
   {
     absl::MutexLock lock(&session_.mu);
     SOTTO_RETURN_IF_ERROR(session_.Enter());
@@ -86,21 +98,38 @@ absl::StatusOr<SendResult> Sender::Send(absl::string_view to, std::string messag
     *stored.mutable_content() = std::move(content);
     SOTTO_ASSIGN_OR_RETURN(std::vector<Write> writes,
                            history::HistoryWrites(store, stored, &pending.history_key));
-    UnsentMessage unsent;
     unsent.set_history_key(pending.history_key);
     unsent.set_deliver_at_ms(deliver_at_ms);
     unsent.set_message_id(message_id);
     writes.push_back(Write{Space::kUnsent, history::MessageIdKey(store, message_id),
                            unsent.SerializeAsString()});
-    // Synced with the encryption, before anything of it leaves (delivery.cc),
-    // or by RecordFailure's write when it cannot go: one disk sync per
-    // message, not two.
+    // Synced with the encryption, before anything of it leaves, or by
+    // RecordFailure's write when it cannot go: one disk sync per message, not
+    // two. When sessions with `to` exist (every send but a conversation's
+    // first), the encryption joins this span, so the record, the new session
+    // state and the recorded request are one batch of the store, and the
+    // attempt need not read the record back (issue 21: three batches a send
+    // were 21% of a sending loop's CPU).
     storage::DeferredSync later(store);
     SOTTO_RETURN_IF_ERROR(store.Apply(writes));
+    delivery = DeliveryFor(message_id, stored, unsent);
+    delivery.on_encrypted = KeepRequest(message_id, unsent);
+    absl::StatusOr<std::optional<v1::SendRequest>> prepared =
+        EncryptWithExistingSessions(session_, delivery);
     SOTTO_RETURN_IF_ERROR(later.Release());
     in_flight_.insert(message_id);
+    if (!prepared.ok()) {
+      failure = prepared.status();
+    } else if (*prepared) {
+      // On disk before the ciphertext leaves, shared with other senders.
+      failure = session_.CommitStore();
+      if (failure.ok()) delivery.prepared = std::move(**prepared);
+    }
   }
-  absl::StatusOr<SendResult> result = Attempt(pending, /*keep_refused=*/false);
+  absl::StatusOr<SendResult> result =
+      RecordOutcome(pending, /*keep_refused=*/false,
+                    failure.ok() ? Deliver(session_, std::move(delivery))
+                                 : absl::StatusOr<v1::SendResponse>(failure));
   if (!options.draft_id.empty()) DropDraft(options.draft_id, message_id, result.ok());
   return result;
 }
@@ -144,24 +173,30 @@ absl::StatusOr<SendResult> Sender::Attempt(const Pending& pending, bool keep_ref
       ReleaseKept(pending.message_id);
       return usable;
     }
-    delivery.header = {stored->peer(), pending.message_id, /*receipt=*/false,
-                       unsent.deliver_at_ms()};
-    delivery.plaintext = content::EncodeContent(stored->content());
+    delivery = DeliveryFor(pending.message_id, *stored, unsent);
     if (!unsent.request().empty()) {
       v1::SendRequest prepared;
       if (prepared.ParseFromString(unsent.request())) delivery.prepared = std::move(prepared);
     }
+    delivery.on_encrypted = KeepRequest(pending.message_id, unsent);
   }
+  return RecordOutcome(pending, keep_refused, Deliver(session_, std::move(delivery)));
+}
+
+std::function<absl::Status(const v1::SendRequest&)> Sender::KeepRequest(
+    const std::string& message_id, UnsentMessage& unsent) {
   // Kept with the message before it leaves: a retry sends these bytes.
-  delivery.on_encrypted = [&](const v1::SendRequest& request) {
+  return [this, message_id, &unsent](const v1::SendRequest& request) {
     session_.mu.AssertHeld();
     unsent.set_request(request.SerializeAsString());
     return session_.store().Apply(
-        {Write{Space::kUnsent, history::MessageIdKey(session_.store(), pending.message_id),
+        {Write{Space::kUnsent, history::MessageIdKey(session_.store(), message_id),
                unsent.SerializeAsString()}});
   };
-  absl::StatusOr<v1::SendResponse> response = Deliver(session_, std::move(delivery));
+}
 
+absl::StatusOr<SendResult> Sender::RecordOutcome(const Pending& pending, bool keep_refused,
+                                                 const absl::StatusOr<v1::SendResponse>& response) {
   absl::MutexLock lock(&session_.mu);
   if (response.ok() && session_.CheckNotLocked().ok()) {
     absl::StatusOr<SendResult> accepted = RecordAccepted(pending, *response);

@@ -11,6 +11,7 @@
 // kept as kFailed when it was a later retry (no one else holds the text).
 // Nothing a person wrote is lost on a failed send or a crash.
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -19,8 +20,10 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "client-lib/profile/profile_session.h"
+#include "sotto/client/records.pb.h"
 #include "sotto/types.h"
 #include "sotto/v1/content.pb.h"
+#include "sotto/v1/messages.pb.h"
 
 namespace sotto::client {
 
@@ -67,6 +70,15 @@ class Sender {
   // is sending now.
   absl::StatusOr<std::vector<Pending>> Waiting(bool include_failed)
       ABSL_LOCKS_EXCLUDED(session_.mu);
+  // Records a delivery's outcome: accepted, or kept/taken out as Attempt says.
+  absl::StatusOr<SendResult> RecordOutcome(const Pending& pending, bool keep_refused,
+                                           const absl::StatusOr<v1::SendResponse>& response)
+      ABSL_LOCKS_EXCLUDED(session_.mu);
+  // Delivery::on_encrypted for a recorded message: keeps the request in
+  // `unsent` (which must outlive the delivery) and in the store, so a retry
+  // after a crash sends the same bytes.
+  std::function<absl::Status(const v1::SendRequest&)> KeepRequest(const std::string& message_id,
+                                                                  UnsentMessage& unsent);
   absl::StatusOr<SendResult> RecordAccepted(const Pending& pending,
                                             const v1::SendResponse& response)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(session_.mu);

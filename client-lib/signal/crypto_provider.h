@@ -12,7 +12,8 @@ namespace sotto::client::signal {
 
 // libsignal's signal_crypto_provider on OpenSSL 3's EVP APIs:
 //  - random bytes: RAND_bytes;
-//  - HMAC-SHA256: EVP_MAC ("HMAC", digest SHA256);
+//  - HMAC-SHA256: RFC 2104 over EVP_MD SHA-256 (no EVP_MAC: it fetches the
+//    digest by name on every init);
 //  - SHA-512: EVP_MD_CTX, reset after final so libsignal can reuse a context;
 //  - AES-CBC with PKCS#5 padding and AES-CTR, 128/192/256-bit keys, 16-byte IV.
 // The algorithms are fetched once here and reused: fetching per call costs more
@@ -33,14 +34,14 @@ class CryptoProvider {
   // The cipher for libsignal's `cipher` (SG_CIPHER_*) and key length, or
   // nullptr if unsupported.
   const EVP_CIPHER* Cipher(int cipher, size_t key_len) const;
-  EVP_MAC* hmac() const { return hmac_; }
+  const EVP_MD* sha256() const { return sha256_; }
   const EVP_MD* sha512() const { return sha512_; }
 
  private:
   CryptoProvider() = default;
 
   signal_crypto_provider provider_{};
-  EVP_MAC* hmac_ = nullptr;
+  EVP_MD* sha256_ = nullptr;
   EVP_MD* sha512_ = nullptr;
   EVP_CIPHER* cbc_[3] = {nullptr, nullptr, nullptr};  // 128, 192, 256
   EVP_CIPHER* ctr_[3] = {nullptr, nullptr, nullptr};

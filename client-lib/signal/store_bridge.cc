@@ -295,7 +295,10 @@ absl::Status StoreBridge::Install(signal_protocol_store_context* context) {
   return FromSignal(rc, "installing the signal stores");
 }
 
-void StoreBridge::Begin() { Abort(); }
+void StoreBridge::Begin() {
+  Abort();
+  in_transaction_ = true;
+}
 
 absl::Status StoreBridge::Commit() {
   absl::Status status = callback_error_;
@@ -309,11 +312,15 @@ void StoreBridge::Abort() {
   for (Write& w : pending_) {
     if (w.value.has_value()) OPENSSL_cleanse(w.value->data(), w.value->size());
   }
-  for (auto& [k, v] : overlay_) {
-    if (v.has_value()) OPENSSL_cleanse(v->data(), v->size());
+  for (auto* values : {&overlay_, &reads_}) {
+    for (auto& [k, v] : *values) {
+      if (v.has_value()) OPENSSL_cleanse(v->data(), v->size());
+    }
   }
   pending_.clear();
   overlay_.clear();
+  reads_.clear();
+  in_transaction_ = false;
   callback_error_ = absl::OkStatus();
 }
 
@@ -323,9 +330,13 @@ int StoreBridge::Fail(const absl::Status& status) {
 }
 
 absl::StatusOr<std::optional<std::string>> StoreBridge::Get(Space space, absl::string_view key) {
-  auto it = overlay_.find({space, std::string(key)});
-  if (it != overlay_.end()) return it->second;
-  return store_->Get(space, key);
+  std::pair<Space, std::string> at{space, std::string(key)};
+  if (auto it = overlay_.find(at); it != overlay_.end()) return it->second;
+  if (!in_transaction_) return store_->Get(space, key);
+  if (auto it = reads_.find(at); it != reads_.end()) return it->second;
+  SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> value, store_->Get(space, key));
+  reads_.emplace(std::move(at), value);
+  return value;
 }
 
 absl::StatusOr<std::vector<Entry>> StoreBridge::Scan(Space space, absl::string_view prefix) {

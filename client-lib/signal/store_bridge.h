@@ -26,6 +26,13 @@ namespace sotto::client::signal {
 // caller's own writes (the decrypted message) are durable together or not at
 // all. Reads see the pending writes. Abort() forgets them.
 //
+// Inside a transaction a value read from the store is remembered until the
+// transaction ends: libsignal loads a session two or three times in one call
+// (contains_session, then the cipher's load; the registration id), and each
+// load from the encrypted store is a lookup, a blinded key and an AEAD open.
+// Only the Engine writes the spaces it reads, under the lock it holds for the
+// whole transaction, so what is remembered cannot go stale before it ends.
+//
 // Layout (handles only ever appear blinded):
 //   kIdentity "public" / "private"  own identity key pair (33 / 32 bytes)
 //   kMeta "registration_id"         u32 big-endian
@@ -88,6 +95,9 @@ class StoreBridge {
   storage::LocalStore* const store_;
   std::vector<storage::Write> pending_;
   std::map<std::pair<storage::Space, std::string>, std::optional<std::string>> overlay_;
+  // Values read from the store in this transaction (see the class comment).
+  std::map<std::pair<storage::Space, std::string>, std::optional<std::string>> reads_;
+  bool in_transaction_ = false;
   absl::Status callback_error_;
 };
 
