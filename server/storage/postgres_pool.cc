@@ -33,15 +33,29 @@ absl::StatusOr<PgPool::Lease> PgPool::Acquire() {
   return Lease(this, std::move(c));
 }
 
+void PgPool::DropIdle() {
+  std::vector<std::unique_ptr<PgConnection>> dropped;
+  {
+    absl::MutexLock lock(&mu_);
+    dropped.swap(idle_);
+    open_ -= dropped.size();
+  }
+  // Closed here, outside the lock.
+}
+
 void PgPool::Release(std::unique_ptr<PgConnection> c) {
   const bool usable = !c->broken && c->conn != nullptr && c->conn->is_open();
-  if (!usable) c.reset();  // closed outside the lock
-  absl::MutexLock lock(&mu_);
   if (usable) {
+    absl::MutexLock lock(&mu_);
     idle_.push_back(std::move(c));
-  } else {
+    return;
+  }
+  c.reset();  // closed outside the lock
+  {
+    absl::MutexLock lock(&mu_);
     --open_;
   }
+  DropIdle();
 }
 
 }  // namespace sotto::server

@@ -44,7 +44,7 @@ class PgPool {
   PgPool& operator=(const PgPool&) = delete;
 
   // A connection for the holder alone; it returns to the pool when the
-  // lease ends, or is closed if the caller saw it break.
+  // lease ends, or is closed if the caller saw it break (Release).
   class Lease {
    public:
     Lease(PgPool* pool, std::unique_ptr<PgConnection> c) : pool_(pool), c_(std::move(c)) {}
@@ -68,7 +68,11 @@ class PgPool {
   absl::StatusOr<Lease> Acquire() ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
+  // Keeps `c` for reuse; one that broke is closed, and so is every idle
+  // one: a database restart or failover breaks them all, and each would
+  // otherwise fail one more request before the pool noticed.
   void Release(std::unique_ptr<PgConnection> c) ABSL_LOCKS_EXCLUDED(mu_);
+  void DropIdle() ABSL_LOCKS_EXCLUDED(mu_);
   bool Available() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return !idle_.empty() || open_ < max_;
   }

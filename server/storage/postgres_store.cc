@@ -124,19 +124,17 @@ void SetUpConnection(pqxx::connection& conn) {
 
 // Makes the transaction's commit wait as the database's synchronous_commit
 // says (on, or the standbys' acknowledgement) instead of the session's off.
-void SyncCommit(pqxx::transaction_base& tx) {
-  tx.exec("SET LOCAL synchronous_commit TO DEFAULT");
-}
+void SyncCommit(pqxx::transaction_base& tx) { tx.exec("SET LOCAL synchronous_commit TO DEFAULT"); }
 
 // Leases a connection into `name`, or returns UNAVAILABLE (logged).
-#define SOTTO_PG_LEASE(name)                                                                 \
-  absl::StatusOr<PgPool::Lease> name##_or = pool_.Acquire();                                  \
-  if (!name##_or.ok()) {                                                                      \
-    log::Error(absl::StrCat("storage error: ", RedactPostgresUrl(url_), ": ",                 \
-                            name##_or.status().message()));                                   \
-    return absl::UnavailableError(                                                            \
+#define SOTTO_PG_LEASE(name)                                                                     \
+  absl::StatusOr<PgPool::Lease> name##_or = pool_.Acquire();                                     \
+  if (!name##_or.ok()) {                                                                         \
+    log::Error(absl::StrCat("storage error: ", RedactPostgresUrl(url_), ": ",                    \
+                            name##_or.status().message()));                                      \
+    return absl::UnavailableError(                                                               \
         "the server cannot reach its storage, so this request was not served; try again later"); \
-  }                                                                                           \
+  }                                                                                              \
   PgPool::Lease& name = *name##_or
 
 class PostgresStore final : public Store {
@@ -160,16 +158,16 @@ class PostgresStore final : public Store {
     }
   }
 
+  // Reads are retried once on a fresh connection when the first one turns
+  // out broken (the database restarted or failed over since it was last
+  // used): a read changes nothing, so it is safe to repeat.
   absl::StatusOr<std::optional<std::string>> Get(Table table, absl::string_view key) override {
-    SOTTO_PG_LEASE(c);
-    try {
-      pqxx::nontransaction tx(*c->conn);
-      const pqxx::result r = Exec(tx, *c, "g", table, "SELECT v FROM $T WHERE k = $1", Bytes(key));
-      if (r.empty()) return std::nullopt;
-      return FromBytes(r[0][0]);
-    } catch (const std::exception& e) {
-      return RequestError(e, *c, absl::StrCat("get from ", SqlTable(table)));
+    absl::StatusOr<std::optional<std::string>> got;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      got = GetOnce(table, key);
+      if (got.status().code() != absl::StatusCode::kUnavailable) break;
     }
+    return got;
   }
 
   absl::Status Write(const WriteBatch& batch, Durability durability) override {
@@ -199,35 +197,12 @@ class PostgresStore final : public Store {
 
   absl::StatusOr<std::vector<KeyValue>> Scan(Table table, absl::string_view prefix,
                                              absl::string_view start_after, size_t limit) override {
-    std::vector<KeyValue> out;
-    if (limit == 0) return out;
-    SOTTO_PG_LEASE(c);
-    const std::optional<std::string> end = PrefixEnd(prefix);
-    const std::string limit_text = std::to_string(std::min<size_t>(limit, INT64_MAX));
-    try {
-      // One statement: one snapshot, as the contract asks.
-      pqxx::nontransaction tx(*c->conn);
-      pqxx::result r;
-      const std::string select = "SELECT k, v FROM $T WHERE k >= $1";
-      const std::string order = " ORDER BY k LIMIT $2::bigint";
-      if (end && !start_after.empty()) {
-        r = Exec(tx, *c, "sea", table, select + " AND k < $3 AND k > $4" + order, Bytes(prefix),
-                 limit_text, Bytes(*end), Bytes(start_after));
-      } else if (end) {
-        r = Exec(tx, *c, "se", table, select + " AND k < $3" + order, Bytes(prefix), limit_text,
-                 Bytes(*end));
-      } else if (!start_after.empty()) {
-        r = Exec(tx, *c, "sa", table, select + " AND k > $3" + order, Bytes(prefix), limit_text,
-                 Bytes(start_after));
-      } else {
-        r = Exec(tx, *c, "s", table, select + order, Bytes(prefix), limit_text);
-      }
-      out.reserve(r.size());
-      for (const pqxx::row& row : r) out.push_back(KeyValue{FromBytes(row[0]), FromBytes(row[1])});
-      return out;
-    } catch (const std::exception& e) {
-      return RequestError(e, *c, absl::StrCat("scan of ", SqlTable(table)));
+    absl::StatusOr<std::vector<KeyValue>> scanned;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      scanned = ScanOnce(table, prefix, start_after, limit);
+      if (scanned.status().code() != absl::StatusCode::kUnavailable) break;
     }
+    return scanned;
   }
 
   absl::StatusOr<std::optional<KeyValue>> PopFirst(Table table, absl::string_view prefix,
@@ -237,9 +212,9 @@ class PostgresStore final : public Store {
     // SKIP LOCKED: a row another pop has locked (and will delete) is passed
     // over, and one deleted since this statement's snapshot is not found
     // when it is locked; each row goes to exactly one pop, on any node.
-    const std::string pick = absl::StrCat("SELECT k FROM $T WHERE k >= $1",
-                                          end ? " AND k < $2" : "",
-                                          " ORDER BY k LIMIT 1 FOR UPDATE SKIP LOCKED");
+    const std::string pick =
+        absl::StrCat("SELECT k FROM $T WHERE k >= $1", end ? " AND k < $2" : "",
+                     " ORDER BY k LIMIT 1 FOR UPDATE SKIP LOCKED");
     const std::string sql = "DELETE FROM $T WHERE k = (" + pick + ") RETURNING k, v";
     try {
       pqxx::work tx(*c->conn);
@@ -278,6 +253,50 @@ class PostgresStore final : public Store {
   absl::Status Prepare();
 
  private:
+  absl::StatusOr<std::optional<std::string>> GetOnce(Table table, absl::string_view key) {
+    SOTTO_PG_LEASE(c);
+    try {
+      pqxx::nontransaction tx(*c->conn);
+      const pqxx::result r = Exec(tx, *c, "g", table, "SELECT v FROM $T WHERE k = $1", Bytes(key));
+      if (r.empty()) return std::nullopt;
+      return FromBytes(r[0][0]);
+    } catch (const std::exception& e) {
+      return RequestError(e, *c, absl::StrCat("get from ", SqlTable(table)));
+    }
+  }
+
+  absl::StatusOr<std::vector<KeyValue>> ScanOnce(Table table, absl::string_view prefix,
+                                                 absl::string_view start_after, size_t limit) {
+    std::vector<KeyValue> out;
+    if (limit == 0) return out;
+    SOTTO_PG_LEASE(c);
+    const std::optional<std::string> end = PrefixEnd(prefix);
+    const std::string limit_text = std::to_string(std::min<size_t>(limit, INT64_MAX));
+    try {
+      // One statement: one snapshot, as the contract asks.
+      pqxx::nontransaction tx(*c->conn);
+      pqxx::result r;
+      const std::string select = "SELECT k, v FROM $T WHERE k >= $1";
+      const std::string order = " ORDER BY k LIMIT $2::bigint";
+      if (end && !start_after.empty()) {
+        r = Exec(tx, *c, "sea", table, select + " AND k < $3 AND k > $4" + order, Bytes(prefix),
+                 limit_text, Bytes(*end), Bytes(start_after));
+      } else if (end) {
+        r = Exec(tx, *c, "se", table, select + " AND k < $3" + order, Bytes(prefix), limit_text,
+                 Bytes(*end));
+      } else if (!start_after.empty()) {
+        r = Exec(tx, *c, "sa", table, select + " AND k > $3" + order, Bytes(prefix), limit_text,
+                 Bytes(start_after));
+      } else {
+        r = Exec(tx, *c, "s", table, select + order, Bytes(prefix), limit_text);
+      }
+      out.reserve(r.size());
+      for (const pqxx::row& row : r) out.push_back(KeyValue{FromBytes(row[0]), FromBytes(row[1])});
+      return out;
+    } catch (const std::exception& e) {
+      return RequestError(e, *c, absl::StrCat("scan of ", SqlTable(table)));
+    }
+  }
 
   // Runs statement `kind` of `table` (`sql` with $T for the table),
   // preparing it on this connection the first time.
@@ -325,7 +344,8 @@ absl::Status PostgresStore::Prepare() {
     const std::string commit_mode = tx.exec("SHOW synchronous_commit")[0][0].c_str();
     if (commit_mode == "off") {
       return absl::FailedPreconditionError(absl::StrCat(
-          "the database at ", where, " has synchronous_commit = off, so a message acknowledged "
+          "the database at ", where,
+          " has synchronous_commit = off, so a message acknowledged "
           "as stored could be lost in a crash; set it to on (or remote_apply with standbys)"));
     }
     // Nodes starting together create the tables one at a time.
@@ -336,8 +356,8 @@ absl::Status PostgresStore::Prepare() {
       tx.exec(absl::StrCat("CREATE TABLE IF NOT EXISTS ", SqlTable(t),
                            " (k bytea PRIMARY KEY, v bytea NOT NULL)"));
     }
-    const pqxx::result version = tx.exec_params(
-        "SELECT v FROM sotto_meta WHERE k = $1", std::string(kSchemaVersionKey));
+    const pqxx::result version =
+        tx.exec_params("SELECT v FROM sotto_meta WHERE k = $1", std::string(kSchemaVersionKey));
     if (version.empty()) {
       tx.exec_params("INSERT INTO sotto_meta (k, v) VALUES ($1, $2)",
                      std::string(kSchemaVersionKey), std::to_string(kSchemaVersion));
@@ -359,8 +379,8 @@ absl::Status PostgresStore::Prepare() {
     return absl::OkStatus();
   } catch (const std::exception& e) {
     (*c)->broken = true;
-    return absl::InternalError(absl::StrCat("cannot set up the database at ", where, ": ",
-                                            e.what()));
+    return absl::InternalError(
+        absl::StrCat("cannot set up the database at ", where, ": ", e.what()));
   }
 }
 
@@ -377,8 +397,8 @@ std::string NewNodeId() {
 absl::StatusOr<std::unique_ptr<Store>> OpenPostgresStore(const std::string& url,
                                                          const PostgresStoreOptions& options) {
   if (!IsPostgresUrl(url)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "not a PostgreSQL URL: ", RedactPostgresUrl(url), " (postgres://USER@HOST:PORT/DATABASE)"));
+    return absl::InvalidArgumentError(absl::StrCat("not a PostgreSQL URL: ", RedactPostgresUrl(url),
+                                                   " (postgres://USER@HOST:PORT/DATABASE)"));
   }
   auto store = std::make_unique<PostgresStore>(url, options.max_connections, NewNodeId());
   absl::Status prepared = store->Prepare();

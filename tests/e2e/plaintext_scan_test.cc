@@ -112,8 +112,7 @@ void ExpectCiphertextButNoPlaintext(sotto::testing::ServerProcess& server,
 
 TEST(PlaintextScanTest, ServerDataHoldsCiphertextButNoPlaintext) {
   ASSERT_OK_AND_ASSIGN(auto server, sotto::testing::ServerProcess::Start());
-  ExpectCiphertextButNoPlaintext(
-      *server, [] { return absl::OkStatus(); }, {server->data_dir()});
+  ExpectCiphertextButNoPlaintext(*server, [] { return absl::OkStatus(); }, {server->data_dir()});
 }
 
 // With --store postgres://, the messages live in PostgreSQL's files (tables
@@ -122,11 +121,10 @@ TEST(PlaintextScanTest, ServerDataHoldsCiphertextButNoPlaintext) {
 // in PostgreSQL's directory alone, which proves the data went there.
 TEST(PlaintextScanTest, PostgresDataHoldsCiphertextButNoPlaintext) {
   ASSERT_OK_AND_ASSIGN(auto pg, sotto::testing::PostgresInstance::Start());
-  ASSERT_OK_AND_ASSIGN(auto server, sotto::testing::ServerProcess::Start(
-                                        sotto::testing::ServerProcess::kDefaultBinary,
-                                        {"--store", pg->url()}));
-  ExpectCiphertextButNoPlaintext(
-      *server, [&pg] { return pg->Stop(); }, {pg->data_dir()});
+  ASSERT_OK_AND_ASSIGN(auto server,
+                       sotto::testing::ServerProcess::Start(
+                           sotto::testing::ServerProcess::kDefaultBinary, {"--store", pg->url()}));
+  ExpectCiphertextButNoPlaintext(*server, [&pg] { return pg->Stop(); }, {pg->data_dir()});
   const std::string own = ReadEverything(server->data_dir());
   for (const std::string& secret : {"I have not slept", "about my father", "see you Thursday"}) {
     EXPECT_EQ(own.find(secret), std::string::npos) << secret;

@@ -97,11 +97,19 @@ class PostgresInstance {
   absl::Status Restart() {
     absl::Status stopped = Stop();
     if (!stopped.ok()) return stopped;
-    absl::StatusOr<std::string> started = Run(PgCtl("-l '" + root_ + "/log' -o \"" + options_ +
-                                                    "\" start"));
-    if (!started.ok()) return started.status();
-    running_ = true;
-    return absl::OkStatus();
+    return StartAgain();
+  }
+
+  // A crash and recovery: immediate shutdown (no checkpoint; what sits in
+  // WAL buffers and was never flushed is lost), then a start that replays
+  // the WAL, on the same port.
+  absl::Status CrashAndRestart() {
+    if (running_) {
+      absl::StatusOr<std::string> stopped = Run(PgCtl("stop -m immediate"));
+      if (!stopped.ok()) return stopped.status();
+      running_ = false;
+    }
+    return StartAgain();
   }
 
   // Stops the cluster cleanly (a checkpoint: every table file written).
@@ -116,14 +124,29 @@ class PostgresInstance {
  private:
   PostgresInstance() = default;
 
+  absl::Status StartAgain() {
+    absl::StatusOr<std::string> started =
+        Run(PgCtl("-l '" + root_ + "/log' -o \"" + options_ + "\" start"));
+    if (!started.ok()) return started.status();
+    running_ = true;
+    return absl::OkStatus();
+  }
+
   static std::string BinDir() {
     const char* dir = getenv("SOTTO_PG_BINDIR");
     return dir != nullptr && *dir != '\0' ? dir : "/usr/lib/postgresql/15/bin";
   }
   static std::string Bin(const std::string& name) { return BinDir() + "/" + name; }
+  // $TMPDIR, or /tmp; as root, /tmp also when `postgres` cannot write in
+  // $TMPDIR (a root-only directory), since the cluster runs as `postgres`.
   static std::string TmpDir() {
     const char* tmp = getenv("TMPDIR");
-    return tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
+    if (tmp == nullptr || *tmp == '\0') return "/tmp";
+    if (geteuid() == 0 &&
+        !Run(AsOwner(std::string("test -w '") + tmp + "' -a -x '" + tmp + "'")).ok()) {
+      return "/tmp";
+    }
+    return tmp;
   }
   // As root, the command runs as `postgres`; otherwise as ourselves.
   static std::string AsOwner(const std::string& command) {
@@ -226,8 +249,8 @@ class PostgresInstance {
       // durability must hold on the real thing. Small shared buffers: many
       // test processes run at once.
       options_ = "-p " + std::to_string(port_) + " -k '" + root_ +
-                                  "' -c listen_addresses=127.0.0.1 -c fsync=on" +
-                                  " -c shared_buffers=16MB -c max_connections=100";
+                 "' -c listen_addresses=127.0.0.1 -c fsync=on" +
+                 " -c shared_buffers=16MB -c max_connections=100";
       absl::StatusOr<std::string> started =
           Run(PgCtl("-l '" + root_ + "/log' -o \"" + options_ + "\" start"));
       if (started.ok()) {
