@@ -63,8 +63,11 @@ absl::StatusOr<std::unique_ptr<StoreStack>> StoreStack::Open(const StoreStackOpt
       AuditLog::Open(stack->base_.get(), clock, AuditKeyFile(keys.audit_key));
   if (!audit.ok()) return audit.status();
   stack->audit_ = *std::move(audit);
-  // Syncs the audit chain's log, which is RocksDB's.
-  stack->syncer_ = std::make_unique<LogSyncer>(stack->audit_.get());
+  // Syncs the audit chain's log, which is the store's.
+  // On PostgreSQL a failed sync is a lost connection, not lost pages: the
+  // syncer tries again with the next batch (log_syncer.h).
+  stack->syncer_ = std::make_unique<LogSyncer>(stack->audit_.get(), 65536,
+                                               /*failures_final=*/!postgres);
   stack->group_ = std::make_unique<GroupCommitStore>(stack->audit_.get(), stack->syncer_.get());
   stack->guard_ = std::make_unique<SpaceGuardStore>(stack->group_.get(), stack->space_.get());
   return stack;

@@ -11,12 +11,14 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/storage/log_syncer.h"
 #include "server/storage/postgres_store.h"
 #include "server/storage/rocksdb_store.h"
 #include "testing/postgres_instance.h"
@@ -366,6 +368,23 @@ TEST_F(PostgresStoreTest, ReconnectsAfterTheDatabaseRestarts) {
               StatusIs(absl::StatusCode::kUnavailable, Not(HasSubstr("127.0.0.1"))));
   EXPECT_OK(store->Write(batch, Durability::kSynced));
   EXPECT_OK(store->SyncLog());
+}
+
+// Group commit over PostgreSQL: a sync that met the restart fails, the
+// next one (a fresh connection) succeeds. On RocksDB the first failure is
+// final (a failed fsync may have dropped pages); here it is not, or a
+// database restart would stop every Send until sotto-server restarted.
+TEST_F(PostgresStoreTest, GroupCommitRecoversAfterTheDatabaseRestarts) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> store, OpenPostgresStore(pg_->url()));
+  LogSyncer syncer(store.get(), 16, /*failures_final=*/false);
+  ASSERT_OK(syncer.WaitForSync());
+  ASSERT_OK(pg_->Restart());
+  EXPECT_THAT(syncer.WaitForSync(), StatusIs(absl::StatusCode::kUnavailable));
+  WriteBatch batch;
+  batch.Put(Table::kQueues, "after-restart", "v");
+  ASSERT_OK(store->Write(batch, Durability::kBuffered));
+  EXPECT_OK(syncer.WaitForSync());
+  syncer.Stop();
 }
 
 TEST(PostgresUrlTest, RedactsPasswords) {
