@@ -8,6 +8,7 @@ packages=(
   libsignal-protocol-c-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librocksdb-dev libabsl-dev
+  postgresql-15 libpqxx-dev
   libgtest-dev libgmock-dev
   libssl-dev libsodium-dev libcli11-dev libzxcvbn-dev libtomlplusplus-dev libqrencode-dev
   libcurl4-openssl-dev python3-aiosmtpd python3-cffi python3-pytest

@@ -9,6 +9,7 @@
 
 #include "server/app/key_files.h"
 #include "server/storage/caching_store.h"
+#include "server/storage/postgres_store.h"
 #include "server/storage/rocksdb_store.h"
 #include "sotto/log.h"
 
@@ -39,13 +40,15 @@ absl::StatusOr<std::unique_ptr<StoreStack>> StoreStack::Open(const StoreStackOpt
   // opening (a new MANIFEST, OPTIONS file and log) fails.
   DiskSpaceOptions space;
   space.dir = options.data_dir;
-  space.min_free_bytes = options.min_free_bytes;
-  space.ballast_bytes = std::min<uint64_t>(options.min_free_bytes / 4, uint64_t{64} << 20);
+  const bool postgres = !options.store.empty();
+  space.min_free_bytes = postgres ? 0 : options.min_free_bytes;
+  space.ballast_bytes = std::min<uint64_t>(space.min_free_bytes / 4, uint64_t{64} << 20);
   space.free_bytes_source = FakeFreeBytesFromEnv();
   absl::StatusOr<std::unique_ptr<DiskSpace>> watched = DiskSpace::Start(std::move(space));
   if (!watched.ok()) return watched.status();
   stack->space_ = *std::move(watched);
-  absl::StatusOr<std::unique_ptr<Store>> rocks = OpenRocksDbStore(options.data_dir);
+  absl::StatusOr<std::unique_ptr<Store>> rocks =
+      postgres ? OpenPostgresStore(options.store) : OpenRocksDbStore(options.data_dir);
   if (!rocks.ok()) return rocks.status();
   stack->space_->CountUnflushed([db = rocks->get()] { return db->UnflushedBytes(); });
   stack->base_ = std::make_unique<CachingStore>(
@@ -60,8 +63,11 @@ absl::StatusOr<std::unique_ptr<StoreStack>> StoreStack::Open(const StoreStackOpt
       AuditLog::Open(stack->base_.get(), clock, AuditKeyFile(keys.audit_key));
   if (!audit.ok()) return audit.status();
   stack->audit_ = *std::move(audit);
-  // Syncs the audit chain's log, which is RocksDB's.
-  stack->syncer_ = std::make_unique<LogSyncer>(stack->audit_.get());
+  // Syncs the audit chain's log, which is the store's.
+  // On PostgreSQL a failed sync is a lost connection, not lost pages: the
+  // syncer tries again with the next batch (log_syncer.h).
+  stack->syncer_ = std::make_unique<LogSyncer>(stack->audit_.get(), 65536,
+                                               /*failures_final=*/!postgres);
   stack->group_ = std::make_unique<GroupCommitStore>(stack->audit_.get(), stack->syncer_.get());
   stack->guard_ = std::make_unique<SpaceGuardStore>(stack->group_.get(), stack->space_.get());
   return stack;

@@ -17,7 +17,8 @@
 namespace sotto::server {
 
 struct StoreStackOptions {
-  // RocksDB directory; created if missing.
+  // RocksDB directory; created if missing. With a PostgreSQL `store`, it
+  // still holds the key files and the operator socket.
   std::string data_dir;
   // The audit chain's MAC key file (key_files.h); empty: DATA_DIR.audit-key.
   std::string audit_key_file;
@@ -29,11 +30,15 @@ struct StoreStackOptions {
   // The free-space reserve (DiskSpaceOptions::min_free_bytes); 0: none.
   // The ballast is a quarter of it, at most 64 MiB.
   uint64_t min_free_bytes = 0;
+  // Where the data lives: empty, RocksDB in data_dir; a postgres:// URL
+  // (IsPostgresUrl), that database (postgres_store.h). The free-space
+  // reserve then does not apply: the database's disk is not ours to watch.
+  std::string store;
 };
 
 // The server's storage, assembled in one place (the composition root of
 // everything under the domain services), bottom to top:
-//   RocksDB (OpenRocksDbStore)
+//   RocksDB (OpenRocksDbStore), or PostgreSQL (OpenPostgresStore)
 //   -> CachingStore: accounts, devices, care links and policies, read by
 //      every Send and written only by rare events, served from memory
 //   -> [wrap_store, tests only]
@@ -46,7 +51,8 @@ struct StoreStackOptions {
 class StoreStack {
  public:
   // Opens the database and starts the syncer. Errors: those of
-  // OpenRocksDbStore (data dir unusable, database locked) and AuditLog::Open
+  // OpenRocksDbStore (data dir unusable, database locked) or
+  // OpenPostgresStore (unreachable, wrong schema version), and AuditLog::Open
   // (the key file missing while the chain is MAC'd, unreadable, or not the
   // chain's).
   static absl::StatusOr<std::unique_ptr<StoreStack>> Open(const StoreStackOptions& options);

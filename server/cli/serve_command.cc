@@ -1,5 +1,6 @@
 // sotto-server [--config FILE] [--log-level L] [--log-format text|json]
-//              [--data-dir DIR] [--listen HOST:PORT] [--emergency-note TEXT]
+//              [--data-dir DIR] [--store postgres://...] [--listen HOST:PORT]
+//              [--emergency-note TEXT]
 //              [--tls-cert PEM --tls-key PEM] [--retention-days N]
 //              [--max-queue-mib N] [--min-free-mib N] [--io-threads N] [--rate-NAME BURST/PER_HOUR
 //              ...]
@@ -38,6 +39,7 @@
 #include "server/domain/limits.h"
 #include "server/domain/rate_limiter.h"
 #include "server/rpc/server.h"
+#include "server/storage/postgres_store.h"
 #include "sotto/log.h"
 #include "sotto/loopback.h"
 
@@ -72,6 +74,7 @@ struct ServeFlags {
   std::string log_level = "info";
   std::string log_format = "text";
   std::string data_dir = "./var";
+  std::string store;
   std::string listen = "127.0.0.1:7443";
   std::string emergency_note = kDefaultEmergencyNote;
   std::string tls_cert;
@@ -116,6 +119,9 @@ void AddConfigAndLogFlags(CLI::App& app, ServeFlags& f) {
 void AddPlaceFlags(CLI::App& app, ServeFlags& f) {
   app.add_option("--data-dir", f.data_dir, "RocksDB data directory (created if missing)")
       ->capture_default_str();
+  app.add_option("--store", f.store,
+                 "postgres://USER@HOST:PORT/DB: keep the data in that PostgreSQL database "
+                 "instead of RocksDB (--data-dir still holds the key files; docs/DEPLOYING.md)");
   app.add_option("--listen", f.listen, "HOST:PORT to listen on (port 0: any free port)")
       ->capture_default_str();
   app.add_option("--emergency-note", f.emergency_note,
@@ -361,6 +367,11 @@ absl::StatusOr<rpc::ServerOptions> ToServerOptions(const ServeFlags& f) {
   if (!limits.ok()) return limits.status();
   options.rate_limits = *limits;
   options.data_dir = f.data_dir;
+  if (!f.store.empty() && !IsPostgresUrl(f.store)) {
+    return absl::InvalidArgumentError("--store must be a postgres:// URL, got \"" +
+                                      RedactPostgresUrl(f.store) + "\"");
+  }
+  options.store = f.store;
   options.audit_key_file = f.keys.audit_key;
   options.code_pepper_file = f.keys.code_pepper;
   options.audit_head_interval = absl::Minutes(f.audit_head_minutes);

@@ -31,8 +31,13 @@ inline constexpr int kMaxReceiveMessageBytes = 2 << 20;
 inline constexpr absl::Duration kMinClientPingInterval = absl::Seconds(30);
 
 struct ServerOptions {
-  // RocksDB directory; created if missing.
+  // RocksDB directory; created if missing. With a PostgreSQL `store` it
+  // holds only the key files and the operator socket.
   std::string data_dir;
+  // Empty: RocksDB in data_dir. A postgres:// URL: that database
+  // (server/storage/postgres_store.h; one node only for now,
+  // docs/DEPLOYING.md).
+  std::string store;
   // The secret key files, outside the database (server/app/key_files.h).
   // Empty: DATA_DIR.audit-key and DATA_DIR.code-pepper, created on first
   // start.

@@ -25,7 +25,13 @@ namespace sotto::server {
 class LogSyncer {
  public:
   // At most `max_waiting` hand-overs wait for a sync before Busy() says so.
-  explicit LogSyncer(Store* store, size_t max_waiting = 65536);
+  // `failures_final`: see AfterSync. False for a store whose SyncLog is a
+  // database's commit (PostgresStore): a failed one means the connection or
+  // the database went away, not that written pages were dropped; what a
+  // crash lost is absent, not shown (a retried Send is stored again), so a
+  // later sync that succeeds is true for everything still visible, and the
+  // server keeps serving once the database is back (a restart, a failover).
+  explicit LogSyncer(Store* store, size_t max_waiting = 65536, bool failures_final = true);
   LogSyncer(const LogSyncer&) = delete;
   LogSyncer& operator=(const LogSyncer&) = delete;
   // Stop().
@@ -81,6 +87,7 @@ class LogSyncer {
 
   Store* const store_;
   const size_t max_waiting_;
+  const bool failures_final_;
   // Held over each SyncLog (taken before mu_, never while a `done` runs).
   absl::Mutex sync_mu_;
   mutable absl::Mutex mu_;

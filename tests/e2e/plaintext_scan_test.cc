@@ -1,10 +1,12 @@
 // The promise Sotto rests on: the server never holds a plaintext. Send
 // messages with distinctive words, then read every byte the server wrote and
 // look for them. The same scan must find the ciphertexts, so we know it
-// actually reads the files the envelopes are in.
+// actually reads the files the envelopes are in. On both stores: RocksDB in
+// the data directory, and PostgreSQL's data directory (--store postgres://).
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <string>
 #include <vector>
@@ -14,6 +16,7 @@
 #include "e2e_support.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "testing/postgres_instance.h"
 #include "testing/server_process.h"
 #include "testing/status_matchers.h"
 
@@ -43,10 +46,16 @@ std::string RandomWord() {
   return absl::BytesToHexString(bytes);
 }
 
-TEST(PlaintextScanTest, ServerDataHoldsCiphertextButNoPlaintext) {
-  ASSERT_OK_AND_ASSIGN(auto server, sotto::testing::ServerProcess::Start());
-  ASSERT_OK_AND_ASSIGN(auto rivera, RegisterTherapist(*server, "dr-rivera"));
-  ASSERT_OK_AND_ASSIGN(auto sam, RegisterClient(server->address(), "sam", rivera));
+// Sends messages with distinctive words through `server` (a letter, a
+// held message, both directions), then stops the server and, with
+// `stop_storage`, whatever holds its data, and reads every file under
+// `dirs`: the envelopes' ciphertexts must be there (in `dirs`, or the scan
+// proves nothing), no plaintext anywhere.
+void ExpectCiphertextButNoPlaintext(sotto::testing::ServerProcess& server,
+                                    const std::function<absl::Status()>& stop_storage,
+                                    const std::vector<std::string>& dirs) {
+  ASSERT_OK_AND_ASSIGN(auto rivera, RegisterTherapist(server, "dr-rivera"));
+  ASSERT_OK_AND_ASSIGN(auto sam, RegisterClient(server.address(), "sam", rivera));
 
   std::srand(static_cast<unsigned>(absl::ToUnixNanos(absl::Now())));
   std::vector<std::string> secrets;
@@ -67,13 +76,15 @@ TEST(PlaintextScanTest, ServerDataHoldsCiphertextButNoPlaintext) {
   ASSERT_OK(rivera.client->SendText("sam", secrets.back()));
 
   // What the server queued for sam, as sam's device would fetch it.
-  ASSERT_OK_AND_ASSIGN(auto queued, RawConnection(server->address(), sam)->Fetch(0, 100));
+  ASSERT_OK_AND_ASSIGN(auto queued, RawConnection(server.address(), sam)->Fetch(0, 100));
   // The therapist's message, and the delivery receipt for sam's.
   ASSERT_EQ(queued.envelopes_size(), 2);
 
-  // A clean stop, so RocksDB has written all it will write.
-  ASSERT_OK(server->Stop());
-  const std::string stored = ReadEverything(server->data_dir());
+  // A clean stop, so the store has written all it will write.
+  ASSERT_OK(server.Stop());
+  ASSERT_OK(stop_storage());
+  std::string stored;
+  for (const std::string& dir : dirs) stored += ReadEverything(dir);
   ASSERT_FALSE(stored.empty());
   for (const auto& envelope : queued.envelopes()) {
     EXPECT_NE(stored.find(envelope.ciphertext()), std::string::npos)
@@ -97,6 +108,29 @@ TEST(PlaintextScanTest, ServerDataHoldsCiphertextButNoPlaintext) {
   EXPECT_EQ(view[secrets.size() - 2].subject, secrets[secrets.size() - 2]);
   EXPECT_EQ(view[secrets.size() - 2].text, letter_body);
   EXPECT_EQ(view.back().text, secrets.back());
+}
+
+TEST(PlaintextScanTest, ServerDataHoldsCiphertextButNoPlaintext) {
+  ASSERT_OK_AND_ASSIGN(auto server, sotto::testing::ServerProcess::Start());
+  ExpectCiphertextButNoPlaintext(*server, [] { return absl::OkStatus(); }, {server->data_dir()});
+}
+
+// With --store postgres://, the messages live in PostgreSQL's files (tables
+// and WAL): the same scan over its whole data directory, and the server's
+// own directory (key files, no database) too. The ciphertexts must be found
+// in PostgreSQL's directory alone, which proves the data went there.
+TEST(PlaintextScanTest, PostgresDataHoldsCiphertextButNoPlaintext) {
+  ASSERT_OK_AND_ASSIGN(auto pg, sotto::testing::PostgresInstance::Start());
+  ASSERT_OK_AND_ASSIGN(auto server,
+                       sotto::testing::ServerProcess::Start(
+                           sotto::testing::ServerProcess::kDefaultBinary, {"--store", pg->url()}));
+  ExpectCiphertextButNoPlaintext(*server, [&pg] { return pg->Stop(); }, {pg->data_dir()});
+  const std::string own = ReadEverything(server->data_dir());
+  for (const std::string& secret : {"I have not slept", "about my father", "see you Thursday"}) {
+    EXPECT_EQ(own.find(secret), std::string::npos) << secret;
+  }
+  EXPECT_FALSE(std::filesystem::exists(server->data_dir() + "/CURRENT"))
+      << "with --store postgres:// no RocksDB may be made in the data directory";
 }
 
 }  // namespace

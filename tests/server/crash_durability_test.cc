@@ -1,10 +1,15 @@
 // An acknowledged Send survives the server being killed right after it
 // replies: the real sotto-server binary, SIGKILL, restart on the same data.
+// On RocksDB, and on PostgreSQL (--store postgres://) with the database
+// crashed too.
 
 #include <grpcpp/grpcpp.h>
 
 #include <cstdio>
+#include <filesystem>
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -13,6 +18,7 @@
 #include "sotto/v1/accounts.grpc.pb.h"
 #include "sotto/v1/care.grpc.pb.h"
 #include "sotto/v1/messages.grpc.pb.h"
+#include "testing/postgres_instance.h"
 #include "testing/register_request.h"
 #include "testing/server_process.h"
 
@@ -72,6 +78,9 @@ class CrashDurabilityTest : public ::testing::Test {
     return out;
   }
 
+  void SendKillRestartFetch(std::vector<std::string> server_args,
+                            const std::function<void()>& crash_storage);
+
   std::string therapist_header_;
 
   std::unique_ptr<sotto::testing::ServerProcess> server_;
@@ -79,8 +88,12 @@ class CrashDurabilityTest : public ::testing::Test {
   std::unique_ptr<v1::Messages::Stub> messages_;
 };
 
-TEST_F(CrashDurabilityTest, AcknowledgedSendSurvivesSigkill) {
-  auto started = sotto::testing::ServerProcess::Start();
+// Registers two users, sends kMessages, SIGKILLs the server right after
+// the last reply, runs `crash_storage`, restarts and fetches every one.
+void CrashDurabilityTest::SendKillRestartFetch(std::vector<std::string> server_args,
+                                               const std::function<void()>& crash_storage) {
+  auto started = sotto::testing::ServerProcess::Start(sotto::testing::ServerProcess::kDefaultBinary,
+                                                      std::move(server_args));
   ASSERT_TRUE(started.ok()) << started.status();
   server_ = *std::move(started);
   Connect();
@@ -108,6 +121,7 @@ TEST_F(CrashDurabilityTest, AcknowledgedSendSurvivesSigkill) {
   }
   // Right after the last reply: no graceful shutdown, no flush.
   server_->Kill();
+  crash_storage();
 
   ASSERT_TRUE(server_->Restart().ok());
   Connect();
@@ -135,6 +149,25 @@ TEST_F(CrashDurabilityTest, AcknowledgedSendSurvivesSigkill) {
   EXPECT_GT(newer.envelopes(0).seq(), last_before + (1u << 20))
       << "the restart must move the queue past every earlier seq";
   EXPECT_TRUE(server_->Stop().ok());
+}
+
+TEST_F(CrashDurabilityTest, AcknowledgedSendSurvivesSigkill) {
+  SendKillRestartFetch({}, [] {});
+}
+
+// The database crashes too (immediate shutdown: no checkpoint, its WAL
+// buffers lost, recovery from the WAL at start). A Send is acknowledged
+// only after a synchronous commit covered it (PostgresStore::SyncLog), so
+// every acknowledged one comes back; the server reconnects by itself.
+TEST_F(CrashDurabilityTest, AcknowledgedSendSurvivesSigkillOnPostgres) {
+  auto pg = sotto::testing::PostgresInstance::Start();
+  ASSERT_TRUE(pg.ok()) << pg.status();
+  SendKillRestartFetch({"--store", (*pg)->url()}, [&pg] {
+    absl::Status crashed = (*pg)->CrashAndRestart();
+    ASSERT_TRUE(crashed.ok()) << crashed;
+  });
+  EXPECT_FALSE(std::filesystem::exists(server_->data_dir() + "/CURRENT"))
+      << "with --store postgres:// no RocksDB may be made in the data directory";
 }
 
 }  // namespace
