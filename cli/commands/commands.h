@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "options.h"
+#include "sotto/client.h"
 
 namespace sotto::cli {
 
@@ -59,6 +60,20 @@ absl::Status CheckNewPassphrase(const std::string& passphrase, const std::string
 
 // backup, restore (backup.cc).
 void RegisterBackupCommands(CLI::App& app, Context& context);
+
+// `settings`' automatic backup options (backup.cc): added to `settings`,
+// applied (and the first backup written) by ApplyBackupSettings, shown by
+// PrintBackupSettings.
+struct BackupSettingsArgs {
+  std::string dir;
+  std::string every;
+  int keep = 0;  // 0: not given
+  bool off = false;
+  bool new_key = false;
+};
+void AddBackupSettingsOptions(CLI::App* settings, BackupSettingsArgs& args);
+absl::Status ApplyBackupSettings(Client& client, const BackupSettingsArgs& args);
+absl::Status PrintBackupSettings(Client& client);
 
 // drafts, scheduled, invites (desk_data.cc).
 void RegisterDeskDataCommands(CLI::App& app, Context& context);

@@ -110,3 +110,26 @@ def test_backup_and_restore(people, tmp_path):
         assert back.sync().received == 1
         back.send_text("dr-ana", "me too")
         assert dr.sync().received == 1
+
+
+def test_automatic_backup_restores_with_the_key_shown_once(people, tmp_path):
+    dr = people.therapist("dr-bea")
+    kit = people.client("kit", dr)
+    kit.send_text("dr-bea", "kept by the automatic backup")
+    backups = tmp_path / "backups"
+    key = kit.set_auto_backup(str(backups), every_seconds=86400, keep=3)
+    assert key is not None and len(key.replace(" ", "")) == 40
+    assert kit.set_auto_backup(str(backups), every_seconds=3600, keep=3) is None  # key kept
+    kit.backup_if_due()  # the first is due at once (or the runner wrote it already)
+    files = sorted(backups.glob("sotto-backup-*.sottobackup"))
+    assert len(files) == 1
+    assert kit.backup_if_due() == ""  # not due again
+    with pytest.raises(sotto.InvalidArgument):
+        kit.set_auto_backup(str(backups), every_seconds=10)
+    kit.disable_auto_backup()
+    with pytest.raises(sotto.FailedPrecondition):
+        kit.backup_if_due()
+    kit.close()
+    with sotto.Client.restore(str(files[0]), key, str(tmp_path / "kit2"), PASSPHRASE,
+                              fast_key_derivation_for_tests=True) as back:
+        assert [m.text for m in back.history("dr-bea")] == ["kept by the automatic backup"]
