@@ -360,11 +360,20 @@ TEST_F(ProfileBackupTest, RestoreKilledMidwayLeavesNoProfileAndTheNextRestoreWor
   for (char** e = environ; *e != nullptr; ++e) envp.push_back(*e);
   argv.push_back(nullptr);
   envp.push_back(nullptr);
+  // Its progress and prompts go to a file, not into the test's output.
+  const std::string log = dir_.sub("restore.log");
+  posix_spawn_file_actions_t files;
+  posix_spawn_file_actions_init(&files);
+  posix_spawn_file_actions_addopen(&files, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_adddup2(&files, 1, 2);
   pid_t pid = 0;
-  ASSERT_EQ(posix_spawn(&pid, SOTTO_CLI_BINARY, nullptr, nullptr, argv.data(), envp.data()), 0);
+  const int spawned =
+      posix_spawn(&pid, SOTTO_CLI_BINARY, &files, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&files);
+  ASSERT_EQ(spawned, 0);
 
   const int check_pass = OpenFifoForWriting(fifo, pid);
-  ASSERT_GE(check_pass, 0) << "sotto restore never read the backup";
+  ASSERT_GE(check_pass, 0) << "sotto restore never read the backup: " << ReadFile(log);
   ASSERT_TRUE(WriteAll(check_pass, good));
   close(check_pass);
   // The write pass opens the file again once the staging store exists (and
@@ -382,7 +391,7 @@ TEST_F(ProfileBackupTest, RestoreKilledMidwayLeavesNoProfileAndTheNextRestoreWor
   int status = 0;
   ASSERT_EQ(waitpid(pid, &status, 0), pid);
   close(write_pass);
-  ASSERT_TRUE(WIFSIGNALED(status));
+  ASSERT_TRUE(WIFSIGNALED(status)) << ReadFile(log);
 
   // Killed while writing the profile: a staging directory, no profile.
   EXPECT_EQ(StagingDirs(target), 1);

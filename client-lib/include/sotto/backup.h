@@ -53,7 +53,11 @@ struct RestoreOptions {
   std::string backup_path;
   /// The recovery key as typed (spaces and dashes are ignored).
   std::string recovery_key;
-  /// A NEW profile directory: ALREADY_EXISTS if it holds a profile.
+  /// A NEW profile directory: ALREADY_EXISTS if it holds a profile,
+  /// FAILED_PRECONDITION if it is anything but missing or empty. The profile
+  /// is written beside it (`DIR.restoring-XXXX`) and renamed to it only once
+  /// complete, so a restore killed midway leaves no profile in it (the next
+  /// restore removes what the killed one left).
   std::string profile_dir;
   /// The passphrase protecting the restored profile (may differ from the
   /// old one). Must not be empty.
