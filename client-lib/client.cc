@@ -18,6 +18,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "client-lib/backup/auto_backup.h"
 #include "client-lib/content/codec.h"
 #include "client-lib/convert/wire_types.h"
 #include "client-lib/history/history_book.h"
@@ -64,12 +65,14 @@ class Client::Impl {
       : session_(std::move(session)),
         sender_(*session_),
         receipts_(*session_),
-        receiver_(*session_, sender_, receipts_) {}
+        receiver_(*session_, sender_, receipts_),
+        auto_backup_(*session_) {}
 
   ProfileSession& session() { return *session_; }
   client::Sender& sender() { return sender_; }
   client::Receiver& receiver() { return receiver_; }
   client::ReceiptOutbox& receipts() { return receipts_; }
+  client::backup::AutoBackupRunner& auto_backup() { return auto_backup_; }
 
   absl::StatusOr<SendResult> Reply(absl::string_view id_prefix, absl::string_view body,
                                    const SendOptions& options) {
@@ -164,10 +167,13 @@ class Client::Impl {
   client::Sender sender_;
   client::ReceiptOutbox receipts_;
   client::Receiver receiver_;
+  // Last: its thread uses the session, so it stops first.
+  client::backup::AutoBackupRunner auto_backup_;
 };
 
 Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 client::ProfileSession& Client::session() { return impl_->session(); }
+client::backup::AutoBackupRunner& Client::auto_backup() { return impl_->auto_backup(); }
 Client::~Client() = default;
 
 absl::StatusOr<std::unique_ptr<Client>> Client::Register(const RegisterOptions& options) {
@@ -234,7 +240,10 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Open(const OpenOptions& options)
   SOTTO_ASSIGN_OR_RETURN(auto session, client::OpenProfile(std::move(store), options.server_address,
                                                            tls, options.clock));
   session->EnableLocking(options.profile_dir, options.auto_lock_after);
-  return std::unique_ptr<Client>(new Client(std::make_unique<Impl>(std::move(session))));
+  std::unique_ptr<Client> client(new Client(std::make_unique<Impl>(std::move(session))));
+  // Opening counts as use: an automatic backup that is due starts now.
+  client->auto_backup().Reload();
+  return client;
 }
 
 absl::StatusOr<std::unique_ptr<Client>> Client::Open(std::unique_ptr<LocalStore> store,
@@ -260,6 +269,7 @@ absl::StatusOr<SendResult> Client::SendText(absl::string_view to, absl::string_v
                                             const SendOptions& options) {
   Content content;
   content.mutable_text()->set_body(std::string(text));
+  impl_->auto_backup().Poke();
   return impl_->sender().Send(to, NewMessageId(), std::move(content), options);
 }
 
@@ -272,6 +282,7 @@ absl::StatusOr<SendResult> Client::SendLetter(absl::string_view to, absl::string
   letter->set_body(std::string(body));
   // A new thread: the letter is its own thread's first message.
   letter->set_thread_id(message_id);
+  impl_->auto_backup().Poke();
   return impl_->sender().Send(to, std::move(message_id), std::move(content), options);
 }
 
@@ -295,7 +306,10 @@ absl::StatusOr<int> Client::RetryUnsent() {
   return impl_->sender().RetryUnsent(/*include_failed=*/true);
 }
 
-absl::StatusOr<SyncStats> Client::Sync() { return impl_->receiver().Sync(); }
+absl::StatusOr<SyncStats> Client::Sync() {
+  impl_->auto_backup().Poke();
+  return impl_->receiver().Sync();
+}
 
 absl::StatusOr<SyncStats> Client::Listen(absl::Duration idle_timeout,
                                          const std::function<bool(const Message&)>& on_message) {
@@ -306,6 +320,7 @@ absl::StatusOr<SyncStats> Client::Listen(absl::Duration idle_timeout,
 
 absl::StatusOr<SyncStats> Client::Listen(absl::Duration idle_timeout,
                                          const ListenHandlers& handlers) {
+  impl_->auto_backup().Poke();
   return impl_->receiver().Listen(idle_timeout, handlers);
 }
 

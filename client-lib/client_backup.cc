@@ -1,22 +1,15 @@
 // sotto::Client: Backup and Restore (sotto/backup.h, docs/BACKUP.md). The
-// file format and what goes into it are in client-lib/backup/; here are the
-// file's creation (owner-only, complete or absent) and what a restored
+// file format, what goes into it and the file's creation (owner-only,
+// complete or absent) are in client-lib/backup/; here is what a restored
 // device does on the network so that the exchange goes on.
 
-#include <fcntl.h>
 #include <openssl/rand.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstdio>
 #include <cstdlib>
-#include <cstring>
-#include <filesystem>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "client-lib/backup/backup_file.h"
 #include "client-lib/backup/profile_backup.h"
 #include "client-lib/backup/recovery_key.h"
 #include "client-lib/content/codec.h"
@@ -30,10 +23,6 @@
 namespace sotto {
 namespace {
 
-// The server keeps at most this many one-time prekeys per device
-// (kMaxStoredPreKeys, Keys.Upload in keys.proto).
-constexpr uint32_t kServerPreKeyLimit = 1000;
-
 std::string RandomBytes(size_t n) {
   std::string out(n, '\0');
   // RAND_bytes only fails when the OS has no entropy source at all.
@@ -43,63 +32,27 @@ std::string RandomBytes(size_t n) {
   return out;
 }
 
-absl::Status ErrnoError(absl::string_view what, const std::string& path) {
-  return absl::InternalError(absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
-}
-
-// Syncs, closes, and renames `tmp` to `out` without ever replacing an
-// existing file (renameat2 RENAME_NOREPLACE; where the file system has no
-// such rename, link and unlink, which vfat and exFAT — USB sticks, the
-// usual place for a backup — refuse in turn), then syncs the directory, so
-// that `out` exists only complete.
-absl::Status Publish(FILE* file, const std::string& tmp, const std::string& out) {
-  bool ok = std::fflush(file) == 0 && fsync(fileno(file)) == 0;
-  ok = std::fclose(file) == 0 && ok;
-  if (!ok) return ErrnoError("writing", tmp);
-  if (renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, out.c_str(), RENAME_NOREPLACE) != 0) {
-    if (errno == EEXIST) {
-      return absl::AlreadyExistsError(absl::StrCat(out, " appeared while the backup was written"));
-    }
-    if (errno != EINVAL && errno != ENOSYS) return ErrnoError("naming the backup", out);
-    if (link(tmp.c_str(), out.c_str()) != 0) {
-      if (errno == EEXIST) {
-        return absl::AlreadyExistsError(
-            absl::StrCat(out, " appeared while the backup was written"));
-      }
-      return ErrnoError("naming the backup", out);
-    }
-    unlink(tmp.c_str());
-  }
-  const std::string dir = std::filesystem::path(out).parent_path().string();
-  const int dir_fd = open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd >= 0) {
-    fsync(dir_fd);
-    close(dir_fd);
-  }
-  return absl::OkStatus();
-}
-
-// A restored device has no sessions (profile_backup.h says why) and the lost
-// device may have used the prekeys the server still holds: it publishes a
-// new signed prekey and fresh one-time prekeys, then starts a session with
-// every linked contact by sending an empty delivery receipt (it lists no
-// message, so the contact's client stores nothing and shows nothing). The
-// contact's client takes the new session (a PreKey message from the same,
-// already trusted identity key: no notice) and replies on it from then on.
+// A restored device has no sessions (profile_backup.h says why) and the
+// server may hold one-time prekeys the lost device published after the
+// backup, whose private halves the restore does not have: it publishes a new
+// signed prekey and a fresh stock of one-time prekeys that REPLACES the
+// server's (UploadKeysRequest.replace_one_time_prekeys), so that a contact
+// who starts a session from the key directory meets only keys this device
+// holds. Then it starts a session with every linked contact by sending an
+// empty delivery receipt (it lists no message, so the contact's client
+// stores nothing and shows nothing). The contact's client takes the new
+// session (a PreKey message from the same, already trusted identity key: no
+// notice) and replies on it from then on.
 absl::Status StartOver(client::ProfileSession& s, Client& client, int& started) {
-  SOTTO_ASSIGN_OR_RETURN(v1::CountPreKeysResponse count, s.connection().CountPreKeys());
   v1::UploadKeysRequest upload;
+  upload.set_replace_one_time_prekeys(true);
   {
     absl::MutexLock lock(&s.mu);
     SOTTO_RETURN_IF_ERROR(s.CheckNotLocked());
     SOTTO_ASSIGN_OR_RETURN(auto fresh, s.engine().RotateSignedPreKey(s.NowMs()));
     client::FillSignedPreKey(fresh, upload.mutable_keys()->mutable_signed_prekey());
-    const uint32_t room =
-        kServerPreKeyLimit - std::min(kServerPreKeyLimit, count.one_time_prekey_count());
-    if (const uint32_t n = std::min(client::kPreKeyStock, room); n > 0) {
-      SOTTO_ASSIGN_OR_RETURN(auto prekeys, s.engine().GeneratePreKeys(n));
-      client::FillPreKeys(prekeys, upload.mutable_keys());
-    }
+    SOTTO_ASSIGN_OR_RETURN(auto prekeys, s.engine().GeneratePreKeys(client::kPreKeyStock));
+    client::FillPreKeys(prekeys, upload.mutable_keys());
   }
   SOTTO_RETURN_IF_ERROR(s.connection().UploadKeys(upload).status());
   SOTTO_ASSIGN_OR_RETURN(std::vector<CareLink> links, client.ListLinks());
@@ -129,45 +82,15 @@ absl::Status StartOver(client::ProfileSession& s, Client& client, int& started) 
 absl::StatusOr<BackupResult> Client::Backup(const BackupOptions& options) {
   const std::string& out = options.out_path;
   if (out.empty()) return absl::InvalidArgumentError("a backup needs a file to write to");
-  struct stat st {};
-  if (lstat(out.c_str(), &st) == 0) {
-    return absl::AlreadyExistsError(
-        absl::StrCat(out, " exists; a backup is written to a new file, never over another"));
-  }
+  SOTTO_RETURN_IF_ERROR(session().Check());  // counts as use; locked: FAILED_PRECONDITION
   BackupResult result;
   result.recovery_key = client::backup::NewRecoveryKey();
   SOTTO_ASSIGN_OR_RETURN(std::string digits,
                          client::backup::NormalizeRecoveryKey(result.recovery_key));
-  const std::string tmp = absl::StrCat(out, ".partial-", absl::BytesToHexString(RandomBytes(6)));
-  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) return ErrnoError("creating", tmp);
-  fchmod(fd, 0600);  // whatever the umask did
-  FILE* file = fdopen(fd, "wb");
-  if (file == nullptr) {
-    close(fd);
-    unlink(tmp.c_str());
-    return ErrnoError("opening", tmp);
-  }
-  absl::StatusOr<BackupProgress> written;
-  {
-    client::ProfileSession& s = session();
-    absl::MutexLock lock(&s.mu);
-    if (absl::Status entered = s.Enter(); !entered.ok()) {
-      written = entered;
-    } else {
-      written = client::backup::WriteBackup(s.store(), s.profile().handle(), file, digits,
-                                            options.progress);
-    }
-  }
-  absl::Status status = written.status();
-  if (status.ok()) {
-    status = Publish(file, tmp, out);
-  } else {
-    std::fclose(file);
-  }
-  unlink(tmp.c_str());
+  absl::StatusOr<BackupProgress> written = client::backup::WriteBackupFile(
+      session(), out, client::backup::StreamKey::Recovery(digits), options.progress);
   std::fill(digits.begin(), digits.end(), '\0');
-  if (!status.ok()) return status;
+  if (!written.ok()) return written.status();
   result.written = *written;
   return result;
 }
@@ -183,7 +106,7 @@ absl::StatusOr<RestoreResult> Client::Restore(const RestoreOptions& options) {
                          client::backup::NormalizeRecoveryKey(options.recovery_key));
   RestoreResult result;
   absl::StatusOr<uint64_t> records = client::backup::RestoreBackup(
-      options.backup_path, digits, options.profile_dir, options.passphrase,
+      options.backup_path, client::backup::StreamKey::Recovery(digits), options.profile_dir, options.passphrase,
       options.key_derivation == KeyDerivation::kFastForTestsOnly, options.progress);
   std::fill(digits.begin(), digits.end(), '\0');
   SOTTO_RETURN_IF_ERROR(records.status());

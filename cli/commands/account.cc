@@ -119,13 +119,15 @@ absl::Status Passwd(Context& context) {
   return absl::OkStatus();
 }
 
-absl::Status Settings(Context& context, const std::string& read_receipts) {
+absl::Status Settings(Context& context, const std::string& read_receipts,
+                      const BackupSettingsArgs& backup) {
   absl::StatusOr<Client*> opened = context.Open();
   if (!opened.ok()) return opened.status();
   Client& client = **opened;
   if (!read_receipts.empty()) {
     if (absl::Status s = client.SetReadReceipts(read_receipts == "on"); !s.ok()) return s;
   }
+  if (absl::Status s = ApplyBackupSettings(client, backup); !s.ok()) return s;
   auto receipts = client.ReadReceipts();
   if (!receipts.ok()) return receipts.status();
   Out() << "Handle:        " << client.handle() << " ("
@@ -135,7 +137,7 @@ absl::Status Settings(Context& context, const std::string& read_receipts) {
         << (*receipts ? " (senders see when you have read their messages)"
                       : " (senders see delivery, not when you read)")
         << "\n";
-  return absl::OkStatus();
+  return PrintBackupSettings(client);
 }
 
 absl::Status DeleteAccount(Context& context, std::string confirm_handle) {
@@ -244,8 +246,12 @@ void RegisterAccountCommands(CLI::App& app, Context& context) {
                    "on or off: whether senders see when you read their messages")
       ->type_name("on|off")
       ->check(CLI::IsMember({"on", "off"}));
-  settings->callback([&context, read_receipts] {
-    context.Then([&context, read_receipts] { return Settings(context, *read_receipts); });
+  auto backup = std::make_shared<BackupSettingsArgs>();
+  AddBackupSettingsOptions(settings, *backup);
+  settings->callback([&context, read_receipts, backup] {
+    context.Then([&context, read_receipts, backup] {
+      return Settings(context, *read_receipts, *backup);
+    });
   });
 
   CLI::App* delete_account = app.add_subcommand(

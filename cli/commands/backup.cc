@@ -15,7 +15,9 @@
 #include "io.h"
 #include "output.h"
 #include "secret.h"
+#include "sanitize.h"
 #include "terminal.h"
+#include "time_parse.h"
 
 namespace sotto::cli {
 namespace {
@@ -103,7 +105,101 @@ absl::Status Restore(Context& context, const std::string& file, const std::strin
   return absl::OkStatus();
 }
 
+void PrintRecoveryKey(const std::string& key) {
+  Out() << "Recovery key - shown only now, stored nowhere:\n\n"
+        << "    " << key.substr(0, 24) << "\n"
+        << "    " << key.substr(25) << "\n\n"
+        << "Write it down on paper and keep it apart from the backups. Without it the\n"
+        << "backups cannot be opened: nobody, not your therapist's practice nor the server's\n"
+        << "operator, can recover it.\n";
+}
+
 }  // namespace
+
+void AddBackupSettingsOptions(CLI::App* settings, BackupSettingsArgs& args) {
+  settings
+      ->add_option("--backup-dir", args.dir,
+                   "Write automatic backups to DIR (created if missing); the first time, a "
+                   "recovery key is shown once")
+      ->type_name("DIR");
+  settings
+      ->add_option("--backup-every", args.every,
+                   "How often to back up while Sotto is in use, e.g. 1d, 12h (default 1d)")
+      ->type_name("DURATION");
+  settings->add_option("--backup-keep", args.keep, "How many backups to keep (default 7)")
+      ->type_name("N");
+  settings->add_flag("--backup-off", args.off,
+                     "Stop automatic backups (the files written stay)");
+  settings->add_flag("--new-recovery-key", args.new_key,
+                     "With --backup-dir: make a new recovery key for the backups from now on");
+}
+
+absl::Status ApplyBackupSettings(Client& client, const BackupSettingsArgs& args) {
+  if (args.off) {
+    if (!args.dir.empty() || !args.every.empty() || args.keep != 0) {
+      return absl::InvalidArgumentError("--backup-off cannot be combined with other --backup-*");
+    }
+    return client.DisableAutoBackup();
+  }
+  if (args.dir.empty() && args.every.empty() && args.keep == 0 && !args.new_key) {
+    return absl::OkStatus();
+  }
+  absl::StatusOr<AutoBackupStatus> current = client.GetAutoBackup();
+  if (!current.ok()) return current.status();
+  AutoBackupOptions options;
+  options.dir = args.dir.empty() ? current->dir : ResolvePath(args.dir);
+  if (options.dir.empty()) {
+    return absl::InvalidArgumentError("automatic backups need --backup-dir DIR");
+  }
+  if (!args.every.empty()) {
+    absl::StatusOr<absl::Duration> every = ParseDuration(args.every);
+    if (!every.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--backup-every: ", every.status().message()));
+    }
+    options.every = *every;
+  } else if (current->enabled) {
+    options.every = current->every;
+  }
+  options.keep = args.keep != 0 ? args.keep : current->enabled ? current->keep : options.keep;
+  options.new_recovery_key = args.new_key;
+  absl::StatusOr<AutoBackupSetup> setup = client.SetAutoBackup(options);
+  if (!setup.ok()) return setup.status();
+  if (!setup->recovery_key.empty()) {
+    std::string key = setup->recovery_key;
+    WipeOnExit wipe(key);
+    PrintRecoveryKey(key);
+    Out() << "Every automatic backup opens with it: sotto --profile NEW_DIR restore FILE\n\n";
+  }
+  absl::StatusOr<std::string> written = client.BackUpIfDue();
+  if (!written.ok()) {
+    Err() << "warning: the automatic backup could not be written yet (retried while Sotto is "
+          << "in use): " << ForTerminal(written.status().message(), false) << "\n";
+  } else if (!written->empty()) {
+    Out() << "Backup written to " << *written << ".\n";
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PrintBackupSettings(Client& client) {
+  absl::StatusOr<AutoBackupStatus> status = client.GetAutoBackup();
+  if (!status.ok()) return status.status();
+  if (!status->enabled) {
+    Out() << "Backups:       off (turn on with --backup-dir DIR --backup-every 1d)\n";
+    return absl::OkStatus();
+  }
+  Out() << "Backups:       every " << absl::FormatDuration(status->every) << " to "
+        << ForTerminal(status->dir, false) << ", keeping " << status->keep << "; last "
+        << (status->last_backup == absl::InfinitePast()
+                ? std::string("none yet")
+                : absl::FormatTime("%Y-%m-%d %H:%M", status->last_backup, absl::LocalTimeZone()))
+        << "\n";
+  if (!status->last_error.empty()) {
+    Out() << "               last attempt failed: " << ForTerminal(status->last_error, false)
+          << "\n";
+  }
+  return absl::OkStatus();
+}
 
 void RegisterBackupCommands(CLI::App& app, Context& context) {
   CLI::App* backup = app.add_subcommand(

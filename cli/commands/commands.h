@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "options.h"
+#include "sotto/client.h"
 
 namespace sotto::cli {
 
@@ -64,6 +65,20 @@ void RegisterDeviceCommands(CLI::App& app, Context& context);
 // `sotto init --link CODE`: a new profile joining an existing account.
 absl::Status InitFromLinkCode(Context& context, const std::string& server,
                               const std::string& code, const std::string& device_name);
+
+// `settings`' automatic backup options (backup.cc): added to `settings`,
+// applied (and the first backup written) by ApplyBackupSettings, shown by
+// PrintBackupSettings.
+struct BackupSettingsArgs {
+  std::string dir;
+  std::string every;
+  int keep = 0;  // 0: not given
+  bool off = false;
+  bool new_key = false;
+};
+void AddBackupSettingsOptions(CLI::App* settings, BackupSettingsArgs& args);
+absl::Status ApplyBackupSettings(Client& client, const BackupSettingsArgs& args);
+absl::Status PrintBackupSettings(Client& client);
 
 // drafts, scheduled, invites (desk_data.cc).
 void RegisterDeskDataCommands(CLI::App& app, Context& context);

@@ -10,6 +10,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "client-lib/content/codec.h"
 #include "commands/commands.h"
 #include "io.h"
@@ -159,11 +160,31 @@ absl::Status Retry(Context& context) {
   return absl::OkStatus();
 }
 
+// What an unreadable message means, in words a person can act on: it was
+// encrypted for keys this device does not have. After a restore from a
+// backup that is every message sent to the old device (or its lost copy)
+// that it had not fetched: the restored device started new sessions, and
+// only the sender can send those messages again.
+void PrintUnreadable(const SyncStats& stats) {
+  if (stats.undecryptable == 0) return;
+  if (stats.unreadable_from.empty()) {
+    Out() << "The unreadable messages came from no valid account (damaged or forged on the "
+          << "way); they were dropped.\n";
+    return;
+  }
+  const std::string who = ForTerminal(absl::StrJoin(stats.unreadable_from, ", "), false);
+  Out() << "Messages from " << who << " could not be read: they were encrypted for keys this "
+        << "device no longer has - most likely sent to this device before it was restored "
+        << "from a backup. They cannot be recovered; ask " << who
+        << " to send them again.\n";
+}
+
 void PrintSyncStats(const SyncStats& stats) {
   Out() << stats.received << (stats.received == 1 ? " new message" : " new messages");
   if (stats.duplicates > 0) Out() << ", " << stats.duplicates << " repeats dropped";
   if (stats.undecryptable > 0) {
-    Out() << ", " << stats.undecryptable << " could not be decrypted";
+    Out() << ", " << stats.undecryptable << (stats.undecryptable == 1 ? " message" : " messages")
+          << " could not be read";
   }
   if (stats.held > 0) Out() << ", " << stats.held << " held (sender's identity key changed)";
   if (stats.resent > 0) {
@@ -171,6 +192,7 @@ void PrintSyncStats(const SyncStats& stats) {
           << " you wrote earlier sent";
   }
   Out() << ".\n";
+  PrintUnreadable(stats);
   Out().flush();
   PrintNotices(stats.notices);
   if (!stats.maintenance_error.empty()) {
@@ -205,6 +227,13 @@ absl::StatusOr<SyncStats> ListenForCaller(Client& client, absl::Duration idle,
     total.resent += slice->resent;
     if (!slice->maintenance_error.empty()) total.maintenance_error = slice->maintenance_error;
     total.held_from.insert(total.held_from.end(), slice->held_from.begin(), slice->held_from.end());
+    for (const std::string& from : slice->unreadable_from) {
+      if (std::find(total.unreadable_from.begin(), total.unreadable_from.end(), from) ==
+          total.unreadable_from.end()) {
+        total.unreadable_from.push_back(from);
+      }
+    }
+    std::sort(total.unreadable_from.begin(), total.unreadable_from.end());
     total.notices.insert(total.notices.end(), slice->notices.begin(), slice->notices.end());
     if (got) last = absl::Now();
   }

@@ -25,16 +25,44 @@ namespace sotto::client::backup {
 
 inline constexpr char kMagic[8] = {'S', 'O', 'T', 'T', 'O', 'B', 'A', 'K'};
 inline constexpr uint16_t kFormatVersion = 1;
-// KDF 1: BLAKE2b-256, salted and personalised (recovery_key.h).
+// How the file key is found (the header's KDF id; docs/BACKUP.md).
+// 1: BLAKE2b-256 of the recovery key, salted and personalised (recovery_key.h).
 inline constexpr uint8_t kKdfBlake2b = 1;
+// 2: sealed to the public key the recovery key derives (automatic backups,
+// written without the recovery key): the header carries an ephemeral X25519
+// public key; the file key is BLAKE2b-256 of the X25519 shared secret and
+// both public keys, salted.
+inline constexpr uint8_t kKdfSealedToRecoveryKey = 2;
+// 3: a random 32-byte key given with the file (a history transfer).
+inline constexpr uint8_t kKdfRawKey = 3;
+inline constexpr size_t kRawKeyBytes = 32;
+
+// What seals or opens a stream.
+struct StreamKey {
+  enum class Kind {
+    kRecoveryKey,        // 40 normalized digits: writes KDF 1, reads KDF 1 and 2
+    kRecoveryPublicKey,  // 32 bytes (RecoveryPublicKey): writes KDF 2 only
+    kRawKey,             // kRawKeyBytes: writes and reads KDF 3
+  };
+  static StreamKey Recovery(absl::string_view digits) {
+    return {Kind::kRecoveryKey, std::string(digits)};
+  }
+  static StreamKey RecoveryPublic(absl::string_view public_key) {
+    return {Kind::kRecoveryPublicKey, std::string(public_key)};
+  }
+  static StreamKey Raw(absl::string_view key) { return {Kind::kRawKey, std::string(key)}; }
+  ~StreamKey();
+  Kind kind;
+  std::string bytes;
+};
 // Plaintext bytes per chunk, at most (the last may hold fewer).
 inline constexpr size_t kChunkBytes = 64 * 1024;
 
 // Writes the header, then chunks. Not thread-safe.
 class StreamWriter {
  public:
-  // `file` stays the caller's. `digits`: the normalized recovery key.
-  static absl::StatusOr<std::unique_ptr<StreamWriter>> Start(FILE* file, absl::string_view digits);
+  // `file` stays the caller's. INVALID_ARGUMENT for a key of the wrong size.
+  static absl::StatusOr<std::unique_ptr<StreamWriter>> Start(FILE* file, const StreamKey& key);
   ~StreamWriter();
   // Adds bytes to the stream; full chunks are sealed and written.
   absl::Status Write(absl::string_view bytes);
@@ -55,7 +83,8 @@ class StreamWriter {
 // Reads a stream StreamWriter wrote; every failure names what was wrong:
 //   INVALID_ARGUMENT   not a Sotto backup (magic), or the key is malformed
 //   FAILED_PRECONDITION a format or KDF this version does not know
-//   PERMISSION_DENIED  wrong recovery key (the header's key check)
+//   PERMISSION_DENIED  wrong recovery key (the header's key check), or a
+//                      file sealed with a key of another kind
 //   DATA_LOSS          the header damaged (checksum), a chunk damaged (it
 //                      does not authenticate, names its number and offset),
 //                      the file truncated (ends before the FINAL chunk), or
@@ -64,7 +93,7 @@ class StreamReader {
  public:
   // `file` stays the caller's; `what` names it in errors.
   static absl::StatusOr<std::unique_ptr<StreamReader>> Open(FILE* file, absl::string_view what,
-                                                            absl::string_view digits);
+                                                            const StreamKey& key);
   ~StreamReader();
   // The next chunk's plaintext into `out` (replaced, wiped first); `final`
   // is set on the last one, after which Next must not be called.

@@ -1,10 +1,13 @@
 #include "client-lib/backup/profile_backup.h"
 
+#include <fcntl.h>
 #include <sodium.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -52,7 +55,7 @@ using RecordVisitor = std::function<absl::Status(Record&)>;
 
 // One pass over the file: every record before the end record to `visit`;
 // checks the end record's count. Returns the number of records.
-absl::StatusOr<uint64_t> ReadAll(const std::string& path, const std::string& digits,
+absl::StatusOr<uint64_t> ReadAll(const std::string& path, const StreamKey& key,
                                  const RecordVisitor& visit, const ProgressFn& progress) {
   std::unique_ptr<FILE, FileCloser> file(std::fopen(path.c_str(), "rbe"));
   if (!file) {
@@ -61,7 +64,7 @@ absl::StatusOr<uint64_t> ReadAll(const std::string& path, const std::string& dig
     return err == ENOENT ? absl::NotFoundError(msg) : absl::FailedPreconditionError(msg);
   }
   SOTTO_ASSIGN_OR_RETURN(std::unique_ptr<StreamReader> reader,
-                         StreamReader::Open(file.get(), path, digits));
+                         StreamReader::Open(file.get(), path, key));
   std::string buffer, chunk;
   bool final = false, ended = false;
   uint64_t records = 0;
@@ -140,7 +143,7 @@ std::string JumpPreKeyId(absl::string_view value) {
 
 // Pass two: the records into `store`, in batches.
 absl::StatusOr<uint64_t> WriteInto(storage::LocalStore& store, const std::string& path,
-                                   const std::string& digits, const ProgressFn& progress) {
+                                   const StreamKey& key, const ProgressFn& progress) {
   std::vector<storage::Write> batch;
   auto apply = [&]() -> absl::Status {
     absl::Status s = store.Apply(batch);
@@ -158,26 +161,93 @@ absl::StatusOr<uint64_t> WriteInto(storage::LocalStore& store, const std::string
     batch.push_back(storage::Write{space, std::move(r.key), std::move(value)});
     return batch.size() >= kRestoreBatchRows ? apply() : absl::OkStatus();
   };
-  SOTTO_ASSIGN_OR_RETURN(uint64_t records, ReadAll(path, digits, visit, progress));
+  SOTTO_ASSIGN_OR_RETURN(uint64_t records, ReadAll(path, key, visit, progress));
   SOTTO_RETURN_IF_ERROR(apply());
+  return records;
+}
+
+// The staging directories of restores into `target` are named so.
+constexpr char kStagingInfix[] = ".restoring-";
+
+// `dir` without trailing separators, so that "DIR/" stages beside DIR, not in it.
+std::filesystem::path TargetPath(const std::string& dir) {
+  std::string d = dir;
+  while (d.size() > 1 && d.back() == '/') d.pop_back();
+  return std::filesystem::path(d);
+}
+
+// A restore goes into a directory that does not exist or is empty: the
+// staging directory is renamed over it, which rename(2) allows only then.
+absl::Status CheckNewOrEmpty(const std::filesystem::path& target) {
+  std::error_code ec;
+  if (!std::filesystem::exists(target, ec)) return absl::OkStatus();
+  if (!std::filesystem::is_directory(target, ec) || !std::filesystem::is_empty(target, ec)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        target.string(), " exists and is not an empty directory; restore into a new one"));
+  }
+  return absl::OkStatus();
+}
+
+std::filesystem::path StagingPath(const std::filesystem::path& target) {
+  unsigned char random[6];
+  randombytes_buf(random, sizeof random);
+  std::string hex(2 * sizeof random + 1, '\0');
+  sodium_bin2hex(hex.data(), hex.size(), random, sizeof random);
+  hex.pop_back();
+  return target.parent_path() / absl::StrCat(target.filename().string(), kStagingInfix, hex);
+}
+
+// Staging directories a killed restore into `target` left. Their store is
+// sealed under the passphrase given then, but nobody can open it as a
+// profile: it is removed, not resumed.
+void RemoveStaleStaging(const std::filesystem::path& target) {
+  const std::string prefix = target.filename().string() + kStagingInfix;
+  std::filesystem::path parent = target.parent_path();
+  if (parent.empty()) parent = ".";
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(parent, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(prefix, 0) == 0 && entry.is_directory(ec)) {
+      std::filesystem::remove_all(entry.path(), ec);
+    }
+  }
+}
+
+// Renames the complete staging store to `target` (rename(2) replaces only a
+// missing or empty directory: a profile that appeared meanwhile is kept),
+// then syncs the parent directory so that the name survives a power cut.
+absl::StatusOr<uint64_t> MoveIntoPlace(const std::filesystem::path& staging,
+                                       const std::filesystem::path& target, uint64_t records) {
+  if (std::rename(staging.c_str(), target.c_str()) != 0) {
+    const int err = errno;
+    const std::string msg =
+        absl::StrCat("moving the restored profile into ", target.string(), ": ", std::strerror(err));
+    return err == ENOTEMPTY || err == EEXIST || err == ENOTDIR
+               ? absl::AlreadyExistsError(msg)
+               : absl::InternalError(msg);
+  }
+  std::filesystem::path parent = target.parent_path();
+  if (parent.empty()) parent = ".";
+  const int fd = open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) {
+    fsync(fd);
+    close(fd);
+  }
   return records;
 }
 
 }  // namespace
 
-absl::StatusOr<BackupProgress> WriteBackup(storage::LocalStore& store, const std::string& handle,
-                                           FILE* file, const std::string& digits,
-                                           const ProgressFn& progress) {
-  SOTTO_ASSIGN_OR_RETURN(std::unique_ptr<StreamWriter> writer, StreamWriter::Start(file, digits));
+absl::StatusOr<BackupProgress> WriteBackup(storage::StoreSnapshot& snapshot,
+                                           const std::string& handle, FILE* file,
+                                           const StreamKey& key, const ProgressFn& progress) {
+  SOTTO_ASSIGN_OR_RETURN(std::unique_ptr<StreamWriter> writer, StreamWriter::Start(file, key));
   std::string buffer;
   uint64_t records = 0;
-  {
-    storage::SecretKey key;
-    SOTTO_RETURN_IF_ERROR(storage::CopyStoreDataKey(store, key));
-    AppendRecord(kFactKind, kStoreKeyFact,
-                 absl::string_view(reinterpret_cast<const char*>(key.data()), storage::kKeyBytes),
-                 buffer);
-  }
+  AppendRecord(kFactKind, kStoreKeyFact,
+               absl::string_view(reinterpret_cast<const char*>(snapshot.data_key().data()),
+                                 storage::kKeyBytes),
+               buffer);
   AppendRecord(kFactKind, kHandleFact, handle, buffer);
   records = 2;
   auto flush = [&]() -> absl::Status {
@@ -188,8 +258,8 @@ absl::StatusOr<BackupProgress> WriteBackup(storage::LocalStore& store, const std
   for (int s = 1; s <= static_cast<int>(storage::kLastSpace); ++s) {
     const auto space = static_cast<Space>(s);
     if (space == Space::kSession) continue;  // see profile_backup.h
-    SOTTO_RETURN_IF_ERROR(storage::ForEachStoredRow(
-        store, space, [&](absl::string_view key, absl::string_view value) -> absl::Status {
+    SOTTO_RETURN_IF_ERROR(snapshot.ForEachRow(
+        space, [&](absl::string_view key, absl::string_view value) -> absl::Status {
           AppendRecord(static_cast<uint8_t>(s), key, value, buffer);
           ++records;
           if (progress && records % kProgressEvery == 0) {
@@ -206,13 +276,15 @@ absl::StatusOr<BackupProgress> WriteBackup(storage::LocalStore& store, const std
   return done;
 }
 
-absl::StatusOr<uint64_t> RestoreBackup(const std::string& path, const std::string& digits,
+absl::StatusOr<uint64_t> RestoreBackup(const std::string& path, const StreamKey& key,
                                        const std::string& dir, const std::string& passphrase,
                                        bool fast_kdf, const ProgressFn& progress) {
-  if (storage::EncryptedStoreExists(dir)) {
+  const std::filesystem::path target = TargetPath(dir);
+  if (storage::EncryptedStoreExists(target.string())) {
     return absl::AlreadyExistsError(
         absl::StrCat(dir, " holds a profile already; restore into a new directory"));
   }
+  SOTTO_RETURN_IF_ERROR(CheckNewOrEmpty(target));
   // Pass one: the whole file checked, nothing written.
   storage::SecretKey data_key;
   bool has_key = false;
@@ -223,21 +295,34 @@ absl::StatusOr<uint64_t> RestoreBackup(const std::string& path, const std::strin
     }
     return absl::OkStatus();
   };
-  SOTTO_RETURN_IF_ERROR(ReadAll(path, digits, check, progress).status());
+  SOTTO_RETURN_IF_ERROR(ReadAll(path, key, check, progress).status());
   if (!has_key) {
     return absl::DataLossError(absl::StrCat(path, " is damaged: it holds no store key"));
   }
-  // Pass two: into a new store; any failure takes the store away again.
+  // Pass two: into a new store under a staging name beside the target,
+  // renamed into place only once complete and closed. A restore killed
+  // midway (power cut, SIGKILL) leaves only the staging directory, which the
+  // next restore into the same target removes; the target never holds a
+  // partial profile that would open.
+  RemoveStaleStaging(target);
+  const std::filesystem::path staging = StagingPath(target);
   const storage::KdfLimits limits =
       fast_kdf ? storage::KdfLimits::ForTesting() : storage::KdfLimits::Interactive();
   absl::StatusOr<uint64_t> records;
   {
-    SOTTO_ASSIGN_OR_RETURN(
-        std::unique_ptr<storage::LocalStore> store,
-        storage::CreateEncryptedStoreWithDataKey(dir, passphrase, data_key, limits));
-    records = WriteInto(*store, path, digits, progress);
+    absl::StatusOr<std::unique_ptr<storage::LocalStore>> store =
+        storage::CreateEncryptedStoreWithDataKey(staging.string(), passphrase, data_key, limits);
+    if (store.ok()) {
+      records = WriteInto(**store, path, key, progress);
+    } else {
+      records = store.status();
+    }
   }
-  if (!records.ok()) storage::DestroyEncryptedStore(dir).IgnoreError();
+  if (records.ok()) records = MoveIntoPlace(staging, target, *records);
+  if (!records.ok()) {
+    std::error_code ec;
+    std::filesystem::remove_all(staging, ec);  // holds nothing that is not in the file
+  }
   return records;
 }
 

@@ -26,6 +26,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "client-lib/backup/backup_stream.h"
+#include "client-lib/storage/encrypted_rocks_store.h"
 #include "sotto/backup.h"
 #include "sotto/local_store.h"
 
@@ -33,19 +35,24 @@ namespace sotto::client::backup {
 
 using ProgressFn = std::function<void(const BackupProgress&)>;
 
-// Writes the backup of `store` (the profile's lock held by the caller) to
-// `file`, sealed under the normalized recovery key `digits`.
-absl::StatusOr<BackupProgress> WriteBackup(storage::LocalStore& store, const std::string& handle,
-                                           FILE* file, const std::string& digits,
-                                           const ProgressFn& progress);
+// Writes the backup of the store `snapshot` views (taken under the
+// profile's lock; read without it) to `file`, sealed under `key`
+// (backup_stream.h).
+absl::StatusOr<BackupProgress> WriteBackup(storage::StoreSnapshot& snapshot,
+                                           const std::string& handle, FILE* file,
+                                           const StreamKey& key, const ProgressFn& progress);
 
 // Reads and checks the whole file at `path` without writing anything, then
-// creates a new encrypted store in `dir` under `passphrase` and writes the
-// backup into it (reading and checking the file again). On any error
-// nothing is left in `dir` (a store made by the second pass is destroyed).
-// Errors name the file and what is wrong (backup_stream.h); ALREADY_EXISTS
-// if `dir` holds a store.
-absl::StatusOr<uint64_t> RestoreBackup(const std::string& path, const std::string& digits,
+// creates a new encrypted store under `passphrase` in a staging directory
+// beside `dir` (`DIR.restoring-<12 hex>`), writes the backup into it
+// (reading and checking the file again), and renames it to `dir` once
+// complete. On any error, and after a crash or kill at any point, `dir`
+// holds no profile; the next restore into `dir` removes staging directories
+// a killed one left. Errors name the file and what is wrong
+// (backup_stream.h); ALREADY_EXISTS if `dir` holds a store,
+// FAILED_PRECONDITION if it is something else than a missing or empty
+// directory.
+absl::StatusOr<uint64_t> RestoreBackup(const std::string& path, const StreamKey& key,
                                        const std::string& dir, const std::string& passphrase,
                                        bool fast_kdf, const ProgressFn& progress);
 

@@ -49,4 +49,22 @@ void DeriveBackupKey(absl::string_view digits, absl::string_view salt,
       digits.size(), nullptr, 0, reinterpret_cast<const unsigned char*>(salt.data()), personal);
 }
 
+void RecoverySecretKey(absl::string_view digits, const storage::SecretKey& out) {
+  unsigned char personal[crypto_generichash_blake2b_PERSONALBYTES] = {0};
+  static constexpr char kPersonal[] = "sotto-autobak-kp";
+  static_assert(sizeof kPersonal - 1 <= sizeof personal);
+  std::memcpy(personal, kPersonal, sizeof kPersonal - 1);
+  crypto_generichash_blake2b_salt_personal(
+      out.data(), storage::kKeyBytes, reinterpret_cast<const unsigned char*>(digits.data()),
+      digits.size(), nullptr, 0, nullptr, personal);
+}
+
+std::string RecoveryPublicKey(absl::string_view digits) {
+  storage::SecretKey secret;
+  RecoverySecretKey(digits, secret);
+  std::string out(crypto_scalarmult_BYTES, '\0');
+  crypto_scalarmult_base(reinterpret_cast<unsigned char*>(out.data()), secret.data());
+  return out;
+}
+
 }  // namespace sotto::client::backup

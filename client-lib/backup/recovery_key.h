@@ -38,6 +38,14 @@ absl::StatusOr<std::string> NormalizeRecoveryKey(absl::string_view typed);
 void DeriveBackupKey(absl::string_view digits, absl::string_view salt,
                      const storage::SecretKey& out);
 
+// The X25519 key pair a recovery key stands for, so that automatic backups
+// are sealed to the public half without the key being stored
+// (docs/BACKUP.md, "Automatic backups"): the secret key is BLAKE2b-256 of
+// the 40 digits, personalisation "sotto-autobak-kp" (no salt).
+void RecoverySecretKey(absl::string_view digits, const storage::SecretKey& out);
+// Its public key, 32 bytes.
+std::string RecoveryPublicKey(absl::string_view digits);
+
 }  // namespace sotto::client::backup
 
 #endif  // SOTTO_CLIENT_LIB_BACKUP_RECOVERY_KEY_H_

@@ -93,6 +93,12 @@ size_t sotto_sync_stats_held_from_count(const sotto_sync_stats* s) { return S(s)
 const char* sotto_sync_stats_held_from(const sotto_sync_stats* s, size_t i) {
   return i < S(s).held_from.size() ? S(s).held_from[i].c_str() : nullptr;
 }
+size_t sotto_sync_stats_unreadable_from_count(const sotto_sync_stats* s) {
+  return S(s).unreadable_from.size();
+}
+const char* sotto_sync_stats_unreadable_from(const sotto_sync_stats* s, size_t i) {
+  return i < S(s).unreadable_from.size() ? S(s).unreadable_from[i].c_str() : nullptr;
+}
 size_t sotto_sync_stats_notice_count(const sotto_sync_stats* s) {
   return s == nullptr ? 0 : s->notices.size();
 }

@@ -78,12 +78,23 @@ absl::StatusOr<bool> HandleUntrusted(ProfileSession& session, const v1::Envelope
   return false;
 }
 
+// An envelope dropped as unreadable: counted, and its sender named once so
+// that the user can ask them to send it again.
+void CountUnreadable(const v1::Envelope& envelope, SyncStats& stats) {
+  ++stats.undecryptable;
+  std::vector<std::string>& from = stats.unreadable_from;
+  if (std::find(from.begin(), from.end(), envelope.sender()) == from.end()) {
+    from.push_back(envelope.sender());
+    std::sort(from.begin(), from.end());
+  }
+}
+
 absl::StatusOr<bool> Process(ProfileSession& session, const v1::Envelope& envelope,
                              SyncStats& stats, std::vector<ListenEvent>* shown,
                              PageReceipts& receipts) ABSL_EXCLUSIVE_LOCKS_REQUIRED(session.mu) {
   if (envelope.type() != v1::ENVELOPE_TYPE_PREKEY &&
       envelope.type() != v1::ENVELOPE_TYPE_CIPHERTEXT) {
-    ++stats.undecryptable;
+    CountUnreadable(envelope, stats);
     return true;
   }
   signal::Address from{envelope.sender(), envelope.sender_device()};
@@ -146,7 +157,7 @@ absl::StatusOr<bool> Process(ProfileSession& session, const v1::Envelope& envelo
     case absl::StatusCode::kInvalidArgument:
     case absl::StatusCode::kNotFound:
     case absl::StatusCode::kDataLoss:
-      ++stats.undecryptable;
+      CountUnreadable(envelope, stats);
       return true;
     default:
       return plaintext.status();

@@ -107,7 +107,9 @@ absl::Status ProfileSession::CommitStore() {
 }
 
 void ProfileSession::AwaitNoCommit() {
-  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return !committing_; };
+  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    return !committing_ && outside_readers_ == 0;
+  };
   mu.Await(absl::Condition(&idle));
 }
 

@@ -92,6 +92,12 @@ class ProfileSession {
   // may have come in between. A failed sync fails every caller it covered.
   absl::Status CommitStore() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
 
+  // A reader of a snapshot of the store (a backup written without mu)
+  // registers here while it reads: Lock and DeleteAccount wait for it to end
+  // before they close the store, as for a CommitStore.
+  void BeginOutsideRead() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { ++outside_readers_; }
+  void EndOutsideRead() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { --outside_readers_; }
+
   // Handle, role, device id (the device secret is wiped while locked).
   const Profile& profile() const { return profile_; }
   // Thread-safe; never call it with mu held (it goes to the network).
@@ -107,7 +113,7 @@ class ProfileSession {
   absl::Status WipeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   void ForgetDeviceSecret() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // Before the store is closed: waits (releasing mu) for a running
-  // CommitStore, which uses the store without mu.
+  // CommitStore or outside reader, which use the store without mu.
   void AwaitNoCommit() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
 
   // Null while locked (and after deletion).
@@ -136,6 +142,7 @@ class ProfileSession {
   uint64_t committed_ ABSL_GUARDED_BY(mu) = 0;
   absl::Status commit_status_ ABSL_GUARDED_BY(mu);
   bool committing_ ABSL_GUARDED_BY(mu) = false;
+  int outside_readers_ ABSL_GUARDED_BY(mu) = 0;
 };
 
 }  // namespace sotto::client

@@ -307,10 +307,13 @@ class EncryptedRocksStore final : public LocalStore {
 
   // ForEachStoredRow (encrypted_rocks_store.h): one RocksDB iterator, one
   // row opened at a time. Pending writes of an open span are not seen.
-  absl::Status ForEachRow(Space space, const RowVisitor& visit) {
+  absl::Status ForEachRow(Space space, const RowVisitor& visit,
+                          const rocksdb::Snapshot* snapshot = nullptr) {
     PerfCountersOffOnThisThread();
     const std::string start(1, static_cast<char>(space));
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+    rocksdb::ReadOptions read;
+    read.snapshot = snapshot;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read));
     for (it->Seek(start); it->Valid() && it->key().starts_with(start); it->Next()) {
       const absl::string_view full = View(it->key());
       SOTTO_ASSIGN_OR_RETURN(std::string value,
@@ -322,6 +325,7 @@ class EncryptedRocksStore final : public LocalStore {
     return FromRocks(it->status(), absl::StrCat("scanning ", SpaceName(space)));
   }
   const SecretKey& data_key() const { return data_key_; }
+  rocksdb::DB& db() { return *db_; }
 
   std::string Blind(absl::string_view identifier) const override {
     if (std::optional<std::string> known = blind_memo_.Find(identifier)) return *std::move(known);
@@ -583,6 +587,38 @@ absl::Status ForEachStoredRow(LocalStore& store, Space space, const RowVisitor& 
         "backed up");
   }
   return rocks->ForEachRow(space, visit);
+}
+
+namespace {
+
+class RocksSnapshot final : public StoreSnapshot {
+ public:
+  explicit RocksSnapshot(EncryptedRocksStore& store)
+      : store_(store), snapshot_(store.db().GetSnapshot()) {}
+  RocksSnapshot(const RocksSnapshot&) = delete;
+  RocksSnapshot& operator=(const RocksSnapshot&) = delete;
+  ~RocksSnapshot() override { store_.db().ReleaseSnapshot(snapshot_); }
+
+  absl::Status ForEachRow(Space space, const RowVisitor& visit) override {
+    return store_.ForEachRow(space, visit, snapshot_);
+  }
+  const SecretKey& data_key() const override { return store_.data_key(); }
+
+ private:
+  EncryptedRocksStore& store_;
+  const rocksdb::Snapshot* const snapshot_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<StoreSnapshot>> SnapshotStore(LocalStore& store) {
+  auto* rocks = dynamic_cast<EncryptedRocksStore*>(&store);
+  if (rocks == nullptr) {
+    return absl::FailedPreconditionError(
+        "this profile is kept in a store the app provides; only a profile directory can be "
+        "backed up");
+  }
+  return std::unique_ptr<StoreSnapshot>(std::make_unique<RocksSnapshot>(*rocks));
 }
 
 absl::Status CopyStoreDataKey(LocalStore& store, const SecretKey& out) {

@@ -79,6 +79,23 @@ absl::StatusOr<std::unique_ptr<LocalStore>> CreateEncryptedStoreWithDataKey(
 // visitor's error stops the walk and is returned.
 using RowVisitor = std::function<absl::Status(absl::string_view key, absl::string_view value)>;
 absl::Status ForEachStoredRow(LocalStore& store, Space space, const RowVisitor& visit);
+
+// A point-in-time view of an encrypted store, for a backup written while
+// the profile goes on being used: taken under the caller's lock (so that it
+// is a consistent copy), read without it (the rows as they were when it was
+// taken, whatever is written since). Destroy it before the store is closed
+// (ProfileSession::BeginOutsideRead). Not thread-safe.
+class StoreSnapshot {
+ public:
+  virtual ~StoreSnapshot() = default;
+  // As ForEachStoredRow, on the snapshot.
+  virtual absl::Status ForEachRow(Space space, const RowVisitor& visit) = 0;
+  // The store's data key (valid while the store is open).
+  virtual const SecretKey& data_key() const = 0;
+};
+// FAILED_PRECONDITION for a store that is not an encrypted store.
+absl::StatusOr<std::unique_ptr<StoreSnapshot>> SnapshotStore(LocalStore& store);
+
 // Copies the store's data key into `out` (FAILED_PRECONDITION as above).
 absl::Status CopyStoreDataKey(LocalStore& store, const SecretKey& out);
 

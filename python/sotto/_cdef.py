@@ -193,6 +193,8 @@ int sotto_sync_stats_resent(const sotto_sync_stats* s);
 const char* sotto_sync_stats_maintenance_error(const sotto_sync_stats* s);
 size_t sotto_sync_stats_held_from_count(const sotto_sync_stats* s);
 const char* sotto_sync_stats_held_from(const sotto_sync_stats* s, size_t i);
+size_t sotto_sync_stats_unreadable_from_count(const sotto_sync_stats* s);
+const char* sotto_sync_stats_unreadable_from(const sotto_sync_stats* s, size_t i);
 size_t sotto_sync_stats_notice_count(const sotto_sync_stats* s);
 const sotto_identity_notice* sotto_sync_stats_notice(const sotto_sync_stats* s,
                                                                   size_t i);
@@ -354,4 +356,9 @@ int sotto_restore(const char* backup_path, const char* recovery_key,
                                const char* profile_dir, const char* passphrase,
                                size_t passphrase_len, int fast_key_derivation_for_tests,
                                sotto_client** out, char** errmsg);
+int sotto_set_auto_backup(sotto_client* client, const char* dir, int64_t every_seconds,
+                                       int keep, int new_recovery_key, char** recovery_key,
+                                       char** errmsg);
+int sotto_disable_auto_backup(sotto_client* client, char** errmsg);
+int sotto_backup_if_due(sotto_client* client, char** path, char** errmsg);
 """

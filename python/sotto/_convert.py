@@ -167,6 +167,8 @@ def notice(n: Any) -> IdentityNotice:
 def sync_stats(st: Any) -> SyncStats:
     held_from = tuple(s(lib.sotto_sync_stats_held_from(st, i))
                       for i in range(lib.sotto_sync_stats_held_from_count(st)))
+    unreadable_from = tuple(s(lib.sotto_sync_stats_unreadable_from(st, i))
+                            for i in range(lib.sotto_sync_stats_unreadable_from_count(st)))
     notices = tuple(notice(n) for n in items(lib.sotto_sync_stats_notice_count,
                                              lib.sotto_sync_stats_notice, st))
     return SyncStats(received=lib.sotto_sync_stats_received(st),
@@ -174,7 +176,8 @@ def sync_stats(st: Any) -> SyncStats:
                      undecryptable=lib.sotto_sync_stats_undecryptable(st),
                      held=lib.sotto_sync_stats_held(st), resent=lib.sotto_sync_stats_resent(st),
                      maintenance_error=s(lib.sotto_sync_stats_maintenance_error(st)),
-                     held_from=held_from, notices=notices)
+                     held_from=held_from, notices=notices,
+                     unreadable_from=unreadable_from)
 
 
 EMPTY_STATS = SyncStats(0, 0, 0, 0, 0, "", (), ())

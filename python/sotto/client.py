@@ -179,6 +179,28 @@ class Client:
         call(lib.sotto_backup, self._raw(), to_cstr(out_path, "out_path"), key)
         return _convert.take_string(key[0])
 
+    def set_auto_backup(self, directory: str, every_seconds: int = 86400, keep: int = 7,
+                        new_recovery_key: bool = False) -> Optional[str]:
+        """Turns automatic backups on (or changes them): written to `directory` whenever
+        the profile is used and the last one is at least `every_seconds` old, keeping the
+        newest `keep`. Returns a new recovery key (show it once; it opens every automatic
+        backup and is stored nowhere) the first time or with `new_recovery_key`, else None.
+        """
+        key = ffi.new("char**")
+        call(lib.sotto_set_auto_backup, self._raw(), to_cstr(directory, "directory"),
+             every_seconds, keep, 1 if new_recovery_key else 0, key)
+        return _convert.take_string(key[0]) if key[0] != ffi.NULL else None
+
+    def disable_auto_backup(self) -> None:
+        """Turns automatic backups off (the files written stay)."""
+        call(lib.sotto_disable_auto_backup, self._raw())
+
+    def backup_if_due(self) -> str:
+        """Writes an automatic backup now if one is due: its path, or "" if none was due."""
+        path = ffi.new("char**")
+        call(lib.sotto_backup_if_due, self._raw(), path)
+        return _convert.take_string(path[0])
+
     def close(self) -> None:
         """Ends any listen on this client, closes the profile and frees the handle.
 

@@ -132,6 +132,8 @@ class SyncStats:
     maintenance_error: str  #: "" or why keeping this device's keys failed (retried)
     held_from: Tuple[str, ...]  #: senders of the held envelopes, sorted
     notices: Tuple[IdentityNotice, ...]
+    #: senders of the undecryptable envelopes, sorted: whom to ask to send again
+    unreadable_from: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -121,3 +121,26 @@ def test_devices_lists_this_device_and_remove_device_names_what_is_wrong(people)
         dr.remove_device(9)
     with pytest.raises(sotto.FailedPrecondition):
         dr.remove_device(1)  # the only device: delete the account instead
+
+
+def test_automatic_backup_restores_with_the_key_shown_once(people, tmp_path):
+    dr = people.therapist("dr-bea")
+    kit = people.client("kit", dr)
+    kit.send_text("dr-bea", "kept by the automatic backup")
+    backups = tmp_path / "backups"
+    key = kit.set_auto_backup(str(backups), every_seconds=86400, keep=3)
+    assert key is not None and len(key.replace(" ", "")) == 40
+    assert kit.set_auto_backup(str(backups), every_seconds=3600, keep=3) is None  # key kept
+    kit.backup_if_due()  # the first is due at once (or the runner wrote it already)
+    files = sorted(backups.glob("sotto-backup-*.sottobackup"))
+    assert len(files) == 1
+    assert kit.backup_if_due() == ""  # not due again
+    with pytest.raises(sotto.InvalidArgument):
+        kit.set_auto_backup(str(backups), every_seconds=10)
+    kit.disable_auto_backup()
+    with pytest.raises(sotto.FailedPrecondition):
+        kit.backup_if_due()
+    kit.close()
+    with sotto.Client.restore(str(files[0]), key, str(tmp_path / "kit2"), PASSPHRASE,
+                              fast_key_derivation_for_tests=True) as back:
+        assert [m.text for m in back.history("dr-bea")] == ["kept by the automatic backup"]

@@ -22,7 +22,8 @@ absl::StatusOr<size_t> KeyDirectory::CountOneTimePreKeys(absl::string_view handl
 }
 
 absl::StatusOr<uint32_t> KeyDirectory::Upload(const AuthenticatedDevice& caller,
-                                              const DeviceKeys& upload, const CallContext& call) {
+                                              const DeviceKeys& upload, const CallContext& call,
+                                              OneTimePreKeys mode) {
   const std::string& handle = caller.handle;
   const uint32_t device = caller.device_id;
   SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> identity,
@@ -42,9 +43,17 @@ absl::StatusOr<uint32_t> KeyDirectory::Upload(const AuthenticatedDevice& caller,
   SOTTO_ASSIGN_OR_RETURN(std::vector<KeyValue> rows,
                          store_->Scan(Table::kPreKeys, prefix, "", kMaxStoredPreKeys + 1));
   absl::flat_hash_set<std::string> stored;
-  for (KeyValue& row : rows) stored.insert(std::move(row.key));
-  size_t added = 0;
   WriteBatch batch;
+  size_t replaced = 0;
+  for (KeyValue& row : rows) {
+    if (mode == OneTimePreKeys::kReplace) {
+      batch.Delete(Table::kPreKeys, std::move(row.key));  // a Put below overrides it
+      ++replaced;
+    } else {
+      stored.insert(std::move(row.key));
+    }
+  }
+  size_t added = 0;
   for (const OneTimePreKey& k : upload.one_time_prekeys) {
     std::string key = keys::OneTimePreKey(handle, device, k.id);
     if (!stored.contains(key)) ++added;
@@ -66,7 +75,10 @@ absl::StatusOr<uint32_t> KeyDirectory::Upload(const AuthenticatedDevice& caller,
               absl::StrCat("signed_prekey=",
                            upload.signed_prekey ? absl::StrCat(upload.signed_prekey->id)
                                                 : std::string("unchanged"),
-                           " one_time_prekeys_added=", added)},
+                           " one_time_prekeys_added=", added,
+                           mode == OneTimePreKeys::kReplace
+                               ? absl::StrCat(" one_time_prekeys_replaced=", replaced)
+                               : std::string())},
              call);
     SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kSynced));
   }

@@ -27,15 +27,23 @@ class KeyDirectory {
   KeyDirectory(const KeyDirectory&) = delete;
   KeyDirectory& operator=(const KeyDirectory&) = delete;
 
+  // What Upload does with the one-time prekeys already stored.
+  enum class OneTimePreKeys {
+    kAdd,      // keeps them; an id already stored is overwritten
+    kReplace,  // deletes them all in the same write (a restored device)
+  };
+
   // Stores `keys` for the caller's device: one-time prekeys are added (an id
-  // already stored is replaced), a signed prekey replaces the current one.
+  // already stored is replaced) or, with kReplace, become the whole stock; a
+  // signed prekey replaces the current one.
   // `keys.identity_key` must be empty or equal to the registered one. Returns
   // the number of one-time prekeys now stored. Errors: INVALID_ARGUMENT
   // (malformed key, bad signature, identity differs, too many in one call),
   // RESOURCE_EXHAUSTED (more than kMaxStoredPreKeys would be stored).
   // `call` is recorded in the audit trail.
   absl::StatusOr<uint32_t> Upload(const AuthenticatedDevice& caller, const DeviceKeys& keys,
-                                  const CallContext& call = {});
+                                  const CallContext& call = {},
+                                  OneTimePreKeys mode = OneTimePreKeys::kAdd);
 
   // One bundle per device of `handle`, ascending device id. Each bundle takes
   // (removes) at most one one-time prekey, which no other call receives, even

@@ -15,8 +15,10 @@ grpc::ServerUnaryReactor* KeysService::Upload(grpc::CallbackServerContext* conte
     if (!caller.ok()) {
       return ToGrpcStatus(caller.status());
     }
-    absl::StatusOr<uint32_t> count =
-        keys_->Upload(*caller, FromWire(request->keys()), CallContext{PeerAddress(*context)});
+    absl::StatusOr<uint32_t> count = keys_->Upload(
+        *caller, FromWire(request->keys()), CallContext{PeerAddress(*context)},
+        request->replace_one_time_prekeys() ? KeyDirectory::OneTimePreKeys::kReplace
+                                            : KeyDirectory::OneTimePreKeys::kAdd);
     if (count.ok()) response->set_one_time_prekey_count(*count);
     return ToGrpcStatus(count.status());
   });

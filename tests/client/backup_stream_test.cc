@@ -31,9 +31,9 @@ struct File {
 std::string Digits() { return *NormalizeRecoveryKey(NewRecoveryKey()); }
 
 // A stream of three full chunks and an empty final one.
-std::string ThreeChunks(const std::string& digits) {
+std::string ThreeChunksUnder(const StreamKey& key) {
   File file;
-  auto writer = StreamWriter::Start(file.f, digits);
+  auto writer = StreamWriter::Start(file.f, key);
   EXPECT_OK(writer.status());
   EXPECT_OK((*writer)->Write(std::string(3 * kChunkBytes, 'x')));
   EXPECT_OK((*writer)->Finish());
@@ -43,13 +43,16 @@ std::string ThreeChunks(const std::string& digits) {
   for (int c = std::fgetc(file.f); c != EOF; c = std::fgetc(file.f)) bytes.push_back(char(c));
   return bytes;
 }
+std::string ThreeChunks(const std::string& digits) {
+  return ThreeChunksUnder(StreamKey::Recovery(digits));
+}
 
 // Reads `bytes` to the end; the first error, or OK with `chunks` read.
-absl::Status ReadAll(const std::string& bytes, const std::string& digits, int* chunks = nullptr) {
+absl::Status ReadAllUnder(const std::string& bytes, const StreamKey& key, int* chunks = nullptr) {
   File file;
   std::fwrite(bytes.data(), 1, bytes.size(), file.f);
   std::rewind(file.f);
-  auto reader = StreamReader::Open(file.f, "the backup", digits);
+  auto reader = StreamReader::Open(file.f, "the backup", key);
   if (!reader.ok()) return reader.status();
   std::string out;
   bool final = false;
@@ -61,6 +64,41 @@ absl::Status ReadAll(const std::string& bytes, const std::string& digits, int* c
   }
   if (chunks != nullptr) *chunks = n;
   return absl::OkStatus();
+}
+absl::Status ReadAll(const std::string& bytes, const std::string& digits, int* chunks = nullptr) {
+  return ReadAllUnder(bytes, StreamKey::Recovery(digits), chunks);
+}
+
+// An automatic backup is sealed to the public key the recovery key derives
+// (no secret needed to write it) and opens with the recovery key alone; a
+// history transfer opens with its random key; neither opens with the
+// other's kind of key or a wrong one.
+TEST(BackupStreamTest, SealedToTheRecoveryPublicKeyAndRawKeyStreamsOpenOnlyWithTheirKey) {
+  const std::string digits = Digits();
+  const std::string sealed = ThreeChunksUnder(StreamKey::RecoveryPublic(RecoveryPublicKey(digits)));
+  EXPECT_EQ(sealed.size(), kHeader + 32 + 3 * kSealed + 4 + 17);
+  EXPECT_EQ(sealed[10], kKdfSealedToRecoveryKey);
+  int chunks = 0;
+  ASSERT_OK(ReadAll(sealed, digits, &chunks));
+  EXPECT_EQ(chunks, 4);
+  EXPECT_THAT(ReadAll(sealed, Digits()),
+              StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("wrong recovery key")));
+  std::string flipped = sealed;
+  flipped[20] ^= 1;  // in the ephemeral public key
+  EXPECT_THAT(ReadAll(flipped, digits),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("header")));
+
+  const std::string raw(kRawKeyBytes, '\x5a');
+  const std::string transfer = ThreeChunksUnder(StreamKey::Raw(raw));
+  ASSERT_OK(ReadAllUnder(transfer, StreamKey::Raw(raw)));
+  EXPECT_THAT(ReadAllUnder(transfer, StreamKey::Raw(std::string(kRawKeyBytes, 'x'))),
+              StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("wrong transfer key")));
+  EXPECT_THAT(ReadAll(transfer, digits),
+              StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("history transfer")));
+  EXPECT_THAT(ReadAllUnder(sealed, StreamKey::Raw(raw)),
+              StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("recovery key")));
+  EXPECT_THAT(ReadAllUnder(transfer, StreamKey::Raw("short")),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("32 bytes")));
 }
 
 TEST(BackupStreamTest, ManyChunksReadBackAndEveryCutOrReorderingIsCaught) {

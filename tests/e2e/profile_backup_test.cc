@@ -7,10 +7,17 @@
 //    header), a file that is no backup: each a clear error naming it, and no
 //    profile is created;
 //  - the file is owner-only, never written over another, and holds none of
-//    the profile's plaintext.
+//    the profile's plaintext;
+//  - a `sotto restore` killed in the middle of writing the profile leaves
+//    no profile, and the next restore into the same directory works.
 // SOTTO_BACKUP_BENCH_MESSAGES=N sizes the benchmark of docs/BENCHMARKS.md (300 otherwise).
 
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -23,7 +30,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "cli_fixture.h"
+#include "client-lib/keys/key_maintenance.h"
 #include "e2e_support.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -39,6 +48,7 @@ namespace {
 using ::sotto::testing::StatusIs;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -237,6 +247,166 @@ TEST_F(ProfileBackupTest, WrongKeyTruncatedOrDamagedFileFailsNamingItAndCreatesN
   EXPECT_EQ(ReadFile(flipped), "just some file\n");
 }
 
+// The server may still hold one-time prekeys the lost device published
+// after the backup; the restored device replaces the whole stock
+// (Keys.Upload replace_one_time_prekeys), so that a contact who starts a
+// session from the key directory after the restore reaches it.
+TEST_F(ProfileBackupTest, ANewSessionAfterTheRestoreUsesOnlyKeysTheRestoredDeviceHolds) {
+  Converse("prekeys");
+  // A second therapist the client also sees, who has never written to them.
+  ASSERT_OK_AND_ASSIGN(sotto::testing::Party second,
+                       sotto::testing::RegisterTherapist(*server_, "dr-second"));
+  ASSERT_OK_AND_ASSIGN(Invite invite, second.client->CreateInvite());
+  ASSERT_OK(client_->AcceptInvite(invite.code).status());
+  const std::string file = dir_.sub("sam.sottobackup");
+  ASSERT_OK_AND_ASSIGN(BackupResult made, BackUp(file));
+
+  // After the backup, the device's whole stock on the server is taken and
+  // it publishes new keys, which the backup does not have.
+  auto raw = sotto::testing::RawConnection(server_->address(), second);
+  for (uint32_t i = 0; i < client::kPreKeyStock; ++i) {
+    ASSERT_OK_AND_ASSIGN(v1::GetBundleResponse bundle, raw->GetBundle(kClient));
+    ASSERT_EQ(bundle.devices_size(), 1);
+    ASSERT_TRUE(bundle.devices(0).has_one_time_prekey()) << "taken at " << i;
+  }
+  ASSERT_OK_AND_ASSIGN(SyncStats refilled, client_->Sync());
+  EXPECT_EQ(refilled.maintenance_error, "");
+
+  client_.reset();
+  ASSERT_OK_AND_ASSIGN(RestoreResult restored,
+                       Client::Restore(Restoring(file, made.recovery_key, dir_.sub("c2"))));
+  EXPECT_OK(restored.network_status);
+  EXPECT_EQ(restored.sessions_started, 2);
+  client_ = std::move(restored.client);
+  ASSERT_OK_AND_ASSIGN(SyncStats took, second.client->Sync());  // the session start
+  EXPECT_LE(took.notices.size(), 1u);
+  EXPECT_EQ(took.undecryptable, 0);
+
+  // The second therapist writes first on a session of its own making: the
+  // restored device reads it and the answer comes back.
+  ASSERT_OK(second.client->SendText(kClient, "a first note after your restore").status());
+  ASSERT_OK_AND_ASSIGN(SyncStats got, client_->Sync());
+  EXPECT_EQ(got.undecryptable, 0);
+  EXPECT_EQ(got.received, 1);
+  ASSERT_OK(client_->SendText("dr-second", "received, thanks").status());
+  ASSERT_OK_AND_ASSIGN(SyncStats back, second.client->Sync());
+  EXPECT_EQ(back.received, 1);
+  EXPECT_EQ(back.undecryptable, 0);
+  EXPECT_LE(took.notices.size() + back.notices.size(), 1u);
+  ASSERT_OK_AND_ASSIGN(SyncStats first, therapist_->Sync());
+  EXPECT_LE(first.notices.size(), 1u);
+  EXPECT_EQ(first.undecryptable, 0);
+}
+
+// Staging directories of restores into `target` (DIR.restoring-*).
+int StagingDirs(const std::string& target) {
+  const std::filesystem::path t(target);
+  const std::string prefix = t.filename().string() + ".restoring-";
+  int n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(t.parent_path())) {
+    n += e.path().filename().string().rfind(prefix, 0) == 0;
+  }
+  return n;
+}
+
+// Opens the write end of `fifo` once `pid` opens its read end; -1 if `pid`
+// ends first or 30 s pass. Polls: a blocking open would hang the test if
+// the child died without opening it.
+int OpenFifoForWriting(const std::string& fifo, pid_t pid) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (absl::Now() < deadline) {
+    const int fd = open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd >= 0) {
+      fcntl(fd, F_SETFL, 0);  // blocking writes from here on
+      return fd;
+    }
+    int status = 0;
+    if (errno != ENXIO || waitpid(pid, &status, WNOHANG) == pid) return -1;
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  return -1;
+}
+
+bool WriteAll(int fd, absl::string_view bytes) {
+  while (!bytes.empty()) {
+    const ssize_t n = write(fd, bytes.data(), bytes.size());
+    if (n <= 0) return false;
+    bytes.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+TEST_F(ProfileBackupTest, RestoreKilledMidwayLeavesNoProfileAndTheNextRestoreWorks) {
+  Converse("killed");
+  ASSERT_OK_AND_ASSIGN(std::vector<Message> before, client_->ReadConversation(kTherapist));
+  const std::string file = dir_.sub("sam.sottobackup");
+  ASSERT_OK_AND_ASSIGN(BackupResult made, BackUp(file));
+  const std::string good = ReadFile(file);
+  const std::string target = dir_.sub("restored");
+
+  // `sotto restore` reads the backup from a FIFO, so that the test decides
+  // how far it gets: the whole file for the check pass, then half of it for
+  // the pass that writes the profile, and SIGKILL while it waits for more.
+  const std::string fifo = dir_.sub("backup.fifo");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  signal(SIGPIPE, SIG_IGN);  // a write to a reader that died fails instead
+  std::vector<std::string> args = {SOTTO_CLI_BINARY, "--profile", target, "restore", fifo};
+  std::vector<std::string> env = {"SOTTO_PASSPHRASE=a new passphrase",
+                                  "SOTTO_ALLOW_WEAK_PASSPHRASE=1",
+                                  "SOTTO_RECOVERY_KEY=" + made.recovery_key};
+  std::vector<char*> argv, envp;
+  for (std::string& a : args) argv.push_back(a.data());
+  for (std::string& e : env) envp.push_back(e.data());
+  for (char** e = environ; *e != nullptr; ++e) envp.push_back(*e);
+  argv.push_back(nullptr);
+  envp.push_back(nullptr);
+  // Its progress and prompts go to a file, not into the test's output.
+  const std::string log = dir_.sub("restore.log");
+  posix_spawn_file_actions_t files;
+  posix_spawn_file_actions_init(&files);
+  posix_spawn_file_actions_addopen(&files, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_adddup2(&files, 1, 2);
+  pid_t pid = 0;
+  const int spawned =
+      posix_spawn(&pid, SOTTO_CLI_BINARY, &files, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&files);
+  ASSERT_EQ(spawned, 0);
+
+  const int check_pass = OpenFifoForWriting(fifo, pid);
+  ASSERT_GE(check_pass, 0) << "sotto restore never read the backup: " << ReadFile(log);
+  ASSERT_TRUE(WriteAll(check_pass, good));
+  close(check_pass);
+  // The write pass opens the file again once the staging store exists (and
+  // the check pass has closed it: opening before that would hand the bytes
+  // to the closing reader).
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (StagingDirs(target) == 0 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  ASSERT_EQ(StagingDirs(target), 1) << "sotto restore never began writing the profile";
+  const int write_pass = OpenFifoForWriting(fifo, pid);
+  ASSERT_GE(write_pass, 0) << "sotto restore ended after checking the backup";
+  ASSERT_TRUE(WriteAll(write_pass, good.substr(0, good.size() / 2)));
+  ASSERT_EQ(kill(pid, SIGKILL), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  close(write_pass);
+  ASSERT_TRUE(WIFSIGNALED(status)) << ReadFile(log);
+
+  // Killed while writing the profile: a staging directory, no profile.
+  EXPECT_EQ(StagingDirs(target), 1);
+  EXPECT_FALSE(std::filesystem::exists(target));
+  EXPECT_THAT(Reopen(target).status(), StatusIs(absl::StatusCode::kNotFound));
+
+  // The next restore into the same directory works and clears the debris.
+  ASSERT_OK_AND_ASSIGN(RestoreResult restored,
+                       Client::Restore(Restoring(file, made.recovery_key, target)));
+  EXPECT_EQ(StagingDirs(target), 0);
+  ASSERT_OK_AND_ASSIGN(std::vector<Message> after,
+                       restored.client->ReadConversation(kTherapist));
+  ExpectSameHistory(before, after);
+}
+
 // The same through the `sotto` binary: the key printed once, a refused
 // overwrite, a wrong key from the environment, the key from a file.
 using CliBackupTest = CliTest;
@@ -258,6 +428,9 @@ TEST_F(CliBackupTest, BackupPrintsTheKeyOnceAndRestoreBringsTheConversationBack)
     key += made.out.substr(at + 5, 24) + " ";
   }
   ASSERT_EQ(key.size(), 50u) << made.out;
+  // Sent after the backup to the phone that is then lost: the restored
+  // device cannot read it, and says so in words the person can act on.
+  ASSERT_EQ(Sotto("dr-lee", "send kim 'sent to the lost phone'").exit_code, 0);
   CliRun again = Sotto("kim", "backup --out " + file);
   EXPECT_NE(again.exit_code, 0);
   EXPECT_THAT(again.err, HasSubstr("exists"));
@@ -276,6 +449,13 @@ TEST_F(CliBackupTest, BackupPrintsTheKeyOnceAndRestoreBringsTheConversationBack)
   ASSERT_EQ(restored.exit_code, 0) << restored.err;
   EXPECT_THAT(restored.out, HasSubstr("Restored kim"));
   EXPECT_THAT(restored.out, HasSubstr("New sessions started with 1"));
+  CliRun lost = Sotto("kim2", "sync");
+  ASSERT_EQ(lost.exit_code, 0) << lost.err;
+  // The message, and dr-lee's delivery receipt for "hello from kim".
+  EXPECT_THAT(lost.out, HasSubstr("2 messages could not be read"));
+  EXPECT_THAT(lost.out, HasSubstr("sent to this device before it was restored from a backup"));
+  EXPECT_THAT(lost.out, HasSubstr("ask dr-lee to send them again"));
+  EXPECT_THAT(lost.out, Not(HasSubstr("decrypt")));
   ASSERT_EQ(Sotto("dr-lee", "sync").exit_code, 0);
   ASSERT_EQ(Sotto("dr-lee", "send kim 'welcome back'").exit_code, 0);
   ASSERT_EQ(Sotto("kim2", "sync").exit_code, 0);

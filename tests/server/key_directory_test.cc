@@ -146,5 +146,47 @@ TEST_F(KeyDirectoryTest, StoredPreKeysAreCapped) {
               StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("1000")));
 }
 
+// A restored device replaces its whole stock: the keys the server held
+// (published by the lost device) are never handed out again, even past the
+// cap of stored keys, in one write.
+TEST_F(KeyDirectoryTest, ReplacingUploadDeletesEveryStoredOneTimePreKey) {
+  AuthenticatedDevice bob = Register("bob", 100, 0);
+  sotto::testing::SignalTestKeys& k = signal_keys_["bob"];
+  std::string old_key = k.MakePublicKey();
+  for (uint32_t batch = 0; batch < kMaxStoredPreKeys / kMaxPreKeysPerUpload; ++batch) {
+    DeviceKeys upload;
+    for (uint32_t i = 0; i < kMaxPreKeysPerUpload; ++i) {
+      upload.one_time_prekeys.push_back(OneTimePreKey{batch * 100 + i + 1, old_key});
+    }
+    ASSERT_OK(keys_->Upload(bob, upload).status());
+  }
+  DeviceKeys fresh;
+  std::string new_key = k.MakePublicKey();
+  // Id 7 was stored before: replaced too, with the new key.
+  for (uint32_t id : {7u, 200001u, 200002u}) fresh.one_time_prekeys.push_back({id, new_key});
+  ASSERT_OK_AND_ASSIGN(uint32_t count,
+                       keys_->Upload(bob, fresh, {}, KeyDirectory::OneTimePreKeys::kReplace));
+  EXPECT_EQ(count, 3u);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_OK_AND_ASSIGN(std::vector<PreKeyBundle> bundles, keys_->GetBundle("bob"));
+    ASSERT_EQ(bundles.size(), 1u);
+    ASSERT_TRUE(bundles[0].one_time_prekey.has_value());
+    EXPECT_EQ(bundles[0].one_time_prekey->public_key, new_key);
+  }
+  ASSERT_OK_AND_ASSIGN(std::vector<PreKeyBundle> empty, keys_->GetBundle("bob"));
+  EXPECT_FALSE(empty[0].one_time_prekey.has_value());
+  // A replacing upload with no keys empties the stock; a bad one changes nothing.
+  ASSERT_OK(keys_->Upload(bob, fresh).status());
+  DeviceKeys bad;
+  bad.one_time_prekeys.push_back({1, "not a key"});
+  EXPECT_THAT(keys_->Upload(bob, bad, {}, KeyDirectory::OneTimePreKeys::kReplace),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  ASSERT_OK_AND_ASSIGN(PreKeyCount kept, keys_->CountPreKeys(bob));
+  EXPECT_EQ(kept.one_time_prekeys, 3u);
+  ASSERT_OK_AND_ASSIGN(count, keys_->Upload(bob, DeviceKeys{}, {},
+                                            KeyDirectory::OneTimePreKeys::kReplace));
+  EXPECT_EQ(count, 0u);
+}
+
 }  // namespace
 }  // namespace sotto::server

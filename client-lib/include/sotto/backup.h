@@ -53,7 +53,11 @@ struct RestoreOptions {
   std::string backup_path;
   /// The recovery key as typed (spaces and dashes are ignored).
   std::string recovery_key;
-  /// A NEW profile directory: ALREADY_EXISTS if it holds a profile.
+  /// A NEW profile directory: ALREADY_EXISTS if it holds a profile,
+  /// FAILED_PRECONDITION if it is anything but missing or empty. The profile
+  /// is written beside it (`DIR.restoring-XXXX`) and renamed to it only once
+  /// complete, so a restore killed midway leaves no profile in it (the next
+  /// restore removes what the killed one left).
   std::string profile_dir;
   /// The passphrase protecting the restored profile (may differ from the
   /// old one). Must not be empty.
@@ -84,6 +88,45 @@ struct RestoreResult {
   /// was unreachable): the profile is restored anyway, and the first
   /// message to each contact starts a new session by itself.
   absl::Status network_status;
+};
+
+/// What Client::SetAutoBackup needs.
+struct AutoBackupOptions {
+  /// The directory the backups go to (created owner-only if missing), e.g.
+  /// a mounted USB stick or a synced folder. Each file is
+  /// `sotto-backup-TAG-YYYYMMDDTHHMMSSZ.sottobackup` (TAG: 8 hex digits of
+  /// this profile), complete or absent, owner-only.
+  std::string dir;
+  /// How often: a backup is written when the profile is used and the last
+  /// one is at least this old. At least one minute.
+  absl::Duration every = absl::Hours(24);
+  /// How many of the newest backups to keep (1 to 1000); older ones of this
+  /// profile are deleted once a new one is complete.
+  int keep = 7;
+  /// Make a new recovery key even if automatic backups were set up before
+  /// (the backups written before stay under the old one).
+  bool new_recovery_key = false;
+};
+
+/// What Client::SetAutoBackup gives back.
+struct AutoBackupSetup {
+  /// The recovery key that opens every automatic backup (Client::Restore),
+  /// 40 digits in ten groups of four — only when a new one was made, else
+  /// empty. Shown only now and stored nowhere (the profile keeps only a
+  /// public key derived from it): tell the user to write it down.
+  std::string recovery_key;
+};
+
+/// Automatic backups as set up (Client::GetAutoBackup).
+struct AutoBackupStatus {
+  bool enabled = false;                    ///< false: off, the rest is empty
+  std::string dir;                         ///< where they go (absolute)
+  absl::Duration every = absl::ZeroDuration();  ///< how often
+  int keep = 0;                            ///< how many are kept
+  /// When the last one was completed; absl::InfinitePast() if none yet.
+  absl::Time last_backup = absl::InfinitePast();
+  /// Empty, or why the last attempt failed (it is retried when due).
+  std::string last_error;
 };
 
 }  // namespace sotto

@@ -58,6 +58,9 @@
 namespace sotto {
 namespace client {
 class ProfileSession;
+namespace backup {
+class AutoBackupRunner;
+}  // namespace backup
 }  // namespace client
 // Encrypted backups (sotto/backup.h defines these).
 struct BackupOptions;
@@ -69,6 +72,9 @@ struct DeviceEntry;
 struct LinkDeviceOptions;
 struct JoinOptions;
 struct JoinResult;
+struct AutoBackupOptions;
+struct AutoBackupSetup;
+struct AutoBackupStatus;
 
 /// How hard the passphrase is stretched (Argon2id) when a profile is created.
 enum class KeyDerivation {
@@ -619,6 +625,26 @@ class SOTTO_EXPORT Client {
   /// RestoreOptions).
   static absl::StatusOr<RestoreResult> Restore(const RestoreOptions& options);
 
+  /// Turns automatic backups on, or changes where and how often they are
+  /// written (see AutoBackupOptions). The first time (or with
+  /// `new_recovery_key`) it makes a recovery key, returned once; later calls
+  /// keep it. From then on a backup is written whenever the profile is used
+  /// (opened, Sync, Listen, a send; a running agent or desk) and the last one
+  /// is older than `every`: on a thread of its own, the profile's lock held
+  /// only to snapshot the store, so sending goes on meanwhile.
+  /// INVALID_ARGUMENT naming the option that is out of range or a `dir` that
+  /// cannot be created or written. Thread-safe.
+  absl::StatusOr<AutoBackupSetup> SetAutoBackup(const AutoBackupOptions& options);
+  /// Turns automatic backups off (the files already written stay).
+  absl::Status DisableAutoBackup();
+  /// The settings and the last backup; `enabled` false when off.
+  absl::StatusOr<AutoBackupStatus> GetAutoBackup();
+  /// Writes an automatic backup now if one is due, waiting for it; returns
+  /// the file written, or "" if none was due (or one is being written by the
+  /// automatic run). The error of a failed attempt is also kept
+  /// (AutoBackupStatus::last_error). FAILED_PRECONDITION when off.
+  absl::StatusOr<std::string> BackUpIfDue();
+
  private:
   class Impl;
   // The profile, for the parts of the facade kept in their own files
@@ -626,6 +652,7 @@ class SOTTO_EXPORT Client {
   client::ProfileSession& session();
   // A Client over a session made elsewhere (JoinWithLinkCode).
   static std::unique_ptr<Client> FromSession(std::unique_ptr<client::ProfileSession> session);
+  client::backup::AutoBackupRunner& auto_backup();
   explicit Client(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

@@ -493,6 +493,11 @@ SOTTO_EXPORT const char* sotto_sync_stats_maintenance_error(const sotto_sync_sta
 SOTTO_EXPORT size_t sotto_sync_stats_held_from_count(const sotto_sync_stats* s);
 /** The i-th sender with held messages (NULL if out of range). */
 SOTTO_EXPORT const char* sotto_sync_stats_held_from(const sotto_sync_stats* s, size_t i);
+/** The senders of undecryptable envelopes (valid handles), sorted: whom to
+ *  ask to send again (e.g. messages sent to this device before a restore). */
+SOTTO_EXPORT size_t sotto_sync_stats_unreadable_from_count(const sotto_sync_stats* s);
+/** The i-th sender of an undecryptable envelope (NULL if out of range). */
+SOTTO_EXPORT const char* sotto_sync_stats_unreadable_from(const sotto_sync_stats* s, size_t i);
 /** Number of identity notices. */
 SOTTO_EXPORT size_t sotto_sync_stats_notice_count(const sotto_sync_stats* s);
 /** The i-th identity notice (borrowed; NULL if out of range). */
@@ -926,6 +931,23 @@ SOTTO_EXPORT int sotto_restore(const char* backup_path, const char* recovery_key
                                const char* profile_dir, const char* passphrase,
                                size_t passphrase_len, int fast_key_derivation_for_tests,
                                sotto_client** out, char** errmsg);
+
+/** Turns automatic backups on (or changes them): written to `dir` (created
+ * owner-only if missing) whenever the profile is used and the last one is
+ * at least `every_seconds` old (at least 60), keeping the newest `keep`
+ * (1..1000). The first time (or with `new_recovery_key` non-zero)
+ * *recovery_key (sotto_free_string) is a new recovery key that opens every
+ * automatic backup — show it once; it is stored nowhere. Otherwise
+ * *recovery_key is NULL and the key stays. INVALID_ARGUMENT naming the
+ * option out of range. docs/BACKUP.md "Automatic backups". */
+SOTTO_EXPORT int sotto_set_auto_backup(sotto_client* client, const char* dir, int64_t every_seconds,
+                                       int keep, int new_recovery_key, char** recovery_key,
+                                       char** errmsg);
+/** Turns automatic backups off (the files written stay). */
+SOTTO_EXPORT int sotto_disable_auto_backup(sotto_client* client, char** errmsg);
+/** Writes an automatic backup now if one is due; *path (sotto_free_string)
+ * is the file written, "" if none was due. FAILED_PRECONDITION when off. */
+SOTTO_EXPORT int sotto_backup_if_due(sotto_client* client, char** path, char** errmsg);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -349,6 +349,12 @@ struct SyncStats {
   std::string maintenance_error;
   /// The senders of the held envelopes, each once, sorted.
   std::vector<std::string> held_from;
+  /// The senders of the envelopes counted in `undecryptable` (those whose
+  /// sender is a valid handle), each once, sorted: whom to ask to send again.
+  /// Most often a message sent to this device's keys before it was restored
+  /// from a backup (the restored device starts new sessions; what was
+  /// encrypted for the old ones cannot be read).
+  std::vector<std::string> unreadable_from;
   /// Identity changes met in this sync: kHeld for each sender above.
   std::vector<IdentityNotice> notices;
 };
