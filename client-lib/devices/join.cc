@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 #include <sodium.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <utility>
 
@@ -92,22 +93,55 @@ absl::Status FillProvisioning(ProfileSession& s, const std::vector<std::string>&
   return absl::OkStatus();
 }
 
+// How long a poll waits after RESOURCE_EXHAUSTED (the server's rate limit):
+// twice the last wait, from the poll interval up to kMaxPollBackoff. The
+// limit means "slow down", not "linking failed".
+constexpr absl::Duration kMaxPollBackoff = absl::Seconds(30);
+absl::Duration Backoff(absl::Duration last, absl::Duration interval) {
+  return std::min(std::max(last * 2, interval), kMaxPollBackoff);
+}
+
+// Cancels the slot on the server unless released: the code dies on every
+// error after CreateLinkSlot, not only on the ones that remember to.
+class SlotGuard {
+ public:
+  SlotGuard(transport::Connection& connection, std::string slot_id)
+      : connection_(connection), slot_id_(std::move(slot_id)) {}
+  SlotGuard(const SlotGuard&) = delete;
+  SlotGuard& operator=(const SlotGuard&) = delete;
+  ~SlotGuard() {
+    if (!released_) connection_.CancelLinkSlot(slot_id_).IgnoreError();
+  }
+  void Release() { released_ = true; }
+
+ private:
+  transport::Connection& connection_;
+  const std::string slot_id_;
+  bool released_ = false;
+};
+
 // Polls until the new device posted its key; nullopt-free: DEADLINE_EXCEEDED
 // when the slot expired, CANCELLED when asked.
 absl::StatusOr<v1::GetLinkRequestResponse> AwaitRequest(ProfileSession& s,
                                                         const std::string& slot_id,
                                                         const LinkDeviceOptions& options) {
+  absl::Duration wait = options.poll_interval;
   while (true) {
     if (options.cancelled && options.cancelled()) {
-      s.connection().CancelLinkSlot(slot_id).IgnoreError();
       return absl::CancelledError("linking cancelled; the code no longer works");
     }
     absl::StatusOr<v1::GetLinkRequestResponse> got = s.connection().GetLinkRequest(slot_id);
     if (!got.ok() && got.status().code() == absl::StatusCode::kNotFound) {
       return absl::DeadlineExceededError("the link code expired before a new device used it");
     }
-    if (!got.ok() || got->posted()) return got;
-    absl::SleepFor(options.poll_interval);
+    if (!got.ok() && got.status().code() == absl::StatusCode::kResourceExhausted) {
+      wait = Backoff(wait, options.poll_interval);
+    } else if (!got.ok() || got->posted()) {
+      return got;
+    } else {
+      wait = options.poll_interval;
+    }
+    absl::SleepFor(wait);
   }
 }
 
@@ -118,13 +152,13 @@ absl::Status SendProvisioning(ProfileSession& s, const std::vector<std::string>&
   if (!options.on_code) return absl::InvalidArgumentError("LinkDeviceOptions::on_code is required");
   SOTTO_RETURN_IF_ERROR(s.Check());
   SOTTO_ASSIGN_OR_RETURN(v1::CreateLinkSlotResponse slot, s.connection().CreateLinkSlot());
+  SlotGuard guard(s.connection(), slot.slot_id());
   LinkCode code{slot.slot_id(), RandomBytes(kLinkSecretBytes)};
   options.on_code(FormatLinkCode(code), absl::FromUnixMillis(slot.expires_at_ms()));
   if (options.on_progress) options.on_progress(LinkStage::kWaitingForNewDevice);
   SOTTO_ASSIGN_OR_RETURN(v1::GetLinkRequestResponse request,
                          AwaitRequest(s, slot.slot_id(), options));
   if (!CheckRequestMac(code, request.ephemeral_public_key(), request.mac())) {
-    s.connection().CancelLinkSlot(slot.slot_id()).IgnoreError();
     Wipe(code.secret);
     return absl::PermissionDeniedError(
         "the answer to the link code was not made with the code's secret: the server or "
@@ -145,6 +179,8 @@ absl::Status SendProvisioning(ProfileSession& s, const std::vector<std::string>&
   Wipe(code.secret);
   if (!sealed.ok()) return sealed.status();
   SOTTO_RETURN_IF_ERROR(s.connection().PutLinkResponse(slot.slot_id(), *sealed));
+  // Answered: the new device fetches the answer and redeems the token.
+  guard.Release();
   if (options.on_progress) options.on_progress(LinkStage::kSent);
   return absl::OkStatus();
 }
@@ -167,14 +203,19 @@ absl::StatusOr<std::string> FetchSealed(transport::Connection& connection, const
     return posted;
   }
   const absl::Time give_up = absl::Now() + options.wait_at_most;
+  absl::Duration wait = options.poll_interval;
   while (true) {
     absl::StatusOr<v1::FetchLinkResponseResponse> got = connection.FetchLinkResponse(code.slot_id);
-    if (!got.ok()) return got.status();
-    if (got->ready()) return std::move(*got->mutable_ciphertext());
+    if (got.ok() && got->ready()) return std::move(*got->mutable_ciphertext());
+    if (!got.ok() && got.status().code() != absl::StatusCode::kResourceExhausted) {
+      return got.status();
+    }
     if (absl::Now() >= give_up) {
       return absl::DeadlineExceededError("the other device did not answer the link code in time");
     }
-    absl::SleepFor(options.poll_interval);
+    // Rate-limited (the relay's per-address limit): slow down, keep waiting.
+    wait = got.ok() ? options.poll_interval : Backoff(wait, options.poll_interval);
+    absl::SleepFor(std::min(wait, std::max(give_up - absl::Now(), absl::ZeroDuration())));
   }
 }
 
@@ -261,7 +302,17 @@ absl::StatusOr<Joined> JoinProfile(const JoinOptions& options,
   SOTTO_ASSIGN_OR_RETURN(
       v1::LinkRequest request,
       MakeKeys(m, *engine, profile, options, absl::ToUnixMillis(clock->Now()), joined.contacts));
+  // The relay's rate limit refuses before the server looks at the token,
+  // so a rate-limited Link is simply sent again, more slowly.
   absl::StatusOr<v1::LinkResponse> linked = connection.Link(request);
+  const absl::Time give_up = absl::Now() + options.wait_at_most;
+  for (absl::Duration wait = options.poll_interval;
+       !linked.ok() && linked.status().code() == absl::StatusCode::kResourceExhausted &&
+       absl::Now() < give_up;) {
+    wait = Backoff(wait, options.poll_interval);
+    absl::SleepFor(wait);
+    linked = connection.Link(request);
+  }
   Wipe(*request.mutable_link_token());
   Wipe(*request.mutable_device_secret());
   if (!linked.ok()) return linked.status();

@@ -76,28 +76,50 @@ std::string FormatLinkCode(const LinkCode& code) {
   std::string raw(1, static_cast<char>(kCodeVersion));
   raw += code.slot_id;
   raw += code.secret;
-  const std::string b32 = Base32(raw);
+  // Every copy of the encoded secret but the one returned is wiped.
+  std::string b32 = Base32(raw);
   Wipe(raw);
   std::string out = kCodePrefix;
+  out.reserve(out.size() + b32.size() + b32.size() / 4);
   for (size_t i = 0; i < b32.size(); i += 4) {
     if (i > 0) out.push_back('-');
-    out += b32.substr(i, 4);
+    out.append(b32, i, 4);
   }
+  Wipe(b32);
   return out;
 }
 
+LinkCode::~LinkCode() { Wipe(secret); }
+
+namespace {
+// Wipes the strings that held (an encoding of) the secret, on every return.
+struct WipeOnReturn {
+  std::string& a;
+  std::string& b;
+  ~WipeOnReturn() {
+    Wipe(a);
+    Wipe(b);
+  }
+};
+}  // namespace
+
 absl::StatusOr<LinkCode> ParseLinkCode(absl::string_view text) {
   std::string body;
+  std::string raw;
+  WipeOnReturn wipe{body, raw};
+  body.reserve(text.size());
   for (char c : text) {
     if (c == '-' || c == ' ' || c == '\n' || c == '\t') continue;
     body.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c));
   }
   const std::string prefix = "sottolink";
-  if (body.compare(0, prefix.size(), prefix) == 0) body.erase(0, prefix.size());
-  std::string raw;
+  size_t start = 0;
+  if (body.compare(0, prefix.size(), prefix) == 0) start = prefix.size();
+  raw.reserve(body.size());
   uint32_t buffer = 0;
   int bits = 0;
-  for (char c : body) {
+  for (size_t i = start; i < body.size(); ++i) {
+    const char c = body[i];
     const char* at = std::strchr(kAlphabet, c);
     if (c == '\0' || at == nullptr) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -122,9 +144,7 @@ absl::StatusOr<LinkCode> ParseLinkCode(absl::string_view text) {
         absl::StrCat("the link code has version ", static_cast<int>(static_cast<uint8_t>(raw[0])),
                      "; this sotto understands version ", kCodeVersion, ": update it"));
   }
-  LinkCode code{raw.substr(1, kSlotIdBytes), raw.substr(1 + kSlotIdBytes)};
-  Wipe(raw);
-  return code;
+  return LinkCode{raw.substr(1, kSlotIdBytes), raw.substr(1 + kSlotIdBytes)};
 }
 
 EphemeralKey::EphemeralKey() : public_(kX25519Bytes, '\0'), private_(kX25519Bytes, '\0') {

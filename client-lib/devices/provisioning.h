@@ -34,6 +34,9 @@ inline constexpr uint8_t kSealedVersion = 1;
 struct LinkCode {
   std::string slot_id;  // kSlotIdBytes
   std::string secret;   // S, kLinkSecretBytes
+  // Wipes `secret`: whoever reads it off a freed heap page could answer
+  // the code in the new device's place.
+  ~LinkCode();
 };
 
 // "sotto-link-" + base32 (RFC 4648 alphabet, lower case, no padding) of

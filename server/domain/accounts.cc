@@ -72,7 +72,7 @@ absl::StatusOr<uint32_t> Accounts::Register(const Registration& reg, const Regis
       WriteBatch batch,
       NewDeviceBatch(reg.handle, kFirstDevice, reg.device_secret, reg.registration_id, reg.keys));
   batch.Put(Table::kAccounts, keys::Account(reg.handle),
-            records::Encode(records::Account{reg.role}));
+            records::Encode(records::Account{reg.role, false, kFirstDevice}));
   AddAudit(batch,
            {audit::kRegistered, absl::StrCat(reg.handle, ".", kFirstDevice), reg.handle,
             absl::StrCat("role=", reg.role == Role::kTherapist ? "therapist" : "client",
@@ -147,9 +147,12 @@ absl::StatusOr<uint32_t> Accounts::AddDevice(const AuthenticatedDevice& caller,
                                                      devices.size(), " devices (at most ",
                                                      kMaxDevicesPerUser, ")"));
   }
-  uint32_t device_id = devices.empty() ? 1 : devices.back().device_id + 1;
+  std::string account_record;
+  SOTTO_ASSIGN_OR_RETURN(const uint32_t device_id,
+                         NextDeviceId(caller.handle, devices, &account_record));
   SOTTO_ASSIGN_OR_RETURN(WriteBatch batch, NewDeviceBatch(caller.handle, device_id, secret,
                                                           registration_id, device_keys));
+  batch.Put(Table::kAccounts, keys::Account(caller.handle), std::move(account_record));
   AddAudit(
       batch,
       {audit::kDeviceAdded, AuditActor(caller), caller.handle, absl::StrCat("device=", device_id)},

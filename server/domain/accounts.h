@@ -82,7 +82,8 @@ class Accounts {
   absl::StatusOr<std::optional<Role>> RoleOf(absl::string_view handle);
 
   // Adds a device to the caller's account with its keys (no RPC exposes this
-  // yet; device linking will). Returns the new device id (highest + 1).
+  // yet; device linking will). Returns the new device id (NextDeviceId:
+  // never a removed device's).
   // Errors: INVALID_ARGUMENT as for Register, RESOURCE_EXHAUSTED when the
   // account already has kMaxDevicesPerUser devices.
   absl::StatusOr<uint32_t> AddDevice(const AuthenticatedDevice& caller,
@@ -100,8 +101,12 @@ class Accounts {
                                       const NewDevice& device, const CallContext& call = {});
 
   // Removes `device_id` of the caller's account (the caller's own id too) in
-  // one synced write: its credentials, public keys, queue and queue meta.
-  // Audited as device.removed. Errors: INVALID_ARGUMENT (device_id 0),
+  // one synced write: its credentials, public keys, queue, queue meta,
+  // idempotency records and the send-later messages it holds (they must not
+  // go out in the name of a device the user removed). The queue is removed
+  // under the mailbox's lock of that queue (`queue_lock`, see mailbox.h) so
+  // no Send adds to it mid-removal. Audited as device.removed; then the
+  // device-removed listener runs. Errors: INVALID_ARGUMENT (device_id 0),
   // NOT_FOUND (no such device of the account), FAILED_PRECONDITION (the
   // account's only device).
   absl::Status RemoveDevice(const AuthenticatedDevice& caller, uint32_t device_id,
@@ -110,6 +115,18 @@ class Accounts {
   // OK if `name` may name a device: at most kMaxDeviceNameBytes of UTF-8
   // without control characters. Else INVALID_ARGUMENT.
   static absl::Status ValidateDeviceName(absl::string_view name);
+
+  // What a new device's request alone decides (name, secret, registration
+  // id, keys with the signed prekey's signature), INVALID_ARGUMENT naming
+  // the field; and whether `device` may join `handle`'s account now, linked
+  // by `linked_by`: NOT_FOUND (no such account), FAILED_PRECONDITION
+  // (deactivated), PERMISSION_DENIED (`linked_by` was removed: its codes
+  // die with it), INVALID_ARGUMENT (not the account's identity key).
+  // Devices.Link calls it before it uses up the link token, so a bad
+  // request costs the user no new code; LinkDevice calls it again under
+  // the handle's lock.
+  absl::Status CheckLinkable(absl::string_view handle, uint32_t linked_by,
+                             const NewDevice& device);
 
   // Checks `secret` against the device's stored salted hash in constant time.
   // Errors: UNAUTHENTICATED with the same message whether the handle, the
@@ -123,6 +140,17 @@ class Accounts {
   // listener (SetClosedListener). Errors: INVALID_ARGUMENT (handle),
   // NOT_FOUND (no such user), FAILED_PRECONDITION (already in that state).
   absl::Status SetDeactivated(absl::string_view handle, bool deactivated);
+
+  // Called on the calling thread after a RemoveDevice is durable, so that
+  // whatever the device still holds open (Subscribe streams, link codes it
+  // created) ends with it. Set once, before serving.
+  using DeviceRemovedListener = std::function<void(absl::string_view handle, uint32_t device_id)>;
+  void SetDeviceRemovedListener(DeviceRemovedListener listener) {
+    on_device_removed_ = std::move(listener);
+  }
+
+  // Whether `handle` has device `device_id` now. Errors: storage only.
+  absl::StatusOr<bool> HasDevice(absl::string_view handle, uint32_t device_id);
 
   // Why an account's access ended.
   enum class Closed { kDeactivated, kDeleted };
@@ -177,7 +205,18 @@ class Accounts {
   absl::Status DeleteNamingRowsInto(absl::string_view handle, WriteBatch& batch);
 
   Store* const store_;
+  // The id the next device of `handle` gets: one past the highest id the
+  // account ever used (kept in its record), never a removed device's id,
+  // so nothing keyed by a removed device (a stream, a listener, a
+  // contact's session) ever reaches its successor. Sets `account_record`
+  // to the account record that claims it (to write with the device).
+  // FAILED_PRECONDITION if the account is deactivated.
+  absl::StatusOr<uint32_t> NextDeviceId(absl::string_view handle,
+                                        const std::vector<DeviceInfo>& devices,
+                                        std::string* account_record);
+
   ClosedListener on_closed_;
+  DeviceRemovedListener on_device_removed_;
   // Serialises the exists-check and write of Register per handle.
   StripedMutex handle_locks_;
 };

@@ -2,9 +2,12 @@
 // (after its link token was redeemed, link_slots.h) or leaves it. The
 // account keeps one identity key across its devices (accounts.h says why).
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "server/domain/accounts.h"
 #include "server/domain/audit_log.h"
+#include "server/domain/key_validation.h"
 #include "server/domain/limits.h"
 #include "server/domain/records.h"
 #include "server/storage/key_codec.h"
@@ -43,17 +46,53 @@ absl::Status Accounts::ValidateDeviceName(absl::string_view name) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<uint32_t> Accounts::LinkDevice(absl::string_view handle, uint32_t linked_by,
-                                              const NewDevice& device, const CallContext& call) {
-  SOTTO_RETURN_IF_ERROR(ValidateDeviceName(device.name));
-  StripedLock lock(handle_locks_, {std::string(handle)});
-  SOTTO_ASSIGN_OR_RETURN(std::vector<DeviceInfo> devices, Devices(handle));
-  if (devices.size() >= kMaxDevicesPerUser) {
-    return absl::ResourceExhaustedError(absl::StrCat("user ", handle, " already has ",
-                                                     devices.size(), " devices (at most ",
-                                                     kMaxDevicesPerUser, ")"));
+absl::StatusOr<uint32_t> Accounts::NextDeviceId(absl::string_view handle,
+                                                const std::vector<DeviceInfo>& devices,
+                                                std::string* account_record) {
+  SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> value,
+                         store_->Get(Table::kAccounts, keys::Account(handle)));
+  if (!value) return absl::NotFoundError(absl::StrCat("no user ", handle));
+  SOTTO_ASSIGN_OR_RETURN(records::Account account, records::DecodeAccount(*value));
+  if (account.deactivated) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("account ", handle, " is deactivated by the operator; no device can join it"));
   }
+  uint32_t highest = account.highest_device_id;
+  for (const DeviceInfo& d : devices) highest = std::max(highest, d.device_id);
+  if (highest == UINT32_MAX) return absl::ResourceExhaustedError("device ids used up");
+  account.highest_device_id = highest + 1;
+  *account_record = records::Encode(account);
+  return account.highest_device_id;
+}
+
+absl::Status Accounts::CheckLinkable(absl::string_view handle, uint32_t linked_by,
+                                     const NewDevice& device) {
+  SOTTO_RETURN_IF_ERROR(ValidateDeviceName(device.name));
+  if (device.device_secret.size() != kDeviceSecretBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("device_secret must be ", kDeviceSecretBytes,
+                                                   " bytes, got ", device.device_secret.size()));
+  }
+  if (device.registration_id < kMinRegistrationId || device.registration_id > kMaxRegistrationId) {
+    return absl::InvalidArgumentError(absl::StrCat("registration_id ", device.registration_id,
+                                                   " is outside ", kMinRegistrationId, "..",
+                                                   kMaxRegistrationId));
+  }
+  SOTTO_RETURN_IF_ERROR(ValidatePublicKey(device.keys.identity_key, "keys.identity_key"));
+  if (!device.keys.signed_prekey) {
+    return absl::InvalidArgumentError("keys.signed_prekey is required");
+  }
+
+  SOTTO_ASSIGN_OR_RETURN(std::vector<DeviceInfo> devices, Devices(handle));
   if (devices.empty()) return absl::NotFoundError(absl::StrCat("user ", handle, " has no device"));
+  SOTTO_RETURN_IF_ERROR(CheckActive(handle));
+  bool linker_present = false;
+  for (const DeviceInfo& d : devices) linker_present = linker_present || d.device_id == linked_by;
+  if (!linker_present) {
+    // The device that showed the code was removed: whoever holds its code
+    // (a stolen laptop, say) must not add a device.
+    return absl::PermissionDeniedError(
+        "the device that showed this code was removed: start linking again");
+  }
   SOTTO_ASSIGN_OR_RETURN(
       std::optional<std::string> account_key,
       store_->Get(Table::kPreKeys, keys::IdentityKey(handle, devices.front().device_id)));
@@ -61,10 +100,27 @@ absl::StatusOr<uint32_t> Accounts::LinkDevice(absl::string_view handle, uint32_t
     return absl::InvalidArgumentError(
         "keys.identity_key is not the account's identity key: a linked device shares it");
   }
-  const uint32_t device_id = devices.back().device_id + 1;
+  SOTTO_RETURN_IF_ERROR(ValidateSignedPreKey(device.keys.identity_key, *device.keys.signed_prekey));
+  return ValidateOneTimePreKeys(device.keys.one_time_prekeys);
+}
+
+absl::StatusOr<uint32_t> Accounts::LinkDevice(absl::string_view handle, uint32_t linked_by,
+                                              const NewDevice& device, const CallContext& call) {
+  SOTTO_RETURN_IF_ERROR(ValidateDeviceName(device.name));
+  StripedLock lock(handle_locks_, {std::string(handle)});
+  SOTTO_RETURN_IF_ERROR(CheckLinkable(handle, linked_by, device));
+  SOTTO_ASSIGN_OR_RETURN(std::vector<DeviceInfo> devices, Devices(handle));
+  if (devices.size() >= kMaxDevicesPerUser) {
+    return absl::ResourceExhaustedError(absl::StrCat("user ", handle, " already has ",
+                                                     devices.size(), " devices (at most ",
+                                                     kMaxDevicesPerUser, ")"));
+  }
+  std::string account_record;
+  SOTTO_ASSIGN_OR_RETURN(const uint32_t device_id, NextDeviceId(handle, devices, &account_record));
   SOTTO_ASSIGN_OR_RETURN(WriteBatch batch, NewDeviceBatch(handle, device_id, device.device_secret,
                                                           device.registration_id, device.keys,
                                                           device.name, device.linked_at_ms));
+  batch.Put(Table::kAccounts, keys::Account(handle), std::move(account_record));
   AddAudit(batch,
            {audit::kDeviceLinked, absl::StrCat(handle, ".", linked_by), std::string(handle),
             absl::StrCat("device=", device_id)},
@@ -73,31 +129,57 @@ absl::StatusOr<uint32_t> Accounts::LinkDevice(absl::string_view handle, uint32_t
   return device_id;
 }
 
+absl::StatusOr<bool> Accounts::HasDevice(absl::string_view handle, uint32_t device_id) {
+  SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> value,
+                         store_->Get(Table::kDevices, keys::Device(handle, device_id)));
+  return value.has_value();
+}
+
 absl::Status Accounts::RemoveDevice(const AuthenticatedDevice& caller, uint32_t device_id,
                                     const CallContext& call) {
   if (device_id == 0) return absl::InvalidArgumentError("device_id must be set");
   const std::string& h = caller.handle;
-  StripedLock lock(handle_locks_, {h});
-  SOTTO_ASSIGN_OR_RETURN(std::vector<DeviceInfo> devices, Devices(h));
-  bool found = false;
-  for (const DeviceInfo& d : devices) found = found || d.device_id == device_id;
-  if (!found) {
-    return absl::NotFoundError(absl::StrCat("account ", h, " has no device ", device_id));
+  {
+    StripedLock lock(handle_locks_, {h});
+    SOTTO_ASSIGN_OR_RETURN(std::vector<DeviceInfo> devices, Devices(h));
+    bool found = false;
+    for (const DeviceInfo& d : devices) found = found || d.device_id == device_id;
+    if (!found) {
+      return absl::NotFoundError(absl::StrCat("account ", h, " has no device ", device_id));
+    }
+    if (devices.size() == 1) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "device ", device_id, " is the only device of ", h, "; delete the account instead"));
+    }
+    WriteBatch batch;
+    batch.Delete(Table::kDevices, keys::Device(h, device_id));
+    // Keys, queue, queue meta and idempotency records all start with the
+    // device's own prefix.
+    const std::string prefix = keys::Device(h, device_id);
+    for (Table t : {Table::kPreKeys, Table::kQueues, Table::kQueueMeta, Table::kIdempotency}) {
+      SOTTO_RETURN_IF_ERROR(DeleteUnder(store_, t, prefix, batch));
+    }
+    // Its send-later messages: released later, they would go out in the
+    // name of a device the user removed (a stolen laptop's, say). Each
+    // index row names its kScheduled row.
+    std::string after;
+    while (true) {
+      SOTTO_ASSIGN_OR_RETURN(std::vector<KeyValue> rows,
+                             store_->Scan(Table::kScheduledIndex, prefix, after, kScanBatch));
+      for (const KeyValue& kv : rows) {
+        batch.Delete(Table::kScheduledIndex, kv.key);
+        batch.Delete(Table::kScheduled, kv.value);
+      }
+      if (rows.size() < kScanBatch) break;
+      after = rows.back().key;
+    }
+    AddAudit(batch,
+             {audit::kDeviceRemoved, AuditActor(caller), h, absl::StrCat("device=", device_id)},
+             call);
+    SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kSynced));
   }
-  if (devices.size() == 1) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "device ", device_id, " is the only device of ", h, "; delete the account instead"));
-  }
-  WriteBatch batch;
-  batch.Delete(Table::kDevices, keys::Device(h, device_id));
-  // Keys, queue and queue meta all start with the device's own prefix.
-  for (Table t : {Table::kPreKeys, Table::kQueues, Table::kQueueMeta}) {
-    SOTTO_RETURN_IF_ERROR(DeleteUnder(store_, t, keys::Device(h, device_id), batch));
-  }
-  AddAudit(batch,
-           {audit::kDeviceRemoved, AuditActor(caller), h, absl::StrCat("device=", device_id)},
-           call);
-  return store_->Write(batch, Durability::kSynced);
+  if (on_device_removed_) on_device_removed_(h, device_id);
+  return absl::OkStatus();
 }
 
 }  // namespace sotto::server

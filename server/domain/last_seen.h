@@ -15,6 +15,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/match.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 
@@ -65,13 +66,18 @@ class LastSeen {
   void Forget(absl::string_view handle) {
     absl::MutexLock lock(&mu_);
     hours_.erase(handle);
-    for (uint32_t d = 1; d <= kMaxDeviceIds; ++d) hours_.erase(DeviceKey(handle, d));
+    // Every device id, however high: ids are never reused, so they grow.
+    const std::string prefix = DeviceKey(handle, 0).substr(0, handle.size() + 1);
+    for (auto it = hours_.begin(); it != hours_.end();) {
+      if (absl::StartsWith(it->first, prefix)) {
+        hours_.erase(it++);
+      } else {
+        ++it;
+      }
+    }
   }
 
  private:
-  // Device ids Forget clears; ids grow by one per linked device, so an
-  // account rarely reaches even kMaxDevicesPerUser.
-  static constexpr uint32_t kMaxDeviceIds = 64;
   // A handle never contains '\0', so this never equals a handle.
   static std::string DeviceKey(absl::string_view handle, uint32_t device_id) {
     std::string key(handle);

@@ -167,6 +167,25 @@ absl::StatusOr<LinkSlots::Grant> LinkSlots::Redeem(absl::string_view link_token)
   return grant;
 }
 
+absl::StatusOr<LinkSlots::Grant> LinkSlots::Peek(absl::string_view link_token) {
+  if (absl::Status s = CheckSize("link_token", link_token, kLinkTokenBytes); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  Expire(clock_->NowMillis());
+  auto it = by_token_.find(Sha256({link_token}));
+  if (it == by_token_.end()) return absl::PermissionDeniedError(kBadToken);
+  const Slot& slot = slots_.at(it->second);
+  return Grant{slot.handle, slot.created_by};
+}
+
+void LinkSlots::CancelCreatedBy(absl::string_view handle, uint32_t device_id) {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::string> gone;
+  for (const auto& [id, slot] : slots_) {
+    if (slot.handle == handle && slot.created_by == device_id) gone.push_back(id);
+  }
+  for (const std::string& id : gone) Erase(id);
+}
+
 size_t LinkSlots::size() {
   absl::MutexLock lock(&mu_);
   Expire(clock_->NowMillis());

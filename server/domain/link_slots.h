@@ -81,6 +81,15 @@ class LinkSlots {
   // PERMISSION_DENIED for an unknown, used or expired token (one message).
   absl::StatusOr<Grant> Redeem(absl::string_view link_token);
 
+  // The grant `link_token` would give, without using it up (Devices.Link
+  // checks the request against the account first, so a bad request costs
+  // the user no new code). PERMISSION_DENIED as Redeem.
+  absl::StatusOr<Grant> Peek(absl::string_view link_token);
+
+  // Closes every slot `device_id` of `handle` opened: the device was
+  // removed, and the link token it holds must not add a device.
+  void CancelCreatedBy(absl::string_view handle, uint32_t device_id);
+
   // Live slots (for tests and the operator's view).
   size_t size();
 

@@ -256,6 +256,15 @@ absl::StatusOr<Mailbox::Sent> Mailbox::SendSteps(const AuthenticatedDevice& send
   return Deliver(plan, route);
 }
 
+absl::Status Mailbox::RemoveDevice(const AuthenticatedDevice& caller, uint32_t device_id,
+                                   const CallContext& call) {
+  // The keys Send locks for a queue of this device and for its held
+  // messages (SendLockKeys).
+  StripedLock lock(locks_, {keys::QueueMeta(caller.handle, device_id),
+                            keys::ScheduledIndex(caller.handle, device_id, "")});
+  return accounts_->RemoveDevice(caller, device_id, call);
+}
+
 std::vector<std::string> Mailbox::SendLockKeys(const SendPlan& plan) const {
   std::vector<std::string> lock_keys = {plan.idempotency_key};
   // Serialises the count-then-add of the kMaxScheduledPerDevice check.

@@ -127,6 +127,13 @@ class Mailbox {
             absl::string_view message_id, const std::vector<OutgoingEnvelope>& envelopes,
             SendOptions options, SendDone done);
 
+  // Accounts::RemoveDevice while holding this mailbox's locks of the
+  // device's queue and of its send-later messages, so a Send either lands
+  // before the removal (and is deleted with the queue) or finds the device
+  // gone; none adds to a queue mid-removal. Errors as RemoveDevice.
+  absl::Status RemoveDevice(const AuthenticatedDevice& caller, uint32_t device_id,
+                            const CallContext& call = {});
+
   // Deletes the caller's held send-later message `message_id` (and its
   // idempotency record, so the id may be reused). Errors: INVALID_ARGUMENT
   // (message id length), NOT_FOUND (never scheduled, released or cancelled).

@@ -94,12 +94,15 @@ WriteBatch DropHeld(const std::string& scheduled_key, const records::Scheduled& 
   return drop;
 }
 
-// The sender's idempotency record and the queue meta of each recipient
-// device released to.
+// The sender's idempotency record, the sender device's held messages (the
+// key Mailbox::RemoveDevice locks: a removal either deletes the message
+// before the "still held?" check below or waits for the release) and the
+// queue meta of each recipient device released to.
 std::vector<std::string> ReleaseLockKeys(const records::Scheduled& held,
                                          const std::vector<OutgoingEnvelope>& envelopes) {
   std::vector<std::string> lock_keys = {
-      keys::Idempotency(held.sender, held.sender_device, held.message_id)};
+      keys::Idempotency(held.sender, held.sender_device, held.message_id),
+      keys::ScheduledIndex(held.sender, held.sender_device, "")};
   for (const OutgoingEnvelope& e : envelopes) {
     lock_keys.push_back(keys::QueueMeta(held.recipient, e.device_id));
   }
@@ -160,6 +163,11 @@ absl::StatusOr<std::vector<OutgoingEnvelope>> Mailbox::TakeEnvelopesForRemaining
 absl::StatusOr<std::optional<Route>> Mailbox::RouteRelease(const records::Scheduled& held) {
   SOTTO_ASSIGN_OR_RETURN(std::optional<Role> role, accounts_->RoleOf(held.sender));
   if (!role) return std::nullopt;
+  // A removed device's held messages are deleted with it; one that got
+  // past that is dropped here, never sent in its name.
+  SOTTO_ASSIGN_OR_RETURN(bool sender_present,
+                         accounts_->HasDevice(held.sender, held.sender_device));
+  if (!sender_present) return std::nullopt;
   // Both ends must be active at release: a deactivated sender's held
   // messages are not delivered for them (the account may be compromised),
   // and a deactivated recipient receives nothing. Dropped, not kept:

@@ -26,14 +26,22 @@ struct Account {
   Role role = Role::kUnspecified;
   // Set by the operator (issue 4; absent, so false, in older records).
   bool deactivated = false;
+  // The highest device id the account ever used (0 in older records: then
+  // its highest present device), so a removed device's id is never reused.
+  uint32_t highest_device_id = 0;
 };
 inline std::string Encode(const Account& a) {
-  return RecordWriter().U32(static_cast<uint32_t>(a.role)).U32(a.deactivated ? 1 : 0).Finish();
+  return RecordWriter()
+      .U32(static_cast<uint32_t>(a.role))
+      .U32(a.deactivated ? 1 : 0)
+      .U32(a.highest_device_id)
+      .Finish();
 }
 inline absl::StatusOr<Account> DecodeAccount(absl::string_view v) {
   RecordReader r(v);
   Account a{static_cast<Role>(r.U32())};
   if (!r.AtEnd()) a.deactivated = r.U32() != 0;
+  if (!r.AtEnd()) a.highest_device_id = r.U32();
   if (!r.ok()) return Corrupt("account");
   return a;
 }

@@ -48,9 +48,10 @@ grpc::ServerUnaryReactor* DevicesService::Remove(grpc::CallbackServerContext* co
                                                  sotto::v1::RemoveDeviceResponse*) {
   return AuthenticatedUnary(
       context, *gate_, [=](const AuthenticatedDevice& caller, const CallContext& call) {
-        absl::Status removed = accounts_->RemoveDevice(caller, request->device_id(), call);
-        if (removed.ok()) last_seen_->ForgetDevice(caller.handle, request->device_id());
-        return removed;
+        // Through the mailbox: it holds the device's queue lock, so no Send
+        // adds to the queue being deleted. The device-removed listener
+        // (server.cc) ends its streams, link codes and last-seen hour.
+        return mailbox_->RemoveDevice(caller, request->device_id(), call);
       });
 }
 
@@ -139,8 +140,15 @@ grpc::ServerUnaryReactor* DevicesService::Link(grpc::CallbackServerContext* cont
                                                const sotto::v1::LinkRequest* request,
                                                sotto::v1::LinkResponse* response) {
   return Unauthenticated(context, "link_relay", [=](const CallContext& call) -> absl::Status {
-    // What the request alone decides comes before the token is used up, so
-    // a malformed request can be fixed and sent again.
+    NewDevice device;
+    device.device_secret = request->device_secret();
+    device.registration_id = request->registration_id();
+    device.keys = FromWire(request->keys());
+    device.name = request->name();
+    device.linked_at_ms = clock_->NowMillis();
+    // Everything the request and the account decide (its own keys, the
+    // account's identity key, a removed linking device) comes before the
+    // token is used up, so a malformed request can be fixed and sent again.
     if (absl::Status name = Accounts::ValidateDeviceName(request->name()); !name.ok()) {
       return name;
     }
@@ -149,14 +157,14 @@ grpc::ServerUnaryReactor* DevicesService::Link(grpc::CallbackServerContext* cont
                                                      " bytes, got ",
                                                      request->device_secret().size()));
     }
+    absl::StatusOr<LinkSlots::Grant> peek = slots_->Peek(request->link_token());
+    if (!peek.ok()) return peek.status();
+    if (absl::Status linkable = accounts_->CheckLinkable(peek->handle, peek->linked_by, device);
+        !linkable.ok()) {
+      return linkable;
+    }
     absl::StatusOr<LinkSlots::Grant> grant = slots_->Redeem(request->link_token());
     if (!grant.ok()) return grant.status();
-    NewDevice device;
-    device.device_secret = request->device_secret();
-    device.registration_id = request->registration_id();
-    device.keys = FromWire(request->keys());
-    device.name = request->name();
-    device.linked_at_ms = clock_->NowMillis();
     absl::StatusOr<uint32_t> id =
         accounts_->LinkDevice(grant->handle, grant->linked_by, device, call);
     if (!id.ok()) return id.status();

@@ -5,6 +5,7 @@
 #include "server/domain/clock.h"
 #include "server/domain/last_seen.h"
 #include "server/domain/link_slots.h"
+#include "server/domain/mailbox.h"
 #include "server/rpc/call_gate.h"
 #include "sotto/v1/devices.grpc.pb.h"
 
@@ -18,10 +19,12 @@ namespace sotto::server::rpc {
 // server.
 class DevicesService final : public sotto::v1::Devices::CallbackService {
  public:
-  DevicesService(CallGate* gate, LinkSlots* slots, LastSeen* last_seen, Clock* clock)
+  DevicesService(CallGate* gate, LinkSlots* slots, Mailbox* mailbox, LastSeen* last_seen,
+                 Clock* clock)
       : gate_(gate),
         accounts_(&gate->accounts()),
         slots_(slots),
+        mailbox_(mailbox),
         last_seen_(last_seen),
         clock_(clock) {}
   DevicesService(const DevicesService&) = delete;
@@ -65,6 +68,7 @@ class DevicesService final : public sotto::v1::Devices::CallbackService {
   CallGate* const gate_;
   Accounts* const accounts_;
   LinkSlots* const slots_;
+  Mailbox* const mailbox_;
   LastSeen* const last_seen_;
   Clock* const clock_;
 };

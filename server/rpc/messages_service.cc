@@ -66,7 +66,7 @@ class MessagesService::SubscribeReactor final
         mailbox_->AddListener(caller_.handle, caller_.device_id,
                               [this](const StoredEnvelope* added) { OnQueueGrew(added); });
     // Closed since our authentication: end before streaming anything.
-    if (std::optional<grpc::Status> closed = service_->ClosedStatus(caller_.handle)) {
+    if (std::optional<grpc::Status> closed = service_->ClosedStatus(caller_)) {
       absl::MutexLock lock(&mu_);
       finish_ = *closed;
     }
@@ -84,7 +84,7 @@ class MessagesService::SubscribeReactor final
     }
     // Closed between the check above and AddStream: EndStreamsOf ran
     // before this stream was on the record, but the store already says so.
-    if (std::optional<grpc::Status> closed = service_->ClosedStatus(caller_.handle)) End(*closed);
+    if (std::optional<grpc::Status> closed = service_->ClosedStatus(caller_)) End(*closed);
   }
 
   const AuthenticatedDevice& caller() const { return caller_; }
@@ -389,13 +389,43 @@ MessagesService::SubscribeReactor* MessagesService::AddStream(SubscribeReactor* 
   return oldest;
 }
 
-std::optional<grpc::Status> MessagesService::ClosedStatus(absl::string_view handle) {
+std::optional<grpc::Status> MessagesService::ClosedStatus(const AuthenticatedDevice& device) {
+  const std::string& handle = device.handle;
   absl::StatusOr<std::optional<Role>> role = accounts_->RoleOf(handle);
   if (role.ok() && !role->has_value()) return StreamEnd(handle, Accounts::Closed::kDeleted);
   if (accounts_->CheckActive(handle).code() == absl::StatusCode::kFailedPrecondition) {
     return StreamEnd(handle, Accounts::Closed::kDeactivated);
   }
+  absl::StatusOr<bool> present = accounts_->HasDevice(handle, device.device_id);
+  if (present.ok() && !*present) return DeviceRemovedEnd(handle, device.device_id);
   return std::nullopt;
+}
+
+grpc::Status MessagesService::DeviceRemovedEnd(absl::string_view handle, uint32_t device_id) {
+  return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                      absl::StrCat("device ", handle, ".", device_id,
+                                   " was removed from its account; stream ended"));
+}
+
+void MessagesService::EndStreamsOfDevice(absl::string_view handle, uint32_t device_id) {
+  std::vector<SubscribeReactor*> ending;
+  {
+    absl::MutexLock lock(&streams_mu_);
+    auto it = streams_.find(absl::StrCat(handle, ".", device_id));
+    if (it != streams_.end()) {
+      for (SubscribeReactor* stream : it->second) {
+        // Pinned as in EndStreamsOf.
+        stream->Ref();
+        ending.push_back(stream);
+      }
+      streams_.erase(it);
+    }
+  }
+  const grpc::Status status = DeviceRemovedEnd(handle, device_id);
+  for (SubscribeReactor* stream : ending) {
+    stream->End(status);
+    stream->Unref();
+  }
 }
 
 grpc::Status MessagesService::StreamEnd(absl::string_view handle, Accounts::Closed why) {

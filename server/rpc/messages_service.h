@@ -75,6 +75,11 @@ class MessagesService final : public sotto::v1::Messages::CallbackService {
   // the server's Accounts closed listener. Safe on any thread.
   void EndStreamsOf(absl::string_view handle, Accounts::Closed why);
 
+  // Ends every open Subscribe stream of device `device_id` of `handle` with
+  // UNAUTHENTICATED (the device was removed): the server's Accounts
+  // device-removed listener. Safe on any thread.
+  void EndStreamsOfDevice(absl::string_view handle, uint32_t device_id);
+
   // Whether one of `handle`'s devices holds a Subscribe stream open now
   // (the notifier mails nobody who is reading live). Walks the open
   // streams: for occasional use, not per message. Safe on any thread.
@@ -89,9 +94,12 @@ class MessagesService final : public sotto::v1::Messages::CallbackService {
 
   // The status a stream of a closed account ends with.
   static grpc::Status StreamEnd(absl::string_view handle, Accounts::Closed why);
-  // That status if `handle` is deleted or deactivated now, else nullopt
+  // That status if `device`'s account is deleted or deactivated now, or
+  // DeviceRemovedEnd if the device was removed; else nullopt
   // (also when the store cannot say: the stream goes on, as before).
-  std::optional<grpc::Status> ClosedStatus(absl::string_view handle);
+  std::optional<grpc::Status> ClosedStatus(const AuthenticatedDevice& device);
+  // The status a removed device's stream ends with.
+  static grpc::Status DeviceRemovedEnd(absl::string_view handle, uint32_t device_id);
 
   // Records `stream` as its device's newest. Returns the device's oldest
   // stream if that makes one too many: taken off the record and pinned

@@ -286,7 +286,8 @@ void SottoServer::Parts::MakeServices(const ServerOptions& options, Clock* clock
       std::make_unique<AccountsService>(gate.get(), care.get(), code_attempts.get(), clock);
   link_slots = std::make_unique<LinkSlots>(clock);
   devices_service =
-      std::make_unique<DevicesService>(gate.get(), link_slots.get(), &last_seen, clock);
+      std::make_unique<DevicesService>(gate.get(), link_slots.get(), mailbox.get(), &last_seen,
+                                       clock);
   keys_service = std::make_unique<KeysService>(gate.get(), keys.get(), care.get());
   messages_service = std::make_unique<MessagesService>(gate.get(), mailbox.get(), &stats,
                                                        options.max_streams_per_device);
@@ -298,6 +299,16 @@ void SottoServer::Parts::MakeServices(const ServerOptions& options, Clock* clock
     streams->EndStreamsOf(handle, why);
     if (why == Accounts::Closed::kDeleted) seen->Forget(handle);
   });
+  // A removed device keeps nothing open: its streams end at once (a stolen
+  // laptop's stream must not read on), the link codes it opened die, and
+  // its last-seen hour is forgotten.
+  LinkSlots* const slots = link_slots.get();
+  accounts->SetDeviceRemovedListener(
+      [streams, seen, slots](absl::string_view handle, uint32_t device_id) {
+        streams->EndStreamsOfDevice(handle, device_id);
+        slots->CancelCreatedBy(handle, device_id);
+        seen->ForgetDevice(handle, device_id);
+      });
   care_service = std::make_unique<CareService>(gate.get(), care.get(), code_attempts.get());
   queue_service = std::make_unique<QueueService>(gate.get(), conversations.get());
   operator_service = std::make_unique<OperatorService>(

@@ -56,12 +56,13 @@ class LinkedDevicesTest : public sotto::testing::ProfilePairTest {
     absl::Status result;
     std::thread thread;
   };
-  std::unique_ptr<Linking> StartLinking(Client& from) {
+  std::unique_ptr<Linking> StartLinking(Client& from,
+                                        absl::Duration poll_interval = absl::Milliseconds(20)) {
     auto linking = std::make_unique<Linking>();
     Linking* l = linking.get();
-    l->thread = std::thread([&from, l] {
+    l->thread = std::thread([&from, l, poll_interval] {
       LinkDeviceOptions options;
-      options.poll_interval = absl::Milliseconds(20);
+      options.poll_interval = poll_interval;
       options.on_code = [l](const std::string& code, absl::Time) {
         l->code = code;
         l->shown.Notify();
@@ -180,6 +181,26 @@ TEST_F(LinkedDevicesTest, AnAnswerNotMadeWithTheCodeIsRefusedAndNothingIsSent) {
   // The slot is closed: nothing waits for the server to fetch.
   EXPECT_THAT(raw.FetchLinkResponse(code.slot_id).status(), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(Names(*therapist_), ElementsAre("1: *"));
+}
+
+// The relay's per-address limit at 3 calls, then one a second: the new
+// device's polling runs into it and must slow down, not fail the linking.
+class RateLimitedLinkingTest : public LinkedDevicesTest {
+ protected:
+  std::vector<std::string> ServerArgs() const override { return {"--rate-link=3/3600"}; }
+};
+
+TEST_F(RateLimitedLinkingTest, ANewDeviceBacksOffWhenTheRelayLimitsItAndStillJoins) {
+  // The answer is slow to come (the existing device polls every second):
+  // the joiner, polling every 20 ms, runs past its limit meanwhile.
+  std::unique_ptr<Linking> linking = StartLinking(*therapist_, absl::Seconds(1));
+  JoinOptions options = Joining(linking->code, dir_.sub("t2"));
+  options.wait_at_most = absl::Seconds(60);
+  absl::StatusOr<JoinResult> joined = Client::JoinWithLinkCode(options);
+  linking->thread.join();
+  ASSERT_OK(linking->result);
+  ASSERT_OK(joined.status());
+  EXPECT_THAT(Names(*therapist_), ElementsAre("1: *", "2:office desktop"));
 }
 
 TEST_F(LinkedDevicesTest, ARemovedDeviceIsRefusedAtOnceAndNoLongerGetsMessages) {

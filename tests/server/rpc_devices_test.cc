@@ -2,6 +2,7 @@
 // relay, with malformed, oversized, unauthenticated and unauthorised
 // requests.
 
+#include "server/app/key_files.h"
 #include "sotto/v1/devices.grpc.pb.h"
 #include "tests/server/rpc_fixture.h"
 
@@ -93,6 +94,44 @@ class RpcDevicesTest : public RpcFakeClockTest {
       out.push_back(absl::StrCat(d.device_id(), ":", d.name()));
     }
     return out;
+  }
+
+  grpc::Status RemoveDevice(const std::string& header, uint32_t device_id) {
+    v1::RemoveDeviceRequest remove;
+    remove.set_device_id(device_id);
+    v1::RemoveDeviceResponse removed;
+    return devices_->Remove(Ctx(header).get(), remove, &removed);
+  }
+
+  // The audit trail as printed lines; fails the test if the chain is broken.
+  std::vector<std::string> AuditLines() {
+    auto op = v1::Operator::NewStub(
+        grpc::CreateChannel(server_->operator_address(), grpc::InsecureChannelCredentials()));
+    grpc::ClientContext ctx;
+    v1::ReadAuditResponse resp;
+    grpc::Status s = op->ReadAudit(&ctx, v1::ReadAuditRequest(), &resp);
+    EXPECT_TRUE(s.ok()) << Describe(s);
+    absl::StatusOr<SecretKey> key =
+        LoadKeyFile(ResolveKeyFilePaths(dir_.path() + "/db", {}).audit_key, /*create=*/false);
+    EXPECT_TRUE(key.ok()) << key.status();
+    if (!key.ok()) return {};
+    AuditChainVerifier verifier(&*key);
+    std::vector<std::string> lines;
+    for (const auto& row : resp.entries()) {
+      EXPECT_TRUE(verifier.Add(row.key(), row.value()).ok());
+      auto e = DecodeAuditEntry(row.key(), row.value());
+      EXPECT_TRUE(e.ok()) << e.status();
+      if (e.ok()) lines.push_back(FormatAuditEntry(*e));
+    }
+    return lines;
+  }
+
+  static bool AnyContains(const std::vector<std::string>& lines, const std::string& a,
+                          const std::string& b) {
+    for (const std::string& l : lines) {
+      if (l.find(a) != std::string::npos && l.find(b) != std::string::npos) return true;
+    }
+    return false;
   }
 
   std::unique_ptr<v1::Devices::Stub> devices_;
@@ -331,6 +370,124 @@ TEST_F(RpcDevicesTest, AnAccountHasAtMostThreeOpenCodes) {
   v1::CreateLinkSlotResponse slot;
   EXPECT_THAT(devices_->CreateLinkSlot(Ctx(ana.Header()).get(), v1::CreateLinkSlotRequest(), &slot),
               GrpcIs(grpc::StatusCode::RESOURCE_EXHAUSTED, "link codes open"));
+}
+
+TEST_F(RpcDevicesTest, ARemovedDevicesStreamEndsAtOnceAndItsIdIsNeverReused) {
+  User ana = Register("ana");
+  User bob = Register("bob");
+  const std::string second = LinkSecondDevice(ana);
+  // The stolen laptop (device 2) reads live.
+  auto ctx = Ctx(second);
+  auto reader = messages_->Subscribe(ctx.get(), v1::SubscribeRequest());
+  v1::SubscribeEvent event;
+  ASSERT_TRUE(reader->Read(&event) && event.drained());
+  ASSERT_TRUE(RemoveDevice(ana.Header(), 2).ok());
+  // Its stream ends at once, saying why (before the fix it stayed open).
+  while (reader->Read(&event)) {
+    EXPECT_FALSE(event.has_envelope()) << "a removed device's stream streamed an envelope";
+  }
+  EXPECT_THAT(reader->Finish(), GrpcIs(grpc::StatusCode::UNAUTHENTICATED, "ana.2 was removed"));
+
+  // The next device linked gets a new id, never the removed one's, so
+  // nothing keyed by ana.2 reaches it.
+  LinkSecondDevice(ana, "new phone");
+  EXPECT_THAT(DeviceNames(ana), ElementsAre("1:", "3:new phone"));
+  v1::SendRequest send = TextTo(ana, 1, "for device 1");
+  v1::OutgoingEnvelope* e = send.add_envelopes();
+  e->set_device_id(3);
+  e->set_registration_id(222);
+  e->set_type(v1::ENVELOPE_TYPE_CIPHERTEXT);
+  e->set_ciphertext("for device 3");
+  ASSERT_TRUE(Send(bob, send).ok());
+  // An id the account ever used stays used after a restart too.
+  ASSERT_TRUE(RemoveDevice(ana.Header(), 3).ok());
+  RestartWith(rate_limits_);
+  devices_ = v1::Devices::NewStub(channel_);
+  LinkSecondDevice(ana, "tablet");
+  EXPECT_THAT(DeviceNames(ana), ElementsAre("1:", "4:tablet"));
+
+  std::vector<std::string> audit = AuditLines();
+  EXPECT_TRUE(AnyContains(audit, "device.linked", "device=2"));
+  EXPECT_TRUE(AnyContains(audit, "device.removed", "device=2"));
+  EXPECT_TRUE(AnyContains(audit, "device.linked", "device=3"));
+  EXPECT_TRUE(AnyContains(audit, "device.removed", "device=3"));
+}
+
+TEST_F(RpcDevicesTest, ALinkCodeDiesWithTheDeviceThatOpenedIt) {
+  User ana = Register("ana");
+  const std::string second = LinkSecondDevice(ana);
+  // Device 2 opens a code and keeps its link token; then it is removed.
+  v1::CreateLinkSlotResponse slot;
+  ASSERT_TRUE(
+      devices_->CreateLinkSlot(Ctx(second).get(), v1::CreateLinkSlotRequest(), &slot).ok());
+  ASSERT_TRUE(RemoveDevice(ana.Header(), 2).ok());
+  EXPECT_THAT(Post(slot.slot_id()), GrpcIs(grpc::StatusCode::NOT_FOUND, "no such link slot"));
+  EXPECT_THAT(Link(LinkRequestFor(ana, slot.link_token(), "thief's desktop")),
+              GrpcIs(grpc::StatusCode::PERMISSION_DENIED, ""));
+  EXPECT_THAT(DeviceNames(ana), ElementsAre("1:"));
+  // Device 1's own codes are untouched.
+  v1::CreateLinkSlotResponse mine = OpenSlot(ana);
+  ASSERT_TRUE(Link(LinkRequestFor(ana, mine.link_token())).ok());
+}
+
+TEST_F(RpcDevicesTest, ARemovedDevicesSendLaterMessagesNeverGoOut) {
+  User ana = Register("ana");
+  User bob = Register("bob");
+  const std::string second = LinkSecondDevice(ana);
+  v1::SendRequest later = TextTo(bob, 9, "sent from the stolen laptop");
+  later.set_deliver_at_ms(clock_.NowMillis() + 3600 * 1000);
+  v1::SendResponse held;
+  grpc::Status s = messages_->Send(Ctx(second).get(), later, &held);
+  ASSERT_TRUE(s.ok()) << Describe(s);
+  ASSERT_TRUE(RemoveDevice(ana.Header(), 2).ok());
+  clock_.Advance(2 * 3600 * 1000);
+  ASSERT_TRUE(server_->ReleaseDueNow().ok());
+  EXPECT_THAT(Queue(bob), ::testing::IsEmpty());
+  // Ana's device 1 still sends later as before.
+  v1::SendRequest mine = TextTo(bob, 10, "from ana's phone");
+  mine.set_deliver_at_ms(clock_.NowMillis() + 1000);
+  ASSERT_TRUE(Send(ana, mine).ok());
+  clock_.Advance(2000);
+  ASSERT_TRUE(server_->ReleaseDueNow().ok());
+  EXPECT_THAT(Queue(bob), ElementsAre(::testing::EndsWith(":from ana's phone")));
+}
+
+TEST_F(RpcDevicesTest, ABadLinkRequestDoesNotUseUpTheCode) {
+  User ana = Register("ana");
+  v1::CreateLinkSlotResponse slot = OpenSlot(ana);
+  v1::LinkRequest bad_signature = LinkRequestFor(ana, slot.link_token());
+  std::string sig = bad_signature.keys().signed_prekey().signature();
+  sig[0] ^= 1;
+  bad_signature.mutable_keys()->mutable_signed_prekey()->set_signature(sig);
+  EXPECT_THAT(Link(bad_signature), GrpcIs(grpc::StatusCode::INVALID_ARGUMENT, "signature"));
+  v1::LinkRequest bad_registration = LinkRequestFor(ana, slot.link_token());
+  bad_registration.set_registration_id(0);
+  EXPECT_THAT(Link(bad_registration),
+              GrpcIs(grpc::StatusCode::INVALID_ARGUMENT, "registration_id"));
+  v1::LinkRequest other_key = LinkRequestFor(ana, slot.link_token());
+  sotto::testing::SignalTestKeys stranger;
+  other_key.mutable_keys()->set_identity_key(stranger.identity_key());
+  EXPECT_THAT(Link(other_key),
+              GrpcIs(grpc::StatusCode::INVALID_ARGUMENT, "not the account's identity key"));
+  // The same code still links the corrected request.
+  v1::LinkResponse linked;
+  grpc::Status s = Link(LinkRequestFor(ana, slot.link_token()), &linked);
+  ASSERT_TRUE(s.ok()) << Describe(s);
+  EXPECT_EQ(linked.device_id(), 2u);
+}
+
+TEST_F(RpcDevicesTest, ADeactivatedAccountGainsNoDevice) {
+  User ana = Register("ana");
+  v1::CreateLinkSlotResponse slot = OpenSlot(ana);
+  auto op = v1::Operator::NewStub(
+      grpc::CreateChannel(server_->operator_address(), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  v1::AccountActionRequest req;
+  req.set_handle("ana");
+  v1::AccountActionResponse resp;
+  ASSERT_TRUE(op->DeactivateAccount(&ctx, req, &resp).ok());
+  EXPECT_THAT(Link(LinkRequestFor(ana, slot.link_token())),
+              GrpcIs(grpc::StatusCode::FAILED_PRECONDITION, "deactivated"));
 }
 
 }  // namespace
