@@ -186,16 +186,9 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Register(const RegisterOptions& 
   // Check everything we can before creating files, so that a bad handle
   // leaves nothing behind.
   SOTTO_RETURN_IF_ERROR(client::ValidateRegistration(options));
-  if (client::storage::EncryptedStoreExists(options.profile_dir)) {
-    return absl::AlreadyExistsError(
-        absl::StrCat("a profile already exists in ", options.profile_dir));
-  }
-  auto limits = options.key_derivation == KeyDerivation::kFastForTestsOnly
-                    ? client::storage::KdfLimits::ForTesting()
-                    : client::storage::KdfLimits::Interactive();
-  SOTTO_ASSIGN_OR_RETURN(
-      std::unique_ptr<LocalStore> store,
-      client::storage::CreateEncryptedStore(options.profile_dir, options.passphrase, limits));
+  SOTTO_ASSIGN_OR_RETURN(std::unique_ptr<LocalStore> store,
+                         client::NewProfileStore(options.profile_dir, options.passphrase,
+                                                 options.key_derivation));
   bool server_accepted = false;
   absl::StatusOr<std::unique_ptr<ProfileSession>> session =
       client::RegisterProfile(options, std::move(store), server_accepted);

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "client-lib/devices/join.h"
 #include "client-lib/profile/profile_session.h"
+#include "client-lib/profile/registration.h"
 #include "client-lib/storage/encrypted_rocks_store.h"
 #include "sotto/client.h"
 #include "sotto/devices.h"
@@ -61,16 +62,9 @@ absl::StatusOr<JoinResult> Client::JoinWithLinkCode(const JoinOptions& options) 
   if (options.passphrase.empty()) {
     return absl::InvalidArgumentError("the passphrase must not be empty");
   }
-  if (client::storage::EncryptedStoreExists(options.profile_dir)) {
-    return absl::AlreadyExistsError(
-        absl::StrCat("a profile already exists in ", options.profile_dir));
-  }
-  auto limits = options.key_derivation == KeyDerivation::kFastForTestsOnly
-                    ? client::storage::KdfLimits::ForTesting()
-                    : client::storage::KdfLimits::Interactive();
-  SOTTO_ASSIGN_OR_RETURN(
-      std::unique_ptr<client::storage::LocalStore> store,
-      client::storage::CreateEncryptedStore(options.profile_dir, options.passphrase, limits));
+  SOTTO_ASSIGN_OR_RETURN(std::unique_ptr<client::storage::LocalStore> store,
+                         client::NewProfileStore(options.profile_dir, options.passphrase,
+                                                 options.key_derivation));
   absl::StatusOr<client::devices::Joined> joined =
       client::devices::JoinProfile(options, std::move(store));
   if (!joined.ok()) {

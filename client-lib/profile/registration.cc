@@ -9,6 +9,7 @@
 #include "client-lib/history/history_book.h"
 #include "client-lib/keys/key_maintenance.h"
 #include "client-lib/profile/handle.h"
+#include "client-lib/storage/encrypted_rocks_store.h"
 #include "client-lib/transport/address_policy.h"
 #include "client-lib/transport/crl.h"
 #include "sotto/invite.h"
@@ -125,6 +126,17 @@ absl::Status ValidateCrl(absl::string_view crl_pem, bool tls) {
     return absl::InvalidArgumentError(absl::StrCat("tls_crl_pem: ", crls.status().message()));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<storage::LocalStore>> NewProfileStore(
+    const std::string& dir, const std::string& passphrase, KeyDerivation key_derivation) {
+  if (storage::EncryptedStoreExists(dir)) {
+    return absl::AlreadyExistsError(absl::StrCat("a profile already exists in ", dir));
+  }
+  const storage::KdfLimits limits = key_derivation == KeyDerivation::kFastForTestsOnly
+                                        ? storage::KdfLimits::ForTesting()
+                                        : storage::KdfLimits::Interactive();
+  return storage::CreateEncryptedStore(dir, passphrase, limits);
 }
 
 absl::Status ValidateRegistration(const RegisterOptions& options) {

@@ -33,6 +33,12 @@ absl::Status ValidateCrl(absl::string_view crl_pem, bool tls);
 // role needs, the server address (loopback without TLS), the CRL.
 absl::Status ValidateRegistration(const RegisterOptions& options);
 
+// The encrypted store of a new profile in `dir` (Register, JoinWithLinkCode):
+// ALREADY_EXISTS naming the directory if a profile is there, else the
+// store, its key stretched from `passphrase` as `key_derivation` says.
+absl::StatusOr<std::unique_ptr<storage::LocalStore>> NewProfileStore(
+    const std::string& dir, const std::string& passphrase, KeyDerivation key_derivation);
+
 // Registration: keys first (locally), then the server, then the profile.
 // `server_accepted` is set once the server has registered the handle: from
 // then on the keys in `store` are the only ones that match the account.

@@ -17,6 +17,7 @@
 #include "server/storage/postgres_pool.h"
 #include "server/storage/schema_version.h"
 #include "server/storage/space_guard_store.h"
+#include "server/storage/error_log.h"
 #include "sotto/log.h"
 
 namespace sotto::server {
@@ -74,18 +75,7 @@ std::string FromBytes(const pqxx::field& f) { return pqxx::binarystring(f).str()
 // at most one line a second with a count of those left out; the client
 // gets the code and a sentence. Marks the connection broken when it is.
 absl::Status RequestError(const std::exception& e, PgConnection& c, absl::string_view what) {
-  static std::atomic<int64_t> last_logged_ms{0};
-  static std::atomic<uint64_t> unlogged{0};
-  const int64_t now_ms = absl::ToUnixMillis(absl::Now());
-  int64_t last = last_logged_ms.load(std::memory_order_relaxed);
-  if (now_ms - last >= 1000 && last_logged_ms.compare_exchange_strong(last, now_ms)) {
-    const uint64_t skipped = unlogged.exchange(0);
-    log::Error(
-        absl::StrCat("storage error: ", what, ": ", e.what(),
-                     skipped > 0 ? absl::StrCat(" (and ", skipped, " more since the last)") : ""));
-  } else {
-    unlogged.fetch_add(1, std::memory_order_relaxed);
-  }
+  LogStorageError(what, e.what());
   if (dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr) {
     c.broken = true;
     return absl::UnavailableError(

@@ -33,6 +33,7 @@
 #include "server/storage/key_codec.h"
 #include "server/storage/schema_version.h"
 #include "server/storage/space_guard_store.h"
+#include "server/storage/error_log.h"
 #include "sotto/log.h"
 
 namespace sotto::server {
@@ -116,18 +117,7 @@ absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
 // own refusal (space_guard_store.h).
 absl::Status FromRocksForRequest(const rocksdb::Status& s, absl::string_view what) {
   if (s.ok()) return absl::OkStatus();
-  static std::atomic<int64_t> last_logged_ms{0};
-  static std::atomic<uint64_t> unlogged{0};
-  const int64_t now_ms = absl::ToUnixMillis(absl::Now());
-  int64_t last = last_logged_ms.load(std::memory_order_relaxed);
-  if (now_ms - last >= 1000 && last_logged_ms.compare_exchange_strong(last, now_ms)) {
-    const uint64_t skipped = unlogged.exchange(0);
-    log::Error(
-        absl::StrCat("storage error: ", what, ": ", s.ToString(),
-                     skipped > 0 ? absl::StrCat(" (and ", skipped, " more since the last)") : ""));
-  } else {
-    unlogged.fetch_add(1, std::memory_order_relaxed);
-  }
+  LogStorageError(what, s.ToString());
   if (s.IsNoSpace()) return OutOfStorageError();
   if (s.IsCorruption()) {
     return absl::DataLossError("the server's storage is damaged; the operator must restore it");
