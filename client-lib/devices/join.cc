@@ -195,10 +195,17 @@ absl::StatusOr<std::string> FetchSealed(transport::Connection& connection, const
   post.set_ephemeral_public_key(ours.public_key());
   post.set_mac(RequestMac(code, ours.public_key()));
   if (absl::Status posted = connection.PostLinkRequest(post); !posted.ok()) {
-    if (posted.code() == absl::StatusCode::kNotFound ||
-        posted.code() == absl::StatusCode::kFailedPrecondition) {
-      return absl::NotFoundError(absl::StrCat("the link code is unknown, used or expired (",
-                                              posted.message(), "): show a new one"));
+    if (posted.code() == absl::StatusCode::kNotFound) {
+      return absl::NotFoundError(
+          "the link code is unknown, used or expired: show a new one (sotto link-device on "
+          "your other device)");
+    }
+    if (posted.code() == absl::StatusCode::kFailedPrecondition) {
+      // NOT_FOUND as for a used code (client.h), but not worded as one:
+      // someone else holding the code is worth knowing about.
+      return absl::NotFoundError(
+          "another device has already answered this link code; if it was not yours, stop "
+          "linking on your other device, check its `sotto devices`, and show a new code");
     }
     return posted;
   }
