@@ -113,7 +113,7 @@ def test_backup_and_restore(people, tmp_path):
 
 
 def test_devices_lists_this_device_and_remove_device_names_what_is_wrong(people):
-    dr = people.therapist("dr-rivera")
+    dr = people.therapist("dr-devi")
     devices = dr.devices()
     assert [(d.device_id, d.name, d.this_device) for d in devices] == [(1, "", True)]
     assert devices[0].last_seen_hour_ms > 0

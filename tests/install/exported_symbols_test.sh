@@ -13,7 +13,7 @@ lib=$1
 # The public C++ API, as demangled names begin (before "(" for functions;
 # vtable/typeinfo are allowed for the classes with virtual functions).
 classes='sotto::Client|sotto::Clock|sotto::SystemClock|sotto::ManualClock|sotto::client::storage::LocalStore'
-functions='sotto::DisableCoreDumps|sotto::ParseInviteCode|sotto::PreviewDue|sotto::VerifyRecordExport|sotto::FormatInviteCode|sotto::CheckPassphraseStrength|sotto::client::storage::SpaceName'
+functions='sotto::DeliveryStateName|sotto::DisableCoreDumps|sotto::ParseInviteCode|sotto::PreviewDue|sotto::VerifyRecordExport|sotto::FormatInviteCode|sotto::CheckPassphraseStrength|sotto::client::storage::SpaceName'
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

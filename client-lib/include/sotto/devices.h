@@ -28,6 +28,8 @@ namespace sotto {
 
 /// One device of this account, as the server lists it.
 struct DeviceEntry {
+  /// The device's id in the account (1 for the device that registered);
+  /// ids are never reused after a removal.
   uint32_t device_id = 0;
   /// Given when it was linked; empty for the device that registered.
   std::string name;
@@ -56,7 +58,9 @@ enum class LinkStage {
 /// and the key it is encrypted under (32 bytes). Carried inside the
 /// provisioning message; the library does not use it itself.
 struct HistoryTicket {
+  /// The server's id of the uploaded archive.
   std::string transfer_id;
+  /// The 32-byte key the archive is encrypted under.
   std::string key;
 };
 
@@ -83,15 +87,22 @@ struct JoinOptions {
   /// The name other devices of the account see (`sotto devices`): at most
   /// 64 bytes, no control characters. May be empty.
   std::string device_name;
-  /// A new profile directory, its passphrase and key derivation, the server
-  /// and TLS: as RegisterOptions.
+  /// A new profile directory (created; ALREADY_EXISTS if it holds a
+  /// profile), as RegisterOptions::profile_dir.
   std::string profile_dir;
+  /// The new profile's passphrase (not the other device's): required.
   std::string passphrase;
+  /// As RegisterOptions::key_derivation.
   KeyDerivation key_derivation = KeyDerivation::kInteractive;
+  /// The account's server, HOST:PORT, as RegisterOptions::server_address.
   std::string server_address;
+  /// PEM of the CA to trust for the server's TLS, as RegisterOptions.
   std::string tls_ca_pem;
+  /// Trust the system's CA roots instead, as RegisterOptions.
   bool tls_system_roots = false;
+  /// Locks the new profile after this long unused, as RegisterOptions.
   absl::Duration auto_lock_after = absl::Minutes(15);
+  /// Time source (tests); null is the system clock.
   std::shared_ptr<const Clock> clock;
   /// How often the server is asked for the existing device's answer.
   absl::Duration poll_interval = absl::Milliseconds(500);
@@ -102,6 +113,7 @@ struct JoinOptions {
 
 /// What Client::JoinWithLinkCode made.
 struct JoinResult {
+  /// The new device's Client, open and unlocked.
   std::unique_ptr<Client> client;
   /// Contacts whose trusted identity keys (and verifications) came over.
   int contacts = 0;
