@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "client-lib/identity/base32.h"
 
 namespace sotto::client::devices {
 namespace {
@@ -39,22 +40,6 @@ std::string Hmac(absl::string_view key, std::initializer_list<absl::string_view>
 
 std::string MacKey(const LinkCode& code) { return Hkdf32("", code.secret, kMacKeyInfo); }
 
-std::string Base32(absl::string_view bytes) {
-  std::string out;
-  uint32_t buffer = 0;
-  int bits = 0;
-  for (unsigned char c : bytes) {
-    buffer = (buffer << 8) | c;
-    bits += 8;
-    while (bits >= 5) {
-      out.push_back(kAlphabet[(buffer >> (bits - 5)) & 31]);
-      bits -= 5;
-    }
-  }
-  if (bits > 0) out.push_back(kAlphabet[(buffer << (5 - bits)) & 31]);
-  return out;
-}
-
 }  // namespace
 
 void EnsureSodium() {
@@ -77,7 +62,7 @@ std::string FormatLinkCode(const LinkCode& code) {
   raw += code.slot_id;
   raw += code.secret;
   // Every copy of the encoded secret but the one returned is wiped.
-  std::string b32 = Base32(raw);
+  std::string b32 = Base32Encode(raw, kAlphabet);
   Wipe(raw);
   std::string out = kCodePrefix;
   out.reserve(out.size() + b32.size() + b32.size() / 4);

@@ -6,6 +6,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "client-lib/identity/base32.h"
 #include "client-lib/signal/identity_commitment.h"
 #include "sotto/invite.h"
 
@@ -21,20 +22,7 @@ constexpr size_t kGroup = 4;
 
 // Big-endian bit string, 5 bits per character (RFC 4648 base32 bit order,
 // our alphabet, no padding: 80 bits fill 16 characters exactly).
-std::string Encode(absl::string_view bytes) {
-  std::string out;
-  uint32_t buffer = 0;
-  int bits = 0;
-  for (unsigned char c : bytes) {
-    buffer = (buffer << 8) | c;
-    bits += 8;
-    while (bits >= 5) {
-      out.push_back(kAlphabet[(buffer >> (bits - 5)) & 31]);
-      bits -= 5;
-    }
-  }
-  return out;
-}
+std::string Encode(absl::string_view bytes) { return client::Base32Encode(bytes, kAlphabet); }
 
 std::string Decode(absl::string_view chars) {
   std::string out;
