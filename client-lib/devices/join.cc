@@ -178,6 +178,13 @@ absl::Status SendProvisioning(ProfileSession& s, const std::vector<std::string>&
   Wipe(bytes);
   Wipe(code.secret);
   if (!sealed.ok()) return sealed.status();
+  if (sealed->size() > kMaxProvisioningBytes) {
+    // Said before the server refuses it, with the reason a person can act on.
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "this account's keys and ", contacts.size(), " contacts make a provisioning message of ",
+        sealed->size(), " bytes, over the ", kMaxProvisioningBytes,
+        "-byte limit of the link relay; end links you no longer need and link again"));
+  }
   SOTTO_RETURN_IF_ERROR(s.connection().PutLinkResponse(slot.slot_id(), *sealed));
   // Answered: the new device fetches the answer and redeems the token.
   guard.Release();

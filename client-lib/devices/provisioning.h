@@ -29,6 +29,8 @@ inline constexpr size_t kX25519Bytes = 32;
 inline constexpr size_t kMacBytes = 32;
 inline constexpr uint8_t kCodeVersion = 1;
 inline constexpr uint8_t kSealedVersion = 1;
+// The largest provisioning ciphertext the server relays (devices.proto).
+inline constexpr size_t kMaxProvisioningBytes = 1024 * 1024;
 
 // What the existing device shows (as text and a QR code).
 struct LinkCode {

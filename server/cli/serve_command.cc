@@ -64,6 +64,8 @@ constexpr RateFlag kRateFlags[] = {
      "CreateInvite calls per therapist"},
     {"--rate-link", &RateLimitOptions::link_relay,
      "unauthenticated device-linking calls per source address"},
+    {"--rate-link-codes", &RateLimitOptions::link_codes_per_account,
+     "link codes (CreateLinkSlot calls) per account"},
 };
 
 uint32_t Seconds(absl::Duration d) { return static_cast<uint32_t>(absl::ToInt64Seconds(d)); }

@@ -38,12 +38,16 @@ inline constexpr size_t kMaxAckBatch = 1000;
 inline constexpr uint32_t kMaxDevicesPerUser = 16;
 // Linking a device (devices.proto): a link slot lives this long, an account
 // may have this many open at once, the server holds at most this many in
-// all (in memory), a provisioning ciphertext is at most this big, and a
-// device name at most this many bytes.
+// all (in memory), a provisioning ciphertext is at most this big (a
+// therapist at kMaxLinksPerUser contacts needs ~400 KB), the answers waiting
+// to be fetched hold at most kMaxLinkRelayBytes in all (so the relay's
+// memory is bounded however many slots are open), and a device name is at
+// most this many bytes.
 inline constexpr int64_t kLinkSlotTtlMs = 10LL * 60 * 1000;
 inline constexpr size_t kMaxOpenLinkSlotsPerAccount = 3;
 inline constexpr size_t kMaxLinkSlots = 10000;
-inline constexpr size_t kMaxProvisioningBytes = 256 * 1024;
+inline constexpr size_t kMaxProvisioningBytes = 1024 * 1024;
+inline constexpr size_t kMaxLinkRelayBytes = 64 * 1024 * 1024;
 inline constexpr size_t kMaxDeviceNameBytes = 64;
 // Link slot ids, link tokens, ephemeral keys and their MACs.
 inline constexpr size_t kLinkSlotIdBytes = 16;

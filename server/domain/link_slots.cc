@@ -35,17 +35,19 @@ absl::Status CheckSize(absl::string_view field, absl::string_view value, size_t 
 LinkSlots::LinkSlots(Clock* clock) : clock_(clock) {}
 
 void LinkSlots::Expire(int64_t now) {
-  std::vector<std::string> gone;
-  for (const auto& [id, slot] : slots_) {
-    if (slot.expires_at_ms <= now) gone.push_back(id);
+  while (!expiry_.empty() && expiry_.front().first <= now) {
+    Erase(expiry_.front().second);
+    expiry_.pop_front();
   }
-  for (const std::string& id : gone) Erase(id);
 }
 
 void LinkSlots::Erase(absl::string_view slot_id) {
   auto it = slots_.find(slot_id);
   if (it == slots_.end()) return;
   by_token_.erase(it->second.token_hash);
+  if (it->second.response) held_bytes_ -= it->second.response->size();
+  auto open = open_by_account_.find(it->second.handle);
+  if (open != open_by_account_.end() && --open->second == 0) open_by_account_.erase(open);
   slots_.erase(it);
 }
 
@@ -66,8 +68,8 @@ absl::StatusOr<LinkSlots::Created> LinkSlots::Create(const AuthenticatedDevice& 
   absl::MutexLock lock(&mu_);
   const int64_t now = clock_->NowMillis();
   Expire(now);
-  size_t open = 0;
-  for (const auto& [unused, slot] : slots_) open += slot.handle == owner.handle ? 1 : 0;
+  auto counted = open_by_account_.find(owner.handle);
+  const size_t open = counted == open_by_account_.end() ? 0 : counted->second;
   if (open >= kMaxOpenLinkSlotsPerAccount) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "account ", owner.handle, " already has ", open, " link codes open (at most ",
@@ -82,6 +84,8 @@ absl::StatusOr<LinkSlots::Created> LinkSlots::Create(const AuthenticatedDevice& 
   slot.expires_at_ms = now + kLinkSlotTtlMs;
   slot.token_hash = Sha256({*token});
   by_token_[slot.token_hash] = *id;
+  ++open_by_account_[owner.handle];
+  expiry_.emplace_back(slot.expires_at_ms, *id);
   slots_[*id] = std::move(slot);
   created.slot_id = *std::move(id);
   created.link_token = *std::move(token);
@@ -131,6 +135,11 @@ absl::Status LinkSlots::PutResponse(const AuthenticatedDevice& owner, absl::stri
   if (slot->response || slot->response_fetched) {
     return absl::FailedPreconditionError("this code was already answered");
   }
+  if (held_bytes_ + ciphertext.size() > kMaxLinkRelayBytes) {
+    return absl::ResourceExhaustedError(
+        "the server is relaying too many device linkings at once; retry in a minute");
+  }
+  held_bytes_ += ciphertext.size();
   slot->response = std::move(ciphertext);
   return absl::OkStatus();
 }
@@ -143,6 +152,7 @@ absl::StatusOr<std::optional<std::string>> LinkSlots::FetchResponse(absl::string
   if (!slot->response) return std::optional<std::string>();
   std::optional<std::string> out = std::move(slot->response);
   slot->response.reset();
+  held_bytes_ -= out->size();
   slot->response_fetched = true;
   return out;
 }
@@ -190,6 +200,12 @@ size_t LinkSlots::size() {
   absl::MutexLock lock(&mu_);
   Expire(clock_->NowMillis());
   return slots_.size();
+}
+
+size_t LinkSlots::held_bytes() {
+  absl::MutexLock lock(&mu_);
+  Expire(clock_->NowMillis());
+  return held_bytes_;
 }
 
 }  // namespace sotto::server

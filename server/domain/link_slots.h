@@ -14,6 +14,7 @@
 // Thread-safe.
 
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 
@@ -62,7 +63,9 @@ class LinkSlots {
 
   // The provisioning ciphertext for the new device. NOT_FOUND as
   // GetRequest; INVALID_ARGUMENT (empty or over kMaxProvisioningBytes);
-  // FAILED_PRECONDITION (no request yet, or a response was already left).
+  // FAILED_PRECONDITION (no request yet, or a response was already left);
+  // RESOURCE_EXHAUSTED while the answers waiting to be fetched already hold
+  // kMaxLinkRelayBytes (the slot stays open: the caller may retry).
   absl::Status PutResponse(const AuthenticatedDevice& owner, absl::string_view slot_id,
                            std::string ciphertext);
 
@@ -92,6 +95,8 @@ class LinkSlots {
 
   // Live slots (for tests and the operator's view).
   size_t size();
+  // Bytes of answers waiting to be fetched.
+  size_t held_bytes();
 
  private:
   struct Slot {
@@ -103,7 +108,8 @@ class LinkSlots {
     std::optional<std::string> response;
     bool response_fetched = false;
   };
-  // Drops expired slots.
+  // Drops expired slots: the oldest first, from expiry_, so a call does
+  // not scan every slot.
   void Expire(int64_t now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The live slot `slot_id`, null if none (or of another account when
   // `owner` is given).
@@ -116,6 +122,13 @@ class LinkSlots {
   absl::flat_hash_map<std::string, Slot> slots_ ABSL_GUARDED_BY(mu_);
   // SHA-256(link token) -> slot id.
   absl::flat_hash_map<std::string, std::string> by_token_ ABSL_GUARDED_BY(mu_);
+  // (expires_at_ms, slot id) in creation order, which is expiry order (one
+  // TTL for all); ids already erased are skipped when they reach the front.
+  std::deque<std::pair<int64_t, std::string>> expiry_ ABSL_GUARDED_BY(mu_);
+  // Open slots per account handle (kMaxOpenLinkSlotsPerAccount).
+  absl::flat_hash_map<std::string, size_t> open_by_account_ ABSL_GUARDED_BY(mu_);
+  // Sum of the sizes of the responses not yet fetched (kMaxLinkRelayBytes).
+  size_t held_bytes_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace sotto::server

@@ -55,6 +55,9 @@ struct RateLimitOptions {
   // FetchLinkResponse, Link) per source address. A new device polls for
   // its provisioning message about once a second for a few seconds.
   BucketConfig link_relay{200, 2000};
+  // CreateLinkSlot calls per account: a person links a phone now and then;
+  // more would only fill the relay (each open slot may hold an answer).
+  BucketConfig link_codes_per_account{10, 30};
 };
 
 // The wait carried by a RESOURCE_EXHAUSTED from a RateLimiter, if any.
@@ -117,7 +120,9 @@ struct RateLimits {
         sends_per_device(clock, options.sends_per_device, "too many sends from this device"),
         invites_per_therapist(clock, options.invites_per_therapist,
                               "too many invites created by this therapist"),
-        link_relay(clock, options.link_relay, "too many device-linking calls from this address") {}
+        link_relay(clock, options.link_relay, "too many device-linking calls from this address"),
+        link_codes_per_account(clock, options.link_codes_per_account,
+                               "too many link codes made for this account") {}
   RateLimiter registration;
   RateLimiter failed_auth;
   RateLimiter bundle_per_requester;
@@ -125,6 +130,7 @@ struct RateLimits {
   RateLimiter sends_per_device;
   RateLimiter invites_per_therapist;
   RateLimiter link_relay;
+  RateLimiter link_codes_per_account;
 };
 
 }  // namespace sotto::server

@@ -68,6 +68,12 @@ grpc::ServerUnaryReactor* DevicesService::CreateLinkSlot(
               absl::StrCat("account ", caller.handle, " already has ", devices->size(),
                            " devices (at most ", kMaxDevicesPerUser, "); remove one first"));
         }
+        if (absl::Status allowed =
+                gate_->Limit(gate_->limits().link_codes_per_account, caller.handle,
+                             AuditActor(caller), caller.handle, "link_slot", call);
+            !allowed.ok()) {
+          return allowed;
+        }
         absl::StatusOr<LinkSlots::Created> slot = slots_->Create(caller);
         if (!slot.ok()) return slot.status();
         gate_->Audit({audit::kLinkSlotCreated, AuditActor(caller), caller.handle, ""}, call);

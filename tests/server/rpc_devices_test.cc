@@ -227,7 +227,7 @@ TEST_F(RpcDevicesTest, MalformedAndOversizedRequestsNameTheField) {
   EXPECT_THAT(Put(ana, slot.slot_id(), ""),
               GrpcIs(grpc::StatusCode::INVALID_ARGUMENT, "ciphertext"));
   EXPECT_THAT(Put(ana, slot.slot_id(), std::string(kMaxProvisioningBytes + 1, 'x')),
-              GrpcIs(grpc::StatusCode::INVALID_ARGUMENT, "ciphertext must be 1..262144"));
+              GrpcIs(grpc::StatusCode::INVALID_ARGUMENT, "ciphertext must be 1..1048576"));
   v1::FetchLinkResponseResponse fetched;
   EXPECT_THAT(Fetch("", &fetched), GrpcIs(grpc::StatusCode::INVALID_ARGUMENT, "slot_id"));
 
@@ -370,6 +370,26 @@ TEST_F(RpcDevicesTest, AnAccountHasAtMostThreeOpenCodes) {
   v1::CreateLinkSlotResponse slot;
   EXPECT_THAT(devices_->CreateLinkSlot(Ctx(ana.Header()).get(), v1::CreateLinkSlotRequest(), &slot),
               GrpcIs(grpc::StatusCode::RESOURCE_EXHAUSTED, "link codes open"));
+}
+
+TEST_F(RpcDevicesTest, CodesMadeAndCancelledOverAndOverAreRateLimitedPerAccount) {
+  RateLimitOptions limits = rate_limits_;
+  limits.link_codes_per_account = {3, 1};
+  RestartWith(limits);
+  devices_ = v1::Devices::NewStub(channel_);
+  User ana = Register("ana");
+  User bob = Register("bob");
+  for (int i = 0; i < 3; ++i) {
+    v1::CancelLinkSlotRequest cancel;
+    cancel.set_slot_id(OpenSlot(ana).slot_id());
+    v1::CancelLinkSlotResponse cancelled;
+    ASSERT_TRUE(devices_->CancelLinkSlot(Ctx(ana.Header()).get(), cancel, &cancelled).ok());
+  }
+  v1::CreateLinkSlotResponse slot;
+  EXPECT_THAT(devices_->CreateLinkSlot(Ctx(ana.Header()).get(), v1::CreateLinkSlotRequest(), &slot),
+              GrpcIs(grpc::StatusCode::RESOURCE_EXHAUSTED, "too many link codes"));
+  // Another account's budget is its own.
+  EXPECT_FALSE(OpenSlot(bob).slot_id().empty());
 }
 
 TEST_F(RpcDevicesTest, ARemovedDevicesStreamEndsAtOnceAndItsIdIsNeverReused) {
