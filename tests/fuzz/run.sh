@@ -13,7 +13,7 @@ targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
   targets=(auth_header_fuzz key_validation_fuzz stored_records_fuzz response_policy_fuzz
            server_requests_fuzz content_codec_fuzz bundle_fuzz decrypt_fuzz
-           local_records_fuzz crl_fuzz device_mismatch_fuzz)
+           local_records_fuzz crl_fuzz device_mismatch_fuzz record_and_link_fuzz)
 fi
 # UB is fatal (built with -fno-sanitize-recover); leaks are findings too.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
