@@ -164,7 +164,7 @@ absl::Status Retry(Context& context) {
 // encrypted for keys this device does not have. After a restore from a
 // backup that is every message sent to the old device (or its lost copy)
 // that it had not fetched: the restored device started new sessions, and
-// only the sender can send those messages again.
+// asked the sender's app to send those messages again.
 void PrintUnreadable(const SyncStats& stats) {
   if (stats.undecryptable == 0) return;
   if (stats.unreadable_from.empty()) {
@@ -175,8 +175,16 @@ void PrintUnreadable(const SyncStats& stats) {
   const std::string who = ForTerminal(absl::StrJoin(stats.unreadable_from, ", "), false);
   Out() << "Messages from " << who << " could not be read: they were encrypted for keys this "
         << "device no longer has - most likely sent to this device before it was restored "
-        << "from a backup. They cannot be recovered; ask " << who
-        << " to send them again.\n";
+        << "from a backup.";
+  if (stats.asked_again > 0) {
+    const bool one = stats.asked_again == 1;
+    Out() << " Sotto asked " << who << "'s app to send " << (one ? "it" : "them")
+          << " again: " << (one ? "it arrives" : "they arrive")
+          << " with a later sync once that app has been online. If not, ask " << who
+          << " to send " << (one ? "it" : "them") << " again.\n";
+  } else {
+    Out() << " They cannot be recovered; ask " << who << " to send them again.\n";
+  }
 }
 
 void PrintSyncStats(const SyncStats& stats) {

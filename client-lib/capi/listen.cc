@@ -84,6 +84,7 @@ extern "C" {
 int sotto_sync_stats_received(const sotto_sync_stats* s) { return S(s).received; }
 int sotto_sync_stats_duplicates(const sotto_sync_stats* s) { return S(s).duplicates; }
 int sotto_sync_stats_undecryptable(const sotto_sync_stats* s) { return S(s).undecryptable; }
+int sotto_sync_stats_asked_again(const sotto_sync_stats* s) { return S(s).asked_again; }
 int sotto_sync_stats_held(const sotto_sync_stats* s) { return S(s).held; }
 int sotto_sync_stats_resent(const sotto_sync_stats* s) { return S(s).resent; }
 const char* sotto_sync_stats_maintenance_error(const sotto_sync_stats* s) {

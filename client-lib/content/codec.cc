@@ -68,7 +68,11 @@ absl::Status CheckMessageId(absl::string_view what, const std::string& id, bool 
 // The checks that hold for content in both directions: sizes, encodings and
 // id lengths. (Emptiness and receipt types are checked only when sending.)
 absl::Status ValidateBody(const Content& content) {
-  absl::Status s;
+  absl::Status s = CheckMessageId("resend_of", content.resend_of(), true);
+  if (!s.ok()) return s;
+  if (!content.resend_of().empty() && !content.has_text() && !content.has_letter()) {
+    return absl::InvalidArgumentError("only a text or a letter can be a resend");
+  }
   switch (content.body_case()) {
     case Content::kText:
       return CheckUtf8Field("text body", content.text().body(), kMaxTextBodyBytes);
@@ -115,8 +119,9 @@ absl::Status ValidateContent(const Content& content) {
   }
   if (content.has_receipt()) {
     const auto type = content.receipt().type();
-    if (type != v1::content::Receipt::DELIVERED && type != v1::content::Receipt::READ) {
-      return absl::InvalidArgumentError("receipt type must be DELIVERED or READ");
+    if (type != v1::content::Receipt::DELIVERED && type != v1::content::Receipt::READ &&
+        type != v1::content::Receipt::RESEND) {
+      return absl::InvalidArgumentError("receipt type must be DELIVERED, READ or RESEND");
     }
     if (content.receipt().message_ids().empty()) {
       return absl::InvalidArgumentError("receipt lists no messages");

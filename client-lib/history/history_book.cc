@@ -159,6 +159,17 @@ absl::StatusOr<std::vector<Write>> HistoryWrites(LocalStore& store, StoredMessag
   return writes;
 }
 
+absl::StatusOr<std::optional<std::pair<std::string, StoredMessage>>> LoadById(
+    LocalStore& store, absl::string_view message_id) {
+  using Found = std::optional<std::pair<std::string, StoredMessage>>;
+  SOTTO_ASSIGN_OR_RETURN(auto indexed, LoadIndexEntry(store, message_id));
+  if (!indexed) return Found();
+  SOTTO_ASSIGN_OR_RETURN(auto stored,
+                         LoadProto<StoredMessage>(store, Space::kHistory, indexed->history_key()));
+  if (!stored) return Found();
+  return Found(std::make_pair(indexed->history_key(), std::move(*stored)));
+}
+
 absl::StatusOr<std::vector<Write>> ReceiptWrites(LocalStore& store, const std::string& sender,
                                                  const Receipt& receipt,
                                                  std::vector<StoredMessage>* changed) {

@@ -63,6 +63,11 @@ absl::StatusOr<std::vector<storage::Write>> HistoryWrites(storage::LocalStore& s
                                                           StoredMessage& stored,
                                                           std::string* history_key = nullptr);
 
+// The message whose id is exactly `message_id`, with its kHistory key;
+// nullopt when no message has it.
+absl::StatusOr<std::optional<std::pair<std::string, StoredMessage>>> LoadById(
+    storage::LocalStore& store, absl::string_view message_id);
+
 // The writes that apply a receipt from `sender` to our messages it names.
 // Ids that are unknown, not ours, or not sent to `sender` are ignored.
 // `changed` (if not null) gets each message the receipt moves, as it will be

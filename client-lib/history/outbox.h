@@ -12,6 +12,7 @@
 // rewrite of the whole list with every message received: quadratic in a
 // backlog.)
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,14 @@
 #include "sotto/v1/content.pb.h"
 
 namespace sotto::client::history {
+
+// The kOutbox type of our own messages waiting to be sent again to a peer
+// whose device could not read them (it asked with a RESEND receipt). Not a
+// Receipt.Type on the wire: only the outbox uses it.
+inline constexpr auto kResendOwnMessages = static_cast<v1::content::Receipt::Type>(127);
+// How many times one message is sent again on request: enough for a
+// restore or two, too few for a contact to turn one message into a flood.
+inline constexpr uint32_t kMaxResends = 3;
 
 // The kOutbox key for (blinded peer, type): the blinded handle, then the type
 // as one byte, so one Scan of the space finds every pending receipt.

@@ -8,6 +8,7 @@
 #include "client-lib/content/codec.h"
 #include "client-lib/convert/wire_types.h"
 #include "client-lib/history/history_book.h"
+#include "client-lib/history/outbox.h"
 #include "client-lib/identity/identity_guard.h"
 #include "client-lib/incoming/receiver.h"
 #include "sotto/status_macros.h"
@@ -24,20 +25,58 @@ using v1::content::Receipt;
 // does not know (PROTOCOL.md: receivers tell the user to update).
 constexpr char kUnreadableText[] = "[This message could not be read by this version of Sotto]";
 
+// A contact's device could not read some of our messages and asks for them
+// again (a RESEND receipt): those we sent to that contact, not yet sent
+// again kMaxResends times, are queued in the outbox (ReceiptOutbox sends
+// them), in the write that stores the session state. Other ids are ignored:
+// a contact can only ask for what was sent to them.
+absl::StatusOr<std::vector<Write>> ResendRequestWrites(storage::LocalStore& store,
+                                                       const std::string& sender,
+                                                       const Receipt& receipt) {
+  std::vector<std::string> ours;
+  for (const std::string& id : receipt.message_ids()) {
+    SOTTO_ASSIGN_OR_RETURN(auto found, history::LoadById(store, id));
+    if (!found) continue;
+    const StoredMessage& stored = found->second;
+    if (!stored.outgoing() || stored.peer() != sender ||
+        stored.resends() >= history::kMaxResends ||
+        stored.state() == static_cast<int32_t>(DeliveryState::kCancelled)) {
+      continue;
+    }
+    ours.push_back(id);
+  }
+  return history::PendingReceiptWrites(store, sender, history::kResendOwnMessages, ours);
+}
+
 // The writes for a decrypted plaintext: a message stored (`receipt_due`: its
-// delivery receipt is to be queued with the page's), or a receipt applied to
-// our messages (`is_receipt`).
+// delivery receipt is to be queued with the page's), a receipt applied to
+// our messages (`is_receipt`), or nothing (`already_had`: a message sent
+// again on our request that this device has after all).
 absl::StatusOr<std::vector<Write>> WritesFor(ProfileSession& session, const v1::Envelope& envelope,
                                              absl::string_view plaintext, StoredMessage& stored,
                                              bool& is_receipt,
                                              std::vector<StoredMessage>& receipted,
-                                             bool& receipt_due)
+                                             bool& receipt_due, bool& already_had)
     ABSL_EXCLUSIVE_LOCKS_REQUIRED(session.mu) {
   storage::LocalStore& store = session.store();
   absl::StatusOr<Content> content = content::DecodeContent(plaintext);
   if (content.ok() && content->has_receipt()) {
     is_receipt = true;
+    if (content->receipt().type() == Receipt::RESEND) {
+      return ResendRequestWrites(store, envelope.sender(), content->receipt());
+    }
     return history::ReceiptWrites(store, envelope.sender(), content->receipt(), &receipted);
+  }
+  // A message sent again on request keeps its first id, so its receipts
+  // reach the sender's copy; a device that has it already stores nothing.
+  std::string message_id = envelope.message_id();
+  if (content.ok() && !content->resend_of().empty()) {
+    SOTTO_ASSIGN_OR_RETURN(auto have, history::LoadById(store, content->resend_of()));
+    if (have) {
+      already_had = true;
+      return std::vector<Write>();
+    }
+    message_id = content->resend_of();
   }
   Content shown;
   if (content.ok() && (content->has_text() || content->has_letter())) {
@@ -48,14 +87,14 @@ absl::StatusOr<std::vector<Write>> WritesFor(ProfileSession& session, const v1::
     if (content.ok()) shown.set_sent_at_ms(content->sent_at_ms());
     shown.mutable_text()->set_body(kUnreadableText);
   }
-  stored.set_message_id(envelope.message_id());
+  stored.set_message_id(message_id);
   stored.set_peer(envelope.sender());
   stored.set_peer_device(envelope.sender_device());
   stored.set_outgoing(false);
   stored.set_server_time_ms(envelope.server_time_ms());
   *stored.mutable_content() = std::move(shown);
   SOTTO_ASSIGN_OR_RETURN(std::vector<Write> writes, history::HistoryWrites(store, stored));
-  receipt_due = envelope.message_id().size() == content::kMessageIdBytes;
+  receipt_due = message_id.size() == content::kMessageIdBytes;
   return writes;
 }
 
@@ -79,7 +118,7 @@ absl::StatusOr<bool> HandleUntrusted(ProfileSession& session, const v1::Envelope
 }
 
 // An envelope dropped as unreadable: counted, and its sender named once so
-// that the user can ask them to send it again.
+// that the user knows whose messages are missing.
 void CountUnreadable(const v1::Envelope& envelope, SyncStats& stats) {
   ++stats.undecryptable;
   std::vector<std::string>& from = stats.unreadable_from;
@@ -107,6 +146,7 @@ absl::StatusOr<bool> Process(ProfileSession& session, const v1::Envelope& envelo
   std::vector<StoredMessage> receipted;
   // Its delivery receipt joins the page's once the message is stored.
   bool receipt_due = false;
+  bool already_had = false;
   // Runs inside the decryption: its writes commit with the session state,
   // so a message is stored, its delivery receipt queued and (for a
   // receipt) our messages' states updated exactly once. If it fails (our
@@ -115,7 +155,8 @@ absl::StatusOr<bool> Process(ProfileSession& session, const v1::Envelope& envelo
   auto on_plaintext = [&](absl::string_view plaintext) -> absl::StatusOr<std::vector<Write>> {
     session.mu.AssertHeld();
     absl::StatusOr<std::vector<Write>> writes =
-        WritesFor(session, envelope, plaintext, stored, is_receipt, receipted, receipt_due);
+        WritesFor(session, envelope, plaintext, stored, is_receipt, receipted, receipt_due,
+                  already_had);
     if (!writes.ok()) handler_error = writes.status();
     return writes;
   };
@@ -125,7 +166,11 @@ absl::StatusOr<bool> Process(ProfileSession& session, const v1::Envelope& envelo
   // Our own failure, whatever its code: keep the envelope queued.
   if (!handler_error.ok()) return handler_error;
   if (plaintext.ok()) {
-    if (receipt_due) receipts[envelope.sender()].push_back(envelope.message_id());
+    if (already_had) {
+      ++stats.duplicates;
+      return true;
+    }
+    if (receipt_due) receipts[envelope.sender()].push_back(stored.message_id());
     if (!is_receipt) {
       ++stats.received;
       if (shown) shown->push_back(history::ToMessage(stored, session.NowMs()));
@@ -156,9 +201,16 @@ absl::StatusOr<bool> Process(ProfileSession& session, const v1::Envelope& envelo
     // store as INTERNAL or UNAVAILABLE, which land below.
     case absl::StatusCode::kInvalidArgument:
     case absl::StatusCode::kNotFound:
-    case absl::StatusCode::kDataLoss:
+    case absl::StatusCode::kDataLoss: {
       CountUnreadable(envelope, stats);
+      // Most likely a session this device lost (restored from a backup):
+      // its sender's app is asked to send it again through a new one.
+      if (envelope.message_id().size() != content::kMessageIdBytes) return true;
+      SOTTO_RETURN_IF_ERROR(session.store().Apply(history::PendingReceiptWrites(
+          session.store(), envelope.sender(), Receipt::RESEND, {envelope.message_id()})));
+      ++stats.asked_again;
       return true;
+    }
     default:
       return plaintext.status();
   }

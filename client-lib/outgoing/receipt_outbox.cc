@@ -107,6 +107,51 @@ void Settle(ProfileSession& session, const Group& group,
   if (!writes.empty()) store.Apply(writes).IgnoreError();
 }
 
+// Sends our messages listed in `pending` to its peer again, because their
+// device could not read them (it asked: a RESEND receipt). Each goes as a
+// new message (a fresh id, SendKind RECEIPT: the server's queue counted
+// the original) carrying the original's content and resend_of = its id,
+// so the peer stores it under that id. `done` gets the ids sent, and those
+// no longer ours to send (gone, cancelled, sent again kMaxResends times);
+// the status is the first failed send's.
+absl::Status SendAgain(ProfileSession& session, const PendingReceipts& pending,
+                       absl::flat_hash_set<std::string>& done) ABSL_LOCKS_EXCLUDED(session.mu) {
+  for (const std::string& id : pending.message_ids()) {
+    v1::content::Content content;
+    {
+      absl::MutexLock lock(&session.mu);
+      SOTTO_RETURN_IF_ERROR(session.CheckNotLocked());
+      SOTTO_ASSIGN_OR_RETURN(auto found, history::LoadById(session.store(), id));
+      if (!found || !found->second.outgoing() || found->second.peer() != pending.peer() ||
+          found->second.resends() >= history::kMaxResends ||
+          found->second.state() == static_cast<int32_t>(DeliveryState::kCancelled)) {
+        done.insert(id);
+        continue;
+      }
+      content = std::move(*found->second.mutable_content());
+    }
+    content.set_resend_of(id);
+    Delivery delivery;
+    delivery.header = {pending.peer(), NewMessageId(), /*receipt=*/true, 0};
+    delivery.plaintext = content::EncodeContent(content);
+    content.Clear();
+    SOTTO_RETURN_IF_ERROR(Deliver(session, std::move(delivery)).status());
+    done.insert(id);
+    // Counted once it went (read again: a receipt may have moved it).
+    absl::MutexLock lock(&session.mu);
+    if (!session.CheckNotLocked().ok()) continue;
+    absl::StatusOr<std::optional<std::pair<std::string, StoredMessage>>> sent =
+        history::LoadById(session.store(), id);
+    if (!sent.ok() || !*sent) continue;
+    StoredMessage& stored = (*sent)->second;
+    stored.set_resends(stored.resends() + 1);
+    session.store()
+        .Apply({Write{Space::kHistory, (*sent)->first, stored.SerializeAsString()}})
+        .IgnoreError();
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 void ReceiptOutbox::Flush() {
@@ -141,16 +186,10 @@ void ReceiptOutbox::FlushHeld() {
     }
     absl::flat_hash_set<std::string> sent;
     absl::Status status;
-    for (const Receipt& receipt : history::CutReceipts(pending)) {
-      v1::content::Content content;
-      content.set_sent_at_ms(session_.NowMs());
-      *content.mutable_receipt() = receipt;
-      Delivery delivery;
-      delivery.header = {pending.peer(), NewMessageId(), /*receipt=*/true, 0};
-      delivery.plaintext = content::EncodeContent(content);
-      status = Deliver(session_, std::move(delivery)).status();
-      if (!status.ok()) break;
-      sent.insert(receipt.message_ids().begin(), receipt.message_ids().end());
+    if (pending.type() == history::kResendOwnMessages) {
+      status = SendAgain(session_, pending, sent);
+    } else {
+      status = SendReceipts(pending, sent);
     }
     {
       absl::MutexLock lock(&session_.mu);
@@ -162,6 +201,21 @@ void ReceiptOutbox::FlushHeld() {
       break;
     }
   }
+}
+
+absl::Status ReceiptOutbox::SendReceipts(const PendingReceipts& pending,
+                                         absl::flat_hash_set<std::string>& sent) {
+  for (const Receipt& receipt : history::CutReceipts(pending)) {
+    v1::content::Content content;
+    content.set_sent_at_ms(session_.NowMs());
+    *content.mutable_receipt() = receipt;
+    Delivery delivery;
+    delivery.header = {pending.peer(), NewMessageId(), /*receipt=*/true, 0};
+    delivery.plaintext = content::EncodeContent(content);
+    SOTTO_RETURN_IF_ERROR(Deliver(session_, std::move(delivery)).status());
+    sent.insert(receipt.message_ids().begin(), receipt.message_ids().end());
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace sotto::client

@@ -188,6 +188,7 @@ int sotto_delete_draft(sotto_client* client, const char* id, char** errmsg);
 int sotto_sync_stats_received(const sotto_sync_stats* s);
 int sotto_sync_stats_duplicates(const sotto_sync_stats* s);
 int sotto_sync_stats_undecryptable(const sotto_sync_stats* s);
+int sotto_sync_stats_asked_again(const sotto_sync_stats* s);
 int sotto_sync_stats_held(const sotto_sync_stats* s);
 int sotto_sync_stats_resent(const sotto_sync_stats* s);
 const char* sotto_sync_stats_maintenance_error(const sotto_sync_stats* s);

@@ -177,7 +177,8 @@ def sync_stats(st: Any) -> SyncStats:
                      held=lib.sotto_sync_stats_held(st), resent=lib.sotto_sync_stats_resent(st),
                      maintenance_error=s(lib.sotto_sync_stats_maintenance_error(st)),
                      held_from=held_from, notices=notices,
-                     unreadable_from=unreadable_from)
+                     unreadable_from=unreadable_from,
+                     asked_again=lib.sotto_sync_stats_asked_again(st))
 
 
 EMPTY_STATS = SyncStats(0, 0, 0, 0, 0, "", (), ())

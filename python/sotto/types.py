@@ -132,8 +132,11 @@ class SyncStats:
     maintenance_error: str  #: "" or why keeping this device's keys failed (retried)
     held_from: Tuple[str, ...]  #: senders of the held envelopes, sorted
     notices: Tuple[IdentityNotice, ...]
-    #: senders of the undecryptable envelopes, sorted: whom to ask to send again
+    #: senders of the undecryptable envelopes, sorted
     unreadable_from: Tuple[str, ...] = ()
+    #: of the undecryptable, messages whose sender's app was asked to send them
+    #: again (they come back with a later sync)
+    asked_again: int = 0
 
 
 @dataclass(frozen=True)

@@ -190,6 +190,55 @@ TEST_F(ProfileBackupTest,
   EXPECT_FALSE(theirs.changed);
 }
 
+TEST_F(ProfileBackupTest, AMessageSentToTheLostDeviceIsAskedForAgainAndArrivesUnderItsFirstId) {
+  Converse("before the backup");
+  const std::string file = dir_.sub("sam.sottobackup");
+  ASSERT_OK_AND_ASSIGN(BackupResult made, BackUp(file));
+  // Sent to the old device's session after the backup was made; the device
+  // is lost before it fetches it.
+  ASSERT_OK_AND_ASSIGN(SendResult sent,
+                       therapist_->SendText(kClient, "sent while the phone was lost"));
+  const Message& lost = sent.message;
+  client_.reset();
+  std::filesystem::remove_all(dir_.sub("c"));
+  ASSERT_OK_AND_ASSIGN(RestoreResult restored,
+                       Client::Restore(Restoring(file, made.recovery_key, dir_.sub("c2"))));
+  client_ = std::move(restored.client);
+
+  ASSERT_OK_AND_ASSIGN(SyncStats unreadable, client_->Sync());
+  EXPECT_EQ(unreadable.received, 0);
+  EXPECT_EQ(unreadable.undecryptable, 1);
+  EXPECT_EQ(unreadable.asked_again, 1);
+  EXPECT_THAT(unreadable.unreadable_from, ::testing::ElementsAre(kTherapist));
+
+  // The therapist's app answers the request with nothing for the therapist
+  // to do or see, and the message comes back under its first id.
+  ASSERT_OK_AND_ASSIGN(SyncStats asked, therapist_->Sync());
+  EXPECT_EQ(asked.received, 0);
+  EXPECT_EQ(asked.undecryptable, 0);
+  EXPECT_THAT(asked.notices, IsEmpty());
+  ASSERT_OK_AND_ASSIGN(SyncStats again, client_->Sync());
+  EXPECT_EQ(again.received, 1);
+  EXPECT_EQ(again.undecryptable, 0);
+  ASSERT_OK_AND_ASSIGN(std::vector<Message> seen, client_->ReadConversation(kTherapist));
+  ASSERT_FALSE(seen.empty());
+  EXPECT_EQ(seen.back().text, "sent while the phone was lost");
+  EXPECT_EQ(seen.back().id, lost.id);
+  EXPECT_FALSE(seen.back().outgoing);
+
+  // Its receipts reach the therapist's copy of the message.
+  ASSERT_OK(therapist_->Sync().status());
+  ASSERT_OK_AND_ASSIGN(std::vector<Message> mine, therapist_->ReadConversation(kClient));
+  ASSERT_FALSE(mine.empty());
+  EXPECT_EQ(mine.back().id, lost.id);
+  EXPECT_THAT(mine.back().state,
+              ::testing::AnyOf(DeliveryState::kDelivered, DeliveryState::kRead));
+  // The therapist's conversation shows it once: the resend is no new message.
+  int copies = 0;
+  for (const Message& m : mine) copies += m.id == lost.id;
+  EXPECT_EQ(copies, 1);
+}
+
 TEST_F(ProfileBackupTest, WrongKeyTruncatedOrDamagedFileFailsNamingItAndCreatesNoProfile) {
   Converse("x");
   const std::string file = dir_.sub("sam.sottobackup");
@@ -429,7 +478,8 @@ TEST_F(CliBackupTest, BackupPrintsTheKeyOnceAndRestoreBringsTheConversationBack)
   }
   ASSERT_EQ(key.size(), 50u) << made.out;
   // Sent after the backup to the phone that is then lost: the restored
-  // device cannot read it, and says so in words the person can act on.
+  // device cannot read it, says so in words the person can act on, and asks
+  // dr-lee's app for it again.
   ASSERT_EQ(Sotto("dr-lee", "send kim 'sent to the lost phone'").exit_code, 0);
   CliRun again = Sotto("kim", "backup --out " + file);
   EXPECT_NE(again.exit_code, 0);
@@ -454,13 +504,15 @@ TEST_F(CliBackupTest, BackupPrintsTheKeyOnceAndRestoreBringsTheConversationBack)
   // The message, and dr-lee's delivery receipt for "hello from kim".
   EXPECT_THAT(lost.out, HasSubstr("2 messages could not be read"));
   EXPECT_THAT(lost.out, HasSubstr("sent to this device before it was restored from a backup"));
-  EXPECT_THAT(lost.out, HasSubstr("ask dr-lee to send them again"));
+  EXPECT_THAT(lost.out, HasSubstr("Sotto asked dr-lee's app to send them again"));
   EXPECT_THAT(lost.out, Not(HasSubstr("decrypt")));
+  // dr-lee's next sync answers the request; the message comes back.
   ASSERT_EQ(Sotto("dr-lee", "sync").exit_code, 0);
   ASSERT_EQ(Sotto("dr-lee", "send kim 'welcome back'").exit_code, 0);
   ASSERT_EQ(Sotto("kim2", "sync").exit_code, 0);
   CliRun read = Sotto("kim2", "read dr-lee");
   EXPECT_THAT(read.out, HasSubstr("hello from kim"));
+  EXPECT_THAT(read.out, HasSubstr("sent to the lost phone"));
   EXPECT_THAT(read.out, HasSubstr("welcome back"));
 }
 

@@ -483,6 +483,9 @@ SOTTO_EXPORT int sotto_sync_stats_received(const sotto_sync_stats* s);
 SOTTO_EXPORT int sotto_sync_stats_duplicates(const sotto_sync_stats* s);
 /** Envelopes that could not be decrypted (dropped and acknowledged). */
 SOTTO_EXPORT int sotto_sync_stats_undecryptable(const sotto_sync_stats* s);
+/** Of those, messages whose sender's app was asked to send them again (they
+ *  come back with a later sync; see SyncStats::asked_again). */
+SOTTO_EXPORT int sotto_sync_stats_asked_again(const sotto_sync_stats* s);
 /** Envelopes left on the server because the sender's key is not trusted. */
 SOTTO_EXPORT int sotto_sync_stats_held(const sotto_sync_stats* s);
 /** Messages kept as NOT_SENT that went out with this sync. */

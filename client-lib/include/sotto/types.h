@@ -335,6 +335,13 @@ struct SyncStats {
   /// Envelopes that could not be decrypted, or whose sender (as the server
   /// gave it) is not a valid handle (dropped and acknowledged).
   int undecryptable = 0;
+  /// Of `undecryptable`, the messages this device asked their sender's app
+  /// to send again (a RESEND receipt, docs/PROTOCOL.md "Asking for a
+  /// message again"): encrypted for a session this device no longer has,
+  /// most often because it was restored from a backup. Each comes back,
+  /// under its first id, with a later Sync or Listen once the sender's app
+  /// has been online (at most three times per message).
+  int asked_again = 0;
   /// Envelopes left on the server because their sender's identity key is not
   /// trusted (they stay queued until the user decides): a changed key, or a
   /// new device of a known contact presenting a key we do not trust.
@@ -350,10 +357,10 @@ struct SyncStats {
   /// The senders of the held envelopes, each once, sorted.
   std::vector<std::string> held_from;
   /// The senders of the envelopes counted in `undecryptable` (those whose
-  /// sender is a valid handle), each once, sorted: whom to ask to send again.
-  /// Most often a message sent to this device's keys before it was restored
-  /// from a backup (the restored device starts new sessions; what was
-  /// encrypted for the old ones cannot be read).
+  /// sender is a valid handle), each once, sorted. Most often a message sent
+  /// to this device's keys before it was restored from a backup (the
+  /// restored device starts new sessions; what was encrypted for the old
+  /// ones cannot be read here, so it is asked for again: `asked_again`).
   std::vector<std::string> unreadable_from;
   /// Identity changes met in this sync: kHeld for each sender above.
   std::vector<IdentityNotice> notices;
