@@ -191,7 +191,11 @@ export async function createComposer({to, onSent, parent = () => null}) {
       announce(text);
       if (onSent) onSent(result);
     } catch (err) {
-      showError(status, err);
+      // The library's sentence names `sotto` commands; say it the desk's way.
+      showError(status, /safety number changed/.test(err.message || '')
+          ? `${to}'s safety number changed, so nothing was sent. Open “Safety number” above, ` +
+            `compare it with ${to} in person or by video, and trust the new number to write again.`
+          : err);
       save();
     } finally {
       send.disabled = false;
