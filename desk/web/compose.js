@@ -62,7 +62,7 @@ function expectationAfter(result) {
   const m = result.message || {};
   const lines = [];
   if (m.state === 'scheduled') {
-    lines.push(`Scheduled for ${formatTime(m.sent_at_ms)}. You can cancel it until then.`);
+    lines.push(`Scheduled for ${formatTime(m.server_time_ms)}. You can cancel it until then.`);
   } else {
     lines.push('Sent.');
   }

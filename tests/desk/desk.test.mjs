@@ -771,8 +771,9 @@ describe('Sotto Desk in the browser', () => {
     // A conversation with letters and texts, and a scheduled message.
     assert.equal((await call(tPage, 'POST', '/api/letter', {to: 'pat', subject: 'For next week',
         body: 'Dear Pat,\nA few thoughts for our next session.\n— Dr. Rivera'})).status, 200);
+    const at = Date.now() + 86400000;
     assert.equal((await call(tPage, 'POST', '/api/send', {to: 'pat', text: 'See you Thursday',
-                                                          at_ms: Date.now() + 86400000})).status, 200);
+                                                          at_ms: at})).status, 200);
     const screens = [
       [tPage, therapistDesk, 'queue', '#queue-title'],
       [tPage, therapistDesk, 'c/pat', '.messages .msg.out .subject, .messages .msg.out'],
@@ -795,7 +796,15 @@ describe('Sotto Desk in the browser', () => {
       assert.equal(await overflow(page), 0, `#/${hash} at 390 px scrolls sideways`);
       if (hash === 'queue') await shot(page, 'queue-phone');
       await page.setViewportSize(DESKTOP);
-      if (hash === 'scheduled' && page === tPage) await shot(page, 'scheduled');
+      if (hash === 'scheduled' && page === tPage) {
+        // The time it goes, not the time it was written.
+        const goes = await page.evaluate((ms) => new Intl.DateTimeFormat(undefined, {
+          weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit',
+        }).format(new Date(ms)), at);
+        assert.equal(await page.locator('.scheduled li', {hasText: 'See you Thursday'})
+            .locator('.meta strong').textContent(), goes);
+        await shot(page, 'scheduled');
+      }
       if (hash === 'invites') {
         await page.getByRole('button', {name: 'Create invite'}).click();
         await page.locator('#invite-code').waitFor();
