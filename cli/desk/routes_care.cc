@@ -227,6 +227,22 @@ void AddIdentityRoutes(Api& api) {
         }
         return std::string("{}\n");
       });
+  // `sotto trust PEER --safety-number DIGITS`: the page sends back the digits
+  // it showed, so a key swapped in after the person compared them is not
+  // accepted (409, nothing changes).
+  api.Route("POST", R"(/api/safety-number/([^/]+)/trust)",
+            [](Client& client, const httplib::Request& req,
+               const Json& body) -> absl::StatusOr<std::string> {
+              absl::StatusOr<std::string> digits = StringMember(body, "digits");
+              if (!digits.ok()) return digits.status();
+              const std::string peer = req.matches[1];
+              if (absl::Status s = client.AcceptIdentityChange(peer, *digits); !s.ok()) return s;
+              // The desk's running Listen held their messages and left them queued
+              // on the server; the one the desk starts after this fetches them
+              // again and can now decrypt them (the page hears `message`).
+              client.StopListening();
+              return std::string("{}\n");
+            });
 }
 
 }  // namespace

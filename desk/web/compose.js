@@ -62,7 +62,7 @@ function expectationAfter(result) {
   const m = result.message || {};
   const lines = [];
   if (m.state === 'scheduled') {
-    lines.push(`Scheduled for ${formatTime(m.sent_at_ms)}. You can cancel it until then.`);
+    lines.push(`Scheduled for ${formatTime(m.server_time_ms)}. You can cancel it until then.`);
   } else {
     lines.push('Sent.');
   }
@@ -191,7 +191,11 @@ export async function createComposer({to, onSent, parent = () => null}) {
       announce(text);
       if (onSent) onSent(result);
     } catch (err) {
-      showError(status, err);
+      // The library's sentence names `sotto` commands; say it the desk's way.
+      showError(status, /safety number changed/.test(err.message || '')
+          ? `${to}'s safety number changed, so nothing was sent. Open “Safety number” above, ` +
+            `compare it with ${to} in person or by video, and trust the new number to write again.`
+          : err);
       save();
     } finally {
       send.disabled = false;

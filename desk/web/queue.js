@@ -27,10 +27,13 @@ export async function showQueue(main, keepSelection) {
     const waited = e.oldest_waiting_ms ? formatDuration(now - e.oldest_waiting_ms) : '';
     const row = h('tr', {class: e.overdue ? 'overdue' : '', tabindex: '-1', 'data-client': e.client},
         h('th', {scope: 'row'}, h('a', {href: '#/c/' + enc(e.client) + '/reply'}, e.client)),
-        h('td', {}, String(e.waiting_count || 0)),
-        h('td', {}, waited),
-        h('td', {}, formatTime(e.due_ms), e.overdue ? h('strong', {class: 'tag'}, ' overdue') : null),
-        h('td', {}, stateLabel(e), e.claimed_by ? ` · claimed by ${e.claimed_by}` : ''),
+        // data-label: the column's name, shown before the value when a
+        // phone-width screen turns each row into a card (app.css).
+        h('td', {'data-label': 'Waiting'}, String(e.waiting_count || 0)),
+        h('td', {'data-label': 'Waited for'}, waited),
+        h('td', {'data-label': 'Due'}, formatTime(e.due_ms),
+          e.overdue ? h('strong', {class: 'tag'}, ' overdue') : null),
+        h('td', {'data-label': 'State'}, stateLabel(e), e.claimed_by ? ` · claimed by ${e.claimed_by}` : ''),
         h('td', {class: 'row-actions'},
             h('button', {type: 'button', class: 'small', onclick: () => snooze(i),
                           'aria-label': 'Snooze ' + e.client}, 'Snooze'),

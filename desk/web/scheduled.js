@@ -6,11 +6,11 @@ export async function showScheduled(main) {
   const data = await get('/api/scheduled');
   const messages = data.messages || [];
   const status = statusLine('scheduled-status', 'status');
-  const list = h('ul', {class: 'scheduled', 'aria-labelledby': 'scheduled-title'});
+  const list = h('ul', {class: 'scheduled plain', 'aria-labelledby': 'scheduled-title'});
   for (const m of messages) {
     const what = m.kind === 'letter' ? `Letter “${m.subject || ''}”` : 'Text';
     const cancel = h('button', {type: 'button', class: 'small',
-                                'aria-label': `Cancel the message to ${m.peer} at ${formatTime(m.sent_at_ms)}`},
+                                'aria-label': `Cancel the message to ${m.peer} at ${formatTime(m.server_time_ms)}`},
                      'Cancel');
     cancel.addEventListener('click', async () => {
       cancel.disabled = true;
@@ -25,7 +25,7 @@ export async function showScheduled(main) {
       }
     });
     list.appendChild(h('li', {class: 'card', 'data-id': m.id},
-        h('p', {class: 'meta'}, h('strong', {}, formatTime(m.sent_at_ms)), ' to ',
+        h('p', {class: 'meta'}, h('strong', {}, formatTime(m.server_time_ms)), ' to ',
           h('a', {href: '#/c/' + enc(m.peer)}, m.peer), ' · ', what),
         h('div', {class: 'text'}, m.text || ''),
         cancel));

@@ -126,7 +126,9 @@ function safetySection(links) {
         : h('p', {}, 'No contacts yet.'));
 }
 
-// A dialog with the safety number (digits and QR) and a Verify button.
+// A dialog with the safety number (digits and QR) and a Verify button, or,
+// when the contact's key changed, a Trust button that accepts exactly the
+// number shown (as `sotto trust PEER --safety-number DIGITS`).
 export async function showSafetyNumber(peer) {
   const dialog = h('dialog', {class: 'safety', 'aria-labelledby': 'safety-title'});
   const status = statusLine('safety-status', 'status');
@@ -135,22 +137,13 @@ export async function showSafetyNumber(peer) {
   try {
     const n = await get('/api/safety-number/' + enc(peer));
     const groups = (n.digits || '').replace(/\s+/g, '').match(/.{1,5}/g) || [];
-    const verify = h('button', {type: 'button', class: 'primary'}, 'Mark as verified');
-    verify.addEventListener('click', async () => {
-      try {
-        await post('/api/safety-number/' + enc(peer) + '/verify');
-        showOk(status, `${peer} is verified.`);
-        verify.disabled = true;
-      } catch (err) {
-        showError(status, err);
-      }
-    });
+    const action = n.changed ? trustButton(peer, n.digits, status) : verifyButton(peer, status);
     replace(dialog, h('h2', {id: 'safety-title'}, 'Safety number with ', peer),
-        n.changed ? h('p', {class: 'warn'}, 'This safety number changed. Compare it before you trust it.') : null,
+        n.changed ? changedWarning(peer) : null,
         h('p', {class: 'digits'}, groups.join(' ')),
         n.qr_svg ? svgImage(n.qr_svg, 'QR code of the safety number with ' + peer) : null,
-        h('p', {}, n.verified ? 'Verified.' : 'Not verified yet.'),
-        h('div', {class: 'actions'}, n.verified ? null : verify,
+        n.changed ? null : h('p', {}, n.verified ? 'Verified.' : 'Not verified yet.'),
+        h('div', {class: 'actions'}, n.verified && !n.changed ? null : action,
           h('button', {type: 'button', onclick: () => dialog.close()}, 'Close')),
         status);
   } catch (err) {
@@ -158,4 +151,42 @@ export async function showSafetyNumber(peer) {
             h('button', {type: 'button', onclick: () => dialog.close()}, 'Close'));
   }
   dialog.showModal();
+}
+
+function changedWarning(peer) {
+  return h('div', {class: 'warn'},
+      h('p', {}, `${peer}'s safety number changed: their identity key is not the one you had ` +
+                 '(a new phone, a reinstall — or someone in between). Their messages are held ' +
+                 'and nothing is sent to them until you trust the new number.'),
+      h('p', {}, `Compare it with ${peer} in person or by video first. If it matches, trust ` +
+                 'exactly this number.'));
+}
+
+function verifyButton(peer, status) {
+  const verify = h('button', {type: 'button', class: 'primary'}, 'Mark as verified');
+  verify.addEventListener('click', async () => {
+    try {
+      await post('/api/safety-number/' + enc(peer) + '/verify');
+      showOk(status, `${peer} is verified.`);
+      verify.disabled = true;
+    } catch (err) {
+      showError(status, err);
+    }
+  });
+  return verify;
+}
+
+function trustButton(peer, digits, status) {
+  const trust = h('button', {type: 'button', class: 'primary'}, 'Trust the new number');
+  trust.addEventListener('click', async () => {
+    try {
+      await post('/api/safety-number/' + enc(peer) + '/trust', {digits});
+      showOk(status, `Accepted ${peer}'s new identity key (not verified: compare it, then ` +
+                     'open this again to mark it as verified). Sending to them works again.');
+      trust.disabled = true;
+    } catch (err) {
+      showError(status, err);
+    }
+  });
+  return trust;
 }

@@ -1,7 +1,8 @@
 // The rest of `sotto desk`'s API against a real sotto-server: a therapist's
 // desk (invites with their QR code, the policy editor and its preview, the
 // queue and its live `queue` event, snooze and close) and a client's
-// (drafts, send later, the scheduled list and cancel, the safety number).
+// (drafts, send later, the scheduled list and cancel, the safety number),
+// and trusting a contact's changed key.
 
 #include <string>
 #include <thread>
@@ -183,6 +184,72 @@ TEST_F(DeskRoutesTest, SafetyNumberComesWithItsQrCode) {
   EXPECT_EQ(page_->Post("/api/safety-number/dr-rivera/verify")->status, 200);
   EXPECT_EQ(Page::Body(page_->Get("/api/safety-number/dr-rivera"))["verified"], true);
   EXPECT_EQ(page_->Get("/api/safety-number/nobody-here")->status, 404);
+}
+
+// A contact who re-registered (a new phone) presents a new key: the desk
+// holds their messages and refuses to write to them until the person
+// compares the new number and trusts exactly it, as `sotto trust` does.
+TEST_F(DeskRoutesTest, AChangedKeyIsTrustedWithTheDigitsShownAndSendingResumes) {
+  OpenTherapistDesk("dr-mo");
+  RegisterOptions lou = Options("lou");
+  lou.invite_code = Page::Body(page_->Post("/api/invites"))["code"];
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Client> old_lou, Client::Register(lou));
+  ASSERT_EQ(page_->Post("/api/send", {{"to", "lou"}, {"text", "welcome"}})->status, 200);
+  const std::string before = Page::Body(page_->Get("/api/safety-number/lou"))["digits"];
+  ASSERT_EQ(before.size(), 60u);
+
+  // lou deletes the account and joins again under the same name, new key.
+  ASSERT_OK(old_lou->DeleteAccount("lou"));
+  old_lou.reset();
+  RegisterOptions again = Options("lou");
+  again.profile_dir = dirs_->sub("lou-new-phone");
+  again.invite_code = Page::Body(page_->Post("/api/invites"))["code"];
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Client> new_lou, Client::Register(again));
+  // The stream on a page of its own: one httplib::Client carries one
+  // request at a time.
+  Page watcher(desk_->port());
+  ASSERT_TRUE(watcher.Open(Token(*desk_)));
+  EventStream events(watcher);
+  ASSERT_TRUE(events.WaitOpened());
+  ASSERT_OK(new_lou->SendText("dr-mo", "new phone, same lou").status());
+  ASSERT_TRUE(events.WaitFor("event: identity")) << events.text();
+
+  httplib::Result refused = page_->Post("/api/send", {{"to", "lou"}, {"text", "are you there?"}});
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 409) << refused->body;
+  EXPECT_THAT(refused->body, HasSubstr("safety number changed"));
+  const json shown = Page::Body(page_->Get("/api/safety-number/lou"));
+  EXPECT_EQ(shown["changed"], true) << shown;
+  const std::string digits = shown["digits"];
+  ASSERT_NE(digits, before);
+  EXPECT_EQ(page_->Post("/api/safety-number/lou/verify")->status, 409);
+
+  // Only the number of the pending key is accepted; nothing else changes it.
+  httplib::Result wrong = page_->Post("/api/safety-number/lou/trust", {{"digits", before}});
+  ASSERT_TRUE(wrong);
+  EXPECT_EQ(wrong->status, 409) << wrong->body;
+  EXPECT_THAT(wrong->body, HasSubstr("nothing was accepted"));
+  httplib::Result short_number = page_->Post("/api/safety-number/lou/trust", {{"digits", "123"}});
+  EXPECT_EQ(short_number->status, 400) << short_number->body;
+  httplib::Result missing = page_->Post("/api/safety-number/lou/trust");
+  EXPECT_EQ(missing->status, 400);
+  EXPECT_EQ(Page::Body(missing)["error"], "\"digits\" is missing");
+  EXPECT_EQ(Page::Body(page_->Get("/api/safety-number/lou"))["changed"], true);
+
+  httplib::Result trusted = page_->Post("/api/safety-number/lou/trust", {{"digits", digits}});
+  ASSERT_TRUE(trusted);
+  ASSERT_EQ(trusted->status, 200) << trusted->body;
+  const json after = Page::Body(page_->Get("/api/safety-number/lou"));
+  EXPECT_EQ(after["changed"], false);
+  EXPECT_EQ(after["verified"], false);  // trusting is not comparing: verify separately
+  EXPECT_EQ(after["digits"], digits);
+  EXPECT_EQ(page_->Post("/api/safety-number/lou/trust", {{"digits", digits}})->status, 409);
+  // What lou wrote while held reaches the page now (the desk listens again).
+  EXPECT_TRUE(events.WaitFor("new phone, same lou")) << events.text();
+  ASSERT_EQ(page_->Post("/api/send", {{"to", "lou"}, {"text", "yes, it is me"}})->status, 200);
+  ASSERT_OK_AND_ASSIGN(SyncStats stats, new_lou->Sync());
+  EXPECT_EQ(stats.received, 1);
+  desk_->Stop();
 }
 
 }  // namespace
