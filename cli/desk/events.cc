@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/time/clock.h"
 #include "json_output.h"
 #include "json_writer.h"
 #include "output.h"
@@ -154,7 +155,12 @@ void Listener::Run() {
     absl::StatusOr<Client*> client = session_.OpenClient();
     if (!client.ok()) continue;
     StateChanged(DeskState::kOpen);
+    const absl::Time started = absl::Now();
     absl::StatusOr<SyncStats> listened = (*client)->Listen(absl::InfiniteDuration(), handlers);
+    // A Listen that ran a good while before it dropped was a working
+    // connection: the next drop starts the backoff over, instead of
+    // waiting the 30 s an earlier outage built up.
+    if (absl::Now() - started > absl::Seconds(30)) backoff = absl::Seconds(1);
     if (!keep_going()) break;
     if ((*client)->IsLocked()) {
       StateChanged(DeskState::kLocked);
