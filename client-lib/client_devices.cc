@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "client-lib/devices/history_transfer.h"
 #include "client-lib/devices/join.h"
 #include "client-lib/profile/profile_session.h"
 #include "client-lib/profile/registration.h"
@@ -78,7 +79,23 @@ absl::StatusOr<JoinResult> Client::JoinWithLinkCode(const JoinOptions& options) 
   result.client = FromSession(std::move(joined->session));
   result.contacts = joined->contacts;
   result.history = std::move(joined->history);
+  // The account is joined whatever happens to the history: its failure is
+  // reported beside the new Client, not instead of it.
+  if (result.history && options.receive_history) {
+    absl::StatusOr<uint64_t> added =
+        result.client->ReceiveHistory(*result.history, options.on_history_progress);
+    if (added.ok()) {
+      result.history_messages = *added;
+    } else {
+      result.history_status = added.status();
+    }
+  }
   return result;
+}
+
+absl::StatusOr<uint64_t> Client::ReceiveHistory(
+    const HistoryTicket& ticket, const std::function<void(const HistoryProgress&)>& on_progress) {
+  return client::devices::ReceiveHistory(session(), ticket, on_progress);
 }
 
 }  // namespace sotto

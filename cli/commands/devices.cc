@@ -61,11 +61,34 @@ absl::Status Devices(Context& context, bool json) {
   return absl::OkStatus();
 }
 
-absl::Status LinkDevice(Context& context) {
+std::string MiB(uint64_t bytes) {
+  return absl::StrFormat("%.1f MiB", static_cast<double>(bytes) / (1 << 20));
+}
+
+// One progress line, rewritten in place (on stderr: stdout may be a pipe).
+void ShowHistoryProgress(const HistoryProgress& p) {
+  switch (p.stage) {
+    case HistoryProgress::Stage::kUploading:
+      Err() << "\rSending history: " << p.messages << " messages, " << MiB(p.bytes) << " uploaded"
+            << (p.total_bytes > 0 ? " - done\n" : "") << std::flush;
+      break;
+    case HistoryProgress::Stage::kDownloading:
+      Err() << "\rFetching history: " << MiB(p.bytes) << " of " << MiB(p.total_bytes)
+            << std::flush;
+      break;
+    case HistoryProgress::Stage::kImporting:
+      Err() << "\rAdding history: " << p.messages << " messages          " << std::flush;
+      break;
+  }
+}
+
+absl::Status LinkDevice(Context& context, bool include_history) {
   absl::StatusOr<Client*> opened = context.Open();
   if (!opened.ok()) return opened.status();
   Client& client = **opened;
   LinkDeviceOptions options;
+  options.include_history = include_history;
+  options.on_history_progress = ShowHistoryProgress;
   options.on_code = [&client](const std::string& code, absl::Time expires) {
     Out() << "On the new device, run:\n\n    sotto init --server " << client.server_address()
           << " --link " << code << " --device-name NAME\n\nor scan:\n\n";
@@ -147,12 +170,25 @@ absl::Status InitFromLinkCode(Context& context, const std::string& server, const
   options.server_address = server;
   options.tls_ca_pem = std::move(pems->ca_pem);
   options.tls_system_roots = context.tls().system_roots;
+  options.on_history_progress = ShowHistoryProgress;
   Err() << "Waiting for your other device to answer...\n";
   absl::StatusOr<JoinResult> joined = Client::JoinWithLinkCode(options);
   if (!joined.ok()) return joined.status();
+  if (joined->history) Err() << "\n";
   Out() << "Joined " << joined->client->handle() << " as device " << joined->client->device_id()
         << " on " << server << ".\nProfile: " << context.profile_dir() << "\n"
         << joined->contacts << " contact(s) came over with their trusted keys and verification.\n";
+  if (!joined->history) {
+    Out() << "No history came over (the other device sent none); new messages arrive here.\n";
+  } else if (joined->history_status.ok()) {
+    Out() << joined->history_messages << " message(s) of history came over.\n";
+  } else {
+    // Joined all the same: the history is the only thing missing.
+    Err() << "The history from your other device could not be added: "
+          << joined->history_status.message()
+          << "\nThis device is joined and works; it has no earlier messages. To try again, "
+             "remove it (sotto remove-device) and link it again.\n";
+  }
   return absl::OkStatus();
 }
 
@@ -168,7 +204,13 @@ void RegisterDeviceCommands(CLI::App& app, Context& context) {
       app.add_subcommand("link-device",
                          "Show a one-time code (and QR) that lets a new device join this account "
                          "(`sotto init --link CODE` there), and wait for it");
-  link->callback([&context] { context.Then([&context] { return LinkDevice(context); }); });
+  auto no_history = std::make_shared<bool>(false);
+  link->add_flag("--no-history", *no_history,
+                 "Do not send this device's message history along (by default it goes, "
+                 "end-to-end encrypted, through the server, which deletes it once fetched)");
+  link->callback([&context, no_history] {
+    context.Then([&context, no_history] { return LinkDevice(context, !*no_history); });
+  });
 
   CLI::App* remove = app.add_subcommand(
       "remove-device",

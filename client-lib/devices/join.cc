@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "client-lib/devices/history_transfer.h"
 #include "client-lib/devices/provisioning.h"
 #include "client-lib/history/history_book.h"
 #include "client-lib/keys/key_maintenance.h"
@@ -64,7 +65,8 @@ absl::Status ValidateDeviceName(absl::string_view name) {
 
 // Fills the message the existing device seals: identity, token, contacts.
 absl::Status FillProvisioning(ProfileSession& s, const std::vector<std::string>& contacts,
-                              const std::string& link_token, const LinkDeviceOptions& options,
+                              const std::string& link_token,
+                              const std::optional<HistoryTicket>& history,
                               ProvisioningMessage& m) {
   absl::MutexLock lock(&s.mu);
   SOTTO_RETURN_IF_ERROR(s.Enter());
@@ -86,9 +88,9 @@ absl::Status FillProvisioning(ProfileSession& s, const std::vector<std::string>&
     c->set_identity_key(*key);
     c->set_verified(verified);
   }
-  if (options.history) {
-    m.mutable_history()->set_transfer_id(options.history->transfer_id);
-    m.mutable_history()->set_key(options.history->key);
+  if (history) {
+    m.mutable_history()->set_transfer_id(history->transfer_id);
+    m.mutable_history()->set_key(history->key);
   }
   return absl::OkStatus();
 }
@@ -164,9 +166,21 @@ absl::Status SendProvisioning(ProfileSession& s, const std::vector<std::string>&
         "the answer to the link code was not made with the code's secret: the server or "
         "someone else substituted it. Nothing was sent and the code no longer works");
   }
+  // The history goes up only now: a new device holding the code is
+  // waiting, so the archive is not made for a code nobody uses.
+  std::optional<HistoryTicket> history = options.history;
+  if (options.include_history) {
+    absl::StatusOr<HistoryTicket> sent = SendHistory(s, options.on_history_progress);
+    if (!sent.ok()) {
+      Wipe(code.secret);
+      return sent.status();
+    }
+    history = std::move(*sent);
+  }
   if (options.on_progress) options.on_progress(LinkStage::kSendingKeys);
   WipedMessage plain;
-  absl::Status filled = FillProvisioning(s, contacts, slot.link_token(), options, plain.message);
+  absl::Status filled = FillProvisioning(s, contacts, slot.link_token(), history, plain.message);
+  if (history) Wipe(history->key);
   Wipe(*slot.mutable_link_token());
   if (!filled.ok()) {
     Wipe(code.secret);

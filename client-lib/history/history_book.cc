@@ -140,7 +140,8 @@ absl::StatusOr<std::vector<Write>> HistoryWrites(LocalStore& store, StoredMessag
   ConversationSummary updated = summary.value_or(ConversationSummary());
   updated.set_peer(stored.peer());
   updated.set_message_count(updated.message_count() + 1);
-  if (!stored.outgoing()) updated.set_unread_count(updated.unread_count() + 1);
+  // A message read elsewhere (one a history transfer brings) stays read.
+  if (!stored.outgoing() && !stored.read()) updated.set_unread_count(updated.unread_count() + 1);
   ShowIfNewest(stored, updated);
   const std::string history_key = blinded + BigEndian64(seq);
   if (history_key_out) *history_key_out = history_key;

@@ -575,4 +575,43 @@ absl::StatusOr<v1::LinkResponse> Connection::Link(const v1::LinkRequest& request
               /*authenticated=*/false);
 }
 
+absl::StatusOr<v1::CreateHistoryTransferResponse> Connection::CreateHistoryTransfer() {
+  return Call(devices_.get(), &v1::Devices::Stub::CreateHistoryTransfer,
+              v1::CreateHistoryTransferRequest(), "Devices.CreateHistoryTransfer");
+}
+
+absl::StatusOr<uint64_t> Connection::PutHistoryChunk(const v1::PutHistoryChunkRequest& request) {
+  absl::StatusOr<v1::PutHistoryChunkResponse> put = Call(
+      devices_.get(), &v1::Devices::Stub::PutHistoryChunk, request, "Devices.PutHistoryChunk");
+  if (!put.ok()) return put.status();
+  return put->received_bytes();
+}
+
+absl::Status Connection::SealHistoryTransfer(const std::string& transfer_id,
+                                             uint64_t total_bytes) {
+  v1::SealHistoryTransferRequest request;
+  request.set_transfer_id(transfer_id);
+  request.set_total_bytes(total_bytes);
+  return Call(devices_.get(), &v1::Devices::Stub::SealHistoryTransfer, request,
+              "Devices.SealHistoryTransfer")
+      .status();
+}
+
+absl::StatusOr<v1::FetchHistoryChunkResponse> Connection::FetchHistoryChunk(
+    const std::string& transfer_id, uint64_t offset) {
+  v1::FetchHistoryChunkRequest request;
+  request.set_transfer_id(transfer_id);
+  request.set_offset(offset);
+  return Call(devices_.get(), &v1::Devices::Stub::FetchHistoryChunk, request,
+              "Devices.FetchHistoryChunk");
+}
+
+absl::Status Connection::DeleteHistoryTransfer(const std::string& transfer_id) {
+  v1::DeleteHistoryTransferRequest request;
+  request.set_transfer_id(transfer_id);
+  return Call(devices_.get(), &v1::Devices::Stub::DeleteHistoryTransfer, request,
+              "Devices.DeleteHistoryTransfer")
+      .status();
+}
+
 }  // namespace sotto::client::transport

@@ -146,6 +146,16 @@ class Connection {
   absl::Status PostLinkRequest(const v1::PostLinkRequestRequest& request);
   absl::StatusOr<v1::FetchLinkResponseResponse> FetchLinkResponse(const std::string& slot_id);
   absl::StatusOr<v1::LinkResponse> Link(const v1::LinkRequest& request);
+  // History transfer (devices.proto), all authenticated. PutHistoryChunk
+  // may be sent again after a lost answer (the server accepts the same
+  // chunk once); a FetchHistoryChunk whose answer is lost after the last
+  // chunk finds the archive gone (NOT_FOUND).
+  absl::StatusOr<v1::CreateHistoryTransferResponse> CreateHistoryTransfer();
+  absl::StatusOr<uint64_t> PutHistoryChunk(const v1::PutHistoryChunkRequest& request);
+  absl::Status SealHistoryTransfer(const std::string& transfer_id, uint64_t total_bytes);
+  absl::StatusOr<v1::FetchHistoryChunkResponse> FetchHistoryChunk(const std::string& transfer_id,
+                                                                  uint64_t offset);
+  absl::Status DeleteHistoryTransfer(const std::string& transfer_id);
   absl::StatusOr<v1::UploadKeysResponse> UploadKeys(const v1::UploadKeysRequest& request);
   absl::StatusOr<v1::GetBundleResponse> GetBundle(const std::string& user);
   absl::StatusOr<v1::CountPreKeysResponse> CountPreKeys();

@@ -49,6 +49,18 @@ inline constexpr size_t kMaxLinkSlots = 10000;
 inline constexpr size_t kMaxProvisioningBytes = 1024 * 1024;
 inline constexpr size_t kMaxLinkRelayBytes = 64 * 1024 * 1024;
 inline constexpr size_t kMaxDeviceNameBytes = 64;
+// History transfer (devices.proto): an archive waits at most this long for
+// its new device, an account may have this many at once, one is at most
+// this big (a 100,000-message history is about 60 MiB), a chunk at most
+// this big (under the server's 2 MiB message limit), and all archives
+// together at most this many bytes of the spool (sotto-server does not
+// become free storage). Ids are kHistoryTransferIdBytes random bytes.
+inline constexpr int64_t kHistoryTransferTtlMs = 24LL * 3600 * 1000;
+inline constexpr size_t kMaxHistoryTransfersPerAccount = 2;
+inline constexpr uint64_t kMaxHistoryTransferBytes = 1ULL << 30;
+inline constexpr size_t kMaxHistoryChunkBytes = 1 << 20;
+inline constexpr uint64_t kMaxHistorySpoolBytes = 8ULL << 30;
+inline constexpr size_t kHistoryTransferIdBytes = 16;
 // Link slot ids, link tokens, ephemeral keys and their MACs.
 inline constexpr size_t kLinkSlotIdBytes = 16;
 inline constexpr size_t kLinkTokenBytes = 32;

@@ -3,6 +3,7 @@
 
 #include "server/domain/accounts.h"
 #include "server/domain/clock.h"
+#include "server/domain/history_transfers.h"
 #include "server/domain/last_seen.h"
 #include "server/domain/link_slots.h"
 #include "server/domain/mailbox.h"
@@ -19,11 +20,12 @@ namespace sotto::server::rpc {
 // server.
 class DevicesService final : public sotto::v1::Devices::CallbackService {
  public:
-  DevicesService(CallGate* gate, LinkSlots* slots, Mailbox* mailbox, LastSeen* last_seen,
-                 Clock* clock)
+  DevicesService(CallGate* gate, LinkSlots* slots, HistoryTransfers* transfers, Mailbox* mailbox,
+                 LastSeen* last_seen, Clock* clock)
       : gate_(gate),
         accounts_(&gate->accounts()),
         slots_(slots),
+        transfers_(transfers),
         mailbox_(mailbox),
         last_seen_(last_seen),
         clock_(clock) {}
@@ -58,6 +60,23 @@ class DevicesService final : public sotto::v1::Devices::CallbackService {
                                  const sotto::v1::LinkRequest* request,
                                  sotto::v1::LinkResponse* response) override;
 
+  // History transfer (history_transfers.h); every call authenticated.
+  grpc::ServerUnaryReactor* CreateHistoryTransfer(
+      grpc::CallbackServerContext* context, const sotto::v1::CreateHistoryTransferRequest* request,
+      sotto::v1::CreateHistoryTransferResponse* response) override;
+  grpc::ServerUnaryReactor* PutHistoryChunk(grpc::CallbackServerContext* context,
+                                            const sotto::v1::PutHistoryChunkRequest* request,
+                                            sotto::v1::PutHistoryChunkResponse* response) override;
+  grpc::ServerUnaryReactor* SealHistoryTransfer(
+      grpc::CallbackServerContext* context, const sotto::v1::SealHistoryTransferRequest* request,
+      sotto::v1::SealHistoryTransferResponse* response) override;
+  grpc::ServerUnaryReactor* FetchHistoryChunk(
+      grpc::CallbackServerContext* context, const sotto::v1::FetchHistoryChunkRequest* request,
+      sotto::v1::FetchHistoryChunkResponse* response) override;
+  grpc::ServerUnaryReactor* DeleteHistoryTransfer(
+      grpc::CallbackServerContext* context, const sotto::v1::DeleteHistoryTransferRequest* request,
+      sotto::v1::DeleteHistoryTransferResponse* response) override;
+
  private:
   // Runs `body(call)` for an unauthenticated linking call once the
   // address's link_relay bucket gave a token.
@@ -68,6 +87,7 @@ class DevicesService final : public sotto::v1::Devices::CallbackService {
   CallGate* const gate_;
   Accounts* const accounts_;
   LinkSlots* const slots_;
+  HistoryTransfers* const transfers_;
   Mailbox* const mailbox_;
   LastSeen* const last_seen_;
   Clock* const clock_;

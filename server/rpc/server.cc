@@ -23,6 +23,7 @@
 #include "server/domain/accounts.h"
 #include "server/domain/attempt_limiter.h"
 #include "server/domain/audit_log.h"
+#include "server/domain/history_transfers.h"
 #include "server/domain/conversation_queue.h"
 #include "server/domain/key_directory.h"
 #include "server/domain/scheduled_releaser.h"
@@ -78,6 +79,9 @@ struct SottoServer::Parts {
   std::unique_ptr<AccountsService> accounts_service;
   // Device linkings in progress (in memory; link_slots.h).
   std::unique_ptr<LinkSlots> link_slots;
+  // History archives waiting for a new device (DATA_DIR/history-transfers;
+  // history_transfers.h).
+  std::unique_ptr<HistoryTransfers> history_transfers;
   std::unique_ptr<DevicesService> devices_service;
   std::unique_ptr<KeysService> keys_service;
   std::unique_ptr<MessagesService> messages_service;
@@ -270,6 +274,10 @@ absl::Status SottoServer::Parts::OpenDomain(const ServerOptions& options, Clock*
   sweeper = std::make_unique<Sweeper>(mailbox.get(), enrolment.get(), care.get(),
                                       ReportTo("sweeping expired records failed"));
   code_attempts = std::make_unique<AttemptLimiter>(clock);
+  SOTTO_ASSIGN_OR_RETURN(
+      history_transfers,
+      HistoryTransfers::Open((std::filesystem::path(options.data_dir) / kHistorySpoolName).string(),
+                             clock));
   audit_head =
       std::make_unique<AuditHeadReporter>(storage->audit(), options.audit_head_interval,
                                           [](const std::string& line) { log::Info(line); });
@@ -286,8 +294,8 @@ void SottoServer::Parts::MakeServices(const ServerOptions& options, Clock* clock
       std::make_unique<AccountsService>(gate.get(), care.get(), code_attempts.get(), clock);
   link_slots = std::make_unique<LinkSlots>(clock);
   devices_service =
-      std::make_unique<DevicesService>(gate.get(), link_slots.get(), mailbox.get(), &last_seen,
-                                       clock);
+      std::make_unique<DevicesService>(gate.get(), link_slots.get(), history_transfers.get(),
+                                       mailbox.get(), &last_seen, clock);
   keys_service = std::make_unique<KeysService>(gate.get(), keys.get(), care.get());
   messages_service = std::make_unique<MessagesService>(gate.get(), mailbox.get(), &stats,
                                                        options.max_streams_per_device);
@@ -295,18 +303,24 @@ void SottoServer::Parts::MakeServices(const ServerOptions& options, Clock* clock
   // before serving; nothing closes an account once the services are gone.
   MessagesService* const streams = messages_service.get();
   LastSeen* const seen = &last_seen;
-  accounts->SetClosedListener([streams, seen](absl::string_view handle, Accounts::Closed why) {
-    streams->EndStreamsOf(handle, why);
-    if (why == Accounts::Closed::kDeleted) seen->Forget(handle);
-  });
+  HistoryTransfers* const archives = history_transfers.get();
+  accounts->SetClosedListener(
+      [streams, seen, archives](absl::string_view handle, Accounts::Closed why) {
+        streams->EndStreamsOf(handle, why);
+        if (why == Accounts::Closed::kDeleted) {
+          seen->Forget(handle);
+          archives->DropAccount(handle);
+        }
+      });
   // A removed device keeps nothing open: its streams end at once (a stolen
   // laptop's stream must not read on), the link codes it opened die, and
   // its last-seen hour is forgotten.
   LinkSlots* const slots = link_slots.get();
   accounts->SetDeviceRemovedListener(
-      [streams, seen, slots](absl::string_view handle, uint32_t device_id) {
+      [streams, seen, slots, archives](absl::string_view handle, uint32_t device_id) {
         streams->EndStreamsOfDevice(handle, device_id);
         slots->CancelCreatedBy(handle, device_id);
+        archives->DropCreatedBy(handle, device_id);
         seen->ForgetDevice(handle, device_id);
       });
   care_service = std::make_unique<CareService>(gate.get(), care.get(), code_attempts.get());

@@ -72,6 +72,8 @@ struct DeviceEntry;
 struct LinkDeviceOptions;
 struct JoinOptions;
 struct JoinResult;
+struct HistoryTicket;
+struct HistoryProgress;
 struct AutoBackupOptions;
 struct AutoBackupSetup;
 struct AutoBackupStatus;
@@ -615,6 +617,21 @@ class SOTTO_EXPORT Client {
   /// open with the code (substituted or damaged: nothing is created).
   /// On failure the directory is left without a profile.
   static absl::StatusOr<JoinResult> JoinWithLinkCode(const JoinOptions& options);
+  /// On a linked device: fetches the history archive `ticket` names
+  /// (JoinResult::history), checks all of it, then adds its messages to
+  /// this profile's history (a message whose id is here already is
+  /// skipped, so a second import adds nothing). Returns the messages
+  /// added. JoinWithLinkCode calls it unless told not to. The server
+  /// deletes the archive as its last byte is fetched. Errors, each leaving
+  /// the history as it was: NOT_FOUND (no such archive: fetched already,
+  /// expired after 24 hours, or of another account), DATA_LOSS naming the
+  /// damage (a chunk altered, the archive cut short) or PERMISSION_DENIED
+  /// (not sealed under the ticket's key), FAILED_PRECONDITION (the archive
+  /// is of another account, or this profile is locked). `on_progress` may
+  /// be empty; it runs on the calling thread. Takes the profile's lock
+  /// only for local work, in batches, so the Client stays usable.
+  absl::StatusOr<uint64_t> ReceiveHistory(
+      const HistoryTicket& ticket, const std::function<void(const HistoryProgress&)>& on_progress);
 
   // ---- backup (sotto/backup.h, docs/BACKUP.md) ----
 

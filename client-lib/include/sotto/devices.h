@@ -20,6 +20,7 @@
 #include <optional>
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "sotto/client.h"
 #include "sotto/clock.h"
@@ -54,9 +55,32 @@ enum class LinkStage {
   kSent,
 };
 
-/// Room for history transfer: an archive the existing device uploaded,
-/// and the key it is encrypted under (32 bytes). Carried inside the
-/// provisioning message; the library does not use it itself.
+/// Where a history transfer stands (LinkDeviceOptions::on_history_progress,
+/// JoinOptions::on_history_progress), for a progress line.
+struct HistoryProgress {
+  /// What is happening.
+  enum class Stage {
+    /// The existing device seals its history and uploads it.
+    kUploading,
+    /// The new device fetches the archive.
+    kDownloading,
+    /// The new device checked the whole archive and adds its messages.
+    kImporting,
+  };
+  /// The current stage.
+  Stage stage = Stage::kUploading;
+  /// Messages archived (kUploading) or added (kImporting) so far; 0 while
+  /// downloading.
+  uint64_t messages = 0;
+  /// Archive bytes uploaded or fetched so far.
+  uint64_t bytes = 0;
+  /// The archive's size once known (kDownloading, kImporting); 0 before.
+  uint64_t total_bytes = 0;
+};
+
+/// A history archive the existing device uploaded, and the key it is
+/// encrypted under (32 bytes). Carried only inside the provisioning
+/// message (docs/PROTOCOL.md, "History transfer").
 struct HistoryTicket {
   /// The server's id of the uploaded archive.
   std::string transfer_id;
@@ -76,7 +100,17 @@ struct LinkDeviceOptions {
   std::function<bool()> cancelled;
   /// How often the server is asked whether the new device answered.
   absl::Duration poll_interval = absl::Milliseconds(500);
-  /// Put into the provisioning message when set.
+  /// Sends this device's message history along (docs/PROTOCOL.md, "History
+  /// transfer"): once the new device has answered the code, the history is
+  /// sealed under a fresh random key, uploaded to the server in chunks, and
+  /// the key travels only inside the provisioning message. If the upload
+  /// fails, LinkDevice fails with its error (the archive is deleted and
+  /// the code no longer works); link again, or without history.
+  bool include_history = false;
+  /// Called as the history is uploaded (include_history). May be empty.
+  std::function<void(const HistoryProgress&)> on_history_progress;
+  /// Put into the provisioning message when set and include_history is
+  /// false (an archive uploaded by other means).
   std::optional<HistoryTicket> history;
 };
 
@@ -109,6 +143,12 @@ struct JoinOptions {
   /// Give up waiting for the answer after this long (the code expires in
   /// 10 minutes anyway).
   absl::Duration wait_at_most = absl::Minutes(10);
+  /// Fetch and add the history the existing device sent, if it sent one.
+  /// When false, JoinResult::history holds the ticket for a later
+  /// Client::ReceiveHistory.
+  bool receive_history = true;
+  /// Called as the history is fetched and added. May be empty.
+  std::function<void(const HistoryProgress&)> on_history_progress;
 };
 
 /// What Client::JoinWithLinkCode made.
@@ -119,6 +159,13 @@ struct JoinResult {
   int contacts = 0;
   /// The history-transfer ticket, if the existing device sent one.
   std::optional<HistoryTicket> history;
+  /// Messages the history transfer added (0 without one).
+  uint64_t history_messages = 0;
+  /// OK, or why the history transfer failed: the device is joined and
+  /// usable all the same, with no history from the archive (nothing of a
+  /// damaged archive is added). The error names what was wrong (as
+  /// Client::ReceiveHistory).
+  absl::Status history_status;
 };
 
 }  // namespace sotto
