@@ -108,6 +108,14 @@ void PerfCountersOffOnThisThread() {
   }
 }
 
+// A WriteBatch's own bytes: its header, and per row a tag and two varint
+// lengths; a sealed value's nonce and tag; the sealed manifest (a count and
+// a digest per space in use: a dozen or so).
+constexpr size_t kBatchOverhead = 12;
+constexpr size_t kRowOverhead = 11;
+constexpr size_t kSealBytes = 40;
+constexpr size_t kManifestBytes = 1024;
+
 class EncryptedRocksStore final : public LocalStore {
  public:
   // Takes the data key's three subkeys. Call Start() before any other use.
@@ -353,7 +361,14 @@ class EncryptedRocksStore final : public LocalStore {
     if (writes.empty()) return absl::OkStatus();
     StoreManifest next = manifest_;
     std::vector<std::pair<const std::string*, std::optional<RowHash>>> hashes;
-    rocksdb::WriteBatch batch;
+    // Sized once: grown by doubling, a Sync page's batch (~0.7 MB) was copied
+    // and its fresh pages faulted in several times over, and a page fault
+    // costs ~12 us of CPU on the VM of docs/BENCHMARKS.md (issue 21).
+    size_t bytes = kBatchOverhead + kManifestBytes;
+    for (const auto& [full, value] : writes.writes()) {
+      bytes += kRowOverhead + full.size() + (value ? value->size() + kSealBytes : 0);
+    }
+    rocksdb::WriteBatch batch(bytes);
     for (const auto& [full, value] : writes.writes()) {
       std::optional<std::string> sealed;
       if (value.has_value()) sealed = sealer_.Seal(full, *value);
