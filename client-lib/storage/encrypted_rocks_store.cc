@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "client-lib/storage/blind_memo.h"
+#include "client-lib/storage/history_insert_hint.h"
 #include "client-lib/storage/owner_only.h"
 #include "client-lib/storage/pending_writes.h"
 #include "client-lib/storage/store_header.h"
@@ -91,6 +92,7 @@ rocksdb::Options BaseOptions() {
   options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table_options));
   options.memtable_prefix_bloom_size_ratio = 0.02;
   options.memtable_whole_key_filtering = true;
+  options.memtable_insert_with_hint_prefix_extractor = HistoryInsertHint();
   // Every file RocksDB makes is 0600, whatever the umask (owner_only.h).
   options.env = OwnerOnlyEnv();
   return options;
