@@ -81,11 +81,13 @@ absl::StatusOr<std::optional<MessageIndexEntry>> LoadIndexEntry(LocalStore& stor
   return LoadProto<MessageIndexEntry>(store, Space::kMessageIndex, MessageIdKey(store, message_id));
 }
 
-Write IndexWrite(LocalStore& store, const std::string& message_id, const std::string& history_key) {
+// `index_key` is MessageIdKey(store, message_id).
+Write IndexWrite(std::string index_key, const std::string& message_id,
+                 const std::string& history_key) {
   MessageIndexEntry entry;
   entry.set_history_key(history_key);
   entry.set_message_id(message_id);
-  return Write{Space::kMessageIndex, MessageIdKey(store, message_id), entry.SerializeAsString()};
+  return Write{Space::kMessageIndex, std::move(index_key), entry.SerializeAsString()};
 }
 
 }  // namespace
@@ -154,8 +156,13 @@ absl::StatusOr<std::vector<Write>> HistoryWrites(LocalStore& store, StoredMessag
   // or their own) cannot redirect replies or receipts to their message.
   // (A malformed id from a peer is kept in the history but not indexed.)
   if (stored.message_id().size() == kMessageIdBytes) {
-    SOTTO_ASSIGN_OR_RETURN(auto indexed, LoadIndexEntry(store, stored.message_id()));
-    if (!indexed) writes.push_back(IndexWrite(store, stored.message_id(), history_key));
+    // Blinded once for the look-up and the write.
+    std::string index_key = MessageIdKey(store, stored.message_id());
+    SOTTO_ASSIGN_OR_RETURN(auto indexed,
+                           LoadProto<MessageIndexEntry>(store, Space::kMessageIndex, index_key));
+    if (!indexed) {
+      writes.push_back(IndexWrite(std::move(index_key), stored.message_id(), history_key));
+    }
   }
   return writes;
 }
@@ -399,7 +406,8 @@ absl::Status BuildMessageIndex(LocalStore& store) {
   for (const auto& [id, seq_and_key] : oldest) {
     auto named = owner.find(id);
     const bool keep_old = named != owner.end() && present.count(named->second) > 0;
-    writes.push_back(IndexWrite(store, id, keep_old ? named->second : seq_and_key.second));
+    writes.push_back(
+        IndexWrite(MessageIdKey(store, id), id, keep_old ? named->second : seq_and_key.second));
   }
   // kUnsent keys were raw ids too; the id moves into the record.
   SOTTO_ASSIGN_OR_RETURN(auto unsent, store.Scan(Space::kUnsent, ""));

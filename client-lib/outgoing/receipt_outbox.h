@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "client-lib/profile/profile_session.h"
 #include "sotto/types.h"
@@ -32,10 +31,6 @@ class ReceiptOutbox {
   void FlushNow() ABSL_LOCKS_EXCLUDED(session_.mu, flushing_);
 
  private:
-  // Sends the receipts `pending` lists; `sent` gets the ids that went. The
-  // first failed send's status.
-  absl::Status SendReceipts(const PendingReceipts& pending, absl::flat_hash_set<std::string>& sent)
-      ABSL_LOCKS_EXCLUDED(session_.mu);
   void FlushHeld() ABSL_EXCLUSIVE_LOCKS_REQUIRED(flushing_) ABSL_LOCKS_EXCLUDED(session_.mu);
 
   ProfileSession& session_;

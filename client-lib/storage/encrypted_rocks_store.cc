@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "client-lib/storage/blind_memo.h"
+#include "client-lib/storage/history_insert_hint.h"
 #include "client-lib/storage/owner_only.h"
 #include "client-lib/storage/pending_writes.h"
 #include "client-lib/storage/store_header.h"
@@ -91,6 +92,7 @@ rocksdb::Options BaseOptions() {
   options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table_options));
   options.memtable_prefix_bloom_size_ratio = 0.02;
   options.memtable_whole_key_filtering = true;
+  options.memtable_insert_with_hint_prefix_extractor = HistoryInsertHint();
   // Every file RocksDB makes is 0600, whatever the umask (owner_only.h).
   options.env = OwnerOnlyEnv();
   return options;
@@ -107,6 +109,14 @@ void PerfCountersOffOnThisThread() {
     off = true;
   }
 }
+
+// A WriteBatch's own bytes: its header, and per row a tag and two varint
+// lengths; a sealed value's nonce and tag; the sealed manifest (a count and
+// a digest per space in use: a dozen or so).
+constexpr size_t kBatchOverhead = 12;
+constexpr size_t kRowOverhead = 11;
+constexpr size_t kSealBytes = 40;
+constexpr size_t kManifestBytes = 1024;
 
 class EncryptedRocksStore final : public LocalStore {
  public:
@@ -353,7 +363,14 @@ class EncryptedRocksStore final : public LocalStore {
     if (writes.empty()) return absl::OkStatus();
     StoreManifest next = manifest_;
     std::vector<std::pair<const std::string*, std::optional<RowHash>>> hashes;
-    rocksdb::WriteBatch batch;
+    // Sized once: grown by doubling, a Sync page's batch (~0.7 MB) was copied
+    // and its fresh pages faulted in several times over, and a page fault
+    // costs ~12 us of CPU on the VM of docs/BENCHMARKS.md (issue 21).
+    size_t bytes = kBatchOverhead + kManifestBytes;
+    for (const auto& [full, value] : writes.writes()) {
+      bytes += kRowOverhead + full.size() + (value ? value->size() + kSealBytes : 0);
+    }
+    rocksdb::WriteBatch batch(bytes);
     for (const auto& [full, value] : writes.writes()) {
       std::optional<std::string> sealed;
       if (value.has_value()) sealed = sealer_.Seal(full, *value);

@@ -5,14 +5,19 @@
 namespace sotto::client::storage {
 
 void PendingWrites::Put(std::string full_key, std::optional<std::string> value) {
-  auto [it, added] = writes_.try_emplace(std::move(full_key));
-  if (!added && it->second.has_value()) Wipe(*it->second);
-  it->second = std::move(value);
+  if (auto known = by_key_.find(absl::string_view(full_key)); known != by_key_.end()) {
+    std::optional<std::string>& held = known->second->second;
+    if (held.has_value()) Wipe(*held);
+    held = std::move(value);
+    return;
+  }
+  auto it = writes_.emplace(std::move(full_key), std::move(value)).first;
+  by_key_.emplace(absl::string_view(it->first), it);
 }
 
 const std::optional<std::string>* PendingWrites::Find(absl::string_view full_key) const {
-  auto it = writes_.find(full_key);
-  return it == writes_.end() ? nullptr : &it->second;
+  auto it = by_key_.find(full_key);
+  return it == by_key_.end() ? nullptr : &it->second->second;
 }
 
 std::vector<std::pair<std::string, std::optional<std::string>>> PendingWrites::WithPrefix(
@@ -30,6 +35,7 @@ void PendingWrites::Clear() {
   for (auto& [key, value] : writes_) {
     if (value.has_value()) Wipe(*value);
   }
+  by_key_.clear();
   writes_.clear();
 }
 

@@ -200,6 +200,23 @@ TEST_F(TherapyTest, EveryMessageOfASyncPageIsMarkedDelivered) {
   for (const Message& m : view) EXPECT_EQ(m.state, DeliveryState::kDelivered) << m.text;
 }
 
+// Two pages (the Fetch page is 1,000) leave two kOutbox rows for one
+// sender; the flush sends their ids as receipts of at most 1,000 each,
+// across the rows' boundary, and settles both rows.
+TEST_F(TherapyTest, EveryMessageOfAMultiPageSyncIsMarkedDelivered) {
+  constexpr int kTexts = 1001;
+  for (int i = 0; i < kTexts; ++i) {
+    ASSERT_OK(sam_.client->SendText("dr-rivera", absl::StrCat("note ", i)));
+  }
+  ASSERT_OK_AND_ASSIGN(SyncStats at_rivera, rivera_.client->Sync());
+  EXPECT_EQ(at_rivera.received, kTexts);
+  ASSERT_OK_AND_ASSIGN(SyncStats at_sam, sam_.client->Sync());
+  EXPECT_EQ(at_sam.received, 0) << "a receipt is never shown as a message";
+  ASSERT_OK_AND_ASSIGN(auto view, sam_.client->ReadConversation("dr-rivera"));
+  ASSERT_THAT(view, SizeIs(kTexts));
+  for (const Message& m : view) EXPECT_EQ(m.state, DeliveryState::kDelivered) << m.text;
+}
+
 TEST_F(TherapyTest, ReadReceiptsCanBeTurnedOff) {
   ASSERT_OK(rivera_.client->SetReadReceipts(false));
   ASSERT_OK_AND_ASSIGN(bool enabled, rivera_.client->ReadReceipts());
