@@ -35,14 +35,6 @@ bool RefusedForGood(const absl::Status& status) {
   }
 }
 
-std::string NewMessageId() {
-  std::string id(content::kMessageIdBytes, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(id.data()), static_cast<int>(id.size())) != 1) {
-    std::abort();  // no entropy source at all
-  }
-  return id;
-}
-
 // The pending receipts of one (peer, type): the rows that hold them (one
 // per message, or an old list row), merged for sending.
 struct Group {
@@ -146,7 +138,7 @@ void ReceiptOutbox::FlushHeld() {
       content.set_sent_at_ms(session_.NowMs());
       *content.mutable_receipt() = receipt;
       Delivery delivery;
-      delivery.header = {pending.peer(), NewMessageId(), /*receipt=*/true, 0};
+      delivery.header = {pending.peer(), content::NewMessageId(), /*receipt=*/true, 0};
       delivery.plaintext = content::EncodeContent(content);
       status = Deliver(session_, std::move(delivery)).status();
       if (!status.ok()) break;
