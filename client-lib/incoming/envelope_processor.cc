@@ -2,6 +2,7 @@
 // local history, atomically with the Signal session state.
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <vector>
 

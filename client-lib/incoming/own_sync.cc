@@ -20,8 +20,9 @@ using storage::Write;
 // is none.
 absl::StatusOr<std::optional<std::pair<std::string, StoredMessage>>> FindById(
     LocalStore& store, const std::string& id) {
-  SOTTO_ASSIGN_OR_RETURN(auto indexed, LoadProto<MessageIndexEntry>(store, Space::kMessageIndex,
-                                                                    history::MessageIdKey(store, id)));
+  SOTTO_ASSIGN_OR_RETURN(
+      auto indexed,
+      LoadProto<MessageIndexEntry>(store, Space::kMessageIndex, history::MessageIdKey(store, id)));
   if (!indexed) return std::nullopt;
   SOTTO_ASSIGN_OR_RETURN(auto stored,
                          LoadProto<StoredMessage>(store, Space::kHistory, indexed->history_key()));

@@ -41,7 +41,9 @@ void Drop(ProfileSession& session, const std::vector<std::string>& keys)
   absl::MutexLock lock(&session.mu);
   if (!session.CheckNotLocked().ok()) return;
   std::vector<Write> writes;
-  for (const std::string& key : keys) writes.push_back(Write{Space::kSyncOutbox, key, std::nullopt});
+  for (const std::string& key : keys) {
+    writes.push_back(Write{Space::kSyncOutbox, key, std::nullopt});
+  }
   session.store().Apply(writes).IgnoreError();
 }
 
