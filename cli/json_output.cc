@@ -37,6 +37,10 @@ void WriteMessage(JsonWriter& w, const Message& m) {
   OptionalString(w, "in_reply_to", m.in_reply_to);
   OptionalString(w, "thread_id", m.thread_id);
   OptionalString(w, "failure", m.failure);
+  // Sent from another device of this account (its sent transcript); 0 when
+  // this device sent it or it is incoming.
+  w.Key("from_device");
+  w.Int(m.from_device);
   w.Key("text");
   w.String(m.text);
   w.EndObject();

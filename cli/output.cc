@@ -126,7 +126,10 @@ void PrintNotices(const std::vector<IdentityNotice>& notices) {
 void PrintMessage(const Message& m, const std::string& me,
                   const std::vector<Message>* conversation) {
   Out() << "── " << ShortId(m.id) << "  " << When(m.server_time_ms) << "  "
-        << (m.outgoing ? me + " (you)" : ForTerminal(m.peer, false));
+        << (m.outgoing ? me + (m.from_device == 0
+                                   ? std::string(" (you)")
+                                   : absl::StrCat(" (you, from device ", m.from_device, ")"))
+                       : ForTerminal(m.peer, false));
   if (m.outgoing) Out() << "  [" << StateName(m.state) << "]";
   Out() << "\n";
   if (m.state == DeliveryState::kNotSent) {

@@ -10,8 +10,6 @@
 
 #include "sotto/client.h"
 
-#include <openssl/rand.h>
-
 #include <algorithm>
 #include <limits>
 #include <utility>
@@ -48,14 +46,7 @@ using client::storage::LocalStore;
 using client::transport::TlsConfig;
 using v1::content::Content;
 
-std::string NewMessageId() {
-  std::string id(client::content::kMessageIdBytes, '\0');
-  // RAND_bytes only fails when the OS has no entropy source at all.
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(id.data()), static_cast<int>(id.size())) != 1) {
-    std::abort();
-  }
-  return id;
-}
+using client::content::NewMessageId;
 
 }  // namespace
 
@@ -63,15 +54,17 @@ class Client::Impl {
  public:
   explicit Impl(std::unique_ptr<ProfileSession> session)
       : session_(std::move(session)),
-        sender_(*session_),
+        own_devices_(*session_),
+        sender_(*session_, own_devices_),
         receipts_(*session_),
-        receiver_(*session_, sender_, receipts_),
+        receiver_(*session_, sender_, receipts_, own_devices_),
         auto_backup_(*session_) {}
 
   ProfileSession& session() { return *session_; }
   client::Sender& sender() { return sender_; }
   client::Receiver& receiver() { return receiver_; }
   client::ReceiptOutbox& receipts() { return receipts_; }
+  client::OwnDevices& own_devices() { return own_devices_; }
   client::backup::AutoBackupRunner& auto_backup() { return auto_backup_; }
 
   absl::StatusOr<SendResult> Reply(absl::string_view id_prefix, absl::string_view body,
@@ -152,6 +145,22 @@ class Client::Impl {
         client::history::ConversationRead read,
         client::history::ReadConversation(session_->store(), peer, session_->NowMs(),
                                           session_->read_receipts()));
+    if (!read.newly_read.empty() && client::OwnDevices::MayHaveOthers(*session_)) {
+      // Our other devices mark them read too, and send no read receipt of
+      // their own for them; it goes with the next Sync, Listen or
+      // SendPendingReceipts, as the read receipt does.
+      for (size_t i = 0; i < read.newly_read.size(); i += client::content::kMaxReceiptIds) {
+        Content sync;
+        sync.set_sent_at_ms(session_->NowMs());
+        v1::content::ReadSync* ids = sync.mutable_read_sync();
+        ids->set_peer(std::string(peer));
+        for (size_t j = i; j < read.newly_read.size() && j < i + client::content::kMaxReceiptIds;
+             ++j) {
+          ids->add_message_ids(read.newly_read[j]);
+        }
+        read.writes.push_back(client::OwnDevices::QueueWrite(session_->NowMs(), sync));
+      }
+    }
     if (!read.writes.empty()) SOTTO_RETURN_IF_ERROR(session_->store().Apply(read.writes));
     return std::move(read.messages);
   }
@@ -164,6 +173,8 @@ class Client::Impl {
 
  private:
   std::unique_ptr<ProfileSession> session_;
+  // Before the sender and receiver, which use it.
+  client::OwnDevices own_devices_;
   client::Sender sender_;
   client::ReceiptOutbox receipts_;
   client::Receiver receiver_;
@@ -330,6 +341,7 @@ absl::StatusOr<std::vector<Message>> Client::ReadConversation(absl::string_view 
 absl::Status Client::SendPendingReceipts() {
   SOTTO_RETURN_IF_ERROR(impl_->session().Check());
   impl_->receipts().FlushNow();
+  impl_->own_devices().Flush();
   return absl::OkStatus();
 }
 

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "client-lib/devices/history_transfer.h"
 #include "client-lib/devices/join.h"
+#include "client-lib/outgoing/own_devices.h"
 #include "client-lib/profile/profile_session.h"
 #include "client-lib/profile/registration.h"
 #include "client-lib/storage/encrypted_rocks_store.h"
@@ -53,7 +54,11 @@ absl::Status Client::LinkDevice(const LinkDeviceOptions& options) {
   }
   std::sort(contacts.begin(), contacts.end());
   contacts.erase(std::unique(contacts.begin(), contacts.end()), contacts.end());
-  return client::devices::SendProvisioning(s, contacts, options);
+  SOTTO_RETURN_IF_ERROR(client::devices::SendProvisioning(s, contacts, options));
+  // The account has another device now: sent transcripts go to it.
+  absl::MutexLock lock(&s.mu);
+  client::OwnDevices::Forget(s);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<JoinResult> Client::JoinWithLinkCode(const JoinOptions& options) {

@@ -68,6 +68,7 @@ sotto_delivery_state sotto_message_state(const sotto_message* m) {
   return static_cast<sotto_delivery_state>(M(m).state);
 }
 const char* sotto_message_failure(const sotto_message* m) { return Str(M(m).failure); }
+uint32_t sotto_message_from_device(const sotto_message* m) { return M(m).from_device; }
 sotto_message* sotto_message_copy(const sotto_message* m) {
   return m == nullptr ? nullptr : new (std::nothrow) sotto_message(*m);
 }

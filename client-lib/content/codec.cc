@@ -1,8 +1,10 @@
 #include "client-lib/content/codec.h"
 
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 
 #include <cstdint>
+#include <cstdlib>
 
 #include "absl/strings/str_cat.h"
 #include "client-lib/content/padding.h"
@@ -96,6 +98,37 @@ absl::Status ValidateBody(const Content& content) {
       }
       return s;
     }
+    case Content::kSentTranscript: {
+      const auto& t = content.sent_transcript();
+      if (t.recipient().empty()) return absl::InvalidArgumentError("transcript has no recipient");
+      s = CheckMessageId("transcript message id", t.message_id(), false);
+      if (!s.ok()) return s;
+      // What was sent is a text or a letter; never another transcript.
+      if (!t.message().has_text() && !t.message().has_letter()) {
+        return absl::InvalidArgumentError("transcript holds neither a text nor a letter");
+      }
+      return ValidateBody(t.message());
+    }
+    case Content::kReadSync: {
+      const auto& ids = content.read_sync().message_ids();
+      if (content.read_sync().peer().empty()) {
+        return absl::InvalidArgumentError("read sync has no peer");
+      }
+      if (ids.empty() || static_cast<size_t>(ids.size()) > kMaxReceiptIds) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "read sync lists ", ids.size(), " messages; 1..", kMaxReceiptIds, " are allowed"));
+      }
+      for (const std::string& id : ids) {
+        s = CheckMessageId("read sync message id", id, false);
+        if (!s.ok()) return s;
+      }
+      return s;
+    }
+    case Content::kCancelSync:
+      if (content.cancel_sync().recipient().empty()) {
+        return absl::InvalidArgumentError("cancel sync has no recipient");
+      }
+      return CheckMessageId("cancel sync message id", content.cancel_sync().message_id(), false);
     case Content::BODY_NOT_SET:
       return s;
   }
@@ -103,6 +136,15 @@ absl::Status ValidateBody(const Content& content) {
 }
 
 }  // namespace
+
+std::string NewMessageId() {
+  std::string id(kMessageIdBytes, '\0');
+  // RAND_bytes only fails when the OS has no entropy source at all.
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(id.data()), static_cast<int>(id.size())) != 1) {
+    std::abort();
+  }
+  return id;
+}
 
 absl::Status ValidateContent(const Content& content) {
   if (content.body_case() == Content::BODY_NOT_SET) {

@@ -24,6 +24,9 @@ inline constexpr size_t kMessageIdBytes = 16;
 // not something a conforming client sends.
 inline constexpr size_t kMaxPaddedPlaintextBytes = 256 * 1024;
 
+// 16 fresh random bytes: a new message id (a send's idempotency key).
+std::string NewMessageId();
+
 // OK if `content` may be sent: it has a body; a Text body is valid UTF-8 of
 // 1..kMaxTextBodyBytes bytes (an empty text is not a message); a Letter has a
 // UTF-8 subject of 1..kMaxLetterSubjectBytes and body of

@@ -124,6 +124,7 @@ Message ToMessage(const StoredMessage& stored, int64_t now_ms) {
                 ? ReportedState(StoredState(stored.state()), stored.server_time_ms(), now_ms)
                 : DeliveryState::kDelivered;
   m.failure = stored.failure();
+  m.from_device = stored.outgoing() ? stored.from_device() : 0;
   return m;
 }
 
@@ -374,6 +375,7 @@ absl::StatusOr<ConversationRead> ReadConversation(LocalStore& store, absl::strin
       out.writes.push_back(std::move(w));
     }
   }
+  out.newly_read = std::move(newly_read);
   return out;
 }
 

@@ -119,6 +119,9 @@ absl::StatusOr<std::vector<Conversation>> ListConversations(storage::LocalStore&
 struct ConversationRead {
   std::vector<Message> messages;
   std::vector<storage::Write> writes;
+  // The ids of the incoming messages read for the first time (for the
+  // account's other devices: own_devices.h).
+  std::vector<std::string> newly_read;
 };
 absl::StatusOr<ConversationRead> ReadConversation(storage::LocalStore& store,
                                                   absl::string_view peer, int64_t now_ms,

@@ -2,6 +2,7 @@
 // local history, atomically with the Signal session state.
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -10,7 +11,9 @@
 #include "client-lib/history/history_book.h"
 #include "client-lib/history/outbox.h"
 #include "client-lib/identity/identity_guard.h"
+#include "client-lib/incoming/own_sync.h"
 #include "client-lib/incoming/receiver.h"
+#include "client-lib/outgoing/own_devices.h"
 #include "sotto/status_macros.h"
 
 namespace sotto::client {
@@ -48,24 +51,43 @@ absl::StatusOr<std::vector<Write>> ResendRequestWrites(storage::LocalStore& stor
   return history::PendingReceiptWrites(store, sender, history::kResendOwnMessages, ours);
 }
 
-// The writes for a decrypted plaintext: a message stored (`receipt_due`: its
-// delivery receipt is to be queued with the page's), a receipt applied to
-// our messages (`is_receipt`), or nothing (`already_had`: a message sent
-// again on our request that this device has after all).
+// What one decrypted plaintext did.
+struct Outcome {
+  // A message stored (a contact's, or our own from its transcript).
+  std::optional<StoredMessage> stored;
+  // A receipt, applied to these of our messages.
+  bool is_receipt = false;
+  std::vector<StoredMessage> receipted;
+  // The stored message's delivery receipt is to be queued with the page's.
+  bool receipt_due = false;
+  // From another device of our own account (sent transcript, read state).
+  bool from_own_device = false;
+  // A message sent again on our request that this device has after all:
+  // nothing stored.
+  bool already_had = false;
+};
+
+// The writes for a decrypted plaintext: a message stored, a receipt applied
+// to our messages, or what another device of ours synced.
 absl::StatusOr<std::vector<Write>> WritesFor(ProfileSession& session, const v1::Envelope& envelope,
-                                             absl::string_view plaintext, StoredMessage& stored,
-                                             bool& is_receipt,
-                                             std::vector<StoredMessage>& receipted,
-                                             bool& receipt_due, bool& already_had)
+                                             absl::string_view plaintext, Outcome& outcome)
     ABSL_EXCLUSIVE_LOCKS_REQUIRED(session.mu) {
   storage::LocalStore& store = session.store();
   absl::StatusOr<Content> content = content::DecodeContent(plaintext);
+  if (envelope.sender() == session.profile().handle()) {
+    // Our own devices sync; they never write to us. Anything else from
+    // them (or content that does not decode) is acknowledged and dropped.
+    outcome.from_own_device = true;
+    if (!content.ok()) return std::vector<Write>();
+    return OwnSyncWrites(store, envelope, *content, outcome.stored);
+  }
   if (content.ok() && content->has_receipt()) {
-    is_receipt = true;
+    outcome.is_receipt = true;
     if (content->receipt().type() == Receipt::RESEND) {
       return ResendRequestWrites(store, envelope.sender(), content->receipt());
     }
-    return history::ReceiptWrites(store, envelope.sender(), content->receipt(), &receipted);
+    return history::ReceiptWrites(store, envelope.sender(), content->receipt(),
+                                  &outcome.receipted);
   }
   // A message sent again on request keeps its first id, so its receipts
   // reach the sender's copy; a device that has it already stores nothing.
@@ -73,11 +95,12 @@ absl::StatusOr<std::vector<Write>> WritesFor(ProfileSession& session, const v1::
   if (content.ok() && !content->resend_of().empty()) {
     SOTTO_ASSIGN_OR_RETURN(auto have, history::LoadById(store, content->resend_of()));
     if (have) {
-      already_had = true;
+      outcome.already_had = true;
       return std::vector<Write>();
     }
     message_id = content->resend_of();
   }
+  StoredMessage& stored = outcome.stored.emplace();
   Content shown;
   if (content.ok() && (content->has_text() || content->has_letter())) {
     shown = std::move(*content);
@@ -94,7 +117,7 @@ absl::StatusOr<std::vector<Write>> WritesFor(ProfileSession& session, const v1::
   stored.set_server_time_ms(envelope.server_time_ms());
   *stored.mutable_content() = std::move(shown);
   SOTTO_ASSIGN_OR_RETURN(std::vector<Write> writes, history::HistoryWrites(store, stored));
-  receipt_due = message_id.size() == content::kMessageIdBytes;
+  outcome.receipt_due = message_id.size() == content::kMessageIdBytes;
   return writes;
 }
 
@@ -141,12 +164,10 @@ absl::StatusOr<bool> Process(ProfileSession& session, const v1::Envelope& envelo
                                     ? signal::MessageType::kPreKey
                                     : signal::MessageType::kCiphertext,
                                 envelope.ciphertext()};
-  StoredMessage stored;
-  bool is_receipt = false;
-  std::vector<StoredMessage> receipted;
-  // Its delivery receipt joins the page's once the message is stored.
-  bool receipt_due = false;
-  bool already_had = false;
+  // Nothing from our own handle is trusted before our own key is pinned
+  // for it: never trust on first use there (own_devices.h).
+  if (envelope.sender() == session.profile().handle()) SOTTO_RETURN_IF_ERROR(PinOwnKey(session));
+  Outcome outcome;
   // Runs inside the decryption: its writes commit with the session state,
   // so a message is stored, its delivery receipt queued and (for a
   // receipt) our messages' states updated exactly once. If it fails (our
@@ -154,9 +175,7 @@ absl::StatusOr<bool> Process(ProfileSession& session, const v1::Envelope& envelo
   absl::Status handler_error;
   auto on_plaintext = [&](absl::string_view plaintext) -> absl::StatusOr<std::vector<Write>> {
     session.mu.AssertHeld();
-    absl::StatusOr<std::vector<Write>> writes =
-        WritesFor(session, envelope, plaintext, stored, is_receipt, receipted, receipt_due,
-                  already_had);
+    absl::StatusOr<std::vector<Write>> writes = WritesFor(session, envelope, plaintext, outcome);
     if (!writes.ok()) handler_error = writes.status();
     return writes;
   };
@@ -166,16 +185,25 @@ absl::StatusOr<bool> Process(ProfileSession& session, const v1::Envelope& envelo
   // Our own failure, whatever its code: keep the envelope queued.
   if (!handler_error.ok()) return handler_error;
   if (plaintext.ok()) {
-    if (already_had) {
+    if (outcome.already_had) {
       ++stats.duplicates;
       return true;
     }
-    if (receipt_due) receipts[envelope.sender()].push_back(stored.message_id());
-    if (!is_receipt) {
+    if (outcome.receipt_due) {
+      receipts[envelope.sender()].push_back(outcome.stored->message_id());
+    }
+    if (outcome.from_own_device) {
+      // A new transcript shows as our message; read and cancel syncs only
+      // change what ReadConversation shows.
+      if (outcome.stored) {
+        ++stats.transcripts;
+        if (shown) shown->push_back(history::ToMessage(*outcome.stored, session.NowMs()));
+      }
+    } else if (!outcome.is_receipt) {
       ++stats.received;
-      if (shown) shown->push_back(history::ToMessage(stored, session.NowMs()));
+      if (shown) shown->push_back(history::ToMessage(*outcome.stored, session.NowMs()));
     } else if (shown) {
-      for (const StoredMessage& moved : receipted) {
+      for (const StoredMessage& moved : outcome.receipted) {
         Message message = history::ToMessage(moved, session.NowMs());
         ReceiptEvent event{message.id, message.peer, message.state, std::move(message)};
         shown->push_back(std::move(event));
@@ -204,8 +232,12 @@ absl::StatusOr<bool> Process(ProfileSession& session, const v1::Envelope& envelo
     case absl::StatusCode::kDataLoss: {
       CountUnreadable(envelope, stats);
       // Most likely a session this device lost (restored from a backup):
-      // its sender's app is asked to send it again through a new one.
-      if (envelope.message_id().size() != content::kMessageIdBytes) return true;
+      // its sender's app is asked to send it again through a new one. (Our
+      // own devices' syncs are not asked for: only a contact resends.)
+      if (envelope.message_id().size() != content::kMessageIdBytes ||
+          envelope.sender() == session.profile().handle()) {
+        return true;
+      }
       SOTTO_RETURN_IF_ERROR(session.store().Apply(history::PendingReceiptWrites(
           session.store(), envelope.sender(), Receipt::RESEND, {envelope.message_id()})));
       ++stats.asked_again;

@@ -229,6 +229,12 @@ bool Show(const ListenEvent& event, const Client::ListenHandlers& handlers) {
 
 void Receiver::AfterReceiving(SyncStats& stats) {
   receipts_.Flush();
+  // A transcript means another device of ours exists, whatever was known.
+  if (stats.transcripts > 0) {
+    absl::MutexLock lock(&session_.mu);
+    OwnDevices::Forget(session_);
+  }
+  own_devices_.Flush();
   absl::StatusOr<int> resent = sender_.RetryUnsent(/*include_failed=*/false);
   if (resent.ok()) stats.resent = *resent;
   if (absl::Status s = MaintainKeys(session_); !s.ok()) stats.maintenance_error = s.ToString();
@@ -308,6 +314,8 @@ absl::StatusOr<SyncStats> Receiver::Listen(absl::Duration idle_timeout,
       if (!error.ok() || stopped_by_caller) break;
       backlog_done = true;
       receipts_.Flush();
+      // And what waited for our other devices (queued while offline).
+      own_devices_.Flush();
     }
     if (error.ok() && !stopped_by_caller) {
       error = StoreAndShow(burst, backlog_done, stats, handlers, stopped_by_caller);

@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "client-lib/outgoing/own_devices.h"
 #include "client-lib/outgoing/receipt_outbox.h"
 #include "client-lib/outgoing/sender.h"
 #include "client-lib/profile/profile_session.h"
@@ -39,8 +40,9 @@ using PageReceipts = std::map<std::string, std::vector<std::string>>;
 
 class Receiver {
  public:
-  Receiver(ProfileSession& session, Sender& sender, ReceiptOutbox& receipts)
-      : session_(session), sender_(sender), receipts_(receipts) {}
+  Receiver(ProfileSession& session, Sender& sender, ReceiptOutbox& receipts,
+           OwnDevices& own_devices)
+      : session_(session), sender_(sender), receipts_(receipts), own_devices_(own_devices) {}
   Receiver(const Receiver&) = delete;
   Receiver& operator=(const Receiver&) = delete;
 
@@ -62,12 +64,14 @@ class Receiver {
   // durably, and returns the seqs to acknowledge.
   absl::StatusOr<std::vector<uint64_t>> StorePage(const v1::FetchResponse& batch, SyncStats& stats)
       ABSL_LOCKS_EXCLUDED(session_.mu);
-  // What follows every Sync and Listen: receipts, unsent messages, keys.
+  // What follows every Sync and Listen: receipts, syncs to our other
+  // devices, unsent messages, keys.
   void AfterReceiving(SyncStats& stats) ABSL_LOCKS_EXCLUDED(session_.mu);
 
   ProfileSession& session_;
   Sender& sender_;
   ReceiptOutbox& receipts_;
+  OwnDevices& own_devices_;
   // Two Syncs at once would fetch the same page twice; the second waits.
   // Guards no data and does not keep local calls waiting.
   absl::Mutex syncing_;

@@ -1,6 +1,5 @@
 #include "client-lib/outgoing/receipt_outbox.h"
 
-#include <openssl/rand.h>
 
 #include <algorithm>
 #include <map>
@@ -35,14 +34,6 @@ bool RefusedForGood(const absl::Status& status) {
     default:
       return false;
   }
-}
-
-std::string NewMessageId() {
-  std::string id(content::kMessageIdBytes, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(id.data()), static_cast<int>(id.size())) != 1) {
-    std::abort();  // no entropy source at all
-  }
-  return id;
 }
 
 // The pending receipts of one (peer, type): the rows that hold them (one
@@ -171,7 +162,7 @@ absl::Status SendAgain(ProfileSession& session, const Group& group, size_t& done
     }
     content.set_resend_of(id);
     Delivery delivery;
-    delivery.header = {group.peer, NewMessageId(), /*receipt=*/true, 0};
+    delivery.header = {group.peer, content::NewMessageId(), /*receipt=*/true, 0};
     delivery.plaintext = content::EncodeContent(content);
     content.Clear();
     SOTTO_RETURN_IF_ERROR(Deliver(session, std::move(delivery)).status());
@@ -235,7 +226,7 @@ void ReceiptOutbox::FlushHeld() {
       receipt->mutable_message_ids()->Reserve(static_cast<int>(end - sent));
       for (size_t i = sent; i < end; ++i) receipt->add_message_ids(std::string(group.ids[i]));
       Delivery delivery;
-      delivery.header = {group.peer, NewMessageId(), /*receipt=*/true, 0};
+      delivery.header = {group.peer, content::NewMessageId(), /*receipt=*/true, 0};
       delivery.plaintext = content::EncodeContent(content);
       status = Deliver(session_, std::move(delivery)).status();
       if (!status.ok()) break;

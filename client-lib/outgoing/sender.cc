@@ -50,6 +50,21 @@ Delivery DeliveryFor(const std::string& message_id, const StoredMessage& stored,
   return delivery;
 }
 
+// The sent transcript of an accepted message, for the account's other
+// devices.
+v1::content::Content TranscriptOf(const std::string& message_id, const StoredMessage& stored,
+                                  const v1::SendResponse& response, int64_t now_ms) {
+  v1::content::Content out;
+  out.set_sent_at_ms(now_ms);
+  v1::content::SentTranscript* t = out.mutable_sent_transcript();
+  t->set_recipient(stored.peer());
+  t->set_message_id(message_id);
+  t->set_server_time_ms(response.server_time_ms());
+  t->set_deliver_at_ms(response.deliver_at_ms());
+  *t->mutable_message() = stored.content();
+  return out;
+}
+
 }  // namespace
 
 bool WorthRetrying(const absl::Status& status) {
@@ -131,6 +146,9 @@ absl::StatusOr<SendResult> Sender::Send(absl::string_view to, std::string messag
                     failure.ok() ? Deliver(session_, std::move(delivery))
                                  : absl::StatusOr<v1::SendResponse>(failure));
   if (!options.draft_id.empty()) DropDraft(options.draft_id, message_id, result.ok());
+  // Its transcript, queued with the record's update, goes to our other
+  // devices now (a failure leaves it queued for the next sync).
+  if (result.ok()) own_devices_.Flush();
   return result;
 }
 
@@ -233,15 +251,20 @@ absl::StatusOr<SendResult> Sender::RecordAccepted(const Pending& pending,
       history::AfterAccepted(history::StoredState(stored->state()), scheduled)));
   stored->clear_failure();
   SOTTO_ASSIGN_OR_RETURN(Write summary, history::ShowInSummaryWrite(store, *stored));
+  std::vector<Write> writes{
+      Write{Space::kHistory, pending.history_key, stored->SerializeAsString()},
+      Write{Space::kUnsent, history::MessageIdKey(store, pending.message_id), std::nullopt},
+      std::move(summary),
+  };
+  if (OwnDevices::MayHaveOthers(session_)) {
+    writes.push_back(OwnDevices::QueueWrite(
+        session_.NowMs(), TranscriptOf(pending.message_id, *stored, response, session_.NowMs())));
+  }
   // Not synced on its own: lost to a power failure, the message is not sent
   // again with the same id and bytes, which the server and the recipient
   // recognise (the next sync of the disk makes it durable).
   storage::DeferredSync later(store);
-  SOTTO_RETURN_IF_ERROR(store.Apply({
-      Write{Space::kHistory, pending.history_key, stored->SerializeAsString()},
-      Write{Space::kUnsent, history::MessageIdKey(store, pending.message_id), std::nullopt},
-      std::move(summary),
-  }));
+  SOTTO_RETURN_IF_ERROR(store.Apply(writes));
   SOTTO_RETURN_IF_ERROR(later.Release());
   return SendResult{history::ToMessage(*stored, session_.NowMs()), ToExpectation(response), {}};
 }
@@ -327,6 +350,7 @@ absl::StatusOr<int> Sender::RetryUnsent(bool include_failed) {
       first_error = result.status();
     }
   }
+  if (sent > 0) own_devices_.Flush();
   if (!first_error.ok()) return first_error;
   return sent;
 }
@@ -364,22 +388,41 @@ absl::Status Sender::Cancel(absl::string_view id_prefix) {
     if (state != DeliveryState::kScheduled) {
       return absl::NotFoundError(absl::StrCat("message ", hex, " is not scheduled"));
     }
+    if (stored.from_device() != 0) {
+      // The server holds it for the device that sent it, and cancels it
+      // only for that device.
+      return absl::FailedPreconditionError(absl::StrCat(
+          "message ", hex, " was scheduled from device ", stored.from_device(),
+          " of this account; cancel it there (that device tells this one)"));
+    }
     history_key = key;
     message_id = stored.message_id();
   }
   SOTTO_RETURN_IF_ERROR(session_.connection().CancelScheduled(message_id));
-  absl::MutexLock lock(&session_.mu);
-  SOTTO_RETURN_IF_ERROR(session_.CheckNotLocked());
-  storage::LocalStore& store = session_.store();
-  SOTTO_ASSIGN_OR_RETURN(auto stored,
-                         LoadProto<StoredMessage>(store, Space::kHistory, history_key));
-  if (!stored) return absl::DataLossError("a cancelled message vanished from the history");
-  stored->set_state(static_cast<int32_t>(DeliveryState::kCancelled));
-  std::vector<Write> writes{Write{Space::kHistory, history_key, stored->SerializeAsString()}};
-  SOTTO_ASSIGN_OR_RETURN(Write summary,
-                         history::RefreshSummaryWrite(store, stored->peer(), writes));
-  writes.push_back(std::move(summary));
-  return store.Apply(writes);
+  {
+    absl::MutexLock lock(&session_.mu);
+    SOTTO_RETURN_IF_ERROR(session_.CheckNotLocked());
+    storage::LocalStore& store = session_.store();
+    SOTTO_ASSIGN_OR_RETURN(auto stored,
+                           LoadProto<StoredMessage>(store, Space::kHistory, history_key));
+    if (!stored) return absl::DataLossError("a cancelled message vanished from the history");
+    stored->set_state(static_cast<int32_t>(DeliveryState::kCancelled));
+    std::vector<Write> writes{Write{Space::kHistory, history_key, stored->SerializeAsString()}};
+    SOTTO_ASSIGN_OR_RETURN(Write summary,
+                           history::RefreshSummaryWrite(store, stored->peer(), writes));
+    writes.push_back(std::move(summary));
+    if (OwnDevices::MayHaveOthers(session_)) {
+      // Our other devices show its transcript as scheduled until told.
+      v1::content::Content cancelled;
+      cancelled.set_sent_at_ms(session_.NowMs());
+      cancelled.mutable_cancel_sync()->set_recipient(stored->peer());
+      cancelled.mutable_cancel_sync()->set_message_id(message_id);
+      writes.push_back(OwnDevices::QueueWrite(session_.NowMs(), cancelled));
+    }
+    SOTTO_RETURN_IF_ERROR(store.Apply(writes));
+  }
+  own_devices_.Flush();
+  return absl::OkStatus();
 }
 
 }  // namespace sotto::client

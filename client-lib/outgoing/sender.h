@@ -10,6 +10,10 @@
 // told (the call that wrote it gets the error, and still has the text), and
 // kept as kFailed when it was a later retry (no one else holds the text).
 // Nothing a person wrote is lost on a failed send or a crash.
+//
+// A message the server took is reported to the account's other devices (a
+// sent transcript, queued with the record's update: own_devices.h), and so
+// is the cancellation of a send-later message.
 
 #include <functional>
 #include <string>
@@ -19,6 +23,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "client-lib/outgoing/own_devices.h"
 #include "client-lib/profile/profile_session.h"
 #include "sotto/client/records.pb.h"
 #include "sotto/types.h"
@@ -29,7 +34,8 @@ namespace sotto::client {
 
 class Sender {
  public:
-  explicit Sender(ProfileSession& session) : session_(session) {}
+  Sender(ProfileSession& session, OwnDevices& own_devices)
+      : session_(session), own_devices_(own_devices) {}
   Sender(const Sender&) = delete;
   Sender& operator=(const Sender&) = delete;
 
@@ -47,7 +53,9 @@ class Sender {
   absl::StatusOr<int> RetryUnsent(bool include_failed) ABSL_LOCKS_EXCLUDED(session_.mu);
 
   // Cancels a scheduled message on the server, or discards one that was
-  // never sent; either way it becomes kCancelled.
+  // never sent; either way it becomes kCancelled. A message scheduled from
+  // another device of the account (known here from its transcript) is that
+  // device's to cancel: FAILED_PRECONDITION naming it.
   absl::Status Cancel(absl::string_view id_prefix) ABSL_LOCKS_EXCLUDED(session_.mu);
 
  private:
@@ -89,6 +97,7 @@ class Sender {
   void ReleaseKept(const std::string& message_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(session_.mu);
 
   ProfileSession& session_;
+  OwnDevices& own_devices_;
   // Message ids some call is sending right now: a second caller leaves them
   // alone (two encryptions of one message would differ, and the server
   // refuses a reused id with other bytes).

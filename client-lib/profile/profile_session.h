@@ -77,6 +77,12 @@ class ProfileSession {
   absl::Status SetReadReceipts(bool enabled) ABSL_LOCKS_EXCLUDED(mu);
   bool read_receipts() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return read_receipts_; }
 
+  // When the server last said this account has no other device
+  // (InfinitePast: not known, or it has others). OwnDevices reads it to
+  // skip syncs no one would receive; linking a device resets it.
+  absl::Time alone_since() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return alone_since_; }
+  void set_alone_since(absl::Time t) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { alone_since_ = t; }
+
   // The store and engine; valid only after Enter()/CheckNotLocked() said OK
   // under the same hold of mu.
   storage::LocalStore& store() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return *store_; }
@@ -123,6 +129,7 @@ class ProfileSession {
   transport::Connection connection_;
   const std::shared_ptr<const Clock> clock_;
   bool read_receipts_ ABSL_GUARDED_BY(mu);
+  absl::Time alone_since_ ABSL_GUARDED_BY(mu) = absl::InfinitePast();
   // Where Unlock reopens the store; empty for an app-provided store (which
   // is never locked).
   std::string profile_dir_ ABSL_GUARDED_BY(mu);

@@ -36,6 +36,8 @@ absl::string_view SpaceName(Space space) {
       return "kDraft";
     case Space::kInvite:
       return "kInvite";
+    case Space::kSyncOutbox:
+      return "kSyncOutbox";
   }
   return "unknown space";
 }

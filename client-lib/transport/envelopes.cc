@@ -8,7 +8,9 @@ v1::SendRequest BuildSendRequest(const SendHeader& header, std::vector<Encrypted
   v1::SendRequest request;
   request.set_recipient(header.recipient);
   request.set_message_id(header.message_id);
-  request.set_kind(header.receipt ? v1::SEND_KIND_RECEIPT : v1::SEND_KIND_MESSAGE);
+  request.set_kind(header.sync      ? v1::SEND_KIND_SYNC
+                   : header.receipt ? v1::SEND_KIND_RECEIPT
+                                    : v1::SEND_KIND_MESSAGE);
   request.set_deliver_at_ms(header.deliver_at_ms);
   for (EncryptedCopy& copy : copies) {
     v1::OutgoingEnvelope* envelope = request.add_envelopes();

@@ -32,6 +32,9 @@ struct SendHeader {
   bool receipt = false;
   // Unix ms; 0 delivers now.
   int64_t deliver_at_ms = 0;
+  // To this account's other devices (SEND_KIND_SYNC); `recipient` is then
+  // our own handle.
+  bool sync = false;
 };
 
 v1::SendRequest BuildSendRequest(const SendHeader& header, std::vector<EncryptedCopy> copies);

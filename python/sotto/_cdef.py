@@ -135,6 +135,7 @@ int64_t sotto_message_server_time_ms(const sotto_message* m);
 int64_t sotto_message_sent_at_ms(const sotto_message* m);
 sotto_delivery_state sotto_message_state(const sotto_message* m);
 const char* sotto_message_failure(const sotto_message* m);
+uint32_t sotto_message_from_device(const sotto_message* m);
 sotto_message* sotto_message_copy(const sotto_message* m);
 void sotto_message_free(sotto_message* m);
 size_t sotto_message_list_count(const sotto_message_list* l);

@@ -122,7 +122,8 @@ def message(m: Any) -> Message:
         server_time_ms=lib.sotto_message_server_time_ms(m),
         sent_at_ms=lib.sotto_message_sent_at_ms(m),
         state=_enum(DeliveryState, lib.sotto_message_state(m)),
-        failure=s(lib.sotto_message_failure(m)))
+        failure=s(lib.sotto_message_failure(m)),
+        from_device=lib.sotto_message_from_device(m))
 
 
 def draft(d: Any) -> Draft:

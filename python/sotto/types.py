@@ -72,7 +72,7 @@ class Message:
     """One message of a conversation, as this device knows it."""
     id: str  #: the sender's message id, 32 lowercase hex characters
     peer: str  #: the other party of the conversation (also for your own messages)
-    outgoing: bool  #: True if this device sent it
+    outgoing: bool  #: True if this account sent it (this device or another of its devices)
     kind: MessageKind
     text: str  #: the text, or the letter's body
     subject: str  #: letters only ("" for a text)
@@ -82,6 +82,8 @@ class Message:
     sent_at_ms: int  #: the sender's own clock when written (informational)
     state: DeliveryState
     failure: str  #: NOT_SENT / FAILED: why the last attempt did not reach the server
+    #: outgoing: the other device of this account that sent it (0: this device)
+    from_device: int = 0
 
     @property
     def server_time(self) -> Optional[datetime]:

@@ -387,6 +387,10 @@ absl::Status Care::CheckCanFetchBundle(const AuthenticatedDevice& caller,
   // An ended link keeps its FAILED_PRECONDITION: the two already know each
   // other, and "ended by X" is what the sender who starts a new session (and
   // so fetches a bundle first) must be told.
+  // One's own handle: the caller's other devices (KeyDirectory::GetBundle
+  // leaves the caller's own device out), for sent transcripts and read
+  // state (SendKind::kSync).
+  if (caller.handle == handle) return ValidPeer(handle, "user");
   return CheckCanMessage(caller, handle).status();
 }
 

@@ -88,10 +88,12 @@ absl::StatusOr<uint32_t> KeyDirectory::Upload(const AuthenticatedDevice& caller,
 }
 
 absl::StatusOr<std::vector<PreKeyBundle>> KeyDirectory::GetBundle(absl::string_view handle,
-                                                                  bool take_one_time_prekeys) {
+                                                                  bool take_one_time_prekeys,
+                                                                  uint32_t skip_device) {
   SOTTO_ASSIGN_OR_RETURN(std::vector<DeviceInfo> devices, accounts_->Devices(handle));
   std::vector<PreKeyBundle> bundles;
   for (const DeviceInfo& d : devices) {
+    if (skip_device != 0 && d.device_id == skip_device) continue;
     PreKeyBundle bundle;
     bundle.device_id = d.device_id;
     bundle.registration_id = d.registration_id;

@@ -52,9 +52,12 @@ class KeyDirectory {
   // With `take_one_time_prekeys` false no one-time prekey is taken or
   // returned (the caller's rate limit for `handle` is spent: X3DH still works
   // without one, and nobody can drain another user's supply).
+  // `skip_device` (when not 0) is left out, its prekeys untouched: a device
+  // fetching its own account's bundles gets its other devices only.
   // Errors: INVALID_ARGUMENT (malformed handle), NOT_FOUND (no such user).
   absl::StatusOr<std::vector<PreKeyBundle>> GetBundle(absl::string_view handle,
-                                                      bool take_one_time_prekeys = true);
+                                                      bool take_one_time_prekeys = true,
+                                                      uint32_t skip_device = 0);
 
   // The caller's remaining one-time prekeys and current signed prekey id.
   absl::StatusOr<PreKeyCount> CountPreKeys(const AuthenticatedDevice& caller);

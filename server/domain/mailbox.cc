@@ -51,15 +51,22 @@ absl::Status ValidateSend(absl::string_view message_id,
 
 // The kind and the release time of a Send, against the clock's `now`.
 absl::Status ValidateTiming(const SendOptions& options, int64_t now) {
-  if (options.kind != SendKind::kMessage && options.kind != SendKind::kReceipt) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("send kind ", static_cast<int>(options.kind), " is neither a message (",
-                     static_cast<int>(SendKind::kMessage), ") nor a receipt (",
-                     static_cast<int>(SendKind::kReceipt), ")"));
+  if (options.kind != SendKind::kMessage && options.kind != SendKind::kReceipt &&
+      options.kind != SendKind::kSync) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "send kind ", static_cast<int>(options.kind), " is neither a message (",
+        static_cast<int>(SendKind::kMessage), "), a receipt (",
+        static_cast<int>(SendKind::kReceipt), ") nor a sync (", static_cast<int>(SendKind::kSync),
+        ")"));
   }
   if (options.deliver_at_ms <= now) return absl::OkStatus();
   if (options.kind == SendKind::kReceipt) {
     return absl::InvalidArgumentError("a receipt cannot be scheduled for later delivery");
+  }
+  if (options.kind == SendKind::kSync) {
+    // The sending device's other devices learn of a send-later message at
+    // once (its time is inside the transcript); nothing waits on the server.
+    return absl::InvalidArgumentError("a sync cannot be scheduled for later delivery");
   }
   if (options.deliver_at_ms - now > kMaxScheduleAheadMs) {
     // Names the field a client sets: tests and clients match on it.
@@ -310,6 +317,16 @@ absl::Status Mailbox::CheckScheduledQuota(const SendPlan& plan) {
 }
 
 absl::StatusOr<Route> Mailbox::RouteSend(const SendPlan& plan) {
+  // A sync stays inside one account: no care link is involved, and the
+  // queue index never sees it (Route::between_care_parties stays false).
+  if (plan.options.kind == SendKind::kSync) {
+    if (plan.recipient != plan.sender.handle) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "a sync (send kind ", static_cast<int>(SendKind::kSync),
+          ") goes to the caller's own handle ", plan.sender.handle, ", not to ", plan.recipient));
+    }
+    return Route{};
+  }
   if (care_ == nullptr) return Route{};
   return care_->CheckCanMessage(plan.sender, plan.recipient);
 }
@@ -317,6 +334,15 @@ absl::StatusOr<Route> Mailbox::RouteSend(const SendPlan& plan) {
 absl::Status Mailbox::CheckRecipientDevices(const SendPlan& plan) {
   SOTTO_ASSIGN_OR_RETURN(std::vector<DeviceInfo> devices, accounts_->Devices(plan.recipient));
   SOTTO_RETURN_IF_ERROR(accounts_->CheckActive(plan.recipient));
+  if (plan.options.kind == SendKind::kSync) {
+    // The sender's own devices but itself: an envelope for the sending
+    // device is an extra one.
+    devices.erase(std::remove_if(devices.begin(), devices.end(),
+                                 [&](const DeviceInfo& d) {
+                                   return d.device_id == plan.sender.device_id;
+                                 }),
+                  devices.end());
+  }
   DeviceMismatch mismatch = FindDeviceMismatch(plan.recipient, devices, plan.envelopes);
   if (!mismatch.empty()) return DeviceMismatchError(mismatch);
   return absl::OkStatus();

@@ -44,11 +44,14 @@ struct MailboxOptions {
 };
 
 // Same numbers as sotto.v1.SendKind.
-enum class SendKind : int { kMessage = 0, kReceipt = 1 };
+enum class SendKind : int { kMessage = 0, kReceipt = 1, kSync = 2 };
 
 struct SendOptions {
   // A receipt is delivered like a message but never touches the queue index
-  // and cannot be scheduled.
+  // and cannot be scheduled. A sync goes from one device of an account to
+  // its other devices (sent transcripts, read state): to the sender's own
+  // handle only, covering every device but the sender's, never indexed,
+  // never scheduled, never notified.
   SendKind kind = SendKind::kMessage;
   // Send later: hold until this Unix ms time if it is after now.
   int64_t deliver_at_ms = 0;

@@ -26,6 +26,7 @@ static_assert(static_cast<int>(Role::kClient) == sotto::v1::ROLE_CLIENT);
 static_assert(static_cast<int>(Role::kTherapist) == sotto::v1::ROLE_THERAPIST);
 static_assert(static_cast<int>(SendKind::kMessage) == sotto::v1::SEND_KIND_MESSAGE);
 static_assert(static_cast<int>(SendKind::kReceipt) == sotto::v1::SEND_KIND_RECEIPT);
+static_assert(static_cast<int>(SendKind::kSync) == sotto::v1::SEND_KIND_SYNC);
 static_assert(kEnvelopeTypeCiphertext == sotto::v1::ENVELOPE_TYPE_CIPHERTEXT);
 static_assert(kEnvelopeTypePreKey == sotto::v1::ENVELOPE_TYPE_PREKEY);
 static_assert(static_cast<int>(LinkState::kActive) == sotto::v1::LINK_ACTIVE);

@@ -52,7 +52,8 @@ grpc::ServerUnaryReactor* KeysService::GetBundle(grpc::CallbackServerContext* co
     }
     const bool take_one_time = gate_->limits().bundle_per_target.Take(request->user()).ok();
     absl::StatusOr<std::vector<PreKeyBundle>> bundles =
-        keys_->GetBundle(request->user(), take_one_time);
+        keys_->GetBundle(request->user(), take_one_time,
+                         request->user() == caller->handle ? caller->device_id : 0);
     if (bundles.ok()) {
       response->set_user(request->user());
       for (const PreKeyBundle& b : *bundles) {

@@ -512,3 +512,77 @@ TEST_F(RpcDevicesTest, ADeactivatedAccountGainsNoDevice) {
 
 }  // namespace
 }  // namespace sotto::server::rpc
+
+namespace sotto::server::rpc {
+namespace {
+
+// A SYNC send (sent transcripts, read state) stays inside one account: to
+// the caller's own handle, for its other devices exactly, never scheduled;
+// its bundles come from GetBundle of one's own handle.
+class RpcSyncTest : public RpcDevicesTest {
+ protected:
+  static v1::SendRequest SyncTo(const User& owner, int id, const std::vector<uint32_t>& devices) {
+    v1::SendRequest req;
+    req.set_recipient(owner.handle);
+    req.set_message_id(MessageId(id));
+    req.set_kind(v1::SEND_KIND_SYNC);
+    for (uint32_t device : devices) {
+      v1::OutgoingEnvelope* e = req.add_envelopes();
+      e->set_device_id(device);
+      e->set_registration_id(device == 1 ? owner.registration_id : 222);
+      e->set_type(v1::ENVELOPE_TYPE_CIPHERTEXT);
+      e->set_ciphertext("transcript");
+    }
+    return req;
+  }
+};
+
+TEST_F(RpcSyncTest, ASyncReachesTheAccountsOtherDevicesOnly) {
+  User ana = Register("ana");
+  User bob = Register("bob", 101);
+  const std::string second = LinkSecondDevice(ana);
+  // Bundles of one's own handle: the other device only.
+  v1::GetBundleRequest bundle_req;
+  bundle_req.set_user(ana.handle);
+  v1::GetBundleResponse bundle;
+  ASSERT_TRUE(keys_->GetBundle(Ctx(ana.Header()).get(), bundle_req, &bundle).ok());
+  ASSERT_EQ(bundle.devices_size(), 1);
+  EXPECT_EQ(bundle.devices(0).device_id(), 2u);
+
+  ASSERT_TRUE(Send(ana, SyncTo(ana, 1, {2})).ok());
+  v1::FetchRequest fetch;
+  v1::FetchResponse fetched;
+  ASSERT_TRUE(messages_->Fetch(Ctx(second).get(), fetch, &fetched).ok());
+  ASSERT_EQ(fetched.envelopes_size(), 1);
+  EXPECT_EQ(fetched.envelopes(0).sender(), "ana");
+  EXPECT_EQ(fetched.envelopes(0).sender_device(), 1u);
+  // Nothing for the sending device itself.
+  EXPECT_THAT(Queue(ana), ::testing::IsEmpty());
+
+  EXPECT_THAT(Send(ana, SyncTo(ana, 2, {1, 2})),
+              GrpcIs(grpc::StatusCode::FAILED_PRECONDITION, "extra [1]"));
+  EXPECT_THAT(Send(ana, SyncTo(ana, 3, {})), GrpcIs(grpc::StatusCode::INVALID_ARGUMENT, "1..16"));
+  v1::SendRequest to_bob = SyncTo(ana, 4, {2});
+  to_bob.set_recipient(bob.handle);
+  EXPECT_THAT(Send(ana, to_bob), GrpcIs(grpc::StatusCode::INVALID_ARGUMENT, "own handle ana"));
+  v1::SendRequest later = SyncTo(ana, 5, {2});
+  later.set_deliver_at_ms(clock_.NowMillis() + 3600000);
+  EXPECT_THAT(Send(ana, later), GrpcIs(grpc::StatusCode::INVALID_ARGUMENT, "cannot be scheduled"));
+  v1::SendRequest unknown = SyncTo(ana, 6, {2});
+  unknown.set_kind(static_cast<v1::SendKind>(3));
+  EXPECT_THAT(Send(ana, unknown), GrpcIs(grpc::StatusCode::INVALID_ARGUMENT, "send kind 3"));
+  // A message (not a sync) to oneself is still refused.
+  v1::SendRequest note = SyncTo(ana, 7, {2});
+  note.set_kind(v1::SEND_KIND_MESSAGE);
+  EXPECT_THAT(Send(ana, note), GrpcIs(grpc::StatusCode::INVALID_ARGUMENT, "is the caller"));
+  // No credentials, no sync.
+  v1::SendResponse resp;
+  EXPECT_EQ(messages_->Send(Ctx("").get(), SyncTo(ana, 8, {2}), &resp).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  // Only the first one was queued.
+  ASSERT_TRUE(messages_->Fetch(Ctx(second).get(), fetch, &fetched).ok());
+  EXPECT_EQ(fetched.envelopes_size(), 1);
+}
+
+}  // namespace
+}  // namespace sotto::server::rpc

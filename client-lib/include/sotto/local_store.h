@@ -58,9 +58,14 @@ enum class Space : uint8_t {
   /// Blind("invite:" + id) -> a StoredInvite: an invite code this device
   /// created (Client::CreateInvite), so that ListInvites can show it.
   kInvite = 16,
+  /// Big-endian queueing time (8 bytes) + 8 random bytes -> a serialized
+  /// sotto.v1.content.Content for this account's other devices (a sent
+  /// transcript, read state, a cancellation), waiting to go with SendKind
+  /// SYNC. Written with what it reports, deleted once the server took it.
+  kSyncOutbox = 17,
 };
 /// The highest Space in use (for code that visits every space).
-inline constexpr Space kLastSpace = Space::kInvite;
+inline constexpr Space kLastSpace = Space::kSyncOutbox;
 
 /// "kSession" etc., for error messages.
 SOTTO_EXPORT absl::string_view SpaceName(Space space);

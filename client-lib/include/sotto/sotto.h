@@ -336,7 +336,8 @@ SOTTO_EXPORT int sotto_client_is_locked(sotto_client* client, int* locked, char*
 SOTTO_EXPORT const char* sotto_message_id(const sotto_message* m); /**< 32 hex */
 /** The other party of the conversation. */
 SOTTO_EXPORT const char* sotto_message_peer(const sotto_message* m);
-SOTTO_EXPORT int sotto_message_outgoing(const sotto_message* m); /**< 1 if sent by us */
+/** 1 if this account sent it (this device or another of its devices). */
+SOTTO_EXPORT int sotto_message_outgoing(const sotto_message* m);
 /** SOTTO_KIND_TEXT or SOTTO_KIND_LETTER. */
 SOTTO_EXPORT sotto_message_kind sotto_message_kind_of(const sotto_message* m);
 /** The text, or the letter's body. */
@@ -355,6 +356,9 @@ SOTTO_EXPORT int64_t sotto_message_sent_at_ms(const sotto_message* m);
 SOTTO_EXPORT sotto_delivery_state sotto_message_state(const sotto_message* m);
 /** NOT_SENT / FAILED: why the last attempt did not reach the server. */
 SOTTO_EXPORT const char* sotto_message_failure(const sotto_message* m);
+/** Outgoing: the id of the other device of this account that sent it (its
+ * sent transcript reached this device); 0 when this device sent it. */
+SOTTO_EXPORT uint32_t sotto_message_from_device(const sotto_message* m);
 /** A copy the caller owns (e.g. to keep one seen in a callback); free it
  * with sotto_message_free. NULL for NULL. */
 SOTTO_EXPORT sotto_message* sotto_message_copy(const sotto_message* m);

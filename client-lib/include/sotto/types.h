@@ -57,8 +57,13 @@ struct Message {
   std::string id;
   /// The other party of the conversation.
   std::string peer;
-  /// True if this device sent it.
+  /// True if this account sent it: this device, or another device of the
+  /// account (a sent transcript; see `from_device`).
   bool outgoing = false;
+  /// Outgoing only: the id of the other device of this account that sent
+  /// it (its sent transcript reached this device); 0 when this device sent
+  /// it. Such a message can be cancelled only on the device that sent it.
+  uint32_t from_device = 0;
   /// A text or a letter.
   MessageKind kind = MessageKind::kText;
   /// The text, or the letter's body.
@@ -349,6 +354,10 @@ struct SyncStats {
   /// Messages kept as not sent (DeliveryState::kNotSent) that went out with
   /// this sync.
   int resent = 0;
+  /// Messages this account sent from its other devices (sent transcripts)
+  /// that were new here and are now in the history as outgoing messages.
+  /// Not counted in `received`.
+  int transcripts = 0;
   /// Empty, or why keeping this device's keys on the server failed
   /// (refilling one-time prekeys, rotating the signed prekey). Such a failure
   /// does not fail the Sync/Listen — the messages above are stored — and is
