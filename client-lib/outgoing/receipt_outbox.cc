@@ -1,6 +1,5 @@
 #include "client-lib/outgoing/receipt_outbox.h"
 
-
 #include <algorithm>
 #include <map>
 #include <optional>
