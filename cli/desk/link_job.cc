@@ -56,11 +56,12 @@ std::string LinkJob::StatusJson() {
 
 std::string LinkJob::StatusJsonLocked() {
   const bool waiting = stage_ == "waiting";
-  nlohmann::json j = {{"stage", stage_},
-                      {"code", waiting ? nlohmann::json(code_) : nlohmann::json()},
-                      {"qr_svg", waiting ? nlohmann::json(qr_svg_) : nlohmann::json()},
-                      {"expires_at_ms", waiting ? nlohmann::json(expires_at_ms_) : nlohmann::json()},
-                      {"error", error_.empty() ? nlohmann::json() : nlohmann::json(error_)}};
+  nlohmann::json j = {
+      {"stage", stage_},
+      {"code", waiting ? nlohmann::json(code_) : nlohmann::json()},
+      {"qr_svg", waiting ? nlohmann::json(qr_svg_) : nlohmann::json()},
+      {"expires_at_ms", waiting ? nlohmann::json(expires_at_ms_) : nlohmann::json()},
+      {"error", error_.empty() ? nlohmann::json() : nlohmann::json(error_)}};
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 

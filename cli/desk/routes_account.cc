@@ -83,16 +83,16 @@ void AddSettingRoutes(Api& api) {
   // The page says the person did something (a click, a key, scrolling)
   // that needed no other call: it counts for the idle auto-lock. The page
   // sends it at most every few seconds.
-  api.Route("POST", "/api/activity",
-            [](Client& client, const httplib::Request& req,
-               const Json&) -> absl::StatusOr<std::string> {
-              if (IsBackground(req)) {
-                return absl::InvalidArgumentError(
-                    "activity cannot be marked as background: it is the person's own");
-              }
-              if (absl::Status s = client.NoteActivity(); !s.ok()) return s;
-              return std::string("{}\n");
-            });
+  api.Route(
+      "POST", "/api/activity",
+      [](Client& client, const httplib::Request& req, const Json&) -> absl::StatusOr<std::string> {
+        if (IsBackground(req)) {
+          return absl::InvalidArgumentError(
+              "activity cannot be marked as background: it is the person's own");
+        }
+        if (absl::Status s = client.NoteActivity(); !s.ok()) return s;
+        return std::string("{}\n");
+      });
   api.Route("POST", "/api/passphrase",
             [&](Client&, const httplib::Request&, const Json& body) -> absl::StatusOr<std::string> {
               absl::StatusOr<std::string> old_passphrase = StringMember(body, "old");

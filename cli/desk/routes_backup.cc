@@ -22,14 +22,14 @@ constexpr char kWriteItDown[] =
 absl::StatusOr<std::string> StatusJson(Client& client) {
   absl::StatusOr<AutoBackupStatus> s = client.GetAutoBackup();
   if (!s.ok()) return s.status();
-  Json j = {{"enabled", s->enabled},
-            {"dir", s->enabled ? Json(s->dir) : Json()},
-            {"every_minutes", s->enabled ? Json(absl::ToInt64Minutes(s->every)) : Json()},
-            {"keep", s->enabled ? Json(s->keep) : Json()},
-            {"last_backup_ms", s->last_backup == absl::InfinitePast()
-                                   ? Json()
-                                   : Json(absl::ToUnixMillis(s->last_backup))},
-            {"last_error", s->last_error.empty() ? Json() : Json(s->last_error)}};
+  Json j = {
+      {"enabled", s->enabled},
+      {"dir", s->enabled ? Json(s->dir) : Json()},
+      {"every_minutes", s->enabled ? Json(absl::ToInt64Minutes(s->every)) : Json()},
+      {"keep", s->enabled ? Json(s->keep) : Json()},
+      {"last_backup_ms",
+       s->last_backup == absl::InfinitePast() ? Json() : Json(absl::ToUnixMillis(s->last_backup))},
+      {"last_error", s->last_error.empty() ? Json() : Json(s->last_error)}};
   return Dump(j);
 }
 
@@ -62,8 +62,9 @@ std::string SetupJson(Client& client, AutoBackupSetup& setup) {
 }
 
 void AddAutoBackupRoutes(Api& api) {
-  api.Route("GET", "/api/backup",
-            [](Client& client, const httplib::Request&, const Json&) { return StatusJson(client); });
+  api.Route("GET", "/api/backup", [](Client& client, const httplib::Request&, const Json&) {
+    return StatusJson(client);
+  });
   // Turns automatic backups on or changes them: "dir" (absolute), "every_minutes"
   // (at least 1; default 1440, or the current), "keep" (1..1000; default 7, or
   // the current).
@@ -95,11 +96,12 @@ void AddAutoBackupRoutes(Api& api) {
         if (!setup.ok()) return setup.status();
         return SetupJson(client, *setup);
       });
-  api.Route("DELETE", "/api/backup",
-            [](Client& client, const httplib::Request&, const Json&) -> absl::StatusOr<std::string> {
-              if (absl::Status s = client.DisableAutoBackup(); !s.ok()) return s;
-              return std::string("{}\n");
-            });
+  api.Route(
+      "DELETE", "/api/backup",
+      [](Client& client, const httplib::Request&, const Json&) -> absl::StatusOr<std::string> {
+        if (absl::Status s = client.DisableAutoBackup(); !s.ok()) return s;
+        return std::string("{}\n");
+      });
   // A new recovery key for the automatic backups (settings kept); those
   // written before stay under the old key.
   api.Route(

@@ -71,18 +71,18 @@ TEST_F(DeskAccountRoutesTest, SendToTheCareTeamAndEndALink) {
   EXPECT_EQ(Status(page_->Post("/api/unlink", {{"peer", 7}})), 400);
   EXPECT_EQ(Status(page_->Post("/api/unlink", {{"peer", "nobody-here"}})), 404);
   EXPECT_EQ(Status(page_->Get("/api/unlink")), 404);
-  EXPECT_EQ(Status(page_->Post("/api/unlink", {{"peer", "dr-rivera"}},
-                               {{"Origin", "http://evil.test"}})),
-            403);
-  EXPECT_TRUE(Page::Body(page_->Get("/api/links"))["links"][0]["active"]) << "refused: unchanged";
+  EXPECT_EQ(
+      Status(page_->Post("/api/unlink", {{"peer", "dr-rivera"}}, {{"Origin", "http://evil.test"}})),
+      403);
+  EXPECT_EQ(Page::Body(page_->Get("/api/links"))["links"][0]["active"], true)
+      << "refused: unchanged";
   httplib::Result ended = page_->Post("/api/unlink", {{"peer", "dr-rivera"}});
   ASSERT_EQ(Status(ended), 200) << ended->body;
   json links = Page::Body(page_->Get("/api/links"))["links"];
   ASSERT_EQ(links.size(), 1u);
-  EXPECT_FALSE(links[0]["active"]) << links;
+  EXPECT_EQ(links[0]["active"], false) << links;
   // No one left to write to.
-  EXPECT_NE(Status(page_->Post("/api/send", {{"to", "dr-rivera"}, {"text", "still there?"}})),
-            200);
+  EXPECT_NE(Status(page_->Post("/api/send", {{"to", "dr-rivera"}, {"text", "still there?"}})), 200);
   desk_->Stop();
 }
 
@@ -94,7 +94,7 @@ TEST_F(DeskAccountRoutesTest, LinkANewDeviceThatJoinsFromItsOwnDesk) {
   ASSERT_TRUE(events.WaitOpened());
   json devices = Page::Body(page_->Get("/api/devices"))["devices"];
   ASSERT_EQ(devices.size(), 1u) << devices;
-  EXPECT_TRUE(devices[0]["this_device"]);
+  EXPECT_EQ(devices[0]["this_device"], true);
   const int own_id = devices[0]["device_id"];
 
   httplib::Result started = page_->Post("/api/devices/link");
@@ -135,7 +135,7 @@ TEST_F(DeskAccountRoutesTest, LinkANewDeviceThatJoinsFromItsOwnDesk) {
   devices = Page::Body(page_->Get("/api/devices"))["devices"];
   ASSERT_EQ(devices.size(), 2u) << devices;
   EXPECT_EQ(devices[1]["name"], "office laptop");
-  EXPECT_FALSE(devices[1]["this_device"]);
+  EXPECT_EQ(devices[1]["this_device"], false);
   EXPECT_NE(devices[1]["linked_at_ms"], nullptr);
   const int laptop_id = devices[1]["device_id"];
 
@@ -189,7 +189,8 @@ TEST_F(DeskAccountRoutesTest, BackupsAutomaticNowAndANewRecoveryKey) {
   EXPECT_THAT(every->body, HasSubstr("every_minutes"));
   EXPECT_EQ(Page::Body(page_->Get("/api/backup"))["enabled"], false) << "refused: still off";
 
-  httplib::Result on = page_->Put("/api/backup", {{"dir", dir}, {"every_minutes", 60}, {"keep", 3}});
+  httplib::Result on =
+      page_->Put("/api/backup", {{"dir", dir}, {"every_minutes", 60}, {"keep", 3}});
   ASSERT_EQ(Status(on), 200) << on->body;
   json setup = Page::Body(on);
   const std::string key = setup["recovery_key"];
@@ -236,25 +237,26 @@ TEST_F(DeskAccountRoutesTest, BackupsAutomaticNowAndANewRecoveryKey) {
   ASSERT_NE(fresh, nullptr);
   Page other(fresh->port());
   ASSERT_TRUE(other.Open(Token(*fresh)));
-  httplib::Result relative_file = other.Post(
-      "/api/setup/restore",
-      {{"backup_path", "now.sottobackup"}, {"recovery_key", now_key}, {"passphrase", "p q r s t u"}});
+  httplib::Result relative_file =
+      other.Post("/api/setup/restore", {{"backup_path", "now.sottobackup"},
+                                        {"recovery_key", now_key},
+                                        {"passphrase", "p q r s t u"}});
   EXPECT_EQ(Status(relative_file), 400);
   EXPECT_THAT(relative_file->body, HasSubstr("backup_path"));
   httplib::Result no_key = other.Post(
       "/api/setup/restore", {{"backup_path", file}, {"passphrase", "a long passphrase for ash 9"}});
   EXPECT_EQ(Status(no_key), 400);
   EXPECT_THAT(no_key->body, HasSubstr("recovery_key"));
-  httplib::Result wrong_key = other.Post("/api/setup/restore",
-                                         {{"backup_path", file},
-                                          {"recovery_key", key},  // the automatic backups' key
-                                          {"passphrase", "a long passphrase for ash 9"}});
+  httplib::Result wrong_key =
+      other.Post("/api/setup/restore", {{"backup_path", file},
+                                        {"recovery_key", key},  // the automatic backups' key
+                                        {"passphrase", "a long passphrase for ash 9"}});
   EXPECT_NE(Status(wrong_key), 200);
   EXPECT_EQ(Page::Body(other.Get("/api/state"))["state"], "setup");
-  httplib::Result restored = other.Post("/api/setup/restore",
-                                        {{"backup_path", file},
-                                         {"recovery_key", now_key},
-                                         {"passphrase", "a long passphrase for ash 9"}});
+  httplib::Result restored =
+      other.Post("/api/setup/restore", {{"backup_path", file},
+                                        {"recovery_key", now_key},
+                                        {"passphrase", "a long passphrase for ash 9"}});
   ASSERT_EQ(Status(restored), 200) << restored->body;
   json state = Page::Body(other.Get("/api/state"));
   EXPECT_EQ(state["state"], "open");
