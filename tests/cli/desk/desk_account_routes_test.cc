@@ -90,7 +90,10 @@ TEST_F(DeskAccountRoutesTest, SendToTheCareTeamAndEndALink) {
 // the code it showed; then the devices list, and removing one.
 TEST_F(DeskAccountRoutesTest, LinkANewDeviceThatJoinsFromItsOwnDesk) {
   OpenDesk(NewClient("lee"));
-  EventStream events(*page_);
+  // The stream on a page of its own (one httplib::Client, one request at a time).
+  Page listening(desk_->port());
+  ASSERT_TRUE(listening.Open(Token(*desk_)));
+  EventStream events(listening);
   ASSERT_TRUE(events.WaitOpened());
   json devices = Page::Body(page_->Get("/api/devices"))["devices"];
   ASSERT_EQ(devices.size(), 1u) << devices;
@@ -157,7 +160,10 @@ TEST_F(DeskAccountRoutesTest, LinkANewDeviceThatJoinsFromItsOwnDesk) {
 
 TEST_F(DeskAccountRoutesTest, CancellingALinkingEndsIt) {
   OpenDesk(NewClient("max"));
-  EventStream events(*page_);
+  // The stream on a page of its own (one httplib::Client, one request at a time).
+  Page listening(desk_->port());
+  ASSERT_TRUE(listening.Open(Token(*desk_)));
+  EventStream events(listening);
   ASSERT_TRUE(events.WaitOpened());
   ASSERT_EQ(Status(page_->Post("/api/devices/link")), 200);
   ASSERT_TRUE(events.WaitFor("\"stage\":\"waiting\"")) << events.text();

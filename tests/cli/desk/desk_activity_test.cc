@@ -19,7 +19,11 @@ TEST_F(DeskActivityTest, APageThatKeepsReceivingMessagesStillLocks) {
   ASSERT_NE(desk_, nullptr);
   page_ = std::make_unique<Page>(desk_->port());
   ASSERT_TRUE(page_->Open(Token(*desk_)));
-  EventStream events(*page_);
+  // The stream on a page of its own: one httplib::Client runs one request
+  // at a time, and the stream's never ends.
+  Page listening(desk_->port());
+  ASSERT_TRUE(listening.Open(Token(*desk_)));
+  EventStream events(listening);
   ASSERT_TRUE(events.WaitOpened());
   const absl::Time start = absl::Now();
   bool locked = false;
@@ -47,7 +51,11 @@ TEST_F(DeskActivityTest, ThePersonsActivityKeepsItOpenUntilItStops) {
   page_ = std::make_unique<Page>(desk_->port());
   ASSERT_TRUE(page_->Open(Token(*desk_)));
   EXPECT_EQ(Page::Body(page_->Get("/api/state"))["auto_lock_ms"], 3000);
-  EventStream events(*page_);
+  // The stream on a page of its own: one httplib::Client runs one request
+  // at a time, and the stream's never ends.
+  Page listening(desk_->port());
+  ASSERT_TRUE(listening.Open(Token(*desk_)));
+  EventStream events(listening);
   ASSERT_TRUE(events.WaitOpened());
   const absl::Time start = absl::Now();
   while (absl::Now() - start < absl::Seconds(7)) {
