@@ -86,8 +86,8 @@ function renderLink(s) {
   }}, 'Cancel') : null;
   if (s.stage === 'waiting') {
     replace(linkBox,
-        h('p', {}, 'On the new device, open Sotto Desk and choose “Join an existing account as ' +
-                   'a new device”, then enter this code (or scan it):'),
+        h('p', {}, 'On the new device, open Sotto Desk and choose “Add this device to an ' +
+                   'account you already use”, then enter this code (or scan it):'),
         h('p', {class: 'code', id: 'link-code'}, s.code || ''),
         s.qr_svg ? svgImage(s.qr_svg, 'QR code of the one-time link code') : null,
         h('p', {class: 'hint'}, `It works once, until ${formatTime(s.expires_at_ms)}. It gives ` +

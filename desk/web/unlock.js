@@ -57,7 +57,7 @@ export function showSetup(main, onOpened) {
       h('p', {class: 'alt'}, 'Already using Sotto on another device? ',
         h('button', {type: 'button', class: 'link', id: 'setup-join-device',
                      onclick: () => showJoin(main, onOpened, () => showSetup(main, onOpened))},
-          'Join an existing account as a new device')),
+          'Add this device to an account you already use')),
       h('p', {class: 'alt'}, 'Have a backup? ',
         h('button', {type: 'button', class: 'link', id: 'setup-restore',
                      onclick: () => showRestore(main, onOpened, () => showSetup(main, onOpened))},

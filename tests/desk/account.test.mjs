@@ -260,7 +260,7 @@ describe('Sotto Desk in the browser: activity, devices, backups', () => {
     const laptopDesk = await startDesk(root, 'laptop', path.join(root, 'laptop'), '');
     const laptop = await newPage(laptopDesk);
     await laptop.locator('#setup-title').waitFor();
-    await laptop.getByRole('button', {name: 'Join an existing account as a new device'}).click();
+    await laptop.getByRole('button', {name: 'Add this device to an account you already use'}).click();
     await laptop.locator('#join-title').waitFor();
     await axe(laptop, 'join as a new device');
     await laptop.getByLabel('Server').fill(address);
