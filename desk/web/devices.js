@@ -10,6 +10,11 @@ import {settingsNav} from './backup.js';
 
 // The linking box on screen, or null.
 let linkBox = null;
+// How far the linking on screen has got: the answer to POST /api/devices/link
+// ("starting") can arrive after the `link` event saying "waiting", and must
+// not draw over it.
+const RANK = {none: 0, starting: 1, waiting: 2, sending_keys: 3, sent: 4, failed: 4, cancelled: 4};
+let shownRank = 0;
 
 const STAGE_TEXT = {
   starting: 'Opening a one-time code…',
@@ -28,6 +33,7 @@ export async function showDevices(main) {
   linkBox = h('div', {id: 'link-box', 'aria-live': 'polite'});
   start.addEventListener('click', async () => {
     start.disabled = true;
+    shownRank = 0;  // a new linking: every stage may be drawn again
     try {
       renderLink(await post('/api/devices/link'));
     } catch (err) {
@@ -35,6 +41,7 @@ export async function showDevices(main) {
       start.disabled = false;
     }
   });
+  shownRank = 0;
   replace(main, settingsNav('devices'), h('h1', {id: 'devices-title'}, 'Devices'),
       h('p', {}, 'Every device here holds this account’s keys and gets its messages.'),
       list, status,
@@ -77,6 +84,9 @@ async function removeDevice(d, status, main) {
 // Draws where a linking stands ({stage, code, qr_svg, expires_at_ms, error}).
 function renderLink(s) {
   if (!linkBox || !linkBox.isConnected || !s) return;
+  const rank = RANK[s.stage] || 0;
+  if (rank < shownRank && shownRank < 4) return;  // after an end, a new linking (another tab)
+  shownRank = rank;
   const start = document.getElementById('link-start');
   const running = ['starting', 'waiting', 'sending_keys'].includes(s.stage);
   if (start) start.disabled = running;

@@ -23,6 +23,7 @@ const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', 
 
 let root; let dataDir; let address; let serverChild; let browser;
 let therapistDesk; let samDesk; let tPage; let sPage;
+let backupNow = null;  // {file, key} of the backups test, for the restore
 
 // Every --rate-* limit off (as harness.mjs does for its server).
 function rateLimitsOff() {
@@ -322,10 +323,35 @@ describe('Sotto Desk in the browser: activity, devices, backups', () => {
     await sPage.locator('#backup-status', {hasText: 'Backup written to'}).waitFor();
     assert.ok(fs.existsSync(file));
     await sPage.locator('#recovery-key').waitFor();
+    backupNow = {file, key: (await sPage.locator('#recovery-key').textContent()).trim()};
     await sPage.getByRole('button', {name: 'I have written it down'}).click();
 
     await sPage.getByRole('button', {name: 'Turn off'}).click();
     await sPage.locator('#backup-state', {hasText: 'off'}).waitFor();
     assert.equal(await stored(sPage), '0|0');
+  });
+
+  it('a desk in setup restores a backup with its recovery key', async () => {
+    assert.ok(backupNow, 'the backups test made one');
+    const restoredDesk = await startDesk(root, 'restored', path.join(root, 'restored'), '');
+    const page = await newPage(restoredDesk);
+    await page.locator('#setup-title').waitFor();
+    await page.getByRole('button', {name: 'Restore from a backup'}).click();
+    await page.locator('#restore-title').waitFor();
+    await axe(page, 'restore');
+    await page.getByLabel('Backup file').fill(backupNow.file);
+    await page.getByLabel('Recovery key').fill('1111 2222 3333 4444 5555 6666 7777 8888 9999 0000');
+    await page.getByLabel('New passphrase for this device').fill('restored orchard lanterns 12');
+    await page.getByLabel('Passphrase again').fill('restored orchard lanterns 12');
+    await page.getByRole('button', {name: 'Restore', exact: true}).click();
+    await page.locator('#restore-status.error').waitFor();
+    assert.equal(await state(page), 'setup');
+    assert.equal(await page.getByLabel('Recovery key').inputValue(), '', 'a wrong key is cleared');
+    await page.getByLabel('Recovery key').fill(backupNow.key);
+    await page.getByRole('button', {name: 'Restore', exact: true}).click();
+    await page.locator('#conv-title').waitFor({timeout: 60000});
+    assert.match(await page.locator('#who').textContent(), /^sam /);
+    assert.equal(await stored(page), '0|0');
+    await page.context().close();
   });
 });
