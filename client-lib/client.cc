@@ -522,5 +522,9 @@ absl::Status Client::Unlock(absl::string_view passphrase) {
   return impl_->session().Unlock(passphrase);
 }
 bool Client::IsLocked() { return impl_->session().IsLocked(); }
+absl::Status Client::NoteActivity() { return impl_->session().Check(); }
+
+Client::BackgroundCalls::BackgroundCalls() { ProfileSession::BeginBackgroundCalls(); }
+Client::BackgroundCalls::~BackgroundCalls() { ProfileSession::EndBackgroundCalls(); }
 
 }  // namespace sotto

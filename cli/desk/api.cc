@@ -1,5 +1,6 @@
 #include "api.h"
 
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -50,6 +51,10 @@ void SendDocument(httplib::Response& res, const std::string& document) {
 
 }  // namespace
 
+bool IsBackground(const httplib::Request& req) {
+  return req.get_header_value(kBackgroundHeader) == "1";
+}
+
 std::string Dump(const Json& json) {
   return json.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
 }
@@ -91,6 +96,10 @@ void Api::Add(const char* method, const char* pattern, bool needs_open, SessionH
                                                                 httplib::Response& res) {
     absl::StatusOr<Json> body = ParseBody(req);
     if (!body.ok()) return SendError(res, body.status());
+    // The page's own refetches (after a live event, on a timer) are not the
+    // person's doing: they must not keep the profile from locking itself.
+    std::optional<Client::BackgroundCalls> background;
+    if (IsBackground(req)) background.emplace();
     absl::StatusOr<std::string> answer = handler(req, *body);
     if (answer.ok()) return SendDocument(res, *answer);
     // A call refused because the profile is locked (by the user, or by

@@ -8,12 +8,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "events.h"
 #include "httplib.h"
+#include "link_job.h"
 #include "nlohmann/json.hpp"
 #include "receipt_flusher.h"
 #include "session.h"
@@ -33,7 +35,11 @@ using SessionHandler =
 class Api {
  public:
   Api(httplib::Server& server, Session& session, EventHub& hub, ReceiptFlusher& receipts)
-      : server_(server), session_(session), hub_(hub), receipts_(receipts) {}
+      : server_(server),
+        session_(session),
+        hub_(hub),
+        receipts_(receipts),
+        link_job_(std::make_unique<LinkJob>(session, hub)) {}
   Api(const Api&) = delete;
   Api& operator=(const Api&) = delete;
 
@@ -45,6 +51,8 @@ class Api {
   Session& session() { return session_; }
   EventHub& hub() { return hub_; }
   ReceiptFlusher& receipts() { return receipts_; }
+  // Linking a new device from the page (routes_devices.cc).
+  LinkJob& link_job() { return *link_job_; }
   httplib::Server& server() { return server_; }
 
  private:
@@ -54,7 +62,15 @@ class Api {
   Session& session_;
   EventHub& hub_;
   ReceiptFlusher& receipts_;
+  std::unique_ptr<LinkJob> link_job_;
 };
+
+// The header the page sets on requests it makes by itself (refetches after a
+// live event, timers), "1": their Client calls run as
+// Client::BackgroundCalls and do not count as the person's activity for the
+// idle auto-lock (docs/DESK.md, "Idle auto-lock").
+inline constexpr char kBackgroundHeader[] = "X-Sotto-Background";
+bool IsBackground(const httplib::Request& req);
 
 // The document, UTF-8 (invalid sequences replaced: text from others).
 std::string Dump(const Json& json);
@@ -79,6 +95,8 @@ void AddCareRoutes(Api& api);
 void AddQueueRoutes(Api& api);
 void AddDraftRoutes(Api& api);
 void AddEventRoute(Api& api);
+void AddDeviceRoutes(Api& api);
+void AddBackupRoutes(Api& api);
 
 }  // namespace sotto::desk
 

@@ -87,6 +87,8 @@ void DeskServer::Configure() {
   AddCareRoutes(api_);
   AddQueueRoutes(api_);
   AddDraftRoutes(api_);
+  AddDeviceRoutes(api_);
+  AddBackupRoutes(api_);
   AddEventRoute(api_);
   http_.Get("/.*",
             [this](const httplib::Request& req, httplib::Response& res) { ServeAsset(req, res); });

@@ -129,6 +129,9 @@ void Listener::Backoff(absl::Duration delay) {
 }
 
 void Listener::Run() {
+  // Listening (and starting Listen again) is the desk's own work, not the
+  // person's: it must not keep the profile from locking itself.
+  Client::BackgroundCalls background;
   Client::ListenHandlers handlers;
   auto keep_going = [this] {
     absl::MutexLock lock(&mu_);

@@ -22,6 +22,8 @@ void ReceiptFlusher::Stop() {
 }
 
 void ReceiptFlusher::Run() {
+  // Sending receipts follows a read; it is not itself the person's activity.
+  Client::BackgroundCalls background;
   for (;;) {
     {
       absl::MutexLock lock(&mu_);

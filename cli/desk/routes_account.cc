@@ -18,10 +18,13 @@ absl::StatusOr<std::string> StateJson(Session& session) {
             {"role", nullptr},
             {"server", nullptr},
             {"read_receipts", nullptr},
-            {"auto_lock_minutes", nullptr}};
+            {"auto_lock_minutes", nullptr},
+            {"auto_lock_ms", nullptr}};
   const absl::Duration auto_lock = session.options().auto_lock_after;
   if (auto_lock != absl::InfiniteDuration()) {
     j["auto_lock_minutes"] = absl::ToInt64Minutes(auto_lock);
+    // Exact, for the page's pacing of POST /api/activity.
+    j["auto_lock_ms"] = absl::ToInt64Milliseconds(auto_lock);
   }
   // Accessors that answer while locked and do not count as activity: a page
   // left open must not keep the profile from locking itself.
@@ -77,6 +80,19 @@ void AddSettingRoutes(Api& api) {
               if (absl::Status s = session.SetReadReceipts(*enabled); !s.ok()) return s;
               return std::string("{}\n");
             });
+  // The page says the person did something (a click, a key, scrolling)
+  // that needed no other call: it counts for the idle auto-lock. The page
+  // sends it at most every few seconds.
+  api.Route(
+      "POST", "/api/activity",
+      [](Client& client, const httplib::Request& req, const Json&) -> absl::StatusOr<std::string> {
+        if (IsBackground(req)) {
+          return absl::InvalidArgumentError(
+              "activity cannot be marked as background: it is the person's own");
+        }
+        if (absl::Status s = client.NoteActivity(); !s.ok()) return s;
+        return std::string("{}\n");
+      });
   api.Route("POST", "/api/passphrase",
             [&](Client&, const httplib::Request&, const Json& body) -> absl::StatusOr<std::string> {
               absl::StatusOr<std::string> old_passphrase = StringMember(body, "old");

@@ -1,4 +1,4 @@
-// /api/policy, invites, accept-invite, links, safety-number.
+// /api/policy, invites, accept-invite, links, unlink, safety-number.
 
 #include <string>
 #include <utility>
@@ -204,6 +204,16 @@ void AddIdentityRoutes(Api& api) {
         auto links = client.ListLinks();
         if (!links.ok()) return links.status();
         return cli::LinksJson(*links);
+      });
+  // Ends the care link with "peer" (`sotto unlink`); the page asks first.
+  api.Route(
+      "POST", "/api/unlink",
+      [](Client& client, const httplib::Request&, const Json& body) -> absl::StatusOr<std::string> {
+        absl::StatusOr<std::string> peer = StringMember(body, "peer");
+        if (!peer.ok()) return peer.status();
+        if (peer->empty()) return absl::InvalidArgumentError("\"peer\" is empty");
+        if (absl::Status s = client.EndLink(*peer); !s.ok()) return s;
+        return std::string("{}\n");
       });
   api.Route(
       "GET", R"(/api/safety-number/([^/]+))",

@@ -109,6 +109,30 @@ void AddSendRoutes(Api& api) {
         if (!options.ok()) return options.status();
         return Answer(client.Reply(v[0], v[1], *options));
       });
+  // A client's message to every therapist of the care team (`sotto send
+  // --team`): one SendResult per therapist.
+  api.Route(
+      "POST", "/api/send-team",
+      [](Client& client, const httplib::Request&, const Json& body) -> absl::StatusOr<std::string> {
+        absl::StatusOr<std::string> text = StringMember(body, "text");
+        if (!text.ok()) return text.status();
+        absl::StatusOr<SendOptions> options = SendOptionsFrom(body);
+        if (!options.ok()) return options.status();
+        auto sent = client.SendToCareTeam(*text, *options);
+        if (!sent.ok()) return sent.status();
+        Json results = Json::array();
+        for (const SendResult& r : *sent) results.push_back(Embed(SendResultJson(r)));
+        return Dump({{"results", results}});
+      });
+  // Sends again every message kept as not sent or failed (`sotto retry`);
+  // discarding one is POST /api/cancel.
+  api.Route(
+      "POST", "/api/retry",
+      [](Client& client, const httplib::Request&, const Json&) -> absl::StatusOr<std::string> {
+        absl::StatusOr<int> sent = client.RetryUnsent();
+        if (!sent.ok()) return sent.status();
+        return Dump({{"sent", *sent}});
+      });
   api.Route(
       "POST", "/api/cancel",
       [](Client& client, const httplib::Request&, const Json& body) -> absl::StatusOr<std::string> {

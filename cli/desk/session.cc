@@ -8,6 +8,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "secret.h"
+#include "sotto/backup.h"
+#include "sotto/devices.h"
 #include "sotto/passphrase.h"
 
 namespace sotto::desk {
@@ -164,6 +166,72 @@ absl::Status Session::Setup(const SetupRequest& request) {
     if (!registered.ok()) return registered.status();
     client_ = *std::move(registered);
     setup_ = false;
+  }
+  Changed();
+  return absl::OkStatus();
+}
+
+absl::Status Session::Join(const JoinRequest& request) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!setup_) return absl::FailedPreconditionError("this desk already has a profile");
+    if (request.code.empty()) {
+      return absl::InvalidArgumentError("the link code from your other device is missing");
+    }
+    if (absl::Status s = CheckNewPassphrase(request.passphrase, "", "no profile was created");
+        !s.ok()) {
+      return s;
+    }
+    JoinOptions options;
+    options.code = request.code;
+    options.device_name = request.device_name;
+    options.profile_dir = options_.profile_dir;
+    options.passphrase = request.passphrase;
+    cli::WipeOnExit wipe(options.passphrase);
+    options.server_address = request.server;
+    options.tls_ca_pem = options_.tls_ca_pem;
+    options.tls_system_roots = options_.tls_system_roots;
+    options.auto_lock_after = options_.auto_lock_after;
+    options.key_derivation = options_.key_derivation;
+    absl::StatusOr<JoinResult> joined = Client::JoinWithLinkCode(options);
+    if (!joined.ok()) return joined.status();
+    client_ = std::move(joined->client);
+    setup_ = false;
+    if (absl::StatusOr<bool> receipts = client_->ReadReceipts(); receipts.ok()) {
+      read_receipts_ = *receipts;
+    }
+  }
+  Changed();
+  return absl::OkStatus();
+}
+
+absl::Status Session::Restore(const RestoreRequest& request) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!setup_) return absl::FailedPreconditionError("this desk already has a profile");
+    if (absl::Status s = CheckNewPassphrase(request.passphrase, "", "nothing was restored");
+        !s.ok()) {
+      return s;
+    }
+    RestoreOptions options;
+    options.backup_path = request.backup_path;
+    options.recovery_key = request.recovery_key;
+    cli::WipeOnExit wipe_key(options.recovery_key);
+    options.profile_dir = options_.profile_dir;
+    options.passphrase = request.passphrase;
+    cli::WipeOnExit wipe(options.passphrase);
+    options.key_derivation = options_.key_derivation;
+    options.server_address = request.server;
+    options.tls_ca_pem = options_.tls_ca_pem;
+    options.tls_system_roots = options_.tls_system_roots;
+    options.auto_lock_after = options_.auto_lock_after;
+    absl::StatusOr<RestoreResult> restored = Client::Restore(options);
+    if (!restored.ok()) return restored.status();
+    client_ = std::move(restored->client);
+    setup_ = false;
+    if (absl::StatusOr<bool> receipts = client_->ReadReceipts(); receipts.ok()) {
+      read_receipts_ = *receipts;
+    }
   }
   Changed();
   return absl::OkStatus();

@@ -59,6 +59,25 @@ struct SetupRequest {
   std::string invite_code;
 };
 
+// What POST /api/setup/join carries: this desk joining an existing account
+// as a new device, with the code another device of it shows (as `sotto init
+// --link`).
+struct JoinRequest {
+  std::string server;
+  std::string code;
+  std::string device_name;
+  std::string passphrase;
+};
+
+// What POST /api/setup/restore carries: a backup made by `sotto backup` or
+// automatic backups, brought back into this desk's (empty) profile directory.
+struct RestoreRequest {
+  std::string backup_path;
+  std::string recovery_key;
+  std::string passphrase;
+  std::string server;  // empty: the one recorded in the backup
+};
+
 class Session {
  public:
   explicit Session(DeskOptions options);
@@ -86,6 +105,15 @@ class Session {
   // --invite`); FAILED_PRECONDITION unless in setup. The passphrase must
   // pass the strength policy (sotto/passphrase.h).
   absl::Status Setup(const SetupRequest& request);
+
+  // Joins an existing account as a new device (Client::JoinWithLinkCode);
+  // FAILED_PRECONDITION unless in setup; the passphrase as for Setup.
+  // Blocks until the other device answered (it polls every half second).
+  absl::Status Join(const JoinRequest& request);
+
+  // Restores a backup (Client::Restore, as `sotto restore`); FAILED_PRECONDITION
+  // unless in setup; the passphrase as for Setup.
+  absl::Status Restore(const RestoreRequest& request);
 
   // Client::ChangePassphrase after the strength check of Setup.
   absl::Status ChangePassphrase(const std::string& old_passphrase,

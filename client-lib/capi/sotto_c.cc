@@ -260,6 +260,26 @@ int sotto_client_is_locked(sotto_client* client, int* locked, char** errmsg) {
   });
 }
 
+int sotto_client_note_activity(sotto_client* client, char** errmsg) {
+  return Guard(__func__, errmsg, [&]() -> absl::Status {
+    SOTTO_ASSIGN_OR_RETURN(sotto::Client * c, ClientOf(client));
+    return c->NoteActivity();
+  });
+}
+
+namespace {
+// The scopes sotto_background_calls_begin opened on this thread.
+thread_local std::vector<std::unique_ptr<sotto::Client::BackgroundCalls>> background_scopes;
+}  // namespace
+
+void sotto_background_calls_begin(void) {
+  background_scopes.push_back(std::make_unique<sotto::Client::BackgroundCalls>());
+}
+
+void sotto_background_calls_end(void) {
+  if (!background_scopes.empty()) background_scopes.pop_back();
+}
+
 // ---- passphrase and account ----
 
 int sotto_check_passphrase_strength(const char* passphrase, size_t len,

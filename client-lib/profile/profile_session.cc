@@ -48,13 +48,22 @@ absl::Status ProfileSession::CheckNotLocked() const {
   return locked_ ? LockedError() : absl::OkStatus();
 }
 
+namespace {
+// How many Client::BackgroundCalls live on this thread: the app's own
+// background work, which must not keep the profile from locking itself.
+thread_local int background_depth = 0;
+}  // namespace
+
+void ProfileSession::BeginBackgroundCalls() { ++background_depth; }
+void ProfileSession::EndBackgroundCalls() { --background_depth; }
+
 absl::Status ProfileSession::Enter() {
   SOTTO_RETURN_IF_ERROR(CheckNotLocked());
   if (AutoLockDue()) {
     LockHeld();
     return LockedError();
   }
-  last_activity_ms_ = NowMs();
+  if (background_depth == 0) last_activity_ms_ = NowMs();
   return absl::OkStatus();
 }
 

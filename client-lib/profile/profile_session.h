@@ -45,8 +45,12 @@ class ProfileSession {
 
   // Every call passes here first (under mu): refuses while locked or deleted,
   // locks after the auto-lock time without a call, and counts this call as
-  // activity.
+  // activity (unless this thread is inside BeginBackgroundCalls).
   absl::Status Enter() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // Calls this thread makes between Begin and End do not count as activity
+  // in Enter() (Client::BackgroundCalls; nests).
+  static void BeginBackgroundCalls();
+  static void EndBackgroundCalls();
   // Enter() for calls that do not otherwise hold mu.
   absl::Status Check() ABSL_LOCKS_EXCLUDED(mu);
   // Refuses while locked or deleted, without counting as activity (incoming

@@ -11,12 +11,15 @@ import {showQueue, onQueueChanged, queueKeys} from './queue.js';
 import {showPolicy} from './policy.js';
 import {showInvites, showLinks} from './invites.js';
 import {showSettings, notifyArrival} from './settings.js';
+import {showDevices, onLinkEvent} from './devices.js';
+import {showBackup} from './backup.js';
 
 const main = () => document.getElementById('main');
 
 const ROUTES = {
   client: [
-    ['conversations', 'Conversations'], ['scheduled', 'Scheduled'], ['settings', 'Settings'],
+    ['conversations', 'Conversations'], ['scheduled', 'Scheduled'], ['links', 'Links'],
+    ['settings', 'Settings'],
   ],
   therapist: [
     ['queue', 'Queue'], ['conversations', 'Conversations'], ['policy', 'Policy'],
@@ -35,7 +38,9 @@ function renderNav() {
     lock.hidden = true;
     return;
   }
-  const current = location.hash.replace(/^#\/?/, '').split('/')[0] || home();
+  let current = location.hash.replace(/^#\/?/, '').split('/')[0] || home();
+  // Devices and Backups are parts of Settings (settingsNav in backup.js).
+  if (current === 'devices' || current === 'backup') current = 'settings';
   const items = ROUTES[session.role] || ROUTES.client;
   replace(nav, h('ul', {}, items.map(([route, label]) => h('li', {},
       h('a', {href: '#/' + route, 'aria-current': current === route ? 'page' : null}, label)))));
@@ -63,6 +68,8 @@ export async function route() {
       case 'invites': return await showInvites(el);
       case 'links': return await showLinks(el);
       case 'settings': return await showSettings(el);
+      case 'devices': return await showDevices(el);
+      case 'backup': return await showBackup(el);
       default: location.hash = '#/' + home();
     }
   } catch (err) {
@@ -112,6 +119,7 @@ const EVENT_HANDLERS = {
   receipt: (receipt) => onReceipt(receipt),
   queue: () => onQueueChanged(),
   identity: (d) => { if (d.text) announce(d.text); },
+  link: (d) => { if (session.state === 'open') onLinkEvent(d); },
   locked: () => onLockedNow(),
   unlocked: async () => {
     if (session.state === 'open') return;
@@ -119,7 +127,7 @@ const EVENT_HANDLERS = {
     route();
   },
 };
-const EVENT_NAMES = ['message', 'receipt', 'queue', 'identity', 'locked', 'unlocked'];
+const EVENT_NAMES = ['message', 'receipt', 'queue', 'identity', 'link', 'locked', 'unlocked'];
 
 // Every tab of this desk shares ONE event stream: the browser allows 6
 // connections to a host, and an EventSource per tab would hold one each, so
@@ -175,8 +183,25 @@ function keys(e) {
   if (session.state === 'open' && session.role === 'therapist') queueKeys(e);
 }
 
+// The person's own clicks, keys, scrolling and touches count for the idle
+// auto-lock even when they need no other call (reading a long letter): at
+// most one POST /api/activity per quarter of the auto-lock time (1 s..60 s).
+// The page's own refreshes are sent as background and do not count.
+let lastActivity = 0;
+function noteActivity() {
+  if (session.state !== 'open' || !session.auto_lock_ms) return;
+  const every = Math.min(60000, Math.max(1000, session.auto_lock_ms / 4));
+  const now = Date.now();
+  if (now - lastActivity < every) return;
+  lastActivity = now;
+  post('/api/activity').catch(() => {});
+}
+
 async function start() {
   setLockedHandler(onLockedNow);
+  for (const name of ['keydown', 'pointerdown', 'wheel', 'touchstart']) {
+    document.addEventListener(name, noteActivity, {capture: true, passive: true});
+  }
   document.getElementById('lock').addEventListener('click', async () => {
     await post('/api/lock').catch(() => {});
     onLockedNow();

@@ -3,7 +3,7 @@
 // profile, never in the browser). Shows the expected reply time and away note
 // before sending (from the therapist's policy) and after (the send result),
 // and the "not for emergencies" notice, always.
-import {get, post, put, enc} from './api.js';
+import {get, post, put, del, enc} from './api.js';
 import {h, field, formatTime, statusLine, showError, showOk, debounce, randomId,
         localInputToMs, msToLocalInput, announce} from './dom.js';
 import {session} from './session.js';
@@ -72,6 +72,7 @@ function expectationAfter(result) {
     lines.push((x.away_until_ms ? `Away until ${formatTime(x.away_until_ms)}: ` : '') +
                x.away_note);
   }
+  if (result.team) lines.push(`Sent to your care team: ${result.team.join(', ')}.`);
   for (const n of result.notices || []) lines.push(n.text);
   return lines.join(' ');
 }
@@ -93,6 +94,10 @@ export async function createComposer({to, onSent, parent = () => null}) {
   const subjectField = field('Subject', subject);
   const body = h('textarea', {id: 'body-' + uid, rows: '5', required: true});
   const bodyLabel = h('label', {for: body.id}, 'Your message');
+  // A client's short text to every therapist of the care team (`sotto send --team`).
+  const team = h('input', {type: 'checkbox', id: 'team-' + uid});
+  const teamField = h('div', {class: 'field inline'}, team,
+      h('label', {for: team.id}, 'Send to my whole care team'));
   const later = h('input', {type: 'checkbox', id: 'later-' + uid});
   const at = h('input', {type: 'datetime-local', id: 'at-' + uid});
   const atField = field('Send at', at, 'Your local time.');
@@ -108,6 +113,7 @@ export async function createComposer({to, onSent, parent = () => null}) {
       h('h2', {id: 'compose-title-' + uid}, 'Write to ', to),
       emergency, before, replyNote, cancelReply, kinds, subjectField,
       h('div', {class: 'field'}, bodyLabel, body),
+      teamField,
       h('div', {class: 'field inline'}, later, h('label', {for: later.id}, 'Send later')),
       atField,
       h('div', {class: 'actions'}, send, saved),
@@ -118,6 +124,8 @@ export async function createComposer({to, onSent, parent = () => null}) {
     subjectField.hidden = kind() !== 'letter' || Boolean(replying);
     kinds.hidden = Boolean(replying);
     atField.hidden = !later.checked;
+    teamField.hidden = session.role !== 'client' || kind() !== 'text' || Boolean(replying);
+    if (teamField.hidden) team.checked = false;
     bodyLabel.textContent = kind() === 'letter' ? 'Your letter' : 'Your message';
     replyNote.hidden = cancelReply.hidden = !replying;
     if (replying) {
@@ -151,7 +159,7 @@ export async function createComposer({to, onSent, parent = () => null}) {
   };
 
   for (const el of [subject, body]) el.addEventListener('input', () => { save(); });
-  for (const el of [kindText, kindLetter, later]) el.addEventListener('change', () => { sync(); save(); });
+  for (const el of [kindText, kindLetter, later, team]) el.addEventListener('change', () => { sync(); save(); });
   cancelReply.addEventListener('click', () => { replying = null; sync(); body.focus(); });
 
   form.addEventListener('submit', async (e) => {
@@ -172,7 +180,14 @@ export async function createComposer({to, onSent, parent = () => null}) {
     send.disabled = true;
     try {
       let result;
-      if (replying) {
+      if (team.checked && kind() === 'text' && !replying) {
+        // One message per therapist; the draft goes once they are all sent.
+        const sent = await post('/api/send-team', {text: body.value, ...(atMs ? {at_ms: atMs} : {})});
+        if (draftSaved) await del('/api/drafts/' + draftId).catch(() => {});
+        const results = sent.results || [];
+        result = {...(results.find((r) => r.message && r.message.peer === to) || results[0] || {}),
+                  team: results.map((r) => r.message && r.message.peer).filter(Boolean)};
+      } else if (replying) {
         result = await post('/api/reply', {id: replying.id, body: body.value, ...extra});
       } else if (kind() === 'letter') {
         result = await post('/api/letter', {to, subject: subject.value, body: body.value, ...extra});
@@ -184,6 +199,7 @@ export async function createComposer({to, onSent, parent = () => null}) {
       body.value = subject.value = '';
       replying = null;
       later.checked = false;
+      team.checked = false;
       saved.textContent = '';
       sync();
       const text = expectationAfter(result);

@@ -1,11 +1,12 @@
 // Conversations: the list, and one conversation with its composer. A long
 // conversation is drawn newest first, then older messages in chunks per frame,
 // so the newest show at once and the page never stalls.
-import {get, post, enc} from './api.js';
+import {get, getInBackground, post, enc} from './api.js';
 import {h, replace, formatTime, announce, debounce, whenVisible} from './dom.js';
 import {session} from './session.js';
 import {createComposer} from './compose.js';
 import {showSafetyNumber} from './settings.js';
+import {confirmAction} from './confirm.js';
 
 const FIRST_CHUNK = 60;
 const CHUNK = 250;
@@ -18,10 +19,12 @@ const STATE_LABEL = {
   cancelled: 'cancelled', not_sent: 'not sent', 'not sent': 'not sent', failed: 'failed',
 };
 
-export async function showConversations(main) {
+// `background`: a refetch after a live event, not the person's doing.
+export async function showConversations(main, background = false) {
   view = null;
-  const [inbox, links] = await Promise.all([get('/api/conversations'),
-                                            get('/api/links').catch(() => ({links: []}))]);
+  const load = background ? getInBackground : get;
+  const [inbox, links] = await Promise.all([load('/api/conversations'),
+                                            load('/api/links').catch(() => ({links: []}))]);
   const list = h('ul', {class: 'conversations', 'aria-labelledby': 'conv-title'});
   for (const c of inbox.conversations || []) {
     const unread = c.unread_count > 0 ? `${c.unread_count} unread` : '';
@@ -74,6 +77,14 @@ function renderMessage(m) {
     foot.appendChild(h('span', {class: 'state state-' + String(state).replace(' ', '_')},
                        STATE_LABEL[state] || state || ''));
     if (m.failure) foot.appendChild(h('span', {class: 'failure'}, ' — ' + m.failure));
+    if (m.state === 'failed' || m.state === 'not_sent' || m.state === 'not sent') {
+      foot.appendChild(h('button', {type: 'button', class: 'small', 'data-retry': m.id,
+                                    'aria-label': 'Retry sending this message',
+                                    onclick: (e) => retryUnsent(e.currentTarget)}, 'Retry'));
+      foot.appendChild(h('button', {type: 'button', class: 'small', 'data-discard': m.id,
+                                    'aria-label': 'Discard this message',
+                                    onclick: () => discardUnsent(m.id)}, 'Discard'));
+    }
     if (m.state === 'scheduled') {
       foot.appendChild(h('button', {type: 'button', class: 'small', 'data-cancel': m.id,
                                     'aria-label': 'Cancel the scheduled message',
@@ -96,6 +107,36 @@ async function cancelScheduled(id) {
   } catch (err) {
     announce(err.message);
   }
+}
+
+// Sends again every message kept as not sent or failed (as `sotto retry`).
+async function retryUnsent(button) {
+  button.disabled = true;
+  try {
+    const r = await post('/api/retry');
+    announce(r.sent === 1 ? 'The message was sent.' :
+             r.sent ? `${r.sent} messages were sent.` : 'Nothing was waiting to be sent.');
+  } catch (err) {
+    announce('Still not sent: ' + err.message);
+  } finally {
+    button.disabled = false;
+    if (view) reload();
+  }
+}
+
+// Discards a message kept as not sent or failed (nothing goes to the server).
+async function discardUnsent(id) {
+  const sure = await confirmAction('Discard this message?',
+      'It was not delivered and will not be sent. Its text is removed from this conversation.',
+      'Discard');
+  if (!sure) return;
+  try {
+    await post('/api/cancel', {id});
+    announce('The message was discarded.');
+  } catch (err) {
+    announce(err.message);
+  }
+  if (view) reload();
 }
 
 function nearBottom(el) { return el.scrollHeight - el.scrollTop - el.clientHeight < 80; }
@@ -170,7 +211,7 @@ async function reload() {
 
 // Marks what arrived as read (GET marks read) without redrawing the list.
 const markRead = debounce((peer) => whenVisible(() => {
-  get('/api/conversations/' + enc(peer)).catch(() => {});
+  getInBackground('/api/conversations/' + enc(peer)).catch(() => {});
 }), 400);
 
 // A live `message` event.
@@ -192,7 +233,7 @@ export function onMessage(m) {
   }
   if (!m.outgoing) announce(`New message from ${m.peer}.`);
   if (name === 'conversations' || (name === '' && session.role === 'client')) {
-    whenVisible(() => showConversations(document.getElementById('main')).catch(() => {}));
+    whenVisible(() => showConversations(document.getElementById('main'), true).catch(() => {}));
   }
 }
 

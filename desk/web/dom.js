@@ -136,9 +136,9 @@ export function showOk(el, text) {
 }
 
 // Runs `fn` now if the page is on screen, else once it is shown again.
-// Background work that counts as the person's activity (marking read, which
-// also tells the sender; refetching lists, which keeps the profile's idle
-// auto-lock from firing) must not run for a page nobody is looking at.
+// Background work must not run for a page nobody is looking at: marking read
+// tells the sender it was read. (It is sent as background, api.js, so it does
+// not keep the profile's idle auto-lock from firing either way.)
 export function whenVisible(fn) {
   if (document.visibilityState === 'visible') return fn();
   const shown = () => {

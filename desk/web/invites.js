@@ -1,6 +1,9 @@
-// Therapists: invites (create, show as code and QR, which are used) and links.
+// Therapists: invites (create, show as code and QR, which are used); both
+// roles: care links, and ending one.
 import {get, post, enc} from './api.js';
-import {h, replace, field, formatTime, statusLine, showError, svgImage, announce} from './dom.js';
+import {h, replace, field, formatTime, statusLine, showError, showOk, svgImage, announce} from './dom.js';
+import {session} from './session.js';
+import {confirmAction} from './confirm.js';
 
 export async function showInvites(main) {
   // The list may be unavailable (a server without invite listing: 501);
@@ -57,13 +60,33 @@ function drawList(list, invites) {
 export async function showLinks(main) {
   const data = await get('/api/links');
   const links = data.links || [];
+  const status = statusLine('links-status', 'status');
   replace(main, h('h1', {id: 'links-title'}, 'Links'),
       links.length ? h('div', {class: 'table-wrap'}, h('table', {'aria-labelledby': 'links-title'},
-          h('thead', {}, h('tr', {}, ['With', 'Since', 'Status'].map((t) => h('th', {scope: 'col'}, t)))),
+          h('thead', {}, h('tr', {}, ['With', 'Since', 'Status', 'Actions'].map((t) => h('th', {scope: 'col'}, t)))),
           h('tbody', {}, links.map((l) => h('tr', {},
               h('td', {}, h('a', {href: '#/c/' + enc(l.peer)}, l.peer)),
               h('td', {}, formatTime(l.since_ms)),
               h('td', {}, l.active ? 'active' : `ended ${formatTime(l.ended_ms)}` +
-                                               (l.ended_by ? ` by ${l.ended_by}` : '')))))))
-        : h('p', {}, 'No links yet: create an invite.'));
+                                               (l.ended_by ? ` by ${l.ended_by}` : '')),
+              h('td', {}, l.active ? h('button', {type: 'button', class: 'small',
+                  'aria-label': 'End the link with ' + l.peer,
+                  onclick: () => unlink(main, l.peer, status)}, 'End link') : null))))))
+        : h('p', {}, session.role === 'therapist' ? 'No links yet: create an invite.' : 'No links yet.'),
+      status);
+}
+
+// Ends a care link (`sotto unlink`), after asking.
+async function unlink(main, peer, status) {
+  const sure = await confirmAction(`End the link with ${peer}?`,
+      `You and ${peer} can no longer write to each other. The messages so far stay on this ` +
+      'device. A new invite is needed to link again.', 'End link');
+  if (!sure) return;
+  try {
+    await post('/api/unlink', {peer});
+    await showLinks(main);
+    showOk(document.getElementById('links-status'), `The link with ${peer} has ended.`);
+  } catch (err) {
+    showError(status, err);
+  }
 }

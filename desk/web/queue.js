@@ -1,6 +1,6 @@
 // The therapist's queue: waiting conversations oldest first, how long each has
 // waited, the due time, overdue ones marked; snooze, close, claim; j/k/r/s.
-import {get, post, enc} from './api.js';
+import {get, getInBackground, post, enc} from './api.js';
 import {h, replace, formatTime, formatDuration, field, statusLine, showError, showOk,
         localInputToMs, msToLocalInput, announce, whenVisible} from './dom.js';
 
@@ -11,9 +11,10 @@ function stateLabel(e) {
   return e.state;
 }
 
-export async function showQueue(main, keepSelection) {
+// `background`: a refetch after a live event, not the person's doing.
+export async function showQueue(main, keepSelection, background = false) {
   const all = state ? state.all : false;
-  const data = await get('/api/queue' + (all ? '?all=1' : ''));
+  const data = await (background ? getInBackground : get)('/api/queue' + (all ? '?all=1' : ''));
   const now = data.now_ms || Date.now();
   const previous = keepSelection && state ? state.entries[state.selected] : null;
   state = {entries: data.entries || [], selected: 0, rows: [], main, all};
@@ -156,6 +157,6 @@ export function queueKeys(e) {
 // A live `queue` event: refetch if the queue is on screen.
 export function onQueueChanged() {
   if (state && state.main && document.querySelector('#main table.queue, #queue-title')) {
-    whenVisible(() => showQueue(state.main, true).catch(() => {}));
+    whenVisible(() => showQueue(state.main, true, true).catch(() => {}));
   }
 }

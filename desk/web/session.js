@@ -7,6 +7,7 @@ export const session = {
   server: '',
   read_receipts: true,
   auto_lock_minutes: 0,
+  auto_lock_ms: 0,        // 0 or null: no idle auto-lock
   notify: false,          // desktop notifications on arrival
   notifyDetails: false,   // name the sender and show the text in them
   cache: new Map(),       // short-lived lookups (e.g. a therapist's policy)

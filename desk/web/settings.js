@@ -3,10 +3,11 @@
 import {get, post, put, enc} from './api.js';
 import {h, replace, field, statusLine, showError, showOk, svgImage} from './dom.js';
 import {session} from './session.js';
+import {settingsNav} from './backup.js';
 
 export async function showSettings(main) {
   const links = await get('/api/links').catch(() => ({links: []}));
-  replace(main, h('h1', {}, 'Settings'),
+  replace(main, settingsNav('settings'), h('h1', {}, 'Settings'),
       receiptsSection(), notifySection(), passphraseSection(),
       session.role === 'client' ? acceptSection() : null,
       safetySection(links.links || []));

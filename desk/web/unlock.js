@@ -2,6 +2,8 @@
 // invite).
 import {post} from './api.js';
 import {h, replace, field, statusLine, showError} from './dom.js';
+import {showJoin} from './devices.js';
+import {showRestore} from './backup.js';
 
 export function showUnlock(main, onOpened) {
   const pass = h('input', {id: 'passphrase', type: 'password', autocomplete: 'current-password',
@@ -51,7 +53,15 @@ export function showSetup(main, onOpened) {
       field('Passphrase', pass, 'At least 10 characters: several unrelated words work well.'),
       field('Passphrase again', pass2),
       field('Invite code', code, 'As typed: case, dashes and spaces do not matter.'),
-      button, status);
+      button, status,
+      h('p', {class: 'alt'}, 'Already using Sotto on another device? ',
+        h('button', {type: 'button', class: 'link', id: 'setup-join-device',
+                     onclick: () => showJoin(main, onOpened, () => showSetup(main, onOpened))},
+          'Add this device to an account you already use')),
+      h('p', {class: 'alt'}, 'Have a backup? ',
+        h('button', {type: 'button', class: 'link', id: 'setup-restore',
+                     onclick: () => showRestore(main, onOpened, () => showSetup(main, onOpened))},
+          'Restore from a backup')));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     status.textContent = '';

@@ -17,8 +17,8 @@ See docs/EMBEDDING.md ("Python") for a first exchange.
 
 from ._ffi import LIBRARY_VERSION as library_version
 from ._listen import MessageStream
-from .client import (Client, check_passphrase_strength, parse_invite_code, preview_due,
-                     verify_export)
+from .client import (Client, background_calls, check_passphrase_strength, parse_invite_code,
+                     preview_due, verify_export)
 from .errors import (Aborted, AlreadyExists, Cancelled, ClientClosed, DataLoss, DeadlineExceeded,
                      FailedPrecondition, Internal, InvalidArgument, NotFound, OutOfRange,
                      PermissionDenied, ResourceExhausted, SottoError, Unauthenticated,
@@ -29,7 +29,7 @@ from .types import (CareLink, Device, Conversation, ConversationState, DeliveryS
                     ResponsePolicy, Role, SafetyNumber, SendResult, SyncStats)
 
 __all__ = [
-    "Client", "MessageStream", "check_passphrase_strength", "parse_invite_code", "preview_due",
+    "Client", "MessageStream", "background_calls", "check_passphrase_strength", "parse_invite_code", "preview_due",
     "verify_export", "ExportCheck",
     "library_version",
     "SottoError", "Cancelled", "Unknown", "InvalidArgument", "DeadlineExceeded", "NotFound",

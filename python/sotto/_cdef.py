@@ -123,6 +123,9 @@ int sotto_client_lock(sotto_client* client, char** errmsg);
 int sotto_client_unlock(sotto_client* client, const char* passphrase, size_t len,
                                      char** errmsg);
 int sotto_client_is_locked(sotto_client* client, int* locked, char** errmsg);
+int sotto_client_note_activity(sotto_client* client, char** errmsg);
+void sotto_background_calls_begin(void);
+void sotto_background_calls_end(void);
 const char* sotto_message_id(const sotto_message* m);
 const char* sotto_message_peer(const sotto_message* m);
 int sotto_message_outgoing(const sotto_message* m);

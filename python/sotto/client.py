@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import threading
 import weakref
 from datetime import datetime, timedelta, timezone
@@ -279,6 +280,11 @@ class Client:
         out = ffi.new("int*")
         call(lib.sotto_client_is_locked, self._raw(), out)
         return bool(out[0])
+
+    def note_activity(self) -> None:
+        """Counts as a call for the automatic lock (the person acted without needing the
+        client: scrolled, clicked). Raises FailedPrecondition while locked."""
+        call(lib.sotto_client_note_activity, self._raw())
 
     # ---- sending ----
 
@@ -674,6 +680,18 @@ def _history_iter(lst: Any) -> Iterator[Message]:
             yield _convert.message(m)
     finally:
         ffi.release(lst)
+
+
+@contextlib.contextmanager
+def background_calls() -> Iterator[None]:
+    """Within it, the calls this thread makes on any Client do not count as activity for
+    the automatic lock: wrap an app's own background refreshes, so that a screen left
+    open still locks. Nests."""
+    lib.sotto_background_calls_begin()
+    try:
+        yield
+    finally:
+        lib.sotto_background_calls_end()
 
 
 def check_passphrase_strength(passphrase: Text, user_inputs: Sequence[str] = ()) -> None:

@@ -3,6 +3,8 @@ account deletion, passphrase change, settings, care team, links."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 import sotto
@@ -144,3 +146,37 @@ def test_automatic_backup_restores_with_the_key_shown_once(people, tmp_path):
     with sotto.Client.restore(str(files[0]), key, str(tmp_path / "kit2"), PASSPHRASE,
                               fast_key_derivation_for_tests=True) as back:
         assert [m.text for m in back.history("dr-bea")] == ["kept by the automatic backup"]
+
+
+def test_background_calls_do_not_keep_the_profile_open_but_noted_activity_does(people):
+    import time
+
+    therapist = people.therapist("dr-idle-py")
+    client = sotto.Client.register(
+        people.profile("idle-py"), people.server.address, "idle-py", PASSPHRASE,
+        invite_code=therapist.create_invite().code, fast_key_derivation_for_tests=True,
+        auto_lock_after=timedelta(seconds=2))
+    people._open.append(client)
+    # An app's own refreshes, called every 0.2 s: the profile still locks on time.
+    deadline = time.monotonic() + 20
+    with sotto.background_calls():
+        while not client.locked and time.monotonic() < deadline:
+            try:
+                client.conversations()
+            except sotto.FailedPrecondition:
+                break
+            time.sleep(0.2)  # the app's pace
+    assert client.locked
+    client.unlock(PASSPHRASE)
+    # The person's activity keeps it open for twice the limit.
+    start = time.monotonic()
+    while time.monotonic() - start < 4:
+        client.note_activity()
+        time.sleep(0.4)  # the person's pace
+        assert not client.locked
+    # Then nothing: it locks (asking `locked` is not activity).
+    deadline = time.monotonic() + 20
+    while not client.locked and time.monotonic() < deadline:
+        time.sleep(0.1)
+    with pytest.raises(sotto.FailedPrecondition):
+        client.note_activity()

@@ -30,4 +30,5 @@ if ! cmp -s "$src/package-lock.json" "$work/package-lock.json" || [ ! -d "$work/
 fi
 cp "$src"/*.mjs "$work/"
 cd "$work"
-exec node --test --test-reporter=spec desk.test.mjs
+# One file at a time: each starts its own server, desks and browser.
+exec node --test --test-reporter=spec --test-concurrency=1 desk.test.mjs account.test.mjs

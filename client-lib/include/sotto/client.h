@@ -580,6 +580,28 @@ class SOTTO_EXPORT Client {
   /// so the answer is what the next call would meet. Does not count as a
   /// call for the automatic lock.
   bool IsLocked();
+  /// Counts as a call for the automatic lock and does nothing else: an app
+  /// calls it when the person acts without needing the Client (scrolls a
+  /// long letter, clicks), so the profile does not lock under them.
+  /// FAILED_PRECONDITION while locked, or when the automatic lock was due
+  /// (it fires here).
+  absl::Status NoteActivity();
+
+  /// While one lives, the calls its thread makes on any Client do not count
+  /// as activity for the automatic lock (an automatic lock that is due still
+  /// fires in them). An app wraps its own background work in one —
+  /// refreshing a screen after a live event, polling, sending receipts,
+  /// restarting Listen — so that a screen left open still locks. Nests.
+  /// Destroy it on the thread that made it.
+  class BackgroundCalls {
+   public:
+    /// Starts not counting this thread's calls as activity.
+    BackgroundCalls();
+    /// Counts them again (unless an outer one still lives).
+    ~BackgroundCalls();
+    BackgroundCalls(const BackgroundCalls&) = delete;
+    BackgroundCalls& operator=(const BackgroundCalls&) = delete;
+  };
 
   // ---- linked devices (sotto/devices.h, client_devices.cc) ----
 

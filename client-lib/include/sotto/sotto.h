@@ -329,6 +329,17 @@ SOTTO_EXPORT int sotto_client_unlock(sotto_client* client, const char* passphras
                                      char** errmsg);
 /** *locked = 1 if locked (also after the automatic lock), else 0. */
 SOTTO_EXPORT int sotto_client_is_locked(sotto_client* client, int* locked, char** errmsg);
+/** Counts as a call for the automatic lock and does nothing else: call it
+ * when the person acts without needing the client (scrolls, clicks).
+ * FAILED_PRECONDITION while locked or when the automatic lock was due. */
+SOTTO_EXPORT int sotto_client_note_activity(sotto_client* client, char** errmsg);
+/** Between begin and end, the calls this thread makes on any client do not
+ * count as activity for the automatic lock (an app's own background
+ * refreshes: a screen left open must still lock). Nests; end on the thread
+ * that began. An end without a begin does nothing. */
+SOTTO_EXPORT void sotto_background_calls_begin(void);
+/** Ends the innermost sotto_background_calls_begin of this thread. */
+SOTTO_EXPORT void sotto_background_calls_end(void);
 
 /* ---- messages --------------------------------------------------------- */
 
