@@ -104,6 +104,7 @@ absl::StatusOr<std::vector<Write>> WritesFor(ProfileSession& session, const v1::
   Content shown;
   if (content.ok() && (content->has_text() || content->has_letter())) {
     shown = std::move(*content);
+    shown.clear_resend_of();  // stored under that id; the history needs no more
   } else {
     // It decrypted, so it did come from the sender's device; dropping it
     // would leave the user unaware that anything arrived.
