@@ -42,10 +42,20 @@ absl::Status Session::OpenWith(const std::string& passphrase) {
   absl::StatusOr<std::unique_ptr<Client>> opened = Client::Open(open);
   if (!opened.ok()) return opened.status();
   client_ = *std::move(opened);
+  ReloadSettings();
+  return absl::OkStatus();
+}
+
+void Session::Adopt(std::unique_ptr<Client> client) {
+  client_ = std::move(client);
+  setup_ = false;
+  ReloadSettings();
+}
+
+void Session::ReloadSettings() {
   if (absl::StatusOr<bool> receipts = client_->ReadReceipts(); receipts.ok()) {
     read_receipts_ = *receipts;
   }
-  return absl::OkStatus();
 }
 
 absl::Status Session::Start() {
@@ -102,7 +112,7 @@ absl::Status Session::Unlock(const std::string& passphrase) {
     absl::Status s = client_ == nullptr ? OpenWith(passphrase) : client_->Unlock(passphrase);
     if (absl::IsPermissionDenied(s)) return absl::UnauthenticatedError("wrong passphrase");
     if (!s.ok()) return s;
-    if (auto receipts = client_->ReadReceipts(); receipts.ok()) read_receipts_ = *receipts;
+    ReloadSettings();
   }
   Changed();
   return absl::OkStatus();
@@ -164,8 +174,7 @@ absl::Status Session::Setup(const SetupRequest& request) {
     options.key_derivation = options_.key_derivation;
     absl::StatusOr<std::unique_ptr<Client>> registered = Client::Register(options);
     if (!registered.ok()) return registered.status();
-    client_ = *std::move(registered);
-    setup_ = false;
+    Adopt(*std::move(registered));
   }
   Changed();
   return absl::OkStatus();
@@ -195,11 +204,7 @@ absl::Status Session::Join(const JoinRequest& request) {
     options.key_derivation = options_.key_derivation;
     absl::StatusOr<JoinResult> joined = Client::JoinWithLinkCode(options);
     if (!joined.ok()) return joined.status();
-    client_ = std::move(joined->client);
-    setup_ = false;
-    if (absl::StatusOr<bool> receipts = client_->ReadReceipts(); receipts.ok()) {
-      read_receipts_ = *receipts;
-    }
+    Adopt(std::move(joined->client));
   }
   Changed();
   return absl::OkStatus();
@@ -227,11 +232,7 @@ absl::Status Session::Restore(const RestoreRequest& request) {
     options.auto_lock_after = options_.auto_lock_after;
     absl::StatusOr<RestoreResult> restored = Client::Restore(options);
     if (!restored.ok()) return restored.status();
-    client_ = std::move(restored->client);
-    setup_ = false;
-    if (absl::StatusOr<bool> receipts = client_->ReadReceipts(); receipts.ok()) {
-      read_receipts_ = *receipts;
-    }
+    Adopt(std::move(restored->client));
   }
   Changed();
   return absl::OkStatus();
@@ -266,9 +267,7 @@ absl::Status Session::SetReadReceipts(bool enabled) {
 void Session::RefreshSettings() {
   absl::MutexLock lock(&mu_);
   if (client_ == nullptr || setup_ || client_->IsLocked()) return;
-  if (absl::StatusOr<bool> receipts = client_->ReadReceipts(); receipts.ok()) {
-    read_receipts_ = *receipts;
-  }
+  ReloadSettings();
 }
 
 void Session::set_on_change(std::function<void(DeskState)> on_change) {

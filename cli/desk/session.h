@@ -136,6 +136,11 @@ class Session {
  private:
   absl::Status StartLocked();
   absl::Status OpenWith(const std::string& passphrase) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The profile a setup (invite, link code, backup) made becomes this
+  // desk's; the setup page is done.
+  void Adopt(std::unique_ptr<Client> client) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // read_receipts_ as the open profile has it.
+  void ReloadSettings() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Changed();
   void NotifyFirstOpen();
 

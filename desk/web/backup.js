@@ -3,7 +3,7 @@
 // new recovery key. A recovery key is shown once, in the DOM only, and is
 // removed when the person says they wrote it down (or the profile locks).
 import {get, post, put, del} from './api.js';
-import {h, replace, field, formatTime, statusLine, showError, showOk} from './dom.js';
+import {h, replace, field, formatTime, statusLine, showError, showOk, passphrasesMatch} from './dom.js';
 
 // The links between the parts of Settings (one nav item).
 export function settingsNav(current) {
@@ -151,11 +151,7 @@ export function showRestore(main, onOpened, back) {
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     status.textContent = '';
-    if (pass.value !== pass2.value) {
-      showError(status, 'The two passphrases differ: type the same one twice.');
-      pass2.focus();
-      return;
-    }
+    if (!passphrasesMatch(pass, pass2, status)) return;
     button.disabled = true;
     status.textContent = 'Restoring…';
     try {

@@ -3,8 +3,8 @@
 // while the desk waits for the new device, its progress arriving as `link`
 // events. In setup: joining an existing account as a new device.
 import {get, post, del, enc} from './api.js';
-import {h, replace, field, formatTime, statusLine, showError, showOk, svgImage,
-        announce} from './dom.js';
+import {h, replace, field, formatTime, statusLine, showError, showOk, svgImage, announce,
+        passphrasesMatch} from './dom.js';
 import {confirmAction} from './confirm.js';
 import {settingsNav} from './backup.js';
 
@@ -154,11 +154,7 @@ export function showJoin(main, onOpened, back) {
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     status.textContent = '';
-    if (pass.value !== pass2.value) {
-      showError(status, 'The two passphrases differ: type the same one twice.');
-      pass2.focus();
-      return;
-    }
+    if (!passphrasesMatch(pass, pass2, status)) return;
     button.disabled = true;
     status.textContent = 'Waiting for your other device…';
     try {

@@ -130,6 +130,15 @@ export function showError(el, err) {
   el.textContent = err && err.message ? err.message : String(err);
 }
 
+// A new passphrase typed twice: false (and says so in `status`, with the
+// second field focused) when the two differ.
+export function passphrasesMatch(pass, pass2, status) {
+  if (pass.value === pass2.value) return true;
+  showError(status, 'The two passphrases differ: type the same one twice.');
+  pass2.focus();
+  return false;
+}
+
 export function showOk(el, text) {
   el.classList.remove('error');
   el.textContent = text;

@@ -1,7 +1,7 @@
 // The unlock page (a locked profile) and setup (a new profile joining with an
 // invite).
 import {post} from './api.js';
-import {h, replace, field, statusLine, showError} from './dom.js';
+import {h, replace, field, statusLine, showError, passphrasesMatch} from './dom.js';
 import {showJoin} from './devices.js';
 import {showRestore} from './backup.js';
 
@@ -65,11 +65,7 @@ export function showSetup(main, onOpened) {
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     status.textContent = '';
-    if (pass.value !== pass2.value) {
-      showError(status, 'The two passphrases differ: type the same one twice.');
-      pass2.focus();
-      return;
-    }
+    if (!passphrasesMatch(pass, pass2, status)) return;
     button.disabled = true;
     status.textContent = 'Joining…';
     try {
