@@ -43,6 +43,13 @@ struct Delivery {
   std::function<absl::Status(const v1::SendRequest&)> on_encrypted;
 };
 
+// For an advisory send (a receipt, a sync to our own devices): whether the
+// server refused it for good (INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED,
+// FAILED_PRECONDITION: the link ended, the peer or device is gone), so that
+// retrying cannot help and it is dropped. Anything else (unreachable server,
+// a full queue, a local error) is retried later.
+bool RefusedForGood(const absl::Status& status);
+
 // A recipient whose identity change is held (any change, verified or not:
 // HoldIdentityChange) gets nothing: FAILED_PRECONDITION before anything is
 // encrypted for them.

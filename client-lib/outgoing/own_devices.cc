@@ -19,20 +19,6 @@ namespace {
 using storage::Space;
 using storage::Write;
 
-// As for receipts: when the server refuses a sync for good (no other device
-// any more, a device whose key is not ours), retrying cannot help.
-bool RefusedForGood(const absl::Status& status) {
-  switch (status.code()) {
-    case absl::StatusCode::kInvalidArgument:
-    case absl::StatusCode::kNotFound:
-    case absl::StatusCode::kPermissionDenied:
-    case absl::StatusCode::kFailedPrecondition:
-      return true;
-    default:
-      return false;
-  }
-}
-
 // Drops the rows in `keys` (sent, refused for good, or with no one to go
 // to), in one write.
 void Drop(ProfileSession& session, const std::vector<std::string>& keys)

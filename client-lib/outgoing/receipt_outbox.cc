@@ -20,21 +20,6 @@ using storage::Space;
 using storage::Write;
 using v1::content::Receipt;
 
-// Receipts are advisory: when the server refuses one for good (the link
-// ended, the peer is gone), retrying cannot help, so it is dropped. Anything
-// else (unreachable server, a full queue, a local error) is retried later.
-bool RefusedForGood(const absl::Status& status) {
-  switch (status.code()) {
-    case absl::StatusCode::kInvalidArgument:
-    case absl::StatusCode::kNotFound:
-    case absl::StatusCode::kPermissionDenied:
-    case absl::StatusCode::kFailedPrecondition:
-      return true;
-    default:
-      return false;
-  }
-}
-
 // The pending receipts of one (peer, type): the rows that hold them (one
 // per Sync page or Listen burst, or an old list row), each parsed once, and
 // their ids in order without repeats. A Sync of 10,000 leaves ten rows of

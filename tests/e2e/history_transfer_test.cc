@@ -26,6 +26,7 @@
 #include "e2e_support.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "linked_devices_fixture.h"
 #include "profile_pair.h"
 #include "sotto/devices.h"
 #include "testing/status_matchers.h"
@@ -58,7 +59,7 @@ std::string Describe(const Message& m) {
                       DeliveryStateName(m.state), "|", m.failure);
 }
 
-class HistoryTransferTest : public sotto::testing::ProfilePairTest {
+class HistoryTransferTest : public LinkedDevicesTest {
  protected:
   void SetUp() override {
     ProfilePairTest::SetUp();
@@ -115,20 +116,8 @@ class HistoryTransferTest : public sotto::testing::ProfilePairTest {
     ASSERT_OK_AND_ASSIGN(therapist_, Reopen(therapist_dir()));
   }
 
-  JoinOptions Joining(const std::string& code, const std::string& dir) const {
-    JoinOptions options;
-    options.code = code;
-    options.device_name = "office desktop";
-    options.profile_dir = dir;
-    options.passphrase = kPassphrase;
-    options.key_derivation = KeyDerivation::kFastForTestsOnly;
-    options.server_address = server_->address();
-    options.auto_lock_after = absl::InfiniteDuration();
-    options.poll_interval = absl::Milliseconds(20);
-    return options;
-  }
-
-  // The therapist's LinkDevice with history, on a thread.
+  // The therapist's LinkDevice with history, on a thread (Joining is the
+  // linked-devices fixture's).
   struct Linking {
     absl::Notification shown;
     std::string code;
