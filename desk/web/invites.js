@@ -70,7 +70,7 @@ export async function showLinks(main) {
               h('td', {}, l.active ? 'active' : `ended ${formatTime(l.ended_ms)}` +
                                                (l.ended_by ? ` by ${l.ended_by}` : '')),
               h('td', {}, l.active ? h('button', {type: 'button', class: 'small',
-                  'aria-label': 'End the link with ' + l.peer,
+                  'aria-label': 'End link with ' + l.peer,
                   onclick: () => unlink(main, l.peer, status)}, 'End link') : null))))))
         : h('p', {}, session.role === 'therapist' ? 'No links yet: create an invite.' : 'No links yet.'),
       status);

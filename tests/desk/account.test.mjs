@@ -236,11 +236,11 @@ describe('Sotto Desk in the browser: activity, devices, backups', () => {
     newClient('lou');
     await tPage.goto(therapistDesk.origin + '/#/links');
     const row = tPage.locator('tr', {hasText: 'lou'});
-    await row.getByRole('button', {name: 'End the link with lou'}).click();
+    await row.getByRole('button', {name: 'End link with lou'}).click();
     // "No" keeps it.
     await tPage.getByRole('dialog').getByRole('button', {name: 'No, keep it'}).click();
     assert.equal(await row.locator('td', {hasText: /^active$/}).count(), 1);
-    await row.getByRole('button', {name: 'End the link with lou'}).click();
+    await row.getByRole('button', {name: 'End link with lou'}).click();
     await tPage.getByRole('dialog').getByRole('button', {name: 'End link'}).click();
     await tPage.locator('#links-status', {hasText: 'The link with lou has ended.'}).waitFor();
     await tPage.locator('tr', {hasText: 'lou'}).locator('td', {hasText: /^ended/}).waitFor();

@@ -604,7 +604,7 @@ describe('Sotto Desk in the browser', () => {
     assert.deepEqual(links.filter((l) => l.active).map((l) => l.peer).sort(), ['dr-ng', 'dr-rivera']);
     await tPage.goto(therapistDesk.origin + '/#/links');
     await tPage.locator('#links-title').waitFor();
-    await tPage.getByRole('row', {name: /^pat .* active$/}).waitFor();
+    await tPage.getByRole('row', {name: /^pat .* active\b/}).waitFor();
     await axe(tPage, 'links');
   });
 
