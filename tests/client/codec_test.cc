@@ -157,6 +157,23 @@ TEST(CodecTest, ReceiptOfUpTo1000IdsRoundTrips) {
   EXPECT_EQ(got.receipt().message_ids(999), sent.receipt().message_ids(999));
 }
 
+// A message sent again (Receipt RESEND) names its original by a whole
+// message id, and only a text or a letter can be one.
+TEST(CodecTest, AResendNamesItsOriginalByAWholeId) {
+  Content text;
+  text.mutable_text()->set_body("again");
+  text.set_resend_of(std::string(kMessageIdBytes, 'i'));
+  EXPECT_THAT(ValidateContent(text), IsOk());
+  text.set_resend_of("abc");
+  EXPECT_THAT(DecodeContent(EncodeContent(text)),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("resend_of is 3 bytes")));
+  Content receipt = ReceiptFor(v1::content::Receipt::RESEND, 1);
+  EXPECT_THAT(ValidateContent(receipt), IsOk());
+  receipt.set_resend_of(std::string(kMessageIdBytes, 'i'));
+  EXPECT_THAT(ValidateContent(receipt),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("only a text or a letter")));
+}
+
 TEST(CodecTest, ReceiptLimitsAndShape) {
   EXPECT_THAT(ValidateContent(ReceiptFor(v1::content::Receipt::DELIVERED, kMaxReceiptIds + 1)),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("1000")));
@@ -166,7 +183,7 @@ TEST(CodecTest, ReceiptLimitsAndShape) {
   EXPECT_THAT(ValidateContent(ReceiptFor(v1::content::Receipt::DELIVERED, 0)),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no messages")));
   EXPECT_THAT(ValidateContent(ReceiptFor(v1::content::Receipt::TYPE_UNSPECIFIED, 1)),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("DELIVERED or READ")));
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("DELIVERED, READ or RESEND")));
   Content bad_id = ReceiptFor(v1::content::Receipt::READ, 1);
   bad_id.mutable_receipt()->add_message_ids("abc");
   EXPECT_THAT(ValidateContent(bad_id),
