@@ -74,7 +74,7 @@ void ShowHistoryProgress(const HistoryProgress& p) {
       break;
     case HistoryProgress::Stage::kDownloading:
       Err() << "\rFetching history: " << MiB(p.bytes) << " of " << MiB(p.total_bytes)
-            << std::flush;
+            << (p.bytes >= p.total_bytes ? "\n" : "") << std::flush;
       break;
     case HistoryProgress::Stage::kImporting:
       Err() << "\rAdding history: " << p.messages << " messages          " << std::flush;
