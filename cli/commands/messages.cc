@@ -194,6 +194,10 @@ void PrintSyncStats(const SyncStats& stats) {
     Out() << ", " << stats.undecryptable << (stats.undecryptable == 1 ? " message" : " messages")
           << " could not be read";
   }
+  if (stats.transcripts > 0) {
+    Out() << ", " << stats.transcripts << (stats.transcripts == 1 ? " message" : " messages")
+          << " you sent from another device";
+  }
   if (stats.held > 0) Out() << ", " << stats.held << " held (sender's identity key changed)";
   if (stats.resent > 0) {
     Out() << ", " << stats.resent << (stats.resent == 1 ? " message" : " messages")
