@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -114,6 +115,34 @@ class EventStream {
     if (!mu_.AwaitWithTimeout(absl::Condition(&found), timeout)) return false;
     from_ = text_.find(needle, from_) + needle.size();
     return true;
+  }
+  // The index of whichever of `needles` comes first after the previous
+  // needle found, or -1 if none arrives in time (for a wait that another
+  // event may end: a message, or the lock that stops messages).
+  int WaitForFirst(const std::vector<std::string>& needles,
+                   absl::Duration timeout = absl::Seconds(20)) {
+    absl::MutexLock lock(&mu_);
+    auto first = [&](size_t* at) {
+      mu_.AssertHeld();
+      int which = -1;
+      for (size_t i = 0; i < needles.size(); ++i) {
+        const size_t pos = text_.find(needles[i], from_);
+        if (pos != std::string::npos && (which < 0 || pos < *at)) {
+          which = static_cast<int>(i);
+          *at = pos;
+        }
+      }
+      return which;
+    };
+    auto any = [&] {
+      size_t at = 0;
+      return first(&at) >= 0;
+    };
+    if (!mu_.AwaitWithTimeout(absl::Condition(&any), timeout)) return -1;
+    size_t at = 0;
+    const int which = first(&at);
+    from_ = at + needles[which].size();
+    return which;
   }
   // Everything read so far (for failure messages).
   std::string text() const {
