@@ -5,54 +5,24 @@
 // (this file stops and restarts it), a therapist's and a client's desk.
 import {describe, it, before, after} from 'node:test';
 import assert from 'node:assert/strict';
-import {spawn, execFileSync} from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import {createRequire} from 'node:module';
 import {chromium} from 'playwright-core';
-import {CHROMIUM, SERVER, tempDir, enrolTherapist, sotto, startDesk, stopAll, until} from './harness.mjs';
+import {CHROMIUM, CLIENT_PASS, FLAGS, THERAPIST_PASS, axe, enrolTherapist, openPage, sotto,
+        startDesk, startServer, state, stopAll, tempDir, until} from './harness.mjs';
 
-const require = createRequire(import.meta.url);
-const AXE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-const THERAPIST_PASS = 'amber lantern orchard 1979';
-const CLIENT_PASS = 'violet harbor quantum pencil 47';
-const DESKTOP = {width: 1200, height: 800};
-const PHONE = {width: 390, height: 800};
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-               '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 let root; let dataDir; let address; let serverChild; let browser;
 let therapistDesk; let samDesk; let tPage; let sPage;
 let backupNow = null;  // {file, key} of the backups test, for the restore
 
-// Every --rate-* limit off (as harness.mjs does for its server).
-function rateLimitsOff() {
-  let help = '';
-  try { help = execFileSync(SERVER, ['--help'], {encoding: 'utf8'}); } catch (e) { help = e.stdout || ''; }
-  const flags = new Set((help.match(/--rate-[a-z0-9-]+/g) || []).map((f) => f + '=0/0'));
-  if (help.includes('--log-level')) flags.add('--log-level=warn');
-  return [...flags];
-}
-
 // sotto-server on `listen` (127.0.0.1:0 the first time, then the same
 // address again): this file kills it to make a send fail.
 async function startOwnServer(listen) {
-  const child = spawn(SERVER, ['--data-dir', dataDir, '--listen', listen, ...rateLimitsOff()],
-                      {stdio: ['ignore', 'pipe', 'pipe']});
-  let out = '';
-  const where = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('sotto-server did not start: ' + out)), 30000);
-    const take = (d) => {
-      out += d;
-      const m = out.match(/sotto-server listening on (\S+)/);
-      if (m) { clearTimeout(timer); resolve(m[1]); }
-    };
-    child.stdout.on('data', take);
-    child.stderr.on('data', (d) => { out += d; });
-    child.on('exit', (code) => reject(new Error(`sotto-server exited (${code}): ${out}`)));
-  });
-  serverChild = child;
-  return where;
+  const started = await startServer(root, listen);
+  serverChild = started.child;
+  dataDir = started.dataDir;
+  return started.address;
 }
 
 function killServer() {
@@ -63,34 +33,11 @@ function killServer() {
   });
 }
 
-async function newPage(desk) {
-  const context = await browser.newContext({viewport: DESKTOP});
-  context.setDefaultTimeout(15000);
-  const page = await context.newPage();
-  page.on('dialog', (d) => d.dismiss().catch(() => {}));
-  page.on('pageerror', (e) => console.error('page error:', e.message));
-  await page.goto(desk.url);
-  await page.waitForURL((u) => u.pathname === '/');
-  await page.waitForLoadState('load');
-  return page;
-}
-
-async function axe(page, label) {
-  for (const [name, size] of [['desktop', DESKTOP], ['phone', PHONE]]) {
-    await page.setViewportSize(size);
-    await page.evaluate(AXE);
-    const result = await page.evaluate(() => window.axe.run(document, {
-      runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']},
-    }));
-    const problems = result.violations.map((v) => `${v.id}: ${v.help} — ` +
-        v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | '));
-    assert.deepEqual(problems, [], `axe on ${label} (${name})`);
-  }
-  await page.setViewportSize(DESKTOP);
-}
-
-async function state(page) {
-  return page.evaluate(async () => (await (await fetch('/api/state')).json()).state);
+function newPage(desk) {
+  return openPage(browser, desk, {
+    timeout: 15000,
+    onPage: (page) => page.on('dialog', (d) => d.dismiss().catch(() => {})),
+  });
 }
 
 // Everything the browser stores for the page's origin, as one string.
@@ -125,7 +72,6 @@ async function therapistSends(to, text) {
 describe('Sotto Desk in the browser: activity, devices, backups', () => {
   before(async () => {
     root = tempDir();
-    dataDir = path.join(root, 'data');
     address = await startOwnServer('127.0.0.1:0');
     const code = enrolTherapist(dataDir, 'dr-rivera');
     const tProfile = path.join(root, 'rivera');
@@ -320,7 +266,8 @@ describe('Sotto Desk in the browser: activity, devices, backups', () => {
     const file = path.join(root, 'now.sottobackup');
     await sPage.getByLabel('File to write').fill(file);
     await sPage.getByRole('button', {name: 'Back up now'}).click();
-    await sPage.locator('#backup-status', {hasText: 'Backup written to'}).waitFor();
+    // Named by its path: the status still says where the automatic one went.
+    await sPage.locator('#backup-status', {hasText: `Backup written to ${file}`}).waitFor();
     assert.ok(fs.existsSync(file));
     await sPage.locator('#recovery-key').waitFor();
     backupNow = {file, key: (await sPage.locator('#recovery-key').textContent()).trim()};

@@ -5,30 +5,19 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import {createRequire} from 'node:module';
 import {chromium} from 'playwright-core';
-import {CHROMIUM, tempDir, startServer, enrolTherapist, sotto, startDesk, stopAll, until} from './harness.mjs';
+import {CHROMIUM, CLIENT_PASS, DESKTOP, FLAGS, PHONE, THERAPIST_PASS, axe, enrolTherapist, openPage,
+        sotto, startDesk, startServer, state, stopAll, tempDir, until} from './harness.mjs';
 
-const require = createRequire(import.meta.url);
-const AXE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 const SHOTS = process.env.SOTTO_DESK_SCREENSHOTS || '';  // a directory, or '' for none
 const COUNT = Number(process.env.SOTTO_DESK_LONG_COUNT || 2000);
-const THERAPIST_PASS = 'amber lantern orchard 1979';
-const CLIENT_PASS = 'violet harbor quantum pencil 47';
 const XSS = '<script>window.__pwned=1</script><img src=x onerror="alert(1);fetch(\'/pwned\')">';
-const DESKTOP = {width: 1200, height: 800};
-const PHONE = {width: 390, height: 800};
 const PAT_NEW_PASS = 'cobalt meadow lantern ferry 2031';
 // A policy always open (every day, all day): a message is due exactly the
 // reply window after it arrives.
 const ALWAYS_OPEN = {time_zone: 'UTC', working_days: [1, 2, 3, 4, 5, 6, 7], day_start: '00:00',
                      day_end: '24:00'};
 
-// Launch flags for Debian's chromium on this machine (its closed network
-// refuses background connections). Playwright's launch() gives the browser a
-// fresh temporary --user-data-dir of its own and removes it on close.
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-               '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 let root; let server; let therapistDesk; let clientDesk; let browser;
 let tPage; let cPage; let other; let otherPort;
@@ -36,35 +25,16 @@ let patDesk; let patPage; let saved;
 const dialogs = [];
 const strayRequests = [];
 
-async function newPage(desk) {
-  const context = await browser.newContext({viewport: DESKTOP});
-  context.setDefaultTimeout(10000);
-  const page = await context.newPage();
-  page.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss().catch(() => {}); });
-  page.on('request', (r) => {
-    const u = new URL(r.url());
-    if (u.origin !== desk.origin || /pwned|^\/x$/.test(u.pathname)) strayRequests.push(r.url());
+function newPage(desk) {
+  return openPage(browser, desk, {
+    onPage: (page) => {
+      page.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss().catch(() => {}); });
+      page.on('request', (r) => {
+        const u = new URL(r.url());
+        if (u.origin !== desk.origin || /pwned|^\/x$/.test(u.pathname)) strayRequests.push(r.url());
+      });
+    },
   });
-  page.on('pageerror', (e) => console.error('page error:', e.message));
-  await page.goto(desk.url);
-  // /open sets the cookie on a page that moves itself on to "/".
-  await page.waitForURL((u) => u.pathname === '/');
-  await page.waitForLoadState('load');
-  return page;
-}
-
-async function axe(page, label) {
-  for (const [name, size] of [['desktop', DESKTOP], ['phone', PHONE]]) {
-    await page.setViewportSize(size);
-    await page.evaluate(AXE);
-    const result = await page.evaluate(() => window.axe.run(document, {
-      runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']},
-    }));
-    const problems = result.violations.map((v) => `${v.id}: ${v.help} — ` +
-        v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | '));
-    assert.deepEqual(problems, [], `axe on ${label} (${name})`);
-  }
-  await page.setViewportSize(DESKTOP);
 }
 
 async function shot(page, name) {
@@ -83,10 +53,6 @@ async function letterState(page, want) {
   }, 15000).catch(async (e) => {
     throw new Error(`${e.message}; the letter shows "${await shown.textContent()}"`);
   });
-}
-
-async function state(page) {
-  return page.evaluate(async () => (await (await fetch('/api/state')).json()).state);
 }
 
 // A client of dr-rivera made with the CLI (the invite comes through the

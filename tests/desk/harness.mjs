@@ -2,14 +2,27 @@
 // port, profiles made with the real `sotto` CLI, and `sotto desk` processes.
 // Paths come from the environment (tests/desk/CMakeLists.txt sets them):
 //   SOTTO_CLI_BINARY, SOTTO_SERVER_BINARY, CHROMIUM (default /usr/bin/chromium).
+import assert from 'node:assert/strict';
 import {spawn, execFileSync} from 'node:child_process';
 import fs from 'node:fs';
+import {createRequire} from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 
 export const CLI = process.env.SOTTO_CLI_BINARY || 'sotto';
 export const SERVER = process.env.SOTTO_SERVER_BINARY || 'sotto-server';
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+export const THERAPIST_PASS = 'amber lantern orchard 1979';
+export const CLIENT_PASS = 'violet harbor quantum pencil 47';
+export const DESKTOP = {width: 1200, height: 800};
+export const PHONE = {width: 390, height: 800};
+// Launch flags for Debian's chromium on this machine (its closed network
+// refuses background connections). Playwright's launch() gives the browser a
+// fresh temporary --user-data-dir of its own and removes it on close.
+export const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
+                      '--no-first-run', '--disable-background-networking',
+                      '--disable-component-update', '--disable-sync'];
+const AXE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 const children = [];
 
@@ -42,9 +55,11 @@ function rateLimitsOff() {
   return [...flags];
 }
 
-export async function startServer(root) {
+// sotto-server over `root`/data on `listen` (a free port unless a test
+// restarts it on the address it had): {address, dataDir, child}.
+export async function startServer(root, listen = '127.0.0.1:0') {
   const dataDir = path.join(root, 'data');
-  const child = spawn(SERVER, ['--data-dir', dataDir, '--listen', '127.0.0.1:0', ...rateLimitsOff()],
+  const child = spawn(SERVER, ['--data-dir', dataDir, '--listen', listen, ...rateLimitsOff()],
                       {stdio: ['ignore', 'pipe', 'pipe']});
   children.push(child);
   let out = '';
@@ -57,8 +72,8 @@ export async function startServer(root) {
     });
     child.on('exit', (code) => reject(new Error(`sotto-server exited (${code}): ${out}`)));
   });
-  child.stderr.pipe(fs.createWriteStream(path.join(root, 'server.log')));
-  return {address, dataDir};
+  child.stderr.pipe(fs.createWriteStream(path.join(root, 'server.log'), {flags: 'a'}));
+  return {address, dataDir, child};
 }
 
 export function enrolTherapist(dataDir, name) {
@@ -108,6 +123,42 @@ export async function stopAll() {
     child.kill('SIGTERM');
   })));
   children.length = 0;
+}
+
+// A fresh browser context on `desk`'s launch URL, left on "/" once /open
+// has set the cookie. `onPage(page)` attaches a file's own listeners
+// (dialogs, requests) before the first navigation.
+export async function openPage(browser, desk, {timeout = 10000, onPage = null} = {}) {
+  const context = await browser.newContext({viewport: DESKTOP});
+  context.setDefaultTimeout(timeout);
+  const page = await context.newPage();
+  if (onPage) onPage(page);
+  page.on('pageerror', (e) => console.error('page error:', e.message));
+  await page.goto(desk.url);
+  await page.waitForURL((u) => u.pathname === '/');
+  await page.waitForLoadState('load');
+  return page;
+}
+
+// axe-core's WCAG 2.1 AA and best-practice rules on what `page` shows, at
+// desktop and at phone width: any violation fails, named with its nodes.
+export async function axe(page, label) {
+  for (const [name, size] of [['desktop', DESKTOP], ['phone', PHONE]]) {
+    await page.setViewportSize(size);
+    await page.evaluate(AXE);
+    const result = await page.evaluate(() => window.axe.run(document, {
+      runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']},
+    }));
+    const problems = result.violations.map((v) => `${v.id}: ${v.help} — ` +
+        v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | '));
+    assert.deepEqual(problems, [], `axe on ${label} (${name})`);
+  }
+  await page.setViewportSize(DESKTOP);
+}
+
+// The desk's state as the page sees it: "open", "locked" or "setup".
+export async function state(page) {
+  return page.evaluate(async () => (await (await fetch('/api/state')).json()).state);
 }
 
 export {until};
