@@ -29,27 +29,17 @@
 #include "linked_devices_fixture.h"
 #include "profile_pair.h"
 #include "sotto/devices.h"
+#include "testing/files.h"
 #include "testing/status_matchers.h"
 
 namespace sotto {
 namespace {
 
+using ::sotto::testing::ReadEverything;
 using ::sotto::testing::StatusIs;
 using ::testing::HasSubstr;
 
 constexpr char kOtherPeer[] = "alex-seeded";
-
-// Every file under `dir`, concatenated.
-std::string ReadEverything(const std::string& dir) {
-  std::string all;
-  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
-    if (!entry.is_regular_file()) continue;
-    std::ifstream in(entry.path(), std::ios::binary);
-    all.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    all.append("\n--file--\n");
-  }
-  return all;
-}
 
 // One line per message holding everything a user sees of it.
 std::string Describe(const Message& m) {

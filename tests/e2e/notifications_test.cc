@@ -14,6 +14,7 @@
 #include "e2e_support.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "testing/files.h"
 #include "testing/server_process.h"
 #include "testing/smtp_sink.h"
 #include "testing/status_matchers.h"
@@ -24,6 +25,7 @@ namespace {
 using ::sotto::testing::FreeLoopbackPort;
 using ::sotto::testing::Party;
 using ::sotto::testing::RawConnection;
+using ::sotto::testing::ReadEverything;
 using ::sotto::testing::RegisterClient;
 using ::sotto::testing::RegisterTherapist;
 using ::sotto::testing::ServerProcess;
@@ -43,17 +45,6 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> StartServer(const SmtpSink& sink)
   return ServerProcess::Start(ServerProcess::kDefaultBinary,
                               {"--smtp-relay", sink.relay(), "--smtp-from", "sotto@clinic.example",
                                "--notify-delay-seconds", "2", "--notify-retry-seconds", "1"});
-}
-
-// Every file under `dir`, concatenated.
-std::string ReadEverything(const std::string& dir) {
-  std::string all;
-  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
-    if (!entry.is_regular_file()) continue;
-    std::ifstream in(entry.path(), std::ios::binary);
-    all.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
-  return all;
 }
 
 class NotificationsTest : public ::testing::Test {

@@ -16,6 +16,7 @@
 #include "e2e_support.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "testing/files.h"
 #include "testing/postgres_instance.h"
 #include "testing/server_process.h"
 #include "testing/status_matchers.h"
@@ -24,21 +25,9 @@ namespace sotto {
 namespace {
 
 using ::sotto::testing::RawConnection;
+using ::sotto::testing::ReadEverything;
 using ::sotto::testing::RegisterClient;
 using ::sotto::testing::RegisterTherapist;
-
-// Every file under `dir`, concatenated with a separator (so that no match
-// spans two files).
-std::string ReadEverything(const std::string& dir) {
-  std::string all;
-  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
-    if (!entry.is_regular_file()) continue;
-    std::ifstream in(entry.path(), std::ios::binary);
-    all.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    all.append("\n--file--\n");
-  }
-  return all;
-}
 
 std::string RandomWord() {
   std::string bytes(8, '\0');

@@ -17,30 +17,14 @@
 #include "e2e_support.h"
 #include "gtest/gtest.h"
 #include "sotto/client.h"
+#include "testing/files.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_dir.h"
 
 namespace sotto::testing {
 
-// Every regular file under `dir`, each with its path.
-inline std::vector<std::pair<std::string, std::string>> ReadFilesUnder(const std::string& dir) {
-  std::vector<std::pair<std::string, std::string>> files;
-  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
-    if (!e.is_regular_file()) continue;
-    std::ifstream in(e.path(), std::ios::binary);
-    files.emplace_back(e.path().string(), std::string(std::istreambuf_iterator<char>(in),
-                                                      std::istreambuf_iterator<char>()));
-  }
-  return files;
-}
-
-// True if any file under `dir` contains `needle`.
-inline bool AnyFileContains(const std::string& dir, const std::string& needle) {
-  for (const auto& [path, bytes] : ReadFilesUnder(dir)) {
-    if (bytes.find(needle) != std::string::npos) return true;
-  }
-  return false;
-}
+using ::sotto::testing::AnyFileContains;
+using ::sotto::testing::ReadFilesUnder;
 
 class ProfilePairTest : public ::testing::Test {
  protected:

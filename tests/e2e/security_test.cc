@@ -29,6 +29,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "raw_send.h"
+#include "testing/files.h"
 #include "testing/server_process.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_dir.h"
@@ -40,6 +41,7 @@ namespace {
 using ::sotto::testing::EnrolmentCode;
 using ::sotto::testing::Party;
 using ::sotto::testing::RawConnection;
+using ::sotto::testing::ReadEverything;
 using ::sotto::testing::RegisterClient;
 using ::sotto::testing::RegisterTherapist;
 using ::sotto::testing::ServerProcess;
@@ -57,17 +59,6 @@ using ::sotto::testing::TempDir;
 std::vector<std::string> Texts(const std::vector<Message>& messages) {
   std::vector<std::string> out;
   for (const Message& m : messages) out.push_back(m.text);
-  return out;
-}
-
-// Every byte of every file under `dir`.
-std::string AllBytes(const std::string& dir) {
-  std::string out;
-  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
-    if (!entry.is_regular_file()) continue;
-    std::ifstream in(entry.path(), std::ios::binary);
-    out.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
   return out;
 }
 
@@ -286,10 +277,10 @@ class LocalDataTest : public ::testing::Test {
 
 TEST_F(LocalDataTest, WrongPassphraseIsPermissionDeniedAndChangesNothing) {
   { ASSERT_OK(Client::Register(options_).status()); }
-  const std::string before = AllBytes(options_.profile_dir);
+  const std::string before = ReadEverything(options_.profile_dir);
   EXPECT_THAT(Client::Open(Opening("wrong horse")),
               StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("wrong passphrase")));
-  EXPECT_EQ(AllBytes(options_.profile_dir), before);
+  EXPECT_EQ(ReadEverything(options_.profile_dir), before);
   EXPECT_OK(Client::Open(Opening("correct horse")).status());
 }
 
@@ -313,7 +304,7 @@ TEST_F(LocalDataTest, ChangePassphraseReKeysTheStoreOldFailsNewWorks) {
   ASSERT_OK_AND_ASSIGN(auto messages, reopened->ReadConversation("sam"));
   EXPECT_THAT(Texts(messages), ElementsAre(secret_text));
   reopened.reset();
-  const std::string bytes = AllBytes(options_.profile_dir);
+  const std::string bytes = ReadEverything(options_.profile_dir);
   EXPECT_EQ(bytes.find(secret_text), std::string::npos);
   EXPECT_EQ(bytes.find("battery staple"), std::string::npos);
   EXPECT_EQ(bytes.find("correct horse"), std::string::npos);
