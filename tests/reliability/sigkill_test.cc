@@ -27,67 +27,17 @@
 
 namespace {
 
+using ::sotto::testing::AcknowledgedOnceProblems;
 using ::sotto::testing::LongForm;
-
-using sotto::testing::MessageLoad;
-using sotto::testing::ServerProcess;
+using ::sotto::testing::MessageLoad;
+using ::sotto::testing::ReceivedBySeq;
+using ::sotto::testing::ReceiveUntil;
+using ::sotto::testing::ServerProcess;
 using Clock = std::chrono::steady_clock;
 
 int Kills() {
   if (const char* v = std::getenv("SOTTO_RELIABILITY_KILLS")) return std::atoi(v);
   return LongForm() ? 100 : 5;
-}
-
-// What the receiver got: by seq, so that an envelope delivered again
-// because its Ack was lost in a crash counts once (its seq is stable), and
-// a Send stored twice shows as one body under two seqs.
-class Received {
- public:
-  void Add(const MessageLoad::Received& r) {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto [it, inserted] = by_seq_.emplace(r.seq, r.body);
-    if (!inserted && it->second != r.body) {
-      changed_.push_back(std::to_string(r.seq) + ": " + it->second + " then " + r.body);
-    }
-  }
-  // Body -> how many distinct seqs carried it.
-  std::map<std::string, int> Counts() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    std::map<std::string, int> counts;
-    for (const auto& [seq, body] : by_seq_) ++counts[body];
-    return counts;
-  }
-  std::vector<std::string> changed() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return changed_;
-  }
-
- private:
-  mutable std::mutex mu_;
-  std::map<uint64_t, std::string> by_seq_;
-  std::vector<std::string> changed_;
-};
-
-// Fetches and acknowledges until `stop`, then until the queue is empty.
-void Receive(const MessageLoad& load, const std::atomic<bool>& stop, Received& got) {
-  while (true) {
-    absl::StatusOr<std::vector<MessageLoad::Received>> page = load.Fetch(0, 1000);
-    if (!page.ok()) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // a restart
-      continue;
-    }
-    if (page->empty()) {
-      if (stop.load()) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      continue;
-    }
-    std::vector<uint64_t> seqs;
-    for (const MessageLoad::Received& r : *page) {
-      got.Add(r);
-      seqs.push_back(r.seq);
-    }
-    (void)load.Ack(seqs);  // if lost, they come again, under the same seqs
-  }
 }
 
 TEST(SigkillTest, EveryAcknowledgedSendArrivesExactlyOnceAcrossKills) {
@@ -118,9 +68,9 @@ TEST(SigkillTest, EveryAcknowledgedSendArrivesExactlyOnceAcrossKills) {
       }
     });
   }
-  Received got;
+  ReceivedBySeq got;
   std::atomic<bool> stop_receiving{false};
-  std::thread receiver([&] { Receive(load, stop_receiving, got); });
+  std::thread receiver([&] { ReceiveUntil(load, stop_receiving, got); });
 
   std::mt19937 rng(std::random_device{}());
   std::uniform_int_distribution<int> pause_ms(LongForm() ? 200 : 100, LongForm() ? 2000 : 600);
@@ -138,24 +88,15 @@ TEST(SigkillTest, EveryAcknowledgedSendArrivesExactlyOnceAcrossKills) {
   receiver.join();
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
 
-  const std::map<std::string, int> counts = got.Counts();
   uint64_t total = 0;
-  for (int i = 0; i < kSenders; ++i) {
-    total += static_cast<uint64_t>(acked[i]);
-    for (int n = 0; n < acked[i]; ++n) {
-      auto it = counts.find(MessageLoad::Body(i, n));
-      ASSERT_TRUE(it != counts.end()) << "acknowledged " << MessageLoad::Body(i, n) << " lost";
-    }
-  }
-  for (const auto& [body, count] : counts) {
-    EXPECT_EQ(count, 1) << body << " stored " << count << " times";
-  }
-  EXPECT_TRUE(got.changed().empty()) << got.changed().front();
+  for (int i = 0; i < kSenders; ++i) total += static_cast<uint64_t>(acked[i]);
+  const std::vector<std::string> problems = AcknowledgedOnceProblems(acked, got);
+  EXPECT_TRUE(problems.empty()) << problems.size() << " problems, the first: " << problems.front();
   EXPECT_GT(total, static_cast<uint64_t>(kills)) << "the senders hardly sent";
   std::printf(
       "sigkill: %d kills in %.1f s, %d senders, %llu acknowledged Sends, all received once "
       "(%zu received; %llu failed attempts retried)\n",
-      kills, seconds, kSenders, static_cast<unsigned long long>(total), counts.size(),
+      kills, seconds, kSenders, static_cast<unsigned long long>(total), got.Counts().size(),
       static_cast<unsigned long long>(failed_attempts.load()));
   EXPECT_TRUE(server->Stop().ok());
 }

@@ -21,10 +21,14 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -182,6 +186,83 @@ class MessageLoad {
   std::unique_ptr<v1::Care::Stub> care_;
   std::unique_ptr<v1::Messages::Stub> messages_;
 };
+
+// What a receiver got: by seq, so that an envelope delivered again because
+// its Ack was lost in a crash counts once (its seq is stable), and a Send
+// stored twice shows as one body under two seqs.
+class ReceivedBySeq {
+ public:
+  void Add(const MessageLoad::Received& r) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto [it, inserted] = by_seq_.emplace(r.seq, r.body);
+    if (!inserted && it->second != r.body) {
+      changed_.push_back(std::to_string(r.seq) + ": " + it->second + " then " + r.body);
+    }
+  }
+  // Body -> how many distinct seqs carried it.
+  std::map<std::string, int> Counts() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::map<std::string, int> counts;
+    for (const auto& [seq, body] : by_seq_) ++counts[body];
+    return counts;
+  }
+  // Seqs that carried one body, then another (an overwritten message).
+  std::vector<std::string> changed() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return changed_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::map<uint64_t, std::string> by_seq_;
+  std::vector<std::string> changed_;
+};
+
+// Fetches and acknowledges as a device does until `stop`, then until the
+// queue is empty; a failed call (a server or database going away) is
+// retried.
+inline void ReceiveUntil(const MessageLoad& load, const std::atomic<bool>& stop,
+                         ReceivedBySeq& got) {
+  while (true) {
+    absl::StatusOr<std::vector<MessageLoad::Received>> page = load.Fetch(0, 1000);
+    if (!page.ok()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      continue;
+    }
+    if (page->empty()) {
+      if (stop.load()) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      continue;
+    }
+    std::vector<uint64_t> seqs;
+    for (const MessageLoad::Received& r : *page) {
+      got.Add(r);
+      seqs.push_back(r.seq);
+    }
+    (void)load.Ack(seqs);  // if lost, they come again, under the same seqs
+  }
+}
+
+// What went wrong, if anything, for senders whose messages 0..acked[i]-1
+// were acknowledged: one line per acknowledged message never received, per
+// message received more than once, per seq overwritten. Empty: each
+// acknowledged message arrived exactly once.
+inline std::vector<std::string> AcknowledgedOnceProblems(const std::vector<int>& acked,
+                                                         const ReceivedBySeq& got) {
+  std::vector<std::string> problems;
+  const std::map<std::string, int> counts = got.Counts();
+  for (size_t i = 0; i < acked.size(); ++i) {
+    for (int n = 0; n < acked[i]; ++n) {
+      const std::string body = MessageLoad::Body(static_cast<int>(i), n);
+      if (counts.find(body) == counts.end()) problems.push_back("acknowledged " + body + " lost");
+    }
+  }
+  for (const auto& [body, count] : counts) {
+    if (count != 1) problems.push_back(body + " stored " + std::to_string(count) + " times");
+  }
+  for (const std::string& c : got.changed()) problems.push_back("seq overwritten: " + c);
+  return problems;
+}
 
 }  // namespace sotto::testing
 

@@ -8,6 +8,11 @@
 //   pg->data_dir();                      // for the plaintext scan
 //   ASSERT_OK(pg->Stop());               // or let the destructor do it
 //
+// Failover: `auto standby = pg->StartStandby("s1")` streams from `pg`;
+// `pg->RequireSynchronousStandby("s1")` makes commits wait for it;
+// `pg->Kill()` (SIGKILL) and `standby->Promote()` are a primary's death and
+// its replacement.
+//
 // Each instance is a fresh cluster in its own temporary directory, on a free
 // loopback port, with its unix socket in that directory (never /var/run),
 // fsync on and trust authentication for the superuser `sotto` (loopback
@@ -111,6 +116,62 @@ class PostgresInstance {
     }
     return StartAgain();
   }
+
+  // A streaming-replication standby of this cluster (pg_basebackup of it,
+  // then started in recovery), named `name` (its cluster_name, which it
+  // reports as its application_name), on `port` or a free one. Read-only
+  // until Promote.
+  absl::StatusOr<std::unique_ptr<PostgresInstance>> StartStandby(const std::string& name,
+                                                                 int port = 0) const {
+    auto standby = std::unique_ptr<PostgresInstance>(new PostgresInstance());
+    absl::Status made = standby->MakeRoot();
+    if (!made.ok()) return made;
+    absl::StatusOr<std::string> copied =
+        Run(AsOwner(Bin("pg_basebackup") + " -h 127.0.0.1 -p " + std::to_string(port_) +
+                    " -U sotto -D '" + standby->data_dir() + "' -X stream -c fast -R"));
+    if (!copied.ok()) return copied.status();
+    absl::Status started = standby->StartOnFreePort(" -c cluster_name=" + name, port);
+    if (!started.ok()) return started;
+    return standby;
+  }
+
+  // Makes every commit wait until `standby_name` has the commit on its disk
+  // too (synchronous_standby_names = 'ANY 1 (name)', as docs/DEPLOYING.md
+  // configures production), and returns once that standby streams as a
+  // synchronous one.
+  absl::Status RequireSynchronousStandby(const std::string& standby_name) {
+    absl::StatusOr<std::string> set =
+        Sql("ALTER SYSTEM SET synchronous_standby_names = 'ANY 1 (\"" + standby_name +
+            "\")';\nSELECT pg_reload_conf();");
+    if (!set.ok()) return set.status();
+    std::string state;
+    for (int i = 0; i < 600; ++i) {
+      absl::StatusOr<std::string> got = Sql(
+          "SELECT sync_state FROM pg_stat_replication WHERE application_name = '" +
+          standby_name + "' AND state = 'streaming'");
+      if (got.ok()) state = *got;
+      if (state.rfind("quorum", 0) == 0 || state.rfind("sync", 0) == 0) return absl::OkStatus();
+      usleep(100 * 1000);
+    }
+    return absl::DeadlineExceededError("standby " + standby_name +
+                                       " never became synchronous (sync_state \"" + state + "\")");
+  }
+
+  // SIGKILL to the postmaster and every backend at once: a machine that
+  // died, not a shutdown. The cluster is left as the crash left it.
+  absl::Status Kill() {
+    std::ifstream pid_file(data_dir() + "/postmaster.pid");
+    long pid = 0;
+    if (!(pid_file >> pid) || pid <= 0) return absl::InternalError("no postmaster.pid");
+    absl::StatusOr<std::string> killed = Run("kill -KILL " + std::to_string(pid) +
+                                             " $(pgrep -P " + std::to_string(pid) + ")");
+    if (!killed.ok()) return killed.status();
+    running_ = false;
+    return absl::OkStatus();
+  }
+
+  // Ends a standby's recovery: it becomes a primary that takes writes.
+  absl::Status Promote() { return Run(PgCtl("promote")).status(); }
 
   // Stops the cluster cleanly (a checkpoint: every table file written).
   absl::Status Stop() {
@@ -225,32 +286,46 @@ class PostgresInstance {
   }
 
   absl::Status Init() {
+    absl::StatusOr<std::string> tmpl = Template();
+    if (!tmpl.ok()) return tmpl.status();
+    absl::Status made = MakeRoot();
+    if (!made.ok()) return made;
+    absl::StatusOr<std::string> copied = Run("cp -a '" + *tmpl + "' '" + data_dir() + "'");
+    if (!copied.ok()) return copied.status();
+    absl::Status owned = Own(root_);
+    if (!owned.ok()) return owned;
+    return StartOnFreePort("", 0);
+  }
+
+  // A fresh temporary root for the cluster, owned by the user it runs as.
+  absl::Status MakeRoot() {
     std::error_code ec;
     if (!std::filesystem::exists(Bin("pg_ctl"), ec)) {
       return absl::FailedPreconditionError(
           "no PostgreSQL binaries in " + BinDir() +
           " (install postgresql-15 with scripts/install-deps.sh, or set SOTTO_PG_BINDIR)");
     }
-    absl::StatusOr<std::string> tmpl = Template();
-    if (!tmpl.ok()) return tmpl.status();
     std::string pattern = TmpDir() + "/sotto-pg-XXXXXX";
     if (mkdtemp(pattern.data()) == nullptr) return absl::InternalError("mkdtemp " + pattern);
     root_ = pattern;
     // The parent of a cluster must be enterable by its owner; mkdtemp made it 0700.
     std::filesystem::permissions(root_, std::filesystem::perms::owner_all, ec);
-    absl::StatusOr<std::string> copied = Run("cp -a '" + *tmpl + "' '" + data_dir() + "'");
-    if (!copied.ok()) return copied.status();
-    absl::Status owned = Own(root_);
-    if (!owned.ok()) return owned;
+    return Own(root_);
+  }
+
+  // Starts the cluster in data_dir() on `port`, or on a free one (tried
+  // three times: another process may take a port between our check and
+  // PostgreSQL's bind), with `extra` options.
+  absl::Status StartOnFreePort(const std::string& extra, int port) {
     absl::Status last = absl::OkStatus();
     for (int attempt = 0; attempt < 3; ++attempt) {
-      port_ = FreePort();
+      port_ = port != 0 ? port : FreePort();
       // fsync on (the default, said anyway): what a test proves about
       // durability must hold on the real thing. Small shared buffers: many
       // test processes run at once.
       options_ = "-p " + std::to_string(port_) + " -k '" + root_ +
                  "' -c listen_addresses=127.0.0.1 -c fsync=on" +
-                 " -c shared_buffers=16MB -c max_connections=100";
+                 " -c shared_buffers=16MB -c max_connections=100" + extra;
       absl::StatusOr<std::string> started =
           Run(PgCtl("-l '" + root_ + "/log' -o \"" + options_ + "\" start"));
       if (started.ok()) {
