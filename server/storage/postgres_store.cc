@@ -337,7 +337,16 @@ class PostgresStore final : public Store {
       pqxx::work tx(*c->conn);
       if (durability == Durability::kSynced) SyncCommit(tx);
       std::vector<const WriteBatch::Expectation*> placeholders;
+      const WriteBatch::Expectation* previous = nullptr;
       for (const WriteBatch::Expectation* e : order) {
+        // The same key expected twice is checked once (a second placeholder
+        // would conflict with the first); two different expectations of one
+        // key cannot both hold.
+        if (previous != nullptr && previous->table == e->table && previous->key == e->key) {
+          if (previous->value != e->value) return ExpectationFailed(e->table, e->key, true);
+          continue;
+        }
+        previous = e;
         if (!e->value) {
           const pqxx::result r =
               Exec(tx, *c, "xa", e->table,

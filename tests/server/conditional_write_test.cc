@@ -171,6 +171,22 @@ TYPED_TEST(ConditionalWriteTest, ExpectingAbsenceOfAKeyNotWrittenLeavesItAbsent)
   EXPECT_THAT(this->store().Get(Table::kInvites, "code"), IsOkAndHolds(Eq(std::nullopt)));
 }
 
+TYPED_TEST(ConditionalWriteTest, OneKeyExpectedTwiceIsCheckedOnce) {
+  WriteBatch twice;
+  twice.Expect(Table::kAccounts, "dave", std::nullopt);
+  twice.Expect(Table::kAccounts, "dave", std::nullopt);
+  twice.Put(Table::kAccounts, "dave", "v");
+  ASSERT_OK(this->store().Write(twice, Durability::kBuffered));
+  WriteBatch contradicting;
+  contradicting.Expect(Table::kAccounts, "dave", "v");
+  contradicting.Expect(Table::kAccounts, "dave", "w");
+  contradicting.Put(Table::kAccounts, "dave", "x");
+  EXPECT_THAT(this->store().Write(contradicting, Durability::kBuffered),
+              StatusIs(absl::StatusCode::kAborted));
+  EXPECT_THAT(this->store().Get(Table::kAccounts, "dave"),
+              IsOkAndHolds(Optional(std::string("v"))));
+}
+
 // Racers that all expect a key absent, through both nodes, released at
 // once: exactly one creates it, and its value is the one stored.
 TYPED_TEST(ConditionalWriteTest, ConcurrentCreatorsOfOneKeyExactlyOneWins) {
