@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/domain/audit_log.h"
+#include "server/domain/conditional_write.h"
 #include "server/domain/key_validation.h"
 #include "server/domain/limits.h"
 #include "server/domain/records.h"
@@ -79,16 +80,25 @@ absl::StatusOr<uint32_t> Accounts::Register(const Registration& reg, const Regis
                          " one_time_prekeys=", reg.keys.one_time_prekeys.size())},
            call);
 
+  // The handle must still be free when the write lands: the same handle
+  // registered through another node meanwhile makes it ABORTED, and the
+  // next attempt answers ALREADY_EXISTS.
+  batch.Expect(Table::kAccounts, keys::Account(reg.handle), std::nullopt);
+
   StripedLock lock(handle_locks_, {reg.handle});
-  // The code first: who has no valid code gets its one answer whether the
-  // handle is taken or free (issue 19).
-  SOTTO_RETURN_IF_ERROR(hook(batch));
-  SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> existing,
-                         store_->Get(Table::kAccounts, keys::Account(reg.handle)));
-  if (existing) {
-    return absl::AlreadyExistsError(absl::StrCat("handle ", reg.handle, " is already taken"));
-  }
-  SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kSynced));
+  SOTTO_RETURN_IF_ERROR(RetryAborted("the registration", [&]() -> absl::Status {
+    // The hook adds to a fresh copy on each attempt.
+    WriteBatch attempt = batch;
+    // The code first: who has no valid code gets its one answer whether the
+    // handle is taken or free (issue 19).
+    SOTTO_RETURN_IF_ERROR(hook(attempt));
+    SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> existing,
+                           store_->Get(Table::kAccounts, keys::Account(reg.handle)));
+    if (existing) {
+      return absl::AlreadyExistsError(absl::StrCat("handle ", reg.handle, " is already taken"));
+    }
+    return store_->Write(attempt, Durability::kSynced);
+  }));
   return kFirstDevice;
 }
 

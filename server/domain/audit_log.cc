@@ -278,9 +278,37 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(Store* inner, Clock* cl
   return log;
 }
 
+namespace {
+// Appends that lost to another node before the write gives up.
+constexpr int kAuditAppendAttempts = 64;
+}  // namespace
+
 absl::Status AuditLog::Write(const WriteBatch& batch, Durability durability) {
   if (batch.audit_events().empty()) return inner()->Write(batch, durability);
   absl::MutexLock lock(&mu_);
+  // The chain continues from this node's head; another node sharing the
+  // database may have appended since. The write expects the next seq to be
+  // free, so it is ABORTED then: read the entries that node appended,
+  // chain after them, and try again at once. The chain never forks. No
+  // backoff: every node appends to this one chain, and a loser that slept
+  // would lose again to the winner's next append. Each loss means another
+  // node appended, so the bound only stops a pathological run.
+  for (int attempt = 1;; ++attempt) {
+    absl::Status written = WriteChained(batch, durability);
+    if (written.code() != absl::StatusCode::kAborted) return written;
+    SOTTO_ASSIGN_OR_RETURN(const bool moved, CatchUp());
+    // Not the chain: one of the batch's own expectations failed, which its
+    // caller handles.
+    if (!moved) return written;
+    if (attempt == kAuditAppendAttempts) {
+      return absl::UnavailableError(absl::StrCat(
+          "the audit log met entries appended by other servers ", attempt,
+          " times in a row, so the change was not stored; try again"));
+    }
+  }
+}
+
+absl::Status AuditLog::WriteChained(const WriteBatch& batch, Durability durability) {
   WriteBatch out;
   for (const WriteBatch::Op& op : batch.ops()) {
     if (op.value) {
@@ -289,9 +317,14 @@ absl::Status AuditLog::Write(const WriteBatch& batch, Durability durability) {
       out.Delete(op.table, op.key);
     }
   }
+  for (const WriteBatch::Expectation& e : batch.expectations()) {
+    out.Expect(e.table, e.key, e.value);
+  }
+  if (batch.frees_space()) out.MarkFreesSpace();
   const int64_t now = clock_->NowMillis();
   uint64_t seq = last_seq_;
   std::string hash = last_hash_;
+  out.Expect(Table::kAudit, AuditKey(seq + 1), std::nullopt);
   for (const std::string& event : batch.audit_events()) {
     ++seq;
     std::string canonical;
@@ -309,6 +342,20 @@ absl::Status AuditLog::Write(const WriteBatch& batch, Durability durability) {
   last_seq_ = seq;
   last_hash_ = std::move(hash);
   return absl::OkStatus();
+}
+
+absl::StatusOr<bool> AuditLog::CatchUp() {
+  bool moved = false;
+  while (true) {
+    SOTTO_ASSIGN_OR_RETURN(std::vector<KeyValue> rows,
+                           inner()->Scan(Table::kAudit, "", AuditKey(last_seq_), 4096));
+    if (rows.empty()) return moved;
+    SOTTO_ASSIGN_OR_RETURN(AuditEntry last, DecodeAuditEntry(rows.back().key, rows.back().value));
+    if (last.seq <= last_seq_) return absl::DataLossError("audit entries out of order");
+    last_seq_ = last.seq;
+    last_hash_ = std::move(last.hash);
+    moved = true;
+  }
 }
 
 absl::Status AuditLog::Record(const AuditEvent& event, Durability durability,

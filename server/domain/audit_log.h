@@ -167,7 +167,10 @@ class AuditChainVerifier {
 // one chained entry per event, in the same atomic write, so an entry exists
 // if and only if the change it records was made. Writes with audit events
 // are serialised (so the chain follows commit order); others pass through.
-// Thread-safe. Does not own `inner` or `clock`.
+// Several servers may share one database (issue 17), each with an AuditLog
+// and the same key: each append expects the next seq to be free and, when
+// another server took it, continues the chain after that server's entries,
+// so there is one chain. Thread-safe. Does not own `inner` or `clock`.
 class AuditLog final : public ForwardingStore {
  public:
   // What Open found, for its KeySource.
@@ -207,6 +210,14 @@ class AuditLog final : public ForwardingStore {
  private:
   AuditLog(Store* inner, Clock* clock, SecretKey key)
       : ForwardingStore(inner), clock_(clock), key_(std::move(key)) {}
+
+  // One attempt of Write: chains the events after the head held here,
+  // expecting the next seq to be free (ABORTED if another node took it).
+  absl::Status WriteChained(const WriteBatch& batch, Durability durability)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Moves the head held here to the last stored entry (appended by another
+  // node); true if it moved.
+  absl::StatusOr<bool> CatchUp() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   Clock* const clock_;
   const SecretKey key_;

@@ -8,6 +8,7 @@
 #include "absl/time/time.h"
 #include "server/domain/audit_log.h"
 #include "server/domain/codes.h"
+#include "server/domain/conditional_write.h"
 #include "server/domain/limits.h"
 #include "server/storage/key_codec.h"
 #include "sotto/metrics.h"
@@ -147,10 +148,15 @@ absl::StatusOr<RegisterResult> Care::Register(const Registration& reg,
             if (now >= invite.expires_at_ms) return absl::PermissionDeniedError(kBadInviteCode);
             SOTTO_ASSIGN_OR_RETURN(std::optional<Role> inviter, accounts_->RoleOf(invite.handle));
             if (inviter != Role::kTherapist) return absl::PermissionDeniedError(kBadInviteCode);
-            // Held until the account and link are written (past the hook).
+            // Held until the account and link are written (past the hook);
+            // let go first when the hook runs again (a retried write).
+            room_lock.reset();
             room_lock = std::make_unique<StripedLock>(
                 link_locks_, std::vector<std::string>{invite.handle, reg.handle});
             SOTTO_RETURN_IF_ERROR(CheckLinkRoom(invite.handle, reg.handle));
+            // Redeemed through another node meanwhile: ABORTED, and the
+            // retry finds the invite gone.
+            batch.Expect(Table::kInvites, invite_key, std::move(value));
             batch.Delete(Table::kInvites, invite_key);
             SOTTO_RETURN_IF_ERROR(
                 LogInviteUsed(store_, invite.handle, invite_key, reg.handle, now, batch));
@@ -224,6 +230,17 @@ absl::StatusOr<std::string> Care::AcceptInvite(const AuthenticatedDevice& caller
   if (!normalized) return absl::PermissionDeniedError(kBadInviteCode);
   std::string invite_key = enrolment_->CodeKey(*normalized);
   StripedLock invite_lock(locks_, {invite_key});
+  // The write expects the invite and the link as read: an invite redeemed
+  // (or a link changed) through another node meanwhile makes it ABORTED,
+  // and the next attempt sees what that node wrote.
+  return RetryAborted("accepting the invite", [&] {
+    return AcceptInviteLocked(caller, invite_key, call);
+  });
+}
+
+absl::StatusOr<std::string> Care::AcceptInviteLocked(const AuthenticatedDevice& caller,
+                                                     const std::string& invite_key,
+                                                     const CallContext& call) {
   SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> value,
                          store_->Get(Table::kInvites, invite_key));
   if (!value) return absl::PermissionDeniedError(kBadInviteCode);
@@ -232,7 +249,12 @@ absl::StatusOr<std::string> Care::AcceptInvite(const AuthenticatedDevice& caller
   if (now >= invite.expires_at_ms) return absl::PermissionDeniedError(kBadInviteCode);
   SOTTO_ASSIGN_OR_RETURN(std::optional<Role> inviter, accounts_->RoleOf(invite.handle));
   if (inviter != Role::kTherapist) return absl::PermissionDeniedError(kBadInviteCode);
-  SOTTO_ASSIGN_OR_RETURN(std::optional<records::Link> link, GetLink(invite.handle, caller.handle));
+  const std::string pair = keys::Pair(invite.handle, caller.handle);
+  SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> link_value, store_->Get(Table::kLinks, pair));
+  std::optional<records::Link> link;
+  if (link_value) {
+    SOTTO_ASSIGN_OR_RETURN(link, records::DecodeLink(*link_value));
+  }
   if (link && link->state == static_cast<uint32_t>(LinkState::kActive)) {
     return absl::AlreadyExistsError(
         absl::StrCat(caller.handle, " is already linked to ", invite.handle));
@@ -245,6 +267,8 @@ absl::StatusOr<std::string> Care::AcceptInvite(const AuthenticatedDevice& caller
   int64_t since = now;
   if (link) since = std::max({now, link->since_ms + 1, link->ended_ms + 1});
   WriteBatch batch;
+  batch.Expect(Table::kInvites, invite_key, std::move(value));
+  batch.Expect(Table::kLinks, pair, std::move(link_value));
   batch.Delete(Table::kInvites, invite_key);
   SOTTO_RETURN_IF_ERROR(
       LogInviteUsed(store_, invite.handle, invite_key, caller.handle, since, batch));
@@ -306,16 +330,32 @@ absl::Status Care::EndLink(const AuthenticatedDevice& caller, absl::string_view 
   std::string c(therapist ? std::string(peer) : caller.handle);
   std::string pair = keys::Pair(t, c);
   StripedLock lock(locks_, {pair});
-  SOTTO_ASSIGN_OR_RETURN(std::optional<records::Link> link, GetLink(t, c));
-  if (!link || link->state != static_cast<uint32_t>(LinkState::kActive)) {
-    return absl::NotFoundError(
-        absl::StrCat("no active care link between ", caller.handle, " and ", peer));
-  }
-  link->state = static_cast<uint32_t>(LinkState::kEnded);
-  link->ended_ms = clock_->NowMillis();
-  link->ended_by = caller.handle;
+  // Expects the link as read: ended (or made anew) through another node
+  // meanwhile, the write is ABORTED and the next attempt sees that.
+  return RetryAborted("ending the care link", [&]() -> absl::Status {
+    SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> read, store_->Get(Table::kLinks, pair));
+    std::optional<records::Link> link;
+    if (read) {
+      SOTTO_ASSIGN_OR_RETURN(link, records::DecodeLink(*read));
+    }
+    if (!link || link->state != static_cast<uint32_t>(LinkState::kActive)) {
+      return absl::NotFoundError(
+          absl::StrCat("no active care link between ", caller.handle, " and ", peer));
+    }
+    return EndLinkWrite(caller, peer, t, c, *link, std::move(read), call);
+  });
+}
+
+absl::Status Care::EndLinkWrite(const AuthenticatedDevice& caller, absl::string_view peer,
+                                const std::string& t, const std::string& c, records::Link link,
+                                std::optional<std::string> read, const CallContext& call) {
+  const std::string pair = keys::Pair(t, c);
+  link.state = static_cast<uint32_t>(LinkState::kEnded);
+  link.ended_ms = clock_->NowMillis();
+  link.ended_by = caller.handle;
   WriteBatch batch;
-  std::string value = records::Encode(*link);
+  std::string value = records::Encode(link);
+  batch.Expect(Table::kLinks, pair, std::move(read));
   batch.Put(Table::kLinks, pair, value);
   batch.Put(Table::kLinksByClient, keys::Pair(c, t), std::move(value));
   // The conversation leaves the therapist's queue with the link.

@@ -185,6 +185,16 @@ class Care {
   // Adds the writes linking `therapist` and `client` from `now_ms`.
   static void LinkInto(absl::string_view therapist, absl::string_view client, int64_t now_ms,
                        WriteBatch& batch);
+  // One attempt of AcceptInvite under the invite's lock: ABORTED when the
+  // invite or the link changed (another node) since it was read.
+  absl::StatusOr<std::string> AcceptInviteLocked(const AuthenticatedDevice& caller,
+                                                 const std::string& invite_key,
+                                                 const CallContext& call);
+  // EndLink's write of `link` (as `read` from kLinks) between therapist `t`
+  // and client `c`, expecting `read`: ABORTED if it changed since.
+  absl::Status EndLinkWrite(const AuthenticatedDevice& caller, absl::string_view peer,
+                            const std::string& t, const std::string& c, records::Link link,
+                            std::optional<std::string> read, const CallContext& call);
   absl::StatusOr<std::vector<CareLink>> LinksOf(Table table, absl::string_view handle);
   // How many active links `handle` has in `table` (kLinks for a therapist,
   // kLinksByClient for a client); reads every row, ended ones too.

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "server/domain/conditional_write.h"
 #include "server/domain/limits.h"
 #include "server/domain/records.h"
 #include "server/storage/key_codec.h"
@@ -45,6 +46,9 @@ absl::StatusOr<int64_t> ConversationQueue::AddMessageInto(const Route& route, in
     entry.waiting_count += 1;
     entry.oldest_waiting_ms =
         entry.oldest_waiting_ms == 0 ? now_ms : std::min(entry.oldest_waiting_ms, now_ms);
+    // Another node's Send into this conversation since the read: ABORTED,
+    // and the Send runs again (Mailbox::SendSteps).
+    batch.Expect(Table::kConversations, key, std::move(value));
     batch.Put(Table::kConversations, std::move(key), records::Encode(entry));
     return entry.oldest_waiting_ms;
   }
@@ -68,6 +72,7 @@ absl::StatusOr<int64_t> ConversationQueue::AddMessageInto(const Route& route, in
     entry.snoozed_until_ms = 0;
     entry.claimed_by.clear();
     if (sender) entry.last_reply_ms = now_ms;
+    batch.Expect(Table::kConversations, key, std::move(value));
     batch.Put(Table::kConversations, std::move(key), records::Encode(entry));
   }
   return 0;
@@ -119,8 +124,8 @@ absl::StatusOr<QueueList> ConversationQueue::List(const AuthenticatedDevice& cal
   return list;
 }
 
-absl::StatusOr<records::Conversation> ConversationQueue::Load(const AuthenticatedDevice& caller,
-                                                              absl::string_view client) {
+absl::StatusOr<ConversationQueue::Loaded> ConversationQueue::Load(
+    const AuthenticatedDevice& caller, absl::string_view client) {
   absl::Status valid = Accounts::ValidateHandle(client);
   if (!valid.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("client: ", valid.message()));
@@ -132,13 +137,16 @@ absl::StatusOr<records::Conversation> ConversationQueue::Load(const Authenticate
     return absl::NotFoundError(
         absl::StrCat("no conversation with ", client, " in ", caller.handle, "'s queue"));
   }
-  return records::DecodeConversation(*value);
+  SOTTO_ASSIGN_OR_RETURN(records::Conversation entry, records::DecodeConversation(*value));
+  return Loaded{std::move(entry), *std::move(value)};
 }
 
 absl::StatusOr<Conversation> ConversationQueue::Save(const AuthenticatedDevice& caller,
                                                      absl::string_view client,
-                                                     const records::Conversation& entry) {
+                                                     const records::Conversation& entry,
+                                                     std::string read) {
   WriteBatch batch;
+  batch.Expect(Table::kConversations, keys::Pair(caller.handle, client), std::move(read));
   batch.Put(Table::kConversations, keys::Pair(caller.handle, client), records::Encode(entry));
   SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kBuffered));
   SOTTO_ASSIGN_OR_RETURN(ResponsePolicy policy, care_->PolicyOf(caller.handle));
@@ -150,7 +158,7 @@ absl::StatusOr<Conversation> ConversationQueue::LockedThenSynced(
   absl::StatusOr<Conversation> result;
   {
     auto lock = LockClient(client);
-    result = locked();
+    result = RetryAborted("the conversation's change", locked);
   }
   if (!result.ok()) return result;
   SOTTO_RETURN_IF_ERROR(store_->SyncLog());
@@ -165,7 +173,8 @@ absl::StatusOr<Conversation> ConversationQueue::Snooze(const AuthenticatedDevice
                                                    kMaxSnoozeAheadMs / 86400000, " days ahead"));
   }
   return LockedThenSynced(client, [&]() -> absl::StatusOr<Conversation> {
-    SOTTO_ASSIGN_OR_RETURN(records::Conversation entry, Load(caller, client));
+    SOTTO_ASSIGN_OR_RETURN(Loaded loaded, Load(caller, client));
+    records::Conversation& entry = loaded.entry;
     const bool waiting = entry.state == State(ConversationState::kWaiting) ||
                          entry.state == State(ConversationState::kSnoozed);
     if (!waiting) {
@@ -174,27 +183,29 @@ absl::StatusOr<Conversation> ConversationQueue::Snooze(const AuthenticatedDevice
     }
     entry.state = State(ConversationState::kSnoozed);
     entry.snoozed_until_ms = until_ms;
-    return Save(caller, client, entry);
+    return Save(caller, client, entry, std::move(loaded.read));
   });
 }
 
 absl::StatusOr<Conversation> ConversationQueue::Close(const AuthenticatedDevice& caller,
                                                       absl::string_view client) {
   return LockedThenSynced(client, [&]() -> absl::StatusOr<Conversation> {
-    SOTTO_ASSIGN_OR_RETURN(records::Conversation entry, Load(caller, client));
+    SOTTO_ASSIGN_OR_RETURN(Loaded loaded, Load(caller, client));
+    records::Conversation& entry = loaded.entry;
     entry.state = State(ConversationState::kClosed);
     entry.waiting_count = 0;
     entry.oldest_waiting_ms = 0;
     entry.snoozed_until_ms = 0;
     entry.claimed_by.clear();
-    return Save(caller, client, entry);
+    return Save(caller, client, entry, std::move(loaded.read));
   });
 }
 
 absl::StatusOr<Conversation> ConversationQueue::Claim(const AuthenticatedDevice& caller,
                                                       absl::string_view client) {
   return LockedThenSynced(client, [&]() -> absl::StatusOr<Conversation> {
-    SOTTO_ASSIGN_OR_RETURN(records::Conversation entry, Load(caller, client));
+    SOTTO_ASSIGN_OR_RETURN(Loaded loaded, Load(caller, client));
+    records::Conversation& entry = loaded.entry;
     const int64_t now = clock_->NowMillis();
     const bool waiting =
         entry.state == State(ConversationState::kWaiting) ||
@@ -217,9 +228,12 @@ absl::StatusOr<Conversation> ConversationQueue::Claim(const AuthenticatedDevice&
       }
       if (therapist == caller.handle) continue;
       other.claimed_by = caller.handle;
+      // Claimed through another node meanwhile: ABORTED, read again.
+      batch.Expect(Table::kConversations, key, std::move(value));
       batch.Put(Table::kConversations, std::move(key), records::Encode(other));
     }
     entry.claimed_by = caller.handle;
+    batch.Expect(Table::kConversations, keys::Pair(caller.handle, client), std::move(loaded.read));
     batch.Put(Table::kConversations, keys::Pair(caller.handle, client), records::Encode(entry));
     SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kBuffered));
     SOTTO_ASSIGN_OR_RETURN(ResponsePolicy policy, care_->PolicyOf(caller.handle));

@@ -110,15 +110,21 @@ class ConversationQueue {
   // The entry as shown at `now_ms` (expired snooze -> WAITING, due times).
   absl::StatusOr<Conversation> View(absl::string_view client, const records::Conversation& stored,
                                     const ResponsePolicy& policy, int64_t now_ms);
+  // An entry and its stored bytes, which the write that changes it expects.
+  struct Loaded {
+    records::Conversation entry;
+    std::string read;
+  };
   // Checks the caller and client and reads the caller's entry.
-  absl::StatusOr<records::Conversation> Load(const AuthenticatedDevice& caller,
-                                             absl::string_view client);
-  // Writes `entry` unsynced (the caller holds the client's lock) and
+  absl::StatusOr<Loaded> Load(const AuthenticatedDevice& caller, absl::string_view client);
+  // Writes `entry` unsynced (the caller holds the client's lock), expecting
+  // the entry still to be `read` (ABORTED if another node changed it), and
   // returns its view.
   absl::StatusOr<Conversation> Save(const AuthenticatedDevice& caller, absl::string_view client,
-                                    const records::Conversation& entry);
-  // Runs `locked` under the client's lock, then syncs the log once the lock
-  // is released: the answer still means durable, and a Send to this client
+                                    const records::Conversation& entry, std::string read);
+  // Runs `locked` under the client's lock (again while it is ABORTED: another
+  // node changed an entry it read), then syncs the log once the lock is
+  // released: the answer still means durable, and a Send to this client
   // (on gRPC's thread) never waits for the disk behind the lock.
   absl::StatusOr<Conversation> LockedThenSynced(
       absl::string_view client, absl::FunctionRef<absl::StatusOr<Conversation>()> locked);

@@ -52,6 +52,8 @@ absl::Status Enrolment::ConsumeInto(absl::string_view handle, absl::string_view 
   if (record.handle != handle || now_ms >= record.expires_at_ms) {
     return absl::PermissionDeniedError(kBadEnrolmentCode);
   }
+  // Used through another node meanwhile: ABORTED, and the retry finds it gone.
+  batch.Expect(Table::kEnrolments, key, std::move(value));
   batch.Delete(Table::kEnrolments, std::move(key));
   AddAudit(batch, {audit::kEnrolmentUsed, absl::StrCat(handle, ".1"), std::string(handle), ""},
            call);

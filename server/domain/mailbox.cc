@@ -5,6 +5,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "server/domain/conditional_write.h"
 #include "server/domain/device_mismatch.h"
 #include "server/domain/records.h"
 #include "server/domain/sha256.h"
@@ -184,6 +185,10 @@ absl::Status Mailbox::QueueInto(const StoredEnvelope& stamp, absl::string_view r
     batch.Put(Table::kQueues, keys::Queue(recipient, e.device_id, stored.seq), std::move(value));
     meta.next_seq = stored.seq + 1;
     ++meta.depth;
+    // Another node may have queued into this device since the read: then
+    // the write is ABORTED and the caller reads again (RetryAborted), so
+    // no two envelopes get one seq.
+    batch.Expect(Table::kQueueMeta, meta_key, std::move(meta_value));
     batch.Put(Table::kQueueMeta, std::move(meta_key), records::Encode(meta));
     if (added != nullptr) {
       added->push_back(Listened(recipient, e.device_id)
@@ -254,13 +259,18 @@ absl::StatusOr<Mailbox::Sent> Mailbox::SendSteps(const AuthenticatedDevice& send
   plan.scheduled_prefix = keys::ScheduledIndex(sender.handle, sender.device_id, "");
 
   StripedLock lock(locks_, SendLockKeys(plan));
-  SOTTO_ASSIGN_OR_RETURN(std::optional<SendResult> retry, FindRetry(plan));
-  if (retry) return Sent{*std::move(retry), {}};
-  if (plan.scheduled) SOTTO_RETURN_IF_ERROR(CheckScheduledQuota(plan));
-  SOTTO_ASSIGN_OR_RETURN(const Route route, RouteSend(plan));
-  SOTTO_RETURN_IF_ERROR(CheckRecipientDevices(plan));
-  if (plan.scheduled) return Hold(plan, route);
-  return Deliver(plan, route);
+  // The lock orders this node's Sends; the write's expectations (the
+  // idempotency record and each queue's meta as read) order them against
+  // other nodes', which make it ABORTED: then every step runs again.
+  return RetryAborted("the message", [&]() -> absl::StatusOr<Sent> {
+    SOTTO_ASSIGN_OR_RETURN(std::optional<SendResult> retry, FindRetry(plan));
+    if (retry) return Sent{*std::move(retry), {}};
+    if (plan.scheduled) SOTTO_RETURN_IF_ERROR(CheckScheduledQuota(plan));
+    SOTTO_ASSIGN_OR_RETURN(const Route route, RouteSend(plan));
+    SOTTO_RETURN_IF_ERROR(CheckRecipientDevices(plan));
+    if (plan.scheduled) return Hold(plan, route);
+    return Deliver(plan, route);
+  });
 }
 
 absl::Status Mailbox::RemoveDevice(const AuthenticatedDevice& caller, uint32_t device_id,
@@ -282,9 +292,10 @@ std::vector<std::string> Mailbox::SendLockKeys(const SendPlan& plan) const {
   return lock_keys;
 }
 
-absl::StatusOr<std::optional<SendResult>> Mailbox::FindRetry(const SendPlan& plan) {
+absl::StatusOr<std::optional<SendResult>> Mailbox::FindRetry(SendPlan& plan) {
   SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> previous,
                          store_->Get(Table::kIdempotency, plan.idempotency_key));
+  plan.idempotency_read = previous;
   if (!previous) return std::nullopt;
   SOTTO_ASSIGN_OR_RETURN(records::Idempotency first, records::DecodeIdempotency(*previous));
   // An expired record is a new message that reuses the id.
@@ -359,6 +370,9 @@ absl::StatusOr<Mailbox::Sent> Mailbox::Deliver(const SendPlan& plan, const Route
   added.reserve(plan.envelopes.size());
   SOTTO_RETURN_IF_ERROR(QueueInto(stamp, plan.recipient, plan.envelopes,
                                   /*enforce_depth=*/true, batch, &added));
+  // A retry through another node, stored meanwhile, makes this ABORTED;
+  // the next attempt finds it (FindRetry) and answers as a duplicate.
+  batch.Expect(Table::kIdempotency, plan.idempotency_key, plan.idempotency_read);
   batch.Put(Table::kIdempotency, plan.idempotency_key,
             records::Encode(records::Idempotency{plan.now, plan.digest, 0, ""}));
   const bool indexed = Indexed(conversations_, route, plan.options.kind);
@@ -415,6 +429,7 @@ absl::StatusOr<Mailbox::Sent> Mailbox::Hold(const SendPlan& plan, const Route& r
   batch.Put(Table::kScheduledIndex,
             keys::ScheduledIndex(held.sender, held.sender_device, plan.message_id), key);
   batch.Put(Table::kScheduled, std::move(key), records::Encode(held));
+  batch.Expect(Table::kIdempotency, plan.idempotency_key, plan.idempotency_read);
   batch.Put(Table::kIdempotency, plan.idempotency_key,
             records::Encode(records::Idempotency{plan.now, plan.digest, held.deliver_at_ms, ""}));
   SOTTO_RETURN_IF_ERROR(store_->Write(batch, plan.durability));
@@ -449,9 +464,14 @@ absl::StatusOr<size_t> Mailbox::SweepIdempotency() {
       SOTTO_ASSIGN_OR_RETURN(records::Idempotency current, records::DecodeIdempotency(*value));
       if (clock_->NowMillis() < ExpiresAt(current)) continue;
       WriteBatch batch;
+      // A Send through another node that reused the id since the read
+      // keeps its record: ABORTED, and the record is left alone.
+      batch.Expect(Table::kIdempotency, row.key, std::move(value));
       batch.Delete(Table::kIdempotency, row.key);
       // Buffered: a delete lost in a machine crash is redone by the next sweep.
-      SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kBuffered));
+      absl::Status written = store_->Write(batch, Durability::kBuffered);
+      if (written.code() == absl::StatusCode::kAborted) continue;
+      SOTTO_RETURN_IF_ERROR(written);
       ++deleted;
     }
     if (rows.size() < kSweepBatch) return deleted;
@@ -520,6 +540,15 @@ absl::StatusOr<uint32_t> Mailbox::AckWith(const AuthenticatedDevice& caller,
   if (seqs.empty()) return 0u;
   const std::string meta_key = keys::QueueMeta(caller.handle, caller.device_id);
   StripedLock lock(locks_, {meta_key});
+  // The same ack through two nodes at once: the second write finds the
+  // meta changed (ABORTED), reads again and finds the envelopes gone.
+  return RetryAborted("the acknowledgement",
+                      [&] { return AckLocked(caller, seqs, meta_key, durability); });
+}
+
+absl::StatusOr<uint32_t> Mailbox::AckLocked(const AuthenticatedDevice& caller,
+                                            const std::vector<uint64_t>& seqs,
+                                            const std::string& meta_key, Durability durability) {
   absl::flat_hash_set<uint64_t> unique(seqs.begin(), seqs.end());
   WriteBatch batch;
   uint32_t deleted = 0;
@@ -561,6 +590,7 @@ absl::StatusOr<uint32_t> Mailbox::AckWith(const AuthenticatedDevice& caller,
   SOTTO_ASSIGN_OR_RETURN(records::QueueMeta meta, records::DecodeQueueMeta(*meta_value));
   meta.depth = meta.depth >= deleted ? meta.depth - deleted : 0;
   meta.bytes = meta.bytes >= freed ? meta.bytes - freed : 0;
+  batch.Expect(Table::kQueueMeta, meta_key, std::move(meta_value));
   batch.Put(Table::kQueueMeta, meta_key, records::Encode(meta));
   // Acks go on while the disk is short of space: they are how it drains.
   batch.MarkFreesSpace();

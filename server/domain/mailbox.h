@@ -241,6 +241,8 @@ class Mailbox {
     bool scheduled = false;  // held for a later release
     std::string digest;      // SendDigest: what a retry must repeat
     std::string idempotency_key;
+    // The idempotency record as FindRetry read it: the write expects it.
+    std::optional<std::string> idempotency_read;
     // The sender device's scheduled-index prefix (its held messages).
     std::string scheduled_prefix;
   };
@@ -254,7 +256,7 @@ class Mailbox {
   // Runs under the plan's locks (SendLockKeys).
   std::vector<std::string> SendLockKeys(const SendPlan& plan) const;
   // The first result again if the send is a retry (nullopt if it is new).
-  absl::StatusOr<std::optional<SendResult>> FindRetry(const SendPlan& plan);
+  absl::StatusOr<std::optional<SendResult>> FindRetry(SendPlan& plan);
   // RESOURCE_EXHAUSTED when the sender device holds too many scheduled
   // messages already.
   absl::Status CheckScheduledQuota(const SendPlan& plan);
@@ -272,6 +274,14 @@ class Mailbox {
   // Ack's deletion, written with `durability`.
   absl::StatusOr<uint32_t> AckWith(const AuthenticatedDevice& caller,
                                    const std::vector<uint64_t>& seqs, Durability durability);
+  // Deletes the envelopes of queue `meta_key` stored before `cutoff` (one
+  // page) and fixes its meta, under the queue's lock; how many.
+  absl::StatusOr<uint64_t> SweepQueueLocked(const std::string& meta_key, int64_t cutoff);
+  // One attempt of AckWith, under the queue's lock: ABORTED when another
+  // node changed the queue's meta since it was read.
+  absl::StatusOr<uint32_t> AckLocked(const AuthenticatedDevice& caller,
+                                     const std::vector<uint64_t>& seqs,
+                                     const std::string& meta_key, Durability durability);
 
   // Whether anyone listens to the queue of recipient.device now.
   bool Listened(absl::string_view recipient, uint32_t device_id);
@@ -298,6 +308,14 @@ class Mailbox {
   // below; the caller holds no lock, ReleaseOne takes the release's.
   absl::Status ReleaseOne(const std::string& scheduled_key, absl::string_view value,
                           Released& released);
+  // One attempt of ReleaseOne under its locks: drops the held message (as
+  // `drop` says), delivering `envelopes` if it may still be delivered, or
+  // postpones it while a queue is full. ABORTED when another node released
+  // or cancelled it, or queued into the same device, since it was read.
+  absl::Status ReleaseLocked(const std::string& scheduled_key, absl::string_view value,
+                             const records::Scheduled& held,
+                             const std::vector<OutgoingEnvelope>& envelopes, WriteBatch drop,
+                             Released& released);
   // Moves out of `held` the envelopes for the recipient's devices that still
   // exist (none if the account is gone).
   absl::StatusOr<std::vector<OutgoingEnvelope>> TakeEnvelopesForRemainingDevices(

@@ -1,6 +1,7 @@
 // Retention: the Mailbox deletes undelivered envelopes past
 // MailboxOptions::retention_ms (mailbox.h has the contract).
 
+#include "server/domain/conditional_write.h"
 #include "server/domain/mailbox.h"
 #include "server/domain/records.h"
 #include "server/storage/key_codec.h"
@@ -33,33 +34,9 @@ absl::StatusOr<size_t> Mailbox::SweepExpiredEnvelopes() {
       const int64_t cutoff = clock_->NowMillis() - options_.retention_ms;
       // Under the queue's lock, as Send and Ack: the counts stay exact.
       StripedLock lock(locks_, {m.key});
-      SOTTO_ASSIGN_OR_RETURN(std::vector<KeyValue> rows,
-                             store_->Scan(Table::kQueues, m.key, "", kSweepBatch));
-      WriteBatch batch;
-      uint64_t n = 0;
-      uint64_t freed = 0;
-      for (const KeyValue& row : rows) {
-        std::optional<uint64_t> seq = keys::QueueSeqOf(row.key);
-        if (!seq) return records::Corrupt("queue key");
-        SOTTO_ASSIGN_OR_RETURN(StoredEnvelope e, records::DecodeEnvelope(*seq, row.value));
-        // Seqs follow storage time, so the first young one ends the run.
-        if (e.server_time_ms > cutoff) break;
-        batch.Delete(Table::kQueues, row.key);
-        ++n;
-        freed += row.value.size();
-      }
-      if (n == 0) continue;
-      SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> meta_value,
-                             store_->Get(Table::kQueueMeta, m.key));
-      if (!meta_value) return records::Corrupt("queue meta");
-      SOTTO_ASSIGN_OR_RETURN(records::QueueMeta meta, records::DecodeQueueMeta(*meta_value));
-      meta.depth = meta.depth >= n ? meta.depth - n : 0;
-      meta.bytes = meta.bytes >= freed ? meta.bytes - freed : 0;
-      batch.Put(Table::kQueueMeta, m.key, records::Encode(meta));
-      batch.MarkFreesSpace();
-      // Unsynced under the queue's lock (a Send to this queue must not wait
-      // for the disk); synced once below, before returning.
-      SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kBuffered));
+      SOTTO_ASSIGN_OR_RETURN(
+          const uint64_t n,
+          RetryAborted("the retention sweep", [&] { return SweepQueueLocked(m.key, cutoff); }));
       deleted += n;
     }
     if (metas.size() < kSweepBatch) break;
@@ -68,6 +45,39 @@ absl::StatusOr<size_t> Mailbox::SweepExpiredEnvelopes() {
   // A deleted envelope must not come back after a crash.
   if (deleted > 0) SOTTO_RETURN_IF_ERROR(store_->SyncLog());
   return deleted;
+}
+
+absl::StatusOr<uint64_t> Mailbox::SweepQueueLocked(const std::string& meta_key, int64_t cutoff) {
+  SOTTO_ASSIGN_OR_RETURN(std::vector<KeyValue> rows,
+                         store_->Scan(Table::kQueues, meta_key, "", kSweepBatch));
+  WriteBatch batch;
+  uint64_t n = 0;
+  uint64_t freed = 0;
+  for (const KeyValue& row : rows) {
+    std::optional<uint64_t> seq = keys::QueueSeqOf(row.key);
+    if (!seq) return records::Corrupt("queue key");
+    SOTTO_ASSIGN_OR_RETURN(StoredEnvelope e, records::DecodeEnvelope(*seq, row.value));
+    // Seqs follow storage time, so the first young one ends the run.
+    if (e.server_time_ms > cutoff) break;
+    batch.Delete(Table::kQueues, row.key);
+    ++n;
+    freed += row.value.size();
+  }
+  if (n == 0) return 0;
+  SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> meta_value,
+                         store_->Get(Table::kQueueMeta, meta_key));
+  if (!meta_value) return records::Corrupt("queue meta");
+  SOTTO_ASSIGN_OR_RETURN(records::QueueMeta meta, records::DecodeQueueMeta(*meta_value));
+  meta.depth = meta.depth >= n ? meta.depth - n : 0;
+  meta.bytes = meta.bytes >= freed ? meta.bytes - freed : 0;
+  // A Send or Ack through another node since the read: ABORTED, swept again.
+  batch.Expect(Table::kQueueMeta, meta_key, std::move(meta_value));
+  batch.Put(Table::kQueueMeta, meta_key, records::Encode(meta));
+  batch.MarkFreesSpace();
+  // Unsynced under the queue's lock (a Send to this queue must not wait
+  // for the disk); SweepExpiredEnvelopes syncs once before returning.
+  SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kBuffered));
+  return n;
 }
 
 }  // namespace sotto::server

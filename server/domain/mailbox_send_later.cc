@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "server/domain/conditional_write.h"
 #include "server/domain/mailbox.h"
 #include "server/domain/records.h"
 #include "server/storage/key_codec.h"
@@ -23,18 +24,26 @@ absl::Status Mailbox::CancelScheduled(const AuthenticatedDevice& caller,
   {
     StripedLock lock(locks_, {idempotency_key});
     const std::string index_key = keys::ScheduledIndex(caller.handle, caller.device_id, message_id);
-    SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> scheduled_key,
-                           store_->Get(Table::kScheduledIndex, index_key));
-    if (scheduled_key) {
+    // Expects the held message as read: a release by another node since
+    // makes the write ABORTED, and the next attempt finds it gone (never
+    // "cancelled" for a message that was delivered).
+    SOTTO_ASSIGN_OR_RETURN(found, RetryAborted("the cancellation", [&]() -> absl::StatusOr<bool> {
+      SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> scheduled_key,
+                             store_->Get(Table::kScheduledIndex, index_key));
+      if (!scheduled_key) return false;
+      SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> held,
+                             store_->Get(Table::kScheduled, *scheduled_key));
       WriteBatch batch;
+      batch.Expect(Table::kScheduledIndex, index_key, scheduled_key);
+      batch.Expect(Table::kScheduled, *scheduled_key, std::move(held));
       batch.Delete(Table::kScheduled, *scheduled_key);
       batch.Delete(Table::kScheduledIndex, index_key);
       batch.Delete(Table::kIdempotency, idempotency_key);
       // Unsynced under the lock (a Send on this lock stripe must not wait
       // for the disk); synced before the caller is told.
       SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kBuffered));
-    }
-    found = scheduled_key.has_value();
+      return true;
+    }));
   }
   // Also before a NOT_FOUND: what was read may be an unsynced release or
   // cancel, which must not be reported before it is durable.
@@ -119,10 +128,22 @@ absl::Status Mailbox::ReleaseOne(const std::string& scheduled_key, absl::string_
                          TakeEnvelopesForRemainingDevices(held));
 
   StripedLock lock(locks_, ReleaseLockKeys(held, envelopes));
+  // The write expects the held message as read: released or cancelled by
+  // another node since, it is ABORTED and the next attempt finds it gone.
+  return RetryAborted("releasing a held message", [&] {
+    return ReleaseLocked(scheduled_key, value, held, envelopes, drop, released);
+  });
+}
+
+absl::Status Mailbox::ReleaseLocked(const std::string& scheduled_key, absl::string_view value,
+                                    const records::Scheduled& held,
+                                    const std::vector<OutgoingEnvelope>& envelopes,
+                                    WriteBatch drop, Released& released) {
   // Cancelled meanwhile?
   SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> still,
                          store_->Get(Table::kScheduled, scheduled_key));
   if (!still) return absl::OkStatus();
+  drop.Expect(Table::kScheduled, scheduled_key, std::move(still));
   if (envelopes.empty()) return WriteReleased(drop, released);
   SOTTO_ASSIGN_OR_RETURN(std::optional<Route> route, RouteRelease(held));
   if (!route) return WriteReleased(drop, released);
@@ -134,6 +155,7 @@ absl::Status Mailbox::ReleaseOne(const std::string& scheduled_key, absl::string_
   const std::string retry_key = keys::Scheduled(clock_->NowMillis() + kHeldRetryMs, held.sender,
                                                 held.sender_device, held.message_id);
   WriteBatch postpone;
+  postpone.Expect(Table::kScheduled, scheduled_key, std::string(value));
   postpone.Delete(Table::kScheduled, scheduled_key);
   postpone.Put(Table::kScheduled, retry_key, std::string(value));
   postpone.Put(Table::kScheduledIndex,

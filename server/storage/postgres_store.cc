@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <exception>
 #include <random>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -89,7 +90,9 @@ absl::Status RequestError(const std::exception& e, PgConnection& c, absl::string
   }
   if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e)) {
     const std::string& state = sql->sqlstate();
-    if (absl::StartsWith(state, "40")) {  // serialization failure, deadlock
+    // Serialization failure, deadlock; a unique violation is a concurrent
+    // insert of the same key.
+    if (absl::StartsWith(state, "40") || state == "23505") {
       return absl::AbortedError("the request met a concurrent one; try again");
     }
     if (state == "53100") return OutOfStorageError();  // disk full
@@ -164,6 +167,7 @@ class PostgresStore final : public Store {
     if (!batch.audit_events().empty()) {
       return absl::InternalError("a write with audit events reached a store without an audit log");
     }
+    if (!batch.expectations().empty()) return WriteConditional(batch, durability);
     if (batch.ops().empty()) return absl::OkStatus();
     SOTTO_PG_LEASE(c);
     try {
@@ -303,6 +307,74 @@ class PostgresStore final : public Store {
       c.prepared.insert(name);
     }
     return tx.exec_prepared(name, std::forward<Args>(args)...);
+  }
+
+  // A batch with expectations, in one READ COMMITTED transaction that
+  // locks what it checks, expected keys in (table, key) order so that two
+  // such batches never wait for each other in a cycle:
+  //   a value expected: SELECT ... FOR UPDATE locks the row (waiting for a
+  //     writer that holds it, then reading the value it committed) and
+  //     compares;
+  //   absence expected: INSERT of a placeholder ... ON CONFLICT DO NOTHING.
+  //     A committed row, or one another transaction inserted and commits,
+  //     is a conflict (the insert waits for that transaction to end); else
+  //     the placeholder holds the key for this transaction, and is deleted
+  //     before commit unless an op of the batch writes that key. Never
+  //     visible to anyone else: it is uncommitted until it is gone or
+  //     overwritten.
+  // Why not SERIALIZABLE: its predicate locks on absent keys are taken per
+  // index page, so Sends to unrelated queues whose idempotency keys share a
+  // page would abort each other; and it guards only against other
+  // SERIALIZABLE transactions. Row locks are exact.
+  absl::Status WriteConditional(const WriteBatch& batch, Durability durability) {
+    std::vector<const WriteBatch::Expectation*> order;
+    for (const WriteBatch::Expectation& e : batch.expectations()) order.push_back(&e);
+    std::sort(order.begin(), order.end(), [](const auto* a, const auto* b) {
+      return std::tie(a->table, a->key) < std::tie(b->table, b->key);
+    });
+    SOTTO_PG_LEASE(c);
+    try {
+      pqxx::work tx(*c->conn);
+      if (durability == Durability::kSynced) SyncCommit(tx);
+      std::vector<const WriteBatch::Expectation*> placeholders;
+      const WriteBatch::Expectation* previous = nullptr;
+      for (const WriteBatch::Expectation* e : order) {
+        // The same key expected twice is checked once (a second placeholder
+        // would conflict with the first); two different expectations of one
+        // key cannot both hold.
+        if (previous != nullptr && previous->table == e->table && previous->key == e->key) {
+          if (previous->value != e->value) return ExpectationFailed(e->table, e->key, true);
+          continue;
+        }
+        previous = e;
+        if (!e->value) {
+          const pqxx::result r =
+              Exec(tx, *c, "xa", e->table,
+                   "INSERT INTO $T (k, v) VALUES ($1, ''::bytea) ON CONFLICT (k) DO NOTHING",
+                   Bytes(e->key));
+          // The transaction rolls back as `tx` goes out of scope.
+          if (r.affected_rows() == 0) return ExpectationFailed(e->table, e->key, true);
+          placeholders.push_back(e);
+          continue;
+        }
+        const pqxx::result r =
+            Exec(tx, *c, "xv", e->table, "SELECT v FROM $T WHERE k = $1 FOR UPDATE", Bytes(e->key));
+        if (r.empty()) return ExpectationFailed(e->table, e->key, false);
+        if (FromBytes(r[0][0]) != *e->value) return ExpectationFailed(e->table, e->key, true);
+      }
+      for (const WriteBatch::Op& op : batch.ops()) Apply(tx, *c, op);
+      for (const WriteBatch::Expectation* e : placeholders) {
+        const bool written =
+            std::any_of(batch.ops().begin(), batch.ops().end(), [&](const WriteBatch::Op& op) {
+              return op.table == e->table && op.key == e->key;
+            });
+        if (!written) Apply(tx, *c, WriteBatch::Op{e->table, e->key, std::nullopt});
+      }
+      tx.commit();
+      return absl::OkStatus();
+    } catch (const std::exception& e) {
+      return RequestError(e, *c, "conditional write batch");
+    }
   }
 
   static void Apply(pqxx::transaction_base& tx, PgConnection& c, const WriteBatch::Op& op) {

@@ -64,7 +64,8 @@ enum class Durability {
   kSynced,
 };
 
-// A set of puts and deletes applied all-or-nothing by Store::Write.
+// A set of puts and deletes applied all-or-nothing by Store::Write, with
+// optional preconditions (Expect) that make it a conditional write.
 class WriteBatch {
  public:
   struct Op {
@@ -72,12 +73,33 @@ class WriteBatch {
     std::string key;
     std::optional<std::string> value;  // nullopt: delete
   };
+  // A precondition: `key` of `table` holds `value` (nullopt: is absent).
+  struct Expectation {
+    Table table;
+    std::string key;
+    std::optional<std::string> value;
+  };
 
   void Put(Table table, std::string key, std::string value) {
     ops_.push_back(Op{table, std::move(key), std::move(value)});
   }
   void Delete(Table table, std::string key) {
     ops_.push_back(Op{table, std::move(key), std::nullopt});
+  }
+  // Makes the batch conditional: Store::Write applies it only if, at the
+  // moment it is applied, `key` of `table` holds `value` (nullopt: no value
+  // is stored under it), and otherwise writes nothing and returns ABORTED.
+  // This is how a read-modify-write stays correct when several server
+  // processes share one database: Expect what was read, write, and on
+  // ABORTED read again and retry (conditional_write.h). The check is atomic
+  // with respect to every other conditional write that Expects the same
+  // key, not with respect to unconditional writes of it: a key guarded by
+  // an Expect anywhere must be written with an Expect everywhere (or by one
+  // writer only). A batch should also Put or Delete every key it Expects:
+  // a cache (CachingStore) drops what a batch writes, so the retry reads
+  // afresh.
+  void Expect(Table table, std::string key, std::optional<std::string> value) {
+    expectations_.push_back(Expectation{table, std::move(key), std::move(value)});
   }
   // Asks for an audit entry (an event encoded by server/domain/audit_log.h)
   // to be appended in the same atomic write. Only a Store that keeps the
@@ -94,13 +116,20 @@ class WriteBatch {
   bool frees_space() const { return frees_space_; }
   bool empty() const { return ops_.empty() && audit_events_.empty(); }
   const std::vector<Op>& ops() const { return ops_; }
+  const std::vector<Expectation>& expectations() const { return expectations_; }
   const std::vector<std::string>& audit_events() const { return audit_events_; }
 
  private:
   std::vector<Op> ops_;
+  std::vector<Expectation> expectations_;
   std::vector<std::string> audit_events_;
   bool frees_space_ = false;
 };
+
+// The ABORTED a Store returns when an expectation of a conditional write
+// fails: names the table and the key (escaped, cut at 64 bytes) and whether
+// a value (another one) was found.
+absl::Status ExpectationFailed(Table table, absl::string_view key, bool found);
 
 // How the store's writes became durable, for the operator's stats (a store
 // without group commit reports zeros).
@@ -129,7 +158,12 @@ class Store {
   // Applies every operation of `batch` atomically: after a crash either all
   // or none are visible. With kSynced the log is on disk when OK returns.
   // Readers may see the write before that (and after a failed sync): only
-  // the caller's OK means durable.
+  // the caller's OK means durable. A batch with expectations
+  // (WriteBatch::Expect) is written only if all of them hold; otherwise
+  // nothing is written and the error is ABORTED (naming the table and key
+  // that differed where the store knows it). ABORTED also reports a write
+  // that met a concurrent one in the database (a serialization failure, a
+  // deadlock): in both cases re-read and retry.
   virtual absl::Status Write(const WriteBatch& batch, Durability durability) = 0;
 
   // Up to `limit` entries whose key starts with `prefix`, in ascending key
