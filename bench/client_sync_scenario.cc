@@ -4,6 +4,8 @@
 // decrypt, store, ack. Every text must arrive once and in order. Side by side
 // in the same run: libsignal's raw decrypt rate on one core.
 
+#include <stdlib.h>
+
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -95,6 +97,11 @@ ScenarioResult RunClientSync(const Common& common, const ClientSyncOptions& o) {
   for (uint64_t n : o.backlogs) backlogs += (backlogs.empty() ? "" : ",") + std::to_string(n);
   r.params.push_back({"backlogs", 0, backlogs, ""});
   r.Param("size", static_cast<double>(o.size), "B");
+  // Whether malloc backs large areas with transparent huge pages, as the
+  // `sotto` front asks for its full CLI (cli/front/front_main.cc): it decides
+  // most of a sync's fixed cost on a VM where a page fault is dear.
+  const char* tunables = getenv("GLIBC_TUNABLES");
+  r.params.push_back({"glibc_tunables", 0, tunables != nullptr ? tunables : "", ""});
   r.Add("load_average_start", LoadAverage());
   std::vector<SyncRun> runs;
   for (uint64_t n : o.backlogs) {
