@@ -32,24 +32,6 @@ namespace {
 
 constexpr uint32_t kMaxFrameBytes = 16u << 20;  // as cli/agent/protocol.h
 
-// The full CLI's malloc backs its large areas (RocksDB's memtable arena, a
-// Sync page's fetched envelopes, pending rows and write batch) with
-// transparent huge pages. On the VM of docs/BENCHMARKS.md the first touch of
-// a 4 KiB page costs ~12 us of CPU, and `sotto sync` of 1,000 messages
-// touched ~740 fresh pages: most of a sync's fixed cost, which made a small
-// sync dearer per message than a large one (issue 21). glibc reads its
-// tunables only at start-up, hence here, before the exec. A value the user
-// set for it is kept; the system's THP setting still rules ("never": no
-// effect).
-void AskForHugePages() {
-  const char* have = std::getenv("GLIBC_TUNABLES");
-  std::string value = have != nullptr ? have : "";
-  if (value.find("glibc.malloc.hugetlb") != std::string::npos) return;
-  if (!value.empty()) value += ':';
-  value += "glibc.malloc.hugetlb=1";
-  setenv("GLIBC_TUNABLES", value.c_str(), 1);
-}
-
 // Where the full CLI is: beside this binary (the build tree), or at
 // SOTTO_FULL_CLI from this binary's directory (installed: CMake sets it,
 // ../libexec/sotto/sotto-cli). argv goes to it unchanged.
@@ -70,7 +52,6 @@ void AskForHugePages() {
   dir.erase(dir.rfind('/'));
   const std::string beside = dir + "/sotto-cli";
   const std::string installed = dir + "/" SOTTO_FULL_CLI;
-  AskForHugePages();
   execv(beside.c_str(), argv);
   execv(installed.c_str(), argv);
   std::fprintf(stderr, "sotto: cannot run the full sotto (%s or %s): %s\n", beside.c_str(),
