@@ -97,9 +97,9 @@ ScenarioResult RunClientSync(const Common& common, const ClientSyncOptions& o) {
   for (uint64_t n : o.backlogs) backlogs += (backlogs.empty() ? "" : ",") + std::to_string(n);
   r.params.push_back({"backlogs", 0, backlogs, ""});
   r.Param("size", static_cast<double>(o.size), "B");
-  // Whether malloc backs large areas with transparent huge pages, as the
-  // `sotto` front asks for its full CLI (cli/front/front_main.cc): it decides
-  // most of a sync's fixed cost on a VM where a page fault is dear.
+  // Whether malloc backs large areas with transparent huge pages
+  // (GLIBC_TUNABLES=glibc.malloc.hugetlb=1): it decides most of a sync's
+  // fixed cost on a VM where a page fault is dear (docs/BENCHMARKS.md).
   const char* tunables = getenv("GLIBC_TUNABLES");
   r.params.push_back({"glibc_tunables", 0, tunables != nullptr ? tunables : "", ""});
   r.Add("load_average_start", LoadAverage());
