@@ -101,7 +101,7 @@ ScenarioResult RunClientSync(const Common& common, const ClientSyncOptions& o) {
   // (GLIBC_TUNABLES=glibc.malloc.hugetlb=1): it decides most of a sync's
   // fixed cost on a VM where a page fault is dear (docs/BENCHMARKS.md).
   const char* tunables = getenv("GLIBC_TUNABLES");
-  r.params.push_back({"glibc_tunables", 0, tunables != nullptr ? tunables : "", ""});
+  r.params.push_back({"glibc_tunables", 0, tunables != nullptr ? tunables : "(unset)", ""});
   r.Add("load_average_start", LoadAverage());
   std::vector<SyncRun> runs;
   for (uint64_t n : o.backlogs) {
