@@ -28,6 +28,10 @@ struct ProcessRun {
   int exit_code = -1;
   double wall = 0;
   double cpu = 0;
+  // Peak resident memory and first touches of pages: huge pages (the front's
+  // glibc.malloc.hugetlb=1) trade the second for some of the first.
+  double max_rss_mib = 0;
+  double minor_faults = 0;
 };
 
 // Runs `argv` with SOTTO_PASSPHRASE set and stdout/stderr to `log`; waits.
@@ -62,6 +66,8 @@ ProcessRun RunTimed(std::vector<std::string> argv, const std::string& log) {
   run.wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   run.cpu =
       u.ru_utime.tv_sec + u.ru_utime.tv_usec / 1e6 + u.ru_stime.tv_sec + u.ru_stime.tv_usec / 1e6;
+  run.max_rss_mib = u.ru_maxrss / 1024.0;
+  run.minor_faults = static_cast<double>(u.ru_minflt);
   run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return run;
 }
@@ -99,6 +105,9 @@ bool RunOne(ScenarioResult& r, const Common& common, const CliSyncOptions& o, ui
   r.Add("cli_cpu_per_msg_us" + sfx, first.cpu * 1e6 / n, "us");
   r.Add("cli_second_sync_wall_s" + sfx, second.wall, "s");
   r.Add("cli_second_sync_cpu_s" + sfx, second.cpu, "s");
+  r.Add("cli_sync_max_rss_mib" + sfx, first.max_rss_mib, "MiB");
+  r.Add("cli_sync_minor_faults" + sfx, first.minor_faults);
+  r.Add("cli_second_sync_minor_faults" + sfx, second.minor_faults);
   if (absl::Status s = (*pair)->ReopenTherapist(); !s.ok()) {
     r.failures.push_back("reopen: " + s.ToString());
     return false;

@@ -1,6 +1,7 @@
 #include "bench/client_pair.h"
 
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -22,6 +23,12 @@ namespace {
 constexpr char kTherapist[] = "dr-bench";
 constexpr char kClient[] = "cal-bench";
 
+long SelfMinorFaults() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_minflt;
+}
+
 }  // namespace
 
 PerfWindow::PerfWindow() {
@@ -37,11 +44,14 @@ void PerfWindow::Tell(const char* command) {
   std::ofstream(fifo_) << command << std::endl;
 }
 
-Stopwatch::Stopwatch() : start_(std::chrono::steady_clock::now()), cpu0_(SelfCpuSeconds()) {}
+Stopwatch::Stopwatch()
+    : start_(std::chrono::steady_clock::now()),
+      cpu0_(SelfCpuSeconds()),
+      faults0_(SelfMinorFaults()) {}
 
 Timed Stopwatch::Elapsed() const {
   return {std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(),
-          SelfCpuSeconds() - cpu0_};
+          SelfCpuSeconds() - cpu0_, static_cast<double>(SelfMinorFaults() - faults0_)};
 }
 
 absl::StatusOr<std::unique_ptr<ClientPair>> ClientPair::Start(const Common& common) {

@@ -32,6 +32,10 @@ inline constexpr char kBenchPassphrase[] = "correct horse battery staple 21";
 struct Timed {
   double wall = 0;
   double cpu = 0;
+  // Minor page faults of the process (first touches of fresh memory): ~12 us
+  // of CPU each on the VM of docs/BENCHMARKS.md, so they show where a fixed
+  // cost hides in a per-message figure.
+  double minor_faults = 0;
 };
 
 // Starts a stopwatch on construction: wall clock and this process's CPU
@@ -44,6 +48,7 @@ class Stopwatch {
  private:
   std::chrono::steady_clock::time_point start_;
   double cpu0_;
+  long faults0_;
 };
 
 // While alive, `perf record` runs (when started with `-D -1

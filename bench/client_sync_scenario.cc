@@ -4,6 +4,8 @@
 // decrypt, store, ack. Every text must arrive once and in order. Side by side
 // in the same run: libsignal's raw decrypt rate on one core.
 
+#include <stdlib.h>
+
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -81,6 +83,7 @@ bool RunOne(ScenarioResult& r, const Common& common, const ClientSyncOptions& o,
   r.Add("sync_cpu_s" + sfx, run.sync.cpu, "s");
   r.Add("cpu_per_msg_us" + sfx, run.sync.cpu * 1e6 / n, "us");
   r.Add("decrypt_store_per_cpu_s" + sfx, n / run.sync.cpu, "msg/s");
+  r.Add("minor_faults_per_msg" + sfx, run.sync.minor_faults / n);
   r.Add("server_cpu_s" + sfx, run.server_cpu, "s");
   return true;
 }
@@ -94,6 +97,11 @@ ScenarioResult RunClientSync(const Common& common, const ClientSyncOptions& o) {
   for (uint64_t n : o.backlogs) backlogs += (backlogs.empty() ? "" : ",") + std::to_string(n);
   r.params.push_back({"backlogs", 0, backlogs, ""});
   r.Param("size", static_cast<double>(o.size), "B");
+  // Whether malloc backs large areas with transparent huge pages
+  // (GLIBC_TUNABLES=glibc.malloc.hugetlb=1): it decides most of a sync's
+  // fixed cost on a VM where a page fault is dear (docs/BENCHMARKS.md).
+  const char* tunables = getenv("GLIBC_TUNABLES");
+  r.params.push_back({"glibc_tunables", 0, tunables != nullptr ? tunables : "(unset)", ""});
   r.Add("load_average_start", LoadAverage());
   std::vector<SyncRun> runs;
   for (uint64_t n : o.backlogs) {
@@ -118,6 +126,17 @@ ScenarioResult RunClientSync(const Common& common, const ClientSyncOptions& o) {
     const double first = runs.front().sync.cpu / runs.front().n;
     const double last = runs.back().sync.cpu / runs.back().n;
     r.Add("cpu_per_msg_last_over_first", last / first);
+    // CPU = fixed + marginal x N, through the first and last backlogs: what
+    // a sync costs whatever its size (first touches of memory, the page's
+    // write, Ack, receipts) apart from what each message adds (issue 21).
+    const SyncRun& a = runs.front();
+    const SyncRun& b = runs.back();
+    if (b.n > a.n) {
+      const double marginal = (b.sync.cpu - a.sync.cpu) / static_cast<double>(b.n - a.n);
+      r.Add("marginal_cpu_per_msg_us", marginal * 1e6, "us");
+      r.Add("fixed_cpu_per_sync_ms", (a.sync.cpu - marginal * a.n) * 1e3, "ms");
+      r.Add("ratio_marginal_vs_raw", 1.0 / marginal / raw->per_cpu_s);
+    }
   }
   r.Add("load_average_end", LoadAverage());
   return r;
