@@ -35,8 +35,7 @@ class TableDigest {
     unsigned char out[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
     EVP_DigestFinal_ex(ctx_.get(), out, &len);
-    return absl::BytesToHexString(
-        absl::string_view(reinterpret_cast<const char*>(out), len));
+    return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(out), len));
   }
 
  private:
@@ -86,8 +85,8 @@ absl::Status CheckTarget(Store& to, const std::string& to_url) {
     SOTTO_ASSIGN_OR_RETURN(std::vector<KeyValue> any, to.Scan(table, "", "", 1));
     if (!any.empty()) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "the target ", RedactPostgresUrl(to_url), " already holds data (table ",
-          TableName(table), "); migrate only into an empty database: nothing was written"));
+          "the target ", RedactPostgresUrl(to_url), " already holds data (table ", TableName(table),
+          "); migrate only into an empty database: nothing was written"));
     }
   }
   return absl::OkStatus();
@@ -123,9 +122,9 @@ absl::StatusOr<MigrationReport> MigrateToPostgres(const std::string& from_dir,
   // and nothing can be sent meanwhile that the copy would miss.
   absl::StatusOr<std::unique_ptr<Store>> from = OpenRocksDbStore(from_dir);
   if (!from.ok()) {
-    return absl::Status(from.status().code(),
-                        absl::StrCat(from.status().message(),
-                                     " (stop the server before migrating its data)"));
+    return absl::Status(
+        from.status().code(),
+        absl::StrCat(from.status().message(), " (stop the server before migrating its data)"));
   }
   SOTTO_ASSIGN_OR_RETURN(std::unique_ptr<Store> to, OpenPostgresStore(to_url));
   SOTTO_RETURN_IF_ERROR(CheckTarget(*to, to_url));
@@ -145,10 +144,10 @@ absl::StatusOr<MigrationReport> MigrateToPostgres(const std::string& from_dir,
     }));
     const std::string hex = digest.Hex();
     if (digest.rows() != copied.rows || hex != copied.sha256_hex) {
-      return absl::DataLossError(absl::StrCat(
-          "table ", TableName(copied.table), " differs on the target: ", digest.rows(),
-          " rows (sha256 ", hex, ") where the source has ", copied.rows, " (sha256 ",
-          copied.sha256_hex, ")"));
+      return absl::DataLossError(absl::StrCat("table ", TableName(copied.table),
+                                              " differs on the target: ", digest.rows(),
+                                              " rows (sha256 ", hex, ") where the source has ",
+                                              copied.rows, " (sha256 ", copied.sha256_hex, ")"));
     }
   }
   SOTTO_RETURN_IF_ERROR(VerifyAudit(*to, audit_key_file, report));

@@ -60,8 +60,7 @@ Subcommand AddMigrateCommand(CLI::App& app) {
   auto o = std::make_shared<MigrateOptions>();
   CLI::App* cmd = app.add_subcommand(
       "migrate", "copy a stopped server's RocksDB data into an empty PostgreSQL database");
-  cmd->add_option("--from", o->from, "the RocksDB data directory (the server stopped)")
-      ->required();
+  cmd->add_option("--from", o->from, "the RocksDB data directory (the server stopped)")->required();
   cmd->add_option("--to", o->to, "the target database, postgres://USER@HOST:PORT/DB (empty)")
       ->required();
   AddKeyFileOptions(cmd, &o->keys);

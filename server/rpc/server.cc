@@ -276,8 +276,9 @@ absl::Status SottoServer::Parts::OpenDomain(const ServerOptions& options, Clock*
                                       conversations.get());
   if (IsPostgresUrl(options.store)) {
     // Streams held here hear of Sends made through the other nodes.
-    SOTTO_ASSIGN_OR_RETURN(std::unique_ptr<QueueBus> bus,
-                           StartPostgresQueueBus(options.store, mailbox->listeners()->BusHandlers()));
+    SOTTO_ASSIGN_OR_RETURN(
+        std::unique_ptr<QueueBus> bus,
+        StartPostgresQueueBus(options.store, mailbox->listeners()->BusHandlers()));
     mailbox->listeners()->ConnectBus(std::move(bus));
   }
   releaser = std::make_unique<ScheduledReleaser>(mailbox.get(), clock,

@@ -9,8 +9,12 @@ namespace sotto::server {
 
 absl::StatusOr<PgConnPtr> ConnectPgSession(const std::string& url) {
   // expand_dbname: the URL's own parameters, then these, which win.
-  const char* keys[] = {"dbname",         "connect_timeout",     "keepalives",
-                        "keepalives_idle", "keepalives_interval", "keepalives_count",
+  const char* keys[] = {"dbname",
+                        "connect_timeout",
+                        "keepalives",
+                        "keepalives_idle",
+                        "keepalives_interval",
+                        "keepalives_count",
                         nullptr};
   const char* values[] = {url.c_str(), "5", "1", "5", "2", "3", nullptr};
   PgConnPtr conn(PQconnectdbParams(keys, values, /*expand_dbname=*/1));
@@ -22,13 +26,15 @@ absl::StatusOr<PgConnPtr> ConnectPgSession(const std::string& url) {
   }
   // libpq prints notices and the server's parting FATAL on stderr; our
   // callers log what matters (LogStorageError) themselves.
-  PQsetNoticeProcessor(conn.get(), [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      conn.get(), [](void*, const char*) {}, nullptr);
   return conn;
 }
 
 absl::StatusOr<PgResultPtr> ExecPg(PGconn* conn, const std::string& sql) {
   PgResultPtr result(PQexec(conn, sql.c_str()));
-  const ExecStatusType status = result == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(result.get());
+  const ExecStatusType status =
+      result == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(result.get());
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
     std::string reason = PQerrorMessage(conn);
     while (!reason.empty() && reason.back() == '\n') reason.pop_back();

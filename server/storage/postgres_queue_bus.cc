@@ -128,11 +128,10 @@ class PostgresQueueBus final : public QueueBus {
     while (true) {
       {
         absl::MutexLock lock(&mu_);
-        mu_.Await(absl::Condition(
-            +[](PostgresQueueBus* b) ABSL_EXCLUSIVE_LOCKS_REQUIRED(b->mu_) {
-              return b->stop_ || !b->pending_.empty();
-            },
-            this));
+        auto has_work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+          return stop_ || !pending_.empty();
+        };
+        mu_.Await(absl::Condition(&has_work));
         if (stop_) return;
         for (const std::string& k : pending_) batch.push_back(k);
         pending_.clear();
@@ -152,7 +151,9 @@ class PostgresQueueBus final : public QueueBus {
       }
       // Hex payloads need no quoting; one round trip for the lot.
       std::string sql;
-      for (const std::string& k : batch) absl::StrAppend(&sql, "NOTIFY ", options_.channel, ", '", HexOf(k), "';");
+      for (const std::string& k : batch) {
+        absl::StrAppend(&sql, "NOTIFY ", options_.channel, ", '", HexOf(k), "';");
+      }
       absl::StatusOr<PgResultPtr> sent = ExecPg(conn.get(), sql);
       if (!sent.ok()) {
         LogStorageError("queue bus: publishing connection", sent.status().message());

@@ -44,7 +44,8 @@ struct PostgresQueueBusOptions {
 // cannot be reached. `handlers` run on the listening thread until the bus
 // is destroyed (which joins both threads; keys not yet sent are dropped).
 absl::StatusOr<std::unique_ptr<QueueBus>> StartPostgresQueueBus(
-    const std::string& url, QueueBus::Handlers handlers, const PostgresQueueBusOptions& options = {});
+    const std::string& url, QueueBus::Handlers handlers,
+    const PostgresQueueBusOptions& options = {});
 
 }  // namespace sotto::server
 

@@ -69,9 +69,9 @@ class MultiNodeTest : public RpcFakeClockTest {
   // Links a second device of `owner` through node A; its header.
   std::string LinkSecondDevice(const User& owner) {
     v1::CreateLinkSlotResponse slot;
-    EXPECT_TRUE(devices_a_
-                    ->CreateLinkSlot(Ctx(owner.Header()).get(), v1::CreateLinkSlotRequest(), &slot)
-                    .ok());
+    EXPECT_TRUE(
+        devices_a_->CreateLinkSlot(Ctx(owner.Header()).get(), v1::CreateLinkSlotRequest(), &slot)
+            .ok());
     v1::PostLinkRequestRequest post;
     post.set_slot_id(slot.slot_id());
     post.set_ephemeral_public_key(std::string(32, 'k'));
