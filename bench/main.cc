@@ -97,6 +97,8 @@ CLI::App* AddDelivery(CLI::App& app, Options& o) {
   cmd->add_option("--size,-s", o.delivery.size)->check(CLI::Range(16, 65536));
   cmd->add_option("--max-in-flight", o.delivery.max_in_flight)->check(CLI::Range(1, 1000000));
   cmd->add_option("--direction", o.direction)->check(CLI::IsMember(kDirections));
+  cmd->add_option("--subscribe-via", o.delivery.subscribe_via,
+                  "HOST:PORT of another node on the same database to hold the streams");
   return cmd;
 }
 

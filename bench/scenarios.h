@@ -49,6 +49,10 @@ struct DeliveryOptions {
   size_t size = 200;
   size_t max_in_flight = 10000;
   Direction direction = Direction::kToTherapist;
+  // host:port of another sotto-server node on the same database: the
+  // streams are held there while the Sends go to the started server (the
+  // cross-node NOTIFY path, issue 17). Empty: the started server.
+  std::string subscribe_via;
 };
 ScenarioResult RunDelivery(const Common& common, const DeliveryOptions& o);
 

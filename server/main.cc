@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
       cli::AddDeactivateCommand(app), cli::AddReactivateCommand(app),
       cli::AddStatsCommand(app),      cli::AddCheckConfigCommand(app, serve.load),
       cli::AddBackupCommand(app),     cli::AddRestoreCommand(app),
-      cli::AddUsersCommand(app),
+      cli::AddUsersCommand(app),      cli::AddMigrateCommand(app),
   };
   // The schema too: at an upgrade, what database this binary can open
   // (server/storage/schema_version.h).

@@ -32,6 +32,19 @@ std::function<absl::StatusOr<uint64_t>()> FakeFreeBytesFromEnv() {
   };
 }
 
+// Set to "1", a PostgreSQL store is cached as RocksDB is: wrong with a
+// second node (a revoked device would still work there). Only for the side
+// by side measurement in docs/BENCHMARKS.md ("Several nodes").
+constexpr char kBenchCacheEnv[] = "SOTTO_BENCH_ONLY_CACHE_ON_POSTGRES";
+
+bool CacheOnPostgresForBench() {
+  const char* v = std::getenv(kBenchCacheEnv);
+  if (v == nullptr || std::string(v) != "1") return false;
+  log::Warn(absl::StrCat("note: PostgreSQL store cached (", kBenchCacheEnv,
+                         "; for benchmarks only, unsafe with several nodes)"));
+  return true;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<StoreStack>> StoreStack::Open(const StoreStackOptions& options) {
@@ -51,9 +64,16 @@ absl::StatusOr<std::unique_ptr<StoreStack>> StoreStack::Open(const StoreStackOpt
       postgres ? OpenPostgresStore(options.store) : OpenRocksDbStore(options.data_dir);
   if (!rocks.ok()) return rocks.status();
   stack->space_->CountUnflushed([db = rocks->get()] { return db->UnflushedBytes(); });
-  stack->base_ = std::make_unique<CachingStore>(
-      *std::move(rocks), std::vector<Table>{Table::kAccounts, Table::kDevices, Table::kLinks,
-                                            Table::kLinksByClient, Table::kPolicies});
+  if (postgres && !CacheOnPostgresForBench()) {
+    // No cache: another node may revoke a device or end a link at any time,
+    // and this node must refuse it at once (docs/DEPLOYING.md, "Several
+    // nodes"). The reads it saved cost little on PostgreSQL (BENCHMARKS.md).
+    stack->base_ = *std::move(rocks);
+  } else {
+    stack->base_ = std::make_unique<CachingStore>(
+        *std::move(rocks), std::vector<Table>{Table::kAccounts, Table::kDevices, Table::kLinks,
+                                              Table::kLinksByClient, Table::kPolicies});
+  }
   if (options.wrap_store) stack->base_ = options.wrap_store(std::move(stack->base_));
   Clock* clock = options.clock != nullptr ? options.clock : SystemClock::Get();
   // After RocksDB: its lock keeps a second server from racing us to create

@@ -39,8 +39,9 @@ struct StoreStackOptions {
 // The server's storage, assembled in one place (the composition root of
 // everything under the domain services), bottom to top:
 //   RocksDB (OpenRocksDbStore), or PostgreSQL (OpenPostgresStore)
-//   -> CachingStore: accounts, devices, care links and policies, read by
-//      every Send and written only by rare events, served from memory
+//   -> CachingStore (RocksDB only): accounts, devices, care links and
+//      policies, read by every Send and written only by rare events, served
+//      from memory. Not on PostgreSQL, where other nodes write them too.
 //   -> [wrap_store, tests only]
 //   -> AuditLog: every write carrying audit events chains them in
 //   -> GroupCommitStore over a LogSyncer: every synced write waits for the

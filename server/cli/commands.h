@@ -12,6 +12,7 @@
 //   stats_command.cc    stats
 //   backup_commands.cc  backup, restore
 //   users_command.cc    users
+//   migrate_command.cc  migrate (RocksDB into PostgreSQL)
 // The operator commands act through server/operator's OperatorBackend (the
 // running server's socket, or the database with no server). Each prints its
 // errors as one line on stderr and returns the exit status (server/README.md).
@@ -63,6 +64,7 @@ Subcommand AddStatsCommand(CLI::App& app);
 Subcommand AddBackupCommand(CLI::App& app);
 Subcommand AddRestoreCommand(CLI::App& app);
 Subcommand AddUsersCommand(CLI::App& app);
+Subcommand AddMigrateCommand(CLI::App& app);
 
 }  // namespace sotto::server::cli
 

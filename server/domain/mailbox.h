@@ -206,6 +206,9 @@ class Mailbox {
                          std::function<void(const StoredEnvelope* added)> on_new);
   // After this returns, the listener is not running and will not run again.
   void RemoveListener(ListenerId id);
+  // The listeners themselves, for connecting them to the other nodes
+  // (QueueListeners::ConnectBus) at start.
+  QueueListeners* listeners() { return &listeners_; }
 
  private:
   // A queue a Send grew, for its listeners: `added` is the envelope the

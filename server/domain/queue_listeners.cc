@@ -34,7 +34,27 @@ bool QueueListeners::Listened(absl::string_view queue_prefix) {
   return by_queue_.contains(queue_prefix);
 }
 
+QueueListeners::~QueueListeners() { bus_.reset(); }
+
+QueueBus::Handlers QueueListeners::BusHandlers() {
+  return QueueBus::Handlers{
+      [this](absl::string_view queue_prefix) { NotifyLocal(queue_prefix, nullptr); },
+      [this] { WakeAll(); }};
+}
+
+void QueueListeners::ConnectBus(std::unique_ptr<QueueBus> bus) { bus_ = std::move(bus); }
+
 void QueueListeners::Notify(absl::string_view queue_prefix, const StoredEnvelope* added) {
+  NotifyLocal(queue_prefix, added);
+  if (bus_ != nullptr) bus_->Publish(queue_prefix);
+}
+
+void QueueListeners::WakeAll() {
+  absl::MutexLock lock(&mu_);
+  for (auto& [id, listener] : listeners_) listener.on_new(nullptr);
+}
+
+void QueueListeners::NotifyLocal(absl::string_view queue_prefix, const StoredEnvelope* added) {
   absl::MutexLock lock(&mu_);
   auto q = by_queue_.find(queue_prefix);
   if (q == by_queue_.end()) return;

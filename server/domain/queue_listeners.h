@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -13,11 +14,18 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "server/domain/types.h"
+#include "server/storage/queue_bus.h"
 
 namespace sotto::server {
 
 // Who waits to hear that a device queue grew (the mailbox's subscribers),
 // keyed by the queue's key prefix (keys::QueuePrefix). Thread-safe.
+//
+// One node (RocksDB): Notify runs this process's listeners, and that is
+// all. Several nodes on one database (PostgreSQL): ConnectBus adds a
+// QueueBus, Notify also publishes the queue's key on it, and what other
+// nodes publish wakes the listeners here (with no envelope: they read the
+// queue).
 class QueueListeners {
  public:
   using Id = uint64_t;
@@ -28,6 +36,15 @@ class QueueListeners {
   QueueListeners() = default;
   QueueListeners(const QueueListeners&) = delete;
   QueueListeners& operator=(const QueueListeners&) = delete;
+  // Stops the bus (joining its threads) before the listeners go.
+  ~QueueListeners();
+
+  // What a QueueBus built for these listeners must call: a key another node
+  // published wakes that queue's listeners; a gap wakes every listener.
+  QueueBus::Handlers BusHandlers();
+  // From now on Notify also publishes on `bus`, which these listeners own.
+  // Call once, before the first Notify (at start, before serving).
+  void ConnectBus(std::unique_ptr<QueueBus> bus);
 
   // Registers `on_new` for the queue under `queue_prefix` until Remove.
   // `on_new` must be quick and must not call Add or Remove.
@@ -41,10 +58,15 @@ class QueueListeners {
   // Whether anyone listens to the queue under `queue_prefix` now.
   bool Listened(absl::string_view queue_prefix);
   // Runs the listeners of the queue under `queue_prefix`, in the order they
-  // were added.
+  // were added, then tells the other nodes (ConnectBus), if any.
   void Notify(absl::string_view queue_prefix, const StoredEnvelope* added);
+  // Runs every listener once with no envelope (each reads its queue).
+  void WakeAll();
 
  private:
+  // Runs the listeners of one queue here only.
+  void NotifyLocal(absl::string_view queue_prefix, const StoredEnvelope* added);
+
   struct Listener {
     std::string queue_prefix;
     OnNew on_new;
@@ -56,6 +78,8 @@ class QueueListeners {
   absl::flat_hash_map<std::string, std::vector<Id>> by_queue_ ABSL_GUARDED_BY(mu_);
   // listeners_.size(), readable without the lock (Any).
   std::atomic<size_t> count_{0};
+  // Set once before serving (ConnectBus), then only read.
+  std::unique_ptr<QueueBus> bus_;
 };
 
 }  // namespace sotto::server

@@ -34,7 +34,10 @@ void ScheduledReleaser::Stop() {
 void ScheduledReleaser::Run() {
   while (true) {
     int64_t sleep_ms = kReleaserMaxSleepMs;
-    absl::StatusOr<std::optional<int64_t>> next = mailbox_->ReleaseDue();
+    // A follower looks again within kReleaserMaxSleepMs, so it takes over
+    // that soon after it is elected.
+    absl::StatusOr<std::optional<int64_t>> next =
+        (!leading_ || leading_()) ? mailbox_->ReleaseDue() : std::optional<int64_t>();
     if (!next.ok()) {
       // Nobody to return the error to: count it, pass it on, retry on the
       // next turn.

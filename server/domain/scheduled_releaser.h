@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <utility>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
@@ -31,6 +32,11 @@ class ScheduledReleaser {
   // Stops the thread if running.
   ~ScheduledReleaser();
 
+  // Several nodes on one database (issue 17): the thread works only while
+  // `leading` says this node leads (PostgresLeader::held), asking before
+  // each turn, so one node alone runs it. Unset: always. Call before Start.
+  void SetLeaderCheck(std::function<bool()> leading) { leading_ = std::move(leading); }
+
   // Starts the thread. Call once.
   void Start();
   // Makes the thread look for due messages now. Thread-safe, non-blocking.
@@ -48,6 +54,7 @@ class ScheduledReleaser {
   Mailbox* const mailbox_;
   Clock* const clock_;
   const std::function<void(const absl::Status&)> on_error_;
+  std::function<bool()> leading_;
   std::atomic<uint64_t> failed_releases_{0};
   absl::Mutex mu_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;

@@ -45,7 +45,8 @@ void Sweeper::Stop() {
 
 void Sweeper::Run() {
   while (true) {
-    absl::StatusOr<SweepCounts> swept = SweepOnce();
+    absl::StatusOr<SweepCounts> swept =
+        (!leading_ || leading_()) ? SweepOnce() : absl::StatusOr<SweepCounts>(SweepCounts{});
     if (!swept.ok()) {
       // Nobody to return the error to: count it, pass it on, retry on the
       // next turn.

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <utility>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
@@ -44,6 +45,12 @@ class Sweeper {
   // storage or DATA_LOSS error; the other sweeps still run.
   absl::StatusOr<SweepCounts> SweepOnce();
 
+  // Several nodes on one database (issue 17): the thread works only while
+  // `leading` says this node leads (PostgresLeader::held), asking before
+  // each turn, so one node alone runs it. Unset: always. Call before Start.
+  // A node elected later sweeps at its next turn (kSweepIntervalMs).
+  void SetLeaderCheck(std::function<bool()> leading) { leading_ = std::move(leading); }
+
   // Starts the thread. Call once.
   void Start();
   // Stops and joins the thread; a sweep in progress completes first.
@@ -60,6 +67,7 @@ class Sweeper {
   Enrolment* const enrolment_;
   Care* const care_;
   const std::function<void(const absl::Status&)> on_error_;
+  std::function<bool()> leading_;
   std::atomic<uint64_t> failed_sweeps_{0};
   absl::Mutex mu_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;

@@ -28,6 +28,9 @@
 #include "server/domain/key_directory.h"
 #include "server/domain/scheduled_releaser.h"
 #include "server/domain/sweeper.h"
+#include "server/storage/postgres_leader.h"
+#include "server/storage/postgres_queue_bus.h"
+#include "server/storage/postgres_store.h"
 #include "server/notify/digest.h"
 #include "server/rpc/accounts_service.h"
 #include "server/rpc/devices_service.h"
@@ -65,6 +68,10 @@ struct SottoServer::Parts {
   std::unique_ptr<Mailbox> mailbox;
   std::unique_ptr<ScheduledReleaser> releaser;
   std::unique_ptr<Sweeper> sweeper;
+  // PostgreSQL only: elects the one node that runs the releaser and the
+  // sweeper. After them: destroyed first, so its thread never wakes a
+  // releaser that is gone. Reset in Shutdown, freeing the lock at once.
+  std::unique_ptr<PostgresLeader> leader;
   std::unique_ptr<AttemptLimiter> code_attempts;
   std::unique_ptr<RateLimits> limits;
   // Exports the audit head to stderr; stopped (a last line) in Shutdown.
@@ -267,12 +274,27 @@ absl::Status SottoServer::Parts::OpenDomain(const ServerOptions& options, Clock*
   conversations = std::make_unique<ConversationQueue>(db, care.get(), clock);
   mailbox = std::make_unique<Mailbox>(db, accounts.get(), clock, options.mailbox, care.get(),
                                       conversations.get());
+  if (IsPostgresUrl(options.store)) {
+    // Streams held here hear of Sends made through the other nodes.
+    SOTTO_ASSIGN_OR_RETURN(
+        std::unique_ptr<QueueBus> bus,
+        StartPostgresQueueBus(options.store, mailbox->listeners()->BusHandlers()));
+    mailbox->listeners()->ConnectBus(std::move(bus));
+  }
   releaser = std::make_unique<ScheduledReleaser>(mailbox.get(), clock,
                                                  ReportTo("releasing scheduled messages failed"));
   ScheduledReleaser* const wake = releaser.get();
   mailbox->SetScheduleListener([wake](int64_t) { wake->Wake(); });
   sweeper = std::make_unique<Sweeper>(mailbox.get(), enrolment.get(), care.get(),
                                       ReportTo("sweeping expired records failed"));
+  if (IsPostgresUrl(options.store)) {
+    leader = std::make_unique<PostgresLeader>(options.store, [wake](bool leads) {
+      if (leads) wake->Wake();  // what fell due while nobody led
+    });
+    PostgresLeader* const elected = leader.get();
+    releaser->SetLeaderCheck([elected] { return elected->held(); });
+    sweeper->SetLeaderCheck([elected] { return elected->held(); });
+  }
   code_attempts = std::make_unique<AttemptLimiter>(clock);
   SOTTO_ASSIGN_OR_RETURN(
       history_transfers,
@@ -512,6 +534,12 @@ absl::StatusOr<IssuedCode> SottoServer::IssueEnrolmentCode(const std::string& ha
 
 void SottoServer::WakeReleaser() { parts_->releaser->Wake(); }
 
+bool SottoServer::leads() const {
+  absl::MutexLock lock(&parts_->shutdown_mu);
+  if (parts_->shut_down) return false;
+  return parts_->leader == nullptr || parts_->leader->held();
+}
+
 absl::Status SottoServer::ReleaseDueNow() { return parts_->mailbox->ReleaseDue().status(); }
 
 void SottoServer::Shutdown(absl::Duration deadline) {
@@ -535,6 +563,8 @@ void SottoServer::Shutdown(absl::Duration deadline) {
   // completes (its write is atomic either way).
   parts_->releaser->Stop();
   parts_->sweeper->Stop();
+  // Another node may lead from now on.
+  parts_->leader.reset();
   // Pending mails are abandoned (docs/OPERATIONS.md, "Notifications").
   if (parts_->notifier) parts_->notifier->Stop();
   // After everything that writes audit entries: the last head printed is

@@ -37,8 +37,8 @@ struct ServerOptions {
   // holds only the key files and the operator socket.
   std::string data_dir;
   // Empty: RocksDB in data_dir. A postgres:// URL: that database
-  // (server/storage/postgres_store.h; one node only for now,
-  // docs/DEPLOYING.md).
+  // (server/storage/postgres_store.h). Several nodes may serve one
+  // database (docs/DEPLOYING.md, "Several nodes").
   std::string store;
   // The secret key files, outside the database (server/app/key_files.h).
   // Empty: DATA_DIR.audit-key and DATA_DIR.code-pepper, created on first
@@ -212,6 +212,10 @@ class SottoServer {
   // returns once that is done (Mailbox::ReleaseDue): for tests that must
   // see a release happen, or see that it did not.
   absl::Status ReleaseDueNow();
+  // Whether this node runs the send-later releaser and the sweeper: always
+  // on RocksDB; on PostgreSQL while it holds the leader's lock
+  // (server/storage/postgres_leader.h). False once shut down.
+  bool leads() const;
 
  private:
   struct Parts;

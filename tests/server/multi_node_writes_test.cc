@@ -36,7 +36,7 @@ struct Node {
   std::unique_ptr<v1::Care::Stub> care;
 };
 
-class MultiNodeTest : public ::testing::Test {
+class MultiNodeWritesTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_OK_AND_ASSIGN(pg_, sotto::testing::PostgresInstance::Start());
@@ -204,7 +204,7 @@ class MultiNodeTest : public ::testing::Test {
 
 // Senders on both nodes into one device's queue: every acknowledged message
 // is queued exactly once under a seq of its own, and the depth counts them.
-TEST_F(MultiNodeTest, ConcurrentSendsThroughBothNodesGetDistinctSeqs) {
+TEST_F(MultiNodeWritesTest, ConcurrentSendsThroughBothNodesGetDistinctSeqs) {
   User dr = NewUser("dr-send"), bob = NewUser("bob");
   ASSERT_NO_FATAL_FAILURE(RegisterPair(dr, bob));
   constexpr int kSenders = 6;
@@ -251,7 +251,7 @@ TEST_F(MultiNodeTest, ConcurrentSendsThroughBothNodesGetDistinctSeqs) {
 // The same message sent through both nodes at once (a client retrying
 // on another node before the first answer came): stored once, one of the
 // two answers says duplicate.
-TEST_F(MultiNodeTest, ARetryThroughTheOtherNodeIsStoredOnce) {
+TEST_F(MultiNodeWritesTest, ARetryThroughTheOtherNodeIsStoredOnce) {
   User dr = NewUser("dr-retry"), cara = NewUser("cara");
   ASSERT_NO_FATAL_FAILURE(RegisterPair(dr, cara));
   constexpr int kMessages = 25;
@@ -287,7 +287,7 @@ TEST_F(MultiNodeTest, ARetryThroughTheOtherNodeIsStoredOnce) {
 
 // One handle registered through both nodes at once: exactly one wins, the
 // other is told the handle is taken; the account is the winner's.
-TEST_F(MultiNodeTest, ConcurrentRegistrationsOfOneHandleExactlyOneSucceeds) {
+TEST_F(MultiNodeWritesTest, ConcurrentRegistrationsOfOneHandleExactlyOneSucceeds) {
   // Each loser counts as a failed registration from 127.0.0.1, and the
   // tenth within the window is answered "too many wrong codes": nine rounds.
   constexpr int kRounds = 9;
@@ -325,7 +325,7 @@ TEST_F(MultiNodeTest, ConcurrentRegistrationsOfOneHandleExactlyOneSucceeds) {
 // One invite accepted by two clients through both nodes at once: exactly
 // one gets the link; the audit chain, appended to by both nodes all along,
 // still verifies as one chain.
-TEST_F(MultiNodeTest, AnInviteRedeemedOnBothNodesAtOnceLinksOnceAndTheAuditChainVerifies) {
+TEST_F(MultiNodeWritesTest, AnInviteRedeemedOnBothNodesAtOnceLinksOnceAndTheAuditChainVerifies) {
   User dr = NewUser("dr-invite"), dr_other = NewUser("dr-other");
   ASSERT_TRUE(Register(0, RequestFor(dr)).ok());
   ASSERT_TRUE(Register(1, RequestFor(dr_other, "", 1)).ok());
@@ -369,7 +369,7 @@ TEST_F(MultiNodeTest, AnInviteRedeemedOnBothNodesAtOnceLinksOnceAndTheAuditChain
 }
 
 // Audited writes racing on both nodes: the chain never forks.
-TEST_F(MultiNodeTest, AuditedWritesRacingOnBothNodesKeepOneVerifiableChain) {
+TEST_F(MultiNodeWritesTest, AuditedWritesRacingOnBothNodesKeepOneVerifiableChain) {
   User dr = NewUser("dr-audit");
   ASSERT_TRUE(Register(0, RequestFor(dr)).ok());
   constexpr int kThreads = 4;
