@@ -116,7 +116,6 @@ int sotto_link_device(sotto_client* client, int include_history, int64_t timeout
     };
     options.on_progress = [&](sotto::LinkStage stage) {
       sotto_link_event event;
-      event.expires_at_ms = expires_at_ms;
       switch (stage) {
         case sotto::LinkStage::kWaitingForNewDevice:
           return;  // the polls below say it, each in turn
