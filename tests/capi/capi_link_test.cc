@@ -402,4 +402,3 @@ TEST_F(CapiLinkTest, RestoreTellsWhetherTheNewSessionsWentOut) {
 }
 
 }  // namespace
-}  // namespace
