@@ -56,8 +56,10 @@ using RecordVisitor = std::function<absl::Status(Record&)>;
 // The backup file, opened once for both passes of a restore: the file
 // checked in pass one is the file written from in pass two, even if `path`
 // is renamed or replaced meanwhile.
-absl::StatusOr<std::unique_ptr<FILE, FileCloser>> OpenBackup(const std::string& path) {
-  std::unique_ptr<FILE, FileCloser> file(std::fopen(path.c_str(), "rbe"));
+using BackupFile = std::unique_ptr<FILE, FileCloser>;
+
+absl::StatusOr<BackupFile> OpenBackup(const std::string& path) {
+  BackupFile file(std::fopen(path.c_str(), "rbe"));
   if (!file) {
     const int err = errno;
     const std::string msg = absl::StrCat("cannot read the backup ", path, ": ", std::strerror(err));
@@ -297,7 +299,7 @@ absl::StatusOr<uint64_t> RestoreBackup(const std::string& path, const StreamKey&
         absl::StrCat(dir, " holds a profile already; restore into a new directory"));
   }
   SOTTO_RETURN_IF_ERROR(CheckNewOrEmpty(target));
-  SOTTO_ASSIGN_OR_RETURN(std::unique_ptr<FILE, FileCloser> file, OpenBackup(path));
+  SOTTO_ASSIGN_OR_RETURN(BackupFile file, OpenBackup(path));
   // Pass one: the whole file checked, nothing written.
   storage::SecretKey data_key;
   bool has_key = false;

@@ -87,7 +87,7 @@ class Background {
 class CliLinkTest : public CliTest {
  protected:
   std::string LinkDeviceCommand(const std::string& who, const std::string& flags = "") {
-    return absl::StrCat("SOTTO_PASSPHRASE=", Quote("correct horse"), " ", SOTTO_CLI_BINARY,
+    return absl::StrCat("env SOTTO_PASSPHRASE=", Quote("correct horse"), " ", SOTTO_CLI_BINARY,
                         " --profile ", Quote((dir_ / who).string()), " link-device ", flags);
   }
   CliRun Join(const std::string& who, const std::string& code) {
