@@ -53,9 +53,9 @@ struct FileCloser {
 
 using RecordVisitor = std::function<absl::Status(Record&)>;
 
-// The backup file, opened once for both passes of a restore: the file
-// checked in pass one is the file written from in pass two, even if `path`
-// is renamed or replaced meanwhile.
+// The backup file, opened once for both passes of a restore (RewindBackup):
+// the file checked in pass one is the file written from in pass two, even
+// if `path` is renamed or replaced meanwhile.
 using BackupFile = std::unique_ptr<FILE, FileCloser>;
 
 absl::StatusOr<BackupFile> OpenBackup(const std::string& path) {
@@ -68,14 +68,24 @@ absl::StatusOr<BackupFile> OpenBackup(const std::string& path) {
   return file;
 }
 
-// One pass over the file from its start: every record before the end record
-// to `visit`; checks the end record's count. Returns the number of records.
-absl::StatusOr<uint64_t> ReadAll(FILE* file, const std::string& path, const StreamKey& key,
-                                 const RecordVisitor& visit, const ProgressFn& progress) {
-  if (std::fseek(file, 0, SEEK_SET) != 0) {
+// Back to the start of `file` for the second pass. A FIFO or pipe cannot be
+// rewound: it is closed now and opened again by name for the second pass
+// (its writer then writes the backup a second time), as before.
+absl::Status RewindBackup(BackupFile& file, const std::string& path) {
+  if (std::fseek(file.get(), 0, SEEK_SET) == 0) return absl::OkStatus();
+  if (errno != ESPIPE) {
     return absl::FailedPreconditionError(
         absl::StrCat("cannot read the backup ", path, " again: ", std::strerror(errno)));
   }
+  file.reset();
+  return absl::OkStatus();
+}
+
+// One pass over the file from where it stands: every record before the end
+// record to `visit`; checks the end record's count. Returns the number of
+// records.
+absl::StatusOr<uint64_t> ReadAll(FILE* file, const std::string& path, const StreamKey& key,
+                                 const RecordVisitor& visit, const ProgressFn& progress) {
   SOTTO_ASSIGN_OR_RETURN(std::unique_ptr<StreamReader> reader,
                          StreamReader::Open(file, path, key));
   std::string buffer, chunk;
@@ -314,6 +324,7 @@ absl::StatusOr<uint64_t> RestoreBackup(const std::string& path, const StreamKey&
   if (!has_key) {
     return absl::DataLossError(absl::StrCat(path, " is damaged: it holds no store key"));
   }
+  SOTTO_RETURN_IF_ERROR(RewindBackup(file, path));
   // Pass two: into a new store under a staging name beside the target,
   // renamed into place only once complete and closed. A restore killed
   // midway (power cut, SIGKILL) leaves only the staging directory, which the
@@ -327,9 +338,17 @@ absl::StatusOr<uint64_t> RestoreBackup(const std::string& path, const StreamKey&
   {
     absl::StatusOr<std::unique_ptr<storage::LocalStore>> store =
         storage::CreateEncryptedStoreWithDataKey(staging.string(), passphrase, data_key, limits);
-    if (store.ok()) {
+    if (store.ok() && !file) {
+      absl::StatusOr<BackupFile> reopened = OpenBackup(path);  // a FIFO (RewindBackup)
+      if (reopened.ok()) {
+        file = std::move(*reopened);
+      } else {
+        records = reopened.status();
+      }
+    }
+    if (store.ok() && file) {
       records = WriteInto(**store, file.get(), path, key, progress);
-    } else {
+    } else if (!store.ok()) {
       records = store.status();
     }
   }
