@@ -82,7 +82,7 @@ const char* sotto_link_event_code(const sotto_link_event* e) {
 int64_t sotto_link_event_expires_at_ms(const sotto_link_event* e) { return E(e).expires_at_ms; }
 sotto_history_stage sotto_link_event_history_stage(const sotto_link_event* e) {
   return E(e).kind == SOTTO_LINK_EVENT_HISTORY ? StageOf(e->history.stage)
-                                                : static_cast<sotto_history_stage>(0);
+                                               : static_cast<sotto_history_stage>(0);
 }
 uint64_t sotto_link_event_history_messages(const sotto_link_event* e) {
   return E(e).history.messages;
@@ -143,9 +143,9 @@ int sotto_link_device(sotto_client* client, int include_history, int64_t timeout
     };
     absl::Status linked = c->LinkDevice(options);
     if (timed_out && linked.code() == absl::StatusCode::kCancelled) {
-      return absl::DeadlineExceededError(absl::StrCat(
-          "no new device used the link code within timeout_ms (", timeout_ms,
-          " ms); the code no longer works"));
+      return absl::DeadlineExceededError(
+          absl::StrCat("no new device used the link code within timeout_ms (", timeout_ms,
+                       " ms); the code no longer works"));
     }
     return linked;
   });
@@ -165,9 +165,9 @@ void sotto_join_options_destroy(sotto_join_options* o) {
   delete o;
 }
 
-#define SOTTO_JOIN_SETTER(name, field)                                      \
+#define SOTTO_JOIN_SETTER(name, field)                                       \
   void sotto_join_options_set_##name(sotto_join_options* o, const char* v) { \
-    if (o != nullptr) o->options.field = v == nullptr ? "" : v;             \
+    if (o != nullptr) o->options.field = v == nullptr ? "" : v;              \
   }
 SOTTO_JOIN_SETTER(code, code)
 SOTTO_JOIN_SETTER(device_name, device_name)
@@ -176,8 +176,7 @@ SOTTO_JOIN_SETTER(server_address, server_address)
 SOTTO_JOIN_SETTER(tls_ca_pem, tls_ca_pem)
 #undef SOTTO_JOIN_SETTER
 
-void sotto_join_options_set_passphrase(sotto_join_options* o, const char* passphrase,
-                                       size_t len) {
+void sotto_join_options_set_passphrase(sotto_join_options* o, const char* passphrase, size_t len) {
   if (o == nullptr) return;
   sotto::client::storage::Wipe(o->options.passphrase);
   o->options.passphrase = passphrase == nullptr ? std::string() : std::string(passphrase, len);

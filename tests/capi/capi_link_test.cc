@@ -54,12 +54,12 @@ bool HasProfile(const std::string& dir) {
 struct LinkSide {
   std::mutex mu;
   std::condition_variable cv;
-  std::string code;                  // guarded by mu
-  int64_t expires_at_ms = 0;         // guarded by mu
-  std::vector<int> kinds;            // guarded by mu
-  uint64_t uploaded_messages = 0;    // guarded by mu
-  int waiting = 0;                   // guarded by mu
-  int give_up_after_waiting = -1;    // return 0 on this WAITING event (-1: never)
+  std::string code;                // guarded by mu
+  int64_t expires_at_ms = 0;       // guarded by mu
+  std::vector<int> kinds;          // guarded by mu
+  uint64_t uploaded_messages = 0;  // guarded by mu
+  int waiting = 0;                 // guarded by mu
+  int give_up_after_waiting = -1;  // return 0 on this WAITING event (-1: never)
 };
 
 int OnLinkEvent(void* user_data, const sotto_link_event* e) {
@@ -138,8 +138,8 @@ class CapiLinkTest : public ::testing::Test {
   }
 
   // Joins `code` as the device "laptop" in dir_/name.
-  Outcome Join(const std::string& code, const std::string& name, JoinSide* side,
-               sotto_client** out, sotto_join_result** result, int64_t wait_ms = 60'000) {
+  Outcome Join(const std::string& code, const std::string& name, JoinSide* side, sotto_client** out,
+               sotto_join_result** result, int64_t wait_ms = 60'000) {
     sotto_join_options* o = sotto_join_options_create();
     sotto_join_options_set_code(o, code.c_str());
     sotto_join_options_set_device_name(o, "laptop");
@@ -164,7 +164,8 @@ class CapiLinkTest : public ::testing::Test {
 
   std::vector<std::string> Texts(sotto_client* c, const std::string& peer) {
     sotto_message_list* list = nullptr;
-    Outcome r = Capture([&](char** e) { return sotto_read_conversation(c, peer.c_str(), &list, e); });
+    Outcome r =
+        Capture([&](char** e) { return sotto_read_conversation(c, peer.c_str(), &list, e); });
     EXPECT_EQ(r.status, SOTTO_OK) << r.message;
     std::vector<std::string> out;
     for (size_t i = 0; i < sotto_message_list_count(list); ++i) {
@@ -241,8 +242,8 @@ TEST_F(CapiLinkTest, LinkedDeviceGetsTheHistoryAndBothListEachOther) {
   EXPECT_EQ(sotto_join_result_history_messages(result), sent.size());
   EXPECT_GE(sotto_join_result_contacts(result), 1);  // pat, with the trusted key
   sotto_join_result_free(result);
-  EXPECT_THAT(join.stages, ::testing::ElementsAre(SOTTO_HISTORY_DOWNLOADING,
-                                                  SOTTO_HISTORY_IMPORTING));
+  EXPECT_THAT(join.stages,
+              ::testing::ElementsAre(SOTTO_HISTORY_DOWNLOADING, SOTTO_HISTORY_IMPORTING));
   EXPECT_EQ(join.imported, sent.size());
   EXPECT_GT(join.total_bytes, 0u);
 
@@ -301,9 +302,8 @@ TEST_F(CapiLinkTest, WithoutHistoryTheNewDeviceStartsEmpty) {
 TEST_F(CapiLinkTest, GivingUpFromTheCallbackEndsTheCode) {
   LinkSide link;
   link.give_up_after_waiting = 1;  // on the second WAITING event
-  Outcome linked = Capture([&](char** e) {
-    return sotto_link_device(dr_, 1, 60'000, OnLinkEvent, &link, e);
-  });
+  Outcome linked =
+      Capture([&](char** e) { return sotto_link_device(dr_, 1, 60'000, OnLinkEvent, &link, e); });
   EXPECT_EQ(linked.status, SOTTO_CANCELLED) << linked.message;
   std::string code;
   {

@@ -47,7 +47,8 @@ class Background {
       const size_t at = out.find(marker);
       if (at != std::string::npos) {
         const size_t end = out.find(' ', at + marker.size());
-        if (end != std::string::npos) return out.substr(at + marker.size(), end - at - marker.size());
+        if (end != std::string::npos)
+          return out.substr(at + marker.size(), end - at - marker.size());
       }
       int status = 0;
       if (::waitpid(pid_, &status, WNOHANG) == pid_) {
@@ -134,8 +135,8 @@ TEST_F(CliLinkTest, NewDeviceJoinsWithTheCodeAndGetsTheHistory) {
     ASSERT_EQ(devices.exit_code, 0) << devices.err;
     EXPECT_THAT(devices.out, HasSubstr("(first device)")) << who;
     EXPECT_THAT(devices.out, HasSubstr("office-laptop")) << who;
-    EXPECT_THAT(devices.out, HasSubstr(std::string(who) == "dr-lee" ? "(first device) *"
-                                                                     : "office-laptop *"))
+    EXPECT_THAT(devices.out,
+                HasSubstr(std::string(who) == "dr-lee" ? "(first device) *" : "office-laptop *"))
         << devices.out;
   }
 
