@@ -30,6 +30,7 @@
 #include "client-lib/profile/registration.h"
 #include "client-lib/storage/encrypted_rocks_store.h"
 #include "client-lib/transport/address_policy.h"
+#include "client-lib/transport/short_calls.h"
 #include "sotto/email_address.h"
 #include "sotto/invite.h"
 #include "sotto/status_macros.h"
@@ -340,6 +341,9 @@ absl::StatusOr<std::vector<Message>> Client::ReadConversation(absl::string_view 
 
 absl::Status Client::SendPendingReceipts() {
   SOTTO_RETURN_IF_ERROR(impl_->session().Check());
+  // Someone waits on this (an app showing a conversation, `sotto read`):
+  // a slow or unreachable server costs them seconds, not 15 s per call.
+  client::transport::ShortCallsOnThisThread short_calls(absl::Seconds(3));
   impl_->receipts().FlushNow();
   impl_->own_devices().Flush();
   return absl::OkStatus();

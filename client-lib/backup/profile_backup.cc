@@ -53,18 +53,41 @@ struct FileCloser {
 
 using RecordVisitor = std::function<absl::Status(Record&)>;
 
-// One pass over the file: every record before the end record to `visit`;
-// checks the end record's count. Returns the number of records.
-absl::StatusOr<uint64_t> ReadAll(const std::string& path, const StreamKey& key,
-                                 const RecordVisitor& visit, const ProgressFn& progress) {
-  std::unique_ptr<FILE, FileCloser> file(std::fopen(path.c_str(), "rbe"));
+// The backup file, opened once for both passes of a restore (RewindBackup):
+// the file checked in pass one is the file written from in pass two, even
+// if `path` is renamed or replaced meanwhile.
+using BackupFile = std::unique_ptr<FILE, FileCloser>;
+
+absl::StatusOr<BackupFile> OpenBackup(const std::string& path) {
+  BackupFile file(std::fopen(path.c_str(), "rbe"));
   if (!file) {
     const int err = errno;
     const std::string msg = absl::StrCat("cannot read the backup ", path, ": ", std::strerror(err));
     return err == ENOENT ? absl::NotFoundError(msg) : absl::FailedPreconditionError(msg);
   }
+  return file;
+}
+
+// Back to the start of `file` for the second pass. A FIFO or pipe cannot be
+// rewound: it is closed now and opened again by name for the second pass
+// (its writer then writes the backup a second time), as before.
+absl::Status RewindBackup(BackupFile& file, const std::string& path) {
+  if (std::fseek(file.get(), 0, SEEK_SET) == 0) return absl::OkStatus();
+  if (errno != ESPIPE) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot read the backup ", path, " again: ", std::strerror(errno)));
+  }
+  file.reset();
+  return absl::OkStatus();
+}
+
+// One pass over the file from where it stands: every record before the end
+// record to `visit`; checks the end record's count. Returns the number of
+// records.
+absl::StatusOr<uint64_t> ReadAll(FILE* file, const std::string& path, const StreamKey& key,
+                                 const RecordVisitor& visit, const ProgressFn& progress) {
   SOTTO_ASSIGN_OR_RETURN(std::unique_ptr<StreamReader> reader,
-                         StreamReader::Open(file.get(), path, key));
+                         StreamReader::Open(file, path, key));
   std::string buffer, chunk;
   bool final = false, ended = false;
   uint64_t records = 0;
@@ -142,8 +165,9 @@ std::string JumpPreKeyId(absl::string_view value) {
 }
 
 // Pass two: the records into `store`, in batches.
-absl::StatusOr<uint64_t> WriteInto(storage::LocalStore& store, const std::string& path,
-                                   const StreamKey& key, const ProgressFn& progress) {
+absl::StatusOr<uint64_t> WriteInto(storage::LocalStore& store, FILE* file,
+                                   const std::string& path, const StreamKey& key,
+                                   const ProgressFn& progress) {
   std::vector<storage::Write> batch;
   auto apply = [&]() -> absl::Status {
     absl::Status s = store.Apply(batch);
@@ -161,7 +185,7 @@ absl::StatusOr<uint64_t> WriteInto(storage::LocalStore& store, const std::string
     batch.push_back(storage::Write{space, std::move(r.key), std::move(value)});
     return batch.size() >= kRestoreBatchRows ? apply() : absl::OkStatus();
   };
-  SOTTO_ASSIGN_OR_RETURN(uint64_t records, ReadAll(path, key, visit, progress));
+  SOTTO_ASSIGN_OR_RETURN(uint64_t records, ReadAll(file, path, key, visit, progress));
   SOTTO_RETURN_IF_ERROR(apply());
   return records;
 }
@@ -285,6 +309,7 @@ absl::StatusOr<uint64_t> RestoreBackup(const std::string& path, const StreamKey&
         absl::StrCat(dir, " holds a profile already; restore into a new directory"));
   }
   SOTTO_RETURN_IF_ERROR(CheckNewOrEmpty(target));
+  SOTTO_ASSIGN_OR_RETURN(BackupFile file, OpenBackup(path));
   // Pass one: the whole file checked, nothing written.
   storage::SecretKey data_key;
   bool has_key = false;
@@ -295,10 +320,11 @@ absl::StatusOr<uint64_t> RestoreBackup(const std::string& path, const StreamKey&
     }
     return absl::OkStatus();
   };
-  SOTTO_RETURN_IF_ERROR(ReadAll(path, key, check, progress).status());
+  SOTTO_RETURN_IF_ERROR(ReadAll(file.get(), path, key, check, progress).status());
   if (!has_key) {
     return absl::DataLossError(absl::StrCat(path, " is damaged: it holds no store key"));
   }
+  SOTTO_RETURN_IF_ERROR(RewindBackup(file, path));
   // Pass two: into a new store under a staging name beside the target,
   // renamed into place only once complete and closed. A restore killed
   // midway (power cut, SIGKILL) leaves only the staging directory, which the
@@ -312,9 +338,17 @@ absl::StatusOr<uint64_t> RestoreBackup(const std::string& path, const StreamKey&
   {
     absl::StatusOr<std::unique_ptr<storage::LocalStore>> store =
         storage::CreateEncryptedStoreWithDataKey(staging.string(), passphrase, data_key, limits);
-    if (store.ok()) {
-      records = WriteInto(**store, path, key, progress);
-    } else {
+    if (store.ok() && !file) {
+      absl::StatusOr<BackupFile> reopened = OpenBackup(path);  // a FIFO (RewindBackup)
+      if (reopened.ok()) {
+        file = std::move(*reopened);
+      } else {
+        records = reopened.status();
+      }
+    }
+    if (store.ok() && file) {
+      records = WriteInto(**store, file.get(), path, key, progress);
+    } else if (!store.ok()) {
       records = store.status();
     }
   }

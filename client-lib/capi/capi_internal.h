@@ -178,6 +178,9 @@ absl::StatusOr<absl::string_view> Text(const char* p, absl::string_view name);
 // The client behind a handle; INVALID_ARGUMENT for NULL.
 absl::StatusOr<sotto::Client*> ClientOf(sotto_client* handle);
 
+// Hands a new client to the caller as *out (or returns the error).
+absl::Status Adopt(absl::StatusOr<std::unique_ptr<sotto::Client>> opened, sotto_client** out);
+
 // A borrowed C string for a getter: "" never NULL for a live object.
 inline const char* Str(const std::string& s) { return s.c_str(); }
 inline const char* StrLen(const std::string& s, size_t* len) {

@@ -59,11 +59,6 @@ absl::Duration MillisOr(int64_t ms, absl::Duration none) {
   return ms <= 0 ? none : absl::Milliseconds(ms);
 }
 
-namespace {
-
-std::string OrEmpty(const char* s) { return s == nullptr ? std::string() : std::string(s); }
-
-// Hands a new client to the caller.
 absl::Status Adopt(absl::StatusOr<std::unique_ptr<sotto::Client>> opened, sotto_client** out) {
   if (!opened.ok()) return opened.status();
   auto handle = std::make_unique<sotto_client>();
@@ -71,6 +66,10 @@ absl::Status Adopt(absl::StatusOr<std::unique_ptr<sotto::Client>> opened, sotto_
   *out = handle.release();
   return absl::OkStatus();
 }
+
+namespace {
+
+std::string OrEmpty(const char* s) { return s == nullptr ? std::string() : std::string(s); }
 
 }  // namespace
 }  // namespace sotto::capi
@@ -337,7 +336,15 @@ int sotto_backup(sotto_client* client, const char* out_path, char** recovery_key
 int sotto_restore(const char* backup_path, const char* recovery_key, const char* profile_dir,
                   const char* passphrase, size_t passphrase_len, int fast_key_derivation_for_tests,
                   sotto_client** out, char** errmsg) {
+  return sotto_restore2(backup_path, recovery_key, profile_dir, passphrase, passphrase_len,
+                        fast_key_derivation_for_tests, out, nullptr, errmsg);
+}
+
+int sotto_restore2(const char* backup_path, const char* recovery_key, const char* profile_dir,
+                   const char* passphrase, size_t passphrase_len, int fast_key_derivation_for_tests,
+                   sotto_client** out, char** network_error, char** errmsg) {
   return Guard(__func__, errmsg, [&]() -> absl::Status {
+    if (network_error != nullptr) *network_error = nullptr;
     SOTTO_RETURN_IF_ERROR(NotNull(out, "out"));
     *out = nullptr;
     sotto::RestoreOptions options;
@@ -356,6 +363,10 @@ int sotto_restore(const char* backup_path, const char* recovery_key, const char*
     sotto::client::storage::Wipe(options.passphrase);
     sotto::client::storage::Wipe(options.recovery_key);
     if (!restored.ok()) return restored.status();
+    if (network_error != nullptr && !restored->network_status.ok()) {
+      *network_error = CopyString(restored->network_status.message());
+      if (*network_error == nullptr) return absl::ResourceExhaustedError("out of memory");
+    }
     return Adopt(std::move(restored->client), out);
   });
 }

@@ -32,12 +32,15 @@ constexpr char kUnreadableText[] = "[This message could not be read by this vers
 // again (a RESEND receipt): those we sent to that contact, not yet sent
 // again kMaxResends times, are queued in the outbox (ReceiptOutbox sends
 // them), in the write that stores the session state. Other ids are ignored:
-// a contact can only ask for what was sent to them.
+// a contact can only ask for what was sent to them. An id named twice is
+// queued once: each sending again counts against kMaxResends, so one
+// receipt listing an id three times would otherwise spend the whole cap.
 absl::StatusOr<std::vector<Write>> ResendRequestWrites(storage::LocalStore& store,
                                                        const std::string& sender,
                                                        const Receipt& receipt) {
   std::vector<std::string> ours;
   for (const std::string& id : receipt.message_ids()) {
+    if (std::find(ours.begin(), ours.end(), id) != ours.end()) continue;
     SOTTO_ASSIGN_OR_RETURN(auto found, history::LoadById(store, id));
     if (!found) continue;
     const StoredMessage& stored = found->second;

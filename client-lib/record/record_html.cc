@@ -6,8 +6,11 @@ namespace sotto::client::record {
 namespace {
 
 // Screen: a readable column. Print: black on white, no backgrounds, each
-// message kept on one page where it fits, the ids small but present (they
-// are what record.json and `sotto verify-export` name).
+// message kept on one page where it fits (one longer than a page breaks in
+// its body, never between its header line and its first lines), the ids
+// small but present (they are what record.json and `sotto verify-export`
+// name). Every printed page also carries the record's running header (who,
+// which period) and its page number: see RunningHeaderStyle.
 constexpr char kStyle[] = R"(
 body { font-family: Georgia, "Times New Roman", serif; max-width: 46em; margin: 2em auto;
        padding: 0 1em; color: #111; line-height: 1.45; }
@@ -27,12 +30,44 @@ footer { margin-top: 2em; font-size: .85em; color: #444; border-top: 1px solid #
          padding-top: .5em; }
 @media print {
   body { max-width: none; margin: 0; font-size: 11pt; color: #000; }
-  article { break-inside: avoid; page-break-inside: avoid; }
+  h1 { margin-top: 0; }
+  table.meta { break-inside: avoid; page-break-inside: avoid; }
+  article { break-inside: avoid; page-break-inside: avoid; border-top-color: #000; }
   article.sent { background: none; }
+  .head, .subject, .thread { break-after: avoid; page-break-after: avoid;
+                             break-inside: avoid; page-break-inside: avoid; }
+  .body { orphans: 3; widows: 3; }
+  a { color: inherit; text-decoration: none; }
   .head, .thread, .id, footer, table.meta th { color: #000; }
-  @page { margin: 2cm; @bottom-right { content: counter(page) " / " counter(pages); } }
 }
 )";
+
+// `text` as a CSS string literal: quotes, backslashes and anything that
+// could end the <style> element or the line escaped as hex.
+std::string CssString(absl::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' || u < 0x20 || u == 0x7f) {
+      absl::StrAppend(&out, "\\", absl::Hex(u), " ");
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+// The running header of every printed page (CSS page-margin boxes): a page
+// that strays from the others still says whose record it is, of which
+// period, and which page of how many.
+std::string RunningHeaderStyle(const RecordHeader& header, absl::string_view range) {
+  return absl::StrCat(
+      "\n@media print {\n  @page { margin: 2cm;\n    @top-left { content: ",
+      CssString(absl::StrCat("Clinical record: ", header.exporter_handle, " and ", header.peer)),
+      "; font-size: 9pt; }\n    @top-right { content: ", CssString(range),
+      "; font-size: 9pt; }\n    @bottom-right { content: counter(page) \" / \" counter(pages);"
+      " font-size: 9pt; }\n  }\n}\n");
+}
 
 std::string Row(absl::string_view label, absl::string_view value) {
   return absl::StrCat("<tr><th>", label, "</th><td>", value, "</td></tr>\n");
@@ -100,7 +135,8 @@ std::string RecordHtml(const RecordHeader& header, const std::vector<RecordMessa
       "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
       "style-src 'unsafe-inline'\">\n",
       "<title>Clinical record: ", HtmlEscape(header.exporter_handle), " and ",
-      HtmlEscape(header.peer), "</title>\n<style>", kStyle, "</style>\n</head>\n<body>\n",
+      HtmlEscape(header.peer), "</title>\n<style>", kStyle, RunningHeaderStyle(header, range),
+      "</style>\n</head>\n<body>\n",
       "<h1>Clinical record</h1>\n<table class=\"meta\">\n",
       Row("Conversation",
           absl::StrCat(HtmlEscape(header.exporter_handle), " and ", HtmlEscape(header.peer))),

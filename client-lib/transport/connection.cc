@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "client-lib/transport/address_policy.h"
 #include "client-lib/transport/device_mismatch.h"
+#include "client-lib/transport/short_calls.h"
 #include "client-lib/transport/tls_diagnosis.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
@@ -291,6 +292,7 @@ Connection::~Connection() {
 }
 
 void Connection::Prepare(grpc::ClientContext* context, bool authenticated, absl::Duration timeout) {
+  timeout = std::min(timeout, ShortCallsOnThisThread::Limit());
   if (timeout != absl::InfiniteDuration()) {
     context->set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(timeout));
   }
@@ -365,7 +367,10 @@ absl::StatusOr<SendOutcome> Connection::Send(const v1::SendRequest& request) {
   if (absl::Status usable = Usable(); !usable.ok()) return usable;
   absl::Duration backoff = kFirstBackoff;
   grpc::Status status;
-  for (int attempt = 1; attempt <= kSendAttempts; ++attempt) {
+  // Under ShortCallsOnThisThread a person waits: one try, what fails stays queued.
+  const int attempts =
+      ShortCallsOnThisThread::Limit() == absl::InfiniteDuration() ? kSendAttempts : 1;
+  for (int attempt = 1; attempt <= attempts; ++attempt) {
     grpc::ClientContext context;
     Prepare(&context, true, kCallTimeout);
     v1::SendResponse response;
@@ -378,7 +383,7 @@ absl::StatusOr<SendOutcome> Connection::Send(const v1::SendRequest& request) {
       if (*mismatch) return SendOutcome{std::nullopt, std::move(**mismatch)};
     }
     if (status.error_code() != grpc::StatusCode::UNAVAILABLE) break;
-    if (attempt < kSendAttempts) {
+    if (attempt < attempts) {
       std::this_thread::sleep_for(absl::ToChronoMilliseconds(backoff));
       backoff *= 2;
     }

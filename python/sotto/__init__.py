@@ -24,6 +24,7 @@ from .errors import (Aborted, AlreadyExists, Cancelled, ClientClosed, DataLoss, 
                      PermissionDenied, ResourceExhausted, SottoError, Unauthenticated,
                      Unavailable, Unimplemented, Unknown)
 from .types import (CareLink, Device, Conversation, ConversationState, DeliveryState, Draft, ExportCheck,
+                    HistoryProgress, HistoryStage, JoinResult,
                     IdentityNotice, Invite, InviteInfo, Message, MessageKind, NoticeKind, NotificationMode,
                     NotificationSettings, PolicyView, Queue, QueueEntry, ReplyExpectation,
                     ResponsePolicy, Role, SafetyNumber, SendResult, SyncStats)
@@ -37,7 +38,7 @@ __all__ = [
     "OutOfRange", "Unimplemented", "Internal", "Unavailable", "DataLoss", "Unauthenticated",
     "ClientClosed",
     "CareLink", "Device", "Conversation", "ConversationState", "DeliveryState", "IdentityNotice", "Invite",
-    "InviteInfo", "Draft",
+    "InviteInfo", "Draft", "HistoryProgress", "HistoryStage", "JoinResult",
     "Message", "MessageKind", "NoticeKind", "NotificationMode", "NotificationSettings",
     "PolicyView", "Queue", "QueueEntry", "ReplyExpectation", "ResponsePolicy", "Role",
     "SafetyNumber", "SendResult", "SyncStats",

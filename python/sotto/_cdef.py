@@ -320,6 +320,57 @@ void sotto_device_list_free(sotto_device_list* l);
 int sotto_list_devices(sotto_client* client, sotto_device_list** out,
                                     char** errmsg);
 int sotto_remove_device(sotto_client* client, uint32_t device_id, char** errmsg);
+typedef enum sotto_link_event_kind {
+  SOTTO_LINK_EVENT_CODE = 1,
+  SOTTO_LINK_EVENT_WAITING = 2,
+  SOTTO_LINK_EVENT_SENDING_KEYS = 3,
+  SOTTO_LINK_EVENT_HISTORY = 4,
+  SOTTO_LINK_EVENT_SENT = 5
+} sotto_link_event_kind;
+typedef enum sotto_history_stage {
+  SOTTO_HISTORY_UPLOADING = 1,
+  SOTTO_HISTORY_DOWNLOADING = 2,
+  SOTTO_HISTORY_IMPORTING = 3
+} sotto_history_stage;
+typedef struct sotto_link_event sotto_link_event;
+typedef struct sotto_join_options sotto_join_options;
+typedef struct sotto_join_result sotto_join_result;
+sotto_link_event_kind sotto_link_event_kind_of(const sotto_link_event* e);
+const char* sotto_link_event_code(const sotto_link_event* e);
+int64_t sotto_link_event_expires_at_ms(const sotto_link_event* e);
+sotto_history_stage sotto_link_event_history_stage(const sotto_link_event* e);
+uint64_t sotto_link_event_history_messages(const sotto_link_event* e);
+uint64_t sotto_link_event_history_bytes(const sotto_link_event* e);
+uint64_t sotto_link_event_history_total_bytes(const sotto_link_event* e);
+typedef int (*sotto_link_callback)(void* user_data, const sotto_link_event* event);
+int sotto_link_device(sotto_client* client, int include_history, int64_t timeout_ms,
+                                   sotto_link_callback callback, void* user_data, char** errmsg);
+sotto_join_options* sotto_join_options_create(void);
+void sotto_join_options_destroy(sotto_join_options* o);
+void sotto_join_options_set_code(sotto_join_options* o, const char* code);
+void sotto_join_options_set_device_name(sotto_join_options* o, const char* name);
+void sotto_join_options_set_profile_dir(sotto_join_options* o, const char* dir);
+void sotto_join_options_set_passphrase(sotto_join_options* o, const char* passphrase,
+                                                    size_t len);
+void sotto_join_options_set_server_address(sotto_join_options* o,
+                                                        const char* address);
+void sotto_join_options_set_tls_ca_pem(sotto_join_options* o, const char* pem);
+void sotto_join_options_set_tls_system_roots(sotto_join_options* o, int on);
+void sotto_join_options_set_auto_lock_after_ms(sotto_join_options* o, int64_t ms);
+void sotto_join_options_set_fast_key_derivation_for_tests(sotto_join_options* o,
+                                                                       int on);
+void sotto_join_options_set_wait_at_most_ms(sotto_join_options* o, int64_t ms);
+void sotto_join_options_set_receive_history(sotto_join_options* o, int on);
+void sotto_join_options_set_callback(sotto_join_options* o,
+                                                  sotto_link_callback callback, void* user_data);
+int sotto_client_join(const sotto_join_options* options, sotto_client** out,
+                                   sotto_join_result** result, char** errmsg);
+int sotto_join_result_contacts(const sotto_join_result* r);
+int sotto_join_result_had_history(const sotto_join_result* r);
+uint64_t sotto_join_result_history_messages(const sotto_join_result* r);
+int sotto_join_result_history_status(const sotto_join_result* r);
+const char* sotto_join_result_history_error(const sotto_join_result* r);
+void sotto_join_result_free(sotto_join_result* r);
 const char* sotto_safety_number_peer(const sotto_safety_number* s);
 const char* sotto_safety_number_digits(const sotto_safety_number* s);
 const char* sotto_safety_number_scannable(const sotto_safety_number* s, size_t* len);
@@ -361,6 +412,10 @@ int sotto_restore(const char* backup_path, const char* recovery_key,
                                const char* profile_dir, const char* passphrase,
                                size_t passphrase_len, int fast_key_derivation_for_tests,
                                sotto_client** out, char** errmsg);
+int sotto_restore2(const char* backup_path, const char* recovery_key,
+                                const char* profile_dir, const char* passphrase,
+                                size_t passphrase_len, int fast_key_derivation_for_tests,
+                                sotto_client** out, char** network_error, char** errmsg);
 int sotto_set_auto_backup(sotto_client* client, const char* dir, int64_t every_seconds,
                                        int keep, int new_recovery_key, char** recovery_key,
                                        char** errmsg);

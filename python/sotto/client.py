@@ -7,13 +7,14 @@ import contextlib
 import threading
 import weakref
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterator, List, Optional, Sequence, Union
+from typing import Any, Callable, Iterator, List, Optional, Sequence, Tuple, Union
 
-from . import _convert, _listen
+from . import _convert, _linking, _listen
 from ._convert import Text, call, owned, to_bytes, to_cstr
 from ._ffi import NO_DIGEST, ffi, lib
 from .errors import ClientClosed, FailedPrecondition
-from .types import (CareLink, Device, Conversation, Draft, ExportCheck, Invite, InviteInfo, Message, MessageKind,
+from .types import (CareLink, Device, Conversation, Draft, ExportCheck, HistoryProgress, Invite, InviteInfo,
+                    JoinResult, Message, MessageKind,
                     NotificationSettings, PolicyView, Queue, ResponsePolicy, Role, SafetyNumber,
                     SendResult, SyncStats)
 
@@ -80,6 +81,8 @@ class Client:
         self._streams: "weakref.WeakSet[_listen.MessageStream]" = weakref.WeakSet()
         self._in_callback = threading.local()
         self._handle_name = _convert.s(lib.sotto_client_handle(handle))
+        #: Client.restore only: None, or why the new sessions could not go out.
+        self.restore_network_error: Optional[str] = None
         _open_clients.add(self)
 
     # ---- opening and closing ----
@@ -163,13 +166,80 @@ class Client:
         for a wrong recovery key, DataLoss for a truncated or damaged file (the
         message names which), AlreadyExists for a directory holding a profile;
         no profile is created then. New sessions with the contacts are started
-        (docs/BACKUP.md).
+        (docs/BACKUP.md); when that could not reach the server the profile is
+        restored all the same and the returned client's
+        `restore_network_error` says why (None when it went out).
         """
         out = ffi.new("sotto_client**")
-        call(lib.sotto_restore, to_cstr(backup_path, "backup_path"),
+        network_error = ffi.new("char**")
+        call(lib.sotto_restore2, to_cstr(backup_path, "backup_path"),
              to_cstr(recovery_key, "recovery_key"), to_cstr(profile_dir, "profile_dir"),
-             *_passphrase(passphrase), int(fast_key_derivation_for_tests), out)
-        return cls(out[0])
+             *_passphrase(passphrase), int(fast_key_derivation_for_tests), out, network_error)
+        client = cls(out[0])
+        client.restore_network_error = _convert.take_string(network_error[0]) or None
+        return client
+
+    @classmethod
+    def join(cls, profile_dir: str, server_address: str, code: str, passphrase: Text, *,
+             device_name: str = "", receive_history: bool = True,
+             on_history_progress: Optional[Callable[[HistoryProgress], None]] = None,
+             wait_at_most: Optional[timedelta] = None, tls_ca_pem: str = "",
+             tls_system_roots: bool = False,
+             auto_lock_after: Optional[timedelta] = DEFAULT_AUTO_LOCK,
+             fast_key_derivation_for_tests: bool = False) -> Tuple["Client", JoinResult]:
+        """Joins an existing account as a new device, with the `code` it shows (link_device).
+
+        Makes a profile in the NEW directory `profile_dir` under `passphrase`
+        (this device's own), waits for the existing device's answer (at most
+        `wait_at_most`, default 10 minutes), then fetches and adds the history
+        it sent (unless `receive_history` is False), calling
+        `on_history_progress` as it goes. Returns the open client and what
+        came over; a history that could not be added does not fail the join
+        (JoinResult.history_error). Raises InvalidArgument (mistyped code,
+        bad device name or address), AlreadyExists (a profile is there),
+        NotFound (code unknown, used or expired), DataLoss (the answer does
+        not open with the code), DeadlineExceeded (no answer in time); no
+        profile is left then.
+        """
+        o = ffi.gc(lib.sotto_join_options_create(), lib.sotto_join_options_destroy)
+        lib.sotto_join_options_set_code(o, to_cstr(code, "code"))
+        lib.sotto_join_options_set_device_name(o, to_cstr(device_name, "device_name"))
+        lib.sotto_join_options_set_profile_dir(o, to_cstr(profile_dir, "profile_dir"))
+        lib.sotto_join_options_set_passphrase(o, *_passphrase(passphrase))
+        lib.sotto_join_options_set_server_address(o, to_cstr(server_address, "server_address"))
+        lib.sotto_join_options_set_tls_ca_pem(o, to_cstr(tls_ca_pem, "tls_ca_pem"))
+        lib.sotto_join_options_set_tls_system_roots(o, int(tls_system_roots))
+        lib.sotto_join_options_set_auto_lock_after_ms(o, _duration_ms(auto_lock_after))
+        lib.sotto_join_options_set_wait_at_most_ms(o, _duration_ms(wait_at_most))
+        lib.sotto_join_options_set_receive_history(o, int(receive_history))
+        lib.sotto_join_options_set_fast_key_derivation_for_tests(
+            o, int(fast_key_derivation_for_tests))
+        try:
+            raw, result = _linking.join(o, on_history_progress)
+        finally:
+            ffi.release(o)  # now, not at collection: the options hold the passphrase and code
+        return cls(raw), result
+
+    def link_device(self, on_code: Callable[[str, datetime], None], *, include_history: bool = True,
+                    timeout: Optional[float] = None,
+                    on_history_progress: Optional[Callable[[HistoryProgress], None]] = None,
+                    cancelled: Optional[Callable[[], bool]] = None) -> None:
+        """Links a new device to this account; blocks until it has the keys (or gives up).
+
+        `on_code(code, expires_at)` is called once with the one-time code to
+        show (as text and as a QR code of the same text; show it to no one
+        else): the new device runs Client.join (or `sotto init --link CODE`)
+        with it. With `include_history` this device's history goes along,
+        end-to-end encrypted, through the server (`on_history_progress` shows
+        the upload). `cancelled()` is asked about every half second while
+        waiting; True gives up (Cancelled). `timeout` seconds (None: until the
+        code expires, 10 minutes) gives up with DeadlineExceeded. Either way
+        the code stops working. PermissionDenied, nothing sent, when the
+        answer was not made with this code. An exception raised by a
+        callback gives up the linking and is raised here.
+        """
+        _linking.link_device(self._raw(), on_code, include_history, timeout, on_history_progress,
+                             cancelled)
 
     def backup(self, out_path: str) -> str:
         """Writes the whole profile into the new file `out_path`, encrypted; returns the

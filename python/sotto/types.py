@@ -247,6 +247,33 @@ class Device:
     this_device: bool
 
 
+class HistoryStage(enum.IntEnum):
+    """The stage of a history transfer to a newly linked device."""
+    UPLOADING = 1  #: the existing device seals its history and uploads it
+    DOWNLOADING = 2  #: the new device fetches the archive
+    IMPORTING = 3  #: the new device checked all of it and adds its messages
+
+
+@dataclass(frozen=True)
+class HistoryProgress:
+    """How far a history transfer has got (Client.link_device, Client.join)."""
+    stage: HistoryStage
+    messages: int  #: archived (UPLOADING) or added (IMPORTING) so far; 0 while downloading
+    bytes: int  #: archive bytes uploaded or fetched so far
+    total_bytes: int  #: the archive's size once known (DOWNLOADING, IMPORTING); else 0
+
+
+@dataclass(frozen=True)
+class JoinResult:
+    """What Client.join brought over besides the client."""
+    contacts: int  #: contacts whose trusted keys (and verifications) came over
+    had_history: bool  #: the existing device sent its history
+    history_messages: int  #: messages the history transfer added
+    #: None, or why the history could not be added (the device is joined and
+    #: usable all the same, without the archive's messages)
+    history_error: Optional[str]
+
+
 @dataclass(frozen=True)
 class CareLink:
     peer: str

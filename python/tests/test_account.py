@@ -104,6 +104,7 @@ def test_backup_and_restore(people, tmp_path):
     with sotto.Client.restore(str(tmp_path / "lou.sottobackup"), key, str(tmp_path / "new"),
                               PASSPHRASE, fast_key_derivation_for_tests=True) as back:
         assert [m.text for m in back.history("dr-ana")] == ["before the phone fell in the lake"]
+        assert back.restore_network_error is None  # the new sessions went out
         # dr-ana's client takes the new session lou's restore started (a
         # message sent before that is unreadable to lou: docs/BACKUP.md, limits).
         stats = dr.sync()

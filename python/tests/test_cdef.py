@@ -22,6 +22,9 @@ _cdef_spec.loader.exec_module(_cdef)
 NOT_WRAPPED = {
     # Python copies every message into a dataclass during the callback.
     "sotto_message_copy", "sotto_message_free",
+    # Kept for old apps; Client.restore calls sotto_restore2, which also says
+    # whether the new sessions reached the server.
+    "sotto_restore",
 }
 
 

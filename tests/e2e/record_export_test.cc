@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "e2e_support.h"
 #include "gmock/gmock.h"
@@ -271,6 +272,22 @@ TEST_F(RecordExportTest, HtmlShowsMarkupAsText) {
   EXPECT_THAT(html, ::testing::Not(HasSubstr("<script")));
   EXPECT_THAT(html, HasSubstr("@media print"));
   EXPECT_THAT(html, HasSubstr("Re: Before Thursday"));
+}
+
+TEST_F(RecordExportTest, HtmlPrintsWithARunningHeaderAndKeepsHeadersWithTheirMessages) {
+  const std::string dir = Export(*therapist_.client, kClient, "printed");
+  const std::string html = Slurp(dir + "/record.html");
+  const size_t print = html.find("@media print");
+  ASSERT_NE(print, std::string::npos);
+  const std::string rules = html.substr(print, html.find("</style>") - print);
+  // Whose record and which period on every page, and which page of how many.
+  EXPECT_THAT(rules, HasSubstr(absl::StrCat("@top-left { content: \"Clinical record: ",
+                                            kTherapist, " and ", kClient, "\"")));
+  EXPECT_THAT(rules, HasSubstr("@top-right { content: \"the beginning to the export\""));
+  EXPECT_THAT(rules, HasSubstr("counter(page) \" / \" counter(pages)"));
+  // A message is not split where it fits; its header never ends a page.
+  EXPECT_THAT(rules, HasSubstr("article { break-inside: avoid"));
+  EXPECT_THAT(rules, HasSubstr(".head, .subject, .thread { break-after: avoid"));
 }
 
 TEST_F(RecordExportTest, TimeRangeSelectsTheMessagesTheServerTookInIt) {

@@ -51,8 +51,8 @@
  *   concurrently with any other call on the same client, nor from inside a
  *   callback. Result objects (lists, stats, ...) are immutable and may be
  *   read from any thread, but must not be freed while another thread reads
- *   them. The only callback, sotto_listen_callback, runs on the thread that
- *   called sotto_listen().
+ *   them. The callbacks (sotto_listen_callback, sotto_link_callback) run on
+ *   the thread that called the function they were given to.
  *
  * ABI policy
  *   The ABI of a major version only grows: functions, enum values and
@@ -844,6 +844,154 @@ SOTTO_EXPORT int sotto_list_devices(sotto_client* client, sotto_device_list** ou
  * FAILED_PRECONDITION the account's only device. */
 SOTTO_EXPORT int sotto_remove_device(sotto_client* client, uint32_t device_id, char** errmsg);
 
+/* ---- linking a new device (sotto/devices.h; docs/PROTOCOL.md "Linking a
+ * device" and "History transfer") ---------------------------------------- */
+
+/** What a linking or a join tells its callback. */
+typedef enum sotto_link_event_kind {
+  /** First, once: the one-time code to show (sotto_link_event_code) and when
+   * it expires. Show it as text and as a QR code of the same text. */
+  SOTTO_LINK_EVENT_CODE = 1,
+  /** Linking: still waiting for the new device, about every half second
+   * (a countdown, and the place to give up: return 0). */
+  SOTTO_LINK_EVENT_WAITING = 2,
+  /** Linking: the new device answered with a key made with the code; the
+   * history (if sent) goes up, then the account's keys are sealed to it. */
+  SOTTO_LINK_EVENT_SENDING_KEYS = 3,
+  /** History transfer progress: sotto_link_event_history_*. */
+  SOTTO_LINK_EVENT_HISTORY = 4,
+  /** Linking: the sealed keys are on the server; the new device finishes
+   * joining by itself. The last event of a successful sotto_link_device. */
+  SOTTO_LINK_EVENT_SENT = 5
+} sotto_link_event_kind;
+
+/** The stage of a history transfer (sotto::HistoryProgress::Stage). */
+typedef enum sotto_history_stage {
+  SOTTO_HISTORY_UPLOADING = 1,   /**< the existing device seals and uploads it */
+  SOTTO_HISTORY_DOWNLOADING = 2, /**< the new device fetches the archive */
+  SOTTO_HISTORY_IMPORTING = 3    /**< the new device checked it all and adds it */
+} sotto_history_stage;
+
+/** What sotto_link_device / sotto_client_join tell their callback; valid
+ * only during the callback. */
+typedef struct sotto_link_event sotto_link_event;
+/** Options for sotto_client_join (sotto::JoinOptions). */
+typedef struct sotto_join_options sotto_join_options;
+/** What sotto_client_join made besides the client (sotto_join_result_free). */
+typedef struct sotto_join_result sotto_join_result;
+
+/** Which kind of event this is. */
+SOTTO_EXPORT sotto_link_event_kind sotto_link_event_kind_of(const sotto_link_event* e);
+/** CODE: the one-time code (borrowed, valid only during the callback; it
+ * gives this account's keys to whoever uses it first — show it to no one
+ * else, keep no copy); "" for the other kinds. */
+SOTTO_EXPORT const char* sotto_link_event_code(const sotto_link_event* e);
+/** CODE and WAITING: when the code expires (Unix ms); else 0. */
+SOTTO_EXPORT int64_t sotto_link_event_expires_at_ms(const sotto_link_event* e);
+/** HISTORY: the stage; else 0. */
+SOTTO_EXPORT sotto_history_stage sotto_link_event_history_stage(const sotto_link_event* e);
+/** HISTORY: messages archived (UPLOADING) or added (IMPORTING) so far. */
+SOTTO_EXPORT uint64_t sotto_link_event_history_messages(const sotto_link_event* e);
+/** HISTORY: archive bytes uploaded or fetched so far. */
+SOTTO_EXPORT uint64_t sotto_link_event_history_bytes(const sotto_link_event* e);
+/** HISTORY: the archive's size once known (DOWNLOADING, IMPORTING); else 0. */
+SOTTO_EXPORT uint64_t sotto_link_event_history_total_bytes(const sotto_link_event* e);
+
+/** Called by sotto_link_device and sotto_client_join on the thread that
+ * called them, with no library lock held. Return nonzero to go on. In
+ * sotto_link_device, 0 gives up at the next check while waiting for the new
+ * device (the code stops working; the call returns CANCELLED); once the new
+ * device has answered, and in sotto_client_join, the return value is
+ * ignored. It must not call sotto_client_close on the client, nor unwind
+ * (throw, longjmp) through the library. */
+typedef int (*sotto_link_callback)(void* user_data, const sotto_link_event* event);
+
+/** Links a new device to this account (sotto::Client::LinkDevice): opens a
+ * one-time slot on the server, tells `callback` the code to show
+ * (SOTTO_LINK_EVENT_CODE; required, so `callback` must not be NULL), waits
+ * for the new device to use it (sotto_client_join there), checks that its
+ * answer was made with the code's secret, and seals to it the account's
+ * identity key, the link token and the contacts' trusted keys. With
+ * `include_history` nonzero this device's message history goes along,
+ * end-to-end encrypted, through the server (which deletes it once fetched;
+ * HISTORY events show the upload); 0 opts out. Returns once the sealed keys
+ * are on the server. Blocks. `timeout_ms` > 0 gives up waiting after that
+ * long (DEADLINE_EXCEEDED; the code stops working); <= 0 waits until the
+ * code expires (10 minutes: DEADLINE_EXCEEDED too). CANCELLED when the
+ * callback returned 0; PERMISSION_DENIED, nothing sent, when the answer was
+ * not made with this code (the server or someone else substituted it). */
+SOTTO_EXPORT int sotto_link_device(sotto_client* client, int include_history, int64_t timeout_ms,
+                                   sotto_link_callback callback, void* user_data, char** errmsg);
+
+/** Options for sotto_client_join, created with the C++ defaults (receive
+ * the history, wait at most 10 minutes, auto-lock after 15 minutes,
+ * interactive key derivation); freed with sotto_join_options_destroy. The
+ * setters copy their argument, treat NULL as "" and ignore a NULL object. */
+SOTTO_EXPORT sotto_join_options* sotto_join_options_create(void);
+/** Frees options from sotto_join_options_create; NULL is fine. */
+SOTTO_EXPORT void sotto_join_options_destroy(sotto_join_options* o);
+/** The code the existing device shows (spaces and dashes as shown). */
+SOTTO_EXPORT void sotto_join_options_set_code(sotto_join_options* o, const char* code);
+/** The name the account's other devices see: at most 64 bytes, no control
+ * characters; may be empty. */
+SOTTO_EXPORT void sotto_join_options_set_device_name(sotto_join_options* o, const char* name);
+/** A NEW profile directory (created; ALREADY_EXISTS if it holds one). */
+SOTTO_EXPORT void sotto_join_options_set_profile_dir(sotto_join_options* o, const char* dir);
+/** The new profile's passphrase (not the other device's); must not be empty. */
+SOTTO_EXPORT void sotto_join_options_set_passphrase(sotto_join_options* o, const char* passphrase,
+                                                    size_t len);
+/** The account's server, host:port (loopback only without TLS). */
+SOTTO_EXPORT void sotto_join_options_set_server_address(sotto_join_options* o,
+                                                        const char* address);
+/** PEM of the CA that signed the server's certificate: turns TLS on. */
+SOTTO_EXPORT void sotto_join_options_set_tls_ca_pem(sotto_join_options* o, const char* pem);
+/** Nonzero: TLS against the system's roots. */
+SOTTO_EXPORT void sotto_join_options_set_tls_system_roots(sotto_join_options* o, int on);
+/** Automatic lock after this many ms without a call; <= 0 turns it off. */
+SOTTO_EXPORT void sotto_join_options_set_auto_lock_after_ms(sotto_join_options* o, int64_t ms);
+/** Nonzero: libsodium's minimum Argon2id limits. FOR TESTS ONLY. */
+SOTTO_EXPORT void sotto_join_options_set_fast_key_derivation_for_tests(sotto_join_options* o,
+                                                                       int on);
+/** Give up waiting for the existing device's answer after this many ms
+ * (DEADLINE_EXCEEDED); <= 0 keeps the default, 10 minutes. */
+SOTTO_EXPORT void sotto_join_options_set_wait_at_most_ms(sotto_join_options* o, int64_t ms);
+/** 0: do not fetch the history the existing device sent (default: fetch
+ * and add it, with HISTORY events). */
+SOTTO_EXPORT void sotto_join_options_set_receive_history(sotto_join_options* o, int on);
+/** Called with HISTORY events while the history is fetched and added (may
+ * be NULL); user_data is passed back untouched. */
+SOTTO_EXPORT void sotto_join_options_set_callback(sotto_join_options* o,
+                                                  sotto_link_callback callback, void* user_data);
+
+/** On the new device: makes a profile from a code the existing device
+ * shows (sotto_link_device), joining the same account as a new device
+ * (sotto::Client::JoinWithLinkCode). Blocks until the existing device's
+ * answer came and the history (if any) was added. On SOTTO_OK *out is the
+ * new client (sotto_client_close) and *result (may be NULL) what came over
+ * (sotto_join_result_free). A failed history transfer does not fail the
+ * join: see sotto_join_result_history_status. Errors, each leaving the
+ * directory without a profile: INVALID_ARGUMENT a mistyped code, a missing
+ * directory or passphrase, a bad device name or address; ALREADY_EXISTS the
+ * directory holds a profile; NOT_FOUND the code is unknown, used or
+ * expired; DATA_LOSS the answer does not open with the code;
+ * DEADLINE_EXCEEDED no answer within the wait. */
+SOTTO_EXPORT int sotto_client_join(const sotto_join_options* options, sotto_client** out,
+                                   sotto_join_result** result, char** errmsg);
+/** Contacts whose trusted keys (and verifications) came over. */
+SOTTO_EXPORT int sotto_join_result_contacts(const sotto_join_result* r);
+/** 1 if the existing device sent a history, else 0. */
+SOTTO_EXPORT int sotto_join_result_had_history(const sotto_join_result* r);
+/** Messages the history transfer added (0 without one). */
+SOTTO_EXPORT uint64_t sotto_join_result_history_messages(const sotto_join_result* r);
+/** SOTTO_OK, or the code of why the history could not be added (the
+ * device is joined and usable all the same, with no history from the
+ * archive; nothing of a damaged archive is added). */
+SOTTO_EXPORT int sotto_join_result_history_status(const sotto_join_result* r);
+/** "" or the message naming why the history could not be added. */
+SOTTO_EXPORT const char* sotto_join_result_history_error(const sotto_join_result* r);
+/** Frees the result; NULL is fine. */
+SOTTO_EXPORT void sotto_join_result_free(sotto_join_result* r);
+
 /* ---- identity verification (safety numbers) --------------------------- */
 
 /** The contact. */
@@ -949,6 +1097,17 @@ SOTTO_EXPORT int sotto_restore(const char* backup_path, const char* recovery_key
                                const char* profile_dir, const char* passphrase,
                                size_t passphrase_len, int fast_key_derivation_for_tests,
                                sotto_client** out, char** errmsg);
+/** As sotto_restore, and says whether the restore reached the server: on
+ * SOTTO_OK *network_error (may be NULL; sotto_free_string) is NULL when the
+ * new keys and sessions went out, else the message naming why they could
+ * not (e.g. the server was unreachable). The profile is restored either
+ * way, and the first message to each contact then starts a new session by
+ * itself (sotto::RestoreResult::network_status); an app tells the user to
+ * go online so that contacts' messages reach this device. */
+SOTTO_EXPORT int sotto_restore2(const char* backup_path, const char* recovery_key,
+                                const char* profile_dir, const char* passphrase,
+                                size_t passphrase_len, int fast_key_derivation_for_tests,
+                                sotto_client** out, char** network_error, char** errmsg);
 
 /** Turns automatic backups on (or changes them): written to `dir` (created
  * owner-only if missing) whenever the profile is used and the last one is
