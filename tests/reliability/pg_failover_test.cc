@@ -1,10 +1,11 @@
 // A PostgreSQL primary dies under load (issue 17): a primary with one
 // synchronous standby (synchronous_standby_names = 'ANY 1 (...)', as
-// docs/DEPLOYING.md configures production), the real sotto-server binary
-// with a store URL naming both hosts (target_session_attrs=read-write, so
-// libpq connects to whichever takes writes), concurrent senders retrying
-// each message until acknowledged and a receiver acknowledging as a device
-// does. The primary is SIGKILLed mid-load and the standby promoted, as
+// docs/DEPLOYING.md configures production), two nodes of the real
+// sotto-server binary with a store URL naming both hosts
+// (target_session_attrs=read-write, so libpq connects to whichever takes
+// writes) and the same key files, concurrent senders (half through each
+// node) retrying each message until acknowledged, and a receiver
+// acknowledging as a device does through the first node. The primary is SIGKILLed mid-load and the standby promoted, as
 // Patroni would; the server reconnects by itself. Then the dead primary's
 // place is taken by a new standby of the new primary, on its port, and the
 // next round kills the new primary.
@@ -62,8 +63,11 @@ std::string BothHosts(int a, int b) {
 // acknowledgement came, so that the outage a kill caused can be measured.
 class Senders {
  public:
-  Senders(const MessageLoad& load, int count) : acked_(static_cast<size_t>(count), 0) {
+  // Sender i sends through nodes[i % nodes.size()].
+  Senders(const std::vector<const MessageLoad*>& nodes, int count)
+      : acked_(static_cast<size_t>(count), 0) {
     for (int i = 0; i < count; ++i) {
+      const MessageLoad& load = *nodes[static_cast<size_t>(i) % nodes.size()];
       threads_.emplace_back([this, &load, i] {
         for (int n = 0; !stop_.load(); ++n) {
           Clock::rep began = Clock::now().time_since_epoch().count();
@@ -154,13 +158,22 @@ TEST(PgFailoverTest, EveryAcknowledgedSendSurvivesThePrimarysDeathExactlyOnce) {
   auto started = ServerProcess::Start(sotto::testing::kServerBinary, args);
   ASSERT_TRUE(started.ok()) << started.status();
   std::unique_ptr<ServerProcess> server = *std::move(started);
+  // The second node shares the database and the first one's key files.
+  for (const char* key : {"audit-key", "code-pepper", "notify-key"}) {
+    args.push_back(std::string("--") + key + "-file");
+    args.push_back(server->data_dir() + "." + key);
+  }
+  auto second = ServerProcess::Start(sotto::testing::kServerBinary, args);
+  ASSERT_TRUE(second.ok()) << second.status();
+  std::unique_ptr<ServerProcess> server_b = *std::move(second);
   MessageLoad load;
   ASSERT_TRUE(load.Setup(server->address(), server->data_dir(), kSenders).ok());
+  std::unique_ptr<MessageLoad> load_b = load.Through(server_b->address());
 
   ReceivedBySeq got;
   std::atomic<bool> stop_receiving{false};
   std::thread receiver([&] { ReceiveUntil(load, stop_receiving, got); });
-  Senders senders(load, kSenders);
+  Senders senders({&load, load_b.get()}, kSenders);
   std::vector<double> outages;
   for (int round = 0; round < failovers; ++round) {
     ASSERT_TRUE(senders.WaitForAcks(200, std::chrono::seconds(60)))
@@ -190,13 +203,14 @@ TEST(PgFailoverTest, EveryAcknowledgedSendSurvivesThePrimarysDeathExactlyOnce) {
   EXPECT_TRUE(problems.empty()) << problems.size() << " problems, the first: " << problems.front();
   std::sort(outages.begin(), outages.end());
   std::printf(
-      "pg failover: %d failovers, %d senders, %llu acknowledged Sends all received once; "
+      "pg failover: %d failovers, 2 nodes, %d senders, %llu acknowledged Sends all received once; "
       "kill to first acknowledged Send: median %.2f s, worst %.2f s (%llu failed attempts "
       "retried)\n",
       failovers, kSenders, static_cast<unsigned long long>(senders.total()),
       outages[outages.size() / 2], outages.back(),
       static_cast<unsigned long long>(senders.failed()));
   EXPECT_TRUE(server->Stop().ok());
+  EXPECT_TRUE(server_b->Stop().ok());
 }
 
 }  // namespace

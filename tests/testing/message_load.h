@@ -86,6 +86,16 @@ class MessageLoad {
 
   int senders() const { return static_cast<int>(senders_.size()); }
 
+  // The same accounts, talking to another server node at `address` (one
+  // that shares this one's database): for Sends through several nodes.
+  std::unique_ptr<MessageLoad> Through(const std::string& address) const {
+    auto other = std::make_unique<MessageLoad>();
+    other->therapist_ = therapist_;
+    other->senders_ = senders_;
+    other->Reconnect(address);
+    return other;
+  }
+
   // Client `sender`'s message `n` to the therapist; OK means acknowledged.
   grpc::Status Send(int sender, int n) const {
     const Account& from = senders_[static_cast<size_t>(sender)];
