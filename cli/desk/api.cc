@@ -3,6 +3,7 @@
 #include <optional>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace sotto::desk {
@@ -151,6 +152,16 @@ absl::StatusOr<bool> BoolMember(const Json& body, const char* name) {
     return absl::InvalidArgumentError(absl::StrCat("\"", name, "\" must be true or false"));
   }
   return it->get<bool>();
+}
+
+absl::StatusOr<std::string> AbsolutePathMember(const Json& body, const char* name) {
+  absl::StatusOr<std::string> path = StringMember(body, name);
+  if (!path.ok()) return path.status();
+  if (!absl::StartsWith(*path, "/")) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", name, "\" must be an absolute path (starting with /)"));
+  }
+  return path;
 }
 
 }  // namespace sotto::desk

@@ -87,6 +87,9 @@ absl::StatusOr<std::string> StringMember(const Json& body, const char* name, boo
 absl::StatusOr<int64_t> IntMember(const Json& body, const char* name, int64_t fallback,
                                   bool optional);
 absl::StatusOr<bool> BoolMember(const Json& body, const char* name);
+// A path the person typed (string member `name`): it must be absolute, the
+// desk having no working directory of theirs.
+absl::StatusOr<std::string> AbsolutePathMember(const Json& body, const char* name);
 
 // The route groups (routes_*.cc).
 void AddAccountRoutes(Api& api);
@@ -97,6 +100,7 @@ void AddDraftRoutes(Api& api);
 void AddEventRoute(Api& api);
 void AddDeviceRoutes(Api& api);
 void AddBackupRoutes(Api& api);
+void AddRecordRoutes(Api& api);
 
 }  // namespace sotto::desk
 

@@ -89,6 +89,7 @@ void DeskServer::Configure() {
   AddDraftRoutes(api_);
   AddDeviceRoutes(api_);
   AddBackupRoutes(api_);
+  AddRecordRoutes(api_);
   AddEventRoute(api_);
   http_.Get("/.*",
             [this](const httplib::Request& req, httplib::Response& res) { ServeAsset(req, res); });

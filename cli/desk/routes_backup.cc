@@ -6,7 +6,6 @@
 #include <string>
 #include <utility>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "api.h"
 #include "secret.h"
@@ -31,17 +30,6 @@ absl::StatusOr<std::string> StatusJson(Client& client) {
        s->last_backup == absl::InfinitePast() ? Json() : Json(absl::ToUnixMillis(s->last_backup))},
       {"last_error", s->last_error.empty() ? Json() : Json(s->last_error)}};
   return Dump(j);
-}
-
-// A path the person typed: the desk has no working directory of theirs.
-absl::StatusOr<std::string> AbsolutePath(const Json& body, const char* name) {
-  absl::StatusOr<std::string> path = StringMember(body, name);
-  if (!path.ok()) return path.status();
-  if (!absl::StartsWith(*path, "/")) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("\"", name, "\" must be an absolute path (starting with /)"));
-  }
-  return path;
 }
 
 // What a SetAutoBackup made: the key (once) and the first backup.
@@ -74,7 +62,7 @@ void AddAutoBackupRoutes(Api& api) {
         absl::StatusOr<AutoBackupStatus> current = client.GetAutoBackup();
         if (!current.ok()) return current.status();
         AutoBackupOptions options;
-        absl::StatusOr<std::string> dir = AbsolutePath(body, "dir");
+        absl::StatusOr<std::string> dir = AbsolutePathMember(body, "dir");
         if (!dir.ok()) return dir.status();
         options.dir = *dir;
         const int64_t every_default =
@@ -130,7 +118,7 @@ void AddBackupNowRoute(Api& api) {
   api.Route(
       "POST", "/api/backup/now",
       [](Client& client, const httplib::Request&, const Json& body) -> absl::StatusOr<std::string> {
-        absl::StatusOr<std::string> path = AbsolutePath(body, "path");
+        absl::StatusOr<std::string> path = AbsolutePathMember(body, "path");
         if (!path.ok()) return path.status();
         BackupOptions options;
         options.out_path = *path;
@@ -154,7 +142,7 @@ void AddRestoreRoute(Api& api) {
         RestoreRequest restore;
         cli::WipeOnExit wipe(restore.passphrase);
         cli::WipeOnExit wipe_key(restore.recovery_key);
-        absl::StatusOr<std::string> path = AbsolutePath(body, "backup_path");
+        absl::StatusOr<std::string> path = AbsolutePathMember(body, "backup_path");
         if (!path.ok()) return path.status();
         restore.backup_path = *std::move(path);
         for (auto [name, field] : {std::pair{"recovery_key", &restore.recovery_key},

@@ -6,6 +6,7 @@ import {h, replace, formatTime, announce, debounce, whenVisible} from './dom.js'
 import {session} from './session.js';
 import {createComposer} from './compose.js';
 import {showSafetyNumber} from './settings.js';
+import {showRecordDialog} from './record.js';
 import {confirmAction} from './confirm.js';
 
 const FIRST_CHUNK = 60;
@@ -178,7 +179,10 @@ export async function showConversation(main, arg) {
   replace(main,
       h('div', {class: 'conv-head'},
           h('h1', {}, 'Conversation with ', peer),
-          h('button', {type: 'button', onclick: () => showSafetyNumber(peer)}, 'Safety number')),
+          h('div', {class: 'actions'},
+              h('button', {type: 'button', onclick: () => showSafetyNumber(peer)}, 'Safety number'),
+              h('button', {type: 'button', onclick: () => showRecordDialog(peer)},
+                'Export record'))),
       messages.length ? null : h('p', {class: 'empty'}, 'No messages yet.'),
       list,
       composer.element);

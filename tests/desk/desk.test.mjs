@@ -599,6 +599,34 @@ describe('Sotto Desk in the browser', () => {
     await axe(patPage, 'settings');
   });
 
+  it('the therapist exports the record of a conversation and checks it; an edit is named', async () => {
+    const dir = path.join(root, 'record-pat');
+    await tPage.goto(therapistDesk.origin + '/#/c/pat');
+    await tPage.locator('.messages .msg', {hasText: 'A line pat reads without a receipt'}).waitFor();
+    await tPage.getByRole('button', {name: 'Export record'}).click();
+    const dialog = tPage.getByRole('dialog', {name: 'Clinical record with pat'});
+    await dialog.getByLabel('Directory').fill('record-pat');
+    await dialog.getByRole('button', {name: 'Export', exact: true}).click();
+    await dialog.locator('#record-status', {hasText: 'absolute path'}).waitFor();
+    await dialog.getByLabel('Directory').fill(dir);
+    await dialog.getByRole('button', {name: 'Export', exact: true}).click();
+    await dialog.locator('#record-status', {hasText: `to ${dir}`}).waitFor();
+    for (const f of ['record.html', 'record.json', 'record.sig']) {
+      assert.ok(fs.existsSync(path.join(dir, f)), f);
+    }
+    await axe(tPage, 'the record dialog');
+    await dialog.getByRole('button', {name: 'Check an export'}).click();
+    await dialog.locator('#record-status', {hasText: 'The key is your own'}).waitFor();
+    const json = path.join(dir, 'record.json');
+    fs.writeFileSync(json, fs.readFileSync(json, 'utf8').replace(
+        'A line pat reads without a receipt', 'A line pat reads WITHOUT a receipt'));
+    await dialog.getByRole('button', {name: 'Check an export'}).click();
+    await dialog.locator('#record-status', {hasText: 'Not as signed'}).waitFor();
+    assert.match(await dialog.locator('.findings li').first().textContent(), /altered/);
+    await dialog.getByRole('button', {name: 'Close'}).click();
+    assert.equal(await tPage.getByRole('dialog').count(), 0);
+  });
+
   it('the client sees the due time and the away note before sending, and the away note after', async () => {
     saved = saved || ((await call(tPage, 'GET', '/api/policy')).body.policies || [])[0] ||
         {...ALWAYS_OPEN, reply_window_minutes: 480};

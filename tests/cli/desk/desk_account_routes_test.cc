@@ -1,13 +1,16 @@
 // The desk's routes for what the CLI already did and the page could not:
 // retry and discard a message that was not sent, send to the care team, end
 // a link, linked devices (list, remove, link a new one, join as one in
-// setup) and backups (docs/DESK.md). Each with its refusals.
+// setup), backups and the clinical record (docs/DESK.md). Each with its
+// refusals.
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "desk_fixture.h"
 #include "gmock/gmock.h"
+#include "testing/files.h"
 
 namespace sotto::desk {
 namespace {
@@ -314,6 +317,71 @@ TEST_F(DeskAccountRoutesTest, RetrySendsWhatWasNotSentAndCancelDiscardsIt) {
   EXPECT_EQ(first_try, 1);
   EXPECT_EQ(Status(page_->Get("/api/retry")), 404) << "retry is a POST";
   EXPECT_EQ(Status(page_->Post("/api/retry", {}, {{"Origin", "http://127.0.0.1:1"}})), 403);
+  desk_->Stop();
+}
+
+// The clinical record of a conversation, exported into a directory on this
+// machine (as `sotto export`) and checked (as `sotto verify-export`): an
+// edited message is named.
+TEST_F(DeskAccountRoutesTest, ExportTheRecordAndCheckIt) {
+  OpenDesk(NewClient("noa"));
+  ASSERT_EQ(Status(page_->Post("/api/send", {{"to", "dr-rivera"},
+                                             {"text", "the panic came back on Tuesday"}})),
+            200);
+  testing::TempDir where;
+  const std::string dir = where.sub("record");
+  httplib::Result relative = page_->Post("/api/record/export", {{"peer", "dr-rivera"},
+                                                                {"dir", "record"}});
+  EXPECT_EQ(Status(relative), 400);
+  EXPECT_THAT(relative->body, HasSubstr("\\\"dir\\\" must be an absolute path"));
+  httplib::Result no_peer = page_->Post("/api/record/export", {{"dir", dir}});
+  EXPECT_EQ(Status(no_peer), 400);
+  EXPECT_THAT(no_peer->body, HasSubstr("peer"));
+  httplib::Result backwards = page_->Post(
+      "/api/record/export",
+      {{"peer", "dr-rivera"}, {"dir", dir}, {"from_ms", 2000000000000}, {"to_ms", 1000}});
+  EXPECT_EQ(Status(backwards), 400);
+  EXPECT_THAT(backwards->body, HasSubstr("to_ms"));
+  EXPECT_EQ(Status(page_->Post("/api/record/export", {{"peer", "nobody-here"}, {"dir", dir}})),
+            404);
+  EXPECT_FALSE(std::filesystem::exists(dir + "/record.json")) << "refused: nothing written";
+  EXPECT_EQ(Status(page_->Post("/api/record/export", {{"peer", "dr-rivera"}, {"dir", dir}},
+                               {{"Origin", "http://evil.test"}})),
+            403);
+
+  httplib::Result made = page_->Post("/api/record/export", {{"peer", "dr-rivera"}, {"dir", dir}});
+  ASSERT_EQ(Status(made), 200) << made->body;
+  EXPECT_EQ(Page::Body(made)["message_count"], 1);
+  EXPECT_EQ(Page::Body(made)["signer_fingerprint"].get<std::string>().size(), 35u);
+  for (const char* file : {"record.json", "record.html", "record.sig"}) {
+    EXPECT_TRUE(std::filesystem::exists(dir + "/" + file)) << file;
+  }
+  EXPECT_EQ(Status(page_->Post("/api/record/export", {{"peer", "dr-rivera"}, {"dir", dir}})), 409)
+      << "an export is never overwritten";
+
+  json checked = Page::Body(page_->Post("/api/record/verify", {{"dir", dir}}));
+  EXPECT_EQ(checked["ok"], true) << checked;
+  EXPECT_EQ(checked["signer_match"], "own");
+  EXPECT_EQ(checked["signer_handle"], "noa");
+  EXPECT_EQ(checked["peer"], "dr-rivera");
+  EXPECT_EQ(checked["message_count"], 1);
+
+  // An edited message is caught and named; the key is not vouched for then.
+  const std::string json_path = dir + "/record.json";
+  std::string record = testing::ReadFile(json_path);
+  const size_t at = record.find("Tuesday");
+  ASSERT_NE(at, std::string::npos);
+  record.replace(at, 7, "Friday!");
+  {
+    std::ofstream out(json_path, std::ios::binary | std::ios::trunc);
+    out << record;
+  }
+  json edited = Page::Body(page_->Post("/api/record/verify", {{"dir", dir}}));
+  EXPECT_EQ(edited["ok"], false) << edited;
+  ASSERT_FALSE(edited["problems"].empty());
+  EXPECT_THAT(edited["problems"][0].get<std::string>(), HasSubstr("altered"));
+  EXPECT_EQ(edited["signer_match"], nullptr);
+  EXPECT_EQ(Status(page_->Post("/api/record/verify", {{"dir", where.sub("none")}})), 404);
   desk_->Stop();
 }
 
