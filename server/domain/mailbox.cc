@@ -584,18 +584,24 @@ absl::StatusOr<uint32_t> Mailbox::AckLocked(const AuthenticatedDevice& caller,
     }
   }
   if (deleted == 0) return 0u;
+  // Acks go on while the disk is short of space: they are how it drains.
+  SOTTO_RETURN_IF_ERROR(ShrinkMetaInto(meta_key, deleted, freed, batch));
+  SOTTO_RETURN_IF_ERROR(store_->Write(batch, durability));
+  return deleted;
+}
+
+absl::Status Mailbox::ShrinkMetaInto(const std::string& meta_key, uint64_t envelopes,
+                                     uint64_t bytes, WriteBatch& batch) {
   SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> meta_value,
                          store_->Get(Table::kQueueMeta, meta_key));
   if (!meta_value) return records::Corrupt("queue meta");
   SOTTO_ASSIGN_OR_RETURN(records::QueueMeta meta, records::DecodeQueueMeta(*meta_value));
-  meta.depth = meta.depth >= deleted ? meta.depth - deleted : 0;
-  meta.bytes = meta.bytes >= freed ? meta.bytes - freed : 0;
+  meta.depth = meta.depth >= envelopes ? meta.depth - envelopes : 0;
+  meta.bytes = meta.bytes >= bytes ? meta.bytes - bytes : 0;
   batch.Expect(Table::kQueueMeta, meta_key, std::move(meta_value));
   batch.Put(Table::kQueueMeta, meta_key, records::Encode(meta));
-  // Acks go on while the disk is short of space: they are how it drains.
   batch.MarkFreesSpace();
-  SOTTO_RETURN_IF_ERROR(store_->Write(batch, durability));
-  return deleted;
+  return absl::OkStatus();
 }
 
 Mailbox::ListenerId Mailbox::AddListener(absl::string_view handle, uint32_t device_id,

@@ -286,6 +286,13 @@ class Mailbox {
                                      const std::vector<uint64_t>& seqs,
                                      const std::string& meta_key, Durability durability);
 
+  // Adds to `batch` the meta of queue `meta_key` less `envelopes`
+  // and `bytes`, expecting the meta as read now (so that a Send or Ack
+  // through another node in between makes the write ABORTED), and marks the
+  // batch as freeing space. The caller holds the queue's lock.
+  absl::Status ShrinkMetaInto(const std::string& meta_key, uint64_t envelopes, uint64_t bytes,
+                              WriteBatch& batch);
+
   // Whether anyone listens to the queue of recipient.device now.
   bool Listened(absl::string_view recipient, uint32_t device_id);
   // Adds one envelope per entry of `envelopes` to `recipient`'s device

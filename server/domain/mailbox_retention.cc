@@ -64,16 +64,8 @@ absl::StatusOr<uint64_t> Mailbox::SweepQueueLocked(const std::string& meta_key, 
     freed += row.value.size();
   }
   if (n == 0) return 0;
-  SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> meta_value,
-                         store_->Get(Table::kQueueMeta, meta_key));
-  if (!meta_value) return records::Corrupt("queue meta");
-  SOTTO_ASSIGN_OR_RETURN(records::QueueMeta meta, records::DecodeQueueMeta(*meta_value));
-  meta.depth = meta.depth >= n ? meta.depth - n : 0;
-  meta.bytes = meta.bytes >= freed ? meta.bytes - freed : 0;
   // A Send or Ack through another node since the read: ABORTED, swept again.
-  batch.Expect(Table::kQueueMeta, meta_key, std::move(meta_value));
-  batch.Put(Table::kQueueMeta, meta_key, records::Encode(meta));
-  batch.MarkFreesSpace();
+  SOTTO_RETURN_IF_ERROR(ShrinkMetaInto(meta_key, n, freed, batch));
   // Unsynced under the queue's lock (a Send to this queue must not wait
   // for the disk); SweepExpiredEnvelopes syncs once before returning.
   SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kBuffered));

@@ -67,43 +67,7 @@ class MultiNodeDeliveryTest : public RpcFakeClockTest {
   }
 
   // Links a second device of `owner` through node A; its header.
-  std::string LinkSecondDevice(const User& owner) {
-    v1::CreateLinkSlotResponse slot;
-    EXPECT_TRUE(
-        devices_a_->CreateLinkSlot(Ctx(owner.Header()).get(), v1::CreateLinkSlotRequest(), &slot)
-            .ok());
-    v1::PostLinkRequestRequest post;
-    post.set_slot_id(slot.slot_id());
-    post.set_ephemeral_public_key(std::string(32, 'k'));
-    post.set_mac(std::string(32, 'm'));
-    v1::PostLinkRequestResponse posted;
-    EXPECT_TRUE(devices_a_->PostLinkRequest(Ctx("").get(), post, &posted).ok());
-    v1::PutLinkResponseRequest put;
-    put.set_slot_id(slot.slot_id());
-    put.set_ciphertext("sealed");
-    v1::PutLinkResponseResponse putted;
-    EXPECT_TRUE(devices_a_->PutLinkResponse(Ctx(owner.Header()).get(), put, &putted).ok());
-    v1::FetchLinkResponseRequest fetch;
-    fetch.set_slot_id(slot.slot_id());
-    v1::FetchLinkResponseResponse fetched;
-    EXPECT_TRUE(devices_a_->FetchLinkResponse(Ctx("").get(), fetch, &fetched).ok());
-    v1::LinkRequest link;
-    link.set_link_token(slot.link_token());
-    link.set_device_secret(std::string(32, 'n'));
-    link.set_registration_id(222);
-    link.set_name("office desktop");
-    v1::DeviceKeys* keys = link.mutable_keys();
-    keys->set_identity_key(owner.keys->identity_key());
-    auto spk = owner.keys->MakeSignedPreKey(7);
-    keys->mutable_signed_prekey()->set_id(spk.id);
-    keys->mutable_signed_prekey()->set_public_key(spk.public_key);
-    keys->mutable_signed_prekey()->set_signature(spk.signature);
-    v1::LinkResponse linked;
-    grpc::Status s = devices_a_->Link(Ctx("").get(), link, &linked);
-    EXPECT_TRUE(s.ok()) << Describe(s);
-    return absl::StrCat("Sotto ", owner.handle, ".", linked.device_id(), ":",
-                        absl::BytesToHexString(std::string(32, 'n')));
-  }
+  std::string LinkSecondDevice(const User& owner) { return LinkDeviceThrough(*devices_a_, owner); }
 
   grpc::Status FetchOn(v1::Messages::Stub& stub, const std::string& header) {
     v1::FetchRequest req;

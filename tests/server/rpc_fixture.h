@@ -35,6 +35,7 @@
 #include "server/storage/store.h"
 #include "sotto/v1/accounts.grpc.pb.h"
 #include "sotto/v1/care.grpc.pb.h"
+#include "sotto/v1/devices.grpc.pb.h"
 #include "sotto/v1/keys.grpc.pb.h"
 #include "sotto/v1/messages.grpc.pb.h"
 #include "sotto/v1/operator.grpc.pb.h"
@@ -205,6 +206,47 @@ class RpcTest : public ::testing::Test {
     if (!header.empty()) ctx->AddMetadata("authorization", header);
     ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
     return ctx;
+  }
+
+  // Links a second device to `owner` through the relay of `devices` (a slot,
+  // the new device's request, a sealed response fetched, then Link with the
+  // owner's identity key); the new device's authorization header.
+  static std::string LinkDeviceThrough(v1::Devices::Stub& devices, const User& owner,
+                                       const std::string& name = "office desktop") {
+    v1::CreateLinkSlotResponse slot;
+    EXPECT_TRUE(
+        devices.CreateLinkSlot(Ctx(owner.Header()).get(), v1::CreateLinkSlotRequest(), &slot).ok());
+    v1::PostLinkRequestRequest post;
+    post.set_slot_id(slot.slot_id());
+    post.set_ephemeral_public_key(std::string(32, 'k'));
+    post.set_mac(std::string(32, 'm'));
+    v1::PostLinkRequestResponse posted;
+    EXPECT_TRUE(devices.PostLinkRequest(Ctx("").get(), post, &posted).ok());
+    v1::PutLinkResponseRequest put;
+    put.set_slot_id(slot.slot_id());
+    put.set_ciphertext("sealed");
+    v1::PutLinkResponseResponse putted;
+    EXPECT_TRUE(devices.PutLinkResponse(Ctx(owner.Header()).get(), put, &putted).ok());
+    v1::FetchLinkResponseRequest fetch;
+    fetch.set_slot_id(slot.slot_id());
+    v1::FetchLinkResponseResponse fetched;
+    EXPECT_TRUE(devices.FetchLinkResponse(Ctx("").get(), fetch, &fetched).ok());
+    v1::LinkRequest link;
+    link.set_link_token(slot.link_token());
+    link.set_device_secret(std::string(32, 'n'));
+    link.set_registration_id(222);
+    link.set_name(name);
+    v1::DeviceKeys* keys = link.mutable_keys();
+    keys->set_identity_key(owner.keys->identity_key());
+    auto spk = owner.keys->MakeSignedPreKey(7);
+    keys->mutable_signed_prekey()->set_id(spk.id);
+    keys->mutable_signed_prekey()->set_public_key(spk.public_key);
+    keys->mutable_signed_prekey()->set_signature(spk.signature);
+    v1::LinkResponse linked;
+    grpc::Status s = devices.Link(Ctx("").get(), link, &linked);
+    EXPECT_TRUE(s.ok()) << Describe(s);
+    return absl::StrCat("Sotto ", owner.handle, ".", linked.device_id(), ":",
+                        absl::BytesToHexString(std::string(32, 'n')));
   }
 
   v1::SendRequest TextTo(const User& to, int id, const std::string& text) {

@@ -23,37 +23,7 @@ class RpcHistoryTransferTest : public RpcFakeClockTest {
 
   // Links a second device to `owner` through the real relay; returns its
   // authorization header.
-  std::string LinkSecondDevice(const User& owner) {
-    v1::CreateLinkSlotResponse slot;
-    EXPECT_TRUE(
-        devices_->CreateLinkSlot(Ctx(owner.Header()).get(), v1::CreateLinkSlotRequest(), &slot)
-            .ok());
-    v1::PostLinkRequestRequest post;
-    post.set_slot_id(slot.slot_id());
-    post.set_ephemeral_public_key(std::string(32, 'k'));
-    post.set_mac(std::string(32, 'm'));
-    v1::PostLinkRequestResponse posted;
-    EXPECT_TRUE(devices_->PostLinkRequest(Ctx("").get(), post, &posted).ok());
-    v1::PutLinkResponseRequest put;
-    put.set_slot_id(slot.slot_id());
-    put.set_ciphertext("sealed");
-    v1::PutLinkResponseResponse put_resp;
-    EXPECT_TRUE(devices_->PutLinkResponse(Ctx(owner.Header()).get(), put, &put_resp).ok());
-    v1::LinkRequest link;
-    link.set_link_token(slot.link_token());
-    link.set_device_secret(std::string(32, 'n'));
-    link.set_registration_id(222);
-    link.mutable_keys()->set_identity_key(owner.keys->identity_key());
-    auto spk = owner.keys->MakeSignedPreKey(7);
-    link.mutable_keys()->mutable_signed_prekey()->set_id(spk.id);
-    link.mutable_keys()->mutable_signed_prekey()->set_public_key(spk.public_key);
-    link.mutable_keys()->mutable_signed_prekey()->set_signature(spk.signature);
-    v1::LinkResponse linked;
-    grpc::Status s = devices_->Link(Ctx("").get(), link, &linked);
-    EXPECT_TRUE(s.ok()) << Describe(s);
-    return absl::StrCat("Sotto ", owner.handle, ".", linked.device_id(), ":",
-                        absl::BytesToHexString(std::string(32, 'n')));
-  }
+  std::string LinkSecondDevice(const User& owner) { return LinkDeviceThrough(*devices_, owner); }
 
   grpc::Status Create(const std::string& header, v1::CreateHistoryTransferResponse* out) {
     return devices_->CreateHistoryTransfer(Ctx(header).get(), v1::CreateHistoryTransferRequest(),
