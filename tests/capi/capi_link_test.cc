@@ -10,7 +10,6 @@
 #include <condition_variable>
 #include <cstring>
 #include <filesystem>
-#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -19,30 +18,19 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "sotto/sotto.h"
+#include "capi/capi_support.h"
 #include "testing/server_process.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_dir.h"
 
 namespace {
 
+using ::sotto::testing::Capture;
+using ::sotto::testing::Outcome;
 using ::sotto::testing::ServerProcess;
 using ::testing::HasSubstr;
 
 constexpr char kPassphrase[] = "correct horse battery staple";
-
-struct Outcome {
-  int status = -1;
-  std::string message;
-};
-
-Outcome Capture(const std::function<int(char**)>& call) {
-  char* err = nullptr;
-  Outcome out;
-  out.status = call(&err);
-  if (err != nullptr) out.message = err;
-  sotto_free_string(err);
-  return out;
-}
 
 // Anything left in the directory (a failed join leaves it missing or empty).
 bool HasProfile(const std::string& dir) {

@@ -18,31 +18,19 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "sotto/sotto.h"
+#include "capi/capi_support.h"
 #include "testing/server_process.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_dir.h"
 
 namespace {
 
+using ::sotto::testing::Capture;
+using ::sotto::testing::Outcome;
 using ::sotto::testing::ServerProcess;
 using ::testing::HasSubstr;
 
 constexpr char kPassphrase[] = "correct horse battery staple";
-
-// A call's status and message (freed here).
-struct Outcome {
-  int status = -1;
-  std::string message;
-};
-
-Outcome Capture(const std::function<int(char**)>& call) {
-  char* err = reinterpret_cast<char*>(0x1);  // the call must overwrite it
-  Outcome out;
-  out.status = call(&err);
-  if (err != nullptr) out.message = err;
-  sotto_free_string(err);
-  return out;
-}
 
 class CapiTest : public ::testing::Test {
  protected:
