@@ -115,6 +115,9 @@ void ReportBacklog(ScenarioResult& r, uint64_t n, const std::vector<SyncRun>& ru
   r.Add("cpu_per_msg_us" + sfx, cpu * 1e6 / n, "us");
   double lo = CpuPerMsg(runs.front()), hi = lo;
   for (const SyncRun& run : runs) lo = std::min(lo, CpuPerMsg(run)), hi = std::max(hi, CpuPerMsg(run));
+  for (size_t k = 0; k < runs.size(); ++k) {
+    r.Add(absl::StrCat("cpu_per_msg_us", sfx, "_round", k + 1), CpuPerMsg(runs[k]) * 1e6, "us");
+  }
   r.Add("cpu_per_msg_us_min" + sfx, lo * 1e6, "us");
   r.Add("cpu_per_msg_us_max" + sfx, hi * 1e6, "us");
   r.Add("decrypt_store_per_cpu_s" + sfx, n / cpu, "msg/s");
