@@ -114,7 +114,10 @@ void ReportBacklog(ScenarioResult& r, uint64_t n, const std::vector<SyncRun>& ru
   r.Add("sync_cpu_s" + sfx, cpu, "s");
   r.Add("cpu_per_msg_us" + sfx, cpu * 1e6 / n, "us");
   double lo = CpuPerMsg(runs.front()), hi = lo;
-  for (const SyncRun& run : runs) lo = std::min(lo, CpuPerMsg(run)), hi = std::max(hi, CpuPerMsg(run));
+  for (const SyncRun& run : runs) {
+    lo = std::min(lo, CpuPerMsg(run));
+    hi = std::max(hi, CpuPerMsg(run));
+  }
   for (size_t k = 0; k < runs.size(); ++k) {
     r.Add(absl::StrCat("cpu_per_msg_us", sfx, "_round", k + 1), CpuPerMsg(runs[k]) * 1e6, "us");
   }
@@ -123,8 +126,7 @@ void ReportBacklog(ScenarioResult& r, uint64_t n, const std::vector<SyncRun>& ru
   r.Add("decrypt_store_per_cpu_s" + sfx, n / cpu, "msg/s");
   r.Add("minor_faults_per_msg" + sfx,
         MedianOf(runs, [](const SyncRun& x) { return x.sync.minor_faults; }) / n);
-  r.Add("server_cpu_s" + sfx, MedianOf(runs, [](const SyncRun& x) { return x.server_cpu; }),
-        "s");
+  r.Add("server_cpu_s" + sfx, MedianOf(runs, [](const SyncRun& x) { return x.server_cpu; }), "s");
 }
 
 // Flatness and the split of a sync's CPU into fixed + marginal x N, through
