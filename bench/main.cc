@@ -159,6 +159,8 @@ CLI::App* AddClientSync(CLI::App& app, Options& o) {
       ->check(CLI::Range(1, 10000));
   cmd->add_option("--size,-s", o.client_sync.size)->check(CLI::Range(16, 4096));
   cmd->add_option("--raw-messages", o.client_sync.raw_messages)->check(CLI::Range(1, 1000000));
+  cmd->add_option("--repeats", o.client_sync.repeats, "rounds of every backlog; medians")
+      ->check(CLI::Range(1, 50));
   return cmd;
 }
 
@@ -253,6 +255,7 @@ void SetAllSizes(Options& o) {
 void SetClientSizes(Options& o) {
   if (o.smoke) {
     o.client_sync.backlogs = {20, 60}, o.client_sync.raw_messages = 500;
+    o.client_sync.repeats = 2;
     o.client_send.messages = 50, o.client_send.threads = {1, 4};
     o.client_listen.bursts = {20, 60};
     o.letters.letters = 5;

@@ -117,6 +117,10 @@ struct ClientSyncOptions {
   size_t size = 200;
   // Messages the raw libsignal decrypt rate is measured over.
   uint64_t raw_messages = 20000;
+  // Rounds of every backlog (each on a fresh server and profiles); figures
+  // are medians over the rounds. One run of a few hundred ms moves by 15% on
+  // a shared machine, so flatness (a ratio of two of them) needs several.
+  int repeats = 3;
 };
 ScenarioResult RunClientSync(const Common& common, const ClientSyncOptions& o);
 
