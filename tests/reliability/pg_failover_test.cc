@@ -66,8 +66,8 @@ int Failovers() {
 // The store URL naming both ports: libpq tries them in order and keeps the
 // one that takes writes.
 std::string BothHosts(int a, int b) {
-  return "postgresql://sotto@127.0.0.1:" + std::to_string(a) + ",127.0.0.1:" +
-         std::to_string(b) + "/postgres?target_session_attrs=read-write&connect_timeout=2";
+  return "postgresql://sotto@127.0.0.1:" + std::to_string(a) + ",127.0.0.1:" + std::to_string(b) +
+         "/postgres?target_session_attrs=read-write&connect_timeout=2";
 }
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
@@ -102,7 +102,8 @@ class Senders {
           // the outage (one in flight at the kill may still be answered).
           Clock::rep none = 0;
           if (began >= mark_.load()) {
-            first_after_mark_.compare_exchange_strong(none, Clock::now().time_since_epoch().count());
+            first_after_mark_.compare_exchange_strong(none,
+                                                      Clock::now().time_since_epoch().count());
           }
         }
       });
@@ -302,7 +303,7 @@ class Stream {
 
 // One recipient: its accounts seen through each node, what its streams got.
 struct Recipient {
-  MessageLoad load;                       // through the first node
+  MessageLoad load;                        // through the first node
   std::unique_ptr<MessageLoad> through_b;  // through the second
   ReceivedBySeq got;
   std::unique_ptr<Stream> stream;

@@ -62,7 +62,8 @@ TEST_F(StorageErrorLogTest, TheFirstErrorInFullThenACountEveryTenSeconds) {
   EXPECT_THAT(lines_[0], HasSubstr("storage error: postgres://db: connection to server at"));
   EXPECT_THAT(lines_[0], Not(HasSubstr("\n")));
   for (int i = 1; i <= 500; ++i) {
-    log_.Add("get from sotto_accounts", "server closed the connection", t0_ + absl::Milliseconds(i));
+    log_.Add("get from sotto_accounts", "server closed the connection",
+             t0_ + absl::Milliseconds(i));
   }
   log_.Flush(t0_ + absl::Seconds(9));
   EXPECT_EQ(lines_.size(), 1u) << "no line per error within the window";
@@ -82,8 +83,8 @@ TEST_F(StorageErrorLogTest, AfterTenQuietSecondsTheNextErrorIsWrittenInFull) {
   log_.Add("a", "first outage", t0_);
   log_.Flush(t0_ + absl::Seconds(30));  // nothing left out: nothing to count
   log_.Add("b", "second outage", t0_ + absl::Seconds(31));
-  EXPECT_THAT(lines_, ElementsAre("storage error: a: first outage",
-                                  "storage error: b: second outage"));
+  EXPECT_THAT(lines_,
+              ElementsAre("storage error: a: first outage", "storage error: b: second outage"));
 }
 
 TEST_F(StorageErrorLogTest, ASummaryIsDueAtTheEndOfItsWindow) {
