@@ -124,7 +124,7 @@ void SyncCommit(pqxx::transaction_base& tx) { tx.exec("SET LOCAL synchronous_com
 #define SOTTO_PG_LEASE(name)                                                                     \
   absl::StatusOr<PgPool::Lease> name##_or = pool_.Acquire();                                     \
   if (!name##_or.ok()) {                                                                         \
-    LogStorageError(RedactPostgresUrl(url_), name##_or.status().message());                     \
+    LogStorageError(RedactPostgresUrl(url_), name##_or.status().message());                      \
     return absl::UnavailableError(                                                               \
         "the server cannot reach its storage, so this request was not served; try again later"); \
   }                                                                                              \
