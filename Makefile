@@ -8,7 +8,7 @@ JOBS ?= 2
 LISTEN ?= 127.0.0.1:7443
 DATA_DIR ?= ./var
 
-.PHONY: all deps build run demo test check-build timing-test unit-test reliability fuzz lint tidy format-check clean
+.PHONY: all deps build run demo test check-build timing-test unit-test test-postgres reliability fuzz lint tidy format-check clean
 
 all: build
 
@@ -59,8 +59,10 @@ $(CHECK_DIR)/CMakeCache.txt:
 check-build: deps $(CHECK_DIR)/CMakeCache.txt
 	cmake --build $(CHECK_DIR) -j$(JOBS)
 
+# `store-postgres`: the end-to-end suites again on PostgreSQL (test-postgres);
+# the representative few labelled `store-pg-short` stay in `make test`.
 test: check-build
-	cd $(CHECK_DIR) && $(SANITIZE_ENV) ctest --output-on-failure -j$(JOBS) -LE timing
+	cd $(CHECK_DIR) && $(SANITIZE_ENV) ctest --output-on-failure -j$(JOBS) -LE 'timing|store-postgres'
 	tests/fuzz/run.sh $(CHECK_DIR) $(FUZZ_SMOKE_SECONDS)
 	$(MAKE) timing-test
 
@@ -72,7 +74,13 @@ timing-test: deps $(BUILD_DIR)/CMakeCache.txt
 	cd $(BUILD_DIR) && ctest --output-on-failure -L timing
 
 unit-test: build
-	cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS)
+	cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS) -LE store-postgres
+
+# The end-to-end suites (tests/e2e, the rpc_* tests, the C API, the desk) on
+# PostgreSQL: each server of theirs on a fresh real PostgreSQL
+# (SOTTO_TEST_STORE=postgres; ctest names them "pg.*"; docs/TESTING.md).
+test-postgres: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS) -L 'store-postgres|store-pg-short'
 
 # The reliability suite's long forms (tests/reliability/, docs/RELIABILITY.md):
 # e.g. 100 SIGKILLs under load. Their short forms run in `make test`. Serial:

@@ -54,9 +54,16 @@ void Sweeper::Run() {
       if (on_error_) on_error_(swept.status());
     }
     absl::MutexLock lock(&mu_);
-    mu_.AwaitWithTimeout(absl::Condition(&stop_), absl::Milliseconds(kSweepIntervalMs));
+    mu_.AwaitWithTimeout(absl::Condition(this, &Sweeper::StoppedOrWoken),
+                         absl::Milliseconds(kSweepIntervalMs));
     if (stop_) return;
+    woken_ = false;
   }
+}
+
+void Sweeper::Wake() {
+  absl::MutexLock lock(&mu_);
+  woken_ = true;
 }
 
 }  // namespace sotto::server

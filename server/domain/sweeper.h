@@ -48,8 +48,14 @@ class Sweeper {
   // Several nodes on one database (issue 17): the thread works only while
   // `leading` says this node leads (PostgresLeader::held), asking before
   // each turn, so one node alone runs it. Unset: always. Call before Start.
-  // A node elected later sweeps at its next turn (kSweepIntervalMs).
+  // A node elected later sweeps when woken (Wake), else at its next turn
+  // (kSweepIntervalMs).
   void SetLeaderCheck(std::function<bool()> leading) { leading_ = std::move(leading); }
+
+  // Starts the next turn now: a node just elected sweeps what expired while
+  // nobody led (the start-up sweep it skipped while not yet leading).
+  // Thread-safe.
+  void Wake();
 
   // Starts the thread. Call once.
   void Start();
@@ -62,6 +68,7 @@ class Sweeper {
 
  private:
   void Run();
+  bool StoppedOrWoken() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_ || woken_; }
 
   Mailbox* const mailbox_;
   Enrolment* const enrolment_;
@@ -71,6 +78,7 @@ class Sweeper {
   std::atomic<uint64_t> failed_sweeps_{0};
   absl::Mutex mu_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  bool woken_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

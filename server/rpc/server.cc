@@ -288,8 +288,11 @@ absl::Status SottoServer::Parts::OpenDomain(const ServerOptions& options, Clock*
   sweeper = std::make_unique<Sweeper>(mailbox.get(), enrolment.get(), care.get(),
                                       ReportTo("sweeping expired records failed"));
   if (IsPostgresUrl(options.store)) {
-    leader = std::make_unique<PostgresLeader>(options.store, [wake](bool leads) {
-      if (leads) wake->Wake();  // what fell due while nobody led
+    Sweeper* const sweep = sweeper.get();
+    leader = std::make_unique<PostgresLeader>(options.store, [wake, sweep](bool leads) {
+      if (!leads) return;
+      wake->Wake();   // what fell due while nobody led
+      sweep->Wake();  // what expired meanwhile (the start-up sweep, skipped until elected)
     });
     PostgresLeader* const elected = leader.get();
     releaser->SetLeaderCheck([elected] { return elected->held(); });

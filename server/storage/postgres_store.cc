@@ -73,7 +73,7 @@ std::string FromBytes(const pqxx::field& f) { return pqxx::binarystring(f).str()
 
 // The one place a pqxx exception becomes absl::Status, for a request: the
 // detail (which may name hosts, tables and SQL) goes to the server's log,
-// at most one line a second with a count of those left out; the client
+// the first in full, then a count every 10 s while they go on; the client
 // gets the code and a sentence. Marks the connection broken when it is.
 absl::Status RequestError(const std::exception& e, PgConnection& c, absl::string_view what) {
   LogStorageError(what, e.what());
@@ -119,12 +119,12 @@ void SetUpConnection(pqxx::connection& conn) {
 // says (on, or the standbys' acknowledgement) instead of the session's off.
 void SyncCommit(pqxx::transaction_base& tx) { tx.exec("SET LOCAL synchronous_commit TO DEFAULT"); }
 
-// Leases a connection into `name`, or returns UNAVAILABLE (logged).
+// Leases a connection into `name`, or returns UNAVAILABLE (logged, as every
+// storage error: LogStorageError).
 #define SOTTO_PG_LEASE(name)                                                                     \
   absl::StatusOr<PgPool::Lease> name##_or = pool_.Acquire();                                     \
   if (!name##_or.ok()) {                                                                         \
-    log::Error(absl::StrCat("storage error: ", RedactPostgresUrl(url_), ": ",                    \
-                            name##_or.status().message()));                                      \
+    LogStorageError(RedactPostgresUrl(url_), name##_or.status().message());                      \
     return absl::UnavailableError(                                                               \
         "the server cannot reach its storage, so this request was not served; try again later"); \
   }                                                                                              \

@@ -121,8 +121,8 @@ absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
 // A store error met while serving a request, for the client: RocksDB's
 // text names files of the data directory ("While appending to file:
 // /srv/sotto/000004.log"), which no client may see. The detail goes to the
-// server's stderr (at most one line a second, with a count of those left
-// out, so a failing disk cannot flood the log); the client gets the code
+// server's stderr (the first in full, then a count every 10 s while they
+// go on: LogStorageError, so a failing disk cannot flood the log); the client gets the code
 // and a sentence. Out of space is RESOURCE_EXHAUSTED, like the reserve's
 // own refusal (space_guard_store.h).
 absl::Status FromRocksForRequest(const rocksdb::Status& s, absl::string_view what) {

@@ -149,6 +149,14 @@ class HistoryTransferTest : public LinkedDevicesTest {
     return out;
   }
 
+  // Every byte the server stored: its data directory (the spool), and
+  // PostgreSQL's tables and WAL when it stores there.
+  std::string ServerBytes() const {
+    std::string all = ReadEverything(server_->data_dir());
+    if (server_->postgres() != nullptr) all += ReadEverything(server_->postgres()->data_dir());
+    return all;
+  }
+
   // The spool's archive files on the server.
   std::vector<std::filesystem::path> SpoolData() const {
     std::vector<std::filesystem::path> out;
@@ -203,7 +211,7 @@ TEST_F(HistoryTransferTest, TenThousandMessagesArriveIdenticalAndTheArchiveIsGon
   ASSERT_OK(client_->SendText(kTherapist, "after the transfer").status());
   ASSERT_OK_AND_ASSIGN(SyncStats got, joined->client->Sync());
   EXPECT_EQ(got.received, 1);
-  EXPECT_EQ(ReadEverything(server_->data_dir()).find(word_), std::string::npos);
+  EXPECT_EQ(ServerBytes().find(word_), std::string::npos);
 }
 
 TEST_F(HistoryTransferTest, ADamagedArchiveAddsNothingAndLeavesTheDeviceJoined) {
@@ -224,7 +232,7 @@ TEST_F(HistoryTransferTest, ADamagedArchiveAddsNothingAndLeavesTheDeviceJoined) 
   std::vector<std::filesystem::path> spool = SpoolData();
   ASSERT_EQ(spool.size(), 1u);
   ASSERT_GT(std::filesystem::file_size(spool[0]), 300u * 20);
-  EXPECT_EQ(ReadEverything(server_->data_dir()).find(word_), std::string::npos);
+  EXPECT_EQ(ServerBytes().find(word_), std::string::npos);
 
   // The server (or the disk) flips one bit in the middle of the archive.
   {

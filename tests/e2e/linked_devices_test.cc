@@ -24,8 +24,8 @@
 #include "profile_pair.h"
 #include "server/domain/records.h"
 #include "server/storage/key_codec.h"
-#include "server/storage/rocksdb_store.h"
 #include "sotto/devices.h"
+#include "store_switch_store.h"
 #include "testing/status_matchers.h"
 
 namespace sotto {
@@ -140,10 +140,10 @@ TEST_F(LinkedDevicesTest, ARemovedDeviceIsRefusedAtOnceAndNoLongerGetsMessages) 
 // Plays the breached server: writes a device for the therapist's account
 // straight into the server's store (stopped), with `identity_key` and a
 // signed prekey signed by `signer`.
-absl::Status WriteGhostDevice(const std::string& data_dir, const std::string& handle,
-                              uint32_t device_id, const std::string& identity_key,
-                              client::signal::Engine& signer) {
-  absl::StatusOr<std::unique_ptr<server::Store>> store = server::OpenRocksDbStore(data_dir);
+absl::Status WriteGhostDevice(const sotto::testing::ServerProcess& server,
+                              const std::string& handle, uint32_t device_id,
+                              const std::string& identity_key, client::signal::Engine& signer) {
+  absl::StatusOr<std::unique_ptr<server::Store>> store = sotto::testing::OpenServerStore(server);
   if (!store.ok()) return store.status();
   std::string key = identity_key;
   if (key.empty()) {
@@ -189,7 +189,7 @@ class GhostDeviceTest : public LinkedDevicesTest {
     if (!ghost_key.ok()) return ghost_key.status();
     client_.reset();
     if (absl::Status s = server_->Stop(); !s.ok()) return s;
-    if (absl::Status s = WriteGhostDevice(server_->data_dir(), kTherapist, 2,
+    if (absl::Status s = WriteGhostDevice(*server_, kTherapist, 2,
                                           own_key ? *ghost_key : std::string(), **ghost);
         !s.ok()) {
       return s;

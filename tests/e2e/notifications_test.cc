@@ -211,9 +211,11 @@ TEST_F(NotificationsTest, AddressGoesWithTheAccountAndIsNotInTheDataDirectoryInC
   ASSERT_OK(next.client->SetEmailNotifications(address).status());
   ASSERT_OK_AND_ASSIGN(NotificationSettings got, next.client->GetNotificationSettings());
   EXPECT_EQ(got.email, address);
-  // A clean stop writes all RocksDB will write; then every byte is read.
+  // A clean stop writes all RocksDB will write; then every byte is read
+  // (and PostgreSQL's tables and WAL, when the server stores there).
   ASSERT_OK(server_->Stop());
-  const std::string stored = ReadEverything(server_->data_dir());
+  std::string stored = ReadEverything(server_->data_dir());
+  if (server_->postgres() != nullptr) stored += ReadEverything(server_->postgres()->data_dir());
   ASSERT_FALSE(stored.empty());
   EXPECT_FALSE(absl::StrContains(stored, "distinctive-xq7")) << "the address is stored in clear";
   // Sealed, not lost: the restarted server still has it.

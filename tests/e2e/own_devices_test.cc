@@ -21,7 +21,7 @@
 #include "profile_pair.h"
 #include "server/domain/records.h"
 #include "server/storage/key_codec.h"
-#include "server/storage/rocksdb_store.h"
+#include "store_switch_store.h"
 #include "testing/status_matchers.h"
 
 namespace sotto {
@@ -89,7 +89,7 @@ class OwnDevicesTest : public LinkedDevicesTest {
                                      const std::string& from) {
     std::map<uint32_t, int> counts;
     absl::StatusOr<std::unique_ptr<server::Store>> store =
-        server::OpenRocksDbStore(server_->data_dir());
+        sotto::testing::OpenServerStore(*server_);
     EXPECT_OK(store.status());
     if (!store.ok()) return counts;
     absl::StatusOr<std::vector<server::KeyValue>> rows =
@@ -253,9 +253,9 @@ TEST_F(OwnDevicesTest, ReceiptsReachBothDevicesAndReadingOnOneMarksTheOtherWithO
   // the READ of the two; from the office its DELIVERED only, no READ.
   client_.reset();
   ASSERT_OK(server_->Stop());
-  EXPECT_THAT(QueuedFrom(kClient, 1, kTherapist),
-              ElementsAre(std::pair<const uint32_t, int>(1, 3),
-                          std::pair<const uint32_t, int>(2, 1)));
+  EXPECT_THAT(
+      QueuedFrom(kClient, 1, kTherapist),
+      ElementsAre(std::pair<const uint32_t, int>(1, 3), std::pair<const uint32_t, int>(2, 1)));
 }
 
 TEST_F(OwnDevicesTest, ASendLaterMessageShowsScheduledOnBothAndIsCancelledWhereItWasScheduled) {
@@ -324,9 +324,10 @@ TEST_F(OwnDevicesTest, ARemovedDeviceGetsNoTranscriptsAndTheServerHoldsNoPlainte
   laptop.reset();
   ASSERT_OK(server_->Stop());
   // The scan reads what the server stored, or it proves nothing.
-  ASSERT_TRUE(sotto::testing::AnyFileContains(server_->data_dir(), kClient));
+  const std::string stored = sotto::testing::ServerStoreFiles(*server_);
+  ASSERT_TRUE(sotto::testing::AnyFileContains(stored, kClient));
   for (const std::string& secret : kSecrets) {
-    EXPECT_FALSE(sotto::testing::AnyFileContains(server_->data_dir(), secret))
+    EXPECT_FALSE(sotto::testing::AnyFileContains(stored, secret))
         << "plaintext on the server: " << secret;
   }
 }

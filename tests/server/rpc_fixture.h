@@ -39,7 +39,9 @@
 #include "sotto/v1/keys.grpc.pb.h"
 #include "sotto/v1/messages.grpc.pb.h"
 #include "sotto/v1/operator.grpc.pb.h"
+#include "testing/postgres_instance.h"
 #include "testing/signal_test_keys.h"
+#include "testing/store_switch.h"
 #include "testing/tcp_proxy.h"
 #include "testing/temp_dir.h"
 
@@ -90,6 +92,15 @@ class RpcTest : public ::testing::Test {
   void StartServer() {
     ServerOptions options;
     options.data_dir = dir_.path() + "/db";
+    // SOTTO_TEST_STORE=postgres: a fresh real PostgreSQL, kept across restarts.
+    if (sotto::testing::TestStoreIsPostgres()) {
+      if (postgres_ == nullptr) {
+        auto pg = sotto::testing::PostgresInstance::Start();
+        ASSERT_TRUE(pg.ok()) << pg.status();
+        postgres_ = *std::move(pg);
+      }
+      options.store = postgres_->url();
+    }
     options.listen_address = "127.0.0.1:0";
     options.clock = server_clock_;
     options.rate_limits = rate_limits_;
@@ -390,6 +401,9 @@ class RpcTest : public ::testing::Test {
   }
 
   sotto::testing::TempDir dir_;
+  // The store under SOTTO_TEST_STORE=postgres (testing/store_switch.h); it
+  // outlives server_.
+  std::unique_ptr<sotto::testing::PostgresInstance> postgres_;
   // The server's clock; nullptr: the system clock.
   Clock* server_clock_ = nullptr;
   // Used by StartServer; change, then restart the server with it.

@@ -48,12 +48,14 @@ class MessageLoad {
   static std::string Body(int sender, int n) { return absl::StrCat("s", sender, "-", n); }
 
   // Enrols the therapist and registers `senders` clients on the server at
-  // `address` whose data directory is `data_dir`.
-  absl::Status Setup(const std::string& address, const std::string& data_dir, int senders) {
+  // `address` whose data directory is `data_dir`. Their handles start with
+  // `prefix` (several loads on one server: one therapist each).
+  absl::Status Setup(const std::string& address, const std::string& data_dir, int senders,
+                     const std::string& prefix = "") {
     Reconnect(address);
-    absl::StatusOr<std::string> code = IssueEnrolmentCode(data_dir, "therapist");
+    absl::StatusOr<std::string> code = IssueEnrolmentCode(data_dir, prefix + "therapist");
     if (!code.ok()) return code.status();
-    absl::StatusOr<Account> t = Register("therapist", v1::ROLE_THERAPIST, *code, "");
+    absl::StatusOr<Account> t = Register(prefix + "therapist", v1::ROLE_THERAPIST, *code, "");
     if (!t.ok()) return t.status();
     therapist_ = *t;
     for (int i = 0; i < senders; ++i) {
@@ -63,7 +65,7 @@ class MessageLoad {
       grpc::Status s = care_->CreateInvite(&ctx, v1::CreateInviteRequest(), &invite);
       if (!s.ok()) return absl::InternalError("CreateInvite: " + s.error_message());
       absl::StatusOr<Account> c =
-          Register(absl::StrCat("client", i), v1::ROLE_CLIENT, "", invite.code());
+          Register(absl::StrCat(prefix, "client", i), v1::ROLE_CLIENT, "", invite.code());
       if (!c.ok()) return c.status();
       senders_.push_back(*c);
     }
@@ -144,6 +146,15 @@ class MessageLoad {
     grpc::ClientContext ctx;
     Prepare(ctx, therapist_);
     return messages_->Ack(&ctx, req, &resp);
+  }
+
+  // The therapist's Subscribe stream (no deadline: it lasts until `ctx` is
+  // cancelled or the server ends it).
+  std::unique_ptr<grpc::ClientReader<v1::SubscribeEvent>> Subscribe(
+      grpc::ClientContext& ctx) const {
+    ctx.AddMetadata("authorization",
+                    sotto::AuthorizationValue(therapist_.handle, 1, therapist_.secret));
+    return messages_->Subscribe(&ctx, v1::SubscribeRequest());
   }
 
   // Every body queued for the therapist, oldest first (without Ack).

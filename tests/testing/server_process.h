@@ -19,6 +19,11 @@
 // fresh temporary directory, which also holds the server's key files
 // (data.audit-key, data.code-pepper). The destructor kills a running server
 // and deletes the temporary directory. Not thread-safe.
+//
+// With SOTTO_TEST_STORE=postgres (testing/store_switch.h), Start and StartOn
+// also start a fresh real PostgreSQL and pass `--store URL` (unless
+// `extra_args` name a --store already); it lives as long as the
+// ServerProcess, so Restart finds its data again.
 
 #include <fcntl.h>
 #include <poll.h>
@@ -41,6 +46,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "testing/postgres_instance.h"
+#include "testing/store_switch.h"
 
 namespace sotto::testing {
 
@@ -126,7 +133,8 @@ class ServerProcess {
     std::unique_ptr<ServerProcess> server(new ServerProcess(std::move(binary), pattern));
     server->data_dir_ = pattern + "/data";
     server->extra_args_ = std::move(extra_args);
-    absl::Status s = server->Launch();
+    absl::Status s = server->SwitchStore();
+    if (s.ok()) s = server->Launch();
     if (!s.ok()) return s;
     return server;
   }
@@ -139,7 +147,8 @@ class ServerProcess {
     std::unique_ptr<ServerProcess> server(new ServerProcess(std::move(binary), ""));
     server->data_dir_ = std::move(data_dir);
     server->extra_args_ = std::move(extra_args);
-    absl::Status s = server->Launch();
+    absl::Status s = server->SwitchStore();
+    if (s.ok()) s = server->Launch();
     if (!s.ok()) return s;
     return server;
   }
@@ -152,6 +161,10 @@ class ServerProcess {
     std::error_code ec;
     if (!root_.empty()) std::filesystem::remove_all(root_, ec);
   }
+
+  // The PostgreSQL the server stores in under SOTTO_TEST_STORE=postgres;
+  // null on RocksDB.
+  PostgresInstance* postgres() const { return postgres_.get(); }
 
   // The temporary directory holding data_dir() (empty for StartOn): room
   // for a test's other files, deleted with it.
@@ -206,6 +219,20 @@ class ServerProcess {
  private:
   ServerProcess(std::string binary, std::string root)
       : binary_(std::move(binary)), root_(std::move(root)) {}
+
+  // Under SOTTO_TEST_STORE=postgres, a fresh PostgreSQL and `--store URL`.
+  absl::Status SwitchStore() {
+    if (!TestStoreIsPostgres()) return absl::OkStatus();
+    if (std::find(extra_args_.begin(), extra_args_.end(), "--store") != extra_args_.end()) {
+      return absl::OkStatus();
+    }
+    absl::StatusOr<std::unique_ptr<PostgresInstance>> pg = PostgresInstance::Start();
+    if (!pg.ok()) return pg.status();
+    postgres_ = *std::move(pg);
+    extra_args_.push_back("--store");
+    extra_args_.push_back(postgres_->url());
+    return absl::OkStatus();
+  }
 
   absl::Status Launch(const std::string& listen = "127.0.0.1:0") {
     int fds[2];
@@ -269,6 +296,9 @@ class ServerProcess {
   }
 
   std::string binary_;
+  // Under SOTTO_TEST_STORE=postgres; outlives the server (~ServerProcess
+  // kills the server first).
+  std::unique_ptr<PostgresInstance> postgres_;
   std::vector<std::string> extra_args_;
   std::string root_;  // the temporary directory: data_dir_ and the key files
   std::string data_dir_;
