@@ -83,6 +83,17 @@ struct User {
   }
 };
 
+// Fills `keys` with `owner`'s identity key and a signed prekey with id
+// `signed_prekey_id` signed by it: what every Register and Link carries.
+inline void FillDeviceKeys(sotto::testing::SignalTestKeys& owner, uint32_t signed_prekey_id,
+                           v1::DeviceKeys* keys) {
+  keys->set_identity_key(owner.identity_key());
+  auto spk = owner.MakeSignedPreKey(signed_prekey_id);
+  keys->mutable_signed_prekey()->set_id(spk.id);
+  keys->mutable_signed_prekey()->set_public_key(spk.public_key);
+  keys->mutable_signed_prekey()->set_signature(spk.signature);
+}
+
 class RpcTest : public ::testing::Test {
  protected:
   void SetUp() override { StartServer(); }
@@ -165,11 +176,7 @@ class RpcTest : public ::testing::Test {
     req.set_device_secret(user.secret);
     req.set_registration_id(user.registration_id);
     v1::DeviceKeys* keys = req.mutable_keys();
-    keys->set_identity_key(user.keys->identity_key());
-    auto spk = user.keys->MakeSignedPreKey(1);
-    keys->mutable_signed_prekey()->set_id(spk.id);
-    keys->mutable_signed_prekey()->set_public_key(spk.public_key);
-    keys->mutable_signed_prekey()->set_signature(spk.signature);
+    FillDeviceKeys(*user.keys, 1, keys);
     for (const auto& k : user.keys->MakeOneTimePreKeys(1, prekeys)) {
       v1::OneTimePreKey* otk = keys->add_one_time_prekeys();
       otk->set_id(k.id);
@@ -236,12 +243,7 @@ class RpcTest : public ::testing::Test {
     link.set_device_secret(std::string(32, 'n'));
     link.set_registration_id(222);
     link.set_name(name);
-    v1::DeviceKeys* keys = link.mutable_keys();
-    keys->set_identity_key(owner.keys->identity_key());
-    auto spk = owner.keys->MakeSignedPreKey(7);
-    keys->mutable_signed_prekey()->set_id(spk.id);
-    keys->mutable_signed_prekey()->set_public_key(spk.public_key);
-    keys->mutable_signed_prekey()->set_signature(spk.signature);
+    FillDeviceKeys(*owner.keys, 7, link.mutable_keys());
     v1::LinkResponse linked;
     grpc::Status s = devices.Link(Ctx("").get(), link, &linked);
     EXPECT_TRUE(s.ok()) << Describe(s);
