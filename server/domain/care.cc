@@ -373,7 +373,12 @@ absl::Status Care::EndLinkWrite(const AuthenticatedDevice& caller, absl::string_
   batch.Expect(Table::kLinks, pair, std::move(read));
   batch.Put(Table::kLinks, pair, value);
   batch.Put(Table::kLinksByClient, keys::Pair(c, t), std::move(value));
-  // The conversation leaves the therapist's queue with the link.
+  // The conversation leaves the therapist's queue with the link, as read:
+  // a Send through another node that changed it meanwhile makes this write
+  // ABORTED, and the retry deletes what that Send wrote.
+  SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> entry,
+                         store_->Get(Table::kConversations, pair));
+  batch.Expect(Table::kConversations, pair, std::move(entry));
   batch.Delete(Table::kConversations, pair);
   AddAudit(batch,
            {audit::kLinkEnded, AuditActor(caller), std::string(peer),

@@ -300,6 +300,8 @@ absl::Status SottoServer::Parts::OpenDomain(const ServerOptions& options, Clock*
   history_transfers = std::make_unique<HistoryTransfers>(db, clock);
   LinkSlots* const slots = link_slots.get();
   HistoryTransfers* const archives = history_transfers.get();
+  Mailbox* const queues = mailbox.get();
+  sweeper->AddSweep([queues] { return queues->SweepRemovedQueues().status(); });
   sweeper->AddSweep([slots] { return slots->SweepExpired().status(); });
   sweeper->AddSweep([archives] { return archives->SweepExpired().status(); });
   audit_head =

@@ -18,6 +18,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/barrier.h"
 #include "server/domain/limits.h"
+#include "server/domain/records.h"
+#include "server/storage/key_codec.h"
+#include "server/storage/postgres_store.h"
 #include "tests/server/rpc_fixture.h"
 #include "testing/postgres_instance.h"
 #include "testing/status_matchers.h"
@@ -31,6 +34,7 @@ struct Node {
   std::unique_ptr<v1::Keys::Stub> keys;
   std::unique_ptr<v1::Care::Stub> care;
   std::unique_ptr<v1::Devices::Stub> devices;
+  std::unique_ptr<v1::Messages::Stub> messages;
 };
 
 constexpr size_t kLinkCap = 2;
@@ -50,6 +54,7 @@ class MultiNodeStateTest : public ::testing::Test {
       options.rate_limits.registration = {1e6, 1e6};
       options.rate_limits.invites_per_therapist = {1e6, 1e6};
       options.rate_limits.link_relay = {1e6, 1e6};
+      options.rate_limits.sends_per_device = {1e6, 1e6};
       ASSERT_OK_AND_ASSIGN(nodes_[i].server, SottoServer::Start(options));
       grpc::ChannelArguments args;
       args.SetMaxReceiveMessageSize(8 << 20);
@@ -59,6 +64,7 @@ class MultiNodeStateTest : public ::testing::Test {
       nodes_[i].keys = v1::Keys::NewStub(channel);
       nodes_[i].care = v1::Care::NewStub(channel);
       nodes_[i].devices = v1::Devices::NewStub(channel);
+      nodes_[i].messages = v1::Messages::NewStub(channel);
     }
   }
 
@@ -377,6 +383,66 @@ TEST_F(MultiNodeStateTest, ThePreKeyCapHoldsWhenOneDeviceUploadsThroughTwoNodesA
     v1::CountPreKeysResponse count;
     ASSERT_TRUE(nodes_[1].keys->CountPreKeys(Ctx(dr.Header()).get(), {}, &count).ok());
     EXPECT_EQ(count.one_time_prekey_count(), kMaxStoredPreKeys) << "round " << round;
+  }
+}
+
+TEST_F(MultiNodeStateTest, ARemovedDeviceKeepsNoQueueWhileSendsRaceThroughTheOtherNode) {
+  // Each round: a client with two devices; node 0 removes device 2 while
+  // node 1 sends to both devices as fast as it can. Every Send either
+  // queued before the removal (and the removal deleted it) or is refused;
+  // nothing stays queued for the removed device.
+  constexpr int kRounds = 6;
+  User dr = NewUser("dr-send");
+  ASSERT_TRUE(Register(0, dr).ok());
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> db, OpenPostgresStore(pg_->url()));
+  for (int round = 0; round < kRounds; ++round) {
+    User cy = NewUser(absl::StrCat("cy", round));
+    ASSERT_TRUE(Register(round % 2, cy, Invite(0, dr)).ok());
+    RpcTest::LinkDeviceThrough(Devices(1), cy);
+    absl::Barrier* barrier = new absl::Barrier(2);
+    std::atomic<bool> removed{false};
+    std::thread sender([&] {
+      if (barrier->Block()) delete barrier;
+      for (int n = 0; n < 200; ++n) {
+        v1::SendRequest req;
+        req.set_recipient(cy.handle);
+        req.set_message_id(absl::StrCat("r", round, "-n", n, "-padding-16b").substr(0, 16));
+        for (uint32_t device : {1u, 2u}) {
+          v1::OutgoingEnvelope* e = req.add_envelopes();
+          e->set_device_id(device);
+          e->set_registration_id(device == 1 ? cy.registration_id : 222);
+          e->set_type(v1::ENVELOPE_TYPE_CIPHERTEXT);
+          e->set_ciphertext("ciphertext");
+        }
+        v1::SendResponse resp;
+        grpc::Status s = nodes_[1].messages->Send(Ctx(dr.Header()).get(), req, &resp);
+        if (!s.ok()) {
+          // The device list changed under it: the sender is told which.
+          EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << Describe(s);
+          break;
+        }
+        if (removed) break;
+      }
+    });
+    if (barrier->Block()) delete barrier;
+    v1::RemoveDeviceRequest remove;
+    remove.set_device_id(2);
+    v1::RemoveDeviceResponse resp;
+    grpc::Status s = Devices(0).Remove(Ctx(cy.Header()).get(), remove, &resp);
+    removed = true;
+    sender.join();
+    ASSERT_TRUE(s.ok()) << Describe(s);
+
+    ASSERT_OK_AND_ASSIGN(std::vector<KeyValue> queued,
+                         db->Scan(Table::kQueues, keys::QueuePrefix(cy.handle, 2), "", 10));
+    EXPECT_TRUE(queued.empty()) << "round " << round << ": " << queued.size() << " envelopes";
+    ASSERT_OK_AND_ASSIGN(std::optional<std::string> meta,
+                         db->Get(Table::kQueueMeta, keys::QueueMeta(cy.handle, 2)));
+    if (meta) {
+      ASSERT_OK_AND_ASSIGN(records::QueueMeta m, records::DecodeQueueMeta(*meta));
+      EXPECT_NE(m.removed_at_ms, 0) << "round " << round << ": a live meta row is left";
+      EXPECT_EQ(m.depth, 0u);
+    }
   }
 }
 
