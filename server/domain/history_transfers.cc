@@ -188,7 +188,8 @@ absl::StatusOr<HistoryTransfers::Chunk> HistoryTransfers::Read(const Authenticat
     if (!found) return absl::NotFoundError(kNoTransfer);
     const Transfer& t = found->t;
     if (!t.sealed) {
-      return absl::FailedPreconditionError("the history transfer is not sealed yet");
+      return absl::FailedPreconditionError(
+          "the history archive is still being uploaded by the other device; ask again shortly");
     }
     if (offset >= t.size) {
       return absl::InvalidArgumentError(

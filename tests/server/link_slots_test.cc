@@ -12,7 +12,7 @@
 #include "gtest/gtest.h"
 #include "server/domain/limits.h"
 #include "server/storage/rocksdb_store.h"
-#include "testing/files.h"
+#include "testing/temp_dir.h"
 
 namespace sotto::server {
 namespace {

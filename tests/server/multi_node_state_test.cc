@@ -238,7 +238,7 @@ TEST_F(MultiNodeStateTest, AHistoryArchiveUploadedThroughOneNodeIsFetchedThrough
   User bo = NewUser("dr-bo");
   ASSERT_TRUE(Register(0, ana).ok());
   ASSERT_TRUE(Register(1, bo).ok());
-  const std::string second = RpcTest::LinkDeviceThrough(Devices(1), ana);
+  const std::string second = LinkDeviceThrough(Devices(1), ana);
   v1::CreateHistoryTransferResponse created;
   ASSERT_TRUE(Devices(0)
                   .CreateHistoryTransfer(Ctx(ana.Header()).get(),
@@ -392,13 +392,14 @@ TEST_F(MultiNodeStateTest, ARemovedDeviceKeepsNoQueueWhileSendsRaceThroughTheOth
   // queued before the removal (and the removal deleted it) or is refused;
   // nothing stays queued for the removed device.
   constexpr int kRounds = 6;
-  User dr = NewUser("dr-send");
-  ASSERT_TRUE(Register(0, dr).ok());
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> db, OpenPostgresStore(pg_->url()));
   for (int round = 0; round < kRounds; ++round) {
+    // A therapist per round: the link cap here is kLinkCap.
+    User dr = NewUser(absl::StrCat("dr-send", round));
+    ASSERT_TRUE(Register(0, dr).ok());
     User cy = NewUser(absl::StrCat("cy", round));
     ASSERT_TRUE(Register(round % 2, cy, Invite(0, dr)).ok());
-    RpcTest::LinkDeviceThrough(Devices(1), cy);
+    LinkDeviceThrough(Devices(1), cy);
     absl::Barrier* barrier = new absl::Barrier(2);
     std::atomic<bool> removed{false};
     std::thread sender([&] {
