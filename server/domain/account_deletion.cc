@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/domain/accounts.h"
 #include "server/domain/audit_log.h"
+#include "server/domain/open_by_account.h"
 #include "server/domain/records.h"
 #include "server/storage/key_codec.h"
 #include "sotto/status_macros.h"
@@ -48,6 +49,12 @@ absl::StatusOr<size_t> Accounts::DeleteOwnRowsInto(absl::string_view handle, Wri
   // The email address for notifications (sealed; still theirs).
   batch.Delete(Table::kNotifications, keys::Account(handle));
   batch.Delete(Table::kAccounts, keys::Account(handle));
+  // The care-link stamp (Care::CheckLinkRoom). The sets of open link codes
+  // and archives stay until the closed-account listener has deleted what
+  // they name; the sweeper deletes them when they expire.
+  std::string stamp = keys::UserPrefix(handle);
+  stamp.push_back(static_cast<char>(OpenKind::kCareLinkStamp));
+  batch.Delete(Table::kOpenByAccount, std::move(stamp));
   return rows;
 }
 

@@ -191,6 +191,10 @@ class Accounts {
   static absl::Status ValidateHandle(absl::string_view handle);
 
  private:
+  // RemoveDevice's scan-and-write, once (handle_locks_ held; retried on
+  // ABORTED).
+  absl::Status RemoveDeviceLocked(const AuthenticatedDevice& caller, uint32_t device_id,
+                                  const CallContext& call);
   // Checks secret, registration id and keys; builds the writes of one device.
   absl::StatusOr<WriteBatch> NewDeviceBatch(absl::string_view handle, uint32_t device_id,
                                             absl::string_view device_secret,

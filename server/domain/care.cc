@@ -10,6 +10,7 @@
 #include "server/domain/codes.h"
 #include "server/domain/conditional_write.h"
 #include "server/domain/limits.h"
+#include "server/domain/open_by_account.h"
 #include "server/storage/key_codec.h"
 #include "sotto/metrics.h"
 #include "sotto/status_macros.h"
@@ -64,8 +65,22 @@ absl::StatusOr<size_t> Care::ActiveLinks(Table table, absl::string_view handle) 
   }
 }
 
-absl::Status Care::CheckLinkRoom(absl::string_view therapist, absl::string_view client) {
+absl::Status Care::CheckLinkRoom(absl::string_view therapist, absl::string_view client,
+                                 WriteBatch& batch) {
   const size_t cap = options_.max_links_per_user;
+  // Read before counting: a link another node makes after this read moves
+  // the stamp, so this batch's Expect fails and the retry counts it.
+  for (absl::string_view handle : {therapist, client}) {
+    std::string key = keys::UserPrefix(handle);
+    key.push_back(static_cast<char>(OpenKind::kCareLinkStamp));
+    SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> stamp,
+                           store_->Get(Table::kOpenByAccount, key));
+    const uint64_t next = (stamp ? keys::ReadBigEndian64(*stamp).value_or(0) : 0) + 1;
+    std::string value;
+    keys::AppendBigEndian64(value, next);
+    batch.Expect(Table::kOpenByAccount, key, std::move(stamp));
+    batch.Put(Table::kOpenByAccount, std::move(key), std::move(value));
+  }
   SOTTO_ASSIGN_OR_RETURN(size_t client_links, ActiveLinks(Table::kLinksByClient, client));
   if (client_links >= cap) {
     metrics::CountRefusal("links_per_user");
@@ -153,7 +168,7 @@ absl::StatusOr<RegisterResult> Care::Register(const Registration& reg,
             room_lock.reset();
             room_lock = std::make_unique<StripedLock>(
                 link_locks_, std::vector<std::string>{invite.handle, reg.handle});
-            SOTTO_RETURN_IF_ERROR(CheckLinkRoom(invite.handle, reg.handle));
+            SOTTO_RETURN_IF_ERROR(CheckLinkRoom(invite.handle, reg.handle, batch));
             // Redeemed through another node meanwhile: ABORTED, and the
             // retry finds the invite gone.
             batch.Expect(Table::kInvites, invite_key, std::move(value));
@@ -260,13 +275,13 @@ absl::StatusOr<std::string> Care::AcceptInviteLocked(const AuthenticatedDevice& 
         absl::StrCat(caller.handle, " is already linked to ", invite.handle));
   }
   StripedLock room_lock(link_locks_, {invite.handle, caller.handle});
-  SOTTO_RETURN_IF_ERROR(CheckLinkRoom(invite.handle, caller.handle));
+  WriteBatch batch;
+  SOTTO_RETURN_IF_ERROR(CheckLinkRoom(invite.handle, caller.handle, batch));
   // A link made again gets a since_ms after the old one's, even within one
   // millisecond: send-later messages written under the old link are told
   // apart by it (Mailbox::ReleaseDue).
   int64_t since = now;
   if (link) since = std::max({now, link->since_ms + 1, link->ended_ms + 1});
-  WriteBatch batch;
   batch.Expect(Table::kInvites, invite_key, std::move(value));
   batch.Expect(Table::kLinks, pair, std::move(link_value));
   batch.Delete(Table::kInvites, invite_key);
@@ -358,7 +373,12 @@ absl::Status Care::EndLinkWrite(const AuthenticatedDevice& caller, absl::string_
   batch.Expect(Table::kLinks, pair, std::move(read));
   batch.Put(Table::kLinks, pair, value);
   batch.Put(Table::kLinksByClient, keys::Pair(c, t), std::move(value));
-  // The conversation leaves the therapist's queue with the link.
+  // The conversation leaves the therapist's queue with the link, as read:
+  // a Send through another node that changed it meanwhile makes this write
+  // ABORTED, and the retry deletes what that Send wrote.
+  SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> entry,
+                         store_->Get(Table::kConversations, pair));
+  batch.Expect(Table::kConversations, pair, std::move(entry));
   batch.Delete(Table::kConversations, pair);
   AddAudit(batch,
            {audit::kLinkEnded, AuditActor(caller), std::string(peer),

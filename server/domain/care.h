@@ -201,8 +201,14 @@ class Care {
   absl::StatusOr<size_t> ActiveLinks(Table table, absl::string_view handle);
   // OK if both may take one more active link; the caller holds link_locks_
   // for both. RESOURCE_EXHAUSTED for the client's own cap,
-  // FAILED_PRECONDITION for the therapist's.
-  absl::Status CheckLinkRoom(absl::string_view therapist, absl::string_view client);
+  // FAILED_PRECONDITION for the therapist's. Adds to `batch` (the one that
+  // makes the link) a conditional write of both accounts' link stamps
+  // (kOpenByAccount, OpenKind::kCareLinkStamp): the count is a scan of a set,
+  // so two nodes linking one account at once would each count the old set;
+  // with the stamps, the second write is ABORTED and its retry recounts.
+  // Ending a link leaves the stamps: it only makes room.
+  absl::Status CheckLinkRoom(absl::string_view therapist, absl::string_view client,
+                             WriteBatch& batch);
 
   Store* const store_;
   Accounts* const accounts_;

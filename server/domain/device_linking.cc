@@ -5,8 +5,10 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "server/domain/accounts.h"
 #include "server/domain/audit_log.h"
+#include "server/domain/conditional_write.h"
 #include "server/domain/key_validation.h"
 #include "server/domain/limits.h"
 #include "server/domain/records.h"
@@ -141,6 +143,18 @@ absl::Status Accounts::RemoveDevice(const AuthenticatedDevice& caller, uint32_t 
   const std::string& h = caller.handle;
   {
     StripedLock lock(handle_locks_, {h});
+    SOTTO_RETURN_IF_ERROR(RetryAborted("removing the device", [&]() -> absl::Status {
+      return RemoveDeviceLocked(caller, device_id, call);
+    }));
+  }
+  if (on_device_removed_) on_device_removed_(h, device_id);
+  return absl::OkStatus();
+}
+
+absl::Status Accounts::RemoveDeviceLocked(const AuthenticatedDevice& caller, uint32_t device_id,
+                                          const CallContext& call) {
+  const std::string& h = caller.handle;
+  {
     SOTTO_ASSIGN_OR_RETURN(std::vector<DeviceInfo> devices, Devices(h));
     bool found = false;
     for (const DeviceInfo& d : devices) found = found || d.device_id == device_id;
@@ -153,12 +167,31 @@ absl::Status Accounts::RemoveDevice(const AuthenticatedDevice& caller, uint32_t 
     }
     WriteBatch batch;
     batch.Delete(Table::kDevices, keys::Device(h, device_id));
-    // Keys, queue, queue meta and idempotency records all start with the
-    // device's own prefix.
+    // Keys, queue and idempotency records all start with the device's own
+    // prefix.
     const std::string prefix = keys::Device(h, device_id);
-    for (Table t : {Table::kPreKeys, Table::kQueues, Table::kQueueMeta, Table::kIdempotency}) {
+    for (Table t : {Table::kPreKeys, Table::kQueues, Table::kIdempotency}) {
       SOTTO_RETURN_IF_ERROR(DeleteUnder(store_, t, prefix, batch));
     }
+    // The queue meta becomes a tombstone, written expecting the meta as
+    // read: a Send through another node that queued since the scans above
+    // makes this write ABORTED (the retry deletes what it queued), and one
+    // that read the device list before this write finds the tombstone
+    // instead of an absent row, so it cannot queue for a removed device.
+    const std::string meta_key = keys::QueueMeta(h, device_id);
+    SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> meta_value,
+                           store_->Get(Table::kQueueMeta, meta_key));
+    records::QueueMeta tombstone;
+    if (meta_value) {
+      SOTTO_ASSIGN_OR_RETURN(tombstone, records::DecodeQueueMeta(*meta_value));
+    }
+    tombstone.depth = 0;
+    tombstone.bytes = 0;
+    // Wall time: Accounts has no clock, and the tombstone's age only needs
+    // to be coarse (Mailbox::SweepRemovedQueues keeps it for a day).
+    tombstone.removed_at_ms = std::max<int64_t>(1, absl::ToUnixMillis(absl::Now()));
+    batch.Expect(Table::kQueueMeta, meta_key, std::move(meta_value));
+    batch.Put(Table::kQueueMeta, meta_key, records::Encode(tombstone));
     // Its send-later messages: released later, they would go out in the
     // name of a device the user removed (a stolen laptop's, say). Each
     // index row names its kScheduled row.
@@ -176,10 +209,8 @@ absl::Status Accounts::RemoveDevice(const AuthenticatedDevice& caller, uint32_t 
     AddAudit(batch,
              {audit::kDeviceRemoved, AuditActor(caller), h, absl::StrCat("device=", device_id)},
              call);
-    SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kSynced));
+    return store_->Write(batch, Durability::kSynced);
   }
-  if (on_device_removed_) on_device_removed_(h, device_id);
-  return absl::OkStatus();
 }
 
 }  // namespace sotto::server

@@ -5,16 +5,16 @@
 // the account's history (devices.proto, docs/PROTOCOL.md "History
 // transfer"). An archive is ciphertext under a key the server never sees.
 //
-// Why a spool of files and not the Store: an archive is one large blob
-// (tens of MiB for 100,000 messages) written once, read once and deleted;
-// in RocksDB it would go through the write-ahead log, compaction and, with
-// PostgreSQL, replication, for nothing. The spool is a directory of the
-// data directory (`history-transfers/`, owner-only): per transfer a data
-// file `<id hex>.data` appended chunk by chunk, and a small `<id hex>.meta`
-// (written whole, then renamed) naming the account, the device that made
-// it, its expiry and whether it is sealed. Open() reloads what a previous
-// run left, so a restart between the linking and the fetch loses nothing;
-// it deletes the expired ones and any file without its pair.
+// Kept in the store, so that an archive uploaded through one sotto-server
+// node is fetched through another: a row per archive (Table::
+// kHistoryTransfers: account, creating device, expiry, sealed, size) and one
+// row per uploaded chunk (kHistoryChunks, keyed by the archive's id and the
+// offset where the chunk ends, so that the chunk holding any offset is the
+// first key after `id|offset`: one Scan of one row). Chunks are written
+// kBuffered and the seal kSynced, which makes them all durable before the
+// archive is offered. Every change expects the archive's row as read
+// (conditional_write.h): two nodes appending, sealing or fetching the last
+// chunk at once are ordered, and an archive is deleted once.
 //
 // Limits (limits.h): kMaxHistoryTransfersPerAccount at once, each at most
 // kMaxHistoryTransferBytes, all of them at most kMaxHistorySpoolBytes,
@@ -22,15 +22,12 @@
 // the answer carrying the last byte is made. Every call names a transfer
 // by its random id AND is made by a device of its account: for another
 // account a transfer does not exist (the same NOT_FOUND as an unknown id).
-// Thread-safe; disk I/O happens under the lock (local files, at most one
-// chunk per call).
+// Thread-safe.
 
 #include <cstdint>
-#include <memory>
+#include <optional>
 #include <string>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -38,6 +35,7 @@
 #include "server/domain/clock.h"
 #include "server/domain/limits.h"
 #include "server/domain/types.h"
+#include "server/storage/store.h"
 
 namespace sotto::server {
 
@@ -45,16 +43,12 @@ struct HistoryTransferLimits {
   int64_t ttl_ms = kHistoryTransferTtlMs;
   size_t max_per_account = kMaxHistoryTransfersPerAccount;
   uint64_t max_transfer_bytes = kMaxHistoryTransferBytes;
-  uint64_t max_spool_bytes = kMaxHistorySpoolBytes;
 };
 
 class HistoryTransfers {
  public:
-  // Opens (creating, mode 0700) the spool directory `dir` and reloads the
-  // transfers a previous run left. INTERNAL naming the path if the
-  // directory cannot be made or read. Does not own `clock`.
-  static absl::StatusOr<std::unique_ptr<HistoryTransfers>> Open(std::string dir, Clock* clock,
-                                                                HistoryTransferLimits limits = {});
+  // Does not own `store` or `clock`.
+  HistoryTransfers(Store* store, Clock* clock, HistoryTransferLimits limits = {});
   HistoryTransfers(const HistoryTransfers&) = delete;
   HistoryTransfers& operator=(const HistoryTransfers&) = delete;
 
@@ -63,14 +57,14 @@ class HistoryTransfers {
     int64_t expires_at_ms = 0;
   };
   // An empty archive of `owner`'s account. RESOURCE_EXHAUSTED past
-  // max_per_account or a full spool.
+  // max_per_account.
   absl::StatusOr<Created> Create(const AuthenticatedDevice& owner);
 
   // Appends `data` at `offset`; returns the archive's size after it.
   // INVALID_ARGUMENT (id size, empty or oversized chunk), NOT_FOUND,
   // FAILED_PRECONDITION (sealed; offset not at the end, unless the chunk
   // ends exactly at the end: a retry, accepted and ignored),
-  // RESOURCE_EXHAUSTED (max_transfer_bytes, max_spool_bytes).
+  // RESOURCE_EXHAUSTED (max_transfer_bytes).
   absl::StatusOr<uint64_t> Append(const AuthenticatedDevice& caller, absl::string_view id,
                                   uint64_t offset, absl::string_view data);
 
@@ -96,12 +90,12 @@ class HistoryTransfers {
   // Deletes every archive of `handle` (the account was deleted), or those
   // its device `device_id` created (the device was removed: what it
   // uploaded must not outlive it).
+  // Best effort (the sweeper deletes what is left when it expires).
   void DropAccount(absl::string_view handle);
   void DropCreatedBy(absl::string_view handle, uint32_t device_id);
 
-  // Live archives and their bytes (tests, the operator's view).
-  size_t size();
-  uint64_t spool_bytes();
+  // Deletes the archives expired by now (the sweeper); returns how many.
+  absl::StatusOr<size_t> SweepExpired();
 
  private:
   struct Transfer {
@@ -111,24 +105,24 @@ class HistoryTransfers {
     bool sealed = false;
     uint64_t size = 0;
   };
-  HistoryTransfers(std::string dir, Clock* clock, HistoryTransferLimits limits);
-  // Reads the spool directory (Open).
-  absl::Status Load() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void Expire(int64_t now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The live transfer `id` of `caller`'s account, or null.
-  Transfer* Find(const AuthenticatedDevice& caller, absl::string_view id)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Removes the transfer and its files.
-  void Erase(const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status WriteMeta(const std::string& id, const Transfer& t);
-  std::string PathOf(const std::string& id, absl::string_view ext) const;
+  struct Found {
+    std::string raw;  // the row as read
+    Transfer t;
+  };
+  // The live archive `id` of `caller`'s account (any account when `caller`
+  // is null), nullopt if none.
+  absl::StatusOr<std::optional<Found>> Find(const AuthenticatedDevice* caller,
+                                            absl::string_view id);
+  // Deletes the archive's row (expecting `raw`) and its chunks.
+  absl::Status Erase(absl::string_view id, const std::string& raw);
+  static std::string Encode(const Transfer& t);
+  static absl::StatusOr<Transfer> Decode(absl::string_view raw);
 
-  const std::string dir_;
+  Store* const store_;
   Clock* const clock_;
   const HistoryTransferLimits limits_;
+  // Queues this node's racers, so an ABORTED means another node.
   absl::Mutex mu_;
-  absl::flat_hash_map<std::string, Transfer> transfers_ ABSL_GUARDED_BY(mu_);
-  uint64_t spool_bytes_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace sotto::server

@@ -7,6 +7,7 @@
 #include "server/domain/limits.h"
 #include "server/domain/records.h"
 #include "server/storage/key_codec.h"
+#include "server/domain/conditional_write.h"
 #include "sotto/status_macros.h"
 
 namespace sotto::server {
@@ -40,6 +41,24 @@ absl::StatusOr<uint32_t> KeyDirectory::Upload(const AuthenticatedDevice& caller,
 
   std::string prefix = keys::OneTimePreKeyPrefix(handle, device);
   StripedLock lock(device_locks_, {prefix});
+  return RetryAborted("the key upload", [&]() -> absl::StatusOr<uint32_t> {
+    return UploadLocked(caller, upload, call, mode);
+  });
+}
+
+absl::StatusOr<uint32_t> KeyDirectory::UploadLocked(const AuthenticatedDevice& caller,
+                                                    const DeviceKeys& upload,
+                                                    const CallContext& call, OneTimePreKeys mode) {
+  const std::string& handle = caller.handle;
+  const uint32_t device = caller.device_id;
+  const std::string prefix = keys::OneTimePreKeyPrefix(handle, device);
+  // The stamp is read before the count: an upload through another node
+  // after this read moves it, so this write is ABORTED and the retry counts
+  // that node's keys too. Without it, two uploads at one instant would each
+  // count the old set and pass the cap together.
+  const std::string stamp_key = keys::Device(handle, device) + std::string(1, kUploadStamp);
+  SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> stamp,
+                         store_->Get(Table::kPreKeys, stamp_key));
   SOTTO_ASSIGN_OR_RETURN(std::vector<KeyValue> rows,
                          store_->Scan(Table::kPreKeys, prefix, "", kMaxStoredPreKeys + 1));
   absl::flat_hash_set<std::string> stored;
@@ -69,6 +88,10 @@ absl::StatusOr<uint32_t> KeyDirectory::Upload(const AuthenticatedDevice& caller,
               records::Encode(*upload.signed_prekey));
   }
   if (!batch.empty()) {
+    std::string next;
+    keys::AppendBigEndian64(next, (stamp ? keys::ReadBigEndian64(*stamp).value_or(0) : 0) + 1);
+    batch.Expect(Table::kPreKeys, stamp_key, std::move(stamp));
+    batch.Put(Table::kPreKeys, stamp_key, std::move(next));
     // Counts and ids only: the keys themselves are public but add nothing.
     AddAudit(batch,
              {audit::kKeysUploaded, AuditActor(caller), std::string(handle),

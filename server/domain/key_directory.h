@@ -63,7 +63,16 @@ class KeyDirectory {
   absl::StatusOr<PreKeyCount> CountPreKeys(const AuthenticatedDevice& caller);
 
  private:
+  // The kind byte of a device's upload stamp in kPreKeys (key_codec.h):
+  // a counter each Upload moves with a conditional write (UploadLocked).
+  static constexpr char kUploadStamp = 0x04;
+
   absl::StatusOr<size_t> CountOneTimePreKeys(absl::string_view handle, uint32_t device_id);
+  // Upload's read-count-write, once; the caller holds device_locks_ and
+  // retries it on ABORTED.
+  absl::StatusOr<uint32_t> UploadLocked(const AuthenticatedDevice& caller,
+                                        const DeviceKeys& upload, const CallContext& call,
+                                        OneTimePreKeys mode);
 
   Store* const store_;
   Accounts* const accounts_;

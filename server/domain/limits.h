@@ -37,29 +37,26 @@ inline constexpr size_t kMaxAckBatch = 1000;
 // Devices per account, and so envelopes per Send.
 inline constexpr uint32_t kMaxDevicesPerUser = 16;
 // Linking a device (devices.proto): a link slot lives this long, an account
-// may have this many open at once, the server holds at most this many in
-// all (in memory), a provisioning ciphertext is at most this big (a
-// therapist at kMaxLinksPerUser contacts needs ~400 KB), the answers waiting
-// to be fetched hold at most kMaxLinkRelayBytes in all (so the relay's
-// memory is bounded however many slots are open), and a device name is at
-// most this many bytes.
+// may have this many open at once (slots are rows of the store, so what
+// waits is bounded per account: this many answers of at most
+// kMaxProvisioningBytes), a provisioning ciphertext is at most this big (a
+// therapist at kMaxLinksPerUser contacts needs ~400 KB), and a device name
+// is at most this many bytes.
 inline constexpr int64_t kLinkSlotTtlMs = 10LL * 60 * 1000;
 inline constexpr size_t kMaxOpenLinkSlotsPerAccount = 3;
-inline constexpr size_t kMaxLinkSlots = 10000;
 inline constexpr size_t kMaxProvisioningBytes = 1024 * 1024;
-inline constexpr size_t kMaxLinkRelayBytes = 64 * 1024 * 1024;
 inline constexpr size_t kMaxDeviceNameBytes = 64;
 // History transfer (devices.proto): an archive waits at most this long for
 // its new device, an account may have this many at once, one is at most
 // this big (a 100,000-message history is about 60 MiB), a chunk at most
-// this big (under the server's 2 MiB message limit), and all archives
-// together at most this many bytes of the spool (sotto-server does not
-// become free storage). Ids are kHistoryTransferIdBytes random bytes.
+// this big (under the server's 2 MiB message limit): an account holds at
+// most 2 GiB of archives, for a day (sotto-server does not become free
+// storage; the disk reserve, disk_space.h, guards the rest). Ids are
+// kHistoryTransferIdBytes random bytes.
 inline constexpr int64_t kHistoryTransferTtlMs = 24LL * 3600 * 1000;
 inline constexpr size_t kMaxHistoryTransfersPerAccount = 2;
 inline constexpr uint64_t kMaxHistoryTransferBytes = 1ULL << 30;
 inline constexpr size_t kMaxHistoryChunkBytes = 1 << 20;
-inline constexpr uint64_t kMaxHistorySpoolBytes = 8ULL << 30;
 inline constexpr size_t kHistoryTransferIdBytes = 16;
 // Link slot ids, link tokens, ephemeral keys and their MACs.
 inline constexpr size_t kLinkSlotIdBytes = 16;

@@ -6,33 +6,36 @@
 // "Linking a device"). The server sees only an ephemeral public key, a MAC
 // it cannot check and a ciphertext it cannot open.
 //
-// Kept in memory only: a slot lives ten minutes, a restart simply ends the
-// linkings in progress (the user shows a new code), and nothing of a
-// linking outlives it on disk except the audit entries. Every slot is used
-// once: its request, its response and its link token are each accepted
-// once; the response is deleted as it is fetched; an expired slot is gone.
-// Thread-safe.
+// Kept in the store (Table::kLinkSlots, kLinkTokens), so that every step
+// of one linking may reach a different sotto-server node on one database:
+// the new device and the existing one each poll (GetLinkRequest,
+// FetchLinkResponse), and a poll is one read of the slot's row. Every
+// change of a slot is a conditional write expecting the slot as read
+// (conditional_write.h), so a request, a response and a link token are each
+// accepted once across nodes; the response is deleted as it is fetched; an
+// expired slot is refused at once and its rows deleted by the sweeper. The
+// open slots of an account are capped exactly across nodes
+// (open_by_account.h). Nothing of a linking outlives it except the audit
+// entries. Thread-safe.
 
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <string>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "server/domain/clock.h"
 #include "server/domain/types.h"
+#include "server/storage/store.h"
 
 namespace sotto::server {
 
 class LinkSlots {
  public:
-  // Does not own `clock`.
-  explicit LinkSlots(Clock* clock);
+  // Does not own `store` or `clock`.
+  LinkSlots(Store* store, Clock* clock);
   LinkSlots(const LinkSlots&) = delete;
   LinkSlots& operator=(const LinkSlots&) = delete;
 
@@ -42,8 +45,7 @@ class LinkSlots {
     int64_t expires_at_ms = 0;
   };
   // Opens a slot for a new device of `owner`'s account. RESOURCE_EXHAUSTED
-  // past kMaxOpenLinkSlotsPerAccount open slots of the account or
-  // kMaxLinkSlots in all.
+  // past kMaxOpenLinkSlotsPerAccount open slots of the account.
   absl::StatusOr<Created> Create(const AuthenticatedDevice& owner);
 
   // The new device's request. INVALID_ARGUMENT (sizes), NOT_FOUND (no such
@@ -63,9 +65,9 @@ class LinkSlots {
 
   // The provisioning ciphertext for the new device. NOT_FOUND as
   // GetRequest; INVALID_ARGUMENT (empty or over kMaxProvisioningBytes);
-  // FAILED_PRECONDITION (no request yet, or a response was already left);
-  // RESOURCE_EXHAUSTED while the answers waiting to be fetched already hold
-  // kMaxLinkRelayBytes (the slot stays open: the caller may retry).
+  // FAILED_PRECONDITION (no request yet, or a response was already left).
+  // What waits is bounded per account: kMaxOpenLinkSlotsPerAccount slots of
+  // at most kMaxProvisioningBytes each.
   absl::Status PutResponse(const AuthenticatedDevice& owner, absl::string_view slot_id,
                            std::string ciphertext);
 
@@ -93,10 +95,9 @@ class LinkSlots {
   // removed, and the link token it holds must not add a device.
   void CancelCreatedBy(absl::string_view handle, uint32_t device_id);
 
-  // Live slots (for tests and the operator's view).
-  size_t size();
-  // Bytes of answers waiting to be fetched.
-  size_t held_bytes();
+  // Deletes the rows of slots expired by now (the sweeper); returns how
+  // many slots.
+  absl::StatusOr<size_t> SweepExpired();
 
  private:
   struct Slot {
@@ -108,27 +109,32 @@ class LinkSlots {
     std::optional<std::string> response;
     bool response_fetched = false;
   };
-  // Drops expired slots: the oldest first, from expiry_, so a call does
-  // not scan every slot.
-  void Expire(int64_t now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The live slot `slot_id`, null if none (or of another account when
-  // `owner` is given).
-  Slot* Find(absl::string_view slot_id, const AuthenticatedDevice* owner)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void Erase(absl::string_view slot_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  struct Read {
+    std::optional<std::string> raw;  // the row as read (nullopt: none)
+    std::optional<Slot> slot;        // set when live (and of `owner` if given)
+  };
+  // The row of `slot_id` and, when it is a live slot (of `owner`'s account
+  // when `owner` is given), the slot.
+  absl::StatusOr<Read> Find(absl::string_view slot_id, const AuthenticatedDevice* owner);
+  // Writes `slot` in place of the row `read`, or deletes the slot and its
+  // token when `slot` is nullopt; ABORTED if the row changed meanwhile.
+  absl::Status Replace(absl::string_view slot_id, const std::string& read,
+                       const std::optional<Slot>& slot, const std::string& token_hash);
+  // The grant of the live slot `link_token` names, and its id and row.
+  struct Granted {
+    Grant grant;
+    std::string slot_id;
+    std::string raw;
+    std::string token_hash;
+  };
+  absl::StatusOr<Granted> FindToken(absl::string_view link_token);
+  static std::string Encode(const Slot& slot);
+  static absl::StatusOr<Slot> Decode(absl::string_view raw);
 
+  Store* const store_;
   Clock* const clock_;
+  // Queues this node's racers, so an ABORTED means another node.
   absl::Mutex mu_;
-  absl::flat_hash_map<std::string, Slot> slots_ ABSL_GUARDED_BY(mu_);
-  // SHA-256(link token) -> slot id.
-  absl::flat_hash_map<std::string, std::string> by_token_ ABSL_GUARDED_BY(mu_);
-  // (expires_at_ms, slot id) in creation order, which is expiry order (one
-  // TTL for all); ids already erased are skipped when they reach the front.
-  std::deque<std::pair<int64_t, std::string>> expiry_ ABSL_GUARDED_BY(mu_);
-  // Open slots per account handle (kMaxOpenLinkSlotsPerAccount).
-  absl::flat_hash_map<std::string, size_t> open_by_account_ ABSL_GUARDED_BY(mu_);
-  // Sum of the sizes of the responses not yet fetched (kMaxLinkRelayBytes).
-  size_t held_bytes_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace sotto::server

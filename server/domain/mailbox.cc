@@ -163,6 +163,12 @@ absl::Status Mailbox::QueueInto(const StoredEnvelope& stamp, absl::string_view r
     if (meta_value) {
       SOTTO_ASSIGN_OR_RETURN(meta, records::DecodeQueueMeta(*meta_value));
     }
+    if (meta.removed_at_ms != 0) {
+      // Removed (through another node) after this Send read the device
+      // list: the retry reads the list again and answers with the mismatch.
+      return absl::AbortedError(
+          absl::StrCat("device ", recipient, ".", e.device_id, " was removed meanwhile"));
+    }
     if (enforce_depth && meta.depth >= options_.max_queue_depth) {
       metrics::CountRefusal("queue_depth");
       return absl::ResourceExhaustedError(absl::StrCat("queue of device ", recipient, ".",

@@ -167,6 +167,13 @@ class Mailbox {
   // failures, DATA_LOSS for a malformed record.
   absl::StatusOr<size_t> SweepExpiredEnvelopes();
 
+  // Deletes the queue-meta tombstones of devices removed more than
+  // kRemovedQueueKeepMs ago (wall time, as RemoveDevice stamps them), each
+  // expecting it as read; returns how many. Until then a Send that read the
+  // device list before the removal finds the tombstone (QueueInto).
+  absl::StatusOr<size_t> SweepRemovedQueues();
+  static constexpr int64_t kRemovedQueueKeepMs = int64_t{24} * 3600 * 1000;
+
   // Calls `on_scheduled(deliver_at_ms)` after each newly held message (the
   // releaser wakes up). Set once, before serving.
   void SetScheduleListener(std::function<void(int64_t)> on_scheduled);

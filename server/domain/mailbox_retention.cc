@@ -1,6 +1,7 @@
 // Retention: the Mailbox deletes undelivered envelopes past
 // MailboxOptions::retention_ms (mailbox.h has the contract).
 
+#include "absl/time/clock.h"
 #include "server/domain/conditional_write.h"
 #include "server/domain/mailbox.h"
 #include "server/domain/records.h"
@@ -45,6 +46,31 @@ absl::StatusOr<size_t> Mailbox::SweepExpiredEnvelopes() {
   // A deleted envelope must not come back after a crash.
   if (deleted > 0) SOTTO_RETURN_IF_ERROR(store_->SyncLog());
   return deleted;
+}
+
+absl::StatusOr<size_t> Mailbox::SweepRemovedQueues() {
+  const int64_t cutoff = absl::ToUnixMillis(absl::Now()) - kRemovedQueueKeepMs;
+  size_t deleted = 0;
+  std::string after;
+  while (true) {
+    SOTTO_ASSIGN_OR_RETURN(std::vector<KeyValue> metas,
+                           store_->Scan(Table::kQueueMeta, "", after, kSweepBatch));
+    for (const KeyValue& m : metas) {
+      absl::StatusOr<records::QueueMeta> meta = records::DecodeQueueMeta(m.value);
+      if (!meta.ok() || meta->removed_at_ms == 0 || meta->removed_at_ms > cutoff) continue;
+      WriteBatch batch;
+      batch.Expect(Table::kQueueMeta, m.key, m.value);
+      batch.Delete(Table::kQueueMeta, m.key);
+      absl::Status s = store_->Write(batch, Durability::kBuffered);
+      if (s.ok()) {
+        ++deleted;
+      } else if (s.code() != absl::StatusCode::kAborted) {
+        return s;
+      }
+    }
+    if (metas.size() < kSweepBatch) return deleted;
+    after = metas.back().key;
+  }
 }
 
 absl::StatusOr<uint64_t> Mailbox::SweepQueueLocked(const std::string& meta_key, int64_t cutoff) {

@@ -102,9 +102,18 @@ struct QueueMeta {
   // Stored bytes of the undelivered envelopes (issue 4; 0 in older records,
   // which then under-count until their queue drains).
   uint64_t bytes = 0;
+  // Set (to when) once the device was removed: the row is a tombstone that
+  // a Send through another node, which read the device list before the
+  // removal, finds instead of an absent row (Mailbox::QueueInto), so that
+  // it cannot queue for the removed device. Absent in older records; only
+  // tombstones carry it. The sweeper deletes them (Mailbox::SweepRemovedQueues).
+  int64_t removed_at_ms = 0;
 };
 inline std::string Encode(const QueueMeta& m) {
-  return RecordWriter().U64(m.next_seq).U64(m.depth).U64(m.bytes).Finish();
+  RecordWriter w;
+  w.U64(m.next_seq).U64(m.depth).U64(m.bytes);
+  if (m.removed_at_ms != 0) w.I64(m.removed_at_ms);
+  return w.Finish();
 }
 inline absl::StatusOr<QueueMeta> DecodeQueueMeta(absl::string_view v) {
   RecordReader r(v);
@@ -112,6 +121,7 @@ inline absl::StatusOr<QueueMeta> DecodeQueueMeta(absl::string_view v) {
   m.next_seq = r.U64();
   m.depth = r.U64();
   if (!r.AtEnd()) m.bytes = r.U64();
+  if (!r.AtEnd()) m.removed_at_ms = r.I64();
   if (!r.ok()) return Corrupt("queue meta");
   return m;
 }

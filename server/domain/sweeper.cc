@@ -27,6 +27,10 @@ absl::StatusOr<SweepCounts> Sweeper::SweepOnce() {
   take(enrolment_->SweepExpired(), counts.enrolments);
   take(care_->SweepExpiredInvites(), counts.invites);
   take(mailbox_->SweepExpiredEnvelopes(), counts.envelopes);
+  for (const std::function<absl::Status()>& sweep : extra_) {
+    absl::Status s = sweep();
+    if (!s.ok() && first.ok()) first = s;
+  }
   if (!first.ok()) return first;
   return counts;
 }

@@ -7,6 +7,7 @@
 #include <functional>
 #include <utility>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -57,6 +58,11 @@ class Sweeper {
   // Thread-safe.
   void Wake();
 
+  // Runs `sweep` too at every turn, after the sweeps above (what other
+  // parts keep in the store: link slots, history archives). Call before
+  // Start.
+  void AddSweep(std::function<absl::Status()> sweep) { extra_.push_back(std::move(sweep)); }
+
   // Starts the thread. Call once.
   void Start();
   // Stops and joins the thread; a sweep in progress completes first.
@@ -75,6 +81,7 @@ class Sweeper {
   Care* const care_;
   const std::function<void(const absl::Status&)> on_error_;
   std::function<bool()> leading_;
+  std::vector<std::function<absl::Status()>> extra_;
   std::atomic<uint64_t> failed_sweeps_{0};
   absl::Mutex mu_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;

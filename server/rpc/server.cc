@@ -84,9 +84,9 @@ struct SottoServer::Parts {
   LastSeen last_seen;  // in memory only; see last_seen.h
   std::unique_ptr<CallGate> gate;
   std::unique_ptr<AccountsService> accounts_service;
-  // Device linkings in progress (in memory; link_slots.h).
+  // Device linkings in progress (in the store; link_slots.h).
   std::unique_ptr<LinkSlots> link_slots;
-  // History archives waiting for a new device (DATA_DIR/history-transfers;
+  // History archives waiting for a new device (in the store;
   // history_transfers.h).
   std::unique_ptr<HistoryTransfers> history_transfers;
   std::unique_ptr<DevicesService> devices_service;
@@ -299,10 +299,14 @@ absl::Status SottoServer::Parts::OpenDomain(const ServerOptions& options, Clock*
     sweeper->SetLeaderCheck([elected] { return elected->held(); });
   }
   code_attempts = std::make_unique<AttemptLimiter>(clock);
-  SOTTO_ASSIGN_OR_RETURN(
-      history_transfers,
-      HistoryTransfers::Open((std::filesystem::path(options.data_dir) / kHistorySpoolName).string(),
-                             clock));
+  link_slots = std::make_unique<LinkSlots>(db, clock);
+  history_transfers = std::make_unique<HistoryTransfers>(db, clock);
+  LinkSlots* const slots = link_slots.get();
+  HistoryTransfers* const archives = history_transfers.get();
+  Mailbox* const queues = mailbox.get();
+  sweeper->AddSweep([queues] { return queues->SweepRemovedQueues().status(); });
+  sweeper->AddSweep([slots] { return slots->SweepExpired().status(); });
+  sweeper->AddSweep([archives] { return archives->SweepExpired().status(); });
   audit_head =
       std::make_unique<AuditHeadReporter>(storage->audit(), options.audit_head_interval,
                                           [](const std::string& line) { log::Info(line); });
@@ -317,7 +321,6 @@ void SottoServer::Parts::MakeServices(const ServerOptions& options, Clock* clock
       std::make_unique<CallGate>(accounts.get(), audit, db, limits.get(), pool.get(), &last_seen);
   accounts_service =
       std::make_unique<AccountsService>(gate.get(), care.get(), code_attempts.get(), clock);
-  link_slots = std::make_unique<LinkSlots>(clock);
   devices_service =
       std::make_unique<DevicesService>(gate.get(), link_slots.get(), history_transfers.get(),
                                        mailbox.get(), &last_seen, clock);

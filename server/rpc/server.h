@@ -22,8 +22,6 @@ namespace sotto::server::rpc {
 // Largest request accepted: 16 envelopes of 64 KiB plus framing fits well;
 // bigger messages fail with RESOURCE_EXHAUSTED before reaching a handler.
 inline constexpr int kMaxReceiveMessageBytes = 2 << 20;
-// The history-transfer spool, a directory of the data directory.
-inline constexpr char kHistorySpoolName[] = "history-transfers";
 
 // The shortest interval at which a client may send keepalive pings while a
 // call is open and the server sends no headers or data; the third ping

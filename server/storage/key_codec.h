@@ -15,6 +15,7 @@
 //   prekeys      handle 0x00 device(be32) 0x01                  identity key
 //                handle 0x00 device(be32) 0x02                  signed prekey
 //                handle 0x00 device(be32) 0x03 prekey-id(be32)  one-time prekey
+//                handle 0x00 device(be32) 0x04                  upload stamp (be64)
 //   queues       handle 0x00 device(be32) seq(be64)
 //   queue_meta   handle 0x00 device(be32)
 //   idempotency  sender 0x00 sender-device(be32) message-id(16 bytes)
@@ -30,6 +31,12 @@
 //   notifications    handle
 //   invite_log   therapist 0x00 invite id (8 bytes: the start of the code's
 //                peppered hash, its kInvites key)
+//   link_slots   slot id (16 random bytes)
+//   link_tokens  SHA-256(link token)
+//   history_transfers  transfer id (16 random bytes)
+//   history_chunks     transfer id, end offset(be64)
+//   open_by_account    handle 0x00 kind ('L' link slots, 'H' history
+//                      transfers, 'C' care-link stamp (be64))
 
 #include <cstdint>
 #include <optional>

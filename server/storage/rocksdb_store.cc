@@ -76,6 +76,16 @@ absl::string_view TableName(Table table) {
       return "notifications";
     case Table::kInviteLog:
       return "invite_log";
+    case Table::kLinkSlots:
+      return "link_slots";
+    case Table::kLinkTokens:
+      return "link_tokens";
+    case Table::kHistoryTransfers:
+      return "history_transfers";
+    case Table::kHistoryChunks:
+      return "history_chunks";
+    case Table::kOpenByAccount:
+      return "open_by_account";
   }
   return "unknown";
 }

@@ -45,13 +45,20 @@ enum class Table {
   kNotifications,  // handle -> notification setting, the address sealed
   // Appended for issue 18 (the desk).
   kInviteLog,  // therapist|invite id -> when made, expiry, who used it
+  // Appended for issue 17 (several nodes): what was per node before.
+  kLinkSlots,         // slot id -> device-linking slot (link_slots.h)
+  kLinkTokens,        // SHA-256(link token) -> its slot id
+  kHistoryTransfers,  // transfer id -> archive state (history_transfers.h)
+  kHistoryChunks,     // transfer id|end offset -> archive bytes
+  kOpenByAccount,     // handle|kind -> the account's open slots or archives
 };
 inline constexpr Table kAllTables[] = {
     Table::kAccounts,  Table::kDevices,        Table::kPreKeys,       Table::kQueues,
     Table::kQueueMeta, Table::kIdempotency,    Table::kEnrolments,    Table::kInvites,
     Table::kLinks,     Table::kLinksByClient,  Table::kConversations, Table::kPolicies,
     Table::kScheduled, Table::kScheduledIndex, Table::kAudit,         Table::kNotifications,
-    Table::kInviteLog};
+    Table::kInviteLog, Table::kLinkSlots,      Table::kLinkTokens,    Table::kHistoryTransfers,
+    Table::kHistoryChunks, Table::kOpenByAccount};
 // The column family name of `table` ("accounts", "devices", ...).
 absl::string_view TableName(Table table);
 

@@ -10,7 +10,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <memory>
@@ -28,13 +27,18 @@
 #include "gtest/gtest.h"
 #include "linked_devices_fixture.h"
 #include "profile_pair.h"
+#include "server/storage/postgres_store.h"
+#include "server/storage/rocksdb_store.h"
 #include "sotto/devices.h"
+#include "store_switch_store.h"
 #include "testing/files.h"
 #include "testing/status_matchers.h"
 
 namespace sotto {
 namespace {
 
+using ::sotto::server::KeyValue;
+using ::sotto::testing::OpenServerStore;
 using ::sotto::testing::ReadEverything;
 using ::sotto::testing::StatusIs;
 using ::testing::HasSubstr;
@@ -149,23 +153,31 @@ class HistoryTransferTest : public LinkedDevicesTest {
     return out;
   }
 
-  // Every byte the server stored: its data directory (the spool), and
-  // PostgreSQL's tables and WAL when it stores there.
+  // Every byte the server stored: its data directory, and PostgreSQL's
+  // tables and WAL when it stores there.
   std::string ServerBytes() const {
     std::string all = ReadEverything(server_->data_dir());
     if (server_->postgres() != nullptr) all += ReadEverything(server_->postgres()->data_dir());
     return all;
   }
 
-  // The spool's archive files on the server.
-  std::vector<std::filesystem::path> SpoolData() const {
-    std::vector<std::filesystem::path> out;
-    std::error_code ec;
-    for (const auto& e : std::filesystem::directory_iterator(
-             std::filesystem::path(server_->data_dir()) / "history-transfers", ec)) {
-      if (e.path().extension() == ".data") out.push_back(e.path());
+  // The archive chunks in the server's store (history_transfers.h): read
+  // through a read-only open of its RocksDB, which the running server
+  // allows, or a connection of our own to its PostgreSQL.
+  std::vector<KeyValue> ArchiveChunks() const {
+    absl::StatusOr<std::unique_ptr<server::Store>> store;
+    if (server_->postgres() != nullptr) {
+      store = server::OpenPostgresStore(server_->postgres()->url());
+    } else {
+      server::RocksDbStoreOptions read_only;
+      read_only.read_only = true;
+      store = server::OpenRocksDbStore(server_->data_dir(), read_only);
     }
-    return out;
+    EXPECT_OK(store.status());
+    if (!store.ok()) return {};
+    auto rows = (*store)->Scan(server::Table::kHistoryChunks, "", "", 100000);
+    EXPECT_OK(rows.status());
+    return rows.ok() ? *std::move(rows) : std::vector<KeyValue>();
   }
 
   std::string word_;
@@ -204,7 +216,7 @@ TEST_F(HistoryTransferTest, TenThousandMessagesArriveIdenticalAndTheArchiveIsGon
   EXPECT_EQ(new_device, old_device);
 
   // Fetched once, then gone from the server.
-  EXPECT_TRUE(SpoolData().empty());
+  EXPECT_TRUE(ArchiveChunks().empty());
   EXPECT_THAT(joined->client->ReceiveHistory(*joined->history, {}),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("fetched already")));
   // And the new device works: it receives the client's next message.
@@ -229,21 +241,26 @@ TEST_F(HistoryTransferTest, ADamagedArchiveAddsNothingAndLeavesTheDeviceJoined) 
   EXPECT_EQ(joined->history_messages, 0u);
 
   // The archive waits on the server: ciphertext there, no plaintext.
-  std::vector<std::filesystem::path> spool = SpoolData();
-  ASSERT_EQ(spool.size(), 1u);
-  ASSERT_GT(std::filesystem::file_size(spool[0]), 300u * 20);
+  std::vector<KeyValue> chunks = ArchiveChunks();
+  ASSERT_FALSE(chunks.empty());
+  size_t bytes = 0;
+  for (const KeyValue& chunk : chunks) bytes += chunk.value.size();
+  ASSERT_GT(bytes, 300u * 20);
   EXPECT_EQ(ServerBytes().find(word_), std::string::npos);
 
-  // The server (or the disk) flips one bit in the middle of the archive.
+  // The server (or the disk) flips one bit in the middle of the archive:
+  // stopped, its store opened and one chunk rewritten, started again where
+  // it listened.
+  ASSERT_OK(server_->Stop());
   {
-    std::fstream f(spool[0], std::ios::in | std::ios::out | std::ios::binary);
-    const std::streamoff middle = static_cast<std::streamoff>(std::filesystem::file_size(spool[0]) / 2);
-    f.seekg(middle);
-    char c = 0;
-    f.get(c);
-    f.seekp(middle);
-    f.put(static_cast<char>(c ^ 0x10));
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<server::Store> store, OpenServerStore(*server_));
+    KeyValue& middle = chunks[chunks.size() / 2];
+    middle.value[middle.value.size() / 2] ^= 0x10;
+    server::WriteBatch batch;
+    batch.Put(server::Table::kHistoryChunks, middle.key, middle.value);
+    ASSERT_OK(store->Write(batch, server::Durability::kSynced));
   }
+  ASSERT_OK(server_->Restart(/*same_address=*/true));
   std::vector<HistoryProgress> progress;
   EXPECT_THAT(joined->client->ReceiveHistory(
                   *joined->history, [&](const HistoryProgress& p) { progress.push_back(p); }),
@@ -255,7 +272,7 @@ TEST_F(HistoryTransferTest, ADamagedArchiveAddsNothingAndLeavesTheDeviceJoined) 
   ASSERT_OK(client_->SendText(kTherapist, "still there?").status());
   ASSERT_OK_AND_ASSIGN(SyncStats got, joined->client->Sync());
   EXPECT_EQ(got.received, 1);
-  EXPECT_TRUE(SpoolData().empty());
+  EXPECT_TRUE(ArchiveChunks().empty());
 }
 
 TEST_F(HistoryTransferTest, AWrongKeyIsRefusedAndAnotherAccountCannotFetchTheArchive) {
@@ -271,7 +288,7 @@ TEST_F(HistoryTransferTest, AWrongKeyIsRefusedAndAnotherAccountCannotFetchTheArc
   // there is none.
   EXPECT_THAT(client_->ReceiveHistory(*joined->history, {}),
               StatusIs(absl::StatusCode::kNotFound));
-  EXPECT_EQ(SpoolData().size(), 1u);
+  EXPECT_EQ(ArchiveChunks().size(), 1u);
   // The same archive under another key does not open (a key mixed up, or
   // an archive swapped by the server).
   HistoryTicket wrong = *joined->history;

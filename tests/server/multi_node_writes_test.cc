@@ -96,12 +96,7 @@ class MultiNodeWritesTest : public ::testing::Test {
     }
     req.set_device_secret(user.secret);
     req.set_registration_id(user.registration_id);
-    v1::DeviceKeys* keys = req.mutable_keys();
-    keys->set_identity_key(user.keys->identity_key());
-    auto spk = user.keys->MakeSignedPreKey(1);
-    keys->mutable_signed_prekey()->set_id(spk.id);
-    keys->mutable_signed_prekey()->set_public_key(spk.public_key);
-    keys->mutable_signed_prekey()->set_signature(spk.signature);
+    FillDeviceKeys(*user.keys, 1, req.mutable_keys());
     return req;
   }
 

@@ -85,6 +85,59 @@ struct User {
   }
 };
 
+// Fills `keys` with `owner`'s identity key and a signed prekey with id
+// `signed_prekey_id` signed by it: what every Register and Link carries.
+inline void FillDeviceKeys(sotto::testing::SignalTestKeys& owner, uint32_t signed_prekey_id,
+                           v1::DeviceKeys* keys) {
+  keys->set_identity_key(owner.identity_key());
+  auto spk = owner.MakeSignedPreKey(signed_prekey_id);
+  keys->mutable_signed_prekey()->set_id(spk.id);
+  keys->mutable_signed_prekey()->set_public_key(spk.public_key);
+  keys->mutable_signed_prekey()->set_signature(spk.signature);
+}
+
+// Links a second device to `owner` through the relay of `devices` (a slot,
+// the new device's request, a sealed response fetched, then Link with the
+// owner's identity key); the new device's authorization header.
+inline std::string LinkDeviceThrough(v1::Devices::Stub& devices, const User& owner,
+                                     const std::string& name = "office desktop") {
+  auto Ctx = [](const std::string& header) {
+    auto ctx = std::make_unique<grpc::ClientContext>();
+    if (!header.empty()) ctx->AddMetadata("authorization", header);
+    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    return ctx;
+  };
+  v1::CreateLinkSlotResponse slot;
+  EXPECT_TRUE(
+      devices.CreateLinkSlot(Ctx(owner.Header()).get(), v1::CreateLinkSlotRequest(), &slot).ok());
+  v1::PostLinkRequestRequest post;
+  post.set_slot_id(slot.slot_id());
+  post.set_ephemeral_public_key(std::string(32, 'k'));
+  post.set_mac(std::string(32, 'm'));
+  v1::PostLinkRequestResponse posted;
+  EXPECT_TRUE(devices.PostLinkRequest(Ctx("").get(), post, &posted).ok());
+  v1::PutLinkResponseRequest put;
+  put.set_slot_id(slot.slot_id());
+  put.set_ciphertext("sealed");
+  v1::PutLinkResponseResponse putted;
+  EXPECT_TRUE(devices.PutLinkResponse(Ctx(owner.Header()).get(), put, &putted).ok());
+  v1::FetchLinkResponseRequest fetch;
+  fetch.set_slot_id(slot.slot_id());
+  v1::FetchLinkResponseResponse fetched;
+  EXPECT_TRUE(devices.FetchLinkResponse(Ctx("").get(), fetch, &fetched).ok());
+  v1::LinkRequest link;
+  link.set_link_token(slot.link_token());
+  link.set_device_secret(std::string(32, 'n'));
+  link.set_registration_id(222);
+  link.set_name(name);
+  FillDeviceKeys(*owner.keys, 7, link.mutable_keys());
+  v1::LinkResponse linked;
+  grpc::Status s = devices.Link(Ctx("").get(), link, &linked);
+  EXPECT_TRUE(s.ok()) << Describe(s);
+  return absl::StrCat("Sotto ", owner.handle, ".", linked.device_id(), ":",
+                      absl::BytesToHexString(std::string(32, 'n')));
+}
+
 class RpcTest : public ::testing::Test {
  protected:
   void SetUp() override { StartServer(); }
@@ -176,11 +229,7 @@ class RpcTest : public ::testing::Test {
     req.set_device_secret(user.secret);
     req.set_registration_id(user.registration_id);
     v1::DeviceKeys* keys = req.mutable_keys();
-    keys->set_identity_key(user.keys->identity_key());
-    auto spk = user.keys->MakeSignedPreKey(1);
-    keys->mutable_signed_prekey()->set_id(spk.id);
-    keys->mutable_signed_prekey()->set_public_key(spk.public_key);
-    keys->mutable_signed_prekey()->set_signature(spk.signature);
+    FillDeviceKeys(*user.keys, 1, keys);
     for (const auto& k : user.keys->MakeOneTimePreKeys(1, prekeys)) {
       v1::OneTimePreKey* otk = keys->add_one_time_prekeys();
       otk->set_id(k.id);
@@ -217,47 +266,6 @@ class RpcTest : public ::testing::Test {
     if (!header.empty()) ctx->AddMetadata("authorization", header);
     ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
     return ctx;
-  }
-
-  // Links a second device to `owner` through the relay of `devices` (a slot,
-  // the new device's request, a sealed response fetched, then Link with the
-  // owner's identity key); the new device's authorization header.
-  static std::string LinkDeviceThrough(v1::Devices::Stub& devices, const User& owner,
-                                       const std::string& name = "office desktop") {
-    v1::CreateLinkSlotResponse slot;
-    EXPECT_TRUE(
-        devices.CreateLinkSlot(Ctx(owner.Header()).get(), v1::CreateLinkSlotRequest(), &slot).ok());
-    v1::PostLinkRequestRequest post;
-    post.set_slot_id(slot.slot_id());
-    post.set_ephemeral_public_key(std::string(32, 'k'));
-    post.set_mac(std::string(32, 'm'));
-    v1::PostLinkRequestResponse posted;
-    EXPECT_TRUE(devices.PostLinkRequest(Ctx("").get(), post, &posted).ok());
-    v1::PutLinkResponseRequest put;
-    put.set_slot_id(slot.slot_id());
-    put.set_ciphertext("sealed");
-    v1::PutLinkResponseResponse putted;
-    EXPECT_TRUE(devices.PutLinkResponse(Ctx(owner.Header()).get(), put, &putted).ok());
-    v1::FetchLinkResponseRequest fetch;
-    fetch.set_slot_id(slot.slot_id());
-    v1::FetchLinkResponseResponse fetched;
-    EXPECT_TRUE(devices.FetchLinkResponse(Ctx("").get(), fetch, &fetched).ok());
-    v1::LinkRequest link;
-    link.set_link_token(slot.link_token());
-    link.set_device_secret(std::string(32, 'n'));
-    link.set_registration_id(222);
-    link.set_name(name);
-    v1::DeviceKeys* keys = link.mutable_keys();
-    keys->set_identity_key(owner.keys->identity_key());
-    auto spk = owner.keys->MakeSignedPreKey(7);
-    keys->mutable_signed_prekey()->set_id(spk.id);
-    keys->mutable_signed_prekey()->set_public_key(spk.public_key);
-    keys->mutable_signed_prekey()->set_signature(spk.signature);
-    v1::LinkResponse linked;
-    grpc::Status s = devices.Link(Ctx("").get(), link, &linked);
-    EXPECT_TRUE(s.ok()) << Describe(s);
-    return absl::StrCat("Sotto ", owner.handle, ".", linked.device_id(), ":",
-                        absl::BytesToHexString(std::string(32, 'n')));
   }
 
   v1::SendRequest TextTo(const User& to, int id, const std::string& text) {

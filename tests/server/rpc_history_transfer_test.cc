@@ -3,9 +3,12 @@
 // device of the same account and is gone from the server once fetched;
 // another account can neither read nor touch it; malformed, oversized,
 // unauthenticated and out-of-order requests are refused; archives expire.
+// Archives are rows of the server's store (history_transfers.h): the test
+// looks at them through the store the server uses.
 
-#include <filesystem>
+#include <memory>
 
+#include "server/domain/history_transfers.h"
 #include "server/domain/limits.h"
 #include "server/rpc/server.h"
 #include "sotto/v1/devices.grpc.pb.h"
@@ -14,9 +17,25 @@
 namespace sotto::server::rpc {
 namespace {
 
+// Hands the server's store on unchanged and keeps it alive.
+class OwningStore final : public ForwardingStore {
+ public:
+  explicit OwningStore(std::unique_ptr<Store> inner)
+      : ForwardingStore(inner.get()), owned_(std::move(inner)) {}
+
+ private:
+  std::unique_ptr<Store> owned_;
+};
+
 class RpcHistoryTransferTest : public RpcFakeClockTest {
  protected:
   void SetUp() override {
+    configure_server_ = [this](ServerOptions& options) {
+      options.wrap_store = [this](std::unique_ptr<Store> inner) -> std::unique_ptr<Store> {
+        store_ = inner.get();
+        return std::make_unique<OwningStore>(std::move(inner));
+      };
+    };
     RpcFakeClockTest::SetUp();
     devices_ = v1::Devices::NewStub(channel_);
   }
@@ -88,14 +107,14 @@ class RpcHistoryTransferTest : public RpcFakeClockTest {
       if (chunk.last()) return out;
     }
   }
-  // Files in the server's history spool.
-  size_t SpoolFiles() {
+  // Rows the server's store holds for archives: one per archive and one
+  // per chunk uploaded.
+  size_t ArchiveRows() {
     size_t n = 0;
-    std::error_code ec;
-    for (const auto& e : std::filesystem::directory_iterator(
-             std::filesystem::path(dir_.path()) / "db" / kHistorySpoolName, ec)) {
-      (void)e;
-      ++n;
+    for (Table t : {Table::kHistoryTransfers, Table::kHistoryChunks}) {
+      auto rows = store_->Scan(t, "", "", 10000);
+      EXPECT_TRUE(rows.ok()) << rows.status();
+      if (rows.ok()) n += rows->size();
     }
     return n;
   }
@@ -106,6 +125,7 @@ class RpcHistoryTransferTest : public RpcFakeClockTest {
   }
 
   std::unique_ptr<v1::Devices::Stub> devices_;
+  Store* store_ = nullptr;  // the server's (RocksDB), while it runs
 };
 
 TEST_F(RpcHistoryTransferTest, TheNewDeviceFetchesTheWholeArchiveWhichIsThenGone) {
@@ -118,14 +138,14 @@ TEST_F(RpcHistoryTransferTest, TheNewDeviceFetchesTheWholeArchiveWhichIsThenGone
   EXPECT_EQ(created.max_chunk_bytes(), kMaxHistoryChunkBytes);
   const std::string archive = Archive(2 * kMaxHistoryChunkBytes + 12345);
   Upload(ana.Header(), created.transfer_id(), archive);
-  EXPECT_EQ(SpoolFiles(), 2u);  // data and meta
+  EXPECT_EQ(ArchiveRows(), 1u + 3u);  // the archive and its three chunks
 
   EXPECT_EQ(FetchAll(second, created.transfer_id()), archive);
   // Deleted as its last byte went out: nothing of it stays on the server.
   v1::FetchHistoryChunkResponse again;
   EXPECT_THAT(Fetch(second, created.transfer_id(), 0, &again),
               GrpcIs(grpc::StatusCode::NOT_FOUND, "no such history transfer"));
-  EXPECT_EQ(SpoolFiles(), 0u);
+  EXPECT_EQ(ArchiveRows(), 0u);
 }
 
 TEST_F(RpcHistoryTransferTest, AChunkSentAgainAfterALostAnswerIsAcceptedOnce) {
@@ -232,12 +252,17 @@ TEST_F(RpcHistoryTransferTest, AnUnfetchedArchiveIsDeletedAfterADay) {
   ASSERT_TRUE(Seal(ana.Header(), id, 10).ok());
   clock_.Advance(24LL * 3600 * 1000 - 1);
   v1::FetchHistoryChunkResponse chunk;
-  ASSERT_TRUE(Delete(ana.Header(), std::string(16, 'x')).ok());  // any call expires
-  EXPECT_EQ(SpoolFiles(), 2u);
+  // The sweep (the server's sweeper runs this) keeps it until it expires.
+  HistoryTransfers sweeper(store_, &clock_);
+  ASSERT_TRUE(sweeper.SweepExpired().ok());
+  EXPECT_EQ(ArchiveRows(), 2u);
   clock_.Advance(1);
   EXPECT_THAT(Fetch(ana.Header(), id, 0, &chunk),
               GrpcIs(grpc::StatusCode::NOT_FOUND, "no such history transfer"));
-  EXPECT_EQ(SpoolFiles(), 0u);
+  absl::StatusOr<size_t> swept = sweeper.SweepExpired();
+  ASSERT_TRUE(swept.ok()) << swept.status();
+  EXPECT_EQ(*swept, 1u);
+  EXPECT_EQ(ArchiveRows(), 0u);
 }
 
 TEST_F(RpcHistoryTransferTest, ASealedArchiveSurvivesARestartOfTheServer) {
@@ -263,7 +288,7 @@ TEST_F(RpcHistoryTransferTest, RemovingTheUploadingDeviceDeletesItsArchive) {
   v1::FetchHistoryChunkResponse chunk;
   EXPECT_THAT(Fetch(ana.Header(), id, 0, &chunk),
               GrpcIs(grpc::StatusCode::NOT_FOUND, "no such history transfer"));
-  EXPECT_EQ(SpoolFiles(), 0u);
+  EXPECT_EQ(ArchiveRows(), 0u);
 }
 
 }  // namespace
