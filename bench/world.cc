@@ -54,7 +54,8 @@ std::string CodeName(grpc::StatusCode code) {
 
 absl::StatusOr<std::unique_ptr<World>> World::Start(const std::string& server_binary,
                                                     const std::vector<std::string>& server_args,
-                                                    int channels) {
+                                                    int channels,
+                                                    const std::vector<std::string>& nodes) {
   std::unique_ptr<World> world(new World());
   world->server_binary_ = server_binary;
   absl::StatusOr<std::unique_ptr<testing::ServerProcess>> server =
@@ -67,10 +68,11 @@ absl::StatusOr<std::unique_ptr<World>> World::Start(const std::string& server_bi
     args.SetInt("sotto.bench.channel", i);
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
     args.SetMaxReceiveMessageSize(8 << 20);
-    auto channel = grpc::CreateCustomChannel(world->server_->address(),
-                                             grpc::InsecureChannelCredentials(), args);
+    const size_t node = static_cast<size_t>(i) % (1 + nodes.size());
+    const std::string& address = node == 0 ? world->server_->address() : nodes[node - 1];
+    auto channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
     if (!channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10))) {
-      return absl::UnavailableError("cannot connect to " + world->server_->address());
+      return absl::UnavailableError("cannot connect to " + address);
     }
     world->messages_.push_back(sotto::v1::Messages::NewStub(channel));
     world->channels_.push_back(std::move(channel));

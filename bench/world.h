@@ -52,11 +52,13 @@ struct ProcStatus {
 class World {
  public:
   // Starts `server_binary` (default: the sotto-server built with this tree)
-  // on a fresh data dir and opens `channels` gRPC channels to it, each its
-  // own TCP connection.
+  // on a fresh data dir and opens `channels` gRPC channels, each its own TCP
+  // connection: to it, or, with `nodes` (other servers on its database),
+  // channel i to node i % (1 + nodes.size()), the started server first.
   static absl::StatusOr<std::unique_ptr<World>> Start(const std::string& server_binary,
                                                       const std::vector<std::string>& server_args,
-                                                      int channels);
+                                                      int channels,
+                                                      const std::vector<std::string>& nodes = {});
   ~World();
   World(const World&) = delete;
   World& operator=(const World&) = delete;
