@@ -62,6 +62,7 @@ absl::StatusOr<std::unique_ptr<World>> World::Start(const std::string& server_bi
       testing::ServerProcess::Start(server_binary, server_args);
   if (!server.ok()) return server.status();
   world->server_ = std::move(*server);
+  world->nodes_ = 1 + nodes.size();
   for (int i = 0; i < std::max(1, channels); ++i) {
     grpc::ChannelArguments args;
     // Distinct args and a local subchannel pool: one TCP connection each.

@@ -79,6 +79,8 @@ class World {
   std::shared_ptr<grpc::Channel> channel(size_t i) const { return channels_[i % channels_.size()]; }
 
   const std::string& address() const { return server_->address(); }
+  // The servers the channels reach: the started one and the other nodes.
+  size_t nodes() const { return nodes_; }
   const std::string& data_dir() const { return server_->data_dir(); }
   pid_t server_pid() const { return server_->pid(); }
   // Thread-safe. Zeroes if /proc cannot be read.
@@ -103,6 +105,7 @@ class World {
   std::vector<Device> therapists_;
   std::vector<size_t> clients_of_;  // Per therapist.
   std::vector<Pair> pairs_;
+  size_t nodes_ = 1;
 };
 
 // User + system CPU seconds this process used so far.
