@@ -130,9 +130,8 @@ std::unique_ptr<World> StartWorld(ScenarioResult& r, const Common& c, int channe
   for (const std::string& a : c.server_args) args += (args.empty() ? "" : " ") + a;
   r.params.push_back({"server_args", 0, args.empty() ? "(none)" : args, ""});
   r.Param("nodes", 1 + c.nodes.size());
-  absl::StatusOr<std::unique_ptr<World>> world =
-      World::Start(c.server_binary, c.server_args,
-                   static_cast<int>(channels * (1 + c.nodes.size())), c.nodes);
+  absl::StatusOr<std::unique_ptr<World>> world = World::Start(
+      c.server_binary, c.server_args, static_cast<int>(channels * (1 + c.nodes.size())), c.nodes);
   if (!world.ok()) {
     r.failures.push_back("start server: " + world.status().ToString());
     return nullptr;

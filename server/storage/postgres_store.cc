@@ -352,10 +352,9 @@ class PostgresStore final : public Store {
     }
     for (const WriteBatch::Expectation* e : checked) {
       if (e->value) continue;
-      const bool written =
-          std::any_of(batch.ops().begin(), batch.ops().end(), [&](const WriteBatch::Op& op) {
-            return op.table == e->table && op.key == e->key;
-          });
+      const bool written = std::any_of(
+          batch.ops().begin(), batch.ops().end(),
+          [&](const WriteBatch::Op& op) { return op.table == e->table && op.key == e->key; });
       if (written) continue;
       o_tables.push_back(e->table);  // the placeholder's delete
       o_keys.push_back(e->key);
