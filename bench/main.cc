@@ -74,6 +74,9 @@ void AddGlobalOptions(CLI::App& app, Options& o) {
       ->check(CLI::Range(1, 7200));
   app.add_flag("--no-ceiling", o.no_ceiling, "skip the synced RocksDB write ceiling");
   app.add_option("--server-arg", o.server_args, "extra sotto-server flag (repeatable)");
+  app.add_option("--node", o.common.nodes,
+                 "HOST:PORT of another sotto-server on the same database; calls alternate "
+                 "between the started server and these (repeatable)");
   app.add_flag("--keep-rate-limits", o.keep_rate_limits,
                "do not turn off the server's --rate-* limits (on by default they would "
                "throttle a load generator's few devices)");

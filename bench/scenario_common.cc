@@ -67,6 +67,9 @@ void VerifyQueues(ScenarioResult& r, const World& world,
 }
 
 void CheckServerCounters(ScenarioResult& r, const World& world, const ExpectedCounters& e) {
+  // The started server answered only its share of the calls; the queues,
+  // which every node shares, are what VerifyQueues checked in full.
+  if (world.nodes() > 1) return;
   absl::StatusOr<sotto::v1::StatsResponse> stats = world.ServerStats();
   if (!stats.ok()) {
     r.failures.push_back("server counters: " + stats.status().ToString());
@@ -126,8 +129,9 @@ std::unique_ptr<World> StartWorld(ScenarioResult& r, const Common& c, int channe
   std::string args;
   for (const std::string& a : c.server_args) args += (args.empty() ? "" : " ") + a;
   r.params.push_back({"server_args", 0, args.empty() ? "(none)" : args, ""});
-  absl::StatusOr<std::unique_ptr<World>> world =
-      World::Start(c.server_binary, c.server_args, channels);
+  r.Param("nodes", 1 + c.nodes.size());
+  absl::StatusOr<std::unique_ptr<World>> world = World::Start(
+      c.server_binary, c.server_args, static_cast<int>(channels * (1 + c.nodes.size())), c.nodes);
   if (!world.ok()) {
     r.failures.push_back("start server: " + world.status().ToString());
     return nullptr;

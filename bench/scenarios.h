@@ -32,6 +32,10 @@ struct Common {
   // Upper bound for each timed phase (and each fill) of a scenario.
   std::chrono::seconds phase_limit{600};
   bool ceiling = true;  // Measure the RocksDB synced-write ceiling.
+  // host:port of other sotto-server nodes on the started server's database
+  // (PostgreSQL): the scenario's channels alternate between the started
+  // server and these, so its calls go through every node.
+  std::vector<std::string> nodes;
 };
 
 struct IngestOptions {

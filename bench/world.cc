@@ -54,23 +54,26 @@ std::string CodeName(grpc::StatusCode code) {
 
 absl::StatusOr<std::unique_ptr<World>> World::Start(const std::string& server_binary,
                                                     const std::vector<std::string>& server_args,
-                                                    int channels) {
+                                                    int channels,
+                                                    const std::vector<std::string>& nodes) {
   std::unique_ptr<World> world(new World());
   world->server_binary_ = server_binary;
   absl::StatusOr<std::unique_ptr<testing::ServerProcess>> server =
       testing::ServerProcess::Start(server_binary, server_args);
   if (!server.ok()) return server.status();
   world->server_ = std::move(*server);
+  world->nodes_ = 1 + nodes.size();
   for (int i = 0; i < std::max(1, channels); ++i) {
     grpc::ChannelArguments args;
     // Distinct args and a local subchannel pool: one TCP connection each.
     args.SetInt("sotto.bench.channel", i);
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
     args.SetMaxReceiveMessageSize(8 << 20);
-    auto channel = grpc::CreateCustomChannel(world->server_->address(),
-                                             grpc::InsecureChannelCredentials(), args);
+    const size_t node = static_cast<size_t>(i) % (1 + nodes.size());
+    const std::string& address = node == 0 ? world->server_->address() : nodes[node - 1];
+    auto channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
     if (!channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10))) {
-      return absl::UnavailableError("cannot connect to " + world->server_->address());
+      return absl::UnavailableError("cannot connect to " + address);
     }
     world->messages_.push_back(sotto::v1::Messages::NewStub(channel));
     world->channels_.push_back(std::move(channel));

@@ -52,11 +52,13 @@ struct ProcStatus {
 class World {
  public:
   // Starts `server_binary` (default: the sotto-server built with this tree)
-  // on a fresh data dir and opens `channels` gRPC channels to it, each its
-  // own TCP connection.
+  // on a fresh data dir and opens `channels` gRPC channels, each its own TCP
+  // connection: to it, or, with `nodes` (other servers on its database),
+  // channel i to node i % (1 + nodes.size()), the started server first.
   static absl::StatusOr<std::unique_ptr<World>> Start(const std::string& server_binary,
                                                       const std::vector<std::string>& server_args,
-                                                      int channels);
+                                                      int channels,
+                                                      const std::vector<std::string>& nodes = {});
   ~World();
   World(const World&) = delete;
   World& operator=(const World&) = delete;
@@ -77,6 +79,8 @@ class World {
   std::shared_ptr<grpc::Channel> channel(size_t i) const { return channels_[i % channels_.size()]; }
 
   const std::string& address() const { return server_->address(); }
+  // The servers the channels reach: the started one and the other nodes.
+  size_t nodes() const { return nodes_; }
   const std::string& data_dir() const { return server_->data_dir(); }
   pid_t server_pid() const { return server_->pid(); }
   // Thread-safe. Zeroes if /proc cannot be read.
@@ -101,6 +105,7 @@ class World {
   std::vector<Device> therapists_;
   std::vector<size_t> clients_of_;  // Per therapist.
   std::vector<Pair> pairs_;
+  size_t nodes_ = 1;
 };
 
 // User + system CPU seconds this process used so far.

@@ -250,7 +250,34 @@ grpc::ServerUnaryReactor* MessagesService::Send(grpc::CallbackServerContext* con
   // and syncs after letting go (DurabilityContractTest). What can still hold
   // it: RocksDB's own write stalls. Back-pressure: the mailbox refuses while
   // the store is backlogged (Store::Backlogged), then gRPC's flow control.
+  // On PostgreSQL (send_on_pool_) every read and the write are network round
+  // trips, so Send goes to the pool: gRPC has about one callback thread per
+  // core, and Sends held on them waiting for the database left only a few
+  // in flight to share each group commit (docs/BENCHMARKS.md, "PostgreSQL").
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (!send_on_pool_) {
+    StartSend(context, request, response, reactor);
+    return reactor;
+  }
+  const bool queued = gate_->pool().TrySubmit([this, context, request, response, reactor] {
+    if (context->IsCancelled()) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "call cancelled before it ran"));
+      return;
+    }
+    StartSend(context, request, response, reactor);
+  });
+  if (!queued) {
+    metrics::CountRefusal("io_queue");
+    FinishSend(reactor, request->envelopes_size(),
+               absl::ResourceExhaustedError("server busy; retry"), response);
+  }
+  return reactor;
+}
+
+void MessagesService::StartSend(grpc::CallbackServerContext* context,
+                                const sotto::v1::SendRequest* request,
+                                sotto::v1::SendResponse* response,
+                                grpc::ServerUnaryReactor* reactor) {
   const int envelope_count = request->envelopes_size();
   absl::StatusOr<AuthenticatedDevice> caller = gate_->Authenticate(*context);
   absl::Status allowed = caller.status();
@@ -261,7 +288,7 @@ grpc::ServerUnaryReactor* MessagesService::Send(grpc::CallbackServerContext* con
   }
   if (!allowed.ok()) {
     FinishSend(reactor, envelope_count, allowed, response);
-    return reactor;
+    return;
   }
   std::vector<OutgoingEnvelope> envelopes;
   envelopes.reserve(request->envelopes_size());
@@ -276,7 +303,6 @@ grpc::ServerUnaryReactor* MessagesService::Send(grpc::CallbackServerContext* con
                  [this, reactor, envelope_count, response](absl::StatusOr<SendResult> result) {
                    FinishSend(reactor, envelope_count, result, response);
                  });
-  return reactor;
 }
 
 void MessagesService::FinishSend(grpc::ServerUnaryReactor* reactor, int envelopes,

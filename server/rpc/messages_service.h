@@ -42,16 +42,19 @@ QueueGrowthStep OnQueueGrowth(std::optional<uint64_t> added_seq, uint64_t last_r
 // has shut down). A device holds at most
 // `max_streams_per_device` (at least 1) Subscribe streams; a newer one ends
 // its oldest with ABORTED; a deactivated or deleted account's streams end
-// (EndStreamsOf).
+// (EndStreamsOf). With `send_on_pool` (a store whose writes are network
+// round trips: PostgreSQL) Send runs on the server's BlockingPool instead of
+// gRPC's callback thread, as the other unary handlers do.
 class MessagesService final : public sotto::v1::Messages::CallbackService {
  public:
   MessagesService(CallGate* gate, Mailbox* mailbox, ServerStats* stats,
-                  size_t max_streams_per_device)
+                  size_t max_streams_per_device, bool send_on_pool = false)
       : gate_(gate),
         accounts_(&gate->accounts()),
         mailbox_(mailbox),
         stats_(stats),
-        max_streams_per_device_(std::max<size_t>(1, max_streams_per_device)) {}
+        max_streams_per_device_(std::max<size_t>(1, max_streams_per_device)),
+        send_on_pool_(send_on_pool) {}
   MessagesService(const MessagesService&) = delete;
   MessagesService& operator=(const MessagesService&) = delete;
 
@@ -88,6 +91,9 @@ class MessagesService final : public sotto::v1::Messages::CallbackService {
  private:
   class SubscribeReactor;
 
+  // Send's work after the handler: authenticate, limit, hand to the mailbox.
+  void StartSend(grpc::CallbackServerContext* context, const sotto::v1::SendRequest* request,
+                 sotto::v1::SendResponse* response, grpc::ServerUnaryReactor* reactor);
   // Finishes a Send with `result` (Mailbox::Send's completion), counting it.
   void FinishSend(grpc::ServerUnaryReactor* reactor, int envelopes,
                   const absl::StatusOr<SendResult>& result, sotto::v1::SendResponse* response);
@@ -114,6 +120,7 @@ class MessagesService final : public sotto::v1::Messages::CallbackService {
   Mailbox* const mailbox_;
   ServerStats* const stats_;
   const size_t max_streams_per_device_;
+  const bool send_on_pool_;
 
   absl::Mutex streams_mu_;
   // Open Subscribe streams by "handle.device", oldest first (a few each:

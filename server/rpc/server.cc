@@ -325,8 +325,9 @@ void SottoServer::Parts::MakeServices(const ServerOptions& options, Clock* clock
       std::make_unique<DevicesService>(gate.get(), link_slots.get(), history_transfers.get(),
                                        mailbox.get(), &last_seen, clock);
   keys_service = std::make_unique<KeysService>(gate.get(), keys.get(), care.get());
-  messages_service = std::make_unique<MessagesService>(gate.get(), mailbox.get(), &stats,
-                                                       options.max_streams_per_device);
+  messages_service = std::make_unique<MessagesService>(
+      gate.get(), mailbox.get(), &stats, options.max_streams_per_device,
+      /*send_on_pool=*/IsPostgresUrl(options.store));
   // A deactivated or deleted account's open streams end with it. Set
   // before serving; nothing closes an account once the services are gone.
   MessagesService* const streams = messages_service.get();

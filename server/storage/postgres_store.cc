@@ -16,6 +16,7 @@
 #include "absl/time/time.h"
 #include "pqxx/pqxx"
 #include "server/storage/postgres_pool.h"
+#include "server/storage/postgres_write_function.h"
 #include "server/storage/schema_version.h"
 #include "server/storage/space_guard_store.h"
 #include "server/storage/error_log.h"
@@ -167,25 +168,21 @@ class PostgresStore final : public Store {
     if (!batch.audit_events().empty()) {
       return absl::InternalError("a write with audit events reached a store without an audit log");
     }
-    if (!batch.expectations().empty()) return WriteConditional(batch, durability);
-    if (batch.ops().empty()) return absl::OkStatus();
+    if (batch.ops().empty() && batch.expectations().empty()) return absl::OkStatus();
     SOTTO_PG_LEASE(c);
     try {
-      // A buffered one-op batch is one round trip; anything else is a
-      // transaction, applied in the batch's order (a later op on the same
-      // key wins, as in a RocksDB batch).
-      if (batch.ops().size() == 1 && durability == Durability::kBuffered) {
+      // A buffered one-op batch is one statement; anything else is one
+      // call of the write function (postgres_write_function.h): one round
+      // trip either way, and one transaction.
+      if (batch.expectations().empty() && batch.ops().size() == 1 &&
+          durability == Durability::kBuffered) {
         pqxx::nontransaction tx(*c->conn);
         Apply(tx, *c, batch.ops().front());
         return absl::OkStatus();
       }
-      pqxx::work tx(*c->conn);
-      if (durability == Durability::kSynced) SyncCommit(tx);
-      for (const WriteBatch::Op& op : batch.ops()) Apply(tx, *c, op);
-      tx.commit();
-      return absl::OkStatus();
+      return CallWrite(batch, durability, *c);
     } catch (const std::exception& e) {
-      return RequestError(e, *c, "write batch");
+      return WriteError(e, *c);
     }
   }
 
@@ -228,14 +225,13 @@ class PostgresStore final : public Store {
     try {
       // A synchronous commit of a write: its WAL flush covers every commit
       // before it (a read-only transaction would flush nothing). The row is
-      // this store's own, so nodes never contend for it.
-      pqxx::work tx(*c->conn);
-      SyncCommit(tx);
-      tx.exec_params(
-          "INSERT INTO sotto_sync (node, n) VALUES ($1, 1) "
-          "ON CONFLICT (node) DO UPDATE SET n = sotto_sync.n + 1",
-          Bytes(node_));
-      tx.commit();
+      // this store's own, so nodes never contend for it. One round trip.
+      pqxx::nontransaction tx(*c->conn);
+      if (!c->prepared.contains("sync")) {
+        c->conn->prepare("sync", pg::SyncCallSql());
+        c->prepared.insert("sync");
+      }
+      tx.exec_prepared("sync", Bytes(node_));
       return absl::OkStatus();
     } catch (const std::exception& e) {
       return RequestError(e, *c, "sync");
@@ -309,9 +305,10 @@ class PostgresStore final : public Store {
     return tx.exec_prepared(name, std::forward<Args>(args)...);
   }
 
-  // A batch with expectations, in one READ COMMITTED transaction that
-  // locks what it checks, expected keys in (table, key) order so that two
-  // such batches never wait for each other in a cycle:
+  // A batch with expectations (or several ops, or synced) as one call of
+  // the write function, in one READ COMMITTED transaction that locks what
+  // it checks, expected keys in (table, key) order so that two such
+  // batches never wait for each other in a cycle:
   //   a value expected: SELECT ... FOR UPDATE locks the row (waiting for a
   //     writer that holds it, then reading the value it committed) and
   //     compares;
@@ -319,62 +316,79 @@ class PostgresStore final : public Store {
   //     A committed row, or one another transaction inserted and commits,
   //     is a conflict (the insert waits for that transaction to end); else
   //     the placeholder holds the key for this transaction, and is deleted
-  //     before commit unless an op of the batch writes that key. Never
+  //     (an op added here) unless an op of the batch writes that key. Never
   //     visible to anyone else: it is uncommitted until it is gone or
   //     overwritten.
   // Why not SERIALIZABLE: its predicate locks on absent keys are taken per
   // index page, so Sends to unrelated queues whose idempotency keys share a
   // page would abort each other; and it guards only against other
   // SERIALIZABLE transactions. Row locks are exact.
-  absl::Status WriteConditional(const WriteBatch& batch, Durability durability) {
+  absl::Status CallWrite(const WriteBatch& batch, Durability durability, PgConnection& c) {
     std::vector<const WriteBatch::Expectation*> order;
     for (const WriteBatch::Expectation& e : batch.expectations()) order.push_back(&e);
     std::sort(order.begin(), order.end(), [](const auto* a, const auto* b) {
       return std::tie(a->table, a->key) < std::tie(b->table, b->key);
     });
-    SOTTO_PG_LEASE(c);
-    try {
-      pqxx::work tx(*c->conn);
-      if (durability == Durability::kSynced) SyncCommit(tx);
-      std::vector<const WriteBatch::Expectation*> placeholders;
-      const WriteBatch::Expectation* previous = nullptr;
-      for (const WriteBatch::Expectation* e : order) {
-        // The same key expected twice is checked once (a second placeholder
-        // would conflict with the first); two different expectations of one
-        // key cannot both hold.
-        if (previous != nullptr && previous->table == e->table && previous->key == e->key) {
-          if (previous->value != e->value) return ExpectationFailed(e->table, e->key, true);
-          continue;
-        }
-        previous = e;
-        if (!e->value) {
-          const pqxx::result r =
-              Exec(tx, *c, "xa", e->table,
-                   "INSERT INTO $T (k, v) VALUES ($1, ''::bytea) ON CONFLICT (k) DO NOTHING",
-                   Bytes(e->key));
-          // The transaction rolls back as `tx` goes out of scope.
-          if (r.affected_rows() == 0) return ExpectationFailed(e->table, e->key, true);
-          placeholders.push_back(e);
-          continue;
-        }
-        const pqxx::result r =
-            Exec(tx, *c, "xv", e->table, "SELECT v FROM $T WHERE k = $1 FOR UPDATE", Bytes(e->key));
-        if (r.empty()) return ExpectationFailed(e->table, e->key, false);
-        if (FromBytes(r[0][0]) != *e->value) return ExpectationFailed(e->table, e->key, true);
+    std::vector<const WriteBatch::Expectation*> checked;
+    std::vector<Table> x_tables, o_tables;
+    std::vector<std::optional<std::string>> x_keys, x_values, o_keys, o_values;
+    for (const WriteBatch::Expectation* e : order) {
+      // The same key expected twice is checked once (a second placeholder
+      // would conflict with the first); two different expectations of one
+      // key cannot both hold.
+      if (!checked.empty() && checked.back()->table == e->table && checked.back()->key == e->key) {
+        if (checked.back()->value != e->value) return ExpectationFailed(e->table, e->key, true);
+        continue;
       }
-      for (const WriteBatch::Op& op : batch.ops()) Apply(tx, *c, op);
-      for (const WriteBatch::Expectation* e : placeholders) {
-        const bool written =
-            std::any_of(batch.ops().begin(), batch.ops().end(), [&](const WriteBatch::Op& op) {
-              return op.table == e->table && op.key == e->key;
-            });
-        if (!written) Apply(tx, *c, WriteBatch::Op{e->table, e->key, std::nullopt});
-      }
-      tx.commit();
-      return absl::OkStatus();
-    } catch (const std::exception& e) {
-      return RequestError(e, *c, "conditional write batch");
+      checked.push_back(e);
+      x_tables.push_back(e->table);
+      x_keys.push_back(e->key);
+      x_values.push_back(e->value);
     }
+    for (const WriteBatch::Op& op : batch.ops()) {
+      o_tables.push_back(op.table);
+      o_keys.push_back(op.key);
+      o_values.push_back(op.value);
+    }
+    for (const WriteBatch::Expectation* e : checked) {
+      if (e->value) continue;
+      const bool written = std::any_of(
+          batch.ops().begin(), batch.ops().end(),
+          [&](const WriteBatch::Op& op) { return op.table == e->table && op.key == e->key; });
+      if (written) continue;
+      o_tables.push_back(e->table);  // the placeholder's delete
+      o_keys.push_back(e->key);
+      o_values.push_back(std::nullopt);
+    }
+    if (!c.prepared.contains("write")) {
+      c.conn->prepare("write", pg::WriteCallSql());
+      c.prepared.insert("write");
+    }
+    try {
+      pqxx::nontransaction tx(*c.conn);
+      tx.exec_prepared("write", pg::TableArray(x_tables), pg::ByteaArray(x_keys),
+                       pg::ByteaArray(x_values), pg::TableArray(o_tables), pg::ByteaArray(o_keys),
+                       pg::ByteaArray(o_values),
+                       std::string(durability == Durability::kSynced ? "t" : "f"));
+      return absl::OkStatus();
+    } catch (const pqxx::sql_error& e) {
+      if (e.sqlstate() != pg::kExpectationSqlState) throw;
+      const std::optional<pg::FailedExpectation> failed = pg::ParseFailedExpectation(e.what());
+      if (!failed || failed->index >= checked.size()) throw;
+      const WriteBatch::Expectation& x = *checked[failed->index];
+      return ExpectationFailed(x.table, x.key, failed->found);
+    }
+  }
+
+  // RequestError for a write: a connection lost during the one statement
+  // of a write leaves it in doubt (it may have committed), as a lost
+  // COMMIT does.
+  absl::Status WriteError(const std::exception& e, PgConnection& c) {
+    if (dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr) {
+      const pqxx::in_doubt_error doubt(e.what());
+      return RequestError(doubt, c, "write batch");
+    }
+    return RequestError(e, c, "write batch");
   }
 
   static void Apply(pqxx::transaction_base& tx, PgConnection& c, const WriteBatch::Op& op) {
@@ -417,6 +431,13 @@ absl::Status PostgresStore::Prepare() {
     for (Table t : kAllTables) {
       tx.exec(absl::StrCat("CREATE TABLE IF NOT EXISTS ", SqlTable(t),
                            " (k bytea PRIMARY KEY, v bytea NOT NULL)"));
+    }
+    // Created once per body version (their names carry it), not replaced:
+    // a node of another build keeps the functions it calls.
+    const std::vector<std::string> functions = pg::CreateFunctionsSql();
+    const char* const names[] = {pg::kWriteFunction, pg::kSyncFunction};
+    for (size_t i = 0; i < functions.size(); ++i) {
+      if (!tx.exec(pg::FunctionExistsSql(names[i]))[0][0].as<bool>()) tx.exec(functions[i]);
     }
     const pqxx::result version =
         tx.exec_params("SELECT v FROM sotto_meta WHERE k = $1", std::string(kSchemaVersionKey));
