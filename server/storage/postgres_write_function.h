@@ -20,6 +20,7 @@
 // N is the version of the functions' bodies: a change makes new names, so
 // nodes of two builds on one database each call their own.
 
+#include <iterator>
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,6 +33,12 @@ namespace sotto::server::pg {
 // The names the store calls.
 inline constexpr char kWriteFunction[] = "sotto_write_1";
 inline constexpr char kSyncFunction[] = "sotto_sync_1";
+// kWriteFunction's body names every table (kAllTables), and a database
+// keeps the body of the build that created it: a table added without a new
+// name would be "no table" to every write. Adding one fails here until the
+// version in both names and this count move on together.
+static_assert(std::size(kAllTables) == 22,
+              "a new Table changes sotto_write's body: bump kWriteFunction's version too");
 // Raised by kWriteFunction for a failed expectation; the message is
 // "expectation I: found" or "expectation I: absent" (I from 0, in the order
 // passed).
