@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# run.sh SOURCE_DIR WORK_DIR SOTTO_BINARY SERVER_BINARY — the desk_browser ctest.
-# Installs tests/desk's locked npm packages into WORK_DIR (offline from npm's
-# cache when it can), copies the tests beside them and runs them with node's
-# test runner. Exit 77 (skipped) only when SOTTO_DESK_TESTS=off.
+# run.sh SOURCE_DIR WORK_DIR SOTTO_BINARY SERVER_BINARY [TEST_FILE...]
+# Without a TEST_FILE (ctest desk_npm, the fixture the browser tests require):
+# installs tests/desk's locked npm packages into WORK_DIR (offline from npm's
+# cache when it can) and copies the tests beside them. With TEST_FILEs (ctest
+# desk_browser, desk_browser_account): runs them with node's test runner. The
+# two files run as two ctest tests side by side; each starts its own server,
+# desks and browser on free ports. Exit 77 (skipped) only when
+# SOTTO_DESK_TESTS=off.
 set -euo pipefail
 src=$1 work=$2
 export SOTTO_CLI_BINARY=$3 SOTTO_SERVER_BINARY=$4
+shift 4
 export CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 
 if [ "${SOTTO_DESK_TESTS:-on}" = off ]; then
@@ -22,6 +27,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   exit 1
 fi
 
+if [ $# -gt 0 ]; then
+  cd "$work"
+  # One file at a time within a test: each file starts its own server, desks
+  # and browser.
+  exec node --test --test-reporter=spec --test-concurrency=1 "$@"
+fi
+
 mkdir -p "$work"
 # Reinstall only when the lockfile changed.
 if ! cmp -s "$src/package-lock.json" "$work/package-lock.json" || [ ! -d "$work/node_modules" ]; then
@@ -29,6 +41,3 @@ if ! cmp -s "$src/package-lock.json" "$work/package-lock.json" || [ ! -d "$work/
   (cd "$work" && { npm ci --offline --no-audit --no-fund || npm ci --no-audit --no-fund; })
 fi
 cp "$src"/*.mjs "$work/"
-cd "$work"
-# One file at a time: each starts its own server, desks and browser.
-exec node --test --test-reporter=spec --test-concurrency=1 desk.test.mjs account.test.mjs
