@@ -21,98 +21,15 @@
 #include "server/domain/records.h"
 #include "server/storage/key_codec.h"
 #include "server/storage/postgres_store.h"
-#include "tests/server/rpc_fixture.h"
+#include "tests/server/multi_node_fixture.h"
 #include "testing/postgres_instance.h"
 #include "testing/status_matchers.h"
 
 namespace sotto::server::rpc {
 namespace {
 
-// One node: a server and its stubs.
-struct Node {
-  std::unique_ptr<SottoServer> server;
-  std::unique_ptr<v1::Accounts::Stub> accounts;
-  std::unique_ptr<v1::Messages::Stub> messages;
-  std::unique_ptr<v1::Care::Stub> care;
-};
-
-class MultiNodeWritesTest : public ::testing::Test {
+class MultiNodeWritesTest : public MultiNodeTest {
  protected:
-  void SetUp() override {
-    ASSERT_OK_AND_ASSIGN(pg_, sotto::testing::PostgresInstance::Start());
-    for (int i = 0; i < 2; ++i) {
-      ServerOptions options;
-      options.store = pg_->url();
-      options.data_dir = dir_.sub(absl::StrCat("node", i));
-      // The key files are shared, as every node of a deployment must share
-      // them: one audit chain, one code pepper (invite codes hash alike).
-      options.audit_key_file = dir_.sub("audit-key");
-      options.code_pepper_file = dir_.sub("code-pepper");
-      options.listen_address = "127.0.0.1:0";
-      // The racers below far exceed what one device would send.
-      options.rate_limits.registration = {1e6, 1e6};
-      options.rate_limits.sends_per_device = {1e6, 1e6};
-      options.rate_limits.invites_per_therapist = {1e6, 1e6};
-      ASSERT_OK_AND_ASSIGN(nodes_[i].server, SottoServer::Start(options));
-      auto channel = grpc::CreateChannel(nodes_[i].server->address(),
-                                         grpc::InsecureChannelCredentials());
-      nodes_[i].accounts = v1::Accounts::NewStub(channel);
-      nodes_[i].messages = v1::Messages::NewStub(channel);
-      nodes_[i].care = v1::Care::NewStub(channel);
-    }
-  }
-
-  static std::unique_ptr<grpc::ClientContext> Ctx(const std::string& header) {
-    auto ctx = std::make_unique<grpc::ClientContext>();
-    if (!header.empty()) ctx->AddMetadata("authorization", header);
-    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-    return ctx;
-  }
-
-  static User NewUser(const std::string& handle) {
-    User u;
-    u.handle = handle;
-    u.secret = std::string(kDeviceSecretBytes, static_cast<char>(0xa0 | (handle[0] & 0x0f)));
-    u.registration_id = 100;
-    u.keys = std::make_unique<sotto::testing::SignalTestKeys>();
-    return u;
-  }
-
-  // A register request for `user`: a therapist (handle "dr-*") with a fresh
-  // enrolment code issued by `node` (which reads the handle there: the node
-  // that registers it, since invalidating other nodes' caches is not this
-  // test's subject), a client with `invite`.
-  v1::RegisterRequest RequestFor(const User& user, const std::string& invite = "", int node = 0) {
-    v1::RegisterRequest req;
-    req.set_handle(user.handle);
-    if (user.handle.rfind("dr-", 0) == 0) {
-      req.set_role(v1::ROLE_THERAPIST);
-      absl::StatusOr<IssuedCode> code = nodes_[node].server->IssueEnrolmentCode(user.handle);
-      EXPECT_OK(code.status());
-      if (code.ok()) req.set_enrolment_code(code->code);
-    } else {
-      req.set_role(v1::ROLE_CLIENT);
-      req.set_invite_code(invite);
-    }
-    req.set_device_secret(user.secret);
-    req.set_registration_id(user.registration_id);
-    FillDeviceKeys(*user.keys, 1, req.mutable_keys());
-    return req;
-  }
-
-  grpc::Status Register(int node, const v1::RegisterRequest& req) {
-    v1::RegisterResponse resp;
-    return nodes_[node].accounts->Register(Ctx("").get(), req, &resp);
-  }
-
-  std::string Invite(int node, const User& therapist) {
-    v1::CreateInviteResponse r;
-    grpc::Status s =
-        nodes_[node].care->CreateInvite(Ctx(therapist.Header()).get(), {}, &r);
-    EXPECT_TRUE(s.ok()) << Describe(s);
-    return r.code();
-  }
-
   // A therapist and a client linked to it, registered through node 0.
   void RegisterPair(User& therapist, User& client) {
     ASSERT_TRUE(Register(0, RequestFor(therapist)).ok());
@@ -192,9 +109,6 @@ class MultiNodeWritesTest : public ::testing::Test {
     return verifier.entries();
   }
 
-  sotto::testing::TempDir dir_;
-  std::unique_ptr<sotto::testing::PostgresInstance> pg_;
-  Node nodes_[2];
 };
 
 // Senders on both nodes into one device's queue: every acknowledged message
