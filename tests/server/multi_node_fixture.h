@@ -13,9 +13,9 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "tests/server/rpc_fixture.h"
 #include "testing/postgres_instance.h"
 #include "testing/status_matchers.h"
+#include "tests/server/rpc_fixture.h"
 
 namespace sotto::server::rpc {
 

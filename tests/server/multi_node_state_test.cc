@@ -21,9 +21,9 @@
 #include "server/domain/records.h"
 #include "server/storage/key_codec.h"
 #include "server/storage/postgres_store.h"
-#include "tests/server/multi_node_fixture.h"
 #include "testing/postgres_instance.h"
 #include "testing/status_matchers.h"
+#include "tests/server/multi_node_fixture.h"
 
 namespace sotto::server::rpc {
 namespace {
@@ -193,8 +193,8 @@ TEST_F(MultiNodeStateTest, AHistoryArchiveUploadedThroughOneNodeIsFetchedThrough
   std::string got;
   for (int n = 0;; ++n) {
     fetch.set_offset(got.size());
-    grpc::Status s = Devices(n % 2 == 0 ? 1 : 0).FetchHistoryChunk(Ctx(second).get(), fetch,
-                                                                   &chunk);
+    grpc::Status s =
+        Devices(n % 2 == 0 ? 1 : 0).FetchHistoryChunk(Ctx(second).get(), fetch, &chunk);
     ASSERT_TRUE(s.ok()) << Describe(s);
     got += chunk.data();
     if (chunk.last()) break;

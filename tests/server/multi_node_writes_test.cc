@@ -21,9 +21,9 @@
 #include "server/domain/records.h"
 #include "server/storage/key_codec.h"
 #include "server/storage/postgres_store.h"
-#include "tests/server/multi_node_fixture.h"
 #include "testing/postgres_instance.h"
 #include "testing/status_matchers.h"
+#include "tests/server/multi_node_fixture.h"
 
 namespace sotto::server::rpc {
 namespace {
@@ -108,7 +108,6 @@ class MultiNodeWritesTest : public MultiNodeTest {
     if (!finished.ok()) return finished;
     return verifier.entries();
   }
-
 };
 
 // Senders on both nodes into one device's queue: every acknowledged message
