@@ -3,11 +3,11 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "server/domain/audit_log.h"
+#include "server/domain/conditional_write.h"
 #include "server/domain/key_validation.h"
 #include "server/domain/limits.h"
 #include "server/domain/records.h"
 #include "server/storage/key_codec.h"
-#include "server/domain/conditional_write.h"
 #include "sotto/status_macros.h"
 
 namespace sotto::server {
@@ -57,8 +57,7 @@ absl::StatusOr<uint32_t> KeyDirectory::UploadLocked(const AuthenticatedDevice& c
   // that node's keys too. Without it, two uploads at one instant would each
   // count the old set and pass the cap together.
   const std::string stamp_key = keys::Device(handle, device) + std::string(1, kUploadStamp);
-  SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> stamp,
-                         store_->Get(Table::kPreKeys, stamp_key));
+  SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> stamp, store_->Get(Table::kPreKeys, stamp_key));
   SOTTO_ASSIGN_OR_RETURN(std::vector<KeyValue> rows,
                          store_->Scan(Table::kPreKeys, prefix, "", kMaxStoredPreKeys + 1));
   absl::flat_hash_set<std::string> stored;

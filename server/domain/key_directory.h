@@ -70,9 +70,8 @@ class KeyDirectory {
   absl::StatusOr<size_t> CountOneTimePreKeys(absl::string_view handle, uint32_t device_id);
   // Upload's read-count-write, once; the caller holds device_locks_ and
   // retries it on ABORTED.
-  absl::StatusOr<uint32_t> UploadLocked(const AuthenticatedDevice& caller,
-                                        const DeviceKeys& upload, const CallContext& call,
-                                        OneTimePreKeys mode);
+  absl::StatusOr<uint32_t> UploadLocked(const AuthenticatedDevice& caller, const DeviceKeys& upload,
+                                        const CallContext& call, OneTimePreKeys mode);
 
   Store* const store_;
   Accounts* const accounts_;

@@ -191,17 +191,18 @@ absl::StatusOr<std::optional<std::string>> LinkSlots::FetchResponse(absl::string
     if (!read.slot->response) return std::optional<std::string>();
   }
   absl::MutexLock lock(&mu_);
-  return RetryAborted(
-      "fetching a link answer", [&]() -> absl::StatusOr<std::optional<std::string>> {
-        SOTTO_ASSIGN_OR_RETURN(Read read, Find(slot_id, nullptr));
-        if (!read.slot || read.slot->response_fetched) return absl::NotFoundError(kNoSlot);
-        if (!read.slot->response) return std::optional<std::string>();
-        std::optional<std::string> out = std::move(read.slot->response);
-        read.slot->response.reset();
-        read.slot->response_fetched = true;
-        SOTTO_RETURN_IF_ERROR(Replace(slot_id, *read.raw, read.slot, ""));
-        return out;
-      });
+  return RetryAborted("fetching a link answer",
+                      [&]() -> absl::StatusOr<std::optional<std::string>> {
+                        SOTTO_ASSIGN_OR_RETURN(Read read, Find(slot_id, nullptr));
+                        if (!read.slot || read.slot->response_fetched)
+                          return absl::NotFoundError(kNoSlot);
+                        if (!read.slot->response) return std::optional<std::string>();
+                        std::optional<std::string> out = std::move(read.slot->response);
+                        read.slot->response.reset();
+                        read.slot->response_fetched = true;
+                        SOTTO_RETURN_IF_ERROR(Replace(slot_id, *read.raw, read.slot, ""));
+                        return out;
+                      });
 }
 
 absl::Status LinkSlots::Cancel(const AuthenticatedDevice& owner, absl::string_view slot_id) {
@@ -250,8 +251,8 @@ absl::StatusOr<LinkSlots::Grant> LinkSlots::Peek(absl::string_view link_token) {
 void LinkSlots::CancelCreatedBy(absl::string_view handle, uint32_t device_id) {
   // Best effort: Accounts::LinkDevice refuses a token whose device was
   // removed anyway; this only frees the account's codes early.
-  absl::StatusOr<OpenSet> open = ReadOpenSet(store_, OpenKind::kLinkSlot, handle,
-                                             Table::kLinkSlots, clock_->NowMillis());
+  absl::StatusOr<OpenSet> open =
+      ReadOpenSet(store_, OpenKind::kLinkSlot, handle, Table::kLinkSlots, clock_->NowMillis());
   if (!open.ok()) return;
   const AuthenticatedDevice owner{std::string(handle), device_id, Role::kClient};
   for (const OpenEntry& e : open->entries) {
@@ -269,10 +270,11 @@ absl::StatusOr<size_t> LinkSlots::SweepExpired() {
     for (const KeyValue& row : rows) {
       absl::StatusOr<Slot> slot = Decode(row.value);
       if (slot.ok() && slot->expires_at_ms > now) continue;
-      absl::Status s =
-          Replace(row.key, row.value, std::nullopt, slot.ok() ? slot->token_hash : "");
-      if (s.ok()) ++swept;
-      else if (s.code() != absl::StatusCode::kAborted) return s;
+      absl::Status s = Replace(row.key, row.value, std::nullopt, slot.ok() ? slot->token_hash : "");
+      if (s.ok())
+        ++swept;
+      else if (s.code() != absl::StatusCode::kAborted)
+        return s;
     }
     if (rows.size() < kSlotSweepBatch) break;
     after = rows.back().key;

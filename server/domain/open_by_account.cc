@@ -29,8 +29,8 @@ absl::StatusOr<std::vector<OpenEntry>> Decode(absl::string_view key, absl::strin
     e.expires_at_ms = r.I64();
   }
   if (!r.ok()) {
-    return absl::DataLossError(absl::StrCat("undecodable open_by_account row of ",
-                                            absl::CEscape(key.substr(0, 40))));
+    return absl::DataLossError(
+        absl::StrCat("undecodable open_by_account row of ", absl::CEscape(key.substr(0, 40))));
   }
   return out;
 }
@@ -82,8 +82,11 @@ absl::StatusOr<size_t> SweepOpenSets(Store* store, int64_t now_ms) {
       batch.Delete(Table::kOpenByAccount, row.key);
       absl::Status s = store->Write(batch, Durability::kBuffered);
       // ABORTED: the account opened one meanwhile; the row stays.
-      if (s.ok()) ++swept;
-      else if (s.code() != absl::StatusCode::kAborted) return s;
+      if (s.ok()) {
+        ++swept;
+      } else if (s.code() != absl::StatusCode::kAborted) {
+        return s;
+      }
     }
     if (rows.size() < kOpenSweepBatch) return swept;
     after = rows.back().key;

@@ -53,11 +53,11 @@ enum class Table {
   kOpenByAccount,     // handle|kind -> the account's open slots or archives
 };
 inline constexpr Table kAllTables[] = {
-    Table::kAccounts,  Table::kDevices,        Table::kPreKeys,       Table::kQueues,
-    Table::kQueueMeta, Table::kIdempotency,    Table::kEnrolments,    Table::kInvites,
-    Table::kLinks,     Table::kLinksByClient,  Table::kConversations, Table::kPolicies,
-    Table::kScheduled, Table::kScheduledIndex, Table::kAudit,         Table::kNotifications,
-    Table::kInviteLog, Table::kLinkSlots,      Table::kLinkTokens,    Table::kHistoryTransfers,
+    Table::kAccounts,      Table::kDevices,        Table::kPreKeys,       Table::kQueues,
+    Table::kQueueMeta,     Table::kIdempotency,    Table::kEnrolments,    Table::kInvites,
+    Table::kLinks,         Table::kLinksByClient,  Table::kConversations, Table::kPolicies,
+    Table::kScheduled,     Table::kScheduledIndex, Table::kAudit,         Table::kNotifications,
+    Table::kInviteLog,     Table::kLinkSlots,      Table::kLinkTokens,    Table::kHistoryTransfers,
     Table::kHistoryChunks, Table::kOpenByAccount};
 // The column family name of `table` ("accounts", "devices", ...).
 absl::string_view TableName(Table table);

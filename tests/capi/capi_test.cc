@@ -15,10 +15,10 @@
 #include <utility>
 #include <vector>
 
+#include "capi/capi_support.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "sotto/sotto.h"
-#include "capi/capi_support.h"
 #include "testing/server_process.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_dir.h"
