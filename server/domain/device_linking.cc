@@ -165,6 +165,18 @@ absl::Status Accounts::RemoveDeviceLocked(const AuthenticatedDevice& caller, uin
       return absl::FailedPreconditionError(absl::StrCat(
           "device ", device_id, " is the only device of ", h, "; delete the account instead"));
     }
+    // The queue meta becomes a tombstone, written expecting the meta as
+    // read, and read BEFORE the queue is scanned: every Send queues and
+    // moves the meta in one write, so one through another node that queued
+    // after this read (before the scan below or after it) makes this write
+    // ABORTED and the retry deletes what it queued. Read after the scan, a
+    // Send landing in between would leave its envelope behind under a
+    // tombstone that expected its meta. A Send that read the device list
+    // before this write finds the tombstone instead of an absent row, so it
+    // cannot queue for a removed device.
+    const std::string meta_key = keys::QueueMeta(h, device_id);
+    SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> meta_value,
+                           store_->Get(Table::kQueueMeta, meta_key));
     WriteBatch batch;
     batch.Delete(Table::kDevices, keys::Device(h, device_id));
     // Keys, queue and idempotency records all start with the device's own
@@ -173,14 +185,6 @@ absl::Status Accounts::RemoveDeviceLocked(const AuthenticatedDevice& caller, uin
     for (Table t : {Table::kPreKeys, Table::kQueues, Table::kIdempotency}) {
       SOTTO_RETURN_IF_ERROR(DeleteUnder(store_, t, prefix, batch));
     }
-    // The queue meta becomes a tombstone, written expecting the meta as
-    // read: a Send through another node that queued since the scans above
-    // makes this write ABORTED (the retry deletes what it queued), and one
-    // that read the device list before this write finds the tombstone
-    // instead of an absent row, so it cannot queue for a removed device.
-    const std::string meta_key = keys::QueueMeta(h, device_id);
-    SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> meta_value,
-                           store_->Get(Table::kQueueMeta, meta_key));
     records::QueueMeta tombstone;
     if (meta_value) {
       SOTTO_ASSIGN_OR_RETURN(tombstone, records::DecodeQueueMeta(*meta_value));
