@@ -52,7 +52,11 @@ absl::Status Devices(Context& context, bool json) {
   }
   Out() << absl::StrFormat("%-4s %-24s %-20s %s\n", "ID", "NAME", "LINKED", "LAST SEEN (hour)");
   for (const DeviceEntry& d : *devices) {
-    std::string name = d.name.empty() ? "(first device)" : ForTerminal(d.name, false);
+    // Only the first device registers without a name; a device linked
+    // without --device-name has none either, and is not the first.
+    std::string name = !d.name.empty()    ? ForTerminal(d.name, false)
+                       : d.device_id == 1 ? "(first device)"
+                                          : "(no name)";
     if (d.this_device) name += " *";
     Out() << absl::StrFormat("%-4d %-24s %-20s %s\n", d.device_id, name, Ms(d.linked_at),
                              Ms(d.last_seen_hour));
