@@ -17,11 +17,11 @@
 // chunk at once are ordered, and an archive is deleted once.
 //
 // Limits (limits.h): kMaxHistoryTransfersPerAccount at once, each at most
-// kMaxHistoryTransferBytes, all of them at most kMaxHistorySpoolBytes,
-// deleted kHistoryTransferTtlMs after creation unfetched, and at once when
-// the answer carrying the last byte is made. Every call names a transfer
-// by its random id AND is made by a device of its account: for another
-// account a transfer does not exist (the same NOT_FOUND as an unknown id).
+// kMaxHistoryTransferBytes, deleted kHistoryTransferTtlMs after creation
+// unfetched, and at once when the answer carrying the last byte is made.
+// Every call names a transfer by its random id AND is made by a device of
+// its account: for another account a transfer does not exist (the same
+// NOT_FOUND as an unknown id).
 // Thread-safe.
 
 #include <cstdint>
