@@ -1,11 +1,13 @@
 #ifndef SOTTO_SERVER_RPC_UNARY_H_
 #define SOTTO_SERVER_RPC_UNARY_H_
 
-// The shape the unary handlers share (all but Send, which never waits for
-// the disk; internal to server/rpc): the
+// The shape the unary handlers share (internal to server/rpc): the
 // handler thread only queues the work on the server's BlockingPool and
 // returns; a pool worker authenticates, runs the body (validate, call the
-// domain, fill the response), maps its status and Finishes.
+// domain, fill the response), maps its status and Finishes. Send is the
+// exception: on RocksDB it never waits for the disk and stays on gRPC's
+// thread; on PostgreSQL it queues on the pool the same way, in
+// messages_service.cc, so that a full queue is counted as a refused Send.
 
 #include <grpcpp/grpcpp.h>
 
