@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from postgres_instance import PostgresInstance, store_is_postgres
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -62,7 +64,12 @@ def rate_limits_off_args(binary: str) -> List[str]:
 
 
 class ServerProcess:
-    """sotto-server on 127.0.0.1:0 with a fresh data directory; `stop()` ends it."""
+    """sotto-server on 127.0.0.1:0 with a fresh data directory; `stop()` ends it.
+
+    With SOTTO_TEST_STORE=postgres (postgres_instance.py) it stores in a fresh
+    real PostgreSQL (`--store URL`), which `stop()` ends too; the data
+    directory still holds its keys and operator socket.
+    """
 
     LISTENING = "sotto-server listening on "
 
@@ -72,7 +79,17 @@ class ServerProcess:
         self.data_dir = os.path.join(self.root, "data")
         args = [self.binary, "--data-dir", self.data_dir, "--listen", "127.0.0.1:0"]
         args += rate_limits_off_args(self.binary)
-        self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.postgres: Optional[PostgresInstance] = None
+        if store_is_postgres():
+            self.postgres = PostgresInstance()
+            args += ["--store", self.postgres.url]
+        try:
+            self.process = subprocess.Popen(args, stdout=subprocess.PIPE,
+                                            stderr=subprocess.DEVNULL)
+        except BaseException:
+            if self.postgres is not None:
+                self.postgres.stop()
+            raise
         self.address = self._await_listening()
 
     def _await_listening(self) -> str:
@@ -120,6 +137,8 @@ class ServerProcess:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+        if self.postgres is not None:
+            self.postgres.stop()
         # The drain thread sees EOF now that the server is gone; the pipe is
         # closed when the Popen object is collected.
         shutil.rmtree(self.root, ignore_errors=True)
