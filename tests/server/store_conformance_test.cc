@@ -247,7 +247,7 @@ TYPED_TEST(StoreConformanceTest, ReadAnswersEachReadOfABatchAsGetAndScanWould) {
   }
   const std::string ff("\xff\xff", 2);
   this->Put(Table::kQueues, ff, "ff");
-  this->Put(Table::kQueues, ff + "\x00", "ff0");
+  this->Put(Table::kQueues, ff + std::string("\x00", 1), "ff0");
   this->Put(Table::kQueues, "\xfe", "fe");
 
   ReadBatch batch;
