@@ -60,8 +60,10 @@ absl::StatusOr<std::unique_ptr<StoreStack>> StoreStack::Open(const StoreStackOpt
   absl::StatusOr<std::unique_ptr<DiskSpace>> watched = DiskSpace::Start(std::move(space));
   if (!watched.ok()) return watched.status();
   stack->space_ = *std::move(watched);
+  PostgresStoreOptions pg;
+  pg.max_connections = options.store_pool_size;
   absl::StatusOr<std::unique_ptr<Store>> rocks =
-      postgres ? OpenPostgresStore(options.store) : OpenRocksDbStore(options.data_dir);
+      postgres ? OpenPostgresStore(options.store, pg) : OpenRocksDbStore(options.data_dir);
   if (!rocks.ok()) return rocks.status();
   stack->space_->CountUnflushed([db = rocks->get()] { return db->UnflushedBytes(); });
   if (postgres && !CacheOnPostgresForBench()) {

@@ -11,6 +11,7 @@
 #include "server/storage/disk_space.h"
 #include "server/storage/group_commit_store.h"
 #include "server/storage/log_syncer.h"
+#include "server/storage/postgres_store.h"
 #include "server/storage/space_guard_store.h"
 #include "server/storage/store.h"
 
@@ -34,6 +35,8 @@ struct StoreStackOptions {
   // (IsPostgresUrl), that database (postgres_store.h). The free-space
   // reserve then does not apply: the database's disk is not ours to watch.
   std::string store;
+  // With a PostgreSQL `store`: PostgresStoreOptions::max_connections.
+  size_t store_pool_size = PostgresStoreOptions().max_connections;
 };
 
 // The server's storage, assembled in one place (the composition root of

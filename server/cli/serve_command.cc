@@ -1,5 +1,6 @@
 // sotto-server [--config FILE] [--log-level L] [--log-format text|json]
-//              [--data-dir DIR] [--store postgres://...] [--listen HOST:PORT]
+//              [--data-dir DIR] [--store postgres://... [--store-pool-size N]]
+//              [--listen HOST:PORT]
 //              [--emergency-note TEXT]
 //              [--tls-cert PEM --tls-key PEM] [--retention-days N]
 //              [--max-queue-mib N] [--min-free-mib N] [--io-threads N] [--rate-NAME BURST/PER_HOUR
@@ -77,6 +78,7 @@ struct ServeFlags {
   std::string log_format = "text";
   std::string data_dir = "./var";
   std::string store;
+  size_t store_pool_size = PostgresStoreOptions().max_connections;
   std::string listen = "127.0.0.1:7443";
   std::string emergency_note = kDefaultEmergencyNote;
   std::string tls_cert;
@@ -124,6 +126,12 @@ void AddPlaceFlags(CLI::App& app, ServeFlags& f) {
   app.add_option("--store", f.store,
                  "postgres://USER@HOST:PORT/DB: keep the data in that PostgreSQL database "
                  "instead of RocksDB (--data-dir still holds the key files; docs/DEPLOYING.md)");
+  app.add_option("--store-pool-size", f.store_pool_size,
+                 "connections to a PostgreSQL --store this node keeps open at most, for "
+                 "requests (3 more: live delivery and the leader; docs/DEPLOYING.md, "
+                 "\"Connection pooling\"); ignored without --store")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{1000}));
   app.add_option("--listen", f.listen, "HOST:PORT to listen on (port 0: any free port)")
       ->capture_default_str();
   app.add_option("--emergency-note", f.emergency_note,
@@ -374,6 +382,7 @@ absl::StatusOr<rpc::ServerOptions> ToServerOptions(const ServeFlags& f) {
                                       RedactPostgresUrl(f.store) + "\"");
   }
   options.store = f.store;
+  options.store_pool_size = f.store_pool_size;
   options.audit_key_file = f.keys.audit_key;
   options.code_pepper_file = f.keys.code_pepper;
   options.audit_head_interval = absl::Minutes(f.audit_head_minutes);

@@ -15,6 +15,17 @@
 namespace sotto::server {
 namespace {
 
+// CheckActive's answer from the account record as read (nullopt: none).
+absl::Status ActiveFrom(absl::string_view handle, const std::optional<std::string>& value) {
+  if (!value) return absl::OkStatus();
+  SOTTO_ASSIGN_OR_RETURN(records::Account account, records::DecodeAccount(*value));
+  if (account.deactivated) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("user ", handle, " is deactivated and cannot receive messages"));
+  }
+  return absl::OkStatus();
+}
+
 constexpr size_t kSaltBytes = 16;
 constexpr char kBadCredentials[] =
     "authorization credentials rejected: unknown device or wrong secret";
@@ -177,9 +188,13 @@ absl::StatusOr<AuthenticatedDevice> Accounts::Authenticate(absl::string_view han
   std::optional<std::string> account_value;
   std::optional<std::string> device_value;
   if (ValidateHandle(handle).ok()) {
-    SOTTO_ASSIGN_OR_RETURN(account_value, store_->Get(Table::kAccounts, keys::Account(handle)));
-    SOTTO_ASSIGN_OR_RETURN(device_value,
-                           store_->Get(Table::kDevices, keys::Device(handle, device_id)));
+    // One round trip on PostgreSQL, where every call authenticates.
+    ReadBatch batch;
+    batch.Get(Table::kAccounts, keys::Account(handle));
+    batch.Get(Table::kDevices, keys::Device(handle, device_id));
+    SOTTO_ASSIGN_OR_RETURN(ReadResult read, store_->Read(batch));
+    account_value = std::move(read.values.at(0));
+    device_value = std::move(read.values.at(1));
   }
   records::Device device;
   if (account_value && device_value) {
@@ -227,13 +242,7 @@ absl::Status Accounts::SetDeactivated(absl::string_view handle, bool deactivated
 absl::Status Accounts::CheckActive(absl::string_view handle) {
   SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> value,
                          store_->Get(Table::kAccounts, keys::Account(handle)));
-  if (!value) return absl::OkStatus();
-  SOTTO_ASSIGN_OR_RETURN(records::Account account, records::DecodeAccount(*value));
-  if (account.deactivated) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("user ", handle, " is deactivated and cannot receive messages"));
-  }
-  return absl::OkStatus();
+  return ActiveFrom(handle, value);
 }
 
 absl::StatusOr<AccountInfo> Accounts::WhoAmI(const AuthenticatedDevice& caller) {
@@ -244,24 +253,39 @@ absl::StatusOr<AccountInfo> Accounts::WhoAmI(const AuthenticatedDevice& caller) 
 }
 
 absl::StatusOr<std::vector<DeviceInfo>> Accounts::Devices(absl::string_view handle) {
+  ReadBatch batch;
+  SOTTO_ASSIGN_OR_RETURN(const DeviceReads reads, AddDeviceReads(handle, batch));
+  SOTTO_ASSIGN_OR_RETURN(const ReadResult read, store_->Read(batch));
+  return DevicesFrom(handle, reads, read, /*check_active=*/false);
+}
+
+absl::StatusOr<Accounts::DeviceReads> Accounts::AddDeviceReads(absl::string_view handle,
+                                                               ReadBatch& batch) {
   absl::Status valid = ValidateHandle(handle);
   if (!valid.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("invalid handle \"", handle, "\": ", valid.message()));
   }
-  SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> account,
-                         store_->Get(Table::kAccounts, keys::Account(handle)));
+  DeviceReads reads;
+  reads.account = batch.Get(Table::kAccounts, keys::Account(handle));
+  reads.devices = batch.Scan(Table::kDevices, keys::UserPrefix(handle), kMaxDevicesPerUser + 1);
+  return reads;
+}
+
+absl::StatusOr<std::vector<DeviceInfo>> Accounts::DevicesFrom(absl::string_view handle,
+                                                              const DeviceReads& reads,
+                                                              const ReadResult& read,
+                                                              bool check_active) {
+  const std::optional<std::string>& account = read.values.at(reads.account);
   if (!account) return absl::NotFoundError(absl::StrCat("no user ", handle));
-  SOTTO_ASSIGN_OR_RETURN(
-      std::vector<KeyValue> rows,
-      store_->Scan(Table::kDevices, keys::UserPrefix(handle), "", kMaxDevicesPerUser + 1));
   std::vector<DeviceInfo> devices;
-  for (const KeyValue& row : rows) {
+  for (const KeyValue& row : read.scans.at(reads.devices)) {
     std::optional<uint32_t> id = keys::DeviceIdOf(row.key);
     if (!id) return records::Corrupt("device key");
     SOTTO_ASSIGN_OR_RETURN(records::Device d, records::DecodeDevice(row.value));
     devices.push_back(DeviceInfo{*id, d.registration_id, d.name, d.linked_at_ms});
   }
+  if (check_active) SOTTO_RETURN_IF_ERROR(ActiveFrom(handle, account));
   return devices;
 }
 

@@ -184,8 +184,24 @@ class Accounts {
   absl::StatusOr<AccountInfo> WhoAmI(const AuthenticatedDevice& caller);
 
   // The devices of `handle`, ascending. Errors: INVALID_ARGUMENT (not a
-  // valid handle), NOT_FOUND (no such user).
+  // valid handle), NOT_FOUND (no such user). One Store::Read.
   absl::StatusOr<std::vector<DeviceInfo>> Devices(absl::string_view handle);
+
+  // Devices (and CheckActive) in two halves, for a caller that makes these
+  // reads together with its own in one Store::Read (a Send, whose every
+  // read is a round trip on PostgreSQL): AddDeviceReads adds them to
+  // `batch` (INVALID_ARGUMENT as Devices for a malformed handle, before
+  // anything is read), DevicesFrom answers from what `read` found as
+  // Devices would, then, with `check_active`, as CheckActive would.
+  struct DeviceReads {
+    size_t account = 0;  // in ReadResult::values
+    size_t devices = 0;  // in ReadResult::scans
+  };
+  static absl::StatusOr<DeviceReads> AddDeviceReads(absl::string_view handle, ReadBatch& batch);
+  static absl::StatusOr<std::vector<DeviceInfo>> DevicesFrom(absl::string_view handle,
+                                                             const DeviceReads& reads,
+                                                             const ReadResult& read,
+                                                             bool check_active);
 
   // OK if `handle` follows the handle rules (limits.h), else INVALID_ARGUMENT.
   static absl::Status ValidateHandle(absl::string_view handle);

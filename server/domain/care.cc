@@ -400,8 +400,16 @@ absl::Status Care::SetPolicy(const AuthenticatedDevice& caller, const ResponsePo
 absl::StatusOr<ResponsePolicy> Care::PolicyOf(absl::string_view therapist) {
   SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> value,
                          store_->Get(Table::kPolicies, keys::Account(therapist)));
-  if (!value) return DefaultPolicy();
-  return DecodePolicy(*value);
+  return PolicyFrom(value);
+}
+
+size_t Care::AddPolicyRead(absl::string_view therapist, ReadBatch& batch) {
+  return batch.Get(Table::kPolicies, keys::Account(therapist));
+}
+
+absl::StatusOr<ResponsePolicy> Care::PolicyFrom(const std::optional<std::string>& stored) {
+  if (!stored) return DefaultPolicy();
+  return DecodePolicy(*stored);
 }
 
 absl::StatusOr<PolicyView> Care::GetPolicy(const AuthenticatedDevice& caller,
@@ -419,6 +427,15 @@ absl::StatusOr<PolicyView> Care::GetPolicy(const AuthenticatedDevice& caller,
 
 absl::StatusOr<Route> Care::CheckCanMessage(const AuthenticatedDevice& sender,
                                             absl::string_view recipient) {
+  ReadBatch batch;
+  SOTTO_ASSIGN_OR_RETURN(const size_t link, AddMessageLinkRead(sender, recipient, batch));
+  SOTTO_ASSIGN_OR_RETURN(const std::optional<std::string> stored,
+                         store_->Get(Table::kLinks, batch.gets().at(link).key));
+  return RouteFromLink(sender, recipient, stored);
+}
+
+absl::StatusOr<size_t> Care::AddMessageLinkRead(const AuthenticatedDevice& sender,
+                                                absl::string_view recipient, ReadBatch& batch) {
   SOTTO_RETURN_IF_ERROR(ValidPeer(recipient, "recipient"));
   if (sender.handle == recipient) return SelfSendError(sender.handle);
   // Only the link is read, never the recipient's account: whether the
@@ -426,19 +443,29 @@ absl::StatusOr<Route> Care::CheckCanMessage(const AuthenticatedDevice& sender,
   // the same single read of a missing row and gets the same answer
   // (issue 19). A client's counterpart is a therapist and a therapist's a
   // client, so the link's key follows from the sender's role alone.
+  const bool from_client = sender.role == Role::kClient;
+  return batch.Get(Table::kLinks, from_client ? keys::Pair(recipient, sender.handle)
+                                              : keys::Pair(sender.handle, recipient));
+}
+
+absl::StatusOr<Route> Care::RouteFromLink(const AuthenticatedDevice& sender,
+                                          absl::string_view recipient,
+                                          const std::optional<std::string>& stored,
+                                          std::optional<records::Link>* link) {
   Route route;
   route.from_client = sender.role == Role::kClient;
   route.therapist = route.from_client ? std::string(recipient) : sender.handle;
   route.client = route.from_client ? sender.handle : std::string(recipient);
-  SOTTO_ASSIGN_OR_RETURN(std::optional<records::Link> link, GetLink(route.therapist, route.client));
-  if (!link) return NoLink(sender.handle, recipient);
+  if (!stored) return NoLink(sender.handle, recipient);
+  SOTTO_ASSIGN_OR_RETURN(records::Link decoded, records::DecodeLink(*stored));
   // The two know each other: who ended it, and when, is theirs to know.
-  if (link->state != static_cast<uint32_t>(LinkState::kActive)) {
+  if (decoded.state != static_cast<uint32_t>(LinkState::kActive)) {
     return absl::FailedPreconditionError(
         absl::StrCat("the care link between ", route.therapist, " and ", route.client,
-                     " was ended by ", link->ended_by, " at ", FormatMs(link->ended_ms)));
+                     " was ended by ", decoded.ended_by, " at ", FormatMs(decoded.ended_ms)));
   }
   route.between_care_parties = true;
+  if (link != nullptr) *link = std::move(decoded);
   return route;
 }
 

@@ -157,6 +157,25 @@ class Care {
   absl::StatusOr<Route> CheckCanMessage(const AuthenticatedDevice& sender,
                                         absl::string_view recipient);
 
+  // CheckCanMessage in two halves, for a Send that reads the link together
+  // with its other reads (one Store::Read; every read is a round trip on
+  // PostgreSQL). AddMessageLinkRead adds the one read CheckCanMessage makes
+  // to `batch` and returns its index in ReadResult::values, or the errors
+  // CheckCanMessage finds before reading (INVALID_ARGUMENT). RouteFromLink
+  // answers as CheckCanMessage from the link's stored bytes as read, and
+  // sets `link` (if given) to the decoded link.
+  static absl::StatusOr<size_t> AddMessageLinkRead(const AuthenticatedDevice& sender,
+                                                   absl::string_view recipient, ReadBatch& batch);
+  static absl::StatusOr<Route> RouteFromLink(const AuthenticatedDevice& sender,
+                                             absl::string_view recipient,
+                                             const std::optional<std::string>& stored,
+                                             std::optional<records::Link>* link = nullptr);
+
+  // PolicyOf in two halves, as above: the read's index in
+  // ReadResult::values, and the policy from what it found.
+  static size_t AddPolicyRead(absl::string_view therapist, ReadBatch& batch);
+  static absl::StatusOr<ResponsePolicy> PolicyFrom(const std::optional<std::string>& stored);
+
   // Whether `caller` may fetch `handle`'s prekey bundles: an active care
   // link. Errors as for CheckCanMessage (also for the caller's own handle).
   absl::Status CheckCanFetchBundle(const AuthenticatedDevice& caller, absl::string_view handle);

@@ -34,23 +34,10 @@ absl::StatusOr<int64_t> ConversationQueue::AddMessageInto(const Route& route, in
                                                           WriteBatch& batch) {
   if (!route.between_care_parties) return 0;
   if (route.from_client) {
-    std::string key = keys::Pair(route.therapist, route.client);
-    SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> value,
-                           store_->Get(Table::kConversations, key));
-    records::Conversation entry;
-    if (value) {
-      SOTTO_ASSIGN_OR_RETURN(entry, records::DecodeConversation(*value));
-    }
-    entry.state = State(ConversationState::kWaiting);
-    entry.snoozed_until_ms = 0;
-    entry.waiting_count += 1;
-    entry.oldest_waiting_ms =
-        entry.oldest_waiting_ms == 0 ? now_ms : std::min(entry.oldest_waiting_ms, now_ms);
-    // Another node's Send into this conversation since the read: ABORTED,
-    // and the Send runs again (Mailbox::SendSteps).
-    batch.Expect(Table::kConversations, key, std::move(value));
-    batch.Put(Table::kConversations, std::move(key), records::Encode(entry));
-    return entry.oldest_waiting_ms;
+    SOTTO_ASSIGN_OR_RETURN(
+        std::optional<std::string> value,
+        store_->Get(Table::kConversations, keys::Pair(route.therapist, route.client)));
+    return AddClientMessageInto(route, now_ms, std::move(value), batch);
   }
   SOTTO_ASSIGN_OR_RETURN(std::vector<std::string> team, care_->CareTeam(route.client));
   if (std::find(team.begin(), team.end(), route.therapist) == team.end()) {
@@ -76,6 +63,31 @@ absl::StatusOr<int64_t> ConversationQueue::AddMessageInto(const Route& route, in
     batch.Put(Table::kConversations, std::move(key), records::Encode(entry));
   }
   return 0;
+}
+
+size_t ConversationQueue::AddClientEntryRead(const Route& route, ReadBatch& batch) {
+  return batch.Get(Table::kConversations, keys::Pair(route.therapist, route.client));
+}
+
+absl::StatusOr<int64_t> ConversationQueue::AddClientMessageInto(const Route& route,
+                                                                int64_t now_ms,
+                                                                std::optional<std::string> stored,
+                                                                WriteBatch& batch) {
+  std::string key = keys::Pair(route.therapist, route.client);
+  records::Conversation entry;
+  if (stored) {
+    SOTTO_ASSIGN_OR_RETURN(entry, records::DecodeConversation(*stored));
+  }
+  entry.state = State(ConversationState::kWaiting);
+  entry.snoozed_until_ms = 0;
+  entry.waiting_count += 1;
+  entry.oldest_waiting_ms =
+      entry.oldest_waiting_ms == 0 ? now_ms : std::min(entry.oldest_waiting_ms, now_ms);
+  // Another node's Send into this conversation since the read: ABORTED,
+  // and the Send runs again (Mailbox::SendSteps).
+  batch.Expect(Table::kConversations, key, std::move(stored));
+  batch.Put(Table::kConversations, std::move(key), records::Encode(entry));
+  return entry.oldest_waiting_ms;
 }
 
 absl::StatusOr<Conversation> ConversationQueue::View(absl::string_view client,
@@ -244,6 +256,11 @@ absl::StatusOr<Conversation> ConversationQueue::Claim(const AuthenticatedDevice&
 absl::StatusOr<ReplyExpectation> ConversationQueue::Expect(absl::string_view therapist,
                                                            int64_t start_ms, int64_t now_ms) {
   SOTTO_ASSIGN_OR_RETURN(ResponsePolicy policy, care_->PolicyOf(therapist));
+  return ExpectWith(policy, start_ms, now_ms);
+}
+
+absl::StatusOr<ReplyExpectation> ConversationQueue::ExpectWith(const ResponsePolicy& policy,
+                                                               int64_t start_ms, int64_t now_ms) {
   ReplyExpectation e;
   SOTTO_ASSIGN_OR_RETURN(e.due_ms, ReplyDueMs(policy, start_ms));
   e.reply_window_minutes = static_cast<uint32_t>(policy.reply_window_minutes);

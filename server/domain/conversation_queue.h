@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -81,6 +82,15 @@ class ConversationQueue {
   //    last_reply_ms = now (the proto defines it per therapist).
   // Returns the entry's oldest_waiting_ms after a client's message, else 0.
   absl::StatusOr<int64_t> AddMessageInto(const Route& route, int64_t now_ms, WriteBatch& batch);
+  // The same for a client's message (route.from_client) whose entry the
+  // caller read together with its other reads (one Store::Read; a round
+  // trip each on PostgreSQL): AddClientEntryRead adds the read to `batch`
+  // and returns its index in ReadResult::values; AddClientMessageInto
+  // takes what it found.
+  static size_t AddClientEntryRead(const Route& route, ReadBatch& batch);
+  absl::StatusOr<int64_t> AddClientMessageInto(const Route& route, int64_t now_ms,
+                                               std::optional<std::string> stored,
+                                               WriteBatch& batch);
 
   // Therapist only: WAITING entries, and SNOOZED ones whose time has passed
   // (reported as WAITING), oldest waiting first; with `include_all` every
@@ -105,6 +115,9 @@ class ConversationQueue {
   // seen at `now_ms`.
   absl::StatusOr<ReplyExpectation> Expect(absl::string_view therapist, int64_t start_ms,
                                           int64_t now_ms);
+  // The same with the therapist's policy as read (Care::AddPolicyRead).
+  absl::StatusOr<ReplyExpectation> ExpectWith(const ResponsePolicy& policy, int64_t start_ms,
+                                              int64_t now_ms);
 
  private:
   // The entry as shown at `now_ms` (expired snooze -> WAITING, due times).

@@ -154,11 +154,20 @@ void Mailbox::SetMessageListener(std::function<void(absl::string_view)> on_messa
 absl::Status Mailbox::QueueInto(const StoredEnvelope& stamp, absl::string_view recipient,
                                 const std::vector<OutgoingEnvelope>& envelopes, bool enforce_depth,
                                 WriteBatch& batch,
-                                std::vector<std::shared_ptr<const StoredEnvelope>>* added) {
-  for (const OutgoingEnvelope& e : envelopes) {
+                                std::vector<std::shared_ptr<const StoredEnvelope>>* added,
+                                std::vector<std::optional<std::string>> metas_read) {
+  if (metas_read.size() != envelopes.size()) {
+    ReadBatch reads;
+    for (const OutgoingEnvelope& e : envelopes) {
+      reads.Get(Table::kQueueMeta, keys::QueueMeta(recipient, e.device_id));
+    }
+    SOTTO_ASSIGN_OR_RETURN(ReadResult read, store_->Read(reads));
+    metas_read = std::move(read.values);
+  }
+  for (size_t i = 0; i < envelopes.size(); ++i) {
+    const OutgoingEnvelope& e = envelopes[i];
     std::string meta_key = keys::QueueMeta(recipient, e.device_id);
-    SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> meta_value,
-                           store_->Get(Table::kQueueMeta, meta_key));
+    std::optional<std::string> meta_value = std::move(metas_read[i]);
     records::QueueMeta meta;
     if (meta_value) {
       SOTTO_ASSIGN_OR_RETURN(meta, records::DecodeQueueMeta(*meta_value));
@@ -269,10 +278,18 @@ absl::StatusOr<Mailbox::Sent> Mailbox::SendSteps(const AuthenticatedDevice& send
   // idempotency record and each queue's meta as read) order them against
   // other nodes', which make it ABORTED: then every step runs again.
   return RetryAborted("the message", [&]() -> absl::StatusOr<Sent> {
+    SOTTO_RETURN_IF_ERROR(ReadAsSender(plan));
     SOTTO_ASSIGN_OR_RETURN(std::optional<SendResult> retry, FindRetry(plan));
     if (retry) return Sent{*std::move(retry), {}};
     if (plan.scheduled) SOTTO_RETURN_IF_ERROR(CheckScheduledQuota(plan));
     SOTTO_ASSIGN_OR_RETURN(const Route route, RouteSend(plan));
+    // The client's index entries are read and written under its lock
+    // (ConversationQueue::LockClient), after this node's queue locks.
+    std::unique_ptr<StripedLock> client_lock;
+    if (!plan.scheduled && Indexed(conversations_, route, plan.options.kind)) {
+      client_lock = conversations_->LockClient(route.client);
+    }
+    SOTTO_RETURN_IF_ERROR(ReadAsRecipient(plan, route));
     SOTTO_RETURN_IF_ERROR(CheckRecipientDevices(plan));
     if (plan.scheduled) return Hold(plan, route);
     return Deliver(plan, route);
@@ -298,10 +315,53 @@ std::vector<std::string> Mailbox::SendLockKeys(const SendPlan& plan) const {
   return lock_keys;
 }
 
-absl::StatusOr<std::optional<SendResult>> Mailbox::FindRetry(SendPlan& plan) {
-  SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> previous,
-                         store_->Get(Table::kIdempotency, plan.idempotency_key));
-  plan.idempotency_read = previous;
+absl::Status Mailbox::ReadAsSender(SendPlan& plan) {
+  ReadBatch batch;
+  const size_t idempotency = batch.Get(Table::kIdempotency, plan.idempotency_key);
+  std::optional<size_t> held;
+  if (plan.scheduled) {
+    held = batch.Scan(Table::kScheduledIndex, plan.scheduled_prefix,
+                      options_.max_scheduled_per_device);
+  }
+  std::optional<size_t> link;
+  plan.link_refused = absl::OkStatus();
+  if (care_ != nullptr && plan.options.kind != SendKind::kSync) {
+    absl::StatusOr<size_t> at = Care::AddMessageLinkRead(plan.sender, plan.recipient, batch);
+    if (at.ok()) {
+      link = *at;
+    } else {
+      plan.link_refused = at.status();
+    }
+  }
+  SOTTO_ASSIGN_OR_RETURN(ReadResult read, store_->Read(batch));
+  plan.idempotency_read = std::move(read.values.at(idempotency));
+  plan.held = held ? read.scans.at(*held).size() : 0;
+  plan.link_read = link ? std::move(read.values.at(*link)) : std::nullopt;
+  return absl::OkStatus();
+}
+
+absl::Status Mailbox::ReadAsRecipient(SendPlan& plan, const Route& route) {
+  ReadBatch batch;
+  SOTTO_ASSIGN_OR_RETURN(plan.device_reads, Accounts::AddDeviceReads(plan.recipient, batch));
+  plan.meta_reads.clear();
+  plan.entry_read.reset();
+  plan.policy_read.reset();
+  if (!plan.scheduled) {
+    for (const OutgoingEnvelope& e : plan.envelopes) {
+      plan.meta_reads.push_back(
+          batch.Get(Table::kQueueMeta, keys::QueueMeta(plan.recipient, e.device_id)));
+    }
+  }
+  if (Indexed(conversations_, route, plan.options.kind) && route.from_client) {
+    if (!plan.scheduled) plan.entry_read = ConversationQueue::AddClientEntryRead(route, batch);
+    plan.policy_read = Care::AddPolicyRead(route.therapist, batch);
+  }
+  SOTTO_ASSIGN_OR_RETURN(plan.recipient_read, store_->Read(batch));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<SendResult>> Mailbox::FindRetry(const SendPlan& plan) {
+  const std::optional<std::string>& previous = plan.idempotency_read;
   if (!previous) return std::nullopt;
   SOTTO_ASSIGN_OR_RETURN(records::Idempotency first, records::DecodeIdempotency(*previous));
   // An expired record is a new message that reuses the id.
@@ -322,18 +382,15 @@ absl::StatusOr<std::optional<SendResult>> Mailbox::FindRetry(SendPlan& plan) {
 }
 
 absl::Status Mailbox::CheckScheduledQuota(const SendPlan& plan) {
-  SOTTO_ASSIGN_OR_RETURN(std::vector<KeyValue> held,
-                         store_->Scan(Table::kScheduledIndex, plan.scheduled_prefix, "",
-                                      options_.max_scheduled_per_device));
-  if (held.size() < options_.max_scheduled_per_device) return absl::OkStatus();
+  if (plan.held < options_.max_scheduled_per_device) return absl::OkStatus();
   metrics::CountRefusal("scheduled_per_device");
   return absl::ResourceExhaustedError(
       absl::StrCat("device ", plan.sender.handle, ".", plan.sender.device_id, " already has ",
-                   held.size(), " scheduled messages (at most ", options_.max_scheduled_per_device,
+                   plan.held, " scheduled messages (at most ", options_.max_scheduled_per_device,
                    "); cancel one or wait for a release"));
 }
 
-absl::StatusOr<Route> Mailbox::RouteSend(const SendPlan& plan) {
+absl::StatusOr<Route> Mailbox::RouteSend(SendPlan& plan) {
   // A sync stays inside one account: no care link is involved, and the
   // queue index never sees it (Route::between_care_parties stays false).
   if (plan.options.kind == SendKind::kSync) {
@@ -345,12 +402,14 @@ absl::StatusOr<Route> Mailbox::RouteSend(const SendPlan& plan) {
     return Route{};
   }
   if (care_ == nullptr) return Route{};
-  return care_->CheckCanMessage(plan.sender, plan.recipient);
+  SOTTO_RETURN_IF_ERROR(plan.link_refused);
+  return Care::RouteFromLink(plan.sender, plan.recipient, plan.link_read, &plan.link);
 }
 
 absl::Status Mailbox::CheckRecipientDevices(const SendPlan& plan) {
-  SOTTO_ASSIGN_OR_RETURN(std::vector<DeviceInfo> devices, accounts_->Devices(plan.recipient));
-  SOTTO_RETURN_IF_ERROR(accounts_->CheckActive(plan.recipient));
+  SOTTO_ASSIGN_OR_RETURN(std::vector<DeviceInfo> devices,
+                         Accounts::DevicesFrom(plan.recipient, plan.device_reads,
+                                               plan.recipient_read, /*check_active=*/true));
   if (plan.options.kind == SendKind::kSync) {
     // The sender's own devices but itself: an envelope for the sending
     // device is an extra one.
@@ -365,6 +424,13 @@ absl::Status Mailbox::CheckRecipientDevices(const SendPlan& plan) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<ReplyExpectation> Mailbox::ExpectationOf(const SendPlan& plan,
+                                                       int64_t start_ms) {
+  SOTTO_ASSIGN_OR_RETURN(const ResponsePolicy policy,
+                         Care::PolicyFrom(plan.recipient_read.values.at(*plan.policy_read)));
+  return conversations_->ExpectWith(policy, start_ms, plan.now);
+}
+
 absl::StatusOr<Mailbox::Sent> Mailbox::Deliver(const SendPlan& plan, const Route& route) {
   StoredEnvelope stamp;
   stamp.sender = plan.sender.handle;
@@ -374,8 +440,10 @@ absl::StatusOr<Mailbox::Sent> Mailbox::Deliver(const SendPlan& plan, const Route
   WriteBatch batch;
   std::vector<std::shared_ptr<const StoredEnvelope>> added;
   added.reserve(plan.envelopes.size());
+  std::vector<std::optional<std::string>> metas;
+  for (size_t i : plan.meta_reads) metas.push_back(plan.recipient_read.values.at(i));
   SOTTO_RETURN_IF_ERROR(QueueInto(stamp, plan.recipient, plan.envelopes,
-                                  /*enforce_depth=*/true, batch, &added));
+                                  /*enforce_depth=*/true, batch, &added, std::move(metas)));
   // A retry through another node, stored meanwhile, makes this ABORTED;
   // the next attempt finds it (FindRetry) and answers as a duplicate.
   batch.Expect(Table::kIdempotency, plan.idempotency_key, plan.idempotency_read);
@@ -383,20 +451,20 @@ absl::StatusOr<Mailbox::Sent> Mailbox::Deliver(const SendPlan& plan, const Route
             records::Encode(records::Idempotency{plan.now, plan.digest, 0, ""}));
   const bool indexed = Indexed(conversations_, route, plan.options.kind);
   int64_t oldest_waiting = 0;
-  {
-    std::unique_ptr<StripedLock> client_lock;
-    if (indexed) {
-      client_lock = conversations_->LockClient(route.client);
-      SOTTO_ASSIGN_OR_RETURN(oldest_waiting,
-                             conversations_->AddMessageInto(route, plan.now, batch));
-    }
-    SOTTO_RETURN_IF_ERROR(store_->Write(batch, plan.durability));
+  // The caller holds the client's lock (SendSteps).
+  if (indexed && route.from_client) {
+    SOTTO_ASSIGN_OR_RETURN(
+        oldest_waiting,
+        conversations_->AddClientMessageInto(
+            route, plan.now, plan.recipient_read.values.at(*plan.entry_read), batch));
+  } else if (indexed) {
+    SOTTO_ASSIGN_OR_RETURN(oldest_waiting, conversations_->AddMessageInto(route, plan.now, batch));
   }
+  SOTTO_RETURN_IF_ERROR(store_->Write(batch, plan.durability));
   Sent sent;
   sent.result.server_time_ms = plan.now;
   if (indexed && route.from_client) {
-    SOTTO_ASSIGN_OR_RETURN(sent.result.expectation,
-                           conversations_->Expect(route.therapist, oldest_waiting, plan.now));
+    SOTTO_ASSIGN_OR_RETURN(sent.result.expectation, ExpectationOf(plan, oldest_waiting));
   }
   for (size_t i = 0; i < plan.envelopes.size(); ++i) {
     sent.grown.push_back(QueueGrowth{keys::QueuePrefix(plan.recipient, plan.envelopes[i].device_id),
@@ -423,11 +491,9 @@ absl::StatusOr<Mailbox::Sent> Mailbox::Hold(const SendPlan& plan, const Route& r
   held.accepted_ms = plan.now;
   held.deliver_at_ms = plan.options.deliver_at_ms;
   held.envelopes = plan.envelopes;
-  if (care_ != nullptr && route.between_care_parties) {
-    // Release delivers only under this same link (ReleaseOne).
-    SOTTO_ASSIGN_OR_RETURN(std::optional<records::Link> link,
-                           care_->GetLink(route.therapist, route.client));
-    if (link) held.link_since_ms = link->since_ms;
+  // Release delivers only under this same link (ReleaseOne).
+  if (care_ != nullptr && route.between_care_parties && plan.link) {
+    held.link_since_ms = plan.link->since_ms;
   }
   WriteBatch batch;
   std::string key =
@@ -444,8 +510,7 @@ absl::StatusOr<Mailbox::Sent> Mailbox::Hold(const SendPlan& plan, const Route& r
   result.deliver_at_ms = held.deliver_at_ms;
   if (Indexed(conversations_, route, plan.options.kind) && route.from_client) {
     // The conversation starts waiting when the message is released.
-    SOTTO_ASSIGN_OR_RETURN(result.expectation,
-                           conversations_->Expect(route.therapist, held.deliver_at_ms, plan.now));
+    SOTTO_ASSIGN_OR_RETURN(result.expectation, ExpectationOf(plan, held.deliver_at_ms));
   }
   if (on_scheduled_) on_scheduled_(held.deliver_at_ms);
   // Nobody hears of a held message until its release.

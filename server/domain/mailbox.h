@@ -251,10 +251,30 @@ class Mailbox {
     bool scheduled = false;  // held for a later release
     std::string digest;      // SendDigest: what a retry must repeat
     std::string idempotency_key;
-    // The idempotency record as FindRetry read it: the write expects it.
-    std::optional<std::string> idempotency_read;
     // The sender device's scheduled-index prefix (its held messages).
     std::string scheduled_prefix;
+
+    // What the Send read, in two Store::Reads (each one round trip on
+    // PostgreSQL, where a read at a time made about ten), refreshed by
+    // every attempt. ReadAsSender: the sender's rows and the care link,
+    // nothing of the recipient's before a link is proven (issue 19).
+    // The idempotency record as read: FindRetry checks it, the write
+    // expects it.
+    std::optional<std::string> idempotency_read;
+    size_t held = 0;  // the sender device's held messages (send later), up to the quota
+    // Care::AddMessageLinkRead's error (malformed or own handle), which
+    // RouteSend returns; else the link as read, decoded by RouteSend.
+    absl::Status link_refused;
+    std::optional<std::string> link_read;
+    std::optional<records::Link> link;
+    // ReadAsRecipient, once routed: the recipient's account and devices,
+    // the queue metas (one per envelope) and, for a client's message, the
+    // conversation entry and the therapist's policy.
+    ReadResult recipient_read;
+    Accounts::DeviceReads device_reads;
+    std::vector<size_t> meta_reads;
+    std::optional<size_t> entry_read;
+    std::optional<size_t> policy_read;
   };
 
   // Runs Send's steps and writes with `durability`, without notifying.
@@ -265,16 +285,24 @@ class Mailbox {
   // The steps of Send, in order; each returns an error that ends the Send.
   // Runs under the plan's locks (SendLockKeys).
   std::vector<std::string> SendLockKeys(const SendPlan& plan) const;
+  // The two reads of a Send (SendPlan). Errors: storage only, and
+  // ReadAsRecipient's INVALID_ARGUMENT for a malformed recipient handle.
+  absl::Status ReadAsSender(SendPlan& plan);
+  absl::Status ReadAsRecipient(SendPlan& plan, const Route& route);
   // The first result again if the send is a retry (nullopt if it is new).
-  absl::StatusOr<std::optional<SendResult>> FindRetry(SendPlan& plan);
+  absl::StatusOr<std::optional<SendResult>> FindRetry(const SendPlan& plan);
   // RESOURCE_EXHAUSTED when the sender device holds too many scheduled
   // messages already.
   absl::Status CheckScheduledQuota(const SendPlan& plan);
   // Care routing: whether the two may write, and whom the message is between.
-  absl::StatusOr<Route> RouteSend(const SendPlan& plan);
+  absl::StatusOr<Route> RouteSend(SendPlan& plan);
   // FAILED_PRECONDITION with a DeviceMismatch unless the envelopes cover
-  // exactly the recipient's devices at their registration ids.
+  // exactly the recipient's devices at their registration ids; NOT_FOUND
+  // (no such recipient), FAILED_PRECONDITION (deactivated).
   absl::Status CheckRecipientDevices(const SendPlan& plan);
+  // When the therapist's reply to a client's message waiting since
+  // `start_ms` is due, by the policy ReadAsRecipient read.
+  absl::StatusOr<ReplyExpectation> ExpectationOf(const SendPlan& plan, int64_t start_ms);
   // Send later: writes the held message and its idempotency record.
   absl::StatusOr<Sent> Hold(const SendPlan& plan, const Route& route);
   // Queues the envelopes and writes them with the idempotency record and the
@@ -303,13 +331,16 @@ class Mailbox {
   // Whether anyone listens to the queue of recipient.device now.
   bool Listened(absl::string_view recipient, uint32_t device_id);
   // Adds one envelope per entry of `envelopes` to `recipient`'s device
-  // queues, reading each queue's meta. With `enforce_depth`, a full queue is
+  // queues, reading each queue's meta (all in one Store::Read), or taking
+  // them from `metas_read` (one per envelope, as the caller read them with
+  // its other reads). With `enforce_depth`, a full queue is
   // RESOURCE_EXHAUSTED. The caller holds the queue meta locks. With `added`,
   // appends each envelope queued, in the order of `envelopes`.
   absl::Status QueueInto(const StoredEnvelope& stamp, absl::string_view recipient,
                          const std::vector<OutgoingEnvelope>& envelopes, bool enforce_depth,
                          WriteBatch& batch,
-                         std::vector<std::shared_ptr<const StoredEnvelope>>* added = nullptr);
+                         std::vector<std::shared_ptr<const StoredEnvelope>>* added = nullptr,
+                         std::vector<std::optional<std::string>> metas_read = {});
   // What one ReleaseBatch did: whether it wrote, the queues to wake once
   // that is synced, and the next held message's time if one is not due.
   struct Released {

@@ -250,7 +250,7 @@ absl::Status SottoServer::ValidateOptions(const ServerOptions& options) {
 absl::Status SottoServer::Parts::OpenDomain(const ServerOptions& options, Clock* clock) {
   absl::StatusOr<std::unique_ptr<StoreStack>> opened =
       StoreStack::Open({options.data_dir, options.audit_key_file, clock, options.wrap_store,
-                        options.min_free_bytes, options.store});
+                        options.min_free_bytes, options.store, options.store_pool_size});
   if (!opened.ok()) return opened.status();
   storage = *std::move(opened);
   Store* const db = storage->store();

@@ -15,6 +15,7 @@
 #include "server/domain/rate_limiter.h"
 #include "server/notify/notifier.h"
 #include "server/notify/smtp_mailer.h"
+#include "server/storage/postgres_store.h"
 #include "server/storage/store.h"
 
 namespace sotto::server::rpc {
@@ -38,6 +39,9 @@ struct ServerOptions {
   // (server/storage/postgres_store.h). Several nodes may serve one
   // database (docs/DEPLOYING.md, "Several nodes").
   std::string store;
+  // With a PostgreSQL `store`: the connections its pool keeps open at most
+  // (PostgresStoreOptions::max_connections).
+  size_t store_pool_size = PostgresStoreOptions().max_connections;
   // The secret key files, outside the database (server/app/key_files.h).
   // Empty: DATA_DIR.audit-key and DATA_DIR.code-pepper, created on first
   // start.

@@ -16,6 +16,7 @@
 #include "absl/time/time.h"
 #include "pqxx/pqxx"
 #include "server/storage/postgres_pool.h"
+#include "server/storage/postgres_read_function.h"
 #include "server/storage/postgres_write_function.h"
 #include "server/storage/schema_version.h"
 #include "server/storage/space_guard_store.h"
@@ -164,6 +165,18 @@ class PostgresStore final : public Store {
     return got;
   }
 
+  // One call of the read function (postgres_read_function.h), retried
+  // once on a fresh connection as Get is.
+  absl::StatusOr<ReadResult> Read(const ReadBatch& batch) override {
+    if (batch.empty()) return ReadResult{};
+    absl::StatusOr<ReadResult> read;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      read = ReadOnce(batch);
+      if (read.status().code() != absl::StatusCode::kUnavailable) break;
+    }
+    return read;
+  }
+
   absl::Status Write(const WriteBatch& batch, Durability durability) override {
     if (!batch.audit_events().empty()) {
       return absl::InternalError("a write with audit events reached a store without an audit log");
@@ -252,6 +265,51 @@ class PostgresStore final : public Store {
       return FromBytes(r[0][0]);
     } catch (const std::exception& e) {
       return RequestError(e, *c, absl::StrCat("get from ", SqlTable(table)));
+    }
+  }
+
+  absl::StatusOr<ReadResult> ReadOnce(const ReadBatch& batch) {
+    std::vector<Table> get_tables, scan_tables;
+    std::vector<std::optional<std::string>> get_keys, prefixes, ends;
+    std::vector<int64_t> limits;
+    for (const ReadBatch::GetOp& g : batch.gets()) {
+      get_tables.push_back(g.table);
+      get_keys.push_back(g.key);
+    }
+    for (const ReadBatch::ScanOp& op : batch.scans()) {
+      scan_tables.push_back(op.table);
+      prefixes.push_back(op.prefix);
+      ends.push_back(PrefixEnd(op.prefix));
+      limits.push_back(static_cast<int64_t>(std::min<size_t>(op.limit, INT64_MAX)));
+    }
+    SOTTO_PG_LEASE(c);
+    try {
+      if (!c->prepared.contains("read")) {
+        c->conn->prepare("read", pg::ReadCallSql());
+        c->prepared.insert("read");
+      }
+      pqxx::nontransaction tx(*c->conn);
+      const pqxx::result r =
+          tx.exec_prepared("read", pg::TableArray(get_tables), pg::ByteaArray(get_keys),
+                           pg::TableArray(scan_tables), pg::ByteaArray(prefixes),
+                           pg::ByteaArray(ends), pg::BigintArray(limits));
+      ReadResult out;
+      out.values.resize(get_keys.size());
+      out.scans.resize(prefixes.size());
+      // A scan's rows come in its key order, scans in the batch's order.
+      for (const pqxx::row& row : r) {
+        const size_t index = row[1].as<size_t>();
+        if (row[0].as<int>() == 0 && index < out.values.size()) {
+          out.values[index] = FromBytes(row[3]);
+        } else if (row[0].as<int>() == 1 && index < out.scans.size()) {
+          out.scans[index].push_back(KeyValue{FromBytes(row[2]), FromBytes(row[3])});
+        } else {
+          return absl::InternalError("the storage answered a read that was not asked");
+        }
+      }
+      return out;
+    } catch (const std::exception& e) {
+      return RequestError(e, *c, "batched read");
     }
   }
 
@@ -434,8 +492,9 @@ absl::Status PostgresStore::Prepare() {
     }
     // Created once per body version (their names carry it), not replaced:
     // a node of another build keeps the functions it calls.
-    const std::vector<std::string> functions = pg::CreateFunctionsSql();
-    const char* const names[] = {pg::kWriteFunction, pg::kSyncFunction};
+    std::vector<std::string> functions = pg::CreateFunctionsSql();
+    functions.push_back(pg::CreateReadFunctionSql());
+    const char* const names[] = {pg::kWriteFunction, pg::kSyncFunction, pg::kReadFunction};
     for (size_t i = 0; i < functions.size(); ++i) {
       if (!tx.exec(pg::FunctionExistsSql(names[i]))[0][0].as<bool>()) tx.exec(functions[i]);
     }

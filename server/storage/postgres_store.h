@@ -43,6 +43,7 @@ namespace sotto::server {
 struct PostgresStoreOptions {
   // Connections kept open at most (each request holds one for the
   // duration of its statement or transaction; more wait for one).
+  // `sotto-server --store-pool-size`.
   size_t max_connections = 16;
 };
 

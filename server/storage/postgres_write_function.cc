@@ -5,11 +5,6 @@
 #include "absl/strings/str_cat.h"
 
 namespace sotto::server::pg {
-namespace {
-
-// "IF tbl = 'accounts' THEN <stmt on sotto_accounts> ELSIF ... END IF;":
-// static SQL per table, planned once per connection, where EXECUTE would
-// parse and plan every statement of every call. `stmt` names the table $T.
 std::string PerTable(absl::string_view var, absl::string_view stmt) {
   std::string out;
   for (Table t : kAllTables) {
@@ -23,8 +18,6 @@ std::string PerTable(absl::string_view var, absl::string_view stmt) {
   absl::StrAppend(&out, " ELSE RAISE EXCEPTION 'sotto: no table %', ", var, "; END IF;");
   return out;
 }
-
-}  // namespace
 
 std::vector<std::string> CreateFunctionsSql() {
   // Expectations first, in the order given (sorted by the caller, so two

@@ -37,12 +37,20 @@ inline constexpr char kSyncFunction[] = "sotto_sync_1";
 // keeps the body of the build that created it: a table added without a new
 // name would be "no table" to every write. Adding one fails here until the
 // version in both names and this count move on together.
+// (The read function, postgres_read_function.h, names them all too.)
 static_assert(std::size(kAllTables) == 22,
-              "a new Table changes sotto_write's body: bump kWriteFunction's version too");
+              "a new Table changes sotto_write's and sotto_read's bodies: bump the version in "
+              "kWriteFunction's and kReadFunction's names too");
 // Raised by kWriteFunction for a failed expectation; the message is
 // "expectation I: found" or "expectation I: absent" (I from 0, in the order
 // passed).
 inline constexpr char kExpectationSqlState[] = "SOT01";
+
+// "IF var = 'accounts' THEN <stmt on sotto_accounts> ELSIF ... END IF;":
+// static SQL per table, planned once per connection, where EXECUTE would
+// parse and plan every statement of every call. `stmt` names the table $T;
+// an unknown table raises "sotto: no table".
+std::string PerTable(absl::string_view var, absl::string_view stmt);
 
 // CREATE FUNCTION statements for both functions, each run only when its
 // function is missing (FunctionExists).

@@ -154,6 +154,49 @@ struct KeyValue {
   std::string value;
 };
 
+// Reads for Store::Read, answered together: on PostgreSQL in one round trip
+// instead of one per read. A Get or a Scan from the start of a prefix;
+// each call returns its read's index among the results of its kind
+// (ReadResult::values, ReadResult::scans).
+class ReadBatch {
+ public:
+  struct GetOp {
+    Table table;
+    std::string key;
+  };
+  struct ScanOp {
+    Table table;
+    std::string prefix;
+    size_t limit;
+  };
+
+  // The value under `key` of `table`: ReadResult::values[returned index].
+  size_t Get(Table table, std::string key) {
+    gets_.push_back(GetOp{table, std::move(key)});
+    return gets_.size() - 1;
+  }
+  // Up to `limit` entries of `table` whose key starts with `prefix`, in
+  // ascending key order (Store::Scan from the prefix's first key):
+  // ReadResult::scans[returned index].
+  size_t Scan(Table table, std::string prefix, size_t limit) {
+    scans_.push_back(ScanOp{table, std::move(prefix), limit});
+    return scans_.size() - 1;
+  }
+  bool empty() const { return gets_.empty() && scans_.empty(); }
+  const std::vector<GetOp>& gets() const { return gets_; }
+  const std::vector<ScanOp>& scans() const { return scans_; }
+
+ private:
+  std::vector<GetOp> gets_;
+  std::vector<ScanOp> scans_;
+};
+
+// What Store::Read found, in the order the batch asked.
+struct ReadResult {
+  std::vector<std::optional<std::string>> values;  // per Get: nullopt if none
+  std::vector<std::vector<KeyValue>> scans;        // per Scan
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -161,6 +204,31 @@ class Store {
   // The value stored under `key`, nullopt if there is none. Errors: storage
   // failures only (UNAVAILABLE, DATA_LOSS, INTERNAL).
   virtual absl::StatusOr<std::optional<std::string>> Get(Table table, absl::string_view key) = 0;
+
+  // Every read of `batch` (ReadBatch), each answered as Get or Scan would
+  // answer it during this call; an empty batch reads nothing. Not promised
+  // to be one snapshot: a write made meanwhile may be seen by some reads
+  // and not others (a caller that writes on what it read Expects it,
+  // WriteBatch::Expect). Errors: those of Get and Scan, for the first read
+  // that failed; then no result. This default reads one by one (RocksDB,
+  // whose reads are memory or local disk); PostgreSQL makes it one
+  // statement.
+  virtual absl::StatusOr<ReadResult> Read(const ReadBatch& batch) {
+    ReadResult result;
+    result.values.reserve(batch.gets().size());
+    for (const ReadBatch::GetOp& g : batch.gets()) {
+      absl::StatusOr<std::optional<std::string>> value = Get(g.table, g.key);
+      if (!value.ok()) return value.status();
+      result.values.push_back(*std::move(value));
+    }
+    result.scans.reserve(batch.scans().size());
+    for (const ReadBatch::ScanOp& s : batch.scans()) {
+      absl::StatusOr<std::vector<KeyValue>> rows = Scan(s.table, s.prefix, "", s.limit);
+      if (!rows.ok()) return rows.status();
+      result.scans.push_back(*std::move(rows));
+    }
+    return result;
+  }
 
   // Applies every operation of `batch` atomically: after a crash either all
   // or none are visible. With kSynced the log is on disk when OK returns.
@@ -236,6 +304,7 @@ class ForwardingStore : public Store {
   absl::StatusOr<std::optional<std::string>> Get(Table table, absl::string_view key) override {
     return inner_->Get(table, key);
   }
+  absl::StatusOr<ReadResult> Read(const ReadBatch& batch) override { return inner_->Read(batch); }
   absl::Status Write(const WriteBatch& batch, Durability durability) override {
     return inner_->Write(batch, durability);
   }

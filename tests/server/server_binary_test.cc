@@ -113,6 +113,7 @@ TEST(ServerBinaryTest, FlagErrorsExitTwoWithOneLineOnStderr) {
   for (const char* args :
        {"--no-such-flag", "frobnicate --data-dir /tmp/x",
         "--io-threads many --data-dir /tmp/sotto-never-created", "--max-queue-mib 0",
+        "--store-pool-size 0 --data-dir /tmp/sotto-never-created",
         "enrol-therapist --name dr-lee", "stats --data-dir"}) {
     SplitRun run = RunSplit(args);
     EXPECT_EQ(run.exit_code, 2) << args << ": " << run.err;

@@ -233,6 +233,86 @@ TYPED_TEST(StoreConformanceTest, ScanPagesWithStartAfterAndLimit) {
   EXPECT_THAT(this->Keys(Table::kQueues, "q/", keys.back()), ElementsAre());
 }
 
+// Store::Read answers each read of a batch as Get and Scan would alone, in
+// the order asked, whatever else the batch holds: absent, empty and binary
+// values, one key in two tables, a key asked twice, scans ending exactly
+// where their prefix (0xff bytes included) or their limit does.
+TYPED_TEST(StoreConformanceTest, ReadAnswersEachReadOfABatchAsGetAndScanWould) {
+  const std::string binary("\x00\xff\x01", 3);
+  this->Put(Table::kAccounts, "ann", "account");
+  this->Put(Table::kDevices, "ann", binary);
+  this->Put(Table::kAccounts, "empty", "");
+  for (const char* k : {"ann/1", "ann/2", "ann/3", "anna/1", "am/1"}) {
+    this->Put(Table::kDevices, k, std::string("dev ") + k);
+  }
+  const std::string ff("\xff\xff", 2);
+  this->Put(Table::kQueues, ff, "ff");
+  this->Put(Table::kQueues, ff + std::string("\x00", 1), "ff0");
+  this->Put(Table::kQueues, "\xfe", "fe");
+
+  ReadBatch batch;
+  EXPECT_EQ(batch.Get(Table::kAccounts, "ann"), 0u);
+  EXPECT_EQ(batch.Scan(Table::kDevices, "ann/", 10), 0u);
+  EXPECT_EQ(batch.Get(Table::kAccounts, "nobody"), 1u);
+  EXPECT_EQ(batch.Get(Table::kDevices, "ann"), 2u);
+  EXPECT_EQ(batch.Scan(Table::kDevices, "ann/", 2), 1u);
+  EXPECT_EQ(batch.Get(Table::kAccounts, "empty"), 3u);
+  EXPECT_EQ(batch.Scan(Table::kQueues, ff, 10), 2u);
+  EXPECT_EQ(batch.Get(Table::kAccounts, "ann"), 4u);
+  EXPECT_EQ(batch.Scan(Table::kDevices, "nobody/", 10), 3u);
+  EXPECT_EQ(batch.Scan(Table::kDevices, "", 3), 4u);
+  ASSERT_OK_AND_ASSIGN(ReadResult read, this->store_->Read(batch));
+  EXPECT_THAT(read.values, ElementsAre(Optional(std::string("account")), Eq(std::nullopt),
+                                       Optional(binary), Optional(std::string()),
+                                       Optional(std::string("account"))));
+  ASSERT_EQ(read.scans.size(), 5u);
+  // Each scan as the same Scan alone answers it.
+  for (size_t i = 0; i < batch.scans().size(); ++i) {
+    const ReadBatch::ScanOp& op = batch.scans()[i];
+    ASSERT_OK_AND_ASSIGN(std::vector<KeyValue> alone,
+                         this->store_->Scan(op.table, op.prefix, "", op.limit));
+    ASSERT_EQ(read.scans[i].size(), alone.size()) << "scan " << i;
+    for (size_t j = 0; j < alone.size(); ++j) {
+      EXPECT_EQ(read.scans[i][j].key, alone[j].key) << "scan " << i;
+      EXPECT_EQ(read.scans[i][j].value, alone[j].value) << "scan " << i;
+    }
+  }
+  EXPECT_EQ(read.scans[0].size(), 3u);
+  EXPECT_EQ(read.scans[0][2].value, "dev ann/3");
+  EXPECT_EQ(read.scans[1].size(), 2u);
+  EXPECT_EQ(read.scans[2].size(), 2u);
+  EXPECT_TRUE(read.scans[3].empty());
+  EXPECT_EQ(read.scans[4].size(), 3u);
+  EXPECT_EQ(read.scans[4][0].key, "am/1");
+
+  // Nothing asked, nothing answered.
+  ASSERT_OK_AND_ASSIGN(ReadResult none, this->store_->Read(ReadBatch()));
+  EXPECT_TRUE(none.values.empty());
+  EXPECT_TRUE(none.scans.empty());
+}
+
+// Every table is reachable through Read (PostgreSQL's read function names
+// each one), and a read sees every write that returned before it.
+TYPED_TEST(StoreConformanceTest, ReadReachesEveryTableAndSeesEarlierWrites) {
+  WriteBatch all;
+  ReadBatch batch;
+  for (Table t : kAllTables) {
+    all.Put(t, "key", absl::StrCat("in ", TableName(t)));
+    batch.Get(t, "key");
+    batch.Scan(t, "k", 5);
+  }
+  ASSERT_OK(this->store_->Write(all, Durability::kBuffered));
+  ASSERT_OK_AND_ASSIGN(ReadResult read, this->store_->Read(batch));
+  ASSERT_EQ(read.values.size(), std::size(kAllTables));
+  ASSERT_EQ(read.scans.size(), std::size(kAllTables));
+  for (size_t i = 0; i < std::size(kAllTables); ++i) {
+    const std::string expected = absl::StrCat("in ", TableName(kAllTables[i]));
+    EXPECT_THAT(read.values[i], Optional(expected));
+    ASSERT_EQ(read.scans[i].size(), 1u) << TableName(kAllTables[i]);
+    EXPECT_EQ(read.scans[i][0].value, expected);
+  }
+}
+
 TYPED_TEST(StoreConformanceTest, PopFirstTakesTheFirstEntryUnderThePrefixOnly) {
   Store& store = *this->store_;
   EXPECT_THAT(store.PopFirst(Table::kPreKeys, "bob/", Durability::kSynced),
@@ -351,8 +431,8 @@ TEST_F(PostgresStoreTest, RefusesANewerSchemaVersion) {
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("schema version 99")));
 }
 
-// A restart (or failover) breaks every pooled connection. A read retries
-// on a fresh one; a write that meets a broken one fails UNAVAILABLE with no
+// A restart (or failover) breaks every pooled connection. A read (Get, a
+// batched Read) retries on a fresh one; a write that meets a broken one fails UNAVAILABLE with no
 // server detail (it may not be repeated blindly), and every idle
 // connection is dropped with it, so the next write reconnects.
 TEST_F(PostgresStoreTest, ReconnectsAfterTheDatabaseRestarts) {
@@ -363,6 +443,13 @@ TEST_F(PostgresStoreTest, ReconnectsAfterTheDatabaseRestarts) {
   ASSERT_OK(store->SyncLog());  // a second pooled connection, if the pool made one
   ASSERT_OK(pg_->Restart());
   EXPECT_THAT(store->Get(Table::kAccounts, "erin"), IsOkAndHolds(Optional(std::string("v"))));
+  ASSERT_OK(pg_->Restart());
+  ReadBatch read;
+  read.Get(Table::kAccounts, "erin");
+  read.Scan(Table::kAccounts, "er", 10);
+  ASSERT_OK_AND_ASSIGN(ReadResult got, store->Read(read));
+  EXPECT_THAT(got.values, ElementsAre(Optional(std::string("v"))));
+  EXPECT_EQ(got.scans.at(0).size(), 1u);
   ASSERT_OK(pg_->Restart());
   EXPECT_THAT(store->Write(batch, Durability::kSynced),
               StatusIs(absl::StatusCode::kUnavailable, Not(HasSubstr("127.0.0.1"))));
