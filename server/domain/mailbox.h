@@ -229,30 +229,30 @@ class Mailbox {
   };
   // What a Send wrote: its result, and the queues to notify once durable.
   struct Sent {
-    SendResult result;
-    std::vector<QueueGrowth> grown;
+    SendResult result{};
+    std::vector<QueueGrowth> grown{};
     // A new message queued for this recipient (empty for receipts): for
     // on_message_.
-    std::string message_for;
+    std::string message_for{};
   };
 
   // One Send as it passes its steps (mailbox.cc): what was asked, and what
   // the first steps derived from it.
   struct SendPlan {
     const AuthenticatedDevice& sender;
-    absl::string_view recipient;
-    absl::string_view message_id;
+    absl::string_view recipient{};
+    absl::string_view message_id{};
     const std::vector<OutgoingEnvelope>& envelopes;
-    SendOptions options;
+    SendOptions options{};
     // kSynced for the blocking Send; kBuffered when the caller waits for
     // Store::WhenDurable.
     Durability durability = Durability::kSynced;
     int64_t now = 0;
     bool scheduled = false;  // held for a later release
-    std::string digest;      // SendDigest: what a retry must repeat
-    std::string idempotency_key;
+    std::string digest{};    // SendDigest: what a retry must repeat
+    std::string idempotency_key{};
     // The sender device's scheduled-index prefix (its held messages).
-    std::string scheduled_prefix;
+    std::string scheduled_prefix{};
 
     // What the Send read, in two Store::Reads (each one round trip on
     // PostgreSQL, where a read at a time made about ten), refreshed by
@@ -260,21 +260,21 @@ class Mailbox {
     // nothing of the recipient's before a link is proven (issue 19).
     // The idempotency record as read: FindRetry checks it, the write
     // expects it.
-    std::optional<std::string> idempotency_read;
+    std::optional<std::string> idempotency_read{};
     size_t held = 0;  // the sender device's held messages (send later), up to the quota
     // Care::AddMessageLinkRead's error (malformed or own handle), which
     // RouteSend returns; else the link as read, decoded by RouteSend.
-    absl::Status link_refused;
-    std::optional<std::string> link_read;
-    std::optional<records::Link> link;
+    absl::Status link_refused{};
+    std::optional<std::string> link_read{};
+    std::optional<records::Link> link{};
     // ReadAsRecipient, once routed: the recipient's account and devices,
     // the queue metas (one per envelope) and, for a client's message, the
     // conversation entry and the therapist's policy.
-    ReadResult recipient_read;
-    Accounts::DeviceReads device_reads;
-    std::vector<size_t> meta_reads;
-    std::optional<size_t> entry_read;
-    std::optional<size_t> policy_read;
+    ReadResult recipient_read{};
+    Accounts::DeviceReads device_reads{};
+    std::vector<size_t> meta_reads{};
+    std::optional<size_t> entry_read{};
+    std::optional<size_t> policy_read{};
   };
 
   // Runs Send's steps and writes with `durability`, without notifying.
@@ -318,8 +318,8 @@ class Mailbox {
   // One attempt of AckWith, under the queue's lock: ABORTED when another
   // node changed the queue's meta since it was read.
   absl::StatusOr<uint32_t> AckLocked(const AuthenticatedDevice& caller,
-                                     const std::vector<uint64_t>& seqs,
-                                     const std::string& meta_key, Durability durability);
+                                     const std::vector<uint64_t>& seqs, const std::string& meta_key,
+                                     Durability durability);
 
   // Adds to `batch` the meta of queue `meta_key` less `envelopes`
   // and `bytes`, expecting the meta as read now (so that a Send or Ack
