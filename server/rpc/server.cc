@@ -267,7 +267,10 @@ absl::Status SottoServer::Parts::OpenDomain(const ServerOptions& options, Clock*
   accounts = std::make_unique<Accounts>(db);
   keys = std::make_unique<KeyDirectory>(db, accounts.get());
   enrolment = std::make_unique<Enrolment>(db, accounts.get(), clock, std::move(pepper));
-  limits = std::make_unique<RateLimits>(clock, options.rate_limits);
+  // On PostgreSQL the limits on guessing count in the database, shared by
+  // every node (rate_limiter.h, attempt_limiter.h).
+  Store* const shared_limits = IsPostgresUrl(options.store) ? db : nullptr;
+  limits = std::make_unique<RateLimits>(clock, options.rate_limits, shared_limits);
   care = std::make_unique<Care>(
       db, accounts.get(), enrolment.get(), clock, options.emergency_note,
       CareOptions{options.max_links_per_user, &limits->invites_per_therapist});
@@ -298,7 +301,7 @@ absl::Status SottoServer::Parts::OpenDomain(const ServerOptions& options, Clock*
     releaser->SetLeaderCheck([elected] { return elected->held(); });
     sweeper->SetLeaderCheck([elected] { return elected->held(); });
   }
-  code_attempts = std::make_unique<AttemptLimiter>(clock);
+  code_attempts = std::make_unique<AttemptLimiter>(clock, shared_limits);
   link_slots = std::make_unique<LinkSlots>(db, clock);
   history_transfers = std::make_unique<HistoryTransfers>(db, clock);
   LinkSlots* const slots = link_slots.get();
@@ -307,6 +310,12 @@ absl::Status SottoServer::Parts::OpenDomain(const ServerOptions& options, Clock*
   sweeper->AddSweep([queues] { return queues->SweepRemovedQueues().status(); });
   sweeper->AddSweep([slots] { return slots->SweepExpired().status(); });
   sweeper->AddSweep([archives] { return archives->SweepExpired().status(); });
+  if (shared_limits != nullptr) {
+    AttemptLimiter* const attempts = code_attempts.get();
+    RateLimiter* const failed_auth = &limits->failed_auth;
+    sweeper->AddSweep([attempts] { return attempts->SweepExpired().status(); });
+    sweeper->AddSweep([failed_auth] { return failed_auth->SweepFull().status(); });
+  }
   audit_head =
       std::make_unique<AuditHeadReporter>(storage->audit(), options.audit_head_interval,
                                           [](const std::string& line) { log::Info(line); });
