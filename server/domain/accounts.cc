@@ -225,15 +225,19 @@ absl::Status Accounts::SetDeactivated(absl::string_view handle, bool deactivated
 }
 
 absl::Status Accounts::CheckActive(absl::string_view handle) {
+  return ReadActive(handle).status();
+}
+
+absl::StatusOr<std::optional<std::string>> Accounts::ReadActive(absl::string_view handle) {
   SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> value,
                          store_->Get(Table::kAccounts, keys::Account(handle)));
-  if (!value) return absl::OkStatus();
+  if (!value) return value;
   SOTTO_ASSIGN_OR_RETURN(records::Account account, records::DecodeAccount(*value));
   if (account.deactivated) {
     return absl::FailedPreconditionError(
         absl::StrCat("user ", handle, " is deactivated and cannot receive messages"));
   }
-  return absl::OkStatus();
+  return value;
 }
 
 absl::StatusOr<AccountInfo> Accounts::WhoAmI(const AuthenticatedDevice& caller) {

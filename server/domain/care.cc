@@ -430,13 +430,15 @@ absl::StatusOr<Route> Care::CheckCanMessage(const AuthenticatedDevice& sender,
   route.from_client = sender.role == Role::kClient;
   route.therapist = route.from_client ? std::string(recipient) : sender.handle;
   route.client = route.from_client ? sender.handle : std::string(recipient);
-  SOTTO_ASSIGN_OR_RETURN(std::optional<records::Link> link, GetLink(route.therapist, route.client));
-  if (!link) return NoLink(sender.handle, recipient);
+  SOTTO_ASSIGN_OR_RETURN(route.link_read,
+                         store_->Get(Table::kLinks, keys::Pair(route.therapist, route.client)));
+  if (!route.link_read) return NoLink(sender.handle, recipient);
+  SOTTO_ASSIGN_OR_RETURN(const records::Link link, records::DecodeLink(*route.link_read));
   // The two know each other: who ended it, and when, is theirs to know.
-  if (link->state != static_cast<uint32_t>(LinkState::kActive)) {
+  if (link.state != static_cast<uint32_t>(LinkState::kActive)) {
     return absl::FailedPreconditionError(
         absl::StrCat("the care link between ", route.therapist, " and ", route.client,
-                     " was ended by ", link->ended_by, " at ", FormatMs(link->ended_ms)));
+                     " was ended by ", link.ended_by, " at ", FormatMs(link.ended_ms)));
   }
   route.between_care_parties = true;
   return route;

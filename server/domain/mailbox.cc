@@ -348,9 +348,11 @@ absl::StatusOr<Route> Mailbox::RouteSend(const SendPlan& plan) {
   return care_->CheckCanMessage(plan.sender, plan.recipient);
 }
 
-absl::Status Mailbox::CheckRecipientDevices(const SendPlan& plan) {
+absl::Status Mailbox::CheckRecipientDevices(SendPlan& plan) {
+  // The account first: read after the device list, it could miss a
+  // deletion that the list predates, and the write would expect it absent.
+  SOTTO_ASSIGN_OR_RETURN(plan.recipient_account_read, accounts_->ReadActive(plan.recipient));
   SOTTO_ASSIGN_OR_RETURN(std::vector<DeviceInfo> devices, accounts_->Devices(plan.recipient));
-  SOTTO_RETURN_IF_ERROR(accounts_->CheckActive(plan.recipient));
   if (plan.options.kind == SendKind::kSync) {
     // The sender's own devices but itself: an envelope for the sending
     // device is an extra one.
@@ -379,6 +381,7 @@ absl::StatusOr<Mailbox::Sent> Mailbox::Deliver(const SendPlan& plan, const Route
   // A retry through another node, stored meanwhile, makes this ABORTED;
   // the next attempt finds it (FindRetry) and answers as a duplicate.
   batch.Expect(Table::kIdempotency, plan.idempotency_key, plan.idempotency_read);
+  batch.Expect(Table::kAccounts, keys::Account(plan.recipient), plan.recipient_account_read);
   batch.Put(Table::kIdempotency, plan.idempotency_key,
             records::Encode(records::Idempotency{plan.now, plan.digest, 0, ""}));
   const bool indexed = Indexed(conversations_, route, plan.options.kind);
@@ -436,6 +439,9 @@ absl::StatusOr<Mailbox::Sent> Mailbox::Hold(const SendPlan& plan, const Route& r
             keys::ScheduledIndex(held.sender, held.sender_device, plan.message_id), key);
   batch.Put(Table::kScheduled, std::move(key), records::Encode(held));
   batch.Expect(Table::kIdempotency, plan.idempotency_key, plan.idempotency_read);
+  // Held for a deleted account, it would be released to whoever registers
+  // the handle next.
+  batch.Expect(Table::kAccounts, keys::Account(plan.recipient), plan.recipient_account_read);
   batch.Put(Table::kIdempotency, plan.idempotency_key,
             records::Encode(records::Idempotency{plan.now, plan.digest, held.deliver_at_ms, ""}));
   SOTTO_RETURN_IF_ERROR(store_->Write(batch, plan.durability));

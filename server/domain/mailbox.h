@@ -255,6 +255,12 @@ class Mailbox {
     std::optional<std::string> idempotency_read;
     // The sender device's scheduled-index prefix (its held messages).
     std::string scheduled_prefix;
+    // The recipient's account row as CheckRecipientDevices read it: the
+    // write expects it, so a Send that read the account before a deletion
+    // through another node committed stores nothing after it (the retry
+    // finds no devices). Sends do not write the row, so they never abort
+    // each other on it.
+    std::optional<std::string> recipient_account_read;
   };
 
   // Runs Send's steps and writes with `durability`, without notifying.
@@ -274,7 +280,7 @@ class Mailbox {
   absl::StatusOr<Route> RouteSend(const SendPlan& plan);
   // FAILED_PRECONDITION with a DeviceMismatch unless the envelopes cover
   // exactly the recipient's devices at their registration ids.
-  absl::Status CheckRecipientDevices(const SendPlan& plan);
+  absl::Status CheckRecipientDevices(SendPlan& plan);
   // Send later: writes the held message and its idempotency record.
   absl::StatusOr<Sent> Hold(const SendPlan& plan, const Route& route);
   // Queues the envelopes and writes them with the idempotency record and the
