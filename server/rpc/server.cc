@@ -247,12 +247,38 @@ absl::Status SottoServer::ValidateOptions(const ServerOptions& options) {
   return CheckOptions(options);
 }
 
+namespace {
+
+// Before issue 17 history archives were files under DATA_DIR/history-transfers;
+// they are store rows now (history_transfers.h) and nothing reads the files.
+// They held only sealed archives a new device had not fetched yet, deleted
+// after kHistoryTransferTtlMs (24 h) anyway: removed at start, said once.
+void RemoveLegacyHistoryDir(const std::string& data_dir) {
+  if (data_dir.empty()) return;
+  const std::filesystem::path dir = std::filesystem::path(data_dir) / "history-transfers";
+  std::error_code ec;
+  if (!std::filesystem::exists(dir, ec)) return;
+  const std::uintmax_t removed = std::filesystem::remove_all(dir, ec);
+  if (ec) {
+    log::Warn(absl::StrCat("cannot remove ", dir.string(), " (history archives of an older ",
+                           "sotto-server, no longer read): ", ec.message()));
+    return;
+  }
+  log::Info(absl::StrCat("removed ", dir.string(), " (", removed,
+                         " files and directories): history archives of an older sotto-server, "
+                         "which are kept in the database now; unfetched ones expired within 24 h "
+                         "anyway, and a device still waiting for one is told it is gone"));
+}
+
+}  // namespace
+
 absl::Status SottoServer::Parts::OpenDomain(const ServerOptions& options, Clock* clock) {
   absl::StatusOr<std::unique_ptr<StoreStack>> opened =
       StoreStack::Open({options.data_dir, options.audit_key_file, clock, options.wrap_store,
                         options.min_free_bytes, options.store});
   if (!opened.ok()) return opened.status();
   storage = *std::move(opened);
+  RemoveLegacyHistoryDir(options.data_dir);
   Store* const db = storage->store();
   const KeyFilePaths key_files =
       ResolveKeyFilePaths(options.data_dir, {options.audit_key_file, options.code_pepper_file, ""});
