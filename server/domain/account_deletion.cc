@@ -2,8 +2,10 @@
 // handle next must find nothing of them, and the people they were linked to
 // keep no server row that names them (accounts.h has the contract).
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "server/domain/accounts.h"
+#include "server/domain/conditional_write.h"
 #include "server/domain/audit_log.h"
 #include "server/domain/open_by_account.h"
 #include "server/domain/records.h"
@@ -101,20 +103,48 @@ absl::Status Accounts::DeleteNamingRowsInto(absl::string_view handle, WriteBatch
   });
 }
 
+absl::Status Accounts::ExpectQueuesAsRead(absl::string_view handle, WriteBatch& batch) {
+  // Read BEFORE the queues are scanned (DeleteOwnRowsInto): every Send
+  // queues and moves its queue's meta in one write, so one through another
+  // node that queued after this read makes the deletion ABORTED and the
+  // retry deletes what it queued. A device without a meta yet is expected
+  // without one: a first Send to it creates the meta. A Send that read the
+  // account before the deletion and writes after it fails on its own
+  // expectation of the account row (Mailbox::Deliver, Hold).
+  SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> account,
+                         store_->Get(Table::kAccounts, keys::Account(handle)));
+  batch.Expect(Table::kAccounts, keys::Account(handle), std::move(account));
+  absl::flat_hash_set<std::string> with_meta;
+  SOTTO_RETURN_IF_ERROR(ForEachRow(
+      store_, Table::kQueueMeta, keys::UserPrefix(handle), [&](const KeyValue& kv) {
+        batch.Expect(Table::kQueueMeta, kv.key, kv.value);
+        with_meta.insert(kv.key);
+        return absl::OkStatus();
+      }));
+  return ForEachRow(store_, Table::kDevices, keys::UserPrefix(handle), [&](const KeyValue& kv) {
+    // A device row's key is the device's queue meta key (key_codec.h).
+    if (!with_meta.contains(kv.key)) batch.Expect(Table::kQueueMeta, kv.key, std::nullopt);
+    return absl::OkStatus();
+  });
+}
+
 absl::Status Accounts::DeleteAccount(const AuthenticatedDevice& caller, int64_t /*now_ms*/,
                                      const CallContext& call) {
   const std::string& h = caller.handle;
   {
     StripedLock lock(handle_locks_, {h});
-    WriteBatch batch;
-    SOTTO_ASSIGN_OR_RETURN(size_t rows, DeleteOwnRowsInto(h, batch));
-    SOTTO_RETURN_IF_ERROR(DeleteLinksInto(h, batch));
-    SOTTO_RETURN_IF_ERROR(DeleteNamingRowsInto(h, batch));
-    AddAudit(batch,
-             {audit::kAccountDeleted, AuditActor(caller), h,
-              absl::StrCat("rows=", rows, " links=deleted")},
-             call);
-    SOTTO_RETURN_IF_ERROR(store_->Write(batch, Durability::kSynced));
+    SOTTO_RETURN_IF_ERROR(RetryAborted("deleting the account", [&]() -> absl::Status {
+      WriteBatch batch;
+      SOTTO_RETURN_IF_ERROR(ExpectQueuesAsRead(h, batch));
+      SOTTO_ASSIGN_OR_RETURN(size_t rows, DeleteOwnRowsInto(h, batch));
+      SOTTO_RETURN_IF_ERROR(DeleteLinksInto(h, batch));
+      SOTTO_RETURN_IF_ERROR(DeleteNamingRowsInto(h, batch));
+      AddAudit(batch,
+               {audit::kAccountDeleted, AuditActor(caller), h,
+                absl::StrCat("rows=", rows, " links=deleted")},
+               call);
+      return store_->Write(batch, Durability::kSynced);
+    }));
   }
   if (on_closed_) on_closed_(h, Closed::kDeleted);
   return absl::OkStatus();

@@ -240,9 +240,14 @@ absl::Status Accounts::SetDeactivated(absl::string_view handle, bool deactivated
 }
 
 absl::Status Accounts::CheckActive(absl::string_view handle) {
+  return ReadActive(handle).status();
+}
+
+absl::StatusOr<std::optional<std::string>> Accounts::ReadActive(absl::string_view handle) {
   SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> value,
                          store_->Get(Table::kAccounts, keys::Account(handle)));
-  return ActiveFrom(handle, value);
+  SOTTO_RETURN_IF_ERROR(ActiveFrom(handle, value));
+  return value;
 }
 
 absl::StatusOr<AccountInfo> Accounts::WhoAmI(const AuthenticatedDevice& caller) {

@@ -164,6 +164,10 @@ class Accounts {
   // OK if `handle` may receive messages; FAILED_PRECONDITION if the operator
   // deactivated it. A missing account is OK here (callers check existence).
   absl::Status CheckActive(absl::string_view handle);
+  // CheckActive that also returns the account row as read (nullopt: no
+  // account), for a write that must not land after the account is deleted
+  // through another node: it expects the row as read (Mailbox's Send).
+  absl::StatusOr<std::optional<std::string>> ReadActive(absl::string_view handle);
 
   // Deletes the caller's account and everything on the server that names
   // the person (account_deletion.cc): every device with its keys and queue,
@@ -218,6 +222,10 @@ class Accounts {
                                             absl::string_view name = "",
                                             int64_t linked_at_ms = 0);
 
+  // Adds to `batch` the expectations that order DeleteAccount against
+  // Sends through other nodes: the account row and every device's queue
+  // meta as read now (absent for a device without one).
+  absl::Status ExpectQueuesAsRead(absl::string_view handle, WriteBatch& batch);
   // Adds the deletion of every row of DeleteAccount to `batch`; returns how
   // many were stored under the user's own prefix.
   absl::StatusOr<size_t> DeleteOwnRowsInto(absl::string_view handle, WriteBatch& batch);

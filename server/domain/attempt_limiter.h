@@ -15,6 +15,7 @@
 #include "absl/synchronization/mutex.h"
 #include "server/domain/clock.h"
 #include "server/domain/limits.h"
+#include "server/storage/store.h"
 
 namespace sotto::server {
 
@@ -26,8 +27,12 @@ namespace sotto::server {
 // shared address (a clinic's NAT) cannot keep out a neighbour who holds a
 // right code. Only a flood of wrong codes past that allowance is refused
 // without a check. docs/SECURITY.md ("Rate limits") derives the bound on
-// guessing. In memory only: a restart forgets it. Thread-safe. Does not own
-// `clock`.
+// guessing. In memory (a restart forgets it), or, given a shared store
+// (several nodes on one PostgreSQL), as rows of Table::kLimits that every
+// node counts: one row per failure and key, a plain insert that never
+// conflicts, so a flood through many nodes cannot lose a count to
+// contention, and N nodes together check what one does. Thread-safe. Does
+// not own `clock` or the store.
 class AttemptLimiter {
  public:
   // Keys tracked at most; past it, keys without a failure in the window are
@@ -38,12 +43,18 @@ class AttemptLimiter {
   AttemptLimiter(Clock* clock, int max_failures = kMaxCodeFailures,
                  int64_t window_ms = kCodeFailureWindowMs,
                  int max_over_budget = kMaxOverBudgetCodeFailures);
+  // Counts in `shared` (null: in memory). Every node of one database must
+  // use the same limits.
+  AttemptLimiter(Clock* clock, Store* shared, int max_failures = kMaxCodeFailures,
+                 int64_t window_ms = kCodeFailureWindowMs,
+                 int max_over_budget = kMaxOverBudgetCodeFailures);
   AttemptLimiter(const AttemptLimiter&) = delete;
   AttemptLimiter& operator=(const AttemptLimiter&) = delete;
 
   // OK if none of `keys` has reached max_failures in the window, else
   // RESOURCE_EXHAUSTED "too many wrong codes; retry after N s" (N: until the
   // oldest counted failure of the most limited key leaves the window).
+  // A shared limiter's storage error is returned (the attempt is refused).
   absl::Status Check(const std::vector<std::string>& keys);
 
   // Whether an attempt under `keys` may have its code checked. true: some
@@ -54,10 +65,21 @@ class AttemptLimiter {
   absl::StatusOr<bool> Admit(const std::vector<std::string>& keys);
 
   // Counts one failure against each of `keys`, and with `over_budget`
-  // against the server-wide allowance.
+  // against the server-wide allowance. A shared limiter that cannot write
+  // logs it (the database is then failing the code checks too).
   void RecordFailure(const std::vector<std::string>& keys, bool over_budget = false);
 
+  // A shared limiter: deletes the rows of failures that left the window;
+  // the leader's sweeper calls it. Returns how many went (0 in memory).
+  absl::StatusOr<size_t> SweepExpired();
+
  private:
+  // The shared forms of Check, of Admit's allowance and of RecordFailure.
+  absl::Status SharedCheck(const std::vector<std::string>& keys, int64_t now);
+  absl::StatusOr<bool> SharedAllowanceLeft(int64_t now);
+  void SharedRecord(const std::vector<std::string>& keys, bool over_budget, int64_t now);
+  absl::Status TooMany(int64_t retry_at, int64_t now) const;
+
   // Drops failures older than the window; the caller holds mu_.
   void Prune(std::deque<int64_t>& failures, int64_t now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -71,6 +93,7 @@ class AttemptLimiter {
   // Times of the failures of over-budget keys, oldest first, at most
   // max_over_budget_.
   std::deque<int64_t> over_budget_failures_ ABSL_GUARDED_BY(mu_);
+  Store* const shared_ = nullptr;
 };
 
 }  // namespace sotto::server

@@ -456,6 +456,7 @@ absl::StatusOr<Route> Care::RouteFromLink(const AuthenticatedDevice& sender,
   route.from_client = sender.role == Role::kClient;
   route.therapist = route.from_client ? std::string(recipient) : sender.handle;
   route.client = route.from_client ? sender.handle : std::string(recipient);
+  route.link_read = stored;
   if (!stored) return NoLink(sender.handle, recipient);
   SOTTO_ASSIGN_OR_RETURN(records::Link decoded, records::DecodeLink(*stored));
   // The two know each other: who ended it, and when, is theirs to know.

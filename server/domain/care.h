@@ -61,6 +61,10 @@ struct Route {
   bool from_client = false;
   std::string therapist;
   std::string client;
+  // The link row as CheckCanMessage read it, to decide: a Send that starts
+  // a conversation expects it (ConversationQueue::AddMessageInto), so an
+  // end through another node after this read makes that write ABORTED.
+  std::optional<std::string> link_read;
 };
 
 struct PolicyView {

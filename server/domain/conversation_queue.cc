@@ -30,6 +30,18 @@ std::unique_ptr<StripedLock> ConversationQueue::LockClient(absl::string_view cli
                                        std::vector<std::string>{std::string(client)});
 }
 
+absl::Status ConversationQueue::ExpectLinkAsRead(const Route& route, WriteBatch& batch) {
+  // A conversation's first entry has no entry to expect, and EndLink (which
+  // expects the entry as read, absent too) may end the link between this
+  // Send's read of it and its write. The link row is what EndLink changes:
+  // expecting it as the Send's routing read it (not read again here: the
+  // end may have landed since), a Send that saw an active link before an
+  // end through another node is ABORTED, and its retry is refused.
+  if (!route.link_read) return absl::InternalError("a care route without its link row");
+  batch.Expect(Table::kLinks, keys::Pair(route.therapist, route.client), *route.link_read);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<int64_t> ConversationQueue::AddMessageInto(const Route& route, int64_t now_ms,
                                                           WriteBatch& batch) {
   if (!route.between_care_parties) return 0;
@@ -49,6 +61,7 @@ absl::StatusOr<int64_t> ConversationQueue::AddMessageInto(const Route& route, in
                            store_->Get(Table::kConversations, key));
     const bool sender = therapist == route.therapist;
     if (!value && !sender) continue;
+    if (!value) SOTTO_RETURN_IF_ERROR(ExpectLinkAsRead(route, batch));
     records::Conversation entry;
     if (value) {
       SOTTO_ASSIGN_OR_RETURN(entry, records::DecodeConversation(*value));
@@ -85,6 +98,7 @@ absl::StatusOr<int64_t> ConversationQueue::AddClientMessageInto(const Route& rou
       entry.oldest_waiting_ms == 0 ? now_ms : std::min(entry.oldest_waiting_ms, now_ms);
   // Another node's Send into this conversation since the read: ABORTED,
   // and the Send runs again (Mailbox::SendSteps).
+  if (!stored) SOTTO_RETURN_IF_ERROR(ExpectLinkAsRead(route, batch));
   batch.Expect(Table::kConversations, key, std::move(stored));
   batch.Put(Table::kConversations, std::move(key), records::Encode(entry));
   return entry.oldest_waiting_ms;

@@ -120,6 +120,8 @@ class ConversationQueue {
                                               int64_t now_ms);
 
  private:
+  // Expects `route`'s link row as read (conversation_queue.cc says why).
+  absl::Status ExpectLinkAsRead(const Route& route, WriteBatch& batch);
   // The entry as shown at `now_ms` (expired snooze -> WAITING, due times).
   absl::StatusOr<Conversation> View(absl::string_view client, const records::Conversation& stored,
                                     const ResponsePolicy& policy, int64_t now_ms);

@@ -406,7 +406,11 @@ absl::StatusOr<Route> Mailbox::RouteSend(SendPlan& plan) {
   return Care::RouteFromLink(plan.sender, plan.recipient, plan.link_read, &plan.link);
 }
 
-absl::Status Mailbox::CheckRecipientDevices(const SendPlan& plan) {
+absl::Status Mailbox::CheckRecipientDevices(SendPlan& plan) {
+  // The account row as read, for the write to expect (SendPlan says why).
+  // The batch reads it before the device list: read after it, it could
+  // miss a deletion that the list predates.
+  plan.recipient_account_read = plan.recipient_read.values.at(plan.device_reads.account);
   SOTTO_ASSIGN_OR_RETURN(std::vector<DeviceInfo> devices,
                          Accounts::DevicesFrom(plan.recipient, plan.device_reads,
                                                plan.recipient_read, /*check_active=*/true));
@@ -447,6 +451,7 @@ absl::StatusOr<Mailbox::Sent> Mailbox::Deliver(const SendPlan& plan, const Route
   // A retry through another node, stored meanwhile, makes this ABORTED;
   // the next attempt finds it (FindRetry) and answers as a duplicate.
   batch.Expect(Table::kIdempotency, plan.idempotency_key, plan.idempotency_read);
+  batch.Expect(Table::kAccounts, keys::Account(plan.recipient), plan.recipient_account_read);
   batch.Put(Table::kIdempotency, plan.idempotency_key,
             records::Encode(records::Idempotency{plan.now, plan.digest, 0, ""}));
   const bool indexed = Indexed(conversations_, route, plan.options.kind);
@@ -502,6 +507,9 @@ absl::StatusOr<Mailbox::Sent> Mailbox::Hold(const SendPlan& plan, const Route& r
             keys::ScheduledIndex(held.sender, held.sender_device, plan.message_id), key);
   batch.Put(Table::kScheduled, std::move(key), records::Encode(held));
   batch.Expect(Table::kIdempotency, plan.idempotency_key, plan.idempotency_read);
+  // Held for a deleted account, it would be released to whoever registers
+  // the handle next.
+  batch.Expect(Table::kAccounts, keys::Account(plan.recipient), plan.recipient_account_read);
   batch.Put(Table::kIdempotency, plan.idempotency_key,
             records::Encode(records::Idempotency{plan.now, plan.digest, held.deliver_at_ms, ""}));
   SOTTO_RETURN_IF_ERROR(store_->Write(batch, plan.durability));

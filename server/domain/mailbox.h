@@ -275,6 +275,12 @@ class Mailbox {
     std::vector<size_t> meta_reads{};
     std::optional<size_t> entry_read{};
     std::optional<size_t> policy_read{};
+    // The recipient's account row as CheckRecipientDevices read it: the
+    // write expects it, so a Send that read the account before a deletion
+    // through another node committed stores nothing after it (the retry
+    // finds no devices). Sends do not write the row, so they never abort
+    // each other on it.
+    std::optional<std::string> recipient_account_read{};
   };
 
   // Runs Send's steps and writes with `durability`, without notifying.
@@ -299,7 +305,7 @@ class Mailbox {
   // FAILED_PRECONDITION with a DeviceMismatch unless the envelopes cover
   // exactly the recipient's devices at their registration ids; NOT_FOUND
   // (no such recipient), FAILED_PRECONDITION (deactivated).
-  absl::Status CheckRecipientDevices(const SendPlan& plan);
+  absl::Status CheckRecipientDevices(SendPlan& plan);
   // When the therapist's reply to a client's message waiting since
   // `start_ms` is due, by the policy ReadAsRecipient read.
   absl::StatusOr<ReplyExpectation> ExpectationOf(const SendPlan& plan, int64_t start_ms);

@@ -6,7 +6,10 @@
 // continuously; an action takes one. An empty bucket refuses with
 // RESOURCE_EXHAUSTED whose message says when to retry and which carries the
 // wait as a payload (RetryAfterMs) that the RPC layer turns into a
-// sotto.v1.RetryInfo detail. In memory: a restart refills every bucket.
+// sotto.v1.RetryInfo detail. In memory (a restart refills every bucket),
+// except a limiter given a shared store: its buckets are rows of
+// Table::kLimits, so every sotto-server node on one PostgreSQL draws from
+// the same bucket (docs/DEPLOYING.md says which limits are shared).
 
 #include <cstddef>
 #include <cstdint>
@@ -20,6 +23,8 @@
 #include "absl/synchronization/mutex.h"
 #include "server/domain/clock.h"
 #include "server/domain/limits.h"
+#include "server/domain/striped_mutex.h"
+#include "server/storage/store.h"
 
 namespace sotto::server {
 
@@ -74,6 +79,14 @@ class RateLimiter {
   static constexpr size_t kMaxKeys = 100000;
 
   RateLimiter(Clock* clock, BucketConfig config, std::string what);
+  // Keeps the buckets in `shared` (not owned; null: in memory, as above),
+  // under `name` (unique among
+  // the limiters of one database, the same on every node): each action is
+  // a read and a conditional write of the key's row, retried when another
+  // node wrote it meanwhile, so N nodes together allow what one does.
+  // Storage errors are returned by Take and Check (the action is refused).
+  RateLimiter(Clock* clock, BucketConfig config, std::string what, Store* shared,
+              std::string name);
   RateLimiter(const RateLimiter&) = delete;
   RateLimiter& operator=(const RateLimiter&) = delete;
 
@@ -82,13 +95,19 @@ class RateLimiter {
   // With `refusals`, sets it to which refusal this is since the key's last
   // success (1 for the first), 0 when OK: so a caller can audit an episode
   // once and its scale a few times, not every call.
-  absl::Status Take(absl::string_view key, uint64_t* refusals = nullptr);
+  // With `emptied`, sets it to whether this Take took the last token.
+  absl::Status Take(absl::string_view key, uint64_t* refusals = nullptr, bool* emptied = nullptr);
   // Like Take but takes nothing: OK if a token is available. A refusal
   // counts in `refusals` as Take's does.
   absl::Status Check(absl::string_view key, uint64_t* refusals = nullptr);
   // Takes a token if there is one (ending a refusal episode), else nothing;
-  // never fails.
+  // never fails (a shared limiter's storage error is logged).
   void TakeIfAny(absl::string_view key);
+
+  // A shared limiter: deletes the rows of buckets that have refilled (a
+  // full bucket equals none); the leader's sweeper calls it. Returns how
+  // many went. Without a shared store: 0.
+  absl::StatusOr<size_t> SweepFull();
 
  private:
   struct Bucket {
@@ -96,24 +115,41 @@ class RateLimiter {
     int64_t updated_ms = 0;
     uint64_t refused = 0;  // refusals since the last success
   };
+  enum class Op { kTake, kCheck, kTakeIfAny };
   // The bucket of `key`, refilled to now; creates a full one.
   Bucket& Refill(absl::string_view key, int64_t now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RefillTo(Bucket& b, int64_t now) const;
+  // Applies `op` to `b` (refilled): OK or the refusal.
+  absl::Status Step(Bucket& b, Op op, uint64_t* refusals, bool* emptied) const;
   absl::Status Refused(const Bucket& b) const;
   void Trim(int64_t now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Step on `key`'s row in shared_.
+  absl::Status SharedStep(absl::string_view key, Op op, uint64_t* refusals, bool* emptied);
+  std::string RowPrefix() const;
 
   Clock* const clock_;
   const BucketConfig config_;
   const std::string what_;
+  Store* const shared_ = nullptr;
+  const std::string name_;
+  // Serialises this node's actions on one row: a conditional write then
+  // loses only to another node.
+  StripedMutex row_locks_;
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, Bucket> buckets_ ABSL_GUARDED_BY(mu_);
 };
 
-// Every family the server uses, built from RateLimitOptions.
+// Every family the server uses, built from RateLimitOptions. With `shared`
+// (several nodes on one PostgreSQL), the limit that stands between a
+// guesser and a secret, failed_auth, keeps its buckets there, so the nodes
+// together allow what one node does; the others bound throughput and stay
+// per node (N nodes allow N times the rate: docs/DEPLOYING.md says why that
+// is no hole). Code guesses are counted by AttemptLimiter, shared alike.
 struct RateLimits {
-  RateLimits(Clock* clock, const RateLimitOptions& options)
+  RateLimits(Clock* clock, const RateLimitOptions& options, Store* shared = nullptr)
       : registration(clock, options.registration, "too many registrations from this address"),
         failed_auth(clock, options.failed_auth,
-                    "too many failed authentications from this address"),
+                    "too many failed authentications from this address", shared, "failed_auth"),
         bundle_per_requester(clock, options.bundle_per_requester,
                              "too many key bundle requests from this device"),
         bundle_per_target(clock, options.bundle_per_target, "one-time prekey hand-outs"),

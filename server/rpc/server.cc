@@ -247,12 +247,38 @@ absl::Status SottoServer::ValidateOptions(const ServerOptions& options) {
   return CheckOptions(options);
 }
 
+namespace {
+
+// Before issue 17 history archives were files under DATA_DIR/history-transfers;
+// they are store rows now (history_transfers.h) and nothing reads the files.
+// They held only sealed archives a new device had not fetched yet, deleted
+// after kHistoryTransferTtlMs (24 h) anyway: removed at start, said once.
+void RemoveLegacyHistoryDir(const std::string& data_dir) {
+  if (data_dir.empty()) return;
+  const std::filesystem::path dir = std::filesystem::path(data_dir) / "history-transfers";
+  std::error_code ec;
+  if (!std::filesystem::exists(dir, ec)) return;
+  const std::uintmax_t removed = std::filesystem::remove_all(dir, ec);
+  if (ec) {
+    log::Warn(absl::StrCat("cannot remove ", dir.string(), " (history archives of an older ",
+                           "sotto-server, no longer read): ", ec.message()));
+    return;
+  }
+  log::Info(absl::StrCat("removed ", dir.string(), " (", removed,
+                         " files and directories): history archives of an older sotto-server, "
+                         "which are kept in the database now; unfetched ones expired within 24 h "
+                         "anyway, and a device still waiting for one is told it is gone"));
+}
+
+}  // namespace
+
 absl::Status SottoServer::Parts::OpenDomain(const ServerOptions& options, Clock* clock) {
   absl::StatusOr<std::unique_ptr<StoreStack>> opened =
       StoreStack::Open({options.data_dir, options.audit_key_file, clock, options.wrap_store,
                         options.min_free_bytes, options.store, options.store_pool_size});
   if (!opened.ok()) return opened.status();
   storage = *std::move(opened);
+  RemoveLegacyHistoryDir(options.data_dir);
   Store* const db = storage->store();
   const KeyFilePaths key_files =
       ResolveKeyFilePaths(options.data_dir, {options.audit_key_file, options.code_pepper_file, ""});
@@ -267,7 +293,10 @@ absl::Status SottoServer::Parts::OpenDomain(const ServerOptions& options, Clock*
   accounts = std::make_unique<Accounts>(db);
   keys = std::make_unique<KeyDirectory>(db, accounts.get());
   enrolment = std::make_unique<Enrolment>(db, accounts.get(), clock, std::move(pepper));
-  limits = std::make_unique<RateLimits>(clock, options.rate_limits);
+  // On PostgreSQL the limits on guessing count in the database, shared by
+  // every node (rate_limiter.h, attempt_limiter.h).
+  Store* const shared_limits = IsPostgresUrl(options.store) ? db : nullptr;
+  limits = std::make_unique<RateLimits>(clock, options.rate_limits, shared_limits);
   care = std::make_unique<Care>(
       db, accounts.get(), enrolment.get(), clock, options.emergency_note,
       CareOptions{options.max_links_per_user, &limits->invites_per_therapist});
@@ -298,7 +327,7 @@ absl::Status SottoServer::Parts::OpenDomain(const ServerOptions& options, Clock*
     releaser->SetLeaderCheck([elected] { return elected->held(); });
     sweeper->SetLeaderCheck([elected] { return elected->held(); });
   }
-  code_attempts = std::make_unique<AttemptLimiter>(clock);
+  code_attempts = std::make_unique<AttemptLimiter>(clock, shared_limits);
   link_slots = std::make_unique<LinkSlots>(db, clock);
   history_transfers = std::make_unique<HistoryTransfers>(db, clock);
   LinkSlots* const slots = link_slots.get();
@@ -307,6 +336,12 @@ absl::Status SottoServer::Parts::OpenDomain(const ServerOptions& options, Clock*
   sweeper->AddSweep([queues] { return queues->SweepRemovedQueues().status(); });
   sweeper->AddSweep([slots] { return slots->SweepExpired().status(); });
   sweeper->AddSweep([archives] { return archives->SweepExpired().status(); });
+  if (shared_limits != nullptr) {
+    AttemptLimiter* const attempts = code_attempts.get();
+    RateLimiter* const failed_auth = &limits->failed_auth;
+    sweeper->AddSweep([attempts] { return attempts->SweepExpired().status(); });
+    sweeper->AddSweep([failed_auth] { return failed_auth->SweepFull().status(); });
+  }
   audit_head =
       std::make_unique<AuditHeadReporter>(storage->audit(), options.audit_head_interval,
                                           [](const std::string& line) { log::Info(line); });

@@ -37,6 +37,10 @@
 //   history_chunks     transfer id, end offset(be64)
 //   open_by_account    handle 0x00 kind ('L' link slots, 'H' history
 //                      transfers, 'C' care-link stamp (be64))
+//   limits       'B' len(be32) limiter len(be32) key    a token bucket (rate_limiter.h)
+//                'A' len(be32) key time(be64) random(8)  one failed attempt
+//                'O' time(be64) random(8)                 one over-budget failure
+//                (attempt_limiter.h; written on PostgreSQL only)
 
 #include <cstdint>
 #include <optional>

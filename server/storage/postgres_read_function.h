@@ -28,12 +28,12 @@
 
 namespace sotto::server::pg {
 
-inline constexpr char kReadFunction[] = "sotto_read_1";
+inline constexpr char kReadFunction[] = "sotto_read_2";
 
 // CREATE FUNCTION for kReadFunction, run only when it is missing.
 std::string CreateReadFunctionSql();
 
-// The call: "SELECT kind, idx, key, val FROM sotto_read_1($1::text[], ...)"
+// The call: "SELECT kind, idx, key, val FROM sotto_read_2($1::text[], ...)"
 // with parameters TableArray(get tables), ByteaArray(get keys),
 // TableArray(scan tables), ByteaArray(scan prefixes), ByteaArray(each
 // prefix's end, NULL for none), BigintArray(scan limits).

@@ -31,14 +31,14 @@
 namespace sotto::server::pg {
 
 // The names the store calls.
-inline constexpr char kWriteFunction[] = "sotto_write_1";
+inline constexpr char kWriteFunction[] = "sotto_write_2";
 inline constexpr char kSyncFunction[] = "sotto_sync_1";
 // kWriteFunction's body names every table (kAllTables), and a database
 // keeps the body of the build that created it: a table added without a new
 // name would be "no table" to every write. Adding one fails here until the
 // version in both names and this count move on together.
 // (The read function, postgres_read_function.h, names them all too.)
-static_assert(std::size(kAllTables) == 22,
+static_assert(std::size(kAllTables) == 23,
               "a new Table changes sotto_write's and sotto_read's bodies: bump the version in "
               "kWriteFunction's and kReadFunction's names too");
 // Raised by kWriteFunction for a failed expectation; the message is
@@ -58,7 +58,7 @@ std::vector<std::string> CreateFunctionsSql();
 // A query whose one row is true when `name`'s function exists.
 std::string FunctionExistsSql(absl::string_view name);
 
-// The call: "SELECT sotto_write_1($1::text[], ...)" with parameters
+// The call: "SELECT sotto_write_2($1::text[], ...)" with parameters
 // ArrayOf(tables), ArrayOf(keys), ArrayOf(values) for the expectations, the
 // same three for the ops, and "t"/"f" for synced (the database's own
 // synchronous_commit for this commit; else the session's off).

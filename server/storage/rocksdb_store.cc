@@ -86,6 +86,8 @@ absl::string_view TableName(Table table) {
       return "history_chunks";
     case Table::kOpenByAccount:
       return "open_by_account";
+    case Table::kLimits:
+      return "limits";
   }
   return "unknown";
 }

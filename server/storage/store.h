@@ -51,6 +51,7 @@ enum class Table {
   kHistoryTransfers,  // transfer id -> archive state (history_transfers.h)
   kHistoryChunks,     // transfer id|end offset -> archive bytes
   kOpenByAccount,     // handle|kind -> the account's open slots or archives
+  kLimits,            // limiter|key|... -> guess-limit counts shared by the nodes (PostgreSQL)
 };
 inline constexpr Table kAllTables[] = {
     Table::kAccounts,      Table::kDevices,        Table::kPreKeys,       Table::kQueues,
@@ -58,7 +59,7 @@ inline constexpr Table kAllTables[] = {
     Table::kLinks,         Table::kLinksByClient,  Table::kConversations, Table::kPolicies,
     Table::kScheduled,     Table::kScheduledIndex, Table::kAudit,         Table::kNotifications,
     Table::kInviteLog,     Table::kLinkSlots,      Table::kLinkTokens,    Table::kHistoryTransfers,
-    Table::kHistoryChunks, Table::kOpenByAccount};
+    Table::kHistoryChunks, Table::kOpenByAccount,  Table::kLimits};
 // The column family name of `table` ("accounts", "devices", ...).
 absl::string_view TableName(Table table);
 

@@ -2,9 +2,14 @@
 
 #include "server/domain/attempt_limiter.h"
 
+#include <memory>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/domain/rate_limiter.h"
+#include "server/storage/rocksdb_store.h"
 #include "testing/status_matchers.h"
+#include "testing/temp_dir.h"
 
 namespace sotto::server {
 namespace {
@@ -91,6 +96,86 @@ TEST(AttemptLimiterTest, AKeyOverBudgetIsStillAdmittedWhileTheAllowanceLasts) {
                                                         "too many wrong codes; retry after 600 s"));
   clock.Advance(kCodeFailureWindowMs);
   EXPECT_STREQ(admit(neighbour), "within");
+}
+
+// Several nodes on one database (issue 17): two limiters on one store stand
+// for two nodes. What one counts, the other sees.
+class SharedLimitsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_OK_AND_ASSIGN(store_, OpenRocksDbStore(dir_.path()));
+  }
+  size_t Rows() {
+    absl::StatusOr<std::vector<KeyValue>> rows = store_->Scan(Table::kLimits, "", "", 1000);
+    return rows.ok() ? rows->size() : 0;
+  }
+
+  sotto::testing::TempDir dir_;
+  std::unique_ptr<Store> store_;
+  FakeClock clock_;
+};
+
+TEST_F(SharedLimitsTest, WrongCodesCountedByTwoNodesReachTheBudgetTogether) {
+  AttemptLimiter a(&clock_, store_.get()), b(&clock_, store_.get());
+  const std::vector<std::string> keys = {"addr ipv4:10.0.0.1", "handle sam"};
+  for (int i = 0; i < kMaxCodeFailures; ++i) {
+    ASSERT_OK(a.Check(keys)) << i;
+    (i % 2 == 0 ? a : b).RecordFailure(keys);
+    clock_.Advance(kMinute / 2);
+  }
+  EXPECT_THAT(a.Check(keys), StatusIs(absl::StatusCode::kResourceExhausted,
+                                      "too many wrong codes; retry after 300 s"));
+  EXPECT_THAT(b.Check({"addr elsewhere", "handle sam"}),
+              StatusIs(absl::StatusCode::kResourceExhausted));
+  EXPECT_OK(b.Check({"addr elsewhere", "handle kim"}));
+  // Over budget, a check is admitted while the server-wide allowance lasts.
+  ASSERT_OK_AND_ASSIGN(bool over, b.Admit(keys));
+  EXPECT_TRUE(over);
+  // The window passes: allowed again, and the sweep deletes every row.
+  clock_.Advance(kCodeFailureWindowMs);
+  EXPECT_OK(b.Check(keys));
+  EXPECT_EQ(Rows(), 2u * kMaxCodeFailures);
+  ASSERT_OK_AND_ASSIGN(size_t swept, a.SweepExpired());
+  EXPECT_EQ(swept, 2u * kMaxCodeFailures);
+  EXPECT_EQ(Rows(), 0u);
+}
+
+TEST_F(SharedLimitsTest, TheServerWideAllowanceIsSharedToo) {
+  AttemptLimiter a(&clock_, store_.get(), 1, kCodeFailureWindowMs, 2);
+  AttemptLimiter b(&clock_, store_.get(), 1, kCodeFailureWindowMs, 2);
+  a.RecordFailure({"addr nat"});
+  ASSERT_OK_AND_ASSIGN(bool over, b.Admit({"addr nat"}));
+  EXPECT_TRUE(over);
+  a.RecordFailure({"addr nat"}, /*over_budget=*/true);
+  b.RecordFailure({"addr nat"}, /*over_budget=*/true);
+  EXPECT_THAT(a.Admit({"addr nat"}).status(), StatusIs(absl::StatusCode::kResourceExhausted));
+}
+
+TEST_F(SharedLimitsTest, FailedAuthBucketIsOneBucketForTwoNodes) {
+  const BucketConfig config{3, 60};  // one token a minute
+  RateLimiter a(&clock_, config, "too many failed authentications", store_.get(), "failed_auth");
+  RateLimiter b(&clock_, config, "too many failed authentications", store_.get(), "failed_auth");
+  bool emptied = true;
+  ASSERT_OK(a.Take("addr x", nullptr, &emptied));
+  EXPECT_FALSE(emptied);
+  ASSERT_OK(b.Take("addr x"));
+  ASSERT_OK(a.Take("addr x", nullptr, &emptied));
+  EXPECT_TRUE(emptied);
+  uint64_t refusals = 0;
+  EXPECT_THAT(b.Take("addr x", &refusals),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       "too many failed authentications; retry after 60 s"));
+  EXPECT_EQ(refusals, 1u);
+  EXPECT_THAT(a.Check("addr x", &refusals), StatusIs(absl::StatusCode::kResourceExhausted));
+  EXPECT_EQ(refusals, 2u);
+  EXPECT_OK(b.Take("addr other"));
+  // A minute regains a token; a full bucket's row is swept, a used one kept.
+  clock_.Advance(kMinute);
+  ASSERT_OK(b.Take("addr x"));
+  clock_.Advance(2 * kMinute);
+  ASSERT_OK_AND_ASSIGN(size_t swept, a.SweepFull());
+  EXPECT_EQ(swept, 1u);  // "addr other" refilled; "addr x" still lacks one
+  EXPECT_EQ(Rows(), 1u);
 }
 
 }  // namespace

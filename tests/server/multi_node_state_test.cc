@@ -17,6 +17,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/barrier.h"
+#include "absl/time/clock.h"
 #include "server/domain/limits.h"
 #include "server/domain/records.h"
 #include "server/storage/key_codec.h"
@@ -362,6 +363,103 @@ TEST_F(MultiNodeStateTest, ARemovedDeviceKeepsNoQueueWhileSendsRaceThroughTheOth
       EXPECT_NE(m.removed_at_ms, 0) << "round " << round << ": a live meta row is left";
       EXPECT_EQ(m.depth, 0u);
     }
+  }
+}
+
+TEST_F(MultiNodeStateTest, ADeletedAccountKeepsNoQueueWhileSendsRaceThroughTheOtherNode) {
+  // Each round: a fresh client (its first Sends create its queue); node 0
+  // deletes the account while node 1 sends to it as fast as it can. Every
+  // Send either queued before the deletion (which then deletes it too) or
+  // is refused; no queue, meta or held message is left for the handle.
+  constexpr int kRounds = 6;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> db, OpenPostgresStore(pg_->url()));
+  for (int round = 0; round < kRounds; ++round) {
+    User dr = NewUser(absl::StrCat("dr-del", round));
+    ASSERT_TRUE(Register(0, dr).ok());
+    User cy = NewUser(absl::StrCat("cd", round));
+    ASSERT_TRUE(Register(round % 2, cy, Invite(0, dr)).ok());
+    absl::Barrier* barrier = new absl::Barrier(2);
+    std::atomic<bool> deleted{false};
+    std::thread sender([&] {
+      if (barrier->Block()) delete barrier;
+      for (int n = 0; n < 200; ++n) {
+        v1::SendRequest req;
+        req.set_recipient(cy.handle);
+        req.set_message_id(absl::StrCat("d", round, "-n", n, "-padding-16b").substr(0, 16));
+        if (n % 4 == 3) req.set_deliver_at_ms(absl::ToUnixMillis(absl::Now()) + 3600 * 1000);
+        v1::OutgoingEnvelope* e = req.add_envelopes();
+        e->set_device_id(1);
+        e->set_registration_id(cy.registration_id);
+        e->set_type(v1::ENVELOPE_TYPE_CIPHERTEXT);
+        e->set_ciphertext("ciphertext");
+        v1::SendResponse resp;
+        grpc::Status s = nodes_[1].messages->Send(Ctx(dr.Header()).get(), req, &resp);
+        if (!s.ok() || deleted) break;
+      }
+    });
+    if (barrier->Block()) delete barrier;
+    v1::DeleteAccountRequest del;
+    del.set_confirm_handle(cy.handle);
+    v1::DeleteAccountResponse resp;
+    grpc::Status s = nodes_[0].accounts->DeleteAccount(Ctx(cy.Header()).get(), del, &resp);
+    deleted = true;
+    sender.join();
+    ASSERT_TRUE(s.ok()) << Describe(s);
+
+    for (Table t : {Table::kQueues, Table::kQueueMeta, Table::kDevices, Table::kAccounts}) {
+      ASSERT_OK_AND_ASSIGN(std::vector<KeyValue> left, db->Scan(t, cy.handle, "", 10));
+      EXPECT_TRUE(left.empty()) << "round " << round << ": " << left.size() << " rows of "
+                                << TableName(t);
+    }
+    ASSERT_OK_AND_ASSIGN(std::vector<KeyValue> held, db->Scan(Table::kScheduled, "", "", 1000));
+    for (const KeyValue& kv : held) {
+      ASSERT_OK_AND_ASSIGN(records::Scheduled m, records::DecodeScheduled(kv.value));
+      EXPECT_NE(m.recipient, cy.handle) << "round " << round << ": a held message is left";
+    }
+  }
+}
+
+TEST_F(MultiNodeStateTest, AFirstMessageRacingTheLinksEndThroughTheOtherNodeLeavesNoEntry) {
+  // Each round: a fresh link; node 0 ends it (the therapist) while node 1
+  // takes the client's first messages as fast as it can. A message either
+  // landed before the end (whose write then deletes its queue entry) or is
+  // refused; the ended link leaves no entry in the therapist's queue.
+  constexpr int kRounds = 6;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> db, OpenPostgresStore(pg_->url()));
+  for (int round = 0; round < kRounds; ++round) {
+    User dr = NewUser(absl::StrCat("dr-end", round));
+    ASSERT_TRUE(Register(0, dr).ok());
+    User ce = NewUser(absl::StrCat("ce", round));
+    ASSERT_TRUE(Register(round % 2, ce, Invite(0, dr)).ok());
+    absl::Barrier* barrier = new absl::Barrier(2);
+    std::atomic<bool> ended{false};
+    std::thread sender([&] {
+      if (barrier->Block()) delete barrier;
+      for (int n = 0; n < 200; ++n) {
+        v1::SendRequest req;
+        req.set_recipient(dr.handle);
+        req.set_message_id(absl::StrCat("e", round, "-n", n, "-padding-16b").substr(0, 16));
+        v1::OutgoingEnvelope* e = req.add_envelopes();
+        e->set_device_id(1);
+        e->set_registration_id(dr.registration_id);
+        e->set_type(v1::ENVELOPE_TYPE_CIPHERTEXT);
+        e->set_ciphertext("ciphertext");
+        v1::SendResponse resp;
+        grpc::Status s = nodes_[1].messages->Send(Ctx(ce.Header()).get(), req, &resp);
+        if (!s.ok() || ended) break;
+      }
+    });
+    if (barrier->Block()) delete barrier;
+    v1::EndLinkRequest end;
+    end.set_peer(ce.handle);
+    v1::EndLinkResponse resp;
+    grpc::Status s = nodes_[0].care->EndLink(Ctx(dr.Header()).get(), end, &resp);
+    ended = true;
+    sender.join();
+    ASSERT_TRUE(s.ok()) << Describe(s);
+    ASSERT_OK_AND_ASSIGN(std::optional<std::string> entry,
+                         db->Get(Table::kConversations, keys::Pair(dr.handle, ce.handle)));
+    EXPECT_FALSE(entry.has_value()) << "round " << round << ": an entry outlived the link";
   }
 }
 

@@ -6,6 +6,8 @@
 // Archives are rows of the server's store (history_transfers.h): the test
 // looks at them through the store the server uses.
 
+#include <filesystem>
+#include <fstream>
 #include <memory>
 
 #include "server/domain/history_transfers.h"
@@ -289,6 +291,17 @@ TEST_F(RpcHistoryTransferTest, RemovingTheUploadingDeviceDeletesItsArchive) {
   EXPECT_THAT(Fetch(ana.Header(), id, 0, &chunk),
               GrpcIs(grpc::StatusCode::NOT_FOUND, "no such history transfer"));
   EXPECT_EQ(ArchiveRows(), 0u);
+}
+
+TEST_F(RpcHistoryTransferTest, TheOlderServersArchiveDirectoryIsRemovedAtStart) {
+  // Archives used to be files under DATA_DIR/history-transfers; nothing reads
+  // them since they are store rows, and they expire within 24 h.
+  const std::filesystem::path old_dir = std::filesystem::path(dir_.path()) / "db" /
+                                        "history-transfers";
+  std::filesystem::create_directories(old_dir / "0123abcd");
+  std::ofstream(old_dir / "0123abcd" / "chunk-0") << "sealed archive bytes";
+  RestartWith(rate_limits_);
+  EXPECT_FALSE(std::filesystem::exists(old_dir));
 }
 
 }  // namespace
