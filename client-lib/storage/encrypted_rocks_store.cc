@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <sodium.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,6 +22,7 @@
 #include "client-lib/storage/history_insert_hint.h"
 #include "client-lib/storage/owner_only.h"
 #include "client-lib/storage/pending_writes.h"
+#include "client-lib/storage/prefault.h"
 #include "client-lib/storage/store_header.h"
 #include "client-lib/storage/store_manifest.h"
 #include "client-lib/storage/value_sealer.h"
@@ -132,22 +132,6 @@ constexpr size_t kBatchOverhead = 12;
 constexpr size_t kRowOverhead = 11;
 constexpr size_t kSealBytes = 40;
 constexpr size_t kManifestBytes = 1024;
-
-// Faults in the pages of a batch's fresh buffer in one system call
-// (MADV_POPULATE_WRITE, Linux 5.14) instead of one fault per 4 KiB page as
-// the batch is built: ~0.8 against ~12 us of CPU a page on the VM of
-// docs/BENCHMARKS.md. A Sync page's ~0.7 MB batch was ~120 of a small sync's
-// fixed faults (issue 21). Best effort: an older kernel says EINVAL and the
-// pages fault as before. Pages already in place are left as they are.
-void PrefaultForWrite(const std::string& buffer) {
-  constexpr size_t kMinBytes = 64 << 10;
-  if (buffer.capacity() < kMinBytes) return;
-  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
-  const auto begin = reinterpret_cast<uintptr_t>(buffer.data());
-  const uintptr_t first = (begin + page - 1) & ~(page - 1);
-  const uintptr_t last = (begin + buffer.capacity()) & ~(page - 1);
-  if (last > first) madvise(reinterpret_cast<void*>(first), last - first, MADV_POPULATE_WRITE);
-}
 
 class EncryptedRocksStore final : public LocalStore {
  public:
@@ -402,6 +386,7 @@ class EncryptedRocksStore final : public LocalStore {
       bytes += kRowOverhead + full.size() + (value ? value->size() + kSealBytes : 0);
     }
     rocksdb::WriteBatch batch(bytes);
+    // Its fresh pages in one call, not one fault each (prefault.h).
     PrefaultForWrite(batch.Data());
     for (const auto& [full, value] : writes.writes()) {
       std::optional<std::string> sealed;
