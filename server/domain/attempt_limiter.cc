@@ -13,8 +13,8 @@ namespace sotto::server {
 namespace {
 
 // kLimits rows (key_codec.h): 'A' len key time random, one failure of a
-// key; 'O' time random, one failure of an over-budget key. The random
-// suffix keeps two failures in one millisecond (on two nodes) apart.
+// key (blinded: SharedLimitStore::RowKey); 'O' time random, one failure of an over-budget key. The
+// random suffix keeps two failures in one millisecond (on two nodes) apart.
 constexpr char kFailureRow = 'A';
 constexpr char kOverBudgetRow = 'O';
 constexpr size_t kSuffixBytes = 16;  // time(be64) random(8)
@@ -55,16 +55,16 @@ std::string WindowStart(const std::string& prefix, int64_t now, int64_t window_m
 
 AttemptLimiter::AttemptLimiter(Clock* clock, int max_failures, int64_t window_ms,
                                int max_over_budget)
-    : AttemptLimiter(clock, static_cast<Store*>(nullptr), max_failures, window_ms,
-                     max_over_budget) {}
+    : AttemptLimiter(clock, SharedLimitStore{}, max_failures, window_ms, max_over_budget) {}
 
-AttemptLimiter::AttemptLimiter(Clock* clock, Store* shared, int max_failures, int64_t window_ms,
-                               int max_over_budget)
+AttemptLimiter::AttemptLimiter(Clock* clock, SharedLimitStore shared, int max_failures,
+                               int64_t window_ms, int max_over_budget)
     : clock_(clock),
       max_failures_(static_cast<size_t>(std::max(1, max_failures))),
       window_ms_(window_ms),
       max_over_budget_(static_cast<size_t>(std::max(0, max_over_budget))),
-      shared_(shared) {}
+      shared_(shared.store),
+      rows_(shared) {}
 
 absl::Status AttemptLimiter::TooMany(int64_t retry_at, int64_t now) const {
   const int64_t seconds = std::max<int64_t>(1, (retry_at - now + 999) / 1000);
@@ -76,7 +76,8 @@ absl::Status AttemptLimiter::TooMany(int64_t retry_at, int64_t now) const {
 absl::Status AttemptLimiter::SharedCheck(const std::vector<std::string>& keys, int64_t now) {
   int64_t retry_at = 0;
   for (const std::string& key : keys) {
-    const std::string prefix = FailurePrefix(key);
+    SOTTO_ASSIGN_OR_RETURN(const std::string blinded, rows_.RowKey(key));
+    const std::string prefix = FailurePrefix(blinded);
     SOTTO_ASSIGN_OR_RETURN(
         std::vector<KeyValue> rows,
         shared_->Scan(Table::kLimits, prefix, WindowStart(prefix, now, window_ms_), max_failures_));
@@ -93,8 +94,8 @@ absl::Status AttemptLimiter::SharedCheck(const std::vector<std::string>& keys, i
 absl::StatusOr<bool> AttemptLimiter::SharedAllowanceLeft(int64_t now) {
   const std::string prefix(1, kOverBudgetRow);
   SOTTO_ASSIGN_OR_RETURN(std::vector<KeyValue> rows,
-                         shared_->Scan(Table::kLimits, prefix,
-                                       WindowStart(prefix, now, window_ms_), max_over_budget_));
+                         shared_->Scan(Table::kLimits, prefix, WindowStart(prefix, now, window_ms_),
+                                       max_over_budget_));
   return rows.size() < max_over_budget_;
 }
 
@@ -102,7 +103,12 @@ void AttemptLimiter::SharedRecord(const std::vector<std::string>& keys, bool ove
                                   int64_t now) {
   WriteBatch batch;
   for (const std::string& key : keys) {
-    batch.Put(Table::kLimits, WithSuffix(FailurePrefix(key), now), "1");
+    absl::StatusOr<std::string> blinded = rows_.RowKey(key);
+    if (!blinded.ok()) {
+      log::Error(absl::StrCat("cannot count a wrong code: ", blinded.status().message()));
+      return;
+    }
+    batch.Put(Table::kLimits, WithSuffix(FailurePrefix(*blinded), now), "1");
   }
   if (over_budget && max_over_budget_ > 0) {
     batch.Put(Table::kLimits, WithSuffix(std::string(1, kOverBudgetRow), now), "1");

@@ -15,6 +15,7 @@
 #include "absl/synchronization/mutex.h"
 #include "server/domain/clock.h"
 #include "server/domain/limits.h"
+#include "server/domain/shared_limit_store.h"
 #include "server/storage/store.h"
 
 namespace sotto::server {
@@ -43,9 +44,10 @@ class AttemptLimiter {
   AttemptLimiter(Clock* clock, int max_failures = kMaxCodeFailures,
                  int64_t window_ms = kCodeFailureWindowMs,
                  int max_over_budget = kMaxOverBudgetCodeFailures);
-  // Counts in `shared` (null: in memory). Every node of one database must
+  // Counts in `shared` (shared.store null: in memory), each row named by
+  // the blinded key (shared_limit_store.h). Every node of one database must
   // use the same limits.
-  AttemptLimiter(Clock* clock, Store* shared, int max_failures = kMaxCodeFailures,
+  AttemptLimiter(Clock* clock, SharedLimitStore shared, int max_failures = kMaxCodeFailures,
                  int64_t window_ms = kCodeFailureWindowMs,
                  int max_over_budget = kMaxOverBudgetCodeFailures);
   AttemptLimiter(const AttemptLimiter&) = delete;
@@ -94,6 +96,7 @@ class AttemptLimiter {
   // max_over_budget_.
   std::deque<int64_t> over_budget_failures_ ABSL_GUARDED_BY(mu_);
   Store* const shared_ = nullptr;
+  const SharedLimitStore rows_;
 };
 
 }  // namespace sotto::server

@@ -49,12 +49,13 @@ absl::Status RateLimitedError(absl::string_view what, int64_t retry_after_ms) {
 RateLimiter::RateLimiter(Clock* clock, BucketConfig config, std::string what)
     : clock_(clock), config_(config), what_(std::move(what)) {}
 
-RateLimiter::RateLimiter(Clock* clock, BucketConfig config, std::string what, Store* shared,
-                         std::string name)
+RateLimiter::RateLimiter(Clock* clock, BucketConfig config, std::string what,
+                         SharedLimitStore shared, std::string name)
     : clock_(clock),
       config_(config),
       what_(std::move(what)),
-      shared_(shared),
+      shared_(shared.store),
+      rows_(shared),
       name_(std::move(name)) {}
 
 void RateLimiter::RefillTo(Bucket& b, int64_t now) const {
@@ -100,9 +101,10 @@ std::string RateLimiter::RowPrefix() const {
 
 absl::Status RateLimiter::SharedStep(absl::string_view key, Op op, uint64_t* refusals,
                                      bool* emptied) {
+  SOTTO_ASSIGN_OR_RETURN(const std::string blinded, rows_.RowKey(key));
   std::string row = RowPrefix();
-  keys::AppendBigEndian32(row, static_cast<uint32_t>(key.size()));
-  row.append(key.data(), key.size());
+  keys::AppendBigEndian32(row, static_cast<uint32_t>(blinded.size()));
+  row += blinded;
   StripedLock lock(row_locks_, {row});
   return RetryAborted(what_, [&]() -> absl::Status {
     SOTTO_ASSIGN_OR_RETURN(std::optional<std::string> read, shared_->Get(Table::kLimits, row));

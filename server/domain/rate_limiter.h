@@ -23,6 +23,7 @@
 #include "absl/synchronization/mutex.h"
 #include "server/domain/clock.h"
 #include "server/domain/limits.h"
+#include "server/domain/shared_limit_store.h"
 #include "server/domain/striped_mutex.h"
 #include "server/storage/store.h"
 
@@ -79,13 +80,13 @@ class RateLimiter {
   static constexpr size_t kMaxKeys = 100000;
 
   RateLimiter(Clock* clock, BucketConfig config, std::string what);
-  // Keeps the buckets in `shared` (not owned; null: in memory, as above),
-  // under `name` (unique among
+  // Keeps the buckets in `shared` (shared.store null: in memory, as above),
+  // each row named by the blinded key (shared_limit_store.h), under `name` (unique among
   // the limiters of one database, the same on every node): each action is
   // a read and a conditional write of the key's row, retried when another
   // node wrote it meanwhile, so N nodes together allow what one does.
   // Storage errors are returned by Take and Check (the action is refused).
-  RateLimiter(Clock* clock, BucketConfig config, std::string what, Store* shared,
+  RateLimiter(Clock* clock, BucketConfig config, std::string what, SharedLimitStore shared,
               std::string name);
   RateLimiter(const RateLimiter&) = delete;
   RateLimiter& operator=(const RateLimiter&) = delete;
@@ -131,6 +132,7 @@ class RateLimiter {
   const BucketConfig config_;
   const std::string what_;
   Store* const shared_ = nullptr;
+  const SharedLimitStore rows_;
   const std::string name_;
   // Serialises this node's actions on one row: a conditional write then
   // loses only to another node.
@@ -146,10 +148,10 @@ class RateLimiter {
 // per node (N nodes allow N times the rate: docs/DEPLOYING.md says why that
 // is no hole). Code guesses are counted by AttemptLimiter, shared alike.
 struct RateLimits {
-  RateLimits(Clock* clock, const RateLimitOptions& options, Store* shared = nullptr)
+  RateLimits(Clock* clock, const RateLimitOptions& options, SharedLimitStore shared = {})
       : registration(clock, options.registration, "too many registrations from this address"),
-        failed_auth(clock, options.failed_auth,
-                    "too many failed authentications from this address", shared, "failed_auth"),
+        failed_auth(clock, options.failed_auth, "too many failed authentications from this address",
+                    shared, "failed_auth"),
         bundle_per_requester(clock, options.bundle_per_requester,
                              "too many key bundle requests from this device"),
         bundle_per_target(clock, options.bundle_per_target, "one-time prekey hand-outs"),

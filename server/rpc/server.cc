@@ -23,21 +23,18 @@
 #include "server/domain/accounts.h"
 #include "server/domain/attempt_limiter.h"
 #include "server/domain/audit_log.h"
-#include "server/domain/history_transfers.h"
 #include "server/domain/conversation_queue.h"
+#include "server/domain/history_transfers.h"
 #include "server/domain/key_directory.h"
 #include "server/domain/scheduled_releaser.h"
 #include "server/domain/sweeper.h"
-#include "server/storage/postgres_leader.h"
-#include "server/storage/postgres_queue_bus.h"
-#include "server/storage/postgres_store.h"
 #include "server/notify/digest.h"
 #include "server/rpc/accounts_service.h"
-#include "server/rpc/devices_service.h"
 #include "server/rpc/blocking_pool.h"
 #include "server/rpc/call_gate.h"
 #include "server/rpc/care_service.h"
 #include "server/rpc/connection_acceptor.h"
+#include "server/rpc/devices_service.h"
 #include "server/rpc/keys_service.h"
 #include "server/rpc/messages_service.h"
 #include "server/rpc/metrics_interceptor.h"
@@ -47,6 +44,9 @@
 #include "server/rpc/queue_service.h"
 #include "server/rpc/request_log.h"
 #include "server/rpc/server_metrics.h"
+#include "server/storage/postgres_leader.h"
+#include "server/storage/postgres_queue_bus.h"
+#include "server/storage/postgres_store.h"
 #include "sotto/log.h"
 #include "sotto/status_macros.h"
 
@@ -72,6 +72,7 @@ struct SottoServer::Parts {
   // sweeper. After them: destroyed first, so its thread never wakes a
   // releaser that is gone. Reset in Shutdown, freeing the lock at once.
   std::unique_ptr<PostgresLeader> leader;
+  std::unique_ptr<SecretKey> limit_blind;  // SharedLimitStore::blind
   std::unique_ptr<AttemptLimiter> code_attempts;
   std::unique_ptr<RateLimits> limits;
   // Exports the audit head to stderr; stopped (a last line) in Shutdown.
@@ -290,12 +291,18 @@ absl::Status SottoServer::Parts::OpenDomain(const ServerOptions& options, Clock*
     log::Info(absl::StrCat("note: re-keyed ", rekeyed,
                            " stored enrolment/invite codes under the code pepper"));
   }
+  // Names the shared limits' rows (shared_limit_store.h): from the pepper,
+  // so every node of one database has it, and under a label of its own.
+  SOTTO_ASSIGN_OR_RETURN(SecretKey blind,
+                         SecretKey::FromBytes(pepper.Mac({"sotto shared limit rows v1"})));
+  limit_blind = std::make_unique<SecretKey>(std::move(blind));
   accounts = std::make_unique<Accounts>(db);
   keys = std::make_unique<KeyDirectory>(db, accounts.get());
   enrolment = std::make_unique<Enrolment>(db, accounts.get(), clock, std::move(pepper));
   // On PostgreSQL the limits on guessing count in the database, shared by
   // every node (rate_limiter.h, attempt_limiter.h).
-  Store* const shared_limits = IsPostgresUrl(options.store) ? db : nullptr;
+  const SharedLimitStore shared_limits{IsPostgresUrl(options.store) ? db : nullptr,
+                                       limit_blind.get()};
   limits = std::make_unique<RateLimits>(clock, options.rate_limits, shared_limits);
   care = std::make_unique<Care>(
       db, accounts.get(), enrolment.get(), clock, options.emergency_note,
@@ -336,7 +343,7 @@ absl::Status SottoServer::Parts::OpenDomain(const ServerOptions& options, Clock*
   sweeper->AddSweep([queues] { return queues->SweepRemovedQueues().status(); });
   sweeper->AddSweep([slots] { return slots->SweepExpired().status(); });
   sweeper->AddSweep([archives] { return archives->SweepExpired().status(); });
-  if (shared_limits != nullptr) {
+  if (shared_limits.store != nullptr) {
     AttemptLimiter* const attempts = code_attempts.get();
     RateLimiter* const failed_auth = &limits->failed_auth;
     sweeper->AddSweep([attempts] { return attempts->SweepExpired().status(); });
@@ -356,9 +363,8 @@ void SottoServer::Parts::MakeServices(const ServerOptions& options, Clock* clock
       std::make_unique<CallGate>(accounts.get(), audit, db, limits.get(), pool.get(), &last_seen);
   accounts_service =
       std::make_unique<AccountsService>(gate.get(), care.get(), code_attempts.get(), clock);
-  devices_service =
-      std::make_unique<DevicesService>(gate.get(), link_slots.get(), history_transfers.get(),
-                                       mailbox.get(), &last_seen, clock);
+  devices_service = std::make_unique<DevicesService>(
+      gate.get(), link_slots.get(), history_transfers.get(), mailbox.get(), &last_seen, clock);
   keys_service = std::make_unique<KeysService>(gate.get(), keys.get(), care.get());
   messages_service = std::make_unique<MessagesService>(
       gate.get(), mailbox.get(), &stats, options.max_streams_per_device,

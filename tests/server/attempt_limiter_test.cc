@@ -4,6 +4,7 @@
 
 #include <memory>
 
+#include "absl/strings/match.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/domain/rate_limiter.h"
@@ -102,9 +103,8 @@ TEST(AttemptLimiterTest, AKeyOverBudgetIsStillAdmittedWhileTheAllowanceLasts) {
 // for two nodes. What one counts, the other sees.
 class SharedLimitsTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    ASSERT_OK_AND_ASSIGN(store_, OpenRocksDbStore(dir_.path()));
-  }
+  void SetUp() override { ASSERT_OK_AND_ASSIGN(store_, OpenRocksDbStore(dir_.path())); }
+  SharedLimitStore Shared() { return {store_.get(), &blind_}; }
   size_t Rows() {
     absl::StatusOr<std::vector<KeyValue>> rows = store_->Scan(Table::kLimits, "", "", 1000);
     return rows.ok() ? rows->size() : 0;
@@ -112,11 +112,12 @@ class SharedLimitsTest : public ::testing::Test {
 
   sotto::testing::TempDir dir_;
   std::unique_ptr<Store> store_;
+  SecretKey blind_ = *SecretKey::FromBytes(std::string(SecretKey::kBytes, 'k'));
   FakeClock clock_;
 };
 
 TEST_F(SharedLimitsTest, WrongCodesCountedByTwoNodesReachTheBudgetTogether) {
-  AttemptLimiter a(&clock_, store_.get()), b(&clock_, store_.get());
+  AttemptLimiter a(&clock_, Shared()), b(&clock_, Shared());
   const std::vector<std::string> keys = {"addr ipv4:10.0.0.1", "handle sam"};
   for (int i = 0; i < kMaxCodeFailures; ++i) {
     ASSERT_OK(a.Check(keys)) << i;
@@ -140,9 +141,29 @@ TEST_F(SharedLimitsTest, WrongCodesCountedByTwoNodesReachTheBudgetTogether) {
   EXPECT_EQ(Rows(), 0u);
 }
 
+// The database holds counts, not who tried what from where: no row names a
+// source address or a handle, in its key or its value.
+TEST_F(SharedLimitsTest, RowsNameNoAddressAndNoHandle) {
+  AttemptLimiter codes(&clock_, Shared());
+  RateLimiter auth(&clock_, BucketConfig{3, 60}, "too many failed authentications", Shared(),
+                   "failed_auth");
+  codes.RecordFailure({"addr ipv4:203.0.113.9", "handle dr-rivera"}, /*over_budget=*/true);
+  ASSERT_OK(auth.Take("addr ipv4:203.0.113.9"));
+  ASSERT_OK_AND_ASSIGN(std::vector<KeyValue> rows, store_->Scan(Table::kLimits, "", "", 100));
+  ASSERT_EQ(rows.size(), 4u);  // two failures, the allowance's, the bucket
+  for (const KeyValue& row : rows) {
+    for (absl::string_view secret : {"203.0.113.9", "dr-rivera", "rivera"}) {
+      EXPECT_FALSE(absl::StrContains(row.key, secret)) << secret;
+      EXPECT_FALSE(absl::StrContains(row.value, secret)) << secret;
+    }
+  }
+  // Another key names other rows: still counted apart.
+  EXPECT_OK(codes.Check({"addr ipv4:203.0.113.10"}));
+}
+
 TEST_F(SharedLimitsTest, TheServerWideAllowanceIsSharedToo) {
-  AttemptLimiter a(&clock_, store_.get(), 1, kCodeFailureWindowMs, 2);
-  AttemptLimiter b(&clock_, store_.get(), 1, kCodeFailureWindowMs, 2);
+  AttemptLimiter a(&clock_, Shared(), 1, kCodeFailureWindowMs, 2);
+  AttemptLimiter b(&clock_, Shared(), 1, kCodeFailureWindowMs, 2);
   a.RecordFailure({"addr nat"});
   ASSERT_OK_AND_ASSIGN(bool over, b.Admit({"addr nat"}));
   EXPECT_TRUE(over);
@@ -153,8 +174,8 @@ TEST_F(SharedLimitsTest, TheServerWideAllowanceIsSharedToo) {
 
 TEST_F(SharedLimitsTest, FailedAuthBucketIsOneBucketForTwoNodes) {
   const BucketConfig config{3, 60};  // one token a minute
-  RateLimiter a(&clock_, config, "too many failed authentications", store_.get(), "failed_auth");
-  RateLimiter b(&clock_, config, "too many failed authentications", store_.get(), "failed_auth");
+  RateLimiter a(&clock_, config, "too many failed authentications", Shared(), "failed_auth");
+  RateLimiter b(&clock_, config, "too many failed authentications", Shared(), "failed_auth");
   bool emptied = true;
   ASSERT_OK(a.Take("addr x", nullptr, &emptied));
   EXPECT_FALSE(emptied);
