@@ -9,9 +9,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/escaping.h"
@@ -36,6 +38,43 @@ class MultiNodeStateTest : public MultiNodeTest {
   void Configure(ServerOptions& options) override { options.max_links_per_user = kLinkCap; }
 
   v1::Devices::Stub& Devices(int node) { return *nodes_[node].devices; }
+
+  // The sending half of a race: once `go` lets it pass, `from` sends
+  // through node 1 as fast as it can, up to 200 messages with ids from
+  // `tag`, each with an envelope per device of `to` in `devices` (device id,
+  // registration id), every `hold_every`-th held an hour (0: none), until a
+  // Send is refused or `stop` is set. A refused Send's status goes to
+  // `refused` (if given). The caller joins it.
+  std::thread RaceSends(absl::Barrier* go, const std::atomic<bool>& stop, const User& from,
+                        const std::string& to, std::vector<std::pair<uint32_t, uint32_t>> devices,
+                        std::string tag, int hold_every = 0,
+                        std::function<void(const grpc::Status&)> refused = {}) {
+    return std::thread([=, &stop, &from] {
+      if (go->Block()) delete go;
+      for (int n = 0; n < 200; ++n) {
+        v1::SendRequest req;
+        req.set_recipient(to);
+        req.set_message_id(absl::StrCat(tag, "-n", n, "-padding-16b").substr(0, 16));
+        if (hold_every > 0 && n % hold_every == hold_every - 1) {
+          req.set_deliver_at_ms(absl::ToUnixMillis(absl::Now()) + 3600 * 1000);
+        }
+        for (const auto& [device, registration_id] : devices) {
+          v1::OutgoingEnvelope* e = req.add_envelopes();
+          e->set_device_id(device);
+          e->set_registration_id(registration_id);
+          e->set_type(v1::ENVELOPE_TYPE_CIPHERTEXT);
+          e->set_ciphertext("ciphertext");
+        }
+        v1::SendResponse resp;
+        grpc::Status s = nodes_[1].messages->Send(Ctx(from.Header()).get(), req, &resp);
+        if (!s.ok()) {
+          if (refused) refused(s);
+          break;
+        }
+        if (stop) break;
+      }
+    });
+  }
 };
 
 TEST_F(MultiNodeStateTest, ADeviceLinksWithEveryStepThroughAnotherNode) {
@@ -321,29 +360,13 @@ TEST_F(MultiNodeStateTest, ARemovedDeviceKeepsNoQueueWhileSendsRaceThroughTheOth
     LinkDeviceThrough(Devices(1), cy);
     absl::Barrier* barrier = new absl::Barrier(2);
     std::atomic<bool> removed{false};
-    std::thread sender([&] {
-      if (barrier->Block()) delete barrier;
-      for (int n = 0; n < 200; ++n) {
-        v1::SendRequest req;
-        req.set_recipient(cy.handle);
-        req.set_message_id(absl::StrCat("r", round, "-n", n, "-padding-16b").substr(0, 16));
-        for (uint32_t device : {1u, 2u}) {
-          v1::OutgoingEnvelope* e = req.add_envelopes();
-          e->set_device_id(device);
-          e->set_registration_id(device == 1 ? cy.registration_id : 222);
-          e->set_type(v1::ENVELOPE_TYPE_CIPHERTEXT);
-          e->set_ciphertext("ciphertext");
-        }
-        v1::SendResponse resp;
-        grpc::Status s = nodes_[1].messages->Send(Ctx(dr.Header()).get(), req, &resp);
-        if (!s.ok()) {
-          // The device list changed under it: the sender is told which.
-          EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << Describe(s);
-          break;
-        }
-        if (removed) break;
-      }
-    });
+    std::thread sender =
+        RaceSends(barrier, removed, dr, cy.handle, {{1, cy.registration_id}, {2, 222}},
+                  absl::StrCat("r", round), 0, [](const grpc::Status& s) {
+                    // The device list changed under it: the sender is told which.
+                    EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION)
+                        << Describe(s);
+                  });
     if (barrier->Block()) delete barrier;
     v1::RemoveDeviceRequest remove;
     remove.set_device_id(2);
@@ -380,23 +403,8 @@ TEST_F(MultiNodeStateTest, ADeletedAccountKeepsNoQueueWhileSendsRaceThroughTheOt
     ASSERT_TRUE(Register(round % 2, cy, Invite(0, dr)).ok());
     absl::Barrier* barrier = new absl::Barrier(2);
     std::atomic<bool> deleted{false};
-    std::thread sender([&] {
-      if (barrier->Block()) delete barrier;
-      for (int n = 0; n < 200; ++n) {
-        v1::SendRequest req;
-        req.set_recipient(cy.handle);
-        req.set_message_id(absl::StrCat("d", round, "-n", n, "-padding-16b").substr(0, 16));
-        if (n % 4 == 3) req.set_deliver_at_ms(absl::ToUnixMillis(absl::Now()) + 3600 * 1000);
-        v1::OutgoingEnvelope* e = req.add_envelopes();
-        e->set_device_id(1);
-        e->set_registration_id(cy.registration_id);
-        e->set_type(v1::ENVELOPE_TYPE_CIPHERTEXT);
-        e->set_ciphertext("ciphertext");
-        v1::SendResponse resp;
-        grpc::Status s = nodes_[1].messages->Send(Ctx(dr.Header()).get(), req, &resp);
-        if (!s.ok() || deleted) break;
-      }
-    });
+    std::thread sender = RaceSends(barrier, deleted, dr, cy.handle, {{1, cy.registration_id}},
+                                   absl::StrCat("d", round), /*hold_every=*/4);
     if (barrier->Block()) delete barrier;
     v1::DeleteAccountRequest del;
     del.set_confirm_handle(cy.handle);
@@ -433,22 +441,8 @@ TEST_F(MultiNodeStateTest, AFirstMessageRacingTheLinksEndThroughTheOtherNodeLeav
     ASSERT_TRUE(Register(round % 2, ce, Invite(0, dr)).ok());
     absl::Barrier* barrier = new absl::Barrier(2);
     std::atomic<bool> ended{false};
-    std::thread sender([&] {
-      if (barrier->Block()) delete barrier;
-      for (int n = 0; n < 200; ++n) {
-        v1::SendRequest req;
-        req.set_recipient(dr.handle);
-        req.set_message_id(absl::StrCat("e", round, "-n", n, "-padding-16b").substr(0, 16));
-        v1::OutgoingEnvelope* e = req.add_envelopes();
-        e->set_device_id(1);
-        e->set_registration_id(dr.registration_id);
-        e->set_type(v1::ENVELOPE_TYPE_CIPHERTEXT);
-        e->set_ciphertext("ciphertext");
-        v1::SendResponse resp;
-        grpc::Status s = nodes_[1].messages->Send(Ctx(ce.Header()).get(), req, &resp);
-        if (!s.ok() || ended) break;
-      }
-    });
+    std::thread sender = RaceSends(barrier, ended, ce, dr.handle, {{1, dr.registration_id}},
+                                   absl::StrCat("e", round));
     if (barrier->Block()) delete barrier;
     v1::EndLinkRequest end;
     end.set_peer(ce.handle);
