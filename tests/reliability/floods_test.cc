@@ -32,6 +32,7 @@
 #include "gtest/gtest.h"
 #include "testing/long_form.h"
 #include "testing/server_process.h"
+#include "testing/temp_dir.h"
 #include "testing/test_certs.h"
 
 namespace {
@@ -207,7 +208,10 @@ ResetFlood RunResetFlood(std::shared_ptr<grpc::Channel> channel,
 TEST(FloodsTest, AnAddressInUseIsAnErrorAtStart) {
   auto first = ServerProcess::Start();
   ASSERT_TRUE(first.ok()) << first.status();
-  const std::string dir = ::testing::TempDir() + "/second-server";
+  // A fresh directory: one left by an older run could hold what a newer
+  // server tidies at start, with a line of its own on stderr.
+  sotto::testing::TempDir data;
+  const std::string dir = data.path() + "/second-server";
   // Bounded: a second server that does start would serve until killed.
   auto run =
       sotto::testing::RunServerCommand("--data-dir '" + dir + "' --listen " + (*first)->address(),
@@ -221,7 +225,8 @@ TEST(FloodsTest, AnAddressInUseIsAnErrorAtStart) {
 
 TEST(FloodsTest, AnOpenFilesLimitTooLowToRaiseIsRefusedAtStart) {
   // Hard limit 1024 (systemd's soft default): the server cannot raise it.
-  const std::string dir = ::testing::TempDir() + "/low-limit-server";
+  sotto::testing::TempDir data;
+  const std::string dir = data.path() + "/low-limit-server";
   auto run = sotto::testing::RunServerCommand("--data-dir '" + dir + "' --listen 127.0.0.1:0",
                                               "timeout 10 " + LowLimitWrapper(1024));
   EXPECT_EQ(run.exit_code, 1);
