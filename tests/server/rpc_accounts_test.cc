@@ -218,7 +218,7 @@ TEST_F(RpcTest, RegisterRejectsMalformedKeysAndFields) {
   EXPECT_TRUE(accounts_->Register(Ctx("").get(), RegisterRequestFor(ana, 1), &r).ok());
   // Those failures spent the address's wrong-code budget (issue 19: every
   // failed Register counts), which would answer the taken handle below
-  // RESOURCE_EXHAUSTED; a restart forgets the in-memory budget.
+  // RESOURCE_EXHAUSTED; a restart starts the budget afresh (RestartWith).
   RestartWith(rate_limits_);
   // A taken handle is ALREADY_EXISTS even with a valid invite (which is not
   // consumed).

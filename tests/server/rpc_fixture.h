@@ -32,6 +32,7 @@
 #include "server/domain/rate_limiter.h"
 #include "server/rpc/messages_service.h"
 #include "server/rpc/server.h"
+#include "server/storage/postgres_store.h"
 #include "server/storage/store.h"
 #include "sotto/v1/accounts.grpc.pb.h"
 #include "sotto/v1/care.grpc.pb.h"
@@ -173,9 +174,21 @@ class RpcTest : public ::testing::Test {
     queue_ = v1::Queue::NewStub(channel_);
   }
 
-  // Restarts the server on the same data with `limits`.
+  // Restarts the server on the same data with `limits`. Its limits start
+  // afresh on either store: the restart forgets RocksDB's in-memory ones,
+  // and the rows that PostgreSQL's shared ones keep (Table::kLimits) are
+  // deleted, as the leader's sweeper does once their window has passed.
   void RestartWith(const RateLimitOptions& limits) {
     server_.reset();
+    if (postgres_ != nullptr) {
+      auto db = OpenPostgresStore(postgres_->url());
+      ASSERT_TRUE(db.ok()) << db.status();
+      auto rows = (*db)->Scan(Table::kLimits, "", "", 1000000);
+      ASSERT_TRUE(rows.ok()) << rows.status();
+      WriteBatch batch;
+      for (const KeyValue& row : *rows) batch.Delete(Table::kLimits, row.key);
+      if (!batch.empty()) ASSERT_TRUE((*db)->Write(batch, Durability::kSynced).ok());
+    }
     rate_limits_ = limits;
     StartServer();
   }
