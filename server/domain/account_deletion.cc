@@ -2,6 +2,9 @@
 // handle next must find nothing of them, and the people they were linked to
 // keep no server row that names them (accounts.h has the contract).
 
+#include <cstdint>
+#include <limits>
+
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "server/domain/accounts.h"
@@ -92,10 +95,18 @@ absl::Status Accounts::DeleteNamingRowsInto(absl::string_view handle, WriteBatch
     return absl::OkStatus();
   }));
   // Messages others hold for them: released later, they would reach whoever
-  // registers the handle next. Keyed by release time, so read them all.
+  // registers the handle next.
+  return DeleteHeldForInto(handle, std::numeric_limits<int64_t>::max(), batch);
+}
+
+absl::Status Accounts::DeleteHeldForInto(absl::string_view handle, int64_t links_before_ms,
+                                         WriteBatch& batch) {
+  // Keyed by release time, so read them all (deletion is rare).
   return ForEachRow(store_, Table::kScheduled, "", [&](const KeyValue& kv) {
     SOTTO_ASSIGN_OR_RETURN(records::Scheduled held, records::DecodeScheduled(kv.value));
-    if (held.recipient != handle) return absl::OkStatus();
+    if (held.recipient != handle || held.link_since_ms > links_before_ms) {
+      return absl::OkStatus();
+    }
     batch.Delete(Table::kScheduled, kv.key);
     batch.Delete(Table::kScheduledIndex,
                  keys::ScheduledIndex(held.sender, held.sender_device, held.message_id));
@@ -128,7 +139,7 @@ absl::Status Accounts::ExpectQueuesAsRead(absl::string_view handle, WriteBatch& 
   });
 }
 
-absl::Status Accounts::DeleteAccount(const AuthenticatedDevice& caller, int64_t /*now_ms*/,
+absl::Status Accounts::DeleteAccount(const AuthenticatedDevice& caller, int64_t now_ms,
                                      const CallContext& call) {
   const std::string& h = caller.handle;
   {
@@ -145,6 +156,16 @@ absl::Status Accounts::DeleteAccount(const AuthenticatedDevice& caller, int64_t 
                call);
       return store_->Write(batch, Durability::kSynced);
     }));
+    // A send-later through another node that read the account before this
+    // deletion, and wrote its held message after the scan above but before
+    // the write, is not in the batch: its write expects only the account
+    // row, which was still there. Any such write has landed by now (a later
+    // one fails on the account's absence), so a second pass finds it. Only
+    // messages held under links older than this call: a handle registered
+    // again at once would have new ones.
+    WriteBatch late;
+    SOTTO_RETURN_IF_ERROR(DeleteHeldForInto(h, now_ms, late));
+    if (!late.empty()) SOTTO_RETURN_IF_ERROR(store_->Write(late, Durability::kSynced));
   }
   if (on_closed_) on_closed_(h, Closed::kDeleted);
   return absl::OkStatus();

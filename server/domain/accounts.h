@@ -231,6 +231,10 @@ class Accounts {
   absl::StatusOr<size_t> DeleteOwnRowsInto(absl::string_view handle, WriteBatch& batch);
   absl::Status DeleteLinksInto(absl::string_view handle, WriteBatch& batch);
   absl::Status DeleteNamingRowsInto(absl::string_view handle, WriteBatch& batch);
+  // Adds the deletion of every message held (send later) for `handle`
+  // under a care link made at or before `links_before_ms` to `batch`.
+  absl::Status DeleteHeldForInto(absl::string_view handle, int64_t links_before_ms,
+                                 WriteBatch& batch);
 
   Store* const store_;
   // The id the next device of `handle` gets: one past the highest id the
